@@ -1,0 +1,35 @@
+// Lint for the whole repo. The important rule is @nx/enforce-module-boundaries: the
+// dependency direction of shared/DESIGN.md (spec -> plan -> engine/wit -> wasm-host ->
+// runtime -> apps; bus/state/telemetry are leaves) is checked here, so a wrong-way import
+// fails lint rather than review.
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+export default [
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.ssdk/**', '**/.nx/**', '**/fixtures/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'scope:domain', onlyDependOnLibsWithTags: ['scope:domain'] },
+            { sourceTag: 'scope:adapter', onlyDependOnLibsWithTags: ['scope:domain', 'scope:adapter'] },
+            { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:domain', 'scope:adapter', 'scope:runtime'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'layer:spec', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'layer:plan', onlyDependOnLibsWithTags: ['layer:spec'] },
+          ],
+        },
+      ],
+    },
+  },
+];
