@@ -27,6 +27,7 @@ export default [
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'layer:spec', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'layer:plan', onlyDependOnLibsWithTags: ['layer:spec'] },
+            { sourceTag: 'layer:engine', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan'] },
           ],
         },
       ],

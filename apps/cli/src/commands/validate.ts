@@ -1,0 +1,68 @@
+import type { CommandSpec, ParsedCommand } from '../args.ts';
+import { loadAndCheck } from '../dataflow.ts';
+import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
+import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
+import { paint, type CliIo } from '../io.ts';
+
+export const validateSpec: CommandSpec = {
+  name: 'validate',
+  summary: 'Check services files: structure, types along every chain, topics, states and windows.',
+  usage: 'ssdk validate FILE...',
+  options: {
+    quiet: { type: 'boolean', short: 'q', description: 'print nothing when a file is valid' },
+  },
+  minPositionals: 1,
+  examples: [
+    'ssdk validate examples/word-count/services.yaml',
+    'ssdk validate examples/*/services.yaml',
+    'ssdk validate dataflow.yaml || echo "fix the errors above"',
+  ],
+};
+
+/**
+ * Every file is checked even when an earlier one fails, and every problem of a file is
+ * printed; the exit code is 2 when any file has an error.
+ */
+export async function runValidate(cmd: ParsedCommand, io: CliIo): Promise<number> {
+  let failed = 0;
+  for (const file of cmd.positionals) {
+    const { dataflow, diagnostics } = await loadAndCheck(file);
+    printDiagnostics(io, diagnostics);
+    const { errors, warnings } = countBySeverity(diagnostics);
+    if (errors > 0) {
+      failed++;
+      io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}\n`);
+      continue;
+    }
+    if (cmd.values['quiet']) continue;
+    const services = Object.values(dataflow.services);
+    const steps = services.reduce((n, s) => n + countSteps(s), 0);
+    const states = services.reduce((n, s) => n + s.states.filter((st) => st.kind === 'owned').length, 0);
+    const { meta } = dataflow;
+    io.out(
+      `${file}: ${paint(io, 'green', 'valid')} — ${meta.namespace}/${meta.name}@${meta.version} ` +
+        `(${dialectName(dataflow.dialect)} ${dataflow.apiVersion}): ${plural(services.length, 'service')}, ` +
+        `${plural(steps, 'step')}, ${plural(Object.keys(dataflow.topics).length, 'topic')}, ${plural(states, 'state')}` +
+        `${warnings ? `, ${plural(warnings, 'warning')}` : ''}\n`,
+    );
+  }
+  return failed > 0 ? EXIT_USER_ERROR : EXIT_OK;
+}
+
+function dialectName(d: string): string {
+  return d === 'seed' ? 'seed schematic' : d === 'preview' ? 'Stateful Services preview' : 'Stateful DataFlow';
+}
+
+type Service = Awaited<ReturnType<typeof loadAndCheck>>['dataflow']['services'][string];
+function countSteps(s: Service): number {
+  const partition = (p: Service['partition']) => (p ? (p.assignKey ? 1 : 0) + p.transforms.length + (p.updateState ? 1 : 0) : 0);
+  const w = s.window;
+  const windowSteps = w ? (w.assignTimestamp ? 1 : 0) + w.transforms.length + partition(w.partition) + (w.flush ? 1 : 0) : 0;
+  return (
+    s.sources.reduce((n, src) => n + src.transforms.length, 0) +
+    s.transforms.length +
+    partition(s.partition) +
+    windowSteps +
+    s.sinks.reduce((n, sink) => n + sink.transforms.length, 0)
+  );
+}

@@ -1,0 +1,11 @@
+/**
+ * @ssdk/engine — operator semantics over record batches: windows, watermarks, late data.
+ * Pure: no I/O; the runtime drives it and commits its state.
+ *
+ * @example
+ * import { windowsOf, isLate } from '@ssdk/engine';
+ * windowsOf(61_000, { kind: 'sliding', durationMs: 60_000, slideMs: 20_000 });
+ * // [{start: 20000, end: 80000}, {start: 40000, end: 100000}, {start: 60000, end: 120000}]
+ */
+export * from './windows.ts';
+export * from './watermark.ts';
