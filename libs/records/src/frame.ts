@@ -1,0 +1,250 @@
+/**
+ * The one frame format for a batch of records: on NATS (one message = one frame), in the
+ * in-memory bus, and across the WebAssembly boundary (`list<u8>`). Length-prefixed binary,
+ * versioned, little-endian; decoding is zero-copy (keys and values are views into the frame).
+ *
+ *   header (8 bytes): 'S' 'F' version(1) kind(u8) count(u32)
+ *   kind 0 = data:    count × record
+ *   kind 1 = watermark: one i64 (the watermark, ms) — count is 0
+ *   kind 2 = end of input — count is 0
+ *   record: flags(u8: 1 = has key, 2 = has headers) timestamp(i64) [key] value [headers]
+ *           key/value: varint length + bytes; headers: varint count + (varint len + utf-8 name, varint len + utf-8 value)*
+ *
+ * Varints are unsigned LEB128. Timestamps are integers in ms (safe up to 2^53).
+ */
+import type { RawRecord } from './record.ts';
+
+export const FRAME_VERSION = 1;
+const MAGIC_0 = 0x53; // 'S'
+const MAGIC_1 = 0x46; // 'F'
+const HEADER_BYTES = 8;
+const FLAG_KEY = 1;
+const FLAG_HEADERS = 2;
+
+export type Frame =
+  | { kind: 'data'; records: RawRecord[] }
+  | { kind: 'watermark'; watermark: number }
+  | { kind: 'end' };
+
+const KIND_CODES = { data: 0, watermark: 1, end: 2 } as const;
+
+export class FrameError extends Error {
+  override name = 'FrameError';
+  readonly code = 'bad-frame';
+  readonly domain = 'external';
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Encodes records into one data frame. */
+export function encodeRecords(records: readonly RawRecord[]): Uint8Array {
+  let size = HEADER_BYTES;
+  const headerBytes: Array<Array<[Uint8Array, Uint8Array]> | undefined> = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    size += recordSize(r, (headerBytes[i] = encodeHeaders(r.headers)));
+  }
+  const buf = new Uint8Array(size);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  writeHeader(buf, view, 'data', records.length);
+  let at = HEADER_BYTES;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    const hs = headerBytes[i];
+    buf[at++] = (r.key ? FLAG_KEY : 0) | (hs ? FLAG_HEADERS : 0);
+    writeI64(view, at, r.timestamp);
+    at += 8;
+    if (r.key) at = writeBytes(buf, at, r.key);
+    at = writeBytes(buf, at, r.value);
+    if (hs) {
+      at = writeVarint(buf, at, hs.length);
+      for (const [k, v] of hs) {
+        at = writeBytes(buf, at, k);
+        at = writeBytes(buf, at, v);
+      }
+    }
+  }
+  return buf;
+}
+
+/**
+ * Splits records into frames of at most `maxBytes` each (NATS' max_payload defaults to 1 MB).
+ * A single record larger than `maxBytes` gets a frame of its own (the bus reports it).
+ */
+export function encodeRecordFrames(records: readonly RawRecord[], maxBytes: number): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  let start = 0;
+  let size = HEADER_BYTES;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    const s = recordSize(r, encodeHeaders(r.headers));
+    if (i > start && size + s > maxBytes) {
+      frames.push(encodeRecords(records.slice(start, i)));
+      start = i;
+      size = HEADER_BYTES;
+    }
+    size += s;
+  }
+  if (records.length > start || frames.length === 0) frames.push(encodeRecords(records.slice(start)));
+  return frames;
+}
+
+export function encodeFrame(frame: Frame): Uint8Array {
+  switch (frame.kind) {
+    case 'data':
+      return encodeRecords(frame.records);
+    case 'watermark': {
+      const buf = new Uint8Array(HEADER_BYTES + 8);
+      const view = new DataView(buf.buffer);
+      writeHeader(buf, view, 'watermark', 0);
+      writeI64(view, HEADER_BYTES, clampWatermark(frame.watermark));
+      return buf;
+    }
+    case 'end': {
+      const buf = new Uint8Array(HEADER_BYTES);
+      writeHeader(buf, new DataView(buf.buffer), 'end', 0);
+      return buf;
+    }
+    default: {
+      const never: never = frame;
+      return never;
+    }
+  }
+}
+
+/** Decodes a frame; keys and values are views into `buf` (copy them to keep them past its life). */
+export function decodeFrame(buf: Uint8Array): Frame {
+  if (buf.length < HEADER_BYTES || buf[0] !== MAGIC_0 || buf[1] !== MAGIC_1) throw new FrameError('not an ssdk frame');
+  if (buf[2] !== FRAME_VERSION) throw new FrameError(`unsupported frame version ${buf[2]} (this build reads ${FRAME_VERSION})`);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const kind = buf[3];
+  const count = view.getUint32(4, true);
+  if (kind === KIND_CODES.watermark) return { kind: 'watermark', watermark: readI64(view, HEADER_BYTES) };
+  if (kind === KIND_CODES.end) return { kind: 'end' };
+  if (kind !== KIND_CODES.data) throw new FrameError(`unknown frame kind ${kind}`);
+  const records: RawRecord[] = new Array(count);
+  const cursor = { at: HEADER_BYTES };
+  try {
+    for (let i = 0; i < count; i++) {
+      const flags = buf[cursor.at++]!;
+      const timestamp = readI64(view, cursor.at);
+      cursor.at += 8;
+      const key = flags & FLAG_KEY ? readBytes(buf, cursor) : null;
+      const value = readBytes(buf, cursor);
+      let headers: Record<string, string> | undefined;
+      if (flags & FLAG_HEADERS) {
+        headers = {};
+        const n = readVarint(buf, cursor);
+        for (let h = 0; h < n; h++) {
+          const k = fromUtf8.decode(readBytes(buf, cursor));
+          headers[k] = fromUtf8.decode(readBytes(buf, cursor));
+        }
+      }
+      records[i] = headers ? { key, value, timestamp, headers } : { key, value, timestamp };
+    }
+  } catch (err) {
+    throw new FrameError(`truncated or corrupt frame at byte ${cursor.at}`, { cause: err });
+  }
+  if (cursor.at !== buf.length) throw new FrameError(`${buf.length - cursor.at} trailing bytes after ${count} records`);
+  return { kind: 'data', records };
+}
+
+/** Only a frame's kind and record count, without decoding it. */
+export function peekFrame(buf: Uint8Array): { kind: Frame['kind']; count: number } {
+  if (buf.length < HEADER_BYTES || buf[0] !== MAGIC_0 || buf[1] !== MAGIC_1) throw new FrameError('not an ssdk frame');
+  const kind = buf[3] === KIND_CODES.data ? 'data' : buf[3] === KIND_CODES.watermark ? 'watermark' : 'end';
+  return { kind, count: new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(4, true) };
+}
+
+export function isFrame(buf: Uint8Array): boolean {
+  return buf.length >= HEADER_BYTES && buf[0] === MAGIC_0 && buf[1] === MAGIC_1;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function writeHeader(buf: Uint8Array, view: DataView, kind: Frame['kind'], count: number): void {
+  buf[0] = MAGIC_0;
+  buf[1] = MAGIC_1;
+  buf[2] = FRAME_VERSION;
+  buf[3] = KIND_CODES[kind];
+  view.setUint32(4, count, true);
+}
+
+function recordSize(r: RawRecord, headers: Array<[Uint8Array, Uint8Array]> | undefined): number {
+  let s = 1 + 8 + varintSize(r.value.length) + r.value.length;
+  if (r.key) s += varintSize(r.key.length) + r.key.length;
+  if (headers) {
+    s += varintSize(headers.length);
+    for (const [k, v] of headers) s += varintSize(k.length) + k.length + varintSize(v.length) + v.length;
+  }
+  return s;
+}
+
+function encodeHeaders(h: Record<string, string> | undefined): Array<[Uint8Array, Uint8Array]> | undefined {
+  if (!h) return undefined;
+  const entries = Object.entries(h);
+  return entries.length === 0 ? undefined : entries.map(([k, v]) => [utf8.encode(k), utf8.encode(v)]);
+}
+
+// Watermarks can be ±Infinity in memory; on the wire they are clamped to the i64-safe range.
+function clampWatermark(w: number): number {
+  return Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.trunc(w)));
+}
+
+function writeI64(view: DataView, at: number, v: number): void {
+  // Split into two 32-bit halves: avoids BigInt on the hot path; exact for |v| < 2^53.
+  const lo = v % 0x1_0000_0000;
+  const hi = (v - lo) / 0x1_0000_0000;
+  view.setUint32(at, lo < 0 ? lo + 0x1_0000_0000 : lo, true);
+  view.setInt32(at + 4, lo < 0 ? hi - 1 : hi, true);
+}
+
+function readI64(view: DataView, at: number): number {
+  return view.getInt32(at + 4, true) * 0x1_0000_0000 + view.getUint32(at, true);
+}
+
+function varintSize(n: number): number {
+  let s = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    s++;
+  }
+  return s;
+}
+
+function writeVarint(buf: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    buf[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[at++] = n;
+  return at;
+}
+
+function writeBytes(buf: Uint8Array, at: number, bytes: Uint8Array): number {
+  at = writeVarint(buf, at, bytes.length);
+  buf.set(bytes, at);
+  return at + bytes.length;
+}
+
+function readVarint(buf: Uint8Array, cursor: { at: number }): number {
+  let n = 0;
+  let mul = 1;
+  for (;;) {
+    const b = buf[cursor.at++];
+    if (b === undefined) throw new RangeError('varint past the end');
+    n += (b & 0x7f) * mul;
+    if (b < 0x80) return n;
+    mul *= 128;
+  }
+}
+
+function readBytes(buf: Uint8Array, cursor: { at: number }): Uint8Array {
+  const len = readVarint(buf, cursor);
+  const end = cursor.at + len;
+  if (end > buf.length) throw new RangeError('bytes past the end');
+  const out = buf.subarray(cursor.at, end);
+  cursor.at = end;
+  return out;
+}
