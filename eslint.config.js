@@ -28,6 +28,7 @@ export default [
             { sourceTag: 'layer:spec', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'layer:plan', onlyDependOnLibsWithTags: ['layer:spec'] },
             { sourceTag: 'layer:records', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'layer:bus', onlyDependOnLibsWithTags: ['layer:records'] },
             { sourceTag: 'layer:engine', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records'] },
           ],
         },

@@ -1,0 +1,66 @@
+/**
+ * The topic interface every runtime talks to. A topic is a set of partitions; a partition is
+ * an ordered log of messages, each one a frame (many records) with a sequence number that only
+ * grows. Two adapters: in-memory (embedded mode) and NATS JetStream (distributed mode).
+ *
+ * Exactly-once effects rest on two properties both adapters keep:
+ * - a publish with a `msgId` already seen within the duplicate window is dropped (and
+ *   reported as a duplicate), so a replayed batch does not publish twice;
+ * - a reader can start after any sequence, so a restarted operator resumes from the sequence
+ *   it committed with its state.
+ */
+
+export interface TopicConfig {
+  name: string;
+  partitions: number;
+}
+
+export interface PublishMessage {
+  data: Uint8Array;
+  /** Deterministic id for de-duplication (e.g. `<operator>:<partition>:<input seq>:<index>`). */
+  msgId?: string;
+  headers?: Record<string, string>;
+}
+
+export interface PublishAck {
+  seq: number;
+  duplicate: boolean;
+}
+
+export interface BusMessage {
+  /** Position in the partition; increasing, not necessarily contiguous. */
+  seq: number;
+  data: Uint8Array;
+  headers?: Record<string, string>;
+}
+
+export interface ReadOptions {
+  /** Deliver messages with a sequence greater than this. @default 0 (from the beginning) */
+  afterSeq?: number;
+}
+
+export interface PartitionReader {
+  /** Up to `max` messages in order; waits up to `waitMs` for the first one, [] on timeout. */
+  fetch(max: number, waitMs: number): Promise<BusMessage[]>;
+  /** Acknowledges every message up to and including `seq`. */
+  ack(seq: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Bus {
+  /** Creates the topic if it does not exist; an existing topic keeps its partitions. */
+  ensureTopic(topic: TopicConfig): Promise<TopicConfig>;
+  topic(name: string): Promise<TopicConfig | undefined>;
+  publish(topic: string, partition: number, messages: PublishMessage[]): Promise<PublishAck[]>;
+  read(topic: string, partition: number, options?: ReadOptions): PartitionReader;
+  /** The last sequence of a partition (0 when empty). */
+  lastSeq(topic: string, partition: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A topic or partition that does not exist: the caller's mistake (a plan/bus mismatch). */
+export class UnknownTopicError extends Error {
+  override name = 'UnknownTopicError';
+  readonly code = 'unknown-topic';
+  readonly domain = 'internal';
+}

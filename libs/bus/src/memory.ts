@@ -1,0 +1,139 @@
+/**
+ * The in-memory bus of the embedded runtime: partitions are arrays, readers wait on a promise
+ * that the next publish resolves. It honours the same contract as JetStream (sequences from 1,
+ * de-duplication by msgId within a window), so the runtime's commit protocol is tested on it too.
+ */
+import { UnknownTopicError, type Bus, type BusMessage, type PartitionReader, type PublishAck, type PublishMessage, type TopicConfig } from './bus.ts';
+
+export interface MemoryBusOptions {
+  /** How long a msgId is remembered for de-duplication, ms. @default 120000 (JetStream's default) */
+  duplicateWindowMs?: number;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+interface Partition {
+  messages: BusMessage[];
+  waiters: Array<() => void>;
+}
+
+interface Topic {
+  config: TopicConfig;
+  partitions: Partition[];
+  /** msgId -> [seq, time seen] */
+  seen: Map<string, { seq: number; at: number }>;
+}
+
+export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
+  return new MemoryBus(options.duplicateWindowMs ?? 120_000, options.now ?? Date.now);
+}
+
+class MemoryBus implements Bus {
+  private readonly topics = new Map<string, Topic>();
+  private closed = false;
+  private readonly duplicateWindowMs: number;
+  private readonly now: () => number;
+
+  constructor(duplicateWindowMs: number, now: () => number) {
+    this.duplicateWindowMs = duplicateWindowMs;
+    this.now = now;
+  }
+
+  async ensureTopic(config: TopicConfig): Promise<TopicConfig> {
+    const existing = this.topics.get(config.name);
+    if (existing) return existing.config;
+    const partitions = Array.from({ length: config.partitions }, (): Partition => ({ messages: [], waiters: [] }));
+    this.topics.set(config.name, { config: { ...config }, partitions, seen: new Map() });
+    return config;
+  }
+
+  async topic(name: string): Promise<TopicConfig | undefined> {
+    return this.topics.get(name)?.config;
+  }
+
+  async publish(topic: string, partition: number, messages: PublishMessage[]): Promise<PublishAck[]> {
+    const t = this.mustTopic(topic);
+    const p = this.mustPartition(t, partition);
+    const now = this.now();
+    const acks: PublishAck[] = [];
+    for (const m of messages) {
+      if (m.msgId !== undefined) {
+        const prior = t.seen.get(m.msgId);
+        if (prior && now - prior.at < this.duplicateWindowMs) {
+          acks.push({ seq: prior.seq, duplicate: true });
+          continue;
+        }
+      }
+      const seq = p.messages.length + 1;
+      p.messages.push({ seq, data: m.data, ...(m.headers ? { headers: m.headers } : {}) });
+      if (m.msgId !== undefined) t.seen.set(m.msgId, { seq, at: now });
+      acks.push({ seq, duplicate: false });
+    }
+    this.expire(t, now);
+    const waiters = p.waiters.splice(0);
+    for (const w of waiters) w();
+    return acks;
+  }
+
+  read(topic: string, partition: number, options: { afterSeq?: number } = {}): PartitionReader {
+    const p = this.mustPartition(this.mustTopic(topic), partition);
+    let next = (options.afterSeq ?? 0) + 1;
+    let open = true;
+    const isClosed = () => this.closed;
+    return {
+      async fetch(max: number, waitMs: number): Promise<BusMessage[]> {
+        if (open && !isClosed() && p.messages.length < next && waitMs > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(done, waitMs);
+            function done() {
+              clearTimeout(timer);
+              const i = p.waiters.indexOf(done);
+              if (i >= 0) p.waiters.splice(i, 1);
+              resolve();
+            }
+            p.waiters.push(done);
+          });
+        }
+        if (!open) return [];
+        const out = p.messages.slice(next - 1, next - 1 + max);
+        next += out.length;
+        return out;
+      },
+      async ack(): Promise<void> {
+        // Memory holds everything until the process ends; the committed sequence is what counts.
+      },
+      async close(): Promise<void> {
+        open = false;
+      },
+    };
+  }
+
+  async lastSeq(topic: string, partition: number): Promise<number> {
+    return this.mustPartition(this.mustTopic(topic), partition).messages.length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.topics.values()) for (const p of t.partitions) for (const w of p.waiters.splice(0)) w();
+  }
+
+  private mustTopic(name: string): Topic {
+    const t = this.topics.get(name);
+    if (!t) throw new UnknownTopicError(`topic \`${name}\` does not exist on this bus`);
+    return t;
+  }
+
+  private mustPartition(t: Topic, partition: number): Partition {
+    const p = t.partitions[partition];
+    if (!p) throw new UnknownTopicError(`topic \`${t.config.name}\` has no partition ${partition} (it has ${t.partitions.length})`);
+    return p;
+  }
+
+  private expire(t: Topic, now: number): void {
+    // Map iteration is insertion order, so the oldest ids come first.
+    for (const [id, s] of t.seen) {
+      if (now - s.at < this.duplicateWindowMs) break;
+      t.seen.delete(id);
+    }
+  }
+}
