@@ -29,6 +29,7 @@ export default [
             { sourceTag: 'layer:plan', onlyDependOnLibsWithTags: ['layer:spec'] },
             { sourceTag: 'layer:records', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'layer:bus', onlyDependOnLibsWithTags: ['layer:records'] },
+            { sourceTag: 'layer:functions', onlyDependOnLibsWithTags: ['layer:spec', 'layer:records'] },
             { sourceTag: 'layer:engine', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records'] },
           ],
         },
