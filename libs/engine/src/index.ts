@@ -9,3 +9,5 @@
  */
 export * from './windows.ts';
 export * from './watermark.ts';
+export * from './chain.ts';
+export * from './memory-state.ts';

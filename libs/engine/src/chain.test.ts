@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { runChain, runFlush, type ChainStep, type FunctionContext } from './chain.ts';
+import { MemoryState } from './memory-state.ts';
+
+const step = (operator: ChainStep['operator'], fn: (...args: never[]) => unknown, extra: Partial<ChainStep> = {}): ChainStep => ({
+  id: `svc.${operator}`,
+  operator,
+  fn: fn as ChainStep['fn'],
+  ...extra,
+});
+const rec = (value: unknown, timestamp = 1000, key: string | null = null) => ({ key, value, timestamp });
+
+describe('engine - chain of steps over a batch', () => {
+  it('engine - filter keeps records whose function returns true', () => {
+    const r = runChain([step('filter', (v: number) => v > 1)], [rec(1), rec(2), rec(3)]);
+    expect(r.outputs.map((o) => o.value)).toEqual([2, 3]);
+    expect(r.outputs.map((o) => o.input)).toEqual([1, 2]);
+  });
+
+  it('engine - map replaces the value and keeps key and time', () => {
+    const r = runChain([step('map', (v: string) => v.toUpperCase())], [rec('a', 5, 'k')]);
+    expect(r.outputs).toEqual([{ key: 'k', value: 'A', timestamp: 5, input: 0 }]);
+  });
+
+  it('engine - filter-map drops undefined and null', () => {
+    const r = runChain([step('filter-map', (v: number) => (v % 2 ? v * 10 : v === 2 ? null : undefined))], [rec(1), rec(2), rec(3), rec(4)]);
+    expect(r.outputs.map((o) => o.value)).toEqual([10, 30]);
+  });
+
+  it('engine - flat-map fans out and each item continues through the rest of the chain', () => {
+    const r = runChain(
+      [step('flat-map', (s: string) => s.split(' ')), step('filter', (w: string) => w.length > 1), step('map', (w: string) => w.length)],
+      [rec('a bb ccc'), rec('dd')],
+    );
+    expect(r.outputs.map((o) => [o.value, o.input])).toEqual([[2, 0], [3, 0], [2, 1]]);
+  });
+
+  it('engine - assign-key sets the key that later steps and state see', () => {
+    const state = new MemoryState();
+    const r = runChain(
+      [
+        step('assign-key', (w: string) => w),
+        step('update-state', (_w: string, ctx: FunctionContext) => void ctx.state('counts').increment()),
+      ],
+      [rec('x'), rec('y'), rec('x')],
+      { state },
+    );
+    expect(r.outputs.map((o) => o.key)).toEqual(['x', 'y', 'x']);
+    expect([...state.entries('counts')]).toEqual([['x', 2], ['y', 1]]);
+  });
+
+  it('engine - assign-timestamp gets the value and the record time, and sets event time', () => {
+    const r = runChain([step('assign-timestamp', (v: { at: number }, t: number) => v.at + t)], [rec({ at: 5 }, 1000)]);
+    expect(r.outputs[0]!.timestamp).toBe(1005);
+  });
+
+  it('engine - update-state passes the record on unchanged', () => {
+    const state = new MemoryState();
+    const r = runChain([step('update-state', (v: number, ctx: FunctionContext) => void ctx.state<number>('sum').update((p) => (p ?? 0) + v))], [rec(2, 1, 'k'), rec(3, 2, 'k')], { state });
+    expect(r.outputs.map((o) => o.value)).toEqual([2, 3]);
+    expect(state.get('sum', 'k')).toBe(5);
+  });
+
+  it('engine - a key-value result sets the key when the step declares it', () => {
+    const fn = (v: string) => ({ key: v[0], value: v.length });
+    expect(runChain([step('map', fn, { setsKey: true })], [rec('abc')]).outputs[0]).toMatchObject({ key: 'a', value: 3 });
+    expect(runChain([step('map', fn)], [rec('abc')]).outputs[0]).toMatchObject({ key: null, value: { key: 'a', value: 3 } });
+  });
+
+  it('engine - window state is kept per window and flush sees every key of its window', () => {
+    const state = new MemoryState();
+    const w1 = { start: 0, end: 10 };
+    const w2 = { start: 10, end: 20 };
+    const count = step('update-state', (_v: string, ctx: FunctionContext) => void ctx.state('n').increment());
+    runChain([count], [{ ...rec('a', 1, 'a'), window: w1 }, { ...rec('b', 2, 'b'), window: w1 }, { ...rec('a', 12, 'a'), window: w2 }], { state });
+    const flush = step('flush', (ctx: FunctionContext) => ({ window: ctx.window(), counts: Object.fromEntries(ctx.state('n').entries() as Iterable<[string, number]>) }));
+    expect(runFlush(flush, w1, { state }).output).toEqual({ key: null, value: { window: w1, counts: { a: 1, b: 1 } }, timestamp: 9 });
+    expect(runFlush(flush, w2, { state }).output?.value).toEqual({ window: w2, counts: { a: 1 } });
+  });
+
+  it('engine - ctx.param returns `with:` values', () => {
+    const r = runChain([step('map', (v: number, ctx: FunctionContext) => v * Number(ctx.param('factor')), { params: { factor: '3' } })], [rec(2)]);
+    expect(r.outputs[0]!.value).toBe(6);
+  });
+
+  it.each([
+    ['a throw', step('map', () => { throw new Error('boom'); }), 'boom'],
+    ['a thrown TypeError', step('map', (v: { a: { b: number } }) => v.a.b), "TypeError: Cannot read properties of undefined (reading 'b')"],
+    ['a non-boolean filter result', step('filter', () => 'yes'), 'filter must return a boolean, got string "yes"'],
+    ['a map returning nothing', step('map', () => undefined), 'map returned nothing (use filter-map to drop records)'],
+    ['a flat-map returning a non-array', step('flat-map', () => 3), 'flat-map must return an array, got number 3'],
+    ['an object key', step('assign-key', () => ({})), 'assign-key must return a string, number or boolean, got an object'],
+    ['a NaN timestamp', step('assign-timestamp', () => Number.NaN), 'assign-timestamp must return epoch milliseconds (a finite number), got number NaN'],
+    ['state without a key', step('update-state', (_v: unknown, ctx: FunctionContext) => ctx.state('s').increment()), 'state `s` needs a key'],
+    ['an undeclared state', step('update-state', (_v: unknown, ctx: FunctionContext) => ctx.state('nope').get(), { states: ['counts'] }), 'unknown state `nope`: this service has `counts`'],
+  ])('engine - %s dead-letters only that record, with the reason', (_name, bad, reason) => {
+    const state = new MemoryState();
+    const guard = step('filter', (v: { fail?: boolean }) => v.fail === true, { id: 'svc.guard' });
+    const pass = step('filter', (v: { fail?: boolean }) => v.fail !== true, { id: 'svc.pass' });
+    // Only the second record reaches the bad step; the others go around it.
+    const r1 = runChain([guard, bad], [rec({}), rec({ fail: true }), rec({})], { state });
+    expect(r1.failures).toHaveLength(1);
+    expect(r1.failures[0]).toMatchObject({ input: 1, operator: bad.id });
+    expect(r1.failures[0]!.reason).toContain(reason);
+    const r2 = runChain([pass], [rec({}), rec({ fail: true }), rec({})]);
+    expect(r2.outputs.map((o) => o.input)).toEqual([0, 2]);
+  });
+});
