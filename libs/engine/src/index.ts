@@ -11,3 +11,4 @@ export * from './windows.ts';
 export * from './watermark.ts';
 export * from './chain.ts';
 export * from './memory-state.ts';
+export * from './codec.ts';

@@ -1,0 +1,267 @@
+/**
+ * Values on topics: bytes ⇄ the JS values functions see, checked against the topic's type.
+ * A record that does not parse, or does not match its schema (a missing field, a string where
+ * a number belongs, an integer out of range), is rejected with a reason that says where in the
+ * value the problem is; the runtime dead-letters it. Renames (`serialize`/`deserialize`) are
+ * applied here, so functions see the property names of the services file.
+ */
+import { INTEGER_TYPES, type Converter, type IntegerTypeName, type NamedType, type TypeRef } from '@ssdk/spec';
+
+export interface ValueCodec {
+  /** Bytes to a checked value; throws `SchemaError`. */
+  decode(bytes: Uint8Array): unknown;
+  /** A value to bytes, checked against the type first; throws `SchemaError`. */
+  encode(value: unknown): Uint8Array;
+  /** Only the check: a reason, or undefined when the value fits. */
+  check(value: unknown): string | undefined;
+}
+
+export class SchemaError extends Error {
+  override name = 'SchemaError';
+  readonly code = 'schema';
+  readonly domain = 'user';
+}
+
+const INT_RANGES: Record<IntegerTypeName, [number, number]> = {
+  u8: [0, 255],
+  u16: [0, 65_535],
+  u32: [0, 4_294_967_295],
+  // 64-bit integers travel as JSON numbers: exact only up to 2^53.
+  u64: [0, Number.MAX_SAFE_INTEGER],
+  i8: [-128, 127],
+  i16: [-32_768, 32_767],
+  i32: [-2_147_483_648, 2_147_483_647],
+  i64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+const INTS: ReadonlySet<string> = new Set(INTEGER_TYPES);
+
+type Types = Readonly<Record<string, NamedType>>;
+
+/** A value transform for one type: check + rename, in one walk. `path` names where we are. */
+type Walker = (value: unknown, path: string) => unknown;
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function compileCodec(type: TypeRef, types: Types, converter: Converter = 'json'): ValueCodec {
+  const incoming = compileWalker(type, types, 'in', 0);
+  const outgoing = compileWalker(type, types, 'out', 0);
+  const check = (value: unknown): string | undefined => {
+    try {
+      outgoing(value, '');
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  if (converter === 'raw') {
+    const resolved = resolve(type, types);
+    const asBytes = resolved.kind === 'primitive' && resolved.name === 'bytes';
+    return {
+      decode: (bytes) => (asBytes ? bytes : decodeUtf8(bytes)),
+      encode(value) {
+        if (asBytes && value instanceof Uint8Array) return value;
+        if (typeof value === 'string') return utf8.encode(value);
+        throw new SchemaError(`a raw topic carries ${asBytes ? 'bytes' : 'strings'}, got ${kindOf(value)}`);
+      },
+      check: (value) => (typeof value === 'string' || (asBytes && value instanceof Uint8Array) ? undefined : `expected ${asBytes ? 'bytes' : 'a string'}, got ${kindOf(value)}`),
+    };
+  }
+  return {
+    decode(bytes) {
+      const text = decodeUtf8(bytes);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (err) {
+        throw new SchemaError(`not valid JSON: ${(err as Error).message}`);
+      }
+      return incoming(parsed, '');
+    },
+    encode(value) {
+      return utf8.encode(JSON.stringify(outgoing(value, ''), jsonReplacer));
+    },
+    check,
+  };
+}
+
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return fromUtf8.decode(bytes);
+  } catch {
+    throw new SchemaError('not valid UTF-8');
+  }
+}
+
+// Bytes inside JSON values travel as base64 strings.
+function jsonReplacer(_k: string, v: unknown): unknown {
+  return v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v;
+}
+
+function resolve(t: TypeRef, types: Types): TypeRef {
+  let current = t;
+  for (let hops = 0; current.kind === 'named' && hops < 64; hops++) {
+    const found = lookup(current.name, types);
+    if (!found) return { kind: 'unknown' };
+    current = found.type;
+  }
+  return current;
+}
+
+function lookup(name: string, types: Types): NamedType | undefined {
+  if (Object.hasOwn(types, name)) return types[name];
+  const kebab = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/_/g, '-')
+    .toLowerCase();
+  return Object.hasOwn(types, kebab) ? types[kebab] : Object.values(types).find((t) => t.name.toLowerCase() === kebab);
+}
+
+function fail(path: string, message: string): never {
+  throw new SchemaError(path ? `${path}: ${message}` : message);
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof Uint8Array) return 'bytes';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 30 ? `${v.slice(0, 30)}…` : v)})`;
+  return `${typeof v === 'number' ? 'the number' : typeof v === 'boolean' ? 'the boolean' : typeof v} ${String(v)}`;
+}
+
+const ANY: Walker = (v) => v;
+
+function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: number): Walker {
+  // Recursive types are rejected by the planner; this only guards against a loop.
+  if (depth > 32) return ANY;
+  const r = resolve(t, types);
+  switch (r.kind) {
+    case 'unknown':
+    case 'invalid':
+    case 'void':
+      return ANY;
+    case 'number':
+      return (v, p) => (typeof v === 'number' && Number.isFinite(v) ? v : fail(p, `expected a number, got ${kindOf(v)}`));
+    case 'primitive': {
+      const name = r.name;
+      if (INTS.has(name)) {
+        const [min, max] = INT_RANGES[name as IntegerTypeName];
+        return (v, p) => {
+          if (typeof v !== 'number' || !Number.isInteger(v)) return fail(p, `expected ${name} (an integer), got ${kindOf(v)}`);
+          if (v < min || v > max) return fail(p, `${v} is out of range for ${name} (${min} to ${max})`);
+          return v;
+        };
+      }
+      switch (name) {
+        case 'f32':
+        case 'f64':
+          return (v, p) => (typeof v === 'number' && Number.isFinite(v) ? v : fail(p, `expected ${name} (a number), got ${kindOf(v)}`));
+        case 'bool':
+          return (v, p) => (typeof v === 'boolean' ? v : fail(p, `expected bool, got ${kindOf(v)}`));
+        case 'string':
+          return (v, p) => (typeof v === 'string' ? v : fail(p, `expected string, got ${kindOf(v)}`));
+        case 'bytes':
+          return dir === 'in'
+            ? (v, p) => (typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'base64')) : fail(p, `expected bytes (base64), got ${kindOf(v)}`))
+            : (v, p) => (v instanceof Uint8Array ? v : fail(p, `expected bytes (a Uint8Array), got ${kindOf(v)}`));
+        default:
+          return ANY;
+      }
+    }
+    case 'object': {
+      const props = r.properties.map((prop) => ({
+        name: prop.name,
+        wire: dir === 'in' ? (prop.deserializeFrom ?? prop.name) : (prop.serializeAs ?? prop.name),
+        optional: prop.optional,
+        walk: compileWalker(prop.type, types, dir, depth + 1),
+      }));
+      return (v, p) => {
+        if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail(p, `expected an object, got ${kindOf(v)}`);
+        const src = v as Record<string, unknown>;
+        const out: Record<string, unknown> = {};
+        for (const prop of props) {
+          const from = dir === 'in' ? prop.wire : prop.name;
+          const to = dir === 'in' ? prop.name : prop.wire;
+          const value = src[from];
+          const at = p ? `${p}.${from}` : from;
+          if (value === undefined || value === null) {
+            if (!prop.optional) return fail(at, `missing required field`);
+            continue;
+          }
+          out[to] = prop.walk(value, at);
+        }
+        return out;
+      };
+    }
+    case 'list': {
+      const item = compileWalker(r.items, types, dir, depth + 1);
+      return (v, p) => (Array.isArray(v) ? v.map((x, i) => item(x, `${p}[${i}]`)) : fail(p, `expected a list, got ${kindOf(v)}`));
+    }
+    case 'option': {
+      const inner = compileWalker(r.value, types, dir, depth + 1);
+      return (v, p) => (v === null || v === undefined ? null : inner(v, p));
+    }
+    case 'key-value': {
+      const key = compileWalker(r.key, types, dir, depth + 1);
+      const value = compileWalker(r.value, types, dir, depth + 1);
+      return (v, p) => {
+        if (v === null || typeof v !== 'object') return fail(p, `expected {key, value}, got ${kindOf(v)}`);
+        const kv = v as { key?: unknown; value?: unknown };
+        return { key: key(kv.key, `${p}.key`), value: value(kv.value, `${p}.value`) };
+      };
+    }
+    case 'keyed-state':
+      return compileWalker(r.value, types, dir, depth + 1);
+    case 'arrow-row': {
+      const cols = r.columns.map((c) => ({
+        name: c.name,
+        walk: c.type === 'timestamp' ? compileWalker({ kind: 'number' }, types, dir, depth + 1) : compileWalker({ kind: 'primitive', name: c.type }, types, dir, depth + 1),
+      }));
+      return (v, p) => {
+        if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail(p, `expected a row object, got ${kindOf(v)}`);
+        const src = v as Record<string, unknown>;
+        const out: Record<string, unknown> = {};
+        for (const c of cols) if (src[c.name] !== undefined && src[c.name] !== null) out[c.name] = c.walk(src[c.name], p ? `${p}.${c.name}` : c.name);
+        return out;
+      };
+    }
+    case 'enum': {
+      const variants = r.variants.map((variant) => ({ name: variant.name, walk: variant.type ? compileWalker(variant.type, types, dir, depth + 1) : undefined }));
+      const names = variants.map((x) => x.name).join(', ');
+      if (r.tagging === 'untagged') {
+        return (v, p) => {
+          for (const variant of variants) {
+            if (!variant.walk) continue;
+            try {
+              return variant.walk(v, p);
+            } catch {
+              // try the next variant
+            }
+          }
+          if (typeof v === 'string' && variants.some((x) => !x.walk && x.name === v)) return v;
+          return fail(p, `matches no variant of ${names}`);
+        };
+      }
+      return (v, p) => {
+        if (typeof v === 'string') {
+          const unit = variants.find((x) => x.name === v && !x.walk);
+          return unit ? v : fail(p, `unknown variant ${JSON.stringify(v)} (expected one of ${names})`);
+        }
+        if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail(p, `expected a variant of ${names}, got ${kindOf(v)}`);
+        const keys = Object.keys(v);
+        const variant = keys.length === 1 ? variants.find((x) => x.name === keys[0]) : undefined;
+        if (!variant) return fail(p, `expected exactly one of ${names}, got ${keys.length ? keys.join(', ') : 'an empty object'}`);
+        const payload = (v as Record<string, unknown>)[variant.name];
+        return { [variant.name]: variant.walk ? variant.walk(payload, `${p}.${variant.name}`) : payload };
+      };
+    }
+    case 'named':
+      return ANY;
+    default: {
+      const never: never = r;
+      return never;
+    }
+  }
+}
