@@ -12,3 +12,4 @@ export * from './watermark.ts';
 export * from './chain.ts';
 export * from './memory-state.ts';
 export * from './codec.ts';
+export * from './window-operator.ts';

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { addChannel } from './watermark.ts';
+import { assignWindows, endWindows, initialWindowState, windowsToFlush, type WindowConfig } from './window-operator.ts';
+
+const tumbling10: WindowConfig = { assigner: { kind: 'tumbling', durationMs: 10_000, offsetMs: 0 }, watermark: { gracePeriodMs: 2_000 } };
+const rec = (t: number, value: unknown = t) => ({ key: null, value, timestamp: t });
+
+describe('engine - window operator', () => {
+  it('engine - records count for their window; a record behind a closed window is late', () => {
+    // t=13000 moves the watermark to 11000 >= 10000: window [0,10000) is closed after it.
+    const r = assignWindows([rec(1_000), rec(13_000), rec(9_000), rec(11_500)], 'p0', 0, tumbling10, initialWindowState());
+    expect(r.inputs.map((i) => [i.timestamp, i.window?.start])).toEqual([[1_000, 0], [13_000, 10_000], [11_500, 10_000]]);
+    expect(r.late.map((l) => l.record.timestamp)).toEqual([9_000]);
+    expect(r.late[0]!.reason).toContain('late: event time 1970-01-01T00:00:09.000Z is behind the watermark 1970-01-01T00:00:11.000Z (grace period 2000 ms)');
+    expect(r.state.watermark).toBe(11_000);
+  });
+
+  it('engine - within the grace period an out-of-order record is on time', () => {
+    const r = assignWindows([rec(11_000), rec(9_500)], 'p0', 0, tumbling10, initialWindowState());
+    expect(r.late).toEqual([]);
+    expect(r.inputs.map((i) => i.window?.start)).toEqual([10_000, 0]);
+  });
+
+  it('engine - lateness does not depend on batching', () => {
+    const records = [rec(1_000), rec(25_000), rec(12_000), rec(3_000), rec(26_000)];
+    const whole = assignWindows(records, 'p0', 0, tumbling10, initialWindowState());
+    let state = initialWindowState();
+    const late: number[] = [];
+    for (const r of records) {
+      const part = assignWindows([r], 'p0', 0, tumbling10, state);
+      state = part.state;
+      late.push(...part.late.map((l) => l.record.timestamp));
+    }
+    expect(whole.late.map((l) => l.record.timestamp)).toEqual(late);
+    expect(late).toEqual([12_000, 3_000]);
+  });
+
+  it('engine - sliding windows: a record counts for each of its open windows', () => {
+    const sliding: WindowConfig = { assigner: { kind: 'sliding', durationMs: 60_000, slideMs: 20_000 }, watermark: { gracePeriodMs: 0 } };
+    const r = assignWindows([rec(70_000), rec(45_000)], 'p0', 0, sliding, initialWindowState());
+    // 45000 is in [0,60000) (closed at watermark 70000), [20000,80000) and [40000,100000).
+    expect(r.inputs.filter((i) => i.timestamp === 45_000).map((i) => i.window?.start)).toEqual([20_000, 40_000]);
+    expect(r.late).toEqual([]);
+  });
+
+  it('engine - windows flush oldest first once the watermark passes their end; end of input flushes all', () => {
+    const open = [{ start: 20_000, end: 30_000 }, { start: 0, end: 10_000 }, { start: 10_000, end: 20_000 }];
+    const state = assignWindows([rec(22_500)], 'p0', 0, tumbling10, initialWindowState()).state; // watermark 20500
+    expect(windowsToFlush(open, state)).toEqual([{ start: 0, end: 10_000 }, { start: 10_000, end: 20_000 }]);
+    expect(windowsToFlush(open, endWindows(state)).map((w) => w.start)).toEqual([0, 10_000, 20_000]);
+  });
+
+  it('engine - the watermark is the minimum over registered channels', () => {
+    let s = addChannel(addChannel(initialWindowState(), 'p0', 0), 'p1', 0);
+    s = assignWindows([rec(30_000)], 'p0', 0, tumbling10, s).state;
+    expect(s.watermark).toBe(Number.NEGATIVE_INFINITY);
+    s = assignWindows([rec(12_000)], 'p1', 0, tumbling10, s).state;
+    expect(s.watermark).toBe(10_000);
+    const r = assignWindows([rec(9_000)], 'p1', 0, tumbling10, s);
+    expect(r.late.length).toBe(1);
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * The window operator's decisions, record by record: which open windows a record counts for,
+ * whether it is late, how the watermark moves, and which windows are ready to flush. Pure; its
+ * state is a plain object the runtime commits with its checkpoint, so a replay decides alike.
+ *
+ * The watermark advances after every record (not once per batch), so what is late depends
+ * only on the order of records on each channel, never on how they were batched.
+ */
+import type { ChainInput, EngineRecord } from './chain.ts';
+import { advance, endOfInput, initialWatermarkState, observe, type WatermarkOptions, type WatermarkState } from './watermark.ts';
+import { isWindowClosed, openWindowsOf, type WindowAssigner, type WindowBounds } from './windows.ts';
+
+export interface LateRecord {
+  record: EngineRecord;
+  reason: string;
+}
+
+export interface AssignResult {
+  /** One chain input per (record, open window it belongs to). */
+  inputs: ChainInput[];
+  late: LateRecord[];
+  state: WatermarkState;
+}
+
+export interface WindowConfig {
+  assigner: WindowAssigner;
+  watermark: WatermarkOptions;
+}
+
+export function initialWindowState(): WatermarkState {
+  return initialWatermarkState();
+}
+
+/** Splits a batch from one channel into window inputs and late records, advancing the watermark. */
+export function assignWindows(records: readonly EngineRecord[], channel: string, now: number, config: WindowConfig, state: WatermarkState): AssignResult {
+  const inputs: ChainInput[] = [];
+  const late: LateRecord[] = [];
+  let s = state;
+  for (const record of records) {
+    const wm = s.watermark;
+    const open = openWindowsOf(record.timestamp, wm, config.assigner);
+    if (open.length === 0) {
+      late.push({ record, reason: lateReason(record.timestamp, wm, config) });
+    } else {
+      for (const window of open) inputs.push({ ...record, window });
+    }
+    s = advance(observe(s, channel, record.timestamp, now), config.watermark, now);
+  }
+  return { inputs, late, state: s };
+}
+
+/** Moves the watermark with the clock alone (idleness), for when no records arrive. */
+export function tickWatermark(now: number, config: WindowConfig, state: WatermarkState): WatermarkState {
+  return advance(state, config.watermark, now);
+}
+
+export function endWindows(state: WatermarkState): WatermarkState {
+  return endOfInput(state);
+}
+
+/** The open windows the watermark has passed, oldest first: flush these, in this order. */
+export function windowsToFlush(open: readonly WindowBounds[], state: WatermarkState): WindowBounds[] {
+  return open.filter((w) => isWindowClosed(w, state.watermark)).sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+function lateReason(t: number, watermark: number, config: WindowConfig): string {
+  return (
+    `late: event time ${iso(t)} is behind the watermark ${iso(watermark)} ` +
+    `(grace period ${config.watermark.gracePeriodMs} ms); every window it belongs to has closed`
+  );
+}
+
+function iso(ms: number): string {
+  return Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(ms);
+}
