@@ -10,3 +10,4 @@
 export * from './record.ts';
 export * from './frame.ts';
 export * from './partitioner.ts';
+export * from './jsonl.ts';
