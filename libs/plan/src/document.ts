@@ -1,0 +1,329 @@
+/**
+ * The physical plan document: what the planner writes and every operator service reads. It is
+ * plain data (JSON), versioned (`planVersion`) and hashed (`hash`), and it has a zod schema so a
+ * service can validate a plan it loads. Field order here is the order in the JSON.
+ */
+import { z } from 'zod';
+import { OPERATOR_KINDS, PRIMITIVE_TYPES, type Converter, type Dialect, type FunctionLang, type OperatorKind, type PrimitiveTypeName } from '@ssdk/spec';
+import type { CompiledPlanOptions } from './options.ts';
+
+/** Bumped on any change a reader of an older version would misread. */
+export const PLAN_VERSION = 1;
+
+/** A type as data: the model's `TypeRef` without positions, names canonical. */
+export type PlanType =
+  | { kind: 'primitive'; name: PrimitiveTypeName }
+  | { kind: 'named'; name: string }
+  | {
+      kind: 'object';
+      properties: Array<{ name: string; type: PlanType; optional: boolean; serializeAs?: string; deserializeFrom?: string }>;
+      typeName?: string;
+    }
+  | { kind: 'enum'; variants: Array<{ name: string; type: PlanType | null }>; tagging: 'externally-tagged' | 'untagged'; typeName?: string }
+  | { kind: 'list'; items: PlanType }
+  | { kind: 'option'; value: PlanType }
+  | { kind: 'key-value'; key: PlanType; value: PlanType }
+  | { kind: 'keyed-state'; key: PlanType; value: PlanType }
+  | { kind: 'arrow-row'; columns: Array<{ name: string; type: PrimitiveTypeName | 'timestamp' }> }
+  | { kind: 'number' }
+  | { kind: 'void' }
+  | { kind: 'unknown' };
+
+export interface PlanTypeDef {
+  name: string;
+  type: PlanType;
+}
+
+/**
+ * - `source`: a user topic the dataflow only reads; `sink`: only writes; `intermediate`: both;
+ *   `unused`: declared, neither read nor written (still created);
+ * - `internal`: between two operators of one service;
+ * - `dead-letter`, `late-events`: each service's own;
+ * - `schedule`: the ticks of a `schedule` source, produced by the runtime's clock.
+ */
+export type PlanTopicKind = 'source' | 'sink' | 'intermediate' | 'unused' | 'internal' | 'dead-letter' | 'late-events' | 'schedule';
+
+export interface PlanTopicPart {
+  /** Printed type: `string`, `list<word>`, `option<car-event>`. */
+  type: string;
+  converter: Converter;
+}
+
+export interface PlanTopic {
+  id: string;
+  /** The topic's name on the bus. */
+  name: string;
+  kind: PlanTopicKind;
+  /** NATS subject template; `{partition}` stands for the partition number. */
+  subject: string;
+  partitions: number;
+  key?: PlanTopicPart;
+  value: PlanTopicPart;
+  /** The service a service topic belongs to (all kinds but the user topics). */
+  service?: string;
+  /** For `schedule` topics. */
+  schedule?: { cron?: string; intervalMs?: number };
+}
+
+export type PlanFunctionSource =
+  /** `codeHash`: sha256 of the inline code (first 16 hex digits), so a changed body changes the plan. */
+  | { kind: 'inline'; lang: FunctionLang; codeHash: string }
+  | { kind: 'uses'; ref: string };
+
+/** A record's type at one point: printed key (when assigned) and value. */
+export interface PlanRecordType {
+  key?: string;
+  value: string;
+}
+
+export interface PlanStep {
+  /** The step's operator id (`<service>.<function>`), also inside a fused unit. */
+  id: string;
+  operator: OperatorKind;
+  /** The function's name as written. */
+  function: string;
+  source: PlanFunctionSource;
+  /** `with:` parameters. */
+  params: Record<string, string>;
+  input: PlanRecordType;
+  output: PlanRecordType;
+  /** The file's `config` with the step's overrides applied. */
+  settings: { isolation: 'wasm' | 'native'; functionTimeoutMs: number; grants: Array<'http' | 'clock' | 'env' | 'random'> };
+  dependencies: Array<{ name: string; version?: string }>;
+}
+
+/**
+ * `forward`: records stay in their partition; `shuffle`: records move to the partition of their
+ * (new) key, because the reading operator keeps keyed state.
+ */
+export type PlanEdgeKind = 'forward' | 'shuffle';
+
+export interface PlanInput {
+  topic: string;
+  edge: PlanEdgeKind;
+}
+
+export interface PlanStateAccess {
+  /** The name the service's functions use (`ctx.state(name)`). */
+  name: string;
+  table: string;
+  access: 'read-write' | 'read';
+}
+
+export interface PlanWindow {
+  kind: 'tumbling' | 'sliding';
+  durationMs: number;
+  offsetMs: number;
+  slideMs?: number;
+  watermark: { gracePeriodMs: number; idlenessMs?: number };
+}
+
+/**
+ * - a single step: its operator kind;
+ * - `fused`: several stateless steps run in one unit (`fuse: true`);
+ * - `window`: a window's keyed `update-state` and its `flush`, which must share the window state;
+ * - `passthrough`: no step at all: a service that copies or merges topics into its sinks.
+ */
+export type PlanOperatorKind = OperatorKind | 'fused' | 'window' | 'passthrough';
+
+/** One operator unit: one service process kind, run as `parallelism` replicas sharing `partitions`. */
+export interface PlanOperator {
+  id: string;
+  service: string;
+  kind: PlanOperatorKind;
+  steps: PlanStep[];
+  inputs: PlanInput[];
+  /** Topic ids. */
+  outputs: string[];
+  partitions: number;
+  parallelism: number;
+  states: PlanStateAccess[];
+  window?: PlanWindow;
+  deadLetter: string;
+  lateEvents: string;
+}
+
+export interface PlanState {
+  name: string;
+  /** The service that writes it. */
+  owner: string;
+  /** PostgreSQL table: `[a-z0-9_]`, at most 63 characters, unique in the plan. */
+  table: string;
+  keyType: string;
+  valueType: string;
+  /** Per (window, key) rather than per key. */
+  windowed: boolean;
+  ttlMs?: number;
+}
+
+export interface PlanEdgeEndpoint {
+  kind: 'operator' | 'topic';
+  id: string;
+}
+
+/**
+ * Data edges (`forward` / `shuffle`) run operator → operator through an internal `topic`, or
+ * between an operator and a user topic; `state-ref` edges run from the operator that writes a
+ * state to each operator of a service that reads it.
+ */
+export interface PlanEdge {
+  from: PlanEdgeEndpoint;
+  to: PlanEdgeEndpoint;
+  kind: PlanEdgeKind | 'state-ref';
+  topic?: string;
+  state?: string;
+}
+
+export interface PhysicalPlan {
+  planVersion: typeof PLAN_VERSION;
+  dataflow: { namespace: string; name: string; version: string; apiVersion: string; dialect: Dialect };
+  options: CompiledPlanOptions;
+  /** sha256 (hex) of the canonical JSON of everything else. */
+  hash: string;
+  types: PlanTypeDef[];
+  topics: PlanTopic[];
+  operators: PlanOperator[];
+  states: PlanState[];
+  edges: PlanEdge[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The schema
+
+const primitive = z.enum(PRIMITIVE_TYPES);
+
+export const planTypeSchema: z.ZodType<PlanType> = z.lazy(() =>
+  z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('primitive'), name: primitive }),
+    z.object({ kind: z.literal('named'), name: z.string() }),
+    z.object({
+      kind: z.literal('object'),
+      properties: z.array(
+        z.object({
+          name: z.string(),
+          type: planTypeSchema,
+          optional: z.boolean(),
+          serializeAs: z.string().optional(),
+          deserializeFrom: z.string().optional(),
+        }),
+      ),
+      typeName: z.string().optional(),
+    }),
+    z.object({
+      kind: z.literal('enum'),
+      variants: z.array(z.object({ name: z.string(), type: planTypeSchema.nullable() })),
+      tagging: z.enum(['externally-tagged', 'untagged']),
+      typeName: z.string().optional(),
+    }),
+    z.object({ kind: z.literal('list'), items: planTypeSchema }),
+    z.object({ kind: z.literal('option'), value: planTypeSchema }),
+    z.object({ kind: z.literal('key-value'), key: planTypeSchema, value: planTypeSchema }),
+    z.object({ kind: z.literal('keyed-state'), key: planTypeSchema, value: planTypeSchema }),
+    z.object({ kind: z.literal('arrow-row'), columns: z.array(z.object({ name: z.string(), type: z.union([primitive, z.literal('timestamp')]) })) }),
+    z.object({ kind: z.literal('number') }),
+    z.object({ kind: z.literal('void') }),
+    z.object({ kind: z.literal('unknown') }),
+  ]),
+);
+
+const converter = z.enum(['json', 'raw']);
+const topicPart = z.object({ type: z.string(), converter });
+const recordType = z.object({ key: z.string().optional(), value: z.string() });
+const count = z.number().int().min(1);
+const endpoint = z.object({ kind: z.enum(['operator', 'topic']), id: z.string().min(1) });
+
+export const physicalPlanSchema = z.object({
+  planVersion: z.literal(PLAN_VERSION),
+  dataflow: z.object({
+    namespace: z.string(),
+    name: z.string(),
+    version: z.string(),
+    apiVersion: z.string(),
+    dialect: z.enum(['seed', 'preview', 'dataflow']),
+  }),
+  options: z.object({ partitions: count, fuse: z.boolean(), subjectPrefix: z.string().min(1) }),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  types: z.array(z.object({ name: z.string(), type: planTypeSchema })),
+  topics: z.array(
+    z.object({
+      id: z.string().min(1),
+      name: z.string().min(1),
+      kind: z.enum(['source', 'sink', 'intermediate', 'unused', 'internal', 'dead-letter', 'late-events', 'schedule']),
+      subject: z.string().min(1),
+      partitions: count,
+      key: topicPart.optional(),
+      value: topicPart,
+      service: z.string().optional(),
+      schedule: z.object({ cron: z.string().optional(), intervalMs: z.number().optional() }).optional(),
+    }),
+  ),
+  operators: z.array(
+    z.object({
+      id: z.string().min(1),
+      service: z.string(),
+      kind: z.enum([...OPERATOR_KINDS, 'fused', 'window', 'passthrough']),
+      steps: z.array(
+        z.object({
+          id: z.string().min(1),
+          operator: z.enum(OPERATOR_KINDS),
+          function: z.string(),
+          source: z.discriminatedUnion('kind', [
+            z.object({ kind: z.literal('inline'), lang: z.enum(['typescript', 'rust']), codeHash: z.string() }),
+            z.object({ kind: z.literal('uses'), ref: z.string() }),
+          ]),
+          params: z.record(z.string(), z.string()),
+          input: recordType,
+          output: recordType,
+          settings: z.object({
+            isolation: z.enum(['wasm', 'native']),
+            functionTimeoutMs: z.number().positive(),
+            grants: z.array(z.enum(['http', 'clock', 'env', 'random'])),
+          }),
+          dependencies: z.array(z.object({ name: z.string(), version: z.string().optional() })),
+        }),
+      ),
+      inputs: z.array(z.object({ topic: z.string(), edge: z.enum(['forward', 'shuffle']) })),
+      outputs: z.array(z.string()),
+      partitions: count,
+      parallelism: count,
+      states: z.array(z.object({ name: z.string(), table: z.string(), access: z.enum(['read-write', 'read']) })),
+      window: z
+        .object({
+          kind: z.enum(['tumbling', 'sliding']),
+          durationMs: z.number().positive(),
+          offsetMs: z.number().min(0),
+          slideMs: z.number().positive().optional(),
+          watermark: z.object({ gracePeriodMs: z.number().min(0), idlenessMs: z.number().positive().optional() }),
+        })
+        .optional(),
+      deadLetter: z.string(),
+      lateEvents: z.string(),
+    }),
+  ),
+  states: z.array(
+    z.object({
+      name: z.string(),
+      owner: z.string(),
+      table: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
+      keyType: z.string(),
+      valueType: z.string(),
+      windowed: z.boolean(),
+      ttlMs: z.number().positive().optional(),
+    }),
+  ),
+  edges: z.array(
+    z.object({
+      from: endpoint,
+      to: endpoint,
+      kind: z.enum(['forward', 'shuffle', 'state-ref']),
+      topic: z.string().optional(),
+      state: z.string().optional(),
+    }),
+  ),
+}) satisfies z.ZodType<PhysicalPlan>;
+
+// The schema and the interfaces describe the same document: `satisfies` above checks that what
+// the schema accepts is a PhysicalPlan, this checks that every PhysicalPlan is accepted.
+function _everyPlanFitsTheSchema(p: PhysicalPlan): z.infer<typeof physicalPlanSchema> {
+  return p;
+}

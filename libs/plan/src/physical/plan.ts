@@ -1,0 +1,318 @@
+/**
+ * `planDataflow`: from a checked dataflow to the physical plan document — operator units,
+ * the topics between them with their subjects, edges, state tables — and its hash.
+ */
+import type { Dataflow, Diagnostic, StateDecl, Step, Topic, TypeRef, WindowSpec } from '@ssdk/spec';
+import { checkDataflow } from '../check.ts';
+import { hasErrors } from '../diagnostics.ts';
+import {
+  PLAN_VERSION,
+  type PhysicalPlan,
+  type PlanEdge,
+  type PlanOperator,
+  type PlanOperatorKind,
+  type PlanRecordType,
+  type PlanState,
+  type PlanStep,
+  type PlanTopic,
+  type PlanTopicKind,
+  type PlanWindow,
+} from '../document.ts';
+import type { DataflowGraph, ServiceNode, StreamType, TopicNode } from '../graph.ts';
+import { planHash, sha256Hex } from '../hash.ts';
+import { compilePlanOptions, isValidPartitions, type CompiledPlanOptions, type PlanOptions } from '../options.ts';
+import type { StepSite } from '../pipeline.ts';
+import { resolveType, typeToString } from '../type-system.ts';
+import { serviceTopicSubject, tableNamer, userTopicSubject } from './naming.ts';
+import { toPlanType } from './types.ts';
+import { buildUnits, type Unit, type UnitSource } from './units.ts';
+
+export interface PlanResult {
+  /** Present when the dataflow has no errors. */
+  plan?: PhysicalPlan;
+  /** Errors and warnings of the checks, in file order. */
+  diagnostics: Diagnostic[];
+}
+
+/** Replicas per operator in the plan; scaling out happens at deploy time (`--scale`). */
+const DEFAULT_PARALLELISM = 1;
+const DEFAULTS = { isolation: 'wasm', functionTimeoutMs: 1000 } as const;
+
+/**
+ * Checks the dataflow and, when it has no errors, plans it. Throws `PlanOptionsError` only for
+ * `options` out of range (the caller's input); problems of the file are diagnostics.
+ */
+export function planDataflow(df: Dataflow, options: PlanOptions = {}): PlanResult {
+  const { graph, diagnostics } = checkDataflow(df);
+  const filePartitions = df.config.settings.partitions;
+  const compiled = compilePlanOptions(options, isValidPartitions(filePartitions) ? { partitions: filePartitions } : {});
+  if (hasErrors(diagnostics)) return { diagnostics };
+  return { plan: buildPlan(graph, compiled), diagnostics };
+}
+
+function buildPlan(graph: DataflowGraph, options: CompiledPlanOptions): PhysicalPlan {
+  const df = graph.dataflow;
+  const builder = new PlanBuilder(graph, options);
+  for (const node of graph.services) builder.service(node);
+  builder.stateRefEdges();
+  const body: Omit<PhysicalPlan, 'hash'> = {
+    planVersion: PLAN_VERSION,
+    dataflow: { namespace: df.meta.namespace, name: df.meta.name, version: df.meta.version, apiVersion: df.apiVersion, dialect: df.dialect },
+    options,
+    types: Object.values(df.types).map((t) => ({ name: t.name, type: toPlanType(t.type, df.types) })),
+    topics: builder.topics,
+    operators: builder.operators,
+    states: builder.states,
+    edges: builder.edges,
+  };
+  const { planVersion, dataflow, types, topics, operators, states, edges } = body;
+  // `hash` after `options` in the document; computed over everything else.
+  return { planVersion, dataflow, options, hash: planHash(body), types, topics, operators, states, edges };
+}
+
+class PlanBuilder {
+  readonly topics: PlanTopic[];
+  readonly operators: PlanOperator[] = [];
+  readonly states: PlanState[] = [];
+  readonly edges: PlanEdge[] = [];
+  private readonly graph: DataflowGraph;
+  private readonly df: Dataflow;
+  private readonly options: CompiledPlanOptions;
+  private readonly tables = new Map<string, string>();
+  private readonly units = new Map<string, Unit[]>();
+
+  constructor(graph: DataflowGraph, options: CompiledPlanOptions) {
+    this.graph = graph;
+    this.df = graph.dataflow;
+    this.options = options;
+    this.topics = graph.topics.map((t) => this.userTopic(t));
+    // Tables first, in file order, so every ref-state finds its owner's table.
+    const table = tableNamer();
+    for (const { name, service } of graph.services) {
+      for (const d of service.states) {
+        if (d.kind !== 'owned') continue;
+        const t = table(name, d.name);
+        this.tables.set(stateKey(name, d.name), t);
+        const kv = resolveType(d.type, this.df.types);
+        this.states.push({
+          name: d.name,
+          owner: name,
+          table: t,
+          keyType: this.print(kv.kind === 'keyed-state' ? kv.key : { kind: 'unknown' }),
+          valueType: this.print(kv.kind === 'keyed-state' ? kv.value : { kind: 'unknown' }),
+          windowed: service.window !== undefined,
+          ...(d.ttlMs !== undefined ? { ttlMs: d.ttlMs } : {}),
+        });
+      }
+    }
+  }
+
+  service(node: ServiceNode): void {
+    const schedules = this.scheduleTopics(node);
+    const units = buildUnits(this.graph, node, (source) => schedules.get(source) ?? source, this.options.fuse);
+    this.units.set(node.name, units);
+    const internal = this.internalTopics(node.name, units);
+    const { deadLetter, lateEvents } = this.serviceTopics(node);
+    const topicOf = (from: UnitSource): string => ('unit' in from ? (internal.get(from.unit) ?? '') : from.topic);
+    for (const u of units) {
+      const own = internal.get(u);
+      this.operators.push({
+        id: u.id,
+        service: node.name,
+        kind: unitKind(u),
+        steps: u.sites.map((s) => this.step(s)),
+        inputs: u.inputs.map((i) => ({ topic: topicOf(i.from), edge: i.edge })),
+        outputs: [...(own ? [own] : []), ...u.sinkTopics],
+        partitions: this.options.partitions,
+        parallelism: DEFAULT_PARALLELISM,
+        states: u.sites.length === 0 ? [] : this.stateAccess(node.service.states, u),
+        ...(node.service.window && u.sites.some((s) => s.windowed) ? { window: planWindow(node.service.window) } : {}),
+        deadLetter,
+        lateEvents,
+      });
+      for (const i of u.inputs) {
+        const topic = topicOf(i.from);
+        const from = 'unit' in i.from ? { kind: 'operator' as const, id: i.from.unit.id } : { kind: 'topic' as const, id: topic };
+        this.edges.push({ from, to: { kind: 'operator', id: u.id }, kind: i.edge, topic });
+      }
+      for (const t of u.sinkTopics) this.edges.push({ from: { kind: 'operator', id: u.id }, to: { kind: 'topic', id: t }, kind: 'forward', topic: t });
+    }
+  }
+
+  /** A topic per `schedule` source, fed by the runtime's clock; by source name. */
+  private scheduleTopics(node: ServiceNode): Map<string, string> {
+    const ids = new Map<string, string>();
+    for (const s of node.service.sources) {
+      if (s.kind !== 'schedule') continue;
+      const id = this.freeTopicId(`${node.name}.schedule.${s.name}`);
+      ids.set(s.name, id);
+      this.topics.push({
+        id,
+        name: id,
+        kind: 'schedule',
+        subject: this.subject('schedule', node.name, s.name),
+        partitions: this.options.partitions,
+        value: { type: 'unknown', converter: 'json' },
+        service: node.name,
+        schedule: { ...(s.cron !== undefined ? { cron: s.cron } : {}), ...(s.intervalMs !== undefined ? { intervalMs: s.intervalMs } : {}) },
+      });
+    }
+    return ids;
+  }
+
+  /** One topic out of every unit another unit reads, typed by what its last step emits. */
+  private internalTopics(service: string, units: readonly Unit[]): Map<Unit, string> {
+    const ids = new Map<Unit, string>();
+    for (const u of units) {
+      if (u.consumers.length === 0) continue;
+      const id = this.freeTopicId(`${u.id}.out`);
+      ids.set(u, id);
+      const out = this.streamAfter(u);
+      this.topics.push({
+        id,
+        name: id,
+        kind: 'internal',
+        subject: this.subject('internal', service, u.id.slice(service.length + 1)),
+        partitions: this.options.partitions,
+        ...(out.key ? { key: { type: this.print(out.key), converter: 'json' as const } } : {}),
+        value: { type: this.print(out.value), converter: 'json' },
+        service,
+      });
+    }
+    return ids;
+  }
+
+  /** Every service's own `<service>.dead-letter` and `<service>.late-events`. */
+  private serviceTopics({ name, service }: ServiceNode): { deadLetter: string; lateEvents: string } {
+    const deadLetter = `${name}.dead-letter`;
+    const lateEvents = `${name}.late-events`;
+    // Late records are kept as they reached the window; a service without one has none.
+    const stamp = service.window?.assignTimestamp;
+    const late = (stamp && this.graph.stepTypes.get(stamp)?.input.value) ?? { kind: 'unknown' as const };
+    const common = { partitions: this.options.partitions, service: name };
+    this.topics.push(
+      { id: deadLetter, name: deadLetter, kind: 'dead-letter', subject: this.subject('dead-letter', name), ...common, value: { type: 'dead-letter', converter: 'json' } },
+      { id: lateEvents, name: lateEvents, kind: 'late-events', subject: this.subject('late-events', name), ...common, value: { type: this.print(late), converter: 'json' } },
+    );
+    return { deadLetter, lateEvents };
+  }
+
+  /** From the operator that writes a state to every operator of each service that reads it. */
+  stateRefEdges(): void {
+    for (const ref of this.graph.stateRefs) {
+      const owners = this.units.get(ref.owner) ?? [];
+      const writer = owners.find((u) => u.sites.some((s) => s.step.operator === 'update-state')) ?? owners[0];
+      if (!writer) continue;
+      for (const reader of this.units.get(ref.reader) ?? []) {
+        if (reader.sites.length === 0) continue;
+        this.edges.push({ from: { kind: 'operator', id: writer.id }, to: { kind: 'operator', id: reader.id }, kind: 'state-ref', state: ref.state });
+      }
+    }
+  }
+
+  private userTopic(node: TopicNode): PlanTopic {
+    const t: Topic = node.topic;
+    return {
+      id: t.id,
+      name: t.name,
+      kind: userTopicKind(node),
+      subject: userTopicSubject(this.options.subjectPrefix, t.name),
+      partitions: this.options.partitions,
+      ...(t.key ? { key: { type: this.print(t.key.type), converter: t.key.converter } } : {}),
+      value: { type: this.print(t.value.type), converter: t.value.converter },
+    };
+  }
+
+  private step(site: StepSite): PlanStep {
+    const step: Step = site.step;
+    const types = this.graph.stepTypes.get(step);
+    const settings = { ...this.df.config.settings, ...definedOnly(step.settings) };
+    const src = step.fn.source;
+    return {
+      id: site.id,
+      operator: step.operator,
+      function: step.fn.name,
+      source: src.kind === 'inline' ? { kind: 'inline', lang: src.lang, codeHash: sha256Hex(src.code).slice(0, 16) } : { kind: 'uses', ref: src.ref },
+      params: { ...step.params },
+      input: this.record(types?.input),
+      output: this.record(types?.output),
+      settings: {
+        isolation: settings.isolation ?? DEFAULTS.isolation,
+        functionTimeoutMs: settings.functionTimeoutMs ?? DEFAULTS.functionTimeoutMs,
+        grants: [...(settings.grants ?? [])],
+      },
+      dependencies: step.dependencies.map((d) => ({ name: d.name, ...(d.version !== undefined ? { version: d.version } : {}) })),
+    };
+  }
+
+  /**
+   * Every step of a service may read its states (`ctx.state(name).get()`, `lookup`); the unit
+   * holding `update-state` writes them, and so does the flush, which drops a closed window.
+   */
+  private stateAccess(decls: readonly StateDecl[], u: Unit): PlanOperator['states'] {
+    const writes = u.sites.some((s) => s.step.operator === 'update-state' || s.step.operator === 'flush');
+    return decls.map((d) =>
+      d.kind === 'owned'
+        ? { name: d.name, table: this.tables.get(stateKey(u.service, d.name)) ?? '', access: writes ? 'read-write' : 'read' }
+        : { name: d.name, table: this.tables.get(stateKey(d.fromService, d.fromState)) ?? '', access: 'read' },
+    );
+  }
+
+  private streamAfter(u: Unit): StreamType {
+    const last = u.sites.at(-1);
+    return (last && this.graph.stepTypes.get(last.step)?.output) ?? { value: { kind: 'unknown' } };
+  }
+
+  private record(s: StreamType | undefined): PlanRecordType {
+    if (!s) return { value: 'unknown' };
+    return s.key ? { key: this.print(s.key), value: this.print(s.value) } : { value: this.print(s.value) };
+  }
+
+  /** Generated topic ids never take a user topic's id (or each other's). */
+  private freeTopicId(base: string): string {
+    let id = base;
+    for (let n = 2; this.topics.some((t) => t.id === id); n++) id = `${base}-${n}`;
+    return id;
+  }
+
+  private subject(kind: 'internal' | 'dead-letter' | 'late-events' | 'schedule', service: string, local?: string): string {
+    return serviceTopicSubject(this.options.subjectPrefix, this.df.meta, kind, service, local);
+  }
+
+  private print(t: TypeRef): string {
+    return typeToString(t, this.df.types);
+  }
+}
+
+function planWindow(w: WindowSpec): PlanWindow {
+  return {
+    kind: w.kind,
+    durationMs: w.durationMs,
+    offsetMs: w.offsetMs,
+    ...(w.slideMs !== undefined ? { slideMs: w.slideMs } : {}),
+    watermark: { gracePeriodMs: w.watermark.gracePeriodMs, ...(w.watermark.idlenessMs !== undefined ? { idlenessMs: w.watermark.idlenessMs } : {}) },
+  };
+}
+
+function unitKind(u: Unit): PlanOperatorKind {
+  const [only, ...more] = u.sites;
+  if (!only) return 'passthrough';
+  if (u.sites.some((s) => s.place === 'window.flush') && u.sites.some((s) => s.place === 'window.partition.update-state')) return 'window';
+  return more.length === 0 ? only.step.operator : 'fused';
+}
+
+function userTopicKind({ readers, writers }: TopicNode): PlanTopicKind {
+  if (readers.length > 0 && writers.length > 0) return 'intermediate';
+  if (readers.length > 0) return 'source';
+  if (writers.length > 0) return 'sink';
+  return 'unused';
+}
+
+function stateKey(service: string, state: string): string {
+  return `${service}\u0000${state}`;
+}
+
+/** A step's overrides, without the keys it leaves unset (so they do not mask the file's). */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,137 @@
+/**
+ * Operator units of one service: which steps run together and how records flow between them.
+ * By default every step is its own unit (the design card: one operator service per operator);
+ * with `fuse`, each run of consecutive stateless steps joined by forward edges becomes one unit.
+ * Topics are not named here; `planDataflow` gives each unit that feeds another an internal topic.
+ */
+import type { DataflowGraph, ServiceNode } from '../graph.ts';
+import { operatorTraits } from '../operators.ts';
+import type { StepSite } from '../pipeline.ts';
+import type { PlanEdgeKind } from '../document.ts';
+
+/** Where a unit's records come from: another unit of the service, or a topic read directly. */
+export type UnitSource = { unit: Unit } | { topic: string };
+
+export interface UnitInput {
+  from: UnitSource;
+  edge: PlanEdgeKind;
+}
+
+export interface Unit {
+  /** The first step's operator id (or `<service>.passthrough` for a unit without steps). */
+  id: string;
+  service: string;
+  /** In pipeline order; empty for a passthrough. */
+  sites: StepSite[];
+  inputs: UnitInput[];
+  /** User topics this unit writes directly (its sinks without transforms). */
+  sinkTopics: string[];
+  /** Units reading this unit's output. */
+  consumers: Unit[];
+}
+
+/** Where records stand while the pipeline is wired: the unit that produced them, or a topic. */
+type Cursor = UnitSource;
+
+export function buildUnits(graph: DataflowGraph, node: ServiceNode, scheduleTopic: (name: string) => string, fuse: boolean): Unit[] {
+  const units: Unit[] = [];
+  const rekeys = (site: StepSite): boolean => graph.stepTypes.get(site.step)?.rekeys ?? false;
+
+  const add = (site: StepSite, from: Cursor[]): Cursor[] => {
+    const unit: Unit = { id: site.id, service: node.name, sites: [site], inputs: [], sinkTopics: [], consumers: [] };
+    for (const c of from) {
+      unit.inputs.push({ from: c, edge: edgeInto(site, c, rekeys) });
+      if ('unit' in c) c.unit.consumers.push(unit);
+    }
+    units.push(unit);
+    return [{ unit }];
+  };
+  const chain = (sites: readonly StepSite[], from: Cursor[]): Cursor[] => sites.reduce((c, site) => add(site, c), from);
+
+  const { pipeline } = node;
+  const arrivals = pipeline.sources.flatMap((b) =>
+    chain(b.steps, [{ topic: b.source.kind === 'topic' ? b.source.topic : scheduleTopic(b.source.name) }]),
+  );
+  const trunk = chain(pipeline.trunk, arrivals);
+  // Records that still stand in a topic when they reach a sink have had no step to move them.
+  const copies: Array<{ topic: string; sink: string }> = [];
+  for (const b of pipeline.sinks) {
+    for (const c of chain(b.steps, trunk)) {
+      if ('unit' in c) pushUnique(c.unit.sinkTopics, b.sink.topic);
+      else copies.push({ topic: c.topic, sink: b.sink.topic });
+    }
+  }
+  if (copies.length > 0) units.push(passthrough(node.name, units, copies));
+  const joined = joinWindowUnits(units);
+  return fuse ? fuseUnits(joined) : joined;
+}
+
+/**
+ * A window's keyed `update-state` and its `flush` are one operator — the window operator: the
+ * flush must see the state of the window it closes, and the unit that decides which window a
+ * record counts for (and whether it is late) is the one that keeps that state. So the flush
+ * unit folds into the update-state unit feeding it.
+ */
+function joinWindowUnits(units: Unit[]): Unit[] {
+  const removed = new Set<Unit>();
+  for (const b of units) {
+    if (b.sites.length !== 1 || b.sites[0]!.place !== 'window.flush' || b.inputs.length !== 1) continue;
+    const only = b.inputs[0]!;
+    if (!('unit' in only.from)) continue;
+    const a = only.from.unit;
+    if (a.sites.at(-1)?.place !== 'window.partition.update-state' || a.consumers.length !== 1) continue;
+    a.sites.push(...b.sites);
+    a.sinkTopics = b.sinkTopics;
+    a.consumers = b.consumers;
+    for (const c of b.consumers) for (const input of c.inputs) if ('unit' in input.from && input.from.unit === b) input.from = { unit: a };
+    removed.add(b);
+  }
+  return units.filter((u) => !removed.has(u));
+}
+
+/**
+ * A keyed step needs its records partitioned by their current key: the edge into it shuffles
+ * unless the records come from a keyed step that kept the key.
+ */
+function edgeInto(site: StepSite, from: Cursor, rekeys: (s: StepSite) => boolean): PlanEdgeKind {
+  if (!site.keyed) return 'forward';
+  if ('topic' in from) return 'shuffle';
+  const last = from.unit.sites.at(-1);
+  return last && last.keyed && !rekeys(last) ? 'forward' : 'shuffle';
+}
+
+function passthrough(service: string, units: readonly Unit[], copies: Array<{ topic: string; sink: string }>): Unit {
+  let id = `${service}.passthrough`;
+  for (let n = 2; units.some((u) => u.id === id); n++) id = `${service}.passthrough-${n}`;
+  const inputs: UnitInput[] = [];
+  for (const topic of new Set(copies.map((c) => c.topic))) inputs.push({ from: { topic }, edge: 'forward' });
+  return { id, service, sites: [], inputs, sinkTopics: [...new Set(copies.map((c) => c.sink))], consumers: [] };
+}
+
+function isStatelessUnit(u: Unit): boolean {
+  return u.sites.length > 0 && u.sites.every((s) => operatorTraits(s.step.operator).stateless);
+}
+
+/**
+ * Folds B into A where A feeds only B, B reads only A over a forward edge, A writes no sink
+ * of its own and both are stateless. Units are in pipeline order, so runs collapse left to right.
+ */
+function fuseUnits(units: Unit[]): Unit[] {
+  const removed = new Set<Unit>();
+  for (const b of units) {
+    const only = b.inputs.length === 1 ? b.inputs[0] : undefined;
+    if (!only || only.edge !== 'forward' || !('unit' in only.from)) continue;
+    const a = only.from.unit;
+    if (a.consumers.length !== 1 || a.sinkTopics.length > 0 || !isStatelessUnit(a) || !isStatelessUnit(b)) continue;
+    a.sites.push(...b.sites);
+    a.sinkTopics = b.sinkTopics;
+    a.consumers = b.consumers;
+    for (const c of b.consumers) for (const input of c.inputs) if ('unit' in input.from && input.from.unit === b) input.from = { unit: a };
+    removed.add(b);
+  }
+  return units.filter((u) => !removed.has(u));
+}
+
+function pushUnique<T>(xs: T[], x: T): void {
+  if (!xs.includes(x)) xs.push(x);
+}

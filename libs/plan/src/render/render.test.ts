@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import type { PhysicalPlan } from '../document.ts';
+import { planDataflow } from '../physical/plan.ts';
+import { wordCount } from '../testing.ts';
+import { renderPlanDot } from './dot.ts';
+import { renderPlanMermaid } from './mermaid.ts';
+import { renderPlanText } from './text.ts';
+
+function plan(fuse = false): PhysicalPlan {
+  const p = planDataflow(wordCount(), { fuse }).plan;
+  if (!p) throw new Error('no plan');
+  return p;
+}
+
+describe('renderers', () => {
+  it('plan - text lists topics, operators with inputs and outputs, edges and states', () => {
+    const text = renderPlanText(plan());
+    expect(text).toMatch(/^plan examples\/word-count@0\.1\.0 \(apiVersion 0\.5\.0, dataflow\) · plan v1 · hash [0-9a-f]{12}\n/);
+    expect(text).toContain('options: partitions 8, fuse off, subject prefix ssdk');
+    expect(text).toContain('topics (11)');
+    expect(text).toMatch(/ {2}sentences +source +value string +ssdk\.topic\.sentences\.\{partition\}/);
+    expect(text).toContain('  word-count.increment-count  [window: update-state → flush]  word-count.key-by-word.out (shuffle) → top-words');
+    expect(text).toContain('    window: tumbling 20s, grace 2s');
+    expect(text).toMatch(/word-count\.key-by-word +→ +word-count\.increment-count +shuffle +via word-count\.key-by-word\.out/);
+    expect(text).toMatch(/count-per-word +owner word-count +table word_count_count_per_word +string → u32 +windowed/);
+  });
+
+  it('plan - text shows the steps of a fused unit', () => {
+    expect(renderPlanText(plan(true))).toContain(
+      '    steps: word-count.split-sentence, word-count.to-lower, word-count.event-time, word-count.key-by-word',
+    );
+  });
+
+  it('plan - dot is a digraph with topics, clustered operators and styled edges', () => {
+    const dot = renderPlanDot(plan());
+    expect(dot.startsWith('digraph "examples/word-count" {\n')).toBe(true);
+    expect(dot.trimEnd().endsWith('}')).toBe(true);
+    expect(dot.split('{').length).toBe(dot.split('}').length);
+    expect(dot).toContain('"topic:top-words" [shape=cylinder, label="top-words\\nlist<word-count>"];');
+    expect(dot).toContain('"operator:word-count.key-by-word" -> "operator:word-count.increment-count" [label="shuffle", style=bold];');
+    expect(dot).toContain('"operator:word-count.increment-count" -> "operator:word-stats.summarize" [label="state count-per-word", style=dashed, arrowhead=open];');
+    expect(dot.match(/subgraph cluster_/g)).toHaveLength(2);
+  });
+
+  it('plan - mermaid is a flowchart with escaped labels', () => {
+    const mermaid = renderPlanMermaid(plan());
+    expect(mermaid.startsWith('flowchart LR\n')).toBe(true);
+    expect(mermaid).toContain('[("top-words<br/>list#lt;word-count#gt;")]');
+    expect(mermaid).toMatch(/o\d+ ==>\|shuffle\| o\d+/);
+    expect(mermaid).toMatch(/o\d+ -\.->\|"state count-per-word"\| o\d+/);
+    expect(mermaid.match(/^ {2}subgraph /gm)).toHaveLength(2);
+    expect(mermaid.match(/^ {2}end$/gm)).toHaveLength(2);
+  });
+});
