@@ -30,6 +30,12 @@ export default [
             { sourceTag: 'layer:records', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'layer:bus', onlyDependOnLibsWithTags: ['layer:records'] },
             { sourceTag: 'layer:functions', onlyDependOnLibsWithTags: ['layer:spec', 'layer:records'] },
+            { sourceTag: 'layer:state', onlyDependOnLibsWithTags: ['layer:records'] },
+            { sourceTag: 'layer:testing', onlyDependOnLibsWithTags: [] },
+            {
+              sourceTag: 'layer:runtime',
+              onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records', 'layer:engine', 'layer:bus', 'layer:state', 'layer:functions', 'layer:testing'],
+            },
             { sourceTag: 'layer:engine', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records'] },
           ],
         },

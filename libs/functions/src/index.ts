@@ -9,3 +9,4 @@
  * f.fn('a b'); // ['a', 'b']
  */
 export * from './native.ts';
+export * from './steps.ts';

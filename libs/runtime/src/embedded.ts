@@ -1,0 +1,193 @@
+/**
+ * The embedded runtime: the whole plan in one process. Topics live on the in-memory bus;
+ * state and progress go to a checkpoint store (PGlite under `.ssdk/` from the CLI, so they
+ * survive a restart); every operator unit runs the same host loop as an operator service.
+ */
+import { createMemoryBus, type Bus } from '@ssdk/bus';
+import { decodeFrame, encodeFrame, encodeRecordFrames, partitionOf, type RawRecord } from '@ssdk/records';
+import type { Dataflow } from '@ssdk/spec';
+import type { PhysicalPlan } from '@ssdk/plan';
+import type { EngineRecord, Key } from '@ssdk/engine';
+import { memoryCheckpointStore, channelOf, type CheckpointStore } from './checkpoint.ts';
+import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
+import { buildTopology, type FunctionLoader, type RuntimeTopic, type Topology } from './topology.ts';
+import { runUnitTask } from './unit-task.ts';
+
+export interface EmbeddedOptions {
+  plan: PhysicalPlan;
+  dataflow: Dataflow;
+  loadFunction: FunctionLoader;
+  /** @default an in-memory store (nothing survives the process) */
+  checkpoints?: CheckpointStore;
+  /** Messages per fetch per channel. @default 64 */
+  batchMessages?: number;
+  /** Records per frame when producing. @default 500 */
+  produceBatch?: number;
+  now?: () => number;
+}
+
+export interface ProduceRecord {
+  key?: Key | null;
+  value: unknown;
+  timestamp?: number;
+  headers?: Record<string, string>;
+}
+
+export interface EmbeddedDataflow {
+  topology: Topology;
+  bus: Bus;
+  /** Writes records to a topic (by id or name), spread over partitions by key (round-robin without one). */
+  produce(topic: string, records: readonly ProduceRecord[]): Promise<void>;
+  /** Marks the end of input on topics (default: every topic the dataflow only reads). */
+  endInput(topics?: readonly string[]): Promise<void>;
+  /** Resolves once every unit has seen the end of all its inputs and flushed. */
+  ended(): Promise<void>;
+  /** Resolves once every unit has read everything published to its inputs. */
+  idle(): Promise<void>;
+  /** Every record on a topic so far, decoded, in partition order. */
+  read(topic: string): Promise<EngineRecord[]>;
+  metrics(): UnitMetricsSnapshot[];
+  stop(): Promise<void>;
+}
+
+export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflow> {
+  const topology = await buildTopology(o.plan, o.dataflow, o.loadFunction);
+  const bus = createMemoryBus();
+  const checkpoints = o.checkpoints ?? memoryCheckpointStore();
+  for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+  const abort = new AbortController();
+  const metrics = new Map(topology.units.map((u) => [u.id, new UnitMetrics(u.id)]));
+  let failure: unknown;
+  const tasks = topology.units.map((unit) =>
+    runUnitTask({
+      unit,
+      bus,
+      checkpoints,
+      metrics: metrics.get(unit.id)!,
+      // The in-memory bus starts empty in every process: committed offsets point into a log
+      // that no longer exists, so reading starts at its beginning; state and progress resume.
+      resumeOffsets: false,
+      ...(o.batchMessages ? { batchMessages: o.batchMessages } : {}),
+      ...(o.now ? { now: o.now } : {}),
+      signal: abort.signal,
+    }).catch((err: unknown) => {
+      failure ??= err;
+      metrics.get(unit.id)!.setState('failed');
+      abort.abort();
+    }),
+  );
+  const allDone = Promise.all(tasks);
+  const topicOf = (idOrName: string): RuntimeTopic => {
+    const t = topology.topics.get(idOrName) ?? [...topology.topics.values()].find((x) => x.name === idOrName);
+    if (!t) throw new Error(`unknown topic \`${idOrName}\`: this dataflow has ${[...topology.topics.keys()].map((k) => `\`${k}\``).join(', ')}`);
+    return t;
+  };
+  const rr = new Map<string, number>();
+  const produceBatch = o.produceBatch ?? 500;
+  const now = o.now ?? Date.now;
+  const utf8 = new TextEncoder();
+
+  const caughtUp = async (): Promise<boolean> => {
+    for (const unit of topology.units) {
+      if (metrics.get(unit.id)!.snapshot().state === 'ended') continue;
+      for (const input of unit.inputs) {
+        for (let p = 0; p < input.topic.partitions; p++) {
+          const last = await bus.lastSeq(input.topic.name, p);
+          if (last > (metrics.get(unit.id)!.offset(channelOf(input.topic.id, p)) ?? 0)) return false;
+        }
+      }
+    }
+    return true;
+  };
+
+  return {
+    topology,
+    bus,
+    async produce(topic, records) {
+      const t = topicOf(topic);
+      const byPartition = new Map<number, RawRecord[]>();
+      for (const r of records) {
+        const key = r.key === undefined || r.key === null ? null : t.key.encode(r.key);
+        let partition: number;
+        if (key) partition = partitionOf(key, t.partitions);
+        else {
+          partition = (rr.get(t.id) ?? 0) % t.partitions;
+          rr.set(t.id, partition + 1);
+        }
+        // Values are written as given; the first operator checks them against the topic's type
+        // (so a bad input record is dead-lettered there, with the reason, like any other).
+        const value = r.value instanceof Uint8Array ? r.value : utf8.encode(typeof r.value === 'string' && t.converter === 'raw' ? r.value : JSON.stringify(r.value));
+        let list = byPartition.get(partition);
+        if (!list) byPartition.set(partition, (list = []));
+        list.push({ key, value, timestamp: r.timestamp ?? now(), ...(r.headers ? { headers: r.headers } : {}) });
+      }
+      for (const [partition, list] of byPartition) {
+        for (let i = 0; i < list.length; i += produceBatch) {
+          await bus.publish(t.name, partition, encodeRecordFrames(list.slice(i, i + produceBatch), 900_000).map((data) => ({ data })));
+        }
+      }
+    },
+    async endInput(topics) {
+      const ids = topics ?? [...topology.topics.values()].filter((t) => t.kind === 'source' || t.kind === 'schedule').map((t) => t.id);
+      for (const id of ids) {
+        const t = topicOf(id);
+        for (let p = 0; p < t.partitions; p++) await bus.publish(t.name, p, [{ data: encodeFrame({ kind: 'end' }) }]);
+      }
+    },
+    async ended() {
+      await allDone;
+      if (failure) throw failure;
+    },
+    async idle() {
+      // Twice in a row, so a unit that just published into a caught-up topic is seen too.
+      let calm = 0;
+      while (calm < 2) {
+        if (failure) throw failure;
+        if (await caughtUp()) calm++;
+        else calm = 0;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async read(topic) {
+      const t = topicOf(topic);
+      const out: EngineRecord[] = [];
+      for (let p = 0; p < t.partitions; p++) {
+        const reader = bus.read(t.name, p);
+        for (;;) {
+          const messages = await reader.fetch(1000, 0);
+          if (messages.length === 0) break;
+          for (const m of messages) {
+            const f = decodeFrame(m.data);
+            if (f.kind !== 'data') continue;
+            for (const r of f.records) {
+              out.push({ key: r.key ? t.key.decode(r.key) : null, value: decodeLoose(t, r.value), timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) });
+            }
+          }
+        }
+        await reader.close();
+      }
+      return out;
+    },
+    metrics: () => [...metrics.values()].map((m) => m.snapshot()),
+    async stop() {
+      abort.abort();
+      await allDone;
+      await bus.close();
+      if (failure) throw failure;
+    },
+  };
+}
+
+/** Output topics hold what our operators wrote: decode by the topic's type, or as plain JSON. */
+function decodeLoose(t: RuntimeTopic, bytes: Uint8Array): unknown {
+  try {
+    return t.value.decode(bytes);
+  } catch {
+    const text = new TextDecoder().decode(bytes);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * @ssdk/runtime — the operator host loop (read a batch, run, publish, commit, ack), written
+ * once against the bus and checkpoint interfaces, and the embedded runtime built on it.
+ *
+ * @example
+ * import { startEmbedded } from '@ssdk/runtime';
+ * const df = await startEmbedded({ plan, dataflow, loadFunction });
+ * await df.produce('sentences', [{ value: 'hello world', timestamp: Date.now() }]);
+ * await df.endInput();
+ * await df.ended();
+ * console.log(await df.read('top-words'));
+ */
+export * from './checkpoint.ts';
+export * from './embedded.ts';
+export * from './metrics.ts';
+export * from './topology.ts';
+export * from './unit-logic.ts';
+export { runUnitTask, type UnitTaskOptions } from './unit-task.ts';

@@ -1,0 +1,150 @@
+/**
+ * The plan made runnable: each topic with its codecs, each operator unit with its compiled
+ * functions and the logic that runs them. Built once per process from the physical plan and
+ * the parsed services file (which holds the functions' code).
+ */
+import { camelCase, type Dataflow, type Step, type TypeRef } from '@ssdk/spec';
+import { checkDataflow, type PhysicalPlan, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
+import { compileCodec, type ChainStep, type Key, type MemoryState, type ValueCodec, type WindowConfig } from '@ssdk/engine';
+import { chainLogic, passthroughLogic, windowLogic, type UnitLogic } from './unit-logic.ts';
+
+export interface KeyCodec {
+  encode(key: Key): Uint8Array;
+  decode(bytes: Uint8Array): Key;
+}
+
+export interface RuntimeTopic {
+  id: string;
+  name: string;
+  kind: PlanTopic['kind'];
+  partitions: number;
+  converter: 'json' | 'raw';
+  key: KeyCodec;
+  value: ValueCodec;
+}
+
+export interface RuntimeUnit {
+  id: string;
+  service: string;
+  plan: PlanOperator;
+  inputs: Array<{ topic: RuntimeTopic; edge: 'forward' | 'shuffle' }>;
+  outputs: RuntimeTopic[];
+  deadLetter: RuntimeTopic;
+  lateEvents: RuntimeTopic;
+  /** The id of the unit's last step: a value that does not fit an output topic is its fault. */
+  lastStep: string;
+  makeLogic(state: MemoryState, channels: readonly string[]): UnitLogic;
+}
+
+export interface Topology {
+  plan: PhysicalPlan;
+  topics: Map<string, RuntimeTopic>;
+  units: RuntimeUnit[];
+}
+
+/** Turns one step of the plan into a callable function (native here; a component in a sandbox). */
+export type FunctionLoader = (step: PlanStep, model: Step) => Promise<(...args: unknown[]) => unknown>;
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** Keys travel as JSON (so `1` and `"1"` stay apart), or as plain UTF-8 on raw-key topics. */
+export function keyCodec(raw: boolean): KeyCodec {
+  return raw
+    ? { encode: (k) => utf8.encode(String(k)), decode: (b) => fromUtf8.decode(b) }
+    : {
+        encode: (k) => utf8.encode(JSON.stringify(k)),
+        decode(b) {
+          const text = fromUtf8.decode(b);
+          try {
+            const v: unknown = JSON.parse(text);
+            if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+          } catch {
+            // a foreign producer's plain key
+          }
+          return text;
+        },
+      };
+}
+
+export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: FunctionLoader): Promise<Topology> {
+  const topics = new Map<string, RuntimeTopic>();
+  for (const t of plan.topics) topics.set(t.id, runtimeTopic(t, df));
+  const { graph } = checkDataflow(df);
+  const stepsById = new Map<string, Step>();
+  for (const s of graph.services) {
+    const p = s.pipeline;
+    for (const site of [...p.sources.flatMap((b) => b.steps), ...p.trunk, ...p.sinks.flatMap((b) => b.steps)]) stepsById.set(site.id, site.step);
+  }
+  const topic = (id: string): RuntimeTopic => {
+    const t = topics.get(id);
+    if (!t) throw new Error(`plan names topic \`${id}\` but does not define it`);
+    return t;
+  };
+  const units: RuntimeUnit[] = [];
+  for (const op of plan.operators) {
+    const steps: ChainStep[] = [];
+    for (const ps of op.steps) {
+      const model = stepsById.get(ps.id);
+      if (!model) throw new Error(`plan step \`${ps.id}\` is not in the services file`);
+      steps.push({
+        id: ps.id,
+        operator: ps.operator,
+        fn: await load(ps, model),
+        setsKey: ps.output.key !== undefined && ps.operator !== 'assign-key' && isKeyValueOutput(model),
+        params: ps.params,
+        states: op.states.map((s) => s.name),
+      });
+    }
+    units.push({
+      id: op.id,
+      service: op.service,
+      plan: op,
+      inputs: op.inputs.map((i) => ({ topic: topic(i.topic), edge: i.edge })),
+      outputs: op.outputs.map(topic),
+      deadLetter: topic(op.deadLetter),
+      lateEvents: topic(op.lateEvents),
+      lastStep: op.steps.at(-1)?.id ?? op.id,
+      makeLogic: (state, channels) => logicFor(op, steps, state, channels),
+    });
+  }
+  return { plan, topics, units };
+}
+
+function logicFor(op: PlanOperator, steps: ChainStep[], state: MemoryState, channels: readonly string[]): UnitLogic {
+  if (op.kind === 'passthrough') return passthroughLogic();
+  const flush = steps.find((s) => s.operator === 'flush');
+  if (op.window && (flush || steps.some((s) => s.operator === 'update-state'))) {
+    const w = op.window;
+    const config: WindowConfig = {
+      assigner: w.kind === 'tumbling' ? { kind: 'tumbling', durationMs: w.durationMs, offsetMs: w.offsetMs } : { kind: 'sliding', durationMs: w.durationMs, slideMs: w.slideMs ?? w.durationMs },
+      watermark: { gracePeriodMs: w.watermark.gracePeriodMs, ...(w.watermark.idlenessMs !== undefined ? { idlenessMs: w.watermark.idlenessMs } : {}) },
+    };
+    return windowLogic({ config, steps: steps.filter((s) => s !== flush), flush, state, channels });
+  }
+  return chainLogic(steps, state);
+}
+
+function isKeyValueOutput(step: Step): boolean {
+  const r = step.fn.signature?.returns;
+  return r !== undefined && (r.kind === 'key-value' || (r.kind === 'option' && r.value.kind === 'key-value'));
+}
+
+function runtimeTopic(t: PlanTopic, df: Dataflow): RuntimeTopic {
+  const declared = Object.values(df.topics).find((d) => d.id === t.id);
+  const valueType: TypeRef = declared?.value.type ?? { kind: 'unknown' };
+  return {
+    id: t.id,
+    name: t.name,
+    kind: t.kind,
+    partitions: t.partitions,
+    converter: declared?.value.converter ?? t.value.converter,
+    key: keyCodec(declared?.key?.converter === 'raw'),
+    value: compileCodec(valueType, df.types, declared?.value.converter ?? t.value.converter),
+  };
+}
+
+/** The export name a `uses:` module gives its function. */
+export function exportNameOf(ref: string): string {
+  return camelCase(ref);
+}

@@ -1,0 +1,152 @@
+/**
+ * What one operator unit does with a batch, whatever runs it (the embedded runtime or an
+ * operator service): a chain of steps (stateless, or keyed with update-state), or a window
+ * (window assignment, late records, keyed steps, flush when the watermark passes a window's
+ * end), or a passthrough. State lives in a `MemoryState` cache that the host loop loads and
+ * checkpoints; the unit's own progress (watermark, open windows) is `meta`, committed with it.
+ */
+import {
+  addChannel,
+  assignWindows,
+  endWindows,
+  initialWindowState,
+  runChain,
+  runFlush,
+  tickWatermark,
+  windowsToFlush,
+  type ChainFailure,
+  type ChainStep,
+  type EngineRecord,
+  type LateRecord,
+  type MemoryState,
+  type WatermarkState,
+  type WindowBounds,
+  type WindowConfig,
+} from '@ssdk/engine';
+
+export interface UnitEffects {
+  outputs: EngineRecord[];
+  /** Window results, each with its window: their output ids derive from the window, not the input. */
+  flushes: Array<{ window: WindowBounds; record: EngineRecord }>;
+  failures: ChainFailure[];
+  late: LateRecord[];
+}
+
+export interface UnitLogic {
+  readonly kind: 'chain' | 'window' | 'passthrough';
+  process(records: readonly EngineRecord[], channel: string, now: number): UnitEffects;
+  /** The clock moved and nothing arrived (idleness may close windows). */
+  tick(now: number): UnitEffects;
+  /** Every input has ended: flush what is left. */
+  end(): UnitEffects;
+  /** The unit's progress, committed with its offsets. */
+  meta(): unknown;
+  restore(meta: unknown): void;
+  /** Windows dropped since the last call (their state rows go in the same commit). */
+  takeDroppedWindows(): WindowBounds[];
+}
+
+const none = (): UnitEffects => ({ outputs: [], flushes: [], failures: [], late: [] });
+
+export function passthroughLogic(): UnitLogic {
+  return {
+    kind: 'passthrough',
+    process: (records) => ({ ...none(), outputs: [...records] }),
+    tick: none,
+    end: none,
+    meta: () => null,
+    restore: () => undefined,
+    takeDroppedWindows: () => [],
+  };
+}
+
+export function chainLogic(steps: readonly ChainStep[], state: MemoryState): UnitLogic {
+  return {
+    kind: 'chain',
+    process(records) {
+      const r = runChain(steps, records, { state });
+      return { ...none(), outputs: r.outputs, failures: r.failures };
+    },
+    tick: none,
+    end: none,
+    meta: () => null,
+    restore: () => undefined,
+    takeDroppedWindows: () => [],
+  };
+}
+
+interface WindowMeta {
+  watermark: WatermarkState;
+  /** Windows that received records and have not been flushed, as [start, end]. */
+  open: Array<[number, number]>;
+}
+
+export function windowLogic(opts: {
+  config: WindowConfig;
+  steps: readonly ChainStep[];
+  flush: ChainStep | undefined;
+  state: MemoryState;
+  /** Input channels (topic/partition) known up front: each holds the watermark back until it speaks. */
+  channels: readonly string[];
+}): UnitLogic {
+  const { config, steps, flush, state } = opts;
+  let wm: WatermarkState = opts.channels.reduce((s, c) => addChannel(s, c, 0), initialWindowState());
+  const open = new Map<string, WindowBounds>();
+  let dropped: WindowBounds[] = [];
+
+  const flushReady = (): UnitEffects => {
+    const effects = none();
+    for (const w of windowsToFlush([...open.values()], wm)) {
+      if (flush) {
+        const r = runFlush(flush, w, { state });
+        if (r.output) effects.flushes.push({ window: w, record: r.output });
+        if (r.failure) effects.failures.push(r.failure);
+      }
+      for (const name of flush?.states ?? []) state.dropWindow(name, w);
+      for (const s of steps) for (const name of s.states ?? []) state.dropWindow(name, w);
+      open.delete(key(w));
+      dropped.push(w);
+    }
+    return effects;
+  };
+
+  return {
+    kind: 'window',
+    process(records, channel, now) {
+      const assigned = assignWindows(records, channel, now, config, wm);
+      wm = assigned.state;
+      for (const input of assigned.inputs) if (input.window) open.set(key(input.window), input.window);
+      const r = runChain(steps, assigned.inputs, { state });
+      const flushed = flushReady();
+      // Records inside a window feed its state; what leaves the unit is each window's flush.
+      return { outputs: [], flushes: flushed.flushes, failures: [...r.failures, ...flushed.failures], late: assigned.late };
+    },
+    tick(now) {
+      wm = tickWatermark(now, config, wm);
+      return flushReady();
+    },
+    end() {
+      wm = endWindows(wm);
+      return flushReady();
+    },
+    meta(): WindowMeta {
+      return { watermark: wm, open: [...open.values()].map((w) => [w.start, w.end]) };
+    },
+    restore(meta) {
+      const m = meta as WindowMeta | null;
+      if (!m) return;
+      wm = m.watermark;
+      open.clear();
+      for (const [start, end] of m.open) open.set(`${start}:${end}`, { start, end });
+    },
+    takeDroppedWindows() {
+      const out = dropped;
+      dropped = [];
+      return out;
+    },
+  };
+}
+
+function key(w: WindowBounds): string {
+  return `${w.start}:${w.end}`;
+}

@@ -1,0 +1,290 @@
+/**
+ * The operator host loop, written once for every runtime: read a batch of messages from the
+ * unit's input channels, decode, run the unit's logic, publish what it produced (outputs, dead
+ * letters, late events) with deterministic message ids, commit state + offsets + progress in
+ * one checkpoint, then ack. A replay after a crash recomputes the same outputs from the same
+ * committed state, and their ids make the bus drop the copies (shared/DESIGN.md section 4).
+ */
+import { MemoryState, type ChainFailure, type EngineRecord, type LateRecord, type WindowBounds } from '@ssdk/engine';
+import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
+import { decodeFrame, encodeFrame, encodeRecordFrames, partitionOf, type RawRecord } from '@ssdk/records';
+import { channelOf, type Channel, type CheckpointStore } from './checkpoint.ts';
+import type { UnitMetrics } from './metrics.ts';
+import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
+import type { UnitEffects, UnitLogic } from './unit-logic.ts';
+
+export interface UnitTaskOptions {
+  unit: RuntimeUnit;
+  bus: Bus;
+  checkpoints: CheckpointStore;
+  metrics: UnitMetrics;
+  /** Messages per fetch, per channel. @default 64 */
+  batchMessages?: number;
+  /** Frames stay under this size. @default 900_000 (NATS' max_payload is 1 MB) */
+  maxFrameBytes?: number;
+  /** How long a fetch waits for the first message, ms. @default 50 */
+  pollMs?: number;
+  /** Resume from committed offsets (a durable bus) or from the start (an in-memory bus). @default true */
+  resumeOffsets?: boolean;
+  now?: () => number;
+  signal: AbortSignal;
+}
+
+interface ChannelReader {
+  channel: Channel;
+  topic: RuntimeTopic;
+  partition: number;
+  reader: PartitionReader;
+  ended: boolean;
+}
+
+/** Runs until every input has ended (resolves), or until `signal` aborts (resolves after the batch in hand). */
+export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
+  const { unit, bus, checkpoints, metrics } = o;
+  const now = o.now ?? Date.now;
+  const batchMessages = o.batchMessages ?? 64;
+  const maxFrameBytes = o.maxFrameBytes ?? 900_000;
+  const pollMs = o.pollMs ?? 50;
+  const state = new MemoryState();
+  const states = unit.plan.states;
+  await checkpoints.loadState(unit.id, states, state);
+  const committed = await checkpoints.load(unit.id);
+  const channels: ChannelReader[] = [];
+  for (const input of unit.inputs) {
+    for (let p = 0; p < input.topic.partitions; p++) {
+      const channel = channelOf(input.topic.id, p);
+      const afterSeq = o.resumeOffsets === false ? 0 : (committed.offsets.get(channel) ?? 0);
+      channels.push({ channel, topic: input.topic, partition: p, reader: bus.read(input.topic.name, p, { afterSeq }), ended: false });
+    }
+  }
+  const logic: UnitLogic = unit.makeLogic(state, channels.map((c) => c.channel));
+  logic.restore(committed.meta);
+  const offsets = new Map(committed.offsets);
+  let ended = false;
+  let rr = 0;
+  metrics.setState('running');
+
+  try {
+    while (!o.signal.aborted) {
+      // Round-robin over channels so one busy partition cannot starve the others.
+      let batch: Array<{ ch: ChannelReader; messages: BusMessage[] }> = [];
+      for (let i = 0; i < channels.length; i++) {
+        const ch = channels[(rr + i) % channels.length]!;
+        if (ch.ended) continue;
+        const messages = await ch.reader.fetch(batchMessages, 0);
+        if (messages.length) batch.push({ ch, messages });
+      }
+      rr = (rr + 1) % Math.max(1, channels.length);
+      if (batch.length === 0) {
+        const open = channels.find((c) => !c.ended);
+        if (!open) break;
+        const messages = await open.reader.fetch(batchMessages, pollMs);
+        if (messages.length) batch = [{ ch: open, messages }];
+      }
+      const pending = new Publisher(bus, unit, maxFrameBytes);
+      if (batch.length === 0) {
+        // Quiet: the clock may still close windows (idleness).
+        const effects = logic.tick(now());
+        if (isEmpty(effects)) continue;
+        pending.effects(effects, `tick`, undefined);
+      }
+      for (const { ch, messages } of batch) {
+        for (const m of messages) {
+          const frame = safeDecode(m.data);
+          if (frame === undefined) {
+            pending.deadLetter(`${unit.id}`, `message ${m.seq} on ${ch.channel} is not an ssdk frame or a JSON record`, ch, m.seq, undefined, m.data);
+          } else if (frame.kind === 'end') {
+            ch.ended = true;
+          } else if (frame.kind === 'data') {
+            const t0 = performance.now();
+            const records: EngineRecord[] = [];
+            for (const raw of frame.records) {
+              const decoded = decodeRecord(raw, ch.topic);
+              if (typeof decoded === 'string') pending.deadLetter(unit.id, decoded, ch, m.seq, undefined, raw.value, raw);
+              else records.push(decoded);
+            }
+            metrics.recordsIn(frame.records.length);
+            const effects = logic.process(records, ch.channel, now());
+            pending.effects(effects, `${ch.channel}:${m.seq}`, { ch, seq: m.seq });
+            metrics.batchLatency(performance.now() - t0);
+          }
+          offsets.set(ch.channel, m.seq);
+        }
+      }
+      if (!ended && channels.every((c) => c.ended)) {
+        ended = true;
+        pending.effects(logic.end(), 'end', undefined);
+        pending.endOfInput();
+      }
+      await pending.flush(metrics);
+      await checkpoints.commit(unit.id, states, {
+        changes: state.takeChanges(),
+        dropped: logic.takeDroppedWindows(),
+        offsets,
+        meta: logic.meta(),
+      });
+      metrics.commit(offsets);
+      for (const { ch, messages } of batch) await ch.reader.ack(messages.at(-1)!.seq);
+      metrics.watermark(logicWatermark(logic));
+      if (ended) break;
+    }
+  } finally {
+    for (const c of channels) await c.reader.close();
+    metrics.setState(ended ? 'ended' : 'stopped');
+  }
+}
+
+function logicWatermark(logic: UnitLogic): number | undefined {
+  const m = logic.meta() as { watermark?: { watermark?: number } } | null;
+  return m?.watermark?.watermark;
+}
+
+function isEmpty(e: UnitEffects): boolean {
+  return e.outputs.length + e.flushes.length + e.failures.length + e.late.length === 0;
+}
+
+function safeDecode(data: Uint8Array) {
+  try {
+    return decodeFrame(data);
+  } catch {
+    return undefined;
+  }
+}
+
+function decodeRecord(raw: RawRecord, topic: RuntimeTopic): EngineRecord | string {
+  try {
+    const value = topic.value.decode(raw.value);
+    const key = raw.key ? topic.key.decode(raw.key) : null;
+    return raw.headers ? { key, value, timestamp: raw.timestamp, headers: raw.headers } : { key, value, timestamp: raw.timestamp };
+  } catch (err) {
+    return `record does not match topic \`${topic.id}\`: ${(err as Error).message}`;
+  }
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/**
+ * Collects what one batch publishes, grouped per (topic, partition) and per origin, so every
+ * frame has a deterministic id: `<unit>|<origin>|<topic>/<partition>|<n>`. The origin is the
+ * input message (`<channel>:<seq>`) or, for a window's result, the window itself.
+ */
+class Publisher {
+  private readonly groups = new Map<string, { topic: RuntimeTopic; partition: number; origin: string; records: RawRecord[] }>();
+  private readonly ends: RuntimeTopic[] = [];
+  private readonly bus: Bus;
+  private readonly unit: RuntimeUnit;
+  private readonly maxFrameBytes: number;
+  private rr = 0;
+  private outCount = 0;
+  private failed = 0;
+  private late = 0;
+
+  constructor(bus: Bus, unit: RuntimeUnit, maxFrameBytes: number) {
+    this.bus = bus;
+    this.unit = unit;
+    this.maxFrameBytes = maxFrameBytes;
+  }
+
+  effects(e: UnitEffects, origin: string, input: { ch: ChannelReader; seq: number } | undefined): void {
+    for (const r of e.outputs) this.output(r, origin, input?.ch.partition);
+    for (const f of e.flushes) this.output(f.record, `window:${f.window.start}:${f.window.end}`, undefined);
+    for (const f of e.failures) this.failure(f, origin, input);
+    for (const l of e.late) this.lateRecord(l, origin, input);
+  }
+
+  deadLetter(operator: string, reason: string, ch: ChannelReader, seq: number, record: EngineRecord | undefined, rawValue?: Uint8Array, raw?: RawRecord): void {
+    const value = {
+      reason,
+      operator,
+      input: { topic: ch.topic.id, partition: ch.partition, seq },
+      ...(raw?.key ? { key: fromUtf8.decode(raw.key) } : record?.key !== undefined && record.key !== null ? { key: record.key } : {}),
+      ...(record ? { value: record.value } : rawValue ? { raw: fromUtf8.decode(rawValue) } : {}),
+      ...(raw ? { timestamp: raw.timestamp } : record ? { timestamp: record.timestamp } : {}),
+    };
+    this.failed++;
+    this.push(this.unit.deadLetter, ch.partition % this.unit.deadLetter.partitions, `${ch.channel}:${seq}`, {
+      key: null,
+      value: utf8.encode(JSON.stringify(value)),
+      timestamp: raw?.timestamp ?? record?.timestamp ?? 0,
+      headers: { 'ssdk-reason': reason.slice(0, 1000), 'ssdk-operator': operator },
+    });
+  }
+
+  private failure(f: ChainFailure, origin: string, input: { ch: ChannelReader; seq: number } | undefined): void {
+    const where = input ? { topic: input.ch.topic.id, partition: input.ch.partition, seq: input.seq } : undefined;
+    const value = { reason: f.reason, operator: f.operator, ...(where ? { input: where } : {}), ...(f.record.key !== null ? { key: f.record.key } : {}), value: f.record.value, timestamp: f.record.timestamp };
+    this.failed++;
+    this.push(this.unit.deadLetter, (input?.ch.partition ?? 0) % this.unit.deadLetter.partitions, origin, {
+      key: null,
+      value: utf8.encode(JSON.stringify(value)),
+      timestamp: f.record.timestamp,
+      headers: { 'ssdk-reason': f.reason.slice(0, 1000), 'ssdk-operator': f.operator },
+    });
+  }
+
+  private lateRecord(l: LateRecord, origin: string, input: { ch: ChannelReader; seq: number } | undefined): void {
+    this.late++;
+    const t = this.unit.lateEvents;
+    this.push(t, (input?.ch.partition ?? 0) % t.partitions, origin, {
+      key: l.record.key === null ? null : t.key.encode(l.record.key),
+      value: utf8.encode(JSON.stringify(l.record.value)),
+      timestamp: l.record.timestamp,
+      headers: { 'ssdk-reason': l.reason },
+    });
+  }
+
+  private output(r: EngineRecord, origin: string, inputPartition: number | undefined): void {
+    for (const topic of this.unit.outputs) {
+      let value: Uint8Array;
+      try {
+        value = topic.value.encode(r.value);
+      } catch (err) {
+        // The function returned something its declared output does not allow.
+        const reason = `${this.unit.lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
+        this.failure({ input: -1, operator: this.unit.lastStep, reason, record: r }, origin, undefined);
+        continue;
+      }
+      const key = r.key === null ? null : topic.key.encode(r.key);
+      const partition = key ? partitionOf(key, topic.partitions) : inputPartition !== undefined ? inputPartition % topic.partitions : this.rr++ % topic.partitions;
+      this.outCount++;
+      this.push(topic, partition, origin, { key, value, timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) });
+    }
+  }
+
+  endOfInput(): void {
+    this.ends.push(...this.unit.outputs);
+  }
+
+  private push(topic: RuntimeTopic, partition: number, origin: string, record: RawRecord): void {
+    const id = `${topic.id}/${partition}|${origin}`;
+    let g = this.groups.get(id);
+    if (!g) this.groups.set(id, (g = { topic, partition, origin, records: [] }));
+    g.records.push(record);
+  }
+
+  async flush(metrics: UnitMetrics): Promise<void> {
+    const byPartition = new Map<string, { topic: RuntimeTopic; partition: number; messages: PublishMessage[] }>();
+    for (const g of this.groups.values()) {
+      const frames = encodeRecordFrames(g.records, this.maxFrameBytes);
+      const k = `${g.topic.name}/${g.partition}`;
+      let p = byPartition.get(k);
+      if (!p) byPartition.set(k, (p = { topic: g.topic, partition: g.partition, messages: [] }));
+      frames.forEach((data, n) => p.messages.push({ data, msgId: `${this.unit.id}|${g.origin}|${g.topic.id}/${g.partition}|${n}` }));
+    }
+    for (const t of this.ends) {
+      for (let partition = 0; partition < t.partitions; partition++) {
+        const k = `${t.name}/${partition}`;
+        let p = byPartition.get(k);
+        if (!p) byPartition.set(k, (p = { topic: t, partition, messages: [] }));
+        p.messages.push({ data: encodeFrame({ kind: 'end' }), msgId: `${this.unit.id}|end|${t.id}/${partition}` });
+      }
+    }
+    await Promise.all([...byPartition.values()].map((p) => this.bus.publish(p.topic.name, p.partition, p.messages)));
+    metrics.recordsOut(this.outCount);
+    metrics.failed(this.failed);
+    metrics.late(this.late);
+  }
+}
+
+export type { WindowBounds };
