@@ -25,14 +25,15 @@ export interface PlannedDataflow extends CheckedDataflow {
 
 /**
  * Plans a file. Functions still written in Rust (files made for Fluvio's tools) do not stop
- * planning: the plan needs signatures, not bodies, so those diagnostics become warnings here.
+ * planning: the plan needs signatures, not bodies, so those diagnostics become warnings here —
+ * unless the plan is about to run (`rustIsError`).
  */
-export async function loadAndPlan(file: string, options: PlanOptions): Promise<PlannedDataflow> {
+export async function loadAndPlan(file: string, options: PlanOptions, how: { rustIsError?: boolean } = {}): Promise<PlannedDataflow> {
   const parsed = await loadServicesFile(file);
   if (isUnreadable(parsed.diagnostics)) return { file, ...parsed };
-  const specDiags = parsed.diagnostics.map((d) =>
-    d.code === 'rust-function' && d.severity === 'error' ? { ...d, severity: 'warning' as const } : d,
-  );
+  const specDiags = how.rustIsError
+    ? parsed.diagnostics
+    : parsed.diagnostics.map((d) => (d.code === 'rust-function' && d.severity === 'error' ? { ...d, severity: 'warning' as const } : d));
   const planned = planDataflow(parsed.dataflow, options);
   const diagnostics = [...specDiags, ...planned.diagnostics];
   const hasErrors = diagnostics.some((d) => d.severity === 'error');

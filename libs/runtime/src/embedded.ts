@@ -7,7 +7,7 @@ import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, partitionOf, type RawRecord } from '@ssdk/records';
 import type { Dataflow } from '@ssdk/spec';
 import type { PhysicalPlan } from '@ssdk/plan';
-import type { EngineRecord, Key } from '@ssdk/engine';
+import type { EngineRecord, Key, MemoryState } from '@ssdk/engine';
 import { memoryCheckpointStore, channelOf, type CheckpointStore } from './checkpoint.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
 import { buildTopology, type FunctionLoader, type RuntimeTopic, type Topology } from './topology.ts';
@@ -58,6 +58,15 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
   const abort = new AbortController();
   const metrics = new Map(topology.units.map((u) => [u.id, new UnitMetrics(u.id)]));
   let failure: unknown;
+  // One process: a reader of another unit's state reads that unit's cache, as of its last batch.
+  const owners = new Map<string, { name: string; state: MemoryState }>();
+  const lookupRef = (table: string, key: Key): unknown => {
+    const o = owners.get(table);
+    return o?.state.lookup(o.name, key);
+  };
+  const onStateReady = (owned: ReadonlyArray<{ table: string; name: string }>, state: MemoryState) => {
+    for (const s of owned) owners.set(s.table, { name: s.name, state });
+  };
   const tasks = topology.units.map((unit) =>
     runUnitTask({
       unit,
@@ -67,6 +76,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
       // The in-memory bus starts empty in every process: committed offsets point into a log
       // that no longer exists, so reading starts at its beginning; state and progress resume.
       resumeOffsets: false,
+      lookupRef,
+      onStateReady,
       ...(o.batchMessages ? { batchMessages: o.batchMessages } : {}),
       ...(o.now ? { now: o.now } : {}),
       signal: abort.signal,

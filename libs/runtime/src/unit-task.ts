@@ -5,7 +5,7 @@
  * one checkpoint, then ack. A replay after a crash recomputes the same outputs from the same
  * committed state, and their ids make the bus drop the copies (shared/DESIGN.md section 4).
  */
-import { MemoryState, type ChainFailure, type EngineRecord, type LateRecord, type WindowBounds } from '@ssdk/engine';
+import { MemoryState, type ChainFailure, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, partitionOf, type RawRecord } from '@ssdk/records';
 import { channelOf, type Channel, type CheckpointStore } from './checkpoint.ts';
@@ -27,6 +27,13 @@ export interface UnitTaskOptions {
   /** Resume from committed offsets (a durable bus) or from the start (an in-memory bus). @default true */
   resumeOffsets?: boolean;
   now?: () => number;
+  /**
+   * Reads a state this unit does not write (a ref-state, or its service's state from another
+   * unit), by table. Synchronous: in embedded mode it reads the owner's cache directly.
+   */
+  lookupRef?: (table: string, key: Key) => unknown;
+  /** Called once the unit's own state is loaded, so readers elsewhere can look into it. */
+  onStateReady?: (owned: ReadonlyArray<{ table: string; name: string }>, state: MemoryState) => void;
   signal: AbortSignal;
 }
 
@@ -45,9 +52,15 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   const batchMessages = o.batchMessages ?? 64;
   const maxFrameBytes = o.maxFrameBytes ?? 900_000;
   const pollMs = o.pollMs ?? 50;
-  const state = new MemoryState();
   const states = unit.plan.states;
-  await checkpoints.loadState(unit.id, states, state);
+  const owned = states.filter((s) => s.access === 'read-write');
+  const tableOf = new Map(states.map((s) => [s.name, s.table]));
+  const state = new MemoryState((name, key) => {
+    const table = tableOf.get(name);
+    return table === undefined ? undefined : o.lookupRef?.(table, key);
+  });
+  await checkpoints.loadState(unit.id, owned, state);
+  o.onStateReady?.(owned, state);
   const committed = await checkpoints.load(unit.id);
   const channels: ChannelReader[] = [];
   for (const input of unit.inputs) {
@@ -117,7 +130,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         pending.endOfInput();
       }
       await pending.flush(metrics);
-      await checkpoints.commit(unit.id, states, {
+      await checkpoints.commit(unit.id, owned, {
         changes: state.takeChanges(),
         dropped: logic.takeDroppedWindows(),
         offsets,

@@ -1,0 +1,112 @@
+/**
+ * One embedded run of a dataflow, as `ssdk run` and `ssdk test` need it: load and plan the
+ * file, start the embedded runtime with trusted (native) functions, feed inputs in order
+ * (each drains before the next, so a run is deterministic), end the input or wait for idle,
+ * and collect every topic the dataflow writes.
+ */
+import { readFile } from 'node:fs/promises';
+import { loadNativeStep } from '@ssdk/functions';
+import type { PhysicalPlan } from '@ssdk/plan';
+import { parseJsonLines, type JsonRecord } from '@ssdk/records';
+import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
+import { startEmbedded, type CheckpointStore, type EmbeddedDataflow } from '@ssdk/runtime';
+import type { Dataflow, Diagnostic } from '@ssdk/spec';
+import { loadAndPlan } from './dataflow.ts';
+
+/** Embedded mode runs one partition per topic: one process gains no parallelism from more, and
+ * one partition keeps records in exactly the order they were produced. */
+export const EMBEDDED_PARTITIONS = 1;
+
+export interface SessionInput {
+  topic: string;
+  records: JsonRecord[];
+}
+
+export interface SessionOptions {
+  file: string;
+  partitions?: number;
+  checkpoints?: CheckpointStore;
+}
+
+export interface Session {
+  file: string;
+  dataflow: Dataflow;
+  plan: PhysicalPlan;
+  df: EmbeddedDataflow;
+  diagnostics: Diagnostic[];
+}
+
+export class SessionError extends Error {
+  override name = 'SessionError';
+  readonly domain = 'user';
+  readonly diagnostics: Diagnostic[];
+  constructor(message: string, diagnostics: Diagnostic[] = []) {
+    super(message);
+    this.diagnostics = diagnostics;
+  }
+}
+
+export async function openSession(o: SessionOptions): Promise<Session> {
+  const planned = await loadAndPlan(o.file, { partitions: o.partitions ?? EMBEDDED_PARTITIONS }, { rustIsError: true });
+  if (!planned.plan) throw new SessionError(`${o.file} has errors`, planned.diagnostics);
+  const file = o.file;
+  const df = await startEmbedded({
+    plan: planned.plan,
+    dataflow: planned.dataflow,
+    loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn,
+    ...(o.checkpoints ? { checkpoints: o.checkpoints } : {}),
+  });
+  return { file, dataflow: planned.dataflow, plan: planned.plan, df, diagnostics: planned.diagnostics };
+}
+
+/** Produces each input in turn, waiting until the dataflow is idle after each. */
+export async function feed(session: Session, inputs: readonly SessionInput[]): Promise<void> {
+  for (const input of inputs) {
+    await session.df.produce(input.topic, input.records.map(toProduceRecord));
+    await session.df.idle();
+  }
+}
+
+export async function readInputFile(path: string, records: boolean): Promise<JsonRecord[]> {
+  return parseJsonLines(await readFile(path, 'utf8'), records);
+}
+
+function toProduceRecord(r: JsonRecord) {
+  const key = r.key;
+  return {
+    ...(typeof key === 'string' || typeof key === 'number' || typeof key === 'boolean' ? { key } : {}),
+    value: r.value,
+    ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
+    ...(r.headers ? { headers: r.headers } : {}),
+  };
+}
+
+/** The topics a run writes out: what the dataflow writes, plus non-empty dead letters and late events. */
+export async function collectOutputs(session: Session): Promise<Map<string, EngineRecord[]>> {
+  const out = new Map<string, EngineRecord[]>();
+  for (const t of session.plan.topics) {
+    if (t.kind === 'sink' || t.kind === 'intermediate') out.set(t.id, await session.df.read(t.id));
+    if (t.kind === 'dead-letter' || t.kind === 'late-events') {
+      const records = await session.df.read(t.id);
+      if (records.length > 0) out.set(t.id, records);
+    }
+  }
+  return out;
+}
+
+/** The committed value of every key of each non-windowed state, keys sorted. */
+export async function collectStates(session: Session, checkpoints: CheckpointStore): Promise<Map<string, Record<string, unknown>>> {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const s of session.plan.states) {
+    if (s.windowed) continue;
+    const cache = new MemoryState();
+    await checkpoints.loadState('', [{ name: s.name, table: s.table, access: 'read' }], cache);
+    const entries = [...cache.entries(s.name)].sort(([a], [b]) => compareKeys(a, b));
+    out.set(s.name, Object.fromEntries(entries.map(([k, v]) => [String(k), v])));
+  }
+  return out;
+}
+
+function compareKeys(a: Key, b: Key): number {
+  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+}
