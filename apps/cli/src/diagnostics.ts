@@ -31,7 +31,10 @@ export function printDiagnostics(io: CliIo, diags: Diagnostic[]): void {
 export function countBySeverity(diags: Diagnostic[]): { errors: number; warnings: number } {
   let errors = 0;
   let warnings = 0;
-  for (const d of diags) d.severity === 'error' ? errors++ : warnings++;
+  for (const d of diags) {
+    if (d.severity === 'error') errors++;
+    else warnings++;
+  }
   return { errors, warnings };
 }
 
