@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseCommand, renderHelp, UsageError, type CommandSpec, type ParsedCommand } from './args.ts';
 import { planSpec, runPlan } from './commands/plan.ts';
 import { runRun, runSpec } from './commands/run.ts';
+import { runTest, testSpec } from './commands/test.ts';
 import { runValidate, validateSpec } from './commands/validate.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from './exit-codes.ts';
 import { processIo, type CliIo } from './io.ts';
@@ -20,6 +21,7 @@ const COMMANDS: Command[] = [
   { spec: validateSpec, run: runValidate },
   { spec: planSpec, run: runPlan },
   { spec: runSpec, run: runRun },
+  { spec: testSpec, run: runTest },
 ];
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {

@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { memoryCheckpointStore } from '@ssdk/runtime';
+import type { CommandSpec, ParsedCommand } from '../args.ts';
+import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
+import { collectOutputs, collectStates, feed, openSession, SessionError } from '../embedded-session.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
+import { paint, type CliIo } from '../io.ts';
+import { canonical, compareValues, loadTestFile, type Mismatch, type TestCase } from '../test-cases.ts';
+
+export const testSpec: CommandSpec = {
+  name: 'test',
+  summary: "Run a dataflow's test cases on the embedded runtime: inputs in, expected outputs and state checked.",
+  usage: 'ssdk test FILE [--cases PATH] [--filter TEXT]',
+  options: {
+    cases: { type: 'string', valueName: 'PATH', description: 'the test file (default: <services file name>.test.yaml beside it)' },
+    filter: { type: 'string', valueName: 'TEXT', description: 'run only the cases whose name contains TEXT' },
+  },
+  minPositionals: 1,
+  maxPositionals: 1,
+  examples: ['ssdk test examples/word-count/services.yaml', 'ssdk test dataflow.yaml --cases tests/windows.test.yaml --filter late'],
+};
+
+/** Exit 0 when every case passes, 1 when one fails, 2 when the files themselves are wrong. */
+export async function runTest(cmd: ParsedCommand, io: CliIo): Promise<number> {
+  const file = cmd.positionals[0]!;
+  const casesPath = typeof cmd.values['cases'] === 'string' ? cmd.values['cases'] : defaultCasesPath(file);
+  const filter = typeof cmd.values['filter'] === 'string' ? cmd.values['filter'] : undefined;
+  const cases = (await loadTestFile(casesPath)).filter((c) => !filter || c.name.includes(filter));
+  let failed = 0;
+  for (const c of cases) {
+    const started = performance.now();
+    let mismatches: Mismatch[];
+    try {
+      mismatches = await runCase(file, c);
+    } catch (err) {
+      if (err instanceof SessionError) {
+        printDiagnostics(io, err.diagnostics);
+        io.err(`${file}: ${plural(countBySeverity(err.diagnostics).errors, 'error')}: no test was run\n`);
+        return EXIT_USER_ERROR;
+      }
+      throw err;
+    }
+    const ms = Math.round(performance.now() - started);
+    if (mismatches.length === 0) {
+      io.out(`${paint(io, 'green', '✓')} ${c.name} (${ms} ms)\n`);
+      continue;
+    }
+    failed++;
+    io.out(`${paint(io, 'red', '✗')} ${c.name} (${ms} ms)\n`);
+    for (const m of mismatches) {
+      io.out(`    ${m.what}: ${m.lines[0]}\n`);
+      for (const l of m.lines.slice(1)) io.out(`    ${l}\n`);
+    }
+  }
+  io.out(`${cases.length - failed} passed, ${failed} failed\n`);
+  return failed > 0 ? EXIT_FAILURE : EXIT_OK;
+}
+
+export function defaultCasesPath(servicesFile: string): string {
+  const name = basename(servicesFile).replace(/\.(ya?ml)$/, '');
+  const candidate = join(dirname(servicesFile), `${name}.test.yaml`);
+  return existsSync(candidate) ? candidate : join(dirname(servicesFile), `${name}.test.yml`);
+}
+
+async function runCase(file: string, c: TestCase): Promise<Mismatch[]> {
+  // Every case starts from nothing: fresh topics, fresh state.
+  const checkpoints = memoryCheckpointStore();
+  const session = await openSession({ file, checkpoints });
+  try {
+    await feed(session, c.inputs);
+    if (c.end) {
+      await session.df.endInput();
+      await session.df.ended();
+    } else {
+      await session.df.idle();
+    }
+    const outputs = await collectOutputs(session);
+    const mismatches: Mismatch[] = [];
+    for (const [topic, e] of c.expect) {
+      if (!session.plan.topics.some((t) => t.id === topic)) {
+        mismatches.push({ what: `topic ${topic}`, lines: [`no such topic in this dataflow (it has ${session.plan.topics.map((t) => t.id).join(', ')})`] });
+        continue;
+      }
+      const actual = (outputs.get(topic) ?? (await session.df.read(topic))).map((r) => r.value);
+      const m = compareValues(`topic ${topic}`, e.values, actual, e.ordered);
+      if (m) mismatches.push(m);
+    }
+    for (const [topic, records] of outputs) {
+      if (topic.endsWith('.dead-letter') && !c.expect.has(topic)) {
+        mismatches.push({
+          what: `topic ${topic}`,
+          lines: [`${plural(records.length, 'record')} dead-lettered, none expected:`, ...records.slice(0, 5).map((r) => `  + ${canonical(r.value)}`)],
+        });
+      }
+    }
+    if (c.state.size > 0) {
+      const states = await collectStates(session, checkpoints);
+      for (const [name, expected] of c.state) {
+        const actual = states.get(name);
+        if (!actual) {
+          mismatches.push({ what: `state ${name}`, lines: [`no such keyed state (this dataflow has ${[...states.keys()].join(', ') || 'none'})`] });
+          continue;
+        }
+        const m = compareValues(`state ${name}`, Object.entries(expected), Object.entries(actual), false);
+        if (m) mismatches.push(m);
+      }
+    }
+    return mismatches;
+  } finally {
+    await session.df.stop();
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * `ssdk test` case files: input records per topic, expected records per output topic and
+ * expected state, run on the embedded runtime — like Kafka Streams' TopologyTestDriver, as a
+ * file. The format (docs/cli.md):
+ *
+ *   tests:
+ *     - name: golden run
+ *       inputs:                       # produced in order; each drains before the next
+ *         - topic: sentences
+ *           file: input/sentences.jsonl       # JSON lines, records form {"key"?, "value", "timestamp"?}
+ *         - topic: probes
+ *           records: [{value: river, timestamp: 1736154000000}]
+ *       end: true                     # mark the end of input so windows flush (default)
+ *       expect:                       # per output topic: bare values
+ *         top-words: {file: expected/top-words.jsonl, ordered: true}
+ *         top-words.late-events: {values: [delayed]}
+ *       state:                        # per keyed state: {key: value}
+ *         word-totals: {file: expected/state/word-totals.json}
+ *
+ * Dead-letter topics a case does not mention must stay empty: a record failing silently is a
+ * failed test.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseJsonLines, type JsonRecord } from '@ssdk/records';
+
+const recordSchema = z
+  .object({ key: z.union([z.string(), z.number(), z.boolean()]).optional(), value: z.unknown(), timestamp: z.number().optional(), headers: z.record(z.string(), z.string()).optional() })
+  .strict();
+
+const inputSchema = z
+  .object({ topic: z.string().min(1), file: z.string().optional(), records: z.array(recordSchema).optional() })
+  .strict()
+  .refine((i) => (i.file === undefined) !== (i.records === undefined), { message: 'give either `file` or `records`' });
+
+const expectSchema = z
+  .object({ file: z.string().optional(), values: z.array(z.unknown()).optional(), ordered: z.boolean().optional() })
+  .strict()
+  .refine((e) => (e.file === undefined) !== (e.values === undefined), { message: 'give either `file` or `values`' });
+
+const stateSchema = z
+  .object({ file: z.string().optional(), entries: z.record(z.string(), z.unknown()).optional() })
+  .strict()
+  .refine((e) => (e.file === undefined) !== (e.entries === undefined), { message: 'give either `file` or `entries`' });
+
+const caseSchema = z
+  .object({
+    name: z.string().min(1),
+    inputs: z.array(inputSchema).min(1),
+    end: z.boolean().optional(),
+    expect: z.record(z.string(), expectSchema).default({}),
+    state: z.record(z.string(), stateSchema).default({}),
+  })
+  .strict();
+
+const fileSchema = z.object({ tests: z.array(caseSchema).min(1) }).strict();
+
+export interface TestCase {
+  name: string;
+  inputs: Array<{ topic: string; records: JsonRecord[] }>;
+  end: boolean;
+  expect: Map<string, { values: unknown[]; ordered: boolean }>;
+  state: Map<string, Record<string, unknown>>;
+}
+
+export class TestFileError extends Error {
+  override name = 'TestFileError';
+  readonly domain = 'user';
+}
+
+export async function loadTestFile(path: string): Promise<TestCase[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new TestFileError(`test file not found: ${path} (write one beside the services file, see \`ssdk test --help\`)`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new TestFileError(`${path}: not valid YAML: ${(err as Error).message}`);
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${path}: ${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(top)'}: ${i.message}`);
+    throw new TestFileError(problems.join('\n'));
+  }
+  const dir = dirname(resolve(path));
+  const read = async (file: string) => {
+    try {
+      return await readFile(resolve(dir, file), 'utf8');
+    } catch {
+      throw new TestFileError(`${path}: file not found: ${file}`);
+    }
+  };
+  const cases: TestCase[] = [];
+  for (const c of parsed.data.tests) {
+    const inputs = [];
+    for (const i of c.inputs) inputs.push({ topic: i.topic, records: i.file !== undefined ? parseJsonLines(await read(i.file), true) : (i.records as JsonRecord[]) });
+    const expect = new Map<string, { values: unknown[]; ordered: boolean }>();
+    for (const [topic, e] of Object.entries(c.expect)) {
+      const values = e.file !== undefined ? parseJsonLines(await read(e.file), false).map((r) => r.value) : (e.values ?? []);
+      expect.set(topic, { values, ordered: e.ordered ?? false });
+    }
+    const state = new Map<string, Record<string, unknown>>();
+    for (const [name, s] of Object.entries(c.state)) state.set(name, s.file !== undefined ? (JSON.parse(await read(s.file)) as Record<string, unknown>) : (s.entries ?? {}));
+    cases.push({ name: c.name, inputs, end: c.end ?? true, expect, state });
+  }
+  return cases;
+}
+
+export interface Mismatch {
+  what: string;
+  lines: string[];
+}
+
+/** Compares values as canonical JSON lines: in order, or as multisets. */
+export function compareValues(what: string, expected: unknown[], actual: unknown[], ordered: boolean): Mismatch | undefined {
+  const e = expected.map(canonical);
+  const a = actual.map(canonical);
+  if (ordered) {
+    const n = Math.max(e.length, a.length);
+    for (let i = 0; i < n; i++) {
+      if (e[i] !== a[i]) {
+        return {
+          what,
+          lines: [`first difference at record ${i + 1} of ${e.length} expected / ${a.length} actual:`, `  - expected: ${e[i] ?? '(none)'}`, `  + actual:   ${a[i] ?? '(none)'}`],
+        };
+      }
+    }
+    return undefined;
+  }
+  const counts = new Map<string, number>();
+  for (const x of e) counts.set(x, (counts.get(x) ?? 0) + 1);
+  const unexpected: string[] = [];
+  for (const x of a) {
+    const c = counts.get(x) ?? 0;
+    if (c > 0) counts.set(x, c - 1);
+    else unexpected.push(x);
+  }
+  const missing = [...counts].flatMap(([x, c]) => Array<string>(c).fill(x));
+  if (missing.length === 0 && unexpected.length === 0) return undefined;
+  const show = (xs: string[], sign: string) => [...xs.slice(0, 10).map((x) => `  ${sign} ${x}`), ...(xs.length > 10 ? [`  ${sign} … ${xs.length - 10} more`] : [])];
+  return {
+    what,
+    lines: [`${missing.length} missing, ${unexpected.length} unexpected (of ${e.length} expected, ${a.length} actual):`, ...show(missing, '-'), ...show(unexpected, '+')],
+  };
+}
+
+/** JSON with object keys sorted, so field order never fails a comparison. */
+export function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x) && !(x instanceof Uint8Array)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
+}
