@@ -1,0 +1,181 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadNativeStep } from '@ssdk/functions';
+import { planDataflow } from '@ssdk/plan';
+import { parseServicesFile } from '@ssdk/spec';
+import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
+import { startEmbedded, type ProduceRecord } from './embedded.ts';
+
+const SERVICES = `apiVersion: 0.5.0
+meta: {name: counts, namespace: test, version: 0.1.0}
+types:
+  reading:
+    type: object
+    properties:
+      sensor: {type: string}
+      value: {type: u8}
+  total:
+    type: object
+    properties:
+      sensor: {type: string}
+      sum: {type: u32}
+topics:
+  readings: {schema: {value: {type: reading}}}
+  checked: {schema: {value: {type: reading}}}
+  totals: {schema: {value: {type: list, items: {type: total}}}}
+services:
+  check:
+    sources: [{type: topic, id: readings}]
+    states:
+      per-sensor:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: u32}}
+    transforms:
+      - operator: map
+        run: |
+          function validate(r: Reading): Reading {
+            if (r.sensor === 'broken') throw new Error('sensor is broken');
+            return r;
+          }
+    partition:
+      assign-key:
+        run: |
+          function bySensor(r: Reading): string {
+            return r.sensor;
+          }
+      update-state:
+        run: |
+          function addUp(r: Reading, ctx: Ctx): void {
+            ctx.state('per-sensor').increment(r.value);
+          }
+    sinks: [{type: topic, id: checked}]
+  window-totals:
+    sources: [{type: topic, id: checked}]
+    states:
+      in-window:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: u32}}
+    window:
+      tumbling: {duration: 10s}
+      watermark: {grace-period: 1s}
+      assign-timestamp:
+        run: |
+          function eventTime(r: Reading, t: number): number {
+            return t;
+          }
+      partition:
+        assign-key:
+          run: |
+            function windowKey(r: Reading): string {
+              return r.sensor;
+            }
+        update-state:
+          run: |
+            function sumInWindow(r: Reading, ctx: Ctx): void {
+              ctx.state('in-window').increment(r.value);
+            }
+      flush:
+        run: |
+          function totals(ctx: Ctx): Total[] {
+            const out: Total[] = [];
+            for (const [sensor, sum] of ctx.state('in-window').entries()) out.push({ sensor: String(sensor), sum: sum as number });
+            return out.sort((a, b) => a.sensor.localeCompare(b.sensor));
+          }
+    sinks: [{type: topic, id: totals}]
+`;
+
+async function start(checkpoints: CheckpointStore = memoryCheckpointStore()) {
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-embedded-'));
+  const file = join(dir, 'services.yaml');
+  await writeFile(file, SERVICES);
+  const { dataflow, diagnostics } = parseServicesFile(SERVICES, file);
+  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const { plan, diagnostics: planDiags } = planDataflow(dataflow, { partitions: 1 });
+  if (!plan) throw new Error(planDiags.map((d) => d.message).join('\n'));
+  return startEmbedded({ plan, dataflow, checkpoints, loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn });
+}
+
+const T0 = 1_736_154_000_000;
+const reading = (sensor: string, value: number, dt: number): ProduceRecord => ({ value: { sensor, value }, timestamp: T0 + dt });
+
+const INPUT: ProduceRecord[] = [
+  reading('a', 1, 0),
+  reading('b', 2, 1_000),
+  reading('a', 3, 9_000),
+  reading('a', 4, 12_000),
+  reading('b', 5, 15_000),
+  reading('a', 6, 21_000),
+  reading('b', 7, 2_000), // 2 s into the first window while the watermark is at 20 s: late
+  reading('a', 8, 31_000),
+];
+
+describe('runtime - embedded', () => {
+  it('runtime - runs every stage: keyed state, windows, flush, late events', async () => {
+    const df = await start();
+    await df.produce('readings', INPUT);
+    await df.endInput();
+    await df.ended();
+    expect((await df.read('totals')).map((r) => r.value)).toEqual([
+      [{ sensor: 'a', sum: 4 }, { sensor: 'b', sum: 2 }],
+      [{ sensor: 'a', sum: 4 }, { sensor: 'b', sum: 5 }],
+      [{ sensor: 'a', sum: 6 }],
+      [{ sensor: 'a', sum: 8 }],
+    ]);
+    expect((await df.read('window-totals.late-events')).map((r) => [r.value, r.headers?.['ssdk-reason']?.slice(0, 5)])).toEqual([[{ sensor: 'b', value: 7 }, 'late:']]);
+    expect((await df.read('checked')).length).toBe(8);
+    const m = df.metrics().find((x) => x.operator === 'window-totals.sum-in-window')!;
+    expect(m).toMatchObject({ recordsIn: 8, recordsOut: 4, late: 1, failed: 0, state: 'ended' });
+    await df.stop();
+  });
+
+  it('runtime - bad records and failing functions go to the dead-letter topic with reasons; the rest goes on', async () => {
+    const df = await start();
+    await df.produce('readings', [
+      reading('a', 1, 0),
+      { value: { sensor: 'a', value: 300 }, timestamp: T0 }, // out of range for u8
+      { value: { sensor: 'a' }, timestamp: T0 }, // missing field
+      { value: new TextEncoder().encode('{"sensor": "a", "val'), timestamp: T0 }, // malformed JSON
+      reading('broken', 1, 0), // the function throws
+      reading('b', 2, 0),
+    ]);
+    await df.endInput();
+    await df.ended();
+    const dead = (await df.read('check.dead-letter')).map((r) => r.value as { reason: string; operator: string });
+    expect(dead.map((d) => d.reason)).toEqual([
+      'record does not match topic `readings`: value: 300 is out of range for u8 (0 to 255)',
+      'record does not match topic `readings`: value: missing required field',
+      expect.stringMatching(/^record does not match topic `readings`: not valid JSON/),
+      'sensor is broken',
+    ]);
+    expect(dead[3]!.operator).toBe('check.validate');
+    expect((await df.read('checked')).map((r) => (r.value as { sensor: string }).sensor).sort()).toEqual(['a', 'b']);
+    expect(df.metrics().find((x) => x.operator === 'check.validate')).toMatchObject({ recordsIn: 6, failed: 4 });
+    await df.stop();
+  });
+
+  it('runtime - stopped halfway and restarted, it ends exactly like one uninterrupted run', async () => {
+    const whole = await start();
+    await whole.produce('readings', INPUT);
+    await whole.endInput();
+    await whole.ended();
+    const expected = (await whole.read('totals')).map((r) => r.value);
+    await whole.stop();
+
+    const checkpoints = memoryCheckpointStore();
+    const first = await start(checkpoints);
+    await first.produce('readings', INPUT.slice(0, 4));
+    await first.idle();
+    const before = (await first.read('totals')).map((r) => r.value);
+    await first.stop();
+    // A new process: topics start empty, state and progress (watermark, open windows) resume.
+    const second = await start(checkpoints);
+    await second.produce('readings', INPUT.slice(4));
+    await second.endInput();
+    await second.ended();
+    const after = (await second.read('totals')).map((r) => r.value);
+    expect([...before, ...after]).toEqual(expected);
+    await second.stop();
+  });
+});
