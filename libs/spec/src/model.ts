@@ -87,7 +87,7 @@ export type TypeRef =
   | { kind: 'named'; name: string; pos?: SourcePos }
   | { kind: 'object'; properties: ObjectProperty[]; typeName?: string; pos?: SourcePos }
   | { kind: 'enum'; variants: EnumVariant[]; tagging: 'externally-tagged' | 'untagged'; typeName?: string; pos?: SourcePos }
-  | { kind: 'list'; items: TypeRef; pos?: SourcePos }
+  | { kind: 'list'; items: TypeRef; typeName?: string; pos?: SourcePos }
   | { kind: 'option'; value: TypeRef; pos?: SourcePos }
   | { kind: 'key-value'; key: TypeRef; value: TypeRef; pos?: SourcePos }
   | { kind: 'keyed-state'; key: TypeRef; value: TypeRef; pos?: SourcePos }

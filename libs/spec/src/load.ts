@@ -1,0 +1,79 @@
+/**
+ * The only I/O of the spec lib: reads a services file, parses it, and reads the signatures of
+ * `uses:` functions from their stubs (`functions/<fn>.ts` beside the services file).
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { FunctionSignature, ParseResult } from './model.ts';
+import { camelCase, kebabCase, snakeCase } from './names.ts';
+import { parseServicesFile } from './parse.ts';
+import { emptyDataflow } from './sections.ts';
+import { readTsFunctions } from './signatures/typescript.ts';
+import { allSteps } from './steps-walk.ts';
+
+/**
+ * Reads and parses the services file at `path`. Never throws: an unreadable file is one
+ * `file-not-found` diagnostic. A missing function stub is not an error here (building reports it).
+ */
+export async function loadServicesFile(path: string): Promise<ParseResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    return {
+      dataflow: emptyDataflow(path),
+      diagnostics: [
+        {
+          severity: 'error',
+          code: 'file-not-found',
+          message: missing ? `services file \`${path}\` does not exist` : `cannot read services file \`${path}\``,
+          hint: missing ? 'check the path; a relative path starts at the current directory' : (error as Error).message,
+          pos: { file: path, line: 1, col: 1 },
+        },
+      ],
+    };
+  }
+  const result = parseServicesFile(text, path);
+  await attachStubSignatures(result, dirname(path));
+  return result;
+}
+
+async function attachStubSignatures(result: ParseResult, dir: string): Promise<void> {
+  const { dataflow } = result;
+  // One read per function, however many steps use it.
+  const stubs = new Map<string, Promise<FunctionSignature | undefined>>();
+  for (const step of allSteps(dataflow)) {
+    const source = step.fn.source;
+    if (source.kind !== 'uses' || step.fn.signature !== undefined || Object.hasOwn(dataflow.functions, source.ref)) continue;
+    let stub = stubs.get(source.ref);
+    if (stub === undefined) {
+      stub = readStubSignature(dir, source.ref);
+      stubs.set(source.ref, stub);
+    }
+    const signature = await stub;
+    if (signature !== undefined) step.fn.signature = signature;
+  }
+}
+
+/**
+ * The signature of the function a stub exports: the one named in camelCase after the reference,
+ * else its default export, else its first exported (or declared) function.
+ */
+async function readStubSignature(dir: string, ref: string): Promise<FunctionSignature | undefined> {
+  for (const name of new Set([ref, camelCase(ref), kebabCase(ref), snakeCase(ref)])) {
+    const file = join(dir, 'functions', `${name}.ts`);
+    let code: string;
+    try {
+      code = await readFile(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const declarations = readTsFunctions(code, { file, line: 1, col: 1 });
+    const exported = declarations.filter((d) => d.exported);
+    const chosen =
+      exported.find((d) => d.name === camelCase(ref)) ?? exported.find((d) => d.isDefault) ?? exported[0] ?? declarations[0];
+    return chosen?.signature;
+  }
+  return undefined;
+}

@@ -1,0 +1,165 @@
+/**
+ * The parser's entry: YAML with positions → dialect detection → one `Dataflow` and every
+ * diagnostic of the file. Pure: no I/O.
+ */
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node, type YAMLError } from 'yaml';
+import type { ParseContext } from './context.ts';
+import { parseDataflowDialect } from './dialects/dataflow.ts';
+import { parsePreviewDialect } from './dialects/preview.ts';
+import { parseSeedDialect } from './dialects/seed.ts';
+import { Diagnostics, SpecError, hasErrors } from './diagnostics.ts';
+import type { Dataflow, Dialect, ParseResult } from './model.ts';
+import { Positions } from './positions.ts';
+import { emptyDataflow } from './sections.ts';
+import { listNames } from './suggest.ts';
+import { describeNode } from './yaml-nodes.ts';
+
+export const SUPPORTED_API_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.4.0', '0.5.0', '0.6.0'] as const;
+
+const DIALECT_PARSERS: Readonly<Record<Dialect, (ctx: ParseContext, root: Node, dataflow: Dataflow) => void>> = {
+  seed: parseSeedDialect,
+  preview: parsePreviewDialect,
+  dataflow: parseDataflowDialect,
+};
+
+/**
+ * Reads a services file of any shape into the model. Never throws: problems are diagnostics,
+ * all of them, and the model holds everything that could be read.
+ * @param text the file's content
+ * @param file the path diagnostics name
+ */
+export function parseServicesFile(text: string, file: string): ParseResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  const positions = new Positions(file, lineCounter);
+  const diagnostics = new Diagnostics();
+  const done = (dataflow: Dataflow): ParseResult => ({ dataflow, diagnostics: diagnostics.sorted() });
+
+  reportYamlProblems(doc, text, positions, diagnostics);
+  // Past a syntax error the tree is a guess; reading it would report problems that are not there.
+  if (doc.errors.some((error) => error.code !== 'DUPLICATE_KEY') || !aliasesResolve(doc, positions, diagnostics)) {
+    return done(emptyDataflow(file));
+  }
+
+  const root = doc.contents;
+  if (root === null || (isScalar(root) && root.value === null)) {
+    diagnostics.error('empty-file', 'the services file is empty', positions.at(0), 'start with `apiVersion: 0.5.0` and a `meta` section');
+    return done(emptyDataflow(file));
+  }
+  if (!isMap(root)) {
+    diagnostics.error('invalid-type', `the services file must be a mapping, found ${describeNode(root)}`, positions.of(root));
+    return done(emptyDataflow(file));
+  }
+
+  const versions = `supported versions: ${listNames(SUPPORTED_API_VERSIONS)}`;
+  const versionNode = root.get('apiVersion', true);
+  if (versionNode === undefined) {
+    diagnostics.error('missing-key', 'missing key `apiVersion` in the services file', positions.of(root), versions);
+    return done(emptyDataflow(file));
+  }
+  if (!isScalar(versionNode) || versionNode.value === null || typeof versionNode.value === 'object') {
+    diagnostics.error('invalid-type', `\`apiVersion\` must be a version such as \`0.5.0\`, found ${describeNode(versionNode as Node)}`, positions.of(versionNode as Node), versions);
+    return done(emptyDataflow(file));
+  }
+  const apiVersion = String(versionNode.value);
+  const dialect = detectDialect(apiVersion, root.has('operations'));
+  if (dialect === undefined) {
+    diagnostics.error('unsupported-api-version', `unsupported apiVersion \`${apiVersion}\``, positions.of(versionNode), versions);
+    return done(emptyDataflow(file));
+  }
+
+  const ctx: ParseContext = {
+    file,
+    source: text,
+    doc,
+    positions,
+    diagnostics,
+    dialect,
+    apiVersion,
+    types: {},
+    functions: {},
+    schedules: new Map(),
+  };
+  const dataflow = emptyDataflow(file, dialect, apiVersion);
+  DIALECT_PARSERS[dialect](ctx, root, dataflow);
+  return done(dataflow);
+}
+
+/** 0.1.0 is both the seed schematic (`operations`) and the first preview (`services`). */
+function detectDialect(apiVersion: string, hasOperations: boolean): Dialect | undefined {
+  switch (apiVersion) {
+    case '0.1.0':
+      return hasOperations ? 'seed' : 'preview';
+    case '0.2.0':
+    case '0.3.0':
+      return 'preview';
+    case '0.4.0':
+    case '0.5.0':
+    case '0.6.0':
+      return 'dataflow';
+    default:
+      return undefined;
+  }
+}
+
+const YAML_HINTS: Readonly<Record<string, string>> = {
+  TAB_AS_INDENT: 'indent with spaces; YAML does not allow tabs for indentation',
+  BAD_INDENT: 'check the indentation (spaces, the same amount at each level) and that every `[` and `{` is closed',
+  MULTIPLE_DOCS: 'a services file is one YAML document: remove the extra `---`',
+};
+
+/** Messages of our own where the library's would point at its API. */
+const YAML_MESSAGES: Readonly<Record<string, string>> = {
+  MULTIPLE_DOCS: 'the file holds more than one YAML document',
+};
+
+/** An `*alias` without its `&anchor` cannot be read (the yaml library reports it only when converting). */
+function aliasesResolve(doc: Document, positions: Positions, diagnostics: Diagnostics): boolean {
+  let resolved = true;
+  visit(doc, {
+    Alias(_key, alias) {
+      if (alias.resolve(doc) === undefined) {
+        diagnostics.error('yaml-syntax', `unknown alias \`*${alias.source}\``, positions.of(alias), 'define the anchor (`&name`) before using the alias');
+        resolved = false;
+      }
+    },
+  });
+  return resolved;
+}
+
+function reportYamlProblems(doc: Document, text: string, positions: Positions, diagnostics: Diagnostics): void {
+  for (const error of doc.errors) {
+    const pos = positions.at(error.pos[0]);
+    if (error.code === 'DUPLICATE_KEY') {
+      const key = keyAt(text, error.pos[0]);
+      diagnostics.error('duplicate-key', `duplicate key \`${key}\``, pos, 'a key may appear once in a mapping: merge the two entries or remove one');
+    } else {
+      diagnostics.error('yaml-syntax', YAML_MESSAGES[error.code] ?? yamlMessage(error), pos, YAML_HINTS[error.code]);
+    }
+  }
+  for (const warning of doc.warnings) {
+    diagnostics.warning('yaml-warning', yamlMessage(warning), positions.at(warning.pos[0]));
+  }
+}
+
+/** The yaml library's message without its position suffix and source excerpt, in our style. */
+function yamlMessage(error: YAMLError): string {
+  const first = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '').replace(/[.:]$/, '');
+  return first.charAt(0).toLowerCase() + first.slice(1);
+}
+
+function keyAt(text: string, offset: number): string {
+  const line = text.slice(offset, text.indexOf('\n', offset) < 0 ? undefined : text.indexOf('\n', offset));
+  const key = /^\s*(?:"([^"]*)"|'([^']*)'|([^:#]*?))\s*:(?:\s|$)/.exec(line);
+  return (key?.[1] ?? key?.[2] ?? key?.[3] ?? line).trim();
+}
+
+/**
+ * Like `parseServicesFile`, for callers that prefer an exception: returns the model, or throws a
+ * `SpecError` carrying every diagnostic when the file has errors.
+ */
+export function parseOrThrow(text: string, file: string): Dataflow {
+  const result = parseServicesFile(text, file);
+  if (hasErrors(result.diagnostics)) throw new SpecError(result.diagnostics);
+  return result.dataflow;
+}
