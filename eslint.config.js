@@ -30,7 +30,7 @@ export default [
             { sourceTag: 'layer:records', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'layer:bus', onlyDependOnLibsWithTags: ['layer:records'] },
             { sourceTag: 'layer:functions', onlyDependOnLibsWithTags: ['layer:spec', 'layer:records'] },
-            { sourceTag: 'layer:state', onlyDependOnLibsWithTags: ['layer:records'] },
+            { sourceTag: 'layer:state', onlyDependOnLibsWithTags: ['layer:records', 'layer:testing'] },
             { sourceTag: 'layer:testing', onlyDependOnLibsWithTags: [] },
             {
               sourceTag: 'layer:runtime',

@@ -17,6 +17,8 @@ export function lookupFunction(df: Dataflow, ref: string): SeedFunction | undefi
 
 /** What the step's function takes and returns: its own signature, else its seed declaration's. */
 export function signatureOf(step: Step, df: Dataflow): FunctionSignature | undefined {
+  // Rust bodies are reported as functions to port; their Rust-typed signatures are not checked.
+  if (step.fn.source.kind === 'inline' && step.fn.source.lang === 'rust') return undefined;
   if (step.fn.signature) return step.fn.signature;
   return step.fn.source.kind === 'uses' ? lookupFunction(df, step.fn.source.ref)?.signature : undefined;
 }

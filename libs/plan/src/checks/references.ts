@@ -3,7 +3,7 @@
  * seed functions; plus the name-level rules around them (recursive types, reserved and unused
  * topic ids).
  */
-import { PRIMITIVE_TYPES, type Diagnostic, type SourcePos, type TypeRef } from '@ssdk/spec';
+import { kebabCase, PRIMITIVE_TYPES, type Diagnostic, type SourcePos, type Step, type TypeRef } from '@ssdk/spec';
 import { diagnostic } from '../diagnostics.ts';
 import { lookupFunction, usesSeedFunctions } from '../functions.ts';
 import { findTopic, type DataflowGraph } from '../graph.ts';
@@ -59,7 +59,8 @@ function typeSites({ dataflow: df, services }: DataflowGraph): Array<{ type: Typ
       if (s.kind === 'owned') sites.push({ type: s.type, where: `state \`${s.name}\` of service \`${name}\``, pos: s.pos });
     }
     for (const { step } of pipelineSteps(pipeline)) {
-      const sig = step.fn.signature;
+      // A Rust body is reported once, as a function to port; its Rust types say nothing here.
+      const sig = isRust(step) ? undefined : step.fn.signature;
       if (!sig) continue;
       for (const t of [...sig.params.map((p) => p.type), sig.returns]) {
         sites.push({ type: t, where: `the signature of \`${step.fn.name}\` in service \`${name}\``, pos: step.fn.pos });
@@ -72,11 +73,15 @@ function typeSites({ dataflow: df, services }: DataflowGraph): Array<{ type: Typ
 function unknownTypes(graph: DataflowGraph): Diagnostic[] {
   const types = graph.dataflow.types;
   const candidates = [...Object.keys(types), ...PRIMITIVE_TYPES];
+  // Types a package import provides are known by name only: nothing to check them against.
+  const imported = new Set(
+    [...graph.dataflow.imports, ...graph.dataflow.dev.imports].flatMap((i) => i.types.map((t) => kebabCase(t.name))),
+  );
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
   for (const site of typeSites(graph)) {
     for (const ref of namedRefs(site.type)) {
-      if (lookupType(ref.name, types)) continue;
+      if (lookupType(ref.name, types) || imported.has(kebabCase(ref.name))) continue;
       const pos = ref.pos ?? site.pos;
       const key = `${ref.name}@${pos.file}:${pos.line}:${pos.col}`;
       if (seen.has(key)) continue;
@@ -172,4 +177,8 @@ function unusedTopics({ topics }: DataflowGraph): Diagnostic[] {
         "remove it, or name it in a service's `sources` or `sinks`",
       ),
     );
+}
+
+function isRust(step: Step): boolean {
+  return step.fn.source.kind === 'inline' && step.fn.source.lang === 'rust';
 }

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { planCommit, ROWS_PER_STATEMENT } from './commit.ts';
+import { StateUsageError, StateWriteError } from './errors.ts';
+import { CompiledTable } from './table.ts';
+import type { StateTableSpec } from './types.ts';
+
+const specs: StateTableSpec[] = [
+  { table: 'kv', keyType: 'string', windowed: false, value: { kind: 'json' } },
+  { table: 'win', keyType: 'number', windowed: true, value: { kind: 'json' } },
+];
+const tables = new Map(specs.map((s) => [s.table, new CompiledTable('s', s)]));
+const tableOf = (name: string) => tables.get(name)!;
+
+describe('state - commit planning', () => {
+  it('state - coalesces writes per (table, window, key), keeping the last', () => {
+    const w1 = { start: 0, end: 10 };
+    const w2 = { start: 10, end: 20 };
+    const plan = planCommit(
+      {
+        writes: [
+          { table: 'kv', key: 'a', partition: 0, value: 1 },
+          { table: 'kv', key: 'b', partition: 1, value: 'x' },
+          { table: 'kv', key: 'a', partition: 0, value: 2 },
+          { table: 'kv', key: 'b', partition: 1, value: undefined },
+          { table: 'win', key: 1, partition: 0, window: w1, value: 'w1' },
+          { table: 'win', key: 1, partition: 0, window: w2, value: 'w2' },
+          { table: 'win', key: 1, partition: 0, window: w1, value: 'w1 again' },
+        ],
+        offsets: [],
+      },
+      tableOf,
+    );
+    const [kv, win] = plan.tables;
+    expect(kv!.upserts).toEqual([[['a'], [0], ['2']]]);
+    expect(kv!.deletes).toEqual([[['b']]]);
+    expect(win!.upserts).toEqual([[['1', '1'], [0, 0], [0, 10], [10, 20], ['"w1 again"', '"w2"']]]);
+    expect(plan.empty).toBe(false);
+  });
+
+  it('state - splits very large checkpoints into several statements', () => {
+    const n = ROWS_PER_STATEMENT * 2 + 5;
+    const plan = planCommit({ writes: Array.from({ length: n }, (_, i) => ({ table: 'kv', key: `k${i}`, partition: 0, value: i })), offsets: [] }, tableOf);
+    expect(plan.tables[0]!.upserts.map((p) => p[0]!.length)).toEqual([ROWS_PER_STATEMENT, ROWS_PER_STATEMENT, 5]);
+    expect(plan.tables[0]!.upserted).toBe(n);
+  });
+
+  it('state - keeps the last offset per partition, and earlier meta when the last has none', () => {
+    const plan = planCommit(
+      {
+        writes: [],
+        offsets: [
+          { operator: 'op', partition: 0, seq: 1, meta: { wm: 1 } },
+          { operator: 'op', partition: 0, seq: 2 },
+          { operator: 'op', partition: 1, seq: 9 },
+        ],
+        fence: [{ operator: 'op', partitions: [0, 0], epoch: 4 }],
+      },
+      tableOf,
+    );
+    expect(plan.offsets).toEqual([['op', 'op'], [0, 1], [2, 9], [4, 0], ['{"wm":1}', null]]);
+    expect(plan.fence).toEqual({ operators: ['op'], partitions: [0], epochs: [4] });
+  });
+
+  it('state - an empty commit does nothing', () => {
+    expect(planCommit({ writes: [], offsets: [] }, tableOf).empty).toBe(true);
+  });
+
+  it('state - checks windows, partitions and values before any transaction', () => {
+    const plan = (write: object) => () => planCommit({ writes: [{ table: 'kv', key: 'a', partition: 0, value: 1, ...write }], offsets: [] }, tableOf);
+    expect(plan({ table: 'win', key: 1 })).toThrow(/windowed: give the window/);
+    expect(plan({ window: { start: 0, end: 1 } })).toThrow(StateUsageError);
+    expect(plan({ table: 'win', key: 1, window: { start: 0.5, end: 1 } })).toThrow(/window start must be an integer/);
+    expect(plan({ partition: 1.5 })).toThrow(StateUsageError);
+    expect(plan({ value: () => 1 })).toThrow(StateWriteError);
+    expect(() => planCommit({ writes: [], dropWindows: [{ table: 'kv', window: { start: 0, end: 1 } }], offsets: [] }, tableOf)).toThrow(/not windowed/);
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { StateConfigError } from './errors.ts';
+import { compilePgliteStoreOptions, compilePostgresStoreOptions, compileStateStoreOptions, dataflowSchema, redact } from './options.ts';
+
+describe('state - options', () => {
+  it('state - fills defaults', () => {
+    expect(compilePgliteStoreOptions()).toEqual({ kind: 'pglite', dataDir: undefined, schema: 'ssdk' });
+    const pg = compilePostgresStoreOptions({}, { DATABASE_URL: 'postgres://u@h/db' });
+    expect(pg).toMatchObject({
+      kind: 'postgres',
+      connectionString: 'postgres://u@h/db',
+      pool: { max: 4, idleTimeoutMs: 30_000, connectTimeoutMs: 5_000 },
+      applicationName: 'ssdk-state',
+      queryRole: undefined,
+    });
+    expect(compileStateStoreOptions({ connectionString: 'postgres://x@y/z', schema: 's' }).kind).toBe('postgres');
+    expect(compileStateStoreOptions({ dataDir: '.ssdk/state' })).toMatchObject({ kind: 'pglite', dataDir: '.ssdk/state' });
+  });
+
+  it('state - refuses options that cannot work', () => {
+    expect(() => compilePostgresStoreOptions({}, {})).toThrow(/set DATABASE_URL/);
+    expect(() => compilePostgresStoreOptions({ connectionString: 'mysql://a:secret@b/c' })).toThrow(/mysql:\/\/a:\*\*\*@b\/c/);
+    expect(() => compilePostgresStoreOptions({ connectionString: 'postgres://a@b/c', pool: { max: 0 } })).toThrow(StateConfigError);
+    expect(() => compilePgliteStoreOptions({ schema: 'x'.repeat(64) })).toThrow(StateConfigError);
+    expect(() => compilePgliteStoreOptions({ schema: 'pg_catalog' })).toThrow(/reserved/);
+    expect(() => compilePostgresStoreOptions({ connectionString: 'postgres://a@b/c', queryTimeoutMs: -1 })).toThrow(StateConfigError);
+  });
+
+  it('state - names a dataflow schema after its namespace and name', () => {
+    expect(dataflowSchema('examples', 'word-count')).toBe('ssdk_examples_word_count');
+    expect(dataflowSchema(undefined, 'My Flow!')).toBe('ssdk_my_flow');
+    const long = dataflowSchema('n'.repeat(40), 'f'.repeat(40));
+    expect(long.length).toBe(63);
+    expect(long).not.toBe(dataflowSchema('n'.repeat(40), 'f'.repeat(39) + 'g'));
+    expect(redact('postgres://user:pw@host/db')).toBe('postgres://user:***@host/db');
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * A state table compiled once from its spec: its SQL statements (all multi-row, parameterized by
+ * arrays and expanded with `unnest`) and its value codec. Pure: no I/O.
+ *
+ * Every value column travels as a `text[]` parameter and is cast in SQL, so both drivers send the
+ * same bytes and PostgreSQL alone decides what a valid bigint or timestamp is.
+ */
+import { StateWriteError } from './errors.ts';
+import { assertNever } from './keys.ts';
+import { qualify, quoteIdent, sqlType } from './schema.ts';
+import type { RowColumn, StateTableSpec } from './types.ts';
+
+export class CompiledTable {
+  readonly spec: StateTableSpec;
+  readonly qualified: string;
+  /** The value column(s) to select, in decode order. */
+  readonly valueSelect: string;
+  readonly upsertSql: string;
+  readonly deleteSql: string;
+  readonly dropWindowsSql: string;
+  readonly columns: readonly RowColumn[];
+
+  constructor(schema: string, spec: StateTableSpec) {
+    this.spec = spec;
+    this.qualified = qualify(schema, spec.table);
+    this.columns = spec.value.kind === 'row' ? spec.value.columns : [];
+    const valueNames = spec.value.kind === 'json' ? ['value'] : this.columns.map((c) => quoteIdent(c.name));
+    this.valueSelect = valueNames.join(', ');
+
+    // Parameters: $1 keys, $2 partitions, [$3 window starts, $4 window ends], then one per value column.
+    const fixed = spec.windowed ? ['k text', 'p int', 'ws bigint', 'we bigint'] : ['k text', 'p int'];
+    const valueCasts = spec.value.kind === 'json' ? ['jsonb'] : this.columns.map((c) => sqlType(c.type));
+    const params = [
+      ...fixed.map((f, i) => `$${i + 1}::${f.split(' ')[1]}[]`),
+      ...valueCasts.map((_, i) => `$${fixed.length + i + 1}::text[]`),
+    ];
+    const aliases = [...fixed.map((f) => f.split(' ')[0]), ...valueCasts.map((_, i) => `v${i}`)];
+    const selected = [
+      'u.k',
+      'u.p',
+      ...(spec.windowed ? ['u.ws', 'u.we'] : []),
+      ...valueCasts.map((cast, i) => `u.v${i}::${cast}`),
+      'now()',
+    ];
+    const targets = ['key', 'partition', ...(spec.windowed ? ['window_start', 'window_end'] : []), ...valueNames, 'updated_at'];
+    const updates = ['partition', ...(spec.windowed ? ['window_end'] : []), ...valueNames, 'updated_at'].map((c) => `${c} = excluded.${c}`);
+    this.upsertSql =
+      `INSERT INTO ${this.qualified} AS t (${targets.join(', ')})\n` +
+      `SELECT ${selected.join(', ')} FROM unnest(${params.join(', ')}) AS u(${aliases.join(', ')})\n` +
+      `ON CONFLICT (${spec.windowed ? 'window_start, key' : 'key'}) DO UPDATE SET ${updates.join(', ')}`;
+
+    this.deleteSql = spec.windowed
+      ? `DELETE FROM ${this.qualified} AS t USING unnest($1::text[], $2::bigint[]) AS d(k, ws) WHERE t.window_start = d.ws AND t.key = d.k`
+      : `DELETE FROM ${this.qualified} WHERE key = ANY($1::text[])`;
+    this.dropWindowsSql = `DELETE FROM ${this.qualified} WHERE window_start = ANY($1::bigint[])`;
+  }
+
+  /** The value parameters of an upsert: one text array per value column. */
+  encodeValues(values: readonly unknown[]): (string | null)[][] {
+    const { table } = this.spec;
+    if (this.spec.value.kind === 'json') {
+      return [values.map((value) => encodeJson(value, table))];
+    }
+    const arrays = this.columns.map(() => new Array<string | null>(values.length));
+    const known = new Set(this.columns.map((c) => c.name));
+    values.forEach((value, row) => {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new StateWriteError(
+          `state table "${table}" holds rows (${this.columns.map((c) => c.name).join(', ')}), got ${describe(value)}`,
+          { table },
+        );
+      }
+      const record = value as Record<string, unknown>;
+      for (const field of Object.keys(record)) {
+        if (!known.has(field) && record[field] !== undefined) {
+          throw new StateWriteError(`state table "${table}" has no column "${field}" (columns: ${[...known].join(', ')})`, { table });
+        }
+      }
+      this.columns.forEach((column, i) => {
+        arrays[i]![row] = encodeColumn(column, record[column.name], table);
+      });
+    });
+    return arrays;
+  }
+
+  /** A selected row's value columns back to the value a function wrote. */
+  decodeValue(row: Record<string, unknown>): unknown {
+    if (this.spec.value.kind === 'json') return row.value;
+    const out: Record<string, unknown> = {};
+    for (const column of this.columns) {
+      const v = row[column.name];
+      if (v === null || v === undefined) continue; // an absent (optional) field stays absent
+      out[column.name] = column.type === 'timestamp' && v instanceof Date ? v.getTime() : v;
+    }
+    return out;
+  }
+}
+
+function encodeJson(value: unknown, table: string): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (cause) {
+    throw new StateWriteError(`state table "${table}" stores JSON values; this one cannot be encoded: ${(cause as Error).message}`, { table, cause });
+  }
+  if (text === undefined) throw new StateWriteError(`state table "${table}" stores JSON values, got ${describe(value)}`, { table });
+  return text;
+}
+
+/** Text for PostgreSQL to parse; a value it cannot parse fails the commit with StateWriteError. */
+function encodeColumn(column: RowColumn, value: unknown, table: string): string | null {
+  if (value === null || value === undefined) return null;
+  switch (column.type) {
+    case 'i64':
+    case 'f64':
+    case 'bool':
+      if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || typeof value === 'string') return String(value);
+      break;
+    case 'string':
+      if (typeof value === 'string') return value;
+      if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+      break;
+    case 'timestamp': {
+      const date = typeof value === 'number' ? new Date(value) : value instanceof Date ? value : undefined;
+      if (date) return Number.isNaN(date.getTime()) ? String(value) : date.toISOString();
+      if (typeof value === 'string') return value;
+      break;
+    }
+    default:
+      return assertNever(column.type);
+  }
+  throw new StateWriteError(`state table "${table}": column "${column.name}" (${column.type}) cannot hold ${describe(value)}`, { table });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
+  return `the ${typeof value} ${String(value)}`;
+}

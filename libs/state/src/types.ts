@@ -1,0 +1,189 @@
+/**
+ * The state store interface every runtime talks to, written once for both adapters (PGlite in
+ * embedded mode, a PostgreSQL server in distributed mode).
+ *
+ * The runtime keeps state in memory and writes it per checkpoint: `commit` takes the checkpoint's
+ * writes (coalesced per key here, last one wins), the windows to drop, and each partition's last
+ * input sequence, and applies them in ONE transaction with multi-row statements, fenced by the
+ * partitions' lease epochs in distributed mode.
+ */
+
+/** A key as functions see it. Stored as text, decoded by the table's declared key type. */
+export type StateKey = string | number | boolean;
+
+export type StateKeyType = 'string' | 'number' | 'boolean';
+
+export type RowColumnType = 'i64' | 'f64' | 'bool' | 'string' | 'timestamp';
+
+export interface RowColumn {
+  name: string;
+  type: RowColumnType;
+}
+
+export type StateValueSpec = { kind: 'json' } | { kind: 'row'; columns: RowColumn[] };
+
+/** One state of a dataflow; the planner names the table. */
+export interface StateTableSpec {
+  table: string;
+  keyType: StateKeyType;
+  /** Window state: one value per (window, key). */
+  windowed: boolean;
+  /**
+   * `json`: any JSON value in a `value jsonb` column. `row`: one typed column per field, so SQL
+   * reads them directly; `i64` reads back as a number (a bigint beyond 2^53), `timestamp` is
+   * epoch milliseconds (a number, a Date or an ISO string on write).
+   */
+  value: StateValueSpec;
+}
+
+/** Event-time bounds in epoch ms, end exclusive. A windowed table is keyed by (start, key). */
+export interface StateWindow {
+  start: number;
+  end: number;
+}
+
+export interface StateWrite {
+  table: string;
+  key: StateKey;
+  /** The key's partition: state follows its partition when replicas rebalance. */
+  partition: number;
+  /** Required on windowed tables, not allowed on the others. */
+  window?: StateWindow;
+  /** The new value; `undefined` deletes the key. */
+  value: unknown;
+}
+
+export interface WindowDrop {
+  table: string;
+  window: StateWindow;
+}
+
+export interface OffsetWrite {
+  operator: string;
+  partition: number;
+  /** The last input sequence of the partition this commit covers. */
+  seq: number;
+  /** Operator-private state committed with the offset (e.g. watermarks); omitted = unchanged. */
+  meta?: unknown;
+}
+
+/** The lease epoch this commit was computed under; the commit aborts if a lease row moved on. */
+export interface Fence {
+  operator: string;
+  partitions: number[];
+  epoch: number;
+}
+
+export interface Commit {
+  writes: StateWrite[];
+  /** Windows whose rows are deleted, after this commit's writes. */
+  dropWindows?: WindowDrop[];
+  offsets: OffsetWrite[];
+  /** One fence, or several when partitions hold different epochs. */
+  fence?: Fence | Fence[];
+}
+
+export interface CommitResult {
+  /** Rows inserted or updated, after coalescing. */
+  upserted: number;
+  /** Keys deleted (requested, after coalescing). */
+  deleted: number;
+  /** Rows removed by `dropWindows`. */
+  droppedRows: number;
+  offsets: number;
+}
+
+export interface StateEntry<V = unknown> {
+  key: StateKey;
+  partition: number;
+  window?: StateWindow;
+  value: V;
+}
+
+export interface ScanOptions {
+  /** Only these partitions (e.g. the ones a replica just took over). */
+  partition?: number[];
+  /** Only this window (windowed tables). */
+  window?: StateWindow;
+}
+
+export interface CommittedOffset {
+  seq: number;
+  /** Absent when never committed with a meta. */
+  meta?: unknown;
+  /** The fence epoch of the commit that wrote it (0 without a fence). */
+  epoch: number;
+  updatedAt: Date;
+}
+
+export interface LeaseRequest {
+  operator: string;
+  partition: number;
+  /** Unique per process incarnation (e.g. host + pid + random). */
+  owner: string;
+  /** How long the lease lasts without a renewal, in ms (by the database's clock). */
+  ttlMs: number;
+}
+
+export interface Lease {
+  operator: string;
+  partition: number;
+  owner: string;
+  /** Fencing token: grows each time the partition changes owner. */
+  epoch: number;
+  expiresAt: Date;
+}
+
+export interface LeaseState {
+  operator: string;
+  partition: number;
+  /** null after a release. */
+  owner: string | null;
+  epoch: number;
+  expiresAt: Date;
+  expired: boolean;
+}
+
+export type LeaseResult = { acquired: true; lease: Lease } | { acquired: false; holder: LeaseState };
+
+export interface StateStore {
+  readonly kind: 'pglite' | 'postgres';
+  /** The PostgreSQL schema holding this dataflow's tables. */
+  readonly schema: string;
+
+  /** Creates the schema, bookkeeping tables and state tables; idempotent; adds new row columns. */
+  migrate(tables: StateTableSpec[]): Promise<void>;
+  /** The state tables stored in the schema. */
+  tables(): Promise<StateTableSpec[]>;
+
+  /** The committed values of many keys in one query; absent keys are absent from the map. */
+  get<V = unknown>(table: string, keys: readonly StateKey[], window?: StateWindow): Promise<Map<StateKey, V>>;
+  /** Committed entries, ordered by (window, key) bytewise, so replays see the same order. */
+  scan<V = unknown>(table: string, options?: ScanOptions): Promise<StateEntry<V>[]>;
+  /** The distinct windows holding state, by start. */
+  windows(table: string): Promise<StateWindow[]>;
+
+  /** Applies a checkpoint in one transaction (see `Commit`). Idempotent, so safe to retry. */
+  commit(commit: Commit): Promise<CommitResult>;
+  /** Committed input sequences (and meta) of an operator, by partition. */
+  offsets(operator: string): Promise<Map<number, CommittedOffset>>;
+
+  /** Takes a free, expired or already-owned lease; a new owner gets epoch + 1. */
+  acquireLease(request: LeaseRequest): Promise<LeaseResult>;
+  /** Extends a lease still held at its epoch; undefined when it was lost. */
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined>;
+  /** Gives a lease up (the next owner gets epoch + 1); false when it was no longer held. */
+  releaseLease(lease: Lease): Promise<boolean>;
+  /** Every lease row of an operator, by partition. */
+  leases(operator: string): Promise<LeaseState[]>;
+
+  /**
+   * Read-only SQL over committed state (`ctx.sql`): one statement, in a READ ONLY transaction with
+   * `search_path` set to the store's schema. Writes fail with `ReadOnlyQueryError`.
+   */
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+
+  /** Drops the schema and everything in it (`ssdk clean`, tests). */
+  destroy(): Promise<void>;
+  close(): Promise<void>;
+}
