@@ -1,5 +1,3 @@
-// Test-only use of @ssdk/testing (which imports nothing of ours, so no cycle); the lint
-// constraints do not list layer:testing for layer:state yet.
 import { testPostgres, type TestPostgres } from '@ssdk/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
