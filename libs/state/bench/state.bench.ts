@@ -12,8 +12,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-// Test-only use of @ssdk/testing (which imports nothing of ours, so no cycle); the lint
-// constraints do not list layer:testing for layer:state yet.
 import { testPostgres } from '@ssdk/testing';
 import { openPgliteStore, openPostgresStore, type StateStore, type StateWrite } from '../src/index.ts';
 
