@@ -9,7 +9,9 @@ import { loadNativeStep } from '@ssdk/functions';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { parseJsonLines, type JsonRecord } from '@ssdk/records';
 import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
-import { startEmbedded, type CheckpointStore, type EmbeddedDataflow } from '@ssdk/runtime';
+import { startEmbedded, stateCheckpointStore, type CheckpointStore, type EmbeddedDataflow } from '@ssdk/runtime';
+import { dataflowSchema, openPgliteStore } from '@ssdk/state';
+import { embeddedStateDir } from './state-dir.ts';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { loadAndPlan } from './dataflow.ts';
 
@@ -25,7 +27,8 @@ export interface SessionInput {
 export interface SessionOptions {
   file: string;
   partitions?: number;
-  checkpoints?: CheckpointStore;
+  /** Where state and progress go: memory (nothing survives), or PGlite under the state dir. */
+  checkpoints: { kind: 'memory'; store: CheckpointStore } | { kind: 'pglite'; stateDir?: string; fresh: boolean };
 }
 
 export interface Session {
@@ -33,6 +36,7 @@ export interface Session {
   dataflow: Dataflow;
   plan: PhysicalPlan;
   df: EmbeddedDataflow;
+  checkpoints: CheckpointStore;
   diagnostics: Diagnostic[];
 }
 
@@ -50,13 +54,17 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   const planned = await loadAndPlan(o.file, { partitions: o.partitions ?? EMBEDDED_PARTITIONS }, { rustIsError: true });
   if (!planned.plan) throw new SessionError(`${o.file} has errors`, planned.diagnostics);
   const file = o.file;
-  const df = await startEmbedded({
-    plan: planned.plan,
-    dataflow: planned.dataflow,
-    loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn,
-    ...(o.checkpoints ? { checkpoints: o.checkpoints } : {}),
-  });
-  return { file, dataflow: planned.dataflow, plan: planned.plan, df, diagnostics: planned.diagnostics };
+  const { plan, dataflow } = planned;
+  let checkpoints: CheckpointStore;
+  if (o.checkpoints.kind === 'memory') checkpoints = o.checkpoints.store;
+  else {
+    const store = await openPgliteStore({ dataDir: await embeddedStateDir(file, o.checkpoints.stateDir), schema: dataflowSchema(plan.dataflow.namespace, plan.dataflow.name) });
+    // A fresh run starts from no state: the schema goes, and migrate makes it anew.
+    if (o.checkpoints.fresh) await store.destroy();
+    checkpoints = await stateCheckpointStore({ store, plan, dataflow });
+  }
+  const df = await startEmbedded({ plan, dataflow, checkpoints, loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn });
+  return { file, dataflow, plan, df, checkpoints, diagnostics: planned.diagnostics };
 }
 
 /** Produces each input in turn, waiting until the dataflow is idle after each. */
@@ -95,7 +103,8 @@ export async function collectOutputs(session: Session): Promise<Map<string, Engi
 }
 
 /** The committed value of every key of each non-windowed state, keys sorted. */
-export async function collectStates(session: Session, checkpoints: CheckpointStore): Promise<Map<string, Record<string, unknown>>> {
+export async function collectStates(session: Session): Promise<Map<string, Record<string, unknown>>> {
+  const { checkpoints } = session;
   const out = new Map<string, Record<string, unknown>>();
   for (const s of session.plan.states) {
     if (s.windowed) continue;

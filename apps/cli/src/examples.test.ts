@@ -35,7 +35,7 @@ describe('examples', () => {
   it('examples - `ssdk run --until-idle` writes each output topic as JSON lines equal to the golden files', async () => {
     const out = await mkdtemp(join(tmpdir(), 'ssdk-run-'));
     const ex = join(repo, 'examples', 'word-count');
-    const r = await ssdk('run', join(ex, 'services.yaml'), '--input', `sentences=${join(ex, 'input/sentences.jsonl')}`, '--records', '--output-dir', out, '--until-idle', '--dump-state');
+    const r = await ssdk('run', join(ex, 'services.yaml'), '--input', `sentences=${join(ex, 'input/sentences.jsonl')}`, '--records', '--output-dir', out, '--until-idle', '--dump-state', '--ephemeral');
     expect(r.code).toBe(0);
     expect(r.err).toContain('14 late records went to late-events topics');
     expect((await readdir(out)).sort()).toEqual(['state', 'top-words.jsonl', 'top-words.late-events.jsonl', 'words.jsonl']);
@@ -69,4 +69,25 @@ describe('examples', () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain('tests[0].inputs[0]');
   });
+});
+
+describe('examples - restart', () => {
+  it('examples - half the input, stop, the rest with --resume: outputs and state equal one uninterrupted run', async () => {
+    const ex = join(repo, 'examples', 'word-count');
+    const lines = (await readFile(join(ex, 'input/sentences.jsonl'), 'utf8')).trim().split('\n');
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-restart-'));
+    await writeFile(join(dir, 'first.jsonl'), lines.slice(0, 102).join('\n') + '\n');
+    await writeFile(join(dir, 'second.jsonl'), lines.slice(102).join('\n') + '\n');
+    const common = [join(ex, 'services.yaml'), '--records', '--until-idle', '--state-dir', join(dir, 'state')];
+    const first = await ssdk('run', ...common, '-i', `sentences=${join(dir, 'first.jsonl')}`, '-o', join(dir, 'out1'), '--no-end');
+    expect(first.code).toBe(0);
+    const second = await ssdk('run', ...common, '-i', `sentences=${join(dir, 'second.jsonl')}`, '-o', join(dir, 'out2'), '--resume', '--dump-state');
+    expect(second.code).toBe(0);
+    const read = async (p: string) => (await readFile(p, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+    expect([...(await read(join(dir, 'out1/top-words.jsonl'))), ...(await read(join(dir, 'out2/top-words.jsonl')))]).toEqual(await read(join(ex, 'expected/top-words.jsonl')));
+    expect([...(await read(join(dir, 'out1/top-words.late-events.jsonl'))), ...(await read(join(dir, 'out2/top-words.late-events.jsonl')))]).toEqual(
+      await read(join(ex, 'expected/top-words.late-events.jsonl')),
+    );
+    expect(JSON.parse(await readFile(join(dir, 'out2/state/word-totals.json'), 'utf8'))).toEqual(JSON.parse(await readFile(join(ex, 'expected/state/word-totals.json'), 'utf8')));
+  }, 120_000);
 });

@@ -96,6 +96,8 @@ export interface ChainStep {
 
 export interface ChainOptions {
   state?: StateAccess;
+  /** The records' way ends here (a window's state): run the steps, keep no outputs. */
+  discardOutputs?: boolean;
   log?: (operator: string, record: EngineRecord, args: unknown[]) => void;
 }
 
@@ -112,6 +114,7 @@ export function runChain(steps: readonly ChainStep[], inputs: readonly ChainInpu
     const input = inputs[i]!;
     ctx.currentWindow = input.window;
     runFrom(steps, 0, input, i, ctx, outputs, failures);
+    if (options.discardOutputs) outputs.length = 0;
   }
   return { outputs, failures };
 }

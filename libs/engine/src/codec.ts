@@ -5,6 +5,7 @@
  * value the problem is; the runtime dead-letters it. Renames (`serialize`/`deserialize`) are
  * applied here, so functions see the property names of the services file.
  */
+import { readUtf8 } from '@ssdk/records';
 import { INTEGER_TYPES, type Converter, type IntegerTypeName, type NamedType, type TypeRef } from '@ssdk/spec';
 
 export interface ValueCodec {
@@ -12,6 +13,8 @@ export interface ValueCodec {
   decode(bytes: Uint8Array): unknown;
   /** A value to bytes, checked against the type first; throws `SchemaError`. */
   encode(value: unknown): Uint8Array;
+  /** A value to its wire form — text (JSON, or a raw string) or bytes — checked first; throws `SchemaError`. */
+  encodeText(value: unknown): string | Uint8Array;
   /** Only the check: a reason, or undefined when the value fits. */
   check(value: unknown): string | undefined;
 }
@@ -41,7 +44,6 @@ type Types = Readonly<Record<string, NamedType>>;
 type Walker = (value: unknown, path: string) => unknown;
 
 const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function compileCodec(type: TypeRef, types: Types, converter: Converter = 'json'): ValueCodec {
   const incoming = compileWalker(type, types, 'in', 0);
@@ -57,13 +59,18 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
   if (converter === 'raw') {
     const resolved = resolve(type, types);
     const asBytes = resolved.kind === 'primitive' && resolved.name === 'bytes';
+    const encodeText = (value: unknown): string | Uint8Array => {
+      if (asBytes && value instanceof Uint8Array) return value;
+      if (typeof value === 'string') return value;
+      throw new SchemaError(`a raw topic carries ${asBytes ? 'bytes' : 'strings'}, got ${kindOf(value)}`);
+    };
     return {
       decode: (bytes) => (asBytes ? bytes : decodeUtf8(bytes)),
       encode(value) {
-        if (asBytes && value instanceof Uint8Array) return value;
-        if (typeof value === 'string') return utf8.encode(value);
-        throw new SchemaError(`a raw topic carries ${asBytes ? 'bytes' : 'strings'}, got ${kindOf(value)}`);
+        const out = encodeText(value);
+        return typeof out === 'string' ? utf8.encode(out) : out;
       },
+      encodeText,
       check: (value) => (typeof value === 'string' || (asBytes && value instanceof Uint8Array) ? undefined : `expected ${asBytes ? 'bytes' : 'a string'}, got ${kindOf(value)}`),
     };
   }
@@ -81,13 +88,16 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
     encode(value) {
       return utf8.encode(JSON.stringify(outgoing(value, ''), jsonReplacer));
     },
+    encodeText(value) {
+      return JSON.stringify(outgoing(value, ''), jsonReplacer);
+    },
     check,
   };
 }
 
 function decodeUtf8(bytes: Uint8Array): string {
   try {
-    return fromUtf8.decode(bytes);
+    return readUtf8(bytes);
   } catch {
     throw new SchemaError('not valid UTF-8');
   }
@@ -171,6 +181,7 @@ function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: numbe
       }
     }
     case 'object': {
+      const renames = r.properties.some((prop) => (dir === 'in' ? prop.deserializeFrom : prop.serializeAs) !== undefined && (dir === 'in' ? prop.deserializeFrom : prop.serializeAs) !== prop.name);
       const props = r.properties.map((prop) => ({
         name: prop.name,
         wire: dir === 'in' ? (prop.deserializeFrom ?? prop.name) : (prop.serializeAs ?? prop.name),
@@ -180,7 +191,9 @@ function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: numbe
       return (v, p) => {
         if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail(p, `expected an object, got ${kindOf(v)}`);
         const src = v as Record<string, unknown>;
-        const out: Record<string, unknown> = {};
+        // Without renames a value is only checked and goes on as it is: no copy per record,
+        // unless a nested value changes (bytes decoded, a nested rename).
+        let out: Record<string, unknown> | undefined = renames ? {} : undefined;
         for (const prop of props) {
           const from = dir === 'in' ? prop.wire : prop.name;
           const to = dir === 'in' ? prop.name : prop.wire;
@@ -190,9 +203,14 @@ function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: numbe
             if (!prop.optional) return fail(at, `missing required field`);
             continue;
           }
-          out[to] = prop.walk(value, at);
+          const walked = prop.walk(value, at);
+          if (out) out[to] = walked;
+          else if (walked !== value) {
+            out = { ...src };
+            out[to] = walked;
+          }
         }
-        return out;
+        return out ?? src;
       };
     }
     case 'list': {

@@ -16,8 +16,14 @@ export function decodeKey(encoded: string): Key {
   return tag === 's' ? rest : tag === 'n' ? Number(rest) : encoded === 'bt';
 }
 
+// Window objects are reused for every record of a window (the window operator interns them),
+// so their ids are computed once.
+const windowIds = new WeakMap<WindowBounds, string>();
 export function windowId(w: WindowBounds | undefined): string {
-  return w ? `${w.start}:${w.end}` : '';
+  if (!w) return '';
+  let id = windowIds.get(w);
+  if (id === undefined) windowIds.set(w, (id = `${w.start}:${w.end}`));
+  return id;
 }
 
 export interface StateChange {
@@ -32,8 +38,8 @@ export class MemoryState implements StateAccess {
   /** state -> window id -> encoded key -> value */
   private readonly data = new Map<string, Map<string, Map<string, unknown>>>();
   private readonly windows = new Map<string, WindowBounds>();
-  /** state \0 window id \0 encoded key -> change since the last `takeChanges()` */
-  private changes = new Map<string, StateChange>();
+  /** state -> window id -> encoded key -> change since the last `takeChanges()` */
+  private changes = new Map<string, Map<string, Map<string, StateChange>>>();
   private readonly refs: (state: string, key: Key) => unknown;
 
   /** `refs` answers lookups of states this one does not hold (ref-states owned elsewhere). */
@@ -46,13 +52,24 @@ export class MemoryState implements StateAccess {
   }
 
   set(state: string, key: Key, value: unknown, window?: WindowBounds): void {
-    this.bucket(state, window, true)!.set(encodeKey(key), value);
-    this.changes.set(`${state}\0${windowId(window)}\0${encodeKey(key)}`, { state, key, value, ...(window ? { window } : {}) });
+    const k = encodeKey(key);
+    this.bucket(state, window, true)!.set(k, value);
+    this.changed(state, window).set(k, window ? { state, key, value, window } : { state, key, value });
   }
 
   delete(state: string, key: Key, window?: WindowBounds): void {
-    this.bucket(state, window, false)?.delete(encodeKey(key));
-    this.changes.set(`${state}\0${windowId(window)}\0${encodeKey(key)}`, { state, key, value: undefined, ...(window ? { window } : {}) });
+    const k = encodeKey(key);
+    this.bucket(state, window, false)?.delete(k);
+    this.changed(state, window).set(k, window ? { state, key, value: undefined, window } : { state, key, value: undefined });
+  }
+
+  private changed(state: string, window: WindowBounds | undefined): Map<string, StateChange> {
+    let byWindow = this.changes.get(state);
+    if (!byWindow) this.changes.set(state, (byWindow = new Map()));
+    const id = windowId(window);
+    let m = byWindow.get(id);
+    if (!m) byWindow.set(id, (m = new Map()));
+    return m;
   }
 
   *entries(state: string, window?: WindowBounds): Iterable<[Key, unknown]> {
@@ -79,12 +96,13 @@ export class MemoryState implements StateAccess {
 
   dropWindow(state: string, window: WindowBounds): void {
     this.data.get(state)?.delete(windowId(window));
-    for (const [id, c] of this.changes) if (c.state === state && c.window && windowId(c.window) === windowId(window)) this.changes.delete(id);
+    this.changes.get(state)?.delete(windowId(window));
   }
 
   /** What changed since the last call, one entry per (state, window, key): the last write wins. */
   takeChanges(): StateChange[] {
-    const out = [...this.changes.values()];
+    const out: StateChange[] = [];
+    for (const byWindow of this.changes.values()) for (const m of byWindow.values()) for (const c of m.values()) out.push(c);
     this.changes = new Map();
     return out;
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addChannel } from './watermark.ts';
+import { addChannel, advance, observe } from './watermark.ts';
+import { openWindowsOf } from './windows.ts';
 import { assignWindows, endWindows, initialWindowState, windowsToFlush, type WindowConfig } from './window-operator.ts';
 
 const tumbling10: WindowConfig = { assigner: { kind: 'tumbling', durationMs: 10_000, offsetMs: 0 }, watermark: { gracePeriodMs: 2_000 } };
@@ -58,5 +59,37 @@ describe('engine - window operator', () => {
     expect(s.watermark).toBe(10_000);
     const r = assignWindows([rec(9_000)], 'p1', 0, tumbling10, s);
     expect(r.late.length).toBe(1);
+  });
+});
+
+describe('engine - window operator against the step-by-step definition', () => {
+  it('engine - a batch decides exactly like observe + advance folded record by record', () => {
+    let seed = 42;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    for (const config of [
+      tumbling10,
+      { assigner: { kind: 'sliding', durationMs: 30_000, slideMs: 10_000 }, watermark: { gracePeriodMs: 3_000, idlenessMs: 5_000 } } as WindowConfig,
+    ]) {
+      let fast = addChannel(addChannel(initialWindowState(), 'p0', 0), 'p1', 0);
+      let slow = fast;
+      for (let batch = 0; batch < 50; batch++) {
+        const channel = rand() < 0.5 ? 'p0' : 'p1';
+        const now = batch * 1_000;
+        const records = Array.from({ length: 1 + Math.floor(rand() * 20) }, () => rec(Math.floor(rand() * 200_000)));
+        const r = assignWindows(records, channel, now, config, fast);
+        fast = r.state;
+        const late: number[] = [];
+        const inputs: Array<[number, number | undefined]> = [];
+        for (const record of records) {
+          const open = openWindowsOf(record.timestamp, slow.watermark, config.assigner);
+          if (open.length === 0) late.push(record.timestamp);
+          for (const w of open) inputs.push([record.timestamp, w.start]);
+          slow = advance(observe(slow, channel, record.timestamp, now), config.watermark, now);
+        }
+        expect(r.late.map((l) => l.record.timestamp)).toEqual(late);
+        expect(r.inputs.map((i) => [i.timestamp, i.window?.start])).toEqual(inputs);
+        expect(fast.watermark).toBe(slow.watermark);
+      }
+    }
   });
 });

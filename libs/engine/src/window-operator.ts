@@ -7,8 +7,8 @@
  * only on the order of records on each channel, never on how they were batched.
  */
 import type { ChainInput, EngineRecord } from './chain.ts';
-import { advance, endOfInput, initialWatermarkState, observe, type WatermarkOptions, type WatermarkState } from './watermark.ts';
-import { isWindowClosed, openWindowsOf, type WindowAssigner, type WindowBounds } from './windows.ts';
+import { advance, endOfInput, initialWatermarkState, type WatermarkOptions, type WatermarkState } from './watermark.ts';
+import { isWindowClosed, openWindowsOf, windowsOf, type WindowAssigner, type WindowBounds } from './windows.ts';
 
 export interface LateRecord {
   record: EngineRecord;
@@ -31,22 +31,51 @@ export function initialWindowState(): WatermarkState {
   return initialWatermarkState();
 }
 
-/** Splits a batch from one channel into window inputs and late records, advancing the watermark. */
+/**
+ * Splits a batch from one channel into window inputs and late records, advancing the watermark
+ * after every record. Same result as folding `observe` + `advance` record by record, computed
+ * on one working copy per batch (this runs for every record of a window operator).
+ */
 export function assignWindows(records: readonly EngineRecord[], channel: string, now: number, config: WindowConfig, state: WatermarkState): AssignResult {
   const inputs: ChainInput[] = [];
   const late: LateRecord[] = [];
-  let s = state;
-  for (const record of records) {
-    const wm = s.watermark;
-    const open = openWindowsOf(record.timestamp, wm, config.assigner);
-    if (open.length === 0) {
-      late.push({ record, reason: lateReason(record.timestamp, wm, config) });
-    } else {
-      for (const window of open) inputs.push({ ...record, window });
-    }
-    s = advance(observe(s, channel, record.timestamp, now), config.watermark, now);
+  if (records.length === 0) return { inputs, late, state };
+  const grace = config.watermark.gracePeriodMs;
+  const idleness = config.watermark.idlenessMs;
+  // The channels that hold the watermark back in this batch: every channel not idle at `now`
+  // (the batch's own channel is active by definition).
+  const others: number[] = [];
+  for (const [name, ch] of Object.entries(state.channels)) {
+    if (name === channel) continue;
+    if (idleness !== undefined && now - ch.lastActivity >= idleness) continue;
+    others.push(ch.maxEventTime);
   }
-  return { inputs, late, state: s };
+  const othersMin = others.length ? Math.min(...others) : Number.POSITIVE_INFINITY;
+  let max = state.channels[channel]?.maxEventTime ?? Number.NEGATIVE_INFINITY;
+  let wm = state.watermark;
+  const ended = state.ended;
+  const tumbling = config.assigner.kind === 'tumbling' ? config.assigner : undefined;
+  let cached: WindowBounds | undefined;
+  for (const record of records) {
+    const t = record.timestamp;
+    if (tumbling) {
+      // One window per record; consecutive records mostly share it.
+      if (!cached || t < cached.start || t >= cached.end) cached = windowsOf(t, tumbling)[0]!;
+      if (isWindowClosed(cached, wm)) late.push({ record, reason: lateReason(t, wm, config) });
+      else inputs.push({ ...record, window: cached });
+    } else {
+      const open = openWindowsOf(t, wm, config.assigner);
+      if (open.length === 0) late.push({ record, reason: lateReason(t, wm, config) });
+      else for (const window of open) inputs.push({ ...record, window });
+    }
+    if (t > max) max = t;
+    if (!ended) {
+      const candidate = Math.min(max, othersMin) - grace;
+      if (candidate > wm) wm = candidate;
+    }
+  }
+  const channels = { ...state.channels, [channel]: { maxEventTime: max, lastActivity: now } };
+  return { inputs, late, state: { ...state, channels, watermark: wm, lastActivity: Math.max(state.lastActivity, now) } };
 }
 
 /** Moves the watermark with the clock alone (idleness), for when no records arrive. */

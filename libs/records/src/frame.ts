@@ -12,7 +12,8 @@
  *
  * Varints are unsigned LEB128. Timestamps are integers in ms (safe up to 2^53).
  */
-import type { RawRecord } from './record.ts';
+import type { OutRecord, RawRecord } from './record.ts';
+import { utf8Length, writeUtf8 } from './utf8.ts';
 
 export const FRAME_VERSION = 1;
 const MAGIC_0 = 0x53; // 'S'
@@ -37,8 +38,11 @@ export class FrameError extends Error {
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Encodes records into one data frame. */
-export function encodeRecords(records: readonly RawRecord[]): Uint8Array {
+/**
+ * Encodes records into one data frame. Keys and values may be bytes or strings (written as
+ * UTF-8 straight into the frame: no intermediate buffer per record).
+ */
+export function encodeRecords(records: readonly OutRecord[]): Uint8Array {
   let size = HEADER_BYTES;
   const headerBytes: Array<Array<[Uint8Array, Uint8Array]> | undefined> = new Array(records.length);
   for (let i = 0; i < records.length; i++) {
@@ -52,11 +56,11 @@ export function encodeRecords(records: readonly RawRecord[]): Uint8Array {
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     const hs = headerBytes[i];
-    buf[at++] = (r.key ? FLAG_KEY : 0) | (hs ? FLAG_HEADERS : 0);
+    buf[at++] = (r.key !== null ? FLAG_KEY : 0) | (hs ? FLAG_HEADERS : 0);
     writeI64(view, at, r.timestamp);
     at += 8;
-    if (r.key) at = writeBytes(buf, at, r.key);
-    at = writeBytes(buf, at, r.value);
+    if (r.key !== null) at = writeField(buf, at, r.key);
+    at = writeField(buf, at, r.value);
     if (hs) {
       at = writeVarint(buf, at, hs.length);
       for (const [k, v] of hs) {
@@ -72,7 +76,7 @@ export function encodeRecords(records: readonly RawRecord[]): Uint8Array {
  * Splits records into frames of at most `maxBytes` each (NATS' max_payload defaults to 1 MB).
  * A single record larger than `maxBytes` gets a frame of its own (the bus reports it).
  */
-export function encodeRecordFrames(records: readonly RawRecord[], maxBytes: number): Uint8Array[] {
+export function encodeRecordFrames(records: readonly OutRecord[], maxBytes: number): Uint8Array[] {
   const frames: Uint8Array[] = [];
   let start = 0;
   let size = HEADER_BYTES;
@@ -171,9 +175,13 @@ function writeHeader(buf: Uint8Array, view: DataView, kind: Frame['kind'], count
   view.setUint32(4, count, true);
 }
 
-function recordSize(r: RawRecord, headers: Array<[Uint8Array, Uint8Array]> | undefined): number {
-  let s = 1 + 8 + varintSize(r.value.length) + r.value.length;
-  if (r.key) s += varintSize(r.key.length) + r.key.length;
+function recordSize(r: OutRecord, headers: Array<[Uint8Array, Uint8Array]> | undefined): number {
+  const v = byteLength(r.value);
+  let s = 1 + 8 + varintSize(v) + v;
+  if (r.key !== null) {
+    const k = byteLength(r.key);
+    s += varintSize(k) + k;
+  }
   if (headers) {
     s += varintSize(headers.length);
     for (const [k, v] of headers) s += varintSize(k.length) + k.length + varintSize(v.length) + v.length;
@@ -220,6 +228,17 @@ function writeVarint(buf: Uint8Array, at: number, n: number): number {
   }
   buf[at++] = n;
   return at;
+}
+
+function byteLength(v: Uint8Array | string): number {
+  return typeof v === 'string' ? utf8Length(v) : v.length;
+}
+
+function writeField(buf: Uint8Array, at: number, v: Uint8Array | string): number {
+  if (typeof v !== 'string') return writeBytes(buf, at, v);
+  const len = utf8Length(v);
+  at = writeVarint(buf, at, len);
+  return writeUtf8(buf, at, v, len);
 }
 
 function writeBytes(buf: Uint8Array, at: number, bytes: Uint8Array): number {

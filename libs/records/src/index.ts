@@ -11,3 +11,4 @@ export * from './record.ts';
 export * from './frame.ts';
 export * from './partitioner.ts';
 export * from './jsonl.ts';
+export * from './utf8.ts';

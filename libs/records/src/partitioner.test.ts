@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fnv1a32, partitionOf } from './partitioner.ts';
+import { fnv1a32, partitionOf, partitionOfText } from './partitioner.ts';
 
 const te = new TextEncoder();
 
@@ -15,5 +15,11 @@ describe('records - partitioner', () => {
     for (let i = 0; i < 8000; i++) counts[partitionOf(te.encode(`word-${i}`), 8)]++;
     for (const c of counts) expect(c).toBeGreaterThan(800);
     expect(partitionOf(te.encode('hello'), 8)).toBe(partitionOf(te.encode('hello'), 8));
+  });
+});
+
+describe('records - partitioner over text', () => {
+  it.each(['"hello"', '42', '"ünïcode"', ''])('records - %s hashes like its UTF-8 bytes', (k) => {
+    for (const n of [1, 3, 8, 64]) expect(partitionOfText(k, n)).toBe(partitionOf(te.encode(k), n));
   });
 });

@@ -16,3 +16,16 @@ export function fnv1a32(bytes: Uint8Array): number {
   }
   return h >>> 0;
 }
+
+/** `partitionOf` for a key held as text: hashes its UTF-8 bytes without allocating for ASCII. */
+export function partitionOfText(key: string, partitions: number): number {
+  if (partitions === 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) return partitionOf(new TextEncoder().encode(key), partitions);
+    h ^= c;
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % partitions;
+}

@@ -12,3 +12,11 @@ export interface RawRecord {
 
 /** A record key as functions see it (`ctx.key()`, assign-key results). */
 export type RecordKey = string | number | boolean;
+
+/** A record on its way out: key and value as bytes, or as text to be written as UTF-8. */
+export interface OutRecord {
+  key: Uint8Array | string | null;
+  value: Uint8Array | string;
+  timestamp: number;
+  headers?: Record<string, string>;
+}

@@ -4,7 +4,7 @@
  * survive a restart); every operator unit runs the same host loop as an operator service.
  */
 import { createMemoryBus, type Bus } from '@ssdk/bus';
-import { decodeFrame, encodeFrame, encodeRecordFrames, partitionOf, type RawRecord } from '@ssdk/records';
+import { decodeFrame, encodeFrame, encodeRecordFrames, partitionOfText, type OutRecord } from '@ssdk/records';
 import type { Dataflow } from '@ssdk/spec';
 import type { PhysicalPlan } from '@ssdk/plan';
 import type { EngineRecord, Key, MemoryState } from '@ssdk/engine';
@@ -96,7 +96,6 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
   const rr = new Map<string, number>();
   const produceBatch = o.produceBatch ?? 500;
   const now = o.now ?? Date.now;
-  const utf8 = new TextEncoder();
 
   const caughtUp = async (): Promise<boolean> => {
     for (const unit of topology.units) {
@@ -116,18 +115,18 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
     bus,
     async produce(topic, records) {
       const t = topicOf(topic);
-      const byPartition = new Map<number, RawRecord[]>();
+      const byPartition = new Map<number, OutRecord[]>();
       for (const r of records) {
         const key = r.key === undefined || r.key === null ? null : t.key.encode(r.key);
         let partition: number;
-        if (key) partition = partitionOf(key, t.partitions);
+        if (key !== null) partition = partitionOfText(key, t.partitions);
         else {
           partition = (rr.get(t.id) ?? 0) % t.partitions;
           rr.set(t.id, partition + 1);
         }
         // Values are written as given; the first operator checks them against the topic's type
         // (so a bad input record is dead-lettered there, with the reason, like any other).
-        const value = r.value instanceof Uint8Array ? r.value : utf8.encode(typeof r.value === 'string' && t.converter === 'raw' ? r.value : JSON.stringify(r.value));
+        const value = r.value instanceof Uint8Array ? r.value : typeof r.value === 'string' && t.converter === 'raw' ? r.value : JSON.stringify(r.value);
         let list = byPartition.get(partition);
         if (!list) byPartition.set(partition, (list = []));
         list.push({ key, value, timestamp: r.timestamp ?? now(), ...(r.headers ? { headers: r.headers } : {}) });

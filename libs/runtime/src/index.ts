@@ -11,6 +11,7 @@
  * console.log(await df.read('top-words'));
  */
 export * from './checkpoint.ts';
+export { stateCheckpointStore, tableSpecs, type StateCheckpointOptions } from './state-checkpoints.ts';
 export * from './embedded.ts';
 export * from './metrics.ts';
 export * from './topology.ts';

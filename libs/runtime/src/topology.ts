@@ -5,11 +5,13 @@
  */
 import { camelCase, type Dataflow, type Step, type TypeRef } from '@ssdk/spec';
 import { checkDataflow, type PhysicalPlan, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
+import { readUtf8 } from '@ssdk/records';
 import { compileCodec, type ChainStep, type Key, type MemoryState, type ValueCodec, type WindowConfig } from '@ssdk/engine';
 import { chainLogic, passthroughLogic, windowLogic, type UnitLogic } from './unit-logic.ts';
 
 export interface KeyCodec {
-  encode(key: Key): Uint8Array;
+  /** The key's wire text (written into frames as UTF-8). */
+  encode(key: Key): string;
   decode(bytes: Uint8Array): Key;
 }
 
@@ -45,17 +47,14 @@ export interface Topology {
 /** Turns one step of the plan into a callable function (native here; a component in a sandbox). */
 export type FunctionLoader = (step: PlanStep, model: Step) => Promise<(...args: unknown[]) => unknown>;
 
-const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
-
 /** Keys travel as JSON (so `1` and `"1"` stay apart), or as plain UTF-8 on raw-key topics. */
 export function keyCodec(raw: boolean): KeyCodec {
   return raw
-    ? { encode: (k) => utf8.encode(String(k)), decode: (b) => fromUtf8.decode(b) }
+    ? { encode: (k) => String(k), decode: (b) => readUtf8(b) }
     : {
-        encode: (k) => utf8.encode(JSON.stringify(k)),
+        encode: (k) => JSON.stringify(k),
         decode(b) {
-          const text = fromUtf8.decode(b);
+          const text = readUtf8(b);
           try {
             const v: unknown = JSON.parse(text);
             if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;

@@ -92,6 +92,8 @@ export function windowLogic(opts: {
   const { config, steps, flush, state } = opts;
   let wm: WatermarkState = opts.channels.reduce((s, c) => addChannel(s, c, 0), initialWindowState());
   const open = new Map<string, WindowBounds>();
+  // One object per window, shared by all its records (state caches key on it).
+  const interned = new Map<number, WindowBounds>();
   let dropped: WindowBounds[] = [];
 
   const flushReady = (): UnitEffects => {
@@ -105,6 +107,7 @@ export function windowLogic(opts: {
       for (const name of flush?.states ?? []) state.dropWindow(name, w);
       for (const s of steps) for (const name of s.states ?? []) state.dropWindow(name, w);
       open.delete(key(w));
+      interned.delete(w.start);
       dropped.push(w);
     }
     return effects;
@@ -115,8 +118,16 @@ export function windowLogic(opts: {
     process(records, channel, now) {
       const assigned = assignWindows(records, channel, now, config, wm);
       wm = assigned.state;
-      for (const input of assigned.inputs) if (input.window) open.set(key(input.window), input.window);
-      const r = runChain(steps, assigned.inputs, { state });
+      for (const input of assigned.inputs) {
+        const w = input.window!;
+        let shared = interned.get(w.start);
+        if (!shared) {
+          interned.set(w.start, (shared = w));
+          open.set(key(w), w);
+        }
+        input.window = shared;
+      }
+      const r = runChain(steps, assigned.inputs, { state, discardOutputs: true });
       const flushed = flushReady();
       // Records inside a window feed its state; what leaves the unit is each window's flush.
       return { outputs: [], flushes: flushed.flushes, failures: [...r.failures, ...flushed.failures], late: assigned.late };
@@ -137,7 +148,11 @@ export function windowLogic(opts: {
       if (!m) return;
       wm = m.watermark;
       open.clear();
-      for (const [start, end] of m.open) open.set(`${start}:${end}`, { start, end });
+      for (const [start, end] of m.open) {
+        const w = { start, end };
+        open.set(key(w), w);
+        interned.set(start, w);
+      }
     },
     takeDroppedWindows() {
       const out = dropped;

@@ -7,7 +7,7 @@
  */
 import { MemoryState, type ChainFailure, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
-import { decodeFrame, encodeFrame, encodeRecordFrames, partitionOf, type RawRecord } from '@ssdk/records';
+import { decodeFrame, encodeFrame, encodeRecordFrames, partitionOfText, type OutRecord, type RawRecord } from '@ssdk/records';
 import { channelOf, type Channel, type CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
 import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
@@ -174,8 +174,12 @@ function decodeRecord(raw: RawRecord, topic: RuntimeTopic): EngineRecord | strin
   }
 }
 
-const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
+
+/** Dead letters keep what arrived, even when it is not valid UTF-8. */
+function lenientUtf8(b: Uint8Array): string {
+  return fromUtf8.decode(b);
+}
 
 /**
  * Collects what one batch publishes, grouped per (topic, partition) and per origin, so every
@@ -183,7 +187,10 @@ const fromUtf8 = new TextDecoder();
  * input message (`<channel>:<seq>`) or, for a window's result, the window itself.
  */
 class Publisher {
-  private readonly groups = new Map<string, { topic: RuntimeTopic; partition: number; origin: string; records: RawRecord[] }>();
+  /** origin → topic → records per partition. */
+  private readonly groups = new Map<string, Map<RuntimeTopic, OutRecord[][]>>();
+  private lastOrigin: string | undefined;
+  private lastGroup: Map<RuntimeTopic, OutRecord[][]> | undefined;
   private readonly ends: RuntimeTopic[] = [];
   private readonly bus: Bus;
   private readonly unit: RuntimeUnit;
@@ -211,14 +218,14 @@ class Publisher {
       reason,
       operator,
       input: { topic: ch.topic.id, partition: ch.partition, seq },
-      ...(raw?.key ? { key: fromUtf8.decode(raw.key) } : record?.key !== undefined && record.key !== null ? { key: record.key } : {}),
-      ...(record ? { value: record.value } : rawValue ? { raw: fromUtf8.decode(rawValue) } : {}),
+      ...(raw?.key ? { key: lenientUtf8(raw.key) } : record?.key !== undefined && record.key !== null ? { key: record.key } : {}),
+      ...(record ? { value: record.value } : rawValue ? { raw: lenientUtf8(rawValue) } : {}),
       ...(raw ? { timestamp: raw.timestamp } : record ? { timestamp: record.timestamp } : {}),
     };
     this.failed++;
     this.push(this.unit.deadLetter, ch.partition % this.unit.deadLetter.partitions, `${ch.channel}:${seq}`, {
       key: null,
-      value: utf8.encode(JSON.stringify(value)),
+      value: JSON.stringify(value),
       timestamp: raw?.timestamp ?? record?.timestamp ?? 0,
       headers: { 'ssdk-reason': reason.slice(0, 1000), 'ssdk-operator': operator },
     });
@@ -230,7 +237,7 @@ class Publisher {
     this.failed++;
     this.push(this.unit.deadLetter, (input?.ch.partition ?? 0) % this.unit.deadLetter.partitions, origin, {
       key: null,
-      value: utf8.encode(JSON.stringify(value)),
+      value: JSON.stringify(value),
       timestamp: f.record.timestamp,
       headers: { 'ssdk-reason': f.reason.slice(0, 1000), 'ssdk-operator': f.operator },
     });
@@ -241,7 +248,7 @@ class Publisher {
     const t = this.unit.lateEvents;
     this.push(t, (input?.ch.partition ?? 0) % t.partitions, origin, {
       key: l.record.key === null ? null : t.key.encode(l.record.key),
-      value: utf8.encode(JSON.stringify(l.record.value)),
+      value: JSON.stringify(l.record.value),
       timestamp: l.record.timestamp,
       headers: { 'ssdk-reason': l.reason },
     });
@@ -249,9 +256,9 @@ class Publisher {
 
   private output(r: EngineRecord, origin: string, inputPartition: number | undefined): void {
     for (const topic of this.unit.outputs) {
-      let value: Uint8Array;
+      let value: string | Uint8Array;
       try {
-        value = topic.value.encode(r.value);
+        value = topic.value.encodeText(r.value);
       } catch (err) {
         // The function returned something its declared output does not allow.
         const reason = `${this.unit.lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
@@ -259,7 +266,7 @@ class Publisher {
         continue;
       }
       const key = r.key === null ? null : topic.key.encode(r.key);
-      const partition = key ? partitionOf(key, topic.partitions) : inputPartition !== undefined ? inputPartition % topic.partitions : this.rr++ % topic.partitions;
+      const partition = key !== null ? partitionOfText(key, topic.partitions) : inputPartition !== undefined ? inputPartition % topic.partitions : this.rr++ % topic.partitions;
       this.outCount++;
       this.push(topic, partition, origin, { key, value, timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) });
     }
@@ -269,21 +276,28 @@ class Publisher {
     this.ends.push(...this.unit.outputs);
   }
 
-  private push(topic: RuntimeTopic, partition: number, origin: string, record: RawRecord): void {
-    const id = `${topic.id}/${partition}|${origin}`;
-    let g = this.groups.get(id);
-    if (!g) this.groups.set(id, (g = { topic, partition, origin, records: [] }));
-    g.records.push(record);
+  private push(topic: RuntimeTopic, partition: number, origin: string, record: OutRecord): void {
+    let byTopic = origin === this.lastOrigin ? this.lastGroup : this.groups.get(origin);
+    if (!byTopic) this.groups.set(origin, (byTopic = new Map()));
+    this.lastOrigin = origin;
+    this.lastGroup = byTopic;
+    let parts = byTopic.get(topic);
+    if (!parts) byTopic.set(topic, (parts = []));
+    (parts[partition] ??= []).push(record);
   }
 
   async flush(metrics: UnitMetrics): Promise<void> {
     const byPartition = new Map<string, { topic: RuntimeTopic; partition: number; messages: PublishMessage[] }>();
-    for (const g of this.groups.values()) {
-      const frames = encodeRecordFrames(g.records, this.maxFrameBytes);
-      const k = `${g.topic.name}/${g.partition}`;
-      let p = byPartition.get(k);
-      if (!p) byPartition.set(k, (p = { topic: g.topic, partition: g.partition, messages: [] }));
-      frames.forEach((data, n) => p.messages.push({ data, msgId: `${this.unit.id}|${g.origin}|${g.topic.id}/${g.partition}|${n}` }));
+    for (const [origin, byTopic] of this.groups) {
+      for (const [topic, parts] of byTopic) {
+        parts.forEach((records, partition) => {
+          const k = `${topic.name}/${partition}`;
+          let p = byPartition.get(k);
+          if (!p) byPartition.set(k, (p = { topic, partition, messages: [] }));
+          const frames = encodeRecordFrames(records, this.maxFrameBytes);
+          frames.forEach((data, n) => p.messages.push({ data, msgId: `${this.unit.id}|${origin}|${topic.id}/${partition}|${n}` }));
+        });
+      }
     }
     for (const t of this.ends) {
       for (let partition = 0; partition < t.partitions; partition++) {

@@ -21,6 +21,9 @@ export const runSpec: CommandSpec = {
     'no-end': { type: 'boolean', description: 'do not mark the end of input: open windows stay open (for a run continued later)' },
     'dump-state': { type: 'boolean', description: 'also write each keyed state to DIR/state/<state>.json' },
     partitions: { type: 'string', valueName: 'N', description: 'partitions per topic (embedded default: 1, which keeps event order)' },
+    resume: { type: 'boolean', description: 'continue from the state and progress of the last run (default with --until-idle: start fresh)' },
+    'state-dir': { type: 'string', valueName: 'DIR', description: 'where state is kept (default: .ssdk/ beside the services file, or $SSDK_HOME)' },
+    ephemeral: { type: 'boolean', description: 'keep state in memory only (nothing written to disk)' },
   },
   minPositionals: 1,
   maxPositionals: 1,
@@ -38,7 +41,10 @@ export async function runRun(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const outputDir = cmd.values['output-dir'];
   if (typeof outputDir !== 'string') throw new UsageError('--until-idle needs --output-dir DIR to write the output topics to', 'run');
   const inputs = await readInputs(cmd);
-  const checkpoints = memoryCheckpointStore();
+  const stateDirOption = typeof cmd.values['state-dir'] === 'string' ? cmd.values['state-dir'] : undefined;
+  const checkpoints = cmd.values['ephemeral']
+    ? ({ kind: 'memory', store: memoryCheckpointStore() } as const)
+    : ({ kind: 'pglite', fresh: cmd.values['resume'] !== true, ...(stateDirOption ? { stateDir: stateDirOption } : {}) } as const);
   let session;
   try {
     session = await openSession({ file, checkpoints, ...(cmd.values['partitions'] ? { partitions: Number(cmd.values['partitions']) } : {}) });
@@ -70,7 +76,7 @@ export async function runRun(cmd: ParsedCommand, io: CliIo): Promise<number> {
     }
     if (cmd.values['dump-state']) {
       await mkdir(join(outputDir, 'state'), { recursive: true });
-      for (const [name, entries] of await collectStates(session, checkpoints)) {
+      for (const [name, entries] of await collectStates(session)) {
         await writeFile(join(outputDir, 'state', `${name}.json`), JSON.stringify(entries, null, 2) + '\n');
       }
     }
@@ -78,6 +84,7 @@ export async function runRun(cmd: ParsedCommand, io: CliIo): Promise<number> {
     return EXIT_OK;
   } finally {
     await session.df.stop();
+    await session.checkpoints.close();
   }
 }
 

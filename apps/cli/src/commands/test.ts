@@ -65,8 +65,8 @@ export function defaultCasesPath(servicesFile: string): string {
 
 async function runCase(file: string, c: TestCase): Promise<Mismatch[]> {
   // Every case starts from nothing: fresh topics, fresh state.
-  const checkpoints = memoryCheckpointStore();
-  const session = await openSession({ file, checkpoints });
+  // In memory: a case never sees another's state, and needs no database start-up.
+  const session = await openSession({ file, checkpoints: { kind: 'memory', store: memoryCheckpointStore() } });
   try {
     await feed(session, c.inputs);
     if (c.end) {
@@ -95,7 +95,7 @@ async function runCase(file: string, c: TestCase): Promise<Mismatch[]> {
       }
     }
     if (c.state.size > 0) {
-      const states = await collectStates(session, checkpoints);
+      const states = await collectStates(session);
       for (const [name, expected] of c.state) {
         const actual = states.get(name);
         if (!actual) {

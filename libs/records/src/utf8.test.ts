@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { decodeFrame, encodeRecords } from './frame.ts';
+import { readUtf8, utf8Length, writeUtf8 } from './utf8.ts';
+
+describe('records - utf-8', () => {
+  it.each(['', 'plain ascii', 'ünïcödé', '日本語', 'emoji 🚗 and 🌉', 'x'.repeat(300) + 'é'])('records - %s round-trips with the right length', (s) => {
+    const len = utf8Length(s);
+    expect(len).toBe(new TextEncoder().encode(s).length);
+    const buf = new Uint8Array(len + 2);
+    expect(writeUtf8(buf, 1, s, len)).toBe(len + 1);
+    expect(readUtf8(buf.subarray(1, len + 1))).toBe(s);
+  });
+
+  it('records - invalid UTF-8 is rejected, not replaced', () => {
+    expect(() => readUtf8(new Uint8Array([0x61, 0xff, 0x62]))).toThrow();
+  });
+
+  it('records - string keys and values are written into frames as UTF-8', () => {
+    const f = decodeFrame(encodeRecords([{ key: '"clé"', value: '{"v":"🚗"}', timestamp: 1 }]));
+    if (f.kind !== 'data') throw new Error('not data');
+    expect(readUtf8(f.records[0]!.key!)).toBe('"clé"');
+    expect(readUtf8(f.records[0]!.value)).toBe('{"v":"🚗"}');
+  });
+});
