@@ -69,8 +69,8 @@ function printedOf(stderr: string, path: string): { diagnostics: Printed[]; othe
 
 describe('invalid corpus', () => {
   it.each(files)('corpus - `ssdk validate` prints exactly the expected diagnostics of %s', async (name) => {
-    const path = `${corpus}/${name}`;
-    const expected = expectedOf(await readFile(join(repo, path), 'utf8'), name);
+    const path = join(repo, corpus, name);
+    const expected = expectedOf(await readFile(path, 'utf8'), name);
     expect(expected.length, `${name} has no \`# expect:\` header`).toBeGreaterThan(0);
 
     const io = bufferIo(repo);

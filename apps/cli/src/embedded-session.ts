@@ -10,7 +10,7 @@ import type { PhysicalPlan } from '@ssdk/plan';
 import { parseJsonLines, type JsonRecord } from '@ssdk/records';
 import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
 import { startEmbedded, stateCheckpointStore, type CheckpointStore, type EmbeddedDataflow } from '@ssdk/runtime';
-import { dataflowSchema, openPgliteStore } from '@ssdk/state';
+import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
 import { embeddedStateDir } from './state-dir.ts';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { loadAndPlan } from './dataflow.ts';
@@ -37,6 +37,8 @@ export interface Session {
   plan: PhysicalPlan;
   df: EmbeddedDataflow;
   checkpoints: CheckpointStore;
+  /** The state database (absent with in-memory state): for SQL over state tables. */
+  store?: StateStore;
   diagnostics: Diagnostic[];
 }
 
@@ -56,15 +58,16 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   const file = o.file;
   const { plan, dataflow } = planned;
   let checkpoints: CheckpointStore;
+  let store: StateStore | undefined;
   if (o.checkpoints.kind === 'memory') checkpoints = o.checkpoints.store;
   else {
-    const store = await openPgliteStore({ dataDir: await embeddedStateDir(file, o.checkpoints.stateDir), schema: dataflowSchema(plan.dataflow.namespace, plan.dataflow.name) });
+    store = await openPgliteStore({ dataDir: await embeddedStateDir(file, o.checkpoints.stateDir), schema: dataflowSchema(plan.dataflow.namespace, plan.dataflow.name) });
     // A fresh run starts from no state: the schema goes, and migrate makes it anew.
     if (o.checkpoints.fresh) await store.destroy();
     checkpoints = await stateCheckpointStore({ store, plan, dataflow });
   }
   const df = await startEmbedded({ plan, dataflow, checkpoints, loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn });
-  return { file, dataflow, plan, df, checkpoints, diagnostics: planned.diagnostics };
+  return { file, dataflow, plan, df, checkpoints, ...(store ? { store } : {}), diagnostics: planned.diagnostics };
 }
 
 /** Produces each input in turn, waiting until the dataflow is idle after each. */

@@ -67,7 +67,7 @@ describe('valid fixtures', () => {
   });
 
   it.each(files)('fixtures - `ssdk validate` and `ssdk plan --format json` accept %s (Rust bodies fail validate only)', async (path) => {
-    const file = `${root}/${path}`;
+    const file = join(repo, root, path);
     const hasRust = rustLines.has(path);
 
     const validate = await ssdk('validate', file);

@@ -79,7 +79,7 @@ describe('golden plans', () => {
   });
 
   it.each(examples)('golden - `ssdk plan examples/%s/services.yaml --format json` equals expected/plan.json', async (name) => {
-    const r = await ssdk('plan', `examples/${name}/services.yaml`, '--format', 'json');
+    const r = await ssdk('plan', join(repo, 'examples', name, 'services.yaml'), '--format', 'json');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const golden = await readFile(join(repo, 'examples', name, 'expected', 'plan.json'), 'utf8');
@@ -90,7 +90,7 @@ describe('golden plans', () => {
   });
 
   it.each(examples)('golden - the plan hash of %s is the same on every run', async (name) => {
-    const file = `examples/${name}/services.yaml`;
+    const file = join(repo, 'examples', name, 'services.yaml');
     const [first, second] = [await planOf(file), await planOf(file)];
     expect(first.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(second.hash).toBe(first.hash);
@@ -107,7 +107,7 @@ describe('golden plans', () => {
   });
 
   it.each(Object.keys(changes))('golden - changing %s changes the hash of word-count', async (what) => {
-    const golden = await planOf('examples/word-count/services.yaml');
+    const golden = await planOf(join(repo, 'examples', 'word-count', 'services.yaml'));
     const file = await copyExample('word-count', (text) => {
       const doc = parse(text) as Doc;
       const before = stringify(doc);
@@ -120,7 +120,7 @@ describe('golden plans', () => {
   });
 
   it.each(examples)('golden - %s renders as dot, mermaid and text', async (name) => {
-    const file = `examples/${name}/services.yaml`;
+    const file = join(repo, 'examples', name, 'services.yaml');
     const plan = await planOf(file);
     const dot = await ssdk('plan', file, '--format', 'dot');
     expect(dot.code).toBe(0);
