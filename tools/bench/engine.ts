@@ -1,0 +1,150 @@
+/**
+ * `npm run bench:engine` — the embedded runtime on two dataflows, against a hand-written
+ * baseline measured in the same run:
+ *   word-count: sentences → split → filter → keyed running total → 20 s windows → top 3
+ *   sensors:    readings → windowed average per car (sliding 60 s / 20 s)
+ * Prints records/s, batch latency percentiles and peak RSS. Not a test: numbers, not verdicts.
+ *
+ *   npx tsx tools/bench/engine.ts [--records N] [--fuse] [--only word-count|sensors]
+ */
+import { parseArgs } from 'node:util';
+import { loadNativeStep } from '@ssdk/functions';
+import { planDataflow } from '@ssdk/plan';
+import { startEmbedded, type ProduceRecord } from '@ssdk/runtime';
+import { loadServicesFile } from '@ssdk/spec';
+
+const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, fuse: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const N = Number(values.records);
+const repo = new URL('../../', import.meta.url).pathname;
+
+// --- inputs (seeded, so every run measures the same work) -------------------------------------
+function prng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+const WORDS = 'river harbor bridge lantern fog tide ship falls carries sails under along shines opens crosses the and small late'.split(' ');
+function sentences(n: number): ProduceRecord[] {
+  const r = prng(7);
+  const t0 = 1_736_154_000_000;
+  const out: ProduceRecord[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const len = 5 + Math.floor(r() * 5);
+    const words = Array.from({ length: len }, () => WORDS[Math.floor(r() * WORDS.length)]);
+    out[i] = { value: `${words.join(' ')}.`, timestamp: t0 + i * 10 };
+  }
+  return out;
+}
+function readings(n: number): ProduceRecord[] {
+  const r = prng(11);
+  const t0 = 1_736_154_000_000;
+  const cars = ['car-1', 'car-2', 'car-3', 'car-4', 'car-5', 'car-6', 'car-7', 'car-8'];
+  const out: ProduceRecord[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = t0 + i * 20;
+    out[i] = { value: { car: cars[i % cars.length], time: t, speed: Math.round(r() * 140), fuel: Math.round(r() * 100), faulty: false }, timestamp: t };
+  }
+  return out;
+}
+
+// --- measurement -----------------------------------------------------------------------------
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`;
+
+async function runEmbedded(example: string, topic: string, input: ProduceRecord[]) {
+  const file = `${repo}examples/${example}/services.yaml`;
+  const { dataflow } = await loadServicesFile(file);
+  const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1, fuse: values.fuse === true });
+  if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
+  const df = await startEmbedded({ plan, dataflow, loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn });
+  peakRss = process.memoryUsage().rss;
+  const t0 = performance.now();
+  for (let i = 0; i < input.length; i += 50_000) await df.produce(topic, input.slice(i, i + 50_000));
+  await df.endInput();
+  await df.ended();
+  const ms = performance.now() - t0;
+  const metrics = df.metrics();
+  await df.stop();
+  return { ms, metrics, rss: peakRss };
+}
+
+function report(name: string, records: number, ms: number, rss: number, extra = '') {
+  console.log(`${name.padEnd(44)} ${String(Math.round((records / ms) * 1000).toLocaleString('en')).padStart(12)} records/s  ${(ms / 1000).toFixed(2).padStart(7)} s  peak RSS ${mb(rss).padStart(7)}  ${extra}`);
+}
+
+async function wordCount() {
+  const input = sentences(N);
+  console.log(`\nword-count: ${N.toLocaleString('en')} sentences`);
+  // Baseline: the same work as one hand-written loop (no topics, no checkpoints).
+  {
+    peakRss = process.memoryUsage().rss;
+    const stop = new Set(['the', 'and']);
+    const t0 = performance.now();
+    const totals = new Map<string, number>();
+    let window = new Map<string, number>();
+    let windowEnd = 0;
+    let words = 0;
+    const tops: unknown[] = [];
+    for (const s of input) {
+      const t = s.timestamp!;
+      if (t >= windowEnd) {
+        if (window.size) tops.push([...window].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3));
+        window = new Map();
+        windowEnd = Math.floor(t / 20_000) * 20_000 + 20_000;
+      }
+      for (const w of (s.value as string).toLowerCase().split(/[^a-z0-9]+/)) {
+        if (w.length < 3 || stop.has(w)) continue;
+        words++;
+        totals.set(w, (totals.get(w) ?? 0) + 1);
+        window.set(w, (window.get(w) ?? 0) + 1);
+      }
+    }
+    const ms = performance.now() - t0;
+    report('baseline: hand-written loop (sentences)', N, ms, peakRss, `(${words.toLocaleString('en')} words, ${tops.length} windows)`);
+  }
+  const r = await runEmbedded('word-count', 'sentences', input);
+  const words = r.metrics.find((m) => m.operator === 'count-words.add-to-total')?.recordsIn ?? 0;
+  report(`ssdk embedded, native functions${values.fuse ? ', fused' : ''} (sentences)`, N, r.ms, r.rss);
+  report(`  … the map/count path (words)`, words, r.ms, r.rss);
+  for (const m of r.metrics) console.log(`    ${m.operator.padEnd(36)} in ${String(m.recordsIn).padStart(9)}  out ${String(m.recordsOut).padStart(9)}  batch p50 ${m.batchLatencyMs.p50} ms  p99 ${m.batchLatencyMs.p99} ms`);
+}
+
+async function sensors() {
+  const input = readings(N);
+  console.log(`\nsensors: ${N.toLocaleString('en')} readings`);
+  {
+    peakRss = process.memoryUsage().rss;
+    const t0 = performance.now();
+    const windows = new Map<number, Map<string, { sum: number; n: number }>>();
+    let out = 0;
+    let wm = -Infinity;
+    for (const r of input) {
+      const v = r.value as { car: string; speed: number; time: number };
+      const last = Math.floor(v.time / 20_000) * 20_000;
+      for (let start = last - 40_000; start <= last; start += 20_000) {
+        let w = windows.get(start);
+        if (!w) windows.set(start, (w = new Map()));
+        const a = w.get(v.car) ?? { sum: 0, n: 0 };
+        a.sum += v.speed;
+        a.n++;
+        w.set(v.car, a);
+      }
+      wm = Math.max(wm, v.time - 5_000);
+      for (const [start] of windows) {
+        if (start + 60_000 <= wm) {
+          windows.delete(start);
+          out++;
+        }
+      }
+    }
+    report('baseline: hand-written loop', N, performance.now() - t0, peakRss, `(${out} windows)`);
+  }
+  const r = await runEmbedded('car-sensors', 'car-readings', input);
+  report(`ssdk embedded, native functions${values.fuse ? ', fused' : ''}`, N, r.ms, r.rss);
+  for (const m of r.metrics) console.log(`    ${m.operator.padEnd(36)} in ${String(m.recordsIn).padStart(9)}  out ${String(m.recordsOut).padStart(9)}  batch p50 ${m.batchLatencyMs.p50} ms  p99 ${m.batchLatencyMs.p99} ms`);
+}
+
+console.log(`ssdk bench:engine — Node ${process.version}, ${N.toLocaleString('en')} records per dataflow`);
+if (!values.only || values.only === 'word-count') await wordCount();
+if (!values.only || values.only === 'sensors') await sensors();
+clearInterval(sampler);
