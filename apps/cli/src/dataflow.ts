@@ -1,7 +1,9 @@
 /**
  * Loading a services file the way every command needs it: parse (any shape), then the
- * planner's checks, with every diagnostic of both stages together so a user sees all
- * problems of a file at once.
+ * planner's checks. Every problem of a stage is reported at once; the planner's checks run
+ * once the file's structure is sound, because on a model the parser had to cut short (a
+ * misspelt `sources`, a window with broken bounds) they would report the same mistake again
+ * as something else ("has no sources", a sink type mismatch) — noise that hides the cause.
  */
 import { loadServicesFile, type Dataflow, type Diagnostic } from '@ssdk/spec';
 import { checkDataflow, planDataflow, type PlanOptions, type PhysicalPlan } from '@ssdk/plan';
@@ -14,7 +16,7 @@ export interface CheckedDataflow {
 
 export async function loadAndCheck(file: string): Promise<CheckedDataflow> {
   const parsed = await loadServicesFile(file);
-  if (isUnreadable(parsed.diagnostics)) return { file, ...parsed };
+  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...parsed };
   const checked = checkDataflow(parsed.dataflow);
   return { file, dataflow: parsed.dataflow, diagnostics: [...parsed.diagnostics, ...checked.diagnostics] };
 }
@@ -30,17 +32,21 @@ export interface PlannedDataflow extends CheckedDataflow {
  */
 export async function loadAndPlan(file: string, options: PlanOptions, how: { rustIsError?: boolean } = {}): Promise<PlannedDataflow> {
   const parsed = await loadServicesFile(file);
-  if (isUnreadable(parsed.diagnostics)) return { file, ...parsed };
+  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...parsed };
   const specDiags = how.rustIsError
     ? parsed.diagnostics
-    : parsed.diagnostics.map((d) => (d.code === 'rust-function' && d.severity === 'error' ? { ...d, severity: 'warning' as const } : d));
+    : parsed.diagnostics.map((d) => (isPortDiagnostic(d) && d.severity === 'error' ? { ...d, severity: 'warning' as const } : d));
   const planned = planDataflow(parsed.dataflow, options);
   const diagnostics = [...specDiags, ...planned.diagnostics];
   const hasErrors = diagnostics.some((d) => d.severity === 'error');
   return { file, dataflow: parsed.dataflow, diagnostics, ...(planned.plan && !hasErrors ? { plan: planned.plan } : {}) };
 }
 
-/** A file that could not be read or is not YAML at all: no point in checking the (empty) model. */
-function isUnreadable(diags: Diagnostic[]): boolean {
-  return diags.some((d) => d.code === 'file-not-found' || d.code === 'yaml-syntax' || d.code === 'not-a-services-file');
+/** Errors in the file's structure (anything but a function body still to port from Rust). */
+function hasStructuralErrors(diags: readonly Diagnostic[]): boolean {
+  return diags.some((d) => d.severity === 'error' && !isPortDiagnostic(d));
+}
+
+function isPortDiagnostic(d: Diagnostic): boolean {
+  return d.code === 'rust-function';
 }

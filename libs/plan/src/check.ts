@@ -26,5 +26,12 @@ export function checkDataflow(df: Dataflow): CheckResult {
     ...checkTopicCycles(structure),
     ...typed.diagnostics,
   ];
-  return { graph: { ...structure, stepTypes: typed.stepTypes }, diagnostics: sortDiagnostics(diagnostics) };
+  const worded = df.dialect === 'seed' ? diagnostics.map(inSeedWords) : diagnostics;
+  return { graph: { ...structure, stepTypes: typed.stepTypes }, diagnostics: sortDiagnostics(worded) };
+}
+
+/** The seed schematic calls its services operations: say it the way the file says it. */
+function inSeedWords(d: Diagnostic): Diagnostic {
+  const reword = (text: string) => text.replace(/\bservices? `/g, (m) => (m.startsWith('services') ? 'operations `' : 'operation `'));
+  return { ...d, message: reword(d.message), ...(d.hint !== undefined ? { hint: reword(d.hint) } : {}) };
 }

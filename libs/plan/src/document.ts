@@ -68,7 +68,8 @@ export interface PlanTopic {
 export type PlanFunctionSource =
   /** `codeHash`: sha256 of the inline code (first 16 hex digits), so a changed body changes the plan. */
   | { kind: 'inline'; lang: FunctionLang; codeHash: string }
-  | { kind: 'uses'; ref: string };
+  /** `codeHash`: of the module's text when it was found beside the services file (sibling imports are not followed). */
+  | { kind: 'uses'; ref: string; codeHash?: string };
 
 /** A record's type at one point: printed key (when assigned) and value. */
 export interface PlanRecordType {
@@ -269,7 +270,7 @@ export const physicalPlanSchema = z.object({
           function: z.string(),
           source: z.discriminatedUnion('kind', [
             z.object({ kind: z.literal('inline'), lang: z.enum(['typescript', 'rust']), codeHash: z.string() }),
-            z.object({ kind: z.literal('uses'), ref: z.string() }),
+            z.object({ kind: z.literal('uses'), ref: z.string(), codeHash: z.string().optional() }),
           ]),
           params: z.record(z.string(), z.string()),
           input: recordType,

@@ -308,6 +308,6 @@ describe('type checker', () => {
       topics: { in: s, out: t.u64() },
       services: { svc: { sources: [b.source('in')], transforms: [step], sinks: [b.sink('out')] } },
     });
-    expect(typeDiagnostics(df)).toMatchObject([{ code: 'type-mismatch', message: '`map` step `len` in service `svc` takes `u64`, but receives `string` from topic `in`', pos: step.pos }]);
+    expect(typeDiagnostics(df)).toMatchObject([{ code: 'type-mismatch', message: '`map` step `len` in operation `svc` takes `u64`, but receives `string` from topic `in`', pos: step.pos }]);
   });
 });

@@ -42,25 +42,34 @@ export async function loadServicesFile(path: string): Promise<ParseResult> {
 async function attachStubSignatures(result: ParseResult, dir: string): Promise<void> {
   const { dataflow } = result;
   // One read per function, however many steps use it.
-  const stubs = new Map<string, Promise<FunctionSignature | undefined>>();
+  const stubs = new Map<string, Promise<Stub | undefined>>();
   for (const step of allSteps(dataflow)) {
     const source = step.fn.source;
-    if (source.kind !== 'uses' || step.fn.signature !== undefined || Object.hasOwn(dataflow.functions, source.ref)) continue;
+    if (source.kind !== 'uses') continue;
     let stub = stubs.get(source.ref);
     if (stub === undefined) {
-      stub = readStubSignature(dir, source.ref);
+      stub = readStub(dir, source.ref);
       stubs.set(source.ref, stub);
     }
-    const signature = await stub;
-    if (signature !== undefined) step.fn.signature = signature;
+    const found = await stub;
+    if (found === undefined) continue;
+    // The module's text goes into the model (like inline code), so the plan's hash sees edits.
+    source.code = found.code;
+    const declared = step.fn.signature !== undefined || Object.hasOwn(dataflow.functions, source.ref);
+    if (!declared && found.signature !== undefined) step.fn.signature = found.signature;
   }
+}
+
+interface Stub {
+  code: string;
+  signature: FunctionSignature | undefined;
 }
 
 /**
  * The signature of the function a stub exports: the one named in camelCase after the reference,
  * else its default export, else its first exported (or declared) function.
  */
-async function readStubSignature(dir: string, ref: string): Promise<FunctionSignature | undefined> {
+async function readStub(dir: string, ref: string): Promise<Stub | undefined> {
   for (const name of new Set([ref, camelCase(ref), kebabCase(ref), snakeCase(ref)])) {
     const file = join(dir, 'functions', `${name}.ts`);
     let code: string;
@@ -73,7 +82,7 @@ async function readStubSignature(dir: string, ref: string): Promise<FunctionSign
     const exported = declarations.filter((d) => d.exported);
     const chosen =
       exported.find((d) => d.name === camelCase(ref)) ?? exported.find((d) => d.isDefault) ?? exported[0] ?? declarations[0];
-    return chosen?.signature;
+    return { code, signature: chosen?.signature };
   }
   return undefined;
 }

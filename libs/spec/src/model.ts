@@ -177,7 +177,13 @@ export type FunctionSource =
   /** `run: |` inline code. */
   | { kind: 'inline'; lang: FunctionLang; code: string; codePos: SourcePos }
   /** `uses: <fn>`: `functions/<fn>.ts`, a `.wasm` component, an import, or a seed `functions:` entry. */
-  | { kind: 'uses'; ref: string; refPos: SourcePos };
+  | {
+      kind: 'uses';
+      ref: string;
+      refPos: SourcePos;
+      /** The text of `functions/<fn>.ts`, when `loadServicesFile` found it beside the services file. */
+      code?: string;
+    };
 
 export interface FunctionRef {
   /** The function's name as written (inline: the declared function name; uses: the reference). */

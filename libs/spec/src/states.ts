@@ -124,8 +124,10 @@ function parseState(
  */
 export function resolveStateType(ctx: ParseContext, type: TypeRef, where: string): TypeRef | undefined {
   if (type.kind === 'keyed-state' || type.kind === 'invalid') return type;
-  const declared = type.kind === 'named' ? ctx.types[type.name]?.type : type;
-  if (declared === undefined) return type;
+  // Follow aliases (`word-totals: {type: totals}` where `totals` is the keyed-state).
+  let declared: TypeRef | undefined = type;
+  for (let hops = 0; declared?.kind === 'named' && hops < 32; hops++) declared = ctx.types[declared.name]?.type;
+  if (declared === undefined || declared.kind === 'named') return type;
   if (declared.kind === 'keyed-state') return declared;
   if (declared.kind === 'key-value') return { kind: 'keyed-state', key: declared.key, value: declared.value, pos: type.pos ?? declared.pos };
   if (declared.kind === 'invalid') return declared;

@@ -87,7 +87,7 @@ describe('reference checks', () => {
       {
         severity: 'error',
         code: 'unknown-function',
-        message: 'unknown function `split-sentense` in service `svc`',
+        message: 'unknown function `split-sentense` in operation `svc`',
         hint: 'did you mean `split-sentence`?',
         pos: bad.fn.source.kind === 'uses' ? bad.fn.source.refPos : bad.pos,
       },
@@ -104,7 +104,7 @@ describe('reference checks', () => {
       services: { svc: { sources: [b.source('in')], transforms: [step], sinks: [b.sink('out')] } },
     });
     expect(withCode(checkDataflow(df).diagnostics, 'function-operator-mismatch')).toMatchObject([
-      { message: 'step `len` in service `svc` runs as `filter` but function `len` is declared as `map`', pos: step.pos },
+      { message: 'step `len` in operation `svc` runs as `filter` but function `len` is declared as `map`', pos: step.pos },
     ]);
   });
 

@@ -134,12 +134,18 @@ function unknownFunctions({ dataflow: df, services }: DataflowGraph): Diagnostic
         return [diagnostic('unknown-function', step.fn.source.refPos, `unknown function \`${ref}\` in service \`${name}\``, hint)];
       }
       if (fn.operator !== step.operator) {
+        // In the seed a window's flush is `type: aggregate`; a fixed slot (flush, assign-key, …)
+        // has no operator of its own to change.
+        const seedKind = (k: string) => (k === 'flush' ? 'aggregate' : k);
+        const slot = step.operator === 'flush' || step.operator === 'assign-timestamp';
         return [
           diagnostic(
             'function-operator-mismatch',
             step.pos,
-            `step \`${ref}\` in service \`${name}\` runs as \`${step.operator}\` but function \`${fn.name}\` is declared as \`${fn.operator}\``,
-            `change the step's operator to \`${fn.operator}\`, or the function's \`type\` to \`${step.operator}\``,
+            `step \`${ref}\` in service \`${name}\` runs as \`${seedKind(step.operator)}\` but function \`${fn.name}\` is declared as \`${seedKind(fn.operator)}\``,
+            slot
+              ? `declare the function with \`type: ${seedKind(step.operator)}\``
+              : `change the step's operator to \`${seedKind(fn.operator)}\`, or the function's \`type\` to \`${seedKind(step.operator)}\``,
           ),
         ];
       }

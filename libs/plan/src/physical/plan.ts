@@ -232,7 +232,10 @@ class PlanBuilder {
       id: site.id,
       operator: step.operator,
       function: step.fn.name,
-      source: src.kind === 'inline' ? { kind: 'inline', lang: src.lang, codeHash: sha256Hex(src.code).slice(0, 16) } : { kind: 'uses', ref: src.ref },
+      source:
+        src.kind === 'inline'
+          ? { kind: 'inline', lang: src.lang, codeHash: sha256Hex(src.code).slice(0, 16) }
+          : { kind: 'uses', ref: src.ref, ...(src.code !== undefined ? { codeHash: sha256Hex(src.code).slice(0, 16) } : {}) },
       params: { ...step.params },
       input: this.record(types?.input),
       output: this.record(types?.output),

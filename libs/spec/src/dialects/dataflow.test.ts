@@ -93,14 +93,14 @@ describe('Stateful DataFlow (0.4–0.6)', () => {
     });
     expect(errors.map((d) => d.hint?.replace('port it to TypeScript: ', ''))).toEqual([
       'function permitPlate(line: string): string',
-      'function storePermit(line: string): void',
+      'function storePermit(line: string, ctx: Ctx): void',
       'function hasPlate(entry: EntryEvent): boolean',
       'function decide(entry: EntryEvent): GateAction',
       'function rekey(action: GateAction): { key: string | undefined; value: GateAction } | undefined',
       'function entryTime(entry: EntryEvent, eventTime: number): number',
       'function byLevel(entry: EntryEvent): string',
-      'function countCar(entry: EntryEvent): void',
-      'function loads(): LevelLoads',
+      'function countCar(entry: EntryEvent, ctx: Ctx): void',
+      'function loads(ctx: Ctx): LevelLoads',
       'function busyLevels(loads: LevelLoads): LevelLoad[]',
     ]);
     const warnings = diagnostics.filter((d) => d.severity === 'warning');

@@ -199,8 +199,8 @@ describe('Stateful Services preview (0.1–0.3)', () => {
       '79:18 port it to TypeScript: function tag(ping: Ping): Ping',
       '102:16 port it to TypeScript: function pingTime(ping: Ping, eventTime: number): number',
       '107:16 port it to TypeScript: function byDepot(ping: Ping): string',
-      '112:16 port it to TypeScript: function countTruck(ping: Ping): void',
-      '119:14 port it to TypeScript: function depotCounts(): DepotCounts',
+      '112:16 port it to TypeScript: function countTruck(ping: Ping, ctx: Ctx): void',
+      '119:14 port it to TypeScript: function depotCounts(ctx: Ctx): DepotCounts',
       '137:16 port it to TypeScript: function depotLoad(depot: string): string',
     ]);
     expect(dataflow.topics.plates?.value.converter).toBe('raw');

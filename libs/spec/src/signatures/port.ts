@@ -42,7 +42,9 @@ export function tsTypeText(type: TypeRef): string {
 export function portedParams(signature: FunctionSignature, operator: OperatorKind): FunctionParam[] {
   const [first, second] = signature.params;
   const keyFirst = operator !== 'assign-timestamp' && second !== undefined && first?.type.kind === 'option';
-  return keyFirst ? signature.params.slice(1) : signature.params;
+  const params = keyFirst ? signature.params.slice(1) : signature.params;
+  // Rust reaches its state through generated accessors; TypeScript through `ctx`.
+  return operator === 'update-state' || operator === 'flush' ? [...params, { name: 'ctx', type: { kind: 'named', name: 'Ctx' } }] : params;
 }
 
 export function tsSignatureText(name: string, params: readonly FunctionParam[], returns: TypeRef): string {
