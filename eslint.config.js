@@ -24,6 +24,7 @@ export default [
             { sourceTag: 'scope:adapter', onlyDependOnLibsWithTags: ['scope:domain', 'scope:adapter'] },
             { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:domain', 'scope:adapter', 'scope:runtime'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'layer:spec', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'layer:plan', onlyDependOnLibsWithTags: ['layer:spec'] },

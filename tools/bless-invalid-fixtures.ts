@@ -3,8 +3,7 @@
 //   npx tsx tools/bless-invalid-fixtures.ts fixtures/invalid/*.yaml
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { bufferIo } from '../apps/cli/src/io.ts';
-import { main } from '../apps/cli/src/main.ts';
+import { bufferIo, main } from '@ssdk/cli';
 
 const repo = new URL('../', import.meta.url).pathname.replace(/\/$/, '');
 const HEADER = /^# expect(-hint)?:/;

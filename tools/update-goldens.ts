@@ -9,8 +9,7 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bufferIo } from '../apps/cli/src/io.ts';
-import { main } from '../apps/cli/src/main.ts';
+import { bufferIo, main } from '@ssdk/cli';
 
 const repo = new URL('../', import.meta.url).pathname;
 const args = process.argv.slice(2);

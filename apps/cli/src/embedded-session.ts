@@ -53,7 +53,8 @@ export class SessionError extends Error {
 }
 
 export async function openSession(o: SessionOptions): Promise<Session> {
-  const planned = await loadAndPlan(o.file, { partitions: o.partitions ?? EMBEDDED_PARTITIONS }, { rustIsError: true });
+  // One process: no reason to hop through a topic between steps that can run together.
+  const planned = await loadAndPlan(o.file, { partitions: o.partitions ?? EMBEDDED_PARTITIONS, fuse: true }, { rustIsError: true });
   if (!planned.plan) throw new SessionError(`${o.file} has errors`, planned.diagnostics);
   const file = o.file;
   const { plan, dataflow } = planned;

@@ -119,7 +119,12 @@ function logicFor(op: PlanOperator, steps: ChainStep[], state: MemoryState, chan
       assigner: w.kind === 'tumbling' ? { kind: 'tumbling', durationMs: w.durationMs, offsetMs: w.offsetMs } : { kind: 'sliding', durationMs: w.durationMs, slideMs: w.slideMs ?? w.durationMs },
       watermark: { gracePeriodMs: w.watermark.gracePeriodMs, ...(w.watermark.idlenessMs !== undefined ? { idlenessMs: w.watermark.idlenessMs } : {}) },
     };
-    return windowLogic({ config, steps: steps.filter((s) => s !== flush), flush, state, channels });
+    // Steps before the first update-state (a fused unit's timestamp and key steps) run before
+    // window assignment; the rest runs per window.
+    const keyedAt = steps.findIndex((s) => s.operator === 'update-state');
+    const pre = keyedAt < 0 ? [] : steps.slice(0, keyedAt);
+    const keyed = steps.filter((s, i) => s !== flush && (keyedAt < 0 || i >= keyedAt));
+    return windowLogic({ config, pre, steps: keyed, flush, state, channels });
   }
   return chainLogic(steps, state);
 }

@@ -83,6 +83,8 @@ interface WindowMeta {
 
 export function windowLogic(opts: {
   config: WindowConfig;
+  /** Steps that run before window assignment (a fused unit's assign-timestamp and assign-key). */
+  pre?: readonly ChainStep[];
   steps: readonly ChainStep[];
   flush: ChainStep | undefined;
   state: MemoryState;
@@ -116,7 +118,8 @@ export function windowLogic(opts: {
   return {
     kind: 'window',
     process(records, channel, now) {
-      const assigned = assignWindows(records, channel, now, config, wm);
+      const before = opts.pre?.length ? runChain(opts.pre, records, { state }) : undefined;
+      const assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm);
       wm = assigned.state;
       for (const input of assigned.inputs) {
         const w = input.window!;
@@ -130,7 +133,7 @@ export function windowLogic(opts: {
       const r = runChain(steps, assigned.inputs, { state, discardOutputs: true });
       const flushed = flushReady();
       // Records inside a window feed its state; what leaves the unit is each window's flush.
-      return { outputs: [], flushes: flushed.flushes, failures: [...r.failures, ...flushed.failures], late: assigned.late };
+      return { outputs: [], flushes: flushed.flushes, failures: [...(before?.failures ?? []), ...r.failures, ...flushed.failures], late: assigned.late };
     },
     tick(now) {
       wm = tickWatermark(now, config, wm);

@@ -109,7 +109,7 @@ class PlanBuilder {
 
   service(node: ServiceNode): void {
     const schedules = this.scheduleTopics(node);
-    const units = buildUnits(this.graph, node, (source) => schedules.get(source) ?? source, this.options.fuse);
+    const units = buildUnits(this.graph, node, (source) => schedules.get(source) ?? source, this.options.fuse, this.options.partitions);
     this.units.set(node.name, units);
     const internal = this.internalTopics(node.name, units);
     const { deadLetter, lateEvents } = this.serviceTopics(node);

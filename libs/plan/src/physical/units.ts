@@ -33,7 +33,13 @@ export interface Unit {
 /** Where records stand while the pipeline is wired: the unit that produced them, or a topic. */
 type Cursor = UnitSource;
 
-export function buildUnits(graph: DataflowGraph, node: ServiceNode, scheduleTopic: (name: string) => string, fuse: boolean): Unit[] {
+export function buildUnits(
+  graph: DataflowGraph,
+  node: ServiceNode,
+  scheduleTopic: (name: string) => string,
+  fuse: boolean,
+  partitions: number,
+): Unit[] {
   const units: Unit[] = [];
   const rekeys = (site: StepSite): boolean => graph.stepTypes.get(site.step)?.rekeys ?? false;
 
@@ -63,7 +69,7 @@ export function buildUnits(graph: DataflowGraph, node: ServiceNode, scheduleTopi
   }
   if (copies.length > 0) units.push(passthrough(node.name, units, copies));
   const joined = joinWindowUnits(units);
-  return fuse ? fuseUnits(joined) : joined;
+  return fuse ? fuseUnits(joined, partitions === 1) : joined;
 }
 
 /**
@@ -115,14 +121,18 @@ function isStatelessUnit(u: Unit): boolean {
 /**
  * Folds B into A where A feeds only B, B reads only A over a forward edge, A writes no sink
  * of its own and both are stateless. Units are in pipeline order, so runs collapse left to right.
+ * With one partition per topic a shuffle moves nothing, so a stateless run also folds into the
+ * stateful unit it feeds (a keyed update-state, a window operator): one unit per service part.
  */
-function fuseUnits(units: Unit[]): Unit[] {
+function fuseUnits(units: Unit[], onePartition: boolean): Unit[] {
   const removed = new Set<Unit>();
   for (const b of units) {
     const only = b.inputs.length === 1 ? b.inputs[0] : undefined;
-    if (!only || only.edge !== 'forward' || !('unit' in only.from)) continue;
+    if (!only || !('unit' in only.from)) continue;
+    if (only.edge !== 'forward' && !onePartition) continue;
     const a = only.from.unit;
-    if (a.consumers.length !== 1 || a.sinkTopics.length > 0 || !isStatelessUnit(a) || !isStatelessUnit(b)) continue;
+    if (a.consumers.length !== 1 || a.sinkTopics.length > 0 || !isStatelessUnit(a)) continue;
+    if (!isStatelessUnit(b) && !onePartition) continue;
     a.sites.push(...b.sites);
     a.sinkTopics = b.sinkTopics;
     a.consumers = b.consumers;
