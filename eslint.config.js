@@ -14,33 +14,41 @@ export default [
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'scope:domain', onlyDependOnLibsWithTags: ['scope:domain'] },
-            { sourceTag: 'scope:adapter', onlyDependOnLibsWithTags: ['scope:domain', 'scope:adapter'] },
-            { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:domain', 'scope:adapter', 'scope:runtime'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'layer:spec', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'layer:plan', onlyDependOnLibsWithTags: ['layer:spec'] },
-            { sourceTag: 'layer:records', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'layer:bus', onlyDependOnLibsWithTags: ['layer:records'] },
-            { sourceTag: 'layer:functions', onlyDependOnLibsWithTags: ['layer:spec', 'layer:records'] },
-            { sourceTag: 'layer:state', onlyDependOnLibsWithTags: ['layer:records', 'layer:testing'] },
-            { sourceTag: 'layer:testing', onlyDependOnLibsWithTags: [] },
-            {
-              sourceTag: 'layer:runtime',
-              onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records', 'layer:engine', 'layer:bus', 'layer:state', 'layer:functions', 'layer:testing'],
-            },
-            { sourceTag: 'layer:engine', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', boundaries()],
     },
   },
+  {
+    // Scripts drive the CLI in-process (golden files, fixtures); nothing imports a script.
+    files: ['tools/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': ['error', boundaries(['@ssdk/cli'])] },
+  },
 ];
+
+
+/** The dependency rules (tags in each project.json); `allow` lists imports a block may add. */
+function boundaries(allow = []) {
+  return {
+    enforceBuildableLibDependency: false,
+    allow,
+    depConstraints: [
+      { sourceTag: 'scope:domain', onlyDependOnLibsWithTags: ['scope:domain'] },
+      { sourceTag: 'scope:adapter', onlyDependOnLibsWithTags: ['scope:domain', 'scope:adapter'] },
+      { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:domain', 'scope:adapter', 'scope:runtime'] },
+      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+      { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
+      { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+      { sourceTag: 'layer:spec', onlyDependOnLibsWithTags: [] },
+      { sourceTag: 'layer:plan', onlyDependOnLibsWithTags: ['layer:spec'] },
+      { sourceTag: 'layer:records', onlyDependOnLibsWithTags: [] },
+      { sourceTag: 'layer:bus', onlyDependOnLibsWithTags: ['layer:records'] },
+      { sourceTag: 'layer:functions', onlyDependOnLibsWithTags: ['layer:spec', 'layer:records'] },
+      { sourceTag: 'layer:state', onlyDependOnLibsWithTags: ['layer:records', 'layer:testing'] },
+      { sourceTag: 'layer:testing', onlyDependOnLibsWithTags: [] },
+      {
+        sourceTag: 'layer:runtime',
+        onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records', 'layer:engine', 'layer:bus', 'layer:state', 'layer:functions', 'layer:testing'],
+      },
+      { sourceTag: 'layer:engine', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records'] },
+    ],
+  };
+}
