@@ -7,6 +7,7 @@
  *
  *   npx tsx tools/bench/engine.ts [--records N] [--no-fuse] [--only word-count|sensors]
  */
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { loadNativeStep } from '@ssdk/functions';
 import { planDataflow } from '@ssdk/plan';
@@ -44,7 +45,8 @@ function readings(n: number): ProduceRecord[] {
   const out: ProduceRecord[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const t = t0 + i * 20;
-    out[i] = { value: { car: cars[i % cars.length], time: t, speed: Math.round(r() * 140), fuel: Math.round(r() * 100), faulty: false }, timestamp: t };
+    const car = cars[i % cars.length]!;
+    out[i] = { key: car, value: { car, time: t, kph: Math.round(r() * 1400) / 10, fuel: Math.round(r() * 1000) / 10 }, timestamp: t };
   }
   return out;
 }
@@ -123,13 +125,13 @@ async function sensors() {
     let out = 0;
     let wm = -Infinity;
     for (const r of input) {
-      const v = r.value as { car: string; speed: number; time: number };
+      const v = r.value as { car: string; kph: number; time: number };
       const last = Math.floor(v.time / 20_000) * 20_000;
       for (let start = last - 40_000; start <= last; start += 20_000) {
         let w = windows.get(start);
         if (!w) windows.set(start, (w = new Map()));
         const a = w.get(v.car) ?? { sum: 0, n: 0 };
-        a.sum += v.speed;
+        a.sum += v.kph;
         a.n++;
         w.set(v.car, a);
       }
@@ -148,7 +150,14 @@ async function sensors() {
   for (const m of r.metrics) console.log(`    ${m.operator.padEnd(36)} in ${String(m.recordsIn).padStart(9)}  out ${String(m.recordsOut).padStart(9)}  batch p50 ${m.batchLatencyMs.p50} ms  p99 ${m.batchLatencyMs.p99} ms`);
 }
 
-console.log(`ssdk bench:engine — Node ${process.version}, ${N.toLocaleString('en')} records per dataflow`);
-if (!values.only || values.only === 'word-count') await wordCount();
-if (!values.only || values.only === 'sensors') await sensors();
+if (!values.only) {
+  // Each dataflow in its own process, so peak RSS is that run's alone.
+  console.log(`ssdk bench:engine — Node ${process.version}, ${N.toLocaleString('en')} records per dataflow`);
+  for (const only of ['word-count', 'sensors']) {
+    const args = [...process.execArgv, process.argv[1]!, ...process.argv.slice(2), '--only', only];
+    const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
+} else if (values.only === 'word-count') await wordCount();
+else if (values.only === 'sensors') await sensors();
 clearInterval(sampler);
