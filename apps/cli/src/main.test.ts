@@ -23,12 +23,17 @@ describe('cli', () => {
     expect(r.out).toMatch(/plan\s+Show the physical plan/);
   });
 
-  it.each(['validate', 'plan'])('cli - `%s --help` shows usage, options and an example', async (name) => {
-    const r = await run([name, '--help']);
-    expect(r.code).toBe(0);
-    expect(r.out).toContain(`Usage: ssdk ${name}`);
-    expect(r.out).toContain('Examples:');
-    expect(r.out).toContain(`ssdk ${name} examples/`);
+  it('cli - every command has --help with usage, options and an example', async () => {
+    const overview = (await run(['--help'])).out;
+    const names = [...overview.split('Commands:')[1]!.split('\n\n')[0]!.matchAll(/^ {2}([a-z-]+) {2,}/gm)].map((m) => m[1]!);
+    expect(names).toEqual(expect.arrayContaining(['validate', 'plan', 'run', 'test']));
+    for (const name of names) {
+      const r = await run([name, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`Usage: ssdk ${name}`);
+      expect(r.out).toContain('Examples:');
+      expect(r.out).toMatch(new RegExp(`^  ssdk ${name} `, 'm'));
+    }
   });
 
   it('cli - an unknown command is a usage error with a suggestion', async () => {
