@@ -1,62 +1,51 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { formatJsonLine } from '@ssdk/records';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
-import { collectOutputs, collectStates, feed, openSession, readInputFile, SessionError, type SessionInput } from '../embedded-session.ts';
+import { collectOutputs, collectStates, feed, openSession, readInputFile, SessionError, type Session, type SessionInput } from '../embedded-session.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
+import { startShell, type ShellIo } from '../shell/terminal.ts';
+import { stateDir } from '../state-dir.ts';
 import { memoryCheckpointStore, type UnitMetricsSnapshot } from '@ssdk/runtime';
 
 export const runSpec: CommandSpec = {
   name: 'run',
-  summary: 'Run a dataflow embedded in this process (no server): feed input files, write every output topic.',
-  usage: 'ssdk run FILE --input TOPIC=PATH... [--records] --output-dir DIR [--until-idle] [--no-end]',
+  summary: 'Run a dataflow embedded in this process (no server): an interactive shell, or feed input files and write every output topic.',
+  usage: 'ssdk run FILE [--fresh] [--input TOPIC=PATH...]  |  ssdk run FILE --input TOPIC=PATH... [--records] --output-dir DIR --until-idle [--no-end]',
   options: {
     input: { type: 'string', short: 'i', multiple: true, valueName: 'TOPIC=PATH', description: 'produce the JSON lines of PATH to TOPIC (repeatable; fed in order, each drained before the next)' },
     records: { type: 'boolean', description: 'input lines are records {"key","value","timestamp","headers"}, not bare values' },
     'output-dir': { type: 'string', short: 'o', valueName: 'DIR', description: 'write each output topic to DIR/<topic>.jsonl (and dead letters, late events when any)' },
     'output-records': { type: 'boolean', description: 'write records {"key","value","timestamp","headers"} instead of bare values' },
-    'until-idle': { type: 'boolean', description: 'run to the end of the input, then exit (the scripting and CI mode)' },
+    'until-idle': { type: 'boolean', description: 'run to the end of the input, then exit (the scripting and CI mode; without it, the interactive shell opens)' },
     'no-end': { type: 'boolean', description: 'do not mark the end of input: open windows stay open (for a run continued later)' },
     'dump-state': { type: 'boolean', description: 'also write each keyed state to DIR/state/<state>.json' },
     partitions: { type: 'string', valueName: 'N', description: 'partitions per topic (embedded default: 1, which keeps event order)' },
     resume: { type: 'boolean', description: 'continue from the state and progress of the last run (default with --until-idle: start fresh)' },
+    fresh: { type: 'boolean', description: 'start from empty state (the shell resumes the last run\'s state by default)' },
     'state-dir': { type: 'string', valueName: 'DIR', description: 'where state is kept (default: .ssdk/ beside the services file, or $SSDK_HOME)' },
     ephemeral: { type: 'boolean', description: 'keep state in memory only (nothing written to disk)' },
   },
   minPositionals: 1,
   maxPositionals: 1,
   examples: [
+    'ssdk run examples/word-count/services.yaml',
+    "printf 'produce sentences \"the river flows\"\\nconsume words\\n' | ssdk run examples/word-count/services.yaml --fresh",
     'ssdk run examples/word-count/services.yaml --input sentences=examples/word-count/input/sentences.jsonl --records --output-dir out --until-idle',
     'ssdk run services.yaml -i events=events.jsonl -o out --until-idle --output-records',
   ],
 };
 
 export async function runRun(cmd: ParsedCommand, io: CliIo): Promise<number> {
-  const file = cmd.positionals[0]!;
-  if (!cmd.values['until-idle']) {
-    throw new UsageError('the interactive shell is not built yet: use --until-idle with --input and --output-dir', 'run');
-  }
+  if (cmd.values['fresh'] && cmd.values['resume']) throw new UsageError('--fresh and --resume contradict each other: give one', 'run');
+  if (!cmd.values['until-idle']) return runInteractive(cmd, io);
   const outputDir = cmd.values['output-dir'];
   if (typeof outputDir !== 'string') throw new UsageError('--until-idle needs --output-dir DIR to write the output topics to', 'run');
   const inputs = await readInputs(cmd);
-  const stateDirOption = typeof cmd.values['state-dir'] === 'string' ? cmd.values['state-dir'] : undefined;
-  const checkpoints = cmd.values['ephemeral']
-    ? ({ kind: 'memory', store: memoryCheckpointStore() } as const)
-    : ({ kind: 'pglite', fresh: cmd.values['resume'] !== true, ...(stateDirOption ? { stateDir: stateDirOption } : {}) } as const);
-  let session;
-  try {
-    session = await openSession({ file, checkpoints, ...(cmd.values['partitions'] ? { partitions: Number(cmd.values['partitions']) } : {}) });
-  } catch (err) {
-    if (err instanceof SessionError) {
-      printDiagnostics(io, err.diagnostics);
-      const { errors } = countBySeverity(err.diagnostics);
-      io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}: nothing was run\n`);
-      return EXIT_USER_ERROR;
-    }
-    throw err;
-  }
+  const session = await openRunSession(cmd, io, { fresh: cmd.values['resume'] !== true });
+  if (!session) return EXIT_USER_ERROR;
   printDiagnostics(io, session.diagnostics);
   const started = performance.now();
   try {
@@ -85,6 +74,59 @@ export async function runRun(cmd: ParsedCommand, io: CliIo): Promise<number> {
   } finally {
     await session.df.stop();
     await session.checkpoints.close();
+  }
+}
+
+/**
+ * `ssdk run FILE` without --until-idle: the interactive shell (commands from stdin when it is not
+ * a terminal). State resumes from the last run unless --fresh; --input files are fed first.
+ */
+async function runInteractive(cmd: ParsedCommand, io: CliIo): Promise<number> {
+  const file = cmd.positionals[0]!;
+  for (const flag of ['output-dir', 'output-records', 'no-end', 'dump-state', 'records'] as const) {
+    if (cmd.values[flag] !== undefined && !(flag === 'records' && cmd.values['input'])) {
+      throw new UsageError(
+        flag === 'records' ? '--records describes --input files: give it with --input' : `--${flag} is for --until-idle runs (in the shell, \`consume TOPIC\` prints a topic and \`show state\` the state)`,
+        'run',
+      );
+    }
+  }
+  const inputs = await readInputs(cmd);
+  const ephemeral = cmd.values['ephemeral'] === true;
+  const session = await openRunSession(cmd, io, { fresh: cmd.values['fresh'] === true });
+  if (!session) return EXIT_USER_ERROR;
+  printDiagnostics(io, session.diagnostics);
+  try {
+    await feed(session, inputs);
+    const stateDirOption = typeof cmd.values['state-dir'] === 'string' ? cmd.values['state-dir'] : undefined;
+    const home = stateDir(file, stateDirOption);
+    const shown = relative(io.cwd, home) || '.';
+    const where = shown.startsWith('..') ? home : shown;
+    const stateInfo = ephemeral ? 'state in memory' : cmd.values['fresh'] ? `fresh state in ${where}` : `state resumed from ${where}`;
+    return await startShell(session, io as ShellIo, { stateInfo, ...(ephemeral ? {} : { historyFile: join(home, 'history') }) });
+  } finally {
+    await session.df.stop();
+    await session.checkpoints.close();
+  }
+}
+
+/** Opens the embedded session of `ssdk run`; a file with errors is reported here (undefined is returned). */
+async function openRunSession(cmd: ParsedCommand, io: CliIo, o: { fresh: boolean }): Promise<Session | undefined> {
+  const file = cmd.positionals[0]!;
+  const stateDirOption = typeof cmd.values['state-dir'] === 'string' ? cmd.values['state-dir'] : undefined;
+  const checkpoints = cmd.values['ephemeral']
+    ? ({ kind: 'memory', store: memoryCheckpointStore() } as const)
+    : ({ kind: 'pglite', fresh: o.fresh, ...(stateDirOption ? { stateDir: stateDirOption } : {}) } as const);
+  try {
+    return await openSession({ file, checkpoints, ...(cmd.values['partitions'] ? { partitions: Number(cmd.values['partitions']) } : {}) });
+  } catch (err) {
+    if (err instanceof SessionError) {
+      printDiagnostics(io, err.diagnostics);
+      const { errors } = countBySeverity(err.diagnostics);
+      io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}: nothing was run\n`);
+      return undefined;
+    }
+    throw err;
   }
 }
 
