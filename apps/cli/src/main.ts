@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseCommand, renderHelp, UsageError, type CommandSpec, type ParsedCommand } from './args.ts';
+import { buildSpec, runBuild } from './commands/build.ts';
+import { generateSpec, runGenerate } from './commands/generate.ts';
 import { planSpec, runPlan } from './commands/plan.ts';
 import { runRun, runSpec } from './commands/run.ts';
 import { runTest, testSpec } from './commands/test.ts';
@@ -22,6 +24,8 @@ const COMMANDS: Command[] = [
   { spec: planSpec, run: runPlan },
   { spec: runSpec, run: runRun },
   { spec: testSpec, run: runTest },
+  { spec: generateSpec, run: runGenerate },
+  { spec: buildSpec, run: runBuild },
 ];
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {

@@ -1,0 +1,69 @@
+import { relative } from 'node:path';
+import { checkDataflow } from '@ssdk/plan';
+import { buildDataflow, type BuildProgress } from '@ssdk/wasm-host/build';
+import type { CommandSpec, ParsedCommand } from '../args.ts';
+import { loadAndCheck } from '../dataflow.ts';
+import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
+import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
+import { paint, type CliIo } from '../io.ts';
+import { stateDir } from '../state-dir.ts';
+import { optionalString, servicesFileArg } from './generate.ts';
+
+export const buildSpec: CommandSpec = {
+  name: 'build',
+  summary: "Compile the dataflow's TypeScript functions into sandboxed WebAssembly components (.ssdk/build).",
+  usage: 'ssdk build [FILE] [--state-dir DIR] [--cache DIR]',
+  options: {
+    'state-dir': { type: 'string', valueName: 'DIR', description: 'where outputs go (default: .ssdk/ beside the services file, or $SSDK_HOME)' },
+    cache: { type: 'string', valueName: 'DIR', description: 'a component cache shared between builds (default: $SSDK_COMPONENT_CACHE, else none)' },
+  },
+  maxPositionals: 1,
+  examples: ['ssdk build examples/word-count/services.yaml', 'ssdk build --cache ~/.cache/ssdk   # reuse components across dataflows and checkouts'],
+};
+
+export async function runBuild(cmd: ParsedCommand, io: CliIo): Promise<number> {
+  const file = servicesFileArg(cmd, io);
+  const checked = await loadAndCheck(file);
+  printDiagnostics(io, checked.diagnostics);
+  if (countBySeverity(checked.diagnostics).errors > 0) return EXIT_USER_ERROR;
+  const { graph } = checkDataflow(checked.dataflow);
+  const home = stateDir(file, optionalString(cmd, 'state-dir'));
+  const cache = optionalString(cmd, 'cache') ?? process.env['SSDK_COMPONENT_CACHE'];
+  const started = performance.now();
+  let result;
+  try {
+    result = await buildDataflow({ dataflow: checked.dataflow, graph, stateDir: home, ...(cache ? { componentCache: cache } : {}), onProgress: (p) => io.out(progressLine(io, p)) });
+  } catch (err) {
+    // A function that cannot be found or does not compile: where, what, like a compiler.
+    const e = err as { pos?: Where; location?: Where; domain?: string };
+    const where = e.pos ?? e.location;
+    if (where && err instanceof Error && e.domain === 'user') {
+      const at = `${where.file}:${where.line}:${where.col}`;
+      const message = err.message.startsWith(`${at}: `) ? err.message.slice(at.length + 2) : err.message;
+      io.err(`${relative(io.cwd, where.file) || where.file}:${where.line}:${where.col}: ${paint(io, 'red', 'error')}: ${message}\n`);
+      return EXIT_USER_ERROR;
+    }
+    throw err;
+  }
+  const built = result.components.filter((c) => c.status === 'built').length;
+  const manifest = relative(io.cwd, `${result.buildDir}/manifest.json`);
+  io.out(
+    `${plural(result.components.length, 'component')} (${built} built, ${result.components.length - built} cached) in ${seconds(performance.now() - started)} → ${manifest}\n`,
+  );
+  return EXIT_OK;
+}
+
+interface Where {
+  file: string;
+  line: number;
+  col: number;
+}
+
+function progressLine(io: CliIo, p: BuildProgress): string {
+  const status = p.status === 'built' ? paint(io, 'green', 'built ') : paint(io, 'dim', 'cached');
+  return `${status} ${p.hash}  ${(p.bytes / 1e6).toFixed(1).padStart(5)} MB  ${seconds(p.ms).padStart(6)}  ${p.kind}: ${p.services.join(', ')} (${plural(p.functions.length, 'function')})\n`;
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

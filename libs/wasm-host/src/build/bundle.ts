@@ -1,0 +1,138 @@
+/**
+ * A service's functions + the engine's chain executor + the guest glue → one ES module and its
+ * source map, with esbuild. Inline `run:` code becomes a virtual module per step (its positions
+ * map back to the services file); `functions/<fn>.ts` modules and their npm `dependencies` are
+ * resolved from the services file's folder (the user's node_modules). Everything ssdk adds is
+ * loaded under the `ssdk-guest:` namespace, so the bundle — and its content hash — does not
+ * depend on where ssdk or the dataflow is installed.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { FunctionCompileError } from '@ssdk/functions';
+import type { SourceLocation } from '../host/errors.ts';
+
+export interface GuestFunction {
+  /** Operator id. */
+  id: string;
+  code:
+    | { kind: 'inline'; code: string; exportName: string; origin: SourceLocation }
+    | { kind: 'module'; path: string; exportName: string };
+}
+
+export interface GuestBundle {
+  js: string;
+  map: string;
+  /** Inline sources in the map → where their code starts in the services file. */
+  inline: Record<string, SourceLocation>;
+}
+
+const require = createRequire(import.meta.url);
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The files ssdk puts into every guest, by their name in the `ssdk-guest:` namespace. */
+function guestFiles(): Record<string, string> {
+  const chain = join(dirname(require.resolve('@ssdk/engine')), 'chain.ts');
+  return { 'glue.ts': join(here, '..', 'guest', 'glue.ts'), 'layout.ts': join(here, '..', 'batch', 'layout.ts'), 'chain.ts': chain };
+}
+
+const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+
+export async function bundleGuest(opts: { functions: readonly GuestFunction[]; root: string; exportFlush: boolean; name: string }): Promise<GuestBundle> {
+  const files = guestFiles();
+  const inline: Record<string, SourceLocation> = {};
+  const inlineCode = new Map<string, string>();
+  const lines = ["import { makeGuest } from 'ssdk-guest:glue.ts';"];
+  const table: string[] = [];
+  opts.functions.forEach((f, i) => {
+    if (f.code.kind === 'inline') {
+      const source = `ssdk-inline:${f.id}.ts`;
+      inline[source] = f.code.origin;
+      inlineCode.set(`${f.id}.ts`, `${f.code.code}\nexport { ${f.code.exportName} as fn };\n`);
+      lines.push(`import { fn as f${i} } from ${JSON.stringify(source)};`);
+      table.push(`  ${JSON.stringify(f.id)}: f${i},`);
+    } else {
+      const rel = relative(opts.root, f.code.path).split('\\').join('/');
+      lines.push(`import * as m${i} from ${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)};`);
+      table.push(`  ${JSON.stringify(f.id)}: pick(m${i}, ${JSON.stringify(f.code.exportName)}, ${JSON.stringify(rel)}),`);
+    }
+  });
+  lines.push(
+    'function pick(m, name, file) {',
+    '  const fn = m[name] ?? m.default;',
+    "  if (typeof fn !== 'function') throw new Error(`${file} does not export a function \\`${name}\\` (or a default export)`);",
+    '  return fn;',
+    '}',
+    `const guest = makeGuest({\n${table.join('\n')}\n});`,
+    'export const process = guest.process;',
+  );
+  if (opts.exportFlush) lines.push('export const flush = guest.flush;');
+
+  const plugin: esbuild.Plugin = {
+    name: 'ssdk-guest',
+    setup(build) {
+      build.onResolve({ filter: /^ssdk:dataflow\/host$/ }, (a) => ({ path: a.path, external: true }));
+      build.onResolve({ filter: /^@ssdk\/engine$/ }, () => ({ path: 'chain.ts', namespace: 'ssdk-guest' }));
+      build.onResolve({ filter: /^ssdk-guest:/ }, (a) => ({ path: a.path.slice('ssdk-guest:'.length), namespace: 'ssdk-guest' }));
+      build.onResolve({ filter: /.*/, namespace: 'ssdk-guest' }, (a) => ({ path: a.path.split('/').pop()!, namespace: 'ssdk-guest' }));
+      build.onLoad({ filter: /.*/, namespace: 'ssdk-guest' }, async (a) => {
+        const file = files[a.path];
+        if (!file) return { errors: [{ text: `ssdk-guest: no file ${a.path}` }] };
+        return { contents: await readFile(file, 'utf8'), loader: 'ts' };
+      });
+      build.onResolve({ filter: /^ssdk-inline:/ }, (a) => ({ path: a.path.slice('ssdk-inline:'.length), namespace: 'ssdk-inline' }));
+      build.onLoad({ filter: /.*/, namespace: 'ssdk-inline' }, (a) => ({ contents: inlineCode.get(a.path) ?? '', loader: 'ts', resolveDir: opts.root }));
+      build.onResolve({ filter: /^[a-z_:/]+$/ }, (a) => {
+        if (!BUILTINS.has(a.path)) return undefined;
+        return {
+          errors: [{ text: `\`${a.path}\` is a Node.js module: sandboxed functions have no file system, network, process or environment (use \`isolation: native\` for trusted code)` }],
+        };
+      });
+    },
+  };
+
+  let result: esbuild.BuildResult<{ write: false; sourcemap: 'external'; outfile: string }>;
+  try {
+    result = await esbuild.build({
+      stdin: { contents: lines.join('\n'), loader: 'js', sourcefile: 'ssdk-guest:entry.js', resolveDir: opts.root },
+      absWorkingDir: opts.root,
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      mainFields: ['module', 'main'],
+      conditions: ['import', 'module', 'default'],
+      target: 'es2022',
+      write: false,
+      sourcemap: 'external',
+      sourcesContent: false,
+      outfile: `${opts.name}.js`,
+      logLevel: 'silent',
+      legalComments: 'none',
+      plugins: [plugin],
+    });
+  } catch (err) {
+    throw compileError(err, inline, opts.root);
+  }
+  const js = result.outputFiles.find((f) => f.path.endsWith('.js'))!.text.replace(/\/\/# sourceMappingURL=.*\s*$/, '');
+  const map = result.outputFiles.find((f) => f.path.endsWith('.map'))!.text;
+  return { js, map, inline };
+}
+
+/** esbuild's first error as a `FunctionCompileError` at the user's file:line:col. */
+function compileError(err: unknown, inline: Record<string, SourceLocation>, root: string): FunctionCompileError {
+  const first = (err as { errors?: esbuild.Message[] }).errors?.[0];
+  const loc = first?.location;
+  let where: SourceLocation | undefined;
+  if (loc) {
+    const file = loc.file.replace(/^ssdk-inline:/, '');
+    const origin = inline[`ssdk-inline:${file}`] ?? inline[loc.file];
+    where = origin
+      ? { file: origin.file, line: origin.line + loc.line - 1, col: origin.col + loc.column }
+      : { file: join(root, loc.file), line: loc.line, col: loc.column + 1 };
+  }
+  const at = where ? `${where.file}:${where.line}:${where.col}: ` : '';
+  return new FunctionCompileError(`${at}${first?.text ?? String(err)}`, where);
+}

@@ -1,0 +1,47 @@
+/**
+ * JavaScript → WebAssembly component with componentize-js (StarlingMonkey), in-process, every
+ * WASI feature disabled: the component's only import is `ssdk:dataflow/host`. The first build
+ * in a process compiles the engine (10–27 s); later ones take 3–5 s.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const COMPONENTIZE_JS_VERSION = '0.23.0';
+
+let preopensSet = false;
+
+export async function componentizeJs(opts: { js: string; witDir: string; world: string; workDir: string; name: string }): Promise<Uint8Array> {
+  if (!preopensSet) {
+    // componentize-js reads the WIT through preview2-shim's file system, which grants nothing
+    // until told ("os error 44"); this is the build process, not a guest.
+    const fs = (await import('@bytecodealliance/preview2-shim/filesystem')) as unknown as { _setPreopens(p: Record<string, string>): void };
+    fs._setPreopens({ '/': '/' });
+    preopensSet = true;
+  }
+  const { componentize } = await import('@bytecodealliance/componentize-js');
+  await mkdir(opts.workDir, { recursive: true });
+  const sourcePath = join(opts.workDir, `${opts.name}.js`);
+  await writeFile(sourcePath, opts.js);
+  try {
+    const { component } = await componentize({
+      sourcePath,
+      witPath: opts.witDir,
+      worldName: opts.world,
+      disableFeatures: ['random', 'stdio', 'clocks', 'http', 'fetch-event'],
+    });
+    return component;
+  } finally {
+    await rm(opts.workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A core module in WAT → a component of `world`, with jco's own tools in-process (the
+ * equivalents of `jco parse`, `jco embed` and `jco new`).
+ */
+export async function componentizeWat(opts: { wat: string; witSource: string; world: string }): Promise<Uint8Array> {
+  const tools = await import('@bytecodealliance/jco-transpile/wasm-tools');
+  const core = await tools.parse(opts.wat);
+  const embedded = await tools.componentEmbed({ binary: core, witSource: opts.witSource, world: opts.world });
+  return tools.componentNew(embedded);
+}

@@ -1,0 +1,249 @@
+/**
+ * A unit's steps run in a component, with the same contract as the engine's `runChain`:
+ * decoded records and a `StateAccess` in, outputs and per-record failures out, state changes
+ * applied back to the given `StateAccess`. One guest call per batch.
+ *
+ * When a call fails as a whole — a trap, or the time limit — the instance (or the worker) is
+ * gone and nothing of the call counts: the batch is retried in halves until the record that
+ * causes it is alone, and that record is dead-lettered. So a record fails only if processing it
+ * alone failed; everything else of the batch goes through, in order, with its state changes.
+ */
+import {
+  type ChainFailure,
+  type ChainInput,
+  type ChainOutput,
+  type ChainResult,
+  type ChainStep,
+  type EngineRecord,
+  type Key,
+  type StateAccess,
+  type WindowBounds,
+} from '@ssdk/engine';
+import { decodeOutput, encodeInput, encodeJson, WindowTable, type DecodedOutput } from '../batch/host-codec.ts';
+import type { SnapshotEntry, StepConfig } from '../batch/layout.ts';
+import { formatLocation, GuestFunctionError } from './errors.ts';
+import type { StackMapper } from './source-map.ts';
+import type { TranspiledComponent } from './transpile.ts';
+import type { CallHandlers, GuestWorkers, LookupScope } from './workers.ts';
+
+/** A step as the host knows it: the engine's `ChainStep` without the function (it is in the component). */
+export type WasmStep = Pick<ChainStep, 'id' | 'operator'> & Partial<Pick<ChainStep, 'setsKey' | 'params' | 'states'>>;
+
+export interface WasmChainOptions {
+  /** The unit's steps, in order; each must be a function of the component. */
+  steps: readonly WasmStep[];
+  /** Per guest call (one batch), ms; a slower call is stopped and its batch split. @default 1000 */
+  timeoutMs?: number;
+  /** `ctx.log` lines, as the engine's `ChainOptions.log`. */
+  log?: (operator: string, record: EngineRecord, args: unknown[]) => void;
+  /**
+   * States whose value for each record's key is sent in with the batch. @default the steps'
+   * `states` when a step is `update-state` or `flush`, else none (reads then go to `lookup`).
+   */
+  prefetch?: readonly string[];
+  /** Values may hold `Uint8Array`s (a `bytes` type): they cross tagged, at some cost. @default false */
+  bytes?: boolean;
+}
+
+export interface WasmChain {
+  run(inputs: readonly ChainInput[], state: StateAccess, options?: { discardOutputs?: boolean }): ChainResult;
+  /** The window's flush step (the chain's `flush` step): its result, or its failure. */
+  flush(window: WindowBounds, state: StateAccess): { output?: EngineRecord; failure?: ChainFailure };
+  close(): void;
+  /** Guest calls made, including the retries of split batches. */
+  readonly stats: { calls: number; splits: number; timeouts: number; traps: number };
+}
+
+export interface ChainContext {
+  workers: GuestWorkers;
+  component: TranspiledComponent;
+  mapper: StackMapper | undefined;
+  instance: number;
+  /** The guest is one of ssdk's JavaScript components: frames go without a value table. */
+  javascript: boolean;
+}
+
+type Attempt = { ok: true; result: ChainResult } | { ok: false; code: GuestFunctionError['code']; reason: string };
+
+export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): WasmChain {
+  const timeoutMs = opts.timeoutMs ?? 1000;
+  const flushStep = opts.steps.find((s) => s.operator === 'flush');
+  const steps = opts.steps.filter((s) => s.operator !== 'flush');
+  const configs = steps.map(config);
+  const stateful = opts.steps.some((s) => s.operator === 'update-state' || s.operator === 'flush');
+  const prefetch = opts.prefetch ?? (stateful ? [...new Set(opts.steps.flatMap((s) => s.states ?? []))] : []);
+  const unitOperator = steps.length === 1 ? steps[0]!.id : steps.map((s) => s.id).join('+');
+  const stats = { calls: 0, splits: 0, timeouts: 0, traps: 0 };
+  let closed = false;
+
+  function call(fn: 'process' | 'flush', frame: Uint8Array, state: StateAccess, window?: WindowBounds) {
+    if (closed) throw new Error('this wasm chain is closed');
+    stats.calls++;
+    const handlers: CallHandlers = {
+      lookup: (name, keys, scope) => keys.map((k) => {
+        const v = read(state, name, JSON.parse(k) as Key, scope);
+        return v === undefined ? null : encodeJson(v);
+      }),
+      log: (_level, operator, message) => opts.log?.(operator, { key: null, value: null, timestamp: 0 }, [message]),
+    };
+    const outcome = ctx.workers.call(
+      { component: ctx.component, instance: ctx.instance, fn, frame, ...(window ? { window: [window.start, window.end] } : {}) },
+      handlers,
+      timeoutMs,
+    );
+    if (outcome.kind === 'timeout') stats.timeouts++;
+    if (outcome.kind === 'trap') stats.traps++;
+    return outcome;
+  }
+
+  function attempt(inputs: readonly ChainInput[], state: StateAccess, discardOutputs: boolean): Attempt {
+    const windows = new WindowTable();
+    const frame = encodeInput(inputs, { steps: configs, windows, snapshot: snapshot(inputs, state, prefetch, windows), discardOutputs, table: !ctx.javascript, bytes: opts.bytes ?? false });
+    const outcome = call('process', frame, state);
+    if (outcome.kind === 'timeout') return { ok: false, code: 'function-timeout', reason: `timed out after ${timeoutMs} ms (function-timeout)` };
+    if (outcome.kind === 'trap') return { ok: false, code: 'function-trapped', reason: `trapped: ${outcome.message}` };
+    const decoded = decodeOutput(outcome.out);
+    applyChanges(decoded, state, windows.objects);
+    const result = toResult(decoded, inputs);
+    emitLogs(decoded, inputs);
+    return { ok: true, result };
+  }
+
+  function runSplit(inputs: readonly ChainInput[], offset: number, state: StateAccess, discard: boolean, into: ChainResult): void {
+    const a = attempt(inputs, state, discard);
+    if (a.ok) {
+      for (const o of a.result.outputs) into.outputs.push(offset ? { ...o, input: o.input + offset } : o);
+      for (const f of a.result.failures) into.failures.push(offset ? { ...f, input: f.input + offset } : f);
+      return;
+    }
+    if (inputs.length === 1) {
+      const error = new GuestFunctionError(a.code, `${unitOperator}: ${a.reason}`, { operator: unitOperator, input: offset });
+      into.failures.push({ input: offset, operator: unitOperator, reason: a.reason, error, record: strip(inputs[0]!) });
+      return;
+    }
+    stats.splits++;
+    const mid = inputs.length >> 1;
+    runSplit(inputs.slice(0, mid), offset, state, discard, into);
+    runSplit(inputs.slice(mid), offset + mid, state, discard, into);
+  }
+
+  function toResult(d: DecodedOutput, inputs: readonly ChainInput[]): ChainResult {
+    const outputs: ChainOutput[] = new Array(d.rows.length);
+    for (let i = 0; i < d.rows.length; i++) {
+      const row = d.rows[i]!;
+      const from = inputs[row.input];
+      if (!from) throw new Error(`the guest named input ${row.input} of ${inputs.length}`);
+      const out: ChainOutput = { key: from.key, value: row.unchanged ? from.value : row.value, timestamp: from.timestamp, input: row.input };
+      if (from.headers) out.headers = from.headers;
+      outputs[i] = out;
+    }
+    for (const [ordinal, key, timestamp] of d.meta.o ?? []) {
+      const o = outputs[ordinal];
+      if (o) {
+        o.key = key;
+        o.timestamp = timestamp;
+      }
+    }
+    const failures = (d.meta.f ?? []).map(([input, operator, reason, stack, key, timestamp, value]) => failure(input, operator || unitOperator, reason, stack, { key, value, timestamp }));
+    return { outputs, failures };
+  }
+
+  function failure(input: number, operator: string, reason: string, stack: string | null, record: EngineRecord): ChainFailure {
+    const location = stack ? ctx.mapper?.locate(stack) : undefined;
+    const where = location ? ` (at ${formatLocation(location)})` : '';
+    const error = new GuestFunctionError('function-threw', `${operator}: ${reason}${where}`, { operator, input, location, guestStack: stack ?? undefined });
+    return { input, operator, reason: `${reason}${where}`, error, record };
+  }
+
+  function emitLogs(d: DecodedOutput, inputs: readonly ChainInput[]): void {
+    if (!opts.log || !d.meta.l) return;
+    for (const [input, operator, message] of d.meta.l) opts.log(operator || unitOperator, inputs[input] ?? { key: null, value: null, timestamp: 0 }, [message]);
+  }
+
+  return {
+    stats,
+    run(inputs, state, options = {}) {
+      const into: ChainResult = { outputs: [], failures: [] };
+      if (inputs.length === 0 || steps.length === 0) {
+        if (steps.length === 0 && !options.discardOutputs) inputs.forEach((r, i) => into.outputs.push({ ...strip(r), input: i }));
+        return into;
+      }
+      runSplit(inputs, 0, state, options.discardOutputs ?? false, into);
+      return into;
+    },
+    flush(window, state) {
+      if (!flushStep) throw new Error('this chain has no flush step');
+      const windows = new WindowTable();
+      windows.indexOf(window);
+      const entries: Record<string, Array<[Key, unknown]>> = {};
+      for (const name of flushStep.states ?? []) {
+        const list = [...state.entries(name, window)];
+        if (list.length) entries[name] = list;
+      }
+      const frame = encodeInput([], { steps: [config(flushStep)], windows, entries, bytes: opts.bytes ?? false });
+      const record: EngineRecord = { key: null, value: null, timestamp: window.end - 1 };
+      const outcome = call('flush', frame, state, window);
+      if (outcome.kind !== 'ok') {
+        const code = outcome.kind === 'timeout' ? 'function-timeout' : 'function-trapped';
+        const reason = outcome.kind === 'timeout' ? `timed out after ${timeoutMs} ms (function-timeout)` : `trapped: ${outcome.message}`;
+        return { failure: { input: -1, operator: flushStep.id, reason, error: new GuestFunctionError(code, `${flushStep.id}: ${reason}`, { operator: flushStep.id, input: -1 }), record } };
+      }
+      const decoded = decodeOutput(outcome.out);
+      applyChanges(decoded, state, windows.objects);
+      emitLogs(decoded, []);
+      const f = decoded.meta.f?.[0];
+      if (f) return { failure: failure(-1, f[1] || flushStep.id, f[2], f[3], record) };
+      const row = decoded.rows[0];
+      return row ? { output: { ...record, value: row.value } } : { failure: { input: -1, operator: flushStep.id, reason: 'flush returned nothing', record } };
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      ctx.workers.drop(ctx.instance);
+    },
+  };
+}
+
+function config(s: WasmStep): StepConfig {
+  return [s.id, s.operator, s.setsKey ? 1 : 0, s.params && Object.keys(s.params).length ? s.params : null, s.states?.length ? [...s.states] : null];
+}
+
+function strip(r: ChainInput): EngineRecord {
+  const out: EngineRecord = { key: r.key, value: r.value, timestamp: r.timestamp };
+  if (r.headers) out.headers = r.headers;
+  return out;
+}
+
+/** The current value of every prefetched state for each record's (key, window). */
+function snapshot(inputs: readonly ChainInput[], state: StateAccess, names: readonly string[], windows: WindowTable): SnapshotEntry[] | undefined {
+  if (!names.length) return undefined;
+  const out: SnapshotEntry[] = [];
+  const seen = new Set<string>();
+  for (const r of inputs) {
+    if (r.key === null || r.key === undefined) continue;
+    const w = windows.indexOf(r.window);
+    const id = `${w}\u0000${typeof r.key}${String(r.key)}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const name of names) {
+      const v = state.get(name, r.key, r.window);
+      out.push(v === undefined ? [name, r.key, w] : [name, r.key, w, v]);
+    }
+  }
+  return out;
+}
+
+function read(state: StateAccess, name: string, key: Key, scope: LookupScope): unknown {
+  if (scope.tag === 'committed') return state.lookup(name, key);
+  return state.get(name, key, scope.window ? { start: scope.window[0], end: scope.window[1] } : undefined);
+}
+
+function applyChanges(d: DecodedOutput, state: StateAccess, windows: readonly WindowBounds[]): void {
+  for (const c of d.meta.d ?? []) {
+    const [name, key, w] = c;
+    const window = w >= 0 ? windows[w] : undefined;
+    if (c.length > 3) state.set(name, key, c[3], window);
+    else state.delete(name, key, window);
+  }
+}
+

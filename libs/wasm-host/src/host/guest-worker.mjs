@@ -1,0 +1,117 @@
+// The thread sandboxed guests run in (plain JavaScript: a worker loads no TypeScript).
+//
+// Talks to the main thread over a MessagePort plus a shared counter pair: each side posts a
+// message, then bumps its counter and notifies; the other side blocks in Atomics.wait and takes
+// the message with receiveMessageOnPort. A guest call is synchronous end to end, and the guest's
+// synchronous `lookup` import is answered by the main thread while it waits for the call.
+// The main thread stops a runaway guest by terminating this worker.
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const { ctlBuffer, port } = workerData;
+const ctl = new Int32Array(ctlBuffer);
+const TO_WORKER = 0;
+const TO_MAIN = 1;
+let seen = 0; // messages sent before this thread started are still to take
+
+/** hash -> { instantiate, modules } */
+const components = new Map();
+/** instance id -> { component, exports } */
+const instances = new Map();
+
+function send(msg, transfer) {
+  port.postMessage(msg, transfer);
+  Atomics.add(ctl, TO_MAIN, 1);
+  Atomics.notify(ctl, TO_MAIN);
+}
+
+function next() {
+  while (Atomics.load(ctl, TO_WORKER) === seen) Atomics.wait(ctl, TO_WORKER, seen);
+  seen++;
+  for (;;) {
+    const m = receiveMessageOnPort(port);
+    if (m) return m.message;
+  }
+}
+
+const scopeOut = (scope) =>
+  scope.tag === 'committed' ? { tag: 'committed' } : { tag: 'current', window: scope.val ? [Number(scope.val.start), Number(scope.val.end)] : null };
+
+function hostImports(instanceId) {
+  return {
+    'ssdk:dataflow/host': {
+      log(level, operator, message) {
+        send({ op: 'log', inst: instanceId, level, operator, message });
+      },
+      lookup(state, key, scope) {
+        send({ op: 'lookup', state, keys: [key], scope: scopeOut(scope) });
+        const answer = next();
+        return answer.values[0] ?? undefined;
+      },
+      lookupMany(state, keys, scope) {
+        send({ op: 'lookup', state, keys, scope: scopeOut(scope) });
+        return next().values.map((v) => v ?? undefined);
+      },
+    },
+  };
+}
+
+async function load(msg) {
+  if (components.has(msg.component)) return;
+  const glue = await import(pathToFileURL(msg.glue).href);
+  const modules = new Map();
+  for (const name of msg.modules) modules.set(name, new WebAssembly.Module(readFileSync(join(msg.dir, name))));
+  components.set(msg.component, { instantiate: glue.instantiate, modules });
+}
+
+function instance(msg) {
+  let inst = instances.get(msg.inst);
+  if (!inst) {
+    const c = components.get(msg.component);
+    if (!c) throw new Error(`component ${msg.component} is not loaded in this worker`);
+    const exports = c.instantiate((name) => c.modules.get(name), hostImports(msg.inst));
+    inst = { exports };
+    instances.set(msg.inst, inst);
+  }
+  return inst;
+}
+
+function call(msg) {
+  let inst;
+  try {
+    inst = instance(msg);
+  } catch (err) {
+    send({ op: 'failed', kind: 'instantiate', message: String(err && err.stack ? err.stack : err) });
+    return;
+  }
+  const frame = new Uint8Array(msg.frame);
+  let out;
+  try {
+    out = msg.fn === 'flush' ? inst.exports.flush(BigInt(msg.window[0]), BigInt(msg.window[1]), frame) : inst.exports.process(frame);
+  } catch (err) {
+    // A trap (or anything thrown out of the guest) poisons the instance: drop it.
+    instances.delete(msg.inst);
+    send({ op: 'failed', kind: 'trap', message: String(err && err.message ? err.message : err) });
+    return;
+  }
+  const copy = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out : out.slice();
+  send({ op: 'result', out: copy.buffer }, [copy.buffer]);
+}
+
+send({ op: 'ready' });
+for (;;) {
+  const msg = next();
+  try {
+    if (msg.op === 'load') {
+      await load(msg);
+      send({ op: 'loaded', component: msg.component });
+    } else if (msg.op === 'call') call(msg);
+    else if (msg.op === 'drop') instances.delete(msg.inst);
+    else if (msg.op === 'exit') break;
+  } catch (err) {
+    send({ op: 'failed', kind: 'load', message: String(err && err.stack ? err.stack : err) });
+  }
+}
+port.close();

@@ -1,0 +1,159 @@
+/**
+ * The host: loads components (built by `ssdk build`, or any `.wasm` implementing the
+ * `ssdk:dataflow` chain world), transpiles each once (cached on disk by content hash), compiles
+ * its core modules once per worker, and makes chains — one instance each.
+ */
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createChainExecutor, type WasmChain, type WasmChainOptions } from './chain.ts';
+import { ComponentError } from './errors.ts';
+import { componentPath, readManifest, type BuildManifest } from './manifest.ts';
+import { StackMapper, type SourceMapInfo } from './source-map.ts';
+import { transpileCached, type TranspiledComponent } from './transpile.ts';
+import { GuestWorkers, type WorkersOptions } from './workers.ts';
+
+export const HOST_INTERFACE = 'ssdk:dataflow/host';
+
+export interface WasmHostOptions extends WorkersOptions {
+  /** Where transpiled components are cached. @default `<os tmpdir>/ssdk-wasm` */
+  cacheDir?: string;
+}
+
+export interface LoadOptions {
+  /** For mapping a JavaScript guest's stack traces to the user's lines. */
+  sourceMap?: SourceMapInfo;
+  /** The functions (operator ids) it holds; chains naming others are refused up front. */
+  functions?: readonly string[];
+  /** One of ssdk's JavaScript components (`ssdk build`): it needs no per-value table. @default false */
+  javascript?: boolean;
+}
+
+export interface WasmComponent {
+  readonly hash: string;
+  readonly imports: readonly string[];
+  readonly exports: readonly string[];
+  /** A new instance running these steps. */
+  chain(options: WasmChainOptions): WasmChain;
+}
+
+export interface WasmBuild {
+  manifest: BuildManifest;
+  /** The component serving these steps (one unit), or undefined when they all run natively. */
+  componentFor(stepIds: readonly string[]): Promise<WasmComponent | undefined>;
+}
+
+export interface WasmHost {
+  load(component: Uint8Array | string, options?: LoadOptions): Promise<WasmComponent>;
+  /** Reads `ssdk build`'s manifest from `buildDir` (`.ssdk/build`). */
+  loadBuild(buildDir: string): Promise<WasmBuild>;
+  readonly stats: { readonly restarts: number };
+  close(): Promise<void>;
+}
+
+export function openWasmHost(options: WasmHostOptions = {}): WasmHost {
+  const cacheDir = options.cacheDir ?? join(tmpdir(), 'ssdk-wasm');
+  const workers = new GuestWorkers(options);
+  let nextInstance = 1;
+
+  async function load(component: Uint8Array | string, opts: LoadOptions = {}): Promise<WasmComponent> {
+    const bytes = typeof component === 'string' ? new Uint8Array(await readFile(component)) : component;
+    const t = await transpileCached(bytes, cacheDir);
+    checkReach(t, typeof component === 'string' ? component : `component ${t.hash}`);
+    await workers.load(t);
+    const mapper = opts.sourceMap ? new StackMapper(opts.sourceMap) : undefined;
+    return {
+      hash: t.hash,
+      imports: t.imports,
+      exports: t.exports,
+      chain(chainOptions) {
+        if (!t.exports.includes('process')) throw new ComponentError(`component ${t.hash} exports no \`process\` function`);
+        if (chainOptions.steps.some((s) => s.operator === 'flush') && !t.exports.includes('flush')) {
+          throw new ComponentError(`component ${t.hash} exports no \`flush\` function, but the chain has a flush step`);
+        }
+        const missing = opts.functions ? chainOptions.steps.filter((s) => !opts.functions!.includes(s.id)).map((s) => s.id) : [];
+        if (missing.length) throw new ComponentError(`component ${t.hash} has no function for ${missing.map((m) => `\`${m}\``).join(', ')}: run \`ssdk build\` again`);
+        return createChainExecutor({ workers, component: t, mapper, instance: nextInstance++, javascript: opts.javascript ?? false }, chainOptions);
+      },
+    };
+  }
+
+  return {
+    load,
+    stats: {
+      get restarts() {
+        return workers.restarts;
+      },
+    },
+    async loadBuild(buildDir) {
+      const manifest = await readManifest(buildDir);
+      const loaded = new Map<string, Promise<WasmComponent>>();
+      return {
+        manifest,
+        async componentFor(stepIds) {
+          const wasmSteps = stepIds.filter((id) => manifest.steps[id]?.isolation !== 'native');
+          if (wasmSteps.length === 0) return undefined;
+          const hashes = new Set(stepIds.map((id) => manifest.steps[id]?.component));
+          if (hashes.size !== 1 || hashes.has(undefined)) {
+            throw new ComponentError(`steps ${stepIds.join(', ')} are not in one component of the build: run \`ssdk build\` again (a prebuilt component runs alone in its unit)`);
+          }
+          const hash = [...hashes][0]!;
+          const c = manifest.components[hash]!;
+          let p = loaded.get(hash);
+          if (!p) {
+            const sourceMap = c.sourceMap ? { map: await readFile(join(buildDir, c.sourceMap), 'utf8'), inline: c.inline ?? {}, root: c.root ?? buildDir } : undefined;
+            p = load(componentPath(buildDir, c), { ...(sourceMap ? { sourceMap } : {}), ...(c.kind === 'javascript' ? { functions: c.functions, javascript: true } : {}) });
+            loaded.set(hash, p);
+          }
+          return p;
+        },
+      };
+    },
+    close: () => workers.close(),
+  };
+}
+
+/** A sandboxed guest reaches the host interface and nothing else: no WASI at all. */
+function checkReach(t: TranspiledComponent, name: string): void {
+  const extra = t.imports.filter((i) => i !== HOST_INTERFACE);
+  if (extra.length) {
+    throw new ComponentError(`${name} imports ${extra.map((e) => `\`${e}\``).join(', ')}: a sandboxed function may only import \`${HOST_INTERFACE}\` (no file system, network, clock or environment)`);
+  }
+}
+
+/** One chain on a host of its own (tests, tools); `close()` also closes the host. */
+export async function createWasmChain(component: Uint8Array | string, options: WasmChainOptions & WasmHostOptions & LoadOptions): Promise<WasmChain> {
+  const host = openWasmHost(options);
+  try {
+    const c = await host.load(component, options);
+    const chain = c.chain(options);
+    return {
+      ...chain,
+      stats: chain.stats,
+      close() {
+        chain.close();
+        void host.close();
+      },
+    };
+  } catch (err) {
+    await host.close();
+    throw err;
+  }
+}
+
+/**
+ * A component instantiated on the calling thread, with no time limit and no worker: for
+ * benchmarks and tools that measure the boundary itself. Production chains use `openWasmHost`.
+ */
+export async function instantiateInThread(component: Uint8Array, options: { cacheDir?: string } = {}): Promise<{ process(frame: Uint8Array): Uint8Array; imports: string[] }> {
+  const t = await transpileCached(component, options.cacheDir ?? join(tmpdir(), 'ssdk-wasm'));
+  checkReach(t, `component ${t.hash}`);
+  const { pathToFileURL } = await import('node:url');
+  const glue = (await import(pathToFileURL(t.glue).href)) as { instantiate(get: (name: string) => unknown, imports: unknown): { process(frame: Uint8Array): Uint8Array } };
+  const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<unknown> } }).WebAssembly;
+  const modules = new Map<string, unknown>();
+  for (const m of t.modules) modules.set(m, await wasm.compile(await readFile(join(t.dir, m))));
+  const none = () => undefined;
+  const exports = glue.instantiate((name) => modules.get(name)!, { [HOST_INTERFACE]: { log: none, lookup: none, lookupMany: (_s: string, keys: string[]) => keys.map(none) } });
+  return { process: (frame) => exports.process(frame), imports: t.imports };
+}

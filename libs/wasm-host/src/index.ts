@@ -1,0 +1,32 @@
+/**
+ * @ssdk/wasm-host — user functions as sandboxed WebAssembly components, called per batch. The
+ * only lib that imports jco.
+ *
+ * A component (built by `ssdk build`, or any `.wasm` implementing the `ssdk:dataflow` chain
+ * world, in any language) is transpiled once (cached on disk by hash), compiled once per guest
+ * worker and instantiated per chain. Guests run in a worker thread: a call past its time limit
+ * terminates the worker (a warm spare takes over), a trap drops the instance; either way the
+ * batch is split until the record at fault is alone, and that record is dead-lettered. The
+ * guest reaches the host through `ssdk:dataflow/host` only (`log`, `lookup`, `lookup-many`):
+ * no file system, network, clock or environment.
+ *
+ * A chain has the engine's `runChain` contract, so the runtime can run a unit either way:
+ *
+ * @example
+ * import { openWasmHost } from '@ssdk/wasm-host';
+ * const host = openWasmHost();
+ * const build = await host.loadBuild('.ssdk/build');
+ * const component = await build.componentFor(['word-count.split-sentence']);
+ * const chain = component!.chain({ steps: [{ id: 'word-count.split-sentence', operator: 'flat-map' }], timeoutMs: 1000 });
+ * const { outputs, failures } = chain.run(records, state); // like runChain(steps, records, { state })
+ * chain.close();
+ * await host.close();
+ */
+export { openWasmHost, createWasmChain, instantiateInThread, HOST_INTERFACE, type WasmHost, type WasmHostOptions, type WasmComponent, type WasmBuild, type LoadOptions } from './host/host.ts';
+export type { WasmChain, WasmChainOptions, WasmStep } from './host/chain.ts';
+export { GuestFunctionError, ComponentError, type SourceLocation } from './host/errors.ts';
+export { GuestLoadError } from './host/workers.ts';
+export { readManifest, unitIsolation, MANIFEST_FILE, type BuildManifest, type ManifestComponent, type ManifestStep } from './host/manifest.ts';
+export { patchGlue } from './host/transpile.ts';
+export { BATCH_VERSION, UNCHANGED } from './batch/layout.ts';
+export { encodeInput, decodeOutput, WindowTable } from './batch/host-codec.ts';
