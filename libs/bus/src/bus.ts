@@ -13,6 +13,13 @@
 export interface TopicConfig {
   name: string;
   partitions: number;
+  /**
+   * Subject template of the topic's partitions on NATS, `{partition}` as the last token (the
+   * plan's `subject`, e.g. `ssdk.acme.orders.internal.enrich.{partition}`). The NATS adapter
+   * stores it with the topic; without it a topic's subjects are
+   * `<subjectPrefix>.topic.<name>.{partition}`. The in-memory adapter has no subjects.
+   */
+  subject?: string;
 }
 
 export interface PublishMessage {
@@ -56,11 +63,4 @@ export interface Bus {
   /** The last sequence of a partition (0 when empty). */
   lastSeq(topic: string, partition: number): Promise<number>;
   close(): Promise<void>;
-}
-
-/** A topic or partition that does not exist: the caller's mistake (a plan/bus mismatch). */
-export class UnknownTopicError extends Error {
-  override name = 'UnknownTopicError';
-  readonly code = 'unknown-topic';
-  readonly domain = 'internal';
 }

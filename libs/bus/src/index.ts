@@ -1,13 +1,19 @@
 /**
  * @ssdk/bus — topics as partitioned logs of record frames. One interface, two adapters:
- * in-memory (embedded mode, here) and NATS JetStream (distributed mode).
+ * in-memory (embedded mode) and NATS JetStream (distributed mode: one stream per topic, a
+ * subject per partition, deterministic `Nats-Msg-Id`s for de-duplication).
  *
  * @example
- * import { createMemoryBus } from '@ssdk/bus';
- * const bus = createMemoryBus();
+ * import { createMemoryBus, createNatsBus } from '@ssdk/bus';
+ * const bus = process.env.NATS_URL ? await createNatsBus({ replicas: 3 }) : createMemoryBus();
  * await bus.ensureTopic({ name: 'sentences', partitions: 8 });
  * await bus.publish('sentences', 0, [{ data: frame, msgId: 'split:0:41:0' }]);
- * const messages = await bus.read('sentences', 0, { afterSeq: 0 }).fetch(100, 1000);
+ * const reader = bus.read('sentences', 0, { afterSeq: committedSeq });
+ * const messages = await reader.fetch(100, 1000);
+ * await reader.ack(messages.at(-1)!.seq);
  */
 export * from './bus.ts';
+export * from './errors.ts';
 export { createMemoryBus, type MemoryBusOptions } from './memory.ts';
+export { createNatsBus, type NatsBus } from './nats.ts';
+export { compileNatsBusOptions, DEFAULT_NATS_URL, type CompiledNatsBusOptions, type NatsBusOptions } from './nats-options.ts';

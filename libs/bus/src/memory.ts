@@ -3,7 +3,8 @@
  * that the next publish resolves. It honours the same contract as JetStream (sequences from 1,
  * de-duplication by msgId within a window), so the runtime's commit protocol is tested on it too.
  */
-import { UnknownTopicError, type Bus, type BusMessage, type PartitionReader, type PublishAck, type PublishMessage, type TopicConfig } from './bus.ts';
+import type { Bus, BusMessage, PartitionReader, PublishAck, PublishMessage, TopicConfig } from './bus.ts';
+import { UnknownTopicError } from './errors.ts';
 
 export interface MemoryBusOptions {
   /** How long a msgId is remembered for de-duplication, ms. @default 120000 (JetStream's default) */

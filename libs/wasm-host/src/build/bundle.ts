@@ -35,7 +35,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** The files ssdk puts into every guest, by their name in the `ssdk-guest:` namespace. */
 function guestFiles(): Record<string, string> {
-  const chain = join(dirname(require.resolve('@ssdk/engine')), 'chain.ts');
+  const chain = require.resolve('@ssdk/engine/chain');
   return { 'glue.ts': join(here, '..', 'guest', 'glue.ts'), 'layout.ts': join(here, '..', 'batch', 'layout.ts'), 'chain.ts': chain };
 }
 
