@@ -9,9 +9,12 @@ import { loadNativeStep } from '@ssdk/functions';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { parseJsonLines, type JsonRecord } from '@ssdk/records';
 import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
-import { startEmbedded, stateCheckpointStore, type CheckpointStore, type EmbeddedDataflow } from '@ssdk/runtime';
+import { startEmbedded, stateCheckpointStore, type CheckpointStore, type EmbeddedDataflow, type SandboxFactory } from '@ssdk/runtime';
+import { checkDataflow } from '@ssdk/plan';
+import { openWasmHost, unitIsolation } from '@ssdk/wasm-host';
+import { buildDataflow } from '@ssdk/wasm-host/build';
 import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
-import { embeddedStateDir } from './state-dir.ts';
+import { embeddedStateDir, stateDir } from './state-dir.ts';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { loadAndPlan } from './dataflow.ts';
 
@@ -29,6 +32,14 @@ export interface SessionOptions {
   partitions?: number;
   /** Where state and progress go: memory (nothing survives), or PGlite under the state dir. */
   checkpoints: { kind: 'memory'; store: CheckpointStore } | { kind: 'pglite'; stateDir?: string; fresh: boolean };
+  /**
+   * Run `isolation: wasm` functions as WebAssembly components (built first, a cache hit when
+   * nothing changed); otherwise every function runs natively. @default false
+   */
+  sandbox?: boolean;
+  stateDir?: string;
+  /** Build progress, one line per component. */
+  onBuild?: (line: string) => void;
 }
 
 export interface Session {
@@ -40,6 +51,8 @@ export interface Session {
   /** The state database (absent with in-memory state): for SQL over state tables. */
   store?: StateStore;
   diagnostics: Diagnostic[];
+  /** Stops the dataflow and releases what the session holds (the store, the sandbox's workers). */
+  close(): Promise<void>;
 }
 
 export class SessionError extends Error {
@@ -67,8 +80,50 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     if (o.checkpoints.fresh) await store.destroy();
     checkpoints = await stateCheckpointStore({ store, plan, dataflow });
   }
-  const df = await startEmbedded({ plan, dataflow, checkpoints, loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn });
-  return { file, dataflow, plan, df, checkpoints, ...(store ? { store } : {}), diagnostics: planned.diagnostics };
+  const sandbox = o.sandbox ? await openSandbox(file, dataflow, o) : undefined;
+  const df = await startEmbedded({
+    plan,
+    dataflow,
+    checkpoints,
+    loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn,
+    ...(sandbox ? { sandbox: sandbox.factory } : {}),
+  });
+  const close = async () => {
+    await df.stop();
+    await checkpoints.close();
+    await sandbox?.close();
+  };
+  return { file, dataflow, plan, df, checkpoints, ...(store ? { store } : {}), diagnostics: planned.diagnostics, close };
+}
+
+/** Builds the dataflow's components (cached by content hash) and serves its sandboxed chains. */
+async function openSandbox(file: string, dataflow: Dataflow, o: SessionOptions): Promise<{ factory: SandboxFactory; close(): Promise<void> }> {
+  const { graph } = checkDataflow(dataflow);
+  const cache = process.env['SSDK_COMPONENT_CACHE'];
+  const built = await buildDataflow({
+    dataflow,
+    graph,
+    stateDir: stateDir(file, o.stateDir),
+    ...(cache ? { componentCache: cache } : {}),
+    onProgress: (p) => o.onBuild?.(`${p.status} component ${p.hash} for ${p.services.join(", ")} (${Math.round(p.ms)} ms)`),
+  });
+  const host = openWasmHost();
+  const build = await host.loadBuild(built.buildDir);
+  const chains: Array<{ close(): void }> = [];
+  return {
+    async factory(op, steps) {
+      const ids = steps.map((s) => s.id);
+      if (unitIsolation(build.manifest, ids) === 'native') return undefined;
+      const component = await build.componentFor(ids);
+      const chain = component?.chain({ steps, timeoutMs: op.steps[0]?.settings.functionTimeoutMs ?? 1000 });
+      if (chain) chains.push(chain);
+      return chain;
+    },
+    async close() {
+      for (const c of chains) c.close();
+      await host.close();
+    },
+  };
 }
 
 /** Produces each input in turn, waiting until the dataflow is idle after each. */

@@ -91,3 +91,18 @@ describe('examples - restart', () => {
     expect(JSON.parse(await readFile(join(dir, 'out2/state/word-totals.json'), 'utf8'))).toEqual(JSON.parse(await readFile(join(ex, 'expected/state/word-totals.json'), 'utf8')));
   }, 120_000);
 });
+
+describe('examples - sandboxed functions', () => {
+  // Components are built once per content hash; a shared cache keeps reruns fast.
+  process.env['SSDK_COMPONENT_CACHE'] ??= join(tmpdir(), 'ssdk-test-components');
+
+  it.each(['word-count', 'wat-filter'])(
+    'examples - `ssdk test --sandbox` reproduces `%s` with its functions as WebAssembly components',
+    async (name) => {
+      const r = await ssdk('test', join(repo, 'examples', name, 'services.yaml'), '--sandbox');
+      expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
+      expect(r.code).toBe(0);
+    },
+    180_000,
+  );
+});

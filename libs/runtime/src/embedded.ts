@@ -10,13 +10,15 @@ import type { PhysicalPlan } from '@ssdk/plan';
 import type { EngineRecord, Key, MemoryState } from '@ssdk/engine';
 import { memoryCheckpointStore, channelOf, type CheckpointStore } from './checkpoint.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
-import { buildTopology, type FunctionLoader, type RuntimeTopic, type Topology } from './topology.ts';
+import { buildTopology, type FunctionLoader, type RuntimeTopic, type SandboxFactory, type Topology } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
 
 export interface EmbeddedOptions {
   plan: PhysicalPlan;
   dataflow: Dataflow;
   loadFunction: FunctionLoader;
+  /** Serves sandboxed (`isolation: wasm`) chains; without it every function runs natively. */
+  sandbox?: SandboxFactory;
   /** @default an in-memory store (nothing survives the process) */
   checkpoints?: CheckpointStore;
   /** Messages per fetch per channel. @default 64 */
@@ -51,7 +53,7 @@ export interface EmbeddedDataflow {
 }
 
 export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflow> {
-  const topology = await buildTopology(o.plan, o.dataflow, o.loadFunction);
+  const topology = await buildTopology(o.plan, o.dataflow, o.loadFunction, o.sandbox ? { sandbox: o.sandbox } : {});
   const bus = createMemoryBus();
   const checkpoints = o.checkpoints ?? memoryCheckpointStore();
   for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });

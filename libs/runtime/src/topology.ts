@@ -7,7 +7,7 @@ import { camelCase, type Dataflow, type Step, type TypeRef } from '@ssdk/spec';
 import { checkDataflow, type PhysicalPlan, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
 import { readUtf8 } from '@ssdk/records';
 import { compileCodec, type ChainStep, type Key, type MemoryState, type ValueCodec, type WindowConfig } from '@ssdk/engine';
-import { chainLogic, passthroughLogic, windowLogic, type UnitLogic } from './unit-logic.ts';
+import { chainLogic, nativeExecutor, passthroughLogic, windowLogic, type ChainExecutor, type UnitLogic } from './unit-logic.ts';
 
 export interface KeyCodec {
   /** The key's wire text (written into frames as UTF-8). */
@@ -66,7 +66,12 @@ export function keyCodec(raw: boolean): KeyCodec {
       };
 }
 
-export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: FunctionLoader): Promise<Topology> {
+export interface TopologyOptions {
+  /** Runs sandboxed chains; without it every function runs natively. */
+  sandbox?: SandboxFactory;
+}
+
+export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: FunctionLoader, options: TopologyOptions = {}): Promise<Topology> {
   const topics = new Map<string, RuntimeTopic>();
   for (const t of plan.topics) topics.set(t.id, runtimeTopic(t, df));
   const { graph } = checkDataflow(df);
@@ -82,19 +87,26 @@ export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: Func
   };
   const units: RuntimeUnit[] = [];
   for (const op of plan.operators) {
-    const steps: ChainStep[] = [];
-    for (const ps of op.steps) {
+    const specs: StepSpec[] = op.steps.map((ps) => {
       const model = stepsById.get(ps.id);
       if (!model) throw new Error(`plan step \`${ps.id}\` is not in the services file`);
-      steps.push({
+      return {
         id: ps.id,
         operator: ps.operator,
-        fn: await load(ps, model),
         setsKey: ps.output.key !== undefined && ps.operator !== 'assign-key' && isKeyValueOutput(model),
         params: ps.params,
         states: op.states.map((s) => s.name),
-      });
-    }
+      };
+    });
+    // A chain of steps runs sandboxed when the sandbox serves it, else natively.
+    const executor = async (part: StepSpec[]): Promise<ChainExecutor> => {
+      const sandboxed = await options.sandbox?.(op, part);
+      if (sandboxed) return sandboxed;
+      const steps: ChainStep[] = [];
+      for (const spec of part) steps.push({ ...spec, fn: await load(op.steps.find((ps) => ps.id === spec.id)!, stepsById.get(spec.id)!) });
+      return nativeExecutor(steps);
+    };
+    const logic = await logicFactory(op, specs, executor);
     units.push({
       id: op.id,
       service: op.service,
@@ -104,16 +116,26 @@ export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: Func
       deadLetter: topic(op.deadLetter),
       lateEvents: topic(op.lateEvents),
       lastStep: op.steps.at(-1)?.id ?? op.id,
-      makeLogic: (state, channels) => logicFor(op, steps, state, channels),
+      makeLogic: logic,
     });
   }
   return { plan, topics, units };
 }
 
-function logicFor(op: PlanOperator, steps: ChainStep[], state: MemoryState, channels: readonly string[]): UnitLogic {
-  if (op.kind === 'passthrough') return passthroughLogic();
-  const flush = steps.find((s) => s.operator === 'flush');
-  if (op.window && (flush || steps.some((s) => s.operator === 'update-state'))) {
+/** A step as the runtime describes it to an executor: the engine's `ChainStep` without its function. */
+export type StepSpec = Omit<ChainStep, 'fn'>;
+
+/** Serves a unit's chain from a sandbox (WebAssembly components), or undefined to run it natively. */
+export type SandboxFactory = (op: PlanOperator, steps: StepSpec[]) => Promise<ChainExecutor | undefined>;
+
+async function logicFactory(
+  op: PlanOperator,
+  specs: StepSpec[],
+  executor: (part: StepSpec[]) => Promise<ChainExecutor>,
+): Promise<(state: MemoryState, channels: readonly string[]) => UnitLogic> {
+  if (op.kind === 'passthrough') return () => passthroughLogic();
+  const hasFlush = specs.some((s) => s.operator === 'flush');
+  if (op.window && (hasFlush || specs.some((s) => s.operator === 'update-state'))) {
     const w = op.window;
     const config: WindowConfig = {
       assigner: w.kind === 'tumbling' ? { kind: 'tumbling', durationMs: w.durationMs, offsetMs: w.offsetMs } : { kind: 'sliding', durationMs: w.durationMs, slideMs: w.slideMs ?? w.durationMs },
@@ -121,12 +143,14 @@ function logicFor(op: PlanOperator, steps: ChainStep[], state: MemoryState, chan
     };
     // Steps before the first update-state (a fused unit's timestamp and key steps) run before
     // window assignment; the rest runs per window.
-    const keyedAt = steps.findIndex((s) => s.operator === 'update-state');
-    const pre = keyedAt < 0 ? [] : steps.slice(0, keyedAt);
-    const keyed = steps.filter((s, i) => s !== flush && (keyedAt < 0 || i >= keyedAt));
-    return windowLogic({ config, pre, steps: keyed, flush, state, channels });
+    const keyedAt = specs.findIndex((s) => s.operator === 'update-state');
+    const pre = keyedAt > 0 ? await executor(specs.slice(0, keyedAt)) : undefined;
+    const body = await executor(keyedAt < 0 ? specs : specs.slice(keyedAt));
+    const windowStates = op.states.filter((s) => s.access === 'read-write').map((s) => s.name);
+    return (state, channels) => windowLogic({ config, ...(pre ? { pre } : {}), body, windowStates, hasFlush, state, channels });
   }
-  return chainLogic(steps, state);
+  const chain = await executor(specs);
+  return (state) => chainLogic(chain, state);
 }
 
 function isKeyValueOutput(step: Step): boolean {

@@ -15,7 +15,10 @@ import {
   tickWatermark,
   windowsToFlush,
   type ChainFailure,
+  type ChainInput,
+  type ChainResult,
   type ChainStep,
+  type StateAccess,
   type EngineRecord,
   type LateRecord,
   type MemoryState,
@@ -30,6 +33,27 @@ export interface UnitEffects {
   flushes: Array<{ window: WindowBounds; record: EngineRecord }>;
   failures: ChainFailure[];
   late: LateRecord[];
+}
+
+/**
+ * Runs a unit's steps over a batch: natively (the engine's `runChain` on compiled functions) or
+ * in a sandbox (a WebAssembly component running the same executor). Both see the unit's state
+ * through `StateAccess` and leave their changes in it.
+ */
+export interface ChainExecutor {
+  run(inputs: readonly ChainInput[], state: StateAccess, options?: { discardOutputs?: boolean }): ChainResult;
+  /** The chain's flush step over a closing window. */
+  flush(window: WindowBounds, state: StateAccess): { output?: EngineRecord; failure?: ChainFailure };
+  close?(): void;
+}
+
+export function nativeExecutor(steps: readonly ChainStep[]): ChainExecutor {
+  const flushStep = steps.find((s) => s.operator === 'flush');
+  const body = steps.filter((s) => s !== flushStep);
+  return {
+    run: (inputs, state, options) => runChain(body, inputs, { state, ...(options?.discardOutputs ? { discardOutputs: true } : {}) }),
+    flush: (window, state) => (flushStep ? runFlush(flushStep, window, { state }) : {}),
+  };
 }
 
 export interface UnitLogic {
@@ -60,11 +84,11 @@ export function passthroughLogic(): UnitLogic {
   };
 }
 
-export function chainLogic(steps: readonly ChainStep[], state: MemoryState): UnitLogic {
+export function chainLogic(chain: ChainExecutor, state: MemoryState): UnitLogic {
   return {
     kind: 'chain',
     process(records) {
-      const r = runChain(steps, records, { state });
+      const r = chain.run(records, state);
       return { ...none(), outputs: r.outputs, failures: r.failures };
     },
     tick: none,
@@ -84,14 +108,17 @@ interface WindowMeta {
 export function windowLogic(opts: {
   config: WindowConfig;
   /** Steps that run before window assignment (a fused unit's assign-timestamp and assign-key). */
-  pre?: readonly ChainStep[];
-  steps: readonly ChainStep[];
-  flush: ChainStep | undefined;
+  pre?: ChainExecutor;
+  /** The keyed steps that run per window, and the window's flush. */
+  body: ChainExecutor;
+  /** States the unit keeps per window (dropped once a window is flushed). */
+  windowStates: readonly string[];
+  hasFlush: boolean;
   state: MemoryState;
   /** Input channels (topic/partition) known up front: each holds the watermark back until it speaks. */
   channels: readonly string[];
 }): UnitLogic {
-  const { config, steps, flush, state } = opts;
+  const { config, body, state } = opts;
   let wm: WatermarkState = opts.channels.reduce((s, c) => addChannel(s, c, 0), initialWindowState());
   const open = new Map<string, WindowBounds>();
   // One object per window, shared by all its records (state caches key on it).
@@ -101,13 +128,12 @@ export function windowLogic(opts: {
   const flushReady = (): UnitEffects => {
     const effects = none();
     for (const w of windowsToFlush([...open.values()], wm)) {
-      if (flush) {
-        const r = runFlush(flush, w, { state });
+      if (opts.hasFlush) {
+        const r = body.flush(w, state);
         if (r.output) effects.flushes.push({ window: w, record: r.output });
         if (r.failure) effects.failures.push(r.failure);
       }
-      for (const name of flush?.states ?? []) state.dropWindow(name, w);
-      for (const s of steps) for (const name of s.states ?? []) state.dropWindow(name, w);
+      for (const name of opts.windowStates) state.dropWindow(name, w);
       open.delete(key(w));
       interned.delete(w.start);
       dropped.push(w);
@@ -118,7 +144,7 @@ export function windowLogic(opts: {
   return {
     kind: 'window',
     process(records, channel, now) {
-      const before = opts.pre?.length ? runChain(opts.pre, records, { state }) : undefined;
+      const before = opts.pre ? opts.pre.run(records, state) : undefined;
       const assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm);
       wm = assigned.state;
       for (const input of assigned.inputs) {
@@ -130,7 +156,7 @@ export function windowLogic(opts: {
         }
         input.window = shared;
       }
-      const r = runChain(steps, assigned.inputs, { state, discardOutputs: true });
+      const r = body.run(assigned.inputs, state, { discardOutputs: true });
       const flushed = flushReady();
       // Records inside a window feed its state; what leaves the unit is each window's flush.
       return { outputs: [], flushes: flushed.flushes, failures: [...(before?.failures ?? []), ...r.failures, ...flushed.failures], late: assigned.late };

@@ -27,6 +27,7 @@ export const runSpec: CommandSpec = {
     fresh: { type: 'boolean', description: 'start from empty state (the shell resumes the last run\'s state by default)' },
     'state-dir': { type: 'string', valueName: 'DIR', description: 'where state is kept (default: .ssdk/ beside the services file, or $SSDK_HOME)' },
     ephemeral: { type: 'boolean', description: 'keep state in memory only (nothing written to disk)' },
+    sandbox: { type: 'boolean', description: 'run `isolation: wasm` functions as WebAssembly components (built first; cached); default for now: every function runs natively' },
   },
   minPositionals: 1,
   maxPositionals: 1,
@@ -72,8 +73,7 @@ export async function runRun(cmd: ParsedCommand, io: CliIo): Promise<number> {
     summarize(io, session.df.metrics(), outputs, outputDir, performance.now() - started);
     return EXIT_OK;
   } finally {
-    await session.df.stop();
-    await session.checkpoints.close();
+    await session.close();
   }
 }
 
@@ -105,8 +105,7 @@ async function runInteractive(cmd: ParsedCommand, io: CliIo): Promise<number> {
     const stateInfo = ephemeral ? 'state in memory' : cmd.values['fresh'] ? `fresh state in ${where}` : `state resumed from ${where}`;
     return await startShell(session, io as ShellIo, { stateInfo, ...(ephemeral ? {} : { historyFile: join(home, 'history') }) });
   } finally {
-    await session.df.stop();
-    await session.checkpoints.close();
+    await session.close();
   }
 }
 
@@ -118,7 +117,13 @@ async function openRunSession(cmd: ParsedCommand, io: CliIo, o: { fresh: boolean
     ? ({ kind: 'memory', store: memoryCheckpointStore() } as const)
     : ({ kind: 'pglite', fresh: o.fresh, ...(stateDirOption ? { stateDir: stateDirOption } : {}) } as const);
   try {
-    return await openSession({ file, checkpoints, ...(cmd.values['partitions'] ? { partitions: Number(cmd.values['partitions']) } : {}) });
+    return await openSession({
+      file,
+      checkpoints,
+      ...(cmd.values['partitions'] ? { partitions: Number(cmd.values['partitions']) } : {}),
+      ...(cmd.values['sandbox'] ? { sandbox: true, onBuild: (line: string) => io.err(`${line}\n`) } : {}),
+      ...(stateDirOption ? { stateDir: stateDirOption } : {}),
+    });
   } catch (err) {
     if (err instanceof SessionError) {
       printDiagnostics(io, err.diagnostics);

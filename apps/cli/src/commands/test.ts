@@ -15,6 +15,7 @@ export const testSpec: CommandSpec = {
   options: {
     cases: { type: 'string', valueName: 'PATH', description: 'the test file (default: <services file name>.test.yaml beside it)' },
     filter: { type: 'string', valueName: 'TEXT', description: 'run only the cases whose name contains TEXT' },
+    sandbox: { type: 'boolean', description: 'run `isolation: wasm` functions as WebAssembly components (built first; cached)' },
   },
   minPositionals: 1,
   maxPositionals: 1,
@@ -32,7 +33,7 @@ export async function runTest(cmd: ParsedCommand, io: CliIo): Promise<number> {
     const started = performance.now();
     let mismatches: Mismatch[];
     try {
-      mismatches = await runCase(file, c);
+      mismatches = await runCase(file, c, cmd.values['sandbox'] === true);
     } catch (err) {
       if (err instanceof SessionError) {
         printDiagnostics(io, err.diagnostics);
@@ -63,10 +64,10 @@ export function defaultCasesPath(servicesFile: string): string {
   return existsSync(candidate) ? candidate : join(dirname(servicesFile), `${name}.test.yml`);
 }
 
-async function runCase(file: string, c: TestCase): Promise<Mismatch[]> {
+async function runCase(file: string, c: TestCase, sandbox: boolean): Promise<Mismatch[]> {
   // Every case starts from nothing: fresh topics, fresh state.
   // In memory: a case never sees another's state, and needs no database start-up.
-  const session = await openSession({ file, checkpoints: { kind: 'memory', store: memoryCheckpointStore() } });
+  const session = await openSession({ file, checkpoints: { kind: 'memory', store: memoryCheckpointStore() }, sandbox });
   try {
     await feed(session, c.inputs);
     if (c.end) {
@@ -108,6 +109,6 @@ async function runCase(file: string, c: TestCase): Promise<Mismatch[]> {
     }
     return mismatches;
   } finally {
-    await session.df.stop();
+    await session.close();
   }
 }

@@ -116,8 +116,7 @@ export async function openTestShell(o: { stateDir?: string } = {}): Promise<Test
     dir,
     run: (line) => shell.runShellCommand(line),
     async close() {
-      await session.df.stop();
-      await session.checkpoints.close();
+      await session.close();
     },
   };
 }
