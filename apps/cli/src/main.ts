@@ -6,6 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { parseCommand, renderHelp, UsageError, type CommandSpec, type ParsedCommand } from './args.ts';
 import { buildSpec, runBuild } from './commands/build.ts';
+import { consumeSpec, runConsume } from './commands/consume.ts';
+import { operatorSpec, runOperatorCommand } from './commands/operator.ts';
+import { produceSpec, runProduce } from './commands/produce.ts';
+import { downSpec, runDown, runUp, upSpec } from './commands/up.ts';
 import { generateSpec, runGenerate } from './commands/generate.ts';
 import { planSpec, runPlan } from './commands/plan.ts';
 import { runRun, runSpec } from './commands/run.ts';
@@ -26,6 +30,11 @@ const COMMANDS: Command[] = [
   { spec: testSpec, run: runTest },
   { spec: generateSpec, run: runGenerate },
   { spec: buildSpec, run: runBuild },
+  { spec: operatorSpec, run: runOperatorCommand },
+  { spec: produceSpec, run: runProduce },
+  { spec: consumeSpec, run: runConsume },
+  { spec: upSpec, run: runUp },
+  { spec: downSpec, run: runDown },
 ];
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {

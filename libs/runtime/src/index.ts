@@ -17,3 +17,4 @@ export * from './metrics.ts';
 export * from './topology.ts';
 export * from './unit-logic.ts';
 export { runUnitTask, type UnitTaskOptions } from './unit-task.ts';
+export * from './operator.ts';

@@ -1,0 +1,112 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { once } from 'node:events';
+import { parseDuration } from '@ssdk/spec';
+import { decodeFrame, formatJsonLine } from '@ssdk/records';
+import type { RuntimeTopic } from '@ssdk/runtime';
+import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
+import { openTopic, serverFlags, serverOptions } from '../distributed.ts';
+import { EXIT_OK } from '../exit-codes.ts';
+import type { CliIo } from '../io.ts';
+
+export const consumeSpec: CommandSpec = {
+  name: 'consume',
+  summary: 'Read a topic on NATS JetStream from its start and write its records as JSON lines.',
+  usage: 'ssdk consume TOPIC [--output PATH.jsonl] [--until-idle] [--idle-timeout DURATION] [--records] FILE',
+  options: {
+    output: { type: 'string', short: 'o', valueName: 'PATH', description: 'write the JSON lines here (default: stdout)' },
+    'until-idle': { type: 'boolean', description: 'stop once no record arrived for --idle-timeout, or once every partition delivered the end of input' },
+    'idle-timeout': { type: 'string', valueName: 'DURATION', description: 'quiet time that ends --until-idle', default: '5s' },
+    records: { type: 'boolean', description: 'write records {"key","value","timestamp","headers"} instead of bare values' },
+    ...serverOptions,
+  },
+  minPositionals: 2,
+  maxPositionals: 2,
+  examples: [
+    'ssdk consume top-words --output out/top-words.jsonl --until-idle examples/word-count/services.yaml',
+    'ssdk consume words --until-idle --idle-timeout 2s --records examples/word-count/services.yaml',
+  ],
+};
+
+/**
+ * Reads every partition from the start (round-robin, so one partition cannot starve the rest).
+ * Without --until-idle it follows the topic until every partition ended or SIGINT/SIGTERM.
+ */
+export async function runConsume(cmd: ParsedCommand, io: CliIo): Promise<number> {
+  const [topicName, file] = cmd.positionals as [string, string];
+  const flags = serverFlags(cmd, 'consume');
+  const untilIdle = cmd.values['until-idle'] === true;
+  const idleText = String(cmd.values['idle-timeout']);
+  const idleMs = parseDuration(idleText);
+  if (idleMs === undefined) throw new UsageError(`--idle-timeout takes a duration such as 5s or 500ms, got \`${idleText}\``, 'consume');
+  const asRecords = cmd.values['records'] === true;
+  const output = typeof cmd.values['output'] === 'string' ? cmd.values['output'] : undefined;
+  const { topic, bus } = await openTopic(file, topicName, flags, 'consume');
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let out: NodeJS.WritableStream | undefined;
+  const readers = Array.from({ length: topic.partitions }, (_, p) => ({ reader: bus.read(topic.name, p), ended: false }));
+  let count = 0;
+  try {
+    if (output) {
+      await mkdir(dirname(output), { recursive: true });
+      out = createWriteStream(output);
+    }
+    const write = (line: string) => (out ? out.write(line + '\n') : io.out(line + '\n'));
+    let lastRecordAt = Date.now();
+    while (!abort.signal.aborted) {
+      let got = 0;
+      for (const r of readers) {
+        if (r.ended) continue;
+        const messages = await r.reader.fetch(1000, 0);
+        for (const m of messages) {
+          got++;
+          const frame = decodeFrame(m.data);
+          if (frame.kind === 'end') r.ended = true;
+          else if (frame.kind === 'data') {
+            for (const raw of frame.records) {
+              const key = raw.key ? topic.key.decode(raw.key) : null;
+              write(formatJsonLine({ key, value: decodeLoose(topic, raw.value), timestamp: raw.timestamp, ...(raw.headers ? { headers: raw.headers } : {}) }, asRecords));
+              count++;
+            }
+          }
+        }
+        if (messages.length) await r.reader.ack(messages.at(-1)!.seq);
+      }
+      if (readers.every((r) => r.ended)) break;
+      if (got > 0) lastRecordAt = Date.now();
+      else {
+        if (untilIdle && Date.now() - lastRecordAt >= idleMs) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    for (const r of readers) await r.reader.close();
+    await bus.close();
+    if (out) {
+      out.end();
+      await once(out, 'finish');
+    }
+  }
+  io.err(`consumed ${count} record${count === 1 ? '' : 's'} from ${topic.id}${output ? ` into ${output}` : ''}\n`);
+  return EXIT_OK;
+}
+
+/** Topics hold what operators and producers wrote: decode by the topic's type, else as plain JSON. */
+function decodeLoose(t: RuntimeTopic, bytes: Uint8Array): unknown {
+  try {
+    return t.value.decode(bytes);
+  } catch {
+    const text = new TextDecoder().decode(bytes);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+}

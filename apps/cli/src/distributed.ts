@@ -1,0 +1,65 @@
+/**
+ * What the commands of the distributed runtime share (`operator`, `produce`, `consume`, `up`):
+ * the server flags and their environment variables, the plan as operators see it (same plan
+ * options, so the subjects match), and a topic of it opened on NATS.
+ */
+import { createNatsBus, type NatsBus } from '@ssdk/bus';
+import { ensurePlanTopics, loadPlan, nativeTopology, type LoadedDataflow, type RuntimeTopic, type Topology } from '@ssdk/runtime';
+import { UsageError, type OptionSpec, type ParsedCommand } from './args.ts';
+
+/** Flags every distributed command takes. */
+export const serverOptions: Record<string, OptionSpec> = {
+  nats: { type: 'string', valueName: 'URL', description: 'NATS server (default: $NATS_URL, else nats://127.0.0.1:4222)' },
+  'subject-prefix': { type: 'string', valueName: 'PREFIX', description: 'first subject token(s) and stream-name prefix (default: $SSDK_SUBJECT_PREFIX, else ssdk)' },
+  partitions: { type: 'string', valueName: 'N', description: 'partitions per topic, a plan option: every process of a dataflow must agree (default: the file\'s, else 8)' },
+};
+
+export interface ServerFlags {
+  natsUrl: string;
+  subjectPrefix: string;
+  partitions?: number;
+}
+
+export function serverFlags(cmd: ParsedCommand, command: string): ServerFlags {
+  const nats = cmd.values['nats'];
+  const prefix = cmd.values['subject-prefix'];
+  const partitionsText = cmd.values['partitions'];
+  let partitions: number | undefined;
+  if (typeof partitionsText === 'string') {
+    partitions = Number(partitionsText);
+    if (!Number.isSafeInteger(partitions) || partitions < 1) throw new UsageError(`--partitions takes a whole number of 1 or more, got \`${partitionsText}\``, command);
+  }
+  return {
+    natsUrl: typeof nats === 'string' ? nats : (process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222'),
+    subjectPrefix: typeof prefix === 'string' ? prefix : (process.env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk'),
+    ...(partitions !== undefined ? { partitions } : {}),
+  };
+}
+
+/** The flags again, as a child process's arguments. */
+export function serverArgs(flags: ServerFlags): string[] {
+  return ['--nats', flags.natsUrl, '--subject-prefix', flags.subjectPrefix, ...(flags.partitions !== undefined ? ['--partitions', String(flags.partitions)] : [])];
+}
+
+export interface OpenTopic {
+  loaded: LoadedDataflow;
+  topology: Topology;
+  topic: RuntimeTopic;
+  bus: NatsBus;
+}
+
+/** Plans the file, finds TOPIC (by id or stream name), connects and makes sure the topic exists. */
+export async function openTopic(file: string, topicName: string, flags: ServerFlags, command: string): Promise<OpenTopic> {
+  const loaded = await loadPlan(file, { subjectPrefix: flags.subjectPrefix, ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}) });
+  const topology = await nativeTopology(file, loaded.plan, loaded.dataflow);
+  const topic = topology.topics.get(topicName) ?? [...topology.topics.values()].find((t) => t.name === topicName);
+  if (!topic) throw new UsageError(`${file} has no topic \`${topicName}\`: its topics are ${[...topology.topics.keys()].map((k) => `\`${k}\``).join(', ')}`, command);
+  const bus = await createNatsBus({ servers: flags.natsUrl, subjectPrefix: flags.subjectPrefix, name: `ssdk ${command}` });
+  try {
+    await ensurePlanTopics(bus, loaded.plan, [topic.id]);
+  } catch (err) {
+    await bus.close();
+    throw err;
+  }
+  return { loaded, topology, topic, bus };
+}
