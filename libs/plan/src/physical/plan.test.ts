@@ -109,6 +109,9 @@ describe('physical plan', () => {
       service: 'word-count',
     });
     expect(topic('word-count.dead-letter')?.subject).toBe('ssdk.examples.word-count.dead-letter.word-count.{partition}');
+    // A dataflow's own topics are named on the bus with its namespace and name: never shared.
+    expect(topic('word-count.dead-letter')?.name).toBe('examples.word-count.word-count.dead-letter');
+    expect(topic('word-count.key-by-word.out')?.name).toBe('examples.word-count.word-count.key-by-word.out');
     expect(topic('word-count.late-events')).toMatchObject({ subject: 'ssdk.examples.word-count.late-events.word-count.{partition}', value: { type: 'string' } });
   });
 

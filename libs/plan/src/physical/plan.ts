@@ -139,6 +139,15 @@ class PlanBuilder {
     }
   }
 
+  /**
+   * The bus name of a topic the dataflow owns (internal, dead-letter, late-events, schedule):
+   * qualified by namespace and dataflow, so two dataflows on one bus never share a stream. Ids
+   * (what users and files name) stay short.
+   */
+  private ownName(id: string): string {
+    return `${this.df.meta.namespace}.${this.df.meta.name}.${id}`;
+  }
+
   /** A topic per `schedule` source, fed by the runtime's clock; by source name. */
   private scheduleTopics(node: ServiceNode): Map<string, string> {
     const ids = new Map<string, string>();
@@ -148,7 +157,7 @@ class PlanBuilder {
       ids.set(s.name, id);
       this.topics.push({
         id,
-        name: id,
+        name: this.ownName(id),
         kind: 'schedule',
         subject: this.subject('schedule', node.name, s.name),
         partitions: this.options.partitions,
@@ -170,7 +179,7 @@ class PlanBuilder {
       const out = this.streamAfter(u);
       this.topics.push({
         id,
-        name: id,
+        name: this.ownName(id),
         kind: 'internal',
         subject: this.subject('internal', service, u.id.slice(service.length + 1)),
         partitions: this.options.partitions,
@@ -191,8 +200,8 @@ class PlanBuilder {
     const late = (stamp && this.graph.stepTypes.get(stamp)?.input.value) ?? { kind: 'unknown' as const };
     const common = { partitions: this.options.partitions, service: name };
     this.topics.push(
-      { id: deadLetter, name: deadLetter, kind: 'dead-letter', subject: this.subject('dead-letter', name), ...common, value: { type: 'dead-letter', converter: 'json' } },
-      { id: lateEvents, name: lateEvents, kind: 'late-events', subject: this.subject('late-events', name), ...common, value: { type: this.print(late), converter: 'json' } },
+      { id: deadLetter, name: this.ownName(deadLetter), kind: 'dead-letter', subject: this.subject('dead-letter', name), ...common, value: { type: 'dead-letter', converter: 'json' } },
+      { id: lateEvents, name: this.ownName(lateEvents), kind: 'late-events', subject: this.subject('late-events', name), ...common, value: { type: this.print(late), converter: 'json' } },
     );
     return { deadLetter, lateEvents };
   }
