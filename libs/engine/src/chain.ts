@@ -163,7 +163,31 @@ function runFrom(
       return;
     }
   }
-  outputs.push({ ...current, input });
+  if (current instanceof Derived) {
+    current.input = input;
+    outputs.push(current);
+  } else {
+    outputs.push(new Derived(current.key, current.value, current.timestamp, current.headers, input));
+  }
+}
+
+/**
+ * A record a step made. One class (one shape) for every record the chain creates, so the last
+ * step's record can become the output as it is instead of being copied again per record.
+ */
+class Derived implements ChainOutput {
+  key: Key | null;
+  value: unknown;
+  timestamp: number;
+  headers: Record<string, string> | undefined;
+  input: number;
+  constructor(key: Key | null, value: unknown, timestamp: number, headers: Record<string, string> | undefined, input: number) {
+    this.key = key;
+    this.value = value;
+    this.timestamp = timestamp;
+    this.headers = headers;
+    this.input = input;
+  }
 }
 
 const DROP = Symbol('drop');
@@ -184,12 +208,12 @@ function applyResult(step: ChainStep, record: EngineRecord, result: unknown): En
       return result.map((item) => withResult(step, record, item));
     case 'assign-key':
       if (!isKey(result)) throw new FunctionContractError(`assign-key must return a string, number or boolean, got ${describeValue(result)}`);
-      return { ...record, key: result };
+      return new Derived(result, record.value, record.timestamp, record.headers, -1);
     case 'assign-timestamp':
       if (typeof result !== 'number' || !Number.isFinite(result)) {
         throw new FunctionContractError(`assign-timestamp must return epoch milliseconds (a finite number), got ${describeValue(result)}`);
       }
-      return { ...record, timestamp: Math.trunc(result) };
+      return new Derived(record.key, record.value, Math.trunc(result), record.headers, -1);
     case 'update-state':
       // A side effect on the current key's state; the record goes on unchanged.
       return record;
@@ -213,9 +237,9 @@ function withResult(step: ChainStep, record: EngineRecord, result: unknown): Eng
     if (!isKey(kv.key) && kv.key !== null) {
       throw new FunctionContractError(`a key-value result needs a string, number or boolean key, got ${describeValue(kv.key)}`);
     }
-    return { ...record, key: kv.key as Key | null, value: kv.value };
+    return new Derived(kv.key as Key | null, kv.value, record.timestamp, record.headers, -1);
   }
-  return { ...record, value: result };
+  return new Derived(record.key, result, record.timestamp, record.headers, -1);
 }
 
 function isKey(v: unknown): v is Key {
