@@ -159,7 +159,7 @@ function runFrom(
       }
       current = next as EngineRecord;
     } catch (error) {
-      failures.push({ input, operator: step.id, reason: describeError(error), error, record: current });
+      failures.push({ input, operator: step.id, reason: describeError(error), error, record: asRecord(current) });
       return;
     }
   }
@@ -188,6 +188,12 @@ class Derived implements ChainOutput {
     this.headers = headers;
     this.input = input;
   }
+}
+
+/** A failing record as the step saw it: the record alone, without the chain's bookkeeping. */
+function asRecord(r: EngineRecord): EngineRecord {
+  if (!(r instanceof Derived)) return r;
+  return r.headers ? { key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers } : { key: r.key, value: r.value, timestamp: r.timestamp };
 }
 
 const DROP = Symbol('drop');
