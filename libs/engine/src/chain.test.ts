@@ -106,3 +106,15 @@ describe('engine - chain of steps over a batch', () => {
     expect(r2.outputs.map((o) => o.input)).toEqual([0, 2]);
   });
 });
+
+describe('engine - what a failure carries', () => {
+  it('engine - a failing record is the record as the step saw it, a plain record', () => {
+    const r = runChain(
+      [step('map', (v: number) => v * 2, { id: 'svc.double' }), step('map', () => { throw new Error('no'); }, { id: 'svc.fail' })],
+      [rec(21, 5, 'k')],
+    );
+    expect(r.failures).toHaveLength(1);
+    expect(r.failures[0]!.record).toStrictEqual({ key: 'k', value: 42, timestamp: 5 });
+    expect(r.failures[0]!.operator).toBe('svc.fail');
+  });
+});
