@@ -5,6 +5,7 @@
  * value the problem is; the runtime dead-letters it. Renames (`serialize`/`deserialize`) are
  * applied here, so functions see the property names of the services file.
  */
+import { resolveType } from '@ssdk/plan';
 import { readUtf8 } from '@ssdk/records';
 import { INTEGER_TYPES, type Converter, type IntegerTypeName, type NamedType, type TypeRef } from '@ssdk/spec';
 
@@ -57,7 +58,7 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
     }
   };
   if (converter === 'raw') {
-    const resolved = resolve(type, types);
+    const resolved = resolveType(type, types);
     const asBytes = resolved.kind === 'primitive' && resolved.name === 'bytes';
     const encodeText = (value: unknown): string | Uint8Array => {
       if (asBytes && value instanceof Uint8Array) return value;
@@ -108,25 +109,6 @@ function jsonReplacer(_k: string, v: unknown): unknown {
   return v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v;
 }
 
-function resolve(t: TypeRef, types: Types): TypeRef {
-  let current = t;
-  for (let hops = 0; current.kind === 'named' && hops < 64; hops++) {
-    const found = lookup(current.name, types);
-    if (!found) return { kind: 'unknown' };
-    current = found.type;
-  }
-  return current;
-}
-
-function lookup(name: string, types: Types): NamedType | undefined {
-  if (Object.hasOwn(types, name)) return types[name];
-  const kebab = name
-    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
-    .replace(/_/g, '-')
-    .toLowerCase();
-  return Object.hasOwn(types, kebab) ? types[kebab] : Object.values(types).find((t) => t.name.toLowerCase() === kebab);
-}
-
 function fail(path: string, message: string): never {
   throw new SchemaError(path ? `${path}: ${message}` : message);
 }
@@ -146,7 +128,7 @@ const ANY: Walker = (v) => v;
 function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: number): Walker {
   // Recursive types are rejected by the planner; this only guards against a loop.
   if (depth > 32) return ANY;
-  const r = resolve(t, types);
+  const r = resolveType(t, types);
   switch (r.kind) {
     case 'unknown':
     case 'invalid':
