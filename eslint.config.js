@@ -46,9 +46,10 @@ function boundaries(allow = []) {
       { sourceTag: 'layer:functions', onlyDependOnLibsWithTags: ['layer:spec', 'layer:records'] },
       { sourceTag: 'layer:state', onlyDependOnLibsWithTags: ['layer:records', 'layer:testing'] },
       { sourceTag: 'layer:testing', onlyDependOnLibsWithTags: [] },
+      { sourceTag: 'layer:telemetry', onlyDependOnLibsWithTags: [] },
       {
         sourceTag: 'layer:runtime',
-        onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records', 'layer:engine', 'layer:bus', 'layer:state', 'layer:functions', 'layer:wit', 'layer:wasm-host', 'layer:testing'],
+        onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records', 'layer:engine', 'layer:bus', 'layer:state', 'layer:functions', 'layer:wit', 'layer:wasm-host', 'layer:testing', 'layer:telemetry'],
       },
       { sourceTag: 'layer:engine', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records'] },
     ],

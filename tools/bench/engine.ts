@@ -3,22 +3,42 @@
  * baseline measured in the same run:
  *   word-count: sentences → split → filter → keyed running total → 20 s windows → top 3
  *   sensors:    readings → windowed average per car (sliding 60 s / 20 s)
- * Prints records/s, batch latency percentiles and peak RSS. Not a test: numbers, not verdicts.
+ * Each dataflow runs with native (trusted) functions and sandboxed (every unit's chain in the
+ * dataflow's WebAssembly component; built on first use, then cached by content hash under
+ * $SSDK_COMPONENT_CACHE or node_modules/.cache/ssdk-components). Prints records/s, CPU seconds
+ * (wall time on a busy machine says little: compare with the baseline of the same run), batch
+ * latency percentiles and peak RSS. Not a test: numbers, not verdicts.
  *
- *   npx tsx tools/bench/engine.ts [--records N] [--no-fuse] [--only word-count|sensors]
+ *   npx tsx tools/bench/engine.ts [--records N] [--sandbox-records N] [--no-fuse] [--no-sandbox] [--only word-count|sensors]
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadNativeStep } from '@ssdk/functions';
-import { planDataflow } from '@ssdk/plan';
-import { startEmbedded, type ProduceRecord } from '@ssdk/runtime';
-import { loadServicesFile } from '@ssdk/spec';
+import { checkDataflow, planDataflow } from '@ssdk/plan';
+import { startEmbedded, type ChainExecutor, type ProduceRecord, type SandboxFactory, type UnitMetricsSnapshot } from '@ssdk/runtime';
+import { loadServicesFile, type Dataflow } from '@ssdk/spec';
+import { openWasmHost } from '@ssdk/wasm-host';
+import { buildDataflow } from '@ssdk/wasm-host/build';
 
 // Embedded mode runs fused (one partition: steps of a service part share a unit); --no-fuse
 // runs one unit per step, as the distributed runtime does by default.
-const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, 'no-fuse': { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    'sandbox-records': { type: 'string', default: '200000' },
+    'no-fuse': { type: 'boolean', default: false },
+    'no-sandbox': { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+});
 const fuse = values['no-fuse'] !== true;
 const N = Number(values.records);
+// The sandbox is slower by design; a smaller input keeps the run short (records/s is what counts).
+const NS = Math.min(N, Number(values['sandbox-records']));
+const withSandbox = values['no-sandbox'] !== true;
 const repo = new URL('../../', import.meta.url).pathname;
 
 // --- inputs (seeded, so every run measures the same work) -------------------------------------
@@ -56,26 +76,72 @@ let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
 const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`;
 
-async function runEmbedded(example: string, topic: string, input: ProduceRecord[], countTopic?: string) {
+/** Builds the example's component (cached) and serves every unit's chain from it. */
+async function openSandbox(dataflow: Dataflow): Promise<{ factory: SandboxFactory; close(): Promise<void> }> {
+  const { graph } = checkDataflow(dataflow);
+  const stateDir = await mkdtemp(join(tmpdir(), 'ssdk-bench-'));
+  const t0 = performance.now();
+  const built = await buildDataflow({ dataflow, graph, stateDir, componentCache: process.env['SSDK_COMPONENT_CACHE'] ?? join(repo, 'node_modules/.cache/ssdk-components') });
+  console.log(`  (component ready in ${Math.round(performance.now() - t0)} ms)`);
+  const host = openWasmHost();
+  const build = await host.loadBuild(built.buildDir);
+  const chains: ChainExecutor[] = [];
+  return {
+    async factory(op, steps) {
+      const component = await build.componentFor(steps.map((s) => s.id));
+      const chain = component?.chain({ steps, timeoutMs: 10_000 });
+      if (chain) chains.push(chain);
+      return chain;
+    },
+    async close() {
+      for (const c of chains) c.close?.();
+      await host.close();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function runEmbedded(example: string, topic: string, input: ProduceRecord[], mode: 'native' | 'sandbox') {
   const file = `${repo}examples/${example}/services.yaml`;
   const { dataflow } = await loadServicesFile(file);
   const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1, fuse: fuse });
   if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-  const df = await startEmbedded({ plan, dataflow, loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn });
+  const sandbox = mode === 'sandbox' ? await openSandbox(dataflow) : undefined;
+  const df = await startEmbedded({
+    plan,
+    dataflow,
+    isolation: mode,
+    ...(sandbox ? { sandbox: sandbox.factory } : {}),
+    loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn,
+  });
   peakRss = process.memoryUsage().rss;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < input.length; i += 50_000) await df.produce(topic, input.slice(i, i + 50_000));
   await df.endInput();
   await df.ended();
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const metrics = df.metrics();
-  const counted = countTopic ? (await df.read(countTopic)).length : 0;
   await df.stop();
-  return { ms, metrics, rss: peakRss, counted };
+  await sandbox?.close();
+  // The main thread's CPU time (a sandbox's guests run in worker threads, counted too).
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, metrics, rss: peakRss };
 }
 
-function report(name: string, records: number, ms: number, rss: number, extra = '') {
-  console.log(`${name.padEnd(44)} ${String(Math.round((records / ms) * 1000).toLocaleString('en')).padStart(12)} records/s  ${(ms / 1000).toFixed(2).padStart(7)} s  peak RSS ${mb(rss).padStart(7)}  ${extra}`);
+function report(name: string, records: number, ms: number, rss: number, extra = '', cpuMs?: number) {
+  const cpu = cpuMs === undefined ? '' : `  CPU ${(cpuMs / 1000).toFixed(2).padStart(6)} s`;
+  console.log(`${name.padEnd(44)} ${String(Math.round((records / ms) * 1000).toLocaleString('en')).padStart(12)} records/s  ${(ms / 1000).toFixed(2).padStart(7)} s${cpu}  peak RSS ${mb(rss).padStart(7)}  ${extra}`);
+}
+
+function unitLines(metrics: UnitMetricsSnapshot[]) {
+  for (const m of metrics) console.log(`    ${m.operator.padEnd(36)} in ${String(m.recordsIn).padStart(9)}  out ${String(m.recordsOut).padStart(9)}  batch p50 ${m.batchLatencyMs.p50} ms  p99 ${m.batchLatencyMs.p99} ms`);
+}
+
+/** Records a unit wrote to a topic (the words between the two word-count services). */
+function wordsOf(metrics: UnitMetricsSnapshot[]): number {
+  // count-words' last unit writes the words topic; what it wrote is what top-words reads.
+  return metrics.find((m) => m.operator.startsWith('top-words'))?.recordsIn ?? 0;
 }
 
 async function wordCount() {
@@ -107,12 +173,18 @@ async function wordCount() {
     }
     const ms = performance.now() - t0;
     report('baseline: hand-written loop (sentences)', N, ms, peakRss, `(${words.toLocaleString('en')} words, ${tops.length} windows)`);
+    report('  … per word', words, ms, peakRss);
   }
-  const r = await runEmbedded('word-count', 'sentences', input, 'words');
-  const words = r.counted;
-  report(`ssdk embedded, native functions${fuse ? ', fused' : ', one unit per step'} (sentences)`, N, r.ms, r.rss);
-  report(`  … the map/count path (words)`, words, r.ms, r.rss);
-  for (const m of r.metrics) console.log(`    ${m.operator.padEnd(36)} in ${String(m.recordsIn).padStart(9)}  out ${String(m.recordsOut).padStart(9)}  batch p50 ${m.batchLatencyMs.p50} ms  p99 ${m.batchLatencyMs.p99} ms`);
+  const layout = fuse ? ', fused' : ', one unit per step';
+  const r = await runEmbedded('word-count', 'sentences', input, 'native');
+  report(`ssdk embedded, native functions${layout} (sentences)`, N, r.ms, r.rss, '', r.cpuMs);
+  report(`  … the map/count path (words)`, wordsOf(r.metrics), r.ms, r.rss, `(${Math.round((wordsOf(r.metrics) / r.cpuMs) * 1000).toLocaleString('en')} words per CPU second)`);
+  unitLines(r.metrics);
+  if (!withSandbox) return;
+  const s = await runEmbedded('word-count', 'sentences', input.slice(0, NS), 'sandbox');
+  report(`ssdk embedded, sandboxed${layout} (sentences)`, NS, s.ms, s.rss, '', s.cpuMs);
+  report(`  … the map/count path (words)`, wordsOf(s.metrics), s.ms, s.rss);
+  unitLines(s.metrics);
 }
 
 async function sensors() {
@@ -145,9 +217,14 @@ async function sensors() {
     }
     report('baseline: hand-written loop', N, performance.now() - t0, peakRss, `(${out} windows)`);
   }
-  const r = await runEmbedded('car-sensors', 'car-readings', input);
-  report(`ssdk embedded, native functions${fuse ? ', fused' : ', one unit per step'}`, N, r.ms, r.rss);
-  for (const m of r.metrics) console.log(`    ${m.operator.padEnd(36)} in ${String(m.recordsIn).padStart(9)}  out ${String(m.recordsOut).padStart(9)}  batch p50 ${m.batchLatencyMs.p50} ms  p99 ${m.batchLatencyMs.p99} ms`);
+  const layout = fuse ? ', fused' : ', one unit per step';
+  const r = await runEmbedded('car-sensors', 'car-readings', input, 'native');
+  report(`ssdk embedded, native functions${layout}`, N, r.ms, r.rss, '', r.cpuMs);
+  unitLines(r.metrics);
+  if (!withSandbox) return;
+  const s = await runEmbedded('car-sensors', 'car-readings', input.slice(0, NS), 'sandbox');
+  report(`ssdk embedded, sandboxed${layout}`, NS, s.ms, s.rss, '', s.cpuMs);
+  unitLines(s.metrics);
 }
 
 if (!values.only) {

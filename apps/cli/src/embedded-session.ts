@@ -1,6 +1,7 @@
 /**
  * One embedded run of a dataflow, as `ssdk run` and `ssdk test` need it: load and plan the
- * file, start the embedded runtime with trusted (native) functions, feed inputs in order
+ * file, start the embedded runtime (functions sandboxed as the file says, built when needed, or
+ * all native when trusted), feed inputs in order
  * (each drains before the next, so a run is deterministic), end the input or wait for idle,
  * and collect every topic the dataflow writes.
  */
@@ -9,7 +10,7 @@ import { loadNativeStep } from '@ssdk/functions';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { parseJsonLines, type JsonRecord } from '@ssdk/records';
 import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
-import { startEmbedded, stateCheckpointStore, type CheckpointStore, type EmbeddedDataflow, type SandboxFactory } from '@ssdk/runtime';
+import { startEmbedded, stateCheckpointStore, type CheckpointStore, type EmbeddedDataflow, type IsolationChoice, type SandboxFactory, type UnitObserver } from '@ssdk/runtime';
 import { checkDataflow } from '@ssdk/plan';
 import { openWasmHost, unitIsolation } from '@ssdk/wasm-host';
 import { buildDataflow } from '@ssdk/wasm-host/build';
@@ -17,6 +18,7 @@ import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
 import { embeddedStateDir, stateDir } from './state-dir.ts';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { loadAndPlan } from './dataflow.ts';
+import { UsageError, type ParsedCommand } from './args.ts';
 
 /** Embedded mode runs one partition per topic: one process gains no parallelism from more, and
  * one partition keeps records in exactly the order they were produced. */
@@ -33,13 +35,17 @@ export interface SessionOptions {
   /** Where state and progress go: memory (nothing survives), or PGlite under the state dir. */
   checkpoints: { kind: 'memory'; store: CheckpointStore } | { kind: 'pglite'; stateDir?: string; fresh: boolean };
   /**
-   * Run `isolation: wasm` functions as WebAssembly components (built first, a cache hit when
-   * nothing changed); otherwise every function runs natively. @default false
+   * Where functions run: `plan` — as the services file says (`isolation: wasm`, the default,
+   * runs as WebAssembly components, built first — a cache hit when nothing changed);
+   * `native` — every function in V8, trusted (`--native`); `sandbox` — every function as a
+   * component, `isolation: native` ones too (`--sandbox`). @default 'plan'
    */
-  sandbox?: boolean;
+  isolation?: IsolationChoice;
   stateDir?: string;
   /** Build progress, one line per component. */
   onBuild?: (line: string) => void;
+  /** Tracing, metrics and function logs of the run (`--trace`, `--ui`, `ssdk log`). */
+  observer?: UnitObserver;
 }
 
 export interface Session {
@@ -80,14 +86,27 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     if (o.checkpoints.fresh) await store.destroy();
     checkpoints = await stateCheckpointStore({ store, plan, dataflow });
   }
-  const sandbox = o.sandbox ? await openSandbox(file, dataflow, o) : undefined;
-  const df = await startEmbedded({
-    plan,
-    dataflow,
-    checkpoints,
-    loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn,
-    ...(sandbox ? { sandbox: sandbox.factory } : {}),
-  });
+  const isolation = o.isolation ?? 'plan';
+  const sandboxed = isolation === 'sandbox' || (isolation === 'plan' && plan.operators.some((op) => op.steps.some((s) => s.settings.isolation === 'wasm')));
+  let sandbox: Awaited<ReturnType<typeof openSandbox>> | undefined;
+  let df: EmbeddedDataflow;
+  try {
+    sandbox = sandboxed ? await openSandbox(file, dataflow, o, isolation === 'sandbox') : undefined;
+    df = await startEmbedded({
+      plan,
+      dataflow,
+      checkpoints,
+      isolation,
+      loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn,
+      ...(sandbox ? { sandbox: sandbox.factory } : {}),
+      ...(o.observer ? { observer: o.observer } : {}),
+    });
+  } catch (err) {
+    // A function that does not compile, a component that does not load: release what is open.
+    await sandbox?.close();
+    await checkpoints.close();
+    throw err;
+  }
   const close = async () => {
     await df.stop();
     await checkpoints.close();
@@ -96,26 +115,39 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   return { file, dataflow, plan, df, checkpoints, ...(store ? { store } : {}), diagnostics: planned.diagnostics, close };
 }
 
+/** `--native` / `--sandbox` (not both): where `ssdk run` and `ssdk test` run functions. */
+export function isolationFlag(cmd: ParsedCommand, command: string): IsolationChoice {
+  if (cmd.values['native'] && cmd.values['sandbox']) throw new UsageError('--native and --sandbox contradict each other: give one', command);
+  return cmd.values['native'] ? 'native' : cmd.values['sandbox'] ? 'sandbox' : 'plan';
+}
+
 /** Builds the dataflow's components (cached by content hash) and serves its sandboxed chains. */
-async function openSandbox(file: string, dataflow: Dataflow, o: SessionOptions): Promise<{ factory: SandboxFactory; close(): Promise<void> }> {
+async function openSandbox(file: string, dataflow: Dataflow, o: SessionOptions, sandboxAll: boolean): Promise<{ factory: SandboxFactory; close(): Promise<void> }> {
   const { graph } = checkDataflow(dataflow);
   const cache = process.env['SSDK_COMPONENT_CACHE'];
   const built = await buildDataflow({
     dataflow,
     graph,
     stateDir: stateDir(file, o.stateDir),
+    sandboxAll,
     ...(cache ? { componentCache: cache } : {}),
-    onProgress: (p) => o.onBuild?.(`${p.status} component ${p.hash} for ${p.services.join(", ")} (${Math.round(p.ms)} ms)`),
+    onProgress: (p) =>
+      o.onBuild?.(
+        p.status === 'building'
+          ? `building the WebAssembly component of ${p.services.join(', ')} (${p.hash}); a new one takes 10–30 s, then it is cached`
+          : `${p.status} component ${p.hash} for ${p.services.join(', ')} (${Math.round(p.ms)} ms)`,
+      ),
   });
   const host = openWasmHost();
   const build = await host.loadBuild(built.buildDir);
   const chains: Array<{ close(): void }> = [];
   return {
-    async factory(op, steps) {
+    async factory(op, steps, log) {
       const ids = steps.map((s) => s.id);
       if (unitIsolation(build.manifest, ids) === 'native') return undefined;
       const component = await build.componentFor(ids);
-      const chain = component?.chain({ steps, timeoutMs: op.steps[0]?.settings.functionTimeoutMs ?? 1000 });
+      const timeoutMs = Math.max(...op.steps.filter((s) => ids.includes(s.id)).map((s) => s.settings.functionTimeoutMs), 1);
+      const chain = component?.chain({ steps, timeoutMs, ...(log ? { log } : {}) });
       if (chain) chains.push(chain);
       return chain;
     },

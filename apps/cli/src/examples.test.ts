@@ -6,6 +6,9 @@ import { bufferIo } from './io.ts';
 import { main } from './main.ts';
 
 const repo = new URL('../../../', import.meta.url).pathname;
+// Functions are sandboxed by default: each dataflow's component is built once per content hash,
+// and this cache (shared by every test file and run) keeps that to once.
+process.env['SSDK_COMPONENT_CACHE'] ??= join(tmpdir(), 'ssdk-test-components');
 const examples = (await readdir(join(repo, 'examples'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
 
 async function ssdk(...argv: string[]) {
@@ -26,8 +29,18 @@ describe('examples', () => {
     expect(r.out).toContain('valid');
   });
 
-  it.each(examples)('examples - `ssdk test` reproduces the golden outputs of `%s` on the embedded runtime', async (name) => {
-    const r = await ssdk('test', join(repo, 'examples', name, 'services.yaml'));
+  it.each(examples)(
+    'examples - `ssdk test` reproduces the golden outputs of `%s` with its functions sandboxed (the default)',
+    async (name) => {
+      const r = await ssdk('test', join(repo, 'examples', name, 'services.yaml'));
+      expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
+      expect(r.code).toBe(0);
+    },
+    300_000,
+  );
+
+  it.each(examples)('examples - `ssdk test --native` reproduces the golden outputs of `%s` with trusted functions', async (name) => {
+    const r = await ssdk('test', join(repo, 'examples', name, 'services.yaml'), '--native');
     expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
     expect(r.code).toBe(0);
   });
@@ -92,17 +105,90 @@ describe('examples - restart', () => {
   }, 120_000);
 });
 
-describe('examples - sandboxed functions', () => {
-  // Components are built once per content hash; a shared cache keeps reruns fast.
-  process.env['SSDK_COMPONENT_CACHE'] ??= join(tmpdir(), 'ssdk-test-components');
+const PROBE = `apiVersion: 0.5.0
+meta: {name: isolation-probe, namespace: tests, version: 0.1.0}
+topics:
+  words: {schema: {value: {type: string}}}
+  tagged: {schema: {value: {type: string}}}
+  stamped: {schema: {value: {type: string}}}
+services:
+  trusted:
+    sources: [{type: topic, id: words}]
+    transforms:
+      - operator: map
+        isolation: native
+        run: |
+          function tagTrusted(w: string): string {
+            return w + ':' + (typeof (globalThis as any).process === 'object' ? 'native' : 'sandbox');
+          }
+    sinks: [{type: topic, id: tagged}]
+  guarded:
+    sources: [{type: topic, id: tagged}]
+    transforms:
+      - operator: map
+        grants: [clock, {env: [SSDK_PROBE_REGION]}]
+        run: |
+          function stamp(w: string, ctx: Ctx): string {
+            const where = typeof (globalThis as any).process === 'object' ? 'native' : 'sandbox';
+            if (w.startsWith('env')) return w + ',' + where + ',' + ctx.env('SSDK_PROBE_REGION');
+            if (w.startsWith('clock')) return w + ',' + where + ',' + (Date.now() > 1.7e12 && ctx.now() > 1.7e12 ? 'now' : 'stale');
+            return w + ',' + where;
+          }
+      - operator: map
+        run: |
+          function ungranted(w: string, ctx: Ctx): string {
+            if (w.startsWith('secret')) return w + ctx.env('SSDK_PROBE_REGION');
+            if (w.startsWith('late')) return w + ctx.now();
+            return w;
+          }
+    sinks: [{type: topic, id: stamped}]
+`;
 
-  it.each(['word-count', 'wat-filter'])(
-    'examples - `ssdk test --sandbox` reproduces `%s` with its functions as WebAssembly components',
-    async (name) => {
-      const r = await ssdk('test', join(repo, 'examples', name, 'services.yaml'), '--sandbox');
-      expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
-      expect(r.code).toBe(0);
-    },
-    180_000,
-  );
+describe('examples - isolation and grants', () => {
+  async function probe(...flags: string[]) {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-probe-'));
+    await writeFile(join(dir, 'services.yaml'), PROBE);
+    await writeFile(join(dir, 'words.jsonl'), ['"env"', '"clock"', '"secret"', '"late"'].join('\n') + '\n');
+    process.env['SSDK_PROBE_REGION'] = 'eu-west';
+    const r = await ssdk('run', join(dir, 'services.yaml'), '-i', `words=${join(dir, 'words.jsonl')}`, '-o', join(dir, 'out'), '--until-idle', '--ephemeral', ...flags);
+    const lines = async (f: string) => (await readFile(join(dir, 'out', f), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
+    const dead = (await lines('guarded.dead-letter.jsonl')) as Array<{ reason: string; operator: string }>;
+    return { r, tagged: (await lines('tagged.jsonl')).sort(), stamped: (await lines('stamped.jsonl')).sort(), dead: dead.map((d) => [d.operator, d.reason.replace(/ \(at .*\)$/, '')]).sort() };
+  }
+
+  const DENIED = [
+    ['guarded.ungranted', 'GrantDeniedError: ctx.env("SSDK_PROBE_REGION") needs the `env` grant, which step `guarded.ungranted` does not have: add `grants: [{env: [SSDK_PROBE_REGION]}]` to the step (or to `config`)'],
+    ['guarded.ungranted', 'GrantDeniedError: ctx.now() needs the `clock` grant, which step `guarded.ungranted` does not have: add `grants: [clock]` to the step (or to `config`)'],
+  ];
+
+  it('examples - by default each step runs as the file says; grants reach only granted steps, the rest is dead-lettered naming the grant', async () => {
+    const { r, tagged, stamped, dead } = await probe();
+    expect(r.code).toBe(0);
+    // Built now: a progress line before and after; found in the cache: silent.
+    const progress = r.err.split('\n').filter((l) => l.includes('component'));
+    if (progress.length) expect(progress).toEqual([expect.stringMatching(/^building the WebAssembly component of trusted, guarded \([0-9a-f]{16}\); a new one takes/), expect.stringMatching(/^built component [0-9a-f]{16} for trusted, guarded/)]);
+    expect(tagged).toEqual(['clock:native', 'env:native', 'late:native', 'secret:native']);
+    expect(stamped).toEqual(['clock:native,sandbox,now', 'env:native,sandbox,eu-west']);
+    expect(dead).toEqual(DENIED);
+  }, 300_000);
+
+  it('examples - `--native` runs every function in V8, with the same grants API; `--sandbox` runs every one sandboxed', async () => {
+    const native = await probe('--native');
+    expect(native.r.code).toBe(0);
+    expect(native.r.err).not.toMatch(/component/);
+    expect(native.tagged).toEqual(['clock:native', 'env:native', 'late:native', 'secret:native']);
+    expect(native.stamped).toEqual(['clock:native,native,now', 'env:native,native,eu-west']);
+    expect(native.dead).toEqual(DENIED);
+    const sandboxed = await probe('--sandbox');
+    expect(sandboxed.r.code).toBe(0);
+    expect(sandboxed.tagged).toEqual(['clock:sandbox', 'env:sandbox', 'late:sandbox', 'secret:sandbox']);
+    expect(sandboxed.stamped).toEqual(['clock:sandbox,sandbox,now', 'env:sandbox,sandbox,eu-west']);
+    expect(sandboxed.dead).toEqual(DENIED);
+  }, 300_000);
+
+  it('examples - `--native` and `--sandbox` together are a usage error', async () => {
+    const r = await ssdk('test', join(repo, 'examples/word-count/services.yaml'), '--native', '--sandbox');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--native and --sandbox contradict each other');
+  });
 });

@@ -8,6 +8,8 @@ export interface CliIo {
   cwd: string;
   /** Colour only for a terminal that wants it (NO_COLOR is honoured). */
   color: boolean;
+  /** Present when stderr is a terminal (a status line may be redrawn there): its width now. */
+  terminal?: { columns(): number | undefined };
 }
 
 export function processIo(): CliIo {
@@ -16,6 +18,7 @@ export function processIo(): CliIo {
     err: (t) => process.stderr.write(t),
     cwd: process.cwd(),
     color: Boolean(process.stderr.isTTY) && !process.env['NO_COLOR'],
+    ...(process.stderr.isTTY ? { terminal: { columns: () => process.stderr.columns } } : {}),
   };
 }
 

@@ -6,14 +6,21 @@
 import { readFileSync } from 'node:fs';
 import { parseCommand, renderHelp, UsageError, type CommandSpec, type ParsedCommand } from './args.ts';
 import { buildSpec, runBuild } from './commands/build.ts';
+import { composeSpec, runCompose } from './commands/compose.ts';
 import { consumeSpec, runConsume } from './commands/consume.ts';
+import { logSpec, runLog } from './commands/log.ts';
+import { deploySpec, runDeploy } from './commands/deploy.ts';
 import { operatorSpec, runOperatorCommand } from './commands/operator.ts';
+import { plannerSpec, runPlannerCommand } from './commands/planner.ts';
 import { produceSpec, runProduce } from './commands/produce.ts';
 import { downSpec, runDown, runUp, upSpec } from './commands/up.ts';
 import { generateSpec, runGenerate } from './commands/generate.ts';
 import { planSpec, runPlan } from './commands/plan.ts';
 import { runRun, runSpec } from './commands/run.ts';
+import { runState, stateSpec } from './commands/state.ts';
+import { runStatus, statusSpec } from './commands/status.ts';
 import { runTest, testSpec } from './commands/test.ts';
+import { runUndeploy, undeploySpec } from './commands/undeploy.ts';
 import { runValidate, validateSpec } from './commands/validate.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from './exit-codes.ts';
 import { processIo, type CliIo } from './io.ts';
@@ -33,8 +40,15 @@ const COMMANDS: Command[] = [
   { spec: operatorSpec, run: runOperatorCommand },
   { spec: produceSpec, run: runProduce },
   { spec: consumeSpec, run: runConsume },
+  { spec: logSpec, run: runLog },
   { spec: upSpec, run: runUp },
   { spec: downSpec, run: runDown },
+  { spec: plannerSpec, run: runPlannerCommand },
+  { spec: deploySpec, run: runDeploy },
+  { spec: statusSpec, run: runStatus },
+  { spec: undeploySpec, run: runUndeploy },
+  { spec: stateSpec, run: runState },
+  { spec: composeSpec, run: runCompose },
 ];
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {

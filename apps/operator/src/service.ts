@@ -2,7 +2,8 @@
  * The operator service: one operator unit of a dataflow, configured from flags or environment
  * variables (`SSDK_FILE`, `SSDK_OPERATOR`, `NATS_URL`, `DATABASE_URL`, `SSDK_SUBJECT_PREFIX`,
  * `SSDK_PARTITIONS`), stopped gracefully by SIGTERM / SIGINT (the batch in hand is committed).
- * One replica per operator for now: leases and rescaling come later.
+ * Start several processes of the same operator to run replicas: they divide its partitions
+ * (`SSDK_LEASE_TTL_MS` / `SSDK_HEARTBEAT_MS` tune how fast a dead one's partitions move).
  */
 import { runOperator, type OperatorOptions, type OperatorResult } from '@ssdk/runtime';
 

@@ -17,3 +17,4 @@ export * from './errors.ts';
 export { createMemoryBus, type MemoryBusOptions } from './memory.ts';
 export { createNatsBus, type NatsBus } from './nats.ts';
 export { compileNatsBusOptions, DEFAULT_NATS_URL, type CompiledNatsBusOptions, type NatsBusOptions } from './nats-options.ts';
+export { connectControl, NoResponderError, RemoteError, type ControlConnection, type ControlOptions, type ControlRequestOptions, type Served } from './nats-control.ts';

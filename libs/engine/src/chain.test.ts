@@ -117,4 +117,18 @@ describe('engine - what a failure carries', () => {
     expect(r.failures[0]!.record).toStrictEqual({ key: 'k', value: 42, timestamp: 5 });
     expect(r.failures[0]!.operator).toBe('svc.fail');
   });
+
+  it('engine - ctx.now/random/env answer only what the step is granted; the rest fails its record naming the grant', () => {
+    const capabilities = { now: () => 42, random: () => 0.5, env: (name: string) => ({ REGION: 'eu', TOKEN: 'x' })[name] };
+    const probe = (v: string, ctx: FunctionContext) => (v === 'now' ? ctx.now() : v === 'random' ? ctx.random() : ctx.env(v));
+    const inputs = ['now', 'random', 'REGION', 'TOKEN'].map((v) => rec(v));
+    const granted = runChain([step('map', probe, { grants: { clock: true, random: true, env: ['REGION'] } })], inputs, { capabilities });
+    expect(granted.outputs.map((o) => [o.input, o.value])).toEqual([[0, 42], [1, 0.5], [2, 'eu']]);
+    expect(granted.failures.map((f) => f.reason)).toEqual([
+      'GrantDeniedError: ctx.env("TOKEN") needs the `env` grant, which step `svc.map` does not have: add `grants: [{env: [TOKEN]}]` to the step (or to `config`)',
+    ]);
+    const none = runChain([step('map', probe)], inputs, { capabilities });
+    expect(none.outputs).toEqual([]);
+    expect(none.failures.map((f) => f.reason.match(/needs the `(\w+)` grant/)?.[1])).toEqual(['clock', 'random', 'env', 'env']);
+  });
 });

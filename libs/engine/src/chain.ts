@@ -70,6 +70,39 @@ export interface FunctionContext {
   param(name: string): string | undefined;
   log(...args: unknown[]): void;
   state<V = unknown>(name: string): StateHandle<V>;
+  /** An environment variable the step's `env` grant names (undefined when unset). */
+  env(name: string): string | undefined;
+  /** The wall clock, epoch ms (the `clock` grant). */
+  now(): number;
+  /** A random number in [0, 1) (the `random` grant). */
+  random(): number;
+  /** Read-only SQL over state tables: not available yet (see docs/decisions.md). */
+  sql(query: string, params?: unknown[]): never;
+}
+
+/** What a step may reach beyond its record and state (the services file's `grants`). */
+export interface StepGrants {
+  clock?: boolean;
+  random?: boolean;
+  /** Environment variables `ctx.env` may read. */
+  env?: readonly string[];
+}
+
+/** Where granted capabilities come from: the host's clock, randomness and environment. */
+export interface Capabilities {
+  now(): number;
+  random(): number;
+  env(name: string): string | undefined;
+}
+
+/** A function used a capability its step was not granted: its record is dead-lettered with this. */
+export class GrantDeniedError extends Error {
+  override name = 'GrantDeniedError';
+  readonly grant: 'clock' | 'random' | 'env';
+  constructor(what: string, grant: 'clock' | 'random' | 'env', step: string | undefined, example: string) {
+    super(`${what} needs the \`${grant}\` grant, which ${step ? `step \`${step}\`` : 'this step'} does not have: add \`grants: [${example}]\` to the step (or to \`config\`)`);
+    this.grant = grant;
+  }
 }
 
 export interface StateHandle<V> {
@@ -92,6 +125,7 @@ export interface ChainStep {
   params?: Record<string, string>;
   /** States the function may name in `ctx.state()`; others are an error. */
   states?: readonly string[];
+  grants?: StepGrants;
 }
 
 export interface ChainOptions {
@@ -99,6 +133,8 @@ export interface ChainOptions {
   /** The records' way ends here (a window's state): run the steps, keep no outputs. */
   discardOutputs?: boolean;
   log?: (operator: string, record: EngineRecord, args: unknown[]) => void;
+  /** Serves `ctx.now/random/env` for steps granted them; without it, they are unavailable. */
+  capabilities?: Capabilities;
 }
 
 /** A function broke its contract (wrong return type, unknown state): reported like a throw. */
@@ -110,11 +146,11 @@ export function runChain(steps: readonly ChainStep[], inputs: readonly ChainInpu
   const outputs: ChainOutput[] = [];
   const failures: ChainFailure[] = [];
   const ctx = new RecordContext(options);
+  const keep = options.discardOutputs ? undefined : outputs;
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
     ctx.currentWindow = input.window;
-    runFrom(steps, 0, input, i, ctx, outputs, failures);
-    if (options.discardOutputs) outputs.length = 0;
+    runFrom(steps, 0, input, false, i, ctx, keep, failures);
   }
   return { outputs, failures };
 }
@@ -134,13 +170,19 @@ export function runFlush(step: ChainStep, window: WindowBounds, options: ChainOp
   }
 }
 
+/**
+ * Runs `record` through `steps[at..]`. `mine` says the record is one this chain made and no
+ * one else holds yet (not the caller's input, not an output): steps then change it in place
+ * instead of allocating a record per step per record.
+ */
 function runFrom(
   steps: readonly ChainStep[],
   at: number,
   record: EngineRecord,
+  mine: boolean,
   input: number,
   ctx: RecordContext,
-  outputs: ChainOutput[],
+  outputs: ChainOutput[] | undefined,
   failures: ChainFailure[],
 ): void {
   let current = record;
@@ -149,23 +191,64 @@ function runFrom(
     ctx.current = current;
     ctx.step = step;
     try {
-      const result = call(step, current, ctx);
-      const next = applyResult(step, current, result);
-      if (next === DROP) return;
-      if (Array.isArray(next)) {
-        // flat-map: each item continues through the rest of the chain on its own.
-        for (const item of next as EngineRecord[]) runFrom(steps, s + 1, item, input, ctx, outputs, failures);
-        return;
+      const result = step.operator === 'assign-timestamp' ? step.fn(current.value, current.timestamp, ctx) : step.fn(current.value, ctx);
+      switch (step.operator) {
+        case 'filter':
+          if (typeof result !== 'boolean') throw new FunctionContractError(`filter must return a boolean, got ${describeValue(result)}`);
+          if (!result) return;
+          break;
+        case 'map':
+          if (result === undefined) throw new FunctionContractError('map returned nothing (use filter-map to drop records)');
+          current = withResult(step, current, mine, result);
+          mine = true;
+          break;
+        case 'filter-map':
+          if (result === undefined || result === null) return;
+          current = withResult(step, current, mine, result);
+          mine = true;
+          break;
+        case 'flat-map': {
+          if (!Array.isArray(result)) throw new FunctionContractError(`flat-map must return an array, got ${describeValue(result)}`);
+          // Every item is checked before any continues: a bad item fails the record as a whole.
+          const items: EngineRecord[] = new Array(result.length);
+          for (let i = 0; i < result.length; i++) items[i] = withResult(step, current, false, result[i]);
+          // Each item continues through the rest of the chain on its own.
+          for (const item of items) runFrom(steps, s + 1, item, true, input, ctx, outputs, failures);
+          return;
+        }
+        case 'assign-key':
+          if (!isKey(result)) throw new FunctionContractError(`assign-key must return a string, number or boolean, got ${describeValue(result)}`);
+          if (mine) current.key = result;
+          else current = new Derived(result, current.value, current.timestamp, current.headers, -1);
+          mine = true;
+          break;
+        case 'assign-timestamp':
+          if (typeof result !== 'number' || !Number.isFinite(result)) {
+            throw new FunctionContractError(`assign-timestamp must return epoch milliseconds (a finite number), got ${describeValue(result)}`);
+          }
+          if (mine) current.timestamp = Math.trunc(result);
+          else current = new Derived(current.key, current.value, Math.trunc(result), current.headers, -1);
+          mine = true;
+          break;
+        case 'update-state':
+          // A side effect on the current key's state; the record goes on unchanged.
+          break;
+        case 'flush':
+          throw new FunctionContractError('flush runs when a window closes, not per record');
+        default: {
+          const never: never = step.operator;
+          return never;
+        }
       }
-      current = next as EngineRecord;
     } catch (error) {
       failures.push({ input, operator: step.id, reason: describeError(error), error, record: asRecord(current) });
       return;
     }
   }
-  if (current instanceof Derived) {
-    current.input = input;
-    outputs.push(current);
+  if (!outputs) return;
+  if (mine) {
+    (current as Derived).input = input;
+    outputs.push(current as Derived);
   } else {
     outputs.push(new Derived(current.key, current.value, current.timestamp, current.headers, input));
   }
@@ -196,56 +279,22 @@ function asRecord(r: EngineRecord): EngineRecord {
   return r.headers ? { key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers } : { key: r.key, value: r.value, timestamp: r.timestamp };
 }
 
-const DROP = Symbol('drop');
-
-/** What a step's result means for the record: the next record, several (flat-map), or DROP. */
-function applyResult(step: ChainStep, record: EngineRecord, result: unknown): EngineRecord | EngineRecord[] | typeof DROP {
-  switch (step.operator) {
-    case 'filter':
-      if (typeof result !== 'boolean') throw new FunctionContractError(`filter must return a boolean, got ${describeValue(result)}`);
-      return result ? record : DROP;
-    case 'map':
-      if (result === undefined) throw new FunctionContractError('map returned nothing (use filter-map to drop records)');
-      return withResult(step, record, result);
-    case 'filter-map':
-      return result === undefined || result === null ? DROP : withResult(step, record, result);
-    case 'flat-map':
-      if (!Array.isArray(result)) throw new FunctionContractError(`flat-map must return an array, got ${describeValue(result)}`);
-      return result.map((item) => withResult(step, record, item));
-    case 'assign-key':
-      if (!isKey(result)) throw new FunctionContractError(`assign-key must return a string, number or boolean, got ${describeValue(result)}`);
-      return new Derived(result, record.value, record.timestamp, record.headers, -1);
-    case 'assign-timestamp':
-      if (typeof result !== 'number' || !Number.isFinite(result)) {
-        throw new FunctionContractError(`assign-timestamp must return epoch milliseconds (a finite number), got ${describeValue(result)}`);
-      }
-      return new Derived(record.key, record.value, Math.trunc(result), record.headers, -1);
-    case 'update-state':
-      // A side effect on the current key's state; the record goes on unchanged.
-      return record;
-    case 'flush':
-      throw new FunctionContractError('flush runs when a window closes, not per record');
-    default: {
-      const never: never = step.operator;
-      return never;
-    }
-  }
-}
-
-function call(step: ChainStep, record: EngineRecord, ctx: RecordContext): unknown {
-  if (step.operator === 'assign-timestamp') return step.fn(record.value, record.timestamp, ctx);
-  return step.fn(record.value, ctx);
-}
-
-function withResult(step: ChainStep, record: EngineRecord, result: unknown): EngineRecord {
+/** The record with a step's result as its value (and key, for a key-value result); in place when `mine`. */
+function withResult(step: ChainStep, record: EngineRecord, mine: boolean, result: unknown): EngineRecord {
+  let key = record.key;
+  let value = result;
   if (step.setsKey && result !== null && typeof result === 'object' && 'key' in result && 'value' in result) {
     const kv = result as { key: unknown; value: unknown };
     if (!isKey(kv.key) && kv.key !== null) {
       throw new FunctionContractError(`a key-value result needs a string, number or boolean key, got ${describeValue(kv.key)}`);
     }
-    return new Derived(kv.key as Key | null, kv.value, record.timestamp, record.headers, -1);
+    key = kv.key as Key | null;
+    value = kv.value;
   }
-  return new Derived(record.key, result, record.timestamp, record.headers, -1);
+  if (!mine) return new Derived(key, value, record.timestamp, record.headers, -1);
+  record.key = key;
+  record.value = value;
+  return record;
 }
 
 function isKey(v: unknown): v is Key {
@@ -274,8 +323,13 @@ class RecordContext implements FunctionContext {
   current: EngineRecord = { key: null, value: null, timestamp: 0 };
   currentWindow: WindowBounds | undefined;
   step: ChainStep | undefined;
-  private readonly options: ChainOptions;
+  readonly options: ChainOptions;
   private readonly handles = new Map<string, StateHandle<unknown>>();
+  // The handle the last `ctx.state(name)` call of a step returned: a keyed step asks for the
+  // same state for every record.
+  private lastStep: ChainStep | undefined;
+  private lastName: string | undefined;
+  private lastHandle: StateHandle<unknown> | undefined;
 
   constructor(options: ChainOptions) {
     this.options = options;
@@ -298,48 +352,107 @@ class RecordContext implements FunctionContext {
     if (this.step) this.options.log?.(this.step.id, this.current, args);
   }
 
+  now(): number {
+    return this.granted('clock', 'ctx.now()', 'clock').now();
+  }
+
+  random(): number {
+    return this.granted('random', 'ctx.random()', 'random').random();
+  }
+
+  env(name: string): string | undefined {
+    const what = `ctx.env(${JSON.stringify(name)})`;
+    if (!this.step?.grants?.env?.includes(name)) throw new GrantDeniedError(what, 'env', this.step?.id, `{env: [${name}]}`);
+    return this.capabilities(what).env(name);
+  }
+
+  private granted(grant: 'clock' | 'random', what: string, example: string): Capabilities {
+    if (!this.step?.grants?.[grant]) throw new GrantDeniedError(what, grant, this.step?.id, example);
+    return this.capabilities(what);
+  }
+
+  sql(): never {
+    throw new FunctionContractError('ctx.sql is not available to functions yet: read state with ctx.state(name).get() / lookup(key), or entries() in a flush');
+  }
+
+  private capabilities(what: string): Capabilities {
+    const c = this.options.capabilities;
+    if (!c) throw new FunctionContractError(`${what} is not available here: this runtime grants no capabilities`);
+    return c;
+  }
+
   state<V = unknown>(name: string): StateHandle<V> {
+    if (name === this.lastName && this.step === this.lastStep) return this.lastHandle as StateHandle<V>;
     const allowed = this.step?.states;
     if (allowed && !allowed.includes(name)) {
       throw new FunctionContractError(`unknown state \`${name}\`${allowed.length ? `: this service has ${allowed.map((s) => `\`${s}\``).join(', ')}` : ''}`);
     }
     let h = this.handles.get(name);
-    if (!h) {
-      h = this.makeHandle(name);
-      this.handles.set(name, h);
-    }
+    if (!h) this.handles.set(name, (h = new RecordStateHandle(this, name)));
+    this.lastStep = this.step;
+    this.lastName = name;
+    this.lastHandle = h;
     return h as StateHandle<V>;
   }
+}
 
-  private makeHandle(name: string): StateHandle<unknown> {
-    const store = (): StateAccess => {
-      if (!this.options.state) throw new FunctionContractError('this operator has no state');
-      return this.options.state;
-    };
-    const win = () => this.currentWindow;
-    const currentKey = (): Key => {
-      const k = this.current.key;
-      if (k === null) throw new FunctionContractError(`state \`${name}\` needs a key: use it after assign-key, or use lookup(key)`);
-      return k;
-    };
-    return {
-      get: () => store().get(name, currentKey(), win()),
-      set: (value) => store().set(name, currentKey(), value, win()),
-      update(fn) {
-        const next = fn(store().get(name, currentKey(), win()));
-        store().set(name, currentKey(), next, win());
-        return next;
-      },
-      increment(by = 1) {
-        const prev = store().get(name, currentKey(), win());
-        if (prev !== undefined && typeof prev !== 'number') throw new FunctionContractError(`increment on state \`${name}\` whose value is not a number`);
-        const next = (prev ?? 0) + by;
-        store().set(name, currentKey(), next, win());
-        return next;
-      },
-      delete: () => store().delete(name, currentKey(), win()),
-      lookup: (key) => store().lookup(name, key),
-      entries: () => store().entries(name, win()),
-    };
+/** `ctx.state(name)`: reads and writes the current record's key (in its window, inside one). */
+class RecordStateHandle implements StateHandle<unknown> {
+  private readonly ctx: RecordContext;
+  private readonly name: string;
+
+  constructor(ctx: RecordContext, name: string) {
+    this.ctx = ctx;
+    this.name = name;
+  }
+
+  get(): unknown {
+    return this.store().get(this.name, this.key(), this.ctx.currentWindow);
+  }
+
+  set(value: unknown): void {
+    this.store().set(this.name, this.key(), value, this.ctx.currentWindow);
+  }
+
+  update(fn: (previous: unknown) => unknown): unknown {
+    const store = this.store();
+    const key = this.key();
+    const next = fn(store.get(this.name, key, this.ctx.currentWindow));
+    store.set(this.name, key, next, this.ctx.currentWindow);
+    return next;
+  }
+
+  increment(by = 1): number {
+    const store = this.store();
+    const key = this.key();
+    const prev = store.get(this.name, key, this.ctx.currentWindow);
+    if (prev !== undefined && typeof prev !== 'number') throw new FunctionContractError(`increment on state \`${this.name}\` whose value is not a number`);
+    const next = (prev ?? 0) + by;
+    store.set(this.name, key, next, this.ctx.currentWindow);
+    return next;
+  }
+
+  delete(): void {
+    this.store().delete(this.name, this.key(), this.ctx.currentWindow);
+  }
+
+  lookup(key: Key): unknown {
+    return this.store().lookup(this.name, key);
+  }
+
+  entries(): Iterable<[Key, unknown]> {
+    return this.store().entries(this.name, this.ctx.currentWindow);
+  }
+
+  private store(): StateAccess {
+    const state = this.ctx.options.state;
+    if (!state) throw new FunctionContractError('this operator has no state');
+    return state;
+  }
+
+  private key(): Key {
+    const k = this.ctx.current.key;
+    if (k === null) throw new FunctionContractError(`state \`${this.name}\` needs a key: use it after assign-key, or use lookup(key)`);
+    return k;
   }
 }

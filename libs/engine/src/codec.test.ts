@@ -1,6 +1,6 @@
 import type { NamedType, TypeRef } from '@ssdk/spec';
 import { describe, expect, it } from 'vitest';
-import { compileCodec, SchemaError } from './codec.ts';
+import { compileCodec, SchemaError, toJsonValue } from './codec.ts';
 
 const pos = { file: 'f', line: 1, col: 1 };
 const prim = (name: 'u8' | 'u32' | 'i8' | 'f64' | 'string' | 'bool' | 'bytes' | 'u64'): TypeRef => ({ kind: 'primitive', name });
@@ -74,5 +74,85 @@ describe('engine - value codec', () => {
     const c = compileCodec(prim('bytes'), types);
     expect(text(c.encode(new Uint8Array([1, 2, 3])))).toBe('"AQID"');
     expect(c.decode(bytes('"AQID"'))).toEqual(new Uint8Array([1, 2, 3]));
+  });
+});
+
+describe('engine - values carried in process (snapshot, adopt)', () => {
+  const viaJson = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x))) as unknown;
+  class Point {
+    x = 1;
+    y = 2;
+  }
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic['self'] = cyclic;
+
+  it.each<[string, unknown]>([
+    ['a string with a lone surrogate', 'a\ud800b'],
+    ['numbers: -0, NaN, Infinity, 1e21', [-0, Number.NaN, Number.POSITIVE_INFINITY, 1e21, 0.1]],
+    ['undefined, functions and symbols in objects and arrays', { a: undefined, b: () => 1, c: Symbol('s'), d: [undefined, () => 1], e: null }],
+    ['bytes as base64', { b: new Uint8Array([1, 2, 255]) }],
+    ['a Buffer (its toJSON wins)', { b: Buffer.from('hi') }],
+    ['a Date, a Map, a class instance', { d: new Date(0), m: new Map([[1, 2]]), p: new Point() }],
+    ['integer-like keys first, as JSON orders them', { b: 1, 2: 'two', a: 3, 1: 'one' }],
+    ['an own __proto__ key', JSON.parse('{"__proto__": {"x": 1}, "y": 2}')],
+    ['a null-prototype object', Object.assign(Object.create(null) as object, { a: 1 })],
+    ['deep nesting', JSON.parse(`${'['.repeat(100)}1${']'.repeat(100)}`)],
+  ])('engine - toJsonValue gives what JSON gives back: %s', (_n, v) => {
+    const copy = toJsonValue(v);
+    expect(copy).toStrictEqual(viaJson(v));
+    expect(JSON.stringify(copy)).toBe(JSON.stringify(viaJson(v)));
+  });
+
+  it('engine - toJsonValue fails where JSON fails', () => {
+    expect(() => toJsonValue(cyclic)).toThrow(TypeError);
+    expect(() => toJsonValue({ n: 1n })).toThrow(TypeError);
+    expect(() => toJsonValue(undefined)).toThrow(SchemaError);
+  });
+
+  const outcome = (f: () => unknown) => {
+    try {
+      return { value: f() };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  };
+  const renamed: TypeRef = { kind: 'object', properties: [{ name: 'speed', type: prim('f64'), optional: false, pos, serializeAs: 'kmh', deserializeFrom: 'kmh' }] };
+
+  it('engine - a typed value adopted from its snapshot equals the value decoded from its bytes, renames and bytes included', () => {
+    const withBytes: TypeRef = { kind: 'object', properties: [{ name: 'data', type: prim('bytes'), optional: false, pos }] };
+    for (const [type, value] of [
+      [renamed, { speed: 1.5, extra: [1, { x: undefined }] }],
+      // Written as `speedKmh` but read from `speed_kmh`: the bytes do not read back, nor does the snapshot.
+      [{ kind: 'named', name: 'CarEvent' }, { car: 'a', speed: 88.5, lane: 2 }],
+      [withBytes, { data: new Uint8Array([0, 1, 2]) }],
+      [{ kind: 'list', items: prim('f64') }, [1, -0, 2.5]],
+      [prim('string'), 'word'],
+    ] as Array<[TypeRef, unknown]>) {
+      const c = compileCodec(type, types);
+      expect(outcome(() => c.adopt(c.snapshot(value)))).toStrictEqual(outcome(() => c.decode(c.encode(value))));
+      expect(text(c.encode(value))).toBe(c.wire(c.snapshot(value)));
+    }
+  });
+
+  it('engine - a snapshot is checked like an encode, and is nobody else\'s', () => {
+    const c = compileCodec({ kind: 'object', properties: [{ name: 'speed', type: prim('f64'), optional: false, pos }] }, types);
+    expect(() => c.snapshot({ speed: 'fast' })).toThrow('speed: expected f64 (a number), got a string ("fast")');
+    const value = { speed: 1, list: [1] };
+    const snapshot = c.snapshot(value);
+    value.list.push(2);
+    const adopted = c.adopt(snapshot) as { speed: number; list: number[] };
+    adopted.list.push(3);
+    expect(c.adopt(snapshot)).toEqual({ speed: 1, list: [1] });
+  });
+
+  it('engine - raw topics carry text as UTF-8 reads it back, and bytes as a copy', () => {
+    const raw = compileCodec(prim('string'), types, 'raw');
+    expect(raw.adopt(raw.snapshot('a\ud800'))).toBe(raw.decode(raw.encode('a\ud800')));
+    const bin = compileCodec(prim('bytes'), types, 'raw');
+    const b = new Uint8Array([1, 2]);
+    const snapshot = bin.snapshot(b);
+    b[0] = 9;
+    expect(bin.adopt(snapshot)).toEqual(new Uint8Array([1, 2]));
+    expect(bin.adopt(bin.snapshot('hi'))).toEqual(bytes('hi'));
   });
 });

@@ -18,6 +18,17 @@ export interface ValueCodec {
   encodeText(value: unknown): string | Uint8Array;
   /** Only the check: a reason, or undefined when the value fits. */
   check(value: unknown): string | undefined;
+  /**
+   * A value as it would travel, without the bytes: checked like `encodeText`, then the value
+   * JSON would give back (for a raw topic: the string or a copy of the bytes). An in-process
+   * topic carries this instead of text; nothing else holds it, so later changes to `value`
+   * do not reach it.
+   */
+  snapshot(value: unknown): unknown;
+  /** What `decode` gives for the bytes of a `snapshot` (a copy of its own: readers may change it); throws `SchemaError`. */
+  adopt(snapshot: unknown): unknown;
+  /** The bytes of a `snapshot`: exactly what `encode` wrote for its value. */
+  wire(snapshot: unknown): string | Uint8Array;
 }
 
 export class SchemaError extends Error {
@@ -72,6 +83,16 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
         return typeof out === 'string' ? utf8.encode(out) : out;
       },
       encodeText,
+      snapshot(value) {
+        const out = encodeText(value);
+        // Text travels as UTF-8, where a lone surrogate becomes U+FFFD.
+        return typeof out === 'string' ? wellFormed(out) : out.slice();
+      },
+      adopt(snapshot) {
+        if (!asBytes) return snapshot;
+        return typeof snapshot === 'string' ? utf8.encode(snapshot) : (snapshot as Uint8Array).slice();
+      },
+      wire: (snapshot) => snapshot as string | Uint8Array,
       check: (value) => (typeof value === 'string' || (asBytes && value instanceof Uint8Array) ? undefined : `expected ${asBytes ? 'bytes' : 'a string'}, got ${kindOf(value)}`),
     };
   }
@@ -93,7 +114,80 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
       return JSON.stringify(outgoing(value, ''), jsonReplacer);
     },
     check,
+    snapshot: (value) => toJsonValue(outgoing(value, '')),
+    adopt: (snapshot) => incoming(toJsonValue(snapshot), ''),
+    wire: (snapshot) => JSON.stringify(snapshot),
   };
+}
+
+/**
+ * `JSON.parse(JSON.stringify(v))` (with bytes as base64, as values are written) without the
+ * text: plain objects, arrays and primitives are copied directly; anything else (a `toJSON`,
+ * a class instance, a cycle, a BigInt) goes through JSON itself, so the result, and any
+ * error, is exactly what the round trip gives. `undefined` (no JSON at all) is a `SchemaError`.
+ */
+export function toJsonValue(v: unknown): unknown {
+  const out = copyJson(v, 0);
+  if (out === undefined) throw new SchemaError(`${kindOf(v)} has no JSON form`);
+  return out;
+}
+
+const OBJECT_PROTO = Object.prototype;
+
+function copyJson(v: unknown, depth: number): unknown {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      // JSON has no NaN or Infinity (they become null) and no -0.
+      return Number.isFinite(v) ? (v === 0 ? 0 : v) : null;
+    case 'object': {
+      if (v === null) return null;
+      // Deep structures (and cycles, which JSON reports) take the slow road.
+      if (depth > 64 || typeof (v as { toJSON?: unknown }).toJSON === 'function') return viaJson(v);
+      if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+      if (Array.isArray(v)) {
+        const out: unknown[] = new Array(v.length);
+        for (let i = 0; i < v.length; i++) {
+          const item = copyJson(v[i], depth + 1);
+          out[i] = item === undefined ? null : item;
+        }
+        return out;
+      }
+      const proto: unknown = Object.getPrototypeOf(v);
+      if (proto !== OBJECT_PROTO && proto !== null) return viaJson(v);
+      const src = v as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(src)) {
+        // An own `__proto__` key would set the copy's prototype: let JSON make that one.
+        if (k === '__proto__') return viaJson(v);
+        const item = copyJson(src[k], depth + 1);
+        if (item !== undefined) out[k] = item;
+      }
+      return out;
+    }
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+    default:
+      // bigint: JSON throws, and so do we.
+      return viaJson(v);
+  }
+}
+
+function viaJson(v: unknown): unknown {
+  const text = JSON.stringify(v, jsonReplacer) as string | undefined;
+  return text === undefined ? undefined : (JSON.parse(text) as unknown);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** `s` as it reads back from UTF-8: lone surrogates become U+FFFD. */
+export function wellFormed(s: string): string {
+  return SURROGATE.test(s) ? s.replace(LONE_SURROGATE, '\uFFFD') : s;
 }
 
 function decodeUtf8(bytes: Uint8Array): string {

@@ -1,6 +1,11 @@
 /**
  * State held in plain maps, implementing the chain's `StateAccess`. The embedded runtime uses
  * it as its cache (and knows what changed since the last checkpoint); tests use it as is.
+ *
+ * Every get and set of a keyed step lands here, so it is built for that: keys are map keys as
+ * they are (a `Map` already keeps `1`, `"1"` and `true` apart), the last (state, window) bucket
+ * is remembered (consecutive records mostly share it), and a write only marks its key dirty —
+ * the change list is read from the values when the checkpoint asks for it.
  */
 import type { Key, StateAccess } from './chain.ts';
 import type { WindowBounds } from './windows.ts';
@@ -34,13 +39,25 @@ export interface StateChange {
   value: unknown;
 }
 
+/** The keys of one (state, window) written since the last checkpoint. */
+interface Dirty {
+  state: string;
+  window: WindowBounds | undefined;
+  keys: Set<Key>;
+}
+
 export class MemoryState implements StateAccess {
-  /** state -> window id -> encoded key -> value */
-  private readonly data = new Map<string, Map<string, Map<string, unknown>>>();
+  /** state -> window id -> key -> value */
+  private readonly data = new Map<string, Map<string, Map<Key, unknown>>>();
   private readonly windows = new Map<string, WindowBounds>();
-  /** state -> window id -> encoded key -> change since the last `takeChanges()` */
-  private changes = new Map<string, Map<string, Map<string, StateChange>>>();
+  /** state -> window id -> keys written since the last `takeChanges()` */
+  private dirty = new Map<string, Map<string, Dirty>>();
   private readonly refs: (state: string, key: Key) => unknown;
+  // The bucket (and dirty set) of the last (state, window) touched.
+  private lastState: string | undefined;
+  private lastWindow: WindowBounds | undefined;
+  private lastBucket: Map<Key, unknown> | undefined;
+  private lastDirty: Set<Key> | undefined;
 
   /** `refs` answers lookups of states this one does not hold (ref-states owned elsewhere). */
   constructor(refs: (state: string, key: Key) => unknown = () => undefined) {
@@ -48,44 +65,41 @@ export class MemoryState implements StateAccess {
   }
 
   get(state: string, key: Key, window?: WindowBounds): unknown {
-    return this.data.get(state)?.get(windowId(window))?.get(encodeKey(key));
+    if (state === this.lastState && window === this.lastWindow) return this.lastBucket!.get(key);
+    return this.bucket(state, window, false)?.get(key);
   }
 
   set(state: string, key: Key, value: unknown, window?: WindowBounds): void {
-    const k = encodeKey(key);
-    this.bucket(state, window, true)!.set(k, value);
-    this.changed(state, window).set(k, window ? { state, key, value, window } : { state, key, value });
+    if (state !== this.lastState || window !== this.lastWindow) this.remember(state, window);
+    this.lastBucket!.set(key, value);
+    this.lastDirty!.add(key);
   }
 
   delete(state: string, key: Key, window?: WindowBounds): void {
-    const k = encodeKey(key);
-    this.bucket(state, window, false)?.delete(k);
-    this.changed(state, window).set(k, window ? { state, key, value: undefined, window } : { state, key, value: undefined });
-  }
-
-  private changed(state: string, window: WindowBounds | undefined): Map<string, StateChange> {
-    let byWindow = this.changes.get(state);
-    if (!byWindow) this.changes.set(state, (byWindow = new Map()));
-    const id = windowId(window);
-    let m = byWindow.get(id);
-    if (!m) byWindow.set(id, (m = new Map()));
-    return m;
+    // Deleting from a window that holds nothing must not make that window appear.
+    if (!this.bucket(state, window, false)) {
+      this.dirtyOf(state, window).add(key);
+      return;
+    }
+    if (state !== this.lastState || window !== this.lastWindow) this.remember(state, window);
+    this.lastBucket!.delete(key);
+    this.lastDirty!.add(key);
   }
 
   *entries(state: string, window?: WindowBounds): Iterable<[Key, unknown]> {
     const b = this.bucket(state, window, false);
     if (!b) return;
-    for (const [k, v] of b) yield [decodeKey(k), v];
+    yield* b;
   }
 
   lookup(state: string, key: Key): unknown {
     const own = this.data.get(state)?.get('');
-    return own ? own.get(encodeKey(key)) : this.refs(state, key);
+    return own ? own.get(key) : this.refs(state, key);
   }
 
   /** Loads committed values without marking them changed. */
   load(state: string, key: Key, value: unknown, window?: WindowBounds): void {
-    this.bucket(state, window, true)!.set(encodeKey(key), value);
+    this.bucket(state, window, true)!.set(key, value);
   }
 
   /** The windows holding state, oldest first. */
@@ -95,19 +109,54 @@ export class MemoryState implements StateAccess {
   }
 
   dropWindow(state: string, window: WindowBounds): void {
-    this.data.get(state)?.delete(windowId(window));
-    this.changes.get(state)?.delete(windowId(window));
+    const id = windowId(window);
+    this.data.get(state)?.delete(id);
+    this.dirty.get(state)?.delete(id);
+    this.forget();
   }
 
   /** What changed since the last call, one entry per (state, window, key): the last write wins. */
   takeChanges(): StateChange[] {
     const out: StateChange[] = [];
-    for (const byWindow of this.changes.values()) for (const m of byWindow.values()) for (const c of m.values()) out.push(c);
-    this.changes = new Map();
+    for (const byWindow of this.dirty.values()) {
+      for (const d of byWindow.values()) {
+        const values = this.data.get(d.state)?.get(windowId(d.window));
+        for (const key of d.keys) {
+          const value = values?.get(key);
+          out.push(d.window ? { state: d.state, key, value, window: d.window } : { state: d.state, key, value });
+        }
+      }
+    }
+    this.dirty = new Map();
+    this.forget();
     return out;
   }
 
-  private bucket(state: string, window: WindowBounds | undefined, create: boolean): Map<string, unknown> | undefined {
+  /** Points the remembered bucket at (state, window), creating its bucket and dirty set. */
+  private remember(state: string, window: WindowBounds | undefined): void {
+    this.lastBucket = this.bucket(state, window, true);
+    this.lastDirty = this.dirtyOf(state, window);
+    this.lastState = state;
+    this.lastWindow = window;
+  }
+
+  private dirtyOf(state: string, window: WindowBounds | undefined): Set<Key> {
+    let byWindow = this.dirty.get(state);
+    if (!byWindow) this.dirty.set(state, (byWindow = new Map()));
+    const id = windowId(window);
+    let d = byWindow.get(id);
+    if (!d) byWindow.set(id, (d = { state, window, keys: new Set() }));
+    return d.keys;
+  }
+
+  private forget(): void {
+    this.lastState = undefined;
+    this.lastWindow = undefined;
+    this.lastBucket = undefined;
+    this.lastDirty = undefined;
+  }
+
+  private bucket(state: string, window: WindowBounds | undefined, create: boolean): Map<Key, unknown> | undefined {
     let byWindow = this.data.get(state);
     if (!byWindow) {
       if (!create) return undefined;

@@ -92,4 +92,24 @@ describe('engine - window operator against the step-by-step definition', () => {
       }
     }
   });
+
+  it('engine - sliding windows of neighbouring records (reused between them) are those of each record alone', () => {
+    let seed = 7;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    for (const [durationMs, slideMs] of [[60_000, 20_000], [50_000, 20_000], [25_000, 10_000], [10_000, 10_000]] as const) {
+      const config: WindowConfig = { assigner: { kind: 'sliding', durationMs, slideMs }, watermark: { gracePeriodMs: 15_000 } };
+      let t = 100_000;
+      // Times that mostly move forward by a little and sometimes jump back: every boundary case
+      // of a reused window list (a step boundary, a window's end, going back past one).
+      const records = Array.from({ length: 400 }, () => rec((t += Math.floor((rand() - 0.2) * 6_000))));
+      const r = assignWindows(records, 'p0', 0, config, initialWindowState());
+      let slow = initialWindowState();
+      const expected: Array<[number, number]> = [];
+      for (const record of records) {
+        for (const w of openWindowsOf(record.timestamp, slow.watermark, config.assigner)) expected.push([record.timestamp, w.start]);
+        slow = advance(observe(slow, 'p0', record.timestamp, 0), config.watermark, 0);
+      }
+      expect(r.inputs.map((i) => [i.timestamp, i.window!.start])).toEqual(expected);
+    }
+  });
 });

@@ -8,7 +8,7 @@
  */
 import type { ChainInput, EngineRecord } from './chain.ts';
 import { advance, endOfInput, initialWatermarkState, type WatermarkOptions, type WatermarkState } from './watermark.ts';
-import { isWindowClosed, openWindowsOf, windowsOf, type WindowAssigner, type WindowBounds } from './windows.ts';
+import { isWindowClosed, windowsOf, type WindowAssigner, type WindowBounds } from './windows.ts';
 
 export interface LateRecord {
   record: EngineRecord;
@@ -56,17 +56,30 @@ export function assignWindows(records: readonly EngineRecord[], channel: string,
   const ended = state.ended;
   const tumbling = config.assigner.kind === 'tumbling' ? config.assigner : undefined;
   let cached: WindowBounds | undefined;
+  // Sliding: the windows of consecutive records are mostly the same list, valid for event
+  // times in [from, until).
+  let list: WindowBounds[] = [];
+  let from = Number.POSITIVE_INFINITY;
+  let until = Number.NEGATIVE_INFINITY;
   for (const record of records) {
     const t = record.timestamp;
     if (tumbling) {
       // One window per record; consecutive records mostly share it.
       if (!cached || t < cached.start || t >= cached.end) cached = windowsOf(t, tumbling)[0]!;
       if (isWindowClosed(cached, wm)) late.push({ record, reason: lateReason(t, wm, config) });
-      else inputs.push({ ...record, window: cached });
+      else inputs.push(new WindowInput(record, cached));
     } else {
-      const open = openWindowsOf(t, wm, config.assigner);
-      if (open.length === 0) late.push({ record, reason: lateReason(t, wm, config) });
-      else for (const window of open) inputs.push({ ...record, window });
+      if (t < from || t >= until) {
+        list = windowsOf(t, config.assigner);
+        ({ from, until } = validity(t, list, config.assigner));
+      }
+      let open = 0;
+      for (const window of list) {
+        if (isWindowClosed(window, wm)) continue;
+        inputs.push(new WindowInput(record, window));
+        open++;
+      }
+      if (open === 0) late.push({ record, reason: lateReason(t, wm, config) });
     }
     if (t > max) max = t;
     if (!ended) {
@@ -76,6 +89,37 @@ export function assignWindows(records: readonly EngineRecord[], channel: string,
   }
   const channels = { ...state.channels, [channel]: { maxEventTime: max, lastActivity: now } };
   return { inputs, late, state: { ...state, channels, watermark: wm, lastActivity: Math.max(state.lastActivity, now) } };
+}
+
+/** A record as a window's steps see it: the record's fields and the window it counts for. */
+class WindowInput implements ChainInput {
+  key: EngineRecord['key'];
+  value: unknown;
+  timestamp: number;
+  headers: Record<string, string> | undefined;
+  window: WindowBounds;
+  constructor(r: EngineRecord, window: WindowBounds) {
+    this.key = r.key;
+    this.value = r.value;
+    this.timestamp = r.timestamp;
+    this.headers = r.headers;
+    this.window = window;
+  }
+}
+
+/**
+ * The event times whose sliding windows are exactly `windows` (those of `t`): within the slide
+ * step `t` is in, after the newest window that no longer holds `t` has ended, and before the
+ * first of `windows` ends.
+ */
+function validity(t: number, windows: readonly WindowBounds[], assigner: WindowAssigner): { from: number; until: number } {
+  if (assigner.kind !== 'sliding' || windows.length === 0) return { from: t, until: t };
+  const step = Math.floor(t / assigner.slideMs) * assigner.slideMs;
+  // The window starting one slide before the oldest of `windows` ended at or before `t`.
+  const from = Math.max(step, windows[0]!.start - assigner.slideMs + assigner.durationMs);
+  let until = step + assigner.slideMs;
+  for (const w of windows) if (w.end < until) until = w.end;
+  return { from, until };
 }
 
 /** Moves the watermark with the clock alone (idleness), for when no records arrive. */

@@ -89,7 +89,13 @@ export interface PlanStep {
   input: PlanRecordType;
   output: PlanRecordType;
   /** The file's `config` with the step's overrides applied. */
-  settings: { isolation: 'wasm' | 'native'; functionTimeoutMs: number; grants: Array<'http' | 'clock' | 'env' | 'random'> };
+  settings: {
+    isolation: 'wasm' | 'native';
+    functionTimeoutMs: number;
+    grants: Array<'http' | 'clock' | 'env' | 'random'>;
+    /** The variables `ctx.env(name)` may read; only with the `env` grant. */
+    env?: string[];
+  };
   dependencies: Array<{ name: string; version?: string }>;
 }
 
@@ -279,6 +285,7 @@ export const physicalPlanSchema = z.object({
             isolation: z.enum(['wasm', 'native']),
             functionTimeoutMs: z.number().positive(),
             grants: z.array(z.enum(['http', 'clock', 'env', 'random'])),
+            env: z.array(z.string()).optional(),
           }),
           dependencies: z.array(z.object({ name: z.string(), version: z.string().optional() })),
         }),

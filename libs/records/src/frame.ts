@@ -154,6 +154,15 @@ export function decodeFrame(buf: Uint8Array): Frame {
   return { kind: 'data', records };
 }
 
+const scratch = new DataView(new ArrayBuffer(8));
+
+/** A timestamp as a frame carries it: integers in the i64-safe range as they are, others as written and read back. */
+export function frameTimestamp(t: number): number {
+  if (Number.isSafeInteger(t)) return t;
+  writeI64(scratch, 0, t);
+  return readI64(scratch, 0);
+}
+
 /** Only a frame's kind and record count, without decoding it. */
 export function peekFrame(buf: Uint8Array): { kind: Frame['kind']; count: number } {
   if (buf.length < HEADER_BYTES || buf[0] !== MAGIC_0 || buf[1] !== MAGIC_1) throw new FrameError('not an ssdk frame');

@@ -17,6 +17,8 @@ export interface UnitCheckpoint {
   /** Last sequence read per channel. */
   offsets: Map<Channel, number>;
   meta: unknown;
+  /** Channels whose end of input was read (and forwarded): not read again after a restart. */
+  ended?: Channel[];
 }
 
 export interface CheckpointCommit extends UnitCheckpoint {

@@ -94,7 +94,7 @@ async function start(checkpoints: CheckpointStore = memoryCheckpointStore()) {
   expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const { plan, diagnostics: planDiags } = planDataflow(dataflow, { partitions: 1 });
   if (!plan) throw new Error(planDiags.map((d) => d.message).join('\n'));
-  return startEmbedded({ plan, dataflow, checkpoints, loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn });
+  return startEmbedded({ plan, dataflow, checkpoints, isolation: 'native', loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn });
 }
 
 const T0 = 1_736_154_000_000;

@@ -4,21 +4,25 @@
  * survive a restart); every operator unit runs the same host loop as an operator service.
  */
 import { createMemoryBus, type Bus } from '@ssdk/bus';
-import { decodeFrame, encodeFrame, encodeRecordFrames, partitionOfText, type OutRecord } from '@ssdk/records';
+import { decodeFrame, encodeFrame, frameTimestamp, partitionOfText } from '@ssdk/records';
 import type { Dataflow } from '@ssdk/spec';
 import type { PhysicalPlan } from '@ssdk/plan';
-import type { EngineRecord, Key, MemoryState } from '@ssdk/engine';
+import { toJsonValue, wellFormed, type EngineRecord, type Key, type MemoryState } from '@ssdk/engine';
+import { CarriedBatch, carry, carryingBus, type CarriedRecord } from './carried.ts';
 import { memoryCheckpointStore, channelOf, type CheckpointStore } from './checkpoint.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
-import { buildTopology, type FunctionLoader, type RuntimeTopic, type SandboxFactory, type Topology } from './topology.ts';
+import type { UnitObserver } from './observer.ts';
+import { buildTopology, type FunctionLoader, type IsolationChoice, type RuntimeTopic, type SandboxFactory, type Topology } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
 
 export interface EmbeddedOptions {
   plan: PhysicalPlan;
   dataflow: Dataflow;
   loadFunction: FunctionLoader;
-  /** Serves sandboxed (`isolation: wasm`) chains; without it every function runs natively. */
+  /** Serves sandboxed (`isolation: wasm`) chains. */
   sandbox?: SandboxFactory;
+  /** Where functions run (see `TopologyOptions.isolation`). @default 'plan': a sandboxed step needs `sandbox` */
+  isolation?: IsolationChoice;
   /** @default an in-memory store (nothing survives the process) */
   checkpoints?: CheckpointStore;
   /** Messages per fetch per channel. @default 64 */
@@ -26,6 +30,8 @@ export interface EmbeddedOptions {
   /** Records per frame when producing. @default 500 */
   produceBatch?: number;
   now?: () => number;
+  /** Tracing, metrics and function logs of every unit (observer.ts). */
+  observer?: UnitObserver;
 }
 
 export interface ProduceRecord {
@@ -53,8 +59,9 @@ export interface EmbeddedDataflow {
 }
 
 export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflow> {
-  const topology = await buildTopology(o.plan, o.dataflow, o.loadFunction, o.sandbox ? { sandbox: o.sandbox } : {});
-  const bus = createMemoryBus();
+  const topology = await buildTopology(o.plan, o.dataflow, o.loadFunction, { ...(o.sandbox ? { sandbox: o.sandbox } : {}), ...(o.isolation ? { isolation: o.isolation } : {}) });
+  // One process: records travel between units as values, not bytes (carried.ts).
+  const bus = carryingBus(createMemoryBus());
   const checkpoints = o.checkpoints ?? memoryCheckpointStore();
   for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
   const abort = new AbortController();
@@ -78,10 +85,12 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
       // The in-memory bus starts empty in every process: committed offsets point into a log
       // that no longer exists, so reading starts at its beginning; state and progress resume.
       resumeOffsets: false,
+      carryRecords: true,
       lookupRef,
       onStateReady,
       ...(o.batchMessages ? { batchMessages: o.batchMessages } : {}),
       ...(o.now ? { now: o.now } : {}),
+      ...(o.observer ? { observer: o.observer } : {}),
       signal: abort.signal,
     }).catch((err: unknown) => {
       failure ??= err;
@@ -117,26 +126,34 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
     bus,
     async produce(topic, records) {
       const t = topicOf(topic);
-      const byPartition = new Map<number, OutRecord[]>();
+      const byPartition = new Map<number, CarriedRecord[]>();
       for (const r of records) {
-        const key = r.key === undefined || r.key === null ? null : t.key.encode(r.key);
+        const key = r.key === undefined || r.key === null ? null : t.key.carry(r.key);
         let partition: number;
-        if (key !== null) partition = partitionOfText(key, t.partitions);
+        if (key !== null) partition = t.partitions === 1 ? 0 : partitionOfText(t.key.encode(key), t.partitions);
         else {
           partition = (rr.get(t.id) ?? 0) % t.partitions;
           rr.set(t.id, partition + 1);
         }
-        // Values are written as given; the first operator checks them against the topic's type
-        // (so a bad input record is dead-lettered there, with the reason, like any other).
-        const value = r.value instanceof Uint8Array ? r.value : typeof r.value === 'string' && t.converter === 'raw' ? r.value : JSON.stringify(r.value);
+        // Values are written as given (bytes as they are, raw strings as text, anything else as
+        // JSON); the first operator checks them against the topic's type, so a bad input record
+        // is dead-lettered there, with the reason, like any other.
+        const timestamp = frameTimestamp(r.timestamp ?? now());
+        const headers = r.headers ? { headers: { ...r.headers } } : {};
+        const carried: CarriedRecord =
+          r.value instanceof Uint8Array
+            ? { key, value: undefined, wire: r.value.slice(), timestamp, ...headers }
+            : t.converter === 'raw'
+              ? { key, value: typeof r.value === 'string' ? wellFormed(r.value) : JSON.stringify(r.value), timestamp, ...headers }
+              : { key, value: toJsonValue(r.value), timestamp, ...headers };
         let list = byPartition.get(partition);
         if (!list) byPartition.set(partition, (list = []));
-        list.push({ key, value, timestamp: r.timestamp ?? now(), ...(r.headers ? { headers: r.headers } : {}) });
+        list.push(carried);
       }
       for (const [partition, list] of byPartition) {
-        for (let i = 0; i < list.length; i += produceBatch) {
-          await bus.publish(t.name, partition, encodeRecordFrames(list.slice(i, i + produceBatch), 900_000).map((data) => ({ data })));
-        }
+        const messages = [];
+        for (let i = 0; i < list.length; i += produceBatch) messages.push({ data: carry(new CarriedBatch(t, list.slice(i, i + produceBatch))) });
+        await bus.publish(t.name, partition, messages);
       }
     },
     async endInput(topics) {

@@ -31,6 +31,7 @@ export class UnitMetrics {
   // A ring of recent batch latencies: percentiles over the last 1024 batches.
   private readonly latencies = new Float64Array(1024);
   private latencyCount = 0;
+  private latencyListener: ((ms: number) => void) | undefined;
 
   constructor(operator: string) {
     this.operator = operator;
@@ -66,6 +67,11 @@ export class UnitMetrics {
   batchLatency(ms: number): void {
     this.batches++;
     this.latencies[this.latencyCount++ % this.latencies.length] = ms;
+    this.latencyListener?.(ms);
+  }
+  /** Also hands every batch latency to `listener` (the metrics exporter's histogram). */
+  onBatchLatency(listener: ((ms: number) => void) | undefined): void {
+    this.latencyListener = listener;
   }
 
   snapshot(): UnitMetricsSnapshot {

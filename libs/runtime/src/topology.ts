@@ -6,13 +6,15 @@
 import { camelCase, type Dataflow, type Step, type TypeRef } from '@ssdk/spec';
 import { checkDataflow, type PhysicalPlan, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
 import { readUtf8 } from '@ssdk/records';
-import { compileCodec, type ChainStep, type Key, type MemoryState, type ValueCodec, type WindowConfig } from '@ssdk/engine';
+import { compileCodec, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StepGrants, type ValueCodec, type WindowConfig } from '@ssdk/engine';
 import { chainLogic, nativeExecutor, passthroughLogic, windowLogic, type ChainExecutor, type UnitLogic } from './unit-logic.ts';
 
 export interface KeyCodec {
   /** The key's wire text (written into frames as UTF-8). */
   encode(key: Key): string;
   decode(bytes: Uint8Array): Key;
+  /** What `decode` gives for the bytes `encode` writes: the key an in-process topic carries. */
+  carry(key: Key): Key;
 }
 
 export interface RuntimeTopic {
@@ -36,6 +38,8 @@ export interface RuntimeUnit {
   /** The id of the unit's last step: a value that does not fit an output topic is its fault. */
   lastStep: string;
   makeLogic(state: MemoryState, channels: readonly string[]): UnitLogic;
+  /** Where the unit's functions' `ctx.log` lines go (an observer sets `sink`; none: dropped). */
+  logs?: UnitLogs;
 }
 
 export interface Topology {
@@ -50,9 +54,11 @@ export type FunctionLoader = (step: PlanStep, model: Step) => Promise<(...args: 
 /** Keys travel as JSON (so `1` and `"1"` stay apart), or as plain UTF-8 on raw-key topics. */
 export function keyCodec(raw: boolean): KeyCodec {
   return raw
-    ? { encode: (k) => String(k), decode: (b) => readUtf8(b) }
+    ? { encode: (k) => String(k), decode: (b) => readUtf8(b), carry: (k) => wellFormed(String(k)) }
     : {
         encode: (k) => JSON.stringify(k),
+        // JSON gives a string, a boolean or a finite number back as it was (but for -0).
+        carry: (k) => (k === 0 ? 0 : k),
         decode(b) {
           const text = readUtf8(b);
           try {
@@ -67,8 +73,24 @@ export function keyCodec(raw: boolean): KeyCodec {
 }
 
 export interface TopologyOptions {
-  /** Runs sandboxed chains; without it every function runs natively. */
+  /** Runs sandboxed chains (WebAssembly components). */
   sandbox?: SandboxFactory;
+  /**
+   * Where functions run: `plan` — as each step's `isolation` says (a unit with an `isolation:
+   * wasm` step runs in the sandbox, which must then be given); `native` — every function in V8,
+   * trusted (`--native`); `sandbox` — every unit in the sandbox, `isolation: native` ones too.
+   * @default 'plan'
+   */
+  isolation?: IsolationChoice;
+}
+
+export type IsolationChoice = 'plan' | 'native' | 'sandbox';
+
+/** Thrown when a unit must run sandboxed and nothing can run it so. */
+export class SandboxRequiredError extends Error {
+  override name = 'SandboxRequiredError';
+  readonly code = 'sandbox-required';
+  readonly domain = 'internal';
 }
 
 export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: FunctionLoader, options: TopologyOptions = {}): Promise<Topology> {
@@ -96,15 +118,23 @@ export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: Func
         setsKey: ps.output.key !== undefined && ps.operator !== 'assign-key' && isKeyValueOutput(model),
         params: ps.params,
         states: op.states.map((s) => s.name),
+        ...stepGrants(ps),
       };
     });
-    // A chain of steps runs sandboxed when the sandbox serves it, else natively.
+    // A chain runs sandboxed when one of its steps is `isolation: wasm` (the default), unless
+    // the caller trusts every function (`native`).
+    const logs: UnitLogs = {};
     const executor = async (part: StepSpec[]): Promise<ChainExecutor> => {
-      const sandboxed = await options.sandbox?.(op, part);
-      if (sandboxed) return sandboxed;
+      if (chainIsolation(op, part, options.isolation ?? 'plan') === 'wasm') {
+        const sandboxed = await options.sandbox?.(op, part, (operator, record, args) => logs.sink?.(operator, record, args));
+        if (sandboxed) return sandboxed;
+        throw new SandboxRequiredError(
+          `unit \`${op.id}\` runs sandboxed (\`isolation: wasm\`, the default) but no WebAssembly sandbox was given: build the components, or run every function natively (\`isolation: native\`, \`--native\`) if you trust the code`,
+        );
+      }
       const steps: ChainStep[] = [];
       for (const spec of part) steps.push({ ...spec, fn: await load(op.steps.find((ps) => ps.id === spec.id)!, stepsById.get(spec.id)!) });
-      return nativeExecutor(steps);
+      return nativeExecutor(steps, (operator, record, args) => logs.sink?.(operator, record, args));
     };
     const logic = await logicFactory(op, specs, executor);
     units.push({
@@ -117,16 +147,28 @@ export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: Func
       lateEvents: topic(op.lateEvents),
       lastStep: op.steps.at(-1)?.id ?? op.id,
       makeLogic: logic,
+      logs,
     });
   }
   return { plan, topics, units };
 }
 
+/** Where a chain of a unit runs: sandboxed if any of its steps asks for it (or every one must). */
+export function chainIsolation(op: PlanOperator, part: readonly StepSpec[], choice: IsolationChoice): 'wasm' | 'native' {
+  if (choice !== 'plan') return choice === 'native' ? 'native' : 'wasm';
+  return part.some((spec) => op.steps.find((ps) => ps.id === spec.id)?.settings.isolation !== 'native') ? 'wasm' : 'native';
+}
+
+/** A unit's function log lines: the record being processed and what `ctx.log` was given. */
+export interface UnitLogs {
+  sink?: (operator: string, record: EngineRecord, args: unknown[]) => void;
+}
+
 /** A step as the runtime describes it to an executor: the engine's `ChainStep` without its function. */
 export type StepSpec = Omit<ChainStep, 'fn'>;
 
-/** Serves a unit's chain from a sandbox (WebAssembly components), or undefined to run it natively. */
-export type SandboxFactory = (op: PlanOperator, steps: StepSpec[]) => Promise<ChainExecutor | undefined>;
+/** Serves a unit's chain from a sandbox (WebAssembly components); undefined when it cannot. */
+export type SandboxFactory = (op: PlanOperator, steps: StepSpec[], log?: UnitLogs['sink']) => Promise<ChainExecutor | undefined>;
 
 async function logicFactory(
   op: PlanOperator,
@@ -151,6 +193,17 @@ async function logicFactory(
   }
   const chain = await executor(specs);
   return (state) => chainLogic(chain, state);
+}
+
+/** The plan's `grants` as the engine checks them (only what is granted is there). */
+function stepGrants(ps: PlanStep): { grants?: StepGrants } {
+  const { grants, env } = ps.settings;
+  if (grants.length === 0) return {};
+  const g: StepGrants = {};
+  if (grants.includes('clock')) g.clock = true;
+  if (grants.includes('random')) g.random = true;
+  if (grants.includes('env') && env?.length) g.env = [...env];
+  return { grants: g };
 }
 
 function isKeyValueOutput(step: Step): boolean {

@@ -14,8 +14,10 @@ import {
   runFlush,
   tickWatermark,
   windowsToFlush,
+  type Capabilities,
   type ChainFailure,
   type ChainInput,
+  type ChainOptions,
   type ChainResult,
   type ChainStep,
   type StateAccess,
@@ -47,12 +49,18 @@ export interface ChainExecutor {
   close?(): void;
 }
 
-export function nativeExecutor(steps: readonly ChainStep[]): ChainExecutor {
+/** Trusted functions reach the process's own clock, randomness and environment (as granted). */
+const HOST_CAPABILITIES: Capabilities = { now: () => Date.now(), random: () => Math.random(), env: (name) => process.env[name] };
+
+/** `log` receives the functions' `ctx.log` lines. */
+export function nativeExecutor(steps: readonly ChainStep[], log?: ChainOptions['log']): ChainExecutor {
   const flushStep = steps.find((s) => s.operator === 'flush');
   const body = steps.filter((s) => s !== flushStep);
+  const capabilities = HOST_CAPABILITIES;
+  const logs = log ? { log } : {};
   return {
-    run: (inputs, state, options) => runChain(body, inputs, { state, ...(options?.discardOutputs ? { discardOutputs: true } : {}) }),
-    flush: (window, state) => (flushStep ? runFlush(flushStep, window, { state }) : {}),
+    run: (inputs, state, options) => runChain(body, inputs, { state, capabilities, ...logs, ...(options?.discardOutputs ? { discardOutputs: true } : {}) }),
+    flush: (window, state) => (flushStep ? runFlush(flushStep, window, { state, capabilities, ...logs }) : {}),
   };
 }
 

@@ -7,9 +7,11 @@
  */
 import { MemoryState, type ChainFailure, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
-import { decodeFrame, encodeFrame, encodeRecordFrames, partitionOfText, type OutRecord, type RawRecord } from '@ssdk/records';
+import { decodeFrame, encodeFrame, encodeRecordFrames, frameTimestamp, partitionOfText, type OutRecord, type RawRecord } from '@ssdk/records';
+import { adoptRecord, carriedBatchOf, carry, CarriedBatch, type CarriedRecord } from './carried.ts';
 import { channelOf, type Channel, type CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
+import type { UnitObserver } from './observer.ts';
 import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
 import type { UnitEffects, UnitLogic } from './unit-logic.ts';
 
@@ -32,6 +34,25 @@ export interface UnitTaskOptions {
    * unit), by table. Synchronous: in embedded mode it reads the owner's cache directly.
    */
   lookupRef?: (table: string, key: Key) => unknown;
+  /**
+   * The input partitions this task reads (a replica's share of the unit's partitions).
+   * @default every partition of every input
+   */
+  partitions?: readonly number[];
+  /**
+   * Forward the end of input once every channel this task reads has ended. A replica that reads
+   * only some partitions leaves it to whoever sees every partition ended. @default true
+   */
+  forwardEnd?: boolean;
+  /** Topics that get the end-of-input frame. @default the unit's outputs */
+  endTopics?: readonly RuntimeTopic[];
+  /** Tracing, metrics and function logs (observer.ts); without one the loop runs on the bare parts. */
+  observer?: UnitObserver;
+  /**
+   * Publish outputs as records carried in process (carried.ts) instead of frames: only on a
+   * bus wrapped by `carryingBus`, whose readers are in this process. @default false
+   */
+  carryRecords?: boolean;
   /** Called once the unit's own state is loaded, so readers elsewhere can look into it. */
   onStateReady?: (owned: ReadonlyArray<{ table: string; name: string }>, state: MemoryState) => void;
   signal: AbortSignal;
@@ -47,7 +68,10 @@ interface ChannelReader {
 
 /** Runs until every input has ended (resolves), or until `signal` aborts (resolves after the batch in hand). */
 export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
-  const { unit, bus, checkpoints, metrics } = o;
+  const { unit, metrics } = o;
+  const observed = o.observer?.observe({ unit, bus: o.bus, checkpoints: o.checkpoints, metrics });
+  const bus = observed?.bus ?? o.bus;
+  const checkpoints = observed?.checkpoints ?? o.checkpoints;
   const now = o.now ?? Date.now;
   const batchMessages = o.batchMessages ?? 64;
   const maxFrameBytes = o.maxFrameBytes ?? 900_000;
@@ -61,16 +85,21 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   });
   await checkpoints.loadState(unit.id, owned, state);
   o.onStateReady?.(owned, state);
+  observed?.stateReady(owned, state);
   const committed = await checkpoints.load(unit.id);
   const channels: ChannelReader[] = [];
   for (const input of unit.inputs) {
     for (let p = 0; p < input.topic.partitions; p++) {
+      if (o.partitions && !o.partitions.includes(p)) continue;
       const channel = channelOf(input.topic.id, p);
       const afterSeq = o.resumeOffsets === false ? 0 : (committed.offsets.get(channel) ?? 0);
-      channels.push({ channel, topic: input.topic, partition: p, reader: bus.read(input.topic.name, p, { afterSeq }), ended: false });
+      // A channel whose end was committed is not read again (its end frame lies behind the offset).
+      const ended = o.resumeOffsets !== false && (committed.ended?.includes(channel) ?? false);
+      channels.push({ channel, topic: input.topic, partition: p, reader: bus.read(input.topic.name, p, { afterSeq }), ended });
     }
   }
-  const logic: UnitLogic = unit.makeLogic(state, channels.map((c) => c.channel));
+  const made: UnitLogic = unit.makeLogic(state, channels.map((c) => c.channel));
+  const logic = observed ? observed.logic(made) : made;
   logic.restore(committed.meta);
   const offsets = new Map(committed.offsets);
   let ended = false;
@@ -94,7 +123,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         const messages = await open.reader.fetch(batchMessages, pollMs);
         if (messages.length) batch = [{ ch: open, messages }];
       }
-      const pending = new Publisher(bus, unit, maxFrameBytes);
+      const pending = new Publisher(bus, unit, maxFrameBytes, o.carryRecords === true);
       if (batch.length === 0) {
         // Quiet: the clock may still close windows (idleness).
         const effects = logic.tick(now());
@@ -103,20 +132,16 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       }
       for (const { ch, messages } of batch) {
         for (const m of messages) {
-          const frame = safeDecode(m.data);
+          const frame = carriedBatchOf(m) ?? safeDecode(m.data);
           if (frame === undefined) {
             pending.deadLetter(`${unit.id}`, `message ${m.seq} on ${ch.channel} is not an ssdk frame or a JSON record`, ch, m.seq, undefined, m.data);
           } else if (frame.kind === 'end') {
             ch.ended = true;
-          } else if (frame.kind === 'data') {
+          } else if (frame.kind === 'data' || frame.kind === 'carried') {
             const t0 = performance.now();
-            const records: EngineRecord[] = [];
-            for (const raw of frame.records) {
-              const decoded = decodeRecord(raw, ch.topic);
-              if (typeof decoded === 'string') pending.deadLetter(unit.id, decoded, ch, m.seq, undefined, raw.value, raw);
-              else records.push(decoded);
-            }
+            const records = frame.kind === 'carried' ? adoptRecords(frame, ch, m.seq, pending, unit.id) : decodeRecords(frame.records, ch, m.seq, pending, unit.id);
             metrics.recordsIn(frame.records.length);
+            observed?.at(ch.partition, m.seq);
             const effects = logic.process(records, ch.channel, now());
             pending.effects(effects, `${ch.channel}:${m.seq}`, { ch, seq: m.seq });
             metrics.batchLatency(performance.now() - t0);
@@ -127,7 +152,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       if (!ended && channels.every((c) => c.ended)) {
         ended = true;
         pending.effects(logic.end(), 'end', undefined);
-        pending.endOfInput();
+        if (o.forwardEnd !== false) pending.endOfInput(o.endTopics ?? unit.outputs);
       }
       await pending.flush(metrics);
       await checkpoints.commit(unit.id, owned, {
@@ -135,6 +160,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         dropped: logic.takeDroppedWindows(),
         offsets,
         meta: logic.meta(),
+        ended: channels.filter((c) => c.ended).map((c) => c.channel),
       });
       metrics.commit(offsets);
       for (const { ch, messages } of batch) await ch.reader.ack(messages.at(-1)!.seq);
@@ -143,6 +169,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     }
   } finally {
     for (const c of channels) await c.reader.close();
+    await observed?.close();
     metrics.setState(ended ? 'ended' : 'stopped');
   }
 }
@@ -164,13 +191,44 @@ function safeDecode(data: Uint8Array) {
   }
 }
 
+function decodeRecords(raws: readonly RawRecord[], ch: ChannelReader, seq: number, pending: Publisher, unitId: string): EngineRecord[] {
+  const records: EngineRecord[] = [];
+  for (const raw of raws) {
+    const decoded = decodeRecord(raw, ch.topic);
+    if (typeof decoded === 'string') pending.deadLetter(unitId, decoded, ch, seq, undefined, raw.value, raw);
+    else records.push(decoded);
+  }
+  return records;
+}
+
+/** `decodeRecords` for records carried in process: the same values, checks and dead letters, without the bytes. */
+function adoptRecords(batch: CarriedBatch, ch: ChannelReader, seq: number, pending: Publisher, unitId: string): EngineRecord[] {
+  const records: EngineRecord[] = new Array(batch.records.length);
+  let n = 0;
+  for (let i = 0; i < batch.records.length; i++) {
+    try {
+      records[n++] = adoptRecord(batch.records[i]!, ch.topic);
+    } catch (err) {
+      n--;
+      const raw = batch.raw(i);
+      pending.deadLetter(unitId, mismatch(ch.topic, err), ch, seq, undefined, raw.value, raw);
+    }
+  }
+  records.length = n;
+  return records;
+}
+
+function mismatch(topic: RuntimeTopic, err: unknown): string {
+  return `record does not match topic \`${topic.id}\`: ${(err as Error).message}`;
+}
+
 function decodeRecord(raw: RawRecord, topic: RuntimeTopic): EngineRecord | string {
   try {
     const value = topic.value.decode(raw.value);
     const key = raw.key ? topic.key.decode(raw.key) : null;
     return raw.headers ? { key, value, timestamp: raw.timestamp, headers: raw.headers } : { key, value, timestamp: raw.timestamp };
   } catch (err) {
-    return `record does not match topic \`${topic.id}\`: ${(err as Error).message}`;
+    return mismatch(topic, err);
   }
 }
 
@@ -187,23 +245,25 @@ function lenientUtf8(b: Uint8Array): string {
  * input message (`<channel>:<seq>`) or, for a window's result, the window itself.
  */
 class Publisher {
-  /** origin → topic → records per partition. */
+  /** origin → topic → records per partition: frames, and (`carry`) records carried in process. */
   private readonly groups = new Map<string, Map<RuntimeTopic, OutRecord[][]>>();
+  private readonly carried = new Map<string, Map<RuntimeTopic, CarriedRecord[][]>>();
   private lastOrigin: string | undefined;
-  private lastGroup: Map<RuntimeTopic, OutRecord[][]> | undefined;
+  private lastGroup: Map<RuntimeTopic, CarriedRecord[][]> | undefined;
+  private readonly carry: boolean;
   private readonly ends: RuntimeTopic[] = [];
   private readonly bus: Bus;
   private readonly unit: RuntimeUnit;
   private readonly maxFrameBytes: number;
-  private rr = 0;
   private outCount = 0;
   private failed = 0;
   private late = 0;
 
-  constructor(bus: Bus, unit: RuntimeUnit, maxFrameBytes: number) {
+  constructor(bus: Bus, unit: RuntimeUnit, maxFrameBytes: number, carry: boolean) {
     this.bus = bus;
     this.unit = unit;
     this.maxFrameBytes = maxFrameBytes;
+    this.carry = carry;
   }
 
   effects(e: UnitEffects, origin: string, input: { ch: ChannelReader; seq: number } | undefined): void {
@@ -255,6 +315,7 @@ class Publisher {
   }
 
   private output(r: EngineRecord, origin: string, inputPartition: number | undefined): void {
+    if (this.carry) return this.outputCarried(r, origin, inputPartition);
     for (const topic of this.unit.outputs) {
       let value: string | Uint8Array;
       try {
@@ -266,21 +327,49 @@ class Publisher {
         continue;
       }
       const key = r.key === null ? null : topic.key.encode(r.key);
-      const partition = key !== null ? partitionOfText(key, topic.partitions) : inputPartition !== undefined ? inputPartition % topic.partitions : this.rr++ % topic.partitions;
+      // A keyless window result goes to partition 0: results stay in window order, and a replay
+      // that groups flushes into batches differently publishes each to the same place (same id).
+      const partition = key !== null ? partitionOfText(key, topic.partitions) : inputPartition !== undefined ? inputPartition % topic.partitions : 0;
       this.outCount++;
       this.push(topic, partition, origin, { key, value, timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) });
     }
   }
 
-  endOfInput(): void {
-    this.ends.push(...this.unit.outputs);
+  /** `output` in process: the checked snapshot of the value instead of its text (carried.ts). */
+  private outputCarried(r: EngineRecord, origin: string, inputPartition: number | undefined): void {
+    for (const topic of this.unit.outputs) {
+      let value: unknown;
+      try {
+        value = topic.value.snapshot(r.value);
+      } catch (err) {
+        const reason = `${this.unit.lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
+        this.failure({ input: -1, operator: this.unit.lastStep, reason, record: r }, origin, undefined);
+        continue;
+      }
+      const key = r.key === null ? null : topic.key.carry(r.key);
+      // Partitions as `output` picks them (the key's text is only needed when there is a choice).
+      const partition =
+        topic.partitions === 1 ? 0 : key !== null ? partitionOfText(topic.key.encode(key), topic.partitions) : inputPartition !== undefined ? inputPartition % topic.partitions : 0;
+      this.outCount++;
+      let byTopic = origin === this.lastOrigin ? this.lastGroup : this.carried.get(origin);
+      if (!byTopic) this.carried.set(origin, (byTopic = new Map()));
+      this.lastOrigin = origin;
+      this.lastGroup = byTopic;
+      let parts = byTopic.get(topic);
+      if (!parts) byTopic.set(topic, (parts = []));
+      (parts[partition] ??= []).push(
+        r.headers ? { key, value, timestamp: frameTimestamp(r.timestamp), headers: r.headers } : { key, value, timestamp: frameTimestamp(r.timestamp) },
+      );
+    }
+  }
+
+  endOfInput(topics: readonly RuntimeTopic[]): void {
+    this.ends.push(...topics);
   }
 
   private push(topic: RuntimeTopic, partition: number, origin: string, record: OutRecord): void {
-    let byTopic = origin === this.lastOrigin ? this.lastGroup : this.groups.get(origin);
+    let byTopic = this.groups.get(origin);
     if (!byTopic) this.groups.set(origin, (byTopic = new Map()));
-    this.lastOrigin = origin;
-    this.lastGroup = byTopic;
     let parts = byTopic.get(topic);
     if (!parts) byTopic.set(topic, (parts = []));
     (parts[partition] ??= []).push(record);
@@ -299,15 +388,20 @@ class Publisher {
         });
       }
     }
-    for (const t of this.ends) {
-      for (let partition = 0; partition < t.partitions; partition++) {
-        const k = `${t.name}/${partition}`;
-        let p = byPartition.get(k);
-        if (!p) byPartition.set(k, (p = { topic: t, partition, messages: [] }));
-        p.messages.push({ data: encodeFrame({ kind: 'end' }), msgId: `${this.unit.id}|end|${t.id}/${partition}` });
+    for (const [origin, byTopic] of this.carried) {
+      for (const [topic, parts] of byTopic) {
+        parts.forEach((records, partition) => {
+          const k = `${topic.name}/${partition}`;
+          let p = byPartition.get(k);
+          if (!p) byPartition.set(k, (p = { topic, partition, messages: [] }));
+          p.messages.push({ data: carry(new CarriedBatch(topic, records)), msgId: `${this.unit.id}|${origin}|${topic.id}/${partition}|0` });
+        });
       }
     }
     await Promise.all([...byPartition.values()].map((p) => this.bus.publish(p.topic.name, p.partition, p.messages)));
+    // The end goes out once everything before it is stored: a reader that stops at the end of a
+    // topic (a dead-letter or late-events topic other units write too) misses nothing.
+    await publishEnds(this.bus, this.unit.id, this.ends);
     metrics.recordsOut(this.outCount);
     metrics.failed(this.failed);
     metrics.late(this.late);
@@ -315,3 +409,14 @@ class Publisher {
 }
 
 export type { WindowBounds };
+
+/** End-of-input frames on every partition of `topics`, with ids that make a repeat a duplicate. */
+export async function publishEnds(bus: Bus, unitId: string, topics: readonly RuntimeTopic[]): Promise<void> {
+  await Promise.all(
+    topics.flatMap((t) =>
+      Array.from({ length: t.partitions }, (_, partition) =>
+        bus.publish(t.name, partition, [{ data: encodeFrame({ kind: 'end' }), msgId: `${unitId}|end|${t.id}/${partition}` }]),
+      ),
+    ),
+  );
+}

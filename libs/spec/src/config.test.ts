@@ -12,13 +12,13 @@ describe('config and topics', () => {
           partitions: 16
           isolation: native
           function-timeout: 1m30s
-          grants: [http, env, http]
+          grants: [http, {env: [API_URL]}, http]
         services:
           s:
             source: {type: topic, id: a}
             transforms:
               - operator: map
-                isolation: wasm
+                isolation: sandbox
                 grants: [random]
                 capabilities: [http]
                 function-timeout: 250
@@ -27,9 +27,62 @@ describe('config and topics', () => {
       'f.yaml',
     );
     expect(diagnostics).toEqual([]);
-    expect(dataflow.config.settings).toEqual({ partitions: 16, isolation: 'native', functionTimeoutMs: 90_000, grants: ['http', 'env'] });
+    expect(dataflow.config.settings).toEqual({ partitions: 16, isolation: 'native', functionTimeoutMs: 90_000, grants: ['http', 'env'], env: ['API_URL'] });
     expect(dataflow.config.converter).toBe('json');
     expect(dataflow.services.s?.transforms[0]?.settings).toEqual({ isolation: 'wasm', functionTimeoutMs: 250, grants: ['random', 'http'] });
+  });
+
+  test('spec - grants: clock, random and the environment variables a step may read', () => {
+    const { dataflow, diagnostics } = parseServicesFile(
+      yaml`
+        apiVersion: 0.5.0
+        meta: {name: t, namespace: n, version: 0.1.0}
+        config:
+          isolation: native
+          grants:
+            - clock
+            - env: [REGION, API_URL]
+        services:
+          s:
+            sources: [{type: topic, id: a}]
+            transforms:
+              - operator: map
+                grants: [random, {env: [TOKEN]}]
+                run: "function m(x: string): string { return x }"
+        `,
+      'f.yaml',
+    );
+    expect(diagnostics).toEqual([]);
+    expect(dataflow.config.settings).toEqual({ isolation: 'native', grants: ['clock', 'env'], env: ['REGION', 'API_URL'] });
+    expect(dataflow.services.s?.transforms[0]?.settings).toEqual({ grants: ['random', 'env'], env: ['TOKEN'] });
+  });
+
+  test('spec - a wrong grant or isolation is reported at its item, with a hint', () => {
+    const { diagnostics } = parseServicesFile(
+      yaml`
+        apiVersion: 0.5.0
+        meta: {name: t, namespace: n, version: 0.1.0}
+        config:
+          isolation: trusted
+          grants: [clok, env, {env: [ok, "not a name"]}, {network: true}]
+        services: {}
+        `,
+      'f.yaml',
+    );
+    expect(brief(diagnostics)).toEqual([
+      'invalid-value 4:14 invalid value `trusted` for `isolation` in `config`',
+      'invalid-value 5:12 invalid value `clok` for item 1 of `grants` in `config`',
+      'invalid-value 5:18 invalid value `env` for item 2 of `grants` in `config`',
+      'invalid-value 5:23 invalid value `a mapping` for item 3 of `grants` in `config`',
+      'invalid-value 5:50 invalid value `a mapping` for item 4 of `grants` in `config`',
+    ]);
+    expect(diagnostics.map((d) => d.hint)).toEqual([
+      'allowed values: `wasm`, `sandbox`, `native`',
+      'did you mean `clock`? grants are `clock`, `random`, `http` and `{env: [NAME, ...]}`',
+      'name the variables a function may read: `- env: [API_URL, REGION]`',
+      'name the variables a function may read: `- env: [API_URL, REGION]`; other grants are the words `clock`, `random`, `http`',
+      'name the variables a function may read: `- env: [API_URL, REGION]`; other grants are the words `clock`, `random`, `http`',
+    ]);
   });
 
   test('spec - converters default from config to the topic, its schema and each part', () => {

@@ -206,12 +206,14 @@ export interface Dependency {
 export interface RuntimeSettings {
   /** Partitions of each topic the dataflow creates. @default 8 */
   partitions?: number;
-  /** @default 'wasm' */
+  /** `wasm`: a sandboxed component (`sandbox` in a file means the same); `native`: trusted, in V8. @default 'wasm' */
   isolation?: 'wasm' | 'native';
   /** Per call, in ms. @default 1000 */
   functionTimeoutMs?: number;
   /** Capabilities a function may use. @default [] */
   grants?: Array<'http' | 'clock' | 'env' | 'random'>;
+  /** The environment variables `ctx.env(name)` may read (the `env` grant's names); set with `grants`. */
+  env?: string[];
 }
 
 export interface Step {

@@ -90,7 +90,7 @@ describe('parseServicesFile', () => {
       yaml`
         apiVersion: 0.5.0
         meta: {name: t, namespace: n, version: one}
-        config: {converter: xml, partitions: 2000, isolation: sandbox}
+        config: {converter: xml, partitions: 2000, isolation: trusted}
         types:
           car: {type: object, properties: {speed: {type: f64, optional: maybe}}}
         topics:
@@ -113,7 +113,7 @@ describe('parseServicesFile', () => {
       'invalid-value 2:40 invalid value `one` for `version` in `meta`',
       'invalid-value 3:21 invalid value `xml` for `converter` in `config`',
       'invalid-value 3:38 invalid value `2000` for `partitions` in `config`',
-      'invalid-value 3:55 invalid value `sandbox` for `isolation` in `config`',
+      'invalid-value 3:55 invalid value `trusted` for `isolation` in `config`',
       'invalid-type 5:65 `optional` in property `speed` of type `car` must be `true` or `false`, found `maybe`',
       'invalid-value 7:87 invalid value `Start` for `position` in `default_starting_offset` of `consumer` of topic `cars`',
       'invalid-duration 17:28 invalid duration `20 sec` for `duration` in `window.tumbling` of service `bad`',
@@ -123,7 +123,7 @@ describe('parseServicesFile', () => {
       'use a semantic version such as `0.1.0`',
       'allowed values: `json`, `raw`',
       'partitions must be a whole number from 1 to 1024',
-      'allowed values: `wasm`, `native`',
+      'allowed values: `wasm`, `sandbox`, `native`',
       undefined,
       'allowed values: `Beginning`, `End`, `Offset`',
       'write a number with a unit, such as `500ms`, `20s`, `5m`, `1h` or `1m30s` (a plain number means milliseconds)',

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration } from './durations.ts';
 import { fail } from './reader.ts';
+import { closest } from './suggest.ts';
 
 export const text = z.string();
 export const flag = z.boolean();
@@ -36,6 +37,30 @@ export const semver = textLike.pipe(
 );
 
 export const GRANTS = ['http', 'clock', 'env', 'random'] as const;
+/** Grants written as a bare word; `env` names its variables: `{env: [NAME, ...]}`. */
+const WORD_GRANTS = ['clock', 'random', 'http'] as const;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_HINT = 'name the variables a function may read: `- env: [API_URL, REGION]`';
+
+/** One item of `grants`: `clock`, `random`, `http`, or `{env: [NAME, ...]}`. */
+export const grant = z.unknown().transform((value, ctx): (typeof WORD_GRANTS)[number] | { env: string[] } => {
+  if (typeof value === 'string') {
+    if ((WORD_GRANTS as readonly string[]).includes(value)) return value as (typeof WORD_GRANTS)[number];
+    if (value === 'env') return fail(ctx, { code: 'invalid-value', hint: ENV_HINT });
+    const near = closest(value, [...WORD_GRANTS, 'env']);
+    const allowed = `grants are \`clock\`, \`random\`, \`http\` and \`{env: [NAME, ...]}\``;
+    return fail(ctx, { code: 'invalid-value', hint: near ? `did you mean \`${near}\`? ${allowed}` : allowed });
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value);
+    const names = entries.length === 1 && entries[0]![0] === 'env' ? entries[0]![1] : undefined;
+    if (Array.isArray(names) && names.every((n) => typeof n === 'string' && ENV_NAME.test(n))) return { env: [...new Set(names as string[])] };
+  }
+  return fail(ctx, { code: 'invalid-value', hint: `${ENV_HINT}; other grants are the words \`clock\`, \`random\`, \`http\`` });
+});
+
+/** `isolation`: `wasm` (the sandbox; `sandbox` is the same) or `native` (trusted code, in V8). */
+const isolation = z.enum(['wasm', 'sandbox', 'native']).transform((v): 'wasm' | 'native' => (v === 'native' ? 'native' : 'wasm'));
 
 /** ssdk's own settings: in `config`, and as per-step overrides under the same names. */
 export const settingsShape = {
@@ -44,7 +69,7 @@ export const settingsShape = {
     .min(1, { error: 'partitions must be a whole number from 1 to 1024' })
     .max(1024, { error: 'partitions must be a whole number from 1 to 1024' })
     .optional(),
-  isolation: z.enum(['wasm', 'native']).optional(),
+  isolation: isolation.optional(),
   'function-timeout': positiveDuration.optional(),
-  grants: z.array(z.enum(GRANTS)).optional(),
+  grants: z.array(grant).optional(),
 };

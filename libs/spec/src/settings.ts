@@ -11,6 +11,12 @@ export function toRuntimeSettings(values: Values<typeof settingsShape>): Runtime
   if (values.partitions !== undefined) settings.partitions = values.partitions;
   if (values.isolation !== undefined) settings.isolation = values.isolation;
   if (values['function-timeout'] !== undefined) settings.functionTimeoutMs = values['function-timeout'];
-  if (values.grants !== undefined) settings.grants = [...new Set(values.grants)];
+  if (values.grants !== undefined) {
+    // `{env: [NAME]}` is the `env` grant with its variables; the names go with the grants, so a
+    // step's `grants` replace the file's as a whole (no variable leaks in from `config`).
+    const env = values.grants.flatMap((g) => (typeof g === 'object' ? g.env : []));
+    settings.grants = [...new Set(values.grants.map((g) => (typeof g === 'object' ? 'env' : g)))];
+    if (env.length > 0) settings.env = [...new Set(env)];
+  }
   return settings;
 }

@@ -362,6 +362,21 @@ export function describeStateStore(name: string, setup: ContractSetup): void {
       await expect(store.acquireLease({ operator: op, partition: 3, owner: 'a', ttlMs: -1 })).rejects.toBeInstanceOf(StateUsageError);
     });
 
+    it('state - members: a heartbeat registers a replica until it expires or leaves', async () => {
+      const op = 'op.members';
+      await store.heartbeat({ operator: op, member: 'b', ttlMs: 60_000 });
+      await store.heartbeat({ operator: op, member: 'a', ttlMs: 40 });
+      await store.heartbeat({ operator: 'other.op', member: 'z', ttlMs: 60_000 });
+      expect(await store.members(op)).toEqual(['a', 'b']);
+      await sleep(70);
+      expect(await store.members(op)).toEqual(['b']); // a stopped heartbeating: it counts as dead
+      await store.heartbeat({ operator: op, member: 'a', ttlMs: 60_000 });
+      expect(await store.members(op)).toEqual(['a', 'b']);
+      await store.leave(op, 'b');
+      expect(await store.members(op)).toEqual(['a']);
+      await expect(store.heartbeat({ operator: op, member: 'a', ttlMs: Number.NaN })).rejects.toBeInstanceOf(StateUsageError);
+    });
+
     it('state - query reads committed rows and refuses writes', async () => {
       await store.migrate([json('q_kv', 'number')]);
       await store.commit({

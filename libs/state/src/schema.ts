@@ -4,12 +4,13 @@
  * - `_tables`: the spec each state table was created from, so a reader finds the layout without
  *   the plan and a changed spec is caught at migrate time;
  * - `_offsets`: each (operator, partition)'s last committed input sequence, with operator meta;
- * - `_leases`: the distributed runtime's fenced partition leases.
+ * - `_leases`: the distributed runtime's fenced partition leases;
+ * - `_members`: the live replicas of each operator (heartbeats), so they can divide partitions.
  */
 import { StateSchemaError } from './errors.ts';
 import type { RowColumn, RowColumnType, StateTableSpec } from './types.ts';
 
-export const RESERVED_TABLES: ReadonlySet<string> = new Set(['_tables', '_offsets', '_leases']);
+export const RESERVED_TABLES: ReadonlySet<string> = new Set(['_tables', '_offsets', '_leases', '_members']);
 export const RESERVED_COLUMNS: ReadonlySet<string> = new Set(['key', 'partition', 'window_start', 'window_end', 'updated_at']);
 
 const COLUMN_TYPES: Record<RowColumnType, string> = {
@@ -123,6 +124,12 @@ export function schemaDdl(schema: string): string[] {
   epoch bigint NOT NULL DEFAULT 0,
   expires_at timestamptz NOT NULL,
   PRIMARY KEY (operator, partition)
+)`,
+    `CREATE TABLE IF NOT EXISTS ${q('_members')} (
+  operator text NOT NULL,
+  member text NOT NULL,
+  expires_at timestamptz NOT NULL,
+  PRIMARY KEY (operator, member)
 )`,
   ];
 }

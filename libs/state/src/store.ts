@@ -26,6 +26,7 @@ import type {
   LeaseRequest,
   LeaseResult,
   LeaseState,
+  MemberHeartbeat,
   ScanOptions,
   StateEntry,
   StateKey,
@@ -297,6 +298,31 @@ WHERE operator = $1 ORDER BY partition`,
       ),
     );
     return rows.map(toLeaseState);
+  }
+
+  async heartbeat(h: MemberHeartbeat): Promise<void> {
+    checkTtl(h.ttlMs);
+    await this.#run('heartbeat', () =>
+      this.#driver.query(
+        `INSERT INTO ${this.#q('_members')} (operator, member, expires_at) VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond')
+ON CONFLICT (operator, member) DO UPDATE SET expires_at = excluded.expires_at`,
+        [h.operator, h.member, Math.ceil(h.ttlMs)],
+      ),
+    );
+  }
+
+  async members(operator: string): Promise<string[]> {
+    const rows = await this.#run('members', () =>
+      this.#driver.query<{ member: string }>(
+        `SELECT member FROM ${this.#q('_members')} WHERE operator = $1 AND expires_at > now() ORDER BY member COLLATE "C"`,
+        [operator],
+      ),
+    );
+    return rows.map((r) => r.member);
+  }
+
+  async leave(operator: string, member: string): Promise<void> {
+    await this.#run('leave', () => this.#driver.query(`DELETE FROM ${this.#q('_members')} WHERE operator = $1 AND member = $2`, [operator, member]));
   }
 
   async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {

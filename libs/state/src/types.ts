@@ -146,6 +146,14 @@ export interface LeaseState {
 
 export type LeaseResult = { acquired: true; lease: Lease } | { acquired: false; holder: LeaseState };
 
+export interface MemberHeartbeat {
+  operator: string;
+  /** Unique per process incarnation, like a lease owner. */
+  member: string;
+  /** How long the member counts as alive without another heartbeat, in ms (the database's clock). */
+  ttlMs: number;
+}
+
 export interface StateStore {
   readonly kind: 'pglite' | 'postgres';
   /** The PostgreSQL schema holding this dataflow's tables. */
@@ -176,6 +184,13 @@ export interface StateStore {
   releaseLease(lease: Lease): Promise<boolean>;
   /** Every lease row of an operator, by partition. */
   leases(operator: string): Promise<LeaseState[]>;
+
+  /** Registers a replica of an operator as alive (or keeps it so) for `ttlMs`. */
+  heartbeat(heartbeat: MemberHeartbeat): Promise<void>;
+  /** The live replicas of an operator (heartbeat not expired), sorted. */
+  members(operator: string): Promise<string[]>;
+  /** Removes a replica at once (a graceful stop), so the others rebalance without waiting. */
+  leave(operator: string, member: string): Promise<void>;
 
   /**
    * Read-only SQL over committed state (`ctx.sql`): one statement, in a READ ONLY transaction with

@@ -7,8 +7,9 @@
  * worker and instantiated per chain. Guests run in a worker thread: a call past its time limit
  * terminates the worker (a warm spare takes over), a trap drops the instance; either way the
  * batch is split until the record at fault is alone, and that record is dead-lettered. The
- * guest reaches the host through `ssdk:dataflow/host` only (`log`, `lookup`, `lookup-many`):
- * no file system, network, clock or environment.
+ * guest reaches the host through `ssdk:dataflow/host` only (`log`, `lookup`, `lookup-many`; the
+ * clock, randomness and named environment variables only for steps granted them): no file
+ * system or network.
  *
  * A chain has the engine's `runChain` contract, so the runtime can run a unit either way:
  *

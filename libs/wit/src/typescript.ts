@@ -164,8 +164,14 @@ export interface Ctx {
   log(...args: unknown[]): void;
   state<N extends keyof States>(name: N): State<States[N]>;
   state<V = unknown>(name: string): State<V>;
-  /** Read-only SQL over committed state tables (not available to sandboxed functions yet). */
+  /** Read-only SQL over committed state tables: not available to functions yet (it throws). */
   sql(query: string, params?: unknown[]): Row[];
+  /** An environment variable named by the step's grant (\`grants: [{env: [NAME]}]\`); others throw. */
+  env(name: string): string | undefined;
+  /** The wall clock, epoch ms (\`grants: [clock]\`; without it \`Date.now()\` throws in the sandbox too). */
+  now(): number;
+  /** A random number in [0, 1) (\`grants: [random]\`; likewise \`Math.random()\`). */
+  random(): number;
 }
 
 export interface TestCtxInit {
@@ -174,6 +180,10 @@ export interface TestCtxInit {
   params?: Record<string, string>;
   /** Initial state: state name → key (as \`String(key)\`) → value. */
   states?: Record<string, Record<string, unknown>>;
+  /** What \`ctx.env\` returns (only these names). */
+  env?: Record<string, string>;
+  /** What \`ctx.now()\` returns. @default Date.now() */
+  now?: number;
 }
 
 /** A \`Ctx\` held in memory, for unit tests: \`logs\` has every \`ctx.log\` call, \`states\` the state after the call. */
@@ -218,6 +228,12 @@ export function createTestCtx(init: TestCtxInit = {}): Ctx & { logs: unknown[][]
     sql() {
       throw new Error('ctx.sql is not available in unit tests');
     },
+    env(name) {
+      if (!init.env || !(name in init.env)) throw new Error(\`ctx.env(\${JSON.stringify(name)}): pass createTestCtx({ env: { \${name}: '...' } })\`);
+      return init.env[name];
+    },
+    now: () => init.now ?? Date.now(),
+    random: () => Math.random(),
   };
 }
 `;

@@ -1,7 +1,7 @@
 /**
  * The WIT of a dataflow. Two packages:
  * - `ssdk:dataflow` (fixed, in `deps/`): the `host` interface — the only thing a sandboxed
- *   function can call (`log`, `lookup`, `lookup-many`) — and the worlds every component
+ *   function can call (`log`, `lookup`, `lookup-many`; `now`, `random-bytes`, `env` as granted) — and the worlds every component
  *   implements: `chain` (`process`, one call per batch) and `windowed-chain` (+ `flush`);
  * - `<namespace>:<name>@<version>` (from `meta`): the dataflow's `types` as WIT records and
  *   variants, and one world per service, named after it, that includes the chain world its
@@ -18,8 +18,10 @@ export const HOST_PACKAGE = 'ssdk:dataflow';
 export const HOST_WIT = `/// What every ssdk dataflow component shares: the host interface and the batch worlds.
 package ssdk:dataflow;
 
-/// The host imports: the whole reach of a sandboxed function. No file system, network, clock,
-/// environment or randomness: a component built by ssdk imports this interface and nothing else.
+/// The host imports: the whole reach of a sandboxed function. No file system or network; the
+/// clock, randomness and environment only as the services file grants them (\`grants:\`): the
+/// host refuses (traps) a call its steps were not granted. A component built by ssdk imports
+/// this interface and nothing else.
 interface host {
   /// Log levels of \`ctx.log\`.
   enum level { debug, info, warn, error }
@@ -39,6 +41,15 @@ interface host {
 
   /// \`lookup\` for many keys in one call.
   lookup-many: func(state: string, keys: list<string>, scope: scope) -> list<option<list<u8>>>;
+
+  /// The wall clock, epoch milliseconds (\`grants: [clock]\`: \`ctx.now()\`, \`Date.now()\`).
+  now: func() -> s64;
+
+  /// \`len\` random bytes (\`grants: [random]\`: \`ctx.random()\`, \`Math.random()\`, \`crypto.getRandomValues\`).
+  random-bytes: func(len: u32) -> list<u8>;
+
+  /// An environment variable the \`env\` grant names (\`grants: [{env: [NAME]}]\`), or none when unset.
+  env: func(name: string) -> option<string>;
 }
 
 /// A service's steps over one batch. \`input\` and the result are "ssdk batch v1" frames:

@@ -60,6 +60,7 @@ interface Where {
 }
 
 function progressLine(io: CliIo, p: BuildProgress): string {
+  if (p.status === 'building') return `${paint(io, 'dim', 'building')} ${p.hash}  ${p.kind}: ${p.services.join(', ')} (${plural(p.functions.length, 'function')}; a new component takes 10–30 s)\n`;
   const status = p.status === 'built' ? paint(io, 'green', 'built ') : paint(io, 'dim', 'cached');
   return `${status} ${p.hash}  ${(p.bytes / 1e6).toFixed(1).padStart(5)} MB  ${seconds(p.ms).padStart(6)}  ${p.kind}: ${p.services.join(', ')} (${plural(p.functions.length, 'function')})\n`;
 }

@@ -1,23 +1,29 @@
-import { runOperator } from '@ssdk/runtime';
+import { hostname } from 'node:os';
+import { connectControl, type ControlConnection } from '@ssdk/bus';
+import { heartbeatSubject, loadDeployedDataflow, loadPlan, runOperator, startHeartbeat, type UnitMetrics } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { serverFlags, serverOptions } from '../distributed.ts';
+import { controlSchemaOf, controlSchemaOption } from '../distributed-control.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 
 export const operatorSpec: CommandSpec = {
   name: 'operator',
   summary: 'Run one operator unit of a dataflow as a service, over NATS JetStream and PostgreSQL (foreground; SIGTERM drains).',
-  usage: 'ssdk operator FILE --operator ID [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N]',
+  usage: 'ssdk operator (FILE | --dataflow NS/NAME) --operator ID [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N]',
   options: {
     operator: { type: 'string', valueName: 'ID', description: 'the operator unit to run, as `ssdk plan FILE` lists it (default: $SSDK_OPERATOR)' },
     postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the state (default: $DATABASE_URL)' },
     schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: ssdk_<namespace>_<name>)' },
+    'metrics-port': { type: 'string', valueName: 'N', description: 'serve Prometheus metrics on http://0.0.0.0:N/metrics (default: $SSDK_METRICS_PORT; 0 or none: off)' },
+    dataflow: { type: 'string', valueName: 'NS/NAME', description: 'run a unit of this deployed dataflow (`ssdk deploy`): its plan, code and options come from the planner\'s tables, no FILE (default: $SSDK_DATAFLOW)' },
+    ...controlSchemaOption,
     ...serverOptions,
   },
-  minPositionals: 1,
   maxPositionals: 1,
   examples: [
     'ssdk operator examples/word-count/services.yaml --operator count-words.add-to-total',
+    'ssdk operator --dataflow examples/word-count --operator count-words.add-to-total',
     'NATS_URL=nats://127.0.0.1:4222 DATABASE_URL=postgres://postgres@127.0.0.1:5432/test ssdk operator services.yaml --operator top-words.count-in-window',
   ],
 };
@@ -29,8 +35,18 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   if (!operatorId) throw new UsageError('give --operator ID (or set SSDK_OPERATOR); `ssdk plan FILE` lists the operators', 'operator');
   const postgres = typeof cmd.values['postgres'] === 'string' ? cmd.values['postgres'] : process.env['DATABASE_URL'];
   if (!postgres) throw new UsageError('give --postgres URL (or set DATABASE_URL)', 'operator');
+  const dataflowRef = typeof cmd.values['dataflow'] === 'string' ? cmd.values['dataflow'] : process.env['SSDK_DATAFLOW'];
+  const fileArg = cmd.positionals[0];
+  if (fileArg !== undefined && dataflowRef !== undefined) throw new UsageError('give FILE or --dataflow NS/NAME, not both', 'operator');
+  if (fileArg === undefined && dataflowRef === undefined) throw new UsageError('give FILE, or --dataflow NS/NAME of a deployed dataflow', 'operator');
+  // A deployed dataflow runs with the options it was deployed with, from its stored bundle.
+  const deployed = dataflowRef === undefined ? undefined : await loadDeployedDataflow({ databaseUrl: postgres, dataflow: dataflowRef, ...(controlSchemaOf(cmd.values) ? { controlSchema: controlSchemaOf(cmd.values)! } : {}) });
   const abort = new AbortController();
   const log = (line: string) => io.err(`${new Date().toISOString()} ${line}\n`);
+  const dataflowName = deployed
+    ? Promise.resolve(`${deployed.deployment.namespace}/${deployed.deployment.name}`)
+    : loadPlan(fileArg!, { subjectPrefix: flags.subjectPrefix }).then(({ plan }) => `${plan.dataflow.namespace}/${plan.dataflow.name}`, () => '');
+  const heartbeat = heartbeats(flags.natsUrl, deployed?.subjectPrefix ?? flags.subjectPrefix, operatorId, dataflowName);
   const onSignal = (sig: NodeJS.Signals) => {
     if (abort.signal.aborted) process.exit(130);
     log(`${operatorId}: ${sig}, draining`);
@@ -40,19 +56,68 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   process.on('SIGINT', onSignal);
   try {
     await runOperator({
-      file: cmd.positionals[0]!,
+      file: deployed?.file ?? fileArg!,
       operatorId,
       natsUrl: flags.natsUrl,
       databaseUrl: postgres,
-      subjectPrefix: flags.subjectPrefix,
-      ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}),
-      ...(typeof cmd.values['schema'] === 'string' ? { schema: cmd.values['schema'] } : {}),
+      ...(deployed
+        ? { subjectPrefix: deployed.subjectPrefix, partitions: deployed.partitions, schema: deployed.schema }
+        : {
+            subjectPrefix: flags.subjectPrefix,
+            ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}),
+            ...(typeof cmd.values['schema'] === 'string' ? { schema: cmd.values['schema'] } : {}),
+          }),
       signal: abort.signal,
       log,
+      ...(typeof cmd.values['metrics-port'] === 'string' ? { telemetry: { metricsPort: metricsPort(cmd.values['metrics-port']) } } : {}),
+      onMetrics: (metrics) => heartbeat.start(metrics),
     });
     return EXIT_OK;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    await heartbeat.stop();
   }
+}
+
+/**
+ * Heartbeats with the unit's metrics on `<prefix>.heartbeat`, for the planner's `ssdk status`.
+ * Advisory: a NATS server that is away at start only costs the heartbeats, never the operator.
+ */
+function heartbeats(natsUrl: string, subjectPrefix: string, operatorId: string, dataflowName: Promise<string>) {
+  let control: Promise<ControlConnection | undefined> | undefined;
+  let stopBeat: (() => void) | undefined;
+  let stopped = false;
+  const startedAt = Date.now();
+  const processId = `${hostname()}:${process.pid}:${startedAt.toString(36)}`;
+  return {
+    start(metrics: UnitMetrics) {
+      control = connectControl({ servers: natsUrl, name: `ssdk-operator ${operatorId} heartbeat` }).catch(() => undefined);
+      void Promise.all([control, dataflowName]).then(([c, dataflow]) => {
+        if (!c || stopped) return;
+        const subject = heartbeatSubject(subjectPrefix);
+        stopBeat = startHeartbeat((hb) => c.publish(subject, hb), () => ({
+          dataflow,
+          operator: operatorId,
+          process: processId,
+          pid: process.pid,
+          host: hostname(),
+          startedAt,
+          metrics: metrics.snapshot(),
+        }));
+      });
+    },
+    async stop() {
+      stopped = true;
+      const c = await control;
+      stopBeat?.();
+      await c?.close();
+    },
+  };
+}
+
+function metricsPort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--metrics-port takes a port number (0: off), got \`${text}\``, 'operator');
+  return port;
 }

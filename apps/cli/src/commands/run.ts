@@ -3,11 +3,13 @@ import { join, relative } from 'node:path';
 import { formatJsonLine } from '@ssdk/records';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
-import { collectOutputs, collectStates, feed, openSession, readInputFile, SessionError, type Session, type SessionInput } from '../embedded-session.ts';
+import { collectOutputs, collectStates, feed, isolationFlag, openSession, readInputFile, SessionError, type Session, type SessionInput } from '../embedded-session.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
 import { startShell, type ShellIo } from '../shell/terminal.ts';
 import { stateDir } from '../state-dir.ts';
+import { openRunObservability } from '../observe.ts';
+import { progressScope, progressWanted, startProgress } from '../progress.ts';
 import { memoryCheckpointStore, type UnitMetricsSnapshot } from '@ssdk/runtime';
 
 export const runSpec: CommandSpec = {
@@ -21,13 +23,19 @@ export const runSpec: CommandSpec = {
     'output-records': { type: 'boolean', description: 'write records {"key","value","timestamp","headers"} instead of bare values' },
     'until-idle': { type: 'boolean', description: 'run to the end of the input, then exit (the scripting and CI mode; without it, the interactive shell opens)' },
     'no-end': { type: 'boolean', description: 'do not mark the end of input: open windows stay open (for a run continued later)' },
+    progress: { type: 'boolean', description: 'with --until-idle: a status line on stderr (records/s, in/out, watermark, dead letters), even when stderr is not a terminal' },
+    'no-progress': { type: 'boolean', description: 'no status line, even on a terminal (default: shown when stderr is a terminal)' },
     'dump-state': { type: 'boolean', description: 'also write each keyed state to DIR/state/<state>.json' },
     partitions: { type: 'string', valueName: 'N', description: 'partitions per topic (embedded default: 1, which keeps event order)' },
     resume: { type: 'boolean', description: 'continue from the state and progress of the last run (default with --until-idle: start fresh)' },
     fresh: { type: 'boolean', description: 'start from empty state (the shell resumes the last run\'s state by default)' },
     'state-dir': { type: 'string', valueName: 'DIR', description: 'where state is kept (default: .ssdk/ beside the services file, or $SSDK_HOME)' },
     ephemeral: { type: 'boolean', description: 'keep state in memory only (nothing written to disk)' },
-    sandbox: { type: 'boolean', description: 'run `isolation: wasm` functions as WebAssembly components (built first; cached); default for now: every function runs natively' },
+    native: { type: 'boolean', description: 'run every function natively in V8 (trusted code; fastest): no WebAssembly sandbox, no build' },
+    trace: { type: 'boolean', description: 'trace every batch with OpenTelemetry, exported over OTLP/HTTP to $OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318, Jaeger); on by itself when that variable is set' },
+    ui: { type: 'boolean', description: 'serve the dashboard (graph, live rates, lag, watermarks, dead letters, state browser, logs) and print its URL' },
+    'ui-port': { type: 'string', valueName: 'N', description: 'port of the --ui dashboard (default: any free port)' },
+    sandbox: { type: 'boolean', description: 'run every function as a WebAssembly component, `isolation: native` ones too (default: as the file says — sandboxed unless `isolation: native`)' },
   },
   minPositionals: 1,
   maxPositionals: 1,
@@ -45,10 +53,11 @@ export async function runRun(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const outputDir = cmd.values['output-dir'];
   if (typeof outputDir !== 'string') throw new UsageError('--until-idle needs --output-dir DIR to write the output topics to', 'run');
   const inputs = await readInputs(cmd);
-  const session = await openRunSession(cmd, io, { fresh: cmd.values['resume'] !== true });
+  const session = await openRunSession(cmd, io, { fresh: cmd.values['resume'] !== true, interactive: false });
   if (!session) return EXIT_USER_ERROR;
   printDiagnostics(io, session.diagnostics);
   const started = performance.now();
+  const progress = startProgress(io, progressScope(session.plan), () => session.df.metrics(), { enabled: progressWanted(cmd.values, io) });
   try {
     await feed(session, inputs);
     if (!cmd.values['no-end']) {
@@ -57,6 +66,7 @@ export async function runRun(cmd: ParsedCommand, io: CliIo): Promise<number> {
     } else {
       await session.df.idle();
     }
+    progress.stop();
     const outputs = await collectOutputs(session);
     await mkdir(outputDir, { recursive: true });
     const asRecords = cmd.values['output-records'] === true;
@@ -73,6 +83,7 @@ export async function runRun(cmd: ParsedCommand, io: CliIo): Promise<number> {
     summarize(io, session.df.metrics(), outputs, outputDir, performance.now() - started);
     return EXIT_OK;
   } finally {
+    progress.stop();
     await session.close();
   }
 }
@@ -93,7 +104,7 @@ async function runInteractive(cmd: ParsedCommand, io: CliIo): Promise<number> {
   }
   const inputs = await readInputs(cmd);
   const ephemeral = cmd.values['ephemeral'] === true;
-  const session = await openRunSession(cmd, io, { fresh: cmd.values['fresh'] === true });
+  const session = await openRunSession(cmd, io, { fresh: cmd.values['fresh'] === true, interactive: true });
   if (!session) return EXIT_USER_ERROR;
   printDiagnostics(io, session.diagnostics);
   try {
@@ -110,21 +121,37 @@ async function runInteractive(cmd: ParsedCommand, io: CliIo): Promise<number> {
 }
 
 /** Opens the embedded session of `ssdk run`; a file with errors is reported here (undefined is returned). */
-async function openRunSession(cmd: ParsedCommand, io: CliIo, o: { fresh: boolean }): Promise<Session | undefined> {
+async function openRunSession(cmd: ParsedCommand, io: CliIo, o: { fresh: boolean; interactive: boolean }): Promise<Session | undefined> {
   const file = cmd.positionals[0]!;
   const stateDirOption = typeof cmd.values['state-dir'] === 'string' ? cmd.values['state-dir'] : undefined;
   const checkpoints = cmd.values['ephemeral']
     ? ({ kind: 'memory', store: memoryCheckpointStore() } as const)
     : ({ kind: 'pglite', fresh: o.fresh, ...(stateDirOption ? { stateDir: stateDirOption } : {}) } as const);
+  // Tracing, metrics, function logs and the dashboard live as long as the session.
+  const observed = await openRunObservability(cmd, io, { file, fresh: o.fresh, ephemeral: cmd.values['ephemeral'] === true, printLogs: o.interactive });
   try {
-    return await openSession({
+    const session = await openSession({
+      observer: observed.telemetry.observer(),
       file,
       checkpoints,
       ...(cmd.values['partitions'] ? { partitions: Number(cmd.values['partitions']) } : {}),
-      ...(cmd.values['sandbox'] ? { sandbox: true, onBuild: (line: string) => io.err(`${line}\n`) } : {}),
+      isolation: isolationFlag(cmd, 'run'),
+      // Only a build that compiles says so (it takes seconds); a cache hit is silent.
+      onBuild: (line: string) => void (/^(building|built) /.test(line) && io.err(`${line}\n`)),
       ...(stateDirOption ? { stateDir: stateDirOption } : {}),
     });
+    const close = session.close;
+    const closeAll = async () => {
+      await close();
+      await observed.close();
+    };
+    await observed.attach(session).catch(async (err: unknown) => {
+      await closeAll();
+      throw err;
+    });
+    return { ...session, close: closeAll };
   } catch (err) {
+    await observed.close();
     if (err instanceof SessionError) {
       printDiagnostics(io, err.diagnostics);
       const { errors } = countBySeverity(err.diagnostics);

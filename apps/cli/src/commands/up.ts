@@ -1,19 +1,23 @@
 /**
  * `ssdk up` / `ssdk down`: the distributed topology as local processes, for machines without a
- * Docker engine. `up` starts one `ssdk operator` process per operator unit (one replica each),
- * restarts one that dies (with backoff, as compose's restart policy would; an operator that
- * exits 0 has seen the end of its inputs and stays down), and keeps the PIDs in
- * `.ssdk/stack.json`; `down` stops them: SIGTERM (they drain), SIGKILL after a grace period.
+ * Docker engine — what `docker compose up` does with the file `ssdk compose` writes. `up`
+ * starts a planner (unless one already answers on the subject prefix), deploys the services
+ * file through it, then starts one `ssdk operator --dataflow NS/NAME` process per operator unit
+ * (one replica each, or `--replicas N`). A process that dies is restarted with backoff, as
+ * compose's restart policy would; an operator that exits 0 has seen the end of its inputs and
+ * stays down. The PIDs are kept in `.ssdk/stack.json`; `down` stops them: SIGTERM (they drain),
+ * SIGKILL after a grace period.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { loadPlan } from '@ssdk/runtime';
+import type { DeployReply, DeployRequest } from '@ssdk/runtime';
 import { parseDuration } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
-import { serverArgs, serverFlags, serverOptions } from '../distributed.ts';
+import { serverFlags, serverOptions, type ServerFlags } from '../distributed.ts';
+import { askPlanner, controlSchemaOf, controlSchemaOption, readServicesBundle, reportPlannerRefusal, spawnPlanner, waitForPlanner } from '../distributed-control.ts';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { stateDir } from '../state-dir.ts';
@@ -22,21 +26,25 @@ const BIN = fileURLToPath(new URL('../../../../bin/ssdk.js', import.meta.url));
 
 const stackOptions = {
   'state-dir': { type: 'string', valueName: 'DIR', description: 'where stack.json is kept (default: .ssdk/ beside the services file, or $SSDK_HOME)' },
-  grace: { type: 'string', valueName: 'DURATION', description: 'how long a stopped operator may drain before SIGKILL', default: '10s' },
+  grace: { type: 'string', valueName: 'DURATION', description: 'how long a stopped process may drain before SIGKILL', default: '10s' },
 } as const;
 
 export const upSpec: CommandSpec = {
   name: 'up',
-  summary: 'Start one local `ssdk operator` process per operator unit (foreground supervisor: restarts a process that dies; Ctrl-C or `ssdk down` stops them).',
-  usage: 'ssdk up FILE [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N]',
+  summary: 'Deploy a dataflow and run it as local processes: a planner and one `ssdk operator` per operator unit (foreground supervisor: restarts a process that dies; Ctrl-C or `ssdk down` stops them).',
+  usage: 'ssdk up FILE [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--replicas N] [--reset-state]',
   options: {
-    postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the state (default: $DATABASE_URL)' },
+    postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the plans and the state (default: $DATABASE_URL)' },
+    replicas: { type: 'string', valueName: 'N', description: 'processes per operator unit', default: '1' },
+    'reset-state': { type: 'boolean', description: 'deploy with --reset-state (a changed state layout drops the old state)' },
+    schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: the deployed one, else ssdk_<namespace>_<name>)' },
     ...serverOptions,
+    ...controlSchemaOption,
     ...stackOptions,
   },
   minPositionals: 1,
   maxPositionals: 1,
-  examples: ['ssdk up examples/word-count/services.yaml &', 'ssdk down examples/word-count/services.yaml'],
+  examples: ['ssdk up examples/word-count/services.yaml &', 'ssdk status examples/word-count', 'ssdk down examples/word-count/services.yaml'],
 };
 
 export const downSpec: CommandSpec = {
@@ -49,9 +57,13 @@ export const downSpec: CommandSpec = {
   examples: ['ssdk down examples/word-count/services.yaml'],
 };
 
-interface StackFile {
+export interface StackFile {
   file: string;
+  dataflow: string;
   supervisor: number;
+  /** The planner `up` started (absent when one was running already). */
+  planner?: number;
+  /** Process name (`<operator>` or `<operator>#<replica>`) → PID. */
   operators: Record<string, number>;
 }
 
@@ -66,69 +78,166 @@ function graceMs(cmd: ParsedCommand, command: string): number {
   return ms;
 }
 
+interface Supervised {
+  name: string;
+  args: () => ChildProcess;
+  child: ChildProcess | undefined;
+  /** Exited 0: its work is done (an operator whose inputs ended); it stays down. */
+  done: boolean;
+  restarts: number;
+  startedAt: number;
+}
+
 export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const file = resolve(io.cwd, cmd.positionals[0]!);
   const flags = serverFlags(cmd, 'up');
   const postgres = typeof cmd.values['postgres'] === 'string' ? cmd.values['postgres'] : process.env['DATABASE_URL'];
   if (!postgres) throw new UsageError('give --postgres URL (or set DATABASE_URL)', 'up');
+  const replicas = Number(cmd.values['replicas']);
+  if (!Number.isSafeInteger(replicas) || replicas < 1) throw new UsageError(`--replicas takes a whole number of 1 or more, got \`${String(cmd.values['replicas'])}\``, 'up');
   const grace = graceMs(cmd, 'up');
-  const { plan } = await loadPlan(file, { subjectPrefix: flags.subjectPrefix, ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}) });
+  const controlSchema = controlSchemaOf(cmd.values);
   const path = stackPath(cmd);
   await mkdir(dirname(path), { recursive: true });
-  const procs = new Map<string, { child: ChildProcess | undefined; done: boolean; restarts: number; startedAt: number }>();
+  const bundle = await readServicesBundle(file, 'up');
+
+  const procs = new Map<string, Supervised>();
   let stopping = false;
-  let failed = false;
   let wake: () => void = () => {};
+  let dataflow = '';
   const save = () =>
     writeFile(
       path,
-      JSON.stringify({ file, supervisor: process.pid, operators: Object.fromEntries([...procs].filter(([, p]) => p.child?.pid !== undefined && !p.done).map(([id, p]) => [id, p.child!.pid!])) } satisfies StackFile, null, 2) + '\n',
+      JSON.stringify(
+        {
+          file,
+          dataflow,
+          supervisor: process.pid,
+          ...(procs.get('planner')?.child?.pid !== undefined ? { planner: procs.get('planner')!.child!.pid! } : {}),
+          operators: Object.fromEntries([...procs].filter(([name, p]) => name !== 'planner' && p.child?.pid !== undefined && !p.done).map(([name, p]) => [name, p.child!.pid!])),
+        } satisfies StackFile,
+        null,
+        2,
+      ) + '\n',
     );
-  const start = (id: string) => {
-    const p = procs.get(id)!;
-    const child = spawn(process.execPath, [BIN, 'operator', file, '--operator', id, '--postgres', postgres, ...serverArgs(flags)], { stdio: ['ignore', 'inherit', 'pipe'], env: process.env });
+  const start = (p: Supervised) => {
+    const child = p.args();
     p.child = child;
     p.startedAt = Date.now();
-    createInterface({ input: child.stderr! }).on('line', (line) => io.err(`[${id}] ${line}\n`));
+    createInterface({ input: child.stderr! }).on('line', (line) => io.err(`[${p.name}] ${line}\n`));
     child.on('exit', (code, signal) => {
       if (stopping) return wake();
       if (code === 0) {
         p.done = true;
-        io.err(`[${id}] exited: its inputs ended\n`);
+        io.err(`[${p.name}] exited: ${p.name === 'planner' ? 'stopped' : 'its inputs ended'}\n`);
         void save();
         return wake();
       }
       // Backoff 1 s, doubling to 30 s; a process that ran a minute starts over at 1 s.
       if (Date.now() - p.startedAt > 60_000) p.restarts = 0;
       const delay = Math.min(30_000, 1_000 * 2 ** p.restarts++);
-      io.err(`[${id}] died (${signal ?? `exit ${code}`}); restarting in ${delay} ms\n`);
+      io.err(`[${p.name}] died (${signal ?? `exit ${code}`}); restarting in ${delay} ms\n`);
       setTimeout(() => {
         if (stopping) return wake();
-        start(id);
+        start(p);
         void save();
-      }, delay);
+      }, delay).unref();
     });
   };
-  for (const op of plan.operators) procs.set(op.id, { child: undefined, done: false, restarts: 0, startedAt: 0 });
-  for (const id of procs.keys()) start(id);
-  await save();
-  io.err(`started ${procs.size} operator processes of ${plan.dataflow.namespace}/${plan.dataflow.name}; PIDs in ${path}\n`);
   const onSignal = () => {
     stopping = true;
     wake();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  let failed = false;
   try {
-    while (!stopping && ![...procs.values()].every((p) => p.done)) await new Promise<void>((r) => (wake = r));
-    if (stopping) failed = !(await stopAll([...procs.values()].map((p) => p.child).filter((c): c is ChildProcess => c !== undefined), grace, io));
+    if (await waitForPlanner(flags.natsUrl, flags.subjectPrefix, 0)) {
+      io.err(`a planner already answers on ${flags.subjectPrefix}.planner.*: deploying through it\n`);
+    } else {
+      const planner: Supervised = {
+        name: 'planner',
+        args: () => spawnPlanner({ natsUrl: flags.natsUrl, databaseUrl: postgres, subjectPrefix: flags.subjectPrefix, ...(controlSchema ? { controlSchema } : {}), stdio: ['ignore', 'inherit', 'pipe'] }),
+        child: undefined,
+        done: false,
+        restarts: 0,
+        startedAt: 0,
+      };
+      procs.set('planner', planner);
+      start(planner);
+      await save();
+      if (!(await waitForPlanner(flags.natsUrl, flags.subjectPrefix, 30_000, () => stopping || planner.done))) {
+        io.err('ssdk up: failed: the planner did not answer within 30 s\n');
+        stopping = true;
+        return EXIT_FAILURE;
+      }
+    }
+    const deployed = await deploy(bundle, file, cmd, flags, io);
+    if (typeof deployed === 'number') {
+      stopping = true;
+      return deployed;
+    }
+    dataflow = deployed.dataflow;
+    for (const id of deployed.operators) {
+      for (let r = 1; r <= replicas; r++) {
+        const name = replicas === 1 ? id : `${id}#${r}`;
+        const p: Supervised = {
+          name,
+          args: () =>
+            spawn(process.execPath, [BIN, 'operator', '--dataflow', deployed.dataflow, '--operator', id, '--postgres', postgres, '--nats', flags.natsUrl, ...(controlSchema ? ['--control-schema', controlSchema] : [])], {
+              stdio: ['ignore', 'inherit', 'pipe'],
+              env: process.env,
+            }),
+          child: undefined,
+          done: false,
+          restarts: 0,
+          startedAt: 0,
+        };
+        procs.set(name, p);
+        start(p);
+      }
+    }
+    await save();
+    io.err(`started ${deployed.operators.length * replicas} operator processes of ${deployed.dataflow} (version ${deployed.version}); PIDs in ${path}\n`);
+    const operatorsDone = () => [...procs].every(([name, p]) => name === 'planner' || p.done);
+    const plannerGone = () => !procs.has('planner') || procs.get('planner')!.done;
+    let told = false;
+    // Like compose, the stack stays up while the planner runs; with someone else's planner, up
+    // is done once every operator ended its input.
+    while (!stopping && !(operatorsDone() && plannerGone())) {
+      if (operatorsDone() && !told) {
+        told = true;
+        io.err('every operator ended its input; the planner keeps running (`ssdk down` stops it)\n');
+      }
+      await new Promise<void>((r) => (wake = r));
+    }
   } finally {
+    if (stopping) failed = !(await stopAll([...procs.values()].map((p) => p.child).filter((c): c is ChildProcess => c !== undefined), grace, io));
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await rm(path, { force: true });
   }
-  io.err(stopping ? 'stopped every operator process\n' : 'every operator ended its input\n');
+  io.err(stopping ? 'stopped every process\n' : 'every operator ended its input\n');
   return failed ? EXIT_FAILURE : EXIT_OK;
+}
+
+async function deploy(bundle: DeployRequest['bundle'], file: string, cmd: ParsedCommand, flags: ServerFlags, io: CliIo): Promise<DeployReply | number> {
+  const request: DeployRequest = {
+    bundle,
+    displayPath: cmd.positionals[0]!,
+    ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}),
+    ...(cmd.values['reset-state'] ? { resetState: true } : {}),
+    ...(typeof cmd.values['schema'] === 'string' ? { schema: cmd.values['schema'] } : {}),
+  };
+  try {
+    const reply = await askPlanner<DeployReply>(flags.natsUrl, flags.subjectPrefix, 'deploy', request);
+    io.err(`${reply.dataflow}: ${reply.outcome} (version ${reply.version}, plan ${reply.hash.slice(0, 12)}) from ${file}\n`);
+    return reply;
+  } catch (err) {
+    const code = reportPlannerRefusal(err, io, 'up');
+    if (code !== undefined) return code;
+    throw err;
+  }
 }
 
 /** SIGTERM, wait up to `grace` ms, then SIGKILL. True when every process went by itself. */
@@ -139,7 +248,7 @@ async function stopAll(children: ChildProcess[], grace: number, io: CliIo): Prom
   const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), grace).unref());
   if ((await Promise.race([Promise.all(exits), timer])) === 'timeout') {
     for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    io.err('some operators did not drain in time: killed\n');
+    io.err('some processes did not drain in time: killed\n');
     await Promise.all(exits);
     return false;
   }
@@ -159,7 +268,7 @@ export async function runDown(cmd: ParsedCommand, io: CliIo): Promise<number> {
     }
     throw err;
   }
-  const pids = [stack.supervisor, ...Object.values(stack.operators)];
+  const pids = [stack.supervisor, ...(stack.planner !== undefined ? [stack.planner] : []), ...Object.values(stack.operators)];
   for (const pid of pids) signalPid(pid, 'SIGTERM');
   const deadline = Date.now() + grace;
   while (Date.now() < deadline && pids.some(isAlive)) await new Promise((r) => setTimeout(r, 100));

@@ -10,12 +10,15 @@ import { loadHistory, type ShellIo } from './terminal.ts';
 import { servicesDir } from './test-dataflow.ts';
 
 const repo = new URL('../../../../', import.meta.url).pathname;
+// `ssdk run` sandboxes functions by default: one component per dataflow, built once per cache.
+process.env['SSDK_COMPONENT_CACHE'] ??= join(tmpdir(), 'ssdk-test-components');
 
 /** `ssdk ARGV` in this process, with `script` piped to its stdin. */
 async function ssdk(script: string, ...argv: string[]) {
   const io: ShellIo & ReturnType<typeof bufferIo> = { ...bufferIo(), stdin: Readable.from([script]) };
   const code = await main(argv, io);
-  return { code, out: io.stdout(), err: io.stderr() };
+  // Without the progress lines of a component build (the first sandboxed run of a dataflow).
+  return { code, out: io.stdout(), err: io.stderr().replace(/^(building|built) .*component.*\n/gm, '') };
 }
 
 describe('shell - main', () => {

@@ -108,6 +108,9 @@ export async function openTestShell(o: { stateDir?: string } = {}): Promise<Test
   const session = await openSession({
     file,
     checkpoints: o.stateDir ? { kind: 'pglite', stateDir: o.stateDir, fresh: true } : { kind: 'memory', store: memoryCheckpointStore() },
+    // The shell's behaviour does not depend on where functions run: no component to build here
+    // (shell-main.test.ts runs the same dataflow sandboxed, as `ssdk run` does by default).
+    isolation: 'native',
   });
   const shell = new Shell({ session, io: bufferIo(dir) });
   return {

@@ -332,6 +332,24 @@ describe('physical plan', () => {
     expect(op(p, 'svc.slow').steps[0]?.settings).toEqual({ isolation: 'native', functionTimeoutMs: 5_000, grants: ['clock'] });
   });
 
+  it('plan - isolation and grants (with the env grant\'s variables) are part of each step and of the hash', () => {
+    const b = modelBuilder();
+    const make = (extra: Parameters<typeof b.step>[4]) =>
+      b.dataflow({
+        settings: { grants: ['env'], env: ['REGION'] },
+        topics: { in: s, out: s },
+        services: { svc: { sources: [b.source('in')], transforms: [b.step('map', 'm', [s], s, extra)], sinks: [b.sink('out')] } },
+      });
+    const inherited = plan(make(undefined));
+    expect(op(inherited, 'svc.m').steps[0]?.settings).toEqual({ isolation: 'wasm', functionTimeoutMs: 1000, grants: ['env'], env: ['REGION'] });
+    // A step's grants replace the file's: its variables do not leak in from `config`.
+    const own = plan(make({ settings: { grants: ['clock'] } }));
+    expect(op(own, 'svc.m').steps[0]?.settings).toEqual({ isolation: 'wasm', functionTimeoutMs: 1000, grants: ['clock'] });
+    const other = plan(make({ settings: { grants: ['env'], env: ['TOKEN'] } }));
+    const native = plan(make({ settings: { isolation: 'native' } }));
+    expect(new Set([inherited.hash, own.hash, other.hash, native.hash]).size).toBe(4);
+  });
+
   it('plan - a dataflow with errors has no plan, warnings do not block it', () => {
     const b = modelBuilder();
     const bad = b.dataflow({ topics: { in: s }, services: { svc: { sources: [b.source('nope')], sinks: [b.sink('in')] } } });

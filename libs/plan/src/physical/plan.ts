@@ -252,6 +252,7 @@ class PlanBuilder {
         isolation: settings.isolation ?? DEFAULTS.isolation,
         functionTimeoutMs: settings.functionTimeoutMs ?? DEFAULTS.functionTimeoutMs,
         grants: [...(settings.grants ?? [])],
+        ...(settings.grants?.includes('env') && settings.env?.length ? { env: [...settings.env] } : {}),
       },
       dependencies: step.dependencies.map((d) => ({ name: d.name, ...(d.version !== undefined ? { version: d.version } : {}) })),
     };

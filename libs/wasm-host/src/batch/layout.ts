@@ -42,8 +42,15 @@ export const H_FLAGS = 28;
 
 type Key = string | number | boolean;
 
-/** A step as the host configures it per call: `[id, operator, setsKey, params, states]`. */
-export type StepConfig = [id: string, operator: string, setsKey: 0 | 1, params: Record<string, string> | null, states: string[] | null];
+/** A step's grants: `c` clock, `r` random, `e` the environment variables it may read. */
+export interface GrantConfig {
+  c?: 1;
+  r?: 1;
+  e?: string[];
+}
+
+/** A step as the host configures it per call: `[id, operator, setsKey, params, states, grants?]`. */
+export type StepConfig = [id: string, operator: string, setsKey: 0 | 1, params: Record<string, string> | null, states: string[] | null, grants?: GrantConfig];
 
 /** `[state, key, window index or -1, value]`; without the value: known to be absent. */
 export type SnapshotEntry = [state: string, key: Key, window: number, value?: unknown];

@@ -31,6 +31,9 @@ export interface BuildOptions {
   stateDir: string;
   /** A folder shared between builds: components by hash. @default none */
   componentCache?: string;
+  /** Put every TypeScript step in the component, `isolation: native` ones too (`--sandbox`). @default false */
+  sandboxAll?: boolean;
+  /** A `building` event before each component that must be compiled (seconds), then `built` or `cached`. */
   onProgress?: (p: BuildProgress) => void;
 }
 
@@ -40,8 +43,8 @@ export interface BuildProgress {
   /** Content hash (first 16 hex digits of sha256). */
   hash: string;
   kind: ManifestComponent['kind'];
-  /** `cached`: found in the build folder or the shared cache. */
-  status: 'built' | 'cached';
+  /** `cached`: found in the build folder or the shared cache; `building`: compiling starts now. */
+  status: 'building' | 'built' | 'cached';
   bytes: number;
   ms: number;
   functions: string[];
@@ -80,13 +83,13 @@ export async function buildDataflow(opts: BuildOptions): Promise<BuildResult> {
   const progress: BuildProgress[] = [];
   const settings = (site: StepSite): ManifestStep => ({
     operator: site.step.operator,
-    isolation: site.step.settings.isolation ?? df.config.settings.isolation ?? 'wasm',
+    isolation: opts.sandboxAll ? 'wasm' : (site.step.settings.isolation ?? df.config.settings.isolation ?? 'wasm'),
     timeoutMs: site.step.settings.functionTimeoutMs ?? df.config.settings.functionTimeoutMs ?? 1000,
   });
   const js: ServicePlan['js'] = [];
   let windowed = false;
   for (const node of graph.services) {
-    const plan = planService(node.name, node.pipeline, df, servicesFile);
+    const plan = planService(node.name, node.pipeline, df, servicesFile, opts.sandboxAll ?? false);
     windowed ||= plan.windowed;
     for (const { site, path } of plan.prebuilt) {
       const t0 = performance.now();
@@ -118,6 +121,8 @@ export async function buildDataflow(opts: BuildOptions): Promise<BuildResult> {
       if (shared && existsSync(shared)) await copyFile(shared, join(buildDir, file));
       else {
         status = 'built';
+        const ids = js.map((j) => j.site.id);
+        opts.onProgress?.({ services: [...new Set(js.map((j) => j.service))], hash, kind: 'javascript', status: 'building', bytes: 0, ms: 0, functions: ids });
         const bytes = await componentizeJs({ js: bundle.js, witDir: join(witDir, 'deps', 'ssdk-dataflow'), world, workDir: join(buildDir, `.work-${hash}`), name: 'guest' });
         await writeFile(join(buildDir, file), bytes);
         if (shared) {
@@ -146,12 +151,12 @@ export async function buildDataflow(opts: BuildOptions): Promise<BuildResult> {
   }
 }
 
-function planService(service: string, pipeline: DataflowGraph['services'][number]['pipeline'], df: Dataflow, servicesFile: string): ServicePlan {
+function planService(service: string, pipeline: DataflowGraph['services'][number]['pipeline'], df: Dataflow, servicesFile: string, sandboxAll: boolean): ServicePlan {
   const sites = [...pipeline.sources.flatMap((b) => b.steps), ...pipeline.trunk, ...pipeline.sinks.flatMap((b) => b.steps)];
   const plan: ServicePlan = { windowed: sites.some((s) => s.step.operator === 'flush'), js: [], prebuilt: [] };
   const root = dirname(servicesFile);
   for (const site of sites) {
-    const isolation = site.step.settings.isolation ?? df.config.settings.isolation ?? 'wasm';
+    const isolation = sandboxAll ? 'wasm' : (site.step.settings.isolation ?? df.config.settings.isolation ?? 'wasm');
     const wasm = isolation === 'wasm' ? prebuiltFor(site.step, root) : undefined;
     if (wasm) {
       plan.prebuilt.push({ site, path: wasm });

@@ -8,9 +8,12 @@
  * one native JSON.parse per region and encoded with one JSON.stringify; records whose value
  * only went through filters go back as table rows, with no JSON at all.
  */
-import { lookup as hostLookup } from 'ssdk:dataflow/host';
+import { env as hostEnv, lookup as hostLookup, now as hostNow, randomBytes as hostRandomBytes } from 'ssdk:dataflow/host';
 import {
   FunctionContractError,
+  GrantDeniedError,
+  type Capabilities,
+  type StepGrants,
   runChain,
   runFlush,
   type ChainInput,
@@ -41,6 +44,97 @@ import {
 
 export type UserFunction = (...args: unknown[]) => unknown;
 
+// Grants: the clock, randomness and the environment reach a function only through the host's
+// imports, which the host answers only for granted steps. `Date`, `Math.random` and
+// `crypto.getRandomValues` are replaced so a function without the grant fails with a clear
+// reason instead of reading StarlingMonkey's build-time clock or its fixed random sequence.
+// While the component initialises (at build time) they keep their built-in behaviour.
+let inCall = false;
+/** The grants of the step running now (a granted step's function is wrapped to set them). */
+let granted: StepGrants | undefined;
+
+function grantedNow(what: string): number {
+  if (!granted?.clock) throw new GrantDeniedError(what, 'clock', undefined, 'clock');
+  return Number(hostNow());
+}
+
+function grantedBytes(what: string, n: number): Uint8Array {
+  if (!granted?.random) throw new GrantDeniedError(what, 'random', undefined, 'random');
+  return hostRandomBytes(n);
+}
+
+function randomFloat(bytes: Uint8Array): number {
+  // 53 random bits → [0, 1), like V8's Math.random.
+  let hi = 0;
+  for (let i = 0; i < 3; i++) hi = hi * 256 + bytes[i]!;
+  hi = Math.floor(hi / 8); // 21 bits
+  let lo = 0;
+  for (let i = 3; i < 7; i++) lo = lo * 256 + bytes[i]!;
+  return (hi * 2 ** 32 + lo) / 2 ** 53;
+}
+
+const capabilities: Capabilities = {
+  now: () => Number(hostNow()),
+  random: () => randomFloat(hostRandomBytes(7)),
+  env: (name) => hostEnv(name) ?? undefined,
+};
+
+function installGuards(): void {
+  const g = globalThis as unknown as { Date: DateConstructor; crypto?: { getRandomValues?: <T extends ArrayBufferView | null>(a: T) => T; randomUUID?: () => string } };
+  const BuiltinDate = g.Date;
+  const builtinNow = BuiltinDate.now.bind(BuiltinDate);
+  const now = (what: string) => (inCall ? grantedNow(what) : builtinNow());
+  BuiltinDate.now = () => now('Date.now()');
+  g.Date = new Proxy(BuiltinDate, {
+    construct: (target, args, newTarget) => Reflect.construct(target, args.length ? args : [now('new Date()')], newTarget) as object,
+    apply: (target) => new target(now('Date()')).toString(),
+  });
+  const builtinRandom = Math.random;
+  Math.random = () => (inCall ? randomFloat(grantedBytes('Math.random()', 7)) : builtinRandom());
+  const crypto = g.crypto;
+  if (crypto?.getRandomValues) {
+    const builtinFill = crypto.getRandomValues.bind(crypto);
+    crypto.getRandomValues = <T extends ArrayBufferView | null>(a: T): T => {
+      if (!inCall || !a) return builtinFill(a);
+      const view = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      view.set(grantedBytes('crypto.getRandomValues()', view.length));
+      return a;
+    };
+  }
+  if (crypto?.randomUUID) {
+    const builtinUuid = crypto.randomUUID.bind(crypto);
+    crypto.randomUUID = () => {
+      if (!inCall) return builtinUuid();
+      const b = grantedBytes('crypto.randomUUID()', 16);
+      b[6] = (b[6]! & 0x0f) | 0x40;
+      b[8] = (b[8]! & 0x3f) | 0x80;
+      const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+      return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    };
+  }
+}
+installGuards();
+
+function withGrants(fn: UserFunction, grants: StepGrants): UserFunction {
+  return (...args) => {
+    const outer = granted;
+    granted = grants;
+    try {
+      return fn(...args);
+    } finally {
+      granted = outer;
+    }
+  };
+}
+
+function toGrants(c: NonNullable<StepConfig[5]>): StepGrants {
+  const g: StepGrants = {};
+  if (c.c) g.clock = true;
+  if (c.r) g.random = true;
+  if (c.e?.length) g.env = c.e;
+  return g;
+}
+
 const te = new TextEncoder();
 const td = new TextDecoder();
 const ABSENT = Symbol('absent');
@@ -55,13 +149,15 @@ export function makeGuest(functions: Record<string, UserFunction>) {
     const cacheKey = JSON.stringify(configs);
     let steps = stepCache.get(cacheKey);
     if (steps) return steps;
-    steps = configs.map(([id, operator, setsKey, params, states]) => {
+    steps = configs.map(([id, operator, setsKey, params, states, grantConfig]) => {
       const fn = functions[id];
       if (typeof fn !== 'function') throw new Error(`this component has no function for step \`${id}\``);
-      const step: ChainStep = { id, operator: operator as ChainStep['operator'], fn };
+      const grants = grantConfig ? toGrants(grantConfig) : undefined;
+      const step: ChainStep = { id, operator: operator as ChainStep['operator'], fn: grants ? withGrants(fn, grants) : fn };
       if (setsKey) step.setsKey = true;
       if (params) step.params = params;
       if (states) step.states = states;
+      if (grants) step.grants = grants;
       return step;
     });
     stepCache.set(cacheKey, steps);
@@ -84,8 +180,14 @@ export function makeGuest(functions: Record<string, UserFunction>) {
     const state = new GuestState(meta, windows);
     const logs: OutputMeta['l'] = [];
     const log = logger(logs, inputs);
-    const result = runChain(steps, inputs, { state, log: log.fn, ...(meta.x ? { discardOutputs: true } : {}) });
-    log.done();
+    inCall = true;
+    let result: ReturnType<typeof runChain>;
+    try {
+      result = runChain(steps, inputs, { state, log: log.fn, capabilities, ...(meta.x ? { discardOutputs: true } : {}) });
+    } finally {
+      inCall = false;
+      log.done();
+    }
     const keepsValues = steps.every((s) => VALUE_KEEPING.has(s.operator));
     const out: OutputMeta = {};
     // Indexed loops and a typed table: this runs once per output in an interpreter.
@@ -120,8 +222,14 @@ export function makeGuest(functions: Record<string, UserFunction>) {
     const state = new GuestState(meta, windows);
     const logs: OutputMeta['l'] = [];
     const log = logger(logs, []);
-    const r = runFlush(steps[0]!, window, { state, log: log.fn });
-    log.done();
+    inCall = true;
+    let r: ReturnType<typeof runFlush>;
+    try {
+      r = runFlush(steps[0]!, window, { state, log: log.fn, capabilities });
+    } finally {
+      inCall = false;
+      log.done();
+    }
     const out: OutputMeta = {};
     const fresh: unknown[] = [];
     const rows = new Uint32Array(r.output ? 2 : 0);

@@ -5,4 +5,7 @@ declare module 'ssdk:dataflow/host' {
   export function log(level: Level, operator: string, message: string): void;
   export function lookup(state: string, key: string, scope: Scope): Uint8Array | undefined | null;
   export function lookupMany(state: string, keys: string[], scope: Scope): Array<Uint8Array | undefined | null>;
+  export function now(): bigint;
+  export function randomBytes(len: number): Uint8Array;
+  export function env(name: string): string | undefined | null;
 }

@@ -24,10 +24,10 @@ import type { SnapshotEntry, StepConfig } from '../batch/layout.ts';
 import { formatLocation, GuestFunctionError } from './errors.ts';
 import type { StackMapper } from './source-map.ts';
 import type { TranspiledComponent } from './transpile.ts';
-import type { CallHandlers, GuestWorkers, LookupScope } from './workers.ts';
+import type { CallHandlers, GuestCapabilities, GuestWorkers, LookupScope } from './workers.ts';
 
 /** A step as the host knows it: the engine's `ChainStep` without the function (it is in the component). */
-export type WasmStep = Pick<ChainStep, 'id' | 'operator'> & Partial<Pick<ChainStep, 'setsKey' | 'params' | 'states'>>;
+export type WasmStep = Pick<ChainStep, 'id' | 'operator'> & Partial<Pick<ChainStep, 'setsKey' | 'params' | 'states' | 'grants'>>;
 
 export interface WasmChainOptions {
   /** The unit's steps, in order; each must be a function of the component. */
@@ -43,6 +43,8 @@ export interface WasmChainOptions {
   prefetch?: readonly string[];
   /** Values may hold `Uint8Array`s (a `bytes` type): they cross tagged, at some cost. @default false */
   bytes?: boolean;
+  /** Where granted `env` variables are read from. @default process.env */
+  environment?: Record<string, string | undefined>;
 }
 
 export interface WasmChain {
@@ -74,6 +76,7 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
   const prefetch = opts.prefetch ?? (stateful ? [...new Set(opts.steps.flatMap((s) => s.states ?? []))] : []);
   const unitOperator = steps.length === 1 ? steps[0]!.id : steps.map((s) => s.id).join('+');
   const stats = { calls: 0, splits: 0, timeouts: 0, traps: 0 };
+  const caps = grantedCapabilities(opts.steps, opts.environment ?? process.env);
   let closed = false;
 
   function call(fn: 'process' | 'flush', frame: Uint8Array, state: StateAccess, window?: WindowBounds) {
@@ -87,7 +90,7 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
       log: (_level, operator, message) => opts.log?.(operator, { key: null, value: null, timestamp: 0 }, [message]),
     };
     const outcome = ctx.workers.call(
-      { component: ctx.component, instance: ctx.instance, fn, frame, ...(window ? { window: [window.start, window.end] } : {}) },
+      { component: ctx.component, instance: ctx.instance, fn, frame, ...(window ? { window: [window.start, window.end] } : {}), ...(caps ? { caps } : {}) },
       handlers,
       timeoutMs,
     );
@@ -205,7 +208,25 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
 }
 
 function config(s: WasmStep): StepConfig {
-  return [s.id, s.operator, s.setsKey ? 1 : 0, s.params && Object.keys(s.params).length ? s.params : null, s.states?.length ? [...s.states] : null];
+  const c: StepConfig = [s.id, s.operator, s.setsKey ? 1 : 0, s.params && Object.keys(s.params).length ? s.params : null, s.states?.length ? [...s.states] : null];
+  const g = s.grants;
+  if (g && (g.clock || g.random || g.env?.length)) c.push({ ...(g.clock ? { c: 1 } : {}), ...(g.random ? { r: 1 } : {}), ...(g.env?.length ? { e: [...g.env] } : {}) });
+  return c;
+}
+
+/**
+ * What the host answers for this chain's guest: the union of its steps' grants, with the
+ * granted variables' values read now. The guest's glue checks each step's own grants; this is
+ * the boundary for code that calls the imports itself.
+ */
+export function grantedCapabilities(steps: readonly WasmStep[], environment: Record<string, string | undefined>): GuestCapabilities | undefined {
+  const caps: GuestCapabilities = {};
+  for (const s of steps) {
+    if (s.grants?.clock) caps.clock = true;
+    if (s.grants?.random) caps.random = true;
+    for (const name of s.grants?.env ?? []) (caps.env ??= {})[name] = environment[name] ?? null;
+  }
+  return caps.clock || caps.random || caps.env ? caps : undefined;
 }
 
 function strip(r: ChainInput): EngineRecord {

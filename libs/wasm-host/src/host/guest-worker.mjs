@@ -39,7 +39,13 @@ function next() {
 const scopeOut = (scope) =>
   scope.tag === 'committed' ? { tag: 'committed' } : { tag: 'current', window: scope.val ? [Number(scope.val.start), Number(scope.val.end)] : null };
 
-function hostImports(instanceId) {
+// Granted capabilities are answered here, in the worker (no trip to the main thread); an
+// ungranted call traps: ssdk's glue never makes one, so only code that bypasses it gets here.
+function denied(what, grant) {
+  throw new Error(`${what} was refused: this chain's steps have no \`${grant}\` grant`);
+}
+
+function hostImports(instanceId, caps) {
   return {
     'ssdk:dataflow/host': {
       log(level, operator, message) {
@@ -53,6 +59,18 @@ function hostImports(instanceId) {
       lookupMany(state, keys, scope) {
         send({ op: 'lookup', state, keys, scope: scopeOut(scope) });
         return next().values.map((v) => v ?? undefined);
+      },
+      now() {
+        if (!caps?.clock) denied('the clock', 'clock');
+        return BigInt(Date.now());
+      },
+      randomBytes(len) {
+        if (!caps?.random) denied('randomness', 'random');
+        return crypto.getRandomValues(new Uint8Array(Math.min(len, 65536)));
+      },
+      env(name) {
+        if (!caps?.env || !Object.hasOwn(caps.env, name)) denied(`environment variable ${name}`, `env: [${name}]`);
+        return caps.env[name] ?? undefined;
       },
     },
   };
@@ -71,9 +89,11 @@ function instance(msg) {
   if (!inst) {
     const c = components.get(msg.component);
     if (!c) throw new Error(`component ${msg.component} is not loaded in this worker`);
-    const exports = c.instantiate((name) => c.modules.get(name), hostImports(msg.inst));
+    const exports = c.instantiate((name) => c.modules.get(name), hostImports(msg.inst, msg.caps));
     inst = { exports };
     instances.set(msg.inst, inst);
+    // The call's time limit starts now: making an instance is not the function's time.
+    send({ op: 'instantiated', inst: msg.inst });
   }
   return inst;
 }

@@ -23,12 +23,22 @@ export interface CallHandlers {
   log(level: string, operator: string, message: string): void;
 }
 
+/** What the guest worker answers locally for an instance: granted clock, randomness, variables. */
+export interface GuestCapabilities {
+  clock?: boolean;
+  random?: boolean;
+  /** Granted variable → its value (null: unset). */
+  env?: Record<string, string | null>;
+}
+
 export interface CallRequest {
   component: TranspiledComponent;
   instance: number;
   fn: 'process' | 'flush';
   frame: Uint8Array;
   window?: [number, number];
+  /** The instance's grants (it is created with them on its first call in a worker). */
+  caps?: GuestCapabilities;
 }
 
 export type CallOutcome =
@@ -60,6 +70,10 @@ class GuestWorker {
   readonly loadErrors = new Map<string, string>();
   handlers: CallHandlers | undefined;
   outcome: CallOutcome | undefined;
+  /** Instances this worker has made (a call to another one makes it first). */
+  readonly instances = new Set<number>();
+  /** When the instance of the call in progress was made (its time limit counts from then). */
+  instantiatedAt: number | undefined;
 
   constructor(resourceLimitsMb: number) {
     const ctlBuffer = new SharedArrayBuffer(8);
@@ -102,6 +116,10 @@ class GuestWorker {
       case 'loaded':
         this.loaded.add(m['component'] as string);
         return;
+      case 'instantiated':
+        this.instances.add(m['inst'] as number);
+        this.instantiatedAt = performance.now();
+        return;
       case 'log':
         this.handlers?.log(m['level'] as string, m['operator'] as string, m['message'] as string);
         return;
@@ -132,13 +150,13 @@ class GuestWorker {
     this.send({ op: 'load', component: c.hash, glue: c.glue, dir: c.dir, modules: c.modules });
   }
 
-  /** Blocks until `done()` or the deadline; false on timeout. */
-  waitSync(done: () => boolean, deadline: number): boolean {
+  /** Blocks until `done()` or the deadline (read again after every message); false on timeout. */
+  waitSync(done: () => boolean, deadline: number | (() => number)): boolean {
     for (;;) {
       this.drain();
       if (done()) return true;
       if (this.dead) return false;
-      const left = deadline - performance.now();
+      const left = (typeof deadline === 'number' ? deadline : deadline()) - performance.now();
       if (left <= 0) return false;
       const at = Atomics.load(this.ctl, TO_MAIN);
       if (at !== this.seen) continue;
@@ -220,15 +238,23 @@ export class GuestWorkers {
     }
     w.handlers = handlers;
     w.outcome = undefined;
+    w.instantiatedAt = undefined;
+    // A new instance (first call, or after a trap or a new worker) is made inside the call:
+    // until it exists the call may take as long as loading does, then `timeoutMs` from there.
+    const fresh = !w.instances.has(req.instance);
     const frame = req.frame.byteOffset === 0 && req.frame.byteLength === req.frame.buffer.byteLength ? req.frame : req.frame.slice();
     const started = performance.now();
     w.send(
-      { op: 'call', component: req.component.hash, inst: req.instance, fn: req.fn, frame: frame.buffer, ...(req.window ? { window: req.window } : {}) },
+      { op: 'call', component: req.component.hash, inst: req.instance, fn: req.fn, frame: frame.buffer, ...(req.window ? { window: req.window } : {}), ...(req.caps ? { caps: req.caps } : {}) },
       [frame.buffer as ArrayBuffer],
     );
-    const done = w.waitSync(() => w.outcome !== undefined, started + timeoutMs);
+    const deadline = () => (w.instantiatedAt ?? started) + (fresh && w.instantiatedAt === undefined ? this.opts.loadTimeoutMs : timeoutMs);
+    const done = w.waitSync(() => w.outcome !== undefined, deadline);
     w.handlers = undefined;
-    if (done) return w.outcome!;
+    if (done) {
+      if (w.outcome!.kind === 'trap') w.instances.delete(req.instance);
+      return w.outcome!;
+    }
     const died = w.dead;
     this.replaceActive();
     // A worker that died by itself (out of memory, a crash) failed the call like a trap.
@@ -238,6 +264,7 @@ export class GuestWorkers {
 
   /** Forgets an instance (its memory is freed in the worker). */
   drop(instance: number): void {
+    this.active.instances.delete(instance);
     if (!this.active.dead) this.active.send({ op: 'drop', inst: instance });
   }
 

@@ -95,6 +95,12 @@ services:
             }
             if (o.op === 'loop') for (;;) { /* runaway */ }
             if (o.op === 'clock') return { ...o, note: String(Date.now()) };
+            if (o.op === 'new-date') return { ...o, note: String(new Date().getTime()) };
+            if (o.op === 'ctx-now') return { ...o, note: String(ctx.now()) };
+            if (o.op === 'random') return { ...o, note: String(Math.random()) };
+            if (o.op === 'ctx-random') return { ...o, note: String(ctx.random()) };
+            if (o.op === 'random-bytes') return { ...o, note: crypto.getRandomValues(new Uint8Array(8)).join(',') };
+            if (o.op === 'env') return { ...o, note: String(ctx.env('SSDK_GRANT_TEST')) };
             if (o.op === 'reach') {
               const g = globalThis as any;
               return { ...o, note: JSON.stringify({ process: typeof g.process, require: typeof g.require, fetch: typeof g.fetch, Deno: typeof g.Deno, XMLHttpRequest: typeof g.XMLHttpRequest, WebSocket: typeof g.WebSocket }) };
@@ -109,6 +115,8 @@ services:
           function wrongType(o: Order): boolean {
             return (o.op === 'wrong' ? 'yes' : true) as any;
           }
+      - operator: map
+        uses: reach-host
     window:
       tumbling:
         duration: 10s
@@ -158,12 +166,21 @@ export function enrich(o: Order, ctx: { param(name: string): string | undefined 
 }
 `;
 
+/** Code that calls the host's imports itself, past the glue's checks: the host is the boundary. */
+export const REACH_HOST_TS = `import { env as hostEnv } from 'ssdk:dataflow/host';
+
+export function reachHost(o: { note: string }): { note: string } {
+  return { ...o, note: String(hostEnv('SSDK_GRANT_TEST')) };
+}
+`;
+
 export async function writeKindsDataflow(dir?: string): Promise<string> {
   const root = dir ?? (await mkdtemp(join(tmpdir(), 'ssdk-kinds-')));
   await mkdir(join(root, 'functions'), { recursive: true });
   await mkdir(join(root, 'node_modules', 'tiny-dep'), { recursive: true });
   await writeFile(join(root, 'services.yaml'), KINDS_SERVICES);
   await writeFile(join(root, 'functions', 'enrich.ts'), ENRICH_TS);
+  await writeFile(join(root, 'functions', 'reach-host.ts'), REACH_HOST_TS);
   await writeFile(join(root, 'node_modules', 'tiny-dep', 'package.json'), JSON.stringify({ name: 'tiny-dep', version: '1.0.0', type: 'module', main: 'index.js' }));
   await writeFile(join(root, 'node_modules', 'tiny-dep', 'index.js'), "export function shout(s) { return s.toUpperCase() + '!'; }\n");
   return join(root, 'services.yaml');

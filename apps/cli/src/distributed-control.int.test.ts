@@ -1,0 +1,203 @@
+/**
+ * The control plane on real servers: a planner process (`apps/planner`, started as `ssdk
+ * planner` starts it) and the client commands against it — deploy, status, a redeploy that is a
+ * no-op, a compatible one that bumps the version, one that changes a state's type (refused, exit
+ * 2, unless --reset-state), state queries, undeploy and --purge. Each run has its own subject
+ * prefix (so its own planner), control schema and state schema.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNatsBus } from '@ssdk/bus';
+import { openDeploymentRegistry, type DataflowStatus } from '@ssdk/runtime';
+import { openPostgresStore } from '@ssdk/state';
+import { testNats, testPostgres, type TestNats, type TestPostgres } from '@ssdk/testing';
+import { spawnPlanner, waitForPlanner } from './distributed-control.ts';
+import { bufferIo } from './io.ts';
+import { main } from './main.ts';
+
+let nats: TestNats;
+let control: TestPostgres;
+let state: TestPostgres;
+let planner: ChildProcess;
+let plannerLog = '';
+let dir: string;
+let file: string;
+
+beforeAll(async () => {
+  nats = await testNats({ prefix: 'ssdk_ctl' });
+  control = await testPostgres({ prefix: 'ssdk_ctl' });
+  state = await testPostgres({ prefix: 'ssdk_ctl_state' });
+  dir = await mkdtemp(join(tmpdir(), 'ssdk-control-'));
+  await cp('examples/word-count/services.yaml', join(dir, 'services.yaml'));
+  file = join(dir, 'services.yaml');
+  planner = spawnPlanner({ natsUrl: nats.url, databaseUrl: control.connectionString, subjectPrefix: nats.prefix, controlSchema: control.schema, stdio: ['ignore', 'pipe', 'pipe'] });
+  planner.stderr!.on('data', (d: Buffer) => (plannerLog += d.toString()));
+  if (!(await waitForPlanner(nats.url, nats.prefix, 30_000))) throw new Error(`the planner did not answer: ${plannerLog}`);
+}, 60_000);
+
+afterAll(async () => {
+  if (planner) {
+    planner.kill('SIGTERM');
+    await new Promise((r) => (planner.exitCode !== null ? r(null) : planner.once('exit', r)));
+  }
+  const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+  await bus.destroy();
+  await control.cleanup();
+  await state.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function ssdk(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = bufferIo();
+  const code = await main(args, io);
+  return { code, out: io.stdout(), err: io.stderr() };
+}
+const server = () => ['--nats', nats.url, '--subject-prefix', nats.prefix];
+const deploy = (f: string, ...more: string[]) => ssdk(['deploy', f, ...server(), ...more]);
+async function status(): Promise<DataflowStatus> {
+  const r = await ssdk(['status', 'examples/word-count', '--json', ...server()]);
+  expect(r.code, r.err).toBe(0);
+  return (JSON.parse(r.out) as DataflowStatus[])[0]!;
+}
+const edit = async (from: string | RegExp, to: string) => writeFile(file, (await readFile(file, 'utf8')).replace(from, to));
+
+describe('control plane (planner + deploy/status/undeploy/state)', () => {
+  it('planner - deploy creates the plan, streams and tables; redeploys are checked against the state layout', async () => {
+    const first = await deploy(file, '--partitions', '1', '--schema', state.schema);
+    expect(first.code, first.err + plannerLog).toBe(0);
+    expect(first.out).toContain('examples/word-count: deployed — version 1');
+
+    // The plan is stored, with its hash, fingerprint and bundle.
+    const registry = await openDeploymentRegistry({ connectionString: control.connectionString, schema: control.schema });
+    const stored = await registry.get('examples', 'word-count');
+    await registry.close();
+    expect(stored).toMatchObject({ version: 1, status: 'deployed', stateSchema: state.schema });
+    expect(stored!.plan.operators.map((op) => op.id)).toContain('count-words.add-to-total');
+    expect(Object.keys(stored!.bundle.files)).toEqual(['services.yaml']);
+
+    // Streams and tables exist before any operator runs.
+    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+    expect(await bus.topic('words')).toMatchObject({ partitions: 1 });
+    await bus.close();
+    const store = await openPostgresStore({ connectionString: state.connectionString, schema: state.schema });
+    expect((await store.tables()).map((t) => t.table).sort()).toEqual(['count_words_word_totals', 'top_words_window_counts']);
+    await store.close();
+
+    let s = await status();
+    expect(s).toMatchObject({ dataflow: 'examples/word-count', version: 1, stateSchema: state.schema, partitions: 1 });
+    expect(s.operators).toHaveLength(7);
+    expect(s.operators.every((op) => op.processes === 0 && op.lag === 0)).toBe(true);
+    const table = await ssdk(['status', ...server()]);
+    expect(table.out).toMatch(/^count-words\.add-to-total\s+update-state\s+0\s+0\s+0\s+0/m);
+
+    // The same file again: nothing to do.
+    const again = await deploy(file, '--partitions', '1');
+    expect(again.code).toBe(0);
+    expect(again.out).toContain('unchanged');
+    expect((await status()).version).toBe(1);
+
+    // Changed code keeps the layout: a new version.
+    await edit('word.length >= 3', 'word.length >= 4');
+    const recoded = await deploy(file, '--partitions', '1');
+    expect(recoded.code, recoded.err).toBe(0);
+    expect(recoded.out).toContain('redeployed — version 2');
+    s = await status();
+    expect(s.version).toBe(2);
+    expect(s.hash).not.toBe(stored!.hash);
+    expect(s.layoutFingerprint).toBe(stored!.layoutFingerprint);
+
+    // A state's type changed: refused, exit 2, saying which state and how; nothing changes.
+    await edit(/(word-totals:\n\s+type: keyed-state\n\s+properties:\n\s+key:\n\s+type: string\n\s+value:\n\s+type: )u32/, '$1u64');
+    const refused = await deploy(file, '--partitions', '1');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('ssdk deploy: error: refusing to redeploy examples/word-count: its state layout changed');
+    expect(refused.err).toContain('state `count-words/word-totals`: value type u32 → u64');
+    expect(refused.err).toContain('--reset-state');
+    expect((await status()).version).toBe(2);
+
+    // Other partitions are refused too.
+    const wider = await deploy(file, '--partitions', '4');
+    expect(wider.code).toBe(2);
+    expect(wider.err).toContain('topic `words`: 1 → 4 partitions');
+
+    // --reset-state: the old state schema goes, a new version starts from nothing.
+    const before = await openPostgresStore({ connectionString: state.connectionString, schema: state.schema });
+    await before.commit({ writes: [{ table: 'count_words_word_totals', key: 'river', partition: 0, value: 7 }], offsets: [{ operator: 'count-words.add-to-total', partition: 0, seq: 5 }] });
+    await before.close();
+    const reset = await deploy(file, '--partitions', '1', '--reset-state');
+    expect(reset.code, reset.err).toBe(0);
+    expect(reset.out).toContain('redeployed with its state reset — version 3');
+    expect(reset.out).toContain(`dropped schema ${state.schema}`);
+    const after = await openPostgresStore({ connectionString: state.connectionString, schema: state.schema });
+    expect((await after.get('count_words_word_totals', ['river'])).size).toBe(0);
+    expect((await after.offsets('count-words.add-to-total')).size).toBe(0);
+    await after.close();
+    expect((await status()).version).toBe(3);
+  }, 60_000);
+
+  it('planner - a bad services file is reported exactly as `ssdk validate` reports it, exit 2', async () => {
+    for (const fixture of ['fixtures/invalid/01-unknown-key-typo.yaml', 'fixtures/invalid/29-unknown-type.yaml']) {
+      const validate = await ssdk(['validate', fixture]);
+      const deployed = await deploy(fixture);
+      expect(validate.code).toBe(2);
+      expect(deployed.code).toBe(2);
+      expect(deployed.err, fixture).toBe(validate.err);
+    }
+    const missing = await deploy(join(dir, 'nope.yaml'));
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('does not exist');
+  }, 30_000);
+
+  it('state - lists states, shows entries and keys, runs read-only SQL', async () => {
+    const store = await openPostgresStore({ connectionString: state.connectionString, schema: state.schema });
+    await store.commit({ writes: [{ table: 'count_words_word_totals', key: 'river', partition: 0, value: 7 }, { table: 'count_words_word_totals', key: 'stone', partition: 0, value: 2 }], offsets: [] });
+    await store.close();
+    const pg = ['--postgres', state.connectionString, '--control-schema', control.schema];
+    const list = await ssdk(['state', 'examples/word-count', ...pg]);
+    expect(list.code, list.err).toBe(0);
+    expect(list.out).toMatch(/word-totals\s+count-words\s+count_words_word_totals\s+string\s+u64\s+false\s+2/);
+    const one = await ssdk(['state', 'examples/word-count', 'word-totals', '--key', 'river', '--json', ...pg]);
+    expect(one.out).toBe('{"key":"river","value":7}\n');
+    const sql = await ssdk(['state', 'examples/word-count', '--sql', 'SELECT key, value FROM count_words_word_totals ORDER BY value DESC', '--json', ...pg]);
+    expect(sql.out).toBe('{"key":"river","value":7}\n{"key":"stone","value":2}\n');
+    const write = await ssdk(['state', 'examples/word-count', '--sql', 'DELETE FROM count_words_word_totals', ...pg]);
+    expect(write.code).toBe(2);
+    const unknown = await ssdk(['state', 'examples/word-count', 'nope', ...pg]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('its states are word-totals, window-counts');
+  }, 30_000);
+
+  it('planner - undeploy forgets the plan and keeps the state; --purge drops the schema and the streams', async () => {
+    const gone = await ssdk(['undeploy', 'examples/word-count', ...server()]);
+    expect(gone.code, gone.err).toBe(0);
+    expect(gone.out).toContain('examples/word-count: undeployed (was version 3)');
+    const none = await ssdk(['status', 'examples/word-count', ...server()]);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain('no dataflow `examples/word-count` is deployed');
+    const store = await openPostgresStore({ connectionString: state.connectionString, schema: state.schema });
+    expect((await store.get('count_words_word_totals', ['river'])).get('river')).toBe(7);
+    await store.close();
+
+    // Deployed again (its state still there, same layout), then purged.
+    expect((await deploy(file, '--partitions', '1', '--schema', state.schema)).code).toBe(0);
+    const purged = await ssdk(['undeploy', 'examples/word-count', '--purge', ...server()]);
+    expect(purged.code, purged.err).toBe(0);
+    expect(purged.out).toContain(`dropped schema ${state.schema}`);
+    expect(purged.out).toContain(`deleted stream ${nats.prefix}_sentences`);
+    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+    expect(await bus.topic('words')).toBeUndefined();
+    await bus.close();
+    const listed = await ssdk(['status', ...server()]);
+    expect(listed.out).toContain('no dataflow is deployed');
+  }, 60_000);
+
+  it('planner - commands fail clearly when no planner answers (exit 1)', async () => {
+    const r = await ssdk(['status', '--nats', nats.url, '--subject-prefix', `${nats.prefix}_nobody`]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`no planner answers on ${nats.prefix}_nobody.planner.status`);
+    expect(r.err).toContain('ssdk planner');
+  });
+});

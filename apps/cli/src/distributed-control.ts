@@ -1,0 +1,123 @@
+/**
+ * What the control-plane commands share (`planner`, `deploy`, `status`, `undeploy`, `state`,
+ * `up`): talking to the planner over NATS request/reply, the control schema flag, and starting
+ * the planner as a process of its own (apps are services, never imported: `ssdk planner` runs
+ * the planner app's entry point).
+ */
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { connectControl, NoResponderError, RemoteError } from '@ssdk/bus';
+import { plannerSubject, readBundle, type DeploymentBundle, type PlannerVerb } from '@ssdk/runtime';
+import type { Diagnostic } from '@ssdk/spec';
+import { UsageError, type OptionSpec } from './args.ts';
+import { countBySeverity, plural, printDiagnostics } from './diagnostics.ts';
+import { EXIT_USER_ERROR } from './exit-codes.ts';
+import { paint, type CliIo } from './io.ts';
+
+export const PLANNER_ENTRY = fileURLToPath(new URL('../../planner/src/main.ts', import.meta.url));
+/** tsx's loader by absolute URL, so the child finds it whatever its working directory. */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
+
+export const controlSchemaOption: Record<string, OptionSpec> = {
+  'control-schema': { type: 'string', valueName: 'NAME', description: 'PostgreSQL schema of the deployed plans (default: $SSDK_CONTROL_SCHEMA, else ssdk_control)' },
+};
+
+export const postgresOption: Record<string, OptionSpec> = {
+  postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server (default: $DATABASE_URL)' },
+};
+
+export function controlSchemaOf(values: Record<string, unknown>): string | undefined {
+  const v = values['control-schema'];
+  return typeof v === 'string' ? v : process.env['SSDK_CONTROL_SCHEMA'];
+}
+
+/** No planner answered: a failure outside the user's input, with what to do. */
+export class NoPlannerError extends Error {
+  override name = 'NoPlannerError';
+  readonly code = 'no-planner';
+  readonly domain = 'external';
+}
+
+/** One request to the planner of `subjectPrefix`. */
+export async function askPlanner<T>(natsUrl: string, subjectPrefix: string, verb: PlannerVerb, body: unknown, timeoutMs = 60_000): Promise<T> {
+  const control = await connectControl({ servers: natsUrl, name: `ssdk ${verb}` });
+  try {
+    return await control.request<T>(plannerSubject(subjectPrefix, verb), body, { timeoutMs });
+  } catch (err) {
+    if (err instanceof NoResponderError) {
+      throw new NoPlannerError(`no planner answers on ${err.subject} (NATS ${natsUrl}): start one with \`ssdk planner\` (or \`ssdk up FILE\`, or docker compose up planner)`);
+    }
+    throw err;
+  } finally {
+    await control.close();
+  }
+}
+
+/**
+ * A refusal of the planner about the user's input: diagnostics of a bad services file are
+ * printed as `ssdk validate` prints them; other refusals as one error. Returns the exit code,
+ * or undefined when `err` is not such a refusal.
+ */
+export function reportPlannerRefusal(err: unknown, io: CliIo, command: string): number | undefined {
+  if (!(err instanceof RemoteError) || err.domain !== 'user') return undefined;
+  const diagnostics = (err.details as { diagnostics?: Diagnostic[] } | undefined)?.diagnostics;
+  if (diagnostics) {
+    printDiagnostics(io, diagnostics);
+    const { errors, warnings } = countBySeverity(diagnostics);
+    const file = err.message.slice(0, err.message.lastIndexOf(':'));
+    io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}\n`);
+    return EXIT_USER_ERROR;
+  }
+  io.err(`ssdk ${command}: error: ${err.message}\n`);
+  return EXIT_USER_ERROR;
+}
+
+export interface PlannerProcessOptions {
+  natsUrl: string;
+  databaseUrl: string;
+  subjectPrefix: string;
+  controlSchema?: string;
+  stdio?: StdioOptions;
+}
+
+/** Starts the planner app as a child process (tsx's loader for Node 20's sake). */
+export function spawnPlanner(o: PlannerProcessOptions): ChildProcess {
+  return spawn(process.execPath, ['--import', TSX_LOADER, PLANNER_ENTRY], {
+    stdio: o.stdio ?? 'inherit',
+    env: {
+      ...process.env,
+      NATS_URL: o.natsUrl,
+      DATABASE_URL: o.databaseUrl,
+      SSDK_SUBJECT_PREFIX: o.subjectPrefix,
+      ...(o.controlSchema ? { SSDK_CONTROL_SCHEMA: o.controlSchema } : {}),
+    },
+  });
+}
+
+/** Asks `list` until a planner answers (true) or `timeoutMs` passes (false). */
+export async function waitForPlanner(natsUrl: string, subjectPrefix: string, timeoutMs: number, gaveUp?: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await askPlanner(natsUrl, subjectPrefix, 'list', {}, 2_000);
+      return true;
+    } catch (err) {
+      if (!(err instanceof NoPlannerError) && !/no reply|cannot connect/i.test((err as Error).message)) throw err;
+    }
+    if (Date.now() > deadline || gaveUp?.()) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The services file and its functions, as the planner receives them; a missing file is the user's mistake. */
+export async function readServicesBundle(file: string, command: string): Promise<DeploymentBundle> {
+  try {
+    return await readBundle(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`services file \`${file}\` does not exist`, command);
+    if (code === 'EISDIR') throw new UsageError(`\`${file}\` is a folder: give its services file (e.g. ${file.replace(/\/$/, '')}/services.yaml)`, command);
+    throw err;
+  }
+}

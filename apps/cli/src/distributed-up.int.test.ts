@@ -1,0 +1,148 @@
+/**
+ * `ssdk up` end to end on real servers: it starts a planner, deploys word-count through it, and
+ * runs one `ssdk operator --dataflow` process per unit, fetching the deployed plan. One operator
+ * is killed (-9) and must come back; then `ssdk produce --end` / `ssdk consume` give the golden
+ * outputs (1 partition keeps them exact), `ssdk state` the golden state, `ssdk status` the
+ * counts the operators' heartbeats reported, and `ssdk down` stops every process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createNatsBus } from '@ssdk/bus';
+import type { DataflowStatus } from '@ssdk/runtime';
+import { testNats, testPostgres } from '@ssdk/testing';
+import type { StackFile } from './commands/up.ts';
+import { bufferIo } from './io.ts';
+import { main } from './main.ts';
+
+const EXAMPLE = 'examples/word-count';
+const FILE = `${EXAMPLE}/services.yaml`;
+const cleanups: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+const lines = async (path: string): Promise<unknown[]> =>
+  (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as unknown);
+const sorted = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
+
+async function ssdk(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = bufferIo();
+  const code = await main(args, io);
+  return { code, out: io.stdout(), err: io.stderr() };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number, log: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; ssdk up said:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('ssdk up (planner + one process per operator unit)', () => {
+  it('up - deploys through the planner, restarts a killed operator, equals golden; status shows counts; down stops all', async () => {
+    const nats = await testNats({ prefix: 'ssdk_up' });
+    const control = await testPostgres({ prefix: 'ssdk_up' });
+    const state = await testPostgres({ prefix: 'ssdk_up_state' });
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-up-'));
+    cleanups.push(
+      async () => (await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix })).destroy(),
+      () => control.cleanup(),
+      () => state.cleanup(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
+    const stackDir = join(dir, 'stack');
+    const server = ['--nats', nats.url, '--subject-prefix', nats.prefix];
+    const up: ChildProcess = spawn(
+      process.execPath,
+      ['bin/ssdk.js', 'up', FILE, '--partitions', '1', ...server, '--postgres', control.connectionString, '--control-schema', control.schema, '--schema', state.schema, '--state-dir', stackDir, '--grace', '10s'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let upLog = '';
+    up.stderr!.on('data', (d: Buffer) => (upLog += d.toString()));
+    const upExit = new Promise<number | null>((r) => up.once('exit', (code) => r(code)));
+    cleanups.push(async () => {
+      if (up.exitCode === null) up.kill('SIGTERM');
+      await upExit;
+    });
+    const stackPath = join(stackDir, 'stack.json');
+    const readStack = async () => JSON.parse(await readFile(stackPath, 'utf8')) as StackFile;
+
+    // The planner and one process per unit, PIDs in stack.json.
+    const stack = await until('7 operator processes', async () => ((s) => (Object.keys(s.operators).length === 7 ? s : undefined))(await readStack()), 120_000, () => upLog);
+    expect(stack.dataflow).toBe('examples/word-count');
+    expect(stack.supervisor).toBe(up.pid);
+    expect(stack.planner).toBeDefined();
+    for (const pid of [stack.planner!, ...Object.values(stack.operators)]) expect(isAlive(pid)).toBe(true);
+    expect(upLog).toContain('examples/word-count: created (version 1');
+
+    // A dead operator comes back (a new PID), as compose's restart policy would bring it back.
+    const victim = 'count-words.add-to-total';
+    process.kill(stack.operators[victim]!, 'SIGKILL');
+    await until('the killed operator to restart', async () => ((s) => (s.operators[victim] && s.operators[victim] !== stack.operators[victim] ? s : undefined))(await readStack()), 30_000, () => upLog);
+    expect(upLog).toMatch(/\[count-words\.add-to-total\] died \(SIGKILL\); restarting in \d+ ms/);
+
+    const produced = await ssdk(['produce', 'sentences', '--file', `${EXAMPLE}/input/sentences.jsonl`, '--records', '--end', ...server, '--partitions', '1', FILE]);
+    expect(produced.code, produced.err).toBe(0);
+    const consume = (topic: string, idle: string) => ssdk(['consume', topic, '--output', join(dir, `${topic}.jsonl`), '--until-idle', '--idle-timeout', idle, ...server, '--partitions', '1', FILE]);
+    const consumed = await Promise.all([consume('top-words', '60s'), consume('words', '60s')]);
+    for (const c of consumed) expect(c.code, c.err + upLog).toBe(0);
+    await consume('top-words.late-events', '1s');
+    expect(await lines(join(dir, 'top-words.jsonl'))).toEqual(await lines(`${EXAMPLE}/expected/top-words.jsonl`));
+    expect(sorted(await lines(join(dir, 'words.jsonl')))).toEqual(sorted(await lines(`${EXAMPLE}/expected/words.jsonl`)));
+    expect(sorted(await lines(join(dir, 'top-words.late-events.jsonl')))).toEqual(sorted(await lines(`${EXAMPLE}/expected/top-words.late-events.jsonl`)));
+
+    // The state, read with `ssdk state` through the deployed plan.
+    const st = await ssdk(['state', 'examples/word-count', 'word-totals', '--json', '--postgres', control.connectionString, '--control-schema', control.schema]);
+    expect(st.code, st.err).toBe(0);
+    const totals = Object.fromEntries(st.out.trim().split('\n').map((l) => JSON.parse(l) as { key: string; value: number }).map((e) => [e.key, e.value]));
+    expect(totals).toEqual(JSON.parse(await readFile(`${EXAMPLE}/expected/state/word-totals.json`, 'utf8')));
+
+    // Every operator ended its input; status shows what their heartbeats counted, and no lag.
+    const status = await until(
+      'every operator to report its end',
+      async () => {
+        const r = await ssdk(['status', 'examples/word-count', '--json', ...server]);
+        const s = (JSON.parse(r.out) as DataflowStatus[])[0]!;
+        return s.operators.every((op) => op.state === 'ended') ? s : undefined;
+      },
+      30_000,
+      () => upLog,
+    );
+    const op = (id: string) => status.operators.find((o) => o.id === id)!;
+    expect(op('count-words.split-sentence').recordsIn).toBe((await lines(`${EXAMPLE}/input/sentences.jsonl`)).length);
+    expect(op('count-words.is-countable').recordsOut).toBe((await lines(`${EXAMPLE}/expected/words.jsonl`)).length);
+    expect(op('top-words.count-in-window').late).toBe((await lines(`${EXAMPLE}/expected/top-words.late-events.jsonl`)).length);
+    expect(status.operators.map((o) => o.lag)).toEqual(status.operators.map(() => 0));
+    // Their processes exited (a final heartbeat says so): none is alive.
+    expect(status.operators.map((o) => o.processes)).toEqual(status.operators.map(() => 0));
+    const table = await ssdk(['status', 'examples/word-count', ...server]);
+    const split = op('count-words.split-sentence');
+    expect(table.out).toMatch(new RegExp(`^count-words\\.split-sentence\\s+flat-map\\s+0\\s+0\\s+${split.recordsIn}\\s+${split.recordsOut}\\s+0\\s+0\\s+0\\s+end of input\\s+ended$`, 'm'));
+
+    // down: the supervisor, the planner and anything left stop; stack.json goes.
+    expect(upLog).toContain('every operator ended its input; the planner keeps running');
+    const down = await ssdk(['down', FILE, '--state-dir', stackDir]);
+    expect(down.code, down.err).toBe(0);
+    expect(await upExit).toBe(0);
+    expect(isAlive(stack.planner!)).toBe(false);
+    await expect(readFile(stackPath, 'utf8')).rejects.toThrow(/ENOENT/);
+  }, 240_000);
+});

@@ -1,0 +1,307 @@
+/**
+ * Test kit of the distributed runtime's acceptance tests (rescale, crash, outage): the
+ * word-count example fed with a generated, deterministic stream whose golden outputs an
+ * independent reference computes here, operator processes (`ssdk operator`) to start, kill and
+ * restart, and readers of the sink topics and the state tables.
+ *
+ * The stream is produced one window at a time, and the next window only once the window unit
+ * has counted the previous one (in its committed state): then no record can be late however the
+ * partitions interleave, and the top-words output is exact with any number of partitions.
+ * One sentence with an old timestamp at the very end is late for certain (every channel of the
+ * window unit has moved past its window by then).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createNatsBus, type NatsBus } from '@ssdk/bus';
+import { decodeFrame, encodeFrame, encodeRecordFrames, type OutRecord } from '@ssdk/records';
+import { ensurePlanTopics, loadPlan, nativeTopology, tableSpecs, type RuntimeTopic, type Topology } from '@ssdk/runtime';
+import { openPostgresStore, type StateStore } from '@ssdk/state';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const FILE = `${ROOT}examples/word-count/services.yaml`;
+const BIN = `${ROOT}bin/ssdk.js`;
+export const KEYED = 'count-words.add-to-total';
+export const WINDOW_UNIT = 'top-words.count-in-window';
+const WINDOW_MS = 20_000;
+const T0 = Date.UTC(2025, 0, 6, 9, 0, 0);
+const STOP_WORDS = new Set(
+  ('the and for with that this from are was were but not you your they them their its has have had ' +
+    'into over than then there when what which who will would can our all any').split(' '),
+);
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface Sentence {
+  value: string;
+  timestamp: number;
+}
+
+export interface WordCountInput {
+  /** One chunk per 20 s window, in order. */
+  windows: Sentence[][];
+  /** Produced last, with a timestamp in the first window: late. */
+  late: Sentence[];
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `sentences` sentences over `windows` windows, seeded; every sentence keeps 2 s of grace clear of its window's end. */
+export function generateInput(sentences: number, windows: number, seed = 5): WordCountInput {
+  const rand = mulberry32(seed);
+  const nouns = ['river', 'harbor', 'bridge', 'lantern', 'ship', 'market', 'tide', 'tower', 'storm', 'street', 'bell', 'ferry', 'gull', 'crew', 'dock', 'night', 'morning', 'rain', 'wind', 'fog'];
+  const others = ['old', 'quiet', 'bright', 'cold', 'golden', 'crosses', 'waits', 'rings', 'shines', 'drifts', 'the', 'and', 'over', 'into', 'by', 'near'];
+  // Skewed: earlier nouns are more frequent, so every window has a clear top 3.
+  const noun = () => nouns[Math.min(nouns.length - 1, Math.floor(nouns.length * rand() * rand()))]!;
+  const other = () => others[Math.floor(rand() * others.length)]!;
+  const out: Sentence[][] = [];
+  const perWindow = Math.ceil(sentences / windows);
+  for (let w = 0; w < windows; w++) {
+    const chunk: Sentence[] = [];
+    const n = Math.min(perWindow, sentences - w * perWindow);
+    for (let i = 0; i < n; i++) {
+      const words = Array.from({ length: 4 + Math.floor(rand() * 6) }, () => (rand() < 0.6 ? noun() : other()));
+      chunk.push({ value: `${words.join(' ')}.`, timestamp: T0 + w * WINDOW_MS + Math.floor((i / n) * (WINDOW_MS - 3_000)) });
+    }
+    out.push(chunk);
+  }
+  return { windows: out, late: [{ value: 'Delayed: the lighthouse keeper rings a lantern.', timestamp: T0 + 5_000 }] };
+}
+
+export interface Golden {
+  words: string[];
+  totals: Record<string, number>;
+  topWords: Array<Array<{ word: string; count: number }>>;
+  late: string[];
+  /** Counted words per window start, to know when the window unit has caught up. */
+  perWindow: Map<number, number>;
+}
+
+/** The example's semantics, written independently of ssdk (see examples/word-count/reference.mjs). */
+export function reference(input: WordCountInput): Golden {
+  const split = (s: string) => s.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w.length >= 3 && !STOP_WORDS.has(w));
+  const words: string[] = [];
+  const totals: Record<string, number> = {};
+  const windows = new Map<number, Map<string, number>>();
+  for (const chunk of input.windows) {
+    for (const s of chunk) {
+      const start = Math.floor(s.timestamp / WINDOW_MS) * WINDOW_MS;
+      for (const w of split(s.value)) {
+        words.push(w);
+        totals[w] = (totals[w] ?? 0) + 1;
+        let counts = windows.get(start);
+        if (!counts) windows.set(start, (counts = new Map()));
+        counts.set(w, (counts.get(w) ?? 0) + 1);
+      }
+    }
+  }
+  const late: string[] = [];
+  for (const s of input.late) {
+    for (const w of split(s.value)) {
+      words.push(w);
+      totals[w] = (totals[w] ?? 0) + 1;
+      late.push(w);
+    }
+  }
+  const starts = [...windows.keys()].sort((a, b) => a - b);
+  const topWords = starts.map((start) =>
+    [...windows.get(start)!]
+      .map(([word, count]) => ({ word, count }))
+      .sort((a, b) => b.count - a.count || (a.word < b.word ? -1 : a.word > b.word ? 1 : 0))
+      .slice(0, 3),
+  );
+  const perWindow = new Map(starts.map((s) => [s, [...windows.get(s)!.values()].reduce((a, b) => a + b, 0)]));
+  return { words, totals, topWords, late, perWindow };
+}
+
+export interface Servers {
+  natsUrl: string;
+  /** What the operators connect to (a proxy in the outage test). */
+  databaseUrl: string;
+  /** What the test itself reads state through. */
+  checkDatabaseUrl: string;
+  schema: string;
+  prefix: string;
+  partitions: number;
+}
+
+/** The word-count plan's topics on NATS, a producer and readers. */
+export class WordCountStream {
+  readonly bus: NatsBus;
+  readonly topology: Topology;
+  readonly store: StateStore;
+  private readonly partitions: number;
+  private next = 0;
+
+  private constructor(bus: NatsBus, topology: Topology, store: StateStore, partitions: number) {
+    this.bus = bus;
+    this.topology = topology;
+    this.store = store;
+    this.partitions = partitions;
+  }
+
+  static async open(s: Servers): Promise<WordCountStream> {
+    const bus = await createNatsBus({ servers: s.natsUrl, subjectPrefix: s.prefix });
+    const { plan, dataflow } = await loadPlan(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
+    const topology = await nativeTopology(FILE, plan, dataflow);
+    await ensurePlanTopics(bus, plan, plan.topics.map((t) => t.id));
+    const store = await openPostgresStore({ connectionString: s.checkDatabaseUrl, schema: s.schema });
+    // The operators create the tables too; the test may look before the first of them has.
+    await store.migrate(tableSpecs(plan, dataflow));
+    return new WordCountStream(bus, topology, store, s.partitions);
+  }
+
+  topic(id: string): RuntimeTopic {
+    return this.topology.topics.get(id)!;
+  }
+
+  /** Publishes sentences round-robin over the partitions, `perFrame` to a frame. */
+  async produce(sentences: readonly Sentence[], perFrame = 50): Promise<void> {
+    const t = this.topic('sentences');
+    const byPartition: OutRecord[][] = Array.from({ length: this.partitions }, () => []);
+    for (const s of sentences) byPartition[this.next++ % this.partitions]!.push({ key: null, value: JSON.stringify(s.value), timestamp: s.timestamp });
+    await Promise.all(
+      byPartition.map(async (records, p) => {
+        const messages = [];
+        for (let i = 0; i < records.length; i += perFrame) messages.push(...encodeRecordFrames(records.slice(i, i + perFrame), 900_000).map((data) => ({ data })));
+        if (messages.length) await this.bus.publish(t.name, p, messages);
+      }),
+    );
+  }
+
+  async end(): Promise<void> {
+    const t = this.topic('sentences');
+    for (let p = 0; p < this.partitions; p++) await this.bus.publish(t.name, p, [{ data: encodeFrame({ kind: 'end' }) }]);
+  }
+
+  /** Words the window unit has counted (committed) in the window starting at `start`. */
+  async countedIn(start: number): Promise<number> {
+    const rows = await this.store.query<{ n: string | null }>('SELECT sum(value::text::bigint) AS n FROM top_words_window_counts WHERE window_start = $1', [start]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** Waits until the window unit has counted every word of the window starting at `start`. */
+  async waitCounted(start: number, expected: number, timeoutMs: number, onWait?: () => void): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const n = await this.countedIn(start);
+      if (n === expected) return;
+      if (n > expected) throw new Error(`window ${start} counted ${n} words, more than the ${expected} produced: a duplicate`);
+      if (Date.now() > deadline) throw new Error(`window ${start} counted ${n} of ${expected} words after ${timeoutMs} ms`);
+      onWait?.();
+      await sleep(100);
+    }
+  }
+
+  /** Every record of a topic (all partitions, each in order), decoded. */
+  async read(id: string): Promise<unknown[]> {
+    const t = this.topic(id);
+    const out: unknown[] = [];
+    for (let p = 0; p < t.partitions; p++) {
+      // Read up to the partition's last sequence: a quiet moment of the server is not the end.
+      const last = await this.bus.lastSeq(t.name, p);
+      const reader = this.bus.read(t.name, p);
+      for (let seq = 0; seq < last; ) {
+        const messages = await reader.fetch(1000, 2_000);
+        if (messages.length === 0) throw new Error(`${id}/${p}: no message after ${seq} of ${last}`);
+        for (const m of messages) {
+          seq = m.seq;
+          const f = decodeFrame(m.data);
+          if (f.kind === 'data') for (const r of f.records) out.push(t.value.decode(r.value));
+        }
+        // Unacknowledged deliveries hold the consumer back (max_ack_pending).
+        await reader.ack(seq);
+      }
+      await reader.close();
+    }
+    return out;
+  }
+
+  async totals(): Promise<Record<string, number>> {
+    const rows = await this.store.query<{ key: string; value: number }>('SELECT key, value FROM count_words_word_totals');
+    return Object.fromEntries(rows.map((r) => [r.key, Number(r.value)]));
+  }
+
+  async openWindowRows(): Promise<number> {
+    const rows = await this.store.query<{ n: number }>('SELECT count(*)::int AS n FROM top_words_window_counts');
+    return rows[0]!.n;
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+    await this.bus.destroy();
+  }
+}
+
+export interface OperatorProcess {
+  unit: string;
+  child: ChildProcess;
+  /** Resolves with the exit code (null after a signal). */
+  exited: Promise<number | null>;
+  /** Resolves once the process logged `running` (topics, state and offsets loaded). */
+  running: Promise<void>;
+  /** Its log lines so far. */
+  log: string[];
+}
+
+/** Starts `ssdk operator` processes of the word-count example against the given servers. */
+export class OperatorProcesses {
+  readonly all: OperatorProcess[] = [];
+  private readonly s: Servers;
+  private readonly env: Record<string, string>;
+
+  constructor(s: Servers, env: Record<string, string> = {}) {
+    this.s = s;
+    this.env = env;
+  }
+
+  start(unit: string): OperatorProcess {
+    const s = this.s;
+    const child = spawn(
+      process.execPath,
+      [BIN, 'operator', FILE, '--operator', unit, '--nats', s.natsUrl, '--postgres', s.databaseUrl, '--schema', s.schema, '--subject-prefix', s.prefix, '--partitions', String(s.partitions)],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SSDK_LEASE_TTL_MS: '1500', SSDK_HEARTBEAT_MS: '250', ...this.env } },
+    );
+    const log: string[] = [];
+    let seen = '';
+    const running = new Promise<void>((resolve) => {
+      child.stderr!.on('data', (b: Buffer) => {
+        seen += b.toString();
+        const lines = seen.split('\n');
+        seen = lines.pop()!;
+        log.push(...lines);
+        if (lines.some((l) => l.includes(': running'))) resolve();
+      });
+      child.once('exit', () => resolve());
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const p: OperatorProcess = { unit, child, exited, running, log };
+    this.all.push(p);
+    return p;
+  }
+
+  live(unit?: string): OperatorProcess[] {
+    return this.all.filter((p) => (unit === undefined || p.unit === unit) && p.child.exitCode === null && p.child.signalCode === null);
+  }
+
+  async kill(p: OperatorProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    p.child.kill(signal);
+    await p.exited;
+  }
+
+  async killAll(): Promise<void> {
+    for (const p of this.live()) p.child.kill('SIGKILL');
+    await Promise.all(this.all.map((p) => p.exited));
+  }
+}
+
+/** Multiset form of a list of JSON values, for outputs whose order across partitions is free. */
+export const sorted = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();

@@ -1,0 +1,430 @@
+/**
+ * The planner service: the control plane of the distributed runtime. It answers requests on
+ * `<prefix>.planner.{deploy,status,undeploy,list}` (NATS request/reply, one at a time), and:
+ * - deploy: validates and plans the bundle it receives (diagnostics go back to the client),
+ *   refuses a redeploy whose state layout changed unless `resetState`, creates the streams and
+ *   the state schema and tables, and stores the versioned plan in `ssdk_control.dataflows`;
+ * - status: per operator, live processes (heartbeats), leases, records in/out, lag, watermark;
+ * - undeploy: forgets the plan, and with `purge` drops the state schema and the streams;
+ * - list: the deployed dataflows.
+ * Operator processes fetch their unit from the stored plan (`loadDeployedDataflow`).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectControl, createNatsBus, UnknownTopicError, type ControlConnection, type NatsBus, type Served } from '@ssdk/bus';
+import { planDataflow, type PhysicalPlan } from '@ssdk/plan';
+import {
+  checkBundle,
+  CONTROL_SCHEMA,
+  heartbeatSubject,
+  materializeBundle,
+  migratePlanState,
+  openDeploymentRegistry,
+  parseDataflowRef,
+  plannerSubject,
+  type DataflowStatus,
+  type DeployedDataflow,
+  type DeploymentRegistry,
+  type DeployReply,
+  type DeployRequest,
+  type Heartbeat,
+  type ListedDataflow,
+  type OperatorStatus,
+  type StatusRequest,
+  type UndeployReply,
+  type UndeployRequest,
+} from '@ssdk/runtime';
+import { dataflowSchema, openPostgresStore } from '@ssdk/state';
+import { loadServicesFile, type Diagnostic } from '@ssdk/spec';
+import { layoutChanges, layoutFingerprint, stateLayout, type StateLayout } from './layout.ts';
+
+export interface PlannerOptions {
+  /** @default process.env.NATS_URL, else nats://127.0.0.1:4222 */
+  natsUrl?: string;
+  /** @default process.env.DATABASE_URL (required) */
+  databaseUrl?: string;
+  /** Subject prefix this planner serves and plans with. @default process.env.SSDK_SUBJECT_PREFIX, else 'ssdk' */
+  subjectPrefix?: string;
+  /** Schema of the control tables. @default process.env.SSDK_CONTROL_SCHEMA, else 'ssdk_control' */
+  controlSchema?: string;
+  log?: (line: string) => void;
+}
+
+export interface Planner {
+  readonly subjectPrefix: string;
+  readonly controlSchema: string;
+  /** Stops answering (the request in hand is finished first); idempotent. */
+  stop(): Promise<void>;
+}
+
+/** A request the planner refuses because of the user's input: exit code 2 on the client. */
+export class PlannerInputError extends Error {
+  override name = 'PlannerInputError';
+  readonly domain = 'user';
+  readonly code: string;
+  readonly details: unknown;
+  constructor(code: string, message: string, details?: unknown) {
+    super(message);
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export class PlannerConfigError extends Error {
+  override name = 'PlannerConfigError';
+  readonly code = 'planner-config';
+  readonly domain = 'user';
+}
+
+/** Own streams of a dataflow: everything but the user topics, which dataflows may share. */
+const OWN_TOPIC_KINDS = new Set(['internal', 'dead-letter', 'late-events', 'schedule']);
+
+/** A heartbeat counts a process alive for three of its intervals. */
+const ALIVE_INTERVALS = 3;
+
+export async function startPlanner(o: PlannerOptions = {}): Promise<Planner> {
+  const log = o.log ?? (() => {});
+  const natsUrl = o.natsUrl ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+  const databaseUrl = o.databaseUrl ?? process.env['DATABASE_URL'];
+  if (!databaseUrl) throw new PlannerConfigError('no PostgreSQL server: give --postgres URL or set DATABASE_URL');
+  const subjectPrefix = o.subjectPrefix ?? process.env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk';
+  const controlSchema = o.controlSchema ?? process.env['SSDK_CONTROL_SCHEMA'] ?? CONTROL_SCHEMA;
+
+  const registry = await openDeploymentRegistry({ connectionString: databaseUrl, schema: controlSchema, applicationName: 'ssdk-planner' });
+  let control: ControlConnection | undefined;
+  let bus: NatsBus | undefined;
+  try {
+    control = await connectControl({ servers: natsUrl, name: 'ssdk-planner' });
+    bus = await createNatsBus({ servers: natsUrl, subjectPrefix, name: 'ssdk-planner' });
+  } catch (err) {
+    await control?.close();
+    await registry.close();
+    throw err;
+  }
+  const planner = new PlannerService({ registry, bus, databaseUrl, subjectPrefix, log });
+  const served: Served[] = [
+    control.subscribe(heartbeatSubject(subjectPrefix), (body) => planner.heartbeat(body as Heartbeat)),
+    // A queue group: several planners of one prefix share the work, each request answered once.
+    control.serve(plannerSubject(subjectPrefix, 'deploy'), (b) => planner.deploy(b as DeployRequest), { queue: 'ssdk-planner' }),
+    control.serve(plannerSubject(subjectPrefix, 'status'), (b) => planner.status(b as StatusRequest), { queue: 'ssdk-planner' }),
+    control.serve(plannerSubject(subjectPrefix, 'undeploy'), (b) => planner.undeploy(b as UndeployRequest), { queue: 'ssdk-planner' }),
+    control.serve(plannerSubject(subjectPrefix, 'list'), () => planner.list(), { queue: 'ssdk-planner' }),
+  ];
+  log(`planner: serving ${subjectPrefix}.planner.* (control tables in ${controlSchema})`);
+  let stopped: Promise<void> | undefined;
+  const c = control;
+  const b = bus;
+  return {
+    subjectPrefix,
+    controlSchema,
+    stop: () =>
+      (stopped ??= (async () => {
+        for (const s of served) await s.stop();
+        await c.close();
+        await b.close();
+        await registry.close();
+        log('planner: stopped');
+      })()),
+  };
+}
+
+interface Deps {
+  registry: DeploymentRegistry;
+  bus: NatsBus;
+  databaseUrl: string;
+  subjectPrefix: string;
+  log: (line: string) => void;
+}
+
+interface SeenProcess {
+  beat: Heartbeat;
+  receivedAt: number;
+}
+
+class PlannerService {
+  private readonly d: Deps;
+  /** Newest heartbeat per process, by dataflow and operator. */
+  private readonly processes = new Map<string, SeenProcess>();
+  /** Requests run one after another across verbs: a status never sees half a deploy. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(d: Deps) {
+    this.d = d;
+  }
+
+  heartbeat(beat: Heartbeat): void {
+    if (!beat || typeof beat.process !== 'string' || typeof beat.dataflow !== 'string') return;
+    this.processes.set(beat.process, { beat, receivedAt: Date.now() });
+  }
+
+  deploy(req: DeployRequest): Promise<DeployReply> {
+    return this.serial(() => this.doDeploy(req));
+  }
+  status(req: StatusRequest): Promise<DataflowStatus[]> {
+    return this.serial(() => this.doStatus(req ?? {}));
+  }
+  undeploy(req: UndeployRequest): Promise<UndeployReply> {
+    return this.serial(() => this.doUndeploy(req));
+  }
+  list(): Promise<ListedDataflow[]> {
+    return this.serial(async () =>
+      (await this.d.registry.list()).map((d) => ({ dataflow: `${d.namespace}/${d.name}`, version: d.version, hash: d.hash, deployedAt: d.deployedAt, operators: d.plan.operators.length })),
+    );
+  }
+
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(f, f);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  // ---- deploy ----
+
+  private async doDeploy(req: DeployRequest): Promise<DeployReply> {
+    const bundle = checkBundle(req?.bundle);
+    const displayPath = typeof req.displayPath === 'string' ? req.displayPath : bundle.servicesFile;
+    const { plan, dataflow, warnings } = await this.plan(bundle, displayPath, req.partitions);
+    const id = `${plan.dataflow.namespace}/${plan.dataflow.name}`;
+    const layout = stateLayout(plan);
+    const fingerprint = layoutFingerprint(layout);
+    const existing = await this.d.registry.get(plan.dataflow.namespace, plan.dataflow.name);
+    const stateSchema = req.schema ?? existing?.stateSchema ?? dataflowSchema(plan.dataflow.namespace, plan.dataflow.name);
+    let outcome: DeployReply['outcome'] = existing ? 'updated' : 'created';
+    let changes: string[] = [];
+    if (existing) {
+      const diff = existing.layoutFingerprint === fingerprint ? { breaking: [], compatible: [] } : layoutChanges(existing.layout as StateLayout, layout);
+      if (existing.stateSchema !== stateSchema && !req.resetState) diff.breaking.push(`state schema ${existing.stateSchema} → ${stateSchema}`);
+      if (diff.breaking.length > 0 && !req.resetState) {
+        throw new PlannerInputError(
+          'incompatible-redeploy',
+          `refusing to redeploy ${id}: its state layout changed, which would corrupt the state of version ${existing.version}:\n` +
+            diff.breaking.map((c) => `  - ${c}`).join('\n') +
+            `\nDeploy with --reset-state to drop ${id}'s state and offsets and start it over, or deploy it under another name.`,
+          { changes: diff.breaking },
+        );
+      }
+      if (req.resetState) {
+        outcome = 'reset';
+        changes = [`dropped schema ${existing.stateSchema}`, ...(await this.deleteOwnTopics(existing.plan)).map((s) => `deleted stream ${s}`)];
+        await this.dropSchema(existing.stateSchema);
+      } else {
+        changes = diff.compatible;
+        if (existing.hash === plan.hash) outcome = 'unchanged';
+      }
+    }
+    const topics = await this.ensureTopics(plan);
+    const store = await openPostgresStore({ connectionString: this.d.databaseUrl, schema: stateSchema, applicationName: 'ssdk-planner' });
+    try {
+      // The same migration every operator replica runs before it reads or commits.
+      await migratePlanState(store, plan, dataflow);
+    } finally {
+      await store.close();
+    }
+    const version = !existing ? 1 : outcome === 'unchanged' ? existing.version : existing.version + 1;
+    if (outcome !== 'unchanged') {
+      const record: DeployedDataflow = {
+        namespace: plan.dataflow.namespace,
+        name: plan.dataflow.name,
+        version,
+        status: 'deployed',
+        hash: plan.hash,
+        layoutFingerprint: fingerprint,
+        layout,
+        plan,
+        bundle,
+        stateSchema,
+        deployedAt: Date.now(),
+      };
+      await this.d.registry.save(record);
+      this.forgetProcesses(id);
+    }
+    this.d.log(`planner: ${id} ${outcome} (version ${version}, plan ${plan.hash.slice(0, 12)})`);
+    return { dataflow: id, version, hash: plan.hash, outcome, changes, operators: plan.operators.map((op) => op.id), stateSchema, topics, warnings };
+  }
+
+  /** Parses and plans the bundle in a folder of its own; diagnostics point at the user's path. */
+  private async plan(bundle: DeployRequest['bundle'], displayPath: string, partitions: number | undefined) {
+    const root = await mkdtemp(join(tmpdir(), 'ssdk-planner-'));
+    try {
+      const file = await materializeBundle(bundle, root);
+      const dir = file.slice(0, file.length - bundle.servicesFile.length);
+      const displayDir = displayPath.slice(0, displayPath.length - bundle.servicesFile.length);
+      const shown = (d: Diagnostic): Diagnostic => ({ ...d, pos: { ...d.pos, file: d.pos.file.startsWith(dir) ? displayDir + d.pos.file.slice(dir.length) : d.pos.file } });
+      const parsed = await loadServicesFile(file);
+      let diagnostics = parsed.diagnostics.map(shown);
+      let plan: PhysicalPlan | undefined;
+      if (!diagnostics.some((d) => d.severity === 'error')) {
+        let planned;
+        try {
+          planned = planDataflow(parsed.dataflow, { subjectPrefix: this.d.subjectPrefix, ...(partitions !== undefined ? { partitions } : {}) });
+        } catch (err) {
+          throw new PlannerInputError('invalid-plan-options', (err as Error).message);
+        }
+        diagnostics = [...diagnostics, ...planned.diagnostics.map(shown)];
+        plan = planned.plan;
+      }
+      const errors = diagnostics.filter((d) => d.severity === 'error');
+      if (!plan || errors.length > 0) {
+        throw new PlannerInputError('invalid-services-file', `${displayPath}: ${errors.length} error${errors.length === 1 ? '' : 's'}`, { diagnostics });
+      }
+      return { plan, dataflow: parsed.dataflow, warnings: diagnostics.filter((d) => d.severity !== 'error') };
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  }
+
+  private async ensureTopics(plan: PhysicalPlan): Promise<string[]> {
+    const names: string[] = [];
+    for (const t of plan.topics) {
+      const made = await this.d.bus.ensureTopic({ name: t.name, partitions: t.partitions, subject: t.subject });
+      if (made.partitions !== t.partitions) {
+        throw new PlannerInputError(
+          'topic-partitions',
+          `topic \`${t.id}\` already exists with ${made.partitions} partitions; ${plan.dataflow.namespace}/${plan.dataflow.name} is planned with ${t.partitions}: deploy with --partitions ${made.partitions}, or delete the stream ${this.d.bus.streamName(t.name)} first`,
+        );
+      }
+      names.push(t.name);
+    }
+    return names;
+  }
+
+  private async deleteOwnTopics(plan: PhysicalPlan, alsoUserTopics: ReadonlySet<string> = new Set()): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const t of plan.topics) {
+      if (!OWN_TOPIC_KINDS.has(t.kind) && !alsoUserTopics.has(t.name)) continue;
+      if (await this.d.bus.deleteTopic(t.name)) deleted.push(this.d.bus.streamName(t.name));
+    }
+    return deleted;
+  }
+
+  private async dropSchema(schema: string): Promise<void> {
+    const store = await openPostgresStore({ connectionString: this.d.databaseUrl, schema, applicationName: 'ssdk-planner' });
+    try {
+      await store.destroy();
+    } finally {
+      await store.close();
+    }
+  }
+
+  // ---- undeploy ----
+
+  private async doUndeploy(req: UndeployRequest): Promise<UndeployReply> {
+    const existing = await this.find(req?.dataflow);
+    const id = `${existing.namespace}/${existing.name}`;
+    await this.d.registry.remove(existing.namespace, existing.name);
+    this.forgetProcesses(id);
+    if (!req.purge) {
+      this.d.log(`planner: ${id} undeployed (state kept in ${existing.stateSchema})`);
+      return { dataflow: id, version: existing.version, deletedStreams: [] };
+    }
+    // User topics may feed other dataflows: only those no other deployed dataflow names go.
+    const others = await this.d.registry.list();
+    const shared = new Set(others.flatMap((d) => d.plan.topics.map((t) => t.name)));
+    const userTopics = new Set(existing.plan.topics.filter((t) => !OWN_TOPIC_KINDS.has(t.kind) && !shared.has(t.name)).map((t) => t.name));
+    const deletedStreams = await this.deleteOwnTopics(existing.plan, userTopics);
+    await this.dropSchema(existing.stateSchema);
+    this.d.log(`planner: ${id} undeployed and purged`);
+    return { dataflow: id, version: existing.version, droppedSchema: existing.stateSchema, deletedStreams };
+  }
+
+  private async find(ref: unknown): Promise<DeployedDataflow> {
+    const parsed = typeof ref === 'string' ? parseDataflowRef(ref) : undefined;
+    if (!parsed) throw new PlannerInputError('bad-dataflow', `\`${String(ref)}\` is not a dataflow: give NAMESPACE/NAME (\`ssdk status\` lists them)`);
+    const found = await this.d.registry.get(parsed.namespace, parsed.name);
+    if (!found) {
+      const known = (await this.d.registry.list()).map((d) => `${d.namespace}/${d.name}`);
+      throw new PlannerInputError('unknown-dataflow', `no dataflow \`${String(ref)}\` is deployed${known.length ? `: deployed are ${known.join(', ')}` : ''}`);
+    }
+    return found;
+  }
+
+  private forgetProcesses(dataflow: string): void {
+    for (const [key, p] of this.processes) if (p.beat.dataflow === dataflow && Date.now() - p.receivedAt > ALIVE_INTERVALS * p.beat.intervalMs) this.processes.delete(key);
+  }
+
+  // ---- status ----
+
+  private async doStatus(req: StatusRequest): Promise<DataflowStatus[]> {
+    const deployments = req.dataflow !== undefined ? [await this.find(req.dataflow)] : await this.d.registry.list();
+    const out: DataflowStatus[] = [];
+    for (const d of deployments) out.push(await this.statusOf(d));
+    return out;
+  }
+
+  private async statusOf(d: DeployedDataflow): Promise<DataflowStatus> {
+    const id = `${d.namespace}/${d.name}`;
+    const store = await openPostgresStore({ connectionString: this.d.databaseUrl, schema: d.stateSchema, applicationName: 'ssdk-planner' });
+    const now = Date.now();
+    try {
+      const operators: OperatorStatus[] = [];
+      for (const op of d.plan.operators) {
+        const seen = [...this.processes.values()].filter((p) => p.beat.dataflow === id && p.beat.operator === op.id);
+        const alive = seen.filter((p) => !p.beat.final && now - p.receivedAt <= ALIVE_INTERVALS * p.beat.intervalMs);
+        const sum = (f: (m: NonNullable<Heartbeat['metrics']>) => number) => seen.reduce((n, p) => n + (p.beat.metrics ? f(p.beat.metrics) : 0), 0);
+        const watermarks = alive.map((p) => p.beat.metrics?.watermark).filter((w): w is number => typeof w === 'number');
+        const newest = seen.sort((a, b) => b.receivedAt - a.receivedAt)[0];
+        const leases = (await store.leases(op.id)).filter((l) => l.owner !== null && !l.expired);
+        operators.push({
+          id: op.id,
+          kind: op.kind,
+          partitions: op.partitions,
+          processes: alive.length,
+          pids: alive.map((p) => p.beat.pid),
+          leases: leases.length,
+          leaseOwners: new Set(leases.map((l) => l.owner)).size,
+          recordsIn: sum((m) => m.recordsIn),
+          recordsOut: sum((m) => m.recordsOut),
+          failed: sum((m) => m.failed),
+          late: sum((m) => m.late),
+          ...(watermarks.length ? { watermark: Math.min(...watermarks) } : {}),
+          lag: await this.lag(d.plan, op.id, await store.offsets(op.id)),
+          ...(newest?.beat.metrics ? { state: newest.beat.metrics.state } : {}),
+        });
+      }
+      return {
+        dataflow: id,
+        version: d.version,
+        hash: d.hash,
+        layoutFingerprint: d.layoutFingerprint,
+        deployedAt: d.deployedAt,
+        stateSchema: d.stateSchema,
+        subjectPrefix: d.plan.options.subjectPrefix,
+        partitions: d.plan.options.partitions,
+        operators,
+      };
+    } finally {
+      await store.close();
+    }
+  }
+
+  /**
+   * Σ over the unit's input channels (`<topic>/<partition>`) of the partition's last stream
+   * sequence minus the committed one. Committed read positions are in `_offsets.meta.channels`
+   * (any row of the operator: one per replica or partition); a channel never committed counts
+   * from 0.
+   */
+  private async lag(plan: PhysicalPlan, operatorId: string, offsets: Map<number, { seq: number; meta?: unknown }>): Promise<number> {
+    const op = plan.operators.find((o) => o.id === operatorId)!;
+    const committed = new Map<string, number>();
+    for (const row of offsets.values()) {
+      const channels = (row.meta as { channels?: Record<string, number> } | null | undefined)?.channels;
+      for (const [ch, seq] of Object.entries(channels ?? {})) committed.set(ch, Math.max(committed.get(ch) ?? 0, Number(seq)));
+    }
+    let lag = 0;
+    for (const input of op.inputs) {
+      const topic = plan.topics.find((t) => t.id === input.topic);
+      if (!topic) continue;
+      for (let p = 0; p < topic.partitions; p++) {
+        let last = 0;
+        try {
+          last = await this.d.bus.lastSeq(topic.name, p);
+        } catch (err) {
+          if (!(err instanceof UnknownTopicError)) throw err;
+        }
+        lag += Math.max(0, last - (committed.get(`${topic.id}/${p}`) ?? 0));
+      }
+    }
+    return lag;
+  }
+}

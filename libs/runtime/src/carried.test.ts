@@ -1,0 +1,98 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadNativeStep } from '@ssdk/functions';
+import { planDataflow } from '@ssdk/plan';
+import { decodeFrame } from '@ssdk/records';
+import { parseServicesFile } from '@ssdk/spec';
+import { startEmbedded } from './embedded.ts';
+
+// Two services read one topic; one changes the value it was given in place.
+const SERVICES = `apiVersion: 0.5.0
+meta: {name: carried, namespace: test, version: 0.1.0}
+types:
+  reading:
+    type: object
+    properties:
+      sensor: {type: string}
+      value: {type: u8}
+topics:
+  readings: {schema: {key: {type: string}, value: {type: reading}}}
+  bumped: {schema: {key: {type: string}, value: {type: reading}}}
+  kept: {schema: {key: {type: string}, value: {type: reading}}}
+services:
+  bump:
+    sources: [{type: topic, id: readings}]
+    transforms:
+      - operator: map
+        run: |
+          function bumpInPlace(r: Reading): Reading {
+            r.value = r.value + 100;
+            return r;
+          }
+    sinks: [{type: topic, id: bumped}]
+  keep:
+    sources: [{type: topic, id: readings}]
+    transforms:
+      - operator: filter
+        run: |
+          function everything(r: Reading): boolean {
+            return true;
+          }
+    sinks: [{type: topic, id: kept}]
+`;
+
+async function start() {
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-carried-'));
+  const file = join(dir, 'services.yaml');
+  await writeFile(file, SERVICES);
+  const { dataflow } = parseServicesFile(SERVICES, file);
+  const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1 });
+  if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
+  return startEmbedded({ plan, dataflow, isolation: 'native', loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn });
+}
+
+describe('runtime - records carried between units in process', () => {
+  it('runtime - each reader gets its own copy: a function changing its input changes nothing another unit sees', async () => {
+    const df = await start();
+    const input = [{ sensor: 'a', value: 1 }, { sensor: 'b', value: 2 }];
+    await df.produce('readings', input.map((value, i) => ({ key: value.sensor, value, timestamp: 1_000 + i })));
+    await df.endInput();
+    await df.ended();
+    expect((await df.read('kept')).map((r) => r.value)).toEqual(input);
+    expect((await df.read('bumped')).map((r) => r.value)).toEqual([{ sensor: 'a', value: 101 }, { sensor: 'b', value: 102 }]);
+    // What the caller gave is untouched too.
+    expect(input).toEqual([{ sensor: 'a', value: 1 }, { sensor: 'b', value: 2 }]);
+    await df.stop();
+  });
+
+  it('runtime - a reader of bytes gets real frames: keys, values and timestamps as a unit writing bytes would write them', async () => {
+    const df = await start();
+    await df.produce('readings', [{ key: 'a', value: { sensor: 'a', value: 5 }, timestamp: 1_000.7 }]);
+    await df.endInput();
+    await df.ended();
+    const t = df.topology.topics.get('kept')!;
+    const reader = df.bus.read(t.name, 0);
+    const frames = (await reader.fetch(10, 0)).map((m) => decodeFrame(m.data));
+    await reader.close();
+    const data = frames.flatMap((f) => (f.kind === 'data' ? f.records : []));
+    expect(data.map((r) => [new TextDecoder().decode(r.key!), new TextDecoder().decode(r.value), r.timestamp])).toEqual([['"a"', '{"sensor":"a","value":5}', 1_000]]);
+    expect(frames.at(-1)!.kind).toBe('end');
+    await df.stop();
+  });
+
+  it('runtime - a value that breaks its topic\'s type on the way in is dead-lettered with what arrived', async () => {
+    const df = await start();
+    await df.produce('readings', [{ key: 'a', value: { sensor: 'a', value: 200 }, timestamp: 1 }, { key: 'b', value: { sensor: 'b', value: 300 }, timestamp: 2 }]);
+    await df.endInput();
+    await df.ended();
+    // 200 + 100 does not fit u8 on the way out of bump; 300 does not fit on the way in.
+    const dead = (await df.read('bump.dead-letter')).map((r) => r.value as { reason: string; raw?: string; value?: unknown });
+    expect(dead).toEqual([
+      expect.objectContaining({ reason: 'record does not match topic `readings`: value: 300 is out of range for u8 (0 to 255)', raw: '{"sensor":"b","value":300}' }),
+      expect.objectContaining({ reason: expect.stringContaining('returned a value that does not fit topic `bumped`: value: 300 is out of range for u8') }),
+    ]);
+    await df.stop();
+  });
+});

@@ -1,0 +1,473 @@
+/**
+ * What the control plane and the operators share: the deployed dataflows in PostgreSQL (schema
+ * `ssdk_control`, table `dataflows`: one row per dataflow, the current version's plan and the
+ * bundle it was planned from; `dataflow_versions`: every version deployed), the planner's
+ * request subjects and message shapes, and the loader an operator process calls to run a unit of
+ * a deployed dataflow without the services file (`ssdk operator --dataflow NS/NAME`).
+ *
+ * A bundle is the services file and the function modules beside it (`functions/`): the plan's
+ * hash covers their code, so an operator that materializes the bundle and plans it again gets
+ * the very plan that was deployed (checked), with the same operators, subjects and tables.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import type { PhysicalPlan } from '@ssdk/plan';
+import { openPostgresStore, type StateStore, type StateTableSpec } from '@ssdk/state';
+import type { UnitMetricsSnapshot } from './metrics.ts';
+import { loadPlan, OperatorConfigError, type LoadedDataflow } from './operator.ts';
+
+/** The schema of the control plane's tables. */
+export const CONTROL_SCHEMA = 'ssdk_control';
+
+export type PlannerVerb = 'deploy' | 'status' | 'undeploy' | 'list';
+
+/** `<prefix>.planner.<verb>`: one planner (or a queue group of them) per subject prefix. */
+export function plannerSubject(subjectPrefix: string, verb: PlannerVerb): string {
+  return `${subjectPrefix}.planner.${verb}`;
+}
+
+/** Operator processes publish their heartbeat (with their metrics) here. */
+export function heartbeatSubject(subjectPrefix: string): string {
+  return `${subjectPrefix}.heartbeat`;
+}
+
+/** `NS/NAME` → its parts; undefined when it is not of that form. */
+export function parseDataflowRef(ref: string): { namespace: string; name: string } | undefined {
+  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(ref);
+  return m ? { namespace: m[1]!, name: m[2]! } : undefined;
+}
+
+// ---- the planner's messages (JSON over NATS request/reply) -------------------------------------
+
+export interface DeployRequest {
+  bundle: DeploymentBundle;
+  /** The services file as the user named it: diagnostics point there. */
+  displayPath: string;
+  /** Partitions per topic (a plan option). @default the file's, else 8 */
+  partitions?: number;
+  /** State schema. @default ssdk_<namespace>_<name> (or the one already deployed) */
+  schema?: string;
+  /** Drop the dataflow's state, offsets and internal streams before deploying. */
+  resetState?: boolean;
+}
+
+export type DeployOutcome = 'created' | 'unchanged' | 'updated' | 'reset';
+
+export interface DeployReply {
+  dataflow: string;
+  version: number;
+  hash: string;
+  outcome: DeployOutcome;
+  /** What changed (compatible changes, or what `--reset-state` threw away). */
+  changes: string[];
+  operators: string[];
+  stateSchema: string;
+  topics: string[];
+  /** Warnings of the services file (as `ssdk validate` prints them). */
+  warnings: unknown[];
+}
+
+export interface UndeployRequest {
+  dataflow: string;
+  /** Also drop the state schema and delete the dataflow's streams. */
+  purge?: boolean;
+}
+
+export interface UndeployReply {
+  dataflow: string;
+  version: number;
+  droppedSchema?: string;
+  deletedStreams: string[];
+}
+
+export interface StatusRequest {
+  /** `NS/NAME`; every deployed dataflow when absent. */
+  dataflow?: string;
+}
+
+export interface OperatorStatus {
+  id: string;
+  kind: string;
+  partitions: number;
+  /** Processes whose heartbeat arrived within three intervals. */
+  processes: number;
+  pids: number[];
+  /** Partition leases held (unexpired), distinct owners. */
+  leases: number;
+  leaseOwners: number;
+  recordsIn: number;
+  recordsOut: number;
+  failed: number;
+  late: number;
+  /** Min over the live processes' watermarks, epoch ms. */
+  watermark?: number;
+  /** Σ over input channels of (stream last sequence − committed sequence), never negative. */
+  lag: number;
+  /** The unit's state as its newest heartbeat said (`ended` once every input ended). */
+  state?: string;
+}
+
+export interface DataflowStatus {
+  dataflow: string;
+  version: number;
+  hash: string;
+  layoutFingerprint: string;
+  deployedAt: number;
+  stateSchema: string;
+  subjectPrefix: string;
+  partitions: number;
+  operators: OperatorStatus[];
+}
+
+export interface ListedDataflow {
+  dataflow: string;
+  version: number;
+  hash: string;
+  deployedAt: number;
+  operators: number;
+}
+
+// ---- bundles ----------------------------------------------------------------------------------
+
+export interface DeploymentBundle {
+  /** The services file's name, a key of `files`. */
+  servicesFile: string;
+  /** Path relative to the services file's folder (always `/`-separated) → text. */
+  files: Record<string, string>;
+}
+
+/** Folders beside a services file whose files a deployment carries. */
+const BUNDLED_DIRS = ['functions'];
+const MAX_BUNDLE_BYTES = 900 * 1024;
+
+/** The services file and every file under `functions/` beside it. */
+export async function readBundle(servicesFile: string): Promise<DeploymentBundle> {
+  const dir = dirname(resolve(servicesFile));
+  const name = basename(servicesFile);
+  const files: Record<string, string> = { [name]: await readFile(servicesFile, 'utf8') };
+  for (const sub of BUNDLED_DIRS) {
+    for (const path of await filesUnder(join(dir, sub))) files[relative(dir, path).split(sep).join('/')] = await readFile(path, 'utf8');
+  }
+  const bytes = Object.values(files).reduce((n, t) => n + Buffer.byteLength(t), 0);
+  if (bytes > MAX_BUNDLE_BYTES) {
+    throw new OperatorConfigError(`${servicesFile} and its functions/ are ${bytes} bytes: a deployment carries at most ${MAX_BUNDLE_BYTES} (NATS' max_payload)`);
+  }
+  return { servicesFile: name, files };
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await filesUnder(path)));
+    else if (e.isFile()) out.push(path);
+  }
+  return out;
+}
+
+/** Checks a bundle that came over the wire: names stay inside its folder. */
+export function checkBundle(bundle: unknown): DeploymentBundle {
+  const b = bundle as Partial<DeploymentBundle> | null;
+  if (!b || typeof b.servicesFile !== 'string' || !b.files || typeof b.files !== 'object') throw new OperatorConfigError('a deployment needs {servicesFile, files}');
+  for (const [path, text] of Object.entries(b.files)) {
+    if (typeof text !== 'string') throw new OperatorConfigError(`bundle file \`${path}\` is not text`);
+    if (path.startsWith('/') || path.split('/').some((part) => part === '..' || part === '')) throw new OperatorConfigError(`bundle file \`${path}\` is not a relative path inside the dataflow's folder`);
+  }
+  if (typeof b.files[b.servicesFile] !== 'string') throw new OperatorConfigError(`the bundle has no services file \`${b.servicesFile}\``);
+  return { servicesFile: b.servicesFile, files: b.files };
+}
+
+/** sha256 of a bundle's files: the name of the folder it is written to. */
+export function bundleHash(bundle: DeploymentBundle): string {
+  const h = createHash('sha256');
+  for (const path of Object.keys(bundle.files).sort()) h.update(path).update('\0').update(bundle.files[path]!).update('\0');
+  return h.digest('hex');
+}
+
+/**
+ * Writes a bundle to `<root>/<hash>/` (once: a folder of that name holds that content) and
+ * returns the services file's path there.
+ */
+export async function materializeBundle(bundle: DeploymentBundle, root = join(tmpdir(), 'ssdk-deployments')): Promise<string> {
+  const dir = join(root, bundleHash(bundle).slice(0, 24));
+  const file = join(dir, bundle.servicesFile);
+  if (await exists(join(dir, '.complete'))) return file;
+  // Written beside, then renamed: two processes materializing at once never see half a bundle.
+  const staging = `${dir}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  for (const [path, text] of Object.entries(bundle.files)) {
+    const target = join(staging, ...path.split('/'));
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, text);
+  }
+  await writeFile(join(staging, '.complete'), '');
+  await mkdir(root, { recursive: true });
+  try {
+    await rename(staging, dir);
+  } catch {
+    // Another process won the race with the same content.
+  }
+  return file;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---- the registry -----------------------------------------------------------------------------
+
+export type DeploymentStatus = 'deployed';
+
+export interface DeployedDataflow {
+  namespace: string;
+  name: string;
+  /** 1 on the first deploy, + 1 on each redeploy that changed the plan. */
+  version: number;
+  status: DeploymentStatus;
+  /** The plan's hash. */
+  hash: string;
+  /** sha256 of the state layout (`layout`): what must not change under existing state. */
+  layoutFingerprint: string;
+  layout: unknown;
+  plan: PhysicalPlan;
+  bundle: DeploymentBundle;
+  /** The PostgreSQL schema of the dataflow's state. */
+  stateSchema: string;
+  deployedAt: number;
+}
+
+const DATAFLOWS: StateTableSpec = {
+  table: 'dataflows',
+  keyType: 'string',
+  windowed: false,
+  value: {
+    kind: 'row',
+    columns: [
+      { name: 'namespace', type: 'string' },
+      { name: 'name', type: 'string' },
+      { name: 'version', type: 'i64' },
+      { name: 'status', type: 'string' },
+      { name: 'hash', type: 'string' },
+      { name: 'layout_fingerprint', type: 'string' },
+      { name: 'state_schema', type: 'string' },
+      { name: 'deployed_at', type: 'timestamp' },
+      { name: 'layout', type: 'string' },
+      { name: 'plan', type: 'string' },
+      { name: 'bundle', type: 'string' },
+    ],
+  },
+};
+/** Every version ever deployed, keyed `NS/NAME@VERSION` (same columns). */
+const VERSIONS: StateTableSpec = { ...DATAFLOWS, table: 'dataflow_versions' };
+
+interface Row {
+  namespace: string;
+  name: string;
+  version: number;
+  status: string;
+  hash: string;
+  layout_fingerprint: string;
+  state_schema: string;
+  deployed_at: number | Date | string;
+  layout: string;
+  plan: string;
+  bundle: string;
+}
+
+export interface DeploymentRegistry {
+  readonly schema: string;
+  get(namespace: string, name: string): Promise<DeployedDataflow | undefined>;
+  list(): Promise<DeployedDataflow[]>;
+  /** Stores the dataflow's current version (and keeps it in the history). */
+  save(d: DeployedDataflow): Promise<void>;
+  remove(namespace: string, name: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface RegistryOptions {
+  connectionString: string;
+  /** @default CONTROL_SCHEMA */
+  schema?: string;
+  applicationName?: string;
+}
+
+/** Opens (creating when missing) the control plane's tables. */
+export async function openDeploymentRegistry(o: RegistryOptions): Promise<DeploymentRegistry> {
+  const store = await openPostgresStore({ connectionString: o.connectionString, schema: o.schema ?? CONTROL_SCHEMA, applicationName: o.applicationName ?? 'ssdk-control' });
+  try {
+    await store.migrate([DATAFLOWS, VERSIONS]);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return new Registry(store);
+}
+
+const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
+
+class Registry implements DeploymentRegistry {
+  private readonly store: StateStore;
+  constructor(store: StateStore) {
+    this.store = store;
+  }
+  get schema(): string {
+    return this.store.schema;
+  }
+  async get(namespace: string, name: string): Promise<DeployedDataflow | undefined> {
+    const row = (await this.store.get<Row>(DATAFLOWS.table, [keyOf(namespace, name)])).get(keyOf(namespace, name));
+    return row && fromRow(row);
+  }
+  async list(): Promise<DeployedDataflow[]> {
+    return (await this.store.scan<Row>(DATAFLOWS.table)).map((e) => fromRow(e.value));
+  }
+  async save(d: DeployedDataflow): Promise<void> {
+    const value = toRow(d);
+    await this.store.commit({
+      writes: [
+        { table: DATAFLOWS.table, key: keyOf(d.namespace, d.name), partition: 0, value },
+        { table: VERSIONS.table, key: `${keyOf(d.namespace, d.name)}@${d.version}`, partition: 0, value },
+      ],
+      offsets: [],
+    });
+  }
+  async remove(namespace: string, name: string): Promise<boolean> {
+    const had = (await this.get(namespace, name)) !== undefined;
+    if (had) await this.store.commit({ writes: [{ table: DATAFLOWS.table, key: keyOf(namespace, name), partition: 0, value: undefined }], offsets: [] });
+    return had;
+  }
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+function toRow(d: DeployedDataflow): Row {
+  return {
+    namespace: d.namespace,
+    name: d.name,
+    version: d.version,
+    status: d.status,
+    hash: d.hash,
+    layout_fingerprint: d.layoutFingerprint,
+    state_schema: d.stateSchema,
+    deployed_at: d.deployedAt,
+    layout: JSON.stringify(d.layout),
+    plan: JSON.stringify(d.plan),
+    bundle: JSON.stringify(d.bundle),
+  };
+}
+
+function fromRow(r: Row): DeployedDataflow {
+  const at = r.deployed_at;
+  return {
+    namespace: r.namespace,
+    name: r.name,
+    version: Number(r.version),
+    status: r.status as DeploymentStatus,
+    hash: r.hash,
+    layoutFingerprint: r.layout_fingerprint,
+    layout: JSON.parse(r.layout) as unknown,
+    plan: JSON.parse(r.plan) as PhysicalPlan,
+    bundle: JSON.parse(r.bundle) as DeploymentBundle,
+    stateSchema: r.state_schema,
+    deployedAt: typeof at === 'number' ? at : new Date(at).getTime(),
+  };
+}
+
+// ---- operators of a deployed dataflow ---------------------------------------------------------
+
+export interface DeployedUnitSource {
+  deployment: DeployedDataflow;
+  /** The materialized services file: give it to `runOperator` as `file`. */
+  file: string;
+  loaded: LoadedDataflow;
+  /** Plan options to run it with (the deployed ones). */
+  partitions: number;
+  subjectPrefix: string;
+  schema: string;
+}
+
+export interface LoadDeployedOptions {
+  databaseUrl: string;
+  /** `NS/NAME`. */
+  dataflow: string;
+  /** @default CONTROL_SCHEMA */
+  controlSchema?: string;
+  /** Where bundles are written. @default <tmpdir>/ssdk-deployments */
+  cacheDir?: string;
+}
+
+/**
+ * The deployed version of a dataflow, ready for `runOperator`: its bundle written to a local
+ * folder and planned again with the deployed options; the plan must hash as deployed.
+ *
+ * @example
+ * const src = await loadDeployedDataflow({ databaseUrl, dataflow: 'examples/word-count' });
+ * await runOperator({ file: src.file, operatorId, partitions: src.partitions, subjectPrefix: src.subjectPrefix, schema: src.schema, databaseUrl, signal });
+ */
+export async function loadDeployedDataflow(o: LoadDeployedOptions): Promise<DeployedUnitSource> {
+  const deployment = await loadDeployedRecord(o);
+  const file = await materializeBundle(deployment.bundle, o.cacheDir);
+  const { partitions, subjectPrefix } = deployment.plan.options;
+  const loaded = await loadPlan(file, { partitions, subjectPrefix });
+  if (loaded.plan.hash !== deployment.hash) {
+    throw new OperatorConfigError(`the deployed bundle of ${o.dataflow} plans to ${loaded.plan.hash.slice(0, 12)}, not the deployed ${deployment.hash.slice(0, 12)}: this ssdk plans differently from the planner's; run the same version`);
+  }
+  return { deployment, file, loaded, partitions, subjectPrefix, schema: deployment.stateSchema };
+}
+
+/** The deployed record of `NS/NAME`; an `OperatorConfigError` (the user's input) when there is none. */
+export async function loadDeployedRecord(o: Omit<LoadDeployedOptions, 'cacheDir'>): Promise<DeployedDataflow> {
+  const ref = parseDataflowRef(o.dataflow);
+  if (!ref) throw new OperatorConfigError(`\`${o.dataflow}\` is not a dataflow: give NAMESPACE/NAME (as \`ssdk status\` lists them)`);
+  const registry = await openDeploymentRegistry({ connectionString: o.databaseUrl, ...(o.controlSchema ? { schema: o.controlSchema } : {}), applicationName: 'ssdk-control-reader' });
+  let deployment: DeployedDataflow | undefined;
+  try {
+    deployment = await registry.get(ref.namespace, ref.name);
+  } finally {
+    await registry.close();
+  }
+  if (!deployment) throw new OperatorConfigError(`no dataflow \`${o.dataflow}\` is deployed (control schema ${o.controlSchema ?? CONTROL_SCHEMA}): deploy it with \`ssdk deploy FILE\``);
+  return deployment;
+}
+
+// ---- heartbeats -------------------------------------------------------------------------------
+
+export interface Heartbeat {
+  dataflow: string;
+  operator: string;
+  /** Unique per process incarnation. */
+  process: string;
+  pid: number;
+  host: string;
+  startedAt: number;
+  sentAt: number;
+  intervalMs: number;
+  /** The last heartbeat of a process that is stopping: it is not alive any more. */
+  final?: boolean;
+  metrics?: UnitMetricsSnapshot;
+}
+
+/** Sends `beat()` now and every `intervalMs` until the returned stop function is called (once more then). */
+export function startHeartbeat(publish: (hb: Heartbeat) => void, beat: () => Omit<Heartbeat, 'sentAt' | 'intervalMs'>, intervalMs = 2_000): () => void {
+  const send = (final: boolean) => publish({ ...beat(), sentAt: Date.now(), intervalMs, ...(final ? { final } : {}) });
+  send(false);
+  const timer = setInterval(() => send(false), intervalMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    send(true);
+  };
+}

@@ -1,0 +1,253 @@
+/**
+ * Tracing and metrics of the distributed runtime on real servers: three operator units, each a
+ * `runOperator` with its own `service.name`, over NATS JetStream and PostgreSQL. A small OTLP/HTTP
+ * receiver in the test collects the spans; the operators' Prometheus endpoints are scraped.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createNatsBus } from '@ssdk/bus';
+import { decodeFrame, encodeFrame, encodeRecordFrames, readUtf8 } from '@ssdk/records';
+import { operatorStatsOf, parsePrometheusText } from '@ssdk/telemetry';
+import { testNats, testPostgres } from '@ssdk/testing';
+import { ensurePlanTopics, loadPlan, runOperator } from './operator.ts';
+import { logTopicOf, type LogLine } from './observer.ts';
+import type { UnitMetrics } from './metrics.ts';
+
+const SERVICES = `apiVersion: 0.5.0
+meta:
+  name: traced
+  version: 0.1.0
+  namespace: tests
+types:
+  num:
+    type: i64
+topics:
+  numbers:
+    schema:
+      value:
+        type: num
+  results:
+    schema:
+      value:
+        type: num
+services:
+  calc:
+    sources:
+      - type: topic
+        id: numbers
+    transforms:
+      - operator: filter
+        run: |
+          function isEven(n: Num, ctx: Ctx): boolean {
+            if (n % 2 === 0) ctx.log('even', n);
+            return n % 2 === 0;
+          }
+      - operator: map
+        run: |
+          function timesTen(n: Num): Num {
+            return n * 10;
+          }
+      - operator: map
+        run: |
+          function plusOne(n: Num): Num {
+            return n + 1;
+          }
+    sinks:
+      - type: topic
+        id: results
+`;
+const OPERATORS = ['calc.is-even', 'calc.times-ten', 'calc.plus-one'];
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  startTimeUnixNano: string;
+  attributes: Array<{ key: string; value: { intValue?: string | number; stringValue?: string; boolValue?: boolean } }>;
+  service: string;
+}
+
+/** An OTLP/HTTP JSON receiver: what Jaeger or a collector would get. */
+async function otlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; server: Server }> {
+  const spans: OtlpSpan[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.url === '/v1/traces' && req.headers['content-type']?.includes('json')) {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          resourceSpans: Array<{ resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: Array<{ spans: Omit<OtlpSpan, 'service'>[] }> }>;
+        };
+        for (const rs of body.resourceSpans) {
+          const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
+          for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, service });
+        }
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, server };
+}
+
+function attr(span: OtlpSpan, key: string): unknown {
+  const v = span.attributes.find((a) => a.key === key)?.value;
+  if (!v) return undefined;
+  return v.intValue !== undefined ? Number(v.intValue) : (v.stringValue ?? v.boolValue);
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+async function setup(partitions: number) {
+  const nats = await testNats();
+  const pg = await testPostgres();
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-traced-'));
+  const file = join(dir, 'services.yaml');
+  await writeFile(file, SERVICES);
+  const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+  cleanups.push(
+    async () => {
+      await bus.destroy();
+      await bus.close();
+    },
+    () => pg.cleanup(),
+    () => rm(dir, { recursive: true, force: true }),
+  );
+  const { plan } = await loadPlan(file, { subjectPrefix: nats.prefix, partitions });
+  expect(plan.operators.map((o) => o.id)).toEqual(OPERATORS);
+  const source = plan.topics.find((t) => t.id === 'numbers')!;
+  await ensurePlanTopics(bus, plan, ['numbers']);
+  const produce = async (values: number[], end: boolean) => {
+    const records = values.map((v) => ({ key: null, value: JSON.stringify(v), timestamp: 1_700_000_000_000 + v }));
+    await bus.publish(source.name, 0, encodeRecordFrames(records, 900_000).map((data) => ({ data })));
+    if (end) for (let p = 0; p < source.partitions; p++) await bus.publish(source.name, p, [{ data: encodeFrame({ kind: 'end' }) }]);
+  };
+  const start = (telemetry: (op: string) => Parameters<typeof runOperator>[0]['telemetry'], signal: AbortSignal, onMetrics?: (op: string, m: UnitMetrics) => void) =>
+    OPERATORS.map((operatorId) =>
+      runOperator({
+        file,
+        operatorId,
+        natsUrl: nats.url,
+        databaseUrl: pg.connectionString,
+        schema: pg.schema,
+        subjectPrefix: nats.prefix,
+        partitions,
+        signal,
+        telemetry: telemetry(operatorId),
+        ...(onMetrics ? { onMetrics: (m: UnitMetrics) => onMetrics(operatorId, m) } : {}),
+      }),
+    );
+  const logLines = async (): Promise<LogLine[]> => {
+    const reader = bus.read(logTopicOf(plan.dataflow, nats.prefix).name, 0);
+    try {
+      const out: LogLine[] = [];
+      for (const m of await reader.fetch(100, 2_000)) {
+        const f = decodeFrame(m.data);
+        if (f.kind === 'data') for (const r of f.records) out.push(JSON.parse(readUtf8(r.value)) as LogLine);
+      }
+      return out;
+    } finally {
+      await reader.close();
+    }
+  };
+  return { produce, start, logLines };
+}
+
+describe('telemetry of operator services (NATS JetStream + PostgreSQL)', () => {
+  it('telemetry - one trace holds a batch from every operator service, in order, with its record counts', async () => {
+    const receiver = await otlpReceiver();
+    cleanups.push(() => new Promise<void>((r) => receiver.server.close(() => r())));
+    const { produce, start, logLines } = await setup(1);
+    const abort = new AbortController();
+    cleanups.push(async () => abort.abort());
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+    const running = start(() => ({ env }), abort.signal);
+    await produce([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], true);
+    const results = await Promise.all(running);
+    expect(results.map((r) => r.ended)).toEqual([true, true, true]);
+
+    // runOperator shuts its exporter down before it returns: every span has arrived.
+    const processSpans = receiver.spans.filter((s) => s.name === 'process' && Number(attr(s, 'ssdk.records.in')) > 0);
+    const first = processSpans.find((s) => s.service === 'calc.is-even');
+    expect(first, `spans received: ${receiver.spans.map((s) => `${s.service}/${s.name}`).join(', ')}`).toBeDefined();
+    const trace = receiver.spans.filter((s) => s.traceId === first!.traceId);
+    const chain = OPERATORS.map((op) => trace.find((s) => s.service === op && s.name === 'process' && Number(attr(s, 'ssdk.records.in')) > 0));
+    expect(chain.map((s) => s?.service)).toEqual(OPERATORS);
+    // In order: each operator's batch is the child of the batch upstream of it.
+    expect(chain[1]!.parentSpanId).toBe(chain[0]!.spanId);
+    expect(chain[2]!.parentSpanId).toBe(chain[1]!.spanId);
+    expect(BigInt(chain[0]!.startTimeUnixNano) <= BigInt(chain[1]!.startTimeUnixNano)).toBe(true);
+    expect(BigInt(chain[1]!.startTimeUnixNano) <= BigInt(chain[2]!.startTimeUnixNano)).toBe(true);
+    // The record counts: ten in, five even ones out, then five through each map.
+    expect(chain.map((s) => [attr(s!, 'ssdk.records.in'), attr(s!, 'ssdk.records.out')])).toEqual([
+      [10, 5],
+      [5, 5],
+      [5, 5],
+    ]);
+    expect(chain.map((s) => attr(s!, 'ssdk.operator'))).toEqual(OPERATORS);
+    expect(attr(chain[0]!, 'ssdk.partition')).toBe(0);
+    expect(Number(attr(chain[0]!, 'ssdk.input.first_seq'))).toBeGreaterThan(0);
+    // Each batch's checkpoint is a child span of it.
+    for (const s of chain) {
+      expect(trace.some((c) => c.name === 'state.commit' && c.parentSpanId === s!.spanId), `${s!.service} has a state.commit child`).toBe(true);
+    }
+    // ctx.log lines went to the dataflow's log topic, each with its operator, partition and offset.
+    const logs = await logLines();
+    expect(logs.map((l) => l.message)).toEqual(['even 2', 'even 4', 'even 6', 'even 8', 'even 10']);
+    expect(new Set(logs.map((l) => `${l.operator} p${l.partition}@${l.offset}`))).toEqual(new Set([`calc.is-even p0@${attr(chain[0]!, 'ssdk.input.first_seq')}`]));
+  }, 90_000);
+
+  it('telemetry - the Prometheus endpoint of each operator counts exactly the records it processed', async () => {
+    const { produce, start } = await setup(2);
+    const abort = new AbortController();
+    cleanups.push(async () => abort.abort());
+    const ports = new Map<string, number>();
+    for (const op of OPERATORS) ports.set(op, await freePort());
+    const live = new Map<string, UnitMetrics>();
+    const running = start((op) => ({ env: {}, metricsPort: ports.get(op)!, metricsHost: '127.0.0.1' }), abort.signal, (op, m) => live.set(op, m));
+    const values = Array.from({ length: 300 }, (_, i) => i);
+    await produce(values.slice(0, 100), false);
+    await produce(values.slice(100), false);
+    const expected = { 'calc.is-even': [300, 150], 'calc.times-ten': [150, 150], 'calc.plus-one': [150, 150] } as Record<string, [number, number]>;
+    const scrape = async (op: string) => {
+      const text = await (await fetch(`http://127.0.0.1:${ports.get(op)}/metrics`)).text();
+      return { text, stats: operatorStatsOf(parsePrometheusText(text)).find((s) => s.operator === op) };
+    };
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const got = await Promise.all(OPERATORS.map(async (op) => (await scrape(op).catch(() => undefined))?.stats));
+      if (got.every((s, i) => s && s.recordsIn === expected[OPERATORS[i]!]![0] && s.recordsOut === expected[OPERATORS[i]!]![1])) break;
+      if (Date.now() > deadline) throw new Error(`the counters did not reach the records produced: ${JSON.stringify(got)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (const op of OPERATORS) {
+      const { text, stats } = await scrape(op);
+      const snap = live.get(op)!.snapshot();
+      // The same numbers as the runtime's own counters (`show metrics`), not a second count.
+      expect([stats!.recordsIn, stats!.recordsOut, stats!.failed, stats!.late]).toEqual([snap.recordsIn, snap.recordsOut, 0, 0]);
+      expect(stats!.commits).toBe(snap.commits);
+      expect(stats!.lag).toBe(0);
+      expect(text).toContain(`ssdk_batch_latency_ms_count{operator="${op}"`);
+      expect(text).toMatch(/# TYPE ssdk_records_in_total counter/);
+    }
+    abort.abort();
+    await Promise.all(running);
+  }, 90_000);
+});

@@ -1,0 +1,124 @@
+/**
+ * Checkpoints of one replica of a distributed operator unit: it reads some of the unit's input
+ * partitions, and everything it commits is per partition and fenced by the partitions' leases.
+ *
+ * - `_offsets` holds one row per (unit, partition): the read position of each input channel of
+ *   that partition, whether they all ended, and (on the lowest partition the replica reads) the
+ *   unit's own progress (`meta`, e.g. a window unit's watermark: such units run as a singleton).
+ * - State rows carry the partition of their key (the partition the key's records arrive on), so
+ *   a replica loads only its partitions' state and a new owner finds a moved partition's state
+ *   in the table.
+ * - Every commit checks the lease epochs it was computed under in the same transaction: a
+ *   replica that lost a lease (paused past its expiry, cut off by an outage) is refused
+ *   (`FencedError`) instead of writing over its successor.
+ */
+import type { Dataflow } from '@ssdk/spec';
+import type { PhysicalPlan } from '@ssdk/plan';
+import { partitionOfText } from '@ssdk/records';
+import type { Fence, Lease, StateStore } from '@ssdk/state';
+import { decodeMeta, encodeMeta, type Channel, type CheckpointStore } from './checkpoint.ts';
+import { tableSpecs } from './state-checkpoints.ts';
+import type { RuntimeUnit } from './topology.ts';
+
+export interface PartitionedCheckpointOptions {
+  store: StateStore;
+  unit: RuntimeUnit;
+  /** The input partitions this replica reads and commits. */
+  partitions: readonly number[];
+  /** The leases every commit is fenced with (one per partition, or partition 0's for a singleton). */
+  leases: readonly Lease[];
+}
+
+/** The row meta of one (unit, partition) in `_offsets`. */
+interface PartitionMeta {
+  channels: Record<Channel, number>;
+  /** Every input channel of the partition delivered its end of input. */
+  ended?: boolean;
+  endedChannels?: Channel[];
+  logic?: string;
+}
+
+/** Creates the plan's state tables (idempotent); every replica does it before it reads or commits. */
+export async function migratePlanState(store: StateStore, plan: PhysicalPlan, dataflow: Dataflow): Promise<void> {
+  await store.migrate(tableSpecs(plan, dataflow));
+}
+
+/** The number of partitions a unit divides among its replicas: its widest input. */
+export function unitPartitions(unit: RuntimeUnit): number {
+  return Math.max(1, ...unit.inputs.map((i) => i.topic.partitions));
+}
+
+/** Partitions of a unit whose every input channel has ended, by the committed rows. */
+export async function endedPartitions(store: StateStore, unitId: string): Promise<Set<number>> {
+  const out = new Set<number>();
+  for (const [partition, row] of await store.offsets(unitId)) if ((row.meta as PartitionMeta | undefined)?.ended) out.add(partition);
+  return out;
+}
+
+export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): CheckpointStore {
+  const { store, unit } = o;
+  const partitions = [...o.partitions].sort((a, b) => a - b);
+  const first = partitions[0];
+  const channelsOf = new Map<number, Channel[]>();
+  const partitionOf = new Map<Channel, number>();
+  for (const p of partitions) {
+    const channels = unit.inputs.filter((i) => p < i.topic.partitions).map((i) => `${i.topic.id}/${p}`);
+    channelsOf.set(p, channels);
+    for (const c of channels) partitionOf.set(c, p);
+  }
+  const fence: Fence[] = o.leases.map((l) => ({ operator: unit.id, partitions: [l.partition], epoch: l.epoch }));
+  // The key's partition as the unit's input computes it (a shuffle sends a key to this partition).
+  const keyPartition = (key: unknown): number => {
+    const input = unit.inputs[0]?.topic;
+    if (!input) return 0;
+    return partitionOfText(input.key.encode(key as never), unitPartitions(unit));
+  };
+  return {
+    async load(unitId) {
+      const rows = await store.offsets(unitId);
+      const offsets = new Map<Channel, number>();
+      const ended: Channel[] = [];
+      let logic: string | undefined;
+      for (const p of partitions) {
+        const meta = rows.get(p)?.meta as PartitionMeta | undefined;
+        for (const [c, seq] of Object.entries(meta?.channels ?? {})) if (partitionOf.get(c) === p) offsets.set(c, seq);
+        for (const c of meta?.endedChannels ?? []) if (partitionOf.get(c) === p) ended.push(c);
+        if (p === first) logic = meta?.logic;
+      }
+      return { offsets, meta: decodeMeta(logic ?? null), ended };
+    },
+    async loadState(_unitId, states, into) {
+      for (const s of states) {
+        for (const e of await store.scan(s.table, { partition: partitions })) into.load(s.name, e.key, e.value, e.window);
+      }
+    },
+    async commit(unitId, states, c) {
+      const tableOf = new Map(states.map((s) => [s.name, s.table]));
+      const writes = c.changes.map((ch) => {
+        const table = tableOf.get(ch.state);
+        if (!table) throw new Error(`unit \`${unitId}\` changed state \`${ch.state}\`, which it does not own`);
+        return { table, key: ch.key, partition: keyPartition(ch.key), ...(ch.window ? { window: ch.window } : {}), value: ch.value };
+      });
+      const endedSet = new Set(c.ended ?? []);
+      const offsets = partitions.map((p) => {
+        const channels = channelsOf.get(p)!;
+        const meta: PartitionMeta = { channels: {} };
+        let seq = 0;
+        for (const ch of channels) {
+          const at = c.offsets.get(ch);
+          if (at !== undefined) {
+            meta.channels[ch] = at;
+            seq = Math.max(seq, at);
+          }
+        }
+        const endedChannels = channels.filter((ch) => endedSet.has(ch));
+        if (endedChannels.length > 0) meta.endedChannels = endedChannels;
+        if (channels.length > 0 && endedChannels.length === channels.length) meta.ended = true;
+        if (p === first && c.meta !== null && c.meta !== undefined) meta.logic = encodeMeta(c.meta);
+        return { operator: unitId, partition: p, seq, meta };
+      });
+      await store.commit({ writes, dropWindows: c.dropped.flatMap((window) => states.map((s) => ({ table: s.table, window }))), offsets, fence });
+    },
+    close: async () => {},
+  };
+}

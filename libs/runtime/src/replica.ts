@@ -1,0 +1,211 @@
+/**
+ * One replica of a distributed operator unit. Replicas of the same unit find each other through
+ * heartbeats in PostgreSQL (`_members`), compute the same division of the unit's input
+ * partitions (`assignment.ts`), and hold each partition they read through a fenced lease
+ * (`_leases`, an epoch that grows on every change of owner). Every commit checks those epochs in
+ * its own transaction, so a replica that lost a lease cannot commit over its successor.
+ *
+ * The replica runs the host loop (`runUnitTask`) in legs: a leg reads a fixed set of partitions
+ * and ends at a batch boundary (everything it did committed) when the division changes — a
+ * replica joined, left (a graceful stop leaves at once) or stopped heartbeating (dead, after
+ * `leaseTtlMs`) — or a lease was lost. Then it releases what moved away, leases what moved in,
+ * and starts the next leg, reloading the state of its partitions from PostgreSQL: state follows
+ * the partition. A replica whose partitions have all ended waits (ready to take over a dead
+ * replica's partitions) until every partition of the unit has ended, then forwards the end.
+ */
+import type { Bus } from '@ssdk/bus';
+import { FencedError, type Lease, type StateStore } from '@ssdk/state';
+import { dividedShare, rebalance, type AssignmentMode } from './assignment.ts';
+import type { UnitMetrics } from './metrics.ts';
+import { endedPartitions, partitionedCheckpointStore, unitPartitions } from './partitioned-checkpoints.ts';
+import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
+import { publishEnds, runUnitTask } from './unit-task.ts';
+import type { UnitObserver } from './observer.ts';
+
+export interface ReplicaOptions {
+  unit: RuntimeUnit;
+  bus: Bus;
+  store: StateStore;
+  metrics: UnitMetrics;
+  mode: AssignmentMode;
+  /** This replica's id: unique per process incarnation (a restarted process is a new member). */
+  member: string;
+  /** A lease or membership not renewed for this long is free for others, ms. */
+  leaseTtlMs: number;
+  /** How often leases and membership are renewed and the division re-checked, ms. */
+  heartbeatMs: number;
+  /** Topics that get the end-of-input frame once every partition of the unit ended. */
+  endTopics: readonly RuntimeTopic[];
+  signal: AbortSignal;
+  log: (line: string) => void;
+  /** Tracing and metrics of the host loop (observer.ts). */
+  observer?: UnitObserver;
+  /** Messages per fetch per channel: bigger batches mean fewer commits per record. */
+  batchMessages?: number;
+}
+
+export interface ReplicaResult {
+  /** Every partition of the unit ended and the end was forwarded. */
+  ended: boolean;
+}
+
+/** Runs until every partition of the unit has ended, or `signal` stops it (drained, leases released). */
+export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
+  const { unit, store, member, mode } = o;
+  const total = unitPartitions(unit);
+  const all = Array.from({ length: total }, (_, p) => p);
+  const owned = new Map<number, Lease>();
+  const ttlMs = o.leaseTtlMs;
+  const target = async (): Promise<number[]> => (mode === 'singleton' ? [0] : dividedShare(await store.members(unit.id), total, member));
+
+  const acquire = async (partitions: readonly number[]): Promise<number[]> => {
+    const got: number[] = [];
+    for (const partition of partitions) {
+      const r = await store.acquireLease({ operator: unit.id, partition, owner: member, ttlMs });
+      if (r.acquired) {
+        owned.set(partition, r.lease);
+        got.push(partition);
+      }
+    }
+    return got;
+  };
+  const release = async (partitions: readonly number[]): Promise<void> => {
+    for (const p of partitions) {
+      const lease = owned.get(p);
+      owned.delete(p);
+      if (lease) await store.releaseLease(lease);
+    }
+  };
+  /** Heartbeat and lease renewal; returns the partitions whose lease was lost. */
+  const renew = async (): Promise<number[]> => {
+    await store.heartbeat({ operator: unit.id, member, ttlMs });
+    const lost: number[] = [];
+    for (const [p, lease] of owned) {
+      const renewed = await store.renewLease(lease, ttlMs);
+      if (renewed) owned.set(p, renewed);
+      else {
+        owned.delete(p);
+        lost.push(p);
+      }
+    }
+    return lost;
+  };
+
+  await store.heartbeat({ operator: unit.id, member, ttlMs });
+  let graceful = false;
+  try {
+    while (!o.signal.aborted) {
+      const moves = rebalance(owned.keys(), await target());
+      await release(moves.release);
+      await acquire(moves.acquire);
+      const ended = await endedPartitions(store, unit.id);
+      if (ended.size >= total && all.every((p) => ended.has(p))) {
+        // Idempotent (the frames' ids repeat): whoever sees the last partition end forwards it.
+        await publishEnds(o.bus, unit.id, o.endTopics);
+        graceful = true;
+        return { ended: true };
+      }
+      const readable = mode === 'singleton' ? (owned.has(0) ? all : []) : [...owned.keys()];
+      const active = readable.filter((p) => !ended.has(p)).sort((a, b) => a - b);
+      if (active.length === 0) {
+        await sleep(o.heartbeatMs, o.signal);
+        if (!o.signal.aborted) await renew();
+        continue;
+      }
+      await leg(active);
+    }
+    graceful = true;
+    return { ended: false };
+  } finally {
+    if (graceful) {
+      // A graceful stop hands the partitions over at once instead of after the leases expire.
+      await release([...owned.keys()]).catch(() => {});
+      await store.leave(unit.id, member).catch(() => {});
+    }
+  }
+
+  /** Reads `active` until the division changes, a lease is lost, the partitions end or we stop. */
+  async function leg(active: number[]): Promise<void> {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    o.signal.addEventListener('abort', onAbort);
+    let why = '';
+    let controlError: unknown;
+    const control = (async () => {
+      while (!stop.signal.aborted) {
+        await sleep(o.heartbeatMs, stop.signal);
+        if (stop.signal.aborted) return;
+        try {
+          const lost = await renew();
+          if (lost.length > 0) {
+            why = `lost the lease of partition ${lost.join(', ')}`;
+            stop.abort();
+            return;
+          }
+          if (mode === 'singleton') continue;
+          const moves = rebalance(owned.keys(), await target());
+          if (moves.release.length > 0) {
+            why = `partition ${moves.release.join(', ')} moves to another replica`;
+            stop.abort();
+            return;
+          }
+          const got = await acquire(moves.acquire);
+          if (got.length > 0) {
+            why = `took over partition ${got.join(', ')}`;
+            stop.abort();
+            return;
+          }
+        } catch (err) {
+          // A server away: stop the leg; the operator retries from the last checkpoint.
+          controlError = err;
+          stop.abort();
+          return;
+        }
+      }
+    })();
+    const leases = mode === 'singleton' ? [owned.get(0)!] : active.map((p) => owned.get(p)!);
+    o.log(`${unit.id}: ${member} reads partition${active.length > 1 ? 's' : ''} ${active.join(', ')} of ${total}`);
+    try {
+      await runUnitTask({
+        unit,
+        bus: o.bus,
+        checkpoints: partitionedCheckpointStore({ store, unit, partitions: active, leases }),
+        metrics: o.metrics,
+        resumeOffsets: true,
+        signal: stop.signal,
+        partitions: active,
+        // A singleton reads every partition: it sees the end itself (after its last flush).
+        forwardEnd: mode === 'singleton',
+        endTopics: o.endTopics,
+        ...(o.observer ? { observer: o.observer } : {}),
+        ...(o.batchMessages !== undefined ? { batchMessages: o.batchMessages } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof FencedError)) throw err;
+      // Another replica owns these partitions now: nothing of the batch was committed, and its
+      // outputs repeat the successor's (same ids). Forget the leases and re-plan.
+      o.log(`${unit.id}: ${member} was fenced off (${err.message})`);
+      for (const p of err.partitions) owned.delete(p);
+      if (mode === 'singleton') owned.clear();
+    } finally {
+      stop.abort();
+      o.signal.removeEventListener('abort', onAbort);
+      await control;
+    }
+    if (controlError !== undefined) throw controlError;
+    if (why) o.log(`${unit.id}: ${member} rebalances: ${why}`);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

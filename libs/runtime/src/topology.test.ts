@@ -1,0 +1,79 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseServicesFile } from '@ssdk/spec';
+import { planDataflow } from '@ssdk/plan';
+import { loadNativeStep } from '@ssdk/functions';
+import { buildTopology, SandboxRequiredError, type IsolationChoice, type SandboxFactory, type StepSpec } from './topology.ts';
+import { nativeExecutor } from './unit-logic.ts';
+
+const SERVICES = `apiVersion: 0.5.0
+meta: {name: isolation, namespace: test, version: 0.1.0}
+topics:
+  a: {schema: {value: {type: string}}}
+  b: {schema: {value: {type: string}}}
+  c: {schema: {value: {type: string}}}
+services:
+  trusted:
+    sources: [{type: topic, id: a}]
+    transforms:
+      - operator: map
+        isolation: native
+        run: |
+          function upper(w: string): string {
+            return w.toUpperCase();
+          }
+    sinks: [{type: topic, id: b}]
+  guarded:
+    sources: [{type: topic, id: b}]
+    transforms:
+      - operator: map
+        grants: [clock, random, {env: [REGION]}]
+        run: |
+          function stamp(w: string, ctx: Ctx): string {
+            return w + ctx.now();
+          }
+    sinks: [{type: topic, id: c}]
+`;
+
+async function topology(isolation: IsolationChoice | undefined, withSandbox: boolean) {
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-topology-'));
+  const file = join(dir, 'services.yaml');
+  await writeFile(file, SERVICES);
+  const { dataflow } = parseServicesFile(SERVICES, file);
+  const { plan } = planDataflow(dataflow, { partitions: 1 });
+  const load = async (ps: { id: string }, step: Parameters<typeof loadNativeStep>[1]) => (await loadNativeStep(ps.id, step, file)).fn;
+  const asked: Array<{ unit: string; steps: StepSpec[] }> = [];
+  // A stand-in sandbox: records what it is asked to serve (these tests never run a batch).
+  const sandbox: SandboxFactory = async (op, steps) => {
+    asked.push({ unit: op.id, steps });
+    return nativeExecutor([]);
+  };
+  const options = { ...(isolation ? { isolation } : {}), ...(withSandbox ? { sandbox } : {}) };
+  return { build: () => buildTopology(plan!, dataflow, (ps, step) => load(ps, step), options), asked };
+}
+
+describe('runtime - where functions run', () => {
+  it('runtime - by default a unit with a sandboxed step runs in the sandbox, an `isolation: native` one natively, with its grants', async () => {
+    const t = await topology(undefined, true);
+    await t.build();
+    expect(t.asked.map((a) => a.unit)).toEqual(['guarded.stamp']);
+    expect(t.asked[0]!.steps[0]!.grants).toEqual({ clock: true, random: true, env: ['REGION'] });
+  });
+
+  it('runtime - a sandboxed step with no sandbox given is an error, not a silent native run', async () => {
+    const t = await topology('plan', false);
+    await expect(t.build()).rejects.toThrow(SandboxRequiredError);
+    await expect(t.build()).rejects.toThrow(/unit `guarded.stamp` runs sandboxed .* no WebAssembly sandbox was given/);
+  });
+
+  it('runtime - `native` trusts every function; `sandbox` sends every unit to the sandbox', async () => {
+    const native = await topology('native', true);
+    await native.build();
+    expect(native.asked).toEqual([]);
+    const all = await topology('sandbox', true);
+    await all.build();
+    expect(all.asked.map((a) => a.unit).sort()).toEqual(['guarded.stamp', 'trusted.upper']);
+  });
+});

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryState, type ChainInput, type StepGrants } from '@ssdk/engine';
+import { buildFixture, TEST_TRANSPILE_CACHE, writeKindsDataflow } from '../testing/fixture.ts';
+import { openWasmHost, type WasmBuild, type WasmHost } from './host.ts';
+
+// Grants: the clock, randomness and environment variables reach a sandboxed function only when
+// its step is granted them; otherwise its record fails with a reason naming the missing grant.
+let host: WasmHost;
+let build: WasmBuild;
+
+beforeAll(async () => {
+  const built = await buildFixture(await writeKindsDataflow());
+  host = openWasmHost({ cacheDir: TEST_TRANSPILE_CACHE });
+  build = await host.loadBuild(built.buildDir);
+}, 180_000);
+
+afterAll(async () => {
+  await host?.close();
+});
+
+const environment = { SSDK_GRANT_TEST: 'granted value', SSDK_OTHER: 'secret' };
+const rec = (op: string): ChainInput => ({ key: null, value: { id: 1, amount: 900, note: 'n', op }, timestamp: 0 });
+
+/** Runs `ops` through `kinds.risky` (or `kinds.reach-host`) with `grants`: each op's note, or its failure reason. */
+async function run(ops: string[], grants?: StepGrants, id = 'kinds.risky'): Promise<string[]> {
+  const c = (await build.componentFor([id]))!.chain({ steps: [{ id, operator: 'map', ...(grants ? { grants } : {}) }], timeoutMs: 5000, environment });
+  try {
+    const r = c.run(ops.map(rec), new MemoryState());
+    return ops.map((_, i) => {
+      const out = r.outputs.find((o) => o.input === i);
+      if (out) return (out.value as { note: string }).note;
+      return `failed: ${r.failures.find((f) => f.input === i)?.reason ?? '?'}`;
+    });
+  } finally {
+    c.close();
+  }
+}
+
+describe('wasm-host - grants', () => {
+  it('wasm-host - without grants, the clock, randomness and environment are refused with the missing grant named', async () => {
+    const out = await run(['clock', 'new-date', 'ctx-now', 'random', 'ctx-random', 'random-bytes', 'env', 'plain']);
+    const reasons = out.map((o) => o.replace(/ \(at .*\)$/, ''));
+    const denied = (what: string, grant: string, example: string) =>
+      `failed: GrantDeniedError: ${what} needs the \`${grant}\` grant, which this step does not have: add \`grants: [${example}]\` to the step (or to \`config\`)`;
+    expect(reasons).toEqual([
+      denied('Date.now()', 'clock', 'clock'),
+      denied('new Date()', 'clock', 'clock'),
+      denied('ctx.now()', 'clock', 'clock').replace('this step', 'step `kinds.risky`'),
+      denied('Math.random()', 'random', 'random'),
+      denied('ctx.random()', 'random', 'random').replace('this step', 'step `kinds.risky`'),
+      denied('crypto.getRandomValues()', 'random', 'random'),
+      denied('ctx.env("SSDK_GRANT_TEST")', 'env', 'env', ).replace('this step', 'step `kinds.risky`').replace('[env]', '[{env: [SSDK_GRANT_TEST]}]'),
+      'n',
+    ]);
+    // The denial points at the user's line.
+    expect(out[0]).toMatch(/\(at .*services\.yaml:\d+:\d+\)$/);
+  });
+
+  it('wasm-host - `clock` gives the wall clock to Date.now(), new Date() and ctx.now()', async () => {
+    const before = Date.now();
+    const out = (await run(['clock', 'new-date', 'ctx-now'], { clock: true })).map(Number);
+    const after = Date.now();
+    for (const t of out) {
+      expect(t).toBeGreaterThanOrEqual(before);
+      expect(t).toBeLessThanOrEqual(after);
+    }
+  });
+
+  it('wasm-host - `random` gives fresh randomness to Math.random(), ctx.random() and crypto.getRandomValues()', async () => {
+    const a = await run(['random', 'ctx-random', 'random-bytes'], { random: true });
+    const b = await run(['random', 'ctx-random', 'random-bytes'], { random: true });
+    for (const x of [a[0], a[1], b[0], b[1]].map(Number)) {
+      expect(x).toBeGreaterThanOrEqual(0);
+      expect(x).toBeLessThan(1);
+    }
+    expect(a[2]!.split(',')).toHaveLength(8);
+    // Not the sandbox's fixed sequence: two runs differ.
+    expect(a).not.toEqual(b);
+  });
+
+  it('wasm-host - `env` gives ctx.env the named variables only', async () => {
+    expect(await run(['env', 'clock'], { env: ['SSDK_GRANT_TEST'] })).toEqual(['granted value', expect.stringMatching(/needs the `clock` grant/)]);
+    const other = await run(['env'], { env: ['SSDK_OTHER'] });
+    expect(other[0]).toMatch(/^failed: GrantDeniedError: ctx.env\("SSDK_GRANT_TEST"\) needs the `env` grant/);
+  });
+
+  it('wasm-host - code that calls the host imports itself is refused by the host unless granted', async () => {
+    const [denied] = await run(['raw-env'], undefined, 'kinds.reach-host');
+    expect(denied).toMatch(/^failed: trapped: .*environment variable SSDK_GRANT_TEST was refused: this chain's steps have no `env: \[SSDK_GRANT_TEST\]` grant/);
+    expect(await run(['raw-env'], { env: ['SSDK_GRANT_TEST'] }, 'kinds.reach-host')).toEqual(['granted value']);
+  });
+});
