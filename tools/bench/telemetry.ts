@@ -85,6 +85,7 @@ async function distributedRound(mode: Mode, n: number, texts: string[], otlp: st
       // CPU seconds (user + system) as the process last reported them: a busy machine stretches
       // wall time, much less the work a process does.
       let cpu = 0;
+      // Start-up (loading and compiling the sources) is not the work measured: CPU counts from `running`.
       const poll = setInterval(() => {
         try {
           const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -94,7 +95,9 @@ async function distributedRound(mode: Mode, n: number, texts: string[], otlp: st
         }
       }, 50);
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => (clearInterval(poll), resolve(code))));
-      return { running, exited, stderr: () => seen, cpu: () => cpu };
+      let cpuAtStart = 0;
+      void running.then(() => (cpuAtStart = cpu));
+      return { running, exited, stderr: () => seen, cpu: () => cpu - cpuAtStart };
     });
     await Promise.all(procs.map((p) => p.running));
     const t0 = performance.now();

@@ -99,13 +99,26 @@ describe('ssdk up (planner + one process per operator unit)', () => {
     await until('the killed operator to restart', async () => ((s) => (s.operators[victim] && s.operators[victim] !== stack.operators[victim] ? s : undefined))(await readStack()), 30_000, () => upLog);
     expect(upLog).toMatch(/\[count-words\.add-to-total\] died \(SIGKILL\); restarting in \d+ ms/);
 
+    // Every unit runs (a heartbeat) and reads its partitions (a lease) before the input comes:
+    // on a busy machine seven processes take a while to start.
+    await until(
+      'every operator to hold its leases',
+      async () => {
+        const r = await ssdk(['status', 'examples/word-count', '--json', ...server]);
+        const ops = (JSON.parse(r.out) as DataflowStatus[])[0]!.operators;
+        return ops.every((o) => o.processes === 1 && o.leases >= 1) ? ops : undefined;
+      },
+      120_000,
+      () => upLog,
+    );
+
     const produced = await ssdk(['produce', 'sentences', '--file', `${EXAMPLE}/input/sentences.jsonl`, '--records', '--end', ...server, '--partitions', '1', FILE]);
     expect(produced.code, produced.err).toBe(0);
     const consume = (topic: string, idle: string) => ssdk(['consume', topic, '--output', join(dir, `${topic}.jsonl`), '--until-idle', '--idle-timeout', idle, ...server, '--partitions', '1', FILE]);
-    const consumed = await Promise.all([consume('top-words', '60s'), consume('words', '60s')]);
+    const consumed = await Promise.all([consume('top-words', '120s'), consume('words', '120s')]);
     for (const c of consumed) expect(c.code, c.err + upLog).toBe(0);
     await consume('top-words.late-events', '1s');
-    expect(await lines(join(dir, 'top-words.jsonl'))).toEqual(await lines(`${EXAMPLE}/expected/top-words.jsonl`));
+    expect(await lines(join(dir, 'top-words.jsonl')), consumed.map((c) => c.err).join('') + upLog).toEqual(await lines(`${EXAMPLE}/expected/top-words.jsonl`));
     expect(sorted(await lines(join(dir, 'words.jsonl')))).toEqual(sorted(await lines(`${EXAMPLE}/expected/words.jsonl`)));
     expect(sorted(await lines(join(dir, 'top-words.late-events.jsonl')))).toEqual(sorted(await lines(`${EXAMPLE}/expected/top-words.late-events.jsonl`)));
 
@@ -144,5 +157,5 @@ describe('ssdk up (planner + one process per operator unit)', () => {
     expect(await upExit).toBe(0);
     expect(isAlive(stack.planner!)).toBe(false);
     await expect(readFile(stackPath, 'utf8')).rejects.toThrow(/ENOENT/);
-  }, 240_000);
+  }, 400_000);
 });

@@ -179,6 +179,7 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
         endTopics: o.endTopics,
         ...(o.observer ? { observer: o.observer } : {}),
         ...(o.batchMessages !== undefined ? { batchMessages: o.batchMessages } : {}),
+        pipeline: true,
       });
     } catch (err) {
       if (!(err instanceof FencedError)) throw err;

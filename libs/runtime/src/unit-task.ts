@@ -44,6 +44,13 @@ export interface UnitTaskOptions {
    * only some partitions leaves it to whoever sees every partition ended. @default true
    */
   forwardEnd?: boolean;
+  /**
+   * Publish, commit and ack a batch while the next one is read and computed (one batch in
+   * flight; commits stay in order). The loop otherwise waits on the servers for a large share of
+   * its time. A failure surfaces one batch later, and the task restarts from the last commit as
+   * ever. @default false
+   */
+  pipeline?: boolean;
   /** Topics that get the end-of-input frame. @default the unit's outputs */
   endTopics?: readonly RuntimeTopic[];
   /** Tracing, metrics and function logs (observer.ts); without one the loop runs on the bare parts. */
@@ -105,6 +112,8 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   let ended = false;
   let rr = 0;
   metrics.setState('running');
+  // The previous batch's publish + commit + ack, when pipelined.
+  let inFlight: Promise<void> = Promise.resolve();
 
   try {
     while (!o.signal.aborted) {
@@ -154,6 +163,31 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         pending.effects(logic.end(), 'end', undefined);
         if (o.forwardEnd !== false) pending.endOfInput(o.endTopics ?? unit.outputs);
       }
+      if (o.pipeline) {
+        // A snapshot of what this batch commits: the next batch changes state and progress in
+        // place while this commit is on its way.
+        const commit = structuredClone({
+          changes: state.takeChanges(),
+          dropped: logic.takeDroppedWindows(),
+          offsets,
+          meta: logic.meta(),
+          ended: channels.filter((c) => c.ended).map((c) => c.channel),
+        });
+        const acks = batch.map(({ ch, messages }) => ({ ch, seq: messages.at(-1)!.seq }));
+        const watermark = logicWatermark(logic);
+        await inFlight;
+        inFlight = (async () => {
+          await pending.flush(metrics);
+          await checkpoints.commit(unit.id, owned, commit);
+          metrics.commit(commit.offsets);
+          for (const a of acks) await a.ch.reader.ack(a.seq);
+          metrics.watermark(watermark);
+        })();
+        // Awaited before the next batch's commit, or below; not an unhandled rejection meanwhile.
+        inFlight.catch(() => {});
+        if (ended) break;
+        continue;
+      }
       await pending.flush(metrics);
       await checkpoints.commit(unit.id, owned, {
         changes: state.takeChanges(),
@@ -167,7 +201,9 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       metrics.watermark(logicWatermark(logic));
       if (ended) break;
     }
+    await inFlight;
   } finally {
+    await inFlight.catch(() => {});
     for (const c of channels) await c.reader.close();
     await observed?.close();
     metrics.setState(ended ? 'ended' : 'stopped');

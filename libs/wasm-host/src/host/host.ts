@@ -154,6 +154,11 @@ export async function instantiateInThread(component: Uint8Array, options: { cach
   const modules = new Map<string, unknown>();
   for (const m of t.modules) modules.set(m, await wasm.compile(await readFile(join(t.dir, m))));
   const none = () => undefined;
-  const exports = glue.instantiate((name) => modules.get(name)!, { [HOST_INTERFACE]: { log: none, lookup: none, lookupMany: (_s: string, keys: string[]) => keys.map(none) } });
+  // No grants here: the clock, randomness and environment are refused (a trap), as in a worker.
+  const refused = (what: string) => () => {
+    throw new Error(`${what} was refused: no grants when instantiated in this thread`);
+  };
+  const host = { log: none, lookup: none, lookupMany: (_s: string, keys: string[]) => keys.map(none), now: refused('the clock'), randomBytes: refused('randomness'), env: refused('the environment') };
+  const exports = glue.instantiate((name) => modules.get(name)!, { [HOST_INTERFACE]: host });
   return { process: (frame) => exports.process(frame), imports: t.imports };
 }
