@@ -110,11 +110,14 @@ function serviceTracer(serviceName: string, tracer: Tracer): ServiceTracer {
     startBatch(name, parents, attributes, startTime) {
       let parent: SpanContext | undefined;
       let links: Link[] | undefined;
+      // Messages of one upstream batch carry the same header: parse each distinct one once.
       const seen = new Set<string>();
       for (const h of parents) {
+        const traceparent = h?.['traceparent'];
+        if (traceparent === undefined || seen.has(traceparent)) continue;
+        seen.add(traceparent);
         const sc = extractSpanContext(h);
-        if (!sc || seen.has(sc.spanId)) continue;
-        seen.add(sc.spanId);
+        if (!sc) continue;
         if (!parent) parent = sc;
         else if ((links ??= []).length < MAX_LINKS) links.push({ context: sc });
       }
