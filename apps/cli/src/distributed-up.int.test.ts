@@ -151,7 +151,9 @@ describe('ssdk up (planner + one process per operator unit)', () => {
     expect(table.out).toMatch(new RegExp(`^count-words\\.split-sentence\\s+flat-map\\s+0\\s+0\\s+${split.recordsIn}\\s+${split.recordsOut}\\s+0\\s+0\\s+0\\s+end of input\\s+ended$`, 'm'));
 
     // down: the supervisor, the planner and anything left stop; stack.json goes.
-    expect(upLog).toContain('every operator ended its input; the planner keeps running');
+    // A final heartbeat goes out just before a process exits, so the supervisor may see the
+    // exits a moment after status shows none alive: wait for its line rather than race it.
+    await until('the supervisor to see every operator end', async () => (upLog.includes('every operator ended its input; the planner keeps running') ? true : undefined), 30_000, () => upLog);
     const down = await ssdk(['down', FILE, '--state-dir', stackDir]);
     expect(down.code, down.err).toBe(0);
     expect(await upExit).toBe(0);
