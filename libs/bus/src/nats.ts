@@ -141,8 +141,10 @@ class NatsJetStreamBus implements NatsBus, ReaderHost {
         await this.jsm.streams.add(this.streamConfig(wanted));
       } catch (error) {
         const code = apiCode(error);
-        if (code === 10058) {
+        if (code === 10058 || code === 10065) {
           // Created meanwhile by another process (with other settings): the stored one wins.
+          // A server still creating the same stream answers the race with "subjects overlap"
+          // (10065) rather than "name in use" (10058), so both read the topic back first.
           const raced = await this.load(config.name);
           if (raced) return this.toConfig(raced);
         }

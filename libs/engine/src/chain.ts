@@ -76,9 +76,18 @@ export interface FunctionContext {
   now(): number;
   /** A random number in [0, 1) (the `random` grant). */
   random(): number;
-  /** Read-only SQL over state tables: not available yet (see docs/decisions.md). */
-  sql(query: string, params?: unknown[]): never;
+  /** Read-only SQL over the dataflow's committed state tables: rows as plain objects. */
+  sql(query: string, params?: unknown[]): SqlRow[];
 }
+
+/** A row of `ctx.sql`: column name → value (JSON-compatible). */
+export type SqlRow = Record<string, unknown>;
+
+/**
+ * Answers `ctx.sql` synchronously. Only a sandboxed chain has one (the guest blocks while the
+ * host runs the query asynchronously); see docs/decisions.md.
+ */
+export type SqlAccess = (query: string, params: readonly unknown[]) => SqlRow[];
 
 /** What a step may reach beyond its record and state (the services file's `grants`). */
 export interface StepGrants {
@@ -135,6 +144,10 @@ export interface ChainOptions {
   log?: (operator: string, record: EngineRecord, args: unknown[]) => void;
   /** Serves `ctx.now/random/env` for steps granted them; without it, they are unavailable. */
   capabilities?: Capabilities;
+  /** Serves `ctx.sql`; without it, `ctx.sql` fails the record with `unavailableSqlReason`. */
+  sql?: SqlAccess;
+  /** Why `ctx.sql` is unavailable here (the record's dead-letter reason). */
+  unavailableSqlReason?: string;
 }
 
 /** A function broke its contract (wrong return type, unknown state): reported like a throw. */
@@ -371,8 +384,12 @@ class RecordContext implements FunctionContext {
     return this.capabilities(what);
   }
 
-  sql(): never {
-    throw new FunctionContractError('ctx.sql is not available to functions yet: read state with ctx.state(name).get() / lookup(key), or entries() in a flush');
+  sql(query: string, params: unknown[] = []): SqlRow[] {
+    if (typeof query !== 'string') throw new FunctionContractError(`ctx.sql needs a query string, got ${describeValue(query)}`);
+    if (!Array.isArray(params)) throw new FunctionContractError(`ctx.sql parameters must be an array, got ${describeValue(params)}`);
+    const sql = this.options.sql;
+    if (!sql) throw new FunctionContractError(this.options.unavailableSqlReason ?? 'ctx.sql is not available here');
+    return sql(query, params);
   }
 
   private capabilities(what: string): Capabilities {

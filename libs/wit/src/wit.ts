@@ -1,7 +1,7 @@
 /**
  * The WIT of a dataflow. Two packages:
  * - `ssdk:dataflow` (fixed, in `deps/`): the `host` interface — the only thing a sandboxed
- *   function can call (`log`, `lookup`, `lookup-many`; `now`, `random-bytes`, `env` as granted) — and the worlds every component
+ *   function can call (`log`, `lookup`, `lookup-many`; `now`, `random-bytes`, `env` as granted; `sql`) — and the worlds every component
  *   implements: `chain` (`process`, one call per batch) and `windowed-chain` (+ `flush`);
  * - `<namespace>:<name>@<version>` (from `meta`): the dataflow's `types` as WIT records and
  *   variants, and one world per service, named after it, that includes the chain world its
@@ -50,6 +50,10 @@ interface host {
 
   /// An environment variable the \`env\` grant names (\`grants: [{env: [NAME]}]\`), or none when unset.
   env: func(name: string) -> option<string>;
+
+  /// \`ctx.sql\`: a read-only query over the dataflow's committed state tables. \`params\` is a
+  /// JSON array; the answer is JSON: \`{"rows": [{column: value, ...}, ...]}\` or \`{"error": reason}\`.
+  sql: func(query: string, params: string) -> string;
 }
 
 /// A service's steps over one batch. \`input\` and the result are "ssdk batch v1" frames:

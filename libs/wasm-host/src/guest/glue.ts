@@ -8,7 +8,7 @@
  * one native JSON.parse per region and encoded with one JSON.stringify; records whose value
  * only went through filters go back as table rows, with no JSON at all.
  */
-import { env as hostEnv, lookup as hostLookup, now as hostNow, randomBytes as hostRandomBytes } from 'ssdk:dataflow/host';
+import { env as hostEnv, lookup as hostLookup, now as hostNow, randomBytes as hostRandomBytes, sql as hostSql } from 'ssdk:dataflow/host';
 import {
   FunctionContractError,
   GrantDeniedError,
@@ -71,6 +71,13 @@ function randomFloat(bytes: Uint8Array): number {
   let lo = 0;
   for (let i = 3; i < 7; i++) lo = lo * 256 + bytes[i]!;
   return (hi * 2 ** 32 + lo) / 2 ** 53;
+}
+
+/** `ctx.sql`: the host runs the query while this call waits; its error fails the record. */
+function sql(query: string, params: readonly unknown[]): Array<Record<string, unknown>> {
+  const answer = JSON.parse(hostSql(query, JSON.stringify(params))) as { rows?: Array<Record<string, unknown>>; error?: string };
+  if (answer.error !== undefined) throw new Error(answer.error);
+  return answer.rows ?? [];
 }
 
 const capabilities: Capabilities = {
@@ -183,7 +190,7 @@ export function makeGuest(functions: Record<string, UserFunction>) {
     inCall = true;
     let result: ReturnType<typeof runChain>;
     try {
-      result = runChain(steps, inputs, { state, log: log.fn, capabilities, ...(meta.x ? { discardOutputs: true } : {}) });
+      result = runChain(steps, inputs, { state, log: log.fn, capabilities, sql, ...(meta.x ? { discardOutputs: true } : {}) });
     } finally {
       inCall = false;
       log.done();
@@ -225,7 +232,7 @@ export function makeGuest(functions: Record<string, UserFunction>) {
     inCall = true;
     let r: ReturnType<typeof runFlush>;
     try {
-      r = runFlush(steps[0]!, window, { state, log: log.fn, capabilities });
+      r = runFlush(steps[0]!, window, { state, log: log.fn, capabilities, sql });
     } finally {
       inCall = false;
       log.done();

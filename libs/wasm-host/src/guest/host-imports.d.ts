@@ -8,4 +8,5 @@ declare module 'ssdk:dataflow/host' {
   export function now(): bigint;
   export function randomBytes(len: number): Uint8Array;
   export function env(name: string): string | undefined | null;
+  export function sql(query: string, params: string): string;
 }

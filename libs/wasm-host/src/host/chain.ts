@@ -101,14 +101,21 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
 
   function attempt(inputs: readonly ChainInput[], state: StateAccess, discardOutputs: boolean): Attempt {
     const windows = new WindowTable();
+    const T0 = performance.now();
     const frame = encodeInput(inputs, { steps: configs, windows, snapshot: snapshot(inputs, state, prefetch, windows), discardOutputs, table: !ctx.javascript, bytes: opts.bytes ?? false });
+    const T1 = performance.now();
     const outcome = call('process', frame, state);
+    const T2 = performance.now();
+    const P = ((globalThis as any).__prof ??= new Map()); const e = P.get(unitOperator) ?? { n: 0, recs: 0, enc: 0, call: 0, dec: 0, inB: 0, outB: 0 }; P.set(unitOperator, e);
+    e.n++; e.recs += inputs.length; e.enc += T1 - T0; e.call += T2 - T1; e.inB += frame.length; if (outcome.kind === 'ok') e.outB += outcome.out.length;
+    if (!(globalThis as any).__profHooked) { (globalThis as any).__profHooked = 1; process.on('exit', () => console.log(P)); }
     if (outcome.kind === 'timeout') return { ok: false, code: 'function-timeout', reason: `timed out after ${timeoutMs} ms (function-timeout)` };
     if (outcome.kind === 'trap') return { ok: false, code: 'function-trapped', reason: `trapped: ${outcome.message}` };
     const decoded = decodeOutput(outcome.out);
     applyChanges(decoded, state, windows.objects);
     const result = toResult(decoded, inputs);
     emitLogs(decoded, inputs);
+    e.dec += performance.now() - T2;
     return { ok: true, result };
   }
 
