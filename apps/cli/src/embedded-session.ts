@@ -12,7 +12,7 @@ import { parseJsonLines, type JsonRecord } from '@ssdk/records';
 import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
 import { startEmbedded, stateCheckpointStore, type CheckpointStore, type EmbeddedDataflow, type IsolationChoice, type SandboxFactory, type UnitObserver } from '@ssdk/runtime';
 import { checkDataflow } from '@ssdk/plan';
-import { openWasmHost, unitIsolation } from '@ssdk/wasm-host';
+import { openWasmHost, unitIsolation, type WasmChainOptions } from '@ssdk/wasm-host';
 import { buildDataflow } from '@ssdk/wasm-host/build';
 import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
 import { embeddedStateDir, stateDir } from './state-dir.ts';
@@ -91,7 +91,10 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   let sandbox: Awaited<ReturnType<typeof openSandbox>> | undefined;
   let df: EmbeddedDataflow;
   try {
-    sandbox = sandboxed ? await openSandbox(file, dataflow, o, isolation === 'sandbox') : undefined;
+    const stateStore = store;
+    // `ctx.sql` reads the committed state tables: with in-memory checkpoints there are none.
+    const sql = stateStore ? (query: string, params: unknown[]) => stateStore.query(query, params) : undefined;
+    sandbox = sandboxed ? await openSandbox(file, dataflow, o, isolation === 'sandbox', sql) : undefined;
     df = await startEmbedded({
       plan,
       dataflow,
@@ -122,7 +125,7 @@ export function isolationFlag(cmd: ParsedCommand, command: string): IsolationCho
 }
 
 /** Builds the dataflow's components (cached by content hash) and serves its sandboxed chains. */
-async function openSandbox(file: string, dataflow: Dataflow, o: SessionOptions, sandboxAll: boolean): Promise<{ factory: SandboxFactory; close(): Promise<void> }> {
+async function openSandbox(file: string, dataflow: Dataflow, o: SessionOptions, sandboxAll: boolean, sql: WasmChainOptions['sql']): Promise<{ factory: SandboxFactory; close(): Promise<void> }> {
   const { graph } = checkDataflow(dataflow);
   const cache = process.env['SSDK_COMPONENT_CACHE'];
   const built = await buildDataflow({
@@ -147,7 +150,7 @@ async function openSandbox(file: string, dataflow: Dataflow, o: SessionOptions, 
       if (unitIsolation(build.manifest, ids) === 'native') return undefined;
       const component = await build.componentFor(ids);
       const timeoutMs = Math.max(...op.steps.filter((s) => ids.includes(s.id)).map((s) => s.settings.functionTimeoutMs), 1);
-      const chain = component?.chain({ steps, timeoutMs, ...(log ? { log } : {}) });
+      const chain = component?.chain({ steps, timeoutMs, ...(log ? { log } : {}), ...(sql ? { sql } : {}) });
       if (chain) chains.push(chain);
       return chain;
     },

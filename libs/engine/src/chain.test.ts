@@ -132,3 +132,24 @@ describe('engine - what a failure carries', () => {
     expect(none.failures.map((f) => f.reason.match(/needs the `(\w+)` grant/)?.[1])).toEqual(['clock', 'random', 'env', 'env']);
   });
 });
+
+describe('engine - ctx.sql', () => {
+  const ask = (v: string, ctx: FunctionContext) => ctx.sql('SELECT key FROM t WHERE value > $1', [v]);
+  it('engine - ctx.sql passes the query and its parameters to the runtime and returns its rows', () => {
+    const seen: Array<[string, readonly unknown[]]> = [];
+    const r = runChain([step('map', ask)], [rec('x')], { sql: (q, p) => (seen.push([q, p]), [{ key: 'a' }]) });
+    expect(r.outputs.map((o) => o.value)).toEqual([[{ key: 'a' }]]);
+    expect(seen).toEqual([['SELECT key FROM t WHERE value > $1', ['x']]]);
+  });
+
+  it('engine - without a runtime that answers it, ctx.sql fails the record with the given reason', () => {
+    const r = runChain([step('map', ask)], [rec('x')], { unavailableSqlReason: 'run this step sandboxed' });
+    expect(r.failures.map((f) => f.reason)).toEqual(['FunctionContractError: run this step sandboxed']);
+  });
+
+  it('engine - a query error fails only its record', () => {
+    const r = runChain([step('map', ask)], [rec('bad'), rec('ok')], { sql: (_q, p) => { if (p[0] === 'bad') throw new Error('DELETE is not allowed'); return []; } });
+    expect(r.outputs.map((o) => o.input)).toEqual([1]);
+    expect(r.failures.map((f) => [f.input, f.reason])).toEqual([[0, 'DELETE is not allowed']]);
+  });
+});

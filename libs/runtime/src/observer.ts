@@ -305,11 +305,11 @@ class TracedTask {
   }
 
   logic(inner: UnitLogic): UnitLogic {
-    const observe = (what: string, call: () => UnitEffects, recordsIn: number): UnitEffects => {
+    const observe = async (what: string, call: () => Promise<UnitEffects>, recordsIn: number): Promise<UnitEffects> => {
       const started = epochNow();
       let effects: UnitEffects;
       try {
-        effects = call();
+        effects = await call();
       } catch (err) {
         this.batch().fail(err);
         throw err;

@@ -43,34 +43,38 @@ export interface UnitEffects {
  * through `StateAccess` and leave their changes in it.
  */
 export interface ChainExecutor {
-  run(inputs: readonly ChainInput[], state: StateAccess, options?: { discardOutputs?: boolean }): ChainResult;
+  /** Asynchronous: a sandboxed chain's `ctx.sql` queries run on this thread while its guest waits. */
+  run(inputs: readonly ChainInput[], state: StateAccess, options?: { discardOutputs?: boolean }): Promise<ChainResult>;
   /** The chain's flush step over a closing window. */
-  flush(window: WindowBounds, state: StateAccess): { output?: EngineRecord; failure?: ChainFailure };
+  flush(window: WindowBounds, state: StateAccess): Promise<{ output?: EngineRecord; failure?: ChainFailure }>;
   close?(): void;
 }
 
 /** Trusted functions reach the process's own clock, randomness and environment (as granted). */
 const HOST_CAPABILITIES: Capabilities = { now: () => Date.now(), random: () => Math.random(), env: (name) => process.env[name] };
 
+/** A native function runs on the thread that owns the database connection, so it cannot wait for a query. */
+export const NATIVE_SQL_REASON = 'ctx.sql is not available to native (`isolation: native`) functions: run this step sandboxed (`isolation: wasm`, the default)';
+
 /** `log` receives the functions' `ctx.log` lines. */
 export function nativeExecutor(steps: readonly ChainStep[], log?: ChainOptions['log']): ChainExecutor {
   const flushStep = steps.find((s) => s.operator === 'flush');
   const body = steps.filter((s) => s !== flushStep);
   const capabilities = HOST_CAPABILITIES;
-  const logs = log ? { log } : {};
+  const logs = { ...(log ? { log } : {}), unavailableSqlReason: NATIVE_SQL_REASON };
   return {
-    run: (inputs, state, options) => runChain(body, inputs, { state, capabilities, ...logs, ...(options?.discardOutputs ? { discardOutputs: true } : {}) }),
-    flush: (window, state) => (flushStep ? runFlush(flushStep, window, { state, capabilities, ...logs }) : {}),
+    run: async (inputs, state, options) => runChain(body, inputs, { state, capabilities, ...logs, ...(options?.discardOutputs ? { discardOutputs: true } : {}) }),
+    flush: async (window, state) => (flushStep ? runFlush(flushStep, window, { state, capabilities, ...logs }) : {}),
   };
 }
 
 export interface UnitLogic {
   readonly kind: 'chain' | 'window' | 'passthrough';
-  process(records: readonly EngineRecord[], channel: string, now: number): UnitEffects;
+  process(records: readonly EngineRecord[], channel: string, now: number): Promise<UnitEffects>;
   /** The clock moved and nothing arrived (idleness may close windows). */
-  tick(now: number): UnitEffects;
+  tick(now: number): Promise<UnitEffects>;
   /** Every input has ended: flush what is left. */
-  end(): UnitEffects;
+  end(): Promise<UnitEffects>;
   /** The unit's progress, committed with its offsets. */
   meta(): unknown;
   restore(meta: unknown): void;
@@ -79,13 +83,14 @@ export interface UnitLogic {
 }
 
 const none = (): UnitEffects => ({ outputs: [], flushes: [], failures: [], late: [] });
+const nothing = async (): Promise<UnitEffects> => none();
 
 export function passthroughLogic(): UnitLogic {
   return {
     kind: 'passthrough',
-    process: (records) => ({ ...none(), outputs: [...records] }),
-    tick: none,
-    end: none,
+    process: async (records) => ({ ...none(), outputs: [...records] }),
+    tick: nothing,
+    end: nothing,
     meta: () => null,
     restore: () => undefined,
     takeDroppedWindows: () => [],
@@ -95,12 +100,12 @@ export function passthroughLogic(): UnitLogic {
 export function chainLogic(chain: ChainExecutor, state: MemoryState): UnitLogic {
   return {
     kind: 'chain',
-    process(records) {
-      const r = chain.run(records, state);
+    async process(records) {
+      const r = await chain.run(records, state);
       return { ...none(), outputs: r.outputs, failures: r.failures };
     },
-    tick: none,
-    end: none,
+    tick: nothing,
+    end: nothing,
     meta: () => null,
     restore: () => undefined,
     takeDroppedWindows: () => [],
@@ -133,11 +138,11 @@ export function windowLogic(opts: {
   const interned = new Map<number, WindowBounds>();
   let dropped: WindowBounds[] = [];
 
-  const flushReady = (): UnitEffects => {
+  const flushReady = async (): Promise<UnitEffects> => {
     const effects = none();
     for (const w of windowsToFlush([...open.values()], wm)) {
       if (opts.hasFlush) {
-        const r = body.flush(w, state);
+        const r = await body.flush(w, state);
         if (r.output) effects.flushes.push({ window: w, record: r.output });
         if (r.failure) effects.failures.push(r.failure);
       }
@@ -151,8 +156,8 @@ export function windowLogic(opts: {
 
   return {
     kind: 'window',
-    process(records, channel, now) {
-      const before = opts.pre ? opts.pre.run(records, state) : undefined;
+    async process(records, channel, now) {
+      const before = opts.pre ? await opts.pre.run(records, state) : undefined;
       const assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm);
       wm = assigned.state;
       for (const input of assigned.inputs) {
@@ -164,16 +169,16 @@ export function windowLogic(opts: {
         }
         input.window = shared;
       }
-      const r = body.run(assigned.inputs, state, { discardOutputs: true });
-      const flushed = flushReady();
+      const r = await body.run(assigned.inputs, state, { discardOutputs: true });
+      const flushed = await flushReady();
       // Records inside a window feed its state; what leaves the unit is each window's flush.
       return { outputs: [], flushes: flushed.flushes, failures: [...(before?.failures ?? []), ...r.failures, ...flushed.failures], late: assigned.late };
     },
-    tick(now) {
+    async tick(now) {
       wm = tickWatermark(now, config, wm);
       return flushReady();
     },
-    end() {
+    async end() {
       wm = endWindows(wm);
       return flushReady();
     },

@@ -135,7 +135,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       const pending = new Publisher(bus, unit, maxFrameBytes, o.carryRecords === true);
       if (batch.length === 0) {
         // Quiet: the clock may still close windows (idleness).
-        const effects = logic.tick(now());
+        const effects = await logic.tick(now());
         if (isEmpty(effects)) continue;
         pending.effects(effects, `tick`, undefined);
       }
@@ -151,7 +151,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
             const records = frame.kind === 'carried' ? adoptRecords(frame, ch, m.seq, pending, unit.id) : decodeRecords(frame.records, ch, m.seq, pending, unit.id);
             metrics.recordsIn(frame.records.length);
             observed?.at(ch.partition, m.seq);
-            const effects = logic.process(records, ch.channel, now());
+            const effects = await logic.process(records, ch.channel, now());
             pending.effects(effects, `${ch.channel}:${m.seq}`, { ch, seq: m.seq });
             metrics.batchLatency(performance.now() - t0);
           }
@@ -160,7 +160,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       }
       if (!ended && channels.every((c) => c.ended)) {
         ended = true;
-        pending.effects(logic.end(), 'end', undefined);
+        pending.effects(await logic.end(), 'end', undefined);
         if (o.forwardEnd !== false) pending.endOfInput(o.endTopics ?? unit.outputs);
       }
       if (o.pipeline) {

@@ -8,10 +8,11 @@
  * terminates the worker (a warm spare takes over), a trap drops the instance; either way the
  * batch is split until the record at fault is alone, and that record is dead-lettered. The
  * guest reaches the host through `ssdk:dataflow/host` only (`log`, `lookup`, `lookup-many`; the
- * clock, randomness and named environment variables only for steps granted them): no file
- * system or network.
+ * clock, randomness and named environment variables only for steps granted them; `sql` for
+ * `ctx.sql`, answered asynchronously from the chain's `sql` option): no file system or network.
  *
- * A chain has the engine's `runChain` contract, so the runtime can run a unit either way:
+ * A chain has the engine's `runChain` contract (asynchronous: a guest waiting for SQL leaves the
+ * host thread free), so the runtime can run a unit either way:
  *
  * @example
  * import { openWasmHost } from '@ssdk/wasm-host';
@@ -19,7 +20,7 @@
  * const build = await host.loadBuild('.ssdk/build');
  * const component = await build.componentFor(['word-count.split-sentence']);
  * const chain = component!.chain({ steps: [{ id: 'word-count.split-sentence', operator: 'flat-map' }], timeoutMs: 1000 });
- * const { outputs, failures } = chain.run(records, state); // like runChain(steps, records, { state })
+ * const { outputs, failures } = await chain.run(records, state); // like runChain(steps, records, { state })
  * chain.close();
  * await host.close();
  */

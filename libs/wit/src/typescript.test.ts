@@ -73,6 +73,13 @@ describe('wit - TypeScript for function authors', () => {
     expect(ctx).toContain('export function createTestCtx(');
   });
 
+  it('wit - ctx.ts types ctx.sql as rows, and a test ctx answers it with the rows a test gives', () => {
+    const ctx = generateCtxTs(df, graph);
+    expect(ctx).toContain('sql(query: string, params?: unknown[]): Row[];');
+    expect(ctx).toContain('sql?: (query: string, params: unknown[]) => Row[];');
+    expect(ctx).toContain("if (!init.sql) throw new Error('ctx.sql: pass createTestCtx({ sql: (query, params) => rows })');");
+  });
+
   it('wit - stubs per operator kind with their signatures', () => {
     const stubs = new Map(functionStubs(df, graph).map((s) => [s.ref, s]));
     expect([...stubs.keys()]).toEqual(['normalize-order', 'by-customer', 'add-revenue']);

@@ -164,7 +164,10 @@ export interface Ctx {
   log(...args: unknown[]): void;
   state<N extends keyof States>(name: N): State<States[N]>;
   state<V = unknown>(name: string): State<V>;
-  /** Read-only SQL over committed state tables: not available to functions yet (it throws). */
+  /**
+   * Read-only SQL (SELECT/WITH) over the dataflow's committed state tables (\`<service>_<state>\`),
+   * \`$1\`… bound to \`params\`; rows as objects. Sandboxed functions only; an error fails the record.
+   */
   sql(query: string, params?: unknown[]): Row[];
   /** An environment variable named by the step's grant (\`grants: [{env: [NAME]}]\`); others throw. */
   env(name: string): string | undefined;
@@ -184,6 +187,8 @@ export interface TestCtxInit {
   env?: Record<string, string>;
   /** What \`ctx.now()\` returns. @default Date.now() */
   now?: number;
+  /** Answers \`ctx.sql\` (without it, \`ctx.sql\` throws). */
+  sql?: (query: string, params: unknown[]) => Row[];
 }
 
 /** A \`Ctx\` held in memory, for unit tests: \`logs\` has every \`ctx.log\` call, \`states\` the state after the call. */
@@ -225,8 +230,9 @@ export function createTestCtx(init: TestCtxInit = {}): Ctx & { logs: unknown[][]
     param: (name) => init.params?.[name],
     log: (...args) => void logs.push(args),
     state,
-    sql() {
-      throw new Error('ctx.sql is not available in unit tests');
+    sql(query, params = []) {
+      if (!init.sql) throw new Error('ctx.sql: pass createTestCtx({ sql: (query, params) => rows })');
+      return init.sql(query, params);
     },
     env(name) {
       if (!init.env || !(name in init.env)) throw new Error(\`ctx.env(\${JSON.stringify(name)}): pass createTestCtx({ env: { \${name}: '...' } })\`);

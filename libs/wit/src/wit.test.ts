@@ -115,9 +115,9 @@ describe('wit - generation', () => {
     expect(text).toContain('world windowed {\n  include ssdk:dataflow/windowed-chain;\n}');
   });
 
-  it('wit - the host interface offers log, lookup, lookup-many and the granted capabilities, and nothing else', () => {
+  it('wit - the host interface offers log, lookup, lookup-many, the granted capabilities and sql, and nothing else', () => {
     const funcs = [...HOST_WIT.matchAll(/^\s+([a-z-]+): func/gm)].map((m) => m[1]);
-    expect(funcs).toEqual(['log', 'lookup', 'lookup-many', 'now', 'random-bytes', 'env']);
+    expect(funcs).toEqual(['log', 'lookup', 'lookup-many', 'now', 'random-bytes', 'env', 'sql']);
     expect(HOST_WIT).toContain('export process: func(input: list<u8>) -> list<u8>;');
     expect(HOST_WIT).toContain('export flush: func(window-start: s64, window-end: s64, entries: list<u8>) -> list<u8>;');
   });

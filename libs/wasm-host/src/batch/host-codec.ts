@@ -39,15 +39,20 @@ export class WindowTable {
   readonly list: Array<[number, number]> = [];
   readonly objects: WindowBounds[] = [];
   private readonly index = new Map<string, number>();
+  // A window unit's records share one object per window: found without building a string.
+  private readonly byObject = new Map<WindowBounds, number>();
   indexOf(w: WindowBounds | undefined): number {
     if (!w) return -1;
+    let i = this.byObject.get(w);
+    if (i !== undefined) return i;
     const k = `${w.start}:${w.end}`;
-    let i = this.index.get(k);
+    i = this.index.get(k);
     if (i === undefined) {
       i = this.list.push([w.start, w.end]) - 1;
       this.objects.push(w);
       this.index.set(k, i);
     }
+    this.byObject.set(w, i);
     return i;
   }
 }

@@ -77,8 +77,11 @@ export interface InputMeta {
 export type StateChangeEntry = [state: string, key: Key, window: number, value?: unknown];
 
 export interface OutputMeta {
-  /** Outputs whose key or timestamp differ from their input's: `[output ordinal, key, timestamp]`. */
-  o?: Array<[number, Key | null, number]>;
+  /**
+   * Outputs whose key or timestamp differ from their input's, flat: `output ordinal, key,
+   * timestamp` per output (one array, not one per output: a guest allocates less).
+   */
+  o?: Array<number | Key | null>;
   /** Failed records: `[input index, operator, reason, stack, key, timestamp, value]`. */
   f?: Array<[number, string, string, string | null, Key | null, number, unknown]>;
   /** State changes, in order (last write per key wins). */

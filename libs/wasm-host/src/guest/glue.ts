@@ -209,7 +209,7 @@ export function makeGuest(functions: Record<string, UserFunction>) {
       rows[2 * i] = o.input;
       if (keepsValues && o.value === from.value) rows[2 * i + 1] = UNCHANGED;
       else rows[2 * i + 1] = fresh.push(o.value) - 1;
-      if (o.key !== from.key || o.timestamp !== from.timestamp) changed.push([i, o.key, o.timestamp]);
+      if (o.key !== from.key || o.timestamp !== from.timestamp) changed.push(i, o.key, o.timestamp);
     }
     if (changed.length) out.o = changed;
     const failures = result.failures.map((f) => failureEntry(f.input, f.operator, f.error, f.reason, f.record));
@@ -362,7 +362,14 @@ function salvage(rows: Uint32Array, fresh: unknown[], meta: OutputMeta, inputs: 
     renumber.set(i / 2, keep.length / 2);
     keep.push(rows[i]!, ref === UNCHANGED ? UNCHANGED : kept.push(fresh[ref]) - 1);
   }
-  if (meta.o) meta.o = meta.o.filter((o) => renumber.has(o[0])).map((o) => [renumber.get(o[0])!, o[1], o[2]]);
+  if (meta.o) {
+    const o: NonNullable<OutputMeta['o']> = [];
+    for (let i = 0; i < meta.o.length; i += 3) {
+      const to = renumber.get(meta.o[i] as number);
+      if (to !== undefined) o.push(to, meta.o[i + 1] as Key | null, meta.o[i + 2] as number);
+    }
+    meta.o = o;
+  }
   meta.f = failures;
   return { rows: Uint32Array.from(keep), text: JSON.stringify(kept) };
 }
@@ -415,15 +422,26 @@ function show(a: unknown): string {
  * `lookup` for anything the snapshot does not hold. The changes go back with the outputs.
  */
 class GuestState implements StateAccess {
-  private readonly known = new Map<string, unknown>();
-  private readonly changes = new Map<string, StateChangeEntry>();
+  // Keyed by state, then window index, then the key itself (a Map tells 1 from '1' and true
+  // from 'true', as the host does): no id string is built per access, which in an interpreter
+  // cost more than the function being run.
+  private readonly known = new Map<string, Map<number, Map<Key, unknown>>>();
+  private readonly committed = new Map<string, Map<Key, unknown>>();
+  private readonly changed = new Map<string, Map<number, Map<Key, StateChangeEntry>>>();
+  /** Every change, in first-write order (an entry is updated in place by later writes). */
+  private readonly changes: StateChangeEntry[] = [];
   private readonly windows: WindowBounds[];
   private readonly entriesByState: InputMeta['e'];
+  // The last (state, window) asked for: a batch's records mostly use one.
+  private lastState: string | undefined;
+  private lastWindow = -2;
+  private lastKnown: Map<Key, unknown> | undefined;
+  private lastChanged: Map<Key, StateChangeEntry> | undefined;
 
   constructor(meta: InputMeta, windows: WindowBounds[]) {
     this.windows = windows;
     this.entriesByState = meta.e;
-    for (const [state, key, w, ...rest] of meta.st ?? []) this.known.set(id(state, key, w), rest.length ? rest[0] : ABSENT);
+    for (const [state, key, w, ...rest] of meta.st ?? []) this.slot(state, w).set(key, rest.length ? rest[0] : ABSENT);
   }
 
   private windowIndex(window: WindowBounds | undefined): number {
@@ -434,29 +452,61 @@ class GuestState implements StateAccess {
     return i;
   }
 
+  /** What is known of `state` in window `w` (from the snapshot or `lookup`). */
+  private slot(state: string, w: number): Map<Key, unknown> {
+    this.select(state, w);
+    return this.lastKnown!;
+  }
+
+  private select(state: string, w: number): void {
+    if (state === this.lastState && w === this.lastWindow) return;
+    let byWindow = this.known.get(state);
+    if (!byWindow) this.known.set(state, (byWindow = new Map()));
+    let known = byWindow.get(w);
+    if (!known) byWindow.set(w, (known = new Map()));
+    let changedByWindow = this.changed.get(state);
+    if (!changedByWindow) this.changed.set(state, (changedByWindow = new Map()));
+    let changed = changedByWindow.get(w);
+    if (!changed) changedByWindow.set(w, (changed = new Map()));
+    this.lastState = state;
+    this.lastWindow = w;
+    this.lastKnown = known;
+    this.lastChanged = changed;
+  }
+
   get(state: string, key: Key, window?: WindowBounds): unknown {
-    const w = this.windowIndex(window);
-    const k = id(state, key, w);
-    const c = this.changes.get(k);
+    this.select(state, this.windowIndex(window));
+    const c = this.lastChanged!.get(key);
     if (c) return c.length > 3 ? c[3] : undefined;
-    if (!this.known.has(k)) {
+    const known = this.lastKnown!;
+    // Known values are JSON (never undefined) or ABSENT: undefined means not known yet.
+    let v = known.get(key);
+    if (v === undefined) {
       const scope = window ? { tag: 'current' as const, val: { start: BigInt(window.start), end: BigInt(window.end) } } : { tag: 'current' as const, val: undefined };
-      this.known.set(k, fromBytes(hostLookup(state, JSON.stringify(key), scope)));
+      known.set(key, (v = fromBytes(hostLookup(state, JSON.stringify(key), scope))));
     }
-    const v = this.known.get(k);
     return v === ABSENT ? undefined : v;
   }
 
   set(state: string, key: Key, value: unknown, window?: WindowBounds): void {
     const w = this.windowIndex(window);
-    const k = id(state, key, w);
-    this.changes.set(k, [state, key, w, value]);
+    this.select(state, w);
+    const c = this.lastChanged!.get(key);
+    if (c) c[3] = value;
+    else this.record(this.lastChanged!, [state, key, w, value]);
   }
 
   delete(state: string, key: Key, window?: WindowBounds): void {
     const w = this.windowIndex(window);
-    const k = id(state, key, w);
-    this.changes.set(k, [state, key, w]);
+    this.select(state, w);
+    const c = this.lastChanged!.get(key);
+    if (c) c.length = 3;
+    else this.record(this.lastChanged!, [state, key, w]);
+  }
+
+  private record(changed: Map<Key, StateChangeEntry>, entry: StateChangeEntry): void {
+    changed.set(entry[1], entry);
+    this.changes.push(entry);
   }
 
   *entries(state: string, window?: WindowBounds): Iterable<[Key, unknown]> {
@@ -465,34 +515,32 @@ class GuestState implements StateAccess {
       if (this.entriesByState) return; // a flush: this state holds nothing in the window
       throw new FunctionContractError(`state(\`${state}\`).entries() is available in a window's flush; elsewhere use lookup(key)`);
     }
-    const w = this.windowIndex(window);
-    const seen = new Set<string>();
+    this.select(state, this.windowIndex(window));
+    const changed = this.lastChanged!;
+    const seen = new Set<Key>();
     for (const [key, value] of base) {
-      const k = id(state, key, w);
-      seen.add(k);
-      const c = this.changes.get(k);
+      seen.add(key);
+      const c = changed.get(key);
       if (!c) yield [key, value];
       else if (c.length > 3) yield [key, c[3]];
     }
-    for (const [k, c] of this.changes) if (!seen.has(k) && c[0] === state && c[2] === w && c.length > 3) yield [c[1], c[3]];
+    for (const [key, c] of changed) if (!seen.has(key) && c.length > 3) yield [key, c[3]];
   }
 
   lookup(state: string, key: Key): unknown {
-    const c = this.changes.get(id(state, key, -1));
+    this.select(state, -1);
+    const c = this.lastChanged!.get(key);
     if (c) return c.length > 3 ? c[3] : undefined;
-    const k = `L${id(state, key, -1)}`;
-    if (!this.known.has(k)) this.known.set(k, fromBytes(hostLookup(state, JSON.stringify(key), { tag: 'committed' })));
-    const v = this.known.get(k);
+    let committed = this.committed.get(state);
+    if (!committed) this.committed.set(state, (committed = new Map()));
+    let v = committed.get(key);
+    if (v === undefined) committed.set(key, (v = fromBytes(hostLookup(state, JSON.stringify(key), { tag: 'committed' }))));
     return v === ABSENT ? undefined : v;
   }
 
   changeList(): StateChangeEntry[] {
-    return [...this.changes.values()];
+    return this.changes;
   }
-}
-
-function id(state: string, key: Key, window: number): string {
-  return `${state}\u0000${window}\u0000${typeof key === 'string' ? 's' : typeof key === 'number' ? 'n' : 'b'}${String(key)}`;
 }
 
 function fromBytes(b: Uint8Array | null | undefined): unknown {

@@ -16,6 +16,7 @@ import {
   type ChainStep,
   type EngineRecord,
   type Key,
+  type SqlRow,
   type StateAccess,
   type WindowBounds,
 } from '@ssdk/engine';
@@ -45,12 +46,17 @@ export interface WasmChainOptions {
   bytes?: boolean;
   /** Where granted `env` variables are read from. @default process.env */
   environment?: Record<string, string | undefined>;
+  /**
+   * Runs `ctx.sql` queries (read-only, over the dataflow's state tables). The guest blocks
+   * while the query runs; the host thread does not. Without it, `ctx.sql` fails the record.
+   */
+  sql?: (query: string, params: unknown[]) => Promise<SqlRow[]>;
 }
 
 export interface WasmChain {
-  run(inputs: readonly ChainInput[], state: StateAccess, options?: { discardOutputs?: boolean }): ChainResult;
+  run(inputs: readonly ChainInput[], state: StateAccess, options?: { discardOutputs?: boolean }): Promise<ChainResult>;
   /** The window's flush step (the chain's `flush` step): its result, or its failure. */
-  flush(window: WindowBounds, state: StateAccess): { output?: EngineRecord; failure?: ChainFailure };
+  flush(window: WindowBounds, state: StateAccess): Promise<{ output?: EngineRecord; failure?: ChainFailure }>;
   close(): void;
   /** Guest calls made, including the retries of split batches. */
   readonly stats: { calls: number; splits: number; timeouts: number; traps: number };
@@ -79,7 +85,7 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
   const caps = grantedCapabilities(opts.steps, opts.environment ?? process.env);
   let closed = false;
 
-  function call(fn: 'process' | 'flush', frame: Uint8Array, state: StateAccess, window?: WindowBounds) {
+  async function call(fn: 'process' | 'flush', frame: Uint8Array, state: StateAccess, window?: WindowBounds) {
     if (closed) throw new Error('this wasm chain is closed');
     stats.calls++;
     const handlers: CallHandlers = {
@@ -88,8 +94,9 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
         return v === undefined ? null : encodeJson(v);
       }),
       log: (_level, operator, message) => opts.log?.(operator, { key: null, value: null, timestamp: 0 }, [message]),
+      sql: (query, params) => answerSql(opts.sql, query, params),
     };
-    const outcome = ctx.workers.call(
+    const outcome = await ctx.workers.call(
       { component: ctx.component, instance: ctx.instance, fn, frame, ...(window ? { window: [window.start, window.end] } : {}), ...(caps ? { caps } : {}) },
       handlers,
       timeoutMs,
@@ -99,28 +106,21 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
     return outcome;
   }
 
-  function attempt(inputs: readonly ChainInput[], state: StateAccess, discardOutputs: boolean): Attempt {
+  async function attempt(inputs: readonly ChainInput[], state: StateAccess, discardOutputs: boolean): Promise<Attempt> {
     const windows = new WindowTable();
-    const T0 = performance.now();
     const frame = encodeInput(inputs, { steps: configs, windows, snapshot: snapshot(inputs, state, prefetch, windows), discardOutputs, table: !ctx.javascript, bytes: opts.bytes ?? false });
-    const T1 = performance.now();
-    const outcome = call('process', frame, state);
-    const T2 = performance.now();
-    const P = ((globalThis as any).__prof ??= new Map()); const e = P.get(unitOperator) ?? { n: 0, recs: 0, enc: 0, call: 0, dec: 0, inB: 0, outB: 0 }; P.set(unitOperator, e);
-    e.n++; e.recs += inputs.length; e.enc += T1 - T0; e.call += T2 - T1; e.inB += frame.length; if (outcome.kind === 'ok') e.outB += outcome.out.length;
-    if (!(globalThis as any).__profHooked) { (globalThis as any).__profHooked = 1; process.on('exit', () => console.log(P)); }
+    const outcome = await call('process', frame, state);
     if (outcome.kind === 'timeout') return { ok: false, code: 'function-timeout', reason: `timed out after ${timeoutMs} ms (function-timeout)` };
     if (outcome.kind === 'trap') return { ok: false, code: 'function-trapped', reason: `trapped: ${outcome.message}` };
     const decoded = decodeOutput(outcome.out);
     applyChanges(decoded, state, windows.objects);
     const result = toResult(decoded, inputs);
     emitLogs(decoded, inputs);
-    e.dec += performance.now() - T2;
     return { ok: true, result };
   }
 
-  function runSplit(inputs: readonly ChainInput[], offset: number, state: StateAccess, discard: boolean, into: ChainResult): void {
-    const a = attempt(inputs, state, discard);
+  async function runSplit(inputs: readonly ChainInput[], offset: number, state: StateAccess, discard: boolean, into: ChainResult): Promise<void> {
+    const a = await attempt(inputs, state, discard);
     if (a.ok) {
       for (const o of a.result.outputs) into.outputs.push(offset ? { ...o, input: o.input + offset } : o);
       for (const f of a.result.failures) into.failures.push(offset ? { ...f, input: f.input + offset } : f);
@@ -133,8 +133,8 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
     }
     stats.splits++;
     const mid = inputs.length >> 1;
-    runSplit(inputs.slice(0, mid), offset, state, discard, into);
-    runSplit(inputs.slice(mid), offset + mid, state, discard, into);
+    await runSplit(inputs.slice(0, mid), offset, state, discard, into);
+    await runSplit(inputs.slice(mid), offset + mid, state, discard, into);
   }
 
   function toResult(d: DecodedOutput, inputs: readonly ChainInput[]): ChainResult {
@@ -147,11 +147,12 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
       if (from.headers) out.headers = from.headers;
       outputs[i] = out;
     }
-    for (const [ordinal, key, timestamp] of d.meta.o ?? []) {
-      const o = outputs[ordinal];
+    const changed = d.meta.o ?? [];
+    for (let i = 0; i + 2 < changed.length; i += 3) {
+      const o = outputs[changed[i] as number];
       if (o) {
-        o.key = key;
-        o.timestamp = timestamp;
+        o.key = changed[i + 1] as Key | null;
+        o.timestamp = changed[i + 2] as number;
       }
     }
     const failures = (d.meta.f ?? []).map(([input, operator, reason, stack, key, timestamp, value]) => failure(input, operator || unitOperator, reason, stack, { key, value, timestamp }));
@@ -172,16 +173,16 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
 
   return {
     stats,
-    run(inputs, state, options = {}) {
+    async run(inputs, state, options = {}) {
       const into: ChainResult = { outputs: [], failures: [] };
       if (inputs.length === 0 || steps.length === 0) {
         if (steps.length === 0 && !options.discardOutputs) inputs.forEach((r, i) => into.outputs.push({ ...strip(r), input: i }));
         return into;
       }
-      runSplit(inputs, 0, state, options.discardOutputs ?? false, into);
+      await runSplit(inputs, 0, state, options.discardOutputs ?? false, into);
       return into;
     },
-    flush(window, state) {
+    async flush(window, state) {
       if (!flushStep) throw new Error('this chain has no flush step');
       const windows = new WindowTable();
       windows.indexOf(window);
@@ -192,7 +193,7 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
       }
       const frame = encodeInput([], { steps: [config(flushStep)], windows, entries, bytes: opts.bytes ?? false });
       const record: EngineRecord = { key: null, value: null, timestamp: window.end - 1 };
-      const outcome = call('flush', frame, state, window);
+      const outcome = await call('flush', frame, state, window);
       if (outcome.kind !== 'ok') {
         const code = outcome.kind === 'timeout' ? 'function-timeout' : 'function-trapped';
         const reason = outcome.kind === 'timeout' ? `timed out after ${timeoutMs} ms (function-timeout)` : `trapped: ${outcome.message}`;
@@ -234,6 +235,19 @@ export function grantedCapabilities(steps: readonly WasmStep[], environment: Rec
     for (const name of s.grants?.env ?? []) (caps.env ??= {})[name] = environment[name] ?? null;
   }
   return caps.clock || caps.random || caps.env ? caps : undefined;
+}
+
+/** The guest's `sql` answer, as JSON: the rows, or the reason the query failed (its record's dead-letter reason). */
+async function answerSql(run: WasmChainOptions['sql'], query: string, params: string): Promise<string> {
+  if (!run) return JSON.stringify({ error: 'ctx.sql is not available here: this run keeps its state in memory (`ssdk test`, `ssdk run --ephemeral`), with no tables to query' });
+  try {
+    const rows = await run(query, JSON.parse(params) as unknown[]);
+    return JSON.stringify({ rows });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // The state store's errors already say `ctx.sql …`.
+    return JSON.stringify({ error: message.startsWith('ctx.sql') ? message : `ctx.sql failed: ${message}` });
+  }
 }
 
 function strip(r: ChainInput): EngineRecord {

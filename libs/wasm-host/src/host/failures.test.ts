@@ -39,7 +39,7 @@ function at(needle: string): { line: number; col: number } {
 describe('wasm-host - failing functions', () => {
   it('wasm-host - a throwing function fails its record only, with the line of the services file', async () => {
     const c = await chain([{ id: 'kinds.risky', operator: 'map' }]);
-    const r = c.run([rec(undefined, 1), rec('throw', 2), rec(undefined, 3)], new MemoryState());
+    const r = await c.run([rec(undefined, 1), rec('throw', 2), rec(undefined, 3)], new MemoryState());
     expect(ids(r)).toEqual([0, 2]);
     expect(r.failures).toHaveLength(1);
     const f = r.failures[0]!;
@@ -53,36 +53,53 @@ describe('wasm-host - failing functions', () => {
 
   it('wasm-host - a throw inside a functions/ module points into the module', async () => {
     const c = await chain([{ id: 'kinds.enrich', operator: 'map' }]);
-    const r = c.run([rec('throw-in-module')], new MemoryState());
+    const r = await c.run([rec('throw-in-module')], new MemoryState());
     expect(r.failures[0]!.reason).toBe(`RangeError: module says no (at ${join(file, '..', 'functions', 'enrich.ts')}:8:11)`);
     c.close();
   });
 
   it('wasm-host - a wrong-typed return is a contract failure of that record', async () => {
     const c = await chain([{ id: 'kinds.wrong-type', operator: 'filter' }]);
-    const r = c.run([rec('wrong', 1), rec(undefined, 2)], new MemoryState());
+    const r = await c.run([rec('wrong', 1), rec(undefined, 2)], new MemoryState());
     expect(ids(r)).toEqual([1]);
     expect(r.failures.map((f) => [f.input, f.operator, f.reason.replace(/ \(at .*\)$/, '')])).toEqual([
       [0, 'kinds.wrong-type', 'FunctionContractError: filter must return a boolean, got string "yes"'],
     ]);
     const bad = await chain([{ id: 'kinds.risky', operator: 'map' }]);
-    const b = bad.run([rec('bigint', 1), rec(undefined, 2)], new MemoryState());
+    const b = await bad.run([rec('bigint', 1), rec(undefined, 2)], new MemoryState());
     expect(ids(b)).toEqual([1]);
     expect(b.failures[0]!.reason).toMatch(/^returned a value that is not JSON: TypeError: BigInt/);
     c.close();
     bad.close();
   });
 
+  it('wasm-host - outputs after a value that is not JSON keep their own keys', async () => {
+    // The non-JSON output is dropped inside the guest: the re-keyed outputs after it are renumbered.
+    const c = await chain([
+      { id: 'kinds.risky', operator: 'map' },
+      { id: 'kinds.by-sku', operator: 'assign-key' },
+    ]);
+    const withSku = (r: ChainInput, sku: string): ChainInput => ({ ...r, value: { ...(r.value as object), sku } });
+    const r = await c.run([withSku(rec(undefined, 1), 'fig'), withSku(rec('bigint', 2), 'kiwi'), withSku(rec(undefined, 3), 'apple'), withSku(rec(undefined, 4), 'pear')], new MemoryState());
+    expect(r.outputs.map((o) => [o.input, o.key])).toEqual([
+      [0, 'fig'],
+      [2, 'apple'],
+      [3, 'pear'],
+    ]);
+    expect(r.failures.map((f) => [f.input, f.reason.replace(/: TypeError.*$/, '')])).toEqual([[1, 'returned a value that is not JSON']]);
+    c.close();
+  });
+
   it('wasm-host - a trap loses no other record: the batch is split until the culprit is alone', async () => {
     const c = await chain([{ id: 'kinds.risky', operator: 'map' }]);
     const inputs = [1, 2, 3, 4, 5, 6].map((i) => rec(i === 4 ? 'network' : undefined, i));
-    const r = c.run(inputs, new MemoryState());
+    const r = await c.run(inputs, new MemoryState());
     expect(ids(r)).toEqual([0, 1, 2, 4, 5]);
     expect(r.failures.map((f) => [f.input, f.reason])).toEqual([[3, 'trapped: wasm trap: wasm `unreachable` instruction executed']]);
     expect(r.failures[0]!.error).toMatchObject({ code: 'function-trapped', operator: 'kinds.risky', input: 3 });
     expect(c.stats.traps).toBeGreaterThanOrEqual(2);
     // The trapped instance was replaced: the next batch runs.
-    expect(ids(c.run([rec(undefined)], new MemoryState()))).toEqual([0]);
+    expect(ids(await c.run([rec(undefined)], new MemoryState()))).toEqual([0]);
     c.close();
   });
 
@@ -90,19 +107,19 @@ describe('wasm-host - failing functions', () => {
     const c = await chain([{ id: 'kinds.risky', operator: 'map' }], 300);
     const restarts = host.stats.restarts;
     const started = performance.now();
-    const r = c.run([rec(undefined, 1), rec('loop', 2), rec(undefined, 3)], new MemoryState());
+    const r = await c.run([rec(undefined, 1), rec('loop', 2), rec(undefined, 3)], new MemoryState());
     expect(ids(r)).toEqual([0, 2]);
     expect(r.failures.map((f) => [f.input, f.reason])).toEqual([[1, 'timed out after 300 ms (function-timeout)']]);
     expect(r.failures[0]!.error).toMatchObject({ code: 'function-timeout' });
     expect(host.stats.restarts).toBeGreaterThan(restarts);
     expect(performance.now() - started).toBeLessThan(30_000);
-    expect(ids(c.run([rec(undefined)], new MemoryState()))).toEqual([0]);
+    expect(ids(await c.run([rec(undefined)], new MemoryState()))).toEqual([0]);
     c.close();
   }, 60_000);
 
   it('wasm-host - making a new instance (tens of ms for StarlingMonkey) does not count against a call\'s time limit', async () => {
     const c = await chain([{ id: 'kinds.is-big', operator: 'filter' }], 200);
-    const r = c.run([rec(undefined, 1)], new MemoryState());
+    const r = await c.run([rec(undefined, 1)], new MemoryState());
     expect(r.failures).toEqual([]);
     expect(ids(r)).toEqual([0]);
     c.close();
@@ -110,10 +127,10 @@ describe('wasm-host - failing functions', () => {
 
   it('wasm-host - no file system, process, environment or network: nothing to reach, fetch traps', async () => {
     const c = await chain([{ id: 'kinds.risky', operator: 'map' }]);
-    const r = c.run([rec('reach')], new MemoryState());
+    const r = await c.run([rec('reach')], new MemoryState());
     const reach = JSON.parse((r.outputs[0]!.value as { note: string }).note) as Record<string, string>;
     expect(reach).toMatchObject({ process: 'undefined', require: 'undefined', Deno: 'undefined', XMLHttpRequest: 'undefined', WebSocket: 'undefined' });
-    const net = c.run([rec('network')], new MemoryState());
+    const net = await c.run([rec('network')], new MemoryState());
     expect(net.outputs).toEqual([]);
     expect(net.failures[0]!.reason).toMatch(/^trapped: /);
     // The component's only import is the host interface: no WASI at all.

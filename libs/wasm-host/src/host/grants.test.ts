@@ -25,7 +25,7 @@ const rec = (op: string): ChainInput => ({ key: null, value: { id: 1, amount: 90
 async function run(ops: string[], grants?: StepGrants, id = 'kinds.risky'): Promise<string[]> {
   const c = (await build.componentFor([id]))!.chain({ steps: [{ id, operator: 'map', ...(grants ? { grants } : {}) }], timeoutMs: 5000, environment });
   try {
-    const r = c.run(ops.map(rec), new MemoryState());
+    const r = await c.run(ops.map(rec), new MemoryState());
     return ops.map((_, i) => {
       const out = r.outputs.find((o) => o.input === i);
       if (out) return (out.value as { note: string }).note;

@@ -3,7 +3,8 @@
 // Talks to the main thread over a MessagePort plus a shared counter pair: each side posts a
 // message, then bumps its counter and notifies; the other side blocks in Atomics.wait and takes
 // the message with receiveMessageOnPort. A guest call is synchronous end to end, and the guest's
-// synchronous `lookup` import is answered by the main thread while it waits for the call.
+// synchronous `lookup` import is answered by the main thread while it waits for the call
+// (and `sql` likewise, the main thread then waiting asynchronously while it runs the query).
 // The main thread stops a runaway guest by terminating this worker.
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
@@ -71,6 +72,12 @@ function hostImports(instanceId, caps) {
       env(name) {
         if (!caps?.env || !Object.hasOwn(caps.env, name)) denied(`environment variable ${name}`, `env: [${name}]`);
         return caps.env[name] ?? undefined;
+      },
+      // Answered by the main thread asynchronously (the database may live there): this
+      // thread blocks until the rows come back, as for lookup.
+      sql(query, params) {
+        send({ op: 'sql', query, params });
+        return next().answer;
       },
     },
   };

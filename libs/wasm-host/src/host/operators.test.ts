@@ -43,7 +43,7 @@ describe('wasm-host - operators through a real component', () => {
   it('wasm-host - filter keeps records and hands back the very input values', async () => {
     const chain = await wasmChain([{ id: 'kinds.is-big', operator: 'filter' }]);
     const inputs = [rec(order(1, 900, 'a')), rec(order(2, 10, 'b')), rec(order(3, 501, 'c'), 'k3', 7)];
-    const r = chain.run(inputs, new MemoryState());
+    const r = await chain.run(inputs, new MemoryState());
     expect(r.failures).toEqual([]);
     expect(r.outputs.map((o) => [o.input, o.key, o.timestamp])).toEqual([[0, null, 1_000], [2, 'k3', 7]]);
     // Only filters ran: the guest answered with table rows, the host reused its own objects.
@@ -53,21 +53,21 @@ describe('wasm-host - operators through a real component', () => {
 
   it('wasm-host - map from a functions/ module with an npm dependency and a `with:` param', async () => {
     const chain = await wasmChain([{ id: 'kinds.enrich', operator: 'map', params: { tier: 'gold' } }]);
-    const r = chain.run([rec(order(1, 900, 'hello')), rec(order(2, 10, ''))], new MemoryState());
+    const r = await chain.run([rec(order(1, 900, 'hello')), rec(order(2, 10, ''))], new MemoryState());
     expect(r.outputs.map((o) => o.value)).toEqual([order(1, 900, 'HELLO! gold'), order(2, 10, '')]);
     chain.close();
   });
 
   it('wasm-host - filter-map drops undefined and passes the rest', async () => {
     const chain = await wasmChain([{ id: 'kinds.keep-noted', operator: 'filter-map' }]);
-    const r = chain.run([rec(order(1, 1, 'x y')), rec(order(2, 1, ''))], new MemoryState());
+    const r = await chain.run([rec(order(1, 1, 'x y')), rec(order(2, 1, ''))], new MemoryState());
     expect(r.outputs.map((o) => [o.input, o.value])).toEqual([[0, order(1, 1, 'X Y')]]);
     chain.close();
   });
 
   it('wasm-host - flat-map fans out, each output naming its input', async () => {
     const chain = await wasmChain([{ id: 'kinds.split-note', operator: 'flat-map' }]);
-    const r = chain.run([rec(order(1, 1, 'a b c'), 'k'), rec(order(2, 1, 'd'))], new MemoryState());
+    const r = await chain.run([rec(order(1, 1, 'a b c'), 'k'), rec(order(2, 1, 'd'))], new MemoryState());
     expect(r.outputs.map((o) => [o.input, o.key, (o.value as { note: string }).note])).toEqual([
       [0, 'k', 'a'],
       [0, 'k', 'b'],
@@ -83,7 +83,7 @@ describe('wasm-host - operators through a real component', () => {
       { id: 'kinds.by-sku', operator: 'assign-key' },
     ]);
     const inputs = [rec(order(3, 1, 'a', { sku: 'apple' }), null, 42), rec(order(4, 1, 'b'), 'old', 1_500)];
-    const r = chain.run(inputs, new MemoryState());
+    const r = await chain.run(inputs, new MemoryState());
     expect(r.outputs.map((o) => [o.key, o.timestamp])).toEqual([['apple', 3_042], ['none', 4_500]]);
     expect(r.outputs[0]!.value).toBe(inputs[0]!.value);
     chain.close();
@@ -101,7 +101,7 @@ describe('wasm-host - operators through a real component', () => {
     const logs: unknown[][] = [];
     const logged = (await build.componentFor(['kinds.add-up']))!.chain({ steps, log: (op, _r, args) => logs.push([op, ...args]) });
     const inputs = [rec(order(1, 1, '', { sku: 'apple' }), 'apple'), rec(order(2, 1, '', { sku: 'pear' }), 'pear'), rec(order(5, 1, '', { sku: 'apple' }), 'apple')].map((r) => ({ ...r, window: w }));
-    const r = logged.run(inputs, wasmState, { discardOutputs: true });
+    const r = await logged.run(inputs, wasmState, { discardOutputs: true });
     expect(r).toEqual({ outputs: [], failures: [] });
     expect(wasmState.get('totals', 'apple', w)).toBe(106);
     expect(wasmState.get('totals', 'pear', w)).toBe(2);
@@ -109,7 +109,7 @@ describe('wasm-host - operators through a real component', () => {
       ['kinds.add-up', 'price 1.5'],
       ['kinds.add-up', 'price 1.5'],
     ]);
-    const flushed = chain.flush(w, wasmState);
+    const flushed = await chain.flush(w, wasmState);
     expect(flushed).toEqual({ output: { key: null, value: '0:apple=106,pear=2', timestamp: 9_999 } });
 
     // The same through the engine natively: same state, same flush.
@@ -121,6 +121,24 @@ describe('wasm-host - operators through a real component', () => {
     expect(nativeState.takeChanges()).toEqual(wasmState.takeChanges());
     chain.close();
     logged.close();
+  });
+
+  it('wasm-host - keys of different types are different state entries in the guest, as natively', async () => {
+    // The guest keys its state by the key value itself: 7, '7', true and 'true' must not meet.
+    const steps: WasmStep[] = [{ id: 'kinds.add-up', operator: 'update-state', states: ['totals', 'prices'] }];
+    const chain = await wasmChain(steps);
+    const w = { start: 0, end: 10_000 };
+    const keys = [7, '7', 7, true, 'true', '7', 0];
+    const inputs = keys.map((k, i) => ({ ...rec(order(i + 1, 1, ''), k), window: w }));
+    const wasmState = new MemoryState();
+    wasmState.load('totals', '7', 1000, w);
+    expect(await chain.run(inputs, wasmState, { discardOutputs: true })).toEqual({ outputs: [], failures: [] });
+    expect([7, '7', true, 'true', 0].map((k) => wasmState.get('totals', k, w))).toEqual([1 + 3, 1000 + 2 + 6, 4, 5, 7]);
+    const nativeState = new MemoryState();
+    nativeState.load('totals', '7', 1000, w);
+    runChain(await nativeSteps(steps), inputs, { state: nativeState, discardOutputs: true });
+    expect(wasmState.takeChanges()).toEqual(nativeState.takeChanges());
+    chain.close();
   });
 
   it('wasm-host - a fused chain gives what runChain gives natively, failures included', async () => {
@@ -141,7 +159,7 @@ describe('wasm-host - operators through a real component', () => {
       rec(order(6, 900, 'ü ß 😀'), 6),
     ];
     const chain = await wasmChain(steps);
-    const got = chain.run(inputs, new MemoryState());
+    const got = await chain.run(inputs, new MemoryState());
     const want = runChain(await nativeSteps(steps), inputs, { state: new MemoryState() });
     expect(got.outputs).toEqual(want.outputs);
     expect(got.failures.map((f) => [f.input, f.operator, f.reason.replace(/ \(at .*\)$/, ''), f.record])).toEqual(want.failures.map((f) => [f.input, f.operator, f.reason, f.record]));
@@ -151,8 +169,8 @@ describe('wasm-host - operators through a real component', () => {
   it('wasm-host - many instances of one component are independent', async () => {
     const a = await wasmChain([{ id: 'kinds.is-big', operator: 'filter' }]);
     const b = await wasmChain([{ id: 'kinds.split-note', operator: 'flat-map' }]);
-    expect(a.run([rec(order(1, 900, 'p q'))], new MemoryState()).outputs).toHaveLength(1);
-    expect(b.run([rec(order(1, 900, 'p q'))], new MemoryState()).outputs).toHaveLength(2);
+    expect((await a.run([rec(order(1, 900, 'p q'))], new MemoryState())).outputs).toHaveLength(1);
+    expect((await b.run([rec(order(1, 900, 'p q'))], new MemoryState())).outputs).toHaveLength(2);
     expect(a.stats.calls).toBe(1);
     a.close();
     b.close();

@@ -43,7 +43,7 @@ describe('wasm-host - a WAT guest', () => {
     const input = (await lines(join(example, 'input', 'lines.jsonl'))) as Array<{ value: string; timestamp: number }>;
     const inputs: ChainInput[] = input.map((r) => ({ key: null, value: r.value, timestamp: r.timestamp }));
     const chain = c.chain({ steps: [step] });
-    const r = chain.run(inputs, new MemoryState());
+    const r = await chain.run(inputs, new MemoryState());
     expect(r.failures).toEqual([]);
     expect(r.outputs.map((o) => o.value)).toEqual(await lines(join(example, 'expected', 'kept.jsonl')));
     expect(r.outputs[0]!.value).toBe(inputs[1]!.value);
@@ -53,7 +53,7 @@ describe('wasm-host - a WAT guest', () => {
   it('wasm-host - a trap in the WAT guest dead-letters that record only', async () => {
     const chain = (await host.load(wasmFile)).chain({ steps: [step] });
     const inputs = ['a', '!boom', '#c', 'd'].map((value, i): ChainInput => ({ key: null, value, timestamp: i }));
-    const r = chain.run(inputs, new MemoryState());
+    const r = await chain.run(inputs, new MemoryState());
     expect(r.outputs.map((o) => o.value)).toEqual(['a', 'd']);
     expect(r.failures.map((f) => [f.input, f.operator, f.reason])).toEqual([[1, step.id, 'trapped: wasm trap: wasm `unreachable` instruction executed']]);
     chain.close();
@@ -69,7 +69,7 @@ describe('wasm-host - a WAT guest', () => {
     expect(result.manifest.steps[step.id]).toMatchObject({ isolation: 'wasm', operator: 'filter' });
     const build = await host.loadBuild(result.buildDir);
     const chain = (await build.componentFor([step.id]))!.chain({ steps: [step] });
-    expect(chain.run([{ key: null, value: '#x', timestamp: 0 }, { key: null, value: 'y', timestamp: 0 }], new MemoryState()).outputs.map((o) => o.value)).toEqual(['y']);
+    expect((await chain.run([{ key: null, value: '#x', timestamp: 0 }, { key: null, value: 'y', timestamp: 0 }], new MemoryState())).outputs.map((o) => o.value)).toEqual(['y']);
     chain.close();
   });
 });

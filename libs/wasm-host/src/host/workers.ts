@@ -21,6 +21,11 @@ export type LookupScope = { tag: 'committed' } | { tag: 'current'; window: [numb
 export interface CallHandlers {
   lookup(state: string, keys: string[], scope: LookupScope): Array<Uint8Array | null>;
   log(level: string, operator: string, message: string): void;
+  /**
+   * `ctx.sql`: runs a query (params as a JSON array) and answers the guest's JSON. Asynchronous:
+   * while it runs, the call waits with `Atomics.waitAsync` instead of blocking the thread.
+   */
+  sql?(query: string, params: string): Promise<string>;
 }
 
 /** What the guest worker answers locally for an instance: granted clock, randomness, variables. */
@@ -74,6 +79,10 @@ class GuestWorker {
   readonly instances = new Set<number>();
   /** When the instance of the call in progress was made (its time limit counts from then). */
   instantiatedAt: number | undefined;
+  /** The guest's `sql` request in progress: the call waits for it asynchronously. */
+  sqlRequest: { query: string; params: string } | undefined;
+  /** Time the call spent waiting for SQL, ms: not the function's time. */
+  sqlMs = 0;
 
   constructor(resourceLimitsMb: number) {
     const ctlBuffer = new SharedArrayBuffer(8);
@@ -128,6 +137,9 @@ class GuestWorker {
         this.send({ op: 'answer', values });
         return;
       }
+      case 'sql':
+        this.sqlRequest = { query: m['query'] as string, params: m['params'] as string };
+        return;
       case 'result':
         this.outcome = { kind: 'ok', out: new Uint8Array(m['out'] as ArrayBuffer) };
         return;
@@ -164,12 +176,12 @@ class GuestWorker {
     }
   }
 
-  async waitAsync(done: () => boolean, deadline: number): Promise<boolean> {
+  async waitAsync(done: () => boolean, deadline: number | (() => number)): Promise<boolean> {
     for (;;) {
       this.drain();
       if (done()) return true;
       if (this.dead) return false;
-      const left = deadline - performance.now();
+      const left = (typeof deadline === 'number' ? deadline : deadline()) - performance.now();
       if (left <= 0) return false;
       const at = Atomics.load(this.ctl, TO_MAIN);
       if (at !== this.seen) continue;
@@ -206,6 +218,8 @@ export class GuestWorkers {
   /** Bumped when the active worker is replaced: instances of an older generation are gone. */
   generation = 0;
   restarts = 0;
+  /** The call in progress whose guest is waiting for SQL (settles when that call is over). */
+  private sqlCall: Promise<unknown> | undefined;
 
   constructor(opts: WorkersOptions = {}) {
     this.opts = { spare: opts.spare ?? true, heapMb: opts.heapMb ?? 512, loadTimeoutMs: opts.loadTimeoutMs ?? 60_000 };
@@ -215,6 +229,8 @@ export class GuestWorkers {
 
   /** Loads (compiles) a component in the active worker and the spare; resolves when the active one has it. */
   async load(c: TranspiledComponent): Promise<void> {
+    // A worker whose guest waits for SQL takes its next message as the answer: nothing else goes in meanwhile.
+    while (this.sqlCall) await this.sqlCall;
     this.components.set(c.hash, c);
     this.active.load(c);
     this.spare?.load(c);
@@ -229,7 +245,13 @@ export class GuestWorkers {
     if (!ok) throw new GuestLoadError(`component ${c.hash} did not load within ${this.opts.loadTimeoutMs} ms`);
   }
 
-  call(req: CallRequest, handlers: CallHandlers, timeoutMs: number): CallOutcome {
+  /**
+   * Runs a guest call. Synchronous (the thread blocks) unless the guest asks for SQL: then the
+   * rest of the call is waited for asynchronously and the outcome is a promise.
+   */
+  call(req: CallRequest, handlers: CallHandlers, timeoutMs: number): CallOutcome | Promise<CallOutcome> {
+    // One call at a time per worker: another unit's call waits for one that is waiting for SQL.
+    if (this.sqlCall) return this.sqlCall.then(() => this.call(req, handlers, timeoutMs));
     const w = this.active;
     if (!w.loaded.has(req.component.hash)) {
       w.load(req.component);
@@ -239,6 +261,8 @@ export class GuestWorkers {
     w.handlers = handlers;
     w.outcome = undefined;
     w.instantiatedAt = undefined;
+    w.sqlRequest = undefined;
+    w.sqlMs = 0;
     // A new instance (first call, or after a trap or a new worker) is made inside the call:
     // until it exists the call may take as long as loading does, then `timeoutMs` from there.
     const fresh = !w.instances.has(req.instance);
@@ -248,8 +272,47 @@ export class GuestWorkers {
       { op: 'call', component: req.component.hash, inst: req.instance, fn: req.fn, frame: frame.buffer, ...(req.window ? { window: req.window } : {}), ...(req.caps ? { caps: req.caps } : {}) },
       [frame.buffer as ArrayBuffer],
     );
-    const deadline = () => (w.instantiatedAt ?? started) + (fresh && w.instantiatedAt === undefined ? this.opts.loadTimeoutMs : timeoutMs);
-    const done = w.waitSync(() => w.outcome !== undefined, deadline);
+    const deadline = () => w.sqlMs + (w.instantiatedAt ?? started) + (fresh && w.instantiatedAt === undefined ? this.opts.loadTimeoutMs : timeoutMs);
+    const done = w.waitSync(() => w.outcome !== undefined || w.sqlRequest !== undefined, deadline);
+    if (done && w.outcome === undefined) {
+      const rest = this.finishWithSql(w, req, handlers, deadline, started);
+      // Settles however the call ends (its caller sees the error, not the calls waiting behind it).
+      const gate: Promise<unknown> = rest
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.sqlCall === gate) this.sqlCall = undefined;
+        });
+      this.sqlCall = gate;
+      return rest;
+    }
+    return this.settle(w, req, done, started);
+  }
+
+  /** The rest of a call whose guest waits for SQL: queries run while the thread stays free. */
+  private async finishWithSql(w: GuestWorker, req: CallRequest, handlers: CallHandlers, deadline: () => number, started: number): Promise<CallOutcome> {
+    for (;;) {
+      const ask = w.sqlRequest;
+      if (ask) {
+        w.sqlRequest = undefined;
+        const t0 = performance.now();
+        let answer: string;
+        try {
+          answer = handlers.sql
+            ? await handlers.sql(ask.query, ask.params)
+            : JSON.stringify({ error: 'ctx.sql is not available here: this host has no state tables to query' });
+        } catch (error) {
+          answer = JSON.stringify({ error: error instanceof Error ? error.message : String(error) });
+        }
+        w.sqlMs += performance.now() - t0;
+        if (w.dead) return this.settle(w, req, false, started);
+        w.send({ op: 'answer', answer });
+      }
+      const done = await w.waitAsync(() => w.outcome !== undefined || w.sqlRequest !== undefined, deadline);
+      if (!done || w.outcome !== undefined) return this.settle(w, req, done, started);
+    }
+  }
+
+  private settle(w: GuestWorker, req: CallRequest, done: boolean, started: number): CallOutcome {
     w.handlers = undefined;
     if (done) {
       if (w.outcome!.kind === 'trap') w.instances.delete(req.instance);
@@ -264,6 +327,10 @@ export class GuestWorkers {
 
   /** Forgets an instance (its memory is freed in the worker). */
   drop(instance: number): void {
+    if (this.sqlCall) {
+      void this.sqlCall.then(() => this.drop(instance));
+      return;
+    }
     this.active.instances.delete(instance);
     if (!this.active.dead) this.active.send({ op: 'drop', inst: instance });
   }
