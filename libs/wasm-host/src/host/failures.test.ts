@@ -104,12 +104,14 @@ describe('wasm-host - failing functions', () => {
   });
 
   it('wasm-host - an infinite loop is stopped by the time limit, the worker replaced, the rest goes on', async () => {
-    const c = await chain([{ id: 'kinds.risky', operator: 'map' }], 300);
+    // 1 s (the default limit), not less: on a loaded 2-core CI box a healthy record on a fresh
+    // instance has been starved past 300 ms and dead-lettered too.
+    const c = await chain([{ id: 'kinds.risky', operator: 'map' }], 1000);
     const restarts = host.stats.restarts;
     const started = performance.now();
     const r = await c.run([rec(undefined, 1), rec('loop', 2), rec(undefined, 3)], new MemoryState());
     expect(ids(r)).toEqual([0, 2]);
-    expect(r.failures.map((f) => [f.input, f.reason])).toEqual([[1, 'timed out after 300 ms (function-timeout)']]);
+    expect(r.failures.map((f) => [f.input, f.reason])).toEqual([[1, 'timed out after 1000 ms (function-timeout)']]);
     expect(r.failures[0]!.error).toMatchObject({ code: 'function-timeout' });
     expect(host.stats.restarts).toBeGreaterThan(restarts);
     expect(performance.now() - started).toBeLessThan(30_000);
