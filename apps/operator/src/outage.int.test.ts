@@ -7,18 +7,13 @@
  * - NATS: the operators and the test use a private nats-server (own port and store directory),
  *   stopped for 10 s and started again on the same store.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runOperator } from '@ssdk/runtime';
-import { readNatsInfo, testNats, testPostgres } from '@ssdk/testing';
+import { PrivateNatsServer, testNats, testPostgres } from '@ssdk/testing';
 import { FILE, generateInput, reference, sleep, sorted, WordCountStream, type Servers } from './word-count.testkit.ts';
 import { loadPlan } from './index.ts';
 
-const NATS_SERVER = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p));
 const OUTAGE_MS = 10_000;
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -76,61 +71,6 @@ class TcpProxy {
   }
 }
 
-class PrivateNats {
-  readonly dir = mkdtempSync(join(tmpdir(), 'ssdk-operator-nats-'));
-  port = 0;
-  private child: ChildProcess | undefined;
-
-  get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    if (!NATS_SERVER) throw new Error('no nats-server binary (apt-get install nats-server): the NATS outage test starts a private one');
-    if (this.port === 0) this.port = await freePort();
-    const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir], { stdio: 'ignore' });
-    this.child = child;
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        if ((await readNatsInfo(this.url, 500)).jetstream) return;
-      } catch {
-        // not up yet
-      }
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nats-server on port ${this.port} did not start`);
-      await sleep(50);
-    }
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await Promise.race([exited, sleep(5_000)]);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  }
-
-  async dispose(): Promise<void> {
-    await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Runs every unit in this process, streams 6 windows and calls `outage` while window 2 streams in. */
 async function wordCountThrough(s: Servers, outage: (stream: WordCountStream) => Promise<void>, retries: string[]) {
@@ -199,7 +139,7 @@ describe('operator outages (a server away for 10 s)', () => {
   }, 300_000);
 
   it('operator - NATS stopped for 10 s mid-stream: operators retry with backoff and finish with golden output', async () => {
-    const server = new PrivateNats();
+    const server = new PrivateNatsServer('ssdk-operator-nats');
     await server.start();
     cleanups.push(() => server.dispose());
     const pg = await testPostgres();

@@ -1,79 +1,17 @@
 // A NATS server restart in the middle of a stream, on a private nats-server this test starts
 // (its own port and store directory under the OS temp dir), so the machine's shared server and
-// the other tests never see the outage. Skipped where no nats-server binary is installed.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { readNatsInfo } from '@ssdk/testing';
+// the other tests never see the outage. Fails with a hint where no nats-server binary is installed.
+import { PrivateNatsServer } from '@ssdk/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusMessage } from './bus.ts';
 import { BusUnavailableError } from './errors.ts';
 import { createNatsBus, type NatsBus } from './nats.ts';
 
-const NATS_SERVER = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-class PrivateNats {
-  readonly dir = mkdtempSync(join(tmpdir(), 'ssdk-bus-nats-'));
-  port = 0;
-  private child: ChildProcess | undefined;
-
-  get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    if (this.port === 0) this.port = await freePort();
-    const child = spawn(NATS_SERVER!, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir], { stdio: 'ignore' });
-    this.child = child;
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        if ((await readNatsInfo(this.url, 500)).jetstream) return;
-      } catch {
-        // not up yet
-      }
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nats-server on port ${this.port} did not start`);
-      await sleep(50);
-    }
-  }
-
-  /** SIGTERM, as `start-stop-daemon --stop` does: the server flushes its store and exits. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await Promise.race([exited, sleep(5_000)]);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  }
-
-  async dispose(): Promise<void> {
-    await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-describe.skipIf(!NATS_SERVER)('bus - nats adapter across a server restart', () => {
-  const server = new PrivateNats();
+describe('bus - nats adapter across a server restart', () => {
+  const server = new PrivateNatsServer('ssdk-bus-nats');
 
   beforeAll(async () => {
     await server.start();

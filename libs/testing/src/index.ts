@@ -38,3 +38,4 @@ export {
   type TestNats,
   type TestNatsOptions,
 } from './nats.ts';
+export { freePort, PrivateNatsServer } from './private-nats.ts';
