@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['**/node_modules/**', '**/dist/**', '**/.ssdk/**'],
+    // `*.acceptance.test.ts`: full-size or not-yet-stable cases, run by `npm run test:acceptance:distributed`.
+    exclude: ['**/node_modules/**', '**/dist/**', '**/.ssdk/**', '**/*.acceptance.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -1,0 +1,94 @@
+/**
+ * A frozen replica (SIGSTOP past its lease) is fenced off and a drained one (SIGTERM) hands its
+ * partitions over at once: word count over 4 partitions on NATS JetStream and PostgreSQL, the
+ * keyed operator as two `ssdk operator` processes, the other units in this process with short
+ * leases. Run by `npm run test:acceptance:distributed`, not by CI: under a fully loaded CI run
+ * it once hung past 300 s (where is not known yet; alone it passes in about 12 s), so it stays
+ * out of the gate until that is found. Fencing itself is gated by fencing.int.test.ts.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { runOperator } from '@ssdk/runtime';
+import { testNats, testPostgres } from '@ssdk/testing';
+import { generateInput, KEYED, OperatorProcesses, reference, sleep, sorted, WordCountStream, type OperatorProcess, type Servers } from './word-count.testkit.ts';
+import { FILE } from './word-count.testkit.ts';
+import { loadPlan } from './index.ts';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+/** Waits for a condition; generous, since a busy 2-core box starts processes slowly. */
+async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+const reads = (p: OperatorProcess) => p.log.filter((l) => l.includes(' reads partition'));
+
+describe('operator rescale (a frozen and a drained replica)', () => {
+  it('operator - a paused replica is fenced off and a drained one hands over at once: outputs and state equal golden', async () => {
+    const nats = await testNats();
+    const pg = await testPostgres();
+    const s: Servers = { natsUrl: nats.url, databaseUrl: pg.connectionString, checkDatabaseUrl: pg.connectionString, schema: pg.schema, prefix: nats.prefix, partitions: 4 };
+    const stream = await WordCountStream.open(s);
+    cleanups.push(() => stream.close(), () => pg.cleanup());
+    const input = generateInput(2_000, 4, 9);
+    const golden = reference(input);
+    const starts = [...golden.perWindow.keys()];
+    const { plan } = await loadPlan(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
+    const abort = new AbortController();
+    const inProcess = plan.operators
+      .filter((op) => op.id !== KEYED)
+      .map((op) =>
+        runOperator({ file: FILE, operatorId: op.id, natsUrl: s.natsUrl, databaseUrl: s.databaseUrl, schema: s.schema, subjectPrefix: s.prefix, partitions: s.partitions, leaseTtlMs: 1_500, heartbeatMs: 250, signal: abort.signal }),
+      );
+    const procs = new OperatorProcesses(s);
+    cleanups.push(async () => {
+      abort.abort();
+      await Promise.allSettled(inProcess);
+    }, () => procs.killAll());
+    const counted = (k: number) => stream.waitCounted(starts[k]!, golden.perWindow.get(starts[k]!)!, 90_000);
+
+    const a = procs.start(KEYED);
+    const b = procs.start(KEYED);
+    await Promise.all([a.running, b.running]);
+    await until('both replicas to read partitions', () => reads(a).length > 0 && reads(b).length > 0 && !reads(a).at(-1)!.includes('0, 1, 2, 3')).catch((err: Error) => {
+      throw new Error(`${err.message}\na: ${a.log.join('\n')}\nb: ${b.log.join('\n')}`);
+    });
+    await stream.produce(input.windows[0]!);
+    await counted(0);
+
+    // b freezes (SIGSTOP) past its lease while window 1 streams in: a takes its partitions over.
+    await stream.produce(input.windows[1]!);
+    b.child.kill('SIGSTOP');
+    await until('a to take over', () => a.log.some((l) => l.includes('took over partition')));
+    await counted(1);
+    b.child.kill('SIGCONT');
+    // Whatever b had in hand when it froze, it may not commit it: its lease is gone.
+    await until('b to notice it lost its partitions', () => b.log.some((l) => /lost the lease|fenced off/.test(l)));
+
+    // a stops gracefully: it drains, releases its leases at once, and b takes everything.
+    await stream.produce(input.windows[2]!);
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    const released = await stream.store.leases(KEYED);
+    expect(released.filter((l) => l.owner !== null && !l.expired && !l.owner.includes(String(b.child.pid)))).toEqual([]);
+    await counted(2);
+    await stream.produce(input.windows[3]!);
+    await counted(3);
+    await stream.produce(input.late);
+    await stream.end();
+
+    const results = await Promise.all(inProcess);
+    expect(results.map((r) => r.ended)).toEqual(inProcess.map(() => true));
+    expect(await b.exited).toBe(0);
+    expect(sorted(await stream.read('words'))).toEqual(sorted(golden.words));
+    expect(await stream.totals()).toEqual(golden.totals);
+    expect(await stream.read('top-words')).toEqual(golden.topWords);
+    expect(sorted(await stream.read('top-words.late-events'))).toEqual(sorted(golden.late));
+  }, 300_000);
+});
