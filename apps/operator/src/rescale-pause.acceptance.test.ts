@@ -27,6 +27,19 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, timeout
   }
 }
 
+/** Bounds a wait that has no deadline of its own, so a hang says where it is and what the replicas logged. */
+async function within<T>(what: string, p: Promise<T>, logs: () => string, timeoutMs = 60_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${logs()}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const reads = (p: OperatorProcess) => p.log.filter((l) => l.includes(' reads partition'));
 
 describe('operator rescale (a frozen and a drained replica)', () => {
@@ -73,19 +86,20 @@ describe('operator rescale (a frozen and a drained replica)', () => {
 
     // a stops gracefully: it drains, releases its leases at once, and b takes everything.
     await stream.produce(input.windows[2]!);
+    const logs = () => `a: ${a.log.join('\n')}\nb: ${b.log.join('\n')}`;
     a.child.kill('SIGTERM');
-    expect(await a.exited).toBe(0);
+    expect(await within('a to drain and exit after SIGTERM', a.exited, logs)).toBe(0);
     const released = await stream.store.leases(KEYED);
     expect(released.filter((l) => l.owner !== null && !l.expired && !l.owner.includes(String(b.child.pid)))).toEqual([]);
     await counted(2);
     await stream.produce(input.windows[3]!);
     await counted(3);
     await stream.produce(input.late);
-    await stream.end();
+    await within('the end of input to be produced', stream.end(), logs);
 
-    const results = await Promise.all(inProcess);
+    const results = await within('the in-process units to end', Promise.all(inProcess), logs, 120_000);
     expect(results.map((r) => r.ended)).toEqual(inProcess.map(() => true));
-    expect(await b.exited).toBe(0);
+    expect(await within('b to end and exit', b.exited, logs)).toBe(0);
     expect(sorted(await stream.read('words'))).toEqual(sorted(golden.words));
     expect(await stream.totals()).toEqual(golden.totals);
     expect(await stream.read('top-words')).toEqual(golden.topWords);
