@@ -15,6 +15,7 @@ import type { DataflowStatus } from '@ssdk/runtime';
 import { testNats, testPostgres } from '@ssdk/testing';
 import type { StackFile } from './commands/up.ts';
 import { bufferIo } from './io.ts';
+import { readJsonLines, sortedJson } from './distributed.testkit.ts';
 import { main } from './main.ts';
 
 const EXAMPLE = 'examples/word-count';
@@ -24,12 +25,8 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-const lines = async (path: string): Promise<unknown[]> =>
-  (await readFile(path, 'utf8'))
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as unknown);
-const sorted = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
+const lines = readJsonLines;
+const sorted = sortedJson;
 
 async function ssdk(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = bufferIo();

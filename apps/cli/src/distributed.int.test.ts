@@ -18,6 +18,7 @@ import { loadPlan, runOperator } from '@ssdk/runtime';
 import { openPostgresStore } from '@ssdk/state';
 import { testNats, testPostgres } from '@ssdk/testing';
 import { bufferIo } from './io.ts';
+import { readJsonLines, sortedJson } from './distributed.testkit.ts';
 import { main } from './main.ts';
 
 const EXAMPLE = 'examples/word-count';
@@ -27,12 +28,8 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-const lines = async (path: string): Promise<unknown[]> =>
-  (await readFile(path, 'utf8'))
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as unknown);
-const sorted = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
+const lines = readJsonLines;
+const sorted = sortedJson;
 
 async function cli(args: string[]): Promise<string> {
   const io = bufferIo();

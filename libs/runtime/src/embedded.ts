@@ -207,8 +207,11 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
   };
 }
 
-/** Output topics hold what our operators wrote: decode by the topic's type, or as plain JSON. */
-function decodeLoose(t: RuntimeTopic, bytes: Uint8Array): unknown {
+/**
+ * A value as a reader of a topic shows it: decoded by the topic's type, else as plain JSON, else
+ * as text (topics hold what operators and producers wrote, not always the declared type).
+ */
+export function decodeLoose(t: RuntimeTopic, bytes: Uint8Array): unknown {
   try {
     return t.value.decode(bytes);
   } catch {

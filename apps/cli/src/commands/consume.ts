@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { parseDuration } from '@ssdk/spec';
 import { decodeFrame, formatJsonLine } from '@ssdk/records';
-import type { RuntimeTopic } from '@ssdk/runtime';
+import { decodeLoose } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { openTopic, serverFlags, serverOptions } from '../distributed.ts';
 import { EXIT_OK } from '../exit-codes.ts';
@@ -95,18 +95,4 @@ export async function runConsume(cmd: ParsedCommand, io: CliIo): Promise<number>
   }
   io.err(`consumed ${count} record${count === 1 ? '' : 's'} from ${topic.id}${output ? ` into ${output}` : ''}\n`);
   return EXIT_OK;
-}
-
-/** Topics hold what operators and producers wrote: decode by the topic's type, else as plain JSON. */
-function decodeLoose(t: RuntimeTopic, bytes: Uint8Array): unknown {
-  try {
-    return t.value.decode(bytes);
-  } catch {
-    const text = new TextDecoder().decode(bytes);
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
-  }
 }

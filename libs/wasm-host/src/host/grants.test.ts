@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryState, type ChainInput, type StepGrants } from '@ssdk/engine';
-import { buildFixture, TEST_TRANSPILE_CACHE, writeKindsDataflow } from '../testing/fixture.ts';
-import { openWasmHost, type WasmBuild, type WasmHost } from './host.ts';
+import { openKindsHost } from '../testing/fixture.ts';
+import type { WasmBuild, WasmHost } from './host.ts';
 
 // Grants: the clock, randomness and environment variables reach a sandboxed function only when
 // its step is granted them; otherwise its record fails with a reason naming the missing grant.
@@ -9,9 +9,7 @@ let host: WasmHost;
 let build: WasmBuild;
 
 beforeAll(async () => {
-  const built = await buildFixture(await writeKindsDataflow());
-  host = openWasmHost({ cacheDir: TEST_TRANSPILE_CACHE });
-  build = await host.loadBuild(built.buildDir);
+  ({ host, build } = await openKindsHost());
 }, 180_000);
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryState, type ChainInput, type SqlRow } from '@ssdk/engine';
-import { buildFixture, TEST_TRANSPILE_CACHE, writeKindsDataflow } from '../testing/fixture.ts';
-import { openWasmHost, type WasmBuild, type WasmHost } from './host.ts';
+import { openKindsHost } from '../testing/fixture.ts';
+import type { WasmBuild, WasmHost } from './host.ts';
 import type { WasmChainOptions } from './chain.ts';
 
 // `ctx.sql` from a guest: the guest blocks, the host runs the query asynchronously (here a
@@ -10,9 +10,7 @@ let host: WasmHost;
 let build: WasmBuild;
 
 beforeAll(async () => {
-  const built = await buildFixture(await writeKindsDataflow());
-  host = openWasmHost({ cacheDir: TEST_TRANSPILE_CACHE });
-  build = await host.loadBuild(built.buildDir);
+  ({ host, build } = await openKindsHost());
 }, 180_000);
 
 afterAll(async () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { loadServicesFile } from '@ssdk/spec';
 import { checkDataflow } from '@ssdk/plan';
 import { buildDataflow, type BuildResult } from '../build/build.ts';
+import { openWasmHost, type WasmBuild, type WasmHost } from '../host/host.ts';
 
 /** Shared by every test file that builds components. */
 export const TEST_COMPONENT_CACHE = join(tmpdir(), 'ssdk-test-components');
@@ -191,4 +192,11 @@ export async function buildFixture(servicesFile: string): Promise<BuildResult> {
   const { dataflow } = await loadServicesFile(servicesFile);
   const { graph } = checkDataflow(dataflow);
   return buildDataflow({ dataflow, graph, stateDir: join(servicesFile, '..', '.ssdk'), componentCache: TEST_COMPONENT_CACHE });
+}
+
+/** The kinds dataflow built (cached) and loaded in a fresh host: the set-up of the host tests. */
+export async function openKindsHost(): Promise<{ host: WasmHost; build: WasmBuild }> {
+  const built = await buildFixture(await writeKindsDataflow());
+  const host = openWasmHost({ cacheDir: TEST_TRANSPILE_CACHE });
+  return { host, build: await host.loadBuild(built.buildDir) };
 }
