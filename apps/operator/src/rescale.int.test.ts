@@ -9,8 +9,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { runOperator } from '@ssdk/runtime';
 import { testNats, testPostgres } from '@ssdk/testing';
-import { generateInput, KEYED, OperatorProcesses, reference, sleep, sorted, WordCountStream, type OperatorProcess, type Servers } from './word-count.testkit.ts';
-import { FILE } from './word-count.testkit.ts';
+import { FILE, generateInput, KEYED, OperatorProcesses, reads, reference, sleep, sorted, until, WordCountStream, type Servers } from './word-count.testkit.ts';
 import { loadPlan } from './index.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -18,16 +17,7 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-/** Waits for a condition; generous, since a busy 2-core box starts processes slowly. */
-async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
-const reads = (p: OperatorProcess) => p.log.filter((l) => l.includes(' reads partition'));
 
 describe('operator rescale (replicas join and die)', () => {
   it('operator - the keyed operator goes from 1 to 3 replicas, then one is killed: outputs and state equal golden', async () => {

@@ -305,3 +305,15 @@ export class OperatorProcesses {
 
 /** Multiset form of a list of JSON values, for outputs whose order across partitions is free. */
 export const sorted = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
+
+/** Waits for a condition; generous, since a busy 2-core box starts processes slowly. */
+export async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** The lines where a replica logged which partitions it reads. */
+export const reads = (p: OperatorProcess) => p.log.filter((l) => l.includes(' reads partition'));
