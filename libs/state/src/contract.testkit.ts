@@ -119,6 +119,15 @@ export function describeStateStore(name: string, setup: ContractSetup): void {
       );
     });
 
+    it('state - scan changedSince returns only the rows committed from that time on', async () => {
+      await store.migrate([json('c_since')]);
+      await store.commit({ writes: [{ table: 'c_since', key: 'old', partition: 0, value: 1 }], offsets: [] });
+      const at = (await store.query<{ at: Date }>('SELECT clock_timestamp() AS at'))[0]!.at;
+      await store.commit({ writes: [{ table: 'c_since', key: 'new', partition: 0, value: 2 }], offsets: [] });
+      expect(await store.scan('c_since', { changedSince: at })).toEqual([{ key: 'new', partition: 0, value: 2 }]);
+      expect((await store.scan('c_since')).map((e) => e.key)).toEqual(['new', 'old']);
+    });
+
     it('state - get and commit round-trip json and row values', async () => {
       await store.migrate([json('v_json'), row('v_row')]);
       const values: unknown[] = [{ a: [1, 'two', { three: null }], 'b"c': true }, 'text', 12.5, null, [], 'quote " and \\'];

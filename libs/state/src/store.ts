@@ -151,6 +151,10 @@ export class SqlStateStore implements StateStore {
       params.push(options.window.start);
       where.push(`window_start = $${params.length}`);
     }
+    if (options.changedSince !== undefined) {
+      params.push(options.changedSince);
+      where.push(`updated_at >= $${params.length}`);
+    }
     const windowed = t.spec.windowed;
     // COLLATE "C": a byte order that is the same on every server, so a replayed flush sees the same order.
     const sql =

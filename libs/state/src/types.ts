@@ -105,6 +105,8 @@ export interface ScanOptions {
   partition?: number[];
   /** Only this window (windowed tables). */
   window?: StateWindow;
+  /** Only rows committed at or after this time (by the committing transaction's start). */
+  changedSince?: Date;
 }
 
 export interface CommittedOffset {
