@@ -14,12 +14,14 @@
  * replica's partitions) until every partition of the unit has ended, then forwards the end.
  */
 import type { Bus } from '@ssdk/bus';
+import type { Key } from '@ssdk/engine';
 import { FencedError, type Lease, type StateStore } from '@ssdk/state';
 import { dividedShare, rebalance, type AssignmentMode } from './assignment.ts';
 import type { UnitMetrics } from './metrics.ts';
 import { endedPartitions, partitionedCheckpointStore, unitPartitions } from './partitioned-checkpoints.ts';
 import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
 import { publishEnds, runUnitTask } from './unit-task.ts';
+import { RefStateReplica } from './ref-states.ts';
 import type { UnitObserver } from './observer.ts';
 
 export interface ReplicaOptions {
@@ -92,6 +94,10 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
   };
 
   await store.heartbeat({ operator: unit.id, member, ttlMs });
+  // States other units own, read here (ref-states): a local replica of their committed tables.
+  const refTables = unit.plan.states.filter((s) => s.access === 'read').map((s) => s.table);
+  const refs = await RefStateReplica.open(store, refTables, { onError: (err) => o.log(`${unit.id}: reading ref-states: ${(err as Error).message} (retrying)`) });
+  const lookupRef = (table: string, key: Key) => refs.lookup(table, key);
   let graceful = false;
   try {
     while (!o.signal.aborted) {
@@ -117,6 +123,7 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
     graceful = true;
     return { ended: false };
   } finally {
+    await refs.close();
     if (graceful) {
       // A graceful stop hands the partitions over at once instead of after the leases expire.
       await release([...owned.keys()]).catch(() => {});
@@ -177,6 +184,7 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
         // A singleton reads every partition: it sees the end itself (after its last flush).
         forwardEnd: mode === 'singleton',
         endTopics: o.endTopics,
+        lookupRef,
         ...(o.observer ? { observer: o.observer } : {}),
         ...(o.batchMessages !== undefined ? { batchMessages: o.batchMessages } : {}),
         pipeline: true,
