@@ -24,6 +24,7 @@ interface Service {
   restart?: string;
   ports?: string[];
   deploy?: { replicas: number };
+  volumes?: string[];
 }
 
 async function compose(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -60,12 +61,17 @@ describe('ssdk compose', () => {
       // Scalable: nothing a second replica would collide on.
       expect(svc.ports, name).toBeUndefined();
       expect(svc.restart, name).toBe('on-failure');
+      // One component build per stack: every operator container sees the same cache.
+      expect(svc.volumes, name).toEqual([`components:${svc.environment!['SSDK_COMPONENT_CACHE']}`]);
     }
     // Every service an ssdk service depends on exists, and every named volume is declared.
     for (const [name, svc] of Object.entries(s)) {
       for (const dep of Object.keys(svc.depends_on ?? {})) expect(s[dep], `${name} depends on ${dep}`).toBeDefined();
     }
-    expect(Object.keys(doc.volumes).sort()).toEqual(['nats-data', 'pg-data']);
+    for (const [name, svc] of Object.entries(s)) {
+      for (const v of svc.volumes ?? []) expect(Object.keys(doc.volumes), `${name} mounts ${v}`).toContain(v.split(':')[0]);
+    }
+    expect(Object.keys(doc.volumes).sort()).toEqual(['components', 'nats-data', 'pg-data']);
   });
 
   it('compose - --scale sets replicas (by unit id or service name); --fragment leaves out the servers', async () => {
@@ -77,6 +83,18 @@ describe('ssdk compose', () => {
     expect(s['count-words-split-sentence']!.deploy).toBeUndefined();
     expect(Object.keys(s)).not.toContain('nats');
     expect(Object.keys(s)).toContain('deploy-dataflow');
+  });
+
+  it('compose - --native sets SSDK_ISOLATION on every operator service (none without it: as the plan says)', async () => {
+    const native = (parse((await compose(['--native', '--fragment'])).out) as { services: Record<string, Service> }).services;
+    const plain = (parse((await compose(['--fragment'])).out) as { services: Record<string, Service> }).services;
+    const operators = Object.keys(native).filter((n) => native[n]!.command?.[2] === 'operator');
+    expect(operators.length).toBeGreaterThan(0);
+    for (const n of operators) {
+      expect(native[n]!.environment!['SSDK_ISOLATION'], n).toBe('native');
+      expect(plain[n]!.environment!['SSDK_ISOLATION'], n).toBeUndefined();
+    }
+    expect((await compose(['--native', '--sandbox'])).code).toBe(2);
   });
 
   it('compose - an unknown operator in --scale is the user\'s mistake (exit 2), naming the operators', async () => {

@@ -6,9 +6,9 @@
  * prefix (so its own planner), control schema and state schema.
  */
 import type { ChildProcess } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
 import { openDeploymentRegistry, type DataflowStatus } from '@ssdk/runtime';
@@ -149,6 +149,26 @@ describe('control plane (planner + deploy/status/undeploy/state)', () => {
     const missing = await deploy(join(dir, 'nope.yaml'));
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('does not exist');
+  }, 30_000);
+
+  it('deploy - functions that do not compile are refused before the planner sees them: FILE:LINE:COL each, exit 2; up too', async () => {
+    const broken = join(dir, 'broken', 'services.yaml');
+    await mkdir(dirname(broken), { recursive: true });
+    const text = (await readFile('examples/word-count/services.yaml', 'utf8')).replace('name: word-count', 'name: broken-count').replace(/return word;/g, 'return word +;');
+    await writeFile(broken, text);
+    const lines = text.split('\n');
+    const at = lines.map((l, i) => (l.includes('word +;') ? `${broken}:${i + 1}:${l.indexOf('+;') + 2}` : undefined)).filter(Boolean);
+    expect(at).toHaveLength(2);
+    const refused = await deploy(broken);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain(`${at[0]}: error: count-words.key-by-word: Unexpected ";"`);
+    expect(refused.err).toContain(`${at[1]}: error: top-words.key-window-word: Unexpected ";"`);
+    expect(refused.err).toContain(`${broken}: 2 errors`);
+    expect(plannerLog).not.toContain('broken-count');
+    // up checks before it starts a planner or builds anything.
+    const up = await ssdk(['up', broken, '--postgres', control.connectionString, '--state-dir', join(dir, 'broken', '.ssdk'), ...server()]);
+    expect(up.code).toBe(2);
+    expect(up.err).toContain(`${at[0]}: error: count-words.key-by-word`);
   }, 30_000);
 
   it('state - lists states, shows entries and keys, runs read-only SQL', async () => {

@@ -1,6 +1,7 @@
 /**
- * `ssdk up` end to end on real servers: it starts a planner, deploys word-count through it, and
- * runs one `ssdk operator --dataflow` process per unit, fetching the deployed plan. One operator
+ * `ssdk up` end to end on real servers: it builds the component once, starts a planner, deploys
+ * word-count through it, and runs one `ssdk operator --dataflow` process per unit, fetching the
+ * deployed plan and running its unit sandboxed from the shared component cache. One operator
  * is killed (-9) and must come back; then `ssdk produce --end` / `ssdk consume` give the golden
  * outputs (1 partition keeps them exact), `ssdk state` the golden state, `ssdk status` the
  * counts the operators' heartbeats reported, and `ssdk down` stops every process.
@@ -70,7 +71,8 @@ describe('ssdk up (planner + one process per operator unit)', () => {
     const up: ChildProcess = spawn(
       process.execPath,
       ['bin/ssdk.js', 'up', FILE, '--partitions', '1', ...server, '--postgres', control.connectionString, '--control-schema', control.schema, '--schema', state.schema, '--state-dir', stackDir, '--grace', '10s'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      // The machine's component cache of the tests: up builds (or finds) the component there once.
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SSDK_COMPONENT_CACHE: process.env['SSDK_COMPONENT_CACHE'] ?? join(tmpdir(), 'ssdk-test-components') } },
     );
     let upLog = '';
     up.stderr!.on('data', (d: Buffer) => (upLog += d.toString()));
@@ -89,6 +91,9 @@ describe('ssdk up (planner + one process per operator unit)', () => {
     expect(stack.planner).toBeDefined();
     for (const pid of [stack.planner!, ...Object.values(stack.operators)]) expect(isAlive(pid)).toBe(true);
     expect(upLog).toContain('examples/word-count: created (version 1');
+    // Built before anything started; the operators found it cached and run their units sandboxed.
+    expect(upLog.indexOf('components ready in')).toBeGreaterThanOrEqual(0);
+    expect(upLog.indexOf('components ready in')).toBeLessThan(upLog.indexOf('examples/word-count: created'));
 
     // A dead operator comes back (a new PID), as compose's restart policy would bring it back.
     const victim = 'count-words.add-to-total';
@@ -146,6 +151,11 @@ describe('ssdk up (planner + one process per operator unit)', () => {
     const table = await ssdk(['status', 'examples/word-count', ...server]);
     const split = op('count-words.split-sentence');
     expect(table.out).toMatch(new RegExp(`^count-words\\.split-sentence\\s+flat-map\\s+0\\s+0\\s+${split.recordsIn}\\s+${split.recordsOut}\\s+0\\s+0\\s+0\\s+end of input\\s+ended$`, 'm'));
+
+    const running = upLog.split('\n').filter((l) => l.includes(': running ('));
+    expect(new Set(running.map((l) => /^\[([^\]]+)\]/.exec(l)?.[1])).size).toBe(7);
+    expect(running.every((l) => l.includes('; functions sandboxed (component '))).toBe(true);
+    expect(upLog).not.toMatch(/^\[[^\]]+\] .*building the WebAssembly component/m);
 
     // down: the supervisor, the planner and anything left stop; stack.json goes.
     // A final heartbeat goes out just before a process exits, so the supervisor may see the

@@ -53,8 +53,9 @@ async function runWordCount(partitions: number) {
   const server = ['--nats', nats.url, '--subject-prefix', nats.prefix, '--partitions', String(partitions)];
   const { plan } = await loadPlan(FILE, { subjectPrefix: nats.prefix, partitions });
   const abort = new AbortController();
+  // Native: the CLI's produce/consume against the operators are the point here, not the sandbox.
   const operators = plan.operators.map((op) =>
-    runOperator({ file: FILE, operatorId: op.id, natsUrl: nats.url, databaseUrl: pg.connectionString, schema: pg.schema, subjectPrefix: nats.prefix, partitions, signal: abort.signal }),
+    runOperator({ file: FILE, operatorId: op.id, natsUrl: nats.url, databaseUrl: pg.connectionString, schema: pg.schema, subjectPrefix: nats.prefix, partitions, isolation: 'native', signal: abort.signal }),
   );
   cleanups.push(async () => {
     abort.abort();

@@ -1,10 +1,10 @@
 /**
  * What the commands of the distributed runtime share (`operator`, `produce`, `consume`, `up`):
- * the server flags and their environment variables, the plan as operators see it (same plan
- * options, so the subjects match), and a topic of it opened on NATS.
+ * the server and isolation flags and their environment variables, the plan as operators see it
+ * (same plan options, so the subjects match), and a topic of it opened on NATS.
  */
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
-import { ensurePlanTopics, loadPlan, nativeTopology, type LoadedDataflow, type RuntimeTopic, type Topology } from '@ssdk/runtime';
+import { ensurePlanTopics, loadPlan, nativeTopology, type IsolationChoice, type LoadedDataflow, type RuntimeTopic, type Topology } from '@ssdk/runtime';
 import { UsageError, type OptionSpec, type ParsedCommand } from './args.ts';
 
 /** Flags every distributed command takes. */
@@ -13,6 +13,18 @@ export const serverOptions: Record<string, OptionSpec> = {
   'subject-prefix': { type: 'string', valueName: 'PREFIX', description: 'first subject token(s) and stream-name prefix (default: $SSDK_SUBJECT_PREFIX, else ssdk)' },
   partitions: { type: 'string', valueName: 'N', description: 'partitions per topic, a plan option: every process of a dataflow must agree (default: the file\'s, else 8)' },
 };
+
+/** Where operator processes run functions; without a flag, `SSDK_ISOLATION`, else as the plan says. */
+export const isolationOptions: Record<string, OptionSpec> = {
+  native: { type: 'boolean', description: 'run every function natively in V8 (trusted code; fastest): no WebAssembly sandbox, no build (default: $SSDK_ISOLATION, else as the file says)' },
+  sandbox: { type: 'boolean', description: 'run every function as a WebAssembly component, `isolation: native` ones too (default: $SSDK_ISOLATION, else as the file says — sandboxed unless `isolation: native`)' },
+};
+
+/** `--native` / `--sandbox` (not both); neither: undefined, and the processes read `SSDK_ISOLATION`. */
+export function isolationOf(cmd: ParsedCommand, command: string): IsolationChoice | undefined {
+  if (cmd.values['native'] && cmd.values['sandbox']) throw new UsageError('--native and --sandbox contradict each other: give one', command);
+  return cmd.values['native'] ? 'native' : cmd.values['sandbox'] ? 'sandbox' : undefined;
+}
 
 export interface ServerFlags {
   natsUrl: string;

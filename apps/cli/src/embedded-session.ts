@@ -10,15 +10,13 @@ import { loadNativeStep } from '@ssdk/functions';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { parseJsonLines, type JsonRecord } from '@ssdk/records';
 import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
-import { startEmbedded, stateCheckpointStore, type CheckpointStore, type EmbeddedDataflow, type IsolationChoice, type SandboxFactory, type UnitObserver } from '@ssdk/runtime';
-import { checkDataflow } from '@ssdk/plan';
-import { openWasmHost, unitIsolation, type WasmChainOptions } from '@ssdk/wasm-host';
-import { buildDataflow } from '@ssdk/wasm-host/build';
+import { openSandbox, startEmbedded, stateCheckpointStore, unitRunsSandboxed, type CheckpointStore, type EmbeddedDataflow, type IsolationChoice, type Sandbox, type UnitObserver } from '@ssdk/runtime';
 import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
 import { embeddedStateDir, stateDir } from './state-dir.ts';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { loadAndPlan } from './dataflow.ts';
-import { UsageError, type ParsedCommand } from './args.ts';
+import type { ParsedCommand } from './args.ts';
+import { isolationOf } from './distributed.ts';
 
 /** Embedded mode runs one partition per topic: one process gains no parallelism from more, and
  * one partition keeps records in exactly the order they were produced. */
@@ -87,14 +85,16 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     checkpoints = await stateCheckpointStore({ store, plan, dataflow });
   }
   const isolation = o.isolation ?? 'plan';
-  const sandboxed = isolation === 'sandbox' || (isolation === 'plan' && plan.operators.some((op) => op.steps.some((s) => s.settings.isolation === 'wasm')));
-  let sandbox: Awaited<ReturnType<typeof openSandbox>> | undefined;
+  const sandboxed = plan.operators.some((op) => unitRunsSandboxed(op, isolation));
+  let sandbox: Sandbox | undefined;
   let df: EmbeddedDataflow;
   try {
     const stateStore = store;
     // `ctx.sql` reads the committed state tables: with in-memory checkpoints there are none.
     const sql = stateStore ? (query: string, params: unknown[]) => stateStore.query(query, params) : undefined;
-    sandbox = sandboxed ? await openSandbox(file, dataflow, o, isolation === 'sandbox', sql) : undefined;
+    sandbox = sandboxed
+      ? await openSandbox({ dataflow, stateDir: stateDir(file, o.stateDir), sandboxAll: isolation === 'sandbox', ...(o.onBuild ? { onBuild: o.onBuild } : {}), ...(sql ? { sql } : {}) })
+      : undefined;
     df = await startEmbedded({
       plan,
       dataflow,
@@ -120,45 +120,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
 
 /** `--native` / `--sandbox` (not both): where `ssdk run` and `ssdk test` run functions. */
 export function isolationFlag(cmd: ParsedCommand, command: string): IsolationChoice {
-  if (cmd.values['native'] && cmd.values['sandbox']) throw new UsageError('--native and --sandbox contradict each other: give one', command);
-  return cmd.values['native'] ? 'native' : cmd.values['sandbox'] ? 'sandbox' : 'plan';
-}
-
-/** Builds the dataflow's components (cached by content hash) and serves its sandboxed chains. */
-async function openSandbox(file: string, dataflow: Dataflow, o: SessionOptions, sandboxAll: boolean, sql: WasmChainOptions['sql']): Promise<{ factory: SandboxFactory; close(): Promise<void> }> {
-  const { graph } = checkDataflow(dataflow);
-  const cache = process.env['SSDK_COMPONENT_CACHE'];
-  const built = await buildDataflow({
-    dataflow,
-    graph,
-    stateDir: stateDir(file, o.stateDir),
-    sandboxAll,
-    ...(cache ? { componentCache: cache } : {}),
-    onProgress: (p) =>
-      o.onBuild?.(
-        p.status === 'building'
-          ? `building the WebAssembly component of ${p.services.join(', ')} (${p.hash}); a new one takes 10–30 s, then it is cached`
-          : `${p.status} component ${p.hash} for ${p.services.join(', ')} (${Math.round(p.ms)} ms)`,
-      ),
-  });
-  const host = openWasmHost();
-  const build = await host.loadBuild(built.buildDir);
-  const chains: Array<{ close(): void }> = [];
-  return {
-    async factory(op, steps, log) {
-      const ids = steps.map((s) => s.id);
-      if (unitIsolation(build.manifest, ids) === 'native') return undefined;
-      const component = await build.componentFor(ids);
-      const timeoutMs = Math.max(...op.steps.filter((s) => ids.includes(s.id)).map((s) => s.settings.functionTimeoutMs), 1);
-      const chain = component?.chain({ steps, timeoutMs, ...(log ? { log } : {}), ...(sql ? { sql } : {}) });
-      if (chain) chains.push(chain);
-      return chain;
-    },
-    async close() {
-      for (const c of chains) c.close();
-      await host.close();
-    },
-  };
+  return isolationOf(cmd, command) ?? 'plan';
 }
 
 /** Produces each input in turn, waiting until the dataflow is idle after each. */

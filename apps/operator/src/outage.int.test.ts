@@ -93,6 +93,8 @@ async function wordCountThrough(s: Servers, outage: (stream: WordCountStream) =>
       leaseTtlMs: 1_500,
       heartbeatMs: 250,
       retryMaxDelayMs: 2_000,
+      // The outage is the point, not the sandbox (operator-sandboxed.int.test.ts covers that).
+      isolation: 'native',
       signal: abort.signal,
       log: (line) => {
         if (line.includes('(retry ')) retries.push(line);

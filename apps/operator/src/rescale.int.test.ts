@@ -32,10 +32,11 @@ describe('operator rescale (replicas join and die)', () => {
 
     const { plan } = await loadPlan(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
     const abort = new AbortController();
+    // Native: replicas and leases are the point here, not the sandbox (operator-sandboxed.int.test.ts).
     const inProcess = plan.operators
       .filter((op) => op.id !== KEYED)
       .map((op) =>
-        runOperator({ file: FILE, operatorId: op.id, natsUrl: s.natsUrl, databaseUrl: s.databaseUrl, schema: s.schema, subjectPrefix: s.prefix, partitions: s.partitions, leaseTtlMs: 1_500, heartbeatMs: 250, signal: abort.signal }),
+        runOperator({ file: FILE, operatorId: op.id, natsUrl: s.natsUrl, databaseUrl: s.databaseUrl, schema: s.schema, subjectPrefix: s.prefix, partitions: s.partitions, leaseTtlMs: 1_500, heartbeatMs: 250, isolation: 'native', signal: abort.signal }),
       );
     const procs = new OperatorProcesses(s);
     cleanups.push(async () => {

@@ -4,6 +4,9 @@
  * `SSDK_PARTITIONS`), stopped gracefully by SIGTERM / SIGINT (the batch in hand is committed).
  * Start several processes of the same operator to run replicas: they divide its partitions
  * (`SSDK_LEASE_TTL_MS` / `SSDK_HEARTBEAT_MS` tune how fast a dead one's partitions move).
+ * Functions run sandboxed as the plan says (`SSDK_ISOLATION=native|sandbox` overrides it); the
+ * component is built before the unit starts, once per stack when the processes share the state
+ * dir or `SSDK_COMPONENT_CACHE`.
  */
 import { runOperator, type OperatorOptions, type OperatorResult } from '@ssdk/runtime';
 

@@ -268,7 +268,9 @@ export class OperatorProcesses {
     const child = spawn(
       process.execPath,
       [BIN, 'operator', FILE, '--operator', unit, '--nats', s.natsUrl, '--postgres', s.databaseUrl, '--schema', s.schema, '--subject-prefix', s.prefix, '--partitions', String(s.partitions)],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SSDK_LEASE_TTL_MS: '1500', SSDK_HEARTBEAT_MS: '250', ...this.env } },
+      // Native unless a test asks otherwise: these tests are about replicas, leases and crashes,
+      // and a sandboxed process spends seconds loading its component at every (re)start.
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SSDK_LEASE_TTL_MS: '1500', SSDK_HEARTBEAT_MS: '250', SSDK_ISOLATION: 'native', ...this.env } },
     );
     const log: string[] = [];
     let seen = '';

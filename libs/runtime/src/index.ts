@@ -18,6 +18,7 @@ export * from './topology.ts';
 export * from './unit-logic.ts';
 export { runUnitTask, type UnitTaskOptions } from './unit-task.ts';
 export * from './operator.ts';
+export { buildComponents, openSandbox, unitRunsSandboxed, type Sandbox, type SandboxOptions } from './sandbox.ts';
 export * from './observer.ts';
 export { planGraph, runtimeDashboardSource, type RuntimeDashboardOptions } from './dashboard-source.ts';
 export * from './control-plane.ts';

@@ -149,6 +149,8 @@ async function setup(partitions: number) {
         schema: pg.schema,
         subjectPrefix: nats.prefix,
         partitions,
+        // Telemetry is the point here, not the sandbox: no component build.
+        isolation: 'native',
         signal,
         telemetry: telemetry(operatorId),
         ...(onMetrics ? { onMetrics: (m: UnitMetrics) => onMetrics(operatorId, m) } : {}),

@@ -6,14 +6,21 @@
  *
  * Several processes of the same unit are replicas: they divide its input partitions with fenced
  * leases and rebalance when one joins, leaves or dies (`replica.ts`; shared/DESIGN.md section 5).
- * A window unit whose flush sees every key runs as a singleton with standbys. A server that is away (PostgreSQL or NATS) is retried with backoff: the task restarts from the
- * last checkpoint and the deterministic message ids drop what it publishes again.
+ * A window unit whose flush sees every key runs as a singleton with standbys. A server that is
+ * away (PostgreSQL or NATS) is retried with backoff: the task restarts from the last checkpoint
+ * and the deterministic message ids drop what it publishes again.
+ *
+ * The unit's functions run where the plan says (sandboxed, the default, or native), as in
+ * embedded mode: the process builds the dataflow's component itself (`sandbox.ts`: cached by
+ * content hash beside the services file or in `SSDK_COMPONENT_CACHE`, one build per stack) and
+ * compiles only its own unit's functions.
  */
 import { loadNativeStep } from '@ssdk/functions';
 import { BusUnavailableError, createNatsBus, type NatsBus } from '@ssdk/bus';
 import { planDataflow, type PhysicalPlan } from '@ssdk/plan';
 import { loadServicesFile, type Dataflow, type Diagnostic } from '@ssdk/spec';
 import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { dataflowSchema, isRetryable, openPostgresStore, withRetry, type StateStore } from '@ssdk/state';
 import type { AssignmentMode } from './assignment.ts';
@@ -21,7 +28,9 @@ import { UnitMetrics } from './metrics.ts';
 import { logTopicOf, RuntimeTelemetry, type RuntimeTelemetryOptions } from './observer.ts';
 import { migratePlanState } from './partitioned-checkpoints.ts';
 import { runReplica } from './replica.ts';
-import { buildTopology, type RuntimeTopic, type RuntimeUnit, type Topology } from './topology.ts';
+import { openSandbox, unitRunsSandboxed, type Sandbox, type SandboxOptions } from './sandbox.ts';
+import { buildTopology, type IsolationChoice, type RuntimeTopic, type RuntimeUnit, type SandboxFactory, type Topology } from './topology.ts';
+import type { ChainExecutor } from './unit-logic.ts';
 
 export interface OperatorOptions {
   /** The services file. */
@@ -43,6 +52,16 @@ export interface OperatorOptions {
   fuse?: boolean;
   /** State schema. @default dataflowSchema(namespace, name) */
   schema?: string;
+  /**
+   * Where the unit's functions run (`TopologyOptions.isolation`): `plan` as the services file
+   * says (sandboxed unless `isolation: native`), `native` trusts every function (no build),
+   * `sandbox` sandboxes every one. @default process.env.SSDK_ISOLATION, else 'plan'
+   */
+  isolation?: IsolationChoice;
+  /** Where the component is built (`<stateDir>/build`). @default process.env.SSDK_HOME, else `.ssdk/` beside the services file */
+  stateDir?: string;
+  /** Components by content hash, shared by the processes of a stack. @default process.env.SSDK_COMPONENT_CACHE, else none */
+  componentCache?: string;
   /** Stops the service: the batch in hand is finished and committed first. */
   signal: AbortSignal;
   /** One line per event worth telling an operator (start, retry, end). */
@@ -114,9 +133,73 @@ export async function loadPlan(file: string, o: { partitions?: number; subjectPr
   return { plan: planned.plan, dataflow: parsed.dataflow, diagnostics };
 }
 
-/** Native (trusted) functions for now; the WebAssembly sandbox comes later. */
+/**
+ * The plan with every function native (trusted): for the topics' codecs and for tools and tests
+ * that run units in-process without a sandbox. An operator service uses `unitTopology`.
+ */
 export function nativeTopology(file: string, plan: PhysicalPlan, dataflow: Dataflow): Promise<Topology> {
   return buildTopology(plan, dataflow, async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn, { isolation: 'native' });
+}
+
+/** `SSDK_ISOLATION` (`plan`, `native` or `sandbox`); unset: `plan`. */
+export function isolationFromEnv(env: Record<string, string | undefined> = process.env): IsolationChoice {
+  const v = env['SSDK_ISOLATION'];
+  if (v === undefined || v === '') return 'plan';
+  if (v === 'plan' || v === 'native' || v === 'sandbox') return v;
+  throw new OperatorConfigError(`SSDK_ISOLATION takes plan, native or sandbox, got \`${v}\``);
+}
+
+export interface UnitTopology {
+  topology: Topology;
+  unit: RuntimeUnit;
+  /** The unit's sandbox, when it runs sandboxed: close it when the unit stops. */
+  sandbox?: Sandbox;
+}
+
+/**
+ * The topology as one operator service runs it: only `operatorId`'s functions are compiled
+ * (natively) or served (from the component); the other units are there for their topics and
+ * edges and refuse to run.
+ */
+export async function unitTopology(
+  o: Pick<OperatorOptions, 'file' | 'operatorId' | 'stateDir' | 'componentCache'> & { plan: PhysicalPlan; dataflow: Dataflow; isolation: IsolationChoice; log: (line: string) => void; sql?: SandboxOptions['sql'] },
+): Promise<UnitTopology> {
+  const op = o.plan.operators.find((u) => u.id === o.operatorId);
+  if (!op) {
+    throw new OperatorConfigError(`${o.file} has no operator \`${o.operatorId}\`: its operators are ${o.plan.operators.map((u) => `\`${u.id}\``).join(', ')}`);
+  }
+  const mine = new Set(op.steps.map((s) => s.id));
+  const sandbox = unitRunsSandboxed(op, o.isolation)
+    ? await openSandbox({
+        dataflow: o.dataflow,
+        stateDir: o.stateDir ?? (process.env['SSDK_HOME'] ? resolve(process.env['SSDK_HOME']) : join(dirname(resolve(o.file)), '.ssdk')),
+        ...(o.componentCache ? { componentCache: o.componentCache } : {}),
+        sandboxAll: o.isolation === 'sandbox',
+        onBuild: (line) => o.log(`${op.id}: ${line}`),
+        ...(o.sql ? { sql: o.sql } : {}),
+      })
+    : undefined;
+  try {
+    const factory: SandboxFactory = async (unit, steps, log) => (unit.id === op.id ? sandbox?.factory(unit, steps, log) : elsewhere(unit.id));
+    const topology = await buildTopology(
+      o.plan,
+      o.dataflow,
+      async (ps, step) => (mine.has(ps.id) ? (await loadNativeStep(ps.id, step, o.file)).fn : elsewhere(ps.id)),
+      { isolation: o.isolation, sandbox: factory },
+    );
+    return { topology, unit: topology.units.find((u) => u.id === op.id)!, ...(sandbox ? { sandbox } : {}) };
+  } catch (err) {
+    await sandbox?.close();
+    throw err;
+  }
+}
+
+/** The logic of a unit another process runs: never called here. */
+function elsewhere(id: string): ChainExecutor & (() => never) {
+  const refuse = (): never => {
+    throw new Error(`\`${id}\` runs in another operator process, not in this one`);
+  };
+  return Object.assign(refuse, { run: refuse, flush: refuse });
 }
 
 /** Creates (idempotently) the topics of a plan a process uses, each with the plan's subject template. */
@@ -142,14 +225,30 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
   const subjectPrefix = o.subjectPrefix ?? process.env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk';
   const fuse = o.fuse ?? process.env['SSDK_FUSE'] === '1';
   const { plan, dataflow } = await loadPlan(o.file, { subjectPrefix, fuse, ...(o.partitions !== undefined ? { partitions: o.partitions } : {}) });
-  const topology = await nativeTopology(o.file, plan, dataflow);
-  const unit = topology.units.find((u) => u.id === o.operatorId);
-  if (!unit) {
-    throw new OperatorConfigError(`${o.file} has no operator \`${o.operatorId}\`: its operators are ${topology.units.map((u) => `\`${u.id}\``).join(', ')}`);
-  }
   const schema = o.schema ?? dataflowSchema(plan.dataflow.namespace, plan.dataflow.name);
   const databaseUrl = o.databaseUrl ?? process.env['DATABASE_URL'];
   if (!databaseUrl) throw new OperatorConfigError('no PostgreSQL server: give --postgres URL or set DATABASE_URL');
+  const leaseTtlMs = o.leaseTtlMs ?? envNumber('SSDK_LEASE_TTL_MS') ?? 6_000;
+  const heartbeatMs = o.heartbeatMs ?? envNumber('SSDK_HEARTBEAT_MS') ?? Math.max(50, Math.round(leaseTtlMs / 4));
+  if (!(heartbeatMs < leaseTtlMs)) throw new OperatorConfigError(`the heartbeat (${heartbeatMs} ms) must be shorter than the lease (${leaseTtlMs} ms)`);
+  const componentCache = o.componentCache ?? process.env['SSDK_COMPONENT_CACHE'];
+  // `ctx.sql` reads committed state through the current leg's connection; while PostgreSQL is
+  // away there is none, and the query fails its record with the reason.
+  let legStore: StateStore | undefined;
+  const sql = (query: string, params: unknown[]) => (legStore ? legStore.query(query, params) : Promise.reject(new Error('ctx.sql: PostgreSQL is not connected (the operator is reconnecting)')));
+  // Built once per process: a retry below reuses the unit's chains (and its guest workers).
+  const { topology, unit, sandbox } = await unitTopology({
+    file: o.file,
+    operatorId: o.operatorId,
+    plan,
+    dataflow,
+    isolation: o.isolation ?? isolationFromEnv(),
+    log,
+    sql,
+    ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+    ...(componentCache ? { componentCache } : {}),
+  });
+  const functions = sandbox ? `sandboxed (component ${sandbox.components.join(', ')})` : unit.plan.steps.length > 0 ? 'native' : 'none';
   const metrics = new UnitMetrics(unit.id);
   o.onMetrics?.(metrics);
   const retry = {
@@ -159,9 +258,6 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
     retryIf: isRetryableOperatorError,
     onRetry: (err: unknown, attempt: number, delay: number) => log(`${unit.id}: ${(err as Error).message} (retry ${attempt} in ${delay} ms)`),
   };
-  const leaseTtlMs = o.leaseTtlMs ?? envNumber('SSDK_LEASE_TTL_MS') ?? 6_000;
-  const heartbeatMs = o.heartbeatMs ?? envNumber('SSDK_HEARTBEAT_MS') ?? Math.max(50, Math.round(leaseTtlMs / 4));
-  if (!(heartbeatMs < leaseTtlMs)) throw new OperatorConfigError(`the heartbeat (${heartbeatMs} ms) must be shorter than the lease (${leaseTtlMs} ms)`);
   // One id per process incarnation: a restarted process is a new owner, so its leases get new epochs.
   const member = o.replicaId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const mode = assignmentMode(unit);
@@ -169,9 +265,10 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
   let ended = false;
   // Function log lines go to the dataflow's log topic (`ssdk log NS/NAME`).
   const logs = { topic: logTopicOf(plan.dataflow, subjectPrefix) };
-  const telemetry = o.telemetry === false ? undefined : await RuntimeTelemetry.open({ serviceName: unit.id, logs, ...o.telemetry });
-  if (telemetry?.metrics?.url) log(`${unit.id}: metrics at ${telemetry.metrics.url}`);
+  let telemetry: RuntimeTelemetry | undefined;
   try {
+    telemetry = o.telemetry === false ? undefined : await RuntimeTelemetry.open({ serviceName: unit.id, logs, ...o.telemetry });
+    if (telemetry?.metrics?.url) log(`${unit.id}: metrics at ${telemetry.metrics.url}`);
     await withRetry(async () => {
       let bus: NatsBus | undefined;
       let store: StateStore | undefined;
@@ -180,24 +277,27 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
         await ensurePlanTopics(bus, plan, [...unit.inputs.map((i) => i.topic.id), ...unit.outputs.map((t) => t.id), unit.deadLetter.id, unit.lateEvents.id]);
         store = await openPostgresStore({ connectionString: databaseUrl, schema, applicationName: `ssdk-operator ${unit.id}` });
         await migratePlanState(store, plan, dataflow);
-        log(`${unit.id}: running (${unit.inputs.map((i) => `${i.topic.id}×${i.topic.partitions}`).join(', ')} → ${unit.outputs.map((t) => t.id).join(', ') || 'nothing'}; replica ${member}, ${mode})`);
+        legStore = store;
+        log(`${unit.id}: running (${unit.inputs.map((i) => `${i.topic.id}×${i.topic.partitions}`).join(', ')} → ${unit.outputs.map((t) => t.id).join(', ') || 'nothing'}; replica ${member}, ${mode}; functions ${functions})`);
         const r = await runReplica({ unit, bus, store, metrics, mode, member, leaseTtlMs, heartbeatMs, endTopics, signal: o.signal, log, batchMessages: o.batchMessages ?? 256, ...(telemetry ? { observer: telemetry.observer() } : {}) });
         ended = r.ended;
       } finally {
+        legStore = undefined;
         await store?.close().catch(() => {});
         await bus?.close().catch(() => {});
       }
     }, retry);
   } catch (err) {
     // Stopped while waiting to retry: a graceful stop, not a failure.
-    if (o.signal.aborted && isRetryableOperatorError(err)) return { ended, metrics };
-    if (o.signal.aborted && err === o.signal.reason) return { ended, metrics };
-    throw err;
+    const stopped = o.signal.aborted && (isRetryableOperatorError(err) || err === o.signal.reason);
+    if (!stopped) throw err;
   } finally {
-    // Spans still in the exporter's buffer go out before the service ends.
+    // Spans still in the exporter's buffer go out before the service ends; the guest workers
+    // go with the unit, whether it ended, stopped or failed.
     await telemetry?.close();
+    await sandbox?.close();
   }
-  log(`${unit.id}: ${ended ? 'inputs ended' : 'stopped'}`);
+  log(`${unit.id}: ${ended ? 'inputs ended' : 'stopped'}${sandbox ? ` (${sandbox.guestCalls()} guest calls)` : ''}`);
   return { ended, metrics };
 }
 

@@ -85,8 +85,9 @@ describe('runtime - ref-states across operator services (NATS JetStream + Postgr
     };
     const abort = new AbortController();
     cleanups.push(async () => abort.abort());
+    // Native: the point is the state read across processes, not the sandbox (tested elsewhere).
     const run = (op: string) =>
-      runOperator({ file, operatorId: op, natsUrl: nats.url, databaseUrl: pg.connectionString, schema: pg.schema, subjectPrefix: nats.prefix, partitions, signal: abort.signal, telemetry: false });
+      runOperator({ file, operatorId: op, natsUrl: nats.url, databaseUrl: pg.connectionString, schema: pg.schema, subjectPrefix: nats.prefix, partitions, signal: abort.signal, telemetry: false, isolation: 'native' });
     const counting = plan.operators.filter((o) => o.id.startsWith('count-words.')).map((o) => run(o.id));
     const probing = plan.operators.filter((o) => o.id.startsWith('lookup-word.')).map((o) => run(o.id));
     expect(counting.length).toBeGreaterThan(0);

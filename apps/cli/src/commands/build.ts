@@ -34,15 +34,8 @@ export async function runBuild(cmd: ParsedCommand, io: CliIo): Promise<number> {
   try {
     result = await buildDataflow({ dataflow: checked.dataflow, graph, stateDir: home, ...(cache ? { componentCache: cache } : {}), onProgress: (p) => io.out(progressLine(io, p)) });
   } catch (err) {
-    // A function that cannot be found or does not compile: where, what, like a compiler.
-    const e = err as { pos?: Where; location?: Where; domain?: string };
-    const where = e.pos ?? e.location;
-    if (where && err instanceof Error && e.domain === 'user') {
-      const at = `${where.file}:${where.line}:${where.col}`;
-      const message = err.message.startsWith(`${at}: `) ? err.message.slice(at.length + 2) : err.message;
-      io.err(`${relative(io.cwd, where.file) || where.file}:${where.line}:${where.col}: ${paint(io, 'red', 'error')}: ${message}\n`);
-      return EXIT_USER_ERROR;
-    }
+    const code = reportBuildError(err, io);
+    if (code !== undefined) return code;
     throw err;
   }
   const built = result.components.filter((c) => c.status === 'built').length;
@@ -51,6 +44,17 @@ export async function runBuild(cmd: ParsedCommand, io: CliIo): Promise<number> {
     `${plural(result.components.length, 'component')} (${built} built, ${result.components.length - built} cached) in ${seconds(performance.now() - started)} → ${manifest}\n`,
   );
   return EXIT_OK;
+}
+
+/** A function that cannot be found or does not compile: where, what, like a compiler (exit 2); undefined for other errors. */
+export function reportBuildError(err: unknown, io: CliIo): number | undefined {
+  const e = err as { pos?: Where; location?: Where; domain?: string };
+  const where = e.pos ?? e.location;
+  if (!where || !(err instanceof Error) || e.domain !== 'user') return undefined;
+  const at = `${where.file}:${where.line}:${where.col}`;
+  const message = err.message.startsWith(`${at}: `) ? err.message.slice(at.length + 2) : err.message;
+  io.err(`${relative(io.cwd, where.file) || where.file}:${where.line}:${where.col}: ${paint(io, 'red', 'error')}: ${message}\n`);
+  return EXIT_USER_ERROR;
 }
 
 interface Where {

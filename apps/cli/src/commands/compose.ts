@@ -3,22 +3,26 @@
  * PostgreSQL, Jaeger with OTLP over HTTP), the planner, a one-shot `deploy-dataflow` job that deploys the
  * services file through the planner, and one service per operator unit of its plan
  * (`ssdk operator --dataflow NS/NAME --operator ID`, fetching the deployed plan), each scalable
- * with `docker compose up --scale <service>=N` or `--scale OP=N` here. Deterministic: the same
- * file and flags give the same text, so a committed compose file can be checked against it.
+ * with `docker compose up --scale <service>=N` or `--scale OP=N` here. The operators share a
+ * named volume of built WebAssembly components (`SSDK_COMPONENT_CACHE`): the first to start
+ * builds the dataflow's component, the others wait for it and find it there. Deterministic: the
+ * same file and flags give the same text, so a committed compose file can be checked against it.
  */
 import { writeFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { Document, isScalar, isSeq, visit } from 'yaml';
 import { loadPlan } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
+import { isolationOf, isolationOptions } from '../distributed.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 
 export const composeSpec: CommandSpec = {
   name: 'compose',
   summary: 'Generate a docker-compose file for a dataflow: NATS, PostgreSQL, Jaeger, the planner, a deploy job and one service per operator unit.',
-  usage: 'ssdk compose FILE [--scale OPERATOR=N...] [--partitions N] [--fragment] [--output PATH]',
+  usage: 'ssdk compose FILE [--scale OPERATOR=N...] [--partitions N] [--native | --sandbox] [--fragment] [--output PATH]',
   options: {
+    ...isolationOptions,
     scale: { type: 'string', multiple: true, valueName: 'OPERATOR=N', description: 'replicas of an operator unit (its id or its compose service name); repeatable' },
     partitions: { type: 'string', valueName: 'N', description: 'partitions per topic, passed to the deploy job (default: the file\'s, else 8)' },
     fragment: { type: 'boolean', description: 'only the dataflow\'s services (deploy job and operators), to merge into an existing compose file' },
@@ -73,6 +77,9 @@ const SERVERS = {
   },
 };
 
+/** Built components, shared by every operator container (one build per stack, not per container). */
+const COMPONENTS = { volume: 'components', path: '/var/cache/ssdk/components' };
+
 /** The image every ssdk service runs: this repository, built by its Dockerfile. */
 const SSDK_IMAGE = { image: 'ssdk:local', build: '.' };
 const SERVERS_HEALTHY = { nats: { condition: 'service_healthy' }, postgres: { condition: 'service_healthy' } };
@@ -86,6 +93,7 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
   const { plan } = await loadPlan(resolve(io.cwd, given), partitions !== undefined ? { partitions } : {});
   const dataflow = `${plan.dataflow.namespace}/${plan.dataflow.name}`;
 
+  const isolation = isolationOf(cmd, 'compose');
   const names = serviceNames(plan.operators.map((op) => op.id));
   const replicas = parseScale((cmd.values['scale'] as string[] | undefined) ?? [], names);
   const services: Record<string, unknown> = {};
@@ -106,15 +114,22 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
     services[name] = {
       ...SSDK_IMAGE,
       command: ['node', 'bin/ssdk.js', 'operator', '--dataflow', dataflow, '--operator', op.id],
-      environment: { ...ENVIRONMENT, OTEL_SERVICE_NAME: `ssdk-${name}` },
+      environment: { ...ENVIRONMENT, OTEL_SERVICE_NAME: `ssdk-${name}`, SSDK_COMPONENT_CACHE: COMPONENTS.path, ...(isolation ? { SSDK_ISOLATION: isolation } : {}) },
+      volumes: [`${COMPONENTS.volume}:${COMPONENTS.path}`],
       depends_on: { 'deploy-dataflow': { condition: 'service_completed_successfully' } },
       // An operator that exits 0 has seen the end of its inputs: it stays down, as with `ssdk up`.
       restart: 'on-failure',
       ...(replicas.has(op.id) ? { deploy: { replicas: replicas.get(op.id) } } : {}),
     };
   }
-  const doc = { ...(cmd.values['fragment'] ? {} : { name: 'ssdk' }), services, ...(cmd.values['fragment'] ? {} : { volumes: { 'nats-data': null, 'pg-data': null } }) };
-  const args = [...(partitions !== undefined ? [` --partitions ${partitions}`] : []), ...((cmd.values['scale'] as string[] | undefined) ?? []).map((s) => ` --scale ${s}`), cmd.values['fragment'] ? ' --fragment' : ''].join('');
+  const volumes = { ...(cmd.values['fragment'] ? {} : { 'nats-data': null, 'pg-data': null }), [COMPONENTS.volume]: null };
+  const doc = { ...(cmd.values['fragment'] ? {} : { name: 'ssdk' }), services, volumes };
+  const args = [
+    ...(partitions !== undefined ? [` --partitions ${partitions}`] : []),
+    ...((cmd.values['scale'] as string[] | undefined) ?? []).map((s) => ` --scale ${s}`),
+    isolation ? ` --${isolation}` : '',
+    cmd.values['fragment'] ? ' --fragment' : '',
+  ].join('');
   const text = HEADER(file, args) + toYaml(doc);
   const output = cmd.values['output'];
   if (typeof output === 'string') {

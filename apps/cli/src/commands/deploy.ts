@@ -1,14 +1,15 @@
 /**
  * `ssdk deploy FILE`: sends the services file and its functions to the planner, which validates
  * and plans them, creates the streams and state tables and stores the plan as the dataflow's
- * next version. A bad file prints as `ssdk validate` prints it (exit 2); a redeploy that changes
+ * next version. A bad file prints as `ssdk validate` prints it (exit 2), and so does a function
+ * that does not compile (checked here, before anything is deployed); a redeploy that changes
  * the state layout is refused (exit 2) unless `--reset-state`.
  */
 import type { DeployReply, DeployRequest } from '@ssdk/runtime';
 import type { Diagnostic } from '@ssdk/spec';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { serverFlags, serverOptions } from '../distributed.ts';
-import { askPlanner, readServicesBundle, reportPlannerRefusal } from '../distributed-control.ts';
+import { askPlanner, checkFunctions, readServicesBundle, reportPlannerRefusal } from '../distributed-control.ts';
 import { printDiagnostics } from '../diagnostics.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
@@ -36,6 +37,8 @@ export async function runDeploy(cmd: ParsedCommand, io: CliIo): Promise<number> 
   const file = cmd.positionals[0]!;
   const flags = serverFlags(cmd, 'deploy');
   const bundle = await readServicesBundle(file, 'deploy');
+  const checked = await checkFunctions(file, io);
+  if (typeof checked === 'number') return checked;
   const request: DeployRequest = {
     bundle,
     displayPath: file,

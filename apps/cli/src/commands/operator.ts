@@ -2,21 +2,25 @@ import { hostname } from 'node:os';
 import { connectControl, type ControlConnection } from '@ssdk/bus';
 import { heartbeatSubject, loadDeployedDataflow, loadPlan, runOperator, startHeartbeat, type UnitMetrics } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
-import { serverFlags, serverOptions } from '../distributed.ts';
+import { isolationOf, isolationOptions, serverFlags, serverOptions } from '../distributed.ts';
 import { controlSchemaOf, controlSchemaOption } from '../distributed-control.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
+import { stateDir } from '../state-dir.ts';
+import { reportBuildError } from './build.ts';
 
 export const operatorSpec: CommandSpec = {
   name: 'operator',
   summary: 'Run one operator unit of a dataflow as a service, over NATS JetStream and PostgreSQL (foreground; SIGTERM drains).',
-  usage: 'ssdk operator (FILE | --dataflow NS/NAME) --operator ID [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N]',
+  usage: 'ssdk operator (FILE | --dataflow NS/NAME) --operator ID [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--native | --sandbox]',
   options: {
     operator: { type: 'string', valueName: 'ID', description: 'the operator unit to run, as `ssdk plan FILE` lists it (default: $SSDK_OPERATOR)' },
     postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the state (default: $DATABASE_URL)' },
     schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: ssdk_<namespace>_<name>)' },
     'metrics-port': { type: 'string', valueName: 'N', description: 'serve Prometheus metrics on http://0.0.0.0:N/metrics (default: $SSDK_METRICS_PORT; 0 or none: off)' },
     dataflow: { type: 'string', valueName: 'NS/NAME', description: 'run a unit of this deployed dataflow (`ssdk deploy`): its plan, code and options come from the planner\'s tables, no FILE (default: $SSDK_DATAFLOW)' },
+    'state-dir': { type: 'string', valueName: 'DIR', description: 'where the WebAssembly component is built (default: .ssdk/ beside the services file, or $SSDK_HOME); $SSDK_COMPONENT_CACHE shares built components between state dirs' },
+    ...isolationOptions,
     ...controlSchemaOption,
     ...serverOptions,
   },
@@ -24,13 +28,19 @@ export const operatorSpec: CommandSpec = {
   examples: [
     'ssdk operator examples/word-count/services.yaml --operator count-words.add-to-total',
     'ssdk operator --dataflow examples/word-count --operator count-words.add-to-total',
+    'SSDK_COMPONENT_CACHE=/var/cache/ssdk ssdk operator --dataflow examples/word-count --operator count-words.split-sentence   # N processes, one build',
     'NATS_URL=nats://127.0.0.1:4222 DATABASE_URL=postgres://postgres@127.0.0.1:5432/test ssdk operator services.yaml --operator top-words.count-in-window',
   ],
 };
 
-/** One replica per operator for now: the unit reads every partition of its inputs. */
+/**
+ * One replica of a unit (start more processes for more). Its functions run sandboxed unless the
+ * plan, `--native` or `SSDK_ISOLATION` says otherwise; the component is built (or found cached)
+ * before the unit starts.
+ */
 export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const flags = serverFlags(cmd, 'operator');
+  const isolation = isolationOf(cmd, 'operator');
   const operatorId = typeof cmd.values['operator'] === 'string' ? cmd.values['operator'] : process.env['SSDK_OPERATOR'];
   if (!operatorId) throw new UsageError('give --operator ID (or set SSDK_OPERATOR); `ssdk plan FILE` lists the operators', 'operator');
   const postgres = typeof cmd.values['postgres'] === 'string' ? cmd.values['postgres'] : process.env['DATABASE_URL'];
@@ -55,9 +65,12 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
+    const file = deployed?.file ?? fileArg!;
     await runOperator({
-      file: deployed?.file ?? fileArg!,
+      file,
       operatorId,
+      stateDir: stateDir(file, typeof cmd.values['state-dir'] === 'string' ? cmd.values['state-dir'] : undefined),
+      ...(isolation ? { isolation } : {}),
       natsUrl: flags.natsUrl,
       databaseUrl: postgres,
       ...(deployed
@@ -73,6 +86,11 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
       onMetrics: (metrics) => heartbeat.start(metrics),
     });
     return EXIT_OK;
+  } catch (err) {
+    // A function that does not build: like `ssdk build` says it.
+    const code = reportBuildError(err, io);
+    if (code !== undefined) return code;
+    throw err;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

@@ -3,7 +3,10 @@
  * Docker engine — what `docker compose up` does with the file `ssdk compose` writes. `up`
  * starts a planner (unless one already answers on the subject prefix), deploys the services
  * file through it, then starts one `ssdk operator --dataflow NS/NAME` process per operator unit
- * (one replica each, or `--replicas N`). A process that dies is restarted with backoff, as
+ * (one replica each, or `--replicas N`). Before anything starts it checks that the functions
+ * compile and builds the dataflow's WebAssembly component into a cache the operator processes
+ * share (`SSDK_COMPONENT_CACHE`, else `components/` in the state dir), so they start warm
+ * instead of each compiling it. A process that dies is restarted with backoff, as
  * compose's restart policy would; an operator that exits 0 has seen the end of its inputs and
  * stays down. The PIDs are kept in `.ssdk/stack.json`; `down` stops them: SIGTERM (they drain),
  * SIGKILL after a grace period.
@@ -13,38 +16,40 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import type { DeployReply, DeployRequest } from '@ssdk/runtime';
-import { parseDuration } from '@ssdk/spec';
+import { buildComponents, isolationFromEnv, loadPlan, unitRunsSandboxed, type DeployReply, type DeployRequest, type IsolationChoice } from '@ssdk/runtime';
+import { parseDuration, type Dataflow } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
-import { serverFlags, serverOptions, type ServerFlags } from '../distributed.ts';
-import { askPlanner, controlSchemaOf, controlSchemaOption, readServicesBundle, reportPlannerRefusal, spawnPlanner, waitForPlanner } from '../distributed-control.ts';
+import { isolationOf, isolationOptions, serverFlags, serverOptions, type ServerFlags } from '../distributed.ts';
+import { askPlanner, checkFunctions, controlSchemaOf, controlSchemaOption, readServicesBundle, reportPlannerRefusal, spawnPlanner, waitForPlanner } from '../distributed-control.ts';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { stateDir } from '../state-dir.ts';
+import { reportBuildError } from './build.ts';
 
 const BIN = fileURLToPath(new URL('../../../../bin/ssdk.js', import.meta.url));
 
 const stackOptions = {
-  'state-dir': { type: 'string', valueName: 'DIR', description: 'where stack.json is kept (default: .ssdk/ beside the services file, or $SSDK_HOME)' },
+  'state-dir': { type: 'string', valueName: 'DIR', description: 'where stack.json and the build are kept (default: .ssdk/ beside the services file, or $SSDK_HOME)' },
   grace: { type: 'string', valueName: 'DURATION', description: 'how long a stopped process may drain before SIGKILL', default: '10s' },
 } as const;
 
 export const upSpec: CommandSpec = {
   name: 'up',
   summary: 'Deploy a dataflow and run it as local processes: a planner and one `ssdk operator` per operator unit (foreground supervisor: restarts a process that dies; Ctrl-C or `ssdk down` stops them).',
-  usage: 'ssdk up FILE [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--replicas N] [--reset-state]',
+  usage: 'ssdk up FILE [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--replicas N] [--reset-state] [--native | --sandbox]',
   options: {
     postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the plans and the state (default: $DATABASE_URL)' },
     replicas: { type: 'string', valueName: 'N', description: 'processes per operator unit', default: '1' },
     'reset-state': { type: 'boolean', description: 'deploy with --reset-state (a changed state layout drops the old state)' },
     schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: the deployed one, else ssdk_<namespace>_<name>)' },
+    ...isolationOptions,
     ...serverOptions,
     ...controlSchemaOption,
     ...stackOptions,
   },
   minPositionals: 1,
   maxPositionals: 1,
-  examples: ['ssdk up examples/word-count/services.yaml &', 'ssdk status examples/word-count', 'ssdk down examples/word-count/services.yaml'],
+  examples: ['ssdk up examples/word-count/services.yaml &', 'ssdk up examples/word-count/services.yaml --native &   # trusted functions: no build', 'ssdk status examples/word-count', 'ssdk down examples/word-count/services.yaml'],
 };
 
 export const downSpec: CommandSpec = {
@@ -100,6 +105,16 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const path = stackPath(cmd);
   await mkdir(dirname(path), { recursive: true });
   const bundle = await readServicesBundle(file, 'up');
+  const isolation = isolationOf(cmd, 'up') ?? isolationFromEnv();
+  const checked = await checkFunctions(file, io);
+  if (typeof checked === 'number') return checked;
+  const componentCache = process.env['SSDK_COMPONENT_CACHE'] ?? join(dirname(path), 'components');
+  if (checked.dataflow) {
+    const built = await buildOnce(file, checked.dataflow, { isolation, stateDir: dirname(path), componentCache }, io);
+    if (built !== undefined) return built;
+  }
+  // What the operator processes are told: the shared cache, and the isolation `up` built for.
+  const operatorEnv = { ...process.env, SSDK_COMPONENT_CACHE: componentCache, SSDK_ISOLATION: isolation };
 
   const procs = new Map<string, Supervised>();
   let stopping = false;
@@ -186,7 +201,7 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
           args: () =>
             spawn(process.execPath, [BIN, 'operator', '--dataflow', deployed.dataflow, '--operator', id, '--postgres', postgres, '--nats', flags.natsUrl, ...(controlSchema ? ['--control-schema', controlSchema] : [])], {
               stdio: ['ignore', 'inherit', 'pipe'],
-              env: process.env,
+              env: operatorEnv,
             }),
           child: undefined,
           done: false,
@@ -219,6 +234,25 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
   }
   io.err(stopping ? 'stopped every process\n' : 'every operator ended its input\n');
   return failed ? EXIT_FAILURE : EXIT_OK;
+}
+
+/**
+ * Builds the component the operators will need (none when every unit runs natively), with a
+ * progress line; returns an exit code when a function does not build.
+ */
+async function buildOnce(file: string, dataflow: Dataflow, o: { isolation: IsolationChoice; stateDir: string; componentCache: string }, io: CliIo): Promise<number | undefined> {
+  const { plan } = await loadPlan(file);
+  if (!plan.operators.some((op) => unitRunsSandboxed(op, o.isolation))) return undefined;
+  const started = performance.now();
+  try {
+    const built = await buildComponents({ dataflow, stateDir: o.stateDir, componentCache: o.componentCache, sandboxAll: o.isolation === 'sandbox', onBuild: (line) => io.err(`${line}\n`) });
+    io.err(`components ready in ${Math.round(performance.now() - started)} ms (${built.components.map((c) => `${c.hash} ${c.status}`).join(', ')}), cached in ${o.componentCache}\n`);
+    return undefined;
+  } catch (err) {
+    const code = reportBuildError(err, io);
+    if (code !== undefined) return code;
+    throw err;
+  }
 }
 
 async function deploy(bundle: DeployRequest['bundle'], file: string, cmd: ParsedCommand, flags: ServerFlags, io: CliIo): Promise<DeployReply | number> {

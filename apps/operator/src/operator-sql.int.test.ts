@@ -1,0 +1,143 @@
+/**
+ * `ctx.sql` in operator services: a sandboxed window flush ranks the running totals another
+ * unit committed to PostgreSQL with a SQL query (read-only, over the dataflow's state schema),
+ * and a function that tries to write through it has its record dead-lettered with the reason.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createNatsBus } from '@ssdk/bus';
+import { decodeFrame, encodeFrame, encodeRecordFrames, readUtf8 } from '@ssdk/records';
+import { testNats, testPostgres } from '@ssdk/testing';
+import { ensurePlanTopics, loadPlan, runOperator } from './index.ts';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+// `tally` keeps a running total per word (table `tally_totals`); `leaders` reads the top two with
+// SQL when its window closes; `vandal` tries to write.
+const SERVICES = `apiVersion: 0.5.0
+meta: {name: sql-ranks, namespace: tests, version: 0.1.0}
+types:
+  standing:
+    type: object
+    properties:
+      word: {type: string}
+      total: {type: u32}
+  leaders:
+    type: list
+    items: {type: standing}
+topics:
+  words: {schema: {value: {type: string}}}
+  ticks: {schema: {value: {type: string}}}
+  attempts: {schema: {value: {type: string}}}
+  leaders: {schema: {value: {type: leaders}}}
+services:
+  tally:
+    sources: [{type: topic, id: words}]
+    states:
+      totals:
+        type: keyed-state
+        properties:
+          key: {type: string}
+          value: {type: u32}
+    partition:
+      assign-key:
+        run: |
+          function byWord(w: string): string {
+            return w;
+          }
+      update-state:
+        run: |
+          function count(w: string, ctx: Ctx): void {
+            ctx.state('totals').increment();
+          }
+  leaders:
+    sources: [{type: topic, id: ticks}]
+    window:
+      tumbling: {duration: 10s}
+      assign-timestamp:
+        run: |
+          function tickTime(t: string, eventTime: number): number {
+            return eventTime;
+          }
+      flush:
+        run: |
+          function topTwo(ctx: Ctx): Leaders {
+            const rows = ctx.sql('SELECT key, value FROM tally_totals ORDER BY value DESC, key LIMIT $1', [2]);
+            return rows.map((r) => ({ word: String(r['key']), total: Number(r['value']) }));
+          }
+    sinks: [{type: topic, id: leaders}]
+  vandal:
+    sources: [{type: topic, id: attempts}]
+    transforms:
+      - operator: filter
+        run: |
+          function erase(what: string, ctx: Ctx): boolean {
+            return ctx.sql(what).length > 0;
+          }
+`;
+
+describe('operator ctx.sql', () => {
+  it('operator - a sandboxed flush ranks committed PostgreSQL state with SQL; a write is dead-lettered with the reason', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-operator-sql-'));
+    const file = join(dir, 'services.yaml');
+    await writeFile(file, SERVICES);
+    const nats = await testNats();
+    const pg = await testPostgres();
+    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+    cleanups.push(
+      () => rm(dir, { recursive: true, force: true }),
+      () => pg.cleanup(),
+      async () => {
+        await bus.destroy();
+        await bus.close();
+      },
+    );
+    const { plan } = await loadPlan(file, { subjectPrefix: nats.prefix, partitions: 1 });
+    await ensurePlanTopics(bus, plan, plan.topics.map((t) => t.id));
+    const topic = (id: string) => plan.topics.find((t) => t.id === id)!;
+    const produce = async (id: string, values: string[]) => {
+      const records = values.map((v, i) => ({ key: null, value: JSON.stringify(v), timestamp: 1_000 + i }));
+      await bus.publish(topic(id).name, 0, [...encodeRecordFrames(records, 900_000), encodeFrame({ kind: 'end' })].map((data) => ({ data })));
+    };
+    const read = async (id: string) => {
+      const reader = bus.read(topic(id).name, 0);
+      try {
+        const out: unknown[] = [];
+        for (const m of await reader.fetch(100, 1_000)) {
+          const f = decodeFrame(m.data);
+          if (f.kind === 'data') for (const r of f.records) out.push(JSON.parse(readUtf8(r.value)));
+        }
+        return out;
+      } finally {
+        await reader.close();
+      }
+    };
+    const abort = new AbortController();
+    cleanups.push(async () => abort.abort());
+    // The machine's component cache of the tests; the build goes beside the services file.
+    const componentCache = process.env['SSDK_COMPONENT_CACHE'] ?? join(tmpdir(), 'ssdk-test-components');
+    const run = (operatorId: string) =>
+      runOperator({ file, operatorId, natsUrl: nats.url, databaseUrl: pg.connectionString, schema: pg.schema, subjectPrefix: nats.prefix, partitions: 1, componentCache, telemetry: false, signal: abort.signal });
+    const units = (service: string) => plan.operators.filter((op) => op.service === service).map((op) => run(op.id));
+
+    // The totals are committed before the window that reads them closes.
+    const tally = units('tally');
+    await produce('words', ['pear', 'apple', 'pear', 'fig', 'apple', 'pear']);
+    expect((await Promise.all(tally)).map((r) => r.ended)).toEqual(tally.map(() => true));
+    const leaders = units('leaders');
+    const vandal = units('vandal');
+    await produce('ticks', ['a']);
+    await produce('attempts', ['DELETE FROM tally_totals', 'SELECT count(*) AS n FROM tally_totals']);
+    expect((await Promise.all([...leaders, ...vandal])).map((r) => r.ended)).toEqual([...leaders, ...vandal].map(() => true));
+
+    expect(await read('leaders')).toEqual([[{ word: 'pear', total: 3 }, { word: 'apple', total: 2 }]]);
+    const dead = (await read('vandal.dead-letter')) as Array<{ operator: string; reason: string }>;
+    expect(dead.map((d) => d.operator)).toEqual(['vandal.erase']);
+    expect(dead[0]!.reason).toContain('DELETE is not allowed');
+  }, 300_000);
+});
