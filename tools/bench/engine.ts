@@ -7,11 +7,13 @@
  * dataflow's WebAssembly component; built on first use, then cached by content hash under
  * $SSDK_COMPONENT_CACHE or node_modules/.cache/ssdk-components). Prints records/s, CPU seconds
  * (wall time on a busy machine says little: compare with the baseline of the same run), batch
- * latency percentiles and peak RSS. Not a test: numbers, not verdicts.
+ * latency percentiles and peak RSS (the component is built in a child process, so the RSS is the
+ * runtime's). Not a test: numbers, not verdicts.
  *
  *   npx tsx tools/bench/engine.ts [--records N] [--sandbox-records N] [--no-fuse] [--no-sandbox] [--only word-count|sensors]
+ *     [--partitions N] [--batch-messages N] [--guest-workers N,M] (sandboxed runs, one per worker count; default: one per CPU)
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +21,8 @@ import { parseArgs } from 'node:util';
 import { loadNativeStep } from '@ssdk/functions';
 import { checkDataflow, planDataflow } from '@ssdk/plan';
 import { startEmbedded, type ChainExecutor, type ProduceRecord, type SandboxFactory, type UnitMetricsSnapshot } from '@ssdk/runtime';
-import { loadServicesFile, type Dataflow } from '@ssdk/spec';
+import { loadServicesFile } from '@ssdk/spec';
 import { openWasmHost } from '@ssdk/wasm-host';
-import { buildDataflow } from '@ssdk/wasm-host/build';
 
 // Embedded mode runs fused (one partition: steps of a service part share a unit); --no-fuse
 // runs one unit per step, as the distributed runtime does by default.
@@ -32,8 +33,18 @@ const { values } = parseArgs({
     'no-fuse': { type: 'boolean', default: false },
     'no-sandbox': { type: 'boolean', default: false },
     only: { type: 'string' },
+    partitions: { type: 'string', default: '1' },
+    'batch-messages': { type: 'string' },
+    'guest-workers': { type: 'string' },
+    'build-component': { type: 'string' },
+    'state-dir': { type: 'string' },
   },
 });
+const PARTITIONS = Number(values.partitions);
+// Messages a unit takes per batch (it publishes after each): the runtime's default when unset.
+const BATCH_MESSAGES = values['batch-messages'] ? Number(values['batch-messages']) : undefined;
+// undefined: the host's default (one worker per CPU).
+const GUEST_WORKERS: Array<number | undefined> = values['guest-workers'] ? values['guest-workers'].split(',').map(Number) : [undefined];
 const fuse = values['no-fuse'] !== true;
 const N = Number(values.records);
 // The sandbox is slower by design; a smaller input keeps the run short (records/s is what counts).
@@ -76,17 +87,30 @@ let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
 const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`;
 
-/** Builds the example's component (cached) and serves every unit's chain from it. */
-async function openSandbox(dataflow: Dataflow): Promise<{ factory: SandboxFactory; close(): Promise<void> }> {
+/** `--build-component FILE --state-dir DIR` (the child process): builds, prints the build folder. */
+async function buildComponent(file: string, stateDir: string): Promise<void> {
+  const { dataflow } = await loadServicesFile(file);
   const { graph } = checkDataflow(dataflow);
+  const { buildDataflow } = await import('@ssdk/wasm-host/build');
+  const built = await buildDataflow({ dataflow, graph, stateDir, componentCache: process.env['SSDK_COMPONENT_CACHE'] ?? join(repo, 'node_modules/.cache/ssdk-components') });
+  console.log(built.buildDir);
+}
+
+/**
+ * Builds the example's component (cached) in a child process — componentize-js takes ~700 MB,
+ * which is the build's, not the runtime's — and serves every unit's chain from it.
+ */
+async function openSandbox(file: string, workers: number | undefined): Promise<{ factory: SandboxFactory; close(): Promise<void>; workers(): number }> {
   const stateDir = await mkdtemp(join(tmpdir(), 'ssdk-bench-'));
   const t0 = performance.now();
-  const built = await buildDataflow({ dataflow, graph, stateDir, componentCache: process.env['SSDK_COMPONENT_CACHE'] ?? join(repo, 'node_modules/.cache/ssdk-components') });
+  const out = execFileSync(process.execPath, [...process.execArgv, process.argv[1]!, '--build-component', file, '--state-dir', stateDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const buildDir = out.trim().split('\n').at(-1)!;
   console.log(`  (component ready in ${Math.round(performance.now() - t0)} ms)`);
-  const host = openWasmHost();
-  const build = await host.loadBuild(built.buildDir);
+  const host = openWasmHost(workers === undefined ? {} : { workers });
+  const build = await host.loadBuild(buildDir);
   const chains: ChainExecutor[] = [];
   return {
+    workers: () => host.stats.workers,
     async factory(op, steps) {
       const component = await build.componentFor(steps.map((s) => s.id));
       const chain = component?.chain({ steps, timeoutMs: 10_000 });
@@ -101,17 +125,18 @@ async function openSandbox(dataflow: Dataflow): Promise<{ factory: SandboxFactor
   };
 }
 
-async function runEmbedded(example: string, topic: string, input: ProduceRecord[], mode: 'native' | 'sandbox') {
+async function runEmbedded(example: string, topic: string, input: ProduceRecord[], mode: 'native' | 'sandbox', workers?: number) {
   const file = `${repo}examples/${example}/services.yaml`;
   const { dataflow } = await loadServicesFile(file);
-  const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1, fuse: fuse });
+  const { plan, diagnostics } = planDataflow(dataflow, { partitions: PARTITIONS, fuse: fuse });
   if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-  const sandbox = mode === 'sandbox' ? await openSandbox(dataflow) : undefined;
+  const sandbox = mode === 'sandbox' ? await openSandbox(file, workers) : undefined;
   const df = await startEmbedded({
     plan,
     dataflow,
     isolation: mode,
     ...(sandbox ? { sandbox: sandbox.factory } : {}),
+    ...(BATCH_MESSAGES ? { batchMessages: BATCH_MESSAGES } : {}),
     loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn,
   });
   peakRss = process.memoryUsage().rss;
@@ -123,10 +148,11 @@ async function runEmbedded(example: string, topic: string, input: ProduceRecord[
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const metrics = df.metrics();
+  const guestWorkers = sandbox?.workers();
   await df.stop();
   await sandbox?.close();
-  // The main thread's CPU time (a sandbox's guests run in worker threads, counted too).
-  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, metrics, rss: peakRss };
+  // The process's CPU time: the main thread's and the guest workers'.
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, metrics, rss: peakRss, guestWorkers };
 }
 
 function report(name: string, records: number, ms: number, rss: number, extra = '', cpuMs?: number) {
@@ -181,10 +207,12 @@ async function wordCount() {
   report(`  … the map/count path (words)`, wordsOf(r.metrics), r.ms, r.rss, `(${Math.round((wordsOf(r.metrics) / r.cpuMs) * 1000).toLocaleString('en')} words per CPU second)`);
   unitLines(r.metrics);
   if (!withSandbox) return;
-  const s = await runEmbedded('word-count', 'sentences', input.slice(0, NS), 'sandbox');
-  report(`ssdk embedded, sandboxed${layout} (sentences)`, NS, s.ms, s.rss, '', s.cpuMs);
-  report(`  … the map/count path (words)`, wordsOf(s.metrics), s.ms, s.rss);
-  unitLines(s.metrics);
+  for (const workers of GUEST_WORKERS) {
+    const s = await runEmbedded('word-count', 'sentences', input.slice(0, NS), 'sandbox', workers);
+    report(`ssdk embedded, sandboxed${layout}, ${s.guestWorkers} guest worker(s) (sentences)`, NS, s.ms, s.rss, '', s.cpuMs);
+    report(`  … the map/count path (words)`, wordsOf(s.metrics), s.ms, s.rss);
+    unitLines(s.metrics);
+  }
 }
 
 async function sensors() {
@@ -222,12 +250,15 @@ async function sensors() {
   report(`ssdk embedded, native functions${layout}`, N, r.ms, r.rss, '', r.cpuMs);
   unitLines(r.metrics);
   if (!withSandbox) return;
-  const s = await runEmbedded('car-sensors', 'car-readings', input.slice(0, NS), 'sandbox');
-  report(`ssdk embedded, sandboxed${layout}`, NS, s.ms, s.rss, '', s.cpuMs);
-  unitLines(s.metrics);
+  for (const workers of GUEST_WORKERS) {
+    const s = await runEmbedded('car-sensors', 'car-readings', input.slice(0, NS), 'sandbox', workers);
+    report(`ssdk embedded, sandboxed${layout}, ${s.guestWorkers} guest worker(s)`, NS, s.ms, s.rss, '', s.cpuMs);
+    unitLines(s.metrics);
+  }
 }
 
-if (!values.only) {
+if (values['build-component']) await buildComponent(values['build-component'], values['state-dir']!);
+else if (!values.only) {
   // Each dataflow in its own process, so peak RSS is that run's alone.
   console.log(`ssdk bench:engine — Node ${process.version}, ${N.toLocaleString('en')} records per dataflow`);
   for (const only of ['word-count', 'sensors']) {

@@ -4,10 +4,12 @@
  *
  * A component (built by `ssdk build`, or any `.wasm` implementing the `ssdk:dataflow` chain
  * world, in any language) is transpiled once (cached on disk by hash), compiled once per guest
- * worker and instantiated per chain. Guests run in a worker thread: a call past its time limit
- * terminates the worker (a warm spare takes over), a trap drops the instance; either way the
- * batch is split until the record at fault is alone, and that record is dead-lettered. The
- * guest reaches the host through `ssdk:dataflow/host` only (`log`, `lookup`, `lookup-many`; the
+ * worker and instantiated per chain (and per partition). Guests run in a pool of worker threads
+ * (one per CPU; each instance pinned to one, so units and partitions run on several cores while
+ * the host thread waits asynchronously): a call past its time limit terminates its worker (a warm
+ * spare takes over; only that worker's instances are made again), a trap drops the instance;
+ * either way the batch is split until the record at fault is alone, and that record is
+ * dead-lettered. The guest reaches the host through `ssdk:dataflow/host` only (`log`, `lookup`, `lookup-many`; the
  * clock, randomness and named environment variables only for steps granted them; `sql` for
  * `ctx.sql`, answered asynchronously from the chain's `sql` option): no file system or network.
  *

@@ -93,49 +93,48 @@ export function encodeInput(inputs: readonly ChainInput[], o: EncodeInputOptions
   if (o.entries) meta.e = o.entries;
   if (o.windows.list.length) meta.w = o.windows.list;
   if (o.discardOutputs) meta.x = 1;
-  const metaBytes = te.encode(stringify(meta, o.bytes ?? false));
+  const bytes = o.bytes ?? false;
+  const metaText = stringify(meta, bytes);
+  const metaLen = Buffer.byteLength(metaText);
   const withTable = o.table ?? true;
   const tableEnd = HEADER_BYTES + (withTable ? n * ROW_BYTES : 0);
-  let buf: Uint8Array;
-  let view: DataView;
+  // One buffer of its own (byteOffset 0: it is transferred to the guest worker as it is), texts
+  // written straight into it: no intermediate byte arrays.
+  let buf: Buffer;
   let valuesLen: number;
   if (withTable) {
     // One JSON text per value, written in place, its offset noted in the table.
-    const texts = values.map((v) => stringify(v, o.bytes ?? false));
-    let chars = 2;
-    for (const t of texts) chars += t.length + 1;
-    // UTF-8 takes at most 3 bytes per UTF-16 unit; the buffer is trimmed below.
-    buf = new Uint8Array(tableEnd + chars * 3 + metaBytes.length);
-    view = new DataView(buf.buffer);
+    const texts = values.map((v) => stringify(v, bytes));
+    valuesLen = 1 + Math.max(n, 1); // the brackets and the commas between values
+    for (const t of texts) valuesLen += Buffer.byteLength(t);
+    buf = Buffer.allocUnsafeSlow(tableEnd + valuesLen + metaLen);
     let at = tableEnd;
     buf[at++] = 0x5b; // [
     for (let i = 0; i < n; i++) {
       if (i) buf[at++] = 0x2c; // ,
-      const { written } = te.encodeInto(texts[i]!, buf.subarray(at));
-      view.setUint32(HEADER_BYTES + i * ROW_BYTES, at, true);
-      view.setUint32(HEADER_BYTES + i * ROW_BYTES + 4, written, true);
+      const written = buf.write(texts[i]!, at);
+      buf.writeUInt32LE(at, HEADER_BYTES + i * ROW_BYTES);
+      buf.writeUInt32LE(written, HEADER_BYTES + i * ROW_BYTES + 4);
       at += written;
     }
-    buf[at++] = 0x5d; // ]
-    valuesLen = at - tableEnd;
+    buf[at] = 0x5d; // ]
   } else {
-    const valueBytes = te.encode(stringify(values, o.bytes ?? false));
-    buf = new Uint8Array(tableEnd + valueBytes.length + metaBytes.length);
-    view = new DataView(buf.buffer);
-    buf.set(valueBytes, tableEnd);
-    valuesLen = valueBytes.length;
+    const valuesText = stringify(values, bytes);
+    valuesLen = Buffer.byteLength(valuesText);
+    buf = Buffer.allocUnsafeSlow(tableEnd + valuesLen + metaLen);
+    buf.write(valuesText, tableEnd);
   }
   const metaAt = tableEnd + valuesLen;
-  buf.set(metaBytes, metaAt);
-  view.setUint32(H_VERSION, BATCH_VERSION, true);
-  view.setUint32(H_COUNT, n, true);
-  view.setUint32(H_TABLE, HEADER_BYTES, true);
-  view.setUint32(H_VALUES, tableEnd, true);
-  view.setUint32(H_VALUES_LEN, valuesLen, true);
-  view.setUint32(H_META, metaAt, true);
-  view.setUint32(H_META_LEN, metaBytes.length, true);
-  view.setUint32(H_FLAGS, withTable ? 0 : FLAG_NO_TABLE, true);
-  return buf.subarray(0, metaAt + metaBytes.length);
+  buf.write(metaText, metaAt);
+  buf.writeUInt32LE(BATCH_VERSION, H_VERSION);
+  buf.writeUInt32LE(n, H_COUNT);
+  buf.writeUInt32LE(HEADER_BYTES, H_TABLE);
+  buf.writeUInt32LE(tableEnd, H_VALUES);
+  buf.writeUInt32LE(valuesLen, H_VALUES_LEN);
+  buf.writeUInt32LE(metaAt, H_META);
+  buf.writeUInt32LE(metaLen, H_META_LEN);
+  buf.writeUInt32LE(withTable ? 0 : FLAG_NO_TABLE, H_FLAGS);
+  return buf;
 }
 
 export interface DecodedOutput {

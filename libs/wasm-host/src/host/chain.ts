@@ -58,15 +58,16 @@ export interface WasmChain {
   /** The window's flush step (the chain's `flush` step): its result, or its failure. */
   flush(window: WindowBounds, state: StateAccess): Promise<{ output?: EngineRecord; failure?: ChainFailure }>;
   close(): void;
-  /** Guest calls made, including the retries of split batches. */
-  readonly stats: { calls: number; splits: number; timeouts: number; traps: number };
+  /** Guest calls made (including the retries of split batches), and keys the guest had to look up. */
+  readonly stats: { calls: number; splits: number; timeouts: number; traps: number; lookups: number };
 }
 
 export interface ChainContext {
   workers: GuestWorkers;
   component: TranspiledComponent;
   mapper: StackMapper | undefined;
-  instance: number;
+  /** A new instance id (made in its worker at its first call). */
+  newInstance(): number;
   /** The guest is one of ssdk's JavaScript components: frames go without a value table. */
   javascript: boolean;
 }
@@ -81,23 +82,51 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
   const stateful = opts.steps.some((s) => s.operator === 'update-state' || s.operator === 'flush');
   const prefetch = opts.prefetch ?? (stateful ? [...new Set(opts.steps.flatMap((s) => s.states ?? []))] : []);
   const unitOperator = steps.length === 1 ? steps[0]!.id : steps.map((s) => s.id).join('+');
-  const stats = { calls: 0, splits: 0, timeouts: 0, traps: 0 };
+  const stats = { calls: 0, splits: 0, timeouts: 0, traps: 0, lookups: 0 };
   const caps = grantedCapabilities(opts.steps, opts.environment ?? process.env);
   let closed = false;
+  // One instance per StateAccess (a unit's partition), up to one per worker: the partitions of
+  // a unit run on different workers at the same time. A call carries all the state it needs,
+  // so any of the chain's instances can serve any partition.
+  const instances: number[] = [];
+  const byState = new WeakMap<StateAccess, number>();
+  let reuse = 0;
+  const instanceFor = (state: StateAccess): number => {
+    let inst = byState.get(state);
+    if (inst === undefined) {
+      inst = instances.length < ctx.workers.capacity ? instances[instances.push(ctx.newInstance()) - 1]! : instances[reuse++ % instances.length]!;
+      byState.set(state, inst);
+    }
+    return inst;
+  };
+
+  // Keys outside a window that the guest read (a `lookup` round trip) or wrote, per prefetched
+  // state: a chain that assigns keys itself (the host cannot know them before the call) gets
+  // them in the next batches' snapshot, so a recurring key costs no round trip.
+  const recent = new Map<string, Map<string, Key>>(prefetch.map((name) => [name, new Map()]));
+  const remember = (name: string, key: Key): void => {
+    const keys = recent.get(name);
+    if (!keys) return;
+    if (keys.size >= RECENT_KEYS) keys.clear();
+    keys.set(keyId(-1, key), key);
+  };
 
   async function call(fn: 'process' | 'flush', frame: Uint8Array, state: StateAccess, window?: WindowBounds) {
     if (closed) throw new Error('this wasm chain is closed');
     stats.calls++;
     const handlers: CallHandlers = {
       lookup: (name, keys, scope) => keys.map((k) => {
-        const v = read(state, name, JSON.parse(k) as Key, scope);
+        stats.lookups++;
+        const key = JSON.parse(k) as Key;
+        if (scope.tag === 'current' && !scope.window) remember(name, key);
+        const v = read(state, name, key, scope);
         return v === undefined ? null : encodeJson(v);
       }),
       log: (_level, operator, message) => opts.log?.(operator, { key: null, value: null, timestamp: 0 }, [message]),
       sql: (query, params) => answerSql(opts.sql, query, params),
     };
     const outcome = await ctx.workers.call(
-      { component: ctx.component, instance: ctx.instance, fn, frame, ...(window ? { window: [window.start, window.end] } : {}), ...(caps ? { caps } : {}) },
+      { component: ctx.component, instance: instanceFor(state), fn, frame, ...(window ? { window: [window.start, window.end] } : {}), ...(caps ? { caps } : {}) },
       handlers,
       timeoutMs,
     );
@@ -108,12 +137,13 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
 
   async function attempt(inputs: readonly ChainInput[], state: StateAccess, discardOutputs: boolean): Promise<Attempt> {
     const windows = new WindowTable();
-    const frame = encodeInput(inputs, { steps: configs, windows, snapshot: snapshot(inputs, state, prefetch, windows), discardOutputs, table: !ctx.javascript, bytes: opts.bytes ?? false });
+    const frame = encodeInput(inputs, { steps: configs, windows, snapshot: snapshot(inputs, state, prefetch, windows, recent), discardOutputs, table: !ctx.javascript, bytes: opts.bytes ?? false });
     const outcome = await call('process', frame, state);
     if (outcome.kind === 'timeout') return { ok: false, code: 'function-timeout', reason: `timed out after ${timeoutMs} ms (function-timeout)` };
     if (outcome.kind === 'trap') return { ok: false, code: 'function-trapped', reason: `trapped: ${outcome.message}` };
     const decoded = decodeOutput(outcome.out);
     applyChanges(decoded, state, windows.objects);
+    for (const [name, key, w] of decoded.meta.d ?? []) if (w < 0) remember(name, key);
     const result = toResult(decoded, inputs);
     emitLogs(decoded, inputs);
     return { ok: true, result };
@@ -210,7 +240,7 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
     close() {
       if (closed) return;
       closed = true;
-      ctx.workers.drop(ctx.instance);
+      for (const inst of instances) ctx.workers.drop(inst);
     },
   };
 }
@@ -256,20 +286,35 @@ function strip(r: ChainInput): EngineRecord {
   return out;
 }
 
-/** The current value of every prefetched state for each record's (key, window). */
-function snapshot(inputs: readonly ChainInput[], state: StateAccess, names: readonly string[], windows: WindowTable): SnapshotEntry[] | undefined {
+/** Most keys remembered per state for the next snapshots (past it, the memory starts again). */
+const RECENT_KEYS = 4096;
+
+const keyId = (window: number, key: Key): string => `${window}\u0000${typeof key}${String(key)}`;
+
+/** The current value of every prefetched state for each record's (key, window), and for the recent keys. */
+function snapshot(inputs: readonly ChainInput[], state: StateAccess, names: readonly string[], windows: WindowTable, recent: Map<string, Map<string, Key>>): SnapshotEntry[] | undefined {
   if (!names.length) return undefined;
   const out: SnapshotEntry[] = [];
   const seen = new Set<string>();
+  const add = (key: Key, w: number, window: WindowBounds | undefined) => {
+    for (const name of names) {
+      const v = state.get(name, key, window);
+      out.push(v === undefined ? [name, key, w] : [name, key, w, v]);
+    }
+  };
   for (const r of inputs) {
     if (r.key === null || r.key === undefined) continue;
     const w = windows.indexOf(r.window);
-    const id = `${w}\u0000${typeof r.key}${String(r.key)}`;
+    const id = keyId(w, r.key);
     if (seen.has(id)) continue;
     seen.add(id);
-    for (const name of names) {
-      const v = state.get(name, r.key, r.window);
-      out.push(v === undefined ? [name, r.key, w] : [name, r.key, w, v]);
+    add(r.key, w, r.window);
+  }
+  for (const [name, keys] of recent) {
+    for (const [id, key] of keys) {
+      if (seen.has(id)) continue;
+      const v = state.get(name, key);
+      out.push(v === undefined ? [name, key, -1] : [name, key, -1, v]);
     }
   }
   return out;

@@ -1,14 +1,11 @@
 // The thread sandboxed guests run in (plain JavaScript: a worker loads no TypeScript).
 //
 // Talks to the main thread over a MessagePort plus a shared counter pair: each side posts a
-// message, then bumps its counter and notifies; the other side blocks in Atomics.wait and takes
-// the message with receiveMessageOnPort. A guest call is synchronous end to end, and the guest's
-// synchronous `lookup` import is answered by the main thread while it waits for the call
-// (and `sql` likewise, the main thread then waiting asynchronously while it runs the query).
-// The main thread stops a runaway guest by terminating this worker.
+// message, then bumps its counter and notifies; the main thread waits with Atomics.waitAsync,
+// this thread blocks in Atomics.wait and takes the message with receiveMessageOnPort. A guest
+// call is synchronous here: the guest's `lookup` and `sql` imports block until the main thread
+// answers. The main thread stops a runaway guest by terminating this worker.
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const { ctlBuffer, port } = workerData;
@@ -28,12 +25,28 @@ function send(msg, transfer) {
   Atomics.notify(ctl, TO_MAIN);
 }
 
-function next() {
+/** Messages that came while a guest waited for an answer (a load, a drop): handled after the call. */
+const later = [];
+
+function receive() {
   while (Atomics.load(ctl, TO_WORKER) === seen) Atomics.wait(ctl, TO_WORKER, seen);
   seen++;
   for (;;) {
     const m = receiveMessageOnPort(port);
     if (m) return m.message;
+  }
+}
+
+function next() {
+  return later.length ? later.shift() : receive();
+}
+
+/** The main thread's answer to the guest's lookup or sql call. */
+function answer() {
+  for (;;) {
+    const m = receive();
+    if (m.op === 'answer') return m;
+    later.push(m);
   }
 }
 
@@ -54,12 +67,11 @@ function hostImports(instanceId, caps) {
       },
       lookup(state, key, scope) {
         send({ op: 'lookup', state, keys: [key], scope: scopeOut(scope) });
-        const answer = next();
-        return answer.values[0] ?? undefined;
+        return answer().values[0] ?? undefined;
       },
       lookupMany(state, keys, scope) {
         send({ op: 'lookup', state, keys, scope: scopeOut(scope) });
-        return next().values.map((v) => v ?? undefined);
+        return answer().values.map((v) => v ?? undefined);
       },
       now() {
         if (!caps?.clock) denied('the clock', 'clock');
@@ -77,7 +89,7 @@ function hostImports(instanceId, caps) {
       // thread blocks until the rows come back, as for lookup.
       sql(query, params) {
         send({ op: 'sql', query, params });
-        return next().answer;
+        return answer().answer;
       },
     },
   };
@@ -86,9 +98,8 @@ function hostImports(instanceId, caps) {
 async function load(msg) {
   if (components.has(msg.component)) return;
   const glue = await import(pathToFileURL(msg.glue).href);
-  const modules = new Map();
-  for (const name of msg.modules) modules.set(name, new WebAssembly.Module(readFileSync(join(msg.dir, name))));
-  components.set(msg.component, { instantiate: glue.instantiate, modules });
+  // Compiled once by the main thread: every worker shares the machine code.
+  components.set(msg.component, { instantiate: glue.instantiate, modules: new Map(msg.modules) });
 }
 
 function instance(msg) {
@@ -127,7 +138,7 @@ function call(msg) {
   send({ op: 'result', out: copy.buffer }, [copy.buffer]);
 }
 
-send({ op: 'ready' });
+// Runs until the main thread terminates this worker.
 for (;;) {
   const msg = next();
   try {
@@ -136,9 +147,7 @@ for (;;) {
       send({ op: 'loaded', component: msg.component });
     } else if (msg.op === 'call') call(msg);
     else if (msg.op === 'drop') instances.delete(msg.inst);
-    else if (msg.op === 'exit') break;
   } catch (err) {
-    send({ op: 'failed', kind: 'load', message: String(err && err.stack ? err.stack : err) });
+    send({ op: 'failed', kind: 'load', component: msg.component, message: String(err && err.stack ? err.stack : err) });
   }
 }
-port.close();

@@ -1,7 +1,8 @@
 /**
  * The host: loads components (built by `ssdk build`, or any `.wasm` implementing the
  * `ssdk:dataflow` chain world), transpiles each once (cached on disk by content hash), compiles
- * its core modules once per worker, and makes chains — one instance each.
+ * its core modules once (every guest worker shares them), and makes chains — one instance per
+ * partition, up to one per worker.
  */
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,14 @@ export interface WasmHost {
   load(component: Uint8Array | string, options?: LoadOptions): Promise<WasmComponent>;
   /** Reads `ssdk build`'s manifest from `buildDir` (`.ssdk/build`). */
   loadBuild(buildDir: string): Promise<WasmBuild>;
-  readonly stats: { readonly restarts: number };
+  readonly stats: {
+    /** Workers replaced after a timeout or a crash. */
+    readonly restarts: number;
+    /** Guest workers started (not counting the spare). */
+    readonly workers: number;
+    /** Calls that made their instance first (a chain's first call, and again after a trap or a replaced worker). */
+    readonly instantiations: number;
+  };
   close(): Promise<void>;
 }
 
@@ -73,7 +81,7 @@ export function openWasmHost(options: WasmHostOptions = {}): WasmHost {
         }
         const missing = opts.functions ? chainOptions.steps.filter((s) => !opts.functions!.includes(s.id)).map((s) => s.id) : [];
         if (missing.length) throw new ComponentError(`component ${t.hash} has no function for ${missing.map((m) => `\`${m}\``).join(', ')}: run \`ssdk build\` again`);
-        return createChainExecutor({ workers, component: t, mapper, instance: nextInstance++, javascript: opts.javascript ?? false }, chainOptions);
+        return createChainExecutor({ workers, component: t, mapper, newInstance: () => nextInstance++, javascript: opts.javascript ?? false }, chainOptions);
       },
     };
   }
@@ -83,6 +91,12 @@ export function openWasmHost(options: WasmHostOptions = {}): WasmHost {
     stats: {
       get restarts() {
         return workers.restarts;
+      },
+      get workers() {
+        return workers.size;
+      },
+      get instantiations() {
+        return workers.instantiations;
       },
     },
     async loadBuild(buildDir) {

@@ -60,22 +60,39 @@ describe('wasm-host - ctx.sql', () => {
     c.close();
   });
 
-  it('wasm-host - other chains wait while a guest waits for SQL, and both finish correctly', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const waiting = await chain(async () => (await gate, [{ key: 'late' }]));
-    const other = await chain(undefined);
-    const first = waiting.run([rec('sql', 1)], new MemoryState());
-    const second = other.run([rec(undefined, 7)], new MemoryState());
-    let secondDone = false;
-    void second.then(() => (secondDone = true));
-    await delay(100);
-    expect(secondDone).toBe(false);
-    release();
-    expect(notes(await first)).toEqual(['[{"key":"late"}]']);
-    expect((await second).outputs.map((o) => (o.value as { id: number }).id)).toEqual([7]);
-    waiting.close();
-    other.close();
+  it('wasm-host - while a guest waits for SQL, a chain on another worker goes on and one on the same worker waits', async () => {
+    // Two workers: the chains' first two instances go to different ones, the third joins one of them.
+    const two = await openKindsHost({ workers: 2 });
+    try {
+      const make = async (sql: WasmChainOptions['sql'] | undefined) =>
+        (await two.build.componentFor(['kinds.risky']))!.chain({ steps: [{ id: 'kinds.risky', operator: 'map' }], timeoutMs: 2000, ...(sql ? { sql } : {}) });
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const waiting = await make(async () => (await gate, [{ key: 'late' }]));
+      const other = await make(undefined);
+      // One state per chain (a unit's partition): one instance each.
+      const [w, o, t] = [new MemoryState(), new MemoryState(), new MemoryState()];
+      // Both instances exist (one per worker) before the gate closes on the first.
+      await Promise.all([waiting.run([rec(undefined)], w), other.run([rec(undefined)], o)]);
+      expect(two.host.stats.workers).toBe(2);
+      const first = waiting.run([rec('sql', 1)], w);
+      await delay(50);
+      expect(notes(await other.run([rec(undefined, 7)], o))).toEqual(['n']);
+      // A third chain shares a worker: the busy one has a call pending, so it goes to the other...
+      const third = await make(undefined);
+      expect(notes(await third.run([rec(undefined, 8)], t))).toEqual(['n']);
+      // ...and a second call of the waiting chain queues behind the first.
+      let secondDone = false;
+      const second = waiting.run([rec(undefined, 9)], w).then((r) => ((secondDone = true), r));
+      await delay(100);
+      expect(secondDone).toBe(false);
+      release();
+      expect(notes(await first)).toEqual(['[{"key":"late"}]']);
+      expect(notes(await second)).toEqual(['n']);
+      for (const c of [waiting, other, third]) c.close();
+    } finally {
+      await two.host.close();
+    }
   });
 
   it('wasm-host - without a query runner, ctx.sql fails the record saying state is in memory', async () => {

@@ -1,10 +1,16 @@
 /**
- * The threads guests run in: one active worker (every component and instance of this host
- * lives there) and one warm spare, ready to take over. A guest call is synchronous: the main
- * thread posts the batch and blocks in `Atomics.wait` until the answer — serving the guest's
- * `lookup` calls meanwhile — or until the time limit, when it terminates the worker (the only
- * way to stop a runaway wasm loop), promotes the spare and starts a new one.
+ * The threads guests run in: a small pool of workers (default one per CPU), each instance pinned
+ * to one of them, plus a warm spare ready to take over. Instances are spread over the workers, so
+ * two units' batches run at the same time on two cores; calls to one worker take turns.
+ *
+ * The main thread never blocks: it posts the batch and waits with `Atomics.waitAsync` for the
+ * worker's signals — serving the guest's `lookup` and `sql` calls meanwhile — or until the time
+ * limit, when it terminates that worker (the only way to stop a runaway wasm loop), puts the
+ * spare in its place and starts a new spare. Only the instances that worker held are made again.
  */
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { TranspiledComponent } from './transpile.ts';
 
@@ -16,15 +22,15 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(a: Int32Array, i: number, v: number, t: number): { async: false; value: string } | { async: true; value: Promise<string> };
 }).waitAsync;
 
+// Types only in @types/node: the global's value is not declared.
+const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WebAssembly.Module> } }).WebAssembly;
+
 export type LookupScope = { tag: 'committed' } | { tag: 'current'; window: [number, number] | null };
 
 export interface CallHandlers {
   lookup(state: string, keys: string[], scope: LookupScope): Array<Uint8Array | null>;
   log(level: string, operator: string, message: string): void;
-  /**
-   * `ctx.sql`: runs a query (params as a JSON array) and answers the guest's JSON. Asynchronous:
-   * while it runs, the call waits with `Atomics.waitAsync` instead of blocking the thread.
-   */
+  /** `ctx.sql`: runs a query (params as a JSON array) and answers the guest's JSON. */
   sql?(query: string, params: string): Promise<string>;
 }
 
@@ -64,22 +70,28 @@ interface WorkerMessage {
   [k: string]: unknown;
 }
 
+/** A component as the workers get it: the glue's path and the core modules, compiled once. */
+interface LoadedComponent {
+  transpiled: TranspiledComponent;
+  modules: Array<[string, WebAssembly.Module]>;
+}
+
 class GuestWorker {
   readonly worker: Worker;
   readonly port: MessagePort;
   readonly ctl: Int32Array;
   private seen = 0;
-  ready = false;
   dead = false;
   readonly loaded = new Set<string>();
   readonly loadErrors = new Map<string, string>();
+  readonly pendingLoads = new Set<string>();
   handlers: CallHandlers | undefined;
   outcome: CallOutcome | undefined;
   /** Instances this worker has made (a call to another one makes it first). */
   readonly instances = new Set<number>();
   /** When the instance of the call in progress was made (its time limit counts from then). */
   instantiatedAt: number | undefined;
-  /** The guest's `sql` request in progress: the call waits for it asynchronously. */
+  /** The guest's `sql` request in progress. */
   sqlRequest: { query: string; params: string } | undefined;
   /** Time the call spent waiting for SQL, ms: not the function's time. */
   sqlMs = 0;
@@ -119,11 +131,9 @@ class GuestWorker {
 
   private handle(m: WorkerMessage): void {
     switch (m.op) {
-      case 'ready':
-        this.ready = true;
-        return;
       case 'loaded':
         this.loaded.add(m['component'] as string);
+        this.pendingLoads.delete(m['component'] as string);
         return;
       case 'instantiated':
         this.instances.add(m['inst'] as number);
@@ -145,8 +155,9 @@ class GuestWorker {
         return;
       case 'failed':
         if (m['kind'] === 'load') {
-          for (const c of this.pendingLoads) this.loadErrors.set(c, m['message'] as string);
-          this.pendingLoads.clear();
+          const c = m['component'] as string;
+          this.loadErrors.set(c, m['message'] as string);
+          this.pendingLoads.delete(c);
         } else this.outcome = { kind: 'trap', message: m['message'] as string };
         return;
       default:
@@ -154,29 +165,15 @@ class GuestWorker {
     }
   }
 
-  readonly pendingLoads = new Set<string>();
-
-  load(c: TranspiledComponent): void {
-    if (this.loaded.has(c.hash) || this.pendingLoads.has(c.hash)) return;
-    this.pendingLoads.add(c.hash);
-    this.send({ op: 'load', component: c.hash, glue: c.glue, dir: c.dir, modules: c.modules });
+  load(c: LoadedComponent): void {
+    const hash = c.transpiled.hash;
+    if (this.loaded.has(hash) || this.pendingLoads.has(hash)) return;
+    this.pendingLoads.add(hash);
+    this.send({ op: 'load', component: hash, glue: c.transpiled.glue, modules: c.modules });
   }
 
-  /** Blocks until `done()` or the deadline (read again after every message); false on timeout. */
-  waitSync(done: () => boolean, deadline: number | (() => number)): boolean {
-    for (;;) {
-      this.drain();
-      if (done()) return true;
-      if (this.dead) return false;
-      const left = (typeof deadline === 'number' ? deadline : deadline()) - performance.now();
-      if (left <= 0) return false;
-      const at = Atomics.load(this.ctl, TO_MAIN);
-      if (at !== this.seen) continue;
-      Atomics.wait(this.ctl, TO_MAIN, at, Math.min(left, 1000));
-    }
-  }
-
-  async waitAsync(done: () => boolean, deadline: number | (() => number)): Promise<boolean> {
+  /** Waits (without blocking the thread) until `done()` or the deadline, read again after every message; false on timeout. */
+  async wait(done: () => boolean, deadline: number | (() => number)): Promise<boolean> {
     for (;;) {
       this.drain();
       if (done()) return true;
@@ -201,8 +198,23 @@ class GuestWorker {
   }
 }
 
+/** One place in the pool: its worker (replaced after a timeout) and the calls waiting for it. */
+interface Slot {
+  worker: GuestWorker;
+  /** The last call queued here: the next one starts when it settles. */
+  tail: Promise<unknown>;
+  /** Instances pinned here. */
+  instances: number;
+  /** Calls queued or running here. */
+  pending: number;
+  /** Time spent in calls here, ms: where a new instance goes when every worker has some. */
+  busyMs: number;
+}
+
 export interface WorkersOptions {
-  /** Keep a second worker ready to take over after a timeout. @default true */
+  /** Guest threads: calls of instances on different workers run in parallel. @default the number of CPUs */
+  workers?: number;
+  /** Keep a worker ready to take over after a timeout (and to join the pool). @default true */
   spare?: boolean;
   /** Heap limit of a guest worker, MB. @default 512 */
   heapMb?: number;
@@ -211,53 +223,81 @@ export interface WorkersOptions {
 }
 
 export class GuestWorkers {
-  private active: GuestWorker;
+  private readonly slots: Slot[] = [];
   private spare: GuestWorker | undefined;
-  private readonly components = new Map<string, TranspiledComponent>();
+  private readonly components = new Map<string, LoadedComponent>();
+  private readonly placement = new Map<number, Slot>();
   private readonly opts: Required<WorkersOptions>;
-  /** Bumped when the active worker is replaced: instances of an older generation are gone. */
-  generation = 0;
   restarts = 0;
-  /** The call in progress whose guest is waiting for SQL (settles when that call is over). */
-  private sqlCall: Promise<unknown> | undefined;
+  instantiations = 0;
+  private closed = false;
 
   constructor(opts: WorkersOptions = {}) {
-    this.opts = { spare: opts.spare ?? true, heapMb: opts.heapMb ?? 512, loadTimeoutMs: opts.loadTimeoutMs ?? 60_000 };
-    this.active = new GuestWorker(this.opts.heapMb);
-    if (this.opts.spare) this.spare = new GuestWorker(this.opts.heapMb);
+    this.opts = {
+      workers: Math.max(1, opts.workers ?? availableParallelism()),
+      spare: opts.spare ?? true,
+      heapMb: opts.heapMb ?? 512,
+      loadTimeoutMs: opts.loadTimeoutMs ?? 60_000,
+    };
+    // The other workers start as instances need them (a host with one chain runs one thread).
+    this.addSlot();
   }
 
-  /** Loads (compiles) a component in the active worker and the spare; resolves when the active one has it. */
-  async load(c: TranspiledComponent): Promise<void> {
-    // A worker whose guest waits for SQL takes its next message as the answer: nothing else goes in meanwhile.
-    while (this.sqlCall) await this.sqlCall;
-    this.components.set(c.hash, c);
-    this.active.load(c);
-    this.spare?.load(c);
-    const w = this.active;
-    const ok = await w.waitAsync(() => w.loaded.has(c.hash) || w.loadErrors.has(c.hash), performance.now() + this.opts.loadTimeoutMs);
-    this.check(w, c, ok);
+  /** Workers the pool may grow to. */
+  get capacity(): number {
+    return this.opts.workers;
   }
 
-  private check(w: GuestWorker, c: TranspiledComponent, ok: boolean): void {
-    const err = w.loadErrors.get(c.hash);
-    if (err) throw new GuestLoadError(`cannot load component ${c.hash}: ${err}`);
-    if (!ok) throw new GuestLoadError(`component ${c.hash} did not load within ${this.opts.loadTimeoutMs} ms`);
+  /** Workers started so far (the spare not included). */
+  get size(): number {
+    return this.slots.length;
   }
 
   /**
-   * Runs a guest call. Synchronous (the thread blocks) unless the guest asks for SQL: then the
-   * rest of the call is waited for asynchronously and the outcome is a promise.
+   * Compiles a component's core modules (once: every worker instantiates the same compiled
+   * modules) and loads it in every worker; resolves when the first one has it.
    */
-  call(req: CallRequest, handlers: CallHandlers, timeoutMs: number): CallOutcome | Promise<CallOutcome> {
-    // One call at a time per worker: another unit's call waits for one that is waiting for SQL.
-    if (this.sqlCall) return this.sqlCall.then(() => this.call(req, handlers, timeoutMs));
-    const w = this.active;
-    if (!w.loaded.has(req.component.hash)) {
-      w.load(req.component);
-      const ok = w.waitSync(() => w.loaded.has(req.component.hash) || w.loadErrors.has(req.component.hash), performance.now() + this.opts.loadTimeoutMs);
-      this.check(w, req.component, ok);
+  async load(c: TranspiledComponent): Promise<void> {
+    let loaded = this.components.get(c.hash);
+    if (!loaded) {
+      const modules: LoadedComponent['modules'] = [];
+      try {
+        for (const name of c.modules) modules.push([name, await wasm.compile(await readFile(join(c.dir, name)))]);
+      } catch (error) {
+        throw new GuestLoadError(`cannot compile component ${c.hash}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+      loaded = this.components.get(c.hash) ?? { transpiled: c, modules };
+      this.components.set(c.hash, loaded);
     }
+    for (const s of this.slots) s.worker.load(loaded);
+    this.spare?.load(loaded);
+    await this.loadedIn(this.slots[0]!.worker, loaded);
+  }
+
+  private async loadedIn(w: GuestWorker, c: LoadedComponent): Promise<void> {
+    const hash = c.transpiled.hash;
+    w.load(c);
+    const ok = await w.wait(() => w.loaded.has(hash) || w.loadErrors.has(hash), performance.now() + this.opts.loadTimeoutMs);
+    const err = w.loadErrors.get(hash);
+    if (err) throw new GuestLoadError(`cannot load component ${hash}: ${err}`);
+    if (!ok) throw new GuestLoadError(`component ${hash} did not load within ${this.opts.loadTimeoutMs} ms`);
+  }
+
+  /** Runs a guest call on the worker its instance is pinned to, after the calls queued there. */
+  call(req: CallRequest, handlers: CallHandlers, timeoutMs: number): Promise<CallOutcome> {
+    if (this.closed) return Promise.reject(new Error('this wasm host is closed'));
+    const slot = this.slotOf(req.instance);
+    slot.pending++;
+    const run = slot.tail.then(() => this.callOn(slot, req, handlers, timeoutMs));
+    slot.tail = run.catch(() => undefined).finally(() => slot.pending--);
+    return run;
+  }
+
+  private async callOn(slot: Slot, req: CallRequest, handlers: CallHandlers, timeoutMs: number): Promise<CallOutcome> {
+    const w = slot.worker;
+    const c = this.components.get(req.component.hash);
+    if (!c) throw new GuestLoadError(`component ${req.component.hash} is not loaded`);
+    if (!w.loaded.has(c.transpiled.hash)) await this.loadedIn(w, c);
     w.handlers = handlers;
     w.outcome = undefined;
     w.instantiatedAt = undefined;
@@ -266,33 +306,21 @@ export class GuestWorkers {
     // A new instance (first call, or after a trap or a new worker) is made inside the call:
     // until it exists the call may take as long as loading does, then `timeoutMs` from there.
     const fresh = !w.instances.has(req.instance);
-    const frame = req.frame.byteOffset === 0 && req.frame.byteLength === req.frame.buffer.byteLength ? req.frame : req.frame.slice();
+    if (fresh) this.instantiations++;
+    // Transferred: a view on part of a buffer goes as a copy (Uint8Array's slice: a Buffer's does not copy).
+    const frame = req.frame.byteOffset === 0 && req.frame.byteLength === req.frame.buffer.byteLength ? req.frame : Uint8Array.prototype.slice.call(req.frame);
     const started = performance.now();
     w.send(
-      { op: 'call', component: req.component.hash, inst: req.instance, fn: req.fn, frame: frame.buffer, ...(req.window ? { window: req.window } : {}), ...(req.caps ? { caps: req.caps } : {}) },
+      { op: 'call', component: c.transpiled.hash, inst: req.instance, fn: req.fn, frame: frame.buffer, ...(req.window ? { window: req.window } : {}), ...(req.caps ? { caps: req.caps } : {}) },
       [frame.buffer as ArrayBuffer],
     );
     const deadline = () => w.sqlMs + (w.instantiatedAt ?? started) + (fresh && w.instantiatedAt === undefined ? this.opts.loadTimeoutMs : timeoutMs);
-    const done = w.waitSync(() => w.outcome !== undefined || w.sqlRequest !== undefined, deadline);
-    if (done && w.outcome === undefined) {
-      const rest = this.finishWithSql(w, req, handlers, deadline, started);
-      // Settles however the call ends (its caller sees the error, not the calls waiting behind it).
-      const gate: Promise<unknown> = rest
-        .catch(() => undefined)
-        .finally(() => {
-          if (this.sqlCall === gate) this.sqlCall = undefined;
-        });
-      this.sqlCall = gate;
-      return rest;
-    }
-    return this.settle(w, req, done, started);
-  }
-
-  /** The rest of a call whose guest waits for SQL: queries run while the thread stays free. */
-  private async finishWithSql(w: GuestWorker, req: CallRequest, handlers: CallHandlers, deadline: () => number, started: number): Promise<CallOutcome> {
-    for (;;) {
-      const ask = w.sqlRequest;
-      if (ask) {
+    try {
+      for (;;) {
+        const done = await w.wait(() => w.outcome !== undefined || w.sqlRequest !== undefined, deadline);
+        if (!done || w.outcome !== undefined) return this.settle(slot, w, req, done, started);
+        // The guest waits for SQL: the query runs here while the thread stays free.
+        const ask = w.sqlRequest!;
         w.sqlRequest = undefined;
         const t0 = performance.now();
         let answer: string;
@@ -304,48 +332,83 @@ export class GuestWorkers {
           answer = JSON.stringify({ error: error instanceof Error ? error.message : String(error) });
         }
         w.sqlMs += performance.now() - t0;
-        if (w.dead) return this.settle(w, req, false, started);
+        if (w.dead) return this.settle(slot, w, req, false, started);
         w.send({ op: 'answer', answer });
       }
-      const done = await w.waitAsync(() => w.outcome !== undefined || w.sqlRequest !== undefined, deadline);
-      if (!done || w.outcome !== undefined) return this.settle(w, req, done, started);
+    } finally {
+      slot.busyMs += performance.now() - started;
     }
   }
 
-  private settle(w: GuestWorker, req: CallRequest, done: boolean, started: number): CallOutcome {
+  private settle(slot: Slot, w: GuestWorker, req: CallRequest, done: boolean, started: number): CallOutcome {
     w.handlers = undefined;
     if (done) {
       if (w.outcome!.kind === 'trap') w.instances.delete(req.instance);
       return w.outcome!;
     }
     const died = w.dead;
-    this.replaceActive();
+    if (this.closed) return { kind: 'trap', message: 'the wasm host was closed during the call' };
+    this.replace(slot);
     // A worker that died by itself (out of memory, a crash) failed the call like a trap.
     if (died) return { kind: 'trap', message: 'the guest worker died (out of memory?)' };
     return { kind: 'timeout', ms: Math.round(performance.now() - started) };
   }
 
-  /** Forgets an instance (its memory is freed in the worker). */
-  drop(instance: number): void {
-    if (this.sqlCall) {
-      void this.sqlCall.then(() => this.drop(instance));
-      return;
-    }
-    this.active.instances.delete(instance);
-    if (!this.active.dead) this.active.send({ op: 'drop', inst: instance });
+  /**
+   * The worker of an instance: pinned at its first call. A new instance goes to a worker with
+   * none, then to a new worker while the pool may grow, then to the least loaded one.
+   */
+  private slotOf(instance: number): Slot {
+    let slot = this.placement.get(instance);
+    if (slot) return slot;
+    slot = this.slots.find((s) => s.instances === 0);
+    if (!slot && this.slots.length < this.opts.workers) slot = this.addSlot();
+    slot ??= this.slots.reduce((a, b) => (b.pending < a.pending || (b.pending === a.pending && b.busyMs < a.busyMs) ? b : a));
+    slot.instances++;
+    this.placement.set(instance, slot);
+    return slot;
   }
 
-  private replaceActive(): void {
-    void this.active.terminate();
+  private addSlot(): Slot {
+    const slot: Slot = { worker: this.takeSpare(), tail: Promise.resolve(), instances: 0, pending: 0, busyMs: 0 };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** The spare (already loaded) or, without one, a new worker; a new spare starts. */
+  private takeSpare(): GuestWorker {
+    const w = this.spare ?? this.newWorker();
+    this.spare = this.opts.spare ? this.newWorker() : undefined;
+    return w;
+  }
+
+  private newWorker(): GuestWorker {
+    const w = new GuestWorker(this.opts.heapMb);
+    for (const c of this.components.values()) w.load(c);
+    return w;
+  }
+
+  /** Forgets an instance (its memory is freed in the worker). */
+  drop(instance: number): void {
+    const slot = this.placement.get(instance);
+    if (!slot) return;
+    this.placement.delete(instance);
+    slot.instances--;
+    // After the calls already queued there, which may still use it.
+    slot.tail = slot.tail.then(() => {
+      slot.worker.instances.delete(instance);
+      if (!slot.worker.dead) slot.worker.send({ op: 'drop', inst: instance });
+    });
+  }
+
+  private replace(slot: Slot): void {
+    void slot.worker.terminate();
     this.restarts++;
-    this.generation++;
-    this.active = this.spare ?? new GuestWorker(this.opts.heapMb);
-    for (const c of this.components.values()) this.active.load(c);
-    this.spare = this.opts.spare ? new GuestWorker(this.opts.heapMb) : undefined;
-    for (const c of this.components.values()) this.spare?.load(c);
+    slot.worker = this.takeSpare();
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.active.terminate(), this.spare?.terminate()]);
+    this.closed = true;
+    await Promise.all([...this.slots.map((s) => s.worker.terminate()), this.spare?.terminate()]);
   }
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadServicesFile } from '@ssdk/spec';
 import { checkDataflow } from '@ssdk/plan';
 import { buildDataflow, type BuildResult } from '../build/build.ts';
-import { openWasmHost, type WasmBuild, type WasmHost } from '../host/host.ts';
+import { openWasmHost, type WasmBuild, type WasmHost, type WasmHostOptions } from '../host/host.ts';
 
 /** Shared by every test file that builds components. */
 export const TEST_COMPONENT_CACHE = join(tmpdir(), 'ssdk-test-components');
@@ -195,8 +195,8 @@ export async function buildFixture(servicesFile: string): Promise<BuildResult> {
 }
 
 /** The kinds dataflow built (cached) and loaded in a fresh host: the set-up of the host tests. */
-export async function openKindsHost(): Promise<{ host: WasmHost; build: WasmBuild }> {
+export async function openKindsHost(options: WasmHostOptions = {}): Promise<{ host: WasmHost; build: WasmBuild }> {
   const built = await buildFixture(await writeKindsDataflow());
-  const host = openWasmHost({ cacheDir: TEST_TRANSPILE_CACHE });
+  const host = openWasmHost({ cacheDir: TEST_TRANSPILE_CACHE, ...options });
   return { host, build: await host.loadBuild(built.buildDir) };
 }
