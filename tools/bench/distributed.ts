@@ -13,8 +13,9 @@
  *       operator unit (split → filter → key → keyed running total in PostgreSQL).
  *
  * Prints records/s, end-to-end latency p50/p99 at a fixed moderate rate (event time = send
- * time, measured where the output is read), peak RSS per process (VmHWM), and the ratios
- * (c1)/(a) and (c2)/(b). Not a test: numbers, not verdicts.
+ * time, measured where the output is read), peak RSS per process (VmHWM), the CPU seconds the
+ * throughput run's processes used (steadier than wall time when the box is busy), and the
+ * ratios (c1)/(a) and (c2)/(b). Not a test: numbers, not verdicts.
  *
  *   npx tsx tools/bench/distributed.ts [--records N] [--sentences N] [--rate N] [--seconds S] [--partitions P]
  */
@@ -159,19 +160,26 @@ interface Proc {
   exited: Promise<number | null>;
   running: Promise<void>;
   peakRssKb: () => number;
+  /** CPU time the process used (user + system), s: on a busy box, steadier than wall time. */
+  cpuSeconds: () => number;
 }
 
 function startProc(name: string, args: string[], readyText: string | undefined, env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, ...env } });
   let peak = 0;
+  let cpu = 0;
   const poll = setInterval(() => {
     try {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       if (m) peak = Math.max(peak, Number(m[1]));
+      // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100 a second).
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu = (Number(fields[11]) + Number(fields[12])) / 100;
     } catch {
       // exited
     }
-  }, 100);
+  }, 50);
   let seen = '';
   const running = new Promise<void>((resolve) => {
     if (!readyText) resolve();
@@ -187,7 +195,7 @@ function startProc(name: string, args: string[], readyText: string | undefined, 
       resolve(code);
     }),
   );
-  return { name, child, exited, running, peakRssKb: () => peak };
+  return { name, child, exited, running, peakRssKb: () => peak, cpuSeconds: () => cpu };
 }
 
 const selfArgs = (role: string, extra: string[]) => [...process.execArgv, SELF, '--role', role, ...extra];
@@ -261,6 +269,8 @@ interface Row {
   p50?: number;
   p99?: number;
   rssMb: string;
+  /** CPU seconds of the throughput run's processes, from ready to exit (polled: about). */
+  cpu: string;
 }
 
 async function main(): Promise<void> {
@@ -304,7 +314,9 @@ async function main(): Promise<void> {
       const hop = startProc('raw-hop', selfArgs('raw-hop', ['--in', inSubject, '--out', outSubject]), 'ready');
       await hop.running;
       t = performance.now();
+      const cpu0 = hop.cpuSeconds();
       await hop.exited;
+      const cpu = hop.cpuSeconds() - cpu0;
       const s = (performance.now() - t) / 1000;
       // Latency of the same hop at a moderate rate.
       const lin = await rawStream('raw_lin');
@@ -315,7 +327,7 @@ async function main(): Promise<void> {
       await produceAtRate((d) => publishAll(js, lin, d), rate * 8, seconds, async () => void (await js.publish(lin, encodeFrame({ kind: 'end' }))));
       const l = await lat;
       await hop2.exited;
-      rows.push({ name: '(a) raw JetStream hop (nats.js)', records, seconds: s, p50: percentile(l, 0.5), p99: percentile(l, 0.99), rssMb: mb(Math.max(hop.peakRssKb(), hop2.peakRssKb())) });
+      rows.push({ name: '(a) raw JetStream hop (nats.js)', records, seconds: s, p50: percentile(l, 0.5), p99: percentile(l, 0.99), rssMb: mb(Math.max(hop.peakRssKb(), hop2.peakRssKb())), cpu: cpu.toFixed(1) });
     }
 
     // (c1) ssdk, one map hop.
@@ -337,7 +349,9 @@ async function main(): Promise<void> {
       const op = startSsdk(file, 'upper.to-upper', prefix, schema, partitions);
       await op.running;
       const t = performance.now();
+      const cpu0 = op.cpuSeconds();
       await op.exited;
+      const cpu = op.cpuSeconds() - cpu0;
       const s = (performance.now() - t) / 1000;
       // Latency: a fresh deployment of the same dataflow.
       const prefix2 = `${id}n`;
@@ -360,7 +374,7 @@ async function main(): Promise<void> {
       );
       const l = await lat;
       await op2.exited;
-      rows.push({ name: '(c1) ssdk one map hop (1 process)', records, seconds: s, p50: percentile(l, 0.5), p99: percentile(l, 0.99), rssMb: mb(Math.max(op.peakRssKb(), op2.peakRssKb())) });
+      rows.push({ name: '(c1) ssdk one map hop (1 process)', records, seconds: s, p50: percentile(l, 0.5), p99: percentile(l, 0.99), rssMb: mb(Math.max(op.peakRssKb(), op2.peakRssKb())), cpu: cpu.toFixed(1) });
     }
 
     // (b) hand-written word count.
@@ -375,7 +389,9 @@ async function main(): Promise<void> {
       const hw = startProc('hand-written', selfArgs('hand-written', ['--in', inSubject, '--out', outSubject, '--schema', schema]), 'ready');
       await hw.running;
       const t = performance.now();
+      const cpu0 = hw.cpuSeconds();
       await hw.exited;
+      const cpu = hw.cpuSeconds() - cpu0;
       const s = (performance.now() - t) / 1000;
       const schemaL = `bench_${id}_hwl`;
       await db.query(`CREATE SCHEMA ${schemaL}`);
@@ -388,7 +404,7 @@ async function main(): Promise<void> {
       await produceAtRate((d) => publishAll(js, lin, d), rate, seconds, async () => void (await js.publish(lin, encodeFrame({ kind: 'end' }))));
       const l = await lat;
       await hw2.exited;
-      rows.push({ name: '(b) hand-written word count (nats.js + pg, 1 process)', records: sentences, seconds: s, p50: percentile(l, 0.5), p99: percentile(l, 0.99), rssMb: mb(Math.max(hw.peakRssKb(), hw2.peakRssKb())) });
+      rows.push({ name: '(b) hand-written word count (nats.js + pg, 1 process)', records: sentences, seconds: s, p50: percentile(l, 0.5), p99: percentile(l, 0.99), rssMb: mb(Math.max(hw.peakRssKb(), hw2.peakRssKb())), cpu: cpu.toFixed(1) });
     }
 
     // (c2) ssdk word count (the count-words service, a process per operator unit), then (c3)
@@ -406,9 +422,12 @@ async function main(): Promise<void> {
         const ops = units.map((u) => startSsdk(WORD_COUNT, u, prefix, schema, partitions, env));
         await Promise.all(ops.map((o) => o.running));
         const t = performance.now();
+        const cpu0 = ops.map((o) => o.cpuSeconds());
         const l = during ? await during(bus) : [];
         await Promise.all(ops.map((o) => o.exited));
-        return { s: (performance.now() - t) / 1000, l, rss: ops.map((o) => `${o.name.split(".")[1]} ${mb(o.peakRssKb())}`).join(', ') };
+        const cpus = ops.map((o, i) => o.cpuSeconds() - cpu0[i]!);
+        const cpu = ops.length > 1 ? `${cpus.reduce((a, b) => a + b, 0).toFixed(1)} (${cpus.map((c) => c.toFixed(1)).join(' + ')})` : cpus[0]!.toFixed(1);
+        return { s: (performance.now() - t) / 1000, l, rss: ops.map((o) => `${o.name.split('.')[1]} ${mb(o.peakRssKb())}`).join(', '), cpu };
       };
       const produceSentences = async (bus: NatsBus) => {
         await bus.ensureTopic({ name: 'sentences', partitions });
@@ -437,7 +456,7 @@ async function main(): Promise<void> {
           return lat;
         },
       );
-      rows.push({ name: `${fuse ? '(c3)' : '(c2)'} ssdk word count${fuse ? ', fused' : ''} (${units.length} process${units.length > 1 ? 'es' : ''})`, records: sentences, seconds: tp.s, p50: percentile(lt.l, 0.5), p99: percentile(lt.l, 0.99), rssMb: tp.rss });
+      rows.push({ name: `${fuse ? '(c3)' : '(c2)'} ssdk word count${fuse ? ', fused' : ''} (${units.length} process${units.length > 1 ? 'es' : ''})`, records: sentences, seconds: tp.s, p50: percentile(lt.l, 0.5), p99: percentile(lt.l, 0.99), rssMb: tp.rss, cpu: tp.cpu });
     }
   } finally {
     for (const b of buses) await b.destroy().catch(() => {});
@@ -449,10 +468,10 @@ async function main(): Promise<void> {
   }
 
   console.log('');
-  console.log('| run | input records | records/s | latency p50 / p99 (ms) | peak RSS |');
-  console.log('|---|---:|---:|---:|---|');
+  console.log('| run | input records | records/s | latency p50 / p99 (ms) | peak RSS | CPU s |');
+  console.log('|---|---:|---:|---:|---|---:|');
   for (const row of rows) {
-    console.log(`| ${row.name} | ${row.records} | ${fmt(row.records / row.seconds)} | ${row.p50 ?? '–'} / ${row.p99 ?? '–'} | ${row.rssMb} |`);
+    console.log(`| ${row.name} | ${row.records} | ${fmt(row.records / row.seconds)} | ${row.p50 ?? '–'} / ${row.p99 ?? '–'} | ${row.rssMb} | ${row.cpu} |`);
   }
   const rate_ = (name: string) => {
     const row = rows.find((x) => x.name.startsWith(name))!;

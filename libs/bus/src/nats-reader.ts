@@ -25,7 +25,7 @@ import type { BusMessage, PartitionReader } from './bus.ts';
 import { BusError, BusUnavailableError, UnknownTopicError } from './errors.ts';
 import type { CompiledNatsBusOptions } from './nats-options.ts';
 import { partitionSubject, type TopicLayout } from './nats-names.ts';
-import { backoffDelay, isTransientNatsError, sleep } from './retry.ts';
+import { backoffDelay, isTransientNatsError, sleep, waitAtMost } from './retry.ts';
 
 /** What a reader needs from its bus. */
 export interface ReaderHost {
@@ -297,7 +297,7 @@ export class NatsPartitionReader implements PartitionReader {
     this.consumer = undefined;
     if (!c || this.host.disconnectedFor() > 0) return;
     const deleted = this.host.jsm.consumers.delete(c.stream, c.name).catch(() => false);
-    await Promise.race([deleted, sleep(CONSUMER_DELETE_WAIT_MS)]);
+    await waitAtMost(deleted, CONSUMER_DELETE_WAIT_MS);
   }
 
   private where(): string {

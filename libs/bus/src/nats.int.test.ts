@@ -208,4 +208,15 @@ describe('bus - nats adapter', () => {
       await expect(bus.publish('t', 0, [{ data: bytes('b') }])).rejects.toThrow(UnknownTopicError);
     });
   });
+
+  it('bus - closed, a bus leaves no timer behind: a process that is done exits at once', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const bus = await natsBus();
+    await bus.ensureTopic({ name: 't', partitions: 1 });
+    await bus.publish('t', 0, [{ data: bytes('a') }]);
+    expect(await readAll(bus, 't', 0, 0, 1)).toHaveLength(1);
+    await bus.destroy();
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
 });

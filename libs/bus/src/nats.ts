@@ -45,7 +45,7 @@ import { compileNatsBusOptions, type CompiledNatsBusOptions, type NatsBusOptions
 import { describeTopic, parseDescription, partitionSubject, streamNameOf, streamNamePrefix, topicLayout, type TopicLayout } from './nats-names.ts';
 import { JetStreamPublisher } from './nats-publisher.ts';
 import { NatsPartitionReader, errorText, type ReaderHost } from './nats-reader.ts';
-import { backoffDelay, isNoResponders, isTransientNatsError, sleep } from './retry.ts';
+import { backoffDelay, isNoResponders, isTransientNatsError, sleep, waitAtMost } from './retry.ts';
 
 export interface NatsBus extends Bus {
   readonly options: Readonly<CompiledNatsBusOptions>;
@@ -250,7 +250,7 @@ class NatsJetStreamBus implements NatsBus, ReaderHost {
     for (const w of this.connectedWaiters) w();
     if (this.disconnectedAt === undefined) {
       // Acks and consumer deletes are plain publishes: let them reach the server.
-      await Promise.race([this.nc.flush().catch(() => {}), sleep(1_000)]);
+      await waitAtMost(this.nc.flush().catch(() => {}), 1_000);
     }
     await this.nc.close().catch(() => {});
   }

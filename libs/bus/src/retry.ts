@@ -48,6 +48,19 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
+ * Waits for `work` (whose failure is the caller's to catch) or `ms`, whichever comes first. The
+ * timer is cleared at once: a process that is done exits without waiting it out.
+ */
+export async function waitAtMost(work: Promise<unknown>, ms: number): Promise<void> {
+  const stop = new AbortController();
+  try {
+    await Promise.race([work, sleep(ms, stop.signal)]);
+  } finally {
+    stop.abort();
+  }
+}
+
+/**
  * A publish nobody answered: JetStream is not up yet (a restarting server) or no stream takes
  * the subject. `js.publish` reports it as `JetStreamNotEnabled` (not exported by name).
  */

@@ -43,24 +43,83 @@ const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
  * UTF-8 straight into the frame: no intermediate buffer per record).
  */
 export function encodeRecords(records: readonly OutRecord[]): Uint8Array {
+  const sized = sizeRecords(records);
+  return encodeRange(records, sized, 0, records.length, HEADER_BYTES + sized.total);
+}
+
+/**
+ * Splits records into frames of at most `maxBytes` each (NATS' max_payload defaults to 1 MB).
+ * A single record larger than `maxBytes` gets a frame of its own (the bus reports it).
+ */
+export function encodeRecordFrames(records: readonly OutRecord[], maxBytes: number): Uint8Array[] {
+  const sized = sizeRecords(records);
+  if (HEADER_BYTES + sized.total <= maxBytes) return [encodeRange(records, sized, 0, records.length, HEADER_BYTES + sized.total)];
+  const frames: Uint8Array[] = [];
+  let start = 0;
   let size = HEADER_BYTES;
-  const headerBytes: Array<Array<[Uint8Array, Uint8Array]> | undefined> = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const s = sized.sizes[i * 3]!;
+    if (i > start && size + s > maxBytes) {
+      frames.push(encodeRange(records, sized, start, i, size));
+      start = i;
+      size = HEADER_BYTES;
+    }
+    size += s;
+  }
+  frames.push(encodeRange(records, sized, start, records.length, size));
+  return frames;
+}
+
+/** Per record: its size in the frame, its key's and its value's UTF-8 lengths (measured once); and its headers' bytes. */
+interface Sized {
+  sizes: number[];
+  headers: Array<Array<[Uint8Array, Uint8Array]> | undefined> | undefined;
+  total: number;
+}
+
+function sizeRecords(records: readonly OutRecord[]): Sized {
+  const sizes: number[] = new Array(records.length * 3);
+  let headers: Sized['headers'];
+  let total = 0;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    size += recordSize(r, (headerBytes[i] = encodeHeaders(r.headers)));
+    const v = byteLength(r.value);
+    let s = 1 + 8 + varintSize(v) + v;
+    let k = 0;
+    if (r.key !== null) {
+      k = byteLength(r.key);
+      s += varintSize(k) + k;
+    }
+    if (r.headers) {
+      const hs = encodeHeaders(r.headers);
+      if (hs) {
+        (headers ??= new Array(records.length))[i] = hs;
+        s += varintSize(hs.length);
+        for (const [hk, hv] of hs) s += varintSize(hk.length) + hk.length + varintSize(hv.length) + hv.length;
+      }
+    }
+    sizes[i * 3] = s;
+    sizes[i * 3 + 1] = k;
+    sizes[i * 3 + 2] = v;
+    total += s;
   }
+  return { sizes, headers, total };
+}
+
+/** Records `start` to `end` as one data frame of `size` bytes. */
+function encodeRange(records: readonly OutRecord[], sized: Sized, start: number, end: number, size: number): Uint8Array {
   const buf = new Uint8Array(size);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  writeHeader(buf, view, 'data', records.length);
+  writeHeader(buf, view, 'data', end - start);
   let at = HEADER_BYTES;
-  for (let i = 0; i < records.length; i++) {
+  for (let i = start; i < end; i++) {
     const r = records[i]!;
-    const hs = headerBytes[i];
+    const hs = sized.headers?.[i];
     buf[at++] = (r.key !== null ? FLAG_KEY : 0) | (hs ? FLAG_HEADERS : 0);
     writeI64(view, at, r.timestamp);
     at += 8;
-    if (r.key !== null) at = writeField(buf, at, r.key);
-    at = writeField(buf, at, r.value);
+    if (r.key !== null) at = writeField(buf, at, r.key, sized.sizes[i * 3 + 1]!);
+    at = writeField(buf, at, r.value, sized.sizes[i * 3 + 2]!);
     if (hs) {
       at = writeVarint(buf, at, hs.length);
       for (const [k, v] of hs) {
@@ -70,28 +129,6 @@ export function encodeRecords(records: readonly OutRecord[]): Uint8Array {
     }
   }
   return buf;
-}
-
-/**
- * Splits records into frames of at most `maxBytes` each (NATS' max_payload defaults to 1 MB).
- * A single record larger than `maxBytes` gets a frame of its own (the bus reports it).
- */
-export function encodeRecordFrames(records: readonly OutRecord[], maxBytes: number): Uint8Array[] {
-  const frames: Uint8Array[] = [];
-  let start = 0;
-  let size = HEADER_BYTES;
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    const s = recordSize(r, encodeHeaders(r.headers));
-    if (i > start && size + s > maxBytes) {
-      frames.push(encodeRecords(records.slice(start, i)));
-      start = i;
-      size = HEADER_BYTES;
-    }
-    size += s;
-  }
-  if (records.length > start || frames.length === 0) frames.push(encodeRecords(records.slice(start)));
-  return frames;
 }
 
 export function encodeFrame(frame: Frame): Uint8Array {
@@ -184,20 +221,6 @@ function writeHeader(buf: Uint8Array, view: DataView, kind: Frame['kind'], count
   view.setUint32(4, count, true);
 }
 
-function recordSize(r: OutRecord, headers: Array<[Uint8Array, Uint8Array]> | undefined): number {
-  const v = byteLength(r.value);
-  let s = 1 + 8 + varintSize(v) + v;
-  if (r.key !== null) {
-    const k = byteLength(r.key);
-    s += varintSize(k) + k;
-  }
-  if (headers) {
-    s += varintSize(headers.length);
-    for (const [k, v] of headers) s += varintSize(k.length) + k.length + varintSize(v.length) + v.length;
-  }
-  return s;
-}
-
 function encodeHeaders(h: Record<string, string> | undefined): Array<[Uint8Array, Uint8Array]> | undefined {
   if (!h) return undefined;
   const entries = Object.entries(h);
@@ -243,9 +266,9 @@ function byteLength(v: Uint8Array | string): number {
   return typeof v === 'string' ? utf8Length(v) : v.length;
 }
 
-function writeField(buf: Uint8Array, at: number, v: Uint8Array | string): number {
+/** A key or value of `len` bytes (as `byteLength` measured it). */
+function writeField(buf: Uint8Array, at: number, v: Uint8Array | string, len: number): number {
   if (typeof v !== 'string') return writeBytes(buf, at, v);
-  const len = utf8Length(v);
   at = writeVarint(buf, at, len);
   return writeUtf8(buf, at, v, len);
 }
@@ -272,7 +295,8 @@ function readBytes(buf: Uint8Array, cursor: { at: number }): Uint8Array {
   const len = readVarint(buf, cursor);
   const end = cursor.at + len;
   if (end > buf.length) throw new RangeError('bytes past the end');
-  const out = buf.subarray(cursor.at, end);
+  // A plain view: `subarray` of a Buffer (what NATS delivers) costs twice as much.
+  const out = new Uint8Array(buf.buffer, buf.byteOffset + cursor.at, len);
   cursor.at = end;
   return out;
 }

@@ -11,6 +11,18 @@ describe('records - utf-8', () => {
     expect(readUtf8(buf.subarray(1, len + 1))).toBe(s);
   });
 
+  it.each(['\uD800', 'a\uDC00b', 'x\uD83D'])('records - a lone surrogate (%j) is measured and written as U+FFFD', (s) => {
+    const len = utf8Length(s);
+    expect(len).toBe(new TextEncoder().encode(s).length);
+    const buf = new Uint8Array(len);
+    expect(writeUtf8(buf, 0, s, len)).toBe(len);
+    expect(readUtf8(buf)).toBe(s.replace(/[\uD800-\uDFFF]/g, '\uFFFD'));
+  });
+
+  it('records - a U+FFFD that was sent is kept', () => {
+    expect(readUtf8(new TextEncoder().encode('a\uFFFDb'))).toBe('a\uFFFDb');
+  });
+
   it('records - invalid UTF-8 is rejected, not replaced', () => {
     expect(() => readUtf8(new Uint8Array([0x61, 0xff, 0x62]))).toThrow();
   });

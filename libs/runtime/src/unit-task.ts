@@ -5,7 +5,7 @@
  * one checkpoint, then ack. A replay after a crash recomputes the same outputs from the same
  * committed state, and their ids make the bus drop the copies (shared/DESIGN.md section 4).
  */
-import { MemoryState, type ChainFailure, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
+import { MemoryState, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, frameTimestamp, partitionOfText, type OutRecord, type RawRecord } from '@ssdk/records';
 import { adoptRecord, carriedBatchOf, carry, CarriedBatch, type CarriedRecord } from './carried.ts';
@@ -148,11 +148,11 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
             ch.ended = true;
           } else if (frame.kind === 'data' || frame.kind === 'carried') {
             const t0 = performance.now();
-            const records = frame.kind === 'carried' ? adoptRecords(frame, ch, m.seq, pending, unit.id) : decodeRecords(frame.records, ch, m.seq, pending, unit.id);
+            const decoded = frame.kind === 'carried' ? { records: adoptRecords(frame, ch, m.seq, pending, unit.id) } : decodeRecords(frame.records, ch, m.seq, pending, unit.id);
             metrics.recordsIn(frame.records.length);
             observed?.at(ch.partition, m.seq);
-            const effects = await logic.process(records, ch.channel, now());
-            pending.effects(effects, `${ch.channel}:${m.seq}`, { ch, seq: m.seq });
+            const effects = await logic.process(decoded.records, ch.channel, now());
+            pending.effects(effects, `${ch.channel}:${m.seq}`, { ch, seq: m.seq, ...decoded });
             metrics.batchLatency(performance.now() - t0);
           }
           offsets.set(ch.channel, m.seq);
@@ -227,14 +227,31 @@ function safeDecode(data: Uint8Array) {
   }
 }
 
-function decodeRecords(raws: readonly RawRecord[], ch: ChannelReader, seq: number, pending: Publisher, unitId: string): EngineRecord[] {
+/** The records of a frame, and the bytes each came from (`raws[i]` for `records[i]`). */
+function decodeRecords(frame: readonly RawRecord[], ch: ChannelReader, seq: number, pending: Publisher, unitId: string): Decoded {
   const records: EngineRecord[] = [];
-  for (const raw of raws) {
+  const raws: RawRecord[] = [];
+  for (const raw of frame) {
     const decoded = decodeRecord(raw, ch.topic);
     if (typeof decoded === 'string') pending.deadLetter(unitId, decoded, ch, seq, undefined, raw.value, raw);
-    else records.push(decoded);
+    else {
+      records.push(decoded);
+      raws.push(raw);
+    }
   }
-  return records;
+  return { records, raws };
+}
+
+interface Decoded {
+  records: EngineRecord[];
+  /** The bytes of each record, when it arrived as bytes. */
+  raws?: RawRecord[];
+}
+
+/** An input message: where it was read, and what it held (the logic's outputs refer to `records` by index). */
+interface Input extends Decoded {
+  ch: ChannelReader;
+  seq: number;
 }
 
 /** `decodeRecords` for records carried in process: the same values, checks and dead letters, without the bytes. */
@@ -283,6 +300,10 @@ function lenientUtf8(b: Uint8Array): string {
 class Publisher {
   /** origin → topic → records per partition: frames, and (`carry`) records carried in process. */
   private readonly groups = new Map<string, Map<RuntimeTopic, OutRecord[][]>>();
+  /** Frames made so far, per topic partition, in the order they go out. */
+  private readonly messages = new Map<string, { topic: RuntimeTopic; partition: number; messages: PublishMessage[] }>();
+  /** Frames made per `<unit>|<origin>|<topic>/<partition>`: an origin that gets more records after it was sealed goes on counting. */
+  private readonly framesMade = new Map<string, number>();
   private readonly carried = new Map<string, Map<RuntimeTopic, CarriedRecord[][]>>();
   private lastOrigin: string | undefined;
   private lastGroup: Map<RuntimeTopic, CarriedRecord[][]> | undefined;
@@ -302,11 +323,12 @@ class Publisher {
     this.carry = carry;
   }
 
-  effects(e: UnitEffects, origin: string, input: { ch: ChannelReader; seq: number } | undefined): void {
-    for (const r of e.outputs) this.output(r, origin, input?.ch.partition);
+  effects(e: UnitEffects, origin: string, input: Input | undefined): void {
+    for (const r of e.outputs) this.output(r, origin, input);
     for (const f of e.flushes) this.output(f.record, `window:${f.window.start}:${f.window.end}`, undefined);
     for (const f of e.failures) this.failure(f, origin, input);
     for (const l of e.late) this.lateRecord(l, origin, input);
+    this.seal();
   }
 
   deadLetter(operator: string, reason: string, ch: ChannelReader, seq: number, record: EngineRecord | undefined, rawValue?: Uint8Array, raw?: RawRecord): void {
@@ -350,12 +372,22 @@ class Publisher {
     });
   }
 
-  private output(r: EngineRecord, origin: string, inputPartition: number | undefined): void {
+  private output(r: EngineRecord, origin: string, input: Input | undefined): void {
+    const inputPartition = input?.ch.partition;
     if (this.carry) return this.outputCarried(r, origin, inputPartition);
+    const from = (r as Partial<ChainOutput>).input;
+    const raw = from === undefined ? undefined : input?.raws?.[from];
     for (const topic of this.unit.outputs) {
       let value: string | Uint8Array;
       try {
-        value = topic.value.encodeText(r.value);
+        // A primitive value that went through unchanged (a filter, a key assignment) travels as
+        // the bytes it came in: they hold the same value, and writing it again is one of the
+        // larger costs per record of a hop. An object could have been changed in place, so it is
+        // written again.
+        value =
+          raw && typeof r.value !== 'object' && Object.is(r.value, input!.records[from!]!.value) && topic.converter === input!.ch.topic.converter && topic.value.check(r.value) === undefined
+            ? raw.value
+            : topic.value.encodeText(r.value);
       } catch (err) {
         // The function returned something its declared output does not allow.
         const reason = `${this.unit.lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
@@ -411,26 +443,40 @@ class Publisher {
     (parts[partition] ??= []).push(record);
   }
 
-  async flush(metrics: UnitMetrics): Promise<void> {
-    const byPartition = new Map<string, { topic: RuntimeTopic; partition: number; messages: PublishMessage[] }>();
+  /**
+   * Encodes what is pending into frames. Called after every input message, so its records (and
+   * their value texts) die young: held until the batch is published, they outlived the
+   * collector's young generation by the hundred thousand and cost more to move than to make.
+   */
+  private seal(): void {
     for (const [origin, byTopic] of this.groups) {
       for (const [topic, parts] of byTopic) {
         parts.forEach((records, partition) => {
-          const k = `${topic.name}/${partition}`;
-          let p = byPartition.get(k);
-          if (!p) byPartition.set(k, (p = { topic, partition, messages: [] }));
-          const frames = encodeRecordFrames(records, this.maxFrameBytes);
-          frames.forEach((data, n) => p.messages.push({ data, msgId: `${this.unit.id}|${origin}|${topic.id}/${partition}|${n}` }));
+          const p = this.partitionMessages(topic, partition);
+          const id = `${this.unit.id}|${origin}|${topic.id}/${partition}`;
+          let n = this.framesMade.get(id) ?? 0;
+          for (const data of encodeRecordFrames(records, this.maxFrameBytes)) p.messages.push({ data, msgId: `${id}|${n++}` });
+          this.framesMade.set(id, n);
         });
       }
     }
+    this.groups.clear();
+  }
+
+  private partitionMessages(topic: RuntimeTopic, partition: number) {
+    const k = `${topic.name}/${partition}`;
+    let p = this.messages.get(k);
+    if (!p) this.messages.set(k, (p = { topic, partition, messages: [] }));
+    return p;
+  }
+
+  async flush(metrics: UnitMetrics): Promise<void> {
+    this.seal();
+    const byPartition = this.messages;
     for (const [origin, byTopic] of this.carried) {
       for (const [topic, parts] of byTopic) {
         parts.forEach((records, partition) => {
-          const k = `${topic.name}/${partition}`;
-          let p = byPartition.get(k);
-          if (!p) byPartition.set(k, (p = { topic, partition, messages: [] }));
-          p.messages.push({ data: carry(new CarriedBatch(topic, records)), msgId: `${this.unit.id}|${origin}|${topic.id}/${partition}|0` });
+          this.partitionMessages(topic, partition).messages.push({ data: carry(new CarriedBatch(topic, records)), msgId: `${this.unit.id}|${origin}|${topic.id}/${partition}|0` });
         });
       }
     }
