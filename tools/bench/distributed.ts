@@ -17,7 +17,7 @@
  * throughput run's processes used (steadier than wall time when the box is busy), and the
  * ratios (c1)/(a) and (c2)/(b). Not a test: numbers, not verdicts.
  *
- *   npx tsx tools/bench/distributed.ts [--records N] [--sentences N] [--rate N] [--seconds S] [--partitions P]
+ *   npx tsx tools/bench/distributed.ts [--records N] [--sentences N] [--rate N] [--seconds S] [--partitions P] [--isolation native|plan|sandbox]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,6 +51,10 @@ const { values } = parseArgs({
     in: { type: 'string' },
     out: { type: 'string' },
     schema: { type: 'string' },
+    // The baselines run plain JS in V8, so ssdk runs its functions trusted too: the ratios
+    // measure the runtime (hops, commits), not the sandbox. `--isolation plan` runs them
+    // sandboxed as the services file says (bench:wasm and bench:engine measure the sandbox).
+    isolation: { type: 'string', default: 'native' },
   },
 });
 
@@ -298,7 +302,7 @@ async function main(): Promise<void> {
   const r = prng(7);
   const lines = Array.from({ length: records }, (_, i) => `line ${i} ${sentence(r)}`);
   const texts = Array.from({ length: sentences }, () => sentence(r));
-  console.log(`bench:distributed — ${records} records one hop, ${sentences} sentences word count, latency at ${rate}/s for ${seconds} s, ${partitions} partition(s); NATS ${NATS_URL}, PostgreSQL ${DATABASE_URL}`);
+  console.log(`bench:distributed — ${records} records one hop, ${sentences} sentences word count, latency at ${rate}/s for ${seconds} s, ${partitions} partition(s), ssdk functions ${values.isolation === 'native' ? 'trusted (native)' : `isolation ${values.isolation}`}; NATS ${NATS_URL}, PostgreSQL ${DATABASE_URL}`);
 
   try {
     // (a) raw publish, then a raw hop.
@@ -489,7 +493,7 @@ function startSsdk(file: string, unit: string, prefix: string, schema: string, p
     unit,
     [`${ROOT}bin/ssdk.js`, 'operator', file, '--operator', unit, '--nats', NATS_URL, '--postgres', DATABASE_URL, '--schema', schema, '--subject-prefix', prefix, '--partitions', String(partitions)],
     ': running',
-    env,
+    { SSDK_ISOLATION: values.isolation!, ...env },
   );
 }
 
