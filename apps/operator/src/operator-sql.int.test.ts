@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, readUtf8 } from '@ssdk/records';
-import { testNats, testPostgres } from '@ssdk/testing';
+import { CTX_SQL_SERVICES, testNats, testPostgres } from '@ssdk/testing';
 import { ensurePlanTopics, loadPlan, runOperator } from './index.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -17,75 +17,12 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-// `tally` keeps a running total per word (table `tally_totals`); `leaders` reads the top two with
-// SQL when its window closes; `vandal` tries to write.
-const SERVICES = `apiVersion: 0.5.0
-meta: {name: sql-ranks, namespace: tests, version: 0.1.0}
-types:
-  standing:
-    type: object
-    properties:
-      word: {type: string}
-      total: {type: u32}
-  leaders:
-    type: list
-    items: {type: standing}
-topics:
-  words: {schema: {value: {type: string}}}
-  ticks: {schema: {value: {type: string}}}
-  attempts: {schema: {value: {type: string}}}
-  leaders: {schema: {value: {type: leaders}}}
-services:
-  tally:
-    sources: [{type: topic, id: words}]
-    states:
-      totals:
-        type: keyed-state
-        properties:
-          key: {type: string}
-          value: {type: u32}
-    partition:
-      assign-key:
-        run: |
-          function byWord(w: string): string {
-            return w;
-          }
-      update-state:
-        run: |
-          function count(w: string, ctx: Ctx): void {
-            ctx.state('totals').increment();
-          }
-  leaders:
-    sources: [{type: topic, id: ticks}]
-    window:
-      tumbling: {duration: 10s}
-      assign-timestamp:
-        run: |
-          function tickTime(t: string, eventTime: number): number {
-            return eventTime;
-          }
-      flush:
-        run: |
-          function topTwo(ctx: Ctx): Leaders {
-            const rows = ctx.sql('SELECT key, value FROM tally_totals ORDER BY value DESC, key LIMIT $1', [2]);
-            return rows.map((r) => ({ word: String(r['key']), total: Number(r['value']) }));
-          }
-    sinks: [{type: topic, id: leaders}]
-  vandal:
-    sources: [{type: topic, id: attempts}]
-    transforms:
-      - operator: filter
-        run: |
-          function erase(what: string, ctx: Ctx): boolean {
-            return ctx.sql(what).length > 0;
-          }
-`;
 
 describe('operator ctx.sql', () => {
   it('operator - a sandboxed flush ranks committed PostgreSQL state with SQL; a write is dead-lettered with the reason', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ssdk-operator-sql-'));
     const file = join(dir, 'services.yaml');
-    await writeFile(file, SERVICES);
+    await writeFile(file, CTX_SQL_SERVICES);
     const nats = await testNats();
     const pg = await testPostgres();
     const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
@@ -136,6 +73,7 @@ describe('operator ctx.sql', () => {
     expect((await Promise.all([...leaders, ...vandal])).map((r) => r.ended)).toEqual([...leaders, ...vandal].map(() => true));
 
     expect(await read('leaders')).toEqual([[{ word: 'pear', total: 3 }, { word: 'apple', total: 2 }]]);
+    expect(await read('written')).toEqual(['SELECT count(*) AS n FROM tally_totals']);
     const dead = (await read('vandal.dead-letter')) as Array<{ operator: string; reason: string }>;
     expect(dead.map((d) => d.operator)).toEqual(['vandal.erase']);
     expect(dead[0]!.reason).toContain('DELETE is not allowed');

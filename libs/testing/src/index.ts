@@ -39,3 +39,4 @@ export {
   type TestNatsOptions,
 } from './nats.ts';
 export { freePort, PrivateNatsServer } from './private-nats.ts';
+export { CTX_SQL_SERVICES } from './dataflows.ts';

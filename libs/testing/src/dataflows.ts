@@ -1,0 +1,75 @@
+/**
+ * Dataflows that tests of several projects run, embedded and as operator services, so both
+ * runtimes are held to the same file.
+ */
+
+/**
+ * `ctx.sql`: `tally` keeps a running total per word (state table `tally_totals`); `leaders`
+ * closes a window per tick and reads the top two words from that table with SQL; `vandal`
+ * tries to write through `ctx.sql` (its record is dead-lettered) and passes a read through to
+ * `written`.
+ */
+export const CTX_SQL_SERVICES = `apiVersion: 0.5.0
+meta: {name: sql-probe, namespace: tests, version: 0.1.0}
+types:
+  standing:
+    type: object
+    properties:
+      word: {type: string}
+      total: {type: u32}
+  leaders:
+    type: list
+    items: {type: standing}
+topics:
+  words: {schema: {value: {type: string}}}
+  ticks: {schema: {value: {type: string}}}
+  attempts: {schema: {value: {type: string}}}
+  leaders: {schema: {value: {type: leaders}}}
+  written: {schema: {value: {type: string}}}
+services:
+  tally:
+    sources: [{type: topic, id: words}]
+    states:
+      totals:
+        type: keyed-state
+        properties:
+          key: {type: string}
+          value: {type: u32}
+    partition:
+      assign-key:
+        run: |
+          function byWord(w: string): string {
+            return w;
+          }
+      update-state:
+        run: |
+          function count(w: string, ctx: Ctx): void {
+            ctx.state('totals').increment();
+          }
+  leaders:
+    sources: [{type: topic, id: ticks}]
+    window:
+      tumbling: {duration: 10s}
+      assign-timestamp:
+        run: |
+          function tickTime(t: string, eventTime: number): number {
+            return eventTime;
+          }
+      flush:
+        run: |
+          function topTwo(ctx: Ctx): Leaders {
+            const rows = ctx.sql('SELECT key, value FROM tally_totals ORDER BY value DESC, key LIMIT $1', [2]);
+            return rows.map((r) => ({ word: String(r['key']), total: Number(r['value']) }));
+          }
+    sinks: [{type: topic, id: leaders}]
+  vandal:
+    sources: [{type: topic, id: attempts}]
+    transforms:
+      - operator: map
+        run: |
+          function erase(what: string, ctx: Ctx): string {
+            ctx.sql(what);
+            return what;
+          }
+    sinks: [{type: topic, id: written}]
+`;
