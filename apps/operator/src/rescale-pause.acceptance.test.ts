@@ -7,10 +7,8 @@
  * out of the gate until that is found. Fencing itself is gated by fencing.int.test.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { runOperator } from '@ssdk/runtime';
 import { testNats, testPostgres } from '@ssdk/testing';
-import { FILE, generateInput, KEYED, OperatorProcesses, reads, reference, sorted, until, WordCountStream, type Servers } from './word-count.testkit.ts';
-import { loadPlan } from './index.ts';
+import { generateInput, KEYED, OperatorProcesses, reads, reference, runUnitsButKeyed, sorted, until, WordCountStream, type Servers } from './word-count.testkit.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -42,14 +40,8 @@ describe('operator rescale (a frozen and a drained replica)', () => {
     const input = generateInput(2_000, 4, 9);
     const golden = reference(input);
     const starts = [...golden.perWindow.keys()];
-    const { plan } = await loadPlan(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
     const abort = new AbortController();
-    // Native: replicas and leases are the point here, not the sandbox (operator-sandboxed.int.test.ts).
-    const inProcess = plan.operators
-      .filter((op) => op.id !== KEYED)
-      .map((op) =>
-        runOperator({ file: FILE, operatorId: op.id, natsUrl: s.natsUrl, databaseUrl: s.databaseUrl, schema: s.schema, subjectPrefix: s.prefix, partitions: s.partitions, leaseTtlMs: 1_500, heartbeatMs: 250, isolation: 'native', signal: abort.signal }),
-      );
+    const inProcess = await runUnitsButKeyed(s, abort.signal);
     const procs = new OperatorProcesses(s);
     cleanups.push(async () => {
       abort.abort();

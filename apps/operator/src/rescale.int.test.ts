@@ -7,10 +7,8 @@
  * The sink topics and the state tables must equal the reference exactly.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { runOperator } from '@ssdk/runtime';
 import { testNats, testPostgres } from '@ssdk/testing';
-import { FILE, generateInput, KEYED, OperatorProcesses, reads, reference, sleep, sorted, until, WordCountStream, type Servers } from './word-count.testkit.ts';
-import { loadPlan } from './index.ts';
+import { generateInput, KEYED, OperatorProcesses, reads, reference, runUnitsButKeyed, sleep, sorted, until, WordCountStream, type Servers } from './word-count.testkit.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -30,14 +28,8 @@ describe('operator rescale (replicas join and die)', () => {
     const golden = reference(input);
     const starts = [...golden.perWindow.keys()];
 
-    const { plan } = await loadPlan(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
     const abort = new AbortController();
-    // Native: replicas and leases are the point here, not the sandbox (operator-sandboxed.int.test.ts).
-    const inProcess = plan.operators
-      .filter((op) => op.id !== KEYED)
-      .map((op) =>
-        runOperator({ file: FILE, operatorId: op.id, natsUrl: s.natsUrl, databaseUrl: s.databaseUrl, schema: s.schema, subjectPrefix: s.prefix, partitions: s.partitions, leaseTtlMs: 1_500, heartbeatMs: 250, isolation: 'native', signal: abort.signal }),
-      );
+    const inProcess = await runUnitsButKeyed(s, abort.signal);
     const procs = new OperatorProcesses(s);
     cleanups.push(async () => {
       abort.abort();

@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, type OutRecord } from '@ssdk/records';
-import { ensurePlanTopics, loadPlan, nativeTopology, tableSpecs, type RuntimeTopic, type Topology } from '@ssdk/runtime';
+import { ensurePlanTopics, loadPlan, nativeTopology, runOperator, tableSpecs, type OperatorResult, type RuntimeTopic, type Topology } from '@ssdk/runtime';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -131,6 +131,20 @@ export interface Servers {
   schema: string;
   prefix: string;
   partitions: number;
+}
+
+/**
+ * Runs every unit of the plan but the keyed one in this process, with short leases (the keyed
+ * one runs as `ssdk operator` processes the test starts and kills). Native: replicas and leases
+ * are the point of the rescale tests, not the sandbox (operator-sandboxed.int.test.ts).
+ */
+export async function runUnitsButKeyed(s: Servers, signal: AbortSignal): Promise<Array<Promise<OperatorResult>>> {
+  const { plan } = await loadPlan(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
+  return plan.operators
+    .filter((op) => op.id !== KEYED)
+    .map((op) =>
+      runOperator({ file: FILE, operatorId: op.id, natsUrl: s.natsUrl, databaseUrl: s.databaseUrl, schema: s.schema, subjectPrefix: s.prefix, partitions: s.partitions, leaseTtlMs: 1_500, heartbeatMs: 250, isolation: 'native', signal }),
+    );
 }
 
 /** The word-count plan's topics on NATS, a producer and readers. */
