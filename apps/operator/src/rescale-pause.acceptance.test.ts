@@ -15,7 +15,6 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-
 /** Bounds a wait that has no deadline of its own, so a hang says where it is and what the replicas logged. */
 async function within<T>(what: string, p: Promise<T>, logs: () => string, timeoutMs = 60_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -28,7 +27,6 @@ async function within<T>(what: string, p: Promise<T>, logs: () => string, timeou
     clearTimeout(timer);
   }
 }
-
 
 describe('operator rescale (a frozen and a drained replica)', () => {
   it('operator - a paused replica is fenced off and a drained one hands over at once: outputs and state equal golden', async () => {

@@ -15,8 +15,6 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-
-
 describe('operator rescale (replicas join and die)', () => {
   it('operator - the keyed operator goes from 1 to 3 replicas, then one is killed: outputs and state equal golden', async () => {
     const nats = await testNats();
