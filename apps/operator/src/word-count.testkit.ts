@@ -139,9 +139,14 @@ export interface Servers {
  * are the point of the rescale tests, not the sandbox (operator-sandboxed.int.test.ts).
  */
 export async function runUnitsButKeyed(s: Servers, signal: AbortSignal): Promise<Array<Promise<OperatorResult>>> {
+  return runUnits(s, signal, [KEYED]);
+}
+
+/** Runs every unit of the plan but `skip` in this process (as `runUnitsButKeyed`). */
+export async function runUnits(s: Servers, signal: AbortSignal, skip: readonly string[] = []): Promise<Array<Promise<OperatorResult>>> {
   const { plan } = await loadPlan(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
   return plan.operators
-    .filter((op) => op.id !== KEYED)
+    .filter((op) => !skip.includes(op.id))
     .map((op) =>
       runOperator({ file: FILE, operatorId: op.id, natsUrl: s.natsUrl, databaseUrl: s.databaseUrl, schema: s.schema, subjectPrefix: s.prefix, partitions: s.partitions, leaseTtlMs: 1_500, heartbeatMs: 250, isolation: 'native', signal }),
     );

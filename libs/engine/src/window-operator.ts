@@ -7,7 +7,7 @@
  * only on the order of records on each channel, never on how they were batched.
  */
 import type { ChainInput, EngineRecord } from './chain.ts';
-import { advance, endOfInput, initialWatermarkState, type WatermarkOptions, type WatermarkState } from './watermark.ts';
+import { advance, channelTime, endOfInput, initialWatermarkState, type WatermarkOptions, type WatermarkState } from './watermark.ts';
 import { isWindowClosed, windowsOf, type WindowAssigner, type WindowBounds } from './windows.ts';
 
 export interface LateRecord {
@@ -48,10 +48,13 @@ export function assignWindows(records: readonly EngineRecord[], channel: string,
   for (const [name, ch] of Object.entries(state.channels)) {
     if (name === channel) continue;
     if (idleness !== undefined && now - ch.lastActivity >= idleness) continue;
-    others.push(ch.maxEventTime);
+    others.push(channelTime(ch));
   }
   const othersMin = others.length ? Math.min(...others) : Number.POSITIVE_INFINITY;
-  let max = state.channels[channel]?.maxEventTime ?? Number.NEGATIVE_INFINITY;
+  const own = state.channels[channel];
+  let max = own?.maxEventTime ?? Number.NEGATIVE_INFINITY;
+  // A channel with in-band progress moves with it, not with the records it carries.
+  const bound = own?.bound;
   let wm = state.watermark;
   const ended = state.ended;
   const tumbling = config.assigner.kind === 'tumbling' ? config.assigner : undefined;
@@ -83,11 +86,11 @@ export function assignWindows(records: readonly EngineRecord[], channel: string,
     }
     if (t > max) max = t;
     if (!ended) {
-      const candidate = Math.min(max, othersMin) - grace;
+      const candidate = Math.min(bound ?? max, othersMin) - grace;
       if (candidate > wm) wm = candidate;
     }
   }
-  const channels = { ...state.channels, [channel]: { maxEventTime: max, lastActivity: now } };
+  const channels = { ...state.channels, [channel]: bound === undefined ? { maxEventTime: max, lastActivity: now } : { maxEventTime: max, lastActivity: now, bound } };
   return { inputs, late, state: { ...state, channels, watermark: wm, lastActivity: Math.max(state.lastActivity, now) } };
 }
 

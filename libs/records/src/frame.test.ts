@@ -36,12 +36,17 @@ describe('records - frame format', () => {
     expect(decodeFrame(encodeRecords([]))).toEqual({ kind: 'data', records: [] });
   });
 
-  it('records - watermark and end-of-input frames travel in band', () => {
-    expect(decodeFrame(encodeFrame({ kind: 'watermark', watermark: 1_234_567 }))).toEqual({ kind: 'watermark', watermark: 1_234_567 });
-    expect(decodeFrame(encodeFrame({ kind: 'watermark', watermark: Number.POSITIVE_INFINITY }))).toEqual({
-      kind: 'watermark',
-      watermark: Number.MAX_SAFE_INTEGER,
-    });
+  it('records - progress and end-of-input frames travel in band', () => {
+    const entries = [
+      { origin: 'count-words.split/sentences/0', time: 1_736_154_000_123, idle: false },
+      { origin: 'ünit/ä/7', time: Number.NEGATIVE_INFINITY, idle: true },
+      { origin: 'x', time: Number.POSITIVE_INFINITY, idle: false },
+      { origin: 'y', time: 12.7, idle: false },
+    ];
+    const frame = encodeFrame({ kind: 'progress', entries });
+    expect(decodeFrame(frame)).toEqual({ kind: 'progress', entries: [...entries.slice(0, 3), { origin: 'y', time: 12, idle: false }] });
+    expect(peekFrame(frame)).toEqual({ kind: 'progress', count: 4 });
+    expect(() => decodeFrame(frame.subarray(0, frame.length - 3))).toThrow('truncated or corrupt progress frame');
     expect(decodeFrame(encodeFrame({ kind: 'end' }))).toEqual({ kind: 'end' });
     expect(peekFrame(encodeRecords([rec('a', 'b', 1)]))).toEqual({ kind: 'data', count: 1 });
   });

@@ -5,10 +5,12 @@
  *
  *   header (8 bytes): 'S' 'F' version(1) kind(u8) count(u32)
  *   kind 0 = data:    count × record
- *   kind 1 = watermark: one i64 (the watermark, ms) — count is 0
+ *   kind 1 = progress: count × entry — how far event time has come on the channels of the
+ *            unit that wrote it (in-band watermarks; libs/runtime/src/progress.ts)
  *   kind 2 = end of input — count is 0
  *   record: flags(u8: 1 = has key, 2 = has headers) timestamp(i64) [key] value [headers]
  *           key/value: varint length + bytes; headers: varint count + (varint len + utf-8 name, varint len + utf-8 value)*
+ *   entry:  varint len + utf-8 origin, time(i64), flags(u8: 1 = idle)
  *
  * Varints are unsigned LEB128. Timestamps are integers in ms (safe up to 2^53).
  */
@@ -22,12 +24,25 @@ const HEADER_BYTES = 8;
 const FLAG_KEY = 1;
 const FLAG_HEADERS = 2;
 
+/**
+ * One input channel's event-time progress, as the unit reading it publishes it to every
+ * partition it writes: every record from `origin` with an earlier time has been sent ahead of
+ * this entry. An idle origin (quiet past the idleness timeout) holds nothing back.
+ */
+export interface ProgressEntry {
+  origin: string;
+  /** Event time, ms; ±Infinity are clamped to the i64-safe range on the wire. */
+  time: number;
+  idle: boolean;
+}
+
 export type Frame =
   | { kind: 'data'; records: RawRecord[] }
-  | { kind: 'watermark'; watermark: number }
+  | { kind: 'progress'; entries: ProgressEntry[] }
   | { kind: 'end' };
 
-const KIND_CODES = { data: 0, watermark: 1, end: 2 } as const;
+const KIND_CODES = { data: 0, progress: 1, end: 2 } as const;
+const FLAG_IDLE = 1;
 
 export class FrameError extends Error {
   override name = 'FrameError';
@@ -135,13 +150,8 @@ export function encodeFrame(frame: Frame): Uint8Array {
   switch (frame.kind) {
     case 'data':
       return encodeRecords(frame.records);
-    case 'watermark': {
-      const buf = new Uint8Array(HEADER_BYTES + 8);
-      const view = new DataView(buf.buffer);
-      writeHeader(buf, view, 'watermark', 0);
-      writeI64(view, HEADER_BYTES, clampWatermark(frame.watermark));
-      return buf;
-    }
+    case 'progress':
+      return encodeProgress(frame.entries);
     case 'end': {
       const buf = new Uint8Array(HEADER_BYTES);
       writeHeader(buf, new DataView(buf.buffer), 'end', 0);
@@ -161,7 +171,7 @@ export function decodeFrame(buf: Uint8Array): Frame {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const kind = buf[3];
   const count = view.getUint32(4, true);
-  if (kind === KIND_CODES.watermark) return { kind: 'watermark', watermark: readI64(view, HEADER_BYTES) };
+  if (kind === KIND_CODES.progress) return { kind: 'progress', entries: decodeProgress(buf, view, count) };
   if (kind === KIND_CODES.end) return { kind: 'end' };
   if (kind !== KIND_CODES.data) throw new FrameError(`unknown frame kind ${kind}`);
   const records: RawRecord[] = new Array(count);
@@ -203,12 +213,46 @@ export function frameTimestamp(t: number): number {
 /** Only a frame's kind and record count, without decoding it. */
 export function peekFrame(buf: Uint8Array): { kind: Frame['kind']; count: number } {
   if (buf.length < HEADER_BYTES || buf[0] !== MAGIC_0 || buf[1] !== MAGIC_1) throw new FrameError('not an ssdk frame');
-  const kind = buf[3] === KIND_CODES.data ? 'data' : buf[3] === KIND_CODES.watermark ? 'watermark' : 'end';
+  const kind = buf[3] === KIND_CODES.data ? 'data' : buf[3] === KIND_CODES.progress ? 'progress' : 'end';
   return { kind, count: new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(4, true) };
 }
 
 export function isFrame(buf: Uint8Array): boolean {
   return buf.length >= HEADER_BYTES && buf[0] === MAGIC_0 && buf[1] === MAGIC_1;
+}
+
+function encodeProgress(entries: readonly ProgressEntry[]): Uint8Array {
+  const origins = entries.map((e) => utf8.encode(e.origin));
+  let size = HEADER_BYTES;
+  for (const o of origins) size += varintSize(o.length) + o.length + 8 + 1;
+  const buf = new Uint8Array(size);
+  const view = new DataView(buf.buffer);
+  writeHeader(buf, view, 'progress', entries.length);
+  let at = HEADER_BYTES;
+  entries.forEach((e, i) => {
+    at = writeBytes(buf, at, origins[i]!);
+    writeI64(view, at, clampTime(e.time));
+    at += 8;
+    buf[at++] = e.idle ? FLAG_IDLE : 0;
+  });
+  return buf;
+}
+
+function decodeProgress(buf: Uint8Array, view: DataView, count: number): ProgressEntry[] {
+  const entries: ProgressEntry[] = new Array(count);
+  const cursor = { at: HEADER_BYTES };
+  try {
+    for (let i = 0; i < count; i++) {
+      const origin = fromUtf8.decode(readBytes(buf, cursor));
+      if (cursor.at + 9 > buf.length) throw new RangeError('entry past the end');
+      const time = unclampTime(readI64(view, cursor.at));
+      cursor.at += 8;
+      entries[i] = { origin, time, idle: (buf[cursor.at++]! & FLAG_IDLE) !== 0 };
+    }
+  } catch (err) {
+    throw new FrameError(`truncated or corrupt progress frame at byte ${cursor.at}`, { cause: err });
+  }
+  return entries;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,9 +271,14 @@ function encodeHeaders(h: Record<string, string> | undefined): Array<[Uint8Array
   return entries.length === 0 ? undefined : entries.map(([k, v]) => [utf8.encode(k), utf8.encode(v)]);
 }
 
-// Watermarks can be ±Infinity in memory; on the wire they are clamped to the i64-safe range.
-function clampWatermark(w: number): number {
+// Progress can be ±Infinity in memory; on the wire it is clamped to the i64-safe range, and the
+// range's ends read back as the infinities they stand for.
+function clampTime(w: number): number {
   return Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.trunc(w)));
+}
+
+function unclampTime(w: number): number {
+  return w >= Number.MAX_SAFE_INTEGER ? Number.POSITIVE_INFINITY : w <= Number.MIN_SAFE_INTEGER ? Number.NEGATIVE_INFINITY : w;
 }
 
 function writeI64(view: DataView, at: number, v: number): void {

@@ -5,6 +5,7 @@
  */
 import type { MemoryState, StateChange, WindowBounds } from '@ssdk/engine';
 import type { PlanStateAccess } from '@ssdk/plan';
+import type { ChannelProgress } from './progress.ts';
 
 /** An input channel: `<topic>/<partition>`. */
 export type Channel = string;
@@ -19,6 +20,8 @@ export interface UnitCheckpoint {
   meta: unknown;
   /** Channels whose end of input was read (and forwarded): not read again after a restart. */
   ended?: Channel[];
+  /** Event-time progress per input channel (progress.ts). */
+  progress?: Record<Channel, ChannelProgress>;
 }
 
 export interface CheckpointCommit extends UnitCheckpoint {
@@ -44,14 +47,20 @@ export function decodeMeta(text: string | null | undefined): unknown {
   return JSON.parse(text, (_k, v: unknown) => (v === '+Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v));
 }
 
+/** Committed progress as `load` returns it (absent when none was committed). */
+export function progressOf(text: string | undefined): { progress?: Record<Channel, ChannelProgress> } {
+  const progress = text ? (decodeMeta(text) as Record<Channel, ChannelProgress>) : undefined;
+  return progress ? { progress } : {};
+}
+
 /** Keeps checkpoints in this process only: for tests and throwaway runs. */
 export function memoryCheckpointStore(): CheckpointStore {
-  const units = new Map<string, { offsets: Map<Channel, number>; meta: string }>();
+  const units = new Map<string, { offsets: Map<Channel, number>; meta: string; progress?: string }>();
   const tables = new Map<string, Map<string, StateChange>>();
   return {
     async load(unit) {
       const u = units.get(unit);
-      return { offsets: new Map(u?.offsets ?? []), meta: decodeMeta(u?.meta) };
+      return { offsets: new Map(u?.offsets ?? []), meta: decodeMeta(u?.meta), ...progressOf(u?.progress) };
     },
     async loadState(_unit, states, into) {
       for (const s of states) for (const c of tables.get(s.table)?.values() ?? []) into.load(s.name, c.key, c.value, c.window);
@@ -72,7 +81,7 @@ export function memoryCheckpointStore(): CheckpointStore {
           if (t) for (const [id, ch] of t) if (ch.window && ch.window.start === w.start && ch.window.end === w.end) t.delete(id);
         }
       }
-      units.set(unit, { offsets: new Map(c.offsets), meta: encodeMeta(c.meta) });
+      units.set(unit, { offsets: new Map(c.offsets), meta: encodeMeta(c.meta), ...(c.progress ? { progress: encodeMeta(c.progress) } : {}) });
     },
     async close() {},
   };

@@ -336,6 +336,8 @@ class TracedTask {
       meta: () => inner.meta(),
       restore: (m) => inner.restore(m),
       takeDroppedWindows: () => inner.takeDroppedWindows(),
+      bound: (channel, bound, now) => inner.bound(channel, bound, now),
+      watermark: () => inner.watermark(),
     };
   }
 

@@ -16,7 +16,8 @@ import type { Dataflow } from '@ssdk/spec';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { partitionOfText } from '@ssdk/records';
 import type { Fence, Lease, StateStore } from '@ssdk/state';
-import { decodeMeta, encodeMeta, type Channel, type CheckpointStore } from './checkpoint.ts';
+import { decodeMeta, encodeMeta, progressOf, type Channel, type CheckpointStore } from './checkpoint.ts';
+import type { ChannelProgress } from './progress.ts';
 import { tableSpecs } from './state-checkpoints.ts';
 import type { RuntimeUnit } from './topology.ts';
 
@@ -36,6 +37,8 @@ interface PartitionMeta {
   ended?: boolean;
   endedChannels?: Channel[];
   logic?: string;
+  /** The partition's channels' event-time progress (progress.ts), encoded like `logic`. */
+  progress?: string;
 }
 
 /** Creates the plan's state tables (idempotent); every replica does it before it reads or commits. */
@@ -79,13 +82,15 @@ export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): Che
       const offsets = new Map<Channel, number>();
       const ended: Channel[] = [];
       let logic: string | undefined;
+      const progress: Record<Channel, ChannelProgress> = {};
       for (const p of partitions) {
         const meta = rows.get(p)?.meta as PartitionMeta | undefined;
         for (const [c, seq] of Object.entries(meta?.channels ?? {})) if (partitionOf.get(c) === p) offsets.set(c, seq);
         for (const c of meta?.endedChannels ?? []) if (partitionOf.get(c) === p) ended.push(c);
+        for (const [c, cp] of Object.entries(progressOf(meta?.progress).progress ?? {})) if (partitionOf.get(c) === p) progress[c] = cp;
         if (p === first) logic = meta?.logic;
       }
-      return { offsets, meta: decodeMeta(logic ?? null), ended };
+      return { offsets, meta: decodeMeta(logic ?? null), ended, progress };
     },
     async loadState(_unitId, states, into) {
       for (const s of states) {
@@ -115,6 +120,8 @@ export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): Che
         if (endedChannels.length > 0) meta.endedChannels = endedChannels;
         if (channels.length > 0 && endedChannels.length === channels.length) meta.ended = true;
         if (p === first && c.meta !== null && c.meta !== undefined) meta.logic = encodeMeta(c.meta);
+        const progress = c.progress ? Object.fromEntries(channels.filter((ch) => c.progress![ch]).map((ch) => [ch, c.progress![ch]!])) : {};
+        if (Object.keys(progress).length > 0) meta.progress = encodeMeta(progress);
         return { operator: unitId, partition: p, seq, meta };
       });
       await store.commit({ writes, dropWindows: c.dropped.flatMap((window) => states.map((s) => ({ table: s.table, window }))), offsets, fence });

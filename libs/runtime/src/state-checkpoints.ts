@@ -9,7 +9,7 @@ import type { Dataflow, TypeRef } from '@ssdk/spec';
 import { resolveType, type PhysicalPlan } from '@ssdk/plan';
 import { partitionOfText } from '@ssdk/records';
 import type { RowColumnType, StateKeyType, StateStore, StateTableSpec } from '@ssdk/state';
-import { decodeMeta, encodeMeta, type CheckpointStore, type Channel } from './checkpoint.ts';
+import { decodeMeta, encodeMeta, progressOf, type CheckpointStore, type Channel } from './checkpoint.ts';
 
 export interface StateCheckpointOptions {
   store: StateStore;
@@ -26,8 +26,8 @@ export async function stateCheckpointStore(o: StateCheckpointOptions): Promise<C
   return {
     async load(unit) {
       const row = (await store.offsets(unit)).get(0);
-      const meta = (row?.meta ?? null) as { channels?: Record<Channel, number>; logic?: string } | null;
-      return { offsets: new Map(Object.entries(meta?.channels ?? {})), meta: decodeMeta(meta?.logic ?? null) };
+      const meta = (row?.meta ?? null) as { channels?: Record<Channel, number>; logic?: string; progress?: string } | null;
+      return { offsets: new Map(Object.entries(meta?.channels ?? {})), meta: decodeMeta(meta?.logic ?? null), ...progressOf(meta?.progress) };
     },
     async loadState(_unit, states, into) {
       for (const s of states) {
@@ -52,7 +52,7 @@ export async function stateCheckpointStore(o: StateCheckpointOptions): Promise<C
       await store.commit({
         writes,
         dropWindows,
-        offsets: [{ operator: unit, partition: 0, seq: 0, meta: { channels: Object.fromEntries(c.offsets), logic: encodeMeta(c.meta) } }],
+        offsets: [{ operator: unit, partition: 0, seq: 0, meta: { channels: Object.fromEntries(c.offsets), logic: encodeMeta(c.meta), ...(c.progress ? { progress: encodeMeta(c.progress) } : {}) } }],
       });
     },
     close: () => store.close(),

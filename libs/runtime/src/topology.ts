@@ -8,6 +8,8 @@ import { checkDataflow, type PhysicalPlan, type PlanOperator, type PlanTopic, ty
 import { readUtf8 } from '@ssdk/records';
 import { compileCodec, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StepGrants, type ValueCodec, type WindowConfig } from '@ssdk/engine';
 import { chainLogic, nativeExecutor, passthroughLogic, windowLogic, type ChainExecutor, type UnitLogic } from './unit-logic.ts';
+import type { UnitProgressPlan } from './progress.ts';
+import { channelOf } from './checkpoint.ts';
 
 export interface KeyCodec {
   /** The key's wire text (written into frames as UTF-8). */
@@ -40,6 +42,8 @@ export interface RuntimeUnit {
   makeLogic(state: MemoryState, channels: readonly string[]): UnitLogic;
   /** Where the unit's functions' `ctx.log` lines go (an observer sets `sink`; none: dropped). */
   logs?: UnitLogs;
+  /** How the unit takes part in in-band event-time progress (progress.ts); none: it does not. */
+  progress?: UnitProgressPlan;
 }
 
 export interface Topology {
@@ -150,7 +154,49 @@ export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: Func
       logs,
     });
   }
+  planProgress(units);
   return { plan, topics, units };
+}
+
+/** Who publishes event-time progress to whom (progress.ts), from the units' inputs and outputs. */
+export function planProgress(units: RuntimeUnit[]): void {
+  const writers = new Map<string, RuntimeUnit[]>();
+  const readers = new Map<string, RuntimeUnit[]>();
+  for (const u of units) {
+    for (const t of u.outputs) writers.set(t.id, [...(writers.get(t.id) ?? []), u]);
+    for (const i of u.inputs) readers.set(i.topic.id, [...(readers.get(i.topic.id) ?? []), u]);
+  }
+  const originsOf = (u: RuntimeUnit) => u.inputs.flatMap((i) => Array.from({ length: i.topic.partitions }, (_, p) => `${u.id}|${channelOf(i.topic.id, p)}`));
+  // The windows a unit feeds, directly or through other units: their smallest idleness timeout
+  // is when a quiet source of this unit stops holding them back.
+  const idlenessOf = (start: RuntimeUnit): number | undefined => {
+    let least: number | undefined;
+    const seen = new Set<RuntimeUnit>();
+    const queue = [start];
+    while (queue.length > 0) {
+      const u = queue.pop()!;
+      if (seen.has(u)) continue;
+      seen.add(u);
+      const idle = u.plan.window?.watermark.idlenessMs;
+      if (idle !== undefined) least = Math.min(least ?? idle, idle);
+      for (const t of u.outputs) queue.push(...(readers.get(t.id) ?? []));
+    }
+    return least;
+  };
+  for (const u of units) {
+    const originsByTopic = new Map<string, string[]>();
+    for (const i of u.inputs) {
+      const w = writers.get(i.topic.id);
+      if (w) originsByTopic.set(i.topic.id, w.flatMap(originsOf));
+    }
+    const idlenessMs = idlenessOf(u);
+    u.progress = {
+      originsByTopic,
+      ...(idlenessMs !== undefined ? { idlenessMs } : {}),
+      assignsTime: u.plan.steps.some((s) => s.operator === 'assign-timestamp'),
+      publishTo: u.outputs.filter((t) => readers.has(t.id)).map((t) => t.id),
+    };
+  }
 }
 
 /** Where a chain of a unit runs: sandboxed if any of its steps asks for it (or every one must). */
@@ -189,10 +235,12 @@ async function logicFactory(
     const pre = keyedAt > 0 ? await executor(specs.slice(0, keyedAt)) : undefined;
     const body = await executor(keyedAt < 0 ? specs : specs.slice(keyedAt));
     const windowStates = op.states.filter((s) => s.access === 'read-write').map((s) => s.name);
-    return (state, channels) => windowLogic({ config, ...(pre ? { pre } : {}), body, windowStates, hasFlush, state, channels });
+    const assignsTime = specs.slice(0, Math.max(0, keyedAt)).some((s) => s.operator === 'assign-timestamp');
+    return (state, channels) => windowLogic({ config, ...(pre ? { pre } : {}), body, windowStates, hasFlush, state, channels, assignsTime });
   }
   const chain = await executor(specs);
-  return (state) => chainLogic(chain, state);
+  const assignsTime = specs.some((s) => s.operator === 'assign-timestamp');
+  return (state) => chainLogic(chain, state, assignsTime);
 }
 
 /** The plan's `grants` as the engine checks them (only what is granted is there). */

@@ -8,6 +8,7 @@
 import {
   addChannel,
   assignWindows,
+  boundChannel,
   endWindows,
   initialWindowState,
   runChain,
@@ -35,6 +36,11 @@ export interface UnitEffects {
   flushes: Array<{ window: WindowBounds; record: EngineRecord }>;
   failures: ChainFailure[];
   late: LateRecord[];
+  /**
+   * The event times the records got from the unit's timestamp step (only a unit with one says):
+   * the highest, and whether any differs from the time its record came with.
+   */
+  times?: { max: number; retimed: boolean };
 }
 
 /**
@@ -80,6 +86,10 @@ export interface UnitLogic {
   restore(meta: unknown): void;
   /** Windows dropped since the last call (their state rows go in the same commit). */
   takeDroppedWindows(): WindowBounds[];
+  /** A channel's in-band event-time progress (progress.ts), or undefined to go by its records. */
+  bound(channel: string, bound: number | undefined, now: number): void;
+  /** A window unit's watermark (what it forwards as its progress); undefined for other units. */
+  watermark(): number | undefined;
 }
 
 const none = (): UnitEffects => ({ outputs: [], flushes: [], failures: [], late: [] });
@@ -94,22 +104,39 @@ export function passthroughLogic(): UnitLogic {
     meta: () => null,
     restore: () => undefined,
     takeDroppedWindows: () => [],
+    bound: () => undefined,
+    watermark: () => undefined,
   };
 }
 
-export function chainLogic(chain: ChainExecutor, state: MemoryState): UnitLogic {
+/** `assignsTime`: the chain has a timestamp step, so its effects report the times it gave. */
+export function chainLogic(chain: ChainExecutor, state: MemoryState, assignsTime = false): UnitLogic {
   return {
     kind: 'chain',
     async process(records) {
       const r = await chain.run(records, state);
-      return { ...none(), outputs: r.outputs, failures: r.failures };
+      return { ...none(), outputs: r.outputs, failures: r.failures, ...(assignsTime ? { times: timesOf(records, r.outputs) } : {}) };
     },
     tick: nothing,
     end: nothing,
     meta: () => null,
     restore: () => undefined,
     takeDroppedWindows: () => [],
+    bound: () => undefined,
+    watermark: () => undefined,
   };
+}
+
+/** The times a timestamp step gave: the highest, and whether one differs from its record's own. */
+function timesOf(inputs: readonly EngineRecord[], outputs: readonly EngineRecord[]): { max: number; retimed: boolean } {
+  let max = Number.NEGATIVE_INFINITY;
+  let retimed = false;
+  for (const o of outputs) {
+    if (o.timestamp > max) max = o.timestamp;
+    const from = (o as { input?: number }).input;
+    if (!retimed && from !== undefined && inputs[from] !== undefined && inputs[from].timestamp !== o.timestamp) retimed = true;
+  }
+  return { max, retimed };
 }
 
 interface WindowMeta {
@@ -130,6 +157,8 @@ export function windowLogic(opts: {
   state: MemoryState;
   /** Input channels (topic/partition) known up front: each holds the watermark back until it speaks. */
   channels: readonly string[];
+  /** The `pre` steps hold a timestamp step: effects report the times it gave. */
+  assignsTime?: boolean;
 }): UnitLogic {
   const { config, body, state } = opts;
   let wm: WatermarkState = opts.channels.reduce((s, c) => addChannel(s, c, 0), initialWindowState());
@@ -172,8 +201,18 @@ export function windowLogic(opts: {
       const r = await body.run(assigned.inputs, state, { discardOutputs: true });
       const flushed = await flushReady();
       // Records inside a window feed its state; what leaves the unit is each window's flush.
-      return { outputs: [], flushes: flushed.flushes, failures: [...(before?.failures ?? []), ...r.failures, ...flushed.failures], late: assigned.late };
+      return {
+        outputs: [],
+        flushes: flushed.flushes,
+        failures: [...(before?.failures ?? []), ...r.failures, ...flushed.failures],
+        late: assigned.late,
+        ...(opts.assignsTime && before ? { times: timesOf(records, before.outputs) } : {}),
+      };
     },
+    bound(channel, bound, now) {
+      wm = boundChannel(wm, channel, bound, now);
+    },
+    watermark: () => wm.watermark,
     async tick(now) {
       wm = tickWatermark(now, config, wm);
       return flushReady();

@@ -7,13 +7,14 @@
  */
 import { MemoryState, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
-import { decodeFrame, encodeFrame, encodeRecordFrames, frameTimestamp, partitionOfText, type OutRecord, type RawRecord } from '@ssdk/records';
+import { decodeFrame, encodeFrame, encodeRecordFrames, frameTimestamp, partitionOfText, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
 import { adoptRecord, carriedBatchOf, carry, CarriedBatch, type CarriedRecord } from './carried.ts';
 import { channelOf, type Channel, type CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
 import type { UnitObserver } from './observer.ts';
 import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
 import type { UnitEffects, UnitLogic } from './unit-logic.ts';
+import { maxTimestamp, ProgressTracker } from './progress.ts';
 
 export interface UnitTaskOptions {
   unit: RuntimeUnit;
@@ -108,6 +109,10 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   const made: UnitLogic = unit.makeLogic(state, channels.map((c) => c.channel));
   const logic = observed ? observed.logic(made) : made;
   logic.restore(committed.meta);
+  const progress = unit.progress
+    ? new ProgressTracker(unit.id, unit.progress, channels.map((c) => ({ channel: c.channel, topic: c.topic.id })), committed.progress, now())
+    : undefined;
+  if (progress) for (const c of channels) logic.bound(c.channel, progress.bound(c.channel), now());
   const offsets = new Map(committed.offsets);
   let ended = false;
   let rr = 0;
@@ -134,10 +139,12 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       }
       const pending = new Publisher(bus, unit, maxFrameBytes, o.carryRecords === true);
       if (batch.length === 0) {
-        // Quiet: the clock may still close windows (idleness).
+        // Quiet: the clock may still close windows (idleness), and sources turn idle.
         const effects = await logic.tick(now());
-        if (isEmpty(effects)) continue;
+        const entries = progress?.due(now(), true, logic.watermark());
+        if (isEmpty(effects) && !entries) continue;
         pending.effects(effects, `tick`, undefined);
+        if (entries) pending.progress(entries, unit.progress!.publishTo);
       }
       for (const { ch, messages } of batch) {
         for (const m of messages) {
@@ -146,12 +153,22 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
             pending.deadLetter(`${unit.id}`, `message ${m.seq} on ${ch.channel} is not an ssdk frame or a JSON record`, ch, m.seq, undefined, m.data);
           } else if (frame.kind === 'end') {
             ch.ended = true;
+          } else if (frame.kind === 'progress') {
+            // The writers moved on: a window may close.
+            if (progress?.receive(ch.channel, frame.entries)) {
+              logic.bound(ch.channel, progress.bound(ch.channel), now());
+              pending.effects(await logic.tick(now()), `${ch.channel}:${m.seq}`, undefined);
+            }
           } else if (frame.kind === 'data' || frame.kind === 'carried') {
             const t0 = performance.now();
             const decoded = frame.kind === 'carried' ? { records: adoptRecords(frame, ch, m.seq, pending, unit.id) } : decodeRecords(frame.records, ch, m.seq, pending, unit.id);
             metrics.recordsIn(frame.records.length);
             observed?.at(ch.partition, m.seq);
             const effects = await logic.process(decoded.records, ch.channel, now());
+            if (progress) {
+              const times = effects.times ?? { max: maxTimestamp(decoded.records), retimed: false };
+              if (progress.observe(ch.channel, times.max, times.retimed, now())) logic.bound(ch.channel, progress.bound(ch.channel), now());
+            }
             pending.effects(effects, `${ch.channel}:${m.seq}`, { ch, seq: m.seq, ...decoded });
             metrics.batchLatency(performance.now() - t0);
           }
@@ -162,6 +179,9 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         ended = true;
         pending.effects(await logic.end(), 'end', undefined);
         if (o.forwardEnd !== false) pending.endOfInput(o.endTopics ?? unit.outputs);
+      } else if (batch.length > 0) {
+        const entries = progress?.due(now(), false, logic.watermark());
+        if (entries) pending.progress(entries, unit.progress!.publishTo);
       }
       if (o.pipeline) {
         // A snapshot of what this batch commits: the next batch changes state and progress in
@@ -172,6 +192,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
           offsets,
           meta: logic.meta(),
           ended: channels.filter((c) => c.ended).map((c) => c.channel),
+          ...(progress ? { progress: progress.snapshot() } : {}),
         });
         const acks = batch.map(({ ch, messages }) => ({ ch, seq: messages.at(-1)!.seq }));
         const watermark = logicWatermark(logic);
@@ -195,6 +216,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         offsets,
         meta: logic.meta(),
         ended: channels.filter((c) => c.ended).map((c) => c.channel),
+        ...(progress ? { progress: progress.snapshot() } : {}),
       });
       metrics.commit(offsets);
       for (const { ch, messages } of batch) await ch.reader.ack(messages.at(-1)!.seq);
@@ -309,6 +331,7 @@ class Publisher {
   private lastGroup: Map<RuntimeTopic, CarriedRecord[][]> | undefined;
   private readonly carry: boolean;
   private readonly ends: RuntimeTopic[] = [];
+  private progressFrame: { data: Uint8Array; topics: readonly string[] } | undefined;
   private readonly bus: Bus;
   private readonly unit: RuntimeUnit;
   private readonly maxFrameBytes: number;
@@ -435,6 +458,14 @@ class Publisher {
     this.ends.push(...topics);
   }
 
+  /**
+   * The unit's event-time progress, to every partition of `topics` after the batch's records.
+   * No message id: a repeat says nothing new (progress.ts).
+   */
+  progress(entries: ProgressEntry[], topics: readonly string[]): void {
+    this.progressFrame = { data: encodeFrame({ kind: 'progress', entries }), topics };
+  }
+
   private push(topic: RuntimeTopic, partition: number, origin: string, record: OutRecord): void {
     let byTopic = this.groups.get(origin);
     if (!byTopic) this.groups.set(origin, (byTopic = new Map()));
@@ -478,6 +509,12 @@ class Publisher {
         parts.forEach((records, partition) => {
           this.partitionMessages(topic, partition).messages.push({ data: carry(new CarriedBatch(topic, records)), msgId: `${this.unit.id}|${origin}|${topic.id}/${partition}|0` });
         });
+      }
+    }
+    if (this.progressFrame) {
+      for (const id of this.progressFrame.topics) {
+        const topic = this.unit.outputs.find((t) => t.id === id)!;
+        for (let partition = 0; partition < topic.partitions; partition++) this.partitionMessages(topic, partition).messages.push({ data: this.progressFrame.data });
       }
     }
     await Promise.all([...byPartition.values()].map((p) => this.bus.publish(p.topic.name, p.partition, p.messages)));
