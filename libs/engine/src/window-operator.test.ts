@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addChannel, advance, observe } from './watermark.ts';
+import { addChannel, advance, boundChannel, observe } from './watermark.ts';
 import { openWindowsOf } from './windows.ts';
 import { assignWindows, endWindows, initialWindowState, windowsToFlush, type WindowConfig } from './window-operator.ts';
 
@@ -20,6 +20,24 @@ describe('engine - window operator', () => {
     const r = assignWindows([rec(11_000), rec(9_500)], 'p0', 0, tumbling10, initialWindowState());
     expect(r.late).toEqual([]);
     expect(r.inputs.map((i) => i.window?.start)).toEqual([10_000, 0]);
+  });
+
+  it('engine - a channel with in-band progress goes by it, not by the records it carries', () => {
+    // The same shuffled records as the first test: on their own, 13000 makes 9000 late.
+    let state = boundChannel(initialWindowState(), 'p0', 4_000, 0);
+    const held = assignWindows([rec(1_000), rec(13_000), rec(9_000), rec(11_500)], 'p0', 0, tumbling10, state);
+    expect(held.late).toEqual([]);
+    expect(held.state.watermark).toBe(2_000);
+    expect(held.state.channels['p0']).toMatchObject({ maxEventTime: 13_000, bound: 4_000 });
+    // The writers moved on: the watermark follows the bound (minus the grace period) ...
+    state = advance(boundChannel(held.state, 'p0', 14_000, 1), tumbling10.watermark, 1);
+    expect(state.watermark).toBe(12_000);
+    expect(assignWindows([rec(9_999)], 'p0', 1, tumbling10, state).late.map((l) => l.record.timestamp)).toEqual([9_999]);
+    // ... the least bound over channels counts, and cleared it goes by what the channel has seen.
+    state = boundChannel(addChannel(state, 'p1', 1), 'p1', 13_000, 1);
+    expect(advance(boundChannel(state, 'p0', 30_000, 2), tumbling10.watermark, 2).watermark).toBe(12_000);
+    expect(advance(boundChannel(boundChannel(state, 'p1', 20_000, 2), 'p0', undefined, 2), tumbling10.watermark, 2).watermark).toBe(12_000);
+    expect(boundChannel(state, 'p0', undefined, 2).channels['p0']).toEqual({ maxEventTime: 13_000, lastActivity: 0 });
   });
 
   it('engine - lateness does not depend on batching', () => {

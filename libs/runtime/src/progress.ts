@@ -132,8 +132,9 @@ export class ProgressTracker {
    */
   bound(channel: Channel): number | undefined {
     const expected = this.origins.get(channel);
-    if (!expected || expected.length === 1) return undefined;
-    const p = this.progressOf(channel, this.channels.get(channel)!, Number.NaN);
+    const c = this.channels.get(channel);
+    if (!expected || !c || expected.length === 1 || c.retimed) return undefined;
+    const p = this.progressOf(channel, c, Number.NaN);
     return p.idle ? undefined : p.time;
   }
 
