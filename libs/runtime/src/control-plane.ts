@@ -443,6 +443,57 @@ export async function loadDeployedRecord(o: Omit<LoadDeployedOptions, 'cacheDir'
   return deployment;
 }
 
+export interface WatchDeploymentOptions extends Omit<LoadDeployedOptions, 'cacheDir'> {
+  /** The plan hash running now. */
+  hash: string;
+  intervalMs: number;
+  /** Called once, when the deployment changed (redeployed with another plan, or undeployed). */
+  onChange: () => void;
+}
+
+export type DeploymentChange = { kind: 'redeployed'; deployment: DeployedDataflow } | { kind: 'undeployed' };
+
+/**
+ * Looks at a dataflow's deployment every `intervalMs` (one connection, one small query) until
+ * it changes. A control database that is away only delays the news: it is asked again.
+ */
+export function watchDeployment(o: WatchDeploymentOptions): { change(): DeploymentChange | undefined; stop(): Promise<void> } {
+  const ref = parseDataflowRef(o.dataflow);
+  let change: DeploymentChange | undefined;
+  let stopped = false;
+  let registry: DeploymentRegistry | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const look = async () => {
+    try {
+      registry ??= await openDeploymentRegistry({ connectionString: o.databaseUrl, ...(o.controlSchema ? { schema: o.controlSchema } : {}), applicationName: 'ssdk-control-watch' });
+      const now = ref && (await registry.get(ref.namespace, ref.name));
+      if (stopped) return;
+      if (!now) change = { kind: 'undeployed' };
+      else if (now.hash !== o.hash) change = { kind: 'redeployed', deployment: now };
+    } catch {
+      // Away: the next look asks again (a broken connection is opened anew).
+      await registry?.close().catch(() => {});
+      registry = undefined;
+    }
+    if (change) o.onChange();
+    else if (!stopped) schedule();
+  };
+  let looking: Promise<void> | undefined;
+  const schedule = () => {
+    timer = setTimeout(() => (looking = look()), o.intervalMs);
+  };
+  schedule();
+  return {
+    change: () => change,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await looking;
+      await registry?.close().catch(() => {});
+    },
+  };
+}
+
 // ---- heartbeats -------------------------------------------------------------------------------
 
 export interface Heartbeat {

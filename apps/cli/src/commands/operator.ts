@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { connectControl, type ControlConnection } from '@ssdk/bus';
-import { heartbeatSubject, loadDeployedDataflow, loadPlan, runOperator, startHeartbeat, type UnitMetrics } from '@ssdk/runtime';
+import { heartbeatSubject, loadDeployedDataflow, loadPlan, runOperator, startHeartbeat, watchDeployment, type UnitMetrics } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverFlags, serverOptions } from '../distributed.ts';
 import { controlSchemaOf, controlSchemaOption } from '../distributed-control.ts';
@@ -50,7 +50,9 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   if (fileArg !== undefined && dataflowRef !== undefined) throw new UsageError('give FILE or --dataflow NS/NAME, not both', 'operator');
   if (fileArg === undefined && dataflowRef === undefined) throw new UsageError('give FILE, or --dataflow NS/NAME of a deployed dataflow', 'operator');
   // A deployed dataflow runs with the options it was deployed with, from its stored bundle.
-  const deployed = dataflowRef === undefined ? undefined : await loadDeployedDataflow({ databaseUrl: postgres, dataflow: dataflowRef, ...(controlSchemaOf(cmd.values) ? { controlSchema: controlSchemaOf(cmd.values)! } : {}) });
+  const controlSchema = controlSchemaOf(cmd.values);
+  const loadDeployed = () => loadDeployedDataflow({ databaseUrl: postgres, dataflow: dataflowRef!, ...(controlSchema ? { controlSchema } : {}) });
+  let deployed = dataflowRef === undefined ? undefined : await loadDeployed();
   const abort = new AbortController();
   const log = (line: string) => io.err(`${new Date().toISOString()} ${line}\n`);
   const dataflowName = deployed
@@ -65,27 +67,55 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    const file = deployed?.file ?? fileArg!;
-    await runOperator({
-      file,
-      operatorId,
-      stateDir: stateDir(file, typeof cmd.values['state-dir'] === 'string' ? cmd.values['state-dir'] : undefined),
-      ...(isolation ? { isolation } : {}),
-      natsUrl: flags.natsUrl,
-      databaseUrl: postgres,
-      ...(deployed
-        ? { subjectPrefix: deployed.subjectPrefix, partitions: deployed.partitions, schema: deployed.schema }
-        : {
-            subjectPrefix: flags.subjectPrefix,
-            ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}),
-            ...(typeof cmd.values['schema'] === 'string' ? { schema: cmd.values['schema'] } : {}),
-          }),
-      signal: abort.signal,
-      log,
-      ...(typeof cmd.values['metrics-port'] === 'string' ? { telemetry: { metricsPort: metricsPort(cmd.values['metrics-port']) } } : {}),
-      onMetrics: (metrics) => heartbeat.start(metrics),
-    });
-    return EXIT_OK;
+    // A deployed unit follows its deployment: a redeploy drains it (the batch in hand is
+    // committed) and it starts over on the new version from the committed offsets, as a
+    // Kubernetes rollout would restart it; an undeploy stops it.
+    for (;;) {
+      const run = new AbortController();
+      const stopRun = () => run.abort();
+      abort.signal.addEventListener('abort', stopRun, { once: true });
+      const watch = deployed
+        ? watchDeployment({ databaseUrl: postgres, dataflow: dataflowRef!, ...(controlSchema ? { controlSchema } : {}), hash: deployed.deployment.hash, intervalMs: redeployPollMs(), onChange: stopRun })
+        : undefined;
+      const file = deployed?.file ?? fileArg!;
+      try {
+        await runOperator({
+          file,
+          operatorId,
+          stateDir: stateDir(file, typeof cmd.values['state-dir'] === 'string' ? cmd.values['state-dir'] : undefined),
+          ...(isolation ? { isolation } : {}),
+          natsUrl: flags.natsUrl,
+          databaseUrl: postgres,
+          ...(deployed
+            ? { subjectPrefix: deployed.subjectPrefix, partitions: deployed.partitions, schema: deployed.schema }
+            : {
+                subjectPrefix: flags.subjectPrefix,
+                ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}),
+                ...(typeof cmd.values['schema'] === 'string' ? { schema: cmd.values['schema'] } : {}),
+              }),
+          signal: run.signal,
+          log,
+          ...(typeof cmd.values['metrics-port'] === 'string' ? { telemetry: { metricsPort: metricsPort(cmd.values['metrics-port']) } } : {}),
+          onMetrics: (metrics) => heartbeat.start(metrics),
+        });
+      } finally {
+        abort.signal.removeEventListener('abort', stopRun);
+        await watch?.stop();
+      }
+      const change = watch?.change();
+      if (abort.signal.aborted || !deployed || !change) return EXIT_OK;
+      if (change.kind === 'undeployed') {
+        log(`${operatorId}: ${dataflowRef} was undeployed; stopping`);
+        return EXIT_OK;
+      }
+      const from = deployed.deployment;
+      deployed = await loadDeployed();
+      log(`${operatorId}: ${dataflowRef} redeployed (version ${from.version} → ${deployed.deployment.version}, plan ${deployed.deployment.hash.slice(0, 12)}); restarting on it`);
+      if (!deployed.loaded.plan.operators.some((op) => op.id === operatorId)) {
+        log(`${operatorId}: version ${deployed.deployment.version} of ${dataflowRef} has no operator \`${operatorId}\`; stopping (\`ssdk status\` lists its operators)`);
+        return EXIT_OK;
+      }
+    }
   } catch (err) {
     // A function that does not build: like `ssdk build` says it.
     const code = reportBuildError(err, io);
@@ -98,6 +128,12 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   }
 }
 
+/** How often a deployed unit looks for a redeploy, ms ($SSDK_REDEPLOY_POLL_MS; default 5 s). */
+function redeployPollMs(): number {
+  const v = Number(process.env['SSDK_REDEPLOY_POLL_MS']);
+  return Number.isFinite(v) && v > 0 ? v : 5_000;
+}
+
 /**
  * Heartbeats with the unit's metrics on `<prefix>.heartbeat`, for the planner's `ssdk status`.
  * Advisory: a NATS server that is away at start only costs the heartbeats, never the operator.
@@ -108,8 +144,13 @@ function heartbeats(natsUrl: string, subjectPrefix: string, operatorId: string, 
   let stopped = false;
   const startedAt = Date.now();
   const processId = `${hostname()}:${process.pid}:${startedAt.toString(36)}`;
+  let current: UnitMetrics | undefined;
   return {
+    /** Starts beating with `metrics`; a restarted unit's new metrics replace the old ones. */
     start(metrics: UnitMetrics) {
+      const first = current === undefined;
+      current = metrics;
+      if (!first) return;
       control = connectControl({ servers: natsUrl, name: `ssdk-operator ${operatorId} heartbeat` }).catch(() => undefined);
       void Promise.all([control, dataflowName]).then(([c, dataflow]) => {
         if (!c || stopped) return;
@@ -121,7 +162,7 @@ function heartbeats(natsUrl: string, subjectPrefix: string, operatorId: string, 
           pid: process.pid,
           host: hostname(),
           startedAt,
-          metrics: metrics.snapshot(),
+          metrics: current!.snapshot(),
         }));
       });
     },
