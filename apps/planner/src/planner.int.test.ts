@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectControl, createNatsBus, RemoteError, type ControlConnection } from '@ssdk/bus';
-import { heartbeatSubject, plannerSubject, readBundle, type DataflowStatus, type DeployReply, type Heartbeat, type ListedDataflow } from '@ssdk/runtime';
+import { heartbeatSubject, openDeploymentRegistry, plannerSubject, readBundle, type DataflowStatus, type DeployReply, type Heartbeat, type ListedDataflow } from '@ssdk/runtime';
+import { FencedError } from '@ssdk/state';
 import { testNats, testPostgres, type TestNats, type TestPostgres } from '@ssdk/testing';
 import { startPlanner, type Planner } from './planner.ts';
 
@@ -33,6 +34,7 @@ afterAll(async () => {
   await state.cleanup();
 });
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ask = <T>(verb: 'deploy' | 'status' | 'undeploy' | 'list', body: unknown) => client.request<T>(plannerSubject(nats.prefix, verb), body, { timeoutMs: 30_000 });
 
 describe('planner service', () => {
@@ -45,6 +47,45 @@ describe('planner service', () => {
     const listed = await ask<ListedDataflow[]>('list', {});
     expect(listed).toMatchObject([{ dataflow: 'examples/word-count', version: 1, operators: 7 }]);
   }, 30_000);
+
+  it('planner - planners sharing the control tables take turns per dataflow; one that lost its turn cannot save', async () => {
+    // Another planner (its registry) holds word-count's deploy lease.
+    const other = await openDeploymentRegistry({ connectionString: control.connectionString, schema: control.schema });
+    try {
+      let release!: () => void;
+      let holding = false;
+      const held = other.exclusive('examples', 'word-count', async () => {
+        holding = true;
+        await new Promise<void>((r) => (release = r));
+      });
+      while (!holding) await sleep(20);
+      const bundle = await readBundle(FILE);
+      const files = { ...bundle.files, [bundle.servicesFile]: bundle.files[bundle.servicesFile]!.replace('word.length >= 3', 'word.length >= 4') };
+      let replied = false;
+      const deploy = ask<DeployReply>('deploy', { bundle: { ...bundle, files }, displayPath: 'services.yaml', partitions: 1, schema: state.schema }).finally(() => (replied = true));
+      await sleep(1_000);
+      expect(replied).toBe(false);
+      release();
+      await held;
+      expect(await deploy).toMatchObject({ outcome: 'updated', version: 2 });
+
+      // A holder whose lease ran out (paused, cut off) is refused when it saves at last.
+      const current = (await other.get('examples', 'word-count'))!;
+      await other.exclusive(
+        'examples',
+        'word-count',
+        async (stale) => {
+          await sleep(600);
+          await other.exclusive('examples', 'word-count', async () => {}, { waitMs: 5_000 });
+          await expect(other.save({ ...current, version: 99 }, stale)).rejects.toBeInstanceOf(FencedError);
+        },
+        { ttlMs: 300 },
+      );
+      expect((await other.get('examples', 'word-count'))!.version).toBe(2);
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
 
   it('planner - heartbeats make processes alive with their counts; a final heartbeat makes them gone', async () => {
     const beat = (final: boolean, recordsIn: number): Heartbeat => ({

@@ -26,6 +26,7 @@ import {
   type DataflowStatus,
   type DeployedDataflow,
   type DeploymentRegistry,
+  type RegistryGuard,
   type DeployReply,
   type DeployRequest,
   type Heartbeat,
@@ -184,7 +185,14 @@ class PlannerService {
   private async doDeploy(req: DeployRequest): Promise<DeployReply> {
     const bundle = checkBundle(req?.bundle);
     const displayPath = typeof req.displayPath === 'string' ? req.displayPath : bundle.servicesFile;
-    const { plan, dataflow, warnings } = await this.plan(bundle, displayPath, req.partitions);
+    const planned = await this.plan(bundle, displayPath, req.partitions);
+    // Planners sharing the control tables take turns per dataflow: the version read here is
+    // the one this deploy follows.
+    return this.d.registry.exclusive(planned.plan.dataflow.namespace, planned.plan.dataflow.name, (guard) => this.deployPlanned(req, bundle, planned, guard));
+  }
+
+  private async deployPlanned(req: DeployRequest, bundle: DeployRequest['bundle'], planned: Awaited<ReturnType<PlannerService['plan']>>, guard: RegistryGuard): Promise<DeployReply> {
+    const { plan, dataflow, warnings } = planned;
     const id = `${plan.dataflow.namespace}/${plan.dataflow.name}`;
     const layout = stateLayout(plan);
     const fingerprint = layoutFingerprint(layout);
@@ -236,7 +244,7 @@ class PlannerService {
         stateSchema,
         deployedAt: Date.now(),
       };
-      await this.d.registry.save(record);
+      await this.d.registry.save(record, guard);
       this.forgetProcesses(id);
     }
     this.d.log(`planner: ${id} ${outcome} (version ${version}, plan ${plan.hash.slice(0, 12)})`);
@@ -310,9 +318,17 @@ class PlannerService {
   // ---- undeploy ----
 
   private async doUndeploy(req: UndeployRequest): Promise<UndeployReply> {
-    const existing = await this.find(req?.dataflow);
+    const found = await this.find(req?.dataflow);
+    return this.d.registry.exclusive(found.namespace, found.name, async (guard) => {
+      // Read again under the lease: another planner may have redeployed it meanwhile.
+      const existing = await this.find(req.dataflow);
+      return this.undeployFound(req, existing, guard);
+    });
+  }
+
+  private async undeployFound(req: UndeployRequest, existing: DeployedDataflow, guard: RegistryGuard): Promise<UndeployReply> {
     const id = `${existing.namespace}/${existing.name}`;
-    await this.d.registry.remove(existing.namespace, existing.name);
+    await this.d.registry.remove(existing.namespace, existing.name, guard);
     this.forgetProcesses(id);
     if (!req.purge) {
       this.d.log(`planner: ${id} undeployed (state kept in ${existing.stateSchema})`);

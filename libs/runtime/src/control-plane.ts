@@ -9,12 +9,12 @@
  * hash covers their code, so an operator that materializes the bundle and plans it again gets
  * the very plan that was deployed (checked), with the same operators, subjects and tables.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { PhysicalPlan } from '@ssdk/plan';
-import { openPostgresStore, type StateStore, type StateTableSpec } from '@ssdk/state';
+import { openPostgresStore, type Fence, type Lease, type StateStore, type StateTableSpec } from '@ssdk/state';
 import type { UnitMetricsSnapshot } from './metrics.ts';
 import { loadPlan, OperatorConfigError, type LoadedDataflow } from './operator.ts';
 
@@ -291,10 +291,30 @@ export interface DeploymentRegistry {
   readonly schema: string;
   get(namespace: string, name: string): Promise<DeployedDataflow | undefined>;
   list(): Promise<DeployedDataflow[]>;
-  /** Stores the dataflow's current version (and keeps it in the history). */
-  save(d: DeployedDataflow): Promise<void>;
-  remove(namespace: string, name: string): Promise<boolean>;
+  /** Stores the dataflow's current version (and keeps it in the history); `guard`: refused unless its lease still holds. */
+  save(d: DeployedDataflow, guard?: RegistryGuard): Promise<void>;
+  remove(namespace: string, name: string, guard?: RegistryGuard): Promise<boolean>;
+  /**
+   * Runs `fn` holding the dataflow's deploy lease, so planners that share the control tables
+   * change one dataflow one at a time (a queue group spreads requests over them); waits up to
+   * `waitMs` for another holder, then throws `RegistryBusyError`. A planner that dies holding it
+   * holds it for `ttlMs` at most; one that outlived its lease cannot save (`guard`).
+   */
+  exclusive<T>(namespace: string, name: string, fn: (guard: RegistryGuard) => Promise<T>, options?: { waitMs?: number; ttlMs?: number }): Promise<T>;
   close(): Promise<void>;
+}
+
+/** The deploy lease a save or remove is fenced with. */
+export interface RegistryGuard {
+  readonly lease: Lease;
+}
+
+/** Another planner is changing the dataflow and did not finish in time. */
+export class RegistryBusyError extends Error {
+  override name = 'RegistryBusyError';
+  readonly code = 'deploy-in-progress';
+  // Not the user's input: the same request succeeds once the other planner is done.
+  readonly domain = 'external';
 }
 
 export interface RegistryOptions {
@@ -333,7 +353,7 @@ class Registry implements DeploymentRegistry {
   async list(): Promise<DeployedDataflow[]> {
     return (await this.store.scan<Row>(DATAFLOWS.table)).map((e) => fromRow(e.value));
   }
-  async save(d: DeployedDataflow): Promise<void> {
+  async save(d: DeployedDataflow, guard?: RegistryGuard): Promise<void> {
     const value = toRow(d);
     await this.store.commit({
       writes: [
@@ -341,16 +361,37 @@ class Registry implements DeploymentRegistry {
         { table: VERSIONS.table, key: `${keyOf(d.namespace, d.name)}@${d.version}`, partition: 0, value },
       ],
       offsets: [],
+      ...fenceOf(guard),
     });
   }
-  async remove(namespace: string, name: string): Promise<boolean> {
+  async remove(namespace: string, name: string, guard?: RegistryGuard): Promise<boolean> {
     const had = (await this.get(namespace, name)) !== undefined;
-    if (had) await this.store.commit({ writes: [{ table: DATAFLOWS.table, key: keyOf(namespace, name), partition: 0, value: undefined }], offsets: [] });
+    if (had) await this.store.commit({ writes: [{ table: DATAFLOWS.table, key: keyOf(namespace, name), partition: 0, value: undefined }], offsets: [], ...fenceOf(guard) });
     return had;
+  }
+  async exclusive<T>(namespace: string, name: string, fn: (guard: RegistryGuard) => Promise<T>, options: { waitMs?: number; ttlMs?: number } = {}): Promise<T> {
+    const request = { operator: `deploy:${keyOf(namespace, name)}`, partition: 0, owner: `${hostname()}:${process.pid}:${randomUUID()}`, ttlMs: options.ttlMs ?? 60_000 };
+    const deadline = Date.now() + (options.waitMs ?? 30_000);
+    for (;;) {
+      const got = await this.store.acquireLease(request);
+      if (got.acquired) {
+        try {
+          return await fn({ lease: got.lease });
+        } finally {
+          await this.store.releaseLease(got.lease).catch(() => {});
+        }
+      }
+      if (Date.now() > deadline) throw new RegistryBusyError(`${keyOf(namespace, name)} is being changed by another planner (${got.holder.owner ?? 'unknown'}); try again once it is done`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
   close(): Promise<void> {
     return this.store.close();
   }
+}
+
+function fenceOf(guard: RegistryGuard | undefined): { fence?: Fence[] } {
+  return guard ? { fence: [{ operator: guard.lease.operator, partitions: [guard.lease.partition], epoch: guard.lease.epoch }] } : {};
 }
 
 function toRow(d: DeployedDataflow): Row {
