@@ -5,50 +5,31 @@
  * 2, unless --reset-state), state queries, undeploy and --purge. Each run has its own subject
  * prefix (so its own planner), control schema and state schema.
  */
-import type { ChildProcess } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
 import { openDeploymentRegistry, type DataflowStatus } from '@ssdk/runtime';
 import { openPostgresStore } from '@ssdk/state';
-import { testNats, testPostgres, type TestNats, type TestPostgres } from '@ssdk/testing';
-import { spawnPlanner, waitForPlanner } from './distributed-control.ts';
+import type { TestNats, TestPostgres } from '@ssdk/testing';
+import { TestPlanner } from './distributed.testkit.ts';
 import { bufferIo } from './io.ts';
 import { main } from './main.ts';
 
+let stack: TestPlanner;
 let nats: TestNats;
 let control: TestPostgres;
 let state: TestPostgres;
-let planner: ChildProcess;
-let plannerLog = '';
-let dir: string;
 let file: string;
 
 beforeAll(async () => {
-  nats = await testNats({ prefix: 'ssdk_ctl' });
-  control = await testPostgres({ prefix: 'ssdk_ctl' });
-  state = await testPostgres({ prefix: 'ssdk_ctl_state' });
-  dir = await mkdtemp(join(tmpdir(), 'ssdk-control-'));
-  await cp('examples/word-count/services.yaml', join(dir, 'services.yaml'));
-  file = join(dir, 'services.yaml');
-  planner = spawnPlanner({ natsUrl: nats.url, databaseUrl: control.connectionString, subjectPrefix: nats.prefix, controlSchema: control.schema, stdio: ['ignore', 'pipe', 'pipe'] });
-  planner.stderr!.on('data', (d: Buffer) => (plannerLog += d.toString()));
-  if (!(await waitForPlanner(nats.url, nats.prefix, 30_000))) throw new Error(`the planner did not answer: ${plannerLog}`);
+  stack = await TestPlanner.start('ssdk_ctl');
+  ({ nats, control, state } = stack);
+  await cp('examples/word-count/services.yaml', join(stack.dir, 'services.yaml'));
+  file = join(stack.dir, 'services.yaml');
 }, 60_000);
 
-afterAll(async () => {
-  if (planner) {
-    planner.kill('SIGTERM');
-    await new Promise((r) => (planner.exitCode !== null ? r(null) : planner.once('exit', r)));
-  }
-  const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-  await bus.destroy();
-  await control.cleanup();
-  await state.cleanup();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 async function ssdk(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = bufferIo();
@@ -67,7 +48,7 @@ const edit = async (from: string | RegExp, to: string) => writeFile(file, (await
 describe('control plane (planner + deploy/status/undeploy/state)', () => {
   it('planner - deploy creates the plan, streams and tables; redeploys are checked against the state layout', async () => {
     const first = await deploy(file, '--partitions', '1', '--schema', state.schema);
-    expect(first.code, first.err + plannerLog).toBe(0);
+    expect(first.code, first.err + stack.log).toBe(0);
     expect(first.out).toContain('examples/word-count: deployed — version 1');
 
     // The plan is stored, with its hash, fingerprint and bundle.
@@ -146,13 +127,13 @@ describe('control plane (planner + deploy/status/undeploy/state)', () => {
       expect(deployed.code).toBe(2);
       expect(deployed.err, fixture).toBe(validate.err);
     }
-    const missing = await deploy(join(dir, 'nope.yaml'));
+    const missing = await deploy(join(stack.dir, 'nope.yaml'));
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('does not exist');
   }, 30_000);
 
   it('deploy - functions that do not compile are refused before the planner sees them: FILE:LINE:COL each, exit 2; up too', async () => {
-    const broken = join(dir, 'broken', 'services.yaml');
+    const broken = join(stack.dir, 'broken', 'services.yaml');
     await mkdir(dirname(broken), { recursive: true });
     const text = (await readFile('examples/word-count/services.yaml', 'utf8')).replace('name: word-count', 'name: broken-count').replace(/return word;/g, 'return word +;');
     await writeFile(broken, text);
@@ -164,9 +145,9 @@ describe('control plane (planner + deploy/status/undeploy/state)', () => {
     expect(refused.err).toContain(`${at[0]}: error: count-words.key-by-word: Unexpected ";"`);
     expect(refused.err).toContain(`${at[1]}: error: top-words.key-window-word: Unexpected ";"`);
     expect(refused.err).toContain(`${broken}: 2 errors`);
-    expect(plannerLog).not.toContain('broken-count');
+    expect(stack.log).not.toContain('broken-count');
     // up checks before it starts a planner or builds anything.
-    const up = await ssdk(['up', broken, '--postgres', control.connectionString, '--state-dir', join(dir, 'broken', '.ssdk'), ...server()]);
+    const up = await ssdk(['up', broken, '--postgres', control.connectionString, '--state-dir', join(stack.dir, 'broken', '.ssdk'), ...server()]);
     expect(up.code).toBe(2);
     expect(up.err).toContain(`${at[0]}: error: count-words.key-by-word`);
   }, 30_000);

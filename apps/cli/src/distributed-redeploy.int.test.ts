@@ -4,15 +4,12 @@
  * with version 2 from the committed offsets (nothing read twice, nothing skipped); an undeploy
  * stops it with exit 0.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNatsBus } from '@ssdk/bus';
-import { testNats, testPostgres, type TestNats, type TestPostgres } from '@ssdk/testing';
-import { spawnPlanner, waitForPlanner } from './distributed-control.ts';
-import { readJsonLines } from './distributed.testkit.ts';
+import type { TestPostgres } from '@ssdk/testing';
+import { readJsonLines, TestPlanner } from './distributed.testkit.ts';
 import { bufferIo } from './io.ts';
 import { main } from './main.ts';
 
@@ -34,41 +31,24 @@ services:
     sinks: [{type: topic, id: shouted}]
 `;
 
-let nats: TestNats;
+let stack: TestPlanner;
 let control: TestPostgres;
 let state: TestPostgres;
-let planner: ChildProcess;
-let plannerLog = '';
 let dir: string;
 
 beforeAll(async () => {
-  nats = await testNats({ prefix: 'ssdk_redeploy' });
-  control = await testPostgres({ prefix: 'ssdk_redeploy' });
-  state = await testPostgres({ prefix: 'ssdk_redeploy_state' });
-  dir = await mkdtemp(join(tmpdir(), 'ssdk-redeploy-'));
-  planner = spawnPlanner({ natsUrl: nats.url, databaseUrl: control.connectionString, subjectPrefix: nats.prefix, controlSchema: control.schema, stdio: ['ignore', 'pipe', 'pipe'] });
-  planner.stderr!.on('data', (d: Buffer) => (plannerLog += d.toString()));
-  if (!(await waitForPlanner(nats.url, nats.prefix, 30_000))) throw new Error(`the planner did not answer: ${plannerLog}`);
+  stack = await TestPlanner.start('ssdk_redeploy');
+  ({ control, state, dir } = stack);
 }, 60_000);
 
-afterAll(async () => {
-  if (planner) {
-    planner.kill('SIGTERM');
-    await new Promise((r) => (planner.exitCode !== null ? r(null) : planner.once('exit', r)));
-  }
-  const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-  await bus.destroy();
-  await control.cleanup();
-  await state.cleanup();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 async function ssdk(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = bufferIo();
   const code = await main(args, io);
   return { code, out: io.stdout(), err: io.stderr() };
 }
-const server = () => ['--nats', nats.url, '--subject-prefix', nats.prefix];
+const server = () => stack.server();
 
 async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -83,7 +63,7 @@ describe('operator follows its deployment', () => {
     const file = join(dir, 'services.yaml');
     await writeFile(file, SERVICES('s.toUpperCase()'));
     const v1 = await ssdk(['deploy', file, ...server(), '--partitions', '1', '--schema', state.schema]);
-    expect(v1.code, v1.err + plannerLog).toBe(0);
+    expect(v1.code, v1.err + stack.log).toBe(0);
 
     const op = spawn(process.execPath, [BIN, 'operator', '--dataflow', 'test/shout', '--operator', 'shout.shout', '--postgres', control.connectionString, '--control-schema', control.schema, ...server()], {
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,5 +1,11 @@
-/** What the distributed CLI tests share: reading the JSON-lines files `ssdk consume` writes. */
-import { readFile } from 'node:fs/promises';
+/** What the distributed CLI tests share: reading the JSON-lines files `ssdk consume` writes, a planner to deploy to. */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNatsBus } from '@ssdk/bus';
+import { testNats, testPostgres, type TestNats, type TestPostgres } from '@ssdk/testing';
+import { spawnPlanner, waitForPlanner } from './distributed-control.ts';
 
 /** Every non-blank line of a JSON-lines file, parsed. */
 export const readJsonLines = async (path: string): Promise<unknown[]> =>
@@ -10,3 +16,57 @@ export const readJsonLines = async (path: string): Promise<unknown[]> =>
 
 /** Values as sorted JSON text: compares outputs whose order across partitions is not fixed. */
 export const sortedJson = (xs: unknown[]): string[] => xs.map((x) => JSON.stringify(x)).sort();
+
+/**
+ * A planner process on the test servers with its own subject prefix, control schema and state
+ * schema (so runs and files do not collide), and a scratch folder; `stop` takes it all down.
+ */
+export class TestPlanner {
+  readonly nats: TestNats;
+  readonly control: TestPostgres;
+  readonly state: TestPostgres;
+  readonly dir: string;
+  private readonly process: ChildProcess;
+  private output = '';
+
+  private constructor(nats: TestNats, control: TestPostgres, state: TestPostgres, dir: string, process: ChildProcess) {
+    this.nats = nats;
+    this.control = control;
+    this.state = state;
+    this.dir = dir;
+    this.process = process;
+    process.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+  }
+
+  static async start(prefix: string): Promise<TestPlanner> {
+    const nats = await testNats({ prefix });
+    const control = await testPostgres({ prefix });
+    const state = await testPostgres({ prefix: `${prefix}_state` });
+    const dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
+    const child = spawnPlanner({ natsUrl: nats.url, databaseUrl: control.connectionString, subjectPrefix: nats.prefix, controlSchema: control.schema, stdio: ['ignore', 'pipe', 'pipe'] });
+    const planner = new TestPlanner(nats, control, state, dir, child);
+    if (!(await waitForPlanner(nats.url, nats.prefix, 30_000))) throw new Error(`the planner did not answer: ${planner.log}`);
+    return planner;
+  }
+
+  /** What the planner logged so far. */
+  get log(): string {
+    return this.output;
+  }
+
+  /** `--nats` and `--subject-prefix` of this planner's servers, for the client commands. */
+  server(): string[] {
+    return ['--nats', this.nats.url, '--subject-prefix', this.nats.prefix];
+  }
+
+  async stop(): Promise<void> {
+    const p = this.process;
+    p.kill('SIGTERM');
+    await new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)));
+    const bus = await createNatsBus({ servers: this.nats.url, subjectPrefix: this.nats.prefix });
+    await bus.destroy();
+    await this.control.cleanup();
+    await this.state.cleanup();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
