@@ -51,7 +51,7 @@ describe('operator rescale (replicas join and die)', () => {
     await until('the new replicas to read their partitions', () => reads(b).length > 0 && reads(c).length > 0);
     await stream.waitCounted(starts[1]!, golden.perWindow.get(starts[1]!)!, 90_000);
     // Settled: every partition read by exactly one of the three (a takeover lands at the next heartbeat).
-    const shares = () => [a, b, c].map((p) => /reads partitions? ([\d, ]+) of 4/.exec(reads(p).at(-1)!)![1]!.split(', ').map(Number));
+    const shares = (ps = [a, b, c]) => ps.map((p) => /reads partitions? ([\d, ]+) of 4/.exec(reads(p).at(-1)!)![1]!.split(', ').map(Number));
     await until('the three replicas to divide the 4 partitions', () => shares().flat().sort().join() === '0,1,2,3');
     expect(shares().every((share) => share.length >= 1)).toBe(true);
     await window(2);
@@ -61,7 +61,10 @@ describe('operator rescale (replicas join and die)', () => {
     await sleep(Math.random() * 200);
     await procs.kill(b);
     await stream.waitCounted(starts[3]!, golden.perWindow.get(starts[3]!)!, 90_000);
-    await until('the survivors to take over', () => [a, c].some((p) => p.log.some((l) => l.includes('took over partition'))));
+    // The survivors read every partition again. What b held when it died they take over once
+    // its leases expire; on a loaded box b may have lost them before (its membership lapsed
+    // while it was starved), so the takeover itself is not required.
+    await until('the survivors to read all 4 partitions', () => shares([a, c]).flat().sort().join() === '0,1,2,3', 60_000, [a, c, b]);
     await window(4);
     await window(5);
     await stream.produce(input.late);

@@ -328,10 +328,14 @@ export class OperatorProcesses {
 export const sorted = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
 
 /** Waits for a condition; generous, since a busy 2-core box starts processes slowly. */
-export async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000, processes: readonly OperatorProcess[] = []): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      // What the processes said last: a timeout alone does not tell a hang from a crash.
+      const logs = processes.map((p) => `--- ${p.unit} (pid ${p.child.pid}, exit ${p.child.exitCode ?? p.child.signalCode ?? 'none'}):\n${p.log.slice(-20).join('\n')}`);
+      throw new Error([`timed out waiting for ${what}`, ...logs].join('\n'));
+    }
     await sleep(50);
   }
 }
