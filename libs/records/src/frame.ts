@@ -324,7 +324,10 @@ function writeField(buf: Uint8Array, at: number, v: Uint8Array | string, len: nu
 
 function writeBytes(buf: Uint8Array, at: number, bytes: Uint8Array): number {
   at = writeVarint(buf, at, bytes.length);
-  buf.set(bytes, at);
+  // `set` costs a call into C++ (~35 ns) whatever the length: a short field (a word, a key
+  // passed through as bytes) is copied quicker by a loop.
+  if (bytes.length <= 32) for (let i = 0; i < bytes.length; i++) buf[at + i] = bytes[i]!;
+  else buf.set(bytes, at);
   return at + bytes.length;
 }
 

@@ -19,6 +19,18 @@ describe('records - utf-8', () => {
     expect(readUtf8(buf)).toBe(s.replace(/[\uD800-\uDFFF]/g, '\uFFFD'));
   });
 
+  it('records - short and long text is written in place, and nothing around it', () => {
+    // Short ASCII is copied by a loop, the rest by Buffer: both sides of the threshold, and
+    // short text that is not ASCII.
+    for (const s of ['', 'a', 'word', 'x'.repeat(23), 'y'.repeat(24), 'z'.repeat(25), 'é', 'clé', 'a🚗', '\u007f\u0000~']) {
+      const len = utf8Length(s);
+      const buf = new Uint8Array(len + 4).fill(0xee);
+      expect(writeUtf8(buf, 2, s, len)).toBe(len + 2);
+      expect([...buf.subarray(2, len + 2)]).toEqual([...new TextEncoder().encode(s)]);
+      expect([buf[0], buf[1], buf[len + 2], buf[len + 3]]).toEqual([0xee, 0xee, 0xee, 0xee]);
+    }
+  });
+
   it('records - a U+FFFD that was sent is kept', () => {
     expect(readUtf8(new TextEncoder().encode('a\uFFFDb'))).toBe('a\uFFFDb');
   });

@@ -6,7 +6,7 @@
 import { camelCase, type Dataflow, type Step, type TypeRef } from '@ssdk/spec';
 import { checkDataflow, type PhysicalPlan, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
 import { readUtf8 } from '@ssdk/records';
-import { compileCodec, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StepGrants, type ValueCodec, type WindowConfig } from '@ssdk/engine';
+import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StepGrants, type ValueCodec, type WindowConfig } from '@ssdk/engine';
 import { chainLogic, nativeExecutor, passthroughLogic, windowLogic, type ChainExecutor, type UnitLogic } from './unit-logic.ts';
 import type { UnitProgressPlan } from './progress.ts';
 import { channelOf } from './checkpoint.ts';
@@ -64,6 +64,9 @@ export function keyCodec(raw: boolean): KeyCodec {
         // JSON gives a string, a boolean or a finite number back as it was (but for -0).
         carry: (k) => (k === 0 ? 0 : k),
         decode(b) {
+          // A short plain string (a word) is read straight from the bytes; the rest is parsed.
+          const plain = plainJsonString(b);
+          if (plain !== undefined) return plain;
           const text = readUtf8(b);
           try {
             const v: unknown = JSON.parse(text);

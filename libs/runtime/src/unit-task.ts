@@ -314,6 +314,23 @@ function lenientUtf8(b: Uint8Array): string {
   return fromUtf8.decode(b);
 }
 
+/** Keys as written to a topic, and their partitions: keys repeat (words, sensors), their text and hash need not. */
+const wireKeys = new WeakMap<RuntimeTopic, Map<Key, { text: string; partition: number }>>();
+const WIRE_KEYS_MAX = 100_000;
+
+function wireKey(topic: RuntimeTopic, key: Key): { text: string; partition: number } {
+  let known = wireKeys.get(topic);
+  if (!known) wireKeys.set(topic, (known = new Map()));
+  let k = known.get(key);
+  if (!k) {
+    // A bounded memo: past the limit it starts over rather than hold every key of a stream.
+    if (known.size >= WIRE_KEYS_MAX) known.clear();
+    const text = topic.key.encode(key);
+    known.set(key, (k = { text, partition: partitionOfText(text, topic.partitions) }));
+  }
+  return k;
+}
+
 /**
  * Collects what one batch publishes, grouped per (topic, partition) and per origin, so every
  * frame has a deterministic id: `<unit>|<origin>|<topic>/<partition>|<n>`. The origin is the
@@ -417,10 +434,11 @@ class Publisher {
         this.failure({ input: -1, operator: this.unit.lastStep, reason, record: r }, origin, undefined);
         continue;
       }
-      const key = r.key === null ? null : topic.key.encode(r.key);
+      const keyed = r.key === null ? undefined : wireKey(topic, r.key);
+      const key = keyed ? keyed.text : null;
       // A keyless window result goes to partition 0: results stay in window order, and a replay
       // that groups flushes into batches differently publishes each to the same place (same id).
-      const partition = key !== null ? partitionOfText(key, topic.partitions) : inputPartition !== undefined ? inputPartition % topic.partitions : 0;
+      const partition = keyed ? keyed.partition : inputPartition !== undefined ? inputPartition % topic.partitions : 0;
       this.outCount++;
       this.push(topic, partition, origin, { key, value, timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) });
     }
