@@ -131,6 +131,8 @@ export interface Servers {
   schema: string;
   prefix: string;
   partitions: number;
+  /** The services file (a variant of the example's). @default FILE */
+  file?: string;
 }
 
 /**
@@ -144,11 +146,12 @@ export async function runUnitsButKeyed(s: Servers, signal: AbortSignal): Promise
 
 /** Runs every unit of the plan but `skip` in this process (as `runUnitsButKeyed`). */
 export async function runUnits(s: Servers, signal: AbortSignal, skip: readonly string[] = []): Promise<Array<Promise<OperatorResult>>> {
-  const { plan } = await loadPlan(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
+  const file = s.file ?? FILE;
+  const { plan } = await loadPlan(file, { subjectPrefix: s.prefix, partitions: s.partitions });
   return plan.operators
     .filter((op) => !skip.includes(op.id))
     .map((op) =>
-      runOperator({ file: FILE, operatorId: op.id, natsUrl: s.natsUrl, databaseUrl: s.databaseUrl, schema: s.schema, subjectPrefix: s.prefix, partitions: s.partitions, leaseTtlMs: 1_500, heartbeatMs: 250, isolation: 'native', signal }),
+      runOperator({ file, operatorId: op.id, natsUrl: s.natsUrl, databaseUrl: s.databaseUrl, schema: s.schema, subjectPrefix: s.prefix, partitions: s.partitions, leaseTtlMs: 1_500, heartbeatMs: 250, isolation: 'native', signal }),
     );
 }
 
@@ -169,8 +172,9 @@ export class WordCountStream {
 
   static async open(s: Servers): Promise<WordCountStream> {
     const bus = await createNatsBus({ servers: s.natsUrl, subjectPrefix: s.prefix });
-    const { plan, dataflow } = await loadPlan(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
-    const topology = await nativeTopology(FILE, plan, dataflow);
+    const file = s.file ?? FILE;
+    const { plan, dataflow } = await loadPlan(file, { subjectPrefix: s.prefix, partitions: s.partitions });
+    const topology = await nativeTopology(file, plan, dataflow);
     await ensurePlanTopics(bus, plan, plan.topics.map((t) => t.id));
     const store = await openPostgresStore({ connectionString: s.checkDatabaseUrl, schema: s.schema });
     // The operators create the tables too; the test may look before the first of them has.
@@ -182,11 +186,12 @@ export class WordCountStream {
     return this.topology.topics.get(id)!;
   }
 
-  /** Publishes sentences round-robin over the partitions, `perFrame` to a frame. */
-  async produce(sentences: readonly Sentence[], perFrame = 50): Promise<void> {
+  /** Publishes sentences round-robin over the partitions (or only `only`), `perFrame` to a frame. */
+  async produce(sentences: readonly Sentence[], perFrame = 50, only?: readonly number[]): Promise<void> {
     const t = this.topic('sentences');
+    const targets = only ?? Array.from({ length: this.partitions }, (_, p) => p);
     const byPartition: OutRecord[][] = Array.from({ length: this.partitions }, () => []);
-    for (const s of sentences) byPartition[this.next++ % this.partitions]!.push({ key: null, value: JSON.stringify(s.value), timestamp: s.timestamp });
+    for (const s of sentences) byPartition[targets[this.next++ % targets.length]!]!.push({ key: null, value: JSON.stringify(s.value), timestamp: s.timestamp });
     await Promise.all(
       byPartition.map(async (records, p) => {
         const messages = [];
@@ -286,7 +291,7 @@ export class OperatorProcesses {
     const s = this.s;
     const child = spawn(
       process.execPath,
-      [BIN, 'operator', FILE, '--operator', unit, '--nats', s.natsUrl, '--postgres', s.databaseUrl, '--schema', s.schema, '--subject-prefix', s.prefix, '--partitions', String(s.partitions)],
+      [BIN, 'operator', s.file ?? FILE, '--operator', unit, '--nats', s.natsUrl, '--postgres', s.databaseUrl, '--schema', s.schema, '--subject-prefix', s.prefix, '--partitions', String(s.partitions)],
       // Native unless a test asks otherwise: these tests are about replicas, leases and crashes,
       // and a sandboxed process spends seconds loading its component at every (re)start.
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SSDK_LEASE_TTL_MS: '1500', SSDK_HEARTBEAT_MS: '250', SSDK_ISOLATION: 'native', ...this.env } },
