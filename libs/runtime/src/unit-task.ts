@@ -458,7 +458,7 @@ class Publisher {
       const key = r.key === null ? null : topic.key.carry(r.key);
       // Partitions as `output` picks them (the key's text is only needed when there is a choice).
       const partition =
-        topic.partitions === 1 ? 0 : key !== null ? partitionOfText(topic.key.encode(key), topic.partitions) : inputPartition !== undefined ? inputPartition % topic.partitions : 0;
+        topic.partitions === 1 ? 0 : key !== null ? wireKey(topic, key).partition : inputPartition !== undefined ? inputPartition % topic.partitions : 0;
       this.outCount++;
       let byTopic = origin === this.lastOrigin ? this.lastGroup : this.carried.get(origin);
       if (!byTopic) this.carried.set(origin, (byTopic = new Map()));
