@@ -9,10 +9,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Histogram } from '@opentelemetry/api';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { otelSdk } from './sdk.ts';
 
 /** What an operator counts, read when metrics are collected. */
 export interface OperatorCounters {
@@ -66,8 +65,9 @@ export class MetricsRegistry {
   url: string | undefined;
 
   private constructor(o: MetricsRegistryOptions) {
-    this.exporter = new PrometheusExporter({ preventServerStart: true });
-    this.provider = new MeterProvider({ resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: o.serviceName }), readers: [this.exporter], views: [] });
+    const sdk = otelSdk();
+    this.exporter = new sdk.PrometheusExporter({ preventServerStart: true });
+    this.provider = new sdk.MeterProvider({ resource: sdk.resourceFromAttributes({ [sdk.ATTR_SERVICE_NAME]: o.serviceName }), readers: [this.exporter], views: [] });
     const meter = this.provider.getMeter('ssdk');
     const counter = (name: string, description: string) => meter.createObservableCounter(name, { description, unit: '' });
     const gauge = (name: string, description: string) => meter.createObservableGauge(name, { description, unit: '' });

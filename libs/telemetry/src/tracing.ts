@@ -7,10 +7,8 @@
  * context its first input message carried; the other inputs' contexts become links.
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { BasicTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { otelSdk } from './sdk.ts';
 import { extractSpanContext, injectContext } from './propagation.ts';
 
 export type SpanAttributes = Record<string, string | number | boolean | string[] | number[]>;
@@ -69,10 +67,11 @@ export class Tracing {
     const name = this.options.serviceName ?? serviceName;
     let entry = this.providers.get(name);
     if (!entry) {
-      const exporter = this.options.exporter?.() ?? new OTLPTraceExporter({ url: this.options.endpoint });
-      const provider = new BasicTracerProvider({
-        resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: name }),
-        spanProcessors: [new BatchSpanProcessor(exporter)],
+      const sdk = otelSdk();
+      const exporter = this.options.exporter?.() ?? new sdk.OTLPTraceExporter({ url: this.options.endpoint });
+      const provider = new sdk.BasicTracerProvider({
+        resource: sdk.resourceFromAttributes({ [sdk.ATTR_SERVICE_NAME]: name }),
+        spanProcessors: [new sdk.BatchSpanProcessor(exporter)],
       });
       entry = { provider, tracer: serviceTracer(name, provider.getTracer('ssdk')) };
       this.providers.set(name, entry);
