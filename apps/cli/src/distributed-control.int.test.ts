@@ -12,9 +12,7 @@ import { createNatsBus } from '@ssdk/bus';
 import { openDeploymentRegistry, type DataflowStatus } from '@ssdk/runtime';
 import { openPostgresStore } from '@ssdk/state';
 import type { TestNats, TestPostgres } from '@ssdk/testing';
-import { TestPlanner } from './distributed.testkit.ts';
-import { bufferIo } from './io.ts';
-import { main } from './main.ts';
+import { ssdk, TestPlanner } from './distributed.testkit.ts';
 
 let stack: TestPlanner;
 let nats: TestNats;
@@ -31,12 +29,7 @@ beforeAll(async () => {
 
 afterAll(() => stack?.stop());
 
-async function ssdk(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = bufferIo();
-  const code = await main(args, io);
-  return { code, out: io.stdout(), err: io.stderr() };
-}
-const server = () => ['--nats', nats.url, '--subject-prefix', nats.prefix];
+const server = () => stack.server();
 const deploy = (f: string, ...more: string[]) => ssdk(['deploy', f, ...server(), ...more]);
 async function status(): Promise<DataflowStatus> {
   const r = await ssdk(['status', 'examples/word-count', '--json', ...server()]);

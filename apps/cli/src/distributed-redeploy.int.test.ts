@@ -8,10 +8,8 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestPostgres } from '@ssdk/testing';
-import { readJsonLines, TestPlanner } from './distributed.testkit.ts';
-import { bufferIo } from './io.ts';
-import { main } from './main.ts';
+import { until, type TestPostgres } from '@ssdk/testing';
+import { readJsonLines, ssdk, TestPlanner } from './distributed.testkit.ts';
 
 const BIN = new URL('../../../bin/ssdk.js', import.meta.url).pathname;
 const SERVICES = (body: string) => `apiVersion: 0.5.0
@@ -43,20 +41,7 @@ beforeAll(async () => {
 
 afterAll(() => stack?.stop());
 
-async function ssdk(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = bufferIo();
-  const code = await main(args, io);
-  return { code, out: io.stdout(), err: io.stderr() };
-}
 const server = () => stack.server();
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('operator follows its deployment', () => {
   it('operator - a redeploy restarts the unit on the new version from its offsets; an undeploy stops it', async () => {

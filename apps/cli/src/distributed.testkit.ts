@@ -6,6 +6,15 @@ import { join } from 'node:path';
 import { createNatsBus } from '@ssdk/bus';
 import { testNats, testPostgres, type TestNats, type TestPostgres } from '@ssdk/testing';
 import { spawnPlanner, waitForPlanner } from './distributed-control.ts';
+import { bufferIo } from './io.ts';
+import { main } from './main.ts';
+
+/** Runs `ssdk ARGS` in this process: its exit code and what it printed. */
+export async function ssdk(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = bufferIo();
+  const code = await main(args, io);
+  return { code, out: io.stdout(), err: io.stderr() };
+}
 
 /** Every non-blank line of a JSON-lines file, parsed. */
 export const readJsonLines = async (path: string): Promise<unknown[]> =>

@@ -16,6 +16,7 @@ import { createNatsBus, type NatsBus } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, type OutRecord } from '@ssdk/records';
 import { ensurePlanTopics, loadPlan, nativeTopology, runOperator, tableSpecs, type OperatorResult, type RuntimeTopic, type Topology } from '@ssdk/runtime';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
+import { until as waitUntil } from '@ssdk/testing';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const FILE = `${ROOT}examples/word-count/services.yaml`;
@@ -332,17 +333,10 @@ export class OperatorProcesses {
 /** Multiset form of a list of JSON values, for outputs whose order across partitions is free. */
 export const sorted = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
 
-/** Waits for a condition; generous, since a busy 2-core box starts processes slowly. */
-export async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000, processes: readonly OperatorProcess[] = []): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) {
-      // What the processes said last: a timeout alone does not tell a hang from a crash.
-      const logs = processes.map((p) => `--- ${p.unit} (pid ${p.child.pid}, exit ${p.child.exitCode ?? p.child.signalCode ?? 'none'}):\n${p.log.slice(-20).join('\n')}`);
-      throw new Error([`timed out waiting for ${what}`, ...logs].join('\n'));
-    }
-    await sleep(50);
-  }
+/** `until` of @ssdk/testing; on a timeout it tells what `processes` said last. */
+export function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000, processes: readonly OperatorProcess[] = []): Promise<void> {
+  const logs = () => processes.map((p) => `--- ${p.unit} (pid ${p.child.pid}, exit ${p.child.exitCode ?? p.child.signalCode ?? 'none'}):\n${p.log.slice(-20).join('\n')}`).join('\n');
+  return waitUntil(what, ok, timeoutMs, processes.length > 0 ? logs : undefined);
 }
 
 /** The lines where a replica logged which partitions it reads. */

@@ -9,14 +9,15 @@
  * hash covers their code, so an operator that materializes the bundle and plans it again gets
  * the very plan that was deployed (checked), with the same operators, subjects and tables.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { openPostgresStore, type Fence, type Lease, type StateStore, type StateTableSpec } from '@ssdk/state';
 import type { UnitMetricsSnapshot } from './metrics.ts';
 import { loadPlan, OperatorConfigError, type LoadedDataflow } from './operator.ts';
+import { envNumber, leaseOwnerId } from './settings.ts';
 
 /** The schema of the control plane's tables. */
 export const CONTROL_SCHEMA = 'ssdk_control';
@@ -370,7 +371,7 @@ class Registry implements DeploymentRegistry {
     return had;
   }
   async exclusive<T>(namespace: string, name: string, fn: (guard: RegistryGuard) => Promise<T>, options: { waitMs?: number; ttlMs?: number } = {}): Promise<T> {
-    const request = { operator: `deploy:${keyOf(namespace, name)}`, partition: 0, owner: `${hostname()}:${process.pid}:${randomUUID()}`, ttlMs: options.ttlMs ?? 60_000 };
+    const request = { operator: `deploy:${keyOf(namespace, name)}`, partition: 0, owner: leaseOwnerId(), ttlMs: options.ttlMs ?? 60_000 };
     const deadline = Date.now() + (options.waitMs ?? 30_000);
     for (;;) {
       const got = await this.store.acquireLease(request);
@@ -487,12 +488,13 @@ export async function loadDeployedRecord(o: Omit<LoadDeployedOptions, 'cacheDir'
 export interface WatchDeploymentOptions extends Omit<LoadDeployedOptions, 'cacheDir'> {
   /** The plan hash running now. */
   hash: string;
-  intervalMs: number;
+  /** @default process.env.SSDK_REDEPLOY_POLL_MS, else 5000 */
+  intervalMs?: number;
   /** Called once, when the deployment changed (redeployed with another plan, or undeployed). */
   onChange: () => void;
 }
 
-export type DeploymentChange = { kind: 'redeployed'; deployment: DeployedDataflow } | { kind: 'undeployed' };
+export type DeploymentChange = 'redeployed' | 'undeployed';
 
 /**
  * Looks at a dataflow's deployment every `intervalMs` (one connection, one small query) until
@@ -500,6 +502,7 @@ export type DeploymentChange = { kind: 'redeployed'; deployment: DeployedDataflo
  */
 export function watchDeployment(o: WatchDeploymentOptions): { change(): DeploymentChange | undefined; stop(): Promise<void> } {
   const ref = parseDataflowRef(o.dataflow);
+  const intervalMs = o.intervalMs ?? envNumber('SSDK_REDEPLOY_POLL_MS') ?? 5_000;
   let change: DeploymentChange | undefined;
   let stopped = false;
   let registry: DeploymentRegistry | undefined;
@@ -509,8 +512,8 @@ export function watchDeployment(o: WatchDeploymentOptions): { change(): Deployme
       registry ??= await openDeploymentRegistry({ connectionString: o.databaseUrl, ...(o.controlSchema ? { schema: o.controlSchema } : {}), applicationName: 'ssdk-control-watch' });
       const now = ref && (await registry.get(ref.namespace, ref.name));
       if (stopped) return;
-      if (!now) change = { kind: 'undeployed' };
-      else if (now.hash !== o.hash) change = { kind: 'redeployed', deployment: now };
+      if (!now) change = 'undeployed';
+      else if (now.hash !== o.hash) change = 'redeployed';
     } catch {
       // Away: the next look asks again (a broken connection is opened anew).
       await registry?.close().catch(() => {});
@@ -521,7 +524,7 @@ export function watchDeployment(o: WatchDeploymentOptions): { change(): Deployme
   };
   let looking: Promise<void> | undefined;
   const schedule = () => {
-    timer = setTimeout(() => (looking = look()), o.intervalMs);
+    timer = setTimeout(() => (looking = look()), intervalMs);
   };
   schedule();
   return {

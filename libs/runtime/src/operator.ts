@@ -19,9 +19,7 @@ import { loadNativeStep } from '@ssdk/functions';
 import { BusUnavailableError, createNatsBus, type NatsBus } from '@ssdk/bus';
 import { planDataflow, type PhysicalPlan } from '@ssdk/plan';
 import { loadServicesFile, type Dataflow, type Diagnostic } from '@ssdk/spec';
-import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { dataflowSchema, isRetryable, openPostgresStore, withRetry, type StateStore } from '@ssdk/state';
 import type { AssignmentMode } from './assignment.ts';
 import { UnitMetrics } from './metrics.ts';
@@ -30,7 +28,10 @@ import { migratePlanState } from './partitioned-checkpoints.ts';
 import { runReplica } from './replica.ts';
 import { openSandbox, unitRunsSandboxed, type Sandbox, type SandboxOptions } from './sandbox.ts';
 import { buildTopology, type IsolationChoice, type RuntimeTopic, type RuntimeUnit, type SandboxFactory, type Topology } from './topology.ts';
+import { envNumber, leaseOwnerId, OperatorConfigError } from './settings.ts';
 import type { ChainExecutor } from './unit-logic.ts';
+
+export { OperatorConfigError };
 
 export interface OperatorOptions {
   /** The services file. */
@@ -99,17 +100,6 @@ export interface OperatorResult {
   metrics: UnitMetrics;
 }
 
-/** The services file does not plan, or names no such operator: the user's input. */
-export class OperatorConfigError extends Error {
-  override name = 'OperatorConfigError';
-  readonly code = 'operator-config';
-  readonly domain = 'user';
-  readonly diagnostics: Diagnostic[];
-  constructor(message: string, diagnostics: Diagnostic[] = []) {
-    super(message);
-    this.diagnostics = diagnostics;
-  }
-}
 
 export interface LoadedDataflow {
   plan: PhysicalPlan;
@@ -258,8 +248,7 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
     retryIf: isRetryableOperatorError,
     onRetry: (err: unknown, attempt: number, delay: number) => log(`${unit.id}: ${(err as Error).message} (retry ${attempt} in ${delay} ms)`),
   };
-  // One id per process incarnation: a restarted process is a new owner, so its leases get new epochs.
-  const member = o.replicaId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const member = o.replicaId ?? leaseOwnerId();
   const mode = assignmentMode(unit);
   const endTopics = endOfInputTopics(unit, topology);
   let ended = false;
@@ -324,12 +313,4 @@ export function endOfInputTopics(unit: RuntimeUnit, topology: Topology): Runtime
   const last = siblings.filter((u) => !readBySibling(u));
   if (last.length === 1 && last[0] === unit) topics.push(unit.deadLetter);
   return topics;
-}
-
-function envNumber(name: string): number | undefined {
-  const text = process.env[name];
-  if (text === undefined || text === '') return undefined;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new OperatorConfigError(`${name} takes a positive number of ms, got \`${text}\``);
-  return n;
 }

@@ -64,7 +64,7 @@ export const PROGRESS_INTERVAL_MS = 100;
 export class ProgressTracker {
   private readonly channels = new Map<Channel, ChannelProgress>();
   /** Each channel's topic's writer origins, or undefined for a source channel. */
-  private readonly origins = new Map<Channel, readonly string[] | undefined>();
+  private readonly origins = new Map<Channel, ReadonlySet<string> | undefined>();
   private readonly unitId: string;
   private readonly plan: UnitProgressPlan;
   /** What was last published per origin, as `time|idle`. */
@@ -74,8 +74,9 @@ export class ProgressTracker {
   constructor(unitId: string, plan: UnitProgressPlan, channels: ReadonlyArray<{ channel: Channel; topic: string }>, committed: Record<Channel, ChannelProgress> | undefined, now: number) {
     this.unitId = unitId;
     this.plan = plan;
+    const sets = new Map([...plan.originsByTopic].map(([topic, origins]) => [topic, new Set(origins)]));
     for (const { channel, topic } of channels) {
-      this.origins.set(channel, plan.originsByTopic.get(topic));
+      this.origins.set(channel, sets.get(topic));
       const c = committed?.[channel];
       // A channel read anew counts as active from now: it may hold the watermark back for one
       // idleness timeout before it is taken for idle.
@@ -111,7 +112,7 @@ export class ProgressTracker {
     if (!c || !expected) return false;
     let changed = false;
     for (const e of entries) {
-      if (!expected.includes(e.origin)) continue;
+      if (!expected.has(e.origin)) continue;
       const prev = c.received[e.origin];
       // Time never goes back; an idle entry's time says nothing (the origin may wake up behind it).
       const time = e.idle ? (prev?.time ?? Number.NEGATIVE_INFINITY) : prev ? Math.max(prev.time, e.time) : e.time;
@@ -133,7 +134,7 @@ export class ProgressTracker {
   bound(channel: Channel): number | undefined {
     const expected = this.origins.get(channel);
     const c = this.channels.get(channel);
-    if (!expected || !c || expected.length === 1 || c.retimed) return undefined;
+    if (!expected || !c || expected.size === 1 || c.retimed) return undefined;
     const p = this.progressOf(channel, c, Number.NaN);
     return p.idle ? undefined : p.time;
   }
@@ -179,7 +180,7 @@ export class ProgressTracker {
       if (!r.idle && r.time < min) min = r.time;
     }
     if (min === Number.POSITIVE_INFINITY) return { time: c.seen, idle: true };
-    return { time: expected.length === 1 ? Math.max(min, c.seen) : min, idle: false };
+    return { time: expected.size === 1 ? Math.max(min, c.seen) : min, idle: false };
   }
 
   /** What to commit (a copy: the next batch goes on changing the tracker). */

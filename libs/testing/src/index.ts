@@ -40,3 +40,4 @@ export {
 } from './nats.ts';
 export { freePort, PrivateNatsServer } from './private-nats.ts';
 export { CTX_SQL_SERVICES } from './dataflows.ts';
+export { until } from './wait.ts';

@@ -75,7 +75,7 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
       const stopRun = () => run.abort();
       abort.signal.addEventListener('abort', stopRun, { once: true });
       const watch = deployed
-        ? watchDeployment({ databaseUrl: postgres, dataflow: dataflowRef!, ...(controlSchema ? { controlSchema } : {}), hash: deployed.deployment.hash, intervalMs: redeployPollMs(), onChange: stopRun })
+        ? watchDeployment({ databaseUrl: postgres, dataflow: dataflowRef!, ...(controlSchema ? { controlSchema } : {}), hash: deployed.deployment.hash, onChange: stopRun })
         : undefined;
       const file = deployed?.file ?? fileArg!;
       try {
@@ -104,7 +104,7 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
       }
       const change = watch?.change();
       if (abort.signal.aborted || !deployed || !change) return EXIT_OK;
-      if (change.kind === 'undeployed') {
+      if (change === 'undeployed') {
         log(`${operatorId}: ${dataflowRef} was undeployed; stopping`);
         return EXIT_OK;
       }
@@ -126,12 +126,6 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
     process.off('SIGINT', onSignal);
     await heartbeat.stop();
   }
-}
-
-/** How often a deployed unit looks for a redeploy, ms ($SSDK_REDEPLOY_POLL_MS; default 5 s). */
-function redeployPollMs(): number {
-  const v = Number(process.env['SSDK_REDEPLOY_POLL_MS']);
-  return Number.isFinite(v) && v > 0 ? v : 5_000;
 }
 
 /**
