@@ -100,7 +100,6 @@ export interface OperatorResult {
   metrics: UnitMetrics;
 }
 
-
 export interface LoadedDataflow {
   plan: PhysicalPlan;
   dataflow: Dataflow;
