@@ -1,5 +1,5 @@
 // Lint for the whole repo. The important rule is @nx/enforce-module-boundaries: the
-// dependency direction of shared/DESIGN.md (spec -> plan -> engine/wit -> wasm-host ->
+// dependency direction of docs/architecture.md (spec -> plan -> engine/wit -> wasm-host ->
 // runtime -> apps; bus/state/telemetry are leaves) is checked here, so a wrong-way import
 // fails lint rather than review.
 import nx from '@nx/eslint-plugin';

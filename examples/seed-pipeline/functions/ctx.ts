@@ -1,6 +1,6 @@
 /**
  * A minimal stand-in for the context type `ssdk generate` writes: just what these functions use,
- * following the `ctx` API in shared/SERVICES-FILE.md.
+ * following the `ctx` API in docs/services-file.md.
  */
 export type Key = string | number | boolean;
 

@@ -1,5 +1,5 @@
 /**
- * The NATS JetStream bus of the distributed runtime (shared/DESIGN.md sections 3-5).
+ * The NATS JetStream bus of the distributed runtime (docs/architecture.md sections 3-5).
  *
  * - One stream per topic (`<prefix>_<topic>`), subjects `<prefix>.topic.<name>.<partition>` (or
  *   the topic's own template, e.g. a plan's internal subjects); the partition count lives in the

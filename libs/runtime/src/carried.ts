@@ -1,6 +1,6 @@
 /**
  * Records carried between the units of one process as values, not bytes. On NATS every batch
- * is a frame (shared/DESIGN.md section 3); in the embedded runtime a unit's outputs would be
+ * is a frame (docs/architecture.md section 3); in the embedded runtime a unit's outputs would be
  * encoded only for the next unit to decode them again — JSON text both ways, per record per
  * hop. So in-process topics carry each record's value as JSON would give it back (the topic's
  * codec makes that `snapshot`, checked like an encode), and a reader `adopt`s its own copy:

@@ -5,7 +5,7 @@
  * log, so committed offsets are the truth).
  *
  * Several processes of the same unit are replicas: they divide its input partitions with fenced
- * leases and rebalance when one joins, leaves or dies (`replica.ts`; shared/DESIGN.md section 5).
+ * leases and rebalance when one joins, leaves or dies (`replica.ts`; docs/architecture.md section 5).
  * A window unit whose flush sees every key runs as a singleton with standbys. A server that is
  * away (PostgreSQL or NATS) is retried with backoff: the task restarts from the last checkpoint
  * and the deterministic message ids drop what it publishes again.

@@ -3,7 +3,7 @@
  * unit's input channels, decode, run the unit's logic, publish what it produced (outputs, dead
  * letters, late events) with deterministic message ids, commit state + offsets + progress in
  * one checkpoint, then ack. A replay after a crash recomputes the same outputs from the same
- * committed state, and their ids make the bus drop the copies (shared/DESIGN.md section 4).
+ * committed state, and their ids make the bus drop the copies (docs/architecture.md section 4).
  */
 import { MemoryState, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';

@@ -73,6 +73,12 @@ describe('wit - TypeScript for function authors', () => {
     expect(ctx).toContain('export function createTestCtx(');
   });
 
+  it('wit - ctx.ts points at the services-file reference ssdk ships, not at a folder outside it', () => {
+    const ctx = generateCtxTs(df, graph);
+    expect(ctx).toContain("ssdk's docs/services-file.md");
+    expect(ctx).not.toMatch(/shared\//);
+  });
+
   it('wit - ctx.ts types ctx.sql as rows, and a test ctx answers it with the rows a test gives', () => {
     const ctx = generateCtxTs(df, graph);
     expect(ctx).toContain('sql(query: string, params?: unknown[]): Row[];');

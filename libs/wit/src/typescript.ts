@@ -120,7 +120,7 @@ export function generateCtxTs(df: Dataflow, graph: DataflowGraph): string {
   const imports = used.size ? `import type { ${[...used].sort().join(', ')} } from './types.js';\n\n` : '';
   const stateLines = [...states].map(([name, t]) => `  ${JSON.stringify(name)}: ${t};`);
   return `${HEADER(df)}/**
- * The \`ctx\` every function receives (shared/SERVICES-FILE.md, "The ctx API"), typed for this
+ * The \`ctx\` every function receives (ssdk's docs/services-file.md, "The ctx API"), typed for this
  * dataflow's states, and \`createTestCtx\` to call functions in unit tests without a runtime.
  */
 ${imports}export type Key = string | number | boolean;
