@@ -40,6 +40,7 @@ function boundaries(allow = []) {
       { sourceTag: 'layer:spec', onlyDependOnLibsWithTags: [] },
       { sourceTag: 'layer:plan', onlyDependOnLibsWithTags: ['layer:spec'] },
       { sourceTag: 'layer:records', onlyDependOnLibsWithTags: [] },
+      { sourceTag: 'layer:nexmark', onlyDependOnLibsWithTags: [] },
       { sourceTag: 'layer:bus', onlyDependOnLibsWithTags: ['layer:records', 'layer:testing'] },
       { sourceTag: 'layer:wit', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan'] },
       { sourceTag: 'layer:wasm-host', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records', 'layer:engine', 'layer:functions', 'layer:wit'] },

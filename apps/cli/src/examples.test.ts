@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,16 @@ const repo = new URL('../../../', import.meta.url).pathname;
 // Functions are sandboxed by default: each dataflow's component is built once per content hash,
 // and this cache (shared by every test file and run) keeps that to once.
 process.env['SSDK_COMPONENT_CACHE'] ??= join(tmpdir(), 'ssdk-test-components');
-const examples = (await readdir(join(repo, 'examples'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+// An example is a folder with a services file: `examples/<name>/`, or one level deeper where a
+// family of dataflows shares its input (`examples/nexmark/q5/`).
+const examples: string[] = [];
+for (const d of await readdir(join(repo, 'examples'), { withFileTypes: true })) {
+  if (!d.isDirectory()) continue;
+  if (existsSync(join(repo, 'examples', d.name, 'services.yaml'))) examples.push(d.name);
+  else for (const sub of await readdir(join(repo, 'examples', d.name), { withFileTypes: true })) {
+    if (sub.isDirectory() && existsSync(join(repo, 'examples', d.name, sub.name, 'services.yaml'))) examples.push(`${d.name}/${sub.name}`);
+  }
+}
 
 async function ssdk(...argv: string[]) {
   const io = bufferIo(repo);

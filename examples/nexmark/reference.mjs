@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// Independent reference for examples/nexmark: plain Node, no dependencies, no ssdk code.
+// Reads input/events.jsonl and writes each query's golden output to q*/expected/.
+//
+//   node reference.mjs                # recompute q*/expected/ from input/
+//   node reference.mjs --write-input  # regenerate input/ with `ssdk nexmark` (seeded), then expected/
+//
+// The queries follow the Nexmark benchmark's Flink SQL (see each services.yaml's header):
+// - q0  every bid: auction, bidder, price, dateTime, extra.
+// - q1  every bid with price * 0.908 (euros).
+// - q2  bids whose auction % 123 == 0: auction, price.
+// - q5  hop windows of 10 s sliding by 2 s over bid.dateTime ([start, start + 10 s), start a
+//       multiple of 2 s); per window the auctions with the most bids, ties kept, ordered by window
+//       start then auction id: auction, num, window_start, window_end.
+// - q7  tumbling 10 s windows; per window every bid at the window's highest price, in arrival order:
+//       auction, price, bidder, dateTime, window_start, window_end.
+// - q14 bids with 1,000,000 < price * 0.908 < 50,000,000: the euro price, bidTimeType by the UTC hour
+//       (8..18 dayTime, <= 6 or >= 20 nightTime, else otherTime), c_counts = number of 'c' in extra.
+// Windows: events arrive in event-time order (the generator's), so with no grace period nothing is
+// late; every window flushes once at the end of input at the latest, in order of window start.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const input = join(here, 'input', 'events.jsonl');
+
+if (process.argv.includes('--write-input')) {
+  // 2,000 events at 50 per second of event time (40 s), from 07:59:40 UTC so q14 sees three times of day.
+  mkdirSync(dirname(input), { recursive: true });
+  execFileSync(process.execPath, [join(here, '../../bin/ssdk.js'), 'nexmark', '--events', '2000', '--rate', '50', '--seed', '1', '--base-time', String(Date.UTC(2025, 0, 1, 7, 59, 40)), '--output', input], { stdio: 'inherit' });
+}
+
+const events = readFileSync(input, 'utf8').trim().split('\n').map((line) => JSON.parse(line).value);
+const bids = events.filter((e) => e.bid).map((e) => e.bid);
+
+function write(query, topic, rows) {
+  mkdirSync(join(here, query, 'expected'), { recursive: true });
+  writeFileSync(join(here, query, 'expected', `${topic}.jsonl`), rows.map((r) => JSON.stringify(r) + '\n').join(''));
+}
+
+write('q0', 'q0', bids.map(({ auction, bidder, price, dateTime, extra }) => ({ auction, bidder, price, dateTime, extra })));
+write('q1', 'q1', bids.map(({ auction, bidder, price, dateTime, extra }) => ({ auction, bidder, price: 0.908 * price, dateTime, extra })));
+write('q2', 'q2', bids.filter((b) => b.auction % 123 === 0).map(({ auction, price }) => ({ auction, price })));
+
+// q5
+const SIZE = 10_000;
+const SLIDE = 2_000;
+const hop = new Map(); // window start -> Map(auction -> count)
+for (const b of bids) {
+  const last = Math.floor(b.dateTime / SLIDE) * SLIDE;
+  for (let start = last; start > b.dateTime - SIZE; start -= SLIDE) {
+    if (!hop.has(start)) hop.set(start, new Map());
+    const counts = hop.get(start);
+    counts.set(b.auction, (counts.get(b.auction) ?? 0) + 1);
+  }
+}
+const q5 = [];
+for (const start of [...hop.keys()].sort((a, b) => a - b)) {
+  const counts = hop.get(start);
+  const max = Math.max(...counts.values());
+  for (const auction of [...counts.keys()].filter((a) => counts.get(a) === max).sort((a, b) => a - b)) {
+    q5.push({ auction, num: max, window_start: start, window_end: start + SIZE });
+  }
+}
+write('q5', 'q5', q5);
+
+// q7
+const tumble = new Map(); // window start -> bids in arrival order
+for (const b of bids) {
+  const start = Math.floor(b.dateTime / SIZE) * SIZE;
+  if (!tumble.has(start)) tumble.set(start, []);
+  tumble.get(start).push(b);
+}
+const q7 = [];
+for (const start of [...tumble.keys()].sort((a, b) => a - b)) {
+  const inWindow = tumble.get(start);
+  const max = Math.max(...inWindow.map((b) => b.price));
+  for (const { auction, price, bidder, dateTime } of inWindow.filter((b) => b.price === max)) {
+    q7.push({ auction, price, bidder, dateTime, window_start: start, window_end: start + SIZE });
+  }
+}
+write('q7', 'q7', q7);
+
+// q14
+const timeOfDay = (ms) => {
+  const hour = new Date(ms).getUTCHours();
+  return hour >= 8 && hour <= 18 ? 'dayTime' : hour <= 6 || hour >= 20 ? 'nightTime' : 'otherTime';
+};
+write(
+  'q14',
+  'q14',
+  bids
+    .map((b) => ({ ...b, euros: 0.908 * b.price }))
+    .filter((b) => b.euros > 1_000_000 && b.euros < 50_000_000)
+    .map(({ auction, bidder, euros, dateTime, extra }) => ({
+      auction,
+      bidder,
+      price: euros,
+      bidTimeType: timeOfDay(dateTime),
+      dateTime,
+      extra,
+      c_counts: extra.split('c').length - 1,
+    })),
+);
