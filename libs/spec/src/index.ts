@@ -26,3 +26,7 @@ export { parseDuration } from './durations.ts';
 export { camelCase, kebabCase, pascalCase, snakeCase } from './names.ts';
 export { typeToString } from './type-format.ts';
 export { allSteps } from './steps-walk.ts';
+export * from './connectors/model.ts';
+export { parseConnectorFile, readConnectorBody, CONNECTOR_API_VERSIONS, type ConnectorParseResult } from './connectors/parse.ts';
+export { loadConnectorFile, looksLikeConnectorFile } from './connectors/load.ts';
+export { SECRET_NAME, secretNames, describeSecretText } from './connectors/secret-text.ts';

@@ -29,17 +29,10 @@ const DIALECT_PARSERS: Readonly<Record<Dialect, (ctx: ParseContext, root: Node, 
  * @param file the path diagnostics name
  */
 export function parseServicesFile(text: string, file: string): ParseResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter });
-  const positions = new Positions(file, lineCounter);
   const diagnostics = new Diagnostics();
   const done = (dataflow: Dataflow): ParseResult => ({ dataflow, diagnostics: diagnostics.sorted() });
-
-  reportYamlProblems(doc, text, positions, diagnostics);
-  // Past a syntax error the tree is a guess; reading it would report problems that are not there.
-  if (doc.errors.some((error) => error.code !== 'DUPLICATE_KEY') || !aliasesResolve(doc, positions, diagnostics)) {
-    return done(emptyDataflow(file));
-  }
+  const { doc, positions, readable } = readYaml(text, file, diagnostics);
+  if (!readable) return done(emptyDataflow(file));
 
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null)) {
@@ -83,6 +76,20 @@ export function parseServicesFile(text: string, file: string): ParseResult {
   const dataflow = emptyDataflow(file, dialect, apiVersion);
   DIALECT_PARSERS[dialect](ctx, root, dataflow);
   return done(dataflow);
+}
+
+/**
+ * Parses YAML with positions and reports its syntax problems; `readable` is false when the tree
+ * cannot be trusted (past a syntax error it is a guess: reading it would report problems that
+ * are not there). Shared by every file ssdk reads (services files, connector files).
+ */
+export function readYaml(text: string, file: string, diagnostics: Diagnostics): { doc: Document; positions: Positions; readable: boolean } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  const positions = new Positions(file, lineCounter);
+  reportYamlProblems(doc, text, positions, diagnostics);
+  const readable = !doc.errors.some((error) => error.code !== 'DUPLICATE_KEY') && aliasesResolve(doc, positions, diagnostics);
+  return { doc, positions, readable };
 }
 
 /** 0.1.0 is both the seed schematic (`operations`) and the first preview (`services`). */

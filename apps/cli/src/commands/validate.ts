@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { loadConnectorFile, looksLikeConnectorFile } from '@ssdk/spec';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { loadAndCheck } from '../dataflow.ts';
 import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
@@ -6,7 +8,7 @@ import { paint, type CliIo } from '../io.ts';
 
 export const validateSpec: CommandSpec = {
   name: 'validate',
-  summary: 'Check services files: structure, types along every chain, topics, states and windows.',
+  summary: 'Check services files (structure, types along every chain, topics, states and windows) and connector files.',
   usage: 'ssdk validate FILE...',
   options: {
     quiet: { type: 'boolean', short: 'q', description: 'print nothing when a file is valid' },
@@ -16,6 +18,7 @@ export const validateSpec: CommandSpec = {
     'ssdk validate examples/word-count/services.yaml',
     'ssdk validate examples/*/services.yaml',
     'ssdk validate dataflow.yaml || echo "fix the errors above"',
+    'ssdk validate connectors/mqtt-sensors.yaml',
   ],
 };
 
@@ -26,6 +29,10 @@ export const validateSpec: CommandSpec = {
 export async function runValidate(cmd: ParsedCommand, io: CliIo): Promise<number> {
   let failed = 0;
   for (const file of cmd.positionals) {
+    if (await isConnectorFile(file)) {
+      if (!(await validateConnector(file, cmd, io))) failed++;
+      continue;
+    }
     const { dataflow, diagnostics } = await loadAndCheck(file);
     printDiagnostics(io, diagnostics);
     const { errors, warnings } = countBySeverity(diagnostics);
@@ -47,6 +54,30 @@ export async function runValidate(cmd: ParsedCommand, io: CliIo): Promise<number
     );
   }
   return failed > 0 ? EXIT_USER_ERROR : EXIT_OK;
+}
+
+/** Connector files (Fluvio's `connector.yaml`) are told apart by their `meta.type`. */
+async function isConnectorFile(file: string): Promise<boolean> {
+  try {
+    return looksLikeConnectorFile(await readFile(file, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function validateConnector(file: string, cmd: ParsedCommand, io: CliIo): Promise<boolean> {
+  const { connector, diagnostics } = await loadConnectorFile(file);
+  printDiagnostics(io, diagnostics);
+  const { errors, warnings } = countBySeverity(diagnostics);
+  if (errors > 0 || connector === undefined) {
+    io.err(`${file}: ${paint(io, 'red', plural(Math.max(errors, 1), 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}\n`);
+    return false;
+  }
+  if (!cmd.values['quiet']) {
+    const direction = connector.type.endsWith('-source') ? `into topic \`${connector.topic}\`` : `from topic \`${connector.topic}\``;
+    io.out(`${file}: ${paint(io, 'green', 'valid')} — connector ${connector.name} (${connector.type}, apiVersion ${connector.apiVersion}) ${direction}${warnings ? `, ${plural(warnings, 'warning')}` : ''}\n`);
+  }
+  return true;
 }
 
 function dialectName(d: string): string {

@@ -1,0 +1,187 @@
+/**
+ * The model of a connector file (Fluvio's `connector.yaml`: `apiVersion`, `meta`, a section per
+ * type, `transforms`) and of a connector declared inline in a services file. One model for
+ * both, so the connector runner never knows where its settings were written.
+ *
+ * Durations are milliseconds. Values that may hold credentials are `SecretText`: the model
+ * keeps the secret's NAME, never its value; values are filled in only when a connector starts.
+ */
+import type { SourcePos } from '../model.ts';
+
+/** The connector types ssdk runs; the order is the order messages list them in. */
+export const CONNECTOR_TYPES = ['http-source', 'http-sink', 'mqtt-source', 'mqtt-sink', 'sql-sink', 'postgres-source'] as const;
+export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
+
+export function connectorDirection(type: ConnectorType): 'source' | 'sink' {
+  return type.endsWith('-source') ? 'source' : 'sink';
+}
+
+/**
+ * Text that may name secrets: literal parts and secret references, from `{secret: {name: X}}`
+ * (the whole value) or `${{ secrets.X }}` inside a string (Fluvio's template syntax).
+ */
+export interface SecretText {
+  parts: Array<string | { secret: string }>;
+}
+
+/** Fluvio's `meta.producer`: how a source groups records before it publishes them. */
+export interface ProducerSettings {
+  /** Wait at most this long to fill a batch. @default 100 (ms) */
+  lingerMs?: number;
+  /** A batch is published when it reaches this many bytes. */
+  batchBytes?: number;
+}
+
+/** Fluvio's `meta.consumer`: where a sink starts and which partition it reads. */
+export interface ConsumerSettings {
+  /** Names the committed position; the connector's name when absent. */
+  id?: string;
+  /** Read one partition only (else all). */
+  partition?: number;
+  /** Where a sink with no committed position starts. @default 'beginning' */
+  start: 'beginning' | 'end';
+  /** `none`: positions are not kept, every start begins at `start`. @default 'auto' */
+  strategy: 'auto' | 'manual' | 'none';
+}
+
+/** `infinyon/json-sql`: a record (JSON) → one row of `table`. */
+export interface JsonSqlMapping {
+  table: string;
+  operation: 'insert' | 'upsert';
+  uniqueColumns: string[];
+  columns: JsonSqlColumn[];
+  pos: SourcePos;
+}
+
+export interface JsonSqlColumn {
+  name: string;
+  /** A JSON pointer-ish path into the record: `device.device_id`, `$` = the whole record. */
+  jsonKey: string;
+  /** PostgreSQL type the value is converted to. */
+  type: string;
+  default?: string;
+  required: boolean;
+}
+
+export interface HttpSourceConfig {
+  type: 'http-source';
+  /** `poll` GETs (or POSTs) `endpoint` every `intervalMs`; `webhook` listens for POSTs. */
+  mode: 'poll' | 'webhook';
+  endpoint?: SecretText;
+  method: string;
+  body?: string;
+  userAgent: string;
+  intervalMs: number;
+  headers: SecretText[];
+  /** `body` publishes the response body; `full` also the status line and headers. */
+  outputParts: 'body' | 'full';
+  /** `text` publishes the body as a string; `json` parses it (a bad body is dead-lettered). */
+  outputType: 'text' | 'json';
+  /** How a body holds records: one (`none`), one per line (`lines`), a JSON array (`array`). */
+  split: 'none' | 'lines' | 'array';
+  /** Webhook: address to listen on, `HOST:PORT`. */
+  listen?: string;
+  /** Webhook: the path requests must use. @default '/' */
+  path: string;
+  /** Webhook: a bearer token every request must carry (`Authorization: Bearer ...`). */
+  token?: SecretText;
+}
+
+export interface HttpSinkConfig {
+  type: 'http-sink';
+  endpoint: SecretText;
+  method: string;
+  userAgent: string;
+  headers: SecretText[];
+  requestTimeoutMs: number;
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  /** One request per record (Fluvio's), or per batch as a JSON array or JSON lines. */
+  body: 'record' | 'array' | 'lines';
+}
+
+export interface MqttSourceConfig {
+  type: 'mqtt-source';
+  url: SecretText;
+  topic: string;
+  clientId?: string;
+  timeoutMs: number;
+  /** Fluvio's envelope `{mqtt_topic, payload}`: payload parsed (`json`) or as bytes (`binary`). */
+  payloadOutputType: 'binary' | 'json';
+  /** `envelope` (Fluvio's record shape) or `payload` (the payload itself is the record value). */
+  output: 'envelope' | 'payload';
+  qos: 0 | 1;
+}
+
+export interface MqttSinkConfig {
+  type: 'mqtt-sink';
+  url: SecretText;
+  topic: string;
+  clientId?: string;
+  qos: 0 | 1;
+  retain: boolean;
+  backoffMinMs: number;
+  backoffMaxMs: number;
+}
+
+export interface SqlSinkConfig {
+  type: 'sql-sink';
+  url: SecretText;
+  /**
+   * Rows are the record values (objects, columns by name). Without `table` and without a
+   * json-sql transform, records are Fluvio's SQL operations (`{"Insert": {table, values}}`).
+   */
+  table?: string;
+  /** Upsert on these columns (ON CONFLICT); plain inserts without. */
+  uniqueColumns: string[];
+  backoffMinMs: number;
+  backoffMaxMs: number;
+}
+
+export interface PostgresSourceConfig {
+  type: 'postgres-source';
+  url: SecretText;
+  /** `poll` reads new rows by an ever-growing column; `cdc` decodes a logical replication slot. */
+  mode: 'poll' | 'cdc';
+  table?: string;
+  /** Poll: the column that orders rows and only grows (an id, a sequence). */
+  column?: string;
+  intervalMs: number;
+  slot?: string;
+  publication?: string;
+}
+
+export type ConnectorSettings =
+  | HttpSourceConfig
+  | HttpSinkConfig
+  | MqttSourceConfig
+  | MqttSinkConfig
+  | SqlSinkConfig
+  | PostgresSourceConfig;
+
+export interface ConnectorTransform {
+  uses: string;
+  jsonSql?: JsonSqlMapping;
+  pos: SourcePos;
+}
+
+export interface Connector {
+  file: string;
+  /** `0.0.0` when the file has no `apiVersion` (Fluvio reads it as the first version). */
+  apiVersion: string;
+  name: string;
+  type: ConnectorType;
+  /** The topic a source writes or a sink reads. */
+  topic: string;
+  /** `meta.version` as written (`latest`, `0.3.0`): the connector package's version. */
+  version: string;
+  /** Partitions of the topic when the connector creates it (apiVersion 0.2.0 `topic.partition.count`). */
+  partitions?: number;
+  producer: ProducerSettings;
+  consumer: ConsumerSettings;
+  /** Secrets the file declares in `meta.secrets`. */
+  secrets: string[];
+  transforms: ConnectorTransform[];
+  settings: ConnectorSettings;
+  pos: SourcePos;
+}

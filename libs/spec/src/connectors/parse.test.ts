@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { brief, yaml } from '../test-support.ts';
+import { parseConnectorFile } from './parse.ts';
+import { looksLikeConnectorFile } from './load.ts';
+
+describe('connector files', () => {
+  it('connector file - reads meta, the type\'s section and secrets (0.1.0)', () => {
+    const text = yaml`
+      apiVersion: 0.1.0
+      meta:
+        version: 0.1.0
+        name: sensors
+        type: mqtt-source
+        topic: readings
+        secrets:
+          - name: MQTT_URL
+        producer: {linger: 50ms, batch-size: 16 KB}
+      mqtt:
+        url: {secret: {name: MQTT_URL}}
+        topic: sensors/#
+        timeout: {secs: 5, nanos: 0}
+        payload_output_type: json
+        output: payload
+    `;
+    const { connector, diagnostics } = parseConnectorFile(text, 'c.yaml');
+    expect(brief(diagnostics)).toEqual([]);
+    expect(connector).toMatchObject({
+      name: 'sensors',
+      type: 'mqtt-source',
+      topic: 'readings',
+      secrets: ['MQTT_URL'],
+      producer: { lingerMs: 50, batchBytes: 16_000 },
+      settings: { type: 'mqtt-source', url: { parts: [{ secret: 'MQTT_URL' }] }, topic: 'sensors/#', timeoutMs: 5000, payloadOutputType: 'json', output: 'payload', qos: 1 },
+    });
+  });
+
+  it('connector file - apiVersion 0.2.0 takes the topic as a mapping with partitions', () => {
+    const text = yaml`
+      apiVersion: 0.2.0
+      meta:
+        version: latest
+        name: hook
+        type: http-source
+        topic: {meta: {name: events}, partition: {count: 3}}
+      http:
+        mode: webhook
+        listen: 127.0.0.1:8080
+        token: "\${{ secrets.HOOK_TOKEN }}"
+        split: lines
+        output_type: json
+    `;
+    const { connector, diagnostics } = parseConnectorFile(text, 'c.yaml');
+    expect(brief(diagnostics)).toEqual([]);
+    expect(connector).toMatchObject({ topic: 'events', partitions: 3, settings: { mode: 'webhook', listen: '127.0.0.1:8080', token: { parts: [{ secret: 'HOOK_TOKEN' }] }, split: 'lines' } });
+  });
+
+  it('connector file - every problem at once, each at its line and column', () => {
+    const text = yaml`
+      apiVersion: 0.1.0
+      meta:
+        version: 0.1.0
+        name: bad
+        type: http-sink
+        topic: out
+        secrets:
+          - name: 1TOKEN
+      http:
+        endpont: http://x
+        method: YEET
+        backoff_min: soon
+    `;
+    const { connector, diagnostics } = parseConnectorFile(text, 'c.yaml');
+    expect(connector).toBeUndefined();
+    expect(brief(diagnostics)).toEqual([
+      'invalid-secret-name 8:13 invalid secret name `1TOKEN`',
+      'unknown-key 10:3 unknown key `endpont` in section `http` of the http-sink connector',
+      'invalid-value 11:11 invalid value `YEET` for `method` in section `http` of the http-sink connector',
+      'invalid-duration 12:16 invalid duration `soon` for `backoff_min` in section `http` of the http-sink connector',
+    ]);
+    expect(diagnostics.find((d) => d.code === 'unknown-key')?.hint).toBe('did you mean `endpoint`?');
+  });
+
+  it('connector file - an unsupported type is named, with what ssdk runs', () => {
+    const text = yaml`
+      meta: {version: latest, name: k, type: kafka-source, topic: t}
+      kafka: {url: "localhost:9092", topic: t}
+    `;
+    const { diagnostics } = parseConnectorFile(text, 'c.yaml');
+    expect(brief(diagnostics)).toEqual(['unsupported-connector-type 1:40 connector type `kafka-source` is not supported by ssdk: no Kafka broker can be tested here; it is planned']);
+    expect(diagnostics[0]?.hint).toContain('`mqtt-source`');
+  });
+
+  it('connector file - json-sql mappings are read for sql-sink, upserts need unique columns', () => {
+    const text = yaml`
+      meta: {version: latest, name: rows, type: sql-sink, topic: t}
+      sql: {url: "postgres://localhost/db"}
+      transforms:
+        - uses: infinyon/json-sql@0.2.1
+          with:
+            mapping:
+              table: readings
+              operation: upsert
+              map-columns:
+                id: {json-key: device.id, value: {type: int, required: true}}
+                body: {json-key: $, value: {type: jsonb}}
+    `;
+    const { connector, diagnostics } = parseConnectorFile(text, 'c.yaml');
+    expect(brief(diagnostics)).toEqual(['missing-key 7:9 an upsert needs `unique-columns`']);
+    expect(connector?.transforms[0]?.jsonSql?.columns.map((c) => `${c.name}:${c.jsonKey}:${c.type}:${c.required}`)).toEqual(['id:device.id:int:true', 'body:$:jsonb:false']);
+  });
+
+  it('connector file - ${{ secrets.X }} templates keep names, never values', () => {
+    const text = yaml`
+      meta: {version: latest, name: poll, type: http-source, topic: t}
+      http:
+        endpoint: "https://api.example.com/v1?key=\${{ secrets.API_KEY }}"
+        headers: ["Authorization: Bearer \${{secrets.TOKEN}}"]
+    `;
+    const { connector } = parseConnectorFile(text, 'c.yaml');
+    expect(connector?.settings).toMatchObject({
+      endpoint: { parts: ['https://api.example.com/v1?key=', { secret: 'API_KEY' }] },
+      headers: [{ parts: ['Authorization: Bearer ', { secret: 'TOKEN' }] }],
+    });
+  });
+
+  it('connector file - told apart from services files', () => {
+    expect(looksLikeConnectorFile('meta: {name: a, type: http-source, topic: t}\nhttp: {}\n')).toBe(true);
+    expect(looksLikeConnectorFile('apiVersion: 0.5.0\nmeta: {name: a, namespace: b, version: 0.1.0}\nservices: {}\n')).toBe(false);
+    expect(looksLikeConnectorFile('version: v1\nname: x\ntype: postgres\ntopic: t\nparameters: {}\n')).toBe(true);
+  });
+});
