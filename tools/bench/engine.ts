@@ -13,16 +13,10 @@
  *   npx tsx tools/bench/engine.ts [--records N] [--sandbox-records N] [--no-fuse] [--no-sandbox] [--only word-count|sensors]
  *     [--partitions N] [--batch-messages N] [--guest-workers N,M] (sandboxed runs, one per worker count; default: one per CPU)
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { loadNativeStep } from '@ssdk/functions';
-import { checkDataflow, planDataflow } from '@ssdk/plan';
-import { startEmbedded, type ChainExecutor, type ProduceRecord, type SandboxFactory, type UnitMetricsSnapshot } from '@ssdk/runtime';
-import { loadServicesFile } from '@ssdk/spec';
-import { openWasmHost } from '@ssdk/wasm-host';
+import type { ProduceRecord, UnitMetricsSnapshot } from '@ssdk/runtime';
+import { buildComponent, measureRss, repo, report, runEmbedded as runFile, unitLines } from './embedded-harness.ts';
 
 // Embedded mode runs fused (one partition: steps of a service part share a unit); --no-fuse
 // runs one unit per step, as the distributed runtime does by default.
@@ -50,7 +44,16 @@ const N = Number(values.records);
 // The sandbox is slower by design; a smaller input keeps the run short (records/s is what counts).
 const NS = Math.min(N, Number(values['sandbox-records']));
 const withSandbox = values['no-sandbox'] !== true;
-const repo = new URL('../../', import.meta.url).pathname;
+
+/** Runs an example embedded with this run's layout. */
+function runEmbedded(example: string, topic: string, input: ProduceRecord[], mode: 'native' | 'sandbox', workers?: number) {
+  return runFile(`${repo}examples/${example}/services.yaml`, topic, input, mode, {
+    partitions: PARTITIONS,
+    fuse,
+    ...(BATCH_MESSAGES ? { batchMessages: BATCH_MESSAGES } : {}),
+    ...(workers !== undefined ? { workers } : {}),
+  });
+}
 
 // --- inputs (seeded, so every run measures the same work) -------------------------------------
 function prng(seed: number) {
@@ -82,88 +85,6 @@ function readings(n: number): ProduceRecord[] {
   return out;
 }
 
-// --- measurement -----------------------------------------------------------------------------
-let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
-const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`;
-
-/** `--build-component FILE --state-dir DIR` (the child process): builds, prints the build folder. */
-async function buildComponent(file: string, stateDir: string): Promise<void> {
-  const { dataflow } = await loadServicesFile(file);
-  const { graph } = checkDataflow(dataflow);
-  const { buildDataflow } = await import('@ssdk/wasm-host/build');
-  const built = await buildDataflow({ dataflow, graph, stateDir, componentCache: process.env['SSDK_COMPONENT_CACHE'] ?? join(repo, 'node_modules/.cache/ssdk-components') });
-  console.log(built.buildDir);
-}
-
-/**
- * Builds the example's component (cached) in a child process — componentize-js takes ~700 MB,
- * which is the build's, not the runtime's — and serves every unit's chain from it.
- */
-async function openSandbox(file: string, workers: number | undefined): Promise<{ factory: SandboxFactory; close(): Promise<void>; workers(): number }> {
-  const stateDir = await mkdtemp(join(tmpdir(), 'ssdk-bench-'));
-  const t0 = performance.now();
-  const out = execFileSync(process.execPath, [...process.execArgv, process.argv[1]!, '--build-component', file, '--state-dir', stateDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const buildDir = out.trim().split('\n').at(-1)!;
-  console.log(`  (component ready in ${Math.round(performance.now() - t0)} ms)`);
-  const host = openWasmHost(workers === undefined ? {} : { workers });
-  const build = await host.loadBuild(buildDir);
-  const chains: ChainExecutor[] = [];
-  return {
-    workers: () => host.stats.workers,
-    async factory(op, steps) {
-      const component = await build.componentFor(steps.map((s) => s.id));
-      const chain = component?.chain({ steps, timeoutMs: 10_000 });
-      if (chain) chains.push(chain);
-      return chain;
-    },
-    async close() {
-      for (const c of chains) c.close?.();
-      await host.close();
-      await rm(stateDir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function runEmbedded(example: string, topic: string, input: ProduceRecord[], mode: 'native' | 'sandbox', workers?: number) {
-  const file = `${repo}examples/${example}/services.yaml`;
-  const { dataflow } = await loadServicesFile(file);
-  const { plan, diagnostics } = planDataflow(dataflow, { partitions: PARTITIONS, fuse: fuse });
-  if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-  const sandbox = mode === 'sandbox' ? await openSandbox(file, workers) : undefined;
-  const df = await startEmbedded({
-    plan,
-    dataflow,
-    isolation: mode,
-    ...(sandbox ? { sandbox: sandbox.factory } : {}),
-    ...(BATCH_MESSAGES ? { batchMessages: BATCH_MESSAGES } : {}),
-    loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn,
-  });
-  peakRss = process.memoryUsage().rss;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let i = 0; i < input.length; i += 50_000) await df.produce(topic, input.slice(i, i + 50_000));
-  await df.endInput();
-  await df.ended();
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const metrics = df.metrics();
-  const guestWorkers = sandbox?.workers();
-  await df.stop();
-  await sandbox?.close();
-  // The process's CPU time: the main thread's and the guest workers'.
-  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, metrics, rss: peakRss, guestWorkers };
-}
-
-function report(name: string, records: number, ms: number, rss: number, extra = '', cpuMs?: number) {
-  const cpu = cpuMs === undefined ? '' : `  CPU ${(cpuMs / 1000).toFixed(2).padStart(6)} s`;
-  console.log(`${name.padEnd(44)} ${String(Math.round((records / ms) * 1000).toLocaleString('en')).padStart(12)} records/s  ${(ms / 1000).toFixed(2).padStart(7)} s${cpu}  peak RSS ${mb(rss).padStart(7)}  ${extra}`);
-}
-
-function unitLines(metrics: UnitMetricsSnapshot[]) {
-  for (const m of metrics) console.log(`    ${m.operator.padEnd(36)} in ${String(m.recordsIn).padStart(9)}  out ${String(m.recordsOut).padStart(9)}  batch p50 ${m.batchLatencyMs.p50} ms  p99 ${m.batchLatencyMs.p99} ms`);
-}
-
 /** Records a unit wrote to a topic (the words between the two word-count services). */
 function wordsOf(metrics: UnitMetricsSnapshot[]): number {
   // count-words' last unit writes the words topic; what it wrote is what top-words reads.
@@ -175,7 +96,7 @@ async function wordCount() {
   console.log(`\nword-count: ${N.toLocaleString('en')} sentences`);
   // Baseline: the same work as one hand-written loop (no topics, no checkpoints).
   {
-    peakRss = process.memoryUsage().rss;
+    const rss = measureRss();
     const stop = new Set(['the', 'and']);
     const t0 = performance.now();
     const totals = new Map<string, number>();
@@ -198,8 +119,8 @@ async function wordCount() {
       }
     }
     const ms = performance.now() - t0;
-    report('baseline: hand-written loop (sentences)', N, ms, peakRss, `(${words.toLocaleString('en')} words, ${tops.length} windows)`);
-    report('  … per word', words, ms, peakRss);
+    report('baseline: hand-written loop (sentences)', N, ms, rss(), `(${words.toLocaleString('en')} words, ${tops.length} windows)`);
+    report('  … per word', words, ms, rss());
   }
   const layout = fuse ? ', fused' : ', one unit per step';
   const r = await runEmbedded('word-count', 'sentences', input, 'native');
@@ -219,7 +140,7 @@ async function sensors() {
   const input = readings(N);
   console.log(`\nsensors: ${N.toLocaleString('en')} readings`);
   {
-    peakRss = process.memoryUsage().rss;
+    const rss = measureRss();
     const t0 = performance.now();
     const windows = new Map<number, Map<string, { sum: number; n: number }>>();
     let out = 0;
@@ -243,7 +164,7 @@ async function sensors() {
         }
       }
     }
-    report('baseline: hand-written loop', N, performance.now() - t0, peakRss, `(${out} windows)`);
+    report('baseline: hand-written loop', N, performance.now() - t0, rss(), `(${out} windows)`);
   }
   const layout = fuse ? ', fused' : ', one unit per step';
   const r = await runEmbedded('car-sensors', 'car-readings', input, 'native');
@@ -268,4 +189,3 @@ else if (!values.only) {
   }
 } else if (values.only === 'word-count') await wordCount();
 else if (values.only === 'sensors') await sensors();
-clearInterval(sampler);
