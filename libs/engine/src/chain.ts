@@ -62,6 +62,11 @@ export interface StateAccess {
   entries(state: string, window?: WindowBounds): Iterable<[Key, unknown]>;
   /** Any key of a state this service owns or references (`from:`), committed values. */
   lookup(state: string, key: Key): unknown;
+  /**
+   * Throws when a write could not be stored (a key of the wrong type, a row that does not fit
+   * its columns); `set` checks the same. Lets a caller check a batch of writes before applying any.
+   */
+  check?(state: string, key: Key, value: unknown): void;
 }
 
 export interface FunctionContext {

@@ -46,6 +46,9 @@ interface Dirty {
   keys: Set<Key>;
 }
 
+/** Throws when `key`/`value` cannot be stored in a state (see `StateAccess.check`). */
+export type StateWriteCheck = (key: Key, value: unknown) => void;
+
 export class MemoryState implements StateAccess {
   /** state -> window id -> key -> value */
   private readonly data = new Map<string, Map<string, Map<Key, unknown>>>();
@@ -58,10 +61,21 @@ export class MemoryState implements StateAccess {
   private lastWindow: WindowBounds | undefined;
   private lastBucket: Map<Key, unknown> | undefined;
   private lastDirty: Set<Key> | undefined;
+  private lastCheck: StateWriteCheck | undefined;
+  private readonly checks: ReadonlyMap<string, StateWriteCheck> | undefined;
 
-  /** `refs` answers lookups of states this one does not hold (ref-states owned elsewhere). */
-  constructor(refs: (state: string, key: Key) => unknown = () => undefined) {
+  /**
+   * `refs` answers lookups of states this one does not hold (ref-states owned elsewhere);
+   * `checks` refuse writes a checkpoint could not store, per state (the write throws, so the
+   * record that made it fails alone and the state keeps its value).
+   */
+  constructor(refs: (state: string, key: Key) => unknown = () => undefined, checks?: ReadonlyMap<string, StateWriteCheck>) {
     this.refs = refs;
+    this.checks = checks;
+  }
+
+  check(state: string, key: Key, value: unknown): void {
+    this.checks?.get(state)?.(key, value);
   }
 
   get(state: string, key: Key, window?: WindowBounds): unknown {
@@ -71,11 +85,13 @@ export class MemoryState implements StateAccess {
 
   set(state: string, key: Key, value: unknown, window?: WindowBounds): void {
     if (state !== this.lastState || window !== this.lastWindow) this.remember(state, window);
+    this.lastCheck?.(key, value);
     this.lastBucket!.set(key, value);
     this.lastDirty!.add(key);
   }
 
   delete(state: string, key: Key, window?: WindowBounds): void {
+    this.checks?.get(state)?.(key, undefined);
     // Deleting from a window that holds nothing must not make that window appear.
     if (!this.bucket(state, window, false)) {
       this.dirtyOf(state, window).add(key);
@@ -136,6 +152,7 @@ export class MemoryState implements StateAccess {
   private remember(state: string, window: WindowBounds | undefined): void {
     this.lastBucket = this.bucket(state, window, true);
     this.lastDirty = this.dirtyOf(state, window);
+    this.lastCheck = this.checks?.get(state);
     this.lastState = state;
     this.lastWindow = window;
   }
@@ -154,6 +171,7 @@ export class MemoryState implements StateAccess {
     this.lastWindow = undefined;
     this.lastBucket = undefined;
     this.lastDirty = undefined;
+    this.lastCheck = undefined;
   }
 
   private bucket(state: string, window: WindowBounds | undefined, create: boolean): Map<Key, unknown> | undefined {

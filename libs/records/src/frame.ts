@@ -85,6 +85,14 @@ export function encodeRecordFrames(records: readonly OutRecord[], maxBytes: numb
   return frames;
 }
 
+/**
+ * The bytes a frame holding only `record` takes: a record over a frame limit can go in no frame,
+ * so it is refused (dead-lettered) rather than sent to be rejected by the server.
+ */
+export function frameBytesOf(record: OutRecord): number {
+  return HEADER_BYTES + sizeRecords([record]).total;
+}
+
 /** Per record: its size in the frame, its key's and its value's UTF-8 lengths (measured once); and its headers' bytes. */
 interface Sized {
   sizes: number[];

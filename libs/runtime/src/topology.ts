@@ -6,10 +6,12 @@
 import { camelCase, type Dataflow, type Step, type TypeRef } from '@ssdk/spec';
 import { checkDataflow, type PhysicalPlan, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
 import { readUtf8 } from '@ssdk/records';
-import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StepGrants, type ValueCodec, type WindowConfig } from '@ssdk/engine';
+import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type WindowConfig } from '@ssdk/engine';
+import { stateWriteCheck } from '@ssdk/state';
 import { chainLogic, nativeExecutor, passthroughLogic, windowLogic, type ChainExecutor, type UnitLogic } from './unit-logic.ts';
 import type { UnitProgressPlan } from './progress.ts';
 import { channelOf } from './checkpoint.ts';
+import { tableSpecs } from './state-checkpoints.ts';
 
 export interface KeyCodec {
   /** The key's wire text (written into frames as UTF-8). */
@@ -40,6 +42,8 @@ export interface RuntimeUnit {
   /** The id of the unit's last step: a value that does not fit an output topic is its fault. */
   lastStep: string;
   makeLogic(state: MemoryState, channels: readonly string[]): UnitLogic;
+  /** Per state the unit writes: refuses a write its table could not store (`StateAccess.check`). */
+  stateChecks: ReadonlyMap<string, StateWriteCheck>;
   /** Where the unit's functions' `ctx.log` lines go (an observer sets `sink`; none: dropped). */
   logs?: UnitLogs;
   /** How the unit takes part in in-band event-time progress (progress.ts); none: it does not. */
@@ -104,6 +108,7 @@ export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: Func
   const topics = new Map<string, RuntimeTopic>();
   for (const t of plan.topics) topics.set(t.id, runtimeTopic(t, df));
   const { graph } = checkDataflow(df);
+  const tables = new Map(tableSpecs(plan, df).map((spec) => [spec.table, spec]));
   const stepsById = new Map<string, Step>();
   for (const s of graph.services) {
     const p = s.pipeline;
@@ -154,6 +159,7 @@ export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: Func
       lateEvents: topic(op.lateEvents),
       lastStep: op.steps.at(-1)?.id ?? op.id,
       makeLogic: logic,
+      stateChecks: new Map(op.states.filter((s) => s.access === 'read-write' && tables.has(s.table)).map((s) => [s.name, stateWriteCheck(tables.get(s.table)!)])),
       logs,
     });
   }

@@ -7,7 +7,7 @@
  */
 import { MemoryState, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
-import { decodeFrame, encodeFrame, encodeRecordFrames, frameTimestamp, partitionOfText, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
+import { decodeFrame, encodeFrame, encodeRecordFrames, frameBytesOf, frameTimestamp, partitionOfText, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
 import { adoptRecord, carriedBatchOf, carry, CarriedBatch, type CarriedRecord } from './carried.ts';
 import { channelOf, type Channel, type CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
@@ -90,7 +90,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   const state = new MemoryState((name, key) => {
     const table = tableOf.get(name);
     return table === undefined ? undefined : o.lookupRef?.(table, key);
-  });
+  }, unit.stateChecks);
   await checkpoints.loadState(unit.id, owned, state);
   o.onStateReady?.(owned, state);
   observed?.stateReady(owned, state);
@@ -150,7 +150,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         for (const m of messages) {
           const frame = carriedBatchOf(m) ?? safeDecode(m.data);
           if (frame === undefined) {
-            pending.deadLetter(`${unit.id}`, `message ${m.seq} on ${ch.channel} is not an ssdk frame or a JSON record`, ch, m.seq, undefined, m.data);
+            pending.deadLetter(`${unit.id}`, `message ${m.seq} on ${ch.channel} is not an ssdk frame or a JSON record`, ch, m.seq, 0, undefined, m.data);
           } else if (frame.kind === 'end') {
             ch.ended = true;
           } else if (frame.kind === 'progress') {
@@ -161,7 +161,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
             }
           } else if (frame.kind === 'data' || frame.kind === 'carried') {
             const t0 = performance.now();
-            const decoded = frame.kind === 'carried' ? { records: adoptRecords(frame, ch, m.seq, pending, unit.id) } : decodeRecords(frame.records, ch, m.seq, pending, unit.id);
+            const decoded = frame.kind === 'carried' ? adoptRecords(frame, ch, m.seq, pending, unit.id) : decodeRecords(frame.records, ch, m.seq, pending, unit.id);
             metrics.recordsIn(frame.records.length);
             observed?.at(ch.partition, m.seq);
             const effects = await logic.process(decoded.records, ch.channel, now());
@@ -253,21 +253,33 @@ function safeDecode(data: Uint8Array) {
 function decodeRecords(frame: readonly RawRecord[], ch: ChannelReader, seq: number, pending: Publisher, unitId: string): Decoded {
   const records: EngineRecord[] = [];
   const raws: RawRecord[] = [];
-  for (const raw of frame) {
+  let positions: number[] | undefined;
+  for (let i = 0; i < frame.length; i++) {
+    const raw = frame[i]!;
     const decoded = decodeRecord(raw, ch.topic);
-    if (typeof decoded === 'string') pending.deadLetter(unitId, decoded, ch, seq, undefined, raw.value, raw);
-    else {
+    if (typeof decoded === 'string') {
+      pending.deadLetter(unitId, decoded, ch, seq, i, undefined, raw.value, raw);
+      positions ??= Array.from({ length: records.length }, (_, j) => j);
+    } else {
+      positions?.push(i);
       records.push(decoded);
       raws.push(raw);
     }
   }
-  return { records, raws };
+  return positions ? { records, raws, positions } : { records, raws };
 }
 
 interface Decoded {
   records: EngineRecord[];
   /** The bytes of each record, when it arrived as bytes. */
   raws?: RawRecord[];
+  /** Each record's place in its message, when some before it were dead-lettered (else its index). */
+  positions?: number[];
+}
+
+/** A record's offset: its message's sequence and its place in the message. */
+function indexIn(input: Decoded, record: number): number {
+  return input.positions?.[record] ?? record;
 }
 
 /** An input message: where it was read, and what it held (the logic's outputs refer to `records` by index). */
@@ -277,20 +289,23 @@ interface Input extends Decoded {
 }
 
 /** `decodeRecords` for records carried in process: the same values, checks and dead letters, without the bytes. */
-function adoptRecords(batch: CarriedBatch, ch: ChannelReader, seq: number, pending: Publisher, unitId: string): EngineRecord[] {
+function adoptRecords(batch: CarriedBatch, ch: ChannelReader, seq: number, pending: Publisher, unitId: string): Decoded {
   const records: EngineRecord[] = new Array(batch.records.length);
+  let positions: number[] | undefined;
   let n = 0;
   for (let i = 0; i < batch.records.length; i++) {
     try {
       records[n++] = adoptRecord(batch.records[i]!, ch.topic);
+      positions?.push(i);
     } catch (err) {
       n--;
+      positions ??= Array.from({ length: n }, (_, j) => j);
       const raw = batch.raw(i);
-      pending.deadLetter(unitId, mismatch(ch.topic, err), ch, seq, undefined, raw.value, raw);
+      pending.deadLetter(unitId, mismatch(ch.topic, err), ch, seq, i, undefined, raw.value, raw);
     }
   }
   records.length = n;
-  return records;
+  return positions ? { records, positions } : { records };
 }
 
 function mismatch(topic: RuntimeTopic, err: unknown): string {
@@ -308,6 +323,42 @@ function decodeRecord(raw: RawRecord, topic: RuntimeTopic): EngineRecord | strin
 }
 
 const fromUtf8 = new TextDecoder();
+const utf8 = new TextEncoder();
+
+/** Room in a frame for a record's key, timestamp and headers: a value within the limit less this needs no measuring. */
+const FRAME_SLACK = 64 * 1024;
+/** Dead letters stay far below any frame limit: a larger value is shown as a preview. */
+const DEAD_LETTER_VALUE_LIMIT = 256 * 1024;
+const DEAD_LETTER_PREVIEW = 1024;
+
+function oversized(step: string, topic: RuntimeTopic, size: number, limit: number): string {
+  return `${step} produced a record of ${size} bytes for topic \`${topic.id}\`, over the frame limit of ${limit} bytes (NATS max_payload): make the record smaller or split it (flat-map)`;
+}
+
+/**
+ * Whether `value` as JSON surely takes at most `budget` bytes: a bound (every string as if each
+ * character were escaped), so a typical record is ruled out after a glance at its few fields.
+ */
+function withinBytes(value: unknown, budget: number): boolean {
+  let left = budget;
+  const visit = (v: unknown): boolean => {
+    if (typeof v === 'string') return (left -= v.length * 6 + 2) >= 0;
+    if (v === null || typeof v !== 'object') return (left -= 24) >= 0;
+    if (v instanceof Uint8Array) return (left -= v.length * 2 + 16) >= 0;
+    if (Array.isArray(v)) {
+      left -= 2;
+      for (const x of v) if (!visit(x)) return false;
+      return left >= 0;
+    }
+    left -= 2;
+    for (const k in v) {
+      left -= k.length * 6 + 4;
+      if (!visit((v as Record<string, unknown>)[k])) return false;
+    }
+    return left >= 0;
+  };
+  return visit(value);
+}
 
 /** Dead letters keep what arrived, even when it is not valid UTF-8. */
 function lenientUtf8(b: Uint8Array): string {
@@ -371,11 +422,11 @@ class Publisher {
     this.seal();
   }
 
-  deadLetter(operator: string, reason: string, ch: ChannelReader, seq: number, record: EngineRecord | undefined, rawValue?: Uint8Array, raw?: RawRecord): void {
+  deadLetter(operator: string, reason: string, ch: ChannelReader, seq: number, index: number, record: EngineRecord | undefined, rawValue?: Uint8Array, raw?: RawRecord): void {
     const value = {
       reason,
       operator,
-      input: { topic: ch.topic.id, partition: ch.partition, seq },
+      input: { topic: ch.topic.id, partition: ch.partition, seq, index },
       ...(raw?.key ? { key: lenientUtf8(raw.key) } : record?.key !== undefined && record.key !== null ? { key: record.key } : {}),
       ...(record ? { value: record.value } : rawValue ? { raw: lenientUtf8(rawValue) } : {}),
       ...(raw ? { timestamp: raw.timestamp } : record ? { timestamp: record.timestamp } : {}),
@@ -383,22 +434,34 @@ class Publisher {
     this.failed++;
     this.push(this.unit.deadLetter, ch.partition % this.unit.deadLetter.partitions, `${ch.channel}:${seq}`, {
       key: null,
-      value: JSON.stringify(value),
+      value: this.deadLetterText(value),
       timestamp: raw?.timestamp ?? record?.timestamp ?? 0,
       headers: { 'ssdk-reason': reason.slice(0, 1000), 'ssdk-operator': operator },
     });
   }
 
-  private failure(f: ChainFailure, origin: string, input: { ch: ChannelReader; seq: number } | undefined): void {
-    const where = input ? { topic: input.ch.topic.id, partition: input.ch.partition, seq: input.seq } : undefined;
+  private failure(f: ChainFailure, origin: string, input: Input | undefined): void {
+    const where = input ? { topic: input.ch.topic.id, partition: input.ch.partition, seq: input.seq, ...(f.input >= 0 ? { index: indexIn(input, f.input) } : {}) } : undefined;
     const value = { reason: f.reason, operator: f.operator, ...(where ? { input: where } : {}), ...(f.record.key !== null ? { key: f.record.key } : {}), value: f.record.value, timestamp: f.record.timestamp };
     this.failed++;
     this.push(this.unit.deadLetter, (input?.ch.partition ?? 0) % this.unit.deadLetter.partitions, origin, {
       key: null,
-      value: JSON.stringify(value),
+      value: this.deadLetterText(value),
       timestamp: f.record.timestamp,
       headers: { 'ssdk-reason': f.reason.slice(0, 1000), 'ssdk-operator': f.operator },
     });
+  }
+
+  /**
+   * A dead letter as JSON text, within a frame: the record that failed for its size would make
+   * a dead letter as large, so its value is cut to a preview (the reason says how large it was).
+   */
+  private deadLetterText(value: { reason: string; value?: unknown; raw?: string }): string {
+    const text = JSON.stringify(value);
+    if (text.length <= DEAD_LETTER_VALUE_LIMIT) return text;
+    const shown = value.raw ?? JSON.stringify(value.value) ?? '';
+    const { value: _value, raw: _raw, ...rest } = value;
+    return JSON.stringify({ ...rest, truncated: { bytes: utf8.encode(shown).length, preview: shown.slice(0, DEAD_LETTER_PREVIEW) } });
   }
 
   private lateRecord(l: LateRecord, origin: string, input: { ch: ChannelReader; seq: number } | undefined): void {
@@ -414,7 +477,7 @@ class Publisher {
 
   private output(r: EngineRecord, origin: string, input: Input | undefined): void {
     const inputPartition = input?.ch.partition;
-    if (this.carry) return this.outputCarried(r, origin, inputPartition);
+    if (this.carry) return this.outputCarried(r, origin, input);
     const from = (r as Partial<ChainOutput>).input;
     const raw = from === undefined ? undefined : input?.raws?.[from];
     for (const topic of this.unit.outputs) {
@@ -431,11 +494,20 @@ class Publisher {
       } catch (err) {
         // The function returned something its declared output does not allow.
         const reason = `${this.unit.lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
-        this.failure({ input: -1, operator: this.unit.lastStep, reason, record: r }, origin, undefined);
+        this.failure({ input: from ?? -1, operator: this.unit.lastStep, reason, record: r }, origin, input);
         continue;
       }
       const keyed = r.key === null ? undefined : wireKey(topic, r.key);
       const key = keyed ? keyed.text : null;
+      // A record no frame can hold would be refused by the bus (and refused again after every
+      // restart): it is dead-lettered, the partition goes on. Only a long value is measured.
+      if ((typeof value === 'string' ? value.length * 3 : value.length) > this.maxFrameBytes - FRAME_SLACK) {
+        const size = frameBytesOf({ key, value, timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) });
+        if (size > this.maxFrameBytes) {
+          this.failure({ input: from ?? -1, operator: this.unit.lastStep, reason: oversized(this.unit.lastStep, topic, size, this.maxFrameBytes), record: r }, origin, input);
+          continue;
+        }
+      }
       // A keyless window result goes to partition 0: results stay in window order, and a replay
       // that groups flushes into batches differently publishes each to the same place (same id).
       const partition = keyed ? keyed.partition : inputPartition !== undefined ? inputPartition % topic.partitions : 0;
@@ -445,17 +517,28 @@ class Publisher {
   }
 
   /** `output` in process: the checked snapshot of the value instead of its text (carried.ts). */
-  private outputCarried(r: EngineRecord, origin: string, inputPartition: number | undefined): void {
+  private outputCarried(r: EngineRecord, origin: string, input: Input | undefined): void {
+    const inputPartition = input?.ch.partition;
+    const from = (r as Partial<ChainOutput>).input;
     for (const topic of this.unit.outputs) {
       let value: unknown;
       try {
         value = topic.value.snapshot(r.value);
       } catch (err) {
         const reason = `${this.unit.lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
-        this.failure({ input: -1, operator: this.unit.lastStep, reason, record: r }, origin, undefined);
+        this.failure({ input: from ?? -1, operator: this.unit.lastStep, reason, record: r }, origin, input);
         continue;
       }
       const key = r.key === null ? null : topic.key.carry(r.key);
+      // The same limit as on the wire (`output`), so both runtimes give one verdict: a value is
+      // encoded to be measured only when a quick bound cannot rule it out.
+      if (!withinBytes(value, this.maxFrameBytes - FRAME_SLACK)) {
+        const size = frameBytesOf({ key: key === null ? null : topic.key.encode(key), value: topic.value.wire(value), timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) });
+        if (size > this.maxFrameBytes) {
+          this.failure({ input: from ?? -1, operator: this.unit.lastStep, reason: oversized(this.unit.lastStep, topic, size, this.maxFrameBytes), record: r }, origin, input);
+          continue;
+        }
+      }
       // Partitions as `output` picks them (the key's text is only needed when there is a choice).
       const partition =
         topic.partitions === 1 ? 0 : key !== null ? wireKey(topic, key).partition : inputPartition !== undefined ? inputPartition % topic.partitions : 0;

@@ -43,4 +43,5 @@ export {
   type StateStoreOptions,
 } from './options.ts';
 export { withRetry, type RetryOptions } from './retry.ts';
+export { stateWriteCheck } from './table.ts';
 export { isTransient } from './driver.ts';

@@ -6,9 +6,9 @@
  * same bytes and PostgreSQL alone decides what a valid bigint or timestamp is.
  */
 import { StateWriteError } from './errors.ts';
-import { assertNever } from './keys.ts';
+import { assertNever, encodeKey } from './keys.ts';
 import { qualify, quoteIdent, sqlType } from './schema.ts';
-import type { RowColumn, StateTableSpec } from './types.ts';
+import type { RowColumn, StateKey, StateTableSpec } from './types.ts';
 
 export class CompiledTable {
   readonly spec: StateTableSpec;
@@ -138,4 +138,20 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'function') return 'a function';
   return `the ${typeof value} ${String(value)}`;
+}
+
+/**
+ * Checks one state write as a commit will (the key's type, a row's columns), so a write that
+ * cannot be stored fails the record that made it, not the checkpoint of a whole batch. Pure and
+ * cheap: a `typeof` per key, and the row's fields for a row table. (PostgreSQL still decides
+ * what text is a valid bigint or timestamp.)
+ */
+export function stateWriteCheck(spec: StateTableSpec): (key: StateKey, value: unknown) => void {
+  const table = new CompiledTable('', spec);
+  const keyType = spec.keyType;
+  const row = spec.value.kind === 'row';
+  return (key, value) => {
+    if (typeof key !== keyType) encodeKey(keyType, key, spec.table);
+    if (row && value !== undefined) table.encodeValues([value]);
+  };
 }

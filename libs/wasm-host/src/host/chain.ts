@@ -9,6 +9,7 @@
  * alone failed; everything else of the batch goes through, in order, with its state changes.
  */
 import {
+  describeError,
   type ChainFailure,
   type ChainInput,
   type ChainOutput,
@@ -142,6 +143,10 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
     if (outcome.kind === 'timeout') return { ok: false, code: 'function-timeout', reason: `timed out after ${timeoutMs} ms (function-timeout)` };
     if (outcome.kind === 'trap') return { ok: false, code: 'function-trapped', reason: `trapped: ${outcome.message}` };
     const decoded = decodeOutput(outcome.out);
+    // A write the state cannot store fails the call as a whole, like a trap: the batch is
+    // split until the record that made it is alone, and that record is dead-lettered.
+    const refused = refusedChange(decoded, state);
+    if (refused !== undefined) return { ok: false, code: 'function-threw', reason: refused };
     applyChanges(decoded, state, windows.objects);
     for (const [name, key, w] of decoded.meta.d ?? []) if (w < 0) remember(name, key);
     const result = toResult(decoded, inputs);
@@ -323,6 +328,19 @@ function snapshot(inputs: readonly ChainInput[], state: StateAccess, names: read
 function read(state: StateAccess, name: string, key: Key, scope: LookupScope): unknown {
   if (scope.tag === 'committed') return state.lookup(name, key);
   return state.get(name, key, scope.window ? { start: scope.window[0], end: scope.window[1] } : undefined);
+}
+
+/** Why the state refuses one of the call's writes, or undefined when it takes them all. */
+function refusedChange(d: DecodedOutput, state: StateAccess): string | undefined {
+  if (!state.check) return undefined;
+  for (const c of d.meta.d ?? []) {
+    try {
+      state.check(c[0], c[1], c.length > 3 ? c[3] : undefined);
+    } catch (err) {
+      return describeError(err);
+    }
+  }
+  return undefined;
 }
 
 function applyChanges(d: DecodedOutput, state: StateAccess, windows: readonly WindowBounds[]): void {

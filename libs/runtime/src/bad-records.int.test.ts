@@ -1,0 +1,141 @@
+/**
+ * Records that fail after their function — a key the state cannot store, an output no frame can
+ * hold — go to the dead-letter topic with the reason and their own offset, and the partition goes
+ * on. The same harness runs the host loop on the two data paths: records carried in process (the
+ * embedded runtime) and frames on NATS JetStream (operator services); both give the same verdict.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMemoryBus, createNatsBus, type Bus } from '@ssdk/bus';
+import { MemoryState } from '@ssdk/engine';
+import { loadNativeStep } from '@ssdk/functions';
+import { planDataflow } from '@ssdk/plan';
+import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
+import { parseServicesFile } from '@ssdk/spec';
+import { testNats } from '@ssdk/testing';
+import { carryingBus } from './carried.ts';
+import { memoryCheckpointStore } from './checkpoint.ts';
+import { decodeLoose } from './embedded.ts';
+import { UnitMetrics } from './metrics.ts';
+import { buildTopology, type Topology } from './topology.ts';
+import { runUnitTask } from './unit-task.ts';
+
+const SERVICES = `apiVersion: 0.5.0
+meta: {name: bad-records, namespace: test, version: 0.1.0}
+types:
+  word: {type: string}
+topics:
+  words: {schema: {value: {type: word}}}
+  kept: {schema: {value: {type: word}}}
+services:
+  count:
+    sources: [{type: topic, id: words}]
+    states:
+      per-word:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: u32}}
+    transforms:
+      - operator: map
+        run: |
+          function grow(w: string): string {
+            return w === 'big' ? 'x'.repeat(2_000_000) : w;
+          }
+    partition:
+      assign-key:
+        run: |
+          function byWord(w: string): string {
+            return (w === 'seven' ? 7 : w.slice(0, 10)) as unknown as string;
+          }
+      update-state:
+        run: |
+          function addUp(w: string, ctx: Ctx): void {
+            ctx.state('per-word').increment(1);
+          }
+    sinks: [{type: topic, id: kept}]
+`;
+
+const INPUT = ['a', 'seven', 'big', 'b', 'a'];
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+async function topologyOf(subjectPrefix?: string): Promise<Topology> {
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-bad-records-'));
+  const file = join(dir, 'services.yaml');
+  await writeFile(file, SERVICES);
+  const { dataflow } = parseServicesFile(SERVICES, file);
+  const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1, ...(subjectPrefix ? { subjectPrefix } : {}) });
+  if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
+  return buildTopology(plan, dataflow, async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn, { isolation: 'native' });
+}
+
+/** Runs every unit to the end of its input, in order, and reads what came out. */
+async function run(topology: Topology, bus: Bus, carryRecords: boolean) {
+  for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+  const source = topology.topics.get('words')!;
+  const records = INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }));
+  await bus.publish(source.name, 0, [{ data: encodeRecords(records) }, { data: encodeFrame({ kind: 'end' }) }]);
+  const checkpoints = memoryCheckpointStore();
+  const metrics = topology.units.map((u) => new UnitMetrics(u.id));
+  for (const [i, unit] of topology.units.entries()) {
+    await runUnitTask({ unit, bus, checkpoints, metrics: metrics[i]!, resumeOffsets: false, carryRecords, signal: new AbortController().signal });
+  }
+  const read = async (id: string) => {
+    const t = topology.topics.get(id)!;
+    const reader = bus.read(t.name, 0);
+    const out: unknown[] = [];
+    for (const m of await reader.fetch(1_000, 0)) {
+      const f = decodeFrame(m.data);
+      if (f.kind === 'data') for (const r of f.records) out.push(decodeLoose(t, r.value));
+    }
+    await reader.close();
+    return out;
+  };
+  const owner = topology.units.find((u) => u.plan.states.some((s) => s.access === 'read-write'))!;
+  const state = new MemoryState();
+  await checkpoints.loadState(owner.id, owner.plan.states, state);
+  return {
+    kept: await read('kept'),
+    dead: (await read('count.dead-letter')) as Array<{ reason: string; input: { topic: string; seq: number; index: number }; truncated?: { bytes: number } }>,
+    state: Object.fromEntries(state.entries('per-word')),
+    recordsIn: metrics[0]!.snapshot().recordsIn,
+  };
+}
+
+describe('runtime - bad records after the function', () => {
+  it('runtime - a key the state cannot store and an output no frame holds are dead-lettered with their offsets, in process and on NATS alike', async () => {
+    const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()), true);
+    const nats = await testNats();
+    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+    cleanups.push(async () => {
+      await bus.destroy();
+      await bus.close();
+    });
+    const onNats = await run(await topologyOf(nats.prefix), bus, false);
+
+    for (const r of [inProcess, onNats]) {
+      // records in = out + dead letters
+      expect(r.recordsIn).toBe(INPUT.length);
+      expect(r.kept).toEqual(['a', 'b', 'a']);
+      // The output is refused where it is made (the map's unit), the key where it is stored.
+      expect(r.dead.map((d) => d.reason)).toEqual([
+        expect.stringMatching(/^count\.grow produced a record of \d+ bytes for topic `count\.grow\.out`, over the frame limit of 900000 bytes/),
+        expect.stringMatching(/has string keys, got the number 7/),
+      ]);
+      // Each dead letter names its own record: the message and the record's place in it ('big'
+      // is third of the source's message; 'seven' second of what the key's unit passed on).
+      expect(r.dead.map((d) => [d.input.topic, d.input.seq, d.input.index])).toEqual([
+        ['words', 1, 2],
+        ['count.by-word.out', 1, 1],
+      ]);
+      // The refused key changed no state; the cut dead letter says how large the value was.
+      expect(r.state).toEqual({ a: 2, b: 1 });
+      expect(r.dead[0]!.truncated!.bytes).toBe(2_000_002);
+    }
+    expect(onNats.dead.map((d) => d.input)).toEqual(inProcess.dead.map((d) => d.input));
+  });
+});
