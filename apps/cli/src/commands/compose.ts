@@ -1,15 +1,20 @@
 /**
- * `ssdk compose FILE`: a docker-compose file for a dataflow: the servers (NATS with JetStream,
- * PostgreSQL, Jaeger with OTLP over HTTP), the planner, a one-shot `deploy-dataflow` job that deploys the
- * services file through the planner, and one service per operator unit of its plan
- * (`ssdk operator --dataflow NS/NAME --operator ID`, fetching the deployed plan), each scalable
- * with `docker compose up --scale <service>=N` or `--scale OP=N` here. The operators share a
- * named volume of built WebAssembly components (`SSDK_COMPONENT_CACHE`): the first to start
- * builds the dataflow's component, the others wait for it and find it there. Deterministic: the
- * same file and flags give the same text, so a committed compose file can be checked against it.
+ * `ssdk compose FILE`: a docker-compose file for any dataflow: the servers (NATS with JetStream on
+ * a volume, PostgreSQL, Jaeger taking OTLP over HTTP), the planner, a one-shot `deploy-dataflow`
+ * job that deploys the user's services file and `functions/` (their folder mounted read-only),
+ * one service per operator unit of its plan (`ssdk operator --dataflow NS/NAME --operator ID`:
+ * the deployed bundle is all it needs), scalable with `--scale`, and the dashboard scraping them.
+ *
+ * Beside the compose file goes `.env` (mode 0600, never printed, never overwritten): the project
+ * name (`COMPOSE_PROJECT_NAME`, from the dataflow, so two dataflows are two stacks) and the
+ * PostgreSQL password, random per stack. Published ports listen on 127.0.0.1 unless
+ * `--publish-address` says otherwise. Every string YAML 1.1 could misread is quoted, so Compose
+ * v1 (PyYAML) and v2 (yaml.v3) read what v1.2 readers read. Deterministic: the same file and flags
+ * give the same text, so a committed compose file can be checked against it.
  */
-import { writeFile } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { Document, isScalar, isSeq, visit } from 'yaml';
 import { loadPlan } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
@@ -19,92 +24,97 @@ import type { CliIo } from '../io.ts';
 
 export const composeSpec: CommandSpec = {
   name: 'compose',
-  summary: 'Generate a docker-compose file for a dataflow: NATS, PostgreSQL, Jaeger, the planner, a deploy job and one service per operator unit.',
-  usage: 'ssdk compose FILE [--scale OPERATOR=N...] [--partitions N] [--native | --sandbox] [--fragment] [--output PATH]',
+  summary: 'Generate a docker-compose stack for a dataflow: NATS, PostgreSQL, Jaeger, the planner, a deploy job, one service per operator unit, the dashboard.',
+  usage:
+    'ssdk compose FILE [--scale OPERATOR=N...] [--partitions N] [--native | --sandbox] [--image NAME] [--publish-address ADDR] [--port-offset N] [--fragment] [--output PATH]',
   options: {
     ...isolationOptions,
     scale: { type: 'string', multiple: true, valueName: 'OPERATOR=N', description: 'replicas of an operator unit (its id or its compose service name); repeatable' },
     partitions: { type: 'string', valueName: 'N', description: 'partitions per topic, passed to the deploy job (default: the file\'s, else 8)' },
+    image: { type: 'string', valueName: 'NAME', description: `the ssdk image every ssdk service runs (default: ${'ssdk:local'}, built by \`npm run docker:image\` in the ssdk repository)` },
+    'publish-address': { type: 'string', valueName: 'ADDR', description: 'host interface the published ports listen on (default: 127.0.0.1, this machine only)' },
+    'port-offset': { type: 'string', valueName: 'N', description: 'added to every published host port (4222, 5432, …), for a second stack or servers already running on this host (default: 0)' },
     fragment: { type: 'boolean', description: 'only the dataflow\'s services (deploy job and operators), to merge into an existing compose file' },
-    output: { type: 'string', short: 'o', valueName: 'PATH', description: 'write the file here instead of stdout' },
+    output: { type: 'string', short: 'o', valueName: 'PATH', description: 'write the file here instead of stdout (`.env` goes beside it)' },
   },
   minPositionals: 1,
   maxPositionals: 1,
   examples: [
-    'ssdk compose examples/word-count/services.yaml > docker-compose.yml && docker compose up -d',
+    'ssdk compose services.yaml -o docker-compose.yml && docker compose up -d',
     'ssdk compose examples/word-count/services.yaml --scale count-words.add-to-total=3 -o docker-compose.yml',
+    'ssdk compose services.yaml --port-offset 10000 -o docker-compose.yml   # NATS on 127.0.0.1:14222, …',
     'docker compose up -d --scale count-words-add-to-total=3',
   ],
 };
 
-const HEADER = (file: string, args: string) =>
-  [
-    `# Generated by \`ssdk compose ${file}${args}\`: regenerate rather than edit (a test checks it matches).`,
-    '#   docker compose up -d                                  # servers, planner, deploy job, operators',
-    '#   docker compose up -d --scale <operator service>=3     # replicas of one operator share its partitions',
-    '#   export NATS_URL=nats://127.0.0.1:4222 DATABASE_URL=postgres://postgres:ssdk@127.0.0.1:5432/ssdk',
-    '#   npx ssdk status                                       # the dataflow as the planner sees it',
-    '# Without a Docker engine, `ssdk up FILE` runs the same topology as local processes.',
-    '',
-  ].join('\n');
-
-const ENVIRONMENT = {
-  NATS_URL: 'nats://nats:4222',
-  DATABASE_URL: 'postgres://postgres:ssdk@postgres:5432/ssdk',
-  OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318',
-  OTEL_SERVICE_NAME: 'ssdk',
-};
-
-const SERVERS = {
-  nats: {
-    image: 'nats:2.10-alpine',
-    command: ['-js', '-sd', '/data', '-m', '8222'],
-    ports: ['4222:4222', '8222:8222'],
-    volumes: ['nats-data:/data'],
-    healthcheck: { test: ['CMD', 'wget', '-q', '-O', '-', 'http://127.0.0.1:8222/healthz?js-enabled-only=true'], interval: '5s', timeout: '3s', retries: 10 },
-  },
-  postgres: {
-    image: 'postgres:15-alpine',
-    environment: { POSTGRES_USER: 'postgres', POSTGRES_PASSWORD: 'ssdk', POSTGRES_DB: 'ssdk' },
-    ports: ['5432:5432'],
-    volumes: ['pg-data:/var/lib/postgresql/data'],
-    healthcheck: { test: ['CMD-SHELL', 'pg_isready -U postgres -d ssdk'], interval: '5s', timeout: '3s', retries: 10 },
-  },
-  jaeger: {
-    image: 'jaegertracing/all-in-one:1.62.0',
-    environment: { COLLECTOR_OTLP_ENABLED: 'true' },
-    ports: ['16686:16686', '4318:4318'],
-  },
-};
+const DEFAULT_IMAGE = 'ssdk:local';
+/** Where the user's dataflow folder is mounted (read-only) in the deploy job and the dashboard. */
+const DATAFLOW_MOUNT = '/dataflow';
+/** The compose file's neighbour holding the project name and the secrets (compose reads it itself). */
+const ENV_FILE = '.env';
+/** Every operator container serves Prometheus metrics here; each has its own address, so replicas never collide. */
+const METRICS_PORT = 9464;
+const DASHBOARD_PORT = 8080;
 
 /** Built components, shared by every operator container (one build per stack, not per container). */
 const COMPONENTS = { volume: 'components', path: '/var/cache/ssdk/components' };
 
-/** The image every ssdk service runs: this repository, built by its Dockerfile. */
-const SSDK_IMAGE = { image: 'ssdk:local', build: '.' };
-const SERVERS_HEALTHY = { nats: { condition: 'service_healthy' }, postgres: { condition: 'service_healthy' } };
+interface Ports {
+  address: string;
+  offset: number;
+}
+
+const publish = (ports: Ports, port: number) => `${ports.address}:${port + ports.offset}:${port}`;
+
+const header = (file: string, args: string, project: string, ports: Ports) =>
+  [
+    `# Generated by \`ssdk compose ${file}${args}\`: regenerate rather than edit (a test checks it matches).`,
+    `# \`ssdk compose\` also writes ${ENV_FILE} beside this file (mode 0600, kept if present): the project name`,
+    `# (${project}) and the PostgreSQL password. The image: \`npm run docker:image\` in the ssdk repository.`,
+    '#   docker compose up -d                                  # servers, planner, deploy job, operators, dashboard',
+    '#   docker compose up -d --scale <operator service>=3     # replicas of one operator share its partitions',
+    `#   export NATS_URL=nats://127.0.0.1:${4222 + ports.offset}  # produce, consume, status from this machine`,
+    `# Dashboard http://127.0.0.1:${DASHBOARD_PORT + ports.offset}, traces http://127.0.0.1:${16686 + ports.offset}.`,
+    '# Without a Docker engine, `ssdk up FILE` runs the same topology as local processes.',
+    '',
+  ].join('\n');
 
 export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const given = cmd.positionals[0]!;
-  const file = toPosix(isAbsolute(given) ? relative(io.cwd, given) : relative(io.cwd, resolve(io.cwd, given)));
-  const partitionsText = typeof cmd.values['partitions'] === 'string' ? cmd.values['partitions'] : undefined;
-  const partitions = partitionsText === undefined ? undefined : Number(partitionsText);
-  if (partitions !== undefined && (!Number.isSafeInteger(partitions) || partitions < 1)) throw new UsageError(`--partitions takes a whole number of 1 or more, got \`${partitionsText}\``, 'compose');
-  const { plan } = await loadPlan(resolve(io.cwd, given), partitions !== undefined ? { partitions } : {});
+  const partitions = wholeNumber(cmd, 'partitions', 1);
+  const offset = wholeNumber(cmd, 'port-offset', 0) ?? 0;
+  if (offset + 16686 > 65535) throw new UsageError(`--port-offset ${offset} puts the published ports past 65535`, 'compose');
+  const address = typeof cmd.values['publish-address'] === 'string' ? cmd.values['publish-address'] : '127.0.0.1';
+  const image = typeof cmd.values['image'] === 'string' ? cmd.values['image'] : DEFAULT_IMAGE;
+  const ports: Ports = { address, offset };
+  const servicesFile = resolve(io.cwd, given);
+  const { plan } = await loadPlan(servicesFile, partitions !== undefined ? { partitions } : {});
   const dataflow = `${plan.dataflow.namespace}/${plan.dataflow.name}`;
+  const project = projectName(plan.dataflow.namespace, plan.dataflow.name);
+
+  // Paths in the file are relative to its folder, as compose reads them.
+  const output = typeof cmd.values['output'] === 'string' ? resolve(io.cwd, cmd.values['output']) : undefined;
+  const composeDir = output ? dirname(output) : io.cwd;
+  const dataflowDir = relativeFrom(composeDir, dirname(servicesFile));
+  const dataflowVolume = `${dataflowDir}:${DATAFLOW_MOUNT}:ro`;
+  const fileInContainer = `${DATAFLOW_MOUNT}/${basename(servicesFile)}`;
 
   const isolation = isolationOf(cmd, 'compose');
   const names = serviceNames(plan.operators.map((op) => op.id));
   const replicas = parseScale((cmd.values['scale'] as string[] | undefined) ?? [], names);
+  const environment = { NATS_URL: 'nats://nats:4222', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318', OTEL_SERVICE_NAME: 'ssdk' };
+  // DATABASE_URL (with the password) comes from the env file, never from this file.
+  const ssdk = { image, env_file: [ENV_FILE] };
   const services: Record<string, unknown> = {};
   if (!cmd.values['fragment']) {
-    Object.assign(services, SERVERS);
-    services['planner'] = { ...SSDK_IMAGE, command: ['node', 'bin/ssdk.js', 'planner'], environment: ENVIRONMENT, depends_on: SERVERS_HEALTHY, restart: 'unless-stopped' };
+    Object.assign(services, servers(ports));
+    services['planner'] = { ...ssdk, command: ['ssdk', 'planner'], environment, depends_on: SERVERS_HEALTHY, restart: 'unless-stopped' };
   }
   services['deploy-dataflow'] = {
-    ...SSDK_IMAGE,
-    command: ['node', 'bin/ssdk.js', 'deploy', file, ...(partitions !== undefined ? ['--partitions', String(partitions)] : [])],
-    environment: ENVIRONMENT,
+    ...ssdk,
+    command: ['ssdk', 'deploy', fileInContainer, ...(partitions !== undefined ? ['--partitions', String(partitions)] : [])],
+    environment,
+    volumes: [dataflowVolume],
     depends_on: { planner: { condition: 'service_started' } },
     // Until the planner answers, the job fails and is tried again.
     restart: 'on-failure',
@@ -112,9 +122,15 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
   for (const op of plan.operators) {
     const name = names.get(op.id)!;
     services[name] = {
-      ...SSDK_IMAGE,
-      command: ['node', 'bin/ssdk.js', 'operator', '--dataflow', dataflow, '--operator', op.id],
-      environment: { ...ENVIRONMENT, OTEL_SERVICE_NAME: `ssdk-${name}`, SSDK_COMPONENT_CACHE: COMPONENTS.path, ...(isolation ? { SSDK_ISOLATION: isolation } : {}) },
+      ...ssdk,
+      command: ['ssdk', 'operator', '--dataflow', dataflow, '--operator', op.id],
+      environment: {
+        ...environment,
+        OTEL_SERVICE_NAME: `ssdk-${name}`,
+        SSDK_METRICS_PORT: String(METRICS_PORT),
+        SSDK_COMPONENT_CACHE: COMPONENTS.path,
+        ...(isolation ? { SSDK_ISOLATION: isolation } : {}),
+      },
       volumes: [`${COMPONENTS.volume}:${COMPONENTS.path}`],
       depends_on: { 'deploy-dataflow': { condition: 'service_completed_successfully' } },
       // An operator that exits 0 has seen the end of its inputs: it stays down, as with `ssdk up`.
@@ -122,28 +138,121 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
       ...(replicas.has(op.id) ? { deploy: { replicas: replicas.get(op.id) } } : {}),
     };
   }
+  if (!cmd.values['fragment']) {
+    services['dashboard'] = {
+      ...ssdk,
+      // Each operator service's name resolves to all its replicas; the dashboard scrapes every one.
+      command: ['node', '--import', 'tsx', 'apps/dashboard/src/main.ts', fileInContainer, '--scrape', plan.operators.map((op) => `http://${names.get(op.id)}:${METRICS_PORT}/metrics`).join(',')],
+      environment: { ...environment, OTEL_SERVICE_NAME: 'ssdk-dashboard', SSDK_DASHBOARD_PORT: String(DASHBOARD_PORT), JAEGER_URL: `http://127.0.0.1:${16686 + offset}` },
+      ports: [publish(ports, DASHBOARD_PORT)],
+      volumes: [dataflowVolume],
+      depends_on: { 'deploy-dataflow': { condition: 'service_completed_successfully' } },
+      restart: 'unless-stopped',
+    };
+  }
   const volumes = { ...(cmd.values['fragment'] ? {} : { 'nats-data': null, 'pg-data': null }), [COMPONENTS.volume]: null };
-  const doc = { ...(cmd.values['fragment'] ? {} : { name: 'ssdk' }), services, volumes };
   const args = [
     ...(partitions !== undefined ? [` --partitions ${partitions}`] : []),
     ...((cmd.values['scale'] as string[] | undefined) ?? []).map((s) => ` --scale ${s}`),
     isolation ? ` --${isolation}` : '',
+    image !== DEFAULT_IMAGE ? ` --image ${image}` : '',
+    address !== '127.0.0.1' ? ` --publish-address ${address}` : '',
+    offset !== 0 ? ` --port-offset ${offset}` : '',
     cmd.values['fragment'] ? ' --fragment' : '',
   ].join('');
-  const text = HEADER(file, args) + toYaml(doc);
-  const output = cmd.values['output'];
-  if (typeof output === 'string') {
-    await writeFile(resolve(io.cwd, output), text);
-    io.err(`wrote ${output}: ${plan.operators.length} operator services of ${dataflow}\n`);
+  const text = header(toPosix(relative(composeDir, servicesFile)), args, project, ports) + toYaml({ services, volumes });
+  const env = await writeEnvFile(resolve(composeDir, ENV_FILE), project);
+  if (env.kept) io.err(`${ENV_FILE}: keeps its COMPOSE_PROJECT_NAME=${env.kept} (this dataflow's would be ${project})\n`);
+  if (output) {
+    await writeFile(output, text);
+    io.err(`wrote ${cmd.values['output']}: ${plan.operators.length} operator services of ${dataflow}, project ${env.kept ?? project}${env.wrote ? `; ${ENV_FILE} with a new password (mode 0600)` : ''}\n`);
   } else {
     io.out(text);
+    if (env.wrote) io.err(`wrote ${relativeFrom(io.cwd, resolve(composeDir, ENV_FILE))}: project ${project} and a new PostgreSQL password (mode 0600); keep it beside the compose file\n`);
   }
   return EXIT_OK;
 }
 
+const SERVERS_HEALTHY = { nats: { condition: 'service_healthy' }, postgres: { condition: 'service_healthy' } };
+
+function servers(ports: Ports): Record<string, unknown> {
+  return {
+    nats: {
+      image: 'nats:2.10-alpine',
+      command: ['-js', '-sd', '/data', '-m', '8222'],
+      ports: [publish(ports, 4222), publish(ports, 8222)],
+      volumes: ['nats-data:/data'],
+      healthcheck: { test: ['CMD', 'wget', '-q', '-O', '-', 'http://127.0.0.1:8222/healthz?js-enabled-only=true'], interval: '5s', timeout: '3s', retries: 10 },
+    },
+    postgres: {
+      image: 'postgres:15-alpine',
+      // POSTGRES_PASSWORD comes from the env file.
+      env_file: [ENV_FILE],
+      environment: { POSTGRES_USER: 'postgres', POSTGRES_DB: 'ssdk' },
+      ports: [publish(ports, 5432)],
+      volumes: ['pg-data:/var/lib/postgresql/data'],
+      healthcheck: { test: ['CMD-SHELL', 'pg_isready -U postgres -d ssdk'], interval: '5s', timeout: '3s', retries: 10 },
+    },
+    jaeger: {
+      image: 'jaegertracing/all-in-one:1.62.0',
+      environment: { COLLECTOR_OTLP_ENABLED: 'true' },
+      ports: [publish(ports, 16686), publish(ports, 4318)],
+    },
+  };
+}
+
+/**
+ * The compose project of a dataflow: `ssdk-<namespace>-<name>` in the characters compose allows
+ * (lowercase letters, digits, `-`, `_`), so two dataflows never share containers or volumes.
+ */
+export function projectName(namespace: string, name: string): string {
+  return `ssdk-${namespace}-${name}`.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/-+/g, '-').replace(/-$/, '');
+}
+
+/**
+ * `.env` beside the compose file: what it lacks of the project name, the PostgreSQL password and
+ * the DATABASE_URL holding it is added; nothing in it changes (a stack's volume keeps the
+ * password it was made with). Mode 0600: it holds a secret. The password is printed nowhere.
+ */
+async function writeEnvFile(path: string, project: string): Promise<{ wrote: boolean; kept?: string }> {
+  let text = '';
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const has = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (m) has.set(m[1]!, m[2]!);
+  }
+  const password = has.get('POSTGRES_PASSWORD') ?? randomBytes(24).toString('hex');
+  const wanted: Array<[string, string]> = [
+    ['COMPOSE_PROJECT_NAME', project],
+    ['POSTGRES_PASSWORD', password],
+    ['DATABASE_URL', `postgres://postgres:${password}@postgres:5432/ssdk`],
+  ];
+  const missing = wanted.filter(([k]) => !has.has(k));
+  const keptProject = has.get('COMPOSE_PROJECT_NAME');
+  const kept = keptProject !== undefined && keptProject !== project ? keptProject : undefined;
+  if (missing.length === 0) return kept !== undefined ? { wrote: false, kept } : { wrote: false };
+  const intro = text === '' ? '# Written by `ssdk compose`: the compose project and its secrets. Keep it private (mode 0600).\n' : text.endsWith('\n') ? '' : '\n';
+  await writeFile(path, text + intro + missing.map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+  await chmod(path, 0o600);
+  return kept !== undefined ? { wrote: true, kept } : { wrote: true };
+}
+
+function wholeNumber(cmd: ParsedCommand, option: string, min: number): number | undefined {
+  const text = cmd.values[option];
+  if (typeof text !== 'string') return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${option} takes a whole number of ${min} or more, got \`${text}\``, 'compose');
+  return n;
+}
+
 /** Compose service names: the operator id with dots as dashes, made unique. */
 export function serviceNames(ids: string[]): Map<string, string> {
-  const taken = new Set(['nats', 'postgres', 'jaeger', 'planner', 'deploy-dataflow']);
+  const taken = new Set(['nats', 'postgres', 'jaeger', 'planner', 'deploy-dataflow', 'dashboard']);
   const out = new Map<string, string>();
   for (const id of ids) {
     const base = id.toLowerCase().replace(/[^a-z0-9_-]+/g, '-');
@@ -169,20 +278,36 @@ function parseScale(specs: string[], names: Map<string, string>): Map<string, nu
   return out;
 }
 
+/** A bind-mount source as compose wants it: relative to the compose file's folder, starting `./` or `../`. */
+function relativeFrom(from: string, to: string): string {
+  const rel = toPosix(relative(from, to));
+  if (isAbsolute(rel)) return rel;
+  return rel === '' ? '.' : rel.startsWith('..') ? rel : `./${rel}`;
+}
+
 function toPosix(p: string): string {
   return p.split(sep).join('/');
 }
 
+/**
+ * A string stays plain only when every YAML reader takes it for that string: a name or path
+ * (`ssdk`, `/data`, `count-words-split-sentence`) that is no YAML 1.1 boolean or null (`on`,
+ * `no`, `y`). Everything else — numbers, `5s`, `4222:4222` (base 60 in YAML 1.1), `-js`, a URL
+ * with `?` or `,` inside a `[...]` list — is double-quoted.
+ */
+export function plainIsSafe(s: string): boolean {
+  return /^[A-Za-z_/][A-Za-z0-9_./-]*$/.test(s) && !/^(y|n|yes|no|on|off|true|false|null)$/i.test(s);
+}
+
 /** Block style, with lists of plain values (commands, ports) on one line, and no anchors. */
-function toYaml(value: unknown): string {
+export function toYaml(value: unknown): string {
   const doc = new Document(value, { aliasDuplicateObjects: false });
   visit(doc, {
     Seq(_key, node) {
       if (isSeq(node) && node.items.every((item) => isScalar(item))) node.flow = true;
     },
-    // `4222:4222` unquoted is a base-60 number to a YAML 1.1 reader.
     Scalar(_key, node) {
-      if (typeof node.value === 'string' && /^\d+:\d+$/.test(node.value)) node.type = 'QUOTE_DOUBLE';
+      if (typeof node.value === 'string' && !plainIsSafe(node.value)) node.type = 'QUOTE_DOUBLE';
     },
   });
   return doc.toString({ lineWidth: 0, nullStr: '' });
