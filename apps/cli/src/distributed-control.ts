@@ -5,8 +5,7 @@
  * the planner app's entry point).
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { userInfo } from 'node:os';
 import { connectControl, NoResponderError, RemoteError } from '@ssdk/bus';
 import { FunctionCompileError, loadNativeStep } from '@ssdk/functions';
 import { checkDataflow } from '@ssdk/plan';
@@ -16,19 +15,33 @@ import { UsageError, type OptionSpec } from './args.ts';
 import { loadAndCheck } from './dataflow.ts';
 import { countBySeverity, plural, printDiagnostics } from './diagnostics.ts';
 import { EXIT_USER_ERROR } from './exit-codes.ts';
+import { plannerArgs } from './installation.ts';
 import { paint, type CliIo } from './io.ts';
 
-export const PLANNER_ENTRY = fileURLToPath(new URL('../../planner/src/main.ts', import.meta.url));
-/** tsx's loader by absolute URL, so the child finds it whatever its working directory. */
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
 
 export const controlSchemaOption: Record<string, OptionSpec> = {
   'control-schema': { type: 'string', valueName: 'NAME', description: 'PostgreSQL schema of the deployed plans (default: $SSDK_CONTROL_SCHEMA, else ssdk_control)' },
 };
 
 export const postgresOption: Record<string, OptionSpec> = {
-  postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server (default: $DATABASE_URL)' },
+  postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server (default: $DATABASE_URL, else the local server as psql finds it: $PGHOST, $PGPORT, $PGUSER, $PGDATABASE)' },
 };
+
+/**
+ * The PostgreSQL server: `--postgres`, else `DATABASE_URL`, else the local server the way
+ * `psql` with no arguments finds it (PGHOST, PGPORT, PGUSER, PGDATABASE; else 127.0.0.1:5432,
+ * the login name, the database of that name). No password in the URL: the driver reads
+ * PGPASSWORD or ~/.pgpass itself, so none reaches a child's command line.
+ */
+export function postgresUrlOf(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): string {
+  const flag = values['postgres'];
+  if (typeof flag === 'string') return flag;
+  if (env['DATABASE_URL']) return env['DATABASE_URL'];
+  const user = env['PGUSER'] || userInfo().username;
+  const host = env['PGHOST'] || '127.0.0.1';
+  const port = env['PGPORT'] || '5432';
+  return `postgres://${encodeURIComponent(user)}@${encodeURIComponent(host)}:${port}/${encodeURIComponent(env['PGDATABASE'] || user)}`;
+}
 
 export function controlSchemaOf(values: Record<string, unknown>): string | undefined {
   const v = values['control-schema'];
@@ -84,9 +97,9 @@ export interface PlannerProcessOptions {
   stdio?: StdioOptions;
 }
 
-/** Starts the planner app as a child process (tsx's loader for Node 20's sake). */
+/** Starts the planner app as a child process. */
 export function spawnPlanner(o: PlannerProcessOptions): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX_LOADER, PLANNER_ENTRY], {
+  return spawn(process.execPath, plannerArgs(), {
     stdio: o.stdio ?? 'inherit',
     env: {
       ...process.env,

@@ -3,9 +3,9 @@
  * A user's mistake (bad file, bad flag) prints what and where, exit 2, never a stack trace;
  * anything else prints its message (and, with SSDK_DEBUG=1, the stack), exit 1.
  */
-import { readFileSync } from 'node:fs';
 import { parseCommand, renderHelp, UsageError, type CommandSpec, type ParsedCommand } from './args.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from './exit-codes.ts';
+import { ssdkVersion } from './installation.ts';
 import { processIo, type CliIo } from './io.ts';
 
 interface Command {
@@ -57,7 +57,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return EXIT_OK;
   }
   if (name === '--version' || name === '-V') {
-    io.out(`ssdk ${version()}\n`);
+    io.out(`ssdk ${ssdkVersion()}\n`);
     return EXIT_OK;
   }
   const known = COMMANDS.find((c) => c.name === name);
@@ -97,7 +97,7 @@ async function renderOverview(): Promise<string> {
   const specs = (await Promise.all(COMMANDS.map((c) => c.load()))).map((c) => c.spec);
   const width = Math.max(...specs.map((c) => c.name.length)) + 2;
   return [
-    `ssdk ${version()} — Stateful Services Development Kit`,
+    `ssdk ${ssdkVersion()} — Stateful Services Development Kit`,
     '',
     'Usage: ssdk COMMAND [OPTIONS]',
     '',
@@ -118,7 +118,3 @@ function suggest(name: string): string {
   return close ? ` (did you mean \`${close}\`?)` : '';
 }
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}

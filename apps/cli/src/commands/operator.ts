@@ -3,7 +3,7 @@ import { connectControl, type ControlConnection } from '@ssdk/bus';
 import { heartbeatSubject, loadDeployedDataflow, loadPlan, runOperator, startHeartbeat, watchDeployment, type UnitMetrics } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverFlags, serverOptions } from '../distributed.ts';
-import { controlSchemaOf, controlSchemaOption } from '../distributed-control.ts';
+import { controlSchemaOf, controlSchemaOption, postgresUrlOf } from '../distributed-control.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { stateDir } from '../state-dir.ts';
@@ -43,8 +43,7 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   const isolation = isolationOf(cmd, 'operator');
   const operatorId = typeof cmd.values['operator'] === 'string' ? cmd.values['operator'] : process.env['SSDK_OPERATOR'];
   if (!operatorId) throw new UsageError('give --operator ID (or set SSDK_OPERATOR); `ssdk plan FILE` lists the operators', 'operator');
-  const postgres = typeof cmd.values['postgres'] === 'string' ? cmd.values['postgres'] : process.env['DATABASE_URL'];
-  if (!postgres) throw new UsageError('give --postgres URL (or set DATABASE_URL)', 'operator');
+  const postgres = postgresUrlOf(cmd.values);
   const dataflowRef = typeof cmd.values['dataflow'] === 'string' ? cmd.values['dataflow'] : process.env['SSDK_DATAFLOW'];
   const fileArg = cmd.positionals[0];
   if (fileArg !== undefined && dataflowRef !== undefined) throw new UsageError('give FILE or --dataflow NS/NAME, not both', 'operator');

@@ -6,7 +6,7 @@
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { UsageError } from '../args.ts';
 import { serverFlags, serverOptions } from '../distributed.ts';
-import { controlSchemaOf, controlSchemaOption, postgresOption, spawnPlanner } from '../distributed-control.ts';
+import { controlSchemaOf, controlSchemaOption, postgresOption, postgresUrlOf, spawnPlanner } from '../distributed-control.ts';
 import type { CliIo } from '../io.ts';
 
 const { partitions: _partitions, ...plannerServerOptions } = serverOptions;
@@ -26,8 +26,7 @@ export const plannerSpec: CommandSpec = {
 
 export async function runPlannerCommand(cmd: ParsedCommand, _io: CliIo): Promise<number> {
   const flags = serverFlags(cmd, 'planner');
-  const postgres = typeof cmd.values['postgres'] === 'string' ? cmd.values['postgres'] : process.env['DATABASE_URL'];
-  if (!postgres) throw new UsageError('give --postgres URL (or set DATABASE_URL)', 'planner');
+  const postgres = postgresUrlOf(cmd.values);
   const controlSchema = controlSchemaOf(cmd.values);
   const child = spawnPlanner({ natsUrl: flags.natsUrl, databaseUrl: postgres, subjectPrefix: flags.subjectPrefix, ...(controlSchema ? { controlSchema } : {}) });
   const forward = (sig: NodeJS.Signals) => child.kill(sig);

@@ -7,7 +7,7 @@ import { CONTROL_SCHEMA, loadDeployedRecord, type DeployedDataflow } from '@ssdk
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import type { PlanState } from '@ssdk/plan';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
-import { controlSchemaOf, controlSchemaOption, postgresOption } from '../distributed-control.ts';
+import { controlSchemaOf, controlSchemaOption, postgresOption, postgresUrlOf } from '../distributed-control.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { cell, compactJson, renderTable } from '../shell/table.ts';
@@ -34,8 +34,7 @@ export const stateSpec: CommandSpec = {
 
 export async function runState(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const [ref, stateName] = cmd.positionals as [string, string | undefined];
-  const postgres = typeof cmd.values['postgres'] === 'string' ? cmd.values['postgres'] : process.env['DATABASE_URL'];
-  if (!postgres) throw new UsageError('give --postgres URL (or set DATABASE_URL)', 'state');
+  const postgres = postgresUrlOf(cmd.values);
   const sql = typeof cmd.values['sql'] === 'string' ? cmd.values['sql'] : undefined;
   if (sql !== undefined && stateName !== undefined) throw new UsageError('give STATE or --sql, not both', 'state');
   const controlSchema = controlSchemaOf(cmd.values) ?? CONTROL_SCHEMA;

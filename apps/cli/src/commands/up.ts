@@ -14,19 +14,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { buildComponents, isolationFromEnv, loadPlan, unitRunsSandboxed, type DeployReply, type DeployRequest, type IsolationChoice } from '@ssdk/runtime';
 import { parseDuration, type Dataflow } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverFlags, serverOptions, type ServerFlags } from '../distributed.ts';
-import { askPlanner, checkFunctions, controlSchemaOf, controlSchemaOption, readServicesBundle, reportPlannerRefusal, spawnPlanner, waitForPlanner } from '../distributed-control.ts';
+import { askPlanner, checkFunctions, controlSchemaOf, controlSchemaOption, postgresUrlOf, readServicesBundle, reportPlannerRefusal, spawnPlanner, waitForPlanner } from '../distributed-control.ts';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
+import { SSDK_BIN } from '../installation.ts';
 import { stateDir } from '../state-dir.ts';
 import { reportBuildError } from './build.ts';
-
-const BIN = fileURLToPath(new URL('../../../../bin/ssdk.js', import.meta.url));
 
 const stackOptions = {
   'state-dir': { type: 'string', valueName: 'DIR', description: 'where stack.json and the build are kept (default: .ssdk/ beside the services file, or $SSDK_HOME)' },
@@ -96,8 +94,7 @@ interface Supervised {
 export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const file = resolve(io.cwd, cmd.positionals[0]!);
   const flags = serverFlags(cmd, 'up');
-  const postgres = typeof cmd.values['postgres'] === 'string' ? cmd.values['postgres'] : process.env['DATABASE_URL'];
-  if (!postgres) throw new UsageError('give --postgres URL (or set DATABASE_URL)', 'up');
+  const postgres = postgresUrlOf(cmd.values);
   const replicas = Number(cmd.values['replicas']);
   if (!Number.isSafeInteger(replicas) || replicas < 1) throw new UsageError(`--replicas takes a whole number of 1 or more, got \`${String(cmd.values['replicas'])}\``, 'up');
   const grace = graceMs(cmd, 'up');
@@ -199,7 +196,7 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
         const p: Supervised = {
           name,
           args: () =>
-            spawn(process.execPath, [BIN, 'operator', '--dataflow', deployed.dataflow, '--operator', id, '--postgres', postgres, '--nats', flags.natsUrl, ...(controlSchema ? ['--control-schema', controlSchema] : [])], {
+            spawn(process.execPath, [SSDK_BIN, 'operator', '--dataflow', deployed.dataflow, '--operator', id, '--postgres', postgres, '--nats', flags.natsUrl, ...(controlSchema ? ['--control-schema', controlSchema] : [])], {
               stdio: ['ignore', 'inherit', 'pipe'],
               env: operatorEnv,
             }),

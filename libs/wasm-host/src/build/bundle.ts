@@ -32,12 +32,22 @@ export interface GuestBundle {
 
 const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
+/** Defined by the published package's build (`tools/package/build.ts`), which bundles this code into `lib/`. */
+declare const SSDK_PACKAGED: boolean | undefined;
 
-/** The files ssdk puts into every guest, by their name in the `ssdk-guest:` namespace. */
-function guestFiles(): Record<string, string> {
+/**
+ * The files ssdk puts into every guest, by their name in the `ssdk-guest:` namespace. They are
+ * read as sources at build time; the published package carries them unchanged in `lib/guest/`,
+ * so a component built there has the same content hash as one built in the workspace.
+ */
+export function guestFiles(): Record<string, string> {
+  if (typeof SSDK_PACKAGED === 'boolean' && SSDK_PACKAGED) {
+    return Object.fromEntries(GUEST_FILES.map((name) => [name, join(here, 'guest', name)]));
+  }
   const chain = require.resolve('@ssdk/engine/chain');
   return { 'glue.ts': join(here, '..', 'guest', 'glue.ts'), 'layout.ts': join(here, '..', 'batch', 'layout.ts'), 'chain.ts': chain };
 }
+const GUEST_FILES = ['glue.ts', 'layout.ts', 'chain.ts'] as const;
 
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
