@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
 import type { DataflowStatus } from '@ssdk/runtime';
 import { testNats, testPostgres } from '@ssdk/testing';
-import type { StackFile } from './commands/up.ts';
+import type { StackFile } from './stack-file.ts';
 import { bufferIo } from './io.ts';
 import { readJsonLines, sortedJson } from './distributed.testkit.ts';
 import { main } from './main.ts';

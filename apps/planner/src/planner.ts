@@ -16,6 +16,7 @@ import { connectControl, createNatsBus, UnknownTopicError, type ControlConnectio
 import { planDataflow, type PhysicalPlan } from '@ssdk/plan';
 import {
   checkBundle,
+  endedPartitions,
   CONTROL_SCHEMA,
   heartbeatSubject,
   materializeBundle,
@@ -39,6 +40,7 @@ import {
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
 import { loadServicesFile, type Diagnostic } from '@ssdk/spec';
 import { layoutChanges, layoutFingerprint, stateLayout, type StateLayout } from './layout.ts';
+import { unitStatusState } from './unit-state.ts';
 
 export interface PlannerOptions {
   /** @default process.env.NATS_URL, else nats://127.0.0.1:4222 */
@@ -379,7 +381,8 @@ class PlannerService {
         const alive = seen.filter((p) => !p.beat.final && now - p.receivedAt <= ALIVE_INTERVALS * p.beat.intervalMs);
         const sum = (f: (m: NonNullable<Heartbeat['metrics']>) => number) => seen.reduce((n, p) => n + (p.beat.metrics ? f(p.beat.metrics) : 0), 0);
         const watermarks = alive.map((p) => p.beat.metrics?.watermark).filter((w): w is number => typeof w === 'number');
-        const newest = seen.sort((a, b) => b.receivedAt - a.receivedAt)[0];
+        const newestFirst = seen.sort((a, b) => b.receivedAt - a.receivedAt);
+        const aliveNewestFirst = newestFirst.filter((p) => alive.includes(p));
         const leases = (await store.leases(op.id)).filter((l) => l.owner !== null && !l.expired);
         operators.push({
           id: op.id,
@@ -395,7 +398,12 @@ class PlannerService {
           late: sum((m) => m.late),
           ...(watermarks.length ? { watermark: Math.min(...watermarks) } : {}),
           lag: await this.lag(d.plan, op.id, await store.offsets(op.id)),
-          ...(newest?.beat.metrics ? { state: newest.beat.metrics.state } : {}),
+          state: unitStatusState({
+            partitions: op.partitions,
+            endedPartitions: (await endedPartitions(store, op.id)).size,
+            live: aliveNewestFirst.map((p) => p.beat.metrics?.state ?? 'starting'),
+            ...(newestFirst[0] ? { lastHeard: newestFirst[0].beat.metrics?.state ?? 'starting' } : {}),
+          }),
         });
       }
       return {

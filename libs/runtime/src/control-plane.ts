@@ -106,8 +106,12 @@ export interface OperatorStatus {
   watermark?: number;
   /** Σ over input channels of (stream last sequence − committed sequence), never negative. */
   lag: number;
-  /** The unit's state as its newest heartbeat said (`ended` once every input ended). */
-  state?: string;
+  /**
+   * `ended` once every partition's inputs ended (by the committed offsets, so a finished unit
+   * whose processes exited stays `ended`); else what its live processes say (`starting`,
+   * `running`, `failed`), `stopped` (heard from, now silent) or `not started`.
+   */
+  state: string;
 }
 
 export interface DataflowStatus {

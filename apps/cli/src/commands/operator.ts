@@ -15,7 +15,7 @@ export const operatorSpec: CommandSpec = {
   usage: 'ssdk operator (FILE | --dataflow NS/NAME) --operator ID [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--native | --sandbox]',
   options: {
     operator: { type: 'string', valueName: 'ID', description: 'the operator unit to run, as `ssdk plan FILE` lists it (default: $SSDK_OPERATOR)' },
-    postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the state (default: $DATABASE_URL)' },
+    postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the state (default: $DATABASE_URL, else the local server as psql finds it)' },
     schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: ssdk_<namespace>_<name>)' },
     'metrics-port': { type: 'string', valueName: 'N', description: 'serve Prometheus metrics on http://0.0.0.0:N/metrics (default: $SSDK_METRICS_PORT; 0 or none: off)' },
     dataflow: { type: 'string', valueName: 'NS/NAME', description: 'run a unit of this deployed dataflow (`ssdk deploy`): its plan, code and options come from the planner\'s tables, no FILE (default: $SSDK_DATAFLOW)' },

@@ -4,7 +4,6 @@
  * SIGTERM / SIGINT to it and exits with its exit code.
  */
 import type { CommandSpec, ParsedCommand } from '../args.ts';
-import { UsageError } from '../args.ts';
 import { serverFlags, serverOptions } from '../distributed.ts';
 import { controlSchemaOf, controlSchemaOption, postgresOption, postgresUrlOf, spawnPlanner } from '../distributed-control.ts';
 import type { CliIo } from '../io.ts';

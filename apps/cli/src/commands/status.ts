@@ -61,7 +61,7 @@ export function renderStatus(d: DataflowStatus, io: CliIo): string {
       String(op.late),
       String(op.lag),
       op.watermark !== undefined ? new Date(op.watermark).toISOString() : op.state === 'ended' ? 'end of input' : '-',
-      op.state ?? (op.processes > 0 ? 'running' : '-'),
+      op.state,
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

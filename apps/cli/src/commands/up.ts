@@ -12,7 +12,7 @@
  * SIGKILL after a grace period.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildComponents, isolationFromEnv, loadPlan, unitRunsSandboxed, type DeployReply, type DeployRequest, type IsolationChoice } from '@ssdk/runtime';
@@ -23,6 +23,7 @@ import { askPlanner, checkFunctions, controlSchemaOf, controlSchemaOption, postg
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { SSDK_BIN } from '../installation.ts';
+import { readStackFile, stackFileWriter, type StackFile } from '../stack-file.ts';
 import { stateDir } from '../state-dir.ts';
 import { reportBuildError } from './build.ts';
 
@@ -36,7 +37,8 @@ export const upSpec: CommandSpec = {
   summary: 'Deploy a dataflow and run it as local processes: a planner and one `ssdk operator` per operator unit (foreground supervisor: restarts a process that dies; Ctrl-C or `ssdk down` stops them).',
   usage: 'ssdk up FILE [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--replicas N] [--reset-state] [--native | --sandbox]',
   options: {
-    postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the plans and the state (default: $DATABASE_URL)' },
+    postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the plans and the state (default: $DATABASE_URL, else the local server as psql finds it)' },
+    'metrics-port': { type: 'string', valueName: 'N', description: 'serve each operator process\'s Prometheus metrics, on N, N+1, … (default: $SSDK_METRICS_PORT; none: off)' },
     replicas: { type: 'string', valueName: 'N', description: 'processes per operator unit', default: '1' },
     'reset-state': { type: 'boolean', description: 'deploy with --reset-state (a changed state layout drops the old state)' },
     schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: the deployed one, else ssdk_<namespace>_<name>)' },
@@ -60,14 +62,45 @@ export const downSpec: CommandSpec = {
   examples: ['ssdk down examples/word-count/services.yaml'],
 };
 
-export interface StackFile {
-  file: string;
-  dataflow: string;
-  supervisor: number;
-  /** The planner `up` started (absent when one was running already). */
-  planner?: number;
-  /** Process name (`<operator>` or `<operator>#<replica>`) → PID. */
-  operators: Record<string, number>;
+/** One process of the stack per operator unit and replica; with a metrics port, each its own. */
+export interface OperatorProcess {
+  /** `<operator>`, or `<operator>#<replica>` with several replicas. */
+  name: string;
+  operator: string;
+  metricsPort?: number;
+}
+
+/**
+ * The operator processes of a stack. Metrics ports count up from `metricsBase`, one per
+ * process: processes of one machine cannot share a port (compose gives each container its own
+ * network, so there the same port serves in every container).
+ */
+export function operatorProcesses(operators: readonly string[], replicas: number, metricsBase: number | undefined): OperatorProcess[] {
+  const out: OperatorProcess[] = [];
+  for (const operator of operators) {
+    for (let r = 1; r <= replicas; r++) {
+      out.push({ name: replicas === 1 ? operator : `${operator}#${r}`, operator, ...(metricsBase ? { metricsPort: metricsBase + out.length } : {}) });
+    }
+  }
+  return out;
+}
+
+/**
+ * What an operator process of the stack is told through its environment: the PostgreSQL URL
+ * (not on its command line, where `ps` shows it), the component cache and isolation `up` built
+ * for. `SSDK_METRICS_PORT` is not passed on: each process gets its own `--metrics-port`.
+ */
+export function operatorEnvironment(env: NodeJS.ProcessEnv, o: { databaseUrl: string; componentCache: string; isolation: IsolationChoice }): NodeJS.ProcessEnv {
+  const { SSDK_METRICS_PORT: _shared, ...rest } = env;
+  return { ...rest, DATABASE_URL: o.databaseUrl, SSDK_COMPONENT_CACHE: o.componentCache, SSDK_ISOLATION: o.isolation };
+}
+
+function metricsBaseOf(cmd: ParsedCommand): number | undefined {
+  const text = typeof cmd.values['metrics-port'] === 'string' ? cmd.values['metrics-port'] : process.env['SSDK_METRICS_PORT'];
+  if (text === undefined || text === '' || text === '0') return undefined;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--metrics-port (or SSDK_METRICS_PORT) takes a port number, got \`${text}\``, 'up');
+  return port;
 }
 
 function stackPath(cmd: ParsedCommand): string {
@@ -110,28 +143,24 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
     const built = await buildOnce(file, checked.dataflow, { isolation, stateDir: dirname(path), componentCache }, io);
     if (built !== undefined) return built;
   }
-  // What the operator processes are told: the shared cache, and the isolation `up` built for.
-  const operatorEnv = { ...process.env, SSDK_COMPONENT_CACHE: componentCache, SSDK_ISOLATION: isolation };
+  const operatorEnv = operatorEnvironment(process.env, { databaseUrl: postgres, componentCache, isolation });
+  const metricsBase = metricsBaseOf(cmd);
 
   const procs = new Map<string, Supervised>();
   let stopping = false;
   let wake: () => void = () => {};
   let dataflow = '';
+  const metrics: Record<string, number> = {};
+  const stackFile = stackFileWriter(path);
   const save = () =>
-    writeFile(
-      path,
-      JSON.stringify(
-        {
-          file,
-          dataflow,
-          supervisor: process.pid,
-          ...(procs.get('planner')?.child?.pid !== undefined ? { planner: procs.get('planner')!.child!.pid! } : {}),
-          operators: Object.fromEntries([...procs].filter(([name, p]) => name !== 'planner' && p.child?.pid !== undefined && !p.done).map(([name, p]) => [name, p.child!.pid!])),
-        } satisfies StackFile,
-        null,
-        2,
-      ) + '\n',
-    );
+    stackFile.save({
+      file,
+      dataflow,
+      supervisor: process.pid,
+      ...(procs.get('planner')?.child?.pid !== undefined ? { planner: procs.get('planner')!.child!.pid! } : {}),
+      operators: Object.fromEntries([...procs].filter(([name, p]) => name !== 'planner' && p.child?.pid !== undefined && !p.done).map(([name, p]) => [name, p.child!.pid!])),
+      ...(Object.keys(metrics).length ? { metrics } : {}),
+    });
   const start = (p: Supervised) => {
     const child = p.args();
     p.child = child;
@@ -190,27 +219,27 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
       return deployed;
     }
     dataflow = deployed.dataflow;
-    for (const id of deployed.operators) {
-      for (let r = 1; r <= replicas; r++) {
-        const name = replicas === 1 ? id : `${id}#${r}`;
-        const p: Supervised = {
-          name,
-          args: () =>
-            spawn(process.execPath, [SSDK_BIN, 'operator', '--dataflow', deployed.dataflow, '--operator', id, '--postgres', postgres, '--nats', flags.natsUrl, ...(controlSchema ? ['--control-schema', controlSchema] : [])], {
-              stdio: ['ignore', 'inherit', 'pipe'],
-              env: operatorEnv,
-            }),
-          child: undefined,
-          done: false,
-          restarts: 0,
-          startedAt: 0,
-        };
-        procs.set(name, p);
-        start(p);
+    const operators = operatorProcesses(deployed.operators, replicas, metricsBase);
+    for (const op of operators) {
+      const args = ['operator', '--dataflow', deployed.dataflow, '--operator', op.operator, '--nats', flags.natsUrl, ...(controlSchema ? ['--control-schema', controlSchema] : [])];
+      if (op.metricsPort !== undefined) {
+        args.push('--metrics-port', String(op.metricsPort));
+        metrics[op.name] = op.metricsPort;
       }
+      const p: Supervised = {
+        name: op.name,
+        args: () => spawn(process.execPath, [SSDK_BIN, ...args], { stdio: ['ignore', 'inherit', 'pipe'], env: operatorEnv }),
+        child: undefined,
+        done: false,
+        restarts: 0,
+        startedAt: 0,
+      };
+      procs.set(op.name, p);
+      start(p);
     }
     await save();
-    io.err(`started ${deployed.operators.length * replicas} operator processes of ${deployed.dataflow} (version ${deployed.version}); PIDs in ${path}\n`);
+    io.err(`started ${operators.length} operator processes of ${deployed.dataflow} (version ${deployed.version}); PIDs in ${path}\n`);
+    if (metricsBase !== undefined) io.err(`metrics: ${operators.map((op) => `${op.name} http://127.0.0.1:${op.metricsPort}/metrics`).join(', ')}\n`);
     const operatorsDone = () => [...procs].every(([name, p]) => name === 'planner' || p.done);
     const plannerGone = () => !procs.has('planner') || procs.get('planner')!.done;
     let told = false;
@@ -227,7 +256,7 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
     if (stopping) failed = !(await stopAll([...procs.values()].map((p) => p.child).filter((c): c is ChildProcess => c !== undefined), grace, io));
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    await rm(path, { force: true });
+    await stackFile.remove();
   }
   io.err(stopping ? 'stopped every process\n' : 'every operator ended its input\n');
   return failed ? EXIT_FAILURE : EXIT_OK;
@@ -289,25 +318,38 @@ async function stopAll(children: ChildProcess[], grace: number, io: CliIo): Prom
 export async function runDown(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const path = stackPath(cmd);
   const grace = graceMs(cmd, 'down');
-  let stack: StackFile;
-  try {
-    stack = JSON.parse(await readFile(path, 'utf8')) as StackFile;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      io.err(`nothing to stop: no ${path}\n`);
-      return EXIT_OK;
-    }
-    throw err;
+  const stack = await readStackFile(path);
+  if (!stack) {
+    io.err(`nothing to stop: no ${path}\n`);
+    return EXIT_OK;
   }
-  const pids = [stack.supervisor, ...(stack.planner !== undefined ? [stack.planner] : []), ...Object.values(stack.operators)];
-  for (const pid of pids) signalPid(pid, 'SIGTERM');
-  const deadline = Date.now() + grace;
-  while (Date.now() < deadline && pids.some(isAlive)) await new Promise((r) => setTimeout(r, 100));
-  const left = pids.filter(isAlive);
+  // The supervisor first: it stops what it runs now (PIDs of restarts included), drains them
+  // and removes the file. Whatever is left after that (a supervisor gone or stuck) is stopped
+  // here from the file: the newest one it left, and the one read before.
+  const listed = (s: StackFile) => [...(s.planner !== undefined ? [s.planner] : []), ...Object.values(s.operators)];
+  signalPid(stack.supervisor, 'SIGTERM');
+  await waitForExit([stack.supervisor], grace + 5_000);
+  const latest = await readStackFile(path).catch(() => undefined);
+  const children = [...new Set([...listed(stack), ...(latest ? listed(latest) : [])])].filter(isAlive);
+  for (const pid of children) signalPid(pid, 'SIGTERM');
+  await waitForExit(children, grace);
+  const left = [stack.supervisor, ...children].filter(isAlive);
   for (const pid of left) signalPid(pid, 'SIGKILL');
+  await waitForExit(left, 5_000);
   await rm(path, { force: true });
-  io.err(`stopped ${pids.length} process${pids.length === 1 ? '' : 'es'}${left.length ? ` (${left.length} killed after ${grace} ms)` : ''}\n`);
+  const stopped = 1 + listed(latest ?? stack).length;
+  io.err(`stopped ${stopped} process${stopped === 1 ? '' : 'es'}${left.length ? ` (${left.length} killed after ${grace} ms)` : ''}\n`);
+  const still = left.filter(isAlive);
+  if (still.length) {
+    io.err(`ssdk down: failed: still running after SIGKILL: ${still.join(', ')}\n`);
+    return EXIT_FAILURE;
+  }
   return EXIT_OK;
+}
+
+async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && pids.some(isAlive)) await new Promise((r) => setTimeout(r, 100));
 }
 
 function signalPid(pid: number, signal: NodeJS.Signals): void {

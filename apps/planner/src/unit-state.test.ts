@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { unitStatusState, type UnitEvidence } from './unit-state.ts';
+
+const cases: Array<[string, UnitEvidence, string]> = [
+  ['every partition ended, processes gone (finished)', { partitions: 4, endedPartitions: 4, live: [] }, 'ended'],
+  ['every partition ended, nothing heard since the planner restarted', { partitions: 4, endedPartitions: 4, live: [], lastHeard: undefined }, 'ended'],
+  ['ended although a process still says running (its final heartbeat is on the way)', { partitions: 1, endedPartitions: 1, live: ['running'] }, 'ended'],
+  ['nothing heard and nothing ended: not started', { partitions: 4, endedPartitions: 0, live: [] }, 'not started'],
+  ['some partitions ended, nothing heard: not finished', { partitions: 4, endedPartitions: 3, live: [] }, 'not started'],
+  ['a process starting', { partitions: 4, endedPartitions: 0, live: ['starting'] }, 'starting'],
+  ['one replica running, one starting', { partitions: 4, endedPartitions: 0, live: ['starting', 'running'] }, 'running'],
+  ['heard, then silent, inputs not ended', { partitions: 4, endedPartitions: 1, live: [], lastHeard: 'running' }, 'stopped'],
+  ['the last word was a failure', { partitions: 4, endedPartitions: 0, live: [], lastHeard: 'failed' }, 'failed'],
+];
+
+describe('unit status state', () => {
+  it.each(cases)('status - %s', (_name, evidence, expected) => {
+    expect(unitStatusState(evidence)).toBe(expected);
+  });
+});

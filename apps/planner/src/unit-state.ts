@@ -1,0 +1,31 @@
+/**
+ * What `ssdk status` says a unit is doing. Heartbeats alone cannot tell a unit that finished
+ * (its processes exited 0 after the end of its inputs) from one that has not started yet (no
+ * process heard from) once the heartbeats are old or the planner restarted; the committed
+ * offsets can: a partition whose every input channel ended says so in its `_offsets` row.
+ */
+
+/** `ended`: every partition's inputs ended (committed); otherwise what the live processes say, `stopped`, or `not started`. */
+export type UnitStatusState = 'ended' | 'starting' | 'running' | 'stopped' | 'failed' | 'not started';
+
+export interface UnitEvidence {
+  /** Input partitions of the unit. */
+  partitions: number;
+  /** Of those, the partitions whose every input channel ended, by the committed offsets. */
+  endedPartitions: number;
+  /** The states the unit's live processes reported, newest first. */
+  live: readonly string[];
+  /** The state of the newest heartbeat heard at all (live or not), when one was. */
+  lastHeard?: string;
+}
+
+export function unitStatusState(e: UnitEvidence): UnitStatusState {
+  if (e.partitions > 0 && e.endedPartitions >= e.partitions) return 'ended';
+  if (e.live.length > 0) {
+    if (e.live.includes('running')) return 'running';
+    if (e.live.includes('failed')) return 'failed';
+    return 'starting';
+  }
+  if (e.lastHeard === undefined) return 'not started';
+  return e.lastHeard === 'failed' ? 'failed' : 'stopped';
+}
