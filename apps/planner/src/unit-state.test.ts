@@ -8,8 +8,10 @@ const cases: Array<[string, UnitEvidence, string]> = [
   ['nothing heard and nothing ended: not started', { partitions: 4, endedPartitions: 0, live: [] }, 'not started'],
   ['some partitions ended, nothing heard: not finished', { partitions: 4, endedPartitions: 3, live: [] }, 'not started'],
   ['a process starting', { partitions: 4, endedPartitions: 0, live: ['starting'] }, 'starting'],
+  ['a process that saw the end of its inputs, before its final heartbeat', { partitions: 4, endedPartitions: 0, live: ['ended'] }, 'ended'],
   ['one replica running, one starting', { partitions: 4, endedPartitions: 0, live: ['starting', 'running'] }, 'running'],
   ['heard, then silent, inputs not ended', { partitions: 4, endedPartitions: 1, live: [], lastHeard: 'running' }, 'stopped'],
+  ['the last process said ended as it exited', { partitions: 4, endedPartitions: 0, live: [], lastHeard: 'ended' }, 'ended'],
   ['the last word was a failure', { partitions: 4, endedPartitions: 0, live: [], lastHeard: 'failed' }, 'failed'],
 ];
 

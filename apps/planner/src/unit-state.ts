@@ -5,7 +5,7 @@
  * offsets can: a partition whose every input channel ended says so in its `_offsets` row.
  */
 
-/** `ended`: every partition's inputs ended (committed); otherwise what the live processes say, `stopped`, or `not started`. */
+/** `ended`: every partition's inputs ended (committed, or the last process said so as it exited); otherwise what the live processes say, `stopped`, or `not started`. */
 export type UnitStatusState = 'ended' | 'starting' | 'running' | 'stopped' | 'failed' | 'not started';
 
 export interface UnitEvidence {
@@ -24,8 +24,11 @@ export function unitStatusState(e: UnitEvidence): UnitStatusState {
   if (e.live.length > 0) {
     if (e.live.includes('running')) return 'running';
     if (e.live.includes('failed')) return 'failed';
+    if (e.live.every((state) => state === 'ended')) return 'ended';
     return 'starting';
   }
   if (e.lastHeard === undefined) return 'not started';
-  return e.lastHeard === 'failed' ? 'failed' : 'stopped';
+  // A process's final heartbeat says `ended` when it exits after the end of its inputs.
+  if (e.lastHeard === 'ended' || e.lastHeard === 'failed') return e.lastHeard;
+  return 'stopped';
 }
