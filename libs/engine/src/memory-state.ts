@@ -64,14 +64,18 @@ export class MemoryState implements StateAccess {
   private lastCheck: StateWriteCheck | undefined;
   private readonly checks: ReadonlyMap<string, StateWriteCheck> | undefined;
 
+  private readonly loadedAt = new Map<string, Map<Key, number>>();
+
   /**
    * `refs` answers lookups of states this one does not hold (ref-states owned elsewhere);
    * `checks` refuse writes a checkpoint could not store, per state (the write throws, so the
-   * record that made it fails alone and the state keeps its value).
+   * record that made it fails alone and the state keeps its value); `timed` names the states
+   * whose loaded keys keep their commit time (`ttl` states).
    */
-  constructor(refs: (state: string, key: Key) => unknown = () => undefined, checks?: ReadonlyMap<string, StateWriteCheck>) {
+  constructor(refs: (state: string, key: Key) => unknown = () => undefined, checks?: ReadonlyMap<string, StateWriteCheck>, timed: Iterable<string> = []) {
     this.refs = refs;
     this.checks = checks;
+    for (const s of timed) this.loadedAt.set(s, new Map());
   }
 
   check(state: string, key: Key, value: unknown): void {
@@ -113,9 +117,20 @@ export class MemoryState implements StateAccess {
     return own ? own.get(key) : this.refs(state, key);
   }
 
-  /** Loads committed values without marking them changed. */
-  load(state: string, key: Key, value: unknown, window?: WindowBounds): void {
+  /**
+   * Loads committed values without marking them changed. `writtenAt` (epoch ms), kept for the
+   * states named `timed` at construction, is when the value was committed: a `ttl` counts from it.
+   */
+  load(state: string, key: Key, value: unknown, window?: WindowBounds, writtenAt?: number): void {
     this.bucket(state, window, true)!.set(key, value);
+    if (writtenAt !== undefined && window === undefined) this.loadedAt.get(state)?.set(key, writtenAt);
+  }
+
+  /** When each loaded key of a `timed` state was committed (and forgets it: asked once, after loading). */
+  takeLoadedAt(state: string): Map<Key, number> {
+    const times = this.loadedAt.get(state) ?? new Map<Key, number>();
+    this.loadedAt.set(state, new Map());
+    return times;
   }
 
   /** The windows holding state, oldest first. */

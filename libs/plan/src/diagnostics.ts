@@ -17,6 +17,7 @@ export const PLAN_DIAGNOSTICS = {
   'state-two-writers': { severity: 'error', summary: 'two services own a state of the same name' },
   'duplicate-state': { severity: 'error', summary: 'one service declares a state name twice' },
   'state-not-keyed': { severity: 'error', summary: 'an owned state whose type is not a keyed-state' },
+  'ttl-on-window-state': { severity: 'error', summary: 'a `ttl` on the state of a windowed service, which its window drops anyway' },
   'update-state-without-state': { severity: 'error', summary: 'an update-state step in a service that owns no state' },
   'partition-and-window': { severity: 'error', summary: 'a service with both `partition` and `window`' },
   'window-missing-assign-timestamp': { severity: 'error', summary: 'a window without `assign-timestamp`' },

@@ -62,7 +62,7 @@ export interface PlanTopic {
   /** The service a service topic belongs to (all kinds but the user topics). */
   service?: string;
   /** For `schedule` topics. */
-  schedule?: { cron?: string; intervalMs?: number };
+  schedule?: { name: string; cron?: string; intervalMs?: number };
 }
 
 export type PlanFunctionSource =
@@ -261,7 +261,7 @@ export const physicalPlanSchema = z.object({
       key: topicPart.optional(),
       value: topicPart,
       service: z.string().optional(),
-      schedule: z.object({ cron: z.string().optional(), intervalMs: z.number().optional() }).optional(),
+      schedule: z.object({ name: z.string(), cron: z.string().optional(), intervalMs: z.number().optional() }).optional(),
     }),
   ),
   operators: z.array(

@@ -56,14 +56,14 @@ export function progressOf(text: string | undefined): { progress?: Record<Channe
 /** Keeps checkpoints in this process only: for tests and throwaway runs. */
 export function memoryCheckpointStore(): CheckpointStore {
   const units = new Map<string, { offsets: Map<Channel, number>; meta: string; progress?: string }>();
-  const tables = new Map<string, Map<string, StateChange>>();
+  const tables = new Map<string, Map<string, StateChange & { at: number }>>();
   return {
     async load(unit) {
       const u = units.get(unit);
       return { offsets: new Map(u?.offsets ?? []), meta: decodeMeta(u?.meta), ...progressOf(u?.progress) };
     },
     async loadState(_unit, states, into) {
-      for (const s of states) for (const c of tables.get(s.table)?.values() ?? []) into.load(s.name, c.key, c.value, c.window);
+      for (const s of states) for (const c of tables.get(s.table)?.values() ?? []) into.load(s.name, c.key, c.value, c.window, c.at);
     },
     async commit(unit, states, c) {
       const byName = new Map(states.map((s) => [s.name, s.table]));
@@ -73,7 +73,7 @@ export function memoryCheckpointStore(): CheckpointStore {
         if (!t) tables.set(table, (t = new Map()));
         const id = `${ch.window ? `${ch.window.start}:${ch.window.end}` : ''}\0${JSON.stringify(ch.key)}`;
         if (ch.value === undefined) t.delete(id);
-        else t.set(id, ch);
+        else t.set(id, { ...ch, at: Date.now() });
       }
       for (const w of c.dropped) {
         for (const s of states) {

@@ -94,7 +94,7 @@ export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): Che
     },
     async loadState(_unitId, states, into) {
       for (const s of states) {
-        for (const e of await store.scan(s.table, { partition: partitions })) into.load(s.name, e.key, e.value, e.window);
+        for (const e of await store.scan(s.table, { partition: partitions, withUpdatedAt: true })) into.load(s.name, e.key, e.value, e.window, e.updatedAt);
       }
     },
     async commit(unitId, states, c) {

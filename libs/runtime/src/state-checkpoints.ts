@@ -31,7 +31,7 @@ export async function stateCheckpointStore(o: StateCheckpointOptions): Promise<C
     },
     async loadState(_unit, states, into) {
       for (const s of states) {
-        for (const e of await store.scan(s.table)) into.load(s.name, e.key, e.value, e.window);
+        for (const e of await store.scan(s.table, { withUpdatedAt: true })) into.load(s.name, e.key, e.value, e.window, e.updatedAt);
       }
     },
     async commit(unit, states, c) {

@@ -29,6 +29,8 @@ export interface RuntimeTopic {
   converter: 'json' | 'raw';
   key: KeyCodec;
   value: ValueCodec;
+  /** A `schedule` topic's clock: its ticks are made by the reading unit (schedule.ts), not read from the bus. */
+  schedule?: { name: string; cron?: string; intervalMs?: number };
 }
 
 export interface RuntimeUnit {
@@ -48,6 +50,8 @@ export interface RuntimeUnit {
   logs?: UnitLogs;
   /** How the unit takes part in in-band event-time progress (progress.ts); none: it does not. */
   progress?: UnitProgressPlan;
+  /** Time-to-live, ms, of the keyed states it writes that have one (ttl.ts), by state name. */
+  ttl?: ReadonlyMap<string, number>;
 }
 
 export interface Topology {
@@ -161,6 +165,7 @@ export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: Func
       makeLogic: logic,
       stateChecks: new Map(op.states.filter((s) => s.access === 'read-write' && tables.has(s.table)).map((s) => [s.name, stateWriteCheck(tables.get(s.table)!)])),
       logs,
+      ttl: statesTtl(plan, op),
     });
   }
   planProgress(units);
@@ -252,6 +257,16 @@ async function logicFactory(
   return (state) => chainLogic(chain, state, assignsTime);
 }
 
+/** The `ttl` of the keyed (not windowed) states a unit writes, by the name its functions use. */
+function statesTtl(plan: PhysicalPlan, op: PlanOperator): Map<string, number> {
+  const ttl = new Map<string, number>();
+  for (const s of op.states) {
+    const declared = plan.states.find((p) => p.table === s.table);
+    if (s.access === 'read-write' && declared?.ttlMs !== undefined && !declared.windowed) ttl.set(s.name, declared.ttlMs);
+  }
+  return ttl;
+}
+
 /** The plan's `grants` as the engine checks them (only what is granted is there). */
 function stepGrants(ps: PlanStep): { grants?: StepGrants } {
   const { grants, env } = ps.settings;
@@ -279,6 +294,7 @@ function runtimeTopic(t: PlanTopic, df: Dataflow): RuntimeTopic {
     converter: declared?.value.converter ?? t.value.converter,
     key: keyCodec(declared?.key?.converter === 'raw'),
     value: compileCodec(valueType, df.types, declared?.value.converter ?? t.value.converter),
+    ...(t.schedule ? { schedule: t.schedule } : {}),
   };
 }
 

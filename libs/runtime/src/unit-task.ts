@@ -15,6 +15,8 @@ import type { UnitObserver } from './observer.ts';
 import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
 import type { UnitEffects, UnitLogic } from './unit-logic.ts';
 import { maxTimestamp, ProgressTracker } from './progress.ts';
+import { scheduleReader } from './schedule.ts';
+import { TtlPurger } from './ttl.ts';
 
 export interface UnitTaskOptions {
   unit: RuntimeUnit;
@@ -87,11 +89,23 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   const states = unit.plan.states;
   const owned = states.filter((s) => s.access === 'read-write');
   const tableOf = new Map(states.map((s) => [s.name, s.table]));
-  const state = new MemoryState((name, key) => {
-    const table = tableOf.get(name);
-    return table === undefined ? undefined : o.lookupRef?.(table, key);
-  }, unit.stateChecks);
+  const ttl = unit.ttl ?? new Map<string, number>();
+  const state = new MemoryState(
+    (name, key) => {
+      const table = tableOf.get(name);
+      return table === undefined ? undefined : o.lookupRef?.(table, key);
+    },
+    unit.stateChecks,
+    ttl.keys(),
+  );
   await checkpoints.loadState(unit.id, owned, state);
+  const purger = new TtlPurger(ttl, state, now());
+  // What a batch commits: the state it changed (and, for `ttl` states, when).
+  const takeChanges = () => {
+    const changes = state.takeChanges();
+    if (purger.active) purger.written(changes, now());
+    return changes;
+  };
   o.onStateReady?.(owned, state);
   observed?.stateReady(owned, state);
   const committed = await checkpoints.load(unit.id);
@@ -103,7 +117,11 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       const afterSeq = o.resumeOffsets === false ? 0 : (committed.offsets.get(channel) ?? 0);
       // A channel whose end was committed is not read again (its end frame lies behind the offset).
       const ended = o.resumeOffsets !== false && (committed.ended?.includes(channel) ?? false);
-      channels.push({ channel, topic: input.topic, partition: p, reader: bus.read(input.topic.name, p, { afterSeq }), ended });
+      // A schedule's position is a fire time, a fact of the clock that outlives any bus: it always resumes.
+      const reader = input.topic.schedule
+        ? scheduleReader(input.topic.schedule, { afterSeq: committed.offsets.get(channel) ?? 0, now, control: bus.read(input.topic.name, p) })
+        : bus.read(input.topic.name, p, { afterSeq });
+      channels.push({ channel, topic: input.topic, partition: p, reader, ended });
     }
   }
   const made: UnitLogic = unit.makeLogic(state, channels.map((c) => c.channel));
@@ -138,11 +156,13 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         if (messages.length) batch = [{ ch: open, messages }];
       }
       const pending = new Publisher(bus, unit, maxFrameBytes, o.carryRecords === true);
+      // Keys past their `ttl` are deleted in this batch's checkpoint.
+      const purged = purger.active && purger.purge(now());
       if (batch.length === 0) {
         // Quiet: the clock may still close windows (idleness), and sources turn idle.
         const effects = await logic.tick(now());
         const entries = progress?.due(now(), true, logic.watermark());
-        if (isEmpty(effects) && !entries) continue;
+        if (isEmpty(effects) && !entries && !purged) continue;
         pending.effects(effects, `tick`, undefined);
         if (entries) pending.progress(entries, unit.progress!.publishTo);
       }
@@ -187,7 +207,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         // A snapshot of what this batch commits: the next batch changes state and progress in
         // place while this commit is on its way.
         const commit = structuredClone({
-          changes: state.takeChanges(),
+          changes: takeChanges(),
           dropped: logic.takeDroppedWindows(),
           offsets,
           meta: logic.meta(),
@@ -211,7 +231,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       }
       await pending.flush(metrics);
       await checkpoints.commit(unit.id, owned, {
-        changes: state.takeChanges(),
+        changes: takeChanges(),
         dropped: logic.takeDroppedWindows(),
         offsets,
         meta: logic.meta(),

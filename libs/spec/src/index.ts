@@ -30,3 +30,4 @@ export * from './connectors/model.ts';
 export { parseConnectorFile, readConnectorBody, CONNECTOR_API_VERSIONS, type ConnectorParseResult } from './connectors/parse.ts';
 export { loadConnectorFile, looksLikeConnectorFile } from './connectors/load.ts';
 export { SECRET_NAME, secretNames, describeSecretText } from './connectors/secret-text.ts';
+export { parseCron, type CronSchedule } from './cron.ts';

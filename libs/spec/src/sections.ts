@@ -5,9 +5,10 @@
 import { z } from 'zod';
 import type { Node } from 'yaml';
 import { parseConfig } from './config.ts';
+import { parseCron } from './cron.ts';
 import type { ParseContext, ScheduleDecl } from './context.ts';
 import type { Dataflow, Dialect, Import, SourcePos } from './model.ts';
-import { node, optionalNode, readEntries, readList, readMap, requireOneOf, type MapView, type Values } from './reader.ts';
+import { fail, node, optionalNode, readEntries, readList, readMap, requireOneOf, type MapView, type Values } from './reader.ts';
 import { duration, semver, text } from './schemas.ts';
 import { parseTopics } from './topics.ts';
 import { parseTypes } from './types.ts';
@@ -124,13 +125,16 @@ export function parseDev(ctx: ParseContext, input: Node | undefined, dataflow: D
   };
 }
 
-// Five fields (minute hour day month weekday), or six or seven with seconds and years.
-const CRON = /^\S+(?:\s+\S+){4,6}$/;
+/** A cron expression that `parseCron` reads; its complaint is the hint. */
+const cron = text.superRefine((value, issue) => {
+  const parsed = parseCron(value);
+  if ('error' in parsed) fail(issue, { code: 'invalid-value', hint: parsed.error });
+});
 
 /** 0.6 `schedule: {<name>: {cron}}` (ssdk also takes `interval: <duration>`). */
 export function parseSchedules(ctx: ParseContext, input: Node | undefined): void {
   const shape = {
-    cron: text.regex(CRON, { error: 'a cron expression has five fields: minute hour day-of-month month day-of-week' }).optional(),
+    cron: cron.optional(),
     interval: duration.optional(),
   };
   for (const entry of readEntries(ctx, input, '`schedule`')) {

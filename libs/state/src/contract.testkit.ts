@@ -126,6 +126,10 @@ export function describeStateStore(name: string, setup: ContractSetup): void {
       await store.commit({ writes: [{ table: 'c_since', key: 'new', partition: 0, value: 2 }], offsets: [] });
       expect(await store.scan('c_since', { changedSince: at })).toEqual([{ key: 'new', partition: 0, value: 2 }]);
       expect((await store.scan('c_since')).map((e) => e.key)).toEqual(['new', 'old']);
+      // A row's commit time, which a state's `ttl` counts from.
+      const [newer, older] = await store.scan('c_since', { withUpdatedAt: true });
+      expect(older!.updatedAt).toBeLessThanOrEqual(at.getTime());
+      expect(newer!.updatedAt).toBeGreaterThanOrEqual(at.getTime());
     });
 
     it('state - get and commit round-trip json and row values', async () => {

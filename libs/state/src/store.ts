@@ -158,7 +158,7 @@ export class SqlStateStore implements StateStore {
     const windowed = t.spec.windowed;
     // COLLATE "C": a byte order that is the same on every server, so a replayed flush sees the same order.
     const sql =
-      `SELECT key, partition, ${windowed ? 'window_start, window_end, ' : ''}${t.valueSelect} FROM ${t.qualified}` +
+      `SELECT key, partition, ${windowed ? 'window_start, window_end, ' : ''}${t.valueSelect}${options.withUpdatedAt ? ', updated_at AS _ssdk_updated_at' : ''} FROM ${t.qualified}` +
       (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
       ` ORDER BY ${windowed ? 'window_start, ' : ''}key COLLATE "C"`;
     const rows = await this.#run('scan', () => this.#driver.query<Record<string, unknown>>(sql, params), table);
@@ -168,6 +168,7 @@ export class SqlStateStore implements StateStore {
         partition: row.partition as number,
         value: t.decodeValue(row) as V,
       };
+      if (options.withUpdatedAt) entry.updatedAt = new Date(row._ssdk_updated_at as Date | string).getTime();
       if (windowed) entry.window = { start: Number(row.window_start), end: Number(row.window_end) };
       return entry;
     });

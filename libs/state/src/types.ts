@@ -98,6 +98,8 @@ export interface StateEntry<V = unknown> {
   partition: number;
   window?: StateWindow;
   value: V;
+  /** When the row was last written (the committing transaction's start), epoch ms: what a state's `ttl` counts from. */
+  updatedAt?: number;
 }
 
 export interface ScanOptions {
@@ -105,6 +107,8 @@ export interface ScanOptions {
   partition?: number[];
   /** Only this window (windowed tables). */
   window?: StateWindow;
+  /** Also return each row's `updatedAt`. @default false */
+  withUpdatedAt?: boolean;
   /** Only rows committed at or after this time (by the committing transaction's start). */
   changedSince?: Date;
 }

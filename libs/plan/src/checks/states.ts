@@ -34,6 +34,16 @@ export function checkStates(graph: DataflowGraph): Diagnostic[] {
         } else {
           owners.set(decl.name, name);
         }
+        if (decl.ttlMs !== undefined && service.window !== undefined) {
+          out.push(
+            diagnostic(
+              'ttl-on-window-state',
+              decl.pos,
+              `state \`${decl.name}\` of service \`${name}\` has a \`ttl\`, but it is window state: it is dropped when its window closes`,
+              'remove `ttl`, or keep the state in a service without a `window`',
+            ),
+          );
+        }
         const resolved = resolveType(decl.type, df.types);
         if (!isWildcard(resolved) && resolved.kind !== 'keyed-state') {
           out.push(

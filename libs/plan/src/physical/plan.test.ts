@@ -270,7 +270,8 @@ describe('physical plan', () => {
     expect(p.topics.find((x) => x.kind === 'schedule')).toMatchObject({
       id: 'tick.schedule.every-minute',
       subject: 'ssdk.test.test-flow.schedule.tick.every-minute.{partition}',
-      schedule: { cron: '* * * * *' },
+      partitions: 1,
+      schedule: { name: 'every-minute', cron: '* * * * *' },
     });
     expect(op(p, 'tick.now').inputs).toEqual([{ topic: 'tick.schedule.every-minute', edge: 'forward' }]);
   });

@@ -160,10 +160,11 @@ class PlanBuilder {
         name: this.ownName(id),
         kind: 'schedule',
         subject: this.subject('schedule', node.name, s.name),
-        partitions: this.options.partitions,
+        // One clock: a tick is made once, by whoever reads partition 0 (runtime schedule.ts).
+        partitions: 1,
         value: { type: 'unknown', converter: 'json' },
         service: node.name,
-        schedule: { ...(s.cron !== undefined ? { cron: s.cron } : {}), ...(s.intervalMs !== undefined ? { intervalMs: s.intervalMs } : {}) },
+        schedule: { name: s.name, ...(s.cron !== undefined ? { cron: s.cron } : {}), ...(s.intervalMs !== undefined ? { intervalMs: s.intervalMs } : {}) },
       });
     }
     return ids;

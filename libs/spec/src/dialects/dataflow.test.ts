@@ -384,7 +384,7 @@ describe('Stateful DataFlow (0.4–0.6)', () => {
         'invalid-value',
         '5:18',
         'invalid value `every hour` for `cron` in schedule `hourly`',
-        'a cron expression has five fields: minute hour day-of-month month day-of-week',
+        'a cron expression has five fields: minute hour day-of-month month day-of-week (six or seven with seconds first and a year last)',
       ],
       ['invalid-value', '9:15', 'invalid value `topics` for `type` in source 1 of service `s`', 'did you mean `topic`?'],
       [

@@ -1,0 +1,137 @@
+/**
+ * `ttl` on keyed state: keys not written for that long are deleted, in the committed state
+ * (PostgreSQL), counted from their last write, across a restart (the clock of a loaded key is
+ * its row's `updated_at`).
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadNativeStep } from '@ssdk/functions';
+import { planDataflow } from '@ssdk/plan';
+import { parseServicesFile } from '@ssdk/spec';
+import { openPostgresStore, type StateStore } from '@ssdk/state';
+import { testPostgres, until } from '@ssdk/testing';
+import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
+import { startEmbedded } from './embedded.ts';
+import { stateCheckpointStore } from './state-checkpoints.ts';
+
+const SERVICES = `apiVersion: 0.6.0
+meta: {name: sessions, namespace: test, version: 0.1.0}
+types:
+  visit:
+    type: object
+    properties:
+      user: {type: string}
+      page: {type: string}
+topics:
+  visits: {schema: {value: {type: visit}}}
+services:
+  track:
+    sources: [{type: topic, id: visits}]
+    states:
+      last-page:
+        type: keyed-state
+        properties:
+          key: {type: string}
+          value:
+            type: arrow-row
+            ttl: 1500ms
+            properties:
+              page: {type: string}
+      pages-ever:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: u32}}
+    partition:
+      assign-key:
+        run: |
+          function byUser(v: Visit): string {
+            return v.user;
+          }
+      update-state:
+        run: |
+          function remember(v: Visit, ctx: Ctx): void {
+            ctx.state('last-page').set({ page: v.page });
+            ctx.state('pages-ever').increment(1);
+          }
+`;
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+async function start(checkpoints: (plan: never, df: never) => Promise<CheckpointStore>) {
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-ttl-'));
+  const file = join(dir, 'services.yaml');
+  await writeFile(file, SERVICES);
+  const { dataflow, diagnostics } = parseServicesFile(SERVICES, file);
+  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const { plan } = planDataflow(dataflow, { partitions: 1 });
+  if (!plan) throw new Error('no plan');
+  expect(plan.states.find((s) => s.name === 'last-page')?.ttlMs).toBe(1500);
+  return startEmbedded({
+    plan,
+    dataflow,
+    checkpoints: await checkpoints(plan as never, dataflow as never),
+    isolation: 'native',
+    loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn,
+  });
+}
+
+const visit = (user: string, page: string) => ({ value: { user, page } });
+
+describe('runtime - state ttl', () => {
+  it('runtime - a key not written for its ttl is deleted; a written one lives on; a state without ttl keeps everything', async () => {
+    const checkpoints = memoryCheckpointStore();
+    const df = await start(async () => checkpoints);
+    await df.produce('visits', [visit('ada', '/home'), visit('bob', '/home')]);
+    await df.idle();
+    const t0 = Date.now();
+    // Ada keeps visiting, Bob does not.
+    while (Date.now() - t0 < 2500) {
+      await df.produce('visits', [visit('ada', `/p${Date.now() - t0}`)]);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await df.idle();
+    const keys = async (state: string) => {
+      const seen = new Map<unknown, unknown>();
+      await checkpoints.loadState('', [{ name: state, table: `track_${state.replace('-', '_')}`, access: 'read' }], { load: (_s: string, k: unknown, v: unknown) => seen.set(k, v) } as never);
+      return seen;
+    };
+    expect([...(await keys('last-page')).keys()]).toEqual(['ada']);
+    expect([...(await keys('pages-ever')).keys()].sort()).toEqual(['ada', 'bob']);
+    await df.stop();
+  });
+
+  it('runtime - in PostgreSQL, the rows expire from their commit time, across a restart', async () => {
+    const pg = await testPostgres();
+    const stores: StateStore[] = [];
+    cleanups.push(() => pg.cleanup());
+    const open = async (plan: never, dataflow: never) => {
+      const store = await openPostgresStore({ connectionString: pg.connectionString, schema: pg.schema });
+      stores.push(store);
+      return stateCheckpointStore({ store, plan, dataflow });
+    };
+    const first = await start(open);
+    await first.produce('visits', [visit('ada', '/home'), visit('bob', '/docs')]);
+    await first.idle();
+    await first.stop();
+    const rows = async () => (await stores[0]!.scan('track_last_page')).map((e) => e.key);
+    expect((await rows()).sort()).toEqual(['ada', 'bob']);
+    const written = Date.now();
+    // A new process, 1.2 s later, loads both rows with their commit times: Ada's expires 1.5 s
+    // after hers (≈ 0.3 s after the restart), not 1.5 s after the restart.
+    await new Promise((r) => setTimeout(r, 1200));
+    const second = await start(open);
+    await second.produce('visits', [visit('bob', '/again')]);
+    await second.idle();
+    await until('ada\'s row to expire', async () => (await rows()).length === 1, 10_000);
+    expect(Date.now() - written).toBeLessThan(2500);
+    expect(await rows()).toEqual(['bob']);
+    await until('bob\'s row to expire', async () => (await rows()).length === 0, 10_000);
+    expect((await stores[0]!.scan('track_pages_ever')).map((e) => e.key).sort()).toEqual(['ada', 'bob']);
+    await second.stop();
+    for (const s of stores) await s.close();
+  });
+});
