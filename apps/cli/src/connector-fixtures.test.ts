@@ -26,7 +26,15 @@ async function validate(path: string) {
   return { code, out: io.stdout(), err: io.stderr() };
 }
 
+const examples = (await readdir(join(repo, 'examples/connectors'))).filter((path) => path.endsWith('.yaml')).sort();
+
 describe('connector fixtures', () => {
+  it.each(examples)('connector examples - examples/connectors/%s is valid', async (path) => {
+    const { code, out } = await validate(join(repo, 'examples/connectors', path));
+    expect(out).toContain('valid — connector');
+    expect(code).toBe(0);
+  });
+
   it('connector fixtures - the README lists every file with its origin and what validate says', () => {
     expect(files.length).toBeGreaterThanOrEqual(20);
     expect([...table.keys()].sort()).toEqual(files);

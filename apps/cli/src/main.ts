@@ -46,6 +46,7 @@ const COMMANDS: readonly LazyCommand[] = [
   lazy('undeploy', () => import('./commands/undeploy.ts'), (m) => ({ spec: m.undeploySpec, run: m.runUndeploy })),
   lazy('state', () => import('./commands/state.ts'), (m) => ({ spec: m.stateSpec, run: m.runState })),
   lazy('compose', () => import('./commands/compose.ts'), (m) => ({ spec: m.composeSpec, run: m.runCompose })),
+  lazy('connector', () => import('./commands/connector.ts'), (m) => ({ spec: m.connectorSpec, run: m.runConnectorCommand })),
   lazy('nexmark', () => import('./commands/nexmark.ts'), (m) => ({ spec: m.nexmarkSpec, run: m.runNexmark })),
 ];
 

@@ -27,7 +27,8 @@ export type * from './types.ts';
 export * from './errors.ts';
 export { openStateStore } from './open.ts';
 export { openPgliteStore } from './pglite.ts';
-export { openPostgresStore, probePostgres } from './postgres.ts';
+export { openPostgresDatabase, openPostgresStore, probePostgres, type SqlDatabase } from './postgres.ts';
+export type { SqlRunner } from './driver.ts';
 export {
   compilePgliteStoreOptions,
   compilePostgresStoreOptions,

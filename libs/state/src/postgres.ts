@@ -4,7 +4,7 @@
  * server up; the first statement that cannot reach it fails with a retryable
  * StateUnavailableError (wrap commits in `withRetry`).
  */
-import type { Pool, PoolClient, QueryConfig } from 'pg';
+import type { default as PgModule, Pool, PoolClient, QueryConfig } from 'pg';
 import { INT8_OID, isTransient, parseInt8, type SqlDriver, type SqlRunner } from './driver.ts';
 import { compilePostgresStoreOptions, type PostgresStoreOptions } from './options.ts';
 import { SqlStateStore } from './store.ts';
@@ -17,6 +17,17 @@ import type { StateStore } from './types.ts';
 export async function openPostgresStore(options: PostgresStoreOptions = {}): Promise<StateStore> {
   const compiled = compilePostgresStoreOptions(options);
   const { default: pg } = await import('pg');
+  const pool = openPool(pg, compiled);
+  return new SqlStateStore(new PgDriver(pool), {
+    schema: compiled.schema,
+    queryTimeoutMs: compiled.queryTimeoutMs,
+    queryRole: compiled.queryRole,
+  });
+}
+
+type Pg = typeof PgModule;
+
+function openPool(pg: Pg, compiled: ReturnType<typeof compilePostgresStoreOptions>): Pool {
   const pool = new pg.Pool({
     connectionString: compiled.connectionString,
     max: compiled.pool.max,
@@ -32,11 +43,29 @@ export async function openPostgresStore(options: PostgresStoreOptions = {}): Pro
   // An idle connection that the server closes (restart, admin shutdown) must not crash the
   // process; the pool drops it and opens a new one on demand.
   pool.on('error', (error) => compiled.onError(error));
-  return new SqlStateStore(new PgDriver(pool), {
-    schema: compiled.schema,
-    queryTimeoutMs: compiled.queryTimeoutMs,
-    queryRole: compiled.queryRole,
-  });
+  return pool;
+}
+
+/** A PostgreSQL database to run any SQL in (transactions included): what connectors write to. */
+export type SqlDatabase = SqlDriver;
+
+/**
+ * A pool on a database that is not a state store (a sql-sink's target, a postgres-source's
+ * table), with the same connection handling; `pg` stays in this lib. Opens lazily, like the
+ * store: the first statement that cannot reach the server fails with a transient error.
+ */
+export function openPostgresDatabase(options: Pick<PostgresStoreOptions, 'connectionString' | 'applicationName' | 'pool'>): SqlDatabase {
+  const compiled = compilePostgresStoreOptions(options);
+  let driver: Promise<PgDriver> | undefined;
+  const open = () => (driver ??= import('pg').then(({ default: pg }) => new PgDriver(openPool(pg, compiled))));
+  return {
+    kind: 'postgres',
+    query: async (sql, params) => (await open()).query(sql, params),
+    transaction: async (fn) => (await open()).transaction(fn),
+    close: async () => {
+      if (driver) await (await driver).close();
+    },
+  };
 }
 
 /** Always the extended protocol: one statement per string, even without parameters. */

@@ -110,6 +110,8 @@ export interface MqttSourceConfig {
   payloadOutputType: 'binary' | 'json';
   /** `envelope` (Fluvio's record shape) or `payload` (the payload itself is the record value). */
   output: 'envelope' | 'payload';
+  /** The record key: the MQTT topic, its last level (`cars/CAR-01` → `CAR-01`), or none. */
+  key: 'topic' | 'last-level' | 'none';
   qos: 0 | 1;
 }
 

@@ -425,6 +425,7 @@ function readSettings(ctx: ParseContext, type: ConnectorType, section: Node, tra
         timeoutMs: v.timeout ?? 60_000,
         payloadOutputType: v.payload_output_type ?? 'binary',
         output: v.output ?? 'envelope',
+        key: v.key ?? 'topic',
         qos: (v.qos ?? 1) as 0 | 1,
       };
     }
@@ -530,6 +531,7 @@ const MQTT_SOURCE_SHAPE = {
   timeout: fluvioDuration.optional(),
   payload_output_type: z.enum(['binary', 'json']).optional(),
   output: z.enum(['envelope', 'payload']).optional(),
+  key: z.enum(['topic', 'last-level', 'none']).optional(),
   qos: qos.optional(),
 };
 

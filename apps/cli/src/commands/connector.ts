@@ -1,0 +1,65 @@
+/**
+ * `ssdk connector run FILE`: one connector as its own process against NATS JetStream — a source
+ * writes its topic, a sink reads it — until SIGTERM / SIGINT. Secrets come from the environment
+ * or `--secrets FILE` (`NAME=value` lines) and never reach the command line or the log.
+ */
+import { createNatsBus } from '@ssdk/bus';
+import { runConnector, readSecretsFile, Secrets, type ConnectorStats } from '@ssdk/connectors';
+import { loadConnectorFile } from '@ssdk/spec';
+import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
+import { printDiagnostics, countBySeverity } from '../diagnostics.ts';
+import { serverFlags, serverOptions } from '../distributed.ts';
+import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
+import type { CliIo } from '../io.ts';
+
+export const connectorSpec: CommandSpec = {
+  name: 'connector',
+  summary: 'Run a connector file (http-source/sink, mqtt-source/sink, sql-sink, postgres-source) as its own process against NATS.',
+  usage: 'ssdk connector run FILE [--secrets PATH] [--nats URL] [--subject-prefix PREFIX] [--partitions N]',
+  options: {
+    secrets: { type: 'string', valueName: 'PATH', description: 'a secrets file, `NAME=value` per line (else secrets come from the environment)' },
+    'status-every': { type: 'string', valueName: 'SECONDS', description: 'print a status line (records, dead letters, retries) this often; 0 = never', default: '10' },
+    ...serverOptions,
+  },
+  minPositionals: 2,
+  maxPositionals: 2,
+  examples: [
+    'ssdk connector run connectors/sensors.yaml',
+    'MQTT_URL=mqtt://127.0.0.1:1883 ssdk connector run fixtures/connectors/fluvio/mqtt-source-secret-json.yaml',
+    'ssdk connector run connectors/rows.yaml --secrets .secrets',
+  ],
+};
+
+export async function runConnectorCommand(cmd: ParsedCommand, io: CliIo): Promise<number> {
+  const [action, file] = cmd.positionals as [string, string];
+  if (action !== 'run') throw new UsageError(`unknown action \`${action}\`: \`ssdk connector run FILE\` runs a connector (\`ssdk validate FILE\` checks one)`, 'connector');
+  const flags = serverFlags(cmd, 'connector');
+  const every = Number(cmd.values['status-every']);
+  if (!Number.isFinite(every) || every < 0) throw new UsageError(`--status-every takes seconds, got \`${String(cmd.values['status-every'])}\``, 'connector');
+  const { connector, diagnostics } = await loadConnectorFile(file);
+  printDiagnostics(io, diagnostics);
+  if (countBySeverity(diagnostics).errors > 0 || connector === undefined) return EXIT_USER_ERROR;
+  const secretsPath = cmd.values['secrets'];
+  const secrets = new Secrets(typeof secretsPath === 'string' ? { values: await readSecretsFile(secretsPath) } : {});
+
+  const bus = await createNatsBus({ servers: flags.natsUrl, subjectPrefix: flags.subjectPrefix, name: `ssdk connector ${connector.name}` });
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const stats: ConnectorStats = { records: 0, deadLetters: 0, retries: 0 };
+  const log = (line: string) => io.err(`[${connector.name}] ${line}\n`);
+  const status = () => log(`${stats.records} record${stats.records === 1 ? '' : 's'}, ${stats.deadLetters} dead-lettered, ${stats.retries} retr${stats.retries === 1 ? 'y' : 'ies'}`);
+  const timer = every > 0 ? setInterval(status, every * 1000) : undefined;
+  log(`${connector.type} ${connector.type.endsWith('-source') ? 'into' : 'from'} topic \`${connector.topic}\``);
+  try {
+    await runConnector(connector, { bus, secrets, signal: stop.signal, stats, log, ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}) });
+    status();
+    return EXIT_OK;
+  } finally {
+    if (timer) clearInterval(timer);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await bus.close();
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * Helpers for the connectors' integration tests (not part of the lib's surface): connector
+ * processes (`ssdk connector run`, killed with SIGKILL), a private Mosquitto and a TCP proxy in
+ * front of PostgreSQL, so outages never touch the shared servers, and reading a topic whole.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Bus } from '@ssdk/bus';
+import { decodeFrame, isFrame } from '@ssdk/records';
+import { freePort, until } from '@ssdk/testing';
+
+const repo = new URL('../../../', import.meta.url).pathname;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A scratch folder for connector files and broker stores. */
+export function scratch(name: string): { dir: string; write(file: string, text: string): string; dispose(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `ssdk-${name}-`));
+  return {
+    dir,
+    write: (file, text) => {
+      const path = join(dir, file);
+      writeFileSync(path, text);
+      return path;
+    },
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** `ssdk connector run FILE` as a child process; its stderr is kept for waits and failures. */
+export class ConnectorProcess {
+  private child: ChildProcess | undefined;
+  output = '';
+
+  private readonly file: string;
+  private readonly nats: { url: string; prefix: string };
+  private readonly env: Record<string, string>;
+
+  constructor(file: string, nats: { url: string; prefix: string }, env: Record<string, string> = {}) {
+    this.file = file;
+    this.nats = nats;
+    this.env = env;
+  }
+
+  start(): void {
+    const child = spawn(process.execPath, [join(repo, 'bin/ssdk.js'), 'connector', 'run', this.file, '--nats', this.nats.url, '--subject-prefix', this.nats.prefix, '--status-every', '1'], {
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString('utf8');
+    });
+    this.child = child;
+  }
+
+  async waitFor(text: string | RegExp, timeoutMs = 60_000): Promise<void> {
+    await until(`connector output ${String(text)}`, () => (typeof text === 'string' ? this.output.includes(text) : text.test(this.output)), timeoutMs, () => this.output.slice(-2000));
+  }
+
+  /** `kill -9`: nothing is flushed, nothing is acknowledged. */
+  async kill9(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async stop(): Promise<number | null> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
+    if (code === 'timeout') {
+      child.kill('SIGKILL');
+      return exited;
+    }
+    return code;
+  }
+}
+
+/** A Mosquitto of the test's own (port, persistence file), stopped and restarted at will. */
+export class PrivateMosquitto {
+  port = 0;
+  private child: ChildProcess | undefined;
+  private readonly box = scratch('mosquitto');
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.port === 0) this.port = await freePort();
+    // Started as root, mosquitto drops to its own user, which must be able to write its store.
+    chmodSync(this.box.dir, 0o777);
+    // Persistence, so sessions and their queued messages outlive a restart (SIGTERM saves them).
+    const conf = this.box.write('mosquitto.conf', `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${this.box.dir}/\nmax_queued_messages 100000\n`);
+    const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+    this.child = child;
+    await until(`mosquitto on ${this.port}`, () => canConnect(this.port), 10_000);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    this.box.dispose();
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** A TCP proxy to a real server: `down()` cuts every connection and refuses new ones until `up()`. */
+export class TcpProxy {
+  port = 0;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  private readonly target: { host: string; port: number };
+
+  constructor(target: { host: string; port: number }) {
+    this.target = target;
+  }
+
+  async up(): Promise<void> {
+    if (this.port === 0) this.port = await freePort();
+    const server = createServer((client) => {
+      const upstream = connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', () => resolve()));
+    this.server = server;
+  }
+
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/** Every record value of a topic (all partitions), parsed as JSON. */
+export async function readTopic(bus: Bus, topic: string): Promise<unknown[]> {
+  const config = await bus.topic(topic);
+  if (!config) return [];
+  const values: unknown[] = [];
+  for (let p = 0; p < config.partitions; p++) {
+    const last = await bus.lastSeq(topic, p);
+    if (last === 0) continue;
+    const reader = bus.read(topic, p);
+    try {
+      for (let seq = 0; seq < last; ) {
+        const messages = await reader.fetch(500, 2_000);
+        if (messages.length === 0) break;
+        for (const m of messages) {
+          seq = m.seq;
+          if (!isFrame(m.data)) {
+            values.push(JSON.parse(Buffer.from(m.data).toString('utf8')));
+            continue;
+          }
+          const frame = decodeFrame(m.data);
+          if (frame.kind === 'data') for (const r of frame.records) values.push(JSON.parse(Buffer.from(r.value).toString('utf8')));
+        }
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+  return values;
+}
+
+/** How long an endpoint stays down in the outage tests: 10 s in the acceptance run, 2 s in CI. */
+export const OUTAGE_MS = Number(process.env['SSDK_CONNECTOR_OUTAGE_MS'] ?? 2_000);
+export { sleep };

@@ -1,0 +1,114 @@
+/**
+ * mqtt-source and mqtt-sink against a real Mosquitto of the test's own and the NATS JetStream
+ * server: the source killed with SIGKILL mid-stream and the broker down for a while; the
+ * topic must end up holding every published message exactly once.
+ */
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNatsBus, type NatsBus } from '@ssdk/bus';
+import { encodeRecords } from '@ssdk/records';
+import { testNats, uniqueName, until, type TestNats } from '@ssdk/testing';
+import { ConnectorProcess, OUTAGE_MS, PrivateMosquitto, readTopic, scratch, sleep } from './connectors.testkit.ts';
+
+let nats: TestNats;
+let bus: NatsBus;
+let broker: PrivateMosquitto;
+const box = scratch('mqtt-test');
+
+beforeAll(async () => {
+  nats = await testNats();
+  bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+  broker = new PrivateMosquitto();
+  await broker.start();
+});
+
+afterAll(async () => {
+  await bus?.close();
+  await broker?.dispose();
+  await nats?.cleanup();
+  box.dispose();
+});
+
+describe('mqtt connectors', () => {
+  it('mqtt-source - kill -9 mid-stream and the broker down: every message on the topic exactly once, bad payloads dead-lettered', async () => {
+    const name = uniqueName('mqttsrc').replace(/_/g, '-');
+    const topic = `${name}-readings`;
+    const file = box.write(`${name}.yaml`, `apiVersion: 0.1.0
+meta: {version: 0.1.0, name: ${name}, type: mqtt-source, topic: ${topic}, secrets: [{name: BROKER_URL}]}
+mqtt:
+  url: {secret: {name: BROKER_URL}}
+  topic: "sensors/#"
+  payload_output_type: json
+  output: payload
+`);
+    const env = { BROKER_URL: broker.url };
+    const connector = new ConnectorProcess(file, nats, env);
+    connector.start();
+    await connector.waitFor('subscribed');
+
+    const total = 300;
+    const publisher = await mqtt.connectAsync(broker.url, { clientId: `${name}-pub`, clean: false, reconnectPeriod: 200 });
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < total; i++) {
+      // One bad payload: it must be dead-lettered with the reason, and the stream go on.
+      const payload = i === 7 ? 'not json {' : JSON.stringify({ sensor: `s${i % 5}`, n: i });
+      sends.push(publisher.publishAsync(`sensors/s${i % 5}`, payload, { qos: 1 }));
+      if (i === 100) {
+        await Promise.all(sends.splice(0));
+        await connector.kill9();
+        connector.start();
+      }
+      if (i === 200) {
+        await Promise.all(sends.splice(0));
+        await broker.stop();
+        await sleep(OUTAGE_MS);
+        await broker.start();
+      }
+      if (i % 20 === 0) await sleep(20);
+    }
+    await Promise.all(sends);
+    await publisher.endAsync();
+
+    const golden = Array.from({ length: total }, (_, n) => n).filter((n) => n !== 7);
+    await until('every message on the topic', async () => new Set((await readTopic(bus, topic)).map((v) => (v as { n: number }).n)).size === golden.length, 90_000, () => connector.output.split('\n').filter((l) => !/ 0 records/.test(l)).join('\n').slice(-3000));
+    await sleep(500);
+    const values = (await readTopic(bus, topic)) as Array<{ n: number; sensor: string }>;
+    expect(values.map((v) => v.n).sort((a, b) => a - b)).toEqual(golden);
+    const dead = (await readTopic(bus, `${name}.dead-letter`)) as Array<{ reason: string; raw?: string }>;
+    expect(dead).toEqual([expect.objectContaining({ reason: expect.stringContaining('payload is not JSON'), raw: 'not json {' })]);
+    expect(connector.output).not.toContain(broker.url.replace('mqtt://', ''));
+    expect(await connector.stop()).toBe(0);
+  }, 240_000);
+
+  it('mqtt-sink - every record of the topic published to the broker with QoS 1, across a broker outage', async () => {
+    const name = uniqueName('mqttsink').replace(/_/g, '-');
+    const topic = `${name}-out`;
+    await bus.ensureTopic({ name: topic, partitions: 2 });
+    const file = box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: mqtt-sink, topic: ${topic}}
+mqtt: {url: "${broker.url}", topic: "out/${name}", qos: 1}
+`);
+    const received = new Set<number>();
+    const subscriber = await mqtt.connectAsync(broker.url, { clientId: `${name}-sub`, clean: false, reconnectPeriod: 200 });
+    subscriber.on('message', (_t, payload) => received.add((JSON.parse(payload.toString()) as { n: number }).n));
+    await subscriber.subscribeAsync(`out/${name}`, { qos: 1 });
+    const connector = new ConnectorProcess(file, nats);
+    connector.start();
+    const produce = async (from: number, to: number) => {
+      for (let p = 0; p < 2; p++) {
+        const records = [];
+        for (let n = from + p; n < to; n += 2) records.push({ key: null, value: JSON.stringify({ n }), timestamp: n });
+        await bus.publish(topic, p, [{ data: encodeRecords(records) }]);
+      }
+    };
+    await produce(0, 100);
+    await until('first half at the subscriber', () => received.size >= 100, 60_000, () => connector.output.slice(-1500));
+    await broker.stop();
+    await produce(100, 200);
+    await sleep(OUTAGE_MS);
+    await broker.start();
+    await until('every record at the subscriber', () => received.size === 200, 90_000, () => connector.output.slice(-1500));
+    expect([...received].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, n) => n));
+    await subscriber.endAsync();
+    expect(await connector.stop()).toBe(0);
+  }, 240_000);
+});

@@ -1,0 +1,116 @@
+/**
+ * `mqtt-source` and `mqtt-sink` over MQTT 3.1.1 with QoS 1 (the `mqtt` package; only this file
+ * imports it).
+ *
+ * The source holds each message's PUBACK until the bus has stored its record: a source killed
+ * in between has not acknowledged it, so the broker (persistent session: fixed client id,
+ * `clean: false`) delivers it again, with the same packet id, and the record's message id —
+ * connector, packet id, topic and a hash of the payload — makes that repeat a duplicate the bus
+ * drops. The sink publishes with QoS 1 and moves its position only when the broker has
+ * acknowledged every record (at least once: MQTT has no way to drop a repeat).
+ */
+import { createHash } from 'node:crypto';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { MqttSinkConfig, MqttSourceConfig } from '@ssdk/spec';
+import { EndpointUnavailableError } from './errors.ts';
+import { publishDeadLetters, publishSourceRecords, retrying, type ConnectorHost, type SinkWriter, type SourceTopic } from './runtime.ts';
+
+function connect(host: ConnectorHost, url: string, options: IClientOptions): MqttClient {
+  const client = mqtt.connect(url, { reconnectPeriod: 1_000, connectTimeout: 10_000, ...options });
+  let down = false;
+  client.on('error', (error) => host.log(`mqtt: ${host.secrets.redact(error.message)}`));
+  client.on('offline', () => {
+    if (!down) host.log(`mqtt: broker ${host.secrets.redact(url)} out of reach; reconnecting`);
+    down = true;
+  });
+  client.on('connect', () => {
+    if (down) host.log('mqtt: reconnected');
+    down = false;
+  });
+  return client;
+}
+
+/** The connector's default client id: stable, so the broker keeps its session across restarts. */
+function clientIdOf(host: ConnectorHost, configured: string | undefined, role: string): string {
+  return configured ?? `ssdk-${host.name}-${role}`.slice(0, 64);
+}
+
+export async function runMqttSource(host: ConnectorHost, config: MqttSourceConfig, topic: SourceTopic): Promise<void> {
+  const url = host.secrets.resolve(config.url);
+  const rr = { next: 0 };
+  const client = connect(host, url, { clientId: clientIdOf(host, config.clientId, 'source'), clean: false, connectTimeout: config.timeoutMs });
+  // One message at a time: MQTT.js sends the PUBACK when this callback is called.
+  client.handleMessage = (packet, done) => {
+    if (packet.cmd !== 'publish') return done();
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const id = `mqtt|${packet.messageId ?? 0}|${packet.topic}|${createHash('sha256').update(payload).digest('hex').slice(0, 16)}`;
+    toRecord(config, packet.topic, payload).then(
+      async (value) => {
+        if (typeof value === 'string') await publishSourceRecords(host, topic, [{ key: keyOf(config, packet.topic), value, id }], rr);
+        else await publishDeadLetters(host, [{ reason: value.reason, input: `mqtt ${packet.topic}`, value: payload, id: `${host.name}|dl|${id}` }]);
+        done();
+      },
+      // Not acknowledged: the broker delivers it again.
+      (error: unknown) => done(error as Error),
+    );
+  };
+  await new Promise<void>((resolve, reject) => {
+    const fail = (error: Error) => reject(new EndpointUnavailableError(`cannot reach the MQTT broker ${host.secrets.redact(url)}: ${error.message}`, { cause: error }));
+    client.once('connect', (ack) => {
+      client.off('error', fail);
+      // A resumed session keeps its subscription; subscribing again is harmless.
+      if (ack.sessionPresent) host.log('mqtt: session resumed');
+      resolve();
+    });
+    client.once('error', fail);
+  });
+  await retrying(host, 'mqtt subscribe', async () => {
+    const granted = await client.subscribeAsync(config.topic, { qos: config.qos });
+    if (granted.some((g) => g.qos === 128)) throw new EndpointUnavailableError(`the broker refused the subscription to \`${config.topic}\``);
+  });
+  host.log(`mqtt: subscribed to \`${config.topic}\` (QoS ${config.qos})`);
+  await new Promise<void>((resolve) => host.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await client.endAsync();
+}
+
+function keyOf(config: MqttSourceConfig, mqttTopic: string): string | null {
+  if (config.key === 'none') return null;
+  return config.key === 'last-level' ? (mqttTopic.split('/').at(-1) ?? mqttTopic) : mqttTopic;
+}
+
+/** The record value for a payload: Fluvio's envelope `{mqtt_topic, payload}`, or the payload itself. */
+async function toRecord(config: MqttSourceConfig, mqttTopic: string, payload: Buffer): Promise<string | { reason: string }> {
+  let value: unknown;
+  if (config.payloadOutputType === 'json') {
+    try {
+      value = JSON.parse(payload.toString('utf8')) as unknown;
+    } catch (error) {
+      return { reason: `payload is not JSON: ${(error as Error).message}` };
+    }
+  } else {
+    value = config.output === 'payload' ? payload.toString('utf8') : [...payload];
+  }
+  return JSON.stringify(config.output === 'payload' ? value : { mqtt_topic: mqttTopic, payload: value });
+}
+
+export function mqttSinkWriter(host: ConnectorHost, config: MqttSinkConfig): SinkWriter {
+  const url = host.secrets.resolve(config.url);
+  const client = connect(host, url, { clientId: clientIdOf(host, config.clientId, 'sink'), clean: true });
+  return {
+    async write(batch) {
+      if (!client.connected) throw new EndpointUnavailableError(`the MQTT broker ${host.secrets.redact(url)} is out of reach`);
+      const sends: Promise<unknown>[] = [];
+      for (const message of batch.messages) {
+        for (const record of message.records) sends.push(client.publishAsync(config.topic, Buffer.from(record.value), { qos: config.qos, retain: config.retain }));
+      }
+      try {
+        await Promise.all(sends);
+      } catch (error) {
+        throw new EndpointUnavailableError(`publish to MQTT failed: ${(error as Error).message}`, { cause: error });
+      }
+    },
+    async close() {
+      await client.endAsync();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * One connector process: the connector's topic made sure of, then the connector run by its type
+ * (one exhaustive switch: adding a type is one obvious place) until the signal aborts.
+ */
+import type { Bus } from '@ssdk/bus';
+import type { Connector } from '@ssdk/spec';
+import { httpSinkWriter, runHttpPoll, runHttpWebhook } from './http.ts';
+import { mqttSinkWriter, runMqttSource } from './mqtt.ts';
+import { busPositions, retrying, runSink, type ConnectorHost, type ConnectorStats, type SinkWriter } from './runtime.ts';
+import { Secrets } from './secrets.ts';
+import { runPostgresPoll, sqlSinkWriter } from './sql.ts';
+
+export interface RunConnectorOptions {
+  bus: Bus;
+  /** @default secrets from the environment */
+  secrets?: Secrets;
+  /** Stops the connector (it finishes what it holds, then resolves). */
+  signal?: AbortSignal;
+  /** Partitions of the topic when the connector creates it and the file does not say. @default 8 */
+  partitions?: number;
+  /** Status and problems, one line each (secrets already taken out). @default nothing */
+  log?: (line: string) => void;
+  /** Counters to fill (the caller reads them for status and metrics). */
+  stats?: ConnectorStats;
+  /** A webhook's address once it listens (`HOST:PORT`; useful with port 0). */
+  onListening?: (address: string) => void;
+}
+
+export async function runConnector(connector: Connector, options: RunConnectorOptions): Promise<void> {
+  const signal = options.signal ?? new AbortController().signal;
+  try {
+    await run(connector, { ...options, signal });
+  } catch (error) {
+    // A stop interrupts whatever was in flight (a request, a retry's wait): that is no failure.
+    if (!signal.aborted) throw error;
+  }
+}
+
+async function run(connector: Connector, options: RunConnectorOptions & { signal: AbortSignal }): Promise<void> {
+  const secrets = options.secrets ?? new Secrets();
+  const host: ConnectorHost = {
+    name: connector.name,
+    bus: options.bus,
+    secrets,
+    signal: options.signal,
+    stats: options.stats ?? { records: 0, deadLetters: 0, retries: 0 },
+    log: (line) => options.log?.(secrets.redact(line)),
+  };
+  const settings = connector.settings;
+  if (settings.type.endsWith('-source')) {
+    const wanted = connector.partitions ?? options.partitions ?? 8;
+    const config = await retrying(host, 'topic', () => host.bus.ensureTopic({ name: connector.topic, partitions: wanted }));
+    const topic = { name: config.name, partitions: config.partitions };
+    switch (settings.type) {
+      case 'http-source':
+        return settings.mode === 'webhook' ? runHttpWebhook(host, settings, topic, options.onListening) : runHttpPoll(host, settings, topic);
+      case 'mqtt-source':
+        return runMqttSource(host, settings, topic);
+      case 'postgres-source':
+        return runPostgresPoll(host, settings, topic, await busPositions(host, connector.consumer.id ?? connector.name, 1));
+    }
+  }
+  const consumerId = connector.consumer.id ?? connector.name;
+  let writer: SinkWriter;
+  let backoff = { minMs: 1_000, maxMs: 60_000 };
+  switch (settings.type) {
+    case 'http-sink':
+      writer = httpSinkWriter(host, settings);
+      backoff = { minMs: settings.backoffMinMs, maxMs: settings.backoffMaxMs };
+      break;
+    case 'mqtt-sink':
+      writer = mqttSinkWriter(host, settings);
+      backoff = { minMs: settings.backoffMinMs, maxMs: settings.backoffMaxMs };
+      break;
+    case 'sql-sink':
+      writer = sqlSinkWriter(host, settings, connector.transforms.find((t) => t.jsonSql)?.jsonSql, consumerId);
+      backoff = { minMs: settings.backoffMinMs, maxMs: settings.backoffMaxMs };
+      break;
+    default:
+      return assertNever(settings);
+  }
+  try {
+    await runSink(host, writer, {
+      topic: connector.topic,
+      ...(connector.consumer.partition !== undefined ? { partition: connector.consumer.partition } : {}),
+      consumerId,
+      start: connector.consumer.start,
+      keepPositions: connector.consumer.strategy !== 'none',
+      backoff,
+    });
+  } finally {
+    await writer.close();
+  }
+}
+
+function assertNever(value: { type: string }): never {
+  throw new Error(`connector type \`${value.type}\` has no runner`);
+}

@@ -1,0 +1,327 @@
+/**
+ * What every connector shares, written once: a source's way onto its topic (records in frames,
+ * deterministic message ids so a replay is stored once, publishes retried while NATS is away),
+ * a sink's way off it (each partition read from its committed position, batches handed to the
+ * sink, positions committed after the sink has them), dead letters with their reason, and the
+ * counters the status line and metrics read.
+ */
+import type { Bus } from '@ssdk/bus';
+import { decodeFrame, encodeRecordFrames, encodeRecords, isFrame, partitionOfText, type OutRecord } from '@ssdk/records';
+import { withBackoff } from './backoff.ts';
+import { ConnectorError } from './errors.ts';
+import type { Secrets } from './secrets.ts';
+
+/** Counters of one connector process; read, never reset. */
+export interface ConnectorStats {
+  /** Records a source published, or a sink delivered. */
+  records: number;
+  deadLetters: number;
+  /** Attempts that failed and were retried (endpoint or bus away). */
+  retries: number;
+  lastError?: string;
+}
+
+export interface ConnectorHost {
+  readonly name: string;
+  readonly bus: Bus;
+  readonly secrets: Secrets;
+  readonly signal: AbortSignal;
+  readonly stats: ConnectorStats;
+  log(line: string): void;
+}
+
+/** Retryable: the connector's own retryable errors and the bus's (`BusUnavailableError`). */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof ConnectorError) return error.retryable;
+  return (error as { retryable?: unknown } | undefined)?.retryable === true;
+}
+
+/** Retries `what` with backoff while it fails with a retryable error, counting and logging each retry. */
+export function retrying<T>(host: ConnectorHost, what: string, fn: () => Promise<T>, range: { minMs?: number; maxMs?: number } = {}): Promise<T> {
+  return withBackoff(fn, isRetryable, {
+    ...range,
+    signal: host.signal,
+    onRetry: (error, attempt, wait) => {
+      host.stats.retries++;
+      host.stats.lastError = host.secrets.redact((error as Error).message);
+      if (attempt === 1 || attempt % 10 === 0) host.log(`${what}: ${host.stats.lastError}; retrying in ${wait} ms (attempt ${attempt})`);
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dead letters
+
+export function deadLetterTopic(connector: string): string {
+  return `${connector}.dead-letter`;
+}
+
+export interface DeadLetter {
+  reason: string;
+  /** Where the record came from: `topic/partition:seq` for a sink, the endpoint for a source. */
+  input?: string;
+  value: Uint8Array | string;
+  timestamp?: number;
+  /** Deterministic id, so a replayed dead letter is stored once. */
+  id?: string;
+}
+
+/** Publishes dead letters (`{reason, connector, input, value | raw}`) to `<connector>.dead-letter`, partition 0. */
+export async function publishDeadLetters(host: ConnectorHost, letters: readonly DeadLetter[], count = true): Promise<void> {
+  if (letters.length === 0) return;
+  const topic = deadLetterTopic(host.name);
+  await host.bus.ensureTopic({ name: topic, partitions: 1 });
+  const messages = letters.map((letter) => {
+    const reason = host.secrets.redact(letter.reason);
+    const text = typeof letter.value === 'string' ? letter.value : Buffer.from(letter.value).toString('utf8');
+    let value: unknown;
+    try {
+      value = { value: JSON.parse(text) as unknown };
+    } catch {
+      value = { raw: text };
+    }
+    const body = { reason, connector: host.name, ...(letter.input ? { input: letter.input } : {}), ...(value as object), timestamp: letter.timestamp ?? Date.now() };
+    const record: OutRecord = { key: null, value: JSON.stringify(body), timestamp: letter.timestamp ?? Date.now(), headers: { 'ssdk-reason': reason.slice(0, 1000), 'ssdk-connector': host.name } };
+    return { data: encodeRecords([record]), ...(letter.id ? { msgId: letter.id } : {}) };
+  });
+  await retrying(host, 'dead-letter publish', () => host.bus.publish(topic, 0, messages));
+  if (!count) return;
+  host.stats.deadLetters += letters.length;
+  for (const letter of letters) host.log(`dead letter: ${host.secrets.redact(letter.reason)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Positions a connector keeps on the bus (sinks other than sql-sink, polling sources)
+
+export interface PositionStore {
+  load(slot: number): Promise<string | undefined>;
+  save(slot: number, position: string): Promise<void>;
+}
+
+/**
+ * Positions as the last message of a partition of the topic `<connector>.positions` (slot =
+ * partition): the bus is the one store every connector already has, so an http-sink needs no
+ * database to resume where it was.
+ */
+export async function busPositions(host: ConnectorHost, id: string, slots: number): Promise<PositionStore> {
+  const topic = `${id}.positions`;
+  const config = await retrying(host, 'positions topic', () => host.bus.ensureTopic({ name: topic, partitions: Math.max(1, slots) }));
+  return {
+    async load(slot) {
+      if (slot >= config.partitions) return undefined;
+      const last = await retrying(host, 'position read', () => host.bus.lastSeq(topic, slot));
+      if (last === 0) return undefined;
+      const reader = host.bus.read(topic, slot, { afterSeq: last - 1 });
+      try {
+        const [message] = await reader.fetch(1, 5_000);
+        return message === undefined ? undefined : Buffer.from(message.data).toString('utf8');
+      } finally {
+        await reader.close();
+      }
+    },
+    async save(slot, position) {
+      await retrying(host, 'position write', () => host.bus.publish(topic, slot, [{ data: new TextEncoder().encode(position) }]));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources
+
+export interface SourceRecord {
+  key?: string | null;
+  value: Uint8Array | string;
+  timestamp?: number;
+  headers?: Record<string, string>;
+  /**
+   * A deterministic id (the MQTT packet, the webhook's Idempotency-Key, the row's position):
+   * such a record travels alone in its message, under this id, so a replay is stored once.
+   */
+  id?: string;
+}
+
+export interface SourceTopic {
+  name: string;
+  partitions: number;
+}
+
+/** Publishes a source's records to its topic; resolves once the bus has stored them all. */
+export async function publishSourceRecords(host: ConnectorHost, topic: SourceTopic, records: readonly SourceRecord[], roundRobin: { next: number }): Promise<void> {
+  if (records.length === 0) return;
+  const byPartition = new Map<number, { data: Uint8Array; msgId?: string }[]>();
+  const loose = new Map<number, OutRecord[]>();
+  for (const r of records) {
+    // Keys are JSON on the bus, as `ssdk produce` writes them (a topic's default key converter).
+    const key = r.key === undefined || r.key === null ? null : JSON.stringify(r.key);
+    const partition = key !== null ? partitionOfText(key, topic.partitions) : roundRobin.next++ % topic.partitions;
+    const out: OutRecord = { key, value: r.value, timestamp: r.timestamp ?? Date.now(), ...(r.headers ? { headers: r.headers } : {}) };
+    if (r.id !== undefined) {
+      const list = byPartition.get(partition) ?? [];
+      list.push({ data: encodeRecords([out]), msgId: `${host.name}|${r.id}` });
+      byPartition.set(partition, list);
+    } else {
+      const list = loose.get(partition) ?? [];
+      list.push(out);
+      loose.set(partition, list);
+    }
+  }
+  for (const [partition, list] of loose) {
+    const messages = byPartition.get(partition) ?? [];
+    for (const data of encodeRecordFrames(list, 900_000)) messages.push({ data });
+    byPartition.set(partition, messages);
+  }
+  await Promise.all(
+    [...byPartition].map(([partition, messages]) => retrying(host, `publish to \`${topic.name}\``, () => host.bus.publish(topic.name, partition, messages))),
+  );
+  host.stats.records += records.length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sinks
+
+export interface SinkRecord {
+  key: Uint8Array | null;
+  value: Uint8Array;
+  timestamp: number;
+  headers?: Record<string, string>;
+  /** The bus message it came in, and its index in that message's frame. */
+  seq: number;
+  index: number;
+}
+
+/** The messages of one partition a sink takes at once (in order). */
+export interface SinkBatch {
+  topic: string;
+  partition: number;
+  messages: Array<{ seq: number; records: SinkRecord[] }>;
+  /** The position to commit once the batch is delivered: its last message's sequence. */
+  lastSeq: number;
+  /** The position the batch starts after. */
+  afterSeq: number;
+}
+
+export interface SinkWriter {
+  /**
+   * Positions the sink keeps itself, in the same transaction as what it writes (sql-sink):
+   * then the runner keeps none. Undefined: the runner keeps them on the bus.
+   */
+  positions?(topic: string, partitions: readonly number[]): Promise<Map<number, number>>;
+  /**
+   * Delivers a batch (durably, before resolving). Records the endpoint cannot take go to
+   * `reject` with the reason; they are dead-lettered before the position moves (a writer that
+   * commits its own positions calls `publishRejected` before its commit). A retryable error
+   * retries the whole batch with backoff.
+   */
+  write(batch: SinkBatch, ctx: SinkWriteContext): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SinkWriteContext {
+  reject(record: SinkRecord, reason: string): void;
+  /** Dead-letters what was rejected so far (deterministic ids: a replay stores them once). */
+  publishRejected(): Promise<void>;
+}
+
+export interface SinkRunOptions {
+  topic: string;
+  /** Which partitions to read; all when undefined. */
+  partition?: number;
+  /** Names the positions (`meta.consumer.id`, else the connector's name). */
+  consumerId: string;
+  start: 'beginning' | 'end';
+  keepPositions: boolean;
+  /** Messages per batch. @default 100 */
+  maxMessages?: number;
+  backoff: { minMs: number; maxMs: number };
+}
+
+/** Reads every partition of the topic into the writer until the signal aborts. */
+export async function runSink(host: ConnectorHost, writer: SinkWriter, options: SinkRunOptions): Promise<void> {
+  const config = await retrying(host, 'topic lookup', async () => {
+    const found = await host.bus.topic(options.topic);
+    return found ?? host.bus.ensureTopic({ name: options.topic, partitions: 8 });
+  });
+  const partitions = options.partition !== undefined ? [options.partition] : Array.from({ length: config.partitions }, (_, p) => p);
+  const runnerPositions = writer.positions === undefined && options.keepPositions ? await busPositions(host, options.consumerId, config.partitions) : undefined;
+  const own = writer.positions ? await retrying(host, 'positions', () => writer.positions!(options.topic, partitions), options.backoff) : undefined;
+  await Promise.all(
+    partitions.map(async (partition) => {
+      let after = own?.get(partition);
+      if (after === undefined && runnerPositions) {
+        const saved = await runnerPositions.load(partition);
+        if (saved !== undefined) after = Number(saved);
+      }
+      if (after === undefined) after = options.start === 'end' ? await host.bus.lastSeq(options.topic, partition) : 0;
+      await runPartition(host, writer, options, partition, after, runnerPositions);
+    }),
+  );
+}
+
+async function runPartition(host: ConnectorHost, writer: SinkWriter, options: SinkRunOptions, partition: number, startAfter: number, positions: PositionStore | undefined): Promise<void> {
+  let after = startAfter;
+  let reader = host.bus.read(options.topic, partition, { afterSeq: after });
+  try {
+    while (!host.signal.aborted) {
+      let messages;
+      try {
+        messages = await reader.fetch(options.maxMessages ?? 100, 500);
+      } catch (error) {
+        if (!isRetryable(error)) throw error;
+        host.stats.retries++;
+        await reader.close().catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        reader = host.bus.read(options.topic, partition, { afterSeq: after });
+        continue;
+      }
+      if (messages.length === 0) continue;
+      const batch: SinkBatch = { topic: options.topic, partition, messages: [], lastSeq: messages.at(-1)!.seq, afterSeq: after };
+      const undecodable: DeadLetter[] = [];
+      for (const message of messages) {
+        const records: SinkRecord[] = [];
+        if (!isFrame(message.data)) {
+          // A foreign producer's bare record (`nats pub`): the message is the value.
+          records.push({ key: null, value: message.data, timestamp: Date.now(), seq: message.seq, index: 0 });
+        } else {
+          let frame;
+          try {
+            frame = decodeFrame(message.data);
+          } catch (error) {
+            undecodable.push({ reason: `message is not a readable frame: ${(error as Error).message}`, input: `${options.topic}/${partition}:${message.seq}`, value: message.data, id: `${host.name}|dl|${options.topic}/${partition}:${message.seq}` });
+            continue;
+          }
+          // Progress and end-of-input frames say nothing to an outside system.
+          if (frame.kind === 'data') frame.records.forEach((r, index) => records.push({ ...r, ...(r.headers ? { headers: r.headers } : {}), seq: message.seq, index }));
+        }
+        if (records.length > 0) batch.messages.push({ seq: message.seq, records });
+      }
+      const rejected: DeadLetter[] = [...undecodable];
+      if (batch.messages.length > 0) {
+        await retrying(
+          host,
+          `deliver \`${options.topic}\`/${partition}`,
+          async () => {
+            rejected.length = undecodable.length;
+            await writer.write(batch, {
+              reject: (record, reason) =>
+                rejected.push({ reason, input: `${options.topic}/${partition}:${record.seq}`, value: record.value, timestamp: record.timestamp, id: `${host.name}|dl|${options.topic}/${partition}:${record.seq}:${record.index}` }),
+              publishRejected: () => publishDeadLetters(host, rejected, false),
+            });
+          },
+          options.backoff,
+        );
+      }
+      await publishDeadLetters(host, rejected);
+      host.stats.records += batch.messages.reduce((n, m) => n + m.records.length, 0) - (rejected.length - undecodable.length);
+      if (positions) await positions.save(partition, String(batch.lastSeq));
+      after = batch.lastSeq;
+      await reader.ack(after).catch(() => {});
+    }
+  } finally {
+    await reader.close().catch(() => {});
+  }
+}
+
+/** A record's value as text (JSON values are UTF-8 text on the bus). */
+export function valueText(record: SinkRecord): string {
+  return Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength).toString('utf8');
+}
