@@ -112,6 +112,14 @@ describe('dashboard in headless Chromium', () => {
     expect(round).toBeGreaterThan(0);
     // The graph shows a live rate for it too.
     await page.waitForFunction((op) => /^[\d,.]+ rec\/s/.test(document.querySelector(`svg.graph g[data-operator="${op}"] [data-field=rate]`)?.textContent ?? ''), firstOp);
+    // Over time: each operator's rate is plotted from the polls, not only its latest number.
+    await page.waitForFunction((op) => Number(document.querySelector(`#history .plot[data-operator="${op}"] polyline[data-series=rate]`)?.getAttribute('data-points') ?? '0') >= 3, firstOp, { timeout: 20_000 });
+    expect(await page.$$eval('#history .plot', (ps) => ps.map((p) => p.getAttribute('data-operator')).sort())).toEqual(plan.operators.map((o) => o.id).sort());
+    const ratePoints = await page.$eval(`#history .plot[data-operator="${firstOp}"] polyline[data-series=rate]`, (l) => (l.getAttribute('points') ?? '').split(' ').filter(Boolean));
+    expect(ratePoints.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(ratePoints.map((p) => p.split(',')[0])).size, 'points spread over time').toBeGreaterThanOrEqual(3);
+    const windowOp = plan.operators.find((o) => o.kind === 'window')!.id;
+    await page.waitForFunction((op) => Number(document.querySelector(`#history .plot[data-operator="${op}"] polyline[data-series=watermark]`)?.getAttribute('data-points') ?? '0') >= 2, windowOp, { timeout: 20_000 });
     // Each operator links to its traces in Jaeger.
     const link = await page.$eval(`#operators tr[data-operator="${firstOp}"] a`, (a) => a.getAttribute('href'));
     expect(link).toBe(`http://jaeger.test:16686/search?service=${encodeURIComponent(firstOp)}&operation=process&limit=20`);

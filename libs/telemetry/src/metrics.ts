@@ -67,7 +67,7 @@ export class MetricsRegistry {
   private constructor(o: MetricsRegistryOptions) {
     const sdk = otelSdk();
     this.exporter = new sdk.PrometheusExporter({ preventServerStart: true });
-    this.provider = new sdk.MeterProvider({ resource: sdk.resourceFromAttributes({ [sdk.ATTR_SERVICE_NAME]: o.serviceName }), readers: [this.exporter], views: [] });
+    this.provider = new sdk.MeterProvider({ resource: sdk.serviceResource(o.serviceName), readers: [this.exporter], views: [] });
     const meter = this.provider.getMeter('ssdk');
     const counter = (name: string, description: string) => meter.createObservableCounter(name, { description, unit: '' });
     const gauge = (name: string, description: string) => meter.createObservableGauge(name, { description, unit: '' });

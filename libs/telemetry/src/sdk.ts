@@ -21,8 +21,12 @@ export interface OtelSdk {
   PrometheusExporter: typeof PrometheusExporter.PrometheusExporter;
   MeterProvider: typeof MetricsSdk.MeterProvider;
   resourceFromAttributes: typeof Resources.resourceFromAttributes;
-  /** The `service.name` resource attribute (semantic conventions' ATTR_SERVICE_NAME). */
-  ATTR_SERVICE_NAME: 'service.name';
+  /**
+   * The resource of one service: `service.name` = the operator's id, then what the standard
+   * environment says, read by the SDK's own env detector (`OTEL_RESOURCE_ATTRIBUTES`, and
+   * `OTEL_SERVICE_NAME`, which wins over the operator's id as the specification says).
+   */
+  serviceResource(serviceName: string): Resources.Resource;
 }
 
 let loaded: OtelSdk | undefined;
@@ -31,14 +35,16 @@ export function otelSdk(): OtelSdk {
   if (!loaded) {
     const traceSdk = require('@opentelemetry/sdk-trace-base') as typeof TraceSdk;
     const metricsSdk = require('@opentelemetry/sdk-metrics') as typeof MetricsSdk;
+    const resources = require('@opentelemetry/resources') as typeof Resources;
     loaded = {
       OTLPTraceExporter: (require('@opentelemetry/exporter-trace-otlp-http') as typeof TraceExporter).OTLPTraceExporter,
       BasicTracerProvider: traceSdk.BasicTracerProvider,
       BatchSpanProcessor: traceSdk.BatchSpanProcessor,
       PrometheusExporter: (require('@opentelemetry/exporter-prometheus') as typeof PrometheusExporter).PrometheusExporter,
       MeterProvider: metricsSdk.MeterProvider,
-      resourceFromAttributes: (require('@opentelemetry/resources') as typeof Resources).resourceFromAttributes,
-      ATTR_SERVICE_NAME: (require('@opentelemetry/semantic-conventions') as { ATTR_SERVICE_NAME: 'service.name' }).ATTR_SERVICE_NAME,
+      resourceFromAttributes: resources.resourceFromAttributes,
+      serviceResource: (serviceName) =>
+        resources.resourceFromAttributes({ 'service.name': serviceName }).merge(resources.detectResources({ detectors: [resources.envDetector] })),
     };
   }
   return loaded;

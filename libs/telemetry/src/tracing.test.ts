@@ -63,4 +63,26 @@ describe('tracing', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/127\.0\.0\.1:9/);
   });
+
+  it('tracing - the standard environment configures the SDK: OTEL_RESOURCE_ATTRIBUTES on every span, OTEL_TRACES_SAMPLER obeyed', async () => {
+    const saved = { ...process.env };
+    try {
+      process.env['OTEL_RESOURCE_ATTRIBUTES'] = 'deployment.environment=staging,service.namespace=shop';
+      const sink = collecting();
+      const tracing = new Tracing({ endpoint: 'http://unused', exporter: sink.exporter });
+      tracing.tracer('count-words.split-sentence').startBatch('process', []).end();
+      await tracing.shutdown();
+      expect(sink.spans).toHaveLength(1);
+      expect(sink.spans[0]!.resource.attributes).toMatchObject({ 'service.name': 'count-words.split-sentence', 'deployment.environment': 'staging', 'service.namespace': 'shop' });
+
+      process.env['OTEL_TRACES_SAMPLER'] = 'always_off';
+      const off = collecting();
+      const sampled = new Tracing({ endpoint: 'http://unused', exporter: off.exporter });
+      sampled.tracer('a').startBatch('process', []).end();
+      await sampled.shutdown();
+      expect(off.spans).toEqual([]);
+    } finally {
+      process.env = saved;
+    }
+  });
 });

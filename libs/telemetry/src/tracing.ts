@@ -70,7 +70,7 @@ export class Tracing {
       const sdk = otelSdk();
       const exporter = this.options.exporter?.() ?? new sdk.OTLPTraceExporter({ url: this.options.endpoint });
       const provider = new sdk.BasicTracerProvider({
-        resource: sdk.resourceFromAttributes({ [sdk.ATTR_SERVICE_NAME]: name }),
+        resource: sdk.serviceResource(name),
         spanProcessors: [new sdk.BatchSpanProcessor(exporter)],
       });
       entry = { provider, tracer: serviceTracer(name, provider.getTracer('ssdk')) };

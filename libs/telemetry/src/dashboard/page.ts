@@ -1,7 +1,9 @@
 /**
  * The dashboard page: plain HTML, CSS and a script (no framework, no build). It draws the graph
  * the server rendered, then polls `/api/metrics` every second and writes rates, counts, lag and
- * watermarks into the graph and the table; the state browser and the logs ask on demand.
+ * watermarks into the graph and the table, and keeps the last five minutes of each operator's
+ * rate, lag and watermark to plot them over time (the page's own memory: a reload starts
+ * over); dead letters are grouped by reason. The state browser and the logs ask on demand.
  */
 import { esc } from './graph.ts';
 
@@ -47,6 +49,17 @@ input, select, button { font: inherit; font-size: 13px; padding: 4px 8px; }
 pre { background: #f9fafb; padding: 8px; border-radius: 6px; font-size: 12px; max-height: 260px; overflow: auto; margin: 8px 0 0; }
 .cols { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
 .empty { color: #9ca3af; font-size: 13px; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 12px; }
+.plot { border: 1px solid #e5e7eb; border-radius: 6px; padding: 6px 8px; }
+.plot h3 { font-size: 12px; margin: 0 0 4px; font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.plot svg { width: 100%; height: 54px; display: block; }
+.plot polyline { fill: none; stroke-width: 1.5; }
+.plot polyline[data-series=rate] { stroke: #2563eb; }
+.plot polyline[data-series=lag] { stroke: #dc2626; }
+.plot polyline[data-series=watermark] { stroke: #059669; }
+.plot .legend { font-size: 11px; color: #6b7280; display: flex; gap: 10px; }
+.plot .legend b { font-weight: 600; }
+.reason-count { font-variant-numeric: tabular-nums; color: #b45309; font-weight: 600; margin-right: 6px; }
 `;
 
 const SCRIPT = `
@@ -55,6 +68,9 @@ const fmt = (n) => n === undefined || n === null ? '–' : Number(n).toLocaleStr
 const wm = (w) => w === undefined || w === null ? '–' : w === '+Infinity' ? 'end' : w === '-Infinity' ? '–' : new Date(w).toISOString().replace('T', ' ').replace('.000Z', 'Z');
 let overview, last, polls = 0;
 const rates = new Map();
+/** operator -> [{ t, rate, lag, watermark }], the last HISTORY polls. */
+const history = new Map();
+const HISTORY = 300;
 
 async function getJson(url) {
   const r = await fetch(url, { cache: 'no-store' });
@@ -90,9 +106,47 @@ async function poll() {
   last = m;
   $('#updated').textContent = 'updated ' + new Date(m.time).toLocaleTimeString() + ' · poll ' + polls;
   $('#updated').dataset.polls = String(polls);
+  for (const op of m.operators) {
+    const h = history.get(op.operator) || [];
+    const w = typeof op.watermark === 'number' ? op.watermark : undefined;
+    h.push({ t: m.time, rate: rates.get(op.operator), lag: op.lag, watermark: w });
+    if (h.length > HISTORY) h.shift();
+    history.set(op.operator, h);
+  }
   drawGraph(m);
   drawTable(m);
+  drawHistory(m);
   drawProblems(m);
+}
+
+/** One small plot per operator: records/s, lag and watermark over the polls kept. */
+function drawHistory(m) {
+  const ops = m.operators.slice().sort((a, b) => order(a.operator) - order(b.operator));
+  const box = $('#history');
+  for (const op of ops) {
+    let plot = box.querySelector('.plot[data-operator="' + CSS.escape(op.operator) + '"]');
+    if (!plot) {
+      plot = document.createElement('div');
+      plot.className = 'plot';
+      plot.dataset.operator = op.operator;
+      plot.innerHTML = '<h3></h3><svg viewBox="0 0 300 54" preserveAspectRatio="none"><polyline data-series="rate"/><polyline data-series="lag"/><polyline data-series="watermark"/></svg><div class="legend"></div>';
+      plot.querySelector('h3').textContent = op.operator;
+      box.appendChild(plot);
+    }
+    const h = history.get(op.operator) || [];
+    const t0 = h.length ? h[0].t : 0, t1 = h.length ? h[h.length - 1].t : 1;
+    for (const series of ['rate', 'lag', 'watermark']) {
+      const pts = h.filter((p) => typeof p[series] === 'number' && isFinite(p[series]));
+      const values = pts.map((p) => p[series]);
+      const lo = series === 'watermark' ? Math.min(...values) : 0, hi = Math.max(...values, lo + 1);
+      const line = plot.querySelector('polyline[data-series=' + series + ']');
+      line.setAttribute('points', pts.map((p) => ((t1 > t0 ? (p.t - t0) / (t1 - t0) : 1) * 300).toFixed(1) + ',' + (52 - ((p[series] - lo) / (hi - lo)) * 50).toFixed(1)).join(' '));
+      line.dataset.points = String(pts.length);
+    }
+    const now = h[h.length - 1] || {};
+    plot.querySelector('.legend').innerHTML = '<span style="color:#2563eb">rec/s <b>' + fmt(now.rate) + '</b></span><span style="color:#dc2626">lag <b>' + fmt(now.lag) + '</b></span><span style="color:#059669">watermark <b>' + (now.watermark === undefined ? '–' : wm(now.watermark).slice(11)) + '</b></span>';
+  }
+  $('#history-span').textContent = polls > 1 ? '· the last ' + Math.min(polls, HISTORY) + ' s' : '';
 }
 
 function drawGraph(m) {
@@ -130,7 +184,19 @@ function drawProblems(m) {
   const shown = m.problems.filter((p) => p.count > 0 || p.latest.length > 0);
   $('#problems').innerHTML = shown.length === 0 ? '<p class="empty">No dead letters, no late events.</p>' : '<ul class="problems">' + shown.map((p) =>
     '<li><strong>' + esc(p.topic) + '</strong> — ' + fmt(p.count) + ' ' + (p.kind === 'dead-letter' ? 'dead-lettered' : 'late') +
-    '<ul>' + p.latest.map((r) => '<li><span class="reason">' + esc(r.reason) + '</span>' + (r.operator ? ' <em>(' + esc(r.operator) + ')</em>' : '') + '</li>').join('') + '</ul></li>').join('') + '</ul>';
+    '<ul>' + byReason(p.latest).map((g) => '<li data-reason="' + esc(g.reason) + '"><span class="reason-count">×' + g.count + '</span><span class="reason">' + esc(g.reason) + '</span>' + (g.operators.length ? ' <em>(' + g.operators.map(esc).join(', ') + ')</em>' : '') + '</li>').join('') + '</ul></li>').join('') + '</ul>';
+}
+
+/** The latest records of a problem topic grouped by reason, the most frequent first. */
+function byReason(latest) {
+  const groups = new Map();
+  for (const r of latest) {
+    const g = groups.get(r.reason) || { reason: r.reason, count: 0, operators: [] };
+    g.count++;
+    if (r.operator && !g.operators.includes(r.operator)) g.operators.push(r.operator);
+    groups.set(r.reason, g);
+  }
+  return [...groups.values()].sort((a, b) => b.count - a.count);
 }
 
 async function lookup() {
@@ -167,6 +233,7 @@ export function dashboardPage(title: string): string {
 <header><h1 id="title">${esc(title)}</h1><span class="mode" id="mode"></span><span class="updated" id="updated">loading…</span></header>
 <main>
 <section><h2>Dataflow</h2><div id="graph"></div></section>
+<section><h2>Over time <span class="empty" id="history-span"></span></h2><div class="plots" id="history"></div></section>
 <section><h2>Operators</h2>
 <table id="operators"><thead><tr><th>operator</th><th>state</th><th>in</th><th>out</th><th>failed</th><th>late</th><th>rec/s</th><th>lag</th><th>watermark</th><th>state rows</th><th>batch ms p50 / p99</th><th>Jaeger</th></tr></thead><tbody></tbody></table>
 </section>
