@@ -37,7 +37,7 @@ async function launch(): Promise<BrowserContext> {
 }
 
 describe('dashboard in headless Chromium', () => {
-  it('dashboard - shows every operator of the example, and its counters move while records flow', async () => {
+  it('dashboard - shows every operator of the example, its counters move while records flow, rates and watermarks are plotted over time, dead letters grouped by reason', async () => {
     const { plan, dataflow } = await loadPlan(FILE, { partitions: 1 });
     const logs: LogLine[] = [];
     const telemetry = (await RuntimeTelemetry.open({ serviceName: 'dashboard-test', collect: true, env: {}, logs: { write: (l) => logs.push(...l) } }))!;
@@ -120,6 +120,10 @@ describe('dashboard in headless Chromium', () => {
     expect(new Set(ratePoints.map((p) => p.split(',')[0])).size, 'points spread over time').toBeGreaterThanOrEqual(3);
     const windowOp = plan.operators.find((o) => o.kind === 'window')!.id;
     await page.waitForFunction((op) => Number(document.querySelector(`#history .plot[data-operator="${op}"] polyline[data-series=watermark]`)?.getAttribute('data-points') ?? '0') >= 2, windowOp, { timeout: 20_000 });
+    // Dead letters grouped by reason: two records that do not fit the topic's type, one reason.
+    await df.produce('sentences', [{ value: 42 as unknown as string, timestamp: Date.now() }, { value: 42 as unknown as string, timestamp: Date.now() }]);
+    await page.waitForFunction(() => /×2/.test(document.querySelector('#problems li[data-reason]')?.textContent ?? ''), undefined, { timeout: 20_000 });
+    expect(await page.$$eval('#problems li[data-reason]', (lis) => lis.length)).toBe(1);
     // Each operator links to its traces in Jaeger.
     const link = await page.$eval(`#operators tr[data-operator="${firstOp}"] a`, (a) => a.getAttribute('href'));
     expect(link).toBe(`http://jaeger.test:16686/search?service=${encodeURIComponent(firstOp)}&operation=process&limit=20`);
