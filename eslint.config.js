@@ -44,7 +44,7 @@ function boundaries(allow = []) {
       { sourceTag: 'layer:bus', onlyDependOnLibsWithTags: ['layer:records', 'layer:testing'] },
       { sourceTag: 'layer:wit', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan'] },
       { sourceTag: 'layer:wasm-host', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records', 'layer:engine', 'layer:functions', 'layer:wit'] },
-      { sourceTag: 'layer:functions', onlyDependOnLibsWithTags: ['layer:spec', 'layer:records'] },
+      { sourceTag: 'layer:functions', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records', 'layer:wit'] },
       { sourceTag: 'layer:state', onlyDependOnLibsWithTags: ['layer:records', 'layer:testing'] },
       { sourceTag: 'layer:testing', onlyDependOnLibsWithTags: [] },
       { sourceTag: 'layer:telemetry', onlyDependOnLibsWithTags: [] },

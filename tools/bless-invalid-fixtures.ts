@@ -2,7 +2,7 @@
 // now (run after a deliberate change to a diagnostic, then read the diff):
 //   npx tsx tools/bless-invalid-fixtures.ts fixtures/invalid/*.yaml
 import { readFileSync, writeFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { bufferIo, main } from '@ssdk/cli';
 
 const repo = new URL('../', import.meta.url).pathname.replace(/\/$/, '');
@@ -20,6 +20,9 @@ function headerFrom(err: string, path: string): string[] {
     if (line.startsWith(`${path}:`)) {
       const rest = line.slice(path.length + 1);
       if (/^\d+:\d+: /.test(rest)) lines.push(`# expect: ${rest}`);
+    } else if (line.startsWith(`${dirname(path)}/`) && /^[\w./-]+\.ts:\d+:\d+: /.test(line.slice(dirname(path).length + 1))) {
+      // A diagnostic in a `uses:` module, named relative to the corpus folder.
+      lines.push(`# expect: ${line.slice(dirname(path).length + 1)}`);
     } else if (line.startsWith('  hint: ')) {
       lines.push(`# expect-hint: ${line.slice(8)}`);
     }

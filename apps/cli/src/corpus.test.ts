@@ -5,9 +5,12 @@
  *
  *   # expect: 14:7: error: unknown key `sourcse` in service `word-counter`
  *   # expect-hint: did you mean `sources`?
+ *
+ * A diagnostic in another file (a `uses:` module) names it relative to the corpus folder:
+ * `# expect: functions/broken-filter.ts:2:24: error: …`.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadAndCheck } from './dataflow.ts';
 import { bufferIo } from './io.ts';
@@ -18,6 +21,8 @@ const corpus = 'fixtures/invalid';
 const files = (await readdir(join(repo, corpus))).filter((name) => name.endsWith('.yaml')).sort();
 
 interface Printed {
+  /** Another file than the services file, relative to the corpus folder. */
+  file?: string;
   line: number;
   col: number;
   severity: string;
@@ -25,7 +30,11 @@ interface Printed {
   hint?: string;
 }
 
-const DIAGNOSTIC = /^(\d+):(\d+): (error|warning): (.+)$/;
+const DIAGNOSTIC = /^(?:([\w./-]+\.ts):)?(\d+):(\d+): (error|warning): (.+)$/;
+
+function printed(m: RegExpExecArray): Printed {
+  return { ...(m[1] ? { file: m[1] } : {}), line: Number(m[2]), col: Number(m[3]), severity: m[4] as string, message: m[5] as string };
+}
 
 /** The `# expect:` / `# expect-hint:` lines at the top of a corpus file. */
 function expectedOf(text: string, name: string): Printed[] {
@@ -42,7 +51,7 @@ function expectedOf(text: string, name: string): Printed[] {
     if (!diag) break;
     const m = DIAGNOSTIC.exec(diag[1] as string);
     if (!m) throw new Error(`${name}: malformed header line: ${line}`);
-    expected.push({ line: Number(m[1]), col: Number(m[2]), severity: m[3] as string, message: m[4] as string });
+    expected.push(printed(m));
   }
   return expected;
 }
@@ -60,8 +69,12 @@ function printedOf(stderr: string, path: string): { diagnostics: Printed[]; othe
       last.hint = hint[1] as string;
       continue;
     }
-    const m = line.startsWith(`${path}:`) ? DIAGNOSTIC.exec(line.slice(path.length + 1)) : null;
-    if (m) diagnostics.push({ line: Number(m[1]), col: Number(m[2]), severity: m[3] as string, message: m[4] as string });
+    const m = line.startsWith(`${path}:`)
+      ? DIAGNOSTIC.exec(line.slice(path.length + 1))
+      : line.startsWith(`${dirname(path)}/`)
+        ? DIAGNOSTIC.exec(line.slice(dirname(path).length + 1))
+        : null;
+    if (m && (m[1] === undefined) === line.startsWith(`${path}:`)) diagnostics.push(printed(m));
     else other.push(line);
   }
   return { diagnostics, other };

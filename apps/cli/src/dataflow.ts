@@ -5,7 +5,8 @@
  * misspelt `sources`, a window with broken bounds) they would report the same mistake again
  * as something else ("has no sources", a sink type mismatch) — noise that hides the cause.
  */
-import { loadServicesFile, type Dataflow, type Diagnostic } from '@ssdk/spec';
+import { checkFunctionCode } from '@ssdk/functions';
+import { hasErrors, loadServicesFile, type Dataflow, type Diagnostic } from '@ssdk/spec';
 import { checkDataflow, planDataflow, type PlanOptions, type PhysicalPlan } from '@ssdk/plan';
 
 export interface CheckedDataflow {
@@ -14,11 +15,17 @@ export interface CheckedDataflow {
   diagnostics: Diagnostic[];
 }
 
-export async function loadAndCheck(file: string): Promise<CheckedDataflow> {
+/**
+ * Parse, the planner's checks, then the functions' code type-checked (nothing of it runs) —
+ * once the planner finds nothing: a broken state or type would show again in the code as its
+ * consequences. `code: false` leaves the code out (`ssdk generate` writes what it is missing).
+ */
+export async function loadAndCheck(file: string, how: { code?: boolean } = {}): Promise<CheckedDataflow> {
   const parsed = await loadServicesFile(file);
   if (hasStructuralErrors(parsed.diagnostics)) return { file, ...parsed };
   const checked = checkDataflow(parsed.dataflow);
-  return { file, dataflow: parsed.dataflow, diagnostics: [...parsed.diagnostics, ...checked.diagnostics] };
+  const code = how.code === false || hasErrors([...parsed.diagnostics, ...checked.diagnostics]) ? [] : checkFunctionCode(parsed.dataflow, checked.graph);
+  return { file, dataflow: parsed.dataflow, diagnostics: [...parsed.diagnostics, ...checked.diagnostics, ...code] };
 }
 
 export interface PlannedDataflow extends CheckedDataflow {
@@ -37,9 +44,10 @@ export async function loadAndPlan(file: string, options: PlanOptions, how: { rus
     ? parsed.diagnostics
     : parsed.diagnostics.map((d) => (isPortDiagnostic(d) && d.severity === 'error' ? { ...d, severity: 'warning' as const } : d));
   const planned = planDataflow(parsed.dataflow, options);
-  const diagnostics = [...specDiags, ...planned.diagnostics];
-  const hasErrors = diagnostics.some((d) => d.severity === 'error');
-  return { file, dataflow: parsed.dataflow, diagnostics, ...(planned.plan && !hasErrors ? { plan: planned.plan } : {}) };
+  // A plan about to run has its code checked first; showing a plan needs signatures only.
+  const code = how.rustIsError && !hasErrors([...specDiags, ...planned.diagnostics]) ? checkFunctionCode(parsed.dataflow, checkDataflow(parsed.dataflow).graph) : [];
+  const diagnostics = [...specDiags, ...planned.diagnostics, ...code];
+  return { file, dataflow: parsed.dataflow, diagnostics, ...(planned.plan && !hasErrors(diagnostics) ? { plan: planned.plan } : {}) };
 }
 
 /** Errors in the file's structure (anything but a function body still to port from Rust). */

@@ -135,8 +135,8 @@ describe('control plane (planner + deploy/status/undeploy/state)', () => {
     expect(at).toHaveLength(2);
     const refused = await deploy(broken);
     expect(refused.code).toBe(2);
-    expect(refused.err).toContain(`${at[0]}: error: count-words.key-by-word: Unexpected ";"`);
-    expect(refused.err).toContain(`${at[1]}: error: top-words.key-window-word: Unexpected ";"`);
+    expect(refused.err).toContain(`${at[0]}: error: count-words.key-by-word: Expression expected (TS1109)`);
+    expect(refused.err).toContain(`${at[1]}: error: top-words.key-window-word: Expression expected (TS1109)`);
     expect(refused.err).toContain(`${broken}: 2 errors`);
     expect(stack.log).not.toContain('broken-count');
     // up checks before it starts a planner or builds anything.

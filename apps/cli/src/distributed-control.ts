@@ -1,14 +1,13 @@
 /**
  * What the control-plane commands share (`planner`, `deploy`, `status`, `undeploy`, `state`,
- * `up`): talking to the planner over NATS request/reply, the control schema flag, checking that
- * the functions compile before a deploy, and starting the planner as a process of its own (apps are services, never imported: `ssdk planner` runs
+ * `up`): talking to the planner over NATS request/reply, the control schema flag, checking the
+ * functions' code before a deploy, and starting the planner as a process of its own (apps are services, never imported: `ssdk planner` runs
  * the planner app's entry point).
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { connectControl, NoResponderError, RemoteError } from '@ssdk/bus';
-import { FunctionCompileError, loadNativeStep } from '@ssdk/functions';
-import { checkDataflow } from '@ssdk/plan';
+import { FUNCTION_DIAGNOSTICS } from '@ssdk/functions';
 import { plannerSubject, readBundle, type DeploymentBundle, type PlannerVerb } from '@ssdk/runtime';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { UsageError, type OptionSpec } from './args.ts';
@@ -139,41 +138,18 @@ export async function readServicesBundle(file: string, command: string): Promise
 }
 
 /**
- * Every TypeScript function of the dataflow compiled (esbuild, the compiler of the component's
- * bundle too), so a deploy fails at once, with file:line:col, rather than in every operator
- * process after it: one diagnostic per function that does not compile. On the user's machine,
- * like `ssdk run --native`: a module's top-level code runs. A `uses:` step without a TypeScript
- * module is left to the build (it may name a prebuilt `.wasm`).
- */
-export async function functionDiagnostics(file: string, dataflow: Dataflow): Promise<Diagnostic[]> {
-  const out: Diagnostic[] = [];
-  for (const service of checkDataflow(dataflow).graph.services) {
-    const p = service.pipeline;
-    for (const site of [...p.sources.flatMap((b) => b.steps), ...p.trunk, ...p.sinks.flatMap((b) => b.steps)]) {
-      try {
-        await loadNativeStep(site.id, site.step, file);
-      } catch (err) {
-        if (!(err instanceof FunctionCompileError)) continue;
-        const src = site.step.fn.source;
-        const pos = err.location ?? (src.kind === 'inline' ? src.codePos : src.refPos);
-        out.push({ severity: 'error', code: err.code, message: err.message, hint: 'fix the function; `ssdk build` compiles it the way operators will', pos });
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * The check `deploy` and `up` make before they deploy: the functions compile. Prints what does
- * not and returns the exit code; else the parsed dataflow, or undefined when the file itself has
- * errors (the planner reports those, as `ssdk validate` would).
+ * The check `deploy` and `up` make before they deploy: the functions' code type-checks, by the
+ * compiler, without running any of it (a module's top-level code never runs on the deploying
+ * machine). Prints what does not and returns the exit code; else the parsed dataflow, or
+ * undefined when the file itself has errors (the planner reports those, as `ssdk validate` would).
  */
 export async function checkFunctions(file: string, io: CliIo): Promise<{ dataflow?: Dataflow } | number> {
   const checked = await loadAndCheck(file);
-  if (checked.diagnostics.some((d) => d.severity === 'error')) return {};
-  const errors = await functionDiagnostics(file, checked.dataflow);
-  if (errors.length === 0) return { dataflow: checked.dataflow };
-  printDiagnostics(io, errors);
-  io.err(`${file}: ${paint(io, 'red', plural(errors.length, 'error'))}\n`);
+  const hasErrors = checked.diagnostics.some((d) => d.severity === 'error');
+  const codeErrors = checked.diagnostics.some((d) => d.severity === 'error' && Object.hasOwn(FUNCTION_DIAGNOSTICS, d.code));
+  if (!codeErrors) return hasErrors ? {} : { dataflow: checked.dataflow };
+  printDiagnostics(io, checked.diagnostics);
+  const { errors, warnings } = countBySeverity(checked.diagnostics);
+  io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}\n`);
   return EXIT_USER_ERROR;
 }

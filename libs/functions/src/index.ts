@@ -10,3 +10,4 @@
  */
 export * from './native.ts';
 export * from './steps.ts';
+export * from './check.ts';

@@ -15,7 +15,7 @@
  * for (const s of functionStubs(dataflow, graph)) console.log(s.module, s.test);
  */
 export { generateWit, HOST_WIT, HOST_PACKAGE, type WitPackage } from './wit.ts';
-export { generateTypesTs, generateCtxTs, stateTypes, tsType, zeroValue } from './typescript.ts';
+export { generateTypesTs, generateCtxTs, generateCtxDeclarations, stateTypes, stateKeyTypes, typeNamesIn, tsType, zeroValue } from './typescript.ts';
 export { functionStubs, type FunctionStub } from './stubs.ts';
 export { stepSignature, declaredSignature, type StepSignature } from './signature.ts';
 export { witId, tsTypeName } from './names.ts';

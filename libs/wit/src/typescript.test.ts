@@ -68,7 +68,9 @@ describe('wit - TypeScript for function authors', () => {
     const ctx = generateCtxTs(df, graph);
     expect(ctx).toContain("import type { Revenue } from './types.js';");
     expect(ctx).toContain('  "revenue-per-customer": Revenue;');
-    expect(ctx).toContain('state<N extends keyof States>(name: N): State<States[N]>;');
+    expect(ctx).toContain('state<N extends keyof States>(name: N): State<States[N], StateKeys[N]>;');
+    expect(ctx).toContain('  "revenue-per-customer": string;\n}');
+    expect(ctx).toContain('lookup(key: K): V | undefined;');
     expect(ctx).toContain('state<V = unknown>(name: string): State<V>;');
     expect(ctx).toContain('export function createTestCtx(');
   });

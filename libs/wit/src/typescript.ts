@@ -36,13 +36,14 @@ export function tsType(t: TypeRef, df: Dataflow, depth = 0): string {
       return /[|&]/.test(item) ? `Array<${item}>` : `${item}[]`;
     }
     case 'option':
-      return `${r(t.value)} | null`;
+      // A missing value is `null` in JSON and `undefined` in JavaScript; both encode as absent.
+      return `${r(t.value)} | null | undefined`;
     case 'key-value':
       return `{ key: ${r(t.key)}; value: ${r(t.value)} }`;
     case 'keyed-state':
       return r(t.value);
     case 'arrow-row':
-      return `{ ${t.columns.map((c) => `${tsProp(c.name)}?: ${c.type === 'timestamp' ? 'number' : r({ kind: 'primitive', name: c.type })};`).join(' ')} }`;
+      return `{ ${t.columns.map((c) => `${tsProp(c.name)}: ${c.type === 'timestamp' ? 'number' : r({ kind: 'primitive', name: c.type })};`).join(' ')} }`;
     case 'number':
       return 'number';
     case 'void':
@@ -68,7 +69,7 @@ export function generateTypesTs(df: Dataflow): string {
     if (t.kind === 'object') {
       out.push(`export interface ${ts} {`, ...t.properties.map((p) => `  ${tsProp(p.name)}${p.optional ? '?' : ''}: ${tsType(p.type, df, 1)};`), '}', '');
     } else if (t.kind === 'arrow-row') {
-      out.push(`export interface ${ts} {`, ...t.columns.map((c) => `  ${tsProp(c.name)}?: ${c.type === 'timestamp' ? 'number' : tsType({ kind: 'primitive', name: c.type }, df)};`), '}', '');
+      out.push(`export interface ${ts} {`, ...t.columns.map((c) => `  ${tsProp(c.name)}: ${c.type === 'timestamp' ? 'number' : tsType({ kind: 'primitive', name: c.type }, df)};`), '}', '');
     } else {
       out.push(`export type ${ts} = ${tsType(t, df)};`, '');
     }
@@ -99,13 +100,24 @@ function nestedNamed(t: TypeRef): Array<TypeRef & { typeName?: string }> {
 
 /** The value type of each state the dataflow's functions can name; `unknown` where two services disagree. */
 export function stateTypes(df: Dataflow, graph: DataflowGraph): Map<string, string> {
+  return stateTypesBy(df, graph, (t) => (t.kind === 'keyed-state' ? t.value : t));
+}
+
+/** The key type of each state (what `lookup` takes); `Key` where it is not declared or two services disagree. */
+export function stateKeyTypes(df: Dataflow, graph: DataflowGraph): Map<string, string> {
+  const keys = stateTypesBy(df, graph, (t) => (t.kind === 'keyed-state' ? t.key : undefined));
+  return new Map([...keys].map(([name, t]) => [name, t === 'unknown' ? 'Key' : t]));
+}
+
+function stateTypesBy(df: Dataflow, graph: DataflowGraph, part: (t: TypeRef) => TypeRef | undefined): Map<string, string> {
   const byName = new Map<string, string>();
   const owned = new Map<string, TypeRef>();
   for (const s of Object.values(df.services)) for (const st of s.states) if (st.kind === 'owned') owned.set(`${s.name}.${st.name}`, st.type);
   for (const node of graph.services) {
     for (const st of node.service.states) {
       const t = st.kind === 'owned' ? st.type : owned.get(`${st.fromService}.${st.fromState}`);
-      const value = t ? tsType(t.kind === 'keyed-state' ? t.value : t, df) : 'unknown';
+      const chosen = t && part(t);
+      const value = chosen ? tsType(chosen, df) : 'unknown';
       const prev = byName.get(st.name);
       byName.set(st.name, prev === undefined || prev === value ? value : 'unknown');
     }
@@ -113,17 +125,16 @@ export function stateTypes(df: Dataflow, graph: DataflowGraph): Map<string, stri
   return byName;
 }
 
-export function generateCtxTs(df: Dataflow, graph: DataflowGraph): string {
-  const states = stateTypes(df, graph);
-  const used = new Set<string>();
-  for (const v of states.values()) for (const m of v.matchAll(/\b[A-Z][A-Za-z0-9]*\b/g)) if (m[0] !== 'Uint8Array') used.add(m[0]);
-  const imports = used.size ? `import type { ${[...used].sort().join(', ')} } from './types.js';\n\n` : '';
-  const stateLines = [...states].map(([name, t]) => `  ${JSON.stringify(name)}: ${t};`);
-  return `${HEADER(df)}/**
- * The \`ctx\` every function receives (ssdk's docs/services-file.md, "The ctx API"), typed for this
- * dataflow's states, and \`createTestCtx\` to call functions in unit tests without a runtime.
+/**
+ * The type part of `ctx.ts` (no imports, no code): `Key`, `Window`, `State`, `Row`, `States`,
+ * `StateKeys` and `Ctx`, each exported. `ssdk validate` checks functions against these.
  */
-${imports}export type Key = string | number | boolean;
+export function generateCtxDeclarations(df: Dataflow, graph: DataflowGraph): string {
+  const states = stateTypes(df, graph);
+  const keys = stateKeyTypes(df, graph);
+  const stateLines = [...states].map(([name, t]) => `  ${JSON.stringify(name)}: ${t};`);
+  const keyLines = [...keys].map(([name, t]) => `  ${JSON.stringify(name)}: ${t};`);
+  return `export type Key = string | number | boolean;
 
 export interface Window {
   /** Epoch ms. */
@@ -132,7 +143,7 @@ export interface Window {
   end: number;
 }
 
-export interface State<V> {
+export interface State<V, K extends Key = Key> {
   /** The current key's value (inside a partition or window). */
   get(): V | undefined;
   set(value: V): void;
@@ -141,9 +152,9 @@ export interface State<V> {
   increment(by?: number): number;
   delete(): void;
   /** Any key (ref-states, lookups); committed values. */
-  lookup(key: Key): V | undefined;
+  lookup(key: K): V | undefined;
   /** In a flush: every entry of the window's state. */
-  entries(): Iterable<[key: Key, value: V]>;
+  entries(): Iterable<[key: K, value: V]>;
 }
 
 export type Row = Record<string, unknown>;
@@ -151,6 +162,11 @@ export type Row = Record<string, unknown>;
 /** The states this dataflow's functions can name, with their value types. */
 export interface States {
 ${stateLines.join('\n')}
+}
+
+/** The key type of each state. */
+export interface StateKeys {
+${keyLines.join('\n')}
 }
 
 export interface Ctx {
@@ -162,7 +178,7 @@ export interface Ctx {
   param(name: string): string | undefined;
   /** To \`ssdk log\`, with the operator, partition and offset. */
   log(...args: unknown[]): void;
-  state<N extends keyof States>(name: N): State<States[N]>;
+  state<N extends keyof States>(name: N): State<States[N], StateKeys[N]>;
   state<V = unknown>(name: string): State<V>;
   /**
    * Read-only SQL (SELECT/WITH) over the dataflow's committed state tables (\`<service>_<state>\`),
@@ -176,7 +192,24 @@ export interface Ctx {
   /** A random number in [0, 1) (\`grants: [random]\`; likewise \`Math.random()\`). */
   random(): number;
 }
+`;
+}
 
+/** The PascalCase type names a declaration text uses (what it must import from types.ts). */
+export function typeNamesIn(text: string): string[] {
+  const used = new Set<string>();
+  for (const m of text.matchAll(/\b[A-Z][A-Za-z0-9]*\b/g)) if (m[0] !== 'Uint8Array') used.add(m[0]);
+  return [...used].sort();
+}
+
+export function generateCtxTs(df: Dataflow, graph: DataflowGraph): string {
+  const typeNames = typeNamesIn([...stateTypes(df, graph).values(), ...stateKeyTypes(df, graph).values()].join(' ')).filter((n) => n !== 'Key');
+  const imports = typeNames.length ? `import type { ${typeNames.join(', ')} } from './types.js';\n\n` : '';
+  return `${HEADER(df)}/**
+ * The \`ctx\` every function receives (ssdk's docs/services-file.md, "The ctx API"), typed for this
+ * dataflow's states, and \`createTestCtx\` to call functions in unit tests without a runtime.
+ */
+${imports}${generateCtxDeclarations(df, graph)}
 export interface TestCtxInit {
   key?: Key;
   window?: Window;
@@ -229,7 +262,8 @@ export function createTestCtx(init: TestCtxInit = {}): Ctx & { logs: unknown[][]
     },
     param: (name) => init.params?.[name],
     log: (...args) => void logs.push(args),
-    state,
+    // Keys are held as \`String(key)\`, so one implementation serves every state's key type.
+    state: state as Ctx['state'],
     sql(query, params = []) {
       if (!init.sql) throw new Error('ctx.sql: pass createTestCtx({ sql: (query, params) => rows })');
       return init.sql(query, params);

@@ -29,7 +29,7 @@ export const generateSpec: CommandSpec = {
  */
 export async function runGenerate(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const file = servicesFileArg(cmd, io);
-  const checked = await loadAndCheck(file);
+  const checked = await loadAndCheck(file, { code: false });
   printDiagnostics(io, checked.diagnostics);
   if (countBySeverity(checked.diagnostics).errors > 0) return EXIT_USER_ERROR;
   const df = checked.dataflow;

@@ -1,0 +1,69 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadServicesFile } from '@ssdk/spec';
+import { checkDataflow } from '@ssdk/plan';
+import { checkFunctionCode } from './check.ts';
+
+const FILE = (uses: string) => `apiVersion: 0.5.0
+meta: {name: t, version: 0.1.0, namespace: t}
+types:
+  reading:
+    type: object
+    properties:
+      sensor: {type: string}
+      at: {type: u64}
+topics:
+  in: {schema: {value: {type: reading}}}
+  out: {schema: {value: {type: reading}}}
+services:
+  s:
+    sources: [{type: topic, id: in}]
+    transforms:
+      - operator: filter
+        uses: ${uses}
+      - operator: map
+        run: |
+          function keep(value: Reading): Reading {
+            return { ...value, at: value.at + 1 };
+          }
+    sinks: [{type: topic, id: out}]
+`;
+
+async function check(uses: string, modules: Record<string, string>) {
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-check-'));
+  await mkdir(join(dir, 'functions'));
+  for (const [name, text] of Object.entries(modules)) await writeFile(join(dir, 'functions', name), text);
+  const file = join(dir, 'services.yaml');
+  await writeFile(file, FILE(uses));
+  const parsed = await loadServicesFile(file);
+  const diagnostics = checkFunctionCode(parsed.dataflow, checkDataflow(parsed.dataflow).graph);
+  return { dir, lines: diagnostics.map((d) => `${d.pos.file.replace(dir, '.')}:${d.pos.line}:${d.pos.col}: ${d.code}: ${d.message}`) };
+}
+
+describe('functions - checking user code without running it', () => {
+  it('functions - a module whose top level would hang or throw is checked, never run', async () => {
+    const { lines } = await check('is-recent', {
+      'is-recent.ts': "import type { Reading } from './types.js';\nwhile (true) {}\nthrow new Error('ran');\nexport function isRecent(r: Reading): boolean {\n  return r.at > 0;\n}\n",
+    });
+    // Nothing ran: the check returned, and the `throw` did not reach it.
+    expect(lines).toEqual([]);
+  });
+
+  it('functions - modules import the generated types.ts / ctx.ts when the user has none, and their own when they do', async () => {
+    const module = "import type { Reading } from './types.js';\nexport function isRecent(r: Reading): boolean {\n  return r.sensor.length > r.at;\n}\n";
+    expect((await check('is-recent', { 'is-recent.ts': module })).lines).toEqual([]);
+    const own = "export interface Reading { sensor: number; at: number }\n";
+    expect((await check('is-recent', { 'is-recent.ts': module, 'types.ts': own })).lines).toEqual([
+      "./functions/is-recent.ts:3:19: function-type-error: s.is-recent: Property 'length' does not exist on type 'number' (TS2339)",
+    ]);
+  });
+
+  it('functions - a default export serves, a non-function export does not', async () => {
+    expect((await check('is-recent', { 'is-recent.ts': 'export default function (r: unknown): boolean {\n  return r !== null;\n}\n' })).lines).toEqual([]);
+    expect((await check('is-recent', { 'is-recent.ts': 'export const isRecent = 42;\n' })).lines).toEqual([
+      './services.yaml:17:15: function-export-missing: `functions/is-recent.ts` exports `isRecent`, but not as a function',
+    ]);
+  });
+});

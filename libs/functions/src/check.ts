@@ -1,0 +1,362 @@
+/**
+ * `ssdk validate` for user code: every TypeScript function of a dataflow — inline `run:` code and
+ * `uses:` modules — type-checked by the TypeScript compiler against the types and the `ctx`
+ * generated from the services file, in one in-process program (virtual files, no disk writes),
+ * with every error mapped to the services file's line and column (inline code) or the module's.
+ * Nothing is executed: deploy and validate never run a module's top-level code.
+ *
+ * Besides the compiler's own errors: a `uses:` module that is missing, unreadable, outside the
+ * dataflow's folder or without the export its step needs; several functions in one `run:`; a
+ * `ctx.state('name')` naming a state its service does not have.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import ts from 'typescript';
+import { camelCase, snakeCase, type Dataflow, type Diagnostic, type SourcePos } from '@ssdk/spec';
+import type { DataflowGraph, ServicePipeline, StepSite } from '@ssdk/plan';
+import { generateCtxDeclarations, generateTypesTs, typeNamesIn } from '@ssdk/wit';
+import { findModule } from './steps.ts';
+
+/** Every code the check reports, with what it means. */
+export const FUNCTION_DIAGNOSTICS = {
+  'function-syntax-error': 'a function that does not parse',
+  'function-type-error': 'a function the TypeScript compiler rejects',
+  'function-module-missing': 'a `uses:` step with no module beside the services file',
+  'function-module-unreadable': 'a `uses:` module that cannot be read as text',
+  'function-export-missing': 'a `uses:` module without the export its step calls',
+  'function-outside-folder': 'a `uses:` reference that leads out of the dataflow\'s folder',
+  'several-functions': 'a `run:` holding more than one function declaration',
+  'unknown-state-name': '`ctx.state(name)` naming a state its service does not have',
+} as const;
+export type FunctionDiagnosticCode = keyof typeof FUNCTION_DIAGNOSTICS;
+
+const COMPILER_OPTIONS: ts.CompilerOptions = {
+  strict: true,
+  // Unannotated parameters are the user's choice (they stay `any`); everything annotated is checked.
+  noImplicitAny: false,
+  noEmit: true,
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.ESNext,
+  moduleResolution: ts.ModuleResolutionKind.Bundler,
+  allowImportingTsExtensions: true,
+  skipLibCheck: true,
+  types: [],
+  lib: ['lib.es2023.d.ts'],
+};
+
+/** What the generated ctx.ts declares. */
+const CTX_NAMES = ['Ctx', 'State', 'Key', 'Window', 'Row', 'States', 'StateKeys'];
+
+// The standard library's declarations parse once per process (most of a check's time).
+const libFiles = new Map<string, ts.SourceFile>();
+
+interface InlineFile {
+  site: StepSite;
+  service: string;
+  path: string;
+  codePos: SourcePos;
+  /** Lines added above the user's code (the import of the generated types). */
+  prefixLines: number;
+  text: string;
+}
+
+interface ModuleUse {
+  site: StepSite;
+  service: string;
+}
+
+/**
+ * The diagnostics of every TypeScript function of `df` (Rust bodies, prebuilt `.wasm`
+ * components and imported package functions are left to their own checks).
+ */
+export function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Diagnostic[] {
+  const dir = dirname(resolve(df.file));
+  const fnDir = join(dir, 'functions');
+  const out: Diagnostic[] = [];
+  const report = (code: FunctionDiagnosticCode, pos: SourcePos, message: string, hint?: string) =>
+    out.push({ severity: 'error', code, message, ...(hint !== undefined ? { hint } : {}), pos });
+
+  const typesText = generateTypesTs(df);
+  const ctxDeclarations = generateCtxDeclarations(df, graph);
+  const ctxText = `${importLine(typeNamesIn(ctxDeclarations).filter((t) => !CTX_NAMES.includes(t)), typesText)}\n${ctxDeclarations}`;
+  const typesPath = join(fnDir, 'types.ts');
+  const ctxPath = join(fnDir, 'ctx.ts');
+  // Inline code sees the services file's types as they are now, whatever functions/ holds.
+  const inlineTypesPath = join(fnDir, '__ssdk_types.ts');
+  const inlineCtxPath = join(fnDir, '__ssdk_ctx.ts');
+  const exportedTypes = new Set([...typesText.matchAll(/^export (?:interface|type) (\w+)/gm)].map((m) => m[1]!));
+
+  // The generated files stand in for functions/types.ts and ctx.ts unless the user wrote their own.
+  const virtual = new Map<string, string>();
+  if (!userOwned(typesPath)) virtual.set(typesPath, typesText);
+  if (!userOwned(ctxPath)) virtual.set(ctxPath, ctxText);
+  virtual.set(inlineTypesPath, typesText);
+  virtual.set(inlineCtxPath, ctxText.replace("from './types.ts'", "from './__ssdk_types.ts'"));
+  const inline = new Map<string, InlineFile>();
+  const modules = new Map<string, ModuleUse[]>();
+  const imported = importedFunctions(df);
+
+  let n = 0;
+  for (const node of graph.services) {
+    for (const site of stepsOf(node.pipeline)) {
+      const src = site.step.fn.source;
+      if (src.kind === 'inline') {
+        if (src.lang !== 'typescript') continue;
+        const declared = new Set([...src.code.matchAll(/\b(?:interface|type|class|enum|function|const|let|var)\s+([A-Z]\w*)/g)].map((m) => m[1]!));
+        const used = new Set([...src.code.matchAll(/\b[A-Z]\w*\b/g)].map((m) => m[0]));
+        const wanted = (names: Iterable<string>) => [...names].filter((t) => used.has(t) && !declared.has(t));
+        // One line above the code, so a position moves by whole lines only.
+        const prefix = [
+          importFrom(wanted(exportedTypes), './__ssdk_types.ts'),
+          importFrom(wanted(CTX_NAMES), './__ssdk_ctx.ts'),
+        ].join(' ');
+        const path = join(fnDir, `__ssdk_inline_${++n}.ts`);
+        const text = `${prefix}\n${src.code}\nexport {};\n`;
+        virtual.set(path, text);
+        inline.set(path, { site, service: node.service.name, path, codePos: src.codePos, prefixLines: 1, text });
+        continue;
+      }
+      if (imported.has(src.ref) || prebuilt(dir, src.ref)) continue;
+      const outside = leavesFolder(dir, src.ref);
+      if (outside) {
+        report(
+          'function-outside-folder',
+          src.refPos,
+          `\`uses: ${src.ref}\` leads out of the dataflow's folder`,
+          'name a function (`functions/<name>.ts` beside the services file), not a path',
+        );
+        continue;
+      }
+      const module = findModule(dir, src.ref);
+      if (!module) {
+        report(
+          'function-module-missing',
+          src.refPos,
+          `no code for \`${src.ref}\`: functions/${src.ref}.ts does not exist`,
+          `write it beside the services file, exporting \`${camelCase(src.ref)}\`; \`ssdk generate\` writes a stub`,
+        );
+        continue;
+      }
+      const problem = unreadable(module);
+      if (problem) {
+        report('function-module-unreadable', src.refPos, `cannot read \`${relative(dir, module)}\`: ${problem}`, 'save it as UTF-8 TypeScript');
+        continue;
+      }
+      const uses = modules.get(module) ?? [];
+      uses.push({ site, service: node.service.name });
+      modules.set(module, uses);
+    }
+  }
+
+  const host = ts.createCompilerHost(COMPILER_OPTIONS, true);
+  const fileExists = host.fileExists.bind(host);
+  const readFile = host.readFile.bind(host);
+  const getSourceFile = host.getSourceFile.bind(host);
+  const libDir = dirname(ts.getDefaultLibFilePath(COMPILER_OPTIONS));
+  const directoryExists = host.directoryExists?.bind(host);
+  host.fileExists = (f) => virtual.has(f) || fileExists(f);
+  host.directoryExists = (d) => d === fnDir || d === dir || (directoryExists ? directoryExists(d) : true);
+  host.readFile = (f) => virtual.get(f) ?? readFile(f);
+  host.getSourceFile = (f, lang, onError, create) => {
+    const text = virtual.get(f);
+    if (text !== undefined) return ts.createSourceFile(f, text, lang, true);
+    if (!f.startsWith(libDir)) return getSourceFile(f, lang, onError, create);
+    let lib = libFiles.get(f);
+    if (!lib) {
+      lib = getSourceFile(f, lang, onError, create);
+      if (lib) libFiles.set(f, lib);
+    }
+    return lib;
+  };
+  const roots = [...inline.keys(), ...modules.keys()];
+  if (roots.length === 0) return out;
+  const program = ts.createProgram({ rootNames: roots, options: COMPILER_OPTIONS, host });
+  const checker = program.getTypeChecker();
+
+  const where = (file: ts.SourceFile, start: number): SourcePos => {
+    const lc = file.getLineAndCharacterOfPosition(start);
+    const fn = inline.get(file.fileName);
+    if (fn) {
+      const line = Math.max(0, lc.line - fn.prefixLines);
+      // Block scalars lose the same indentation on every line: columns shift by one amount.
+      return { file: df.file, line: fn.codePos.line + line, col: fn.codePos.col + lc.character };
+    }
+    return { file: displayPath(df.file, file.fileName), line: lc.line + 1, col: lc.character + 1 };
+  };
+  const isUserFile = (f: ts.SourceFile) => inline.has(f.fileName) || modules.has(f.fileName) || (!virtual.has(f.fileName) && !f.fileName.startsWith(libDir) && !f.fileName.includes(`${sep}node_modules${sep}`));
+
+  const seen = new Set<string>();
+  for (const d of [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics()]) {
+    if (!d.file || d.start === undefined || !isUserFile(d.file)) continue;
+    const pos = where(d.file, d.start);
+    const message = ts.flattenDiagnosticMessageText(d.messageText, ' ');
+    const key = `${pos.file}:${pos.line}:${pos.col}:${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const syntax = d.category === ts.DiagnosticCategory.Error && d.code < 2000;
+    const subject = subjectOf(d.file, inline, modules);
+    report(
+      syntax ? 'function-syntax-error' : 'function-type-error',
+      pos,
+      `${subject}: ${message.replace(/\.$/, '')} (TS${d.code})`,
+      syntax ? 'fix the syntax' : `the types come from the services file; \`ssdk generate\` writes them to functions/types.ts and functions/ctx.ts for your editor`,
+    );
+  }
+
+  for (const fn of inline.values()) {
+    const file = program.getSourceFile(fn.path)!;
+    const declarations = file.statements.filter(ts.isFunctionDeclaration);
+    if (declarations.length > 1) {
+      const extra = declarations.slice(1);
+      const first = extra[0]!;
+      report(
+        'several-functions',
+        where(file, (first.name ?? first).getStart(file)),
+        `the \`run\` code of \`${fn.site.id}\` declares ${declarations.length} functions (${declarations.map((d) => `\`${d.name?.text ?? 'default'}\``).join(', ')}); only the first is its step`,
+        'one function per `run:`: give each its own step, nest helpers inside the function, or move them to a `uses:` module',
+      );
+    }
+    checkStateNames(file, [fn.service], df, checker, where, report);
+  }
+
+  for (const [module, uses] of modules) {
+    const file = program.getSourceFile(module);
+    if (!file) continue;
+    const symbol = checker.getSymbolAtLocation(file);
+    const exports = symbol ? checker.getExportsOfModule(symbol) : [];
+    const reported = new Set<string>();
+    for (const { site } of uses) {
+      const src = site.step.fn.source;
+      if (src.kind !== 'uses') continue;
+      const name = camelCase(src.ref);
+      const chosen = exports.find((e) => e.name === name) ?? exports.find((e) => e.name === 'default');
+      const callable = chosen && checker.getTypeOfSymbolAtLocation(chosen, file).getCallSignatures().length > 0;
+      if (callable || reported.has(src.ref)) continue;
+      reported.add(src.ref);
+      const others = exports.map((e) => `\`${e.name}\``);
+      report(
+        'function-export-missing',
+        src.refPos,
+        chosen
+          ? `\`${relative(dir, module)}\` exports \`${chosen.name}\`, but not as a function`
+          : `\`${relative(dir, module)}\` does not export \`${name}\`${others.length ? ` (it exports ${others.join(', ')})` : ''}`,
+        `export the step's function: \`export function ${name}(...) { ... }\` (or as the default export)`,
+      );
+    }
+    checkStateNames(file, [...new Set(uses.map((u) => u.service))], df, checker, where, report);
+  }
+  return out;
+}
+
+function stepsOf(p: ServicePipeline): StepSite[] {
+  return [...p.sources.flatMap((b) => b.steps), ...p.trunk, ...p.sinks.flatMap((b) => b.steps)];
+}
+
+/** `ctx.state('name')` calls with a literal name, against the states each using service has. */
+function checkStateNames(
+  file: ts.SourceFile,
+  services: string[],
+  df: Dataflow,
+  checker: ts.TypeChecker,
+  where: (file: ts.SourceFile, start: number) => SourcePos,
+  report: (code: FunctionDiagnosticCode, pos: SourcePos, message: string, hint?: string) => void,
+): void {
+  const visit = (node: ts.Node): void => {
+    if (
+      ts.isCallExpression(node) &&
+      ts.isPropertyAccessExpression(node.expression) &&
+      node.expression.name.text === 'state' &&
+      node.arguments.length >= 1 &&
+      ts.isStringLiteralLike(node.arguments[0]!) &&
+      isCtx(checker.getTypeAtLocation(node.expression.expression))
+    ) {
+      const arg = node.arguments[0] as ts.StringLiteralLike;
+      for (const service of services) {
+        const names = df.services[service]?.states.map((s) => s.name) ?? [];
+        if (names.includes(arg.text)) continue;
+        const close = names.find((s) => similar(s, arg.text));
+        report(
+          'unknown-state-name',
+          where(file, arg.getStart(file)),
+          `service \`${service}\` has no state \`${arg.text}\``,
+          close ? `did you mean \`${close}\`?` : names.length ? `its states: ${names.map((s) => `\`${s}\``).join(', ')}` : 'declare it under the service\'s `states:`',
+        );
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+}
+
+function isCtx(t: ts.Type): boolean {
+  const name = (t.aliasSymbol ?? t.getSymbol())?.getName();
+  return name === 'Ctx';
+}
+
+/** Names one edit apart, or equal but for case and separators. */
+function similar(a: string, b: string): boolean {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
+  if (norm(a) === norm(b)) return true;
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  return a.slice(i + 1) === b.slice(i + 1) || a.slice(i) === b.slice(i + 1) || a.slice(i + 1) === b.slice(i);
+}
+
+/** The operator id of the step whose code a file is (the first, for a module several steps use). */
+function subjectOf(file: ts.SourceFile, inline: Map<string, InlineFile>, modules: Map<string, ModuleUse[]>): string {
+  return inline.get(file.fileName)?.site.id ?? modules.get(file.fileName)?.[0]?.site.id ?? 'a module the functions import';
+}
+
+function importFrom(names: string[], from: string): string {
+  return names.length ? `import type { ${names.join(', ')} } from '${from}';` : '';
+}
+
+function importLine(names: string[], typesText: string): string {
+  const exported = new Set([...typesText.matchAll(/^export (?:interface|type) (\w+)/gm)].map((m) => m[1]!));
+  return importFrom(names.filter((n) => exported.has(n)), './types.ts');
+}
+
+/** The functions imported from packages (`imports:`), by the name steps use. */
+function importedFunctions(df: Dataflow): Set<string> {
+  const names = new Set<string>();
+  for (const imp of [...df.imports, ...df.dev.imports]) for (const f of imp.functions) names.add(f.alias ?? f.name);
+  return names;
+}
+
+function prebuilt(dir: string, ref: string): boolean {
+  return [...new Set([ref, camelCase(ref), snakeCase(ref)])].some((n) => existsSync(join(dir, 'functions', `${n}.wasm`)));
+}
+
+/** Whether `functions/<ref>.ts` would lie outside the services file's folder. */
+function leavesFolder(dir: string, ref: string): boolean {
+  const target = resolve(dir, 'functions', `${ref}.ts`);
+  return /[\\/]/.test(ref) || relative(dir, target).startsWith('..');
+}
+
+/** A file that exists and was not written by `ssdk generate` (which marks its files). */
+function userOwned(path: string): boolean {
+  try {
+    return !readFileSync(path, 'utf8').startsWith('// Generated by `ssdk generate`');
+  } catch {
+    return false;
+  }
+}
+
+/** Why a module cannot be read as TypeScript text, or undefined. */
+function unreadable(path: string): string | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  }
+  if (bytes.subarray(0, 8000).includes(0)) return 'not a text file';
+  return undefined;
+}
+
+/** A module's path as the user gave the services file's (relative stays relative). */
+function displayPath(servicesFile: string, module: string): string {
+  if (!servicesFile.startsWith('/')) return relative(process.cwd(), module);
+  return module;
+}
