@@ -14,11 +14,12 @@ const repo = new URL('../../../', import.meta.url).pathname;
 const root = 'fixtures/valid';
 const readme = await readFile(join(repo, root, 'README.md'), 'utf8');
 
-/** The services files, as paths relative to fixtures/valid (`seed/ticket-routing.yaml`). */
-const files = (await readdir(join(repo, root), { recursive: true }))
-  .filter((path) => path.endsWith('.yaml'))
-  .map((path) => path.split('\\').join('/'))
+/** The services files, as paths relative to fixtures/valid (`seed/ticket-routing.yaml`); `*.test.yaml` are their cases. */
+const all = (await readdir(join(repo, root), { recursive: true })).map((path) => path.split('\\').join('/'));
+const files = all
+  .filter((path) => path.endsWith('.yaml') && !path.endsWith('.test.yaml'))
   .sort();
+const withCases = files.filter((path) => all.includes(path.replace(/\.yaml$/, '.test.yaml')));
 
 /** The README's table: `| [seed/x.yaml](seed/x.yaml) | seed | 0.1.0 | ...`. */
 const table = new Map(
@@ -88,4 +89,12 @@ describe('valid fixtures', () => {
     expect(document.dataflow.dialect).toBe(path.split('/')[0]);
     expect(document.hash).toMatch(/^[0-9a-f]{64}$/);
   });
+
+  // Run, not only validated: every good record of the cases goes through, none dead-lettered
+  // (`ssdk test` fails on any dead letter a case does not expect). Native, to stay cheap.
+  it.each(withCases)('fixtures - %s runs its cases with no record dead-lettered', async (path) => {
+    const run = await ssdk('test', join(repo, root, path), '--native');
+    expect(run.out + run.err).toMatch(/ passed, 0 failed/);
+    expect(run.code).toBe(0);
+  }, 120_000);
 });

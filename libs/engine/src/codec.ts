@@ -295,11 +295,17 @@ function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: numbe
       }
     }
     case 'object': {
-      const renames = r.properties.some((prop) => (dir === 'in' ? prop.deserializeFrom : prop.serializeAs) !== undefined && (dir === 'in' ? prop.deserializeFrom : prop.serializeAs) !== prop.name);
+      const renames = r.properties.some((prop) => {
+        const wire = dir === 'in' ? (prop.deserializeFrom ?? prop.serializeAs) : prop.serializeAs;
+        return wire !== undefined && wire !== prop.name;
+      });
       const props = r.properties.map((prop) => ({
         name: prop.name,
         wire: dir === 'in' ? (prop.deserializeFrom ?? prop.name) : (prop.serializeAs ?? prop.name),
-        optional: prop.optional,
+        // A type renamed for writing only still reads back what it wrote (a dataflow reads its own topics).
+        written: dir === 'in' && prop.deserializeFrom === undefined && prop.serializeAs !== undefined && prop.serializeAs !== prop.name ? prop.serializeAs : undefined,
+        // An `option` property may be absent (`undefined` in JavaScript, `null` in JSON) like an `optional` one.
+        optional: prop.optional || resolveType(prop.type, types).kind === 'option',
         walk: compileWalker(prop.type, types, dir, depth + 1),
       }));
       return (v, p) => {
@@ -309,7 +315,8 @@ function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: numbe
         // unless a nested value changes (bytes decoded, a nested rename).
         let out: Record<string, unknown> | undefined = renames ? {} : undefined;
         for (const prop of props) {
-          const from = dir === 'in' ? prop.wire : prop.name;
+          const read = dir === 'in' ? prop.wire : prop.name;
+          const from = prop.written !== undefined && src[read] === undefined ? prop.written : read;
           const to = dir === 'in' ? prop.name : prop.wire;
           const value = src[from];
           const at = p ? `${p}.${from}` : from;

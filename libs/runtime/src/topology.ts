@@ -4,7 +4,7 @@
  * the parsed services file (which holds the functions' code).
  */
 import { camelCase, type Dataflow, type Step, type TypeRef } from '@ssdk/spec';
-import { checkDataflow, type PhysicalPlan, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
+import { checkDataflow, resolveType, type TypeTable, type PhysicalPlan, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
 import { readUtf8 } from '@ssdk/records';
 import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type WindowConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
@@ -131,7 +131,7 @@ export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: Func
       return {
         id: ps.id,
         operator: ps.operator,
-        setsKey: ps.output.key !== undefined && ps.operator !== 'assign-key' && isKeyValueOutput(model),
+        setsKey: ps.output.key !== undefined && ps.operator !== 'assign-key' && isKeyValueOutput(model, df.types),
         params: ps.params,
         states: op.states.map((s) => s.name),
         ...stepGrants(ps),
@@ -278,9 +278,12 @@ function stepGrants(ps: PlanStep): { grants?: StepGrants } {
   return { grants: g };
 }
 
-function isKeyValueOutput(step: Step): boolean {
+/** The step returns `{key, value}` (a `key-value` type, by name or written out, or an option of one). */
+function isKeyValueOutput(step: Step, types: TypeTable): boolean {
   const r = step.fn.signature?.returns;
-  return r !== undefined && (r.kind === 'key-value' || (r.kind === 'option' && r.value.kind === 'key-value'));
+  if (r === undefined) return false;
+  const t = resolveType(r, types);
+  return t.kind === 'key-value' || (t.kind === 'option' && resolveType(t.value, types).kind === 'key-value');
 }
 
 function runtimeTopic(t: PlanTopic, df: Dataflow): RuntimeTopic {

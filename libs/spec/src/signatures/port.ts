@@ -24,8 +24,11 @@ export function tsTypeText(type: TypeRef): string {
     case 'option':
       return `${tsTypeText(type.value)} | undefined`;
     case 'key-value':
-    case 'keyed-state':
-      return `{ key: ${tsTypeText(type.key)}; value: ${tsTypeText(type.value)} }`;
+    case 'keyed-state': {
+      // Fluvio's `Option<K>` key: in ssdk a returned key is always there (no key: return the value alone).
+      const key = type.key.kind === 'option' ? type.key.value : type.key;
+      return `{ key: ${tsTypeText(key)}; value: ${tsTypeText(type.value)} }`;
+    }
     case 'object':
       return `{ ${type.properties.map((p) => `${p.name}${p.optional ? '?' : ''}: ${tsTypeText(p.type)}`).join('; ')} }`;
     case 'void':

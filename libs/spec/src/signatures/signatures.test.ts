@@ -147,6 +147,15 @@ describe('Rust signatures', () => {
       'function assignEventTimestamp(value: string, eventTime: number): number',
     );
   });
+
+  test('spec - a keyed Rust result ports to a key that is always there, as a topic with a key schema needs', () => {
+    const fn = readRustFunction('fn add_key(key: Option<String>, user: UserIn) -> Result<(Option<String>, UserOut)> { todo!() }');
+    if (fn === undefined) throw new Error('not read');
+    const text = tsSignatureText(fn.name, portedParams(fn.signature, 'map'), fn.signature.returns);
+    expect(text).toBe('function addKey(user: UserIn): { key: string; value: UserOut }');
+    // The port, read back, declares a `string` key (not an option), so it meets a topic's `string` key.
+    expect(readTsFunction(`${text} { return { key: '', value: user } }`, at)?.signature.returns).toMatchObject({ kind: 'key-value', key: { kind: 'primitive', name: 'string' } });
+  });
 });
 
 describe('language detection', () => {
