@@ -85,6 +85,25 @@ export function parseServicesFile(text: string, file: string): ParseResult {
  */
 export function readYaml(text: string, file: string, diagnostics: Diagnostics): { doc: Document; positions: Positions; readable: boolean } {
   const lineCounter = new LineCounter();
+  if (!isText(text)) {
+    // Echoing a binary file's bytes helps no one: one line says what it is.
+    diagnostics.error('not-text', 'not a text file', { file, line: 1, col: 1 }, 'give the services file (YAML text), not a binary or compiled file');
+    return { doc: parseDocument('', { lineCounter }), positions: new Positions(file, lineCounter), readable: false };
+  }
+  const tooDeep = nestingPastLimit(text);
+  if (tooDeep !== undefined) {
+    const counter = new LineCounter();
+    const empty = parseDocument('', { lineCounter: counter });
+    for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) counter.addNewLine(at + 1);
+    const positions = new Positions(file, counter);
+    diagnostics.error(
+      'nesting-too-deep',
+      `the file nests more than ${MAX_NESTING} levels deep`,
+      positions.at(tooDeep),
+      'a services file nests a few levels: look for an unclosed `[` or `{`, or generated content pasted in',
+    );
+    return { doc: empty, positions, readable: false };
+  }
   const doc = parseDocument(text, { lineCounter });
   const positions = new Positions(file, lineCounter);
   reportYamlProblems(doc, text, positions, diagnostics);
@@ -140,6 +159,16 @@ function reportYamlProblems(doc: Document, text: string, positions: Positions, d
     if (error.code === 'DUPLICATE_KEY') {
       const key = keyAt(text, error.pos[0]);
       diagnostics.error('duplicate-key', `duplicate key \`${key}\``, pos, 'a key may appear once in a mapping: merge the two entries or remove one');
+    } else if (error.code === 'MISSING_CHAR' && /closing (["'])quote/.test(error.message)) {
+      // The library notices an unclosed quote where the file ends; the user needs where it opens.
+      const quote = /closing (["'])quote/.exec(error.message)![1] as '"' | "'";
+      const open = unclosedQuote(text, quote);
+      diagnostics.error(
+        'yaml-syntax',
+        `unclosed ${quote === '"' ? 'double' : 'single'} quote: the string that starts here never ends`,
+        open === undefined ? pos : positions.at(open),
+        `close it with ${quote}, or remove the ${quote} if the value is not meant to be quoted`,
+      );
     } else {
       diagnostics.error('yaml-syntax', YAML_MESSAGES[error.code] ?? yamlMessage(error), pos, YAML_HINTS[error.code]);
     }
@@ -153,6 +182,84 @@ function reportYamlProblems(doc: Document, text: string, positions: Positions, d
 function yamlMessage(error: YAMLError): string {
   const first = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '').replace(/[.:]$/, '');
   return first.charAt(0).toLowerCase() + first.slice(1);
+}
+
+/** Text, as opposed to a binary file read as UTF-8: no NUL bytes, few undecodable ones. */
+function isText(text: string): boolean {
+  const head = text.slice(0, 8192);
+  if (head.includes('\u0000')) return false;
+  let bad = 0;
+  for (const c of head) if (c === '\uFFFD') bad++;
+  return bad <= head.length / 100;
+}
+
+/** Deeper than any services file goes, and well short of where the YAML library runs out of stack. */
+export const MAX_NESTING = 100;
+
+/**
+ * The offset where the nesting passes `MAX_NESTING` levels, counting open flow brackets (`[`,
+ * `{`) and indentation steps, or undefined. A cheap scan before the recursive parse.
+ */
+function nestingPastLimit(text: string): number | undefined {
+  const indents: number[] = [];
+  let flow = 0;
+  let lineStart = 0;
+  while (lineStart < text.length) {
+    let end = text.indexOf('\n', lineStart);
+    if (end < 0) end = text.length;
+    const line = text.slice(lineStart, end);
+    const indent = line.length - line.trimStart().length;
+    if (line.trim() !== '' && !line.trimStart().startsWith('#')) {
+      while (indents.length > 0 && indents[indents.length - 1]! >= indent) indents.pop();
+      indents.push(indent);
+      if (indents.length > MAX_NESTING) return lineStart + indent;
+    }
+    let quote: string | undefined;
+    for (let i = indent; i < line.length; i++) {
+      const c = line[i]!;
+      if (quote !== undefined) {
+        if (c === quote) quote = undefined;
+      } else if (c === '"' || c === "'") quote = startsScalar(line, i) ? c : undefined;
+      else if (c === '#' && (i === 0 || line[i - 1] === ' ')) break;
+      else if (c === '[' || c === '{') {
+        if (++flow + indents.length > MAX_NESTING) return lineStart + i;
+      } else if (c === ']' || c === '}') flow = Math.max(0, flow - 1);
+    }
+    lineStart = end + 1;
+  }
+  return undefined;
+}
+
+/** Whether a quote at `i` opens a quoted scalar (after `: `, `- `, `[`, `{`, `,`, or first on its line). */
+function startsScalar(line: string, i: number): boolean {
+  const before = line.slice(0, i).trimEnd();
+  return before === '' || /[:\-[{,?]$/.test(before);
+}
+
+/** Where the quoted scalar that never closes opens, or undefined when the scan cannot tell. */
+function unclosedQuote(text: string, quote: '"' | "'"): number | undefined {
+  let i = 0;
+  let lineStart = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '\n') lineStart = i + 1;
+    else if (c === '#' && (i === lineStart || /\s/.test(text[i - 1]!))) {
+      const end = text.indexOf('\n', i);
+      i = end < 0 ? text.length : end;
+      continue;
+    } else if ((c === '"' || c === "'") && startsScalar(text.slice(lineStart, i + 1), i - lineStart)) {
+      const open = i;
+      for (i++; i < text.length; i++) {
+        if (text[i] === '\\' && c === '"') i++;
+        else if (text[i] === c && c === "'" && text[i + 1] === "'") i++;
+        else if (text[i] === c) break;
+      }
+      if (i >= text.length) return c === quote ? open : undefined;
+      lineStart = text.lastIndexOf('\n', i) + 1;
+    }
+    i++;
+  }
+  return undefined;
 }
 
 function keyAt(text: string, offset: number): string {

@@ -96,7 +96,7 @@ describe('Stateful DataFlow (0.4–0.6)', () => {
       'function storePermit(line: string, ctx: Ctx): void',
       'function hasPlate(entry: EntryEvent): boolean',
       'function decide(entry: EntryEvent): GateAction',
-      'function rekey(action: GateAction): { key: string | undefined; value: GateAction } | undefined',
+      'function rekey(action: GateAction): { key: string; value: GateAction } | undefined',
       'function entryTime(entry: EntryEvent, eventTime: number): number',
       'function byLevel(entry: EntryEvent): string',
       'function countCar(entry: EntryEvent, ctx: Ctx): void',
