@@ -3,8 +3,9 @@
  * WASI feature disabled: the component's only import is `ssdk:dataflow/host`. The first build
  * in a process compiles the engine (10–27 s); later ones take 3–5 s.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, sep } from 'node:path';
 
 export const COMPONENTIZE_JS_VERSION = '0.23.0';
 
@@ -19,8 +20,8 @@ export async function componentizeJs(opts: { js: string; witDir: string; world: 
     preopensSet = true;
   }
   const { componentize } = await import('@bytecodealliance/componentize-js');
-  await mkdir(opts.workDir, { recursive: true });
-  const sourcePath = join(opts.workDir, `${opts.name}.js`);
+  const workDir = await workDirFor(opts.workDir);
+  const sourcePath = join(workDir, `${opts.name}.js`);
   await writeFile(sourcePath, opts.js);
   try {
     const { component } = await componentize({
@@ -31,8 +32,25 @@ export async function componentizeJs(opts: { js: string; witDir: string; world: 
     });
     return component;
   } finally {
-    await rm(opts.workDir, { recursive: true, force: true });
+    await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * componentize-js maps the source's folder into the guest relative to the current directory
+ * when the folder's path *starts with* the current directory's as text (`startsWith(cwd)`), so
+ * from `/x/rel` a source under `/x/relwork/` loads as `ork/…` and the build fails. Such a folder
+ * is swapped for a fresh one under the system's temporary folder.
+ */
+export async function workDirFor(wanted: string, cwd = process.cwd()): Promise<string> {
+  const misread = (dir: string) => dir.startsWith(cwd) && dir !== cwd && !dir.startsWith(cwd.endsWith(sep) ? cwd : cwd + sep);
+  if (!misread(wanted)) {
+    await mkdir(wanted, { recursive: true });
+    return wanted;
+  }
+  const fresh = await mkdtemp(join(tmpdir(), 'ssdk-componentize-'));
+  if (misread(fresh)) throw new Error(`cannot build from ${cwd}: run ssdk from another folder (componentize-js misreads paths that start with it)`);
+  return fresh;
 }
 
 /**
