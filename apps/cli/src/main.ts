@@ -47,6 +47,9 @@ const COMMANDS: readonly LazyCommand[] = [
   lazy('state', () => import('./commands/state.ts'), (m) => ({ spec: m.stateSpec, run: m.runState })),
   lazy('compose', () => import('./commands/compose.ts'), (m) => ({ spec: m.composeSpec, run: m.runCompose })),
   lazy('connector', () => import('./commands/connector.ts'), (m) => ({ spec: m.connectorSpec, run: m.runConnectorCommand })),
+  lazy('version', () => import('./commands/housekeeping.ts'), (m) => ({ spec: m.versionSpec, run: m.runVersion })),
+  lazy('setup', () => import('./commands/housekeeping.ts'), (m) => ({ spec: m.setupSpec, run: m.runSetup })),
+  lazy('clean', () => import('./commands/housekeeping.ts'), (m) => ({ spec: m.cleanSpec, run: m.runClean })),
   lazy('nexmark', () => import('./commands/nexmark.ts'), (m) => ({ spec: m.nexmarkSpec, run: m.runNexmark })),
 ];
 
