@@ -18,7 +18,7 @@ import { partitionOfText } from '@ssdk/records';
 import type { Fence, Lease, StateStore } from '@ssdk/state';
 import { decodeMeta, encodeMeta, progressOf, type Channel, type CheckpointStore } from './checkpoint.ts';
 import type { ChannelProgress } from './progress.ts';
-import { tableSpecs } from './state-checkpoints.ts';
+import { fluvioAliases, tableSpecs } from './state-checkpoints.ts';
 import type { RuntimeUnit } from './topology.ts';
 
 export interface PartitionedCheckpointOptions {
@@ -44,6 +44,7 @@ interface PartitionMeta {
 /** Creates the plan's state tables (idempotent); every replica does it before it reads or commits. */
 export async function migratePlanState(store: StateStore, plan: PhysicalPlan, dataflow: Dataflow): Promise<void> {
   await store.migrate(tableSpecs(plan, dataflow));
+  await store.createAliases(fluvioAliases(plan));
 }
 
 /** The number of partitions a unit divides among its replicas: its widest input. */

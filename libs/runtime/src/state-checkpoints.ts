@@ -22,6 +22,7 @@ export async function stateCheckpointStore(o: StateCheckpointOptions): Promise<C
   const { store, plan } = o;
   const specs = tableSpecs(plan, o.dataflow);
   await store.migrate(specs);
+  await store.createAliases(fluvioAliases(plan));
   const partitionsOf = new Map(plan.states.map((s) => [s.table, plan.operators.find((op) => op.service === s.owner)?.partitions ?? 1]));
   return {
     async load(unit) {
@@ -57,6 +58,20 @@ export async function stateCheckpointStore(o: StateCheckpointOptions): Promise<C
     },
     close: () => store.close(),
   };
+}
+
+/**
+ * SQL written for Fluvio's SDF names a state by its name in snake case (`count_per_word_a`) and
+ * its key `_key`: a view per state with that name, beside the table ssdk names
+ * `<service>_<state>`, lets such SQL run unchanged (`ctx.sql`, the shell's `sql`, `ssdk state --sql`).
+ */
+export function fluvioAliases(plan: PhysicalPlan): Map<string, string> {
+  const aliases = new Map<string, string>();
+  for (const s of plan.states) {
+    const view = s.name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+    if (!aliases.has(view)) aliases.set(view, s.table);
+  }
+  return aliases;
 }
 
 /** One table per state of the plan: keys by their declared type, row state as typed columns. */

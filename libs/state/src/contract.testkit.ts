@@ -119,6 +119,24 @@ export function describeStateStore(name: string, setup: ContractSetup): void {
       );
     });
 
+    it('state - aliases show a table under its Fluvio name, the key as `_key`, for SQL written for SDF', async () => {
+      await store.migrate([row('a_count_per_word'), json('a_totals'), json('a_taken')]);
+      await store.createAliases(new Map([['count_per_word', 'a_count_per_word'], ['totals', 'a_totals'], ['a_taken', 'a_totals']]));
+      await store.commit({
+        writes: [
+          { table: 'a_count_per_word', key: 'river', partition: 0, value: { count: 3, ratio: 0.5, seen: true, Label: 'r' } },
+          { table: 'a_totals', key: 'river', partition: 0, value: 7 },
+        ],
+        offsets: [],
+      });
+      expect(await store.query('SELECT c._key, c.count, t.value AS total FROM count_per_word c JOIN totals t ON c._key = t._key')).toEqual([{ _key: 'river', count: 3, total: 7 }]);
+      // A name a table has already is left to the table.
+      expect(await store.query('SELECT count(*)::int AS n FROM a_taken')).toEqual([{ n: 0 }]);
+      // Made again (every start does), the views still answer.
+      await store.createAliases(new Map([['count_per_word', 'a_count_per_word']]));
+      expect(await store.query('SELECT _key FROM count_per_word')).toEqual([{ _key: 'river' }]);
+    });
+
     it('state - scan changedSince returns only the rows committed from that time on', async () => {
       await store.migrate([json('c_since')]);
       await store.commit({ writes: [{ table: 'c_since', key: 'old', partition: 0, value: 1 }], offsets: [] });

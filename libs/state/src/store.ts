@@ -16,7 +16,7 @@ import {
   StateWriteError,
 } from './errors.ts';
 import { decodeKey, encodeKey } from './keys.ts';
-import { addColumnsDdl, mergedSpec, normalizeSpec, qualify, quoteIdent, schemaDdl, specChange, tableDdl } from './schema.ts';
+import { addColumnsDdl, identifierProblem, mergedSpec, normalizeSpec, qualify, quoteIdent, RESERVED_TABLES, schemaDdl, specChange, tableDdl } from './schema.ts';
 import { CompiledTable } from './table.ts';
 import type {
   Commit,
@@ -65,6 +65,23 @@ export class SqlStateStore implements StateStore {
     this.#driver = driver;
     this.#options = options;
     this.#q = (table) => qualify(options.schema, table);
+  }
+
+  async createAliases(aliases: ReadonlyMap<string, string>): Promise<void> {
+    if (aliases.size === 0) return;
+    await this.#run('migrate', () =>
+      this.#driver.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ssdk-state:${this.schema}`]);
+        const tables = new Set((await tx.query<{ name: string }>(`SELECT name FROM ${this.#q('_tables')}`)).map((r) => r.name));
+        for (const [view, table] of aliases) {
+          const t = this.#tables.get(table);
+          if (!t || tables.has(view) || RESERVED_TABLES.has(view) || identifierProblem(view)) continue;
+          const columns = ['key AS _key', ...(t.spec.windowed ? ['window_start', 'window_end'] : []), t.valueSelect];
+          await tx.query(`DROP VIEW IF EXISTS ${this.#q(view)}`);
+          await tx.query(`CREATE VIEW ${this.#q(view)} AS SELECT ${columns.join(', ')} FROM ${t.qualified}`);
+        }
+      }),
+    );
   }
 
   async migrate(specs: StateTableSpec[]): Promise<void> {

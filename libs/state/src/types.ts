@@ -167,6 +167,12 @@ export interface StateStore {
 
   /** Creates the schema, bookkeeping tables and state tables; idempotent; adds new row columns. */
   migrate(tables: StateTableSpec[]): Promise<void>;
+  /**
+   * Views that show state tables as Fluvio's SQL names them (`aliases`: view name → table): the
+   * key as `_key`, then the window bounds and the value columns. Made after `migrate`; a view
+   * whose name a table already has is skipped. Replaces views of the same names.
+   */
+  createAliases(aliases: ReadonlyMap<string, string>): Promise<void>;
   /** The state tables stored in the schema. */
   tables(): Promise<StateTableSpec[]>;
 
