@@ -51,6 +51,35 @@ describe('state - schema', () => {
     ]);
   });
 
+  it('state - checks a row write as encoding it would, refusing the same values with the same reason', () => {
+    const table = new CompiledTable('s', { ...rowSpec, value: { kind: 'row', columns: [...(rowSpec.value.kind === 'row' ? rowSpec.value.columns : []), { name: 'name', type: 'string' }] } });
+    const refusal = (run: () => unknown): string | undefined => {
+      try {
+        run();
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    const values: unknown[] = [
+      { count: 3, lastSeen: 0, name: 'a' },
+      { count: '7', lastSeen: new Date(0), name: 5 },
+      { count: 1, lastSeen: '2026-01-01T00:00:00Z', extra: undefined },
+      { count: undefined, lastSeen: null },
+      { count: 1, colour: 'red' },
+      { count: {} },
+      { lastSeen: true },
+      { name: [] },
+      [1],
+      'x',
+      null,
+    ];
+    const refused = values.map((v) => refusal(() => table.checkValue(v)));
+    expect(refused).toEqual(values.map((v) => refusal(() => table.encodeValues([v]))));
+    expect(refused.filter((r) => r !== undefined)).toHaveLength(7);
+    expect(refused[4]).toMatch(/no column "colour"/);
+  });
+
   it('state - refuses invalid specs', () => {
     const bad: [string, unknown][] = [
       ['empty name', { ...rowSpec, table: '' }],

@@ -19,11 +19,13 @@ export class CompiledTable {
   readonly deleteSql: string;
   readonly dropWindowsSql: string;
   readonly columns: readonly RowColumn[];
+  private readonly columnNames: ReadonlySet<string>;
 
   constructor(schema: string, spec: StateTableSpec) {
     this.spec = spec;
     this.qualified = qualify(schema, spec.table);
     this.columns = spec.value.kind === 'row' ? spec.value.columns : [];
+    this.columnNames = new Set(this.columns.map((c) => c.name));
     const valueNames = spec.value.kind === 'json' ? ['value'] : this.columns.map((c) => quoteIdent(c.name));
     this.valueSelect = valueNames.join(', ');
 
@@ -62,25 +64,44 @@ export class CompiledTable {
       return [values.map((value) => encodeJson(value, table))];
     }
     const arrays = this.columns.map(() => new Array<string | null>(values.length));
-    const known = new Set(this.columns.map((c) => c.name));
     values.forEach((value, row) => {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new StateWriteError(
-          `state table "${table}" holds rows (${this.columns.map((c) => c.name).join(', ')}), got ${describe(value)}`,
-          { table },
-        );
-      }
-      const record = value as Record<string, unknown>;
-      for (const field of Object.keys(record)) {
-        if (!known.has(field) && record[field] !== undefined) {
-          throw new StateWriteError(`state table "${table}" has no column "${field}" (columns: ${[...known].join(', ')})`, { table });
-        }
-      }
+      const record = this.rowOf(value);
       this.columns.forEach((column, i) => {
         arrays[i]![row] = encodeColumn(column, record[column.name], table);
       });
     });
     return arrays;
+  }
+
+  /**
+   * Throws the `StateWriteError` `encodeValues([value])` would, without encoding: this runs for
+   * every write of a keyed step (`stateWriteCheck`), where building the text (an ISO date per
+   * timestamp, arrays per call) cost more than the step itself.
+   */
+  checkValue(value: unknown): void {
+    if (this.spec.value.kind === 'json') {
+      encodeJson(value, this.spec.table);
+      return;
+    }
+    const record = this.rowOf(value);
+    for (const column of this.columns) {
+      const v = record[column.name];
+      if (v !== null && v !== undefined && !columnAccepts(column, v)) encodeColumn(column, v, this.spec.table);
+    }
+  }
+
+  /** `value` as a row of this table's columns, or a `StateWriteError` saying why it is not one. */
+  private rowOf(value: unknown): Record<string, unknown> {
+    const { table } = this.spec;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new StateWriteError(`state table "${table}" holds rows (${this.columns.map((c) => c.name).join(', ')}), got ${describe(value)}`, { table });
+    }
+    const record = value as Record<string, unknown>;
+    for (const field in record) {
+      if (!Object.hasOwn(record, field) || this.columnNames.has(field) || record[field] === undefined) continue;
+      throw new StateWriteError(`state table "${table}" has no column "${field}" (columns: ${[...this.columnNames].join(', ')})`, { table });
+    }
+    return record;
   }
 
   /** A selected row's value columns back to the value a function wrote. */
@@ -105,6 +126,22 @@ function encodeJson(value: unknown, table: string): string {
   }
   if (text === undefined) throw new StateWriteError(`state table "${table}" stores JSON values, got ${describe(value)}`, { table });
   return text;
+}
+
+/** Whether `encodeColumn` gives text for a (present) value: the same cases, without the text. */
+function columnAccepts(column: RowColumn, value: unknown): boolean {
+  const t = typeof value;
+  switch (column.type) {
+    case 'i64':
+    case 'f64':
+    case 'bool':
+    case 'string':
+      return t === 'number' || t === 'bigint' || t === 'boolean' || t === 'string';
+    case 'timestamp':
+      return t === 'number' || t === 'string' || value instanceof Date;
+    default:
+      return assertNever(column.type);
+  }
 }
 
 /** Text for PostgreSQL to parse; a value it cannot parse fails the commit with StateWriteError. */
@@ -152,6 +189,6 @@ export function stateWriteCheck(spec: StateTableSpec): (key: StateKey, value: un
   const row = spec.value.kind === 'row';
   return (key, value) => {
     if (typeof key !== keyType) encodeKey(keyType, key, spec.table);
-    if (row && value !== undefined) table.encodeValues([value]);
+    if (row && value !== undefined) table.checkValue(value);
   };
 }
