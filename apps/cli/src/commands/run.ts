@@ -108,6 +108,7 @@ async function runInteractive(cmd: ParsedCommand, io: CliIo): Promise<number> {
   if (!session) return EXIT_USER_ERROR;
   printDiagnostics(io, session.diagnostics);
   try {
+    if (!ephemeral && cmd.values['fresh'] !== true) await warnIfInputEnded(session, file, io);
     await feed(session, inputs);
     const stateDirOption = typeof cmd.values['state-dir'] === 'string' ? cmd.values['state-dir'] : undefined;
     const home = stateDir(file, stateDirOption);
@@ -118,6 +119,23 @@ async function runInteractive(cmd: ParsedCommand, io: CliIo): Promise<number> {
   } finally {
     await session.close();
   }
+}
+
+/**
+ * A run that read its input to the end (`--until-idle`) leaves its windows' watermark at +∞:
+ * resumed, every record produced is late and no window fires. Said once, with the way out.
+ */
+async function warnIfInputEnded(session: Session, file: string, io: CliIo): Promise<void> {
+  const ended: string[] = [];
+  for (const op of session.plan.operators) {
+    const meta = (await session.checkpoints.load(op.id)).meta as { watermark?: { watermark?: number } } | null;
+    if (meta?.watermark?.watermark === Infinity) ended.push(op.id);
+  }
+  if (ended.length === 0) return;
+  io.err(
+    `warning: the state resumed here comes from a run whose input ended (the watermark of ${ended.map((id) => `\`${id}\``).join(', ')} is at +∞): ` +
+      `records produced now are late for every window, and no window fires\n  hint: start from empty state with \`ssdk run ${file} --fresh\`\n`,
+  );
 }
 
 /** Opens the embedded session of `ssdk run`; a file with errors is reported here (undefined is returned). */

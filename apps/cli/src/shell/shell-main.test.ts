@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { bufferIo } from '../io.ts';
 import { main } from '../main.ts';
 import { loadHistory, type ShellIo } from './terminal.ts';
-import { servicesDir } from './test-dataflow.ts';
+import { servicesDir, T0 } from './test-dataflow.ts';
 
 const repo = new URL('../../../../', import.meta.url).pathname;
 
@@ -47,6 +47,17 @@ describe('shell - main', () => {
     const r = await ssdk('show state word-counts\n', 'run', file, '--ephemeral', '--input', `words=${join(dir, 'words.jsonl')}`);
     expect(r.out).toBe('key  value\n---  -----\nx    2\ny    1\n(2 entries)\n');
     expect(r.code).toBe(0);
+  });
+
+  // Two runs over PGlite (the warning is about state on disk).
+  it('shell - resuming the state of a run whose input ended warns that every record will be late', { timeout: 120_000 }, async () => {
+    const { dir, file } = await servicesDir();
+    await writeFile(join(dir, 'readings.jsonl'), `{"value": {"sensor": "a", "value": 1}, "timestamp": ${T0}}\n`);
+    const ran = await ssdk('', 'run', file, '--input', `readings=${join(dir, 'readings.jsonl')}`, '--records', '--output-dir', join(dir, 'out'), '--until-idle');
+    expect(ran.code).toBe(0);
+    const resumed = await ssdk('exit\n', 'run', file);
+    expect(resumed.err).toContain('warning: the state resumed here comes from a run whose input ended (the watermark of `window-totals.');
+    expect(resumed.err).toContain(`hint: start from empty state with \`ssdk run ${file} --fresh\``);
   });
 
   it('shell - flags of --until-idle runs are refused without it', async () => {
