@@ -33,6 +33,22 @@ describe('distributed dashboard', () => {
     expect(mergeReplicas([])).toEqual([]);
   });
 
+  it('scrape - a host name standing for several addresses (a scaled compose service) is scraped at each', async () => {
+    const a = await MetricsRegistry.start({ serviceName: 'a', port: 0, host: '127.0.0.1' });
+    const port = Number(new URL(a.url!).port);
+    const b = await MetricsRegistry.start({ serviceName: 'b', port, host: '127.0.0.2' });
+    cleanups.push(() => a.close(), () => b.close());
+    a.register({ operator: 'svc.op', counters: () => counters({ recordsIn: 10 }) });
+    b.register({ operator: 'svc.op', counters: () => counters({ recordsIn: 5 }) });
+    // What compose's DNS answers for a service scaled to two replicas.
+    const replicas = async (host: string) => (host === 'svc-op' ? ['127.0.0.1', '127.0.0.2'] : []);
+    const r = await scrapeOperators([`http://svc-op:${port}/metrics`], replicas);
+    expect(r.failed).toEqual([]);
+    expect(r.operators.map((o) => [o.operator, o.recordsIn])).toEqual([['svc.op', 15]]);
+    // One address (or a literal one): the target as given.
+    expect((await scrapeOperators([a.url!], replicas)).operators.map((o) => o.recordsIn)).toEqual([10]);
+  });
+
   it('serve - graph of the plan, scraped numbers, the latest dead-letter reason, a state key from PostgreSQL', async () => {
     const nats = await testNats();
     const pg = await testPostgres();
