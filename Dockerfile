@@ -5,7 +5,9 @@
 #   npm run docker:image          # tools/docker/image.sh: stage dist/docker, npm ci --omit=dev, docker build
 FROM node:20-bookworm-slim
 WORKDIR /opt/ssdk
-COPY . /opt/ssdk
+# Dependencies first: a change of sources alone rebuilds only the second layer.
+COPY deps/ /opt/ssdk/
+COPY app/ /opt/ssdk/
 # `ssdk` on the PATH; the component cache a compose volume mounts belongs to the user that writes it.
 RUN ln -s /opt/ssdk/bin/ssdk.js /usr/local/bin/ssdk \
  && mkdir -p /var/cache/ssdk/components \

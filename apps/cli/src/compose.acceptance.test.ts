@@ -1,0 +1,138 @@
+/**
+ * `ssdk compose` on a real Docker engine (`npm run test:acceptance:docker`; root, Debian's
+ * docker.io, docker-compose 1.29 and debootstrap; no registry: the base images are local
+ * stand-ins, see tools/docker/). A user's dataflow outside the repository — word-count (keyed
+ * state word-totals, a 20 s window) in a folder of its own — is composed, brought up, fed half of
+ * its input; one operator is scaled to 3 replicas and one of them is killed (`docker kill`, a
+ * SIGKILL) mid-stream; then the rest of the input. The sinks and the state equal the golden
+ * files, the operators' spans reached the OTLP receiver of the stack, and `compose down -v`
+ * leaves no container, volume or network of the project. The figures go to stderr.
+ */
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DataflowStatus } from '@ssdk/runtime';
+import { until } from '@ssdk/testing';
+import { readJsonLines, sortedJson } from './distributed.testkit.ts';
+import { buildImages, dockerEngine, type DockerEngine } from './docker.testkit.ts';
+import { bufferIo } from './io.ts';
+import { main } from './main.ts';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const EXAMPLE = join(ROOT, 'examples/word-count');
+const DATAFLOW = 'examples/word-count';
+const PROJECT = 'ssdk-examples-word-count';
+/** Published ports move away from the machine's own NATS (4222) and PostgreSQL (5432). */
+const OFFSET = 30_000;
+const NATS = `nats://127.0.0.1:${4222 + OFFSET}`;
+const SCALED = 'count-words-add-to-total';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch((err: unknown) => process.stderr.write(`cleanup: ${String(err)}\n`));
+});
+
+async function ssdk(cwd: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = bufferIo(cwd);
+  const code = await main(args, io);
+  return { code, out: io.stdout(), err: io.stderr() };
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+describe('ssdk compose on a Docker engine', () => {
+  it('compose - up, produce, --scale an operator to 3, docker kill one mid-stream: sinks and state equal golden, traces reach OTLP, down -v leaves nothing', { timeout: 30 * 60_000 }, async () => {
+    const started = Date.now();
+    const engine: DockerEngine = await dockerEngine();
+    cleanups.push(() => engine.stop());
+    const images = await buildImages(engine);
+
+    // A user's folder outside the repository: the services file, its inputs, nothing else.
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-compose-docker-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await cp(EXAMPLE, join(dir, 'flow'), { recursive: true, filter: (src) => !src.includes('/expected') });
+    const file = join(dir, 'flow/services.yaml');
+    // Native functions: the replicas and the kill are the point; a sandboxed build takes minutes on a loaded box.
+    const composed = await ssdk(dir, ['compose', 'flow/services.yaml', '--native', '--port-offset', String(OFFSET), '-o', 'docker-compose.yml']);
+    expect(composed.code, composed.err).toBe(0);
+    const password = /^POSTGRES_PASSWORD=(\w+)$/m.exec(await readFile(join(dir, '.env'), 'utf8'))![1]!;
+    const server = ['--nats', NATS];
+    cleanups.push(() => engine.compose(dir, ['down', '-v', '--remove-orphans']));
+
+    const status = async () => {
+      const r = await ssdk(dir, ['status', DATAFLOW, '--json', ...server]);
+      return r.code === 0 ? (JSON.parse(r.out) as DataflowStatus[])[0] : undefined;
+    };
+    const logs = () => '(docker-compose logs in ' + dir + ')';
+
+    const upStarted = Date.now();
+    await engine.compose(dir, ['up', '-d']);
+    const upReturned = Date.now();
+    // The deploy job has run once the dataflow's streams exist; then half of the input goes in.
+    await until('the deploy job to deploy the dataflow', async () => (await status().catch(() => undefined)) !== undefined, 300_000, logs);
+    const sentences = (await readFile(join(dir, 'flow/input/sentences.jsonl'), 'utf8')).split('\n').filter((l) => l.trim());
+    const half = Math.floor(sentences.length / 2);
+    await writeFile(join(dir, 'first.jsonl'), sentences.slice(0, half).join('\n') + '\n');
+    await writeFile(join(dir, 'second.jsonl'), sentences.slice(half).join('\n') + '\n');
+    const first = await ssdk(dir, ['produce', 'sentences', '--file', join(dir, 'first.jsonl'), '--records', ...server, file]);
+    expect(first.code, first.err).toBe(0);
+    const operatorOf = async (id: string) => (await status())?.operators.find((o) => o.id === id);
+    await until('the first words on the sink', async () => ((await operatorOf('count-words.add-to-total'))?.recordsOut ?? 0) > 0, 300_000, logs);
+    const firstOutput = Date.now();
+
+    // Three replicas of the keyed-state unit share its 8 partitions; one is killed mid-stream.
+    await engine.compose(dir, ['up', '-d', '--no-recreate', '--scale', `${SCALED}=3`]);
+    await until('3 replicas of count-words.add-to-total', async () => (await operatorOf('count-words.add-to-total'))?.processes === 3, 180_000, logs);
+    const scaled = Date.now();
+    const replicas = (await engine.compose(dir, ['ps', '-q', SCALED])).trim().split('\n');
+    expect(replicas).toHaveLength(3);
+    const second = ssdk(dir, ['produce', 'sentences', '--file', join(dir, 'second.jsonl'), '--records', '--end', ...server, file]);
+    await engine.docker(['kill', replicas[0]!]);
+    const killed = Date.now();
+    expect((await second).code).toBe(0);
+
+    const consume = (topic: string, idle: string) => ssdk(dir, ['consume', topic, '--output', join(dir, `${topic}.jsonl`), '--until-idle', '--idle-timeout', idle, ...server, file]);
+    const consumed = await Promise.all([consume('words', '180s'), consume('top-words', '180s')]);
+    for (const c of consumed) expect(c.code, c.err).toBe(0);
+    const done = Date.now();
+    await consume('top-words.late-events', '2s');
+    expect(sortedJson(await readJsonLines(join(dir, 'words.jsonl')))).toEqual(sortedJson(await readJsonLines(join(EXAMPLE, 'expected/words.jsonl'))));
+    expect(await readJsonLines(join(dir, 'top-words.jsonl'))).toEqual(await readJsonLines(join(EXAMPLE, 'expected/top-words.jsonl')));
+    expect(sortedJson(await readJsonLines(join(dir, 'top-words.late-events.jsonl')))).toEqual(sortedJson(await readJsonLines(join(EXAMPLE, 'expected/top-words.late-events.jsonl'))));
+    // The keyed state, read from the stack's PostgreSQL through the deployed plan.
+    const state = await ssdk(dir, ['state', DATAFLOW, 'word-totals', '--json', '--postgres', `postgres://postgres:${password}@127.0.0.1:${5432 + OFFSET}/ssdk`]);
+    expect(state.code, state.err).toBe(0);
+    const totals = Object.fromEntries(state.out.trim().split('\n').map((l) => JSON.parse(l) as { key: string; value: number }).map((e) => [e.key, e.value]));
+    expect(totals).toEqual(JSON.parse(await readFile(join(EXAMPLE, 'expected/state/word-totals.json'), 'utf8')));
+    const restarted = (await engine.docker(['inspect', '-f', '{{.State.Running}} {{.RestartCount}} {{.State.ExitCode}}', replicas[0]!])).trim();
+
+    // Spans left the operators over OTLP/HTTP for the receiver the compose file names.
+    const jaeger = `http://127.0.0.1:${16686 + OFFSET}`;
+    const services = ((await (await fetch(`${jaeger}/api/services`)).json()) as { data: string[] }).data;
+    expect(services).toEqual(expect.arrayContaining([`ssdk-${SCALED}`, 'ssdk-count-words-split-sentence', 'ssdk-top-words-count-in-window']));
+    const traces = ((await (await fetch(`${jaeger}/api/traces?service=ssdk-${SCALED}`)).json()) as { data: Array<{ spans: Array<{ operationName: string }> }> }).data;
+    expect(traces.flatMap((t) => t.spans.map((s) => s.operationName))).toContain('process');
+    // The dashboard answers on its published port.
+    expect((await fetch(`http://127.0.0.1:${8080 + OFFSET}/`)).status).toBe(200);
+
+    const downStarted = Date.now();
+    await engine.compose(dir, ['down', '-v', '--remove-orphans']);
+    const downDone = Date.now();
+    const label = `label=com.docker.compose.project=${PROJECT}`;
+    expect((await engine.docker(['ps', '-aq', '--filter', label])).trim()).toBe('');
+    expect((await engine.docker(['volume', 'ls', '-q', '--filter', label])).trim()).toBe('');
+    expect((await engine.docker(['network', 'ls', '-q', '--filter', label])).trim()).toBe('');
+
+    process.stderr.write(
+      [
+        `compose on Docker: image ssdk:local ${(images.imageBytes / 1e6).toFixed(0)} MB (stand-ins ${seconds(images.standInsMs)}, image build ${seconds(images.imageMs)})`,
+        `  compose up -d returned in ${seconds(upReturned - upStarted)}; first output ${seconds(firstOutput - upStarted)} after compose up`,
+        `  --scale ${SCALED}=3 running in ${seconds(scaled - firstOutput)}; after the kill of one replica (state then: ${restarted}) every output was in ${seconds(done - killed)}`,
+        `  compose down -v ${seconds(downDone - downStarted)}; the whole test ${seconds(Date.now() - started)}`,
+        '',
+      ].join('\n'),
+    );
+  });
+});
