@@ -142,7 +142,7 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
     services['dashboard'] = {
       ...ssdk,
       // Each operator service's name resolves to all its replicas; the dashboard scrapes every one.
-      command: ['node', '--import', 'tsx', 'apps/dashboard/src/main.ts', fileInContainer, '--scrape', plan.operators.map((op) => `http://${names.get(op.id)}:${METRICS_PORT}/metrics`).join(',')],
+      command: ['ssdk-dashboard', fileInContainer, '--scrape', plan.operators.map((op) => `http://${names.get(op.id)}:${METRICS_PORT}/metrics`).join(',')],
       environment: { ...environment, OTEL_SERVICE_NAME: 'ssdk-dashboard', SSDK_DASHBOARD_PORT: String(DASHBOARD_PORT), JAEGER_URL: `http://127.0.0.1:${16686 + offset}` },
       ports: [publish(ports, DASHBOARD_PORT)],
       volumes: [dataflowVolume],
