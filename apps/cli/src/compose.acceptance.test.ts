@@ -48,6 +48,13 @@ describe('ssdk compose on a Docker engine', () => {
     const engine: DockerEngine = await dockerEngine();
     cleanups.push(() => engine.stop());
     const images = await buildImages(engine);
+    // Lean: Node 20, not root, the compiled package with production dependencies only.
+    const [uid, node, modules, tsFiles] = (await engine.docker(['run', '--rm', 'ssdk:local', 'sh', '-c', 'id -u; node --version; ls /opt/ssdk/node_modules | tr "\\n" " "; echo; find /opt/ssdk/node_modules/ssdk -name "*.ts" ! -path "*/guest/*" ! -name "*.d.ts" | wc -l'])).split('\n');
+    expect(uid).not.toBe('0');
+    expect(node).toMatch(/^v20\./);
+    for (const dev of ['tsx', 'vitest', 'eslint', 'nx', 'testcontainers', 'playwright-core']) expect(modules!.split(' '), dev).not.toContain(dev);
+    expect(modules!.split(' ')).toContain('ssdk');
+    expect(tsFiles!.trim()).toBe('0');
 
     // A user's folder outside the repository: the services file, its inputs, nothing else.
     const dir = await mkdtemp(join(tmpdir(), 'ssdk-compose-docker-'));
