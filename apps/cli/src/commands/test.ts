@@ -7,24 +7,34 @@ import { collectOutputs, collectStates, feed, isolationFlag, openSession, Sessio
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
 import { canonical, compareValues, loadTestFile, type Mismatch, type TestCase } from '../test-cases.ts';
+import { runTestFunction } from './test-function.ts';
 
 export const testSpec: CommandSpec = {
   name: 'test',
   summary: "Run a dataflow's test cases on the embedded runtime: inputs in, expected outputs and state checked.",
-  usage: 'ssdk test FILE [--cases PATH] [--filter TEXT] [--native | --sandbox]',
+  usage: 'ssdk test FILE [--cases PATH] [--filter TEXT] [--native | --sandbox]  |  ssdk test FILE --function NAME --value JSON [--key K] [--state STATE=JSON]...',
   options: {
     cases: { type: 'string', valueName: 'PATH', description: 'the test file (default: <services file name>.test.yaml beside it)' },
     filter: { type: 'string', valueName: 'TEXT', description: 'run only the cases whose name contains TEXT' },
+    function: { type: 'string', valueName: 'NAME', description: 'call one function (`<service>.<function>` or its name) on --value, natively, and print what it returns and the state it changes' },
+    value: { type: 'string', valueName: 'JSON', description: 'with --function: the record value' },
+    key: { type: 'string', valueName: 'K', description: 'with --function: the record key (JSON, or bare text)' },
+    state: { type: 'string', multiple: true, valueName: 'STATE=JSON', description: 'with --function: seed a state with {"key": value, …} (repeatable)' },
     native: { type: 'boolean', description: 'run every function natively in V8 (trusted code; fastest): no WebAssembly sandbox, no build' },
     sandbox: { type: 'boolean', description: 'run every function as a WebAssembly component, `isolation: native` ones too (default: as the file says)' },
   },
   minPositionals: 1,
   maxPositionals: 1,
-  examples: ['ssdk test examples/word-count/services.yaml', 'ssdk test dataflow.yaml --cases tests/windows.test.yaml --filter late'],
+  examples: [
+    'ssdk test examples/word-count/services.yaml',
+    'ssdk test dataflow.yaml --cases tests/windows.test.yaml --filter late',
+    `ssdk test examples/word-count/services.yaml --function add-to-total --value '"river"' --key river --state 'word-totals={"river": 2}'`,
+  ],
 };
 
 /** Exit 0 when every case passes, 1 when one fails, 2 when the files themselves are wrong. */
 export async function runTest(cmd: ParsedCommand, io: CliIo): Promise<number> {
+  if (typeof cmd.values['function'] === 'string') return runTestFunction(cmd, io);
   const file = cmd.positionals[0]!;
   const casesPath = typeof cmd.values['cases'] === 'string' ? cmd.values['cases'] : defaultCasesPath(file);
   const filter = typeof cmd.values['filter'] === 'string' ? cmd.values['filter'] : undefined;
