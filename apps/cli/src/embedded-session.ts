@@ -10,10 +10,11 @@ import { loadNativeStep } from '@ssdk/functions';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { parseJsonLines, type JsonRecord } from '@ssdk/records';
 import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
+import { runConnector, Secrets } from '@ssdk/connectors';
 import { openSandbox, startEmbedded, stateCheckpointStore, unitRunsSandboxed, type CheckpointStore, type EmbeddedDataflow, type IsolationChoice, type Sandbox, type UnitObserver } from '@ssdk/runtime';
 import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
 import { embeddedStateDir, stateDir } from './state-dir.ts';
-import type { Dataflow, Diagnostic } from '@ssdk/spec';
+import { inlineConnectors, type Dataflow, type Diagnostic } from '@ssdk/spec';
 import { loadAndPlan } from './dataflow.ts';
 import type { ParsedCommand } from './args.ts';
 import { isolationOf } from './distributed.ts';
@@ -44,6 +45,8 @@ export interface SessionOptions {
   onBuild?: (line: string) => void;
   /** Tracing, metrics and function logs of the run (`--trace`, `--ui`, `ssdk log`). */
   observer?: UnitObserver;
+  /** Runs the connectors written inline in sources and sinks, on the session's bus (`ssdk run`). @default false */
+  connectors?: { log: (line: string) => void };
 }
 
 export interface Session {
@@ -110,12 +113,34 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     await checkpoints.close();
     throw err;
   }
+  const connectors = o.connectors ? startInlineConnectors(dataflow, df, o.connectors.log) : undefined;
   const close = async () => {
+    await connectors?.stop();
     await df.stop();
     await checkpoints.close();
     await sandbox?.close();
   };
   return { file, dataflow, plan, df, checkpoints, ...(store ? { store } : {}), diagnostics: planned.diagnostics, close };
+}
+
+/**
+ * The inline connectors of a dataflow, each on the dataflow's own (in-memory) bus under its
+ * topic's runtime name. A connector that fails stops alone and says why; the dataflow goes on.
+ */
+function startInlineConnectors(dataflow: Dataflow, df: EmbeddedDataflow, log: (line: string) => void): { stop(): Promise<void> } {
+  const abort = new AbortController();
+  const running: Promise<void>[] = [];
+  for (const connector of inlineConnectors(dataflow)) {
+    const say = (line: string) => log(`[${connector.name}] ${line}`);
+    say(`${connector.type} ${connector.type.endsWith('-source') ? 'into' : 'from'} topic \`${connector.topic}\``);
+    running.push(runConnector(connector, { bus: df.bus, secrets: new Secrets(), signal: abort.signal, log: say }).catch((err: unknown) => say(`stopped: ${(err as Error).message}`)));
+  }
+  return {
+    async stop() {
+      abort.abort();
+      await Promise.all(running);
+    },
+  };
 }
 
 /** `--native` / `--sandbox` (not both): where `ssdk run` and `ssdk test` run functions. */

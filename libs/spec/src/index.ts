@@ -31,3 +31,4 @@ export { parseConnectorFile, readConnectorBody, CONNECTOR_API_VERSIONS, type Con
 export { loadConnectorFile, looksLikeConnectorFile } from './connectors/load.ts';
 export { SECRET_NAME, secretNames, describeSecretText } from './connectors/secret-text.ts';
 export { parseCron, type CronSchedule } from './cron.ts';
+export { inlineConnectors } from './connectors/inline.ts';

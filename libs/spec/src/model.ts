@@ -7,6 +7,7 @@
  *
  * Durations are milliseconds. Names are kept as written in the file.
  */
+import type { Connector } from './connectors/model.ts';
 
 /** A place in a services file (1-based line and column). */
 export interface SourcePos {
@@ -229,8 +230,10 @@ export interface Step {
 // ---------------------------------------------------------------------------------------------
 // Services
 
+
 export type Source =
-  | { kind: 'topic'; topic: string; transforms: Step[]; pos: SourcePos }
+  /** `connector`: written inline, it feeds the topic from outside (an MQTT broker, a webhook ...). */
+  | { kind: 'topic'; topic: string; transforms: Step[]; pos: SourcePos; connector?: Connector }
   /** 0.6 `schedule` source: a cron expression or a fixed interval. */
   | { kind: 'schedule'; name: string; cron?: string; intervalMs?: number; transforms: Step[]; pos: SourcePos };
 
@@ -239,6 +242,8 @@ export interface Sink {
   topic: string;
   transforms: Step[];
   pos: SourcePos;
+  /** Written inline: it takes the topic's records out (to PostgreSQL, an HTTP endpoint ...). */
+  connector?: Connector;
 }
 
 export type StateDecl =

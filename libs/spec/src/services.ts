@@ -12,6 +12,8 @@ import { duration, positiveDuration, text } from './schemas.ts';
 import { STATELESS_OPERATORS, parseStep, parseStepList, type StepSlot } from './steps.ts';
 import { suggestionHint } from './suggest.ts';
 import { valueText } from './yaml-nodes.ts';
+import { readConnectorBody } from './connectors/parse.ts';
+import type { Connector } from './connectors/model.ts';
 
 /** Steps allowed in `transforms` lists of Stateful DataFlow and of sources and sinks. */
 export const STATELESS_SLOT: StepSlot = {
@@ -27,7 +29,7 @@ export const ANY_STEP_SLOT: StepSlot = {
 // ---------------------------------------------------------------------------------------------
 // Sources and sinks
 
-const ENDPOINT_SHAPE = { type: text, id: text, transforms: optionalNode };
+const ENDPOINT_SHAPE = { type: text, id: text, transforms: optionalNode, connector: optionalNode };
 /** The preview and 0.4.0 called an endpoint's transforms `steps`. */
 const STEPS_ENDPOINT_SHAPE = { ...ENDPOINT_SHAPE, steps: optionalNode };
 
@@ -37,6 +39,7 @@ interface Endpoint {
   transforms: Step[];
   pos: SourcePos;
   idPos: SourcePos;
+  connectorNode?: Node;
 }
 
 function readEndpoint(ctx: ParseContext, input: Node | undefined, where: string, types: readonly string[]): Endpoint | undefined {
@@ -60,7 +63,8 @@ function readEndpoint(ctx: ParseContext, input: Node | undefined, where: string,
   forbidTogether(ctx, view, ['transforms', 'steps'], where);
   const key = view.has('steps') ? 'steps' : 'transforms';
   const transforms = parseStepList(ctx, view.valueNode(key), key, where, STATELESS_SLOT);
-  return { type, id, transforms, pos: view.pos, idPos: view.valuePos('id') };
+  const connectorNode = view.valueNode('connector');
+  return { type, id, transforms, pos: view.pos, idPos: view.valuePos('id'), ...(connectorNode ? { connectorNode } : {}) };
 }
 
 export function parseSource(ctx: ParseContext, input: Node | undefined, where: string): Source | undefined {
@@ -68,7 +72,10 @@ export function parseSource(ctx: ParseContext, input: Node | undefined, where: s
   const endpoint = readEndpoint(ctx, input, where, types);
   if (endpoint === undefined) return undefined;
   const { id, transforms, pos } = endpoint;
-  if (endpoint.type === 'topic') return { kind: 'topic', topic: id, transforms, pos };
+  if (endpoint.type === 'topic') {
+    const connector = inlineConnector(ctx, endpoint, 'source');
+    return { kind: 'topic', topic: id, transforms, pos, ...(connector ? { connector } : {}) };
+  }
   const schedule = ctx.schedules.get(id);
   if (schedule === undefined) {
     ctx.diagnostics.error(
@@ -88,7 +95,14 @@ export function parseSource(ctx: ParseContext, input: Node | undefined, where: s
 export function parseSink(ctx: ParseContext, input: Node | undefined, where: string): Sink | undefined {
   const endpoint = readEndpoint(ctx, input, where, ['topic']);
   if (endpoint === undefined) return undefined;
-  return { kind: 'topic', topic: endpoint.id, transforms: endpoint.transforms, pos: endpoint.pos };
+  const connector = inlineConnector(ctx, endpoint, 'sink');
+  return { kind: 'topic', topic: endpoint.id, transforms: endpoint.transforms, pos: endpoint.pos, ...(connector ? { connector } : {}) };
+}
+
+/** `connector:` on a topic source or sink: what a connector file holds, its topic the endpoint's. */
+function inlineConnector(ctx: ParseContext, endpoint: Endpoint, direction: 'source' | 'sink'): Connector | undefined {
+  if (endpoint.connectorNode === undefined) return undefined;
+  return readConnectorBody(ctx, endpoint.connectorNode, { allowApiVersion: false, inline: { topic: endpoint.id, direction } });
 }
 
 // ---------------------------------------------------------------------------------------------

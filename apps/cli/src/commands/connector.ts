@@ -5,7 +5,8 @@
  */
 import { createNatsBus } from '@ssdk/bus';
 import { runConnector, readSecretsFile, Secrets, type ConnectorStats } from '@ssdk/connectors';
-import { loadConnectorFile } from '@ssdk/spec';
+import { readFile } from 'node:fs/promises';
+import { inlineConnectors, loadConnectorFile, loadServicesFile, looksLikeConnectorFile, type Connector, type Diagnostic } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { printDiagnostics, countBySeverity } from '../diagnostics.ts';
 import { serverFlags, serverOptions } from '../distributed.ts';
@@ -15,8 +16,9 @@ import type { CliIo } from '../io.ts';
 export const connectorSpec: CommandSpec = {
   name: 'connector',
   summary: 'Run a connector file (http-source/sink, mqtt-source/sink, sql-sink, postgres-source) as its own process against NATS.',
-  usage: 'ssdk connector run FILE [--secrets PATH] [--nats URL] [--subject-prefix PREFIX] [--partitions N]',
+  usage: 'ssdk connector run FILE [--connector NAME] [--secrets PATH] [--nats URL] [--subject-prefix PREFIX] [--partitions N]',
   options: {
+    connector: { type: 'string', valueName: 'NAME', description: 'with a services file: the inline connector (of a source or sink) to run' },
     secrets: { type: 'string', valueName: 'PATH', description: 'a secrets file, `NAME=value` per line (else secrets come from the environment)' },
     'status-every': { type: 'string', valueName: 'SECONDS', description: 'print a status line (records, dead letters, retries) this often; 0 = never', default: '10' },
     ...serverOptions,
@@ -27,6 +29,7 @@ export const connectorSpec: CommandSpec = {
     'ssdk connector run connectors/sensors.yaml',
     'MQTT_URL=mqtt://127.0.0.1:1883 ssdk connector run fixtures/connectors/fluvio/mqtt-source-secret-json.yaml',
     'ssdk connector run connectors/rows.yaml --secrets .secrets',
+    'ssdk connector run examples/shout/services.yaml --connector lines-in',
   ],
 };
 
@@ -36,7 +39,7 @@ export async function runConnectorCommand(cmd: ParsedCommand, io: CliIo): Promis
   const flags = serverFlags(cmd, 'connector');
   const every = Number(cmd.values['status-every']);
   if (!Number.isFinite(every) || every < 0) throw new UsageError(`--status-every takes seconds, got \`${String(cmd.values['status-every'])}\``, 'connector');
-  const { connector, diagnostics } = await loadConnectorFile(file);
+  const { connector, diagnostics } = await connectorOf(file, cmd.values['connector']);
   printDiagnostics(io, diagnostics);
   if (countBySeverity(diagnostics).errors > 0 || connector === undefined) return EXIT_USER_ERROR;
   const secretsPath = cmd.values['secrets'];
@@ -62,4 +65,22 @@ export async function runConnectorCommand(cmd: ParsedCommand, io: CliIo): Promis
     process.off('SIGINT', onSignal);
     await bus.close();
   }
+}
+
+/** A connector file's connector, or the inline connector NAME of a services file's sources and sinks. */
+async function connectorOf(file: string, name: unknown): Promise<{ connector: Connector | undefined; diagnostics: Diagnostic[] }> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined || looksLikeConnectorFile(text)) {
+    if (typeof name === 'string') throw new UsageError('--connector picks an inline connector of a services file; a connector file holds one', 'connector');
+    return loadConnectorFile(file);
+  }
+  const { dataflow, diagnostics } = await loadServicesFile(file);
+  const inline = inlineConnectors(dataflow);
+  if (typeof name !== 'string') {
+    const names = inline.map((c) => `\`${c.name}\``).join(', ');
+    throw new UsageError(inline.length > 0 ? `give --connector NAME: ${file} has the connectors ${names}` : `${file} has no inline connector`, 'connector');
+  }
+  const connector = inline.find((c) => c.name === name);
+  if (!connector) throw new UsageError(`${file} has no connector \`${name}\`${inline.length ? `: its connectors are ${inline.map((c) => `\`${c.name}\``).join(', ')}` : ''}`, 'connector');
+  return { connector, diagnostics };
 }

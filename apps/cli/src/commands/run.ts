@@ -157,6 +157,8 @@ async function openRunSession(cmd: ParsedCommand, io: CliIo, o: { fresh: boolean
       // Only a build that compiles says so (it takes seconds); a cache hit is silent.
       onBuild: (line: string) => void (/^(building|built) /.test(line) && io.err(`${line}\n`)),
       ...(stateDirOption ? { stateDir: stateDirOption } : {}),
+      // Connectors written inline in sources and sinks run beside the dataflow, on its bus.
+      connectors: { log: (line: string) => io.err(`${line}\n`) },
     });
     const close = session.close;
     const closeAll = async () => {

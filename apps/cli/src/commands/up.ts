@@ -16,9 +16,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildComponents, isolationFromEnv, loadPlan, unitRunsSandboxed, type DeployReply, type DeployRequest, type IsolationChoice } from '@ssdk/runtime';
-import { parseDuration, type Dataflow } from '@ssdk/spec';
+import { inlineConnectors, loadServicesFile, parseDuration, type Dataflow } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
-import { isolationOf, isolationOptions, serverFlags, serverOptions, type ServerFlags } from '../distributed.ts';
+import { isolationOf, isolationOptions, serverArgs, serverFlags, serverOptions, type ServerFlags } from '../distributed.ts';
 import { askPlanner, checkFunctions, controlSchemaOf, controlSchemaOption, postgresUrlOf, readServicesBundle, reportPlannerRefusal, spawnPlanner, waitForPlanner } from '../distributed-control.ts';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
@@ -237,10 +237,26 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
       procs.set(op.name, p);
       start(p);
     }
+    // Connectors written inline in sources and sinks: a process each, supervised like operators.
+    const connectors = await inlineConnectorNames(file);
+    for (const name of connectors) {
+      const p: Supervised = {
+        name: `connector:${name}`,
+        args: () => spawn(process.execPath, [SSDK_BIN, 'connector', 'run', file, '--connector', name, ...serverArgs(flags)], { stdio: ['ignore', 'inherit', 'pipe'], env: operatorEnv }),
+        child: undefined,
+        done: false,
+        restarts: 0,
+        startedAt: 0,
+      };
+      procs.set(p.name, p);
+      start(p);
+    }
+    if (connectors.length) io.err(`started ${connectors.length} connector process${connectors.length === 1 ? '' : 'es'}: ${connectors.join(', ')}\n`);
     await save();
     io.err(`started ${operators.length} operator processes of ${deployed.dataflow} (version ${deployed.version}); PIDs in ${path}\n`);
     if (metricsBase !== undefined) io.err(`metrics: ${operators.map((op) => `${op.name} http://127.0.0.1:${op.metricsPort}/metrics`).join(', ')}\n`);
-    const operatorsDone = () => [...procs].every(([name, p]) => name === 'planner' || p.done);
+    // Connectors feed and drain the stack as long as it runs; they do not end with the input.
+    const operatorsDone = () => [...procs].every(([name, p]) => name === 'planner' || name.startsWith('connector:') || p.done);
     const plannerGone = () => !procs.has('planner') || procs.get('planner')!.done;
     let told = false;
     // Like compose, the stack stays up while the planner runs; with someone else's planner, up
@@ -367,4 +383,9 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The inline connectors of a services file's sources and sinks, by name. */
+async function inlineConnectorNames(file: string): Promise<string[]> {
+  return inlineConnectors((await loadServicesFile(file)).dataflow).map((c) => c.name);
 }

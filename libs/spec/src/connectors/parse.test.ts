@@ -129,3 +129,48 @@ describe('connector files', () => {
     expect(looksLikeConnectorFile('version: v1\nname: x\ntype: postgres\ntopic: t\nparameters: {}\n')).toBe(true);
   });
 });
+
+describe('inline connectors', () => {
+  const services = (source: string, sink: string) => `apiVersion: 0.5.0
+meta: {name: t, namespace: examples, version: 0.1.0}
+topics:
+  lines: {schema: {value: {type: string}}}
+  rows: {schema: {value: {type: string}}}
+services:
+  s:
+    sources:
+      - type: topic
+        id: lines
+        connector:
+${source}
+    sinks:
+      - type: topic
+        id: rows
+        connector:
+${sink}
+`;
+
+  it('inline connector - a source\'s and a sink\'s connector take their endpoint\'s topic', async () => {
+    const { parseServicesFile } = await import('../parse.ts');
+    const { dataflow, diagnostics } = parseServicesFile(
+      services('          meta: {name: lines-in, type: mqtt-source}\n          mqtt: {url: "mqtt://127.0.0.1:1883", topic: "l/#"}', '          meta: {name: rows-out, type: sql-sink}\n          sql: {url: "postgres://x/db", table: rows}'),
+      's.yaml',
+    );
+    expect(brief(diagnostics)).toEqual([]);
+    const service = dataflow.services['s']!;
+    expect(service.sources[0]).toMatchObject({ topic: 'lines', connector: { name: 'lines-in', type: 'mqtt-source', topic: 'lines', version: 'inline' } });
+    expect(service.sinks[0]).toMatchObject({ topic: 'rows', connector: { name: 'rows-out', type: 'sql-sink', topic: 'rows' } });
+  });
+
+  it('inline connector - a sink connector on a source, and another topic, are errors', async () => {
+    const { parseServicesFile } = await import('../parse.ts');
+    const { diagnostics } = parseServicesFile(
+      services('          meta: {name: lines-in, type: http-sink}\n          http: {endpoint: "http://x"}', '          meta: {name: rows-out, type: sql-sink, topic: elsewhere}\n          sql: {url: "postgres://x/db", table: rows}'),
+      's.yaml',
+    );
+    expect(brief(diagnostics)).toEqual([
+      'connector-direction 12:40 a http-sink connector cannot be a source\'s connector',
+      'conflicting-topic 18:57 the connector\'s topic `elsewhere` is not the sink\'s `rows`',
+    ]);
+  });
+});

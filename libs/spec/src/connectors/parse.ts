@@ -90,7 +90,7 @@ export function parseConnectorFile(text: string, file: string): ConnectorParseRe
  * `meta`, the type's section and `transforms` of a mapping: a whole connector file, or a
  * connector written inline in a services file's sources or sinks (`allowApiVersion` false).
  */
-export function readConnectorBody(ctx: ParseContext, input: Node, options: { allowApiVersion: boolean }): Connector | undefined {
+export function readConnectorBody(ctx: ParseContext, input: Node, options: { allowApiVersion: boolean; inline?: { topic: string; direction: 'source' | 'sink' } }): Connector | undefined {
   const v2 = ctx.apiVersion === '0.2.0';
   const sectionKeys = Object.fromEntries([...new Set(Object.values(SECTION_OF))].map((key) => [key, optionalNode]));
   // The section of a type ssdk does not run (`kafka:` of kafka-source) is that one mistake, not a second.
@@ -102,7 +102,12 @@ export function readConnectorBody(ctx: ParseContext, input: Node, options: { all
   if (top === undefined) return undefined;
   const meta = readMap(ctx, top.values['meta'] as Node | undefined, META_SHAPE, '`meta`');
   if (meta === undefined) return undefined;
-  const { name, version } = meta.values;
+  const { name } = meta.values;
+  // Inline, the endpoint names the topic, and there is no package version to name.
+  const version = meta.values.version ?? (options.inline ? 'inline' : undefined);
+  for (const key of options.inline ? [] : (['topic', 'version'] as const)) {
+    if (!meta.has(key) && !meta.misspelt.has(key)) ctx.diagnostics.error('missing-key', `missing key \`${key}\` in \`meta\``, meta.pos);
+  }
   const typeText = meta.values.type;
   let type: ConnectorType | undefined;
   if (typeText !== undefined) {
@@ -120,7 +125,14 @@ export function readConnectorBody(ctx: ParseContext, input: Node, options: { all
   if (meta.values.name !== undefined && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(meta.values.name)) {
     ctx.diagnostics.error('invalid-name', `invalid connector name \`${meta.values.name}\``, meta.valuePos('name'), 'use lowercase letters, digits and `-` (it names the connector\'s process, positions and dead-letter topic)');
   }
-  const topic = readTopic(ctx, meta, v2);
+  const topic = options.inline && !meta.has('topic') ? { name: options.inline.topic } : readTopic(ctx, meta, v2);
+  if (options.inline && topic !== undefined && topic.name !== options.inline.topic) {
+    ctx.diagnostics.error('conflicting-topic', `the connector's topic \`${topic.name}\` is not the ${options.inline.direction}'s \`${options.inline.topic}\``, meta.valuePos('topic'), 'an inline connector feeds (or drains) the topic of its source (or sink): leave `topic` out');
+  }
+  if (options.inline && type !== undefined && !type.endsWith(`-${options.inline.direction}`)) {
+    ctx.diagnostics.error('connector-direction', `a ${type} connector cannot be a ${options.inline.direction}'s connector`, meta.valuePos('type'), `a source takes a \`-source\` connector, a sink a \`-sink\` one`);
+    return undefined;
+  }
   const producer = readProducer(ctx, meta.values.producer as Node | undefined);
   const consumer = readConsumer(ctx, meta.values.consumer as Node | undefined);
   const secrets = readSecrets(ctx, meta.values.secrets as Node | undefined);
@@ -177,8 +189,8 @@ const byteSize = z.unknown().transform((value, ctx) => {
 const META_SHAPE = {
   name: text,
   type: text,
-  topic: z.unknown(),
-  version: textLike,
+  topic: z.unknown().optional(),
+  version: textLike.optional(),
   producer: optionalNode,
   consumer: optionalNode,
   secrets: optionalNode,
