@@ -162,11 +162,15 @@ export class TcpProxy {
   }
 
   async down(): Promise<void> {
-    const server = this.server;
+    await closeServer(this.server, this.sockets);
     this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    if (server) await new Promise((resolve) => server.close(resolve));
   }
+}
+
+/** Cuts a server's open connections and closes it: an endpoint that goes away at once. */
+export async function closeServer(server: { close(cb: () => void): unknown } | undefined, sockets: Set<Socket>): Promise<void> {
+  for (const s of sockets) s.destroy();
+  if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 /** Every record value of a topic (all partitions), parsed as JSON. */

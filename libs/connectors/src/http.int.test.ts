@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
 import { freePort, testNats, uniqueName, until, type TestNats } from '@ssdk/testing';
-import { ConnectorProcess, OUTAGE_MS, readTopic, scratch, sleep } from './connectors.testkit.ts';
+import { closeServer, ConnectorProcess, OUTAGE_MS, readTopic, scratch, sleep } from './connectors.testkit.ts';
 
 let nats: TestNats;
 let bus: NatsBus;
@@ -53,10 +53,8 @@ class Endpoint {
   }
 
   async down(): Promise<void> {
-    const server = this.server;
+    await closeServer(this.server, this.sockets);
     this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    if (server) await new Promise((resolve) => server.close(resolve));
   }
 }
 

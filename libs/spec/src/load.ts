@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { FunctionSignature, ParseResult } from './model.ts';
+import type { Diagnostic, FunctionSignature, ParseResult } from './model.ts';
 import { camelCase, kebabCase, snakeCase } from './names.ts';
 import { parseServicesFile } from './parse.ts';
 import { emptyDataflow } from './sections.ts';
@@ -20,23 +20,23 @@ export async function loadServicesFile(path: string): Promise<ParseResult> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    return {
-      dataflow: emptyDataflow(path),
-      diagnostics: [
-        {
-          severity: 'error',
-          code: 'file-not-found',
-          message: missing ? `services file \`${path}\` does not exist` : `cannot read services file \`${path}\``,
-          hint: missing ? 'check the path; a relative path starts at the current directory' : (error as Error).message,
-          pos: { file: path, line: 1, col: 1 },
-        },
-      ],
-    };
+    return { dataflow: emptyDataflow(path), diagnostics: [unreadable(path, 'services file', error)] };
   }
   const result = parseServicesFile(text, path);
   await attachStubSignatures(result, dirname(path));
   return result;
+}
+
+/** The one diagnostic of a file that cannot be read (`what`: "services file", "connector file"). */
+export function unreadable(path: string, what: string, error: unknown): Diagnostic {
+  const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+  return {
+    severity: 'error',
+    code: 'file-not-found',
+    message: missing ? `${what} \`${path}\` does not exist` : `cannot read ${what} \`${path}\``,
+    hint: missing ? 'check the path; a relative path starts at the current directory' : (error as Error).message,
+    pos: { file: path, line: 1, col: 1 },
+  };
 }
 
 async function attachStubSignatures(result: ParseResult, dir: string): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseDocument, isMap } from 'yaml';
+import { unreadable } from '../load.ts';
 import { parseConnectorFile, type ConnectorParseResult } from './parse.ts';
 
 export async function loadConnectorFile(path: string): Promise<ConnectorParseResult> {
@@ -12,11 +13,7 @@ export async function loadConnectorFile(path: string): Promise<ConnectorParseRes
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    return {
-      connector: undefined,
-      diagnostics: [{ severity: 'error', code: 'file-not-found', message: missing ? `connector file \`${path}\` does not exist` : `cannot read connector file \`${path}\``, pos: { file: path, line: 1, col: 1 } }],
-    };
+    return { connector: undefined, diagnostics: [unreadable(path, 'connector file', error)] };
   }
   return parseConnectorFile(text, path);
 }

@@ -427,13 +427,11 @@ function readSettings(ctx: ParseContext, type: ConnectorType, section: Node, tra
     }
     case 'mqtt-source': {
       const view = readMap(ctx, section, MQTT_SOURCE_SHAPE, where);
-      if (view === undefined || view.values.url === undefined || view.values.topic === undefined) return undefined;
-      const v = view.values;
+      const v = view?.values;
+      if (v === undefined || v.url === undefined || v.topic === undefined) return undefined;
       return {
         type,
-        url: v.url!,
-        topic: v.topic!,
-        ...(v.client_id ?? v['client-id'] ? { clientId: (v.client_id ?? v['client-id'])! } : {}),
+        ...mqttEndpoint(v.url, v.topic, v.client_id ?? v['client-id']),
         timeoutMs: v.timeout ?? 60_000,
         payloadOutputType: v.payload_output_type ?? 'binary',
         output: v.output ?? 'envelope',
@@ -443,13 +441,11 @@ function readSettings(ctx: ParseContext, type: ConnectorType, section: Node, tra
     }
     case 'mqtt-sink': {
       const view = readMap(ctx, section, MQTT_SINK_SHAPE, where);
-      if (view === undefined || view.values.url === undefined || view.values.topic === undefined) return undefined;
-      const v = view.values;
+      const v = view?.values;
+      if (v === undefined || v.url === undefined || v.topic === undefined) return undefined;
       return {
         type,
-        url: v.url!,
-        topic: v.topic!,
-        ...(v.client_id ?? v['client-id'] ? { clientId: (v.client_id ?? v['client-id'])! } : {}),
+        ...mqttEndpoint(v.url, v.topic, v.client_id ?? v['client-id']),
         qos: (v.qos ?? 1) as 0 | 1,
         retain: v.retain ?? false,
         backoffMinMs: v['backoff-min'] ?? 1_000,
@@ -489,6 +485,11 @@ function readSettings(ctx: ParseContext, type: ConnectorType, section: Node, tra
       };
     }
   }
+}
+
+/** What both MQTT connectors share: the broker, the MQTT topic, the client id (Fluvio's `client_id`). */
+function mqttEndpoint(url: SecretText, topic: string, clientId: string | undefined): { url: SecretText; topic: string; clientId?: string } {
+  return { url, topic, ...(clientId !== undefined ? { clientId } : {}) };
 }
 
 const headerList = z.array(secretText);
