@@ -56,6 +56,32 @@ describe('engine - memory state', () => {
     expect(s.takeChanges()).toEqual([{ state: 'c', key: 'a', value: 2, window: w2 }]);
   });
 
+  it('engine - writes alternating between windows (a sliding window) land in each window, also after a drop and a checkpoint', () => {
+    const s = new MemoryState();
+    for (let i = 1; i <= 3; i++) {
+      s.set('c', 'a', i, w1);
+      s.set('c', 'a', i * 10, w2);
+      s.set('d', 'a', i, w1);
+    }
+    expect([s.get('c', 'a', w1), s.get('c', 'a', w2), s.get('d', 'a', w1)]).toEqual([3, 30, 3]);
+    expect(s.takeChanges()).toHaveLength(3);
+    s.dropWindow('c', w1);
+    s.set('c', 'a', 4, w2);
+    // The dropped window's old bucket is gone: a new write opens the window afresh.
+    s.set('c', 'b', 5, w1);
+    expect(s.openWindows('c')).toEqual([w1, w2]);
+    expect([s.get('c', 'a', w1), s.get('c', 'b', w1)]).toEqual([undefined, 5]);
+    expect(s.takeChanges()).toEqual(
+      expect.arrayContaining([
+        { state: 'c', key: 'a', value: 4, window: w2 },
+        { state: 'c', key: 'b', value: 5, window: w1 },
+      ]),
+    );
+    s.set('c', 'a', 6, w2);
+    s.set('c', 'b', 7, w1);
+    expect(s.takeChanges()).toHaveLength(2);
+  });
+
   it('engine - deleting in a window with no state records the delete without opening the window', () => {
     const s = new MemoryState();
     s.delete('c', 'a', w1);

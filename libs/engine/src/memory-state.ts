@@ -46,6 +46,9 @@ interface Dirty {
   keys: Set<Key>;
 }
 
+/** Window objects whose bucket a state remembers between checkpoints (see `remember`). */
+const SLOTS_MAX = 4096;
+
 /** Throws when `key`/`value` cannot be stored in a state (see `StateAccess.check`). */
 export type StateWriteCheck = (key: Key, value: unknown) => void;
 
@@ -62,6 +65,8 @@ export class MemoryState implements StateAccess {
   private lastBucket: Map<Key, unknown> | undefined;
   private lastDirty: Set<Key> | undefined;
   private lastCheck: StateWriteCheck | undefined;
+  /** state -> window object -> its bucket and dirty set (see `remember`); cleared with `forget`. */
+  private readonly slots = new Map<string, Map<WindowBounds | undefined, { bucket: Map<Key, unknown>; dirty: Set<Key> }>>();
   private readonly checks: ReadonlyMap<string, StateWriteCheck> | undefined;
 
   private readonly loadedAt = new Map<string, Map<Key, number>>();
@@ -84,7 +89,8 @@ export class MemoryState implements StateAccess {
 
   get(state: string, key: Key, window?: WindowBounds): unknown {
     if (state === this.lastState && window === this.lastWindow) return this.lastBucket!.get(key);
-    return this.bucket(state, window, false)?.get(key);
+    const slot = this.slots.get(state)?.get(window);
+    return (slot ? slot.bucket : this.bucket(state, window, false))?.get(key);
   }
 
   set(state: string, key: Key, value: unknown, window?: WindowBounds): void {
@@ -165,8 +171,17 @@ export class MemoryState implements StateAccess {
 
   /** Points the remembered bucket at (state, window), creating its bucket and dirty set. */
   private remember(state: string, window: WindowBounds | undefined): void {
-    this.lastBucket = this.bucket(state, window, true);
-    this.lastDirty = this.dirtyOf(state, window);
+    // A sliding window's record counts for several windows in turn, so the window changes on
+    // every write: the (bucket, dirty set) of each window object is kept until the next
+    // checkpoint or dropped window, saving the id and the two lookups per write.
+    let slots = this.slots.get(state);
+    if (!slots) this.slots.set(state, (slots = new Map()));
+    let slot = slots.get(window);
+    // Without checkpoints (a test's state) window objects would pile up: start over.
+    if (!slot && slots.size >= SLOTS_MAX) slots.clear();
+    if (!slot) slots.set(window, (slot = { bucket: this.bucket(state, window, true)!, dirty: this.dirtyOf(state, window) }));
+    this.lastBucket = slot.bucket;
+    this.lastDirty = slot.dirty;
     this.lastCheck = this.checks?.get(state);
     this.lastState = state;
     this.lastWindow = window;
@@ -182,6 +197,7 @@ export class MemoryState implements StateAccess {
   }
 
   private forget(): void {
+    this.slots.clear();
     this.lastState = undefined;
     this.lastWindow = undefined;
     this.lastBucket = undefined;
