@@ -5,7 +5,9 @@
  * (each drains before the next, so a run is deterministic), end the input or wait for idle,
  * and collect every topic the dataflow writes.
  */
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { loadNativeStep } from '@ssdk/functions';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { parseJsonLines, type JsonRecord } from '@ssdk/records';
@@ -26,6 +28,8 @@ export const EMBEDDED_PARTITIONS = 1;
 export interface SessionInput {
   topic: string;
   records: JsonRecord[];
+  /** What the input is, to tell a run given the same input again (a hash of the file and how it is read). */
+  digest?: string;
 }
 
 export interface SessionOptions {
@@ -47,10 +51,19 @@ export interface SessionOptions {
   observer?: UnitObserver;
   /** Runs the connectors written inline in sources and sinks, on the session's bus (`ssdk run`). @default false */
   connectors?: { log: (line: string) => void };
+  /** The input files this run feeds (remembered beside the state, to tell a run given them again). */
+  inputs?: readonly SessionInput[];
+  /**
+   * The run continues the last one (`--resume`): given the same inputs as that run, what it
+   * committed is skipped, so a run killed midway and resumed ends as an uninterrupted one.
+   */
+  replay?: boolean;
 }
 
 export interface Session {
   file: string;
+  /** The inputs are those of the run this one continues: what it committed is skipped. */
+  replaying: boolean;
   dataflow: Dataflow;
   plan: PhysicalPlan;
   df: EmbeddedDataflow;
@@ -87,6 +100,8 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     if (o.checkpoints.fresh) await store.destroy();
     checkpoints = await stateCheckpointStore({ store, plan, dataflow });
   }
+  const same = store !== undefined && (await sameInputs(stateDir(file, o.stateDir), plan, o.inputs ?? []));
+  const replaying = same && o.replay === true && o.checkpoints.kind === 'pglite' && !o.checkpoints.fresh;
   const isolation = o.isolation ?? 'plan';
   const sandboxed = plan.operators.some((op) => unitRunsSandboxed(op, isolation));
   let sandbox: Sandbox | undefined;
@@ -102,6 +117,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       plan,
       dataflow,
       checkpoints,
+      ...(store ? { store, replayInputs: replaying } : {}),
       isolation,
       loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn,
       ...(sandbox ? { sandbox: sandbox.factory } : {}),
@@ -120,7 +136,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     await checkpoints.close();
     await sandbox?.close();
   };
-  return { file, dataflow, plan, df, checkpoints, ...(store ? { store } : {}), diagnostics: planned.diagnostics, close };
+  return { file, replaying, dataflow, plan, df, checkpoints, ...(store ? { store } : {}), diagnostics: planned.diagnostics, close };
 }
 
 /**
@@ -160,6 +176,25 @@ export async function readInputFile(path: string, records: boolean): Promise<Jso
   return parseJsonLines(await readFile(path, 'utf8'), records);
 }
 
+/** The digest of an input file as `--input` reads it (`SessionInput.digest`). */
+export async function inputDigest(topic: string, path: string, records: boolean): Promise<string> {
+  return createHash('sha256').update(`${topic}\0${records ? 'records' : 'values'}\0`).update(await readFile(path)).digest('hex');
+}
+
+/**
+ * Whether `inputs` are the inputs of the last run of this dataflow (kept beside its state), and
+ * from now on they are. The same inputs again continue that run where it committed; other
+ * inputs are new records, read from their start.
+ */
+async function sameInputs(dir: string, plan: PhysicalPlan, inputs: readonly SessionInput[]): Promise<boolean> {
+  const file = join(dir, 'inputs', `${plan.dataflow.namespace}.${plan.dataflow.name}.json`);
+  const now = JSON.stringify(inputs.map((i) => [i.topic, i.digest ?? null]));
+  const before = await readFile(file, 'utf8').catch(() => undefined);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, now);
+  return before === now && inputs.length > 0 && inputs.every((i) => i.digest !== undefined);
+}
+
 function toProduceRecord(r: JsonRecord) {
   const key = r.key;
   return {
@@ -186,6 +221,7 @@ export async function collectOutputs(session: Session): Promise<Map<string, Engi
 /** The committed value of every key of each non-windowed state, keys sorted. */
 export async function collectStates(session: Session): Promise<Map<string, Record<string, unknown>>> {
   const { checkpoints } = session;
+  await session.df.checkpoint();
   const out = new Map<string, Record<string, unknown>>();
   for (const s of session.plan.states) {
     if (s.windowed) continue;

@@ -6,6 +6,7 @@
 import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, frameTimestamp, partitionOfText } from '@ssdk/records';
 import type { Dataflow } from '@ssdk/spec';
+import type { StateStore } from '@ssdk/state';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { toJsonValue, wellFormed, type EngineRecord, type Key, type MemoryState } from '@ssdk/engine';
 import { CarriedBatch, carry, carryingBus, type CarriedRecord } from './carried.ts';
@@ -14,6 +15,8 @@ import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
 import type { UnitObserver } from './observer.ts';
 import { buildTopology, type FunctionLoader, type IsolationChoice, type RuntimeTopic, type SandboxFactory, type Topology } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
+import { EmbeddedCommits } from './embedded-commits.ts';
+import { migratePlanState } from './partitioned-checkpoints.ts';
 
 export interface EmbeddedOptions {
   plan: PhysicalPlan;
@@ -23,8 +26,20 @@ export interface EmbeddedOptions {
   sandbox?: SandboxFactory;
   /** Where functions run (see `TopologyOptions.isolation`). @default 'plan': a sandboxed step needs `sandbox` */
   isolation?: IsolationChoice;
-  /** @default an in-memory store (nothing survives the process) */
+  /**
+   * Where state and progress are committed: the same tables and layout as operator services
+   * (every partition, no fence), all units together at consistent cuts (embedded-commits.ts).
+   * Without it, `checkpoints` (default: in memory, nothing survives the process).
+   */
+  store?: StateStore;
+  /** @default an in-memory store (nothing survives the process); ignored with `store` */
   checkpoints?: CheckpointStore;
+  /**
+   * The sources get the same records again as in the run being resumed (`ssdk run --resume` of
+   * the same input files): what that run committed is skipped. Otherwise sources are read from
+   * their start (the shell, new input). Only with `store`. @default false
+   */
+  replayInputs?: boolean;
   /** Messages per fetch per channel. @default 64 */
   batchMessages?: number;
   /** Records per frame when producing. @default 500 */
@@ -50,8 +65,10 @@ export interface EmbeddedDataflow {
   endInput(topics?: readonly string[]): Promise<void>;
   /** Resolves once every unit has seen the end of all its inputs and flushed. */
   ended(): Promise<void>;
-  /** Resolves once every unit has read everything published to its inputs. */
+  /** Resolves once every unit has read everything published to its inputs, and committed it. */
   idle(): Promise<void>;
+  /** Commits what every unit has processed (with `store`; at once otherwise). */
+  checkpoint(): Promise<void>;
   /** Every record on a topic so far, decoded, in partition order. */
   read(topic: string): Promise<EngineRecord[]>;
   metrics(): UnitMetricsSnapshot[];
@@ -64,6 +81,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
   const bus = carryingBus(createMemoryBus());
   const checkpoints = o.checkpoints ?? memoryCheckpointStore();
   for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+  if (o.store) await migratePlanState(o.store, o.plan, o.dataflow);
+  const commits = o.store ? new EmbeddedCommits({ store: o.store, units: topology.units }) : undefined;
   const abort = new AbortController();
   const metrics = new Map(topology.units.map((u) => [u.id, new UnitMetrics(u.id)]));
   let failure: unknown;
@@ -79,12 +98,14 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
   const tasks = topology.units.map((unit) =>
     runUnitTask({
       unit,
-      bus,
-      checkpoints,
+      bus: commits ? commits.bus(unit, bus) : bus,
+      checkpoints: commits ? commits.checkpoints(unit) : checkpoints,
       metrics: metrics.get(unit.id)!,
       // The in-memory bus starts empty in every process: committed offsets point into a log
       // that no longer exists, so reading starts at its beginning; state and progress resume.
-      resumeOffsets: false,
+      // Sources given the same input again resume where the last run committed.
+      resumeOffsets: commits && o.replayInputs ? (t) => !commits.inProcess(t) : false,
+      ...(commits ? { hold: (t: RuntimeTopic) => !commits.inProcess(t) && commits.holdSources() } : {}),
       carryRecords: true,
       lookupRef,
       onStateReady,
@@ -163,9 +184,14 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
         for (let p = 0; p < t.partitions; p++) await bus.publish(t.name, p, [{ data: encodeFrame({ kind: 'end' }) }]);
       }
     },
+    async checkpoint() {
+      if (failure) throw failure;
+      await commits?.drain();
+    },
     async ended() {
       await allDone;
       if (failure) throw failure;
+      await commits?.drain();
     },
     async idle() {
       // Twice in a row, so a unit that just published into a caught-up topic is seen too.
@@ -176,6 +202,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
         else calm = 0;
         await new Promise((r) => setTimeout(r, 20));
       }
+      // Idle means committed too: what `ctx.sql` and state readers see is what was processed.
+      await commits?.drain();
     },
     async read(topic) {
       const t = topicOf(topic);
@@ -199,8 +227,11 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
     },
     metrics: () => [...metrics.values()].map((m) => m.snapshot()),
     async stop() {
+      // What is in flight between units is processed and committed first (sources held).
+      if (commits && !failure && !abort.signal.aborted) await Promise.race([commits.drain(), allDone.then(() => (failure ? undefined : commits.drain()))]);
       abort.abort();
       await allDone;
+      commits?.close();
       await bus.close();
       if (failure) throw failure;
     },

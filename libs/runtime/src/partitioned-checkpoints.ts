@@ -15,8 +15,9 @@
 import type { Dataflow } from '@ssdk/spec';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { partitionOfText } from '@ssdk/records';
-import type { Fence, Lease, StateStore } from '@ssdk/state';
-import { decodeMeta, encodeMeta, progressOf, type Channel, type CheckpointStore } from './checkpoint.ts';
+import type { PlanStateAccess } from '@ssdk/plan';
+import type { Commit, Fence, Lease, StateStore } from '@ssdk/state';
+import { decodeMeta, encodeMeta, progressOf, type Channel, type CheckpointCommit, type CheckpointStore } from './checkpoint.ts';
 import type { ChannelProgress } from './progress.ts';
 import { fluvioAliases, tableSpecs } from './state-checkpoints.ts';
 import type { RuntimeUnit } from './topology.ts';
@@ -59,7 +60,12 @@ export async function endedPartitions(store: StateStore, unitId: string): Promis
   return out;
 }
 
-export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): CheckpointStore {
+/** A checkpoint store that also says what a commit writes, without writing it (the embedded runtime writes every unit's at once). */
+export interface PartitionedCheckpoints extends CheckpointStore {
+  commitOf(unit: string, states: readonly PlanStateAccess[], c: CheckpointCommit): Commit;
+}
+
+export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): PartitionedCheckpoints {
   const { store, unit } = o;
   const partitions = [...o.partitions].sort((a, b) => a - b);
   const first = partitions[0];
@@ -99,6 +105,9 @@ export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): Che
       }
     },
     async commit(unitId, states, c) {
+      await store.commit(this.commitOf(unitId, states, c));
+    },
+    commitOf(unitId, states, c) {
       const tableOf = new Map(states.map((s) => [s.name, s.table]));
       const writes = c.changes.map((ch) => {
         const table = tableOf.get(ch.state);
@@ -125,7 +134,7 @@ export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): Che
         if (Object.keys(progress).length > 0) meta.progress = encodeMeta(progress);
         return { operator: unitId, partition: p, seq, meta };
       });
-      await store.commit({ writes, dropWindows: c.dropped.flatMap((window) => states.map((s) => ({ table: s.table, window }))), offsets, fence });
+      return { writes, dropWindows: c.dropped.flatMap((window) => states.map((s) => ({ table: s.table, window }))), offsets, ...(fence.length > 0 ? { fence } : {}) };
     },
     close: async () => {},
   };

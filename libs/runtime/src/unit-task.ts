@@ -29,8 +29,16 @@ export interface UnitTaskOptions {
   maxFrameBytes?: number;
   /** How long a fetch waits for the first message, ms. @default 50 */
   pollMs?: number;
-  /** Resume from committed offsets (a durable bus) or from the start (an in-memory bus). @default true */
-  resumeOffsets?: boolean;
+  /**
+   * Resume from committed offsets (a durable bus, or input files read again), or read from the
+   * start (an in-memory topic of a new process); per input topic when a function. @default true
+   */
+  resumeOffsets?: boolean | ((topic: RuntimeTopic) => boolean);
+  /**
+   * While it says so, the task reads nothing from the input topics it names (the embedded
+   * runtime holds its sources back so a consistent cut can be committed, embedded-commits.ts).
+   */
+  hold?: (topic: RuntimeTopic) => boolean;
   now?: () => number;
   /**
    * Reads a state this unit does not write (a ref-state, or its service's state from another
@@ -110,20 +118,26 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   observed?.stateReady(owned, state);
   const committed = await checkpoints.load(unit.id);
   const channels: ChannelReader[] = [];
+  const offsets = new Map(committed.offsets);
   for (const input of unit.inputs) {
+    // A schedule's position is a fire time, a fact of the clock that outlives any bus: it always resumes.
+    const resume = input.topic.schedule !== undefined || (typeof o.resumeOffsets === 'function' ? o.resumeOffsets(input.topic) : o.resumeOffsets !== false);
     for (let p = 0; p < input.topic.partitions; p++) {
       if (o.partitions && !o.partitions.includes(p)) continue;
       const channel = channelOf(input.topic.id, p);
-      const afterSeq = o.resumeOffsets === false ? 0 : (committed.offsets.get(channel) ?? 0);
+      const afterSeq = resume ? (committed.offsets.get(channel) ?? 0) : 0;
+      // An offset into a log that is gone says nothing about the new one.
+      if (!resume) offsets.delete(channel);
       // A channel whose end was committed is not read again (its end frame lies behind the offset).
-      const ended = o.resumeOffsets !== false && (committed.ended?.includes(channel) ?? false);
-      // A schedule's position is a fire time, a fact of the clock that outlives any bus: it always resumes.
+      const ended = resume && (committed.ended?.includes(channel) ?? false);
       const reader = input.topic.schedule
         ? scheduleReader(input.topic.schedule, { afterSeq: committed.offsets.get(channel) ?? 0, now, control: bus.read(input.topic.name, p) })
         : bus.read(input.topic.name, p, { afterSeq });
       channels.push({ channel, topic: input.topic, partition: p, reader, ended });
     }
   }
+  // Where reading starts counts as read (a resumed input with nothing new is caught up).
+  metrics.commit(offsets);
   const made: UnitLogic = unit.makeLogic(state, channels.map((c) => c.channel));
   const logic = observed ? observed.logic(made) : made;
   logic.restore(committed.meta);
@@ -131,7 +145,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     ? new ProgressTracker(unit.id, unit.progress, channels.map((c) => ({ channel: c.channel, topic: c.topic.id })), committed.progress, now())
     : undefined;
   if (progress) for (const c of channels) logic.bound(c.channel, progress.bound(c.channel), now());
-  const offsets = new Map(committed.offsets);
+  const held = (c: ChannelReader) => o.hold?.(c.topic) === true;
   let ended = false;
   let rr = 0;
   metrics.setState('running');
@@ -144,16 +158,18 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       let batch: Array<{ ch: ChannelReader; messages: BusMessage[] }> = [];
       for (let i = 0; i < channels.length; i++) {
         const ch = channels[(rr + i) % channels.length]!;
-        if (ch.ended) continue;
+        if (ch.ended || held(ch)) continue;
         const messages = await ch.reader.fetch(batchMessages, 0);
         if (messages.length) batch.push({ ch, messages });
       }
       rr = (rr + 1) % Math.max(1, channels.length);
       if (batch.length === 0) {
-        const open = channels.find((c) => !c.ended);
-        if (!open) break;
-        const messages = await open.reader.fetch(batchMessages, pollMs);
-        if (messages.length) batch = [{ ch: open, messages }];
+        if (channels.every((c) => c.ended)) break;
+        const open = channels.find((c) => !c.ended && !held(c));
+        if (open) {
+          const messages = await open.reader.fetch(batchMessages, pollMs);
+          if (messages.length) batch = [{ ch: open, messages }];
+        } else await sleep(pollMs);
       }
       const pending = new Publisher(bus, unit, maxFrameBytes, o.carryRecords === true);
       // Keys past their `ttl` are deleted in this batch's checkpoint.
@@ -250,6 +266,10 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     await observed?.close();
     metrics.setState(ended ? 'ended' : 'stopped');
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function logicWatermark(logic: UnitLogic): number | undefined {

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { formatJsonLine } from '@ssdk/records';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
-import { collectOutputs, collectStates, feed, isolationFlag, openSession, readInputFile, SessionError, type Session, type SessionInput } from '../embedded-session.ts';
+import { collectOutputs, collectStates, feed, inputDigest, isolationFlag, openSession, readInputFile, SessionError, type Session, type SessionInput } from '../embedded-session.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
 import { startShell, type ShellIo } from '../shell/terminal.ts';
@@ -53,7 +53,8 @@ export async function runRun(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const outputDir = cmd.values['output-dir'];
   if (typeof outputDir !== 'string') throw new UsageError('--until-idle needs --output-dir DIR to write the output topics to', 'run');
   const inputs = await readInputs(cmd);
-  const session = await openRunSession(cmd, io, { fresh: cmd.values['resume'] !== true, interactive: false });
+  const resume = cmd.values['resume'] === true;
+  const session = await openRunSession(cmd, io, { fresh: !resume, interactive: false, inputs, replay: resume });
   if (!session) return EXIT_USER_ERROR;
   printDiagnostics(io, session.diagnostics);
   const started = performance.now();
@@ -104,7 +105,7 @@ async function runInteractive(cmd: ParsedCommand, io: CliIo): Promise<number> {
   }
   const inputs = await readInputs(cmd);
   const ephemeral = cmd.values['ephemeral'] === true;
-  const session = await openRunSession(cmd, io, { fresh: cmd.values['fresh'] === true, interactive: true });
+  const session = await openRunSession(cmd, io, { fresh: cmd.values['fresh'] === true, interactive: true, inputs });
   if (!session) return EXIT_USER_ERROR;
   printDiagnostics(io, session.diagnostics);
   try {
@@ -139,7 +140,7 @@ async function warnIfInputEnded(session: Session, file: string, io: CliIo): Prom
 }
 
 /** Opens the embedded session of `ssdk run`; a file with errors is reported here (undefined is returned). */
-async function openRunSession(cmd: ParsedCommand, io: CliIo, o: { fresh: boolean; interactive: boolean }): Promise<Session | undefined> {
+async function openRunSession(cmd: ParsedCommand, io: CliIo, o: { fresh: boolean; interactive: boolean; inputs: SessionInput[]; replay?: boolean }): Promise<Session | undefined> {
   const file = cmd.positionals[0]!;
   const stateDirOption = typeof cmd.values['state-dir'] === 'string' ? cmd.values['state-dir'] : undefined;
   const checkpoints = cmd.values['ephemeral']
@@ -159,7 +160,10 @@ async function openRunSession(cmd: ParsedCommand, io: CliIo, o: { fresh: boolean
       ...(stateDirOption ? { stateDir: stateDirOption } : {}),
       // Connectors written inline in sources and sinks run beside the dataflow, on its bus.
       connectors: { log: (line: string) => io.err(`${line}\n`) },
+      inputs: o.inputs,
+      replay: o.replay === true,
     });
+    if (session.replaying) io.err('the same input as the last run: continuing where it committed\n');
     const close = session.close;
     const closeAll = async () => {
       await close();
@@ -190,7 +194,9 @@ async function readInputs(cmd: ParsedCommand): Promise<SessionInput[]> {
     if (eq <= 0 || eq === spec.length - 1) throw new UsageError(`--input takes TOPIC=PATH, got \`${spec}\``, 'run');
     const path = spec.slice(eq + 1);
     try {
-      out.push({ topic: spec.slice(0, eq), records: await readInputFile(path, cmd.values['records'] === true) });
+      const topic = spec.slice(0, eq);
+      const records = cmd.values['records'] === true;
+      out.push({ topic, records: await readInputFile(path, records), digest: await inputDigest(topic, path, records) });
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { domain?: string };
       if (e.code === 'ENOENT') throw new UsageError(`input file not found: ${path}`, 'run');

@@ -32,6 +32,8 @@ export function resolveState(session: Session, name: string): PlanState {
 /** Every committed entry of a state: windows by start, keys sorted within each. */
 export async function readState(session: Session, s: PlanState): Promise<StateRow[]> {
   const cache = new MemoryState();
+  // What the units processed so far, committed (the embedded runtime commits at cuts).
+  await session.df.checkpoint();
   await session.checkpoints.loadState('', [{ name: s.name, table: s.table, access: 'read' }], cache);
   const rows: StateRow[] = [];
   const windows: Array<WindowBounds | undefined> = s.windowed ? cache.openWindows(s.name) : [undefined];

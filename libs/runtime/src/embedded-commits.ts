@@ -1,0 +1,217 @@
+/**
+ * How the embedded runtime commits: through the same partitioned checkpoint store and layout as
+ * an operator service (partitioned-checkpoints.ts: every partition, no fence), but the units of
+ * one process commit together, at consistent cuts.
+ *
+ * Why: the topics between units live in memory and die with the process. A unit that committed
+ * its input offsets while its outputs still sat unread in memory would, after a crash, lose them;
+ * a reader that committed past them would read the new process's topics at the wrong place. So a
+ * unit's commit is held (`pending`), and every unit's pending commit is written in one
+ * transaction at a moment when nothing is in flight between units: every topic a unit of this
+ * process writes has been read, to its last message, by every unit that reads it, and every unit
+ * that published has handed over the commit that goes with it. At such a cut the state of all
+ * units is what an uninterrupted run had at the same source offsets, so a restarted run that
+ * replays its input files from those offsets (and reads the in-memory topics from their new
+ * beginning) ends exactly as an uninterrupted one. To make cuts happen while records flow, the
+ * sources are held back when a cut is due (`holdSources`), so the units between drain.
+ */
+import type { Bus } from '@ssdk/bus';
+import { encodeKey, windowId, type StateChange, type WindowBounds } from '@ssdk/engine';
+import type { PlanStateAccess } from '@ssdk/plan';
+import type { Commit, StateStore } from '@ssdk/state';
+import { channelOf, type Channel, type CheckpointCommit, type CheckpointStore } from './checkpoint.ts';
+import { partitionedCheckpointStore, unitPartitions, type PartitionedCheckpoints } from './partitioned-checkpoints.ts';
+import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
+
+export interface EmbeddedCommitOptions {
+  store: StateStore;
+  units: readonly RuntimeUnit[];
+  /** A cut is due this long after the last one, ms. @default 200 */
+  intervalMs?: number;
+}
+
+interface Pending {
+  states: readonly PlanStateAccess[];
+  /** Changes since the last cut, the last per (state, window, key). */
+  changes: Map<string, StateChange>;
+  dropped: WindowBounds[];
+  last: CheckpointCommit;
+}
+
+export class EmbeddedCommits {
+  private readonly store: StateStore;
+  private readonly units: readonly RuntimeUnit[];
+  private readonly stores = new Map<string, PartitionedCheckpoints>();
+  private readonly pending = new Map<string, Pending>();
+  /** Per unit, how far it has read each channel, by the last commit it handed over (cut or not). */
+  private readonly read = new Map<string, ReadonlyMap<Channel, number>>();
+  /** Units that published since they last handed over a commit. */
+  private readonly dirty = new Set<string>();
+  /** The last sequence published per in-process topic partition (`<topic name>/<partition>`). */
+  private readonly published = new Map<string, number>();
+  /** Per unit, the channels it reads that a unit of this process writes. */
+  private readonly inner: Array<{ unit: string; channel: Channel; at: string }>;
+  private readonly written: Set<string>;
+  private readonly intervalMs: number;
+  private lastCut = performance.now();
+  private due = false;
+  private writing: Promise<void> | undefined;
+  private failure: unknown;
+  private readonly waiters: Array<() => void> = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(o: EmbeddedCommitOptions) {
+    this.store = o.store;
+    this.units = o.units;
+    this.intervalMs = o.intervalMs ?? 200;
+    this.written = new Set(o.units.flatMap((u) => u.outputs.map((t) => t.name)));
+    this.inner = o.units.flatMap((u) =>
+      u.inputs
+        .filter((i) => this.written.has(i.topic.name))
+        .flatMap((i) => Array.from({ length: i.topic.partitions }, (_, p) => ({ unit: u.id, channel: channelOf(i.topic.id, p), at: `${i.topic.name}/${p}` }))),
+    );
+    for (const unit of o.units) {
+      const all = Array.from({ length: unitPartitions(unit) }, (_, p) => p);
+      this.stores.set(unit.id, partitionedCheckpointStore({ store: o.store, unit, partitions: all, leases: [] }));
+    }
+    // A quiet dataflow hands over no commits that would try a cut: the clock does.
+    this.timer = setInterval(() => this.tryCut(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Whether `topic` is written by a unit of this process (else it is a source: input files, the shell). */
+  inProcess(topic: RuntimeTopic): boolean {
+    return this.written.has(topic.name);
+  }
+
+  /** Sources wait while a cut is due, so the units between them drain. */
+  holdSources(): boolean {
+    return this.due;
+  }
+
+  /** The unit's checkpoints: loaded from the store, committed at the next cut. */
+  checkpoints(unit: RuntimeUnit): CheckpointStore {
+    const inner = this.stores.get(unit.id)!;
+    return {
+      load: (id) => inner.load(id),
+      loadState: (id, states, into) => inner.loadState(id, states, into),
+      commit: async (id, states, c) => {
+        if (this.failure) throw this.failure;
+        this.hold(id, states, c);
+        this.dirty.delete(id);
+        this.tryCut();
+      },
+      close: async () => {},
+    };
+  }
+
+  /** `bus` as `unit` publishes on it: what it publishes is in flight until it hands over its commit. */
+  bus(unit: RuntimeUnit, bus: Bus): Bus {
+    return {
+      ensureTopic: (t) => bus.ensureTopic(t),
+      topic: (name) => bus.topic(name),
+      read: (topic, partition, options) => bus.read(topic, partition, options),
+      lastSeq: (topic, partition) => bus.lastSeq(topic, partition),
+      close: () => bus.close(),
+      publish: async (topic, partition, messages) => {
+        this.dirty.add(unit.id);
+        const acks = await bus.publish(topic, partition, messages);
+        if (this.written.has(topic)) {
+          const at = `${topic}/${partition}`;
+          for (const a of acks) if (a.seq > (this.published.get(at) ?? 0)) this.published.set(at, a.seq);
+        }
+        return acks;
+      },
+    };
+  }
+
+  /**
+   * Writes a cut once one is possible (sources are held meanwhile) and resolves when it is
+   * stored: after every unit ended, or before a graceful stop.
+   */
+  async drain(): Promise<void> {
+    this.due = true;
+    await new Promise<void>((resolve) => {
+      this.waiters.push(resolve);
+      this.tryCut(true);
+    });
+    await this.writing;
+    if (this.failure) throw this.failure;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private hold(unit: string, states: readonly PlanStateAccess[], c: CheckpointCommit): void {
+    // Held past the batch: the loop goes on with its offsets (and a function may change an
+    // object value in place), so what is held is a copy.
+    const last = { ...c, offsets: new Map(c.offsets) };
+    let p = this.pending.get(unit);
+    if (!p) this.pending.set(unit, (p = { states, changes: new Map(), dropped: [], last }));
+    for (const ch of c.changes) {
+      const held = ch.value !== null && typeof ch.value === 'object' ? { ...ch, value: structuredClone(ch.value) } : ch;
+      p.changes.set(`${ch.state}\0${windowId(ch.window)}\0${encodeKey(ch.key)}`, held);
+    }
+    if (c.dropped.length > 0) {
+      // A dropped window's rows go with it: its held changes need not be written first.
+      const gone = new Set(c.dropped.map((w) => windowId(w)));
+      for (const [id, ch] of p.changes) if (ch.window && gone.has(windowId(ch.window))) p.changes.delete(id);
+      p.dropped.push(...c.dropped);
+    }
+    p.last = last;
+    this.read.set(unit, last.offsets);
+  }
+
+  /** Nothing in flight between units: every in-process channel read to its end, every publisher's commit handed over. */
+  private consistent(): boolean {
+    if (this.dirty.size > 0) return false;
+    for (const { unit, channel, at } of this.inner) {
+      const read = this.read.get(unit)?.get(channel) ?? 0;
+      if (read < (this.published.get(at) ?? 0)) return false;
+    }
+    return true;
+  }
+
+  private tryCut(force = false): void {
+    if (this.writing || this.failure) return;
+    if (this.pending.size === 0 && this.waiters.length === 0) return;
+    if (!force && !this.due && performance.now() - this.lastCut < this.intervalMs) return;
+    if (!this.consistent()) {
+      this.due = true;
+      return;
+    }
+    const cut = [...this.pending];
+    this.pending.clear();
+    const waiters = this.waiters.splice(0);
+    const commit: Commit = { writes: [], dropWindows: [], offsets: [] };
+    for (const [unit, p] of cut) {
+      const c = this.stores.get(unit)!.commitOf(unit, p.states, { ...p.last, changes: [...p.changes.values()], dropped: p.dropped });
+      // Loops, not spreads: a cut may hold more writes than a call has arguments.
+      for (const w of c.writes) commit.writes.push(w);
+      for (const d of c.dropWindows ?? []) commit.dropWindows!.push(d);
+      for (const o of c.offsets) commit.offsets.push(o);
+    }
+    const write = async (): Promise<void> => {
+      if (commit.writes.length + commit.offsets.length + commit.dropWindows!.length > 0) await this.store.commit(commit);
+    };
+    // `.then` runs later, after `writing` is set, even when there was nothing to write.
+    this.writing = write().then(
+      () => this.cutWritten(waiters),
+      (err: unknown) => {
+        this.failure = err;
+        this.cutWritten(waiters);
+      },
+    );
+  }
+
+  private cutWritten(waiters: Array<() => void>): void {
+    this.lastCut = performance.now();
+    this.writing = undefined;
+    // Stopping or ending: sources stay held.
+    this.due = this.waiters.length > 0;
+    for (const w of waiters) w();
+    // A drain asked for while this cut was written waits for the next one.
+    if (this.waiters.length > 0) this.tryCut(true);
+  }
+}
