@@ -24,7 +24,7 @@ export async function loadAndCheck(file: string, how: { code?: boolean } = {}): 
   const parsed = await loadServicesFile(file);
   if (hasStructuralErrors(parsed.diagnostics)) return { file, ...parsed };
   const checked = checkDataflow(parsed.dataflow);
-  const code = how.code === false || hasErrors([...parsed.diagnostics, ...checked.diagnostics]) ? [] : checkFunctionCode(parsed.dataflow, checked.graph);
+  const code = how.code === false || hasErrors([...parsed.diagnostics, ...checked.diagnostics]) ? [] : await checkFunctionCode(parsed.dataflow, checked.graph);
   return { file, dataflow: parsed.dataflow, diagnostics: [...parsed.diagnostics, ...checked.diagnostics, ...code] };
 }
 
@@ -45,7 +45,7 @@ export async function loadAndPlan(file: string, options: PlanOptions, how: { rus
     : parsed.diagnostics.map((d) => (isPortDiagnostic(d) && d.severity === 'error' ? { ...d, severity: 'warning' as const } : d));
   const planned = planDataflow(parsed.dataflow, options);
   // A plan about to run has its code checked first; showing a plan needs signatures only.
-  const code = how.rustIsError && !hasErrors([...specDiags, ...planned.diagnostics]) ? checkFunctionCode(parsed.dataflow, checkDataflow(parsed.dataflow).graph) : [];
+  const code = how.rustIsError && !hasErrors([...specDiags, ...planned.diagnostics]) ? await checkFunctionCode(parsed.dataflow, checkDataflow(parsed.dataflow).graph) : [];
   const diagnostics = [...specDiags, ...planned.diagnostics, ...code];
   return { file, dataflow: parsed.dataflow, diagnostics, ...(planned.plan && !hasErrors(diagnostics) ? { plan: planned.plan } : {}) };
 }

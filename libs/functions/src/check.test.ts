@@ -38,7 +38,7 @@ async function check(uses: string, modules: Record<string, string>) {
   const file = join(dir, 'services.yaml');
   await writeFile(file, FILE(uses));
   const parsed = await loadServicesFile(file);
-  const diagnostics = checkFunctionCode(parsed.dataflow, checkDataflow(parsed.dataflow).graph);
+  const diagnostics = await checkFunctionCode(parsed.dataflow, checkDataflow(parsed.dataflow).graph);
   return { dir, lines: diagnostics.map((d) => `${d.pos.file.replace(dir, '.')}:${d.pos.line}:${d.pos.col}: ${d.code}: ${d.message}`) };
 }
 

@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import ts from 'typescript';
+import type * as TypeScript from 'typescript';
 import { camelCase, snakeCase, type Dataflow, type Diagnostic, type SourcePos } from '@ssdk/spec';
 import type { DataflowGraph, ServicePipeline, StepSite } from '@ssdk/plan';
 import { generateCtxDeclarations, generateTypesTs, typeNamesIn } from '@ssdk/wit';
@@ -30,25 +30,34 @@ export const FUNCTION_DIAGNOSTICS = {
 } as const;
 export type FunctionDiagnosticCode = keyof typeof FUNCTION_DIAGNOSTICS;
 
-const COMPILER_OPTIONS: ts.CompilerOptions = {
-  strict: true,
-  // Unannotated parameters are the user's choice (they stay `any`); everything annotated is checked.
-  noImplicitAny: false,
-  noEmit: true,
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.ESNext,
-  moduleResolution: ts.ModuleResolutionKind.Bundler,
-  allowImportingTsExtensions: true,
-  skipLibCheck: true,
-  types: [],
-  lib: ['lib.es2023.d.ts'],
-};
+// The compiler (9 MB of JavaScript) loads when code is first checked, not with every command
+// that imports this lib.
+let ts: typeof TypeScript;
+let compilerOptions: TypeScript.CompilerOptions;
+
+async function loadCompiler(): Promise<void> {
+  if (ts) return;
+  ts = ((await import('typescript')) as unknown as { default: typeof TypeScript }).default;
+  compilerOptions = {
+    strict: true,
+    // Unannotated parameters are the user's choice (they stay `any`); everything annotated is checked.
+    noImplicitAny: false,
+    noEmit: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    allowImportingTsExtensions: true,
+    skipLibCheck: true,
+    types: [],
+    lib: ['lib.es2023.d.ts'],
+  };
+}
 
 /** What the generated ctx.ts declares. */
 const CTX_NAMES = ['Ctx', 'State', 'Key', 'Window', 'Row', 'States', 'StateKeys'];
 
 // The standard library's declarations parse once per process (most of a check's time).
-const libFiles = new Map<string, ts.SourceFile>();
+const libFiles = new Map<string, TypeScript.SourceFile>();
 
 interface InlineFile {
   site: StepSite;
@@ -69,7 +78,7 @@ interface ModuleUse {
  * The diagnostics of every TypeScript function of `df` (Rust bodies, prebuilt `.wasm`
  * components and imported package functions are left to their own checks).
  */
-export function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Diagnostic[] {
+export async function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Promise<Diagnostic[]> {
   const dir = dirname(resolve(df.file));
   const fnDir = join(dir, 'functions');
   const out: Diagnostic[] = [];
@@ -148,11 +157,12 @@ export function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Diagnosti
     }
   }
 
-  const host = ts.createCompilerHost(COMPILER_OPTIONS, true);
+  await loadCompiler();
+  const host = ts.createCompilerHost(compilerOptions, true);
   const fileExists = host.fileExists.bind(host);
   const readFile = host.readFile.bind(host);
   const getSourceFile = host.getSourceFile.bind(host);
-  const libDir = dirname(ts.getDefaultLibFilePath(COMPILER_OPTIONS));
+  const libDir = dirname(ts.getDefaultLibFilePath(compilerOptions));
   const directoryExists = host.directoryExists?.bind(host);
   host.fileExists = (f) => virtual.has(f) || fileExists(f);
   host.directoryExists = (d) => d === fnDir || d === dir || (directoryExists ? directoryExists(d) : true);
@@ -170,10 +180,10 @@ export function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Diagnosti
   };
   const roots = [...inline.keys(), ...modules.keys()];
   if (roots.length === 0) return out;
-  const program = ts.createProgram({ rootNames: roots, options: COMPILER_OPTIONS, host });
+  const program = ts.createProgram({ rootNames: roots, options: compilerOptions, host });
   const checker = program.getTypeChecker();
 
-  const where = (file: ts.SourceFile, start: number): SourcePos => {
+  const where = (file: TypeScript.SourceFile, start: number): SourcePos => {
     const lc = file.getLineAndCharacterOfPosition(start);
     const fn = inline.get(file.fileName);
     if (fn) {
@@ -183,7 +193,7 @@ export function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Diagnosti
     }
     return { file: displayPath(df.file, file.fileName), line: lc.line + 1, col: lc.character + 1 };
   };
-  const isUserFile = (f: ts.SourceFile) => inline.has(f.fileName) || modules.has(f.fileName) || (!virtual.has(f.fileName) && !f.fileName.startsWith(libDir) && !f.fileName.includes(`${sep}node_modules${sep}`));
+  const isUserFile = (f: TypeScript.SourceFile) => inline.has(f.fileName) || modules.has(f.fileName) || (!virtual.has(f.fileName) && !f.fileName.startsWith(libDir) && !f.fileName.includes(`${sep}node_modules${sep}`));
 
   const seen = new Set<string>();
   for (const d of [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics()]) {
@@ -254,14 +264,14 @@ function stepsOf(p: ServicePipeline): StepSite[] {
 
 /** `ctx.state('name')` calls with a literal name, against the states each using service has. */
 function checkStateNames(
-  file: ts.SourceFile,
+  file: TypeScript.SourceFile,
   services: string[],
   df: Dataflow,
-  checker: ts.TypeChecker,
-  where: (file: ts.SourceFile, start: number) => SourcePos,
+  checker: TypeScript.TypeChecker,
+  where: (file: TypeScript.SourceFile, start: number) => SourcePos,
   report: (code: FunctionDiagnosticCode, pos: SourcePos, message: string, hint?: string) => void,
 ): void {
-  const visit = (node: ts.Node): void => {
+  const visit = (node: TypeScript.Node): void => {
     if (
       ts.isCallExpression(node) &&
       ts.isPropertyAccessExpression(node.expression) &&
@@ -270,7 +280,7 @@ function checkStateNames(
       ts.isStringLiteralLike(node.arguments[0]!) &&
       isCtx(checker.getTypeAtLocation(node.expression.expression))
     ) {
-      const arg = node.arguments[0] as ts.StringLiteralLike;
+      const arg = node.arguments[0] as TypeScript.StringLiteralLike;
       for (const service of services) {
         const names = df.services[service]?.states.map((s) => s.name) ?? [];
         if (names.includes(arg.text)) continue;
@@ -288,7 +298,7 @@ function checkStateNames(
   visit(file);
 }
 
-function isCtx(t: ts.Type): boolean {
+function isCtx(t: TypeScript.Type): boolean {
   const name = (t.aliasSymbol ?? t.getSymbol())?.getName();
   return name === 'Ctx';
 }
@@ -304,7 +314,7 @@ function similar(a: string, b: string): boolean {
 }
 
 /** The operator id of the step whose code a file is (the first, for a module several steps use). */
-function subjectOf(file: ts.SourceFile, inline: Map<string, InlineFile>, modules: Map<string, ModuleUse[]>): string {
+function subjectOf(file: TypeScript.SourceFile, inline: Map<string, InlineFile>, modules: Map<string, ModuleUse[]>): string {
   return inline.get(file.fileName)?.site.id ?? modules.get(file.fileName)?.[0]?.site.id ?? 'a module the functions import';
 }
 

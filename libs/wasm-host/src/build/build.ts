@@ -15,9 +15,11 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 
 import { dirname, join, resolve } from 'node:path';
 import { camelCase, snakeCase, type Dataflow, type Step } from '@ssdk/spec';
 import type { DataflowGraph, StepSite } from '@ssdk/plan';
-import { stepSource } from '@ssdk/functions';
+import { FunctionCompileError, stepSource } from '@ssdk/functions';
 import { generateWit, HOST_WIT } from '@ssdk/wit';
+import { formatLocation, type SourceLocation } from '../host/errors.ts';
 import { MANIFEST_FILE, MANIFEST_VERSION, type BuildManifest, type ManifestComponent, type ManifestStep } from '../host/manifest.ts';
+import { StackMapper } from '../host/source-map.ts';
 import { bundleGuest, type GuestFunction } from './bundle.ts';
 import { COMPONENTIZE_JS_VERSION, componentizeJs } from './componentize.ts';
 
@@ -123,7 +125,12 @@ export async function buildDataflow(opts: BuildOptions): Promise<BuildResult> {
         status = 'built';
         const ids = js.map((j) => j.site.id);
         opts.onProgress?.({ services: [...new Set(js.map((j) => j.service))], hash, kind: 'javascript', status: 'building', bytes: 0, ms: 0, functions: ids });
-        const bytes = await componentizeJs({ js: bundle.js, witDir: join(witDir, 'deps', 'ssdk-dataflow'), world, workDir: join(buildDir, `.work-${hash}`), name: 'guest' });
+        let bytes: Uint8Array;
+        try {
+          bytes = await componentizeJs({ js: bundle.js, witDir: join(witDir, 'deps', 'ssdk-dataflow'), world, workDir: join(buildDir, `.work-${hash}`), name: 'guest' });
+        } catch (err) {
+          throw inUserCode(err, bundle, root);
+        }
         await writeFile(join(buildDir, file), bytes);
         if (shared) {
           await mkdir(opts.componentCache!, { recursive: true });
@@ -214,4 +221,18 @@ async function removeStale(buildDir: string, manifest: BuildManifest): Promise<v
 
 function sha(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+/**
+ * A build that fails while the component's code is evaluated (a syntax the sandbox's engine
+ * lacks, a top-level throw) names `guest.js:LINE:COL`, the bundle: the bundle's source map turns
+ * that into the user's file and line, as the `FunctionCompileError` every build error is.
+ */
+function inUserCode(err: unknown, bundle: { map: string; inline: Record<string, SourceLocation> }, root: string): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  const at = new StackMapper({ map: bundle.map, inline: bundle.inline, root }).locate(message);
+  if (!at) return err;
+  const lines = message.split('\n').map((l) => l.replace(/^\s*guest\.js:\d+:\d+\s*/, '').trim());
+  const what = lines.find((l) => /Error\b/.test(l)) ?? lines.find((l) => l !== '') ?? message;
+  return new FunctionCompileError(`${formatLocation(at)}: ${what} (while building the sandboxed component)`, at);
 }

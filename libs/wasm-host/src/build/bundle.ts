@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { FunctionCompileError } from '@ssdk/functions';
 import type { SourceLocation } from '../host/errors.ts';
+import { lowerUnicodePropertyEscapes } from './regexp.ts';
 
 export interface GuestFunction {
   /** Operator id. */
@@ -126,7 +127,7 @@ export async function bundleGuest(opts: { functions: readonly GuestFunction[]; r
   } catch (err) {
     throw compileError(err, inline, opts.root);
   }
-  const js = result.outputFiles.find((f) => f.path.endsWith('.js'))!.text.replace(/\/\/# sourceMappingURL=.*\s*$/, '');
+  const js = await lowerUnicodePropertyEscapes(result.outputFiles.find((f) => f.path.endsWith('.js'))!.text.replace(/\/\/# sourceMappingURL=.*\s*$/, ''));
   const map = result.outputFiles.find((f) => f.path.endsWith('.map'))!.text;
   return { js, map, inline };
 }

@@ -108,6 +108,7 @@ services:
             }
             if (o.op === 'network') return { ...o, note: String((globalThis as any).fetch('http://127.0.0.1:9/')) };
             if (o.op === 'bigint') return { ...o, note: 1n as any };
+            if (o.op === 'letters') return { ...o, note: String(/^[\\p{L}\\p{N}]+$/u.test('Straße北京2')) + ' ' + String(/^\\p{L}+$/u.test('a b')) };
             if (o.op === 'sql') return { ...o, note: JSON.stringify(ctx.sql('SELECT key FROM t WHERE id = $1', [o.id])) };
             if (o.op === 'log') ctx.log('seen', o.id);
             return o;
