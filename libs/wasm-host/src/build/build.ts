@@ -228,7 +228,7 @@ function sha(bytes: Uint8Array): string {
  * lacks, a top-level throw) names `guest.js:LINE:COL`, the bundle: the bundle's source map turns
  * that into the user's file and line, as the `FunctionCompileError` every build error is.
  */
-function inUserCode(err: unknown, bundle: { map: string; inline: Record<string, SourceLocation> }, root: string): unknown {
+export function inUserCode(err: unknown, bundle: { map: string; inline: Record<string, SourceLocation> }, root: string): unknown {
   const message = err instanceof Error ? err.message : String(err);
   const at = new StackMapper({ map: bundle.map, inline: bundle.inline, root }).locate(message);
   if (!at) return err;

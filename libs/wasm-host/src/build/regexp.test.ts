@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { FunctionCompileError } from '@ssdk/functions';
+import { inUserCode } from './build.ts';
+import { bundleGuest } from './bundle.ts';
 import { lowerUnicodePropertyEscapes } from './regexp.ts';
 
 describe('wasm-host - Unicode property escapes for the sandbox', () => {
@@ -15,5 +18,22 @@ describe('wasm-host - Unicode property escapes for the sandbox', () => {
   it('wasm-host - code without property escapes is left as it is', async () => {
     const js = 'export const f = (s) => /\\d+/u.test(s);';
     expect(await lowerUnicodePropertyEscapes(js)).toBe(js);
+  });
+});
+
+describe('wasm-host - a failed component build speaks of the user\'s code', () => {
+  it('wasm-host - `guest.js:LINE:COL` in componentize\'s error becomes the services file\'s line and column', async () => {
+    const origin = { file: '/df/services.yaml', line: 20, col: 11 };
+    const code = 'function isWord(w: string): boolean {\n  return /^[a-z]+$/.test(w);\n}';
+    const bundle = await bundleGuest({ functions: [{ id: 's.is-word', code: { kind: 'inline', code, exportName: 'isWord', origin } }], root: '/df', exportFlush: false, name: 'guest' });
+    const lines = bundle.js.split('\n');
+    const line = lines.findIndex((l) => l.includes('/^[a-z]+$/')) + 1;
+    const col = lines[line - 1]!.indexOf('/^[a-z]+$/') + 1;
+    // The message componentize-js gives when StarlingMonkey rejects a pattern (seen with `\p{L}`).
+    const failure = new Error(`Failed to initialize component (wizer):\nException while evaluating top-level script\nguest.js:${line}:${col} SyntaxError: invalid class property name in regular expression:\nguest.js:${line}:${col} ^[a-z]+$`);
+    const err = inUserCode(failure, bundle, '/df');
+    expect(err).toBeInstanceOf(FunctionCompileError);
+    expect((err as FunctionCompileError).location).toEqual({ file: '/df/services.yaml', line: 21, col: 20 });
+    expect((err as Error).message).toBe('/df/services.yaml:21:20: SyntaxError: invalid class property name in regular expression: (while building the sandboxed component)');
   });
 });
