@@ -88,3 +88,11 @@ describe('wasm-host - grants', () => {
     expect(await run(['raw-env'], { env: ['SSDK_GRANT_TEST'] }, 'kinds.reach-host')).toEqual(['granted value']);
   });
 });
+
+// StarlingMonkey has no Unicode property escapes of its own: the build rewrites them, so a
+// faithful port of Rust's `is_alphanumeric` (`/\p{L}\p{N}/u`) builds and matches as in V8.
+describe('wasm-host - Unicode property escapes', () => {
+  it('wasm-host - `\\p{L}` and `\\p{N}` match letters and digits of any script in a sandboxed function', async () => {
+    expect(await run(['letters'])).toEqual(['true false']);
+  });
+});
