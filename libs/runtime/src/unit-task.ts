@@ -147,6 +147,12 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   if (progress) for (const c of channels) logic.bound(c.channel, progress.bound(c.channel), now());
   const held = (c: ChannelReader) => o.hold?.(c.topic) === true;
   let ended = false;
+  if (channels.length > 0 && channels.every((c) => c.ended)) {
+    // Every input ended before a restart: the readers of this unit's outputs may be reading a
+    // new log (an embedded run resumed), so the end goes out again (a repeat is a duplicate id).
+    if (o.forwardEnd !== false) await publishEnds(bus, unit.id, o.endTopics ?? unit.outputs);
+    ended = true;
+  }
   let rr = 0;
   metrics.setState('running');
   // The previous batch's publish + commit + ack, when pipelined.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { encodeFrame, encodeRecordFrames, parseJsonLines, partitionOfText, type JsonRecord, type OutRecord } from '@ssdk/records';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
@@ -32,9 +33,14 @@ export async function runProduce(cmd: ParsedCommand, io: CliIo): Promise<number>
   const batch = Number(cmd.values['batch']);
   if (!Number.isSafeInteger(batch) || batch < 1) throw new UsageError(`--batch takes a whole number of 1 or more, got \`${String(cmd.values['batch'])}\``, 'produce');
   let lines: JsonRecord[] = [];
+  // Message ids from the file's content and each frame's place in it: producing the same file
+  // again (after a failure midway) is dropped as a duplicate by JetStream, within its duplicate window.
+  let digest = '';
   if (typeof path === 'string') {
     try {
-      lines = parseJsonLines(await readFile(path, 'utf8'), cmd.values['records'] === true);
+      const text = await readFile(path, 'utf8');
+      digest = createHash('sha256').update(`${batch}\0`).update(text).digest('hex').slice(0, 24);
+      lines = parseJsonLines(text, cmd.values['records'] === true);
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { domain?: string };
       if (e.code === 'ENOENT') throw new UsageError(`input file not found: ${path}`, 'produce');
@@ -60,7 +66,8 @@ export async function runProduce(cmd: ParsedCommand, io: CliIo): Promise<number>
     await Promise.all(
       byPartition.map(async (records, partition) => {
         for (let i = 0; i < records.length; i += batch) {
-          await bus.publish(topic.name, partition, encodeRecordFrames(records.slice(i, i + batch), maxBytes).map((data) => ({ data })));
+          const frames = encodeRecordFrames(records.slice(i, i + batch), maxBytes);
+          await bus.publish(topic.name, partition, frames.map((data, f) => ({ data, msgId: `produce|${topic.id}|${digest}|${partition}|${i}|${f}` })));
         }
       }),
     );
