@@ -150,7 +150,12 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   if (channels.length > 0 && channels.every((c) => c.ended)) {
     // Every input ended before a restart: the readers of this unit's outputs may be reading a
     // new log (an embedded run resumed), so the end goes out again (a repeat is a duplicate id).
-    if (o.forwardEnd !== false) await publishEnds(bus, unit.id, o.endTopics ?? unit.outputs);
+    if (o.forwardEnd !== false) {
+      await publishEnds(bus, unit.id, o.endTopics ?? unit.outputs);
+      // Published, so committed too (nothing changed): the embedded runtime cuts only after a publisher's commit.
+      const ends = channels.map((c) => c.channel);
+      await checkpoints.commit(unit.id, owned, { changes: [], dropped: [], offsets, meta: committed.meta, ended: ends, ...(progress ? { progress: progress.snapshot() } : {}) });
+    }
     ended = true;
   }
   let rr = 0;
