@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { userInfo } from 'node:os';
-import { connectControl, NoResponderError, RemoteError } from '@ssdk/bus';
+import { connectControl, describeServers, NoResponderError, RemoteError } from '@ssdk/bus';
 import { FUNCTION_DIAGNOSTICS } from '@ssdk/functions';
 import { plannerSubject, readBundle, type DeploymentBundle, type PlannerVerb } from '@ssdk/runtime';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
@@ -61,7 +61,7 @@ export async function askPlanner<T>(natsUrl: string, subjectPrefix: string, verb
     return await control.request<T>(plannerSubject(subjectPrefix, verb), body, { timeoutMs });
   } catch (err) {
     if (err instanceof NoResponderError) {
-      throw new NoPlannerError(`no planner answers on ${err.subject} (NATS ${natsUrl}): start one with \`ssdk planner\` (or \`ssdk up FILE\`, or docker compose up planner)`);
+      throw new NoPlannerError(`no planner answers on ${err.subject} (NATS ${describeServers(natsUrl)}): start one with \`ssdk planner\` (or \`ssdk up FILE\`, or docker compose up planner)`);
     }
     throw err;
   } finally {

@@ -3,13 +3,33 @@
  * the server and isolation flags and their environment variables, the plan as operators see it
  * (same plan options, so the subjects match), and a topic of it opened on NATS.
  */
-import { createNatsBus, type NatsBus } from '@ssdk/bus';
+import { createNatsBus, NATS_ENV, type NatsBus } from '@ssdk/bus';
 import { ensurePlanTopics, loadPlan, nativeTopology, type IsolationChoice, type LoadedDataflow, type RuntimeTopic, type Topology } from '@ssdk/runtime';
 import { UsageError, type OptionSpec, type ParsedCommand } from './args.ts';
 
+/**
+ * NATS credentials and TLS as flags, each the file or name its `nats` CLI variable holds. A
+ * password or token has no flag: on a command line `ps` shows it to every user of the host;
+ * give them as NATS_PASSWORD / NATS_TOKEN (or in a creds file).
+ */
+const natsAuthFlags = {
+  'nats-user': 'user',
+  'nats-nkey': 'nkeyFile',
+  'nats-creds': 'credsFile',
+  'nats-ca': 'caFile',
+  'nats-cert': 'certFile',
+  'nats-key': 'keyFile',
+} as const;
+
 /** Flags every distributed command takes. */
 export const serverOptions: Record<string, OptionSpec> = {
-  nats: { type: 'string', valueName: 'URL', description: 'NATS server (default: $NATS_URL, else nats://127.0.0.1:4222)' },
+  nats: { type: 'string', valueName: 'URL', description: 'NATS server (default: $NATS_URL, else nats://127.0.0.1:4222); a password goes in $NATS_PASSWORD, not here' },
+  'nats-user': { type: 'string', valueName: 'NAME', description: 'NATS user, with the password in $NATS_PASSWORD (default: $NATS_USER)' },
+  'nats-nkey': { type: 'string', valueName: 'FILE', description: 'NATS nkey seed file (default: $NATS_NKEY)' },
+  'nats-creds': { type: 'string', valueName: 'FILE', description: 'NATS creds file: user JWT and seed (default: $NATS_CREDS)' },
+  'nats-ca': { type: 'string', valueName: 'FILE', description: 'CA certificate the NATS server\'s must chain to (TLS; default: $NATS_CA)' },
+  'nats-cert': { type: 'string', valueName: 'FILE', description: 'client certificate for NATS (mutual TLS; default: $NATS_CERT)' },
+  'nats-key': { type: 'string', valueName: 'FILE', description: 'private key of --nats-cert (default: $NATS_KEY)' },
   'subject-prefix': { type: 'string', valueName: 'PREFIX', description: 'first subject token(s) and stream-name prefix (default: $SSDK_SUBJECT_PREFIX, else ssdk)' },
   partitions: { type: 'string', valueName: 'N', description: 'partitions per topic, a plan option: every process of a dataflow must agree (default: the file\'s, else 8)' },
 };
@@ -32,7 +52,16 @@ export interface ServerFlags {
   partitions?: number;
 }
 
+/**
+ * The server flags of a command. The `--nats-*` credential flags are put in this process's
+ * environment under the `nats` CLI's names: every NATS connection of the process reads them
+ * there, and every child process inherits them — never on its command line.
+ */
 export function serverFlags(cmd: ParsedCommand, command: string): ServerFlags {
+  for (const [flag, field] of Object.entries(natsAuthFlags)) {
+    const value = cmd.values[flag];
+    if (typeof value === 'string') process.env[NATS_ENV[field]] = value;
+  }
   const nats = cmd.values['nats'];
   const prefix = cmd.values['subject-prefix'];
   const partitionsText = cmd.values['partitions'];
@@ -46,11 +75,6 @@ export function serverFlags(cmd: ParsedCommand, command: string): ServerFlags {
     subjectPrefix: typeof prefix === 'string' ? prefix : (process.env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk'),
     ...(partitions !== undefined ? { partitions } : {}),
   };
-}
-
-/** The flags again, as a child process's arguments. */
-export function serverArgs(flags: ServerFlags): string[] {
-  return ['--nats', flags.natsUrl, '--subject-prefix', flags.subjectPrefix, ...(flags.partitions !== undefined ? ['--partitions', String(flags.partitions)] : [])];
 }
 
 export interface OpenTopic {

@@ -3,6 +3,7 @@
  * A user's mistake (bad file, bad flag) prints what and where, exit 2, never a stack trace;
  * anything else prints its message (and, with SSDK_DEBUG=1, the stack), exit 1.
  */
+import { redact, redactedMessage } from '@ssdk/records';
 import { parseCommand, renderHelp, UsageError, type CommandSpec, type ParsedCommand } from './args.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from './exit-codes.ts';
 import { ssdkVersion } from './installation.ts';
@@ -82,13 +83,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 
 function reportFailure(err: unknown, io: CliIo, command: string | undefined): number {
   if (isUserError(err)) {
-    io.err(`ssdk${command ? ` ${command}` : ''}: error: ${err.message}\n`);
+    io.err(`ssdk${command ? ` ${command}` : ''}: error: ${redact(err.message)}\n`);
     io.err(`  hint: run \`ssdk ${command ? `${command} ` : ''}--help\` for usage\n`);
     return EXIT_USER_ERROR;
   }
-  const message = err instanceof Error ? err.message : String(err);
-  io.err(`ssdk${command ? ` ${command}` : ''}: failed: ${message}\n`);
-  if (process.env['SSDK_DEBUG'] && err instanceof Error && err.stack) io.err(err.stack + '\n');
+  io.err(`ssdk${command ? ` ${command}` : ''}: failed: ${redactedMessage(err)}\n`);
+  if (process.env['SSDK_DEBUG'] && err instanceof Error && err.stack) io.err(redact(err.stack) + '\n');
   else io.err('  hint: set SSDK_DEBUG=1 to see where it failed\n');
   return EXIT_FAILURE;
 }

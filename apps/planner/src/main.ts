@@ -2,6 +2,8 @@
  * Entry point of the planner container (`node apps/planner/src/main.ts` on Node 22.18+, or
  * through tsx on Node 20): configured by the environment only.
  */
+import { redactedMessage } from '@ssdk/records';
+
 const USAGE = `Usage: ssdk planner (as a service: node lib/planner.js, configured by the environment only)
 
 The control plane of a distributed ssdk stack: deploys services files (streams, state schema, the
@@ -29,6 +31,6 @@ const { plannerConfig, servePlanner } = await import('./service.ts');
 try {
   await servePlanner(plannerConfig({}));
 } catch (err) {
-  process.stderr.write(`ssdk planner: failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`ssdk planner: failed: ${redactedMessage(err)}\n`);
   process.exitCode = (err as { domain?: string }).domain === 'user' ? 2 : 1;
 }

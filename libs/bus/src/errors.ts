@@ -88,6 +88,17 @@ export class BusConfigError extends BusError {
   readonly domain = 'user';
 }
 
+/**
+ * The NATS server refused who we are (no credentials, wrong ones, an expired JWT) or what we
+ * asked (a subject or stream the credentials do not allow). Not retryable: retrying with the
+ * same credentials cannot succeed. The message names the server (redacted), never a secret.
+ */
+export class BusAuthError extends BusError {
+  override name = 'BusAuthError';
+  readonly code = 'bus-auth';
+  readonly domain = 'external';
+}
+
 /** The bus was used after `close()`. */
 export class BusClosedError extends BusError {
   override name = 'BusClosedError';

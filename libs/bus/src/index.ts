@@ -16,5 +16,14 @@ export * from './bus.ts';
 export * from './errors.ts';
 export { createMemoryBus, type MemoryBusOptions } from './memory.ts';
 export { createNatsBus, type NatsBus } from './nats.ts';
-export { compileNatsBusOptions, DEFAULT_NATS_URL, type CompiledNatsBusOptions, type NatsBusOptions } from './nats-options.ts';
+export { compileNatsBusOptions, type CompiledNatsBusOptions, type NatsBusOptions } from './nats-options.ts';
+export {
+  compileNatsConnection,
+  DEFAULT_NATS_URL,
+  describeServers,
+  NATS_ENV,
+  natsConnectionEnv,
+  type CompiledNatsConnection,
+  type NatsConnectionOptions,
+} from './nats-connection.ts';
 export { connectControl, NoResponderError, RemoteError, type ControlConnection, type ControlOptions, type ControlRequestOptions, type Served } from './nats-control.ts';

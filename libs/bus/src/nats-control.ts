@@ -4,14 +4,14 @@
  * clients (`ssdk deploy`, `ssdk status`, …) ask there; operator processes publish heartbeats on
  * it. Nothing here is durable: what must survive lives in PostgreSQL or a stream.
  */
-import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { BusError, BusUnavailableError } from './errors.ts';
+import { compileNatsConnection, connectNats, type NatsConnectionOptions } from './nats-connection.ts';
 import { isNoResponders, isTransientNatsError } from './retry.ts';
 import { errorText } from './nats-reader.ts';
 
-export interface ControlOptions {
-  /** @default process.env.NATS_URL, else nats://127.0.0.1:4222 */
-  servers?: string | string[];
+/** The connection (servers, credentials, TLS from the options or `NATS_*`), then the control channel's own. */
+export interface ControlOptions extends NatsConnectionOptions {
   /** Connection name shown by the server's monitoring. */
   name?: string;
   /** @default 5000 */
@@ -75,13 +75,12 @@ export interface ControlConnection {
 export const DEFAULT_CONTROL_TIMEOUT_MS = 10_000;
 
 export async function connectControl(options: ControlOptions = {}): Promise<ControlConnection> {
-  const servers = options.servers ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
-  let nc: NatsConnection;
-  try {
-    nc = await connect({ servers, name: options.name ?? 'ssdk control', timeout: options.connectTimeoutMs ?? 5_000, maxReconnectAttempts: -1, noAsyncTraces: true });
-  } catch (cause) {
-    throw new BusUnavailableError(`cannot connect to NATS at ${String(servers)}: ${errorText(cause)}. Start a server (nats-server -js) or set NATS_URL.`, { cause });
-  }
+  const nc = await connectNats(compileNatsConnection(options), {
+    name: options.name ?? 'ssdk control',
+    timeout: options.connectTimeoutMs ?? 5_000,
+    maxReconnectAttempts: -1,
+    noAsyncTraces: true,
+  });
   return new NatsControl(nc);
 }
 

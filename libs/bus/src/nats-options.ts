@@ -3,10 +3,10 @@
  * `compileNatsBusOptions` (defaults filled, ranges checked), so the adapter never guesses.
  */
 import { BusConfigError } from './errors.ts';
+import { compileNatsConnection, type CompiledNatsConnection, type NatsConnectionOptions } from './nats-connection.ts';
 
-export interface NatsBusOptions {
-  /** Server URL(s). @default process.env.NATS_URL, else 'nats://127.0.0.1:4222' */
-  servers?: string | string[];
+/** The connection (servers, credentials, TLS: `NatsConnectionOptions`), then the bus's own settings. */
+export interface NatsBusOptions extends NatsConnectionOptions {
   /**
    * First subject token(s) of the topics without a subject of their own, and the prefix of
    * every stream name this bus creates: dot-separated tokens of letters, digits, `_` and `-`.
@@ -74,12 +74,14 @@ export interface NatsBusOptions {
   apiTimeoutMs?: number;
   /** Stops retries and waits (a service's shutdown): they fail with `BusUnavailableError`. */
   signal?: AbortSignal;
-  /** @internal tests: the environment to read `NATS_URL` and `SSDK_SUBJECT_PREFIX` from. @default process.env */
+  /** @internal tests: the environment to read `NATS_*` and `SSDK_SUBJECT_PREFIX` from. @default process.env */
   env?: Record<string, string | undefined>;
 }
 
 export interface CompiledNatsBusOptions {
   servers: string[];
+  /** Servers, credentials and TLS. */
+  connection: CompiledNatsConnection;
   subjectPrefix: string;
   name: string;
   replicas: number;
@@ -105,12 +107,11 @@ export interface CompiledNatsBusOptions {
   signal: AbortSignal | undefined;
 }
 
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
 export function compileNatsBusOptions(options: NatsBusOptions = {}): CompiledNatsBusOptions {
   const env = options.env ?? process.env;
-  const servers = toServers(options.servers ?? env.NATS_URL ?? DEFAULT_NATS_URL);
+  const connection = compileNatsConnection(options, env);
   const subjectPrefix = options.subjectPrefix ?? env.SSDK_SUBJECT_PREFIX ?? 'ssdk';
   if (!PREFIX.test(subjectPrefix)) {
     throw new BusConfigError(`subjectPrefix must be dot-separated tokens of letters, digits, \`_\` and \`-\`, got \`${subjectPrefix}\``);
@@ -124,7 +125,8 @@ export function compileNatsBusOptions(options: NatsBusOptions = {}): CompiledNat
   }
   const retryInitialDelayMs = int('retryInitialDelayMs', options.retryInitialDelayMs, 100, 1);
   return {
-    servers,
+    servers: connection.servers,
+    connection,
     subjectPrefix,
     name: options.name ?? 'ssdk',
     replicas: int('replicas', options.replicas, 1, 1, 5),
@@ -149,12 +151,6 @@ export function compileNatsBusOptions(options: NatsBusOptions = {}): CompiledNat
     apiTimeoutMs: int('apiTimeoutMs', options.apiTimeoutMs, 5_000, 100),
     signal: options.signal,
   };
-}
-
-function toServers(value: string | string[]): string[] {
-  const list = (Array.isArray(value) ? value : value.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
-  if (list.length === 0) throw new BusConfigError('servers is empty: give a NATS URL such as nats://127.0.0.1:4222 (or set NATS_URL)');
-  return list;
 }
 
 function int(name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

@@ -18,6 +18,7 @@
  * `ack(seq)` is one message that acknowledges everything before it too. A message redelivered
  * after `ack_wait` is dropped (its sequence was already handed out).
  */
+import { redact } from '@ssdk/records';
 import { AckPolicy, DeliverPolicy, ReplayPolicy, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { nanos, type MsgHdrs } from '@nats-io/transport-node';
 import { randomBytes } from 'node:crypto';
@@ -325,5 +326,5 @@ function isStreamGone(error: unknown): boolean {
 }
 
 export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message || error.name : String(error);
+  return redact(error instanceof Error ? error.message || error.name : String(error));
 }

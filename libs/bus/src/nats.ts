@@ -29,7 +29,7 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { ClosedConnectionError, DrainingConnectionError, connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { ClosedConnectionError, DrainingConnectionError, nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { Bus, PartitionReader, PublishAck, PublishMessage, ReadOptions, TopicConfig } from './bus.ts';
 import {
   BusClosedError,
@@ -41,6 +41,7 @@ import {
   UnknownTopicError,
   type BusErrorOptions,
 } from './errors.ts';
+import { connectNats, describeServers } from './nats-connection.ts';
 import { compileNatsBusOptions, type CompiledNatsBusOptions, type NatsBusOptions } from './nats-options.ts';
 import { describeTopic, parseDescription, partitionSubject, streamNameOf, streamNamePrefix, topicLayout, type TopicLayout } from './nats-names.ts';
 import { JetStreamPublisher } from './nats-publisher.ts';
@@ -73,34 +74,25 @@ export interface NatsBus extends Bus {
 export async function createNatsBus(options: NatsBusOptions = {}): Promise<NatsBus> {
   const o = compileNatsBusOptions(options);
   let reconnects = 0;
-  let nc: NatsConnection;
-  try {
-    nc = await connect({
-      servers: o.servers,
-      name: o.name,
-      timeout: o.connectTimeoutMs,
-      maxReconnectAttempts: o.maxReconnectAttempts,
-      reconnectDelayHandler: () => backoffDelay(reconnects++, 100, o.reconnectMaxDelayMs),
-      pingInterval: 15_000,
-      maxPingOut: 2,
-      // A stack captured per request costs a third of a publish; our errors say where instead.
-      noAsyncTraces: true,
-    });
-  } catch (cause) {
-    throw new BusUnavailableError(
-      `cannot connect to NATS at ${o.servers.join(', ')}: ${errorText(cause)}. Start a server with JetStream (nats-server -js) or set NATS_URL.`,
-      { cause },
-    );
-  }
+  const nc = await connectNats(o.connection, {
+    name: o.name,
+    timeout: o.connectTimeoutMs,
+    maxReconnectAttempts: o.maxReconnectAttempts,
+    reconnectDelayHandler: () => backoffDelay(reconnects++, 100, o.reconnectMaxDelayMs),
+    pingInterval: 15_000,
+    maxPingOut: 2,
+    // A stack captured per request costs a third of a publish; our errors say where instead.
+    noAsyncTraces: true,
+  });
   let jsm: JetStreamManager;
   try {
     jsm = await jetstreamManager(nc, { timeout: o.apiTimeoutMs });
   } catch (cause) {
     await nc.close().catch(() => {});
     if (/not enabled/i.test(errorText(cause))) {
-      throw new BusServerError(`the NATS server at ${o.servers.join(', ')} runs without JetStream: start it with -js`, { cause });
+      throw new BusServerError(`the NATS server at ${describeServers(o.servers)} runs without JetStream: start it with -js`, { cause });
     }
-    throw new BusUnavailableError(`JetStream at ${o.servers.join(', ')} did not answer: ${errorText(cause)}`, { cause });
+    throw new BusUnavailableError(`JetStream at ${describeServers(o.servers)} did not answer: ${errorText(cause)}`, { cause });
   }
   return new NatsJetStreamBus(nc, jsm, jetstream(nc, { timeout: o.apiTimeoutMs }), o, () => (reconnects = 0));
 }
@@ -304,7 +296,7 @@ class NatsJetStreamBus implements NatsBus, ReaderHost {
   async destroy(): Promise<void> {
     if (this.closed) {
       // Closed already (a test that closes its bus): connect once more to clean up.
-      const again = await createNatsBus({ ...this.options, signal: undefined });
+      const again = await createNatsBus({ ...this.options, ...this.options.connection, signal: undefined });
       return again.destroy();
     }
     for (const r of [...this.readers]) await r.close();

@@ -1,6 +1,7 @@
 /**
  * @ssdk/records — the record, the one binary frame format for batches of records, and the
- * key partitioner. Shared by the bus adapters, the engine and the WebAssembly boundary.
+ * key partitioner. Shared by the bus adapters, the engine and the WebAssembly boundary. Also
+ * `redact`, the one rule that keeps credentials out of messages, logs and status (every lib uses it).
  *
  * @example
  * import { encodeRecords, decodeFrame, partitionOf } from '@ssdk/records';
@@ -12,3 +13,4 @@ export * from './frame.ts';
 export * from './partitioner.ts';
 export * from './jsonl.ts';
 export * from './utf8.ts';
+export * from './redact.ts';

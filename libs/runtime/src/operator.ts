@@ -18,6 +18,7 @@
 import { loadNativeStep } from '@ssdk/functions';
 import { BusUnavailableError, createNatsBus, type NatsBus } from '@ssdk/bus';
 import { planDataflow, type PhysicalPlan } from '@ssdk/plan';
+import { redactedMessage } from '@ssdk/records';
 import { loadServicesFile, type Dataflow, type Diagnostic } from '@ssdk/spec';
 import { dirname, join, resolve } from 'node:path';
 import { dataflowSchema, isRetryable, openPostgresStore, withRetry, type StateStore } from '@ssdk/state';
@@ -245,7 +246,7 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
     maxDelayMs: o.retryMaxDelayMs ?? 5_000,
     signal: o.signal,
     retryIf: isRetryableOperatorError,
-    onRetry: (err: unknown, attempt: number, delay: number) => log(`${unit.id}: ${(err as Error).message} (retry ${attempt} in ${delay} ms)`),
+    onRetry: (err: unknown, attempt: number, delay: number) => log(`${unit.id}: ${redactedMessage(err)} (retry ${attempt} in ${delay} ms)`),
   };
   const member = o.replicaId ?? leaseOwnerId();
   const mode = assignmentMode(unit);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StateConfigError } from './errors.ts';
-import { compilePgliteStoreOptions, compilePostgresStoreOptions, compileStateStoreOptions, dataflowSchema, redact } from './options.ts';
+import { compilePgliteStoreOptions, compilePostgresStoreOptions, compileStateStoreOptions, dataflowSchema } from './options.ts';
+import { redact } from '@ssdk/records';
 
 describe('state - options', () => {
   it('state - fills defaults', () => {

@@ -2,6 +2,7 @@
  * Options of the two adapters, typed then compiled: every field optional with its `@default`,
  * `compile*` fills the defaults, checks ranges and returns a complete object.
  */
+import { redact } from '@ssdk/records';
 import { StateConfigError } from './errors.ts';
 import { identifierProblem } from './schema.ts';
 
@@ -130,9 +131,4 @@ function checkSchema(schema: string): string {
 function checkMs(name: string, value: number, min: number): number {
   if (!Number.isFinite(value) || value < min) throw new StateConfigError(`${name} must be a number of ms >= ${min}, got ${String(value)}`);
   return Math.round(value);
-}
-
-/** A connection string without its password, for messages. */
-export function redact(connectionString: string): string {
-  return connectionString.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }

@@ -1,10 +1,11 @@
 /**
  * A private nats-server (its own port and store directory under the OS temp dir) for tests that
  * stop and restart the server mid-stream: the machine's shared server, and every other test on
- * it, never see the outage.
+ * it, never see the outage — or that need a server of their own configuration (users and
+ * permissions, TLS): `new PrivateNatsServer('name', {config})`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +18,18 @@ export class PrivateNatsServer {
   readonly dir: string;
   port = 0;
   private child: ChildProcess | undefined;
+  private readonly configFile: string | undefined;
 
-  constructor(name = 'ssdk-nats') {
+  /**
+   * `config`: a nats-server configuration file's text (authorization, TLS…), or a function of the
+   * server's folder that returns it (for files kept there); the port and store are this server's.
+   */
+  constructor(name = 'ssdk-nats', options: { config?: string | ((dir: string) => string) } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), `${name}-`));
+    if (options.config !== undefined) {
+      this.configFile = join(this.dir, 'server.conf');
+      writeFileSync(this.configFile, typeof options.config === 'string' ? options.config : options.config(this.dir));
+    }
   }
 
   get url(): string {
@@ -30,7 +40,8 @@ export class PrivateNatsServer {
   async start(): Promise<void> {
     if (!NATS_SERVER) throw new Error('no nats-server binary (apt-get install nats-server): this test starts a private one');
     if (this.port === 0) this.port = await freePort();
-    const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir], { stdio: 'ignore' });
+    const config = this.configFile ? ['-c', this.configFile] : [];
+    const child = spawn(NATS_SERVER, [...config, '-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'store')], { stdio: 'ignore' });
     this.child = child;
     const deadline = Date.now() + 10_000;
     for (;;) {

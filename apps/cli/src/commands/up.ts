@@ -90,9 +90,10 @@ export function operatorProcesses(operators: readonly string[], replicas: number
  * (not on its command line, where `ps` shows it), the component cache and isolation `up` built
  * for. `SSDK_METRICS_PORT` is not passed on: each process gets its own `--metrics-port`.
  */
-export function operatorEnvironment(env: NodeJS.ProcessEnv, o: { databaseUrl: string; componentCache: string; isolation: IsolationChoice }): NodeJS.ProcessEnv {
+export function operatorEnvironment(env: NodeJS.ProcessEnv, o: { databaseUrl: string; natsUrl?: string; componentCache: string; isolation: IsolationChoice }): NodeJS.ProcessEnv {
   const { SSDK_METRICS_PORT: _shared, ...rest } = env;
-  return { ...rest, DATABASE_URL: o.databaseUrl, SSDK_COMPONENT_CACHE: o.componentCache, SSDK_ISOLATION: o.isolation };
+  // The servers by environment, never argv, where `ps` would show a password in a URL.
+  return { ...rest, DATABASE_URL: o.databaseUrl, ...(o.natsUrl ? { NATS_URL: o.natsUrl } : {}), SSDK_COMPONENT_CACHE: o.componentCache, SSDK_ISOLATION: o.isolation };
 }
 
 function metricsBaseOf(cmd: ParsedCommand): number | undefined {
@@ -143,7 +144,7 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
     const built = await buildOnce(file, checked.dataflow, { isolation, stateDir: dirname(path), componentCache }, io);
     if (built !== undefined) return built;
   }
-  const operatorEnv = operatorEnvironment(process.env, { databaseUrl: postgres, componentCache, isolation });
+  const operatorEnv = operatorEnvironment(process.env, { databaseUrl: postgres, natsUrl: flags.natsUrl, componentCache, isolation });
   const metricsBase = metricsBaseOf(cmd);
 
   const procs = new Map<string, Supervised>();
@@ -221,7 +222,7 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
     dataflow = deployed.dataflow;
     const operators = operatorProcesses(deployed.operators, replicas, metricsBase);
     for (const op of operators) {
-      const args = ['operator', '--dataflow', deployed.dataflow, '--operator', op.operator, '--nats', flags.natsUrl, ...(controlSchema ? ['--control-schema', controlSchema] : [])];
+      const args = ['operator', '--dataflow', deployed.dataflow, '--operator', op.operator, ...(controlSchema ? ['--control-schema', controlSchema] : [])];
       if (op.metricsPort !== undefined) {
         args.push('--metrics-port', String(op.metricsPort));
         metrics[op.name] = op.metricsPort;
