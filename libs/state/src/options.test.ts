@@ -12,7 +12,8 @@ describe('state - options', () => {
       connectionString: 'postgres://u@h/db',
       pool: { max: 4, idleTimeoutMs: 30_000, connectTimeoutMs: 5_000 },
       applicationName: 'ssdk-state',
-      queryRole: undefined,
+      queryRole: 'ssdk_sql',
+      queryRowLimit: 10_000,
     });
     expect(compileStateStoreOptions({ connectionString: 'postgres://x@y/z', schema: 's' }).kind).toBe('postgres');
     expect(compileStateStoreOptions({ dataDir: '.ssdk/state' })).toMatchObject({ kind: 'pglite', dataDir: '.ssdk/state' });
@@ -29,10 +30,25 @@ describe('state - options', () => {
 
   it('state - names a dataflow schema after its namespace and name', () => {
     expect(dataflowSchema('examples', 'word-count')).toBe('ssdk_examples_word_count');
-    expect(dataflowSchema(undefined, 'My Flow!')).toBe('ssdk_my_flow');
+    expect(dataflowSchema(undefined, 'wordcount')).toBe('ssdk_wordcount');
+    expect(dataflowSchema(undefined, 'My Flow!')).toMatch(/^ssdk_my_flow__[0-9a-f]{10}$/);
     const long = dataflowSchema('n'.repeat(40), 'f'.repeat(40));
     expect(long.length).toBe(63);
     expect(long).not.toBe(dataflowSchema('n'.repeat(40), 'f'.repeat(39) + 'g'));
     expect(redact('postgres://user:pw@host/db')).toBe('postgres://user:***@host/db');
+  });
+
+  it('state - dataflow schemas are injective: names that differ only in punctuation or case never share one', () => {
+    const names: [string | undefined, string][] = [
+      ['acme', 'pipe-a'], ['acme', 'pipe_a'], ['acme', 'pipe.a'], ['acme', 'Pipe-A'], ['acme', 'pipe a'],
+      ['acme-x', 'pipe'], ['acme', 'x-pipe'], ['acme_x', 'pipe'], [undefined, 'acme-x-pipe'], [undefined, 'acme_x_pipe'],
+      [undefined, 'pipe'], ['', 'pipe'], ['pipe', 'a'], [undefined, 'pipe-a'],
+    ];
+    const schemas = names.map(([ns, name]) => dataflowSchema(ns, name));
+    // '' and undefined are the same (no namespace): every other pair differs.
+    expect(new Set(schemas).size).toBe(names.length - 1);
+    expect(dataflowSchema('acme', 'pipe-a')).toBe('ssdk_acme_pipe_a');
+    expect(dataflowSchema('acme', 'pipe_a')).toMatch(/^ssdk_acme_pipe_a__[0-9a-f]{10}$/);
+    for (const s of schemas) expect(s.length).toBeLessThanOrEqual(63);
   });
 });

@@ -1,9 +1,15 @@
 /** Names the plan derives: NATS subjects and PostgreSQL table names. */
 import { sha256Hex } from '../hash.ts';
 
-/** A NATS subject token: letters, digits, `_` and `-` (no `.`, spaces or wildcards). */
+/**
+ * A NATS subject token: letters, digits, `_` and `-` (no `.`, spaces or wildcards). A name that
+ * had to change gets a hash of the exact name, so two names never share subjects (`pipe.a` →
+ * `pipe_a_3f1c9a2e`, `pipe_a` → `pipe_a`), as stream names do in the bus.
+ */
 export function subjectToken(s: string): string {
-  return s.replace(/[^A-Za-z0-9_-]/g, '_') || '_';
+  if (s === '') return '_'; // no namespace
+  const clean = s.replace(/[^A-Za-z0-9_-]/g, '_');
+  return clean === s ? s : `${clean}_${sha256Hex(s).slice(0, 8)}`;
 }
 
 /** `<prefix>.topic.<name>.{partition}`: user topics, shared by every dataflow that names them. */

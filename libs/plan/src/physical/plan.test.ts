@@ -3,6 +3,7 @@ import type { Dataflow } from '@ssdk/spec';
 import { physicalPlanSchema, type PhysicalPlan } from '../document.ts';
 import { PlanOptionsError } from '../errors.ts';
 import { modelBuilder, t, wordCount } from '../testing.ts';
+import { serviceTopicSubject, userTopicSubject } from './naming.ts';
 import { planDataflow } from './plan.ts';
 
 const s = t.string();
@@ -373,5 +374,18 @@ describe('physical plan', () => {
     (broken.operators[0] as { kind: string }).kind = 'teleport';
     expect(physicalPlanSchema.safeParse(broken).success).toBe(false);
     expect(physicalPlanSchema.parse(JSON.parse(JSON.stringify(p)))).toEqual(p);
+  });
+});
+
+describe('plan - names', () => {
+  it('plan - subject tokens never merge two names: an escaped name keeps a hash of itself', () => {
+    const a = serviceTopicSubject('ssdk', { namespace: 'acme', name: 'pipe.a' }, 'internal', 'svc');
+    const b = serviceTopicSubject('ssdk', { namespace: 'acme', name: 'pipe_a' }, 'internal', 'svc');
+    const c = serviceTopicSubject('ssdk', { namespace: 'acme', name: 'pipe-a' }, 'internal', 'svc');
+    expect(new Set([a, b, c]).size).toBe(3);
+    expect(b).toBe('ssdk.acme.pipe_a.internal.svc.{partition}');
+    expect(c).toBe('ssdk.acme.pipe-a.internal.svc.{partition}');
+    expect(a).toMatch(/^ssdk\.acme\.pipe_a_[0-9a-f]{8}\.internal\.svc\.\{partition\}$/);
+    expect(userTopicSubject('ssdk', 'a.b')).not.toBe(userTopicSubject('ssdk', 'a_b'));
   });
 });
