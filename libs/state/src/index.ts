@@ -34,6 +34,7 @@ export {
   compilePostgresStoreOptions,
   compileStateStoreOptions,
   dataflowSchema,
+  sqlRoleOf,
   DEFAULT_SCHEMA,
   type CompiledPgliteStoreOptions,
   type CompiledPostgresStoreOptions,

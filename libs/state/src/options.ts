@@ -2,6 +2,7 @@
  * Options of the two adapters, typed then compiled: every field optional with its `@default`,
  * `compile*` fills the defaults, checks ranges and returns a complete object.
  */
+import { createHash } from 'node:crypto';
 import { redact } from '@ssdk/records';
 import { StateConfigError } from './errors.ts';
 import { identifierProblem } from './schema.ts';
@@ -34,10 +35,14 @@ export interface PostgresStoreOptions {
   /** statement_timeout of `query()` (ctx.sql) in ms; 0 = none. @default 10000 */
   queryTimeoutMs?: number;
   /**
-   * Role `query()` runs as (SET LOCAL ROLE). Give it SELECT on the schema only when functions'
-   * SQL must not reach server functions a superuser could call. @default undefined (the pool's user)
+   * Role `query()` (ctx.sql, `ssdk state --sql`) runs as (SET LOCAL ROLE): `migrate()` creates it
+   * (NOLOGIN) and grants it SELECT on the schema's state tables only — no other schema, no
+   * `_offsets`/`_leases`/`_members`, no superuser functions such as `pg_read_file`. `false` runs
+   * queries as the pool's user (trusted SQL only). @default sqlRoleOf(schema)
    */
-  queryRole?: string;
+  queryRole?: string | false;
+  /** Most rows `query()` returns; a query that would return more fails with the limit. @default 10000 */
+  queryRowLimit?: number;
   /** Errors of idle pooled connections (a restarted server); they are otherwise ignored. @default undefined */
   onError?: (error: Error) => void;
 }
@@ -59,6 +64,7 @@ export interface CompiledPostgresStoreOptions {
   applicationName: string;
   queryTimeoutMs: number;
   queryRole: string | undefined;
+  queryRowLimit: number;
   onError: (error: Error) => void;
 }
 
@@ -85,12 +91,16 @@ export function compilePostgresStoreOptions(
   if (!/^postgres(ql)?:\/\//.test(connectionString)) {
     throw new StateConfigError(`the PostgreSQL connection string must start with postgres://, got ${redact(connectionString)}`);
   }
+  const schema = checkSchema(options.schema ?? DEFAULT_SCHEMA);
+  const queryRowLimit = options.queryRowLimit ?? 10_000;
+  if (!Number.isSafeInteger(queryRowLimit) || queryRowLimit < 1) throw new StateConfigError(`queryRowLimit must be a whole number of 1 or more, got ${String(queryRowLimit)}`);
+  if (options.queryRole) checkRole(options.queryRole);
   const max = options.pool?.max ?? 4;
   if (!Number.isInteger(max) || max < 1 || max > 1000) throw new StateConfigError(`pool.max must be an integer from 1 to 1000, got ${String(max)}`);
   return {
     kind: 'postgres',
     connectionString,
-    schema: checkSchema(options.schema ?? DEFAULT_SCHEMA),
+    schema,
     pool: {
       max,
       idleTimeoutMs: checkMs('pool.idleTimeoutMs', options.pool?.idleTimeoutMs ?? 30_000, 0),
@@ -98,7 +108,8 @@ export function compilePostgresStoreOptions(
     },
     applicationName: options.applicationName ?? 'ssdk-state',
     queryTimeoutMs: checkMs('queryTimeoutMs', options.queryTimeoutMs ?? 10_000, 0),
-    queryRole: options.queryRole || undefined,
+    queryRole: options.queryRole === false ? undefined : (options.queryRole || sqlRoleOf(schema)),
+    queryRowLimit,
     onError: options.onError ?? (() => {}),
   };
 }
@@ -108,17 +119,40 @@ export function compileStateStoreOptions(options: StateStoreOptions = {}): Compi
 }
 
 /**
- * The schema of a dataflow: `ssdk_<namespace>_<name>`, lowercased, other characters as `_`
- * (e.g. `examples/word-count` → `ssdk_examples_word_count`), shortened with a hash past 63 bytes.
+ * The schema of a dataflow, one per dataflow and never shared (names are injective):
+ * `ssdk_<namespace>_<name>` with `-` as `_` when that spelling says which dataflow it is — a
+ * namespace of lowercase letters and digits and a kebab-case name, or a name of letters and digits
+ * with no namespace (`examples/word-count` → `ssdk_examples_word_count`, as before). Any other
+ * name (`pipe_a`, `My Flow`, a namespace with `-`, past 63 bytes) is cleaned and gets `__` and a
+ * hash of the exact namespace and name, so `pipe-a` and `pipe_a` never share state, offsets or
+ * leases; `__` never occurs in the plain spelling, so a hashed name cannot equal a plain one.
  */
 export function dataflowSchema(namespace: string | undefined, name: string): string {
+  const ns = namespace ?? '';
+  const word = /^[a-z0-9]+$/;
+  const plain = ns === '' ? word.test(name) : word.test(ns) && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(name);
+  const joined = ['ssdk', ...(ns ? [ns] : []), name].join('_').replace(/-/g, '_');
+  if (plain && joined.length <= 63) return joined;
   const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
-  const full = ['ssdk', ...(namespace ? [clean(namespace)] : []), clean(name)].filter(Boolean).join('_');
-  if (full.length <= 63) return full;
-  let hash = 0;
-  for (const ch of full) hash = (Math.imul(hash, 31) + ch.charCodeAt(0)) >>> 0;
-  const suffix = `_${hash.toString(16).padStart(8, '0')}`;
-  return full.slice(0, 63 - suffix.length) + suffix;
+  const suffix = `__${createHash('sha256').update(JSON.stringify([ns, name])).digest('hex').slice(0, 10)}`;
+  const base = ['ssdk', clean(ns), clean(name)].filter(Boolean).join('_');
+  return base.slice(0, 63 - suffix.length).replace(/_+$/, '') + suffix;
+}
+
+/**
+ * The role a dataflow's SQL runs as: `<schema>_sql` (a hash past 63 bytes). One per schema, so
+ * a function of one dataflow never reads another's state.
+ */
+export function sqlRoleOf(schema: string): string {
+  const role = `${schema}_sql`;
+  if (role.length <= 63) return role;
+  const suffix = `_${createHash('sha256').update(schema).digest('hex').slice(0, 10)}_sql`;
+  return schema.slice(0, 63 - suffix.length) + suffix;
+}
+
+function checkRole(role: string): void {
+  const problem = identifierProblem(role);
+  if (problem) throw new StateConfigError(`the SQL role name ${JSON.stringify(role)} ${problem}`);
 }
 
 function checkSchema(schema: string): string {

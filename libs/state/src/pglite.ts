@@ -36,6 +36,7 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
       schema: compiled.schema,
       queryTimeoutMs: 0,
       queryRole: undefined,
+      queryRowLimit: 10_000,
       ...(unlock ? { onClose: unlock } : {}),
     });
   } catch (error) {

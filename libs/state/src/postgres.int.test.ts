@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeStateStore } from './contract.testkit.ts';
 import { FencedError, StateQueryError, StateUnavailableError } from './errors.ts';
+import { sqlRoleOf } from './options.ts';
 import { openPostgresStore } from './postgres.ts';
 import { withRetry } from './retry.ts';
 import type { StateStore } from './types.ts';
@@ -121,6 +122,41 @@ describe('state - postgres adapter', () => {
       await limited.close();
       await admin.query(`DROP OWNED BY "${role}"`);
       await admin.query(`DROP ROLE "${role}"`);
+      await admin.end();
+    }
+  });
+
+  it('state - by default queries run as the schema\'s SQL role: its state tables only, no server files, no other schema, a row limit', async () => {
+    await store.migrate([{ table: 'sb_kv', keyType: 'string', windowed: false, value: { kind: 'json' } }]);
+    await store.commit({ writes: [{ table: 'sb_kv', key: 'k', partition: 0, value: 1 }], offsets: [{ operator: 'op.sb', partition: 0, seq: 1 }] });
+    const other = `${env.schema}_other`;
+    const admin = new pg.Client({ connectionString: env.connectionString });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA "${other}"`);
+    await admin.query(`CREATE TABLE "${other}".dataflows (name text)`);
+    const sandboxed = await openPostgresStore({ connectionString: env.connectionString, schema: env.schema, queryRowLimit: 100, queryTimeoutMs: 300 });
+    try {
+      expect(sqlRoleOf(env.schema)).toBe(`${env.schema}_sql`);
+      expect(await sandboxed.query('SELECT key, value FROM sb_kv')).toEqual([{ key: 'k', value: 1 }]);
+      expect((await sandboxed.query<{ name: string }>('SELECT name FROM _tables')).map((r) => r.name)).toContain('sb_kv');
+      await expect(sandboxed.query("SELECT pg_read_file('/etc/passwd')")).rejects.toThrow(/permission denied/);
+      await expect(sandboxed.query("SELECT pg_ls_dir('/')")).rejects.toThrow(/permission denied/);
+      await expect(sandboxed.query(`SELECT * FROM "${other}".dataflows`)).rejects.toThrow(/permission denied/);
+      await expect(sandboxed.query('SELECT * FROM _offsets')).rejects.toThrow(/permission denied/);
+      await expect(sandboxed.query('SELECT pg_sleep(3)')).rejects.toThrow(/ran past 300 ms/);
+      await expect(sandboxed.query('SELECT generate_series(1, 1000) AS n')).rejects.toThrow(/more than 100 rows/);
+      expect(await sandboxed.query('WITH t AS (SELECT 1 AS n) SELECT n FROM t;')).toEqual([{ n: 1 }]);
+      // The pool's own user (what ran the checks above before the role) reads the file.
+      const trusting = await openPostgresStore({ connectionString: env.connectionString, schema: env.schema, queryRole: false });
+      try {
+        const [offsets] = await trusting.query<{ n: number }>('SELECT count(*)::int AS n FROM _offsets');
+        expect(offsets!.n).toBeGreaterThan(0);
+      } finally {
+        await trusting.close();
+      }
+    } finally {
+      await sandboxed.close();
+      await admin.query(`DROP SCHEMA "${other}" CASCADE`);
       await admin.end();
     }
   });

@@ -22,6 +22,7 @@ export async function openPostgresStore(options: PostgresStoreOptions = {}): Pro
     schema: compiled.schema,
     queryTimeoutMs: compiled.queryTimeoutMs,
     queryRole: compiled.queryRole,
+    queryRowLimit: compiled.queryRowLimit,
   });
 }
 

@@ -39,8 +39,10 @@ export interface SqlStateStoreOptions {
   schema: string;
   /** statement_timeout of `query()`, in ms; 0 = none. */
   queryTimeoutMs: number;
-  /** Role `query()` runs as (SET LOCAL ROLE), when set. */
+  /** Role `query()` runs as (SET LOCAL ROLE), when set; `migrate()` creates it and grants it SELECT on the state tables. */
   queryRole: string | undefined;
+  /** Most rows `query()` returns. */
+  queryRowLimit: number;
   /** Runs after the driver closed (e.g. releases a directory lock). */
   onClose?: () => Promise<void> | void;
 }
@@ -121,9 +123,33 @@ export class SqlStateStore implements StateStore {
             await this.#saveSpec(tx, mergedSpec(old, spec));
           }
         }
+        if (this.#options.queryRole) await this.#grantQueryRole(tx, this.#options.queryRole);
       }),
     );
     for (const spec of wanted) this.#tables.set(spec.table, new CompiledTable(this.schema, spec));
+  }
+
+  /**
+   * The SQL role: created NOLOGIN when missing, granted to the current user (so it may SET ROLE),
+   * USAGE on the schema and SELECT on the state tables and `_tables` — nothing else. Without the
+   * right to create roles (a least-privilege operator), the planner's grants stand and a missing
+   * role makes `query()` fail with the reason, never run as this user.
+   */
+  async #grantQueryRole(tx: SqlRunner, role: string): Promise<void> {
+    const r = quoteIdent(role);
+    await tx.query('SAVEPOINT ssdk_sql_role');
+    try {
+      const [exists] = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = $1', [role]);
+      if (!exists?.n) await tx.query(`CREATE ROLE ${r} NOLOGIN NOINHERIT`);
+      await tx.query(`GRANT ${r} TO CURRENT_USER`);
+      await tx.query(`GRANT USAGE ON SCHEMA ${quoteIdent(this.schema)} TO ${r}`);
+      const tables = await tx.query<{ name: string }>(`SELECT name FROM ${this.#q('_tables')}`);
+      for (const t of ['_tables', ...tables.map((row) => row.name)]) await tx.query(`GRANT SELECT ON ${this.#q(t)} TO ${r}`);
+      await tx.query('RELEASE SAVEPOINT ssdk_sql_role');
+    } catch (error) {
+      if (sqlState(error) !== '42501') throw error; // insufficient_privilege: the planner's grants stand
+      await tx.query('ROLLBACK TO SAVEPOINT ssdk_sql_role');
+    }
   }
 
   async tables(): Promise<StateTableSpec[]> {
@@ -364,14 +390,21 @@ ON CONFLICT (operator, member) DO UPDATE SET expires_at = excluded.expires_at`,
           String(this.#options.queryTimeoutMs),
         ]);
         if (this.#options.queryRole) await tx.query(`SET LOCAL ROLE ${quoteIdent(this.#options.queryRole)}`);
-        return tx.query<R>(sql, params);
+        // A row limit the server enforces: the query as a subquery, one row past the limit to tell.
+        const limit = this.#options.queryRowLimit;
+        const limited = keyword === 'show' || keyword === 'explain' ? sql : `SELECT * FROM (${sql.replace(/[\s;]+$/, '')}\n) AS ssdk_sql LIMIT ${limit + 1}`;
+        const rows = await tx.query<R>(limited, params);
+        if (rows.length > limit) throw new StateQueryError(`ctx.sql: the query returns more than ${limit} rows (the limit); aggregate or add a LIMIT`);
+        return rows;
       });
     } catch (error) {
+      if (error instanceof StateQueryError) throw error;
       const common = commonError(error, 'ctx.sql');
       if (common) throw common;
       const message = error instanceof Error ? error.message : String(error);
       const state = sqlState(error);
-      if (state === '25006') throw new ReadOnlyQueryError(`ctx.sql reads committed state only: ${message}`, { cause: error });
+      // A WITH … INSERT, nested under the row limit's subquery, is refused before the transaction's read-only check.
+      if (state === '25006' || /data-modifying statement/i.test(message)) throw new ReadOnlyQueryError(`ctx.sql reads committed state only: ${message}`, { cause: error });
       if (state === '57014') {
         throw new StateQueryError(`ctx.sql: the query ran past ${this.#options.queryTimeoutMs} ms and was cancelled`, { cause: error });
       }
@@ -385,7 +418,11 @@ ON CONFLICT (operator, member) DO UPDATE SET expires_at = excluded.expires_at`,
   }
 
   async destroy(): Promise<void> {
-    await this.#run('destroy', () => this.#driver.query(`DROP SCHEMA IF EXISTS ${quoteIdent(this.schema)} CASCADE`));
+    await this.#run('destroy', async () => {
+      await this.#driver.query(`DROP SCHEMA IF EXISTS ${quoteIdent(this.schema)} CASCADE`);
+      // The role's grants went with the schema; the role itself is cluster-wide.
+      if (this.#options.queryRole) await this.#driver.query(`DROP ROLE IF EXISTS ${quoteIdent(this.#options.queryRole)}`).catch(() => {});
+    });
     this.#tables.clear();
   }
 
