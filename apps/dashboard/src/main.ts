@@ -7,10 +7,12 @@
  * (`ssdk-dashboard` is the package's command; in the workspace `node --import tsx apps/dashboard/src/main.ts`.)
  *
  * Flags first, then the environment: SSDK_SCRAPE_TARGETS (comma-separated), SSDK_DASHBOARD_PORT
- * (default 8080), SSDK_DASHBOARD_HOST (default 0.0.0.0), NATS_URL, DATABASE_URL,
+ * (default 8080), SSDK_DASHBOARD_HOST / --host (default 127.0.0.1: the dashboard has no login;
+ * 0.0.0.0 in a container behind a published 127.0.0.1 port), NATS_URL, DATABASE_URL,
  * SSDK_SUBJECT_PREFIX, SSDK_PARTITIONS, JAEGER_URL.
  */
 import { parseArgs } from 'node:util';
+import { redactedMessage } from '@ssdk/records';
 
 const USAGE = `Usage: ssdk-dashboard FILE --scrape URL[,URL...] [OPTIONS]
 
@@ -82,11 +84,11 @@ try {
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(values.schema ? { schema: values.schema } : {}),
     port: Number(values.port ?? env['SSDK_DASHBOARD_PORT'] ?? 8080),
-    host: values.host ?? env['SSDK_DASHBOARD_HOST'] ?? '0.0.0.0',
+    host: values.host ?? env['SSDK_DASHBOARD_HOST'] ?? '127.0.0.1',
   });
 } catch (err) {
   if ((err as { domain?: string }).domain === 'user') usageError((err as Error).message);
-  process.stderr.write(`ssdk-dashboard: failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`ssdk-dashboard: failed: ${redactedMessage(err)}\n`);
   if (process.env['SSDK_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   process.exit(1);
 }

@@ -46,7 +46,7 @@ export interface MetricsRegistryOptions {
   serviceName: string;
   /** Serve `/metrics` on this port (0 picks a free one); omit for no server. */
   port?: number;
-  /** @default 0.0.0.0 */
+  /** Interface to listen on; metrics say what runs where, so only this host by default. @default 127.0.0.1 */
   host?: string;
 }
 
@@ -103,7 +103,7 @@ export class MetricsRegistry {
 
   static async start(o: MetricsRegistryOptions): Promise<MetricsRegistry> {
     const registry = new MetricsRegistry(o);
-    if (o.port !== undefined) await registry.listen(o.port, o.host ?? '0.0.0.0');
+    if (o.port !== undefined) await registry.listen(o.port, o.host ?? '127.0.0.1');
     return registry;
   }
 
@@ -166,7 +166,8 @@ export class MetricsRegistry {
     server.unref();
     this.server = server;
     const a = server.address() as AddressInfo;
-    this.url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${a.port}/metrics`;
+    // The address really bound (0.0.0.0 says every interface), never a friendlier one.
+    this.url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/metrics`;
   }
 }
 

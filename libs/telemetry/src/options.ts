@@ -9,7 +9,7 @@ export interface TelemetryOptions {
   trace?: boolean;
   /** Prometheus scrape port; 0 = off. @default SSDK_METRICS_PORT, else off */
   metricsPort?: number;
-  /** Interface the scrape endpoint listens on. @default SSDK_METRICS_HOST, else 0.0.0.0 */
+  /** Interface the scrape endpoint listens on (0.0.0.0 for a scraper on another host). @default SSDK_METRICS_HOST, else 127.0.0.1 */
   metricsHost?: string;
   /** @default process.env */
   env?: Record<string, string | undefined>;
@@ -49,6 +49,6 @@ export function compileTelemetryOptions(o: TelemetryOptions = {}): CompiledTelem
   const portText = o.metricsPort ?? (on('SSDK_METRICS_PORT') || undefined);
   const port = portText === undefined ? 0 : Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TelemetryConfigError(`the metrics port must be a whole number from 0 to 65535, got \`${portText}\``);
-  const metrics = port > 0 ? { port, host: o.metricsHost ?? (on('SSDK_METRICS_HOST') || '0.0.0.0') } : undefined;
+  const metrics = port > 0 ? { port, host: o.metricsHost ?? (on('SSDK_METRICS_HOST') || '127.0.0.1') } : undefined;
   return { tracing, metrics };
 }

@@ -17,7 +17,8 @@ export const operatorSpec: CommandSpec = {
     operator: { type: 'string', valueName: 'ID', description: 'the operator unit to run, as `ssdk plan FILE` lists it (default: $SSDK_OPERATOR)' },
     postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the state (default: $DATABASE_URL, else the local server as psql finds it)' },
     schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: ssdk_<namespace>_<name>)' },
-    'metrics-port': { type: 'string', valueName: 'N', description: 'serve Prometheus metrics on http://0.0.0.0:N/metrics (default: $SSDK_METRICS_PORT; 0 or none: off)' },
+    'metrics-port': { type: 'string', valueName: 'N', description: 'serve Prometheus metrics on http://HOST:N/metrics (default: $SSDK_METRICS_PORT; 0 or none: off)' },
+    'metrics-host': { type: 'string', valueName: 'HOST', description: 'interface of the metrics endpoint, 0.0.0.0 for every one (default: $SSDK_METRICS_HOST, else 127.0.0.1)' },
     dataflow: { type: 'string', valueName: 'NS/NAME', description: 'run a unit of this deployed dataflow (`ssdk deploy`): its plan, code and options come from the planner\'s tables, no FILE (default: $SSDK_DATAFLOW)' },
     'state-dir': { type: 'string', valueName: 'DIR', description: 'where the WebAssembly component is built (default: .ssdk/ beside the services file, or $SSDK_HOME); $SSDK_COMPONENT_CACHE shares built components between state dirs' },
     ...isolationOptions,
@@ -94,7 +95,14 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
               }),
           signal: run.signal,
           log,
-          ...(typeof cmd.values['metrics-port'] === 'string' ? { telemetry: { metricsPort: metricsPort(cmd.values['metrics-port']) } } : {}),
+          ...(typeof cmd.values['metrics-port'] === 'string' || typeof cmd.values['metrics-host'] === 'string'
+            ? {
+                telemetry: {
+                  ...(typeof cmd.values['metrics-port'] === 'string' ? { metricsPort: metricsPort(cmd.values['metrics-port']) } : {}),
+                  ...(typeof cmd.values['metrics-host'] === 'string' ? { metricsHost: cmd.values['metrics-host'] } : {}),
+                },
+              }
+            : {}),
           onMetrics: (metrics) => heartbeat.start(metrics),
         });
       } finally {

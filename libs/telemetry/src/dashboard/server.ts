@@ -68,9 +68,10 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? new Error(`the dashboard port ${o.port} is in use`, { cause: e }) : e));
     server.listen(o.port ?? 0, host, () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
+  // The address really bound (0.0.0.0 says every interface), never a friendlier one.
+  const bound = server.address() as AddressInfo;
   return {
-    url: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}/`,
+    url: `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
