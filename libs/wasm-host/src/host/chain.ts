@@ -78,6 +78,9 @@ type Attempt = { ok: true; result: ChainResult } | { ok: false; code: GuestFunct
 export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): WasmChain {
   const timeoutMs = opts.timeoutMs ?? 1000;
   const flushStep = opts.steps.find((s) => s.operator === 'flush');
+  // A chain that assigns keys itself changes state under keys only it knows: the host cannot
+  // check those (the planner never puts one before a keyed step in a unit: a shuffle separates them).
+  const keysMaySet = opts.steps.some((s) => s.setsKey || s.operator === 'assign-key');
   const steps = opts.steps.filter((s) => s.operator !== 'flush');
   const configs = steps.map(config);
   const stateful = opts.steps.some((s) => s.operator === 'update-state' || s.operator === 'flush');
@@ -143,6 +146,10 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
     if (outcome.kind === 'timeout') return { ok: false, code: 'function-timeout', reason: `timed out after ${timeoutMs} ms (function-timeout)` };
     if (outcome.kind === 'trap') return { ok: false, code: 'function-trapped', reason: `trapped: ${outcome.message}` };
     const decoded = decodeOutput(outcome.out);
+    // Key ownership is the host's: a change for a key the batch does not hold (a forged one)
+    // fails the attempt, and the halving below dead-letters the record it comes with.
+    const foreign = keysMaySet ? undefined : foreignChange(decoded, new Set(inputs.map((r) => ownedKey(r.key))), windows.objects.length);
+    if (foreign) return { ok: false, code: 'state-key-not-owned', reason: foreign };
     // A write the state cannot store fails the call as a whole, like a trap: the batch is
     // split until the record that made it is alone, and that record is dead-lettered.
     const refused = refusedChange(decoded, state);
@@ -235,6 +242,11 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
         return { failure: { input: -1, operator: flushStep.id, reason, error: new GuestFunctionError(code, `${flushStep.id}: ${reason}`, { operator: flushStep.id, input: -1 }), record } };
       }
       const decoded = decodeOutput(outcome.out);
+      const owned = new Set(Object.values(entries).flatMap((list) => list.map(([key]) => ownedKey(key))));
+      const foreign = foreignChange(decoded, owned, windows.objects.length);
+      if (foreign) {
+        return { failure: { input: -1, operator: flushStep.id, reason: foreign, error: new GuestFunctionError('state-key-not-owned', `${flushStep.id}: ${foreign}`, { operator: flushStep.id, input: -1 }), record } };
+      }
       applyChanges(decoded, state, windows.objects);
       emitLogs(decoded, []);
       const f = decoded.meta.f?.[0];
@@ -339,6 +351,19 @@ function refusedChange(d: DecodedOutput, state: StateAccess): string | undefined
     } catch (err) {
       return describeError(err);
     }
+  }
+  return undefined;
+}
+
+const ownedKey = (key: Key | null | undefined): string => JSON.stringify(key ?? null);
+
+/** Why a state change of the guest is not its to make (a key outside `owned`, a window it was not given), or undefined. */
+function foreignChange(d: DecodedOutput, owned: ReadonlySet<string>, windowCount: number): string | undefined {
+  for (const [name, key, w] of d.meta.d ?? []) {
+    if (!owned.has(ownedKey(key))) {
+      return `changed state \`${name}\` of key ${JSON.stringify(key)}, which is not a key of its batch: a function changes the state of its own record's key only (the host refused the change)`;
+    }
+    if (w >= windowCount) return `changed state \`${name}\` of a window the host did not give it (the host refused the change)`;
   }
   return undefined;
 }

@@ -13,7 +13,8 @@ export interface SourceLocation {
  */
 export class GuestFunctionError extends Error {
   override name = 'GuestFunctionError';
-  readonly code: 'function-threw' | 'function-trapped' | 'function-timeout';
+  /** `state-key-not-owned`: the guest changed state of a key its batch does not hold (refused by the host). */
+  readonly code: 'function-threw' | 'function-trapped' | 'function-timeout' | 'state-key-not-owned';
   readonly domain = 'user';
   /** The operator id (`<service>.<function>`). */
   readonly operator: string;

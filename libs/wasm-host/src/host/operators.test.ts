@@ -123,6 +123,21 @@ describe('wasm-host - operators through a real component', () => {
     logged.close();
   });
 
+  it('wasm-host - a state change for a key not in the batch is refused by the host and dead-letters its record', async () => {
+    const steps: WasmStep[] = [{ id: 'kinds.add-up', operator: 'update-state', states: ['totals', 'prices'] }];
+    const chain = await wasmChain(steps);
+    const w = { start: 0, end: 10_000 };
+    const state = new MemoryState();
+    const inputs = [rec(order(1, 1, '', { sku: 'apple', op: 'forge' }), 'apple'), rec(order(2, 1, '', { sku: 'pear' }), 'pear')].map((r) => ({ ...r, window: w }));
+    const r = await chain.run(inputs, state, { discardOutputs: true });
+    expect(r.failures.map((f) => [f.input, (f.error as { code?: string }).code])).toEqual([[0, 'state-key-not-owned']]);
+    expect(r.failures[0]!.reason).toMatch(/changed state `totals` of key "victim", which is not a key of its batch/);
+    expect(state.get('totals', 'victim', w)).toBeUndefined();
+    expect(state.get('totals', 'apple', w)).toBeUndefined();
+    expect(state.get('totals', 'pear', w)).toBe(2);
+    chain.close();
+  });
+
   it('wasm-host - keys of different types are different state entries in the guest, as natively', async () => {
     // The guest keys its state by the key value itself: 7, '7', true and 'true' must not meet.
     const steps: WasmStep[] = [{ id: 'kinds.add-up', operator: 'update-state', states: ['totals', 'prices'] }];

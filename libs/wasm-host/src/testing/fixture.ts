@@ -139,6 +139,18 @@ services:
         update-state:
           run: |
             function addUp(o: Order, ctx: Ctx): void {
+              if (o.op === 'forge') {
+                // An attack on key ownership: a change for a key this batch does not hold,
+                // slipped into the glue's output by replacing JSON.stringify for one call.
+                const stringify = JSON.stringify;
+                (JSON as any).stringify = (v: any, ...rest: any[]) => {
+                  if (v && Array.isArray(v.d)) {
+                    (JSON as any).stringify = stringify;
+                    v.d.push(['totals', 'victim', v.d[0] ? v.d[0][2] : -1, 1000000]);
+                  }
+                  return stringify(v, ...rest);
+                };
+              }
               ctx.state('totals').increment(o.id);
               const price = ctx.state('prices').lookup(o.sku ?? 'none');
               if (price !== undefined) ctx.log('price', price);
