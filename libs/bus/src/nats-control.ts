@@ -4,8 +4,8 @@
  * clients (`ssdk deploy`, `ssdk status`, …) ask there; operator processes publish heartbeats on
  * it. Nothing here is durable: what must survive lives in PostgreSQL or a stream.
  */
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { BusError, BusUnavailableError } from './errors.ts';
+import { PermissionViolationError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { BusAuthError, BusError, BusUnavailableError } from './errors.ts';
 import { compileNatsConnection, connectNats, type NatsConnectionOptions } from './nats-connection.ts';
 import { isNoResponders, isTransientNatsError } from './retry.ts';
 import { errorText } from './nats-reader.ts';
@@ -84,6 +84,12 @@ export async function connectControl(options: ControlOptions = {}): Promise<Cont
   return new NatsControl(nc);
 }
 
+/** The permission violation behind a failed request (nats.js wraps it in a RequestError). */
+function permissionViolation(error: unknown): PermissionViolationError | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) if (e instanceof PermissionViolationError) return e;
+  return undefined;
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const encode = (body: unknown) => encoder.encode(JSON.stringify(body ?? null));
@@ -110,6 +116,10 @@ class NatsControl implements ControlConnection {
     try {
       reply = await this.nc.request(subject, data, { timeout: options.timeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS });
     } catch (cause) {
+      const denied = permissionViolation(cause);
+      if (denied) {
+        throw new BusAuthError(`the NATS server does not let these credentials ${denied.operation === 'publish' ? 'publish to' : 'subscribe to'} ${denied.subject}: ask with a role that may (docs/security.md)`, { cause });
+      }
       if (isNoResponders(cause)) throw new NoResponderError(subject, `nothing answers on ${subject}`, { cause });
       if (isTransientNatsError(cause)) throw new BusUnavailableError(`no reply on ${subject} within ${options.timeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS} ms: ${errorText(cause)}`, { cause });
       throw cause;

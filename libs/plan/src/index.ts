@@ -49,6 +49,7 @@ export type { DataflowGraph, ServiceNode, StateRefLink, StepTypes, StreamType, T
 export type { ServicePipeline, SinkBranch, SourceBranch, StepPlace, StepSite } from './pipeline.ts';
 export { isKeyType, isNumeric, lookupType, resolveType, typesCompatible, typeToString, type TypeTable } from './type-system.ts';
 export { canonicalJson, planHash } from './hash.ts';
+export { subjectToken } from './physical/naming.ts';
 export { renderPlanText } from './render/text.ts';
 export { renderPlanDot } from './render/dot.ts';
 export { renderPlanMermaid } from './render/mermaid.ts';

@@ -22,6 +22,7 @@ export { buildComponents, openSandbox, unitRunsSandboxed, type Sandbox, type San
 export * from './observer.ts';
 export { planGraph, runtimeDashboardSource, type RuntimeDashboardOptions } from './dashboard-source.ts';
 export * from './control-plane.ts';
+export { natsRolePasswordEnv, natsRolePermissions, natsRolesConfig, NATS_ROLES, type NatsRole, type NatsRolesOptions } from './nats-roles.ts';
 export { dividedShare, rebalance, type AssignmentMode, type RebalancePlan } from './assignment.ts';
 export { endedPartitions, migratePlanState, partitionedCheckpointStore, unitPartitions, type PartitionedCheckpointOptions } from './partitioned-checkpoints.ts';
 export { runReplica, type ReplicaOptions, type ReplicaResult } from './replica.ts';

@@ -19,13 +19,16 @@ export class PrivateNatsServer {
   port = 0;
   private child: ChildProcess | undefined;
   private readonly configFile: string | undefined;
+  private readonly env: Record<string, string>;
 
   /**
    * `config`: a nats-server configuration file's text (authorization, TLS…), or a function of the
    * server's folder that returns it (for files kept there); the port and store are this server's.
+   * `env`: variables the configuration refers to (`$NAME`), such as passwords.
    */
-  constructor(name = 'ssdk-nats', options: { config?: string | ((dir: string) => string) } = {}) {
+  constructor(name = 'ssdk-nats', options: { config?: string | ((dir: string) => string); env?: Record<string, string> } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), `${name}-`));
+    this.env = options.env ?? {};
     if (options.config !== undefined) {
       this.configFile = join(this.dir, 'server.conf');
       writeFileSync(this.configFile, typeof options.config === 'string' ? options.config : options.config(this.dir));
@@ -41,7 +44,10 @@ export class PrivateNatsServer {
     if (!NATS_SERVER) throw new Error('no nats-server binary (apt-get install nats-server): this test starts a private one');
     if (this.port === 0) this.port = await freePort();
     const config = this.configFile ? ['-c', this.configFile] : [];
-    const child = spawn(NATS_SERVER, [...config, '-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'store')], { stdio: 'ignore' });
+    const child = spawn(NATS_SERVER, [...config, '-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'store')], {
+      stdio: 'ignore',
+      env: { ...process.env, ...this.env },
+    });
     this.child = child;
     const deadline = Date.now() + 10_000;
     for (;;) {
