@@ -128,6 +128,9 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
         ...environment,
         OTEL_SERVICE_NAME: `ssdk-${name}`,
         SSDK_METRICS_PORT: String(METRICS_PORT),
+        // Every interface of the container: the dashboard scrapes it over the compose network
+        // (the endpoint binds 127.0.0.1 by default; nothing publishes this port on the host).
+        SSDK_METRICS_HOST: '0.0.0.0',
         SSDK_COMPONENT_CACHE: COMPONENTS.path,
         ...(isolation ? { SSDK_ISOLATION: isolation } : {}),
       },
@@ -143,7 +146,7 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
       ...ssdk,
       // Each operator service's name resolves to all its replicas; the dashboard scrapes every one.
       command: ['ssdk-dashboard', fileInContainer, '--scrape', plan.operators.map((op) => `http://${names.get(op.id)}:${METRICS_PORT}/metrics`).join(',')],
-      environment: { ...environment, OTEL_SERVICE_NAME: 'ssdk-dashboard', SSDK_DASHBOARD_PORT: String(DASHBOARD_PORT), JAEGER_URL: `http://127.0.0.1:${16686 + offset}` },
+      environment: { ...environment, OTEL_SERVICE_NAME: 'ssdk-dashboard', SSDK_DASHBOARD_PORT: String(DASHBOARD_PORT), SSDK_DASHBOARD_HOST: '0.0.0.0', JAEGER_URL: `http://127.0.0.1:${16686 + offset}` },
       ports: [publish(ports, DASHBOARD_PORT)],
       volumes: [dataflowVolume],
       depends_on: { 'deploy-dataflow': { condition: 'service_completed_successfully' } },
