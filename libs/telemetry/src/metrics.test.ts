@@ -3,6 +3,19 @@ import { MetricsRegistry } from './metrics.ts';
 import { operatorStatsOf, parsePrometheusText } from './prometheus-text.ts';
 
 describe('metrics', () => {
+  it('metrics - the endpoint binds 127.0.0.1 unless told, and its url is the address it really bound', async () => {
+    const local = await MetricsRegistry.start({ serviceName: 'test', port: 0 });
+    const everywhere = await MetricsRegistry.start({ serviceName: 'test', port: 0, host: '0.0.0.0' });
+    try {
+      expect(local.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      expect(everywhere.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/metrics$/);
+      expect((await fetch(local.url!)).status).toBe(200);
+    } finally {
+      await local.close();
+      await everywhere.close();
+    }
+  });
+
   it('metrics - a scrape reads the operators\' own counters, with lag, state rows and the latency histogram', async () => {
     const registry = await MetricsRegistry.start({ serviceName: 'test', port: 0, host: '127.0.0.1' });
     try {

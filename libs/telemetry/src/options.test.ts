@@ -28,7 +28,8 @@ describe('telemetry options', () => {
   });
 
   it('options - SSDK_METRICS_PORT serves metrics; 0 is off; a bad port is an error', () => {
-    expect(compileTelemetryOptions({ env: { SSDK_METRICS_PORT: '9464' } }).metrics).toEqual({ port: 9464, host: '0.0.0.0' });
+    expect(compileTelemetryOptions({ env: { SSDK_METRICS_PORT: '9464' } }).metrics).toEqual({ port: 9464, host: '127.0.0.1' });
+    expect(compileTelemetryOptions({ env: { SSDK_METRICS_PORT: '9464', SSDK_METRICS_HOST: '0.0.0.0' } }).metrics).toEqual({ port: 9464, host: '0.0.0.0' });
     expect(compileTelemetryOptions({ env: { SSDK_METRICS_PORT: '0' } }).metrics).toBeUndefined();
     expect(compileTelemetryOptions({ metricsPort: 9000, metricsHost: '127.0.0.1', env: { SSDK_METRICS_PORT: '9464' } }).metrics).toEqual({ port: 9000, host: '127.0.0.1' });
     expect(() => compileTelemetryOptions({ env: { SSDK_METRICS_PORT: 'lots' } })).toThrow(/0 to 65535, got `lots`/);
