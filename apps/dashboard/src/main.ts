@@ -22,7 +22,7 @@ watermarks and dead letters (scraped from the operators' Prometheus endpoints), 
 Options (each falls back on the environment variable shown):
   --scrape URL[,URL...]    operators' metrics endpoints ($SSDK_SCRAPE_TARGETS)
   --port N                 HTTP port ($SSDK_DASHBOARD_PORT, default 8080)
-  --host ADDR              address to listen on ($SSDK_DASHBOARD_HOST, default 0.0.0.0)
+  --host ADDR              address to listen on ($SSDK_DASHBOARD_HOST, default 127.0.0.1: no login, keep it local)
   --nats URL               NATS server ($NATS_URL, default nats://127.0.0.1:4222)
   --postgres URL           PostgreSQL server, for state ($DATABASE_URL)
   --subject-prefix PREFIX  subject prefix of the stack ($SSDK_SUBJECT_PREFIX, default ssdk)
