@@ -6,7 +6,6 @@
  * outputs (1 partition keeps them exact), `ssdk state` the golden state, `ssdk status` the
  * counts the operators' heartbeats reported, and `ssdk down` stops every process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import type { DataflowStatus } from '@ssdk/runtime';
 import { testNats, testPostgres } from '@ssdk/testing';
 import type { StackFile } from './stack-file.ts';
 import { bufferIo } from './io.ts';
-import { readJsonLines, sortedJson } from './distributed.testkit.ts';
+import { readJsonLines, sortedJson, startUp } from './distributed.testkit.ts';
 import { main } from './main.ts';
 
 const EXAMPLE = 'examples/word-count';
@@ -68,38 +67,31 @@ describe('ssdk up (planner + one process per operator unit)', () => {
     );
     const stackDir = join(dir, 'stack');
     const server = ['--nats', nats.url, '--subject-prefix', nats.prefix];
-    const up: ChildProcess = spawn(
-      process.execPath,
-      ['bin/ssdk.js', 'up', FILE, '--partitions', '1', ...server, '--postgres', control.connectionString, '--control-schema', control.schema, '--schema', state.schema, '--state-dir', stackDir, '--grace', '10s'],
-      // The machine's component cache of the tests: up builds (or finds) the component there once.
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SSDK_COMPONENT_CACHE: process.env['SSDK_COMPONENT_CACHE'] ?? join(tmpdir(), 'ssdk-test-components') } },
+    // The machine's component cache of the tests: up builds (or finds) the component there once.
+    const { up, log, exit: upExit } = startUp(
+      [FILE, '--partitions', '1', ...server, '--postgres', control.connectionString, '--control-schema', control.schema, '--schema', state.schema, '--state-dir', stackDir, '--grace', '10s'],
+      { ...process.env, SSDK_COMPONENT_CACHE: process.env['SSDK_COMPONENT_CACHE'] ?? join(tmpdir(), 'ssdk-test-components') },
+      cleanups,
     );
-    let upLog = '';
-    up.stderr!.on('data', (d: Buffer) => (upLog += d.toString()));
-    const upExit = new Promise<number | null>((r) => up.once('exit', (code) => r(code)));
-    cleanups.push(async () => {
-      if (up.exitCode === null) up.kill('SIGTERM');
-      await upExit;
-    });
     const stackPath = join(stackDir, 'stack.json');
     const readStack = async () => JSON.parse(await readFile(stackPath, 'utf8')) as StackFile;
 
     // The planner and one process per unit, PIDs in stack.json.
-    const stack = await until('7 operator processes', async () => ((s) => (Object.keys(s.operators).length === 7 ? s : undefined))(await readStack()), 120_000, () => upLog);
+    const stack = await until('7 operator processes', async () => ((s) => (Object.keys(s.operators).length === 7 ? s : undefined))(await readStack()), 120_000, () => log());
     expect(stack.dataflow).toBe('examples/word-count');
     expect(stack.supervisor).toBe(up.pid);
     expect(stack.planner).toBeDefined();
     for (const pid of [stack.planner!, ...Object.values(stack.operators)]) expect(isAlive(pid)).toBe(true);
-    expect(upLog).toContain('examples/word-count: created (version 1');
+    expect(log()).toContain('examples/word-count: created (version 1');
     // Built before anything started; the operators found it cached and run their units sandboxed.
-    expect(upLog.indexOf('components ready in')).toBeGreaterThanOrEqual(0);
-    expect(upLog.indexOf('components ready in')).toBeLessThan(upLog.indexOf('examples/word-count: created'));
+    expect(log().indexOf('components ready in')).toBeGreaterThanOrEqual(0);
+    expect(log().indexOf('components ready in')).toBeLessThan(log().indexOf('examples/word-count: created'));
 
     // A dead operator comes back (a new PID), as compose's restart policy would bring it back.
     const victim = 'count-words.add-to-total';
     process.kill(stack.operators[victim]!, 'SIGKILL');
-    await until('the killed operator to restart', async () => ((s) => (s.operators[victim] && s.operators[victim] !== stack.operators[victim] ? s : undefined))(await readStack()), 30_000, () => upLog);
-    expect(upLog).toMatch(/\[count-words\.add-to-total\] died \(SIGKILL\); restarting in \d+ ms/);
+    await until('the killed operator to restart', async () => ((s) => (s.operators[victim] && s.operators[victim] !== stack.operators[victim] ? s : undefined))(await readStack()), 30_000, () => log());
+    expect(log()).toMatch(/\[count-words\.add-to-total\] died \(SIGKILL\); restarting in \d+ ms/);
 
     // Every unit runs (a heartbeat) and reads its partitions (a lease) before the input comes:
     // on a busy machine seven processes take a while to start.
@@ -111,16 +103,16 @@ describe('ssdk up (planner + one process per operator unit)', () => {
         return ops.every((o) => o.processes === 1 && o.leases >= 1) ? ops : undefined;
       },
       120_000,
-      () => upLog,
+      () => log(),
     );
 
     const produced = await ssdk(['produce', 'sentences', '--file', `${EXAMPLE}/input/sentences.jsonl`, '--records', '--end', ...server, '--partitions', '1', FILE]);
     expect(produced.code, produced.err).toBe(0);
     const consume = (topic: string, idle: string) => ssdk(['consume', topic, '--output', join(dir, `${topic}.jsonl`), '--until-idle', '--idle-timeout', idle, ...server, '--partitions', '1', FILE]);
     const consumed = await Promise.all([consume('top-words', '120s'), consume('words', '120s')]);
-    for (const c of consumed) expect(c.code, c.err + upLog).toBe(0);
+    for (const c of consumed) expect(c.code, c.err + log()).toBe(0);
     await consume('top-words.late-events', '1s');
-    expect(await lines(join(dir, 'top-words.jsonl')), consumed.map((c) => c.err).join('') + upLog).toEqual(await lines(`${EXAMPLE}/expected/top-words.jsonl`));
+    expect(await lines(join(dir, 'top-words.jsonl')), consumed.map((c) => c.err).join('') + log()).toEqual(await lines(`${EXAMPLE}/expected/top-words.jsonl`));
     expect(sorted(await lines(join(dir, 'words.jsonl')))).toEqual(sorted(await lines(`${EXAMPLE}/expected/words.jsonl`)));
     expect(sorted(await lines(join(dir, 'top-words.late-events.jsonl')))).toEqual(sorted(await lines(`${EXAMPLE}/expected/top-words.late-events.jsonl`)));
 
@@ -139,7 +131,7 @@ describe('ssdk up (planner + one process per operator unit)', () => {
         return s.operators.every((op) => op.state === 'ended') ? s : undefined;
       },
       30_000,
-      () => upLog,
+      () => log(),
     );
     const op = (id: string) => status.operators.find((o) => o.id === id)!;
     expect(op('count-words.split-sentence').recordsIn).toBe((await lines(`${EXAMPLE}/input/sentences.jsonl`)).length);
@@ -152,15 +144,15 @@ describe('ssdk up (planner + one process per operator unit)', () => {
     const split = op('count-words.split-sentence');
     expect(table.out).toMatch(new RegExp(`^count-words\\.split-sentence\\s+flat-map\\s+0\\s+0\\s+${split.recordsIn}\\s+${split.recordsOut}\\s+0\\s+0\\s+0\\s+end of input\\s+ended$`, 'm'));
 
-    const running = upLog.split('\n').filter((l) => l.includes(': running ('));
+    const running = log().split('\n').filter((l) => l.includes(': running ('));
     expect(new Set(running.map((l) => /^\[([^\]]+)\]/.exec(l)?.[1])).size).toBe(7);
     expect(running.every((l) => l.includes('; functions sandboxed (component '))).toBe(true);
-    expect(upLog).not.toMatch(/^\[[^\]]+\] .*building the WebAssembly component/m);
+    expect(log()).not.toMatch(/^\[[^\]]+\] .*building the WebAssembly component/m);
 
     // down: the supervisor, the planner and anything left stop; stack.json goes.
     // A final heartbeat goes out just before a process exits, so the supervisor may see the
     // exits a moment after status shows none alive: wait for its line rather than race it.
-    await until('the supervisor to see every operator end', async () => (upLog.includes('every operator ended its input; the planner keeps running') ? true : undefined), 30_000, () => upLog);
+    await until('the supervisor to see every operator end', async () => (log().includes('every operator ended its input; the planner keeps running') ? true : undefined), 30_000, () => log());
     const down = await ssdk(['down', FILE, '--state-dir', stackDir]);
     expect(down.code, down.err).toBe(0);
     expect(await upExit).toBe(0);

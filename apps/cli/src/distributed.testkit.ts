@@ -1,5 +1,5 @@
 /** What the distributed CLI tests share: reading the JSON-lines files `ssdk consume` writes, a planner to deploy to. */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,4 +78,20 @@ export class TestPlanner {
     await this.state.cleanup();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * `ssdk up ARGS` as a child process of the repository's bin, with `env`: what it printed so far
+ * (`log()`), its exit, and a cleanup (SIGTERM unless it ended) pushed to `cleanups`.
+ */
+export function startUp(args: string[], env: NodeJS.ProcessEnv, cleanups: Array<() => Promise<unknown>>): { up: ChildProcess; log: () => string; exit: Promise<number | null> } {
+  const up = spawn(process.execPath, ['bin/ssdk.js', 'up', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  let log = '';
+  up.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const exit = new Promise<number | null>((r) => up.once('exit', (code) => r(code)));
+  cleanups.push(async () => {
+    if (up.exitCode === null) up.kill('SIGTERM');
+    await exit;
+  });
+  return { up, log: () => log, exit };
 }
