@@ -81,6 +81,11 @@ export class SqlStateStore implements StateStore {
           const columns = ['key AS _key', ...(t.spec.windowed ? ['window_start', 'window_end'] : []), t.valueSelect];
           await tx.query(`DROP VIEW IF EXISTS ${this.#q(view)}`);
           await tx.query(`CREATE VIEW ${this.#q(view)} AS SELECT ${columns.join(', ')} FROM ${t.qualified}`);
+          // The SQL role reads the views as it reads the tables (when migrate could make it).
+          const role = this.#options.queryRole;
+          if (role && (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = $1', [role]))[0]?.n) {
+            await tx.query(`GRANT SELECT ON ${this.#q(view)} TO ${quoteIdent(role)}`);
+          }
         }
       }),
     );
