@@ -77,6 +77,14 @@ export function serverFlags(cmd: ParsedCommand, command: string): ServerFlags {
   };
 }
 
+/**
+ * The plan flags again, as a child process's arguments. The servers are not among them: a child
+ * gets NATS_URL (and any credentials) by environment, where `ps` does not show them.
+ */
+export function serverArgs(flags: ServerFlags): string[] {
+  return ['--subject-prefix', flags.subjectPrefix, ...(flags.partitions !== undefined ? ['--partitions', String(flags.partitions)] : [])];
+}
+
 export interface OpenTopic {
   loaded: LoadedDataflow;
   topology: Topology;
