@@ -7,9 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadNativeStep } from '@ssdk/functions';
 import { checkDataflow, planDataflow } from '@ssdk/plan';
-import { startEmbedded, type ChainExecutor, type ProduceRecord, type SandboxFactory, type UnitMetricsSnapshot } from '@ssdk/runtime';
+import { sourceFunctions, startEmbedded, type ChainExecutor, type ProduceRecord, type SandboxFactory, type UnitMetricsSnapshot } from '@ssdk/runtime';
 import { loadServicesFile } from '@ssdk/spec';
 import { openWasmHost } from '@ssdk/wasm-host';
 
@@ -93,11 +92,9 @@ export async function runEmbedded(file: string, topic: string, input: ProduceRec
   const sandbox = mode === 'sandbox' ? await openSandbox(file, options.workers) : undefined;
   const df = await startEmbedded({
     plan,
-    dataflow,
     isolation: mode,
-    ...(sandbox ? { sandbox: sandbox.factory } : {}),
+    functions: { native: sourceFunctions(file, dataflow), ...(sandbox ? { sandbox: sandbox.factory } : {}) },
     ...(options.batchMessages ? { batchMessages: options.batchMessages } : {}),
-    loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn,
   });
   const rss = measureRss();
   const cpu0 = process.cpuUsage();

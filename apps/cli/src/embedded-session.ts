@@ -8,12 +8,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { loadNativeStep } from '@ssdk/functions';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { parseJsonLines, type JsonRecord } from '@ssdk/records';
 import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
 import { runConnector, Secrets } from '@ssdk/connectors';
-import { openSandbox, startEmbedded, stateCheckpointStore, unitRunsSandboxed, type CheckpointStore, type EmbeddedDataflow, type IsolationChoice, type Sandbox, type UnitObserver } from '@ssdk/runtime';
+import { openSandbox, sourceFunctions, startEmbedded, stateCheckpointStore, unitRunsSandboxed, type CheckpointStore, type EmbeddedDataflow, type IsolationChoice, type Sandbox, type UnitObserver } from '@ssdk/runtime';
 import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
 import { embeddedStateDir, stateDir } from './state-dir.ts';
 import { inlineConnectors, type Dataflow, type Diagnostic } from '@ssdk/spec';
@@ -98,7 +97,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     store = await openPgliteStore({ dataDir: await embeddedStateDir(file, o.checkpoints.stateDir), schema: dataflowSchema(plan.dataflow.namespace, plan.dataflow.name) });
     // A fresh run starts from no state: the schema goes, and migrate makes it anew.
     if (o.checkpoints.fresh) await store.destroy();
-    checkpoints = await stateCheckpointStore({ store, plan, dataflow });
+    checkpoints = await stateCheckpointStore({ store, plan });
   }
   const same = store !== undefined && (await sameInputs(stateDir(file, o.stateDir), plan, o.inputs ?? []));
   const replaying = same && o.replay === true && o.checkpoints.kind === 'pglite' && !o.checkpoints.fresh;
@@ -115,12 +114,10 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       : undefined;
     df = await startEmbedded({
       plan,
-      dataflow,
       checkpoints,
       ...(store ? { store, replayInputs: replaying } : {}),
       isolation,
-      loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn,
-      ...(sandbox ? { sandbox: sandbox.factory } : {}),
+      functions: { native: sourceFunctions(file, dataflow), ...(sandbox ? { sandbox: sandbox.factory } : {}) },
       ...(o.observer ? { observer: o.observer } : {}),
     });
   } catch (err) {

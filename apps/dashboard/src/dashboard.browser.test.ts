@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadNativeStep } from '@ssdk/functions';
-import { loadPlan, memoryCheckpointStore, RuntimeTelemetry, runtimeDashboardSource, startEmbedded, type LogLine } from '@ssdk/runtime';
+import { loadPlan, memoryCheckpointStore, RuntimeTelemetry, runtimeDashboardSource, sourceFunctions, startEmbedded, type LogLine } from '@ssdk/runtime';
 import { startDashboard } from '@ssdk/telemetry/dashboard';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -44,10 +43,9 @@ describe('dashboard in headless Chromium', () => {
     const checkpoints = memoryCheckpointStore();
     const df = await startEmbedded({
       plan,
-      dataflow,
       checkpoints,
       isolation: 'native',
-      loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, FILE)).fn,
+      functions: { native: sourceFunctions(FILE, dataflow) },
       observer: telemetry.observer(),
     });
     cleanups.push(async () => {

@@ -67,7 +67,7 @@ describe('distributed dashboard', () => {
     await bus.publish(deadLetter.name, 0, encodeRecordFrames([{ key: null, value: '{}', timestamp: 1, headers: { 'ssdk-reason': 'not a sentence', 'ssdk-operator': split.id } }], 900_000).map((data) => ({ data })));
     const store = await openPostgresStore({ connectionString: pg.connectionString, schema: pg.schema });
     cleanups.push(() => store.close());
-    await migratePlanState(store, plan, dataflow);
+    await migratePlanState(store, plan);
     const table = plan.states.find((s) => s.name === 'word-totals')!.table;
     await store.commit({ writes: [{ table, key: 'river', partition: 0, value: 12 }], offsets: [] });
 

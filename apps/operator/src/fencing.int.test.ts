@@ -30,7 +30,7 @@ describe('operator fencing', () => {
     const store = await openPostgresStore({ connectionString: pg.connectionString, schema: pg.schema });
     cleanups.push(() => pg.cleanup(), () => store.close());
     const { plan, dataflow } = await loadPlan(FILE, { partitions: 4 });
-    await migratePlanState(store, plan, dataflow);
+    await migratePlanState(store, plan);
     const unit = (await nativeTopology(FILE, plan, dataflow)).units.find((u) => u.id === KEYED)!;
     const owned = unit.plan.states.filter((s) => s.access === 'read-write');
     const channel = `${unit.inputs[0]!.topic.id}/1`;

@@ -179,7 +179,7 @@ export class WordCountStream {
     await ensurePlanTopics(bus, plan, plan.topics.map((t) => t.id));
     const store = await openPostgresStore({ connectionString: s.checkDatabaseUrl, schema: s.schema });
     // The operators create the tables too; the test may look before the first of them has.
-    await store.migrate(tableSpecs(plan, dataflow));
+    await store.migrate(tableSpecs(plan));
     return new WordCountStream(bus, topology, store, s.partitions);
   }
 

@@ -227,7 +227,7 @@ class PlannerService {
     const store = await openPostgresStore({ connectionString: this.d.databaseUrl, schema: stateSchema, applicationName: 'ssdk-planner' });
     try {
       // The same migration every operator replica runs before it reads or commits.
-      await migratePlanState(store, plan, dataflow);
+      await migratePlanState(store, plan);
     } finally {
       await store.close();
     }

@@ -43,7 +43,30 @@ export class FunctionCompileError extends Error {
 
 const EXPORT = '__ssdk_fn';
 
+/** What maps a position in a bundle back to the user's code. */
+type SourcePlace = Pick<NativeSource, 'id' | 'origin' | 'resolveDir'>;
+
+/**
+ * A trusted function compiled, as data: esbuild's output and its source map, with what `locate`
+ * needs to point errors at the user's code. `ssdk deploy` ships it as an artifact (by content
+ * hash), so an operator runs it with no sources and no compiler.
+ */
+export interface NativeBundle {
+  id: string;
+  exportName: string;
+  js: string;
+  map: string;
+  origin?: NativeSource['origin'];
+  resolveDir: string;
+}
+
+/** Compiles a function and loads it (`bundleNative` then `loadNativeBundle`). */
 export async function compileNative(src: NativeSource): Promise<CompiledFunction> {
+  return loadNativeBundle(await bundleNative(src));
+}
+
+/** Compiles a function with esbuild (its imports bundled in); `FunctionCompileError` with file:line:col. */
+export async function bundleNative(src: NativeSource): Promise<NativeBundle> {
   const { code } = src;
   const contents =
     'inline' in code
@@ -71,21 +94,28 @@ export async function compileNative(src: NativeSource): Promise<CompiledFunction
     throw new FunctionCompileError(`${src.id}: ${first?.text ?? String(err)}`, where);
   }
   const js = result.outputFiles.find((f) => f.path.endsWith('.js'))!.text;
-  const map = parseSourceMap(result.outputFiles.find((f) => f.path.endsWith('.map'))!.text);
-  const url = `ssdk-fn://${src.id}.js`;
-  const body = js.replace(/\/\/# sourceMappingURL=.*\s*$/, '') + `\n//# sourceURL=${url}\n`;
+  const map = result.outputFiles.find((f) => f.path.endsWith('.map'))!.text;
+  return { id: src.id, exportName: code.exportName, js, map, ...(src.origin ? { origin: src.origin } : {}), resolveDir: src.resolveDir };
+}
+
+/** Loads a compiled function into this process (V8, trusted). */
+export async function loadNativeBundle(b: NativeBundle): Promise<CompiledFunction> {
+  const map = parseSourceMap(b.map);
+  const url = `ssdk-fn://${b.id}.js`;
+  const body = b.js.replace(/\/\/# sourceMappingURL=.*\s*$/, '') + `\n//# sourceURL=${url}\n`;
   const dataUrl = `data:text/javascript;base64,${Buffer.from(body).toString('base64')}`;
   const mod = (await import(dataUrl)) as Record<string, unknown>;
   const fn = mod[EXPORT];
   if (typeof fn !== 'function') {
-    throw new FunctionCompileError(`${src.id}: \`${code.exportName}\` is not an exported function`, src.origin && { ...src.origin, col: src.origin.col ?? 1 });
+    throw new FunctionCompileError(`${b.id}: \`${b.exportName}\` is not an exported function`, b.origin && { ...b.origin, col: b.origin.col ?? 1 });
   }
-  return { id: src.id, fn: fn as CompiledFunction['fn'], locate: (err) => locate(err, [url, dataUrl], map, src) };
+  const where = { id: b.id, resolveDir: b.resolveDir, ...(b.origin ? { origin: b.origin } : {}) };
+  return { id: b.id, fn: fn as CompiledFunction['fn'], locate: (err) => locate(err, [url, dataUrl], map, where) };
 }
 
 // A stack names the module by its sourceURL, or — where a runner rewrites stacks (vitest) —
 // by the data URL it was imported from.
-function locate(err: unknown, urls: string[], map: LineMapper, src: NativeSource) {
+function locate(err: unknown, urls: string[], map: LineMapper, src: SourcePlace) {
   const stack = err instanceof Error ? err.stack ?? '' : '';
   let frame: RegExpExecArray | undefined;
   for (const line of stack.split('\n')) {
@@ -105,7 +135,7 @@ function locate(err: unknown, urls: string[], map: LineMapper, src: NativeSource
 }
 
 /** Positions inside the inline stdin are shifted to the services file; module positions stay. */
-function mapInline(src: NativeSource, source: string, line: number, col: number) {
+function mapInline(src: SourcePlace, source: string, line: number, col: number) {
   if (source === `${src.id}.ts` || source === '<stdin>') {
     if (!src.origin) return undefined;
     return { file: src.origin.file, line: src.origin.line + line - 1, col: (src.origin.col ?? 1) + col - 1 };

@@ -7,8 +7,11 @@ import { z } from 'zod';
 import { OPERATOR_KINDS, PRIMITIVE_TYPES, type Converter, type Dialect, type FunctionLang, type OperatorKind, type PrimitiveTypeName } from '@ssdk/spec';
 import type { CompiledPlanOptions } from './options.ts';
 
-/** Bumped on any change a reader of an older version would misread. */
-export const PLAN_VERSION = 1;
+/**
+ * Bumped on any change a reader of an older version would misread. 2: the plan runs by itself —
+ * topics, states and steps carry structured types (`schema`), steps say whether they set the key.
+ */
+export const PLAN_VERSION = 2;
 
 /** A type as data: the model's `TypeRef` without positions, names canonical. */
 export type PlanType =
@@ -46,6 +49,8 @@ export type PlanTopicKind = 'source' | 'sink' | 'intermediate' | 'unused' | 'int
 export interface PlanTopicPart {
   /** Printed type: `string`, `list<word>`, `option<car-event>`. */
   type: string;
+  /** The same type as data: what the topic's codec is compiled from (names resolve in the plan's `types`). */
+  schema: PlanType;
   converter: Converter;
 }
 
@@ -75,6 +80,8 @@ export type PlanFunctionSource =
 export interface PlanRecordType {
   key?: string;
   value: string;
+  /** The same types as data. */
+  schema: { key?: PlanType; value: PlanType };
 }
 
 export interface PlanStep {
@@ -88,6 +95,8 @@ export interface PlanStep {
   params: Record<string, string>;
   input: PlanRecordType;
   output: PlanRecordType;
+  /** The function returns a key-value pair: the record's key is what it says (not only for `assign-key`). */
+  setsKey: boolean;
   /** The file's `config` with the step's overrides applied. */
   settings: {
     isolation: 'wasm' | 'native';
@@ -158,6 +167,9 @@ export interface PlanState {
   table: string;
   keyType: string;
   valueType: string;
+  /** The same types as data: what the table's columns are made from. */
+  key: PlanType;
+  value: PlanType;
   /** Per (window, key) rather than per key. */
   windowed: boolean;
   ttlMs?: number;
@@ -234,8 +246,8 @@ export const planTypeSchema: z.ZodType<PlanType> = z.lazy(() =>
 );
 
 const converter = z.enum(['json', 'raw']);
-const topicPart = z.object({ type: z.string(), converter });
-const recordType = z.object({ key: z.string().optional(), value: z.string() });
+const topicPart = z.object({ type: z.string(), schema: planTypeSchema, converter });
+const recordType = z.object({ key: z.string().optional(), value: z.string(), schema: z.object({ key: planTypeSchema.optional(), value: planTypeSchema }) });
 const count = z.number().int().min(1);
 const endpoint = z.object({ kind: z.enum(['operator', 'topic']), id: z.string().min(1) });
 
@@ -281,6 +293,7 @@ export const physicalPlanSchema = z.object({
           params: z.record(z.string(), z.string()),
           input: recordType,
           output: recordType,
+          setsKey: z.boolean(),
           settings: z.object({
             isolation: z.enum(['wasm', 'native']),
             functionTimeoutMs: z.number().positive(),
@@ -315,6 +328,8 @@ export const physicalPlanSchema = z.object({
       table: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
       keyType: z.string(),
       valueType: z.string(),
+      key: planTypeSchema,
+      value: planTypeSchema,
       windowed: z.boolean(),
       ttlMs: z.number().positive().optional(),
     }),

@@ -48,6 +48,7 @@ export {
 export type { DataflowGraph, ServiceNode, StateRefLink, StepTypes, StreamType, TopicNode } from './graph.ts';
 export type { ServicePipeline, SinkBranch, SourceBranch, StepPlace, StepSite } from './pipeline.ts';
 export { isKeyType, isNumeric, lookupType, resolveType, typesCompatible, typeToString, type TypeTable } from './type-system.ts';
+export { fromPlanType, planTypeTable } from './physical/types.ts';
 export { canonicalJson, planHash } from './hash.ts';
 export { subjectToken } from './physical/naming.ts';
 export { renderPlanText } from './render/text.ts';

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadNativeStep } from '@ssdk/functions';
+import { sourceFunctions } from './functions.ts';
 import { planDataflow } from '@ssdk/plan';
 import { decodeFrame } from '@ssdk/records';
 import { parseServicesFile } from '@ssdk/spec';
@@ -50,7 +50,7 @@ async function start() {
   const { dataflow } = parseServicesFile(SERVICES, file);
   const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1 });
   if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-  return startEmbedded({ plan, dataflow, isolation: 'native', loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn });
+  return startEmbedded({ plan, isolation: 'native', functions: { native: sourceFunctions(file, dataflow) } });
 }
 
 describe('runtime - records carried between units in process', () => {

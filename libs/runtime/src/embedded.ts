@@ -5,26 +5,27 @@
  */
 import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, frameTimestamp, partitionOfText } from '@ssdk/records';
+<<<<<<< HEAD
 import type { Dataflow } from '@ssdk/spec';
 import type { StateStore } from '@ssdk/state';
+=======
+>>>>>>> 48c405b (plan: document v2 runs by itself — topics, states and steps carry structured types, steps say whether they set the key; buildTopology(plan, functions), state tables and codecs from the plan alone; functions from sources or fetched artifacts (sourceFunctions, artifactUnitFunctions); native functions as bundles (bundleNative/loadNativeBundle))
 import type { PhysicalPlan } from '@ssdk/plan';
 import { toJsonValue, wellFormed, type EngineRecord, type Key, type MemoryState } from '@ssdk/engine';
 import { CarriedBatch, carry, carryingBus, type CarriedRecord } from './carried.ts';
 import { memoryCheckpointStore, channelOf, type CheckpointStore } from './checkpoint.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
 import type { UnitObserver } from './observer.ts';
-import { buildTopology, type FunctionLoader, type IsolationChoice, type RuntimeTopic, type SandboxFactory, type Topology } from './topology.ts';
+import { buildTopology, type IsolationChoice, type PlanFunctions, type RuntimeTopic, type Topology } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
 import { EmbeddedCommits } from './embedded-commits.ts';
 import { migratePlanState } from './partitioned-checkpoints.ts';
 
 export interface EmbeddedOptions {
   plan: PhysicalPlan;
-  dataflow: Dataflow;
-  loadFunction: FunctionLoader;
-  /** Serves sandboxed (`isolation: wasm`) chains. */
-  sandbox?: SandboxFactory;
-  /** Where functions run (see `TopologyOptions.isolation`). @default 'plan': a sandboxed step needs `sandbox` */
+  /** The plan's functions (`sourceFunctions` compiles them from the services file); a sandboxed step needs `functions.sandbox`. */
+  functions: PlanFunctions;
+  /** Where functions run (see `TopologyOptions.isolation`). @default 'plan' */
   isolation?: IsolationChoice;
   /**
    * Where state and progress are committed: the same tables and layout as operator services
@@ -76,7 +77,7 @@ export interface EmbeddedDataflow {
 }
 
 export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflow> {
-  const topology = await buildTopology(o.plan, o.dataflow, o.loadFunction, { ...(o.sandbox ? { sandbox: o.sandbox } : {}), ...(o.isolation ? { isolation: o.isolation } : {}) });
+  const topology = await buildTopology(o.plan, o.functions, o.isolation ? { isolation: o.isolation } : {});
   // One process: records travel between units as values, not bytes (carried.ts).
   const bus = carryingBus(createMemoryBus());
   const checkpoints = o.checkpoints ?? memoryCheckpointStore();

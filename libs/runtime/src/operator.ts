@@ -15,7 +15,6 @@
  * content hash beside the services file or in `SSDK_COMPONENT_CACHE`, one build per stack) and
  * compiles only its own unit's functions.
  */
-import { loadNativeStep } from '@ssdk/functions';
 import { BusUnavailableError, createNatsBus, type NatsBus } from '@ssdk/bus';
 import { planDataflow, type PhysicalPlan } from '@ssdk/plan';
 import { redactedMessage } from '@ssdk/records';
@@ -27,16 +26,18 @@ import { UnitMetrics } from './metrics.ts';
 import { logTopicOf, RuntimeTelemetry, type RuntimeTelemetryOptions } from './observer.ts';
 import { migratePlanState } from './partitioned-checkpoints.ts';
 import { runReplica } from './replica.ts';
-import { openSandbox, unitRunsSandboxed, type Sandbox, type SandboxOptions } from './sandbox.ts';
-import { buildTopology, type IsolationChoice, type RuntimeTopic, type RuntimeUnit, type SandboxFactory, type Topology } from './topology.ts';
+import { sourceFunctions, sourceUnitFunctions, type UnitFunctionSource } from './functions.ts';
+import type { Sandbox, SandboxOptions } from './sandbox.ts';
+import { buildTopology, type IsolationChoice, type RuntimeTopic, type RuntimeUnit, type Topology } from './topology.ts';
 import { envNumber, leaseOwnerId, OperatorConfigError } from './settings.ts';
-import type { ChainExecutor } from './unit-logic.ts';
 
 export { OperatorConfigError };
 
 export interface OperatorOptions {
-  /** The services file. */
-  file: string;
+  /** The services file: planned here, its functions compiled here. Or `deployed`. */
+  file?: string;
+  /** A deployed plan and its functions (fetched artifacts): nothing is planned or compiled. */
+  deployed?: { plan: PhysicalPlan; functions: UnitFunctionSource };
   /** The operator unit to run (`<service>.<function>`, as `ssdk plan` lists them). */
   operatorId: string;
   /** @default process.env.NATS_URL, else nats://127.0.0.1:4222 */
@@ -128,7 +129,7 @@ export async function loadPlan(file: string, o: { partitions?: number; subjectPr
  * that run units in-process without a sandbox. An operator service uses `unitTopology`.
  */
 export function nativeTopology(file: string, plan: PhysicalPlan, dataflow: Dataflow): Promise<Topology> {
-  return buildTopology(plan, dataflow, async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn, { isolation: 'native' });
+  return buildTopology(plan, { native: sourceFunctions(file, dataflow) }, { isolation: 'native' });
 }
 
 /** `SSDK_ISOLATION` (`plan`, `native` or `sandbox`); unset: `plan`. */
@@ -151,45 +152,20 @@ export interface UnitTopology {
  * (natively) or served (from the component); the other units are there for their topics and
  * edges and refuse to run.
  */
-export async function unitTopology(
-  o: Pick<OperatorOptions, 'file' | 'operatorId' | 'stateDir' | 'componentCache'> & { plan: PhysicalPlan; dataflow: Dataflow; isolation: IsolationChoice; log: (line: string) => void; sql?: SandboxOptions['sql'] },
-): Promise<UnitTopology> {
+export async function unitTopology(o: { plan: PhysicalPlan; operatorId: string; functions: UnitFunctionSource; isolation: IsolationChoice; log: (line: string) => void; sql?: SandboxOptions['sql'] }): Promise<UnitTopology> {
   const op = o.plan.operators.find((u) => u.id === o.operatorId);
   if (!op) {
-    throw new OperatorConfigError(`${o.file} has no operator \`${o.operatorId}\`: its operators are ${o.plan.operators.map((u) => `\`${u.id}\``).join(', ')}`);
+    const { namespace, name } = o.plan.dataflow;
+    throw new OperatorConfigError(`${namespace}/${name} has no operator \`${o.operatorId}\`: its operators are ${o.plan.operators.map((u) => `\`${u.id}\``).join(', ')}`);
   }
-  const mine = new Set(op.steps.map((s) => s.id));
-  const sandbox = unitRunsSandboxed(op, o.isolation)
-    ? await openSandbox({
-        dataflow: o.dataflow,
-        stateDir: o.stateDir ?? (process.env['SSDK_HOME'] ? resolve(process.env['SSDK_HOME']) : join(dirname(resolve(o.file)), '.ssdk')),
-        ...(o.componentCache ? { componentCache: o.componentCache } : {}),
-        sandboxAll: o.isolation === 'sandbox',
-        onBuild: (line) => o.log(`${op.id}: ${line}`),
-        ...(o.sql ? { sql: o.sql } : {}),
-      })
-    : undefined;
+  const { functions, sandbox } = await o.functions({ op, isolation: o.isolation, log: o.log, ...(o.sql ? { sql: o.sql } : {}) });
   try {
-    const factory: SandboxFactory = async (unit, steps, log) => (unit.id === op.id ? sandbox?.factory(unit, steps, log) : elsewhere(unit.id));
-    const topology = await buildTopology(
-      o.plan,
-      o.dataflow,
-      async (ps, step) => (mine.has(ps.id) ? (await loadNativeStep(ps.id, step, o.file)).fn : elsewhere(ps.id)),
-      { isolation: o.isolation, sandbox: factory },
-    );
+    const topology = await buildTopology(o.plan, functions, { isolation: o.isolation });
     return { topology, unit: topology.units.find((u) => u.id === op.id)!, ...(sandbox ? { sandbox } : {}) };
   } catch (err) {
     await sandbox?.close();
     throw err;
   }
-}
-
-/** The logic of a unit another process runs: never called here. */
-function elsewhere(id: string): ChainExecutor & (() => never) {
-  const refuse = (): never => {
-    throw new Error(`\`${id}\` runs in another operator process, not in this one`);
-  };
-  return Object.assign(refuse, { run: refuse, flush: refuse });
 }
 
 /** Creates (idempotently) the topics of a plan a process uses, each with the plan's subject template. */
@@ -213,31 +189,20 @@ export function isRetryableOperatorError(err: unknown): boolean {
 export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
   const log = o.log ?? (() => {});
   const subjectPrefix = o.subjectPrefix ?? process.env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk';
-  const fuse = o.fuse ?? process.env['SSDK_FUSE'] === '1';
-  const { plan, dataflow } = await loadPlan(o.file, { subjectPrefix, fuse, ...(o.partitions !== undefined ? { partitions: o.partitions } : {}) });
+  const source = await operatorSource(o, subjectPrefix);
+  const plan = source.plan;
   const schema = o.schema ?? dataflowSchema(plan.dataflow.namespace, plan.dataflow.name);
   const databaseUrl = o.databaseUrl ?? process.env['DATABASE_URL'];
   if (!databaseUrl) throw new OperatorConfigError('no PostgreSQL server: give --postgres URL or set DATABASE_URL');
   const leaseTtlMs = o.leaseTtlMs ?? envNumber('SSDK_LEASE_TTL_MS') ?? 6_000;
   const heartbeatMs = o.heartbeatMs ?? envNumber('SSDK_HEARTBEAT_MS') ?? Math.max(50, Math.round(leaseTtlMs / 4));
   if (!(heartbeatMs < leaseTtlMs)) throw new OperatorConfigError(`the heartbeat (${heartbeatMs} ms) must be shorter than the lease (${leaseTtlMs} ms)`);
-  const componentCache = o.componentCache ?? process.env['SSDK_COMPONENT_CACHE'];
   // `ctx.sql` reads committed state through the current leg's connection; while PostgreSQL is
   // away there is none, and the query fails its record with the reason.
   let legStore: StateStore | undefined;
   const sql = (query: string, params: unknown[]) => (legStore ? legStore.query(query, params) : Promise.reject(new Error('ctx.sql: PostgreSQL is not connected (the operator is reconnecting)')));
   // Built once per process: a retry below reuses the unit's chains (and its guest workers).
-  const { topology, unit, sandbox } = await unitTopology({
-    file: o.file,
-    operatorId: o.operatorId,
-    plan,
-    dataflow,
-    isolation: o.isolation ?? isolationFromEnv(),
-    log,
-    sql,
-    ...(o.stateDir ? { stateDir: o.stateDir } : {}),
-    ...(componentCache ? { componentCache } : {}),
-  });
+  const { topology, unit, sandbox } = await unitTopology({ plan, operatorId: o.operatorId, functions: source.functions, isolation: o.isolation ?? isolationFromEnv(), log, sql });
   const functions = sandbox ? `sandboxed (component ${sandbox.components.join(', ')})` : unit.plan.steps.length > 0 ? 'native' : 'none';
   const metrics = new UnitMetrics(unit.id);
   o.onMetrics?.(metrics);
@@ -265,7 +230,7 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
         bus = await createNatsBus({ servers: o.natsUrl ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222', subjectPrefix, name: `ssdk-operator ${unit.id}` });
         await ensurePlanTopics(bus, plan, [...unit.inputs.map((i) => i.topic.id), ...unit.outputs.map((t) => t.id), unit.deadLetter.id, unit.lateEvents.id]);
         store = await openPostgresStore({ connectionString: databaseUrl, schema, applicationName: `ssdk-operator ${unit.id}` });
-        await migratePlanState(store, plan, dataflow);
+        await migratePlanState(store, plan);
         legStore = store;
         log(`${unit.id}: running (${unit.inputs.map((i) => `${i.topic.id}×${i.topic.partitions}`).join(', ')} → ${unit.outputs.map((t) => t.id).join(', ') || 'nothing'}; replica ${member}, ${mode}; functions ${functions})`);
         const r = await runReplica({ unit, bus, store, metrics, mode, member, leaseTtlMs, heartbeatMs, endTopics, signal: o.signal, log, batchMessages: o.batchMessages ?? 256, ...(telemetry ? { observer: telemetry.observer() } : {}) });
@@ -288,6 +253,17 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
   }
   log(`${unit.id}: ${ended ? 'inputs ended' : 'stopped'}${sandbox ? ` (${sandbox.guestCalls()} guest calls)` : ''}`);
   return { ended, metrics };
+}
+
+/** The plan and functions to run: deployed ones as they are, or a services file planned and compiled here. */
+async function operatorSource(o: OperatorOptions, subjectPrefix: string): Promise<{ plan: PhysicalPlan; functions: UnitFunctionSource }> {
+  if (o.deployed) return o.deployed;
+  if (!o.file) throw new OperatorConfigError('an operator needs a services file or a deployed plan');
+  const fuse = o.fuse ?? process.env['SSDK_FUSE'] === '1';
+  const { plan, dataflow } = await loadPlan(o.file, { subjectPrefix, fuse, ...(o.partitions !== undefined ? { partitions: o.partitions } : {}) });
+  const stateDir = o.stateDir ?? (process.env['SSDK_HOME'] ? resolve(process.env['SSDK_HOME']) : join(dirname(resolve(o.file)), '.ssdk'));
+  const componentCache = o.componentCache ?? process.env['SSDK_COMPONENT_CACHE'];
+  return { plan, functions: sourceUnitFunctions({ file: o.file, dataflow, stateDir, ...(componentCache ? { componentCache } : {}) }) };
 }
 
 /**

@@ -12,7 +12,6 @@
  *   replica that lost a lease (paused past its expiry, cut off by an outage) is refused
  *   (`FencedError`) instead of writing over its successor.
  */
-import type { Dataflow } from '@ssdk/spec';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { partitionOfText } from '@ssdk/records';
 import type { PlanStateAccess } from '@ssdk/plan';
@@ -43,9 +42,14 @@ interface PartitionMeta {
 }
 
 /** Creates the plan's state tables (idempotent); every replica does it before it reads or commits. */
+<<<<<<< HEAD
 export async function migratePlanState(store: StateStore, plan: PhysicalPlan, dataflow: Dataflow): Promise<void> {
   await store.migrate(tableSpecs(plan, dataflow));
   await store.createAliases(fluvioAliases(plan));
+=======
+export async function migratePlanState(store: StateStore, plan: PhysicalPlan): Promise<void> {
+  await store.migrate(tableSpecs(plan));
+>>>>>>> 48c405b (plan: document v2 runs by itself — topics, states and steps carry structured types, steps say whether they set the key; buildTopology(plan, functions), state tables and codecs from the plan alone; functions from sources or fetched artifacts (sourceFunctions, artifactUnitFunctions); native functions as bundles (bundleNative/loadNativeBundle))
 }
 
 /** The number of partitions a unit divides among its replicas: its widest input. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadNativeStep } from '@ssdk/functions';
+import { sourceFunctions } from './functions.ts';
 import { planDataflow } from '@ssdk/plan';
 import { parseServicesFile } from '@ssdk/spec';
 import { PROGRESS_INTERVAL_MS, ProgressTracker, type UnitProgressPlan } from './progress.ts';
@@ -107,7 +107,7 @@ describe('runtime - event-time progress in band', () => {
     const file = '/virtual/services.yaml';
     const { dataflow } = parseServicesFile(SERVICES, file);
     const { plan } = planDataflow(dataflow, { partitions: 2 });
-    const topology = await buildTopology(plan!, dataflow, async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn, { isolation: 'native' });
+    const topology = await buildTopology(plan!, { native: sourceFunctions(file, dataflow) }, { isolation: 'native' });
     const unit = (id: string) => topology.units.find((u) => u.id === id)!.progress!;
     const window = topology.units.find((u) => u.plan.window && u.plan.steps.some((s) => s.operator === 'flush'))!;
     const first = unit('split.words');

@@ -74,13 +74,18 @@ export async function buildComponents(o: Omit<SandboxOptions, 'sql'>): Promise<B
 /** Builds the components and serves the sandboxed chains of the units the runtime asks for. */
 export async function openSandbox(o: SandboxOptions): Promise<Sandbox> {
   const built = await buildComponents(o);
+  return openBuiltSandbox(built.buildDir, o.sql ? { sql: o.sql } : {});
+}
+
+/** Serves sandboxed chains from a component build folder (built here, or fetched from a deployment). */
+export async function openBuiltSandbox(buildDir: string, o: Pick<SandboxOptions, 'sql'> = {}): Promise<Sandbox> {
   const host = openWasmHost();
   const chains: WasmChain[] = [];
   let closed: Promise<void> | undefined;
   try {
-    const build = await host.loadBuild(built.buildDir);
+    const build = await host.loadBuild(buildDir);
     return {
-      components: built.components.map((c) => c.hash),
+      components: Object.keys(build.manifest.components),
       async factory(op, steps, log) {
         const ids = steps.map((s) => s.id);
         if (unitIsolation(build.manifest, ids) === 'native') return undefined;

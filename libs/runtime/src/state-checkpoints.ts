@@ -5,8 +5,8 @@
  * `_offsets` (partition 0) whose `meta` holds every input channel's position and the unit's
  * own progress (watermark, open windows).
  */
-import type { Dataflow, TypeRef } from '@ssdk/spec';
-import { resolveType, type PhysicalPlan } from '@ssdk/plan';
+import type { TypeRef } from '@ssdk/spec';
+import { fromPlanType, planTypeTable, resolveType, type PhysicalPlan } from '@ssdk/plan';
 import { partitionOfText } from '@ssdk/records';
 import type { RowColumnType, StateKeyType, StateStore, StateTableSpec } from '@ssdk/state';
 import { decodeMeta, encodeMeta, progressOf, type CheckpointStore, type Channel } from './checkpoint.ts';
@@ -14,13 +14,12 @@ import { decodeMeta, encodeMeta, progressOf, type CheckpointStore, type Channel 
 export interface StateCheckpointOptions {
   store: StateStore;
   plan: PhysicalPlan;
-  dataflow: Dataflow;
 }
 
 /** Creates the state tables of the plan (idempotent) and returns a checkpoint store over them. */
 export async function stateCheckpointStore(o: StateCheckpointOptions): Promise<CheckpointStore> {
   const { store, plan } = o;
-  const specs = tableSpecs(plan, o.dataflow);
+  const specs = tableSpecs(plan);
   await store.migrate(specs);
   await store.createAliases(fluvioAliases(plan));
   const partitionsOf = new Map(plan.states.map((s) => [s.table, plan.operators.find((op) => op.service === s.owner)?.partitions ?? 1]));
@@ -75,12 +74,11 @@ export function fluvioAliases(plan: PhysicalPlan): Map<string, string> {
 }
 
 /** One table per state of the plan: keys by their declared type, row state as typed columns. */
-export function tableSpecs(plan: PhysicalPlan, df: Dataflow): StateTableSpec[] {
+export function tableSpecs(plan: PhysicalPlan): StateTableSpec[] {
+  const types = planTypeTable(plan);
   return plan.states.map((s) => {
-    const decl = df.services[s.owner]?.states.find((d) => d.name === s.name);
-    const kv = decl?.kind === 'owned' ? resolveType(decl.type, df.types) : undefined;
-    const key = kv?.kind === 'keyed-state' ? resolveType(kv.key, df.types) : undefined;
-    const value = kv?.kind === 'keyed-state' ? resolveType(kv.value, df.types) : undefined;
+    const key = resolveType(fromPlanType(s.key), types);
+    const value = resolveType(fromPlanType(s.value), types);
     return { table: s.table, keyType: keyTypeOf(key), windowed: s.windowed, value: valueSpecOf(value) };
   });
 }

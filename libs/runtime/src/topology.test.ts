@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseServicesFile } from '@ssdk/spec';
 import { planDataflow } from '@ssdk/plan';
-import { loadNativeStep } from '@ssdk/functions';
+import { sourceFunctions } from './functions.ts';
 import { buildTopology, SandboxRequiredError, type IsolationChoice, type SandboxFactory, type StepSpec } from './topology.ts';
 import { nativeExecutor } from './unit-logic.ts';
+import { tableSpecs } from './state-checkpoints.ts';
 
 const SERVICES = `apiVersion: 0.5.0
 meta: {name: isolation, namespace: test, version: 0.1.0}
@@ -43,15 +44,14 @@ async function topology(isolation: IsolationChoice | undefined, withSandbox: boo
   await writeFile(file, SERVICES);
   const { dataflow } = parseServicesFile(SERVICES, file);
   const { plan } = planDataflow(dataflow, { partitions: 1 });
-  const load = async (ps: { id: string }, step: Parameters<typeof loadNativeStep>[1]) => (await loadNativeStep(ps.id, step, file)).fn;
   const asked: Array<{ unit: string; steps: StepSpec[] }> = [];
   // A stand-in sandbox: records what it is asked to serve (these tests never run a batch).
   const sandbox: SandboxFactory = async (op, steps) => {
     asked.push({ unit: op.id, steps });
     return nativeExecutor([]);
   };
-  const options = { ...(isolation ? { isolation } : {}), ...(withSandbox ? { sandbox } : {}) };
-  return { build: () => buildTopology(plan!, dataflow, (ps, step) => load(ps, step), options), asked };
+  const functions = { native: sourceFunctions(file, dataflow), ...(withSandbox ? { sandbox } : {}) };
+  return { build: () => buildTopology(plan!, functions, isolation ? { isolation } : {}), asked };
 }
 
 describe('runtime - where functions run', () => {
@@ -75,5 +75,46 @@ describe('runtime - where functions run', () => {
     const all = await topology('sandbox', true);
     await all.build();
     expect(all.asked.map((a) => a.unit).sort()).toEqual(['guarded.stamp', 'trusted.upper']);
+  });
+});
+
+const TYPED = `apiVersion: 0.5.0
+meta: {name: typed, namespace: test, version: 0.1.0}
+types:
+  reading: {type: object, properties: {sensor: {type: string}, value: {type: f64}}}
+topics:
+  readings: {schema: {key: {type: string, converter: raw}, value: {type: reading}}}
+  totals: {schema: {value: {type: f64}}}
+services:
+  sum:
+    sources: [{type: topic, id: readings}]
+    states:
+      total: {type: keyed-state, properties: {key: {type: string}, value: {type: f64}}}
+    transforms:
+      - operator: map
+        isolation: native
+        run: |
+          function valueOf(r: Reading): number {
+            return r.value;
+          }
+    sinks: [{type: topic, id: totals}]
+`;
+
+describe('runtime - the plan runs by itself', () => {
+  it('runtime - codecs and state tables come from the plan document alone (v2), through JSON and back', async () => {
+    const { dataflow } = parseServicesFile(TYPED, '/nowhere/services.yaml');
+    const { plan, diagnostics } = planDataflow(dataflow, { partitions: 2 });
+    if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
+    // What an operator has: the document as stored, and functions that do not come from a file.
+    const stored = JSON.parse(JSON.stringify(plan)) as typeof plan;
+    const asked: string[] = [];
+    const topology = await buildTopology(stored, { native: async (ps) => (asked.push(ps.id), (r: { value: number }) => r.value) }, { isolation: 'native' });
+    const readings = topology.topics.get('readings')!;
+    expect(readings.value.check({ sensor: 's1', value: 1.5 })).toBeUndefined();
+    expect(readings.value.check({ sensor: 's1', value: 'high' })).toMatch(/value/);
+    expect(readings.key.encode('s1')).toBe('s1'); // a raw key, as the file declared it
+    expect(topology.topics.get('totals')!.value.check('x')).toBeDefined();
+    expect(asked).toEqual(['sum.value-of']);
+    expect(tableSpecs(stored)).toEqual([expect.objectContaining({ keyType: 'string', value: { kind: 'json' } })]);
   });
 });

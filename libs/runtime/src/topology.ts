@@ -1,10 +1,11 @@
 /**
  * The plan made runnable: each topic with its codecs, each operator unit with its compiled
- * functions and the logic that runs them. Built once per process from the physical plan and
- * the parsed services file (which holds the functions' code).
+ * functions and the logic that runs them. Built once per process from the plan document alone
+ * (v2 carries every type a codec needs) and the functions, wherever they come from: compiled
+ * from the services file's sources, or fetched as deployed artifacts.
  */
-import { camelCase, type Dataflow, type Step, type TypeRef } from '@ssdk/spec';
-import { checkDataflow, resolveType, type TypeTable, type PhysicalPlan, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
+import { camelCase } from '@ssdk/spec';
+import { fromPlanType, planTypeTable, type PhysicalPlan, type TypeTable, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
 import { readUtf8 } from '@ssdk/records';
 import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type WindowConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
@@ -60,8 +61,15 @@ export interface Topology {
   units: RuntimeUnit[];
 }
 
-/** Turns one step of the plan into a callable function (native here; a component in a sandbox). */
-export type FunctionLoader = (step: PlanStep, model: Step) => Promise<(...args: unknown[]) => unknown>;
+/** Turns one step of the plan into a callable function, run in V8 (trusted). */
+export type FunctionLoader = (step: PlanStep) => Promise<(...args: unknown[]) => unknown>;
+
+/** What runs a plan's functions: each step natively, and (optionally) units in a sandbox. */
+export interface PlanFunctions {
+  native: FunctionLoader;
+  /** Runs sandboxed chains (WebAssembly components). */
+  sandbox?: SandboxFactory;
+}
 
 /** Keys travel as JSON (so `1` and `"1"` stay apart), or as plain UTF-8 on raw-key topics. */
 export function keyCodec(raw: boolean): KeyCodec {
@@ -88,8 +96,6 @@ export function keyCodec(raw: boolean): KeyCodec {
 }
 
 export interface TopologyOptions {
-  /** Runs sandboxed chains (WebAssembly components). */
-  sandbox?: SandboxFactory;
   /**
    * Where functions run: `plan` — as each step's `isolation` says (a unit with an `isolation:
    * wasm` step runs in the sandbox, which must then be given); `native` — every function in V8,
@@ -108,16 +114,11 @@ export class SandboxRequiredError extends Error {
   readonly domain = 'internal';
 }
 
-export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: FunctionLoader, options: TopologyOptions = {}): Promise<Topology> {
+export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions, options: TopologyOptions = {}): Promise<Topology> {
   const topics = new Map<string, RuntimeTopic>();
-  for (const t of plan.topics) topics.set(t.id, runtimeTopic(t, df));
-  const { graph } = checkDataflow(df);
-  const tables = new Map(tableSpecs(plan, df).map((spec) => [spec.table, spec]));
-  const stepsById = new Map<string, Step>();
-  for (const s of graph.services) {
-    const p = s.pipeline;
-    for (const site of [...p.sources.flatMap((b) => b.steps), ...p.trunk, ...p.sinks.flatMap((b) => b.steps)]) stepsById.set(site.id, site.step);
-  }
+  const types = planTypeTable(plan);
+  for (const t of plan.topics) topics.set(t.id, runtimeTopic(t, types));
+  const tables = new Map(tableSpecs(plan).map((spec) => [spec.table, spec]));
   const topic = (id: string): RuntimeTopic => {
     const t = topics.get(id);
     if (!t) throw new Error(`plan names topic \`${id}\` but does not define it`);
@@ -125,31 +126,27 @@ export async function buildTopology(plan: PhysicalPlan, df: Dataflow, load: Func
   };
   const units: RuntimeUnit[] = [];
   for (const op of plan.operators) {
-    const specs: StepSpec[] = op.steps.map((ps) => {
-      const model = stepsById.get(ps.id);
-      if (!model) throw new Error(`plan step \`${ps.id}\` is not in the services file`);
-      return {
-        id: ps.id,
-        operator: ps.operator,
-        setsKey: ps.output.key !== undefined && ps.operator !== 'assign-key' && isKeyValueOutput(model, df.types),
-        params: ps.params,
-        states: op.states.map((s) => s.name),
-        ...stepGrants(ps),
-      };
-    });
+    const specs: StepSpec[] = op.steps.map((ps) => ({
+      id: ps.id,
+      operator: ps.operator,
+      setsKey: ps.setsKey,
+      params: ps.params,
+      states: op.states.map((s) => s.name),
+      ...stepGrants(ps),
+    }));
     // A chain runs sandboxed when one of its steps is `isolation: wasm` (the default), unless
     // the caller trusts every function (`native`).
     const logs: UnitLogs = {};
     const executor = async (part: StepSpec[]): Promise<ChainExecutor> => {
       if (chainIsolation(op, part, options.isolation ?? 'plan') === 'wasm') {
-        const sandboxed = await options.sandbox?.(op, part, (operator, record, args) => logs.sink?.(operator, record, args));
+        const sandboxed = await functions.sandbox?.(op, part, (operator, record, args) => logs.sink?.(operator, record, args));
         if (sandboxed) return sandboxed;
         throw new SandboxRequiredError(
           `unit \`${op.id}\` runs sandboxed (\`isolation: wasm\`, the default) but no WebAssembly sandbox was given: build the components, or run every function natively (\`isolation: native\`, \`--native\`) if you trust the code`,
         );
       }
       const steps: ChainStep[] = [];
-      for (const spec of part) steps.push({ ...spec, fn: await load(op.steps.find((ps) => ps.id === spec.id)!, stepsById.get(spec.id)!) });
+      for (const spec of part) steps.push({ ...spec, fn: await functions.native(op.steps.find((ps) => ps.id === spec.id)!) });
       return nativeExecutor(steps, (operator, record, args) => logs.sink?.(operator, record, args));
     };
     const logic = await logicFactory(op, specs, executor);
@@ -278,25 +275,22 @@ function stepGrants(ps: PlanStep): { grants?: StepGrants } {
   return { grants: g };
 }
 
-/** The step returns `{key, value}` (a `key-value` type, by name or written out, or an option of one). */
-function isKeyValueOutput(step: Step, types: TypeTable): boolean {
-  const r = step.fn.signature?.returns;
-  if (r === undefined) return false;
-  const t = resolveType(r, types);
-  return t.kind === 'key-value' || (t.kind === 'option' && resolveType(t.value, types).kind === 'key-value');
-}
-
-function runtimeTopic(t: PlanTopic, df: Dataflow): RuntimeTopic {
-  const declared = Object.values(df.topics).find((d) => d.id === t.id);
-  const valueType: TypeRef = declared?.value.type ?? { kind: 'unknown' };
+/**
+ * A topic's codecs. The user's topics are checked against their declared types; the dataflow's
+ * own topics (internal, dead letters, late events) carry what the functions made, unchecked, as
+ * before the plan carried types (their schema is what the planner inferred, which a function
+ * typed `unknown` may not keep).
+ */
+function runtimeTopic(t: PlanTopic, types: TypeTable): RuntimeTopic {
+  const declared = t.kind === 'source' || t.kind === 'sink' || t.kind === 'intermediate' || t.kind === 'unused';
   return {
     id: t.id,
     name: t.name,
     kind: t.kind,
     partitions: t.partitions,
-    converter: declared?.value.converter ?? t.value.converter,
-    key: keyCodec(declared?.key?.converter === 'raw'),
-    value: compileCodec(valueType, df.types, declared?.value.converter ?? t.value.converter),
+    converter: t.value.converter,
+    key: keyCodec(declared && t.key?.converter === 'raw'),
+    value: compileCodec(declared ? fromPlanType(t.value.schema) : { kind: 'unknown' }, types, t.value.converter),
     ...(t.schedule ? { schedule: t.schedule } : {}),
   };
 }

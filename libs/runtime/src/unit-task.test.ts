@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMemoryBus, type Bus } from '@ssdk/bus';
-import { loadNativeStep } from '@ssdk/functions';
+import { sourceFunctions } from './functions.ts';
 import { planDataflow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
 import { parseServicesFile } from '@ssdk/spec';
@@ -56,7 +56,7 @@ describe('runtime - host loop', () => {
     await writeFile(file, SERVICES);
     const { dataflow } = parseServicesFile(SERVICES, file);
     const { plan } = planDataflow(dataflow, { partitions: 1 });
-    const topology = await buildTopology(plan!, dataflow, async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn, { isolation: 'native' });
+    const topology = await buildTopology(plan!, { native: sourceFunctions(file, dataflow) }, { isolation: 'native' });
     const bus = createMemoryBus();
     for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
     // JSON a producer may write that JSON.stringify would not: spaces, an escape.

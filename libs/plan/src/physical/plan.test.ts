@@ -68,7 +68,7 @@ describe('physical plan', () => {
   it('plan - state tables, access and ref-state edges', () => {
     const p = plan(wordCount());
     expect(p.states).toEqual([
-      { name: 'count-per-word', owner: 'word-count', table: 'word_count_count_per_word', keyType: 'string', valueType: 'u32', windowed: true },
+      { name: 'count-per-word', owner: 'word-count', table: 'word_count_count_per_word', keyType: 'string', valueType: 'u32', key: { kind: 'primitive', name: 'string' }, value: { kind: 'primitive', name: 'u32' }, windowed: true },
     ]);
     expect(op(p, 'word-count.increment-count').states).toEqual([{ name: 'count-per-word', table: 'word_count_count_per_word', access: 'read-write' }]);
     expect(op(p, 'word-count.to-lower').states).toEqual([{ name: 'count-per-word', table: 'word_count_count_per_word', access: 'read' }]);
@@ -100,7 +100,7 @@ describe('physical plan', () => {
       kind: 'source',
       subject: 'ssdk.topic.sentences.{partition}',
       partitions: 8,
-      value: { type: 'string', converter: 'json' },
+      value: { type: 'string', schema: { kind: 'primitive', name: 'string' }, converter: 'json' },
     });
     expect(topic('top-words')?.value.type).toBe('list<word-count>');
     expect(topic('word-count.key-by-word.out')).toMatchObject({
@@ -258,7 +258,7 @@ describe('physical plan', () => {
       states: [{ name: 'totals', table: 'svc_totals', access: 'read-write' }],
     });
     expect(op(p, 'svc.add-to-total').window).toBeUndefined();
-    expect(p.topics.find((x) => x.id === 'svc.by-word.out')?.key).toEqual({ type: 'string', converter: 'json' });
+    expect(p.topics.find((x) => x.id === 'svc.by-word.out')?.key).toEqual({ type: 'string', schema: { kind: 'primitive', name: 'string' }, converter: 'json' });
   });
 
   it('plan - a schedule source reads the ticks of its own topic', () => {
@@ -368,7 +368,7 @@ describe('physical plan', () => {
 
   it('plan - the document shape is checked by its schema', () => {
     const p = plan(wordCount());
-    expect(physicalPlanSchema.safeParse({ ...p, planVersion: 2 }).success).toBe(false);
+    expect(physicalPlanSchema.safeParse({ ...p, planVersion: 1 }).success).toBe(false);
     expect(physicalPlanSchema.safeParse({ ...p, hash: 'abc' }).success).toBe(false);
     const broken = structuredClone(p);
     (broken.operators[0] as { kind: string }).kind = 'teleport';

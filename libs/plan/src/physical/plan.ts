@@ -2,7 +2,7 @@
  * `planDataflow`: from a checked dataflow to the physical plan document — operator units,
  * the topics between them with their subjects, edges, state tables — and its hash.
  */
-import type { Dataflow, Diagnostic, StateDecl, Step, Topic, TypeRef, WindowSpec } from '@ssdk/spec';
+import type { Converter, Dataflow, Diagnostic, StateDecl, Step, Topic, TypeRef, WindowSpec } from '@ssdk/spec';
 import { checkDataflow } from '../check.ts';
 import { hasErrors } from '../diagnostics.ts';
 import {
@@ -16,6 +16,8 @@ import {
   type PlanStep,
   type PlanTopic,
   type PlanTopicKind,
+  type PlanTopicPart,
+  type PlanType,
   type PlanWindow,
 } from '../document.ts';
 import type { DataflowGraph, ServiceNode, StreamType, TopicNode } from '../graph.ts';
@@ -100,6 +102,8 @@ class PlanBuilder {
           table: t,
           keyType: this.print(kv.kind === 'keyed-state' ? kv.key : { kind: 'unknown' }),
           valueType: this.print(kv.kind === 'keyed-state' ? kv.value : { kind: 'unknown' }),
+          key: this.data(kv.kind === 'keyed-state' ? kv.key : { kind: 'unknown' }),
+          value: this.data(kv.kind === 'keyed-state' ? kv.value : { kind: 'unknown' }),
           windowed: service.window !== undefined,
           ...(d.ttlMs !== undefined ? { ttlMs: d.ttlMs } : {}),
         });
@@ -162,7 +166,7 @@ class PlanBuilder {
         subject: this.subject('schedule', node.name, s.name),
         // One clock: a tick is made once, by whoever reads partition 0 (runtime schedule.ts).
         partitions: 1,
-        value: { type: 'unknown', converter: 'json' },
+        value: this.part({ kind: 'unknown' }, 'json'),
         service: node.name,
         schedule: { name: s.name, ...(s.cron !== undefined ? { cron: s.cron } : {}), ...(s.intervalMs !== undefined ? { intervalMs: s.intervalMs } : {}) },
       });
@@ -184,8 +188,8 @@ class PlanBuilder {
         kind: 'internal',
         subject: this.subject('internal', service, u.id.slice(service.length + 1)),
         partitions: this.options.partitions,
-        ...(out.key ? { key: { type: this.print(out.key), converter: 'json' as const } } : {}),
-        value: { type: this.print(out.value), converter: 'json' },
+        ...(out.key ? { key: this.part(out.key, 'json') } : {}),
+        value: this.part(out.value, 'json'),
         service,
       });
     }
@@ -201,8 +205,9 @@ class PlanBuilder {
     const late = (stamp && this.graph.stepTypes.get(stamp)?.input.value) ?? { kind: 'unknown' as const };
     const common = { partitions: this.options.partitions, service: name };
     this.topics.push(
-      { id: deadLetter, name: this.ownName(deadLetter), kind: 'dead-letter', subject: this.subject('dead-letter', name), ...common, value: { type: 'dead-letter', converter: 'json' } },
-      { id: lateEvents, name: this.ownName(lateEvents), kind: 'late-events', subject: this.subject('late-events', name), ...common, value: { type: this.print(late), converter: 'json' } },
+      // A dead letter is the runtime's own record (the reason and the original), not a user type.
+      { id: deadLetter, name: this.ownName(deadLetter), kind: 'dead-letter', subject: this.subject('dead-letter', name), ...common, value: { type: 'dead-letter', schema: { kind: 'unknown' }, converter: 'json' } },
+      { id: lateEvents, name: this.ownName(lateEvents), kind: 'late-events', subject: this.subject('late-events', name), ...common, value: this.part(late, 'json') },
     );
     return { deadLetter, lateEvents };
   }
@@ -228,8 +233,8 @@ class PlanBuilder {
       kind: userTopicKind(node),
       subject: userTopicSubject(this.options.subjectPrefix, t.name),
       partitions: this.options.partitions,
-      ...(t.key ? { key: { type: this.print(t.key.type), converter: t.key.converter } } : {}),
-      value: { type: this.print(t.value.type), converter: t.value.converter },
+      ...(t.key ? { key: this.part(t.key.type, t.key.converter) } : {}),
+      value: this.part(t.value.type, t.value.converter),
     };
   }
 
@@ -249,6 +254,7 @@ class PlanBuilder {
       params: { ...step.params },
       input: this.record(types?.input),
       output: this.record(types?.output),
+      setsKey: types?.output.key !== undefined && step.operator !== 'assign-key' && returnsKeyValue(step, this.df.types),
       settings: {
         isolation: settings.isolation ?? DEFAULTS.isolation,
         functionTimeoutMs: settings.functionTimeoutMs ?? DEFAULTS.functionTimeoutMs,
@@ -278,8 +284,18 @@ class PlanBuilder {
   }
 
   private record(s: StreamType | undefined): PlanRecordType {
-    if (!s) return { value: 'unknown' };
-    return s.key ? { key: this.print(s.key), value: this.print(s.value) } : { value: this.print(s.value) };
+    if (!s) return { value: 'unknown', schema: { value: { kind: 'unknown' } } };
+    return s.key
+      ? { key: this.print(s.key), value: this.print(s.value), schema: { key: this.data(s.key), value: this.data(s.value) } }
+      : { value: this.print(s.value), schema: { value: this.data(s.value) } };
+  }
+
+  private part(t: TypeRef, converter: Converter): PlanTopicPart {
+    return { type: this.print(t), schema: this.data(t), converter };
+  }
+
+  private data(t: TypeRef): PlanType {
+    return toPlanType(t, this.df.types);
   }
 
   /** Generated topic ids never take a user topic's id (or each other's). */
@@ -306,6 +322,14 @@ function planWindow(w: WindowSpec): PlanWindow {
     ...(w.slideMs !== undefined ? { slideMs: w.slideMs } : {}),
     watermark: { gracePeriodMs: w.watermark.gracePeriodMs, ...(w.watermark.idlenessMs !== undefined ? { idlenessMs: w.watermark.idlenessMs } : {}) },
   };
+}
+
+/** A function that returns `{key, value}` (a `key-value` type, by name or written out, or an option of one) keys its records itself. */
+function returnsKeyValue(step: Step, types: Dataflow['types']): boolean {
+  const r = step.fn.signature?.returns;
+  if (r === undefined) return false;
+  const t = resolveType(r, types);
+  return t.kind === 'key-value' || (t.kind === 'option' && resolveType(t.value, types).kind === 'key-value');
 }
 
 function unitKind(u: Unit): PlanOperatorKind {

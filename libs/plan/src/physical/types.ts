@@ -50,3 +50,48 @@ export function toPlanType(t: TypeRef, types: TypeTable): PlanType {
       return assertNever(t);
   }
 }
+
+/** Where a type read back from a plan comes from: the plan has no file positions. */
+const PLAN_POS = { file: '<plan>', line: 0, col: 0 };
+
+/** A plan's type as the model's `TypeRef` (positions: `<plan>`), for codecs and state tables. */
+export function fromPlanType(t: PlanType): TypeRef {
+  switch (t.kind) {
+    case 'primitive':
+    case 'named':
+    case 'number':
+    case 'void':
+    case 'unknown':
+      return t;
+    case 'object':
+      return {
+        kind: 'object',
+        properties: t.properties.map((q) => ({ ...q, type: fromPlanType(q.type), pos: PLAN_POS })),
+        ...(t.typeName !== undefined ? { typeName: t.typeName } : {}),
+      };
+    case 'enum':
+      return {
+        kind: 'enum',
+        variants: t.variants.map((v) => ({ name: v.name, type: v.type === null ? null : fromPlanType(v.type), pos: PLAN_POS })),
+        tagging: t.tagging,
+        ...(t.typeName !== undefined ? { typeName: t.typeName } : {}),
+      };
+    case 'list':
+      return { kind: 'list', items: fromPlanType(t.items) };
+    case 'option':
+      return { kind: 'option', value: fromPlanType(t.value) };
+    case 'key-value':
+      return { kind: 'key-value', key: fromPlanType(t.key), value: fromPlanType(t.value) };
+    case 'keyed-state':
+      return { kind: 'keyed-state', key: fromPlanType(t.key), value: fromPlanType(t.value) };
+    case 'arrow-row':
+      return { kind: 'arrow-row', columns: t.columns.map((c) => ({ ...c, pos: PLAN_POS })) };
+    default:
+      return assertNever(t);
+  }
+}
+
+/** The plan's named types as a type table (what `Dataflow.types` is to the model). */
+export function planTypeTable(plan: { types: ReadonlyArray<{ name: string; type: PlanType }> }): TypeTable {
+  return Object.fromEntries(plan.types.map((d) => [d.name, { name: d.name, type: fromPlanType(d.type), pos: PLAN_POS }]));
+}

@@ -15,7 +15,7 @@ function plan(fuse = false): PhysicalPlan {
 describe('renderers', () => {
   it('plan - text lists topics, operators with inputs and outputs, edges and states', () => {
     const text = renderPlanText(plan());
-    expect(text).toMatch(/^plan examples\/word-count@0\.1\.0 \(apiVersion 0\.5\.0, dataflow\) · plan v1 · hash [0-9a-f]{12}\n/);
+    expect(text).toMatch(/^plan examples\/word-count@0\.1\.0 \(apiVersion 0\.5\.0, dataflow\) · plan v2 · hash [0-9a-f]{12}\n/);
     expect(text).toContain('options: partitions 8, fuse off, subject prefix ssdk');
     expect(text).toContain('topics (11)');
     expect(text).toMatch(/ {2}sentences +source +value string +ssdk\.topic\.sentences\.\{partition\}/);
