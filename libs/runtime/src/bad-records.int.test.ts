@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMemoryBus, createNatsBus, type Bus } from '@ssdk/bus';
 import { MemoryState } from '@ssdk/engine';
-import { loadNativeStep } from '@ssdk/functions';
+import { sourceFunctions } from './functions.ts';
 import { planDataflow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
 import { parseServicesFile } from '@ssdk/spec';
@@ -70,7 +70,7 @@ async function topologyOf(subjectPrefix?: string): Promise<Topology> {
   const { dataflow } = parseServicesFile(SERVICES, file);
   const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1, ...(subjectPrefix ? { subjectPrefix } : {}) });
   if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-  return buildTopology(plan, dataflow, async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn, { isolation: 'native' });
+  return buildTopology(plan, { native: sourceFunctions(file, dataflow) }, { isolation: 'native' });
 }
 
 /** Runs every unit to the end of its input, in order, and reads what came out. */
