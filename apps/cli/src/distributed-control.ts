@@ -6,16 +6,18 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { userInfo } from 'node:os';
-import { connectControl, describeServers, NoResponderError, RemoteError } from '@ssdk/bus';
+import { connectControl, describeServers, NoResponderError, openArtifactStore, RemoteError } from '@ssdk/bus';
 import { FUNCTION_DIAGNOSTICS } from '@ssdk/functions';
-import { plannerSubject, readBundle, type DeploymentBundle, type PlannerVerb } from '@ssdk/runtime';
+import { plannerSubject, publishArtifacts, readBundle, type DeploymentArtifacts, type DeploymentBundle, type IsolationChoice, type PlannerVerb } from '@ssdk/runtime';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { UsageError, type OptionSpec } from './args.ts';
-import { loadAndCheck } from './dataflow.ts';
+import { loadAndCheck, loadAndPlan } from './dataflow.ts';
 import { countBySeverity, plural, printDiagnostics } from './diagnostics.ts';
 import { EXIT_USER_ERROR } from './exit-codes.ts';
 import { plannerArgs } from './installation.ts';
 import { paint, type CliIo } from './io.ts';
+import type { ServerFlags } from './distributed.ts';
+import { stateDir } from './state-dir.ts';
 
 
 export const controlSchemaOption: Record<string, OptionSpec> = {
@@ -152,4 +154,35 @@ export async function checkFunctions(file: string, io: CliIo): Promise<{ dataflo
   const { errors, warnings } = countBySeverity(checked.diagnostics);
   io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}\n`);
   return EXIT_USER_ERROR;
+}
+
+/**
+ * What `deploy` and `up` ship before they ask the planner: the plan (made here as the planner
+ * will make it) and every function built, in the NATS object store; operators run from them.
+ * Undefined when the file does not plan (the planner reports why, as `ssdk validate` would).
+ */
+export async function shipArtifacts(
+  file: string,
+  dataflow: Dataflow,
+  flags: ServerFlags,
+  o: { isolation?: IsolationChoice; componentCache?: string; onBuild?: (line: string) => void } = {},
+): Promise<DeploymentArtifacts | undefined> {
+  const planned = await loadAndPlan(file, { subjectPrefix: flags.subjectPrefix, ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}) }, { rustIsError: true });
+  if (!planned.plan) return undefined;
+  const store = await openArtifactStore({ servers: flags.natsUrl, subjectPrefix: flags.subjectPrefix, name: 'ssdk deploy' });
+  try {
+    const componentCache = o.componentCache ?? process.env['SSDK_COMPONENT_CACHE'];
+    return await publishArtifacts({
+      plan: planned.plan,
+      dataflow,
+      file,
+      store,
+      stateDir: stateDir(file),
+      ...(componentCache ? { componentCache } : {}),
+      ...(o.isolation ? { isolation: o.isolation } : {}),
+      ...(o.onBuild ? { onBuild: o.onBuild } : {}),
+    });
+  } finally {
+    await store.close();
+  }
 }

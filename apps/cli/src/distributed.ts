@@ -4,7 +4,7 @@
  * (same plan options, so the subjects match), and a topic of it opened on NATS.
  */
 import { createNatsBus, NATS_ENV, type NatsBus } from '@ssdk/bus';
-import { ensurePlanTopics, loadPlan, nativeTopology, type IsolationChoice, type LoadedDataflow, type RuntimeTopic, type Topology } from '@ssdk/runtime';
+import { ensurePlanTopics, loadPlan, planTopology, type IsolationChoice, type LoadedDataflow, type RuntimeTopic, type Topology } from '@ssdk/runtime';
 import { UsageError, type OptionSpec, type ParsedCommand } from './args.ts';
 
 /**
@@ -95,7 +95,7 @@ export interface OpenTopic {
 /** Plans the file, finds TOPIC (by id or stream name), connects and makes sure the topic exists. */
 export async function openTopic(file: string, topicName: string, flags: ServerFlags, command: string): Promise<OpenTopic> {
   const loaded = await loadPlan(file, { subjectPrefix: flags.subjectPrefix, ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}) });
-  const topology = await nativeTopology(file, loaded.plan, loaded.dataflow);
+  const topology = await planTopology(loaded.plan);
   const topic = topology.topics.get(topicName) ?? [...topology.topics.values()].find((t) => t.name === topicName);
   if (!topic) throw new UsageError(`${file} has no topic \`${topicName}\`: its topics are ${[...topology.topics.keys()].map((k) => `\`${k}\``).join(', ')}`, command);
   const bus = await createNatsBus({ servers: flags.natsUrl, subjectPrefix: flags.subjectPrefix, name: `ssdk ${command}` });

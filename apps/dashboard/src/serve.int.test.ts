@@ -52,7 +52,7 @@ describe('distributed dashboard', () => {
   it('serve - graph of the plan, scraped numbers, the latest dead-letter reason, a state key from PostgreSQL', async () => {
     const nats = await testNats();
     const pg = await testPostgres();
-    const { plan, dataflow } = await loadPlan(FILE, { subjectPrefix: nats.prefix, partitions: 1 });
+    const { plan } = await loadPlan(FILE, { subjectPrefix: nats.prefix, partitions: 1 });
     const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
     cleanups.push(
       async () => {

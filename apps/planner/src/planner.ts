@@ -15,9 +15,11 @@ import { join } from 'node:path';
 import { connectControl, createNatsBus, UnknownTopicError, type ControlConnection, type NatsBus, type Served } from '@ssdk/bus';
 import { planDataflow, type PhysicalPlan } from '@ssdk/plan';
 import {
+  ARTIFACTS_VERSION,
   checkBundle,
   endedPartitions,
   CONTROL_SCHEMA,
+  deploymentHash,
   heartbeatSubject,
   materializeBundle,
   migratePlanState,
@@ -26,6 +28,7 @@ import {
   plannerSubject,
   type DataflowStatus,
   type DeployedDataflow,
+  type DeploymentArtifacts,
   type DeploymentRegistry,
   type RegistryGuard,
   type DeployReply,
@@ -194,8 +197,9 @@ class PlannerService {
   }
 
   private async deployPlanned(req: DeployRequest, bundle: DeployRequest['bundle'], planned: Awaited<ReturnType<PlannerService['plan']>>, guard: RegistryGuard): Promise<DeployReply> {
-    const { plan, dataflow, warnings } = planned;
+    const { plan, warnings } = planned;
     const id = `${plan.dataflow.namespace}/${plan.dataflow.name}`;
+    const artifacts = checkArtifacts(req.artifacts, plan);
     const layout = stateLayout(plan);
     const fingerprint = layoutFingerprint(layout);
     const existing = await this.d.registry.get(plan.dataflow.namespace, plan.dataflow.name);
@@ -220,7 +224,8 @@ class PlannerService {
         await this.dropSchema(existing.stateSchema);
       } else {
         changes = diff.compatible;
-        if (existing.hash === plan.hash) outcome = 'unchanged';
+        const sameArtifacts = (existing.artifacts && deploymentHash(existing.artifacts)) === (artifacts && deploymentHash(artifacts));
+        if (existing.hash === plan.hash && sameArtifacts) outcome = 'unchanged';
       }
     }
     const topics = await this.ensureTopics(plan);
@@ -243,6 +248,7 @@ class PlannerService {
         layout,
         plan,
         bundle,
+        ...(artifacts ? { artifacts } : {}),
         stateSchema,
         deployedAt: Date.now(),
       };
@@ -451,4 +457,22 @@ class PlannerService {
     }
     return lag;
   }
+}
+
+/**
+ * The artifacts a deploy ships must be of the plan this planner made (same ssdk, same options)
+ * and carry every step's function; else operators would run something other than what was planned.
+ */
+function checkArtifacts(given: unknown, plan: PhysicalPlan): DeploymentArtifacts | undefined {
+  if (given === undefined || given === null) return undefined;
+  const a = given as Partial<DeploymentArtifacts>;
+  if (a.artifactsVersion !== ARTIFACTS_VERSION || typeof a.plan !== 'string' || typeof a.planObject !== 'string' || !a.native || typeof a.native !== 'object') {
+    throw new PlannerInputError('invalid-artifacts', `the deploy's artifacts are not a version ${ARTIFACTS_VERSION} manifest: deploy with the same ssdk as the planner's`);
+  }
+  if (a.plan !== plan.hash) {
+    throw new PlannerInputError('artifacts-mismatch', `the deploy's artifacts were built for plan ${a.plan.slice(0, 12)}, but the planner plans ${plan.hash.slice(0, 12)}: deploy with the same ssdk version and options as the planner's`);
+  }
+  const missing = plan.operators.flatMap((op) => op.steps.map((st) => st.id)).filter((id) => typeof a.native![id] !== 'string');
+  if (missing.length) throw new PlannerInputError('artifacts-mismatch', `the deploy's artifacts have no compiled function for ${missing.map((m) => `\`${m}\``).join(', ')}`);
+  return a as DeploymentArtifacts;
 }

@@ -117,3 +117,17 @@ export class BusServerError extends BusError {
 export function isRetryableBusError(error: unknown): boolean {
   return error instanceof BusError && error.retryable;
 }
+
+/** A deployment artifact that is not in the object store (deleted, or another NATS server). */
+export class ArtifactMissingError extends BusError {
+  override name = 'ArtifactMissingError';
+  readonly code = 'artifact-missing';
+  readonly domain = 'external';
+}
+
+/** An artifact whose bytes do not hash to its name: never run it. */
+export class ArtifactCorruptError extends BusError {
+  override name = 'ArtifactCorruptError';
+  readonly code = 'artifact-corrupt';
+  readonly domain = 'internal';
+}

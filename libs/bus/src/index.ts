@@ -27,3 +27,4 @@ export {
   type NatsConnectionOptions,
 } from './nats-connection.ts';
 export { connectControl, NoResponderError, RemoteError, type ControlConnection, type ControlOptions, type ControlRequestOptions, type Served } from './nats-control.ts';
+export { openArtifactStore, artifactBucket, sha256Hex, type ArtifactStore, type ArtifactStoreOptions } from './nats-artifacts.ts';

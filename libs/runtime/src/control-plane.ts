@@ -16,7 +16,11 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { openPostgresStore, type Fence, type Lease, type StateStore, type StateTableSpec } from '@ssdk/state';
 import type { UnitMetricsSnapshot } from './metrics.ts';
-import { loadPlan, OperatorConfigError, type LoadedDataflow } from './operator.ts';
+import { openArtifactStore } from '@ssdk/bus';
+import { fetchPlan, fetchUnitFunctions, type DeploymentArtifacts } from './artifacts.ts';
+import { sourceUnitFunctions, type UnitFunctionSource } from './functions.ts';
+import { loadPlan, OperatorConfigError } from './operator.ts';
+import type { IsolationChoice } from './topology.ts';
 import { envNumber, leaseOwnerId } from './settings.ts';
 
 /** The schema of the control plane's tables. */
@@ -52,6 +56,11 @@ export interface DeployRequest {
   schema?: string;
   /** Drop the dataflow's state, offsets and internal streams before deploying. */
   resetState?: boolean;
+  /**
+   * The plan and the built functions, already in the object store (`publishArtifacts`): operators
+   * run from them. Without them an operator plans and compiles the bundle itself.
+   */
+  artifacts?: DeploymentArtifacts;
 }
 
 export type DeployOutcome = 'created' | 'unchanged' | 'updated' | 'reset';
@@ -249,6 +258,8 @@ export interface DeployedDataflow {
   layout: unknown;
   plan: PhysicalPlan;
   bundle: DeploymentBundle;
+  /** What operators fetch from the object store (`ssdk deploy` ships it); absent: they replan the bundle. */
+  artifacts?: DeploymentArtifacts;
   /** The PostgreSQL schema of the dataflow's state. */
   stateSchema: string;
   deployedAt: number;
@@ -277,6 +288,8 @@ const DATAFLOWS: StateTableSpec = {
 };
 /** Every version ever deployed, keyed `NS/NAME@VERSION` (same columns). */
 const VERSIONS: StateTableSpec = { ...DATAFLOWS, table: 'dataflow_versions' };
+/** The artifacts manifest of each version that has one, keyed `NS/NAME@VERSION` (a table of its own: the others keep their columns). */
+const ARTIFACTS: StateTableSpec = { table: 'dataflow_artifacts', keyType: 'string', windowed: false, value: { kind: 'json' } };
 
 interface Row {
   namespace: string;
@@ -333,7 +346,7 @@ export interface RegistryOptions {
 export async function openDeploymentRegistry(o: RegistryOptions): Promise<DeploymentRegistry> {
   const store = await openPostgresStore({ connectionString: o.connectionString, schema: o.schema ?? CONTROL_SCHEMA, applicationName: o.applicationName ?? 'ssdk-control' });
   try {
-    await store.migrate([DATAFLOWS, VERSIONS]);
+    await store.migrate([DATAFLOWS, VERSIONS, ARTIFACTS]);
   } catch (err) {
     await store.close();
     throw err;
@@ -353,7 +366,12 @@ class Registry implements DeploymentRegistry {
   }
   async get(namespace: string, name: string): Promise<DeployedDataflow | undefined> {
     const row = (await this.store.get<Row>(DATAFLOWS.table, [keyOf(namespace, name)])).get(keyOf(namespace, name));
-    return row && fromRow(row);
+    return row && this.withArtifacts(fromRow(row));
+  }
+  private async withArtifacts(d: DeployedDataflow): Promise<DeployedDataflow> {
+    const key = `${keyOf(d.namespace, d.name)}@${d.version}`;
+    const artifacts = (await this.store.get<DeploymentArtifacts>(ARTIFACTS.table, [key])).get(key);
+    return artifacts ? { ...d, artifacts } : d;
   }
   async list(): Promise<DeployedDataflow[]> {
     return (await this.store.scan<Row>(DATAFLOWS.table)).map((e) => fromRow(e.value));
@@ -364,6 +382,7 @@ class Registry implements DeploymentRegistry {
       writes: [
         { table: DATAFLOWS.table, key: keyOf(d.namespace, d.name), partition: 0, value },
         { table: VERSIONS.table, key: `${keyOf(d.namespace, d.name)}@${d.version}`, partition: 0, value },
+        ...(d.artifacts ? [{ table: ARTIFACTS.table, key: `${keyOf(d.namespace, d.name)}@${d.version}`, partition: 0, value: d.artifacts }] : []),
       ],
       offsets: [],
       ...fenceOf(guard),
@@ -436,9 +455,10 @@ function fromRow(r: Row): DeployedDataflow {
 
 export interface DeployedUnitSource {
   deployment: DeployedDataflow;
-  /** The materialized services file: give it to `runOperator` as `file`. */
-  file: string;
-  loaded: LoadedDataflow;
+  /** The plan to run, as deployed. */
+  plan: PhysicalPlan;
+  /** The unit's functions: fetched artifacts, or (a deployment without them) compiled from the materialized bundle. */
+  functions: UnitFunctionSource;
   /** Plan options to run it with (the deployed ones). */
   partitions: number;
   subjectPrefix: string;
@@ -449,33 +469,55 @@ export interface LoadDeployedOptions {
   databaseUrl: string;
   /** `NS/NAME`. */
   dataflow: string;
+  /** The unit this process runs: only its artifacts are fetched. */
+  operatorId: string;
+  /** Where its functions run (a sandboxed unit fetches the component). */
+  isolation: IsolationChoice;
+  /** The NATS server holding the artifacts (the object store). @default process.env.NATS_URL, else nats://127.0.0.1:4222 */
+  natsUrl?: string;
   /** @default CONTROL_SCHEMA */
   controlSchema?: string;
-  /** Where bundles are written. @default <tmpdir>/ssdk-deployments */
+  /** Where artifacts and bundles are written. @default <tmpdir>/ssdk-artifacts, <tmpdir>/ssdk-deployments */
   cacheDir?: string;
 }
 
 /**
- * The deployed version of a dataflow, ready for `runOperator`: its bundle written to a local
- * folder and planned again with the deployed options; the plan must hash as deployed.
+ * The deployed version of a dataflow, ready for `runOperator` (`deployed`): its plan document and
+ * the unit's built functions fetched from the object store, checked against their hashes. A
+ * deployment made without artifacts (a planner request of its own) is materialized and planned
+ * again, and must hash as deployed.
  *
  * @example
- * const src = await loadDeployedDataflow({ databaseUrl, dataflow: 'examples/word-count' });
- * await runOperator({ file: src.file, operatorId, partitions: src.partitions, subjectPrefix: src.subjectPrefix, schema: src.schema, databaseUrl, signal });
+ * const src = await loadDeployedDataflow({ databaseUrl, dataflow: 'examples/word-count', operatorId, isolation: 'plan' });
+ * await runOperator({ deployed: src, operatorId, subjectPrefix: src.subjectPrefix, schema: src.schema, databaseUrl, signal });
  */
 export async function loadDeployedDataflow(o: LoadDeployedOptions): Promise<DeployedUnitSource> {
   const deployment = await loadDeployedRecord(o);
-  const file = await materializeBundle(deployment.bundle, o.cacheDir);
   const { partitions, subjectPrefix } = deployment.plan.options;
+  const common = { deployment, partitions, subjectPrefix, schema: deployment.stateSchema };
+  if (deployment.artifacts) {
+    const store = await openArtifactStore({ ...(o.natsUrl ? { servers: o.natsUrl } : {}), subjectPrefix, name: `ssdk-operator ${o.operatorId} artifacts` });
+    try {
+      const plan = await fetchPlan(store, deployment.artifacts);
+      if (plan.hash !== deployment.hash) throw new OperatorConfigError(`the artifacts of ${o.dataflow} are of plan ${plan.hash.slice(0, 12)}, not the deployed ${deployment.hash.slice(0, 12)}`);
+      const functions = await fetchUnitFunctions({ store, artifacts: deployment.artifacts, plan, operatorId: o.operatorId, isolation: o.isolation, ...(o.cacheDir ? { dir: join(o.cacheDir, 'artifacts') } : {}) });
+      return { ...common, plan, functions };
+    } finally {
+      await store.close();
+    }
+  }
+  const file = await materializeBundle(deployment.bundle, o.cacheDir && join(o.cacheDir, 'deployments'));
   const loaded = await loadPlan(file, { partitions, subjectPrefix });
   if (loaded.plan.hash !== deployment.hash) {
     throw new OperatorConfigError(`the deployed bundle of ${o.dataflow} plans to ${loaded.plan.hash.slice(0, 12)}, not the deployed ${deployment.hash.slice(0, 12)}: this ssdk plans differently from the planner's; run the same version`);
   }
-  return { deployment, file, loaded, partitions, subjectPrefix, schema: deployment.stateSchema };
+  const stateDir = process.env['SSDK_HOME'] ? resolve(process.env['SSDK_HOME']) : join(dirname(file), '.ssdk');
+  const componentCache = process.env['SSDK_COMPONENT_CACHE'];
+  return { ...common, plan: loaded.plan, functions: sourceUnitFunctions({ file, dataflow: loaded.dataflow, stateDir, ...(componentCache ? { componentCache } : {}) }) };
 }
 
 /** The deployed record of `NS/NAME`; an `OperatorConfigError` (the user's input) when there is none. */
-export async function loadDeployedRecord(o: Omit<LoadDeployedOptions, 'cacheDir'>): Promise<DeployedDataflow> {
+export async function loadDeployedRecord(o: Pick<LoadDeployedOptions, 'databaseUrl' | 'dataflow' | 'controlSchema'>): Promise<DeployedDataflow> {
   const ref = parseDataflowRef(o.dataflow);
   if (!ref) throw new OperatorConfigError(`\`${o.dataflow}\` is not a dataflow: give NAMESPACE/NAME (as \`ssdk status\` lists them)`);
   const registry = await openDeploymentRegistry({ connectionString: o.databaseUrl, ...(o.controlSchema ? { schema: o.controlSchema } : {}), applicationName: 'ssdk-control-reader' });
@@ -489,7 +531,7 @@ export async function loadDeployedRecord(o: Omit<LoadDeployedOptions, 'cacheDir'
   return deployment;
 }
 
-export interface WatchDeploymentOptions extends Omit<LoadDeployedOptions, 'cacheDir'> {
+export interface WatchDeploymentOptions extends Pick<LoadDeployedOptions, 'databaseUrl' | 'dataflow' | 'controlSchema'> {
   /** The plan hash running now. */
   hash: string;
   /** @default process.env.SSDK_REDEPLOY_POLL_MS, else 5000 */

@@ -16,14 +16,15 @@ import type { FunctionLoader, IsolationChoice, PlanFunctions } from './topology.
 export function sourceFunctions(file: string, dataflow: Dataflow): FunctionLoader {
   let steps: Map<string, Step> | undefined;
   return async (ps) => {
-    steps ??= stepsOf(dataflow);
+    steps ??= planSteps(dataflow);
     const step = steps.get(ps.id);
     if (!step) throw new Error(`plan step \`${ps.id}\` is not in ${file}`);
     return (await loadNativeStep(ps.id, step, file)).fn;
   };
 }
 
-function stepsOf(df: Dataflow): Map<string, Step> {
+/** The services file's steps by the ids the plan gives them. */
+export function planSteps(df: Dataflow): Map<string, Step> {
   const { graph } = checkDataflow(df);
   const out = new Map<string, Step>();
   for (const s of graph.services) {
@@ -102,7 +103,7 @@ function onlyUnit(op: PlanOperator, native: FunctionLoader, sandbox: Sandbox | u
 }
 
 /** The logic of a unit another process runs: never called here. */
-function elsewhere(id: string): (() => never) & { run: () => never; flush: () => never } {
+export function elsewhere(id: string): (() => never) & { run: () => never; flush: () => never } {
   const refuse = (): never => {
     throw new Error(`\`${id}\` runs in another operator process, not in this one`);
   };

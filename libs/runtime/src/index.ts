@@ -20,6 +20,7 @@ export { runUnitTask, type UnitTaskOptions } from './unit-task.ts';
 export * from './operator.ts';
 export { buildComponents, openBuiltSandbox, openSandbox, unitRunsSandboxed, type Sandbox, type SandboxOptions } from './sandbox.ts';
 export * from './functions.ts';
+export * from './artifacts.ts';
 export * from './observer.ts';
 export { planGraph, runtimeDashboardSource, type RuntimeDashboardOptions } from './dashboard-source.ts';
 export * from './control-plane.ts';

@@ -26,7 +26,7 @@ import { UnitMetrics } from './metrics.ts';
 import { logTopicOf, RuntimeTelemetry, type RuntimeTelemetryOptions } from './observer.ts';
 import { migratePlanState } from './partitioned-checkpoints.ts';
 import { runReplica } from './replica.ts';
-import { sourceFunctions, sourceUnitFunctions, type UnitFunctionSource } from './functions.ts';
+import { elsewhere, sourceFunctions, sourceUnitFunctions, type UnitFunctionSource } from './functions.ts';
 import type { Sandbox, SandboxOptions } from './sandbox.ts';
 import { buildTopology, type IsolationChoice, type RuntimeTopic, type RuntimeUnit, type Topology } from './topology.ts';
 import { envNumber, leaseOwnerId, OperatorConfigError } from './settings.ts';
@@ -130,6 +130,11 @@ export async function loadPlan(file: string, o: { partitions?: number; subjectPr
  */
 export function nativeTopology(file: string, plan: PhysicalPlan, dataflow: Dataflow): Promise<Topology> {
   return buildTopology(plan, { native: sourceFunctions(file, dataflow) }, { isolation: 'native' });
+}
+
+/** A plan's topics and codecs, for tools that produce and consume (no function is compiled: every unit refuses to run). */
+export function planTopology(plan: PhysicalPlan): Promise<Topology> {
+  return buildTopology(plan, { native: async (ps) => elsewhere(ps.id) }, { isolation: 'native' });
 }
 
 /** `SSDK_ISOLATION` (`plan`, `native` or `sandbox`); unset: `plan`. */

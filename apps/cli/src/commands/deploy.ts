@@ -1,5 +1,7 @@
 /**
- * `ssdk deploy FILE`: sends the services file and its functions to the planner, which validates
+ * `ssdk deploy FILE`: builds the plan's functions (and component) and ships them with the plan to
+ * the NATS object store, by content hash; then sends the services file and the artifacts'
+ * manifest to the planner, which validates
  * and plans them, creates the streams and state tables and stores the plan as the dataflow's
  * next version. A bad file prints as `ssdk validate` prints it (exit 2), and so does a function
  * that does not compile (checked here, before anything is deployed); a redeploy that changes
@@ -9,7 +11,7 @@ import type { DeployReply, DeployRequest } from '@ssdk/runtime';
 import type { Diagnostic } from '@ssdk/spec';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { serverFlags, serverOptions } from '../distributed.ts';
-import { askPlanner, checkFunctions, readServicesBundle, reportPlannerRefusal } from '../distributed-control.ts';
+import { askPlanner, checkFunctions, readServicesBundle, reportPlannerRefusal, shipArtifacts } from '../distributed-control.ts';
 import { printDiagnostics } from '../diagnostics.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
@@ -39,8 +41,11 @@ export async function runDeploy(cmd: ParsedCommand, io: CliIo): Promise<number> 
   const bundle = await readServicesBundle(file, 'deploy');
   const checked = await checkFunctions(file, io);
   if (typeof checked === 'number') return checked;
+  // The plan and the built functions go to the object store first: operators run from them.
+  const artifacts = checked.dataflow ? await shipArtifacts(file, checked.dataflow, flags, { onBuild: (line) => io.err(`${line}\n`) }) : undefined;
   const request: DeployRequest = {
     bundle,
+    ...(artifacts ? { artifacts } : {}),
     displayPath: file,
     ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}),
     ...(typeof cmd.values['schema'] === 'string' ? { schema: cmd.values['schema'] } : {}),

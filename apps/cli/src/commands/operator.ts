@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { connectControl, type ControlConnection } from '@ssdk/bus';
-import { heartbeatSubject, loadDeployedDataflow, loadPlan, runOperator, startHeartbeat, watchDeployment, type UnitMetrics } from '@ssdk/runtime';
+import { deploymentHash, heartbeatSubject, isolationFromEnv, loadDeployedDataflow, loadDeployedRecord, loadPlan, runOperator, startHeartbeat, watchDeployment, type UnitMetrics } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverFlags, serverOptions } from '../distributed.ts';
 import { controlSchemaOf, controlSchemaOption, postgresUrlOf } from '../distributed-control.ts';
@@ -51,13 +51,16 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   if (fileArg === undefined && dataflowRef === undefined) throw new UsageError('give FILE, or --dataflow NS/NAME of a deployed dataflow', 'operator');
   // A deployed dataflow runs with the options it was deployed with, from its stored bundle.
   const controlSchema = controlSchemaOf(cmd.values);
-  const loadDeployed = () => loadDeployedDataflow({ databaseUrl: postgres, dataflow: dataflowRef!, ...(controlSchema ? { controlSchema } : {}) });
+  const loadDeployed = () =>
+    loadDeployedDataflow({ databaseUrl: postgres, natsUrl: flags.natsUrl, dataflow: dataflowRef!, operatorId, isolation: isolation ?? isolationFromEnv(), ...(controlSchema ? { controlSchema } : {}) });
   let deployed = dataflowRef === undefined ? undefined : await loadDeployed();
   const abort = new AbortController();
   const log = (line: string) => io.err(`${new Date().toISOString()} ${line}\n`);
   const dataflowName = deployed
     ? Promise.resolve(`${deployed.deployment.namespace}/${deployed.deployment.name}`)
     : loadPlan(fileArg!, { subjectPrefix: flags.subjectPrefix }).then(({ plan }) => `${plan.dataflow.namespace}/${plan.dataflow.name}`, () => '');
+  const told = deployed?.deployment.artifacts && deploymentHash(deployed.deployment.artifacts);
+  if (told) log(`${operatorId}: running deployment ${told.slice(0, 12)} from its artifacts (plan ${deployed!.deployment.hash.slice(0, 12)})`);
   const heartbeat = heartbeats(flags.natsUrl, deployed?.subjectPrefix ?? flags.subjectPrefix, operatorId, dataflowName);
   const onSignal = (sig: NodeJS.Signals) => {
     if (abort.signal.aborted) process.exit(130);
@@ -77,12 +80,12 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
       const watch = deployed
         ? watchDeployment({ databaseUrl: postgres, dataflow: dataflowRef!, ...(controlSchema ? { controlSchema } : {}), hash: deployed.deployment.hash, onChange: stopRun })
         : undefined;
-      const file = deployed?.file ?? fileArg!;
       try {
         await runOperator({
-          file,
+          ...(deployed
+            ? { deployed: { plan: deployed.plan, functions: deployed.functions } }
+            : { file: fileArg!, stateDir: stateDir(fileArg!, typeof cmd.values['state-dir'] === 'string' ? cmd.values['state-dir'] : undefined) }),
           operatorId,
-          stateDir: stateDir(file, typeof cmd.values['state-dir'] === 'string' ? cmd.values['state-dir'] : undefined),
           ...(isolation ? { isolation } : {}),
           natsUrl: flags.natsUrl,
           databaseUrl: postgres,
@@ -116,12 +119,13 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
         return EXIT_OK;
       }
       const from = deployed.deployment;
-      deployed = await loadDeployed();
-      log(`${operatorId}: ${dataflowRef} redeployed (version ${from.version} → ${deployed.deployment.version}, plan ${deployed.deployment.hash.slice(0, 12)}); restarting on it`);
-      if (!deployed.loaded.plan.operators.some((op) => op.id === operatorId)) {
-        log(`${operatorId}: version ${deployed.deployment.version} of ${dataflowRef} has no operator \`${operatorId}\`; stopping (\`ssdk status\` lists its operators)`);
+      const next = await loadDeployedRecord({ databaseUrl: postgres, dataflow: dataflowRef!, ...(controlSchema ? { controlSchema } : {}) });
+      if (!next.plan.operators.some((op) => op.id === operatorId)) {
+        log(`${operatorId}: version ${next.version} of ${dataflowRef} has no operator \`${operatorId}\`; stopping (\`ssdk status\` lists its operators)`);
         return EXIT_OK;
       }
+      deployed = await loadDeployed();
+      log(`${operatorId}: ${dataflowRef} redeployed (version ${from.version} → ${deployed.deployment.version}, plan ${deployed.deployment.hash.slice(0, 12)}); restarting on it`);
     }
   } catch (err) {
     // A function that does not build: like `ssdk build` says it.

@@ -19,7 +19,7 @@ import { buildComponents, isolationFromEnv, loadPlan, unitRunsSandboxed, type De
 import { inlineConnectors, loadServicesFile, parseDuration, type Dataflow } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverArgs, serverFlags, serverOptions, type ServerFlags } from '../distributed.ts';
-import { askPlanner, checkFunctions, controlSchemaOf, controlSchemaOption, postgresUrlOf, readServicesBundle, reportPlannerRefusal, spawnPlanner, waitForPlanner } from '../distributed-control.ts';
+import { askPlanner, checkFunctions, controlSchemaOf, controlSchemaOption, postgresUrlOf, readServicesBundle, reportPlannerRefusal, shipArtifacts, spawnPlanner, waitForPlanner } from '../distributed-control.ts';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { SSDK_BIN } from '../installation.ts';
@@ -214,7 +214,8 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
         return EXIT_FAILURE;
       }
     }
-    const deployed = await deploy(bundle, file, cmd, flags, io);
+    const artifacts = checked.dataflow ? await shipArtifacts(file, checked.dataflow, flags, { isolation, componentCache, onBuild: (line) => io.err(`${line}\n`) }) : undefined;
+    const deployed = await deploy(bundle, artifacts, file, cmd, flags, io);
     if (typeof deployed === 'number') {
       stopping = true;
       return deployed;
@@ -298,9 +299,10 @@ async function buildOnce(file: string, dataflow: Dataflow, o: { isolation: Isola
   }
 }
 
-async function deploy(bundle: DeployRequest['bundle'], file: string, cmd: ParsedCommand, flags: ServerFlags, io: CliIo): Promise<DeployReply | number> {
+async function deploy(bundle: DeployRequest['bundle'], artifacts: DeployRequest['artifacts'], file: string, cmd: ParsedCommand, flags: ServerFlags, io: CliIo): Promise<DeployReply | number> {
   const request: DeployRequest = {
     bundle,
+    ...(artifacts ? { artifacts } : {}),
     displayPath: cmd.positionals[0]!,
     ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}),
     ...(cmd.values['reset-state'] ? { resetState: true } : {}),
