@@ -187,38 +187,72 @@ export function isRetryableOperatorError(err: unknown): boolean {
   return isRetryable(err) || err instanceof BusUnavailableError;
 }
 
+/** The operator's options with every default filled in and checked: the one place they are decided. */
+export interface CompiledOperatorOptions {
+  natsUrl: string;
+  databaseUrl: string;
+  subjectPrefix: string;
+  fuse: boolean;
+  isolation: IsolationChoice;
+  leaseTtlMs: number;
+  heartbeatMs: number;
+  batchMessages: number;
+  replicaId: string;
+  retryInitialDelayMs: number;
+  retryMaxDelayMs: number;
+}
+
+/** Defaults (flags, then `SSDK_*` / `NATS_URL` / `DATABASE_URL`, then built in), checked; `OperatorConfigError` on a bad one. */
+export function compileOperatorOptions(o: Omit<OperatorOptions, 'signal' | 'operatorId'>, env: Record<string, string | undefined> = process.env): CompiledOperatorOptions {
+  const databaseUrl = o.databaseUrl ?? env['DATABASE_URL'];
+  if (!databaseUrl) throw new OperatorConfigError('no PostgreSQL server: give --postgres URL or set DATABASE_URL');
+  const leaseTtlMs = o.leaseTtlMs ?? envNumber('SSDK_LEASE_TTL_MS', env) ?? 6_000;
+  const heartbeatMs = o.heartbeatMs ?? envNumber('SSDK_HEARTBEAT_MS', env) ?? Math.max(50, Math.round(leaseTtlMs / 4));
+  if (!(heartbeatMs < leaseTtlMs)) throw new OperatorConfigError(`the heartbeat (${heartbeatMs} ms) must be shorter than the lease (${leaseTtlMs} ms)`);
+  return {
+    natsUrl: o.natsUrl ?? env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
+    databaseUrl,
+    subjectPrefix: o.subjectPrefix ?? env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk',
+    fuse: o.fuse ?? env['SSDK_FUSE'] === '1',
+    isolation: o.isolation ?? isolationFromEnv(env),
+    leaseTtlMs,
+    heartbeatMs,
+    batchMessages: o.batchMessages ?? 256,
+    replicaId: o.replicaId ?? leaseOwnerId(),
+    retryInitialDelayMs: o.retryInitialDelayMs ?? 200,
+    retryMaxDelayMs: o.retryMaxDelayMs ?? 5_000,
+  };
+}
+
 /**
  * Runs one operator unit until its inputs end (resolves `{ended: true}`) or `signal` aborts
  * (resolves after the batch in hand is committed). Retries with backoff while a server is away.
  */
 export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
   const log = o.log ?? (() => {});
-  const subjectPrefix = o.subjectPrefix ?? process.env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk';
-  const source = await operatorSource(o, subjectPrefix);
+  const c = compileOperatorOptions(o);
+  const { subjectPrefix, leaseTtlMs, heartbeatMs } = c;
+  const source = await operatorSource(o, c);
   const plan = source.plan;
   const schema = o.schema ?? dataflowSchema(plan.dataflow.namespace, plan.dataflow.name);
-  const databaseUrl = o.databaseUrl ?? process.env['DATABASE_URL'];
-  if (!databaseUrl) throw new OperatorConfigError('no PostgreSQL server: give --postgres URL or set DATABASE_URL');
-  const leaseTtlMs = o.leaseTtlMs ?? envNumber('SSDK_LEASE_TTL_MS') ?? 6_000;
-  const heartbeatMs = o.heartbeatMs ?? envNumber('SSDK_HEARTBEAT_MS') ?? Math.max(50, Math.round(leaseTtlMs / 4));
-  if (!(heartbeatMs < leaseTtlMs)) throw new OperatorConfigError(`the heartbeat (${heartbeatMs} ms) must be shorter than the lease (${leaseTtlMs} ms)`);
+  const databaseUrl = c.databaseUrl;
   // `ctx.sql` reads committed state through the current leg's connection; while PostgreSQL is
   // away there is none, and the query fails its record with the reason.
   let legStore: StateStore | undefined;
   const sql = (query: string, params: unknown[]) => (legStore ? legStore.query(query, params) : Promise.reject(new Error('ctx.sql: PostgreSQL is not connected (the operator is reconnecting)')));
   // Built once per process: a retry below reuses the unit's chains (and its guest workers).
-  const { topology, unit, sandbox } = await unitTopology({ plan, operatorId: o.operatorId, functions: source.functions, isolation: o.isolation ?? isolationFromEnv(), log, sql });
+  const { topology, unit, sandbox } = await unitTopology({ plan, operatorId: o.operatorId, functions: source.functions, isolation: c.isolation, log, sql });
   const functions = sandbox ? `sandboxed (component ${sandbox.components.join(', ')})` : unit.plan.steps.length > 0 ? 'native' : 'none';
   const metrics = new UnitMetrics(unit.id);
   o.onMetrics?.(metrics);
   const retry = {
-    initialDelayMs: o.retryInitialDelayMs ?? 200,
-    maxDelayMs: o.retryMaxDelayMs ?? 5_000,
+    initialDelayMs: c.retryInitialDelayMs,
+    maxDelayMs: c.retryMaxDelayMs,
     signal: o.signal,
     retryIf: isRetryableOperatorError,
     onRetry: (err: unknown, attempt: number, delay: number) => log(`${unit.id}: ${redactedMessage(err)} (retry ${attempt} in ${delay} ms)`),
   };
-  const member = o.replicaId ?? leaseOwnerId();
+  const member = c.replicaId;
   const mode = assignmentMode(unit);
   const endTopics = endOfInputTopics(unit, topology);
   let ended = false;
@@ -232,13 +266,13 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
       let bus: NatsBus | undefined;
       let store: StateStore | undefined;
       try {
-        bus = await createNatsBus({ servers: o.natsUrl ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222', subjectPrefix, name: `ssdk-operator ${unit.id}` });
+        bus = await createNatsBus({ servers: c.natsUrl, subjectPrefix, name: `ssdk-operator ${unit.id}` });
         await ensurePlanTopics(bus, plan, [...unit.inputs.map((i) => i.topic.id), ...unit.outputs.map((t) => t.id), unit.deadLetter.id, unit.lateEvents.id]);
         store = await openPostgresStore({ connectionString: databaseUrl, schema, applicationName: `ssdk-operator ${unit.id}` });
         await migratePlanState(store, plan);
         legStore = store;
         log(`${unit.id}: running (${unit.inputs.map((i) => `${i.topic.id}×${i.topic.partitions}`).join(', ')} → ${unit.outputs.map((t) => t.id).join(', ') || 'nothing'}; replica ${member}, ${mode}; functions ${functions})`);
-        const r = await runReplica({ unit, bus, store, metrics, mode, member, leaseTtlMs, heartbeatMs, endTopics, signal: o.signal, log, batchMessages: o.batchMessages ?? 256, ...(telemetry ? { observer: telemetry.observer() } : {}) });
+        const r = await runReplica({ unit, bus, store, metrics, mode, member, leaseTtlMs, heartbeatMs, endTopics, signal: o.signal, log, batchMessages: c.batchMessages, ...(telemetry ? { observer: telemetry.observer() } : {}) });
         ended = r.ended;
       } finally {
         legStore = undefined;
@@ -261,11 +295,10 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
 }
 
 /** The plan and functions to run: deployed ones as they are, or a services file planned and compiled here. */
-async function operatorSource(o: OperatorOptions, subjectPrefix: string): Promise<{ plan: PhysicalPlan; functions: UnitFunctionSource }> {
+async function operatorSource(o: OperatorOptions, c: CompiledOperatorOptions): Promise<{ plan: PhysicalPlan; functions: UnitFunctionSource }> {
   if (o.deployed) return o.deployed;
   if (!o.file) throw new OperatorConfigError('an operator needs a services file or a deployed plan');
-  const fuse = o.fuse ?? process.env['SSDK_FUSE'] === '1';
-  const { plan, dataflow } = await loadPlan(o.file, { subjectPrefix, fuse, ...(o.partitions !== undefined ? { partitions: o.partitions } : {}) });
+  const { plan, dataflow } = await loadPlan(o.file, { subjectPrefix: c.subjectPrefix, fuse: c.fuse, ...(o.partitions !== undefined ? { partitions: o.partitions } : {}) });
   const stateDir = o.stateDir ?? (process.env['SSDK_HOME'] ? resolve(process.env['SSDK_HOME']) : join(dirname(resolve(o.file)), '.ssdk'));
   const componentCache = o.componentCache ?? process.env['SSDK_COMPONENT_CACHE'];
   return { plan, functions: sourceUnitFunctions({ file: o.file, dataflow, stateDir, ...(componentCache ? { componentCache } : {}) }) };

@@ -19,8 +19,8 @@ export class OperatorConfigError extends Error {
 }
 
 /** A positive number of ms from the environment; undefined when unset. */
-export function envNumber(name: string): number | undefined {
-  const text = process.env[name];
+export function envNumber(name: string, env: Record<string, string | undefined> = process.env): number | undefined {
+  const text = env[name];
   if (text === undefined || text === '') return undefined;
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new OperatorConfigError(`${name} takes a positive number of ms, got \`${text}\``);
