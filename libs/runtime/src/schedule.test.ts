@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadNativeStep } from '@ssdk/functions';
+import { sourceFunctions } from './functions.ts';
 import { planDataflow } from '@ssdk/plan';
 import { decodeFrame } from '@ssdk/records';
 import { parseServicesFile } from '@ssdk/spec';
@@ -117,7 +117,7 @@ async function start(checkpoints: CheckpointStore) {
   expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const { plan, diagnostics: planDiags } = planDataflow(dataflow, { partitions: 1 });
   if (!plan) throw new Error(planDiags.map((d) => d.message).join('\n'));
-  return startEmbedded({ plan, dataflow, checkpoints, isolation: 'native', loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn });
+  return startEmbedded({ plan, checkpoints, isolation: 'native', functions: { native: sourceFunctions(file, dataflow) } });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadNativeStep } from '@ssdk/functions';
+import { sourceFunctions } from './functions.ts';
 import { planDataflow } from '@ssdk/plan';
 import { parseServicesFile } from '@ssdk/spec';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
@@ -72,10 +72,9 @@ async function start(checkpoints: (plan: never, df: never) => Promise<Checkpoint
   expect(plan.states.find((s) => s.name === 'last-page')?.ttlMs).toBe(1500);
   return startEmbedded({
     plan,
-    dataflow,
     checkpoints: await checkpoints(plan as never, dataflow as never),
     isolation: 'native',
-    loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn,
+    functions: { native: sourceFunctions(file, dataflow) },
   });
 }
 
@@ -111,7 +110,7 @@ describe('runtime - state ttl', () => {
     const open = async (plan: never, dataflow: never) => {
       const store = await openPostgresStore({ connectionString: pg.connectionString, schema: pg.schema });
       stores.push(store);
-      return stateCheckpointStore({ store, plan, dataflow });
+      return stateCheckpointStore({ store, plan });
     };
     const first = await start(open);
     await first.produce('visits', [visit('ada', '/home'), visit('bob', '/docs')]);
