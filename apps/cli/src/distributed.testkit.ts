@@ -9,6 +9,10 @@ import { spawnPlanner, waitForPlanner } from './distributed-control.ts';
 import { bufferIo } from './io.ts';
 import { main } from './main.ts';
 
+// `ssdk deploy` builds the component it ships: the tests share one cache per machine (as the
+// examples' tests do), so a deploy of an unchanged dataflow is a cache hit.
+process.env['SSDK_COMPONENT_CACHE'] ??= join(tmpdir(), 'ssdk-test-components');
+
 /** Runs `ssdk ARGS` in this process: its exit code and what it printed. */
 export async function ssdk(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = bufferIo();
