@@ -107,7 +107,7 @@ describe('runtime - state ttl', () => {
     const pg = await testPostgres();
     const stores: StateStore[] = [];
     cleanups.push(() => pg.cleanup());
-    const open = async (plan: never, dataflow: never) => {
+    const open = async (plan: never) => {
       const store = await openPostgresStore({ connectionString: pg.connectionString, schema: pg.schema });
       stores.push(store);
       return stateCheckpointStore({ store, plan });
