@@ -5,11 +5,7 @@
  */
 import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, frameTimestamp, partitionOfText } from '@ssdk/records';
-<<<<<<< HEAD
-import type { Dataflow } from '@ssdk/spec';
 import type { StateStore } from '@ssdk/state';
-=======
->>>>>>> 48c405b (plan: document v2 runs by itself — topics, states and steps carry structured types, steps say whether they set the key; buildTopology(plan, functions), state tables and codecs from the plan alone; functions from sources or fetched artifacts (sourceFunctions, artifactUnitFunctions); native functions as bundles (bundleNative/loadNativeBundle))
 import type { PhysicalPlan } from '@ssdk/plan';
 import { toJsonValue, wellFormed, type EngineRecord, type Key, type MemoryState } from '@ssdk/engine';
 import { CarriedBatch, carry, carryingBus, type CarriedRecord } from './carried.ts';
@@ -82,7 +78,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
   const bus = carryingBus(createMemoryBus());
   const checkpoints = o.checkpoints ?? memoryCheckpointStore();
   for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
-  if (o.store) await migratePlanState(o.store, o.plan, o.dataflow);
+  if (o.store) await migratePlanState(o.store, o.plan);
   const commits = o.store ? new EmbeddedCommits({ store: o.store, units: topology.units }) : undefined;
   const abort = new AbortController();
   const metrics = new Map(topology.units.map((u) => [u.id, new UnitMetrics(u.id)]));

@@ -42,14 +42,9 @@ interface PartitionMeta {
 }
 
 /** Creates the plan's state tables (idempotent); every replica does it before it reads or commits. */
-<<<<<<< HEAD
-export async function migratePlanState(store: StateStore, plan: PhysicalPlan, dataflow: Dataflow): Promise<void> {
-  await store.migrate(tableSpecs(plan, dataflow));
-  await store.createAliases(fluvioAliases(plan));
-=======
 export async function migratePlanState(store: StateStore, plan: PhysicalPlan): Promise<void> {
   await store.migrate(tableSpecs(plan));
->>>>>>> 48c405b (plan: document v2 runs by itself — topics, states and steps carry structured types, steps say whether they set the key; buildTopology(plan, functions), state tables and codecs from the plan alone; functions from sources or fetched artifacts (sourceFunctions, artifactUnitFunctions); native functions as bundles (bundleNative/loadNativeBundle))
+  await store.createAliases(fluvioAliases(plan));
 }
 
 /** The number of partitions a unit divides among its replicas: its widest input. */

@@ -6,7 +6,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadNativeStep } from '@ssdk/functions';
+import { sourceFunctions } from '../functions.ts';
 import { planDataflow } from '@ssdk/plan';
 import { parseServicesFile } from '@ssdk/spec';
 import { openPostgresStore } from '@ssdk/state';
@@ -52,7 +52,7 @@ if (connectionString && schema) {
   const { plan } = planDataflow(dataflow, { partitions: 1 });
   if (!plan) throw new Error('no plan');
   const store = await openPostgresStore({ connectionString, schema });
-  const checkpoints = await stateCheckpointStore({ store, plan, dataflow });
-  await startEmbedded({ plan, dataflow, checkpoints, isolation: 'native', loadFunction: async (ps, step) => (await loadNativeStep(ps.id, step, file)).fn });
+  const checkpoints = await stateCheckpointStore({ store, plan });
+  await startEmbedded({ plan, checkpoints, isolation: 'native', functions: { native: sourceFunctions(file, dataflow) } });
   process.stdout.write('started\n');
 }
