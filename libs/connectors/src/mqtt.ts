@@ -18,7 +18,10 @@ import { publishDeadLetters, publishSourceRecords, retrying, type ConnectorHost,
 function connect(host: ConnectorHost, url: string, options: IClientOptions): MqttClient {
   const client = mqtt.connect(url, { reconnectPeriod: 1_000, connectTimeout: 10_000, ...options });
   let down = false;
-  client.on('error', (error) => host.log(`mqtt: ${host.secrets.redact(error.message)}`));
+  // A socket error's text names the broker's address, which may be secret: say only its code.
+  client.on('error', (error: Error & { code?: unknown }) =>
+    host.log(`mqtt: ${typeof error.code === 'string' ? `broker ${host.secrets.redact(url)} out of reach (${error.code})` : host.secrets.redact(error.message)}`),
+  );
   client.on('offline', () => {
     if (!down) host.log(`mqtt: broker ${host.secrets.redact(url)} out of reach; reconnecting`);
     down = true;
@@ -55,15 +58,27 @@ export async function runMqttSource(host: ConnectorHost, config: MqttSourceConfi
     );
   };
   await new Promise<void>((resolve, reject) => {
-    const fail = (error: Error) => reject(new EndpointUnavailableError(`cannot reach the MQTT broker ${host.secrets.redact(url)}: ${error.message}`, { cause: error }));
+    // A broker out of reach at start is waited for, as one lost later is (the client reconnects
+    // every second; the error listener logs it); a broker that answers and refuses the connection
+    // (a CONNACK return code: bad credentials, not authorised) is fatal.
+    const fail = (error: Error & { code?: unknown }) => {
+      if (typeof error.code !== 'number') return;
+      client.off('error', fail);
+      reject(new EndpointUnavailableError(`the MQTT broker ${host.secrets.redact(url)} refused the connection: ${error.message}`, { cause: error }));
+    };
     client.once('connect', (ack) => {
       client.off('error', fail);
       // A resumed session keeps its subscription; subscribing again is harmless.
       if (ack.sessionPresent) host.log('mqtt: session resumed');
       resolve();
     });
-    client.once('error', fail);
+    client.on('error', fail);
+    host.signal.addEventListener('abort', () => resolve(), { once: true });
   });
+  if (host.signal.aborted) {
+    await client.endAsync(true);
+    return;
+  }
   await retrying(host, 'mqtt subscribe', async () => {
     const granted = await client.subscribeAsync(config.topic, { qos: config.qos });
     if (granted.some((g) => g.qos === 128)) throw new EndpointUnavailableError(`the broker refused the subscription to \`${config.topic}\``);

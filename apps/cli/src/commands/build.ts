@@ -24,7 +24,8 @@ export const buildSpec: CommandSpec = {
 export async function runBuild(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const file = servicesFileArg(cmd, io);
   const checked = await loadAndCheck(file);
-  printDiagnostics(io, checked.diagnostics);
+  // Paths as reportBuildError prints them: relative to where the command runs.
+  printDiagnostics(io, checked.diagnostics.map((d) => ({ ...d, pos: { ...d.pos, file: relative(io.cwd, d.pos.file) || d.pos.file } })));
   if (countBySeverity(checked.diagnostics).errors > 0) return EXIT_USER_ERROR;
   const { graph } = checkDataflow(checked.dataflow);
   const home = stateDir(file, optionalString(cmd, 'state-dir'));
