@@ -11,7 +11,6 @@ import { planDataflow } from '@ssdk/plan';
 import { parseServicesFile } from '@ssdk/spec';
 import { openPostgresStore } from '@ssdk/state';
 import { startEmbedded } from '../embedded.ts';
-import { stateCheckpointStore } from '../state-checkpoints.ts';
 
 export const TICKS_SERVICES = `apiVersion: 0.6.0
 meta: {name: ticks, namespace: test, version: 0.1.0}
@@ -52,7 +51,8 @@ if (connectionString && schema) {
   const { plan } = planDataflow(dataflow, { partitions: 1 });
   if (!plan) throw new Error('no plan');
   const store = await openPostgresStore({ connectionString, schema });
-  const checkpoints = await stateCheckpointStore({ store, plan });
-  await startEmbedded({ plan, checkpoints, isolation: 'native', functions: { native: sourceFunctions(file, dataflow) } });
+  // The store as `ssdk run` gives it: every unit committed together at consistent cuts, so a
+  // tick's position and the state it changed land in one transaction.
+  await startEmbedded({ plan, store, isolation: 'native', functions: { native: sourceFunctions(file, dataflow) } });
   process.stdout.write('started\n');
 }
