@@ -391,6 +391,9 @@ function oversized(step: string, topic: RuntimeTopic, size: number, limit: numbe
  * character were escaped), so a typical record is ruled out after a glance at its few fields.
  */
 function withinBytes(value: unknown, budget: number): boolean {
+  // Most records are a scalar or a short string: no walk (and no closure) for them.
+  if (typeof value === 'string') return value.length * 6 + 2 <= budget;
+  if (value === null || typeof value !== 'object') return budget >= 24;
   let left = budget;
   const visit = (v: unknown): boolean => {
     if (typeof v === 'string') return (left -= v.length * 6 + 2) >= 0;
