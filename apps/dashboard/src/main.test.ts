@@ -1,23 +1,10 @@
-import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { runEntryPoint } from '@ssdk/testing';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 // The service's entry point as it is started: its own process, its own argument parsing.
-const exec = promisify(execFile);
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-
-async function dashboard(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', tsx, main, ...args], { timeout: 30_000 });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout, err: e.stderr };
-  }
-}
+const dashboard = (...args: string[]) => runEntryPoint(main, args);
 
 describe('dashboard main', () => {
   it('dashboard main - --help prints the usage with every option and exits 0', async () => {

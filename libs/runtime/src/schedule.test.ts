@@ -9,6 +9,7 @@ import { parseServicesFile } from '@ssdk/spec';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { startEmbedded } from './embedded.ts';
 import { MAX_CATCH_UP, resumePoint, scheduleReader } from './schedule.ts';
+import { ticksServices } from './testdata/ticks.ts';
 
 const T0 = Date.parse('2026-12-06T10:00:00Z');
 
@@ -76,38 +77,7 @@ describe('schedule - the clock', () => {
   });
 });
 
-const SERVICES = `apiVersion: 0.6.0
-meta: {name: ticks, namespace: test, version: 0.1.0}
-schedule:
-  fast: {interval: 200ms}
-topics:
-  fired: {schema: {value: {type: i64}}}
-services:
-  ticker:
-    sources: [{type: schedule, id: fast}]
-    states:
-      seen:
-        type: keyed-state
-        properties: {key: {type: string}, value: {type: u32}}
-    transforms:
-      - operator: map
-        run: |
-          function fireTime(tick: any): number {
-            return tick.time;
-          }
-    partition:
-      assign-key:
-        run: |
-          function byTime(t: number): string {
-            return String(t);
-          }
-      update-state:
-        run: |
-          function countTick(t: number, ctx: Ctx): void {
-            ctx.state('seen').increment(1);
-          }
-    sinks: [{type: topic, id: fired}]
-`;
+const SERVICES = ticksServices({ sink: true });
 
 async function start(checkpoints: CheckpointStore) {
   const dir = await mkdtemp(join(tmpdir(), 'ssdk-schedule-'));

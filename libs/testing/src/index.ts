@@ -41,3 +41,4 @@ export {
 export { freePort, PrivateNatsServer } from './private-nats.ts';
 export { CTX_SQL_SERVICES } from './dataflows.ts';
 export { until } from './wait.ts';
+export { runEntryPoint, type EntryPointResult } from './entry-point.ts';

@@ -11,43 +11,15 @@ import { planDataflow } from '@ssdk/plan';
 import { parseServicesFile } from '@ssdk/spec';
 import { openPostgresStore } from '@ssdk/state';
 import { startEmbedded } from '../embedded.ts';
-
-export const TICKS_SERVICES = `apiVersion: 0.6.0
-meta: {name: ticks, namespace: test, version: 0.1.0}
-schedule:
-  fast: {interval: 200ms}
-services:
-  ticker:
-    sources: [{type: schedule, id: fast}]
-    states:
-      seen:
-        type: keyed-state
-        properties: {key: {type: string}, value: {type: u32}}
-    transforms:
-      - operator: map
-        run: |
-          function fireTime(tick: any): number {
-            return tick.time;
-          }
-    partition:
-      assign-key:
-        run: |
-          function byTime(t: number): string {
-            return String(t);
-          }
-      update-state:
-        run: |
-          function countTick(t: number, ctx: Ctx): void {
-            ctx.state('seen').increment(1);
-          }
-`;
+import { ticksServices } from './ticks.ts';
 
 const [connectionString, schema] = process.argv.slice(2);
 if (connectionString && schema) {
   const dir = await mkdtemp(join(tmpdir(), 'ssdk-ticks-'));
   const file = join(dir, 'services.yaml');
-  await writeFile(file, TICKS_SERVICES);
-  const { dataflow } = parseServicesFile(TICKS_SERVICES, file);
+  const services = ticksServices({ sink: false });
+  await writeFile(file, services);
+  const { dataflow } = parseServicesFile(services, file);
   const { plan } = planDataflow(dataflow, { partitions: 1 });
   if (!plan) throw new Error('no plan');
   const store = await openPostgresStore({ connectionString, schema });
