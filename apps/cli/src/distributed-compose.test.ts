@@ -121,9 +121,9 @@ describe('ssdk compose', () => {
     for (const [name, svc] of operators) {
       expect(optionAfter(svc.command!, '--dataflow'), name).toBe(`${plan.dataflow.namespace}/${plan.dataflow.name}`);
       expect(svc.environment, name).toMatchObject({ NATS_URL: 'nats://nats:4222', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318', SSDK_METRICS_PORT: '9464' });
-      // The password is in the env file only.
-      expect(svc.env_file, name).toEqual(['.env']);
-      expect(svc.environment!['DATABASE_URL'], name).toBeUndefined();
+      // The password is in the env file only: this file names it by compose's variable substitution.
+      expect(svc.env_file, name).toBeUndefined();
+      expect(svc.environment!['DATABASE_URL'], name).toBe('postgres://postgres:${POSTGRES_PASSWORD}@postgres:5432/ssdk');
       expect(svc.depends_on, name).toEqual({ 'deploy-dataflow': { condition: 'service_completed_successfully' } });
       // Scalable: nothing a second replica would collide on; it needs no files but the image.
       expect(svc.ports, name).toBeUndefined();
@@ -185,7 +185,7 @@ describe('ssdk compose', () => {
     expect(envB).toMatch(/^COMPOSE_PROJECT_NAME=ssdk-acme-payments$/m);
     const password = /^POSTGRES_PASSWORD=([0-9a-f]{48})$/m.exec(envA)![1]!;
     expect(envB).not.toContain(password);
-    expect(envA).toContain(`DATABASE_URL=postgres://postgres:${password}@postgres:5432/ssdk`);
+
     expect((await stat(join(a.dir, '.env'))).mode & 0o777).toBe(0o600);
     const composeText = await readFile(join(a.dir, 'docker-compose.yml'), 'utf8');
     for (const shown of [first.out, first.err, composeText]) expect(shown).not.toContain(password);
@@ -193,7 +193,23 @@ describe('ssdk compose', () => {
     await compose(a.dir, a.file, ['-o', 'docker-compose.yml']);
     expect(await readFile(join(a.dir, '.env'), 'utf8')).toBe(envA);
     // docker-compose reads the env file: the services get the password, the project its name.
-    expect(await dockerComposeConfig(a.dir)).toContain(`POSTGRES_PASSWORD: ${password}`);
+    const config = await dockerComposeConfig(a.dir);
+    expect(config).toContain(`POSTGRES_PASSWORD: ${password}`);
+    expect(config).toContain(`DATABASE_URL: postgres://postgres:${password}@postgres:5432/ssdk`);
+  });
+
+  it('compose - a fresh clone (no .env) still passes `docker-compose config`; the password is then empty, which PostgreSQL refuses at `up`', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-fresh-'));
+    scratch.push(dir);
+    await writeFile(join(dir, 'docker-compose.yml'), await readFile(`${ROOT}/docker-compose.yml`, 'utf8'));
+    const { POSTGRES_PASSWORD: _unset, ...env } = process.env;
+    const { stdout, stderr } = await run('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: dir, env: { ...env, COMPOSE_PROJECT_NAME: '' } });
+    expect(stderr).toContain('POSTGRES_PASSWORD');
+    const services = (parse(stdout) as ComposeFile).services;
+    // Empty, not a default: the official image (and its stand-in) will not initialise a database without one.
+    expect(services['postgres']!.environment!['POSTGRES_PASSWORD']).toBe('');
+    const text = await readFile(join(dir, 'docker-compose.yml'), 'utf8');
+    expect(text).not.toMatch(/env_file/);
   });
 
   it('compose - --publish-address publishes elsewhere when asked; --port-offset moves every published port', async () => {
