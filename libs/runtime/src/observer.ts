@@ -102,9 +102,10 @@ export class RuntimeTelemetry {
   /** From the options and the environment (`OTEL_*`, `SSDK_METRICS_PORT`); undefined when all is off. */
   static async open(o: RuntimeTelemetryOptions): Promise<RuntimeTelemetry | undefined> {
     const c = compileTelemetryOptions(o);
-    const tracing = c.tracing ? new Tracing(c.tracing) : undefined;
+    const warn = o.warn ?? ((m: string) => process.stderr.write(`ssdk: ${m}\n`));
+    const tracing = c.tracing ? new Tracing({ ...c.tracing, warn }) : undefined;
     const metrics = c.metrics || o.collect ? await MetricsRegistry.start({ serviceName: o.serviceName, ...(c.metrics ? { port: c.metrics.port, host: c.metrics.host } : {}) }) : undefined;
-    return tracing || metrics || o.logs ? new RuntimeTelemetry(tracing, metrics, o.logs, o.warn ?? ((m) => process.stderr.write(`ssdk: ${m}\n`))) : undefined;
+    return tracing || metrics || o.logs ? new RuntimeTelemetry(tracing, metrics, o.logs, warn) : undefined;
   }
 
   observer(): UnitObserver {

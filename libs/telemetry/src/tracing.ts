@@ -6,10 +6,10 @@
  * Spans are started with explicit parents (no context manager): a batch span's parent is the
  * context its first input message carried; the other inputs' contexts become links.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Link, type Span, type SpanContext, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
 import type { BasicTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { otelSdk } from './sdk.ts';
-import { extractSpanContext, injectContext } from './propagation.ts';
+import { extractSpanContext, injectContext, propagatorFromEnv } from './propagation.ts';
 
 export type SpanAttributes = Record<string, string | number | boolean | string[] | number[]>;
 
@@ -35,6 +35,8 @@ export interface ServiceTracer {
   readonly serviceName: string;
   /** Starts a batch span continuing the first valid context among `parents` (others become links). */
   startBatch(name: string, parents: ReadonlyArray<Readonly<Record<string, string>> | undefined>, attributes?: SpanAttributes, startTime?: number): BatchSpan;
+  /** Starts the root span of records entering the dataflow (a producer, a source connector): its headers go on the messages it publishes. */
+  startSend(name: string, attributes?: SpanAttributes): BatchSpan;
 }
 
 export interface TracingOptions {
@@ -44,6 +46,10 @@ export interface TracingOptions {
   exporter?: () => SpanExporter;
   /** Fixed `service.name` for every tracer (OTEL_SERVICE_NAME), instead of the operator's id. */
   serviceName?: string;
+  /** The headers' format. @default what `OTEL_PROPAGATORS` says (W3C trace context and baggage without it) */
+  propagator?: TextMapPropagator;
+  /** Told about a setting the SDK did not take (an unknown propagator). */
+  warn?: (message: string) => void;
 }
 
 /** How long a shutdown waits for the last spans to be exported, ms. */
@@ -55,11 +61,13 @@ export class Tracing {
   /** Where spans are exported. */
   readonly endpoint: string;
   private readonly options: TracingOptions;
+  private readonly propagator: TextMapPropagator;
   private readonly providers = new Map<string, { provider: BasicTracerProvider; tracer: ServiceTracer }>();
 
   constructor(options: TracingOptions) {
     this.endpoint = options.endpoint;
     this.options = options;
+    this.propagator = options.propagator ?? propagatorFromEnv(options.warn);
   }
 
   /** The tracer of one service (an operator): its own provider, so its spans carry its name. */
@@ -73,7 +81,7 @@ export class Tracing {
         resource: sdk.serviceResource(name),
         spanProcessors: [new sdk.BatchSpanProcessor(exporter)],
       });
-      entry = { provider, tracer: serviceTracer(name, provider.getTracer('ssdk')) };
+      entry = { provider, tracer: serviceTracer(name, provider.getTracer('ssdk'), this.propagator) };
       this.providers.set(name, entry);
     }
     return entry.tracer;
@@ -103,37 +111,44 @@ export class Tracing {
   }
 }
 
-function serviceTracer(serviceName: string, tracer: Tracer): ServiceTracer {
+function serviceTracer(serviceName: string, tracer: Tracer, propagator: TextMapPropagator): ServiceTracer {
+  const fields = propagator.fields();
+  const batchSpan = (span: Span): BatchSpan => {
+    const own = trace.setSpan(ROOT_CONTEXT, span);
+    return {
+      headers: injectContext(own, propagator),
+      traceId: span.spanContext().traceId,
+      set: (a) => span.setAttributes(a as Attributes),
+      child(childName, a, startTime) {
+        const c = tracer.startSpan(childName, { ...(a ? { attributes: a as Attributes } : {}), ...(startTime !== undefined ? { startTime } : {}) }, own);
+        return { set: (x) => c.setAttributes(x as Attributes), fail: (e) => fail(c, e), end: () => c.end() };
+      },
+      fail: (e) => fail(span, e),
+      end: () => span.end(),
+    };
+  };
   return {
     serviceName,
     startBatch(name, parents, attributes, startTime) {
       let parent: SpanContext | undefined;
       let links: Link[] | undefined;
-      // Messages of one upstream batch carry the same header: parse each distinct one once.
+      // Messages of one upstream batch carry the same headers: parse each distinct context once.
       const seen = new Set<string>();
       for (const h of parents) {
-        const traceparent = h?.['traceparent'];
-        if (traceparent === undefined || seen.has(traceparent)) continue;
-        seen.add(traceparent);
-        const sc = extractSpanContext(h);
+        if (!h || !fields.some((f) => h[f] !== undefined)) continue;
+        const carried = fields.map((f) => h[f] ?? '').join('\n');
+        if (seen.has(carried)) continue;
+        seen.add(carried);
+        const sc = extractSpanContext(h, propagator);
         if (!sc) continue;
         if (!parent) parent = sc;
         else if ((links ??= []).length < MAX_LINKS) links.push({ context: sc });
       }
       const ctx = parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
-      const span = tracer.startSpan(name, { kind: SpanKind.CONSUMER, ...(attributes ? { attributes: attributes as Attributes } : {}), ...(links ? { links } : {}), ...(startTime !== undefined ? { startTime } : {}) }, ctx);
-      const own = trace.setSpan(ROOT_CONTEXT, span);
-      return {
-        headers: injectContext(own),
-        traceId: span.spanContext().traceId,
-        set: (a) => span.setAttributes(a as Attributes),
-        child(childName, a, startTime) {
-          const c = tracer.startSpan(childName, { ...(a ? { attributes: a as Attributes } : {}), ...(startTime !== undefined ? { startTime } : {}) }, own);
-          return { set: (x) => c.setAttributes(x as Attributes), fail: (e) => fail(c, e), end: () => c.end() };
-        },
-        fail: (e) => fail(span, e),
-        end: () => span.end(),
-      };
+      return batchSpan(tracer.startSpan(name, { kind: SpanKind.CONSUMER, ...(attributes ? { attributes: attributes as Attributes } : {}), ...(links ? { links } : {}), ...(startTime !== undefined ? { startTime } : {}) }, ctx));
+    },
+    startSend(name, attributes) {
+      return batchSpan(tracer.startSpan(name, { kind: SpanKind.PRODUCER, ...(attributes ? { attributes: attributes as Attributes } : {}) }, ROOT_CONTEXT));
     },
   };
 }

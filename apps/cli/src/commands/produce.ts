@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { encodeFrame, encodeRecordFrames, parseJsonLines, partitionOfText, type JsonRecord, type OutRecord } from '@ssdk/records';
+import { compileTelemetryOptions, Tracing } from '@ssdk/telemetry';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { openTopic, serverFlags, serverOptions } from '../distributed.ts';
 import { EXIT_OK } from '../exit-codes.ts';
@@ -49,6 +50,12 @@ export async function runProduce(cmd: ParsedCommand, io: CliIo): Promise<number>
     }
   }
   const { topic, bus } = await openTopic(file, topicName, flags, 'produce');
+  // With an OTLP endpoint in the environment (as the operators have), each published batch is the
+  // root span of its records' trace: its context rides in the messages' headers to every operator.
+  const warn = (m: string) => io.err(`ssdk produce: ${m}\n`);
+  const traced = compileTelemetryOptions({ warn }).tracing;
+  const tracing = traced ? new Tracing({ ...traced, warn }) : undefined;
+  const tracer = tracing?.tracer('ssdk-produce');
   try {
     const byPartition: OutRecord[][] = Array.from({ length: topic.partitions }, () => []);
     const now = Date.now();
@@ -66,8 +73,18 @@ export async function runProduce(cmd: ParsedCommand, io: CliIo): Promise<number>
     await Promise.all(
       byPartition.map(async (records, partition) => {
         for (let i = 0; i < records.length; i += batch) {
-          const frames = encodeRecordFrames(records.slice(i, i + batch), maxBytes);
-          await bus.publish(topic.name, partition, frames.map((data, f) => ({ data, msgId: `produce|${topic.id}|${digest}|${partition}|${i}|${f}` })));
+          const chunk = records.slice(i, i + batch);
+          const frames = encodeRecordFrames(chunk, maxBytes);
+          const span = tracer?.startSend('produce', { 'messaging.destination.name': topic.id, 'ssdk.partition': partition, 'ssdk.records': chunk.length });
+          const headers = span ? { headers: { ...span.headers } } : {};
+          try {
+            await bus.publish(topic.name, partition, frames.map((data, f) => ({ data, msgId: `produce|${topic.id}|${digest}|${partition}|${i}|${f}`, ...headers })));
+          } catch (err) {
+            span?.fail(err);
+            throw err;
+          } finally {
+            span?.end();
+          }
         }
       }),
     );
@@ -78,5 +95,6 @@ export async function runProduce(cmd: ParsedCommand, io: CliIo): Promise<number>
     return EXIT_OK;
   } finally {
     await bus.close();
+    await tracing?.shutdown(warn);
   }
 }
