@@ -3,11 +3,12 @@
  * (a request per record or per bus message, retried with backoff, with an `Idempotency-Key`
  * that stays the same when a request is repeated). node's own `fetch` and `http`: no client lib.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpAgent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { HttpSinkConfig, HttpSourceConfig } from '@ssdk/spec';
+import type { HttpSinkConfig, HttpSourceConfig, ProducerSettings } from '@ssdk/spec';
 import { EndpointUnavailableError } from './errors.ts';
-import { publishDeadLetters, publishSourceRecords, retrying, valueText, type ConnectorHost, type DeadLetter, type SinkRecord, type SinkWriter, type SourceRecord, type SourceTopic } from './runtime.ts';
+import { publishDeadLetters, retrying, SourceBatcher, valueText, type ConnectorHost, type DeadLetter, type SinkRecord, type SinkWriter, type SourceRecord, type SourceTopic } from './runtime.ts';
 
 /** `Key: Value` (Fluvio's) or `Key=Value` header lines, secrets filled in. */
 function headersOf(host: ConnectorHost, lines: HttpSourceConfig['headers'], userAgent: string): Headers {
@@ -62,10 +63,10 @@ export function bodyRecords(config: Pick<HttpSourceConfig, 'split' | 'outputType
 // ---------------------------------------------------------------------------------------------
 // http-source: poll
 
-export async function runHttpPoll(host: ConnectorHost, config: HttpSourceConfig, topic: SourceTopic): Promise<void> {
+export async function runHttpPoll(host: ConnectorHost, config: HttpSourceConfig, topic: SourceTopic, producer: ProducerSettings = {}): Promise<void> {
   const endpoint = host.secrets.resolve(config.endpoint!);
   const headers = headersOf(host, config.headers, config.userAgent);
-  const rr = { next: 0 };
+  const batcher = new SourceBatcher(host, topic, producer);
   while (!host.signal.aborted) {
     const started = Date.now();
     const response = await retrying(host, `poll ${host.secrets.redact(endpoint)}`, async () => {
@@ -83,7 +84,7 @@ export async function runHttpPoll(host: ConnectorHost, config: HttpSourceConfig,
     } else {
       const { values, bad } = bodyRecords(config, response.body);
       const records: SourceRecord[] = values.map((value) => ({ value: config.outputParts === 'full' ? fullResponse(config, response, value) : value }));
-      await publishSourceRecords(host, topic, records, rr);
+      await batcher.publish(records);
       await publishDeadLetters(host, bad.map((b) => ({ ...b, input: host.secrets.redact(endpoint) })));
     }
     await sleep(Math.max(0, config.intervalMs - (Date.now() - started)), undefined, { signal: host.signal }).catch(() => {});
@@ -107,9 +108,9 @@ const MAX_BODY = 16 * 1024 * 1024;
  * retries on failure loses nothing. An `Idempotency-Key` header makes a repeated request a
  * duplicate the bus drops. Bad parts of a body are dead-lettered with the reason.
  */
-export async function runHttpWebhook(host: ConnectorHost, config: HttpSourceConfig, topic: SourceTopic, onListening?: (address: string) => void): Promise<void> {
+export async function runHttpWebhook(host: ConnectorHost, config: HttpSourceConfig, topic: SourceTopic, producer: ProducerSettings, onListening?: (address: string) => void): Promise<void> {
   const token = config.token ? host.secrets.resolve(config.token) : undefined;
-  const rr = { next: 0 };
+  const batcher = new SourceBatcher(host, topic, producer);
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => reply(res, 503, { error: host.secrets.redact((error as Error).message) }));
   });
@@ -134,7 +135,7 @@ export async function runHttpWebhook(host: ConnectorHost, config: HttpSourceConf
     const key = req.headers['idempotency-key'];
     const base = typeof key === 'string' && key !== '' ? `webhook|${key}` : undefined;
     const records: SourceRecord[] = values.map((value, i) => ({ value, ...(base ? { id: `${base}|${i}` } : {}) }));
-    await publishSourceRecords(host, topic, records, rr);
+    await batcher.publish(records);
     const letters: DeadLetter[] = bad.map((b, i) => ({ ...b, input: `webhook ${config.path}`, ...(base ? { id: `${host.name}|dl|${base}|${i}` } : {}) }));
     await publishDeadLetters(host, letters);
     reply(res, bad.length > 0 && values.length === 0 ? 422 : 200, { accepted: values.length, deadLettered: bad.length, ...(bad.length ? { reasons: bad.map((b) => b.reason) } : {}) });
@@ -167,20 +168,15 @@ function splitListen(listen: string): [string, number] {
 export function httpSinkWriter(host: ConnectorHost, config: HttpSinkConfig): SinkWriter {
   const endpoint = host.secrets.resolve(config.endpoint);
   const headers = headersOf(host, config.headers, config.userAgent);
+  const post = sinkRequester(host, config, endpoint);
   const send = async (body: string, contentType: string, key: string): Promise<{ ok: true } | { ok: false; reason: string }> => {
     const h = new Headers(headers);
     if (!h.has('content-type')) h.set('content-type', contentType);
     h.set('idempotency-key', key);
-    let res: Response;
-    try {
-      res = await fetch(endpoint, { method: config.method, headers: h, body, signal: AbortSignal.any([host.signal, AbortSignal.timeout(config.requestTimeoutMs)]) });
-    } catch (error) {
-      throw new EndpointUnavailableError(`${host.secrets.redact(endpoint)} did not answer: ${(error as Error).message}`, { cause: error });
-    }
-    const text = await res.text().catch(() => '');
-    if (res.ok) return { ok: true };
+    const res = await post(body, h);
+    if (res.status >= 200 && res.status < 300) return { ok: true };
     if (isUnavailableStatus(res.status)) throw new EndpointUnavailableError(`${host.secrets.redact(endpoint)} answered HTTP ${res.status}`);
-    return { ok: false, reason: `${host.secrets.redact(endpoint)} refused it: HTTP ${res.status} ${text.slice(0, 300)}` };
+    return { ok: false, reason: `${host.secrets.redact(endpoint)} refused it: HTTP ${res.status} ${res.text.slice(0, 300)}` };
   };
   return {
     async write(batch, ctx) {
@@ -199,8 +195,51 @@ export function httpSinkWriter(host: ConnectorHost, config: HttpSinkConfig): Sin
         if (!result.ok) for (const record of message.records) ctx.reject(record, result.reason);
       }
     },
-    async close() {},
+    async close() {
+      post.close();
+    },
   };
+}
+
+/**
+ * The sink's requests, on node's own http(s) with a kept-alive agent: unlike `fetch`, it tells
+ * the connection apart from the exchange, so `http_connect_timeout` bounds the TCP (and TLS)
+ * connect and `http_request_timeout` the whole request. Either running out is an endpoint out
+ * of reach: retried with backoff.
+ */
+function sinkRequester(host: ConnectorHost, config: HttpSinkConfig, endpoint: string): ((body: string, headers: Headers) => Promise<{ status: number; text: string }>) & { close(): void } {
+  const url = new URL(endpoint);
+  const tls = url.protocol === 'https:';
+  const agent = tls ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const where = host.secrets.redact(endpoint);
+  const post = (body: string, headers: Headers) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const payload = Buffer.from(body, 'utf8');
+      const outgoing: Record<string, string> = Object.fromEntries(headers);
+      outgoing['content-length'] = String(payload.length);
+      const fail = (message: string, cause?: unknown) => reject(new EndpointUnavailableError(`${where} ${message}`, cause === undefined ? {} : { cause }));
+      const req = (tls ? httpsRequest : httpRequest)(url, { method: config.method, headers: outgoing, agent, signal: host.signal }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (error) => fail(`did not answer: ${error.message}`, error));
+      });
+      const whole = setTimeout(() => req.destroy(new Error(`no answer within ${config.requestTimeoutMs} ms`)), config.requestTimeoutMs);
+      req.on('close', () => clearTimeout(whole));
+      req.on('error', (error) => fail(`did not answer: ${error.message}`, error));
+      if (config.connectTimeoutMs !== undefined) {
+        const limit = config.connectTimeoutMs;
+        req.on('socket', (socket) => {
+          // A kept-alive socket is connected already.
+          if (!socket.connecting) return;
+          const timer = setTimeout(() => req.destroy(new Error(`not connected within ${limit} ms`)), limit);
+          socket.once(tls ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+          socket.once('close', () => clearTimeout(timer));
+        });
+      }
+      req.end(payload);
+    });
+  return Object.assign(post, { close: () => agent.destroy() });
 }
 
 /** A value that is JSON as it is, else as a JSON string (a raw topic's text). */

@@ -53,7 +53,7 @@ async function run(connector: Connector, options: RunConnectorOptions & { signal
     const topic = { name: config.name, partitions: config.partitions };
     switch (settings.type) {
       case 'http-source':
-        return settings.mode === 'webhook' ? runHttpWebhook(host, settings, topic, options.onListening) : runHttpPoll(host, settings, topic);
+        return settings.mode === 'webhook' ? runHttpWebhook(host, settings, topic, connector.producer, options.onListening) : runHttpPoll(host, settings, topic, connector.producer);
       case 'mqtt-source':
         return runMqttSource(host, settings, topic);
       case 'postgres-source':
@@ -86,6 +86,8 @@ async function run(connector: Connector, options: RunConnectorOptions & { signal
       consumerId,
       start: connector.consumer.start,
       keepPositions: connector.consumer.strategy !== 'none',
+      ...(connector.consumer.maxBytes !== undefined ? { maxBytes: connector.consumer.maxBytes } : {}),
+      ...(connector.consumer.flushPeriodMs !== undefined ? { flushPeriodMs: connector.consumer.flushPeriodMs } : {}),
       backoff,
     });
   } finally {

@@ -145,8 +145,11 @@ export interface SourceTopic {
   partitions: number;
 }
 
+/** A bus message's records take at most this many bytes unless `batch-size` says otherwise. */
+export const DEFAULT_FRAME_BYTES = 900_000;
+
 /** Publishes a source's records to its topic; resolves once the bus has stored them all. */
-export async function publishSourceRecords(host: ConnectorHost, topic: SourceTopic, records: readonly SourceRecord[], roundRobin: { next: number }): Promise<void> {
+export async function publishSourceRecords(host: ConnectorHost, topic: SourceTopic, records: readonly SourceRecord[], roundRobin: { next: number }, frameBytes = DEFAULT_FRAME_BYTES): Promise<void> {
   if (records.length === 0) return;
   const byPartition = new Map<number, { data: Uint8Array; msgId?: string }[]>();
   const loose = new Map<number, OutRecord[]>();
@@ -167,13 +170,63 @@ export async function publishSourceRecords(host: ConnectorHost, topic: SourceTop
   }
   for (const [partition, list] of loose) {
     const messages = byPartition.get(partition) ?? [];
-    for (const data of encodeRecordFrames(list, 900_000)) messages.push({ data });
+    for (const data of encodeRecordFrames(list, frameBytes)) messages.push({ data });
     byPartition.set(partition, messages);
   }
   await Promise.all(
     [...byPartition].map(([partition, messages]) => retrying(host, `publish to \`${topic.name}\``, () => host.bus.publish(topic.name, partition, messages))),
   );
   host.stats.records += records.length;
+}
+
+/**
+ * Fluvio's `meta.producer` for a source whose records arrive in small groups (webhook requests,
+ * poll responses): records wait up to `lingerMs` for others to share their messages, and go at
+ * once when `batchBytes` of them wait; each message holds at most `batchBytes`. A caller's
+ * promise resolves when its records are stored (a webhook answers only then).
+ */
+export class SourceBatcher {
+  private pending: SourceRecord[] = [];
+  private pendingBytes = 0;
+  private waiters: Array<{ resolve(): void; reject(error: unknown): void }> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly roundRobin = { next: 0 };
+  private readonly frameBytes: number;
+  private readonly host: ConnectorHost;
+  private readonly topic: SourceTopic;
+  private readonly lingerMs: number;
+
+  constructor(host: ConnectorHost, topic: SourceTopic, producer: { lingerMs?: number; batchBytes?: number }) {
+    this.host = host;
+    this.topic = topic;
+    this.lingerMs = producer.lingerMs ?? 0;
+    this.frameBytes = producer.batchBytes ?? DEFAULT_FRAME_BYTES;
+  }
+
+  publish(records: readonly SourceRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    if (this.lingerMs <= 0) return publishSourceRecords(this.host, this.topic, records, this.roundRobin, this.frameBytes);
+    const stored = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.pending.push(...records);
+    for (const r of records) this.pendingBytes += typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.byteLength;
+    if (this.pendingBytes >= this.frameBytes) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
+    return stored;
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const records = this.pending;
+    const waiters = this.waiters;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.waiters = [];
+    publishSourceRecords(this.host, this.topic, records, this.roundRobin, this.frameBytes).then(
+      () => waiters.forEach((w) => w.resolve()),
+      (error: unknown) => waiters.forEach((w) => w.reject(error)),
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,6 +285,10 @@ export interface SinkRunOptions {
   keepPositions: boolean;
   /** Messages per batch. @default 100 */
   maxMessages?: number;
+  /** Bytes of messages per batch (Fluvio's `max_bytes`); a batch holds at least one message. */
+  maxBytes?: number;
+  /** Save positions kept on the bus at most this often, and when the sink stops (Fluvio's `flush-period`). */
+  flushPeriodMs?: number;
   backoff: { minMs: number; maxMs: number };
 }
 
@@ -260,11 +317,21 @@ export async function runSink(host: ConnectorHost, writer: SinkWriter, options: 
 async function runPartition(host: ConnectorHost, writer: SinkWriter, options: SinkRunOptions, partition: number, startAfter: number, positions: PositionStore | undefined): Promise<void> {
   let after = startAfter;
   let reader = host.bus.read(options.topic, partition, { afterSeq: after });
+  // Positions delivered but not saved yet (a flush period holds them back).
+  let saved = startAfter;
+  let savedAt = Date.now();
+  const savePosition = async (force: boolean) => {
+    if (!positions || after === saved) return;
+    if (!force && options.flushPeriodMs !== undefined && Date.now() - savedAt < options.flushPeriodMs) return;
+    await positions.save(partition, String(after));
+    saved = after;
+    savedAt = Date.now();
+  };
   try {
     while (!host.signal.aborted) {
-      let messages;
+      let fetched;
       try {
-        messages = await reader.fetch(options.maxMessages ?? 100, 500);
+        fetched = await reader.fetch(options.maxMessages ?? 100, 500);
       } catch (error) {
         if (!isRetryable(error)) throw error;
         host.stats.retries++;
@@ -273,52 +340,83 @@ async function runPartition(host: ConnectorHost, writer: SinkWriter, options: Si
         reader = host.bus.read(options.topic, partition, { afterSeq: after });
         continue;
       }
-      if (messages.length === 0) continue;
-      const batch: SinkBatch = { topic: options.topic, partition, messages: [], lastSeq: messages.at(-1)!.seq, afterSeq: after };
-      const undecodable: DeadLetter[] = [];
-      for (const message of messages) {
-        const records: SinkRecord[] = [];
-        if (!isFrame(message.data)) {
-          // A foreign producer's bare record (`nats pub`): the message is the value.
-          records.push({ key: null, value: message.data, timestamp: Date.now(), seq: message.seq, index: 0 });
-        } else {
-          let frame;
-          try {
-            frame = decodeFrame(message.data);
-          } catch (error) {
-            undecodable.push({ reason: `message is not a readable frame: ${(error as Error).message}`, input: `${options.topic}/${partition}:${message.seq}`, value: message.data, id: `${host.name}|dl|${options.topic}/${partition}:${message.seq}` });
-            continue;
-          }
-          // Progress and end-of-input frames say nothing to an outside system.
-          if (frame.kind === 'data') frame.records.forEach((r, index) => records.push({ ...r, ...(r.headers ? { headers: r.headers } : {}), seq: message.seq, index }));
-        }
-        if (records.length > 0) batch.messages.push({ seq: message.seq, records });
+      if (fetched.length === 0) {
+        await savePosition(false);
+        continue;
       }
-      const rejected: DeadLetter[] = [...undecodable];
-      if (batch.messages.length > 0) {
-        await retrying(
-          host,
-          `deliver \`${options.topic}\`/${partition}`,
-          async () => {
-            rejected.length = undecodable.length;
-            await writer.write(batch, {
-              reject: (record, reason) =>
-                rejected.push({ reason, input: `${options.topic}/${partition}:${record.seq}`, value: record.value, timestamp: record.timestamp, id: `${host.name}|dl|${options.topic}/${partition}:${record.seq}:${record.index}` }),
-              publishRejected: () => publishDeadLetters(host, rejected, false),
-            });
-          },
-          options.backoff,
-        );
+      for (const messages of byBytes(fetched, options.maxBytes)) {
+        await deliver(host, writer, options, partition, after, messages);
+        after = messages.at(-1)!.seq;
+        await savePosition(false);
       }
-      await publishDeadLetters(host, rejected);
-      host.stats.records += batch.messages.reduce((n, m) => n + m.records.length, 0) - (rejected.length - undecodable.length);
-      if (positions) await positions.save(partition, String(batch.lastSeq));
-      after = batch.lastSeq;
       await reader.ack(after).catch(() => {});
     }
+    // A clean stop saves what a flush period held back.
+    await savePosition(true);
   } finally {
     await reader.close().catch(() => {});
   }
+}
+
+/** Fetched messages as batches of at most `maxBytes` each (at least one message a batch). */
+function byBytes<M extends { data: Uint8Array }>(messages: M[], maxBytes: number | undefined): M[][] {
+  if (maxBytes === undefined) return [messages];
+  const batches: M[][] = [];
+  let current: M[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    if (current.length > 0 && bytes + message.data.byteLength > maxBytes) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += message.data.byteLength;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/** One batch to the writer: decoded, delivered (retried while the endpoint is away), rejects dead-lettered. */
+async function deliver(host: ConnectorHost, writer: SinkWriter, options: SinkRunOptions, partition: number, after: number, messages: Array<{ seq: number; data: Uint8Array }>): Promise<void> {
+  const batch: SinkBatch = { topic: options.topic, partition, messages: [], lastSeq: messages.at(-1)!.seq, afterSeq: after };
+  const undecodable: DeadLetter[] = [];
+  for (const message of messages) {
+    const records: SinkRecord[] = [];
+    if (!isFrame(message.data)) {
+      // A foreign producer's bare record (`nats pub`): the message is the value.
+      records.push({ key: null, value: message.data, timestamp: Date.now(), seq: message.seq, index: 0 });
+    } else {
+      let frame;
+      try {
+        frame = decodeFrame(message.data);
+      } catch (error) {
+        undecodable.push({ reason: `message is not a readable frame: ${(error as Error).message}`, input: `${options.topic}/${partition}:${message.seq}`, value: message.data, id: `${host.name}|dl|${options.topic}/${partition}:${message.seq}` });
+        continue;
+      }
+      // Progress and end-of-input frames say nothing to an outside system.
+      if (frame.kind === 'data') frame.records.forEach((r, index) => records.push({ ...r, ...(r.headers ? { headers: r.headers } : {}), seq: message.seq, index }));
+    }
+    if (records.length > 0) batch.messages.push({ seq: message.seq, records });
+  }
+  const rejected: DeadLetter[] = [...undecodable];
+  if (batch.messages.length > 0) {
+    await retrying(
+      host,
+      `deliver \`${options.topic}\`/${partition}`,
+      async () => {
+        rejected.length = undecodable.length;
+        await writer.write(batch, {
+          reject: (record, reason) =>
+            rejected.push({ reason, input: `${options.topic}/${partition}:${record.seq}`, value: record.value, timestamp: record.timestamp, id: `${host.name}|dl|${options.topic}/${partition}:${record.seq}:${record.index}` }),
+          publishRejected: () => publishDeadLetters(host, rejected, false),
+        });
+      },
+      options.backoff,
+    );
+  }
+  await publishDeadLetters(host, rejected);
+  host.stats.records += batch.messages.reduce((n, m) => n + m.records.length, 0) - (rejected.length - undecodable.length);
 }
 
 /** A record's value as text (JSON values are UTF-8 text on the bus). */

@@ -24,11 +24,15 @@ export interface SecretText {
   parts: Array<string | { secret: string }>;
 }
 
-/** Fluvio's `meta.producer`: how a source groups records before it publishes them. */
+/**
+ * Fluvio's `meta.producer`: how a source groups records before it publishes them. Applied by the
+ * sources whose records arrive without an id of their own (http-source); the others store each
+ * record alone under its id, and refuse these settings.
+ */
 export interface ProducerSettings {
-  /** Wait at most this long to fill a batch. @default 100 (ms) */
+  /** Wait at most this long to fill a batch (records of several requests in one message). @default 0: publish at once */
   lingerMs?: number;
-  /** A batch is published when it reaches this many bytes. */
+  /** A message holds at most this many bytes of records; a batch this big is published at once. @default 900 kB */
   batchBytes?: number;
 }
 
@@ -42,6 +46,14 @@ export interface ConsumerSettings {
   start: 'beginning' | 'end';
   /** `none`: positions are not kept, every start begins at `start`. @default 'auto' */
   strategy: 'auto' | 'manual' | 'none';
+  /** A batch handed to the sink holds at most this many bytes of messages (at least one message). */
+  maxBytes?: number;
+  /**
+   * Positions kept on the bus are saved at most this often (and when the sink stops); a crash
+   * repeats what was delivered since (http-sink's `Idempotency-Key` makes that harmless).
+   * sql-sink commits its position with its rows, in every transaction. @default every batch
+   */
+  flushPeriodMs?: number;
 }
 
 /** `infinyon/json-sql`: a record (JSON) → one row of `table`. */
@@ -94,6 +106,8 @@ export interface HttpSinkConfig {
   userAgent: string;
   headers: SecretText[];
   requestTimeoutMs: number;
+  /** How long the TCP (and TLS) connection may take before the attempt counts as failed (Fluvio's `http_connect_timeout`). */
+  connectTimeoutMs?: number;
   backoffMinMs: number;
   backoffMaxMs: number;
   /** One request per record (Fluvio's), or per batch as a JSON array or JSON lines. */

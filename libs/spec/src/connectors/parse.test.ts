@@ -14,7 +14,6 @@ describe('connector files', () => {
         topic: readings
         secrets:
           - name: MQTT_URL
-        producer: {linger: 50ms, batch-size: 16 KB}
       mqtt:
         url: {secret: {name: MQTT_URL}}
         topic: sensors/#
@@ -29,9 +28,56 @@ describe('connector files', () => {
       type: 'mqtt-source',
       topic: 'readings',
       secrets: ['MQTT_URL'],
-      producer: { lingerMs: 50, batchBytes: 16_000 },
       settings: { type: 'mqtt-source', url: { parts: [{ secret: 'MQTT_URL' }] }, topic: 'sensors/#', timeoutMs: 5000, payloadOutputType: 'json', output: 'payload', qos: 1 },
     });
+  });
+
+  it('connector file - producer and consumer settings are read where they apply and refused where they cannot', () => {
+    const hook = parseConnectorFile(
+      yaml`
+        meta:
+          version: latest
+          name: hook
+          type: http-source
+          topic: events
+          producer: {linger: 50ms, batch-size: 16 KB}
+        http: {mode: webhook, listen: "127.0.0.1:0"}
+      `,
+      'c.yaml',
+    );
+    expect(brief(hook.diagnostics)).toEqual([]);
+    expect(hook.connector?.producer).toEqual({ lingerMs: 50, batchBytes: 16_000 });
+    const sink = parseConnectorFile(
+      yaml`
+        meta:
+          version: latest
+          name: out
+          type: http-sink
+          topic: events
+          consumer: {max_bytes: 64 KB, offset: {strategy: auto, flush-period: {secs: 10, nanos: 0}}}
+        http: {endpoint: "http://127.0.0.1:1/x", http_connect_timeout: 2s}
+      `,
+      'c.yaml',
+    );
+    expect(brief(sink.diagnostics)).toEqual([]);
+    expect(sink.connector?.consumer).toMatchObject({ maxBytes: 64_000, flushPeriodMs: 10_000 });
+    expect(sink.connector?.settings).toMatchObject({ connectTimeoutMs: 2_000 });
+    const mqttSource = parseConnectorFile(
+      yaml`
+        meta:
+          version: latest
+          name: sensors
+          type: mqtt-source
+          topic: readings
+          producer: {linger: 50ms, batch-size: 16 KB}
+        mqtt: {url: "mqtt://127.0.0.1:1883", topic: "a/#"}
+      `,
+      'c.yaml',
+    );
+    expect(brief(mqttSource.diagnostics)).toEqual([
+      'unsupported-setting 6:14 `linger` does not apply to a mqtt-source connector: an mqtt-source stores each MQTT message alone, under its own id, before it acknowledges it (so a repeat after a crash is dropped)',
+      'unsupported-setting 6:28 `batch-size` does not apply to a mqtt-source connector: an mqtt-source stores each MQTT message alone, under its own id, before it acknowledges it (so a repeat after a crash is dropped)',
+    ]);
   });
 
   it('connector file - apiVersion 0.2.0 takes the topic as a mapping with partitions', () => {

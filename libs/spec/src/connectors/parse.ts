@@ -133,7 +133,7 @@ export function readConnectorBody(ctx: ParseContext, input: Node, options: { all
     ctx.diagnostics.error('connector-direction', `a ${type} connector cannot be a ${options.inline.direction}'s connector`, meta.valuePos('type'), `a source takes a \`-source\` connector, a sink a \`-sink\` one`);
     return undefined;
   }
-  const producer = readProducer(ctx, meta.values.producer as Node | undefined);
+  const producer = readProducer(ctx, meta.values.producer as Node | undefined, type);
   const consumer = readConsumer(ctx, meta.values.consumer as Node | undefined);
   const secrets = readSecrets(ctx, meta.values.secrets as Node | undefined);
   const transforms = readTransforms(ctx, top.values['transforms'] as Node | undefined, type);
@@ -220,13 +220,25 @@ function readTopic(ctx: ParseContext, meta: MapView<typeof META_SHAPE>, v2: bool
   for (const key of ['retention', 'compression'] as const) {
     if (config.has(key)) ctx.diagnostics.warning('ignored-setting', `\`topic.${key}\` is not applied: ssdk's topics are JetStream streams with the stack's settings`, config.keyPos(key));
   }
+  for (const key of ['max-size', 'replication', 'ignore-rack-assignment'] as const) {
+    if (partition?.has(key)) ctx.diagnostics.warning('ignored-setting', `\`topic.partition.${key}\` is not applied: ssdk's topics are JetStream streams with the stack's settings`, partition.keyPos(key));
+  }
   const name = topicMeta?.values.name;
   if (name === undefined) return undefined;
   const count = partition?.values.count;
   return count === undefined ? { name } : { name, partitions: count };
 }
 
-function readProducer(ctx: ParseContext, input: Node | undefined): ProducerSettings {
+/** Why a connector type takes no `linger` / `batch-size` (only http-source groups records itself). */
+const PRODUCER_NOT_APPLIED: Partial<Record<ConnectorType, string>> = {
+  'mqtt-source': 'an mqtt-source stores each MQTT message alone, under its own id, before it acknowledges it (so a repeat after a crash is dropped)',
+  'postgres-source': 'a postgres-source publishes each polled row alone, under its position (so a repeat after a crash is dropped)',
+  'http-sink': 'a sink reads its topic; it produces nothing',
+  'mqtt-sink': 'a sink reads its topic; it produces nothing',
+  'sql-sink': 'a sink reads its topic; it produces nothing',
+};
+
+function readProducer(ctx: ParseContext, input: Node | undefined, type: ConnectorType | undefined): ProducerSettings {
   if (input === undefined) return {};
   const view = readMap(ctx, input, { linger: duration.optional(), compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).optional(), 'batch-size': byteSize.optional(), batch_size: byteSize.optional() }, '`meta.producer`');
   if (view === undefined) return {};
@@ -234,8 +246,17 @@ function readProducer(ctx: ParseContext, input: Node | undefined): ProducerSetti
   if (compression !== undefined && compression !== 'none') {
     ctx.diagnostics.warning('ignored-setting', `\`compression: ${compression}\` is not applied: ssdk's frames travel uncompressed`, view.valuePos('compression'));
   }
+  const why = type === undefined ? undefined : PRODUCER_NOT_APPLIED[type];
+  for (const key of ['linger', 'batch-size', 'batch_size'] as const) {
+    // `linger: 0` asks for nothing, so it is no mistake anywhere.
+    if (why === undefined || !view.has(key) || (key === 'linger' && linger === 0)) continue;
+    ctx.diagnostics.error('unsupported-setting', `\`${key}\` does not apply to a ${type} connector: ${why}`, view.keyPos(key), 'remove it; `linger` and `batch-size` group the records of an http-source');
+  }
   const batchBytes = view.values['batch-size'] ?? view.values.batch_size;
-  return { ...(linger !== undefined ? { lingerMs: linger } : {}), ...(batchBytes !== undefined ? { batchBytes } : {}) };
+  if (batchBytes !== undefined && batchBytes < 1000 && why === undefined) {
+    ctx.diagnostics.error('invalid-value', `\`batch-size\` must be at least 1 KB, found ${batchBytes} bytes`, view.valuePos(view.has('batch-size') ? 'batch-size' : 'batch_size'), 'a message holds at least one record; `16 KB` is Fluvio\'s default');
+  }
+  return { ...(linger !== undefined && linger > 0 ? { lingerMs: linger } : {}), ...(batchBytes !== undefined ? { batchBytes } : {}) };
 }
 
 function readConsumer(ctx: ParseContext, input: Node | undefined): ConsumerSettings {
@@ -243,7 +264,7 @@ function readConsumer(ctx: ParseContext, input: Node | undefined): ConsumerSetti
   if (input === undefined) return defaults;
   const view = readMap(ctx, input, { id: text.optional(), partition: z.int().min(0).optional(), max_bytes: byteSize.optional(), 'max-bytes': byteSize.optional(), offset: optionalNode }, '`meta.consumer`');
   if (view === undefined) return defaults;
-  const offset = readMap(ctx, view.values.offset as Node | undefined, { strategy: z.enum(['auto', 'manual', 'none']).optional(), start: z.unknown().optional(), 'flush-period': z.unknown().optional() }, '`meta.consumer.offset`');
+  const offset = readMap(ctx, view.values.offset as Node | undefined, { strategy: z.enum(['auto', 'manual', 'none']).optional(), start: z.unknown().optional(), 'flush-period': fluvioDuration.optional() }, '`meta.consumer.offset`');
   let start: ConsumerSettings['start'] = 'beginning';
   const startNode = offset?.valueNode('start');
   if (startNode !== undefined) {
@@ -252,7 +273,16 @@ function readConsumer(ctx: ParseContext, input: Node | undefined): ConsumerSetti
     else ctx.diagnostics.error('invalid-value', `\`offset.start\` must be \`beginning\` or \`end\`, found ${describeNode(startNode)}`, ctx.positions.of(startNode), 'an absolute or relative start offset is not supported: a sink starts at its committed position, else at `beginning` or `end`');
   }
   const { id, partition } = view.values;
-  return { ...(id !== undefined ? { id } : {}), ...(partition !== undefined ? { partition } : {}), start, strategy: offset?.values.strategy ?? 'auto' };
+  const maxBytes = view.values.max_bytes ?? view.values['max-bytes'];
+  const flushPeriodMs = offset?.values['flush-period'];
+  return {
+    ...(id !== undefined ? { id } : {}),
+    ...(partition !== undefined ? { partition } : {}),
+    start,
+    strategy: offset?.values.strategy ?? 'auto',
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
+    ...(flushPeriodMs !== undefined && flushPeriodMs > 0 ? { flushPeriodMs } : {}),
+  };
 }
 
 function readSecrets(ctx: ParseContext, input: Node | undefined): string[] {
@@ -413,6 +443,7 @@ function readSettings(ctx: ParseContext, type: ConnectorType, section: Node, tra
       if (view === undefined || view.values.endpoint === undefined) return undefined;
       const v = view.values;
       if (view.has('interval')) ctx.diagnostics.warning('ignored-setting', '`interval` does nothing in an http-sink: it sends as records arrive', view.keyPos('interval'));
+      const connectTimeoutMs = v.http_connect_timeout ?? v['connect-timeout'];
       return {
         type,
         endpoint: v.endpoint!,
@@ -420,6 +451,7 @@ function readSettings(ctx: ParseContext, type: ConnectorType, section: Node, tra
         userAgent: v['user-agent'] ?? v.user_agent ?? 'ssdk/http-sink',
         headers: v.headers ?? [],
         requestTimeoutMs: v.http_request_timeout ?? v['request-timeout'] ?? 15_000,
+        ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
         backoffMinMs: v.backoff_min ?? v['backoff-min'] ?? 1_000,
         backoffMaxMs: v.backoff_max ?? v['backoff-max'] ?? 60_000,
         body: v.body ?? 'record',
@@ -524,8 +556,8 @@ const HTTP_SINK_SHAPE = {
   headers: headerList.optional(),
   http_request_timeout: positiveDuration.optional(),
   'request-timeout': positiveDuration.optional(),
-  // Fluvio's; node's fetch has one timeout for the whole request.
   http_connect_timeout: positiveDuration.optional(),
+  'connect-timeout': positiveDuration.optional(),
   backoff_min: positiveDuration.optional(),
   backoff_max: positiveDuration.optional(),
   'backoff-min': positiveDuration.optional(),
