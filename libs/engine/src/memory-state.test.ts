@@ -97,4 +97,30 @@ describe('engine - memory state', () => {
     expect(s.lookup('c', 'a')).toBe(1);
     expect(s.lookup('ref', 'k')).toBe('ref:k');
   });
+
+  it('engine - undo puts back what the writes since beginUndo replaced (values, new keys, deletes), in any bucket', () => {
+    const s = new MemoryState();
+    s.load('c', 'a', 1);
+    s.load('c', 'gone', 5);
+    const w = { start: 0, end: 10 };
+    s.beginUndo();
+    s.set('c', 'a', 2);
+    s.set('c', 'a', 3);
+    s.set('c', 'new', 1);
+    s.delete('c', 'gone');
+    s.set('w', 'k', 7, w);
+    s.undo();
+    expect([...s.entries('c')].sort()).toEqual([['a', 1], ['gone', 5]]);
+    expect([...s.entries('w', w)]).toEqual([]);
+    // After an undo the log starts again; writes after endUndo stay.
+    s.set('c', 'a', 4);
+    s.undo();
+    expect(s.get('c', 'a')).toBe(1);
+    s.endUndo();
+    s.set('c', 'a', 9);
+    s.undo();
+    expect(s.get('c', 'a')).toBe(9);
+    // The undone keys are written again as they were: the checkpoint restores them too.
+    expect(s.takeChanges().find((c) => c.key === 'new')).toEqual({ state: 'c', key: 'new', value: undefined });
+  });
 });

@@ -46,6 +46,9 @@ interface Dirty {
   keys: Set<Key>;
 }
 
+/** In the undo log: the key held no value. */
+const ABSENT = Symbol('absent');
+
 /** Window objects whose bucket a state remembers between checkpoints (see `remember`). */
 const SLOTS_MAX = 4096;
 
@@ -70,6 +73,13 @@ export class MemoryState implements StateAccess {
   private readonly checks: ReadonlyMap<string, StateWriteCheck> | undefined;
 
   private readonly loadedAt = new Map<string, Map<Key, number>>();
+  /**
+   * While a record's effects may still be refused (`beginUndo`): each changed bucket's keys and
+   * the values they held before (ABSENT: none), so `undo` can put them back.
+   */
+  private undoLog: Map<Map<Key, unknown>, Map<Key, unknown>> | undefined;
+  /** The undo log's entry for the remembered bucket. */
+  private lastUndo: Map<Key, unknown> | undefined;
 
   /**
    * `refs` answers lookups of states this one does not hold (ref-states owned elsewhere);
@@ -96,6 +106,7 @@ export class MemoryState implements StateAccess {
   set(state: string, key: Key, value: unknown, window?: WindowBounds): void {
     if (state !== this.lastState || window !== this.lastWindow) this.remember(state, window);
     this.lastCheck?.(key, value);
+    if (this.undoLog) this.keepForUndo(key);
     this.lastBucket!.set(key, value);
     this.lastDirty!.add(key);
   }
@@ -108,6 +119,7 @@ export class MemoryState implements StateAccess {
       return;
     }
     if (state !== this.lastState || window !== this.lastWindow) this.remember(state, window);
+    if (this.undoLog) this.keepForUndo(key);
     this.lastBucket!.delete(key);
     this.lastDirty!.add(key);
   }
@@ -152,6 +164,48 @@ export class MemoryState implements StateAccess {
     this.forget();
   }
 
+  /**
+   * Remembers what the writes from here on replace, until `undo` puts it back or `endUndo`
+   * forgets it: the host loop's way to drop the state changes of records whose outputs it
+   * refuses afterwards (an output that does not fit its topic or any frame). Window drops are
+   * not undone (only chain units use it).
+   */
+  beginUndo(): void {
+    this.undoLog = new Map();
+    this.lastUndo = undefined;
+  }
+
+  /** Puts back every value written since `beginUndo` (the keys stay marked changed: they are written again as they were). */
+  undo(): void {
+    const log = this.undoLog;
+    if (!log) return;
+    for (const [bucket, before] of log) {
+      for (const [key, value] of before) {
+        if (value === ABSENT) bucket.delete(key);
+        else bucket.set(key, value);
+      }
+    }
+    this.undoLog = new Map();
+    this.lastUndo = undefined;
+  }
+
+  endUndo(): void {
+    this.undoLog = undefined;
+    this.lastUndo = undefined;
+  }
+
+  /** Before a write to the remembered bucket: keeps what `key` held, once per undo span. */
+  private keepForUndo(key: Key): void {
+    const bucket = this.lastBucket!;
+    let before = this.lastUndo;
+    if (!before) {
+      before = this.undoLog!.get(bucket);
+      if (!before) this.undoLog!.set(bucket, (before = new Map()));
+      this.lastUndo = before;
+    }
+    if (!before.has(key)) before.set(key, bucket.has(key) ? bucket.get(key) : ABSENT);
+  }
+
   /** What changed since the last call, one entry per (state, window, key): the last write wins. */
   takeChanges(): StateChange[] {
     const out: StateChange[] = [];
@@ -185,6 +239,7 @@ export class MemoryState implements StateAccess {
     this.lastCheck = this.checks?.get(state);
     this.lastState = state;
     this.lastWindow = window;
+    this.lastUndo = undefined;
   }
 
   private dirtyOf(state: string, window: WindowBounds | undefined): Set<Key> {
@@ -203,6 +258,7 @@ export class MemoryState implements StateAccess {
     this.lastBucket = undefined;
     this.lastDirty = undefined;
     this.lastCheck = undefined;
+    this.lastUndo = undefined;
   }
 
   private bucket(state: string, window: WindowBounds | undefined, create: boolean): Map<Key, unknown> | undefined {

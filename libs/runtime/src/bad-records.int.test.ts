@@ -1,7 +1,7 @@
 /**
  * Records that fail after their function — a key the state cannot store, an output no frame can
  * hold — go to the dead-letter topic with the reason and their own offset, and the partition goes
- * on. The same harness runs the host loop on the two data paths: records carried in process (the
+ * on; a record whose output is refused leaves no state change behind. The same harness runs the host loop on the two data paths: records carried in process (the
  * embedded runtime) and frames on NATS JetStream (operator services); both give the same verdict.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -48,6 +48,12 @@ services:
           function byWord(w: string): string {
             return (w === 'seven' ? 7 : w.slice(0, 10)) as unknown as string;
           }
+      transforms:
+        - operator: map
+          run: |
+            function shout(w: string): string {
+              return (w === 'odd' ? 42 : w) as unknown as string;
+            }
       update-state:
         run: |
           function addUp(w: string, ctx: Ctx): void {
@@ -56,7 +62,7 @@ services:
     sinks: [{type: topic, id: kept}]
 `;
 
-const INPUT = ['a', 'seven', 'big', 'b', 'a'];
+const INPUT = ['a', 'seven', 'big', 'odd', 'b', 'a'];
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -118,21 +124,26 @@ describe('runtime - bad records after the function', () => {
     const onNats = await run(await topologyOf(nats.prefix), bus, false);
 
     for (const r of [inProcess, onNats]) {
-      // records in = out + dead letters
+      // records in = out + dead letters (nothing is late here)
       expect(r.recordsIn).toBe(INPUT.length);
+      expect(r.kept.length + r.dead.length).toBe(INPUT.length);
       expect(r.kept).toEqual(['a', 'b', 'a']);
       // The output is refused where it is made (the map's unit), the key where it is stored.
       expect(r.dead.map((d) => d.reason)).toEqual([
         expect.stringMatching(/^count\.grow produced a record of \d+ bytes for topic `count\.grow\.out`, over the frame limit of 900000 bytes/),
+        // Settled first: a refused output sends its message through the chain again without it.
+        expect.stringMatching(/^count\.add-up returned a value that does not fit topic `kept`: expected string, got the number 42/),
         expect.stringMatching(/has string keys, got the number 7/),
       ]);
       // Each dead letter names its own record: the message and the record's place in it ('big'
-      // is third of the source's message; 'seven' second of what the key's unit passed on).
+      // is third of the source's message; 'seven' second of what the map before the state passed on).
       expect(r.dead.map((d) => [d.input.topic, d.input.seq, d.input.index])).toEqual([
         ['words', 1, 2],
-        ['count.by-word.out', 1, 1],
+        ['count.shout.out', 1, 2],
+        ['count.shout.out', 1, 1],
       ]);
-      // The refused key changed no state; the cut dead letter says how large the value was.
+      // Neither the refused key nor the record whose output was refused changed state (its
+      // update ran before its output was refused); the cut dead letter says how large the value was.
       expect(r.state).toEqual({ a: 2, b: 1 });
       expect(r.dead[0]!.truncated!.bytes).toBe(2_000_002);
     }

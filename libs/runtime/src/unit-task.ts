@@ -146,6 +146,8 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     : undefined;
   if (progress) for (const c of channels) logic.bound(c.channel, progress.bound(c.channel), now());
   const held = (c: ChannelReader) => o.hold?.(c.topic) === true;
+  // A chain unit that writes state can take back a record's state changes (`MemoryState.beginUndo`).
+  const undoable = owned.length > 0;
   let ended = false;
   if (channels.length > 0 && channels.every((c) => c.ended)) {
     // Every input ended before a restart: the readers of this unit's outputs may be reading a
@@ -211,12 +213,26 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
             const decoded = frame.kind === 'carried' ? adoptRecords(frame, ch, m.seq, pending, unit.id) : decodeRecords(frame.records, ch, m.seq, pending, unit.id);
             metrics.recordsIn(frame.records.length);
             observed?.at(ch.partition, m.seq);
-            const effects = await logic.process(decoded.records, ch.channel, now());
+            const origin = `${ch.channel}:${m.seq}`;
+            let input: Input = { ch, seq: m.seq, ...decoded };
+            const chain = logic.kind === 'chain';
+            // A record whose output cannot be written is dead-lettered as a whole: its state
+            // changes go with its outputs. The message runs again without it, from the state it
+            // found (a later record of the message must not see what the refused one wrote).
+            if (chain && undoable) state.beginUndo();
+            let effects = await logic.process(input.records, ch.channel, now());
+            if (chain) {
+              for (let refused = pending.tryEffects(effects, origin, input); refused; refused = pending.tryEffects(effects, origin, input)) {
+                state.undo();
+                input = without(input, refused);
+                effects = await logic.process(input.records, ch.channel, now());
+              }
+              if (undoable) state.endUndo();
+            } else pending.effects(effects, origin, input);
             if (progress) {
               const times = effects.times ?? { max: maxTimestamp(decoded.records), retimed: false };
               if (progress.observe(ch.channel, times.max, times.retimed, now())) logic.bound(ch.channel, progress.bound(ch.channel), now());
             }
-            pending.effects(effects, `${ch.channel}:${m.seq}`, { ch, seq: m.seq, ...decoded });
             metrics.batchLatency(performance.now() - t0);
           }
           offsets.set(ch.channel, m.seq);
@@ -337,6 +353,20 @@ function indexIn(input: Decoded, record: number): number {
 interface Input extends Decoded {
   ch: ChannelReader;
   seq: number;
+}
+
+/** The message's records less those at `drop` (indexes into `input.records`); each keeps its place in the message. */
+function without(input: Input, drop: ReadonlySet<number>): Input {
+  const records: EngineRecord[] = [];
+  const raws: RawRecord[] | undefined = input.raws ? [] : undefined;
+  const positions: number[] = [];
+  for (let i = 0; i < input.records.length; i++) {
+    if (drop.has(i)) continue;
+    records.push(input.records[i]!);
+    raws?.push(input.raws![i]!);
+    positions.push(indexIn(input, i));
+  }
+  return raws ? { ch: input.ch, seq: input.seq, records, raws, positions } : { ch: input.ch, seq: input.seq, records, positions };
 }
 
 /** `decodeRecords` for records carried in process: the same values, checks and dead letters, without the bytes. */
@@ -468,6 +498,53 @@ class Publisher {
     this.carry = carry;
   }
 
+  /**
+   * `effects` of one input message for a chain unit, whose every output names its record: when
+   * some records' outputs cannot be written, none of the message's outputs is kept, those
+   * records are dead-lettered, and their indexes are returned so the caller runs the message
+   * again without them (and without their state changes).
+   */
+  tryEffects(e: UnitEffects, origin: string, input: Input): Set<number> | undefined {
+    // What came before (dead letters of undecodable records) stays whatever happens below.
+    this.seal();
+    const outCount = this.outCount;
+    const refused: ChainFailure[] = [];
+    this.refused = refused;
+    try {
+      for (const r of e.outputs) this.output(r, origin, input);
+    } finally {
+      this.refused = undefined;
+    }
+    if (refused.length === 0) {
+      for (const f of e.failures) this.failure(f, origin, input);
+      for (const l of e.late) this.lateRecord(l, origin, input);
+      this.seal();
+      return undefined;
+    }
+    this.groups.delete(origin);
+    this.carried.delete(origin);
+    this.lastOrigin = undefined;
+    this.lastGroup = undefined;
+    this.outCount = outCount;
+    const records = new Set<number>();
+    for (const f of refused) {
+      if (records.has(f.input)) continue;
+      records.add(f.input);
+      this.failure(f, origin, input);
+    }
+    this.seal();
+    return records;
+  }
+
+  /** Outputs refused while `tryEffects` runs, collected instead of dead-lettered. */
+  private refused: ChainFailure[] | undefined;
+
+  /** An output that cannot be written: its record is dead-lettered (by `tryEffects` once the message is settled). */
+  private refuse(f: ChainFailure, origin: string, input: Input | undefined): void {
+    if (this.refused && f.input >= 0) this.refused.push(f);
+    else this.failure(f, origin, input);
+  }
+
   effects(e: UnitEffects, origin: string, input: Input | undefined): void {
     for (const r of e.outputs) this.output(r, origin, input);
     for (const f of e.flushes) this.output(f.record, `window:${f.window.start}:${f.window.end}`, undefined);
@@ -548,7 +625,7 @@ class Publisher {
       } catch (err) {
         // The function returned something its declared output does not allow.
         const reason = `${this.unit.lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
-        this.failure({ input: from ?? -1, operator: this.unit.lastStep, reason, record: r }, origin, input);
+        this.refuse({ input: from ?? -1, operator: this.unit.lastStep, reason, record: r }, origin, input);
         continue;
       }
       const keyed = r.key === null ? undefined : wireKey(topic, r.key);
@@ -558,7 +635,7 @@ class Publisher {
       if ((typeof value === 'string' ? value.length * 3 : value.length) > this.maxFrameBytes - FRAME_SLACK) {
         const size = frameBytesOf({ key, value, timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) });
         if (size > this.maxFrameBytes) {
-          this.failure({ input: from ?? -1, operator: this.unit.lastStep, reason: oversized(this.unit.lastStep, topic, size, this.maxFrameBytes), record: r }, origin, input);
+          this.refuse({ input: from ?? -1, operator: this.unit.lastStep, reason: oversized(this.unit.lastStep, topic, size, this.maxFrameBytes), record: r }, origin, input);
           continue;
         }
       }
@@ -580,7 +657,7 @@ class Publisher {
         value = topic.value.snapshot(r.value);
       } catch (err) {
         const reason = `${this.unit.lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
-        this.failure({ input: from ?? -1, operator: this.unit.lastStep, reason, record: r }, origin, input);
+        this.refuse({ input: from ?? -1, operator: this.unit.lastStep, reason, record: r }, origin, input);
         continue;
       }
       const key = r.key === null ? null : topic.key.carry(r.key);
@@ -589,7 +666,7 @@ class Publisher {
       if (!withinBytes(value, this.maxFrameBytes - FRAME_SLACK)) {
         const size = frameBytesOf({ key: key === null ? null : topic.key.encode(key), value: topic.value.wire(value), timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) });
         if (size > this.maxFrameBytes) {
-          this.failure({ input: from ?? -1, operator: this.unit.lastStep, reason: oversized(this.unit.lastStep, topic, size, this.maxFrameBytes), record: r }, origin, input);
+          this.refuse({ input: from ?? -1, operator: this.unit.lastStep, reason: oversized(this.unit.lastStep, topic, size, this.maxFrameBytes), record: r }, origin, input);
           continue;
         }
       }
