@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { PhysicalPlan } from '@ssdk/plan';
-import { parseJsonLines, type JsonRecord } from '@ssdk/records';
+import type { JsonRecord } from '@ssdk/records';
+import { inputRecords, type InputFile } from './input-file.ts';
 import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
 import { runConnector, Secrets } from '@ssdk/connectors';
 import { openSandbox, sourceFunctions, startEmbedded, stateCheckpointStore, unitRunsSandboxed, type CheckpointStore, type EmbeddedDataflow, type IsolationChoice, type Sandbox, type UnitObserver } from '@ssdk/runtime';
@@ -26,7 +27,8 @@ export const EMBEDDED_PARTITIONS = 1;
 
 export interface SessionInput {
   topic: string;
-  records: JsonRecord[];
+  /** The records (`ssdk test`), or a file's lines (`ssdk run --input`: a bad line is dead-lettered, the rest goes on). */
+  records: JsonRecord[] | InputFile;
   /** What the input is, to tell a run given the same input again (a hash of the file and how it is read). */
   digest?: string;
 }
@@ -164,13 +166,10 @@ export function isolationFlag(cmd: ParsedCommand, command: string): IsolationCho
 /** Produces each input in turn, waiting until the dataflow is idle after each. */
 export async function feed(session: Session, inputs: readonly SessionInput[]): Promise<void> {
   for (const input of inputs) {
-    await session.df.produce(input.topic, input.records.map(toProduceRecord));
+    const records = Array.isArray(input.records) ? input.records : inputRecords(input.records, session.df.topicOf(input.topic));
+    await session.df.produce(input.topic, records.map(toProduceRecord));
     await session.df.idle();
   }
-}
-
-export async function readInputFile(path: string, records: boolean): Promise<JsonRecord[]> {
-  return parseJsonLines(await readFile(path, 'utf8'), records);
 }
 
 /** The digest of an input file as `--input` reads it (`SessionInput.digest`). */

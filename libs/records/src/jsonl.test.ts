@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatJsonLine, parseJsonLines, JsonLineError } from './jsonl.ts';
+import { formatJsonLine, parseJsonLines, readJsonLines, JsonLineError } from './jsonl.ts';
 
 describe('records - JSON lines', () => {
   it('records - bare values, one per line, blank lines skipped', () => {
@@ -21,5 +21,16 @@ describe('records - JSON lines', () => {
   ])('records - %s is rejected with its line', (line, message) => {
     expect(() => parseJsonLines(line, true)).toThrow(JsonLineError);
     expect(() => parseJsonLines(line, true)).toThrow(message);
+  });
+
+  it('records - read leniently, a bad line is given with its line, reason and bytes and the rest is read', () => {
+    const bytes = Buffer.concat([Buffer.from('\uFEFF"a"\n{"n":\n\n'), Buffer.from([0x22, 0xff, 0x22, 0x0a]), Buffer.from('42')]);
+    expect(readJsonLines(bytes, false)).toEqual([
+      { line: 1, record: { value: 'a' } },
+      { line: 2, reason: expect.stringMatching(/^not valid JSON \(/), bytes: new Uint8Array(Buffer.from('{"n":')) },
+      { line: 4, reason: 'not UTF-8 text', bytes: new Uint8Array([0x22, 0xff, 0x22]) },
+      { line: 5, record: { value: 42 } },
+    ]);
+    expect(readJsonLines(Buffer.from('{"value":1}\n{"val":1}\n'), true).map((l) => ('reason' in l ? l.reason : l.record))).toEqual([{ value: 1 }, expect.stringMatching(/^expected a record/)]);
   });
 });

@@ -5,6 +5,7 @@
  * - with `--records` each line is `{"key"?, "value", "timestamp"?, "headers"?}`;
  * - bytes are written `{"$bytes": "<base64>"}` wherever a value holds them.
  */
+import { Buffer, isUtf8 } from 'node:buffer';
 
 export interface JsonRecord {
   key?: unknown;
@@ -57,6 +58,55 @@ export function parseJsonLines(text: string, records: boolean): JsonRecord[] {
   for (let i = 0; i < lines.length; i++) {
     const t = lines[i]!.trim();
     if (t) out.push(parseJsonLine(t, i + 1, records));
+  }
+  return out;
+}
+
+/**
+ * The header of a record produced for an input line that is not one (`readJsonLines`): its value
+ * says where the line is and why (`FILE:LINE: reason`). The operator that reads the record
+ * dead-letters it with that reason and the record's own offset, in both runtimes.
+ */
+export const UNREADABLE_HEADER = 'ssdk-unreadable';
+
+/** A line of an input file that is not a record: where it is, why, and its bytes as they were. */
+export interface UnreadableLine {
+  line: number;
+  /** Why, without the line (`not valid JSON (…)`). */
+  reason: string;
+  bytes: Uint8Array;
+}
+
+/** One line of an input file read leniently: a record, or why it is not one. */
+export type InputLine = { line: number; record: JsonRecord } | UnreadableLine;
+
+/**
+ * The lines of an input file, read from its bytes so that one bad line costs only itself (the
+ * CLI dead-letters it with its file and line, and the rest goes on): a line that is not UTF-8,
+ * not JSON, or (with `records`) not a record is given with its reason and bytes. Blank lines
+ * are skipped; a UTF-8 byte-order mark at the start is ignored.
+ */
+export function readJsonLines(bytes: Uint8Array, records: boolean): InputLine[] {
+  const out: InputLine[] = [];
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let start = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  for (let line = 1; start <= buf.length; line++) {
+    let end = buf.indexOf(0x0a, start);
+    if (end < 0) end = buf.length;
+    const raw = buf.subarray(start, end);
+    start = end + 1;
+    if (!isUtf8(raw)) {
+      out.push({ line, reason: 'not UTF-8 text', bytes: Uint8Array.from(raw) });
+      continue;
+    }
+    const text = raw.toString('utf8').trim();
+    if (!text) continue;
+    try {
+      out.push({ line, record: parseJsonLine(text, line, records) });
+    } catch (err) {
+      if (!(err instanceof JsonLineError)) throw err;
+      out.push({ line, reason: err.message.replace(/^line \d+: /, ''), bytes: Uint8Array.from(raw) });
+    }
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { createMemoryBus, createNatsBus, type Bus } from '@ssdk/bus';
 import { MemoryState } from '@ssdk/engine';
 import { sourceFunctions } from './functions.ts';
 import { planDataflow } from '@ssdk/plan';
-import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
+import { decodeFrame, encodeFrame, encodeRecords, UNREADABLE_HEADER, type OutRecord } from '@ssdk/records';
 import { parseServicesFile } from '@ssdk/spec';
 import { testNats } from '@ssdk/testing';
 import { carryingBus } from './carried.ts';
@@ -80,10 +80,9 @@ async function topologyOf(subjectPrefix?: string): Promise<Topology> {
 }
 
 /** Runs every unit to the end of its input, in order, and reads what came out. */
-async function run(topology: Topology, bus: Bus, carryRecords: boolean) {
+async function run(topology: Topology, bus: Bus, carryRecords: boolean, records: OutRecord[] = INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }))) {
   for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
   const source = topology.topics.get('words')!;
-  const records = INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }));
   await bus.publish(source.name, 0, [{ data: encodeRecords(records) }, { data: encodeFrame({ kind: 'end' }) }]);
   const checkpoints = memoryCheckpointStore();
   const metrics = topology.units.map((u) => new UnitMetrics(u.id));
@@ -148,5 +147,28 @@ describe('runtime - bad records after the function', () => {
       expect(r.dead[0]!.truncated!.bytes).toBe(2_000_002);
     }
     expect(onNats.dead.map((d) => d.input)).toEqual(inProcess.dead.map((d) => d.input));
+  });
+
+  it('runtime - a record made of a bad input line is dead-lettered with its file and line by its first reader, in process and on NATS alike', async () => {
+    // What `ssdk produce` and `ssdk run --input` make of a line that is not a record: its bytes, marked.
+    const line = (value: string, bad?: string): OutRecord => ({ key: null, value, timestamp: 1_000, ...(bad ? { headers: { [UNREADABLE_HEADER]: bad } } : {}) });
+    const input = [line('"a"'), line('{"oops', 'in.jsonl:2: not valid JSON'), line('"b"'), line('"c"', 'in.jsonl:4: not UTF-8 text')];
+    const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()), true, input);
+    const nats = await testNats();
+    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+    cleanups.push(async () => {
+      await bus.destroy();
+      await bus.close();
+    });
+    const onNats = await run(await topologyOf(nats.prefix), bus, false, input);
+    for (const r of [inProcess, onNats]) {
+      expect(r.recordsIn).toBe(input.length);
+      expect(r.kept).toEqual(['a', 'b']);
+      expect(r.dead.map((d) => [d.reason, d.input.seq, d.input.index])).toEqual([
+        ['in.jsonl:2: not valid JSON', 1, 1],
+        ['in.jsonl:4: not UTF-8 text', 1, 3],
+      ]);
+      expect(r.state).toEqual({ a: 1, b: 1 });
+    }
   });
 });

@@ -56,6 +56,8 @@ export interface ProduceRecord {
 export interface EmbeddedDataflow {
   topology: Topology;
   bus: Bus;
+  /** A topic by id or name (an unknown one throws, naming the dataflow's topics). */
+  topicOf(topic: string): RuntimeTopic;
   /** Writes records to a topic (by id or name), spread over partitions by key (round-robin without one). */
   produce(topic: string, records: readonly ProduceRecord[]): Promise<void>;
   /** Marks the end of input on topics (default: every topic the dataflow only reads). */
@@ -142,6 +144,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
   return {
     topology,
     bus,
+    topicOf,
     async produce(topic, records) {
       const t = topicOf(topic);
       const byPartition = new Map<number, CarriedRecord[]>();

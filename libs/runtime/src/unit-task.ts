@@ -7,7 +7,7 @@
  */
 import { MemoryState, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
-import { decodeFrame, encodeFrame, encodeRecordFrames, frameBytesOf, frameTimestamp, partitionOfText, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
+import { decodeFrame, encodeFrame, encodeRecordFrames, frameBytesOf, frameTimestamp, partitionOfText, UNREADABLE_HEADER, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
 import { adoptRecord, carriedBatchOf, carry, CarriedBatch, type CarriedRecord } from './carried.ts';
 import { channelOf, type Channel, type CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
@@ -375,15 +375,22 @@ function adoptRecords(batch: CarriedBatch, ch: ChannelReader, seq: number, pendi
   let positions: number[] | undefined;
   let n = 0;
   for (let i = 0; i < batch.records.length; i++) {
-    try {
-      records[n++] = adoptRecord(batch.records[i]!, ch.topic);
-      positions?.push(i);
-    } catch (err) {
-      n--;
-      positions ??= Array.from({ length: n }, (_, j) => j);
-      const raw = batch.raw(i);
-      pending.deadLetter(unitId, mismatch(ch.topic, err), ch, seq, i, undefined, raw.value, raw);
+    const r = batch.records[i]!;
+    // An input line that was not a record reached its first reader: dead-lettered with why.
+    let reason = r.headers?.[UNREADABLE_HEADER];
+    if (reason === undefined) {
+      try {
+        records[n] = adoptRecord(r, ch.topic);
+        n++;
+        positions?.push(i);
+        continue;
+      } catch (err) {
+        reason = mismatch(ch.topic, err);
+      }
     }
+    positions ??= Array.from({ length: n }, (_, j) => j);
+    const raw = batch.raw(i);
+    pending.deadLetter(unitId, reason, ch, seq, i, undefined, raw.value, raw);
   }
   records.length = n;
   return positions ? { records, positions } : { records };
@@ -394,6 +401,8 @@ function mismatch(topic: RuntimeTopic, err: unknown): string {
 }
 
 function decodeRecord(raw: RawRecord, topic: RuntimeTopic): EngineRecord | string {
+  // An input line that was not a record reached its first reader: dead-lettered with why.
+  if (raw.headers !== undefined && raw.headers[UNREADABLE_HEADER] !== undefined) return raw.headers[UNREADABLE_HEADER];
   try {
     const value = topic.value.decode(raw.value);
     const key = raw.key ? topic.key.decode(raw.key) : null;
