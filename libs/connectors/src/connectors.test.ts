@@ -42,9 +42,23 @@ describe('connectors (pure parts)', () => {
   });
 
   it('http bodies - one record, JSON lines or a JSON array; bad parts come back with their reason', () => {
-    expect(bodyRecords({ split: 'lines', outputType: 'json' }, '{"a":1}\n\nnope\n[2]')).toEqual({ values: ['{"a":1}', '[2]'], bad: [{ value: 'nope', reason: expect.stringContaining('line 3 is not JSON') }] });
-    expect(bodyRecords({ split: 'array', outputType: 'json' }, '[1, {"b": 2}]').values).toEqual(['1', '{"b":2}']);
+    expect(bodyRecords({ split: 'lines', outputType: 'json' }, '{"a":1}\n\nnope\n[2]')).toEqual({ records: [{ value: '{"a":1}' }, { value: '[2]' }], bad: [{ value: 'nope', reason: expect.stringContaining('line 3 is not JSON') }] });
+    expect(bodyRecords({ split: 'array', outputType: 'json' }, '[1, {"b": 2}]').records).toEqual([{ value: '1' }, { value: '{"b":2}' }]);
     expect(bodyRecords({ split: 'array', outputType: 'json' }, '{"b": 2}').bad).toEqual([{ value: '{"b": 2}', reason: 'body is not a JSON array' }]);
-    expect(bodyRecords({ split: 'none', outputType: 'text' }, 'plain words').values).toEqual(['"plain words"']);
+    expect(bodyRecords({ split: 'none', outputType: 'text' }, 'plain words').records).toEqual([{ value: '"plain words"' }]);
+  });
+
+  it('http bodies - output_type record: each part gives its key, value, event time and headers; anything else is a bad part', () => {
+    const body = '{"key":"k1","value":"the river","timestamp":1736154000198}\n{"value":{"n":2},"headers":{"h":"v"}}\n{"value":1,"val":3}\n"bare"';
+    expect(bodyRecords({ split: 'lines', outputType: 'record' }, body)).toEqual({
+      records: [
+        { key: 'k1', value: '"the river"', timestamp: 1736154000198 },
+        { key: null, value: '{"n":2}', headers: { h: 'v' } },
+      ],
+      bad: [
+        { value: '{"value":1,"val":3}', reason: expect.stringContaining('line 3 is not a record: unknown field `val`') },
+        { value: '"bare"', reason: expect.stringContaining('line 4 is not a record: expected a record') },
+      ],
+    });
   });
 });

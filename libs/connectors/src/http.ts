@@ -6,6 +6,7 @@
 import { Agent as HttpAgent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseJsonLine } from '@ssdk/records';
 import type { HttpSinkConfig, HttpSourceConfig, ProducerSettings } from '@ssdk/spec';
 import { EndpointUnavailableError } from './errors.ts';
 import { publishDeadLetters, retrying, SourceBatcher, valueText, type ConnectorHost, type DeadLetter, type SinkRecord, type SinkWriter, type SourceRecord, type SourceTopic } from './runtime.ts';
@@ -26,25 +27,38 @@ function isUnavailableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
-/** Splits a body into record values as the source's `split` and `output_type` say; bad parts are dead letters. */
-export function bodyRecords(config: Pick<HttpSourceConfig, 'split' | 'outputType'>, body: string): { values: string[]; bad: Array<{ value: string; reason: string }> } {
-  const values: string[] = [];
+/**
+ * Splits a body into records as the source's `split` and `output_type` say (`record`: each part
+ * is `{key?, value, timestamp?, headers?}`, read as `ssdk produce --records` reads a line); bad
+ * parts come back with the reason, for the dead-letter topic.
+ */
+export function bodyRecords(config: Pick<HttpSourceConfig, 'split' | 'outputType'>, body: string): { records: SourceRecord[]; bad: Array<{ value: string; reason: string }> } {
+  const records: SourceRecord[] = [];
   const bad: Array<{ value: string; reason: string }> = [];
-  const json = config.outputType === 'json';
-  const take = (text: string, what: string) => {
-    if (!json) {
-      values.push(JSON.stringify(text));
+  const take = (text: string, what: string, line: number) => {
+    if (config.outputType === 'text') {
+      records.push({ value: JSON.stringify(text) });
+      return;
+    }
+    if (config.outputType === 'record') {
+      try {
+        const r = parseJsonLine(text, line, true);
+        const key = r.key === undefined || r.key === null ? null : typeof r.key === 'object' ? JSON.stringify(r.key) : (r.key as string | number | boolean);
+        records.push({ key, value: JSON.stringify(r.value), ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}), ...(r.headers ? { headers: r.headers } : {}) });
+      } catch (error) {
+        bad.push({ value: text, reason: `${what} is not a record: ${(error as Error).message.replace(/^line \d+: /, '')}` });
+      }
       return;
     }
     try {
-      values.push(JSON.stringify(JSON.parse(text) as unknown));
+      records.push({ value: JSON.stringify(JSON.parse(text) as unknown) });
     } catch (error) {
       bad.push({ value: text, reason: `${what} is not JSON: ${(error as Error).message}` });
     }
   };
   if (config.split === 'lines') {
     body.split(/\r?\n/).forEach((line, i) => {
-      if (line.trim() !== '') take(line, `line ${i + 1}`);
+      if (line.trim() !== '') take(line, `line ${i + 1}`, i + 1);
     });
   } else if (config.split === 'array') {
     let parsed: unknown;
@@ -52,12 +66,12 @@ export function bodyRecords(config: Pick<HttpSourceConfig, 'split' | 'outputType
       parsed = JSON.parse(body);
     } catch (error) {
       bad.push({ value: body, reason: `body is not a JSON array: ${(error as Error).message}` });
-      return { values, bad };
+      return { records, bad };
     }
     if (!Array.isArray(parsed)) bad.push({ value: body, reason: 'body is not a JSON array' });
-    else for (const item of parsed) values.push(JSON.stringify(item));
-  } else take(body, 'body');
-  return { values, bad };
+    else parsed.forEach((item, i) => (config.outputType === 'json' ? records.push({ value: JSON.stringify(item) }) : take(JSON.stringify(item), `item ${i + 1}`, i + 1)));
+  } else take(body, 'body', 1);
+  return { records, bad };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -82,9 +96,8 @@ export async function runHttpPoll(host: ConnectorHost, config: HttpSourceConfig,
     if (response.status >= 400) {
       await publishDeadLetters(host, [{ reason: `HTTP ${response.status} ${response.statusText}`, input: host.secrets.redact(endpoint), value: response.body }]);
     } else {
-      const { values, bad } = bodyRecords(config, response.body);
-      const records: SourceRecord[] = values.map((value) => ({ value: config.outputParts === 'full' ? fullResponse(config, response, value) : value }));
-      await batcher.publish(records);
+      const { records, bad } = bodyRecords(config, response.body);
+      await batcher.publish(config.outputParts === 'full' ? records.map((r) => ({ ...r, value: fullResponse(config, response, r.value as string) })) : records);
       await publishDeadLetters(host, bad.map((b) => ({ ...b, input: host.secrets.redact(endpoint) })));
     }
     await sleep(Math.max(0, config.intervalMs - (Date.now() - started)), undefined, { signal: host.signal }).catch(() => {});
@@ -131,14 +144,15 @@ export async function runHttpWebhook(host: ConnectorHost, config: HttpSourceConf
       chunks.push(chunk);
     }
     const body = Buffer.concat(chunks).toString('utf8');
-    const { values, bad } = bodyRecords(config, body);
+    const parts = bodyRecords(config, body);
+    const bad = parts.bad;
     const key = req.headers['idempotency-key'];
     const base = typeof key === 'string' && key !== '' ? `webhook|${key}` : undefined;
-    const records: SourceRecord[] = values.map((value, i) => ({ value, ...(base ? { id: `${base}|${i}` } : {}) }));
+    const records: SourceRecord[] = parts.records.map((record, i) => ({ ...record, ...(base ? { id: `${base}|${i}` } : {}) }));
     await batcher.publish(records);
     const letters: DeadLetter[] = bad.map((b, i) => ({ ...b, input: `webhook ${config.path}`, ...(base ? { id: `${host.name}|dl|${base}|${i}` } : {}) }));
     await publishDeadLetters(host, letters);
-    reply(res, bad.length > 0 && values.length === 0 ? 422 : 200, { accepted: values.length, deadLettered: bad.length, ...(bad.length ? { reasons: bad.map((b) => b.reason) } : {}) });
+    reply(res, bad.length > 0 && records.length === 0 ? 422 : 200, { accepted: records.length, deadLettered: bad.length, ...(bad.length ? { reasons: bad.map((b) => b.reason) } : {}) });
   };
   const [hostname, port] = splitListen(config.listen!);
   await new Promise<void>((resolve, reject) => {

@@ -129,7 +129,8 @@ export async function busPositions(host: ConnectorHost, id: string, slots: numbe
 // Sources
 
 export interface SourceRecord {
-  key?: string | null;
+  /** Written to the bus as JSON (a topic's default key converter), as `ssdk produce` writes keys. */
+  key?: string | number | boolean | null;
   value: Uint8Array | string;
   timestamp?: number;
   headers?: Record<string, string>;

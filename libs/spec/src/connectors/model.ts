@@ -87,8 +87,12 @@ export interface HttpSourceConfig {
   headers: SecretText[];
   /** `body` publishes the response body; `full` also the status line and headers. */
   outputParts: 'body' | 'full';
-  /** `text` publishes the body as a string; `json` parses it (a bad body is dead-lettered). */
-  outputType: 'text' | 'json';
+  /**
+   * `text` publishes the body as a string; `json` parses it (a bad body is dead-lettered);
+   * `record` (ssdk's) reads each part as a record `{key?, value, timestamp?, headers?}`, as
+   * `ssdk produce --records` does, so a sender gives the key and the event time.
+   */
+  outputType: 'text' | 'json' | 'record';
   /** How a body holds records: one (`none`), one per line (`lines`), a JSON array (`array`). */
   split: 'none' | 'lines' | 'array';
   /** Webhook: address to listen on, `HOST:PORT`. */
