@@ -3,7 +3,7 @@
 # where no image registry can be reached: a Debian bookworm root made by debootstrap (Debian's
 # packages), imported, then one small build per name. Each is tagged with the name a real user
 # pulls, so the Dockerfile and the compose file stay what they run. Cached by tag: a second run
-# costs a few `docker image inspect`s. Needs root, debootstrap and a Docker engine ($DOCKER_HOST).
+# costs a few `docker image inspect`s and hashes. Needs root, debootstrap and a Docker engine ($DOCKER_HOST).
 #
 #   tools/docker/stand-ins.sh            # all of them
 #   SSDK_DOCKER_CACHE=/var/cache/ssdk-docker   # where the debootstrap root is kept
@@ -27,12 +27,15 @@ if ! have "$base"; then
 fi
 
 # name of the real image → folder of its stand-in's Dockerfile (built FROM $base or an earlier one)
+# Rebuilt when its folder's content changed (the label holds a hash of it), else kept.
 build() {
   local tag="$1" dir="$2"
   shift 2
-  have "$tag" && return 0
+  local content
+  content="$(cd "$dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
+  [ "$("$docker" image inspect -f '{{index .Config.Labels "ssdk.stand-in"}}' "$tag" 2>/dev/null)" = "$content" ] && return 0
   echo "building stand-in $tag" >&2
-  "$docker" build -q --build-arg "BASE=$base" "$@" -t "$tag" "$dir" >/dev/null
+  "$docker" build -q --build-arg "BASE=$base" --label "ssdk.stand-in=$content" "$@" -t "$tag" "$dir" >/dev/null
 }
 
 # The host's Node binary runs in a bookworm root (same libc); the node image's `node` user (uid 1000) too.

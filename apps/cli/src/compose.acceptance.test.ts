@@ -83,6 +83,9 @@ describe('ssdk compose on a Docker engine', () => {
     const half = Math.floor(sentences.length / 2);
     await writeFile(join(dir, 'first.jsonl'), sentences.slice(0, half).join('\n') + '\n');
     await writeFile(join(dir, 'second.jsonl'), sentences.slice(half).join('\n') + '\n');
+    // The producer on this machine exports to the stack's Jaeger, as a user's would: it opens each record's trace.
+    process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = `http://127.0.0.1:${4318 + OFFSET}`;
+    cleanups.push(async () => delete process.env['OTEL_EXPORTER_OTLP_ENDPOINT']);
     const first = await ssdk(dir, ['produce', 'sentences', '--file', join(dir, 'first.jsonl'), '--records', ...server, file]);
     expect(first.code, first.err).toBe(0);
     const operatorOf = async (id: string) => (await status())?.operators.find((o) => o.id === id);
@@ -119,8 +122,22 @@ describe('ssdk compose on a Docker engine', () => {
     const jaeger = `http://127.0.0.1:${16686 + OFFSET}`;
     const services = ((await (await fetch(`${jaeger}/api/services`)).json()) as { data: string[] }).data;
     expect(services).toEqual(expect.arrayContaining([`ssdk-${SCALED}`, 'ssdk-count-words-split-sentence', 'ssdk-top-words-count-in-window']));
-    const traces = ((await (await fetch(`${jaeger}/api/traces?service=ssdk-${SCALED}`)).json()) as { data: Array<{ spans: Array<{ operationName: string }> }> }).data;
-    expect(traces.flatMap((t) => t.spans.map((s) => s.operationName))).toContain('process');
+    // Jaeger shows one trace across every operator of a record's path: from the producer's span, each
+    // operator's batch the child of the one upstream of it (the context rode in the NATS headers).
+    const operatorServices = (await engine.compose(dir, ['config', '--services'])).trim().split('\n').filter((n) => !['nats', 'postgres', 'jaeger', 'planner', 'deploy-dataflow', 'dashboard'].includes(n));
+    expect(operatorServices).toHaveLength(7);
+    type JaegerTrace = { spans: Array<{ spanID: string; operationName: string; processID: string; references: Array<{ refType: string; spanID: string }> }>; processes: Record<string, { serviceName: string }> };
+    const traces = ((await (await fetch(`${jaeger}/api/traces?service=ssdk-top-words-count-in-window&limit=10000`)).json()) as { data: JaegerTrace[] }).data;
+    const whole = traces.find((t) => {
+      const serviceOf = (s: JaegerTrace['spans'][number]) => t.processes[s.processID]!.serviceName;
+      const byId = new Map(t.spans.map((s) => [s.spanID, s]));
+      // Up the parents from a batch of the last operator: every operator, then the producer at the root.
+      const leaf = t.spans.find((s) => serviceOf(s) === 'ssdk-top-words-count-in-window' && s.operationName === 'process');
+      const path: string[] = [];
+      for (let s = leaf; s; s = byId.get(s.references.find((r) => r.refType === 'CHILD_OF')?.spanID ?? '')) path.push(serviceOf(s));
+      return path.at(-1) === 'ssdk-produce' && operatorServices.every((n) => path.includes(`ssdk-${n}`));
+    });
+    expect(whole, `no trace from ssdk-produce through ${operatorServices.join(', ')} among ${traces.length}`).toBeDefined();
     // The dashboard answers on its published port.
     expect((await fetch(`http://127.0.0.1:${8080 + OFFSET}/`)).status).toBe(200);
 

@@ -4,7 +4,7 @@
 // 415, as the protocol lets a server that does not take that encoding answer.
 import { createServer } from 'node:http';
 
-/** service.name → trace id → spans */
+/** trace id → spans, each with the service.name of its resource */
 const traces = new Map();
 
 function attribute(attrs, key) {
@@ -29,13 +29,11 @@ function receive(req, res) {
     let n = 0;
     for (const rs of body.resourceSpans) {
       const service = attribute(rs.resource?.attributes, 'service.name') ?? 'unknown_service';
-      const byTrace = traces.get(service) ?? new Map();
-      traces.set(service, byTrace);
       for (const ss of rs.scopeSpans ?? []) {
         for (const span of ss.spans ?? []) {
-          const list = byTrace.get(span.traceId) ?? [];
-          byTrace.set(span.traceId, list);
-          list.push(span);
+          const list = traces.get(span.traceId) ?? [];
+          traces.set(span.traceId, list);
+          list.push({ ...span, service });
           n++;
         }
       }
@@ -45,17 +43,31 @@ function receive(req, res) {
   });
 }
 
+// As Jaeger answers: a trace found by one of its services comes whole, every service's spans,
+// each naming its parent (`references`, CHILD_OF) and its process (the service).
 function query(req, res) {
   const url = new URL(req.url, 'http://x');
-  if (url.pathname === '/api/services') return reply(res, 200, { data: [...traces.keys()].sort() });
+  if (url.pathname === '/api/services') return reply(res, 200, { data: [...new Set([...traces.values()].flatMap((spans) => spans.map((s) => s.service)))].sort() });
   if (url.pathname === '/api/traces') {
     const service = url.searchParams.get('service') ?? '';
     const limit = Number(url.searchParams.get('limit') ?? 20);
-    const data = [...(traces.get(service) ?? new Map())].slice(-limit).map(([traceID, spans]) => ({
-      traceID,
-      spans: spans.map((s) => ({ traceID, spanID: s.spanId, operationName: s.name, processID: 'p1' })),
-      processes: { p1: { serviceName: service } },
-    }));
+    const data = [...traces]
+      .filter(([, spans]) => spans.some((s) => s.service === service))
+      .slice(-limit)
+      .map(([traceID, spans]) => {
+        const services = [...new Set(spans.map((s) => s.service))];
+        return {
+          traceID,
+          spans: spans.map((s) => ({
+            traceID,
+            spanID: s.spanId,
+            operationName: s.name,
+            references: s.parentSpanId ? [{ refType: 'CHILD_OF', traceID, spanID: s.parentSpanId }] : [],
+            processID: `p${services.indexOf(s.service) + 1}`,
+          })),
+          processes: Object.fromEntries(services.map((name, i) => [`p${i + 1}`, { serviceName: name }])),
+        };
+      });
     return reply(res, 200, { data });
   }
   reply(res, 404, { message: 'GET /api/services or /api/traces?service=NAME' });
