@@ -6,18 +6,20 @@
  * twice. One bucket per subject prefix (`<prefix>-artifacts`), like the streams.
  */
 import { createHash } from 'node:crypto';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { ArtifactCorruptError, ArtifactMissingError, BusUnavailableError } from './errors.ts';
+import { compileNatsConnection, connectNats, type NatsConnectionOptions } from './nats-connection.ts';
 import { isTransientNatsError } from './retry.ts';
 
-export interface ArtifactStoreOptions {
-  /** @default process.env.NATS_URL, else nats://127.0.0.1:4222 */
-  servers?: string;
+/** The connection (servers, credentials, TLS from the options or `NATS_*`, as every other NATS client of ssdk), then the store's own. */
+export interface ArtifactStoreOptions extends NatsConnectionOptions {
   /** The stack's subject prefix: the bucket is `<prefix>-artifacts`. @default 'ssdk' */
   subjectPrefix?: string;
   /** Connection name (shown by the server). */
   name?: string;
+  /** @internal tests: the environment to read `NATS_*` from. @default process.env */
+  env?: Record<string, string | undefined>;
 }
 
 export interface ArtifactStore {
@@ -40,15 +42,10 @@ export function artifactBucket(subjectPrefix: string): string {
 }
 
 export async function openArtifactStore(o: ArtifactStoreOptions = {}): Promise<ArtifactStore> {
-  const servers = o.servers ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
   const bucket = artifactBucket(o.subjectPrefix ?? 'ssdk');
-  let nc: NatsConnection;
+  // A refused credential is a BusAuthError, a server away a BusUnavailableError, both redacted.
+  const nc: NatsConnection = await connectNats(compileNatsConnection(o, o.env ?? process.env), { name: o.name ?? 'ssdk-artifacts', timeout: 5_000, noAsyncTraces: true });
   let os: ObjectStore;
-  try {
-    nc = await connect({ servers, name: o.name ?? 'ssdk-artifacts' });
-  } catch (err) {
-    throw new BusUnavailableError(`NATS at ${servers} is not reachable: ${(err as Error).message}`, { cause: err });
-  }
   try {
     os = await new Objm(nc).create(bucket, { description: 'ssdk deployment artifacts by sha256' });
   } catch (err) {

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BusAuthError, BusConfigError } from './errors.ts';
 import { createNatsBus } from './nats.ts';
 import { connectControl } from './nats-control.ts';
+import { openArtifactStore } from './nats-artifacts.ts';
 
 const servers: PrivateNatsServer[] = [];
 function serverWith(config: string | ((dir: string) => string)): PrivateNatsServer {
@@ -69,6 +70,25 @@ describe('bus - nats authentication', () => {
     const control = await connectControl({ servers: server.url, user: 'app', password: 's3cret-pw' });
     await control.close();
     await expect(connectControl({ servers: server.url, connectTimeoutMs: 3_000 })).rejects.toBeInstanceOf(BusAuthError);
+  });
+
+  it('bus - the artifact store connects as the bus does: refused without the credentials, stores and fetches with them (options or NATS_* environment)', async () => {
+    const server = serverWith('authorization { users: [ { user: deployer, password: "art-pw" } ] }\n');
+    await server.start();
+    const refused = await openArtifactStore({ servers: server.url, subjectPrefix: 'ssdk_auth_art', env: {} }).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(refused).toBeInstanceOf(BusAuthError);
+    expect(refused!.message).not.toContain('art-pw');
+    const bytes = new TextEncoder().encode('a compiled function');
+    const store = await openArtifactStore({ servers: server.url, subjectPrefix: 'ssdk_auth_art', user: 'deployer', password: 'art-pw', env: {} });
+    const hash = await store.put(bytes);
+    await store.close();
+    // An operator gets them from its environment, never its command line.
+    const fromEnv = await openArtifactStore({ servers: server.url, subjectPrefix: 'ssdk_auth_art', env: { NATS_USER: 'deployer', NATS_PASSWORD: 'art-pw' } });
+    expect(new TextDecoder().decode(await fromEnv.get(hash))).toBe('a compiled function');
+    await fromEnv.close();
   });
 
   it('bus - token and nkey', async () => {
