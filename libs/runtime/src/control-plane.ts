@@ -17,7 +17,7 @@ import type { PhysicalPlan } from '@ssdk/plan';
 import { openPostgresStore, type Fence, type Lease, type StateStore, type StateTableSpec } from '@ssdk/state';
 import type { UnitMetricsSnapshot } from './metrics.ts';
 import { openArtifactStore } from '@ssdk/bus';
-import { fetchPlan, fetchUnitFunctions, type DeploymentArtifacts } from './artifacts.ts';
+import { deploymentHash, fetchPlan, fetchUnitFunctions, type DeploymentArtifacts } from './artifacts.ts';
 import { sourceUnitFunctions, type UnitFunctionSource } from './functions.ts';
 import { loadPlan, OperatorConfigError } from './operator.ts';
 import type { IsolationChoice } from './topology.ts';
@@ -534,9 +534,15 @@ export async function loadDeployedRecord(o: Pick<LoadDeployedOptions, 'databaseU
 export interface WatchDeploymentOptions extends Pick<LoadDeployedOptions, 'databaseUrl' | 'dataflow' | 'controlSchema'> {
   /** The plan hash running now. */
   hash: string;
+  /**
+   * `deploymentHash` of the artifacts running now (none: a deployment without artifacts). A
+   * redeploy of the same plan with other artifacts (a new component, functions compiled anew) is a
+   * change too: the unit must run what is deployed.
+   */
+  artifacts?: string;
   /** @default process.env.SSDK_REDEPLOY_POLL_MS, else 5000 */
   intervalMs?: number;
-  /** Called once, when the deployment changed (redeployed with another plan, or undeployed). */
+  /** Called once, when the deployment changed (redeployed with another plan or other artifacts, or undeployed). */
   onChange: () => void;
 }
 
@@ -559,7 +565,7 @@ export function watchDeployment(o: WatchDeploymentOptions): { change(): Deployme
       const now = ref && (await registry.get(ref.namespace, ref.name));
       if (stopped) return;
       if (!now) change = 'undeployed';
-      else if (now.hash !== o.hash) change = 'redeployed';
+      else if (now.hash !== o.hash || (now.artifacts && deploymentHash(now.artifacts)) !== o.artifacts) change = 'redeployed';
     } catch {
       // Away: the next look asks again (a broken connection is opened anew).
       await registry?.close().catch(() => {});

@@ -78,7 +78,14 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
       const stopRun = () => run.abort();
       abort.signal.addEventListener('abort', stopRun, { once: true });
       const watch = deployed
-        ? watchDeployment({ databaseUrl: postgres, dataflow: dataflowRef!, ...(controlSchema ? { controlSchema } : {}), hash: deployed.deployment.hash, onChange: stopRun })
+        ? watchDeployment({
+            databaseUrl: postgres,
+            dataflow: dataflowRef!,
+            ...(controlSchema ? { controlSchema } : {}),
+            hash: deployed.deployment.hash,
+            ...(deployed.deployment.artifacts ? { artifacts: deploymentHash(deployed.deployment.artifacts) } : {}),
+            onChange: stopRun,
+          })
         : undefined;
       try {
         await runOperator({
@@ -125,7 +132,8 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
         return EXIT_OK;
       }
       deployed = await loadDeployed();
-      log(`${operatorId}: ${dataflowRef} redeployed (version ${from.version} → ${deployed.deployment.version}, plan ${deployed.deployment.hash.slice(0, 12)}); restarting on it`);
+      const artifacts = deployed.deployment.artifacts ? `, artifacts ${deploymentHash(deployed.deployment.artifacts).slice(0, 12)}` : '';
+      log(`${operatorId}: ${dataflowRef} redeployed (version ${from.version} → ${deployed.deployment.version}, plan ${deployed.deployment.hash.slice(0, 12)}${artifacts}); restarting on it`);
     }
   } catch (err) {
     // A function that does not build: like `ssdk build` says it.
