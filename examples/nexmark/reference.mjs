@@ -14,6 +14,10 @@
 //       start then auction id: auction, num, window_start, window_end.
 // - q7  tumbling 10 s windows; per window every bid at the window's highest price, in arrival order:
 //       auction, price, bidder, dateTime, window_start, window_end.
+// - q11 per bidder, sessions of bids at most 10 s apart (Flink's rule: a bid's window is
+//       [dateTime, dateTime + 10 s), and windows that overlap or touch merge): bidder, bid_count,
+//       window_start (first bid), window_end (last bid + 10 s); ordered by window_end, then
+//       window_start, then bidder.
 // - q14 bids with 1,000,000 < price * 0.908 < 50,000,000: the euro price, bidTimeType by the UTC hour
 //       (8..18 dayTime, <= 6 or >= 20 nightTime, else otherTime), c_counts = number of 'c' in extra.
 // Windows: events arrive in event-time order (the generator's), so with no grace period nothing is
@@ -82,6 +86,22 @@ for (const start of [...tumble.keys()].sort((a, b) => a - b)) {
   }
 }
 write('q7', 'q7', q7);
+
+// q11
+const GAP = 10_000;
+const sessionsOf = new Map(); // bidder -> [{start, end, count}] (bids arrive in event-time order)
+for (const b of bids) {
+  if (!sessionsOf.has(b.bidder)) sessionsOf.set(b.bidder, []);
+  const list = sessionsOf.get(b.bidder);
+  const last = list.at(-1);
+  if (last && b.dateTime <= last.end) {
+    last.end = Math.max(last.end, b.dateTime + GAP);
+    last.count++;
+  } else list.push({ start: b.dateTime, end: b.dateTime + GAP, count: 1 });
+}
+const q11 = [...sessionsOf].flatMap(([bidder, list]) => list.map((s) => ({ bidder, bid_count: s.count, window_start: s.start, window_end: s.end })));
+q11.sort((a, b) => a.window_end - b.window_end || a.window_start - b.window_start || a.bidder - b.bidder);
+write('q11', 'q11', q11);
 
 // q14
 const timeOfDay = (ms) => {

@@ -13,3 +13,4 @@ export * from './chain.ts';
 export * from './memory-state.ts';
 export * from './codec.ts';
 export * from './window-operator.ts';
+export * from './sessions.ts';

@@ -25,6 +25,7 @@ export const PLAN_DIAGNOSTICS = {
   'window-invalid-duration': { severity: 'error', summary: 'a window duration that is not positive' },
   'window-invalid-slide': { severity: 'error', summary: 'a sliding window slide that is missing, not positive or longer than the duration' },
   'window-invalid-offset': { severity: 'error', summary: 'a tumbling window offset that is negative or not shorter than the duration' },
+  'window-invalid-gap': { severity: 'error', summary: 'a session window gap that is missing or not positive' },
   'operator-misplaced': { severity: 'error', summary: 'an operator kind in a place it cannot stand' },
   'partition-missing-assign-key': { severity: 'error', summary: 'a top-level partition without `assign-key`' },
   'service-no-source': { severity: 'error', summary: 'a service without sources' },

@@ -127,10 +127,13 @@ export interface PlanStateAccess {
 }
 
 export interface PlanWindow {
-  kind: 'tumbling' | 'sliding';
+  kind: 'tumbling' | 'sliding' | 'session';
+  /** Tumbling and sliding: the window's length. Session: the gap. */
   durationMs: number;
   offsetMs: number;
   slideMs?: number;
+  /** Session only: a key's session ends once it has had no record for this long. */
+  gapMs?: number;
   watermark: { gracePeriodMs: number; idlenessMs?: number };
 }
 
@@ -310,10 +313,11 @@ export const physicalPlanSchema = z.object({
       states: z.array(z.object({ name: z.string(), table: z.string(), access: z.enum(['read-write', 'read']) })),
       window: z
         .object({
-          kind: z.enum(['tumbling', 'sliding']),
+          kind: z.enum(['tumbling', 'sliding', 'session']),
           durationMs: z.number().positive(),
           offsetMs: z.number().min(0),
           slideMs: z.number().positive().optional(),
+          gapMs: z.number().positive().optional(),
           watermark: z.object({ gracePeriodMs: z.number().min(0), idlenessMs: z.number().positive().optional() }),
         })
         .optional(),

@@ -70,10 +70,11 @@ export interface StepExtra {
 }
 
 export interface WindowInit {
-  kind?: 'tumbling' | 'sliding';
+  kind?: 'tumbling' | 'sliding' | 'session';
   durationMs?: number;
   offsetMs?: number;
   slideMs?: number;
+  gapMs?: number;
   gracePeriodMs?: number;
   idlenessMs?: number;
   assignTimestamp?: Step;
@@ -186,6 +187,7 @@ export function modelBuilder(options: { file?: string; firstLine?: number } = {}
       durationMs: init.durationMs ?? 20_000,
       offsetMs: init.offsetMs ?? 0,
       ...(init.slideMs !== undefined ? { slideMs: init.slideMs } : {}),
+      ...(init.gapMs !== undefined ? { gapMs: init.gapMs } : {}),
       watermark: { gracePeriodMs: init.gracePeriodMs ?? 0, ...(init.idlenessMs !== undefined ? { idlenessMs: init.idlenessMs } : {}) },
       ...(init.assignTimestamp ? { assignTimestamp: init.assignTimestamp } : {}),
       transforms: init.transforms ?? [],

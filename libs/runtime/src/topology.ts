@@ -7,9 +7,9 @@
 import { camelCase } from '@ssdk/spec';
 import { fromPlanType, planTypeTable, type PhysicalPlan, type TypeTable, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
 import { readUtf8 } from '@ssdk/records';
-import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type WindowConfig } from '@ssdk/engine';
+import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
-import { chainLogic, nativeExecutor, passthroughLogic, windowLogic, type ChainExecutor, type UnitLogic } from './unit-logic.ts';
+import { chainLogic, nativeExecutor, passthroughLogic, sessionLogic, windowLogic, type ChainExecutor, type UnitLogic } from './unit-logic.ts';
 import type { UnitProgressPlan } from './progress.ts';
 import { channelOf } from './checkpoint.ts';
 import { tableSpecs } from './state-checkpoints.ts';
@@ -236,10 +236,7 @@ async function logicFactory(
   const hasFlush = specs.some((s) => s.operator === 'flush');
   if (op.window && (hasFlush || specs.some((s) => s.operator === 'update-state'))) {
     const w = op.window;
-    const config: WindowConfig = {
-      assigner: w.kind === 'tumbling' ? { kind: 'tumbling', durationMs: w.durationMs, offsetMs: w.offsetMs } : { kind: 'sliding', durationMs: w.durationMs, slideMs: w.slideMs ?? w.durationMs },
-      watermark: { gracePeriodMs: w.watermark.gracePeriodMs, ...(w.watermark.idlenessMs !== undefined ? { idlenessMs: w.watermark.idlenessMs } : {}) },
-    };
+    const watermark = { gracePeriodMs: w.watermark.gracePeriodMs, ...(w.watermark.idlenessMs !== undefined ? { idlenessMs: w.watermark.idlenessMs } : {}) };
     // Steps before the first update-state (a fused unit's timestamp and key steps) run before
     // window assignment; the rest runs per window.
     const keyedAt = specs.findIndex((s) => s.operator === 'update-state');
@@ -247,6 +244,14 @@ async function logicFactory(
     const body = await executor(keyedAt < 0 ? specs : specs.slice(keyedAt));
     const windowStates = op.states.filter((s) => s.access === 'read-write').map((s) => s.name);
     const assignsTime = specs.slice(0, Math.max(0, keyedAt)).some((s) => s.operator === 'assign-timestamp');
+    if (w.kind === 'session') {
+      const config: SessionConfig = { gapMs: w.gapMs ?? w.durationMs, watermark };
+      return (state, channels) => sessionLogic({ config, ...(pre ? { pre } : {}), body, windowStates, hasFlush, state, channels, assignsTime });
+    }
+    const config: WindowConfig = {
+      assigner: w.kind === 'tumbling' ? { kind: 'tumbling', durationMs: w.durationMs, offsetMs: w.offsetMs } : { kind: 'sliding', durationMs: w.durationMs, slideMs: w.slideMs ?? w.durationMs },
+      watermark,
+    };
     return (state, channels) => windowLogic({ config, ...(pre ? { pre } : {}), body, windowStates, hasFlush, state, channels, assignsTime });
   }
   const chain = await executor(specs);

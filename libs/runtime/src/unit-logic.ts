@@ -5,10 +5,15 @@
  * end), or a passthrough. State lives in a `MemoryState` cache that the host loop loads and
  * checkpoints; the unit's own progress (watermark, open windows) is `meta`, committed with it.
  */
+import { createHash } from 'node:crypto';
 import {
   addChannel,
+  advance,
+  assignSessions,
   assignWindows,
   boundChannel,
+  encodeKey,
+  takeClosedSessions,
   endWindows,
   initialWindowState,
   runChain,
@@ -23,17 +28,25 @@ import {
   type ChainStep,
   type StateAccess,
   type EngineRecord,
+  type Key,
   type LateRecord,
   type MemoryState,
   type WatermarkState,
   type WindowBounds,
   type WindowConfig,
+  type Session,
+  type SessionConfig,
+  type SessionsState,
 } from '@ssdk/engine';
 
 export interface UnitEffects {
   outputs: EngineRecord[];
-  /** Window results, each with its window: their output ids derive from the window, not the input. */
-  flushes: Array<{ window: WindowBounds; record: EngineRecord }>;
+  /**
+   * Window results, each with its window: their output ids derive from the window, not the
+   * input (and from `session`, the key's encoding, for a session: sessions of several keys may
+   * have the same bounds).
+   */
+  flushes: Array<{ window: WindowBounds; record: EngineRecord; session?: string }>;
   failures: ChainFailure[];
   late: LateRecord[];
   /**
@@ -75,7 +88,7 @@ export function nativeExecutor(steps: readonly ChainStep[], log?: ChainOptions['
 }
 
 export interface UnitLogic {
-  readonly kind: 'chain' | 'window' | 'passthrough';
+  readonly kind: 'chain' | 'window' | 'session' | 'passthrough';
   process(records: readonly EngineRecord[], channel: string, now: number): Promise<UnitEffects>;
   /** The clock moved and nothing arrived (idleness may close windows). */
   tick(now: number): Promise<UnitEffects>;
@@ -245,4 +258,103 @@ export function windowLogic(opts: {
 
 function key(w: WindowBounds): string {
   return `${w.start}:${w.end}`;
+}
+
+interface SessionMeta {
+  watermark: WatermarkState;
+  /** The open sessions with their records. */
+  sessions: Session[];
+}
+
+/**
+ * Session windows (engine/sessions.ts): records are held per key and session until the session
+ * closes; then the window's keyed steps run over them and its flush, as for a window of those
+ * bounds, and the session's window state goes at once. Open sessions are part of the unit's
+ * progress (`meta`), committed with its offsets.
+ */
+export function sessionLogic(opts: {
+  config: SessionConfig;
+  pre?: ChainExecutor;
+  body: ChainExecutor;
+  windowStates: readonly string[];
+  hasFlush: boolean;
+  state: MemoryState;
+  channels: readonly string[];
+  assignsTime?: boolean;
+}): UnitLogic {
+  const { config, body, state } = opts;
+  let sessions: SessionsState = { watermark: opts.channels.reduce((s, c) => addChannel(s, c, 0), initialWindowState()), sessions: new Map() };
+
+  const flushReady = async (): Promise<UnitEffects> => {
+    const effects = none();
+    for (const closed of takeClosedSessions(sessions)) {
+      const window = closed.window;
+      const run = await body.run(
+        closed.records.map((record) => ({ key: record.key, value: record.value, timestamp: record.timestamp, ...(record.headers ? { headers: record.headers } : {}), window })),
+        state,
+        { discardOutputs: true },
+      );
+      effects.failures.push(...run.failures.map((f) => ({ ...f, input: -1 })));
+      if (opts.hasFlush) {
+        const r = await body.flush(window, state);
+        if (r.output) effects.flushes.push({ window, record: r.output, session: sessionId(closed.key) });
+        if (r.failure) effects.failures.push(r.failure);
+      }
+      // The session's state lived for this flush only: it was never committed.
+      for (const name of opts.windowStates) state.dropWindow(name, window);
+    }
+    return effects;
+  };
+
+  return {
+    kind: 'session',
+    async process(records, channel, now) {
+      const before = opts.pre ? await opts.pre.run(records, state) : undefined;
+      const assigned = assignSessions(before ? before.outputs : records, channel, now, config, sessions);
+      sessions = assigned.state;
+      const flushed = await flushReady();
+      return {
+        outputs: [],
+        flushes: flushed.flushes,
+        failures: [...(before?.failures ?? []), ...flushed.failures],
+        late: assigned.late,
+        ...(opts.assignsTime && before ? { times: timesOf(records, before.outputs) } : {}),
+      };
+    },
+    bound(channel, bound, now) {
+      sessions = { ...sessions, watermark: boundChannel(sessions.watermark, channel, bound, now) };
+    },
+    watermark: () => sessions.watermark.watermark,
+    async tick(now) {
+      sessions = { ...sessions, watermark: advance(sessions.watermark, config.watermark, now) };
+      return flushReady();
+    },
+    async end() {
+      sessions = { ...sessions, watermark: endWindows(sessions.watermark) };
+      return flushReady();
+    },
+    meta(): SessionMeta {
+      return { watermark: sessions.watermark, sessions: [...sessions.sessions.values()].flat() };
+    },
+    restore(meta) {
+      const m = meta as SessionMeta | null;
+      if (!m) return;
+      const byKey = new Map<string, Session[]>();
+      for (const s of m.sessions) {
+        const id = s.key === null ? '' : encodeKey(s.key);
+        byKey.set(id, [...(byKey.get(id) ?? []), s]);
+      }
+      sessions = { watermark: m.watermark, sessions: byKey };
+    },
+    takeDroppedWindows: () => [],
+  };
+}
+
+/**
+ * A session's key as it goes into its result's message id (a NATS header): its encoding when
+ * short and plain, else a digest of it.
+ */
+function sessionId(key: Key | null): string {
+  const encoded = key === null ? '' : encodeKey(key);
+  return /^[\w.:@-]{0,64}$/.test(encoded) ? encoded : `#${createHash('sha256').update(encoded).digest('hex').slice(0, 32)}`;
 }

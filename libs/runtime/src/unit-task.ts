@@ -556,7 +556,7 @@ class Publisher {
 
   effects(e: UnitEffects, origin: string, input: Input | undefined): void {
     for (const r of e.outputs) this.output(r, origin, input);
-    for (const f of e.flushes) this.output(f.record, `window:${f.window.start}:${f.window.end}`, undefined);
+    for (const f of e.flushes) this.output(f.record, f.session === undefined ? `window:${f.window.start}:${f.window.end}` : `session:${f.window.start}:${f.window.end}:${f.session}`, undefined);
     for (const f of e.failures) this.failure(f, origin, input);
     for (const l of e.late) this.lateRecord(l, origin, input);
     this.seal();

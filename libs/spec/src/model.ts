@@ -272,12 +272,15 @@ export interface Watermark {
 }
 
 export interface WindowSpec {
-  kind: 'tumbling' | 'sliding';
+  kind: 'tumbling' | 'sliding' | 'session';
+  /** Tumbling and sliding: the window's length. Session: the gap (a lone record's session lasts this long). */
   durationMs: number;
   /** Tumbling only. @default 0 */
   offsetMs: number;
   /** Sliding only. */
   slideMs?: number;
+  /** Session only: a key's session ends once it has had no record for this long. */
+  gapMs?: number;
   watermark: Watermark;
   assignTimestamp?: Step;
   transforms: Step[];

@@ -151,7 +151,7 @@ export interface WindowBody {
   flush?: Step;
 }
 
-type WindowBounds = Pick<WindowSpec, 'kind' | 'durationMs' | 'offsetMs' | 'slideMs' | 'watermark'>;
+type WindowBounds = Pick<WindowSpec, 'kind' | 'durationMs' | 'offsetMs' | 'slideMs' | 'gapMs' | 'watermark'>;
 
 export interface ParsedWindow {
   /** Missing when the bounds are broken (they were reported). */
@@ -163,6 +163,7 @@ export interface ParsedWindow {
 const WINDOW_SHAPE = {
   tumbling: optionalNode,
   sliding: optionalNode,
+  session: optionalNode,
   watermark: optionalNode,
   'assign-timestamp': optionalNode,
   transforms: optionalNode,
@@ -189,10 +190,15 @@ export function parseWindow(ctx: ParseContext, input: Node | undefined, path: st
 
   const window: ParsedWindow = { body, pos: view.pos };
   const watermark = parseWatermark(ctx, view.valueNode('watermark'), `\`${path}.watermark\` of ${owner}`);
-  if (!forbidTogether(ctx, view, ['tumbling', 'sliding'], where) || !requireOneOf(ctx, view, ['tumbling', 'sliding'], where)) {
+  const kinds = ['tumbling', 'sliding', 'session'];
+  if (!forbidTogether(ctx, view, kinds, where) || !requireOneOf(ctx, view, kinds, where)) {
     return window;
   }
-  if (view.has('tumbling')) {
+  if (view.has('session')) {
+    const session = readMap(ctx, view.valueNode('session'), { gap: positiveDuration }, `\`${path}.session\` of ${owner}`);
+    const gapMs = session?.values.gap;
+    if (gapMs !== undefined && watermark !== undefined) window.bounds = { kind: 'session', durationMs: gapMs, offsetMs: 0, gapMs, watermark };
+  } else if (view.has('tumbling')) {
     const tumbling = readMap(ctx, view.valueNode('tumbling'), { duration: positiveDuration, offset: duration.optional() }, `\`${path}.tumbling\` of ${owner}`);
     const durationMs = tumbling?.values.duration;
     if (durationMs !== undefined && watermark !== undefined) {
@@ -232,6 +238,7 @@ export function toWindowSpec(window: ParsedWindow | undefined): WindowSpec | und
   const { bounds, body } = window;
   const spec: WindowSpec = { ...bounds, transforms: body.transforms, pos: window.pos };
   if (bounds.slideMs === undefined) delete spec.slideMs;
+  if (bounds.gapMs === undefined) delete spec.gapMs;
   if (body.assignTimestamp !== undefined) spec.assignTimestamp = body.assignTimestamp;
   if (body.partition !== undefined) spec.partition = body.partition;
   if (body.flush !== undefined) spec.flush = body.flush;

@@ -87,6 +87,18 @@ describe('structure checks', () => {
     ]);
   });
 
+  it('plan - a session window needs a positive gap, and nothing else of the other kinds', () => {
+    const b = modelBuilder();
+    const none = window(b, { kind: 'session', durationMs: 10_000 });
+    const zero = window(b, { kind: 'session', durationMs: 0, gapMs: 0 });
+    const ok = window(b, { kind: 'session', durationMs: 10_000, gapMs: 10_000 });
+    expect(withCode(checkDataflow(windowed(b, none)).diagnostics, 'window-invalid-gap')).toMatchObject([
+      { message: 'the session window of service `svc` has no positive `gap`', pos: none.pos },
+    ]);
+    expect(checkDataflow(windowed(b, zero)).diagnostics.map((d) => d.code)).toEqual(['window-invalid-gap']);
+    expect(checkDataflow(windowed(b, ok)).diagnostics).toEqual([]);
+  });
+
   it('plan - a sliding window slide longer than its duration, or not positive', () => {
     const b = modelBuilder();
     const long = window(b, { kind: 'sliding', durationMs: 60_000, slideMs: 120_000 });

@@ -83,6 +83,10 @@ function windowRules(service: string, w: WindowSpec): Diagnostic[] {
       ),
     );
   }
+  if (w.kind === 'session') {
+    if (!(w.gapMs !== undefined && w.gapMs > 0)) out.push(diagnostic('window-invalid-gap', w.pos, `${what} has no positive \`gap\``, 'give it a positive `gap`, such as `10s`'));
+    return out;
+  }
   if (!(w.durationMs > 0)) {
     out.push(diagnostic('window-invalid-duration', w.pos, `${what} lasts ${formatMs(w.durationMs)}`, 'give it a positive `duration`, such as `20s`'));
     return out; // slide and offset are measured against the duration

@@ -320,6 +320,7 @@ function planWindow(w: WindowSpec): PlanWindow {
     durationMs: w.durationMs,
     offsetMs: w.offsetMs,
     ...(w.slideMs !== undefined ? { slideMs: w.slideMs } : {}),
+    ...(w.gapMs !== undefined ? { gapMs: w.gapMs } : {}),
     watermark: { gracePeriodMs: w.watermark.gracePeriodMs, ...(w.watermark.idlenessMs !== undefined ? { idlenessMs: w.watermark.idlenessMs } : {}) },
   };
 }

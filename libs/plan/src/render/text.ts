@@ -23,7 +23,8 @@ export function renderPlanText(plan: PhysicalPlan): string {
     if (op.window) {
       const w = op.window;
       const every = w.kind === 'sliding' && w.slideMs !== undefined ? ` every ${formatMs(w.slideMs)}` : w.offsetMs > 0 ? ` offset ${formatMs(w.offsetMs)}` : '';
-      out.push(`    window: ${w.kind} ${formatMs(w.durationMs)}${every}, grace ${formatMs(w.watermark.gracePeriodMs)}`);
+      const length = w.kind === 'session' ? `gap ${formatMs(w.gapMs ?? w.durationMs)}` : formatMs(w.durationMs);
+      out.push(`    window: ${w.kind} ${length}${every}, grace ${formatMs(w.watermark.gracePeriodMs)}`);
     }
   }
   out.push('', `edges (${plan.edges.length})`);

@@ -361,6 +361,29 @@ describe('Stateful DataFlow (0.4–0.6)', () => {
     );
   });
 
+  test('spec - a session window reads as `session: {gap}`; a gap that is missing or not positive, or a second kind, is reported where it is', () => {
+    const service = (window: string) =>
+      HEADER_05 +
+      yaml`
+        services:
+          sessions:
+            sources: [{type: topic, id: words}]
+            window:
+              ${window}
+              flush:
+                run: "function f(ctx: Ctx): string { return '' }"
+        `;
+    const ok = parseServicesFile(service('session: {gap: 10s}'), 'f.yaml');
+    expect(brief(ok.diagnostics)).toEqual([]);
+    expect(ok.dataflow.services['sessions']?.window).toMatchObject({ kind: 'session', gapMs: 10_000, durationMs: 10_000, watermark: { gracePeriodMs: 0 } });
+    expect(ok.dataflow.services['sessions']?.window).not.toHaveProperty('slideMs');
+    expect(brief(parseServicesFile(service('session: {gap: 0s}'), 'f.yaml').diagnostics)).toEqual(['invalid-value 10:22 invalid value `0s` for `gap` in `window.session` of service `sessions`']);
+    expect(brief(parseServicesFile(service('session: {}'), 'f.yaml').diagnostics)).toEqual(['missing-key 10:16 missing key `gap` in `window.session` of service `sessions`']);
+    expect(brief(parseServicesFile(service('session: {gap: 10s}\n              tumbling: {duration: 10s}'), 'f.yaml').diagnostics)).toEqual([
+      'conflicting-keys 10:7 `window` of service `sessions` has both `tumbling` and `session`',
+    ]);
+  });
+
   test('spec - a source of an unknown kind or an undeclared schedule is reported with what exists', () => {
     const { diagnostics } = parseServicesFile(
       yaml`

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { addChannel, initialWatermarkState } from './watermark.ts';
+import { assignSessions, takeClosedSessions, type SessionConfig, type SessionsState } from './sessions.ts';
+
+const gap10: SessionConfig = { gapMs: 10_000, watermark: { gracePeriodMs: 0 } };
+const rec = (key: string | number | null, t: number) => ({ key, value: `${key}@${t}`, timestamp: t });
+const fresh = (): SessionsState => ({ watermark: initialWatermarkState(), sessions: new Map() });
+
+/** Runs `records` through one channel in batches of `batch`, closing sessions after each, then ends input. */
+function run(records: ReturnType<typeof rec>[], config = gap10, batch = records.length) {
+  let state = fresh();
+  const closed: string[] = [];
+  const late: string[] = [];
+  const take = () => {
+    for (const s of takeClosedSessions(state)) closed.push(`${s.key} [${s.window.start},${s.window.end}) ${s.records.map((r) => r.timestamp).join(' ')}`);
+  };
+  for (let i = 0; i < records.length; i += batch) {
+    const r = assignSessions(records.slice(i, i + batch), 'p0', 0, config, state);
+    state = r.state;
+    late.push(...r.late.map((l) => `${l.record.key}@${l.record.timestamp}`));
+    take();
+  }
+  state = { ...state, watermark: { ...state.watermark, ended: true, watermark: Number.POSITIVE_INFINITY } };
+  take();
+  return { closed, late };
+}
+
+describe('engine - session windows', () => {
+  const cases: Array<{ name: string; records: ReturnType<typeof rec>[]; config?: SessionConfig; closed: string[]; late?: string[] }> = [
+    {
+      name: 'one record: a session of one gap',
+      records: [rec('a', 1_000)],
+      closed: ['a [1000,11000) 1000'],
+    },
+    {
+      name: 'records less than a gap apart extend the session; a longer pause starts a new one',
+      records: [rec('a', 0), rec('a', 9_000), rec('a', 18_000), rec('a', 28_001)],
+      closed: ['a [0,28000) 0 9000 18000', 'a [28001,38001) 28001'],
+    },
+    {
+      name: 'records exactly a gap apart are one session (windows that touch merge, as in Flink)',
+      records: [rec('a', 0), rec('a', 10_000)],
+      closed: ['a [0,20000) 0 10000'],
+    },
+    {
+      name: 'keys have their own sessions; ties in end are flushed by start, then key',
+      records: [rec('b', 0), rec('a', 5_000), rec('a', 0), rec('c', 5_000)],
+      closed: ['b [0,10000) 0', 'a [0,15000) 0 5000', 'c [5000,15000) 5000'],
+    },
+    {
+      name: 'an out-of-order record joins the open session it touches, not a closed one',
+      // When 22000 arrives the watermark (no grace) is 30000: [14000,24000) has closed, so 22000
+      // only extends [30000,40000) back to its own time.
+      records: [rec('a', 14_000), rec('a', 30_000), rec('a', 22_000)],
+      closed: ['a [14000,24000) 14000', 'a [22000,40000) 22000 30000'],
+    },
+    {
+      name: 'a record in the gap between two open sessions (within the grace period) merges them, records in event-time order',
+      config: { gapMs: 10_000, watermark: { gracePeriodMs: 20_000 } },
+      records: [rec('a', 0), rec('a', 18_000), rec('a', 9_000)],
+      closed: ['a [0,28000) 0 9000 18000'],
+    },
+    {
+      name: 'a record whose own session closed and that touches no open one is late',
+      records: [rec('a', 0), rec('b', 30_000), rec('a', 5_000), rec('b', 21_000)],
+      closed: ['a [0,10000) 0', 'b [21000,40000) 21000 30000'],
+      late: ['a@5000'],
+    },
+    {
+      name: 'a closed session takes no more records, even before it is flushed',
+      // 40000 moves the watermark past [0,10000); 9000 would have extended it: it is late.
+      records: [rec('a', 0), rec('z', 40_000), rec('a', 9_000)],
+      closed: ['a [0,10000) 0', 'z [40000,50000) 40000'],
+      late: ['a@9000'],
+    },
+    {
+      name: 'records without a key form sessions of their own',
+      records: [rec(null, 0), rec('null', 1_000)],
+      closed: ['null [0,10000) 0', 'null [1000,11000) 1000'],
+    },
+    {
+      name: 'the number 1 and the string "1" are different keys',
+      records: [rec(1, 0), rec('1', 0)],
+      closed: ['1 [0,10000) 0', '1 [0,10000) 0'],
+    },
+  ];
+
+  for (const c of cases) {
+    it(`engine - sessions: ${c.name}`, () => {
+      const whole = run(c.records, c.config);
+      expect(whole.closed).toEqual(c.closed);
+      expect(whole.late).toEqual(c.late ?? []);
+      // What a session holds and what is late do not depend on batching.
+      expect(run(c.records, c.config, 1)).toEqual(whole);
+    });
+  }
+
+  it('engine - sessions: a session closes when the watermark reaches its end, not before', () => {
+    const state = fresh();
+    const r = assignSessions([rec('a', 0), rec('b', 9_999)], 'p0', 0, gap10, state);
+    expect(takeClosedSessions(r.state)).toEqual([]);
+    const s = assignSessions([rec('b', 10_000)], 'p0', 0, gap10, r.state);
+    expect(takeClosedSessions(s.state).map((c) => [c.key, c.window])).toEqual([['a', { start: 0, end: 10_000 }]]);
+    expect([...s.state.sessions.keys()]).toEqual(['sb']);
+  });
+
+  it('engine - sessions: a silent channel holds the watermark back until it is idle', () => {
+    const config: SessionConfig = { gapMs: 10_000, watermark: { gracePeriodMs: 0, idlenessMs: 5_000 } };
+    const state: SessionsState = { watermark: addChannel(initialWatermarkState(), 'p1', 0), sessions: new Map() };
+    const held = assignSessions([rec('a', 0), rec('a', 50_000)], 'p0', 1_000, config, state);
+    expect(held.state.watermark.watermark).toBe(Number.NEGATIVE_INFINITY);
+    const idle = assignSessions([rec('a', 60_000)], 'p0', 6_000, config, held.state);
+    expect(idle.state.watermark.watermark).toBe(60_000);
+    expect(takeClosedSessions(idle.state).map((c) => c.window)).toEqual([{ start: 0, end: 10_000 }]);
+    expect(idle.state.sessions.get('sa')!.map((s) => [s.start, s.end])).toEqual([[50_000, 70_000]]);
+  });
+});

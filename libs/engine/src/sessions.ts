@@ -1,0 +1,166 @@
+/**
+ * Session windows: per key, a session holds records that are at most `gap` apart in event
+ * time, from its first record to its last record + gap (Flink's rule: a record's own window is
+ * `[t, t + gap)`, and windows of a key that overlap or touch merge). A session closes when the
+ * watermark reaches its end.
+ *
+ * A session's bounds are only known once it has closed (a later record may extend or merge it),
+ * so its records are kept, not folded into state as they come: at close the window's steps run
+ * over them (in event-time order, ties in arrival order) and then its flush — the same steps and
+ * `ctx.window()` as a tumbling window, with no merge function to write. Pure: the state is a
+ * plain object the runtime commits with its checkpoint.
+ *
+ * As for the other windows, the watermark advances after every record, and a record never joins
+ * a session the watermark has already closed (even if it is not flushed yet), so what a session
+ * holds depends only on the order of records on each channel, never on how they were batched.
+ */
+import type { EngineRecord, Key } from './chain.ts';
+import { encodeKey } from './memory-state.ts';
+import { channelTime, type WatermarkOptions, type WatermarkState } from './watermark.ts';
+import type { LateRecord } from './window-operator.ts';
+import type { WindowBounds } from './windows.ts';
+
+export interface SessionConfig {
+  gapMs: number;
+  watermark: WatermarkOptions;
+}
+
+/** One open session of a key. */
+export interface Session {
+  key: Key | null;
+  start: number;
+  /** The last record's time + gap: the session closes when the watermark reaches it. */
+  end: number;
+  /** In arrival order. */
+  records: EngineRecord[];
+}
+
+export interface SessionsState {
+  watermark: WatermarkState;
+  /** Open sessions by encoded key, each key's in start order. */
+  sessions: Map<string, Session[]>;
+}
+
+export interface SessionAssignResult {
+  late: LateRecord[];
+  state: SessionsState;
+}
+
+/**
+ * Adds a batch from one channel to its keys' sessions (merging the sessions a record bridges),
+ * advancing the watermark after every record. A record whose own window `[t, t + gap)` is closed
+ * and touches no open session of its key is late. Changes `state.sessions` in place.
+ */
+export function assignSessions(records: readonly EngineRecord[], channel: string, now: number, config: SessionConfig, state: SessionsState): SessionAssignResult {
+  const late: LateRecord[] = [];
+  if (records.length === 0) return { late, state };
+  const gap = config.gapMs;
+  const grace = config.watermark.gracePeriodMs;
+  const othersMin = othersMinimum(state.watermark, channel, now, config.watermark);
+  const own = state.watermark.channels[channel];
+  let max = own?.maxEventTime ?? Number.NEGATIVE_INFINITY;
+  const bound = own?.bound;
+  let wm = state.watermark.watermark;
+  const ended = state.watermark.ended;
+  const sessions = state.sessions;
+  for (const record of records) {
+    const t = record.timestamp;
+    const id = record.key === null ? '' : encodeKey(record.key);
+    let list = sessions.get(id);
+    let start = t;
+    let end = t + gap;
+    const merged: EngineRecord[][] = [];
+    let kept: Session[] | undefined;
+    if (list) {
+      for (const s of list) {
+        // Closed sessions (end <= watermark) take no more records, flushed or not.
+        if (s.end > wm && s.start <= end && s.end >= start) {
+          merged.push(s.records);
+          if (s.start < start) start = s.start;
+          if (s.end > end) end = s.end;
+        } else (kept ??= []).push(s);
+      }
+    }
+    if (merged.length === 0 && end <= wm) {
+      late.push({ record, reason: lateReason(t, wm, grace) });
+    } else {
+      const held = merged.length === 1 ? merged[0]! : merged.flat();
+      // A copy: what a step's output carries besides the record is not the session's.
+      held.push(record.headers ? { key: record.key, value: record.value, timestamp: t, headers: record.headers } : { key: record.key, value: record.value, timestamp: t });
+      const session: Session = { key: record.key, start, end, records: held };
+      if (merged.length === 0 && list) list.push(session);
+      else if (!list) sessions.set(id, (list = [session]));
+      else {
+        list = [...(kept ?? []), session];
+        sessions.set(id, list);
+      }
+      if (list.length > 1) list.sort((a, b) => a.start - b.start);
+    }
+    if (t > max) max = t;
+    if (!ended) {
+      const candidate = Math.min(bound ?? max, othersMin) - grace;
+      if (candidate > wm) wm = candidate;
+    }
+  }
+  const channels = { ...state.watermark.channels, [channel]: bound === undefined ? { maxEventTime: max, lastActivity: now } : { maxEventTime: max, lastActivity: now, bound } };
+  return { late, state: { sessions, watermark: { ...state.watermark, channels, watermark: wm, lastActivity: Math.max(state.watermark.lastActivity, now) } } };
+}
+
+/** The least event time of the channels other than `channel` that are not idle at `now`. */
+export function othersMinimum(state: WatermarkState, channel: string, now: number, options: WatermarkOptions): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const name in state.channels) {
+    if (name === channel) continue;
+    const ch = state.channels[name]!;
+    if (options.idlenessMs !== undefined && now - ch.lastActivity >= options.idlenessMs) continue;
+    const t = channelTime(ch);
+    if (t < min) min = t;
+  }
+  return min;
+}
+
+export interface ClosedSession {
+  key: Key | null;
+  window: WindowBounds;
+  /** In event-time order (ties in arrival order): how the window's steps see them. */
+  records: EngineRecord[];
+}
+
+/**
+ * Takes the sessions the watermark has closed out of `state.sessions`, in the order they are
+ * flushed: by end, then start, then key (numbers by value, else by their encoding), so a replay
+ * flushes alike.
+ */
+export function takeClosedSessions(state: SessionsState): ClosedSession[] {
+  const wm = state.watermark.watermark;
+  const closed: Array<ClosedSession & { id: string }> = [];
+  for (const [id, list] of state.sessions) {
+    if (list[0]!.end > wm && list.every((s) => s.end > wm)) continue;
+    const open = list.filter((s) => s.end > wm);
+    for (const s of list) {
+      if (s.end > wm) continue;
+      const records = s.records.length > 1 ? [...s.records].sort((a, b) => a.timestamp - b.timestamp) : s.records;
+      closed.push({ id, key: s.key, window: { start: s.start, end: s.end }, records });
+    }
+    if (open.length === 0) state.sessions.delete(id);
+    else state.sessions.set(id, open);
+  }
+  closed.sort((a, b) => a.window.end - b.window.end || a.window.start - b.window.start || compareKeys(a, b));
+  return closed.map(({ key, window, records }) => ({ key, window, records }));
+}
+
+function compareKeys(a: { key: Key | null; id: string }, b: { key: Key | null; id: string }): number {
+  if (typeof a.key === 'number' && typeof b.key === 'number') return a.key - b.key;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function lateReason(t: number, watermark: number, grace: number): string {
+  return (
+    `late: event time ${iso(t)} is behind the watermark ${iso(watermark)} ` +
+    `(grace period ${grace} ms); its session window has closed`
+  );
+}
+
+function iso(ms: number): string {
+  return Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(ms);
+}
