@@ -2,7 +2,8 @@
  * `ssdk compose` on a real Docker engine (`npm run test:acceptance:docker`; root, Debian's
  * docker.io, docker-compose 1.29 and debootstrap; no registry: the base images are local
  * stand-ins, see tools/docker/). A user's dataflow outside the repository — word-count (keyed
- * state word-totals, a 20 s window) in a folder of its own — is composed, brought up, fed half of
+ * state word-totals, a 20 s window) in a folder of its own, sandboxed (the deploy job builds the
+ * component, operators fetch it from the object store) — is composed, brought up, fed half of
  * its input; one operator is scaled to 3 replicas and one of them is killed (`docker kill`, a
  * SIGKILL) mid-stream; then the rest of the input. The sinks and the state equal the golden
  * files, the operators' spans reached the OTLP receiver of the stack, and `compose down -v`
@@ -61,8 +62,9 @@ describe('ssdk compose on a Docker engine', () => {
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     await cp(EXAMPLE, join(dir, 'flow'), { recursive: true, filter: (src) => !src.includes('/expected') });
     const file = join(dir, 'flow/services.yaml');
-    // Native functions: the replicas and the kill are the point; a sandboxed build takes minutes on a loaded box.
-    const composed = await ssdk(dir, ['compose', 'flow/services.yaml', '--native', '--port-offset', String(OFFSET), '-o', 'docker-compose.yml']);
+    // Sandboxed, as the plan says: the deploy job builds the component in its container and ships
+    // it to NATS' object store; every operator container fetches it from there (no sources, no compiler).
+    const composed = await ssdk(dir, ['compose', 'flow/services.yaml', '--port-offset', String(OFFSET), '-o', 'docker-compose.yml']);
     expect(composed.code, composed.err).toBe(0);
     const password = /^POSTGRES_PASSWORD=(\w+)$/m.exec(await readFile(join(dir, '.env'), 'utf8'))![1]!;
     const server = ['--nats', NATS];
@@ -78,7 +80,7 @@ describe('ssdk compose on a Docker engine', () => {
     await engine.compose(dir, ['up', '-d']);
     const upReturned = Date.now();
     // The deploy job has run once the dataflow's streams exist; then half of the input goes in.
-    await until('the deploy job to deploy the dataflow', async () => (await status().catch(() => undefined)) !== undefined, 300_000, logs);
+    await until('the deploy job to deploy the dataflow', async () => (await status().catch(() => undefined)) !== undefined, 900_000, logs);
     const sentences = (await readFile(join(dir, 'flow/input/sentences.jsonl'), 'utf8')).split('\n').filter((l) => l.trim());
     const half = Math.floor(sentences.length / 2);
     await writeFile(join(dir, 'first.jsonl'), sentences.slice(0, half).join('\n') + '\n');
@@ -116,6 +118,11 @@ describe('ssdk compose on a Docker engine', () => {
     expect(state.code, state.err).toBe(0);
     const totals = Object.fromEntries(state.out.trim().split('\n').map((l) => JSON.parse(l) as { key: string; value: number }).map((e) => [e.key, e.value]));
     expect(totals).toEqual(JSON.parse(await readFile(join(EXAMPLE, 'expected/state/word-totals.json'), 'utf8')));
+    // Each operator ran the deployed component, fetched from the object store.
+    const operatorLogs = await engine.compose(dir, ['logs', '--no-color', SCALED, 'count-words-split-sentence', 'top-words-count-in-window']);
+    expect(operatorLogs).toMatch(/running deployment [0-9a-f]{12} from its artifacts/);
+    expect(operatorLogs).toMatch(/count-words\.add-to-total: running \(.*functions sandboxed \(component /);
+    expect(operatorLogs).toMatch(/top-words\.count-in-window: running \(.*functions sandboxed \(component /);
     const restarted = (await engine.docker(['inspect', '-f', '{{.State.Running}} {{.RestartCount}} {{.State.ExitCode}}', replicas[0]!])).trim();
 
     // Spans left the operators over OTLP/HTTP for the receiver the compose file names.

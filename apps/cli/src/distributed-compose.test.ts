@@ -114,7 +114,10 @@ describe('ssdk compose', () => {
     expect(s['planner']!.command).toEqual(['ssdk', 'planner']);
     // The user's folder, read-only: the deploy job ships its services file and functions/ to the planner.
     expect(s['deploy-dataflow']!.command).toEqual(['ssdk', 'deploy', '/dataflow/services.yaml']);
-    expect(s['deploy-dataflow']!.volumes).toEqual(['./examples/word-count:/dataflow:ro']);
+    expect(s['deploy-dataflow']!.volumes).toEqual(['./examples/word-count:/dataflow:ro', 'components:/var/cache/ssdk/components']);
+    // The deploy builds what it ships: somewhere writable, not in the read-only mount.
+    expect(s['deploy-dataflow']!.environment!['SSDK_HOME']).toBe('/home/node/.ssdk');
+    expect(s['deploy-dataflow']!.environment!['SSDK_COMPONENT_CACHE']).toBe('/var/cache/ssdk/components');
     const operators = Object.entries(s).filter(([, svc]) => svc.command?.[1] === 'operator');
     // Each operator service runs a unit that exists in the plan, of this dataflow; every unit has one.
     expect(operators.map(([, svc]) => optionAfter(svc.command!, '--operator')).sort()).toEqual(plan.operators.map((op) => op.id).sort());
@@ -158,7 +161,7 @@ describe('ssdk compose', () => {
     }
     // Compose read the user's folder as the deploy job's mount, and the replicas.
     const user1 = parse(await readFile(join(user.dir, 'docker-compose.yml'), 'utf8')) as ComposeFile;
-    expect(user1.services['deploy-dataflow']!.volumes).toEqual(['./flows/orders-2024:/dataflow:ro']);
+    expect(user1.services['deploy-dataflow']!.volumes![0]).toBe('./flows/orders-2024:/dataflow:ro');
     expect(user1.services['count-words-add-to-total']!.deploy).toEqual({ replicas: 3 });
     expect(user1.services['nats']!.ports).toEqual(['127.0.0.1:14222:4222', '127.0.0.1:18222:8222']);
   });
@@ -242,6 +245,9 @@ describe('ssdk compose', () => {
       expect(native[n]!.environment!['SSDK_ISOLATION'], n).toBe('native');
       expect(plain[n]!.environment!['SSDK_ISOLATION'], n).toBeUndefined();
     }
+    // The deploy job builds what the operators run: no component for native ones.
+    expect(native['deploy-dataflow']!.environment!['SSDK_ISOLATION']).toBe('native');
+    expect(plain['deploy-dataflow']!.environment!['SSDK_ISOLATION']).toBeUndefined();
     expect((await compose(dir, FILE, ['--native', '--sandbox'])).code).toBe(2);
   });
 

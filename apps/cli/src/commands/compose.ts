@@ -65,7 +65,9 @@ const DATABASE_URL = `postgres://postgres:${PASSWORD_VARIABLE}@postgres:5432/ssd
 const METRICS_PORT = 9464;
 const DASHBOARD_PORT = 8080;
 
-/** Built components, shared by every operator container (one build per stack, not per container). */
+/** Where the deploy job writes its builds (the image's home of the `node` user, writable). */
+const DEPLOY_HOME = '/home/node/.ssdk';
+/** Built components, shared by the deploy job and every operator container (one build per stack, not per container). */
 const COMPONENTS = { volume: 'components', path: '/var/cache/ssdk/components' };
 
 interface Ports {
@@ -123,8 +125,15 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
   services['deploy-dataflow'] = {
     ...ssdk,
     command: ['ssdk', 'deploy', fileInContainer, ...(partitions !== undefined ? ['--partitions', String(partitions)] : [])],
-    environment,
-    volumes: [dataflowVolume],
+    environment: {
+      ...environment,
+      // The deploy builds what it ships: its work goes to the container's home (the user's folder
+      // is mounted read-only), the component to the stack's cache (a redeploy of the same code is a hit).
+      SSDK_HOME: DEPLOY_HOME,
+      SSDK_COMPONENT_CACHE: COMPONENTS.path,
+      ...(isolation ? { SSDK_ISOLATION: isolation } : {}),
+    },
+    volumes: [dataflowVolume, `${COMPONENTS.volume}:${COMPONENTS.path}`],
     depends_on: { planner: { condition: 'service_started' } },
     // Until the planner answers, the job fails and is tried again.
     restart: 'on-failure',

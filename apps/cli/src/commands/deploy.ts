@@ -7,7 +7,7 @@
  * that does not compile (checked here, before anything is deployed); a redeploy that changes
  * the state layout is refused (exit 2) unless `--reset-state`.
  */
-import type { DeployReply, DeployRequest } from '@ssdk/runtime';
+import { isolationFromEnv, type DeployReply, type DeployRequest } from '@ssdk/runtime';
 import type { Diagnostic } from '@ssdk/spec';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { serverFlags, serverOptions } from '../distributed.ts';
@@ -42,7 +42,8 @@ export async function runDeploy(cmd: ParsedCommand, io: CliIo): Promise<number> 
   const checked = await checkFunctions(file, io);
   if (typeof checked === 'number') return checked;
   // The plan and the built functions go to the object store first: operators run from them.
-  const artifacts = checked.dataflow ? await shipArtifacts(file, checked.dataflow, flags, { onBuild: (line) => io.err(`${line}\n`) }) : undefined;
+  // What it builds follows SSDK_ISOLATION, as the operators that will run it do (unset: the plan's).
+  const artifacts = checked.dataflow ? await shipArtifacts(file, checked.dataflow, flags, { isolation: isolationFromEnv(), onBuild: (line) => io.err(`${line}\n`) }) : undefined;
   const request: DeployRequest = {
     bundle,
     ...(artifacts ? { artifacts } : {}),
