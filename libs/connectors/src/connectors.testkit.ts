@@ -37,15 +37,17 @@ export class ConnectorProcess {
   private readonly file: string;
   private readonly nats: { url: string; prefix: string };
   private readonly env: Record<string, string>;
+  private readonly args: readonly string[];
 
-  constructor(file: string, nats: { url: string; prefix: string }, env: Record<string, string> = {}) {
+  constructor(file: string, nats: { url: string; prefix: string }, env: Record<string, string> = {}, args: readonly string[] = []) {
     this.file = file;
     this.nats = nats;
     this.env = env;
+    this.args = args;
   }
 
   start(): void {
-    const child = spawn(process.execPath, [join(repo, 'bin/ssdk.js'), 'connector', 'run', this.file, '--nats', this.nats.url, '--subject-prefix', this.nats.prefix, '--status-every', '1'], {
+    const child = spawn(process.execPath, [join(repo, 'bin/ssdk.js'), 'connector', 'run', this.file, '--nats', this.nats.url, '--subject-prefix', this.nats.prefix, '--status-every', '1', ...this.args], {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

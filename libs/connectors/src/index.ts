@@ -27,3 +27,4 @@ export { ConnectorError, ConnectorConfigError, EndpointUnavailableError, BadReco
 export { deadLetterTopic, type ConnectorStats } from './runtime.ts';
 export { rowOfJsonSql, rowsOfFluvioOperation, valueAtPath, type SqlRow } from './json-sql.ts';
 export { bodyRecords } from './http.ts';
+export { connectorMetrics, type ConnectorMetricsSource } from './metrics.ts';

@@ -19,6 +19,10 @@ export interface ConnectorStats {
   /** Attempts that failed and were retried (endpoint or bus away). */
   retries: number;
   lastError?: string;
+  /** Bus messages a sink has taken (its batches). */
+  batches?: number;
+  /** A sink's position per partition: the last message it delivered (for its lag). */
+  positions?: Map<number, number>;
 }
 
 export interface ConnectorHost {
@@ -310,6 +314,7 @@ export async function runSink(host: ConnectorHost, writer: SinkWriter, options: 
         if (saved !== undefined) after = Number(saved);
       }
       if (after === undefined) after = options.start === 'end' ? await host.bus.lastSeq(options.topic, partition) : 0;
+      (host.stats.positions ??= new Map()).set(partition, after);
       await runPartition(host, writer, options, partition, after, runnerPositions);
     }),
   );
@@ -348,6 +353,8 @@ async function runPartition(host: ConnectorHost, writer: SinkWriter, options: Si
       for (const messages of byBytes(fetched, options.maxBytes)) {
         await deliver(host, writer, options, partition, after, messages);
         after = messages.at(-1)!.seq;
+        host.stats.batches = (host.stats.batches ?? 0) + 1;
+        (host.stats.positions ??= new Map()).set(partition, after);
         await savePosition(false);
       }
       await reader.ack(after).catch(() => {});

@@ -24,6 +24,8 @@ export interface OperatorCounters {
   commits: number;
   watermark?: number;
   batchLatencyMs?: { p50: number; p99: number; max: number };
+  /** Attempts that failed and were retried (a connector's endpoint or the bus away). */
+  retries?: number;
 }
 
 export interface OperatorMetricsSource {
@@ -77,6 +79,7 @@ export class MetricsRegistry {
     const late = counter('ssdk_records_late', 'records sent to the late-events topic');
     const batches = counter('ssdk_batches', 'input messages (record batches) processed');
     const commits = counter('ssdk_commits', 'checkpoints committed (state, offsets and progress in one transaction)');
+    const retries = counter('ssdk_retries', 'attempts that failed and were retried (a connector\'s endpoint or the bus out of reach)');
     const watermark = gauge('ssdk_watermark_ms', 'event-time watermark, epoch ms');
     const lag = gauge('ssdk_consumer_lag', 'messages on the inputs not yet committed');
     const rows = gauge('ssdk_state_rows', 'rows in the state the operator owns');
@@ -91,13 +94,14 @@ export class MetricsRegistry {
           r.observe(late, s.late, at);
           r.observe(batches, s.batches, at);
           r.observe(commits, s.commits, at);
+          if (s.retries !== undefined) r.observe(retries, s.retries, at);
           // ±Infinity (end of input) is no gauge value.
           if (s.watermark !== undefined && Number.isFinite(s.watermark)) r.observe(watermark, s.watermark, at);
           if (s.lag !== undefined) r.observe(lag, s.lag, at);
           if (s.stateRows !== undefined) r.observe(rows, s.stateRows, at);
         }
       },
-      [recordsIn, recordsOut, failed, late, batches, commits, watermark, lag, rows],
+      [recordsIn, recordsOut, failed, late, batches, commits, retries, watermark, lag, rows],
     );
   }
 

@@ -33,6 +33,7 @@ const COUNTERS: Record<string, keyof OperatorStats> = {
   ssdk_records_late_total: 'late',
   ssdk_batches_total: 'batches',
   ssdk_commits_total: 'commits',
+  ssdk_retries_total: 'retries',
   ssdk_watermark_ms: 'watermark',
   ssdk_consumer_lag: 'lag',
   ssdk_state_rows: 'stateRows',

@@ -4,7 +4,8 @@
  * or `--secrets FILE` (`NAME=value` lines) and never reach the command line or the log.
  */
 import { createNatsBus } from '@ssdk/bus';
-import { runConnector, readSecretsFile, Secrets, type ConnectorStats } from '@ssdk/connectors';
+import { connectorMetrics, runConnector, readSecretsFile, Secrets, type ConnectorStats } from '@ssdk/connectors';
+import { compileTelemetryOptions, MetricsRegistry } from '@ssdk/telemetry';
 import { readFile } from 'node:fs/promises';
 import { inlineConnectors, loadConnectorFile, loadServicesFile, looksLikeConnectorFile, type Connector, type Diagnostic } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
@@ -16,11 +17,13 @@ import type { CliIo } from '../io.ts';
 export const connectorSpec: CommandSpec = {
   name: 'connector',
   summary: 'Run a connector file (http-source/sink, mqtt-source/sink, sql-sink, postgres-source) as its own process against NATS.',
-  usage: 'ssdk connector run FILE [--connector NAME] [--secrets PATH] [--nats URL] [--subject-prefix PREFIX] [--partitions N]',
+  usage: 'ssdk connector run FILE [--connector NAME] [--secrets PATH] [--metrics-port N] [--nats URL] [--subject-prefix PREFIX] [--partitions N]',
   options: {
     connector: { type: 'string', valueName: 'NAME', description: 'with a services file: the inline connector (of a source or sink) to run' },
     secrets: { type: 'string', valueName: 'PATH', description: 'a secrets file, `NAME=value` per line (else secrets come from the environment)' },
     'status-every': { type: 'string', valueName: 'SECONDS', description: 'print a status line (records, dead letters, retries) this often; 0 = never', default: '10' },
+    'metrics-port': { type: 'string', valueName: 'N', description: 'serve Prometheus metrics (records in/out, dead letters, retries, a sink\'s lag) on http://HOST:N/metrics, as operators do (default: $SSDK_METRICS_PORT; 0 or none: off)' },
+    'metrics-host': { type: 'string', valueName: 'HOST', description: 'interface of the metrics endpoint, 0.0.0.0 for every one (default: $SSDK_METRICS_HOST, else 127.0.0.1)' },
     ...serverOptions,
   },
   minPositionals: 2,
@@ -45,6 +48,11 @@ export async function runConnectorCommand(cmd: ParsedCommand, io: CliIo): Promis
   const secretsPath = cmd.values['secrets'];
   const secrets = new Secrets(typeof secretsPath === 'string' ? { values: await readSecretsFile(secretsPath) } : {});
 
+  const telemetry = compileTelemetryOptions({
+    ...(typeof cmd.values['metrics-port'] === 'string' ? { metricsPort: metricsPortOf(cmd.values['metrics-port']) } : {}),
+    ...(typeof cmd.values['metrics-host'] === 'string' ? { metricsHost: cmd.values['metrics-host'] } : {}),
+  });
+
   const bus = await createNatsBus({ servers: flags.natsUrl, subjectPrefix: flags.subjectPrefix, name: `ssdk connector ${connector.name}` });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -55,16 +63,26 @@ export async function runConnectorCommand(cmd: ParsedCommand, io: CliIo): Promis
   const status = () => log(`${stats.records} record${stats.records === 1 ? '' : 's'}, ${stats.deadLetters} dead-lettered, ${stats.retries} retr${stats.retries === 1 ? 'y' : 'ies'}`);
   const timer = every > 0 ? setInterval(status, every * 1000) : undefined;
   log(`${connector.type} ${connector.type.endsWith('-source') ? 'into' : 'from'} topic \`${connector.topic}\``);
+  const metrics = telemetry.metrics ? await MetricsRegistry.start({ serviceName: connector.name, port: telemetry.metrics.port, host: telemetry.metrics.host }) : undefined;
+  metrics?.register(connectorMetrics(connector, stats, bus));
+  if (metrics?.url) log(`metrics at ${metrics.url}`);
   try {
     await runConnector(connector, { bus, secrets, signal: stop.signal, stats, log, ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}) });
     status();
     return EXIT_OK;
   } finally {
     if (timer) clearInterval(timer);
+    await metrics?.close();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await bus.close();
   }
+}
+
+function metricsPortOf(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--metrics-port takes a port number (0: off), got \`${text}\``, 'connector');
+  return port;
 }
 
 /** A connector file's connector, or the inline connector NAME of a services file's sources and sinks. */

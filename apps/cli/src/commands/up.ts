@@ -242,9 +242,13 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
     // Connectors written inline in sources and sinks: a process each, supervised like operators.
     const connectors = await inlineConnectorNames(file);
     for (const name of connectors) {
+      // Metrics ports go on after the operators': the dashboard scrapes connectors as it does operators.
+      const metricsPort = metricsBase === undefined ? undefined : metricsBase + operators.length + connectors.indexOf(name);
+      if (metricsPort !== undefined) metrics[`connector:${name}`] = metricsPort;
       const p: Supervised = {
         name: `connector:${name}`,
-        args: () => spawn(process.execPath, [SSDK_BIN, 'connector', 'run', file, '--connector', name, ...serverArgs(flags)], { stdio: ['ignore', 'inherit', 'pipe'], env: operatorEnv }),
+        args: () =>
+          spawn(process.execPath, [SSDK_BIN, 'connector', 'run', file, '--connector', name, ...serverArgs(flags), ...(metricsPort !== undefined ? ['--metrics-port', String(metricsPort)] : [])], { stdio: ['ignore', 'inherit', 'pipe'], env: operatorEnv }),
         child: undefined,
         done: false,
         restarts: 0,
@@ -256,7 +260,7 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
     if (connectors.length) io.err(`started ${connectors.length} connector process${connectors.length === 1 ? '' : 'es'}: ${connectors.join(', ')}\n`);
     await save();
     io.err(`started ${operators.length} operator processes of ${deployed.dataflow} (version ${deployed.version}); PIDs in ${path}\n`);
-    if (metricsBase !== undefined) io.err(`metrics: ${operators.map((op) => `${op.name} http://127.0.0.1:${op.metricsPort}/metrics`).join(', ')}\n`);
+    if (metricsBase !== undefined) io.err(`metrics: ${Object.entries(metrics).map(([name, port]) => `${name} http://127.0.0.1:${port}/metrics`).join(', ')}\n`);
     // Connectors feed and drain the stack as long as it runs; they do not end with the input.
     const operatorsDone = () => [...procs].every(([name, p]) => name === 'planner' || name.startsWith('connector:') || p.done);
     const plannerGone = () => !procs.has('planner') || procs.get('planner')!.done;
