@@ -13,7 +13,7 @@ import type { JsonRecord } from '@ssdk/records';
 import { inputRecords, type InputFile } from './input-file.ts';
 import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
 import { runConnector, Secrets } from '@ssdk/connectors';
-import { openSandbox, sourceFunctions, startEmbedded, stateCheckpointStore, unitRunsSandboxed, type CheckpointStore, type EmbeddedDataflow, type IsolationChoice, type Sandbox, type UnitObserver } from '@ssdk/runtime';
+import { committedCheckpoints, migratePlanState, openSandbox, sourceFunctions, startEmbedded, unitRunsSandboxed, type CheckpointStore, type EmbeddedDataflow, type IsolationChoice, type Sandbox, type UnitObserver } from '@ssdk/runtime';
 import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
 import { embeddedStateDir, stateDir } from './state-dir.ts';
 import { inlineConnectors, type Dataflow, type Diagnostic } from '@ssdk/spec';
@@ -99,7 +99,9 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     store = await openPgliteStore({ dataDir: await embeddedStateDir(file, o.checkpoints.stateDir), schema: dataflowSchema(plan.dataflow.namespace, plan.dataflow.name) });
     // A fresh run starts from no state: the schema goes, and migrate makes it anew.
     if (o.checkpoints.fresh) await store.destroy();
-    checkpoints = await stateCheckpointStore({ store, plan });
+    await migratePlanState(store, plan);
+    // Units commit at the embedded runtime's cuts; the session only reads what they committed.
+    checkpoints = committedCheckpoints(store);
   }
   const same = store !== undefined && (await sameInputs(stateDir(file, o.stateDir), plan, o.inputs ?? []));
   const replaying = same && o.replay === true && o.checkpoints.kind === 'pglite' && !o.checkpoints.fresh;

@@ -4,7 +4,7 @@
  * survive a restart); every operator unit runs the same host loop as an operator service.
  */
 import { createMemoryBus, type Bus } from '@ssdk/bus';
-import { decodeFrame, encodeFrame, frameTimestamp, partitionOfText } from '@ssdk/records';
+import { decodeFrame, encodeFrame, frameTimestamp } from '@ssdk/records';
 import type { StateStore } from '@ssdk/state';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { toJsonValue, wellFormed, type EngineRecord, type Key, type MemoryState } from '@ssdk/engine';
@@ -12,7 +12,7 @@ import { CarriedBatch, carry, carryingBus, type CarriedRecord } from './carried.
 import { memoryCheckpointStore, channelOf, type CheckpointStore } from './checkpoint.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
 import type { UnitObserver } from './observer.ts';
-import { buildTopology, type IsolationChoice, type PlanFunctions, type RuntimeTopic, type Topology } from './topology.ts';
+import { buildTopology, keyPartition, type IsolationChoice, type PlanFunctions, type RuntimeTopic, type Topology } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
 import { EmbeddedCommits } from './embedded-commits.ts';
 import { migratePlanState } from './partitioned-checkpoints.ts';
@@ -151,7 +151,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
       for (const r of records) {
         const key = r.key === undefined || r.key === null ? null : t.key.carry(r.key);
         let partition: number;
-        if (key !== null) partition = t.partitions === 1 ? 0 : partitionOfText(t.key.encode(key), t.partitions);
+        if (key !== null) partition = keyPartition(t, key);
         else {
           partition = (rr.get(t.id) ?? 0) % t.partitions;
           rr.set(t.id, partition + 1);

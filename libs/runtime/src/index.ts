@@ -11,7 +11,7 @@
  * console.log(await df.read('top-words'));
  */
 export * from './checkpoint.ts';
-export { stateCheckpointStore, tableSpecs, type StateCheckpointOptions } from './state-checkpoints.ts';
+export { tableSpecs } from './state-tables.ts';
 export * from './embedded.ts';
 export * from './metrics.ts';
 export * from './topology.ts';
@@ -26,5 +26,5 @@ export { planGraph, runtimeDashboardSource, type RuntimeDashboardOptions } from 
 export * from './control-plane.ts';
 export { natsRolePasswordEnv, natsRolePermissions, natsRolesConfig, NATS_ROLES, type NatsRole, type NatsRolesOptions } from './nats-roles.ts';
 export { dividedShare, rebalance, type AssignmentMode, type RebalancePlan } from './assignment.ts';
-export { endedPartitions, migratePlanState, partitionedCheckpointStore, unitPartitions, type PartitionedCheckpointOptions } from './partitioned-checkpoints.ts';
+export { committedCheckpoints, endedPartitions, migratePlanState, partitionedCheckpointStore, unitPartitions, type PartitionedCheckpointOptions } from './partitioned-checkpoints.ts';
 export { runReplica, type ReplicaOptions, type ReplicaResult } from './replica.ts';

@@ -12,14 +12,14 @@
  *   replica that lost a lease (paused past its expiry, cut off by an outage) is refused
  *   (`FencedError`) instead of writing over its successor.
  */
+import type { Key } from '@ssdk/engine';
 import type { PhysicalPlan } from '@ssdk/plan';
-import { partitionOfText } from '@ssdk/records';
 import type { PlanStateAccess } from '@ssdk/plan';
 import type { Commit, Fence, Lease, StateStore } from '@ssdk/state';
 import { decodeMeta, encodeMeta, progressOf, type Channel, type CheckpointCommit, type CheckpointStore } from './checkpoint.ts';
 import type { ChannelProgress } from './progress.ts';
-import { fluvioAliases, tableSpecs } from './state-checkpoints.ts';
-import type { RuntimeUnit } from './topology.ts';
+import { fluvioAliases, tableSpecs } from './state-tables.ts';
+import { keyPartition as partitionOfKey, type RuntimeUnit } from './topology.ts';
 
 export interface PartitionedCheckpointOptions {
   store: StateStore;
@@ -80,7 +80,7 @@ export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): Par
   const keyPartition = (key: unknown): number => {
     const input = unit.inputs[0]?.topic;
     if (!input) return 0;
-    return partitionOfText(input.key.encode(key as never), unitPartitions(unit));
+    return partitionOfKey(input, key as Key, unitPartitions(unit));
   };
   return {
     async load(unitId) {
@@ -136,5 +136,37 @@ export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): Par
       return { writes, dropWindows: c.dropped.flatMap((window) => states.map((s) => ({ table: s.table, window }))), offsets, ...(fence.length > 0 ? { fence } : {}) };
     },
     close: async () => {},
+  };
+}
+
+/**
+ * What the units committed, read across every partition (the shell's state view, `ssdk run`'s
+ * summary): a unit's offsets and progress merged from all its rows, a state's every row. It does
+ * not commit: units commit through `partitionedCheckpointStore` (or the embedded runtime's cuts).
+ */
+export function committedCheckpoints(store: StateStore): CheckpointStore {
+  return {
+    async load(unitId) {
+      const rows = [...(await store.offsets(unitId))].sort(([a], [b]) => a - b);
+      const offsets = new Map<Channel, number>();
+      const ended: Channel[] = [];
+      const progress: Record<Channel, ChannelProgress> = {};
+      for (const [, row] of rows) {
+        const meta = row.meta as PartitionMeta | undefined;
+        for (const [c, seq] of Object.entries(meta?.channels ?? {})) offsets.set(c, seq);
+        ended.push(...(meta?.endedChannels ?? []));
+        Object.assign(progress, progressOf(meta?.progress).progress ?? {});
+      }
+      // The unit's own progress is on its lowest partition's row.
+      const logic = (rows[0]?.[1].meta as PartitionMeta | undefined)?.logic;
+      return { offsets, meta: decodeMeta(logic ?? null), ended, progress };
+    },
+    async loadState(_unitId, states, into) {
+      for (const s of states) for (const e of await store.scan(s.table, { withUpdatedAt: true })) into.load(s.name, e.key, e.value, e.window, e.updatedAt);
+    },
+    async commit(unitId) {
+      throw new Error(`committedCheckpoints reads; unit \`${unitId}\` commits through its partitioned checkpoint store`);
+    },
+    close: () => store.close(),
   };
 }

@@ -7,7 +7,7 @@ import { planDataflow } from '@ssdk/plan';
 import { sourceFunctions } from './functions.ts';
 import { buildTopology, SandboxRequiredError, type IsolationChoice, type SandboxFactory, type StepSpec } from './topology.ts';
 import { nativeExecutor } from './unit-logic.ts';
-import { tableSpecs } from './state-checkpoints.ts';
+import { tableSpecs } from './state-tables.ts';
 
 const SERVICES = `apiVersion: 0.5.0
 meta: {name: isolation, namespace: test, version: 0.1.0}

@@ -6,13 +6,13 @@
  */
 import { camelCase } from '@ssdk/spec';
 import { fromPlanType, planTypeTable, type PhysicalPlan, type TypeTable, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
-import { readUtf8 } from '@ssdk/records';
+import { partitionOfText, readUtf8 } from '@ssdk/records';
 import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
 import { chainLogic, nativeExecutor, passthroughLogic, sessionLogic, windowLogic, type ChainExecutor, type UnitLogic } from './unit-logic.ts';
 import type { UnitProgressPlan } from './progress.ts';
 import { channelOf } from './checkpoint.ts';
-import { tableSpecs } from './state-checkpoints.ts';
+import { tableSpecs } from './state-tables.ts';
 
 export interface KeyCodec {
   /** The key's wire text (written into frames as UTF-8). */
@@ -72,6 +72,15 @@ export interface PlanFunctions {
 }
 
 /** Keys travel as JSON (so `1` and `"1"` stay apart), or as plain UTF-8 on raw-key topics. */
+/**
+ * The one rule for where a key goes: the hash of its text as `topic` writes it, modulo the
+ * partitions (the topic's, or `partitions`: a unit's state follows its widest input). Producers
+ * of key text from files (`ssdk produce`, connectors) hash that text the same way (`partitionOfText`).
+ */
+export function keyPartition(topic: RuntimeTopic, key: Key, partitions = topic.partitions): number {
+  return partitions === 1 ? 0 : partitionOfText(topic.key.encode(key), partitions);
+}
+
 export function keyCodec(raw: boolean): KeyCodec {
   return raw
     ? { encode: (k) => String(k), decode: (b) => readUtf8(b), carry: (k) => wellFormed(String(k)) }

@@ -14,7 +14,6 @@ import { openPostgresStore, type StateStore } from '@ssdk/state';
 import { testPostgres, until } from '@ssdk/testing';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { startEmbedded } from './embedded.ts';
-import { stateCheckpointStore } from './state-checkpoints.ts';
 
 const SERVICES = `apiVersion: 0.6.0
 meta: {name: sessions, namespace: test, version: 0.1.0}
@@ -61,7 +60,8 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-async function start(checkpoints: (plan: never, df: never) => Promise<CheckpointStore>) {
+/** Starts the dataflow committing to `stored` (a state store, through the embedded runtime's cuts) or to a checkpoint store. */
+async function start(stored: () => Promise<CheckpointStore | StateStore>) {
   const dir = await mkdtemp(join(tmpdir(), 'ssdk-ttl-'));
   const file = join(dir, 'services.yaml');
   await writeFile(file, SERVICES);
@@ -70,9 +70,10 @@ async function start(checkpoints: (plan: never, df: never) => Promise<Checkpoint
   const { plan } = planDataflow(dataflow, { partitions: 1 });
   if (!plan) throw new Error('no plan');
   expect(plan.states.find((s) => s.name === 'last-page')?.ttlMs).toBe(1500);
+  const to = await stored();
   return startEmbedded({
     plan,
-    checkpoints: await checkpoints(plan as never, dataflow as never),
+    ...('loadState' in to ? { checkpoints: to } : { store: to }),
     isolation: 'native',
     functions: { native: sourceFunctions(file, dataflow) },
   });
@@ -107,10 +108,10 @@ describe('runtime - state ttl', () => {
     const pg = await testPostgres();
     const stores: StateStore[] = [];
     cleanups.push(() => pg.cleanup());
-    const open = async (plan: never) => {
+    const open = async () => {
       const store = await openPostgresStore({ connectionString: pg.connectionString, schema: pg.schema });
       stores.push(store);
-      return stateCheckpointStore({ store, plan });
+      return store;
     };
     const first = await start(open);
     await first.produce('visits', [visit('ada', '/home'), visit('bob', '/docs')]);

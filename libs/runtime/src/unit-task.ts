@@ -469,8 +469,9 @@ function wireKey(topic: RuntimeTopic, key: Key): { text: string; partition: numb
   if (!k) {
     // A bounded memo: past the limit it starts over rather than hold every key of a stream.
     if (known.size >= WIRE_KEYS_MAX) known.clear();
+    // `keyPartition`'s rule, on the text it keeps.
     const text = topic.key.encode(key);
-    known.set(key, (k = { text, partition: partitionOfText(text, topic.partitions) }));
+    known.set(key, (k = { text, partition: topic.partitions === 1 ? 0 : partitionOfText(text, topic.partitions) }));
   }
   return k;
 }

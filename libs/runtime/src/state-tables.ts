@@ -1,0 +1,53 @@
+/**
+ * The plan's state tables as `@ssdk/state` creates them: one table per state, keys by their
+ * declared type, row state as typed columns, and the Fluvio-named views beside them.
+ */
+import type { TypeRef } from '@ssdk/spec';
+import { fromPlanType, planTypeTable, resolveType, type PhysicalPlan } from '@ssdk/plan';
+import type { RowColumnType, StateKeyType, StateTableSpec } from '@ssdk/state';
+
+/**
+ * SQL written for Fluvio's SDF names a state by its name in snake case (`count_per_word_a`) and
+ * its key `_key`: a view per state with that name, beside the table ssdk names
+ * `<service>_<state>`, lets such SQL run unchanged (`ctx.sql`, the shell's `sql`, `ssdk state --sql`).
+ */
+export function fluvioAliases(plan: PhysicalPlan): Map<string, string> {
+  const aliases = new Map<string, string>();
+  for (const s of plan.states) {
+    const view = s.name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+    if (!aliases.has(view)) aliases.set(view, s.table);
+  }
+  return aliases;
+}
+
+/** One table per state of the plan: keys by their declared type, row state as typed columns. */
+export function tableSpecs(plan: PhysicalPlan): StateTableSpec[] {
+  const types = planTypeTable(plan);
+  return plan.states.map((s) => {
+    const key = resolveType(fromPlanType(s.key), types);
+    const value = resolveType(fromPlanType(s.value), types);
+    return { table: s.table, keyType: keyTypeOf(key), windowed: s.windowed, value: valueSpecOf(value) };
+  });
+}
+
+function keyTypeOf(t: TypeRef | undefined): StateKeyType {
+  if (t?.kind === 'primitive') {
+    if (t.name === 'bool') return 'boolean';
+    if (t.name !== 'string' && t.name !== 'bytes') return 'number';
+  }
+  if (t?.kind === 'number') return 'number';
+  return 'string';
+}
+
+function valueSpecOf(t: TypeRef | undefined): StateTableSpec['value'] {
+  if (t?.kind !== 'arrow-row') return { kind: 'json' };
+  return { kind: 'row', columns: t.columns.map((c) => ({ name: c.name, type: columnType(c.type) })) };
+}
+
+function columnType(t: string): RowColumnType {
+  if (t === 'timestamp') return 'timestamp';
+  if (t === 'bool') return 'bool';
+  if (t === 'string' || t === 'bytes') return 'string';
+  if (t === 'f32' || t === 'f64') return 'f64';
+  return 'i64';
+}
