@@ -52,7 +52,7 @@ function boundaries(allow = []) {
         sourceTag: 'layer:runtime',
         onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records', 'layer:engine', 'layer:bus', 'layer:state', 'layer:functions', 'layer:wit', 'layer:wasm-host', 'layer:testing', 'layer:telemetry'],
       },
-      { sourceTag: 'layer:connectors', onlyDependOnLibsWithTags: ['layer:spec', 'layer:records', 'layer:bus', 'layer:state', 'layer:testing'] },
+      { sourceTag: 'layer:connectors', onlyDependOnLibsWithTags: ['layer:spec', 'layer:records', 'layer:bus', 'layer:state', 'layer:testing', 'layer:telemetry'] },
       { sourceTag: 'layer:engine', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records'] },
     ],
   };

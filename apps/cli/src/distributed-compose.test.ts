@@ -257,6 +257,67 @@ describe('ssdk compose', () => {
     expect(err).toContain('no operator `count-words.nope`');
     expect(err).toContain('count-words.add-to-total');
   });
+
+  it('compose - each inline connector is a service of its own: its command, its secrets by substitution, a webhook\'s port published on 127.0.0.1, scraped by the dashboard; docker-compose config and the schema accept it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-connectors-'));
+    scratch.push(dir);
+    await writeFile(
+      join(dir, 'services.yaml'),
+      `apiVersion: 0.5.0
+meta: {name: shout, namespace: acme, version: 0.1.0}
+topics:
+  lines: {schema: {value: {type: string}}}
+  loud: {schema: {value: {type: string}}}
+services:
+  shout:
+    sources:
+      - type: topic
+        id: lines
+        connector:
+          meta: {name: lines-in, type: http-source, secrets: [{name: WEBHOOK_TOKEN}]}
+          http: {mode: webhook, listen: "0.0.0.0:8088", token: "\${{ secrets.WEBHOOK_TOKEN }}", split: lines}
+    transforms:
+      - operator: map
+        run: |
+          function shout(line: string): string { return line.toUpperCase(); }
+    sinks:
+      - type: topic
+        id: loud
+        connector:
+          meta: {name: loud-out, type: http-sink}
+          http: {endpoint: "http://receiver.example:8080/", body: array}
+`,
+    );
+    const r = await compose(dir, 'services.yaml', ['-o', 'docker-compose.yml', '--partitions', '2']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain('and 2 connectors');
+    const text = await readFile(join(dir, 'docker-compose.yml'), 'utf8');
+    const s = (parse(text) as ComposeFile).services;
+    expect(s['connector-lines-in']!.command).toEqual(['ssdk', 'connector', 'run', '/dataflow/services.yaml', '--connector', 'lines-in', '--partitions', '2']);
+    expect(s['connector-loud-out']!.command).toEqual(['ssdk', 'connector', 'run', '/dataflow/services.yaml', '--connector', 'loud-out', '--partitions', '2']);
+    for (const name of ['connector-lines-in', 'connector-loud-out']) {
+      expect(s[name]!.environment, name).toMatchObject({ NATS_URL: 'nats://nats:4222', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318', OTEL_SERVICE_NAME: `ssdk-${name}`, SSDK_METRICS_PORT: '9464' });
+      expect(s[name]!.volumes, name).toEqual(['.:/dataflow:ro']);
+      expect(s[name]!.depends_on, name).toEqual({ 'deploy-dataflow': { condition: 'service_completed_successfully' } });
+    }
+    // The secret by name only; the webhook reachable from this machine only.
+    expect(s['connector-lines-in']!.environment!['WEBHOOK_TOKEN']).toBe('${WEBHOOK_TOKEN}');
+    expect(s['connector-lines-in']!.ports).toEqual(['127.0.0.1:8088:8088']);
+    expect(s['connector-loud-out']!.ports).toBeUndefined();
+    const scrape = optionAfter(s['dashboard']!.command!, '--scrape')!.split(',');
+    expect(scrape).toEqual(expect.arrayContaining(['http://connector-lines-in:9464/metrics', 'http://connector-loud-out:9464/metrics', 'http://shout-shout:9464/metrics']));
+    const config = await run('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: dir, env: { ...process.env, COMPOSE_PROJECT_NAME: '', WEBHOOK_TOKEN: 'tok-from-shell' } });
+    expect(config.stdout).toContain('WEBHOOK_TOKEN: tok-from-shell');
+    expect(text).not.toContain('tok-from-shell');
+    const validate = composeSpecValidator();
+    expect(validate(parse(text)), JSON.stringify(validate.errors)).toBe(true);
+
+    // A webhook on 127.0.0.1 would take nothing through the published port: said.
+    await writeFile(join(dir, 'services.yaml'), (await readFile(join(dir, 'services.yaml'), 'utf8')).replace('0.0.0.0:8088', '127.0.0.1:8088'));
+    const local = await compose(dir, 'services.yaml');
+    expect(local.code).toBe(0);
+    expect(local.err).toMatch(/connector `lines-in` listens on 127\.0\.0\.1:8088.*listen: 0\.0\.0\.0:8088/);
+  });
 });
 
 const optionAfter = (command: string[], flag: string) => command[command.indexOf(flag) + 1];

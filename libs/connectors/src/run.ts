@@ -4,6 +4,7 @@
  */
 import type { Bus } from '@ssdk/bus';
 import type { Connector } from '@ssdk/spec';
+import type { ServiceTracer } from '@ssdk/telemetry';
 import { httpSinkWriter, runHttpPoll, runHttpWebhook } from './http.ts';
 import { mqttSinkWriter, runMqttSource } from './mqtt.ts';
 import { busPositions, retrying, runSink, type ConnectorHost, type ConnectorStats, type SinkWriter } from './runtime.ts';
@@ -24,6 +25,8 @@ export interface RunConnectorOptions {
   stats?: ConnectorStats;
   /** A webhook's address once it listens (`HOST:PORT`; useful with port 0). */
   onListening?: (address: string) => void;
+  /** Spans of what it publishes or delivers (see `ConnectorHost.tracer`). @default no tracing */
+  tracer?: ServiceTracer;
 }
 
 export async function runConnector(connector: Connector, options: RunConnectorOptions): Promise<void> {
@@ -44,6 +47,7 @@ async function run(connector: Connector, options: RunConnectorOptions & { signal
     secrets,
     signal: options.signal,
     stats: options.stats ?? { records: 0, deadLetters: 0, retries: 0 },
+    ...(options.tracer ? { tracer: options.tracer } : {}),
     log: (line) => options.log?.(secrets.redact(line)),
   };
   const settings = connector.settings;

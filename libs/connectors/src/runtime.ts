@@ -6,6 +6,7 @@
  * counters the status line and metrics read.
  */
 import type { Bus } from '@ssdk/bus';
+import type { ServiceTracer } from '@ssdk/telemetry';
 import { decodeFrame, encodeRecordFrames, encodeRecords, isFrame, partitionOfText, type OutRecord } from '@ssdk/records';
 import { withBackoff } from './backoff.ts';
 import { ConnectorError } from './errors.ts';
@@ -31,6 +32,12 @@ export interface ConnectorHost {
   readonly secrets: Secrets;
   readonly signal: AbortSignal;
   readonly stats: ConnectorStats;
+  /**
+   * Traces, when on: a source's publish opens the trace of the records it writes (its context in
+   * the messages' headers, as `ssdk produce` does); a sink's delivery continues the trace its
+   * messages carry, so the endpoint's write is the last span of a record's path.
+   */
+  readonly tracer?: ServiceTracer;
   log(line: string): void;
 }
 
@@ -178,9 +185,18 @@ export async function publishSourceRecords(host: ConnectorHost, topic: SourceTop
     for (const data of encodeRecordFrames(list, frameBytes)) messages.push({ data });
     byPartition.set(partition, messages);
   }
-  await Promise.all(
-    [...byPartition].map(([partition, messages]) => retrying(host, `publish to \`${topic.name}\``, () => host.bus.publish(topic.name, partition, messages))),
-  );
+  const span = host.tracer?.startSend('connector.publish', { 'ssdk.connector': host.name, 'messaging.destination.name': topic.name, 'ssdk.records': records.length });
+  const traced = span ? (messages: Array<{ data: Uint8Array; msgId?: string }>) => messages.map((m) => ({ ...m, headers: { ...span.headers } })) : (messages: Array<{ data: Uint8Array; msgId?: string }>) => messages;
+  try {
+    await Promise.all(
+      [...byPartition].map(([partition, messages]) => retrying(host, `publish to \`${topic.name}\``, () => host.bus.publish(topic.name, partition, traced(messages)))),
+    );
+  } catch (error) {
+    span?.fail(error);
+    throw error;
+  } finally {
+    span?.end();
+  }
   host.stats.records += records.length;
 }
 
@@ -386,7 +402,20 @@ function byBytes<M extends { data: Uint8Array }>(messages: M[], maxBytes: number
 }
 
 /** One batch to the writer: decoded, delivered (retried while the endpoint is away), rejects dead-lettered. */
-async function deliver(host: ConnectorHost, writer: SinkWriter, options: SinkRunOptions, partition: number, after: number, messages: Array<{ seq: number; data: Uint8Array }>): Promise<void> {
+async function deliver(host: ConnectorHost, writer: SinkWriter, options: SinkRunOptions, partition: number, after: number, messages: Array<{ seq: number; data: Uint8Array; headers?: Record<string, string> }>): Promise<void> {
+  if (!host.tracer) return deliverBatch(host, writer, options, partition, after, messages);
+  const span = host.tracer.startBatch('connector.deliver', messages.map((m) => m.headers), { 'ssdk.connector': host.name, 'messaging.destination.name': options.topic, 'ssdk.partition': partition, 'ssdk.messages': messages.length, 'ssdk.input.first_seq': messages[0]!.seq, 'ssdk.input.last_seq': messages.at(-1)!.seq });
+  try {
+    await deliverBatch(host, writer, options, partition, after, messages);
+  } catch (error) {
+    span.fail(error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+async function deliverBatch(host: ConnectorHost, writer: SinkWriter, options: SinkRunOptions, partition: number, after: number, messages: Array<{ seq: number; data: Uint8Array }>): Promise<void> {
   const batch: SinkBatch = { topic: options.topic, partition, messages: [], lastSeq: messages.at(-1)!.seq, afterSeq: after };
   const undecodable: DeadLetter[] = [];
   for (const message of messages) {

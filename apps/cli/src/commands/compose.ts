@@ -3,7 +3,8 @@
  * a volume, PostgreSQL, Jaeger taking OTLP over HTTP), the planner, a one-shot `deploy-dataflow`
  * job that deploys the user's services file and `functions/` (their folder mounted read-only),
  * one service per operator unit of its plan (`ssdk operator --dataflow NS/NAME --operator ID`:
- * the deployed bundle is all it needs), scalable with `--scale`, and the dashboard scraping them.
+ * the deployed bundle is all it needs), scalable with `--scale`, one per inline connector
+ * (`ssdk connector run`), and the dashboard scraping them.
  *
  * Beside the compose file goes `.env` (mode 0600, never printed, never overwritten): the project
  * name (`COMPOSE_PROJECT_NAME`, from the dataflow, so two dataflows are two stacks) and the
@@ -20,6 +21,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { Document, isScalar, isSeq, visit } from 'yaml';
 import { loadPlan } from '@ssdk/runtime';
+import { inlineConnectors, type Connector } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions } from '../distributed.ts';
 import { EXIT_OK } from '../exit-codes.ts';
@@ -100,7 +102,7 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
   const image = typeof cmd.values['image'] === 'string' ? cmd.values['image'] : DEFAULT_IMAGE;
   const ports: Ports = { address, offset };
   const servicesFile = resolve(io.cwd, given);
-  const { plan } = await loadPlan(servicesFile, partitions !== undefined ? { partitions } : {});
+  const { plan, dataflow: parsed } = await loadPlan(servicesFile, partitions !== undefined ? { partitions } : {});
   const dataflow = `${plan.dataflow.namespace}/${plan.dataflow.name}`;
   const project = projectName(plan.dataflow.namespace, plan.dataflow.name);
 
@@ -112,7 +114,11 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
   const fileInContainer = `${DATAFLOW_MOUNT}/${basename(servicesFile)}`;
 
   const isolation = isolationOf(cmd, 'compose');
-  const names = serviceNames(plan.operators.map((op) => op.id));
+  const connectors = inlineConnectors(parsed);
+  // Connectors are named `connector-<name>` (a key no operator id can be: ids hold a dot).
+  const allNames = serviceNames([...plan.operators.map((op) => op.id), ...connectors.map((c) => `connector-${c.name}`)]);
+  const names = new Map(plan.operators.map((op) => [op.id, allNames.get(op.id)!]));
+  const connectorService = (c: Connector) => allNames.get(`connector-${c.name}`)!;
   const replicas = parseScale((cmd.values['scale'] as string[] | undefined) ?? [], names);
   // DATABASE_URL names the password by variable: its value is in the env file only.
   const environment = { NATS_URL: 'nats://nats:4222', DATABASE_URL, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318', OTEL_SERVICE_NAME: 'ssdk' };
@@ -160,11 +166,37 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
       ...(replicas.has(op.id) ? { deploy: { replicas: replicas.get(op.id) } } : {}),
     };
   }
+  // Inline connectors: a service each, observed as operators are (metrics, traces). One replica:
+  // a sink reads every partition of its topic, a webhook holds its port.
+  for (const c of connectors) {
+    const name = connectorService(c);
+    const listen = c.settings.type === 'http-source' && c.settings.mode === 'webhook' ? webhookAddress(c.settings.listen) : undefined;
+    if (listen && listen.host !== '0.0.0.0' && listen.host !== '::') {
+      io.err(`${toPosix(relative(io.cwd, servicesFile))}: connector \`${c.name}\` listens on ${listen.host}:${listen.port}, which in its container is the container alone: give it \`listen: 0.0.0.0:${listen.port}\` to take POSTs through the published port\n`);
+    }
+    services[name] = {
+      ...ssdk,
+      command: ['ssdk', 'connector', 'run', fileInContainer, '--connector', c.name, ...(partitions !== undefined ? ['--partitions', String(partitions)] : [])],
+      environment: {
+        ...environment,
+        OTEL_SERVICE_NAME: `ssdk-${name}`,
+        SSDK_METRICS_PORT: String(METRICS_PORT),
+        SSDK_METRICS_HOST: '0.0.0.0',
+        // Its secrets by compose's substitution, from .env or the shell: never their values here.
+        ...Object.fromEntries(c.secrets.map((secret) => [secret, `\${${secret}}`])),
+      },
+      ...(listen ? { ports: [publish(ports, listen.port)] } : {}),
+      volumes: [dataflowVolume],
+      depends_on: { 'deploy-dataflow': { condition: 'service_completed_successfully' } },
+      restart: 'on-failure',
+    };
+  }
+  const scraped = [...plan.operators.map((op) => names.get(op.id)!), ...connectors.map(connectorService)];
   if (!cmd.values['fragment']) {
     services['dashboard'] = {
       ...ssdk,
       // Each operator service's name resolves to all its replicas; the dashboard scrapes every one.
-      command: ['ssdk-dashboard', fileInContainer, '--scrape', plan.operators.map((op) => `http://${names.get(op.id)}:${METRICS_PORT}/metrics`).join(',')],
+      command: ['ssdk-dashboard', fileInContainer, '--scrape', scraped.map((name) => `http://${name}:${METRICS_PORT}/metrics`).join(',')],
       environment: { ...environment, OTEL_SERVICE_NAME: 'ssdk-dashboard', SSDK_DASHBOARD_PORT: String(DASHBOARD_PORT), SSDK_DASHBOARD_HOST: '0.0.0.0', JAEGER_URL: `http://127.0.0.1:${16686 + offset}` },
       ports: [publish(ports, DASHBOARD_PORT)],
       volumes: [dataflowVolume],
@@ -187,7 +219,7 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
   if (env.kept) io.err(`${ENV_FILE}: keeps its COMPOSE_PROJECT_NAME=${env.kept} (this dataflow's would be ${project})\n`);
   if (output) {
     await writeFile(output, text);
-    io.err(`wrote ${cmd.values['output']}: ${plan.operators.length} operator services of ${dataflow}, project ${env.kept ?? project}${env.wrote ? `; ${ENV_FILE} with a new password (mode 0600)` : ''}\n`);
+    io.err(`wrote ${cmd.values['output']}: ${plan.operators.length} operator services${connectors.length ? ` and ${connectors.length} connector${connectors.length === 1 ? '' : 's'}` : ''} of ${dataflow}, project ${env.kept ?? project}${env.wrote ? `; ${ENV_FILE} with a new password (mode 0600)` : ''}\n`);
   } else {
     io.out(text);
     if (env.wrote) io.err(`wrote ${relativeFrom(io.cwd, resolve(composeDir, ENV_FILE))}: project ${project} and a new PostgreSQL password (mode 0600); keep it beside the compose file\n`);
@@ -268,6 +300,12 @@ function wholeNumber(cmd: ParsedCommand, option: string, min: number): number | 
   const n = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${option} takes a whole number of ${min} or more, got \`${text}\``, 'compose');
   return n;
+}
+
+/** A webhook's `HOST:PORT` (`[::]:PORT` too). */
+function webhookAddress(listen: string | undefined): { host: string; port: number } | undefined {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(listen ?? '');
+  return m ? { host: m[1]!, port: Number(m[2]) } : undefined;
 }
 
 /** Compose service names: the operator id with dots as dashes, made unique. */

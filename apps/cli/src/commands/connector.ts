@@ -5,7 +5,7 @@
  */
 import { createNatsBus } from '@ssdk/bus';
 import { connectorMetrics, runConnector, readSecretsFile, Secrets, type ConnectorStats } from '@ssdk/connectors';
-import { compileTelemetryOptions, MetricsRegistry } from '@ssdk/telemetry';
+import { compileTelemetryOptions, MetricsRegistry, Tracing } from '@ssdk/telemetry';
 import { readFile } from 'node:fs/promises';
 import { inlineConnectors, loadConnectorFile, loadServicesFile, looksLikeConnectorFile, type Connector, type Diagnostic } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
@@ -48,11 +48,16 @@ export async function runConnectorCommand(cmd: ParsedCommand, io: CliIo): Promis
   const secretsPath = cmd.values['secrets'];
   const secrets = new Secrets(typeof secretsPath === 'string' ? { values: await readSecretsFile(secretsPath) } : {});
 
+  const warn = (m: string) => io.err(`[${connector.name}] ${m}\n`);
   const telemetry = compileTelemetryOptions({
+    warn,
     ...(typeof cmd.values['metrics-port'] === 'string' ? { metricsPort: metricsPortOf(cmd.values['metrics-port']) } : {}),
     ...(typeof cmd.values['metrics-host'] === 'string' ? { metricsHost: cmd.values['metrics-host'] } : {}),
   });
 
+  // Traced as operators are, by the standard OTEL_* environment: a source opens its records'
+  // traces, a sink continues them (service `ssdk-connector-NAME` unless OTEL_SERVICE_NAME says).
+  const tracing = telemetry.tracing ? new Tracing({ ...telemetry.tracing, warn }) : undefined;
   const bus = await createNatsBus({ servers: flags.natsUrl, subjectPrefix: flags.subjectPrefix, name: `ssdk connector ${connector.name}` });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -67,12 +72,13 @@ export async function runConnectorCommand(cmd: ParsedCommand, io: CliIo): Promis
   metrics?.register(connectorMetrics(connector, stats, bus));
   if (metrics?.url) log(`metrics at ${metrics.url}`);
   try {
-    await runConnector(connector, { bus, secrets, signal: stop.signal, stats, log, ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}) });
+    await runConnector(connector, { bus, secrets, signal: stop.signal, stats, log, ...(tracing ? { tracer: tracing.tracer(`ssdk-connector-${connector.name}`) } : {}), ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}) });
     status();
     return EXIT_OK;
   } finally {
     if (timer) clearInterval(timer);
     await metrics?.close();
+    await tracing?.shutdown(warn);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await bus.close();
