@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JsonSqlMapping } from '@ssdk/spec';
 import { BadRecordError } from './errors.ts';
 import { bodyRecords } from './http.ts';
+import { parseTestDecoding } from './postgres-cdc.ts';
 import { rowOfJsonSql, rowsOfFluvioOperation, valueAtPath } from './json-sql.ts';
 import { Secrets } from './secrets.ts';
 
@@ -39,6 +40,17 @@ describe('connectors (pure parts)', () => {
       { table: 't', operation: 'upsert', uniqueColumns: ['id'], values: { id: '1', j: { x: 1 } } },
     ]);
     expect(() => rowsOfFluvioOperation({ id: 1 })).toThrow(/Fluvio SQL operations/);
+  });
+
+  it('postgres cdc - test_decoding lines as changes: quoted text, nulls, numbers, booleans, json, quoted names, REPLICA IDENTITY FULL updates', () => {
+    expect(parseTestDecoding(`table public.t: INSERT: id[bigint]:1 item[text]:'it''s a' n[integer]:3 ok[boolean]:true note[text]:null j[jsonb]:'{"a": [1]}' x[double precision]:1.5`)).toEqual({
+      op: 'insert',
+      table: 'public.t',
+      row: { id: 1, item: "it's a", n: 3, ok: true, note: null, j: { a: [1] }, x: 1.5 },
+    });
+    expect(parseTestDecoding(`table "My Schema"."Odd ""T""": DELETE: "the id"[integer]:2`)).toEqual({ op: 'delete', table: 'My Schema.Odd "T"', row: { 'the id': 2 } });
+    expect(parseTestDecoding(`table public.t: UPDATE: old-key: id[bigint]:1 n[integer]:3 new-tuple: id[bigint]:1 n[integer]:5`)).toEqual({ op: 'update', table: 'public.t', row: { id: 1, n: 5 } });
+    expect(parseTestDecoding('table public.t: TRUNCATE: (no-flags)')).toBeUndefined();
   });
 
   it('http bodies - one record, JSON lines or a JSON array; bad parts come back with their reason', () => {

@@ -4,7 +4,7 @@
  * front of PostgreSQL, so outages never touch the shared servers, and reading a topic whole.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -208,3 +208,47 @@ export async function readTopic(bus: Bus, topic: string): Promise<unknown[]> {
 /** How long an endpoint stays down in the outage tests: 10 s in the acceptance run, 2 s in CI. */
 export const OUTAGE_MS = Number(process.env['SSDK_CONNECTOR_OUTAGE_MS'] ?? 2_000);
 export { sleep };
+
+/**
+ * A PostgreSQL cluster of the test's own (initdb in a scratch folder, as the `postgres` user
+ * when the test runs as root), with `wal_level = logical`: the shared server has `replica`, and
+ * change data capture needs its own.
+ */
+export class PrivatePostgres {
+  port = 0;
+  private readonly box = scratch('pg-cdc');
+  private readonly bin: string;
+
+  constructor() {
+    const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
+    if (versions.length === 0) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql');
+    this.bin = `/usr/lib/postgresql/${versions[0]}/bin`;
+  }
+
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  async start(): Promise<void> {
+    this.port = await freePort();
+    chmodSync(this.box.dir, 0o777);
+    await this.run('initdb', ['-D', `${this.box.dir}/data`, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+    await this.run('pg_ctl', ['-D', `${this.box.dir}/data`, '-l', `${this.box.dir}/log`, '-w', '-o', `-p ${this.port} -k ${this.box.dir} -c listen_addresses=127.0.0.1 -c wal_level=logical -c max_replication_slots=4 -c fsync=off`, 'start']);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.port !== 0) await this.run('pg_ctl', ['-D', `${this.box.dir}/data`, '-m', 'immediate', 'stop']).catch(() => {});
+    this.box.dispose();
+  }
+
+  private run(tool: string, args: string[]): Promise<void> {
+    const asRoot = process.getuid?.() === 0;
+    const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', `${this.bin}/${tool}`, ...args]] : [`${this.bin}/${tool}`, args];
+    return new Promise((resolve, reject) => {
+      const child = spawn(cmd, argv as string[], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${tool} exited ${code}: ${err.slice(-500)}`))));
+    });
+  }
+}

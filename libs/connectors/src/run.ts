@@ -9,6 +9,7 @@ import { httpSinkWriter, runHttpPoll, runHttpWebhook } from './http.ts';
 import { mqttSinkWriter, runMqttSource } from './mqtt.ts';
 import { busPositions, retrying, runSink, type ConnectorHost, type ConnectorStats, type SinkWriter } from './runtime.ts';
 import { Secrets } from './secrets.ts';
+import { runPostgresCdc } from './postgres-cdc.ts';
 import { runPostgresPoll, sqlSinkWriter } from './sql.ts';
 
 export interface RunConnectorOptions {
@@ -61,6 +62,7 @@ async function run(connector: Connector, options: RunConnectorOptions & { signal
       case 'mqtt-source':
         return runMqttSource(host, settings, topic);
       case 'postgres-source':
+        if (settings.mode === 'cdc') return runPostgresCdc(host, settings, topic);
         return runPostgresPoll(host, settings, topic, await busPositions(host, connector.consumer.id ?? connector.name, 1));
     }
   }

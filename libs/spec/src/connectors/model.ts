@@ -161,12 +161,18 @@ export interface SqlSinkConfig {
 export interface PostgresSourceConfig {
   type: 'postgres-source';
   url: SecretText;
-  /** `poll` reads new rows by an ever-growing column; `cdc` decodes a logical replication slot. */
+  /**
+   * `poll` reads new rows by an ever-growing column; `cdc` reads every insert, update and
+   * delete from a logical replication slot (test_decoding; the server needs `wal_level = logical`).
+   */
   mode: 'poll' | 'cdc';
+  /** Poll: the table read. Cdc: the table followed (else every table's changes). */
   table?: string;
-  /** Poll: the column that orders rows and only grows (an id, a sequence). */
+  /** Poll: the column that orders rows and only grows (an id, a sequence). Cdc: the column whose value keys each change. */
   column?: string;
+  /** Poll: between polls. Cdc: between peeks of the slot when it had nothing. */
   intervalMs: number;
+  /** Cdc: the replication slot, created at the first start. @default the connector's name */
   slot?: string;
   publication?: string;
 }

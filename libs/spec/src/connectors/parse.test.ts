@@ -80,6 +80,34 @@ describe('connector files', () => {
     ]);
   });
 
+  it('connector file - postgres-source cdc reads its slot; a pgoutput publication, and a slot while polling, are errors', () => {
+    const cdc = parseConnectorFile(
+      yaml`
+        meta: {version: latest, name: orders, type: postgres-source, topic: orders}
+        postgres: {url: "postgres://127.0.0.1/db", slot: orders_slot, table: orders, column: id}
+      `,
+      'c.yaml',
+    );
+    expect(brief(cdc.diagnostics)).toEqual([]);
+    expect(cdc.connector?.settings).toMatchObject({ mode: 'cdc', slot: 'orders_slot', table: 'orders', column: 'id' });
+    const wrong = parseConnectorFile(
+      yaml`
+        meta: {version: latest, name: orders, type: postgres-source, topic: orders}
+        postgres: {url: "postgres://127.0.0.1/db", mode: cdc, publication: pub}
+      `,
+      'c.yaml',
+    );
+    expect(brief(wrong.diagnostics)).toEqual(['unsupported-setting 2:55 `publication` selects tables for pgoutput; ssdk decodes its slot with test_decoding']);
+    const polling = parseConnectorFile(
+      yaml`
+        meta: {version: latest, name: orders, type: postgres-source, topic: orders}
+        postgres: {url: "postgres://127.0.0.1/db", mode: poll, table: t, column: id, slot: s}
+      `,
+      'c.yaml',
+    );
+    expect(brief(polling.diagnostics)).toEqual(['unsupported-setting 2:78 a replication `slot` is read by `mode: cdc`, not by polling']);
+  });
+
   it('connector file - apiVersion 0.2.0 takes the topic as a mapping with partitions', () => {
     const text = yaml`
       apiVersion: 0.2.0

@@ -502,8 +502,11 @@ function readSettings(ctx: ParseContext, type: ConnectorType, section: Node, tra
           if (!view.has(key)) ctx.diagnostics.error('missing-key', `missing key \`${key}\` in ${where}`, view.pos, 'polling reads new rows of `table` in the order of `column`, an id or sequence that only grows');
         }
       }
-      if (mode === 'cdc') {
-        ctx.diagnostics.error('unsupported-setting', 'change data capture (`mode: cdc`, a replication `slot`) is not supported yet', view.valuePos(view.has('mode') ? 'mode' : 'slot'), 'use `mode: poll` with a `table` and an ever-growing `column`');
+      if (mode === 'cdc' && view.has('publication')) {
+        ctx.diagnostics.error('unsupported-setting', '`publication` selects tables for pgoutput; ssdk decodes its slot with test_decoding', view.keyPos('publication'), 'name the table to follow with `table` (else every table\'s changes are published)');
+      }
+      if (mode === 'poll' && view.has('slot')) {
+        ctx.diagnostics.error('unsupported-setting', 'a replication `slot` is read by `mode: cdc`, not by polling', view.keyPos('slot'), 'write `mode: cdc`, or remove `slot`');
       }
       return {
         type,
