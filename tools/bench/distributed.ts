@@ -35,7 +35,7 @@ import { connect, nanos } from '@nats-io/transport-node';
 import pg from 'pg';
 import { decodeFrame, encodeFrame, encodeRecordFrames, type OutRecord } from '@ssdk/records';
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
-import { loadPlan } from '@ssdk/runtime';
+import { planOrThrow } from '@ssdk/plan';
 
 const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -426,7 +426,7 @@ async function main(): Promise<void> {
     // the same planned with --fuse (stateless steps joined by forward edges share a unit).
     for (const fuse of [false, true]) {
       if (!only.has(fuse ? 'c3' : 'c2')) continue;
-      const units = (await loadPlan(WORD_COUNT, { partitions, fuse })).plan.operators.filter((op) => op.service === 'count-words').map((op) => op.id);
+      const units = (await planOrThrow(WORD_COUNT, { partitions, fuse })).plan.operators.filter((op) => op.service === 'count-words').map((op) => op.id);
       const env: Record<string, string> = fuse ? { SSDK_FUSE: '1' } : {};
       const run = async (suffix: string, before: (bus: NatsBus) => Promise<void>, during?: (bus: NatsBus) => Promise<number[]>) => {
         const prefix = `${id}${suffix}`;

@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createNatsBus } from '@ssdk/bus';
 import { encodeFrame, encodeRecordFrames } from '@ssdk/records';
-import { loadPlan, memoryCheckpointStore, RuntimeTelemetry, sourceFunctions, startEmbedded } from '@ssdk/runtime';
+import { planOrThrow } from '@ssdk/plan';
+import { memoryCheckpointStore, RuntimeTelemetry, sourceFunctions, startEmbedded } from '@ssdk/runtime';
 import { testPostgres } from '@ssdk/testing';
 
 const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
@@ -114,7 +115,7 @@ async function distributedRound(mode: Mode, n: number, texts: string[], otlp: st
 }
 
 async function embeddedRound(mode: Mode, texts: string[], otlp: string): Promise<{ seconds: number; cpu: number }> {
-  const { plan, dataflow } = await loadPlan(WORD_COUNT, { partitions: 1 });
+  const { plan, dataflow } = await planOrThrow(WORD_COUNT, { partitions: 1 });
   const telemetry = mode === 'off' ? undefined : await RuntimeTelemetry.open({ serviceName: 'bench', collect: mode === 'tracing+metrics', env: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp } });
   const df = await startEmbedded({ plan, checkpoints: memoryCheckpointStore(), isolation: 'native', functions: { native: sourceFunctions(WORD_COUNT, dataflow) }, ...(telemetry ? { observer: telemetry.observer() } : {}) });
   const t0 = performance.now();

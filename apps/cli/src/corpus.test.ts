@@ -12,7 +12,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadAndCheck } from './dataflow.ts';
+import { checkFunctionCode } from '@ssdk/functions';
+import { checkServicesFile } from '@ssdk/plan';
 import { bufferIo } from './io.ts';
 import { main } from './main.ts';
 
@@ -108,7 +109,7 @@ describe('invalid corpus', () => {
     const codes = new Set<string>();
     const dialects = new Set<string>();
     for (const name of files) {
-      const { dataflow, diagnostics } = await loadAndCheck(join(repo, corpus, name));
+      const { dataflow, diagnostics } = await checkServicesFile(join(repo, corpus, name), { checkCode: checkFunctionCode });
       for (const d of diagnostics) codes.add(d.code);
       if (dataflow.apiVersion !== '') dialects.add(dataflow.dialect);
     }

@@ -16,7 +16,8 @@ import { promisify } from 'node:util';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadPlan } from '@ssdk/runtime';
+import { planOrThrow } from '@ssdk/plan';
+
 import { plainIsSafe } from './commands/compose.ts';
 import { bufferIo } from './io.ts';
 import { main } from './main.ts';
@@ -106,7 +107,7 @@ describe('ssdk compose', () => {
 
   it('compose - servers, planner, deploy job, one operator service per unit of the plan, the dashboard', async () => {
     const doc = parse(await readFile(`${ROOT}/docker-compose.yml`, 'utf8')) as ComposeFile;
-    const { plan } = await loadPlan(`${ROOT}/${FILE}`);
+    const { plan } = await planOrThrow(`${ROOT}/${FILE}`);
     const s = doc.services;
     expect(s['nats']!.command).toContain('-js');
     expect(s['postgres']!.image).toMatch(/^postgres:/);

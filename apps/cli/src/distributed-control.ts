@@ -7,11 +7,11 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { connectControl, describeServers, NoResponderError, openArtifactStore, RemoteError } from '@ssdk/bus';
-import { FUNCTION_DIAGNOSTICS } from '@ssdk/functions';
+import { checkFunctionCode, FUNCTION_DIAGNOSTICS } from '@ssdk/functions';
+import { checkServicesFile, planServicesFile } from '@ssdk/plan';
 import { plannerSubject, publishArtifacts, readBundle, type DeploymentArtifacts, type DeploymentBundle, type IsolationChoice, type PlannerVerb } from '@ssdk/runtime';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { UsageError, type OptionSpec } from './args.ts';
-import { loadAndCheck, loadAndPlan } from './dataflow.ts';
 import { countBySeverity, plural, printDiagnostics } from './diagnostics.ts';
 import { EXIT_USER_ERROR } from './exit-codes.ts';
 import { plannerArgs } from './installation.ts';
@@ -146,7 +146,7 @@ export async function readServicesBundle(file: string, command: string): Promise
  * undefined when the file itself has errors (the planner reports those, as `ssdk validate` would).
  */
 export async function checkFunctions(file: string, io: CliIo): Promise<{ dataflow?: Dataflow } | number> {
-  const checked = await loadAndCheck(file);
+  const checked = await checkServicesFile(file, { checkCode: checkFunctionCode });
   const hasErrors = checked.diagnostics.some((d) => d.severity === 'error');
   const codeErrors = checked.diagnostics.some((d) => d.severity === 'error' && Object.hasOwn(FUNCTION_DIAGNOSTICS, d.code));
   if (!codeErrors) return hasErrors ? {} : { dataflow: checked.dataflow };
@@ -167,7 +167,7 @@ export async function shipArtifacts(
   flags: ServerFlags,
   o: { isolation?: IsolationChoice; componentCache?: string; onBuild?: (line: string) => void } = {},
 ): Promise<DeploymentArtifacts | undefined> {
-  const planned = await loadAndPlan(file, { subjectPrefix: flags.subjectPrefix, ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}) }, { rustIsError: true });
+  const planned = await planServicesFile(file, { subjectPrefix: flags.subjectPrefix, ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}), checkCode: checkFunctionCode });
   if (!planned.plan) return undefined;
   const store = await openArtifactStore({ servers: flags.natsUrl, subjectPrefix: flags.subjectPrefix, name: 'ssdk deploy' });
   try {

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
-import { loadPlan, runOperator } from '@ssdk/runtime';
+import { planOrThrow } from '@ssdk/plan';
+import { runOperator } from '@ssdk/runtime';
 import { openPostgresStore } from '@ssdk/state';
 import { testNats, testPostgres } from '@ssdk/testing';
 import { bufferIo } from './io.ts';
@@ -51,7 +52,7 @@ async function runWordCount(partitions: number) {
     () => rm(out, { recursive: true, force: true }),
   );
   const server = ['--nats', nats.url, '--subject-prefix', nats.prefix, '--partitions', String(partitions)];
-  const { plan } = await loadPlan(FILE, { subjectPrefix: nats.prefix, partitions });
+  const { plan } = await planOrThrow(FILE, { subjectPrefix: nats.prefix, partitions });
   const abort = new AbortController();
   // Native: the CLI's produce/consume against the operators are the point here, not the sandbox.
   const operators = plan.operators.map((op) =>

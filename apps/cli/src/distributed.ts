@@ -4,7 +4,8 @@
  * (same plan options, so the subjects match), and a topic of it opened on NATS.
  */
 import { createNatsBus, NATS_ENV, type NatsBus } from '@ssdk/bus';
-import { ensurePlanTopics, loadPlan, planTopology, type IsolationChoice, type LoadedDataflow, type RuntimeTopic, type Topology } from '@ssdk/runtime';
+import { planOrThrow, type ServicesFilePlan } from '@ssdk/plan';
+import { ensurePlanTopics, planTopology, type IsolationChoice, type RuntimeTopic, type Topology } from '@ssdk/runtime';
 import { UsageError, type OptionSpec, type ParsedCommand } from './args.ts';
 
 /**
@@ -86,7 +87,7 @@ export function serverArgs(flags: ServerFlags): string[] {
 }
 
 export interface OpenTopic {
-  loaded: LoadedDataflow;
+  loaded: ServicesFilePlan;
   topology: Topology;
   topic: RuntimeTopic;
   bus: NatsBus;
@@ -94,7 +95,7 @@ export interface OpenTopic {
 
 /** Plans the file, finds TOPIC (by id or stream name), connects and makes sure the topic exists. */
 export async function openTopic(file: string, topicName: string, flags: ServerFlags, command: string): Promise<OpenTopic> {
-  const loaded = await loadPlan(file, { subjectPrefix: flags.subjectPrefix, ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}) });
+  const loaded = await planOrThrow(file, { subjectPrefix: flags.subjectPrefix, ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}) });
   const topology = await planTopology(loaded.plan);
   const topic = topology.topics.get(topicName) ?? [...topology.topics.values()].find((t) => t.name === topicName);
   if (!topic) throw new UsageError(`${file} has no topic \`${topicName}\`: its topics are ${[...topology.topics.keys()].map((k) => `\`${k}\``).join(', ')}`, command);

@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { PhysicalPlan } from '@ssdk/plan';
+import { checkFunctionCode } from '@ssdk/functions';
+import { planServicesFile, type PhysicalPlan } from '@ssdk/plan';
 import type { JsonRecord } from '@ssdk/records';
 import { inputRecords, type InputFile } from './input-file.ts';
 import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
@@ -17,7 +18,6 @@ import { committedCheckpoints, migratePlanState, openSandbox, sourceFunctions, s
 import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
 import { embeddedStateDir, stateDir } from './state-dir.ts';
 import { inlineConnectors, type Dataflow, type Diagnostic } from '@ssdk/spec';
-import { loadAndPlan } from './dataflow.ts';
 import type { ParsedCommand } from './args.ts';
 import { isolationOf } from './distributed.ts';
 
@@ -88,7 +88,7 @@ export class SessionError extends Error {
 
 export async function openSession(o: SessionOptions): Promise<Session> {
   // One process: no reason to hop through a topic between steps that can run together.
-  const planned = await loadAndPlan(o.file, { partitions: o.partitions ?? EMBEDDED_PARTITIONS, fuse: true }, { rustIsError: true });
+  const planned = await planServicesFile(o.file, { partitions: o.partitions ?? EMBEDDED_PARTITIONS, fuse: true, checkCode: checkFunctionCode });
   if (!planned.plan) throw new SessionError(`${o.file} has errors`, planned.diagnostics);
   const file = o.file;
   const { plan, dataflow } = planned;

@@ -6,7 +6,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadAndCheck } from './dataflow.ts';
+import { checkFunctionCode } from '@ssdk/functions';
+import { checkServicesFile } from '@ssdk/plan';
 import { bufferIo } from './io.ts';
 import { main } from './main.ts';
 
@@ -48,7 +49,7 @@ describe('valid fixtures', () => {
   });
 
   it.each(files)('fixtures - %s parses in its shape, with no error but Rust bodies to port', async (path) => {
-    const { dataflow, diagnostics } = await loadAndCheck(join(repo, root, path));
+    const { dataflow, diagnostics } = await checkServicesFile(join(repo, root, path), { checkCode: checkFunctionCode });
     const listed = table.get(path);
     expect(dataflow.dialect).toBe(path.split('/')[0]);
     expect(dataflow.dialect).toBe(listed?.shape);

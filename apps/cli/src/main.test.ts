@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -79,5 +79,18 @@ describe('cli', () => {
     expect(err?.code).toBe(2);
     expect(err?.stderr).toContain(`${file}:8:5: error: `);
     expect(err?.stderr).not.toMatch(/\n\s+at /);
+  });
+  it('cli - a command that plans a broken file (compose) prints every error at FILE:LINE:COL, exit 2, no stack', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-cli-'));
+    const file = join(dir, 'services.yaml');
+    const text = (await readFile(join(repo, 'examples/word-count/services.yaml'), 'utf8')).replace('id: sentences', 'id: sentencez').replace(/(type: topic\n\s+id: )top-words/, '$1top-wordz');
+    await writeFile(file, text);
+    const item = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle));
+    const r = await run(['compose', file, '--output', join(dir, 'docker-compose.yml')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${file}:${item('sentencez')}:9: error: `);
+    expect(r.err).toContain(`${file}:${item('top-wordz')}:9: error: `);
+    expect(r.err).toContain('ssdk compose: error: 2 errors in the services file');
+    expect(r.err).not.toMatch(/\n\s+at /);
   });
 });

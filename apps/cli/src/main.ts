@@ -4,7 +4,9 @@
  * anything else prints its message (and, with SSDK_DEBUG=1, the stack), exit 1.
  */
 import { redact, redactedMessage } from '@ssdk/records';
+import type { Diagnostic } from '@ssdk/spec';
 import { parseCommand, renderHelp, UsageError, type CommandSpec, type ParsedCommand } from './args.ts';
+import { countBySeverity, plural, printDiagnostics } from './diagnostics.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from './exit-codes.ts';
 import { ssdkVersion } from './installation.ts';
 import { processIo, type CliIo } from './io.ts';
@@ -83,6 +85,13 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 
 function reportFailure(err: unknown, io: CliIo, command: string | undefined): number {
   if (isUserError(err)) {
+    const diagnostics = diagnosticsOf(err);
+    if (diagnostics.length > 0) {
+      // A services file that does not plan: every problem at its FILE:LINE:COL, as `ssdk validate` shows them.
+      printDiagnostics(io, diagnostics);
+      io.err(`ssdk${command ? ` ${command}` : ''}: error: ${plural(countBySeverity(diagnostics).errors, 'error')} in the services file\n`);
+      return EXIT_USER_ERROR;
+    }
     io.err(`ssdk${command ? ` ${command}` : ''}: error: ${redact(err.message)}\n`);
     io.err(`  hint: run \`ssdk ${command ? `${command} ` : ''}--help\` for usage\n`);
     return EXIT_USER_ERROR;
@@ -95,6 +104,12 @@ function reportFailure(err: unknown, io: CliIo, command: string | undefined): nu
 
 function isUserError(err: unknown): err is Error {
   return err instanceof Error && (err as { domain?: unknown }).domain === 'user';
+}
+
+/** The diagnostics a user error carries (a `SpecError` of `planOrThrow`, a session's), if any. */
+function diagnosticsOf(err: Error): Diagnostic[] {
+  const found = (err as { diagnostics?: unknown }).diagnostics;
+  return Array.isArray(found) ? (found as Diagnostic[]) : [];
 }
 
 async function renderOverview(): Promise<string> {

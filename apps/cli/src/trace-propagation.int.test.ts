@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
-import { loadPlan, runOperator } from '@ssdk/runtime';
+import { planOrThrow } from '@ssdk/plan';
+import { runOperator } from '@ssdk/runtime';
 import { testNats, testPostgres } from '@ssdk/testing';
 import { ssdk } from './distributed.testkit.ts';
 
@@ -143,7 +144,7 @@ async function tracedRun(propagators: string | undefined): Promise<{ spans: Otlp
   const produced = await ssdk(['produce', 'numbers', '--file', join(dir, 'numbers.jsonl'), '--end', '--nats', nats.url, '--subject-prefix', nats.prefix, '--partitions', '1', file]);
   expect(produced.code, produced.err).toBe(0);
   expect((await Promise.all(running)).map((r) => r.ended)).toEqual([true, true]);
-  const { plan } = await loadPlan(file, { subjectPrefix: nats.prefix, partitions: 1 });
+  const { plan } = await planOrThrow(file, { subjectPrefix: nats.prefix, partitions: 1 });
   const reader = bus.read(plan.topics.find((t) => t.id === 'results')!.name, 0);
   const messages = await reader.fetch(100, 2_000);
   await reader.close();

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadPlan, memoryCheckpointStore, RuntimeTelemetry, runtimeDashboardSource, sourceFunctions, startEmbedded, type LogLine } from '@ssdk/runtime';
+import { planOrThrow } from '@ssdk/plan';
+import { memoryCheckpointStore, RuntimeTelemetry, runtimeDashboardSource, sourceFunctions, startEmbedded, type LogLine } from '@ssdk/runtime';
 import { startDashboard } from '@ssdk/telemetry/dashboard';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -37,7 +38,7 @@ async function launch(): Promise<BrowserContext> {
 
 describe('dashboard in headless Chromium', () => {
   it('dashboard - shows every operator of the example, its counters move while records flow, rates and watermarks are plotted over time, dead letters grouped by reason', async () => {
-    const { plan, dataflow } = await loadPlan(FILE, { partitions: 1 });
+    const { plan, dataflow } = await planOrThrow(FILE, { partitions: 1 });
     const logs: LogLine[] = [];
     const telemetry = (await RuntimeTelemetry.open({ serviceName: 'dashboard-test', collect: true, env: {}, logs: { write: (l) => logs.push(...l) } }))!;
     const checkpoints = memoryCheckpointStore();

@@ -4,8 +4,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
+import { planOrThrow } from '@ssdk/plan';
 import { encodeRecordFrames } from '@ssdk/records';
-import { ensurePlanTopics, loadPlan, migratePlanState } from '@ssdk/runtime';
+import { ensurePlanTopics, migratePlanState } from '@ssdk/runtime';
 import { openPostgresStore } from '@ssdk/state';
 import { MetricsRegistry, type OperatorCounters } from '@ssdk/telemetry';
 import { testNats, testPostgres } from '@ssdk/testing';
@@ -52,7 +53,7 @@ describe('distributed dashboard', () => {
   it('serve - graph of the plan, scraped numbers, the latest dead-letter reason, a state key from PostgreSQL', async () => {
     const nats = await testNats();
     const pg = await testPostgres();
-    const { plan } = await loadPlan(FILE, { subjectPrefix: nats.prefix, partitions: 1 });
+    const { plan } = await planOrThrow(FILE, { subjectPrefix: nats.prefix, partitions: 1 });
     const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
     cleanups.push(
       async () => {

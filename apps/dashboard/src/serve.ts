@@ -4,8 +4,9 @@
  * their topics on NATS, state keys looked up in PostgreSQL, function logs from the log topic.
  */
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
+import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, readUtf8 } from '@ssdk/records';
-import { loadPlan, logTopicOf, runtimeDashboardSource, type LogLine } from '@ssdk/runtime';
+import { logTopicOf, runtimeDashboardSource, type LogLine } from '@ssdk/runtime';
 import { dataflowSchema, openPostgresStore, type StateStore } from '@ssdk/state';
 import { startDashboard, type DashboardServer } from '@ssdk/telemetry/dashboard';
 import { scrapeOperators } from './scrape.ts';
@@ -30,7 +31,7 @@ export interface RunningDashboard extends DashboardServer {
 }
 
 export async function serveDistributedDashboard(o: DistributedDashboardOptions): Promise<RunningDashboard> {
-  const { plan } = await loadPlan(o.file, { subjectPrefix: o.subjectPrefix, ...(o.partitions !== undefined ? { partitions: o.partitions } : {}) });
+  const { plan } = await planOrThrow(o.file, { subjectPrefix: o.subjectPrefix, ...(o.partitions !== undefined ? { partitions: o.partitions } : {}) });
   const bus = await createNatsBus({ servers: o.natsUrl, subjectPrefix: o.subjectPrefix, name: 'ssdk dashboard' });
   let store: StateStore | undefined;
   try {

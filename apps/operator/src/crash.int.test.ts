@@ -10,10 +10,10 @@
  * test:acceptance:distributed` runs it at the acceptance size, 100 000).
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { planOrThrow } from '@ssdk/plan';
 import { testNats, testPostgres } from '@ssdk/testing';
 import { generateInput, OperatorProcesses, reference, sleep, sorted, WordCountStream, type Servers } from './word-count.testkit.ts';
 import { FILE } from './word-count.testkit.ts';
-import { loadPlan } from './index.ts';
 
 const SENTENCES = Number(process.env['SSDK_CRASH_SENTENCES'] ?? 20_000);
 const WINDOWS = 8;
@@ -32,7 +32,7 @@ describe('operator crash (kill -9 and restart)', () => {
     const input = generateInput(SENTENCES, WINDOWS);
     const golden = reference(input);
     const starts = [...golden.perWindow.keys()];
-    const { plan } = await loadPlan(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
+    const { plan } = await planOrThrow(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
     const procs = new OperatorProcesses(s);
     cleanups.push(() => procs.killAll());
     for (const op of plan.operators) procs.start(op.id);

@@ -5,12 +5,13 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryState } from '@ssdk/engine';
+import { planOrThrow } from '@ssdk/plan';
 import { partitionOfText } from '@ssdk/records';
 import { migratePlanState, partitionedCheckpointStore } from '@ssdk/runtime';
 import { FencedError, openPostgresStore, type Lease, type StateStore } from '@ssdk/state';
 import { testPostgres } from '@ssdk/testing';
 import { KEYED, FILE, sleep } from './word-count.testkit.ts';
-import { loadPlan } from './index.ts';
+
 import { nativeTopology } from '@ssdk/runtime';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -29,7 +30,7 @@ describe('operator fencing', () => {
     const pg = await testPostgres();
     const store = await openPostgresStore({ connectionString: pg.connectionString, schema: pg.schema });
     cleanups.push(() => pg.cleanup(), () => store.close());
-    const { plan, dataflow } = await loadPlan(FILE, { partitions: 4 });
+    const { plan, dataflow } = await planOrThrow(FILE, { partitions: 4 });
     await migratePlanState(store, plan);
     const unit = (await nativeTopology(FILE, plan, dataflow)).units.find((u) => u.id === KEYED)!;
     const owned = unit.plan.states.filter((s) => s.access === 'read-write');

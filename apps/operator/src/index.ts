@@ -9,4 +9,4 @@
  * const abort = new AbortController();
  * await runOperator({ file: 'services.yaml', operatorId: 'count-words.add-to-total', natsUrl, databaseUrl, signal: abort.signal });
  */
-export { runOperator, loadPlan, ensurePlanTopics, OperatorConfigError, type OperatorOptions, type OperatorResult } from '@ssdk/runtime';
+export { runOperator, ensurePlanTopics, OperatorConfigError, type OperatorOptions, type OperatorResult } from '@ssdk/runtime';

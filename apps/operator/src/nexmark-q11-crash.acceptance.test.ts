@@ -8,10 +8,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { planOrThrow } from '@ssdk/plan';
 import { encodeFrame, encodeRecordFrames, type OutRecord } from '@ssdk/records';
 import { testNats, testPostgres } from '@ssdk/testing';
 import { OperatorProcesses, ROOT, sleep, sorted, WordCountStream, type Servers } from './word-count.testkit.ts';
-import { loadPlan } from './index.ts';
 
 const FILE = `${ROOT}examples/nexmark/q11/services.yaml`;
 const SESSION_UNIT = 'q11.count-bid';
@@ -30,7 +30,7 @@ describe('nexmark q11 crash (kill -9 and restart)', () => {
     cleanups.push(() => stream.close(), () => pg.cleanup());
     const events = lines(`${ROOT}examples/nexmark/input/events.jsonl`);
     const golden = readFileSync(`${ROOT}examples/nexmark/q11/expected/q11.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
-    const { plan } = await loadPlan(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
+    const { plan } = await planOrThrow(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
     const procs = new OperatorProcesses(s);
     cleanups.push(() => procs.killAll());
     for (const op of plan.operators) procs.start(op.id);

@@ -12,9 +12,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { planOrThrow } from '@ssdk/plan';
 import { testNats, testPostgres } from '@ssdk/testing';
 import { FILE, generateInput, OperatorProcesses, reference, sorted, until, WordCountStream, type Servers } from './word-count.testkit.ts';
-import { loadPlan } from './index.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -34,7 +34,7 @@ describe('operator sandboxed (WebAssembly components)', () => {
     const input = generateInput(300, 3);
     const golden = reference(input);
     const starts = [...golden.perWindow.keys()];
-    const { plan } = await loadPlan(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
+    const { plan } = await planOrThrow(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
     const procs = new OperatorProcesses(s, { SSDK_ISOLATION: 'plan', SSDK_HOME: home, SSDK_COMPONENT_CACHE: cache });
     cleanups.push(() => procs.killAll());
     const t0 = Date.now();

@@ -8,15 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
+import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecordFrames, readUtf8 } from '@ssdk/records';
 import { CTX_SQL_SERVICES, testNats, testPostgres } from '@ssdk/testing';
-import { ensurePlanTopics, loadPlan, runOperator } from './index.ts';
+import { ensurePlanTopics, runOperator } from './index.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
-
 
 describe('operator ctx.sql', () => {
   it('operator - a sandboxed flush ranks committed PostgreSQL state with SQL; a write is dead-lettered with the reason', async () => {
@@ -34,7 +34,7 @@ describe('operator ctx.sql', () => {
         await bus.close();
       },
     );
-    const { plan } = await loadPlan(file, { subjectPrefix: nats.prefix, partitions: 1 });
+    const { plan } = await planOrThrow(file, { subjectPrefix: nats.prefix, partitions: 1 });
     await ensurePlanTopics(bus, plan, plan.topics.map((t) => t.id));
     const topic = (id: string) => plan.topics.find((t) => t.id === id)!;
     const produce = async (id: string, values: string[]) => {

@@ -9,10 +9,10 @@
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { planOrThrow } from '@ssdk/plan';
 import { runOperator } from '@ssdk/runtime';
 import { PrivateNatsServer, testNats, testPostgres } from '@ssdk/testing';
 import { FILE, generateInput, reference, sleep, sorted, WordCountStream, type Servers } from './word-count.testkit.ts';
-import { loadPlan } from './index.ts';
 
 const OUTAGE_MS = 10_000;
 const cleanups: Array<() => Promise<void>> = [];
@@ -71,7 +71,6 @@ class TcpProxy {
   }
 }
 
-
 /** Runs every unit in this process, streams 6 windows and calls `outage` while window 2 streams in. */
 async function wordCountThrough(s: Servers, outage: (stream: WordCountStream) => Promise<void>, retries: string[]) {
   const stream = await WordCountStream.open(s);
@@ -79,7 +78,7 @@ async function wordCountThrough(s: Servers, outage: (stream: WordCountStream) =>
   const input = generateInput(3_000, 6, 11);
   const golden = reference(input);
   const starts = [...golden.perWindow.keys()];
-  const { plan } = await loadPlan(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
+  const { plan } = await planOrThrow(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
   const abort = new AbortController();
   const operators = plan.operators.map((op) =>
     runOperator({

@@ -13,8 +13,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
+import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecordFrames, type OutRecord } from '@ssdk/records';
-import { ensurePlanTopics, loadPlan, nativeTopology, runOperator, tableSpecs, type OperatorResult, type RuntimeTopic, type Topology } from '@ssdk/runtime';
+import { ensurePlanTopics, nativeTopology, runOperator, tableSpecs, type OperatorResult, type RuntimeTopic, type Topology } from '@ssdk/runtime';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import { until as waitUntil } from '@ssdk/testing';
 
@@ -148,7 +149,7 @@ export async function runUnitsButKeyed(s: Servers, signal: AbortSignal): Promise
 /** Runs every unit of the plan but `skip` in this process (as `runUnitsButKeyed`). */
 export async function runUnits(s: Servers, signal: AbortSignal, skip: readonly string[] = []): Promise<Array<Promise<OperatorResult>>> {
   const file = s.file ?? FILE;
-  const { plan } = await loadPlan(file, { subjectPrefix: s.prefix, partitions: s.partitions });
+  const { plan } = await planOrThrow(file, { subjectPrefix: s.prefix, partitions: s.partitions });
   return plan.operators
     .filter((op) => !skip.includes(op.id))
     .map((op) =>
@@ -174,7 +175,7 @@ export class WordCountStream {
   static async open(s: Servers): Promise<WordCountStream> {
     const bus = await createNatsBus({ servers: s.natsUrl, subjectPrefix: s.prefix });
     const file = s.file ?? FILE;
-    const { plan, dataflow } = await loadPlan(file, { subjectPrefix: s.prefix, partitions: s.partitions });
+    const { plan, dataflow } = await planOrThrow(file, { subjectPrefix: s.prefix, partitions: s.partitions });
     const topology = await nativeTopology(file, plan, dataflow);
     await ensurePlanTopics(bus, plan, plan.topics.map((t) => t.id));
     const store = await openPostgresStore({ connectionString: s.checkDatabaseUrl, schema: s.schema });

@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectControl, createNatsBus, UnknownTopicError, type ControlConnection, type NatsBus, type Served } from '@ssdk/bus';
-import { planDataflow, type PhysicalPlan } from '@ssdk/plan';
+import { planServicesFile, PlanOptionsError, type PhysicalPlan } from '@ssdk/plan';
 import {
   ARTIFACTS_VERSION,
   checkBundle,
@@ -41,7 +41,7 @@ import {
   type UndeployRequest,
 } from '@ssdk/runtime';
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
-import { loadServicesFile, type Diagnostic } from '@ssdk/spec';
+import type { Diagnostic } from '@ssdk/spec';
 import { layoutChanges, layoutFingerprint, stateLayout, type StateLayout } from './layout.ts';
 import { unitStatusState } from './unit-state.ts';
 
@@ -267,24 +267,19 @@ class PlannerService {
       const dir = file.slice(0, file.length - bundle.servicesFile.length);
       const displayDir = displayPath.slice(0, displayPath.length - bundle.servicesFile.length);
       const shown = (d: Diagnostic): Diagnostic => ({ ...d, pos: { ...d.pos, file: d.pos.file.startsWith(dir) ? displayDir + d.pos.file.slice(dir.length) : d.pos.file } });
-      const parsed = await loadServicesFile(file);
-      let diagnostics = parsed.diagnostics.map(shown);
-      let plan: PhysicalPlan | undefined;
-      if (!diagnostics.some((d) => d.severity === 'error')) {
-        let planned;
-        try {
-          planned = planDataflow(parsed.dataflow, { subjectPrefix: this.d.subjectPrefix, ...(partitions !== undefined ? { partitions } : {}) });
-        } catch (err) {
-          throw new PlannerInputError('invalid-plan-options', (err as Error).message);
-        }
-        diagnostics = [...diagnostics, ...planned.diagnostics.map(shown)];
-        plan = planned.plan;
+      let planned;
+      try {
+        planned = await planServicesFile(file, { subjectPrefix: this.d.subjectPrefix, ...(partitions !== undefined ? { partitions } : {}) });
+      } catch (err) {
+        if (err instanceof PlanOptionsError) throw new PlannerInputError('invalid-plan-options', err.message);
+        throw err;
       }
+      const diagnostics = planned.diagnostics.map(shown);
       const errors = diagnostics.filter((d) => d.severity === 'error');
-      if (!plan || errors.length > 0) {
+      if (!planned.plan) {
         throw new PlannerInputError('invalid-services-file', `${displayPath}: ${errors.length} error${errors.length === 1 ? '' : 's'}`, { diagnostics });
       }
-      return { plan, dataflow: parsed.dataflow, warnings: diagnostics.filter((d) => d.severity !== 'error') };
+      return { plan: planned.plan, dataflow: planned.dataflow, warnings: diagnostics.filter((d) => d.severity !== 'error') };
     } finally {
       await rm(root, { recursive: true, force: true });
     }

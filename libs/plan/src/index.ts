@@ -1,5 +1,7 @@
 /**
- * @ssdk/plan — the dataflow graph, type checks and the physical plan. Pure: no I/O.
+ * @ssdk/plan — the dataflow graph, type checks and the physical plan. Pure but for one front
+ * door to files: `planServicesFile` reads a services file (through `@ssdk/spec`) and plans it,
+ * the one path from file to plan every app uses.
  *
  * `checkDataflow` builds the logical graph of a parsed services file and reports every problem
  * at once (unknown names, states, structure, topic cycles, types along each chain);
@@ -19,6 +21,16 @@
  */
 export { checkDataflow, type CheckResult } from './check.ts';
 export { planDataflow, type PlanResult } from './physical/plan.ts';
+export {
+  checkServicesFile,
+  planOrThrow,
+  planServicesFile,
+  type CheckedServicesFile,
+  type CodeCheck,
+  type PlanFileOptions,
+  type PlannedServicesFile,
+  type ServicesFilePlan,
+} from './load.ts';
 export { compilePlanOptions, DEFAULT_PARTITIONS, MAX_PARTITIONS, type CompiledPlanOptions, type PlanOptions } from './options.ts';
 export { PlanError, PlanOptionsError } from './errors.ts';
 export { PLAN_DIAGNOSTICS, type PlanDiagnosticCode } from './diagnostics.ts';

@@ -13,13 +13,13 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import type { PhysicalPlan } from '@ssdk/plan';
+import { planOrThrow, type PhysicalPlan } from '@ssdk/plan';
 import { openPostgresStore, type Fence, type Lease, type StateStore, type StateTableSpec } from '@ssdk/state';
 import type { UnitMetricsSnapshot } from './metrics.ts';
 import { openArtifactStore } from '@ssdk/bus';
 import { deploymentHash, fetchPlan, fetchUnitFunctions, type DeploymentArtifacts } from './artifacts.ts';
 import { sourceUnitFunctions, type UnitFunctionSource } from './functions.ts';
-import { loadPlan, OperatorConfigError } from './operator.ts';
+import { OperatorConfigError } from './operator.ts';
 import type { IsolationChoice } from './topology.ts';
 import { envNumber, leaseOwnerId } from './settings.ts';
 
@@ -507,7 +507,7 @@ export async function loadDeployedDataflow(o: LoadDeployedOptions): Promise<Depl
     }
   }
   const file = await materializeBundle(deployment.bundle, o.cacheDir && join(o.cacheDir, 'deployments'));
-  const loaded = await loadPlan(file, { partitions, subjectPrefix });
+  const loaded = await planOrThrow(file, { partitions, subjectPrefix });
   if (loaded.plan.hash !== deployment.hash) {
     throw new OperatorConfigError(`the deployed bundle of ${o.dataflow} plans to ${loaded.plan.hash.slice(0, 12)}, not the deployed ${deployment.hash.slice(0, 12)}: this ssdk plans differently from the planner's; run the same version`);
   }

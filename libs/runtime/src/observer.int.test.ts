@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
+import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecordFrames, readUtf8 } from '@ssdk/records';
 import { operatorStatsOf, parsePrometheusText } from '@ssdk/telemetry';
 import { testNats, testPostgres } from '@ssdk/testing';
-import { ensurePlanTopics, loadPlan, runOperator } from './operator.ts';
+import { ensurePlanTopics, runOperator } from './operator.ts';
 import { logTopicOf, type LogLine } from './observer.ts';
 import type { UnitMetrics } from './metrics.ts';
 
@@ -130,7 +131,7 @@ async function setup(partitions: number) {
     () => pg.cleanup(),
     () => rm(dir, { recursive: true, force: true }),
   );
-  const { plan } = await loadPlan(file, { subjectPrefix: nats.prefix, partitions });
+  const { plan } = await planOrThrow(file, { subjectPrefix: nats.prefix, partitions });
   expect(plan.operators.map((o) => o.id)).toEqual(OPERATORS);
   const source = plan.topics.find((t) => t.id === 'numbers')!;
   await ensurePlanTopics(bus, plan, ['numbers']);

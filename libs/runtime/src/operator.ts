@@ -16,9 +16,9 @@
  * compiles only its own unit's functions.
  */
 import { BusUnavailableError, createNatsBus, type NatsBus } from '@ssdk/bus';
-import { planDataflow, type PhysicalPlan } from '@ssdk/plan';
+import { planOrThrow, type PhysicalPlan } from '@ssdk/plan';
 import { redactedMessage } from '@ssdk/records';
-import { loadServicesFile, type Dataflow, type Diagnostic } from '@ssdk/spec';
+import type { Dataflow } from '@ssdk/spec';
 import { dirname, join, resolve } from 'node:path';
 import { dataflowSchema, isRetryable, openPostgresStore, withRetry, type StateStore } from '@ssdk/state';
 import type { AssignmentMode } from './assignment.ts';
@@ -100,28 +100,6 @@ export interface OperatorResult {
   /** Every input ended (a bounded stream) and the unit flushed and forwarded the end. */
   ended: boolean;
   metrics: UnitMetrics;
-}
-
-export interface LoadedDataflow {
-  plan: PhysicalPlan;
-  dataflow: Dataflow;
-  diagnostics: Diagnostic[];
-}
-
-/** Loads and plans a services file as the distributed runtime runs it (one unit per step unless `fuse`). */
-export async function loadPlan(file: string, o: { partitions?: number; subjectPrefix?: string; fuse?: boolean } = {}): Promise<LoadedDataflow> {
-  const parsed = await loadServicesFile(file);
-  const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length) throw new OperatorConfigError(`${file} has errors: ${errors.map((d) => d.message).join('; ')}`, parsed.diagnostics);
-  const planned = planDataflow(parsed.dataflow, {
-    ...(o.partitions !== undefined ? { partitions: o.partitions } : {}),
-    subjectPrefix: o.subjectPrefix ?? process.env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk',
-    ...(o.fuse ? { fuse: true } : {}),
-  });
-  const diagnostics = [...parsed.diagnostics, ...planned.diagnostics];
-  const planErrors = diagnostics.filter((d) => d.severity === 'error');
-  if (!planned.plan || planErrors.length) throw new OperatorConfigError(`${file} has errors: ${planErrors.map((d) => d.message).join('; ')}`, diagnostics);
-  return { plan: planned.plan, dataflow: parsed.dataflow, diagnostics };
 }
 
 /**
@@ -298,7 +276,7 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
 async function operatorSource(o: OperatorOptions, c: CompiledOperatorOptions): Promise<{ plan: PhysicalPlan; functions: UnitFunctionSource }> {
   if (o.deployed) return o.deployed;
   if (!o.file) throw new OperatorConfigError('an operator needs a services file or a deployed plan');
-  const { plan, dataflow } = await loadPlan(o.file, { subjectPrefix: c.subjectPrefix, fuse: c.fuse, ...(o.partitions !== undefined ? { partitions: o.partitions } : {}) });
+  const { plan, dataflow } = await planOrThrow(o.file, { subjectPrefix: c.subjectPrefix, fuse: c.fuse, ...(o.partitions !== undefined ? { partitions: o.partitions } : {}) });
   const stateDir = o.stateDir ?? (process.env['SSDK_HOME'] ? resolve(process.env['SSDK_HOME']) : join(dirname(resolve(o.file)), '.ssdk'));
   const componentCache = o.componentCache ?? process.env['SSDK_COMPONENT_CACHE'];
   return { plan, functions: sourceUnitFunctions({ file: o.file, dataflow, stateDir, ...(componentCache ? { componentCache } : {}) }) };

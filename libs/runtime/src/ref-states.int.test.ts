@@ -5,10 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
+import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecordFrames, readUtf8 } from '@ssdk/records';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import { testNats, testPostgres } from '@ssdk/testing';
-import { ensurePlanTopics, loadPlan, runOperator } from './operator.ts';
+import { ensurePlanTopics, runOperator } from './operator.ts';
 import { RefStateReplica } from './ref-states.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -74,7 +75,7 @@ describe('runtime - ref-states across operator services (NATS JetStream + Postgr
       await bus.destroy();
       await bus.close();
     }, () => pg.cleanup());
-    const { plan } = await loadPlan(file, { subjectPrefix: nats.prefix, partitions });
+    const { plan } = await planOrThrow(file, { subjectPrefix: nats.prefix, partitions });
     const topic = (id: string) => plan.topics.find((t) => t.id === id)!;
     await ensurePlanTopics(bus, plan, ['sentences', 'probes', 'word-counts']);
     const produce = async (id: string, lines: string, ends: boolean) => {

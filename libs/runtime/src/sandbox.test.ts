@@ -5,7 +5,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isolationFromEnv, loadPlan } from './operator.ts';
+import { planOrThrow } from '@ssdk/plan';
+import { isolationFromEnv } from './operator.ts';
 import { buildComponents, unitRunsSandboxed } from './sandbox.ts';
 
 const FILE = fileURLToPath(new URL('../../../examples/word-count/services.yaml', import.meta.url));
@@ -24,7 +25,7 @@ async function stateDir(): Promise<string> {
 
 describe('runtime - sandbox', () => {
   it('runtime - a unit runs sandboxed unless the plan or the choice says native; a unit without functions never does', async () => {
-    const { plan } = await loadPlan(FILE);
+    const { plan } = await planOrThrow(FILE);
     const op = plan.operators.find((o) => o.id === 'count-words.split-sentence')!;
     const native = { ...op, steps: op.steps.map((s) => ({ ...s, settings: { ...s.settings, isolation: 'native' as const } })) };
     const none = { ...op, steps: [] };
@@ -36,7 +37,7 @@ describe('runtime - sandbox', () => {
   });
 
   it('runtime - a build waits while a live process holds the lock, and takes over one whose process is gone', async () => {
-    const { dataflow } = await loadPlan(FILE);
+    const { dataflow } = await planOrThrow(FILE);
     const lines: string[] = [];
     const build = async (dir: string) => buildComponents({ dataflow, stateDir: dir, componentCache: CACHE, onBuild: (l) => lines.push(l) });
 

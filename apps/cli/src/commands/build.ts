@@ -1,8 +1,8 @@
 import { relative } from 'node:path';
-import { checkDataflow } from '@ssdk/plan';
+import { checkFunctionCode } from '@ssdk/functions';
+import { checkDataflow, checkServicesFile } from '@ssdk/plan';
 import { buildDataflow, type BuildProgress } from '@ssdk/wasm-host/build';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
-import { loadAndCheck } from '../dataflow.ts';
 import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
@@ -23,7 +23,7 @@ export const buildSpec: CommandSpec = {
 
 export async function runBuild(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const file = servicesFileArg(cmd, io);
-  const checked = await loadAndCheck(file);
+  const checked = await checkServicesFile(file, { checkCode: checkFunctionCode });
   // Paths as reportBuildError prints them: relative to where the command runs.
   printDiagnostics(io, checked.diagnostics.map((d) => ({ ...d, pos: { ...d.pos, file: relative(io.cwd, d.pos.file) || d.pos.file } })));
   if (countBySeverity(checked.diagnostics).errors > 0) return EXIT_USER_ERROR;

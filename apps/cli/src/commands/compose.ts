@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { Document, isScalar, isSeq, visit } from 'yaml';
-import { loadPlan } from '@ssdk/runtime';
+import { planOrThrow } from '@ssdk/plan';
 import { inlineConnectors, type Connector } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions } from '../distributed.ts';
@@ -102,7 +102,7 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
   const image = typeof cmd.values['image'] === 'string' ? cmd.values['image'] : DEFAULT_IMAGE;
   const ports: Ports = { address, offset };
   const servicesFile = resolve(io.cwd, given);
-  const { plan, dataflow: parsed } = await loadPlan(servicesFile, partitions !== undefined ? { partitions } : {});
+  const { plan, dataflow: parsed } = await planOrThrow(servicesFile, partitions !== undefined ? { partitions } : {});
   const dataflow = `${plan.dataflow.namespace}/${plan.dataflow.name}`;
   const project = projectName(plan.dataflow.namespace, plan.dataflow.name);
 

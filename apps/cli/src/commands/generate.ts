@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { camelCase, snakeCase } from '@ssdk/spec';
-import { checkDataflow } from '@ssdk/plan';
+import { checkDataflow, checkServicesFile } from '@ssdk/plan';
 import { findModule } from '@ssdk/functions';
 import { functionStubs, generateCtxTs, generateTypesTs, generateWit } from '@ssdk/wit';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
-import { loadAndCheck } from '../dataflow.ts';
 import { countBySeverity, printDiagnostics } from '../diagnostics.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
@@ -29,7 +28,7 @@ export const generateSpec: CommandSpec = {
  */
 export async function runGenerate(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const file = servicesFileArg(cmd, io);
-  const checked = await loadAndCheck(file, { code: false });
+  const checked = await checkServicesFile(file);
   printDiagnostics(io, checked.diagnostics);
   if (countBySeverity(checked.diagnostics).errors > 0) return EXIT_USER_ERROR;
   const df = checked.dataflow;

@@ -7,8 +7,9 @@
 import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { createNatsBus, type Bus } from '@ssdk/bus';
+import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, readUtf8 } from '@ssdk/records';
-import { loadPlan, logTopicOf, type LogLine } from '@ssdk/runtime';
+import { logTopicOf, type LogLine } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { serverFlags } from '../distributed.ts';
 import { EXIT_OK } from '../exit-codes.ts';
@@ -57,7 +58,7 @@ export async function runLog(cmd: ParsedCommand, io: CliIo, signal?: AbortSignal
   }
   let dataflow: { namespace: string; name: string };
   const flags = serverFlags(cmd, 'log');
-  if (isFile) dataflow = (await loadPlan(target, { subjectPrefix: flags.subjectPrefix })).plan.dataflow;
+  if (isFile) dataflow = (await planOrThrow(target, { subjectPrefix: flags.subjectPrefix })).plan.dataflow;
   else {
     const m = /^([^/\s]+)\/([^/\s]+)$/.exec(target);
     if (!m) throw new UsageError(`\`${target}\` is neither a services file nor NS/NAME of a dataflow`, 'log');

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { connectControl, type ControlConnection } from '@ssdk/bus';
-import { deploymentHash, heartbeatSubject, isolationFromEnv, loadDeployedDataflow, loadDeployedRecord, loadPlan, runOperator, startHeartbeat, watchDeployment, type UnitMetrics } from '@ssdk/runtime';
+import { planOrThrow } from '@ssdk/plan';
+import { deploymentHash, heartbeatSubject, isolationFromEnv, loadDeployedDataflow, loadDeployedRecord, runOperator, startHeartbeat, watchDeployment, type UnitMetrics } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverFlags, serverOptions } from '../distributed.ts';
 import { controlSchemaOf, controlSchemaOption, postgresUrlOf } from '../distributed-control.ts';
@@ -58,7 +59,7 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   const log = (line: string) => io.err(`${new Date().toISOString()} ${line}\n`);
   const dataflowName = deployed
     ? Promise.resolve(`${deployed.deployment.namespace}/${deployed.deployment.name}`)
-    : loadPlan(fileArg!, { subjectPrefix: flags.subjectPrefix }).then(({ plan }) => `${plan.dataflow.namespace}/${plan.dataflow.name}`, () => '');
+    : planOrThrow(fileArg!, { subjectPrefix: flags.subjectPrefix }).then(({ plan }) => `${plan.dataflow.namespace}/${plan.dataflow.name}`, () => '');
   const told = deployed?.deployment.artifacts && deploymentHash(deployed.deployment.artifacts);
   if (told) log(`${operatorId}: running deployment ${told.slice(0, 12)} from its artifacts (plan ${deployed!.deployment.hash.slice(0, 12)})`);
   const heartbeat = heartbeats(flags.natsUrl, deployed?.subjectPrefix ?? flags.subjectPrefix, operatorId, dataflowName);

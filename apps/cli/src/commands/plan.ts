@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { renderPlanDot, renderPlanMermaid, renderPlanText, type PhysicalPlan } from '@ssdk/plan';
+import { planServicesFile, renderPlanDot, renderPlanMermaid, renderPlanText, type PhysicalPlan } from '@ssdk/plan';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
-import { loadAndPlan } from '../dataflow.ts';
 import { printDiagnostics } from '../diagnostics.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
@@ -34,7 +33,8 @@ export async function runPlan(cmd: ParsedCommand, io: CliIo): Promise<number> {
   if (!isFormat(format)) throw new UsageError(`unknown format \`${format}\`: use one of ${FORMATS.join(', ')}`, 'plan');
   const partitions = cmd.values['partitions'] === undefined ? undefined : parsePartitions(String(cmd.values['partitions']));
   const file = cmd.positionals[0]!;
-  const planned = await loadAndPlan(file, {
+  const planned = await planServicesFile(file, {
+    purpose: 'show',
     ...(cmd.values['fuse'] ? { fuse: true } : {}),
     ...(partitions !== undefined ? { partitions } : {}),
   });

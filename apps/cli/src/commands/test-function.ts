@@ -5,11 +5,10 @@
  * reason and exit 1. The function runs natively (trusted), the chain executor's semantics.
  */
 import { MemoryState, runChain, type ChainStep, type Key } from '@ssdk/engine';
-import { loadNativeStep } from '@ssdk/functions';
-import { checkDataflow, type PlanStep } from '@ssdk/plan';
+import { checkFunctionCode, loadNativeStep } from '@ssdk/functions';
+import { checkDataflow, planServicesFile, type PlanStep } from '@ssdk/plan';
 import type { Step } from '@ssdk/spec';
 import { UsageError, type ParsedCommand } from '../args.ts';
-import { loadAndPlan } from '../dataflow.ts';
 import { printDiagnostics } from '../diagnostics.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
@@ -17,7 +16,7 @@ import type { CliIo } from '../io.ts';
 export async function runTestFunction(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const file = cmd.positionals[0]!;
   const name = cmd.values['function'] as string;
-  const planned = await loadAndPlan(file, { partitions: 1 }, { rustIsError: true });
+  const planned = await planServicesFile(file, { partitions: 1, checkCode: checkFunctionCode });
   if (!planned.plan || !planned.dataflow) {
     printDiagnostics(io, planned.diagnostics);
     return EXIT_USER_ERROR;

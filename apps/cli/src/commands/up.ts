@@ -15,7 +15,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { buildComponents, isolationFromEnv, loadPlan, unitRunsSandboxed, type DeployReply, type DeployRequest, type IsolationChoice } from '@ssdk/runtime';
+import { planOrThrow } from '@ssdk/plan';
+import { buildComponents, isolationFromEnv, unitRunsSandboxed, type DeployReply, type DeployRequest, type IsolationChoice } from '@ssdk/runtime';
 import { inlineConnectors, loadServicesFile, parseDuration, type Dataflow } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverArgs, serverFlags, serverOptions, type ServerFlags } from '../distributed.ts';
@@ -289,7 +290,7 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
  * progress line; returns an exit code when a function does not build.
  */
 async function buildOnce(file: string, dataflow: Dataflow, o: { isolation: IsolationChoice; stateDir: string; componentCache: string }, io: CliIo): Promise<number | undefined> {
-  const { plan } = await loadPlan(file);
+  const { plan } = await planOrThrow(file);
   if (!plan.operators.some((op) => unitRunsSandboxed(op, o.isolation))) return undefined;
   const started = performance.now();
   try {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { loadConnectorFile, looksLikeConnectorFile } from '@ssdk/spec';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
-import { loadAndCheck } from '../dataflow.ts';
+import { checkFunctionCode } from '@ssdk/functions';
+import { checkServicesFile } from '@ssdk/plan';
 import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
@@ -33,7 +34,7 @@ export async function runValidate(cmd: ParsedCommand, io: CliIo): Promise<number
       if (!(await validateConnector(file, cmd, io))) failed++;
       continue;
     }
-    const { dataflow, diagnostics } = await loadAndCheck(file);
+    const { dataflow, diagnostics } = await checkServicesFile(file, { checkCode: checkFunctionCode });
     printDiagnostics(io, diagnostics);
     const { errors, warnings } = countBySeverity(diagnostics);
     if (errors > 0) {
@@ -84,7 +85,7 @@ function dialectName(d: string): string {
   return d === 'seed' ? 'seed schematic' : d === 'preview' ? 'Stateful Services preview' : 'Stateful DataFlow';
 }
 
-type Service = Awaited<ReturnType<typeof loadAndCheck>>['dataflow']['services'][string];
+type Service = Awaited<ReturnType<typeof checkServicesFile>>['dataflow']['services'][string];
 function countSteps(s: Service): number {
   const partition = (p: Service['partition']) => (p ? (p.assignKey ? 1 : 0) + p.transforms.length + (p.updateState ? 1 : 0) : 0);
   const w = s.window;

@@ -34,6 +34,8 @@ export interface PlanResult {
   plan?: PhysicalPlan;
   /** Errors and warnings of the checks, in file order. */
   diagnostics: Diagnostic[];
+  /** The checked graph, for further checks of the same dataflow (its functions' code). */
+  graph: DataflowGraph;
 }
 
 /** Replicas per operator in the plan; scaling out happens at deploy time (`--scale`). */
@@ -48,8 +50,8 @@ export function planDataflow(df: Dataflow, options: PlanOptions = {}): PlanResul
   const { graph, diagnostics } = checkDataflow(df);
   const filePartitions = df.config.settings.partitions;
   const compiled = compilePlanOptions(options, isValidPartitions(filePartitions) ? { partitions: filePartitions } : {});
-  if (hasErrors(diagnostics)) return { diagnostics };
-  return { plan: buildPlan(graph, compiled), diagnostics };
+  if (hasErrors(diagnostics)) return { diagnostics, graph };
+  return { plan: buildPlan(graph, compiled), diagnostics, graph };
 }
 
 function buildPlan(graph: DataflowGraph, options: CompiledPlanOptions): PhysicalPlan {

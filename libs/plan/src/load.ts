@@ -1,0 +1,107 @@
+/**
+ * The one path from a services file to a plan: read and parse (`@ssdk/spec`), the planner's
+ * checks, then the plan document. Every caller — the CLI, the planner service, the runtime and
+ * its tests — goes through here, so a file plans, and fails, the same way everywhere.
+ *
+ * Stages report every problem of theirs at once. The checks run once the file's structure is
+ * sound: on a model the parser had to cut short (a misspelt `sources`, a window with broken
+ * bounds) they would report the same mistake again as something else ("has no sources", a sink
+ * type mismatch) — noise that hides the cause.
+ *
+ * The only I/O of this lib, and it is the spec lib's: `loadServicesFile` reads the file and its
+ * function stubs. The functions' code is type-checked by `@ssdk/functions`, which depends on this
+ * lib: callers that run what they plan pass it as `checkCode`.
+ */
+import { hasErrors, loadServicesFile, SpecError, type Dataflow, type Diagnostic } from '@ssdk/spec';
+import { checkDataflow } from './check.ts';
+import type { PhysicalPlan } from './document.ts';
+import type { DataflowGraph } from './graph.ts';
+import type { PlanOptions } from './options.ts';
+import { planDataflow } from './physical/plan.ts';
+
+/** A further check of a dataflow without errors, e.g. `checkFunctionCode` of `@ssdk/functions`. */
+export type CodeCheck = (dataflow: Dataflow, graph: DataflowGraph) => Promise<Diagnostic[]>;
+
+export interface CheckedServicesFile {
+  file: string;
+  dataflow: Dataflow;
+  /** Errors and warnings of every stage that ran. */
+  diagnostics: Diagnostic[];
+}
+
+export interface PlannedServicesFile extends CheckedServicesFile {
+  /** Present when no stage found an error. */
+  plan?: PhysicalPlan;
+}
+
+/** A services file that planned without errors: the plan, and what it was planned from. */
+export interface ServicesFilePlan extends PlannedServicesFile {
+  plan: PhysicalPlan;
+}
+
+export interface PlanFileOptions extends PlanOptions {
+  /**
+   * `run` (the default): every error stops the plan. `show`: a plan to look at, not to run —
+   * functions still written in Rust (files made for Fluvio's tools) are warnings, since the plan
+   * needs their signatures, not their bodies.
+   */
+  purpose?: 'run' | 'show';
+  /** Runs once the file plans without errors; its errors take the plan away. */
+  checkCode?: CodeCheck;
+}
+
+/**
+ * Reads, checks and plans the services file at `file`. Never throws for a problem of the file
+ * (those are diagnostics, with FILE:LINE:COL); throws `PlanOptionsError` for options out of range.
+ *
+ * @example
+ * const planned = await planServicesFile('examples/word-count/services.yaml', { partitions: 4 });
+ * for (const d of planned.diagnostics) console.error(formatDiagnostic(d));
+ * if (planned.plan) console.log(planned.plan.hash);
+ */
+export async function planServicesFile(file: string, options: PlanFileOptions = {}): Promise<PlannedServicesFile> {
+  const { purpose = 'run', checkCode, ...planOptions } = options;
+  const parsed = await loadServicesFile(file);
+  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...parsed };
+  const specDiagnostics = purpose === 'show' ? parsed.diagnostics.map(portingIsWarning) : parsed.diagnostics;
+  const planned = planDataflow(parsed.dataflow, planOptions);
+  const diagnostics = [...specDiagnostics, ...planned.diagnostics];
+  if (checkCode && !hasErrors(diagnostics)) diagnostics.push(...(await checkCode(parsed.dataflow, planned.graph)));
+  return { file, dataflow: parsed.dataflow, diagnostics, ...(planned.plan && !hasErrors(diagnostics) ? { plan: planned.plan } : {}) };
+}
+
+/**
+ * `planServicesFile` for callers that run the plan and prefer an exception: the plan, or a
+ * `SpecError` (a user error) carrying every diagnostic.
+ */
+export async function planOrThrow(file: string, options: PlanFileOptions = {}): Promise<ServicesFilePlan> {
+  const planned = await planServicesFile(file, options);
+  if (!planned.plan) throw new SpecError(planned.diagnostics);
+  return { ...planned, plan: planned.plan };
+}
+
+/**
+ * Reads the file and runs the planner's checks without planning (`ssdk validate`), then
+ * `checkCode` when nothing was found. Diagnostics as `planServicesFile` gives them.
+ */
+export async function checkServicesFile(file: string, options: { checkCode?: CodeCheck } = {}): Promise<CheckedServicesFile> {
+  const parsed = await loadServicesFile(file);
+  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...parsed };
+  const checked = checkDataflow(parsed.dataflow);
+  const diagnostics = [...parsed.diagnostics, ...checked.diagnostics];
+  if (options.checkCode && !hasErrors(diagnostics)) diagnostics.push(...(await options.checkCode(parsed.dataflow, checked.graph)));
+  return { file, dataflow: parsed.dataflow, diagnostics };
+}
+
+/** Errors in the file's structure (anything but a function body still to port from Rust). */
+function hasStructuralErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === 'error' && !isPortDiagnostic(d));
+}
+
+function portingIsWarning(d: Diagnostic): Diagnostic {
+  return isPortDiagnostic(d) && d.severity === 'error' ? { ...d, severity: 'warning' } : d;
+}
+
+function isPortDiagnostic(d: Diagnostic): boolean {
+  return d.code === 'rust-function';
+}
