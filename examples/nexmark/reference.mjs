@@ -14,6 +14,8 @@
 //       start then auction id: auction, num, window_start, window_end.
 // - q7  tumbling 10 s windows; per window every bid at the window's highest price, in arrival order:
 //       auction, price, bidder, dateTime, window_start, window_end.
+// - q8  persons who opened an auction (as seller) in the 10 s tumbling window they registered in:
+//       id, name, window_start, window_end; ordered by window_start, then id.
 // - q11 per bidder, sessions of bids at most 10 s apart (Flink's rule: a bid's window is
 //       [dateTime, dateTime + 10 s), and windows that overlap or touch merge): bidder, bid_count,
 //       window_start (first bid), window_end (last bid + 10 s); ordered by window_end, then
@@ -86,6 +88,23 @@ for (const start of [...tumble.keys()].sort((a, b) => a - b)) {
   }
 }
 write('q7', 'q7', q7);
+
+// q8
+const windowOf = (t) => Math.floor(t / SIZE) * SIZE;
+const registered = new Map(); // `${window}:${id}` -> name
+const opened = new Set(); // `${window}:${seller}`
+for (const e of events) {
+  if (e.person) registered.set(`${windowOf(e.person.dateTime)}:${e.person.id}`, e.person.name);
+  if (e.auction) opened.add(`${windowOf(e.auction.dateTime)}:${e.auction.seller}`);
+}
+const q8 = [...registered]
+  .filter(([k]) => opened.has(k))
+  .map(([k, name]) => {
+    const [start, id] = k.split(':').map(Number);
+    return { id, name, window_start: start, window_end: start + SIZE };
+  })
+  .sort((a, b) => a.window_start - b.window_start || a.id - b.id);
+write('q8', 'q8', q8);
 
 // q11
 const GAP = 10_000;
