@@ -22,7 +22,7 @@ import { openPostgresDatabase } from '@ssdk/state';
 import { freePort, testPostgres, until } from '@ssdk/testing';
 import { openSession, type Session } from './embedded-session.ts';
 // The connectors' own test kit: a Mosquitto of the test's own.
-import { PrivateMosquitto, readTopic } from '../../../libs/connectors/src/connectors.testkit.ts';
+import { PrivateMosquitto, readTopic } from '@ssdk/connectors/testkit';
 
 const repo = new URL('../../../', import.meta.url).pathname;
 const cleanups: Array<() => Promise<unknown>> = [];

@@ -17,7 +17,7 @@ import { camelCase, snakeCase, type Dataflow, type Step } from '@ssdk/spec';
 import type { DataflowGraph, StepSite } from '@ssdk/plan';
 import { FunctionCompileError, stepSource } from '@ssdk/functions';
 import { generateWit, HOST_WIT } from '@ssdk/wit';
-import { formatLocation, type SourceLocation } from '../host/errors.ts';
+import { formatLocation } from '../host/errors.ts';
 import { MANIFEST_FILE, MANIFEST_VERSION, type BuildManifest, type ManifestComponent, type ManifestStep } from '../host/manifest.ts';
 import { StackMapper } from '../host/source-map.ts';
 import { bundleGuest, type GuestFunction } from './bundle.ts';
