@@ -74,13 +74,21 @@ describe('ssdk compose on a Docker engine', () => {
       const r = await ssdk(dir, ['status', DATAFLOW, '--json', ...server]);
       return r.code === 0 ? (JSON.parse(r.out) as DataflowStatus[])[0] : undefined;
     };
-    const logs = () => '(docker-compose logs in ' + dir + ')';
+    // A wait that times out says what the stack logged (the folder is gone after the test).
+    const waitFor = async (what: string, ok: () => Promise<boolean>, timeoutMs: number) => {
+      try {
+        await until(what, ok, timeoutMs);
+      } catch (err) {
+        const logs = await engine.compose(dir, ['logs', '--no-color', '--tail', '60']).catch((e: unknown) => String(e));
+        throw new Error(`${(err as Error).message}\n${logs}`);
+      }
+    };
 
     const upStarted = Date.now();
     await engine.compose(dir, ['up', '-d']);
     const upReturned = Date.now();
     // The deploy job has run once the dataflow's streams exist; then half of the input goes in.
-    await until('the deploy job to deploy the dataflow', async () => (await status().catch(() => undefined)) !== undefined, 900_000, logs);
+    await waitFor('the deploy job to deploy the dataflow', async () => (await status().catch(() => undefined)) !== undefined, 900_000);
     const sentences = (await readFile(join(dir, 'flow/input/sentences.jsonl'), 'utf8')).split('\n').filter((l) => l.trim());
     const half = Math.floor(sentences.length / 2);
     await writeFile(join(dir, 'first.jsonl'), sentences.slice(0, half).join('\n') + '\n');
@@ -91,12 +99,12 @@ describe('ssdk compose on a Docker engine', () => {
     const first = await ssdk(dir, ['produce', 'sentences', '--file', join(dir, 'first.jsonl'), '--records', ...server, file]);
     expect(first.code, first.err).toBe(0);
     const operatorOf = async (id: string) => (await status())?.operators.find((o) => o.id === id);
-    await until('the first words on the sink', async () => ((await operatorOf('count-words.add-to-total'))?.recordsOut ?? 0) > 0, 300_000, logs);
+    await waitFor('the first words on the sink', async () => ((await operatorOf('count-words.add-to-total'))?.recordsOut ?? 0) > 0, 300_000);
     const firstOutput = Date.now();
 
     // Three replicas of the keyed-state unit share its 8 partitions; one is killed mid-stream.
     await engine.compose(dir, ['up', '-d', '--no-recreate', '--scale', `${SCALED}=3`]);
-    await until('3 replicas of count-words.add-to-total', async () => (await operatorOf('count-words.add-to-total'))?.processes === 3, 180_000, logs);
+    await waitFor('3 replicas of count-words.add-to-total', async () => (await operatorOf('count-words.add-to-total'))?.processes === 3, 180_000);
     const scaled = Date.now();
     const replicas = (await engine.compose(dir, ['ps', '-q', SCALED])).trim().split('\n');
     expect(replicas).toHaveLength(3);
