@@ -99,7 +99,7 @@ describe('ssdk compose on a Docker engine', () => {
     const first = await ssdk(dir, ['produce', 'sentences', '--file', join(dir, 'first.jsonl'), '--records', ...server, file]);
     expect(first.code, first.err).toBe(0);
     const operatorOf = async (id: string) => (await status())?.operators.find((o) => o.id === id);
-    await waitFor('the first words on the sink', async () => ((await operatorOf('count-words.add-to-total'))?.recordsOut ?? 0) > 0, 300_000);
+    await waitFor('the first words on the sink', async () => ((await operatorOf('count-words.add-to-total'))?.recordsOut ?? 0) > 0, 900_000);
     const firstOutput = Date.now();
 
     // Three replicas of the keyed-state unit share its 8 partitions; one is killed mid-stream.
