@@ -38,10 +38,13 @@ function clientIdOf(host: ConnectorHost, configured: string | undefined, role: s
   return configured ?? `ssdk-${host.name}-${role}`.slice(0, 64);
 }
 
-export async function runMqttSource(host: ConnectorHost, config: MqttSourceConfig, topic: SourceTopic): Promise<void> {
+export async function runMqttSource(host: ConnectorHost, config: MqttSourceConfig, topic: SourceTopic, replica: { index: number; count: number } = { index: 0, count: 1 }): Promise<void> {
   const url = host.secrets.resolve(config.url);
+  // Each replica keeps a session of its own with the broker: a client id of its own.
+  const clientId = clientIdOf(host, config.clientId, 'source') + (replica.count > 1 ? `-${replica.index}` : '');
+  const subscription = config.sharedGroup !== undefined ? `$share/${config.sharedGroup}/${config.topic}` : config.topic;
   const rr = { next: 0 };
-  const client = connect(host, url, { clientId: clientIdOf(host, config.clientId, 'source'), clean: false, connectTimeout: config.timeoutMs });
+  const client = connect(host, url, { clientId, clean: false, connectTimeout: config.timeoutMs });
   // One message at a time: MQTT.js sends the PUBACK when this callback is called.
   client.handleMessage = (packet, done) => {
     if (packet.cmd !== 'publish') return done();
@@ -80,10 +83,10 @@ export async function runMqttSource(host: ConnectorHost, config: MqttSourceConfi
     return;
   }
   await retrying(host, 'mqtt subscribe', async () => {
-    const granted = await client.subscribeAsync(config.topic, { qos: config.qos });
-    if (granted.some((g) => g.qos === 128)) throw new EndpointUnavailableError(`the broker refused the subscription to \`${config.topic}\``);
+    const granted = await client.subscribeAsync(subscription, { qos: config.qos });
+    if (granted.some((g) => g.qos === 128)) throw new EndpointUnavailableError(`the broker refused the subscription to \`${subscription}\``);
   });
-  host.log(`mqtt: subscribed to \`${config.topic}\` (QoS ${config.qos})`);
+  host.log(`mqtt: subscribed to \`${subscription}\` (QoS ${config.qos})`);
   await new Promise<void>((resolve) => host.signal.addEventListener('abort', () => resolve(), { once: true }));
   await client.endAsync();
 }

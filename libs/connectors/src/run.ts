@@ -8,6 +8,7 @@ import type { ServiceTracer } from '@ssdk/telemetry';
 import { httpSinkWriter, runHttpPoll, runHttpWebhook } from './http.ts';
 import { mqttSinkWriter, runMqttSource } from './mqtt.ts';
 import { busPositions, retrying, runSink, type ConnectorHost, type ConnectorStats, type SinkWriter } from './runtime.ts';
+import { ConnectorConfigError } from './errors.ts';
 import { Secrets } from './secrets.ts';
 import { runPostgresCdc } from './postgres-cdc.ts';
 import { runPostgresPoll, sqlSinkWriter } from './sql.ts';
@@ -28,6 +29,13 @@ export interface RunConnectorOptions {
   onListening?: (address: string) => void;
   /** Spans of what it publishes or delivers (see `ConnectorHost.tracer`). @default no tracing */
   tracer?: ServiceTracer;
+  /**
+   * This process is replica `index` of `count` of a scaled connector: a sink reads the
+   * partitions p with p mod count = index; an mqtt-source joins its shared subscription under
+   * a client id of its own; a webhook needs nothing (each request is stored once wherever it
+   * lands). Sources that poll cannot divide their endpoint and refuse more than one replica.
+   */
+  replica?: { index: number; count: number };
 }
 
 export async function runConnector(connector: Connector, options: RunConnectorOptions): Promise<void> {
@@ -52,6 +60,8 @@ async function run(connector: Connector, options: RunConnectorOptions & { signal
     log: (line) => options.log?.(secrets.redact(line)),
   };
   const settings = connector.settings;
+  const replica = options.replica ?? { index: 0, count: 1 };
+  if (replica.count > 1) checkScalable(connector);
   if (settings.type.endsWith('-source')) {
     const wanted = connector.partitions ?? options.partitions ?? 8;
     const config = await retrying(host, 'topic', () => host.bus.ensureTopic({ name: connector.topic, partitions: wanted }));
@@ -60,7 +70,7 @@ async function run(connector: Connector, options: RunConnectorOptions & { signal
       case 'http-source':
         return settings.mode === 'webhook' ? runHttpWebhook(host, settings, topic, connector.producer, options.onListening) : runHttpPoll(host, settings, topic, connector.producer);
       case 'mqtt-source':
-        return runMqttSource(host, settings, topic);
+        return runMqttSource(host, settings, topic, replica);
       case 'postgres-source':
         if (settings.mode === 'cdc') return runPostgresCdc(host, settings, topic);
         return runPostgresPoll(host, settings, topic, await busPositions(host, connector.consumer.id ?? connector.name, 1));
@@ -88,7 +98,7 @@ async function run(connector: Connector, options: RunConnectorOptions & { signal
   try {
     await runSink(host, writer, {
       topic: connector.topic,
-      ...(connector.consumer.partition !== undefined ? { partition: connector.consumer.partition } : {}),
+      ...(connector.consumer.partition !== undefined ? { partition: connector.consumer.partition } : replica.count > 1 ? { replica } : {}),
       consumerId,
       start: connector.consumer.start,
       keepPositions: connector.consumer.strategy !== 'none',
@@ -99,6 +109,18 @@ async function run(connector: Connector, options: RunConnectorOptions & { signal
   } finally {
     await writer.close();
   }
+}
+
+/** A connector that cannot be divided among replicas says why, before it starts. */
+function checkScalable(connector: Connector): void {
+  const s = connector.settings;
+  const refuse = (why: string) => {
+    throw new ConnectorConfigError(`connector \`${connector.name}\` cannot run as several replicas: ${why}`);
+  };
+  if (s.type === 'http-source' && s.mode === 'poll') refuse('each replica would poll the same endpoint; run one');
+  if (s.type === 'postgres-source') refuse('each replica would read the same rows; run one');
+  if (s.type === 'mqtt-source' && s.sharedGroup === undefined) refuse('each replica would receive every message; set `shared_group` so the broker divides them');
+  if (s.type.endsWith('-sink') && connector.consumer.partition !== undefined) refuse('it reads one partition (`meta.consumer.partition`); replicas divide the partitions among themselves');
 }
 
 function assertNever(value: { type: string }): never {

@@ -300,6 +300,8 @@ export interface SinkRunOptions {
   topic: string;
   /** Which partitions to read; all when undefined. */
   partition?: number;
+  /** Replica `index` of `count`: reads the partitions p with p mod count = index. */
+  replica?: { index: number; count: number };
   /** Names the positions (`meta.consumer.id`, else the connector's name). */
   consumerId: string;
   start: 'beginning' | 'end';
@@ -319,7 +321,9 @@ export async function runSink(host: ConnectorHost, writer: SinkWriter, options: 
     const found = await host.bus.topic(options.topic);
     return found ?? host.bus.ensureTopic({ name: options.topic, partitions: 8 });
   });
-  const partitions = options.partition !== undefined ? [options.partition] : Array.from({ length: config.partitions }, (_, p) => p);
+  const all = Array.from({ length: config.partitions }, (_, p) => p);
+  const partitions = options.partition !== undefined ? [options.partition] : options.replica ? all.filter((p) => p % options.replica!.count === options.replica!.index) : all;
+  if (partitions.length === 0) host.log(`replica ${options.replica?.index} of ${options.replica?.count}: \`${options.topic}\` has ${config.partitions} partition(s), none for this replica`);
   const runnerPositions = writer.positions === undefined && options.keepPositions ? await busPositions(host, options.consumerId, config.partitions) : undefined;
   const own = writer.positions ? await retrying(host, 'positions', () => writer.positions!(options.topic, partitions), options.backoff) : undefined;
   await Promise.all(

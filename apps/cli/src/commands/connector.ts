@@ -22,6 +22,7 @@ export const connectorSpec: CommandSpec = {
     connector: { type: 'string', valueName: 'NAME', description: 'with a services file: the inline connector (of a source or sink) to run' },
     secrets: { type: 'string', valueName: 'PATH', description: 'a secrets file, `NAME=value` per line (else secrets come from the environment)' },
     'status-every': { type: 'string', valueName: 'SECONDS', description: 'print a status line (records, dead letters, retries) this often; 0 = never', default: '10' },
+    replica: { type: 'string', valueName: 'I/N', description: 'run as replica I of N (from 0): a sink reads the partitions p with p mod N = I, an mqtt-source with `shared_group` joins the share under a client id of its own' },
     'metrics-port': { type: 'string', valueName: 'N', description: 'serve Prometheus metrics (records in/out, dead letters, retries, a sink\'s lag) on http://HOST:N/metrics, as operators do (default: $SSDK_METRICS_PORT; 0 or none: off)' },
     'metrics-host': { type: 'string', valueName: 'HOST', description: 'interface of the metrics endpoint, 0.0.0.0 for every one (default: $SSDK_METRICS_HOST, else 127.0.0.1)' },
     ...serverOptions,
@@ -49,6 +50,7 @@ export async function runConnectorCommand(cmd: ParsedCommand, io: CliIo): Promis
   const secrets = new Secrets(typeof secretsPath === 'string' ? { values: await readSecretsFile(secretsPath) } : {});
 
   const warn = (m: string) => io.err(`[${connector.name}] ${m}\n`);
+  const replica = typeof cmd.values['replica'] === 'string' ? replicaOf(cmd.values['replica']) : undefined;
   const telemetry = compileTelemetryOptions({
     warn,
     ...(typeof cmd.values['metrics-port'] === 'string' ? { metricsPort: metricsPortOf(cmd.values['metrics-port']) } : {}),
@@ -72,7 +74,7 @@ export async function runConnectorCommand(cmd: ParsedCommand, io: CliIo): Promis
   metrics?.register(connectorMetrics(connector, stats, bus));
   if (metrics?.url) log(`metrics at ${metrics.url}`);
   try {
-    await runConnector(connector, { bus, secrets, signal: stop.signal, stats, log, ...(tracing ? { tracer: tracing.tracer(`ssdk-connector-${connector.name}`) } : {}), ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}) });
+    await runConnector(connector, { bus, secrets, signal: stop.signal, stats, log, ...(tracing ? { tracer: tracing.tracer(`ssdk-connector-${connector.name}`) } : {}), ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}), ...(replica ? { replica } : {}) });
     status();
     return EXIT_OK;
   } finally {
@@ -83,6 +85,14 @@ export async function runConnectorCommand(cmd: ParsedCommand, io: CliIo): Promis
     process.off('SIGINT', onSignal);
     await bus.close();
   }
+}
+
+function replicaOf(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index >= count) throw new UsageError(`--replica takes I/N with 0 ≤ I < N (e.g. 0/3), got \`${text}\``, 'connector');
+  return { index, count };
 }
 
 function metricsPortOf(text: string): number {

@@ -131,6 +131,11 @@ export interface MqttSourceConfig {
   /** The record key: the MQTT topic, its last level (`cars/CAR-01` → `CAR-01`), or none. */
   key: 'topic' | 'last-level' | 'none';
   qos: 0 | 1;
+  /**
+   * Subscribe as a member of this MQTT shared subscription (`$share/<group>/<topic>`): the
+   * broker gives each message to one member, so replicas of the connector divide the feed.
+   */
+  sharedGroup?: string;
 }
 
 export interface MqttSinkConfig {

@@ -469,6 +469,7 @@ function readSettings(ctx: ParseContext, type: ConnectorType, section: Node, tra
         output: v.output ?? 'envelope',
         key: v.key ?? 'topic',
         qos: (v.qos ?? 1) as 0 | 1,
+        ...(v.shared_group !== undefined ? { sharedGroup: v.shared_group } : {}),
       };
     }
     case 'mqtt-sink': {
@@ -581,6 +582,7 @@ const MQTT_SOURCE_SHAPE = {
   output: z.enum(['envelope', 'payload']).optional(),
   key: z.enum(['topic', 'last-level', 'none']).optional(),
   qos: qos.optional(),
+  shared_group: z.string().regex(/^[^/#+\s]+$/, { error: 'a share name has no `/`, `#`, `+` or spaces' }).optional(),
 };
 
 const MQTT_SINK_SHAPE = {
