@@ -46,9 +46,6 @@ interface Dirty {
   keys: Set<Key>;
 }
 
-/** In the undo log: the key held no value. */
-const ABSENT = Symbol('absent');
-
 /** Window objects whose bucket a state remembers between checkpoints (see `remember`). */
 const SLOTS_MAX = 4096;
 
@@ -74,12 +71,12 @@ export class MemoryState implements StateAccess {
 
   private readonly loadedAt = new Map<string, Map<Key, number>>();
   /**
-   * While a record's effects may still be refused (`beginUndo`): each changed bucket's keys and
-   * the values they held before (ABSENT: none), so `undo` can put them back.
+   * While writes may still be taken back (`beginUndo`): (bucket, key, value before) per write,
+   * flat and in order (undefined: no value), so `undo` puts them back newest first. Three pushes
+   * per write: this is on the path of every keyed write.
    */
-  private undoLog: Map<Map<Key, unknown>, Map<Key, unknown>> | undefined;
-  /** The undo log's entry for the remembered bucket. */
-  private lastUndo: Map<Key, unknown> | undefined;
+  private readonly undoLog: unknown[] = [];
+  private undoing = false;
 
   /**
    * `refs` answers lookups of states this one does not hold (ref-states owned elsewhere);
@@ -106,7 +103,7 @@ export class MemoryState implements StateAccess {
   set(state: string, key: Key, value: unknown, window?: WindowBounds): void {
     if (state !== this.lastState || window !== this.lastWindow) this.remember(state, window);
     this.lastCheck?.(key, value);
-    if (this.undoLog) this.keepForUndo(key);
+    if (this.undoing) this.undoLog.push(this.lastBucket, key, this.lastBucket!.get(key));
     this.lastBucket!.set(key, value);
     this.lastDirty!.add(key);
   }
@@ -119,7 +116,7 @@ export class MemoryState implements StateAccess {
       return;
     }
     if (state !== this.lastState || window !== this.lastWindow) this.remember(state, window);
-    if (this.undoLog) this.keepForUndo(key);
+    if (this.undoing) this.undoLog.push(this.lastBucket, key, this.lastBucket!.get(key));
     this.lastBucket!.delete(key);
     this.lastDirty!.add(key);
   }
@@ -171,39 +168,25 @@ export class MemoryState implements StateAccess {
    * not undone (only chain units use it).
    */
   beginUndo(): void {
-    this.undoLog = new Map();
-    this.lastUndo = undefined;
+    this.undoLog.length = 0;
+    this.undoing = true;
   }
 
   /** Puts back every value written since `beginUndo` (the keys stay marked changed: they are written again as they were). */
   undo(): void {
     const log = this.undoLog;
-    if (!log) return;
-    for (const [bucket, before] of log) {
-      for (const [key, value] of before) {
-        if (value === ABSENT) bucket.delete(key);
-        else bucket.set(key, value);
-      }
+    for (let i = log.length - 3; i >= 0; i -= 3) {
+      const bucket = log[i] as Map<Key, unknown>;
+      const value = log[i + 2];
+      if (value === undefined) bucket.delete(log[i + 1] as Key);
+      else bucket.set(log[i + 1] as Key, value);
     }
-    this.undoLog = new Map();
-    this.lastUndo = undefined;
+    log.length = 0;
   }
 
   endUndo(): void {
-    this.undoLog = undefined;
-    this.lastUndo = undefined;
-  }
-
-  /** Before a write to the remembered bucket: keeps what `key` held, once per undo span. */
-  private keepForUndo(key: Key): void {
-    const bucket = this.lastBucket!;
-    let before = this.lastUndo;
-    if (!before) {
-      before = this.undoLog!.get(bucket);
-      if (!before) this.undoLog!.set(bucket, (before = new Map()));
-      this.lastUndo = before;
-    }
-    if (!before.has(key)) before.set(key, bucket.has(key) ? bucket.get(key) : ABSENT);
+    this.undoLog.length = 0;
+    this.undoing = false;
   }
 
   /** What changed since the last call, one entry per (state, window, key): the last write wins. */
@@ -239,7 +222,6 @@ export class MemoryState implements StateAccess {
     this.lastCheck = this.checks?.get(state);
     this.lastState = state;
     this.lastWindow = window;
-    this.lastUndo = undefined;
   }
 
   private dirtyOf(state: string, window: WindowBounds | undefined): Set<Key> {
@@ -258,7 +240,6 @@ export class MemoryState implements StateAccess {
     this.lastBucket = undefined;
     this.lastDirty = undefined;
     this.lastCheck = undefined;
-    this.lastUndo = undefined;
   }
 
   private bucket(state: string, window: WindowBounds | undefined, create: boolean): Map<Key, unknown> | undefined {
