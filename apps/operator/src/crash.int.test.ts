@@ -12,7 +12,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { planOrThrow } from '@ssdk/plan';
 import { testNats, testPostgres } from '@ssdk/testing';
-import { generateInput, OperatorProcesses, reference, sleep, sorted, WordCountStream, type Servers } from './word-count.testkit.ts';
+import { expectGolden, generateInput, OperatorProcesses, reference, sleep, WordCountStream, type Servers } from './word-count.testkit.ts';
 import { FILE } from './word-count.testkit.ts';
 
 const SENTENCES = Number(process.env['SSDK_CRASH_SENTENCES'] ?? 20_000);
@@ -62,12 +62,7 @@ describe('operator crash (kill -9 and restart)', () => {
     expect(codes).toEqual(codes.map(() => 0));
     expect(procs.all.length).toBe(plan.operators.length + 3);
 
-    expect(await stream.read('top-words')).toEqual(golden.topWords);
-    expect(sorted(await stream.read('top-words.late-events'))).toEqual(sorted(golden.late));
-    const words = await stream.read('words');
-    expect(words.length).toBe(golden.words.length);
-    expect(sorted(words)).toEqual(sorted(golden.words));
-    expect(await stream.totals()).toEqual(golden.totals);
+    expectGolden({ topWords: await stream.read('top-words'), late: await stream.read('top-words.late-events'), words: await stream.read('words'), totals: await stream.totals() }, golden);
     expect(await stream.openWindowRows()).toBe(0);
   }, 600_000);
 });

@@ -18,6 +18,7 @@ import { decodeFrame, encodeFrame, encodeRecordFrames, type OutRecord } from '@s
 import { ensurePlanTopics, nativeTopology, runOperator, tableSpecs, type OperatorResult, type RuntimeTopic, type Topology } from '@ssdk/runtime';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import { until as waitUntil } from '@ssdk/testing';
+import { expect } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const FILE = `${ROOT}examples/word-count/services.yaml`;
@@ -333,6 +334,27 @@ export class OperatorProcesses {
 
 /** Multiset form of a list of JSON values, for outputs whose order across partitions is free. */
 export const sorted = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
+
+/** What a run after crashes has to equal, in either runtime: the sinks and the state of an uninterrupted run. */
+export interface WordCountOutcome {
+  topWords: unknown[];
+  late: unknown[];
+  /** The words topic, where the runtime keeps it (the distributed one: it is a topic between processes). */
+  words?: unknown[];
+  totals: Record<string, number>;
+}
+
+/** The one verdict of both crash tests (kill -9 of operator processes, kill -9 of `ssdk run`): equal to the reference. */
+export function expectGolden(actual: WordCountOutcome, golden: Golden): void {
+  // Exactly once: every window's top words once, in window order; nothing lost or duplicated.
+  expect(actual.topWords).toEqual(golden.topWords);
+  expect(sorted(actual.late)).toEqual(sorted(golden.late));
+  if (actual.words) {
+    expect(actual.words.length).toBe(golden.words.length);
+    expect(sorted(actual.words)).toEqual(sorted(golden.words));
+  }
+  expect(actual.totals).toEqual(golden.totals);
+}
 
 /** `until` of @ssdk/testing; on a timeout it tells what `processes` said last. */
 export function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000, processes: readonly OperatorProcess[] = []): Promise<void> {

@@ -84,6 +84,11 @@ export function carry(batch: CarriedBatch): Uint8Array {
   return data;
 }
 
+/** A message's `data` as bytes: a carried batch's frame (encoded once), else the data itself. */
+export function wireData(data: Uint8Array): Uint8Array {
+  return batches.get(data)?.bytes() ?? data;
+}
+
 /** A message read through `carryingBus` that carries its records; its `data` is encoded when first asked for. */
 class CarriedMessage implements BusMessage {
   readonly seq: number;

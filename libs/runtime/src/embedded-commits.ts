@@ -14,14 +14,21 @@
  * replays its input files from those offsets (and reads the in-memory topics from their new
  * beginning) ends exactly as an uninterrupted one. To make cuts happen while records flow, the
  * sources are held back when a cut is due (`holdSources`), so the units between drain.
+ *
+ * The topics no unit of this process reads (its sinks: output topics, dead letters, late events)
+ * would die with the process too: what was published to them before a cut goes into that cut's
+ * transaction (one `_offsets` row per sink partition and cut, operator `<topic>/<partition>#outputs`),
+ * and a resumed run publishes it again before its units start (`restoreOutputs`). So a run killed
+ * and resumed ends with the outputs of an uninterrupted run, not only its state.
  */
-import type { Bus } from '@ssdk/bus';
+import type { Bus, PublishMessage } from '@ssdk/bus';
 import { encodeKey, windowId, type StateChange, type WindowBounds } from '@ssdk/engine';
 import type { PlanStateAccess } from '@ssdk/plan';
 import type { Commit, StateStore } from '@ssdk/state';
 import { channelOf, type Channel, type CheckpointCommit, type CheckpointStore } from './checkpoint.ts';
 import { partitionedCheckpointStore, unitPartitions, type PartitionedCheckpoints } from './partitioned-checkpoints.ts';
 import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
+import { wireData } from './carried.ts';
 
 export interface EmbeddedCommitOptions {
   store: StateStore;
@@ -59,6 +66,12 @@ export class EmbeddedCommits {
   private failure: unknown;
   private readonly waiters: Array<() => void> = [];
   private readonly timer: NodeJS.Timeout;
+  /** Topic names written here and read by no unit here (sinks): their messages are kept at cuts. */
+  private readonly sinks: Set<string>;
+  /** Sink messages published since the last cut, per `<topic name>/<partition>`. */
+  private readonly outputs = new Map<string, Array<{ data: Uint8Array; msgId?: string }>>();
+  /** The last stored row of each sink partition (row 0 says from which row on they count). */
+  private readonly outputRows = new Map<string, number>();
 
   constructor(o: EmbeddedCommitOptions) {
     this.store = o.store;
@@ -70,6 +83,8 @@ export class EmbeddedCommits {
         .filter((i) => this.written.has(i.topic.name))
         .flatMap((i) => Array.from({ length: i.topic.partitions }, (_, p) => ({ unit: u.id, channel: channelOf(i.topic.id, p), at: `${i.topic.name}/${p}` }))),
     );
+    const read = new Set(o.units.flatMap((u) => u.inputs.map((i) => i.topic.name)));
+    this.sinks = new Set([...this.written].filter((t) => !read.has(t)));
     for (const unit of o.units) {
       const all = Array.from({ length: unitPartitions(unit) }, (_, p) => p);
       this.stores.set(unit.id, partitionedCheckpointStore({ store: o.store, unit, partitions: all, leases: [] }));
@@ -119,6 +134,7 @@ export class EmbeddedCommits {
         if (this.written.has(topic)) {
           const at = `${topic}/${partition}`;
           for (const a of acks) if (a.seq > (this.published.get(at) ?? 0)) this.published.set(at, a.seq);
+          if (this.sinks.has(topic)) this.keepOutputs(at, messages, acks.map((a) => a.duplicate));
         }
         return acks;
       },
@@ -141,6 +157,43 @@ export class EmbeddedCommits {
 
   close(): void {
     clearInterval(this.timer);
+  }
+
+  /**
+   * Before any unit runs: with `replay` (a resumed run on the same input), publishes on `bus`
+   * what earlier runs' cuts stored for the sink topics, in order; otherwise those rows stop
+   * counting (a new run's outputs start empty, as its in-memory topics do).
+   */
+  async restoreOutputs(bus: Bus, topics: readonly RuntimeTopic[], replay: boolean): Promise<void> {
+    const forget: Commit = { writes: [], offsets: [] };
+    for (const t of topics) {
+      if (!this.sinks.has(t.name)) continue;
+      for (let p = 0; p < t.partitions; p++) {
+        const at = `${t.name}/${p}`;
+        const rows = await this.store.offsets(outputsOperator(at));
+        const from = (rows.get(0)?.meta as { from?: number } | undefined)?.from ?? 1;
+        const last = Math.max(0, ...rows.keys());
+        this.outputRows.set(at, last);
+        if (!replay) {
+          if (last >= from) forget.offsets.push({ operator: outputsOperator(at), partition: 0, seq: 0, meta: { from: last + 1 } });
+          continue;
+        }
+        for (const n of [...rows.keys()].filter((k) => k >= from).sort((a, b) => a - b)) {
+          const stored = (rows.get(n)!.meta as { messages: Array<{ data: string; msgId?: string }> }).messages;
+          const messages: PublishMessage[] = stored.map((m) => ({ data: Buffer.from(m.data, 'base64'), ...(m.msgId ? { msgId: m.msgId } : {}) }));
+          if (messages.length > 0) await bus.publish(t.name, p, messages);
+        }
+      }
+    }
+    if (forget.offsets.length > 0) await this.store.commit(forget);
+  }
+
+  private keepOutputs(at: string, messages: readonly PublishMessage[], duplicate: readonly boolean[]): void {
+    let kept = this.outputs.get(at);
+    if (!kept) this.outputs.set(at, (kept = []));
+    messages.forEach((m, i) => {
+      if (!duplicate[i]) kept.push({ data: wireData(m.data), ...(m.msgId ? { msgId: m.msgId } : {}) });
+    });
   }
 
   private hold(unit: string, states: readonly PlanStateAccess[], c: CheckpointCommit): void {
@@ -192,6 +245,15 @@ export class EmbeddedCommits {
       for (const d of c.dropWindows ?? []) commit.dropWindows!.push(d);
       for (const o of c.offsets) commit.offsets.push(o);
     }
+    // What the sinks got since the last cut, in the same transaction as the state that made it.
+    for (const [at, messages] of this.outputs) {
+      if (messages.length === 0) continue;
+      const n = (this.outputRows.get(at) ?? 0) + 1;
+      this.outputRows.set(at, n);
+      const meta = { messages: messages.map((m) => ({ data: Buffer.from(m.data).toString('base64'), ...(m.msgId ? { msgId: m.msgId } : {}) })) };
+      commit.offsets.push({ operator: outputsOperator(at), partition: n, seq: messages.length, meta });
+    }
+    this.outputs.clear();
     const write = async (): Promise<void> => {
       if (commit.writes.length + commit.offsets.length + commit.dropWindows!.length > 0) await this.store.commit(commit);
     };
@@ -214,4 +276,9 @@ export class EmbeddedCommits {
     // A drain asked for while this cut was written waits for the next one.
     if (this.waiters.length > 0) this.tryCut(true);
   }
+}
+
+/** The `_offsets` operator under which a sink partition's stored outputs are kept. */
+function outputsOperator(at: string): string {
+  return `${at}#outputs`;
 }

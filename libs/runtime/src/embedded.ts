@@ -82,6 +82,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
   for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
   if (o.store) await migratePlanState(o.store, o.plan);
   const commits = o.store ? new EmbeddedCommits({ store: o.store, units: topology.units }) : undefined;
+  await commits?.restoreOutputs(bus, [...topology.topics.values()], o.replayInputs === true);
   const abort = new AbortController();
   const metrics = new Map(topology.units.map((u) => [u.id, new UnitMetrics(u.id)]));
   let failure: unknown;
