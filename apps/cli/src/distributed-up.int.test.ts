@@ -147,7 +147,7 @@ describe('ssdk up (planner + one process per operator unit)', () => {
     const running = log().split('\n').filter((l) => l.includes(': running ('));
     expect(new Set(running.map((l) => /^\[([^\]]+)\]/.exec(l)?.[1])).size).toBe(7);
     expect(running.every((l) => l.includes('; functions sandboxed (component '))).toBe(true);
-    expect(log()).not.toMatch(/^\[[^\]]+\] .*building the WebAssembly component/m);
+    expect(log()).not.toMatch(/^\[[^\]]+\] .*building ssdk's WebAssembly engine/m);
 
     // down: the supervisor, the planner and anything left stop; stack.json goes.
     // A final heartbeat goes out just before a process exits, so the supervisor may see the

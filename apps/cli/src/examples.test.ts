@@ -176,7 +176,7 @@ describe('examples - isolation and grants', () => {
     expect(r.code).toBe(0);
     // Built now: a progress line before and after; found in the cache: silent.
     const progress = r.err.split('\n').filter((l) => l.includes('component'));
-    if (progress.length) expect(progress).toEqual([expect.stringMatching(/^building the WebAssembly component of trusted, guarded \([0-9a-f]{16}\); a new one takes/), expect.stringMatching(/^built component [0-9a-f]{16} for trusted, guarded/)]);
+    if (progress.length) expect(progress).toEqual([expect.stringMatching(/^building ssdk's WebAssembly engine \([0-9a-f]{16}\): once per ssdk version/), expect.stringMatching(/^built component [0-9a-f]{16} for trusted, guarded/)]);
     expect(tagged).toEqual(['clock:native', 'env:native', 'late:native', 'secret:native']);
     expect(stamped).toEqual(['clock:native,sandbox,now', 'env:native,sandbox,eu-west']);
     expect(dead).toEqual(DENIED);

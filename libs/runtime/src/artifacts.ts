@@ -74,7 +74,7 @@ export async function publishArtifacts(o: PublishArtifactsOptions): Promise<Depl
     const built = await buildComponents({ dataflow: o.dataflow, stateDir: o.stateDir, ...(isolation === 'sandbox' ? { sandboxAll: true } : {}), ...(o.componentCache ? { componentCache: o.componentCache } : {}), ...(o.onBuild ? { onBuild: o.onBuild } : {}) });
     const files: Record<string, string> = {};
     for (const c of Object.values(built.manifest.components)) {
-      for (const f of [c.file, c.sourceMap]) if (f) files[f] = await put(new Uint8Array(await readFile(join(built.buildDir, f))));
+      for (const f of [c.file, c.sourceMap, c.functionsSource]) if (f) files[f] = await put(new Uint8Array(await readFile(join(built.buildDir, f))));
     }
     build = { manifest: await put(await readFile(join(built.buildDir, MANIFEST_FILE), 'utf8')), files };
   }

@@ -15,14 +15,14 @@ import { dirname, join } from 'node:path';
 import { checkDataflow, type PlanOperator } from '@ssdk/plan';
 import type { Dataflow } from '@ssdk/spec';
 import { openWasmHost, unitIsolation, type WasmChain, type WasmChainOptions } from '@ssdk/wasm-host';
-import { buildDataflow, type BuildResult } from '@ssdk/wasm-host/build';
+import { buildDataflow, componentCacheDir, type BuildResult } from '@ssdk/wasm-host/build';
 import type { IsolationChoice, SandboxFactory } from './topology.ts';
 
 export interface SandboxOptions {
   dataflow: Dataflow;
   /** `.ssdk/` of the services file (or `--state-dir`): the build goes to `<stateDir>/build`. */
   stateDir: string;
-  /** A folder of components by content hash, shared between state dirs (machines, containers). @default process.env.SSDK_COMPONENT_CACHE, else none */
+  /** A folder of components by content hash, shared between state dirs (machines, containers). @default `componentCacheDir()`: $SSDK_COMPONENT_CACHE, else the user's cache folder */
   componentCache?: string;
   /** Every TypeScript function in the component, `isolation: native` ones too (`--sandbox`). @default false */
   sandboxAll?: boolean;
@@ -50,7 +50,7 @@ export function unitRunsSandboxed(op: PlanOperator, choice: IsolationChoice): bo
 
 /** Builds the dataflow's components (once per content hash across the processes sharing the state dir or cache). */
 export async function buildComponents(o: Omit<SandboxOptions, 'sql'>): Promise<BuildResult> {
-  const cache = o.componentCache ?? process.env['SSDK_COMPONENT_CACHE'];
+  const cache = await usableCache(o.componentCache ?? componentCacheDir());
   const { graph } = checkDataflow(o.dataflow);
   const onWait = (holder: string) => o.onBuild?.(`waiting for ${holder || 'another process'} to finish building the components`);
   const build = () =>
@@ -63,12 +63,23 @@ export async function buildComponents(o: Omit<SandboxOptions, 'sql'>): Promise<B
       onProgress: (p) =>
         o.onBuild?.(
           p.status === 'building'
-            ? `building the WebAssembly component of ${p.services.join(', ')} (${p.hash}); a new one takes 10–30 s, then it is cached`
+            ? `building ssdk's WebAssembly engine (${p.hash}): once per ssdk version on this machine, 10–30 s; a dataflow's edits then need no build`
             : `${p.status} component ${p.hash} for ${p.services.join(', ')} (${Math.round(p.ms)} ms)`,
         ),
     });
   // Always in the same order (state dir, then cache), so two processes never wait for each other.
   return withFileLock(join(o.stateDir, 'build.lock'), () => (cache ? withFileLock(join(cache, '.build.lock'), build, onWait) : build()), onWait);
+}
+
+/** The cache folder, made if need be; none when it cannot be (a read-only home in a container). */
+async function usableCache(dir: string | undefined): Promise<string | undefined> {
+  if (!dir) return undefined;
+  try {
+    await mkdir(dir, { recursive: true });
+    return dir;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Builds the components and serves the sandboxed chains of the units the runtime asks for. */

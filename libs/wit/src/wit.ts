@@ -74,6 +74,21 @@ world windowed-chain {
   include chain;
   export flush: func(window-start: s64, window-end: s64, entries: list<u8>) -> list<u8>;
 }
+
+/// ssdk's own engine component: the chain executor without the dataflow's functions. \`load\`
+/// receives them as JavaScript source when an instance is made, so a dataflow's edit needs a new
+/// script, never a new component. It answers "" or what the functions threw while loading (with
+/// their stack).
+world engine {
+  include chain;
+  export load: func(functions: string) -> string;
+}
+
+/// The engine component of a service with a window.
+world windowed-engine {
+  include windowed-chain;
+  export load: func(functions: string) -> string;
+}
 `;
 
 export interface WitPackage {

@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { checkFunctionCode } from '@ssdk/functions';
 import { checkDataflow, checkServicesFile } from '@ssdk/plan';
-import { buildDataflow, type BuildProgress } from '@ssdk/wasm-host/build';
+import { buildDataflow, componentCacheDir, type BuildProgress } from '@ssdk/wasm-host/build';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
@@ -15,7 +15,7 @@ export const buildSpec: CommandSpec = {
   usage: 'ssdk build [FILE] [--state-dir DIR] [--cache DIR]',
   options: {
     'state-dir': { type: 'string', valueName: 'DIR', description: 'where outputs go (default: .ssdk/ beside the services file, or $SSDK_HOME)' },
-    cache: { type: 'string', valueName: 'DIR', description: 'a component cache shared between builds (default: $SSDK_COMPONENT_CACHE, else none)' },
+    cache: { type: 'string', valueName: 'DIR', description: 'a component cache shared between builds (default: $SSDK_COMPONENT_CACHE, else ~/.cache/ssdk/components; `off` for none)' },
   },
   maxPositionals: 1,
   examples: ['ssdk build examples/word-count/services.yaml', 'ssdk build --cache ~/.cache/ssdk   # reuse components across dataflows and checkouts'],
@@ -29,16 +29,29 @@ export async function runBuild(cmd: ParsedCommand, io: CliIo): Promise<number> {
   if (countBySeverity(checked.diagnostics).errors > 0) return EXIT_USER_ERROR;
   const { graph } = checkDataflow(checked.dataflow);
   const home = stateDir(file, optionalString(cmd, 'state-dir'));
-  const cache = optionalString(cmd, 'cache') ?? process.env['SSDK_COMPONENT_CACHE'];
+  const cache = optionalString(cmd, 'cache') ?? componentCacheDir();
   const started = performance.now();
+  const ticker = elapsedTicker(io);
   let result;
   try {
-    result = await buildDataflow({ dataflow: checked.dataflow, graph, stateDir: home, ...(cache ? { componentCache: cache } : {}), onProgress: (p) => io.out(progressLine(io, p)) });
+    result = await buildDataflow({
+      dataflow: checked.dataflow,
+      graph,
+      stateDir: home,
+      ...(cache ? { componentCache: cache } : {}),
+      onProgress: (p) => {
+        ticker.stop();
+        io.out(progressLine(io, p));
+        if (p.status === 'building') ticker.start();
+      },
+    });
   } catch (err) {
+    ticker.stop();
     const code = reportBuildError(err, io);
     if (code !== undefined) return code;
     throw err;
   }
+  ticker.stop();
   const built = result.components.filter((c) => c.status === 'built').length;
   const manifest = relative(io.cwd, `${result.buildDir}/manifest.json`);
   io.out(
@@ -65,11 +78,30 @@ interface Where {
 }
 
 function progressLine(io: CliIo, p: BuildProgress): string {
-  if (p.status === 'building') return `${paint(io, 'dim', 'building')} ${p.hash}  ${p.kind}: ${p.services.join(', ')} (${plural(p.functions.length, 'function')}; a new component takes 10–30 s)\n`;
+  if (p.status === 'building') return `${paint(io, 'dim', 'building')} ${p.hash}  ssdk's engine component (once per ssdk version on this machine, 10–30 s; edits then need no build)\n`;
   const status = p.status === 'built' ? paint(io, 'green', 'built ') : paint(io, 'dim', 'cached');
   return `${status} ${p.hash}  ${(p.bytes / 1e6).toFixed(1).padStart(5)} MB  ${seconds(p.ms).padStart(6)}  ${p.kind}: ${p.services.join(', ')} (${plural(p.functions.length, 'function')})\n`;
 }
 
 function seconds(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** On a terminal, the seconds a build has taken so far, redrawn in place every second. */
+function elapsedTicker(io: CliIo): { start(): void; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    start() {
+      if (!io.terminal || timer) return;
+      const t0 = performance.now();
+      timer = setInterval(() => io.err(`\r  ${seconds(performance.now() - t0)} elapsed `), 1000);
+      timer.unref();
+    },
+    stop() {
+      if (!timer) return;
+      clearInterval(timer);
+      timer = undefined;
+      io.err('\r\x1b[K');
+    },
+  };
 }

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { camelCase, snakeCase, type Dataflow, type Step } from '@ssdk/spec';
 import type { DataflowGraph, StepSite } from '@ssdk/plan';
@@ -19,19 +20,34 @@ import { FunctionCompileError, stepSource } from '@ssdk/functions';
 import { generateWit, HOST_WIT } from '@ssdk/wit';
 import { formatLocation } from '../host/errors.ts';
 import { MANIFEST_FILE, MANIFEST_VERSION, type BuildManifest, type ManifestComponent, type ManifestStep } from '../host/manifest.ts';
-import { StackMapper } from '../host/source-map.ts';
-import { bundleGuest, type GuestFunction } from './bundle.ts';
+import { FUNCTIONS_SCRIPT } from '../host/source-map.ts';
+import { bundleEngine, bundleFunctions, type GuestBundle, type GuestFunction } from './bundle.ts';
+import { openWasmHost } from '../host/host.ts';
 import { COMPONENTIZE_JS_VERSION, componentizeJs } from './componentize.ts';
 
 /** Bumped when the guest glue's contract or the build's output changes shape. */
-const BUILD_SCHEME = 'ssdk-build/1';
+const BUILD_SCHEME = 'ssdk-build/2';
+
+/**
+ * Where built components are shared between builds, folders and processes: `SSDK_COMPONENT_CACHE`
+ * (`off` for none), else the user's cache folder (`$XDG_CACHE_HOME/ssdk/components`, or
+ * `~/.cache/ssdk/components`). Entries are named by content hash and written whole, so any
+ * number of processes may share it.
+ */
+export function componentCacheDir(env: Record<string, string | undefined> = process.env): string | undefined {
+  const chosen = env['SSDK_COMPONENT_CACHE'];
+  if (chosen === 'off') return undefined;
+  if (chosen) return chosen;
+  const base = env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
+  return join(base, 'ssdk', 'components');
+}
 
 export interface BuildOptions {
   dataflow: Dataflow;
   graph: DataflowGraph;
   /** `.ssdk/` (or `--state-dir` / `SSDK_HOME`): outputs go to `<stateDir>/build`, the WIT to `<stateDir>/wit`. */
   stateDir: string;
-  /** A folder shared between builds: components by hash. @default none */
+  /** A folder shared between builds: components by hash. @default none (`componentCacheDir()` gives the user's) */
   componentCache?: string;
   /** Put every TypeScript step in the component, `isolation: native` ones too (`--sandbox`). @default false */
   sandboxAll?: boolean;
@@ -108,45 +124,42 @@ export async function buildDataflow(opts: BuildOptions): Promise<BuildResult> {
     for (const j of plan.js) manifest.steps[j.site.id] = settings(j.site);
     js.push(...plan.js);
   }
-  // One component for all the dataflow's TypeScript: the engine is ~12 MB of every component
-  // and the user's code a few KB, so one build (3-27 s) serves every unit of every service.
+  // The dataflow's TypeScript runs in ssdk's engine component (the same for every dataflow: built
+  // once per ssdk version and world, then cached), which evaluates the dataflow's functions
+  // script in each new instance. So an edit rebundles the script (milliseconds), and a first
+  // build on a machine with a warm cache compiles nothing.
   if (js.some(({ site }) => manifest.steps[site.id]!.isolation === 'wasm')) {
     const t0 = performance.now();
-    const world = windowed ? 'windowed-chain' : 'chain';
-    const bundle = await bundleGuest({ functions: js.map((j) => j.fn), root, exportFlush: windowed, name: 'guest' });
-    const hash = createHash('sha256').update(`${BUILD_SCHEME}\0${COMPONENTIZE_JS_VERSION}\0${world}\0${HOST_WIT}\0`).update(bundle.js).digest('hex').slice(0, 16);
-    const file = `${hash}.wasm`;
-    const mapFile = `${hash}.js.map`;
-    let status: BuildProgress['status'] = 'cached';
-    if (!existsSync(join(buildDir, file))) {
-      const shared = opts.componentCache ? join(opts.componentCache, file) : undefined;
-      if (shared && existsSync(shared)) await copyFile(shared, join(buildDir, file));
-      else {
-        status = 'built';
-        const ids = js.map((j) => j.site.id);
-        opts.onProgress?.({ services: [...new Set(js.map((j) => j.service))], hash, kind: 'javascript', status: 'building', bytes: 0, ms: 0, functions: ids });
-        let bytes: Uint8Array;
-        try {
-          bytes = await componentizeJs({ js: bundle.js, witDir: join(witDir, 'deps', 'ssdk-dataflow'), world, workDir: join(buildDir, `.work-${hash}`), name: 'guest' });
-        } catch (err) {
-          throw inUserCode(err, bundle, root);
-        }
-        await writeFile(join(buildDir, file), bytes);
-        if (shared) {
-          await mkdir(opts.componentCache!, { recursive: true });
-          const tmp = `${shared}.tmp-${process.pid}`;
-          await writeFile(tmp, bytes);
-          await rename(tmp, shared);
-        }
-      }
-    }
-    await writeFile(join(buildDir, mapFile), bundle.map);
-    const functions = js.map((j) => j.site.id);
+    const functionsBundle = await bundleFunctions({ functions: js.map((j) => j.fn), root });
     const services = [...new Set(js.map((j) => j.service))];
-    manifest.components[hash] = { file, kind: 'javascript', services, world: `ssdk:dataflow/${world}`, functions, sourceMap: mapFile, inline: bundle.inline, root };
+    const functions = js.map((j) => j.site.id);
+    const engine = await engineComponent({ windowed, buildDir, witDir, ...(opts.componentCache ? { cache: opts.componentCache } : {}) }, (status) =>
+      opts.onProgress?.({ services, hash: status.hash, kind: 'javascript', status: 'building', bytes: 0, ms: 0, functions }),
+    );
+    const hash = sha(new TextEncoder().encode(`${engine.hash}\0${functionsBundle.js}`));
+    const functionsFile = `${hash}.functions.js`;
+    const mapFile = `${hash}.js.map`;
+    // A script new to this build folder is loaded once in the engine first, so what its top
+    // level throws (or a syntax the sandbox's engine lacks) is a build error at the user's line.
+    if (!(await sameText(join(buildDir, functionsFile), functionsBundle.js))) {
+      await checkFunctionsLoad(join(buildDir, engine.file), functionsBundle, root);
+      await writeAtomically(join(buildDir, mapFile), functionsBundle.map);
+      await writeAtomically(join(buildDir, functionsFile), functionsBundle.js);
+    }
+    manifest.components[hash] = {
+      file: engine.file,
+      kind: 'javascript',
+      services,
+      world: `ssdk:dataflow/${engine.world}`,
+      functions,
+      functionsSource: functionsFile,
+      sourceMap: mapFile,
+      inline: functionsBundle.inline,
+      root,
+    };
     for (const id of functions) manifest.steps[id]!.component = hash;
-    const bytes = (await stat(join(buildDir, file))).size;
-    report({ services, hash, kind: 'javascript', status, bytes, ms: performance.now() - t0, functions });
+    const bytes = (await stat(join(buildDir, engine.file))).size;
+    report({ services, hash, kind: 'javascript', status: engine.status, bytes, ms: performance.now() - t0, functions });
   }
   await writeFile(join(buildDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
   await removeStale(buildDir, manifest);
@@ -215,24 +228,69 @@ async function removeStale(buildDir: string, manifest: BuildManifest): Promise<v
   for (const c of Object.values(manifest.components)) {
     keep.add(c.file);
     if (c.sourceMap) keep.add(c.sourceMap);
+    if (c.functionsSource) keep.add(c.functionsSource);
   }
-  for (const f of await readdir(buildDir)) if (!keep.has(f) && /^[0-9a-f]{16,}\.(wasm|js\.map)$/.test(f)) await rm(join(buildDir, f), { force: true });
+  for (const f of await readdir(buildDir)) if (!keep.has(f) && /^[0-9a-f]{16,}\.(wasm|js\.map|functions\.js)$/.test(f)) await rm(join(buildDir, f), { force: true });
+}
+
+/**
+ * ssdk's engine component for a world, from the build folder, the shared cache, or compiled
+ * now (10–30 s, once per ssdk version and world on a machine that shares its cache).
+ */
+async function engineComponent(
+  o: { windowed: boolean; buildDir: string; witDir: string; cache?: string },
+  onBuilding: (p: { hash: string }) => void,
+): Promise<{ hash: string; file: string; world: string; status: BuildProgress['status'] }> {
+  const world = o.windowed ? 'windowed-engine' : 'engine';
+  const bundle = await bundleEngine({ exportFlush: o.windowed });
+  const hash = createHash('sha256').update(`${BUILD_SCHEME}\0${COMPONENTIZE_JS_VERSION}\0${world}\0${HOST_WIT}\0`).update(bundle.js).digest('hex').slice(0, 16);
+  const file = `${hash}.wasm`;
+  if (existsSync(join(o.buildDir, file))) return { hash, file, world, status: 'cached' };
+  const shared = o.cache ? join(o.cache, file) : undefined;
+  if (shared && existsSync(shared)) {
+    await copyFile(shared, join(o.buildDir, file));
+    return { hash, file, world, status: 'cached' };
+  }
+  onBuilding({ hash });
+  const bytes = await componentizeJs({ js: bundle.js, witDir: join(o.witDir, 'deps', 'ssdk-dataflow'), world, workDir: join(o.buildDir, `.work-${hash}`), name: 'engine' });
+  await writeAtomically(join(o.buildDir, file), bytes);
+  if (shared) {
+    try {
+      await mkdir(o.cache!, { recursive: true });
+      await writeAtomically(shared, bytes);
+    } catch {
+      // An unwritable cache (a read-only home in a container) costs the next build time, nothing else.
+    }
+  }
+  return { hash, file, world, status: 'built' };
+}
+
+/** Written beside, then renamed: a concurrent reader sees all or nothing. */
+async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+async function sameText(path: string, text: string): Promise<boolean> {
+  return existsSync(path) && (await readFile(path, 'utf8')) === text;
+}
+
+/** Makes one instance of the engine with the functions script: a failure is a `FunctionCompileError`. */
+async function checkFunctionsLoad(enginePath: string, bundle: GuestBundle, root: string): Promise<void> {
+  const host = openWasmHost({ workers: 1, spare: false });
+  try {
+    const component = await host.load(enginePath, { functionsSource: bundle.js, sourceMap: { map: bundle.map, inline: bundle.inline, root, script: FUNCTIONS_SCRIPT } });
+    const failed = await component.check();
+    if (!failed) return;
+    const what = failed.message.split('\n').find((l) => /Error\b/.test(l)) ?? failed.message.split('\n')[0]!;
+    const at = failed.location ? `${formatLocation(failed.location)}: ` : '';
+    throw new FunctionCompileError(`${at}${what.replace(/^.*failed to load: /, '').trim()} (while loading the sandboxed functions)`, failed.location);
+  } finally {
+    await host.close();
+  }
 }
 
 function sha(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-}
-
-/**
- * A build that fails while the component's code is evaluated (a syntax the sandbox's engine
- * lacks, a top-level throw) names `guest.js:LINE:COL`, the bundle: the bundle's source map turns
- * that into the user's file and line, as the `FunctionCompileError` every build error is.
- */
-export function inUserCode(err: unknown, bundle: { map: string; inline: Record<string, SourceLocation> }, root: string): unknown {
-  const message = err instanceof Error ? err.message : String(err);
-  const at = new StackMapper({ map: bundle.map, inline: bundle.inline, root }).locate(message);
-  if (!at) return err;
-  const lines = message.split('\n').map((l) => l.replace(/^\s*guest\.js:\d+:\d+\s*/, '').trim());
-  const what = lines.find((l) => /Error\b/.test(l)) ?? lines.find((l) => l !== '') ?? message;
-  return new FunctionCompileError(`${formatLocation(at)}: ${what} (while building the sandboxed component)`, at);
 }

@@ -1,10 +1,15 @@
 /**
- * A service's functions + the engine's chain executor + the guest glue → one ES module and its
- * source map, with esbuild. Inline `run:` code becomes a virtual module per step (its positions
- * map back to the services file); `functions/<fn>.ts` modules and their npm `dependencies` are
- * resolved from the services file's folder (the user's node_modules). Everything ssdk adds is
- * loaded under the `ssdk-guest:` namespace, so the bundle — and its content hash — does not
- * depend on where ssdk or the dataflow is installed.
+ * The two halves of a sandboxed dataflow, bundled with esbuild:
+ * - the **engine**: the guest glue and the engine's chain executor, the same for every dataflow
+ *   (one per world), compiled into a component once per ssdk version and cached;
+ * - the **functions**: the dataflow's own code as one script, handed to each new instance of the
+ *   engine (its `load` export) and evaluated there. So an edit rebuilds a bundle (milliseconds),
+ *   never a component, and the user's code still runs only inside the sandbox.
+ * Inline `run:` code becomes a virtual module per step (its positions map back to the services
+ * file); `functions/<fn>.ts` modules and their npm `dependencies` are resolved from the services
+ * file's folder (the user's node_modules). Everything ssdk adds is loaded under the
+ * `ssdk-guest:` namespace, so a bundle — and its content hash — does not depend on where ssdk or
+ * the dataflow is installed.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -14,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { FunctionCompileError } from '@ssdk/functions';
 import type { SourceLocation } from '../host/errors.ts';
+import { FUNCTIONS_SCRIPT } from '../host/source-map.ts';
 import { lowerUnicodePropertyEscapes } from './regexp.ts';
 
 export interface GuestFunction {
@@ -52,11 +58,48 @@ const GUEST_FILES = ['glue.ts', 'layout.ts', 'chain.ts'] as const;
 
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
-export async function bundleGuest(opts: { functions: readonly GuestFunction[]; root: string; exportFlush: boolean; name: string }): Promise<GuestBundle> {
-  const files = guestFiles();
+/** The global the functions script defines: operator id → function. */
+const FUNCTIONS_GLOBAL = 'ssdkFunctions';
+/** The global through which the functions script reaches the host interface (a script has no imports). */
+const HOST_GLOBAL = 'ssdkHost';
+
+/**
+ * The engine half: `load` evaluates the functions script in a new instance; `process` (and
+ * `flush` for a windowed world) then serve every call from the guest it made.
+ */
+export async function bundleEngine(opts: { exportFlush: boolean }): Promise<GuestBundle> {
+  const lines = [
+    "import { makeGuest } from 'ssdk-guest:glue.ts';",
+    "import * as host from 'ssdk:dataflow/host';",
+    'let guest;',
+    'export function load(functions) {',
+    '  try {',
+    `    globalThis.${HOST_GLOBAL} = host;`,
+    '    // Indirect eval: the script runs in the global scope, as a module top level would.',
+    '    (0, eval)(functions);',
+    `    guest = makeGuest(globalThis.${FUNCTIONS_GLOBAL});`,
+    "    return '';",
+    '  } catch (err) {',
+    '    // Where it was thrown first: a syntax error has no frame of its own, only this.',
+    "    const at = err && err.fileName ? `${err.fileName}:${err.lineNumber}:${err.columnNumber}\\n` : '';",
+    "    return `${String(err)}\\n${at}${err && err.stack ? err.stack : ''}`;",
+    '  }',
+    '}',
+    'function loaded() {',
+    "  if (!guest) throw new Error('the engine was called before its functions were loaded');",
+    '  return guest;',
+    '}',
+    'export function process(input) { return loaded().process(input); }',
+  ];
+  if (opts.exportFlush) lines.push('export function flush(start, end, entries) { return loaded().flush(start, end, entries); }');
+  return runEsbuild({ entry: lines.join('\n'), root: here, format: 'esm', inline: {}, inlineCode: new Map(), name: 'engine' });
+}
+
+/** The functions half: the dataflow's functions as one script defining `globalThis.ssdkFunctions`. */
+export async function bundleFunctions(opts: { functions: readonly GuestFunction[]; root: string }): Promise<GuestBundle> {
   const inline: Record<string, SourceLocation> = {};
   const inlineCode = new Map<string, string>();
-  const lines = ["import { makeGuest } from 'ssdk-guest:glue.ts';"];
+  const lines: string[] = [];
   const table: string[] = [];
   opts.functions.forEach((f, i) => {
     if (f.code.kind === 'inline') {
@@ -77,15 +120,29 @@ export async function bundleGuest(opts: { functions: readonly GuestFunction[]; r
     "  if (typeof fn !== 'function') throw new Error(`${file} does not export a function \\`${name}\\` (or a default export)`);",
     '  return fn;',
     '}',
-    `const guest = makeGuest({\n${table.join('\n')}\n});`,
-    'export const process = guest.process;',
+    `globalThis.${FUNCTIONS_GLOBAL} = {\n${table.join('\n')}\n};`,
   );
-  if (opts.exportFlush) lines.push('export const flush = guest.flush;');
+  const bundle = await runEsbuild({ entry: lines.join('\n'), root: opts.root, format: 'iife', inline, inlineCode, name: FUNCTIONS_SCRIPT.replace(/\.js$/, ''), hostGlobal: HOST_GLOBAL });
+  return { ...bundle, js: `${bundle.js}\n//# sourceURL=${FUNCTIONS_SCRIPT}\n` };
+}
 
+async function runEsbuild(opts: {
+  entry: string;
+  root: string;
+  format: 'esm' | 'iife';
+  inline: Record<string, SourceLocation>;
+  inlineCode: Map<string, string>;
+  name: string;
+  /** A script cannot import the host interface: it reads this global, which the engine sets. */
+  hostGlobal?: string;
+}): Promise<GuestBundle> {
+  const files = guestFiles();
+  const { inline, inlineCode } = opts;
   const plugin: esbuild.Plugin = {
     name: 'ssdk-guest',
     setup(build) {
-      build.onResolve({ filter: /^ssdk:dataflow\/host$/ }, (a) => ({ path: a.path, external: true }));
+      build.onResolve({ filter: /^ssdk:dataflow\/host$/ }, (a) => (opts.hostGlobal ? { path: 'host', namespace: 'ssdk-host' } : { path: a.path, external: true }));
+      build.onLoad({ filter: /.*/, namespace: 'ssdk-host' }, () => ({ contents: `module.exports = globalThis.${opts.hostGlobal};`, loader: 'js' }));
       build.onResolve({ filter: /^@ssdk\/engine$/ }, () => ({ path: 'chain.ts', namespace: 'ssdk-guest' }));
       build.onResolve({ filter: /^ssdk-guest:/ }, (a) => ({ path: a.path.slice('ssdk-guest:'.length), namespace: 'ssdk-guest' }));
       build.onResolve({ filter: /.*/, namespace: 'ssdk-guest' }, (a) => ({ path: a.path.split('/').pop()!, namespace: 'ssdk-guest' }));
@@ -108,10 +165,10 @@ export async function bundleGuest(opts: { functions: readonly GuestFunction[]; r
   let result: esbuild.BuildResult<{ write: false; sourcemap: 'external'; outfile: string }>;
   try {
     result = await esbuild.build({
-      stdin: { contents: lines.join('\n'), loader: 'js', sourcefile: 'ssdk-guest:entry.js', resolveDir: opts.root },
+      stdin: { contents: opts.entry, loader: 'js', sourcefile: 'ssdk-guest:entry.js', resolveDir: opts.root },
       absWorkingDir: opts.root,
       bundle: true,
-      format: 'esm',
+      format: opts.format,
       platform: 'neutral',
       mainFields: ['module', 'main'],
       conditions: ['import', 'module', 'default'],

@@ -8,6 +8,6 @@
  * import { buildDataflow } from '@ssdk/wasm-host/build';
  * const { manifest } = await buildDataflow({ dataflow, graph, stateDir: '.ssdk', onProgress: (p) => console.log(p.service, p.status) });
  */
-export { buildDataflow, type BuildOptions, type BuildProgress, type BuildResult } from './build.ts';
-export { bundleGuest, guestFiles, type GuestBundle, type GuestFunction } from './bundle.ts';
+export { buildDataflow, componentCacheDir, type BuildOptions, type BuildProgress, type BuildResult } from './build.ts';
+export { bundleEngine, bundleFunctions, guestFiles, type GuestBundle, type GuestFunction } from './bundle.ts';
 export { componentizeJs, componentizeWat, COMPONENTIZE_JS_VERSION } from './componentize.ts';

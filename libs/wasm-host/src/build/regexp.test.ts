@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { FunctionCompileError } from '@ssdk/functions';
-import { inUserCode } from './build.ts';
-import { bundleGuest } from './bundle.ts';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkDataflow } from '@ssdk/plan';
+import { loadServicesFile } from '@ssdk/spec';
+import { TEST_COMPONENT_CACHE } from '../testing/fixture.ts';
+import { buildDataflow } from './build.ts';
 import { lowerUnicodePropertyEscapes } from './regexp.ts';
 
 describe('wasm-host - Unicode property escapes for the sandbox', () => {
@@ -21,19 +26,36 @@ describe('wasm-host - Unicode property escapes for the sandbox', () => {
   });
 });
 
-describe('wasm-host - a failed component build speaks of the user\'s code', () => {
-  it('wasm-host - `guest.js:LINE:COL` in componentize\'s error becomes the services file\'s line and column', async () => {
-    const origin = { file: '/df/services.yaml', line: 20, col: 11 };
-    const code = 'function isWord(w: string): boolean {\n  return /^[a-z]+$/.test(w);\n}';
-    const bundle = await bundleGuest({ functions: [{ id: 's.is-word', code: { kind: 'inline', code, exportName: 'isWord', origin } }], root: '/df', exportFlush: false, name: 'guest' });
-    const lines = bundle.js.split('\n');
-    const line = lines.findIndex((l) => l.includes('/^[a-z]+$/')) + 1;
-    const col = lines[line - 1]!.indexOf('/^[a-z]+$/') + 1;
-    // The message componentize-js gives when StarlingMonkey rejects a pattern (seen with `\p{L}`).
-    const failure = new Error(`Failed to initialize component (wizer):\nException while evaluating top-level script\nguest.js:${line}:${col} SyntaxError: invalid class property name in regular expression:\nguest.js:${line}:${col} ^[a-z]+$`);
-    const err = inUserCode(failure, bundle, '/df');
+describe('wasm-host - sandboxed functions that fail to load speak of the user\'s code', () => {
+  it('wasm-host - a top-level throw is a build error at the services file\'s line and column, and nothing is left to run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-load-'));
+    const file = join(dir, 'services.yaml');
+    await writeFile(
+      file,
+      `apiVersion: 0.6.0
+meta: {name: loads, namespace: test, version: 0.1.0}
+topics:
+  words: {schema: {value: {type: string}}}
+  kept: {schema: {value: {type: string}}}
+services:
+  keep:
+    sources: [{type: topic, id: words}]
+    transforms:
+      - operator: filter
+        run: |
+          const table = JSON.parse('{broken');
+          function isWord(w: string): boolean {
+            return table[w] === undefined;
+          }
+    sinks: [{type: topic, id: kept}]
+`,
+    );
+    const { dataflow } = await loadServicesFile(file);
+    const stateDir = join(dir, '.ssdk');
+    const err = await buildDataflow({ dataflow, graph: checkDataflow(dataflow).graph, stateDir, componentCache: TEST_COMPONENT_CACHE }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FunctionCompileError);
-    expect((err as FunctionCompileError).location).toEqual({ file: '/df/services.yaml', line: 21, col: 20 });
-    expect((err as Error).message).toBe('/df/services.yaml:21:20: SyntaxError: invalid class property name in regular expression: (while building the sandboxed component)');
-  });
+    expect((err as FunctionCompileError).location).toEqual({ file, line: 12, col: 30 });
+    expect((err as Error).message).toMatch(/^.*services\.yaml:12:30: SyntaxError: JSON\.parse: .* \(while loading the sandboxed functions\)$/);
+    expect((await readdir(join(stateDir, 'build'))).filter((f) => f.endsWith('.functions.js'))).toEqual([]);
+  }, 300_000);
 });

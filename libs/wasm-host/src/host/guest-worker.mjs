@@ -14,7 +14,7 @@ const TO_WORKER = 0;
 const TO_MAIN = 1;
 let seen = 0; // messages sent before this thread started are still to take
 
-/** hash -> { instantiate, modules } */
+/** hash -> { instantiate, modules, functionsSource } */
 const components = new Map();
 /** instance id -> { component, exports } */
 const instances = new Map();
@@ -99,7 +99,7 @@ async function load(msg) {
   if (components.has(msg.component)) return;
   const glue = await import(pathToFileURL(msg.glue).href);
   // Compiled once by the main thread: every worker shares the machine code.
-  components.set(msg.component, { instantiate: glue.instantiate, modules: new Map(msg.modules) });
+  components.set(msg.component, { instantiate: glue.instantiate, modules: new Map(msg.modules), functionsSource: msg.functionsSource });
 }
 
 function instance(msg) {
@@ -108,6 +108,12 @@ function instance(msg) {
     const c = components.get(msg.component);
     if (!c) throw new Error(`component ${msg.component} is not loaded in this worker`);
     const exports = c.instantiate((name) => c.modules.get(name), hostImports(msg.inst, msg.caps));
+    // ssdk's engine component: the dataflow's functions are evaluated in the new instance, before
+    // the call's time limit starts (as a component's own top level would have been at build time).
+    if (c.functionsSource !== undefined) {
+      const failed = exports.load(c.functionsSource);
+      if (failed) throw new Error(`the sandboxed functions failed to load: ${failed}`);
+    }
     inst = { exports };
     instances.set(msg.inst, inst);
     // The call's time limit starts now: making an instance is not the function's time.
@@ -121,7 +127,7 @@ function call(msg) {
   try {
     inst = instance(msg);
   } catch (err) {
-    send({ op: 'failed', kind: 'instantiate', message: String(err && err.stack ? err.stack : err) });
+    send({ op: 'failed', kind: 'instantiate', message: String(err && err.message ? err.message : err) });
     return;
   }
   const frame = new Uint8Array(msg.frame);

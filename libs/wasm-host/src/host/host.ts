@@ -4,13 +4,15 @@
  * its core modules once (every guest worker shares them), and makes chains — one instance per
  * partition, up to one per worker.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChainExecutor, type WasmChain, type WasmChainOptions } from './chain.ts';
-import { ComponentError } from './errors.ts';
+import { encodeInput, WindowTable } from '../batch/host-codec.ts';
+import { ComponentError, type SourceLocation } from './errors.ts';
 import { componentPath, readManifest, type BuildManifest } from './manifest.ts';
-import { StackMapper, type SourceMapInfo } from './source-map.ts';
+import { FUNCTIONS_SCRIPT, StackMapper, type SourceMapInfo } from './source-map.ts';
 import { transpileCached, type TranspiledComponent } from './transpile.ts';
 import { GuestWorkers, type WorkersOptions } from './workers.ts';
 
@@ -28,6 +30,8 @@ export interface LoadOptions {
   functions?: readonly string[];
   /** One of ssdk's JavaScript components (`ssdk build`): it needs no per-value table. @default false */
   javascript?: boolean;
+  /** ssdk's engine component: the dataflow's functions script, evaluated in each new instance. */
+  functionsSource?: string;
 }
 
 export interface WasmComponent {
@@ -36,6 +40,11 @@ export interface WasmComponent {
   readonly exports: readonly string[];
   /** A new instance running these steps. */
   chain(options: WasmChainOptions): WasmChain;
+  /**
+   * Makes one instance and drops it: what making one throws (an engine component's functions
+   * failing to load), at the user's file and line when the source map finds it; else undefined.
+   */
+  check(): Promise<{ message: string; location?: SourceLocation } | undefined>;
 }
 
 export interface WasmBuild {
@@ -66,7 +75,12 @@ export function openWasmHost(options: WasmHostOptions = {}): WasmHost {
 
   async function load(component: Uint8Array | string, opts: LoadOptions = {}): Promise<WasmComponent> {
     const bytes = typeof component === 'string' ? new Uint8Array(await readFile(component)) : component;
-    const t = await transpileCached(bytes, cacheDir);
+    const transpiled = await transpileCached(bytes, cacheDir);
+    // An engine component is one per world; with its functions it is a component of its own.
+    const t =
+      opts.functionsSource === undefined
+        ? transpiled
+        : { ...transpiled, hash: createHash('sha256').update(`${transpiled.hash}\0`).update(opts.functionsSource).digest('hex').slice(0, 24), functionsSource: opts.functionsSource };
     checkReach(t, typeof component === 'string' ? component : `component ${t.hash}`);
     await workers.load(t);
     const mapper = opts.sourceMap ? new StackMapper(opts.sourceMap) : undefined;
@@ -82,6 +96,16 @@ export function openWasmHost(options: WasmHostOptions = {}): WasmHost {
         const missing = opts.functions ? chainOptions.steps.filter((s) => !opts.functions!.includes(s.id)).map((s) => s.id) : [];
         if (missing.length) throw new ComponentError(`component ${t.hash} has no function for ${missing.map((m) => `\`${m}\``).join(', ')}: run \`ssdk build\` again`);
         return createChainExecutor({ workers, component: t, mapper, newInstance: () => nextInstance++, javascript: opts.javascript ?? false }, chainOptions);
+      },
+      async check() {
+        const instance = nextInstance++;
+        const frame = encodeInput([], { steps: [], windows: new WindowTable(), table: false });
+        const outcome = await workers.call({ component: t, instance, fn: 'process', frame }, { lookup: () => [], log: () => undefined }, 10_000);
+        workers.drop(instance);
+        if (outcome.kind === 'ok') return undefined;
+        const message = outcome.kind === 'timeout' ? `making an instance took over ${outcome.ms} ms` : outcome.message;
+        const location = mapper?.locate(message);
+        return location ? { message, location } : { message };
       },
     };
   }
@@ -115,8 +139,15 @@ export function openWasmHost(options: WasmHostOptions = {}): WasmHost {
           const c = manifest.components[hash]!;
           let p = loaded.get(hash);
           if (!p) {
-            const sourceMap = c.sourceMap ? { map: await readFile(join(buildDir, c.sourceMap), 'utf8'), inline: c.inline ?? {}, root: c.root ?? buildDir } : undefined;
-            p = load(componentPath(buildDir, c), { ...(sourceMap ? { sourceMap } : {}), ...(c.kind === 'javascript' ? { functions: c.functions, javascript: true } : {}) });
+            const sourceMap = c.sourceMap
+              ? { map: await readFile(join(buildDir, c.sourceMap), 'utf8'), inline: c.inline ?? {}, root: c.root ?? buildDir, ...(c.functionsSource ? { script: FUNCTIONS_SCRIPT } : {}) }
+              : undefined;
+            const functionsSource = c.functionsSource ? await readFile(join(buildDir, c.functionsSource), 'utf8') : undefined;
+            p = load(componentPath(buildDir, c), {
+              ...(sourceMap ? { sourceMap } : {}),
+              ...(c.kind === 'javascript' ? { functions: c.functions, javascript: true } : {}),
+              ...(functionsSource !== undefined ? { functionsSource } : {}),
+            });
             loaded.set(hash, p);
           }
           return p;

@@ -7,11 +7,11 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SourceLocation } from './errors.ts';
 
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 export const MANIFEST_FILE = 'manifest.json';
 
 export interface ManifestComponent {
-  /** `<hash>.wasm`, beside the manifest. */
+  /** `<hash>.wasm`, beside the manifest (for `javascript`: ssdk's engine component, shared by every dataflow). */
   file: string;
   /** `javascript`: built from the service's TypeScript; `prebuilt`: a `.wasm` a `uses:` names. */
   kind: 'javascript' | 'prebuilt';
@@ -21,7 +21,9 @@ export interface ManifestComponent {
   world: string;
   /** Operator ids of the steps whose functions it holds. */
   functions: string[];
-  /** `<hash>.js.map`, beside the manifest (JavaScript components). */
+  /** `<hash>.functions.js`, beside the manifest: the functions script the engine component loads (`javascript`). */
+  functionsSource?: string;
+  /** `<hash>.js.map`, beside the manifest: the functions script's source map (`javascript`). */
   sourceMap?: string;
   /** Inline functions: source name in the map → where the code starts in the services file. */
   inline?: Record<string, SourceLocation>;

@@ -14,7 +14,12 @@ export interface SourceMapInfo {
   inline: Record<string, SourceLocation>;
   /** Module sources in the map are relative to this folder (the services file's). */
   root: string;
+  /** The script the map is of, as frames name it; frames of other scripts are not mapped. @default every frame */
+  script?: string;
 }
+
+/** The name the functions script of ssdk's engine component reports in stack frames (its `//# sourceURL`). */
+export const FUNCTIONS_SCRIPT = 'ssdk-functions.js';
 
 const FRAME = /([\w./-]*\.js):(\d+):(\d+)/g;
 
@@ -29,6 +34,7 @@ export class StackMapper {
   locate(stack: string): SourceLocation | undefined {
     this.traceMap ??= new TraceMap(this.info.map);
     for (const m of stack.matchAll(FRAME)) {
+      if (this.info.script !== undefined && !m[1]!.endsWith(this.info.script)) continue;
       const p = originalPositionFor(this.traceMap, { line: Number(m[2]), column: Number(m[3]) - 1 });
       if (!p.source || p.line === null || p.column === null) continue;
       const loc = this.toUser(p.source, p.line, p.column + 1);

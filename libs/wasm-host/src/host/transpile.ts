@@ -19,6 +19,11 @@ export interface TranspiledComponent {
   imports: string[];
   /** The component's exported functions. */
   exports: string[];
+  /**
+   * ssdk's engine component with a dataflow's functions: the script each new instance gets
+   * through its `load` export (the hash then covers it too).
+   */
+  functionsSource?: string;
 }
 
 /** A change here (or in jco) invalidates every cached transpile. */

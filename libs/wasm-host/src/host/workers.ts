@@ -169,7 +169,7 @@ class GuestWorker {
     const hash = c.transpiled.hash;
     if (this.loaded.has(hash) || this.pendingLoads.has(hash)) return;
     this.pendingLoads.add(hash);
-    this.send({ op: 'load', component: hash, glue: c.transpiled.glue, modules: c.modules });
+    this.send({ op: 'load', component: hash, glue: c.transpiled.glue, modules: c.modules, functionsSource: c.transpiled.functionsSource });
   }
 
   /** Waits (without blocking the thread) until `done()` or the deadline, read again after every message; false on timeout. */
