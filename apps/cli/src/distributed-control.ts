@@ -9,7 +9,7 @@ import { userInfo } from 'node:os';
 import { connectControl, describeServers, NoResponderError, openArtifactStore, RemoteError } from '@ssdk/bus';
 import { checkFunctionCode, FUNCTION_DIAGNOSTICS } from '@ssdk/functions';
 import { checkServicesFile, planServicesFile } from '@ssdk/plan';
-import { plannerSubject, publishArtifacts, readBundle, type DeploymentArtifacts, type DeploymentBundle, type IsolationChoice, type PlannerVerb } from '@ssdk/runtime';
+import { controlSchemaFor, plannerSubject, publishArtifacts, readBundle, type DeploymentArtifacts, type DeploymentBundle, type IsolationChoice, type PlannerVerb } from '@ssdk/runtime';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { UsageError, type OptionSpec } from './args.ts';
 import { countBySeverity, plural, printDiagnostics } from './diagnostics.ts';
@@ -21,7 +21,7 @@ import { stateDir } from './state-dir.ts';
 
 
 export const controlSchemaOption: Record<string, OptionSpec> = {
-  'control-schema': { type: 'string', valueName: 'NAME', description: 'PostgreSQL schema of the deployed plans (default: $SSDK_CONTROL_SCHEMA, else ssdk_control)' },
+  'control-schema': { type: 'string', valueName: 'NAME', description: 'PostgreSQL schema of the deployed plans (default: $SSDK_CONTROL_SCHEMA, else ssdk_control — one of its own under another subject prefix)' },
 };
 
 export const postgresOption: Record<string, OptionSpec> = {
@@ -44,9 +44,10 @@ export function postgresUrlOf(values: Record<string, unknown>, env: NodeJS.Proce
   return `postgres://${encodeURIComponent(user)}@${encodeURIComponent(host)}:${port}/${encodeURIComponent(env['PGDATABASE'] || user)}`;
 }
 
-export function controlSchemaOf(values: Record<string, unknown>): string | undefined {
+/** `--control-schema`, else $SSDK_CONTROL_SCHEMA, else the subject prefix's own (`ssdk_control` for `ssdk`). */
+export function controlSchemaOf(values: Record<string, unknown>, subjectPrefix = process.env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk'): string {
   const v = values['control-schema'];
-  return typeof v === 'string' ? v : process.env['SSDK_CONTROL_SCHEMA'];
+  return typeof v === 'string' ? v : (process.env['SSDK_CONTROL_SCHEMA'] ?? controlSchemaFor(subjectPrefix));
 }
 
 /** No planner answered: a failure outside the user's input, with what to do. */

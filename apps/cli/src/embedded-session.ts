@@ -96,7 +96,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   let store: StateStore | undefined;
   if (o.checkpoints.kind === 'memory') checkpoints = o.checkpoints.store;
   else {
-    store = await openPgliteStore({ dataDir: await embeddedStateDir(file, o.checkpoints.stateDir), schema: dataflowSchema(plan.dataflow.namespace, plan.dataflow.name) });
+    store = await openPgliteStore({ dataDir: await embeddedStateDir(file, o.checkpoints.stateDir), schema: dataflowSchema(plan.dataflow.namespace, plan.dataflow.name, plan.options.subjectPrefix) });
     // A fresh run starts from no state: the schema goes, and migrate makes it anew.
     if (o.checkpoints.fresh) await store.destroy();
     await migratePlanState(store, plan);

@@ -35,7 +35,7 @@ export async function serveDistributedDashboard(o: DistributedDashboardOptions):
   const bus = await createNatsBus({ servers: o.natsUrl, subjectPrefix: o.subjectPrefix, name: 'ssdk dashboard' });
   let store: StateStore | undefined;
   try {
-    if (o.databaseUrl) store = await openPostgresStore({ connectionString: o.databaseUrl, schema: o.schema ?? dataflowSchema(plan.dataflow.namespace, plan.dataflow.name), applicationName: 'ssdk dashboard' });
+    if (o.databaseUrl) store = await openPostgresStore({ connectionString: o.databaseUrl, schema: o.schema ?? dataflowSchema(plan.dataflow.namespace, plan.dataflow.name, plan.options.subjectPrefix), applicationName: 'ssdk dashboard' });
     const logTopic = logTopicOf(plan.dataflow, o.subjectPrefix);
     const source = runtimeDashboardSource({
       plan,

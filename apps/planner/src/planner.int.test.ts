@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectControl, createNatsBus, RemoteError, type ControlConnection } from '@ssdk/bus';
 import { heartbeatSubject, openDeploymentRegistry, plannerSubject, readBundle, type DataflowStatus, type DeployReply, type Heartbeat, type ListedDataflow } from '@ssdk/runtime';
-import { FencedError } from '@ssdk/state';
+import { FencedError, openPostgresStore } from '@ssdk/state';
 import { testNats, testPostgres, type TestNats, type TestPostgres } from '@ssdk/testing';
 import { startPlanner, type Planner } from './planner.ts';
 
@@ -46,6 +46,30 @@ describe('planner service', () => {
     expect(replies.map((r) => r.version)).toEqual([1, 1]);
     const listed = await ask<ListedDataflow[]>('list', {});
     expect(listed).toMatchObject([{ dataflow: 'examples/word-count', version: 1, operators: 7 }]);
+  }, 30_000);
+
+  it('planner - a deploy with resetOffsets forgets what every operator read and the streams it read, and keeps the state', async () => {
+    const bundle = await readBundle(FILE);
+    const request = { bundle, displayPath: 'services.yaml', partitions: 1, schema: state.schema };
+    await ask<DeployReply>('deploy', request);
+    const store = await openPostgresStore({ connectionString: state.connectionString, schema: state.schema });
+    try {
+      const op = 'count-words.add-to-total';
+      await store.commit({
+        writes: [{ table: 'count_words_word_totals', key: 'river', partition: 0, value: 3 }],
+        offsets: [
+          { operator: op, partition: 0, seq: 41, meta: { channels: { 'count-words.split-sentence.out/0': 41 }, ended: true } },
+          { operator: `${op}#streams`, partition: 0, seq: 0, meta: { streams: { x: 'then' } } },
+        ],
+      });
+      const reply = await ask<DeployReply>('deploy', { ...request, resetOffsets: true });
+      expect(reply.changes).toContain('reset the offsets of 7 operators (state kept)');
+      expect((await store.offsets(op)).get(0)).toMatchObject({ seq: 0, meta: { channels: {} } });
+      expect((await store.offsets(`${op}#streams`)).get(0)).toMatchObject({ meta: { streams: {} } });
+      expect((await store.get('count_words_word_totals', ['river'])).get('river')).toBe(3);
+    } finally {
+      await store.close();
+    }
   }, 30_000);
 
   it('planner - planners sharing the control tables take turns per dataflow; one that lost its turn cannot save', async () => {

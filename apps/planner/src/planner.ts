@@ -18,11 +18,12 @@ import {
   ARTIFACTS_VERSION,
   checkBundle,
   endedPartitions,
-  CONTROL_SCHEMA,
+  controlSchemaFor,
   deploymentHash,
   heartbeatSubject,
   materializeBundle,
   migratePlanState,
+  resetOffsets,
   openDeploymentRegistry,
   parseDataflowRef,
   plannerSubject,
@@ -52,7 +53,7 @@ export interface PlannerOptions {
   databaseUrl?: string;
   /** Subject prefix this planner serves and plans with. @default process.env.SSDK_SUBJECT_PREFIX, else 'ssdk' */
   subjectPrefix?: string;
-  /** Schema of the control tables. @default process.env.SSDK_CONTROL_SCHEMA, else 'ssdk_control' */
+  /** Schema of the control tables. @default process.env.SSDK_CONTROL_SCHEMA, else the subject prefix's (`controlSchemaFor`: 'ssdk_control' for `ssdk`) */
   controlSchema?: string;
   log?: (line: string) => void;
 }
@@ -95,7 +96,7 @@ export async function startPlanner(o: PlannerOptions = {}): Promise<Planner> {
   const databaseUrl = o.databaseUrl ?? process.env['DATABASE_URL'];
   if (!databaseUrl) throw new PlannerConfigError('no PostgreSQL server: give --postgres URL or set DATABASE_URL');
   const subjectPrefix = o.subjectPrefix ?? process.env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk';
-  const controlSchema = o.controlSchema ?? process.env['SSDK_CONTROL_SCHEMA'] ?? CONTROL_SCHEMA;
+  const controlSchema = o.controlSchema ?? process.env['SSDK_CONTROL_SCHEMA'] ?? controlSchemaFor(subjectPrefix);
 
   const registry = await openDeploymentRegistry({ connectionString: databaseUrl, schema: controlSchema, applicationName: 'ssdk-planner' });
   let control: ControlConnection | undefined;
@@ -203,7 +204,7 @@ class PlannerService {
     const layout = stateLayout(plan);
     const fingerprint = layoutFingerprint(layout);
     const existing = await this.d.registry.get(plan.dataflow.namespace, plan.dataflow.name);
-    const stateSchema = req.schema ?? existing?.stateSchema ?? dataflowSchema(plan.dataflow.namespace, plan.dataflow.name);
+    const stateSchema = req.schema ?? existing?.stateSchema ?? dataflowSchema(plan.dataflow.namespace, plan.dataflow.name, plan.options.subjectPrefix);
     let outcome: DeployReply['outcome'] = existing ? 'updated' : 'created';
     let changes: string[] = [];
     if (existing) {
@@ -233,6 +234,11 @@ class PlannerService {
     try {
       // The same migration every operator replica runs before it reads or commits.
       await migratePlanState(store, plan);
+      if (req.resetOffsets) {
+        await resetOffsets(store, plan.operators.map((op) => op.id));
+        // For operators stopped on a stream mismatch (stream-check.ts): restarted, they read their inputs from the start.
+        changes = [...changes, `reset the offsets of ${plan.operators.length} operator${plan.operators.length === 1 ? '' : 's'} (state kept)`];
+      }
     } finally {
       await store.close();
     }

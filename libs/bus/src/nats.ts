@@ -48,12 +48,26 @@ import { JetStreamPublisher } from './nats-publisher.ts';
 import { NatsPartitionReader, errorText, type ReaderHost } from './nats-reader.ts';
 import { backoffDelay, isNoResponders, isTransientNatsError, sleep, waitAtMost } from './retry.ts';
 
+export interface StreamIdentity {
+  /** The stream's name and creation time (ISO 8601, as the server reports it). */
+  stream: string;
+  created: string;
+  /** The last sequence of the stream (0 when empty): no partition's offset can be above it. */
+  lastSeq: number;
+}
+
 export interface NatsBus extends Bus {
   readonly options: Readonly<CompiledNatsBusOptions>;
   /** The JetStream stream that holds a topic. */
   streamName(topic: string): string;
   /** Bytes of the largest message this bus publishes (data and headers): size frames below it. */
   maxPayload(): number;
+  /**
+   * Which stream holds a topic now: its creation time (a stream deleted and made again, or one on
+   * another server, has another) and its last sequence over every partition. Offsets committed
+   * against a stream mean nothing on another (runtime's stream check).
+   */
+  streamIdentity(topic: string): Promise<StreamIdentity>;
   /** Deletes a topic's stream and its messages; false when there was none. */
   deleteTopic(name: string): Promise<boolean>;
   /** Deletes every topic of this bus's subject prefix (tests); returns the streams deleted. */
@@ -217,6 +231,14 @@ class NatsJetStreamBus implements NatsBus, ReaderHost {
     const reader = new NatsPartitionReader(this, topic, partition, options.afterSeq ?? 0);
     this.readers.add(reader);
     return reader;
+  }
+
+  async streamIdentity(topic: string): Promise<StreamIdentity> {
+    const layout = await this.resolve(topic, 0, this.signal);
+    return this.retrying(`reading the stream of topic \`${topic}\``, { topic }, this.signal, async () => {
+      const info = await this.jsm.streams.info(layout.stream);
+      return { stream: layout.stream, created: info.created, lastSeq: info.state.last_seq };
+    });
   }
 
   async lastSeq(topic: string, partition: number): Promise<number> {

@@ -26,6 +26,18 @@ import { envNumber, leaseOwnerId } from './settings.ts';
 /** The schema of the control plane's tables. */
 export const CONTROL_SCHEMA = 'ssdk_control';
 
+/**
+ * The control schema of a subject prefix: `ssdk_control` for the default prefix `ssdk`, else one
+ * of the prefix's own (its name and a hash of it), so dataflows deployed under two prefixes (two
+ * sets of streams) never share a deployment record or its offsets.
+ */
+export function controlSchemaFor(subjectPrefix: string): string {
+  if (subjectPrefix === 'ssdk') return CONTROL_SCHEMA;
+  const suffix = `__${createHash('sha256').update(subjectPrefix).digest('hex').slice(0, 10)}`;
+  const clean = subjectPrefix.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  return `${CONTROL_SCHEMA}_${clean}`.slice(0, 63 - suffix.length).replace(/_+$/, '') + suffix;
+}
+
 export type PlannerVerb = 'deploy' | 'status' | 'undeploy' | 'list';
 
 /** `<prefix>.planner.<verb>`: one planner (or a queue group of them) per subject prefix. */
@@ -56,6 +68,11 @@ export interface DeployRequest {
   schema?: string;
   /** Drop the dataflow's state, offsets and internal streams before deploying. */
   resetState?: boolean;
+  /**
+   * Forget what every operator of the dataflow read (offsets, ended inputs, the streams they
+   * read), keeping the state: they read their inputs from the start (after streams were made again).
+   */
+  resetOffsets?: boolean;
   /**
    * The plan and the built functions, already in the object store (`publishArtifacts`): operators
    * run from them. Without them an operator plans and compiles the bundle itself.

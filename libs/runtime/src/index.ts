@@ -28,3 +28,4 @@ export { natsRolePasswordEnv, natsRolePermissions, natsRolesConfig, NATS_ROLES, 
 export { dividedShare, rebalance, type AssignmentMode, type RebalancePlan } from './assignment.ts';
 export { committedCheckpoints, endedPartitions, migratePlanState, partitionedCheckpointStore, unitPartitions, type PartitionedCheckpointOptions } from './partitioned-checkpoints.ts';
 export { runReplica, type ReplicaOptions, type ReplicaResult } from './replica.ts';
+export { checkInputStreams, resetOffsets, StreamMismatchError, type StreamCheckOptions } from './stream-check.ts';

@@ -30,6 +30,7 @@ import { elsewhere, sourceFunctions, sourceUnitFunctions, type UnitFunctionSourc
 import type { Sandbox, SandboxOptions } from './sandbox.ts';
 import { buildTopology, type IsolationChoice, type RuntimeTopic, type RuntimeUnit, type Topology } from './topology.ts';
 import { envNumber, leaseOwnerId, OperatorConfigError } from './settings.ts';
+import { checkInputStreams } from './stream-check.ts';
 
 export { OperatorConfigError };
 
@@ -91,6 +92,12 @@ export interface OperatorOptions {
   batchMessages?: number;
   /** This replica's id among its unit's replicas. @default host, pid and a random suffix */
   replicaId?: string;
+  /**
+   * When the committed offsets do not match the streams the unit reads (a stream made again,
+   * an offset ahead of its stream), drop them and read the inputs from their start, keeping the
+   * state, instead of stopping with the reason (stream-check.ts). @default false
+   */
+  resetOffsets?: boolean;
   /** Backoff of the retries when a server is away, ms. @default 200 and 5000 */
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
@@ -212,7 +219,7 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
   const { subjectPrefix, leaseTtlMs, heartbeatMs } = c;
   const source = await operatorSource(o, c);
   const plan = source.plan;
-  const schema = o.schema ?? dataflowSchema(plan.dataflow.namespace, plan.dataflow.name);
+  const schema = o.schema ?? dataflowSchema(plan.dataflow.namespace, plan.dataflow.name, plan.options.subjectPrefix);
   const databaseUrl = c.databaseUrl;
   // `ctx.sql` reads committed state through the current leg's connection; while PostgreSQL is
   // away there is none, and the query fails its record with the reason.
@@ -248,9 +255,11 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
         await ensurePlanTopics(bus, plan, [...unit.inputs.map((i) => i.topic.id), ...unit.outputs.map((t) => t.id), unit.deadLetter.id, unit.lateEvents.id]);
         store = await openPostgresStore({ connectionString: databaseUrl, schema, applicationName: `ssdk-operator ${unit.id}` });
         await migratePlanState(store, plan);
+        const natsBus = bus;
+        const msgIdScope = await checkInputStreams({ store, unit, streamIdentity: (topic) => natsBus.streamIdentity(topic), resetOffsets: o.resetOffsets === true, log });
         legStore = store;
         log(`${unit.id}: running (${unit.inputs.map((i) => `${i.topic.id}×${i.topic.partitions}`).join(', ')} → ${unit.outputs.map((t) => t.id).join(', ') || 'nothing'}; replica ${member}, ${mode}; functions ${functions})`);
-        const r = await runReplica({ unit, bus, store, metrics, mode, member, leaseTtlMs, heartbeatMs, endTopics, signal: o.signal, log, batchMessages: c.batchMessages, ...(telemetry ? { observer: telemetry.observer() } : {}) });
+        const r = await runReplica({ unit, bus, store, metrics, mode, member, leaseTtlMs, heartbeatMs, endTopics, signal: o.signal, log, batchMessages: c.batchMessages, msgIdScope, ...(telemetry ? { observer: telemetry.observer() } : {}) });
         ended = r.ended;
       } finally {
         legStore = undefined;

@@ -44,6 +44,8 @@ export interface ReplicaOptions {
   observer?: UnitObserver;
   /** Messages per fetch per channel: bigger batches mean fewer commits per record. */
   batchMessages?: number;
+  /** The incarnation of the unit's input streams (`UnitTaskOptions.msgIdScope`). */
+  msgIdScope?: string;
 }
 
 export interface ReplicaResult {
@@ -187,6 +189,7 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
         lookupRef,
         ...(o.observer ? { observer: o.observer } : {}),
         ...(o.batchMessages !== undefined ? { batchMessages: o.batchMessages } : {}),
+        ...(o.msgIdScope ? { msgIdScope: o.msgIdScope } : {}),
         pipeline: true,
       });
     } catch (err) {

@@ -30,6 +30,12 @@ export interface UnitTaskOptions {
   /** How long a fetch waits for the first message, ms. @default 50 */
   pollMs?: number;
   /**
+   * Which incarnation of the input streams this task reads (stream-check.ts): in the ids of the
+   * messages it publishes, so the outputs of a stream made again are not dropped as duplicates
+   * of the old one's (a replay of the same stream keeps its ids). @default none
+   */
+  msgIdScope?: string;
+  /**
    * Resume from committed offsets (a durable bus, or input files read again), or read from the
    * start (an in-memory topic of a new process); per input topic when a function. @default true
    */
@@ -184,7 +190,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
           if (messages.length) batch = [{ ch: open, messages }];
         } else await sleep(pollMs);
       }
-      const pending = new Publisher(bus, unit, maxFrameBytes, o.carryRecords === true);
+      const pending = new Publisher(bus, unit, maxFrameBytes, o.carryRecords === true, o.msgIdScope);
       // Keys past their `ttl` are deleted in this batch's checkpoint.
       const purged = purger.active && purger.purge(now());
       if (batch.length === 0) {
@@ -501,9 +507,13 @@ class Publisher {
   private failed = 0;
   private late = 0;
 
-  constructor(bus: Bus, unit: RuntimeUnit, maxFrameBytes: number, carry: boolean) {
+  /** What message ids start with: the unit, and the incarnation of its inputs when given. */
+  private readonly idPrefix: string;
+
+  constructor(bus: Bus, unit: RuntimeUnit, maxFrameBytes: number, carry: boolean, msgIdScope?: string) {
     this.bus = bus;
     this.unit = unit;
+    this.idPrefix = msgIdScope ? `${unit.id}~${msgIdScope}` : unit.id;
     this.maxFrameBytes = maxFrameBytes;
     this.carry = carry;
   }
@@ -726,7 +736,7 @@ class Publisher {
       for (const [topic, parts] of byTopic) {
         parts.forEach((records, partition) => {
           const p = this.partitionMessages(topic, partition);
-          const id = `${this.unit.id}|${origin}|${topic.id}/${partition}`;
+          const id = `${this.idPrefix}|${origin}|${topic.id}/${partition}`;
           let n = this.framesMade.get(id) ?? 0;
           for (const data of encodeRecordFrames(records, this.maxFrameBytes)) p.messages.push({ data, msgId: `${id}|${n++}` });
           this.framesMade.set(id, n);
@@ -749,7 +759,7 @@ class Publisher {
     for (const [origin, byTopic] of this.carried) {
       for (const [topic, parts] of byTopic) {
         parts.forEach((records, partition) => {
-          this.partitionMessages(topic, partition).messages.push({ data: carry(new CarriedBatch(topic, records)), msgId: `${this.unit.id}|${origin}|${topic.id}/${partition}|0` });
+          this.partitionMessages(topic, partition).messages.push({ data: carry(new CarriedBatch(topic, records)), msgId: `${this.idPrefix}|${origin}|${topic.id}/${partition}|0` });
         });
       }
     }

@@ -51,4 +51,13 @@ describe('state - options', () => {
     expect(dataflowSchema('acme', 'pipe_a')).toMatch(/^ssdk_acme_pipe_a__[0-9a-f]{10}$/);
     for (const s of schemas) expect(s.length).toBeLessThanOrEqual(63);
   });
+
+  it('state - another subject prefix is another schema: the same dataflow under two prefixes never shares state or offsets', () => {
+    expect(dataflowSchema('examples', 'word-count', 'ssdk')).toBe('ssdk_examples_word_count');
+    const a = dataflowSchema('examples', 'word-count', 'team_a');
+    const b = dataflowSchema('examples', 'word-count', 'team_b');
+    expect(a).toMatch(/^ssdk_team_a_examples_word_count__[0-9a-f]{10}$/);
+    expect(new Set([a, b, dataflowSchema('examples', 'word-count'), dataflowSchema('team_a_examples', 'word-count')]).size).toBe(4);
+    expect(dataflowSchema('n'.repeat(40), 'f'.repeat(40), 'p'.repeat(40)).length).toBeLessThanOrEqual(63);
+  });
 });

@@ -126,14 +126,26 @@ export function compileStateStoreOptions(options: StateStoreOptions = {}): Compi
  * name (`pipe_a`, `My Flow`, a namespace with `-`, past 63 bytes) is cleaned and gets `__` and a
  * hash of the exact namespace and name, so `pipe-a` and `pipe_a` never share state, offsets or
  * leases; `__` never occurs in the plain spelling, so a hashed name cannot equal a plain one.
+ * Under a subject prefix other than `ssdk` the prefix is part of the name (and of its hash): the
+ * same dataflow under another prefix reads other streams, so it gets its own state and offsets.
  */
-export function dataflowSchema(namespace: string | undefined, name: string): string {
+export const DEFAULT_SUBJECT_PREFIX = 'ssdk';
+
+/** See above. */
+export function dataflowSchema(namespace: string | undefined, name: string, subjectPrefix = DEFAULT_SUBJECT_PREFIX): string {
   const ns = namespace ?? '';
   const word = /^[a-z0-9]+$/;
+  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  // Another subject prefix is another set of streams: its offsets and state are its own (the
+  // prefix is in the hash, so no two prefixes share a schema).
+  if (subjectPrefix !== DEFAULT_SUBJECT_PREFIX) {
+    const suffix = `__${createHash('sha256').update(JSON.stringify([subjectPrefix, ns, name])).digest('hex').slice(0, 10)}`;
+    const base = ['ssdk', clean(subjectPrefix), clean(ns), clean(name)].filter(Boolean).join('_');
+    return base.slice(0, 63 - suffix.length).replace(/_+$/, '') + suffix;
+  }
   const plain = ns === '' ? word.test(name) : word.test(ns) && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(name);
   const joined = ['ssdk', ...(ns ? [ns] : []), name].join('_').replace(/-/g, '_');
   if (plain && joined.length <= 63) return joined;
-  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
   const suffix = `__${createHash('sha256').update(JSON.stringify([ns, name])).digest('hex').slice(0, 10)}`;
   const base = ['ssdk', clean(ns), clean(name)].filter(Boolean).join('_');
   return base.slice(0, 63 - suffix.length).replace(/_+$/, '') + suffix;

@@ -19,9 +19,10 @@ import { paint, type CliIo } from '../io.ts';
 export const deploySpec: CommandSpec = {
   name: 'deploy',
   summary: 'Deploy a dataflow through the planner: validate, plan, create streams and state tables, store the versioned plan.',
-  usage: 'ssdk deploy FILE [--reset-state] [--partitions N] [--schema NAME] [--nats URL] [--subject-prefix PREFIX] [--json]',
+  usage: 'ssdk deploy FILE [--reset-state | --reset-offsets] [--partitions N] [--schema NAME] [--nats URL] [--subject-prefix PREFIX] [--json]',
   options: {
     'reset-state': { type: 'boolean', description: 'accept a change of the state layout: drop the dataflow\'s state, offsets and internal streams first' },
+    'reset-offsets': { type: 'boolean', description: 'forget what the operators read (after their input streams were made again): they read from the start, the state is kept' },
     schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: the deployed one, else ssdk_<namespace>_<name>)' },
     json: { type: 'boolean', description: 'print the planner\'s reply as JSON' },
     ...serverOptions,
@@ -51,6 +52,7 @@ export async function runDeploy(cmd: ParsedCommand, io: CliIo): Promise<number> 
     ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}),
     ...(typeof cmd.values['schema'] === 'string' ? { schema: cmd.values['schema'] } : {}),
     ...(cmd.values['reset-state'] ? { resetState: true } : {}),
+    ...(cmd.values['reset-offsets'] ? { resetOffsets: true } : {}),
   };
   let reply: DeployReply;
   try {

@@ -13,11 +13,12 @@ import { reportBuildError } from './build.ts';
 export const operatorSpec: CommandSpec = {
   name: 'operator',
   summary: 'Run one operator unit of a dataflow as a service, over NATS JetStream and PostgreSQL (foreground; SIGTERM drains).',
-  usage: 'ssdk operator (FILE | --dataflow NS/NAME) --operator ID [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--native | --sandbox]',
+  usage: 'ssdk operator (FILE | --dataflow NS/NAME) --operator ID [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--reset-offsets] [--native | --sandbox]',
   options: {
     operator: { type: 'string', valueName: 'ID', description: 'the operator unit to run, as `ssdk plan FILE` lists it (default: $SSDK_OPERATOR)' },
     postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the state (default: $DATABASE_URL, else the local server as psql finds it)' },
-    schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: ssdk_<namespace>_<name>)' },
+    schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: ssdk_<namespace>_<name>; under another subject prefix, one of its own)' },
+    'reset-offsets': { type: 'boolean', description: 'when the committed offsets do not match the input streams (a stream made again), read the streams from their start, keeping the state, instead of stopping' },
     'metrics-port': { type: 'string', valueName: 'N', description: 'serve Prometheus metrics on http://HOST:N/metrics (default: $SSDK_METRICS_PORT; 0 or none: off)' },
     'metrics-host': { type: 'string', valueName: 'HOST', description: 'interface of the metrics endpoint, 0.0.0.0 for every one (default: $SSDK_METRICS_HOST, else 127.0.0.1)' },
     dataflow: { type: 'string', valueName: 'NS/NAME', description: 'run a unit of this deployed dataflow (`ssdk deploy`): its plan, code and options come from the planner\'s tables, no FILE (default: $SSDK_DATAFLOW)' },
@@ -51,7 +52,7 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   if (fileArg !== undefined && dataflowRef !== undefined) throw new UsageError('give FILE or --dataflow NS/NAME, not both', 'operator');
   if (fileArg === undefined && dataflowRef === undefined) throw new UsageError('give FILE, or --dataflow NS/NAME of a deployed dataflow', 'operator');
   // A deployed dataflow runs with the options it was deployed with, from its stored bundle.
-  const controlSchema = controlSchemaOf(cmd.values);
+  const controlSchema = controlSchemaOf(cmd.values, flags.subjectPrefix);
   const loadDeployed = () =>
     loadDeployedDataflow({ databaseUrl: postgres, natsUrl: flags.natsUrl, dataflow: dataflowRef!, operatorId, isolation: isolation ?? isolationFromEnv(), ...(controlSchema ? { controlSchema } : {}) });
   let deployed = dataflowRef === undefined ? undefined : await loadDeployed();
@@ -105,6 +106,7 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
                 ...(typeof cmd.values['schema'] === 'string' ? { schema: cmd.values['schema'] } : {}),
               }),
           signal: run.signal,
+          ...(cmd.values['reset-offsets'] ? { resetOffsets: true } : {}),
           log,
           ...(typeof cmd.values['metrics-port'] === 'string' || typeof cmd.values['metrics-host'] === 'string'
             ? {

@@ -26,7 +26,7 @@ export const plannerSpec: CommandSpec = {
 export async function runPlannerCommand(cmd: ParsedCommand, _io: CliIo): Promise<number> {
   const flags = serverFlags(cmd, 'planner');
   const postgres = postgresUrlOf(cmd.values);
-  const controlSchema = controlSchemaOf(cmd.values);
+  const controlSchema = controlSchemaOf(cmd.values, flags.subjectPrefix);
   const child = spawnPlanner({ natsUrl: flags.natsUrl, databaseUrl: postgres, subjectPrefix: flags.subjectPrefix, ...(controlSchema ? { controlSchema } : {}) });
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   process.on('SIGTERM', forward);

@@ -3,7 +3,7 @@
  * dataflow, read-only, straight from PostgreSQL (the planner need not run): the states with
  * their row counts, one state's entries, one key, or any read-only SQL over the state schema.
  */
-import { CONTROL_SCHEMA, loadDeployedRecord, type DeployedDataflow } from '@ssdk/runtime';
+import { loadDeployedRecord, type DeployedDataflow } from '@ssdk/runtime';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import type { PlanState } from '@ssdk/plan';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
@@ -37,7 +37,7 @@ export async function runState(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const postgres = postgresUrlOf(cmd.values);
   const sql = typeof cmd.values['sql'] === 'string' ? cmd.values['sql'] : undefined;
   if (sql !== undefined && stateName !== undefined) throw new UsageError('give STATE or --sql, not both', 'state');
-  const controlSchema = controlSchemaOf(cmd.values) ?? CONTROL_SCHEMA;
+  const controlSchema = controlSchemaOf(cmd.values);
   const deployment = await loadDeployedRecord({ databaseUrl: postgres, dataflow: ref, controlSchema });
   const store = await openPostgresStore({ connectionString: postgres, schema: deployment.stateSchema, applicationName: 'ssdk state' });
   try {

@@ -36,12 +36,13 @@ const stackOptions = {
 export const upSpec: CommandSpec = {
   name: 'up',
   summary: 'Deploy a dataflow and run it as local processes: a planner and one `ssdk operator` per operator unit (foreground supervisor: restarts a process that dies; Ctrl-C or `ssdk down` stops them).',
-  usage: 'ssdk up FILE [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--replicas N] [--reset-state] [--native | --sandbox]',
+  usage: 'ssdk up FILE [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--replicas N] [--reset-state | --reset-offsets] [--native | --sandbox]',
   options: {
     postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the plans and the state (default: $DATABASE_URL, else the local server as psql finds it)' },
     'metrics-port': { type: 'string', valueName: 'N', description: 'serve each operator process\'s Prometheus metrics, on N, N+1, … (default: $SSDK_METRICS_PORT; none: off)' },
     replicas: { type: 'string', valueName: 'N', description: 'processes per operator unit', default: '1' },
     'reset-state': { type: 'boolean', description: 'deploy with --reset-state (a changed state layout drops the old state)' },
+    'reset-offsets': { type: 'boolean', description: 'deploy with --reset-offsets (the operators read their input streams from the start, state kept)' },
     schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: the deployed one, else ssdk_<namespace>_<name>)' },
     ...isolationOptions,
     ...serverOptions,
@@ -133,7 +134,7 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const replicas = Number(cmd.values['replicas']);
   if (!Number.isSafeInteger(replicas) || replicas < 1) throw new UsageError(`--replicas takes a whole number of 1 or more, got \`${String(cmd.values['replicas'])}\``, 'up');
   const grace = graceMs(cmd, 'up');
-  const controlSchema = controlSchemaOf(cmd.values);
+  const controlSchema = controlSchemaOf(cmd.values, flags.subjectPrefix);
   const path = stackPath(cmd);
   await mkdir(dirname(path), { recursive: true });
   const bundle = await readServicesBundle(file, 'up');
@@ -311,6 +312,7 @@ async function deploy(bundle: DeployRequest['bundle'], artifacts: DeployRequest[
     displayPath: cmd.positionals[0]!,
     ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}),
     ...(cmd.values['reset-state'] ? { resetState: true } : {}),
+    ...(cmd.values['reset-offsets'] ? { resetOffsets: true } : {}),
     ...(typeof cmd.values['schema'] === 'string' ? { schema: cmd.values['schema'] } : {}),
   };
   try {
