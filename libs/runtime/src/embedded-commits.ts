@@ -84,7 +84,9 @@ export class EmbeddedCommits {
         .flatMap((i) => Array.from({ length: i.topic.partitions }, (_, p) => ({ unit: u.id, channel: channelOf(i.topic.id, p), at: `${i.topic.name}/${p}` }))),
     );
     const read = new Set(o.units.flatMap((u) => u.inputs.map((i) => i.topic.name)));
-    this.sinks = new Set([...this.written].filter((t) => !read.has(t)));
+    // Dead letters and late events are written too, and read by no operator.
+    const sinks = o.units.flatMap((u) => [...u.outputs, u.deadLetter, u.lateEvents].map((t) => t.name));
+    this.sinks = new Set(sinks.filter((t) => !read.has(t)));
     for (const unit of o.units) {
       const all = Array.from({ length: unitPartitions(unit) }, (_, p) => p);
       this.stores.set(unit.id, partitionedCheckpointStore({ store: o.store, unit, partitions: all, leases: [] }));
@@ -134,8 +136,8 @@ export class EmbeddedCommits {
         if (this.written.has(topic)) {
           const at = `${topic}/${partition}`;
           for (const a of acks) if (a.seq > (this.published.get(at) ?? 0)) this.published.set(at, a.seq);
-          if (this.sinks.has(topic)) this.keepOutputs(at, messages, acks.map((a) => a.duplicate));
         }
+        if (this.sinks.has(topic)) this.keepOutputs(`${topic}/${partition}`, messages, acks.map((a) => a.duplicate));
         return acks;
       },
     };
