@@ -1,10 +1,11 @@
 /**
- * Crash test of session windows in the distributed runtime: Nexmark q11 (bids per bidder
- * session, gap 10 s) with every operator unit in its own `ssdk operator` process over 4
- * partitions. While the events stream in, a random process is killed with SIGKILL three times
- * (the session unit at least once: its open sessions live in its checkpoint) and restarted. The
- * sink must equal the golden of examples/nexmark (reference.mjs, not ssdk): nothing lost, nothing
- * duplicated, no session cut in two.
+ * Crash tests of Nexmark's windowed queries in the distributed runtime: q8 (a windowed join of
+ * persons and auctions, a tumbling window keyed by person) and q11 (bids per bidder session, gap
+ * 10 s), every operator unit in its own `ssdk operator` process over 4 partitions. While the
+ * events stream in, a random process is killed with SIGKILL three times (the window unit at least
+ * once: q11's open sessions live in its checkpoint) and restarted. The sink must equal the golden
+ * of examples/nexmark (reference.mjs, not ssdk): nothing lost, nothing duplicated, no session
+ * cut in two.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,23 +14,27 @@ import { encodeFrame, encodeRecordFrames, type OutRecord } from '@ssdk/records';
 import { testNats, testPostgres } from '@ssdk/testing';
 import { OperatorProcesses, ROOT, sleep, sorted, WordCountStream, type Servers } from './word-count.testkit.ts';
 
-const FILE = `${ROOT}examples/nexmark/q11/services.yaml`;
-const SESSION_UNIT = 'q11.count-bid';
+/** Each query with its window unit (its state and flush: the unit a crash costs most). */
+const QUERIES = [
+  { query: 'q8', windowUnit: 'q8.mark' },
+  { query: 'q11', windowUnit: 'q11.count-bid' },
+];
 const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { timestamp: number; value: unknown });
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-describe('nexmark q11 crash (kill -9 and restart)', () => {
-  it('operator - q11 sessions with operator processes killed three times mid-stream equal the golden', async () => {
+describe('nexmark crash (kill -9 and restart)', () => {
+  it.each(QUERIES)('operator - nexmark $query with operator processes killed three times mid-stream equals the golden', async ({ query, windowUnit }) => {
+    const FILE = `${ROOT}examples/nexmark/${query}/services.yaml`;
     const nats = await testNats();
     const pg = await testPostgres();
     const s: Servers = { natsUrl: nats.url, databaseUrl: pg.connectionString, checkDatabaseUrl: pg.connectionString, schema: pg.schema, prefix: nats.prefix, partitions: 4, file: FILE };
     const stream = await WordCountStream.open(s);
     cleanups.push(() => stream.close(), () => pg.cleanup());
     const events = lines(`${ROOT}examples/nexmark/input/events.jsonl`);
-    const golden = readFileSync(`${ROOT}examples/nexmark/q11/expected/q11.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    const golden = readFileSync(`${ROOT}examples/nexmark/${query}/expected/${query}.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
     const { plan } = await planOrThrow(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
     const procs = new OperatorProcesses(s);
     cleanups.push(() => procs.killAll());
@@ -45,7 +50,7 @@ describe('nexmark q11 crash (kill -9 and restart)', () => {
     };
     const CHUNKS = 10;
     const size = Math.ceil(events.length / CHUNKS);
-    const killAt = new Map<number, 'session' | 'any'>([[2, 'session']]);
+    const killAt = new Map<number, 'window' | 'any'>([[2, 'window']]);
     while (killAt.size < 3) killAt.set(3 + Math.floor(Math.random() * (CHUNKS - 4)), 'any');
     const kills: string[] = [];
     for (let k = 0; k < CHUNKS; k++) {
@@ -53,7 +58,7 @@ describe('nexmark q11 crash (kill -9 and restart)', () => {
       const which = killAt.get(k);
       if (which) {
         await sleep(200 + Math.random() * 1_000);
-        const live = procs.live(which === 'session' ? SESSION_UNIT : undefined);
+        const live = procs.live(which === 'window' ? windowUnit : undefined);
         const victim = live[Math.floor(Math.random() * live.length)]!;
         await procs.kill(victim);
         kills.push(`${victim.unit} after chunk ${k}`);
@@ -62,11 +67,11 @@ describe('nexmark q11 crash (kill -9 and restart)', () => {
     }
     for (let p = 0; p < s.partitions; p++) await stream.bus.publish(topic.name, p, [{ data: encodeFrame({ kind: 'end' }) }]);
     const codes = await Promise.all(procs.live().map((p) => p.exited));
-    console.log(`q11 crash test: ${events.length} events, ${golden.length} sessions; killed ${kills.join('; ')}`);
+    console.log(`${query} crash test: ${events.length} events, ${golden.length} results; killed ${kills.join('; ')}`);
     expect(codes).toEqual(codes.map(() => 0));
     expect(procs.all.length).toBe(plan.operators.length + 3);
-    expect(sorted(await stream.read('q11'))).toEqual(sorted(golden));
-    expect(await stream.read('q11.late-events')).toEqual([]);
-    expect(await stream.read('q11.dead-letter')).toEqual([]);
+    expect(sorted(await stream.read(query))).toEqual(sorted(golden));
+    expect(await stream.read(`${query}.late-events`)).toEqual([]);
+    expect(await stream.read(`${query}.dead-letter`)).toEqual([]);
   }, 600_000);
 });
