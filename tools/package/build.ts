@@ -5,7 +5,7 @@
  *     bin/ssdk.js         the `ssdk` command; bin/ssdk-dashboard.js the distributed dashboard
  *     lib/*.js            every workspace lib and app bundled by esbuild (ES modules, split
  *                         into shared chunks, so `ssdk validate` still loads only what it needs)
- *     lib/guest-worker.mjs, lib/guest/*.ts   files read at run time (the sandbox's worker thread,
+ *     lib/guest-worker.mjs, lib/callout-worker.mjs, lib/guest/*.ts   files read at run time (the sandbox's worker thread,
  *                         the sources every WebAssembly guest is built from)
  *     docs/, README.md    the documentation, links inside the package
  *   dist/ssdk-<version>.tgz
@@ -120,6 +120,9 @@ export async function buildPackage(): Promise<{ dir: string; tarball: string }> 
 
   // Files read at run time, beside the code that reads them.
   copyFileSync(join(repo, 'libs/wasm-host/src/host/guest-worker.mjs'), join(lib, 'guest-worker.mjs'));
+  // Native chains' ctx.http thread and the client it loads.
+  copyFileSync(join(repo, 'libs/wasm-host/src/host/callout-worker.mjs'), join(lib, 'callout-worker.mjs'));
+  copyFileSync(join(repo, 'libs/wasm-host/src/host/http-client.mjs'), join(lib, 'http-client.mjs'));
   mkdirSync(join(lib, 'guest'));
   for (const [name, file] of Object.entries(guestFiles())) copyFileSync(file, join(lib, 'guest', name));
 

@@ -121,7 +121,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       checkpoints,
       ...(store ? { store, replayInputs: replaying } : {}),
       isolation,
-      functions: { native: sourceFunctions(file, dataflow), ...(sandbox ? { sandbox: sandbox.factory } : {}) },
+      functions: { native: sourceFunctions(file, dataflow), ...(sql ? { sql } : {}), ...(sandbox ? { sandbox: sandbox.factory } : {}) },
       ...(o.observer ? { observer: o.observer } : {}),
     });
   } catch (err) {

@@ -10,6 +10,7 @@
  * the dead-letter list with the reason; the rest of the batch goes on.
  */
 import type { OperatorKind } from '@ssdk/spec';
+import { httpRequestOf, httpResponseOf, type HttpAccess, type HttpInit, type HttpResponse } from './http.ts';
 import type { WindowBounds } from './windows.ts';
 
 export type Key = string | number | boolean;
@@ -83,6 +84,8 @@ export interface FunctionContext {
   random(): number;
   /** Read-only SQL over the dataflow's committed state tables: rows as plain objects. */
   sql(query: string, params?: unknown[]): SqlRow[];
+  /** A blocking HTTP request to a host the step's `http` grant names. */
+  http(url: string, init?: HttpInit): HttpResponse;
 }
 
 /** A row of `ctx.sql`: column name → value (JSON-compatible). */
@@ -100,6 +103,8 @@ export interface StepGrants {
   random?: boolean;
   /** Environment variables `ctx.env` may read. */
   env?: readonly string[];
+  /** Hosts `ctx.http` may call (`*`: any). */
+  http?: readonly string[];
 }
 
 /** Where granted capabilities come from: the host's clock, randomness and environment. */
@@ -112,8 +117,8 @@ export interface Capabilities {
 /** A function used a capability its step was not granted: its record is dead-lettered with this. */
 export class GrantDeniedError extends Error {
   override name = 'GrantDeniedError';
-  readonly grant: 'clock' | 'random' | 'env';
-  constructor(what: string, grant: 'clock' | 'random' | 'env', step: string | undefined, example: string) {
+  readonly grant: 'clock' | 'random' | 'env' | 'http';
+  constructor(what: string, grant: 'clock' | 'random' | 'env' | 'http', step: string | undefined, example: string) {
     super(`${what} needs the \`${grant}\` grant, which ${step ? `step \`${step}\`` : 'this step'} does not have: add \`grants: [${example}]\` to the step (or to \`config\`)`);
     this.grant = grant;
   }
@@ -153,6 +158,8 @@ export interface ChainOptions {
   sql?: SqlAccess;
   /** Why `ctx.sql` is unavailable here (the record's dead-letter reason). */
   unavailableSqlReason?: string;
+  /** Makes `ctx.http` requests for steps granted them; without it, `ctx.http` fails the record. */
+  http?: HttpAccess;
 }
 
 /** A function broke its contract (wrong return type, unknown state): reported like a throw. */
@@ -395,6 +402,15 @@ class RecordContext implements FunctionContext {
     const sql = this.options.sql;
     if (!sql) throw new FunctionContractError(this.options.unavailableSqlReason ?? 'ctx.sql is not available here');
     return sql(query, params);
+  }
+
+  http(url: string, init?: HttpInit): HttpResponse {
+    const hosts = this.step?.grants?.http;
+    if (!hosts?.length) throw new GrantDeniedError('ctx.http()', 'http', this.step?.id, '{http: [HOST]}');
+    const request = httpRequestOf(url, init, hosts, this.step?.id);
+    const access = this.options.http;
+    if (!access) throw new FunctionContractError('ctx.http is not available here: this runtime makes no HTTP requests');
+    return httpResponseOf(access(request));
   }
 
   private capabilities(what: string): Capabilities {

@@ -10,6 +10,7 @@
 export * from './windows.ts';
 export * from './watermark.ts';
 export * from './chain.ts';
+export * from './http.ts';
 export * from './memory-state.ts';
 export * from './codec.ts';
 export * from './window-operator.ts';

@@ -104,6 +104,8 @@ export interface PlanStep {
     grants: Array<'http' | 'clock' | 'env' | 'random'>;
     /** The variables `ctx.env(name)` may read; only with the `env` grant. */
     env?: string[];
+    /** The hosts `ctx.http` may call (`*`: any); only with the `http` grant. */
+    http?: string[];
   };
   dependencies: Array<{ name: string; version?: string }>;
 }
@@ -302,6 +304,7 @@ export const physicalPlanSchema = z.object({
             functionTimeoutMs: z.number().positive(),
             grants: z.array(z.enum(['http', 'clock', 'env', 'random'])),
             env: z.array(z.string()).optional(),
+            http: z.array(z.string()).optional(),
           }),
           dependencies: z.array(z.object({ name: z.string(), version: z.string().optional() })),
         }),

@@ -64,7 +64,7 @@ export function sourceUnitFunctions(s: { file: string; dataflow: Dataflow; state
           ...(o.sql ? { sql: o.sql } : {}),
         })
       : undefined;
-    return { functions: onlyUnit(o.op, sourceFunctions(s.file, s.dataflow), sandbox), ...(sandbox ? { sandbox } : {}) };
+    return { functions: onlyUnit(o.op, sourceFunctions(s.file, s.dataflow), sandbox, o.sql), ...(sandbox ? { sandbox } : {}) };
   };
 }
 
@@ -89,14 +89,15 @@ export function artifactUnitFunctions(a: FetchedArtifacts): UnitFunctionSource {
     if (sandboxed && !a.hasBuild) throw new Error(`unit \`${o.op.id}\` runs sandboxed but the deployment carries no component: deploy it again with a plan that sandboxes it`);
     const sandbox = sandboxed ? await openBuiltSandbox(join(a.dir, 'build'), o.sql ? { sql: o.sql } : {}) : undefined;
     const native: FunctionLoader = async (ps) => (await loadNativeBundle(JSON.parse(await readFile(nativeArtifactPath(a.dir, ps.id), 'utf8')) as NativeBundle)).fn;
-    return { functions: onlyUnit(o.op, native, sandbox), ...(sandbox ? { sandbox } : {}) };
+    return { functions: onlyUnit(o.op, native, sandbox, o.sql), ...(sandbox ? { sandbox } : {}) };
   };
 }
 
 /** The unit's own functions; every other unit's refuse to run (they are in the topology for their topics and edges). */
-function onlyUnit(op: PlanOperator, native: FunctionLoader, sandbox: Sandbox | undefined): PlanFunctions {
+function onlyUnit(op: PlanOperator, native: FunctionLoader, sandbox: Sandbox | undefined, sql: OpenUnitFunctions['sql']): PlanFunctions {
   const mine = new Set(op.steps.map((s) => s.id));
   return {
+    ...(sql ? { sql } : {}),
     native: async (ps: PlanStep) => (mine.has(ps.id) ? native(ps) : elsewhere(ps.id)),
     sandbox: async (unit, steps, log) => (unit.id === op.id ? sandbox?.factory(unit, steps, log) : elsewhere(unit.id)),
   };

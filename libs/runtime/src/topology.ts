@@ -9,7 +9,7 @@ import { fromPlanType, planTypeTable, type PhysicalPlan, type TypeTable, type Pl
 import { partitionOfText, readUtf8 } from '@ssdk/records';
 import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
-import { chainLogic, nativeExecutor, passthroughLogic, sessionLogic, windowLogic, type ChainExecutor, type UnitLogic } from './unit-logic.ts';
+import { chainLogic, nativeExecutor, passthroughLogic, sessionLogic, windowLogic, type ChainExecutor, type NativeSql, type UnitLogic } from './unit-logic.ts';
 import type { UnitProgressPlan } from './progress.ts';
 import { channelOf } from './checkpoint.ts';
 import { tableSpecs } from './state-tables.ts';
@@ -67,6 +67,8 @@ export type FunctionLoader = (step: PlanStep) => Promise<(...args: unknown[]) =>
 /** What runs a plan's functions: each step natively, and (optionally) units in a sandbox. */
 export interface PlanFunctions {
   native: FunctionLoader;
+  /** Answers native functions' `ctx.sql` (the state store's `query()`); without it, `ctx.sql` fails their records. */
+  sql?: NativeSql;
   /** Runs sandboxed chains (WebAssembly components). */
   sandbox?: SandboxFactory;
 }
@@ -156,7 +158,7 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
       }
       const steps: ChainStep[] = [];
       for (const spec of part) steps.push({ ...spec, fn: await functions.native(op.steps.find((ps) => ps.id === spec.id)!) });
-      return nativeExecutor(steps, (operator, record, args) => logs.sink?.(operator, record, args));
+      return nativeExecutor(steps, (operator, record, args) => logs.sink?.(operator, record, args), functions.sql);
     };
     const logic = await logicFactory(op, specs, executor);
     units.push({
@@ -280,12 +282,13 @@ function statesTtl(plan: PhysicalPlan, op: PlanOperator): Map<string, number> {
 
 /** The plan's `grants` as the engine checks them (only what is granted is there). */
 function stepGrants(ps: PlanStep): { grants?: StepGrants } {
-  const { grants, env } = ps.settings;
+  const { grants, env, http } = ps.settings;
   if (grants.length === 0) return {};
   const g: StepGrants = {};
   if (grants.includes('clock')) g.clock = true;
   if (grants.includes('random')) g.random = true;
   if (grants.includes('env') && env?.length) g.env = [...env];
+  if (grants.includes('http') && http?.length) g.http = [...http];
   return { grants: g };
 }
 

@@ -27,9 +27,9 @@ describe('config and topics', () => {
       'f.yaml',
     );
     expect(diagnostics).toEqual([]);
-    expect(dataflow.config.settings).toEqual({ partitions: 16, isolation: 'native', functionTimeoutMs: 90_000, grants: ['http', 'env'], env: ['API_URL'] });
+    expect(dataflow.config.settings).toEqual({ partitions: 16, isolation: 'native', functionTimeoutMs: 90_000, grants: ['http', 'env'], env: ['API_URL'], http: ['*'] });
     expect(dataflow.config.converter).toBe('json');
-    expect(dataflow.services.s?.transforms[0]?.settings).toEqual({ isolation: 'wasm', functionTimeoutMs: 250, grants: ['random', 'http'] });
+    expect(dataflow.services.s?.transforms[0]?.settings).toEqual({ isolation: 'wasm', functionTimeoutMs: 250, grants: ['random', 'http'], http: ['*'] });
   });
 
   test('spec - grants: clock, random and the environment variables a step may read', () => {
@@ -57,6 +57,28 @@ describe('config and topics', () => {
     expect(dataflow.services.s?.transforms[0]?.settings).toEqual({ grants: ['random', 'env'], env: ['TOKEN'] });
   });
 
+  test('spec - grants: {http: [HOST, ...]} names the hosts ctx.http may call; a bad host is reported with a hint', () => {
+    const { dataflow, diagnostics } = parseServicesFile(
+      yaml`
+        apiVersion: 0.5.0
+        meta: {name: t, namespace: n, version: 0.1.0}
+        config:
+          grants: [{http: [api.example.com, "127.0.0.1:8080", "*.example.org", api.example.com]}]
+        services:
+          s:
+            sources: [{type: topic, id: a}]
+            transforms:
+              - operator: map
+                grants: [clock, {http: ["http://x.com/path"]}]
+                run: "function m(x: string): string { return x }"
+        `,
+      'f.yaml',
+    );
+    expect(dataflow.config.settings).toEqual({ grants: ['http'], http: ['api.example.com', '127.0.0.1:8080', '*.example.org'] });
+    expect(brief(diagnostics)).toEqual(['invalid-value 10:25 invalid value `a mapping` for item 2 of `grants` in step 1 of `transforms` of service `s`']);
+    expect(diagnostics[0]!.hint).toContain('name the hosts a function may call');
+  });
+
   test('spec - a wrong grant or isolation is reported at its item, with a hint', () => {
     const { diagnostics } = parseServicesFile(
       yaml`
@@ -78,7 +100,7 @@ describe('config and topics', () => {
     ]);
     expect(diagnostics.map((d) => d.hint)).toEqual([
       'allowed values: `wasm`, `sandbox`, `native`',
-      'did you mean `clock`? grants are `clock`, `random`, `http` and `{env: [NAME, ...]}`',
+      'did you mean `clock`? grants are `clock`, `random`, `http`, `{http: [HOST, ...]}` and `{env: [NAME, ...]}`',
       'name the variables a function may read: `- env: [API_URL, REGION]`',
       'name the variables a function may read: `- env: [API_URL, REGION]`; other grants are the words `clock`, `random`, `http`',
       'name the variables a function may read: `- env: [API_URL, REGION]`; other grants are the words `clock`, `random`, `http`',

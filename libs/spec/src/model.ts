@@ -215,6 +215,8 @@ export interface RuntimeSettings {
   grants?: Array<'http' | 'clock' | 'env' | 'random'>;
   /** The environment variables `ctx.env(name)` may read (the `env` grant's names); set with `grants`. */
   env?: string[];
+  /** The hosts `ctx.http` may call (the `http` grant's; `*`: any); set with `grants`. */
+  http?: string[];
 }
 
 export interface Step {

@@ -42,19 +42,27 @@ const WORD_GRANTS = ['clock', 'random', 'http'] as const;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ENV_HINT = 'name the variables a function may read: `- env: [API_URL, REGION]`';
 
-/** One item of `grants`: `clock`, `random`, `http`, or `{env: [NAME, ...]}`. */
-export const grant = z.unknown().transform((value, ctx): (typeof WORD_GRANTS)[number] | { env: string[] } => {
+const HTTP_HOST = /^(\*|(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/;
+const HTTP_HINT = 'name the hosts a function may call: `- http: [api.example.com, "localhost:8080", "*.example.org"]`';
+
+/** One item of `grants`: `clock`, `random`, `http` (any host), `{http: [HOST, ...]}`, or `{env: [NAME, ...]}`. */
+export const grant = z.unknown().transform((value, ctx): (typeof WORD_GRANTS)[number] | { env: string[] } | { http: string[] } => {
   if (typeof value === 'string') {
     if ((WORD_GRANTS as readonly string[]).includes(value)) return value as (typeof WORD_GRANTS)[number];
     if (value === 'env') return fail(ctx, { code: 'invalid-value', hint: ENV_HINT });
     const near = closest(value, [...WORD_GRANTS, 'env']);
-    const allowed = `grants are \`clock\`, \`random\`, \`http\` and \`{env: [NAME, ...]}\``;
+    const allowed = `grants are \`clock\`, \`random\`, \`http\`, \`{http: [HOST, ...]}\` and \`{env: [NAME, ...]}\``;
     return fail(ctx, { code: 'invalid-value', hint: near ? `did you mean \`${near}\`? ${allowed}` : allowed });
   }
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const entries = Object.entries(value);
     const names = entries.length === 1 && entries[0]![0] === 'env' ? entries[0]![1] : undefined;
     if (Array.isArray(names) && names.every((n) => typeof n === 'string' && ENV_NAME.test(n))) return { env: [...new Set(names as string[])] };
+    if (entries.length === 1 && entries[0]![0] === 'http') {
+      const hosts = entries[0]![1];
+      if (Array.isArray(hosts) && hosts.length > 0 && hosts.every((h) => typeof h === 'string' && HTTP_HOST.test(h))) return { http: [...new Set(hosts as string[])] };
+      return fail(ctx, { code: 'invalid-value', hint: HTTP_HINT });
+    }
   }
   return fail(ctx, { code: 'invalid-value', hint: `${ENV_HINT}; other grants are the words \`clock\`, \`random\`, \`http\`` });
 });

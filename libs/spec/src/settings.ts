@@ -14,9 +14,12 @@ export function toRuntimeSettings(values: Values<typeof settingsShape>): Runtime
   if (values.grants !== undefined) {
     // `{env: [NAME]}` is the `env` grant with its variables; the names go with the grants, so a
     // step's `grants` replace the file's as a whole (no variable leaks in from `config`).
-    const env = values.grants.flatMap((g) => (typeof g === 'object' ? g.env : []));
-    settings.grants = [...new Set(values.grants.map((g) => (typeof g === 'object' ? 'env' : g)))];
+    const env = values.grants.flatMap((g) => (typeof g === 'object' && 'env' in g ? g.env : []));
+    // `http` alone (as SDF's `capabilities: [http]`) is any host; `{http: [HOST]}` names them.
+    const http = values.grants.flatMap((g) => (g === 'http' ? ['*'] : typeof g === 'object' && 'http' in g ? g.http : []));
+    settings.grants = [...new Set(values.grants.map((g) => (typeof g === 'object' ? ('env' in g ? 'env' : 'http') : g)))];
     if (env.length > 0) settings.env = [...new Set(env)];
+    if (http.length > 0) settings.http = http.includes('*') ? ['*'] : [...new Set(http)];
   }
   return settings;
 }

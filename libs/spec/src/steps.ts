@@ -99,6 +99,8 @@ export function parseStep(ctx: ParseContext, input: Node | undefined, where: str
   const settings: RuntimeSettings = toRuntimeSettings(values);
   const capabilities = [...(values.adaptors ?? []), ...(values.capabilities ?? [])];
   if (capabilities.length > 0) settings.grants = [...new Set([...(settings.grants ?? []), ...capabilities])];
+  // The preview's `http` names no hosts: any host, as there.
+  if (capabilities.includes('http')) settings.http = ['*'];
   return {
     operator,
     fn,

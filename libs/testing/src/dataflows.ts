@@ -73,3 +73,50 @@ services:
           }
     sinks: [{type: topic, id: written}]
 `;
+
+/**
+ * `ctx.http` from a function granted one host (`base`, e.g. `http://127.0.0.1:40800`): each
+ * `calls` record is `URL` or `URL|post` / `URL|small` (1000-byte limit) / `URL|slow` (300 ms per
+ * attempt); `answers` gets
+ * `STATUS BODY`. `stray` has no http grant at all.
+ */
+export function ctxHttpServices(base: string): string {
+  const host = new URL(base).host;
+  return `apiVersion: 0.5.0
+meta: {name: http-probe, namespace: tests, version: 0.1.0}
+topics:
+  calls: {schema: {value: {type: string}}}
+  answers: {schema: {value: {type: string}}}
+  strays: {schema: {value: {type: string}}}
+  stray-answers: {schema: {value: {type: string}}}
+services:
+  caller:
+    sources: [{type: topic, id: calls}]
+    transforms:
+      - operator: map
+        grants: [{http: ["${host}"]}]
+        # Waiting for a host is not the function's time; a slow machine still gets no split batch.
+        function-timeout: 30s
+        run: |
+          function call(line: string, ctx: Ctx): string {
+            const [url, option] = line.split('|');
+            const r = ctx.http(url!, {
+              ...(option === 'slow' ? { timeoutMs: 300 } : {}),
+              headers: { 'X-Probe': 'yes' },
+              ...(option === 'post' ? { body: { n: 1 } } : {}),
+              ...(option === 'small' ? { maxBytes: 1000 } : {}),
+            });
+            return r.status + ' ' + r.body;
+          }
+    sinks: [{type: topic, id: answers}]
+  stray:
+    sources: [{type: topic, id: strays}]
+    transforms:
+      - operator: map
+        run: |
+          function ungranted(url: string, ctx: Ctx): string {
+            return ctx.http(url).body;
+          }
+    sinks: [{type: topic, id: stray-answers}]
+`;
+}

@@ -18,6 +18,7 @@
  */
 export { TestServerUnavailableError } from './errors.ts';
 export { uniqueName } from './names.ts';
+export { startCalloutServer, type CalloutServer } from './callout-server.ts';
 export {
   LOCAL_POSTGRES_URL,
   POSTGRES_IMAGE,
@@ -39,6 +40,6 @@ export {
   type TestNatsOptions,
 } from './nats.ts';
 export { freePort, PrivateNatsServer } from './private-nats.ts';
-export { CTX_SQL_SERVICES } from './dataflows.ts';
+export { CTX_SQL_SERVICES, ctxHttpServices } from './dataflows.ts';
 export { until } from './wait.ts';
 export { runEntryPoint, type EntryPointResult } from './entry-point.ts';

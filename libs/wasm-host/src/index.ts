@@ -11,7 +11,8 @@
  * either way the batch is split until the record at fault is alone, and that record is
  * dead-lettered. The guest reaches the host through `ssdk:dataflow/host` only (`log`, `lookup`, `lookup-many`; the
  * clock, randomness and named environment variables only for steps granted them; `sql` for
- * `ctx.sql`, answered asynchronously from the chain's `sql` option): no file system or network.
+ * `ctx.sql`, answered asynchronously from the chain's `sql` option; `http` for `ctx.http`, made by
+ * the host to the hosts the steps' `http` grants name): no file system or network of its own.
  *
  * A chain has the engine's `runChain` contract (asynchronous: a guest waiting for SQL leaves the
  * host thread free), so the runtime can run a unit either way:
@@ -30,6 +31,7 @@ export { openWasmHost, createWasmChain, instantiateInThread, HOST_INTERFACE, typ
 export type { WasmChain, WasmChainOptions, WasmStep } from './host/chain.ts';
 export { GuestFunctionError, ComponentError, type SourceLocation } from './host/errors.ts';
 export { GuestLoadError } from './host/workers.ts';
+export { blockingHttp } from './host/callouts.ts';
 export { readManifest, unitIsolation, MANIFEST_FILE, type BuildManifest, type ManifestComponent, type ManifestStep } from './host/manifest.ts';
 export { patchGlue } from './host/transpile.ts';
 export { BATCH_VERSION, UNCHANGED } from './batch/layout.ts';

@@ -159,6 +159,30 @@ export interface State<V, K extends Key = Key> {
 
 export type Row = Record<string, unknown>;
 
+/** \`ctx.http\`'s options; the limits are the host's (docs/services-file.md, "HTTP callouts"). */
+export interface HttpInit {
+  /** @default 'GET' ('POST' with a body) */
+  method?: string;
+  headers?: Record<string, string>;
+  /** Text as it is; anything else as JSON. */
+  body?: unknown;
+  /** Per attempt, ms (up to 60000). @default 5000 */
+  timeoutMs?: number;
+  /** More attempts on a connection error, a timeout, 429 or 5xx (up to 5). @default 2 for GET/HEAD/PUT/DELETE/OPTIONS, 0 for POST/PATCH */
+  retries?: number;
+  /** The largest response body taken, bytes (up to 16 MiB). @default 1 MiB */
+  maxBytes?: number;
+}
+
+/** Any status is an answer; no redirect is followed (a 3xx comes back with its \`location\`). */
+export interface HttpResponse {
+  status: number;
+  ok: boolean;
+  headers: Record<string, string>;
+  body: string;
+  json<T = unknown>(): T;
+}
+
 /** The states this dataflow's functions can name, with their value types. */
 export interface States {
 ${stateLines.join('\n')}
@@ -182,7 +206,7 @@ export interface Ctx {
   state<V = unknown>(name: string): State<V>;
   /**
    * Read-only SQL (SELECT/WITH) over the dataflow's committed state tables (\`<service>_<state>\`),
-   * \`$1\`… bound to \`params\`; rows as objects. Sandboxed functions only; an error fails the record.
+   * \`$1\`… bound to \`params\`; rows as objects (sandboxed and native functions alike); an error fails the record.
    */
   sql(query: string, params?: unknown[]): Row[];
   /** An environment variable named by the step's grant (\`grants: [{env: [NAME]}]\`); others throw. */
@@ -191,6 +215,11 @@ export interface Ctx {
   now(): number;
   /** A random number in [0, 1) (\`grants: [random]\`; likewise \`Math.random()\`). */
   random(): number;
+  /**
+   * A blocking HTTP request to a host the step's grant names (\`grants: [{http: [api.example.com]}]\`);
+   * a refused host, a timeout or a too-large body fails the record with its own reason.
+   */
+  http(url: string, init?: HttpInit): HttpResponse;
 }
 `;
 }
@@ -222,6 +251,8 @@ export interface TestCtxInit {
   now?: number;
   /** Answers \`ctx.sql\` (without it, \`ctx.sql\` throws). */
   sql?: (query: string, params: unknown[]) => Row[];
+  /** Answers \`ctx.http\` (without it, \`ctx.http\` throws). */
+  http?: (url: string, init: HttpInit) => { status: number; headers?: Record<string, string>; body: string };
 }
 
 /** A \`Ctx\` held in memory, for unit tests: \`logs\` has every \`ctx.log\` call, \`states\` the state after the call. */
@@ -274,6 +305,11 @@ export function createTestCtx(init: TestCtxInit = {}): Ctx & { logs: unknown[][]
     },
     now: () => init.now ?? Date.now(),
     random: () => Math.random(),
+    http(url, options = {}) {
+      if (!init.http) throw new Error('ctx.http: pass createTestCtx({ http: (url, init) => ({ status, body }) })');
+      const r = init.http(url, options);
+      return { status: r.status, ok: r.status >= 200 && r.status < 300, headers: r.headers ?? {}, body: r.body, json: <T>() => JSON.parse(r.body) as T };
+    },
   };
 }
 `;

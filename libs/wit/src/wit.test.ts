@@ -117,7 +117,7 @@ describe('wit - generation', () => {
 
   it('wit - the host interface offers log, lookup, lookup-many, the granted capabilities and sql, and nothing else', () => {
     const funcs = [...HOST_WIT.matchAll(/^\s+([a-z-]+): func/gm)].map((m) => m[1]);
-    expect(funcs).toEqual(['log', 'lookup', 'lookup-many', 'now', 'random-bytes', 'env', 'sql']);
+    expect(funcs).toEqual(['log', 'lookup', 'lookup-many', 'now', 'random-bytes', 'env', 'sql', 'http']);
     expect(HOST_WIT).toContain('export process: func(input: list<u8>) -> list<u8>;');
     expect(HOST_WIT).toContain('export flush: func(window-start: s64, window-end: s64, entries: list<u8>) -> list<u8>;');
   });

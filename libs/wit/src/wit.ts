@@ -1,7 +1,7 @@
 /**
  * The WIT of a dataflow. Two packages:
  * - `ssdk:dataflow` (fixed, in `deps/`): the `host` interface — the only thing a sandboxed
- *   function can call (`log`, `lookup`, `lookup-many`; `now`, `random-bytes`, `env` as granted; `sql`) — and the worlds every component
+ *   function can call (`log`, `lookup`, `lookup-many`; `now`, `random-bytes`, `env`, `http` as granted; `sql`) — and the worlds every component
  *   implements: `chain` (`process`, one call per batch) and `windowed-chain` (+ `flush`);
  * - `<namespace>:<name>@<version>` (from `meta`): the dataflow's `types` as WIT records and
  *   variants, and one world per service, named after it, that includes the chain world its
@@ -54,6 +54,11 @@ interface host {
   /// \`ctx.sql\`: a read-only query over the dataflow's committed state tables. \`params\` is a
   /// JSON array; the answer is JSON: \`{"rows": [{column: value, ...}, ...]}\` or \`{"error": reason}\`.
   sql: func(query: string, params: string) -> string;
+
+  /// \`ctx.http\`: a blocking HTTP request to a host the step's \`http\` grant names. \`request\` is JSON
+  /// (url, method, headers, body, timeoutMs, retries, maxBytes); the answer is JSON:
+  /// \`{"status", "headers", "body"}\` or \`{"error": reason, "kind": why}\`.
+  http: func(request: string) -> string;
 }
 
 /// A service's steps over one batch. \`input\` and the result are "ssdk batch v1" frames:

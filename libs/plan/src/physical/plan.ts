@@ -262,6 +262,7 @@ class PlanBuilder {
         functionTimeoutMs: settings.functionTimeoutMs ?? DEFAULTS.functionTimeoutMs,
         grants: [...(settings.grants ?? [])],
         ...(settings.grants?.includes('env') && settings.env?.length ? { env: [...settings.env] } : {}),
+        ...(settings.grants?.includes('http') && settings.http?.length ? { http: [...settings.http] } : {}),
       },
       dependencies: step.dependencies.map((d) => ({ name: d.name, ...(d.version !== undefined ? { version: d.version } : {}) })),
     };

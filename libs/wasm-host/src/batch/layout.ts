@@ -42,11 +42,12 @@ export const H_FLAGS = 28;
 
 type Key = string | number | boolean;
 
-/** A step's grants: `c` clock, `r` random, `e` the environment variables it may read. */
+/** A step's grants: `c` clock, `r` random, `e` the environment variables it may read, `h` the hosts `ctx.http` may call. */
 export interface GrantConfig {
   c?: 1;
   r?: 1;
   e?: string[];
+  h?: string[];
 }
 
 /** A step as the host configures it per call: `[id, operator, setsKey, params, states, grants?]`. */

@@ -52,9 +52,10 @@ export function guestFiles(): Record<string, string> {
     return Object.fromEntries(GUEST_FILES.map((name) => [name, join(here, 'guest', name)]));
   }
   const chain = require.resolve('@ssdk/engine/chain');
-  return { 'glue.ts': join(here, '..', 'guest', 'glue.ts'), 'layout.ts': join(here, '..', 'batch', 'layout.ts'), 'chain.ts': chain };
+  const http = require.resolve('@ssdk/engine/http');
+  return { 'glue.ts': join(here, '..', 'guest', 'glue.ts'), 'layout.ts': join(here, '..', 'batch', 'layout.ts'), 'chain.ts': chain, 'http.ts': http };
 }
-const GUEST_FILES = ['glue.ts', 'layout.ts', 'chain.ts'] as const;
+const GUEST_FILES = ['glue.ts', 'layout.ts', 'chain.ts', 'http.ts'] as const;
 
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 

@@ -8,7 +8,7 @@
  * one native JSON.parse per region and encoded with one JSON.stringify; records whose value
  * only went through filters go back as table rows, with no JSON at all.
  */
-import { env as hostEnv, lookup as hostLookup, now as hostNow, randomBytes as hostRandomBytes, sql as hostSql } from 'ssdk:dataflow/host';
+import { env as hostEnv, http as hostHttp, lookup as hostLookup, now as hostNow, randomBytes as hostRandomBytes, sql as hostSql } from 'ssdk:dataflow/host';
 import {
   FunctionContractError,
   GrantDeniedError,
@@ -22,6 +22,8 @@ import {
   type Key,
   type StateAccess,
   type WindowBounds,
+  type HttpAnswer,
+  type HttpRequest,
 } from '@ssdk/engine';
 import {
   BATCH_VERSION,
@@ -78,6 +80,11 @@ function sql(query: string, params: readonly unknown[]): Array<Record<string, un
   const answer = JSON.parse(hostSql(query, JSON.stringify(params))) as { rows?: Array<Record<string, unknown>>; error?: string };
   if (answer.error !== undefined) throw new Error(answer.error);
   return answer.rows ?? [];
+}
+
+/** `ctx.http`: the host makes the request while this call waits (the engine checked the step's grant). */
+function http(request: HttpRequest): HttpAnswer {
+  return JSON.parse(hostHttp(JSON.stringify(request))) as HttpAnswer;
 }
 
 const capabilities: Capabilities = {
@@ -139,6 +146,7 @@ function toGrants(c: NonNullable<StepConfig[5]>): StepGrants {
   if (c.c) g.clock = true;
   if (c.r) g.random = true;
   if (c.e?.length) g.env = c.e;
+  if (c.h?.length) g.http = c.h;
   return g;
 }
 
@@ -190,7 +198,7 @@ export function makeGuest(functions: Record<string, UserFunction>) {
     inCall = true;
     let result: ReturnType<typeof runChain>;
     try {
-      result = runChain(steps, inputs, { state, log: log.fn, capabilities, sql, ...(meta.x ? { discardOutputs: true } : {}) });
+      result = runChain(steps, inputs, { state, log: log.fn, capabilities, sql, http, ...(meta.x ? { discardOutputs: true } : {}) });
     } finally {
       inCall = false;
       log.done();
@@ -232,7 +240,7 @@ export function makeGuest(functions: Record<string, UserFunction>) {
     inCall = true;
     let r: ReturnType<typeof runFlush>;
     try {
-      r = runFlush(steps[0]!, window, { state, log: log.fn, capabilities, sql });
+      r = runFlush(steps[0]!, window, { state, log: log.fn, capabilities, sql, http });
     } finally {
       inCall = false;
       log.done();

@@ -9,4 +9,5 @@ declare module 'ssdk:dataflow/host' {
   export function randomBytes(len: number): Uint8Array;
   export function env(name: string): string | undefined | null;
   export function sql(query: string, params: string): string;
+  export function http(request: string): string;
 }

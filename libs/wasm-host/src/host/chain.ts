@@ -10,6 +10,8 @@
  */
 import {
   describeError,
+  httpHostAllowed,
+  type HttpRequest,
   type ChainFailure,
   type ChainInput,
   type ChainOutput,
@@ -24,6 +26,7 @@ import {
 import { decodeOutput, encodeInput, encodeJson, WindowTable, type DecodedOutput } from '../batch/host-codec.ts';
 import type { SnapshotEntry, StepConfig } from '../batch/layout.ts';
 import { formatLocation, GuestFunctionError } from './errors.ts';
+import { performHttp } from './http-client.mjs';
 import type { StackMapper } from './source-map.ts';
 import type { TranspiledComponent } from './transpile.ts';
 import type { CallHandlers, GuestCapabilities, GuestWorkers, LookupScope } from './workers.ts';
@@ -88,6 +91,8 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
   const unitOperator = steps.length === 1 ? steps[0]!.id : steps.map((s) => s.id).join('+');
   const stats = { calls: 0, splits: 0, timeouts: 0, traps: 0, lookups: 0 };
   const caps = grantedCapabilities(opts.steps, opts.environment ?? process.env);
+  // The boundary for a guest that calls the import itself: the union of the steps' hosts (the glue checks each step's own).
+  const httpHosts = [...new Set(opts.steps.flatMap((s) => s.grants?.http ?? []))];
   let closed = false;
   // One instance per StateAccess (a unit's partition), up to one per worker: the partitions of
   // a unit run on different workers at the same time. A call carries all the state it needs,
@@ -128,6 +133,7 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
       }),
       log: (_level, operator, message) => opts.log?.(operator, { key: null, value: null, timestamp: 0 }, [message]),
       sql: (query, params) => answerSql(opts.sql, query, params),
+      http: (request) => answerHttp(httpHosts, request),
     };
     const outcome = await ctx.workers.call(
       { component: ctx.component, instance: instanceFor(state), fn, frame, ...(window ? { window: [window.start, window.end] } : {}), ...(caps ? { caps } : {}) },
@@ -265,7 +271,9 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
 function config(s: WasmStep): StepConfig {
   const c: StepConfig = [s.id, s.operator, s.setsKey ? 1 : 0, s.params && Object.keys(s.params).length ? s.params : null, s.states?.length ? [...s.states] : null];
   const g = s.grants;
-  if (g && (g.clock || g.random || g.env?.length)) c.push({ ...(g.clock ? { c: 1 } : {}), ...(g.random ? { r: 1 } : {}), ...(g.env?.length ? { e: [...g.env] } : {}) });
+  if (g && (g.clock || g.random || g.env?.length || g.http?.length)) {
+    c.push({ ...(g.clock ? { c: 1 } : {}), ...(g.random ? { r: 1 } : {}), ...(g.env?.length ? { e: [...g.env] } : {}), ...(g.http?.length ? { h: [...g.http] } : {}) });
+  }
   return c;
 }
 
@@ -280,8 +288,22 @@ export function grantedCapabilities(steps: readonly WasmStep[], environment: Rec
     if (s.grants?.clock) caps.clock = true;
     if (s.grants?.random) caps.random = true;
     for (const name of s.grants?.env ?? []) (caps.env ??= {})[name] = environment[name] ?? null;
+    if (s.grants?.http?.length) caps.http = true;
   }
-  return caps.clock || caps.random || caps.env ? caps : undefined;
+  return caps.clock || caps.random || caps.env || caps.http ? caps : undefined;
+}
+
+/** The guest's `http` answer, as JSON: the response, or why there is none (its record's dead-letter reason). */
+async function answerHttp(hosts: readonly string[], request: string): Promise<string> {
+  let r: HttpRequest;
+  try {
+    r = JSON.parse(request) as HttpRequest;
+    const url = new URL(r.url);
+    if (!httpHostAllowed(url, hosts)) return JSON.stringify({ kind: 'refused', error: `ctx.http: host ${url.host} is not in this chain's http grants` });
+  } catch {
+    return JSON.stringify({ kind: 'invalid', error: 'ctx.http: the request is not one the host can read' });
+  }
+  return JSON.stringify(await performHttp(r));
 }
 
 /** The guest's `sql` answer, as JSON: the rows, or the reason the query failed (its record's dead-letter reason). */

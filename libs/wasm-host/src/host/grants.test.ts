@@ -87,6 +87,17 @@ describe('wasm-host - grants', () => {
     expect(denied).toMatch(/^failed: trapped: .*environment variable SSDK_GRANT_TEST was refused: this chain's steps have no `env: \[SSDK_GRANT_TEST\]` grant/);
     expect(await run(['raw-env'], { env: ['SSDK_GRANT_TEST'] }, 'kinds.reach-host')).toEqual(['granted value']);
   });
+
+  it('wasm-host - a guest that calls the http import itself reaches only the hosts its chain is granted', async () => {
+    const [ungranted] = await run(['raw-http'], undefined, 'kinds.reach-host');
+    expect(ungranted).toMatch(/^failed: trapped: .*ctx\.http was refused: this chain's steps have no `http` grant/);
+    // Granted another host: the main thread refuses before any request (no connection attempt).
+    const [other] = await run(['raw-http'], { http: ['example.com'] }, 'kinds.reach-host');
+    expect(JSON.parse(other!)).toEqual({ kind: 'refused', error: "ctx.http: host 127.0.0.1:40899 is not in this chain's http grants" });
+    // Granted it: the request is made (and finds nothing listening).
+    const [granted] = await run(['raw-http'], { http: ['127.0.0.1:40899'] }, 'kinds.reach-host');
+    expect(JSON.parse(granted!)).toMatchObject({ kind: 'failed', error: expect.stringMatching(/ctx\.http: GET http:\/\/127\.0\.0\.1:40899\/ failed: ECONNREFUSED/) });
+  });
 });
 
 // StarlingMonkey has no Unicode property escapes of its own: the build rewrites them, so a

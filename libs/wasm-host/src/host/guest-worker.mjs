@@ -3,7 +3,7 @@
 // Talks to the main thread over a MessagePort plus a shared counter pair: each side posts a
 // message, then bumps its counter and notifies; the main thread waits with Atomics.waitAsync,
 // this thread blocks in Atomics.wait and takes the message with receiveMessageOnPort. A guest
-// call is synchronous here: the guest's `lookup` and `sql` imports block until the main thread
+// call is synchronous here: the guest's `lookup`, `sql` and `http` imports block until the main thread
 // answers. The main thread stops a runaway guest by terminating this worker.
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
@@ -89,6 +89,12 @@ function hostImports(instanceId, caps) {
       // thread blocks until the rows come back, as for lookup.
       sql(query, params) {
         send({ op: 'sql', query, params });
+        return answer().answer;
+      },
+      // Made by the main thread, which checks the host against the chain's grants.
+      http(request) {
+        if (!caps?.http) denied('ctx.http', 'http');
+        send({ op: 'http', request });
         return answer().answer;
       },
     },

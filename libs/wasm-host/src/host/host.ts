@@ -203,7 +203,7 @@ export async function instantiateInThread(component: Uint8Array, options: { cach
   const refused = (what: string) => () => {
     throw new Error(`${what} was refused: no grants when instantiated in this thread`);
   };
-  const host = { log: none, lookup: none, lookupMany: (_s: string, keys: string[]) => keys.map(none), now: refused('the clock'), randomBytes: refused('randomness'), env: refused('the environment'), sql: () => JSON.stringify({ error: 'ctx.sql is not available: no state tables when instantiated in this thread' }) };
+  const host = { log: none, lookup: none, lookupMany: (_s: string, keys: string[]) => keys.map(none), now: refused('the clock'), randomBytes: refused('randomness'), env: refused('the environment'), sql: () => JSON.stringify({ error: 'ctx.sql is not available: no state tables when instantiated in this thread' }), http: () => JSON.stringify({ kind: 'refused', error: 'ctx.http is not available: no grants when instantiated in this thread' }) };
   const exports = glue.instantiate((name) => modules.get(name)!, { [HOST_INTERFACE]: host });
   return { process: (frame) => exports.process(frame), imports: t.imports };
 }

@@ -32,6 +32,8 @@ export interface CallHandlers {
   log(level: string, operator: string, message: string): void;
   /** `ctx.sql`: runs a query (params as a JSON array) and answers the guest's JSON. */
   sql?(query: string, params: string): Promise<string>;
+  /** `ctx.http`: makes the request (JSON) and answers the guest's JSON. */
+  http?(request: string): Promise<string>;
 }
 
 /** What the guest worker answers locally for an instance: granted clock, randomness, variables. */
@@ -40,6 +42,8 @@ export interface GuestCapabilities {
   random?: boolean;
   /** Granted variable → its value (null: unset). */
   env?: Record<string, string | null>;
+  /** Some step may call `ctx.http` (the main thread checks the host). */
+  http?: boolean;
 }
 
 export interface CallRequest {
@@ -91,10 +95,10 @@ class GuestWorker {
   readonly instances = new Set<number>();
   /** When the instance of the call in progress was made (its time limit counts from then). */
   instantiatedAt: number | undefined;
-  /** The guest's `sql` request in progress. */
-  sqlRequest: { query: string; params: string } | undefined;
-  /** Time the call spent waiting for SQL, ms: not the function's time. */
-  sqlMs = 0;
+  /** The guest's `sql` or `http` request in progress. */
+  hostRequest: { op: 'sql'; query: string; params: string } | { op: 'http'; request: string } | undefined;
+  /** Time the call spent waiting for SQL or HTTP, ms: not the function's time. */
+  waitedMs = 0;
 
   constructor(resourceLimitsMb: number) {
     const ctlBuffer = new SharedArrayBuffer(8);
@@ -148,7 +152,10 @@ class GuestWorker {
         return;
       }
       case 'sql':
-        this.sqlRequest = { query: m['query'] as string, params: m['params'] as string };
+        this.hostRequest = { op: 'sql', query: m['query'] as string, params: m['params'] as string };
+        return;
+      case 'http':
+        this.hostRequest = { op: 'http', request: m['request'] as string };
         return;
       case 'result':
         this.outcome = { kind: 'ok', out: new Uint8Array(m['out'] as ArrayBuffer) };
@@ -301,8 +308,8 @@ export class GuestWorkers {
     w.handlers = handlers;
     w.outcome = undefined;
     w.instantiatedAt = undefined;
-    w.sqlRequest = undefined;
-    w.sqlMs = 0;
+    w.hostRequest = undefined;
+    w.waitedMs = 0;
     // A new instance (first call, or after a trap or a new worker) is made inside the call:
     // until it exists the call may take as long as loading does, then `timeoutMs` from there.
     const fresh = !w.instances.has(req.instance);
@@ -314,24 +321,28 @@ export class GuestWorkers {
       { op: 'call', component: c.transpiled.hash, inst: req.instance, fn: req.fn, frame: frame.buffer, ...(req.window ? { window: req.window } : {}), ...(req.caps ? { caps: req.caps } : {}) },
       [frame.buffer as ArrayBuffer],
     );
-    const deadline = () => w.sqlMs + (w.instantiatedAt ?? started) + (fresh && w.instantiatedAt === undefined ? this.opts.loadTimeoutMs : timeoutMs);
+    const deadline = () => w.waitedMs + (w.instantiatedAt ?? started) + (fresh && w.instantiatedAt === undefined ? this.opts.loadTimeoutMs : timeoutMs);
     try {
       for (;;) {
-        const done = await w.wait(() => w.outcome !== undefined || w.sqlRequest !== undefined, deadline);
+        const done = await w.wait(() => w.outcome !== undefined || w.hostRequest !== undefined, deadline);
         if (!done || w.outcome !== undefined) return this.settle(slot, w, req, done, started);
-        // The guest waits for SQL: the query runs here while the thread stays free.
-        const ask = w.sqlRequest!;
-        w.sqlRequest = undefined;
+        // The guest waits for SQL or HTTP: it runs here while the thread stays free.
+        const ask = w.hostRequest!;
+        w.hostRequest = undefined;
         const t0 = performance.now();
         let answer: string;
         try {
-          answer = handlers.sql
-            ? await handlers.sql(ask.query, ask.params)
-            : JSON.stringify({ error: 'ctx.sql is not available here: this host has no state tables to query' });
+          if (ask.op === 'sql') {
+            answer = handlers.sql
+              ? await handlers.sql(ask.query, ask.params)
+              : JSON.stringify({ error: 'ctx.sql is not available here: this host has no state tables to query' });
+          } else {
+            answer = handlers.http ? await handlers.http(ask.request) : JSON.stringify({ kind: 'refused', error: 'ctx.http is not available here: this host makes no requests' });
+          }
         } catch (error) {
-          answer = JSON.stringify({ error: error instanceof Error ? error.message : String(error) });
+          answer = JSON.stringify({ error: error instanceof Error ? error.message : String(error), ...(ask.op === 'http' ? { kind: 'failed' } : {}) });
         }
-        w.sqlMs += performance.now() - t0;
+        w.waitedMs += performance.now() - t0;
         if (w.dead) return this.settle(slot, w, req, false, started);
         w.send({ op: 'answer', answer });
       }

@@ -182,9 +182,11 @@ export function enrich(o: Order, ctx: { param(name: string): string | undefined 
 `;
 
 /** Code that calls the host's imports itself, past the glue's checks: the host is the boundary. */
-export const REACH_HOST_TS = `import { env as hostEnv } from 'ssdk:dataflow/host';
+export const REACH_HOST_TS = `import { env as hostEnv, http as hostHttp } from 'ssdk:dataflow/host';
 
-export function reachHost(o: { note: string }): { note: string } {
+export function reachHost(o: { note: string; op?: string }): { note: string } {
+  // Nothing listens on 127.0.0.1:40899 (h8's range): a request made would fail to connect.
+  if (o.op === 'raw-http') return { ...o, note: hostHttp(JSON.stringify({ url: 'http://127.0.0.1:40899/', method: 'GET', headers: {}, timeoutMs: 500, retries: 0, maxBytes: 100 })) };
   return { ...o, note: String(hostEnv('SSDK_GRANT_TEST')) };
 }
 `;
