@@ -355,7 +355,7 @@ describe('Stateful DataFlow (0.4–0.6)', () => {
     expect(hints['26']).toBe('did you mean `flat-map`?');
     expect(hints['29']).toBe('did you mean `run`?');
     expect(hints['37']).toBe('partitions must be a whole number from 1 to 1024');
-    expect(hints['38']).toBe('grants are `clock`, `random`, `http` and `{env: [NAME, ...]}`');
+    expect(hints['38']).toBe('grants are `clock`, `random`, `http`, `{http: [HOST, ...]}` and `{env: [NAME, ...]}`');
     expect(hints['39']).toBe(
       'write a number with a unit, such as `500ms`, `20s`, `5m`, `1h` or `1m30s` (a plain number means milliseconds)',
     );

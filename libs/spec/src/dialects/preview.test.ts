@@ -112,7 +112,7 @@ describe('Stateful Services preview (0.1–0.3)', () => {
     expect(service?.sinks[0]?.transforms.map((s) => s.fn.name)).toEqual(['shorten']);
     expect(service?.transforms.map((s) => s.fn.name)).toEqual(['parse']);
     expect(service?.partition?.assignKey?.fn.name).toBe('byModel');
-    expect(service?.partition?.transforms.map((s) => [s.fn.name, s.settings])).toEqual([['ask', { grants: ['http'] }]]);
+    expect(service?.partition?.transforms.map((s) => [s.fn.name, s.settings])).toEqual([['ask', { grants: ['http'], http: ['*'] }]]);
     expect(service?.partition?.updateState).toBeUndefined();
     expect(withoutPos(service?.states.slice(1))).toEqual([
       { kind: 'ref', name: 'table', fromService: 'other', fromState: 'table' },
@@ -205,7 +205,7 @@ describe('Stateful Services preview (0.1–0.3)', () => {
     ]);
     expect(dataflow.topics.plates?.value.converter).toBe('raw');
     expect(dataflow.topics.plates?.consumer).toEqual({ defaultStartingOffset: { position: 'beginning', value: 0 } });
-    expect(dataflow.services.speeding?.transforms[0]?.settings).toEqual({ grants: ['http'] });
+    expect(dataflow.services.speeding?.transforms[0]?.settings).toEqual({ grants: ['http'], http: ['*'] });
     expect(dataflow.services['per-depot']?.window?.partition?.updateState?.fn.name).toBe('count_truck');
     expect(withoutPos(dataflow.services.lookup?.states)).toEqual([
       { kind: 'ref', name: 'trucks-per-depot', fromService: 'per-depot', fromState: 'trucks-per-depot' },
