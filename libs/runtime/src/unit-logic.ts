@@ -28,7 +28,6 @@ import {
   type ChainStep,
   type HttpAccess,
   type HttpAnswer,
-  type Key,
   type SqlAccess,
   type SqlRow,
   type StateAccess,
