@@ -6,6 +6,10 @@
  *   http-sink:   sequential `fetch` POSTs          vs  the connector (per record, and per bus message)
  *   sql-sink:    batched inserts with `pg` alone   vs  the connector (rows + position per transaction)
  * Numbers, not verdicts; on a busy machine compare only figures of the same run.
+ * The shared Mosquitto keeps at most 1000 queued messages per session (its default
+ * `max_queued_messages`): the mqtt-source stores each message before its PUBACK, so a burst much
+ * larger than that outruns it on a loaded machine and the broker drops the rest (the bench then
+ * times out). Use `--records 800` there, or a broker with a larger queue.
  *
  *   npx tsx tools/bench/connectors.ts [--records N] [--only mqtt|http|sql]
  */
@@ -39,14 +43,16 @@ async function until(ok: () => boolean | Promise<boolean>, timeoutMs = 300_000):
 }
 
 /** Starts a connector from YAML in this process; returns its counters and a stop. */
-function start(bus: NatsBus, yaml: string): { stats: ConnectorStats; stop: () => Promise<void> } {
+function start(bus: NatsBus, yaml: string): { stats: ConnectorStats; said: string[]; stop: () => Promise<void> } {
   const { connector, diagnostics } = parseConnectorFile(yaml, 'bench.yaml');
   if (!connector) throw new Error(diagnostics.map((d) => d.message).join('; '));
   const stop = new AbortController();
   const stats: ConnectorStats = { records: 0, deadLetters: 0, retries: 0 };
-  const done = runConnector(connector, { bus, secrets: new Secrets(), signal: stop.signal, stats });
+  const said: string[] = [];
+  const done = runConnector(connector, { bus, secrets: new Secrets(), signal: stop.signal, stats, log: (line) => said.push(line) });
   return {
     stats,
+    said,
     stop: async () => {
       stop.abort();
       await done;
@@ -74,7 +80,8 @@ async function benchMqtt(bus: NatsBus): Promise<void> {
   await sub.endAsync();
 
   const c = start(bus, `meta: {version: latest, name: ${run}-mqtt, type: mqtt-source, topic: ${run}-mqtt}\nmqtt: {url: "${MQTT_URL}", topic: "${run}/c", payload_output_type: json, output: payload}\n`);
-  await new Promise((r) => setTimeout(r, 1500));
+  // Messages published before the subscription exists are not the connector's: wait for it.
+  await until(() => c.said.some((line) => line.includes('subscribed to')), 60_000);
   const t0 = Date.now();
   await publish(`${run}/c`);
   await until(() => c.stats.records >= N);
