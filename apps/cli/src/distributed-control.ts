@@ -8,8 +8,23 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { userInfo } from 'node:os';
 import { connectControl, describeServers, NoResponderError, openArtifactStore, RemoteError } from '@ssdk/bus';
 import { checkFunctionCode, FUNCTION_DIAGNOSTICS } from '@ssdk/functions';
-import { checkServicesFile, planServicesFile } from '@ssdk/plan';
-import { controlSchemaFor, plannerSubject, publishArtifacts, readBundle, type DeploymentArtifacts, type DeploymentBundle, type IsolationChoice, type PlannerVerb } from '@ssdk/runtime';
+import { checkServicesFile, planOrThrow, planServicesFile } from '@ssdk/plan';
+import {
+  bundleHash,
+  controlSchemaFor,
+  deploymentHash,
+  nativeSteps,
+  plannerSubject,
+  publishArtifacts,
+  readBundle,
+  signStatement,
+  STATEMENT_VERSION,
+  type DeploymentArtifacts,
+  type DeploymentBundle,
+  type DeploymentSignature,
+  type IsolationChoice,
+  type PlannerVerb,
+} from '@ssdk/runtime';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { UsageError, type OptionSpec } from './args.ts';
 import { countBySeverity, plural, printDiagnostics } from './diagnostics.ts';
@@ -48,6 +63,22 @@ export function postgresUrlOf(values: Record<string, unknown>, env: NodeJS.Proce
 export function controlSchemaOf(values: Record<string, unknown>, subjectPrefix = process.env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk'): string {
   const v = values['control-schema'];
   return typeof v === 'string' ? v : (process.env['SSDK_CONTROL_SCHEMA'] ?? controlSchemaFor(subjectPrefix));
+}
+
+/**
+ * The deployer's signature of a deploy (`signStatement`): the dataflow, its bundle and artifacts,
+ * the steps it runs natively, now. Operators that trust the seed's public key run it.
+ */
+export async function signDeploy(seed: string, file: string, flags: ServerFlags, bundle: DeploymentBundle, artifacts: DeploymentArtifacts | undefined): Promise<DeploymentSignature> {
+  const { plan } = await planOrThrow(file, { subjectPrefix: flags.subjectPrefix, ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}) });
+  return signStatement(seed, {
+    statementVersion: STATEMENT_VERSION,
+    dataflow: `${plan.dataflow.namespace}/${plan.dataflow.name}`,
+    bundle: bundleHash(bundle),
+    ...(artifacts ? { artifacts: deploymentHash(artifacts) } : {}),
+    native: nativeSteps(plan),
+    signedAt: Date.now(),
+  });
 }
 
 /** No planner answered: a failure outside the user's input, with what to do. */
@@ -104,13 +135,19 @@ export function spawnPlanner(o: PlannerProcessOptions): ChildProcess {
   return spawn(process.execPath, plannerArgs(), {
     stdio: o.stdio ?? 'inherit',
     env: {
-      ...process.env,
+      ...withoutSigningKey(process.env),
       NATS_URL: o.natsUrl,
       DATABASE_URL: o.databaseUrl,
       SSDK_SUBJECT_PREFIX: o.subjectPrefix,
       ...(o.controlSchema ? { SSDK_CONTROL_SCHEMA: o.controlSchema } : {}),
     },
   });
+}
+
+/** The environment without the deployer's signing key: the planner and operators never hold it. */
+export function withoutSigningKey(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { SSDK_SIGNING_KEY: _seed, SSDK_SIGNING_KEY_FILE: _file, ...rest } = env;
+  return rest;
 }
 
 /** Asks `list` until a planner answers (true) or `timeoutMs` passes (false). */

@@ -16,7 +16,13 @@ import { connectControl, createNatsBus, UnknownTopicError, type ControlConnectio
 import { planServicesFile, PlanOptionsError, type PhysicalPlan } from '@ssdk/plan';
 import {
   ARTIFACTS_VERSION,
+  bundleHash,
   checkBundle,
+  checkDeploymentTrust,
+  PlanNotTrustedError,
+  shortKey,
+  trustedKeysFrom,
+  type DeploymentSignature,
   endedPartitions,
   controlSchemaFor,
   deploymentHash,
@@ -55,6 +61,11 @@ export interface PlannerOptions {
   subjectPrefix?: string;
   /** Schema of the control tables. @default process.env.SSDK_CONTROL_SCHEMA, else the subject prefix's (`controlSchemaFor`: 'ssdk_control' for `ssdk`) */
   controlSchema?: string;
+  /**
+   * Public nkeys a deploy must be signed by: the planner refuses others before it touches
+   * anything (operators check again: they are the gate). @default SSDK_TRUSTED_KEYS, else none
+   */
+  trustedKeys?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -84,6 +95,17 @@ export class PlannerConfigError extends Error {
   readonly domain = 'user';
 }
 
+/** A signature as it came over the wire: its shape checked (its validity is `checkDeploymentTrust`'s). */
+function checkSignatureShape(sig: unknown): DeploymentSignature | undefined {
+  if (sig === undefined || sig === null) return undefined;
+  const s = sig as Partial<DeploymentSignature>;
+  const st = s.statement as Partial<DeploymentSignature['statement']> | undefined;
+  if (typeof s.key !== 'string' || typeof s.signature !== 'string' || !st || typeof st.dataflow !== 'string' || typeof st.bundle !== 'string' || typeof st.signedAt !== 'number' || !Array.isArray(st.native)) {
+    throw new PlannerInputError('bad-signature', 'the deploy request\'s signature is not {statement, key, signature}');
+  }
+  return sig as DeploymentSignature;
+}
+
 /** Own streams of a dataflow: everything but the user topics, which dataflows may share. */
 const OWN_TOPIC_KINDS = new Set(['internal', 'dead-letter', 'late-events', 'schedule']);
 
@@ -109,7 +131,8 @@ export async function startPlanner(o: PlannerOptions = {}): Promise<Planner> {
     await registry.close();
     throw err;
   }
-  const planner = new PlannerService({ registry, bus, databaseUrl, subjectPrefix, log });
+  const trustedKeys = o.trustedKeys ?? trustedKeysFrom();
+  const planner = new PlannerService({ registry, bus, databaseUrl, subjectPrefix, trustedKeys, log });
   const served: Served[] = [
     control.subscribe(heartbeatSubject(subjectPrefix), (body) => planner.heartbeat(body as Heartbeat)),
     // A queue group: several planners of one prefix share the work, each request answered once.
@@ -141,6 +164,7 @@ interface Deps {
   bus: NatsBus;
   databaseUrl: string;
   subjectPrefix: string;
+  trustedKeys: readonly string[];
   log: (line: string) => void;
 }
 
@@ -204,6 +228,8 @@ class PlannerService {
     const layout = stateLayout(plan);
     const fingerprint = layoutFingerprint(layout);
     const existing = await this.d.registry.get(plan.dataflow.namespace, plan.dataflow.name);
+    const signature = checkSignatureShape(req.signature);
+    if (this.d.trustedKeys.length > 0) await this.checkTrust(plan, bundle, artifacts, signature, existing);
     const stateSchema = req.schema ?? existing?.stateSchema ?? dataflowSchema(plan.dataflow.namespace, plan.dataflow.name, plan.options.subjectPrefix);
     let outcome: DeployReply['outcome'] = existing ? 'updated' : 'created';
     let changes: string[] = [];
@@ -226,7 +252,10 @@ class PlannerService {
       } else {
         changes = diff.compatible;
         const sameArtifacts = (existing.artifacts && deploymentHash(existing.artifacts)) === (artifacts && deploymentHash(artifacts));
-        if (existing.hash === plan.hash && sameArtifacts) outcome = 'unchanged';
+        // An unsigned deploy of what is deployed changes nothing; a signature by another key (or a first one) is a new version.
+        const sameSigner = !signature || existing.signature?.key === signature.key;
+        if (existing.hash === plan.hash && sameArtifacts && sameSigner) outcome = 'unchanged';
+        else if (existing.hash === plan.hash && sameArtifacts) changes = [`signed by ${shortKey(signature!.key)}`];
       }
     }
     const topics = await this.ensureTopics(plan);
@@ -255,6 +284,7 @@ class PlannerService {
         plan,
         bundle,
         ...(artifacts ? { artifacts } : {}),
+        ...(signature ? { signature } : {}),
         stateSchema,
         deployedAt: Date.now(),
       };
@@ -263,6 +293,28 @@ class PlannerService {
     }
     this.d.log(`planner: ${id} ${outcome} (version ${version}, plan ${plan.hash.slice(0, 12)})`);
     return { dataflow: id, version, hash: plan.hash, outcome, changes, operators: plan.operators.map((op) => op.id), stateSchema, topics, warnings };
+  }
+
+  /** The operators' check, made before anything changes: a refused deploy is the deployer's error (exit 2). */
+  private async checkTrust(plan: PhysicalPlan, bundle: DeployRequest['bundle'], artifacts: DeploymentArtifacts | undefined, signature: DeploymentSignature | undefined, existing: DeployedDataflow | undefined): Promise<void> {
+    const version = (existing?.version ?? 0) + 1;
+    const first = version > 1 ? await this.d.registry.version(plan.dataflow.namespace, plan.dataflow.name, 1) : undefined;
+    try {
+      checkDeploymentTrust(
+        {
+          dataflow: `${plan.dataflow.namespace}/${plan.dataflow.name}`,
+          version,
+          bundle: bundleHash(bundle),
+          ...(artifacts ? { artifacts: deploymentHash(artifacts) } : {}),
+          plan,
+          ...(signature ? { signature } : {}),
+        },
+        { trustedKeys: this.d.trustedKeys, ...(first ? { first: { version: 1, plan: first.plan } } : {}), ...(existing?.signature ? { replaces: { version: existing.version, signature: existing.signature } } : {}) },
+      );
+    } catch (err) {
+      if (err instanceof PlanNotTrustedError) throw new PlannerInputError('plan-not-trusted', err.message);
+      throw err;
+    }
   }
 
   /** Parses and plans the bundle in a folder of its own; diagnostics point at the user's path. */
@@ -391,6 +443,8 @@ class PlannerService {
         const newestFirst = seen.sort((a, b) => b.receivedAt - a.receivedAt);
         const aliveNewestFirst = newestFirst.filter((p) => alive.includes(p));
         const leases = (await store.leases(op.id)).filter((l) => l.owner !== null && !l.expired);
+        // Live processes that will not run this version (its signature, native code) say why.
+        const refusal = aliveNewestFirst.find((p) => p.beat.refused?.version === d.version)?.beat.refused;
         operators.push({
           id: op.id,
           kind: op.kind,
@@ -405,12 +459,15 @@ class PlannerService {
           late: sum((m) => m.late),
           ...(watermarks.length ? { watermark: Math.min(...watermarks) } : {}),
           lag: await this.lag(d.plan, op.id, await store.offsets(op.id)),
-          state: unitStatusState({
-            partitions: op.partitions,
-            endedPartitions: (await endedPartitions(store, op.id)).size,
-            live: aliveNewestFirst.map((p) => p.beat.metrics?.state ?? 'starting'),
-            ...(newestFirst[0] ? { lastHeard: newestFirst[0].beat.metrics?.state ?? 'starting' } : {}),
-          }),
+          state: refusal
+            ? 'refused'
+            : unitStatusState({
+                partitions: op.partitions,
+                endedPartitions: (await endedPartitions(store, op.id)).size,
+                live: aliveNewestFirst.map((p) => p.beat.metrics?.state ?? 'starting'),
+                ...(newestFirst[0] ? { lastHeard: newestFirst[0].beat.metrics?.state ?? 'starting' } : {}),
+              }),
+          ...(refusal ? { refused: refusal.reason } : {}),
         });
       }
       return {

@@ -20,6 +20,7 @@ import { openArtifactStore } from '@ssdk/bus';
 import { deploymentHash, fetchPlan, fetchUnitFunctions, type DeploymentArtifacts } from './artifacts.ts';
 import { sourceUnitFunctions, type UnitFunctionSource } from './functions.ts';
 import { OperatorConfigError } from './operator.ts';
+import { checkDeploymentTrust, PlanNotTrustedError, trustedKeysFrom, type DeploymentSignature } from './plan-signing.ts';
 import type { IsolationChoice } from './topology.ts';
 import { envNumber, leaseOwnerId } from './settings.ts';
 
@@ -78,6 +79,8 @@ export interface DeployRequest {
    * run from them. Without them an operator plans and compiles the bundle itself.
    */
   artifacts?: DeploymentArtifacts;
+  /** The deployer's signature of what it sends (`signStatement`); operators that trust keys run only signed versions. */
+  signature?: DeploymentSignature;
 }
 
 export type DeployOutcome = 'created' | 'unchanged' | 'updated' | 'reset';
@@ -135,9 +138,12 @@ export interface OperatorStatus {
   /**
    * `ended` once every partition's inputs ended (by the committed offsets, so a finished unit
    * whose processes exited stays `ended`); else what its live processes say (`starting`,
-   * `running`, `failed`), `stopped` (heard from, now silent) or `not started`.
+   * `running`, `failed`), `stopped` (heard from, now silent) or `not started`; `refused` when
+   * its live processes will not run this version (`refused` says why).
    */
   state: string;
+  /** Why the unit's processes refuse this version (unsigned, untrusted key, native code). */
+  refused?: string;
 }
 
 export interface DataflowStatus {
@@ -277,6 +283,8 @@ export interface DeployedDataflow {
   bundle: DeploymentBundle;
   /** What operators fetch from the object store (`ssdk deploy` ships it); absent: they replan the bundle. */
   artifacts?: DeploymentArtifacts;
+  /** The deployer's signature, when the deploy was signed. */
+  signature?: DeploymentSignature;
   /** The PostgreSQL schema of the dataflow's state. */
   stateSchema: string;
   deployedAt: number;
@@ -307,6 +315,8 @@ const DATAFLOWS: StateTableSpec = {
 const VERSIONS: StateTableSpec = { ...DATAFLOWS, table: 'dataflow_versions' };
 /** The artifacts manifest of each version that has one, keyed `NS/NAME@VERSION` (a table of its own: the others keep their columns). */
 const ARTIFACTS: StateTableSpec = { table: 'dataflow_artifacts', keyType: 'string', windowed: false, value: { kind: 'json' } };
+/** The deployer's signature of each version that has one, keyed `NS/NAME@VERSION`. */
+const SIGNATURES: StateTableSpec = { table: 'dataflow_signatures', keyType: 'string', windowed: false, value: { kind: 'json' } };
 
 interface Row {
   namespace: string;
@@ -325,6 +335,10 @@ interface Row {
 export interface DeploymentRegistry {
   readonly schema: string;
   get(namespace: string, name: string): Promise<DeployedDataflow | undefined>;
+  /** A version from the history (undeployed ones too, until a new deploy reuses the number). */
+  version(namespace: string, name: string, version: number): Promise<DeployedDataflow | undefined>;
+  /** The signatures of the dataflow's stored versions, by version. */
+  signatures(namespace: string, name: string): Promise<Map<number, DeploymentSignature>>;
   list(): Promise<DeployedDataflow[]>;
   /** Stores the dataflow's current version (and keeps it in the history); `guard`: refused unless its lease still holds. */
   save(d: DeployedDataflow, guard?: RegistryGuard): Promise<void>;
@@ -363,7 +377,7 @@ export interface RegistryOptions {
 export async function openDeploymentRegistry(o: RegistryOptions): Promise<DeploymentRegistry> {
   const store = await openPostgresStore({ connectionString: o.connectionString, schema: o.schema ?? CONTROL_SCHEMA, applicationName: o.applicationName ?? 'ssdk-control' });
   try {
-    await store.migrate([DATAFLOWS, VERSIONS, ARTIFACTS]);
+    await store.migrate([DATAFLOWS, VERSIONS, ARTIFACTS, SIGNATURES]);
   } catch (err) {
     await store.close();
     throw err;
@@ -385,10 +399,25 @@ class Registry implements DeploymentRegistry {
     const row = (await this.store.get<Row>(DATAFLOWS.table, [keyOf(namespace, name)])).get(keyOf(namespace, name));
     return row && this.withArtifacts(fromRow(row));
   }
+  async version(namespace: string, name: string, version: number): Promise<DeployedDataflow | undefined> {
+    const key = `${keyOf(namespace, name)}@${version}`;
+    const row = (await this.store.get<Row>(VERSIONS.table, [key])).get(key);
+    return row && this.withArtifacts(fromRow(row));
+  }
+  async signatures(namespace: string, name: string): Promise<Map<number, DeploymentSignature>> {
+    const prefix = `${keyOf(namespace, name)}@`;
+    const out = new Map<number, DeploymentSignature>();
+    for (const e of await this.store.scan<DeploymentSignature>(SIGNATURES.table)) {
+      const key = String(e.key);
+      if (key.startsWith(prefix)) out.set(Number(key.slice(prefix.length)), e.value);
+    }
+    return out;
+  }
   private async withArtifacts(d: DeployedDataflow): Promise<DeployedDataflow> {
     const key = `${keyOf(d.namespace, d.name)}@${d.version}`;
     const artifacts = (await this.store.get<DeploymentArtifacts>(ARTIFACTS.table, [key])).get(key);
-    return artifacts ? { ...d, artifacts } : d;
+    const signature = (await this.store.get<DeploymentSignature>(SIGNATURES.table, [key])).get(key);
+    return { ...d, ...(artifacts ? { artifacts } : {}), ...(signature ? { signature } : {}) };
   }
   async list(): Promise<DeployedDataflow[]> {
     return (await this.store.scan<Row>(DATAFLOWS.table)).map((e) => fromRow(e.value));
@@ -400,6 +429,8 @@ class Registry implements DeploymentRegistry {
         { table: DATAFLOWS.table, key: keyOf(d.namespace, d.name), partition: 0, value },
         { table: VERSIONS.table, key: `${keyOf(d.namespace, d.name)}@${d.version}`, partition: 0, value },
         ...(d.artifacts ? [{ table: ARTIFACTS.table, key: `${keyOf(d.namespace, d.name)}@${d.version}`, partition: 0, value: d.artifacts }] : []),
+        // Always written: a version number reused after an undeploy must not keep an old signature.
+        { table: SIGNATURES.table, key: `${keyOf(d.namespace, d.name)}@${d.version}`, partition: 0, value: d.signature },
       ],
       offsets: [],
       ...fenceOf(guard),
@@ -496,6 +527,8 @@ export interface LoadDeployedOptions {
   controlSchema?: string;
   /** Where artifacts and bundles are written. @default <tmpdir>/ssdk-artifacts, <tmpdir>/ssdk-deployments */
   cacheDir?: string;
+  /** Public nkeys a deployment must be signed by (`checkDeploymentTrust`). @default SSDK_TRUSTED_KEYS */
+  trustedKeys?: readonly string[];
 }
 
 /**
@@ -510,6 +543,8 @@ export interface LoadDeployedOptions {
  */
 export async function loadDeployedDataflow(o: LoadDeployedOptions): Promise<DeployedUnitSource> {
   const deployment = await loadDeployedRecord(o);
+  // Before anything of it is fetched or run.
+  await checkDeployedTrust({ ...o, deployment, trustedKeys: o.trustedKeys ?? trustedKeysFrom(), planDecidesIsolation: o.isolation === 'plan' });
   const { partitions, subjectPrefix } = deployment.plan.options;
   const common = { deployment, partitions, subjectPrefix, schema: deployment.stateSchema };
   if (deployment.artifacts) {
@@ -548,6 +583,49 @@ export async function loadDeployedRecord(o: Pick<LoadDeployedOptions, 'databaseU
   return deployment;
 }
 
+export interface CheckTrustOptions extends Pick<LoadDeployedOptions, 'databaseUrl' | 'controlSchema'> {
+  deployment: DeployedDataflow;
+  trustedKeys: readonly string[];
+  /** False when the operator's `--native`/`--sandbox` overrides the plan's isolation. */
+  planDecidesIsolation: boolean;
+}
+
+/**
+ * Throws `PlanNotTrustedError` when the deployed version must not run (`checkDeploymentTrust`):
+ * compared with the dataflow's first version (native steps) and the newest signature of the
+ * versions before it (replays).
+ */
+export async function checkDeployedTrust(o: CheckTrustOptions): Promise<void> {
+  const d = o.deployment;
+  const registry = await openDeploymentRegistry({ connectionString: o.databaseUrl, ...(o.controlSchema ? { schema: o.controlSchema } : {}), applicationName: 'ssdk-control-reader' });
+  let first: DeployedDataflow | undefined;
+  let signatures: Map<number, DeploymentSignature>;
+  try {
+    first = d.version > 1 ? await registry.version(d.namespace, d.name, 1) : d;
+    signatures = await registry.signatures(d.namespace, d.name);
+  } finally {
+    await registry.close();
+  }
+  let replaces: { version: number; signature: DeploymentSignature } | undefined;
+  for (const [version, signature] of signatures) {
+    if (version < d.version && (!replaces || signature.statement.signedAt > replaces.signature.statement.signedAt)) replaces = { version, signature };
+  }
+  const facts = {
+    dataflow: `${d.namespace}/${d.name}`,
+    version: d.version,
+    bundle: bundleHash(d.bundle),
+    ...(d.artifacts ? { artifacts: deploymentHash(d.artifacts) } : {}),
+    plan: d.plan,
+    ...(d.signature ? { signature: d.signature } : {}),
+  };
+  try {
+    checkDeploymentTrust(facts, { trustedKeys: o.trustedKeys, ...(first ? { first: { version: first.version, plan: first.plan } } : {}), ...(replaces ? { replaces } : {}), planDecidesIsolation: o.planDecidesIsolation });
+  } catch (err) {
+    if (!(err instanceof PlanNotTrustedError)) throw err;
+    throw new PlanNotTrustedError(err.message, { dataflow: `${d.namespace}/${d.name}`, version: d.version, hash: d.hash, ...(facts.artifacts ? { artifacts: facts.artifacts } : {}), subjectPrefix: d.plan.options.subjectPrefix });
+  }
+}
+
 export interface WatchDeploymentOptions extends Pick<LoadDeployedOptions, 'databaseUrl' | 'dataflow' | 'controlSchema'> {
   /** The plan hash running now. */
   hash: string;
@@ -557,6 +635,8 @@ export interface WatchDeploymentOptions extends Pick<LoadDeployedOptions, 'datab
    * change too: the unit must run what is deployed.
    */
   artifacts?: string;
+  /** The version running now: another version of the same plan (signed anew) is a change too. */
+  version?: number;
   /** @default process.env.SSDK_REDEPLOY_POLL_MS, else 5000 */
   intervalMs?: number;
   /** Called once, when the deployment changed (redeployed with another plan or other artifacts, or undeployed). */
@@ -582,7 +662,7 @@ export function watchDeployment(o: WatchDeploymentOptions): { change(): Deployme
       const now = ref && (await registry.get(ref.namespace, ref.name));
       if (stopped) return;
       if (!now) change = 'undeployed';
-      else if (now.hash !== o.hash || (now.artifacts && deploymentHash(now.artifacts)) !== o.artifacts) change = 'redeployed';
+      else if (now.hash !== o.hash || (now.artifacts && deploymentHash(now.artifacts)) !== o.artifacts || (o.version !== undefined && now.version !== o.version)) change = 'redeployed';
     } catch {
       // Away: the next look asks again (a broken connection is opened anew).
       await registry?.close().catch(() => {});
@@ -621,6 +701,8 @@ export interface Heartbeat {
   intervalMs: number;
   /** The last heartbeat of a process that is stopping: it is not alive any more. */
   final?: boolean;
+  /** A deployed version this process will not run (`PlanNotTrustedError`), and why. */
+  refused?: { version: number; reason: string };
   metrics?: UnitMetricsSnapshot;
 }
 

@@ -21,6 +21,7 @@ export * from './operator.ts';
 export { buildComponents, openBuiltSandbox, openSandbox, unitRunsSandboxed, type Sandbox, type SandboxOptions } from './sandbox.ts';
 export * from './functions.ts';
 export * from './artifacts.ts';
+export * from './plan-signing.ts';
 export * from './observer.ts';
 export { planGraph, runtimeDashboardSource, type RuntimeDashboardOptions } from './dashboard-source.ts';
 export * from './control-plane.ts';

@@ -7,11 +7,11 @@
  * that does not compile (checked here, before anything is deployed); a redeploy that changes
  * the state layout is refused (exit 2) unless `--reset-state`.
  */
-import { isolationFromEnv, type DeployReply, type DeployRequest } from '@ssdk/runtime';
+import { isolationFromEnv, signingSeedFromEnv, type DeployReply, type DeployRequest } from '@ssdk/runtime';
 import type { Diagnostic } from '@ssdk/spec';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { serverFlags, serverOptions } from '../distributed.ts';
-import { askPlanner, checkFunctions, readServicesBundle, reportPlannerRefusal, shipArtifacts } from '../distributed-control.ts';
+import { askPlanner, checkFunctions, readServicesBundle, reportPlannerRefusal, shipArtifacts, signDeploy } from '../distributed-control.ts';
 import { printDiagnostics } from '../diagnostics.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
@@ -19,8 +19,9 @@ import { paint, type CliIo } from '../io.ts';
 export const deploySpec: CommandSpec = {
   name: 'deploy',
   summary: 'Deploy a dataflow through the planner: validate, plan, create streams and state tables, store the versioned plan.',
-  usage: 'ssdk deploy FILE [--reset-state | --reset-offsets] [--partitions N] [--schema NAME] [--nats URL] [--subject-prefix PREFIX] [--json]',
+  usage: 'ssdk deploy FILE [--reset-state | --reset-offsets] [--partitions N] [--schema NAME] [--signing-key FILE] [--nats URL] [--subject-prefix PREFIX] [--json]',
   options: {
+    'signing-key': { type: 'string', valueName: 'FILE', description: 'sign the deployment with the nkey seed in FILE (default: $SSDK_SIGNING_KEY, else the file $SSDK_SIGNING_KEY_FILE); operators with trusted keys run only signed deployments' },
     'reset-state': { type: 'boolean', description: 'accept a change of the state layout: drop the dataflow\'s state, offsets and internal streams first' },
     'reset-offsets': { type: 'boolean', description: 'forget what the operators read (after their input streams were made again): they read from the start, the state is kept' },
     schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: the deployed one, else ssdk_<namespace>_<name>)' },
@@ -45,9 +46,13 @@ export async function runDeploy(cmd: ParsedCommand, io: CliIo): Promise<number> 
   // The plan and the built functions go to the object store first: operators run from them.
   // What it builds follows SSDK_ISOLATION, as the operators that will run it do (unset: the plan's).
   const artifacts = checked.dataflow ? await shipArtifacts(file, checked.dataflow, flags, { isolation: isolationFromEnv(), onBuild: (line) => io.err(`${line}\n`) }) : undefined;
+  // A file path on argv, never the seed: the seed itself comes by environment or file.
+  const seed = await signingSeedFromEnv(typeof cmd.values['signing-key'] === 'string' ? { SSDK_SIGNING_KEY_FILE: cmd.values['signing-key'] } : process.env);
+  const signature = seed ? await signDeploy(seed, file, flags, bundle, artifacts) : undefined;
   const request: DeployRequest = {
     bundle,
     ...(artifacts ? { artifacts } : {}),
+    ...(signature ? { signature } : {}),
     displayPath: file,
     ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}),
     ...(typeof cmd.values['schema'] === 'string' ? { schema: cmd.values['schema'] } : {}),

@@ -1,11 +1,25 @@
 import { hostname } from 'node:os';
 import { connectControl, type ControlConnection } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
-import { deploymentHash, heartbeatSubject, isolationFromEnv, loadDeployedDataflow, loadDeployedRecord, runOperator, startHeartbeat, watchDeployment, type UnitMetrics } from '@ssdk/runtime';
+import {
+  deploymentHash,
+  heartbeatSubject,
+  isolationFromEnv,
+  loadDeployedDataflow,
+  loadDeployedRecord,
+  PlanNotTrustedError,
+  runOperator,
+  startHeartbeat,
+  trustedKeysFrom,
+  watchDeployment,
+  type DeployedUnitSource,
+  type Heartbeat,
+  type UnitMetrics,
+} from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverFlags, serverOptions } from '../distributed.ts';
 import { controlSchemaOf, controlSchemaOption, postgresUrlOf } from '../distributed-control.ts';
-import { EXIT_OK } from '../exit-codes.ts';
+import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { stateDir } from '../state-dir.ts';
 import { reportBuildError } from './build.ts';
@@ -21,6 +35,7 @@ export const operatorSpec: CommandSpec = {
     'reset-offsets': { type: 'boolean', description: 'when the committed offsets do not match the input streams (a stream made again), read the streams from their start, keeping the state, instead of stopping' },
     'metrics-port': { type: 'string', valueName: 'N', description: 'serve Prometheus metrics on http://HOST:N/metrics (default: $SSDK_METRICS_PORT; 0 or none: off)' },
     'metrics-host': { type: 'string', valueName: 'HOST', description: 'interface of the metrics endpoint, 0.0.0.0 for every one (default: $SSDK_METRICS_HOST, else 127.0.0.1)' },
+    'trusted-key': { type: 'string', multiple: true, valueName: 'KEY', description: 'run only deployments signed by this public nkey (repeatable; also $SSDK_TRUSTED_KEYS, comma-separated)' },
     dataflow: { type: 'string', valueName: 'NS/NAME', description: 'run a unit of this deployed dataflow (`ssdk deploy`): its plan, code and options come from the planner\'s tables, no FILE (default: $SSDK_DATAFLOW)' },
     'state-dir': { type: 'string', valueName: 'DIR', description: 'where the WebAssembly component is built (default: .ssdk/ beside the services file, or $SSDK_HOME); $SSDK_COMPONENT_CACHE shares built components between state dirs' },
     ...isolationOptions,
@@ -53,17 +68,56 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   if (fileArg === undefined && dataflowRef === undefined) throw new UsageError('give FILE, or --dataflow NS/NAME of a deployed dataflow', 'operator');
   // A deployed dataflow runs with the options it was deployed with, from its stored bundle.
   const controlSchema = controlSchemaOf(cmd.values, flags.subjectPrefix);
+  const trustedKeys = trustedKeysFrom(process.env, Array.isArray(cmd.values['trusted-key']) ? (cmd.values['trusted-key'] as string[]) : []);
   const loadDeployed = () =>
-    loadDeployedDataflow({ databaseUrl: postgres, natsUrl: flags.natsUrl, dataflow: dataflowRef!, operatorId, isolation: isolation ?? isolationFromEnv(), ...(controlSchema ? { controlSchema } : {}) });
-  let deployed = dataflowRef === undefined ? undefined : await loadDeployed();
+    loadDeployedDataflow({ databaseUrl: postgres, natsUrl: flags.natsUrl, dataflow: dataflowRef!, operatorId, isolation: isolation ?? isolationFromEnv(), trustedKeys, ...(controlSchema ? { controlSchema } : {}) });
+  // A version this process will not run (unsigned, untrusted, turning code native): it says so
+  // in its log and heartbeats, keeps what it runs, and waits for the next version.
+  let refused: NonNullable<PlanNotTrustedError['refused']> & { reason: string } | undefined;
+  const tryLoad = async (): Promise<DeployedUnitSource | undefined> => {
+    try {
+      const loaded = await loadDeployed();
+      refused = undefined;
+      return loaded;
+    } catch (err) {
+      if (!(err instanceof PlanNotTrustedError) || !err.refused) throw err;
+      refused = { ...err.refused, reason: err.message };
+      return undefined;
+    }
+  };
+  let deployed = dataflowRef === undefined ? undefined : await tryLoad();
   const abort = new AbortController();
   const log = (line: string) => io.err(`${new Date().toISOString()} ${line}\n`);
   const dataflowName = deployed
     ? Promise.resolve(`${deployed.deployment.namespace}/${deployed.deployment.name}`)
-    : planOrThrow(fileArg!, { subjectPrefix: flags.subjectPrefix }).then(({ plan }) => `${plan.dataflow.namespace}/${plan.dataflow.name}`, () => '');
+    : refused
+      ? Promise.resolve(refused.dataflow)
+      : planOrThrow(fileArg!, { subjectPrefix: flags.subjectPrefix }).then(({ plan }) => `${plan.dataflow.namespace}/${plan.dataflow.name}`, () => '');
   const told = deployed?.deployment.artifacts && deploymentHash(deployed.deployment.artifacts);
   if (told) log(`${operatorId}: running deployment ${told.slice(0, 12)} from its artifacts (plan ${deployed!.deployment.hash.slice(0, 12)})`);
-  const heartbeat = heartbeats(flags.natsUrl, deployed?.subjectPrefix ?? flags.subjectPrefix, operatorId, dataflowName);
+  const heartbeat = heartbeats(flags.natsUrl, deployed?.subjectPrefix ?? refused?.subjectPrefix ?? flags.subjectPrefix, operatorId, dataflowName);
+  const announceRefusal = () => {
+    log(`${operatorId}: refusing version ${refused!.version} of ${refused!.dataflow}: ${refused!.reason}`);
+    heartbeat.refuse({ version: refused!.version, reason: refused!.reason });
+  };
+  const waitForChange = (r: NonNullable<typeof refused>) =>
+    new Promise<'redeployed' | 'undeployed' | 'stopped'>((resolve) => {
+      const onAbort = () => void watch.stop().then(() => resolve('stopped'));
+      const watch = watchDeployment({
+        databaseUrl: postgres,
+        dataflow: dataflowRef!,
+        ...(controlSchema ? { controlSchema } : {}),
+        hash: r.hash,
+        version: r.version,
+        ...(r.artifacts ? { artifacts: r.artifacts } : {}),
+        onChange: () => {
+          abort.signal.removeEventListener('abort', onAbort);
+          void watch.stop().then(() => resolve(watch.change() ?? 'stopped'));
+        },
+      });
+      if (abort.signal.aborted) onAbort();
+      else abort.signal.addEventListener('abort', onAbort, { once: true });
+    });
   const onSignal = (sig: NodeJS.Signals) => {
     if (abort.signal.aborted) process.exit(130);
     log(`${operatorId}: ${sig}, draining`);
@@ -72,6 +126,14 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
+    // Nothing trusted to run yet: wait for a version that is.
+    while (!deployed && refused) {
+      announceRefusal();
+      const waited = await waitForChange(refused);
+      if (waited !== 'redeployed') return EXIT_OK;
+      deployed = await tryLoad();
+    }
+    heartbeat.refuse(undefined);
     // A deployed unit follows its deployment: a redeploy drains it (the batch in hand is
     // committed) and it starts over on the new version from the committed offsets, as a
     // Kubernetes rollout would restart it; an undeploy stops it.
@@ -79,13 +141,17 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
       const run = new AbortController();
       const stopRun = () => run.abort();
       abort.signal.addEventListener('abort', stopRun, { once: true });
+      // After a refusal, the refused version is the one to look past.
+      const watching = refused ?? deployed?.deployment;
+      const watchingArtifacts = refused ? refused.artifacts : deployed?.deployment.artifacts && deploymentHash(deployed.deployment.artifacts);
       const watch = deployed
         ? watchDeployment({
             databaseUrl: postgres,
             dataflow: dataflowRef!,
             ...(controlSchema ? { controlSchema } : {}),
-            hash: deployed.deployment.hash,
-            ...(deployed.deployment.artifacts ? { artifacts: deploymentHash(deployed.deployment.artifacts) } : {}),
+            hash: watching!.hash,
+            version: watching!.version,
+            ...(watchingArtifacts ? { artifacts: watchingArtifacts } : {}),
             onChange: stopRun,
           })
         : undefined;
@@ -134,12 +200,23 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
         log(`${operatorId}: version ${next.version} of ${dataflowRef} has no operator \`${operatorId}\`; stopping (\`ssdk status\` lists its operators)`);
         return EXIT_OK;
       }
-      deployed = await loadDeployed();
+      const nextSource = await tryLoad();
+      if (!nextSource) {
+        announceRefusal();
+        log(`${operatorId}: keeps running version ${from.version}`);
+        continue;
+      }
+      deployed = nextSource;
+      heartbeat.refuse(undefined);
       const artifacts = deployed.deployment.artifacts ? `, artifacts ${deploymentHash(deployed.deployment.artifacts).slice(0, 12)}` : '';
       log(`${operatorId}: ${dataflowRef} redeployed (version ${from.version} → ${deployed.deployment.version}, plan ${deployed.deployment.hash.slice(0, 12)}${artifacts}); restarting on it`);
     }
   } catch (err) {
     // A function that does not build: like `ssdk build` says it.
+    if (err instanceof PlanNotTrustedError) {
+      io.err(`error: ${err.message}\n`);
+      return EXIT_USER_ERROR;
+    }
     const code = reportBuildError(err, io);
     if (code !== undefined) return code;
     throw err;
@@ -161,26 +238,35 @@ function heartbeats(natsUrl: string, subjectPrefix: string, operatorId: string, 
   const startedAt = Date.now();
   const processId = `${hostname()}:${process.pid}:${startedAt.toString(36)}`;
   let current: UnitMetrics | undefined;
+  let refusal: Heartbeat['refused'];
+  const begin = () => {
+    control = connectControl({ servers: natsUrl, name: `ssdk-operator ${operatorId} heartbeat` }).catch(() => undefined);
+    void Promise.all([control, dataflowName]).then(([c, dataflow]) => {
+      if (!c || stopped) return;
+      const subject = heartbeatSubject(subjectPrefix);
+      stopBeat = startHeartbeat((hb) => c.publish(subject, hb), () => ({
+        dataflow,
+        operator: operatorId,
+        process: processId,
+        pid: process.pid,
+        host: hostname(),
+        startedAt,
+        ...(current ? { metrics: current.snapshot() } : {}),
+        ...(refusal ? { refused: refusal } : {}),
+      }));
+    });
+  };
   return {
     /** Starts beating with `metrics`; a restarted unit's new metrics replace the old ones. */
     start(metrics: UnitMetrics) {
-      const first = current === undefined;
+      const first = current === undefined && control === undefined;
       current = metrics;
-      if (!first) return;
-      control = connectControl({ servers: natsUrl, name: `ssdk-operator ${operatorId} heartbeat` }).catch(() => undefined);
-      void Promise.all([control, dataflowName]).then(([c, dataflow]) => {
-        if (!c || stopped) return;
-        const subject = heartbeatSubject(subjectPrefix);
-        stopBeat = startHeartbeat((hb) => c.publish(subject, hb), () => ({
-          dataflow,
-          operator: operatorId,
-          process: processId,
-          pid: process.pid,
-          host: hostname(),
-          startedAt,
-          metrics: current!.snapshot(),
-        }));
-      });
+      if (first) begin();
+    },
+    /** Says in every heartbeat that this process refuses a version (undefined: it refuses none). */
+    refuse(r: Heartbeat['refused']) {
+      refusal = r;
+      if (r && control === undefined) begin();
     },
     async stop() {
       stopped = true;

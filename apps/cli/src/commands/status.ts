@@ -65,5 +65,7 @@ export function renderStatus(d: DataflowStatus, io: CliIo): string {
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return head + rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 2))).join('').trimEnd() + '\n').join('');
+  // One reason per refusal under the table: the same reason for every unit is said once.
+  const reasons = [...new Set(d.operators.flatMap((op) => (op.refused ? [op.refused] : [])))];
+  return head + rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 2))).join('').trimEnd() + '\n').join('') + reasons.map((r) => `  ${paint(io, 'red', 'refused')}: ${r}\n`).join('');
 }

@@ -16,11 +16,22 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { planOrThrow } from '@ssdk/plan';
-import { buildComponents, isolationFromEnv, unitRunsSandboxed, type DeployReply, type DeployRequest, type IsolationChoice } from '@ssdk/runtime';
+import {
+  buildComponents,
+  isolationFromEnv,
+  publicKeyOf,
+  signingSeedFromEnv,
+  stackSigningKey,
+  trustedKeysFrom,
+  unitRunsSandboxed,
+  type DeployReply,
+  type DeployRequest,
+  type IsolationChoice,
+} from '@ssdk/runtime';
 import { inlineConnectors, loadServicesFile, parseDuration, type Dataflow } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverArgs, serverFlags, serverOptions, type ServerFlags } from '../distributed.ts';
-import { askPlanner, checkFunctions, controlSchemaOf, controlSchemaOption, postgresUrlOf, readServicesBundle, reportPlannerRefusal, shipArtifacts, spawnPlanner, waitForPlanner } from '../distributed-control.ts';
+import { askPlanner, checkFunctions, controlSchemaOf, controlSchemaOption, postgresUrlOf, readServicesBundle, reportPlannerRefusal, shipArtifacts, signDeploy, spawnPlanner, waitForPlanner } from '../distributed-control.ts';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { SSDK_BIN } from '../installation.ts';
@@ -93,7 +104,8 @@ export function operatorProcesses(operators: readonly string[], replicas: number
  * for. `SSDK_METRICS_PORT` is not passed on: each process gets its own `--metrics-port`.
  */
 export function operatorEnvironment(env: NodeJS.ProcessEnv, o: { databaseUrl: string; natsUrl?: string; componentCache: string; isolation: IsolationChoice }): NodeJS.ProcessEnv {
-  const { SSDK_METRICS_PORT: _shared, ...rest } = env;
+  // The deployer's signing key stays with the deployer: a process that runs code never holds it.
+  const { SSDK_METRICS_PORT: _shared, SSDK_SIGNING_KEY: _seed, SSDK_SIGNING_KEY_FILE: _seedFile, ...rest } = env;
   // The servers by environment, never argv, where `ps` would show a password in a URL.
   return { ...rest, DATABASE_URL: o.databaseUrl, ...(o.natsUrl ? { NATS_URL: o.natsUrl } : {}), SSDK_COMPONENT_CACHE: o.componentCache, SSDK_ISOLATION: o.isolation };
 }
@@ -127,6 +139,9 @@ interface Supervised {
   startedAt: number;
 }
 
+/** The stack's signing key (an nkey seed, mode 0600) in its state dir, when SSDK_SIGNING_KEY(_FILE) gives none. */
+export const SIGNING_KEY_FILE = 'signing-key.nk';
+
 export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const file = resolve(io.cwd, cmd.positionals[0]!);
   const flags = serverFlags(cmd, 'up');
@@ -146,6 +161,10 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
     const built = await buildOnce(file, checked.dataflow, { isolation, stateDir: dirname(path), componentCache }, io);
     if (built !== undefined) return built;
   }
+  // Signed plans are on by default: the stack's own key (made once, 0600, in the state dir)
+  // unless SSDK_SIGNING_KEY(_FILE) names one; the planner and operators trust its public key.
+  const seed = (await signingSeedFromEnv()) ?? (await stackSigningKey(join(dirname(path), SIGNING_KEY_FILE))).seed;
+  process.env['SSDK_TRUSTED_KEYS'] = trustedKeysFrom(process.env, [publicKeyOf(seed)]).join(',');
   const operatorEnv = operatorEnvironment(process.env, { databaseUrl: postgres, natsUrl: flags.natsUrl, componentCache, isolation });
   const metricsBase = metricsBaseOf(cmd);
 
@@ -217,7 +236,8 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
       }
     }
     const artifacts = checked.dataflow ? await shipArtifacts(file, checked.dataflow, flags, { isolation, componentCache, onBuild: (line) => io.err(`${line}\n`) }) : undefined;
-    const deployed = await deploy(bundle, artifacts, file, cmd, flags, io);
+    const signature = await signDeploy(seed, file, flags, bundle, artifacts);
+    const deployed = await deploy({ bundle, ...(artifacts ? { artifacts } : {}), signature }, file, cmd, flags, io);
     if (typeof deployed === 'number') {
       stopping = true;
       return deployed;
@@ -305,10 +325,9 @@ async function buildOnce(file: string, dataflow: Dataflow, o: { isolation: Isola
   }
 }
 
-async function deploy(bundle: DeployRequest['bundle'], artifacts: DeployRequest['artifacts'], file: string, cmd: ParsedCommand, flags: ServerFlags, io: CliIo): Promise<DeployReply | number> {
+async function deploy(what: Pick<DeployRequest, 'bundle' | 'artifacts' | 'signature'>, file: string, cmd: ParsedCommand, flags: ServerFlags, io: CliIo): Promise<DeployReply | number> {
   const request: DeployRequest = {
-    bundle,
-    ...(artifacts ? { artifacts } : {}),
+    ...what,
     displayPath: cmd.positionals[0]!,
     ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}),
     ...(cmd.values['reset-state'] ? { resetState: true } : {}),
