@@ -98,8 +98,9 @@ describe('operator follows its deployment', () => {
   it('operator - a redeploy of the same plan with other artifacts (a function compiled anew) restarts the unit on them', async () => {
     const file = join(dir, 'artifacts', 'services.yaml');
     await mkdir(join(dir, 'artifacts'), { recursive: true });
-    // Native functions: the artifacts here are compiled functions, no component to build.
-    await writeFile(file, SERVICES('s.toUpperCase()').replace('name: shout,', 'name: shout-artifacts,').replace('topics:', 'config: {isolation: native}\ntopics:'));
+    // Native functions: the artifacts here are compiled functions, no component to build. Topics
+    // of its own: the first test's streams still hold its records.
+    await writeFile(file, SERVICES('s.toUpperCase()').replace('name: shout,', 'name: shout-artifacts,').replace('topics:', 'config: {isolation: native}\ntopics:').replaceAll('said', 'said-again').replaceAll('shouted', 'shouted-again'));
     const v1 = await ssdk(['deploy', file, ...server(), '--partitions', '1', '--schema', `${state.schema}_art`]);
     expect(v1.code, v1.err + stack.log).toBe(0);
     const op = spawn(process.execPath, [BIN, 'operator', '--dataflow', 'test/shout-artifacts', '--operator', 'shout.shout', '--postgres', control.connectionString, '--control-schema', control.schema, ...server()], {
@@ -113,12 +114,12 @@ describe('operator follows its deployment', () => {
       const produce = async (value: string) => {
         const input = join(dir, 'artifacts', `in-${n++}.jsonl`);
         await writeFile(input, JSON.stringify(value) + '\n');
-        const r = await ssdk(['produce', 'said', '--file', input, ...server(), '--partitions', '1', file]);
+        const r = await ssdk(['produce', 'said-again', '--file', input, ...server(), '--partitions', '1', file]);
         expect(r.code, r.err).toBe(0);
       };
       const shouted = async () => {
         const output = join(dir, 'artifacts', 'out.jsonl');
-        const r = await ssdk(['consume', 'shouted', '--output', output, '--until-idle', '--idle-timeout', '1s', ...server(), '--partitions', '1', file]);
+        const r = await ssdk(['consume', 'shouted-again', '--output', output, '--until-idle', '--idle-timeout', '1s', ...server(), '--partitions', '1', file]);
         expect(r.code, r.err).toBe(0);
         return readJsonLines(output);
       };
