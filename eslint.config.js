@@ -1,6 +1,6 @@
 // Lint for the whole repo. The important rule is @nx/enforce-module-boundaries: the
 // dependency direction of docs/architecture.md (spec -> plan -> engine/wit -> wasm-host ->
-// runtime -> apps; bus/state/telemetry are leaves) is checked here, so a wrong-way import
+// runtime -> control-plane -> apps; bus/state/telemetry are leaves) is checked here, so a wrong-way import
 // fails lint rather than review.
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
@@ -51,6 +51,10 @@ function boundaries(allow = []) {
       {
         sourceTag: 'layer:runtime',
         onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records', 'layer:engine', 'layer:bus', 'layer:state', 'layer:functions', 'layer:wit', 'layer:wasm-host', 'layer:testing', 'layer:telemetry'],
+      },
+      {
+        sourceTag: 'layer:control-plane',
+        onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records', 'layer:bus', 'layer:state', 'layer:functions', 'layer:wasm-host', 'layer:runtime', 'layer:testing'],
       },
       { sourceTag: 'layer:connectors', onlyDependOnLibsWithTags: ['layer:spec', 'layer:records', 'layer:bus', 'layer:state', 'layer:testing', 'layer:telemetry'] },
       { sourceTag: 'layer:engine', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records'] },

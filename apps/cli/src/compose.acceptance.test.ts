@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DataflowStatus } from '@ssdk/runtime';
+import type { DataflowStatus } from '@ssdk/control-plane';
 import { until } from '@ssdk/testing';
 import { readJsonLines, sortedJson } from './distributed.testkit.ts';
 import { buildImages, dockerEngine, type DockerEngine } from './docker.testkit.ts';

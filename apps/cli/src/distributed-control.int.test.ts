@@ -9,7 +9,7 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
-import { openDeploymentRegistry, type DataflowStatus } from '@ssdk/runtime';
+import { openDeploymentRegistry, type DataflowStatus } from '@ssdk/control-plane';
 import { openPostgresStore } from '@ssdk/state';
 import type { TestNats, TestPostgres } from '@ssdk/testing';
 import { ssdk, TestPlanner } from './distributed.testkit.ts';

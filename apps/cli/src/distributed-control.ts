@@ -9,22 +9,8 @@ import { userInfo } from 'node:os';
 import { connectControl, describeServers, NoResponderError, openArtifactStore, RemoteError } from '@ssdk/bus';
 import { checkFunctionCode, FUNCTION_DIAGNOSTICS } from '@ssdk/functions';
 import { checkServicesFile, planOrThrow, planServicesFile } from '@ssdk/plan';
-import {
-  bundleHash,
-  controlSchemaFor,
-  deploymentHash,
-  nativeSteps,
-  plannerSubject,
-  publishArtifacts,
-  readBundle,
-  signStatement,
-  STATEMENT_VERSION,
-  type DeploymentArtifacts,
-  type DeploymentBundle,
-  type DeploymentSignature,
-  type IsolationChoice,
-  type PlannerVerb,
-} from '@ssdk/runtime';
+import { bundleHash, controlSchemaFor, deploymentHash, plannerSubject, publishArtifacts, readBundle, type DeploymentArtifacts, type DeploymentBundle, type PlannerVerb } from '@ssdk/control-plane';
+import { nativeSteps, signStatement, STATEMENT_VERSION, type DeploymentSignature, type IsolationChoice } from '@ssdk/runtime';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { UsageError, type OptionSpec } from './args.ts';
 import { countBySeverity, plural, printDiagnostics } from './diagnostics.ts';

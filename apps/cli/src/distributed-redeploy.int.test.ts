@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openArtifactStore } from '@ssdk/bus';
-import { loadDeployedRecord, readBundle, type DeployReply, type DeploymentArtifacts } from '@ssdk/runtime';
+import { loadDeployedRecord, readBundle, type DeployReply, type DeploymentArtifacts } from '@ssdk/control-plane';
 import { until, type TestPostgres } from '@ssdk/testing';
 import { askPlanner } from './distributed-control.ts';
 import { readJsonLines, ssdk, TestPlanner } from './distributed.testkit.ts';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
-import type { DataflowStatus } from '@ssdk/runtime';
+import type { DataflowStatus } from '@ssdk/control-plane';
 import { testNats, testPostgres } from '@ssdk/testing';
 import type { StackFile } from './stack-file.ts';
 import { bufferIo } from './io.ts';

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectControl, createNatsBus, RemoteError, type ControlConnection } from '@ssdk/bus';
-import { heartbeatSubject, openDeploymentRegistry, plannerSubject, readBundle, type DataflowStatus, type DeployReply, type Heartbeat, type ListedDataflow } from '@ssdk/runtime';
+import { heartbeatSubject, openDeploymentRegistry, plannerSubject, readBundle, type DataflowStatus, type DeployReply, type Heartbeat, type ListedDataflow } from '@ssdk/control-plane';
 import { FencedError, openPostgresStore } from '@ssdk/state';
 import { testNats, testPostgres, type TestNats, type TestPostgres } from '@ssdk/testing';
 import { startPlanner, type Planner } from './planner.ts';

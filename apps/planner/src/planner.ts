@@ -14,39 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectControl, createNatsBus, UnknownTopicError, type ControlConnection, type NatsBus, type Served } from '@ssdk/bus';
 import { planServicesFile, PlanOptionsError, type PhysicalPlan } from '@ssdk/plan';
-import {
-  ARTIFACTS_VERSION,
-  bundleHash,
-  checkBundle,
-  checkDeploymentTrust,
-  PlanNotTrustedError,
-  shortKey,
-  trustedKeysFrom,
-  type DeploymentSignature,
-  endedPartitions,
-  controlSchemaFor,
-  deploymentHash,
-  heartbeatSubject,
-  materializeBundle,
-  migratePlanState,
-  resetOffsets,
-  openDeploymentRegistry,
-  parseDataflowRef,
-  plannerSubject,
-  type DataflowStatus,
-  type DeployedDataflow,
-  type DeploymentArtifacts,
-  type DeploymentRegistry,
-  type RegistryGuard,
-  type DeployReply,
-  type DeployRequest,
-  type Heartbeat,
-  type ListedDataflow,
-  type OperatorStatus,
-  type StatusRequest,
-  type UndeployReply,
-  type UndeployRequest,
-} from '@ssdk/runtime';
+import { ARTIFACTS_VERSION, bundleHash, checkBundle, controlSchemaFor, deploymentHash, heartbeatSubject, materializeBundle, openDeploymentRegistry, parseDataflowRef, plannerSubject, type DataflowStatus, type DeployedDataflow, type DeploymentArtifacts, type DeploymentRegistry, type RegistryGuard, type DeployReply, type DeployRequest, type Heartbeat, type ListedDataflow, type OperatorStatus, type StatusRequest, type UndeployReply, type UndeployRequest } from '@ssdk/control-plane';
+import { checkDeploymentTrust, PlanNotTrustedError, shortKey, trustedKeysFrom, type DeploymentSignature, endedPartitions, migratePlanState, resetOffsets } from '@ssdk/runtime';
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
 import type { Diagnostic } from '@ssdk/spec';
 import { layoutChanges, layoutFingerprint, stateLayout, type StateLayout } from './layout.ts';

@@ -1,15 +1,13 @@
 /**
  * Where a plan's functions come from. From the services file's sources (`ssdk run`, `ssdk
  * operator FILE`, tests): compiled here, by esbuild and the component build. From a deployment's
- * artifacts (`ssdk operator --dataflow`): fetched, already built, into a local folder — no
- * sources, no planning, no compiler in the operator.
+ * artifacts (`ssdk operator --dataflow`): `@ssdk/control-plane` fetches them and hands the unit
+ * its own functions through `unitOnlyFunctions` — no sources, no planning, no compiler there.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { loadNativeBundle, loadNativeStep, type NativeBundle } from '@ssdk/functions';
+import { loadNativeStep } from '@ssdk/functions';
 import { checkDataflow, type PlanOperator, type PlanStep } from '@ssdk/plan';
 import type { Dataflow, Step } from '@ssdk/spec';
-import { openBuiltSandbox, openSandbox, unitRunsSandboxed, type Sandbox, type SandboxOptions } from './sandbox.ts';
+import { openSandbox, unitRunsSandboxed, type Sandbox, type SandboxOptions } from './sandbox.ts';
 import type { FunctionLoader, IsolationChoice, PlanFunctions } from './topology.ts';
 
 /** Compiles a plan's steps (trusted, V8) from the services file they were planned from. */
@@ -64,37 +62,12 @@ export function sourceUnitFunctions(s: { file: string; dataflow: Dataflow; state
           ...(o.sql ? { sql: o.sql } : {}),
         })
       : undefined;
-    return { functions: onlyUnit(o.op, sourceFunctions(s.file, s.dataflow), sandbox, o.sql), ...(sandbox ? { sandbox } : {}) };
-  };
-}
-
-/**
- * Where a deployment's artifacts were fetched: `native/<step id>.json` (a `NativeBundle` per
- * step) and `build/` (the component build: `manifest.json` and the files it names).
- */
-export interface FetchedArtifacts {
-  dir: string;
-  /** The build folder holds the component (the plan has sandboxed steps). */
-  hasBuild: boolean;
-}
-
-export function nativeArtifactPath(dir: string, stepId: string): string {
-  return join(dir, 'native', `${stepId}.json`);
-}
-
-/** A unit's functions from fetched artifacts. */
-export function artifactUnitFunctions(a: FetchedArtifacts): UnitFunctionSource {
-  return async (o) => {
-    const sandboxed = unitRunsSandboxed(o.op, o.isolation);
-    if (sandboxed && !a.hasBuild) throw new Error(`unit \`${o.op.id}\` runs sandboxed but the deployment carries no component: deploy it again with a plan that sandboxes it`);
-    const sandbox = sandboxed ? await openBuiltSandbox(join(a.dir, 'build'), o.sql ? { sql: o.sql } : {}) : undefined;
-    const native: FunctionLoader = async (ps) => (await loadNativeBundle(JSON.parse(await readFile(nativeArtifactPath(a.dir, ps.id), 'utf8')) as NativeBundle)).fn;
-    return { functions: onlyUnit(o.op, native, sandbox, o.sql), ...(sandbox ? { sandbox } : {}) };
+    return { functions: unitOnlyFunctions(o.op, sourceFunctions(s.file, s.dataflow), sandbox, o.sql), ...(sandbox ? { sandbox } : {}) };
   };
 }
 
 /** The unit's own functions; every other unit's refuse to run (they are in the topology for their topics and edges). */
-function onlyUnit(op: PlanOperator, native: FunctionLoader, sandbox: Sandbox | undefined, sql: OpenUnitFunctions['sql']): PlanFunctions {
+export function unitOnlyFunctions(op: PlanOperator, native: FunctionLoader, sandbox: Sandbox | undefined, sql: OpenUnitFunctions['sql']): PlanFunctions {
   const mine = new Set(op.steps.map((s) => s.id));
   return {
     ...(sql ? { sql } : {}),

@@ -7,7 +7,8 @@
  * that does not compile (checked here, before anything is deployed); a redeploy that changes
  * the state layout is refused (exit 2) unless `--reset-state`.
  */
-import { isolationFromEnv, signingSeedFromEnv, type DeployReply, type DeployRequest } from '@ssdk/runtime';
+import { type DeployReply, type DeployRequest } from '@ssdk/control-plane';
+import { isolationFromEnv, signingSeedFromEnv } from '@ssdk/runtime';
 import type { Diagnostic } from '@ssdk/spec';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { serverFlags, serverOptions } from '../distributed.ts';

@@ -1,21 +1,8 @@
 import { hostname } from 'node:os';
 import { connectControl, type ControlConnection } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
-import {
-  deploymentHash,
-  heartbeatSubject,
-  isolationFromEnv,
-  loadDeployedDataflow,
-  loadDeployedRecord,
-  PlanNotTrustedError,
-  runOperator,
-  startHeartbeat,
-  trustedKeysFrom,
-  watchDeployment,
-  type DeployedUnitSource,
-  type Heartbeat,
-  type UnitMetrics,
-} from '@ssdk/runtime';
+import { deploymentHash, heartbeatSubject, loadDeployedDataflow, loadDeployedRecord, startHeartbeat, watchDeployment, type DeployedUnitSource, type Heartbeat } from '@ssdk/control-plane';
+import { isolationFromEnv, PlanNotTrustedError, runOperator, trustedKeysFrom, type UnitMetrics } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverFlags, serverOptions } from '../distributed.ts';
 import { controlSchemaOf, controlSchemaOption, postgresUrlOf } from '../distributed-control.ts';

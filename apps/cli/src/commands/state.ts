@@ -3,7 +3,7 @@
  * dataflow, read-only, straight from PostgreSQL (the planner need not run): the states with
  * their row counts, one state's entries, one key, or any read-only SQL over the state schema.
  */
-import { loadDeployedRecord, type DeployedDataflow } from '@ssdk/runtime';
+import { loadDeployedRecord, type DeployedDataflow } from '@ssdk/control-plane';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import type { PlanState } from '@ssdk/plan';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';

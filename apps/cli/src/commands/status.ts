@@ -3,7 +3,7 @@
  * live processes (heartbeats) and leases, records in/out since the planner started hearing
  * them, lag (stream sequences not yet committed) and watermark.
  */
-import type { DataflowStatus } from '@ssdk/runtime';
+import type { DataflowStatus } from '@ssdk/control-plane';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { serverFlags, serverOptions } from '../distributed.ts';
 import { askPlanner, reportPlannerRefusal } from '../distributed-control.ts';

@@ -1,5 +1,5 @@
 /** `ssdk undeploy NS/NAME [--purge]`: the planner forgets the dataflow (and with --purge drops its state and streams). */
-import type { UndeployReply } from '@ssdk/runtime';
+import type { UndeployReply } from '@ssdk/control-plane';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { serverFlags, serverOptions } from '../distributed.ts';
 import { askPlanner, reportPlannerRefusal } from '../distributed-control.ts';

@@ -16,18 +16,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { planOrThrow } from '@ssdk/plan';
-import {
-  buildComponents,
-  isolationFromEnv,
-  publicKeyOf,
-  signingSeedFromEnv,
-  stackSigningKey,
-  trustedKeysFrom,
-  unitRunsSandboxed,
-  type DeployReply,
-  type DeployRequest,
-  type IsolationChoice,
-} from '@ssdk/runtime';
+import { type DeployReply, type DeployRequest } from '@ssdk/control-plane';
+import { buildComponents, isolationFromEnv, publicKeyOf, signingSeedFromEnv, stackSigningKey, trustedKeysFrom, unitRunsSandboxed, type IsolationChoice } from '@ssdk/runtime';
 import { inlineConnectors, loadServicesFile, parseDuration, type Dataflow } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverArgs, serverFlags, serverOptions, type ServerFlags } from '../distributed.ts';

@@ -16,7 +16,7 @@
  * when it starts, so the file itself holds no secret. Anyone not listed is refused.
  */
 import { subjectToken } from '@ssdk/plan';
-import { heartbeatSubject, plannerSubject } from './control-plane.ts';
+import { heartbeatSubject, plannerSubject } from './protocol.ts';
 
 export type NatsRole = 'planner' | 'deployer' | 'operator' | 'producer' | 'consumer';
 export const NATS_ROLES: readonly NatsRole[] = ['planner', 'deployer', 'operator', 'producer', 'consumer'];

@@ -5,7 +5,7 @@
 import { BusAuthError, connectControl, createNatsBus, type ControlConnection } from '@ssdk/bus';
 import { PrivateNatsServer } from '@ssdk/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { plannerSubject } from './control-plane.ts';
+import { plannerSubject } from './protocol.ts';
 import { NATS_ROLES, natsRolePasswordEnv, natsRolesConfig, type NatsRole } from './nats-roles.ts';
 
 const prefix = 'ssdk_roles';

@@ -12,15 +12,22 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { bundleNative, stepSource } from '@ssdk/functions';
-import { canonicalJson, physicalPlanSchema, planHash, type PhysicalPlan } from '@ssdk/plan';
-import type { Dataflow } from '@ssdk/spec';
 import { sha256Hex, type ArtifactStore } from '@ssdk/bus';
+import { bundleNative, loadNativeBundle, stepSource, type NativeBundle } from '@ssdk/functions';
+import { canonicalJson, physicalPlanSchema, planHash, type PhysicalPlan } from '@ssdk/plan';
+import {
+  buildComponents,
+  openBuiltSandbox,
+  OperatorConfigError,
+  planSteps,
+  unitOnlyFunctions,
+  unitRunsSandboxed,
+  type FunctionLoader,
+  type IsolationChoice,
+  type UnitFunctionSource,
+} from '@ssdk/runtime';
+import type { Dataflow } from '@ssdk/spec';
 import { MANIFEST_FILE, type BuildManifest } from '@ssdk/wasm-host';
-import { artifactUnitFunctions, nativeArtifactPath, planSteps, type FetchedArtifacts, type UnitFunctionSource } from './functions.ts';
-import { buildComponents, unitRunsSandboxed } from './sandbox.ts';
-import { OperatorConfigError } from './settings.ts';
-import type { IsolationChoice } from './topology.ts';
 
 export const ARTIFACTS_VERSION = 1;
 
@@ -142,4 +149,29 @@ async function fetchFile(store: ArtifactStore, hash: string, path: string): Prom
   } finally {
     await rm(staging, { force: true });
   }
+}
+
+/**
+ * Where a deployment's artifacts were fetched: `native/<step id>.json` (a `NativeBundle` per
+ * step) and `build/` (the component build: `manifest.json` and the files it names).
+ */
+export interface FetchedArtifacts {
+  dir: string;
+  /** The build folder holds the component (the plan has sandboxed steps). */
+  hasBuild: boolean;
+}
+
+export function nativeArtifactPath(dir: string, stepId: string): string {
+  return join(dir, 'native', `${stepId}.json`);
+}
+
+/** A unit's functions from fetched artifacts. */
+export function artifactUnitFunctions(a: FetchedArtifacts): UnitFunctionSource {
+  return async (o) => {
+    const sandboxed = unitRunsSandboxed(o.op, o.isolation);
+    if (sandboxed && !a.hasBuild) throw new Error(`unit \`${o.op.id}\` runs sandboxed but the deployment carries no component: deploy it again with a plan that sandboxes it`);
+    const sandbox = sandboxed ? await openBuiltSandbox(join(a.dir, 'build'), o.sql ? { sql: o.sql } : {}) : undefined;
+    const native: FunctionLoader = async (ps) => (await loadNativeBundle(JSON.parse(await readFile(nativeArtifactPath(a.dir, ps.id), 'utf8')) as NativeBundle)).fn;
+    return { functions: unitOnlyFunctions(o.op, native, sandbox, o.sql), ...(sandbox ? { sandbox } : {}) };
+  };
 }
