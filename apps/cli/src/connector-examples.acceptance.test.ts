@@ -68,6 +68,10 @@ async function embedded(example: string): Promise<{ session: Session; run(connec
   };
 }
 
+// In the acceptance suite (npm run test:acceptance:distributed), not CI's gate: on the machine of
+// 2026-12-06 the MQTT case fails — the mqtt-source puts all 578 readings on `car-readings`, yet
+// the sql-sink reads no speeding event (0 of 158 rows) — although it passed where it was written.
+// Its cause is not found yet (docs/decisions.md); the webhook case passes.
 describe('connector examples (golden)', () => {
   it('examples/connectors - MQTT sensor feed → car-sensors → sql-sink: the PostgreSQL table equals the golden speeding events', async () => {
     const mosquitto = new PrivateMosquitto();
