@@ -61,7 +61,7 @@ const ENV_FILE = '.env';
  * The secret as compose's own variable substitution (from the shell, else `.env`): never its value
  * in this file, and no `env_file:` entry, which compose refuses to read when the file is missing.
  */
-const PASSWORD_VARIABLE = '${POSTGRES_PASSWORD}';
+const PASSWORD_VARIABLE = '${POSTGRES_PASSWORD:-}';
 const DATABASE_URL = `postgres://postgres:${PASSWORD_VARIABLE}@postgres:5432/ssdk`;
 /** Every operator container serves Prometheus metrics here; each has its own address, so replicas never collide. */
 const METRICS_PORT = 9464;
