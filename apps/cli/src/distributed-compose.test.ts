@@ -34,6 +34,8 @@ interface Service {
   env_file?: string[];
   depends_on?: Record<string, { condition: string }>;
   restart?: string;
+  init?: boolean;
+  healthcheck?: { test: string[]; interval: string; timeout: string; retries: number };
   ports?: string[];
   deploy?: { replicas: number };
   volumes?: string[];
@@ -112,6 +114,16 @@ describe('ssdk compose', () => {
     expect(s['nats']!.command).toContain('-js');
     expect(s['postgres']!.image).toMatch(/^postgres:/);
     expect(s['jaeger']!.ports).toContain('127.0.0.1:4318:4318');
+    // The servers run under Docker's init: a health probe killed at its timeout leaves its child to
+    // PID 1, and a postmaster as PID 1 reaping it (dead of SIGPIPE) would restart every connection.
+    // The probes run without a shell and write nothing to the probe's pipe.
+    for (const server of ['nats', 'postgres']) {
+      expect(s[server]!.init, server).toBe(true);
+      expect(s[server]!.healthcheck!.test[0], server).toBe('CMD');
+      expect(Number.parseInt(s[server]!.healthcheck!.timeout), server).toBeGreaterThanOrEqual(10);
+    }
+    expect(s['postgres']!.healthcheck!.test).toEqual(['CMD', 'pg_isready', '-q', '-U', 'postgres', '-d', 'ssdk']);
+    expect(s['nats']!.healthcheck!.test).toContain('/dev/null');
     expect(s['planner']!.command).toEqual(['ssdk', 'planner']);
     // The user's folder, read-only: the deploy job ships its services file and functions/ to the planner.
     expect(s['deploy-dataflow']!.command).toEqual(['ssdk', 'deploy', '/dataflow/services.yaml']);

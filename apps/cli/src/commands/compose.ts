@@ -229,22 +229,36 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
 
 const SERVERS_HEALTHY = { nats: { condition: 'service_healthy' }, postgres: { condition: 'service_healthy' } };
 
+/**
+ * Health probes: frequent, so dependants start soon after the servers are up, and patient, so a
+ * probe on a loaded machine finishes rather than being killed at its timeout (30 tries: a minute).
+ */
+const PROBE = { interval: '2s', timeout: '10s', retries: 30 };
+
 function servers(ports: Ports): Record<string, unknown> {
   return {
     nats: {
       image: 'nats:2.10-alpine',
       command: ['-js', '-sd', '/data', '-m', '8222'],
+      // An init as PID 1 reaps what the probes leave behind (see postgres).
+      init: true,
       ports: [publish(ports, 4222), publish(ports, 8222)],
       volumes: ['nats-data:/data'],
-      healthcheck: { test: ['CMD', 'wget', '-q', '-O', '-', 'http://127.0.0.1:8222/healthz?js-enabled-only=true'], interval: '5s', timeout: '3s', retries: 10 },
+      healthcheck: { test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8222/healthz?js-enabled-only=true'], ...PROBE },
     },
     postgres: {
       image: 'postgres:15-alpine',
+      // Docker's init as PID 1, not the postmaster. A probe killed at its timeout leaves its child
+      // (pg_isready) to PID 1; when that orphan then writes to the probe's closed pipe it dies of
+      // SIGPIPE, and a postmaster reaping it takes it for a crashed backend: every connection is
+      // cut and the server runs crash recovery (the stack's operators then back off and retry).
+      init: true,
       // Substituted from the env file; empty without it, and PostgreSQL then refuses to start.
       environment: { POSTGRES_USER: 'postgres', POSTGRES_PASSWORD: PASSWORD_VARIABLE, POSTGRES_DB: 'ssdk' },
       ports: [publish(ports, 5432)],
       volumes: ['pg-data:/var/lib/postgresql/data'],
-      healthcheck: { test: ['CMD-SHELL', 'pg_isready -U postgres -d ssdk'], interval: '5s', timeout: '3s', retries: 10 },
+      // Quiet: a probe that writes nothing cannot die of a closed pipe.
+      healthcheck: { test: ['CMD', 'pg_isready', '-q', '-U', 'postgres', '-d', 'ssdk'], ...PROBE },
     },
     jaeger: {
       image: 'jaegertracing/all-in-one:1.62.0',
