@@ -161,7 +161,10 @@ function copyJson(v: unknown, depth: number): unknown {
       if (proto !== OBJECT_PROTO && proto !== null) return viaJson(v);
       const src = v as Record<string, unknown>;
       const out: Record<string, unknown> = {};
-      for (const k of Object.keys(src)) {
+      // for-in, not Object.keys: no key array per object (V8 enumerates from the shape's cache).
+      // The same keys in the same order for a plain object (Object.prototype has no enumerable keys).
+      for (const k in src) {
+        if (!Object.hasOwn(src, k)) continue;
         // An own `__proto__` key would set the copy's prototype: let JSON make that one.
         if (k === '__proto__') return viaJson(v);
         const item = copyJson(src[k], depth + 1);
@@ -257,6 +260,12 @@ function kindOf(v: unknown): string {
 
 const ANY: Walker = (v) => v;
 
+/** Whether a type's walker is a scalar check (no nested values: its path matters only in a failure). */
+function isLeaf(t: TypeRef, types: Types): boolean {
+  const r = resolveType(t, types);
+  return r.kind === 'number' || r.kind === 'primitive';
+}
+
 function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: number): Walker {
   // Recursive types are rejected by the planner; this only guards against a loop.
   if (depth > 32) return ANY;
@@ -307,6 +316,8 @@ function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: numbe
         // An `option` property may be absent (`undefined` in JavaScript, `null` in JSON) like an `optional` one.
         optional: prop.optional || resolveType(prop.type, types).kind === 'option',
         walk: compileWalker(prop.type, types, dir, depth + 1),
+        // A scalar's walker uses its path only to fail: its path is made then, not per record.
+        leaf: isLeaf(prop.type, types),
       }));
       return (v, p) => {
         if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail(p, `expected an object, got ${kindOf(v)}`);
@@ -319,12 +330,19 @@ function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: numbe
           const from = prop.written !== undefined && src[read] === undefined ? prop.written : read;
           const to = dir === 'in' ? prop.name : prop.wire;
           const value = src[from];
-          const at = p ? `${p}.${from}` : from;
           if (value === undefined || value === null) {
-            if (!prop.optional) return fail(at, `missing required field`);
+            if (!prop.optional) return fail(p ? `${p}.${from}` : from, `missing required field`);
             continue;
           }
-          const walked = prop.walk(value, at);
+          let walked: unknown;
+          if (prop.leaf) {
+            try {
+              walked = prop.walk(value, '');
+            } catch {
+              // Again with its path, for the message.
+              walked = prop.walk(value, p ? `${p}.${from}` : from);
+            }
+          } else walked = prop.walk(value, p ? `${p}.${from}` : from);
           if (out) out[to] = walked;
           else if (walked !== value) {
             out = { ...src };
@@ -367,7 +385,8 @@ function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: numbe
       };
     }
     case 'enum': {
-      const variants = r.variants.map((variant) => ({ name: variant.name, walk: variant.type ? compileWalker(variant.type, types, dir, depth + 1) : undefined }));
+      // `at`: the variant's path at the top of a value, made once (as the path was always written).
+      const variants = r.variants.map((variant) => ({ name: variant.name, at: `.${variant.name}`, walk: variant.type ? compileWalker(variant.type, types, dir, depth + 1) : undefined }));
       const names = variants.map((x) => x.name).join(', ');
       if (r.tagging === 'untagged') {
         return (v, p) => {
@@ -383,17 +402,21 @@ function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: numbe
           return fail(p, `matches no variant of ${names}`);
         };
       }
+      const byName = new Map(variants.map((x) => [x.name, x]));
       return (v, p) => {
         if (typeof v === 'string') {
-          const unit = variants.find((x) => x.name === v && !x.walk);
-          return unit ? v : fail(p, `unknown variant ${JSON.stringify(v)} (expected one of ${names})`);
+          const unit = byName.get(v);
+          return unit && !unit.walk ? v : fail(p, `unknown variant ${JSON.stringify(v)} (expected one of ${names})`);
         }
         if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail(p, `expected a variant of ${names}, got ${kindOf(v)}`);
         const keys = Object.keys(v);
-        const variant = keys.length === 1 ? variants.find((x) => x.name === keys[0]) : undefined;
+        const variant = keys.length === 1 ? byName.get(keys[0]!) : undefined;
         if (!variant) return fail(p, `expected exactly one of ${names}, got ${keys.length ? keys.join(', ') : 'an empty object'}`);
         const payload = (v as Record<string, unknown>)[variant.name];
-        return { [variant.name]: variant.walk ? variant.walk(payload, `${p}.${variant.name}`) : payload };
+        const walked = variant.walk ? variant.walk(payload, p ? `${p}.${variant.name}` : variant.at) : payload;
+        // As the object walker does: a value the walk left as it was goes on as it is (v holds
+        // only this variant's key), not copied per record; a changed payload gets a new wrapper.
+        return walked === payload ? v : { [variant.name]: walked };
       };
     }
     case 'named':
