@@ -306,8 +306,8 @@ function sleep(ms: number): Promise<void> {
 }
 
 function logicWatermark(logic: UnitLogic): number | undefined {
-  const m = logic.meta() as { watermark?: { watermark?: number } } | null;
-  return m?.watermark?.watermark;
+  // Not from `meta()`, which a session unit builds from every open session.
+  return logic.watermark();
 }
 
 function isEmpty(e: UnitEffects): boolean {
