@@ -24,8 +24,7 @@
  * one after another, each over its whole input, and prints each one's CPU seconds: a per-unit
  * cost that does not depend on how a busy box shares its cores (the row's time is their sum).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,14 +35,12 @@ import pg from 'pg';
 import { decodeFrame, encodeFrame, encodeRecordFrames, type OutRecord } from '@ssdk/records';
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
+import { DATABASE_URL, drainTopic, NATS_URL, percentile, sleep, startOperator, startProc, type Proc } from './operators.ts';
 
-const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
-const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 const WORD_COUNT = `${ROOT}examples/word-count/services.yaml`;
 const STOP_WORDS = /^(the|and|for|with|that|this|from|are|was|were|but|not|you|your|they|them|their|its|has|have|had|into|over|than|then|there|when|what|which|who|will|would|can|our|all|any)$/;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const { values } = parseArgs({
   options: {
@@ -169,50 +166,6 @@ async function handWritten(): Promise<void> {
 // ------------------------------------------------------------------------------------------
 // The harness.
 
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  running: Promise<void>;
-  peakRssKb: () => number;
-  /** CPU time the process used (user + system), s: on a busy box, steadier than wall time. */
-  cpuSeconds: () => number;
-}
-
-function startProc(name: string, args: string[], readyText: string | undefined, env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, ...env } });
-  let peak = 0;
-  let cpu = 0;
-  const poll = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (m) peak = Math.max(peak, Number(m[1]));
-      // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100 a second).
-      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpu = (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      // exited
-    }
-  }, 50);
-  let seen = '';
-  const running = new Promise<void>((resolve) => {
-    if (!readyText) resolve();
-    child.stderr!.on('data', (b: Buffer) => {
-      seen += b.toString();
-      if (readyText && seen.includes(readyText)) resolve();
-      if (/error|Error/.test(b.toString()) && !/retry/.test(b.toString())) process.stderr.write(`[${name}] ${b.toString()}`);
-    });
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      clearInterval(poll);
-      resolve(code);
-    }),
-  );
-  return { name, child, exited, running, peakRssKb: () => peak, cpuSeconds: () => cpu };
-}
-
 const selfArgs = (role: string, extra: string[]) => [...process.execArgv, SELF, '--role', role, ...extra];
 
 function prng(seed: number) {
@@ -236,11 +189,6 @@ function frames(values: string[], timestamp: () => number): Uint8Array[] {
 
 async function publishAll(js: JetStreamClient, subject: string, data: Uint8Array[]): Promise<void> {
   for (let i = 0; i < data.length; i += 256) await Promise.all(data.slice(i, i + 256).map((d) => js.publish(subject, d)));
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
 /** Reads frames from `subject` until an end frame (or `expected` data frames), collecting latencies. */
@@ -377,7 +325,7 @@ async function main(): Promise<void> {
       for (const t2 of ['lines-in', 'lines-out']) await bus2.ensureTopic({ name: t2, partitions });
       const op2 = startSsdk(file, 'upper.to-upper', prefix2, schema2, partitions);
       await op2.running;
-      const lat = drainSsdk(bus2, 'lines-out', partitions);
+      const lat = drainTopic(bus2, 'lines-out', partitions);
       let rr = 0;
       await produceAtRate(
         async (d) => void (await bus2.publish('lines-in', rr++ % partitions, d.map((x) => ({ data: x })))),
@@ -477,7 +425,7 @@ async function main(): Promise<void> {
         fuse ? 'fx' : 'x',
         async () => {},
         async (bus) => {
-          const lat = drainSsdk(bus, 'words', partitions);
+          const lat = drainTopic(bus, 'words', partitions);
           let rr = 0;
           await produceAtRate(
             async (d) => void (await bus.publish('sentences', rr++ % partitions, d.map((x) => ({ data: x })))),
@@ -523,41 +471,8 @@ async function main(): Promise<void> {
   console.log('latency: (a) and (c1) at 8× the sentence rate in records/s; (b) and (c2) sentences at the given rate, measured per output word');
 }
 
-// Extra node flags for the ssdk processes, e.g. `BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p'`
-// to profile them (node refuses --cpu-prof in NODE_OPTIONS).
-const childNodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-
 function startSsdk(file: string, unit: string, prefix: string, schema: string, partitions: number, env: Record<string, string> = {}): Proc {
-  return startProc(
-    unit,
-    [...childNodeArgs, `${ROOT}bin/ssdk.js`, 'operator', file, '--operator', unit, '--nats', NATS_URL, '--postgres', DATABASE_URL, '--schema', schema, '--subject-prefix', prefix, '--partitions', String(partitions)],
-    ': running',
-    { SSDK_ISOLATION: values.isolation!, ...env },
-  );
-}
-
-/** Reads an ssdk topic's partitions until each delivered its end, collecting latencies. */
-async function drainSsdk(bus: NatsBus, topic: string, partitions: number): Promise<number[]> {
-  const latencies: number[] = [];
-  await Promise.all(
-    Array.from({ length: partitions }, async (_, p) => {
-      const reader = bus.read(topic, p);
-      for (;;) {
-        const messages = await reader.fetch(256, 1_000);
-        const now = Date.now();
-        let ended = false;
-        for (const m of messages) {
-          const f = decodeFrame(m.data);
-          if (f.kind === 'end') ended = true;
-          else if (f.kind === 'data') for (const r of f.records) latencies.push(now - r.timestamp);
-        }
-        if (messages.length) await reader.ack(messages.at(-1)!.seq);
-        if (ended) break;
-      }
-      await reader.close();
-    }),
-  );
-  return latencies.sort((a, b) => a - b);
+  return startOperator(file, unit, prefix, schema, partitions, { SSDK_ISOLATION: values.isolation!, ...env });
 }
 
 const MAP_DATAFLOW = `apiVersion: 0.5.0

@@ -10,12 +10,29 @@
  * Events are generated before the clock starts (the generator is not what is measured) at
  * `--rate` events per second of event time (Nexmark's default 10,000), so 500,000 events span
  * 50 s: five q7 windows, 29 q5 windows.
+ *
+ * Distributed (NATS + PostgreSQL, as bench:distributed; `--no-distributed` skips it): the query
+ * as `ssdk operator` processes, one per operator unit, then planned with `--fuse` (stateless
+ * steps joined into the unit they feed), functions trusted as embedded native is. Throughput:
+ * `--distributed-events` events published as frames of 100 before the operators start, timed
+ * from all running to all exited (the end of input), with the CPU seconds of every process and
+ * each one's peak RSS; the ratio to embedded native is of events per CPU second. Latency: fresh
+ * operators fed `--latency-rate` events/s for `--latency-seconds` with event time = send time,
+ * p50/p99 of (arrival − output timestamp) at the output topic, records that arrived before the
+ * end of input only. A window's result has the window's last millisecond as its time, so its
+ * latency is how long after the window's end it came out (grace periods and watermark included).
+ *   [--distributed-events N] [--latency-rate N] [--latency-seconds S] [--prefix NAME] [--no-distributed]
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { compileNexmarkOptions, nexmarkEvent, type Bid, type NexmarkEvent } from '@ssdk/nexmark';
+import pg from 'pg';
+import { createNatsBus } from '@ssdk/bus';
+import { compileNexmarkOptions, nexmarkEvent, nexmarkEventTime, type Bid, type NexmarkEvent } from '@ssdk/nexmark';
+import { planOrThrow } from '@ssdk/plan';
+import { encodeFrame, encodeRecordFrames } from '@ssdk/records';
 import type { ProduceRecord } from '@ssdk/runtime';
-import { buildComponent, measureRss, repo, report, runEmbedded, unitLines } from './embedded-harness.ts';
+import { buildComponent, mb, measureRss, repo, report, runEmbedded, unitLines } from './embedded-harness.ts';
+import { DATABASE_URL, drainTopic, NATS_URL, percentile, sleep, startOperator } from './operators.ts';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +45,12 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '10000' },
     'build-component': { type: 'string' },
     'state-dir': { type: 'string' },
+    'no-distributed': { type: 'boolean', default: false },
+    'distributed-events': { type: 'string', default: '100000' },
+    'latency-rate': { type: 'string', default: '2000' },
+    'latency-seconds': { type: 'string', default: '15' },
+    // NATS subject prefix and schema names start with it (each query and run adds its own part).
+    prefix: { type: 'string' },
   },
 });
 
@@ -190,10 +213,112 @@ async function benchQuery(query: string): Promise<void> {
   const r = await runEmbedded(file, 'events', input, 'native', layout);
   report('ssdk embedded, native functions', n, r.ms, r.rss, `(${(n / (r.cpuMs / 1000)).toLocaleString('en', { maximumFractionDigits: 0 })} events per CPU second)`, r.cpuMs);
   unitLines(r.metrics);
-  if (values['no-sandbox']) return;
-  const s = await runEmbedded(file, 'events', input.slice(0, ns), 'sandbox', layout);
-  report(`ssdk embedded, sandboxed, ${s.guestWorkers} guest worker(s)`, ns, s.ms, s.rss, '', s.cpuMs);
-  unitLines(s.metrics);
+  if (!values['no-sandbox']) {
+    const s = await runEmbedded(file, 'events', input.slice(0, ns), 'sandbox', layout);
+    report(`ssdk embedded, sandboxed, ${s.guestWorkers} guest worker(s)`, ns, s.ms, s.rss, '', s.cpuMs);
+    unitLines(s.metrics);
+  }
+  if (!values['no-distributed']) await distributed(query, file, events, n / (r.cpuMs / 1000));
+}
+
+/**
+ * The query as operator processes over NATS and PostgreSQL: one per unit, then fused. Each run
+ * has its own subject prefix and state schema, removed afterwards.
+ */
+async function distributed(query: string, file: string, events: NexmarkEvent[], embeddedPerCpuS: number): Promise<void> {
+  const partitions = Number(values.partitions);
+  const nd = Math.min(events.length, Number(values['distributed-events']));
+  const db = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+  const base = `${values.prefix ?? `nexmark${process.pid}`}${query}`;
+  try {
+    for (const fuse of [false, true]) {
+      const units = (await planOrThrow(file, { partitions, fuse })).plan.operators.map((op) => op.id);
+      const env: Record<string, string> = { SSDK_ISOLATION: 'native', ...(fuse ? { SSDK_FUSE: '1' } : {}) };
+      const layout = fuse ? 'fused' : 'one process per operator';
+      // One deployment: operators on a prefix and schema of their own, torn down afterwards.
+      const deployment = async <T>(suffix: string, run: (bus: Awaited<ReturnType<typeof createNatsBus>>, start: () => ReturnType<typeof startAll>) => Promise<T>): Promise<T> => {
+        const prefix = `${base}${fuse ? 'f' : 'd'}${suffix}`;
+        const schema = `ssdk_bench_${prefix}`.toLowerCase();
+        const bus = await createNatsBus({ servers: NATS_URL, subjectPrefix: prefix });
+        try {
+          await bus.ensureTopic({ name: 'events', partitions });
+          return await run(bus, () => startAll(file, units, prefix, schema, partitions, env));
+        } finally {
+          await bus.destroy().catch(() => {});
+          await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+        }
+      };
+      const tp = await deployment('t', async (bus, start) => {
+        // Frames of 100 events, round-robin over the partitions, then the end on each.
+        const frames: Uint8Array[] = [];
+        for (let i = 0; i < nd; i += 100) {
+          const records = events.slice(i, Math.min(nd, i + 100)).map((e) => ({ key: null, value: JSON.stringify(e), timestamp: nexmarkEventTime(e) }));
+          frames.push(...encodeRecordFrames(records, 900_000));
+        }
+        for (let p = 0; p < partitions; p++) {
+          const mine = frames.filter((_, i) => i % partitions === p);
+          for (let i = 0; i < mine.length; i += 512) await bus.publish('events', p, mine.slice(i, i + 512).map((data) => ({ data })));
+          await bus.publish('events', p, [{ data: encodeFrame({ kind: 'end' }) }]);
+        }
+        const ops = start();
+        await Promise.all(ops.map((o) => o.running));
+        const t0 = performance.now();
+        const cpu0 = ops.map((o) => o.cpuSeconds());
+        await Promise.all(ops.map((o) => o.exited));
+        const ms = performance.now() - t0;
+        const cpus = ops.map((o, i) => o.cpuSeconds() - cpu0[i]!);
+        return { ms, cpu: cpus.reduce((a, b) => a + b, 0), cpus, rss: ops.map((o) => o.peakRssKb()) };
+      });
+      const perCpuS = nd / tp.cpu;
+      report(
+        `ssdk distributed, ${layout} (${units.length} process${units.length > 1 ? 'es' : ''})`,
+        nd,
+        tp.ms,
+        Math.max(...tp.rss) * 1024,
+        `(${Math.round(perCpuS).toLocaleString('en')} events per CPU second, ${(perCpuS / embeddedPerCpuS).toFixed(2)}× embedded native; CPU s ${tp.cpus.map((c) => c.toFixed(1)).join(' + ')}; peak RSS ${tp.rss.map((k) => mb(k * 1024)).join(', ')})`,
+        tp.cpu * 1000,
+      );
+      const latency = await deployment('l', async (bus, start) => {
+        const ops = start();
+        await Promise.all(ops.map((o) => o.running));
+        let endSent = Infinity;
+        const drained = drainTopic(bus, query, partitions, () => endSent);
+        await produceAtRate(bus, partitions, Number(values['latency-rate']), Number(values['latency-seconds']));
+        endSent = Date.now();
+        for (let p = 0; p < partitions; p++) await bus.publish('events', p, [{ data: encodeFrame({ kind: 'end' }) }]);
+        const l = await drained;
+        await Promise.all(ops.map((o) => o.exited));
+        return l;
+      });
+      console.log(
+        `    latency at ${values['latency-rate']} events/s: p50 ${percentile(latency, 0.5)} ms  p99 ${percentile(latency, 0.99)} ms  (${latency.length.toLocaleString('en')} outputs before the end of input)`,
+      );
+    }
+  } finally {
+    await db.end();
+  }
+}
+
+function startAll(file: string, units: string[], prefix: string, schema: string, partitions: number, env: Record<string, string>) {
+  return units.map((u) => startOperator(file, u, prefix, schema, partitions, env));
+}
+
+/** `rate` Nexmark events a second for `seconds`, event time = send time (Nexmark's clock starts now), in 20 ms ticks. */
+async function produceAtRate(bus: Awaited<ReturnType<typeof createNatsBus>>, partitions: number, rate: number, seconds: number): Promise<void> {
+  const options = compileNexmarkOptions({ seed: 2, eventsPerSecond: rate, baseTime: Date.now() });
+  const t0 = options.baseTime;
+  let n = 0;
+  for (let tick = 0; Date.now() - t0 < seconds * 1000; tick++) {
+    const due = t0 + tick * 20;
+    if (due > Date.now()) await sleep(due - Date.now());
+    const upTo = Math.floor(((Date.now() - t0) * rate) / 1000);
+    const records = [];
+    for (; n < upTo; n++) {
+      const e = nexmarkEvent(n, options);
+      records.push({ key: null, value: JSON.stringify(e), timestamp: nexmarkEventTime(e) });
+    }
+    if (records.length) await bus.publish('events', tick % partitions, encodeRecordFrames(records, 900_000).map((data) => ({ data })));
+  }
 }
 
 if (values['build-component']) await buildComponent(values['build-component'], values['state-dir']!);

@@ -1,0 +1,106 @@
+/**
+ * What the distributed benchmarks share (bench:distributed, bench:nexmark): child processes
+ * with their peak RSS and CPU seconds read from /proc, `ssdk operator` processes for one unit
+ * each, and reading a topic's frames to its end with each record's latency.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { NatsBus } from '@ssdk/bus';
+import { decodeFrame } from '@ssdk/records';
+
+export const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+export const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  running: Promise<void>;
+  peakRssKb: () => number;
+  /** CPU time the process used (user + system), s: on a busy box, steadier than wall time. */
+  cpuSeconds: () => number;
+}
+
+export function startProc(name: string, args: string[], readyText: string | undefined, env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, ...env } });
+  let peak = 0;
+  let cpu = 0;
+  const poll = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]));
+      // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100 a second).
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu = (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // exited
+    }
+  }, 50);
+  let seen = '';
+  const running = new Promise<void>((resolve) => {
+    if (!readyText) resolve();
+    child.stderr!.on('data', (b: Buffer) => {
+      seen += b.toString();
+      if (readyText && seen.includes(readyText)) resolve();
+      if (/error|Error/.test(b.toString()) && !/retry/.test(b.toString())) process.stderr.write(`[${name}] ${b.toString()}`);
+    });
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      clearInterval(poll);
+      resolve(code);
+    }),
+  );
+  return { name, child, exited, running, peakRssKb: () => peak, cpuSeconds: () => cpu };
+}
+
+// Extra node flags for the ssdk processes, e.g. `BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p'`
+// to profile them (node refuses --cpu-prof in NODE_OPTIONS).
+const childNodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+
+/** `ssdk operator FILE --operator UNIT` on NATS and PostgreSQL; running once it says so. `env`: SSDK_ISOLATION, SSDK_FUSE. */
+export function startOperator(file: string, unit: string, prefix: string, schema: string, partitions: number, env: Record<string, string>): Proc {
+  return startProc(
+    unit,
+    [...childNodeArgs, `${ROOT}bin/ssdk.js`, 'operator', file, '--operator', unit, '--nats', NATS_URL, '--postgres', DATABASE_URL, '--schema', schema, '--subject-prefix', prefix, '--partitions', String(partitions)],
+    ': running',
+    env,
+  );
+}
+
+/**
+ * Reads an ssdk topic's partitions until each delivered its end: every record's latency (now −
+ * its timestamp), sorted. Records that arrive after `until()` are read but not counted.
+ */
+export async function drainTopic(bus: NatsBus, topic: string, partitions: number, until: () => number = () => Infinity): Promise<number[]> {
+  const latencies: number[] = [];
+  await Promise.all(
+    Array.from({ length: partitions }, async (_, p) => {
+      const reader = bus.read(topic, p);
+      for (;;) {
+        const messages = await reader.fetch(256, 1_000);
+        const now = Date.now();
+        let ended = false;
+        for (const m of messages) {
+          const f = decodeFrame(m.data);
+          if (f.kind === 'end') ended = true;
+          else if (f.kind === 'data' && now <= until()) for (const r of f.records) latencies.push(now - r.timestamp);
+        }
+        if (messages.length) await reader.ack(messages.at(-1)!.seq);
+        if (ended) break;
+      }
+      await reader.close();
+    }),
+  );
+  return latencies.sort((a, b) => a - b);
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
