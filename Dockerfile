@@ -10,6 +10,9 @@ COPY node_modules /opt/ssdk/node_modules
 # the user that writes it.
 ENV PATH=/opt/ssdk/node_modules/.bin:$PATH NODE_ENV=production
 RUN mkdir -p /var/cache/ssdk/components && chown node:node /var/cache/ssdk/components
+# ssdk's engine components (one per world, built by image.sh): a stack's component volume starts
+# as a copy of this folder, so no container compiles the engine.
+COPY --chown=node:node components /var/cache/ssdk/components
 USER node
 WORKDIR /home/node
 CMD ["ssdk", "--help"]
