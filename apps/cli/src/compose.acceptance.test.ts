@@ -6,7 +6,8 @@
  * component, operators fetch it from the object store) — is composed, brought up, fed half of
  * its input; one operator is scaled to 3 replicas and one of them is killed (`docker kill`, a
  * SIGKILL) mid-stream; then the rest of the input. The sinks and the state equal the golden
- * files, the operators' spans reached the OTLP receiver of the stack, and `compose down -v`
+ * files, the operators' spans reached the OTLP receiver of the stack, the deployment ran signed
+ * with the stack's own key (an unsigned deploy is refused), and `compose down -v`
  * leaves no container, volume or network of the project. The figures go to stderr.
  */
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -153,6 +154,18 @@ describe('ssdk compose on a Docker engine', () => {
       return path.at(-1) === 'ssdk-produce' && operatorServices.every((n) => path.includes(`ssdk-${n}`));
     });
     expect(whole, `no trace from ssdk-produce through ${operatorServices.join(', ')} among ${traces.length}`).toBeDefined();
+    // Signed plans: the deploy job signed with the stack's key from .env, every operator trusts only
+    // its public key and ran (none refused); a deploy from this machine without the key is refused.
+    const envText = await readFile(join(dir, '.env'), 'utf8');
+    expect(envText).toMatch(/^SSDK_SIGNING_KEY=S[A-Z2-7]+$/m);
+    expect((await status())!.operators.filter((o) => o.refused !== undefined || o.state === 'refused')).toEqual([]);
+    expect(operatorLogs).not.toMatch(/refusing version/);
+    const savedSeed = process.env['SSDK_SIGNING_KEY'];
+    delete process.env['SSDK_SIGNING_KEY'];
+    const unsigned = await ssdk(dir, ['deploy', 'flow/services.yaml', ...server]);
+    if (savedSeed !== undefined) process.env['SSDK_SIGNING_KEY'] = savedSeed;
+    expect(unsigned.code, unsigned.err).not.toBe(0);
+    expect(unsigned.err).toMatch(/not signed/);
     // The dashboard answers on its published port.
     expect((await fetch(`http://127.0.0.1:${8080 + OFFSET}/`)).status).toBe(200);
 

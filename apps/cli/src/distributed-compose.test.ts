@@ -17,6 +17,7 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { planOrThrow } from '@ssdk/plan';
+import { publicKeyOf } from '@ssdk/runtime';
 
 import { plainIsSafe } from './commands/compose.ts';
 import { bufferIo } from './io.ts';
@@ -212,6 +213,41 @@ describe('ssdk compose', () => {
     const config = await dockerComposeConfig(a.dir);
     expect(config).toContain(`POSTGRES_PASSWORD: ${password}`);
     expect(config).toContain(`DATABASE_URL: postgres://postgres:${password}@postgres:5432/ssdk`);
+  });
+
+  it('compose - signed plans: .env holds the stack\'s own signing key (0600); only the deploy job gets the seed, the planner and every operator trust its public key', async () => {
+    const a = await userDataflow('signed');
+    const b = await userDataflow('signed-too');
+    const first = await compose(a.dir, a.file, ['-o', 'docker-compose.yml']);
+    expect(first.code, first.err).toBe(0);
+    await compose(b.dir, b.file, ['-o', 'docker-compose.yml']);
+    const envA = await readFile(join(a.dir, '.env'), 'utf8');
+    const seed = /^SSDK_SIGNING_KEY=(S[A-Z2-7]{50,})$/m.exec(envA)?.[1];
+    expect(seed, 'an nkey seed in .env').toBeDefined();
+    const trusted = /^SSDK_TRUSTED_KEYS=(.*)$/m.exec(envA)![1]!;
+    expect(trusted).toBe(publicKeyOf(seed!));
+    // A key per stack, kept on a rerun (deployments already signed stay trusted).
+    expect(await readFile(join(b.dir, '.env'), 'utf8')).not.toContain(seed!);
+    expect((await stat(join(a.dir, '.env'))).mode & 0o777).toBe(0o600);
+    await compose(a.dir, a.file, ['-o', 'docker-compose.yml']);
+    expect(await readFile(join(a.dir, '.env'), 'utf8')).toBe(envA);
+
+    const text = await readFile(join(a.dir, 'docker-compose.yml'), 'utf8');
+    for (const shown of [first.out, first.err, text]) expect(shown).not.toContain(seed!);
+    const s = (parse(text) as ComposeFile).services;
+    const operators = Object.keys(s).filter((name) => s[name]!.command?.[1] === 'operator');
+    expect(operators.length).toBeGreaterThan(0);
+    for (const [name, svc] of Object.entries(s)) {
+      const env = svc.environment ?? {};
+      // The seed by compose's substitution, in the one service that signs; nothing that runs code holds it.
+      expect(env['SSDK_SIGNING_KEY'], name).toBe(name === 'deploy-dataflow' ? '${SSDK_SIGNING_KEY:-}' : undefined);
+      if (name === 'planner' || operators.includes(name)) expect(env['SSDK_TRUSTED_KEYS'], name).toBe('${SSDK_TRUSTED_KEYS:-}');
+    }
+    // What docker-compose hands the containers: the seed to the deploy job, the public key to the rest.
+    const config = parse(await dockerComposeConfig(a.dir)) as ComposeFile;
+    expect(config.services['deploy-dataflow']!.environment!['SSDK_SIGNING_KEY']).toBe(seed);
+    expect(config.services['planner']!.environment!['SSDK_TRUSTED_KEYS']).toBe(trusted);
+    for (const name of operators) expect(config.services[name]!.environment!['SSDK_TRUSTED_KEYS'], name).toBe(trusted);
   });
 
   it('compose - a fresh clone (no .env) still passes `docker-compose config`; the password is then empty, which PostgreSQL refuses at `up`', async () => {

@@ -136,8 +136,7 @@ export async function stackSigningKey(path: string): Promise<{ seed: string; pub
   try {
     seed = (await readFile(path, 'utf8')).trim();
   } catch {
-    const kp = createOperator();
-    seed = new TextDecoder().decode(kp.getSeed());
+    seed = newSigningSeed();
     await mkdir(dirname(path), { recursive: true });
     // `wx`: two stacks starting at once do not overwrite each other's key.
     try {
@@ -148,6 +147,16 @@ export async function stackSigningKey(path: string): Promise<{ seed: string; pub
   }
   await chmod(path, 0o600);
   return { seed, publicKey: publicKeyOf(seed) };
+}
+
+/** A new signing key: an nkey seed (ed25519, an operator key, as `nk -gen operator` makes). */
+export function newSigningSeed(): string {
+  const kp = createOperator();
+  try {
+    return new TextDecoder().decode(kp.getSeed());
+  } finally {
+    kp.clear();
+  }
 }
 
 /** The public nkey of a seed. */
