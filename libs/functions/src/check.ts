@@ -126,8 +126,9 @@ export async function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Pro
         inline.set(path, { site, service: node.service.name, path, codePos: src.codePos, prefixLines: 1, text });
         continue;
       }
-      if (imported.has(src.ref) || prebuilt(dir, src.ref)) continue;
-      const outside = leavesFolder(dir, src.ref);
+      // An imported package's body is its own module; one without a body was reported with the imports.
+      if (src.module === undefined && (imported.has(src.ref) || prebuilt(dir, src.ref))) continue;
+      const outside = src.module === undefined && leavesFolder(dir, src.ref);
       if (outside) {
         report(
           'function-outside-folder',
@@ -137,7 +138,7 @@ export async function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Pro
         );
         continue;
       }
-      const module = findModule(dir, src.ref);
+      const module = src.module ?? findModule(dir, src.ref);
       if (!module) {
         report(
           'function-module-missing',
@@ -190,7 +191,8 @@ export async function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Pro
     if (fn) {
       const line = Math.max(0, lc.line - fn.prefixLines);
       // Block scalars lose the same indentation on every line: columns shift by one amount.
-      return { file: df.file, line: fn.codePos.line + line, col: fn.codePos.col + lc.character };
+      // codePos names its file: a package's `run:` code is in the package file.
+      return { file: fn.codePos.file, line: fn.codePos.line + line, col: fn.codePos.col + lc.character };
     }
     return { file: displayPath(df.file, file.fileName), line: lc.line + 1, col: lc.character + 1 };
   };
@@ -242,7 +244,7 @@ export async function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Pro
     for (const { site } of uses) {
       const src = site.step.fn.source;
       if (src.kind !== 'uses') continue;
-      const name = camelCase(src.ref);
+      const name = camelCase(src.pkg?.name ?? src.ref);
       const chosen = exports.find((e) => e.name === name) ?? exports.find((e) => e.name === 'default');
       const callable = chosen && checker.getTypeOfSymbolAtLocation(chosen, file).getCallSignatures().length > 0;
       if (callable || reported.has(src.ref)) continue;

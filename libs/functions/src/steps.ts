@@ -29,14 +29,18 @@ export function stepSource(id: string, step: Step, servicesFile: string): Native
     }
     return { id, code: { inline: src.code, exportName: step.fn.name }, origin: { file: servicesFile, line: src.codePos.line, col: src.codePos.col }, resolveDir: dir };
   }
-  const module = findModule(dir, src.ref);
+  const module = src.module ?? findModule(dir, src.ref);
   if (!module) {
+    if (src.pkg !== undefined) {
+      throw new FunctionNotFoundError(`\`${src.ref}\` (package \`${src.pkg.id}\`) has no TypeScript body: port it first (\`ssdk validate\` shows the signature)`, src.refPos);
+    }
     throw new FunctionNotFoundError(
       `no code for \`${src.ref}\`: expected functions/${src.ref}.ts beside the services file (exporting \`${camelCase(src.ref)}\`); \`ssdk generate\` writes a stub`,
       src.refPos,
     );
   }
-  return { id, code: { module, exportName: camelCase(src.ref) }, resolveDir: dir };
+  // A package's function is exported under its own name, whatever the import's alias.
+  return { id, code: { module, exportName: camelCase(src.pkg?.name ?? src.ref) }, resolveDir: dir };
 }
 
 export function findModule(dir: string, ref: string): string | undefined {

@@ -18,7 +18,7 @@ export interface ConfigSection {
   settings: RuntimeSettings;
 }
 
-const CONFIG_SHAPE = { converter: converter.optional(), consumer: optionalNode, producer: optionalNode, ...settingsShape };
+const CONFIG_SHAPE = { converter: converter.optional(), consumer: optionalNode, producer: optionalNode, default_starting_offset: optionalNode, ...settingsShape };
 
 export function parseConfig(ctx: ParseContext, input: Node | undefined): ConfigSection {
   const view = input === undefined ? undefined : readMap(ctx, input, CONFIG_SHAPE, '`config`');
@@ -27,6 +27,11 @@ export function parseConfig(ctx: ParseContext, input: Node | undefined): ConfigS
   const producer = parseProducer(ctx, view?.values.producer, '`config.producer`');
   if (consumer !== undefined) config.consumer = consumer;
   if (producer !== undefined) config.producer = producer;
+  // Fluvio's examples also write it beside `converter` (key-processing, 0.5): the consumer's setting.
+  if (view?.values.default_starting_offset !== undefined) {
+    const offset = parseStartingOffset(ctx, view.values.default_starting_offset, '`config.default_starting_offset`');
+    if (offset !== undefined) config.consumer = { ...config.consumer, defaultStartingOffset: config.consumer?.defaultStartingOffset ?? offset };
+  }
   return config;
 }
 

@@ -19,7 +19,9 @@
  * ```
  */
 export * from './model.ts';
-export { parseServicesFile, parseOrThrow, SUPPORTED_API_VERSIONS } from './parse.ts';
+export { parseServicesFile, parseOrThrow, SUPPORTED_API_VERSIONS, parsePackageFile, looksLikePackageFile, PACKAGE_API_VERSIONS, type PackageParseResult } from './parse.ts';
+export { loadPackageFile, PACKAGE_FILE } from './packages.ts';
+export { packageId } from './dialects/package.ts';
 export { loadServicesFile } from './load.ts';
 export { formatDiagnostic, hasErrors, SpecError } from './diagnostics.ts';
 export { parseDuration } from './durations.ts';

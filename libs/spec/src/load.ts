@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import type { Diagnostic, FunctionSignature, ParseResult } from './model.ts';
 import { camelCase, kebabCase, snakeCase } from './names.ts';
 import { parseServicesFile } from './parse.ts';
+import { attachImports } from './packages.ts';
 import { emptyDataflow } from './sections.ts';
 import { readTsFunctions } from './signatures/typescript.ts';
 import { allSteps } from './steps-walk.ts';
@@ -23,6 +24,8 @@ export async function loadServicesFile(path: string): Promise<ParseResult> {
     return { dataflow: emptyDataflow(path), diagnostics: [unreadable(path, 'services file', error)] };
   }
   const result = parseServicesFile(text, path);
+  const imported = await attachImports(result.dataflow, dirname(path));
+  if (imported.length > 0) result.diagnostics = [...result.diagnostics, ...imported];
   await attachStubSignatures(result, dirname(path));
   return result;
 }
@@ -45,7 +48,8 @@ async function attachStubSignatures(result: ParseResult, dir: string): Promise<v
   const stubs = new Map<string, Promise<Stub | undefined>>();
   for (const step of allSteps(dataflow)) {
     const source = step.fn.source;
-    if (source.kind !== 'uses') continue;
+    // An imported function's body is its package's (attachImports read it).
+    if (source.kind !== 'uses' || source.pkg !== undefined) continue;
     let stub = stubs.get(source.ref);
     if (stub === undefined) {
       stub = readStub(dir, source.ref);

@@ -184,6 +184,13 @@ export type FunctionSource =
       refPos: SourcePos;
       /** The text of `functions/<fn>.ts`, when `loadServicesFile` found it beside the services file. */
       code?: string;
+      /**
+       * The TypeScript module that holds the function when it is not beside the services file:
+       * an imported package's `functions/<fn>.ts` (absolute path).
+       */
+      module?: string;
+      /** The package (`namespace/name@version`) the function is imported from, under its own name. */
+      pkg?: { id: string; name: string };
     };
 
 export interface FunctionRef {
@@ -310,6 +317,32 @@ export interface Import {
   types: Array<{ name: string; pos: SourcePos }>;
   states: Array<{ name: string; pos: SourcePos }>;
   pos: SourcePos;
+}
+
+/** A function an `sdf-package.yaml` declares: its signature, and the states it reads or updates. */
+export interface PackageFunction {
+  name: string;
+  operator: OperatorKind;
+  signature: FunctionSignature;
+  states: Array<{ name: string; pos: SourcePos }>;
+  dependencies: Dependency[];
+  /** `run:` code written in the package file; without it the body is `functions/<name>.ts` in the package's folder. */
+  inline?: Extract<FunctionSource, { kind: 'inline' }>;
+  /** The TypeScript module of the body (absolute), when `loadPackageFile` found one. */
+  module?: string;
+  pos: SourcePos;
+}
+
+/** An `sdf-package.yaml`: types, states and functions a dataflow imports (`imports: [{pkg, path}]`). */
+export interface Package {
+  file: string;
+  apiVersion: string;
+  meta: { name: string; namespace: string; version: string; pos: SourcePos };
+  imports: Import[];
+  types: Record<string, NamedType>;
+  states: Record<string, Extract<StateDecl, { kind: 'owned' }>>;
+  functions: Record<string, PackageFunction>;
+  dev: { imports: Import[] };
 }
 
 export type Dialect = 'seed' | 'preview' | 'dataflow';

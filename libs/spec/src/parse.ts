@@ -8,7 +8,8 @@ import { parseDataflowDialect } from './dialects/dataflow.ts';
 import { parsePreviewDialect } from './dialects/preview.ts';
 import { parseSeedDialect } from './dialects/seed.ts';
 import { Diagnostics, SpecError, hasErrors } from './diagnostics.ts';
-import type { Dataflow, Dialect, ParseResult } from './model.ts';
+import type { Dataflow, Diagnostic, Dialect, Package, ParseResult } from './model.ts';
+import { emptyPackage, parsePackageDialect } from './dialects/package.ts';
 import { Positions } from './positions.ts';
 import { emptyDataflow } from './sections.ts';
 import { listNames } from './suggest.ts';
@@ -276,4 +277,52 @@ export function parseOrThrow(text: string, file: string): Dataflow {
   const result = parseServicesFile(text, file);
   if (hasErrors(result.diagnostics)) throw new SpecError(result.diagnostics);
   return result.dataflow;
+}
+
+/** What parsing a package file returns: the package as complete as the file allows, and every problem found. */
+export interface PackageParseResult {
+  pkg: Package;
+  diagnostics: Diagnostic[];
+}
+
+/** Reads an `sdf-package.yaml`. Pure and never throws, like `parseServicesFile`. */
+export function parsePackageFile(text: string, file: string): PackageParseResult {
+  const diagnostics = new Diagnostics();
+  const done = (pkg: Package): PackageParseResult => ({ pkg, diagnostics: diagnostics.sorted() });
+  const { doc, positions, readable } = readYaml(text, file, diagnostics);
+  if (!readable) return done(emptyPackage(file));
+  const root = doc.contents;
+  if (root === null || !isMap(root)) {
+    diagnostics.error('invalid-type', `the package file must be a mapping, found ${describeNode(root as Node)}`, positions.at(0), 'start with `apiVersion: 0.5.0` and a `meta` section');
+    return done(emptyPackage(file));
+  }
+  const versions = `supported versions: ${listNames(PACKAGE_API_VERSIONS)}`;
+  const versionNode = root.get('apiVersion', true) as Node | undefined;
+  const apiVersion = versionNode !== undefined && isScalar(versionNode) ? String(versionNode.value) : undefined;
+  if (apiVersion === undefined || !(PACKAGE_API_VERSIONS as readonly string[]).includes(apiVersion)) {
+    diagnostics.error(
+      versionNode === undefined ? 'missing-key' : 'unsupported-api-version',
+      versionNode === undefined ? 'missing key `apiVersion` in the package file' : `unsupported package apiVersion \`${apiVersion}\``,
+      versionNode === undefined ? positions.of(root) : positions.of(versionNode),
+      versions,
+    );
+    return done(emptyPackage(file));
+  }
+  const ctx: ParseContext = { file, source: text, doc, positions, diagnostics, dialect: 'dataflow', apiVersion, types: {}, functions: {}, schedules: new Map() };
+  const pkg = emptyPackage(file, apiVersion);
+  parsePackageDialect(ctx, root, pkg);
+  return done(pkg);
+}
+
+/** Packages came with Stateful DataFlow (0.4.0). */
+export const PACKAGE_API_VERSIONS = ['0.4.0', '0.5.0', '0.6.0'] as const;
+
+/**
+ * A package file, as opposed to a services file: its top level has `functions` (or `meta` with
+ * `types` or `states`) but no `services` or `operations`.
+ */
+export function looksLikePackageFile(text: string): boolean {
+  const keys = new Set([...text.matchAll(/^([A-Za-z][\w-]*)\s*:/gm)].map((m) => m[1]));
+  if (keys.has('services') || keys.has('operations') || keys.has('topics')) return false;
+  return keys.has('meta') && (keys.has('functions') || keys.has('types') || keys.has('states'));
 }

@@ -9,7 +9,7 @@ import { parseCron } from './cron.ts';
 import type { ParseContext, ScheduleDecl } from './context.ts';
 import type { Dataflow, Dialect, Import, SourcePos } from './model.ts';
 import { fail, node, optionalNode, readEntries, readList, readMap, requireOneOf, type MapView, type Values } from './reader.ts';
-import { duration, semver, text } from './schemas.ts';
+import { converter, duration, semver, text } from './schemas.ts';
 import { parseTopics } from './topics.ts';
 import { parseTypes } from './types.ts';
 
@@ -56,7 +56,7 @@ export function parseCommonSections(ctx: ParseContext, root: MapView<typeof COMM
 
 const META_SHAPE = { name: text, namespace: text, version: semver };
 
-function parseMeta(ctx: ParseContext, input: Node, fallback: Dataflow['meta']): Dataflow['meta'] {
+export function parseMeta(ctx: ParseContext, input: Node, fallback: Dataflow['meta']): Dataflow['meta'] {
   const view = readMap(ctx, input, META_SHAPE, '`meta`');
   if (view === undefined) return fallback;
   return {
@@ -117,7 +117,8 @@ function readNamed<S extends typeof NAME_SHAPE>(
 /** `dev: {imports, topics}`: what `--dev` runs use instead of published packages and real topics. */
 export function parseDev(ctx: ParseContext, input: Node | undefined, dataflow: Dataflow): void {
   if (input === undefined) return;
-  const view = readMap(ctx, input, { imports: optionalNode, topics: optionalNode }, '`dev`');
+  // `converter` is the record format of `sdf run --dev`; ssdk's test cases say theirs per case.
+  const view = readMap(ctx, input, { imports: optionalNode, topics: optionalNode, converter: converter.optional() }, '`dev`');
   if (view === undefined) return;
   dataflow.dev = {
     imports: parseImports(ctx, view.values.imports, 'dev.imports'),

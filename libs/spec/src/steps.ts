@@ -185,9 +185,20 @@ function stepFunction(
     ctx.diagnostics.error('invalid-type', `\`run\` in ${where} must be text (the function's code), found ${describeNode(run)}`, view.valuePos('run'));
     return undefined;
   }
-  const code = (run as Scalar<string>).value;
-  const lang = detectLanguage(code, declaredLang);
-  return readInlineFunction(ctx, code, run as Scalar<string>, view.valuePos('run'), lang, operator, where);
+  return readRun(ctx, run as Scalar<string>, view.valuePos('run'), operator, where, declaredLang);
+}
+
+/** `run:` code (TypeScript, or Rust reported with its port): a step's, or a package function's. */
+export function readRun(
+  ctx: ParseContext,
+  run: Scalar<string>,
+  runPos: SourcePos,
+  operator: OperatorKind,
+  where: string,
+  declaredLang: FunctionLang | undefined,
+): FunctionRef | undefined {
+  const code = run.value;
+  return readInlineFunction(ctx, code, run, runPos, detectLanguage(code, declaredLang), operator, where);
 }
 
 /**
@@ -278,7 +289,7 @@ const NPM_DEPENDENCY_SHAPE = {
  * npm packages bundled into a TypeScript function. A Rust step's crates are reported (as a
  * warning: porting the function removes them) and kept as written.
  */
-function parseDependencies(ctx: ParseContext, input: Node | undefined, where: string, lang: FunctionLang): Dependency[] {
+export function parseDependencies(ctx: ParseContext, input: Node | undefined, where: string, lang: FunctionLang): Dependency[] {
   const dependencies: Dependency[] = [];
   for (const item of readList(ctx, input, `\`dependencies\` of ${where}`)) {
     if (lang === 'rust') {

@@ -47,7 +47,8 @@ function withPos<T extends TypeRef>(type: T, pos: SourcePos | undefined): T {
   return pos === undefined ? type : { ...type, pos };
 }
 
-const typeName = { 'type-name': text.optional() };
+/** The generated type's name; Fluvio's files also write it `type_name`. */
+const typeName = { 'type-name': text.optional(), type_name: text.optional() };
 
 /** The keys each kind of definition may have besides `type`. */
 const KIND_SHAPES: Readonly<Record<string, Shape>> = {
@@ -140,7 +141,7 @@ function misspeltKind(target: YAMLMap, written: string, extra: Shape): string | 
 
 function buildType(ctx: ParseContext, kind: string, view: MapView<Shape>, where: string): TypeRef {
   const pos = view.valuePos('type');
-  const name = view.values['type-name'] as string | undefined;
+  const name = (view.values['type-name'] ?? view.values['type_name']) as string | undefined;
   const named = name === undefined ? {} : { typeName: name };
   switch (kind) {
     case 'object':

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { loadConnectorFile, looksLikeConnectorFile } from '@ssdk/spec';
+import { loadConnectorFile, loadPackageFile, looksLikeConnectorFile, looksLikePackageFile, packageId } from '@ssdk/spec';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { checkFunctionCode } from '@ssdk/functions';
 import { checkServicesFile } from '@ssdk/plan';
@@ -34,6 +34,10 @@ export async function runValidate(cmd: ParsedCommand, io: CliIo): Promise<number
       if (!(await validateConnector(file, cmd, io))) failed++;
       continue;
     }
+    if (await isPackageFile(file)) {
+      if (!(await validatePackage(file, cmd, io))) failed++;
+      continue;
+    }
     const { dataflow, diagnostics } = await checkServicesFile(file, { checkCode: checkFunctionCode });
     printDiagnostics(io, diagnostics);
     const { errors, warnings } = countBySeverity(diagnostics);
@@ -64,6 +68,34 @@ async function isConnectorFile(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Packages (`sdf-package.yaml`) have functions, types or states and no services. */
+async function isPackageFile(file: string): Promise<boolean> {
+  try {
+    return looksLikePackageFile(await readFile(file, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function validatePackage(file: string, cmd: ParsedCommand, io: CliIo): Promise<boolean> {
+  const { pkg, diagnostics } = await loadPackageFile(file);
+  printDiagnostics(io, diagnostics);
+  const { errors, warnings } = countBySeverity(diagnostics);
+  const tail = warnings ? `, ${plural(warnings, 'warning')}` : '';
+  if (errors > 0) {
+    io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${tail}\n`);
+    return false;
+  }
+  if (!cmd.values['quiet']) {
+    const count = (o: object, what: string) => plural(Object.keys(o).length, what);
+    io.out(
+      `${file}: ${paint(io, 'green', 'valid')} — package ${packageId(pkg)} (apiVersion ${pkg.apiVersion}): ` +
+        `${count(pkg.functions, 'function')}, ${count(pkg.types, 'type')}, ${count(pkg.states, 'state')}${tail}\n`,
+    );
+  }
+  return true;
 }
 
 async function validateConnector(file: string, cmd: ParsedCommand, io: CliIo): Promise<boolean> {

@@ -5,6 +5,7 @@
  * declared functions by name, and its `state` map names the states it uses.
  */
 import type { Node } from 'yaml';
+import { z } from 'zod';
 import type { ParseContext } from '../context.ts';
 import type {
   Dataflow,
@@ -82,23 +83,27 @@ function parseFunctions(ctx: ParseContext, input: Node | undefined): Dataflow['f
   return functions;
 }
 
-function parseInputs(ctx: ParseContext, input: Node | undefined, where: string): FunctionParam[] {
+export function parseInputs(ctx: ParseContext, input: Node | undefined, where: string): FunctionParam[] {
   const params: FunctionParam[] = [];
   for (const item of readList(ctx, input, `\`inputs\` of ${where}`)) {
     let name: string | undefined;
+    let isKey = false;
     const type = parseType(ctx, item.node, `input ${item.number} of ${where}`, {
-      extra: { name: text },
+      // `kind: key` (packages): the record's key, which ssdk functions read with `ctx.key()`.
+      extra: { name: text, kind: z.enum(['key', 'value']).optional() },
       onExtra: (view) => {
         name = view.values.name;
+        isKey = view.values.kind === 'key';
       },
     });
-    if (name !== undefined) params.push({ name, type });
+    // As Fluvio's Rust signatures write a key input: `Option<K>` first.
+    if (name !== undefined) params.push({ name, type: isKey ? { kind: 'option', value: type } : type });
   }
   return params;
 }
 
 /** `output: {type, optional?, list?}`: `list` makes a list of the type, `optional` an option of that. */
-function parseOutput(ctx: ParseContext, input: Node, where: string): TypeRef {
+export function parseOutput(ctx: ParseContext, input: Node, where: string): TypeRef {
   let optional = false;
   let list = false;
   let type = parseType(ctx, input, `\`output\` of ${where}`, {

@@ -3,7 +3,7 @@
  * `rust-function` diagnostic's hint ("port it to TypeScript: function isSpeeding(car: Car): boolean").
  */
 import type { FunctionParam, FunctionSignature, OperatorKind, TypeRef } from '../model.ts';
-import { camelCase } from '../names.ts';
+import { camelCase, pascalCase } from '../names.ts';
 
 /** A type as TypeScript code. Numbers are all `number` in ssdk's TypeScript functions. */
 export function tsTypeText(type: TypeRef): string {
@@ -16,7 +16,8 @@ export function tsTypeText(type: TypeRef): string {
     case 'number':
       return 'number';
     case 'named':
-      return type.name;
+      // Generated types are PascalCase (`analytics-event` is `AnalyticsEvent`).
+      return pascalCase(type.name);
     case 'list': {
       const items = tsTypeText(type.items);
       return /[|{ ]/.test(items) ? `Array<${items}>` : `${items}[]`;
