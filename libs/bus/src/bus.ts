@@ -62,5 +62,20 @@ export interface Bus {
   read(topic: string, partition: number, options?: ReadOptions): PartitionReader;
   /** The last sequence of a partition (0 when empty). */
   lastSeq(topic: string, partition: number): Promise<number>;
+  /**
+   * Which stream holds a topic now. Sequences are positions in one stream: a stream made again
+   * (or the in-memory bus of another process) starts at 1 again, so a position kept outside the
+   * bus (an operator's offsets, a sink's committed position) means something only against the
+   * stream it was taken in.
+   */
+  streamIdentity(topic: string): Promise<StreamIdentity>;
   close(): Promise<void>;
+}
+
+export interface StreamIdentity {
+  /** The stream's name and creation time (as the server reports it; unique per in-memory bus). */
+  stream: string;
+  created: string;
+  /** The last sequence of the stream (0 when empty): no partition's offset can be above it. */
+  lastSeq: number;
 }

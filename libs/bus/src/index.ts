@@ -15,7 +15,7 @@
 export * from './bus.ts';
 export * from './errors.ts';
 export { createMemoryBus, type MemoryBusOptions } from './memory.ts';
-export { createNatsBus, type NatsBus, type StreamIdentity } from './nats.ts';
+export { createNatsBus, type NatsBus } from './nats.ts';
 export { compileNatsBusOptions, type CompiledNatsBusOptions, type NatsBusOptions } from './nats-options.ts';
 export {
   compileNatsConnection,

@@ -24,4 +24,16 @@ describe('bus - memory adapter', () => {
     expect(() => bus.read('t', 3)).toThrow(UnknownTopicError);
     expect(() => bus.read('t', 3)).toThrow('topic `t` has no partition 3 (it has 3)');
   });
+
+  it('bus - streamIdentity: the same topic on another in-memory bus (another process) is another stream', async () => {
+    const a = createMemoryBus({ now: () => 0 });
+    const b = createMemoryBus({ now: () => 0 });
+    for (const bus of [a, b]) await bus.ensureTopic({ name: 't', partitions: 2 });
+    await a.publish('t', 1, [{ data: bytes('x') }, { data: bytes('y') }]);
+    const first = await a.streamIdentity('t');
+    expect(first).toEqual({ stream: 'memory:t', created: expect.any(String), lastSeq: 2 });
+    expect((await a.streamIdentity('t')).created).toBe(first.created);
+    // Created in the same millisecond, still told apart.
+    expect((await b.streamIdentity('t')).created).not.toBe(first.created);
+  });
 });

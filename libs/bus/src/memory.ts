@@ -3,7 +3,8 @@
  * that the next publish resolves. It honours the same contract as JetStream (sequences from 1,
  * de-duplication by msgId within a window), so the runtime's commit protocol is tested on it too.
  */
-import type { Bus, BusMessage, PartitionReader, PublishAck, PublishMessage, TopicConfig } from './bus.ts';
+import { randomUUID } from 'node:crypto';
+import type { Bus, BusMessage, PartitionReader, PublishAck, PublishMessage, StreamIdentity, TopicConfig } from './bus.ts';
 import { UnknownTopicError } from './errors.ts';
 
 export interface MemoryBusOptions {
@@ -20,6 +21,8 @@ interface Partition {
 
 interface Topic {
   config: TopicConfig;
+  /** Unique to this bus's topic: another process's topic of the same name is another stream. */
+  created: string;
   partitions: Partition[];
   /** msgId -> [seq, time seen] */
   seen: Map<string, { seq: number; at: number }>;
@@ -44,7 +47,7 @@ class MemoryBus implements Bus {
     const existing = this.topics.get(config.name);
     if (existing) return existing.config;
     const partitions = Array.from({ length: config.partitions }, (): Partition => ({ messages: [], waiters: [] }));
-    this.topics.set(config.name, { config: { ...config }, partitions, seen: new Map() });
+    this.topics.set(config.name, { config: { ...config }, created: `${new Date(this.now()).toISOString()} memory ${randomUUID()}`, partitions, seen: new Map() });
     return config;
   }
 
@@ -111,6 +114,11 @@ class MemoryBus implements Bus {
 
   async lastSeq(topic: string, partition: number): Promise<number> {
     return this.mustPartition(this.mustTopic(topic), partition).messages.length;
+  }
+
+  async streamIdentity(topic: string): Promise<StreamIdentity> {
+    const t = this.mustTopic(topic);
+    return { stream: `memory:${topic}`, created: t.created, lastSeq: Math.max(0, ...t.partitions.map((p) => p.messages.length)) };
   }
 
   async close(): Promise<void> {

@@ -30,7 +30,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { ClosedConnectionError, DrainingConnectionError, nanos, type NatsConnection } from '@nats-io/transport-node';
-import type { Bus, PartitionReader, PublishAck, PublishMessage, ReadOptions, TopicConfig } from './bus.ts';
+import type { Bus, PartitionReader, PublishAck, PublishMessage, ReadOptions, StreamIdentity, TopicConfig } from './bus.ts';
 import {
   BusClosedError,
   BusError,
@@ -47,14 +47,6 @@ import { describeTopic, parseDescription, partitionSubject, streamNameOf, stream
 import { JetStreamPublisher } from './nats-publisher.ts';
 import { NatsPartitionReader, errorText, type ReaderHost } from './nats-reader.ts';
 import { backoffDelay, isNoResponders, isTransientNatsError, sleep, waitAtMost } from './retry.ts';
-
-export interface StreamIdentity {
-  /** The stream's name and creation time (ISO 8601, as the server reports it). */
-  stream: string;
-  created: string;
-  /** The last sequence of the stream (0 when empty): no partition's offset can be above it. */
-  lastSeq: number;
-}
 
 export interface NatsBus extends Bus {
   readonly options: Readonly<CompiledNatsBusOptions>;

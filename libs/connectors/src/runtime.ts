@@ -272,6 +272,18 @@ export interface SinkBatch {
   lastSeq: number;
   /** The position the batch starts after. */
   afterSeq: number;
+  /** The stream the sequences belong to (`StreamIdentity.created`): committed with the position. */
+  stream: string;
+}
+
+/**
+ * A sink's committed position: a sequence of one stream. `stream` is absent in positions
+ * committed before streams were recorded; such a position is trusted while it is not past the
+ * partition's end.
+ */
+export interface SinkPosition {
+  seq: number;
+  stream?: string;
 }
 
 export interface SinkWriter {
@@ -279,7 +291,7 @@ export interface SinkWriter {
    * Positions the sink keeps itself, in the same transaction as what it writes (sql-sink):
    * then the runner keeps none. Undefined: the runner keeps them on the bus.
    */
-  positions?(topic: string, partitions: readonly number[]): Promise<Map<number, number>>;
+  positions?(topic: string, partitions: readonly number[]): Promise<Map<number, SinkPosition>>;
   /**
    * Delivers a batch (durably, before resolving). Records the endpoint cannot take go to
    * `reject` with the reason; they are dead-lettered before the position moves (a writer that
@@ -326,21 +338,40 @@ export async function runSink(host: ConnectorHost, writer: SinkWriter, options: 
   if (partitions.length === 0) host.log(`replica ${options.replica?.index} of ${options.replica?.count}: \`${options.topic}\` has ${config.partitions} partition(s), none for this replica`);
   const runnerPositions = writer.positions === undefined && options.keepPositions ? await busPositions(host, options.consumerId, config.partitions) : undefined;
   const own = writer.positions ? await retrying(host, 'positions', () => writer.positions!(options.topic, partitions), options.backoff) : undefined;
+  const stream = await retrying(host, 'stream lookup', () => host.bus.streamIdentity(options.topic));
   await Promise.all(
     partitions.map(async (partition) => {
-      let after = own?.get(partition);
-      if (after === undefined && runnerPositions) {
-        const saved = await runnerPositions.load(partition);
-        if (saved !== undefined) after = Number(saved);
+      let saved = own?.get(partition);
+      if (saved === undefined && runnerPositions) saved = parseSinkPosition(await runnerPositions.load(partition));
+      const last = await host.bus.lastSeq(options.topic, partition);
+      let after: number | undefined;
+      if (saved !== undefined && saved.seq > 0) {
+        // A position of another stream (the topic made again, the in-memory bus of another
+        // process) would skip that many records of this one without a word: it is dropped and
+        // the sink starts as one that never committed (`meta.consumer.offset.start`).
+        const other = saved.stream !== undefined ? saved.stream !== stream.created : saved.seq > last;
+        if (!other) after = saved.seq;
+        else
+          host.log(
+            `position ${saved.seq} of \`${options.topic}\`/${partition} was committed against another stream (${saved.stream ?? 'unrecorded'}; this one is ${stream.created}, last sequence ${last}): reading from its ${options.start}`,
+          );
       }
-      if (after === undefined) after = options.start === 'end' ? await host.bus.lastSeq(options.topic, partition) : 0;
+      after ??= options.start === 'end' ? last : 0;
       (host.stats.positions ??= new Map()).set(partition, after);
-      await runPartition(host, writer, options, partition, after, runnerPositions);
+      await runPartition(host, writer, options, partition, after, stream.created, runnerPositions);
     }),
   );
 }
 
-async function runPartition(host: ConnectorHost, writer: SinkWriter, options: SinkRunOptions, partition: number, startAfter: number, positions: PositionStore | undefined): Promise<void> {
+/** A position as `busPositions` keeps it for a sink: `{"seq", "stream"}`, or a bare sequence (before streams were recorded). */
+function parseSinkPosition(text: string | undefined): SinkPosition | undefined {
+  if (text === undefined) return undefined;
+  if (!text.startsWith('{')) return { seq: Number(text) };
+  const { seq, stream } = JSON.parse(text) as { seq: number; stream: string };
+  return { seq, stream };
+}
+
+async function runPartition(host: ConnectorHost, writer: SinkWriter, options: SinkRunOptions, partition: number, startAfter: number, stream: string, positions: PositionStore | undefined): Promise<void> {
   let after = startAfter;
   let reader = host.bus.read(options.topic, partition, { afterSeq: after });
   // Positions delivered but not saved yet (a flush period holds them back).
@@ -349,7 +380,7 @@ async function runPartition(host: ConnectorHost, writer: SinkWriter, options: Si
   const savePosition = async (force: boolean) => {
     if (!positions || after === saved) return;
     if (!force && options.flushPeriodMs !== undefined && Date.now() - savedAt < options.flushPeriodMs) return;
-    await positions.save(partition, String(after));
+    await positions.save(partition, JSON.stringify({ seq: after, stream }));
     saved = after;
     savedAt = Date.now();
   };
@@ -371,7 +402,7 @@ async function runPartition(host: ConnectorHost, writer: SinkWriter, options: Si
         continue;
       }
       for (const messages of byBytes(fetched, options.maxBytes)) {
-        await deliver(host, writer, options, partition, after, messages);
+        await deliver(host, writer, options, partition, after, stream, messages);
         after = messages.at(-1)!.seq;
         host.stats.batches = (host.stats.batches ?? 0) + 1;
         (host.stats.positions ??= new Map()).set(partition, after);
@@ -406,11 +437,11 @@ function byBytes<M extends { data: Uint8Array }>(messages: M[], maxBytes: number
 }
 
 /** One batch to the writer: decoded, delivered (retried while the endpoint is away), rejects dead-lettered. */
-async function deliver(host: ConnectorHost, writer: SinkWriter, options: SinkRunOptions, partition: number, after: number, messages: Array<{ seq: number; data: Uint8Array; headers?: Record<string, string> }>): Promise<void> {
-  if (!host.tracer) return deliverBatch(host, writer, options, partition, after, messages);
+async function deliver(host: ConnectorHost, writer: SinkWriter, options: SinkRunOptions, partition: number, after: number, stream: string, messages: Array<{ seq: number; data: Uint8Array; headers?: Record<string, string> }>): Promise<void> {
+  if (!host.tracer) return deliverBatch(host, writer, options, partition, after, stream, messages);
   const span = host.tracer.startBatch('connector.deliver', messages.map((m) => m.headers), { 'ssdk.connector': host.name, 'messaging.destination.name': options.topic, 'ssdk.partition': partition, 'ssdk.messages': messages.length, 'ssdk.input.first_seq': messages[0]!.seq, 'ssdk.input.last_seq': messages.at(-1)!.seq });
   try {
-    await deliverBatch(host, writer, options, partition, after, messages);
+    await deliverBatch(host, writer, options, partition, after, stream, messages);
   } catch (error) {
     span.fail(error);
     throw error;
@@ -419,8 +450,8 @@ async function deliver(host: ConnectorHost, writer: SinkWriter, options: SinkRun
   }
 }
 
-async function deliverBatch(host: ConnectorHost, writer: SinkWriter, options: SinkRunOptions, partition: number, after: number, messages: Array<{ seq: number; data: Uint8Array }>): Promise<void> {
-  const batch: SinkBatch = { topic: options.topic, partition, messages: [], lastSeq: messages.at(-1)!.seq, afterSeq: after };
+async function deliverBatch(host: ConnectorHost, writer: SinkWriter, options: SinkRunOptions, partition: number, after: number, stream: string, messages: Array<{ seq: number; data: Uint8Array }>): Promise<void> {
+  const batch: SinkBatch = { topic: options.topic, partition, messages: [], lastSeq: messages.at(-1)!.seq, afterSeq: after, stream };
   const undecodable: DeadLetter[] = [];
   for (const message of messages) {
     const records: SinkRecord[] = [];

@@ -5,11 +5,13 @@
  * table with no key, where any repeat would show.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNatsBus, type NatsBus } from '@ssdk/bus';
+import { createMemoryBus, createNatsBus, type NatsBus } from '@ssdk/bus';
+import { parseConnectorFile } from '@ssdk/spec';
 import { encodeRecords } from '@ssdk/records';
 import { openPostgresDatabase, type SqlDatabase } from '@ssdk/state';
 import { testNats, testPostgres, uniqueName, until, type TestNats, type TestPostgres } from '@ssdk/testing';
 import { ConnectorProcess, OUTAGE_MS, readTopic, scratch, sleep, TcpProxy } from './connectors.testkit.ts';
+import { runConnector } from './run.ts';
 
 let nats: TestNats;
 let pg: TestPostgres;
@@ -134,4 +136,35 @@ transforms:
     expect(connector.output).toContain('column `device_id` is required');
     expect(await connector.stop()).toBe(0);
   }, 180_000);
+});
+
+describe('sql-sink positions belong to their stream', () => {
+  it('sql-sink - a position committed against another stream (a new in-memory bus) is dropped, not applied: every record of the new stream is a row', async () => {
+    const name = uniqueName('streams').replace(/_/g, '-');
+    const table = `${pg.schema}.stream_rows`;
+    await db.query(`CREATE TABLE ${table} (n int NOT NULL)`);
+    const { connector, diagnostics } = parseConnectorFile(`meta: {version: latest, name: ${name}, type: sql-sink, topic: numbers}\nsql: {url: "${pg.connectionString}", table: ${table}}\n`, 'streams.yaml');
+    expect(diagnostics).toEqual([]);
+    const count = async () => Number((await db.query<{ c: string }>(`SELECT count(*) AS c FROM ${table}`))[0]!.c);
+    const log: string[] = [];
+    // Two processes' runs of one dataflow: each its own in-memory bus, so its own `numbers` stream.
+    const run = async (numbers: number[], rowsAfter: number) => {
+      const memory = createMemoryBus();
+      await memory.ensureTopic({ name: 'numbers', partitions: 1 });
+      for (const n of numbers) await memory.publish('numbers', 0, [{ data: encodeRecords([{ key: null, value: JSON.stringify({ n }), timestamp: n }]) }]);
+      const stop = new AbortController();
+      const running = runConnector(connector!, { bus: memory, signal: stop.signal, log: (line) => log.push(line) });
+      await until(`${rowsAfter} rows`, async () => (await count()) >= rowsAfter, 60_000, () => log.join('\n'));
+      stop.abort();
+      await running;
+    };
+    await run([1, 2, 3, 4, 5], 5);
+    // The second stream is longer than the first position (5): only the recorded stream tells them apart.
+    await run([101, 102, 103, 104, 105, 106, 107, 108], 13);
+    const rows = await db.query<{ n: number }>(`SELECT n FROM ${table} ORDER BY n`);
+    expect(rows.map((r) => r.n)).toEqual([1, 2, 3, 4, 5, 101, 102, 103, 104, 105, 106, 107, 108]);
+    expect(log.join('\n')).toMatch(/position 5 of `numbers`\/0 was committed against another stream/);
+    const [position] = await db.query<{ seq: string; stream: string }>('SELECT seq, stream FROM ssdk_connectors.sink_positions WHERE connector = $1', [name]);
+    expect([Number(position!.seq), position!.stream]).toEqual([8, expect.stringContaining('memory')]);
+  }, 120_000);
 });

@@ -15,7 +15,7 @@ import type { PostgresSourceConfig, SqlSinkConfig, JsonSqlMapping } from '@ssdk/
 import { isTransient, openPostgresDatabase, type SqlDatabase, type SqlRunner } from '@ssdk/state';
 import { BadRecordError, ConnectorConfigError, EndpointUnavailableError } from './errors.ts';
 import { rowOfJsonSql, rowsOfFluvioOperation, type SqlRow } from './json-sql.ts';
-import { publishSourceRecords, retrying, valueText, type ConnectorHost, type PositionStore, type SinkRecord, type SinkWriter, type SourceTopic } from './runtime.ts';
+import { publishSourceRecords, retrying, valueText, type ConnectorHost, type PositionStore, type SinkPosition, type SinkRecord, type SinkWriter, type SourceTopic } from './runtime.ts';
 
 const POSITIONS = 'ssdk_connectors.sink_positions';
 
@@ -41,7 +41,7 @@ export function sqlSinkWriter(host: ConnectorHost, config: SqlSinkConfig, mappin
   const db: SqlDatabase = openPostgresDatabase({ connectionString: url, applicationName: `ssdk-connector ${host.name}` });
   const tables = new Map<string, TableInfo>();
   /** The positions this process read or committed: the compare-and-set's "from". */
-  const committed = new Map<number, number>();
+  const committed = new Map<number, SinkPosition>();
 
   const tableInfo = async (tx: SqlRunner, table: string): Promise<TableInfo | undefined> => {
     let info = tables.get(table);
@@ -87,10 +87,12 @@ export function sqlSinkWriter(host: ConnectorHost, config: SqlSinkConfig, mappin
     async positions(topic, partitions) {
       try {
         await db.query('CREATE SCHEMA IF NOT EXISTS ssdk_connectors').catch(ignoreRace);
-        await db.query(`CREATE TABLE IF NOT EXISTS ${POSITIONS} (connector text NOT NULL, topic text NOT NULL, partition int NOT NULL, seq bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (connector, topic, partition))`).catch(ignoreRace);
-        const rows = await db.query<{ partition: number; seq: number | string }>(`SELECT partition, seq FROM ${POSITIONS} WHERE connector = $1 AND topic = $2`, [consumerId, topic]);
-        for (const p of partitions) committed.set(p, 0);
-        for (const row of rows) committed.set(row.partition, Number(row.seq));
+        // `stream`: which stream `seq` is a sequence of (the runner drops a position of another one).
+        await db.query(`CREATE TABLE IF NOT EXISTS ${POSITIONS} (connector text NOT NULL, topic text NOT NULL, partition int NOT NULL, seq bigint NOT NULL, stream text, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (connector, topic, partition))`).catch(ignoreRace);
+        await db.query(`ALTER TABLE ${POSITIONS} ADD COLUMN IF NOT EXISTS stream text`).catch(ignoreRace);
+        const rows = await db.query<{ partition: number; seq: number | string; stream: string | null }>(`SELECT partition, seq, stream FROM ${POSITIONS} WHERE connector = $1 AND topic = $2`, [consumerId, topic]);
+        for (const p of partitions) committed.set(p, { seq: 0 });
+        for (const row of rows) committed.set(row.partition, { seq: Number(row.seq), ...(row.stream !== null ? { stream: row.stream } : {}) });
         return new Map(committed);
       } catch (error) {
         throw classify(error, 'read the sink positions');
@@ -118,7 +120,7 @@ export function sqlSinkWriter(host: ConnectorHost, config: SqlSinkConfig, mappin
           }
         }
       }
-      const from = committed.get(batch.partition) ?? 0;
+      const from = committed.get(batch.partition) ?? { seq: 0 };
       try {
         await db.transaction(async (tx) => {
           for (const { rows, records } of groups.values()) {
@@ -158,17 +160,18 @@ export function sqlSinkWriter(host: ConnectorHost, config: SqlSinkConfig, mappin
           }
           await ctx.publishRejected();
           const moved = await tx.query(
-            `INSERT INTO ${POSITIONS} AS p (connector, topic, partition, seq) VALUES ($1, $2, $3, $5)
-             ON CONFLICT (connector, topic, partition) DO UPDATE SET seq = EXCLUDED.seq, updated_at = now() WHERE p.seq = $4
+            `INSERT INTO ${POSITIONS} AS p (connector, topic, partition, seq, stream) VALUES ($1, $2, $3, $5, $7)
+             ON CONFLICT (connector, topic, partition) DO UPDATE SET seq = EXCLUDED.seq, stream = EXCLUDED.stream, updated_at = now()
+               WHERE p.seq = $4 AND p.stream IS NOT DISTINCT FROM $6
              RETURNING seq`,
-            [consumerId, batch.topic, batch.partition, from, batch.lastSeq],
+            [consumerId, batch.topic, batch.partition, from.seq, batch.lastSeq, from.stream ?? null, batch.stream],
           );
           if (moved.length === 0) throw new ConnectorConfigError(`another process of connector \`${consumerId}\` committed partition ${batch.partition} of \`${batch.topic}\` first: run one process per partition (meta.consumer.partition)`);
         });
       } catch (error) {
         throw classify(error, 'write rows');
       }
-      committed.set(batch.partition, batch.lastSeq);
+      committed.set(batch.partition, { seq: batch.lastSeq, stream: batch.stream });
     },
     async close() {
       await db.close();

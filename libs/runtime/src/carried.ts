@@ -130,6 +130,7 @@ export function carryingBus(inner: Bus): Bus {
     publish: (topic, partition, messages) => inner.publish(topic, partition, messages),
     read: (topic, partition, options) => wrap(inner.read(topic, partition, options)),
     lastSeq: (topic, partition) => inner.lastSeq(topic, partition),
+    streamIdentity: (topic) => inner.streamIdentity(topic),
     close: () => inner.close(),
   };
 }

@@ -129,6 +129,7 @@ export class EmbeddedCommits {
       topic: (name) => bus.topic(name),
       read: (topic, partition, options) => bus.read(topic, partition, options),
       lastSeq: (topic, partition) => bus.lastSeq(topic, partition),
+      streamIdentity: (topic) => bus.streamIdentity(topic),
       close: () => bus.close(),
       publish: async (topic, partition, messages) => {
         this.dirty.add(unit.id);

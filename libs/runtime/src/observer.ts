@@ -265,6 +265,7 @@ class TracedTask {
       ensureTopic: (t) => bus.ensureTopic(t),
       topic: (n) => bus.topic(n),
       lastSeq: (t, p) => bus.lastSeq(t, p),
+      streamIdentity: (t) => bus.streamIdentity(t),
       close: () => bus.close(),
       read: (topic, partition, options) => this.reader(bus.read(topic, partition, options), topic, partition),
       publish: async (topic, partition, messages) => {
