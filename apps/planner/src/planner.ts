@@ -414,6 +414,8 @@ class PlannerService {
         const leases = (await store.leases(op.id)).filter((l) => l.owner !== null && !l.expired);
         // Live processes that will not run this version (its signature, native code) say why.
         const refusal = aliveNewestFirst.find((p) => p.beat.refused?.version === d.version)?.beat.refused;
+        // Why a live process cannot make progress (or why the last one heard from failed).
+        const reason = (aliveNewestFirst.find((p) => p.beat.metrics?.state === 'failing') ?? (alive.length === 0 ? newestFirst[0] : undefined))?.beat.metrics?.reason;
         operators.push({
           id: op.id,
           kind: op.kind,
@@ -437,6 +439,7 @@ class PlannerService {
                 ...(newestFirst[0] ? { lastHeard: newestFirst[0].beat.metrics?.state ?? 'starting' } : {}),
               }),
           ...(refusal ? { refused: refusal.reason } : {}),
+          ...(reason ? { reason } : {}),
         });
       }
       return {

@@ -10,6 +10,7 @@ const cases: Array<[string, UnitEvidence, string]> = [
   ['a process starting', { partitions: 4, endedPartitions: 0, live: ['starting'] }, 'starting'],
   ['a process that saw the end of its inputs, before its final heartbeat', { partitions: 4, endedPartitions: 0, live: ['ended'] }, 'ended'],
   ['one replica running, one starting', { partitions: 4, endedPartitions: 0, live: ['starting', 'running'] }, 'running'],
+  ['one replica running, one failing (its partitions stand still)', { partitions: 4, endedPartitions: 0, live: ['running', 'failing'] }, 'failing'],
   ['heard, then silent, inputs not ended', { partitions: 4, endedPartitions: 1, live: [], lastHeard: 'running' }, 'stopped'],
   ['the last process said ended as it exited', { partitions: 4, endedPartitions: 0, live: [], lastHeard: 'ended' }, 'ended'],
   ['the last word was a failure', { partitions: 4, endedPartitions: 0, live: [], lastHeard: 'failed' }, 'failed'],

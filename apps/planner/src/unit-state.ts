@@ -5,8 +5,11 @@
  * offsets can: a partition whose every input channel ended says so in its `_offsets` row.
  */
 
-/** `ended`: every partition's inputs ended (committed, or the last process said so as it exited); otherwise what the live processes say, `stopped`, or `not started`. */
-export type UnitStatusState = 'ended' | 'starting' | 'running' | 'stopped' | 'failed' | 'not started';
+/**
+ * `ended`: every partition's inputs ended (committed, or the last process said so as it exited);
+ * otherwise what the live processes say (`failing` when any one is), `stopped`, or `not started`.
+ */
+export type UnitStatusState = 'ended' | 'starting' | 'running' | 'failing' | 'stopped' | 'failed' | 'not started';
 
 export interface UnitEvidence {
   /** Input partitions of the unit. */
@@ -22,6 +25,8 @@ export interface UnitEvidence {
 export function unitStatusState(e: UnitEvidence): UnitStatusState {
   if (e.partitions > 0 && e.endedPartitions >= e.partitions) return 'ended';
   if (e.live.length > 0) {
+    // One replica that cannot make progress holds its partitions back: the unit is failing.
+    if (e.live.includes('failing')) return 'failing';
     if (e.live.includes('running')) return 'running';
     if (e.live.includes('failed')) return 'failed';
     if (e.live.every((state) => state === 'ended')) return 'ended';

@@ -121,12 +121,14 @@ export interface OperatorStatus {
   /**
    * `ended` once every partition's inputs ended (by the committed offsets, so a finished unit
    * whose processes exited stays `ended`); else what its live processes say (`starting`,
-   * `running`, `failed`), `stopped` (heard from, now silent) or `not started`; `refused` when
+   * `running`, `failing` — one cannot make progress and tries again, `reason` says why — `failed`), `stopped` (heard from, now silent) or `not started`; `refused` when
    * its live processes will not run this version (`refused` says why).
    */
   state: string;
   /** Why the unit's processes refuse this version (unsigned, untrusted key, native code). */
   refused?: string;
+  /** Why the unit is `failing` (a live process cannot make progress), or why its last process `failed`. */
+  reason?: string;
 }
 
 export interface DataflowStatus {

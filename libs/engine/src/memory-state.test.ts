@@ -123,4 +123,22 @@ describe('engine - memory state', () => {
     // The undone keys are written again as they were: the checkpoint restores them too.
     expect(s.takeChanges().find((c) => c.key === 'new')).toEqual({ state: 'c', key: 'new', value: undefined });
   });
+
+  it('engine - undo to a mark takes back only the writes after it (one message of a batch), undo to 0 the whole batch', () => {
+    const s = new MemoryState();
+    s.load('c', 'a', 1);
+    s.beginUndo();
+    s.set('c', 'a', 2);
+    const mark = s.undoMark();
+    s.set('c', 'a', 3);
+    s.set('c', 'b', 1);
+    s.undo(mark);
+    expect(s.get('c', 'a')).toBe(2);
+    expect(s.get('c', 'b')).toBeUndefined();
+    s.set('c', 'b', 2);
+    s.undo();
+    expect(s.get('c', 'a')).toBe(1);
+    expect(s.get('c', 'b')).toBeUndefined();
+    s.endUndo();
+  });
 });

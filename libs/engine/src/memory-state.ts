@@ -172,16 +172,24 @@ export class MemoryState implements StateAccess {
     this.undoing = true;
   }
 
-  /** Puts back every value written since `beginUndo` (the keys stay marked changed: they are written again as they were). */
-  undo(): void {
+  /** Where the undo log stands: `undo(mark)` takes back only the writes made after it (one input message of a batch). */
+  undoMark(): number {
+    return this.undoLog.length;
+  }
+
+  /**
+   * Puts back every value written since `beginUndo`, or since `mark` (the keys stay marked
+   * changed: they are written again as they were).
+   */
+  undo(mark = 0): void {
     const log = this.undoLog;
-    for (let i = log.length - 3; i >= 0; i -= 3) {
+    for (let i = log.length - 3; i >= mark; i -= 3) {
       const bucket = log[i] as Map<Key, unknown>;
       const value = log[i + 2];
       if (value === undefined) bucket.delete(log[i + 1] as Key);
       else bucket.set(log[i + 1] as Key, value);
     }
-    log.length = 0;
+    log.length = mark;
   }
 
   endUndo(): void {

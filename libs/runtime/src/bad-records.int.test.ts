@@ -69,12 +69,12 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-async function topologyOf(subjectPrefix?: string): Promise<Topology> {
+async function topologyOf(subjectPrefix?: string, services = SERVICES, fuse = false): Promise<Topology> {
   const dir = await mkdtemp(join(tmpdir(), 'ssdk-bad-records-'));
   const file = join(dir, 'services.yaml');
-  await writeFile(file, SERVICES);
-  const { dataflow } = parseServicesFile(SERVICES, file);
-  const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1, ...(subjectPrefix ? { subjectPrefix } : {}) });
+  await writeFile(file, services);
+  const { dataflow } = parseServicesFile(services, file);
+  const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1, fuse, ...(subjectPrefix ? { subjectPrefix } : {}) });
   if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
   return buildTopology(plan, { native: sourceFunctions(file, dataflow) }, { isolation: 'native' });
 }
@@ -105,8 +105,8 @@ async function run(topology: Topology, bus: Bus, carryRecords: boolean, records:
   await checkpoints.loadState(owner.id, owner.plan.states, state);
   return {
     kept: await read('kept'),
-    dead: (await read('count.dead-letter')) as Array<{ reason: string; input: { topic: string; seq: number; index: number }; truncated?: { bytes: number } }>,
-    state: Object.fromEntries(state.entries('per-word')),
+    dead: (await read([...topology.topics.keys()].find((id) => id.endsWith('.dead-letter'))!)) as Array<{ reason: string; input: { topic: string; seq: number; index: number }; truncated?: { bytes: number } }>,
+    state: Object.fromEntries(state.entries(owner.plan.states.find((s) => s.access === 'read-write')!.name)),
     recordsIn: metrics[0]!.snapshot().recordsIn,
   };
 }
@@ -169,6 +169,64 @@ describe('runtime - bad records after the function', () => {
         ['in.jsonl:4: not UTF-8 text', 1, 3],
       ]);
       expect(r.state).toEqual({ a: 1, b: 1 });
+    }
+  });
+
+  it('runtime - a step that throws after earlier steps of its chain wrote state takes those writes (and its other outputs) back, in process and on NATS alike', async () => {
+    // One unit after the shuffle (fused): split a line into words and count each. 'boom' throws
+    // in the count after the line's first word was counted and after its own increment: the
+    // whole line is one dead letter and neither increment stays.
+    const services = `apiVersion: 0.5.0
+meta: {name: rollback, namespace: test, version: 0.1.0}
+types:
+  word: {type: string}
+topics:
+  words: {schema: {value: {type: word}}}
+  kept: {schema: {value: {type: word}}}
+services:
+  count:
+    sources: [{type: topic, id: words}]
+    states:
+      per-word:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: u32}}
+    partition:
+      assign-key:
+        run: |
+          function all(l: string): string {
+            return 'k';
+          }
+      transforms:
+        - operator: flat-map
+          run: |
+            function words(l: string): string[] {
+              return l.split(' ');
+            }
+      update-state:
+        run: |
+          function addUp(w: string, ctx: Ctx): void {
+            ctx.state('per-word').increment(1);
+            if (w === 'boom') throw new Error('boom is not a word');
+          }
+    sinks: [{type: topic, id: kept}]
+`;
+    const lines = ['a b', 'a boom', 'b', 'a'];
+    const records = lines.map((l) => ({ key: null, value: JSON.stringify(l), timestamp: 1_000 }));
+    const inProcess = await run(await topologyOf(undefined, services, true), carryingBus(createMemoryBus()), true, records);
+    const nats = await testNats();
+    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+    cleanups.push(async () => {
+      await bus.destroy();
+      await bus.close();
+    });
+    const onNats = await run(await topologyOf(nats.prefix, services, true), bus, false, records);
+    for (const r of [inProcess, onNats]) {
+      // 'a boom' leaves nothing: not the count of its first word, not its own, not the output 'a'.
+      expect(r.state).toEqual({ k: 4 });
+      expect(r.kept).toEqual(['a', 'b', 'b', 'a']);
+      expect(r.dead.map((d) => [d.reason, d.input.topic, d.input.index])).toEqual([[expect.stringContaining('boom is not a word'), 'words', 1]]);
+      // records in = out + dead letters, counted in lines at the unit that splits them
+      expect(r.recordsIn).toBe(lines.length);
     }
   });
 });

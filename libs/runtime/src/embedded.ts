@@ -14,6 +14,7 @@ import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
 import type { UnitObserver } from './observer.ts';
 import { buildTopology, keyPartition, type IsolationChoice, type PlanFunctions, type RuntimeTopic, type Topology } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
+import { failingReason, type RestartOptions } from './failing.ts';
 import { EmbeddedCommits } from './embedded-commits.ts';
 import { migratePlanState } from './partitioned-checkpoints.ts';
 
@@ -44,6 +45,12 @@ export interface EmbeddedOptions {
   now?: () => number;
   /** Tracing, metrics and function logs of every unit (observer.ts). */
   observer?: UnitObserver;
+  /**
+   * A batch a unit cannot finish for a reason not of a record (a step throwing outside any
+   * record, the store away) is tried again, the unit `failing` meanwhile (failing.ts); after the
+   * last attempt the run fails with the reason. @default 5 attempts, 200 ms to 5 s apart
+   */
+  restart?: RestartOptions;
 }
 
 export interface ProduceRecord {
@@ -112,10 +119,11 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
       ...(o.batchMessages ? { batchMessages: o.batchMessages } : {}),
       ...(o.now ? { now: o.now } : {}),
       ...(o.observer ? { observer: o.observer } : {}),
+      restart: { maxAttempts: 5, ...o.restart },
       signal: abort.signal,
     }).catch((err: unknown) => {
       failure ??= err;
-      metrics.get(unit.id)!.setState('failed');
+      metrics.get(unit.id)!.failed(failingReason(err));
       abort.abort();
     }),
   );

@@ -2,7 +2,12 @@
  * Per-operator counters: records in/out/failed/late, batches, commits, batch latency
  * percentiles and the watermark. Plain numbers here; the telemetry lib exports them.
  */
-export type UnitState = 'starting' | 'running' | 'ended' | 'stopped' | 'failed';
+/**
+ * `failing`: the unit cannot make progress (a step throwing outside any record, a server away)
+ * and is waiting to try again (failing.ts); `reason` says why. Back to `running` once it commits
+ * a batch or finds its inputs quiet.
+ */
+export type UnitState = 'starting' | 'running' | 'failing' | 'ended' | 'stopped' | 'failed';
 
 export interface UnitMetricsSnapshot {
   operator: string;
@@ -13,6 +18,12 @@ export interface UnitMetricsSnapshot {
   late: number;
   batches: number;
   commits: number;
+  /** Attempts that failed and were tried again (failing.ts). */
+  restarts?: number;
+  /** Why the unit is `failing` (or `failed`). */
+  reason?: string;
+  /** When a failing unit tries again, epoch ms. */
+  retryAt?: number;
   watermark?: number;
   batchLatencyMs: { p50: number; p99: number; max: number };
 }
@@ -26,6 +37,9 @@ export class UnitMetrics {
   private lateCount = 0;
   private batches = 0;
   private commits = 0;
+  private restarts = 0;
+  private why: string | undefined;
+  private retryAt: number | undefined;
   private wm: number | undefined;
   private readonly offsets = new Map<string, number>();
   // A ring of recent batch latencies: percentiles over the last 1024 batches.
@@ -37,8 +51,29 @@ export class UnitMetrics {
     this.operator = operator;
   }
 
+  /** A failing unit stays `failing` until it makes progress (`recovered`), whatever restarts it. */
   setState(s: UnitState): void {
+    if (s === 'running' && this.s === 'failing') return;
     this.s = s;
+    if (s !== 'failed') this.why = undefined;
+  }
+  /** The unit cannot go on for `reason` and tries again in `retryInMs`. */
+  failing(reason: string, retryInMs?: number): void {
+    this.s = 'failing';
+    this.restarts++;
+    this.why = reason;
+    this.retryAt = retryInMs === undefined ? undefined : Date.now() + retryInMs;
+  }
+  /** It failed for good (the task ended with `reason`). */
+  failed(reason: string): void {
+    this.s = 'failed';
+    this.why = reason;
+  }
+  /** It made progress: a failing unit is running again. */
+  recovered(): void {
+    if (this.s !== 'failing') return;
+    this.s = 'running';
+    this.why = undefined;
   }
   recordsIn(n: number): void {
     this.inCount += n;
@@ -46,7 +81,7 @@ export class UnitMetrics {
   recordsOut(n: number): void {
     this.outCount += n;
   }
-  failed(n: number): void {
+  deadLettered(n: number): void {
     this.failedCount += n;
   }
   late(n: number): void {
@@ -55,6 +90,7 @@ export class UnitMetrics {
   /** A checkpoint was committed with these read positions. */
   commit(offsets: ReadonlyMap<string, number>): void {
     this.commits++;
+    this.recovered();
     for (const [ch, seq] of offsets) this.offsets.set(ch, seq);
   }
   /** The committed read position of a channel. */
@@ -87,6 +123,9 @@ export class UnitMetrics {
       late: this.lateCount,
       batches: this.batches,
       commits: this.commits,
+      restarts: this.restarts,
+      ...(this.why !== undefined ? { reason: this.why } : {}),
+      ...(this.s === 'failing' && this.retryAt !== undefined ? { retryAt: this.retryAt } : {}),
       ...(this.wm !== undefined ? { watermark: this.wm } : {}),
       batchLatencyMs: { p50: pct(0.5), p99: pct(0.99), max: n === 0 ? 0 : round(sorted[n - 1]!) },
     };

@@ -15,12 +15,12 @@
  * content hash beside the services file or in `SSDK_COMPONENT_CACHE`, one build per stack) and
  * compiles only its own unit's functions.
  */
-import { BusUnavailableError, createNatsBus, type NatsBus } from '@ssdk/bus';
+import { createNatsBus, type NatsBus } from '@ssdk/bus';
 import { planOrThrow, type PhysicalPlan } from '@ssdk/plan';
 import { redactedMessage } from '@ssdk/records';
 import type { Dataflow } from '@ssdk/spec';
 import { dirname, join, resolve } from 'node:path';
-import { dataflowSchema, isRetryable, openPostgresStore, withRetry, type StateStore } from '@ssdk/state';
+import { dataflowSchema, openPostgresStore, withRetry, type StateStore } from '@ssdk/state';
 import type { AssignmentMode } from './assignment.ts';
 import { UnitMetrics } from './metrics.ts';
 import { logTopicOf, RuntimeTelemetry, type RuntimeTelemetryOptions } from './observer.ts';
@@ -31,6 +31,7 @@ import type { Sandbox, SandboxOptions } from './sandbox.ts';
 import { buildTopology, type IsolationChoice, type RuntimeTopic, type RuntimeUnit, type Topology } from './topology.ts';
 import { envNumber, leaseOwnerId, OperatorConfigError } from './settings.ts';
 import { checkInputStreams } from './stream-check.ts';
+import { failingReason, isTransientUnitError, UnitStepError } from './failing.ts';
 
 export { OperatorConfigError };
 
@@ -167,9 +168,13 @@ export async function ensurePlanTopics(bus: NatsBus, plan: PhysicalPlan, topicId
   }
 }
 
-/** Errors worth waiting out: a server away (PostgreSQL or NATS). */
+/**
+ * Errors worth waiting out: a server away (PostgreSQL or NATS), or a step that failed outside
+ * any record in a unit that cannot try its batch again in place (a window unit): the leg
+ * restarts from its checkpoint.
+ */
 export function isRetryableOperatorError(err: unknown): boolean {
-  return isRetryable(err) || err instanceof BusUnavailableError;
+  return isTransientUnitError(err) || err instanceof UnitStepError;
 }
 
 /** The operator's options with every default filled in and checked: the one place they are decided. */
@@ -235,7 +240,11 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
     maxDelayMs: c.retryMaxDelayMs,
     signal: o.signal,
     retryIf: isRetryableOperatorError,
-    onRetry: (err: unknown, attempt: number, delay: number) => log(`${unit.id}: ${redactedMessage(err)} (retry ${attempt} in ${delay} ms)`),
+    // `ssdk status`, the dashboard and the gauge say why, until the unit makes progress again.
+    onRetry: (err: unknown, attempt: number, delay: number) => {
+      metrics.failing(failingReason(err), delay);
+      log(`${unit.id}: ${redactedMessage(err)} (retry ${attempt} in ${delay} ms)`);
+    },
   };
   const member = c.replicaId;
   const mode = assignmentMode(unit);
@@ -259,7 +268,23 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
         const msgIdScope = await checkInputStreams({ store, unit, streamIdentity: (topic) => natsBus.streamIdentity(topic), resetOffsets: o.resetOffsets === true, log });
         legStore = store;
         log(`${unit.id}: running (${unit.inputs.map((i) => `${i.topic.id}×${i.topic.partitions}`).join(', ')} → ${unit.outputs.map((t) => t.id).join(', ') || 'nothing'}; replica ${member}, ${mode}; functions ${functions})`);
-        const r = await runReplica({ unit, bus, store, metrics, mode, member, leaseTtlMs, heartbeatMs, endTopics, signal: o.signal, log, batchMessages: c.batchMessages, msgIdScope, ...(telemetry ? { observer: telemetry.observer() } : {}) });
+        const r = await runReplica({
+          unit,
+          bus,
+          store,
+          metrics,
+          mode,
+          member,
+          leaseTtlMs,
+          heartbeatMs,
+          endTopics,
+          signal: o.signal,
+          log,
+          batchMessages: c.batchMessages,
+          msgIdScope,
+          restart: { initialDelayMs: c.retryInitialDelayMs, maxDelayMs: c.retryMaxDelayMs, maxAttempts: Infinity },
+          ...(telemetry ? { observer: telemetry.observer() } : {}),
+        });
         ended = r.ended;
       } finally {
         legStore = undefined;
@@ -270,7 +295,10 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
   } catch (err) {
     // Stopped while waiting to retry: a graceful stop, not a failure.
     const stopped = o.signal.aborted && (isRetryableOperatorError(err) || err === o.signal.reason);
-    if (!stopped) throw err;
+    if (!stopped) {
+      metrics.failed(failingReason(err));
+      throw err;
+    }
   } finally {
     // Spans still in the exporter's buffer go out before the service ends; the guest workers
     // go with the unit, whether it ended, stopped or failed.

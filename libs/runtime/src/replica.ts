@@ -16,6 +16,7 @@
 import type { Bus } from '@ssdk/bus';
 import type { Key } from '@ssdk/engine';
 import { FencedError, type Lease, type StateStore } from '@ssdk/state';
+import type { RestartOptions } from './failing.ts';
 import { dividedShare, rebalance, type AssignmentMode } from './assignment.ts';
 import type { UnitMetrics } from './metrics.ts';
 import { endedPartitions, partitionedCheckpointStore, unitPartitions } from './partitioned-checkpoints.ts';
@@ -46,6 +47,8 @@ export interface ReplicaOptions {
   batchMessages?: number;
   /** The incarnation of the unit's input streams (`UnitTaskOptions.msgIdScope`). */
   msgIdScope?: string;
+  /** Backoff of a batch tried again (`UnitTaskOptions.restart`). @default attempts without end */
+  restart?: RestartOptions;
 }
 
 export interface ReplicaResult {
@@ -191,6 +194,9 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
         ...(o.batchMessages !== undefined ? { batchMessages: o.batchMessages } : {}),
         ...(o.msgIdScope ? { msgIdScope: o.msgIdScope } : {}),
         pipeline: true,
+        // A batch that fails for a reason not of a record is tried again in place, for as long
+        // as the leg lasts (a lost lease or a stop ends it); the unit shows `failing` meanwhile.
+        restart: { maxAttempts: Infinity, ...o.restart },
       });
     } catch (err) {
       if (!(err instanceof FencedError)) throw err;

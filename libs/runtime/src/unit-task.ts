@@ -9,7 +9,7 @@ import { MemoryState, type ChainFailure, type ChainOutput, type EngineRecord, ty
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, frameBytesOf, frameTimestamp, partitionOfText, UNREADABLE_HEADER, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
 import { adoptRecord, carriedBatchOf, carry, CarriedBatch, type CarriedRecord } from './carried.ts';
-import { channelOf, type Channel, type CheckpointStore } from './checkpoint.ts';
+import { channelOf, type Channel, type CheckpointCommit, type CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
 import type { UnitObserver } from './observer.ts';
 import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
@@ -17,6 +17,7 @@ import type { UnitEffects, UnitLogic } from './unit-logic.ts';
 import { maxTimestamp, ProgressTracker } from './progress.ts';
 import { scheduleReader } from './schedule.ts';
 import { TtlPurger } from './ttl.ts';
+import { compileRestart, isTransientUnitError, retrying, UnitStepError, type RestartOptions } from './failing.ts';
 
 export interface UnitTaskOptions {
   unit: RuntimeUnit;
@@ -77,6 +78,13 @@ export interface UnitTaskOptions {
    * bus wrapped by `carryingBus`, whose readers are in this process. @default false
    */
   carryRecords?: boolean;
+  /**
+   * What the loop does when a batch cannot be finished for a reason that is not a record's (a
+   * step that throws outside any record, the state store or the bus away): the unit reports
+   * `failing` with the reason, waits (bounded exponential backoff with jitter) and tries the
+   * batch again from where it started (failing.ts). @default one attempt: the error ends the task
+   */
+  restart?: RestartOptions;
   /** Called once the unit's own state is loaded, so readers elsewhere can look into it. */
   onStateReady?: (owned: ReadonlyArray<{ table: string; name: string }>, state: MemoryState) => void;
   signal: AbortSignal;
@@ -166,7 +174,94 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     }
     ended = true;
   }
+  /** A step of the unit's logic: what it throws is not a record's failure (those are effects), so the unit's. */
+  const step = async <T>(f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (err) {
+      throw err instanceof UnitStepError || isTransientUnitError(err) ? err : new UnitStepError(unit.id, err);
+    }
+  };
+  /** Reads nothing: what a batch of messages makes (what to publish), its state in `state`; undefined when a quiet tick made nothing. */
+  const computeBatch = async (batch: Array<{ ch: ChannelReader; messages: BusMessage[] }>): Promise<Publisher | undefined> => {
+  const pending = new Publisher(bus, unit, maxFrameBytes, o.carryRecords === true, o.msgIdScope);
+  let recordsIn = 0;
+    // Keys past their `ttl` are deleted in this batch's checkpoint.
+    const purged = purger.active && purger.purge(now());
+    if (batch.length === 0) {
+      // Quiet: the clock may still close windows (idleness), and sources turn idle.
+      const effects = await step(() => logic.tick(now()));
+      const entries = progress?.due(now(), true, logic.watermark());
+      if (isEmpty(effects) && !entries && !purged) return undefined;
+      pending.effects(effects, `tick`, undefined);
+      if (entries) pending.progress(entries, unit.progress!.publishTo);
+    }
+    for (const { ch, messages } of batch) {
+      for (const m of messages) {
+        const frame = carriedBatchOf(m) ?? safeDecode(m.data);
+        if (frame === undefined) {
+          pending.deadLetter(`${unit.id}`, `message ${m.seq} on ${ch.channel} is not an ssdk frame or a JSON record`, ch, m.seq, 0, undefined, m.data);
+        } else if (frame.kind === 'end') {
+          ch.ended = true;
+        } else if (frame.kind === 'progress') {
+          // The writers moved on: a window may close.
+          if (progress?.receive(ch.channel, frame.entries)) {
+            logic.bound(ch.channel, progress.bound(ch.channel), now());
+            pending.effects(await step(() => logic.tick(now())), `${ch.channel}:${m.seq}`, undefined);
+          }
+        } else if (frame.kind === 'data' || frame.kind === 'carried') {
+          const t0 = performance.now();
+          const decoded = frame.kind === 'carried' ? adoptRecords(frame, ch, m.seq, pending, unit.id) : decodeRecords(frame.records, ch, m.seq, pending, unit.id);
+          recordsIn += frame.records.length;
+          observed?.at(ch.partition, m.seq);
+          const origin = `${ch.channel}:${m.seq}`;
+          let input: Input = { ch, seq: m.seq, ...decoded };
+          const chain = logic.kind === 'chain';
+          // A record that fails anywhere in the chain, or whose output cannot be written, is
+          // dead-lettered as a whole: its state changes and its other outputs go with it. The
+          // message runs again without it, from the state it found (a later record of the
+          // message must not see what the failed one wrote).
+          const mark = chain && undoable ? state.undoMark() : 0;
+          let effects = await step(() => logic.process(input.records, ch.channel, now()));
+          if (chain) {
+            for (let refused = pending.tryEffects(effects, origin, input); refused; refused = pending.tryEffects(effects, origin, input)) {
+              if (undoable) state.undo(mark);
+              input = without(input, refused);
+              effects = await step(() => logic.process(input.records, ch.channel, now()));
+            }
+          } else pending.effects(effects, origin, input);
+          if (progress) {
+            const times = effects.times ?? { max: maxTimestamp(decoded.records), retimed: false };
+            if (progress.observe(ch.channel, times.max, times.retimed, now())) logic.bound(ch.channel, progress.bound(ch.channel), now());
+          }
+          metrics.batchLatency(performance.now() - t0);
+        }
+        offsets.set(ch.channel, m.seq);
+      }
+    }
+    if (!ended && channels.every((c) => c.ended)) {
+      ended = true;
+      pending.effects(await step(() => logic.end()), 'end', undefined);
+      if (o.forwardEnd !== false) pending.endOfInput(o.endTopics ?? unit.outputs);
+    } else if (batch.length > 0) {
+      const entries = progress?.due(now(), false, logic.watermark());
+      if (entries) pending.progress(entries, unit.progress!.publishTo);
+    }
+  metrics.recordsIn(recordsIn);
+  return pending;
+  };
   let rr = 0;
+  const restart = compileRestart(o.restart);
+  /**
+   * Publishes a batch and commits it. A server away is waited out here (the unit `failing`
+   * meanwhile): the publish repeats under the same message ids and the commit is the same
+   * values again, so trying both again is safe.
+   */
+  const settle = (pending: Publisher, commit: CheckpointCommit) =>
+    retrying(restart, o.signal, metrics, isTransientUnitError, async () => {
+      await pending.flush(metrics);
+      await checkpoints.commit(unit.id, owned, commit);
+    });
   metrics.setState('running');
   // The previous batch's publish + commit + ack, when pipelined.
   let inFlight: Promise<void> = Promise.resolve();
@@ -190,67 +285,38 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
           if (messages.length) batch = [{ ch: open, messages }];
         } else await sleep(pollMs);
       }
-      const pending = new Publisher(bus, unit, maxFrameBytes, o.carryRecords === true, o.msgIdScope);
-      // Keys past their `ttl` are deleted in this batch's checkpoint.
-      const purged = purger.active && purger.purge(now());
-      if (batch.length === 0) {
-        // Quiet: the clock may still close windows (idleness), and sources turn idle.
-        const effects = await logic.tick(now());
-        const entries = progress?.due(now(), true, logic.watermark());
-        if (isEmpty(effects) && !entries && !purged) continue;
-        pending.effects(effects, `tick`, undefined);
-        if (entries) pending.progress(entries, unit.progress!.publishTo);
-      }
-      for (const { ch, messages } of batch) {
-        for (const m of messages) {
-          const frame = carriedBatchOf(m) ?? safeDecode(m.data);
-          if (frame === undefined) {
-            pending.deadLetter(`${unit.id}`, `message ${m.seq} on ${ch.channel} is not an ssdk frame or a JSON record`, ch, m.seq, 0, undefined, m.data);
-          } else if (frame.kind === 'end') {
-            ch.ended = true;
-          } else if (frame.kind === 'progress') {
-            // The writers moved on: a window may close.
-            if (progress?.receive(ch.channel, frame.entries)) {
-              logic.bound(ch.channel, progress.bound(ch.channel), now());
-              pending.effects(await logic.tick(now()), `${ch.channel}:${m.seq}`, undefined);
+      // A batch that fails for a reason not of a record is tried again from where it started,
+      // when the unit can go back there in place: a chain's state writes are in the undo log and
+      // it keeps no other state (a window unit restarts from its checkpoint instead).
+      const inPlace = restart.maxAttempts > 1 && (logic.kind === 'chain' || logic.kind === 'passthrough');
+      const before = inPlace ? { offsets: new Map(offsets), ended: channels.map((c) => c.ended), wasEnded: ended } : undefined;
+      const pending = await retrying(
+        restart,
+        o.signal,
+        metrics,
+        (err) => inPlace && (err instanceof UnitStepError || isTransientUnitError(err)),
+        async () => {
+          if (undoable && logic.kind === 'chain') state.beginUndo();
+          try {
+            return await computeBatch(batch);
+          } catch (err) {
+            if (before) {
+              if (undoable && logic.kind === 'chain') state.undo();
+              offsets.clear();
+              for (const [k, v] of before.offsets) offsets.set(k, v);
+              channels.forEach((c, i) => (c.ended = before.ended[i]!));
+              ended = before.wasEnded;
             }
-          } else if (frame.kind === 'data' || frame.kind === 'carried') {
-            const t0 = performance.now();
-            const decoded = frame.kind === 'carried' ? adoptRecords(frame, ch, m.seq, pending, unit.id) : decodeRecords(frame.records, ch, m.seq, pending, unit.id);
-            metrics.recordsIn(frame.records.length);
-            observed?.at(ch.partition, m.seq);
-            const origin = `${ch.channel}:${m.seq}`;
-            let input: Input = { ch, seq: m.seq, ...decoded };
-            const chain = logic.kind === 'chain';
-            // A record whose output cannot be written is dead-lettered as a whole: its state
-            // changes go with its outputs. The message runs again without it, from the state it
-            // found (a later record of the message must not see what the refused one wrote).
-            if (chain && undoable) state.beginUndo();
-            let effects = await logic.process(input.records, ch.channel, now());
-            if (chain) {
-              for (let refused = pending.tryEffects(effects, origin, input); refused; refused = pending.tryEffects(effects, origin, input)) {
-                state.undo();
-                input = without(input, refused);
-                effects = await logic.process(input.records, ch.channel, now());
-              }
-              if (undoable) state.endUndo();
-            } else pending.effects(effects, origin, input);
-            if (progress) {
-              const times = effects.times ?? { max: maxTimestamp(decoded.records), retimed: false };
-              if (progress.observe(ch.channel, times.max, times.retimed, now())) logic.bound(ch.channel, progress.bound(ch.channel), now());
-            }
-            metrics.batchLatency(performance.now() - t0);
+            throw err;
+          } finally {
+            if (undoable && logic.kind === 'chain') state.endUndo();
           }
-          offsets.set(ch.channel, m.seq);
-        }
-      }
-      if (!ended && channels.every((c) => c.ended)) {
-        ended = true;
-        pending.effects(await logic.end(), 'end', undefined);
-        if (o.forwardEnd !== false) pending.endOfInput(o.endTopics ?? unit.outputs);
-      } else if (batch.length > 0) {
-        const entries = progress?.due(now(), false, logic.watermark());
-        if (entries) pending.progress(entries, unit.progress!.publishTo);
+        },
+      );
+      if (pending === undefined) {
+        // Quiet, and nothing failed: a unit that was failing is well again.
+        metrics.recovered();
+        continue;
       }
       if (o.pipeline) {
         // A snapshot of what this batch commits: the next batch changes state and progress in
@@ -267,8 +333,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         const watermark = logicWatermark(logic);
         await inFlight;
         inFlight = (async () => {
-          await pending.flush(metrics);
-          await checkpoints.commit(unit.id, owned, commit);
+          await settle(pending, commit);
           metrics.commit(commit.offsets);
           for (const a of acks) await a.ch.reader.ack(a.seq);
           metrics.watermark(watermark);
@@ -278,8 +343,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         if (ended) break;
         continue;
       }
-      await pending.flush(metrics);
-      await checkpoints.commit(unit.id, owned, {
+      await settle(pending, {
         changes: takeChanges(),
         dropped: logic.takeDroppedWindows(),
         offsets,
@@ -524,9 +588,11 @@ class Publisher {
 
   /**
    * `effects` of one input message for a chain unit, whose every output names its record: when
-   * some records' outputs cannot be written, none of the message's outputs is kept, those
-   * records are dead-lettered, and their indexes are returned so the caller runs the message
-   * again without them (and without their state changes).
+   * some records failed in a step of the chain or their outputs cannot be written, none of the
+   * message's outputs is kept, those records are dead-lettered (once each, with the first
+   * reason), and their indexes are returned so the caller runs the message again without them —
+   * without their state changes and their other outputs (a record is one unit of work: a step
+   * that throws after an earlier step wrote state takes that write back).
    */
   tryEffects(e: UnitEffects, origin: string, input: Input): Set<number> | undefined {
     // What came before (dead letters of undecodable records) stays whatever happens below.
@@ -539,6 +605,7 @@ class Publisher {
     } finally {
       this.refused = undefined;
     }
+    for (const f of e.failures) if (f.input >= 0) refused.push(f);
     if (refused.length === 0) {
       for (const f of e.failures) this.failure(f, origin, input);
       for (const l of e.late) this.lateRecord(l, origin, input);
@@ -757,9 +824,28 @@ class Publisher {
     return p;
   }
 
+  /** Set once the batch's messages are made (`flush` may run again after a server came back). */
+  private made = false;
+  private counted = false;
+
   async flush(metrics: UnitMetrics): Promise<void> {
-    this.seal();
     const byPartition = this.messages;
+    if (!this.made) this.make();
+    await Promise.all([...byPartition.values()].map((p) => this.bus.publish(p.topic.name, p.partition, p.messages)));
+    // The end goes out once everything before it is stored: a reader that stops at the end of a
+    // topic (a dead-letter or late-events topic other units write too) misses nothing.
+    await publishEnds(this.bus, this.unit.id, this.ends);
+    if (this.counted) return;
+    this.counted = true;
+    metrics.recordsOut(this.outCount);
+    metrics.deadLettered(this.failed);
+    metrics.late(this.late);
+  }
+
+  /** The batch's messages, in the order they go out: frames, carried records, then progress. */
+  private make(): void {
+    this.made = true;
+    this.seal();
     for (const [origin, byTopic] of this.carried) {
       for (const [topic, parts] of byTopic) {
         parts.forEach((records, partition) => {
@@ -773,13 +859,6 @@ class Publisher {
         for (let partition = 0; partition < topic.partitions; partition++) this.partitionMessages(topic, partition).messages.push({ data: this.progressFrame.data });
       }
     }
-    await Promise.all([...byPartition.values()].map((p) => this.bus.publish(p.topic.name, p.partition, p.messages)));
-    // The end goes out once everything before it is stored: a reader that stops at the end of a
-    // topic (a dead-letter or late-events topic other units write too) misses nothing.
-    await publishEnds(this.bus, this.unit.id, this.ends);
-    metrics.recordsOut(this.outCount);
-    metrics.failed(this.failed);
-    metrics.late(this.late);
   }
 }
 

@@ -45,6 +45,29 @@ describe('metrics', () => {
     }
   });
 
+  it('metrics - an operator that cannot make progress: the failing gauge is 1 with the reason, 0 once it runs again; the dashboard reads both back', async () => {
+    const registry = await MetricsRegistry.start({ serviceName: 'test', port: 0 });
+    try {
+      let state = 'failing';
+      registry.register({
+        operator: 'svc.count',
+        counters: () => ({ state, ...(state === 'failing' ? { reason: 'PostgreSQL at 127.0.0.1:5432 is out of reach' } : {}), restarts: 4, recordsIn: 0, recordsOut: 0, failed: 0, late: 0, batches: 0, commits: 0 }),
+      });
+      let text = await registry.scrape();
+      expect(text).toMatch(/^ssdk_operator_failing\{operator="svc.count",reason="PostgreSQL at 127.0.0.1:5432 is out of reach"[^}]*\} 1$/m);
+      expect(text).toMatch(/^ssdk_restarts_total\{operator="svc.count"[^}]*\} 4$/m);
+      expect(operatorStatsOf(parsePrometheusText(text))[0]).toMatchObject({ state: 'failing', reason: 'PostgreSQL at 127.0.0.1:5432 is out of reach', restarts: 4 });
+      state = 'running';
+      text = await registry.scrape();
+      // The reason's series stays (an observable's series do), at 0: no stale 1 for an alert to fire on.
+      expect(text).toMatch(/^ssdk_operator_failing\{operator="svc.count",reason="PostgreSQL at 127.0.0.1:5432 is out of reach"[^}]*\} 0$/m);
+      expect(text).not.toMatch(/^ssdk_operator_failing\{.*\} 1$/m);
+      expect(operatorStatsOf(parsePrometheusText(text))[0]!.state).toBeUndefined();
+    } finally {
+      await registry.close();
+    }
+  });
+
   it('metrics - a port in use is a clear error', async () => {
     const a = await MetricsRegistry.start({ serviceName: 'a', port: 0, host: '127.0.0.1' });
     try {

@@ -26,6 +26,10 @@ export interface OperatorCounters {
   batchLatencyMs?: { p50: number; p99: number; max: number };
   /** Attempts that failed and were retried (a connector's endpoint or the bus away). */
   retries?: number;
+  /** Batches an operator tried again after it could not make progress (`state` `failing`). */
+  restarts?: number;
+  /** Why the operator is `failing` (or `failed`). */
+  reason?: string;
 }
 
 export interface OperatorMetricsSource {
@@ -54,6 +58,8 @@ export interface MetricsRegistryOptions {
 
 /** How long collecting one operator's lag may take before it is left out, ms. */
 const LAG_TIMEOUT_MS = 2_000;
+/** Failing reasons kept per operator as series of their own (each 0 once it no longer holds). */
+const MAX_REASONS = 8;
 /** Buckets of the batch latency histogram, ms. */
 const LATENCY_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
@@ -80,6 +86,10 @@ export class MetricsRegistry {
     const batches = counter('ssdk_batches', 'input messages (record batches) processed');
     const commits = counter('ssdk_commits', 'checkpoints committed (state, offsets and progress in one transaction)');
     const retries = counter('ssdk_retries', 'attempts that failed and were retried (a connector\'s endpoint or the bus out of reach)');
+    const restarts = counter('ssdk_restarts', 'batches tried again after the operator could not make progress (a step failing outside any record, a server away)');
+    // 1 while the operator cannot make progress, with the reason as a label (kube-state-metrics'
+    // `kube_pod_container_status_waiting_reason`): an alert needs no other source.
+    const failing = gauge('ssdk_operator_failing', 'the operator cannot make progress and is trying again (1), or is well (0); the reason label says why');
     const watermark = gauge('ssdk_watermark_ms', 'event-time watermark, epoch ms');
     const lag = gauge('ssdk_consumer_lag', 'messages on the inputs not yet committed');
     const rows = gauge('ssdk_state_rows', 'rows in the state the operator owns');
@@ -95,14 +105,38 @@ export class MetricsRegistry {
           r.observe(batches, s.batches, at);
           r.observe(commits, s.commits, at);
           if (s.retries !== undefined) r.observe(retries, s.retries, at);
+          if (s.restarts !== undefined) r.observe(restarts, s.restarts, at);
+          if (s.state !== undefined) {
+            const now = s.state === 'failing' ? s.reason : undefined;
+            r.observe(failing, now === undefined && s.state === 'failing' ? 1 : 0, at);
+            // A series per reason, 1 while it holds: once seen, a reason's series stays (an
+            // observable instrument's series do not go away), so it is observed as 0 after.
+            const seen = this.reasonsOf(s.operator, now);
+            for (const reason of seen) r.observe(failing, reason === now ? 1 : 0, { ...at, reason });
+          }
           // ±Infinity (end of input) is no gauge value.
           if (s.watermark !== undefined && Number.isFinite(s.watermark)) r.observe(watermark, s.watermark, at);
           if (s.lag !== undefined) r.observe(lag, s.lag, at);
           if (s.stateRows !== undefined) r.observe(rows, s.stateRows, at);
         }
       },
-      [recordsIn, recordsOut, failed, late, batches, commits, retries, watermark, lag, rows],
+      [recordsIn, recordsOut, failed, late, batches, commits, retries, restarts, failing, watermark, lag, rows],
     );
+  }
+
+  /** The failing reasons an operator reported, the current one last (at most `MAX_REASONS`). */
+  private readonly reasons = new Map<string, string[]>();
+
+  private reasonsOf(operator: string, current: string | undefined): readonly string[] {
+    let seen = this.reasons.get(operator);
+    if (!seen) this.reasons.set(operator, (seen = []));
+    if (current !== undefined && seen.at(-1) !== current) {
+      const i = seen.indexOf(current);
+      if (i >= 0) seen.splice(i, 1);
+      seen.push(current);
+      if (seen.length > MAX_REASONS) seen.shift();
+    }
+    return seen;
   }
 
   static async start(o: MetricsRegistryOptions): Promise<MetricsRegistry> {

@@ -34,6 +34,7 @@ const COUNTERS: Record<string, keyof OperatorStats> = {
   ssdk_batches_total: 'batches',
   ssdk_commits_total: 'commits',
   ssdk_retries_total: 'retries',
+  ssdk_restarts_total: 'restarts',
   ssdk_watermark_ms: 'watermark',
   ssdk_consumer_lag: 'lag',
   ssdk_state_rows: 'stateRows',
@@ -45,10 +46,18 @@ export function operatorStatsOf(samples: readonly PrometheusSample[]): OperatorS
   for (const s of samples) {
     const field = COUNTERS[s.name];
     const operator = s.labels['operator'];
-    if (!field || operator === undefined) continue;
+    const failing = s.name === 'ssdk_operator_failing';
+    if ((!field && !failing) || operator === undefined) continue;
     let stats = byOperator.get(operator);
     if (!stats) byOperator.set(operator, (stats = { operator, recordsIn: 0, recordsOut: 0, failed: 0, late: 0, batches: 0, commits: 0 }));
-    (stats as unknown as Record<string, number>)[field] = s.value;
+    if (failing) {
+      // The scrape says only whether it is failing; a well operator's state is for its heartbeat to say.
+      if (s.value === 1) {
+        stats.state = 'failing';
+        if (s.labels['reason'] !== undefined) stats.reason = s.labels['reason'];
+      }
+      // (a reason's series at 0 is a failure that passed)
+    } else (stats as unknown as Record<string, number>)[field!] = s.value;
   }
   return [...byOperator.values()];
 }

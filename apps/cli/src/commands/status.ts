@@ -67,5 +67,12 @@ export function renderStatus(d: DataflowStatus, io: CliIo): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   // One reason per refusal under the table: the same reason for every unit is said once.
   const reasons = [...new Set(d.operators.flatMap((op) => (op.refused ? [op.refused] : [])))];
-  return head + rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 2))).join('').trimEnd() + '\n').join('') + reasons.map((r) => `  ${paint(io, 'red', 'refused')}: ${r}\n`).join('');
+  // A unit that cannot make progress says why, under the table, one line per unit.
+  const failing = d.operators.filter((op) => (op.state === 'failing' || op.state === 'failed') && op.reason);
+  return (
+    head +
+    rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 2))).join('').trimEnd() + '\n').join('') +
+    reasons.map((r) => `  ${paint(io, 'red', 'refused')}: ${r}\n`).join('') +
+    failing.map((op) => `  ${paint(io, 'red', op.state)} ${op.id}: ${op.reason}\n`).join('')
+  );
 }

@@ -35,6 +35,9 @@ svg.graph circle.status { fill: #d1d5db; }
 svg.graph .operator.running circle.status { fill: #10b981; }
 svg.graph .operator.ended circle.status { fill: #6b7280; }
 svg.graph .operator.failed circle.status { fill: #dc2626; }
+svg.graph .operator.failing circle.status { fill: #f59e0b; }
+svg.graph .operator.failing rect { stroke: #f59e0b; stroke-width: 2.5; }
+#operators td.failing { color: #b45309; font-weight: 600; }
 svg.graph .operator.busy rect { fill: #dbeafe; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; font-variant-numeric: tabular-nums; }
 th, td { text-align: right; padding: 5px 8px; border-bottom: 1px solid #e5e7eb; white-space: nowrap; }
@@ -153,9 +156,11 @@ function drawGraph(m) {
   for (const g of document.querySelectorAll('svg.graph .operator')) {
     const op = m.operators.find((o) => o.operator === g.dataset.operator);
     const rate = rates.get(g.dataset.operator);
-    g.classList.remove('running', 'ended', 'failed', 'busy');
+    g.classList.remove('running', 'ended', 'failed', 'failing', 'busy');
     if (!op) continue;
     if (op.state) g.classList.add(op.state);
+    // Why it cannot make progress, on hover.
+    g.querySelector('title').textContent = g.dataset.operator + (op.reason ? ' — ' + op.state + ': ' + op.reason : '');
     if (rate > 0) g.classList.add('busy');
     g.querySelector('[data-field=rate]').textContent = (rate === undefined ? '–' : fmt(rate)) + ' rec/s' + (op.lag ? ' · lag ' + fmt(op.lag) : '');
     g.querySelector('[data-field=counts]').textContent = 'in ' + fmt(op.recordsIn) + ' · out ' + fmt(op.recordsOut) + (op.failed ? ' · failed ' + fmt(op.failed) : '') + (op.late ? ' · late ' + fmt(op.late) : '');
@@ -166,7 +171,7 @@ function drawTable(m) {
   const rows = m.operators.slice().sort((a, b) => order(a.operator) - order(b.operator)).map((op) => {
     const jaeger = overview.jaegerUrl + '/search?service=' + encodeURIComponent(op.operator) + '&operation=process&limit=20';
     const lat = op.batchLatencyMs ? fmt(op.batchLatencyMs.p50) + ' / ' + fmt(op.batchLatencyMs.p99) : '–';
-    return '<tr data-operator="' + esc(op.operator) + '"><td>' + esc(op.operator) + '</td><td>' + esc(op.state || '–') + '</td>' +
+    return '<tr data-operator="' + esc(op.operator) + '"><td>' + esc(op.operator) + '</td><td class="' + esc(op.state || '') + '" data-field="state">' + esc(op.state || '–') + (op.reason ? ': ' + esc(op.reason) : '') + '</td>' +
       '<td data-field="in">' + fmt(op.recordsIn) + '</td><td>' + fmt(op.recordsOut) + '</td>' +
       '<td class="' + (op.failed ? 'warn' : '') + '">' + fmt(op.failed) + '</td><td class="' + (op.late ? 'warn' : '') + '">' + fmt(op.late) + '</td>' +
       '<td>' + fmt(rates.get(op.operator)) + '</td><td>' + fmt(op.lag) + '</td><td>' + wm(op.watermark) + '</td><td>' + fmt(op.stateRows) + '</td>' +

@@ -1,0 +1,165 @@
+/**
+ * An operator service whose PostgreSQL is out of reach is `failing` with the reason (what its
+ * heartbeats carry to `ssdk status`, and what its metrics endpoint says), retries with a bounded
+ * backoff, and is `running` again once the server can be reached: then it processes every record.
+ * PostgreSQL is reached through a TCP relay of the test's own (port 40101), so the server can be
+ * "away" without touching the real one.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createNatsBus } from '@ssdk/bus';
+import { planDataflow } from '@ssdk/plan';
+import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
+import { parseServicesFile } from '@ssdk/spec';
+import { dataflowSchema, openPostgresStore } from '@ssdk/state';
+import { testNats, testPostgres, until } from '@ssdk/testing';
+import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
+import { runOperator } from './operator.ts';
+
+const RELAY_PORT = 40101;
+const NAME = `h1-failing-${randomBytes(3).toString('hex')}`;
+const SERVICES = `apiVersion: 0.5.0
+meta: {name: ${NAME}, namespace: test, version: 0.1.0}
+topics:
+  nums: {schema: {value: {type: u32}}}
+  out: {schema: {value: {type: u32}}}
+services:
+  bump:
+    sources: [{type: topic, id: nums}]
+    transforms:
+      - operator: map
+        run: |
+          function addOne(n: number): number {
+            return n + 1;
+          }
+    sinks: [{type: topic, id: out}]
+`;
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+/** Relays 127.0.0.1:`port` to `target` once started: before, nothing listens (connection refused). */
+function relay(port: number, target: { host: string; port: number }) {
+  let server: Server | undefined;
+  const sockets = new Set<Socket>();
+  return {
+    start: () =>
+      new Promise<void>((resolve) => {
+        server = createServer((client) => {
+          const upstream = createConnection(target);
+          sockets.add(client).add(upstream);
+          client.pipe(upstream).pipe(client);
+          const end = () => {
+            client.destroy();
+            upstream.destroy();
+          };
+          client.on('error', end).on('close', end);
+          upstream.on('error', end).on('close', end);
+        });
+        server.listen(port, '127.0.0.1', resolve);
+      }),
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    },
+  };
+}
+
+describe('runtime - an operator that cannot reach its state store', () => {
+  it('runtime - PostgreSQL away: the operator is failing with the reason, then running once it can reach it, and processes every record', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'ssdk-failing-op-')), 'services.yaml');
+    await writeFile(file, SERVICES);
+    const { dataflow } = parseServicesFile(SERVICES, file);
+    const operatorId = planDataflow(dataflow, { partitions: 1 }).plan!.operators[0]!.id;
+    const nats = await testNats({ prefix: 'h1_failing_op' });
+    const pg = await testPostgres({ prefix: 'h1_failing_op' });
+    cleanups.push(() => pg.cleanup());
+    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+    cleanups.push(async () => {
+      await bus.destroy();
+      await bus.close();
+      const store = await openPostgresStore({ connectionString: pg.connectionString, schema: dataflowSchema('test', NAME, nats.prefix) });
+      await store.destroy();
+      await store.close();
+    });
+    const real = new URL(pg.connectionString);
+    const viaRelay = new URL(pg.connectionString);
+    viaRelay.host = `127.0.0.1:${RELAY_PORT}`;
+    const pgRelay = relay(RELAY_PORT, { host: real.hostname, port: Number(real.port || 5432) });
+    cleanups.push(() => pgRelay.stop());
+
+    await bus.ensureTopic({ name: 'nums', partitions: 1 });
+    const records = Array.from({ length: 100 }, (_, i) => ({ key: null, value: String(i), timestamp: 1_000 + i }));
+    await bus.publish('nums', 0, [{ data: encodeRecords(records) }]);
+
+    const stop = new AbortController();
+    const held: { metrics?: UnitMetrics } = {};
+    const lines: string[] = [];
+    const operator = runOperator({
+      file,
+      operatorId,
+      natsUrl: nats.url,
+      databaseUrl: viaRelay.toString(),
+      subjectPrefix: nats.prefix,
+      partitions: 1,
+      isolation: 'native',
+      telemetry: false,
+      retryInitialDelayMs: 50,
+      retryMaxDelayMs: 400,
+      onMetrics: (m) => (held.metrics = m),
+      log: (l) => lines.push(l),
+      signal: stop.signal,
+    });
+    const snapshot = (): UnitMetricsSnapshot | undefined => held.metrics?.snapshot();
+    await until('the operator failing', () => snapshot()?.state === 'failing' && (snapshot()?.restarts ?? 0) >= 3, 30_000, () => JSON.stringify(snapshot()));
+    const failing = snapshot()!;
+    // Why, in one line, with no credentials: what `ssdk status` prints under its table.
+    expect(failing.reason).toMatch(/ECONNREFUSED|connect|reach/i);
+    expect(failing.reason).not.toContain('\n');
+    expect(failing.recordsIn).toBe(0);
+    // A bounded backoff: the retries keep coming (the cap is 400 ms), they do not stop or spin.
+    const before = failing.restarts!;
+    await new Promise((r) => setTimeout(r, 1_500));
+    const later = snapshot()!.restarts! - before;
+    expect(later).toBeGreaterThanOrEqual(3);
+    expect(later).toBeLessThanOrEqual(30);
+
+    // The server back: running again, every record processed once.
+    await pgRelay.start();
+    await bus.publish('nums', 0, [{ data: encodeFrame({ kind: 'end' }) }]);
+    const result = await operator;
+    expect(result.ended).toBe(true);
+    const done = result.metrics.snapshot();
+    expect(done.recordsIn).toBe(100);
+    expect(done.recordsOut).toBe(100);
+    expect(done.reason).toBeUndefined();
+    expect(lines.some((l) => /retry \d+ in \d+ ms/.test(l))).toBe(true);
+    const reader = bus.read('out', 0);
+    let out = 0;
+    for (const m of await reader.fetch(1_000, 500)) {
+      const f = decodeFrame(m.data);
+      if (f.kind === 'data') out += f.records.length;
+    }
+    await reader.close();
+    expect(out).toBe(100);
+  }, 120_000);
+
+  it('runtime - a failing unit is running again as soon as it makes progress, not only at its end', () => {
+    // The same metrics rules the heartbeats carry: failing until a commit (or a quiet input), then running.
+    const m = new UnitMetrics('x.y');
+    m.setState('running');
+    m.failing('PostgreSQL is away', 400);
+    m.setState('running'); // a leg that starts again is not yet progress
+    expect(m.snapshot()).toMatchObject({ state: 'failing', reason: 'PostgreSQL is away', restarts: 1 });
+    expect(m.snapshot().retryAt).toBeGreaterThan(Date.now());
+    m.commit(new Map([['nums/0', 3]]));
+    expect(m.snapshot().state).toBe('running');
+    expect(m.snapshot().reason).toBeUndefined();
+  });
+});

@@ -1,0 +1,166 @@
+/**
+ * A unit that cannot make progress says so and tries again (issue 14 part 3): a step that throws
+ * outside any record (a guest that died, a host import that broke) makes the unit `failing` with
+ * the reason, the batch is tried again after a bounded backoff from where it started (its state
+ * writes taken back, so nothing is applied twice), and the unit is `running` again once it
+ * commits. The same host loop on both data paths: records carried in process (embedded) and
+ * frames on NATS JetStream (operator services).
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMemoryBus, createNatsBus, type Bus } from '@ssdk/bus';
+import { MemoryState } from '@ssdk/engine';
+import { planDataflow } from '@ssdk/plan';
+import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
+import { parseServicesFile } from '@ssdk/spec';
+import { testNats, until } from '@ssdk/testing';
+import { carryingBus } from './carried.ts';
+import { memoryCheckpointStore } from './checkpoint.ts';
+import { decodeLoose } from './embedded.ts';
+import { UnitStepError } from './failing.ts';
+import { sourceFunctions } from './functions.ts';
+import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
+import { buildTopology, type RuntimeUnit } from './topology.ts';
+import { runUnitTask } from './unit-task.ts';
+
+const SERVICES = `apiVersion: 0.5.0
+meta: {name: h1-failing, namespace: test, version: 0.1.0}
+topics:
+  words: {schema: {value: {type: string}}}
+  counted: {schema: {value: {type: string}}}
+services:
+  count:
+    sources: [{type: topic, id: words}]
+    states:
+      per-word:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: u32}}
+    partition:
+      assign-key:
+        run: |
+          function byWord(w: string): string {
+            return w;
+          }
+      update-state:
+        run: |
+          function addUp(w: string, ctx: Ctx): void {
+            ctx.state('per-word').increment(1);
+          }
+    sinks: [{type: topic, id: counted}]
+`;
+const WORDS = ['a', 'b', 'a', 'c', 'a'];
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+/** The dataflow's one unit (fused), whose logic throws outside any record on its first `failures` calls. */
+async function flakyUnit(subjectPrefix: string | undefined, failures: number, seen: UnitMetricsSnapshot[], metrics: () => UnitMetrics) {
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-failing-'));
+  const file = join(dir, 'services.yaml');
+  await writeFile(file, SERVICES);
+  const { dataflow } = parseServicesFile(SERVICES, file);
+  const { plan } = planDataflow(dataflow, { partitions: 1, fuse: true, ...(subjectPrefix ? { subjectPrefix } : {}) });
+  const topology = await buildTopology(plan!, { native: sourceFunctions(file, dataflow) }, { isolation: 'native' });
+  expect(topology.units).toHaveLength(1);
+  const unit = topology.units[0]!;
+  let left = failures;
+  const flaky: RuntimeUnit = {
+    ...unit,
+    makeLogic(state, channels) {
+      const logic = unit.makeLogic(state, channels);
+      return {
+        ...logic,
+        async process(records, channel, now) {
+          seen.push(metrics().snapshot());
+          // Writes state first, as a step that breaks halfway would: the retry must not count it twice.
+          const effects = await logic.process(records, channel, now);
+          if (left-- > 0) throw new Error('the guest went away (worker exited with code 134)');
+          return effects;
+        },
+      };
+    },
+  };
+  return { topology, unit: flaky };
+}
+
+async function run(bus: Bus, carryRecords: boolean, subjectPrefix?: string) {
+  const seen: UnitMetricsSnapshot[] = [];
+  const held: { metrics?: UnitMetrics } = {};
+  const { topology, unit } = await flakyUnit(subjectPrefix, 3, seen, () => held.metrics!);
+  const metrics = (held.metrics = new UnitMetrics(unit.id));
+  for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+  await bus.publish(topology.topics.get('words')!.name, 0, [{ data: encodeRecords(WORDS.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }))) }]);
+  const checkpoints = memoryCheckpointStore();
+  const stop = new AbortController();
+  const task = runUnitTask({
+    unit,
+    bus,
+    checkpoints,
+    metrics,
+    resumeOffsets: false,
+    carryRecords,
+    restart: { initialDelayMs: 20, maxDelayMs: 60, maxAttempts: Infinity },
+    signal: stop.signal,
+  });
+  // Running again once the batch is committed, with nothing left to say.
+  await until('the batch committed and the unit running', () => metrics.offset('words/0') === 1 && metrics.snapshot().state === 'running', 20_000, () => JSON.stringify(metrics.snapshot()));
+  const recovered = metrics.snapshot();
+  stop.abort();
+  await task;
+  const state = new MemoryState();
+  await checkpoints.loadState(unit.id, unit.plan.states, state);
+  const counted = topology.topics.get('counted')!;
+  const reader = bus.read(counted.name, 0);
+  const out: unknown[] = [];
+  for (const m of await reader.fetch(1_000, 200)) {
+    const f = decodeFrame(m.data);
+    if (f.kind === 'data') for (const r of f.records) out.push(decodeLoose(counted, r.value));
+  }
+  await reader.close();
+  return { seen, recovered, state: Object.fromEntries(state.entries('per-word')), out };
+}
+
+describe('runtime - a unit that cannot make progress', () => {
+  it('runtime - a step failing outside any record shows failing with the reason, backs off, tries the batch again and runs on, in process and on NATS alike', async () => {
+    const nats = await testNats({ prefix: 'h1_failing' });
+    const natsBus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+    cleanups.push(async () => {
+      await natsBus.destroy();
+      await natsBus.close();
+    });
+    for (const r of [await run(carryingBus(createMemoryBus()), true), await run(natsBus, false, nats.prefix)]) {
+      // The first attempt found the unit running; the next three found it failing, with why.
+      expect(r.seen.map((s) => s.state)).toEqual(['running', 'failing', 'failing', 'failing']);
+      expect(r.seen[1]!.reason).toMatch(/^count\.by-word: a step failed outside any record: the guest went away \(worker exited with code 134\)$/);
+      expect(r.seen.map((s) => s.restarts)).toEqual([0, 1, 2, 3]);
+      // Recovered: running, no reason; every record applied once, every output once.
+      expect(r.recovered.state).toBe('running');
+      expect(r.recovered.reason).toBeUndefined();
+      expect(r.recovered.recordsIn).toBe(WORDS.length);
+      expect(r.recovered.recordsOut).toBe(WORDS.length);
+      expect(r.state).toEqual({ a: 3, b: 1, c: 1 });
+      expect(r.out).toEqual(WORDS);
+    }
+  }, 60_000);
+
+  it('runtime - after its last attempt the unit fails with the reason (a bounded run does not hang)', async () => {
+    const seen: UnitMetricsSnapshot[] = [];
+    const held: { metrics?: UnitMetrics } = {};
+    const { topology, unit } = await flakyUnit(undefined, 10, seen, () => held.metrics!);
+    const metrics = (held.metrics = new UnitMetrics(unit.id));
+    const bus = carryingBus(createMemoryBus());
+    for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+    await bus.publish(topology.topics.get('words')!.name, 0, [{ data: encodeRecords([{ key: null, value: '"a"', timestamp: 1 }]) }, { data: encodeFrame({ kind: 'end' }) }]);
+    const started = Date.now();
+    const task = runUnitTask({ unit, bus, checkpoints: memoryCheckpointStore(), metrics, resumeOffsets: false, carryRecords: true, restart: { initialDelayMs: 50, maxDelayMs: 100, maxAttempts: 3 }, signal: new AbortController().signal });
+    await expect(task).rejects.toBeInstanceOf(UnitStepError);
+    // Two waits between three attempts, each at least half its ceiling (50 → 25 ms, 100 → 50 ms).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(75);
+    expect(seen).toHaveLength(3);
+    expect(metrics.snapshot().restarts).toBe(2);
+  }, 30_000);
+});
