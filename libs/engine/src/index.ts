@@ -15,3 +15,4 @@ export * from './memory-state.ts';
 export * from './codec.ts';
 export * from './window-operator.ts';
 export * from './sessions.ts';
+export * from './joins.ts';

@@ -1,0 +1,270 @@
+/**
+ * Joins of two sides of one keyed stream. The stream's values are an externally tagged enum
+ * (`{"person": {...}}`, `{"auction": {...}}`); each side of a join is one variant, and both
+ * sides are keyed by the join key (the record key, set by the service's `assign-key`).
+ *
+ * - **Stream-table** (`kind: 'table'`, Kafka Streams' KStream-KTable join): the table side is
+ *   kept as the latest value per key; a stream record looks its key up and, when found, leaves
+ *   at once as `{<table>: T, <stream>: S}`. An entry expires `ttl` after its own event time
+ *   (event time: once the watermark has passed `t + ttl`), so the table stays bounded. Neither
+ *   side is ever late: the table is as it stands when the stream record arrives.
+ * - **Interval** (`kind: 'interval'`, Flink's interval join, grouped as Beam's Nexmark
+ *   `WinningBids`): a left record opens the interval `[t + lower, min(t + upper, left.until)]`
+ *   of its key; right records of the key whose time falls in it join it. When the watermark
+ *   passes the interval's end, the left record leaves once, with its right records in
+ *   event-time order (ties in arrival order): `{<left>: L, <right>: R[]}`. Both sides are
+ *   buffered — a right record waits for left records still to come as long as one could hold
+ *   it — and a record of either side behind the watermark is late (Flink's rule).
+ *
+ * As for windows, the watermark advances after every record, so what joins depends only on the
+ * order of records on each channel, never on batching. Pure: the state is plain data the runtime
+ * commits with its checkpoint (`joinMeta` / `restoreJoin`).
+ */
+import type { EngineRecord, Key } from './chain.ts';
+import { encodeKey } from './memory-state.ts';
+import { othersMinimum } from './sessions.ts';
+import { addChannel, advance, endOfInput, initialWatermarkState, type WatermarkOptions, type WatermarkState } from './watermark.ts';
+import type { LateRecord } from './window-operator.ts';
+
+export type JoinConfig =
+  | { kind: 'table'; table: string; stream: string; ttlMs: number; watermark: WatermarkOptions }
+  | {
+      kind: 'interval';
+      left: string;
+      right: string;
+      /** A right record joins a left one at time t when `t + lowerMs <= time <= t + upperMs`. */
+      lowerMs: number;
+      upperMs: number;
+      /** A numeric field of the left value that ends its interval earlier (q9: `expires`). */
+      until?: string;
+      watermark: WatermarkOptions;
+    };
+
+/** A record held by a join: its key, the side's own value (the enum variant's payload), its time. */
+export interface Held {
+  key: Key | null;
+  value: unknown;
+  timestamp: number;
+}
+
+/** An open left record of an interval join. */
+export interface OpenLeft extends Held {
+  start: number;
+  end: number;
+  /** Arrival number within the unit: ties are broken by it, and it names the result's message id. */
+  seq: number;
+  /** The right records that joined it, with their arrival numbers. */
+  matches: Array<Held & { seq: number }>;
+}
+
+export interface JoinState {
+  watermark: WatermarkState;
+  /** Stream-table: the latest table record per encoded key. */
+  table: Map<string, Held>;
+  /** The earliest time at which a table entry expires (a purge before it finds nothing). */
+  nextExpiry: number;
+  /** Interval: open left records per encoded key, in arrival order. */
+  lefts: Map<string, OpenLeft[]>;
+  /** Interval: right records per encoded key still joinable by a left record to come. */
+  rights: Map<string, Array<Held & { seq: number }>>;
+  seq: number;
+}
+
+/** A join's result: a record, and for an interval join the left record's interval and number. */
+export interface JoinOutput {
+  record: EngineRecord;
+  interval?: { start: number; end: number; seq: number };
+}
+
+export interface JoinResult {
+  outputs: JoinOutput[];
+  late: LateRecord[];
+  /** Records of neither side (the input index and why). */
+  unmatched: Array<{ input: number; reason: string }>;
+}
+
+export function initialJoinState(channels: readonly string[], now = 0): JoinState {
+  const watermark = channels.reduce((s, c) => addChannel(s, c, now), initialWatermarkState());
+  return { watermark, table: new Map(), nextExpiry: Number.POSITIVE_INFINITY, lefts: new Map(), rights: new Map(), seq: 0 };
+}
+
+/** The variant of an externally tagged enum value, and its payload. */
+function variantOf(value: unknown): [string, unknown] | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  let found: [string, unknown] | undefined;
+  for (const name in value) {
+    if (found) return undefined;
+    found = [name, (value as Record<string, unknown>)[name]];
+  }
+  return found;
+}
+
+/**
+ * Runs a batch of one channel through the join, advancing the watermark after each record.
+ * Changes `state` in place (its maps) and returns it with the new watermark.
+ */
+export function joinBatch(records: readonly EngineRecord[], channel: string, now: number, config: JoinConfig, state: JoinState): JoinResult & { state: JoinState } {
+  const result: JoinResult = { outputs: [], late: [], unmatched: [] };
+  const grace = config.watermark.gracePeriodMs;
+  const othersMin = othersMinimum(state.watermark, channel, now, config.watermark);
+  const own = state.watermark.channels[channel];
+  let max = own?.maxEventTime ?? Number.NEGATIVE_INFINITY;
+  const bound = own?.bound;
+  let wm = state.watermark.watermark;
+  const ended = state.watermark.ended;
+  const sides = config.kind === 'table' ? [config.table, config.stream] : [config.left, config.right];
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    const t = record.timestamp;
+    const variant = variantOf(record.value);
+    if (!variant || !sides.includes(variant[0])) {
+      result.unmatched.push({ input: i, reason: `the record is neither \`${sides[0]}\` nor \`${sides[1]}\`, the two sides of the join` });
+    } else {
+      const id = record.key === null ? '' : encodeKey(record.key);
+      const held: Held = { key: record.key, value: variant[1], timestamp: t };
+      if (config.kind === 'table') tableRecord(config, state, id, variant[0], held, wm, result);
+      else intervalRecord(config, state, id, variant[0], held, wm, result, record);
+    }
+    if (t > max) max = t;
+    if (!ended) {
+      const candidate = Math.min(bound ?? max, othersMin) - grace;
+      if (candidate > wm) wm = candidate;
+    }
+    if (config.kind === 'interval') closeIntervals(config, state, wm, result.outputs);
+  }
+  const channels = { ...state.watermark.channels, [channel]: bound === undefined ? { maxEventTime: max, lastActivity: now } : { maxEventTime: max, lastActivity: now, bound } };
+  state.watermark = { ...state.watermark, channels, watermark: wm, lastActivity: Math.max(state.watermark.lastActivity, now) };
+  if (config.kind === 'table') purgeTable(config, state);
+  return { ...result, state };
+}
+
+/** The clock moved, or a channel's progress did: close what the new watermark closes. */
+export function advanceJoin(config: JoinConfig, state: JoinState, now: number, end = false): JoinOutput[] {
+  state.watermark = end ? endOfInput(state.watermark) : advance(state.watermark, config.watermark, now);
+  if (config.kind === 'table') {
+    purgeTable(config, state);
+    return [];
+  }
+  const outputs: JoinOutput[] = [];
+  closeIntervals(config, state, state.watermark.watermark, outputs);
+  return outputs;
+}
+
+function tableRecord(config: Extract<JoinConfig, { kind: 'table' }>, state: JoinState, id: string, side: string, held: Held, wm: number, result: JoinResult): void {
+  if (side === config.table) {
+    state.table.set(id, held);
+    const expiry = held.timestamp + config.ttlMs;
+    if (expiry < state.nextExpiry) state.nextExpiry = expiry;
+    return;
+  }
+  const entry = state.table.get(id);
+  // An expired entry counts as gone whether or not a purge has taken it yet.
+  if (!entry || entry.timestamp + config.ttlMs < wm) return;
+  result.outputs.push({ record: { key: held.key, value: { [config.table]: entry.value, [config.stream]: held.value }, timestamp: held.timestamp } });
+}
+
+function purgeTable(config: Extract<JoinConfig, { kind: 'table' }>, state: JoinState): void {
+  const wm = state.watermark.watermark;
+  if (!(state.nextExpiry < wm)) return;
+  let next = Number.POSITIVE_INFINITY;
+  for (const [id, entry] of state.table) {
+    const expiry = entry.timestamp + config.ttlMs;
+    if (expiry < wm) state.table.delete(id);
+    else if (expiry < next) next = expiry;
+  }
+  state.nextExpiry = next;
+}
+
+function intervalRecord(
+  config: Extract<JoinConfig, { kind: 'interval' }>,
+  state: JoinState,
+  id: string,
+  side: string,
+  held: Held,
+  wm: number,
+  result: JoinResult,
+  record: EngineRecord,
+): void {
+  const t = held.timestamp;
+  if (t < wm) {
+    result.late.push({ record, reason: `late: event time ${iso(t)} is behind the watermark ${iso(wm)} (grace period ${config.watermark.gracePeriodMs} ms); the ${side} side of the join takes no records behind it` });
+    return;
+  }
+  const seq = state.seq++;
+  if (side === config.left) {
+    let end = t + config.upperMs;
+    if (config.until !== undefined) {
+      const until = (held.value as Record<string, unknown> | null)?.[config.until];
+      if (typeof until === 'number' && until < end) end = until;
+    }
+    const open: OpenLeft = { ...held, start: t + config.lowerMs, end, seq, matches: [] };
+    for (const r of state.rights.get(id) ?? []) if (r.timestamp >= open.start && r.timestamp <= open.end) open.matches.push(r);
+    const list = state.lefts.get(id);
+    if (list) list.push(open);
+    else state.lefts.set(id, [open]);
+    return;
+  }
+  const right = { ...held, seq };
+  for (const l of state.lefts.get(id) ?? []) if (t >= l.start && t <= l.end) l.matches.push(right);
+  // Left records still to come are at or after the watermark, so they start at or after
+  // wm + lower: a right record earlier than that can join none of them.
+  const list = state.rights.get(id);
+  if (list) list.push(right);
+  else state.rights.set(id, [right]);
+}
+
+/**
+ * Emits and forgets the left records whose interval the watermark has passed — by end, then
+ * start, then arrival — and forgets right records no left record to come can join.
+ */
+function closeIntervals(config: Extract<JoinConfig, { kind: 'interval' }>, state: JoinState, wm: number, outputs: JoinOutput[]): void {
+  const closed: OpenLeft[] = [];
+  for (const [id, list] of state.lefts) {
+    if (list.every((l) => l.end >= wm)) continue;
+    const open = list.filter((l) => l.end >= wm);
+    for (const l of list) if (l.end < wm) closed.push(l);
+    if (open.length === 0) state.lefts.delete(id);
+    else state.lefts.set(id, open);
+  }
+  for (const [id, list] of state.rights) {
+    const keep = list.filter((r) => r.timestamp >= wm + config.lowerMs);
+    if (keep.length === 0) state.rights.delete(id);
+    else if (keep.length !== list.length) state.rights.set(id, keep);
+  }
+  closed.sort((a, b) => a.end - b.end || a.start - b.start || a.seq - b.seq);
+  for (const l of closed) {
+    const matches = [...l.matches].sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq).map((m) => m.value);
+    outputs.push({
+      record: { key: l.key, value: { [config.left]: l.value, [config.right]: matches }, timestamp: l.end },
+      interval: { start: l.start, end: l.end, seq: l.seq },
+    });
+  }
+}
+
+/** The join's state as plain JSON (committed with the unit's offsets). */
+export function joinMeta(state: JoinState): unknown {
+  return {
+    watermark: state.watermark,
+    table: [...state.table.values()],
+    lefts: [...state.lefts.values()].flat(),
+    rights: [...state.rights.values()].flat(),
+    seq: state.seq,
+  };
+}
+
+export function restoreJoin(meta: unknown, config: JoinConfig): JoinState {
+  const m = meta as { watermark: WatermarkState; table: Held[]; lefts: OpenLeft[]; rights: Array<Held & { seq: number }>; seq: number };
+  const state: JoinState = { watermark: m.watermark, table: new Map(), nextExpiry: Number.POSITIVE_INFINITY, lefts: new Map(), rights: new Map(), seq: m.seq };
+  const id = (k: Key | null) => (k === null ? '' : encodeKey(k));
+  for (const e of m.table) {
+    state.table.set(id(e.key), e);
+    if (config.kind === 'table') state.nextExpiry = Math.min(state.nextExpiry, e.timestamp + config.ttlMs);
+  }
+  for (const l of m.lefts) state.lefts.set(id(l.key), [...(state.lefts.get(id(l.key)) ?? []), l]);
+  for (const r of m.rights) state.rights.set(id(r.key), [...(state.rights.get(id(r.key)) ?? []), r]);
+  return state;
+}
+
+function iso(ms: number): string {
+  return Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(ms);
+}
