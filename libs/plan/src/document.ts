@@ -128,6 +128,20 @@ export interface PlanStateAccess {
   access: 'read-write' | 'read';
 }
 
+/**
+ * A join the unit runs before its steps (engine/joins.ts): `table` keeps `left` (latest per key,
+ * `ttlMs`) and joins each `right` record; `interval` joins a `left` record with the `right` ones
+ * in `[t + lowerMs, min(t + upperMs, left[until])]` and emits it when that closes.
+ */
+export type PlanJoin = (
+  | { kind: 'table'; left: string; right: string; ttlMs: number }
+  | { kind: 'interval'; left: string; right: string; lowerMs: number; upperMs: number; until?: string }
+) & {
+  /** The id of the step the joined records go to first (steps before it, fused in, run before the join). */
+  at: string;
+  watermark: { gracePeriodMs: number; idlenessMs?: number };
+};
+
 export interface PlanWindow {
   kind: 'tumbling' | 'sliding' | 'session';
   /** Tumbling and sliding: the window's length. Session: the gap. */
@@ -143,9 +157,10 @@ export interface PlanWindow {
  * - a single step: its operator kind;
  * - `fused`: several stateless steps run in one unit (`fuse: true`);
  * - `window`: a window's keyed `update-state` and its `flush`, which must share the window state;
+ * - `join`: a service's join (its state) and the steps after it that run in the same unit;
  * - `passthrough`: no step at all: a service that copies or merges topics into its sinks.
  */
-export type PlanOperatorKind = OperatorKind | 'fused' | 'window' | 'passthrough';
+export type PlanOperatorKind = OperatorKind | 'fused' | 'window' | 'join' | 'passthrough';
 
 /** One operator unit: one service process kind, run as `parallelism` replicas sharing `partitions`. */
 export interface PlanOperator {
@@ -160,6 +175,7 @@ export interface PlanOperator {
   parallelism: number;
   states: PlanStateAccess[];
   window?: PlanWindow;
+  join?: PlanJoin;
   deadLetter: string;
   lateEvents: string;
 }
@@ -255,6 +271,7 @@ const topicPart = z.object({ type: z.string(), schema: planTypeSchema, converter
 const recordType = z.object({ key: z.string().optional(), value: z.string(), schema: z.object({ key: planTypeSchema.optional(), value: planTypeSchema }) });
 const count = z.number().int().min(1);
 const endpoint = z.object({ kind: z.enum(['operator', 'topic']), id: z.string().min(1) });
+const joinWatermark = z.object({ gracePeriodMs: z.number().min(0), idlenessMs: z.number().positive().optional() });
 
 export const physicalPlanSchema = z.object({
   planVersion: z.literal(PLAN_VERSION),
@@ -285,7 +302,7 @@ export const physicalPlanSchema = z.object({
     z.object({
       id: z.string().min(1),
       service: z.string(),
-      kind: z.enum([...OPERATOR_KINDS, 'fused', 'window', 'passthrough']),
+      kind: z.enum([...OPERATOR_KINDS, 'fused', 'window', 'join', 'passthrough']),
       steps: z.array(
         z.object({
           id: z.string().min(1),
@@ -323,6 +340,21 @@ export const physicalPlanSchema = z.object({
           gapMs: z.number().positive().optional(),
           watermark: z.object({ gracePeriodMs: z.number().min(0), idlenessMs: z.number().positive().optional() }),
         })
+        .optional(),
+      join: z
+        .discriminatedUnion('kind', [
+          z.object({ kind: z.literal('table'), left: z.string(), right: z.string(), ttlMs: z.number().positive(), at: z.string(), watermark: joinWatermark }),
+          z.object({
+            kind: z.literal('interval'),
+            left: z.string(),
+            right: z.string(),
+            lowerMs: z.number(),
+            upperMs: z.number(),
+            until: z.string().optional(),
+            at: z.string(),
+            watermark: joinWatermark,
+          }),
+        ])
         .optional(),
       deadLetter: z.string(),
       lateEvents: z.string(),

@@ -55,6 +55,7 @@ export {
   type PlanTopicPart,
   type PlanType,
   type PlanTypeDef,
+  type PlanJoin,
   type PlanWindow,
 } from './document.ts';
 export type { DataflowGraph, ServiceNode, StateRefLink, StepTypes, StreamType, TopicNode } from './graph.ts';

@@ -20,6 +20,8 @@ export type StepPlace =
   | 'window.partition.transforms'
   | 'window.partition.update-state'
   | 'window.flush'
+  | 'join.assign-key'
+  | 'join.transforms'
   | 'sink';
 
 export interface StepSite {
@@ -84,6 +86,11 @@ export function buildPipeline(service: Service): ServicePipeline {
     }
     if (w.flush) trunk.push(site(w.flush, 'window.flush'));
   }
+  const j = service.join;
+  if (j) {
+    if (j.assignKey) trunk.push(site(j.assignKey, 'join.assign-key'));
+    trunk.push(...j.transforms.map((s) => site(s, 'join.transforms')));
+  }
   const sinks = service.sinks.map((sink) => ({ sink, steps: sink.transforms.map((s) => site(s, 'sink')) }));
   return { service, sources, trunk, sinks };
 }
@@ -93,7 +100,8 @@ function isKeyedPlace(place: StepPlace): boolean {
     place === 'partition.transforms' ||
     place === 'partition.update-state' ||
     place === 'window.partition.transforms' ||
-    place === 'window.partition.update-state'
+    place === 'window.partition.update-state' ||
+    place === 'join.transforms'
   );
 }
 
@@ -117,10 +125,12 @@ export function allowedOperators(place: StepPlace): readonly OperatorKind[] {
     case 'partition.transforms':
     case 'window.transforms':
     case 'window.partition.transforms':
+    case 'join.transforms':
     case 'sink':
       return ['filter', 'map', 'filter-map', 'flat-map'];
     case 'partition.assign-key':
     case 'window.partition.assign-key':
+    case 'join.assign-key':
       return ['assign-key'];
     case 'partition.update-state':
     case 'window.partition.update-state':

@@ -48,6 +48,8 @@ class ChainChecker {
     // A window emits only through its flush; without one no record reaches the sinks (reported
     // as `window-missing-flush` and `sink-unreachable`), so there is nothing to check there.
     if ((service.window && !service.window.flush) || out.stream.value.kind === 'void') return;
+    // A join without steps after it (`join-missing-transforms`) has no joined type to check.
+    if (service.join && service.join.transforms.length === 0) return;
     for (const branch of pipeline.sinks) {
       const written = this.chain(name, branch.steps, out);
       this.sink(name, branch.sink.topic, branch.sink.pos, written.stream);
@@ -83,7 +85,12 @@ class ChainChecker {
 
   private chain(service: string, sites: readonly StepSite[], start: Flow): Flow {
     let flow = start;
+    let joined = false;
     for (const site of sites) {
+      if (site.place === 'join.transforms' && !joined) {
+        joined = true;
+        flow = this.join(service, flow);
+      }
       const { stream, rekeys } = this.step(service, site, flow);
       this.stepTypes.set(site.step, { input: flow.stream, output: stream, rekeys });
       flow = { stream, origin: `step \`${site.step.fn.name}\`` };
@@ -148,6 +155,71 @@ class ChainChecker {
       default:
         return assertNever(step.operator);
     }
+  }
+
+  /**
+   * What a join makes of what arrives: the sides must be variants of an externally tagged enum;
+   * the joined record is `{<left>: L, <right>: R}` (an interval join: `{<left>: L, <right>: R[]}`).
+   */
+  private join(service: string, input: Flow): Flow {
+    const j = this.df.services[service]!.join!;
+    const arriving = resolveType(input.stream.value, this.df.types);
+    const what = `the ${j.kind} join of service \`${service}\``;
+    const unknown = (): Flow => ({ stream: { ...(input.stream.key ? { key: input.stream.key } : {}), value: UNKNOWN }, origin: 'the join' });
+    if (isWildcard(arriving)) return unknown();
+    if (arriving.kind !== 'enum' || arriving.tagging !== 'externally-tagged') {
+      this.diagnostics.push(
+        diagnostic(
+          'join-invalid-side',
+          j.sidesPos,
+          `${what} receives \`${this.print(input.stream.value)}\` from ${input.origin}; a join's sides are two variants of an externally tagged enum`,
+          'declare an `enum` type with one variant per side (`oneOf: {person: {type: person}, auction: {type: auction}}`) and read it',
+        ),
+      );
+      return unknown();
+    }
+    const variantType = (name: string): TypeRef | undefined => {
+      const v = arriving.variants.find((x) => x.name === name);
+      if (!v) {
+        this.diagnostics.push(
+          diagnostic(
+            'join-invalid-side',
+            j.sidesPos,
+            `${what} names side \`${name}\`, which is not a variant of \`${this.print(input.stream.value)}\``,
+            `the variants are ${arriving.variants.map((x) => `\`${x.name}\``).join(', ')}`,
+          ),
+        );
+        return undefined;
+      }
+      return v.type ?? UNKNOWN;
+    };
+    const left = variantType(j.left);
+    const right = variantType(j.right);
+    // One side twice is reported by the structure check (`join-invalid-side`), once.
+    if (!left || !right || j.left === j.right) return unknown();
+    if (j.kind === 'interval' && j.until !== undefined) {
+      const l = resolveType(left, this.df.types);
+      const field = l.kind === 'object' ? l.properties.find((p) => p.name === j.until) : undefined;
+      if (!isWildcard(l) && (!field || !isNumeric(field.type, this.df.types))) {
+        this.diagnostics.push(
+          diagnostic(
+            'join-invalid-until',
+            j.sidesPos,
+            `${what} ends intervals at \`${j.until}\`, which is not a number field of \`${j.left}\` (\`${this.print(left)}\`)`,
+            l.kind === 'object' ? `number fields: ${l.properties.filter((p) => isNumeric(p.type, this.df.types)).map((p) => `\`${p.name}\``).join(', ') || 'none'}` : 'name a number field (epoch ms) of the left side',
+          ),
+        );
+      }
+    }
+    const pos = j.sidesPos;
+    const value: TypeRef = {
+      kind: 'object',
+      properties: [
+        { name: j.left, type: left, optional: false, pos },
+        { name: j.right, type: j.kind === 'interval' ? { kind: 'list', items: right } : right, optional: false, pos },
+      ],
+    };
+    return { stream: { ...(input.stream.key ? { key: input.stream.key } : {}), value }, origin: `the ${j.kind} join` };
   }
 
   /** The step's value parameter (`params[0]`) must accept what arrives. */

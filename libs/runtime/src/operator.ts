@@ -321,12 +321,14 @@ async function operatorSource(o: OperatorOptions, c: CompiledOperatorOptions): P
 
 /**
  * A window unit (its keyed state and its flush) runs as a singleton: a flush aggregates over every
- * key of the window, so one replica reads every partition; the others stand by. Every other
+ * key of the window, so one replica reads every partition; the others stand by. So does a join
+ * unit (its sides are held in the unit's progress). Every other
  * unit divides its partitions among its replicas.
  */
 export function assignmentMode(unit: RuntimeUnit): AssignmentMode {
   const windowed = unit.plan.window !== undefined && unit.plan.steps.some((s) => s.operator === 'flush' || s.operator === 'update-state');
-  return windowed ? 'singleton' : 'divided';
+  // A join keeps its buffers in the unit's progress, which is the unit's, not a partition's.
+  return windowed || unit.plan.join !== undefined ? 'singleton' : 'divided';
 }
 
 /**

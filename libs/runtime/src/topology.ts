@@ -7,10 +7,11 @@
 import { camelCase } from '@ssdk/spec';
 import { fromPlanType, planTypeTable, type PhysicalPlan, type TypeTable, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
 import { partitionOfText, readUtf8 } from '@ssdk/records';
-import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig } from '@ssdk/engine';
+import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig, type JoinConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
 import { chainLogic, nativeExecutor, passthroughLogic, sessionLogic, windowLogic, type ChainExecutor, type NativeSql, type UnitLogic } from './unit-logic.ts';
 import type { UnitProgressPlan } from './progress.ts';
+import { joinLogic } from './join-logic.ts';
 import { channelOf } from './checkpoint.ts';
 import { tableSpecs } from './state-tables.ts';
 
@@ -244,6 +245,19 @@ async function logicFactory(
   executor: (part: StepSpec[]) => Promise<ChainExecutor>,
 ): Promise<(state: MemoryState, channels: readonly string[]) => UnitLogic> {
   if (op.kind === 'passthrough') return () => passthroughLogic();
+  if (op.join) {
+    const j = op.join;
+    const watermark = { gracePeriodMs: j.watermark.gracePeriodMs, ...(j.watermark.idlenessMs !== undefined ? { idlenessMs: j.watermark.idlenessMs } : {}) };
+    const config: JoinConfig =
+      j.kind === 'table'
+        ? { kind: 'table', table: j.left, stream: j.right, ttlMs: j.ttlMs, watermark }
+        : { kind: 'interval', left: j.left, right: j.right, lowerMs: j.lowerMs, upperMs: j.upperMs, ...(j.until !== undefined ? { until: j.until } : {}), watermark };
+    // Steps fused in before the join (one partition: its key step) run before it.
+    const at = Math.max(0, specs.findIndex((s) => s.id === j.at));
+    const pre = at > 0 ? await executor(specs.slice(0, at)) : undefined;
+    const body = await executor(specs.slice(at));
+    return (state, channels) => joinLogic({ config, ...(pre ? { pre } : {}), body, operator: j.at, state, channels });
+  }
   const hasFlush = specs.some((s) => s.operator === 'flush');
   if (op.window && (hasFlush || specs.some((s) => s.operator === 'update-state'))) {
     const w = op.window;

@@ -223,7 +223,7 @@ class UndoableState implements StateAccess {
 }
 
 export interface UnitLogic {
-  readonly kind: 'chain' | 'window' | 'session' | 'passthrough';
+  readonly kind: 'chain' | 'window' | 'session' | 'join' | 'passthrough';
   process(records: readonly EngineRecord[], channel: string, now: number): Promise<UnitEffects>;
   /** The clock moved and nothing arrived (idleness may close windows). */
   tick(now: number): Promise<UnitEffects>;

@@ -298,6 +298,34 @@ export interface WindowSpec {
   pos: SourcePos;
 }
 
+/**
+ * `join:` — two sides of the service's records (two variants of an enum) joined on the key its
+ * `assign-key` gives both: `table` keeps the `left` (table) side's latest value per key and
+ * joins each `right` (stream) record at once; `interval` joins a `left` record with the `right`
+ * records of its interval and emits it when the interval closes. `transforms` run on the joined
+ * records (`{<left>: L, <right>: R}`, for an interval `{<left>: L, <right>: R[]}`).
+ */
+export interface JoinSpec {
+  kind: 'table' | 'interval';
+  /** Table: the table side. Interval: the side that opens an interval. */
+  left: string;
+  /** Table: the stream side. Interval: the side that joins intervals. */
+  right: string;
+  /** Table only: an entry goes once the watermark is this far past its event time. */
+  ttlMs?: number;
+  /** Interval only: a right record at time r joins a left one at t when t + lower <= r <= t + upper. */
+  lowerMs?: number;
+  upperMs?: number;
+  /** Interval only: a numeric field of the left value that ends its interval earlier. */
+  until?: string;
+  watermark: Watermark;
+  assignKey?: Step;
+  transforms: Step[];
+  pos: SourcePos;
+  /** Where the sides are named (the `table:` / `interval:` map), for messages about them. */
+  sidesPos: SourcePos;
+}
+
 export interface Service {
   name: string;
   sources: Source[];
@@ -306,6 +334,7 @@ export interface Service {
   transforms: Step[];
   partition?: Partition;
   window?: WindowSpec;
+  join?: JoinSpec;
   sinks: Sink[];
   pos: SourcePos;
 }

@@ -6,7 +6,7 @@
  */
 import type { Node } from 'yaml';
 import { minorVersion, type ParseContext } from './context.ts';
-import type { OperatorKind, Partition, Sink, Source, SourcePos, Step, Watermark, WindowSpec } from './model.ts';
+import type { JoinSpec, OperatorKind, Partition, Sink, Source, SourcePos, Step, Watermark, WindowSpec } from './model.ts';
 import { forbidTogether, node, optionalNode, readMap, requireOneOf } from './reader.ts';
 import { duration, positiveDuration, text } from './schemas.ts';
 import { STATELESS_OPERATORS, parseStep, parseStepList, type StepSlot } from './steps.ts';
@@ -221,6 +221,46 @@ export function parseWindow(ctx: ParseContext, input: Node | undefined, path: st
     }
   }
   return window;
+}
+
+const JOIN_SHAPE = {
+  table: optionalNode,
+  interval: optionalNode,
+  watermark: optionalNode,
+  'assign-key': optionalNode,
+  transforms: optionalNode,
+};
+
+/**
+ * `join:` of a service: `table: {table, stream, ttl}` or `interval: {left, right, lower, upper,
+ * until?}`, a `watermark`, the `assign-key` both sides are keyed by and the `transforms` that
+ * run on the joined records.
+ */
+export function parseJoin(ctx: ParseContext, input: Node | undefined, path: string, owner: string): JoinSpec | undefined {
+  const where = `\`${path}\` of ${owner}`;
+  const view = readMap(ctx, input, JOIN_SHAPE, where);
+  if (view === undefined) return undefined;
+  const assignKey = view.has('assign-key') ? parseStep(ctx, view.valueNode('assign-key'), `\`${path}.assign-key\` of ${owner}`, { fixed: 'assign-key' }) : undefined;
+  const transforms = parseStepList(ctx, view.valueNode('transforms'), `${path}.transforms`, owner, STATELESS_SLOT);
+  const watermark = parseWatermark(ctx, view.valueNode('watermark'), `\`${path}.watermark\` of ${owner}`);
+  const kinds = ['table', 'interval'];
+  if (!forbidTogether(ctx, view, kinds, where) || !requireOneOf(ctx, view, kinds, where) || watermark === undefined) return undefined;
+  const common = { watermark, transforms, pos: view.pos, ...(assignKey ? { assignKey } : {}) };
+  if (view.has('table')) {
+    const t = readMap(ctx, view.valueNode('table'), { table: text, stream: text, ttl: positiveDuration }, `\`${path}.table\` of ${owner}`);
+    const { table, stream, ttl } = t?.values ?? {};
+    if (t === undefined || table === undefined || stream === undefined || ttl === undefined) return undefined;
+    return { kind: 'table', left: table, right: stream, ttlMs: ttl, sidesPos: t.pos, ...common };
+  }
+  const i = readMap(
+    ctx,
+    view.valueNode('interval'),
+    { left: text, right: text, lower: duration.optional(), upper: positiveDuration, until: text.optional() },
+    `\`${path}.interval\` of ${owner}`,
+  );
+  const { left, right, lower, upper, until } = i?.values ?? {};
+  if (i === undefined || left === undefined || right === undefined || upper === undefined) return undefined;
+  return { kind: 'interval', left, right, lowerMs: lower ?? 0, upperMs: upper, ...(until !== undefined ? { until } : {}), sidesPos: i.pos, ...common };
 }
 
 function parseWatermark(ctx: ParseContext, input: Node | undefined, where: string): Watermark | undefined {

@@ -2,7 +2,7 @@
  * The shape of each service: what stands where, windows that make sense, services that have
  * something to read and somewhere for their work to go.
  */
-import type { Diagnostic, Service, WindowSpec } from '@ssdk/spec';
+import type { Diagnostic, JoinSpec, Service, WindowSpec } from '@ssdk/spec';
 import { diagnostic } from '../diagnostics.ts';
 import { formatMs } from '../duration.ts';
 import type { DataflowGraph, ServiceNode } from '../graph.ts';
@@ -13,6 +13,7 @@ export function checkStructure(graph: DataflowGraph): Diagnostic[] {
   return graph.services.flatMap((node) => [
     ...serviceShape(node.service),
     ...(node.service.window ? windowRules(node.name, node.service.window) : []),
+    ...(node.service.join ? joinRules(node.name, node.service.join) : []),
     ...misplacedOperators(node),
     ...unreachableSinks(node),
   ]);
@@ -109,6 +110,33 @@ function windowRules(service: string, w: WindowSpec): Diagnostic[] {
         `an offset must be at least 0 and shorter than the duration (${duration})`,
       ),
     );
+  }
+  return out;
+}
+
+function joinRules(service: string, j: JoinSpec): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const what = `the ${j.kind} join of service \`${service}\``;
+  if (!j.assignKey) {
+    out.push(diagnostic('join-missing-assign-key', j.pos, `${what} has no \`assign-key\``, 'add `assign-key:` with a function that returns the join key of a record of either side'));
+  }
+  // The joined records are `{side: value}` objects the runtime makes; the first of these steps is
+  // where the join runs (its unit keeps the join's state), so there must be one.
+  if (j.transforms.length === 0) {
+    out.push(
+      diagnostic(
+        'join-missing-transforms',
+        j.pos,
+        `${what} has no \`transforms\``,
+        `add \`transforms:\` with a \`map\` that takes the joined record (\`{${j.left}, ${j.right}}\`) and returns what the sinks write`,
+      ),
+    );
+  }
+  if (j.left === j.right) {
+    out.push(diagnostic('join-invalid-side', j.sidesPos, `${what} joins \`${j.left}\` with itself`, 'name two different variants of the enum the join receives'));
+  }
+  if (j.kind === 'interval' && (j.lowerMs ?? 0) > (j.upperMs ?? 0)) {
+    out.push(diagnostic('join-invalid-interval', j.sidesPos, `${what} has \`lower\` ${formatMs(j.lowerMs ?? 0)} above \`upper\` ${formatMs(j.upperMs ?? 0)}`, 'a right record joins when left time + lower <= its time <= left time + upper'));
   }
   return out;
 }

@@ -2,7 +2,7 @@
  * `planDataflow`: from a checked dataflow to the physical plan document — operator units,
  * the topics between them with their subjects, edges, state tables — and its hash.
  */
-import type { Converter, Dataflow, Diagnostic, StateDecl, Step, Topic, TypeRef, WindowSpec } from '@ssdk/spec';
+import type { Converter, Dataflow, Diagnostic, JoinSpec, StateDecl, Step, Topic, TypeRef, WindowSpec } from '@ssdk/spec';
 import { checkDataflow } from '../check.ts';
 import { hasErrors } from '../diagnostics.ts';
 import {
@@ -18,6 +18,7 @@ import {
   type PlanTopicKind,
   type PlanTopicPart,
   type PlanType,
+  type PlanJoin,
   type PlanWindow,
 } from '../document.ts';
 import type { DataflowGraph, ServiceNode, StreamType, TopicNode } from '../graph.ts';
@@ -125,7 +126,7 @@ class PlanBuilder {
       this.operators.push({
         id: u.id,
         service: node.name,
-        kind: unitKind(u),
+        kind: unitKind(u, node.service.join?.transforms[0]),
         steps: u.sites.map((s) => this.step(s)),
         inputs: u.inputs.map((i) => ({ topic: topicOf(i.from), edge: i.edge })),
         outputs: [...(own ? [own] : []), ...u.sinkTopics],
@@ -133,6 +134,7 @@ class PlanBuilder {
         parallelism: DEFAULT_PARALLELISM,
         states: u.sites.length === 0 ? [] : this.stateAccess(node.service.states, u),
         ...(node.service.window && u.sites.some((s) => s.windowed) ? { window: planWindow(node.service.window) } : {}),
+        ...(node.service.join && u.sites.some((s) => s.step === node.service.join!.transforms[0]) ? { join: planJoin(node.service.join, u.sites.find((s) => s.step === node.service.join!.transforms[0])!.id) } : {}),
         deadLetter,
         lateEvents,
       });
@@ -203,7 +205,7 @@ class PlanBuilder {
     const deadLetter = `${name}.dead-letter`;
     const lateEvents = `${name}.late-events`;
     // Late records are kept as they reached the window; a service without one has none.
-    const stamp = service.window?.assignTimestamp;
+    const stamp = service.window?.assignTimestamp ?? service.join?.assignKey;
     const late = (stamp && this.graph.stepTypes.get(stamp)?.input.value) ?? { kind: 'unknown' as const };
     const common = { partitions: this.options.partitions, service: name };
     this.topics.push(
@@ -317,6 +319,12 @@ class PlanBuilder {
   }
 }
 
+function planJoin(j: JoinSpec, at: string): PlanJoin {
+  const watermark = { gracePeriodMs: j.watermark.gracePeriodMs, ...(j.watermark.idlenessMs !== undefined ? { idlenessMs: j.watermark.idlenessMs } : {}) };
+  if (j.kind === 'table') return { kind: 'table', left: j.left, right: j.right, ttlMs: j.ttlMs ?? 0, at, watermark };
+  return { kind: 'interval', left: j.left, right: j.right, lowerMs: j.lowerMs ?? 0, upperMs: j.upperMs ?? 0, ...(j.until !== undefined ? { until: j.until } : {}), at, watermark };
+}
+
 function planWindow(w: WindowSpec): PlanWindow {
   return {
     kind: w.kind,
@@ -336,10 +344,13 @@ function returnsKeyValue(step: Step, types: Dataflow['types']): boolean {
   return t.kind === 'key-value' || (t.kind === 'option' && resolveType(t.value, types).kind === 'key-value');
 }
 
-function unitKind(u: Unit): PlanOperatorKind {
+/** `joinAt`: the first step after the service's join, whose unit runs the join. */
+function unitKind(u: Unit, joinAt: Step | undefined): PlanOperatorKind {
   const [only, ...more] = u.sites;
   if (!only) return 'passthrough';
   if (u.sites.some((s) => s.place === 'window.flush') && u.sites.some((s) => s.place === 'window.partition.update-state')) return 'window';
+  // The unit holding a join's first step runs the join before it (its state lives there).
+  if (joinAt !== undefined && u.sites.some((s) => s.step === joinAt)) return 'join';
   return more.length === 0 ? only.step.operator : 'fused';
 }
 

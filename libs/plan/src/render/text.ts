@@ -18,13 +18,21 @@ export function renderPlanText(plan: PhysicalPlan): string {
   for (const op of plan.operators) {
     const inputs = op.inputs.map((i) => (i.edge === 'shuffle' ? `${i.topic} (shuffle)` : i.topic)).join(', ') || '—';
     out.push(`  ${op.id}  [${operatorCaption(op)}]  ${inputs} → ${op.outputs.join(', ') || '—'}`);
-    if (op.kind === 'fused' || op.kind === 'window') out.push(`    steps: ${op.steps.map((s) => s.id).join(', ')}`);
+    if (op.kind === 'fused' || op.kind === 'window' || op.kind === 'join') out.push(`    steps: ${op.steps.map((s) => s.id).join(', ')}`);
     if (op.states.length > 0) out.push(`    states: ${op.states.map((s) => `${s.name} (${s.table}, ${s.access})`).join(', ')}`);
     if (op.window) {
       const w = op.window;
       const every = w.kind === 'sliding' && w.slideMs !== undefined ? ` every ${formatMs(w.slideMs)}` : w.offsetMs > 0 ? ` offset ${formatMs(w.offsetMs)}` : '';
       const length = w.kind === 'session' ? `gap ${formatMs(w.gapMs ?? w.durationMs)}` : formatMs(w.durationMs);
       out.push(`    window: ${w.kind} ${length}${every}, grace ${formatMs(w.watermark.gracePeriodMs)}`);
+    }
+    if (op.join) {
+      const j = op.join;
+      const how =
+        j.kind === 'table'
+          ? `table ${j.left} (ttl ${formatMs(j.ttlMs)}) ⋈ stream ${j.right}`
+          : `interval ${j.left} ⋈ ${j.right} in [+${formatMs(j.lowerMs)}, +${formatMs(j.upperMs)}${j.until !== undefined ? ` or ${j.until}` : ''}]`;
+      out.push(`    join: ${how}, grace ${formatMs(j.watermark.gracePeriodMs)}`);
     }
   }
   out.push('', `edges (${plan.edges.length})`);

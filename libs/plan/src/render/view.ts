@@ -22,6 +22,6 @@ export function graphView(plan: PhysicalPlan): GraphView {
 
 /** One line per operator: its id and what it runs. */
 export function operatorCaption(op: PlanOperator): string {
-  if (op.kind === 'fused' || op.kind === 'window') return `${op.kind}: ${op.steps.map((s) => s.operator).join(' → ')}`;
+  if (op.kind === 'fused' || op.kind === 'window' || op.kind === 'join') return `${op.kind}: ${op.steps.map((s) => s.operator).join(' → ')}`;
   return op.kind;
 }

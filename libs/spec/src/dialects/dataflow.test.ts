@@ -361,6 +361,36 @@ describe('Stateful DataFlow (0.4–0.6)', () => {
     );
   });
 
+  test('spec - a join reads as `table: {table, stream, ttl}` or `interval: {left, right, lower?, upper, until?}`; a second kind, a missing key or a window beside it is reported where it is', () => {
+    const service = (join: string, extra = '') =>
+      HEADER_05 +
+      yaml`
+        services:
+          joined:
+            sources: [{type: topic, id: events}]
+            join:
+              ${join}
+              assign-key:
+                run: "function k(e: Event): number { return 1 }"
+              transforms:
+                - operator: map
+                  run: "function f(j: Pair): string { return '' }"
+            ${extra}
+        `;
+    const table = parseServicesFile(service('table: {table: person, stream: auction, ttl: 10m}'), 'f.yaml');
+    expect(brief(table.diagnostics)).toEqual([]);
+    expect(table.dataflow.services['joined']?.join).toMatchObject({ kind: 'table', left: 'person', right: 'auction', ttlMs: 600_000, watermark: { gracePeriodMs: 0 }, transforms: [{ operator: 'map' }], assignKey: { operator: 'assign-key' } });
+    const interval = parseServicesFile(service('interval: {left: auction, right: bid, upper: 1h, until: expires}'), 'f.yaml');
+    expect(interval.dataflow.services['joined']?.join).toMatchObject({ kind: 'interval', left: 'auction', right: 'bid', lowerMs: 0, upperMs: 3_600_000, until: 'expires' });
+    expect(brief(parseServicesFile(service('table: {table: person, stream: auction}'), 'f.yaml').diagnostics)).toEqual(['missing-key 10:14 missing key `ttl` in `join.table` of service `joined`']);
+    expect(brief(parseServicesFile(service('table: {table: a, stream: b, ttl: 1s}\n              interval: {left: a, right: b, upper: 1s}'), 'f.yaml').diagnostics)).toEqual([
+      'conflicting-keys 11:7 `join` of service `joined` has both `table` and `interval`',
+    ]);
+    expect(brief(parseServicesFile(service('table: {table: a, stream: b, ttl: 1s}', 'window: {tumbling: {duration: 1s}}'), 'f.yaml').diagnostics)).toEqual([
+      'conflicting-keys 9:5 service `joined` has both `join` and `window`',
+    ]);
+  });
+
   test('spec - a session window reads as `session: {gap}`; a gap that is missing or not positive, or a second kind, is reported where it is', () => {
     const service = (window: string) =>
       HEADER_05 +

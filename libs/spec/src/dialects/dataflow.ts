@@ -8,7 +8,7 @@ import { minorVersion, type ParseContext } from '../context.ts';
 import type { Dataflow, Service, SourcePos } from '../model.ts';
 import { node, optionalNode, readEntries, readList, readMap } from '../reader.ts';
 import { COMMON_ROOT_SHAPE, parseCommonSections, parseDev, parseImports, parseSchedules } from '../sections.ts';
-import { STATELESS_SLOT, parsePartition, parseSink, parseSource, parseWindow, toWindowSpec } from '../services.ts';
+import { STATELESS_SLOT, parseJoin, parsePartition, parseSink, parseSource, parseWindow, toWindowSpec } from '../services.ts';
 import { parseStates } from '../states.ts';
 import { parseStepList } from '../steps.ts';
 
@@ -26,6 +26,7 @@ const SERVICE_SHAPE = {
   transforms: optionalNode,
   partition: optionalNode,
   window: optionalNode,
+  join: optionalNode,
   sinks: optionalNode,
 };
 
@@ -83,7 +84,19 @@ function parseService(ctx: ParseContext, name: string, input: Node | undefined, 
       'a windowed service partitions inside its window: move `partition` under `window`',
     );
   }
+  const join = values.join === undefined ? undefined : parseJoin(ctx, values.join, 'join', owner);
+  for (const other of ['partition', 'window'] as const) {
+    if (view.has('join') && view.has(other)) {
+      ctx.diagnostics.error(
+        'conflicting-keys',
+        `${owner} has both \`join\` and \`${other}\``,
+        view.keyPos('join'),
+        'a join keys its records itself (`join.assign-key`) and keeps its own state: split the service in two, one reading what the other writes',
+      );
+    }
+  }
   if (partition !== undefined) service.partition = partition;
   if (window !== undefined) service.window = window;
+  if (join !== undefined) service.join = join;
   return service;
 }
