@@ -9,6 +9,11 @@
 // - q0  every bid: auction, bidder, price, dateTime, extra.
 // - q1  every bid with price * 0.908 (euros).
 // - q2  bids whose auction % 123 == 0: auction, price.
+// - q3  auctions of category 10 joined with their seller among the persons in OR, ID or CA (a
+//       stream-table join: the latest person per id, forgotten 10 minutes of event time after
+//       their dateTime, as of the event before the auction): name, city, state, id.
+// - q4  per category, the average of the winning prices of its auctions (q9's winners): the final
+//       {sum, count, avg} per category, as the q4 service's state holds it.
 // - q5  hop windows of 10 s sliding by 2 s over bid.dateTime ([start, start + 10 s), start a
 //       multiple of 2 s); per window the auctions with the most bids, ties kept, ordered by window
 //       start then auction id: auction, num, window_start, window_end.
@@ -16,6 +21,10 @@
 //       auction, price, bidder, dateTime, window_start, window_end.
 // - q8  persons who opened an auction (as seller) in the 10 s tumbling window they registered in:
 //       id, name, window_start, window_end; ordered by window_start, then id.
+// - q9  per auction, the winning bid among the bids on it within [auction.dateTime,
+//       auction.expires] (both ends included): the highest price, ties by the earliest bid, then
+//       the first to arrive; auctions without such a bid have no row. The auction's columns, then
+//       auction, bidder, price, bid_dateTime, bid_extra.
 // - q11 per bidder, sessions of bids at most 10 s apart (Flink's rule: a bid's window is
 //       [dateTime, dateTime + 10 s), and windows that overlap or touch merge): bidder, bid_count,
 //       window_start (first bid), window_end (last bid + 10 s); ordered by window_end, then
@@ -49,6 +58,46 @@ function write(query, topic, rows) {
 write('q0', 'q0', bids.map(({ auction, bidder, price, dateTime, extra }) => ({ auction, bidder, price, dateTime, extra })));
 write('q1', 'q1', bids.map(({ auction, bidder, price, dateTime, extra }) => ({ auction, bidder, price: 0.908 * price, dateTime, extra })));
 write('q2', 'q2', bids.filter((b) => b.auction % 123 === 0).map(({ auction, price }) => ({ auction, price })));
+
+// q3
+const TTL = 10 * 60_000;
+const localSellers = new Map(); // id -> person
+const q3 = [];
+let seen = -Infinity; // the highest event time before the current event (the join's watermark)
+for (const e of events) {
+  if (e.person && ['OR', 'ID', 'CA'].includes(e.person.state)) localSellers.set(e.person.id, e.person);
+  if (e.auction && e.auction.category === 10) {
+    const p = localSellers.get(e.auction.seller);
+    if (p && p.dateTime + TTL >= seen) q3.push({ name: p.name, city: p.city, state: p.state, id: e.auction.id });
+  }
+  const t = (e.person ?? e.auction ?? e.bid).dateTime;
+  if (t > seen) seen = t;
+}
+write('q3', 'q3', q3);
+
+// q9 (and q4 over its winners)
+const winners = [];
+for (const a of events.filter((e) => e.auction).map((e) => e.auction)) {
+  let best;
+  for (const b of bids) {
+    if (b.auction !== a.id || b.dateTime < a.dateTime || b.dateTime > a.expires) continue;
+    if (!best || b.price > best.price || (b.price === best.price && b.dateTime < best.dateTime)) best = b;
+  }
+  if (best) winners.push({ ...a, auction: best.auction, bidder: best.bidder, price: best.price, bid_dateTime: best.dateTime, bid_extra: best.extra });
+}
+write('q9', 'q9', winners);
+const byCategory = new Map();
+for (const w of winners) {
+  const c = byCategory.get(w.category) ?? { sum: 0, count: 0 };
+  c.sum += w.price;
+  c.count += 1;
+  byCategory.set(w.category, c);
+}
+mkdirSync(join(here, 'q4', 'expected', 'state'), { recursive: true });
+writeFileSync(
+  join(here, 'q4', 'expected', 'state', 'category-averages.json'),
+  JSON.stringify(Object.fromEntries([...byCategory].sort((x, y) => x[0] - y[0]).map(([k, c]) => [k, { sum: c.sum, count: c.count, avg: c.sum / c.count }])), null, 2) + '\n',
+);
 
 // q5
 const SIZE = 10_000;
