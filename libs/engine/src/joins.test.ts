@@ -26,7 +26,18 @@ function run(config: JoinConfig, records: EngineRecord[], oneBatch = false) {
 describe('joins - stream-table', () => {
   const cases: Array<{ name: string; records: EngineRecord[]; want: unknown[] }> = [
     { name: 'a stream record finds the latest table value of its key', records: [rec(1, 'person', { n: 'a' }, 0), rec(1, 'person', { n: 'b' }, 5), rec(1, 'auction', { id: 9 }, 6)], want: [{ person: { n: 'b' }, auction: { id: 9 } }] },
-    { name: 'a stream record before its table record finds nothing (no buffering of the stream side)', records: [rec(1, 'auction', { id: 9 }, 0), rec(1, 'person', { n: 'a' }, 1)], want: [] },
+    { name: 'a stream record earlier in event time than the table record finds nothing', records: [rec(1, 'auction', { id: 9 }, 0), rec(1, 'person', { n: 'a' }, 1)], want: [] },
+    {
+      name: 'event time, not arrival, orders the sides: a table record that arrives after a later stream record still joins it',
+      records: [rec(1, 'auction', { id: 9 }, 5), rec(1, 'person', { n: 'a' }, 1), rec(2, 'person', { n: 'x' }, 9)],
+      want: [{ person: { n: 'a' }, auction: { id: 9 } }],
+    },
+    {
+      name: 'a stream record joins the table as of its own time, not a later value of the key',
+      records: [rec(1, 'person', { n: 'a' }, 0), rec(1, 'person', { n: 'b' }, 10), rec(1, 'auction', { id: 9 }, 5)],
+      want: [{ person: { n: 'a' }, auction: { id: 9 } }],
+    },
+    { name: 'a table record and a stream record of the same time: the table record first', records: [rec(1, 'auction', { id: 9 }, 3), rec(1, 'person', { n: 'a' }, 3)], want: [{ person: { n: 'a' }, auction: { id: 9 } }] },
     { name: 'other keys do not join', records: [rec(1, 'person', { n: 'a' }, 0), rec(2, 'auction', { id: 9 }, 1)], want: [] },
     { name: 'every stream record of the key joins, in order', records: [rec(1, 'person', { n: 'a' }, 0), rec(1, 'auction', { id: 1 }, 1), rec(1, 'auction', { id: 2 }, 2)], want: [{ person: { n: 'a' }, auction: { id: 1 } }, { person: { n: 'a' }, auction: { id: 2 } }] },
     { name: 'retention: an entry older than its ttl behind the watermark is gone', records: [rec(1, 'person', { n: 'a' }, 0), rec(2, 'person', { n: 'x' }, 150), rec(1, 'auction', { id: 1 }, 150)], want: [] },
@@ -113,7 +124,7 @@ describe('joins - interval', () => {
     s = joinBatch([auction(1, 0, 20), bid(1, 5, 10), bid(3, 5, 12)], 'c', 0, INTERVAL, s).state;
     expect([s.lefts.size, s.rights.size]).toEqual([1, 1]);
     const r = joinBatch([bid(7, 1, 30)], 'c', 0, INTERVAL, s);
-    expect(r.outputs.map((o) => o.interval)).toEqual([{ start: 0, end: 20, seq: 0 }]);
+    expect(r.outputs.map((o) => [o.bounds, o.origin])).toEqual([[{ start: 0, end: 20 }, 'c#0']]);
     expect([r.state.lefts.size, [...r.state.rights.keys()]]).toEqual([0, ['n7']]);
   });
 

@@ -3,21 +3,27 @@
  * (`{"person": {...}}`, `{"auction": {...}}`); each side of a join is one variant, and both
  * sides are keyed by the join key (the record key, set by the service's `assign-key`).
  *
- * - **Stream-table** (`kind: 'table'`, Kafka Streams' KStream-KTable join): the table side is
- *   kept as the latest value per key; a stream record looks its key up and, when found, leaves
- *   at once as `{<table>: T, <stream>: S}`. An entry expires `ttl` after its own event time
- *   (event time: once the watermark has passed `t + ttl`), so the table stays bounded. Neither
- *   side is ever late: the table is as it stands when the stream record arrives.
+ * - **Stream-table** (`kind: 'table'`, Flink's event-time temporal join, Kafka Streams'
+ *   KStream-KTable join with its timestamp synchronisation): both sides wait until the watermark
+ *   has passed their time and are then taken in event-time order (a table record before a stream
+ *   record of the same time), so a stream record at time t joins the table's latest value at or
+ *   before t whatever order the two arrived in across channels. The table keeps the latest value
+ *   per key; a stream record whose key has one leaves as `{<table>: T, <stream>: S}`. An entry
+ *   older than `ttl` at the stream record's time does not join, and entries are purged once no
+ *   stream record to come can be that close, so the table stays bounded. A record that arrives
+ *   behind the watermark is taken at once (it is not late: the table is as it stands).
  * - **Interval** (`kind: 'interval'`, Flink's interval join, grouped as Beam's Nexmark
  *   `WinningBids`): a left record opens the interval `[t + lower, min(t + upper, left.until)]`
  *   of its key; right records of the key whose time falls in it join it. When the watermark
  *   passes the interval's end, the left record leaves once, with its right records in
- *   event-time order (ties in arrival order): `{<left>: L, <right>: R[]}`. Both sides are
+ *   event-time order (ties by origin): `{<left>: L, <right>: R[]}`. Both sides are
  *   buffered — a right record waits for left records still to come as long as one could hold
  *   it — and a record of either side behind the watermark is late (Flink's rule).
  *
  * As for windows, the watermark advances after every record, so what joins depends only on the
- * order of records on each channel, never on batching. Pure: the state is plain data the runtime
+ * order of records on each channel, never on batching. Each record is named by its channel and its
+ * position there (`origin`): what names a result, and what breaks ties in event time, is the same
+ * on a replay that reads the channels in another interleaving. Pure: the state is plain data the runtime
  * commits with its checkpoint (`joinMeta` / `restoreJoin`).
  */
 import type { EngineRecord, Key } from './chain.ts';
@@ -40,21 +46,26 @@ export type JoinConfig =
       watermark: WatermarkOptions;
     };
 
-/** A record held by a join: its key, the side's own value (the enum variant's payload), its time. */
+/** A record held by a join: its key, the side's own value (the enum variant's payload), its time, where it came from. */
 export interface Held {
   key: Key | null;
   value: unknown;
   timestamp: number;
+  /** `<channel>#<n>`: the n-th record the join took from that channel. */
+  origin: string;
+}
+
+/** A stream-table record waiting for the watermark. */
+export interface Pending extends Held {
+  side: 'table' | 'stream';
 }
 
 /** An open left record of an interval join. */
 export interface OpenLeft extends Held {
   start: number;
   end: number;
-  /** Arrival number within the unit: ties are broken by it, and it names the result's message id. */
-  seq: number;
-  /** The right records that joined it, with their arrival numbers. */
-  matches: Array<Held & { seq: number }>;
+  /** The right records that joined it. */
+  matches: Held[];
 }
 
 export interface JoinState {
@@ -63,17 +74,24 @@ export interface JoinState {
   table: Map<string, Held>;
   /** The earliest time at which a table entry expires (a purge before it finds nothing). */
   nextExpiry: number;
+  /** Stream-table: records not yet behind the watermark, in arrival order. */
+  pending: Pending[];
   /** Interval: open left records per encoded key, in arrival order. */
   lefts: Map<string, OpenLeft[]>;
   /** Interval: right records per encoded key still joinable by a left record to come. */
-  rights: Map<string, Array<Held & { seq: number }>>;
-  seq: number;
+  rights: Map<string, Held[]>;
+  /** Records taken per channel (what `origin` counts). */
+  counts: Record<string, number>;
 }
 
-/** A join's result: a record, and for an interval join the left record's interval and number. */
+/**
+ * A join's result: a record, the bounds it stands for (an interval; a stream-table result, its
+ * stream record's time twice) and the origin of the record that names it (the left or stream one).
+ */
 export interface JoinOutput {
   record: EngineRecord;
-  interval?: { start: number; end: number; seq: number };
+  bounds: { start: number; end: number };
+  origin: string;
 }
 
 export interface JoinResult {
@@ -85,7 +103,7 @@ export interface JoinResult {
 
 export function initialJoinState(channels: readonly string[], now = 0): JoinState {
   const watermark = channels.reduce((s, c) => addChannel(s, c, now), initialWatermarkState());
-  return { watermark, table: new Map(), nextExpiry: Number.POSITIVE_INFINITY, lefts: new Map(), rights: new Map(), seq: 0 };
+  return { watermark, table: new Map(), nextExpiry: Number.POSITIVE_INFINITY, pending: [], lefts: new Map(), rights: new Map(), counts: {} };
 }
 
 /** The variant of an externally tagged enum value, and its payload. */
@@ -113,6 +131,7 @@ export function joinBatch(records: readonly EngineRecord[], channel: string, now
   let wm = state.watermark.watermark;
   const ended = state.watermark.ended;
   const sides = config.kind === 'table' ? [config.table, config.stream] : [config.left, config.right];
+  let taken = state.counts[channel] ?? 0;
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     const t = record.timestamp;
@@ -121,9 +140,13 @@ export function joinBatch(records: readonly EngineRecord[], channel: string, now
       result.unmatched.push({ input: i, reason: `the record is neither \`${sides[0]}\` nor \`${sides[1]}\`, the two sides of the join` });
     } else {
       const id = record.key === null ? '' : encodeKey(record.key);
-      const held: Held = { key: record.key, value: variant[1], timestamp: t };
-      if (config.kind === 'table') tableRecord(config, state, id, variant[0], held, wm, result);
-      else intervalRecord(config, state, id, variant[0], held, wm, result, record);
+      const held: Held = { key: record.key, value: variant[1], timestamp: t, origin: `${channel}#${taken++}` };
+      if (config.kind === 'table') {
+        const pending: Pending = { ...held, side: variant[0] === config.table ? 'table' : 'stream' };
+        // Behind the watermark nothing it could wait for is still to come: taken at once.
+        if (t < wm) takeInOrder(config, state, [pending], result.outputs);
+        else state.pending.push(pending);
+      } else intervalRecord(config, state, id, variant[0], held, wm, result, record);
     }
     if (t > max) max = t;
     if (!ended) {
@@ -131,40 +154,83 @@ export function joinBatch(records: readonly EngineRecord[], channel: string, now
       if (candidate > wm) wm = candidate;
     }
     if (config.kind === 'interval') closeIntervals(config, state, wm, result.outputs);
+    else releaseTable(config, state, wm, result.outputs);
   }
+  state.counts[channel] = taken;
   const channels = { ...state.watermark.channels, [channel]: bound === undefined ? { maxEventTime: max, lastActivity: now } : { maxEventTime: max, lastActivity: now, bound } };
   state.watermark = { ...state.watermark, channels, watermark: wm, lastActivity: Math.max(state.watermark.lastActivity, now) };
-  if (config.kind === 'table') purgeTable(config, state);
   return { ...result, state };
 }
 
 /** The clock moved, or a channel's progress did: close what the new watermark closes. */
 export function advanceJoin(config: JoinConfig, state: JoinState, now: number, end = false): JoinOutput[] {
   state.watermark = end ? endOfInput(state.watermark) : advance(state.watermark, config.watermark, now);
-  if (config.kind === 'table') {
-    purgeTable(config, state);
-    return [];
-  }
   const outputs: JoinOutput[] = [];
-  closeIntervals(config, state, state.watermark.watermark, outputs);
+  if (config.kind === 'table') {
+    releaseTable(config, state, state.watermark.watermark, outputs);
+    // At the end of input no stream record is still to come: the whole table may go.
+    if (end) purgeTable(config, state, Number.POSITIVE_INFINITY);
+  } else closeIntervals(config, state, state.watermark.watermark, outputs);
   return outputs;
 }
 
-function tableRecord(config: Extract<JoinConfig, { kind: 'table' }>, state: JoinState, id: string, side: string, held: Held, wm: number, result: JoinResult): void {
-  if (side === config.table) {
-    state.table.set(id, held);
-    const expiry = held.timestamp + config.ttlMs;
-    if (expiry < state.nextExpiry) state.nextExpiry = expiry;
-    return;
-  }
-  const entry = state.table.get(id);
-  // An expired entry counts as gone whether or not a purge has taken it yet.
-  if (!entry || entry.timestamp + config.ttlMs < wm) return;
-  result.outputs.push({ record: { key: held.key, value: { [config.table]: entry.value, [config.stream]: held.value }, timestamp: held.timestamp } });
+/** Orders records by time, a table record before a stream record of the same time, then by origin. */
+function byTime(a: Pending, b: Pending): number {
+  return a.timestamp - b.timestamp || (a.side === b.side ? compareOrigins(a.origin, b.origin) : a.side === 'table' ? -1 : 1);
 }
 
-function purgeTable(config: Extract<JoinConfig, { kind: 'table' }>, state: JoinState): void {
-  const wm = state.watermark.watermark;
+/** Channel, then position in it (numerically). */
+function compareOrigins(a: string, b: string): number {
+  const i = a.lastIndexOf('#');
+  const j = b.lastIndexOf('#');
+  const ca = a.slice(0, i);
+  const cb = b.slice(0, j);
+  if (ca !== cb) return ca < cb ? -1 : 1;
+  return Number(a.slice(i + 1)) - Number(b.slice(j + 1));
+}
+
+/** Takes the pending records the watermark has passed (no record of their time can still come), in event-time order. */
+function releaseTable(config: Extract<JoinConfig, { kind: 'table' }>, state: JoinState, wm: number, outputs: JoinOutput[]): void {
+  if (state.pending.length === 0) return;
+  const ready: Pending[] = [];
+  const waiting: Pending[] = [];
+  for (const p of state.pending) (p.timestamp < wm ? ready : waiting).push(p);
+  if (ready.length === 0) return;
+  state.pending = waiting;
+  ready.sort(byTime);
+  takeInOrder(config, state, ready, outputs);
+}
+
+function takeInOrder(config: Extract<JoinConfig, { kind: 'table' }>, state: JoinState, records: readonly Pending[], outputs: JoinOutput[]): void {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const r of records) {
+    const id = r.key === null ? '' : encodeKey(r.key);
+    if (r.timestamp > latest) latest = r.timestamp;
+    const held: Held = { key: r.key, value: r.value, timestamp: r.timestamp, origin: r.origin };
+    if (r.side === 'table') {
+      // The latest by event time (a record behind the watermark may be older than the entry).
+      const entry = state.table.get(id);
+      if (entry && entry.timestamp > r.timestamp) continue;
+      state.table.set(id, held);
+      const expiry = r.timestamp + config.ttlMs;
+      if (expiry < state.nextExpiry) state.nextExpiry = expiry;
+      continue;
+    }
+    const entry = state.table.get(id);
+    // An entry older than ttl at the stream record's time does not join, purged or not.
+    if (!entry || entry.timestamp + config.ttlMs < r.timestamp) continue;
+    outputs.push({
+      record: { key: r.key, value: { [config.table]: entry.value, [config.stream]: r.value }, timestamp: r.timestamp },
+      bounds: { start: r.timestamp, end: r.timestamp },
+      origin: r.origin,
+    });
+  }
+  purgeTable(config, state, latest);
+}
+
+/** Forgets entries no stream record still to come can join: those older than ttl at `taken` (records come in time order from here). */
+function purgeTable(config: Extract<JoinConfig, { kind: 'table' }>, state: JoinState, taken: number): void {
+  const wm = taken;
   if (!(state.nextExpiry < wm)) return;
   let next = Number.POSITIVE_INFINITY;
   for (const [id, entry] of state.table) {
@@ -190,21 +256,20 @@ function intervalRecord(
     result.late.push({ record, reason: `late: event time ${iso(t)} is behind the watermark ${iso(wm)} (grace period ${config.watermark.gracePeriodMs} ms); the ${side} side of the join takes no records behind it` });
     return;
   }
-  const seq = state.seq++;
   if (side === config.left) {
     let end = t + config.upperMs;
     if (config.until !== undefined) {
       const until = (held.value as Record<string, unknown> | null)?.[config.until];
       if (typeof until === 'number' && until < end) end = until;
     }
-    const open: OpenLeft = { ...held, start: t + config.lowerMs, end, seq, matches: [] };
+    const open: OpenLeft = { ...held, start: t + config.lowerMs, end, matches: [] };
     for (const r of state.rights.get(id) ?? []) if (r.timestamp >= open.start && r.timestamp <= open.end) open.matches.push(r);
     const list = state.lefts.get(id);
     if (list) list.push(open);
     else state.lefts.set(id, [open]);
     return;
   }
-  const right = { ...held, seq };
+  const right = held;
   for (const l of state.lefts.get(id) ?? []) if (t >= l.start && t <= l.end) l.matches.push(right);
   // Left records still to come are at or after the watermark, so they start at or after
   // wm + lower: a right record earlier than that can join none of them.
@@ -231,12 +296,13 @@ function closeIntervals(config: Extract<JoinConfig, { kind: 'interval' }>, state
     if (keep.length === 0) state.rights.delete(id);
     else if (keep.length !== list.length) state.rights.set(id, keep);
   }
-  closed.sort((a, b) => a.end - b.end || a.start - b.start || a.seq - b.seq);
+  closed.sort((a, b) => a.end - b.end || a.start - b.start || compareOrigins(a.origin, b.origin));
   for (const l of closed) {
-    const matches = [...l.matches].sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq).map((m) => m.value);
+    const matches = [...l.matches].sort((a, b) => a.timestamp - b.timestamp || compareOrigins(a.origin, b.origin)).map((m) => m.value);
     outputs.push({
       record: { key: l.key, value: { [config.left]: l.value, [config.right]: matches }, timestamp: l.end },
-      interval: { start: l.start, end: l.end, seq: l.seq },
+      bounds: { start: l.start, end: l.end },
+      origin: l.origin,
     });
   }
 }
@@ -248,13 +314,14 @@ export function joinMeta(state: JoinState): unknown {
     table: [...state.table.values()],
     lefts: [...state.lefts.values()].flat(),
     rights: [...state.rights.values()].flat(),
-    seq: state.seq,
+    pending: state.pending,
+    counts: state.counts,
   };
 }
 
 export function restoreJoin(meta: unknown, config: JoinConfig): JoinState {
-  const m = meta as { watermark: WatermarkState; table: Held[]; lefts: OpenLeft[]; rights: Array<Held & { seq: number }>; seq: number };
-  const state: JoinState = { watermark: m.watermark, table: new Map(), nextExpiry: Number.POSITIVE_INFINITY, lefts: new Map(), rights: new Map(), seq: m.seq };
+  const m = meta as { watermark: WatermarkState; table: Held[]; lefts: OpenLeft[]; rights: Held[]; pending: Pending[]; counts: Record<string, number> };
+  const state: JoinState = { watermark: m.watermark, table: new Map(), nextExpiry: Number.POSITIVE_INFINITY, pending: m.pending, lefts: new Map(), rights: new Map(), counts: m.counts };
   const id = (k: Key | null) => (k === null ? '' : encodeKey(k));
   for (const e of m.table) {
     state.table.set(id(e.key), e);

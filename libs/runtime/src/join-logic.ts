@@ -3,10 +3,11 @@
  * sides as the unit's progress (`meta`, committed with its offsets, so a replay after kill -9
  * starts from the same buffers), and the steps after it run on the joined records.
  *
- * A stream-table join's results leave with the record that made them (their message ids follow
- * the input's, as a chain's do); an interval join's leave when the watermark closes an interval,
- * as a window's results do, with an id of their own — the interval and the left record's
- * arrival number — so a replay that closes the interval in another batch makes the same id.
+ * Results leave when the watermark lets them (a stream-table result once its time is behind it,
+ * an interval's once it has closed), as a window's results do, each with an id of its own — its
+ * bounds, its key and the origin (channel and position) of the record it stands for — so a
+ * replay that reads the channels in another interleaving, or releases in another batch, makes
+ * the same ids.
  */
 import { createHash } from 'node:crypto';
 import { advanceJoin, boundChannel, encodeKey, initialJoinState, joinBatch, joinMeta, restoreJoin, type ChainFailure, type EngineRecord, type JoinConfig, type JoinOutput, type JoinState, type MemoryState } from '@ssdk/engine';
@@ -26,7 +27,7 @@ export function joinLogic(opts: {
   const { config, body, state } = opts;
   let join: JoinState = initialJoinState(opts.channels);
 
-  /** Runs the steps after the join on its results: immediate ones as outputs, closed intervals as their own results. */
+  /** Runs the steps after the join on its results. */
   const shape = async (results: readonly JoinOutput[], effects: UnitEffects): Promise<void> => {
     if (results.length === 0) return;
     const r = await body.run(
@@ -34,10 +35,9 @@ export function joinLogic(opts: {
       state,
     );
     for (const out of r.outputs) {
-      const interval = results[out.input]?.interval;
+      const from = results[out.input]!;
       const record: EngineRecord = out.headers ? { key: out.key, value: out.value, timestamp: out.timestamp, headers: out.headers } : { key: out.key, value: out.value, timestamp: out.timestamp };
-      if (interval === undefined) effects.outputs.push(record);
-      else effects.flushes.push({ window: { start: interval.start, end: interval.end }, record, session: `${keyId(out.key)}.${interval.seq}` });
+      effects.flushes.push({ window: from.bounds, record, session: resultId(from) });
     }
     // A joined record is no input record of the message: its failure names none.
     effects.failures.push(...r.failures.map((f) => ({ ...f, input: -1 })));
@@ -80,7 +80,8 @@ export function joinLogic(opts: {
   };
 }
 
-function keyId(key: EngineRecord['key']): string {
-  const encoded = key === null ? '' : encodeKey(key);
-  return /^[\w.:@-]{0,64}$/.test(encoded) ? encoded : `#${createHash('sha256').update(encoded).digest('hex').slice(0, 32)}`;
+/** A result's part of its message id: key and origin, plain when short, else a digest. */
+function resultId(o: JoinOutput): string {
+  const id = `${o.record.key === null ? '' : encodeKey(o.record.key)}@${o.origin}`;
+  return /^[\w.:@#/-]{0,96}$/.test(id) ? id : `#${createHash('sha256').update(id).digest('hex').slice(0, 32)}`;
 }
