@@ -282,6 +282,10 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
           log,
           batchMessages: c.batchMessages,
           msgIdScope,
+          // Frames under the server's max_payload (less room for the id and trace headers): a
+          // server configured below 1 MB would otherwise refuse a frame after the function ran,
+          // and again after every restart. A record no frame can hold is dead-lettered instead.
+          maxFrameBytes: Math.min(900_000, bus.maxPayload() - 4096),
           restart: { initialDelayMs: c.retryInitialDelayMs, maxDelayMs: c.retryMaxDelayMs, maxAttempts: Infinity },
           ...(telemetry ? { observer: telemetry.observer() } : {}),
         });

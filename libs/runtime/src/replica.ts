@@ -49,6 +49,8 @@ export interface ReplicaOptions {
   msgIdScope?: string;
   /** Backoff of a batch tried again (`UnitTaskOptions.restart`). @default attempts without end */
   restart?: RestartOptions;
+  /** Frames stay under this size (`UnitTaskOptions.maxFrameBytes`): the bus's max_payload less room for headers. */
+  maxFrameBytes?: number;
 }
 
 export interface ReplicaResult {
@@ -193,6 +195,7 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
         ...(o.observer ? { observer: o.observer } : {}),
         ...(o.batchMessages !== undefined ? { batchMessages: o.batchMessages } : {}),
         ...(o.msgIdScope ? { msgIdScope: o.msgIdScope } : {}),
+        ...(o.maxFrameBytes !== undefined ? { maxFrameBytes: o.maxFrameBytes } : {}),
         pipeline: true,
         // A batch that fails for a reason not of a record is tried again in place, for as long
         // as the leg lasts (a lost lease or a stop ends it); the unit shows `failing` meanwhile.

@@ -571,6 +571,8 @@ class Publisher {
   private readonly bus: Bus;
   private readonly unit: RuntimeUnit;
   private readonly maxFrameBytes: number;
+  /** A value this long or shorter fits a frame without measuring. */
+  private readonly quickBytes: number;
   private outCount = 0;
   private failed = 0;
   private late = 0;
@@ -583,6 +585,8 @@ class Publisher {
     this.unit = unit;
     this.idPrefix = msgIdScope ? `${unit.id}~${msgIdScope}` : unit.id;
     this.maxFrameBytes = maxFrameBytes;
+    // A server whose max_payload is small leaves less room for the rest of a record.
+    this.quickBytes = maxFrameBytes - Math.min(FRAME_SLACK, maxFrameBytes >> 2);
     this.carry = carry;
   }
 
@@ -680,7 +684,8 @@ class Publisher {
    */
   private deadLetterText(value: { reason: string; value?: unknown; raw?: string }): string {
     const text = JSON.stringify(value);
-    if (text.length <= DEAD_LETTER_VALUE_LIMIT) return text;
+    // Far below the frame limit too, however small the server's max_payload makes it.
+    if (text.length <= Math.min(DEAD_LETTER_VALUE_LIMIT, this.maxFrameBytes / 8)) return text;
     const shown = value.raw ?? JSON.stringify(value.value) ?? '';
     const { value: _value, raw: _raw, ...rest } = value;
     return JSON.stringify({ ...rest, truncated: { bytes: utf8.encode(shown).length, preview: shown.slice(0, DEAD_LETTER_PREVIEW) } });
@@ -723,7 +728,7 @@ class Publisher {
       const key = keyed ? keyed.text : null;
       // A record no frame can hold would be refused by the bus (and refused again after every
       // restart): it is dead-lettered, the partition goes on. Only a long value is measured.
-      if ((typeof value === 'string' ? value.length * 3 : value.length) > this.maxFrameBytes - FRAME_SLACK) {
+      if ((typeof value === 'string' ? value.length * 3 : value.length) > this.quickBytes) {
         const size = frameBytesOf({ key, value, timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) });
         if (size > this.maxFrameBytes) {
           this.refuse({ input: from ?? -1, operator: this.unit.lastStep, reason: oversized(this.unit.lastStep, topic, size, this.maxFrameBytes), record: r }, origin, input);
@@ -754,7 +759,7 @@ class Publisher {
       const key = r.key === null ? null : topic.key.carry(r.key);
       // The same limit as on the wire (`output`), so both runtimes give one verdict: a value is
       // encoded to be measured only when a quick bound cannot rule it out.
-      if (!withinBytes(value, this.maxFrameBytes - FRAME_SLACK)) {
+      if (!withinBytes(value, this.quickBytes)) {
         const size = frameBytesOf({ key: key === null ? null : topic.key.encode(key), value: topic.value.wire(value), timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) });
         if (size > this.maxFrameBytes) {
           this.refuse({ input: from ?? -1, operator: this.unit.lastStep, reason: oversized(this.unit.lastStep, topic, size, this.maxFrameBytes), record: r }, origin, input);
