@@ -80,6 +80,13 @@ export interface JoinState {
   lefts: Map<string, OpenLeft[]>;
   /** Interval: right records per encoded key still joinable by a left record to come. */
   rights: Map<string, Held[]>;
+  /**
+   * Interval: the earliest end of an open left record, and the earliest time of a buffered right
+   * one — until the watermark passes them there is nothing to close or forget, so a record does
+   * not scan every key (−∞ after a restore: the first scan finds them again).
+   */
+  nextClose: number;
+  nextDrop: number;
   /** Records taken per channel (what `origin` counts). */
   counts: Record<string, number>;
 }
@@ -103,7 +110,7 @@ export interface JoinResult {
 
 export function initialJoinState(channels: readonly string[], now = 0): JoinState {
   const watermark = channels.reduce((s, c) => addChannel(s, c, now), initialWatermarkState());
-  return { watermark, table: new Map(), nextExpiry: Number.POSITIVE_INFINITY, pending: [], lefts: new Map(), rights: new Map(), counts: {} };
+  return { watermark, table: new Map(), nextExpiry: Number.POSITIVE_INFINITY, pending: [], lefts: new Map(), rights: new Map(), nextClose: Number.POSITIVE_INFINITY, nextDrop: Number.POSITIVE_INFINITY, counts: {} };
 }
 
 /** The variant of an externally tagged enum value, and its payload. */
@@ -267,6 +274,7 @@ function intervalRecord(
     const list = state.lefts.get(id);
     if (list) list.push(open);
     else state.lefts.set(id, [open]);
+    if (end < state.nextClose) state.nextClose = end;
     return;
   }
   const right = held;
@@ -276,6 +284,7 @@ function intervalRecord(
   const list = state.rights.get(id);
   if (list) list.push(right);
   else state.rights.set(id, [right]);
+  if (t < state.nextDrop) state.nextDrop = t;
 }
 
 /**
@@ -284,18 +293,34 @@ function intervalRecord(
  */
 function closeIntervals(config: Extract<JoinConfig, { kind: 'interval' }>, state: JoinState, wm: number, outputs: JoinOutput[]): void {
   const closed: OpenLeft[] = [];
-  for (const [id, list] of state.lefts) {
-    if (list.every((l) => l.end >= wm)) continue;
-    const open = list.filter((l) => l.end >= wm);
-    for (const l of list) if (l.end < wm) closed.push(l);
-    if (open.length === 0) state.lefts.delete(id);
-    else state.lefts.set(id, open);
+  if (state.nextClose < wm) {
+    let next = Number.POSITIVE_INFINITY;
+    for (const [id, list] of state.lefts) {
+      let open: OpenLeft[] | undefined;
+      for (const l of list) {
+        if (l.end < wm) closed.push(l);
+        else {
+          (open ??= []).push(l);
+          if (l.end < next) next = l.end;
+        }
+      }
+      if (!open) state.lefts.delete(id);
+      else if (open.length !== list.length) state.lefts.set(id, open);
+    }
+    state.nextClose = next;
   }
-  for (const [id, list] of state.rights) {
-    const keep = list.filter((r) => r.timestamp >= wm + config.lowerMs);
-    if (keep.length === 0) state.rights.delete(id);
-    else if (keep.length !== list.length) state.rights.set(id, keep);
+  const dropBefore = wm + config.lowerMs;
+  if (state.nextDrop < dropBefore) {
+    let next = Number.POSITIVE_INFINITY;
+    for (const [id, list] of state.rights) {
+      const keep = list.filter((r) => r.timestamp >= dropBefore);
+      for (const r of keep) if (r.timestamp < next) next = r.timestamp;
+      if (keep.length === 0) state.rights.delete(id);
+      else if (keep.length !== list.length) state.rights.set(id, keep);
+    }
+    state.nextDrop = next;
   }
+  if (closed.length === 0) return;
   closed.sort((a, b) => a.end - b.end || a.start - b.start || compareOrigins(a.origin, b.origin));
   for (const l of closed) {
     const matches = [...l.matches].sort((a, b) => a.timestamp - b.timestamp || compareOrigins(a.origin, b.origin)).map((m) => m.value);
@@ -321,7 +346,7 @@ export function joinMeta(state: JoinState): unknown {
 
 export function restoreJoin(meta: unknown, config: JoinConfig): JoinState {
   const m = meta as { watermark: WatermarkState; table: Held[]; lefts: OpenLeft[]; rights: Held[]; pending: Pending[]; counts: Record<string, number> };
-  const state: JoinState = { watermark: m.watermark, table: new Map(), nextExpiry: Number.POSITIVE_INFINITY, pending: m.pending, lefts: new Map(), rights: new Map(), counts: m.counts };
+  const state: JoinState = { watermark: m.watermark, table: new Map(), nextExpiry: Number.POSITIVE_INFINITY, pending: m.pending, lefts: new Map(), rights: new Map(), nextClose: Number.NEGATIVE_INFINITY, nextDrop: Number.NEGATIVE_INFINITY, counts: m.counts };
   const id = (k: Key | null) => (k === null ? '' : encodeKey(k));
   for (const e of m.table) {
     state.table.set(id(e.key), e);
