@@ -74,7 +74,8 @@ async function findBody(dir: string, name: string): Promise<string | undefined> 
     for (const candidate of [join(dir, 'functions', `${n}.ts`), join(dir, 'functions', n, 'index.ts')]) {
       try {
         await readFile(candidate);
-        return candidate;
+        // Absolute: the body is loaded from wherever ssdk runs, not from the package's folder.
+        return resolve(candidate);
       } catch {
         // the next spelling
       }

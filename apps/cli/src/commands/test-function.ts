@@ -7,7 +7,8 @@
 import { MemoryState, runChain, type ChainStep, type Key } from '@ssdk/engine';
 import { checkFunctionCode, loadNativeStep } from '@ssdk/functions';
 import { checkDataflow, planServicesFile, type PlanStep } from '@ssdk/plan';
-import type { Step } from '@ssdk/spec';
+import { readFile } from 'node:fs/promises';
+import { loadPackageFile, looksLikePackageFile, packageId, type Step } from '@ssdk/spec';
 import { UsageError, type ParsedCommand } from '../args.ts';
 import { printDiagnostics } from '../diagnostics.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
@@ -16,6 +17,7 @@ import type { CliIo } from '../io.ts';
 export async function runTestFunction(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const file = cmd.positionals[0]!;
   const name = cmd.values['function'] as string;
+  if (await isPackage(file)) return testPackageFunction(cmd, io, file, name);
   const planned = await planServicesFile(file, { partitions: 1, checkCode: checkFunctionCode });
   if (!planned.plan || !planned.dataflow) {
     printDiagnostics(io, planned.diagnostics);
@@ -33,12 +35,65 @@ export async function runTestFunction(cmd: ParsedCommand, io: CliIo): Promise<nu
   }
   const { op, ps } = found[0]!;
   if (ps.operator === 'flush') throw new UsageError(`\`${ps.id}\` is a window's flush: test it with a case file (\`ssdk test ${file}\`), which fills a window`, 'test');
+  return callOnce(cmd, io, file, ps.id, ps.operator, modelStep(planned.dataflow, ps), op.states.map((s) => s.name), ps.params);
+}
+
+async function isPackage(file: string): Promise<boolean> {
+  try {
+    return looksLikePackageFile(await readFile(file, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `ssdk test sdf-package.yaml --function NAME`: a package's function, as a step that `uses:` it;
+ * the states it declares are the ones `--state` may seed.
+ */
+async function testPackageFunction(cmd: ParsedCommand, io: CliIo, file: string, name: string): Promise<number> {
+  const { pkg, diagnostics } = await loadPackageFile(file);
+  const fn = pkg.functions[name];
+  if (fn === undefined) {
+    printDiagnostics(io, diagnostics);
+    const names = Object.keys(pkg.functions);
+    throw new UsageError(`no function \`${name}\` in package ${file}: it has ${names.map((n) => `\`${n}\``).join(', ') || 'none'}`, 'test');
+  }
+  // Only this function's problems stop it (another function still in Rust does not).
+  const own = diagnostics.filter((d) => d.severity === 'error' && (d.code !== 'rust-function' || d.pos.line === fn.pos.line));
+  if (own.length > 0) {
+    printDiagnostics(io, own);
+    return EXIT_USER_ERROR;
+  }
+  if (fn.operator === 'flush') throw new UsageError(`\`${name}\` is a window's flush: test it from a dataflow that imports it`, 'test');
+  const refPos = fn.pos;
+  const step: Step = {
+    operator: fn.operator,
+    fn: fn.inline
+      ? { name, source: fn.inline, signature: fn.signature, pos: fn.pos }
+      : { name, source: { kind: 'uses', ref: name, refPos, module: fn.module!, pkg: { id: packageId(pkg), name } }, signature: fn.signature, pos: fn.pos },
+    params: {},
+    dependencies: [],
+    settings: {},
+    pos: fn.pos,
+  };
+  return callOnce(cmd, io, file, name, fn.operator, step, fn.states.map((s) => s.name), {});
+}
+
+async function callOnce(
+  cmd: ParsedCommand,
+  io: CliIo,
+  file: string,
+  id: string,
+  operator: string,
+  model: Step,
+  names: string[],
+  params: Record<string, string>,
+): Promise<number> {
   const value = parseJson(cmd.values['value'], '--value');
   if (value === undefined) throw new UsageError('--function needs --value JSON: the record the function is called with', 'test');
   const key = typeof cmd.values['key'] === 'string' ? (parseJson(cmd.values['key'], '--key', true) as Key) : null;
   const state = new MemoryState();
   const seeded = Array.isArray(cmd.values['state']) ? cmd.values['state'] : typeof cmd.values['state'] === 'string' ? [cmd.values['state']] : [];
-  const names = op.states.map((s) => s.name);
   for (const spec of seeded) {
     const eq = spec.indexOf('=');
     const stateName = spec.slice(0, eq);
@@ -48,10 +103,10 @@ export async function runTestFunction(cmd: ParsedCommand, io: CliIo): Promise<nu
     for (const [k, v] of Object.entries(entries)) state.load(stateName, k, v);
   }
   const step: ChainStep = {
-    id: ps.id,
-    operator: ps.operator as ChainStep['operator'],
-    fn: (await loadNativeStep(ps.id, modelStep(planned.dataflow, ps), file)).fn,
-    params: ps.params,
+    id,
+    operator: operator as ChainStep['operator'],
+    fn: (await loadNativeStep(id, model, file)).fn,
+    params,
     states: names,
   };
   const result = runChain([step], [{ key, value, timestamp: Date.now() }], { state });

@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { allSteps, loadServicesFile } from '@ssdk/spec';
 import { memoryCheckpointStore, type IsolationChoice } from '@ssdk/runtime';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
-import { collectOutputs, collectStates, feed, isolationFlag, openSession, SessionError } from '../embedded-session.ts';
+import { collectOutputs, collectStates, feed, isolationFlag, openSession, SessionError, type Session, type SessionOptions } from '../embedded-session.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
 import { canonical, compareValues, loadTestFile, type Mismatch, type TestCase } from '../test-cases.ts';
@@ -42,12 +45,13 @@ export async function runTest(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const cases = (await loadTestFile(casesPath)).filter((c) => !filter || c.name.includes(filter));
   // Build progress shows once (the first case builds; later ones find the component cached).
   let onBuild: ((line: string) => void) | undefined = (line) => void (/^(building|built) /.test(line) && io.err(`${line}\n`));
+  const sql = await usesSql(file);
   let failed = 0;
   for (const c of cases) {
     const started = performance.now();
     let mismatches: Mismatch[];
     try {
-      mismatches = await runCase(file, c, isolation, onBuild);
+      mismatches = await runCase(file, c, isolation, onBuild, sql);
       onBuild = undefined;
     } catch (err) {
       if (err instanceof SessionError) {
@@ -79,10 +83,31 @@ export function defaultCasesPath(servicesFile: string): string {
   return existsSync(candidate) ? candidate : join(dirname(servicesFile), `${name}.test.yml`);
 }
 
-async function runCase(file: string, c: TestCase, isolation: IsolationChoice, onBuild?: (line: string) => void): Promise<Mismatch[]> {
+/**
+ * Whether a function of the file calls `ctx.sql`: its queries read state tables, which only a
+ * database has, so its cases run on PGlite (a fresh one per case) rather than in memory.
+ */
+async function usesSql(file: string): Promise<boolean> {
+  const { dataflow } = await loadServicesFile(file);
+  return allSteps(dataflow).some((step) => {
+    const code = step.fn.source.code;
+    return code !== undefined && /\bctx\s*\.\s*sql\s*\(/.test(code);
+  });
+}
+
+async function runCase(file: string, c: TestCase, isolation: IsolationChoice, onBuild?: (line: string) => void, sql = false): Promise<Mismatch[]> {
   // Every case starts from nothing: fresh topics, fresh state.
   // In memory: a case never sees another's state, and needs no database start-up.
-  const session = await openSession({ file, checkpoints: { kind: 'memory', store: memoryCheckpointStore() }, isolation, ...(onBuild ? { onBuild } : {}) });
+  const scratch = sql ? await mkdtemp(join(tmpdir(), 'ssdk-test-')) : undefined;
+  const checkpoints: SessionOptions['checkpoints'] =
+    scratch === undefined ? { kind: 'memory', store: memoryCheckpointStore() } : { kind: 'pglite', stateDir: scratch, fresh: true };
+  let session: Session;
+  try {
+    session = await openSession({ file, checkpoints, isolation, ...(scratch ? { stateDir: scratch } : {}), ...(onBuild ? { onBuild } : {}) });
+  } catch (err) {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+    throw err;
+  }
   try {
     await feed(session, c.inputs);
     if (c.end) {
@@ -125,5 +150,6 @@ async function runCase(file: string, c: TestCase, isolation: IsolationChoice, on
     return mismatches;
   } finally {
     await session.close();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 }
