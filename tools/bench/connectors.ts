@@ -7,9 +7,11 @@
  *   sql-sink:    batched inserts with `pg` alone   vs  the connector (rows + position per transaction)
  * Numbers, not verdicts; on a busy machine compare only figures of the same run.
  * The shared Mosquitto keeps at most 1000 queued messages per session (its default
- * `max_queued_messages`): the mqtt-source stores each message before its PUBACK, so a burst much
- * larger than that outruns it on a loaded machine and the broker drops the rest (the bench then
- * times out). Use `--records 800` there, or a broker with a larger queue.
+ * `max_queued_messages`, /etc/mosquitto/mosquitto.conf sets none) and drops what a subscriber
+ * falls behind by beyond that. The mqtt-source takes the broker's whole in-flight window (20)
+ * while it stores (PUBACKs held until stored), so it keeps up with this bench's publisher at the
+ * default 5000 records; a publisher faster than the source still needs a broker with a larger
+ * queue (`max_queued_messages`), as any slow MQTT subscriber does.
  *
  *   npx tsx tools/bench/connectors.ts [--records N] [--only mqtt|http|sql]
  */
