@@ -168,6 +168,46 @@ describe('engine - values carried in process (snapshot, adopt)', () => {
     expect(JSON.stringify(copy)).toBe(JSON.stringify(viaJson(v)));
   });
 
+  // A type with a quick copier (scalar fields; an enum of such objects) and values of every
+  // shape around it: what the copier takes must be exactly what toJsonValue gives, order included.
+  const bidType: TypeRef = {
+    kind: 'object',
+    properties: [
+      { name: 'auction', type: prim('u64'), optional: false, pos },
+      { name: 'channel', type: prim('string'), optional: true, pos },
+      { name: 'price', type: prim('f64'), optional: false, pos, serializeAs: 'cost' },
+      { name: 'ok', type: prim('bool'), optional: false, pos },
+    ],
+  };
+  const eventType: TypeRef = { kind: 'enum', tagging: 'externally-tagged', variants: [{ name: 'bid', type: bidType, pos }, { name: 'none', type: null, pos }] };
+  const bid = (over: Record<string, unknown> = {}) => ({ auction: 7, channel: 'web', cost: 1.5, ok: true, ...over });
+  it.each<[string, TypeRef, unknown]>([
+    ['the declared shape', bidType, bid()],
+    ['a null field', bidType, bid({ channel: null })],
+    ['a field missing', bidType, { auction: 7, cost: 1.5, ok: true }],
+    ['an undefined field', bidType, bid({ channel: undefined })],
+    ['an extra field', bidType, bid({ more: 1 })],
+    ['fields in another order', bidType, { cost: 1.5, auction: 7, channel: 'web', ok: true }],
+    ['a field by its own name, not as written', bidType, { auction: 7, channel: 'web', price: 1.5, ok: true }],
+    ['-0, NaN and Infinity', bidType, bid({ auction: -0, cost: Number.NaN, ok: Number.POSITIVE_INFINITY })],
+    ['an object where a scalar belongs', bidType, bid({ channel: { a: [1, undefined] } })],
+    ['bytes where a scalar belongs', bidType, bid({ channel: new Uint8Array([1, 2]) })],
+    ['a class instance', bidType, Object.assign(new Point(), bid())],
+    ['a null-prototype object', bidType, Object.assign(Object.create(null) as object, bid())],
+    ['an array', bidType, [bid()]],
+    ['an enum variant', eventType, { bid: bid() }],
+    ['an enum variant of another shape', eventType, { bid: bid({ ok: { no: 1 } }) }],
+    ['two variants at once', eventType, { bid: bid(), none: null }],
+    ['an unknown variant', eventType, { other: bid() }],
+    ['a unit variant', eventType, 'none'],
+    ['an enum variant holding a Date', eventType, { bid: bid({ channel: new Date(0) }) }],
+  ])('engine - a codec copies %s exactly as toJsonValue', (_n, type, v) => {
+    const copy = compileCodec(type, types).copy(v);
+    expect(JSON.stringify(copy)).toBe(JSON.stringify(toJsonValue(v)));
+    expect(copy).toStrictEqual(toJsonValue(v));
+    if (typeof v === 'object') expect(copy).not.toBe(v);
+  });
+
   it('engine - toJsonValue fails where JSON fails', () => {
     expect(() => toJsonValue(cyclic)).toThrow(TypeError);
     expect(() => toJsonValue({ n: 1n })).toThrow(TypeError);

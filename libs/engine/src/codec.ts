@@ -29,6 +29,8 @@ export interface ValueCodec {
   adopt(snapshot: unknown): unknown;
   /** The bytes of a `snapshot`: exactly what `encode` wrote for its value. */
   wire(snapshot: unknown): string | Uint8Array;
+  /** `toJsonValue(value)`, quicker for values of the topic's type (`compileCopy`); unchecked. */
+  copy(value: unknown): unknown;
 }
 
 export class SchemaError extends Error {
@@ -58,6 +60,7 @@ type Walker = (value: unknown, path: string) => unknown;
 const utf8 = new TextEncoder();
 
 export function compileCodec(type: TypeRef, types: Types, converter: Converter = 'json'): ValueCodec {
+  const copy = compileCopy(type, types);
   const incoming = compileWalker(type, types, 'in', 0);
   const outgoing = compileWalker(type, types, 'out', 0);
   const check = (value: unknown): string | undefined => {
@@ -93,6 +96,7 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
         return typeof snapshot === 'string' ? utf8.encode(snapshot) : (snapshot as Uint8Array).slice();
       },
       wire: (snapshot) => snapshot as string | Uint8Array,
+      copy: toJsonValue,
       check: (value) => (typeof value === 'string' || (asBytes && value instanceof Uint8Array) ? undefined : `expected ${asBytes ? 'bytes' : 'a string'}, got ${kindOf(value)}`),
     };
   }
@@ -116,10 +120,86 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
       return toJsonText(outgoing(value, ''));
     },
     check,
-    snapshot: (value) => toJsonValue(outgoing(value, '')),
-    adopt: (snapshot) => incoming(toJsonValue(snapshot), ''),
+    snapshot: (value) => copy(outgoing(value, '')),
+    adopt: (snapshot) => incoming(copy(snapshot), ''),
     wire: (snapshot) => JSON.stringify(snapshot),
+    copy,
   };
+}
+
+/** What a type's quick copier returns for a value of another shape: `toJsonValue` decides. */
+const MISS = Symbol('miss');
+type Copier = (v: unknown) => unknown;
+
+/**
+ * `toJsonValue` for values of one type, quicker for their usual shape: an object of scalar
+ * fields whose own keys are exactly its fields as written (`serializeAs`), in declared order,
+ * each a string, boolean, null or finite non-negative-zero number — or an externally tagged
+ * enum holding one — is copied by an object literal made for the type (one allocation of a
+ * known shape, where a generic copy adds the fields one by one). Any other value, or type,
+ * goes through `toJsonValue`, so the result is always exactly what it gives.
+ */
+export function compileCopy(type: TypeRef, types: Types): Copier {
+  const fast = quickCopier(type, types);
+  if (!fast) return toJsonValue;
+  return (v) => {
+    const out = fast(v);
+    return out === MISS ? toJsonValue(v) : out;
+  };
+}
+
+function quickCopier(t: TypeRef, types: Types): Copier | undefined {
+  const r = resolveType(t, types);
+  if (r.kind === 'object') {
+    const names = r.properties.map((p) => p.serializeAs ?? p.name);
+    const scalar = r.properties.every((p) => {
+      const k = resolveType(p.type, types);
+      return k.kind === 'number' || (k.kind === 'primitive' && k.name !== 'bytes');
+    });
+    if (!scalar || names.length === 0 || names.includes('__proto__') || new Set(names).size !== names.length) return undefined;
+    // The names come from the services file: written as JSON string literals, they are only ever keys.
+    const literal = new Function('s', `return {${names.map((n) => `${JSON.stringify(n)}: s[${JSON.stringify(n)}]`).join(', ')}};`) as Copier;
+    return (v) => {
+      if (typeof v !== 'object' || v === null) return MISS;
+      const proto: unknown = Object.getPrototypeOf(v);
+      if (proto !== OBJECT_PROTO && proto !== null) return MISS;
+      const src = v as Record<string, unknown>;
+      let i = 0;
+      for (const k in src) {
+        if (k !== names[i]) return MISS;
+        const x = src[k];
+        if (typeof x === 'number') {
+          // JSON has no NaN, Infinity or -0: the generic copy changes them.
+          if (!Number.isFinite(x) || (x === 0 && 1 / x < 0)) return MISS;
+        } else if (typeof x !== 'string' && typeof x !== 'boolean' && x !== null) return MISS;
+        i++;
+      }
+      return i === names.length ? literal(src) : MISS;
+    };
+  }
+  if (r.kind === 'enum' && r.tagging !== 'untagged') {
+    const variants = new Map<string, { copy: Copier; wrap: Copier }>();
+    for (const variant of r.variants) {
+      const copy = variant.type ? quickCopier(variant.type, types) : undefined;
+      if (copy && variant.name !== '__proto__') variants.set(variant.name, { copy, wrap: new Function('p', `return {${JSON.stringify(variant.name)}: p};`) as Copier });
+    }
+    if (variants.size === 0) return undefined;
+    return (v) => {
+      if (typeof v !== 'object' || v === null) return MISS;
+      const proto: unknown = Object.getPrototypeOf(v);
+      if (proto !== OBJECT_PROTO && proto !== null) return MISS;
+      let only: string | undefined;
+      for (const k in v) {
+        if (only !== undefined) return MISS;
+        only = k;
+      }
+      const variant = only === undefined ? undefined : variants.get(only);
+      if (!variant) return MISS;
+      const payload = variant.copy((v as Record<string, unknown>)[only!]);
+      return payload === MISS ? MISS : variant.wrap(payload);
+    };
+  }
+  return undefined;
 }
 
 /**

@@ -7,7 +7,7 @@ import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, frameTimestamp } from '@ssdk/records';
 import type { StateStore } from '@ssdk/state';
 import type { PhysicalPlan } from '@ssdk/plan';
-import { toJsonValue, wellFormed, type EngineRecord, type Key, type MemoryState } from '@ssdk/engine';
+import { wellFormed, type EngineRecord, type Key, type MemoryState } from '@ssdk/engine';
 import { CarriedBatch, carry, carryingBus, type CarriedRecord } from './carried.ts';
 import { memoryCheckpointStore, channelOf, type CheckpointStore } from './checkpoint.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
@@ -175,7 +175,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
             ? { key, value: undefined, wire: r.value.slice(), timestamp, ...headers }
             : t.converter === 'raw'
               ? { key, value: typeof r.value === 'string' ? wellFormed(r.value) : JSON.stringify(r.value), timestamp, ...headers }
-              : { key, value: toJsonValue(r.value), timestamp, ...headers };
+              : { key, value: t.value.copy(r.value), timestamp, ...headers };
         let list = byPartition.get(partition);
         if (!list) byPartition.set(partition, (list = []));
         list.push(carried);
