@@ -14,6 +14,11 @@ const cases: Array<[string, UnitEvidence, string]> = [
   ['heard, then silent, inputs not ended', { partitions: 4, endedPartitions: 1, live: [], lastHeard: 'running' }, 'stopped'],
   ['the last process said ended as it exited', { partitions: 4, endedPartitions: 0, live: [], lastHeard: 'ended' }, 'ended'],
   ['the last word was a failure', { partitions: 4, endedPartitions: 0, live: [], lastHeard: 'failed' }, 'failed'],
+  ['a process retrying while a server is away', { partitions: 4, endedPartitions: 0, live: ['failing'] }, 'failing'],
+  ['a process asked to stop, committing its batch', { partitions: 4, endedPartitions: 0, live: ['stopping'] }, 'stopping'],
+  ['one replica stopping, one starting: stopping (no process runs)', { partitions: 4, endedPartitions: 0, live: ['starting', 'stopping'] }, 'stopping'],
+  ['a process that stopped, before its final heartbeat', { partitions: 4, endedPartitions: 0, live: ['stopped'] }, 'stopped'],
+  ['heard stopping, then silent', { partitions: 4, endedPartitions: 0, live: [], lastHeard: 'stopping' }, 'stopped'],
 ];
 
 describe('unit status state', () => {

@@ -5,11 +5,15 @@
  * offsets can: a partition whose every input channel ended says so in its `_offsets` row.
  */
 
+import type { UnitState } from '@ssdk/runtime';
+
 /**
  * `ended`: every partition's inputs ended (committed, or the last process said so as it exited);
- * otherwise what the live processes say (`failing` when any one is), `stopped`, or `not started`.
+ * otherwise what the live processes say (the runtime's `UnitState`, one type for both; `failing`
+ * when any one is), `stopped`
+ * when they went silent, or `not started`.
  */
-export type UnitStatusState = 'ended' | 'starting' | 'running' | 'failing' | 'stopped' | 'failed' | 'not started';
+export type UnitStatusState = UnitState | 'not started';
 
 export interface UnitEvidence {
   /** Input partitions of the unit. */
@@ -26,10 +30,9 @@ export function unitStatusState(e: UnitEvidence): UnitStatusState {
   if (e.partitions > 0 && e.endedPartitions >= e.partitions) return 'ended';
   if (e.live.length > 0) {
     // One replica that cannot make progress holds its partitions back: the unit is failing.
-    if (e.live.includes('failing')) return 'failing';
-    if (e.live.includes('running')) return 'running';
-    if (e.live.includes('failed')) return 'failed';
+    for (const state of ['failing', 'running', 'failed', 'stopping'] as const) if (e.live.includes(state)) return state;
     if (e.live.every((state) => state === 'ended')) return 'ended';
+    if (e.live.every((state) => state === 'stopped')) return 'stopped';
     return 'starting';
   }
   if (e.lastHeard === undefined) return 'not started';

@@ -1,5 +1,22 @@
-/** Heartbeats: each operator process says it is alive, with its metrics, on `heartbeatSubject`. */
-import type { UnitMetricsSnapshot } from '@ssdk/runtime';
+/**
+ * Heartbeats: each operator process says it is alive, with its metrics, on `heartbeatSubject`;
+ * and lifecycle events: each change of its unit's state, as it happens, on `lifecycleSubject`.
+ */
+import type { UnitMetricsSnapshot, UnitState } from '@ssdk/runtime';
+
+/** One change of an operator process's state (`UnitState`), published when it happens. */
+export interface LifecycleEvent {
+  dataflow: string;
+  operator: string;
+  /** The process incarnation, as in its heartbeats. */
+  process: string;
+  state: UnitState;
+  /** The state before. */
+  from: UnitState;
+  /** Why, for `failing` and `failed` (the error, redacted). */
+  reason?: string;
+  at: number;
+}
 
 export interface Heartbeat {
   dataflow: string;

@@ -15,6 +15,7 @@ export {
   CONTROL_SCHEMA,
   controlSchemaFor,
   heartbeatSubject,
+  lifecycleSubject,
   parseDataflowRef,
   plannerSubject,
   type DataflowStatus,
@@ -62,5 +63,5 @@ export {
   type LoadDeployedOptions,
   type WatchDeploymentOptions,
 } from './deployed.ts';
-export { startHeartbeat, type Heartbeat } from './heartbeats.ts';
+export { startHeartbeat, type Heartbeat, type LifecycleEvent } from './heartbeats.ts';
 export { natsRolePasswordEnv, natsRolePermissions, natsRolesConfig, NATS_ROLES, type NatsRole, type NatsRolesOptions } from './nats-roles.ts';

@@ -8,7 +8,7 @@
  * - `deployer`: asks the planner (deploy, undeploy, status, list) and writes the object store;
  *   the administrator of the stack.
  * - `operator`: reads and writes user topics and its dataflows' own subjects, reads streams,
- *   publishes heartbeats; may not deploy, undeploy, delete or purge streams, or write objects.
+ *   publishes heartbeats and lifecycle events; may not deploy, undeploy, delete or purge streams, or write objects.
  * - `producer` / `consumer`: user topics only (`<prefix>.topic.>`), reading through consumers
  *   of existing streams; nothing of the control plane.
  *
@@ -16,7 +16,7 @@
  * when it starts, so the file itself holds no secret. Anyone not listed is refused.
  */
 import { subjectToken } from '@ssdk/plan';
-import { heartbeatSubject, plannerSubject } from './protocol.ts';
+import { heartbeatSubject, lifecycleSubject, plannerSubject } from './protocol.ts';
 
 export type NatsRole = 'planner' | 'deployer' | 'operator' | 'producer' | 'consumer';
 export const NATS_ROLES: readonly NatsRole[] = ['planner', 'deployer', 'operator', 'producer', 'consumer'];
@@ -60,7 +60,7 @@ export function natsRolePermissions(options: NatsRolesOptions = {}): Record<Nats
   return {
     planner: {
       publish: { allow: [inbox, '$JS.API.>', `${p}.>`] },
-      subscribe: { allow: [inbox, `${p}.planner.>`, heartbeatSubject(p)] },
+      subscribe: { allow: [inbox, `${p}.planner.>`, heartbeatSubject(p), lifecycleSubject(p)] },
     },
     deployer: {
       publish: { allow: [inbox, `${p}.planner.>`, '$JS.API.>', '$O.>', topics] },
@@ -68,7 +68,7 @@ export function natsRolePermissions(options: NatsRolesOptions = {}): Record<Nats
     },
     operator: {
       // Creating a missing stream of its plan (a log topic) is allowed; changing one is not.
-      publish: { allow: [inbox, topics, ...own, heartbeatSubject(p), ...readStreams, '$JS.API.STREAM.CREATE.*'], deny: [...control, ...changeStreams, '$O.>'] },
+      publish: { allow: [inbox, topics, ...own, heartbeatSubject(p), lifecycleSubject(p), ...readStreams, '$JS.API.STREAM.CREATE.*'], deny: [...control, ...changeStreams, '$O.>'] },
       subscribe: { allow: [inbox] },
     },
     producer: {

@@ -34,6 +34,11 @@ export function heartbeatSubject(subjectPrefix: string): string {
   return `${subjectPrefix}.heartbeat`;
 }
 
+/** Where operator processes publish their `LifecycleEvent`s (each change of state, when it happens). */
+export function lifecycleSubject(subjectPrefix: string): string {
+  return `${subjectPrefix}.lifecycle`;
+}
+
 /** `NS/NAME` → its parts; undefined when it is not of that form. */
 export function parseDataflowRef(ref: string): { namespace: string; name: string } | undefined {
   const m = /^([^/\s]+)\/([^/\s]+)$/.exec(ref);

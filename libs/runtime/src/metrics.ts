@@ -3,11 +3,14 @@
  * percentiles and the watermark. Plain numbers here; the telemetry lib exports them.
  */
 /**
- * `failing`: the unit cannot make progress (a step throwing outside any record, a server away)
- * and is waiting to try again (failing.ts); `reason` says why. Back to `running` once it commits
- * a batch or finds its inputs quiet.
+ * A unit's lifecycle, the one type every layer uses (metrics, heartbeats, lifecycle events,
+ * `ssdk status`): `starting` (connecting, migrating, taking partitions) → `running` → `stopping`
+ * (asked to stop: the batch in hand is committed) → `stopped`; `ended` once every input ended;
+ * `failed` when it gave up. `failing`: the unit cannot make progress (a step throwing outside any
+ * record, a server away) and is waiting to try again (failing.ts); `reason` says why. Back to
+ * `running` once it commits a batch or finds its inputs quiet.
  */
-export type UnitState = 'starting' | 'running' | 'failing' | 'ended' | 'stopped' | 'failed';
+export type UnitState = 'starting' | 'running' | 'failing' | 'stopping' | 'ended' | 'stopped' | 'failed';
 
 export interface UnitMetricsSnapshot {
   operator: string;
@@ -46,6 +49,7 @@ export class UnitMetrics {
   private readonly latencies = new Float64Array(1024);
   private latencyCount = 0;
   private latencyListener: ((ms: number) => void) | undefined;
+  private readonly stateListeners = new Set<(s: UnitState, reason?: string) => void>();
 
   constructor(operator: string) {
     this.operator = operator;
@@ -54,26 +58,39 @@ export class UnitMetrics {
   /** A failing unit stays `failing` until it makes progress (`recovered`), whatever restarts it. */
   setState(s: UnitState): void {
     if (s === 'running' && this.s === 'failing') return;
-    this.s = s;
     if (s !== 'failed') this.why = undefined;
+    this.change(s);
   }
   /** The unit cannot go on for `reason` and tries again in `retryInMs`. */
   failing(reason: string, retryInMs?: number): void {
-    this.s = 'failing';
     this.restarts++;
     this.why = reason;
     this.retryAt = retryInMs === undefined ? undefined : Date.now() + retryInMs;
+    this.change('failing');
   }
   /** It failed for good (the task ended with `reason`). */
   failed(reason: string): void {
-    this.s = 'failed';
     this.why = reason;
+    this.change('failed');
   }
   /** It made progress: a failing unit is running again. */
   recovered(): void {
     if (this.s !== 'failing') return;
-    this.s = 'running';
     this.why = undefined;
+    this.change('running');
+  }
+  get state(): UnitState {
+    return this.s;
+  }
+  /** Called on every change of state, with the reason of a `failing` or `failed` (lifecycle events); returns the unsubscribe. */
+  onState(listener: (s: UnitState, reason?: string) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+  private change(s: UnitState): void {
+    if (s === this.s) return;
+    this.s = s;
+    for (const listener of this.stateListeners) listener(s, this.why);
   }
   recordsIn(n: number): void {
     this.inCount += n;

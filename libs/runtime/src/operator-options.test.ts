@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
-import { compileOperatorOptions } from './operator.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UnitMetrics, type UnitState } from './metrics.ts';
+import { compileOperatorOptions, runOperator } from './operator.ts';
+
+const saved = { ...process.env };
+afterEach(() => {
+  for (const k of ['DATABASE_URL', 'SSDK_SUBJECT_PREFIX', 'SSDK_HOME']) {
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
+  }
+});
 
 describe('operator - options compiled in one place', () => {
   it('operator - flags win over the environment, which wins over the defaults', () => {
@@ -15,5 +24,34 @@ describe('operator - options compiled in one place', () => {
     expect(() => compileOperatorOptions({ databaseUrl: 'x', leaseTtlMs: 1000, heartbeatMs: 1000 }, {})).toThrow(/shorter than the lease/);
     expect(() => compileOperatorOptions({ databaseUrl: 'x' }, { SSDK_ISOLATION: 'maybe' })).toThrow(/SSDK_ISOLATION/);
     expect(() => compileOperatorOptions({ databaseUrl: 'x' }, { SSDK_LEASE_TTL_MS: '-1' })).toThrow(/SSDK_LEASE_TTL_MS/);
+  });
+
+  it('operator - runOperator reads no environment itself: the front door passes it (`env`), or the options say everything', async () => {
+    // In the process environment, but not handed over: not a default.
+    process.env['DATABASE_URL'] = 'postgres://from-process-env';
+    process.env['SSDK_SUBJECT_PREFIX'] = 'from-process-env';
+    const signal = new AbortController().signal;
+    await expect(runOperator({ file: '/nonexistent/h8/services.yaml', operatorId: 'a.b', signal })).rejects.toThrow(/no PostgreSQL server/);
+    // Handed over by the front door: the settings come from it (past them, the missing file is the error).
+    await expect(runOperator({ file: '/nonexistent/h8/services.yaml', operatorId: 'a.b', signal, env: { DATABASE_URL: 'postgres://given' } })).rejects.not.toThrow(/no PostgreSQL server/);
+    // SSDK_HOME and SSDK_COMPONENT_CACHE are compiled with the rest, from the env given.
+    expect(compileOperatorOptions({}, { DATABASE_URL: 'x', SSDK_HOME: '/srv/h8', SSDK_COMPONENT_CACHE: '/var/cache/h8' })).toMatchObject({ home: '/srv/h8', componentCache: '/var/cache/h8' });
+    expect(compileOperatorOptions({}, { DATABASE_URL: 'x' })).not.toHaveProperty('home');
+  });
+
+  it('operator - a unit tells each change of its lifecycle state once, with the reason for failing', () => {
+    const m = new UnitMetrics('a.b');
+    const seen: Array<[UnitState, string | undefined]> = [];
+    const stop = m.onState((s, reason) => seen.push([s, reason]));
+    m.setState('running');
+    m.setState('running');
+    m.setState('failing', 'PostgreSQL is away');
+    m.setState('running');
+    m.setState('stopping');
+    stop();
+    m.setState('stopped');
+    expect(seen).toEqual([['running', undefined], ['failing', 'PostgreSQL is away'], ['running', undefined], ['stopping', undefined]]);
+    expect(m.state).toBe('stopped');
+    expect(m.snapshot().state).toBe('stopped');
   });
 });

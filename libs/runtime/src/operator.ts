@@ -42,17 +42,23 @@ export interface OperatorOptions {
   deployed?: { plan: PhysicalPlan; functions: UnitFunctionSource };
   /** The operator unit to run (`<service>.<function>`, as `ssdk plan` lists them). */
   operatorId: string;
-  /** @default process.env.NATS_URL, else nats://127.0.0.1:4222 */
+  /**
+   * Where the settings not given here take their defaults (`NATS_URL`, `DATABASE_URL`, `SSDK_*`):
+   * the front door decides (`ssdk operator` passes `process.env`). Nothing below reads the
+   * process environment itself. @default {} (every setting from these options, else built in)
+   */
+  env?: Record<string, string | undefined>;
+  /** @default env.NATS_URL, else nats://127.0.0.1:4222 */
   natsUrl?: string;
-  /** @default process.env.DATABASE_URL */
+  /** @default env.DATABASE_URL */
   databaseUrl?: string;
-  /** Subject prefix of the plan and stream-name prefix of the bus. @default process.env.SSDK_SUBJECT_PREFIX, else 'ssdk' */
+  /** Subject prefix of the plan and stream-name prefix of the bus. @default env.SSDK_SUBJECT_PREFIX, else 'ssdk' */
   subjectPrefix?: string;
   /** Partitions per topic (a plan option). @default the file's config, else 8 */
   partitions?: number;
   /**
    * Plan with runs of stateless forward steps fused into one unit (`ssdk plan --fuse`): fewer
-   * hops. Every process of a dataflow must agree. @default process.env.SSDK_FUSE === '1', else false
+   * hops. Every process of a dataflow must agree. @default env.SSDK_FUSE === '1', else false
    */
   fuse?: boolean;
   /** State schema. @default dataflowSchema(namespace, name) */
@@ -60,12 +66,12 @@ export interface OperatorOptions {
   /**
    * Where the unit's functions run (`TopologyOptions.isolation`): `plan` as the services file
    * says (sandboxed unless `isolation: native`), `native` trusts every function (no build),
-   * `sandbox` sandboxes every one. @default process.env.SSDK_ISOLATION, else 'plan'
+   * `sandbox` sandboxes every one. @default env.SSDK_ISOLATION, else 'plan'
    */
   isolation?: IsolationChoice;
-  /** Where the component is built (`<stateDir>/build`). @default process.env.SSDK_HOME, else `.ssdk/` beside the services file */
+  /** Where the component is built (`<stateDir>/build`). @default env.SSDK_HOME, else `.ssdk/` beside the services file */
   stateDir?: string;
-  /** Components by content hash, shared by the processes of a stack. @default process.env.SSDK_COMPONENT_CACHE, else none */
+  /** Components by content hash, shared by the processes of a stack. @default env.SSDK_COMPONENT_CACHE, else none */
   componentCache?: string;
   /** Stops the service: the batch in hand is finished and committed first. */
   signal: AbortSignal;
@@ -80,7 +86,7 @@ export interface OperatorOptions {
   onMetrics?: (metrics: UnitMetrics) => void;
   /**
    * A replica that has not renewed its leases and heartbeat for this long counts as dead and its
-   * partitions move to the others, ms. @default process.env.SSDK_LEASE_TTL_MS, else 6000
+   * partitions move to the others, ms. @default env.SSDK_LEASE_TTL_MS, else 6000
    */
   leaseTtlMs?: number;
   /** How often a replica renews its leases and checks the division, ms. @default leaseTtlMs / 4 */
@@ -190,6 +196,9 @@ export interface CompiledOperatorOptions {
   replicaId: string;
   retryInitialDelayMs: number;
   retryMaxDelayMs: number;
+  /** `SSDK_HOME`: where a services file's component is built. */
+  home?: string;
+  componentCache?: string;
 }
 
 /** Defaults (flags, then `SSDK_*` / `NATS_URL` / `DATABASE_URL`, then built in), checked; `OperatorConfigError` on a bad one. */
@@ -211,6 +220,8 @@ export function compileOperatorOptions(o: Omit<OperatorOptions, 'signal' | 'oper
     replicaId: o.replicaId ?? leaseOwnerId(),
     retryInitialDelayMs: o.retryInitialDelayMs ?? 200,
     retryMaxDelayMs: o.retryMaxDelayMs ?? 5_000,
+    ...(env['SSDK_HOME'] ? { home: resolve(env['SSDK_HOME']) } : {}),
+    ...((o.componentCache ?? env['SSDK_COMPONENT_CACHE']) ? { componentCache: (o.componentCache ?? env['SSDK_COMPONENT_CACHE'])! } : {}),
   };
 }
 
@@ -220,7 +231,7 @@ export function compileOperatorOptions(o: Omit<OperatorOptions, 'signal' | 'oper
  */
 export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
   const log = o.log ?? (() => {});
-  const c = compileOperatorOptions(o);
+  const c = compileOperatorOptions(o, o.env ?? {});
   const { subjectPrefix, leaseTtlMs, heartbeatMs } = c;
   const source = await operatorSource(o, c);
   const plan = source.plan;
@@ -235,6 +246,12 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
   const functions = sandbox ? `sandboxed (component ${sandbox.components.join(', ')})` : unit.plan.steps.length > 0 ? 'native' : 'none';
   const metrics = new UnitMetrics(unit.id);
   o.onMetrics?.(metrics);
+  // Asked to stop: `stopping` until the batch in hand is committed, then `stopped` (or `ended`).
+  const onStop = () => {
+    if (metrics.state !== 'ended') metrics.setState('stopping');
+  };
+  if (o.signal.aborted) onStop();
+  else o.signal.addEventListener('abort', onStop, { once: true });
   const retry = {
     initialDelayMs: c.retryInitialDelayMs,
     maxDelayMs: c.retryMaxDelayMs,
@@ -242,7 +259,8 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
     retryIf: isRetryableOperatorError,
     // `ssdk status`, the dashboard and the gauge say why, until the unit makes progress again.
     onRetry: (err: unknown, attempt: number, delay: number) => {
-      metrics.failing(failingReason(err), delay);
+      // Asked to stop meanwhile: `stopping` stays (the retry wait ends with the stop).
+      if (!o.signal.aborted) metrics.failing(failingReason(err), delay);
       log(`${unit.id}: ${redactedMessage(err)} (retry ${attempt} in ${delay} ms)`);
     },
   };
@@ -304,6 +322,8 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
       throw err;
     }
   } finally {
+    o.signal.removeEventListener('abort', onStop);
+    if (metrics.state !== 'ended' && metrics.state !== 'failed') metrics.setState('stopped');
     // Spans still in the exporter's buffer go out before the service ends; the guest workers
     // go with the unit, whether it ended, stopped or failed.
     await telemetry?.close();
@@ -318,8 +338,8 @@ async function operatorSource(o: OperatorOptions, c: CompiledOperatorOptions): P
   if (o.deployed) return o.deployed;
   if (!o.file) throw new OperatorConfigError('an operator needs a services file or a deployed plan');
   const { plan, dataflow } = await planOrThrow(o.file, { subjectPrefix: c.subjectPrefix, fuse: c.fuse, ...(o.partitions !== undefined ? { partitions: o.partitions } : {}) });
-  const stateDir = o.stateDir ?? (process.env['SSDK_HOME'] ? resolve(process.env['SSDK_HOME']) : join(dirname(resolve(o.file)), '.ssdk'));
-  const componentCache = o.componentCache ?? process.env['SSDK_COMPONENT_CACHE'];
+  const stateDir = o.stateDir ?? c.home ?? join(dirname(resolve(o.file)), '.ssdk');
+  const componentCache = c.componentCache;
   return { plan, functions: sourceUnitFunctions({ file: o.file, dataflow, stateDir, ...(componentCache ? { componentCache } : {}) }) };
 }
 

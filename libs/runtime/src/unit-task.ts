@@ -361,7 +361,9 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     await inFlight.catch(() => {});
     for (const c of channels) await c.reader.close();
     await observed?.close();
-    metrics.setState(ended ? 'ended' : 'stopped');
+    // A task that threw leaves the state to its runner (`failing` and a retry, or `failed`).
+    if (ended) metrics.setState('ended');
+    else if (o.signal.aborted) metrics.setState('stopped');
   }
 }
 

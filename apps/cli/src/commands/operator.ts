@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { connectControl, type ControlConnection } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
-import { deploymentHash, heartbeatSubject, loadDeployedDataflow, loadDeployedRecord, startHeartbeat, watchDeployment, type DeployedUnitSource, type Heartbeat } from '@ssdk/control-plane';
+import { deploymentHash, heartbeatSubject, lifecycleSubject, loadDeployedDataflow, loadDeployedRecord, startHeartbeat, watchDeployment, type DeployedUnitSource, type Heartbeat, type LifecycleEvent } from '@ssdk/control-plane';
 import { isolationFromEnv, PlanNotTrustedError, runOperator, trustedKeysFrom, type UnitMetrics } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverFlags, serverOptions } from '../distributed.ts';
@@ -148,6 +148,8 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
             ? { deployed: { plan: deployed.plan, functions: deployed.functions } }
             : { file: fileArg!, stateDir: stateDir(fileArg!, typeof cmd.values['state-dir'] === 'string' ? cmd.values['state-dir'] : undefined) }),
           operatorId,
+          // The front door: settings not given by flags come from this process's environment.
+          env: process.env,
           ...(isolation ? { isolation } : {}),
           natsUrl: flags.natsUrl,
           databaseUrl: postgres,
@@ -225,11 +227,18 @@ function heartbeats(natsUrl: string, subjectPrefix: string, operatorId: string, 
   const startedAt = Date.now();
   const processId = `${hostname()}:${process.pid}:${startedAt.toString(36)}`;
   let current: UnitMetrics | undefined;
+  let unsubscribe: (() => void) | undefined;
   let refusal: Heartbeat['refused'];
+  // Lifecycle events wait here until the control connection is up, then go out in order.
+  const pending: Array<Omit<LifecycleEvent, 'dataflow'>> = [];
+  let sendEvent: ((e: Omit<LifecycleEvent, 'dataflow'>) => void) | undefined;
+  const lifecycle = (e: Omit<LifecycleEvent, 'dataflow'>) => (sendEvent ? sendEvent(e) : pending.push(e));
   const begin = () => {
     control = connectControl({ servers: natsUrl, name: `ssdk-operator ${operatorId} heartbeat` }).catch(() => undefined);
     void Promise.all([control, dataflowName]).then(([c, dataflow]) => {
       if (!c || stopped) return;
+      sendEvent = (e) => c.publish(lifecycleSubject(subjectPrefix), { dataflow, ...e } satisfies LifecycleEvent);
+      for (const e of pending.splice(0)) sendEvent(e);
       const subject = heartbeatSubject(subjectPrefix);
       stopBeat = startHeartbeat((hb) => c.publish(subject, hb), () => ({
         dataflow,
@@ -247,7 +256,15 @@ function heartbeats(natsUrl: string, subjectPrefix: string, operatorId: string, 
     /** Starts beating with `metrics`; a restarted unit's new metrics replace the old ones. */
     start(metrics: UnitMetrics) {
       const first = current === undefined && control === undefined;
+      unsubscribe?.();
+      // A restarted unit (a redeploy) starts over: its first state is an event too.
+      lifecycle({ operator: operatorId, process: processId, state: metrics.state, from: current?.state ?? metrics.state, at: Date.now() });
       current = metrics;
+      let lastState = metrics.state;
+      unsubscribe = metrics.onState((state, reason) => {
+        lifecycle({ operator: operatorId, process: processId, state, from: lastState, ...(reason ? { reason } : {}), at: Date.now() });
+        lastState = state;
+      });
       if (first) begin();
     },
     /** Says in every heartbeat that this process refuses a version (undefined: it refuses none). */
@@ -257,8 +274,10 @@ function heartbeats(natsUrl: string, subjectPrefix: string, operatorId: string, 
     },
     async stop() {
       stopped = true;
+      unsubscribe?.();
       const c = await control;
       stopBeat?.();
+      // close() drains: the last events (stopping, stopped) reach the server first.
       await c?.close();
     },
   };
