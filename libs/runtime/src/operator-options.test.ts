@@ -45,8 +45,10 @@ describe('operator - options compiled in one place', () => {
     const stop = m.onState((s, reason) => seen.push([s, reason]));
     m.setState('running');
     m.setState('running');
-    m.setState('failing', 'PostgreSQL is away');
+    m.failing('PostgreSQL is away', 200);
+    // A restart does not make a failing unit running; progress does.
     m.setState('running');
+    m.recovered();
     m.setState('stopping');
     stop();
     m.setState('stopped');
