@@ -160,6 +160,11 @@ export interface ChainOptions {
   unavailableSqlReason?: string;
   /** Makes `ctx.http` requests for steps granted them; without it, `ctx.http` fails the record. */
   http?: HttpAccess;
+  /**
+   * Set to the index of the input record whose functions are running (what the caller needs to
+   * name the record a promise left behind by a function belongs to).
+   */
+  position?: { input: number };
 }
 
 /** A function broke its contract (wrong return type, unknown state): reported like a throw. */
@@ -172,8 +177,10 @@ export function runChain(steps: readonly ChainStep[], inputs: readonly ChainInpu
   const failures: ChainFailure[] = [];
   const ctx = new RecordContext(options);
   const keep = options.discardOutputs ? undefined : outputs;
+  const position = options.position;
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
+    if (position) position.input = i;
     ctx.currentWindow = input.window;
     runFrom(steps, 0, input, false, i, ctx, keep, failures);
   }

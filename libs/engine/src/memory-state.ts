@@ -197,6 +197,27 @@ export class MemoryState implements StateAccess {
     this.undoing = false;
   }
 
+  /**
+   * A point the writes from here on can be taken back to (`rollback`), inside the host loop's
+   * own `beginUndo` or not: a native batch stopped at its time limit leaves no change behind.
+   */
+  savepoint(): number {
+    if (this.undoing) return this.undoLog.length;
+    this.beginUndo();
+    return -1;
+  }
+
+  /** Puts back what was written since `savepoint` returned `mark`, and ends it. */
+  rollback(mark: number): void {
+    this.undo(Math.max(mark, 0));
+    if (mark < 0) this.endUndo();
+  }
+
+  /** Keeps what was written since `savepoint` returned `mark` (the loop's own undo still holds it). */
+  release(mark: number): void {
+    if (mark < 0) this.endUndo();
+  }
+
   /** What changed since the last call, one entry per (state, window, key): the last write wins. */
   takeChanges(): StateChange[] {
     const out: StateChange[] = [];

@@ -36,7 +36,7 @@ describe('runtime - ctx.sql in native functions', () => {
         states: ['seen', 'last'],
       },
     ];
-    const exec = nativeExecutor(steps, (_op, _r, args) => lines.push(args), counting(queries));
+    const exec = nativeExecutor(steps, { log: (_op, _r, args) => lines.push(args), sql: counting(queries) });
     const state = new MemoryState();
     const r = await exec.run([rec(1, 'a'), rec(2, 'a'), rec(3, 'b')], state);
     expect(r.failures).toEqual([]);
@@ -65,7 +65,7 @@ describe('runtime - ctx.sql in native functions', () => {
         },
       },
     ];
-    const r = await nativeExecutor(steps, undefined, counting(queries)).run([rec(0, 'k'), rec(4, 'k')], new MemoryState());
+    const r = await nativeExecutor(steps, { sql: counting(queries) }).run([rec(0, 'k'), rec(4, 'k')], new MemoryState());
     expect(r.outputs.map((o) => [o.input, o.value])).toEqual([[1, 40]]);
     expect(r.failures.map((f) => [f.input, f.reason])).toEqual([[0, 'ctx.sql reads committed state only: DELETE is not allowed']]);
     expect(queries).toHaveLength(2);
@@ -92,7 +92,7 @@ describe('runtime - ctx.sql in native functions', () => {
           },
         },
       ];
-      const r = await nativeExecutor(steps, undefined, counting([])).run([rec(1, 'k'), rec(2, 'k')], new MemoryState());
+      const r = await nativeExecutor(steps, { sql: counting([]) }).run([rec(1, 'k'), rec(2, 'k')], new MemoryState());
       expect(r.outputs.map((o) => o.value)).toEqual(['200 10', '200 20']);
       // Two records, two rounds: two requests, not four.
       expect(await server.hits()).toEqual({ '/echo': 2 });

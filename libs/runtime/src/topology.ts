@@ -159,7 +159,9 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
       }
       const steps: ChainStep[] = [];
       for (const spec of part) steps.push({ ...spec, fn: await functions.native(op.steps.find((ps) => ps.id === spec.id)!) });
-      return nativeExecutor(steps, (operator, record, args) => logs.sink?.(operator, record, args), functions.sql);
+      // The longest limit of the part's steps, per batch: as the sandbox does (sandbox.ts).
+      const timeoutMs = Math.max(...op.steps.filter((ps) => part.some((spec) => spec.id === ps.id)).map((ps) => ps.settings.functionTimeoutMs), 1);
+      return nativeExecutor(steps, { log: (operator, record, args) => logs.sink?.(operator, record, args), ...(functions.sql ? { sql: functions.sql } : {}), timeoutMs });
     };
     const logic = await logicFactory(op, specs, executor);
     units.push({

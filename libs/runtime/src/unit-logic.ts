@@ -16,20 +16,11 @@ import {
   takeClosedSessions,
   endWindows,
   initialWindowState,
-  runChain,
-  runFlush,
   tickWatermark,
   windowsToFlush,
-  type Capabilities,
   type ChainFailure,
   type ChainInput,
-  type ChainOptions,
   type ChainResult,
-  type ChainStep,
-  type HttpAccess,
-  type HttpAnswer,
-  type SqlAccess,
-  type SqlRow,
   type StateAccess,
   type EngineRecord,
   type Key,
@@ -42,7 +33,6 @@ import {
   type SessionConfig,
   type SessionsState,
 } from '@ssdk/engine';
-import { blockingHttp } from '@ssdk/wasm-host';
 
 export interface UnitEffects {
   outputs: EngineRecord[];
@@ -74,153 +64,7 @@ export interface ChainExecutor {
   close?(): void;
 }
 
-/** Trusted functions reach the process's own clock, randomness and environment (as granted). */
-const HOST_CAPABILITIES: Capabilities = { now: () => Date.now(), random: () => Math.random(), env: (name) => process.env[name] };
-
-/** Why a native chain's `ctx.sql` fails when the run has no state tables. */
-export const MEMORY_SQL_REASON = 'ctx.sql is not available here: this run keeps its state in memory (`ssdk test`, `ssdk run --ephemeral`), with no tables to query';
-
-/** Runs `ctx.sql` queries (read-only, over committed state), as the state store's `query()`. */
-export type NativeSql = (query: string, params: unknown[]) => Promise<SqlRow[]>;
-
-/**
- * `log` receives the functions' `ctx.log` lines; `sql` answers `ctx.sql` (with no state store,
- * `ctx.sql` fails the record). `ctx.http` blocks this thread while the callout thread makes the
- * request (wasm-host's callouts).
- */
-export function nativeExecutor(steps: readonly ChainStep[], log?: ChainOptions['log'], sql?: NativeSql): ChainExecutor {
-  const flushStep = steps.find((s) => s.operator === 'flush');
-  const body = steps.filter((s) => s !== flushStep);
-  const capabilities = HOST_CAPABILITIES;
-  const common = { capabilities, http: blockingHttp };
-  if (!sql) {
-    const logs = { ...common, ...(log ? { log } : {}), unavailableSqlReason: MEMORY_SQL_REASON };
-    return {
-      run: async (inputs, state, options) => runChain(body, inputs, { state, ...logs, ...(options?.discardOutputs ? { discardOutputs: true } : {}) }),
-      flush: async (window, state) => (flushStep ? runFlush(flushStep, window, { state, ...logs }) : {}),
-    };
-  }
-  return {
-    run: (inputs, state, options) => withQueries(state, sql, log, (o) => runChain(body, inputs, { ...common, ...o, ...(options?.discardOutputs ? { discardOutputs: true } : {}) })),
-    flush: async (window, state) => (flushStep ? withQueries(state, sql, log, (o) => runFlush(flushStep, window, { ...common, ...o })) : {}),
-  };
-}
-
-/** Rounds of dependent queries (a query that needs an earlier one's rows) one batch may take. */
-const MAX_QUERY_ROUNDS = 32;
-
-/** A query this round has not got the rows of yet: the batch is undone, and run again once they are in. */
-class QueryPending extends Error {
-  override name = 'QueryPending';
-}
-
-/**
- * Runs a synchronous chain whose functions may call `ctx.sql`, which needs an asynchronous
- * query: the functions run on this thread, which cannot block for the database it serves. A
- * query whose rows are not known yet throws; after the round its state changes are undone, its
- * logs dropped, the queries run, and the batch runs again with their rows (memoized by query and
- * parameters, so each runs once per batch), until a round asks for nothing new. Functions see a
- * blocking `ctx.sql`, as sandboxed ones do, with the same role and limits (the store's `query()`).
- */
-async function withQueries<R>(
-  state: StateAccess,
-  sql: NativeSql,
-  log: ChainOptions['log'] | undefined,
-  run: (o: { state: StateAccess; sql: SqlAccess; http: HttpAccess; log: NonNullable<ChainOptions['log']> }) => R,
-): Promise<R> {
-  const answers = new Map<string, { rows: string } | { error: Error }>();
-  // A round that runs again makes no HTTP request twice: the n-th call of a request gets the n-th answer.
-  const responses = new Map<string, HttpAnswer[]>();
-  const undoable = new UndoableState(state);
-  for (let round = 1; ; round++) {
-    const calls = new Map<string, number>();
-    const http: HttpAccess = (request) => {
-      const id = JSON.stringify(request);
-      const n = calls.get(id) ?? 0;
-      calls.set(id, n + 1);
-      const made = responses.get(id) ?? [];
-      responses.set(id, made);
-      return (made[n] ??= blockingHttp(request));
-    };
-    const pending = new Map<string, [string, readonly unknown[]]>();
-    const lines: Array<Parameters<NonNullable<ChainOptions['log']>>> = [];
-    const access: SqlAccess = (query, params) => {
-      const id = JSON.stringify([query, params]);
-      const answer = answers.get(id);
-      if (answer) {
-        if ('error' in answer) throw answer.error;
-        return JSON.parse(answer.rows) as SqlRow[];
-      }
-      if (round > MAX_QUERY_ROUNDS) throw new Error(`ctx.sql: more than ${MAX_QUERY_ROUNDS} queries, each needing the one before, in one batch`);
-      pending.set(id, [query, params]);
-      throw new QueryPending('ctx.sql: the query is running (the batch runs again with its rows)');
-    };
-    // Pending queries are known from `pending`, not from failures: a function may catch the throw.
-    const result = run({ state: undoable, sql: access, http, log: (...args) => void lines.push(args) });
-    if (pending.size === 0) {
-      undoable.keep();
-      if (log) for (const line of lines) log(...line);
-      return result;
-    }
-    undoable.undo();
-    await Promise.all(
-      [...pending].map(async ([id, [query, params]]) => {
-        try {
-          answers.set(id, { rows: JSON.stringify(await sql(query, [...params])) });
-        } catch (error) {
-          answers.set(id, { error: error instanceof Error ? error : new Error(String(error)) });
-        }
-      }),
-    );
-  }
-}
-
-/** A unit's state with an undo list: a round that waits for queries leaves no change behind. */
-class UndoableState implements StateAccess {
-  private readonly base: StateAccess;
-  private readonly undoList: Array<[state: string, key: Key, window: WindowBounds | undefined, previous: unknown]> = [];
-  readonly check?: StateAccess['check'];
-
-  constructor(base: StateAccess) {
-    this.base = base;
-    if (base.check) this.check = (state, key, value) => base.check!(state, key, value);
-  }
-
-  get(state: string, key: Key, window?: WindowBounds): unknown {
-    return this.base.get(state, key, window);
-  }
-
-  set(state: string, key: Key, value: unknown, window?: WindowBounds): void {
-    this.undoList.push([state, key, window, this.base.get(state, key, window)]);
-    this.base.set(state, key, value, window);
-  }
-
-  delete(state: string, key: Key, window?: WindowBounds): void {
-    this.undoList.push([state, key, window, this.base.get(state, key, window)]);
-    this.base.delete(state, key, window);
-  }
-
-  entries(state: string, window?: WindowBounds): Iterable<[Key, unknown]> {
-    return this.base.entries(state, window);
-  }
-
-  lookup(state: string, key: Key): unknown {
-    return this.base.lookup(state, key);
-  }
-
-  undo(): void {
-    for (let i = this.undoList.length - 1; i >= 0; i--) {
-      const [state, key, window, previous] = this.undoList[i]!;
-      if (previous === undefined) this.base.delete(state, key, window);
-      else this.base.set(state, key, previous, window);
-    }
-    this.undoList.length = 0;
-  }
-
-  keep(): void {
-    this.undoList.length = 0;
-  }
-}
+export { DEFAULT_FUNCTION_TIMEOUT_MS, MEMORY_SQL_REASON, NativeFunctionError, nativeExecutor, timedOutReason, type NativeExecutorOptions, type NativeSql } from './native-executor.ts';
 
 export interface UnitLogic {
   readonly kind: 'chain' | 'window' | 'session' | 'join' | 'passthrough';

@@ -1,0 +1,151 @@
+/**
+ * Native functions keep their limits in both runtimes: a function that never returns is stopped at
+ * `function-timeout` and a promise a function leaves behind that rejects (a fire-and-forget
+ * `fetch()`) fails its record; either record is dead-lettered with the reason and its own offset,
+ * its state change is not kept, and the partition goes on. The host loop runs on the two data
+ * paths, records carried in process (the embedded runtime) and frames on NATS JetStream
+ * (operator services), as in bad-records.int.test.ts.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMemoryBus, createNatsBus, type Bus } from '@ssdk/bus';
+import { MemoryState } from '@ssdk/engine';
+import { planDataflow } from '@ssdk/plan';
+import { decodeFrame, encodeFrame, encodeRecords, type OutRecord } from '@ssdk/records';
+import { parseServicesFile } from '@ssdk/spec';
+import { testNats } from '@ssdk/testing';
+import { carryingBus } from './carried.ts';
+import { memoryCheckpointStore } from './checkpoint.ts';
+import { decodeLoose } from './embedded.ts';
+import { sourceFunctions } from './functions.ts';
+import { UnitMetrics } from './metrics.ts';
+import { buildTopology, type Topology } from './topology.ts';
+import { runUnitTask } from './unit-task.ts';
+
+// Nothing listens on 40201 (h2's range): the request fails after the function returned.
+const SERVICES = `apiVersion: 0.5.0
+meta: {name: native-limits, namespace: test, version: 0.1.0}
+config:
+  isolation: native
+types:
+  word: {type: string}
+topics:
+  words: {schema: {value: {type: word}}}
+  kept: {schema: {value: {type: word}}}
+services:
+  count:
+    sources: [{type: topic, id: words}]
+    states:
+      per-word:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: u32}}
+    transforms:
+      - operator: map
+        function-timeout: 10s
+        run: |
+          function send(w: string): string {
+            if (w === 'reject') void Promise.reject(new Error('boom'));
+            if (w === 'fetch') void fetch('http://127.0.0.1:40201/');
+            return w;
+          }
+    partition:
+      assign-key:
+        run: |
+          function byWord(w: string): string {
+            return w;
+          }
+      update-state:
+        function-timeout: 200ms
+        run: |
+          function addUp(w: string, ctx: Ctx): void {
+            ctx.state('per-word').increment(1);
+            if (w === 'spin') {
+              while (true) {}
+            }
+          }
+    sinks: [{type: topic, id: kept}]
+`;
+
+const INPUT = ['a', 'spin', 'reject', 'b', 'fetch', 'a'];
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+async function topologyOf(subjectPrefix?: string): Promise<Topology> {
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-h2-native-limits-'));
+  const file = join(dir, 'services.yaml');
+  await writeFile(file, SERVICES);
+  const { dataflow } = parseServicesFile(SERVICES, file);
+  const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1, ...(subjectPrefix ? { subjectPrefix } : {}) });
+  if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
+  return buildTopology(plan, { native: sourceFunctions(file, dataflow) }, { isolation: 'native' });
+}
+
+/** Runs every unit to the end of its input, in order, and reads what came out. */
+async function run(topology: Topology, bus: Bus, carryRecords: boolean, records: OutRecord[] = INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }))) {
+  for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+  const source = topology.topics.get('words')!;
+  await bus.publish(source.name, 0, [{ data: encodeRecords(records) }, { data: encodeFrame({ kind: 'end' }) }]);
+  const checkpoints = memoryCheckpointStore();
+  const metrics = topology.units.map((u) => new UnitMetrics(u.id));
+  for (const [i, unit] of topology.units.entries()) {
+    await runUnitTask({ unit, bus, checkpoints, metrics: metrics[i]!, resumeOffsets: false, carryRecords, signal: new AbortController().signal });
+  }
+  const read = async (id: string) => {
+    const t = topology.topics.get(id)!;
+    const reader = bus.read(t.name, 0);
+    const out: unknown[] = [];
+    for (const m of await reader.fetch(1_000, 0)) {
+      const f = decodeFrame(m.data);
+      if (f.kind === 'data') for (const r of f.records) out.push(decodeLoose(t, r.value));
+    }
+    await reader.close();
+    return out;
+  };
+  const owner = topology.units.find((u) => u.plan.states.some((s) => s.access === 'read-write'))!;
+  const state = new MemoryState();
+  await checkpoints.loadState(owner.id, owner.plan.states, state);
+  return {
+    kept: await read('kept'),
+    dead: (await read('count.dead-letter')) as Array<{ reason: string; input: { topic: string; seq: number; index: number }; truncated?: { bytes: number } }>,
+    state: Object.fromEntries(state.entries('per-word')),
+    recordsIn: metrics[0]!.snapshot().recordsIn,
+  };
+}
+
+describe('runtime - native function limits', () => {
+  it('runtime - a runaway function and a rejected fire-and-forget promise dead-letter their records, in process and on NATS alike', async () => {
+    const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()), true);
+    const nats = await testNats();
+    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+    cleanups.push(async () => {
+      await bus.destroy();
+      await bus.close();
+    });
+    const onNats = await run(await topologyOf(nats.prefix), bus, false);
+
+    for (const r of [inProcess, onNats]) {
+      // records in = out + dead letters
+      expect(r.recordsIn).toBe(INPUT.length);
+      expect(r.kept.length + r.dead.length).toBe(INPUT.length);
+      expect(r.kept).toEqual(['a', 'b', 'a']);
+      expect(r.dead.map((d) => d.reason)).toEqual([
+        'unhandled rejection: boom',
+        'unhandled rejection: TypeError: fetch failed',
+        'timed out after 200 ms (function-timeout)',
+      ]);
+      // Each names its own record: 'reject' and 'fetch' in the source's message, 'spin' second of what the key step passed on.
+      expect(r.dead.map((d) => [d.input.topic, d.input.seq, d.input.index])).toEqual([
+        ['words', 1, 2],
+        ['words', 1, 4],
+        ['count.by-word.out', 1, 1],
+      ]);
+      // 'spin' counted itself before it looped: not kept.
+      expect(r.state).toEqual({ a: 2, b: 1 });
+    }
+  });
+});
