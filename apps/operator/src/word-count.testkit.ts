@@ -11,13 +11,16 @@
  * window unit has moved past its window by then).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecordFrames, type OutRecord } from '@ssdk/records';
 import { ensurePlanTopics, nativeTopology, runOperator, tableSpecs, type OperatorResult, type RuntimeTopic, type Topology } from '@ssdk/runtime';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
-import { until as waitUntil } from '@ssdk/testing';
+import { testNats, testPostgres, until as waitUntil } from '@ssdk/testing';
 import { expect } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -364,3 +367,115 @@ export function until(what: string, ok: () => boolean | Promise<boolean>, timeou
 
 /** The lines where a replica logged which partitions it reads. */
 export const reads = (p: OperatorProcess) => p.log.filter((l) => l.includes(' reads partition'));
+
+/** How a crash test went: what it killed, for its log line. */
+export interface CrashReport {
+  kills: string[];
+  ms: number;
+}
+
+/**
+ * The distributed crash test: every operator unit of the word-count example runs as its own
+ * `ssdk operator` process over 4 partitions; while the sentences stream in, a random process is
+ * killed with SIGKILL `kills` times (each during a different window, at a random moment of it)
+ * and restarted each time. The sinks and the state tables must equal the reference exactly.
+ */
+export async function distributedCrash(o: { sentences: number; kills: number; windows?: number }): Promise<CrashReport> {
+  const windows = o.windows ?? 8;
+  const cleanups: Array<() => Promise<void>> = [];
+  try {
+    const nats = await testNats();
+    const pg = await testPostgres();
+    const s: Servers = { natsUrl: nats.url, databaseUrl: pg.connectionString, checkDatabaseUrl: pg.connectionString, schema: pg.schema, prefix: nats.prefix, partitions: 4 };
+    const stream = await WordCountStream.open(s);
+    cleanups.push(() => stream.close(), () => pg.cleanup());
+    const input = generateInput(o.sentences, windows);
+    const golden = reference(input);
+    const starts = [...golden.perWindow.keys()];
+    const { plan } = await planOrThrow(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
+    const procs = new OperatorProcesses(s);
+    cleanups.push(() => procs.killAll());
+    for (const op of plan.operators) procs.start(op.id);
+    await Promise.all(procs.all.map((p) => p.running));
+
+    const killAt = new Set<number>();
+    while (killAt.size < Math.min(o.kills, windows - 2)) killAt.add(1 + Math.floor(Math.random() * (windows - 2)));
+    const kills: string[] = [];
+    const t0 = Date.now();
+    for (let k = 0; k < windows; k++) {
+      await stream.produce(input.windows[k]!);
+      if (killAt.has(k)) {
+        await sleep(Math.random() * 1_500);
+        const live = procs.live();
+        const victim = live[Math.floor(Math.random() * live.length)]!;
+        await procs.kill(victim);
+        kills.push(`${victim.unit} in window ${k} at ${Date.now() - t0} ms`);
+        procs.start(victim.unit);
+      }
+      await stream.waitCounted(starts[k]!, golden.perWindow.get(starts[k]!)!, 120_000);
+    }
+    await stream.produce(input.late);
+    await stream.end();
+    const codes = await Promise.all(procs.live().map((p) => p.exited));
+    expect(codes).toEqual(codes.map(() => 0));
+    expect(procs.all.length).toBe(plan.operators.length + killAt.size);
+
+    expectGolden({ topWords: await stream.read('top-words'), late: await stream.read('top-words.late-events'), words: await stream.read('words'), totals: await stream.totals() }, golden);
+    expect(await stream.openWindowRows()).toBe(0);
+    return { kills, ms: Date.now() - t0 };
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  }
+}
+
+/** Runs `ssdk run`; with `killAfterMs`, kills it with SIGKILL that long after it started processing. */
+function ssdkRun(args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'run', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let armed = false;
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      // The status line shows once records flow: the kill falls inside the processing.
+      if (killAfterMs !== undefined && !armed && /records\/s/.test(stderr)) {
+        armed = true;
+        setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      }
+    });
+    child.once('exit', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+/**
+ * The embedded crash test, on the distributed one's input and verdict: `ssdk run --until-idle`
+ * of the word-count example is killed with SIGKILL `kills` times at random moments (up to
+ * `maxKillMs` after records start flowing), each time run again with `--resume` on the same input
+ * file; the last run ends. Its sinks and committed state must equal the reference exactly.
+ */
+export async function embeddedCrash(o: { sentences: number; kills: number; maxKillMs: number }): Promise<CrashReport> {
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-embedded-crash-'));
+  try {
+    const input = generateInput(o.sentences, 8);
+    const golden = reference(input);
+    const lines = [...input.windows.flat(), ...input.late].map((s) => JSON.stringify({ value: s.value, timestamp: s.timestamp }));
+    await writeFile(join(dir, 'in.jsonl'), lines.join('\n') + '\n');
+    const args = [FILE, '--native', '--input', `sentences=${join(dir, 'in.jsonl')}`, '--records', '--output-dir', join(dir, 'out'), '--until-idle', '--dump-state', '--progress', '--state-dir', join(dir, '.ssdk')];
+
+    const kills: string[] = [];
+    const t0 = Date.now();
+    for (let k = 0; k < o.kills; k++) {
+      const at = Math.floor(Math.random() * o.maxKillMs);
+      const r = await ssdkRun(k === 0 ? args : [...args, '--resume'], at);
+      kills.push(r.signal === 'SIGKILL' ? `killed ${at} ms in` : `ended before the kill (${r.code})`);
+    }
+    const last = await ssdkRun([...args, '--resume']);
+    expect(last.code, last.stderr).toBe(0);
+    expect(kills.filter((k) => k.startsWith('killed')).length).toBeGreaterThan(0);
+    const totals = JSON.parse(await readFile(join(dir, 'out', 'state', 'word-totals.json'), 'utf8')) as Record<string, number>;
+    const sink = async (topic: string) => (await readFile(join(dir, 'out', `${topic}.jsonl`), 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown);
+    expectGolden({ topWords: await sink('top-words'), late: await sink('top-words.late-events'), totals }, golden);
+    return { kills, ms: Date.now() - t0 };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
