@@ -118,5 +118,7 @@ describe('runtime - native function limits', () => {
     const r = await nativeExecutor(steps, { timeoutMs: 200 }).run([rec('a'), rec('b')], new MemoryState());
     expect(r.failures).toEqual([]);
     expect(r.outputs.map((o) => o.value)).toEqual(['slow', 'slow']);
+    // The request the stop cut short was waited for again, not made again.
+    expect(await server.hits()).toEqual({ '/slow': 2 });
   });
 });

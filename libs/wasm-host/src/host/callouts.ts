@@ -19,16 +19,30 @@ function open(): NonNullable<typeof bridge> {
   port1.unref();
   worker.on('error', () => {
     bridge = undefined;
+    waitingFor = undefined;
   });
   bridge = { worker, port: port1, ctl: new Int32Array(ctlBuffer), next: 0 };
   return bridge;
 }
 
+/**
+ * The request this thread waits for, until its answer is taken. A native batch stopped at its
+ * time limit stops mid-wait; when it runs again and makes the same request, it waits for that
+ * answer instead of making the request twice.
+ */
+let waitingFor: { id: number; request: string } | undefined;
+
 /** Blocking `ctx.http` for functions on this thread (native chains); one request at a time. */
 export const blockingHttp: HttpAccess = (request: HttpRequest): HttpAnswer => {
   const b = open();
-  const id = ++b.next;
-  b.port.postMessage({ id, request });
+  const key = JSON.stringify(request);
+  let id: number;
+  if (waitingFor?.request === key) id = waitingFor.id;
+  else {
+    id = ++b.next;
+    b.port.postMessage({ id, request });
+    waitingFor = { id, request: key };
+  }
   // Every attempt may take its timeout, plus the backoff between them, plus slack for the thread to start.
   const limitMs = (request.retries + 1) * request.timeoutMs + 2000 * request.retries + 5000;
   const until = Date.now() + limitMs;
@@ -36,10 +50,16 @@ export const blockingHttp: HttpAccess = (request: HttpRequest): HttpAnswer => {
     // Read before looking at the port: a message posted after the look changes it, so the wait returns at once.
     const signalled = Atomics.load(b.ctl, 0);
     const m = receiveMessageOnPort(b.port) as { message: { id: number; answer: HttpAnswer } } | undefined;
-    if (m?.message.id === id) return m.message.answer;
+    if (m?.message.id === id) {
+      waitingFor = undefined;
+      return m.message.answer;
+    }
     if (m) continue; // an answer to an earlier request that gave up waiting
     const left = until - Date.now();
-    if (left <= 0) return { kind: 'timeout', error: `ctx.http: ${request.method} ${request.url} got no answer within ${limitMs} ms` };
+    if (left <= 0) {
+      waitingFor = undefined;
+      return { kind: 'timeout', error: `ctx.http: ${request.method} ${request.url} got no answer within ${limitMs} ms` };
+    }
     Atomics.wait(b.ctl, 0, signalled, Math.min(left, 1000));
   }
 };
