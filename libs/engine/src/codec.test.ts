@@ -55,6 +55,28 @@ describe('engine - value codec', () => {
     expect(c.check({ tags: [], dir: { By: 256 } })).toBe('dir.By: 256 is out of range for u8 (0 to 255)');
   });
 
+  it('engine - enum variants renamed on the wire (serialize/deserialize rename) are read and written by their wire names', () => {
+    const t: TypeRef = {
+      kind: 'enum',
+      tagging: 'externally-tagged',
+      variants: [
+        { name: 'invoice_created', type: null, pos, serializeAs: 'invoice.created', deserializeFrom: 'invoice.created' },
+        { name: 'paid', type: prim('u32'), pos, serializeAs: 'invoice.paid' },
+        { name: 'plain', type: null, pos },
+      ],
+    };
+    const c = compileCodec(t, {});
+    expect(c.decode(bytes('"invoice.created"'))).toBe('invoice_created');
+    expect(text(c.encode('invoice_created'))).toBe('"invoice.created"');
+    // Only its deserialize name reads it.
+    expect(() => c.decode(bytes('"invoice_created"'))).toThrow(SchemaError);
+    // Without a deserialize rename, both its name and the name it is written with are read.
+    expect(c.decode(bytes('{"invoice.paid":3}'))).toEqual({ paid: 3 });
+    expect(c.decode(bytes('{"paid":3}'))).toEqual({ paid: 3 });
+    expect(text(c.encode({ paid: 3 }))).toBe('{"invoice.paid":3}');
+    expect(text(c.encode('plain'))).toBe('"plain"');
+  });
+
   it('engine - untagged enums take the first variant that fits', () => {
     const t: TypeRef = { kind: 'enum', tagging: 'untagged', variants: [{ name: 'N', type: prim('f64'), pos }, { name: 'S', type: prim('string'), pos }] };
     const c = compileCodec(t, types);

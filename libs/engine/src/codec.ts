@@ -482,21 +482,39 @@ function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: numbe
           return fail(p, `matches no variant of ${names}`);
         };
       }
-      const byName = new Map(variants.map((x) => [x.name, x]));
+      // Variants renamed on the wire (`serialize`/`deserialize: {rename}`), as object properties
+      // are: read under `deserializeFrom` (else the name, or the name they are written with, so
+      // a dataflow reads its own topics), written under `serializeAs`; in functions a variant is
+      // always its declared name.
+      const byName = new Map<string, (typeof variants)[number]>();
+      const toWire = new Map<string, string>();
+      r.variants.forEach((x, i) => {
+        const compiled = variants[i]!;
+        if (dir === 'in') {
+          byName.set(x.deserializeFrom ?? x.name, compiled);
+          if (x.deserializeFrom === undefined && x.serializeAs !== undefined && !byName.has(x.serializeAs)) byName.set(x.serializeAs, compiled);
+        } else {
+          byName.set(x.name, compiled);
+          if (x.serializeAs !== undefined) toWire.set(x.name, x.serializeAs);
+        }
+      });
+      const out = (name: string) => (dir === 'in' ? name : (toWire.get(name) ?? name));
       return (v, p) => {
         if (typeof v === 'string') {
           const unit = byName.get(v);
-          return unit && !unit.walk ? v : fail(p, `unknown variant ${JSON.stringify(v)} (expected one of ${names})`);
+          return unit && !unit.walk ? out(unit.name) : fail(p, `unknown variant ${JSON.stringify(v)} (expected one of ${names})`);
         }
         if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail(p, `expected a variant of ${names}, got ${kindOf(v)}`);
         const keys = Object.keys(v);
         const variant = keys.length === 1 ? byName.get(keys[0]!) : undefined;
         if (!variant) return fail(p, `expected exactly one of ${names}, got ${keys.length ? keys.join(', ') : 'an empty object'}`);
-        const payload = (v as Record<string, unknown>)[variant.name];
+        const key = keys[0]!;
+        const payload = (v as Record<string, unknown>)[key];
         const walked = variant.walk ? variant.walk(payload, p ? `${p}.${variant.name}` : variant.at) : payload;
         // As the object walker does: a value the walk left as it was goes on as it is (v holds
         // only this variant's key), not copied per record; a changed payload gets a new wrapper.
-        return walked === payload ? v : { [variant.name]: walked };
+        const name = out(variant.name);
+        return walked === payload && name === key ? v : { [name]: walked };
       };
     }
     case 'named':

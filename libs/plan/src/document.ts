@@ -22,7 +22,7 @@ export type PlanType =
       properties: Array<{ name: string; type: PlanType; optional: boolean; serializeAs?: string; deserializeFrom?: string }>;
       typeName?: string;
     }
-  | { kind: 'enum'; variants: Array<{ name: string; type: PlanType | null }>; tagging: 'externally-tagged' | 'untagged'; typeName?: string }
+  | { kind: 'enum'; variants: Array<{ name: string; type: PlanType | null; serializeAs?: string; deserializeFrom?: string }>; tagging: 'externally-tagged' | 'untagged'; typeName?: string }
   | { kind: 'list'; items: PlanType }
   | { kind: 'option'; value: PlanType }
   | { kind: 'key-value'; key: PlanType; value: PlanType }
@@ -251,7 +251,7 @@ export const planTypeSchema: z.ZodType<PlanType> = z.lazy(() =>
     }),
     z.object({
       kind: z.literal('enum'),
-      variants: z.array(z.object({ name: z.string(), type: planTypeSchema.nullable() })),
+      variants: z.array(z.object({ name: z.string(), type: planTypeSchema.nullable(), serializeAs: z.string().optional(), deserializeFrom: z.string().optional() })),
       tagging: z.enum(['externally-tagged', 'untagged']),
       typeName: z.string().optional(),
     }),

@@ -34,23 +34,6 @@ const KNOWN: Readonly<Record<string, string>> = {
   'infinyon/stateful-services-examples/use-cases/car-processing/data-pipeline@39393fa.yaml': 'object type `license` with `items` for `properties`',
   'infinyon/stateful-services-examples/use-cases/car-processing/data-pipeline@b6e4456.yaml': 'object type `license` with `items` for `properties`',
   'infinyon/stateful-dataflow-demos/stripe-to-slack/stripe-reduce/dataflow@080fc25.yaml': 'package function `jaq-transform` (filter-map) used as `map`',
-  // A gap of ssdk's: enum variants renamed on the wire (`serialize: {rename}`) — the Stripe types.
-  ...Object.fromEntries(
-    [
-      'packages/stripe-slack/sdf-package.yaml',
-      'packages/stripe-slack/sdf-package@02d894a.yaml',
-      'packages/stripe-slack/sdf-package@4f59694.yaml',
-      'packages/stripe-slack/sdf-package@034da07.yaml',
-      'packages/stripe-types/sdf-package.yaml',
-      'packages/stripe-types/sdf-package@034da07.yaml',
-      'stripe-to-slack/stripe-slack/dataflow.yaml',
-      'stripe-to-slack/stripe-slack/dataflow@4dda95f.yaml',
-      'stripe-to-slack/stripe-slack/dataflow@aafa74f.yaml',
-      'stripe-to-slack/stripe-slack/dataflow@4f59694.yaml',
-      'stripe-to-slack/stripe-slack/dataflow@034da07.yaml',
-      'stripe-to-slack/stripe-slack/dataflow@080fc25.yaml',
-    ].map((f) => [`infinyon/stateful-dataflow-demos/${f}`, 'enum variants with `serialize`/`deserialize` renames (not yet read by ssdk)']),
-  ),
 };
 
 interface Outcome {

@@ -66,6 +66,10 @@ export interface EnumVariant {
   name: string;
   /** The variant's payload type, or null for a unit variant. */
   type: TypeRef | null;
+  /** The variant's name on the wire when serialising (`serialize: {rename}`), if different. */
+  serializeAs?: string;
+  /** The variant's name accepted when deserialising (`deserialize: {rename}`), if different. */
+  deserializeFrom?: string;
   pos: SourcePos;
 }
 

@@ -252,16 +252,33 @@ function parseVariants(ctx: ParseContext, input: Node | undefined, where: string
     const variantWhere = `variant \`${entry.name}\` of ${where}`;
     const target = entry.node;
     let type: TypeRef | null;
+    // serde's renames of the variant on the wire (the Stripe types write every event name so).
+    const renames = { serialize: optionalNode, deserialize: optionalNode };
+    let serialize: Node | undefined;
+    let deserialize: Node | undefined;
     if (isEmpty(target)) {
       type = null;
     } else if (isMap(target) && target.has('type') && isEmpty(deref(ctx.doc, target.get('type', true)))) {
       // `type: null`: a unit variant.
-      readMap(ctx, target, { type: z.null() }, variantWhere);
+      const view = readMap(ctx, target, { type: z.null(), ...renames }, variantWhere);
+      serialize = view?.values.serialize;
+      deserialize = view?.values.deserialize;
       type = null;
     } else {
-      type = parseType(ctx, target, variantWhere);
+      type = parseType(ctx, target, variantWhere, {
+        extra: renames,
+        onExtra: (view) => {
+          serialize = view.values.serialize;
+          deserialize = view.values.deserialize;
+        },
+      });
     }
-    variants.push({ name: entry.name, type, pos: entry.keyPos });
+    const variant: EnumVariant = { name: entry.name, type, pos: entry.keyPos };
+    const serializeAs = readRename(ctx, serialize, `\`serialize\` of ${variantWhere}`);
+    const deserializeFrom = readRename(ctx, deserialize, `\`deserialize\` of ${variantWhere}`);
+    if (serializeAs !== undefined) variant.serializeAs = serializeAs;
+    if (deserializeFrom !== undefined) variant.deserializeFrom = deserializeFrom;
+    variants.push(variant);
   }
   return variants;
 }

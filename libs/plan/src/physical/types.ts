@@ -26,7 +26,12 @@ export function toPlanType(t: TypeRef, types: TypeTable): PlanType {
     case 'enum':
       return {
         kind: 'enum',
-        variants: t.variants.map((v) => ({ name: v.name, type: v.type === null ? null : p(v.type) })),
+        variants: t.variants.map((v) => ({
+          name: v.name,
+          type: v.type === null ? null : p(v.type),
+          ...(v.serializeAs !== undefined ? { serializeAs: v.serializeAs } : {}),
+          ...(v.deserializeFrom !== undefined ? { deserializeFrom: v.deserializeFrom } : {}),
+        })),
         tagging: t.tagging,
         ...(t.typeName !== undefined ? { typeName: t.typeName } : {}),
       };
@@ -72,7 +77,13 @@ export function fromPlanType(t: PlanType): TypeRef {
     case 'enum':
       return {
         kind: 'enum',
-        variants: t.variants.map((v) => ({ name: v.name, type: v.type === null ? null : fromPlanType(v.type), pos: PLAN_POS })),
+        variants: t.variants.map((v) => ({
+          name: v.name,
+          type: v.type === null ? null : fromPlanType(v.type),
+          ...(v.serializeAs !== undefined ? { serializeAs: v.serializeAs } : {}),
+          ...(v.deserializeFrom !== undefined ? { deserializeFrom: v.deserializeFrom } : {}),
+          pos: PLAN_POS,
+        })),
         tagging: t.tagging,
         ...(t.typeName !== undefined ? { typeName: t.typeName } : {}),
       };
