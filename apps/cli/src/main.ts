@@ -40,6 +40,7 @@ const COMMANDS: readonly LazyCommand[] = [
   lazy('operator', () => import('./commands/operator.ts'), (m) => ({ spec: m.operatorSpec, run: m.runOperatorCommand })),
   lazy('produce', () => import('./commands/produce.ts'), (m) => ({ spec: m.produceSpec, run: m.runProduce })),
   lazy('consume', () => import('./commands/consume.ts'), (m) => ({ spec: m.consumeSpec, run: m.runConsume })),
+  lazy('redrive', () => import('./commands/redrive.ts'), (m) => ({ spec: m.redriveSpec, run: m.runRedrive })),
   lazy('log', () => import('./commands/log.ts'), (m) => ({ spec: m.logSpec, run: m.runLog })),
   lazy('up', () => import('./commands/up.ts'), (m) => ({ spec: m.upSpec, run: m.runUp })),
   lazy('down', () => import('./commands/up.ts'), (m) => ({ spec: m.downSpec, run: m.runDown })),

@@ -28,3 +28,4 @@ export { dividedShare, rebalance, type AssignmentMode, type RebalancePlan } from
 export { committedCheckpoints, endedPartitions, migratePlanState, partitionedCheckpointStore, unitPartitions, type PartitionedCheckpointOptions } from './partitioned-checkpoints.ts';
 export { runReplica, type ReplicaOptions, type ReplicaResult } from './replica.ts';
 export { checkInputStreams, resetOffsets, StreamMismatchError, type StreamCheckOptions } from './stream-check.ts';
+export { redriveDeadLetters, RedriveError, REDRIVEN_HEADER, type RedriveOptions, type RedriveResult } from './redrive.ts';

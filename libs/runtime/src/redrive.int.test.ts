@@ -1,0 +1,133 @@
+/**
+ * `ssdk redrive`'s core (issue 14 part 4): dead letters go back to the topic and partition of
+ * their own record, the unit that dead-lettered them reads them again (after a fix: here a
+ * function that no longer throws), and a second redrive sends nothing twice. The same on both
+ * data paths: records carried in process (the embedded runtime's bus) and frames on NATS.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMemoryBus, createNatsBus, type Bus } from '@ssdk/bus';
+import { MemoryState } from '@ssdk/engine';
+import { planDataflow } from '@ssdk/plan';
+import { encodeRecords } from '@ssdk/records';
+import { parseServicesFile } from '@ssdk/spec';
+import { testNats, until } from '@ssdk/testing';
+import { carryingBus } from './carried.ts';
+import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
+import { sourceFunctions } from './functions.ts';
+import { UnitMetrics } from './metrics.ts';
+import { redriveDeadLetters } from './redrive.ts';
+import { buildTopology, type Topology } from './topology.ts';
+import { runUnitTask } from './unit-task.ts';
+
+/** `broken` throws for the words it names; the fix throws for none. */
+const services = (broken: string[]) => `apiVersion: 0.5.0
+meta: {name: h1-redrive, namespace: test, version: 0.1.0}
+topics:
+  words: {schema: {value: {type: string}}}
+  counted: {schema: {value: {type: string}}}
+services:
+  count:
+    sources: [{type: topic, id: words}]
+    states:
+      per-word:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: u32}}
+    partition:
+      assign-key:
+        run: |
+          function byWord(w: string): string {
+            return w;
+          }
+      update-state:
+        run: |
+          function addUp(w: string, ctx: Ctx): void {
+            if (${JSON.stringify(broken)}.includes(w)) throw new Error('cannot count ' + w);
+            ctx.state('per-word').increment(1);
+          }
+    sinks: [{type: topic, id: counted}]
+`;
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+async function topologyOf(broken: string[], subjectPrefix?: string): Promise<Topology> {
+  const text = services(broken);
+  const file = join(await mkdtemp(join(tmpdir(), 'ssdk-redrive-')), 'services.yaml');
+  await writeFile(file, text);
+  const { dataflow } = parseServicesFile(text, file);
+  const { plan } = planDataflow(dataflow, { partitions: 1, fuse: true, ...(subjectPrefix ? { subjectPrefix } : {}) });
+  return buildTopology(plan!, { native: sourceFunctions(file, dataflow) }, { isolation: 'native' });
+}
+
+/** Runs the one unit from its committed offsets until it has read through `seq` of `words`, then stops it. */
+async function runThrough(topology: Topology, bus: Bus, checkpoints: CheckpointStore, carryRecords: boolean, seq: number) {
+  const unit = topology.units[0]!;
+  const metrics = new UnitMetrics(unit.id);
+  const stop = new AbortController();
+  const task = runUnitTask({ unit, bus, checkpoints, metrics, carryRecords, signal: stop.signal });
+  await until(`words read through ${seq}`, () => (metrics.offset('words/0') ?? 0) >= seq, 20_000);
+  stop.abort();
+  await task;
+  const state = new MemoryState();
+  await checkpoints.loadState(unit.id, unit.plan.states, state);
+  return { failed: metrics.snapshot().failed, state: Object.fromEntries(state.entries('per-word')) };
+}
+
+async function scenario(bus: Bus, carryRecords: boolean, subjectPrefix?: string) {
+  const broken = await topologyOf(['boom', 'bang'], subjectPrefix);
+  for (const t of broken.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+  const words = broken.topics.get('words')!;
+  const checkpoints = memoryCheckpointStore();
+  await bus.publish(words.name, 0, [{ data: encodeRecords(['a', 'boom', 'b', 'bang', 'a'].map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }))) }]);
+  const first = await runThrough(broken, bus, checkpoints, carryRecords, 1);
+
+  // Half a fix: 'boom' counts now, 'bang' still throws. Redriven, 'bang' is dead-lettered again.
+  const half = await topologyOf(['bang'], subjectPrefix);
+  const redrive1 = await redriveDeadLetters({ bus, topology: half, service: 'count' });
+  const second = await runThrough(half, bus, checkpoints, carryRecords, 2);
+  // Nothing new since: a redrive now sends back only what failed again ('bang'), once.
+  const fixed = await topologyOf([], subjectPrefix);
+  const redrive2 = await redriveDeadLetters({ bus, topology: fixed, service: 'count' });
+  const third = await runThrough(fixed, bus, checkpoints, carryRecords, 3);
+  const redrive3 = await redriveDeadLetters({ bus, topology: fixed, service: 'count' });
+  return { first, redrive1, second, redrive2, third, redrive3 };
+}
+
+describe('runtime - redrive', () => {
+  it('runtime - dead letters go back through the unit that made them, by their own topic and partition, once each, in process and on NATS alike', async () => {
+    const nats = await testNats({ prefix: 'h1_redrive' });
+    const natsBus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+    cleanups.push(async () => {
+      await natsBus.destroy();
+      await natsBus.close();
+    });
+    for (const r of [await scenario(carryingBus(createMemoryBus()), true), await scenario(natsBus, false, nats.prefix)]) {
+      expect(r.first.state).toEqual({ a: 2, b: 1 });
+      expect(r.first.failed).toBe(2);
+      expect(r.redrive1).toMatchObject({ read: 2, redriven: 2, older: 0, skipped: [], byTopic: { words: 2 } });
+      expect(r.second.state).toEqual({ a: 2, b: 1, boom: 1 });
+      expect(r.second.failed).toBe(1);
+      // Only the dead letter made since the last redrive: 'bang', which failed again.
+      expect(r.redrive2).toMatchObject({ read: 1, redriven: 1 });
+      expect(r.third.state).toEqual({ a: 2, b: 1, boom: 1, bang: 1 });
+      expect(r.third.failed).toBe(0);
+      expect(r.redrive3).toMatchObject({ read: 0, redriven: 0 });
+    }
+  }, 90_000);
+
+  it('runtime - --since leaves older dead letters for later, and an unknown service is a clear error', async () => {
+    const bus = carryingBus(createMemoryBus());
+    const broken = await topologyOf(['old', 'new']);
+    for (const t of broken.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+    await bus.publish(broken.topics.get('words')!.name, 0, [{ data: encodeRecords([{ key: null, value: '"old"', timestamp: 1_000 }, { key: null, value: '"new"', timestamp: 5_000 }]) }]);
+    await runThrough(broken, bus, memoryCheckpointStore(), true, 1);
+    const r = await redriveDeadLetters({ bus, topology: await topologyOf([]), service: 'count', since: 2_000 });
+    expect(r).toMatchObject({ read: 2, redriven: 1, older: 1 });
+    await expect(redriveDeadLetters({ bus, topology: broken, service: 'nope' })).rejects.toThrow('the dataflow has no service `nope`: its services are `count`');
+  }, 30_000);
+});
