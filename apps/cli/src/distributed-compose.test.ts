@@ -368,6 +368,55 @@ services:
     expect(local.code).toBe(0);
     expect(local.err).toMatch(/connector `lines-in` listens on 127\.0\.0\.1:8088.*listen: 0\.0\.0\.0:8088/);
   });
+
+  it('compose - --scale connector-NAME=N writes N services told their index (--replica I/N), each scraped; a connector whose endpoint cannot be divided is refused (exit 2)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-connectors-'));
+    scratch.push(dir);
+    const file = (source: string) => `apiVersion: 0.5.0
+meta: {name: relay, namespace: acme, version: 0.1.0}
+topics:
+  readings: {schema: {value: {type: string}}}
+  out: {schema: {value: {type: string}}}
+services:
+  relay:
+    sources:
+      - type: topic
+        id: readings
+        connector:
+          meta: {name: readings-in, type: mqtt-source}
+          mqtt: {url: "mqtt://broker:1883", topic: "cars/+", ${source}}
+    transforms:
+      - operator: map
+        run: |
+          function same(line: string): string { return line; }
+    sinks:
+      - type: topic
+        id: out
+        connector:
+          meta: {name: out-sql, type: sql-sink}
+          sql: {url: "postgres://db/x", table: out}
+`;
+    await writeFile(join(dir, 'services.yaml'), file('shared_group: relay'));
+    const r = await compose(dir, 'services.yaml', ['-o', 'docker-compose.yml', '--scale', 'connector-readings-in=2', '--scale', 'connector-out-sql=3']);
+    expect(r.code, r.err).toBe(0);
+    const text = await readFile(join(dir, 'docker-compose.yml'), 'utf8');
+    const s = (parse(text) as ComposeFile).services;
+    expect(s['connector-readings-in']).toBeUndefined();
+    for (const i of [0, 1]) expect(s[`connector-readings-in-${i}`]!.command).toEqual(['ssdk', 'connector', 'run', '/dataflow/services.yaml', '--connector', 'readings-in', '--replica', `${i}/2`]);
+    for (const i of [0, 1, 2]) expect(s[`connector-out-sql-${i}`]!.command).toEqual(['ssdk', 'connector', 'run', '/dataflow/services.yaml', '--connector', 'out-sql', '--replica', `${i}/3`]);
+    expect(s['connector-out-sql-2']!.environment!['OTEL_SERVICE_NAME']).toBe('ssdk-connector-out-sql-2');
+    const scrape = optionAfter(s['dashboard']!.command!, '--scrape')!.split(',');
+    expect(scrape).toEqual(expect.arrayContaining(['http://connector-readings-in-0:9464/metrics', 'http://connector-readings-in-1:9464/metrics', 'http://connector-out-sql-2:9464/metrics']));
+    const validate = composeSpecValidator();
+    expect(validate(parse(text)), JSON.stringify(validate.errors)).toBe(true);
+
+    // Without a shared subscription each replica would get every message: refused, nothing written.
+    await writeFile(join(dir, 'services.yaml'), file('qos: 1'));
+    const refused = await compose(dir, 'services.yaml', ['-o', 'refused.yml', '--scale', 'connector-readings-in=2']);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('connector `readings-in` cannot run as several replicas: each replica would receive every message; set `shared_group`');
+    await expect(stat(join(dir, 'refused.yml'))).rejects.toThrow();
+  });
 });
 
 const optionAfter = (command: string[], flag: string) => command[command.indexOf(flag) + 1];

@@ -21,7 +21,7 @@
  * process.once('SIGTERM', () => stop.abort());
  * await runConnector(connector!, { bus, secrets: new Secrets(), signal: stop.signal, log: console.error });
  */
-export { runConnector, type RunConnectorOptions } from './run.ts';
+export { runConnector, scalingRefusal, type RunConnectorOptions } from './run.ts';
 export { Secrets, readSecretsFile, type SecretSource } from './secrets.ts';
 export { ConnectorError, ConnectorConfigError, EndpointUnavailableError, BadRecordError } from './errors.ts';
 export { deadLetterTopic, type ConnectorStats } from './runtime.ts';

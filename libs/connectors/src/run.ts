@@ -61,7 +61,10 @@ async function run(connector: Connector, options: RunConnectorOptions & { signal
   };
   const settings = connector.settings;
   const replica = options.replica ?? { index: 0, count: 1 };
-  if (replica.count > 1) checkScalable(connector);
+  if (replica.count > 1) {
+    const why = scalingRefusal(connector);
+    if (why !== undefined) throw new ConnectorConfigError(`connector \`${connector.name}\` cannot run as several replicas: ${why}`);
+  }
   if (settings.type.endsWith('-source')) {
     const wanted = connector.partitions ?? options.partitions ?? 8;
     const config = await retrying(host, 'topic', () => host.bus.ensureTopic({ name: connector.topic, partitions: wanted }));
@@ -111,16 +114,18 @@ async function run(connector: Connector, options: RunConnectorOptions & { signal
   }
 }
 
-/** A connector that cannot be divided among replicas says why, before it starts. */
-function checkScalable(connector: Connector): void {
+/**
+ * Why a connector cannot be divided among replicas (its endpoint would be read twice), or
+ * undefined when it can: checked by a replica before it starts and by `ssdk compose --scale`
+ * and `ssdk up` before they write or start any.
+ */
+export function scalingRefusal(connector: Connector): string | undefined {
   const s = connector.settings;
-  const refuse = (why: string) => {
-    throw new ConnectorConfigError(`connector \`${connector.name}\` cannot run as several replicas: ${why}`);
-  };
-  if (s.type === 'http-source' && s.mode === 'poll') refuse('each replica would poll the same endpoint; run one');
-  if (s.type === 'postgres-source') refuse('each replica would read the same rows; run one');
-  if (s.type === 'mqtt-source' && s.sharedGroup === undefined) refuse('each replica would receive every message; set `shared_group` so the broker divides them');
-  if (s.type.endsWith('-sink') && connector.consumer.partition !== undefined) refuse('it reads one partition (`meta.consumer.partition`); replicas divide the partitions among themselves');
+  if (s.type === 'http-source' && s.mode === 'poll') return 'each replica would poll the same endpoint; run one';
+  if (s.type === 'postgres-source') return 'each replica would read the same rows; run one';
+  if (s.type === 'mqtt-source' && s.sharedGroup === undefined) return 'each replica would receive every message; set `shared_group` so the broker divides them';
+  if (s.type.endsWith('-sink') && connector.consumer.partition !== undefined) return 'it reads one partition (`meta.consumer.partition`); replicas divide the partitions among themselves';
+  return undefined;
 }
 
 function assertNever(value: { type: string }): never {

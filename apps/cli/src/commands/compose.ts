@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { Document, isScalar, isSeq, visit } from 'yaml';
+import { scalingRefusal } from '@ssdk/connectors';
 import { planOrThrow } from '@ssdk/plan';
 import { newSigningSeed, publicKeyOf } from '@ssdk/runtime';
 import { inlineConnectors, type Connector } from '@ssdk/spec';
@@ -37,7 +38,7 @@ export const composeSpec: CommandSpec = {
     'ssdk compose FILE [--scale OPERATOR=N...] [--partitions N] [--native | --sandbox] [--image NAME] [--publish-address ADDR] [--port-offset N] [--fragment] [--output PATH]',
   options: {
     ...isolationOptions,
-    scale: { type: 'string', multiple: true, valueName: 'OPERATOR=N', description: 'replicas of an operator unit (its id or its compose service name); repeatable' },
+    scale: { type: 'string', multiple: true, valueName: 'OPERATOR=N', description: 'replicas of an operator unit (its id or its compose service name) or of a connector (connector-NAME: N services, each --replica I/N); repeatable' },
     partitions: { type: 'string', valueName: 'N', description: 'partitions per topic, passed to the deploy job (default: the file\'s, else 8)' },
     image: { type: 'string', valueName: 'NAME', description: `the ssdk image every ssdk service runs (default: ${'ssdk:local'}, built by \`npm run docker:image\` in the ssdk repository)` },
     'publish-address': { type: 'string', valueName: 'ADDR', description: 'host interface the published ports listen on (default: 127.0.0.1, this machine only)' },
@@ -130,7 +131,9 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
   const allNames = serviceNames([...plan.operators.map((op) => op.id), ...connectors.map((c) => `connector-${c.name}`)]);
   const names = new Map(plan.operators.map((op) => [op.id, allNames.get(op.id)!]));
   const connectorService = (c: Connector) => allNames.get(`connector-${c.name}`)!;
-  const replicas = parseScale((cmd.values['scale'] as string[] | undefined) ?? [], names);
+  const connectorNames = new Map(connectors.map((c) => [`connector-${c.name}`, connectorService(c)]));
+  const scaled = parseScale((cmd.values['scale'] as string[] | undefined) ?? [], new Map([...names, ...connectorNames]));
+  const replicas = new Map([...scaled].filter(([id]) => names.has(id)));
   // DATABASE_URL names the password by variable: its value is in the env file only.
   const environment = { NATS_URL: 'nats://nats:4222', DATABASE_URL, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318', OTEL_SERVICE_NAME: 'ssdk' };
   const ssdk = { image };
@@ -179,32 +182,42 @@ export async function runCompose(cmd: ParsedCommand, io: CliIo): Promise<number>
       ...(replicas.has(op.id) ? { deploy: { replicas: replicas.get(op.id) } } : {}),
     };
   }
-  // Inline connectors: a service each, observed as operators are (metrics, traces). One replica:
-  // a sink reads every partition of its topic, a webhook holds its port.
+  // Inline connectors: a service each, observed as operators are (metrics, traces). Scaled, a
+  // connector is N services, not `deploy.replicas` (whose containers are alike): each is told its
+  // index (`--replica I/N`), which is how replicas divide partitions or join a shared subscription.
+  const connectorServices: string[] = [];
   for (const c of connectors) {
-    const name = connectorService(c);
+    const count = scaled.get(`connector-${c.name}`) ?? 1;
     const listen = c.settings.type === 'http-source' && c.settings.mode === 'webhook' ? webhookAddress(c.settings.listen) : undefined;
+    if (count > 1) {
+      const why = listen ? 'a webhook publishes its port on the host, which one container holds; scale it behind a load balancer of your own' : scalingRefusal(c);
+      if (why !== undefined) throw new UsageError(`--scale connector-${c.name}=${count}: connector \`${c.name}\` cannot run as several replicas: ${why}`, 'compose');
+    }
     if (listen && listen.host !== '0.0.0.0' && listen.host !== '::') {
       io.err(`${toPosix(relative(io.cwd, servicesFile))}: connector \`${c.name}\` listens on ${listen.host}:${listen.port}, which in its container is the container alone: give it \`listen: 0.0.0.0:${listen.port}\` to take POSTs through the published port\n`);
     }
-    services[name] = {
-      ...ssdk,
-      command: ['ssdk', 'connector', 'run', fileInContainer, '--connector', c.name, ...(partitions !== undefined ? ['--partitions', String(partitions)] : [])],
-      environment: {
-        ...environment,
-        OTEL_SERVICE_NAME: `ssdk-${name}`,
-        SSDK_METRICS_PORT: String(METRICS_PORT),
-        SSDK_METRICS_HOST: '0.0.0.0',
-        // Its secrets by compose's substitution, from .env or the shell: never their values here.
-        ...Object.fromEntries(c.secrets.map((secret) => [secret, `\${${secret}}`])),
-      },
-      ...(listen ? { ports: [publish(ports, listen.port)] } : {}),
-      volumes: [dataflowVolume],
-      depends_on: { 'deploy-dataflow': { condition: 'service_completed_successfully' } },
-      restart: 'on-failure',
-    };
+    for (let index = 0; index < count; index++) {
+      const name = count === 1 ? connectorService(c) : `${connectorService(c)}-${index}`;
+      connectorServices.push(name);
+      services[name] = {
+        ...ssdk,
+        command: ['ssdk', 'connector', 'run', fileInContainer, '--connector', c.name, ...(partitions !== undefined ? ['--partitions', String(partitions)] : []), ...(count > 1 ? ['--replica', `${index}/${count}`] : [])],
+        environment: {
+          ...environment,
+          OTEL_SERVICE_NAME: `ssdk-${name}`,
+          SSDK_METRICS_PORT: String(METRICS_PORT),
+          SSDK_METRICS_HOST: '0.0.0.0',
+          // Its secrets by compose's substitution, from .env or the shell: never their values here.
+          ...Object.fromEntries(c.secrets.map((secret) => [secret, `\${${secret}}`])),
+        },
+        ...(listen ? { ports: [publish(ports, listen.port)] } : {}),
+        volumes: [dataflowVolume],
+        depends_on: { 'deploy-dataflow': { condition: 'service_completed_successfully' } },
+        restart: 'on-failure',
+      };
+    }
   }
-  const scraped = [...plan.operators.map((op) => names.get(op.id)!), ...connectors.map(connectorService)];
+  const scraped = [...plan.operators.map((op) => names.get(op.id)!), ...connectorServices];
   if (!cmd.values['fragment']) {
     services['dashboard'] = {
       ...ssdk,
@@ -359,7 +372,7 @@ function parseScale(specs: string[], names: Map<string, string>): Map<string, nu
     const m = /^(.+)=(\d+)$/.exec(s);
     if (!m) throw new UsageError(`--scale takes OPERATOR=N, got \`${s}\``, 'compose');
     const id = names.has(m[1]!) ? m[1]! : [...names].find(([, n]) => n === m[1])?.[0];
-    if (!id) throw new UsageError(`--scale: no operator \`${m[1]}\`; the operators are ${[...names.keys()].join(', ')}`, 'compose');
+    if (!id) throw new UsageError(`--scale: no operator or connector \`${m[1]}\`; they are ${[...names.keys()].join(', ')}`, 'compose');
     const n = Number(m[2]);
     if (n < 1) throw new UsageError(`--scale ${s}: at least 1 replica`, 'compose');
     out.set(id, n);
