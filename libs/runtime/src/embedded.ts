@@ -169,13 +169,14 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
         // JSON); the first operator checks them against the topic's type, so a bad input record
         // is dead-lettered there, with the reason, like any other.
         const timestamp = frameTimestamp(r.timestamp ?? now());
-        const headers = r.headers ? { headers: { ...r.headers } } : {};
         const carried: CarriedRecord =
           r.value instanceof Uint8Array
-            ? { key, value: undefined, wire: r.value.slice(), timestamp, ...headers }
+            ? { key, value: undefined, wire: r.value.slice(), timestamp }
             : t.converter === 'raw'
-              ? { key, value: typeof r.value === 'string' ? wellFormed(r.value) : JSON.stringify(r.value), timestamp, ...headers }
-              : { key, value: t.value.copy(r.value), timestamp, ...headers };
+              ? { key, value: typeof r.value === 'string' ? wellFormed(r.value) : JSON.stringify(r.value), timestamp }
+              : { key, value: t.value.copy(r.value), timestamp };
+        // Set only when there are some: no empty object spread into every record.
+        if (r.headers) carried.headers = { ...r.headers };
         let list = byPartition.get(partition);
         if (!list) byPartition.set(partition, (list = []));
         list.push(carried);
