@@ -29,7 +29,7 @@ export const COMMANDS: readonly CommandDef[] = [
     flags: {
       key: { kind: 'string', valueName: 'K', description: 'the record key (text on string-keyed topics, else JSON)' },
       time: { kind: 'string', valueName: 'T', description: 'event time: epoch milliseconds or an ISO date' },
-      file: { kind: 'string', valueName: 'PATH', description: 'produce every line of a JSON-lines file' },
+      file: { kind: 'string', valueName: 'PATH', description: 'produce every line of a JSON-lines file (a bad line is dead-lettered with FILE:LINE)' },
       records: { kind: 'boolean', description: 'with --file: lines are records {"key","value","timestamp","headers"}' },
     },
   },

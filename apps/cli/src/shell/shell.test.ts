@@ -58,12 +58,13 @@ describe('shell', () => {
     const s = await start();
     await writeFile(join(s.dir, 'words.jsonl'), '"a"\n"b"\n\n"a"\n');
     await writeFile(join(s.dir, 'readings.jsonl'), `{"value": {"sensor": "x", "value": 1}, "timestamp": ${T0}}\n`);
-    await writeFile(join(s.dir, 'bad.jsonl'), '"a"\n{"sensor": \n');
     expect(await s.run('produce words --file words.jsonl')).toBe('produced 3 records to words\nnew records: counted +3\n');
     expect(await s.run('produce readings --file readings.jsonl --records')).toBe('produced 1 record to readings\n');
     expect(await s.run('produce words --file nope.jsonl')).toMatch(/^error: file not found: nope\.jsonl — hint: paths are relative to /);
-    expect(await s.run('produce readings --file bad.jsonl')).toMatch(/^error: bad\.jsonl: line 2: not valid JSON.* — hint: each line is one JSON value \(records \{"key","value","timestamp"\} need --records\)\n$/);
-    expect(await s.run('consume window-totals.dead-letter')).toBe('(window-totals.dead-letter is empty)\n');
+    // A bad line is dead-lettered with its file and line, as `ssdk produce --file` does; the others go on.
+    await writeFile(join(s.dir, 'bad.jsonl'), `{"sensor": "y", "value": 2}\n{"sensor": \n`);
+    expect(await s.run('produce readings --file bad.jsonl')).toBe('produced 2 records to readings\nnew records: totals +1, window-totals.dead-letter +1\ndead letters: `consume window-totals.dead-letter` shows why\n');
+    expect(await s.run('consume window-totals.dead-letter')).toMatch(/bad\.jsonl:2: not valid JSON/);
   });
 
   it('shell - consume shows dead letters with their reasons after a bad record; the rest goes on', async () => {

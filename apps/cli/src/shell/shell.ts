@@ -7,13 +7,13 @@
  * and returns what it printed, so tests drive the shell in-process.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { formatJsonLine, parseJsonLines, type JsonRecord } from '@ssdk/records';
+import { formatJsonLine, type JsonRecord } from '@ssdk/records';
 import { renderPlanText, type PhysicalPlan, type PlanTopic, type PlanType } from '@ssdk/plan';
 import type { ProduceRecord } from '@ssdk/runtime';
 import { plural } from '../diagnostics.ts';
 import type { Session } from '../embedded-session.ts';
+import { inputRecords, readInputFile, type InputFile } from '../input-file.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
 import { COMMAND_WORDS, COMMANDS, commandDef, SHOW_WHAT, type CommandDef } from './commands.ts';
@@ -203,7 +203,7 @@ export class Shell {
         throw new ShellError('--key and --time do not go with --file', 'put keys and timestamps in the file\'s records, with --records');
       }
       if (parsed.restStart !== undefined) throw new ShellError('give either VALUE or --file, not both');
-      records = (await this.readFileRecords(file, parsed.flags.get('records') === true)).map(toProduceRecord);
+      records = (await this.readFileRecords(file, parsed.flags.get('records') === true, topic)).map(toProduceRecord);
     } else {
       if (parsed.flags.has('records')) throw new ShellError('--records goes with --file', 'write one VALUE, or --file PATH --records');
       if (parsed.restStart === undefined) throw usage(def, 'produce needs a VALUE (JSON) or --file PATH');
@@ -272,23 +272,24 @@ export class Shell {
     throw new ShellError(`\`${topic.id}\` has ${topic.key.type} keys, got \`${key}\``, 'write the key as JSON (a number, true/false, or a "string")');
   }
 
-  private async readFileRecords(path: string, records: boolean): Promise<JsonRecord[]> {
+  /**
+   * A JSON-lines file's records for `topic`, as `ssdk produce --file` and `ssdk run --input` read
+   * it (input-file.ts): a bad line is produced marked with FILE:LINE and why, and the operator that
+   * reads it dead-letters it; the other lines go on.
+   */
+  private async readFileRecords(path: string, records: boolean, topic: PlanTopic): Promise<JsonRecord[]> {
     const full = resolve(this.io.cwd, path);
-    let text: string;
+    let input: InputFile;
     try {
-      text = await readFile(full, 'utf8');
+      // Named as the user wrote it: the dead letter says where to look.
+      input = { path, lines: (await readInputFile(full, records)).lines };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new ShellError(`file not found: ${path}`, `paths are relative to ${this.io.cwd}`);
       if (code === 'EISDIR') throw new ShellError(`${path} is a directory`, 'give a JSON-lines file');
       throw err;
     }
-    try {
-      return parseJsonLines(text, records);
-    } catch (err) {
-      if (isUserError(err)) throw new ShellError(`${path}: ${(err as Error).message}`, records ? 'with --records each line is {"key"?, "value", "timestamp"?, "headers"?}' : 'each line is one JSON value (records {"key","value","timestamp"} need --records)');
-      throw err;
-    }
+    return inputRecords(input, this.session.df.topicOf(topic.id));
   }
 
   /** True when the dataflow went idle within the timeout. A failed dataflow is reported as an error. */
