@@ -50,6 +50,9 @@ describe('ssdk compose on a Docker engine', () => {
     const engine: DockerEngine = await dockerEngine();
     cleanups.push(() => engine.stop());
     const images = await buildImages(engine);
+    // Each figure as it is measured, so a later failure still leaves them in the output.
+    const figure = (line: string) => process.stderr.write(`compose on Docker: ${line}\n`);
+    figure(`image ssdk:local ${(images.imageBytes / 1e6).toFixed(0)} MB (stand-ins ${seconds(images.standInsMs)}, image build ${seconds(images.imageMs)})`);
     // Lean: Node 20, not root, the compiled package with production dependencies only.
     const [uid, node, modules, tsFiles] = (await engine.docker(['run', '--rm', 'ssdk:local', 'sh', '-c', 'id -u; node --version; ls /opt/ssdk/node_modules | tr "\\n" " "; echo; find /opt/ssdk/node_modules/ssdk -name "*.ts" ! -path "*/guest/*" ! -name "*.d.ts" | wc -l'])).split('\n');
     expect(uid).not.toBe('0');
@@ -102,11 +105,13 @@ describe('ssdk compose on a Docker engine', () => {
     const operatorOf = async (id: string) => (await status())?.operators.find((o) => o.id === id);
     await waitFor('the first words on the sink', async () => ((await operatorOf('count-words.add-to-total'))?.recordsOut ?? 0) > 0, 900_000);
     const firstOutput = Date.now();
+    figure(`compose up -d returned in ${seconds(upReturned - upStarted)}; first output ${seconds(firstOutput - upStarted)} after compose up`);
 
     // Three replicas of the keyed-state unit share its 8 partitions; one is killed mid-stream.
     await engine.compose(dir, ['up', '-d', '--no-recreate', '--scale', `${SCALED}=3`]);
     await waitFor('3 replicas of count-words.add-to-total', async () => (await operatorOf('count-words.add-to-total'))?.processes === 3, 180_000);
     const scaled = Date.now();
+    figure(`--scale ${SCALED}=3 running in ${seconds(scaled - firstOutput)}`);
     const replicas = (await engine.compose(dir, ['ps', '-q', SCALED])).trim().split('\n');
     expect(replicas).toHaveLength(3);
     const second = ssdk(dir, ['produce', 'sentences', '--file', join(dir, 'second.jsonl'), '--records', '--end', ...server, file]);
@@ -118,6 +123,7 @@ describe('ssdk compose on a Docker engine', () => {
     const consumed = await Promise.all([consume('words', '180s'), consume('top-words', '180s')]);
     for (const c of consumed) expect(c.code, c.err).toBe(0);
     const done = Date.now();
+    figure(`after the kill of one replica every output was in ${seconds(done - killed)}`);
     await consume('top-words.late-events', '2s');
     expect(sortedJson(await readJsonLines(join(dir, 'words.jsonl')))).toEqual(sortedJson(await readJsonLines(join(EXAMPLE, 'expected/words.jsonl'))));
     expect(await readJsonLines(join(dir, 'top-words.jsonl'))).toEqual(await readJsonLines(join(EXAMPLE, 'expected/top-words.jsonl')));
@@ -162,7 +168,7 @@ describe('ssdk compose on a Docker engine', () => {
     expect(operatorLogs).not.toMatch(/refusing version/);
     const savedSeed = process.env['SSDK_SIGNING_KEY'];
     delete process.env['SSDK_SIGNING_KEY'];
-    const unsigned = await ssdk(dir, ['deploy', 'flow/services.yaml', ...server]);
+    const unsigned = await ssdk(dir, ['deploy', file, ...server]);
     if (savedSeed !== undefined) process.env['SSDK_SIGNING_KEY'] = savedSeed;
     expect(unsigned.code, unsigned.err).not.toBe(0);
     expect(unsigned.err).toMatch(/not signed/);
