@@ -160,6 +160,9 @@ describe('ssdk compose on a Docker engine', () => {
       return path.at(-1) === 'ssdk-produce' && operatorServices.every((n) => path.includes(`ssdk-${n}`));
     });
     expect(whole, `no trace from ssdk-produce through ${operatorServices.join(', ')} among ${traces.length}`).toBeDefined();
+    // PostgreSQL ran the whole time: no backend (nor an orphaned health probe it reaped) died
+    // under it, which would have cut every connection for a crash recovery.
+    expect(await engine.compose(dir, ['logs', '--no-color', 'postgres'])).not.toMatch(/terminated by signal|all server processes terminated/);
     // Signed plans: the deploy job signed with the stack's key from .env, every operator trusts only
     // its public key and ran (none refused); a deploy from this machine without the key is refused.
     const envText = await readFile(join(dir, '.env'), 'utf8');
