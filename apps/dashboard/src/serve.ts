@@ -7,6 +7,7 @@ import { createNatsBus, type NatsBus } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, readUtf8 } from '@ssdk/records';
 import { logTopicOf, runtimeDashboardSource, type LogLine } from '@ssdk/runtime';
+import { inlineConnectors } from '@ssdk/spec';
 import { dataflowSchema, openPostgresStore, type StateStore } from '@ssdk/state';
 import { startDashboard, type DashboardServer } from '@ssdk/telemetry/dashboard';
 import { scrapeOperators } from './scrape.ts';
@@ -31,7 +32,7 @@ export interface RunningDashboard extends DashboardServer {
 }
 
 export async function serveDistributedDashboard(o: DistributedDashboardOptions): Promise<RunningDashboard> {
-  const { plan } = await planOrThrow(o.file, { subjectPrefix: o.subjectPrefix, ...(o.partitions !== undefined ? { partitions: o.partitions } : {}) });
+  const { plan, dataflow } = await planOrThrow(o.file, { subjectPrefix: o.subjectPrefix, ...(o.partitions !== undefined ? { partitions: o.partitions } : {}) });
   const bus = await createNatsBus({ servers: o.natsUrl, subjectPrefix: o.subjectPrefix, name: 'ssdk dashboard' });
   let store: StateStore | undefined;
   try {
@@ -44,6 +45,8 @@ export async function serveDistributedDashboard(o: DistributedDashboardOptions):
       operators: async () => (await scrapeOperators(o.scrape)).operators,
       ...(store ? { store } : {}),
       logs: async (limit) => readLogTail(bus, logTopic.name, limit),
+      // The inline connectors: compose and up run each as a process the dashboard scrapes.
+      connectors: inlineConnectors(dataflow).map((c) => ({ name: c.name, type: c.type, topic: c.topic })),
     });
     const server = await startDashboard({ source, ...(o.port !== undefined ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}), ...(o.jaegerUrl ? { jaegerUrl: o.jaegerUrl } : {}) });
     return {

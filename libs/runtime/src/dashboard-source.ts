@@ -23,6 +23,16 @@ export interface RuntimeDashboardOptions {
   /** Committed state read whole, when there is no store (in-memory state). */
   checkpoints?: CheckpointStore;
   logs?(limit: number): Promise<DashboardLogLine[]>;
+  /** The connectors feeding or draining the dataflow's topics (inline ones), drawn beside the operators. */
+  connectors?: readonly GraphConnector[];
+}
+
+/** A connector as the graph draws it: its metrics come under its name, like an operator's. */
+export interface GraphConnector {
+  name: string;
+  /** `mqtt-source`, `sql-sink`, …: a `-source` writes its topic, a `-sink` reads it. */
+  type: string;
+  topic: string;
 }
 
 /** Reasons shown per problem topic. */
@@ -34,7 +44,7 @@ export function runtimeDashboardSource(o: RuntimeDashboardOptions): DashboardSou
   return {
     title: `${plan.dataflow.namespace}/${plan.dataflow.name}`,
     mode: o.mode,
-    graph: planGraph(plan),
+    graph: planGraph(plan, o.connectors),
     states: plan.states.map((s) => s.name),
     operators: () => o.operators(),
     async problems() {
@@ -66,7 +76,7 @@ export function runtimeDashboardSource(o: RuntimeDashboardOptions): DashboardSou
  * drawn as one edge (forward or shuffle); dead-letter and late-events topics are left out
  * (the dashboard lists them); a ref-state read is a dashed edge from the state.
  */
-export function planGraph(plan: PhysicalPlan): DashboardGraph {
+export function planGraph(plan: PhysicalPlan, connectors: readonly GraphConnector[] = []): DashboardGraph {
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
   const shown = new Set(plan.topics.filter((t) => t.kind === 'source' || t.kind === 'sink' || t.kind === 'intermediate' || t.kind === 'schedule').map((t) => t.id));
@@ -90,6 +100,13 @@ export function planGraph(plan: PhysicalPlan): DashboardGraph {
   }
   for (const e of plan.edges) {
     if (e.kind === 'state-ref' && e.state) edges.push({ from: stateNode(e.state), to: e.to.id, kind: 'state-ref' });
+  }
+  // Connectors are boxes like operators, under their own names: a connector process serves its
+  // numbers as `operator="<connector>"`, so the page writes them in as it does an operator's.
+  for (const c of connectors) {
+    if (!shown.has(c.topic)) continue;
+    nodes.push({ id: c.name, kind: 'operator', label: c.name, detail: `connector · ${c.type}` });
+    edges.push(c.type.endsWith('-source') ? { from: c.name, to: topicNode(c.topic), kind: 'forward' } : { from: topicNode(c.topic), to: c.name, kind: 'forward' });
   }
   return { nodes, edges };
 }

@@ -23,7 +23,7 @@ export { buildComponents, openBuiltSandbox, openSandbox, unitRunsSandboxed, type
 export * from './functions.ts';
 export * from './plan-signing.ts';
 export * from './observer.ts';
-export { planGraph, runtimeDashboardSource, type RuntimeDashboardOptions } from './dashboard-source.ts';
+export { planGraph, runtimeDashboardSource, type GraphConnector, type RuntimeDashboardOptions } from './dashboard-source.ts';
 export { dividedShare, rebalance, type AssignmentMode, type RebalancePlan } from './assignment.ts';
 export { committedCheckpoints, endedPartitions, migratePlanState, partitionedCheckpointStore, unitPartitions, type PartitionedCheckpointOptions } from './partitioned-checkpoints.ts';
 export { runReplica, type ReplicaOptions, type ReplicaResult } from './replica.ts';
