@@ -109,7 +109,9 @@ describe('ssdk compose on a Docker engine', () => {
 
     // Three replicas of the keyed-state unit share its 8 partitions; one is killed mid-stream.
     await engine.compose(dir, ['up', '-d', '--no-recreate', '--scale', `${SCALED}=3`]);
-    await waitFor('3 replicas of count-words.add-to-total', async () => (await operatorOf('count-words.add-to-total'))?.processes === 3, 180_000);
+    // Up to 10 min: at a load average of 40-50 on 2 cores, a new replica took ~100 s to start and
+    // PostgreSQL connections timed out, so 3 min was not enough (2026-12-06).
+    await waitFor('3 replicas of count-words.add-to-total', async () => (await operatorOf('count-words.add-to-total'))?.processes === 3, 600_000);
     const scaled = Date.now();
     figure(`--scale ${SCALED}=3 running in ${seconds(scaled - firstOutput)}`);
     const replicas = (await engine.compose(dir, ['ps', '-q', SCALED])).trim().split('\n');
