@@ -224,7 +224,10 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
           const mark = chain && undoable ? state.undoMark() : 0;
           let effects = await step(() => logic.process(input.records, ch.channel, now()));
           if (chain) {
-            for (let refused = pending.tryEffects(effects, origin, input); refused; refused = pending.tryEffects(effects, origin, input)) {
+            // Whether the message wrote state: if not, a failed record's other outputs are simply
+            // dropped (no run again, so no call a function made — ctx.http — is made twice).
+            const wrote = () => undoable && state.undoMark() > mark;
+            for (let refused = pending.tryEffects(effects, origin, input, wrote()); refused; refused = pending.tryEffects(effects, origin, input, wrote())) {
               if (undoable) state.undo(mark);
               input = without(input, refused);
               effects = await step(() => logic.process(input.records, ch.channel, now()));
@@ -600,16 +603,31 @@ class Publisher {
    * without their state changes and their other outputs (a record is one unit of work: a step
    * that throws after an earlier step wrote state takes that write back).
    */
-  tryEffects(e: UnitEffects, origin: string, input: Input): Set<number> | undefined {
+  tryEffects(e: UnitEffects, origin: string, input: Input, wrote = true): Set<number> | undefined {
     // What came before (dead letters of undecodable records) stays whatever happens below.
     this.seal();
     const outCount = this.outCount;
     const refused: ChainFailure[] = [];
+    // Records that failed in a step, when the message wrote no state: nothing to take back but
+    // their other outputs, which are left out here.
+    let failed: Set<number> | undefined;
+    if (!wrote) for (const f of e.failures) if (f.input >= 0) (failed ??= new Set()).add(f.input);
     this.refused = refused;
     try {
-      for (const r of e.outputs) this.output(r, origin, input);
+      for (const r of e.outputs) if (!failed?.has((r as ChainOutput).input)) this.output(r, origin, input);
     } finally {
       this.refused = undefined;
+    }
+    if (refused.length === 0 && failed) {
+      const once = new Set<number>();
+      for (const f of e.failures) {
+        if (f.input >= 0 && once.has(f.input)) continue;
+        once.add(f.input);
+        this.failure(f, origin, input);
+      }
+      for (const l of e.late) this.lateRecord(l, origin, input);
+      this.seal();
+      return undefined;
     }
     for (const f of e.failures) if (f.input >= 0) refused.push(f);
     if (refused.length === 0) {
