@@ -15,10 +15,13 @@ const repo = new URL('../../../', import.meta.url).pathname;
 const root = 'fixtures/valid';
 const readme = await readFile(join(repo, root, 'README.md'), 'utf8');
 
-/** The services files, as paths relative to fixtures/valid (`seed/ticket-routing.yaml`); `*.test.yaml` are their cases. */
+/**
+ * The services files, as paths relative to fixtures/valid (`seed/ticket-routing.yaml`); `*.test.yaml` are their cases.
+ * Packages a fixture imports (`packages/<name>/sdf-package.yaml`) are support files, as `seed/functions/` is.
+ */
 const all = (await readdir(join(repo, root), { recursive: true })).map((path) => path.split('\\').join('/'));
 const files = all
-  .filter((path) => path.endsWith('.yaml') && !path.endsWith('.test.yaml'))
+  .filter((path) => path.endsWith('.yaml') && !path.endsWith('.test.yaml') && !path.includes('/packages/'))
   .sort();
 const withCases = files.filter((path) => all.includes(path.replace(/\.yaml$/, '.test.yaml')));
 
