@@ -1,6 +1,9 @@
 // The CLI against a NATS server that wants credentials: a refusal is exit 1 with one line that
 // names the server without its password and says how to give credentials (no stack trace); the
 // --nats-user flag with NATS_PASSWORD from the environment gets through to the server.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { natsOperator } from '@ssdk/bus/testkit';
 import { PrivateNatsServer } from '@ssdk/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferIo } from './io.ts';
@@ -41,6 +44,34 @@ describe('cli - NATS credentials', () => {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
+    }
+  });
+
+  it('cli - NATS_CREDS of an account the server does not trust: exit 1, no stack trace, neither seed nor JWT printed', async () => {
+    const operator = natsOperator();
+    const jwtServer = new PrivateNatsServer('ssdk-cli-creds', { config: operator.serverConfig });
+    jwtServer.port = 40603;
+    await jwtServer.start();
+    const saved = process.env['NATS_CREDS'];
+    try {
+      const creds = operator.strangerCreds('intruder');
+      const file = join(jwtServer.dir, 'intruder.creds');
+      writeFileSync(file, creds, { mode: 0o600 });
+      process.env['NATS_CREDS'] = file;
+      const { code, err } = await ssdk(['status', '--nats', jwtServer.url, '--subject-prefix', 'ssdk_h6_creds']);
+      expect(code).toBe(1);
+      expect(err).toContain(`ssdk status: failed: the NATS server at ${jwtServer.url} refused the connection`);
+      expect(err).not.toMatch(/\n\s+at /);
+      for (const secret of creds.split('\n').filter((l) => l.length > 40)) expect(err).not.toContain(secret);
+      // The same CLI with creds the operator issued gets through (no planner: that is the next error).
+      writeFileSync(file, operator.userCreds('app'), { mode: 0o600 });
+      const ok = await ssdk(['status', '--nats', jwtServer.url, '--subject-prefix', 'ssdk_h6_creds']);
+      expect(ok.code).toBe(1);
+      expect(ok.err).toContain('no planner answers on ssdk_h6_creds.planner.status');
+    } finally {
+      if (saved === undefined) delete process.env['NATS_CREDS'];
+      else process.env['NATS_CREDS'] = saved;
+      await jwtServer.dispose();
     }
   });
 });

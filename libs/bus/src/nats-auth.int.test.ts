@@ -12,6 +12,7 @@ import { BusAuthError, BusConfigError } from './errors.ts';
 import { createNatsBus } from './nats.ts';
 import { connectControl } from './nats-control.ts';
 import { openArtifactStore } from './nats-artifacts.ts';
+import { natsOperator } from './nats-jwt.testkit.ts';
 
 const servers: PrivateNatsServer[] = [];
 function serverWith(config: string | ((dir: string) => string)): PrivateNatsServer {
@@ -135,6 +136,28 @@ describe('bus - nats authentication', () => {
     expect(await roundTrip({ servers: server.url, caFile: ca, certFile: join(dir, 'client.pem'), keyFile: join(dir, 'client.key') })).toBe('hello');
     // From the environment, with the nats CLI's names.
     const bus = await createNatsBus({ servers: server.url, env: { NATS_CA: ca, NATS_CERT: join(dir, 'client.pem'), NATS_KEY: join(dir, 'client.key') } });
+    await bus.close();
+  });
+
+  it('bus - creds file (JWT, operator mode): a user of the trusted account gets in, a stranger account and no creds are refused', async () => {
+    const operator = natsOperator();
+    const server = serverWith(operator.serverConfig);
+    server.port = 40601;
+    await server.start();
+    const good = join(server.dir, 'app.creds');
+    writeFileSync(good, operator.userCreds('app'), { mode: 0o600 });
+    const strangerText = operator.strangerCreds('intruder');
+    const stranger = join(server.dir, 'intruder.creds');
+    writeFileSync(stranger, strangerText, { mode: 0o600 });
+    expect(await refusal({ servers: server.url })).toBeInstanceOf(BusAuthError);
+    const refused = await refusal({ servers: server.url, credsFile: stranger });
+    expect(refused).toBeInstanceOf(BusAuthError);
+    expect(refused.message).toMatch(/refused the connection/);
+    // Neither the seed nor the JWT of the refused creds shows in the message.
+    for (const secret of strangerText.split('\n').filter((l) => l.length > 40)) expect(refused.message).not.toContain(secret);
+    expect(await roundTrip({ servers: server.url, credsFile: good })).toBe('hello');
+    // From the environment, as the nats CLI reads it.
+    const bus = await createNatsBus({ servers: server.url, env: { NATS_CREDS: good } });
     await bus.close();
   });
 
