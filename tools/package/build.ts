@@ -5,7 +5,7 @@
  *     bin/ssdk.js         the `ssdk` command; bin/ssdk-dashboard.js the distributed dashboard
  *     lib/*.js            every workspace lib and app bundled by esbuild (ES modules, split
  *                         into shared chunks, so `ssdk validate` still loads only what it needs)
- *     lib/guest-worker.mjs, lib/callout-worker.mjs, lib/guest/*.ts   files read at run time (the sandbox's worker thread,
+ *     lib/guest-worker.mjs, lib/callout-worker.mjs, lib/pglite-worker.mjs, lib/guest/*.ts   files read at run time (the sandbox's worker thread,
  *                         the sources every WebAssembly guest is built from)
  *     docs/, README.md    the documentation, links inside the package
  *   dist/ssdk-<version>.tgz
@@ -114,6 +114,8 @@ export async function buildPackage(): Promise<{ dir: string; tarball: string }> 
   for (const { json } of workspace.values()) {
     for (const [name, version] of Object.entries(json.dependencies ?? {})) if (!name.startsWith('@ssdk/') && version !== '*') declared.set(name, version);
   }
+  // The embedded state database's thread (copied below) imports PGlite; the bundle does not.
+  externals.add('@electric-sql/pglite');
   const undeclared = [...externals].filter((name) => !declared.has(name)).sort();
   if (undeclared.length) throw new Error(`imported but declared by no workspace package.json: ${undeclared.join(', ')}`);
   const dependencies = Object.fromEntries([...externals].sort().map((name) => [name, declared.get(name)!]));
@@ -123,6 +125,8 @@ export async function buildPackage(): Promise<{ dir: string; tarball: string }> 
   // Native chains' ctx.http thread and the client it loads.
   copyFileSync(join(repo, 'libs/wasm-host/src/host/callout-worker.mjs'), join(lib, 'callout-worker.mjs'));
   copyFileSync(join(repo, 'libs/wasm-host/src/host/http-client.mjs'), join(lib, 'http-client.mjs'));
+  // PGlite's thread (embedded state: a ctx.sql past its time ends it).
+  copyFileSync(join(repo, 'libs/state/src/pglite-worker.mjs'), join(lib, 'pglite-worker.mjs'));
   mkdirSync(join(lib, 'guest'));
   for (const [name, file] of Object.entries(guestFiles())) copyFileSync(file, join(lib, 'guest', name));
 

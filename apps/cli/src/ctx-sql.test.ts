@@ -46,4 +46,52 @@ describe('ctx.sql', () => {
   it('ctx.sql - a native function queries the same way, with the same read-only role and reasons', async () => {
     await rankAndVandalize('native');
   }, 120_000);
+
+  it('ctx.sql - SQL time counts against function-timeout: pg_sleep(60) and a runaway recursive CTE are dead-lettered as timeouts in seconds; the next query runs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-sql-time-'));
+    await writeFile(join(dir, 'services.yaml'), SLOW_SQL_SERVICES);
+    const s = await openSession({ file: join(dir, 'services.yaml'), checkpoints: { kind: 'pglite', stateDir: join(dir, '.ssdk'), fresh: true }, isolation: 'plan' });
+    try {
+      // One record at a time: each timeout is its own, and the database is open again (after the
+      // stopped query) before the next record's query starts its clock.
+      const timed: number[] = [];
+      for (const query of ['SELECT pg_sleep(60)', 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r']) {
+        const t = performance.now();
+        await s.df.produce('queries', [{ value: query, timestamp: 0 }]);
+        await s.df.idle();
+        timed.push(performance.now() - t);
+      }
+      await s.df.produce('queries', [{ value: 'SELECT 1 AS one', timestamp: 0 }]);
+      await s.df.endInput();
+      await s.df.ended();
+      expect((await s.df.read('answers')).map((r) => r.value)).toEqual(['SELECT 1 AS one']);
+      const dead = (await s.df.read('asker.dead-letter')).map((r) => r.value as { reason: string });
+      expect(dead.map((d) => d.reason)).toEqual([expect.stringMatching(/timed out after 2000 ms \(function-timeout\)/), expect.stringMatching(/timed out after 2000 ms \(function-timeout\)/)]);
+      // Not 60 s: the query was stopped at the function's deadline (the rest is reopening the
+      // database and the pipeline's own work — over 15 s on a 2-core box at load 20).
+      console.log(`ctx.sql stopped: produce → idle ${timed.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}`);
+      for (const ms of timed) expect(ms).toBeLessThan(45_000);
+    } finally {
+      await s.close();
+    }
+  }, 300_000);
 });
+
+const SLOW_SQL_SERVICES = `apiVersion: 0.5.0
+meta: {name: sql-time, namespace: tests, version: 0.1.0}
+topics:
+  queries: {schema: {value: {type: string}}}
+  answers: {schema: {value: {type: string}}}
+services:
+  asker:
+    sources: [{type: topic, id: queries}]
+    transforms:
+      - operator: map
+        function-timeout: 2s
+        run: |
+          function ask(query: string, ctx: Ctx): string {
+            ctx.sql(query);
+            return query;
+          }
+    sinks: [{type: topic, id: answers}]
+`;

@@ -112,7 +112,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   try {
     const stateStore = store;
     // `ctx.sql` reads the committed state tables: with in-memory checkpoints there are none.
-    const sql = stateStore ? (query: string, params: unknown[]) => stateStore.query(query, params) : undefined;
+    const sql = stateStore ? (query: string, params: unknown[], options?: { timeoutMs?: number }) => stateStore.query(query, params, options) : undefined;
     sandbox = sandboxed
       ? await openSandbox({ dataflow, stateDir: stateDir(file, o.stateDir), sandboxAll: isolation === 'sandbox', ...(o.onBuild ? { onBuild: o.onBuild } : {}), ...(sql ? { sql } : {}) })
       : undefined;

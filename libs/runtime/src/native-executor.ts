@@ -53,7 +53,7 @@ export const MEMORY_SQL_REASON = 'ctx.sql is not available here: this run keeps 
 export const DEFAULT_FUNCTION_TIMEOUT_MS = 1000;
 
 /** Runs `ctx.sql` queries (read-only, over committed state), as the state store's `query()`. */
-export type NativeSql = (query: string, params: unknown[]) => Promise<SqlRow[]>;
+export type NativeSql = (query: string, params: unknown[], options?: { timeoutMs?: number }) => Promise<SqlRow[]>;
 
 /** A record's dead-letter reason when its functions ran past the limit (the sandbox's words too). */
 export function timedOutReason(ms: number): string {

@@ -240,7 +240,7 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
   // `ctx.sql` reads committed state through the current leg's connection; while PostgreSQL is
   // away there is none, and the query fails its record with the reason.
   let legStore: StateStore | undefined;
-  const sql = (query: string, params: unknown[]) => (legStore ? legStore.query(query, params) : Promise.reject(new Error('ctx.sql: PostgreSQL is not connected (the operator is reconnecting)')));
+  const sql = (query: string, params: unknown[], options?: { timeoutMs?: number }) => (legStore ? legStore.query(query, params, options) : Promise.reject(new Error('ctx.sql: PostgreSQL is not connected (the operator is reconnecting)')));
   // Built once per process: a retry below reuses the unit's chains (and its guest workers).
   const { topology, unit, sandbox } = await unitTopology({ plan, operatorId: o.operatorId, functions: source.functions, isolation: c.isolation, log, sql });
   const functions = sandbox ? `sandboxed (component ${sandbox.components.join(', ')})` : unit.plan.steps.length > 0 ? 'native' : 'none';

@@ -17,8 +17,12 @@ export interface SqlRunner {
 
 export interface SqlDriver extends SqlRunner {
   readonly kind: 'pglite' | 'postgres';
-  /** BEGIN, fn, COMMIT; ROLLBACK when fn throws (rethrowing its error). */
-  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  /**
+   * BEGIN, fn, COMMIT; ROLLBACK when fn throws (rethrowing its error). `timeoutMs`: a driver
+   * whose server cannot enforce `statement_timeout` (PGlite) stops the transaction itself after
+   * that long, failing it with SQLSTATE 57014 as PostgreSQL would.
+   */
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>, options?: { timeoutMs?: number }): Promise<T>;
   close(): Promise<void>;
 }
 

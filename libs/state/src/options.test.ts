@@ -5,7 +5,7 @@ import { redact } from '@ssdk/records';
 
 describe('state - options', () => {
   it('state - fills defaults', () => {
-    expect(compilePgliteStoreOptions()).toEqual({ kind: 'pglite', dataDir: undefined, schema: 'ssdk' });
+    expect(compilePgliteStoreOptions()).toEqual({ kind: 'pglite', dataDir: undefined, schema: 'ssdk', queryTimeoutMs: 10_000 });
     const pg = compilePostgresStoreOptions({}, { DATABASE_URL: 'postgres://u@h/db' });
     expect(pg).toMatchObject({
       kind: 'postgres',

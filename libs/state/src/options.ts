@@ -12,7 +12,12 @@ export interface PgliteStoreOptions {
   dataDir?: string;
   /** Schema holding the dataflow's tables. @default 'ssdk' */
   schema?: string;
-  // No query timeout: PGlite runs statements on this thread and cannot interrupt one.
+  /**
+   * Time limit of `query()` (ctx.sql) in ms; 0 = none. PGlite cannot cancel a statement, so the
+   * store runs it on a thread of its own and, past the limit, ends that thread and reopens the
+   * database. @default 10000
+   */
+  queryTimeoutMs?: number;
 }
 
 export interface PostgresPoolOptions {
@@ -54,6 +59,7 @@ export interface CompiledPgliteStoreOptions {
   kind: 'pglite';
   dataDir: string | undefined;
   schema: string;
+  queryTimeoutMs: number;
 }
 
 export interface CompiledPostgresStoreOptions {
@@ -77,8 +83,12 @@ export function compilePgliteStoreOptions(options: PgliteStoreOptions = {}): Com
     kind: 'pglite',
     dataDir: options.dataDir === undefined || options.dataDir === '' ? undefined : options.dataDir,
     schema: checkSchema(options.schema ?? DEFAULT_SCHEMA),
+    queryTimeoutMs: checkMs('queryTimeoutMs', options.queryTimeoutMs ?? QUERY_TIMEOUT_MS, 0),
   };
 }
+
+/** The default time limit of a `query()` (ctx.sql, `ssdk state --sql`), both adapters. */
+const QUERY_TIMEOUT_MS = 10_000;
 
 export function compilePostgresStoreOptions(
   options: PostgresStoreOptions = {},
@@ -107,7 +117,7 @@ export function compilePostgresStoreOptions(
       connectTimeoutMs: checkMs('pool.connectTimeoutMs', options.pool?.connectTimeoutMs ?? 5_000, 1),
     },
     applicationName: options.applicationName ?? 'ssdk-state',
-    queryTimeoutMs: checkMs('queryTimeoutMs', options.queryTimeoutMs ?? 10_000, 0),
+    queryTimeoutMs: checkMs('queryTimeoutMs', options.queryTimeoutMs ?? QUERY_TIMEOUT_MS, 0),
     queryRole: options.queryRole === false ? undefined : (options.queryRole || sqlRoleOf(schema)),
     queryRowLimit,
     onError: options.onError ?? (() => {}),

@@ -4,12 +4,12 @@
  * one store at a time (a `<dataDir>.lock` file with the holder's pid), since two PostgreSQL
  * instances on one directory would corrupt it.
  */
-import type { PGlite } from '@electric-sql/pglite';
 import { execFile } from 'node:child_process';
 import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { dirname, resolve } from 'node:path';
-import { commonError, INT8_OID, parseInt8, type SqlDriver, type SqlRunner } from './driver.ts';
+import { commonError, type SqlDriver, type SqlRunner } from './driver.ts';
 import { StateDatabaseError, StateLockedError } from './errors.ts';
 import { compilePgliteStoreOptions, type PgliteStoreOptions } from './options.ts';
 import { SqlStateStore } from './store.ts';
@@ -30,11 +30,11 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
   const unlock = dataDir === undefined ? undefined : await lockDirectory(dataDir);
   try {
     if (dataDir !== undefined) await initdbInChild(dataDir);
-    const { PGlite } = await import('@electric-sql/pglite');
-    const db = await PGlite.create({ ...(dataDir === undefined ? {} : { dataDir }), parsers: { [INT8_OID]: parseInt8 } });
-    return new SqlStateStore(new PgliteDriver(db), {
+    const driver = await PgliteThreadDriver.open(dataDir);
+    return new SqlStateStore(driver, {
       schema: compiled.schema,
-      queryTimeoutMs: 0,
+      // In memory, ending the thread would lose the database: no limit there.
+      queryTimeoutMs: dataDir === undefined ? 0 : compiled.queryTimeoutMs,
       queryRole: undefined,
       queryRowLimit: 10_000,
       ...(unlock ? { onClose: unlock } : {}),
@@ -52,29 +52,162 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
   }
 }
 
-class PgliteDriver implements SqlDriver {
+interface WorkerError {
+  message: string;
+  code?: string;
+  hint?: string;
+  detail?: string;
+}
+
+type Reply = { id: number; rows: unknown[] } | { id: number; error: WorkerError };
+
+/**
+ * PGlite on a thread of its own (`pglite-worker.mjs`). A PGlite statement cannot be cancelled
+ * (WebAssembly has no signals, so `statement_timeout` never fires) and blocks its thread: on the
+ * main thread a `pg_sleep(25)` in `ctx.sql` stopped the whole run, timers included. Here a
+ * transaction given `timeoutMs` that runs past it ends the thread — a crash of a read-only
+ * transaction, which PostgreSQL recovers from on the next open — and the database is opened
+ * again (about half a second) before the next statement. One statement or transaction at a time,
+ * as on PGlite's one connection.
+ */
+class PgliteThreadDriver implements SqlDriver {
   readonly kind = 'pglite';
-  readonly #db: PGlite;
+  readonly #dataDir: string | undefined;
+  #worker!: Worker;
+  #exited: Promise<void> = Promise.resolve();
+  readonly #pending = new Map<number, { resolve: (rows: unknown[]) => void; reject: (error: Error) => void }>();
+  #nextId = 0;
+  /** The end of the statement or transaction in progress: the next one starts after it. */
+  #tail: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  /** Settles once the database is open again after a stopped statement (a failed reopen fails what comes next). */
+  #reopened: Promise<void> = Promise.resolve();
 
-  constructor(db: PGlite) {
-    this.#db = db;
+  private constructor(dataDir: string | undefined) {
+    this.#dataDir = dataDir;
   }
 
-  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    return (await this.#db.query<R>(sql, params as unknown[])).rows;
+  static async open(dataDir: string | undefined): Promise<PgliteThreadDriver> {
+    const driver = new PgliteThreadDriver(dataDir);
+    await driver.#start();
+    return driver;
   }
 
-  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    return this.#db.transaction((tx) =>
-      fn({
-        query: async <R>(sql: string, params: readonly unknown[] = []) => (await tx.query<R>(sql, params as unknown[])).rows,
-      }),
-    );
+  async #start(): Promise<void> {
+    const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), { workerData: { dataDir: this.#dataDir } });
+    this.#worker = worker;
+    this.#exited = new Promise((done) => worker.once('exit', () => done()));
+    await new Promise<void>((ready, fail) => {
+      const onError = (error: Error) => fail(error);
+      worker.once('error', onError);
+      worker.once('message', (m: { ready: boolean; error?: WorkerError }) => {
+        worker.off('error', onError);
+        if (m.ready) ready();
+        else fail(toError(m.error!));
+      });
+    });
+    worker.on('message', (m: Reply) => {
+      const waiting = this.#pending.get(m.id);
+      if (!waiting) return;
+      this.#pending.delete(m.id);
+      if ('error' in m) waiting.reject(toError(m.error));
+      else waiting.resolve(m.rows);
+    });
+    // An error thrown on the thread ends it: the statements waiting fail with it (below).
+    let failure = '';
+    worker.on('error', (error) => (failure = `: ${error.message}`));
+    worker.once('exit', (code) => {
+      if (this.#worker !== worker) return;
+      this.#failPending(new StateDatabaseError(`the embedded state database's thread stopped (exit code ${code})${failure}`));
+    });
+  }
+
+  #failPending(error: Error): void {
+    for (const p of this.#pending.values()) p.reject(error);
+    this.#pending.clear();
+  }
+
+  #run<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    if (this.#closed) return Promise.reject(new StateDatabaseError('the embedded state database is closed'));
+    const id = this.#nextId++;
+    return new Promise<R[]>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
+      this.#worker.postMessage({ id, sql, params });
+    });
+  }
+
+  /** Runs `fn` once the statement or transaction before it ended (and the database is open again after a stop). */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(() => this.#reopened).then(fn);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+
+  query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    return this.#exclusive(() => this.#run<R>(sql, params));
+  }
+
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
+    return this.#exclusive(async () => {
+      const run = async () => {
+        await this.#run('BEGIN');
+        try {
+          const result = await fn({ query: (sql, params) => this.#run(sql, params) });
+          await this.#run('COMMIT');
+          return result;
+        } catch (error) {
+          await this.#run('ROLLBACK').catch(() => {});
+          throw error;
+        }
+      };
+      const limit = options.timeoutMs;
+      if (!limit) return run();
+      const running = run();
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<'expired'>((done) => (timer = setTimeout(() => done('expired'), limit)));
+      try {
+        const first = await Promise.race([running, expired]);
+        if (first !== 'expired') return first;
+      } finally {
+        clearTimeout(timer);
+      }
+      // Past its time: end the thread (the statement with it) and answer now; the database
+      // opens again meanwhile, and the next statement waits for it.
+      running.catch(() => {});
+      this.#reopened = this.#restart();
+      throw Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' });
+    });
+  }
+
+  async #restart(): Promise<void> {
+    const old = this.#worker;
+    this.#failPending(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }));
+    await old.terminate();
+    await this.#exited;
+    await this.#start();
   }
 
   async close(): Promise<void> {
-    if (!this.#db.closed) await this.#db.close();
+    if (this.#closed) return;
+    await this.#tail;
+    await this.#reopened.catch(() => {});
+    this.#closed = true;
+    const id = this.#nextId++;
+    const closed = new Promise<void>((done) => {
+      this.#pending.set(id, { resolve: () => done(), reject: () => done() });
+      this.#worker.postMessage({ op: 'close', id });
+    });
+    await Promise.race([closed, this.#exited]);
+    await this.#worker.terminate();
   }
+}
+
+function toError(e: WorkerError): Error {
+  return Object.assign(new Error(e.message), {
+    ...(e.code !== undefined ? { code: e.code } : {}),
+    ...(e.hint !== undefined ? { hint: e.hint } : {}),
+    ...(e.detail !== undefined ? { detail: e.detail } : {}),
+  });
 }
 
 const INITDB_SCRIPT = `

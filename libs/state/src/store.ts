@@ -27,6 +27,7 @@ import type {
   LeaseResult,
   LeaseState,
   MemberHeartbeat,
+  QueryOptions,
   ScanOptions,
   StateEntry,
   StateKey,
@@ -378,7 +379,7 @@ ON CONFLICT (operator, member) DO UPDATE SET expires_at = excluded.expires_at`,
     await this.#run('leave', () => this.#driver.query(`DELETE FROM ${this.#q('_members')} WHERE operator = $1 AND member = $2`, [operator, member]));
   }
 
-  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<R[]> {
     const keyword = firstKeyword(sql);
     if (keyword === undefined) throw new StateQueryError('ctx.sql: the query is empty');
     if (!READ_KEYWORDS.has(keyword)) {
@@ -387,12 +388,15 @@ ON CONFLICT (operator, member) DO UPDATE SET expires_at = excluded.expires_at`,
       );
     }
     this.#checkOpen('query');
+    // The lower of the store's limit and the caller's (a function's time left); 0 = none.
+    const limits = [this.#options.queryTimeoutMs, options.timeoutMs === undefined ? 0 : Math.max(options.timeoutMs, 1)].filter((ms) => ms > 0);
+    const timeoutMs = limits.length ? Math.max(1, Math.ceil(Math.min(...limits))) : 0;
     try {
       return await this.#driver.transaction(async (tx) => {
         await tx.query('SET TRANSACTION READ ONLY');
         await tx.query("SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true)", [
           quoteIdent(this.schema),
-          String(this.#options.queryTimeoutMs),
+          String(timeoutMs),
         ]);
         if (this.#options.queryRole) await tx.query(`SET LOCAL ROLE ${quoteIdent(this.#options.queryRole)}`);
         // A row limit the server enforces: the query as a subquery, one row past the limit to tell.
@@ -401,7 +405,7 @@ ON CONFLICT (operator, member) DO UPDATE SET expires_at = excluded.expires_at`,
         const rows = await tx.query<R>(limited, params);
         if (rows.length > limit) throw new StateQueryError(`ctx.sql: the query returns more than ${limit} rows (the limit); aggregate or add a LIMIT`);
         return rows;
-      });
+      }, timeoutMs ? { timeoutMs } : {});
     } catch (error) {
       if (error instanceof StateQueryError) throw error;
       const common = commonError(error, 'ctx.sql');
@@ -411,7 +415,7 @@ ON CONFLICT (operator, member) DO UPDATE SET expires_at = excluded.expires_at`,
       // A WITH … INSERT, nested under the row limit's subquery, is refused before the transaction's read-only check.
       if (state === '25006' || /data-modifying statement/i.test(message)) throw new ReadOnlyQueryError(`ctx.sql reads committed state only: ${message}`, { cause: error });
       if (state === '57014') {
-        throw new StateQueryError(`ctx.sql: the query ran past ${this.#options.queryTimeoutMs} ms and was cancelled`, { cause: error });
+        throw new StateQueryError(`ctx.sql: the query ran past ${timeoutMs} ms and was cancelled`, { cause: error });
       }
       const hint = (error as { hint?: string }).hint;
       throw new StateQueryError(

@@ -207,10 +207,18 @@ export interface StateStore {
   /**
    * Read-only SQL over committed state (`ctx.sql`): one statement, in a READ ONLY transaction with
    * `search_path` set to the store's schema. Writes fail with `ReadOnlyQueryError`.
+   * `options.timeoutMs` lowers the store's own time limit for this query (a function's time
+   * left under `function-timeout`); past it the query is cancelled (`StateQueryError`).
    */
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<R[]>;
 
   /** Drops the schema and everything in it (`ssdk clean`, tests). */
   destroy(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Per query limits of `StateStore.query()`. */
+export interface QueryOptions {
+  /** At most this long (ms), below the store's own `queryTimeoutMs`. */
+  timeoutMs?: number;
 }

@@ -54,7 +54,7 @@ export interface WasmChainOptions {
    * Runs `ctx.sql` queries (read-only, over the dataflow's state tables). The guest blocks
    * while the query runs; the host thread does not. Without it, `ctx.sql` fails the record.
    */
-  sql?: (query: string, params: unknown[]) => Promise<SqlRow[]>;
+  sql?: (query: string, params: unknown[], options?: { timeoutMs?: number }) => Promise<SqlRow[]>;
 }
 
 export interface WasmChain {
@@ -132,7 +132,7 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
         return v === undefined ? null : encodeJson(v);
       }),
       log: (_level, operator, message) => opts.log?.(operator, { key: null, value: null, timestamp: 0 }, [message]),
-      sql: (query, params) => answerSql(opts.sql, query, params),
+      sql: (query, params, timeoutMs) => answerSql(opts.sql, query, params, timeoutMs),
       http: (request) => answerHttp(httpHosts, request),
     };
     const outcome = await ctx.workers.call(
@@ -307,10 +307,10 @@ async function answerHttp(hosts: readonly string[], request: string): Promise<st
 }
 
 /** The guest's `sql` answer, as JSON: the rows, or the reason the query failed (its record's dead-letter reason). */
-async function answerSql(run: WasmChainOptions['sql'], query: string, params: string): Promise<string> {
+async function answerSql(run: WasmChainOptions['sql'], query: string, params: string, timeoutMs: number): Promise<string> {
   if (!run) return JSON.stringify({ error: 'ctx.sql is not available here: this run keeps its state in memory (`ssdk test`, `ssdk run --ephemeral`), with no tables to query' });
   try {
-    const rows = await run(query, JSON.parse(params) as unknown[]);
+    const rows = await run(query, JSON.parse(params) as unknown[], { timeoutMs });
     return JSON.stringify({ rows });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -52,20 +52,41 @@ describe('wasm-host - ctx.sql', () => {
     c.close();
   });
 
-  it('wasm-host - time spent in SQL does not count against the function timeout', async () => {
-    const c = await chain(async () => (await delay(600), [{ key: 'slow' }]), 300);
+  it('wasm-host - time spent in SQL counts against the function timeout: the query gets the time left, the call ends at the deadline', async () => {
+    const given: number[] = [];
+    let release!: () => void;
+    const never = new Promise<void>((r) => (release = r));
+    const c = await chain(async (_q, _p, options) => {
+      given.push(options?.timeoutMs ?? Infinity);
+      await never;
+      return [{ key: 'too late' }];
+    }, 400);
+    const t = performance.now();
     const r = await c.run([rec('sql', 1)], new MemoryState());
-    expect(r.failures).toEqual([]);
-    expect(notes(r)).toEqual(['[{"key":"slow"}]']);
+    const took = performance.now() - t;
+    release();
+    expect(r.outputs).toEqual([]);
+    expect(r.failures.map((f) => f.reason)).toEqual(['timed out after 400 ms (function-timeout)']);
+    // The query was told how long it may run (the store sets it as its statement_timeout).
+    expect(given.length).toBeGreaterThanOrEqual(1);
+    for (const ms of given) expect(ms).toBeGreaterThan(0);
+    for (const ms of given) expect(ms).toBeLessThanOrEqual(400);
+    // Not forever: the call ended at its deadline (plus a busy machine's scheduling).
+    expect(took).toBeLessThan(10_000);
+    // A query within the time is answered.
+    const quick = await chain(async () => (await delay(50), [{ key: 'quick' }]), 5_000);
+    expect(notes(await quick.run([rec('sql', 1)], new MemoryState()))).toEqual(['[{"key":"quick"}]']);
     c.close();
+    quick.close();
   });
 
   it('wasm-host - while a guest waits for SQL, a chain on another worker goes on and one on the same worker waits', async () => {
     // Two workers: the chains' first two instances go to different ones, the third joins one of them.
     const two = await openKindsHost({ workers: 2 });
     try {
+      // A long limit: the held query's wait is the function's time.
       const make = async (sql: WasmChainOptions['sql'] | undefined) =>
-        (await two.build.componentFor(['kinds.risky']))!.chain({ steps: [{ id: 'kinds.risky', operator: 'map' }], timeoutMs: 2000, ...(sql ? { sql } : {}) });
+        (await two.build.componentFor(['kinds.risky']))!.chain({ steps: [{ id: 'kinds.risky', operator: 'map' }], timeoutMs: 60_000, ...(sql ? { sql } : {}) });
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
       const waiting = await make(async () => (await gate, [{ key: 'late' }]));

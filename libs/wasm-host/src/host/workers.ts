@@ -30,8 +30,12 @@ export type LookupScope = { tag: 'committed' } | { tag: 'current'; window: [numb
 export interface CallHandlers {
   lookup(state: string, keys: string[], scope: LookupScope): Array<Uint8Array | null>;
   log(level: string, operator: string, message: string): void;
-  /** `ctx.sql`: runs a query (params as a JSON array) and answers the guest's JSON. */
-  sql?(query: string, params: string): Promise<string>;
+  /**
+   * `ctx.sql`: runs a query (params as a JSON array) and answers the guest's JSON. `timeoutMs`:
+   * the call's time left — SQL time counts against `function-timeout`, so the query must end
+   * within it (the call times out at that moment regardless).
+   */
+  sql?(query: string, params: string, timeoutMs: number): Promise<string>;
   /** `ctx.http`: makes the request (JSON) and answers the guest's JSON. */
   http?(request: string): Promise<string>;
 }
@@ -333,16 +337,30 @@ export class GuestWorkers {
         let answer: string;
         try {
           if (ask.op === 'sql') {
-            answer = handlers.sql
-              ? await handlers.sql(ask.query, ask.params)
-              : JSON.stringify({ error: 'ctx.sql is not available here: this host has no state tables to query' });
+            // SQL time is the function's time: the query gets what is left of the call and the
+            // call ends at its deadline even if the query has not (the store cancels it).
+            const left = deadline() - t0;
+            if (!handlers.sql) {
+              answer = JSON.stringify({ error: 'ctx.sql is not available here: this host has no state tables to query' });
+            } else if (left <= 0) {
+              return this.settle(slot, w, req, false, started);
+            } else {
+              let timer: NodeJS.Timeout | undefined;
+              const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), left)));
+              const query = handlers.sql(ask.query, ask.params, left);
+              query.catch(() => {});
+              const rows = await Promise.race([query, late]).finally(() => clearTimeout(timer));
+              if (rows === undefined || performance.now() >= deadline()) return this.settle(slot, w, req, false, started);
+              answer = rows;
+            }
           } else {
             answer = handlers.http ? await handlers.http(ask.request) : JSON.stringify({ kind: 'refused', error: 'ctx.http is not available here: this host makes no requests' });
           }
         } catch (error) {
           answer = JSON.stringify({ error: error instanceof Error ? error.message : String(error), ...(ask.op === 'http' ? { kind: 'failed' } : {}) });
         }
-        w.waitedMs += performance.now() - t0;
+        // HTTP waiting is not the function's time (it has its own per-attempt timeouts).
+        if (ask.op === 'http') w.waitedMs += performance.now() - t0;
         if (w.dead) return this.settle(slot, w, req, false, started);
         w.send({ op: 'answer', answer });
       }
