@@ -396,10 +396,11 @@ export function describeStateStore(name: string, setup: ContractSetup): void {
     it('state - members: a heartbeat registers a replica until it expires or leaves', async () => {
       const op = 'op.members';
       await store.heartbeat({ operator: op, member: 'b', ttlMs: 60_000 });
-      await store.heartbeat({ operator: op, member: 'a', ttlMs: 40 });
+      // Long enough for two statements on a busy machine (PGlite answers from its own thread).
+      await store.heartbeat({ operator: op, member: 'a', ttlMs: 1_000 });
       await store.heartbeat({ operator: 'other.op', member: 'z', ttlMs: 60_000 });
       expect(await store.members(op)).toEqual(['a', 'b']);
-      await sleep(70);
+      await sleep(1_100);
       expect(await store.members(op)).toEqual(['b']); // a stopped heartbeating: it counts as dead
       await store.heartbeat({ operator: op, member: 'a', ttlMs: 60_000 });
       expect(await store.members(op)).toEqual(['a', 'b']);

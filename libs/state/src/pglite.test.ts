@@ -48,11 +48,12 @@ describe('state - pglite adapter', () => {
       await second.destroy();
       await second.close();
     }
-  });
+    // Three opens: ~0.5 s each on a quiet machine, up to ~10 s each at load 30.
+  }, 120_000);
 
   it('state - pglite stops a query past its time (pg_sleep, a runaway recursive CTE) without blocking this thread, and keeps its state', async () => {
     const spec = { table: 'counts', keyType: 'string', windowed: false, value: { kind: 'json' } } as const;
-    const store = await openPgliteStore({ dataDir, schema: 'ssdk_h6_timeout', queryTimeoutMs: 20_000 });
+    const store = await openPgliteStore({ dataDir, schema: 'ssdk_h6_timeout', queryTimeoutMs: 1_500 });
     try {
       await store.migrate([spec]);
       await store.commit({ writes: [{ table: 'counts', key: 'hello', partition: 0, value: 3 }], offsets: [] });
@@ -60,15 +61,17 @@ describe('state - pglite adapter', () => {
       let ticks = 0;
       const ticker = setInterval(() => ticks++, 100);
       try {
+        // The store's own limit.
         let t = performance.now();
-        await expect(store.query('SELECT pg_sleep(25)', [], { timeoutMs: 1_500 })).rejects.toThrow('ctx.sql: the query ran past 1500 ms and was cancelled');
+        await expect(store.query('SELECT pg_sleep(25)')).rejects.toThrow('ctx.sql: the query ran past 1500 ms and was cancelled');
         const slept = performance.now() - t;
         expect(slept).toBeGreaterThanOrEqual(1_400);
         expect(slept).toBeLessThan(10_000);
         expect(ticks).toBeGreaterThanOrEqual(5);
+        // A caller's lower limit (a function's time left).
         t = performance.now();
         const cte = 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) AS n FROM r';
-        await expect(store.query(cte, [], { timeoutMs: 1_000 })).rejects.toThrow(/ran past 1000 ms/);
+        await expect(store.query(cte, [], { timeoutMs: 800 })).rejects.toThrow(/ran past 800 ms/);
         expect(performance.now() - t).toBeLessThan(10_000);
       } finally {
         clearInterval(ticker);
@@ -78,18 +81,11 @@ describe('state - pglite adapter', () => {
       await store.commit({ writes: [{ table: 'counts', key: 'hello', partition: 0, value: 4 }], offsets: [] });
       expect(await store.query('SELECT count(*)::int AS n FROM counts')).toEqual([{ n: 1 }]);
     } finally {
+      await store.destroy();
       await store.close();
     }
-    // The store's own limit holds without a caller's.
-    const limited = await openPgliteStore({ dataDir, schema: 'ssdk_h6_timeout', queryTimeoutMs: 800 });
-    try {
-      await expect(limited.query('SELECT pg_sleep(25)')).rejects.toThrow(/ran past 800 ms/);
-      expect(await limited.get('counts', ['hello'])).toEqual(new Map([['hello', 4]]));
-    } finally {
-      await limited.destroy();
-      await limited.close();
-    }
-  }, 180_000);
+    // One open and two reopens: seconds on a quiet machine, minutes at load 50.
+  }, 300_000);
 
   it('state - pglite refuses use after close', async () => {
     const store = await openPgliteStore({ dataDir, schema: 'ssdk_closed' });
