@@ -11,6 +11,8 @@
  */
 export const CTX_SQL_SERVICES = `apiVersion: 0.5.0
 meta: {name: sql-probe, namespace: tests, version: 0.1.0}
+# A query is the function's time: on a busy machine it may wait for commits ahead of it.
+config: {function-timeout: 30s}
 types:
   standing:
     type: object
