@@ -8,7 +8,7 @@ import type { RowColumnType, StateKeyType, StateTableSpec } from '@ssdk/state';
 
 /**
  * SQL written for Fluvio's SDF names a state by its name in snake case (`count_per_word_a`) and
- * its key `_key`: a view per state with that name, beside the table ssdk names
+ * its key `_key` (or by its own name in backticks): views per state with those names, beside the table ssdk names
  * `<service>_<state>`, lets such SQL run unchanged (`ctx.sql`, the shell's `sql`, `ssdk state --sql`).
  */
 export function fluvioAliases(plan: PhysicalPlan): Map<string, string> {
@@ -16,6 +16,8 @@ export function fluvioAliases(plan: PhysicalPlan): Map<string, string> {
   for (const s of plan.states) {
     const view = s.name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
     if (!aliases.has(view)) aliases.set(view, s.table);
+    // SDF's SQL also quotes the state's own name (``from `count-per-word` ``, which query() reads as "count-per-word").
+    if (!aliases.has(s.name)) aliases.set(s.name, s.table);
   }
   return aliases;
 }

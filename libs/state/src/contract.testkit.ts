@@ -135,6 +135,9 @@ export function describeStateStore(name: string, setup: ContractSetup): void {
       // Made again (every start does), the views still answer.
       await store.createAliases(new Map([['count_per_word', 'a_count_per_word']]));
       expect(await store.query('SELECT _key FROM count_per_word')).toEqual([{ _key: 'river' }]);
+      // SDF's backtick quoting reads a view named as the state is.
+      await store.createAliases(new Map([['count-per-word', 'a_count_per_word']]));
+      expect(await store.query('SELECT `_key`, `count` FROM `count-per-word` WHERE `_key` = \'river\'')).toEqual([{ _key: 'river', count: 3 }]);
     });
 
     it('state - scan changedSince returns only the rows committed from that time on', async () => {

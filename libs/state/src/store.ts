@@ -2,6 +2,7 @@
  * The state store, written once over `SqlDriver`: the adapters (PGlite, `pg`) only run statements
  * and transactions. All SQL lives here and in `schema.ts` / `table.ts`.
  */
+import { backticksToDoubleQuotes } from './backticks.ts';
 import { checkWindow, commitTables, planCommit, type CommitPlan } from './commit.ts';
 import { commonError, sqlState, type SqlDriver, type SqlRunner } from './driver.ts';
 import {
@@ -379,7 +380,8 @@ ON CONFLICT (operator, member) DO UPDATE SET expires_at = excluded.expires_at`,
     await this.#run('leave', () => this.#driver.query(`DELETE FROM ${this.#q('_members')} WHERE operator = $1 AND member = $2`, [operator, member]));
   }
 
-  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<R[]> {
+  async query<R = Record<string, unknown>>(written: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<R[]> {
+    const sql = backticksToDoubleQuotes(written);
     const keyword = firstKeyword(sql);
     if (keyword === undefined) throw new StateQueryError('ctx.sql: the query is empty');
     if (!READ_KEYWORDS.has(keyword)) {
