@@ -304,7 +304,7 @@ describe('ssdk compose', () => {
   it('compose - an unknown operator in --scale is the user\'s mistake (exit 2), naming the operators', async () => {
     const { code, err } = await compose(await repoLikeDir(), FILE, ['--scale', 'count-words.nope=2']);
     expect(code).toBe(2);
-    expect(err).toContain('no operator `count-words.nope`');
+    expect(err).toContain('no operator or connector `count-words.nope`');
     expect(err).toContain('count-words.add-to-total');
   });
 
