@@ -18,7 +18,8 @@ import { createInterface } from 'node:readline';
 import { planOrThrow } from '@ssdk/plan';
 import { type DeployReply, type DeployRequest } from '@ssdk/control-plane';
 import { buildComponents, isolationFromEnv, publicKeyOf, signingSeedFromEnv, stackSigningKey, trustedKeysFrom, unitRunsSandboxed, type IsolationChoice } from '@ssdk/runtime';
-import { inlineConnectors, loadServicesFile, parseDuration, type Dataflow } from '@ssdk/spec';
+import { scalingRefusal } from '@ssdk/connectors';
+import { inlineConnectors, loadServicesFile, parseDuration, type Connector, type Dataflow } from '@ssdk/spec';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverArgs, serverFlags, serverOptions, type ServerFlags } from '../distributed.ts';
 import { askPlanner, checkFunctions, controlSchemaOf, controlSchemaOption, postgresUrlOf, readServicesBundle, reportPlannerRefusal, shipArtifacts, signDeploy, spawnPlanner, waitForPlanner } from '../distributed-control.ts';
@@ -37,11 +38,12 @@ const stackOptions = {
 export const upSpec: CommandSpec = {
   name: 'up',
   summary: 'Deploy a dataflow and run it as local processes: a planner and one `ssdk operator` per operator unit (foreground supervisor: restarts a process that dies; Ctrl-C or `ssdk down` stops them).',
-  usage: 'ssdk up FILE [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--replicas N] [--reset-state | --reset-offsets] [--native | --sandbox]',
+  usage: 'ssdk up FILE [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--replicas N] [--scale connector-NAME=N...] [--reset-state | --reset-offsets] [--native | --sandbox]',
   options: {
     postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the plans and the state (default: $DATABASE_URL, else the local server as psql finds it)' },
     'metrics-port': { type: 'string', valueName: 'N', description: 'serve each operator process\'s Prometheus metrics, on N, N+1, … (default: $SSDK_METRICS_PORT; none: off)' },
     replicas: { type: 'string', valueName: 'N', description: 'processes per operator unit', default: '1' },
+    scale: { type: 'string', multiple: true, valueName: 'connector-NAME=N', description: 'processes of an inline connector, each --replica I/N (where the endpoint divides its work: sinks, an mqtt-source with shared_group); repeatable' },
     'reset-state': { type: 'boolean', description: 'deploy with --reset-state (a changed state layout drops the old state)' },
     'reset-offsets': { type: 'boolean', description: 'deploy with --reset-offsets (the operators read their input streams from the start, state kept)' },
     schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: the deployed one, else ssdk_<namespace>_<name>)' },
@@ -64,6 +66,46 @@ export const downSpec: CommandSpec = {
   maxPositionals: 1,
   examples: ['ssdk down examples/word-count/services.yaml'],
 };
+
+/** A connector process of the stack: `connector:NAME`, or `connector:NAME#I` (from 0) as replica I of N. */
+export interface ConnectorProcess {
+  name: string;
+  connector: string;
+  replica?: { index: number; count: number };
+}
+
+/**
+ * One process per inline connector, N for one scaled with `--scale connector-NAME=N` — each told
+ * its index (`--replica I/N`), as compose does — or a usage error (exit 2) naming why a connector
+ * cannot be scaled (the connectors' own rule, which a replica checks again).
+ */
+export function connectorProcesses(connectors: readonly Connector[], scale: readonly string[]): ConnectorProcess[] {
+  const counts = new Map<string, number>();
+  for (const spec of scale) {
+    const m = /^connector-(.+)=(\d+)$/.exec(spec);
+    if (!m) throw new UsageError(`--scale takes connector-NAME=N (operators: --replicas N), got \`${spec}\``, 'up');
+    if (!connectors.some((c) => c.name === m[1])) {
+      throw new UsageError(`--scale: no connector \`${m[1]}\`; ${connectors.length ? `they are ${connectors.map((c) => c.name).join(', ')}` : 'the file has no inline connectors'}`, 'up');
+    }
+    const count = Number(m[2]);
+    if (!Number.isSafeInteger(count) || count < 1) throw new UsageError(`--scale ${spec}: at least 1 process`, 'up');
+    counts.set(m[1]!, count);
+  }
+  const out: ConnectorProcess[] = [];
+  for (const c of connectors) {
+    const count = counts.get(c.name) ?? 1;
+    if (count === 1) {
+      out.push({ name: `connector:${c.name}`, connector: c.name });
+      continue;
+    }
+    // Replicas of a webhook need a port each behind a balancer; on one machine they would share one.
+    const webhook = c.settings.type === 'http-source' && c.settings.mode === 'webhook';
+    const why = webhook ? 'its processes would all listen on one port of this machine; scale it behind a load balancer with `ssdk compose`' : scalingRefusal(c);
+    if (why !== undefined) throw new UsageError(`--scale connector-${c.name}=${count}: connector \`${c.name}\` cannot run as several replicas: ${why}`, 'up');
+    for (let index = 0; index < count; index++) out.push({ name: `connector:${c.name}#${index}`, connector: c.name, replica: { index, count } });
+  }
+  return out;
+}
 
 /** One process of the stack per operator unit and replica; with a metrics port, each its own. */
 export interface OperatorProcess {
@@ -138,6 +180,8 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const postgres = postgresUrlOf(cmd.values);
   const replicas = Number(cmd.values['replicas']);
   if (!Number.isSafeInteger(replicas) || replicas < 1) throw new UsageError(`--replicas takes a whole number of 1 or more, got \`${String(cmd.values['replicas'])}\``, 'up');
+  // Checked before anything starts: a connector that cannot be scaled is the user's mistake.
+  const connectors = connectorProcesses(await inlineConnectorsOf(file), (cmd.values['scale'] as string[] | undefined) ?? []);
   const grace = graceMs(cmd, 'up');
   const controlSchema = controlSchemaOf(cmd.values, flags.subjectPrefix);
   const path = stackPath(cmd);
@@ -251,16 +295,16 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
       procs.set(op.name, p);
       start(p);
     }
-    // Connectors written inline in sources and sinks: a process each, supervised like operators.
-    const connectors = await inlineConnectorNames(file);
-    for (const name of connectors) {
+    // Connectors written inline in sources and sinks: a process each (or N, scaled), supervised like operators.
+    connectors.forEach((c, i) => {
       // Metrics ports go on after the operators': the dashboard scrapes connectors as it does operators.
-      const metricsPort = metricsBase === undefined ? undefined : metricsBase + operators.length + connectors.indexOf(name);
-      if (metricsPort !== undefined) metrics[`connector:${name}`] = metricsPort;
+      const metricsPort = metricsBase === undefined ? undefined : metricsBase + operators.length + i;
+      if (metricsPort !== undefined) metrics[c.name] = metricsPort;
+      const replica = c.replica ? ['--replica', `${c.replica.index}/${c.replica.count}`] : [];
       const p: Supervised = {
-        name: `connector:${name}`,
+        name: c.name,
         args: () =>
-          spawn(process.execPath, [SSDK_BIN, 'connector', 'run', file, '--connector', name, ...serverArgs(flags), ...(metricsPort !== undefined ? ['--metrics-port', String(metricsPort)] : [])], { stdio: ['ignore', 'inherit', 'pipe'], env: operatorEnv }),
+          spawn(process.execPath, [SSDK_BIN, 'connector', 'run', file, '--connector', c.connector, ...replica, ...serverArgs(flags), ...(metricsPort !== undefined ? ['--metrics-port', String(metricsPort)] : [])], { stdio: ['ignore', 'inherit', 'pipe'], env: operatorEnv }),
         child: undefined,
         done: false,
         restarts: 0,
@@ -268,8 +312,8 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
       };
       procs.set(p.name, p);
       start(p);
-    }
-    if (connectors.length) io.err(`started ${connectors.length} connector process${connectors.length === 1 ? '' : 'es'}: ${connectors.join(', ')}\n`);
+    });
+    if (connectors.length) io.err(`started ${connectors.length} connector process${connectors.length === 1 ? '' : 'es'}: ${connectors.map((c) => c.name.slice('connector:'.length)).join(', ')}\n`);
     await save();
     io.err(`started ${operators.length} operator processes of ${deployed.dataflow} (version ${deployed.version}); PIDs in ${path}\n`);
     if (metricsBase !== undefined) io.err(`metrics: ${Object.entries(metrics).map(([name, port]) => `${name} http://127.0.0.1:${port}/metrics`).join(', ')}\n`);
@@ -404,7 +448,11 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The inline connectors of a services file's sources and sinks, by name. */
-async function inlineConnectorNames(file: string): Promise<string[]> {
-  return inlineConnectors((await loadServicesFile(file)).dataflow).map((c) => c.name);
+/** The inline connectors of a services file's sources and sinks (none from a file that cannot be read: the deploy reports it). */
+async function inlineConnectorsOf(file: string): Promise<Connector[]> {
+  try {
+    return inlineConnectors((await loadServicesFile(file)).dataflow);
+  } catch {
+    return [];
+  }
 }
