@@ -5,11 +5,11 @@
  * the planner app's entry point).
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { userInfo } from 'node:os';
 import { connectControl, describeServers, NoResponderError, openArtifactStore, RemoteError } from '@ssdk/bus';
 import { checkFunctionCode, FUNCTION_DIAGNOSTICS } from '@ssdk/functions';
 import { checkServicesFile, planOrThrow, planServicesFile } from '@ssdk/plan';
-import { bundleHash, controlSchemaFor, deploymentHash, plannerSubject, publishArtifacts, readBundle, type DeploymentArtifacts, type DeploymentBundle, type PlannerVerb } from '@ssdk/control-plane';
+import { compileStackSettings } from '@ssdk/settings';
+import { bundleHash, deploymentHash, plannerSubject, publishArtifacts, readBundle, type DeploymentArtifacts, type DeploymentBundle, type PlannerVerb } from '@ssdk/control-plane';
 import { nativeSteps, signStatement, STATEMENT_VERSION, type DeploymentSignature, type IsolationChoice } from '@ssdk/runtime';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { UsageError, type OptionSpec } from './args.ts';
@@ -31,24 +31,17 @@ export const postgresOption: Record<string, OptionSpec> = {
 
 /**
  * The PostgreSQL server: `--postgres`, else `DATABASE_URL`, else the local server the way
- * `psql` with no arguments finds it (PGHOST, PGPORT, PGUSER, PGDATABASE; else 127.0.0.1:5432,
- * the login name, the database of that name). No password in the URL: the driver reads
- * PGPASSWORD or ~/.pgpass itself, so none reaches a child's command line.
+ * `psql` with no arguments finds it (the stack's one rule, @ssdk/settings).
  */
 export function postgresUrlOf(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): string {
   const flag = values['postgres'];
-  if (typeof flag === 'string') return flag;
-  if (env['DATABASE_URL']) return env['DATABASE_URL'];
-  const user = env['PGUSER'] || userInfo().username;
-  const host = env['PGHOST'] || '127.0.0.1';
-  const port = env['PGPORT'] || '5432';
-  return `postgres://${encodeURIComponent(user)}@${encodeURIComponent(host)}:${port}/${encodeURIComponent(env['PGDATABASE'] || user)}`;
+  return typeof flag === 'string' ? flag : compileStackSettings({}, env).databaseUrl;
 }
 
-/** `--control-schema`, else $SSDK_CONTROL_SCHEMA, else the subject prefix's own (`ssdk_control` for `ssdk`). */
-export function controlSchemaOf(values: Record<string, unknown>, subjectPrefix = process.env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk'): string {
+/** `--control-schema`, else $SSDK_CONTROL_SCHEMA, else the subject prefix's own (`ssdk_control` for `ssdk`; @ssdk/settings). */
+export function controlSchemaOf(values: Record<string, unknown>, subjectPrefix?: string): string {
   const v = values['control-schema'];
-  return typeof v === 'string' ? v : (process.env['SSDK_CONTROL_SCHEMA'] ?? controlSchemaFor(subjectPrefix));
+  return compileStackSettings({ controlSchema: typeof v === 'string' ? v : undefined, subjectPrefix }, process.env).controlSchema;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { createNatsBus, NATS_ENV, type NatsBus } from '@ssdk/bus';
 import { planOrThrow, type ServicesFilePlan } from '@ssdk/plan';
 import { ensurePlanTopics, planTopology, type IsolationChoice, type RuntimeTopic, type Topology } from '@ssdk/runtime';
+import { compileStackSettings, SettingsError, type StackSettings } from '@ssdk/settings';
 import { UsageError, type OptionSpec, type ParsedCommand } from './args.ts';
 
 /**
@@ -32,7 +33,7 @@ export const serverOptions: Record<string, OptionSpec> = {
   'nats-cert': { type: 'string', valueName: 'FILE', description: 'client certificate for NATS (mutual TLS; default: $NATS_CERT)' },
   'nats-key': { type: 'string', valueName: 'FILE', description: 'private key of --nats-cert (default: $NATS_KEY)' },
   'subject-prefix': { type: 'string', valueName: 'PREFIX', description: 'first subject token(s) and stream-name prefix (default: $SSDK_SUBJECT_PREFIX, else ssdk)' },
-  partitions: { type: 'string', valueName: 'N', description: 'partitions per topic, a plan option: every process of a dataflow must agree (default: the file\'s, else 8)' },
+  partitions: { type: 'string', valueName: 'N', description: 'partitions per topic, a plan option: every process of a dataflow must agree (default: $SSDK_PARTITIONS, else the file\'s, else 8)' },
 };
 
 /** Where operator processes run functions; without a flag, `SSDK_ISOLATION`, else as the plan says. */
@@ -63,19 +64,22 @@ export function serverFlags(cmd: ParsedCommand, command: string): ServerFlags {
     const value = cmd.values[flag];
     if (typeof value === 'string') process.env[NATS_ENV[field]] = value;
   }
-  const nats = cmd.values['nats'];
-  const prefix = cmd.values['subject-prefix'];
-  const partitionsText = cmd.values['partitions'];
-  let partitions: number | undefined;
-  if (typeof partitionsText === 'string') {
-    partitions = Number(partitionsText);
-    if (!Number.isSafeInteger(partitions) || partitions < 1) throw new UsageError(`--partitions takes a whole number of 1 or more, got \`${partitionsText}\``, command);
+  const { natsUrl, subjectPrefix, partitions } = stackSettings(cmd, command);
+  return { natsUrl, subjectPrefix, ...(partitions !== undefined ? { partitions } : {}) };
+}
+
+/**
+ * The stack's settings of a command: its flags, else this process's environment, else the
+ * defaults — the one rule of @ssdk/settings, a bad value a usage error of the command.
+ */
+export function stackSettings(cmd: ParsedCommand, command: string): StackSettings {
+  const flag = (name: string) => (typeof cmd.values[name] === 'string' ? (cmd.values[name] as string) : undefined);
+  try {
+    return compileStackSettings({ natsUrl: flag('nats'), databaseUrl: flag('postgres'), subjectPrefix: flag('subject-prefix'), controlSchema: flag('control-schema'), partitions: flag('partitions') }, process.env);
+  } catch (err) {
+    if (err instanceof SettingsError) throw new UsageError(err.message, command);
+    throw err;
   }
-  return {
-    natsUrl: typeof nats === 'string' ? nats : (process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222'),
-    subjectPrefix: typeof prefix === 'string' ? prefix : (process.env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk'),
-    ...(partitions !== undefined ? { partitions } : {}),
-  };
 }
 
 /**

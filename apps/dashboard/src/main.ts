@@ -13,6 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { redactedMessage } from '@ssdk/records';
+import { compileStackSettings, SettingsError, STACK_ENV } from '@ssdk/settings';
 
 const USAGE = `Usage: ssdk-dashboard FILE --scrape URL[,URL...] [OPTIONS]
 
@@ -69,8 +70,18 @@ const env = process.env;
 const file = positionals[0] ?? env['SSDK_FILE'];
 if (!file) usageError('no services file: give FILE (or $SSDK_FILE)');
 const scrape = (values.scrape ?? [env['SSDK_SCRAPE_TARGETS'] ?? '']).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-const partitions = values.partitions ?? env['SSDK_PARTITIONS'];
-const databaseUrl = values.postgres ?? env['DATABASE_URL'];
+// The stack's settings by its one rule (@ssdk/settings); a bad one is a usage error.
+const stack = (() => {
+  try {
+    return compileStackSettings({ natsUrl: values.nats, subjectPrefix: values['subject-prefix'], partitions: values.partitions }, env);
+  } catch (err) {
+    if (err instanceof SettingsError) usageError(err.message);
+    throw err;
+  }
+})();
+// State is shown when a server is named: a dashboard starts without PostgreSQL, so it does not
+// reach for the local server the way the other commands do.
+const databaseUrl = values.postgres ?? env[STACK_ENV.databaseUrl];
 // Loaded once the arguments are sound: `--help` and a usage error need none of it.
 const { serveDistributedDashboard } = await import('./serve.ts');
 let dashboard: Awaited<ReturnType<typeof serveDistributedDashboard>>;
@@ -78,9 +89,9 @@ try {
   dashboard = await serveDistributedDashboard({
     file,
     scrape,
-    natsUrl: values.nats ?? env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
-    subjectPrefix: values['subject-prefix'] ?? env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk',
-    ...(partitions ? { partitions: Number(partitions) } : {}),
+    natsUrl: stack.natsUrl,
+    subjectPrefix: stack.subjectPrefix,
+    ...(stack.partitions !== undefined ? { partitions: stack.partitions } : {}),
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(values.schema ? { schema: values.schema } : {}),
     port: Number(values.port ?? env['SSDK_DASHBOARD_PORT'] ?? 8080),

@@ -11,9 +11,11 @@ versioned plan in PostgreSQL), answers status, undeploy and list over NATS reque
 
 Environment:
   NATS_URL              NATS server (default nats://127.0.0.1:4222)
-  DATABASE_URL          PostgreSQL server (required)
+  DATABASE_URL          PostgreSQL server (default: the local server as psql finds it:
+                        PGHOST, PGPORT, PGUSER, PGDATABASE)
   SSDK_SUBJECT_PREFIX   subject prefix of the stack (default ssdk)
-  SSDK_CONTROL_SCHEMA   PostgreSQL schema of the deployed plans (default ssdk_control)
+  SSDK_CONTROL_SCHEMA   PostgreSQL schema of the deployed plans (default ssdk_control; under
+                        another subject prefix, one of its own)
 `;
 
 const [arg] = process.argv.slice(2);

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectControl, createNatsBus, UnknownTopicError, type ControlConnection, type NatsBus, type Served } from '@ssdk/bus';
 import { planServicesFile, PlanOptionsError, type PhysicalPlan } from '@ssdk/plan';
-import { ARTIFACTS_VERSION, bundleHash, checkBundle, controlSchemaFor, deploymentHash, heartbeatSubject, materializeBundle, openDeploymentRegistry, parseDataflowRef, plannerSubject, type DataflowStatus, type DeployedDataflow, type DeploymentArtifacts, type DeploymentRegistry, type RegistryGuard, type DeployReply, type DeployRequest, type Heartbeat, type ListedDataflow, type OperatorStatus, type StatusRequest, type UndeployReply, type UndeployRequest } from '@ssdk/control-plane';
+import { compileStackSettings, SettingsError, type StackSettings } from '@ssdk/settings';
+import { ARTIFACTS_VERSION, bundleHash, checkBundle, deploymentHash, heartbeatSubject, materializeBundle, openDeploymentRegistry, parseDataflowRef, plannerSubject, type DataflowStatus, type DeployedDataflow, type DeploymentArtifacts, type DeploymentRegistry, type RegistryGuard, type DeployReply, type DeployRequest, type Heartbeat, type ListedDataflow, type OperatorStatus, type StatusRequest, type UndeployReply, type UndeployRequest } from '@ssdk/control-plane';
 import { checkDeploymentTrust, PlanNotTrustedError, shortKey, trustedKeysFrom, type DeploymentSignature, endedPartitions, migratePlanState, resetOffsets } from '@ssdk/runtime';
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
 import type { Diagnostic } from '@ssdk/spec';
@@ -22,17 +23,23 @@ import { layoutChanges, layoutFingerprint, stateLayout, type StateLayout } from 
 import { unitStatusState } from './unit-state.ts';
 
 export interface PlannerOptions {
-  /** @default process.env.NATS_URL, else nats://127.0.0.1:4222 */
+  /**
+   * Where the settings not given here come from (`NATS_URL`, `DATABASE_URL`, `SSDK_*`): the
+   * front door decides (the planner service passes `process.env`); the stack's one rule
+   * (`compileStackSettings` of @ssdk/settings) fills the rest. @default {}
+   */
+  env?: Record<string, string | undefined>;
+  /** @default env.NATS_URL, else nats://127.0.0.1:4222 */
   natsUrl?: string;
-  /** @default process.env.DATABASE_URL (required) */
+  /** @default env.DATABASE_URL, else the local server as psql finds it */
   databaseUrl?: string;
-  /** Subject prefix this planner serves and plans with. @default process.env.SSDK_SUBJECT_PREFIX, else 'ssdk' */
+  /** Subject prefix this planner serves and plans with. @default env.SSDK_SUBJECT_PREFIX, else 'ssdk' */
   subjectPrefix?: string;
-  /** Schema of the control tables. @default process.env.SSDK_CONTROL_SCHEMA, else the subject prefix's (`controlSchemaFor`: 'ssdk_control' for `ssdk`) */
+  /** Schema of the control tables. @default env.SSDK_CONTROL_SCHEMA, else the subject prefix's (`controlSchemaFor`: 'ssdk_control' for `ssdk`) */
   controlSchema?: string;
   /**
    * Public nkeys a deploy must be signed by: the planner refuses others before it touches
-   * anything (operators check again: they are the gate). @default SSDK_TRUSTED_KEYS, else none
+   * anything (operators check again: they are the gate). @default env.SSDK_TRUSTED_KEYS, else none
    */
   trustedKeys?: readonly string[];
   log?: (line: string) => void;
@@ -81,13 +88,19 @@ const OWN_TOPIC_KINDS = new Set(['internal', 'dead-letter', 'late-events', 'sche
 /** A heartbeat counts a process alive for three of its intervals. */
 const ALIVE_INTERVALS = 3;
 
+/** The stack's settings of this planner (one rule: @ssdk/settings); a bad one is the planner's config error. */
+function plannerSettings(o: PlannerOptions): StackSettings {
+  try {
+    return compileStackSettings({ natsUrl: o.natsUrl, databaseUrl: o.databaseUrl, subjectPrefix: o.subjectPrefix, controlSchema: o.controlSchema }, o.env ?? {});
+  } catch (err) {
+    if (err instanceof SettingsError) throw new PlannerConfigError(err.message);
+    throw err;
+  }
+}
+
 export async function startPlanner(o: PlannerOptions = {}): Promise<Planner> {
   const log = o.log ?? (() => {});
-  const natsUrl = o.natsUrl ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
-  const databaseUrl = o.databaseUrl ?? process.env['DATABASE_URL'];
-  if (!databaseUrl) throw new PlannerConfigError('no PostgreSQL server: give --postgres URL or set DATABASE_URL');
-  const subjectPrefix = o.subjectPrefix ?? process.env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk';
-  const controlSchema = o.controlSchema ?? process.env['SSDK_CONTROL_SCHEMA'] ?? controlSchemaFor(subjectPrefix);
+  const { natsUrl, databaseUrl, subjectPrefix, controlSchema } = plannerSettings(o);
 
   const registry = await openDeploymentRegistry({ connectionString: databaseUrl, schema: controlSchema, applicationName: 'ssdk-planner' });
   let control: ControlConnection | undefined;
@@ -100,7 +113,7 @@ export async function startPlanner(o: PlannerOptions = {}): Promise<Planner> {
     await registry.close();
     throw err;
   }
-  const trustedKeys = o.trustedKeys ?? trustedKeysFrom();
+  const trustedKeys = o.trustedKeys ?? trustedKeysFrom(o.env ?? {});
   const planner = new PlannerService({ registry, bus, databaseUrl, subjectPrefix, trustedKeys, log });
   const served: Served[] = [
     control.subscribe(heartbeatSubject(subjectPrefix), (body) => planner.heartbeat(body as Heartbeat)),

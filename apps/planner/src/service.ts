@@ -6,15 +6,13 @@
 import { startPlanner, type PlannerOptions } from './planner.ts';
 
 export function plannerConfig(flags: Partial<Record<'nats' | 'postgres' | 'subjectPrefix' | 'controlSchema', string>>, env: Record<string, string | undefined> = process.env): PlannerOptions {
-  const natsUrl = flags.nats ?? env['NATS_URL'];
-  const databaseUrl = flags.postgres ?? env['DATABASE_URL'];
-  const subjectPrefix = flags.subjectPrefix ?? env['SSDK_SUBJECT_PREFIX'];
-  const controlSchema = flags.controlSchema ?? env['SSDK_CONTROL_SCHEMA'];
+  // The flags as options; what they leave unset, `startPlanner` takes from `env` by the stack's one rule.
   return {
-    ...(natsUrl ? { natsUrl } : {}),
-    ...(databaseUrl ? { databaseUrl } : {}),
-    ...(subjectPrefix ? { subjectPrefix } : {}),
-    ...(controlSchema ? { controlSchema } : {}),
+    env,
+    ...(flags.nats ? { natsUrl: flags.nats } : {}),
+    ...(flags.postgres ? { databaseUrl: flags.postgres } : {}),
+    ...(flags.subjectPrefix ? { subjectPrefix: flags.subjectPrefix } : {}),
+    ...(flags.controlSchema ? { controlSchema: flags.controlSchema } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  * says what it holds: a reader checks what it got, and an unchanged artifact is never stored
  * twice. One bucket per subject prefix (`<prefix>-artifacts`), like the streams.
  */
+import { DEFAULT_SUBJECT_PREFIX } from '@ssdk/settings';
 import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm, type ObjectStore } from '@nats-io/obj';
@@ -42,7 +43,7 @@ export function artifactBucket(subjectPrefix: string): string {
 }
 
 export async function openArtifactStore(o: ArtifactStoreOptions = {}): Promise<ArtifactStore> {
-  const bucket = artifactBucket(o.subjectPrefix ?? 'ssdk');
+  const bucket = artifactBucket(o.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX);
   // A refused credential is a BusAuthError, a server away a BusUnavailableError, both redacted.
   const nc: NatsConnection = await connectNats(compileNatsConnection(o, o.env ?? process.env), { name: o.name ?? 'ssdk-artifacts', timeout: 5_000, noAsyncTraces: true });
   let os: ObjectStore;

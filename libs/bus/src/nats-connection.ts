@@ -9,6 +9,7 @@
  * credentials by inheriting the environment (`natsConnectionEnv`), never on its command line.
  * Every message that names a server goes through `redact`.
  */
+import { DEFAULT_NATS_URL } from '@ssdk/settings';
 import { readFileSync } from 'node:fs';
 import { AuthorizationError, UserAuthenticationExpiredError, connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { redact, redactedMessage } from '@ssdk/records';
@@ -48,7 +49,7 @@ export interface CompiledNatsConnection {
   keyFile: string | undefined;
 }
 
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+export { DEFAULT_NATS_URL };
 
 /** Option → environment variable (the `nats` CLI's names). */
 export const NATS_ENV = {

@@ -2,6 +2,7 @@
  * Options of the NATS JetStream bus: typed here with their defaults, compiled once by
  * `compileNatsBusOptions` (defaults filled, ranges checked), so the adapter never guesses.
  */
+import { SettingsError, subjectPrefixOf } from '@ssdk/settings';
 import { BusConfigError } from './errors.ts';
 import { compileNatsConnection, type CompiledNatsConnection, type NatsConnectionOptions } from './nats-connection.ts';
 
@@ -10,7 +11,7 @@ export interface NatsBusOptions extends NatsConnectionOptions {
   /**
    * First subject token(s) of the topics without a subject of their own, and the prefix of
    * every stream name this bus creates: dot-separated tokens of letters, digits, `_` and `-`.
-   * @default process.env.SSDK_SUBJECT_PREFIX, else 'ssdk'
+   * @default env.SSDK_SUBJECT_PREFIX, else 'ssdk' (`subjectPrefixOf` of @ssdk/settings)
    */
   subjectPrefix?: string;
   /** Client name the server shows in its monitoring. @default 'ssdk' */
@@ -107,15 +108,20 @@ export interface CompiledNatsBusOptions {
   signal: AbortSignal | undefined;
 }
 
-const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+/** The stack's one rule (@ssdk/settings), its refusal typed as the bus's. */
+function busSubjectPrefix(given: string | undefined, env: Record<string, string | undefined>): string {
+  try {
+    return subjectPrefixOf(given, env);
+  } catch (err) {
+    if (err instanceof SettingsError) throw new BusConfigError(err.message);
+    throw err;
+  }
+}
 
 export function compileNatsBusOptions(options: NatsBusOptions = {}): CompiledNatsBusOptions {
   const env = options.env ?? process.env;
   const connection = compileNatsConnection(options, env);
-  const subjectPrefix = options.subjectPrefix ?? env.SSDK_SUBJECT_PREFIX ?? 'ssdk';
-  if (!PREFIX.test(subjectPrefix)) {
-    throw new BusConfigError(`subjectPrefix must be dot-separated tokens of letters, digits, \`_\` and \`-\`, got \`${subjectPrefix}\``);
-  }
+  const subjectPrefix = busSubjectPrefix(options.subjectPrefix, env);
   const storage = options.storage ?? 'file';
   if (storage !== 'file' && storage !== 'memory') throw new BusConfigError(`storage must be 'file' or 'memory', got \`${String(storage)}\``);
   const duplicateWindowMs = int('duplicateWindowMs', options.duplicateWindowMs, 120_000, 100);

@@ -2,25 +2,12 @@
  * The control plane's protocol: the planner's request subjects and message shapes (JSON over
  * NATS request/reply), the heartbeat subject, and `NS/NAME` references.
  */
-import { createHash } from 'node:crypto';
 import type { DeploymentSignature } from '@ssdk/runtime';
 import type { DeploymentArtifacts } from './artifacts.ts';
 import type { DeploymentBundle } from './bundle.ts';
 
-/** The schema of the control plane's tables. */
-export const CONTROL_SCHEMA = 'ssdk_control';
-
-/**
- * The control schema of a subject prefix: `ssdk_control` for the default prefix `ssdk`, else one
- * of the prefix's own (its name and a hash of it), so dataflows deployed under two prefixes (two
- * sets of streams) never share a deployment record or its offsets.
- */
-export function controlSchemaFor(subjectPrefix: string): string {
-  if (subjectPrefix === 'ssdk') return CONTROL_SCHEMA;
-  const suffix = `__${createHash('sha256').update(subjectPrefix).digest('hex').slice(0, 10)}`;
-  const clean = subjectPrefix.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
-  return `${CONTROL_SCHEMA}_${clean}`.slice(0, 63 - suffix.length).replace(/_+$/, '') + suffix;
-}
+// The control schema and its rule per subject prefix are stack settings (@ssdk/settings).
+export { CONTROL_SCHEMA, controlSchemaFor } from '@ssdk/settings';
 
 export type PlannerVerb = 'deploy' | 'status' | 'undeploy' | 'list';
 

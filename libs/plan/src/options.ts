@@ -1,4 +1,5 @@
 /** Options of `planDataflow`, typed then compiled: defaults filled, ranges checked. */
+import { DEFAULT_SUBJECT_PREFIX, SUBJECT_PREFIX_PATTERN } from '@ssdk/settings';
 import type { RuntimeSettings } from '@ssdk/spec';
 import { PlanOptionsError } from './errors.ts';
 
@@ -31,7 +32,6 @@ export interface CompiledPlanOptions {
 
 export const DEFAULT_PARTITIONS = 8;
 export const MAX_PARTITIONS = 1024;
-const SUBJECT_PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
 export function isValidPartitions(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_PARTITIONS;
@@ -47,8 +47,8 @@ export function compilePlanOptions(options: PlanOptions = {}, settings: RuntimeS
   if (!isValidPartitions(partitions)) {
     throw new PlanOptionsError('partitions', `partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${String(partitions)}`);
   }
-  const subjectPrefix = options.subjectPrefix ?? 'ssdk';
-  if (!SUBJECT_PREFIX.test(subjectPrefix)) {
+  const subjectPrefix = options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
+  if (!SUBJECT_PREFIX_PATTERN.test(subjectPrefix)) {
     throw new PlanOptionsError(
       'subjectPrefix',
       `subjectPrefix must be dot-separated tokens of letters, digits, \`_\` and \`-\`, got \`${subjectPrefix}\``,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { UnitMetrics, type UnitState } from './metrics.ts';
-import { compileOperatorOptions, runOperator } from './operator.ts';
+import { compileOperatorOptions, OperatorConfigError, runOperator } from './operator.ts';
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -19,8 +19,16 @@ describe('operator - options compiled in one place', () => {
     expect(compileOperatorOptions({}, { DATABASE_URL: 'x' }).subjectPrefix).toBe('ssdk');
   });
 
-  it('operator - a missing database, a heartbeat not shorter than the lease and a bad isolation are refused', () => {
-    expect(() => compileOperatorOptions({}, {})).toThrow(/DATABASE_URL/);
+  it('operator - the stack settings follow the stack\'s one rule: no DATABASE_URL is the local server, SSDK_PARTITIONS a plan option', () => {
+    expect(compileOperatorOptions({}, { PGHOST: 'db.h3', PGUSER: 'h3', PGDATABASE: 'flows' }).databaseUrl).toBe('postgres://h3@db.h3:5432/flows');
+    expect(compileOperatorOptions({}, { SSDK_PARTITIONS: '3' }).partitions).toBe(3);
+    expect(compileOperatorOptions({ partitions: 5 }, { SSDK_PARTITIONS: '3' }).partitions).toBe(5);
+    expect(compileOperatorOptions({}, {})).not.toHaveProperty('partitions');
+    expect(() => compileOperatorOptions({}, { SSDK_PARTITIONS: '0' })).toThrow(OperatorConfigError);
+    expect(() => compileOperatorOptions({}, { SSDK_SUBJECT_PREFIX: 'a b' })).toThrow(/SSDK_SUBJECT_PREFIX must be dot-separated/);
+  });
+
+  it('operator - a heartbeat not shorter than the lease and a bad isolation are refused', () => {
     expect(() => compileOperatorOptions({ databaseUrl: 'x', leaseTtlMs: 1000, heartbeatMs: 1000 }, {})).toThrow(/shorter than the lease/);
     expect(() => compileOperatorOptions({ databaseUrl: 'x' }, { SSDK_ISOLATION: 'maybe' })).toThrow(/SSDK_ISOLATION/);
     expect(() => compileOperatorOptions({ databaseUrl: 'x' }, { SSDK_LEASE_TTL_MS: '-1' })).toThrow(/SSDK_LEASE_TTL_MS/);
@@ -29,11 +37,14 @@ describe('operator - options compiled in one place', () => {
   it('operator - runOperator reads no environment itself: the front door passes it (`env`), or the options say everything', async () => {
     // In the process environment, but not handed over: not a default.
     process.env['DATABASE_URL'] = 'postgres://from-process-env';
-    process.env['SSDK_SUBJECT_PREFIX'] = 'from-process-env';
+    process.env['SSDK_SUBJECT_PREFIX'] = 'not a prefix';
+    expect(compileOperatorOptions({}, {})).toMatchObject({ subjectPrefix: 'ssdk' });
+    expect(compileOperatorOptions({}, {}).databaseUrl).not.toContain('from-process-env');
     const signal = new AbortController().signal;
-    await expect(runOperator({ file: '/nonexistent/h8/services.yaml', operatorId: 'a.b', signal })).rejects.toThrow(/no PostgreSQL server/);
-    // Handed over by the front door: the settings come from it (past them, the missing file is the error).
-    await expect(runOperator({ file: '/nonexistent/h8/services.yaml', operatorId: 'a.b', signal, env: { DATABASE_URL: 'postgres://given' } })).rejects.not.toThrow(/no PostgreSQL server/);
+    // Past the settings, the missing file is the error: the bad prefix was not read.
+    await expect(runOperator({ file: '/nonexistent/h8/services.yaml', operatorId: 'a.b', signal })).rejects.toThrow(/nonexistent/);
+    // Handed over by the front door: the settings come from it.
+    await expect(runOperator({ file: '/nonexistent/h8/services.yaml', operatorId: 'a.b', signal, env: { SSDK_SUBJECT_PREFIX: 'not a prefix' } })).rejects.toThrow(/SSDK_SUBJECT_PREFIX must be dot-separated/);
     // SSDK_HOME and SSDK_COMPONENT_CACHE are compiled with the rest, from the env given.
     expect(compileOperatorOptions({}, { DATABASE_URL: 'x', SSDK_HOME: '/srv/h8', SSDK_COMPONENT_CACHE: '/var/cache/h8' })).toMatchObject({ home: '/srv/h8', componentCache: '/var/cache/h8' });
     expect(compileOperatorOptions({}, { DATABASE_URL: 'x' })).not.toHaveProperty('home');

@@ -16,6 +16,7 @@
  * compiles only its own unit's functions.
  */
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
+import { compileStackSettings, SettingsError } from '@ssdk/settings';
 import { planOrThrow, type PhysicalPlan } from '@ssdk/plan';
 import { redactedMessage } from '@ssdk/records';
 import type { Dataflow } from '@ssdk/spec';
@@ -50,11 +51,11 @@ export interface OperatorOptions {
   env?: Record<string, string | undefined>;
   /** @default env.NATS_URL, else nats://127.0.0.1:4222 */
   natsUrl?: string;
-  /** @default env.DATABASE_URL */
+  /** @default env.DATABASE_URL, else the local server as psql finds it (`compileStackSettings` of @ssdk/settings) */
   databaseUrl?: string;
   /** Subject prefix of the plan and stream-name prefix of the bus. @default env.SSDK_SUBJECT_PREFIX, else 'ssdk' */
   subjectPrefix?: string;
-  /** Partitions per topic (a plan option). @default the file's config, else 8 */
+  /** Partitions per topic (a plan option). @default env.SSDK_PARTITIONS, else the file's config, else 8 */
   partitions?: number;
   /**
    * Plan with runs of stateless forward steps fused into one unit (`ssdk plan --fuse`): fewer
@@ -183,11 +184,17 @@ export function isRetryableOperatorError(err: unknown): boolean {
   return isTransientUnitError(err) || err instanceof UnitStepError;
 }
 
-/** The operator's options with every default filled in and checked: the one place they are decided. */
+/**
+ * The operator's options with every default filled in and checked: the one place they are
+ * decided. The settings every process of a stack shares (servers, subject prefix, partitions)
+ * follow the stack's one rule (`compileStackSettings`); the operator's own are decided here.
+ */
 export interface CompiledOperatorOptions {
   natsUrl: string;
   databaseUrl: string;
   subjectPrefix: string;
+  /** Flag, else `SSDK_PARTITIONS`; unset: the plan's (the file's, else 8). */
+  partitions?: number;
   fuse: boolean;
   isolation: IsolationChoice;
   leaseTtlMs: number;
@@ -202,16 +209,16 @@ export interface CompiledOperatorOptions {
 }
 
 /** Defaults (flags, then `SSDK_*` / `NATS_URL` / `DATABASE_URL`, then built in), checked; `OperatorConfigError` on a bad one. */
-export function compileOperatorOptions(o: Omit<OperatorOptions, 'signal' | 'operatorId'>, env: Record<string, string | undefined> = process.env): CompiledOperatorOptions {
-  const databaseUrl = o.databaseUrl ?? env['DATABASE_URL'];
-  if (!databaseUrl) throw new OperatorConfigError('no PostgreSQL server: give --postgres URL or set DATABASE_URL');
+export function compileOperatorOptions(o: Omit<OperatorOptions, 'signal' | 'operatorId'>, env: Record<string, string | undefined>): CompiledOperatorOptions {
+  const stack = operatorStackSettings(o, env);
   const leaseTtlMs = o.leaseTtlMs ?? envNumber('SSDK_LEASE_TTL_MS', env) ?? 6_000;
   const heartbeatMs = o.heartbeatMs ?? envNumber('SSDK_HEARTBEAT_MS', env) ?? Math.max(50, Math.round(leaseTtlMs / 4));
   if (!(heartbeatMs < leaseTtlMs)) throw new OperatorConfigError(`the heartbeat (${heartbeatMs} ms) must be shorter than the lease (${leaseTtlMs} ms)`);
   return {
-    natsUrl: o.natsUrl ?? env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
-    databaseUrl,
-    subjectPrefix: o.subjectPrefix ?? env['SSDK_SUBJECT_PREFIX'] ?? 'ssdk',
+    natsUrl: stack.natsUrl,
+    databaseUrl: stack.databaseUrl,
+    subjectPrefix: stack.subjectPrefix,
+    ...(stack.partitions !== undefined ? { partitions: stack.partitions } : {}),
     fuse: o.fuse ?? env['SSDK_FUSE'] === '1',
     isolation: o.isolation ?? isolationFromEnv(env),
     leaseTtlMs,
@@ -223,6 +230,15 @@ export function compileOperatorOptions(o: Omit<OperatorOptions, 'signal' | 'oper
     ...(env['SSDK_HOME'] ? { home: resolve(env['SSDK_HOME']) } : {}),
     ...((o.componentCache ?? env['SSDK_COMPONENT_CACHE']) ? { componentCache: (o.componentCache ?? env['SSDK_COMPONENT_CACHE'])! } : {}),
   };
+}
+
+function operatorStackSettings(o: Omit<OperatorOptions, 'signal' | 'operatorId'>, env: Record<string, string | undefined>) {
+  try {
+    return compileStackSettings({ natsUrl: o.natsUrl, databaseUrl: o.databaseUrl, subjectPrefix: o.subjectPrefix, partitions: o.partitions }, env);
+  } catch (err) {
+    if (err instanceof SettingsError) throw new OperatorConfigError(err.message);
+    throw err;
+  }
 }
 
 /**
@@ -337,7 +353,7 @@ export async function runOperator(o: OperatorOptions): Promise<OperatorResult> {
 async function operatorSource(o: OperatorOptions, c: CompiledOperatorOptions): Promise<{ plan: PhysicalPlan; functions: UnitFunctionSource }> {
   if (o.deployed) return o.deployed;
   if (!o.file) throw new OperatorConfigError('an operator needs a services file or a deployed plan');
-  const { plan, dataflow } = await planOrThrow(o.file, { subjectPrefix: c.subjectPrefix, fuse: c.fuse, ...(o.partitions !== undefined ? { partitions: o.partitions } : {}) });
+  const { plan, dataflow } = await planOrThrow(o.file, { subjectPrefix: c.subjectPrefix, fuse: c.fuse, ...(c.partitions !== undefined ? { partitions: c.partitions } : {}) });
   const stateDir = o.stateDir ?? c.home ?? join(dirname(resolve(o.file)), '.ssdk');
   const componentCache = c.componentCache;
   return { plan, functions: sourceUnitFunctions({ file: o.file, dataflow, stateDir, ...(componentCache ? { componentCache } : {}) }) };

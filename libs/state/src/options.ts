@@ -2,6 +2,7 @@
  * Options of the two adapters, typed then compiled: every field optional with its `@default`,
  * `compile*` fills the defaults, checks ranges and returns a complete object.
  */
+import { DEFAULT_SUBJECT_PREFIX } from '@ssdk/settings';
 import { createHash } from 'node:crypto';
 import { redact } from '@ssdk/records';
 import { StateConfigError } from './errors.ts';
@@ -139,7 +140,7 @@ export function compileStateStoreOptions(options: StateStoreOptions = {}): Compi
  * Under a subject prefix other than `ssdk` the prefix is part of the name (and of its hash): the
  * same dataflow under another prefix reads other streams, so it gets its own state and offsets.
  */
-export const DEFAULT_SUBJECT_PREFIX = 'ssdk';
+export { DEFAULT_SUBJECT_PREFIX };
 
 /** See above. */
 export function dataflowSchema(namespace: string | undefined, name: string, subjectPrefix = DEFAULT_SUBJECT_PREFIX): string {

@@ -3,6 +3,7 @@
  * machine has, what is missing and how to get it) and `ssdk clean` (remove what ssdk wrote for a
  * dataflow: state, builds, logs).
  */
+import { compileStackSettings } from '@ssdk/settings';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
@@ -133,7 +134,8 @@ function checkNode(): Check {
 }
 
 async function checkNats(): Promise<Check> {
-  const url = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+  // Where every distributed command would look (the stack's one rule, @ssdk/settings).
+  const url = compileStackSettings({}, process.env).natsUrl;
   const { host, port } = hostPort(url, 4222);
   const reached = await reachable(host, port);
   return {
@@ -146,7 +148,7 @@ async function checkNats(): Promise<Check> {
 }
 
 async function checkPostgres(): Promise<Check> {
-  const url = process.env['DATABASE_URL'] ?? 'postgres://127.0.0.1:5432';
+  const url = compileStackSettings({}, process.env).databaseUrl;
   const { host, port } = hostPort(url, 5432);
   const reached = await reachable(host, port);
   return {
