@@ -228,6 +228,14 @@ describe('engine - values carried in process (snapshot, adopt)', () => {
     expect(JSON.stringify(copy)).toBe(JSON.stringify(toJsonValue(v)));
     expect(copy).toStrictEqual(toJsonValue(v));
     if (typeof v === 'object') expect(copy).not.toBe(v);
+    // An unchecked topic (`unknown`) with the planner's shape for its values: the same copies, nothing checked.
+    const unchecked = compileCodec({ kind: 'unknown' }, types, 'json', type);
+    for (const f of [unchecked.copy, unchecked.snapshot, unchecked.adopt]) {
+      const c = f(v);
+      expect(JSON.stringify(c)).toBe(JSON.stringify(toJsonValue(v)));
+      expect(c).toStrictEqual(toJsonValue(v));
+      if (typeof v === 'object') expect(c).not.toBe(v);
+    }
   });
 
   it('engine - toJsonValue fails where JSON fails', () => {
@@ -270,6 +278,54 @@ describe('engine - values carried in process (snapshot, adopt)', () => {
     const adopted = c.adopt(snapshot) as { speed: number; list: number[] };
     adopted.list.push(3);
     expect(c.adopt(snapshot)).toEqual({ speed: 1, list: [1] });
+  });
+
+  // A type of required scalar fields without renames is checked and copied by one generated
+  // function: every value around its shape must give what the general way gives (the encode's
+  // check and error, then what the bytes read back), and a copy nobody else holds.
+  const reading: TypeRef = {
+    kind: 'object',
+    properties: [
+      { name: 'car', type: prim('string'), optional: false, pos },
+      { name: 'time', type: { kind: 'primitive', name: 'i64' }, optional: false, pos },
+      { name: 'mph', type: prim('u32'), optional: false, pos },
+      { name: 'fuel', type: prim('f64'), optional: false, pos },
+      { name: 'any', type: { kind: 'number' }, optional: false, pos },
+      { name: 'speeding', type: prim('bool'), optional: false, pos },
+    ],
+  };
+  const car = (over: Record<string, unknown> = {}) => ({ car: 'car-1', time: 1_736_154_000_000, mph: 55, fuel: 40.5, any: -2.5, speeding: false, ...over });
+  it.each<[string, unknown]>([
+    ['the declared shape', car()],
+    ['-0 in every numeric field', car({ time: -0, mph: -0, fuel: -0, any: -0 })],
+    ['an integer out of range', car({ mph: 4_294_967_296 })],
+    ['a fraction in an integer field', car({ time: 1.5 })],
+    ['NaN and Infinity', car({ fuel: Number.NaN, any: Number.POSITIVE_INFINITY })],
+    ['a string where a number belongs', car({ mph: '55' })],
+    ['a number where a bool belongs', car({ speeding: 1 })],
+    ['a null field', car({ car: null })],
+    ['a field missing', { car: 'car-1', time: 1, mph: 2, fuel: 3, speeding: true }],
+    ['an undefined field', car({ fuel: undefined })],
+    ['an extra field', car({ extra: { deep: [1] } })],
+    ['fields in another order', { speeding: true, car: 'car-1', time: 1, mph: 2, fuel: 3, any: 4 }],
+    ['a lone surrogate in a string', car({ car: 'a\ud800' })],
+    ['a class instance', Object.assign(new Point(), car())],
+    ['a null-prototype object', Object.assign(Object.create(null) as object, car())],
+    ['an array', [car()]],
+    ['a string', 'car-1'],
+    ['null', null],
+  ])('engine - a scalar object type snapshots and adopts %s as its bytes would', (_n, v) => {
+    const c = compileCodec(reading, types);
+    const viaBytes = outcome(() => c.decode(c.encode(v)));
+    expect(outcome(() => c.adopt(c.snapshot(v)))).toStrictEqual(viaBytes);
+    // What a producer carries unchecked (`copy`, as JSON would write it) is checked by its reader's adopt.
+    expect(outcome(() => c.adopt(c.copy(v)))).toStrictEqual(outcome(() => c.decode(bytes(JSON.stringify(v)))));
+    const snapshot = outcome(() => c.snapshot(v));
+    if ('value' in snapshot) {
+      expect(c.wire(snapshot.value)).toBe(text(c.encode(v)));
+      expect(snapshot.value).not.toBe(v);
+      expect(c.adopt(snapshot.value)).not.toBe(snapshot.value);
+    }
   });
 
   it('engine - raw topics carry text as UTF-8 reads it back, and bytes as a copy', () => {

@@ -59,8 +59,13 @@ type Walker = (value: unknown, path: string) => unknown;
 
 const utf8 = new TextEncoder();
 
-export function compileCodec(type: TypeRef, types: Types, converter: Converter = 'json'): ValueCodec {
-  const copy = compileCopy(type, types);
+/**
+ * `copyShape`: for a topic whose values are not checked (`unknown`, the dataflow's own topics),
+ * the type its values usually have (what the planner inferred): copies of values of that shape
+ * are quicker, and exactly what they would be anyway; nothing is checked against it.
+ */
+export function compileCodec(type: TypeRef, types: Types, converter: Converter = 'json', copyShape?: TypeRef): ValueCodec {
+  const copy = compileCopy(copyShape && resolveType(type, types).kind === 'unknown' ? copyShape : type, types);
   const incoming = compileWalker(type, types, 'in', 0);
   const outgoing = compileWalker(type, types, 'out', 0);
   const check = (value: unknown): string | undefined => {
@@ -100,6 +105,21 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
       check: (value) => (typeof value === 'string' || (asBytes && value instanceof Uint8Array) ? undefined : `expected ${asBytes ? 'bytes' : 'a string'}, got ${kindOf(value)}`),
     };
   }
+  // Values of the usual shape are checked and copied in one generated pass (`compileScalarObject`);
+  // any other goes the general way, which also words the errors.
+  const quick = compileScalarObject(type, types);
+  const snapshot = quick
+    ? (value: unknown) => {
+        const out = quick(value);
+        return out === MISS ? copy(outgoing(value, '')) : out;
+      }
+    : (value: unknown) => copy(outgoing(value, ''));
+  const adopt = quick
+    ? (snapshot: unknown) => {
+        const out = quick(snapshot);
+        return out === MISS ? incoming(copy(snapshot), '') : out;
+      }
+    : (snapshot: unknown) => incoming(copy(snapshot), '');
   return {
     decode(bytes) {
       const plain = plainJsonString(bytes);
@@ -120,10 +140,16 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
       return toJsonText(outgoing(value, ''));
     },
     check,
-    snapshot: (value) => copy(outgoing(value, '')),
-    adopt: (snapshot) => incoming(copy(snapshot), ''),
+    snapshot,
+    adopt,
     wire: (snapshot) => JSON.stringify(snapshot),
-    copy,
+    // A value that passes the quick check copies the same either way, and quicker.
+    copy: quick
+      ? (value: unknown) => {
+          const out = quick(value);
+          return out === MISS ? copy(value) : out;
+        }
+      : copy,
   };
 }
 
@@ -156,26 +182,33 @@ function quickCopier(t: TypeRef, types: Types): Copier | undefined {
       const k = resolveType(p.type, types);
       return k.kind === 'number' || (k.kind === 'primitive' && k.name !== 'bytes');
     });
-    if (!scalar || names.length === 0 || names.includes('__proto__') || new Set(names).size !== names.length) return undefined;
-    // The names come from the services file: written as JSON string literals, they are only ever keys.
-    const literal = new Function('s', `return {${names.map((n) => `${JSON.stringify(n)}: s[${JSON.stringify(n)}]`).join(', ')}};`) as Copier;
-    return (v) => {
-      if (typeof v !== 'object' || v === null) return MISS;
-      const proto: unknown = Object.getPrototypeOf(v);
-      if (proto !== OBJECT_PROTO && proto !== null) return MISS;
-      const src = v as Record<string, unknown>;
-      let i = 0;
-      for (const k in src) {
-        if (k !== names[i]) return MISS;
-        const x = src[k];
-        if (typeof x === 'number') {
-          // JSON has no NaN, Infinity or -0: the generic copy changes them.
-          if (!Number.isFinite(x) || (x === 0 && 1 / x < 0)) return MISS;
-        } else if (typeof x !== 'string' && typeof x !== 'boolean' && x !== null) return MISS;
-        i++;
-      }
-      return i === names.length ? literal(src) : MISS;
-    };
+    if (!scalar || names.length === 0 || names.length > 64 || names.includes('__proto__') || new Set(names).size !== names.length) return undefined;
+    // One generated function per type: it reads each field once and builds the copy as one
+    // literal (a closure walking the names cost ~3x as much per record). A number JSON would
+    // change (NaN, Infinity, -0) or any non-scalar is a miss. The names come from the services
+    // file: written as JSON string literals, they are only ever keys.
+    const reads = names.map((n, i) => `const a${i} = v[${JSON.stringify(n)}];`).join('\n');
+    const tests = names.map((_n, i) => `(typeof a${i} === 'number' ? Number.isFinite(a${i}) && !(a${i} === 0 && 1 / a${i} < 0) : typeof a${i} === 'string' || typeof a${i} === 'boolean' || a${i} === null)`);
+    const fields = names.map((n, i) => `${JSON.stringify(n)}: a${i}`);
+    return new Function(
+      'MISS',
+      'OBJECT_PROTO',
+      'names',
+      `return function quickCopy(v) {
+        if (typeof v !== 'object' || v === null) return MISS;
+        const proto = Object.getPrototypeOf(v);
+        if (proto !== OBJECT_PROTO && proto !== null) return MISS;
+        let i = 0;
+        for (const k in v) {
+          if (k !== names[i]) return MISS;
+          i++;
+        }
+        if (i !== ${names.length}) return MISS;
+        ${reads}
+        if (!(${tests.join(' && ')})) return MISS;
+        return { ${fields.join(', ')} };
+      };`,
+    )(MISS, OBJECT_PROTO, names) as Copier;
   }
   if (r.kind === 'enum' && r.tagging !== 'untagged') {
     const variants = new Map<string, { copy: Copier; wrap: Copier }>();
@@ -200,6 +233,75 @@ function quickCopier(t: TypeRef, types: Types): Copier | undefined {
     };
   }
   return undefined;
+}
+
+/**
+ * What the walker accepts for a scalar type, as a JavaScript condition on `x` (the same
+ * checks as `compileWalker`'s), and whether its values are numbers; undefined for other types.
+ */
+function scalarTest(t: TypeRef, types: Types, x: string): { test: string; numeric: boolean } | undefined {
+  const r = resolveType(t, types);
+  const finite = { test: `typeof ${x} === 'number' && Number.isFinite(${x})`, numeric: true };
+  if (r.kind === 'number') return finite;
+  if (r.kind !== 'primitive') return undefined;
+  if (INTS.has(r.name)) {
+    const [min, max] = INT_RANGES[r.name as IntegerTypeName];
+    return { test: `typeof ${x} === 'number' && Number.isInteger(${x}) && ${x} >= ${min} && ${x} <= ${max}`, numeric: true };
+  }
+  switch (r.name) {
+    case 'f32':
+    case 'f64':
+      return finite;
+    case 'bool':
+      return { test: `typeof ${x} === 'boolean'`, numeric: false };
+    case 'string':
+      return { test: `typeof ${x} === 'string'`, numeric: false };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * For an object type of required scalar fields with no renames (a sensor reading, an event):
+ * one generated function that checks a value and copies it, as `snapshot` and `adopt` would
+ * (the walker's check, then `toJsonValue`) — when the value's own keys are exactly the fields in
+ * declared order and every field passes its check. Anything else is `MISS`, and the general
+ * way decides (and words the error). Per record it replaces two walks and a copy through
+ * closures (~220 ns) with one monomorphic pass (~35 ns). Undefined for any other type.
+ */
+function compileScalarObject(t: TypeRef, types: Types): Copier | undefined {
+  const r = resolveType(t, types);
+  if (r.kind !== 'object' || r.properties.length === 0 || r.properties.length > 64) return undefined;
+  const names = r.properties.map((p) => p.name);
+  if (names.includes('__proto__') || new Set(names).size !== names.length) return undefined;
+  const tests: string[] = [];
+  const fields: string[] = [];
+  for (const [i, prop] of r.properties.entries()) {
+    const renamed = (prop.serializeAs !== undefined && prop.serializeAs !== prop.name) || (prop.deserializeFrom !== undefined && prop.deserializeFrom !== prop.name);
+    // An optional field may be absent: the key check below would need a shape per subset.
+    if (renamed || prop.optional || resolveType(prop.type, types).kind === 'option') return undefined;
+    const scalar = scalarTest(prop.type, types, `a${i}`);
+    if (!scalar) return undefined;
+    tests.push(`(${scalar.test})`);
+    // JSON has no -0: the copy writes 0 (a NaN or an infinity fails the check).
+    fields.push(`${JSON.stringify(prop.name)}: ${scalar.numeric ? `a${i} === 0 ? 0 : a${i}` : `a${i}`}`);
+  }
+  // The names come from the services file: written as JSON string literals, they are only ever keys.
+  const reads = names.map((n, i) => `const a${i} = v[${JSON.stringify(n)}];`).join('\n');
+  const body = `
+    if (typeof v !== 'object' || v === null) return MISS;
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== OBJECT_PROTO && proto !== null) return MISS;
+    let i = 0;
+    for (const k in v) {
+      if (k !== names[i]) return MISS;
+      i++;
+    }
+    if (i !== ${names.length}) return MISS;
+    ${reads}
+    if (!(${tests.join(' && ')})) return MISS;
+    return { ${fields.join(', ')} };`;
+  return new Function('MISS', 'OBJECT_PROTO', 'names', `return function scalarObject(v) {${body}\n};`)(MISS, OBJECT_PROTO, names) as Copier;
 }
 
 /**

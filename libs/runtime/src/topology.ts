@@ -323,7 +323,8 @@ function runtimeTopic(t: PlanTopic, types: TypeTable): RuntimeTopic {
     partitions: t.partitions,
     converter: t.value.converter,
     key: keyCodec(declared && t.key?.converter === 'raw'),
-    value: compileCodec(declared ? fromPlanType(t.value.schema) : { kind: 'unknown' }, types, t.value.converter),
+    // Unchecked topics still copy their values quicker when they have the inferred shape.
+    value: declared ? compileCodec(fromPlanType(t.value.schema), types, t.value.converter) : compileCodec({ kind: 'unknown' }, types, t.value.converter, fromPlanType(t.value.schema)),
     ...(t.schedule ? { schedule: t.schedule } : {}),
   };
 }
