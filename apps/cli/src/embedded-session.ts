@@ -20,6 +20,7 @@ import { embeddedStateDir, stateDir } from './state-dir.ts';
 import { inlineConnectors, type Dataflow, type Diagnostic } from '@ssdk/spec';
 import type { ParsedCommand } from './args.ts';
 import { isolationOf } from './distributed.ts';
+import { timed, timedCheck } from './timings.ts';
 
 /** Embedded mode runs one partition per topic: one process gains no parallelism from more, and
  * one partition keeps records in exactly the order they were produced. */
@@ -88,7 +89,7 @@ export class SessionError extends Error {
 
 export async function openSession(o: SessionOptions): Promise<Session> {
   // One process: no reason to hop through a topic between steps that can run together.
-  const planned = await planServicesFile(o.file, { partitions: o.partitions ?? EMBEDDED_PARTITIONS, fuse: true, checkCode: checkFunctionCode });
+  const planned = await timed('parse', () => planServicesFile(o.file, { partitions: o.partitions ?? EMBEDDED_PARTITIONS, fuse: true, checkCode: timedCheck(checkFunctionCode) }));
   if (!planned.plan) throw new SessionError(`${o.file} has errors`, planned.diagnostics);
   const file = o.file;
   const { plan, dataflow } = planned;
@@ -114,7 +115,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     // `ctx.sql` reads the committed state tables: with in-memory checkpoints there are none.
     const sql = stateStore ? (query: string, params: unknown[], options?: { timeoutMs?: number }) => stateStore.query(query, params, options) : undefined;
     sandbox = sandboxed
-      ? await openSandbox({ dataflow, stateDir: stateDir(file, o.stateDir), sandboxAll: isolation === 'sandbox', ...(o.onBuild ? { onBuild: o.onBuild } : {}), ...(sql ? { sql } : {}) })
+      ? await timed('component', () => openSandbox({ dataflow, stateDir: stateDir(file, o.stateDir), sandboxAll: isolation === 'sandbox', ...(o.onBuild ? { onBuild: o.onBuild } : {}), ...(sql ? { sql } : {}) }))
       : undefined;
     df = await startEmbedded({
       plan,

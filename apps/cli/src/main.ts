@@ -10,6 +10,7 @@ import { countBySeverity, plural, printDiagnostics } from './diagnostics.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from './exit-codes.ts';
 import { ssdkVersion } from './installation.ts';
 import { processIo, type CliIo } from './io.ts';
+import { sinceProcessStart, writeTimings } from './timings.ts';
 
 interface Command {
   spec: CommandSpec;
@@ -73,6 +74,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   try {
     if (!known) throw new UsageError(`unknown command \`${name}\`${suggest(name)}`);
     command = await known.load();
+    sinceProcessStart('start');
     const parsed = parseCommand(command.spec, rest);
     if (parsed.help) {
       io.out(renderHelp(command.spec));
@@ -81,6 +83,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return await command.run(parsed, io);
   } catch (err) {
     return reportFailure(err, io, known?.name);
+  } finally {
+    writeTimings();
   }
 }
 

@@ -7,6 +7,7 @@ import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
 import { stateDir } from '../state-dir.ts';
+import { timed, timedCheck } from '../timings.ts';
 import { optionalString, servicesFileArg } from './generate.ts';
 
 export const buildSpec: CommandSpec = {
@@ -23,7 +24,7 @@ export const buildSpec: CommandSpec = {
 
 export async function runBuild(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const file = servicesFileArg(cmd, io);
-  const checked = await checkServicesFile(file, { checkCode: checkFunctionCode });
+  const checked = await timed('parse', () => checkServicesFile(file, { checkCode: timedCheck(checkFunctionCode) }));
   // Paths as reportBuildError prints them: relative to where the command runs.
   printDiagnostics(io, checked.diagnostics.map((d) => ({ ...d, pos: { ...d.pos, file: relative(io.cwd, d.pos.file) || d.pos.file } })));
   if (countBySeverity(checked.diagnostics).errors > 0) return EXIT_USER_ERROR;
@@ -34,7 +35,7 @@ export async function runBuild(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const ticker = elapsedTicker(io);
   let result;
   try {
-    result = await buildDataflow({
+    result = await timed('component', () => buildDataflow({
       dataflow: checked.dataflow,
       graph,
       stateDir: home,
@@ -44,7 +45,7 @@ export async function runBuild(cmd: ParsedCommand, io: CliIo): Promise<number> {
         io.out(progressLine(io, p));
         if (p.status === 'building') ticker.start();
       },
-    });
+    }));
   } catch (err) {
     ticker.stop();
     const code = reportBuildError(err, io);
