@@ -10,12 +10,14 @@
  * `ctx.state('name')` naming a state its service does not have.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { isBuiltin } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type * as TypeScript from 'typescript';
 import { camelCase, snakeCase, type Dataflow, type Diagnostic, type SourcePos } from '@ssdk/spec';
 import type { DataflowGraph, ServicePipeline, StepSite } from '@ssdk/plan';
 import { generateCtxDeclarations, generateTypesTs, typeNamesIn } from '@ssdk/wit';
+import { checkCacheDir, contentHash, fileHash, readCheck, writeCheck, type CheckInputs } from './check-cache.ts';
 import { findModule } from './steps.ts';
 
 /** Every code the check reports, with what it means. */
@@ -36,9 +38,15 @@ export type FunctionDiagnosticCode = keyof typeof FUNCTION_DIAGNOSTICS;
 let ts: typeof TypeScript;
 let compilerOptions: TypeScript.CompilerOptions;
 
+const requireHere = createRequire(import.meta.url);
+/** The compiler's package folder: its files are the compiler's version, not the user's input. */
+const compilerDir = dirname(requireHere.resolve('typescript/package.json'));
+
 async function loadCompiler(): Promise<void> {
   if (ts) return;
-  ts = ((await import('typescript')) as unknown as { default: typeof TypeScript }).default;
+  // require, not import(): an ES import of a CommonJS module first scans its 9 MB for export
+  // names (cjs-module-lexer, measured ~0.4 CPU s), which a require skips.
+  ts = requireHere('typescript') as typeof TypeScript;
   compilerOptions = {
     strict: true,
     // Unannotated parameters are the user's choice (they stay `any`); everything annotated is checked.
@@ -80,6 +88,18 @@ interface ModuleUse {
  * components and imported package functions are left to their own checks).
  */
 export async function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Promise<Diagnostic[]> {
+  return checkFunctionCodeWith(df, graph, { cacheDir: checkCacheDir() });
+}
+
+export interface CheckCodeOptions {
+  /** Where results are kept by content (`check-cache.ts`); none: every call runs the compiler. */
+  cacheDir?: string | undefined;
+  /** Told whether a kept result answered (true) or the compiler ran (false); not called when there was no TypeScript to check. */
+  onCache?: (hit: boolean) => void;
+}
+
+/** `checkFunctionCode` with its cache chosen by the caller. */
+export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, options: CheckCodeOptions): Promise<Diagnostic[]> {
   const dir = dirname(resolve(df.file));
   const fnDir = join(dir, 'functions');
   const out: Diagnostic[] = [];
@@ -159,19 +179,48 @@ export async function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Pro
     }
   }
 
+  const roots = [...inline.keys(), ...modules.keys()];
+  if (roots.length === 0) return out;
+  const cacheDir = options.cacheDir;
+  const key = cacheDir ? checkKey(df, virtual, inline, modules) : undefined;
+  if (cacheDir && key) {
+    const kept = readCheck(cacheDir, key);
+    options.onCache?.(kept !== undefined);
+    if (kept) return [...out, ...kept];
+  }
+  const before = out.length;
+
   await loadCompiler();
+  const inputs: CheckInputs = { files: {}, probes: {}, dirs: {} };
+  // What the compiler looks at outside its own package and the generated files: the inputs a kept result depends on.
+  const outside = (f: string) => !virtual.has(f) && !f.startsWith(compilerDir);
   const host = ts.createCompilerHost(compilerOptions, true);
   const fileExists = host.fileExists.bind(host);
   const readFile = host.readFile.bind(host);
   const getSourceFile = host.getSourceFile.bind(host);
   const libDir = dirname(ts.getDefaultLibFilePath(compilerOptions));
   const directoryExists = host.directoryExists?.bind(host);
-  host.fileExists = (f) => virtual.has(f) || fileExists(f);
-  host.directoryExists = (d) => d === fnDir || d === dir || (directoryExists ? directoryExists(d) : true);
-  host.readFile = (f) => virtual.get(f) ?? readFile(f);
+  host.fileExists = (f) => {
+    if (virtual.has(f)) return true;
+    const found = fileExists(f);
+    if (outside(f)) inputs.probes[f] = found;
+    return found;
+  };
+  host.directoryExists = (d) => {
+    if (d === fnDir || d === dir) return true;
+    const found = directoryExists ? directoryExists(d) : true;
+    if (outside(d)) inputs.dirs[d] = found;
+    return found;
+  };
+  host.readFile = (f) => {
+    const text = virtual.get(f) ?? readFile(f);
+    if (outside(f)) inputs.files[f] = fileHash(f);
+    return text;
+  };
   host.getSourceFile = (f, lang, onError, create) => {
     const text = virtual.get(f);
     if (text !== undefined) return ts.createSourceFile(f, text, lang, true);
+    if (outside(f)) inputs.files[f] = fileHash(f);
     if (!f.startsWith(libDir)) return getSourceFile(f, lang, onError, create);
     let lib = libFiles.get(f);
     if (!lib) {
@@ -180,8 +229,6 @@ export async function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Pro
     }
     return lib;
   };
-  const roots = [...inline.keys(), ...modules.keys()];
-  if (roots.length === 0) return out;
   const program = ts.createProgram({ rootNames: roots, options: compilerOptions, host });
   const checker = program.getTypeChecker();
 
@@ -261,7 +308,31 @@ export async function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Pro
     }
     checkStateNames(file, [...new Set(uses.map((u) => u.service))], df, checker, where, report);
   }
+  if (cacheDir && key) writeCheck(cacheDir, key, inputs, out.slice(before));
   return out;
+}
+
+/** This module's own code: a changed check must not answer from results of the old one. */
+let ownCode: string | undefined;
+
+/** The cache key: everything the check is given besides the files the compiler reads (those are recorded as inputs). */
+function checkKey(df: Dataflow, virtual: Map<string, string>, inline: Map<string, InlineFile>, modules: Map<string, ModuleUse[]>): string {
+  ownCode ??= fileHash(fileURLToPath(import.meta.url)) ?? '';
+  const compiler = (JSON.parse(readFileSync(join(compilerDir, 'package.json'), 'utf8')) as { version: string }).version;
+  return contentHash(
+    JSON.stringify({
+      scheme: 1,
+      ownCode,
+      compiler,
+      // Positions of modules of a relative services file are shown relative to where ssdk runs.
+      file: df.file,
+      cwd: df.file.startsWith('/') ? '' : process.cwd(),
+      virtual: [...virtual].sort(([a], [b]) => (a < b ? -1 : 1)),
+      inline: [...inline.values()].map((f) => [f.path, f.site.id, f.service, f.codePos, f.prefixLines]),
+      modules: [...modules].map(([path, uses]) => [path, uses.map((u) => [u.site.id, u.service, JSON.stringify(u.site.step.fn.source)])]),
+      states: Object.entries(df.services).map(([name, s]) => [name, s.states.map((st) => st.name)]),
+    }),
+  );
 }
 
 function stepsOf(p: ServicePipeline): StepSite[] {

@@ -11,3 +11,4 @@
 export * from './native.ts';
 export * from './steps.ts';
 export * from './check.ts';
+export * from './check-cache.ts';

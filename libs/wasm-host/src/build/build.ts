@@ -12,11 +12,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { camelCase, snakeCase, type Dataflow, type Step } from '@ssdk/spec';
 import type { DataflowGraph, StepSite } from '@ssdk/plan';
-import { FunctionCompileError, stepSource } from '@ssdk/functions';
+import { FunctionCompileError, stepSource, userCacheDir } from '@ssdk/functions';
 import { generateWit, HOST_WIT } from '@ssdk/wit';
 import { formatLocation } from '../host/errors.ts';
 import { MANIFEST_FILE, MANIFEST_VERSION, type BuildManifest, type ManifestComponent, type ManifestStep } from '../host/manifest.ts';
@@ -35,11 +34,7 @@ const BUILD_SCHEME = 'ssdk-build/2';
  * number of processes may share it.
  */
 export function componentCacheDir(env: Record<string, string | undefined> = process.env): string | undefined {
-  const chosen = env['SSDK_COMPONENT_CACHE'];
-  if (chosen === 'off') return undefined;
-  if (chosen) return chosen;
-  const base = env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
-  return join(base, 'ssdk', 'components');
+  return userCacheDir('SSDK_COMPONENT_CACHE', 'components', env);
 }
 
 export interface BuildOptions {
