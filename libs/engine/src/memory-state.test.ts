@@ -141,4 +141,52 @@ describe('engine - memory state', () => {
     expect(s.get('c', 'b')).toBeUndefined();
     s.endUndo();
   });
+  it('engine - the undo log keeps one entry per key between marks, and still takes every write back to any mark', () => {
+    const s = new MemoryState();
+    s.load('c', 'a', 0);
+    s.beginUndo();
+    for (let i = 1; i <= 1000; i++) s.set('c', 'a', i);
+    // A thousand writes of one key since the last mark: one entry (three slots).
+    const mark = s.undoMark();
+    expect(mark).toBe(3);
+    for (let i = 0; i < 1000; i++) s.set('c', i % 2 ? 'a' : 'b', i);
+    expect(s.undoMark()).toBe(9);
+    s.undo(mark);
+    expect([s.get('c', 'a'), s.get('c', 'b')]).toEqual([1000, undefined]);
+    s.undo();
+    expect(s.get('c', 'a')).toBe(0);
+    s.endUndo();
+  });
+
+  // Random writes, deletes, marks, savepoints and undos over a few keys and windows, against a
+  // model that copies the whole state at every mark: whatever the log leaves out, an undo to any
+  // mark still held gives exactly the state of that moment.
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('engine - undo to any mark restores that moment (random run, seed %i)', (seed) => {
+    let x = seed * 7919;
+    const rand = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
+    const s = new MemoryState();
+    const windows = [undefined, w1, w2];
+    const dump = () => JSON.stringify(windows.map((w) => [...s.entries('c', w)].sort()));
+    s.load('c', 'k0', 'loaded');
+    s.beginUndo();
+    const marks: Array<{ mark: number; at: string }> = [{ mark: 0, at: dump() }];
+    for (let step = 0; step < 400; step++) {
+      const op = rand(10);
+      const key = `k${rand(4)}`;
+      const w = windows[rand(3)];
+      if (op < 5) s.set('c', key, step, w);
+      else if (op < 6) s.delete('c', key, w);
+      else if (op < 8) marks.push({ mark: rand(2) ? s.undoMark() : s.savepoint(), at: dump() });
+      else if (marks.length > 1) {
+        // Back to a mark still held: the marks after it are gone.
+        const i = rand(marks.length);
+        s.undo(marks[i]!.mark);
+        expect(dump()).toBe(marks[i]!.at);
+        marks.length = i + 1;
+      }
+    }
+    s.undo();
+    expect(dump()).toBe(marks[0]!.at);
+    s.endUndo();
+  });
 });

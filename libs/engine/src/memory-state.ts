@@ -46,6 +46,14 @@ interface Dirty {
   keys: Set<Key>;
 }
 
+/** What a state remembers of one window between checkpoints (see `remember`). */
+interface Slot {
+  bucket: Map<Key, unknown>;
+  dirty: Set<Key>;
+  /** key -> where in the undo log its value before a write was last put (see `logUndo`). */
+  logged: Map<Key, number>;
+}
+
 /** Window objects whose bucket a state remembers between checkpoints (see `remember`). */
 const SLOTS_MAX = 4096;
 
@@ -64,9 +72,10 @@ export class MemoryState implements StateAccess {
   private lastWindow: WindowBounds | undefined;
   private lastBucket: Map<Key, unknown> | undefined;
   private lastDirty: Set<Key> | undefined;
+  private lastLogged: Map<Key, number> | undefined;
   private lastCheck: StateWriteCheck | undefined;
-  /** state -> window object -> its bucket and dirty set (see `remember`); cleared with `forget`. */
-  private readonly slots = new Map<string, Map<WindowBounds | undefined, { bucket: Map<Key, unknown>; dirty: Set<Key> }>>();
+  /** state -> window object -> its bucket, dirty set and undo positions (see `remember`); cleared with `forget`. */
+  private readonly slots = new Map<string, Map<WindowBounds | undefined, Slot>>();
   private readonly checks: ReadonlyMap<string, StateWriteCheck> | undefined;
 
   private readonly loadedAt = new Map<string, Map<Key, number>>();
@@ -77,6 +86,14 @@ export class MemoryState implements StateAccess {
    */
   private readonly undoLog: unknown[] = [];
   private undoing = false;
+  /**
+   * The latest mark handed out (`undoMark`, `savepoint`; 0 from `beginUndo`). A key written
+   * again after its value was logged at or past it is not logged again: an undo to that mark,
+   * or to any before it, restores the older value anyway. A batch writes the same few keys over
+   * and over (20 words, 8 cars): without this the log grew by three slots per write, to a
+   * million entries per batch, and pushing to it was two thirds of a write's time.
+   */
+  private undoFloor = 0;
 
   /**
    * `refs` answers lookups of states this one does not hold (ref-states owned elsewhere);
@@ -103,7 +120,7 @@ export class MemoryState implements StateAccess {
   set(state: string, key: Key, value: unknown, window?: WindowBounds): void {
     if (state !== this.lastState || window !== this.lastWindow) this.remember(state, window);
     this.lastCheck?.(key, value);
-    if (this.undoing) this.undoLog.push(this.lastBucket, key, this.lastBucket!.get(key));
+    if (this.undoing) this.logUndo(key);
     this.lastBucket!.set(key, value);
     this.lastDirty!.add(key);
   }
@@ -116,7 +133,7 @@ export class MemoryState implements StateAccess {
       return;
     }
     if (state !== this.lastState || window !== this.lastWindow) this.remember(state, window);
-    if (this.undoing) this.undoLog.push(this.lastBucket, key, this.lastBucket!.get(key));
+    if (this.undoing) this.logUndo(key);
     this.lastBucket!.delete(key);
     this.lastDirty!.add(key);
   }
@@ -169,12 +186,29 @@ export class MemoryState implements StateAccess {
    */
   beginUndo(): void {
     this.undoLog.length = 0;
+    this.undoFloor = 0;
     this.undoing = true;
   }
 
-  /** Where the undo log stands: `undo(mark)` takes back only the writes made after it (one input message of a batch). */
+  /**
+   * Where the undo log stands: `undo(mark)` takes back only the writes made after it (one input
+   * message of a batch). It grows after a mark exactly when a write follows (every key's first
+   * write after a mark is logged).
+   */
   undoMark(): number {
-    return this.undoLog.length;
+    return (this.undoFloor = this.undoLog.length);
+  }
+
+  /** Logs the current bucket's `key` before a write, unless it was logged since the latest mark. */
+  private logUndo(key: Key): void {
+    const log = this.undoLog;
+    const bucket = this.lastBucket!;
+    const logged = this.lastLogged!;
+    const at = logged.get(key);
+    // The position is checked against the log itself: it may have been cut back (`undo`) or begun again since.
+    if (at !== undefined && at >= this.undoFloor && log[at] === bucket && log[at + 1] === key) return;
+    logged.set(key, log.length);
+    log.push(bucket, key, bucket.get(key));
   }
 
   /**
@@ -190,6 +224,8 @@ export class MemoryState implements StateAccess {
       else bucket.set(log[i + 1] as Key, value);
     }
     log.length = mark;
+    // Marks past this one are gone with their entries.
+    if (mark < this.undoFloor) this.undoFloor = mark;
   }
 
   endUndo(): void {
@@ -202,7 +238,7 @@ export class MemoryState implements StateAccess {
    * own `beginUndo` or not: a native batch stopped at its time limit leaves no change behind.
    */
   savepoint(): number {
-    if (this.undoing) return this.undoLog.length;
+    if (this.undoing) return this.undoMark();
     this.beginUndo();
     return -1;
   }
@@ -245,9 +281,10 @@ export class MemoryState implements StateAccess {
     let slot = slots.get(window);
     // Without checkpoints (a test's state) window objects would pile up: start over.
     if (!slot && slots.size >= SLOTS_MAX) slots.clear();
-    if (!slot) slots.set(window, (slot = { bucket: this.bucket(state, window, true)!, dirty: this.dirtyOf(state, window) }));
+    if (!slot) slots.set(window, (slot = { bucket: this.bucket(state, window, true)!, dirty: this.dirtyOf(state, window), logged: new Map() }));
     this.lastBucket = slot.bucket;
     this.lastDirty = slot.dirty;
+    this.lastLogged = slot.logged;
     this.lastCheck = this.checks?.get(state);
     this.lastState = state;
     this.lastWindow = window;
@@ -268,6 +305,7 @@ export class MemoryState implements StateAccess {
     this.lastWindow = undefined;
     this.lastBucket = undefined;
     this.lastDirty = undefined;
+    this.lastLogged = undefined;
     this.lastCheck = undefined;
   }
 
