@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkDataflow, planDataflow } from '@ssdk/plan';
-import { sourceFunctions, startEmbedded, type ChainExecutor, type ProduceRecord, type SandboxFactory, type UnitMetricsSnapshot } from '@ssdk/runtime';
+import { guardForBenchmarks, sourceFunctions, startEmbedded, type ChainExecutor, type ProduceRecord, type SandboxFactory, type UnitMetricsSnapshot } from '@ssdk/runtime';
 import { loadServicesFile } from '@ssdk/spec';
 import { openWasmHost } from '@ssdk/wasm-host';
 
@@ -73,6 +73,11 @@ export interface EmbeddedRunOptions {
   batchMessages?: number;
   /** Guest workers of a sandboxed run: one per CPU when unset. */
   workers?: number;
+  /**
+   * Native functions without `function-timeout` (no V8 watchdog per guarded call): the
+   * baseline that prices the guard, in the same run. Benchmarks only.
+   */
+  unguarded?: boolean;
 }
 
 export interface EmbeddedRun {
@@ -82,6 +87,8 @@ export interface EmbeddedRun {
   metrics: UnitMetricsSnapshot[];
   rss: number;
   guestWorkers: number | undefined;
+  /** Native runs: calls made under the time limit (each one a watchdog thread). */
+  guardedCalls: number;
 }
 
 /** Runs `file` embedded over `input` (produced to `topic` in slices), to the end of input. */
@@ -97,6 +104,8 @@ export async function runEmbedded(file: string, topic: string, input: ProduceRec
     ...(options.batchMessages ? { batchMessages: options.batchMessages } : {}),
   });
   const rss = measureRss();
+  guardForBenchmarks.unguarded = options.unguarded === true;
+  const calls0 = guardForBenchmarks.calls;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < input.length; i += 50_000) await df.produce(topic, input.slice(i, i + 50_000));
@@ -104,11 +113,13 @@ export async function runEmbedded(file: string, topic: string, input: ProduceRec
   await df.ended();
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  const guardedCalls = guardForBenchmarks.calls - calls0;
+  guardForBenchmarks.unguarded = false;
   const metrics = df.metrics();
   const guestWorkers = sandbox?.workers();
   await df.stop();
   await sandbox?.close();
-  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, metrics, rss: rss(), guestWorkers };
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, metrics, rss: rss(), guestWorkers, guardedCalls };
 }
 
 export function report(name: string, records: number, ms: number, rss: number, extra = '', cpuMs?: number) {

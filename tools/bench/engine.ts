@@ -10,7 +10,10 @@
  * latency percentiles and peak RSS (the component is built in a child process, so the RSS is the
  * runtime's). Not a test: numbers, not verdicts.
  *
- *   npx tsx tools/bench/engine.ts [--records N] [--sandbox-records N] [--no-fuse] [--no-sandbox] [--only word-count|sensors]
+ * Native runs twice, the second time without function-timeout: what the time limit costs
+ * (`--no-guard-baseline` skips it).
+ *
+ *   npx tsx tools/bench/engine.ts [--records N] [--sandbox-records N] [--no-fuse] [--no-sandbox] [--no-guard-baseline] [--only word-count|sensors]
  *     [--partitions N] [--batch-messages N] [--guest-workers N,M] (sandboxed runs, one per worker count; default: one per CPU)
  */
 import { spawnSync } from 'node:child_process';
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     'sandbox-records': { type: 'string', default: '200000' },
     'no-fuse': { type: 'boolean', default: false },
     'no-sandbox': { type: 'boolean', default: false },
+    'no-guard-baseline': { type: 'boolean', default: false },
     only: { type: 'string' },
     partitions: { type: 'string', default: '1' },
     'batch-messages': { type: 'string' },
@@ -46,14 +50,21 @@ const NS = Math.min(N, Number(values['sandbox-records']));
 const withSandbox = values['no-sandbox'] !== true;
 
 /** Runs an example embedded with this run's layout. */
-function runEmbedded(example: string, topic: string, input: ProduceRecord[], mode: 'native' | 'sandbox', workers?: number) {
+function runEmbedded(example: string, topic: string, input: ProduceRecord[], mode: 'native' | 'sandbox', workers?: number, unguarded = false) {
   return runFile(`${repo}examples/${example}/services.yaml`, topic, input, mode, {
     partitions: PARTITIONS,
     fuse,
     ...(BATCH_MESSAGES ? { batchMessages: BATCH_MESSAGES } : {}),
     ...(workers !== undefined ? { workers } : {}),
+    ...(unguarded ? { unguarded } : {}),
   });
 }
+
+// Native runs again without the time limit, after the guarded run (so warm-up favours the
+// baseline, not the guard): what function-timeout costs, same run.
+const GUARD_BASELINE = values['no-guard-baseline'] !== true;
+const guarded = (r: { guardedCalls: number }) => `(${r.guardedCalls.toLocaleString('en')} calls under function-timeout)`;
+const guardCost = (r: { cpuMs: number }, u: { cpuMs: number }) => `${(((r.cpuMs - u.cpuMs) / u.cpuMs) * 100).toFixed(1)}%`;
 
 // --- inputs (seeded, so every run measures the same work) -------------------------------------
 function prng(seed: number) {
@@ -124,9 +135,13 @@ async function wordCount() {
   }
   const layout = fuse ? ', fused' : ', one unit per step';
   const r = await runEmbedded('word-count', 'sentences', input, 'native');
-  report(`ssdk embedded, native functions${layout} (sentences)`, N, r.ms, r.rss, '', r.cpuMs);
+  report(`ssdk embedded, native functions${layout} (sentences)`, N, r.ms, r.rss, guarded(r), r.cpuMs);
   report(`  … the map/count path (words)`, wordsOf(r.metrics), r.ms, r.rss, `(${Math.round((wordsOf(r.metrics) / r.cpuMs) * 1000).toLocaleString('en')} words per CPU second)`);
   unitLines(r.metrics);
+  if (GUARD_BASELINE) {
+    const u = await runEmbedded('word-count', 'sentences', input, 'native', undefined, true);
+    report(`  baseline: the same, no function-timeout`, N, u.ms, u.rss, `(guard costs ${guardCost(r, u)} CPU)`, u.cpuMs);
+  }
   if (!withSandbox) return;
   for (const workers of GUEST_WORKERS) {
     const s = await runEmbedded('word-count', 'sentences', input.slice(0, NS), 'sandbox', workers);
@@ -168,8 +183,12 @@ async function sensors() {
   }
   const layout = fuse ? ', fused' : ', one unit per step';
   const r = await runEmbedded('car-sensors', 'car-readings', input, 'native');
-  report(`ssdk embedded, native functions${layout}`, N, r.ms, r.rss, '', r.cpuMs);
+  report(`ssdk embedded, native functions${layout}`, N, r.ms, r.rss, guarded(r), r.cpuMs);
   unitLines(r.metrics);
+  if (GUARD_BASELINE) {
+    const u = await runEmbedded('car-sensors', 'car-readings', input, 'native', undefined, true);
+    report(`  baseline: the same, no function-timeout`, N, u.ms, u.rss, `(guard costs ${guardCost(r, u)} CPU)`, u.cpuMs);
+  }
   if (!withSandbox) return;
   for (const workers of GUEST_WORKERS) {
     const s = await runEmbedded('car-sensors', 'car-readings', input.slice(0, NS), 'sandbox', workers);

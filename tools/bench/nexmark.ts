@@ -5,7 +5,10 @@
  * exactly-once checkpoints). Prints events/s, CPU seconds and peak RSS. Not a test: numbers.
  *
  *   npx tsx tools/bench/nexmark.ts [--events N] [--sandbox-events N] [--no-sandbox] [--only q0,q5,...]
- *     [--partitions N] [--no-fuse] [--rate EVENTS_PER_S]
+ *     [--partitions N] [--no-fuse] [--rate EVENTS_PER_S] [--no-guard-baseline]
+ *
+ * Embedded native runs twice, the second time without function-timeout: what the time limit
+ * costs, same run (`--no-guard-baseline` skips it).
  *
  * Events are generated before the clock starts (the generator is not what is measured) at
  * `--rate` events per second of event time (Nexmark's default 10,000), so 500,000 events span
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     events: { type: 'string', default: '500000' },
     'sandbox-events': { type: 'string', default: '100000' },
     'no-sandbox': { type: 'boolean', default: false },
+    'no-guard-baseline': { type: 'boolean', default: false },
     'no-fuse': { type: 'boolean', default: false },
     only: { type: 'string' },
     partitions: { type: 'string', default: '1' },
@@ -278,8 +282,13 @@ async function benchQuery(query: string): Promise<void> {
   const file = `${repo}examples/nexmark/${query}/services.yaml`;
   const layout = { partitions: Number(values.partitions), fuse: values['no-fuse'] !== true };
   const r = await runEmbedded(file, 'events', input, 'native', layout);
-  report('ssdk embedded, native functions', n, r.ms, r.rss, `(${(n / (r.cpuMs / 1000)).toLocaleString('en', { maximumFractionDigits: 0 })} events per CPU second)`, r.cpuMs);
+  report('ssdk embedded, native functions', n, r.ms, r.rss, `(${(n / (r.cpuMs / 1000)).toLocaleString('en', { maximumFractionDigits: 0 })} events per CPU second, ${r.guardedCalls.toLocaleString('en')} calls under function-timeout)`, r.cpuMs);
   unitLines(r.metrics);
+  if (!values['no-guard-baseline']) {
+    // Again without the time limit, after the guarded run (warm-up favours the baseline): what function-timeout costs.
+    const u = await runEmbedded(file, 'events', input, 'native', { ...layout, unguarded: true });
+    report('  baseline: the same, no function-timeout', n, u.ms, u.rss, `(${(n / (u.cpuMs / 1000)).toLocaleString('en', { maximumFractionDigits: 0 })} events per CPU second; guard costs ${(((r.cpuMs - u.cpuMs) / u.cpuMs) * 100).toFixed(1)}% CPU)`, u.cpuMs);
+  }
   if (!values['no-sandbox']) {
     const s = await runEmbedded(file, 'events', input.slice(0, ns), 'sandbox', layout);
     report(`ssdk embedded, sandboxed, ${s.guestWorkers} guest worker(s)`, ns, s.ms, s.rss, '', s.cpuMs);

@@ -16,6 +16,8 @@ export * from './embedded.ts';
 export * from './metrics.ts';
 export * from './topology.ts';
 export * from './unit-logic.ts';
+// Benchmarks only: counts guarded calls and prices the limit against a baseline (see its comment).
+export { guardForBenchmarks } from './native-executor.ts';
 export { runUnitTask, type UnitTaskOptions } from './unit-task.ts';
 export * from './operator.ts';
 export { envNumber, leaseOwnerId } from './settings.ts';

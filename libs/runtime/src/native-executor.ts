@@ -120,7 +120,7 @@ export function nativeExecutor(steps: readonly ChainStep[], o: NativeExecutorOpt
     await runSplit(inputs.slice(mid), offset + mid, state, discard, into);
   }
 
-  return {
+  const executor: ChainExecutor = {
     async run(inputs, state, options) {
       const into: ChainResult = { outputs: [], failures: [] };
       if (inputs.length > 0) await runSplit(inputs, 0, state, options?.discardOutputs === true, into);
@@ -139,6 +139,73 @@ export function nativeExecutor(steps: readonly ChainStep[], o: NativeExecutorOpt
       return reason === undefined ? r.value : { failure: rejectedFailure(flushStep.id, -1, record, reason) };
     },
   };
+  NATIVE.set(executor, { body, ...(flushStep ? { flushStep } : {}), common, timeoutMs, o });
+  return executor;
+}
+
+/** What a native executor runs, for sections (`runSection`) that make several of its calls at once. */
+interface NativeChain {
+  body: readonly ChainStep[];
+  flushStep?: ChainStep;
+  common: ChainOptions;
+  timeoutMs: number;
+  o: NativeExecutorOptions;
+}
+const NATIVE = new WeakMap<ChainExecutor, NativeChain>();
+
+/** The calls a section's job makes: an executor's `run` and `flush`, synchronous, with no guard of their own. */
+export interface SectionCalls {
+  run(executor: ChainExecutor, inputs: readonly ChainInput[], options?: { discardOutputs?: boolean }): ChainResult;
+  flush(executor: ChainExecutor, window: WindowBounds): { output?: EngineRecord; failure?: ChainFailure };
+}
+
+/**
+ * Runs `job` — the `run`/`flush` calls of a unit's native executors over a whole batch and the
+ * windows it closes — under ONE time limit, the longest of the executors'. Each guarded call
+ * starts a V8 watchdog thread (50–250 µs of CPU on a busy machine), so one per call and per
+ * window flush cost native dataflows 15–70% of their CPU; one per batch is what the limit needs.
+ *
+ * Undefined when the section cannot answer for the calls one by one: an executor is not native
+ * (sandboxed), the job ran past the limit, or a function left a promise behind (its record is
+ * known only to a call of its own). Its state changes and log lines are then gone, and the
+ * caller makes the calls separately — each under its own limit, a batch halved until the slow
+ * record is alone — so verdicts are the same as without sections, only found later.
+ *
+ * `job` may run more than once (`ctx.sql` rounds, a stop while `ctx.http` waited): it must
+ * change nothing but the state it is given, and return what the caller applies once it is done.
+ */
+export async function runSection<R>(executors: ReadonlyArray<ChainExecutor | undefined>, state: StateAccess, job: (calls: SectionCalls) => R): Promise<{ value: R } | undefined> {
+  const natives: NativeChain[] = [];
+  for (const e of executors) {
+    if (!e) continue;
+    const n = NATIVE.get(e);
+    if (!n) return undefined;
+    natives.push(n);
+  }
+  if (natives.length === 0) return undefined;
+  const limit = Math.max(...natives.map((n) => n.timeoutMs));
+  // Every executor of a unit logs to the unit's sink and queries its store: the first one's serve all.
+  const position = { input: 0 };
+  const r = await guardedRun(
+    state,
+    limit,
+    natives[0]!.o,
+    position,
+    (x) =>
+      job({
+        run(executor, inputs, options) {
+          if (inputs.length === 0) return { outputs: [], failures: [] };
+          const n = NATIVE.get(executor)!;
+          return runChain(n.body, inputs, { ...n.common, ...x, position, ...(options?.discardOutputs ? { discardOutputs: true } : {}) });
+        },
+        flush(executor, window) {
+          const n = NATIVE.get(executor)!;
+          return n.flushStep ? runFlush(n.flushStep, window, { ...n.common, ...x }) : {};
+        },
+      }),
+    (owner) => !owner.made(),
+  );
+  return r.ok ? { value: r.value } : undefined;
 }
 
 function rejectedFailure(operator: string, input: number, record: EngineRecord, reason: unknown): ChainFailure {
@@ -154,8 +221,19 @@ function plain(r: ChainInput): EngineRecord {
 const GUARDED = Symbol.for('ssdk.native.guarded');
 const guardScript = new vm.Script('globalThis[Symbol.for("ssdk.native.guarded")]()', { filename: 'ssdk-native-function-timeout' });
 
+/**
+ * For benchmarks only (no option, setting or variable of ssdk reaches it): `calls` counts
+ * guarded calls (each starts a V8 watchdog
+ * thread), and `unguarded` runs them as native functions ran before they had limits (no time
+ * limit, no undo, no promise watch), so a benchmark can print what the limits cost against a
+ * baseline of the same run.
+ */
+export const guardForBenchmarks = { calls: 0, unguarded: false };
+
 /** Runs `fn` synchronously, stopped by V8 after `limitMs`: undefined when it was. */
 function underLimit<R>(limitMs: number, fn: () => R): { value: R } | undefined {
+  guardForBenchmarks.calls++;
+  if (guardForBenchmarks.unguarded) return { value: fn() };
   const g = globalThis as unknown as Record<symbol, (() => R) | undefined>;
   g[GUARDED] = fn;
   try {
@@ -192,6 +270,8 @@ async function guardedRun<R>(
   o: NativeExecutorOptions,
   position: { input: number },
   run: (x: RunOptions) => R,
+  /** Whether a finished run stands (a section's: it made no promise); if not, it is taken back. */
+  accept?: (owner: PromiseOwner) => boolean,
 ): Promise<{ ok: true; value: R; owner: PromiseOwner; ms: number } | { ok: false }> {
   const answers = new Map<string, { rows: string } | { error: Error }>();
   // A run that runs again makes no HTTP request twice: the n-th call of a request gets the n-th answer.
@@ -232,8 +312,9 @@ async function guardedRun<R>(
           throw new QueryPending('ctx.sql: the query is running (the batch runs again with its rows)');
         }
       : undefined;
-    const point = savepoint(state);
-    const owner = watchPromises(position);
+    const unguarded = guardForBenchmarks.unguarded;
+    const point = unguarded ? keepAll(state) : savepoint(state);
+    const owner = unguarded ? NO_PROMISES : watchPromises(position);
     const t0 = performance.now();
     const done = underLimit(limit, () => run({ state: point.state, http, log: (...args) => void lines.push(args), ...(sql ? { sql } : {}) }));
     const ms = performance.now() - t0;
@@ -252,6 +333,11 @@ async function guardedRun<R>(
     }
     // Pending queries are known from `pending`, not from failures: a function may catch the throw.
     if (pending.size === 0) {
+      if (accept && !accept(owner)) {
+        point.rollback();
+        owner.drop();
+        return { ok: false };
+      }
       point.release();
       if (o.log) for (const line of lines) o.log(...line);
       return { ok: true, value: done.value, owner, ms: ms - waiting.ms };
@@ -274,6 +360,12 @@ async function guardedRun<R>(
 function httpWaitLimit(r: HttpRequest): number {
   return (r.retries + 1) * r.timeoutMs + 2000 * r.retries + 5000;
 }
+
+/** A benchmark's baseline (`guardForBenchmarks.unguarded`): no undo, no promise watch, as before the limits. */
+function keepAll(state: StateAccess): Savepoint {
+  return { state, rollback: () => undefined, release: () => undefined };
+}
+const NO_PROMISES: PromiseOwner = { stop: () => undefined, drop: () => undefined, made: () => false, settle: async () => new Map() };
 
 /** Where a run's state changes can be taken back to. */
 interface Savepoint {

@@ -24,6 +24,8 @@ export interface PromiseOwner {
   stop(): void;
   /** The run was taken back: its promises' rejections are nobody's failure. */
   drop(): void;
+  /** Whether the run made a promise (a section that did is run again call by call, to know whose it is). */
+  made(): boolean;
   /**
    * Waits until the promises the run made have settled, or `deadline` (performance.now()),
    * and answers the records (by index) whose promise rejected with no handler, with why.
@@ -53,6 +55,10 @@ class Owner implements PromiseOwner {
   drop(): void {
     this.stop();
     this.finish('dropped');
+  }
+
+  made(): boolean {
+    return this.roots.length > 0;
   }
 
   async settle(deadline: number, late: (input: number, reason: unknown) => void): Promise<Map<number, unknown>> {

@@ -29,6 +29,7 @@ import {
   type WatermarkState,
   type WindowBounds,
   type WindowConfig,
+  type ClosedSession,
   type Session,
   type SessionConfig,
   type SessionsState,
@@ -65,6 +66,7 @@ export interface ChainExecutor {
 }
 
 export { DEFAULT_FUNCTION_TIMEOUT_MS, MEMORY_SQL_REASON, NativeFunctionError, nativeExecutor, timedOutReason, type NativeExecutorOptions, type NativeSql } from './native-executor.ts';
+import { runSection } from './native-executor.ts';
 
 export interface UnitLogic {
   readonly kind: 'chain' | 'window' | 'session' | 'join' | 'passthrough';
@@ -159,39 +161,88 @@ export function windowLogic(opts: {
   const interned = new Map<number, WindowBounds>();
   let dropped: WindowBounds[] = [];
 
-  const flushReady = async (): Promise<UnitEffects> => {
-    const effects = none();
-    for (const w of windowsToFlush([...open.values()], wm)) {
-      if (opts.hasFlush) {
-        const r = await body.flush(w, state);
-        if (r.output) effects.flushes.push({ window: w, record: r.output });
-        if (r.failure) effects.failures.push(r.failure);
-      }
+  /** The flushes of `due` (each window's result or failure, in order), in as few guarded calls as they fit. */
+  const flushAll = async (due: readonly WindowBounds[]): Promise<FlushResult[]> => {
+    if (!opts.hasFlush || due.length === 0) return [];
+    if (due.length === 1) return [await body.flush(due[0]!, state)];
+    const all = await runSection([body], state, (calls) => due.map((w) => calls.flush(body, w)));
+    if (all) return all.value;
+    // Past the limit together (or not native): halves, until the slow window's flush is alone.
+    const mid = due.length >> 1;
+    return [...(await flushAll(due.slice(0, mid))), ...(await flushAll(due.slice(mid)))];
+  };
+
+  /** Closes the windows `due` with their flushes' results: effects out, window state dropped. */
+  const close = (due: readonly WindowBounds[], results: readonly FlushResult[], effects: UnitEffects): void => {
+    due.forEach((w, i) => {
+      const r = results[i];
+      if (r?.output) effects.flushes.push({ window: w, record: r.output });
+      if (r?.failure) effects.failures.push(r.failure);
       for (const name of opts.windowStates) state.dropWindow(name, w);
       open.delete(key(w));
       interned.delete(w.start);
       dropped.push(w);
-    }
+    });
+  };
+
+  const flushReady = async (): Promise<UnitEffects> => {
+    const effects = none();
+    const due = windowsToFlush([...open.values()], wm);
+    close(due, await flushAll(due), effects);
     return effects;
+  };
+
+  /** Gives each input the one object of its window, `fresh` holding the windows not open yet. */
+  const intern = (inputs: readonly ChainInput[], fresh: Map<number, WindowBounds>): void => {
+    for (const input of inputs) {
+      const w = input.window!;
+      let shared = interned.get(w.start) ?? fresh.get(w.start);
+      if (!shared) fresh.set(w.start, (shared = w));
+      input.window = shared;
+    }
+  };
+  const opened = (fresh: Map<number, WindowBounds>): void => {
+    for (const w of fresh.values()) {
+      interned.set(w.start, w);
+      open.set(key(w), w);
+    }
   };
 
   return {
     kind: 'window',
     async process(records, channel, now) {
-      const before = opts.pre ? await opts.pre.run(records, state) : undefined;
-      const assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm);
-      wm = assigned.state;
-      for (const input of assigned.inputs) {
-        const w = input.window!;
-        let shared = interned.get(w.start);
-        if (!shared) {
-          interned.set(w.start, (shared = w));
-          open.set(key(w), w);
-        }
-        input.window = shared;
+      // One guarded call for the batch: its steps before assignment, its windowed steps and the
+      // flushes of the windows it closes. The unit's own progress changes once the call stands.
+      const section = await runSection([opts.pre, body], state, (calls) => {
+        const before = opts.pre ? calls.run(opts.pre, records) : undefined;
+        const assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm);
+        const fresh = new Map<number, WindowBounds>();
+        intern(assigned.inputs, fresh);
+        const r = calls.run(body, assigned.inputs, { discardOutputs: true });
+        const due = windowsToFlush([...open.values(), ...fresh.values()], assigned.state);
+        return { before, assigned, fresh, r, due, flushed: opts.hasFlush ? due.map((w) => calls.flush(body, w)) : [] };
+      });
+      let before: ChainResult | undefined;
+      let assigned: ReturnType<typeof assignWindows>;
+      let r: ChainResult;
+      const flushed = none();
+      if (section) {
+        ({ before, assigned, r } = section.value);
+        wm = assigned.state;
+        opened(section.value.fresh);
+        close(section.value.due, section.value.flushed, flushed);
+      } else {
+        // Call by call, each under its own limit (a batch past it is halved to its slow record).
+        before = opts.pre ? await opts.pre.run(records, state) : undefined;
+        assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm);
+        wm = assigned.state;
+        const fresh = new Map<number, WindowBounds>();
+        intern(assigned.inputs, fresh);
+        opened(fresh);
+        r = await body.run(assigned.inputs, state, { discardOutputs: true });
+        const due = windowsToFlush([...open.values()], wm);
+        close(due, await flushAll(due), flushed);
       }
-      const r = await body.run(assigned.inputs, state, { discardOutputs: true });
-      const flushed = await flushReady();
       // Records inside a window feed its state; what leaves the unit is each window's flush.
       return {
         outputs: [],
@@ -235,6 +286,8 @@ export function windowLogic(opts: {
   };
 }
 
+type FlushResult = Awaited<ReturnType<ChainExecutor['flush']>>;
+
 function key(w: WindowBounds): string {
   return `${w.start}:${w.end}`;
 }
@@ -264,24 +317,56 @@ export function sessionLogic(opts: {
   const { config, body, state } = opts;
   let sessions: SessionsState = { watermark: opts.channels.reduce((s, c) => addChannel(s, c, 0), initialWindowState()), sessions: new Map() };
 
+  const inputsOf = (closed: ClosedSession): ChainInput[] =>
+    closed.records.map((record) => ({ key: record.key, value: record.value, timestamp: record.timestamp, ...(record.headers ? { headers: record.headers } : {}), window: closed.window }));
+
+  /** A session's keyed steps and flush, with what they left: effects out, its state dropped. */
+  const finish = (closed: ClosedSession, run: ChainResult, flush: FlushResult | undefined, effects: UnitEffects): void => {
+    effects.failures.push(...run.failures.map((f) => ({ ...f, input: -1 })));
+    if (flush?.output) effects.flushes.push({ window: closed.window, record: flush.output, session: sessionId(closed.key) });
+    if (flush?.failure) effects.failures.push(flush.failure);
+    // The session's state lived for this flush only: it was never committed.
+    for (const name of opts.windowStates) state.dropWindow(name, closed.window);
+  };
+
+  /**
+   * Runs closed sessions, in order. Sessions of other keys may have the same bounds, so share
+   * window state until one is dropped: a guarded call takes sessions of distinct bounds (each
+   * dropped after the call), as many as come in a row; past the limit, it is halved until the
+   * slow session is alone, which runs call by call (its slow record dead-lettered).
+   */
+  const runClosed = async (closed: readonly ClosedSession[], effects: UnitEffects): Promise<void> => {
+    let from = 0;
+    while (from < closed.length) {
+      const bounds = new Set<string>();
+      let to = from;
+      while (to < closed.length && !bounds.has(key(closed[to]!.window))) bounds.add(key(closed[to++]!.window));
+      await runDistinct(closed.slice(from, to), effects);
+      from = to;
+    }
+  };
+  const runDistinct = async (part: readonly ClosedSession[], effects: UnitEffects): Promise<void> => {
+    const section = await runSection([body], state, (calls) =>
+      part.map((c) => ({ run: calls.run(body, inputsOf(c), { discardOutputs: true }), flush: opts.hasFlush ? calls.flush(body, c.window) : undefined })),
+    );
+    if (section) {
+      part.forEach((c, i) => finish(c, section.value[i]!.run, section.value[i]!.flush, effects));
+      return;
+    }
+    if (part.length > 1) {
+      const mid = part.length >> 1;
+      await runDistinct(part.slice(0, mid), effects);
+      await runDistinct(part.slice(mid), effects);
+      return;
+    }
+    const closed = part[0]!;
+    const run = await body.run(inputsOf(closed), state, { discardOutputs: true });
+    finish(closed, run, opts.hasFlush ? await body.flush(closed.window, state) : undefined, effects);
+  };
+
   const flushReady = async (): Promise<UnitEffects> => {
     const effects = none();
-    for (const closed of takeClosedSessions(sessions)) {
-      const window = closed.window;
-      const run = await body.run(
-        closed.records.map((record) => ({ key: record.key, value: record.value, timestamp: record.timestamp, ...(record.headers ? { headers: record.headers } : {}), window })),
-        state,
-        { discardOutputs: true },
-      );
-      effects.failures.push(...run.failures.map((f) => ({ ...f, input: -1 })));
-      if (opts.hasFlush) {
-        const r = await body.flush(window, state);
-        if (r.output) effects.flushes.push({ window, record: r.output, session: sessionId(closed.key) });
-        if (r.failure) effects.failures.push(r.failure);
-      }
-      // The session's state lived for this flush only: it was never committed.
-      for (const name of opts.windowStates) state.dropWindow(name, window);
-    }
+    await runClosed(takeClosedSessions(sessions), effects);
     return effects;
   };
 

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryState, type ChainStep, type EngineRecord, type WindowConfig } from '@ssdk/engine';
+import { guardForBenchmarks } from './native-executor.ts';
+import { nativeExecutor, sessionLogic, windowLogic, type UnitEffects } from './unit-logic.ts';
+
+// A guarded call (V8's vm timeout) starts a watchdog thread, so a window or session unit makes
+// one per batch — its steps and the flushes of every window the batch closes — and only a call
+// that runs past the limit is taken back and made again piece by piece, down to the slow record
+// or the slow window's flush. These tests hold both: the count of calls, and the same verdicts.
+
+interface Ctx {
+  state(name: string): { increment(): number; entries(): Iterable<[unknown, number]> };
+  window(): { start: number; end: number };
+}
+
+const spin = () => {
+  for (;;) {
+    /* forever */
+  }
+};
+
+/** Counts per key (update-state), lists them per window (flush); `slow` decides what spins. */
+function steps(slow: { record?: string; window?: number } = {}): ChainStep[] {
+  return [
+    {
+      id: 's.count',
+      operator: 'update-state',
+      states: ['count'],
+      fn: (v, ctx) => {
+        if (v === slow.record) spin();
+        (ctx as Ctx).state('count').increment();
+      },
+    },
+    {
+      id: 's.emit',
+      operator: 'flush',
+      states: ['count'],
+      fn: (ctx) => {
+        const c = ctx as Ctx;
+        if (c.window().start === slow.window) spin();
+        return [...c.state('count').entries()].map(([key, n]) => `${String(key)}:${n}@${c.window().start}`).sort();
+      },
+    },
+  ];
+}
+
+const tumbling: WindowConfig = { assigner: { kind: 'tumbling', durationMs: 10_000, offsetMs: 0 }, watermark: { gracePeriodMs: 0 } };
+const rec = (key: string, t: number, value: unknown = t): EngineRecord => ({ key, value, timestamp: t });
+const results = (e: UnitEffects) => e.flushes.map((f) => f.record.value);
+const failures = (e: UnitEffects) => e.failures.map((f) => [f.input, f.operator, f.reason]);
+
+/** Runs `fn`, answering how many guarded calls it made. */
+async function counted<R>(fn: () => Promise<R>): Promise<{ value: R; calls: number }> {
+  const before = guardForBenchmarks.calls;
+  const value = await fn();
+  return { value, calls: guardForBenchmarks.calls - before };
+}
+
+// Keys a and b in every second of 0..55 s: the batch closes the five windows before 50 s.
+const batch = Array.from({ length: 56 }, (_, i) => rec(i % 2 ? 'b' : 'a', i * 1_000));
+const closedFive = [0, 10_000, 20_000, 30_000, 40_000].map((start) => [`a:5@${start}`, `b:5@${start}`]);
+
+describe('runtime - native guarded calls per batch', () => {
+  it('runtime - a window unit runs a batch and every flush it causes in one guarded call (with its steps before assignment too)', async () => {
+    const plain = windowLogic({ config: tumbling, body: nativeExecutor(steps()), windowStates: ['count'], hasFlush: true, state: new MemoryState(), channels: ['events/0'] });
+    const r = await counted(() => plain.process(batch, 'events/0', 0));
+    expect(results(r.value)).toEqual(closedFive);
+    expect(r.value.failures).toEqual([]);
+    expect(r.calls).toBe(1);
+    // The rest at the end: one call for its flush.
+    const end = await counted(() => plain.end());
+    expect(results(end.value)).toEqual([['a:3@50000', 'b:3@50000']]);
+    expect(end.calls).toBe(1);
+
+    // A fused unit's steps before assignment (its key step) join the same call.
+    const pre = nativeExecutor([{ id: 's.key', operator: 'assign-key', setsKey: true, fn: (v) => ((v as number) % 2000 ? 'b' : 'a') }]);
+    const fused = windowLogic({ config: tumbling, pre, body: nativeExecutor(steps()), windowStates: ['count'], hasFlush: true, state: new MemoryState(), channels: ['events/0'] });
+    const f = await counted(() => fused.process(batch, 'events/0', 0));
+    expect(results(f.value)).toEqual(closedFive);
+    expect(f.calls).toBe(1);
+  });
+
+  it('runtime - a window flush that never returns fails alone: the batch is made again call by call, every other window keeps its result', async () => {
+    const state = new MemoryState();
+    const unit = windowLogic({ config: tumbling, body: nativeExecutor(steps({ window: 20_000 }), { timeoutMs: 150 }), windowStates: ['count'], hasFlush: true, state, channels: ['events/0'] });
+    const t0 = performance.now();
+    const r = await unit.process(batch, 'events/0', 0);
+    const ms = performance.now() - t0;
+    expect(results(r)).toEqual(closedFive.filter((_, i) => i !== 2));
+    expect(failures(r)).toEqual([[-1, 's.emit', 'timed out after 150 ms (function-timeout)']]);
+    // Every closed window went, the slow one too (its state with it); the open one kept its counts.
+    expect(unit.takeDroppedWindows().map((w) => w.start)).toEqual([0, 10_000, 20_000, 30_000, 40_000]);
+    expect(state.openWindows('count').map((w) => w.start)).toEqual([50_000]);
+    // The whole batch, then the five flushes halved: [0 10] [20 30 40], [20] alone, stopped.
+    expect(ms).toBeGreaterThanOrEqual(3 * 150);
+    expect(ms).toBeLessThan(20_000);
+  });
+
+  it('runtime - a record that never returns in a window unit is dead-lettered with its own index; its window flushes without it', async () => {
+    const slowBatch = batch.map((r, i) => (i === 23 ? { ...r, value: 'spin' } : r));
+    const unit = windowLogic({ config: tumbling, body: nativeExecutor(steps({ record: 'spin' }), { timeoutMs: 150 }), windowStates: ['count'], hasFlush: true, state: new MemoryState(), channels: ['events/0'] });
+    const r = await unit.process(slowBatch, 'events/0', 0);
+    expect(failures(r)).toEqual([[23, 's.count', 'timed out after 150 ms (function-timeout)']]);
+    // Record 23 is b's in [20 s, 30 s): b counted 4 there, its count before the spin taken back.
+    expect(results(r)).toEqual(closedFive.map((w, i) => (i === 2 ? ['a:5@20000', 'b:4@20000'] : w)));
+  });
+
+  it('runtime - closed sessions share a guarded call unless they share bounds (their window state would mix); a slow session fails alone', async () => {
+    const session = (body = nativeExecutor(steps())) =>
+      sessionLogic({ config: { gapMs: 10_000, watermark: { gracePeriodMs: 0 } }, body, windowStates: ['count'], hasFlush: true, state: new MemoryState(), channels: ['events/0'] });
+    // Keys a, b, c with sessions [0, 12 s), [1 s, 12 s), [0, 12 s): a's and c's have the same bounds.
+    const closing = [rec('a', 0), rec('b', 1_000), rec('c', 0), rec('a', 2_000), rec('b', 2_000), rec('c', 2_000), rec('z', 60_000)];
+    const unit = session();
+    const r = await counted(() => unit.process(closing, 'events/0', 0));
+    // In order of end, start, key: a, c, b.
+    expect(r.value.flushes.map((f) => [f.session, f.record.value])).toEqual([
+      ['sa', ['a:2@0']],
+      ['sc', ['c:2@0']],
+      ['sb', ['b:2@1000']],
+    ]);
+    // a in one call, then c (a's bounds) and b in another.
+    expect(r.calls).toBe(2);
+
+    const distinct = session();
+    const d = await counted(() => distinct.process([rec('a', 0), rec('b', 1_000), rec('c', 3_000), rec('z', 60_000)], 'events/0', 0));
+    expect(d.value.flushes.map((f) => f.record.value)).toEqual([['a:1@0'], ['b:1@1000'], ['c:1@3000']]);
+    expect(d.calls).toBe(1);
+
+    // b's second record spins: it alone is dead-lettered, b's session flushes with the rest.
+    const slow = session(nativeExecutor(steps({ record: 'spin' }), { timeoutMs: 150 }));
+    const s = await slow.process(
+      closing.map((x) => (x.key === 'b' && x.timestamp === 2_000 ? { ...x, value: 'spin' } : x)),
+      'events/0',
+      0,
+    );
+    expect(failures(s)).toEqual([[-1, 's.count', 'timed out after 150 ms (function-timeout)']]);
+    expect(s.flushes.map((f) => [f.session, f.record.value])).toEqual([
+      ['sa', ['a:2@0']],
+      ['sc', ['c:2@0']],
+      ['sb', ['b:1@1000']],
+    ]);
+  });
+});
