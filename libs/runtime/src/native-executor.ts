@@ -14,7 +14,9 @@
  *   (`unhandled rejection: …`) instead of the rejection ending the process.
  * - **`ctx.sql`** runs in rounds (a function cannot block the thread that serves the database):
  *   a query whose rows are not known yet throws, the round is taken back, the queries run, and
- *   the batch runs again with their rows.
+ *   the batch runs again with their rows. SQL time is the function's time, as in the sandbox: the
+ *   queries get what is left of `function-timeout` (their `statement_timeout`), each round runs
+ *   under what the queries left, and a batch whose queries reach the limit times out.
  */
 import { performance } from 'node:perf_hooks';
 import vm from 'node:vm';
@@ -276,9 +278,13 @@ async function guardedRun<R>(
   const answers = new Map<string, { rows: string } | { error: Error }>();
   // A run that runs again makes no HTTP request twice: the n-th call of a request gets the n-th answer.
   const responses = new Map<string, HttpAnswer[]>();
-  let limit = timeoutMs;
+  // Extra time for a run stopped while it waited for HTTP (not the function's time).
+  let httpAllowance = 0;
   let reruns = 0;
+  // Time the batch's queries took: the function's time, as the guest's blocking query is in the sandbox.
+  let sqlMs = 0;
   for (let round = 1; ; round++) {
+    const limit = timeoutMs - sqlMs + httpAllowance;
     const calls = new Map<string, number>();
     // Time spent waiting for HTTP in this run (a wait cut by the limit is counted where it stopped).
     const waiting = { ms: 0, since: undefined as number | undefined, longest: 0 };
@@ -325,8 +331,8 @@ async function guardedRun<R>(
       if (waiting.since !== undefined) waiting.ms += performance.now() - waiting.since;
       // Stopped while HTTP answers came in: not the function's time. Again, with them kept, and
       // room for the request that was cut to finish.
-      if (waiting.ms > 0 && ms - waiting.ms < timeoutMs && reruns++ < MAX_HTTP_RERUNS) {
-        limit = timeoutMs + waiting.ms + waiting.longest;
+      if (waiting.ms > 0 && ms - waiting.ms < timeoutMs - sqlMs && reruns++ < MAX_HTTP_RERUNS) {
+        httpAllowance = waiting.ms + waiting.longest;
         continue;
       }
       return { ok: false };
@@ -340,19 +346,29 @@ async function guardedRun<R>(
       }
       point.release();
       if (o.log) for (const line of lines) o.log(...line);
-      return { ok: true, value: done.value, owner, ms: ms - waiting.ms };
+      return { ok: true, value: done.value, owner, ms: ms - waiting.ms + sqlMs };
     }
     point.rollback();
     owner.drop();
-    await Promise.all(
+    // The queries get the time the function has left after this round's own work; the store
+    // makes it their statement_timeout, and the batch does not wait past it either way.
+    const left = timeoutMs - sqlMs - (ms - waiting.ms);
+    if (left <= 0) return { ok: false };
+    const q0 = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)));
+    const queries = Promise.all(
       [...pending].map(async ([id, [query, params]]) => {
         try {
-          answers.set(id, { rows: JSON.stringify(await o.sql!(query, [...params])) });
+          answers.set(id, { rows: JSON.stringify(await o.sql!(query, [...params], { timeoutMs: left })) });
         } catch (error) {
           answers.set(id, { error: error instanceof Error ? error : new Error(String(error)) });
         }
       }),
     );
+    const outcome = await Promise.race([queries, late]).finally(() => clearTimeout(timer));
+    sqlMs += performance.now() - q0;
+    if (outcome === 'late' || sqlMs + (ms - waiting.ms) >= timeoutMs) return { ok: false };
   }
 }
 
