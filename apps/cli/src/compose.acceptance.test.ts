@@ -7,7 +7,9 @@
  * its input; one operator is scaled to 3 replicas and one of them is killed (`docker kill`, a
  * SIGKILL) mid-stream; then the rest of the input. The sinks and the state equal the golden
  * files, the operators' spans reached the OTLP receiver of the stack, the deployment ran signed
- * with the stack's own key (an unsigned deploy is refused), and `compose down -v`
+ * with the stack's own key (an unsigned deploy is refused), every service and this machine's
+ * commands used their own NATS role (producer, consumer, deployer: anonymous and a producer's
+ * deploy are refused by the stack's NATS), and `compose down -v`
  * leaves no container, volume or network of the project. The figures go to stderr.
  */
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -25,9 +27,14 @@ import { main } from './main.ts';
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const EXAMPLE = join(ROOT, 'examples/word-count');
 const DATAFLOW = 'examples/word-count';
-const PROJECT = 'ssdk-examples-word-count';
+/**
+ * Two runs at once on one engine (two checkouts) need their own project and ports:
+ * SSDK_TEST_DOCKER_PROJECT (kept from a `.env` written before `ssdk compose`, as a user's second
+ * stack would) and SSDK_TEST_DOCKER_PORT_OFFSET.
+ */
+const PROJECT = process.env['SSDK_TEST_DOCKER_PROJECT'] ?? 'ssdk-examples-word-count';
 /** Published ports move away from the machine's own NATS (4222) and PostgreSQL (5432). */
-const OFFSET = 30_000;
+const OFFSET = Number(process.env['SSDK_TEST_DOCKER_PORT_OFFSET'] ?? 30_000);
 const NATS = `nats://127.0.0.1:${4222 + OFFSET}`;
 const SCALED = 'count-words-add-to-total';
 
@@ -36,7 +43,22 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch((err: unknown) => process.stderr.write(`cleanup: ${String(err)}\n`));
 });
 
-async function ssdk(cwd: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
+/** The stack's NATS role passwords, from its .env: this machine's commands run as the role they need. */
+const rolePasswords = new Map<string, string>();
+type Role = 'deployer' | 'producer' | 'consumer' | 'anonymous';
+
+/**
+ * The CLI in this process as a role: its NATS credential in the environment, as a user exports it
+ * (calls that overlap use the same role: produce, then the two consumes together).
+ */
+async function ssdk(cwd: string, args: string[], role: Role = 'deployer'): Promise<{ code: number; out: string; err: string }> {
+  if (role === 'anonymous') {
+    delete process.env['NATS_USER'];
+    delete process.env['NATS_PASSWORD'];
+  } else if (rolePasswords.size > 0) {
+    process.env['NATS_USER'] = role;
+    process.env['NATS_PASSWORD'] = rolePasswords.get(role)!;
+  }
   const io = bufferIo(cwd);
   const code = await main(args, io);
   return { code, out: io.stdout(), err: io.stderr() };
@@ -66,11 +88,17 @@ describe('ssdk compose on a Docker engine', () => {
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     await cp(EXAMPLE, join(dir, 'flow'), { recursive: true, filter: (src) => !src.includes('/expected') });
     const file = join(dir, 'flow/services.yaml');
+    if (process.env['SSDK_TEST_DOCKER_PROJECT']) await writeFile(join(dir, '.env'), `COMPOSE_PROJECT_NAME=${PROJECT}\n`, { mode: 0o600 });
     // Sandboxed, as the plan says: the deploy job builds the component in its container and ships
     // it to NATS' object store; every operator container fetches it from there (no sources, no compiler).
     const composed = await ssdk(dir, ['compose', 'flow/services.yaml', '--port-offset', String(OFFSET), '-o', 'docker-compose.yml']);
     expect(composed.code, composed.err).toBe(0);
     const password = /^POSTGRES_PASSWORD=(\w+)$/m.exec(await readFile(join(dir, '.env'), 'utf8'))![1]!;
+    for (const role of ['deployer', 'producer', 'consumer']) rolePasswords.set(role, new RegExp(`^SSDK_NATS_${role.toUpperCase()}_PASSWORD=(\\w+)$`, 'm').exec(await readFile(join(dir, '.env'), 'utf8'))![1]!);
+    cleanups.push(async () => {
+      delete process.env['NATS_USER'];
+      delete process.env['NATS_PASSWORD'];
+    });
     const server = ['--nats', NATS];
     cleanups.push(() => engine.compose(dir, ['down', '-v', '--remove-orphans']));
 
@@ -100,7 +128,7 @@ describe('ssdk compose on a Docker engine', () => {
     // The producer on this machine exports to the stack's Jaeger, as a user's would: it opens each record's trace.
     process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = `http://127.0.0.1:${4318 + OFFSET}`;
     cleanups.push(async () => delete process.env['OTEL_EXPORTER_OTLP_ENDPOINT']);
-    const first = await ssdk(dir, ['produce', 'sentences', '--file', join(dir, 'first.jsonl'), '--records', ...server, file]);
+    const first = await ssdk(dir, ['produce', 'sentences', '--file', join(dir, 'first.jsonl'), '--records', ...server, file], 'producer');
     expect(first.code, first.err).toBe(0);
     const operatorOf = async (id: string) => (await status())?.operators.find((o) => o.id === id);
     await waitFor('the first words on the sink', async () => ((await operatorOf('count-words.add-to-total'))?.recordsOut ?? 0) > 0, 900_000);
@@ -116,12 +144,12 @@ describe('ssdk compose on a Docker engine', () => {
     figure(`--scale ${SCALED}=3 running in ${seconds(scaled - firstOutput)}`);
     const replicas = (await engine.compose(dir, ['ps', '-q', SCALED])).trim().split('\n');
     expect(replicas).toHaveLength(3);
-    const second = ssdk(dir, ['produce', 'sentences', '--file', join(dir, 'second.jsonl'), '--records', '--end', ...server, file]);
+    const second = ssdk(dir, ['produce', 'sentences', '--file', join(dir, 'second.jsonl'), '--records', '--end', ...server, file], 'producer');
     await engine.docker(['kill', replicas[0]!]);
     const killed = Date.now();
     expect((await second).code).toBe(0);
 
-    const consume = (topic: string, idle: string) => ssdk(dir, ['consume', topic, '--output', join(dir, `${topic}.jsonl`), '--until-idle', '--idle-timeout', idle, ...server, file]);
+    const consume = (topic: string, idle: string) => ssdk(dir, ['consume', topic, '--output', join(dir, `${topic}.jsonl`), '--until-idle', '--idle-timeout', idle, ...server, file], 'consumer');
     const consumed = await Promise.all([consume('words', '180s'), consume('top-words', '180s')]);
     for (const c of consumed) expect(c.code, c.err).toBe(0);
     const done = Date.now();
@@ -177,6 +205,13 @@ describe('ssdk compose on a Docker engine', () => {
     if (savedSeed !== undefined) process.env['SSDK_SIGNING_KEY'] = savedSeed;
     expect(unsigned.code, unsigned.err).not.toBe(0);
     expect(unsigned.err).toMatch(/not signed/);
+    // The stack's NATS has per-role credentials: no anonymous client, and a producer cannot deploy.
+    const anonymous = await ssdk(dir, ['status', DATAFLOW, ...server], 'anonymous');
+    expect(anonymous.code, anonymous.err).toBe(1);
+    expect(anonymous.err).toMatch(/refused the connection/);
+    const byProducer = await ssdk(dir, ['deploy', file, ...server], 'producer');
+    expect(byProducer.code, byProducer.err).not.toBe(0);
+    expect(byProducer.err).toMatch(/does not let these credentials publish/);
     // The dashboard answers on its published port.
     expect((await fetch(`http://127.0.0.1:${8080 + OFFSET}/`)).status).toBe(200);
 

@@ -103,16 +103,22 @@ function withoutDraft4Ids(node: unknown): unknown {
 
 describe('ssdk compose', () => {
   it('compose - the committed docker-compose.yml is what `ssdk compose` generates for word-count', async () => {
-    const { code, out } = await compose(await repoLikeDir(), FILE);
+    const dir = await repoLikeDir();
+    const { code, out } = await compose(dir, FILE);
     expect(code).toBe(0);
     expect(out).toBe(await readFile(`${ROOT}/docker-compose.yml`, 'utf8'));
+    // And the NATS roles' configuration it mounts into the nats container, written beside it.
+    expect(await readFile(join(dir, 'nats-server.conf'), 'utf8')).toBe(await readFile(`${ROOT}/nats-server.conf`, 'utf8'));
   });
 
   it('compose - servers, planner, deploy job, one operator service per unit of the plan, the dashboard', async () => {
     const doc = parse(await readFile(`${ROOT}/docker-compose.yml`, 'utf8')) as ComposeFile;
     const { plan } = await planOrThrow(`${ROOT}/${FILE}`);
     const s = doc.services;
-    expect(s['nats']!.command).toContain('-js');
+    // nats-server with JetStream and the roles' configuration, started by a shell that first checks the passwords.
+    expect(s['nats']!.command!.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(s['nats']!.command![2]).toMatch(/exec nats-server -c \/etc\/nats\/ssdk-roles\.conf -js /);
+    expect(s['nats']!.volumes).toContain('./nats-server.conf:/etc/nats/ssdk-roles.conf:ro');
     expect(s['postgres']!.image).toMatch(/^postgres:/);
     expect(s['jaeger']!.ports).toContain('127.0.0.1:4318:4318');
     // The servers run under Docker's init: a health probe killed at its timeout leaves its child to

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { natsRolePermissions, natsRolesConfig } from './nats-roles.ts';
 
-const EXAMPLE = new URL('../../../docs/security/nats-server.conf', import.meta.url);
+const EXAMPLE = new URL('../../../nats-server.conf', import.meta.url);
 
 describe('runtime - NATS roles config', () => {
-  it('runtime - the example server config in docs/security is the generated one for word-count', () => {
+  it('runtime - the example server config (nats-server.conf, beside docker-compose.yml) is the generated one for word-count', () => {
     expect(readFileSync(EXAMPLE, 'utf8')).toBe(natsRolesConfig({ subjectPrefix: 'ssdk', dataflows: [{ namespace: 'examples', name: 'word-count' }] }));
   });
 

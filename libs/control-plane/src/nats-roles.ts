@@ -45,7 +45,8 @@ export function natsRolePermissions(options: NatsRolesOptions = {}): Record<Nats
   const topics = `${p}.topic.>`;
   const inbox = '_INBOX.>';
   const own = options.dataflows?.length ? options.dataflows.map((d) => `${p}.${subjectToken(d.namespace)}.${subjectToken(d.name)}.>`) : [`${p}.*.*.>`];
-  // Reading a stream: look it up, make a pull consumer, fetch, ack. No stream is changed.
+  // Reading a stream: look it up, make a consumer, fetch, ack, and answer a push consumer's flow
+  // control (`$JS.FC`: an ordered consumer reading an object, a plan's artifact, waits for it). No stream is changed.
   const readStreams = [
     '$JS.API.INFO',
     '$JS.API.STREAM.INFO.*',
@@ -55,6 +56,7 @@ export function natsRolePermissions(options: NatsRolesOptions = {}): Record<Nats
     '$JS.API.DIRECT.GET.>',
     '$JS.API.CONSUMER.>',
     '$JS.ACK.>',
+    '$JS.FC.>',
   ];
   const control = [plannerSubject(p, 'deploy'), plannerSubject(p, 'undeploy')];
   const changeStreams = ['$JS.API.STREAM.DELETE.>', '$JS.API.STREAM.PURGE.>', '$JS.API.STREAM.UPDATE.>', '$JS.API.STREAM.MSG.DELETE.>'];
