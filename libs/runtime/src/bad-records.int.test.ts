@@ -80,14 +80,14 @@ async function topologyOf(subjectPrefix?: string, services = SERVICES, fuse = fa
 }
 
 /** Runs every unit to the end of its input, in order, and reads what came out. */
-async function run(topology: Topology, bus: Bus, carryRecords: boolean, records: OutRecord[] = INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }))) {
+async function run(topology: Topology, bus: Bus, records: OutRecord[] = INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }))) {
   for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
   const source = topology.topics.get('words')!;
   await bus.publish(source.name, 0, [{ data: encodeRecords(records) }, { data: encodeFrame({ kind: 'end' }) }]);
   const checkpoints = memoryCheckpointStore();
   const metrics = topology.units.map((u) => new UnitMetrics(u.id));
   for (const [i, unit] of topology.units.entries()) {
-    await runUnitTask({ unit, bus, checkpoints, metrics: metrics[i]!, resumeOffsets: false, carryRecords, signal: new AbortController().signal });
+    await runUnitTask({ unit, bus, checkpoints, metrics: metrics[i]!, resumeOffsets: false, signal: new AbortController().signal });
   }
   const read = async (id: string) => {
     const t = topology.topics.get(id)!;
@@ -113,14 +113,14 @@ async function run(topology: Topology, bus: Bus, carryRecords: boolean, records:
 
 describe('runtime - bad records after the function', () => {
   it('runtime - a key the state cannot store and an output no frame holds are dead-lettered with their offsets, in process and on NATS alike', async () => {
-    const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()), true);
+    const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()));
     const nats = await testNats();
     const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
     cleanups.push(async () => {
       await bus.destroy();
       await bus.close();
     });
-    const onNats = await run(await topologyOf(nats.prefix), bus, false);
+    const onNats = await run(await topologyOf(nats.prefix), bus);
 
     for (const r of [inProcess, onNats]) {
       // records in = out + dead letters (nothing is late here)
@@ -153,14 +153,14 @@ describe('runtime - bad records after the function', () => {
     // What `ssdk produce` and `ssdk run --input` make of a line that is not a record: its bytes, marked.
     const line = (value: string, bad?: string): OutRecord => ({ key: null, value, timestamp: 1_000, ...(bad ? { headers: { [UNREADABLE_HEADER]: bad } } : {}) });
     const input = [line('"a"'), line('{"oops', 'in.jsonl:2: not valid JSON'), line('"b"'), line('"c"', 'in.jsonl:4: not UTF-8 text')];
-    const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()), true, input);
+    const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()), input);
     const nats = await testNats();
     const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
     cleanups.push(async () => {
       await bus.destroy();
       await bus.close();
     });
-    const onNats = await run(await topologyOf(nats.prefix), bus, false, input);
+    const onNats = await run(await topologyOf(nats.prefix), bus, input);
     for (const r of [inProcess, onNats]) {
       expect(r.recordsIn).toBe(input.length);
       expect(r.kept).toEqual(['a', 'b']);
@@ -212,14 +212,14 @@ services:
 `;
     const lines = ['a b', 'a boom', 'b', 'a'];
     const records = lines.map((l) => ({ key: null, value: JSON.stringify(l), timestamp: 1_000 }));
-    const inProcess = await run(await topologyOf(undefined, services, true), carryingBus(createMemoryBus()), true, records);
+    const inProcess = await run(await topologyOf(undefined, services, true), carryingBus(createMemoryBus()), records);
     const nats = await testNats();
     const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
     cleanups.push(async () => {
       await bus.destroy();
       await bus.close();
     });
-    const onNats = await run(await topologyOf(nats.prefix, services, true), bus, false, records);
+    const onNats = await run(await topologyOf(nats.prefix, services, true), bus, records);
     for (const r of [inProcess, onNats]) {
       // 'a boom' leaves nothing: not the count of its first word, not its own, not the output 'a'.
       expect(r.state).toEqual({ k: 4 });

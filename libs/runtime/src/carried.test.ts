@@ -7,6 +7,13 @@ import { planDataflow } from '@ssdk/plan';
 import { decodeFrame } from '@ssdk/records';
 import { parseServicesFile } from '@ssdk/spec';
 import { startEmbedded } from './embedded.ts';
+import { createMemoryBus, type Bus } from '@ssdk/bus';
+import { encodeFrame, encodeRecords } from '@ssdk/records';
+import { carriesRecords, carryingBus, wrapping } from './carried.ts';
+import { memoryCheckpointStore } from './checkpoint.ts';
+import { UnitMetrics } from './metrics.ts';
+import { buildTopology } from './topology.ts';
+import { runUnitTask } from './unit-task.ts';
 
 // Two services read one topic; one changes the value it was given in place.
 const SERVICES = `apiVersion: 0.5.0
@@ -43,14 +50,39 @@ services:
     sinks: [{type: topic, id: kept}]
 `;
 
-async function start() {
+async function planned() {
   const dir = await mkdtemp(join(tmpdir(), 'ssdk-carried-'));
   const file = join(dir, 'services.yaml');
   await writeFile(file, SERVICES);
   const { dataflow } = parseServicesFile(SERVICES, file);
   const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1 });
   if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-  return startEmbedded({ plan, isolation: 'native', functions: { native: sourceFunctions(file, dataflow) } });
+  return { plan, functions: { native: sourceFunctions(file, dataflow) } };
+}
+
+async function start() {
+  return startEmbedded({ ...(await planned()), isolation: 'native' });
+}
+
+/** Runs the `keep` unit over one record on `bus` (publishing through `publishOn`), and reads the raw messages of its output from `raw`. */
+async function keepOnce(raw: Bus, bus: Bus, publishOn: Bus = bus) {
+  const { plan, functions } = await planned();
+  const topology = await buildTopology(plan, functions, { isolation: 'native' });
+  for (const t of topology.topics.values()) await raw.ensureTopic({ name: t.name, partitions: t.partitions });
+  const unit = topology.units.find((u) => u.id.includes('keep'))!;
+  const source = topology.topics.get('readings')!;
+  await raw.publish(source.name, 0, [{ data: encodeRecords([{ key: '"a"', value: '{"sensor":"a","value":1}', timestamp: 1 }]) }, { data: encodeFrame({ kind: 'end' }) }]);
+  await runUnitTask({ unit, bus: publishOn, checkpoints: memoryCheckpointStore(), metrics: new UnitMetrics(unit.id), resumeOffsets: false, signal: new AbortController().signal });
+  const reader = raw.read(topology.topics.get('kept')!.name, 0);
+  const messages = await reader.fetch(10, 0);
+  await reader.close();
+  return messages.map((m) => {
+    try {
+      return decodeFrame(m.data).kind;
+    } catch {
+      return 'not a frame';
+    }
+  });
 }
 
 describe('runtime - records carried between units in process', () => {
@@ -94,5 +126,27 @@ describe('runtime - records carried between units in process', () => {
       expect.objectContaining({ reason: expect.stringContaining('returned a value that does not fit topic `bumped`: value: 300 is out of range for u8') }),
     ]);
     await df.stop();
+  });
+
+  it('runtime - how outputs travel is the bus\'s to say: carried on a carrying bus and on wrappers of it, frames on any other', async () => {
+    const memory = createMemoryBus();
+    const carrying = carryingBus(memory);
+    expect(carriesRecords(carrying)).toBe(true);
+    expect(carriesRecords(memory)).toBe(false);
+    const plain = { ...carrying };
+    // A wrapper made without `wrapping` does not claim readers in this process.
+    expect(carriesRecords(plain)).toBe(false);
+    expect(carriesRecords(wrapping(plain, carrying))).toBe(true);
+    // On a plain bus the loop writes frames any reader can decode…
+    const onPlain = createMemoryBus();
+    expect(await keepOnce(onPlain, onPlain)).toEqual(['data', 'end']);
+    // …on a carrying one, a placeholder only a reader in this process turns back into records.
+    const inner = createMemoryBus();
+    const outer = carryingBus(inner);
+    expect(await keepOnce(inner, outer)).toEqual(['not a frame', 'end']);
+    // A wrapper of the carrying bus carries too.
+    const inner2 = createMemoryBus();
+    const outer2 = carryingBus(inner2);
+    expect(await keepOnce(inner2, outer2, wrapping({ ...outer2 }, outer2))).toEqual(['not a frame', 'end']);
   });
 });

@@ -111,6 +111,24 @@ export function carriedBatchOf(m: BusMessage): CarriedBatch | undefined {
   return m instanceof CarriedMessage ? m.batch : undefined;
 }
 
+/** The buses whose readers take carried records (made by `carryingBus`, or wrapping one). */
+const carrying = new WeakSet<Bus>();
+
+/**
+ * Whether what is published on `bus` is read in this process, so outputs may travel as carried
+ * records. The host loop asks the bus this instead of taking a flag from its caller: a flag
+ * could say "carry" on a bus whose readers are elsewhere, and they would read placeholders.
+ */
+export function carriesRecords(bus: Bus): boolean {
+  return carrying.has(bus);
+}
+
+/** `outer`, a wrapper that hands its messages to `inner`, carries records when `inner` does. */
+export function wrapping<B extends Bus>(outer: B, inner: Bus): B {
+  if (carrying.has(inner)) carrying.add(outer);
+  return outer;
+}
+
 /** `inner` (an in-memory bus) with carried messages read back as their batches. */
 export function carryingBus(inner: Bus): Bus {
   const wrap = (reader: PartitionReader): PartitionReader => ({
@@ -124,7 +142,7 @@ export function carryingBus(inner: Bus): Bus {
     ack: (seq) => reader.ack(seq),
     close: () => reader.close(),
   });
-  return {
+  const bus: Bus = {
     ensureTopic: (t) => inner.ensureTopic(t),
     topic: (name) => inner.topic(name),
     publish: (topic, partition, messages) => inner.publish(topic, partition, messages),
@@ -133,4 +151,6 @@ export function carryingBus(inner: Bus): Bus {
     streamIdentity: (topic) => inner.streamIdentity(topic),
     close: () => inner.close(),
   };
+  carrying.add(bus);
+  return bus;
 }

@@ -5,14 +5,7 @@
  */
 import type { MemoryState, StateChange, WindowBounds } from '@ssdk/engine';
 import type { PlanStateAccess } from '@ssdk/plan';
-import type { ChannelProgress } from './progress.ts';
-
-/** An input channel: `<topic>/<partition>`. */
-export type Channel = string;
-
-export function channelOf(topic: string, partition: number): Channel {
-  return `${topic}/${partition}`;
-}
+import type { Channel, ChannelProgress } from './channel.ts';
 
 export interface UnitCheckpoint {
   /** Last sequence read per channel. */

@@ -25,7 +25,9 @@ import type { Bus, PublishMessage } from '@ssdk/bus';
 import { encodeKey, windowId, type StateChange, type WindowBounds } from '@ssdk/engine';
 import type { PlanStateAccess } from '@ssdk/plan';
 import type { Commit, StateStore } from '@ssdk/state';
-import { channelOf, type Channel, type CheckpointCommit, type CheckpointStore } from './checkpoint.ts';
+import { channelOf, type Channel } from './channel.ts';
+import type { CheckpointCommit, CheckpointStore } from './checkpoint.ts';
+import { wrapping } from './carried.ts';
 import { partitionedCheckpointStore, unitPartitions, type PartitionedCheckpoints } from './partitioned-checkpoints.ts';
 import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
 import { wireData } from './carried.ts';
@@ -124,7 +126,7 @@ export class EmbeddedCommits {
 
   /** `bus` as `unit` publishes on it: what it publishes is in flight until it hands over its commit. */
   bus(unit: RuntimeUnit, bus: Bus): Bus {
-    return {
+    return wrapping({
       ensureTopic: (t) => bus.ensureTopic(t),
       topic: (name) => bus.topic(name),
       read: (topic, partition, options) => bus.read(topic, partition, options),
@@ -141,7 +143,7 @@ export class EmbeddedCommits {
         if (this.sinks.has(topic)) this.keepOutputs(`${topic}/${partition}`, messages, acks.map((a) => a.duplicate));
         return acks;
       },
-    };
+    }, bus);
   }
 
   /**

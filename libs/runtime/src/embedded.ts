@@ -9,7 +9,8 @@ import type { StateStore } from '@ssdk/state';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { wellFormed, type EngineRecord, type Key, type MemoryState } from '@ssdk/engine';
 import { CarriedBatch, carry, carryingBus, type CarriedRecord } from './carried.ts';
-import { memoryCheckpointStore, channelOf, type CheckpointStore } from './checkpoint.ts';
+import { channelOf } from './channel.ts';
+import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
 import type { UnitObserver } from './observer.ts';
 import { buildTopology, keyPartition, type IsolationChoice, type PlanFunctions, type RuntimeTopic, type Topology } from './topology.ts';
@@ -113,7 +114,6 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
       // Sources given the same input again resume where the last run committed.
       resumeOffsets: commits && o.replayInputs ? (t) => !commits.inProcess(t) : false,
       ...(commits ? { hold: (t: RuntimeTopic) => !commits.inProcess(t) && commits.holdSources() } : {}),
-      carryRecords: true,
       lookupRef,
       onStateReady,
       ...(o.batchMessages ? { batchMessages: o.batchMessages } : {}),

@@ -87,7 +87,7 @@ async function flakyUnit(subjectPrefix: string | undefined, failures: number, se
   return { topology, unit: flaky };
 }
 
-async function run(bus: Bus, carryRecords: boolean, subjectPrefix?: string) {
+async function run(bus: Bus, subjectPrefix?: string) {
   const seen: UnitMetricsSnapshot[] = [];
   const held: { metrics?: UnitMetrics } = {};
   const { topology, unit } = await flakyUnit(subjectPrefix, 3, seen, () => held.metrics!);
@@ -102,7 +102,6 @@ async function run(bus: Bus, carryRecords: boolean, subjectPrefix?: string) {
     checkpoints,
     metrics,
     resumeOffsets: false,
-    carryRecords,
     restart: { initialDelayMs: 20, maxDelayMs: 60, maxAttempts: Infinity },
     signal: stop.signal,
   });
@@ -132,7 +131,7 @@ describe('runtime - a unit that cannot make progress', () => {
       await natsBus.destroy();
       await natsBus.close();
     });
-    for (const r of [await run(carryingBus(createMemoryBus()), true), await run(natsBus, false, nats.prefix)]) {
+    for (const r of [await run(carryingBus(createMemoryBus())), await run(natsBus, nats.prefix)]) {
       // The first attempt found the unit running; the next three found it failing, with why.
       expect(r.seen.map((s) => s.state)).toEqual(['running', 'failing', 'failing', 'failing']);
       expect(r.seen[1]!.reason).toMatch(/^count\.by-word: a step failed outside any record: the guest went away \(worker exited with code 134\)$/);
@@ -156,7 +155,7 @@ describe('runtime - a unit that cannot make progress', () => {
     for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
     await bus.publish(topology.topics.get('words')!.name, 0, [{ data: encodeRecords([{ key: null, value: '"a"', timestamp: 1 }]) }, { data: encodeFrame({ kind: 'end' }) }]);
     const started = Date.now();
-    const task = runUnitTask({ unit, bus, checkpoints: memoryCheckpointStore(), metrics, resumeOffsets: false, carryRecords: true, restart: { initialDelayMs: 50, maxDelayMs: 100, maxAttempts: 3 }, signal: new AbortController().signal });
+    const task = runUnitTask({ unit, bus, checkpoints: memoryCheckpointStore(), metrics, resumeOffsets: false, restart: { initialDelayMs: 50, maxDelayMs: 100, maxAttempts: 3 }, signal: new AbortController().signal });
     await expect(task).rejects.toBeInstanceOf(UnitStepError);
     // Two waits between three attempts, each at least half its ceiling (50 → 25 ms, 100 → 50 ms).
     expect(Date.now() - started).toBeGreaterThanOrEqual(75);

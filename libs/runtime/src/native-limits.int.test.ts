@@ -86,14 +86,14 @@ async function topologyOf(subjectPrefix?: string): Promise<Topology> {
 }
 
 /** Runs every unit to the end of its input, in order, and reads what came out. */
-async function run(topology: Topology, bus: Bus, carryRecords: boolean, records: OutRecord[] = INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }))) {
+async function run(topology: Topology, bus: Bus, records: OutRecord[] = INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }))) {
   for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
   const source = topology.topics.get('words')!;
   await bus.publish(source.name, 0, [{ data: encodeRecords(records) }, { data: encodeFrame({ kind: 'end' }) }]);
   const checkpoints = memoryCheckpointStore();
   const metrics = topology.units.map((u) => new UnitMetrics(u.id));
   for (const [i, unit] of topology.units.entries()) {
-    await runUnitTask({ unit, bus, checkpoints, metrics: metrics[i]!, resumeOffsets: false, carryRecords, signal: new AbortController().signal });
+    await runUnitTask({ unit, bus, checkpoints, metrics: metrics[i]!, resumeOffsets: false, signal: new AbortController().signal });
   }
   const read = async (id: string) => {
     const t = topology.topics.get(id)!;
@@ -119,14 +119,14 @@ async function run(topology: Topology, bus: Bus, carryRecords: boolean, records:
 
 describe('runtime - native function limits', () => {
   it('runtime - a runaway function and a rejected fire-and-forget promise dead-letter their records, in process and on NATS alike', async () => {
-    const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()), true);
+    const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()));
     const nats = await testNats();
     const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
     cleanups.push(async () => {
       await bus.destroy();
       await bus.close();
     });
-    const onNats = await run(await topologyOf(nats.prefix), bus, false);
+    const onNats = await run(await topologyOf(nats.prefix), bus);
 
     for (const r of [inProcess, onNats]) {
       // records in = out + dead letters

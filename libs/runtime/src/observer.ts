@@ -18,7 +18,9 @@ import type { Bus, BusMessage, PartitionReader, PublishMessage, TopicConfig } fr
 import { encodeRecordFrames } from '@ssdk/records';
 import type { MemoryState } from '@ssdk/engine';
 import { compileTelemetryOptions, MetricsRegistry, Tracing, type BatchSpan, type ServiceTracer, type TelemetryOptions } from '@ssdk/telemetry';
-import { channelOf, type CheckpointStore } from './checkpoint.ts';
+import { wrapping } from './carried.ts';
+import { channelOf } from './channel.ts';
+import type { CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
 import type { RuntimeUnit } from './topology.ts';
 import type { UnitEffects, UnitLogic } from './unit-logic.ts';
@@ -261,7 +263,7 @@ class TracedTask {
     this.unit = parts.unit;
     this.tracer = tracer;
     const bus = parts.bus;
-    this.bus = {
+    this.bus = wrapping({
       ensureTopic: (t) => bus.ensureTopic(t),
       topic: (n) => bus.topic(n),
       lastSeq: (t, p) => bus.lastSeq(t, p),
@@ -282,7 +284,7 @@ class TracedTask {
           child.end();
         }
       },
-    };
+    }, bus);
     const cp = parts.checkpoints;
     this.checkpoints = {
       load: (u) => cp.load(u),

@@ -16,8 +16,8 @@ import type { Key } from '@ssdk/engine';
 import type { PhysicalPlan } from '@ssdk/plan';
 import type { PlanStateAccess } from '@ssdk/plan';
 import type { Commit, Fence, Lease, StateStore } from '@ssdk/state';
-import { decodeMeta, encodeMeta, progressOf, type Channel, type CheckpointCommit, type CheckpointStore } from './checkpoint.ts';
-import type { ChannelProgress } from './progress.ts';
+import type { Channel, ChannelProgress } from './channel.ts';
+import { decodeMeta, encodeMeta, progressOf, type CheckpointCommit, type CheckpointStore } from './checkpoint.ts';
 import { fluvioAliases, tableSpecs } from './state-tables.ts';
 import { keyPartition as partitionOfKey, type RuntimeUnit } from './topology.ts';
 

@@ -32,7 +32,7 @@
  * restarted or moved replica forwards from where it left off.
  */
 import type { ProgressEntry } from '@ssdk/records';
-import type { Channel } from './checkpoint.ts';
+import type { Channel, ChannelProgress } from './channel.ts';
 
 /** How a unit takes part, decided from the whole plan (topology.ts). */
 export interface UnitProgressPlan {
@@ -44,18 +44,6 @@ export interface UnitProgressPlan {
   assignsTime: boolean;
   /** The output topics another unit reads: where progress goes. */
   publishTo: readonly string[];
-}
-
-/** What a unit keeps of one input channel, committed with its offsets. */
-export interface ChannelProgress {
-  /** The highest event time of the channel's records (after the unit's timestamp step). */
-  seen: number;
-  /** Processing time of the channel's last record, or of when the unit began to read it. */
-  activeAt: number;
-  /** The latest progress of each writer's origin, as published on this channel. */
-  received: Record<string, { time: number; idle: boolean }>;
-  /** The unit's timestamp step changed a record's time on this channel: event time starts over here. */
-  retimed?: boolean;
 }
 
 /** How often a busy unit publishes its progress, at most (a quiet one publishes what changed at once). */

@@ -65,11 +65,11 @@ async function topologyOf(broken: string[], subjectPrefix?: string): Promise<Top
 }
 
 /** Runs the one unit from its committed offsets until it has read through `seq` of `words`, then stops it. */
-async function runThrough(topology: Topology, bus: Bus, checkpoints: CheckpointStore, carryRecords: boolean, seq: number) {
+async function runThrough(topology: Topology, bus: Bus, checkpoints: CheckpointStore, seq: number) {
   const unit = topology.units[0]!;
   const metrics = new UnitMetrics(unit.id);
   const stop = new AbortController();
-  const task = runUnitTask({ unit, bus, checkpoints, metrics, carryRecords, signal: stop.signal });
+  const task = runUnitTask({ unit, bus, checkpoints, metrics, signal: stop.signal });
   await until(`words read through ${seq}`, () => (metrics.offset('words/0') ?? 0) >= seq, 20_000);
   stop.abort();
   await task;
@@ -78,22 +78,22 @@ async function runThrough(topology: Topology, bus: Bus, checkpoints: CheckpointS
   return { failed: metrics.snapshot().failed, state: Object.fromEntries(state.entries('per-word')) };
 }
 
-async function scenario(bus: Bus, carryRecords: boolean, subjectPrefix?: string) {
+async function scenario(bus: Bus, subjectPrefix?: string) {
   const broken = await topologyOf(['boom', 'bang'], subjectPrefix);
   for (const t of broken.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
   const words = broken.topics.get('words')!;
   const checkpoints = memoryCheckpointStore();
   await bus.publish(words.name, 0, [{ data: encodeRecords(['a', 'boom', 'b', 'bang', 'a'].map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }))) }]);
-  const first = await runThrough(broken, bus, checkpoints, carryRecords, 1);
+  const first = await runThrough(broken, bus, checkpoints, 1);
 
   // Half a fix: 'boom' counts now, 'bang' still throws. Redriven, 'bang' is dead-lettered again.
   const half = await topologyOf(['bang'], subjectPrefix);
   const redrive1 = await redriveDeadLetters({ bus, topology: half, service: 'count' });
-  const second = await runThrough(half, bus, checkpoints, carryRecords, 2);
+  const second = await runThrough(half, bus, checkpoints, 2);
   // Nothing new since: a redrive now sends back only what failed again ('bang'), once.
   const fixed = await topologyOf([], subjectPrefix);
   const redrive2 = await redriveDeadLetters({ bus, topology: fixed, service: 'count' });
-  const third = await runThrough(fixed, bus, checkpoints, carryRecords, 3);
+  const third = await runThrough(fixed, bus, checkpoints, 3);
   const redrive3 = await redriveDeadLetters({ bus, topology: fixed, service: 'count' });
   return { first, redrive1, second, redrive2, third, redrive3 };
 }
@@ -106,7 +106,7 @@ describe('runtime - redrive', () => {
       await natsBus.destroy();
       await natsBus.close();
     });
-    for (const r of [await scenario(carryingBus(createMemoryBus()), true), await scenario(natsBus, false, nats.prefix)]) {
+    for (const r of [await scenario(carryingBus(createMemoryBus())), await scenario(natsBus, nats.prefix)]) {
       expect(r.first.state).toEqual({ a: 2, b: 1 });
       expect(r.first.failed).toBe(2);
       expect(r.redrive1).toMatchObject({ read: 2, redriven: 2, older: 0, skipped: [], byTopic: { words: 2 } });
@@ -125,7 +125,7 @@ describe('runtime - redrive', () => {
     const broken = await topologyOf(['old', 'new']);
     for (const t of broken.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
     await bus.publish(broken.topics.get('words')!.name, 0, [{ data: encodeRecords([{ key: null, value: '"old"', timestamp: 1_000 }, { key: null, value: '"new"', timestamp: 5_000 }]) }]);
-    await runThrough(broken, bus, memoryCheckpointStore(), true, 1);
+    await runThrough(broken, bus, memoryCheckpointStore(), 1);
     const r = await redriveDeadLetters({ bus, topology: await topologyOf([]), service: 'count', since: 2_000 });
     expect(r).toMatchObject({ read: 2, redriven: 1, older: 1 });
     await expect(redriveDeadLetters({ bus, topology: broken, service: 'nope' })).rejects.toThrow('the dataflow has no service `nope`: its services are `count`');

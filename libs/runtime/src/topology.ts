@@ -12,7 +12,7 @@ import { stateWriteCheck } from '@ssdk/state';
 import { chainLogic, nativeExecutor, passthroughLogic, sessionLogic, windowLogic, type ChainExecutor, type NativeSql, type UnitLogic } from './unit-logic.ts';
 import type { UnitProgressPlan } from './progress.ts';
 import { joinLogic } from './join-logic.ts';
-import { channelOf } from './checkpoint.ts';
+import { channelOf } from './channel.ts';
 import { tableSpecs } from './state-tables.ts';
 
 export interface KeyCodec {

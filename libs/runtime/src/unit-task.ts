@@ -8,8 +8,9 @@
 import { MemoryState, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, frameBytesOf, frameTimestamp, partitionOfText, UNREADABLE_HEADER, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
-import { adoptRecord, carriedBatchOf, carry, CarriedBatch, type CarriedRecord } from './carried.ts';
-import { channelOf, type Channel, type CheckpointCommit, type CheckpointStore } from './checkpoint.ts';
+import { adoptRecord, carriedBatchOf, carriesRecords, carry, CarriedBatch, type CarriedRecord } from './carried.ts';
+import { channelOf, type Channel } from './channel.ts';
+import type { CheckpointCommit, CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
 import type { UnitObserver } from './observer.ts';
 import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
@@ -74,11 +75,6 @@ export interface UnitTaskOptions {
   /** Tracing, metrics and function logs (observer.ts); without one the loop runs on the bare parts. */
   observer?: UnitObserver;
   /**
-   * Publish outputs as records carried in process (carried.ts) instead of frames: only on a
-   * bus wrapped by `carryingBus`, whose readers are in this process. @default false
-   */
-  carryRecords?: boolean;
-  /**
    * What the loop does when a batch cannot be finished for a reason that is not a record's (a
    * step that throws outside any record, the state store or the bus away): the unit reports
    * `failing` with the reason, waits (bounded exponential backoff with jitter) and tries the
@@ -108,6 +104,10 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   const batchMessages = o.batchMessages ?? 64;
   const maxFrameBytes = o.maxFrameBytes ?? 900_000;
   const pollMs = o.pollMs ?? 50;
+  // How records travel is the bus's to say: carried as values to readers in this process
+  // (carried.ts), else as frames. Reading follows each message as the bus hands it over
+  // (`carriedBatchOf`), so a carried bus's byte frames (a producer's, an end) read as frames.
+  const carryValues = carriesRecords(o.bus);
   const states = unit.plan.states;
   const owned = states.filter((s) => s.access === 'read-write');
   const tableOf = new Map(states.map((s) => [s.name, s.table]));
@@ -184,7 +184,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   };
   /** Reads nothing: what a batch of messages makes (what to publish), its state in `state`; undefined when a quiet tick made nothing. */
   const computeBatch = async (batch: Array<{ ch: ChannelReader; messages: BusMessage[] }>): Promise<Publisher | undefined> => {
-  const pending = new Publisher(bus, unit, maxFrameBytes, o.carryRecords === true, o.msgIdScope);
+  const pending = new Publisher(bus, unit, maxFrameBytes, carryValues, o.msgIdScope);
   let recordsIn = 0;
     // Keys past their `ttl` are deleted in this batch's checkpoint.
     const purged = purger.active && purger.purge(now());
@@ -550,7 +550,7 @@ function wireKey(topic: RuntimeTopic, key: Key): { text: string; partition: numb
     if (known.size >= WIRE_KEYS_MAX) known.clear();
     // `keyPartition`'s rule, on the text it keeps.
     const text = topic.key.encode(key);
-    known.set(key, (k = { text, partition: topic.partitions === 1 ? 0 : partitionOfText(text, topic.partitions) }));
+    known.set(key, (k = { text, partition: partitionOfText(text, topic.partitions) }));
   }
   return k;
 }
