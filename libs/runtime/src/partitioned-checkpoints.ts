@@ -110,7 +110,7 @@ export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): Par
       const tableOf = new Map(states.map((s) => [s.name, s.table]));
       const writes = c.changes.map((ch) => {
         const table = tableOf.get(ch.state);
-        if (!table) throw new Error(`unit \`${unitId}\` changed state \`${ch.state}\`, which it does not own`);
+        if (!table) throw new Error(`operator \`${unitId}\` changed state \`${ch.state}\`, which it does not own`);
         return { table, key: ch.key, partition: keyPartition(ch.key), ...(ch.window ? { window: ch.window } : {}), value: ch.value };
       });
       const endedSet = new Set(c.ended ?? []);
@@ -165,7 +165,7 @@ export function committedCheckpoints(store: StateStore): CheckpointStore {
       for (const s of states) for (const e of await store.scan(s.table, { withUpdatedAt: true })) into.load(s.name, e.key, e.value, e.window, e.updatedAt);
     },
     async commit(unitId) {
-      throw new Error(`committedCheckpoints reads; unit \`${unitId}\` commits through its partitioned checkpoint store`);
+      throw new Error(`committedCheckpoints reads; operator \`${unitId}\` commits through its partitioned checkpoint store`);
     },
     close: () => store.close(),
   };

@@ -38,12 +38,12 @@ import type { CliIo } from '../io.ts';
 
 export const composeSpec: CommandSpec = {
   name: 'compose',
-  summary: 'Generate a docker-compose stack for a dataflow: NATS, PostgreSQL, Jaeger, the planner, a deploy job, one service per operator unit, the dashboard.',
+  summary: 'Generate a docker-compose stack for a dataflow: NATS, PostgreSQL, Jaeger, the planner, a deploy job, one service per operator, the dashboard.',
   usage:
     'ssdk compose FILE [--scale OPERATOR=N...] [--partitions N] [--native | --sandbox] [--image NAME] [--publish-address ADDR] [--port-offset N] [--fragment] [--output PATH]',
   options: {
     ...isolationOptions,
-    scale: { type: 'string', multiple: true, valueName: 'OPERATOR=N', description: 'replicas of an operator unit (its id or its compose service name) or of a connector (connector-NAME: N services, each --replica I/N); repeatable' },
+    scale: { type: 'string', multiple: true, valueName: 'OPERATOR=N', description: 'replicas of an operator (its id or its compose service name) or of a connector (connector-NAME: N services, each --replica I/N); repeatable' },
     partitions: { type: 'string', valueName: 'N', description: 'partitions per topic, passed to the deploy job (default: the file\'s, else 8)' },
     image: { type: 'string', valueName: 'NAME', description: `the ssdk image every ssdk service runs (default: ${'ssdk:local'}, built by \`npm run docker:image\` in the ssdk repository)` },
     'publish-address': { type: 'string', valueName: 'ADDR', description: 'host interface the published ports listen on (default: 127.0.0.1, this machine only)' },

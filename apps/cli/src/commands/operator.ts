@@ -13,17 +13,17 @@ import { reportBuildError } from './build.ts';
 
 export const operatorSpec: CommandSpec = {
   name: 'operator',
-  summary: 'Run one operator unit of a dataflow as a service, over NATS JetStream and PostgreSQL (foreground; SIGTERM drains).',
+  summary: 'Run one operator of a dataflow as a service, over NATS JetStream and PostgreSQL (foreground; SIGTERM drains).',
   usage: 'ssdk operator (FILE | --dataflow NS/NAME) --operator ID [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--reset-offsets] [--native | --sandbox]',
   options: {
-    operator: { type: 'string', valueName: 'ID', description: 'the operator unit to run, as `ssdk plan FILE` lists it (default: $SSDK_OPERATOR)' },
+    operator: { type: 'string', valueName: 'ID', description: 'the operator to run, as `ssdk plan FILE` lists it (default: $SSDK_OPERATOR)' },
     postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the state (default: $DATABASE_URL, else the local server as psql finds it)' },
     schema: { type: 'string', valueName: 'NAME', description: 'state schema (default: ssdk_<namespace>_<name>; under another subject prefix, one of its own)' },
     'reset-offsets': { type: 'boolean', description: 'when the committed offsets do not match the input streams (a stream made again), read the streams from their start, keeping the state, instead of stopping' },
     'metrics-port': { type: 'string', valueName: 'N', description: 'serve Prometheus metrics on http://HOST:N/metrics (default: $SSDK_METRICS_PORT; 0 or none: off)' },
     'metrics-host': { type: 'string', valueName: 'HOST', description: 'interface of the metrics endpoint, 0.0.0.0 for every one (default: $SSDK_METRICS_HOST, else 127.0.0.1)' },
     'trusted-key': { type: 'string', multiple: true, valueName: 'KEY', description: 'run only deployments signed by this public nkey (repeatable; also $SSDK_TRUSTED_KEYS, comma-separated)' },
-    dataflow: { type: 'string', valueName: 'NS/NAME', description: 'run a unit of this deployed dataflow (`ssdk deploy`): its plan, code and options come from the planner\'s tables, no FILE (default: $SSDK_DATAFLOW)' },
+    dataflow: { type: 'string', valueName: 'NS/NAME', description: 'run an operator of this deployed dataflow (`ssdk deploy`): its plan, code and options come from the planner\'s tables, no FILE (default: $SSDK_DATAFLOW)' },
     'state-dir': { type: 'string', valueName: 'DIR', description: 'where the WebAssembly component is built (default: .ssdk/ beside the services file, or $SSDK_HOME); $SSDK_COMPONENT_CACHE shares built components between state dirs' },
     ...isolationOptions,
     ...controlSchemaOption,

@@ -37,12 +37,12 @@ const stackOptions = {
 
 export const upSpec: CommandSpec = {
   name: 'up',
-  summary: 'Deploy a dataflow and run it as local processes: a planner and one `ssdk operator` per operator unit (foreground supervisor: restarts a process that dies; Ctrl-C or `ssdk down` stops them).',
+  summary: 'Deploy a dataflow and run it as local processes: a planner and one `ssdk operator` per operator (foreground supervisor: restarts a process that dies; Ctrl-C or `ssdk down` stops them).',
   usage: 'ssdk up FILE [--nats URL] [--postgres URL] [--subject-prefix PREFIX] [--partitions N] [--replicas N] [--scale connector-NAME=N...] [--reset-state | --reset-offsets] [--native | --sandbox]',
   options: {
     postgres: { type: 'string', valueName: 'URL', description: 'PostgreSQL server holding the plans and the state (default: $DATABASE_URL, else the local server as psql finds it)' },
     'metrics-port': { type: 'string', valueName: 'N', description: 'serve each operator process\'s Prometheus metrics, on N, N+1, … (default: $SSDK_METRICS_PORT; none: off)' },
-    replicas: { type: 'string', valueName: 'N', description: 'processes per operator unit', default: '1' },
+    replicas: { type: 'string', valueName: 'N', description: 'processes (replicas) per operator', default: '1' },
     scale: { type: 'string', multiple: true, valueName: 'connector-NAME=N', description: 'processes of an inline connector, each --replica I/N (where the endpoint divides its work: sinks, an mqtt-source with shared_group); repeatable' },
     'reset-state': { type: 'boolean', description: 'deploy with --reset-state (a changed state layout drops the old state)' },
     'reset-offsets': { type: 'boolean', description: 'deploy with --reset-offsets (the operators read their input streams from the start, state kept)' },
