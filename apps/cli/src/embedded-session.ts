@@ -60,6 +60,8 @@ export interface SessionOptions {
    * committed is skipped, so a run killed midway and resumed ends as an uninterrupted one.
    */
   replay?: boolean;
+  /** What earlier runs stored for the sinks stays, unpublished; this run's sink outputs are stored after it (`ssdk redrive --embedded`). */
+  keepOutputs?: boolean;
 }
 
 export interface Session {
@@ -120,7 +122,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     df = await startEmbedded({
       plan,
       checkpoints,
-      ...(store ? { store, replayInputs: replaying } : {}),
+      ...(store ? { store, replayInputs: replaying, ...(o.keepOutputs && !replaying ? { keepOutputs: true } : {}) } : {}),
       isolation,
       functions: { native: sourceFunctions(file, dataflow), ...(sql ? { sql } : {}), ...(sandbox ? { sandbox: sandbox.factory } : {}) },
       ...(o.observer ? { observer: o.observer } : {}),

@@ -1,16 +1,18 @@
 /**
  * `ssdk redrive SERVICE FILE` on NATS JetStream: the dead letters of a service go back to their
  * own records' topic and partition, once; the counts are printed; a bad `--since` or an unknown
- * service is a usage error (exit 2).
+ * service is a usage error (exit 2). The same with the plan of a deployed dataflow
+ * (`--dataflow NS/NAME`), and for an embedded run's stored dead letters (`--embedded`).
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeRecords } from '@ssdk/records';
-import { testNats } from '@ssdk/testing';
+import { openDeploymentRegistry } from '@ssdk/control-plane';
+import { testNats, testPostgres } from '@ssdk/testing';
 import { sinceOf } from './commands/redrive.ts';
 import { bufferIo } from './io.ts';
 import { main } from './main.ts';
@@ -33,6 +35,8 @@ services:
 `;
 
 const cleanups: Array<() => Promise<void>> = [];
+
+const lines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '');
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
@@ -80,6 +84,80 @@ describe('cli - redrive', () => {
     expect(await main(['redrive', 'nope', file, '--nats', nats.url, '--subject-prefix', nats.prefix], bad)).toBe(2);
     expect(bad.stderr()).toContain('has no service `nope`: its services are `keep`');
   }, 60_000);
+
+  it('cli - ssdk redrive --dataflow NS/NAME reads the plan the planner stored: no services file', async () => {
+    const nats = await testNats({ prefix: 'h2_redrive_df' });
+    const pg = await testPostgres();
+    cleanups.push(() => pg.cleanup());
+    const file = join(await mkdtemp(join(tmpdir(), 'ssdk-redrive-df-')), 'services.yaml');
+    await writeFile(file, SERVICES);
+    const { plan } = await planOrThrow(file, { subjectPrefix: nats.prefix, partitions: 2 });
+    // A deployed dataflow as the planner records it (its control schema: the test's own).
+    const registry = await openDeploymentRegistry({ connectionString: pg.connectionString, schema: pg.schema });
+    await registry.save({ namespace: 'test', name: 'h1-redrive-cli', version: 1, status: 'deployed', hash: 'h', layoutFingerprint: 'f', layout: {}, plan, bundle: { servicesFile: 'services.yaml', files: { 'services.yaml': SERVICES } }, stateSchema: 'unused', deployedAt: Date.now() });
+    await registry.close();
+    const name = (id: string) => plan.topics.find((t) => t.id === id)!.name;
+    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+    cleanups.push(async () => {
+      await bus.destroy();
+      await bus.close();
+    });
+    for (const t of plan.topics) await bus.ensureTopic({ name: t.name, partitions: t.partitions, subject: t.subject });
+    const dead = { reason: 'keep.same threw: nope', operator: 'keep.same', input: { topic: 'words', partition: 1, seq: 2, index: 0 }, value: 'again', timestamp: 7_000 };
+    await bus.publish(name('keep.dead-letter'), 1, [{ data: encodeRecords([{ key: null, value: JSON.stringify(dead), timestamp: 7_000 }]) }]);
+    // No --subject-prefix and no --partitions: the deployed plan has its own.
+    const args = ['redrive', 'keep', '--dataflow', 'test/h1-redrive-cli', '--nats', nats.url, '--postgres', pg.connectionString, '--control-schema', pg.schema];
+    const io = bufferIo();
+    expect(await main(args, io), io.stderr()).toBe(0);
+    expect(io.stdout()).toBe('redrove 1 of 1 dead letter of keep (1 to words)\n');
+    const again = bufferIo();
+    expect(await main(args, again)).toBe(0);
+    expect(again.stdout()).toBe('redrove 0 of 0 dead letters of keep\n');
+    const reader = bus.read(name('words'), 1);
+    const got = (await reader.fetch(100, 500)).flatMap((m) => {
+      const f = decodeFrame(m.data);
+      return f.kind === 'data' ? f.records.map((r) => new TextDecoder().decode(r.value)) : [];
+    });
+    await reader.close();
+    expect(got).toEqual(['"again"']);
+
+    const unknown = bufferIo();
+    expect(await main(['redrive', 'keep', '--dataflow', 'test/nothing-here', '--nats', nats.url, '--postgres', pg.connectionString, '--control-schema', pg.schema], unknown)).toBe(2);
+    expect(unknown.stderr()).toContain('no dataflow `test/nothing-here` is deployed');
+    const both = bufferIo();
+    expect(await main(['redrive', 'keep', file, '--dataflow', 'test/h1-redrive-cli'], both)).toBe(2);
+    expect(both.stderr()).toContain('give FILE or --dataflow NS/NAME, not both');
+  }, 60_000);
+
+  it('cli - ssdk redrive --embedded sends an embedded run\'s dead letters back through the fixed function, once, and appends what they made', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-redrive-embedded-'));
+    const file = join(dir, 'services.yaml');
+    const withBroken = (broken: string[]) => SERVICES.replace('return w;', `if ((${JSON.stringify(broken)} as string[]).includes(w)) throw new Error('cannot keep ' + w);\n            return w;`);
+    await writeFile(file, withBroken(['boom', 'bang']));
+    await writeFile(join(dir, 'in.jsonl'), ['a', 'boom', 'b', 'bang'].map((w) => JSON.stringify(w)).join('\n') + '\n');
+    const out = join(dir, 'out');
+    const state = ['--state-dir', join(dir, 'state'), '--native'];
+    const run = bufferIo();
+    expect(await main(['run', file, '-i', `words=${join(dir, 'in.jsonl')}`, '-o', out, '--until-idle', ...state], run), run.stderr()).toBe(0);
+    expect(await lines(join(out, 'kept.jsonl'))).toEqual(['"a"', '"b"']);
+    expect(await lines(join(out, 'keep.dead-letter.jsonl'))).toHaveLength(2);
+
+    // The fix (a half fix redriven twice is the runtime's test): both go through, once.
+    await writeFile(file, withBroken([]));
+    const first = bufferIo();
+    expect(await main(['redrive', 'keep', file, '--embedded', '-o', out, ...state], first), first.stderr()).toBe(0);
+    expect(first.stdout()).toBe('redrove 2 of 2 dead letters of keep (2 to words)\n');
+    expect(first.stderr()).toContain('appended kept (2) to');
+    const again = bufferIo();
+    expect(await main(['redrive', 'keep', file, '--embedded', '-o', out, ...state], again)).toBe(0);
+    expect(again.stdout()).toBe('redrove 0 of 0 dead letters of keep\n');
+    expect(await lines(join(out, 'kept.jsonl'))).toEqual(['"a"', '"b"', '"boom"', '"bang"']);
+    expect(await lines(join(out, 'keep.dead-letter.jsonl'))).toHaveLength(2);
+
+    const flags = bufferIo();
+    expect(await main(['redrive', 'keep', file, '-o', out], flags)).toBe(2);
+    expect(flags.stderr()).toContain('--output-dir is for --embedded');
+  }, 120_000);
 
   it('cli - --since takes a duration back from now or a time', () => {
     expect(sinceOf('1h', 10_000_000)).toBe(10_000_000 - 3_600_000);

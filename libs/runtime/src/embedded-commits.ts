@@ -27,10 +27,9 @@ import type { PlanStateAccess } from '@ssdk/plan';
 import type { Commit, StateStore } from '@ssdk/state';
 import { channelOf, type Channel } from './channel.ts';
 import type { CheckpointCommit, CheckpointStore } from './checkpoint.ts';
-import { wrapping } from './carried.ts';
 import { partitionedCheckpointStore, unitPartitions, type PartitionedCheckpoints } from './partitioned-checkpoints.ts';
 import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
-import { wireData } from './carried.ts';
+import { wireData, wrapping } from './carried.ts';
 
 export interface EmbeddedCommitOptions {
   store: StateStore;
@@ -165,33 +164,65 @@ export class EmbeddedCommits {
   }
 
   /**
-   * Before any unit runs: with `replay` (a resumed run on the same input), publishes on `bus`
-   * what earlier runs' cuts stored for the sink topics, in order; otherwise those rows stop
-   * counting (a new run's outputs start empty, as its in-memory topics do).
+   * Before any unit runs, what earlier runs' cuts stored for the sink topics: `replay` (a resumed
+   * run on the same input) publishes it on `bus`, in order; `forget` makes those rows stop
+   * counting (a new run's outputs start empty, as its in-memory topics do); `keep` leaves them
+   * counting and unpublished, and new cuts add after them (`ssdk redrive` reads them).
    */
-  async restoreOutputs(bus: Bus, topics: readonly RuntimeTopic[], replay: boolean): Promise<void> {
+  async restoreOutputs(bus: Bus, topics: readonly RuntimeTopic[], mode: 'replay' | 'forget' | 'keep'): Promise<void> {
     const forget: Commit = { writes: [], offsets: [] };
     for (const t of topics) {
       if (!this.sinks.has(t.name)) continue;
       for (let p = 0; p < t.partitions; p++) {
         const at = `${t.name}/${p}`;
-        const rows = await this.store.offsets(outputsOperator(at));
-        const from = (rows.get(0)?.meta as { from?: number } | undefined)?.from ?? 1;
-        const last = Math.max(0, ...rows.keys());
+        const { rows, from, last } = await this.outputRowsOf(at);
         this.outputRows.set(at, last);
-        if (!replay) {
+        if (mode === 'forget') {
           if (last >= from) forget.offsets.push({ operator: outputsOperator(at), partition: 0, seq: 0, meta: { from: last + 1 } });
           continue;
         }
-        for (const n of [...rows.keys()].filter((k) => k >= from).sort((a, b) => a - b)) {
-          const stored = (rows.get(n)!.meta as { messages: Array<{ data: string; msgId?: string }> }).messages;
-          const messages: PublishMessage[] = stored.map((m) => ({ data: Buffer.from(m.data, 'base64'), ...(m.msgId ? { msgId: m.msgId } : {}) }));
-          if (messages.length > 0) await bus.publish(t.name, p, messages);
-        }
+        if (mode === 'keep') continue;
+        for (const row of rows) if (row.messages.length > 0) await bus.publish(t.name, p, row.messages);
       }
     }
     if (forget.offsets.length > 0) await this.store.commit(forget);
   }
+
+  /** What the cuts stored for a sink partition (`<topic name>/<partition>`) and still counts, row by row. */
+  async storedOutputs(at: string): Promise<Array<{ row: number; messages: PublishMessage[] }>> {
+    return (await this.outputRowsOf(at)).rows;
+  }
+
+  private async outputRowsOf(at: string) {
+    const stored = await this.store.offsets(outputsOperator(at));
+    const from = (stored.get(0)?.meta as { from?: number } | undefined)?.from ?? 1;
+    const last = Math.max(0, ...stored.keys());
+    const rows = [...stored.keys()]
+      .filter((k) => k >= from)
+      .sort((a, b) => a - b)
+      .map((row) => {
+        const kept = (stored.get(row)!.meta as { messages: Array<{ data: string; msgId?: string }> }).messages;
+        return { row, messages: kept.map((m): PublishMessage => ({ data: Buffer.from(m.data, 'base64'), ...(m.msgId ? { msgId: m.msgId } : {}) })) };
+      });
+    return { rows, from, last };
+  }
+
+  /**
+   * `rows` go into the first cut at which every unit named in `upTo` has read its channel up to
+   * `seq`, and no cut is made before: everything reading those messages did is in the same
+   * transaction as the rows (`ssdk redrive`'s marks, so a redrive killed midway sends them all
+   * again and none twice). `upTo` may be corrected in place once the messages are published
+   * (their real sequences).
+   */
+  commitOnceRead(rows: Commit['offsets'], upTo: Array<{ unit: string; channel: Channel; seq: number }>): void {
+    this.afterRead.push({ rows, upTo });
+  }
+
+  private wasRead(upTo: ReadonlyArray<{ unit: string; channel: Channel; seq: number }>): boolean {
+    return upTo.every((u) => (this.read.get(u.unit)?.get(u.channel) ?? 0) >= u.seq);
+  }
+
+  private readonly afterRead: Array<{ rows: Commit['offsets']; upTo: ReadonlyArray<{ unit: string; channel: Channel; seq: number }> }> = [];
 
   private keepOutputs(at: string, messages: readonly PublishMessage[], duplicate: readonly boolean[]): void {
     let kept = this.outputs.get(at);
@@ -235,6 +266,13 @@ export class EmbeddedCommits {
     if (this.writing || this.failure) return;
     if (this.pending.size === 0 && this.waiters.length === 0) return;
     if (!force && !this.due && performance.now() - this.lastCut < this.intervalMs) return;
+    // Rows waiting for their messages to be read hold every cut back until they are: what reading
+    // them does is committed whole, with the rows, or not at all (a redrive killed before sends
+    // them all again, none twice). The sources must flow meanwhile, so no cut is due.
+    if (this.afterRead.some((a) => !this.wasRead(a.upTo))) {
+      this.due = false;
+      return;
+    }
     if (!this.consistent()) {
       this.due = true;
       return;
@@ -250,6 +288,9 @@ export class EmbeddedCommits {
       for (const d of c.dropWindows ?? []) commit.dropWindows!.push(d);
       for (const o of c.offsets) commit.offsets.push(o);
     }
+    // Rows whose messages are read (all of them, by the check above): every commit handed over
+    // is in this cut or an earlier one, so what `read` says is committed once this cut is.
+    for (const a of this.afterRead.splice(0)) for (const r of a.rows) commit.offsets.push(r);
     // What the sinks got since the last cut, in the same transaction as the state that made it.
     for (const [at, messages] of this.outputs) {
       if (messages.length === 0) continue;

@@ -4,7 +4,7 @@
  * survive a restart); every operator unit runs the same host loop as an operator service.
  */
 import { createMemoryBus, type Bus } from '@ssdk/bus';
-import { decodeFrame, encodeFrame, frameTimestamp } from '@ssdk/records';
+import { decodeFrame, encodeFrame, frameTimestamp, type RawRecord } from '@ssdk/records';
 import type { StateStore } from '@ssdk/state';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { wellFormed, type EngineRecord, type Key, type MemoryState } from '@ssdk/engine';
@@ -18,6 +18,7 @@ import { runUnitTask } from './unit-task.ts';
 import { failingReason, type RestartOptions } from './failing.ts';
 import { EmbeddedCommits } from './embedded-commits.ts';
 import { migratePlanState } from './partitioned-checkpoints.ts';
+import { backToTopics, emptyResult, serviceUnit, type RedriveResult } from './redrive.ts';
 
 export interface EmbeddedOptions {
   plan: PhysicalPlan;
@@ -39,6 +40,13 @@ export interface EmbeddedOptions {
    * their start (the shell, new input). Only with `store`. @default false
    */
   replayInputs?: boolean;
+  /**
+   * What earlier runs' cuts stored for the sinks stays as it is (neither published again nor
+   * forgotten), and this run's sink outputs are stored after it: a run that adds to the last
+   * one without replaying it (`ssdk redrive`). Only with `store`, without `replayInputs`.
+   * @default false
+   */
+  keepOutputs?: boolean;
   /** Messages per fetch per channel. @default 64 */
   batchMessages?: number;
   /** Records per frame when producing. @default 500 */
@@ -79,6 +87,14 @@ export interface EmbeddedDataflow {
   /** Every record on a topic so far, decoded, in partition order. */
   read(topic: string): Promise<EngineRecord[]>;
   metrics(): UnitMetricsSnapshot[];
+  /**
+   * `ssdk redrive` of an embedded run: `service`'s dead letters that earlier runs' cuts stored
+   * (and no redrive sent yet) go back to their records' topics and partitions on this process's
+   * bus, the units process them, and once they are committed, a mark per dead-letter partition
+   * (in the same cut) says how far the redrive went. Resolves when that is committed. Only with
+   * `store` and `keepOutputs`.
+   */
+  redrive(service: string, options?: { since?: number }): Promise<RedriveResult>;
   stop(): Promise<void>;
 }
 
@@ -90,7 +106,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
   for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
   if (o.store) await migratePlanState(o.store, o.plan);
   const commits = o.store ? new EmbeddedCommits({ store: o.store, units: topology.units }) : undefined;
-  await commits?.restoreOutputs(bus, [...topology.topics.values()], o.replayInputs === true);
+  await commits?.restoreOutputs(bus, [...topology.topics.values()], o.replayInputs ? 'replay' : o.keepOutputs ? 'keep' : 'forget');
   const abort = new AbortController();
   const metrics = new Map(topology.units.map((u) => [u.id, new UnitMetrics(u.id)]));
   let failure: unknown;
@@ -150,7 +166,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
     return true;
   };
 
-  return {
+  const df: EmbeddedDataflow = {
     topology,
     bus,
     topicOf,
@@ -236,6 +252,41 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
       return out;
     },
     metrics: () => [...metrics.values()].map((m) => m.snapshot()),
+    async redrive(service, ro = {}) {
+      if (!commits || !o.keepOutputs) throw new Error('redrive: the embedded runtime needs a store and keepOutputs (the dead letters are what earlier runs stored)');
+      const dlq = serviceUnit(topology, service).deadLetter;
+      const result = emptyResult();
+      for (let p = 0; p < dlq.partitions; p++) {
+        const mark = await redrivenThrough(o.store!, dlq, p);
+        const letters: Array<{ at: string; records: RawRecord[] }> = [];
+        let last: { row: number; index: number } | undefined;
+        for (const { row, messages } of await commits.storedOutputs(`${dlq.name}/${p}`)) {
+          messages.forEach((m, index) => {
+            if (mark && (row < mark.row || (row === mark.row && index <= mark.index))) return;
+            const frame = decodeFrame(m.data);
+            letters.push({ at: `${row}.${index}`, records: frame.kind === 'data' ? frame.records : [] });
+            last = { row, index };
+          });
+        }
+        if (!last) continue;
+        const groups = backToTopics(topology, dlq, p, letters, ro.since, result);
+        // Sequences the messages will have (nothing else publishes to a topic here meanwhile), set
+        // to what the bus answers once they are published.
+        const upTo: Array<{ unit: string; channel: string; seq: number; group: number }> = [];
+        for (const [gi, g] of groups.entries()) {
+          const seq = (await bus.lastSeq(g.topic.name, g.partition)) + g.messages.length;
+          for (const u of topology.units) if (u.inputs.some((i) => i.topic.name === g.topic.name)) upTo.push({ unit: u.id, channel: channelOf(g.topic.id, g.partition), seq, group: gi });
+        }
+        commits.commitOnceRead([{ operator: redrivenOperator(dlq, p), partition: 0, seq: last.row, meta: last }], upTo);
+        for (const [gi, g] of groups.entries()) {
+          const acks = await bus.publish(g.topic.name, g.partition, g.messages);
+          const seq = Math.max(0, ...acks.map((a) => a.seq));
+          for (const u of upTo) if (u.group === gi) u.seq = seq;
+        }
+      }
+      await df.idle();
+      return result;
+    },
     async stop() {
       // What is in flight between units is processed and committed first (sources held).
       if (commits && !failure && !abort.signal.aborted) await Promise.race([commits.drain(), allDone.then(() => (failure ? undefined : commits.drain()))]);
@@ -246,6 +297,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
       if (failure) throw failure;
     },
   };
+  return df;
 }
 
 /**
@@ -263,4 +315,15 @@ export function decodeLoose(t: RuntimeTopic, bytes: Uint8Array): unknown {
       return text;
     }
   }
+}
+
+/** The `_offsets` row of how far `ssdk redrive` sent a dead-letter partition's stored letters back. */
+function redrivenOperator(dlq: RuntimeTopic, partition: number): string {
+  return `${dlq.name}/${partition}#redriven`;
+}
+
+/** The last stored letter (row of a cut, message in it) a redrive sent back, if any. */
+async function redrivenThrough(store: StateStore, dlq: RuntimeTopic, partition: number): Promise<{ row: number; index: number } | undefined> {
+  const rows = await store.offsets(redrivenOperator(dlq, partition));
+  return rows.get(0)?.meta as { row: number; index: number } | undefined;
 }

@@ -10,15 +10,18 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMemoryBus, createNatsBus, type Bus } from '@ssdk/bus';
 import { MemoryState } from '@ssdk/engine';
-import { planDataflow } from '@ssdk/plan';
+import { planDataflow, type PhysicalPlan } from '@ssdk/plan';
+import { openPostgresStore, type Commit, type StateStore } from '@ssdk/state';
 import { encodeRecords } from '@ssdk/records';
 import { parseServicesFile } from '@ssdk/spec';
-import { testNats, until } from '@ssdk/testing';
+import { testNats, testPostgres, until } from '@ssdk/testing';
 import { carryingBus } from './carried.ts';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { sourceFunctions } from './functions.ts';
 import { UnitMetrics } from './metrics.ts';
 import { redriveDeadLetters } from './redrive.ts';
+import { startEmbedded } from './embedded.ts';
+import { committedCheckpoints } from './partitioned-checkpoints.ts';
 import { buildTopology, type Topology } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
 
@@ -55,13 +58,42 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-async function topologyOf(broken: string[], subjectPrefix?: string): Promise<Topology> {
+async function plannedOf(broken: string[], subjectPrefix?: string) {
   const text = services(broken);
   const file = join(await mkdtemp(join(tmpdir(), 'ssdk-redrive-')), 'services.yaml');
   await writeFile(file, text);
   const { dataflow } = parseServicesFile(text, file);
   const { plan } = planDataflow(dataflow, { partitions: 1, fuse: true, ...(subjectPrefix ? { subjectPrefix } : {}) });
-  return buildTopology(plan!, { native: sourceFunctions(file, dataflow) }, { isolation: 'native' });
+  return { plan: plan!, functions: { native: sourceFunctions(file, dataflow) } };
+}
+
+async function topologyOf(broken: string[], subjectPrefix?: string): Promise<Topology> {
+  const { plan, functions } = await plannedOf(broken, subjectPrefix);
+  return buildTopology(plan, functions, { isolation: 'native' });
+}
+
+/** `store`, with every commit made through it kept in `seen`. */
+function spying(store: StateStore, seen: Commit[]): StateStore {
+  return new Proxy(store, {
+    get(target, p) {
+      if (p === 'commit') {
+        return async (c: Commit) => {
+          seen.push(c);
+          return target.commit(c);
+        };
+      }
+      const v = Reflect.get(target, p, target) as unknown;
+      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/** The committed counts of an embedded run's store. */
+async function countsIn(store: StateStore, plan: PhysicalPlan): Promise<Record<string, unknown>> {
+  const s = plan.states.find((x) => x.name === 'per-word')!;
+  const cache = new MemoryState();
+  await committedCheckpoints(store).loadState('', [{ name: s.name, table: s.table, access: 'read' }], cache);
+  return Object.fromEntries(cache.entries('per-word'));
 }
 
 /** Runs the one unit from its committed offsets until it has read through `seq` of `words`, then stops it. */
@@ -130,4 +162,55 @@ describe('runtime - redrive', () => {
     expect(r).toMatchObject({ read: 2, redriven: 1, older: 1 });
     await expect(redriveDeadLetters({ bus, topology: broken, service: 'nope' })).rejects.toThrow('the dataflow has no service `nope`: its services are `count`');
   }, 30_000);
+
+  it('runtime - an embedded run\'s stored dead letters go back through the unit after a fix, once each, the mark committed with what they did', async () => {
+    const pg = await testPostgres();
+    const store = await openPostgresStore({ connectionString: pg.connectionString, schema: pg.schema });
+    cleanups.push(() => pg.cleanup(), () => store.close());
+    const words = ['a', 'boom', 'b', 'bang', 'a'];
+    // The run: two records dead-lettered, stored with the sinks at its cuts.
+    const broken = await plannedOf(['boom', 'bang']);
+    const run = await startEmbedded({ ...broken, isolation: 'native', store });
+    await run.produce('words', words.map((value) => ({ value, timestamp: 1_000 })));
+    await run.idle();
+    expect(run.metrics()[0]!.failed).toBe(2);
+    await run.stop();
+    expect(await countsIn(store, broken.plan)).toEqual({ a: 2, b: 1 });
+
+    // Half a fix, redriven: 'boom' counts, 'bang' fails again (a new dead letter, stored after the mark).
+    const half = await plannedOf(['bang']);
+    const seen: Commit[] = [];
+    const first = await startEmbedded({ ...half, isolation: 'native', store: spying(store, seen), keepOutputs: true });
+    expect(await first.redrive('count')).toMatchObject({ read: 2, redriven: 2, skipped: [], byTopic: { words: 2 } });
+    expect(first.metrics()[0]).toMatchObject({ recordsIn: 2, failed: 1 });
+    await first.stop();
+    // The mark is in the one transaction that commits the unit's reading of the letters sent back
+    // (two messages, seq 1 and 2, on the new process's topic): a redrive killed before it sends
+    // them all again, one killed after it none.
+    const marked = seen.filter((c) => c.offsets.some((o) => o.operator.endsWith('#redriven')));
+    expect(marked).toHaveLength(1);
+    expect(marked[0]!.offsets.find((o) => o.operator === first.topology.units[0]!.id)?.meta).toMatchObject({ channels: { 'words/0': 2 } });
+    // …and nothing of what they did was committed before it, in a cut of its own.
+    expect(seen.slice(0, seen.indexOf(marked[0]!)).flatMap((c) => [...c.writes, ...c.offsets])).toEqual([]);
+    expect(await countsIn(store, half.plan)).toEqual({ a: 2, b: 1, boom: 1 });
+
+    // The whole fix: only what failed since the last redrive goes back.
+    const fixed = await plannedOf([]);
+    const second = await startEmbedded({ ...fixed, isolation: 'native', store, keepOutputs: true });
+    expect(await second.redrive('count')).toMatchObject({ read: 1, redriven: 1 });
+    expect(second.metrics()[0]).toMatchObject({ recordsIn: 1, failed: 0 });
+    await second.stop();
+    expect(await countsIn(store, fixed.plan)).toEqual({ a: 2, b: 1, boom: 1, bang: 1 });
+
+    // Again: nothing left to send, the state stays.
+    const third = await startEmbedded({ ...fixed, isolation: 'native', store, keepOutputs: true });
+    expect(await third.redrive('count')).toMatchObject({ read: 0, redriven: 0 });
+    expect(third.metrics()[0]!.recordsIn).toBe(0);
+    await third.stop();
+    expect(await countsIn(store, fixed.plan)).toEqual({ a: 2, b: 1, boom: 1, bang: 1 });
+    // A run without a store has nothing stored to send back.
+    const bare = await startEmbedded({ ...fixed, isolation: 'native' });
+    await expect(bare.redrive('count')).rejects.toThrow('needs a store');
+    await bare.stop();
+  }, 90_000);
 });
