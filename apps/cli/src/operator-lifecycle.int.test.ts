@@ -2,14 +2,15 @@
  * An operator's lifecycle on the control plane, against a real planner, NATS and PostgreSQL: an
  * `ssdk operator` process publishes each change of its unit's state as a typed event
  * (`LifecycleEvent` on `<prefix>.lifecycle`) — starting, running, then on SIGTERM stopping and
- * stopped — and `ssdk status` shows the same states. Tests observe the events, not log lines.
+ * stopped — and each change of its partitions (`PartitionsEvent`: taken, rebalanced, released on
+ * the stop); `ssdk status` shows the same states. Tests observe the events, not log lines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectControl, type ControlConnection } from '@ssdk/bus';
-import { lifecycleSubject, type DataflowStatus, type LifecycleEvent } from '@ssdk/control-plane';
+import { lifecycleSubject, type DataflowStatus, type LifecycleEvent, type OperatorEvent, type PartitionsEvent } from '@ssdk/control-plane';
 import { until, type TestPostgres } from '@ssdk/testing';
 import { ssdk, TestPlanner } from './distributed.testkit.ts';
 
@@ -34,7 +35,7 @@ services:
 
 let stack: TestPlanner;
 let control: TestPostgres;
-let events: LifecycleEvent[] = [];
+let all: OperatorEvent[] = [];
 let listener: ControlConnection | undefined;
 const children: ChildProcess[] = [];
 
@@ -42,7 +43,7 @@ beforeAll(async () => {
   stack = await TestPlanner.start('ssdk_h8life');
   control = stack.control;
   listener = await connectControl({ servers: stack.nats.url });
-  listener.subscribe(lifecycleSubject(stack.nats.prefix), (body) => events.push(body as LifecycleEvent));
+  listener.subscribe(lifecycleSubject(stack.nats.prefix), (body) => all.push(body as OperatorEvent));
 }, 60_000);
 
 afterAll(async () => {
@@ -62,7 +63,9 @@ describe('operator lifecycle', () => {
     await writeFile(file, SERVICES);
     const deployed = await ssdk(['deploy', file, ...stack.server(), '--partitions', '1', '--schema', stack.state.schema]);
     expect(deployed.code, deployed.err + stack.log).toBe(0);
-    events = [];
+    all = [];
+    const events = () => all.filter((e): e is LifecycleEvent => e.kind === 'state');
+    const partitions = () => all.filter((e): e is PartitionsEvent => e.kind !== 'state');
     const op = spawn(process.execPath, [BIN, 'operator', '--dataflow', 'h8life/life', '--operator', 'shout.shout', '--postgres', control.connectionString, '--control-schema', control.schema, ...stack.server()], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env },
@@ -71,22 +74,31 @@ describe('operator lifecycle', () => {
     let log = '';
     op.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     const exited = new Promise<number | null>((resolve) => op.once('exit', (code) => resolve(code)));
-    const states = () => events.filter((e) => e.operator === 'shout.shout').map((e) => e.state);
+    const states = () => events().filter((e) => e.operator === 'shout.shout').map((e) => e.state);
 
-    await until('the operator to say it runs', () => states().includes('running'), 60_000, () => `${log}\nevents: ${JSON.stringify(events)}`);
+    await until('the operator to say it runs', () => states().includes('running'), 60_000, () => `${log}\nevents: ${JSON.stringify(all)}`);
     await until('status to show running', async () => (await stateOf('h8life/life')) === 'running', 30_000);
-    const first = events[0]!;
-    expect(first).toMatchObject({ dataflow: 'h8life/life', operator: 'shout.shout', state: 'starting' });
+    const first = events()[0]!;
+    expect(first).toMatchObject({ kind: 'state', dataflow: 'h8life/life', operator: 'shout.shout', state: 'starting', pid: op.pid });
     expect(typeof first.process).toBe('string');
-    expect(events.every((e) => e.process === first.process)).toBe(true);
+    expect(all.every((e) => e.process === first.process)).toBe(true);
+    // Its one partition: leased, then read (typed events, not log lines).
+    await until('the partition events', () => partitions().some((e) => e.kind === 'rebalanced'), 30_000, () => JSON.stringify(all));
+    expect(partitions().slice(0, 2)).toMatchObject([
+      { kind: 'taken', dataflow: 'h8life/life', operator: 'shout.shout', partitions: [0], of: 1 },
+      { kind: 'rebalanced', partitions: [0], of: 1, reason: 'started' },
+    ]);
 
     op.kill('SIGTERM');
     expect(await exited).toBe(0);
-    await until('the stop to be told', () => states().includes('stopped'), 30_000, () => JSON.stringify(events));
+    await until('the stop to be told', () => states().includes('stopped'), 30_000, () => JSON.stringify(all));
     // Each change once, in order, each event naming the state it left.
     expect(states()).toEqual(['starting', 'running', 'stopping', 'stopped']);
-    for (let i = 1; i < events.length; i++) expect(events[i]!.from).toBe(events[i - 1]!.state);
-    expect(events.map((e) => e.at)).toEqual([...events.map((e) => e.at)].sort((a, b) => a - b));
+    const changes = events();
+    for (let i = 1; i < changes.length; i++) expect(changes[i]!.from).toBe(changes[i - 1]!.state);
+    expect(all.map((e) => e.at)).toEqual([...all.map((e) => e.at)].sort((a, b) => a - b));
+    // A graceful stop hands its partition back at once.
+    expect(partitions().at(-1)).toMatchObject({ kind: 'released', partitions: [0], reason: 'stopping' });
     await until('status to show stopped', async () => (await stateOf('h8life/life')) === 'stopped', 30_000);
   });
 });

@@ -40,7 +40,7 @@ describe('nexmark crash (kill -9 and restart)', () => {
     const events = lines(`${ROOT}examples/nexmark/input/events.jsonl`);
     const golden = readFileSync(`${ROOT}examples/nexmark/${query}/expected/${query}.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
     const { plan } = await planOrThrow(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
-    const procs = new OperatorProcesses(s);
+    const procs = await OperatorProcesses.open(s);
     cleanups.push(() => procs.killAll());
     for (const op of plan.operators) procs.start(op.id);
     await Promise.all(procs.all.map((p) => p.running));

@@ -35,7 +35,7 @@ describe('operator sandboxed (WebAssembly components)', () => {
     const golden = reference(input);
     const starts = [...golden.perWindow.keys()];
     const { plan } = await planOrThrow(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
-    const procs = new OperatorProcesses(s, { SSDK_ISOLATION: 'plan', SSDK_HOME: home, SSDK_COMPONENT_CACHE: cache });
+    const procs = await OperatorProcesses.open(s, { SSDK_ISOLATION: 'plan', SSDK_HOME: home, SSDK_COMPONENT_CACHE: cache });
     cleanups.push(() => procs.killAll());
     const t0 = Date.now();
     for (const op of plan.operators) procs.start(op.id);

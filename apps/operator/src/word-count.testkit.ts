@@ -15,7 +15,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNatsBus, type NatsBus } from '@ssdk/bus';
+import { connectControl, createNatsBus, type ControlConnection, type NatsBus } from '@ssdk/bus';
+import { lifecycleSubject, type OperatorEvent, type PartitionsEvent } from '@ssdk/control-plane';
 import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecordFrames, type OutRecord } from '@ssdk/records';
 import { ensurePlanTopics, nativeTopology, runOperator, tableSpecs, type OperatorResult, type RuntimeTopic, type Topology } from '@ssdk/runtime';
@@ -278,8 +279,10 @@ export interface OperatorProcess {
   exited: Promise<number | null>;
   /** Resolves once the process logged `running` (topics, state and offsets loaded). */
   running: Promise<void>;
-  /** Its log lines so far. */
+  /** Its log lines so far (for people: tests observe `partitions`). */
   log: string[];
+  /** The changes of its partitions it published so far (`PartitionsEvent` on `<prefix>.lifecycle`), in order. */
+  partitions: PartitionsEvent[];
 }
 
 /** Starts `ssdk operator` processes of the word-count example against the given servers. */
@@ -287,10 +290,28 @@ export class OperatorProcesses {
   readonly all: OperatorProcess[] = [];
   private readonly s: Servers;
   private readonly env: Record<string, string>;
+  private readonly control: ControlConnection;
+  // A process's events by its pid, kept from the first one (it may come before `start` returns).
+  private readonly events = new Map<number, PartitionsEvent[]>();
 
-  constructor(s: Servers, env: Record<string, string> = {}) {
+  private constructor(s: Servers, env: Record<string, string>, control: ControlConnection) {
     this.s = s;
     this.env = env;
+    this.control = control;
+  }
+
+  /** Subscribes to the stack's operator events first, so no process's first event is missed. */
+  static async open(s: Servers, env: Record<string, string> = {}): Promise<OperatorProcesses> {
+    const control = await connectControl({ servers: s.natsUrl, name: 'operator tests' });
+    const procs = new OperatorProcesses(s, env, control);
+    control.subscribe(lifecycleSubject(s.prefix), (body) => {
+      const e = body as OperatorEvent;
+      if (e.kind === 'state') return;
+      const list = procs.events.get(e.pid) ?? [];
+      list.push(e);
+      procs.events.set(e.pid, list);
+    });
+    return procs;
   }
 
   start(unit: string): OperatorProcess {
@@ -315,7 +336,9 @@ export class OperatorProcesses {
       child.once('exit', () => resolve());
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const p: OperatorProcess = { unit, child, exited, running, log };
+    const partitions: PartitionsEvent[] = [];
+    if (child.pid !== undefined) this.events.set(child.pid, partitions);
+    const p: OperatorProcess = { unit, child, exited, running, log, partitions };
     this.all.push(p);
     return p;
   }
@@ -329,9 +352,11 @@ export class OperatorProcesses {
     await p.exited;
   }
 
+  /** Kills every process left and stops listening. */
   async killAll(): Promise<void> {
     for (const p of this.live()) p.child.kill('SIGKILL');
     await Promise.all(this.all.map((p) => p.exited));
+    await this.control.close();
   }
 }
 
@@ -365,8 +390,8 @@ export function until(what: string, ok: () => boolean | Promise<boolean>, timeou
   return waitUntil(what, ok, timeoutMs, processes.length > 0 ? logs : undefined);
 }
 
-/** The lines where a replica logged which partitions it reads. */
-export const reads = (p: OperatorProcess) => p.log.filter((l) => l.includes(' reads partition'));
+/** The partitions a replica reads now (its last `rebalanced` event); undefined before it reads any. */
+export const reading = (p: OperatorProcess): number[] | undefined => p.partitions.filter((e) => e.kind === 'rebalanced').at(-1)?.partitions;
 
 /** How a crash test went: what it killed, for its log line. */
 export interface CrashReport {
@@ -393,7 +418,7 @@ export async function distributedCrash(o: { sentences: number; kills: number; wi
     const golden = reference(input);
     const starts = [...golden.perWindow.keys()];
     const { plan } = await planOrThrow(FILE, { subjectPrefix: s.prefix, partitions: s.partitions });
-    const procs = new OperatorProcesses(s);
+    const procs = await OperatorProcesses.open(s);
     cleanups.push(() => procs.killAll());
     for (const op of plan.operators) procs.start(op.id);
     await Promise.all(procs.all.map((p) => p.running));

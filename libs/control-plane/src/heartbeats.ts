@@ -1,22 +1,35 @@
 /**
  * Heartbeats: each operator process says it is alive, with its metrics, on `heartbeatSubject`;
- * and lifecycle events: each change of its unit's state, as it happens, on `lifecycleSubject`.
+ * and its events on `lifecycleSubject`, as they happen: each change of its unit's state
+ * (`LifecycleEvent`) and of the partitions it holds or reads (`PartitionsEvent`).
  */
-import type { UnitMetricsSnapshot, UnitState } from '@ssdk/runtime';
+import type { PartitionEvent, UnitMetricsSnapshot, UnitState } from '@ssdk/runtime';
 
-/** One change of an operator process's state (`UnitState`), published when it happens. */
-export interface LifecycleEvent {
+/** What every event of an operator process says: whose it is. */
+interface OperatorEventSource {
   dataflow: string;
   operator: string;
   /** The process incarnation, as in its heartbeats. */
   process: string;
+  pid: number;
+  at: number;
+}
+
+/** One change of an operator process's state (`UnitState`), published when it happens. */
+export interface LifecycleEvent extends OperatorEventSource {
+  kind: 'state';
   state: UnitState;
   /** The state before. */
   from: UnitState;
   /** Why, for `failing` and `failed` (the error, redacted). */
   reason?: string;
-  at: number;
 }
+
+/** One change of the partitions a replica of the operator holds or reads (`PartitionEvent`: taken, released, lost, fenced, rebalanced). */
+export interface PartitionsEvent extends OperatorEventSource, PartitionEvent {}
+
+/** What an operator process publishes on `<prefix>.lifecycle`; `kind` tells which. */
+export type OperatorEvent = LifecycleEvent | PartitionsEvent;
 
 export interface Heartbeat {
   dataflow: string;

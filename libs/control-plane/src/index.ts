@@ -63,5 +63,5 @@ export {
   type LoadDeployedOptions,
   type WatchDeploymentOptions,
 } from './deployed.ts';
-export { startHeartbeat, type Heartbeat, type LifecycleEvent } from './heartbeats.ts';
+export { startHeartbeat, type Heartbeat, type LifecycleEvent, type OperatorEvent, type PartitionsEvent } from './heartbeats.ts';
 export { natsRolePasswordEnv, natsRolePermissions, natsRolesConfig, NATS_ROLES, type NatsRole, type NatsRolesOptions } from './nats-roles.ts';

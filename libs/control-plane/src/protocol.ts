@@ -21,7 +21,7 @@ export function heartbeatSubject(subjectPrefix: string): string {
   return `${subjectPrefix}.heartbeat`;
 }
 
-/** Where operator processes publish their `LifecycleEvent`s (each change of state, when it happens). */
+/** Where operator processes publish their events (`OperatorEvent`: each change of state or of partitions, when it happens). */
 export function lifecycleSubject(subjectPrefix: string): string {
   return `${subjectPrefix}.lifecycle`;
 }

@@ -12,6 +12,29 @@
  */
 export type UnitState = 'starting' | 'running' | 'failing' | 'stopping' | 'ended' | 'stopped' | 'failed';
 
+/**
+ * A change of the input partitions a replica holds or reads (replica.ts), told as it happens —
+ * typed, so tests and tools observe them instead of matching log lines:
+ * - `taken`: it got the leases of `partitions` (at start, or taking over a dead or leaving replica's);
+ * - `released`: it gave them up (they move to another replica, or it stops gracefully);
+ * - `lost`: their leases were not renewed in time and another replica may hold them now;
+ * - `fenced`: a commit over them was refused (another replica holds a newer lease epoch);
+ * - `rebalanced`: the division settled and it reads `partitions` from now on (`reason`: why the
+ *   previous set ended; `started` for the first).
+ */
+export type PartitionEventKind = 'taken' | 'released' | 'lost' | 'fenced' | 'rebalanced';
+
+export interface PartitionEvent {
+  kind: PartitionEventKind;
+  /** The replica (its lease owner id). */
+  member: string;
+  /** Ascending. */
+  partitions: number[];
+  /** The unit's input partitions in all. */
+  of: number;
+  reason?: string;
+}
+
 export interface UnitMetricsSnapshot {
   operator: string;
   state: UnitState;
@@ -50,6 +73,7 @@ export class UnitMetrics {
   private latencyCount = 0;
   private latencyListener: ((ms: number) => void) | undefined;
   private readonly stateListeners = new Set<(s: UnitState, reason?: string) => void>();
+  private readonly partitionListeners = new Set<(e: PartitionEvent) => void>();
 
   constructor(operator: string) {
     this.operator = operator;
@@ -86,6 +110,17 @@ export class UnitMetrics {
   onState(listener: (s: UnitState, reason?: string) => void): () => void {
     this.stateListeners.add(listener);
     return () => this.stateListeners.delete(listener);
+  }
+  /** Called on every change of the partitions a replica holds or reads (`PartitionEvent`); returns the unsubscribe. */
+  onPartitions(listener: (e: PartitionEvent) => void): () => void {
+    this.partitionListeners.add(listener);
+    return () => this.partitionListeners.delete(listener);
+  }
+  /** The replica tells a change of its partitions (nothing when `partitions` is empty and the kind is not `rebalanced`). */
+  partitions(e: PartitionEvent): void {
+    if (e.partitions.length === 0 && e.kind !== 'rebalanced') return;
+    const told = { ...e, partitions: [...e.partitions].sort((a, b) => a - b) };
+    for (const listener of this.partitionListeners) listener(told);
   }
   private change(s: UnitState): void {
     if (s === this.s) return;

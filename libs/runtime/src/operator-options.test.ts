@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { UnitMetrics, type UnitState } from './metrics.ts';
+import { UnitMetrics, type PartitionEvent, type UnitState } from './metrics.ts';
 import { compileOperatorOptions, OperatorConfigError, runOperator } from './operator.ts';
 
 const saved = { ...process.env };
@@ -66,5 +66,20 @@ describe('operator - options compiled in one place', () => {
     expect(seen).toEqual([['running', undefined], ['failing', 'PostgreSQL is away'], ['running', undefined], ['stopping', undefined]]);
     expect(m.state).toBe('stopped');
     expect(m.snapshot().state).toBe('stopped');
+  });
+
+  it('operator - a replica tells each change of its partitions as a typed event: sorted, none for an empty change but a rebalance', () => {
+    const m = new UnitMetrics('a.b');
+    const seen: PartitionEvent[] = [];
+    const stop = m.onPartitions((e) => seen.push(e));
+    m.partitions({ kind: 'taken', member: 'r1', partitions: [3, 1], of: 4 });
+    m.partitions({ kind: 'lost', member: 'r1', partitions: [], of: 4, reason: 'not renewed' });
+    m.partitions({ kind: 'rebalanced', member: 'r1', partitions: [], of: 4, reason: 'started' });
+    stop();
+    m.partitions({ kind: 'released', member: 'r1', partitions: [1], of: 4 });
+    expect(seen).toEqual([
+      { kind: 'taken', member: 'r1', partitions: [1, 3], of: 4 },
+      { kind: 'rebalanced', member: 'r1', partitions: [], of: 4, reason: 'started' },
+    ]);
   });
 });

@@ -18,7 +18,7 @@ import type { Key } from '@ssdk/engine';
 import { FencedError, type Lease, type StateStore } from '@ssdk/state';
 import type { RestartOptions } from './failing.ts';
 import { dividedShare, rebalance, type AssignmentMode } from './assignment.ts';
-import type { UnitMetrics } from './metrics.ts';
+import type { PartitionEventKind, UnitMetrics } from './metrics.ts';
 import { endedPartitions, partitionedCheckpointStore, unitPartitions } from './partitioned-checkpoints.ts';
 import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
 import { publishEnds, runUnitTask } from './unit-task.ts';
@@ -65,6 +65,9 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
   const all = Array.from({ length: total }, (_, p) => p);
   const owned = new Map<number, Lease>();
   const ttlMs = o.leaseTtlMs;
+  // Every change of the partitions held or read is a typed event (metrics.ts) beside its log line.
+  const tell = (kind: PartitionEventKind, partitions: readonly number[], reason?: string) =>
+    o.metrics.partitions({ kind, member, partitions: [...partitions], of: total, ...(reason !== undefined ? { reason } : {}) });
   const target = async (): Promise<number[]> => (mode === 'singleton' ? [0] : dividedShare(await store.members(unit.id), total, member));
 
   const acquire = async (partitions: readonly number[]): Promise<number[]> => {
@@ -76,13 +79,22 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
         got.push(partition);
       }
     }
+    tell('taken', got);
     return got;
   };
-  const release = async (partitions: readonly number[]): Promise<void> => {
-    for (const p of partitions) {
-      const lease = owned.get(p);
-      owned.delete(p);
-      if (lease) await store.releaseLease(lease);
+  const release = async (partitions: readonly number[], reason: string): Promise<void> => {
+    const released: number[] = [];
+    try {
+      for (const p of partitions) {
+        const lease = owned.get(p);
+        owned.delete(p);
+        if (lease) {
+          await store.releaseLease(lease);
+          released.push(p);
+        }
+      }
+    } finally {
+      tell('released', released, reason);
     }
   };
   /** Heartbeat and lease renewal; returns the partitions whose lease was lost. */
@@ -97,6 +109,7 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
         lost.push(p);
       }
     }
+    tell('lost', lost, `not renewed within ${ttlMs} ms`);
     return lost;
   };
 
@@ -106,10 +119,12 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
   const refs = await RefStateReplica.open(store, refTables, { onError: (err) => o.log(`${unit.id}: reading ref-states: ${(err as Error).message} (retrying)`) });
   const lookupRef = (table: string, key: Key) => refs.lookup(table, key);
   let graceful = false;
+  // Why the last leg ended: the reason of the next `rebalanced` event.
+  let lastWhy = 'started';
   try {
     while (!o.signal.aborted) {
       const moves = rebalance(owned.keys(), await target());
-      await release(moves.release);
+      await release(moves.release, 'they move to another replica');
       await acquire(moves.acquire);
       const ended = await endedPartitions(store, unit.id);
       if (ended.size >= total && all.every((p) => ended.has(p))) {
@@ -133,13 +148,14 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
     await refs.close();
     if (graceful) {
       // A graceful stop hands the partitions over at once instead of after the leases expire.
-      await release([...owned.keys()]).catch(() => {});
+      await release([...owned.keys()], 'stopping').catch(() => {});
       await store.leave(unit.id, member).catch(() => {});
     }
   }
 
   /** Reads `active` until the division changes, a lease is lost, the partitions end or we stop. */
   async function leg(active: number[]): Promise<void> {
+    tell('rebalanced', active, lastWhy);
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     o.signal.addEventListener('abort', onAbort);
@@ -206,6 +222,8 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
       // Another replica owns these partitions now: nothing of the batch was committed, and its
       // outputs repeat the successor's (same ids). Forget the leases and re-plan.
       o.log(`${unit.id}: ${member} was fenced off (${err.message})`);
+      tell('fenced', err.partitions, err.message);
+      why = `fenced off partition ${err.partitions.join(', ')}`;
       for (const p of err.partitions) owned.delete(p);
       if (mode === 'singleton') owned.clear();
     } finally {
@@ -215,6 +233,7 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
     }
     if (controlError !== undefined) throw controlError;
     if (why) o.log(`${unit.id}: ${member} rebalances: ${why}`);
+    lastWhy = why || 'the leg ended';
   }
 }
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { connectControl, type ControlConnection } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
-import { deploymentHash, heartbeatSubject, lifecycleSubject, loadDeployedDataflow, loadDeployedRecord, startHeartbeat, watchDeployment, type DeployedUnitSource, type Heartbeat, type LifecycleEvent } from '@ssdk/control-plane';
+import { deploymentHash, heartbeatSubject, lifecycleSubject, loadDeployedDataflow, loadDeployedRecord, startHeartbeat, watchDeployment, type DeployedUnitSource, type Heartbeat, type OperatorEvent } from '@ssdk/control-plane';
 import { isolationFromEnv, PlanNotTrustedError, runOperator, trustedKeysFrom, type UnitMetrics } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverFlags, serverOptions } from '../distributed.ts';
@@ -216,6 +216,11 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   }
 }
 
+/** An operator event before the dataflow's name is known (it is added as the event goes out). */
+type Unsourced = WithoutDataflow<OperatorEvent>;
+// Distributes over the union: each kind keeps its own fields.
+type WithoutDataflow<E> = E extends unknown ? Omit<E, 'dataflow'> : never;
+
 /**
  * Heartbeats with the unit's metrics on `<prefix>.heartbeat`, for the planner's `ssdk status`.
  * Advisory: a NATS server that is away at start only costs the heartbeats, never the operator.
@@ -229,15 +234,16 @@ function heartbeats(natsUrl: string, subjectPrefix: string, operatorId: string, 
   let current: UnitMetrics | undefined;
   let unsubscribe: (() => void) | undefined;
   let refusal: Heartbeat['refused'];
-  // Lifecycle events wait here until the control connection is up, then go out in order.
-  const pending: Array<Omit<LifecycleEvent, 'dataflow'>> = [];
-  let sendEvent: ((e: Omit<LifecycleEvent, 'dataflow'>) => void) | undefined;
-  const lifecycle = (e: Omit<LifecycleEvent, 'dataflow'>) => (sendEvent ? sendEvent(e) : pending.push(e));
+  // Events wait here until the control connection is up, then go out in order.
+  const pending: Unsourced[] = [];
+  let sendEvent: ((e: Unsourced) => void) | undefined;
+  const source = { operator: operatorId, process: processId, pid: process.pid };
+  const lifecycle = (e: Unsourced) => (sendEvent ? sendEvent(e) : pending.push(e));
   const begin = () => {
     control = connectControl({ servers: natsUrl, name: `ssdk-operator ${operatorId} heartbeat` }).catch(() => undefined);
     void Promise.all([control, dataflowName]).then(([c, dataflow]) => {
       if (!c || stopped) return;
-      sendEvent = (e) => c.publish(lifecycleSubject(subjectPrefix), { dataflow, ...e } satisfies LifecycleEvent);
+      sendEvent = (e) => c.publish(lifecycleSubject(subjectPrefix), { dataflow, ...e } satisfies OperatorEvent);
       for (const e of pending.splice(0)) sendEvent(e);
       const subject = heartbeatSubject(subjectPrefix);
       stopBeat = startHeartbeat((hb) => c.publish(subject, hb), () => ({
@@ -258,13 +264,18 @@ function heartbeats(natsUrl: string, subjectPrefix: string, operatorId: string, 
       const first = current === undefined && control === undefined;
       unsubscribe?.();
       // A restarted unit (a redeploy) starts over: its first state is an event too.
-      lifecycle({ operator: operatorId, process: processId, state: metrics.state, from: current?.state ?? metrics.state, at: Date.now() });
+      lifecycle({ kind: 'state', ...source, state: metrics.state, from: current?.state ?? metrics.state, at: Date.now() });
       current = metrics;
       let lastState = metrics.state;
-      unsubscribe = metrics.onState((state, reason) => {
-        lifecycle({ operator: operatorId, process: processId, state, from: lastState, ...(reason ? { reason } : {}), at: Date.now() });
+      const offState = metrics.onState((state, reason) => {
+        lifecycle({ kind: 'state', ...source, state, from: lastState, ...(reason ? { reason } : {}), at: Date.now() });
         lastState = state;
       });
+      const offPartitions = metrics.onPartitions((e) => lifecycle({ ...e, ...source, at: Date.now() }));
+      unsubscribe = () => {
+        offState();
+        offPartitions();
+      };
       if (first) begin();
     },
     /** Says in every heartbeat that this process refuses a version (undefined: it refuses none). */
