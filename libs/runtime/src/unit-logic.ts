@@ -330,24 +330,22 @@ export function sessionLogic(opts: {
   };
 
   /**
-   * Runs closed sessions, in order. Sessions of other keys may have the same bounds, so share
-   * window state until one is dropped: a guarded call takes sessions of distinct bounds (each
-   * dropped after the call), as many as come in a row; past the limit, it is halved until the
-   * slow session is alone, which runs call by call (its slow record dead-lettered).
+   * Runs closed sessions, in order, in one guarded call; past the limit, halved until the slow
+   * session is alone, which runs call by call (its slow record dead-lettered). Sessions of other
+   * keys may have the same bounds, so each one's window state is dropped inside the call, before
+   * the next runs: a call taken back leaves nothing behind all the same, since a session's state
+   * is made by its own run and never committed (what the call wrote into a dropped window is gone
+   * with it; the rest is undone).
    */
-  const runClosed = async (closed: readonly ClosedSession[], effects: UnitEffects): Promise<void> => {
-    let from = 0;
-    while (from < closed.length) {
-      const bounds = new Set<string>();
-      let to = from;
-      while (to < closed.length && !bounds.has(key(closed[to]!.window))) bounds.add(key(closed[to++]!.window));
-      await runDistinct(closed.slice(from, to), effects);
-      from = to;
-    }
-  };
-  const runDistinct = async (part: readonly ClosedSession[], effects: UnitEffects): Promise<void> => {
+  const runClosed = async (part: readonly ClosedSession[], effects: UnitEffects): Promise<void> => {
+    if (part.length === 0) return;
     const section = await runSection([body], state, (calls) =>
-      part.map((c) => ({ run: calls.run(body, inputsOf(c), { discardOutputs: true }), flush: opts.hasFlush ? calls.flush(body, c.window) : undefined })),
+      part.map((c) => {
+        const run = calls.run(body, inputsOf(c), { discardOutputs: true });
+        const flush = opts.hasFlush ? calls.flush(body, c.window) : undefined;
+        for (const name of opts.windowStates) state.dropWindow(name, c.window);
+        return { run, flush };
+      }),
     );
     if (section) {
       part.forEach((c, i) => finish(c, section.value[i]!.run, section.value[i]!.flush, effects));
@@ -355,8 +353,8 @@ export function sessionLogic(opts: {
     }
     if (part.length > 1) {
       const mid = part.length >> 1;
-      await runDistinct(part.slice(0, mid), effects);
-      await runDistinct(part.slice(mid), effects);
+      await runClosed(part.slice(0, mid), effects);
+      await runClosed(part.slice(mid), effects);
       return;
     }
     const closed = part[0]!;
