@@ -57,7 +57,7 @@ describe('ssdk compose - the stack\'s NATS roles', () => {
     const env = Object.fromEntries((await readFile(join(dir, '.env'), 'utf8')).split('\n').filter((l) => /^\w+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     // The nats container gets every role's password from .env, so the configuration resolves them.
     const natsEnv = services['nats']!.environment!;
-    for (const role of NATS_ROLES) expect(natsEnv[natsRolePasswordEnv(role)], role).toMatch(/^[0-9a-f]{48}$/);
+    for (const role of NATS_ROLES) expect(natsEnv[natsRolePasswordEnv(role)], role).toMatch(/^p[0-9a-f]{48}$/);
     expect(new Set(NATS_ROLES.map((role) => natsEnv[natsRolePasswordEnv(role)])).size).toBe(NATS_ROLES.length);
 
     const server = new PrivateNatsServer('ssdk-compose-roles', { config, env: natsEnv });

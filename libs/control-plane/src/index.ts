@@ -64,4 +64,4 @@ export {
   type WatchDeploymentOptions,
 } from './deployed.ts';
 export { startHeartbeat, type Heartbeat, type LifecycleEvent, type OperatorEvent, type PartitionsEvent } from './heartbeats.ts';
-export { natsRolePasswordEnv, natsRolePermissions, natsRolesConfig, NATS_ROLES, type NatsRole, type NatsRolesOptions } from './nats-roles.ts';
+export { natsRolePasswordEnv, natsRolePermissions, newNatsRolePassword, natsRolesConfig, NATS_ROLES, type NatsRole, type NatsRolesOptions } from './nats-roles.ts';

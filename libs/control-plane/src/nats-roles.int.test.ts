@@ -10,6 +10,9 @@ import { NATS_ROLES, natsRolePasswordEnv, natsRolesConfig, type NatsRole } from 
 
 const prefix = 'ssdk_roles';
 const passwords = Object.fromEntries(NATS_ROLES.map((role) => [role, `pw-${role}-${process.pid}`])) as Record<NatsRole, string>;
+// The shape `ssdk compose` writes (`newNatsRolePassword`), with hex that alone would stop
+// nats-server (`606e3e…` parses as a broken number): the leading letter keeps it a string.
+passwords.operator = 'p606e3e198e8860a30516d2abf678b8f867a8e6b21603a38d';
 const server = new PrivateNatsServer('ssdk-nats-roles', {
   config: natsRolesConfig({ subjectPrefix: prefix, dataflows: [{ namespace: 'acme', name: 'flow' }] }),
   env: Object.fromEntries(NATS_ROLES.map((role) => [natsRolePasswordEnv(role), passwords[role]])),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { natsRolePermissions, natsRolesConfig } from './nats-roles.ts';
+import { natsRolePermissions, natsRolesConfig, newNatsRolePassword } from './nats-roles.ts';
 
 const EXAMPLE = new URL('../../../nats-server.conf', import.meta.url);
 
@@ -17,5 +17,11 @@ describe('runtime - NATS roles config', () => {
     }
     expect(p.producer.publish.allow).toContain('acme.topic.>');
     expect(p.consumer.publish.allow).not.toContain('acme.topic.>');
+  });
+
+  it('runtime - a new role password is a string to nats-server: a letter, then 48 hex digits, never two alike', () => {
+    const made = Array.from({ length: 200 }, () => newNatsRolePassword());
+    for (const p of made) expect(p).toMatch(/^p[0-9a-f]{48}$/);
+    expect(new Set(made).size).toBe(made.length);
   });
 });

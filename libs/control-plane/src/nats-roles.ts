@@ -16,6 +16,7 @@
  * when it starts, so the file itself holds no secret. Anyone not listed is refused.
  */
 import { DEFAULT_SUBJECT_PREFIX } from '@ssdk/settings';
+import { randomBytes } from 'node:crypto';
 import { subjectToken } from '@ssdk/plan';
 import { heartbeatSubject, lifecycleSubject, plannerSubject } from './protocol.ts';
 
@@ -32,6 +33,16 @@ export interface NatsRolesOptions {
 /** The environment variable holding a role's password, as the configuration refers to it. */
 export function natsRolePasswordEnv(role: NatsRole): string {
   return `SSDK_NATS_${role.toUpperCase()}_PASSWORD`;
+}
+
+/**
+ * A new random password for a role, as `$SSDK_NATS_<ROLE>_PASSWORD` can hold it. nats-server
+ * parses a variable's value as a configuration value, so a hex string such as `606e3e19…` (a
+ * number with an exponent, then garbage) stops the server ("could not be parsed") and an
+ * all-digit one would be a number: a leading letter keeps every value a string.
+ */
+export function newNatsRolePassword(): string {
+  return `p${randomBytes(24).toString('hex')}`;
 }
 
 interface Permissions {

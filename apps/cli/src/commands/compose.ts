@@ -27,7 +27,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { Document, isScalar, isSeq, visit } from 'yaml';
 import { scalingRefusal } from '@ssdk/connectors';
-import { NATS_ROLES, natsRolePasswordEnv, natsRolesConfig, type NatsRole } from '@ssdk/control-plane';
+import { NATS_ROLES, natsRolePasswordEnv, natsRolesConfig, newNatsRolePassword, type NatsRole } from '@ssdk/control-plane';
 import { planOrThrow } from '@ssdk/plan';
 import { newSigningSeed, publicKeyOf } from '@ssdk/runtime';
 import { inlineConnectors, type Connector } from '@ssdk/spec';
@@ -363,7 +363,7 @@ async function writeEnvFile(path: string, project: string): Promise<{ wrote: boo
     ['POSTGRES_PASSWORD', password],
     ['SSDK_SIGNING_KEY', seed],
     ['SSDK_TRUSTED_KEYS', publicKeyOf(seed)],
-    ...NATS_ROLES.map((role): [string, string] => [natsRolePasswordEnv(role), randomBytes(24).toString('hex')]),
+    ...NATS_ROLES.map((role): [string, string] => [natsRolePasswordEnv(role), newNatsRolePassword()]),
   ];
   const missing = wanted.filter(([k]) => !has.has(k));
   const keptProject = has.get('COMPOSE_PROJECT_NAME');
