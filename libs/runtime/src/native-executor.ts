@@ -144,7 +144,7 @@ export function nativeExecutor(steps: readonly ChainStep[], o: NativeExecutorOpt
       return reason === undefined ? r.value : { failure: rejectedFailure(flushStep.id, -1, record, reason) };
     },
   };
-  NATIVE.set(executor, { body, ...(flushStep ? { flushStep } : {}), common, timeoutMs, o });
+  NATIVE.set(executor, { body, ...(flushStep ? { flushStep } : {}), common, timeoutMs, o, leavesPromises: false });
   return executor;
 }
 
@@ -155,6 +155,12 @@ interface NativeChain {
   common: ChainOptions;
   timeoutMs: number;
   o: NativeExecutorOptions;
+  /**
+   * A section of its calls made a promise: its functions do (a fire-and-forget `fetch()`), so it
+   * makes its calls one by one from then on — a section taken back for that would run every
+   * batch twice, and start such work twice.
+   */
+  leavesPromises: boolean;
 }
 const NATIVE = new WeakMap<ChainExecutor, NativeChain>();
 
@@ -172,7 +178,8 @@ export interface SectionCalls {
  *
  * Undefined when the section cannot answer for the calls one by one: an executor is not native
  * (sandboxed), the job ran past the limit, or a function left a promise behind (its record is
- * known only to a call of its own). Its state changes and log lines are then gone, and the
+ * known only to a call of its own; such executors make no sections again, so only one batch runs
+ * twice — as work already runs again after a stop). Its state changes and log lines are then gone, and the
  * caller makes the calls separately — each under its own limit, a batch halved until the slow
  * record is alone — so verdicts are the same as without sections, only found later.
  *
@@ -184,7 +191,7 @@ export async function runSection<R>(executors: ReadonlyArray<ChainExecutor | und
   for (const e of executors) {
     if (!e) continue;
     const n = NATIVE.get(e);
-    if (!n) return undefined;
+    if (!n || n.leavesPromises) return undefined;
     natives.push(n);
   }
   if (natives.length === 0) return undefined;
@@ -208,7 +215,11 @@ export async function runSection<R>(executors: ReadonlyArray<ChainExecutor | und
           return n.flushStep ? runFlush(n.flushStep, window, { ...n.common, ...x }) : {};
         },
       }),
-    (owner) => !owner.made(),
+    (owner) => {
+      if (!owner.made()) return true;
+      for (const n of natives) n.leavesPromises = true;
+      return false;
+    },
   );
   return r.ok ? { value: r.value } : undefined;
 }

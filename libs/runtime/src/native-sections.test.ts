@@ -105,6 +105,34 @@ describe('runtime - native guarded calls per batch', () => {
     expect(results(r)).toEqual(closedFive.map((w, i) => (i === 2 ? ['a:5@20000', 'b:4@20000'] : w)));
   });
 
+  it('runtime - a unit whose functions leave promises behind makes its calls one by one after the first time: no batch runs twice again', async () => {
+    let called = 0;
+    const leaving: ChainStep[] = [
+      {
+        id: 's.count',
+        operator: 'update-state',
+        states: ['count'],
+        fn: (_v, ctx) => {
+          called++;
+          // Fire and forget: whose it is, only a call of its own can tell.
+          void Promise.resolve().then(() => undefined);
+          (ctx as Ctx).state('count').increment();
+        },
+      },
+      steps()[1]!,
+    ];
+    const unit = windowLogic({ config: tumbling, body: nativeExecutor(leaving), windowStates: ['count'], hasFlush: true, state: new MemoryState(), channels: ['events/0'] });
+    const first = await unit.process(batch.slice(0, 28), 'events/0', 0);
+    expect(results(first)).toEqual(closedFive.slice(0, 2));
+    // The section was taken back and the calls made one by one: each record ran twice, its count once.
+    expect(called).toBe(56);
+    called = 0;
+    const second = await unit.process(batch.slice(28), 'events/0', 0);
+    expect(results(second)).toEqual(closedFive.slice(2));
+    expect(second.failures).toEqual([]);
+    expect(called).toBe(28);
+  });
+
   it('runtime - closed sessions share a guarded call, those of the same bounds too (their window state does not mix); a slow session fails alone', async () => {
     const session = (body = nativeExecutor(steps())) =>
       sessionLogic({ config: { gapMs: 10_000, watermark: { gracePeriodMs: 0 } }, body, windowStates: ['count'], hasFlush: true, state: new MemoryState(), channels: ['events/0'] });
