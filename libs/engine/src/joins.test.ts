@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineRecord } from './chain.ts';
-import { advanceJoin, initialJoinState, joinBatch, joinMeta, restoreJoin, type JoinConfig } from './joins.ts';
+import { advanceJoin, initialJoinState, joinBatch, joinMeta, restoreJoin, takeJoinRows, type JoinConfig } from './joins.ts';
 
 const wm = { gracePeriodMs: 0 };
 const TABLE: JoinConfig = { kind: 'table', table: 'person', stream: 'auction', ttlMs: 100, watermark: wm };
@@ -128,13 +128,54 @@ describe('joins - interval', () => {
     expect([r.state.lefts.size, [...r.state.rights.keys()]]).toEqual([0, ['n7']]);
   });
 
+  /** What a store keeps of the rows a join hands over at each checkpoint: the last value per id, none once gone. */
+  const checkpoint = (s: ReturnType<typeof initialJoinState>, stored: Map<string, unknown>) => {
+    for (const [id, value] of takeJoinRows(s)) {
+      if (value === undefined) stored.delete(id);
+      else stored.set(id, JSON.parse(JSON.stringify(value)));
+    }
+    return JSON.parse(JSON.stringify(joinMeta(s))) as unknown;
+  };
+
   it('joins - the state survives a checkpoint: a restored join goes on as if never stopped', () => {
     const first = [auction(1, 0, 20), bid(1, 5, 10)];
     const rest = [bid(1, 8, 15), bid(4, 1, 30)];
     const whole = run(INTERVAL, [...first, ...rest]).outputs;
-    let s = joinBatch(first, 'c', 0, INTERVAL, initialJoinState(['c'])).state;
-    s = restoreJoin(JSON.parse(JSON.stringify(joinMeta(s))), INTERVAL);
+    let s = initialJoinState(['c']);
+    s.touched = new Set();
+    s = joinBatch(first, 'c', 0, INTERVAL, s).state;
+    const stored = new Map<string, unknown>();
+    s = restoreJoin(checkpoint(s, stored), INTERVAL, stored);
     const r = joinBatch(rest, 'c', 0, INTERVAL, s);
+    expect([...r.outputs, ...advanceJoin(INTERVAL, r.state, 0, true)].map((o) => o.record.value)).toEqual(whole);
+  });
+
+  it('joins - a checkpoint writes the keys that changed since the last one, and removes the ones gone', () => {
+    let s = initialJoinState(['c']);
+    s.touched = new Set();
+    const stored = new Map<string, unknown>();
+    s = joinBatch([auction(1, 0, 20), bid(1, 5, 10), auction(2, 11, 40)], 'c', 0, INTERVAL, s).state;
+    checkpoint(s, stored);
+    // Bid 1 joined auction 1 and then went: no left record to come (at or after 11) can take it.
+    expect([...stored.keys()].sort()).toEqual(['ln1', 'ln2']);
+    // A bid of auction 2 only: auction 1's rows are not written again.
+    s = joinBatch([bid(2, 6, 12)], 'c', 0, INTERVAL, s).state;
+    expect(takeJoinRows(s).map(([id]) => id).sort()).toEqual(['ln2', 'rn2']);
+    // Past both intervals' ends: the lefts close, and the rights no left record to come can take go.
+    s = joinBatch([bid(9, 3, 90)], 'c', 0, INTERVAL, s).state;
+    checkpoint(s, stored);
+    expect([...stored.keys()]).toEqual(['rn9']);
+  });
+
+  it('joins - a checkpoint from before rows (buffers in meta) restores, and its buffers are written as rows next time', () => {
+    const first = [auction(1, 0, 20), bid(1, 5, 10)];
+    const rest = [bid(1, 8, 15), bid(4, 1, 30)];
+    const whole = run(INTERVAL, [...first, ...rest]).outputs;
+    const s = joinBatch(first, 'c', 0, INTERVAL, initialJoinState(['c'])).state;
+    const old = { ...(joinMeta(s) as object), table: [], lefts: [...s.lefts.values()].flat(), rights: [...s.rights.values()].flat() };
+    const restored = restoreJoin(JSON.parse(JSON.stringify(old)), INTERVAL);
+    expect(takeJoinRows(restored).map(([id]) => id).sort()).toEqual(['ln1', 'rn1']);
+    const r = joinBatch(rest, 'c', 0, INTERVAL, restored);
     expect([...r.outputs, ...advanceJoin(INTERVAL, r.state, 0, true)].map((o) => o.record.value)).toEqual(whole);
   });
 });

@@ -89,6 +89,11 @@ export interface JoinState {
   nextDrop: number;
   /** Records taken per channel (what `origin` counts). */
   counts: Record<string, number>;
+  /**
+   * Buffers changed since the runtime last took them (`takeJoinRows`), by row id: `t`, `l` or
+   * `r` and the encoded key. Kept only when the runtime asks (a checkpoint writes those rows).
+   */
+  touched?: Set<string>;
 }
 
 /**
@@ -219,6 +224,7 @@ function takeInOrder(config: Extract<JoinConfig, { kind: 'table' }>, state: Join
       const entry = state.table.get(id);
       if (entry && entry.timestamp > r.timestamp) continue;
       state.table.set(id, held);
+      state.touched?.add(`t${id}`);
       const expiry = r.timestamp + config.ttlMs;
       if (expiry < state.nextExpiry) state.nextExpiry = expiry;
       continue;
@@ -242,8 +248,10 @@ function purgeTable(config: Extract<JoinConfig, { kind: 'table' }>, state: JoinS
   let next = Number.POSITIVE_INFINITY;
   for (const [id, entry] of state.table) {
     const expiry = entry.timestamp + config.ttlMs;
-    if (expiry < wm) state.table.delete(id);
-    else if (expiry < next) next = expiry;
+    if (expiry < wm) {
+      state.table.delete(id);
+      state.touched?.add(`t${id}`);
+    } else if (expiry < next) next = expiry;
   }
   state.nextExpiry = next;
 }
@@ -274,16 +282,23 @@ function intervalRecord(
     const list = state.lefts.get(id);
     if (list) list.push(open);
     else state.lefts.set(id, [open]);
+    state.touched?.add(`l${id}`);
     if (end < state.nextClose) state.nextClose = end;
     return;
   }
   const right = held;
-  for (const l of state.lefts.get(id) ?? []) if (t >= l.start && t <= l.end) l.matches.push(right);
+  for (const l of state.lefts.get(id) ?? []) {
+    if (t >= l.start && t <= l.end) {
+      l.matches.push(right);
+      state.touched?.add(`l${id}`);
+    }
+  }
   // Left records still to come are at or after the watermark, so they start at or after
   // wm + lower: a right record earlier than that can join none of them.
   const list = state.rights.get(id);
   if (list) list.push(right);
   else state.rights.set(id, [right]);
+  state.touched?.add(`r${id}`);
   if (t < state.nextDrop) state.nextDrop = t;
 }
 
@@ -306,6 +321,7 @@ function closeIntervals(config: Extract<JoinConfig, { kind: 'interval' }>, state
       }
       if (!open) state.lefts.delete(id);
       else if (open.length !== list.length) state.lefts.set(id, open);
+      if (open?.length !== list.length) state.touched?.add(`l${id}`);
     }
     state.nextClose = next;
   }
@@ -317,6 +333,7 @@ function closeIntervals(config: Extract<JoinConfig, { kind: 'interval' }>, state
       for (const r of keep) if (r.timestamp < next) next = r.timestamp;
       if (keep.length === 0) state.rights.delete(id);
       else if (keep.length !== list.length) state.rights.set(id, keep);
+      if (keep.length !== list.length) state.touched?.add(`r${id}`);
     }
     state.nextDrop = next;
   }
@@ -332,28 +349,60 @@ function closeIntervals(config: Extract<JoinConfig, { kind: 'interval' }>, state
   }
 }
 
-/** The join's state as plain JSON (committed with the unit's offsets). */
+/**
+ * The join's progress as plain JSON (committed with the unit's offsets): its watermark, the
+ * stream-table records still waiting for it, and the counts. The buffers per key are rows
+ * (`takeJoinRows`), written when they change rather than whole at every checkpoint.
+ */
 export function joinMeta(state: JoinState): unknown {
-  return {
-    watermark: state.watermark,
-    table: [...state.table.values()],
-    lefts: [...state.lefts.values()].flat(),
-    rights: [...state.rights.values()].flat(),
-    pending: state.pending,
-    counts: state.counts,
-  };
+  return { watermark: state.watermark, pending: state.pending, counts: state.counts };
 }
 
-export function restoreJoin(meta: unknown, config: JoinConfig): JoinState {
-  const m = meta as { watermark: WatermarkState; table: Held[]; lefts: OpenLeft[]; rights: Held[]; pending: Pending[]; counts: Record<string, number> };
-  const state: JoinState = { watermark: m.watermark, table: new Map(), nextExpiry: Number.POSITIVE_INFINITY, pending: m.pending, lefts: new Map(), rights: new Map(), nextClose: Number.NEGATIVE_INFINITY, nextDrop: Number.NEGATIVE_INFINITY, counts: m.counts };
-  const id = (k: Key | null) => (k === null ? '' : encodeKey(k));
-  for (const e of m.table) {
-    state.table.set(id(e.key), e);
-    if (config.kind === 'table') state.nextExpiry = Math.min(state.nextExpiry, e.timestamp + config.ttlMs);
+/** A join's buffer of one key: `t`/`l`/`r` and the encoded key → its table entry, open left records, or right records. */
+export type JoinRow = [id: string, value: Held | OpenLeft[] | Held[] | undefined];
+
+/** The rows changed since the last call (undefined: gone), live values: the caller copies what it keeps. */
+export function takeJoinRows(state: JoinState): JoinRow[] {
+  const rows: JoinRow[] = [];
+  if (!state.touched) return rows;
+  for (const id of state.touched) {
+    const key = id.slice(1);
+    rows.push([id, id[0] === 't' ? state.table.get(key) : id[0] === 'l' ? state.lefts.get(key) : state.rights.get(key)]);
   }
-  for (const l of m.lefts) state.lefts.set(id(l.key), [...(state.lefts.get(id(l.key)) ?? []), l]);
-  for (const r of m.rights) state.rights.set(id(r.key), [...(state.rights.get(id(r.key)) ?? []), r]);
+  state.touched.clear();
+  return rows;
+}
+
+/**
+ * The join from its committed progress and rows. A checkpoint written before buffers were rows
+ * holds them in `meta`: they are all marked changed, so the next checkpoint writes them as rows.
+ */
+export function restoreJoin(meta: unknown, config: JoinConfig, rows: Iterable<readonly [string, unknown]> = []): JoinState {
+  const m = meta as { watermark: WatermarkState; table?: Held[]; lefts?: OpenLeft[]; rights?: Held[]; pending: Pending[]; counts: Record<string, number> };
+  const state: JoinState = { watermark: m.watermark, table: new Map(), nextExpiry: Number.POSITIVE_INFINITY, pending: m.pending, lefts: new Map(), rights: new Map(), nextClose: Number.NEGATIVE_INFINITY, nextDrop: Number.NEGATIVE_INFINITY, counts: m.counts, touched: new Set() };
+  const id = (k: Key | null) => (k === null ? '' : encodeKey(k));
+  const entry = (key: string, e: Held) => {
+    state.table.set(key, e);
+    if (config.kind === 'table') state.nextExpiry = Math.min(state.nextExpiry, e.timestamp + config.ttlMs);
+  };
+  for (const [rowId, value] of rows) {
+    const key = rowId.slice(1);
+    if (rowId[0] === 't') entry(key, value as Held);
+    else if (rowId[0] === 'l') state.lefts.set(key, value as OpenLeft[]);
+    else if (rowId[0] === 'r') state.rights.set(key, value as Held[]);
+  }
+  for (const e of m.table ?? []) {
+    entry(id(e.key), e);
+    state.touched!.add(`t${id(e.key)}`);
+  }
+  for (const l of m.lefts ?? []) {
+    state.lefts.set(id(l.key), [...(state.lefts.get(id(l.key)) ?? []), l]);
+    state.touched!.add(`l${id(l.key)}`);
+  }
+  for (const r of m.rights ?? []) {
+    state.rights.set(id(r.key), [...(state.rights.get(id(r.key)) ?? []), r]);
+    state.touched!.add(`r${id(r.key)}`);
+  }
   return state;
 }
 

@@ -1,14 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { addChannel, initialWatermarkState } from './watermark.ts';
-import { assignSessions, takeClosedSessions, type SessionConfig, type SessionsState } from './sessions.ts';
+import { assignSessions, restoreSessions, takeClosedSessions, takeSessionRows, type SessionConfig, type SessionsState } from './sessions.ts';
 
 const gap10: SessionConfig = { gapMs: 10_000, watermark: { gracePeriodMs: 0 } };
 const rec = (key: string | number | null, t: number) => ({ key, value: `${key}@${t}`, timestamp: t });
 const fresh = (): SessionsState => ({ watermark: initialWatermarkState(), sessions: new Map() });
 
-/** Runs `records` through one channel in batches of `batch`, closing sessions after each, then ends input. */
-function run(records: ReturnType<typeof rec>[], config = gap10, batch = records.length) {
+/**
+ * Runs `records` through one channel in batches of `batch`, closing sessions after each, then ends
+ * input. With `restarts`, each batch ends with a checkpoint (the rows taken, kept as a store keeps
+ * them, through JSON) and the next starts from a state restored from it.
+ */
+function run(records: ReturnType<typeof rec>[], config = gap10, batch = records.length, restarts = false) {
   let state = fresh();
+  const stored = new Map<string, unknown>();
+  if (restarts) state.changes = { appended: new Map(), rewritten: new Set(), rows: new Map() };
   const closed: string[] = [];
   const late: string[] = [];
   const take = () => {
@@ -19,6 +25,13 @@ function run(records: ReturnType<typeof rec>[], config = gap10, batch = records.
     state = r.state;
     late.push(...r.late.map((l) => `${l.record.key}@${l.record.timestamp}`));
     take();
+    if (restarts) {
+      for (const [id, value] of takeSessionRows(state)) {
+        if (value === undefined) stored.delete(id);
+        else stored.set(id, JSON.parse(JSON.stringify(value)));
+      }
+      state = { watermark: JSON.parse(JSON.stringify(state.watermark)), ...restoreSessions(JSON.parse(JSON.stringify([...stored])) as Array<[string, unknown]>, config.gapMs) };
+    }
   }
   state = { ...state, watermark: { ...state.watermark, ended: true, watermark: Number.POSITIVE_INFINITY } };
   take();
@@ -92,6 +105,9 @@ describe('engine - session windows', () => {
       expect(whole.late).toEqual(c.late ?? []);
       // What a session holds and what is late do not depend on batching.
       expect(run(c.records, c.config, 1)).toEqual(whole);
+      // Nor on a restart from the rows of a checkpoint after any record.
+      expect(run(c.records, c.config, 1, true)).toEqual(whole);
+      expect(run(c.records, c.config, 2, true)).toEqual(whole);
     });
   }
 
@@ -113,5 +129,32 @@ describe('engine - session windows', () => {
     expect(idle.state.watermark.watermark).toBe(60_000);
     expect(takeClosedSessions(idle.state).map((c) => c.window)).toEqual([{ start: 0, end: 10_000 }]);
     expect(idle.state.sessions.get('sa')!.map((s) => [s.start, s.end])).toEqual([[50_000, 70_000]]);
+  });
+
+  it('engine - sessions: a checkpoint writes the records a key got since the last one, and the whole key only when its sessions merged or closed', () => {
+    // A grace period that keeps the watermark 100 s behind: sessions close only when told to.
+    const config: SessionConfig = { gapMs: 10_000, watermark: { gracePeriodMs: 100_000 } };
+    let state: SessionsState = { ...fresh(), changes: { appended: new Map(), rewritten: new Set(), rows: new Map() } };
+    const step = (records: ReturnType<typeof rec>[]) => {
+      state = assignSessions(records, 'p0', 0, config, state).state;
+      takeClosedSessions(state);
+      return takeSessionRows(state).map(([id, v]) => `${id}=${v === undefined ? 'gone' : v.map((r) => r.timestamp).join(',')}`);
+    };
+    expect(step([rec('a', 0), rec('b', 1)])).toEqual(['0:sa=0', '0:sb=1']);
+    // A hot key: each checkpoint adds a row of its new records, nothing of what it held before.
+    expect(step([rec('a', 2_000), rec('a', 3_000)])).toEqual(['1:sa=2000,3000']);
+    expect(step([rec('a', 4_000)])).toEqual(['2:sa=4000']);
+    // Two sessions of c, then a record that bridges them: c is written again, whole, in its merged order.
+    expect(step([rec('c', 5_000), rec('c', 25_000)])).toEqual(['0:sc=5000,25000']);
+    expect(step([rec('c', 15_000)])).toEqual(['0:sc=5000,25000,15000']);
+    // The watermark passes a's, b's and c's sessions: their rows go.
+    expect(step([rec('d', 200_000), rec('e', 195_000)])).toEqual(['0:sd=200000', '0:se=195000', '0:sa=gone', '1:sa=gone', '2:sa=gone', '0:sb=gone', '0:sc=gone']);
+    // A key with a closed session and an open one: written again as the open one.
+    expect(step([rec('e', 230_000), rec('f', 305_001)])).toEqual(['0:sf=305001', '0:se=230000']);
+    // Restored from those rows: the sessions as they are.
+    expect(restoreSessions([['0:sa', [rec('a', 0)]], ['1:sa', [rec('a', 5_000), rec('a', 30_000)]], ['0:sb', [rec('b', 2)]]], 10_000).sessions.get('sa')!.map((s) => [s.start, s.end, s.records.length])).toEqual([
+      [0, 15_000, 2],
+      [30_000, 40_000, 1],
+    ]);
   });
 });

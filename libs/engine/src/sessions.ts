@@ -39,7 +39,30 @@ export interface SessionsState {
   watermark: WatermarkState;
   /** Open sessions by encoded key, each key's in start order. */
   sessions: Map<string, Session[]>;
+  /** What changed since the runtime last took rows (`takeSessionRows`); kept only when it asks. */
+  changes?: SessionChanges;
 }
+
+/**
+ * A key's open sessions are checkpointed as rows of its held records (`takeSessionRows`): row 0
+ * holds them as of the key's last rewrite, rows 1, 2, … the records held since, one row per
+ * checkpoint. A hot key (a bidder who bids all day long) adds its new records at a checkpoint
+ * instead of writing its whole session again. A merge of sessions (which reorders records) or a
+ * closed session rewrites the key. The records are enough: open sessions of a key never touch
+ * (a record that touches two merges them; a closed one is flushed before any checkpoint), so
+ * grouping the records by the gap gives the sessions back (`restoreSessions`).
+ */
+export interface SessionChanges {
+  /** Records held per key since the last take, in arrival order (keys not rewritten). */
+  appended: Map<string, EngineRecord[]>;
+  /** Keys whose sessions merged or closed since the last take. */
+  rewritten: Set<string>;
+  /** Rows stored per key. */
+  rows: Map<string, number>;
+}
+
+/** Appended rows of a key past this are folded into a rewrite (its restore reads fewer rows). */
+const MAX_ROWS_PER_KEY = 64;
 
 export interface SessionAssignResult {
   late: LateRecord[];
@@ -63,6 +86,7 @@ export function assignSessions(records: readonly EngineRecord[], channel: string
   let wm = state.watermark.watermark;
   const ended = state.watermark.ended;
   const sessions = state.sessions;
+  const changes = state.changes;
   for (const record of records) {
     const t = record.timestamp;
     const id = record.key === null ? '' : encodeKey(record.key);
@@ -86,7 +110,17 @@ export function assignSessions(records: readonly EngineRecord[], channel: string
     } else {
       const held = merged.length === 1 ? merged[0]! : merged.flat();
       // A copy: what a step's output carries besides the record is not the session's.
-      held.push(record.headers ? { key: record.key, value: record.value, timestamp: t, headers: record.headers } : { key: record.key, value: record.value, timestamp: t });
+      const copy: EngineRecord = record.headers ? { key: record.key, value: record.value, timestamp: t, headers: record.headers } : { key: record.key, value: record.value, timestamp: t };
+      held.push(copy);
+      if (changes) {
+        // Sessions that merge hold their records in a new order: the key is written again.
+        if (merged.length > 1) changes.rewritten.add(id);
+        else if (!changes.rewritten.has(id)) {
+          const appended = changes.appended.get(id);
+          if (appended) appended.push(copy);
+          else changes.appended.set(id, [copy]);
+        }
+      }
       const session: Session = { key: record.key, start, end, records: held };
       if (merged.length === 0 && list) list.push(session);
       else if (!list) sessions.set(id, (list = [session]));
@@ -103,7 +137,90 @@ export function assignSessions(records: readonly EngineRecord[], channel: string
     }
   }
   const channels = { ...state.watermark.channels, [channel]: bound === undefined ? { maxEventTime: max, lastActivity: now } : { maxEventTime: max, lastActivity: now, bound } };
-  return { late, state: { sessions, watermark: { ...state.watermark, channels, watermark: wm, lastActivity: Math.max(state.watermark.lastActivity, now) } } };
+  const watermark = { ...state.watermark, channels, watermark: wm, lastActivity: Math.max(state.watermark.lastActivity, now) };
+  return { late, state: changes ? { sessions, watermark, changes } : { sessions, watermark } };
+}
+
+/** A checkpoint row of a key's held records: `<n>:<encoded key>` → records, undefined when the row goes. */
+export type SessionRow = [id: string, value: EngineRecord[] | undefined];
+
+/**
+ * The rows to write since the last call (SessionChanges): a rewritten key's row 0 (its open
+ * sessions' records) with its other rows gone, an appended key's next row. Live values: the
+ * caller copies what it keeps.
+ */
+export function takeSessionRows(state: SessionsState): SessionRow[] {
+  const out: SessionRow[] = [];
+  const c = state.changes;
+  if (!c) return out;
+  for (const [id, records] of c.appended) {
+    if (c.rewritten.has(id)) continue;
+    const n = c.rows.get(id) ?? 0;
+    if (n >= MAX_ROWS_PER_KEY) {
+      c.rewritten.add(id);
+      continue;
+    }
+    out.push([`${n}:${id}`, records]);
+    c.rows.set(id, n + 1);
+  }
+  for (const id of c.rewritten) {
+    const n = c.rows.get(id) ?? 0;
+    const list = state.sessions.get(id);
+    const records = list ? (list.length === 1 ? list[0]!.records : list.flatMap((s) => s.records)) : undefined;
+    if (records) out.push([`0:${id}`, records]);
+    for (let i = records ? 1 : 0; i < n; i++) out.push([`${i}:${id}`, undefined]);
+    if (records) c.rows.set(id, 1);
+    else c.rows.delete(id);
+  }
+  c.appended.clear();
+  c.rewritten.clear();
+  return out;
+}
+
+/**
+ * Open sessions from the rows `takeSessionRows` wrote (each key's rows in order): a key's records
+ * grouped by `gapMs` (records at most the gap apart are one session), each session's records in
+ * the order they were held.
+ */
+export function restoreSessions(rows: Iterable<readonly [string, unknown]>, gapMs: number): { sessions: Map<string, Session[]>; changes: SessionChanges } {
+  const byKey = new Map<string, EngineRecord[][]>();
+  for (const [rowId, value] of rows) {
+    const colon = rowId.indexOf(':');
+    const n = Number(rowId.slice(0, colon));
+    const id = rowId.slice(colon + 1);
+    let parts = byKey.get(id);
+    if (!parts) byKey.set(id, (parts = []));
+    parts[n] = value as EngineRecord[];
+  }
+  const sessions = new Map<string, Session[]>();
+  const changes: SessionChanges = { appended: new Map(), rewritten: new Set(), rows: new Map() };
+  for (const [id, parts] of byKey) {
+    changes.rows.set(id, parts.length);
+    const records = parts.flat();
+    if (records.length === 0) continue;
+    // Sessions by time: a record more than the gap after the latest one so far starts the next.
+    const times = records.map((r) => r.timestamp).sort((a, b) => a - b);
+    const list: Session[] = [];
+    let start = times[0]!;
+    let last = start;
+    const bounds: Array<{ start: number; last: number }> = [];
+    for (const t of times) {
+      if (t > last + gapMs) {
+        bounds.push({ start, last });
+        start = t;
+      }
+      last = t;
+    }
+    bounds.push({ start, last });
+    for (const b of bounds) list.push({ key: records[0]!.key, start: b.start, end: b.last + gapMs, records: [] });
+    for (const r of records) {
+      let i = 0;
+      while (r.timestamp > bounds[i]!.last) i++;
+      list[i]!.records.push(r);
+    }
+    sessions.set(id, list);
+  }
+  return { sessions, changes };
 }
 
 /** The least event time of the channels other than `channel` that are not idle at `now`. */
@@ -142,6 +259,7 @@ export function takeClosedSessions(state: SessionsState): ClosedSession[] {
       const records = s.records.length > 1 ? [...s.records].sort((a, b) => a.timestamp - b.timestamp) : s.records;
       closed.push({ id, key: s.key, window: { start: s.start, end: s.end }, records });
     }
+    state.changes?.rewritten.add(id);
     if (open.length === 0) state.sessions.delete(id);
     else state.sessions.set(id, open);
   }

@@ -1,7 +1,8 @@
 /**
  * A join unit (engine/joins.ts): steps fused in before the join run first, the join keeps its
- * sides as the unit's progress (`meta`, committed with its offsets, so a replay after kill -9
- * starts from the same buffers), and the steps after it run on the joined records.
+ * sides as rows per key (`takeRows`, written when they change) and its watermark as the unit's
+ * progress (`meta`), both committed with its offsets, so a replay after kill -9 starts from the
+ * same buffers; the steps after it run on the joined records.
  *
  * Results leave when the watermark lets them (a stream-table result once its time is behind it,
  * an interval's once it has closed), as a window's results do, each with an id of its own — its
@@ -10,7 +11,7 @@
  * the same ids.
  */
 import { createHash } from 'node:crypto';
-import { advanceJoin, boundChannel, encodeKey, initialJoinState, joinBatch, joinMeta, restoreJoin, type ChainFailure, type EngineRecord, type JoinConfig, type JoinOutput, type JoinState, type MemoryState } from '@ssdk/engine';
+import { advanceJoin, boundChannel, encodeKey, initialJoinState, joinBatch, joinMeta, restoreJoin, takeJoinRows, type ChainFailure, type EngineRecord, type JoinConfig, type JoinOutput, type JoinState, type MemoryState } from '@ssdk/engine';
 import type { ChainExecutor, UnitEffects, UnitLogic } from './unit-logic.ts';
 
 export function joinLogic(opts: {
@@ -25,7 +26,7 @@ export function joinLogic(opts: {
   channels: readonly string[];
 }): UnitLogic {
   const { config, body, state } = opts;
-  let join: JoinState = initialJoinState(opts.channels);
+  let join: JoinState = { ...initialJoinState(opts.channels), touched: new Set() };
 
   /** Runs the steps after the join on its results. */
   const shape = async (results: readonly JoinOutput[], effects: UnitEffects): Promise<void> => {
@@ -73,8 +74,9 @@ export function joinLogic(opts: {
     tick: async (now) => closing(advanceJoin(config, join, now)),
     end: async () => closing(advanceJoin(config, join, 0, true)),
     meta: () => joinMeta(join),
-    restore(meta) {
-      if (meta) join = restoreJoin(meta, config);
+    takeRows: () => takeJoinRows(join),
+    restore(meta, rows) {
+      if (meta) join = restoreJoin(meta, config, rows);
     },
     takeDroppedWindows: () => [],
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryState, type ChainStep, type EngineRecord } from '@ssdk/engine';
+import { MemoryState, restoreSessions, type ChainStep, type EngineRecord } from '@ssdk/engine';
 import { nativeExecutor, sessionLogic, type UnitEffects } from './unit-logic.ts';
 
 interface Ctx {
@@ -48,13 +48,46 @@ describe('runtime - session windows in a unit', () => {
 
     // The same records, cut after the fourth, with a crash in between: the second unit starts from
     // the first one's committed progress.
+    // Its open sessions are rows of their keys, committed as they change (the last value per key).
+    const first = logic();
+    const rows = new Map<string, unknown>();
+    let written: string[] = [];
+    const checkpoint = () => {
+      written = [];
+      for (const [id, value] of first.takeRows!()) {
+        written.push(`${id}${value === undefined ? ' gone' : ''}`);
+        if (value === undefined) rows.delete(id);
+        else rows.set(id, JSON.parse(JSON.stringify(value)));
+      }
+      return JSON.parse(JSON.stringify(first.meta())) as unknown;
+    };
+    const before = [await first.process(input.slice(0, 3), 'events/0', 0)];
+    checkpoint();
+    expect(written.sort()).toEqual(['0:sa', '0:sb']);
+    before.push(await first.process(input.slice(3, 4), 'events/0', 0));
+    const meta = checkpoint();
+    // b@30000 closed a's session and b's first one, and opened b's second: a's row goes, b's is written again.
+    expect(written.sort()).toEqual(['0:sa gone', '0:sb']);
+    expect(meta).not.toHaveProperty('sessions');
+    const second = logic();
+    second.restore(meta, rows);
+    const after = [await second.process(input.slice(4), 'events/0', 0), await second.end()];
+    expect(results([...before, ...after])).toEqual(results(all));
+    expect([...before, ...after].flatMap((e) => e.late.map((l) => l.record.timestamp))).toEqual([2_000]);
+  });
+
+  it('runtime - a checkpoint from before session rows (open sessions in meta) restores, and its sessions become rows at the next commit', async () => {
+    const whole = logic();
+    const all = [await whole.process(input, 'events/0', 0), await whole.end()];
     const first = logic();
     const before = await first.process(input.slice(0, 4), 'events/0', 0);
-    const meta = JSON.parse(JSON.stringify(first.meta())) as unknown;
+    // Such a checkpoint's meta held the open sessions themselves.
+    const open = restoreSessions(first.takeRows!().filter(([, v]) => v !== undefined), 10_000).sessions;
+    const old = JSON.parse(JSON.stringify({ ...(first.meta() as object), sessions: [...open.values()].flat() })) as unknown;
     const second = logic();
-    second.restore(meta);
+    second.restore(old, []);
+    expect(second.takeRows!().map(([id]) => id)).toEqual(['0:sb']);
     const after = [await second.process(input.slice(4), 'events/0', 0), await second.end()];
     expect(results([before, ...after])).toEqual(results(all));
-    expect([before, ...after].flatMap((e) => e.late.map((l) => l.record.timestamp))).toEqual([2_000]);
   });
 });

@@ -14,6 +14,8 @@ import {
   boundChannel,
   encodeKey,
   takeClosedSessions,
+  takeSessionRows,
+  restoreSessions,
   endWindows,
   initialWindowState,
   tickWatermark,
@@ -77,7 +79,15 @@ export interface UnitLogic {
   end(): Promise<UnitEffects>;
   /** The unit's progress, committed with its offsets. */
   meta(): unknown;
-  restore(meta: unknown): void;
+  /**
+   * Buffers the logic keeps per key as rows of their own (a session unit's held records, a
+   * join's sides), those changed since the last call: id → value, undefined once gone. A
+   * checkpoint writes these, so its size follows what a batch changed, not all that is held.
+   * Live values: the caller copies what it keeps. Absent: the logic keeps no rows.
+   */
+  takeRows?(): ReadonlyArray<readonly [string, unknown]>;
+  /** From the last checkpoint: its `meta`, and (a logic with `takeRows`) its rows. */
+  restore(meta: unknown, rows?: Iterable<readonly [string, unknown]>): void;
   /** Windows dropped since the last call (their state rows go in the same commit). */
   takeDroppedWindows(): WindowBounds[];
   /** A channel's in-band event-time progress (progress.ts), or undefined to go by its records. */
@@ -294,8 +304,8 @@ function key(w: WindowBounds): string {
 
 interface SessionMeta {
   watermark: WatermarkState;
-  /** The open sessions with their records. */
-  sessions: Session[];
+  /** The open sessions with their records, in a checkpoint from before they were rows (`takeRows`). */
+  sessions?: Session[];
 }
 
 /**
@@ -315,7 +325,7 @@ export function sessionLogic(opts: {
   assignsTime?: boolean;
 }): UnitLogic {
   const { config, body, state } = opts;
-  let sessions: SessionsState = { watermark: opts.channels.reduce((s, c) => addChannel(s, c, 0), initialWindowState()), sessions: new Map() };
+  let sessions: SessionsState = { watermark: opts.channels.reduce((s, c) => addChannel(s, c, 0), initialWindowState()), sessions: new Map(), changes: { appended: new Map(), rewritten: new Set(), rows: new Map() } };
 
   const inputsOf = (closed: ClosedSession): ChainInput[] =>
     closed.records.map((record) => ({ key: record.key, value: record.value, timestamp: record.timestamp, ...(record.headers ? { headers: record.headers } : {}), window: closed.window }));
@@ -396,17 +406,20 @@ export function sessionLogic(opts: {
       return flushReady();
     },
     meta(): SessionMeta {
-      return { watermark: sessions.watermark, sessions: [...sessions.sessions.values()].flat() };
+      return { watermark: sessions.watermark };
     },
-    restore(meta) {
+    takeRows: () => takeSessionRows(sessions),
+    restore(meta, rows = []) {
       const m = meta as SessionMeta | null;
       if (!m) return;
-      const byKey = new Map<string, Session[]>();
-      for (const s of m.sessions) {
+      const restored = restoreSessions(rows, config.gapMs);
+      // A checkpoint from before rows holds the sessions in meta: written as rows at the next one.
+      for (const s of m.sessions ?? []) {
         const id = s.key === null ? '' : encodeKey(s.key);
-        byKey.set(id, [...(byKey.get(id) ?? []), s]);
+        restored.sessions.set(id, [...(restored.sessions.get(id) ?? []), s]);
+        restored.changes.rewritten.add(id);
       }
-      sessions = { watermark: m.watermark, sessions: byKey };
+      sessions = { watermark: m.watermark, ...restored };
     },
     takeDroppedWindows: () => [],
   };

@@ -5,7 +5,7 @@
  * one checkpoint, then ack. A replay after a crash recomputes the same outputs from the same
  * committed state, and their ids make the bus drop the copies (docs/architecture.md section 4).
  */
-import { MemoryState, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
+import { MemoryState, type StateChange, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, frameBytesOf, frameTimestamp, partitionOfText, UNREADABLE_HEADER, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
 import { adoptRecord, carriedBatchOf, carriesRecords, carry, CarriedBatch, type CarriedRecord } from './carried.ts';
@@ -19,6 +19,7 @@ import { maxTimestamp, ProgressTracker } from './progress.ts';
 import { scheduleReader } from './schedule.ts';
 import { TtlPurger } from './ttl.ts';
 import { compileRestart, isTransientUnitError, retrying, UnitStepError, type RestartOptions } from './failing.ts';
+import { HELD_ROWS, heldRowId, heldRowKey } from './state-tables.ts';
 
 export interface UnitTaskOptions {
   unit: RuntimeUnit;
@@ -154,7 +155,30 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   metrics.commit(offsets);
   const made: UnitLogic = unit.makeLogic(state, channels.map((c) => c.channel));
   const logic = observed ? observed.logic(made) : made;
-  logic.restore(committed.meta);
+  // Rows the logic keeps for itself are committed as a state of the unit's (HELD_ROWS).
+  const takeRows = logic.takeRows?.bind(logic);
+  const committing = takeRows ? [...owned, HELD_ROWS] : owned;
+  if (takeRows) {
+    const held = new MemoryState();
+    await checkpoints.loadState(unit.id, [HELD_ROWS], held);
+    const rows: Array<[string, unknown]> = [];
+    for (const [key, value] of held.entries(HELD_ROWS.name)) {
+      const id = heldRowId(unit.id, key);
+      if (id !== undefined) rows.push([id, JSON.parse(value as string)]);
+    }
+    logic.restore(committed.meta, rows);
+  } else logic.restore(committed.meta);
+  /**
+   * What a batch commits of state: the states' changes and the logic's rows changed since the
+   * last commit, as changes of HELD_ROWS. A row is its JSON text: a copy (the next batch changes
+   * the rows in place), and a JSON value stored as jsonb would lose its key order, which results
+   * made of held records (a join's) carry.
+   */
+  const batchChanges = (): StateChange[] => {
+    const changes = takeChanges();
+    if (takeRows) for (const [id, value] of takeRows()) changes.push({ state: HELD_ROWS.name, key: heldRowKey(unit.id, id), value: value === undefined ? undefined : JSON.stringify(value) });
+    return changes;
+  };
   const progress = unit.progress
     ? new ProgressTracker(unit.id, unit.progress, channels.map((c) => ({ channel: c.channel, topic: c.topic.id })), committed.progress, now())
     : undefined;
@@ -170,7 +194,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       await publishEnds(bus, unit.id, o.endTopics ?? unit.outputs);
       // Published, so committed too (nothing changed): the embedded runtime cuts only after a publisher's commit.
       const ends = channels.map((c) => c.channel);
-      await checkpoints.commit(unit.id, owned, { changes: [], dropped: [], offsets, meta: committed.meta, ended: ends, ...(progress ? { progress: progress.snapshot() } : {}) });
+      await checkpoints.commit(unit.id, committing, { changes: [], dropped: [], offsets, meta: committed.meta, ended: ends, ...(progress ? { progress: progress.snapshot() } : {}) });
     }
     ended = true;
   }
@@ -263,7 +287,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   const settle = (pending: Publisher, commit: CheckpointCommit) =>
     retrying(restart, o.signal, metrics, isTransientUnitError, async () => {
       await pending.flush(metrics);
-      await checkpoints.commit(unit.id, owned, commit);
+      await checkpoints.commit(unit.id, committing, commit);
     });
   metrics.setState('running');
   // The previous batch's publish + commit + ack, when pipelined.
@@ -325,7 +349,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         // A snapshot of what this batch commits: the next batch changes state and progress in
         // place while this commit is on its way.
         const commit = structuredClone({
-          changes: takeChanges(),
+          changes: batchChanges(),
           dropped: logic.takeDroppedWindows(),
           offsets,
           meta: logic.meta(),
@@ -347,7 +371,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         continue;
       }
       await settle(pending, {
-        changes: takeChanges(),
+        changes: batchChanges(),
         dropped: logic.takeDroppedWindows(),
         offsets,
         meta: logic.meta(),
