@@ -78,7 +78,7 @@ http:
     await sleep(300);
     expect((await values()).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, n) => n));
     expect(await source.stop()).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   it('http-source poll - kill -9 mid-stream and a restart: every item the endpoint served is on the topic, each at least once per answer', async () => {
     const name = uniqueName('h9-poll').replace(/_/g, '-');
@@ -124,5 +124,5 @@ http:
       clearInterval(grow);
       await new Promise<void>((resolve) => feed.close(() => resolve()));
     }
-  }, 60_000);
+  }, 180_000);
 });
