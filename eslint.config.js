@@ -6,7 +6,7 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 export default [
-  { ignores: ['docs/spikes/**', '**/node_modules/**', '**/dist/**', '**/.ssdk/**', '**/.nx/**', '**/fixtures/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.ssdk/**', '**/.nx/**', '**/fixtures/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
