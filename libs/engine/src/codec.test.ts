@@ -328,6 +328,35 @@ describe('engine - values carried in process (snapshot, adopt)', () => {
     }
   });
 
+  const events: TypeRef = {
+    kind: 'enum',
+    tagging: 'externally-tagged',
+    variants: [
+      { name: 'reading', type: reading, pos },
+      { name: 'renamed', type: reading, pos, serializeAs: 'other' },
+      { name: 'none', type: null, pos },
+    ],
+  };
+  it.each<[string, unknown]>([
+    ['a variant of the declared shape', { reading: car() }],
+    ['a variant with -0', { reading: car({ mph: -0 }) }],
+    ['a variant whose payload fails its check', { reading: car({ mph: -1 }) }],
+    ['a variant with an extra field', { reading: car({ extra: 1 }) }],
+    ['a renamed variant', { renamed: car() }],
+    ['a renamed variant by its wire name', { other: car() }],
+    ['two variants at once', { reading: car(), none: null }],
+    ['an unknown variant', { nothing: car() }],
+    ['a unit variant', 'none'],
+    ['an empty object', {}],
+    ['a class instance holding a variant', Object.assign(new Point(), { reading: car() })],
+  ])('engine - an enum of scalar objects snapshots and adopts %s as its bytes would', (_n, v) => {
+    const c = compileCodec(events, types);
+    expect(outcome(() => c.adopt(c.snapshot(v)))).toStrictEqual(outcome(() => c.decode(c.encode(v))));
+    expect(outcome(() => c.adopt(c.copy(v)))).toStrictEqual(outcome(() => c.decode(bytes(JSON.stringify(v)))));
+    const snapshot = outcome(() => c.snapshot(v));
+    if ('value' in snapshot) expect(c.wire(snapshot.value)).toBe(text(c.encode(v)));
+  });
+
   it('engine - raw topics carry text as UTF-8 reads it back, and bytes as a copy', () => {
     const raw = compileCodec(prim('string'), types, 'raw');
     expect(raw.adopt(raw.snapshot('a\ud800'))).toBe(raw.decode(raw.encode('a\ud800')));

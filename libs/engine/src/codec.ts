@@ -271,6 +271,7 @@ function scalarTest(t: TypeRef, types: Types, x: string): { test: string; numeri
  */
 function compileScalarObject(t: TypeRef, types: Types): Copier | undefined {
   const r = resolveType(t, types);
+  if (r.kind === 'enum') return compileScalarVariants(r, types);
   if (r.kind !== 'object' || r.properties.length === 0 || r.properties.length > 64) return undefined;
   const names = r.properties.map((p) => p.name);
   if (names.includes('__proto__') || new Set(names).size !== names.length) return undefined;
@@ -302,6 +303,36 @@ function compileScalarObject(t: TypeRef, types: Types): Copier | undefined {
     if (!(${tests.join(' && ')})) return MISS;
     return { ${fields.join(', ')} };`;
   return new Function('MISS', 'OBJECT_PROTO', 'names', `return function scalarObject(v) {${body}\n};`)(MISS, OBJECT_PROTO, names) as Copier;
+}
+
+/**
+ * `compileScalarObject` for an externally tagged enum (Nexmark's `{"bid": {...}}`): a value that
+ * is one variant, not renamed, holding an object `compileScalarObject` takes, is checked and
+ * copied as `{variant: copy}`, as the walker and the copier give it; anything else is `MISS`.
+ */
+function compileScalarVariants(r: Extract<TypeRef, { kind: 'enum' }>, types: Types): Copier | undefined {
+  if (r.tagging !== 'externally-tagged') return undefined;
+  const variants = new Map<string, Copier>();
+  for (const x of r.variants) {
+    const renamed = (x.serializeAs !== undefined && x.serializeAs !== x.name) || (x.deserializeFrom !== undefined && x.deserializeFrom !== x.name);
+    const payload = x.type ? compileScalarObject(x.type, types) : undefined;
+    if (!renamed && payload && x.name !== '__proto__') variants.set(x.name, payload);
+  }
+  if (variants.size === 0) return undefined;
+  return (v) => {
+    if (typeof v !== 'object' || v === null) return MISS;
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto !== OBJECT_PROTO && proto !== null) return MISS;
+    let only: string | undefined;
+    for (const k in v) {
+      if (only !== undefined) return MISS;
+      only = k;
+    }
+    const payload = only === undefined ? undefined : variants.get(only);
+    if (!payload) return MISS;
+    const out = payload((v as Record<string, unknown>)[only!]);
+    return out === MISS ? MISS : { [only!]: out };
+  };
 }
 
 /**
