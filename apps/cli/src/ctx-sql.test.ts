@@ -38,7 +38,84 @@ async function rankAndVandalize(isolation: 'plan' | 'native'): Promise<void> {
   }
 }
 
+/** A window's flush ranks its own window's counts with SQL: they are in memory, not yet committed, when it runs. */
+const OWN_WINDOW_SERVICES = `apiVersion: 0.5.0
+meta: {name: sql-own-window, namespace: tests, version: 0.1.0}
+config: {function-timeout: 30s}
+types:
+  standing:
+    type: object
+    properties:
+      word: {type: string}
+      n: {type: u32}
+  standings:
+    type: list
+    items: {type: standing}
+topics:
+  words: {schema: {value: {type: string}}}
+  ranked: {schema: {value: {type: standings}}}
+services:
+  ranker:
+    sources: [{type: topic, id: words}]
+    states:
+      counts:
+        type: keyed-state
+        properties:
+          key: {type: string}
+          value: {type: u32}
+    window:
+      tumbling: {duration: 10s}
+      assign-timestamp:
+        run: |
+          function at(w: string, eventTime: number): number {
+            return eventTime;
+          }
+      partition:
+        assign-key:
+          run: |
+            function byWord(w: string): string {
+              return w;
+            }
+        update-state:
+          run: |
+            function count(w: string, ctx: Ctx): void {
+              ctx.state('counts').increment();
+            }
+      flush:
+        run: |
+          function rank(ctx: Ctx): Standings {
+            const rows = ctx.sql('SELECT key, value FROM ranker_counts ORDER BY value DESC, key');
+            return rows.map((r) => ({ word: String(r['key']), n: Number(r['value']) }));
+          }
+    sinks: [{type: topic, id: ranked}]
+`;
+
+async function rankOwnWindow(isolation: 'plan' | 'native'): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-sql-own-'));
+  await writeFile(join(dir, 'services.yaml'), OWN_WINDOW_SERVICES);
+  const s = await openSession({ file: join(dir, 'services.yaml'), checkpoints: { kind: 'pglite', stateDir: join(dir, '.ssdk'), fresh: true }, isolation });
+  try {
+    await s.df.produce('words', words(['pear', 'apple', 'pear', 'fig', 'apple', 'pear']));
+    await s.df.endInput();
+    await s.df.ended();
+    // Before: [] — the query read committed state only, and the window had never been committed.
+    expect((await s.df.read('ranked')).map((r) => r.value)).toEqual([[{ word: 'pear', n: 3 }, { word: 'apple', n: 2 }, { word: 'fig', n: 1 }]]);
+    // The query's view of the window was never written: the flushed window is gone from the table.
+    expect(await s.store!.query('SELECT count(*)::int AS n FROM ranker_counts')).toEqual([{ n: 0 }]);
+  } finally {
+    await s.close();
+  }
+}
+
 describe('ctx.sql', () => {
+  it('ctx.sql - a sandboxed window flush reads its own window (held in memory, not yet committed) through SQL', async () => {
+    await rankOwnWindow('plan');
+  }, 300_000);
+
+  it('ctx.sql - a native window flush reads its own window the same way', async () => {
+    await rankOwnWindow('native');
+  }, 120_000);
+
   it('ctx.sql - a sandboxed flush ranks committed state with SQL; a write is dead-lettered with the reason', async () => {
     await rankAndVandalize('plan');
   }, 300_000);

@@ -41,7 +41,7 @@ import {
   type StateAccess,
   type WindowBounds,
 } from '@ssdk/engine';
-import { blockingHttp } from '@ssdk/wasm-host';
+import { blockingHttp, type PendingWindowState, type SqlCallOptions } from '@ssdk/wasm-host';
 import { watchPromises, type PromiseOwner } from './native-promises.ts';
 import type { ChainExecutor } from './unit-logic.ts';
 
@@ -55,7 +55,7 @@ export const MEMORY_SQL_REASON = 'ctx.sql is not available here: this run keeps 
 export const DEFAULT_FUNCTION_TIMEOUT_MS = 1000;
 
 /** Runs `ctx.sql` queries (read-only, over committed state), as the state store's `query()`. */
-export type NativeSql = (query: string, params: unknown[], options?: { timeoutMs?: number }) => Promise<SqlRow[]>;
+export type NativeSql = (query: string, params: unknown[], options?: SqlCallOptions) => Promise<SqlRow[]>;
 
 /** A record's dead-letter reason when its functions ran past the limit (the sandbox's words too). */
 export function timedOutReason(ms: number): string {
@@ -134,7 +134,8 @@ export function nativeExecutor(steps: readonly ChainStep[], o: NativeExecutorOpt
     async flush(window, state) {
       if (!flushStep) return {};
       const record: EngineRecord = { key: null, value: null, timestamp: window.end - 1 };
-      const r = await guardedRun(state, timeoutMs, o, { input: -1 }, (x) => runFlush(flushStep, window, { ...common, ...x }));
+      // The window's own state is still in memory (committed with the flush's batch): ctx.sql sees it.
+      const r = await guardedRun(state, timeoutMs, o, { input: -1 }, (x) => runFlush(flushStep, window, { ...common, ...x }), undefined, { pending: windowStates(flushStep, window, state) });
       if (!r.ok) {
         const reason = timedOutReason(timeoutMs);
         return { failure: { input: -1, operator: flushStep.id, reason, error: new NativeFunctionError('function-timeout', `${flushStep.id}: ${reason}`), record } };
@@ -198,6 +199,7 @@ export async function runSection<R>(executors: ReadonlyArray<ChainExecutor | und
   const limit = Math.max(...natives.map((n) => n.timeoutMs));
   // Every executor of a unit logs to the unit's sink and queries its store: the first one's serve all.
   const position = { input: 0 };
+  const scope: SqlScope = {};
   const r = await guardedRun(
     state,
     limit,
@@ -212,7 +214,14 @@ export async function runSection<R>(executors: ReadonlyArray<ChainExecutor | und
         },
         flush(executor, window) {
           const n = NATIVE.get(executor)!;
-          return n.flushStep ? runFlush(n.flushStep, window, { ...n.common, ...x }) : {};
+          if (!n.flushStep) return {};
+          // x.state: the batch's writes of this section are in it.
+          scope.pending = windowStates(n.flushStep, window, x.state);
+          try {
+            return runFlush(n.flushStep, window, { ...n.common, ...x });
+          } finally {
+            scope.pending = undefined;
+          }
         },
       }),
     (owner) => {
@@ -220,8 +229,19 @@ export async function runSection<R>(executors: ReadonlyArray<ChainExecutor | und
       for (const n of natives) n.leavesPromises = true;
       return false;
     },
+    scope,
   );
   return r.ok ? { value: r.value } : undefined;
+}
+
+/** What `ctx.sql` sees besides committed state while a call runs. */
+interface SqlScope {
+  pending?: PendingWindowState[] | undefined;
+}
+
+/** A flush's window states as the unit holds them (committed with the flush's batch, not before): its ctx.sql sees them. */
+function windowStates(flushStep: ChainStep, window: WindowBounds, state: StateAccess): PendingWindowState[] {
+  return (flushStep.states ?? []).map((name) => ({ state: name, window, entries: [...state.entries(name, window)] }));
 }
 
 function rejectedFailure(operator: string, input: number, record: EngineRecord, reason: unknown): ChainFailure {
@@ -288,6 +308,8 @@ async function guardedRun<R>(
   run: (x: RunOptions) => R,
   /** Whether a finished run stands (a section's: it made no promise); if not, it is taken back. */
   accept?: (owner: PromiseOwner) => boolean,
+  /** What a query asked now sees besides committed state: the flush running sets its window's states. */
+  scope: SqlScope = {},
 ): Promise<{ ok: true; value: R; owner: PromiseOwner; ms: number } | { ok: false }> {
   const answers = new Map<string, { rows: string } | { error: Error }>();
   // A run that runs again makes no HTTP request twice: the n-th call of a request gets the n-th answer.
@@ -317,18 +339,20 @@ async function guardedRun<R>(
       waiting.since = undefined;
       return (made[n] = answer);
     };
-    const pending = new Map<string, [string, readonly unknown[]]>();
+    const pending = new Map<string, [string, readonly unknown[], PendingWindowState[] | undefined]>();
     const lines: Array<Parameters<NonNullable<ChainOptions['log']>>> = [];
     const sql: SqlAccess | undefined = o.sql
       ? (query, params) => {
-          const id = JSON.stringify([query, params]);
+          // A flush's query sees its window: the same query from another window is another question.
+          const windows = scope.pending?.map((p) => [p.state, p.window.start, p.window.end]);
+          const id = JSON.stringify([query, params, windows ?? null]);
           const answer = answers.get(id);
           if (answer) {
             if ('error' in answer) throw answer.error;
             return JSON.parse(answer.rows) as SqlRow[];
           }
           if (round > MAX_QUERY_ROUNDS) throw new Error(`ctx.sql: more than ${MAX_QUERY_ROUNDS} queries, each needing the one before, in one batch`);
-          pending.set(id, [query, params]);
+          pending.set(id, [query, params, scope.pending]);
           throw new QueryPending('ctx.sql: the query is running (the batch runs again with its rows)');
         }
       : undefined;
@@ -372,9 +396,9 @@ async function guardedRun<R>(
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)));
     const queries = Promise.all(
-      [...pending].map(async ([id, [query, params]]) => {
+      [...pending].map(async ([id, [query, params, windows]]) => {
         try {
-          answers.set(id, { rows: JSON.stringify(await o.sql!(query, [...params], { timeoutMs: left })) });
+          answers.set(id, { rows: JSON.stringify(await o.sql!(query, [...params], { timeoutMs: left, ...(windows ? { pending: windows } : {}) })) });
         } catch (error) {
           answers.set(id, { error: error instanceof Error ? error : new Error(String(error)) });
         }

@@ -42,7 +42,7 @@ const asking: ChainStep[] = [
 
 describe('runtime - native ctx.sql under function-timeout (PostgreSQL)', () => {
   it('runtime - pg_sleep(60) under function-timeout 1 s: dead-lettered as a timeout in seconds, the statement cancelled by the server; the next query runs', async () => {
-    const exec = nativeExecutor(asking, { sql: (query, params, options) => store.query(query, params, options), timeoutMs: 1_000 });
+    const exec = nativeExecutor(asking, { sql: (query, params, options) => store.query(query, params, { ...(options?.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) }), timeoutMs: 1_000 });
     // The pool's connection is open before the clock starts.
     expect((await exec.run([rec('SELECT 1 AS one', 'warm')], new MemoryState())).failures).toEqual([]);
 

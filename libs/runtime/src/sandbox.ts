@@ -14,9 +14,10 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { checkDataflow, type PlanOperator } from '@ssdk/plan';
 import type { Dataflow } from '@ssdk/spec';
-import { openWasmHost, unitIsolation, type WasmChain, type WasmChainOptions } from '@ssdk/wasm-host';
+import { openWasmHost, unitIsolation, type WasmChain } from '@ssdk/wasm-host';
 import { buildDataflow, componentCacheDir, type BuildResult } from '@ssdk/wasm-host/build';
 import type { IsolationChoice, SandboxFactory } from './topology.ts';
+import { unitSql, type StoreSql } from './unit-sql.ts';
 
 export interface SandboxOptions {
   dataflow: Dataflow;
@@ -29,7 +30,7 @@ export interface SandboxOptions {
   /** One line per component (building, built, cached) and while waiting for another process's build. */
   onBuild?: (line: string) => void;
   /** Answers the chains' `ctx.sql` (read-only, over committed state). Without it `ctx.sql` fails the record. */
-  sql?: WasmChainOptions['sql'];
+  sql?: StoreSql;
 }
 
 export interface Sandbox {
@@ -102,7 +103,7 @@ export async function openBuiltSandbox(buildDir: string, o: Pick<SandboxOptions,
         if (unitIsolation(build.manifest, ids) === 'native') return undefined;
         const component = await build.componentFor(ids);
         const timeoutMs = Math.max(...op.steps.filter((s) => ids.includes(s.id)).map((s) => s.settings.functionTimeoutMs), 1);
-        const chain = component?.chain({ steps, timeoutMs, ...(log ? { log } : {}), ...(o.sql ? { sql: o.sql } : {}) });
+        const chain = component?.chain({ steps, timeoutMs, ...(log ? { log } : {}), ...(o.sql ? { sql: unitSql(o.sql, op) } : {}) });
         if (chain) chains.push(chain);
         return chain;
       },

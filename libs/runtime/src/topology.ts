@@ -9,11 +9,12 @@ import { fromPlanType, planTypeTable, type PhysicalPlan, type TypeTable, type Pl
 import { partitionOfText, readUtf8 } from '@ssdk/records';
 import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig, type JoinConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
-import { chainLogic, nativeExecutor, passthroughLogic, sessionLogic, windowLogic, type ChainExecutor, type NativeSql, type UnitLogic } from './unit-logic.ts';
+import { chainLogic, nativeExecutor, passthroughLogic, sessionLogic, windowLogic, type ChainExecutor, type UnitLogic } from './unit-logic.ts';
 import type { UnitProgressPlan } from './progress.ts';
 import { joinLogic } from './join-logic.ts';
 import { channelOf } from './channel.ts';
 import { tableSpecs } from './state-tables.ts';
+import { unitSql, type StoreSql } from './unit-sql.ts';
 
 export interface KeyCodec {
   /** The key's wire text (written into frames as UTF-8). */
@@ -69,7 +70,7 @@ export type FunctionLoader = (step: PlanStep) => Promise<(...args: unknown[]) =>
 export interface PlanFunctions {
   native: FunctionLoader;
   /** Answers native functions' `ctx.sql` (the state store's `query()`); without it, `ctx.sql` fails their records. */
-  sql?: NativeSql;
+  sql?: StoreSql;
   /** Runs sandboxed chains (WebAssembly components). */
   sandbox?: SandboxFactory;
 }
@@ -161,7 +162,7 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
       for (const spec of part) steps.push({ ...spec, fn: await functions.native(op.steps.find((ps) => ps.id === spec.id)!) });
       // The longest limit of the part's steps, per batch: as the sandbox does (sandbox.ts).
       const timeoutMs = Math.max(...op.steps.filter((ps) => part.some((spec) => spec.id === ps.id)).map((ps) => ps.settings.functionTimeoutMs), 1);
-      return nativeExecutor(steps, { log: (operator, record, args) => logs.sink?.(operator, record, args), ...(functions.sql ? { sql: functions.sql } : {}), timeoutMs });
+      return nativeExecutor(steps, { log: (operator, record, args) => logs.sink?.(operator, record, args), ...(functions.sql ? { sql: unitSql(functions.sql, op) } : {}), timeoutMs });
     };
     const logic = await logicFactory(op, specs, executor);
     units.push({

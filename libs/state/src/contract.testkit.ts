@@ -438,6 +438,38 @@ export function describeStateStore(name: string, setup: ContractSetup): void {
       expect(await store.query('SELECT count(*)::int AS n FROM q_kv')).toEqual([{ n: 3 }]);
     });
 
+    it('state - query with pending windows sees them in place of the committed rows, and writes nothing', async () => {
+      await store.migrate([json('p_win', 'string', true)]);
+      const w1 = { start: 1_000, end: 2_000 };
+      const w2 = { start: 2_000, end: 3_000 };
+      await store.commit({
+        writes: [
+          { table: 'p_win', key: 'a', partition: 0, window: w1, value: 1 },
+          { table: 'p_win', key: 'b', partition: 0, window: w1, value: 2 },
+          { table: 'p_win', key: 'z', partition: 0, window: w2, value: 9 },
+        ],
+        offsets: [],
+      });
+      const all = 'SELECT window_start::int AS w, key, value::int AS v FROM p_win ORDER BY window_start, key';
+      // w1 as held in memory: a changed, b deleted, c new; w2 untouched.
+      const pending = [{ table: 'p_win', window: w1, rows: [{ key: 'a', partition: 0, value: 5 }, { key: 'c', partition: 0, value: 7 }] }];
+      expect(await store.query(all, [], { pending })).toEqual([
+        { w: 1000, key: 'a', v: 5 },
+        { w: 1000, key: 'c', v: 7 },
+        { w: 2000, key: 'z', v: 9 },
+      ]);
+      // An empty window held: none of its committed rows.
+      expect(await store.query('SELECT count(*)::int AS n FROM p_win WHERE window_start = 1000', [], { pending: [{ table: 'p_win', window: w1, rows: [] }] })).toEqual([{ n: 0 }]);
+      // Still read only after the overlay, and the overlay never commits.
+      await expect(store.query('WITH d AS (DELETE FROM p_win RETURNING key) SELECT * FROM d', [], { pending })).rejects.toBeInstanceOf(ReadOnlyQueryError);
+      await expect(store.query('SELECT * FROM no_such_table', [], { pending })).rejects.toBeInstanceOf(StateQueryError);
+      expect(await store.query(all)).toEqual([
+        { w: 1000, key: 'a', v: 1 },
+        { w: 1000, key: 'b', v: 2 },
+        { w: 2000, key: 'z', v: 9 },
+      ]);
+    });
+
     it('state - unknown tables and misuse are typed errors', async () => {
       await expect(store.get('no_table', ['a'])).rejects.toBeInstanceOf(StateSchemaError);
       await expect(store.commit({ writes: [{ table: 'no_table', key: 'a', partition: 0, value: 1 }], offsets: [] })).rejects.toThrow(

@@ -393,8 +393,31 @@ ON CONFLICT (operator, member) DO UPDATE SET expires_at = excluded.expires_at`,
     // The lower of the store's limit and the caller's (a function's time left); 0 = none.
     const limits = [this.#options.queryTimeoutMs, options.timeoutMs === undefined ? 0 : Math.max(options.timeoutMs, 1)].filter((ms) => ms > 0);
     const timeoutMs = limits.length ? Math.max(1, Math.ceil(Math.min(...limits))) : 0;
+    const pending = options.pending ?? [];
+    let overlay: ReturnType<typeof planCommit> | undefined;
+    if (pending.length > 0) {
+      await this.#load(pending.map((p) => p.table));
+      overlay = planCommit(
+        {
+          writes: pending.flatMap((p) => p.rows.map((r) => ({ table: p.table, key: r.key, partition: r.partition, window: p.window, value: r.value }))),
+          dropWindows: pending.map((p) => ({ table: p.table, window: p.window })),
+          offsets: [],
+        },
+        (name) => this.#tables.get(name)!,
+      );
+    }
     try {
       return await this.#driver.transaction(async (tx) => {
+        if (overlay) {
+          // The windows as the caller holds them: their committed rows out, the held ones in, as
+          // the table owner (before the role); then read only, and rolled back below.
+          for (const drop of overlay.drops) await tx.query(drop.table.dropWindowsSql, [drop.starts]);
+          for (const writes of overlay.tables) {
+            for (const params of writes.deletes) await write(tx, writes.table, writes.table.deleteSql, params);
+            for (const params of writes.upserts) await write(tx, writes.table, writes.table.upsertSql, params);
+          }
+        }
+        // Allowed after writes: PostgreSQL refuses only the way back to read-write.
         await tx.query('SET TRANSACTION READ ONLY');
         await tx.query("SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true)", [
           quoteIdent(this.schema),
@@ -406,9 +429,12 @@ ON CONFLICT (operator, member) DO UPDATE SET expires_at = excluded.expires_at`,
         const limited = keyword === 'show' || keyword === 'explain' ? sql : `SELECT * FROM (${sql.replace(/[\s;]+$/, '')}\n) AS ssdk_sql LIMIT ${limit + 1}`;
         const rows = await tx.query<R>(limited, params);
         if (rows.length > limit) throw new StateQueryError(`ctx.sql: the query returns more than ${limit} rows (the limit); aggregate or add a LIMIT`);
+        // The overlay's writes must never commit: leaving by a throw rolls the transaction back.
+        if (overlay) throw new RolledBack(rows);
         return rows;
       }, timeoutMs ? { timeoutMs } : {});
     } catch (error) {
+      if (error instanceof RolledBack) return error.rows as R[];
       if (error instanceof StateQueryError) throw error;
       const common = commonError(error, 'ctx.sql');
       if (common) throw common;
@@ -542,6 +568,15 @@ ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = now()`,
 }
 
 /** One write statement; a value PostgreSQL refuses becomes StateWriteError naming the table. */
+/** The answer of a query whose transaction held pending writes, carried out past its rollback. */
+class RolledBack extends Error {
+  readonly rows: unknown[];
+  constructor(rows: unknown[]) {
+    super('rolled back');
+    this.rows = rows;
+  }
+}
+
 async function write(tx: SqlRunner, table: CompiledTable, sql: string, params: unknown[][]): Promise<void> {
   try {
     await tx.query(sql, params);

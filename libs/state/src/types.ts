@@ -221,4 +221,17 @@ export interface StateStore {
 export interface QueryOptions {
   /** At most this long (ms), below the store's own `queryTimeoutMs`. */
   timeoutMs?: number;
+  /**
+   * Uncommitted state the query sees as if committed: each window's rows are replaced by the
+   * given ones (a window flush's own window, held in memory until its commit), inside the
+   * query's transaction, which is then rolled back — nothing is written.
+   */
+  pending?: PendingWindow[];
+}
+
+/** A window's rows as the caller holds them now: the query sees these and no others for that window. */
+export interface PendingWindow {
+  table: string;
+  window: StateWindow;
+  rows: Array<{ key: StateKey; partition: number; value: unknown }>;
 }

@@ -28,7 +28,7 @@
  * await host.close();
  */
 export { openWasmHost, createWasmChain, instantiateInThread, HOST_INTERFACE, type WasmHost, type WasmHostOptions, type WasmComponent, type WasmBuild, type LoadOptions } from './host/host.ts';
-export type { WasmChain, WasmChainOptions, WasmStep } from './host/chain.ts';
+export type { PendingWindowState, SqlCallOptions, WasmChain, WasmChainOptions, WasmStep } from './host/chain.ts';
 export { GuestFunctionError, ComponentError, type SourceLocation } from './host/errors.ts';
 export { GuestLoadError } from './host/workers.ts';
 export { blockingHttp } from './host/callouts.ts';

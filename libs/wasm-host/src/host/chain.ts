@@ -54,7 +54,22 @@ export interface WasmChainOptions {
    * Runs `ctx.sql` queries (read-only, over the dataflow's state tables). The guest blocks
    * while the query runs; the host thread does not. Without it, `ctx.sql` fails the record.
    */
-  sql?: (query: string, params: unknown[], options?: { timeoutMs?: number }) => Promise<SqlRow[]>;
+  sql?: (query: string, params: unknown[], options?: SqlCallOptions) => Promise<SqlRow[]>;
+}
+
+export interface SqlCallOptions {
+  timeoutMs?: number;
+  /**
+   * In a window's flush: the window's states as the unit holds them (not yet committed), by state
+   * name; the query sees these rows for that window in place of the committed ones.
+   */
+  pending?: PendingWindowState[];
+}
+
+export interface PendingWindowState {
+  state: string;
+  window: WindowBounds;
+  entries: Array<[Key, unknown]>;
 }
 
 export interface WasmChain {
@@ -120,7 +135,7 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
     keys.set(keyId(-1, key), key);
   };
 
-  async function call(fn: 'process' | 'flush', frame: Uint8Array, state: StateAccess, window?: WindowBounds) {
+  async function call(fn: 'process' | 'flush', frame: Uint8Array, state: StateAccess, window?: WindowBounds, pending?: PendingWindowState[]) {
     if (closed) throw new Error('this wasm chain is closed');
     stats.calls++;
     const handlers: CallHandlers = {
@@ -132,7 +147,7 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
         return v === undefined ? null : encodeJson(v);
       }),
       log: (_level, operator, message) => opts.log?.(operator, { key: null, value: null, timestamp: 0 }, [message]),
-      sql: (query, params, timeoutMs) => answerSql(opts.sql, query, params, timeoutMs),
+      sql: (query, params, timeoutMs) => answerSql(opts.sql, query, params, timeoutMs, pending),
       http: (request) => answerHttp(httpHosts, request),
     };
     const outcome = await ctx.workers.call(
@@ -241,7 +256,9 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
       }
       const frame = encodeInput([], { steps: [config(flushStep)], windows, entries, bytes: opts.bytes ?? false });
       const record: EngineRecord = { key: null, value: null, timestamp: window.end - 1 };
-      const outcome = await call('flush', frame, state, window);
+      // The window's own state is still in memory (committed with the flush's batch): ctx.sql sees it.
+      const pending = (flushStep.states ?? []).map((name) => ({ state: name, window, entries: entries[name] ?? [] }));
+      const outcome = await call('flush', frame, state, window, pending);
       if (outcome.kind !== 'ok') {
         const code = outcome.kind === 'timeout' ? 'function-timeout' : 'function-trapped';
         const reason = outcome.kind === 'timeout' ? `timed out after ${timeoutMs} ms (function-timeout)` : `trapped: ${outcome.message}`;
@@ -307,10 +324,10 @@ async function answerHttp(hosts: readonly string[], request: string): Promise<st
 }
 
 /** The guest's `sql` answer, as JSON: the rows, or the reason the query failed (its record's dead-letter reason). */
-async function answerSql(run: WasmChainOptions['sql'], query: string, params: string, timeoutMs: number): Promise<string> {
+async function answerSql(run: WasmChainOptions['sql'], query: string, params: string, timeoutMs: number, pending: PendingWindowState[] | undefined): Promise<string> {
   if (!run) return JSON.stringify({ error: 'ctx.sql is not available here: this run keeps its state in memory (`ssdk test`, `ssdk run --ephemeral`), with no tables to query' });
   try {
-    const rows = await run(query, JSON.parse(params) as unknown[], { timeoutMs });
+    const rows = await run(query, JSON.parse(params) as unknown[], { timeoutMs, ...(pending ? { pending } : {}) });
     return JSON.stringify({ rows });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
