@@ -106,6 +106,69 @@ const IMPORT = `  - pkg: h5/words@0.1.0
         alias: split
       - name: shout`;
 
+const COUNTER_PACKAGE = `apiVersion: 0.6.0
+meta:
+  name: counter
+  version: 0.1.0
+  namespace: h8
+states:
+  tally:
+    type: keyed-state
+    properties:
+      key:
+        type: string
+      value:
+        type: u32
+  spare:
+    type: keyed-state
+    properties:
+      key:
+        type: string
+      value:
+        type: string
+functions:
+  bump:
+    operator: update-state
+    states:
+      - name: tally
+    inputs:
+      - name: word
+        type: string
+`;
+
+const COUNTER_DATAFLOW = `apiVersion: 0.6.0
+meta:
+  name: use-counter
+  version: 0.1.0
+  namespace: h8
+imports:
+  - pkg: h8/counter@0.1.0
+    path: ./counter
+    states:
+      - name: tally
+      - name: spare
+    functions:
+      - name: bump
+topics:
+  words:
+    schema:
+      value:
+        type: string
+services:
+  count:
+    sources:
+      - type: topic
+        id: words
+    partition:
+      assign-key:
+        run: |
+          function byWord(w: string): string {
+            return w;
+          }
+      update-state:
+        uses: bump
+`;
+
 describe('packages', () => {
   it('packages - a package file reads as types, functions (body beside it, or run:), and flags the function still in Rust at its line', async () => {
     const { pkg } = await layout(IMPORT);
@@ -131,6 +194,22 @@ describe('packages', () => {
     expect(split!.fn.signature?.returns).toMatchObject({ kind: 'list' });
     // The package's run: code, positioned in the package file.
     expect(shout!.fn.source).toMatchObject({ kind: 'inline', lang: 'typescript', codePos: { file: pkg, line: 37 } });
+  });
+
+  it('packages - an imported state becomes the own state of the service that uses a package function naming it; one nothing uses is a warning', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ssdk-h8-states-'));
+    dirs.push(root);
+    await mkdir(join(root, 'counter', 'functions'), { recursive: true });
+    await writeFile(join(root, 'counter', 'sdf-package.yaml'), COUNTER_PACKAGE);
+    await writeFile(join(root, 'counter', 'functions', 'bump.ts'), "export function bump(word: string, ctx: any): void {\n  ctx.state('tally').increment();\n}\n");
+    await writeFile(join(root, 'dataflow.yaml'), COUNTER_DATAFLOW);
+    const { dataflow, diagnostics } = await loadServicesFile(join(root, 'dataflow.yaml'));
+    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    // `count` uses bump (which names tally) and did not declare it: the package's declaration is its own now.
+    expect(dataflow.services['count']!.states).toMatchObject([{ kind: 'owned', name: 'tally', type: { kind: 'keyed-state', value: { kind: 'primitive', name: 'u32' } } }]);
+    // `spare` is imported and nothing uses it: said, at the import.
+    expect(diagnostics.map((d) => `${d.pos.line}:${d.pos.col} ${d.severity} ${d.code}`)).toEqual(['11:9 warning imported-state-unused']);
+    expect(diagnostics[0]!.message).toContain('imported state `spare`');
   });
 
   it('packages - errors point into the file that has them: the import in the dataflow, the body in the package', async () => {

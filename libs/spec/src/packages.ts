@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { emptyPackage, packageId } from './dialects/package.ts';
-import type { Dataflow, Diagnostic, Import, NamedType, Package, PackageFunction, TypeRef } from './model.ts';
+import type { Dataflow, Diagnostic, Import, NamedType, Package, PackageFunction, SourcePos, StateDecl, TypeRef } from './model.ts';
 import { parsePackageFile, type PackageParseResult } from './parse.ts';
 import { portedParams, tsSignatureText } from './signatures/port.ts';
 import { camelCase, kebabCase, snakeCase } from './names.ts';
@@ -183,6 +183,7 @@ export async function attachImports(dataflow: Dataflow, dir: string): Promise<Di
     }
     mergeTypes(dataflow.types, pkg, wanted);
   }
+  diagnostics.push(...attachImportedStates(dataflow, packages, functions));
   const reported = new Set<PackageFunction>();
   for (const step of allSteps(dataflow)) {
     const source = step.fn.source;
@@ -215,6 +216,48 @@ export async function attachImports(dataflow: Dataflow, dir: string): Promise<Di
     }
   }
   return diagnostics;
+}
+
+/**
+ * Imported states become real: ssdk keeps state per service (the owner's table), so a service
+ * whose step uses a package function that names an imported state it does not declare gets the
+ * package's declaration as its own. An imported state no service declares and no used function
+ * names would be checked and then never exist: a warning says where it should go.
+ */
+function attachImportedStates(dataflow: Dataflow, packages: ResolvedImport[], functions: Record<string, { pkg: Package; fn: PackageFunction }>): Diagnostic[] {
+  const imported: Array<{ name: string; pkg: Package; decl: Extract<StateDecl, { kind: 'owned' }>; pos: SourcePos; used: boolean }> = [];
+  for (const { imp, pkg } of packages) {
+    for (const s of imp.states) {
+      const decl = lookup(pkg.states, s.name);
+      if (decl !== undefined) imported.push({ name: s.name, pkg, decl, pos: s.pos, used: false });
+    }
+  }
+  if (imported.length === 0) return [];
+  const same = (a: string, b: string) => kebabCase(a) === kebabCase(b);
+  for (const [name, service] of Object.entries(dataflow.services)) {
+    for (const step of allSteps({ ...dataflow, services: { [name]: service } })) {
+      const source = step.fn.source;
+      if (source.kind !== 'uses') continue;
+      const found = lookup(functions, source.ref);
+      for (const wanted of found?.fn.states ?? []) {
+        const state = imported.find((s) => same(s.name, wanted.name));
+        if (state === undefined) continue;
+        state.used = true;
+        if (service.states.some((s) => same(s.name, wanted.name))) continue;
+        service.states.push({ ...state.decl, name: wanted.name });
+      }
+    }
+  }
+  const declared = Object.values(dataflow.services).flatMap((s) => s.states.map((st) => st.name));
+  return imported
+    .filter((s) => !s.used && !declared.some((d) => same(d, s.name)))
+    .map((s) => ({
+      severity: 'warning' as const,
+      code: 'imported-state-unused',
+      message: `imported state \`${s.name}\` (package \`${packageId(s.pkg)}\`) is used by no step: no service would keep it`,
+      hint: `a service gets it by using a package function that names it, or declare \`${s.name}\` under the \`states:\` of the service that writes it`,
+      pos: s.pos,
+    }));
 }
 
 /** Adds `names` from `from.types` to `into`, with every type they name in turn; a type declared in `into` stays. */

@@ -1,0 +1,81 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openSession } from './embedded-session.ts';
+
+// Components are built once per content hash; the cache is shared with the other CLI tests.
+process.env['SSDK_COMPONENT_CACHE'] ??= join(tmpdir(), 'ssdk-test-components');
+
+/** A package with a state and the update-state function that writes it; the dataflow imports both and declares no state. */
+const PACKAGE = `apiVersion: 0.6.0
+meta: {name: counter, version: 0.1.0, namespace: h8}
+states:
+  tally:
+    type: keyed-state
+    properties:
+      key: {type: string}
+      value: {type: u32}
+functions:
+  bump:
+    operator: update-state
+    states:
+      - name: tally
+    inputs:
+      - name: word
+        type: string
+`;
+
+const DATAFLOW = `apiVersion: 0.6.0
+meta: {name: use-counter, version: 0.1.0, namespace: h8}
+imports:
+  - pkg: h8/counter@0.1.0
+    path: ./counter
+    states:
+      - name: tally
+    functions:
+      - name: bump
+topics:
+  words: {schema: {value: {type: string}}}
+services:
+  count:
+    sources: [{type: topic, id: words}]
+    partition:
+      assign-key:
+        run: |
+          function byWord(w: string): string {
+            return w;
+          }
+      update-state:
+        uses: bump
+`;
+
+async function countWith(isolation: 'plan' | 'native'): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'ssdk-imported-state-'));
+  await mkdir(join(dir, 'counter', 'functions'), { recursive: true });
+  await writeFile(join(dir, 'counter', 'sdf-package.yaml'), PACKAGE);
+  await writeFile(join(dir, 'counter', 'functions', 'bump.ts'), "export function bump(word: string, ctx: any): void {\n  ctx.state('tally').increment();\n}\n");
+  await writeFile(join(dir, 'dataflow.yaml'), DATAFLOW);
+  const s = await openSession({ file: join(dir, 'dataflow.yaml'), checkpoints: { kind: 'pglite', stateDir: join(dir, '.ssdk'), fresh: true }, isolation });
+  try {
+    await s.df.produce('words', ['pear', 'apple', 'pear'].map((value, i) => ({ value, timestamp: 1000 + i })));
+    await s.df.endInput();
+    await s.df.ended();
+    expect(await s.store!.query('SELECT key, value::int AS n FROM count_tally ORDER BY key')).toEqual([
+      { key: 'apple', n: 1 },
+      { key: 'pear', n: 2 },
+    ]);
+  } finally {
+    await s.close();
+  }
+}
+
+describe('imported states', () => {
+  it('imported states - a package state the service does not declare is kept by the service that runs the package function (native)', async () => {
+    await countWith('native');
+  }, 120_000);
+
+  it('imported states - the same, sandboxed', async () => {
+    await countWith('plan');
+  }, 300_000);
+});
