@@ -14,7 +14,10 @@
  * type check, component = bundle + build). The load average is printed: on a shared 2-core box
  * wall time follows it; CPU time is the figure to compare between runs.
  *
- *   npm run bench:edit [-- --reps 3 --skip-cold]
+ * bin/ssdk.js runs the compiled command when `npm run package` built it and no source is newer
+ * (the header says which ran); `--sources` makes it the sources.
+ *
+ *   npm run bench:edit [-- --reps 3 --skip-cold --sources]
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +25,7 @@ import { homedir, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, 'skip-cold': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, 'skip-cold': { type: 'boolean', default: false }, sources: { type: 'boolean', default: false } } });
 const REPS = Number(values.reps);
 const repo = new URL('../../', import.meta.url).pathname;
 const bin = join(repo, 'bin', 'ssdk.js');
@@ -36,13 +39,15 @@ const timingsFile = join(work, 'timings.json');
 // --skip-cold: the user's component cache (its engine is built already), else an empty one.
 const componentCache = values['skip-cold'] ? (process.env['SSDK_COMPONENT_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'ssdk', 'components')) : join(work, 'components');
 const checkCache = join(work, 'checks');
-const env = { ...process.env, SSDK_COMPONENT_CACHE: componentCache, SSDK_CHECK_CACHE: checkCache, SSDK_TIMINGS: timingsFile, NO_COLOR: '1' };
+// --sources: the TypeScript sources through tsx even when a fresh compiled command exists (bin/ssdk.js).
+const env = { ...process.env, SSDK_COMPONENT_CACHE: componentCache, SSDK_CHECK_CACHE: checkCache, SSDK_TIMINGS: timingsFile, NO_COLOR: '1', ...(values.sources ? { SSDK_FROM_SOURCE: '1' } : {}) };
 
 interface Sample {
   wallMs: number;
   cpuMs: number;
   phases: Record<string, { wallMs: number; cpuMs: number }>;
 }
+let ranFrom = 'sources';
 
 /** CPU seconds of this process's waited-for children (and theirs), in ms. */
 function childrenCpuMs(): number {
@@ -60,7 +65,10 @@ function run(args: string[]): Sample {
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   let phases = {};
   try {
-    phases = JSON.parse(readFileSync(timingsFile, 'utf8')) as Sample['phases'];
+    const written = JSON.parse(readFileSync(timingsFile, 'utf8')) as Sample['phases'] & { from?: string };
+    ranFrom = written.from ?? ranFrom;
+    delete written.from;
+    phases = written;
   } catch {
     // A baseline (node -e) reports no phases.
   }
@@ -111,10 +119,10 @@ rmSync(work, { recursive: true, force: true });
 
 const ms = (v: number | undefined) => (v === undefined ? '' : v < 10_000 ? `${Math.round(v)}` : `${(v / 1000).toFixed(1)}s`);
 const cols = ['start', 'parse', 'check', 'component'];
-console.log(`ssdk edit loop on examples/word-count (median of ${REPS}; cold once), load average ${load0.toFixed(1)} → ${load1.toFixed(1)}, ${process.version}`);
+console.log(`ssdk edit loop on examples/word-count (median of ${REPS}; cold once; the ${ranFrom === 'compiled' ? 'compiled command, dist/ssdk' : 'TypeScript sources through tsx'}), load average ${load0.toFixed(1)} → ${load1.toFixed(1)}, ${process.version}`);
 console.log(`${'scenario'.padEnd(26)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8)}   ${cols.map((c) => `${c} wall/cpu`.padStart(20)).join('')}`);
 for (const [name, s] of rows) {
   console.log(`${name.padEnd(26)} ${ms(s.wallMs).padStart(8)} ${ms(s.cpuMs).padStart(8)}   ${cols.map((c) => (s.phases[c] ? `${ms(s.phases[c].wallMs)}/${ms(s.phases[c].cpuMs)}` : '-').padStart(20)).join('')}`);
 }
 console.log(`(run --until-idle wrote ${outputs} top-words windows)`);
-console.log(JSON.stringify({ bench: 'edit', load: [load0, load1], rows: Object.fromEntries(rows) }));
+console.log(JSON.stringify({ bench: 'edit', from: ranFrom, load: [load0, load1], rows: Object.fromEntries(rows) }));

@@ -48,8 +48,12 @@ export function timedCheck<A extends unknown[], R>(fn: (...args: A) => Promise<R
 export function writeTimings(): void {
   if (!file) return;
   add('total', performance.now(), cpuMs());
-  const out = { ...phases };
-  if (out['parse'] && out['check']) out['parse'] = { wallMs: out['parse'].wallMs - out['check'].wallMs, cpuMs: out['parse'].cpuMs - out['check'].cpuMs };
+  const out: Record<string, PhaseTime | string> = { ...phases };
+  // The sources through tsx, or the compiled command (bin/ssdk.js picks; the start differs ~3×).
+  out['from'] = import.meta.url.endsWith('.ts') ? 'sources' : 'compiled';
+  const parse = phases['parse'];
+  const check = phases['check'];
+  if (parse && check) out['parse'] = { wallMs: parse.wallMs - check.wallMs, cpuMs: parse.cpuMs - check.cpuMs };
   writeFileSync(file, JSON.stringify(out));
 }
 
