@@ -102,7 +102,7 @@ describe('ssdk up (planner + one process per operator unit)', () => {
         const ops = (JSON.parse(r.out) as DataflowStatus[])[0]!.operators;
         return ops.every((o) => o.processes === 1 && o.leases >= 1) ? ops : undefined;
       },
-      120_000,
+      240_000,
       () => log(),
     );
 
@@ -158,5 +158,5 @@ describe('ssdk up (planner + one process per operator unit)', () => {
     expect(await upExit).toBe(0);
     expect(isAlive(stack.planner!)).toBe(false);
     await expect(readFile(stackPath, 'utf8')).rejects.toThrow(/ENOENT/);
-  }, 400_000);
+  }, 520_000);
 });
