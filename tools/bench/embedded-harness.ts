@@ -8,7 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkDataflow, planDataflow } from '@ssdk/plan';
-import { guardForBenchmarks, sourceFunctions, startEmbedded, type ChainExecutor, type ProduceRecord, type SandboxFactory, type UnitMetricsSnapshot } from '@ssdk/runtime';
+import type { ChainExecutor } from '@ssdk/engine';
+import { guardForBenchmarks, sourceFunctions, startEmbedded, type ProduceRecord, type SandboxFactory, type UnitMetricsSnapshot } from '@ssdk/runtime';
 import { loadServicesFile } from '@ssdk/spec';
 import { openWasmHost } from '@ssdk/wasm-host';
 

@@ -16,3 +16,5 @@ export * from './codec.ts';
 export * from './window-operator.ts';
 export * from './sessions.ts';
 export * from './joins.ts';
+export * from './operator-logic.ts';
+export * from './join-logic.ts';

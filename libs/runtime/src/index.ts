@@ -18,7 +18,6 @@
 export { decodeLoose, startEmbedded, type EmbeddedDataflow, type EmbeddedOptions, type ProduceRecord } from './embedded.ts';
 export { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 export { tableSpecs } from './state-tables.ts';
-export type { ChainExecutor } from './unit-logic.ts';
 export type { FunctionLoader, IsolationChoice, RuntimeTopic, SandboxFactory, Topology } from './topology.ts';
 // Benchmarks only: counts guarded calls and prices the limit against a baseline (see its comment).
 export { guardForBenchmarks } from './native-executor.ts';

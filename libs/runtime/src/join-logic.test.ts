@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryState, type ChainStep, type EngineRecord, type JoinConfig } from '@ssdk/engine';
-import { joinLogic } from './join-logic.ts';
-import { nativeExecutor, type UnitEffects } from './unit-logic.ts';
+import { joinLogic, type OperatorEffects, MemoryState, type ChainStep, type EngineRecord, type JoinConfig } from '@ssdk/engine';
+import { nativeExecutor } from './native-executor.ts';
 
 // q3's shape: persons are the table, auctions look their seller up; the step after the join
 // shapes the joined record.
@@ -21,7 +20,7 @@ function logic(config: JoinConfig, steps: ChainStep[]) {
 const person = (id: number, name: string, t: number): EngineRecord => ({ key: id, value: { person: { name } }, timestamp: t });
 const auction = (seller: number, id: number, t: number, expires = 0): EngineRecord => ({ key: seller, value: { auction: { id, expires } }, timestamp: t });
 const bid = (a: number, price: number, t: number): EngineRecord => ({ key: a, value: { bid: { price } }, timestamp: t });
-const results = (e: UnitEffects[]) =>
+const results = (e: OperatorEffects[]) =>
   e
     .flatMap((x) => x.flushes.map((f) => `${f.session} ${String(f.record.value)}`))
     .sort();

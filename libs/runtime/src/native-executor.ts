@@ -40,10 +40,11 @@ import {
   type SqlRow,
   type StateAccess,
   type WindowBounds,
+  type ChainExecutor,
+  type SectionCalls,
 } from '@ssdk/engine';
 import { blockingHttp, type PendingWindowState, type SqlCallOptions } from '@ssdk/wasm-host';
 import { watchPromises, type PromiseOwner } from './native-promises.ts';
-import type { ChainExecutor } from './unit-logic.ts';
 
 /** Trusted functions reach the process's own clock, randomness and environment (as granted). */
 const HOST_CAPABILITIES: Capabilities = { now: () => Date.now(), random: () => Math.random(), env: (name) => process.env[name] };
@@ -144,6 +145,8 @@ export function nativeExecutor(steps: readonly ChainStep[], o: NativeExecutorOpt
       const reason = rejected.get(-1);
       return reason === undefined ? r.value : { failure: rejectedFailure(flushStep.id, -1, record, reason) };
     },
+    // Window and session operators (@ssdk/engine) make a batch's calls through this: one guard.
+    section: runSection,
   };
   NATIVE.set(executor, { body, ...(flushStep ? { flushStep } : {}), common, timeoutMs, o, leavesPromises: false });
   return executor;
@@ -164,12 +167,6 @@ interface NativeChain {
   leavesPromises: boolean;
 }
 const NATIVE = new WeakMap<ChainExecutor, NativeChain>();
-
-/** The calls a section's job makes: an executor's `run` and `flush`, synchronous, with no guard of their own. */
-export interface SectionCalls {
-  run(executor: ChainExecutor, inputs: readonly ChainInput[], options?: { discardOutputs?: boolean }): ChainResult;
-  flush(executor: ChainExecutor, window: WindowBounds): { output?: EngineRecord; failure?: ChainFailure };
-}
 
 /**
  * Runs `job` — the `run`/`flush` calls of a unit's native executors over a whole batch and the

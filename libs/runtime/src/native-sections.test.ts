@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryState, type ChainStep, type EngineRecord, type WindowConfig } from '@ssdk/engine';
+import { sessionLogic, windowLogic, type OperatorEffects, MemoryState, type ChainStep, type EngineRecord, type WindowConfig } from '@ssdk/engine';
 import { guardForBenchmarks } from './native-executor.ts';
-import { nativeExecutor, sessionLogic, windowLogic, type UnitEffects } from './unit-logic.ts';
+import { nativeExecutor } from './native-executor.ts';
 
 // A guarded call (V8's vm timeout) starts a watchdog thread, so a window or session unit makes
 // one per batch — its steps and the flushes of every window the batch closes — and only a call
@@ -46,8 +46,8 @@ function steps(slow: { record?: string; window?: number } = {}): ChainStep[] {
 
 const tumbling: WindowConfig = { assigner: { kind: 'tumbling', durationMs: 10_000, offsetMs: 0 }, watermark: { gracePeriodMs: 0 } };
 const rec = (key: string, t: number, value: unknown = t): EngineRecord => ({ key, value, timestamp: t });
-const results = (e: UnitEffects) => e.flushes.map((f) => f.record.value);
-const failures = (e: UnitEffects) => e.failures.map((f) => [f.input, f.operator, f.reason]);
+const results = (e: OperatorEffects) => e.flushes.map((f) => f.record.value);
+const failures = (e: OperatorEffects) => e.failures.map((f) => [f.input, f.operator, f.reason]);
 
 /** Runs `fn`, answering how many guarded calls it made. */
 async function counted<R>(fn: () => Promise<R>): Promise<{ value: R; calls: number }> {

@@ -8,7 +8,7 @@ import { MemoryState, type ChainStep, type EngineRecord, type FunctionContext } 
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import { testPostgres, until, type TestPostgres } from '@ssdk/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nativeExecutor, timedOutReason } from './unit-logic.ts';
+import { nativeExecutor, timedOutReason } from './native-executor.ts';
 
 let server: TestPostgres;
 let store: StateStore;

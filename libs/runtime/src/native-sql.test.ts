@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryState, type ChainStep, type EngineRecord, type FunctionContext, type SqlRow } from '@ssdk/engine';
 import { startCalloutServer } from '@ssdk/testing';
-import { nativeExecutor } from './unit-logic.ts';
+import { nativeExecutor } from './native-executor.ts';
 
 // A native function's ctx.sql: the batch runs again once the query's rows are in, with the
 // first round's state changes undone and its log lines dropped.

@@ -23,7 +23,7 @@ import { channelOf } from './channel.ts';
 import type { CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
 import type { RuntimeUnit } from './topology.ts';
-import type { UnitEffects, UnitLogic } from './unit-logic.ts';
+import type { OperatorEffects, OperatorLogic } from '@ssdk/engine';
 
 /** What a unit task hands its observer when it starts (again, after a retry). */
 export interface ObservedParts {
@@ -37,7 +37,7 @@ export interface ObservedParts {
 export interface ObservedTask {
   bus: Bus;
   checkpoints: CheckpointStore;
-  logic(logic: UnitLogic): UnitLogic;
+  logic(logic: OperatorLogic): OperatorLogic;
   /** The unit's own state is loaded (its row count is a metric). */
   stateReady(owned: ReadonlyArray<{ name: string }>, state: MemoryState): void;
   /** The input message about to be processed (function log lines name it). */
@@ -308,10 +308,10 @@ class TracedTask {
     };
   }
 
-  logic(inner: UnitLogic): UnitLogic {
-    const observe = async (what: string, call: () => Promise<UnitEffects>, recordsIn: number): Promise<UnitEffects> => {
+  logic(inner: OperatorLogic): OperatorLogic {
+    const observe = async (what: string, call: () => Promise<OperatorEffects>, recordsIn: number): Promise<OperatorEffects> => {
       const started = epochNow();
-      let effects: UnitEffects;
+      let effects: OperatorEffects;
       try {
         effects = await call();
       } catch (err) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryState, restoreSessions, type ChainStep, type EngineRecord } from '@ssdk/engine';
-import { nativeExecutor, sessionLogic, type UnitEffects } from './unit-logic.ts';
+import { MemoryState, restoreSessions, sessionLogic, type ChainStep, type EngineRecord, type OperatorEffects } from '@ssdk/engine';
+import { nativeExecutor } from './native-executor.ts';
 
 interface Ctx {
   state(name: string): { increment(): number; entries(): Iterable<[unknown, number]> };
@@ -28,7 +28,7 @@ function logic(state = new MemoryState()) {
 
 const rec = (key: string, t: number): EngineRecord => ({ key, value: t, timestamp: t });
 const input = [rec('a', 0), rec('b', 1_000), rec('a', 9_000), rec('b', 30_000), rec('a', 2_000), rec('a', 35_000), rec('b', 38_000)];
-const results = (e: UnitEffects[]) => e.flatMap((x) => x.flushes.map((f) => [f.session, f.record.value]));
+const results = (e: OperatorEffects[]) => e.flatMap((x) => x.flushes.map((f) => [f.session, f.record.value]));
 
 describe('runtime - session windows in a unit', () => {
   it('runtime - sessions flush once closed, late records go out as late, a restored unit goes on from its checkpoint', async () => {

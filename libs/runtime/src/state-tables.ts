@@ -8,7 +8,7 @@ import type { PlanStateAccess } from '@ssdk/plan';
 import type { RowColumnType, StateKeyType, StateTableSpec } from '@ssdk/state';
 
 /**
- * Where units keep the rows of their own logic (`UnitLogic.takeRows`: a session unit's held
+ * Where units keep the rows of their own logic (`OperatorLogic.takeRows`: a session unit's held
  * records, a join's sides), one row per unit and row id (`heldRowKey`), written when it changes.
  * As a state of the unit that only the runtime names (`#` is in no services file's state name),
  * its rows go through the unit's commit, partitions and fencing as its states' do. Created for

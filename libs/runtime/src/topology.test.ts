@@ -6,7 +6,7 @@ import { parseServicesFile } from '@ssdk/spec';
 import { planDataflow } from '@ssdk/plan';
 import { sourceFunctions } from './functions.ts';
 import { buildTopology, SandboxRequiredError, type IsolationChoice, type SandboxFactory, type StepSpec } from './topology.ts';
-import { nativeExecutor } from './unit-logic.ts';
+import { nativeExecutor } from './native-executor.ts';
 import { tableSpecs } from './state-tables.ts';
 
 const SERVICES = `apiVersion: 0.5.0

@@ -9,9 +9,9 @@ import { fromPlanType, planTypeTable, type PhysicalPlan, type TypeTable, type Pl
 import { partitionOfText, readUtf8 } from '@ssdk/records';
 import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig, type JoinConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
-import { chainLogic, nativeExecutor, passthroughLogic, sessionLogic, windowLogic, type ChainExecutor, type UnitLogic } from './unit-logic.ts';
+import { chainLogic, joinLogic, passthroughLogic, sessionLogic, windowLogic, type ChainExecutor, type OperatorLogic } from '@ssdk/engine';
+import { nativeExecutor } from './native-executor.ts';
 import type { UnitProgressPlan } from './progress.ts';
-import { joinLogic } from './join-logic.ts';
 import { channelOf } from './channel.ts';
 import { tableSpecs } from './state-tables.ts';
 import { unitSql, type StoreSql } from './unit-sql.ts';
@@ -46,7 +46,7 @@ export interface RuntimeUnit {
   lateEvents: RuntimeTopic;
   /** The id of the unit's last step: a value that does not fit an output topic is its fault. */
   lastStep: string;
-  makeLogic(state: MemoryState, channels: readonly string[]): UnitLogic;
+  makeLogic(state: MemoryState, channels: readonly string[]): OperatorLogic;
   /** Per state the unit writes: refuses a write its table could not store (`StateAccess.check`). */
   stateChecks: ReadonlyMap<string, StateWriteCheck>;
   /** Where the unit's functions' `ctx.log` lines go (an observer sets `sink`; none: dropped). */
@@ -246,7 +246,7 @@ async function logicFactory(
   op: PlanOperator,
   specs: StepSpec[],
   executor: (part: StepSpec[]) => Promise<ChainExecutor>,
-): Promise<(state: MemoryState, channels: readonly string[]) => UnitLogic> {
+): Promise<(state: MemoryState, channels: readonly string[]) => OperatorLogic> {
   if (op.kind === 'passthrough') return () => passthroughLogic();
   if (op.join) {
     const j = op.join;

@@ -14,7 +14,7 @@ import type { CheckpointCommit, CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
 import type { UnitObserver } from './observer.ts';
 import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
-import type { UnitEffects, UnitLogic } from './unit-logic.ts';
+import type { OperatorEffects, OperatorLogic } from '@ssdk/engine';
 import { maxTimestamp, ProgressTracker } from './progress.ts';
 import { scheduleReader } from './schedule.ts';
 import { TtlPurger } from './ttl.ts';
@@ -153,7 +153,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   }
   // Where reading starts counts as read (a resumed input with nothing new is caught up).
   metrics.commit(offsets);
-  const made: UnitLogic = unit.makeLogic(state, channels.map((c) => c.channel));
+  const made: OperatorLogic = unit.makeLogic(state, channels.map((c) => c.channel));
   const logic = observed ? observed.logic(made) : made;
   // Rows the logic keeps for itself are committed as a state of the unit's (HELD_ROWS).
   const takeRows = logic.takeRows?.bind(logic);
@@ -398,12 +398,12 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function logicWatermark(logic: UnitLogic): number | undefined {
+function logicWatermark(logic: OperatorLogic): number | undefined {
   // Not from `meta()`, which a session unit builds from every open session.
   return logic.watermark();
 }
 
-function isEmpty(e: UnitEffects): boolean {
+function isEmpty(e: OperatorEffects): boolean {
   return e.outputs.length + e.flushes.length + e.failures.length + e.late.length === 0;
 }
 
@@ -627,7 +627,7 @@ class Publisher {
    * without their state changes and their other outputs (a record is one unit of work: a step
    * that throws after an earlier step wrote state takes that write back).
    */
-  tryEffects(e: UnitEffects, origin: string, input: Input, wrote = true): Set<number> | undefined {
+  tryEffects(e: OperatorEffects, origin: string, input: Input, wrote = true): Set<number> | undefined {
     // What came before (dead letters of undecodable records) stays whatever happens below.
     this.seal();
     const outCount = this.outCount;
@@ -684,7 +684,7 @@ class Publisher {
     else this.failure(f, origin, input);
   }
 
-  effects(e: UnitEffects, origin: string, input: Input | undefined): void {
+  effects(e: OperatorEffects, origin: string, input: Input | undefined): void {
     for (const r of e.outputs) this.output(r, origin, input);
     for (const f of e.flushes) this.output(f.record, f.session === undefined ? `window:${f.window.start}:${f.window.end}` : `session:${f.window.start}:${f.window.end}:${f.session}`, undefined);
     for (const f of e.failures) this.failure(f, origin, input);

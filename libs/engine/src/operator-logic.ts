@@ -1,43 +1,21 @@
 /**
- * What one operator unit does with a batch, whatever runs it (the embedded runtime or an
- * operator service): a chain of steps (stateless, or keyed with update-state), or a window
- * (window assignment, late records, keyed steps, flush when the watermark passes a window's
- * end), or a passthrough. State lives in a `MemoryState` cache that the host loop loads and
- * checkpoints; the unit's own progress (watermark, open windows) is `meta`, committed with it.
+ * What one operator does with a batch, whatever runs it (the embedded runtime or an operator
+ * service, both the runtime's host loop): a chain of steps (stateless, or keyed with
+ * update-state), a window (window assignment, late records, keyed steps, flush when the
+ * watermark passes a window's end), session windows, a join (join-logic.ts), or a passthrough.
+ * State lives in a `MemoryState` cache that the host loop loads and checkpoints; the operator's
+ * own progress (watermark, open windows) is `meta`, committed with it. Pure of I/O: functions run
+ * through a `ChainExecutor` the runtime makes (native, or a WebAssembly sandbox).
  */
 import { createHash } from 'node:crypto';
-import {
-  addChannel,
-  advance,
-  assignSessions,
-  assignWindows,
-  boundChannel,
-  encodeKey,
-  takeClosedSessions,
-  takeSessionRows,
-  restoreSessions,
-  endWindows,
-  initialWindowState,
-  tickWatermark,
-  windowsToFlush,
-  type ChainFailure,
-  type ChainInput,
-  type ChainResult,
-  type StateAccess,
-  type EngineRecord,
-  type Key,
-  type LateRecord,
-  type MemoryState,
-  type WatermarkState,
-  type WindowBounds,
-  type WindowConfig,
-  type ClosedSession,
-  type Session,
-  type SessionConfig,
-  type SessionsState,
-} from '@ssdk/engine';
+import type { ChainFailure, ChainInput, ChainResult, EngineRecord, Key, StateAccess } from './chain.ts';
+import { encodeKey, type MemoryState } from './memory-state.ts';
+import { assignSessions, restoreSessions, takeClosedSessions, takeSessionRows, type ClosedSession, type Session, type SessionConfig, type SessionsState } from './sessions.ts';
+import { addChannel, advance, boundChannel, type WatermarkState } from './watermark.ts';
+import { assignWindows, endWindows, initialWindowState, tickWatermark, windowsToFlush, type LateRecord, type WindowConfig } from './window-operator.ts';
+import type { WindowBounds } from './windows.ts';
 
-export interface UnitEffects {
+export interface OperatorEffects {
   outputs: EngineRecord[];
   /**
    * Window results, each with its window: their output ids derive from the window, not the
@@ -65,18 +43,34 @@ export interface ChainExecutor {
   /** The chain's flush step over a closing window. */
   flush(window: WindowBounds, state: StateAccess): Promise<{ output?: EngineRecord; failure?: ChainFailure }>;
   close?(): void;
+  /** Makes several calls of this and other executors as one (`SectionRunner`); without it, each call is made on its own. */
+  section?: SectionRunner;
 }
 
-export { DEFAULT_FUNCTION_TIMEOUT_MS, MEMORY_SQL_REASON, NativeFunctionError, nativeExecutor, timedOutReason, type NativeExecutorOptions, type NativeSql } from './native-executor.ts';
-import { runSection } from './native-executor.ts';
+/** The calls a section's job makes: an executor's `run` and `flush`, synchronous, with no guard of their own. */
+export interface SectionCalls {
+  run(executor: ChainExecutor, inputs: readonly ChainInput[], options?: { discardOutputs?: boolean }): ChainResult;
+  flush(executor: ChainExecutor, window: WindowBounds): { output?: EngineRecord; failure?: ChainFailure };
+}
 
-export interface UnitLogic {
+/**
+ * Runs `job` — several `run`/`flush` calls of an operator's executors — as one call (the runtime's
+ * native executors: under one time limit, `runSection`), or answers undefined when the calls must
+ * be made one by one (a sandboxed executor, a section past its limit). `job` may run more than
+ * once and must change nothing but the state it is given.
+ */
+export type SectionRunner = <R>(executors: ReadonlyArray<ChainExecutor | undefined>, state: StateAccess, job: (calls: SectionCalls) => R) => Promise<{ value: R } | undefined>;
+
+/** No sections: every call on its own. */
+const oneByOne: SectionRunner = async () => undefined;
+
+export interface OperatorLogic {
   readonly kind: 'chain' | 'window' | 'session' | 'join' | 'passthrough';
-  process(records: readonly EngineRecord[], channel: string, now: number): Promise<UnitEffects>;
+  process(records: readonly EngineRecord[], channel: string, now: number): Promise<OperatorEffects>;
   /** The clock moved and nothing arrived (idleness may close windows). */
-  tick(now: number): Promise<UnitEffects>;
+  tick(now: number): Promise<OperatorEffects>;
   /** Every input has ended: flush what is left. */
-  end(): Promise<UnitEffects>;
+  end(): Promise<OperatorEffects>;
   /** The unit's progress, committed with its offsets. */
   meta(): unknown;
   /**
@@ -96,13 +90,19 @@ export interface UnitLogic {
   watermark(): number | undefined;
 }
 
-const none = (): UnitEffects => ({ outputs: [], flushes: [], failures: [], late: [] });
-const nothing = async (): Promise<UnitEffects> => none();
+/** Effects with nothing in them. */
+export const noEffects = (): OperatorEffects => ({ outputs: [], flushes: [], failures: [], late: [] });
+const none = noEffects;
+const nothing = async (): Promise<OperatorEffects> => none();
 
-export function passthroughLogic(): UnitLogic {
+/**
+ * An operator from its `process` and whatever else it needs: the rest defaults to an operator
+ * with no progress of its own — the clock and the end of input make nothing, nothing to commit
+ * or restore beside the state, no windows, no watermark (Flink's and Arroyo's shape: a stateless
+ * or keyed operator writes only `process`).
+ */
+export function operatorLogic(o: Pick<OperatorLogic, 'kind' | 'process'> & Partial<OperatorLogic>): OperatorLogic {
   return {
-    kind: 'passthrough',
-    process: async (records) => ({ ...none(), outputs: [...records] }),
     tick: nothing,
     end: nothing,
     meta: () => null,
@@ -110,25 +110,23 @@ export function passthroughLogic(): UnitLogic {
     takeDroppedWindows: () => [],
     bound: () => undefined,
     watermark: () => undefined,
+    ...o,
   };
 }
 
+export function passthroughLogic(): OperatorLogic {
+  return operatorLogic({ kind: 'passthrough', process: async (records) => ({ ...none(), outputs: [...records] }) });
+}
+
 /** `assignsTime`: the chain has a timestamp step, so its effects report the times it gave. */
-export function chainLogic(chain: ChainExecutor, state: MemoryState, assignsTime = false): UnitLogic {
-  return {
+export function chainLogic(chain: ChainExecutor, state: MemoryState, assignsTime = false): OperatorLogic {
+  return operatorLogic({
     kind: 'chain',
     async process(records) {
       const r = await chain.run(records, state);
       return { ...none(), outputs: r.outputs, failures: r.failures, ...(assignsTime ? { times: timesOf(records, r.outputs) } : {}) };
     },
-    tick: nothing,
-    end: nothing,
-    meta: () => null,
-    restore: () => undefined,
-    takeDroppedWindows: () => [],
-    bound: () => undefined,
-    watermark: () => undefined,
-  };
+  });
 }
 
 /** The times a timestamp step gave: the highest, and whether one differs from its record's own. */
@@ -163,8 +161,10 @@ export function windowLogic(opts: {
   channels: readonly string[];
   /** The `pre` steps hold a timestamp step: effects report the times it gave. */
   assignsTime?: boolean;
-}): UnitLogic {
+}): OperatorLogic {
   const { config, body, state } = opts;
+  // Sections as the body's executor makes them (native: one time limit for all the calls).
+  const runSection = body.section ?? oneByOne;
   let wm: WatermarkState = opts.channels.reduce((s, c) => addChannel(s, c, 0), initialWindowState());
   const open = new Map<string, WindowBounds>();
   // One object per window, shared by all its records (state caches key on it).
@@ -183,7 +183,7 @@ export function windowLogic(opts: {
   };
 
   /** Closes the windows `due` with their flushes' results: effects out, window state dropped. */
-  const close = (due: readonly WindowBounds[], results: readonly FlushResult[], effects: UnitEffects): void => {
+  const close = (due: readonly WindowBounds[], results: readonly FlushResult[], effects: OperatorEffects): void => {
     due.forEach((w, i) => {
       const r = results[i];
       if (r?.output) effects.flushes.push({ window: w, record: r.output });
@@ -195,7 +195,7 @@ export function windowLogic(opts: {
     });
   };
 
-  const flushReady = async (): Promise<UnitEffects> => {
+  const flushReady = async (): Promise<OperatorEffects> => {
     const effects = none();
     const due = windowsToFlush([...open.values()], wm);
     close(due, await flushAll(due), effects);
@@ -323,15 +323,17 @@ export function sessionLogic(opts: {
   state: MemoryState;
   channels: readonly string[];
   assignsTime?: boolean;
-}): UnitLogic {
+}): OperatorLogic {
   const { config, body, state } = opts;
+  // Sections as the body's executor makes them (native: one time limit for all the calls).
+  const runSection = body.section ?? oneByOne;
   let sessions: SessionsState = { watermark: opts.channels.reduce((s, c) => addChannel(s, c, 0), initialWindowState()), sessions: new Map(), changes: { appended: new Map(), rewritten: new Set(), rows: new Map() } };
 
   const inputsOf = (closed: ClosedSession): ChainInput[] =>
     closed.records.map((record) => ({ key: record.key, value: record.value, timestamp: record.timestamp, ...(record.headers ? { headers: record.headers } : {}), window: closed.window }));
 
   /** A session's keyed steps and flush, with what they left: effects out, its state dropped. */
-  const finish = (closed: ClosedSession, run: ChainResult, flush: FlushResult | undefined, effects: UnitEffects): void => {
+  const finish = (closed: ClosedSession, run: ChainResult, flush: FlushResult | undefined, effects: OperatorEffects): void => {
     effects.failures.push(...run.failures.map((f) => ({ ...f, input: -1 })));
     if (flush?.output) effects.flushes.push({ window: closed.window, record: flush.output, session: sessionId(closed.key) });
     if (flush?.failure) effects.failures.push(flush.failure);
@@ -347,7 +349,7 @@ export function sessionLogic(opts: {
    * is made by its own run and never committed (what the call wrote into a dropped window is gone
    * with it; the rest is undone).
    */
-  const runClosed = async (part: readonly ClosedSession[], effects: UnitEffects): Promise<void> => {
+  const runClosed = async (part: readonly ClosedSession[], effects: OperatorEffects): Promise<void> => {
     if (part.length === 0) return;
     const section = await runSection([body], state, (calls) =>
       part.map((c) => {
@@ -372,7 +374,7 @@ export function sessionLogic(opts: {
     finish(closed, run, opts.hasFlush ? await body.flush(closed.window, state) : undefined, effects);
   };
 
-  const flushReady = async (): Promise<UnitEffects> => {
+  const flushReady = async (): Promise<OperatorEffects> => {
     const effects = none();
     await runClosed(takeClosedSessions(sessions), effects);
     return effects;

@@ -1,8 +1,8 @@
 /**
- * A join unit (engine/joins.ts): steps fused in before the join run first, the join keeps its
- * sides as rows per key (`takeRows`, written when they change) and its watermark as the unit's
- * progress (`meta`), both committed with its offsets, so a replay after kill -9 starts from the
- * same buffers; the steps after it run on the joined records.
+ * A join operator (joins.ts): steps fused in before the join run first, the join keeps its
+ * sides as rows per key (`takeRows`, written when they change) and its watermark as the
+ * operator's progress (`meta`), both committed with its offsets, so a replay after kill -9
+ * starts from the same buffers; the steps after it run on the joined records.
  *
  * Results leave when the watermark lets them (a stream-table result once its time is behind it,
  * an interval's once it has closed), as a window's results do, each with an id of its own — its
@@ -11,8 +11,11 @@
  * the same ids.
  */
 import { createHash } from 'node:crypto';
-import { advanceJoin, boundChannel, encodeKey, initialJoinState, joinBatch, joinMeta, restoreJoin, takeJoinRows, type ChainFailure, type EngineRecord, type JoinConfig, type JoinOutput, type JoinState, type MemoryState } from '@ssdk/engine';
-import type { ChainExecutor, UnitEffects, UnitLogic } from './unit-logic.ts';
+import type { ChainFailure, EngineRecord } from './chain.ts';
+import { advanceJoin, initialJoinState, joinBatch, joinMeta, restoreJoin, takeJoinRows, type JoinConfig, type JoinOutput, type JoinState } from './joins.ts';
+import { encodeKey, type MemoryState } from './memory-state.ts';
+import type { ChainExecutor, OperatorEffects, OperatorLogic } from './operator-logic.ts';
+import { boundChannel } from './watermark.ts';
 
 export function joinLogic(opts: {
   config: JoinConfig;
@@ -24,12 +27,12 @@ export function joinLogic(opts: {
   operator: string;
   state: MemoryState;
   channels: readonly string[];
-}): UnitLogic {
+}): OperatorLogic {
   const { config, body, state } = opts;
   let join: JoinState = { ...initialJoinState(opts.channels), touched: new Set() };
 
   /** Runs the steps after the join on its results. */
-  const shape = async (results: readonly JoinOutput[], effects: UnitEffects): Promise<void> => {
+  const shape = async (results: readonly JoinOutput[], effects: OperatorEffects): Promise<void> => {
     if (results.length === 0) return;
     const r = await body.run(
       results.map((o) => o.record),
@@ -44,8 +47,8 @@ export function joinLogic(opts: {
     effects.failures.push(...r.failures.map((f) => ({ ...f, input: -1 })));
   };
 
-  const closing = async (results: JoinOutput[]): Promise<UnitEffects> => {
-    const effects: UnitEffects = { outputs: [], flushes: [], failures: [], late: [] };
+  const closing = async (results: JoinOutput[]): Promise<OperatorEffects> => {
+    const effects: OperatorEffects = { outputs: [], flushes: [], failures: [], late: [] };
     await shape(results, effects);
     return effects;
   };
@@ -57,7 +60,7 @@ export function joinLogic(opts: {
       const inputs = before ? before.outputs : records;
       const r = joinBatch(inputs, channel, now, config, join);
       join = r.state;
-      const effects: UnitEffects = { outputs: [], flushes: [], failures: [...(before?.failures ?? [])], late: r.late };
+      const effects: OperatorEffects = { outputs: [], flushes: [], failures: [...(before?.failures ?? [])], late: r.late };
       for (const u of r.unmatched) {
         const record = inputs[u.input]!;
         const input = before ? (before.outputs[u.input]?.input ?? -1) : u.input;

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryState } from './memory-state.ts';
+import { noEffects, operatorLogic, windowLogic, type ChainExecutor, type SectionRunner } from './operator-logic.ts';
+import type { WindowConfig } from './window-operator.ts';
+
+describe('engine - operator logic', () => {
+  it('engine - an operator writes only `process`: the clock, the end of input and its progress default to nothing', async () => {
+    const upper = operatorLogic({
+      kind: 'chain',
+      process: async (records) => ({ ...noEffects(), outputs: records.map((r) => ({ ...r, value: String(r.value).toUpperCase() })) }),
+    });
+    expect((await upper.process([{ key: null, value: 'a', timestamp: 1 }], 'in/0', 0)).outputs.map((r) => r.value)).toEqual(['A']);
+    expect(await upper.tick(5)).toEqual(noEffects());
+    expect(await upper.end()).toEqual(noEffects());
+    expect(upper.meta()).toBeNull();
+    expect(upper.takeDroppedWindows()).toEqual([]);
+    expect(upper.watermark()).toBeUndefined();
+    upper.restore({ anything: 1 });
+    upper.bound('in/0', 10, 0);
+    // What it does give is kept over the defaults.
+    const ticking = operatorLogic({ kind: 'passthrough', process: async () => noEffects(), watermark: () => 42 });
+    expect(ticking.watermark()).toBe(42);
+  });
+
+  it('engine - a window operator makes its calls one by one unless its executor offers sections', async () => {
+    const calls: string[] = [];
+    const executor = (withSections: boolean): ChainExecutor => {
+      const e: ChainExecutor = {
+        async run(inputs) {
+          calls.push(`run ${inputs.length}`);
+          return { outputs: [], failures: [] };
+        },
+        async flush(window) {
+          calls.push(`flush ${window.start}`);
+          return { output: { key: null, value: window.start, timestamp: window.end - 1 } };
+        },
+      };
+      if (withSections) {
+        const section: SectionRunner = async (_executors, _state, job) => {
+          calls.push('section');
+          return {
+            value: job({
+              run: (_e, inputs) => (calls.push(`in section run ${inputs.length}`), { outputs: [], failures: [] }),
+              flush: (_e, window) => (calls.push(`in section flush ${window.start}`), { output: { key: null, value: window.start, timestamp: window.end - 1 } }),
+            }),
+          };
+        };
+        e.section = section;
+      }
+      return e;
+    };
+    const records = [0, 1_500, 2_500].map((t) => ({ key: 'k', value: 1, timestamp: t }));
+    const config: WindowConfig = { assigner: { kind: 'tumbling', durationMs: 1_000, offsetMs: 0 }, watermark: { gracePeriodMs: 0 } };
+    for (const withSections of [false, true]) {
+      calls.length = 0;
+      const logic = windowLogic({ config, body: executor(withSections), windowStates: [], hasFlush: true, state: new MemoryState(), channels: ['in/0'] });
+      const effects = await logic.process(records, 'in/0', 0);
+      // The record at 2 500 moves the watermark past the windows at 0 and 1 000: both flush.
+      expect(effects.flushes.map((f) => f.record.value)).toEqual([0, 1_000]);
+      expect(calls).toEqual(withSections ? ['section', 'in section run 3', 'in section flush 0', 'in section flush 1000'] : ['run 3', 'flush 0', 'flush 1000']);
+    }
+  });
+});
