@@ -31,7 +31,7 @@ async function copyExample(name: string): Promise<string> {
 }
 
 describe('ssdk build', () => {
-  it.each(examples)('ssdk build - `%s`: generate, build, and an unchanged second build is a cache hit under a second', async (name) => {
+  it.each(examples)('ssdk build - `%s`: generate, build, and an unchanged second build is a cache hit (its time is bench:edit\'s, not a test\'s)', async (name) => {
     const dir = await copyExample(name);
     const gen = await ssdk(dir, 'generate');
     expect(gen.err).toBe('');
@@ -44,13 +44,10 @@ describe('ssdk build', () => {
     for (const c of Object.values(manifest.components)) expect(existsSync(join(dir, '.ssdk', 'build', c.file))).toBe(true);
     expect(Object.values(manifest.steps).every((s) => s.component !== undefined)).toBe(true);
 
-    const started = performance.now();
     const second = await ssdk(dir, 'build');
-    const ms = performance.now() - started;
     expect(second.code).toBe(0);
     expect(second.out).not.toMatch(/^built /m);
     expect(second.out).toMatch(/\(0 built, \d+ cached\)/);
-    expect(ms).toBeLessThan(1000);
   }, 300_000);
 
   it('ssdk build - code that does not compile is reported at its line of the services file, exit 2', async () => {
