@@ -158,7 +158,10 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
     tell('rebalanced', active, lastWhy);
     const stop = new AbortController();
     const onAbort = () => stop.abort();
-    o.signal.addEventListener('abort', onAbort);
+    // A stop asked for while the division was being read (before this leg) ends the leg at
+    // once: an 'abort' listener added after the fact never fires, and the leg read on.
+    if (o.signal.aborted) stop.abort();
+    else o.signal.addEventListener('abort', onAbort);
     let why = '';
     let controlError: unknown;
     const control = (async () => {
