@@ -30,11 +30,13 @@ const DATAFLOW = 'examples/word-count';
 /**
  * Two runs at once on one engine (two checkouts) need their own project and ports:
  * SSDK_TEST_DOCKER_PROJECT (kept from a `.env` written before `ssdk compose`, as a user's second
- * stack would) and SSDK_TEST_DOCKER_PORT_OFFSET.
+ * stack would), SSDK_TEST_DOCKER_PORT_OFFSET and SSDK_TEST_DOCKER_IMAGE.
  */
 const PROJECT = process.env['SSDK_TEST_DOCKER_PROJECT'] ?? 'ssdk-examples-word-count';
 /** Published ports move away from the machine's own NATS (4222) and PostgreSQL (5432). */
 const OFFSET = Number(process.env['SSDK_TEST_DOCKER_PORT_OFFSET'] ?? 30_000);
+/** The image of this checkout (SSDK_TEST_DOCKER_IMAGE, for a run beside another checkout's). */
+const IMAGE = process.env['SSDK_TEST_DOCKER_IMAGE'] ?? 'ssdk:local';
 const NATS = `nats://127.0.0.1:${4222 + OFFSET}`;
 const SCALED = 'count-words-add-to-total';
 
@@ -71,12 +73,12 @@ describe('ssdk compose on a Docker engine', () => {
     const started = Date.now();
     const engine: DockerEngine = await dockerEngine();
     cleanups.push(() => engine.stop());
-    const images = await buildImages(engine);
+    const images = await buildImages(engine, IMAGE);
     // Each figure as it is measured, so a later failure still leaves them in the output.
     const figure = (line: string) => process.stderr.write(`compose on Docker: ${line}\n`);
-    figure(`image ssdk:local ${(images.imageBytes / 1e6).toFixed(0)} MB (stand-ins ${seconds(images.standInsMs)}, image build ${seconds(images.imageMs)})`);
+    figure(`image ${IMAGE} ${(images.imageBytes / 1e6).toFixed(0)} MB (stand-ins ${seconds(images.standInsMs)}, image build ${seconds(images.imageMs)})`);
     // Lean: Node 20, not root, the compiled package with production dependencies only.
-    const [uid, node, modules, tsFiles] = (await engine.docker(['run', '--rm', 'ssdk:local', 'sh', '-c', 'id -u; node --version; ls /opt/ssdk/node_modules | tr "\\n" " "; echo; find /opt/ssdk/node_modules/ssdk -name "*.ts" ! -path "*/guest/*" ! -name "*.d.ts" | wc -l'])).split('\n');
+    const [uid, node, modules, tsFiles] = (await engine.docker(['run', '--rm', IMAGE, 'sh', '-c', 'id -u; node --version; ls /opt/ssdk/node_modules | tr "\\n" " "; echo; find /opt/ssdk/node_modules/ssdk -name "*.ts" ! -path "*/guest/*" ! -name "*.d.ts" | wc -l'])).split('\n');
     expect(uid).not.toBe('0');
     expect(node).toMatch(/^v20\./);
     for (const dev of ['tsx', 'vitest', 'eslint', 'nx', 'testcontainers', 'playwright-core']) expect(modules!.split(' '), dev).not.toContain(dev);
@@ -91,7 +93,7 @@ describe('ssdk compose on a Docker engine', () => {
     if (process.env['SSDK_TEST_DOCKER_PROJECT']) await writeFile(join(dir, '.env'), `COMPOSE_PROJECT_NAME=${PROJECT}\n`, { mode: 0o600 });
     // Sandboxed, as the plan says: the deploy job builds the component in its container and ships
     // it to NATS' object store; every operator container fetches it from there (no sources, no compiler).
-    const composed = await ssdk(dir, ['compose', 'flow/services.yaml', '--port-offset', String(OFFSET), '-o', 'docker-compose.yml']);
+    const composed = await ssdk(dir, ['compose', 'flow/services.yaml', '--port-offset', String(OFFSET), '--image', IMAGE, '-o', 'docker-compose.yml']);
     expect(composed.code, composed.err).toBe(0);
     const password = /^POSTGRES_PASSWORD=(\w+)$/m.exec(await readFile(join(dir, '.env'), 'utf8'))![1]!;
     for (const role of ['deployer', 'producer', 'consumer']) rolePasswords.set(role, new RegExp(`^SSDK_NATS_${role.toUpperCase()}_PASSWORD=(\\w+)$`, 'm').exec(await readFile(join(dir, '.env'), 'utf8'))![1]!);
@@ -225,7 +227,7 @@ describe('ssdk compose on a Docker engine', () => {
 
     process.stderr.write(
       [
-        `compose on Docker: image ssdk:local ${(images.imageBytes / 1e6).toFixed(0)} MB (stand-ins ${seconds(images.standInsMs)}, image build ${seconds(images.imageMs)})`,
+        `compose on Docker: image ${IMAGE} ${(images.imageBytes / 1e6).toFixed(0)} MB (stand-ins ${seconds(images.standInsMs)}, image build ${seconds(images.imageMs)})`,
         `  compose up -d returned in ${seconds(upReturned - upStarted)}; first output ${seconds(firstOutput - upStarted)} after compose up`,
         `  --scale ${SCALED}=3 running in ${seconds(scaled - firstOutput)}; after the kill of one replica (state then: ${restarted}) every output was in ${seconds(done - killed)}`,
         `  compose down -v ${seconds(downDone - downStarted)}; the whole test ${seconds(Date.now() - started)}`,

@@ -1,7 +1,8 @@
 /**
- * A Docker engine for the compose acceptance test: the one at $DOCKER_HOST if it answers, else a
- * private `dockerd` (own data root, socket and exec root, so it never touches another engine),
- * stopped by its PID at the end. Then the stand-in base images and the ssdk image
+ * A Docker engine for the compose acceptance test: the one at $DOCKER_HOST if it answers, else the
+ * test engine another run left answering on RUN_DIR's socket (two runs at once share it: a second
+ * `dockerd` on the same data root would fail on its pidfile), else a private `dockerd` (own data
+ * root, socket and exec root, so it never touches another engine), stopped by its PID at the end. Then the stand-in base images and the ssdk image
  * (`tools/docker/`), cached by tag in the data root between runs.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -31,15 +32,15 @@ export async function dockerEngine(): Promise<DockerEngine> {
   }
   if (missing.length > 0) throw new Error(`no ${missing.join(', ')} here: apt-get install -y docker.io docker-compose debootstrap (as root)`);
   let daemon: ChildProcess | undefined;
-  let env: NodeJS.ProcessEnv = { ...process.env };
+  const socket = `${RUN_DIR}/docker.sock`;
+  let env: NodeJS.ProcessEnv = process.env['DOCKER_HOST'] ? { ...process.env } : { ...process.env, DOCKER_HOST: `unix://${socket}` };
   const answers = async () =>
     run('docker', ['info', '--format', '{{.ServerVersion}}'], { env })
       .then(() => true)
       .catch(() => false);
-  if (!process.env['DOCKER_HOST'] || !(await answers())) {
+  if (!(await answers())) {
     await mkdir(DATA_ROOT, { recursive: true });
     await mkdir(RUN_DIR, { recursive: true });
-    const socket = `${RUN_DIR}/docker.sock`;
     env = { ...process.env, DOCKER_HOST: `unix://${socket}` };
     const log = await open(`${RUN_DIR}/dockerd.log`, 'a');
     daemon = spawn(
@@ -64,12 +65,12 @@ export async function dockerEngine(): Promise<DockerEngine> {
   };
 }
 
-/** The stand-in base images, then the ssdk image from the repository's Dockerfile; what each took. */
-export async function buildImages(engine: DockerEngine): Promise<{ standInsMs: number; imageMs: number; imageBytes: number }> {
+/** The stand-in base images, then the ssdk image (`tag`) from the repository's Dockerfile; what each took. */
+export async function buildImages(engine: DockerEngine, tag = 'ssdk:local'): Promise<{ standInsMs: number; imageMs: number; imageBytes: number }> {
   const t0 = Date.now();
   await run(`${ROOT}/tools/docker/stand-ins.sh`, [], { env: engine.env, maxBuffer: 64 << 20 });
   const t1 = Date.now();
-  await run(`${ROOT}/tools/docker/image.sh`, ['ssdk:local'], { env: engine.env, maxBuffer: 64 << 20 });
-  const imageBytes = Number((await engine.docker(['image', 'inspect', '-f', '{{.Size}}', 'ssdk:local'])).trim());
+  await run(`${ROOT}/tools/docker/image.sh`, [tag], { env: engine.env, maxBuffer: 64 << 20 });
+  const imageBytes = Number((await engine.docker(['image', 'inspect', '-f', '{{.Size}}', tag])).trim());
   return { standInsMs: t1 - t0, imageMs: Date.now() - t1, imageBytes };
 }
