@@ -84,6 +84,10 @@ describe('ssdk compose on a Docker engine', () => {
     for (const dev of ['tsx', 'vitest', 'eslint', 'nx', 'testcontainers', 'playwright-core']) expect(modules!.split(' '), dev).not.toContain(dev);
     expect(modules!.split(' ')).toContain('ssdk');
     expect(tsFiles!.trim()).toBe('0');
+    // ssdk's two engines (a windowed world and one without) come built and transpiled: no container
+    // of a stack runs jco on them (it was three quarters of an operator's start).
+    const inImage = (await engine.docker(['run', '--rm', IMAGE, 'sh', '-c', 'ls /var/cache/ssdk/components/*.wasm | wc -l; ls /var/cache/ssdk/components/transpiled/*/guest.mjs | wc -l'])).split('\n');
+    expect(inImage.slice(0, 2).map((n) => n.trim())).toEqual(['2', '2']);
 
     // A user's folder outside the repository: the services file, its inputs, nothing else.
     const dir = await mkdtemp(join(tmpdir(), 'ssdk-compose-docker-'));
@@ -170,6 +174,14 @@ describe('ssdk compose on a Docker engine', () => {
     expect(operatorLogs).toMatch(/running deployment [0-9a-f]{12} from its artifacts/);
     expect(operatorLogs).toMatch(/count-words\.add-to-total: running \(.*functions sandboxed \(component /);
     expect(operatorLogs).toMatch(/top-words\.count-in-window: running \(.*functions sandboxed \(component /);
+    // They found the engine transpiled in the stack's component volume: none transpiled it in its own temp dir.
+    // (`docker diff`: the operators have ended their inputs and exited by now.)
+    for (const service of ['count-words-split-sentence', 'top-words-count-in-window']) {
+      const id = (await engine.compose(dir, ['ps', '-q', service])).trim();
+      const changed = await engine.docker(['diff', id]);
+      expect(changed, service).toMatch(/ \/tmp\/ssdk-artifacts$/m);
+      expect(changed, service).not.toMatch(/ssdk-wasm/);
+    }
     const restarted = (await engine.docker(['inspect', '-f', '{{.State.Running}} {{.RestartCount}} {{.State.ExitCode}}', replicas[0]!])).trim();
 
     // Spans left the operators over OTLP/HTTP for the receiver the compose file names.

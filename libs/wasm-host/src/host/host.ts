@@ -6,20 +6,19 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChainExecutor, type WasmChain, type WasmChainOptions } from './chain.ts';
 import { encodeInput, WindowTable } from '../batch/host-codec.ts';
 import { ComponentError, type SourceLocation } from './errors.ts';
 import { componentPath, readManifest, type BuildManifest } from './manifest.ts';
 import { FUNCTIONS_SCRIPT, StackMapper, type SourceMapInfo } from './source-map.ts';
-import { transpileCached, type TranspiledComponent } from './transpile.ts';
+import { transpileCached, transpileCacheDir, type TranspiledComponent } from './transpile.ts';
 import { GuestWorkers, type WorkersOptions } from './workers.ts';
 
 export const HOST_INTERFACE = 'ssdk:dataflow/host';
 
 export interface WasmHostOptions extends WorkersOptions {
-  /** Where transpiled components are cached. @default `<os tmpdir>/ssdk-wasm` */
+  /** Where transpiled components are cached. @default `transpileCacheDir()`: `$SSDK_COMPONENT_CACHE/transpiled`, else `<os tmpdir>/ssdk-wasm` */
   cacheDir?: string;
 }
 
@@ -69,7 +68,7 @@ export interface WasmHost {
 }
 
 export function openWasmHost(options: WasmHostOptions = {}): WasmHost {
-  const cacheDir = options.cacheDir ?? join(tmpdir(), 'ssdk-wasm');
+  const cacheDir = options.cacheDir ?? transpileCacheDir();
   const workers = new GuestWorkers(options);
   let nextInstance = 1;
 
@@ -191,7 +190,7 @@ export async function createWasmChain(component: Uint8Array | string, options: W
  * benchmarks and tools that measure the boundary itself. Production chains use `openWasmHost`.
  */
 export async function instantiateInThread(component: Uint8Array, options: { cacheDir?: string } = {}): Promise<{ process(frame: Uint8Array): Uint8Array; imports: string[] }> {
-  const t = await transpileCached(component, options.cacheDir ?? join(tmpdir(), 'ssdk-wasm'));
+  const t = await transpileCached(component, options.cacheDir ?? transpileCacheDir());
   checkReach(t, `component ${t.hash}`);
   const { pathToFileURL } = await import('node:url');
   const glue = (await import(pathToFileURL(t.glue).href)) as { instantiate(get: (name: string) => unknown, imports: unknown): { process(frame: Uint8Array): Uint8Array } };

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface TranspiledComponent {
@@ -29,6 +30,17 @@ export interface TranspiledComponent {
 /** A change here (or in jco) invalidates every cached transpile. */
 const TRANSPILE_SCHEME = 'jco-transpile-0.15.0/sync/v1';
 const GLUE = 'guest.mjs';
+
+/**
+ * Where transpiled components are kept by default: `transpiled/` in the shared component cache when
+ * `SSDK_COMPONENT_CACHE` names one (`ssdk up`'s state dir, a compose stack's `components` volume,
+ * which starts as a copy of the image's: so an operator container finds ssdk's engine transpiled
+ * and skips jco, three quarters of its start's CPU), else a folder in the temp dir.
+ */
+export function transpileCacheDir(env: Record<string, string | undefined> = process.env): string {
+  const shared = env['SSDK_COMPONENT_CACHE'];
+  return shared && shared !== 'off' ? join(shared, 'transpiled') : join(tmpdir(), 'ssdk-wasm');
+}
 
 export function componentHash(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 24);
