@@ -16,7 +16,7 @@ cd "$root"
 npm run --silent package >/dev/null
 version="$(node -p 'require("./package.json").version')"
 tarball="$root/dist/ssdk-$version.tgz"
-tree_hash="$(cat "$tarball" Dockerfile tools/docker/image.sh | sha256sum | cut -c1-16)"
+tree_hash="$(cat "$tarball" Dockerfile tools/docker/image.sh tools/docker/prune.mjs | sha256sum | cut -c1-16)"
 if [ "$("$docker" image inspect -f '{{index .Config.Labels "ssdk.tree"}}' "$tag" 2>/dev/null)" = "$tree_hash" ]; then
   echo "$tag: up to date (tarball, Dockerfile and image.sh $tree_hash)"
   exit 0
@@ -45,5 +45,8 @@ for example in word-count seed-pipeline; do
   SSDK_COMPONENT_CACHE="$stage/components" "$stage/node_modules/.bin/ssdk" build "examples/$example/services.yaml" --state-dir "$stage/engines/again-$example" >/dev/null
 done
 rm -rf "$stage/engines"
+# Then what only compiling an engine needs goes (componentize-js and jco's tool chain under it,
+# ~280 MB): no container compiles one, the engines above are in the image.
+node tools/docker/prune.mjs "$stage" @bytecodealliance/componentize-js >/dev/null
 "$docker" build -q --label "ssdk.tree=$tree_hash" -f "$stage/Dockerfile" -t "$tag" "$stage" >/dev/null
 echo "$tag: $("$docker" image inspect -f '{{.Size}}' "$tag" | awk '{ printf "%.0f MB", $1 / 1e6 }') (tarball, Dockerfile and image.sh $tree_hash)"

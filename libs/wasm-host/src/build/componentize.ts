@@ -19,7 +19,12 @@ export async function componentizeJs(opts: { js: string; witDir: string; world: 
     fs._setPreopens({ '/': '/' });
     preopensSet = true;
   }
-  const { componentize } = await import('@bytecodealliance/componentize-js');
+  const { componentize } = await import('@bytecodealliance/componentize-js').catch((err: unknown) => {
+    // The ssdk image leaves componentize-js out (tools/docker/prune.mjs): it carries ssdk's
+    // engines built, one per world, and this is the only thing that would compile one anew.
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new Error(`ssdk's engine component (world ${opts.world}) is not in the component cache, and this installation has no componentize-js to build it (the ssdk image carries the engines of its own version built): set SSDK_COMPONENT_CACHE to the folder holding them, or build with a full \`npm install ssdk\``, { cause: err });
+  });
   const workDir = await workDirFor(opts.workDir);
   const sourcePath = join(workDir, `${opts.name}.js`);
   await writeFile(sourcePath, opts.js);
