@@ -88,6 +88,8 @@ describe('ssdk compose on a Docker engine', () => {
     // of a stack runs jco on them (it was three quarters of an operator's start).
     const inImage = (await engine.docker(['run', '--rm', IMAGE, 'sh', '-c', 'ls /var/cache/ssdk/components/*.wasm | wc -l; ls /var/cache/ssdk/components/transpiled/*/guest.mjs | wc -l'])).split('\n');
     expect(inImage.slice(0, 2).map((n) => n.trim())).toEqual(['2', '2']);
+    // …so the compiler of engines stays out (tools/docker/prune.mjs), jco's tool chain with it.
+    expect(await engine.docker(['run', '--rm', IMAGE, 'ls', '/opt/ssdk/node_modules/@bytecodealliance'])).not.toMatch(/componentize-js|^jco$/m);
 
     // A user's folder outside the repository: the services file, its inputs, nothing else.
     const dir = await mkdtemp(join(tmpdir(), 'ssdk-compose-docker-'));
