@@ -6,7 +6,9 @@
  * one-kill case in CI (embedded-crash.int.test.ts) and the distributed crash tests
  * (word-count.testkit.ts: `embeddedCrash`, `expectGolden`).
  *
- * Size: SSDK_CRASH_SENTENCES (default 20 000).
+ * Size: SSDK_CRASH_SENTENCES (default 20 000). Each kill falls within 400 ms of records flowing, so
+ * every one of the three lands while there is work left (with 1.5 s, resumed runs of 100 000
+ * sentences often ended first: one kill really happened, 2026-12-06); the harness checks each landed.
  */
 import { describe, it } from 'vitest';
 import { embeddedCrash } from './word-count.testkit.ts';
@@ -15,7 +17,7 @@ const SENTENCES = Number(process.env['SSDK_CRASH_SENTENCES'] ?? 20_000);
 
 describe('embedded crash (kill -9 and --resume), three kills', () => {
   it(`run - killed three times mid-run (${SENTENCES} sentences) and resumed on the same input: sinks and state equal golden`, async () => {
-    const r = await embeddedCrash({ sentences: SENTENCES, kills: 3, maxKillMs: 1_500 });
+    const r = await embeddedCrash({ sentences: SENTENCES, kills: 3, maxKillMs: 400 });
     console.log(`embedded crash test (three kills): ${SENTENCES} sentences in ${r.ms} ms; ${r.kills.join('; ')}`);
   }, 600_000);
 });
