@@ -218,14 +218,7 @@ function quickCopier(t: TypeRef, types: Types): Copier | undefined {
     }
     if (variants.size === 0) return undefined;
     return (v) => {
-      if (typeof v !== 'object' || v === null) return MISS;
-      const proto: unknown = Object.getPrototypeOf(v);
-      if (proto !== OBJECT_PROTO && proto !== null) return MISS;
-      let only: string | undefined;
-      for (const k in v) {
-        if (only !== undefined) return MISS;
-        only = k;
-      }
+      const only = onlyKeyOfPlainObject(v);
       const variant = only === undefined ? undefined : variants.get(only);
       if (!variant) return MISS;
       const payload = variant.copy((v as Record<string, unknown>)[only!]);
@@ -320,14 +313,7 @@ function compileScalarVariants(r: Extract<TypeRef, { kind: 'enum' }>, types: Typ
   }
   if (variants.size === 0) return undefined;
   return (v) => {
-    if (typeof v !== 'object' || v === null) return MISS;
-    const proto: unknown = Object.getPrototypeOf(v);
-    if (proto !== OBJECT_PROTO && proto !== null) return MISS;
-    let only: string | undefined;
-    for (const k in v) {
-      if (only !== undefined) return MISS;
-      only = k;
-    }
+    const only = onlyKeyOfPlainObject(v);
     const payload = only === undefined ? undefined : variants.get(only);
     if (!payload) return MISS;
     const out = payload((v as Record<string, unknown>)[only!]);
@@ -348,6 +334,23 @@ export function toJsonValue(v: unknown): unknown {
 }
 
 const OBJECT_PROTO = Object.prototype;
+
+/**
+ * The one key of a plain object (an externally tagged enum's variant name), or undefined when `v`
+ * is not a plain object or has no key or several: the quick enum copiers then leave it to the
+ * generic path, which says what is wrong.
+ */
+function onlyKeyOfPlainObject(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== OBJECT_PROTO && proto !== null) return undefined;
+  let only: string | undefined;
+  for (const k in v) {
+    if (only !== undefined) return undefined;
+    only = k;
+  }
+  return only;
+}
 
 function copyJson(v: unknown, depth: number): unknown {
   switch (typeof v) {

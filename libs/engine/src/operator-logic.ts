@@ -147,8 +147,9 @@ interface WindowMeta {
   open: Array<[number, number]>;
 }
 
-export function windowLogic(opts: {
-  config: WindowConfig;
+/** What a windowed operator (tumbling/sliding windows, or sessions) is made of. */
+export interface WindowedLogicOptions<Config> {
+  config: Config;
   /** Steps that run before window assignment (a fused unit's assign-timestamp and assign-key). */
   pre?: ChainExecutor;
   /** The keyed steps that run per window, and the window's flush. */
@@ -161,7 +162,9 @@ export function windowLogic(opts: {
   channels: readonly string[];
   /** The `pre` steps hold a timestamp step: effects report the times it gave. */
   assignsTime?: boolean;
-}): OperatorLogic {
+}
+
+export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorLogic {
   const { config, body, state } = opts;
   // Sections as the body's executor makes them (native: one time limit for all the calls).
   const runSection = body.section ?? oneByOne;
@@ -314,16 +317,7 @@ interface SessionMeta {
  * bounds, and the session's window state goes at once. Open sessions are part of the unit's
  * progress (`meta`), committed with its offsets.
  */
-export function sessionLogic(opts: {
-  config: SessionConfig;
-  pre?: ChainExecutor;
-  body: ChainExecutor;
-  windowStates: readonly string[];
-  hasFlush: boolean;
-  state: MemoryState;
-  channels: readonly string[];
-  assignsTime?: boolean;
-}): OperatorLogic {
+export function sessionLogic(opts: WindowedLogicOptions<SessionConfig>): OperatorLogic {
   const { config, body, state } = opts;
   // Sections as the body's executor makes them (native: one time limit for all the calls).
   const runSection = body.section ?? oneByOne;
