@@ -3,17 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryCheckpointStore } from '@ssdk/runtime';
-import { ctxHttpServices, startCalloutServer, type CalloutServer } from '@ssdk/testing';
+import { ctxHttpServices, freePort, startCalloutServer, type CalloutServer } from '@ssdk/testing';
 import { openSession, type Session } from './embedded-session.ts';
 
 // Components are built once per content hash; the cache is shared with the other CLI tests.
 process.env['SSDK_COMPONENT_CACHE'] ??= join(tmpdir(), 'ssdk-test-components');
 
-// h8's port range (40800-40899): a real HTTP server the functions call.
-const PORT = 40811;
+// A real HTTP server the functions call, on a port the OS finds free (a fixed one in the
+// ephemeral range can be taken by an outgoing connection).
+let PORT = 0;
 let server: CalloutServer;
 
 beforeEach(async () => {
+  PORT = await freePort();
   server = await startCalloutServer(PORT);
 });
 afterEach(async () => {
@@ -63,9 +65,9 @@ function expectProbe({ answers, dead, stray, hits }: Awaited<ReturnType<typeof p
   ]);
   expect(dead.map((d) => d.operator)).toEqual(['caller.call', 'caller.call', 'caller.call', 'caller.call']);
   const reasons = dead.map((d) => d.reason.replace(/ \(at .*\)$/, ''));
-  expect(reasons[0]).toMatch(/^HttpTimeoutError: ctx\.http: GET http:\/\/127\.0\.0\.1:40811\/slow\?ms=3000 timed out after 300 ms \(3 attempts\)/);
+  expect(reasons[0]).toMatch(new RegExp(`^HttpTimeoutError: ctx\\.http: GET http://127\\.0\\.0\\.1:${PORT}/slow\\?ms=3000 timed out after 300 ms \\(3 attempts\\)`));
   expect(reasons[1]).toMatch(/^HttpTooLargeError: ctx\.http: GET .*\/big\?bytes=5000: the response \(5000 bytes\) is larger than 1000 bytes \(maxBytes\)/);
-  expect(reasons[2]).toMatch(/^HttpRefusedError: ctx\.http: host localhost:40811 is not in step `caller\.call`'s http grant \(127\.0\.0\.1:40811\): add it with `grants: \[\{http: \[localhost:40811\]\}\]`/);
+  expect(reasons[2]).toMatch(new RegExp(`^HttpRefusedError: ctx\\.http: host localhost:${PORT} is not in step \`caller\\.call\`'s http grant \\(127\\.0\\.0\\.1:${PORT}\\): add it with \`grants: \\[\\{http: \\[localhost:${PORT}\\]\\}\\]\``));
   expect(reasons[3]).toMatch(/^HttpRequestError: ctx\.http: only http and https URLs, not file:/);
   expect(stray.map((d) => d.reason)).toEqual([expect.stringMatching(/^GrantDeniedError: ctx\.http\(\) needs the `http` grant, which step `stray\.ungranted` does not have/)]);
   // The refused host (the same server by another name) saw no request; the ungranted step's /echo

@@ -50,7 +50,6 @@ describe('cli - NATS credentials', () => {
   it('cli - NATS_CREDS of an account the server does not trust: exit 1, no stack trace, neither seed nor JWT printed', async () => {
     const operator = natsOperator();
     const jwtServer = new PrivateNatsServer('ssdk-cli-creds', { config: operator.serverConfig });
-    jwtServer.port = 40603;
     await jwtServer.start();
     const saved = process.env['NATS_CREDS'];
     try {

@@ -142,7 +142,6 @@ describe('bus - nats authentication', () => {
   it('bus - creds file (JWT, operator mode): a user of the trusted account gets in, a stranger account and no creds are refused', async () => {
     const operator = natsOperator();
     const server = serverWith(operator.serverConfig);
-    server.port = 40601;
     await server.start();
     const good = join(server.dir, 'app.creds');
     writeFileSync(good, operator.userCreds('app'), { mode: 0o600 });

@@ -9,18 +9,22 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
-import { testNats, uniqueName, until, type TestNats } from '@ssdk/testing';
+import { freePort, testNats, uniqueName, until, type TestNats } from '@ssdk/testing';
 import { ConnectorProcess, OUTAGE_MS, readTopic, scratch, sleep } from './connectors.testkit.ts';
 
-// Ports of this file's own (40900–40999 are kept for it): a restarted webhook listens on the same one.
-const HOOK_PORT = 40901;
-const FEED_PORT = 40902;
+// Ports the OS finds free, not fixed ones: a fixed port in the ephemeral range (32768–60999) was
+// taken by an outgoing connection once (EADDRINUSE, the test hung). A restarted webhook listens on
+// the same one.
+let HOOK_PORT = 0;
+let FEED_PORT = 0;
 
 let nats: TestNats;
 let bus: NatsBus;
 const box = scratch('http-source-test');
 
 beforeAll(async () => {
+  HOOK_PORT = await freePort();
+  FEED_PORT = await freePort();
   nats = await testNats();
   bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
 });
@@ -91,7 +95,7 @@ http:
       answers++;
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(items.map((n) => ({ n }))));
     });
-    await new Promise<void>((resolve) => feed.listen(FEED_PORT, '127.0.0.1', () => resolve()));
+    await new Promise<void>((resolve, reject) => feed.once('error', reject).listen(FEED_PORT, '127.0.0.1', () => resolve()));
     try {
       const source = new ConnectorProcess(box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: http-source, topic: ${name}}
 http:

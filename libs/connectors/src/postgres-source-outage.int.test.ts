@@ -10,9 +10,6 @@ import { openPostgresDatabase, type SqlDatabase } from '@ssdk/state';
 import { testNats, testPostgres, uniqueName, until, type TestNats, type TestPostgres } from '@ssdk/testing';
 import { ConnectorProcess, OUTAGE_MS, PrivatePostgres, readTopic, scratch, sleep, TcpProxy } from './connectors.testkit.ts';
 
-// Ports of this file's own (40900–40999 are kept for it).
-const POLL_PROXY_PORT = 40910;
-const CDC_PROXY_PORT = 40911;
 
 let nats: TestNats;
 let bus: NatsBus;
@@ -41,7 +38,6 @@ describe('postgres-source, database out of reach', () => {
     const pg: TestPostgres = await testPostgres();
     const db: SqlDatabase = openPostgresDatabase({ connectionString: pg.connectionString });
     const proxy = new TcpProxy({ host: '127.0.0.1', port: Number(new URL(pg.connectionString).port || 5432) });
-    proxy.port = POLL_PROXY_PORT;
     await proxy.up();
     try {
       const name = uniqueName('h9-pg-poll').replace(/_/g, '-');
@@ -82,7 +78,6 @@ postgres: {url: "\${{ secrets.SOURCE_URL }}", table: ${table}, column: id, inter
     await pg.start();
     const db = openPostgresDatabase({ connectionString: pg.url });
     const proxy = new TcpProxy({ host: '127.0.0.1', port: pg.port });
-    proxy.port = CDC_PROXY_PORT;
     await proxy.up();
     try {
       const name = uniqueName('h9-pg-cdc').replace(/_/g, '-');

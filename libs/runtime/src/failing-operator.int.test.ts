@@ -2,7 +2,7 @@
  * An operator service whose PostgreSQL is out of reach is `failing` with the reason (what its
  * heartbeats carry to `ssdk status`, and what its metrics endpoint says), retries with a bounded
  * backoff, and is `running` again once the server can be reached: then it processes every record.
- * PostgreSQL is reached through a TCP relay of the test's own (port 40101), so the server can be
+ * PostgreSQL is reached through a TCP relay of the test's own (on a free port), so the server can be
  * "away" without touching the real one.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,11 +16,10 @@ import { planDataflow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
 import { parseServicesFile } from '@ssdk/spec';
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
-import { testNats, testPostgres, until } from '@ssdk/testing';
+import { freePort, testNats, testPostgres, until } from '@ssdk/testing';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
 import { runOperator } from './operator.ts';
 
-const RELAY_PORT = 40101;
 const NAME = `h1-failing-${randomBytes(3).toString('hex')}`;
 const SERVICES = `apiVersion: 0.5.0
 meta: {name: ${NAME}, namespace: test, version: 0.1.0}
@@ -90,8 +89,9 @@ describe('runtime - an operator that cannot reach its state store', () => {
     });
     const real = new URL(pg.connectionString);
     const viaRelay = new URL(pg.connectionString);
-    viaRelay.host = `127.0.0.1:${RELAY_PORT}`;
-    const pgRelay = relay(RELAY_PORT, { host: real.hostname, port: Number(real.port || 5432) });
+    const relayPort = await freePort();
+    viaRelay.host = `127.0.0.1:${relayPort}`;
+    const pgRelay = relay(relayPort, { host: real.hostname, port: Number(real.port || 5432) });
     cleanups.push(() => pgRelay.stop());
 
     await bus.ensureTopic({ name: 'nums', partitions: 1 });

@@ -3,7 +3,7 @@
  * server's own `max_payload` — is dead-lettered with the reason and the record's own offset; its
  * state change is not applied and the partition goes on (issue 14 part 3). Before, the operator
  * made frames of 900 kB whatever the server allowed, the publish was refused, and the operator
- * failed on the same batch after every restart. A private nats-server (port 40102) with
+ * failed on the same batch after every restart. A private nats-server (a free port) with
  * `max_payload: 64KB`, so the real one keeps its settings.
  */
 import { randomBytes } from 'node:crypto';
@@ -74,7 +74,6 @@ async function read(bus: NatsBus, topic: string): Promise<unknown[]> {
 describe('runtime - publishing within the server limits', () => {
   it('runtime - a record over the server max_payload is dead-lettered with its offset, its state change not applied, and the rest goes on', async () => {
     const server = new PrivateNatsServer('h1-limit', { config: 'max_payload: 65536\n' });
-    server.port = 40102;
     await server.start();
     cleanups.push(() => server.dispose());
     const pg = await testPostgres({ prefix: 'h1_limit' });

@@ -16,10 +16,9 @@ import { planDataflow } from '@ssdk/plan';
 import { encodeRecords } from '@ssdk/records';
 import { parseServicesFile } from '@ssdk/spec';
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
-import { testNats, testPostgres } from '@ssdk/testing';
+import { freePort, testNats, testPostgres } from '@ssdk/testing';
 import { runOperator } from './operator.ts';
 
-const RELAY_PORT = 40451;
 const NAME = `h4-stop-${randomBytes(3).toString('hex')}`;
 const SERVICES = `apiVersion: 0.5.0
 meta: {name: ${NAME}, namespace: test, version: 0.1.0}
@@ -88,7 +87,8 @@ describe('runtime - an operator stopped while it takes its partitions', () => {
     const stop = new AbortController();
     let askedAt = 0;
     const real = new URL(pg.connectionString);
-    const stopRelay = await relay(RELAY_PORT, { host: real.hostname, port: Number(real.port || 5432) }, (text) => {
+    const relayPort = await freePort();
+    const stopRelay = await relay(relayPort, { host: real.hostname, port: Number(real.port || 5432) }, (text) => {
       if (!stop.signal.aborted && text.includes('_leases" AS l')) {
         askedAt = Date.now();
         stop.abort();
@@ -96,7 +96,7 @@ describe('runtime - an operator stopped while it takes its partitions', () => {
     });
     cleanups.push(stopRelay);
     const viaRelay = new URL(pg.connectionString);
-    viaRelay.host = `127.0.0.1:${RELAY_PORT}`;
+    viaRelay.host = `127.0.0.1:${relayPort}`;
     const lines: string[] = [];
     const operator = runOperator({
       file,

@@ -1,4 +1,4 @@
-// The state store over TLS to a real PostgreSQL: a private cluster (initdb, port 40610) with
+// The state store over TLS to a real PostgreSQL: a private cluster (initdb, on a port the OS finds free) with
 // ssl=on, a certificate from a CA made here, and pg_hba refusing every connection without TLS.
 // The store connects with libpq's parameters in the URL (sslmode=verify-full, sslrootcert), and
 // state, offsets and ctx.sql (under the dataflow's SQL role) work; without TLS, or trusting
@@ -8,9 +8,11 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@ssdk/testing';
 import { openPostgresDatabase, openPostgresStore } from './postgres.ts';
 
-const PORT = 40610;
+// Not a fixed port: one in the ephemeral range (32768–60999) can be taken by any outgoing connection.
+let PORT = 0;
 const BIN = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'].find((d) => existsSync(join(d, 'initdb')));
 const dir = mkdtempSync(join(tmpdir(), 'ssdk-h6-pgtls-'));
 const data = join(dir, 'data');
@@ -30,7 +32,7 @@ function certificates(): void {
   ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', 'server.pem');
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   if (!BIN) throw new Error('no PostgreSQL server binaries (apt-get install postgresql): this test starts a private cluster');
   certificates();
   if (asRoot) {
@@ -38,6 +40,7 @@ beforeAll(() => {
     for (const f of ['', 'server.key', 'server.pem', 'ca.pem']) chownSync(join(dir, f), uid, uid);
   }
   chmodSync(join(dir, 'server.key'), 0o600);
+  PORT = await freePort();
   run(join(BIN, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
   writeFileSync(
     join(data, 'postgresql.auto.conf'),
