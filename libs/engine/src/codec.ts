@@ -187,28 +187,9 @@ function quickCopier(t: TypeRef, types: Types): Copier | undefined {
     // literal (a closure walking the names cost ~3x as much per record). A number JSON would
     // change (NaN, Infinity, -0) or any non-scalar is a miss. The names come from the services
     // file: written as JSON string literals, they are only ever keys.
-    const reads = names.map((n, i) => `const a${i} = v[${JSON.stringify(n)}];`).join('\n');
     const tests = names.map((_n, i) => `(typeof a${i} === 'number' ? Number.isFinite(a${i}) && !(a${i} === 0 && 1 / a${i} < 0) : typeof a${i} === 'string' || typeof a${i} === 'boolean' || a${i} === null)`);
     const fields = names.map((n, i) => `${JSON.stringify(n)}: a${i}`);
-    return new Function(
-      'MISS',
-      'OBJECT_PROTO',
-      'names',
-      `return function quickCopy(v) {
-        if (typeof v !== 'object' || v === null) return MISS;
-        const proto = Object.getPrototypeOf(v);
-        if (proto !== OBJECT_PROTO && proto !== null) return MISS;
-        let i = 0;
-        for (const k in v) {
-          if (k !== names[i]) return MISS;
-          i++;
-        }
-        if (i !== ${names.length}) return MISS;
-        ${reads}
-        if (!(${tests.join(' && ')})) return MISS;
-        return { ${fields.join(', ')} };
-      };`,
-    )(MISS, OBJECT_PROTO, names) as Copier;
+    return shapeCopier('quickCopy', names, tests, fields);
   }
   if (r.kind === 'enum' && r.tagging !== 'untagged') {
     const variants = new Map<string, { copy: Copier; wrap: Copier }>();
@@ -280,7 +261,16 @@ function compileScalarObject(t: TypeRef, types: Types): Copier | undefined {
     // JSON has no -0: the copy writes 0 (a NaN or an infinity fails the check).
     fields.push(`${JSON.stringify(prop.name)}: ${scalar.numeric ? `a${i} === 0 ? 0 : a${i}` : `a${i}`}`);
   }
-  // The names come from the services file: written as JSON string literals, they are only ever keys.
+  return shapeCopier('scalarObject', names, tests, fields);
+}
+
+/**
+ * The generated function both copiers above use: `v` must be a plain object whose own keys are
+ * exactly `names` in order; field i is read once as `a<i>`, `tests` (over `a<i>`) must all hold,
+ * and the result is the literal `{fields}` — else `MISS`. The names come from the services file:
+ * written as JSON string literals, they are only ever keys.
+ */
+function shapeCopier(name: string, names: readonly string[], tests: readonly string[], fields: readonly string[]): Copier {
   const reads = names.map((n, i) => `const a${i} = v[${JSON.stringify(n)}];`).join('\n');
   const body = `
     if (typeof v !== 'object' || v === null) return MISS;
@@ -295,7 +285,7 @@ function compileScalarObject(t: TypeRef, types: Types): Copier | undefined {
     ${reads}
     if (!(${tests.join(' && ')})) return MISS;
     return { ${fields.join(', ')} };`;
-  return new Function('MISS', 'OBJECT_PROTO', 'names', `return function scalarObject(v) {${body}\n};`)(MISS, OBJECT_PROTO, names) as Copier;
+  return new Function('MISS', 'OBJECT_PROTO', 'names', `return function ${name}(v) {${body}\n};`)(MISS, OBJECT_PROTO, names) as Copier;
 }
 
 /**
