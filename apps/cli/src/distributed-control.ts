@@ -38,6 +38,11 @@ export function postgresUrlOf(values: Record<string, unknown>, env: NodeJS.Proce
   return typeof flag === 'string' ? flag : compileStackSettings({}, env).databaseUrl;
 }
 
+/** A deployed dataflow named by `--dataflow NS/NAME`, else `$SSDK_DATAFLOW` (how an operator container is told). */
+export function deployedDataflowOf(values: Record<string, unknown>): string | undefined {
+  return typeof values['dataflow'] === 'string' ? values['dataflow'] : process.env['SSDK_DATAFLOW'];
+}
+
 /** `--control-schema`, else $SSDK_CONTROL_SCHEMA, else the subject prefix's own (`ssdk_control` for `ssdk`; @ssdk/settings). */
 export function controlSchemaOf(values: Record<string, unknown>, subjectPrefix?: string): string {
   const v = values['control-schema'];

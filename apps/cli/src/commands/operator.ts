@@ -5,7 +5,7 @@ import { deploymentHash, heartbeatSubject, lifecycleSubject, loadDeployedDataflo
 import { isolationFromEnv, PlanNotTrustedError, runOperator, trustedKeysFrom, type UnitMetrics } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverFlags, serverOptions } from '../distributed.ts';
-import { controlSchemaOf, controlSchemaOption, postgresUrlOf } from '../distributed-control.ts';
+import { controlSchemaOf, controlSchemaOption, deployedDataflowOf, postgresUrlOf } from '../distributed-control.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { stateDir } from '../state-dir.ts';
@@ -49,7 +49,7 @@ export async function runOperatorCommand(cmd: ParsedCommand, io: CliIo): Promise
   const operatorId = typeof cmd.values['operator'] === 'string' ? cmd.values['operator'] : process.env['SSDK_OPERATOR'];
   if (!operatorId) throw new UsageError('give --operator ID (or set SSDK_OPERATOR); `ssdk plan FILE` lists the operators', 'operator');
   const postgres = postgresUrlOf(cmd.values);
-  const dataflowRef = typeof cmd.values['dataflow'] === 'string' ? cmd.values['dataflow'] : process.env['SSDK_DATAFLOW'];
+  const dataflowRef = deployedDataflowOf(cmd.values);
   const fileArg = cmd.positionals[0];
   if (fileArg !== undefined && dataflowRef !== undefined) throw new UsageError('give FILE or --dataflow NS/NAME, not both', 'operator');
   if (fileArg === undefined && dataflowRef === undefined) throw new UsageError('give FILE, or --dataflow NS/NAME of a deployed dataflow', 'operator');

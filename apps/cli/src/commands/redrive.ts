@@ -21,7 +21,7 @@ import { formatJsonLine } from '@ssdk/records';
 import { ensurePlanTopics, planTopology, redriveDeadLetters, RedriveError, type RedriveResult } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOptions, serverFlags, serverOptions } from '../distributed.ts';
-import { controlSchemaOf, controlSchemaOption, postgresOption, postgresUrlOf } from '../distributed-control.ts';
+import { controlSchemaOf, controlSchemaOption, deployedDataflowOf, postgresOption, postgresUrlOf } from '../distributed-control.ts';
 import { collectOutputs, isolationFlag, openSession, SessionError } from '../embedded-session.ts';
 import { printDiagnostics } from '../diagnostics.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
@@ -65,6 +65,10 @@ export function sinceOf(text: string | undefined, now: number): number | undefin
   return at;
 }
 
+function noSuchService(where: string, service: string, services: readonly string[]): UsageError {
+  return new UsageError(`${where} has no service \`${service}\`: its services are ${[...new Set(services.map((s) => `\`${s}\``))].join(', ')}`, 'redrive');
+}
+
 export async function runRedrive(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const [service, file] = cmd.positionals as [string, string | undefined];
   const since = sinceOf(typeof cmd.values['since'] === 'string' ? cmd.values['since'] : undefined, Date.now());
@@ -81,7 +85,7 @@ export async function runRedrive(cmd: ParsedCommand, io: CliIo): Promise<number>
     if (flagged !== undefined) throw new UsageError('--dataflow names a deployed dataflow; --embedded the runs of a services file: give one', 'redrive');
     return redriveEmbedded(cmd, io, service, file, since);
   }
-  const dataflowRef = flagged ?? (file === undefined ? process.env['SSDK_DATAFLOW'] : undefined);
+  const dataflowRef = file === undefined ? deployedDataflowOf(cmd.values) : undefined;
   if (file === undefined && dataflowRef === undefined) throw new UsageError('give the services FILE, or --dataflow NS/NAME of a deployed dataflow', 'redrive');
   const flags = serverFlags(cmd, 'redrive');
   let plan: PhysicalPlan;
@@ -97,7 +101,7 @@ export async function runRedrive(cmd: ParsedCommand, io: CliIo): Promise<number>
   }
   const topology = await planTopology(plan);
   if (!topology.units.some((u) => u.service === service)) {
-    throw new UsageError(`${where} has no service \`${service}\`: its services are ${[...new Set(topology.units.map((u) => `\`${u.service}\``))].join(', ')}`, 'redrive');
+    throw noSuchService(where, service, topology.units.map((u) => u.service));
   }
   const bus = await createNatsBus({ servers: flags.natsUrl, subjectPrefix: plan.options.subjectPrefix, name: 'ssdk redrive' });
   try {
@@ -141,7 +145,7 @@ async function redriveEmbedded(cmd: ParsedCommand, io: CliIo, service: string, f
   }
   try {
     if (!session.plan.operators.some((op) => op.service === service)) {
-      throw new UsageError(`${file} has no service \`${service}\`: its services are ${[...new Set(session.plan.operators.map((op) => `\`${op.service}\``))].join(', ')}`, 'redrive');
+      throw noSuchService(file, service, session.plan.operators.map((op) => op.service));
     }
     const r = await session.df.redrive(service, since !== undefined ? { since } : {});
     report(io, cmd, service, r);
