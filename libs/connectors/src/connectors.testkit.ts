@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bus } from '@ssdk/bus';
@@ -133,41 +133,8 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** A TCP proxy to a real server: `down()` cuts every connection and refuses new ones until `up()`. */
-export class TcpProxy {
-  port = 0;
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-
-  private readonly target: { host: string; port: number };
-
-  constructor(target: { host: string; port: number }) {
-    this.target = target;
-  }
-
-  async up(): Promise<void> {
-    if (this.port === 0) this.port = await freePort();
-    const server = createServer((client) => {
-      const upstream = connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', () => resolve()));
-    this.server = server;
-  }
-
-  async down(): Promise<void> {
-    await closeServer(this.server, this.sockets);
-    this.server = undefined;
-  }
-}
+/** A TCP proxy to a real server (`down()` cuts it, `up()` brings it back): the one in @ssdk/testing. */
+export { TcpProxy } from '@ssdk/testing';
 
 /** Cuts a server's open connections and closes it: an endpoint that goes away at once. */
 export async function closeServer(server: { close(cb: () => void): unknown } | undefined, sockets: Set<Socket>): Promise<void> {

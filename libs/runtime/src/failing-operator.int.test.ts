@@ -7,7 +7,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,7 +15,7 @@ import { planDataflow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
 import { parseServicesFile } from '@ssdk/spec';
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
-import { freePort, testNats, testPostgres, until } from '@ssdk/testing';
+import { freePort, TcpProxy, testNats, testPostgres, until } from '@ssdk/testing';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
 import { runOperator } from './operator.ts';
 
@@ -43,33 +42,6 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-/** Relays 127.0.0.1:`port` to `target` once started: before, nothing listens (connection refused). */
-function relay(port: number, target: { host: string; port: number }) {
-  let server: Server | undefined;
-  const sockets = new Set<Socket>();
-  return {
-    start: () =>
-      new Promise<void>((resolve) => {
-        server = createServer((client) => {
-          const upstream = createConnection(target);
-          sockets.add(client).add(upstream);
-          client.pipe(upstream).pipe(client);
-          const end = () => {
-            client.destroy();
-            upstream.destroy();
-          };
-          client.on('error', end).on('close', end);
-          upstream.on('error', end).on('close', end);
-        });
-        server.listen(port, '127.0.0.1', resolve);
-      }),
-    stop: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    },
-  };
-}
-
 describe('runtime - an operator that cannot reach its state store', () => {
   it('runtime - PostgreSQL away: the operator is failing with the reason, then running once it can reach it, and processes every record', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'ssdk-failing-op-')), 'services.yaml');
@@ -88,11 +60,10 @@ describe('runtime - an operator that cannot reach its state store', () => {
       await store.close();
     });
     const real = new URL(pg.connectionString);
-    const viaRelay = new URL(pg.connectionString);
-    const relayPort = await freePort();
-    viaRelay.host = `127.0.0.1:${relayPort}`;
-    const pgRelay = relay(relayPort, { host: real.hostname, port: Number(real.port || 5432) });
-    cleanups.push(() => pgRelay.stop());
+    const pgRelay = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
+    pgRelay.port = await freePort();
+    const viaRelay = new URL(pgRelay.via(pg.connectionString));
+    cleanups.push(() => pgRelay.down());
 
     await bus.ensureTopic({ name: 'nums', partitions: 1 });
     const records = Array.from({ length: 100 }, (_, i) => ({ key: null, value: String(i), timestamp: 1_000 + i }));
@@ -131,7 +102,7 @@ describe('runtime - an operator that cannot reach its state store', () => {
     expect(later).toBeLessThanOrEqual(30);
 
     // The server back: running again, every record processed once.
-    await pgRelay.start();
+    await pgRelay.up();
     await bus.publish('nums', 0, [{ data: encodeFrame({ kind: 'end' }) }]);
     const result = await operator;
     expect(result.ended).toBe(true);

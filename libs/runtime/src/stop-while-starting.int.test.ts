@@ -7,7 +7,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,7 +15,7 @@ import { planDataflow } from '@ssdk/plan';
 import { encodeRecords } from '@ssdk/records';
 import { parseServicesFile } from '@ssdk/spec';
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
-import { freePort, testNats, testPostgres } from '@ssdk/testing';
+import { TcpProxy, testNats, testPostgres } from '@ssdk/testing';
 import { runOperator } from './operator.ts';
 
 const NAME = `h4-stop-${randomBytes(3).toString('hex')}`;
@@ -42,28 +41,6 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-/** Relays 127.0.0.1:`port` to `target`, calling `onClientBytes` with what the client sends. */
-async function relay(port: number, target: { host: string; port: number }, onClientBytes: (text: string) => void): Promise<() => Promise<void>> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = createConnection(target);
-    sockets.add(client).add(upstream);
-    client.on('data', (chunk: Buffer) => onClientBytes(chunk.toString('latin1')));
-    client.pipe(upstream).pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
-}
-
 describe('runtime - an operator stopped while it takes its partitions', () => {
   it('runtime - a stop asked for during the first lease statement ends the operator (it does not read on)', { timeout: 120_000 }, async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'ssdk-stop-starting-')), 'services.yaml');
@@ -87,16 +64,20 @@ describe('runtime - an operator stopped while it takes its partitions', () => {
     const stop = new AbortController();
     let askedAt = 0;
     const real = new URL(pg.connectionString);
-    const relayPort = await freePort();
-    const stopRelay = await relay(relayPort, { host: real.hostname, port: Number(real.port || 5432) }, (text) => {
-      if (!stop.signal.aborted && text.includes('_leases" AS l')) {
-        askedAt = Date.now();
-        stop.abort();
-      }
-    });
-    cleanups.push(stopRelay);
-    const viaRelay = new URL(pg.connectionString);
-    viaRelay.host = `127.0.0.1:${relayPort}`;
+    const relay = new TcpProxy(
+      { host: real.hostname, port: Number(real.port || 5432) },
+      {
+        onClientBytes: (text) => {
+          if (!stop.signal.aborted && text.includes('_leases" AS l')) {
+            askedAt = Date.now();
+            stop.abort();
+          }
+        },
+      },
+    );
+    await relay.up();
+    cleanups.push(() => relay.down());
+    const viaRelay = new URL(relay.via(pg.connectionString));
     const lines: string[] = [];
     const operator = runOperator({
       file,

@@ -40,6 +40,7 @@ export {
   type TestNatsOptions,
 } from './nats.ts';
 export { freePort, PrivateNatsServer } from './private-nats.ts';
+export { TcpProxy } from './tcp-proxy.ts';
 export { CTX_SQL_SERVICES, ctxHttpServices } from './dataflows.ts';
 export { until } from './wait.ts';
 export { runEntryPoint, type EntryPointResult } from './entry-point.ts';
