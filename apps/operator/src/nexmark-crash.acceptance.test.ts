@@ -1,5 +1,6 @@
 /**
- * Crash tests of Nexmark's windowed queries in the distributed runtime: q8 (a windowed join of
+ * Crash tests of Nexmark's windowed queries in the distributed runtime: q5 (hop windows 10 s
+ * sliding 2 s, the auctions with the most bids, ties kept), q8 (a windowed join of
  * persons and auctions, a tumbling window keyed by person), q11 (bids per bidder session, gap
  * 10 s), q3 (a stream-table join) and q9 (an interval join), every operator unit in its own `ssdk operator` process over 4 partitions. While the
  * events stream in, a random process is killed with SIGKILL three times (the window unit at least
@@ -16,6 +17,9 @@ import { OperatorProcesses, ROOT, sleep, sorted, until, WordCountStream, type Se
 
 /** Each query with its window or join unit (its state and flush: the unit a crash costs most). */
 const QUERIES = [
+  // q5's hop windows (10 s sliding 2 s) each flush the auctions with the most bids, ties kept:
+  // every window's counts of all auctions must survive a kill, or a window's max comes out wrong.
+  { query: 'q5', windowUnit: 'q5.count-bid' },
   { query: 'q8', windowUnit: 'q8.mark' },
   { query: 'q11', windowUnit: 'q11.count-bid' },
   // Joins: the sides held in the join unit's checkpoint; q3's persons and auctions reach it
@@ -55,7 +59,11 @@ describe('nexmark crash (kill -9 and restart)', () => {
     const CHUNKS = 10;
     const size = Math.ceil(events.length / CHUNKS);
     const killAt = new Map<number, 'window' | 'any'>([[4, 'window']]);
-    while (killAt.size < 3) killAt.set(2 + Math.floor(Math.random() * (CHUNKS - 3)), 'any');
+    // Two more kills of any process after other chunks (never replacing the window unit's kill).
+    while (killAt.size < 3) {
+      const chunk = 2 + Math.floor(Math.random() * (CHUNKS - 3));
+      if (!killAt.has(chunk)) killAt.set(chunk, 'any');
+    }
     // The window unit is killed once it has committed results and still holds open windows (q11:
     // sessions kept in its checkpoint): a restart that lost them would cut sessions in two.
     const sinkHasResults = async () => {
