@@ -4,23 +4,13 @@
  * on; a record whose output is refused leaves no state change behind. The same harness runs the host loop on the two data paths: records carried in process (the
  * embedded runtime) and frames on NATS JetStream (operator services); both give the same verdict.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, createNatsBus, type Bus } from '@ssdk/bus';
-import { MemoryState } from '@ssdk/engine';
-import { sourceFunctions } from './functions.ts';
-import { planDataflow } from '@ssdk/plan';
-import { decodeFrame, encodeFrame, encodeRecords, UNREADABLE_HEADER, type OutRecord } from '@ssdk/records';
-import { parseServicesFile } from '@ssdk/spec';
+import { createMemoryBus, type Bus } from '@ssdk/bus';
+import { UNREADABLE_HEADER, type OutRecord } from '@ssdk/records';
 import { testNats } from '@ssdk/testing';
 import { carryingBus } from './carried.ts';
-import { memoryCheckpointStore } from './checkpoint.ts';
-import { decodeLoose } from './embedded.ts';
-import { UnitMetrics } from './metrics.ts';
-import { buildTopology, type Topology } from './topology.ts';
-import { runUnitTask } from './unit-task.ts';
+import { nativeTopologyOf, natsBusOf, runUnitsToEnd, type Cleanups } from './dataflow.testkit.ts';
+import type { Topology } from './topology.ts';
 
 const SERVICES = `apiVersion: 0.5.0
 meta: {name: bad-records, namespace: test, version: 0.1.0}
@@ -64,62 +54,24 @@ services:
 
 const INPUT = ['a', 'seven', 'big', 'odd', 'b', 'a'];
 
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups: Cleanups = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-async function topologyOf(subjectPrefix?: string, services = SERVICES, fuse = false): Promise<Topology> {
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-bad-records-'));
-  const file = join(dir, 'services.yaml');
-  await writeFile(file, services);
-  const { dataflow } = parseServicesFile(services, file);
-  const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1, fuse, ...(subjectPrefix ? { subjectPrefix } : {}) });
-  if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-  return buildTopology(plan, { native: sourceFunctions(file, dataflow) }, { isolation: 'native' });
-}
+const topologyOf = (subjectPrefix?: string, services = SERVICES, fuse = false) => nativeTopologyOf(services, { subjectPrefix, fuse });
 
 /** Runs every unit to the end of its input, in order, and reads what came out. */
 async function run(topology: Topology, bus: Bus, records: OutRecord[] = INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }))) {
-  for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
-  const source = topology.topics.get('words')!;
-  await bus.publish(source.name, 0, [{ data: encodeRecords(records) }, { data: encodeFrame({ kind: 'end' }) }]);
-  const checkpoints = memoryCheckpointStore();
-  const metrics = topology.units.map((u) => new UnitMetrics(u.id));
-  for (const [i, unit] of topology.units.entries()) {
-    await runUnitTask({ unit, bus, checkpoints, metrics: metrics[i]!, resumeOffsets: false, signal: new AbortController().signal });
-  }
-  const read = async (id: string) => {
-    const t = topology.topics.get(id)!;
-    const reader = bus.read(t.name, 0);
-    const out: unknown[] = [];
-    for (const m of await reader.fetch(1_000, 0)) {
-      const f = decodeFrame(m.data);
-      if (f.kind === 'data') for (const r of f.records) out.push(decodeLoose(t, r.value));
-    }
-    await reader.close();
-    return out;
-  };
-  const owner = topology.units.find((u) => u.plan.states.some((s) => s.access === 'read-write'))!;
-  const state = new MemoryState();
-  await checkpoints.loadState(owner.id, owner.plan.states, state);
-  return {
-    kept: await read('kept'),
-    dead: (await read([...topology.topics.keys()].find((id) => id.endsWith('.dead-letter'))!)) as Array<{ reason: string; input: { topic: string; seq: number; index: number }; truncated?: { bytes: number } }>,
-    state: Object.fromEntries(state.entries(owner.plan.states.find((s) => s.access === 'read-write')!.name)),
-    recordsIn: metrics[0]!.snapshot().recordsIn,
-  };
+  const r = await runUnitsToEnd(topology, bus, records);
+  return { ...r, kept: await r.read('kept') };
 }
 
 describe('runtime - bad records after the function', () => {
   it('runtime - a key the state cannot store and an output no frame holds are dead-lettered with their offsets, in process and on NATS alike', async () => {
     const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()));
     const nats = await testNats();
-    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-    cleanups.push(async () => {
-      await bus.destroy();
-      await bus.close();
-    });
+    const bus = await natsBusOf(nats, cleanups);
     const onNats = await run(await topologyOf(nats.prefix), bus);
 
     for (const r of [inProcess, onNats]) {
@@ -155,11 +107,7 @@ describe('runtime - bad records after the function', () => {
     const input = [line('"a"'), line('{"oops', 'in.jsonl:2: not valid JSON'), line('"b"'), line('"c"', 'in.jsonl:4: not UTF-8 text')];
     const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()), input);
     const nats = await testNats();
-    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-    cleanups.push(async () => {
-      await bus.destroy();
-      await bus.close();
-    });
+    const bus = await natsBusOf(nats, cleanups);
     const onNats = await run(await topologyOf(nats.prefix), bus, input);
     for (const r of [inProcess, onNats]) {
       expect(r.recordsIn).toBe(input.length);
@@ -214,11 +162,7 @@ services:
     const records = lines.map((l) => ({ key: null, value: JSON.stringify(l), timestamp: 1_000 }));
     const inProcess = await run(await topologyOf(undefined, services, true), carryingBus(createMemoryBus()), records);
     const nats = await testNats();
-    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-    cleanups.push(async () => {
-      await bus.destroy();
-      await bus.close();
-    });
+    const bus = await natsBusOf(nats, cleanups);
     const onNats = await run(await topologyOf(nats.prefix, services, true), bus, records);
     for (const r of [inProcess, onNats]) {
       // 'a boom' leaves nothing: not the count of its first word, not its own, not the output 'a'.

@@ -1,11 +1,5 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sourceFunctions } from './functions.ts';
-import { planDataflow } from '@ssdk/plan';
 import { decodeFrame } from '@ssdk/records';
-import { parseServicesFile } from '@ssdk/spec';
 import { startEmbedded } from './embedded.ts';
 import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { encodeFrame, encodeRecords } from '@ssdk/records';
@@ -14,6 +8,7 @@ import { memoryCheckpointStore } from './checkpoint.ts';
 import { UnitMetrics } from './metrics.ts';
 import { buildTopology } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
+import { planNative } from './dataflow.testkit.ts';
 
 // Two services read one topic; one changes the value it was given in place.
 const SERVICES = `apiVersion: 0.5.0
@@ -51,13 +46,8 @@ services:
 `;
 
 async function planned() {
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-carried-'));
-  const file = join(dir, 'services.yaml');
-  await writeFile(file, SERVICES);
-  const { dataflow } = parseServicesFile(SERVICES, file);
-  const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1 });
-  if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-  return { plan, functions: { native: sourceFunctions(file, dataflow) } };
+  const { plan, functions } = await planNative(SERVICES);
+  return { plan, functions };
 }
 
 async function start() {

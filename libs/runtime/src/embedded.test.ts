@@ -1,14 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sourceFunctions } from './functions.ts';
-import { planDataflow } from '@ssdk/plan';
-import { parseServicesFile } from '@ssdk/spec';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import { testPostgres } from '@ssdk/testing';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { startEmbedded, type ProduceRecord } from './embedded.ts';
+import { planNative } from './dataflow.testkit.ts';
 
 const SERVICES = `apiVersion: 0.5.0
 meta: {name: counts, namespace: test, version: 0.1.0}
@@ -95,14 +90,8 @@ afterAll(async () => {
 
 /** Starts the dataflow on `checkpoints`, or committing to `store` at consistent cuts (`replayInputs`: a resumed run on the same input). */
 async function start(checkpoints: CheckpointStore = memoryCheckpointStore(), store?: { store: StateStore; replayInputs: boolean }) {
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-embedded-'));
-  const file = join(dir, 'services.yaml');
-  await writeFile(file, SERVICES);
-  const { dataflow, diagnostics } = parseServicesFile(SERVICES, file);
-  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  const { plan, diagnostics: planDiags } = planDataflow(dataflow, { partitions: 1 });
-  if (!plan) throw new Error(planDiags.map((d) => d.message).join('\n'));
-  return startEmbedded({ plan, ...(store ? store : { checkpoints }), isolation: 'native', functions: { native: sourceFunctions(file, dataflow) } });
+  const { plan, functions } = await planNative(SERVICES);
+  return startEmbedded({ plan, ...(store ? store : { checkpoints }), isolation: 'native', functions });
 }
 
 const T0 = 1_736_154_000_000;

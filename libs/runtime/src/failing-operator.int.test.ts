@@ -6,59 +6,23 @@
  * "away" without touching the real one.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createNatsBus } from '@ssdk/bus';
-import { planDataflow } from '@ssdk/plan';
-import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
-import { parseServicesFile } from '@ssdk/spec';
-import { dataflowSchema, openPostgresStore } from '@ssdk/state';
-import { freePort, TcpProxy, testNats, testPostgres, until } from '@ssdk/testing';
+import { encodeFrame, encodeRecords } from '@ssdk/records';
+import { freePort, TcpProxy, until } from '@ssdk/testing';
+import { bumpServices, operatorServers, readTopic, type Cleanups } from './dataflow.testkit.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
 import { runOperator } from './operator.ts';
 
-const NAME = `h1-failing-${randomBytes(3).toString('hex')}`;
-const SERVICES = `apiVersion: 0.5.0
-meta: {name: ${NAME}, namespace: test, version: 0.1.0}
-topics:
-  nums: {schema: {value: {type: u32}}}
-  out: {schema: {value: {type: u32}}}
-services:
-  bump:
-    sources: [{type: topic, id: nums}]
-    transforms:
-      - operator: map
-        run: |
-          function addOne(n: number): number {
-            return n + 1;
-          }
-    sinks: [{type: topic, id: out}]
-`;
+const SERVICES = bumpServices(`h1-failing-${randomBytes(3).toString('hex')}`);
 
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups: Cleanups = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
 describe('runtime - an operator that cannot reach its state store', () => {
   it('runtime - PostgreSQL away: the operator is failing with the reason, then running once it can reach it, and processes every record', async () => {
-    const file = join(await mkdtemp(join(tmpdir(), 'ssdk-failing-op-')), 'services.yaml');
-    await writeFile(file, SERVICES);
-    const { dataflow } = parseServicesFile(SERVICES, file);
-    const operatorId = planDataflow(dataflow, { partitions: 1 }).plan!.operators[0]!.id;
-    const nats = await testNats({ prefix: 'h1_failing_op' });
-    const pg = await testPostgres({ prefix: 'h1_failing_op' });
-    cleanups.push(() => pg.cleanup());
-    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-    cleanups.push(async () => {
-      await bus.destroy();
-      await bus.close();
-      const store = await openPostgresStore({ connectionString: pg.connectionString, schema: dataflowSchema('test', NAME, nats.prefix) });
-      await store.destroy();
-      await store.close();
-    });
+    const { file, operatorId, nats, pg, bus } = await operatorServers(SERVICES, 'h1_failing_op', cleanups);
     const real = new URL(pg.connectionString);
     const pgRelay = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
     pgRelay.port = await freePort();
@@ -111,14 +75,7 @@ describe('runtime - an operator that cannot reach its state store', () => {
     expect(done.recordsOut).toBe(100);
     expect(done.reason).toBeUndefined();
     expect(lines.some((l) => /retry \d+ in \d+ ms/.test(l))).toBe(true);
-    const reader = bus.read('out', 0);
-    let out = 0;
-    for (const m of await reader.fetch(1_000, 500)) {
-      const f = decodeFrame(m.data);
-      if (f.kind === 'data') out += f.records.length;
-    }
-    await reader.close();
-    expect(out).toBe(100);
+    expect(await readTopic(bus, 'out')).toHaveLength(100);
   }, 120_000);
 
   it('runtime - a failing unit is running again as soon as it makes progress, not only at its end', () => {

@@ -6,23 +6,17 @@
  * commits. The same host loop on both data paths: records carried in process (embedded) and
  * frames on NATS JetStream (operator services).
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, createNatsBus, type Bus } from '@ssdk/bus';
+import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { MemoryState } from '@ssdk/engine';
-import { planDataflow } from '@ssdk/plan';
-import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
-import { parseServicesFile } from '@ssdk/spec';
+import { encodeFrame, encodeRecords } from '@ssdk/records';
 import { testNats, until } from '@ssdk/testing';
 import { carryingBus } from './carried.ts';
 import { memoryCheckpointStore } from './checkpoint.ts';
-import { decodeLoose } from './embedded.ts';
+import { nativeTopologyOf, natsBusOf, readTopic, type Cleanups } from './dataflow.testkit.ts';
 import { UnitStepError } from './failing.ts';
-import { sourceFunctions } from './functions.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
-import { buildTopology, type RuntimeUnit } from './topology.ts';
+import type { RuntimeUnit } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
 
 const SERVICES = `apiVersion: 0.5.0
@@ -52,19 +46,14 @@ services:
 `;
 const WORDS = ['a', 'b', 'a', 'c', 'a'];
 
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups: Cleanups = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
 /** The dataflow's one unit (fused), whose logic throws outside any record on its first `failures` calls. */
 async function flakyUnit(subjectPrefix: string | undefined, failures: number, seen: UnitMetricsSnapshot[], metrics: () => UnitMetrics) {
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-failing-'));
-  const file = join(dir, 'services.yaml');
-  await writeFile(file, SERVICES);
-  const { dataflow } = parseServicesFile(SERVICES, file);
-  const { plan } = planDataflow(dataflow, { partitions: 1, fuse: true, ...(subjectPrefix ? { subjectPrefix } : {}) });
-  const topology = await buildTopology(plan!, { native: sourceFunctions(file, dataflow) }, { isolation: 'native' });
+  const topology = await nativeTopologyOf(SERVICES, { fuse: true, subjectPrefix });
   expect(topology.units).toHaveLength(1);
   const unit = topology.units[0]!;
   let left = failures;
@@ -112,25 +101,14 @@ async function run(bus: Bus, subjectPrefix?: string) {
   await task;
   const state = new MemoryState();
   await checkpoints.loadState(unit.id, unit.plan.states, state);
-  const counted = topology.topics.get('counted')!;
-  const reader = bus.read(counted.name, 0);
-  const out: unknown[] = [];
-  for (const m of await reader.fetch(1_000, 200)) {
-    const f = decodeFrame(m.data);
-    if (f.kind === 'data') for (const r of f.records) out.push(decodeLoose(counted, r.value));
-  }
-  await reader.close();
+  const out = await readTopic(bus, topology.topics.get('counted')!);
   return { seen, recovered, state: Object.fromEntries(state.entries('per-word')), out };
 }
 
 describe('runtime - a unit that cannot make progress', () => {
   it('runtime - a step failing outside any record shows failing with the reason, backs off, tries the batch again and runs on, in process and on NATS alike', async () => {
     const nats = await testNats({ prefix: 'h1_failing' });
-    const natsBus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-    cleanups.push(async () => {
-      await natsBus.destroy();
-      await natsBus.close();
-    });
+    const natsBus = await natsBusOf(nats, cleanups);
     for (const r of [await run(carryingBus(createMemoryBus())), await run(natsBus, nats.prefix)]) {
       // The first attempt found the unit running; the next three found it failing, with why.
       expect(r.seen.map((s) => s.state)).toEqual(['running', 'failing', 'failing', 'failing']);

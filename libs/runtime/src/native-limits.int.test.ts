@@ -6,23 +6,12 @@
  * paths, records carried in process (the embedded runtime) and frames on NATS JetStream
  * (operator services), as in bad-records.int.test.ts.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, createNatsBus, type Bus } from '@ssdk/bus';
-import { MemoryState } from '@ssdk/engine';
-import { planDataflow } from '@ssdk/plan';
-import { decodeFrame, encodeFrame, encodeRecords, type OutRecord } from '@ssdk/records';
-import { parseServicesFile } from '@ssdk/spec';
+import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { testNats } from '@ssdk/testing';
 import { carryingBus } from './carried.ts';
-import { memoryCheckpointStore } from './checkpoint.ts';
-import { decodeLoose } from './embedded.ts';
-import { sourceFunctions } from './functions.ts';
-import { UnitMetrics } from './metrics.ts';
-import { buildTopology, type Topology } from './topology.ts';
-import { runUnitTask } from './unit-task.ts';
+import { nativeTopologyOf, natsBusOf, runUnitsToEnd, type Cleanups } from './dataflow.testkit.ts';
+import type { Topology } from './topology.ts';
 
 // Nothing listens on 40201 (h2's range): the request fails after the function returned.
 const SERVICES = `apiVersion: 0.5.0
@@ -70,62 +59,24 @@ services:
 
 const INPUT = ['a', 'spin', 'reject', 'b', 'fetch', 'a'];
 
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups: Cleanups = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-async function topologyOf(subjectPrefix?: string): Promise<Topology> {
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-h2-native-limits-'));
-  const file = join(dir, 'services.yaml');
-  await writeFile(file, SERVICES);
-  const { dataflow } = parseServicesFile(SERVICES, file);
-  const { plan, diagnostics } = planDataflow(dataflow, { partitions: 1, ...(subjectPrefix ? { subjectPrefix } : {}) });
-  if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-  return buildTopology(plan, { native: sourceFunctions(file, dataflow) }, { isolation: 'native' });
-}
+const topologyOf = (subjectPrefix?: string) => nativeTopologyOf(SERVICES, { subjectPrefix });
 
 /** Runs every unit to the end of its input, in order, and reads what came out. */
-async function run(topology: Topology, bus: Bus, records: OutRecord[] = INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }))) {
-  for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
-  const source = topology.topics.get('words')!;
-  await bus.publish(source.name, 0, [{ data: encodeRecords(records) }, { data: encodeFrame({ kind: 'end' }) }]);
-  const checkpoints = memoryCheckpointStore();
-  const metrics = topology.units.map((u) => new UnitMetrics(u.id));
-  for (const [i, unit] of topology.units.entries()) {
-    await runUnitTask({ unit, bus, checkpoints, metrics: metrics[i]!, resumeOffsets: false, signal: new AbortController().signal });
-  }
-  const read = async (id: string) => {
-    const t = topology.topics.get(id)!;
-    const reader = bus.read(t.name, 0);
-    const out: unknown[] = [];
-    for (const m of await reader.fetch(1_000, 0)) {
-      const f = decodeFrame(m.data);
-      if (f.kind === 'data') for (const r of f.records) out.push(decodeLoose(t, r.value));
-    }
-    await reader.close();
-    return out;
-  };
-  const owner = topology.units.find((u) => u.plan.states.some((s) => s.access === 'read-write'))!;
-  const state = new MemoryState();
-  await checkpoints.loadState(owner.id, owner.plan.states, state);
-  return {
-    kept: await read('kept'),
-    dead: (await read('count.dead-letter')) as Array<{ reason: string; input: { topic: string; seq: number; index: number }; truncated?: { bytes: number } }>,
-    state: Object.fromEntries(state.entries('per-word')),
-    recordsIn: metrics[0]!.snapshot().recordsIn,
-  };
+async function run(topology: Topology, bus: Bus) {
+  const r = await runUnitsToEnd(topology, bus, INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 })));
+  return { ...r, kept: await r.read('kept') };
 }
 
 describe('runtime - native function limits', () => {
   it('runtime - a runaway function and a rejected fire-and-forget promise dead-letter their records, in process and on NATS alike', async () => {
     const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()));
     const nats = await testNats();
-    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-    cleanups.push(async () => {
-      await bus.destroy();
-      await bus.close();
-    });
+    const bus = await natsBusOf(nats, cleanups);
     const onNats = await run(await topologyOf(nats.prefix), bus);
 
     for (const r of [inProcess, onNats]) {

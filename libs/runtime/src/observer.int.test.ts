@@ -5,15 +5,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createNatsBus } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecordFrames, readUtf8 } from '@ssdk/records';
 import { operatorStatsOf, parsePrometheusText } from '@ssdk/telemetry';
-import { testNats, testPostgres } from '@ssdk/testing';
+import { testNats, testPostgres, writeServicesFile } from '@ssdk/testing';
+import { natsBusOf } from './dataflow.testkit.ts';
 import { ensurePlanTopics, runOperator } from './operator.ts';
 import { logTopicOf, type LogLine } from './observer.ts';
 import type { UnitMetrics } from './metrics.ts';
@@ -119,18 +117,9 @@ afterAll(async () => {
 async function setup(partitions: number) {
   const nats = await testNats();
   const pg = await testPostgres();
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-traced-'));
-  const file = join(dir, 'services.yaml');
-  await writeFile(file, SERVICES);
-  const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-  cleanups.push(
-    async () => {
-      await bus.destroy();
-      await bus.close();
-    },
-    () => pg.cleanup(),
-    () => rm(dir, { recursive: true, force: true }),
-  );
+  const { dir, file } = await writeServicesFile(SERVICES);
+  cleanups.push(() => pg.cleanup(), () => rm(dir, { recursive: true, force: true }));
+  const bus = await natsBusOf(nats, cleanups);
   const { plan } = await planOrThrow(file, { subjectPrefix: nats.prefix, partitions });
   expect(plan.operators.map((o) => o.id)).toEqual(OPERATORS);
   const source = plan.topics.find((t) => t.id === 'numbers')!;

@@ -7,16 +7,12 @@
  * `max_payload: 64KB`, so the real one keeps its settings.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createNatsBus, type NatsBus } from '@ssdk/bus';
-import { planDataflow } from '@ssdk/plan';
-import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
-import { parseServicesFile } from '@ssdk/spec';
+import { createNatsBus } from '@ssdk/bus';
+import { encodeFrame, encodeRecords } from '@ssdk/records';
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
 import { PrivateNatsServer, testPostgres } from '@ssdk/testing';
+import { planNative, readTopic, type Cleanups } from './dataflow.testkit.ts';
 import { runOperator } from './operator.ts';
 
 const NAME = `h1-limit-${randomBytes(3).toString('hex')}`;
@@ -53,23 +49,10 @@ services:
     sinks: [{type: topic, id: grown}]
 `;
 
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups: Cleanups = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
-
-async function read(bus: NatsBus, topic: string): Promise<unknown[]> {
-  const reader = bus.read(topic, 0);
-  const out: unknown[] = [];
-  for (let got = await reader.fetch(1_000, 300); got.length > 0; got = await reader.fetch(1_000, 300)) {
-    for (const m of got) {
-      const f = decodeFrame(m.data);
-      if (f.kind === 'data') for (const r of f.records) out.push(JSON.parse(new TextDecoder().decode(r.value as Uint8Array)));
-    }
-  }
-  await reader.close();
-  return out;
-}
 
 describe('runtime - publishing within the server limits', () => {
   it('runtime - a record over the server max_payload is dead-lettered with its offset, its state change not applied, and the rest goes on', async () => {
@@ -78,10 +61,7 @@ describe('runtime - publishing within the server limits', () => {
     cleanups.push(() => server.dispose());
     const pg = await testPostgres({ prefix: 'h1_limit' });
     cleanups.push(() => pg.cleanup());
-    const file = join(await mkdtemp(join(tmpdir(), 'ssdk-limit-')), 'services.yaml');
-    await writeFile(file, SERVICES);
-    const { dataflow } = parseServicesFile(SERVICES, file);
-    const plan = planDataflow(dataflow, { partitions: 1, fuse: true }).plan!;
+    const { file, plan } = await planNative(SERVICES, { fuse: true });
     const operatorId = plan.operators[0]!.id;
     const topicName = (id: string) => plan.topics.find((t) => t.id === id)!.name;
     const bus = await createNatsBus({ servers: server.url, subjectPrefix: 'h1lim' });
@@ -94,10 +74,10 @@ describe('runtime - publishing within the server limits', () => {
 
     const result = await runOperator({ file, operatorId, natsUrl: server.url, databaseUrl: pg.connectionString, subjectPrefix: 'h1lim', partitions: 1, fuse: true, isolation: 'native', telemetry: false, signal: new AbortController().signal });
     expect(result.ended).toBe(true);
-    const out = await read(bus, topicName('grown'));
+    const out = await readTopic(bus, topicName('grown'));
     expect(out).toHaveLength(words.length - 1);
     expect(out.every((v) => typeof v === 'string' && v.length === 1_000)).toBe(true);
-    const dead = (await read(bus, topicName('grow.dead-letter'))) as Array<{ reason: string; input: { topic: string; partition: number; seq: number; index: number } }>;
+    const dead = (await readTopic(bus, topicName('grow.dead-letter'))) as Array<{ reason: string; input: { topic: string; partition: number; seq: number; index: number } }>;
     expect(dead).toHaveLength(1);
     expect(dead[0]!.reason).toMatch(/^grow\.add-up produced a record of \d+ bytes for topic `grown`, over the frame limit of 61440 bytes/);
     expect(dead[0]!.input).toEqual({ topic: 'words', partition: 0, seq: 1, index: 1 });

@@ -4,25 +4,21 @@
  * function that no longer throws), and a second redrive sends nothing twice. The same on both
  * data paths: records carried in process (the embedded runtime's bus) and frames on NATS.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, createNatsBus, type Bus } from '@ssdk/bus';
+import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { MemoryState } from '@ssdk/engine';
-import { planDataflow, type PhysicalPlan } from '@ssdk/plan';
+import type { PhysicalPlan } from '@ssdk/plan';
 import { openPostgresStore, type Commit, type StateStore } from '@ssdk/state';
 import { encodeRecords } from '@ssdk/records';
-import { parseServicesFile } from '@ssdk/spec';
 import { testNats, testPostgres, until } from '@ssdk/testing';
 import { carryingBus } from './carried.ts';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
-import { sourceFunctions } from './functions.ts';
+import { nativeTopologyOf, natsBusOf, planNative, type Cleanups } from './dataflow.testkit.ts';
 import { UnitMetrics } from './metrics.ts';
 import { redriveDeadLetters } from './redrive.ts';
 import { startEmbedded } from './embedded.ts';
 import { committedCheckpoints } from './partitioned-checkpoints.ts';
-import { buildTopology, type Topology } from './topology.ts';
+import type { Topology } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
 
 /** `broken` throws for the words it names; the fix throws for none. */
@@ -53,24 +49,17 @@ services:
     sinks: [{type: topic, id: counted}]
 `;
 
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups: Cleanups = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-async function plannedOf(broken: string[], subjectPrefix?: string) {
-  const text = services(broken);
-  const file = join(await mkdtemp(join(tmpdir(), 'ssdk-redrive-')), 'services.yaml');
-  await writeFile(file, text);
-  const { dataflow } = parseServicesFile(text, file);
-  const { plan } = planDataflow(dataflow, { partitions: 1, fuse: true, ...(subjectPrefix ? { subjectPrefix } : {}) });
-  return { plan: plan!, functions: { native: sourceFunctions(file, dataflow) } };
+async function plannedOf(broken: string[]) {
+  const { plan, functions } = await planNative(services(broken), { fuse: true });
+  return { plan, functions };
 }
 
-async function topologyOf(broken: string[], subjectPrefix?: string): Promise<Topology> {
-  const { plan, functions } = await plannedOf(broken, subjectPrefix);
-  return buildTopology(plan, functions, { isolation: 'native' });
-}
+const topologyOf = (broken: string[], subjectPrefix?: string): Promise<Topology> => nativeTopologyOf(services(broken), { fuse: true, subjectPrefix });
 
 /** `store`, with every commit made through it kept in `seen`. */
 function spying(store: StateStore, seen: Commit[]): StateStore {
@@ -133,11 +122,7 @@ async function scenario(bus: Bus, subjectPrefix?: string) {
 describe('runtime - redrive', () => {
   it('runtime - dead letters go back through the unit that made them, by their own topic and partition, once each, in process and on NATS alike', async () => {
     const nats = await testNats({ prefix: 'h1_redrive' });
-    const natsBus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-    cleanups.push(async () => {
-      await natsBus.destroy();
-      await natsBus.close();
-    });
+    const natsBus = await natsBusOf(nats, cleanups);
     for (const r of [await scenario(carryingBus(createMemoryBus())), await scenario(natsBus, nats.prefix)]) {
       expect(r.first.state).toEqual({ a: 2, b: 1 });
       expect(r.first.failed).toBe(2);

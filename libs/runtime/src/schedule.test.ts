@@ -1,15 +1,10 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sourceFunctions } from './functions.ts';
-import { planDataflow } from '@ssdk/plan';
 import { decodeFrame } from '@ssdk/records';
-import { parseServicesFile } from '@ssdk/spec';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { startEmbedded } from './embedded.ts';
 import { MAX_CATCH_UP, resumePoint, scheduleReader } from './schedule.ts';
 import { ticksServices } from './testdata/ticks.ts';
+import { planNative } from './dataflow.testkit.ts';
 
 const T0 = Date.parse('2026-12-06T10:00:00Z');
 
@@ -80,14 +75,8 @@ describe('schedule - the clock', () => {
 const SERVICES = ticksServices({ sink: true });
 
 async function start(checkpoints: CheckpointStore) {
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-schedule-'));
-  const file = join(dir, 'services.yaml');
-  await writeFile(file, SERVICES);
-  const { dataflow, diagnostics } = parseServicesFile(SERVICES, file);
-  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  const { plan, diagnostics: planDiags } = planDataflow(dataflow, { partitions: 1 });
-  if (!plan) throw new Error(planDiags.map((d) => d.message).join('\n'));
-  return startEmbedded({ plan, checkpoints, isolation: 'native', functions: { native: sourceFunctions(file, dataflow) } });
+  const { plan, functions } = await planNative(SERVICES);
+  return startEmbedded({ plan, checkpoints, isolation: 'native', functions });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,48 +5,23 @@
  * operator with the reason and the ways on, until it is started with `resetOffsets`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
-import { planDataflow } from '@ssdk/plan';
-import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
-import { parseServicesFile } from '@ssdk/spec';
+import { encodeFrame, encodeRecords } from '@ssdk/records';
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
 import { testNats, testPostgres } from '@ssdk/testing';
+import { bumpServices, planNative, readTopic, type Cleanups } from './dataflow.testkit.ts';
 import { runOperator } from './operator.ts';
 import { StreamMismatchError, streamsRowOf } from './stream-check.ts';
 
 const NAME = `h6-streams-${randomBytes(3).toString('hex')}`;
-const SERVICES = `apiVersion: 0.5.0
-meta: {name: ${NAME}, namespace: test, version: 0.1.0}
-topics:
-  nums: {schema: {value: {type: u32}}}
-  out: {schema: {value: {type: u32}}}
-services:
-  bump:
-    sources: [{type: topic, id: nums}]
-    transforms:
-      - operator: map
-        run: |
-          function addOne(n: number): number {
-            return n + 1;
-          }
-    sinks: [{type: topic, id: out}]
-`;
+const SERVICES = bumpServices(NAME);
 const RECORDS = 1_450;
 
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups: Cleanups = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
-
-async function servicesFile(): Promise<string> {
-  const file = join(await mkdtemp(join(tmpdir(), 'ssdk-stream-check-')), 'services.yaml');
-  await writeFile(file, SERVICES);
-  return file;
-}
 
 async function produce(bus: NatsBus, n: number, from = 0): Promise<void> {
   await bus.ensureTopic({ name: 'nums', partitions: 1 });
@@ -54,24 +29,12 @@ async function produce(bus: NatsBus, n: number, from = 0): Promise<void> {
   await bus.publish('nums', 0, [{ data: encodeRecords(records) }, { data: encodeFrame({ kind: 'end' }) }]);
 }
 
-async function count(bus: NatsBus, topic: string): Promise<number> {
-  const reader = bus.read(topic, 0);
-  let n = 0;
-  for (let got = await reader.fetch(1_000, 300); got.length > 0; got = await reader.fetch(1_000, 300)) {
-    for (const m of got) {
-      const f = decodeFrame(m.data);
-      if (f.kind === 'data') n += f.records.length;
-    }
-  }
-  await reader.close();
-  return n;
-}
+const count = async (bus: NatsBus, topic: string): Promise<number> => (await readTopic(bus, topic)).length;
 
 describe('runtime - offsets against their streams', () => {
   it('runtime - a fresh subject prefix processes every record; a stream made again stops the operator until --reset-offsets', async () => {
-    const file = await servicesFile();
-    const { dataflow } = parseServicesFile(SERVICES, file);
-    const operatorId = planDataflow(dataflow, { partitions: 1 }).plan!.operators[0]!.id;
+    const { file, plan } = await planNative(SERVICES);
+    const operatorId = plan.operators[0]!.id;
     const nats = await testNats({ prefix: 'h6_streams' });
     const pg = await testPostgres({ prefix: 'h6_streams' });
     cleanups.push(() => pg.cleanup());

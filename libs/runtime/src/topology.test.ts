@@ -1,10 +1,7 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseServicesFile } from '@ssdk/spec';
 import { planDataflow } from '@ssdk/plan';
-import { sourceFunctions } from './functions.ts';
+import { planNative } from './dataflow.testkit.ts';
 import { buildTopology, SandboxRequiredError, type IsolationChoice, type SandboxFactory, type StepSpec } from './topology.ts';
 import { nativeExecutor } from './native-executor.ts';
 import { tableSpecs } from './state-tables.ts';
@@ -39,19 +36,15 @@ services:
 `;
 
 async function topology(isolation: IsolationChoice | undefined, withSandbox: boolean) {
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-topology-'));
-  const file = join(dir, 'services.yaml');
-  await writeFile(file, SERVICES);
-  const { dataflow } = parseServicesFile(SERVICES, file);
-  const { plan } = planDataflow(dataflow, { partitions: 1 });
+  const { plan, functions: native } = await planNative(SERVICES);
   const asked: Array<{ unit: string; steps: StepSpec[] }> = [];
   // A stand-in sandbox: records what it is asked to serve (these tests never run a batch).
   const sandbox: SandboxFactory = async (op, steps) => {
     asked.push({ unit: op.id, steps });
     return nativeExecutor([]);
   };
-  const functions = { native: sourceFunctions(file, dataflow), ...(withSandbox ? { sandbox } : {}) };
-  return { build: () => buildTopology(plan!, functions, isolation ? { isolation } : {}), asked };
+  const functions = { ...native, ...(withSandbox ? { sandbox } : {}) };
+  return { build: () => buildTopology(plan, functions, isolation ? { isolation } : {}), asked };
 }
 
 describe('runtime - where functions run', () => {

@@ -3,17 +3,12 @@
  * (PostgreSQL), counted from their last write, across a restart (the clock of a loaded key is
  * its row's `updated_at`).
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sourceFunctions } from './functions.ts';
-import { planDataflow } from '@ssdk/plan';
-import { parseServicesFile } from '@ssdk/spec';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import { testPostgres, until } from '@ssdk/testing';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { startEmbedded } from './embedded.ts';
+import { planNative } from './dataflow.testkit.ts';
 
 const SERVICES = `apiVersion: 0.6.0
 meta: {name: sessions, namespace: test, version: 0.1.0}
@@ -62,20 +57,14 @@ afterAll(async () => {
 
 /** Starts the dataflow committing to `stored` (a state store, through the embedded runtime's cuts) or to a checkpoint store. */
 async function start(stored: () => Promise<CheckpointStore | StateStore>) {
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-ttl-'));
-  const file = join(dir, 'services.yaml');
-  await writeFile(file, SERVICES);
-  const { dataflow, diagnostics } = parseServicesFile(SERVICES, file);
-  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  const { plan } = planDataflow(dataflow, { partitions: 1 });
-  if (!plan) throw new Error('no plan');
+  const { plan, functions } = await planNative(SERVICES);
   expect(plan.states.find((s) => s.name === 'last-page')?.ttlMs).toBe(1500);
   const to = await stored();
   return startEmbedded({
     plan,
     ...('loadState' in to ? { checkpoints: to } : { store: to }),
     isolation: 'native',
-    functions: { native: sourceFunctions(file, dataflow) },
+    functions,
   });
 }
 

@@ -42,5 +42,6 @@ export {
 export { freePort, PrivateNatsServer } from './private-nats.ts';
 export { TcpProxy } from './tcp-proxy.ts';
 export { CTX_SQL_SERVICES, ctxHttpServices } from './dataflows.ts';
+export { writeServicesFile } from './services-file.ts';
 export { until } from './wait.ts';
 export { runEntryPoint, type EntryPointResult } from './entry-point.ts';

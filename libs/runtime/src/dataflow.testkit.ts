@@ -1,0 +1,181 @@
+/**
+ * Set-ups the runtime's tests share, from a dataflow the test keeps as text: planned with its
+ * functions native, its units run to the end of their input on either data path (records carried
+ * in process, frames on NATS), an operator's NATS and PostgreSQL, and what a topic holds. Each
+ * test file wrote these again; a test now says only what differs (its text, its records, its
+ * servers' prefix) and asserts on the same results.
+ */
+import { createNatsBus, type Bus, type NatsBus } from '@ssdk/bus';
+import { MemoryState } from '@ssdk/engine';
+import { planOrThrow, type PlanOptions, type ServicesFilePlan } from '@ssdk/plan';
+import { decodeFrame, encodeFrame, encodeRecords, type OutRecord } from '@ssdk/records';
+import { dataflowSchema, openPostgresStore } from '@ssdk/state';
+import { testNats, testPostgres, writeServicesFile, type TestNats, type TestPostgres } from '@ssdk/testing';
+import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
+import { decodeLoose } from './embedded.ts';
+import { sourceFunctions } from './functions.ts';
+import { UnitMetrics } from './metrics.ts';
+import { nativeTopology } from './operator.ts';
+import type { PlanFunctions, RuntimeTopic, Topology } from './topology.ts';
+import { runUnitTask } from './unit-task.ts';
+
+/** What each test's `afterAll` undoes, last first. */
+export type Cleanups = Array<() => Promise<void>>;
+
+export interface NativeDataflow extends ServicesFilePlan {
+  /** The folder of the services file (a test may put its inputs and state beside it). */
+  dir: string;
+  /** The functions, run in this process from the services file. */
+  functions: PlanFunctions;
+}
+
+/**
+ * `text` written to a services file and planned as every caller plans (`planOrThrow`), with one
+ * partition unless `options` say otherwise; an error of the text or the plan throws with its
+ * diagnostics. `subjectPrefix: undefined` is the default prefix, as if left out.
+ */
+export async function planNative(text: string, options: PlanOptions = {}): Promise<NativeDataflow> {
+  const { dir, file } = await writeServicesFile(text);
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as PlanOptions;
+  const planned = await planOrThrow(file, { partitions: 1, ...given });
+  return { ...planned, dir, functions: { native: sourceFunctions(file, planned.dataflow) } };
+}
+
+/** `planNative`'s topology: every unit runs its functions in this process. */
+export async function nativeTopologyOf(text: string, options: PlanOptions = {}): Promise<Topology> {
+  const { file, plan, dataflow } = await planNative(text, options);
+  return nativeTopology(file, plan, dataflow);
+}
+
+/** A bus on the test's NATS server under its prefix; `cleanups` deletes its streams and closes it. */
+export async function natsBusOf(nats: Pick<TestNats, 'url' | 'prefix'>, cleanups: Cleanups): Promise<NatsBus> {
+  const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+  cleanups.push(async () => {
+    await bus.destroy();
+    await bus.close();
+  });
+  return bus;
+}
+
+/**
+ * Every value partition `partition` of `topic` holds now (reads up to its last sequence, so it
+ * never waits for more): decoded by the topic's codec when given its runtime topic (what cannot
+ * be decoded stays bytes, as in a dead letter), else parsed as JSON text.
+ */
+export async function readTopic(bus: Bus, topic: RuntimeTopic | string, partition = 0): Promise<unknown[]> {
+  const name = typeof topic === 'string' ? topic : topic.name;
+  const decode = typeof topic === 'string' ? (v: Uint8Array) => JSON.parse(new TextDecoder().decode(v)) as unknown : (v: Uint8Array) => decodeLoose(topic, v);
+  const last = await bus.lastSeq(name, partition);
+  const values: unknown[] = [];
+  if (last === 0) return values;
+  const reader = bus.read(name, partition);
+  try {
+    for (let seq = 0; seq < last; ) {
+      const got = await reader.fetch(1_000, 2_000);
+      if (got.length === 0) throw new Error(`topic ${name}/${partition} said its last sequence is ${last}, but nothing came after ${seq}`);
+      for (const m of got) {
+        seq = m.seq;
+        const f = decodeFrame(m.data);
+        if (f.kind === 'data') for (const r of f.records) values.push(decode(r.value));
+      }
+    }
+  } finally {
+    await reader.close();
+  }
+  return values;
+}
+
+/** A dead letter as the runtime writes it (the fields these tests read). */
+export interface DeadLetter {
+  reason: string;
+  input: { topic: string; partition?: number; seq: number; index: number };
+  truncated?: { bytes: number };
+}
+
+export interface UnitsRun {
+  /** What a topic of the dataflow (by id) holds, decoded by its codec. */
+  read(topicId: string): Promise<unknown[]>;
+  /** The dead letters of every dead-letter topic, topic by topic. */
+  dead: DeadLetter[];
+  /** The committed state of the unit that writes a state (none: empty). */
+  state: Record<string, unknown>;
+  /** Records the first unit read. */
+  recordsIn: number;
+  checkpoints: CheckpointStore;
+}
+
+/**
+ * Publishes `records` and the end to partition 0 of topic `source`, then runs every unit of the
+ * one-partition `topology` to the end of its input, in order, each from the start of its input.
+ */
+export async function runUnitsToEnd(topology: Topology, bus: Bus, records: OutRecord[], source = 'words'): Promise<UnitsRun> {
+  for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+  await bus.publish(topology.topics.get(source)!.name, 0, [{ data: encodeRecords(records) }, { data: encodeFrame({ kind: 'end' }) }]);
+  const checkpoints = memoryCheckpointStore();
+  const metrics = topology.units.map((u) => new UnitMetrics(u.id));
+  for (const [i, unit] of topology.units.entries()) {
+    await runUnitTask({ unit, bus, checkpoints, metrics: metrics[i]!, resumeOffsets: false, signal: new AbortController().signal });
+  }
+  const read = (id: string) => readTopic(bus, topology.topics.get(id)!);
+  const dead: DeadLetter[] = [];
+  for (const id of topology.topics.keys()) if (id.endsWith('.dead-letter')) dead.push(...((await read(id)) as DeadLetter[]));
+  const owner = topology.units.find((u) => u.plan.states.some((s) => s.access === 'read-write'));
+  const state = new MemoryState();
+  if (owner) await checkpoints.loadState(owner.id, owner.plan.states, state);
+  return {
+    read,
+    dead,
+    state: owner ? Object.fromEntries(state.entries(owner.plan.states.find((s) => s.access === 'read-write')!.name)) : {},
+    recordsIn: metrics[0]!.snapshot().recordsIn,
+    checkpoints,
+  };
+}
+
+/** `bump` under the dataflow name `name`: one map (n + 1) from topic `nums` to topic `out`, both u32. */
+export function bumpServices(name: string): string {
+  return `apiVersion: 0.5.0
+meta: {name: ${name}, namespace: test, version: 0.1.0}
+topics:
+  nums: {schema: {value: {type: u32}}}
+  out: {schema: {value: {type: u32}}}
+services:
+  bump:
+    sources: [{type: topic, id: nums}]
+    transforms:
+      - operator: map
+        run: |
+          function addOne(n: number): number {
+            return n + 1;
+          }
+    sinks: [{type: topic, id: out}]
+`;
+}
+
+export interface OperatorServers extends NativeDataflow {
+  /** The plan's first operator. */
+  operatorId: string;
+  nats: TestNats;
+  pg: TestPostgres;
+  /** On `nats` under its prefix. */
+  bus: NatsBus;
+}
+
+/**
+ * The dataflow of `text` (one partition) and this machine's NATS and PostgreSQL under a prefix of
+ * the test's own: `cleanups` deletes the streams, the state schema the operator makes for that
+ * prefix (not the test's schema: an operator given none makes its own) and the test's schema.
+ */
+export async function operatorServers(text: string, prefix: string, cleanups: Cleanups): Promise<OperatorServers> {
+  const planned = await planNative(text);
+  const nats = await testNats({ prefix });
+  const pg = await testPostgres({ prefix });
+  cleanups.push(() => pg.cleanup());
+  const { namespace, name } = planned.dataflow.meta;
+  cleanups.push(async () => {
+    const store = await openPostgresStore({ connectionString: pg.connectionString, schema: dataflowSchema(namespace, name, nats.prefix) });
+    await store.destroy();
+    await store.close();
+  });
+  const bus = await natsBusOf(nats, cleanups);
+  return { ...planned, operatorId: planned.plan.operators[0]!.id, nats, pg, bus };
+}
