@@ -7,11 +7,10 @@
  * - NATS: the operators and the test use a private nats-server (own port and store directory),
  *   stopped for 10 s and started again on the same store.
  */
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planOrThrow } from '@ssdk/plan';
 import { runOperator } from '@ssdk/runtime';
-import { PrivateNatsServer, testNats, testPostgres } from '@ssdk/testing';
+import { PrivateNatsServer, TcpProxy, testNats, testPostgres } from '@ssdk/testing';
 import { FILE, generateInput, reference, sleep, sorted, WordCountStream, type Servers } from './word-count.testkit.ts';
 
 const OUTAGE_MS = 10_000;
@@ -19,57 +18,6 @@ const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
-
-/** A TCP proxy to PostgreSQL that can cut every connection and refuse new ones for a while. */
-class TcpProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private down = false;
-  port = 0;
-  cuts = 0;
-  private readonly target: { host: string; port: number };
-
-  constructor(target: { host: string; port: number }) {
-    this.target = target;
-  }
-
-  async start(): Promise<void> {
-    this.server = createServer((client) => {
-      if (this.down) {
-        client.destroy();
-        return;
-      }
-      const upstream = createConnection(this.target);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('error', () => {});
-        s.on('close', () => {
-          this.sockets.delete(s);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  /** Drops every connection and refuses new ones for `ms`. */
-  async cut(ms: number): Promise<void> {
-    this.down = true;
-    this.cuts++;
-    for (const s of this.sockets) s.destroy();
-    await sleep(ms);
-    this.down = false;
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-}
 
 /** Runs every unit in this process, streams 6 windows and calls `outage` while window 2 streams in. */
 async function wordCountThrough(s: Servers, outage: (stream: WordCountStream) => Promise<void>, retries: string[]) {
@@ -127,14 +75,20 @@ describe('operator outages (a server away for 10 s)', () => {
     cleanups.push(() => pg.cleanup());
     const direct = new URL(pg.connectionString);
     const proxy = new TcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-    await proxy.start();
-    cleanups.push(() => proxy.close());
-    const viaProxy = new URL(pg.connectionString);
-    viaProxy.port = String(proxy.port);
+    await proxy.up();
+    cleanups.push(() => proxy.down());
     const retries: string[] = [];
-    const s: Servers = { natsUrl: nats.url, databaseUrl: viaProxy.toString(), checkDatabaseUrl: pg.connectionString, schema: pg.schema, prefix: nats.prefix, partitions: 4 };
-    await wordCountThrough(s, () => proxy.cut(OUTAGE_MS), retries);
-    expect(proxy.cuts).toBe(1);
+    const s: Servers = { natsUrl: nats.url, databaseUrl: proxy.via(pg.connectionString), checkDatabaseUrl: pg.connectionString, schema: pg.schema, prefix: nats.prefix, partitions: 4 };
+    let cuts = 0;
+    // Every connection dropped and new ones refused for the outage, then the same port again.
+    const cut = async () => {
+      cuts++;
+      await proxy.down();
+      await sleep(OUTAGE_MS);
+      await proxy.up();
+    };
+    await wordCountThrough(s, cut, retries);
+    expect(cuts).toBe(1);
     // The operators did meet the outage, and waited it out.
     expect(retries.some((l) => /unavailable|terminated|ECONNRE/i.test(l))).toBe(true);
   }, 300_000);
