@@ -3,13 +3,10 @@
  * dataflow (`ssdk run`), on its bus: POSTed lines in through a webhook, through a service,
  * out to an HTTP endpoint.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, until } from '@ssdk/testing';
-import { openSession } from './embedded-session.ts';
+import { freePort, until, writeServicesFile } from '@ssdk/testing';
+import { openTestSession } from './session.testkit.ts';
 
 describe('inline connectors', () => {
   it('inline connectors - a webhook source and an http-sink run with the embedded dataflow', async () => {
@@ -25,8 +22,9 @@ describe('inline connectors', () => {
     });
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', () => resolve()));
     const port = (target.address() as { port: number }).port;
-    const dir = await mkdtemp(join(tmpdir(), 'ssdk-inline-'));
-    await writeFile(join(dir, 'services.yaml'), `apiVersion: 0.5.0
+    const lines: string[] = [];
+    const s = await openTestSession(
+      `apiVersion: 0.5.0
 meta: {name: shout, namespace: examples, version: 0.1.0}
 config: {isolation: native}
 topics:
@@ -50,9 +48,9 @@ services:
         connector:
           meta: {name: loud-out, type: http-sink}
           http: {endpoint: "http://127.0.0.1:${port}/", body: array}
-`);
-    const lines: string[] = [];
-    const s = await openSession({ file: join(dir, 'services.yaml'), checkpoints: { kind: 'pglite', stateDir: join(dir, '.ssdk'), fresh: true }, isolation: 'native', connectors: { log: (l) => lines.push(l) } });
+`,
+      { isolation: 'native', connectors: { log: (l) => lines.push(l) } },
+    );
     try {
       await until('the webhook', () => lines.some((l) => l.includes('webhook listening')), 30_000, () => lines.join('\n'));
       const res = await fetch(`http://127.0.0.1:${hook}/`, { method: 'POST', body: 'hello there\ngeneral kenobi\n' });
@@ -70,9 +68,7 @@ describe('ssdk connector run', () => {
   it('ssdk connector run - a services file needs --connector NAME, and says which it has', async () => {
     const { main } = await import('./main.ts');
     const { bufferIo } = await import('./io.ts');
-    const dir = await mkdtemp(join(tmpdir(), 'ssdk-inline-'));
-    const file = join(dir, 'services.yaml');
-    await writeFile(file, `apiVersion: 0.5.0
+    const { dir, file } = await writeServicesFile(`apiVersion: 0.5.0
 meta: {name: pass, namespace: examples, version: 0.1.0}
 topics:
   a: {schema: {value: {type: string}}}

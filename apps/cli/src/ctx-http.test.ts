@@ -1,13 +1,7 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { memoryCheckpointStore } from '@ssdk/runtime';
 import { ctxHttpServices, freePort, startCalloutServer, type CalloutServer } from '@ssdk/testing';
-import { openSession, type Session } from './embedded-session.ts';
-
-// Components are built once per content hash; the cache is shared with the other CLI tests.
-process.env['SSDK_COMPONENT_CACHE'] ??= join(tmpdir(), 'ssdk-test-components');
+import type { Session } from './embedded-session.ts';
+import { openTestSession } from './session.testkit.ts';
 
 // A real HTTP server the functions call, on a port the OS finds free (a fixed one in the
 // ephemeral range can be taken by an outgoing connection).
@@ -23,9 +17,7 @@ afterEach(async () => {
 });
 
 async function session(isolation: 'plan' | 'native'): Promise<Session> {
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-http-'));
-  await writeFile(join(dir, 'services.yaml'), ctxHttpServices(server.url));
-  return openSession({ file: join(dir, 'services.yaml'), checkpoints: { kind: 'memory', store: memoryCheckpointStore() }, isolation });
+  return openTestSession(ctxHttpServices(server.url), { isolation, state: 'memory' });
 }
 
 async function probe(isolation: 'plan' | 'native') {

@@ -1,23 +1,11 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CTX_SQL_SERVICES } from '@ssdk/testing';
-import { openSession, type Session } from './embedded-session.ts';
-
-// Components are built once per content hash; the cache is shared with the other CLI tests.
-process.env['SSDK_COMPONENT_CACHE'] ??= join(tmpdir(), 'ssdk-test-components');
-
-async function session(isolation: 'plan' | 'native'): Promise<Session> {
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-sql-'));
-  await writeFile(join(dir, 'services.yaml'), CTX_SQL_SERVICES);
-  return openSession({ file: join(dir, 'services.yaml'), checkpoints: { kind: 'pglite', stateDir: join(dir, '.ssdk'), fresh: true }, isolation });
-}
+import { openTestSession } from './session.testkit.ts';
 
 const words = (list: string[]) => list.map((value, i) => ({ value, timestamp: 1000 + i }));
 
 async function rankAndVandalize(isolation: 'plan' | 'native'): Promise<void> {
-  const s = await session(isolation);
+  const s = await openTestSession(CTX_SQL_SERVICES, { isolation });
   try {
     await s.df.produce('words', words(['pear', 'apple', 'pear', 'fig', 'apple', 'pear']));
     await s.df.idle();
@@ -91,9 +79,7 @@ services:
 `;
 
 async function rankOwnWindow(isolation: 'plan' | 'native'): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-sql-own-'));
-  await writeFile(join(dir, 'services.yaml'), OWN_WINDOW_SERVICES);
-  const s = await openSession({ file: join(dir, 'services.yaml'), checkpoints: { kind: 'pglite', stateDir: join(dir, '.ssdk'), fresh: true }, isolation });
+  const s = await openTestSession(OWN_WINDOW_SERVICES, { isolation });
   try {
     await s.df.produce('words', words(['pear', 'apple', 'pear', 'fig', 'apple', 'pear']));
     await s.df.endInput();
@@ -125,9 +111,7 @@ describe('ctx.sql', () => {
   }, 120_000);
 
   it('ctx.sql - SQL time counts against function-timeout: pg_sleep(60) and a runaway recursive CTE are dead-lettered as timeouts in seconds; the next query runs', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ssdk-sql-time-'));
-    await writeFile(join(dir, 'services.yaml'), SLOW_SQL_SERVICES);
-    const s = await openSession({ file: join(dir, 'services.yaml'), checkpoints: { kind: 'pglite', stateDir: join(dir, '.ssdk'), fresh: true }, isolation: 'plan' });
+    const s = await openTestSession(SLOW_SQL_SERVICES, { isolation: 'plan' });
     try {
       // One record at a time: each timeout is its own, and the database is open again (after the
       // stopped query) before the next record's query starts its clock.

@@ -1,11 +1,5 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openSession } from './embedded-session.ts';
-
-// Components are built once per content hash; the cache is shared with the other CLI tests.
-process.env['SSDK_COMPONENT_CACHE'] ??= join(tmpdir(), 'ssdk-test-components');
+import { openTestSession } from './session.testkit.ts';
 
 /** A package with a state and the update-state function that writes it; the dataflow imports both and declares no state. */
 const PACKAGE = `apiVersion: 0.6.0
@@ -51,12 +45,13 @@ services:
 `;
 
 async function countWith(isolation: 'plan' | 'native'): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-imported-state-'));
-  await mkdir(join(dir, 'counter', 'functions'), { recursive: true });
-  await writeFile(join(dir, 'counter', 'sdf-package.yaml'), PACKAGE);
-  await writeFile(join(dir, 'counter', 'functions', 'bump.ts'), "export function bump(word: string, ctx: any): void {\n  ctx.state('tally').increment();\n}\n");
-  await writeFile(join(dir, 'dataflow.yaml'), DATAFLOW);
-  const s = await openSession({ file: join(dir, 'dataflow.yaml'), checkpoints: { kind: 'pglite', stateDir: join(dir, '.ssdk'), fresh: true }, isolation });
+  const s = await openTestSession(DATAFLOW, {
+    isolation,
+    files: {
+      'counter/sdf-package.yaml': PACKAGE,
+      'counter/functions/bump.ts': "export function bump(word: string, ctx: any): void {\n  ctx.state('tally').increment();\n}\n",
+    },
+  });
   try {
     await s.df.produce('words', ['pear', 'apple', 'pear'].map((value, i) => ({ value, timestamp: 1000 + i })));
     await s.df.endInput();

@@ -4,15 +4,14 @@
  * service is a usage error (exit 2). The same with the plan of a deployed dataflow
  * (`--dataflow NS/NAME`), and for an embedded run's stored dead letters (`--embedded`).
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeRecords } from '@ssdk/records';
 import { openDeploymentRegistry } from '@ssdk/control-plane';
-import { testNats, testPostgres } from '@ssdk/testing';
+import { testNats, testPostgres, writeServicesFile } from '@ssdk/testing';
 import { sinceOf } from './commands/redrive.ts';
 import { bufferIo } from './io.ts';
 import { main } from './main.ts';
@@ -44,8 +43,7 @@ afterAll(async () => {
 describe('cli - redrive', () => {
   it('cli - ssdk redrive sends the dead letters back to their records\' topic and partition, once, and says how many', async () => {
     const nats = await testNats({ prefix: 'h1_redrive_cli' });
-    const file = join(await mkdtemp(join(tmpdir(), 'ssdk-redrive-cli-')), 'services.yaml');
-    await writeFile(file, SERVICES);
+    const { file } = await writeServicesFile(SERVICES);
     const { plan } = await planOrThrow(file, { subjectPrefix: nats.prefix, partitions: 2 });
     const name = (id: string) => plan.topics.find((t) => t.id === id)!.name;
     const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
@@ -89,8 +87,7 @@ describe('cli - redrive', () => {
     const nats = await testNats({ prefix: 'h2_redrive_df' });
     const pg = await testPostgres();
     cleanups.push(() => pg.cleanup());
-    const file = join(await mkdtemp(join(tmpdir(), 'ssdk-redrive-df-')), 'services.yaml');
-    await writeFile(file, SERVICES);
+    const { file } = await writeServicesFile(SERVICES);
     const { plan } = await planOrThrow(file, { subjectPrefix: nats.prefix, partitions: 2 });
     // A deployed dataflow as the planner records it (its control schema: the test's own).
     const registry = await openDeploymentRegistry({ connectionString: pg.connectionString, schema: pg.schema });
@@ -130,10 +127,8 @@ describe('cli - redrive', () => {
   }, 60_000);
 
   it('cli - ssdk redrive --embedded sends an embedded run\'s dead letters back through the fixed function, once, and appends what they made', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ssdk-redrive-embedded-'));
-    const file = join(dir, 'services.yaml');
     const withBroken = (broken: string[]) => SERVICES.replace('return w;', `if ((${JSON.stringify(broken)} as string[]).includes(w)) throw new Error('cannot keep ' + w);\n            return w;`);
-    await writeFile(file, withBroken(['boom', 'bang']));
+    const { dir, file } = await writeServicesFile(withBroken(['boom', 'bang']));
     await writeFile(join(dir, 'in.jsonl'), ['a', 'boom', 'b', 'bang'].map((w) => JSON.stringify(w)).join('\n') + '\n');
     const out = join(dir, 'out');
     const state = ['--state-dir', join(dir, 'state'), '--native'];

@@ -7,14 +7,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
 import { runOperator } from '@ssdk/runtime';
-import { testNats, testPostgres } from '@ssdk/testing';
+import { testNats, testPostgres, writeServicesFile } from '@ssdk/testing';
 import { ssdk } from './distributed.testkit.ts';
 
 const SERVICES = `apiVersion: 0.5.0
@@ -112,9 +111,7 @@ async function tracedRun(propagators: string | undefined): Promise<{ spans: Otlp
   else process.env['OTEL_PROPAGATORS'] = propagators;
   const nats = await testNats();
   const pg = await testPostgres();
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-trace-path-'));
-  const file = join(dir, 'services.yaml');
-  await writeFile(file, SERVICES);
+  const { dir, file } = await writeServicesFile(SERVICES);
   await writeFile(join(dir, 'numbers.jsonl'), Array.from({ length: 10 }, (_, i) => String(i + 1)).join('\n') + '\n');
   const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
   cleanups.push(

@@ -2,10 +2,8 @@
  * A tiny dataflow for the shell's tests: a keyed word counter (string topic in, keyed state)
  * and a 10-second tumbling window of sensor readings (u8 values, so 300 is dead-lettered).
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { memoryCheckpointStore } from '@ssdk/runtime';
+import { writeServicesFile } from '@ssdk/testing';
 import { openSession, type Session } from '../embedded-session.ts';
 import { bufferIo } from '../io.ts';
 import { Shell } from './shell.ts';
@@ -86,11 +84,8 @@ services:
 export const T0 = 1_736_154_000_000;
 
 /** The services file in a fresh temp dir. */
-export async function servicesDir(): Promise<{ dir: string; file: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'ssdk-shell-'));
-  const file = join(dir, 'services.yaml');
-  await writeFile(file, SERVICES);
-  return { dir, file };
+export function servicesDir(): Promise<{ dir: string; file: string }> {
+  return writeServicesFile(SERVICES);
 }
 
 export interface TestShell {
