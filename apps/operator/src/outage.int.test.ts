@@ -73,8 +73,7 @@ describe('operator outages (a server away for 10 s)', () => {
     const nats = await testNats();
     const pg = await testPostgres();
     cleanups.push(() => pg.cleanup());
-    const direct = new URL(pg.connectionString);
-    const proxy = new TcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+    const proxy = TcpProxy.to(pg.connectionString);
     await proxy.up();
     cleanups.push(() => proxy.down());
     const retries: string[] = [];

@@ -5,12 +5,8 @@
  * embedded runtime) and frames on NATS JetStream (operator services); both give the same verdict.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { UNREADABLE_HEADER, type OutRecord } from '@ssdk/records';
-import { testNats } from '@ssdk/testing';
-import { carryingBus } from './carried.ts';
-import { nativeTopologyOf, natsBusOf, runUnitsToEnd, type Cleanups } from './dataflow.testkit.ts';
-import type { Topology } from './topology.ts';
+import { runOnBothPaths, type Cleanups } from './dataflow.testkit.ts';
 
 const SERVICES = `apiVersion: 0.5.0
 meta: {name: bad-records, namespace: test, version: 0.1.0}
@@ -59,26 +55,17 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-const topologyOf = (subjectPrefix?: string, services = SERVICES, fuse = false) => nativeTopologyOf(services, { subjectPrefix, fuse });
-
-/** Runs every unit to the end of its input, in order, and reads what came out. */
-async function run(topology: Topology, bus: Bus, records: OutRecord[] = INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }))) {
-  const r = await runUnitsToEnd(topology, bus, records);
-  return { ...r, kept: await r.read('kept') };
-}
+const words = (list: string[]): OutRecord[] => list.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }));
 
 describe('runtime - bad records after the function', () => {
   it('runtime - a key the state cannot store and an output no frame holds are dead-lettered with their offsets, in process and on NATS alike', async () => {
-    const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()));
-    const nats = await testNats();
-    const bus = await natsBusOf(nats, cleanups);
-    const onNats = await run(await topologyOf(nats.prefix), bus);
+    const [inProcess, onNats] = await runOnBothPaths(SERVICES, words(INPUT), cleanups);
 
     for (const r of [inProcess, onNats]) {
       // records in = out + dead letters (nothing is late here)
       expect(r.recordsIn).toBe(INPUT.length);
-      expect(r.kept.length + r.dead.length).toBe(INPUT.length);
-      expect(r.kept).toEqual(['a', 'b', 'a']);
+      expect(r.topics.kept!.length + r.dead.length).toBe(INPUT.length);
+      expect(r.topics.kept).toEqual(['a', 'b', 'a']);
       // The output is refused where it is made (the map's unit), the key where it is stored.
       expect(r.dead.map((d) => d.reason)).toEqual([
         expect.stringMatching(/^count\.grow produced a record of \d+ bytes for topic `count\.grow\.out`, over the frame limit of 900000 bytes/),
@@ -105,13 +92,10 @@ describe('runtime - bad records after the function', () => {
     // What `ssdk produce` and `ssdk run --input` make of a line that is not a record: its bytes, marked.
     const line = (value: string, bad?: string): OutRecord => ({ key: null, value, timestamp: 1_000, ...(bad ? { headers: { [UNREADABLE_HEADER]: bad } } : {}) });
     const input = [line('"a"'), line('{"oops', 'in.jsonl:2: not valid JSON'), line('"b"'), line('"c"', 'in.jsonl:4: not UTF-8 text')];
-    const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()), input);
-    const nats = await testNats();
-    const bus = await natsBusOf(nats, cleanups);
-    const onNats = await run(await topologyOf(nats.prefix), bus, input);
+    const [inProcess, onNats] = await runOnBothPaths(SERVICES, input, cleanups);
     for (const r of [inProcess, onNats]) {
       expect(r.recordsIn).toBe(input.length);
-      expect(r.kept).toEqual(['a', 'b']);
+      expect(r.topics.kept).toEqual(['a', 'b']);
       expect(r.dead.map((d) => [d.reason, d.input.seq, d.input.index])).toEqual([
         ['in.jsonl:2: not valid JSON', 1, 1],
         ['in.jsonl:4: not UTF-8 text', 1, 3],
@@ -159,15 +143,11 @@ services:
     sinks: [{type: topic, id: kept}]
 `;
     const lines = ['a b', 'a boom', 'b', 'a'];
-    const records = lines.map((l) => ({ key: null, value: JSON.stringify(l), timestamp: 1_000 }));
-    const inProcess = await run(await topologyOf(undefined, services, true), carryingBus(createMemoryBus()), records);
-    const nats = await testNats();
-    const bus = await natsBusOf(nats, cleanups);
-    const onNats = await run(await topologyOf(nats.prefix, services, true), bus, records);
+    const [inProcess, onNats] = await runOnBothPaths(services, words(lines), cleanups, { fuse: true });
     for (const r of [inProcess, onNats]) {
       // 'a boom' leaves nothing: not the count of its first word, not its own, not the output 'a'.
       expect(r.state).toEqual({ k: 4 });
-      expect(r.kept).toEqual(['a', 'b', 'b', 'a']);
+      expect(r.topics.kept).toEqual(['a', 'b', 'b', 'a']);
       expect(r.dead.map((d) => [d.reason, d.input.topic, d.input.index])).toEqual([[expect.stringContaining('boom is not a word'), 'words', 1]]);
       // records in = out + dead letters, counted in lines at the unit that splits them
       expect(r.recordsIn).toBe(lines.length);

@@ -5,17 +5,18 @@
  * test file wrote these again; a test now says only what differs (its text, its records, its
  * servers' prefix) and asserts on the same results.
  */
-import { createNatsBus, type Bus, type NatsBus } from '@ssdk/bus';
+import { createMemoryBus, createNatsBus, type Bus, type NatsBus } from '@ssdk/bus';
 import { MemoryState } from '@ssdk/engine';
 import { planOrThrow, type PlanOptions, type ServicesFilePlan } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecords, type OutRecord } from '@ssdk/records';
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
 import { testNats, testPostgres, writeServicesFile, type TestNats, type TestPostgres } from '@ssdk/testing';
+import { carryingBus } from './carried.ts';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { decodeLoose } from './embedded.ts';
 import { sourceFunctions } from './functions.ts';
 import { UnitMetrics } from './metrics.ts';
-import { nativeTopology } from './operator.ts';
+import { nativeTopology, type OperatorOptions } from './operator.ts';
 import type { PlanFunctions, RuntimeTopic, Topology } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
 
@@ -92,8 +93,13 @@ export interface DeadLetter {
   truncated?: { bytes: number };
 }
 
+/** The kinds of topic a services file declares (the others are the plan's own). */
+const DECLARED = new Set<RuntimeTopic['kind']>(['source', 'sink', 'intermediate', 'unused']);
+
 export interface UnitsRun {
-  /** What a topic of the dataflow (by id) holds, decoded by its codec. */
+  /** What each topic the file declares holds, by id, decoded by its codec. */
+  topics: Record<string, unknown[]>;
+  /** What any topic of the dataflow (by id) holds, decoded by its codec. */
   read(topicId: string): Promise<unknown[]>;
   /** The dead letters of every dead-letter topic, topic by topic. */
   dead: DeadLetter[];
@@ -117,18 +123,34 @@ export async function runUnitsToEnd(topology: Topology, bus: Bus, records: OutRe
     await runUnitTask({ unit, bus, checkpoints, metrics: metrics[i]!, resumeOffsets: false, signal: new AbortController().signal });
   }
   const read = (id: string) => readTopic(bus, topology.topics.get(id)!);
+  const topics: Record<string, unknown[]> = {};
+  for (const t of topology.topics.values()) if (DECLARED.has(t.kind)) topics[t.id] = await read(t.id);
   const dead: DeadLetter[] = [];
   for (const id of topology.topics.keys()) if (id.endsWith('.dead-letter')) dead.push(...((await read(id)) as DeadLetter[]));
   const owner = topology.units.find((u) => u.plan.states.some((s) => s.access === 'read-write'));
   const state = new MemoryState();
   if (owner) await checkpoints.loadState(owner.id, owner.plan.states, state);
   return {
+    topics,
     read,
     dead,
     state: owner ? Object.fromEntries(state.entries(owner.plan.states.find((s) => s.access === 'read-write')!.name)) : {},
     recordsIn: metrics[0]!.snapshot().recordsIn,
     checkpoints,
   };
+}
+
+/**
+ * `runUnitsToEnd` on both data paths, for a verdict that must not depend on the path: records
+ * carried in process (the embedded runtime), then frames on the test's NATS server under a prefix
+ * of its own (operator services). `cleanups` deletes the streams.
+ */
+export async function runOnBothPaths(text: string, records: OutRecord[], cleanups: Cleanups, options: PlanOptions = {}): Promise<[inProcess: UnitsRun, onNats: UnitsRun]> {
+  const inProcess = await runUnitsToEnd(await nativeTopologyOf(text, options), carryingBus(createMemoryBus()), records);
+  const nats = await testNats();
+  const bus = await natsBusOf(nats, cleanups);
+  const onNats = await runUnitsToEnd(await nativeTopologyOf(text, { ...options, subjectPrefix: nats.prefix }), bus, records);
+  return [inProcess, onNats];
 }
 
 /** `bump` under the dataflow name `name`: one map (n + 1) from topic `nums` to topic `out`, both u32. */
@@ -158,6 +180,8 @@ export interface OperatorServers extends NativeDataflow {
   pg: TestPostgres;
   /** On `nats` under its prefix. */
   bus: NatsBus;
+  /** `runOperator`'s options for the first operator on these servers (native, one partition, no telemetry); a test adds its signal and what it varies. */
+  operator: Omit<OperatorOptions, 'signal'>;
 }
 
 /**
@@ -177,5 +201,7 @@ export async function operatorServers(text: string, prefix: string, cleanups: Cl
     await store.close();
   });
   const bus = await natsBusOf(nats, cleanups);
-  return { ...planned, operatorId: planned.plan.operators[0]!.id, nats, pg, bus };
+  const operatorId = planned.plan.operators[0]!.id;
+  const operator = { file: planned.file, operatorId, natsUrl: nats.url, databaseUrl: pg.connectionString, subjectPrefix: nats.prefix, partitions: 1, isolation: 'native', telemetry: false } as const;
+  return { ...planned, operatorId, nats, pg, bus, operator };
 }

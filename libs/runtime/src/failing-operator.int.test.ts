@@ -22,11 +22,10 @@ afterAll(async () => {
 
 describe('runtime - an operator that cannot reach its state store', () => {
   it('runtime - PostgreSQL away: the operator is failing with the reason, then running once it can reach it, and processes every record', async () => {
-    const { file, operatorId, nats, pg, bus } = await operatorServers(SERVICES, 'h1_failing_op', cleanups);
-    const real = new URL(pg.connectionString);
-    const pgRelay = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
+    const servers = await operatorServers(SERVICES, 'h1_failing_op', cleanups);
+    const { pg, bus } = servers;
+    const pgRelay = TcpProxy.to(pg.connectionString);
     pgRelay.port = await freePort();
-    const viaRelay = new URL(pgRelay.via(pg.connectionString));
     cleanups.push(() => pgRelay.down());
 
     await bus.ensureTopic({ name: 'nums', partitions: 1 });
@@ -37,14 +36,8 @@ describe('runtime - an operator that cannot reach its state store', () => {
     const held: { metrics?: UnitMetrics } = {};
     const lines: string[] = [];
     const operator = runOperator({
-      file,
-      operatorId,
-      natsUrl: nats.url,
-      databaseUrl: viaRelay.toString(),
-      subjectPrefix: nats.prefix,
-      partitions: 1,
-      isolation: 'native',
-      telemetry: false,
+      ...servers.operator,
+      databaseUrl: pgRelay.via(pg.connectionString),
       retryInitialDelayMs: 50,
       retryMaxDelayMs: 400,
       onMetrics: (m) => (held.metrics = m),

@@ -7,11 +7,7 @@
  * (operator services), as in bad-records.int.test.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, type Bus } from '@ssdk/bus';
-import { testNats } from '@ssdk/testing';
-import { carryingBus } from './carried.ts';
-import { nativeTopologyOf, natsBusOf, runUnitsToEnd, type Cleanups } from './dataflow.testkit.ts';
-import type { Topology } from './topology.ts';
+import { runOnBothPaths, type Cleanups } from './dataflow.testkit.ts';
 
 // Nothing listens on 40201 (h2's range): the request fails after the function returned.
 const SERVICES = `apiVersion: 0.5.0
@@ -64,26 +60,16 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-const topologyOf = (subjectPrefix?: string) => nativeTopologyOf(SERVICES, { subjectPrefix });
-
-/** Runs every unit to the end of its input, in order, and reads what came out. */
-async function run(topology: Topology, bus: Bus) {
-  const r = await runUnitsToEnd(topology, bus, INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 })));
-  return { ...r, kept: await r.read('kept') };
-}
-
 describe('runtime - native function limits', () => {
   it('runtime - a runaway function and a rejected fire-and-forget promise dead-letter their records, in process and on NATS alike', async () => {
-    const inProcess = await run(await topologyOf(), carryingBus(createMemoryBus()));
-    const nats = await testNats();
-    const bus = await natsBusOf(nats, cleanups);
-    const onNats = await run(await topologyOf(nats.prefix), bus);
+    const records = INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }));
+    const [inProcess, onNats] = await runOnBothPaths(SERVICES, records, cleanups);
 
     for (const r of [inProcess, onNats]) {
       // records in = out + dead letters
       expect(r.recordsIn).toBe(INPUT.length);
-      expect(r.kept.length + r.dead.length).toBe(INPUT.length);
-      expect(r.kept).toEqual(['a', 'b', 'a']);
+      expect(r.topics.kept!.length + r.dead.length).toBe(INPUT.length);
+      expect(r.topics.kept).toEqual(['a', 'b', 'a']);
       expect(r.dead.map((d) => d.reason)).toEqual([
         'unhandled rejection: boom',
         'unhandled rejection: TypeError: fetch failed',

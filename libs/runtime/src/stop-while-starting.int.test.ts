@@ -21,37 +21,27 @@ afterAll(async () => {
 
 describe('runtime - an operator stopped while it takes its partitions', () => {
   it('runtime - a stop asked for during the first lease statement ends the operator (it does not read on)', { timeout: 120_000 }, async () => {
-    const { file, operatorId, nats, pg, bus } = await operatorServers(SERVICES, 'h4_stop_starting', cleanups);
+    const servers = await operatorServers(SERVICES, 'h4_stop_starting', cleanups);
+    const { pg, bus } = servers;
     await bus.ensureTopic({ name: 'nums', partitions: 1 });
     await bus.publish('nums', 0, [{ data: encodeRecords([{ key: null, value: '1', timestamp: 1_000 }]) }]);
 
     const stop = new AbortController();
     let askedAt = 0;
-    const real = new URL(pg.connectionString);
-    const relay = new TcpProxy(
-      { host: real.hostname, port: Number(real.port || 5432) },
-      {
-        onClientBytes: (text) => {
-          if (!stop.signal.aborted && text.includes('_leases" AS l')) {
-            askedAt = Date.now();
-            stop.abort();
-          }
-        },
+    const relay = TcpProxy.to(pg.connectionString, {
+      onClientBytes: (text) => {
+        if (!stop.signal.aborted && text.includes('_leases" AS l')) {
+          askedAt = Date.now();
+          stop.abort();
+        }
       },
-    );
+    });
     await relay.up();
     cleanups.push(() => relay.down());
-    const viaRelay = new URL(relay.via(pg.connectionString));
     const lines: string[] = [];
     const operator = runOperator({
-      file,
-      operatorId,
-      natsUrl: nats.url,
-      databaseUrl: viaRelay.toString(),
-      subjectPrefix: nats.prefix,
-      partitions: 1,
-      isolation: 'native',
-      telemetry: false,
+      ...servers.operator,
+      databaseUrl: relay.via(pg.connectionString),
       log: (l) => lines.push(l),
       signal: stop.signal,
     });

@@ -18,6 +18,14 @@ export class TcpProxy {
     this.onClientBytes = options.onClientBytes;
   }
 
+  /** A proxy to the server `url` names (`postgres://…` or `postgresql://…` without a port: 5432). */
+  static to(url: string, options: { onClientBytes?: (text: string) => void } = {}): TcpProxy {
+    const u = new URL(url);
+    const port = Number(u.port || (u.protocol.startsWith('postgres') ? 5432 : NaN));
+    if (!Number.isInteger(port)) throw new Error(`TcpProxy.to: ${u.protocol}// URLs need a port, got ${url}`);
+    return new TcpProxy({ host: u.hostname, port }, options);
+  }
+
   /** `host:port` of the real server in `url` replaced by this proxy's (after `up()`). */
   via(url: string): string {
     const u = new URL(url);
