@@ -17,60 +17,92 @@ import type { EngineRecord, Key } from '@ssdk/engine';
 import { encodeRecords, type OutRecord, type RawRecord } from '@ssdk/records';
 import type { RuntimeTopic } from './topology.ts';
 
-export interface CarriedRecord {
-  /** The key as the topic's key codec reads it back (`KeyCodec.carry`). */
-  key: Key | null;
-  /** The value's `snapshot`; unused when `wire` is set. */
-  value: unknown;
-  /** The value's bytes as a producer gave them (not yet decoded or checked). */
-  wire?: Uint8Array;
-  /** As a frame carries it (`frameTimestamp`). */
-  timestamp: number;
-  headers?: Record<string, string>;
-}
-
-/** Records for one partition of one topic, from one origin: what one frame would hold. */
+/**
+ * Records for one partition of one topic, from one origin: what one frame would hold. Kept as
+ * columns, not an object per record: a batch lives until every reader has read it (in-memory
+ * topics keep it for the run), and an object per record — with its timestamp, a number beyond
+ * the small-integer range, boxed apart from it — was three objects per record for the collector
+ * to copy out of the young generation. Columns leave the value alone (the timestamps sit
+ * unboxed in one array of doubles).
+ */
 export class CarriedBatch {
   readonly kind = 'carried';
   readonly topic: RuntimeTopic;
-  readonly records: CarriedRecord[];
+  /** Each record's key, as the topic's key codec reads it back (`KeyCodec.carry`). */
+  readonly keys: Array<Key | null> = [];
+  /** Each record's value: its `snapshot`; unused where `wires` holds bytes. */
+  readonly values: unknown[] = [];
+  /** As a frame carries them (`frameTimestamp`). */
+  readonly timestamps: number[] = [];
+  /** The value's bytes as a producer gave them (not yet decoded or checked), where some record came so. */
+  private wires: Array<Uint8Array | undefined> | undefined;
+  private headerList: Array<Record<string, string> | undefined> | undefined;
   private frame: Uint8Array | undefined;
 
-  constructor(topic: RuntimeTopic, records: CarriedRecord[]) {
+  constructor(topic: RuntimeTopic) {
     this.topic = topic;
-    this.records = records;
+  }
+
+  get length(): number {
+    return this.timestamps.length;
+  }
+
+  /** Adds a record: `value` is its snapshot, or, with `wire`, unused (the bytes are decoded by each reader). */
+  push(key: Key | null, value: unknown, timestamp: number, headers?: Record<string, string>, wire?: Uint8Array): void {
+    const i = this.timestamps.length;
+    this.keys.push(key);
+    this.values.push(value);
+    this.timestamps.push(timestamp);
+    if (headers) (this.headerList ??= [])[i] = headers;
+    if (wire) (this.wires ??= [])[i] = wire;
+  }
+
+  headers(i: number): Record<string, string> | undefined {
+    return this.headerList?.[i];
+  }
+
+  wire(i: number): Uint8Array | undefined {
+    return this.wires?.[i];
   }
 
   /** The batch as one data frame, exactly as a unit writing bytes would have written it. */
   bytes(): Uint8Array {
-    this.frame ??= encodeRecords(this.records.map((r) => this.out(r)));
+    if (!this.frame) {
+      const out: OutRecord[] = new Array(this.length);
+      for (let i = 0; i < out.length; i++) out[i] = this.out(i);
+      this.frame = encodeRecords(out);
+    }
     return this.frame;
   }
 
   /** One record as bytes (for a dead letter that shows what arrived). */
   raw(i: number): RawRecord {
-    const r = this.out(this.records[i]!);
+    const r = this.out(i);
     const bytes = (v: string | Uint8Array) => (typeof v === 'string' ? textBytes.encode(v) : v);
     return { key: r.key === null ? null : bytes(r.key), value: bytes(r.value), timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) };
   }
 
-  private out(r: CarriedRecord): OutRecord {
+  /** The record a unit processes: the reader's own copy of the value, checked against the topic's type. Throws `SchemaError`. */
+  adopt(i: number): EngineRecord {
+    const wire = this.wires?.[i];
+    const value = wire ? this.topic.value.decode(wire) : this.topic.value.adopt(this.values[i]);
+    const headers = this.headerList?.[i];
+    return headers ? { key: this.keys[i]!, value, timestamp: this.timestamps[i]!, headers: { ...headers } } : { key: this.keys[i]!, value, timestamp: this.timestamps[i]! };
+  }
+
+  private out(i: number): OutRecord {
+    const key = this.keys[i]!;
+    const headers = this.headerList?.[i];
     return {
-      key: r.key === null ? null : this.topic.key.encode(r.key),
-      value: r.wire ?? this.topic.value.wire(r.value),
-      timestamp: r.timestamp,
-      ...(r.headers ? { headers: r.headers } : {}),
+      key: key === null ? null : this.topic.key.encode(key),
+      value: this.wires?.[i] ?? this.topic.value.wire(this.values[i]),
+      timestamp: this.timestamps[i]!,
+      ...(headers ? { headers } : {}),
     };
   }
 }
 
 const textBytes = new TextEncoder();
-
-/** The record a unit processes: the reader's own copy of the value, checked against the topic's type. Throws `SchemaError`. */
-export function adoptRecord(r: CarriedRecord, topic: RuntimeTopic): EngineRecord {
-  const value = r.wire ? topic.value.decode(r.wire) : topic.value.adopt(r.value);
-  return r.headers ? { key: r.key, value, timestamp: r.timestamp, headers: { ...r.headers } } : { key: r.key, value, timestamp: r.timestamp };
-}
 
 const batches = new WeakMap<Uint8Array, CarriedBatch>();
 // Bytes that no frame starts with: a placeholder that reached a reader outside `carryingBus`

@@ -8,7 +8,7 @@ import { decodeFrame, encodeFrame, frameTimestamp, type RawRecord } from '@ssdk/
 import type { StateStore } from '@ssdk/state';
 import type { PhysicalPlan } from '@ssdk/plan';
 import { wellFormed, type EngineRecord, type Key, type MemoryState } from '@ssdk/engine';
-import { CarriedBatch, carry, carryingBus, type CarriedRecord } from './carried.ts';
+import { CarriedBatch, carry, carryingBus } from './carried.ts';
 import { channelOf } from './channel.ts';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
@@ -172,7 +172,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
     topicOf,
     async produce(topic, records) {
       const t = topicOf(topic);
-      const byPartition = new Map<number, CarriedRecord[]>();
+      // Per partition, the batches of up to `produceBatch` records made so far (the last one filling).
+      const byPartition = new Map<number, CarriedBatch[]>();
       for (const r of records) {
         const key = r.key === undefined || r.key === null ? null : t.key.carry(r.key);
         let partition: number;
@@ -181,27 +182,21 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
           partition = (rr.get(t.id) ?? 0) % t.partitions;
           rr.set(t.id, partition + 1);
         }
+        let batches = byPartition.get(partition);
+        if (!batches) byPartition.set(partition, (batches = []));
+        let batch = batches.at(-1);
+        if (!batch || batch.length >= produceBatch) batches.push((batch = new CarriedBatch(t)));
         // Values are written as given (bytes as they are, raw strings as text, anything else as
         // JSON); the first operator checks them against the topic's type, so a bad input record
-        // is dead-lettered there, with the reason, like any other.
+        // is dead-lettered there, with the reason, like any other. Headers are copied only when
+        // there are some.
         const timestamp = frameTimestamp(r.timestamp ?? now());
-        const carried: CarriedRecord =
-          r.value instanceof Uint8Array
-            ? { key, value: undefined, wire: r.value.slice(), timestamp }
-            : t.converter === 'raw'
-              ? { key, value: typeof r.value === 'string' ? wellFormed(r.value) : JSON.stringify(r.value), timestamp }
-              : { key, value: t.value.copy(r.value), timestamp };
-        // Set only when there are some: no empty object spread into every record.
-        if (r.headers) carried.headers = { ...r.headers };
-        let list = byPartition.get(partition);
-        if (!list) byPartition.set(partition, (list = []));
-        list.push(carried);
+        const headers = r.headers ? { ...r.headers } : undefined;
+        if (r.value instanceof Uint8Array) batch.push(key, undefined, timestamp, headers, r.value.slice());
+        else if (t.converter === 'raw') batch.push(key, typeof r.value === 'string' ? wellFormed(r.value) : JSON.stringify(r.value), timestamp, headers);
+        else batch.push(key, t.value.copy(r.value), timestamp, headers);
       }
-      for (const [partition, list] of byPartition) {
-        const messages = [];
-        for (let i = 0; i < list.length; i += produceBatch) messages.push({ data: carry(new CarriedBatch(t, list.slice(i, i + produceBatch))) });
-        await bus.publish(t.name, partition, messages);
-      }
+      for (const [partition, batches] of byPartition) await bus.publish(t.name, partition, batches.map((b) => ({ data: carry(b) })));
     },
     async endInput(topics) {
       const ids = topics ?? [...topology.topics.values()].filter((t) => t.kind === 'source' || t.kind === 'schedule').map((t) => t.id);

@@ -155,7 +155,7 @@ export class RedriveError extends Error {
 
 export function recordsOf(m: BusMessage): RawRecord[] {
   const carried = carriedBatchOf(m);
-  if (carried) return carried.records.map((_, i) => carried.raw(i));
+  if (carried) return Array.from({ length: carried.length }, (_, i) => carried.raw(i));
   const frame = decodeFrame(m.data);
   return frame.kind === 'data' ? frame.records : [];
 }

@@ -8,7 +8,7 @@
 import { MemoryState, type StateChange, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, frameBytesOf, frameTimestamp, partitionOfText, UNREADABLE_HEADER, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
-import { adoptRecord, carriedBatchOf, carriesRecords, carry, CarriedBatch, type CarriedRecord } from './carried.ts';
+import { carriedBatchOf, carriesRecords, carry, CarriedBatch } from './carried.ts';
 import { channelOf, type Channel } from './channel.ts';
 import type { CheckpointCommit, CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
@@ -236,7 +236,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         } else if (frame.kind === 'data' || frame.kind === 'carried') {
           const t0 = performance.now();
           const decoded = frame.kind === 'carried' ? adoptRecords(frame, ch, m.seq, pending, unit.id) : decodeRecords(frame.records, ch, m.seq, pending, unit.id);
-          recordsIn += frame.records.length;
+          recordsIn += frame.kind === 'carried' ? frame.length : frame.records.length;
           observed?.at(ch.partition, m.seq);
           const origin = `${ch.channel}:${m.seq}`;
           let input: Input = { ch, seq: m.seq, ...decoded };
@@ -470,16 +470,15 @@ function without(input: Input, drop: ReadonlySet<number>): Input {
 
 /** `decodeRecords` for records carried in process: the same values, checks and dead letters, without the bytes. */
 function adoptRecords(batch: CarriedBatch, ch: ChannelReader, seq: number, pending: Publisher, unitId: string): Decoded {
-  const records: EngineRecord[] = new Array(batch.records.length);
+  const records: EngineRecord[] = new Array(batch.length);
   let positions: number[] | undefined;
   let n = 0;
-  for (let i = 0; i < batch.records.length; i++) {
-    const r = batch.records[i]!;
+  for (let i = 0; i < batch.length; i++) {
     // An input line that was not a record reached its first reader: dead-lettered with why.
-    let reason = r.headers?.[UNREADABLE_HEADER];
+    let reason = batch.headers(i)?.[UNREADABLE_HEADER];
     if (reason === undefined) {
       try {
-        records[n] = adoptRecord(r, ch.topic);
+        records[n] = batch.adopt(i);
         n++;
         positions?.push(i);
         continue;
@@ -591,9 +590,9 @@ class Publisher {
   private readonly messages = new Map<string, { topic: RuntimeTopic; partition: number; messages: PublishMessage[] }>();
   /** Frames made per `<unit>|<origin>|<topic>/<partition>`: an origin that gets more records after it was sealed goes on counting. */
   private readonly framesMade = new Map<string, number>();
-  private readonly carried = new Map<string, Map<RuntimeTopic, CarriedRecord[][]>>();
+  private readonly carried = new Map<string, Map<RuntimeTopic, CarriedBatch[]>>();
   private lastOrigin: string | undefined;
-  private lastGroup: Map<RuntimeTopic, CarriedRecord[][]> | undefined;
+  private lastGroup: Map<RuntimeTopic, CarriedBatch[]> | undefined;
   private readonly carry: boolean;
   private readonly ends: RuntimeTopic[] = [];
   private progressFrame: { data: Uint8Array; topics: readonly string[] } | undefined;
@@ -820,9 +819,7 @@ class Publisher {
       this.lastGroup = byTopic;
       let parts = byTopic.get(topic);
       if (!parts) byTopic.set(topic, (parts = []));
-      (parts[partition] ??= []).push(
-        r.headers ? { key, value, timestamp: frameTimestamp(r.timestamp), headers: r.headers } : { key, value, timestamp: frameTimestamp(r.timestamp) },
-      );
+      (parts[partition] ??= new CarriedBatch(topic)).push(key, value, frameTimestamp(r.timestamp), r.headers);
     }
   }
 
@@ -897,8 +894,8 @@ class Publisher {
     this.seal();
     for (const [origin, byTopic] of this.carried) {
       for (const [topic, parts] of byTopic) {
-        parts.forEach((records, partition) => {
-          this.partitionMessages(topic, partition).messages.push({ data: carry(new CarriedBatch(topic, records)), msgId: `${this.idPrefix}|${origin}|${topic.id}/${partition}|0` });
+        parts.forEach((batch, partition) => {
+          this.partitionMessages(topic, partition).messages.push({ data: carry(batch), msgId: `${this.idPrefix}|${origin}|${topic.id}/${partition}|0` });
         });
       }
     }
