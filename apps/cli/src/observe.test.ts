@@ -1,9 +1,8 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startOtlpReceiver } from '@ssdk/testing';
 import { bufferIo } from './io.ts';
 import { main } from './main.ts';
 
@@ -28,24 +27,10 @@ async function outDir(): Promise<string> {
 
 describe('ssdk run tracing and --ui', () => {
   it('run - OTEL_EXPORTER_OTLP_ENDPOINT turns tracing on: one service per operator at that endpoint', async () => {
-    const services = new Set<string>();
-    let spans = 0;
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        const doc = JSON.parse(body) as { resourceSpans: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> }; scopeSpans: Array<{ spans: unknown[] }> }> };
-        for (const rs of doc.resourceSpans) {
-          services.add(rs.resource.attributes.find((a) => a.key === 'service.name')!.value.stringValue!);
-          for (const ss of rs.scopeSpans) spans += ss.spans.length;
-        }
-        res.end('{}');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const receiver = await startOtlpReceiver();
+    cleanups.push(() => receiver.close());
     const before = process.env['OTEL_EXPORTER_OTLP_ENDPOINT'];
-    process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = receiver.url;
     try {
       const r = await ssdk('run', FILE, '--native', '--ephemeral', '--input', INPUT, '--records', '--output-dir', await outDir(), '--until-idle');
       expect(r.code, r.err).toBe(0);
@@ -55,8 +40,8 @@ describe('ssdk run tracing and --ui', () => {
       else process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = before;
     }
     // Embedded runs fuse stateless steps: two units, each its own service.
-    expect([...services].sort()).toEqual(['count-words.split-sentence', 'top-words.use-record-time']);
-    expect(spans).toBeGreaterThan(2);
+    expect([...new Set(receiver.spans.map((s) => s.service))].sort()).toEqual(['count-words.split-sentence', 'top-words.use-record-time']);
+    expect(receiver.spans.length).toBeGreaterThan(2);
   }, 60_000);
 
   it('run - --ui prints the dashboard URL', async () => {

@@ -5,15 +5,13 @@
  * in the NATS messages' headers. Which headers is `OTEL_PROPAGATORS` (OpenTelemetry's own
  * reading of it): W3C `traceparent` by default, B3 when it says `b3multi`.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
 import { runOperator } from '@ssdk/runtime';
-import { testNats, testPostgres, writeServicesFile } from '@ssdk/testing';
+import { startOtlpReceiver, testNats, testPostgres, writeServicesFile, type OtlpSpan } from '@ssdk/testing';
 import { ssdk } from './distributed.testkit.ts';
 
 const SERVICES = `apiVersion: 0.5.0
@@ -55,39 +53,6 @@ services:
 `;
 const OPERATORS = ['calc.is-even', 'calc.times-ten'];
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  service: string;
-}
-
-/** What Jaeger or a collector would get over OTLP/HTTP (JSON). */
-async function otlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; server: Server }> {
-  const spans: OtlpSpan[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.url === '/v1/traces') {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-          resourceSpans: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> }; scopeSpans: Array<{ spans: Omit<OtlpSpan, 'service'>[] }> }>;
-        };
-        for (const rs of body.resourceSpans) {
-          const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
-          for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, parentSpanId: s.parentSpanId || undefined, service } as OtlpSpan);
-        }
-      }
-      res.setHeader('content-type', 'application/json');
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, server };
-}
-
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
@@ -102,8 +67,8 @@ afterEach(() => {
 
 /** Produces 1..10 with `ssdk produce` (the end too) into two operators; the spans and the headers of the sink's messages. */
 async function tracedRun(propagators: string | undefined): Promise<{ spans: OtlpSpan[]; sinkHeaders: Array<Record<string, string> | undefined>; produceErr: string }> {
-  const receiver = await otlpReceiver();
-  cleanups.push(() => new Promise<void>((r) => receiver.server.close(() => r())));
+  const receiver = await startOtlpReceiver();
+  cleanups.push(() => receiver.close());
   // The standard environment, as the operators of a compose stack and the producer on the host have it.
   process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = receiver.url;
   delete process.env['OTEL_SERVICE_NAME'];

@@ -3,14 +3,12 @@
  * `runOperator` with its own `service.name`, over NATS JetStream and PostgreSQL. A small OTLP/HTTP
  * receiver in the test collects the spans; the operators' Prometheus endpoints are scraped.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecordFrames, readUtf8 } from '@ssdk/records';
 import { operatorStatsOf, parsePrometheusText } from '@ssdk/telemetry';
-import { testNats, testPostgres, writeServicesFile } from '@ssdk/testing';
+import { freePort, startOtlpReceiver, testNats, testPostgres, writeServicesFile, type OtlpSpan } from '@ssdk/testing';
 import { natsBusOf } from './dataflow.testkit.ts';
 import { ensurePlanTopics, runOperator } from './operator.ts';
 import { logTopicOf, type LogLine } from './observer.ts';
@@ -61,52 +59,10 @@ services:
 `;
 const OPERATORS = ['calc.is-even', 'calc.times-ten', 'calc.plus-one'];
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  startTimeUnixNano: string;
-  attributes: Array<{ key: string; value: { intValue?: string | number; stringValue?: string; boolValue?: boolean } }>;
-  service: string;
-}
-
-/** An OTLP/HTTP JSON receiver: what Jaeger or a collector would get. */
-async function otlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; server: Server }> {
-  const spans: OtlpSpan[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.url === '/v1/traces' && req.headers['content-type']?.includes('json')) {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-          resourceSpans: Array<{ resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: Array<{ spans: Omit<OtlpSpan, 'service'>[] }> }>;
-        };
-        for (const rs of body.resourceSpans) {
-          const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
-          for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, service });
-        }
-      }
-      res.setHeader('content-type', 'application/json');
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, server };
-}
-
 function attr(span: OtlpSpan, key: string): unknown {
   const v = span.attributes.find((a) => a.key === key)?.value;
   if (!v) return undefined;
   return v.intValue !== undefined ? Number(v.intValue) : (v.stringValue ?? v.boolValue);
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -164,8 +120,8 @@ async function setup(partitions: number) {
 
 describe('telemetry of operator services (NATS JetStream + PostgreSQL)', () => {
   it('telemetry - one trace holds a batch from every operator service, in order, with its record counts', async () => {
-    const receiver = await otlpReceiver();
-    cleanups.push(() => new Promise<void>((r) => receiver.server.close(() => r())));
+    const receiver = await startOtlpReceiver();
+    cleanups.push(() => receiver.close());
     const { produce, start, logLines } = await setup(1);
     const abort = new AbortController();
     cleanups.push(async () => abort.abort());
@@ -225,7 +181,8 @@ describe('telemetry of operator services (NATS JetStream + PostgreSQL)', () => {
     const deadline = Date.now() + 60_000;
     for (;;) {
       const got = await Promise.all(OPERATORS.map(async (op) => (await scrape(op).catch(() => undefined))?.stats));
-      if (got.every((s, i) => s && s.recordsIn === expected[OPERATORS[i]!]![0] && s.recordsOut === expected[OPERATORS[i]!]![1])) break;
+      // Lag 0 too: records are counted in before their batch commits, and the commits are compared below.
+      if (got.every((s, i) => s && s.recordsIn === expected[OPERATORS[i]!]![0] && s.recordsOut === expected[OPERATORS[i]!]![1] && s.lag === 0)) break;
       if (Date.now() > deadline) throw new Error(`the counters did not reach the records produced: ${JSON.stringify(got)}`);
       await new Promise((r) => setTimeout(r, 200));
     }

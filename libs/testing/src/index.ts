@@ -43,5 +43,6 @@ export { freePort, PrivateNatsServer } from './private-nats.ts';
 export { TcpProxy } from './tcp-proxy.ts';
 export { CTX_SQL_SERVICES, ctxHttpServices } from './dataflows.ts';
 export { writeServicesFile } from './services-file.ts';
+export { startOtlpReceiver, type OtlpAttribute, type OtlpReceiver, type OtlpSpan } from './otlp-receiver.ts';
 export { until } from './wait.ts';
 export { runEntryPoint, type EntryPointResult } from './entry-point.ts';
