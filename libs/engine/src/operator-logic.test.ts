@@ -42,6 +42,8 @@ describe('engine - operator logic', () => {
             value: job({
               run: (_e, inputs) => (calls.push(`in section run ${inputs.length}`), { outputs: [], failures: [] }),
               flush: (_e, window) => (calls.push(`in section flush ${window.start}`), { output: { key: null, value: window.start, timestamp: window.end - 1 } }),
+              beforeLines: (f) => f(),
+              limitUsed: () => 0,
             }),
           };
         };

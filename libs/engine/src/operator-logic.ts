@@ -51,6 +51,41 @@ export interface ChainExecutor {
 export interface SectionCalls {
   run(executor: ChainExecutor, inputs: readonly ChainInput[], options?: { discardOutputs?: boolean }): ChainResult;
   flush(executor: ChainExecutor, window: WindowBounds): { output?: EngineRecord; failure?: ChainFailure };
+  /** `f` runs once the section stands, before the `ctx.log` lines made after this call are told: where they come from. */
+  beforeLines(f: () => void): void;
+  /** How much of the section's time limit its job has used so far (1: all of it). */
+  limitUsed(): number;
+}
+
+/**
+ * A section that takes several input messages stops taking more once its job has used this
+ * share of the limit: the next messages go in a section of their own, so work that is merely
+ * long (many messages, each well within the limit) never runs past a limit and twice.
+ */
+const SECTION_SHARE = 0.5;
+
+/** An input message for `processMany`: its records, where it came from, the clock when it was read. */
+export interface MessageIn {
+  records: readonly EngineRecord[];
+  channel: string;
+  now: number;
+}
+
+/**
+ * What the host loop does while `processMany` runs its messages: synchronously, inside the
+ * section (which may run more than once: each call with the same `i` replaces the last).
+ */
+export interface ManyHost {
+  /** Message `i` is about to run (the loop marks where its state changes start, to take them back alone). */
+  starting(i: number): void;
+  /** Once the section stands, before the `ctx.log` lines of message `i` are told. */
+  logging(i: number): void;
+  /**
+   * Message `i` ran, its records given these times (a unit with a timestamp step): whether the
+   * messages after it must wait until the loop has taken it in (its event-time progress would
+   * change what the logic does with them).
+   */
+  waits(i: number, times: OperatorEffects['times']): boolean;
 }
 
 /**
@@ -67,6 +102,14 @@ const oneByOne: SectionRunner = async () => undefined;
 export interface OperatorLogic {
   readonly kind: 'chain' | 'window' | 'session' | 'join' | 'passthrough';
   process(records: readonly EngineRecord[], channel: string, now: number): Promise<OperatorEffects>;
+  /**
+   * `process` for several messages in a row as one call (native functions: under one time
+   * limit, so one watchdog thread and one promise watch for them all, not one per message):
+   * the effects of the first messages in order, at least the first's (the rest to be given
+   * again), or undefined when each message must go through `process` (sandboxed functions, a
+   * section past its limit, functions that leave promises behind). Absent: always `process`.
+   */
+  processMany?(messages: readonly MessageIn[], host: ManyHost): Promise<OperatorEffects[] | undefined>;
   /** The clock moved and nothing arrived (idleness may close windows). */
   tick(now: number): Promise<OperatorEffects>;
   /** Every input has ended: flush what is left. */
@@ -120,11 +163,32 @@ export function passthroughLogic(): OperatorLogic {
 
 /** `assignsTime`: the chain has a timestamp step, so its effects report the times it gave. */
 export function chainLogic(chain: ChainExecutor, state: MemoryState, assignsTime = false): OperatorLogic {
+  const runSection = chain.section ?? oneByOne;
+  const effectsOf = (records: readonly EngineRecord[], r: ChainResult): OperatorEffects => ({
+    ...none(),
+    outputs: r.outputs,
+    failures: r.failures,
+    ...(assignsTime ? { times: timesOf(records, r.outputs) } : {}),
+  });
   return operatorLogic({
     kind: 'chain',
     async process(records) {
-      const r = await chain.run(records, state);
-      return { ...none(), outputs: r.outputs, failures: r.failures, ...(assignsTime ? { times: timesOf(records, r.outputs) } : {}) };
+      return effectsOf(records, await chain.run(records, state));
+    },
+    async processMany(messages, host) {
+      const section = await runSection([chain], state, (calls) => {
+        const all: OperatorEffects[] = [];
+        for (let i = 0; i < messages.length; i++) {
+          host.starting(i);
+          calls.beforeLines(() => host.logging(i));
+          const { records } = messages[i]!;
+          const effects = effectsOf(records, calls.run(chain, records));
+          all.push(effects);
+          if (host.waits(i, effects.times) || calls.limitUsed() >= SECTION_SHARE) break;
+        }
+        return all;
+      });
+      return section?.value;
     },
   });
 }
@@ -264,6 +328,52 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
         late: assigned.late,
         ...(opts.assignsTime && before ? { times: timesOf(records, before.outputs) } : {}),
       };
+    },
+    async processMany(messages, host) {
+      // As `process`, message after message in one section: each sees the watermark and the
+      // open windows the one before left. A window closes (its state dropped, `close`) once the
+      // section stands; no later message can reach it meanwhile, since the watermark passed its
+      // end and a record for it is late.
+      const section = await runSection([opts.pre, body], state, (calls) => {
+        let watermark = wm;
+        const stillOpen = new Map(open);
+        const fresh = new Map<number, WindowBounds>();
+        const all: Array<{ before: ChainResult | undefined; assigned: ReturnType<typeof assignWindows>; r: ChainResult; due: WindowBounds[]; flushed: FlushResult[] }> = [];
+        for (let i = 0; i < messages.length; i++) {
+          host.starting(i);
+          calls.beforeLines(() => host.logging(i));
+          const { records, channel, now } = messages[i]!;
+          const before = opts.pre ? calls.run(opts.pre, records) : undefined;
+          const assigned = assignWindows(before ? before.outputs : records, channel, now, config, watermark);
+          watermark = assigned.state;
+          const known = fresh.size;
+          intern(assigned.inputs, fresh);
+          // The windows this message opened: the last ones in `fresh` (a Map keeps its order).
+          let n = 0;
+          if (fresh.size > known) for (const w of fresh.values()) if (n++ >= known) stillOpen.set(key(w), w);
+          const r = calls.run(body, assigned.inputs, { discardOutputs: true });
+          const due = windowsToFlush([...stillOpen.values()], watermark);
+          for (const w of due) stillOpen.delete(key(w));
+          all.push({ before, assigned, r, due, flushed: opts.hasFlush ? due.map((w) => calls.flush(body, w)) : [] });
+          if (host.waits(i, opts.assignsTime && before ? timesOf(records, before.outputs) : undefined) || calls.limitUsed() >= SECTION_SHARE) break;
+        }
+        return { all, fresh };
+      });
+      if (!section) return undefined;
+      opened(section.value.fresh);
+      return section.value.all.map(({ before, assigned, r, due, flushed }, i) => {
+        wm = assigned.state;
+        const closed = none();
+        close(due, flushed, closed);
+        const { records } = messages[i]!;
+        return {
+          outputs: [],
+          flushes: closed.flushes,
+          failures: [...(before?.failures ?? []), ...r.failures, ...closed.failures],
+          late: assigned.late,
+          ...(opts.assignsTime && before ? { times: timesOf(records, before.outputs) } : {}),
+        };
+      });
     },
     bound(channel, bound, now) {
       wm = boundChannel(wm, channel, bound, now);

@@ -57,6 +57,44 @@ afterAll(async () => {
 
 const words = (list: string[]): OutRecord[] => list.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }));
 
+// One unit after the shuffle (fused): split a line into words and count each. 'boom' throws in
+// the count after the line's first word was counted and after its own increment: the whole line
+// is one dead letter and neither increment stays.
+const ROLLBACK_SERVICES = `apiVersion: 0.5.0
+meta: {name: rollback, namespace: test, version: 0.1.0}
+types:
+  word: {type: string}
+topics:
+  words: {schema: {value: {type: word}}}
+  kept: {schema: {value: {type: word}}}
+services:
+  count:
+    sources: [{type: topic, id: words}]
+    states:
+      per-word:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: u32}}
+    partition:
+      assign-key:
+        run: |
+          function all(l: string): string {
+            return 'k';
+          }
+      transforms:
+        - operator: flat-map
+          run: |
+            function words(l: string): string[] {
+              return l.split(' ');
+            }
+      update-state:
+        run: |
+          function addUp(w: string, ctx: Ctx): void {
+            ctx.state('per-word').increment(1);
+            if (w === 'boom') throw new Error('boom is not a word');
+          }
+    sinks: [{type: topic, id: kept}]
+`;
+
 describe('runtime - bad records after the function', () => {
   it('runtime - a key the state cannot store and an output no frame holds are dead-lettered with their offsets, in process and on NATS alike', async () => {
     const [inProcess, onNats] = await runOnBothPaths(SERVICES, words(INPUT), cleanups);
@@ -105,45 +143,8 @@ describe('runtime - bad records after the function', () => {
   });
 
   it('runtime - a step that throws after earlier steps of its chain wrote state takes those writes (and its other outputs) back, in process and on NATS alike', async () => {
-    // One unit after the shuffle (fused): split a line into words and count each. 'boom' throws
-    // in the count after the line's first word was counted and after its own increment: the
-    // whole line is one dead letter and neither increment stays.
-    const services = `apiVersion: 0.5.0
-meta: {name: rollback, namespace: test, version: 0.1.0}
-types:
-  word: {type: string}
-topics:
-  words: {schema: {value: {type: word}}}
-  kept: {schema: {value: {type: word}}}
-services:
-  count:
-    sources: [{type: topic, id: words}]
-    states:
-      per-word:
-        type: keyed-state
-        properties: {key: {type: string}, value: {type: u32}}
-    partition:
-      assign-key:
-        run: |
-          function all(l: string): string {
-            return 'k';
-          }
-      transforms:
-        - operator: flat-map
-          run: |
-            function words(l: string): string[] {
-              return l.split(' ');
-            }
-      update-state:
-        run: |
-          function addUp(w: string, ctx: Ctx): void {
-            ctx.state('per-word').increment(1);
-            if (w === 'boom') throw new Error('boom is not a word');
-          }
-    sinks: [{type: topic, id: kept}]
-`;
     const lines = ['a b', 'a boom', 'b', 'a'];
-    const [inProcess, onNats] = await runOnBothPaths(services, words(lines), cleanups, { fuse: true });
+    const [inProcess, onNats] = await runOnBothPaths(ROLLBACK_SERVICES, words(lines), cleanups, { fuse: true });
     for (const r of [inProcess, onNats]) {
       // 'a boom' leaves nothing: not the count of its first word, not its own, not the output 'a'.
       expect(r.state).toEqual({ k: 4 });
@@ -151,6 +152,34 @@ services:
       expect(r.dead.map((d) => [d.reason, d.input.topic, d.input.index])).toEqual([[expect.stringContaining('boom is not a word'), 'words', 1]]);
       // records in = out + dead letters, counted in lines at the unit that splits them
       expect(r.recordsIn).toBe(lines.length);
+    }
+  });
+
+  it('runtime - records read as messages of their own get the verdicts they get in one message: a refused one takes back what it and the messages run with it wrote, in process and on NATS alike', async () => {
+    const [inProcess, onNats] = await runOnBothPaths(SERVICES, words(INPUT), cleanups, {}, { oneRecordPerMessage: true });
+    for (const r of [inProcess, onNats]) {
+      expect(r.recordsIn).toBe(INPUT.length);
+      expect(r.topics.kept).toEqual(['a', 'b', 'a']);
+      // Each dead letter names its own message ('big' the third of the source's; 'seven' and
+      // 'odd' the second and third the map before the state passed on), in the order read.
+      expect(r.dead.map((d) => [d.reason, d.input.topic, d.input.seq, d.input.index])).toEqual([
+        [expect.stringMatching(/^count\.grow produced a record of \d+ bytes/), 'words', 3, 0],
+        [expect.stringMatching(/has string keys, got the number 7/), 'count.shout.out', 2, 0],
+        [expect.stringMatching(/^count\.add-up returned a value that does not fit topic `kept`/), 'count.shout.out', 3, 0],
+      ]);
+      expect(r.state).toEqual({ a: 2, b: 1 });
+    }
+    // Fewer guarded calls than messages: one by one, the first unit alone made one per message.
+    expect(inProcess.guardedCalls).toBeLessThan(INPUT.length);
+
+    // 'a boom', the second of four messages run together, is taken back with what the two after
+    // it wrote: they run again after it, from the state it found.
+    const lines = ['a b', 'a boom', 'b', 'a'];
+    const rolledBack = await runOnBothPaths(ROLLBACK_SERVICES, words(lines), cleanups, { fuse: true }, { oneRecordPerMessage: true });
+    for (const r of rolledBack) {
+      expect(r.state).toEqual({ k: 4 });
+      expect(r.topics.kept).toEqual(['a', 'b', 'b', 'a']);
+      expect(r.dead.map((d) => [d.reason, d.input.topic, d.input.seq, d.input.index])).toEqual([[expect.stringContaining('boom is not a word'), 'words', 2, 0]]);
     }
   });
 });

@@ -16,6 +16,7 @@ import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { decodeLoose } from './embedded.ts';
 import { sourceFunctions } from './functions.ts';
 import { UnitMetrics } from './metrics.ts';
+import { guardForBenchmarks } from './native-executor.ts';
 import { nativeTopology, type OperatorOptions } from './operator.ts';
 import type { PlanFunctions, RuntimeTopic, Topology } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
@@ -108,17 +109,26 @@ export interface UnitsRun {
   /** Records the first unit read. */
   recordsIn: number;
   checkpoints: CheckpointStore;
+  /** Calls the units made under a native time limit (`guardForBenchmarks.calls`). */
+  guardedCalls: number;
+}
+
+export interface RunToEndOptions {
+  /** Each record a message of its own (a unit then reads several and runs them together); else all in one. */
+  oneRecordPerMessage?: boolean;
 }
 
 /**
  * Publishes `records` and the end to partition 0 of topic `source`, then runs every unit of the
  * one-partition `topology` to the end of its input, in order, each from the start of its input.
  */
-export async function runUnitsToEnd(topology: Topology, bus: Bus, records: OutRecord[], source = 'words'): Promise<UnitsRun> {
+export async function runUnitsToEnd(topology: Topology, bus: Bus, records: OutRecord[], source = 'words', o: RunToEndOptions = {}): Promise<UnitsRun> {
   for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
-  await bus.publish(topology.topics.get(source)!.name, 0, [{ data: encodeRecords(records) }, { data: encodeFrame({ kind: 'end' }) }]);
+  const messages = o.oneRecordPerMessage ? records.map((r) => ({ data: encodeRecords([r]) })) : [{ data: encodeRecords(records) }];
+  await bus.publish(topology.topics.get(source)!.name, 0, [...messages, { data: encodeFrame({ kind: 'end' }) }]);
   const checkpoints = memoryCheckpointStore();
   const metrics = topology.units.map((u) => new UnitMetrics(u.id));
+  const calls = guardForBenchmarks.calls;
   for (const [i, unit] of topology.units.entries()) {
     await runUnitTask({ unit, bus, checkpoints, metrics: metrics[i]!, resumeOffsets: false, signal: new AbortController().signal });
   }
@@ -137,6 +147,7 @@ export async function runUnitsToEnd(topology: Topology, bus: Bus, records: OutRe
     state: owner ? Object.fromEntries(state.entries(owner.plan.states.find((s) => s.access === 'read-write')!.name)) : {},
     recordsIn: metrics[0]!.snapshot().recordsIn,
     checkpoints,
+    guardedCalls: guardForBenchmarks.calls - calls,
   };
 }
 
@@ -145,11 +156,11 @@ export async function runUnitsToEnd(topology: Topology, bus: Bus, records: OutRe
  * carried in process (the embedded runtime), then frames on the test's NATS server under a prefix
  * of its own (operator services). `cleanups` deletes the streams.
  */
-export async function runOnBothPaths(text: string, records: OutRecord[], cleanups: Cleanups, options: PlanOptions = {}): Promise<[inProcess: UnitsRun, onNats: UnitsRun]> {
-  const inProcess = await runUnitsToEnd(await nativeTopologyOf(text, options), carryingBus(createMemoryBus()), records);
+export async function runOnBothPaths(text: string, records: OutRecord[], cleanups: Cleanups, options: PlanOptions = {}, run: RunToEndOptions = {}): Promise<[inProcess: UnitsRun, onNats: UnitsRun]> {
+  const inProcess = await runUnitsToEnd(await nativeTopologyOf(text, options), carryingBus(createMemoryBus()), records, 'words', run);
   const nats = await testNats();
   const bus = await natsBusOf(nats, cleanups);
-  const onNats = await runUnitsToEnd(await nativeTopologyOf(text, { ...options, subjectPrefix: nats.prefix }), bus, records);
+  const onNats = await runUnitsToEnd(await nativeTopologyOf(text, { ...options, subjectPrefix: nats.prefix }), bus, records, 'words', run);
   return [inProcess, onNats];
 }
 

@@ -202,8 +202,9 @@ export async function runSection<R>(executors: ReadonlyArray<ChainExecutor | und
     limit,
     natives[0]!.o,
     position,
-    (x) =>
-      job({
+    (x) => {
+      const started = performance.now();
+      return job({
         run(executor, inputs, options) {
           if (inputs.length === 0) return { outputs: [], failures: [] };
           const n = NATIVE.get(executor)!;
@@ -220,7 +221,10 @@ export async function runSection<R>(executors: ReadonlyArray<ChainExecutor | und
             scope.pending = undefined;
           }
         },
-      }),
+        beforeLines: x.beforeLines,
+        limitUsed: () => (performance.now() - started) / limit,
+      });
+    },
     (owner) => {
       if (!owner.made()) return true;
       for (const n of natives) n.leavesPromises = true;
@@ -289,7 +293,14 @@ class QueryPending extends Error {
   override name = 'QueryPending';
 }
 
-type RunOptions = { state: StateAccess; http: HttpAccess; log: NonNullable<ChainOptions['log']>; sql?: SqlAccess };
+type RunOptions = {
+  state: StateAccess;
+  http: HttpAccess;
+  log: NonNullable<ChainOptions['log']>;
+  sql?: SqlAccess;
+  /** `f` runs once the run stands, before the log lines made after this call are told. */
+  beforeLines: (f: () => void) => void;
+};
 
 /**
  * One synchronous run of the functions over a batch (or part of one), under the time limit,
@@ -337,7 +348,8 @@ async function guardedRun<R>(
       return (made[n] = answer);
     };
     const pending = new Map<string, [string, readonly unknown[], PendingWindowState[] | undefined]>();
-    const lines: Array<Parameters<NonNullable<ChainOptions['log']>>> = [];
+    // Log lines, and (a section's) what to do before those that follow: told once the run stands.
+    const lines: Array<Parameters<NonNullable<ChainOptions['log']>> | (() => void)> = [];
     const sql: SqlAccess | undefined = o.sql
       ? (query, params) => {
           // A flush's query sees its window: the same query from another window is another question.
@@ -357,7 +369,9 @@ async function guardedRun<R>(
     const point = unguarded ? keepAll(state) : savepoint(state);
     const owner = unguarded ? NO_PROMISES : watchPromises(position);
     const t0 = performance.now();
-    const done = underLimit(limit, () => run({ state: point.state, http, log: (...args) => void lines.push(args), ...(sql ? { sql } : {}) }));
+    const done = underLimit(limit, () =>
+      run({ state: point.state, http, log: (...args) => void lines.push(args), beforeLines: (f) => void lines.push(f), ...(sql ? { sql } : {}) }),
+    );
     const ms = performance.now() - t0;
     owner.stop();
     if (!done) {
@@ -380,7 +394,12 @@ async function guardedRun<R>(
         return { ok: false };
       }
       point.release();
-      if (o.log) for (const line of lines) o.log(...line);
+      if (o.log) {
+        for (const line of lines) {
+          if (typeof line === 'function') line();
+          else o.log(...line);
+        }
+      }
       return { ok: true, value: done.value, owner, ms: ms - waiting.ms + sqlMs };
     }
     point.rollback();

@@ -85,4 +85,21 @@ describe('runtime - native function limits', () => {
       expect(r.state).toEqual({ a: 2, b: 1 });
     }
   });
+
+  it('runtime - records read as messages of their own, run together under one limit, get the same verdicts, each naming its own message', async () => {
+    const records = INPUT.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }));
+    const [inProcess, onNats] = await runOnBothPaths(SERVICES, records, cleanups, {}, { oneRecordPerMessage: true });
+    for (const r of [inProcess, onNats]) {
+      expect(r.recordsIn).toBe(INPUT.length);
+      expect(r.topics.kept).toEqual(['a', 'b', 'a']);
+      // The messages that made a promise, or held the runaway, were run again one by one: each
+      // verdict names its record's own message.
+      expect(r.dead.map((d) => [d.reason, d.input.topic, d.input.seq, d.input.index])).toEqual([
+        ['unhandled rejection: boom', 'words', 3, 0],
+        ['unhandled rejection: TypeError: fetch failed', 'words', 5, 0],
+        ['timed out after 200 ms (function-timeout)', 'count.by-word.out', 2, 0],
+      ]);
+      expect(r.state).toEqual({ a: 2, b: 1 });
+    }
+  });
 });

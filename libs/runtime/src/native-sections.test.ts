@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sessionLogic, windowLogic, type OperatorEffects, MemoryState, type ChainStep, type EngineRecord, type WindowConfig } from '@ssdk/engine';
+import { chainLogic, sessionLogic, windowLogic, type ManyHost, type OperatorEffects, MemoryState, type ChainStep, type EngineRecord, type WindowConfig } from '@ssdk/engine';
 import { guardForBenchmarks } from './native-executor.ts';
 import { nativeExecutor } from './native-executor.ts';
 
@@ -168,4 +168,74 @@ describe('runtime - native guarded calls per batch', () => {
       ['sb', ['b:1@1000']],
     ]);
   });
+
+  it('runtime - a window unit given several messages at once runs them in one guarded call, each with the effects it gets on its own', async () => {
+    const make = (body = nativeExecutor(steps())) => {
+      const state = new MemoryState();
+      return { state, unit: windowLogic({ config: tumbling, body, windowStates: ['count'], hasFlush: true, state, channels: ['events/0'] }) };
+    };
+    // Four messages of 14 records (0–13 s, 14–27 s, …): the first closes the window at 0, the
+    // second the one at 10 s, the third those at 20 and 30 s, the fourth the one at 40 s.
+    const messages = [0, 14, 28, 42].map((from) => ({ records: batch.slice(from, from + 14), channel: 'events/0', now: 0 }));
+    const alone = make();
+    const one: OperatorEffects[] = [];
+    for (const m of messages) one.push(await alone.unit.process(m.records, m.channel, m.now));
+    const together = make();
+    const many = await counted(() => together.unit.processMany!(messages, host()));
+    expect(many.calls).toBe(1);
+    expect(many.value!.map(results)).toEqual(one.map(results));
+    expect(many.value!.map(results)).toEqual([closedFive.slice(0, 1), closedFive.slice(1, 2), closedFive.slice(2, 4), closedFive.slice(4)]);
+    expect(together.unit.meta()).toEqual(alone.unit.meta());
+    expect(together.unit.takeDroppedWindows()).toEqual(alone.unit.takeDroppedWindows());
+    expect(together.state.openWindows('count')).toEqual(alone.state.openWindows('count'));
+
+    // A record that never returns, in the third message: the call is taken back whole (no window
+    // closed, no count kept), and the messages go one by one, as they would have anyway.
+    const slow = make(nativeExecutor(steps({ record: 'spin' }), { timeoutMs: 150 }));
+    const spun = messages.map((m, i) => (i === 2 ? { ...m, records: m.records.map((r, j) => (j === 3 ? { ...r, value: 'spin' } : r)) } : m));
+    expect(await slow.unit.processMany!(spun, host())).toBeUndefined();
+    expect(slow.unit.meta()).toEqual(make().unit.meta());
+    expect(slow.state.openWindows('count').flatMap((w) => [...slow.state.entries('count', w)])).toEqual([]);
+    expect(slow.unit.takeDroppedWindows()).toEqual([]);
+  });
+
+  it('runtime - a chain unit takes messages into one guarded call until half its limit is used; the rest wait for the next', async () => {
+    const state = new MemoryState();
+    const busy: ChainStep[] = [
+      {
+        id: 's.busy',
+        operator: 'map',
+        fn: (v) => {
+          const t = performance.now();
+          while (performance.now() - t < 150) {
+            /* 150 ms of work, well within the limit alone */
+          }
+          return v;
+        },
+      },
+    ];
+    const unit = chainLogic(nativeExecutor(busy, { timeoutMs: 1_000 }), state);
+    const messages = Array.from({ length: 8 }, (_, i) => ({ records: [rec('k', i)], channel: 'events/0', now: 0 }));
+    const started: number[] = [];
+    const r = await counted(() => unit.processMany!(messages, host({ starting: (i) => started.push(i) })));
+    // 150, 300, 450, 600 ms: past half of 1 000 after the fourth, so four ran and none timed out.
+    expect(r.calls).toBe(1);
+    expect(r.value!.map((e) => e.outputs.map((o) => o.value))).toEqual([[0], [1], [2], [3]]);
+    expect(started).toEqual([0, 1, 2, 3]);
+  });
+
+  it('runtime - ctx.log lines of messages run together are told once the call stands, each after the position of its message', async () => {
+    const told: string[] = [];
+    const logging: ChainStep[] = [{ id: 's.say', operator: 'map', fn: (v, ctx) => ((ctx as { log(...a: unknown[]): void }).log(`saw ${String(v)}`), v) }];
+    const unit = chainLogic(nativeExecutor(logging, { log: (operator, _record, args) => told.push(`${operator}: ${String(args[0])}`) }), new MemoryState());
+    const messages = [[1, 2], [3], [4]].map((values) => ({ records: values.map((v) => rec('k', v)), channel: 'events/0', now: 0 }));
+    const r = await unit.processMany!(messages, host({ logging: (i) => told.push(`message ${i}`) }));
+    expect(r).toHaveLength(3);
+    expect(told).toEqual(['message 0', 's.say: saw 1', 's.say: saw 2', 'message 1', 's.say: saw 3', 'message 2', 's.say: saw 4']);
+  });
 });
+
+/** A host loop that takes no part: no undo marks, no log positions, nothing waits. */
+function host(o: Partial<ManyHost> = {}): ManyHost {
+  return { starting: () => undefined, logging: () => undefined, waits: () => false, ...o };
+}

@@ -23,7 +23,7 @@ import { channelOf } from './channel.ts';
 import type { CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
 import type { RuntimeUnit } from './topology.ts';
-import type { OperatorEffects, OperatorLogic } from '@ssdk/engine';
+import type { ManyHost, MessageIn, OperatorEffects, OperatorLogic } from '@ssdk/engine';
 
 /** What a unit task hands its observer when it starts (again, after a retry). */
 export interface ObservedParts {
@@ -318,6 +318,10 @@ class TracedTask {
         this.batch().fail(err);
         throw err;
       }
+      return account(what, effects, recordsIn, started);
+    };
+    /** Counts what a call of the logic made (started at `started`) into the batch's span. */
+    const account = (what: string, effects: OperatorEffects, recordsIn: number, started: number): OperatorEffects => {
       const produced = effects.outputs.length + effects.flushes.length + effects.failures.length + effects.late.length;
       if (recordsIn === 0 && produced === 0 && !this.span) return effects;
       this.recordsIn += recordsIn;
@@ -335,6 +339,22 @@ class TracedTask {
     return {
       kind: inner.kind,
       process: (records, channel, now) => observe('records', () => inner.process(records, channel, now), records.length),
+      ...(inner.processMany
+        ? {
+            processMany: async (messages: readonly MessageIn[], host: ManyHost) => {
+              const started = epochNow();
+              let all: OperatorEffects[] | undefined;
+              try {
+                all = await inner.processMany!(messages, host);
+              } catch (err) {
+                this.batch().fail(err);
+                throw err;
+              }
+              all?.forEach((effects, i) => account('records', effects, messages[i]!.records.length, started));
+              return all;
+            },
+          }
+        : {}),
       tick: (now) => observe('clock', () => inner.tick(now), 0),
       end: () => observe('end of input', () => inner.end(), 0),
       meta: () => inner.meta(),

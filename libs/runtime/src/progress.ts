@@ -93,6 +93,12 @@ export class ProgressTracker {
     return false;
   }
 
+  /** Whether `observe` of records of `channel`, `retimed` or not, would answer true (without observing them). */
+  rebounds(channel: Channel, retimed: boolean): boolean {
+    const c = this.channels.get(channel);
+    return retimed && c !== undefined && !c.retimed;
+  }
+
   /** A progress frame arrived on `channel`. True when the channel's bound may have moved. */
   receive(channel: Channel, entries: readonly ProgressEntry[]): boolean {
     const c = this.channels.get(channel);
