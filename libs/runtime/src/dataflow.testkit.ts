@@ -164,6 +164,40 @@ export async function runOnBothPaths(text: string, records: OutRecord[], cleanup
   return [inProcess, onNats];
 }
 
+/**
+ * `count` under the dataflow name `name`: the words of topic `words` counted per word (state
+ * `per-word`, one unit when fused) and passed on to topic `counted`; the count throws for the
+ * words in `broken` (a bug a test then fixes), so their records are dead-lettered.
+ */
+export function countWordsServices(name: string, broken: string[] = []): string {
+  return `apiVersion: 0.5.0
+meta: {name: ${name}, namespace: test, version: 0.1.0}
+topics:
+  words: {schema: {value: {type: string}}}
+  counted: {schema: {value: {type: string}}}
+services:
+  count:
+    sources: [{type: topic, id: words}]
+    states:
+      per-word:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: u32}}
+    partition:
+      assign-key:
+        run: |
+          function byWord(w: string): string {
+            return w;
+          }
+      update-state:
+        run: |
+          function addUp(w: string, ctx: Ctx): void {
+            if ((${JSON.stringify(broken)} as string[]).includes(w)) throw new Error('cannot count ' + w);
+            ctx.state('per-word').increment(1);
+          }
+    sinks: [{type: topic, id: counted}]
+`;
+}
+
 /** `bump` under the dataflow name `name`: one map (n + 1) from topic `nums` to topic `out`, both u32. */
 export function bumpServices(name: string): string {
   return `apiVersion: 0.5.0

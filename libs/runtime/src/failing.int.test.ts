@@ -13,37 +13,13 @@ import { encodeFrame, encodeRecords } from '@ssdk/records';
 import { testNats, until } from '@ssdk/testing';
 import { carryingBus } from './carried.ts';
 import { memoryCheckpointStore } from './checkpoint.ts';
-import { nativeTopologyOf, natsBusOf, readTopic, type Cleanups } from './dataflow.testkit.ts';
+import { countWordsServices, nativeTopologyOf, natsBusOf, readTopic, type Cleanups } from './dataflow.testkit.ts';
 import { UnitStepError } from './failing.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
 import type { RuntimeUnit } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
 
-const SERVICES = `apiVersion: 0.5.0
-meta: {name: h1-failing, namespace: test, version: 0.1.0}
-topics:
-  words: {schema: {value: {type: string}}}
-  counted: {schema: {value: {type: string}}}
-services:
-  count:
-    sources: [{type: topic, id: words}]
-    states:
-      per-word:
-        type: keyed-state
-        properties: {key: {type: string}, value: {type: u32}}
-    partition:
-      assign-key:
-        run: |
-          function byWord(w: string): string {
-            return w;
-          }
-      update-state:
-        run: |
-          function addUp(w: string, ctx: Ctx): void {
-            ctx.state('per-word').increment(1);
-          }
-    sinks: [{type: topic, id: counted}]
-`;
+const SERVICES = countWordsServices('h1-failing');
 const WORDS = ['a', 'b', 'a', 'c', 'a'];
 
 const cleanups: Cleanups = [];

@@ -13,7 +13,7 @@ import { encodeRecords } from '@ssdk/records';
 import { testNats, testPostgres, until } from '@ssdk/testing';
 import { carryingBus } from './carried.ts';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
-import { nativeTopologyOf, natsBusOf, planNative, type Cleanups } from './dataflow.testkit.ts';
+import { countWordsServices, nativeTopologyOf, natsBusOf, planNative, type Cleanups } from './dataflow.testkit.ts';
 import { UnitMetrics } from './metrics.ts';
 import { redriveDeadLetters } from './redrive.ts';
 import { startEmbedded } from './embedded.ts';
@@ -22,32 +22,7 @@ import type { Topology } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
 
 /** `broken` throws for the words it names; the fix throws for none. */
-const services = (broken: string[]) => `apiVersion: 0.5.0
-meta: {name: h1-redrive, namespace: test, version: 0.1.0}
-topics:
-  words: {schema: {value: {type: string}}}
-  counted: {schema: {value: {type: string}}}
-services:
-  count:
-    sources: [{type: topic, id: words}]
-    states:
-      per-word:
-        type: keyed-state
-        properties: {key: {type: string}, value: {type: u32}}
-    partition:
-      assign-key:
-        run: |
-          function byWord(w: string): string {
-            return w;
-          }
-      update-state:
-        run: |
-          function addUp(w: string, ctx: Ctx): void {
-            if (${JSON.stringify(broken)}.includes(w)) throw new Error('cannot count ' + w);
-            ctx.state('per-word').increment(1);
-          }
-    sinks: [{type: topic, id: counted}]
-`;
+const services = (broken: string[]) => countWordsServices('h1-redrive', broken);
 
 const cleanups: Cleanups = [];
 afterAll(async () => {
