@@ -290,18 +290,21 @@ function runFrom(
  * A record a step made. One class (one shape) for every record the chain creates, so the last
  * step's record can become the output as it is instead of being copied again per record.
  */
-class Derived implements ChainOutput {
+class Derived implements ChainOutput, ChainInput {
   key: Key | null;
   value: unknown;
   timestamp: number;
   headers: Record<string, string> | undefined;
   input: number;
+  /** Set by the window operator when the record goes on to a window's steps as it is (`assignWindows`). */
+  window: WindowBounds | undefined;
   constructor(key: Key | null, value: unknown, timestamp: number, headers: Record<string, string> | undefined, input: number) {
     this.key = key;
     this.value = value;
     this.timestamp = timestamp;
     this.headers = headers;
     this.input = input;
+    this.window = undefined;
   }
 }
 

@@ -292,7 +292,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
       // flushes of the windows it closes. The unit's own progress changes once the call stands.
       const section = await runSection([opts.pre, body], state, (calls) => {
         const before = opts.pre ? calls.run(opts.pre, records) : undefined;
-        const assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm);
+        const assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm, before !== undefined);
         const fresh = new Map<number, WindowBounds>();
         intern(assigned.inputs, fresh);
         const r = calls.run(body, assigned.inputs, { discardOutputs: true });
@@ -311,7 +311,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
       } else {
         // Call by call, each under its own limit (a batch past it is halved to its slow record).
         before = opts.pre ? await opts.pre.run(records, state) : undefined;
-        assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm);
+        assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm, before !== undefined);
         wm = assigned.state;
         const fresh = new Map<number, WindowBounds>();
         intern(assigned.inputs, fresh);

@@ -62,6 +62,23 @@ describe('engine - window operator', () => {
     expect(r.late).toEqual([]);
   });
 
+  it('engine - owned records go to their first open window as they are; the caller\'s records are copied', () => {
+    const sliding: WindowConfig = { assigner: { kind: 'sliding', durationMs: 60_000, slideMs: 20_000 }, watermark: { gracePeriodMs: 0 } };
+    const records = [rec(70_000), rec(45_000)];
+    const owned = assignWindows(records, 'p0', 0, sliding, initialWindowState(), true);
+    // The same windows and order as copies would give.
+    const theirs = [rec(70_000), rec(45_000)];
+    const copied = assignWindows(theirs, 'p0', 0, sliding, initialWindowState());
+    expect(owned.inputs.map((i) => [i.timestamp, i.window?.start])).toEqual(copied.inputs.map((i) => [i.timestamp, i.window?.start]));
+    // 45000's first open window is [20000,80000): the record itself, its window set; [40000,100000) gets a copy.
+    const of45 = owned.inputs.filter((i) => i.timestamp === 45_000);
+    expect(of45[0]).toBe(records[1]);
+    expect(of45[1]).not.toBe(records[1]);
+    expect(records[1]).toMatchObject({ window: { start: 20_000, end: 80_000 } });
+    expect(copied.inputs.some((i) => theirs.includes(i as (typeof theirs)[number]))).toBe(false);
+    expect(theirs[1]).not.toHaveProperty('window');
+  });
+
   it('engine - windows flush oldest first once the watermark passes their end; end of input flushes all', () => {
     const open = [{ start: 20_000, end: 30_000 }, { start: 0, end: 10_000 }, { start: 10_000, end: 20_000 }];
     const state = assignWindows([rec(22_500)], 'p0', 0, tumbling10, initialWindowState()).state; // watermark 20500

@@ -35,8 +35,13 @@ export function initialWindowState(): WatermarkState {
  * Splits a batch from one channel into window inputs and late records, advancing the watermark
  * after every record. Same result as folding `observe` + `advance` record by record, computed
  * on one working copy per batch (this runs for every record of a window operator).
+ *
+ * `owned`: the records are the caller's to change (what the unit's steps before the window
+ * made, no one else holds them): each becomes the input of its first window as it is, its
+ * `window` set, instead of being copied into one — a copy per record (and one more box for its
+ * timestamp) that every record of a tumbling window paid.
  */
-export function assignWindows(records: readonly EngineRecord[], channel: string, now: number, config: WindowConfig, state: WatermarkState): AssignResult {
+export function assignWindows(records: readonly EngineRecord[], channel: string, now: number, config: WindowConfig, state: WatermarkState, owned = false): AssignResult {
   const inputs: ChainInput[] = [];
   const late: LateRecord[] = [];
   if (records.length === 0) return { inputs, late, state };
@@ -70,7 +75,7 @@ export function assignWindows(records: readonly EngineRecord[], channel: string,
       // One window per record; consecutive records mostly share it.
       if (!cached || t < cached.start || t >= cached.end) cached = windowsOf(t, tumbling)[0]!;
       if (isWindowClosed(cached, wm)) late.push({ record, reason: lateReason(t, wm, config) });
-      else inputs.push(new WindowInput(record, cached));
+      else inputs.push(owned ? inWindow(record, cached) : new WindowInput(record, cached));
     } else {
       if (t < from || t >= until) {
         list = windowsOf(t, config.assigner);
@@ -79,7 +84,7 @@ export function assignWindows(records: readonly EngineRecord[], channel: string,
       let open = 0;
       for (const window of list) {
         if (isWindowClosed(window, wm)) continue;
-        inputs.push(new WindowInput(record, window));
+        inputs.push(owned && open === 0 ? inWindow(record, window) : new WindowInput(record, window));
         open++;
       }
       if (open === 0) late.push({ record, reason: lateReason(t, wm, config) });
@@ -92,6 +97,12 @@ export function assignWindows(records: readonly EngineRecord[], channel: string,
   }
   const channels = { ...state.channels, [channel]: bound === undefined ? { maxEventTime: max, lastActivity: now } : { maxEventTime: max, lastActivity: now, bound } };
   return { inputs, late, state: { ...state, channels, watermark: wm, lastActivity: Math.max(state.lastActivity, now) } };
+}
+
+/** An owned record as the input of `window`'s steps, as it is. */
+function inWindow(record: EngineRecord, window: WindowBounds): ChainInput {
+  (record as ChainInput).window = window;
+  return record;
 }
 
 /** A record as a window's steps see it: the record's fields and the window it counts for. */
