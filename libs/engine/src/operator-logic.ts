@@ -344,7 +344,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
           calls.beforeLines(() => host.logging(i));
           const { records, channel, now } = messages[i]!;
           const before = opts.pre ? calls.run(opts.pre, records) : undefined;
-          const assigned = assignWindows(before ? before.outputs : records, channel, now, config, watermark);
+          const assigned = assignWindows(before ? before.outputs : records, channel, now, config, watermark, before !== undefined);
           watermark = assigned.state;
           const known = fresh.size;
           intern(assigned.inputs, fresh);
