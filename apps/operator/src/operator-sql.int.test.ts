@@ -3,14 +3,14 @@
  * unit committed to PostgreSQL with a SQL query (read-only, over the dataflow's state schema),
  * and a function that tries to write through it has its record dead-lettered with the reason.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecordFrames, readUtf8 } from '@ssdk/records';
-import { CTX_SQL_SERVICES, testNats, testPostgres } from '@ssdk/testing';
+import { CTX_SQL_SERVICES, testNats, testPostgres, writeServicesFile } from '@ssdk/testing';
 import { ensurePlanTopics, runOperator } from './index.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -20,9 +20,7 @@ afterAll(async () => {
 
 describe('operator ctx.sql', () => {
   it('operator - a sandboxed flush ranks committed PostgreSQL state with SQL; a write is dead-lettered with the reason', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ssdk-operator-sql-'));
-    const file = join(dir, 'services.yaml');
-    await writeFile(file, CTX_SQL_SERVICES);
+    const { dir, file } = await writeServicesFile(CTX_SQL_SERVICES);
     const nats = await testNats();
     const pg = await testPostgres();
     const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });

@@ -4,13 +4,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createNatsBus } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecordFrames, readUtf8 } from '@ssdk/records';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import { testNats, testPostgres } from '@ssdk/testing';
 import { ensurePlanTopics, runOperator } from './operator.ts';
 import { RefStateReplica } from './ref-states.ts';
+import { natsBusOf } from './dataflow.testkit.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -70,11 +70,8 @@ describe('runtime - ref-states across operator services (NATS JetStream + Postgr
     const nats = await testNats();
     const pg = await testPostgres();
     const partitions = 2;
-    const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-    cleanups.push(async () => {
-      await bus.destroy();
-      await bus.close();
-    }, () => pg.cleanup());
+    cleanups.push(() => pg.cleanup());
+    const bus = await natsBusOf(nats, cleanups);
     const { plan } = await planOrThrow(file, { subjectPrefix: nats.prefix, partitions });
     const topic = (id: string) => plan.topics.find((t) => t.id === id)!;
     await ensurePlanTopics(bus, plan, ['sentences', 'probes', 'word-counts']);
