@@ -4,7 +4,7 @@ import { physicalPlanSchema, type PhysicalPlan } from '../document.ts';
 import { PlanOptionsError } from '../errors.ts';
 import { modelBuilder, t, wordCount } from '../testing.ts';
 import { serviceTopicSubject, userTopicSubject } from './naming.ts';
-import { planDataflow } from './plan.ts';
+import { mayNameState, planDataflow } from './plan.ts';
 
 const s = t.string();
 
@@ -66,16 +66,37 @@ describe('physical plan', () => {
   });
 
   it('plan - state tables, access and ref-state edges', () => {
-    const p = plan(wordCount());
+    const df = wordCount();
+    // summarize reads the ref-state; to-lower's code names no state.
+    const summarize = df.services['word-stats']!.transforms[0]!;
+    summarize.fn.source = { kind: 'inline', lang: 'typescript', code: `function summarize(words: WordCount[], ctx: Ctx): string { return String(ctx.state('counts').get()); }`, codePos: summarize.pos };
+    const p = plan(df);
     expect(p.states).toEqual([
       { name: 'count-per-word', owner: 'word-count', table: 'word_count_count_per_word', keyType: 'string', valueType: 'u32', key: { kind: 'primitive', name: 'string' }, value: { kind: 'primitive', name: 'u32' }, windowed: true },
     ]);
     expect(op(p, 'word-count.increment-count').states).toEqual([{ name: 'count-per-word', table: 'word_count_count_per_word', access: 'read-write' }]);
-    expect(op(p, 'word-count.to-lower').states).toEqual([{ name: 'count-per-word', table: 'word_count_count_per_word', access: 'read' }]);
+    expect(op(p, 'word-count.to-lower').states).toEqual([]);
     expect(op(p, 'word-stats.summarize').states).toEqual([{ name: 'counts', table: 'word_count_count_per_word', access: 'read' }]);
     expect(p.edges.filter((e) => e.kind === 'state-ref')).toEqual([
       { from: { kind: 'operator', id: 'word-count.increment-count' }, to: { kind: 'operator', id: 'word-stats.summarize' }, kind: 'state-ref', state: 'count-per-word' },
     ]);
+  });
+
+  it.each([
+    { code: `function f(bid: Bid, ctx: Ctx): void { ctx.state('counts').increment(); }`, may: true },
+    { code: `function f(bid: Bid, ctx: Ctx): number { return ctx.state("counts").get() ?? 0; }`, may: true },
+    { code: `const COUNTS = 'counts';\nfunction f(bid: Bid, ctx: Ctx): number { return ctx.state(COUNTS).get(); }`, may: true },
+    { code: `function f(bid: Bid, ctx: Ctx): number { return ctx.state(bid.kind).get(); }`, may: true },
+    { code: `function f(bid: Bid, ctx: Ctx): number { return ctx.state(\`count${'s'}\`).get(); }`, may: true },
+    { code: `import { tally } from 'tally';\nfunction f(bid: Bid, ctx: Ctx): number { return tally(ctx); }`, may: true },
+    { code: `fn f(bid: Bid, ctx: &Ctx) -> u64 { ctx.state("counts").get() }`, may: true },
+    { code: `function f(bid: Bid): Bid { return { ...bid, price: bid.price * 0.908 }; }`, may: false },
+    { code: `function f(bid: Bid, ctx: Ctx): number { return ctx.window().start; }`, may: false },
+    { code: undefined, may: true },
+  ])('plan - a step may name state `counts`: $may for $code', ({ code, may }) => {
+    const refPos = { file: 'services.yaml', line: 1, col: 1 };
+    const source = code === undefined ? ({ kind: 'uses', ref: 'tally', refPos } as const) : ({ kind: 'inline', lang: 'typescript', code, codePos: refPos } as const);
+    expect(mayNameState(source, 'counts')).toBe(may);
   });
 
   it('plan - topics: user kinds, internal, dead-letter and late-events, with subjects', () => {

@@ -2,7 +2,7 @@
  * `planDataflow`: from a checked dataflow to the physical plan document — operator units,
  * the topics between them with their subjects, edges, state tables — and its hash.
  */
-import type { Converter, Dataflow, Diagnostic, JoinSpec, StateDecl, Step, Topic, TypeRef, WindowSpec } from '@ssdk/spec';
+import type { Converter, Dataflow, Diagnostic, FunctionSource, JoinSpec, StateDecl, Step, Topic, TypeRef, WindowSpec } from '@ssdk/spec';
 import { checkDataflow } from '../check.ts';
 import { hasErrors } from '../diagnostics.ts';
 import {
@@ -29,6 +29,19 @@ import { resolveType, typeToString } from '../type-system.ts';
 import { serviceTopicSubject, tableNamer, userTopicSubject } from './naming.ts';
 import { toPlanType } from './types.ts';
 import { buildUnits, type Unit, type UnitSource } from './units.ts';
+
+/**
+ * Whether a step's code may name state `name` in `ctx.state()`: its text holds the name; or a
+ * `state(` call whose argument is not a string literal (a name made at run time); or the text is
+ * not all the planner can read (a component or a module it does not have, code that imports
+ * other code, which may be handed `ctx`). Text, not a parse: a false "may" costs a replica, a
+ * false "may not" a function's `unknown state` failure, so every doubt says "may".
+ */
+export function mayNameState(source: FunctionSource, name: string): boolean {
+  const code = source.code;
+  if (code === undefined) return true;
+  return code.includes(name) || /\bstate\s*\(\s*[^'"\s]/.test(code) || /\bimport\b|\brequire\s*\(|\buse\s+\w|\bmod\s+\w/.test(code);
+}
 
 export interface PlanResult {
   /** Present when the dataflow has no errors. */
@@ -271,16 +284,21 @@ class PlanBuilder {
   }
 
   /**
-   * Every step of a service may read its states (`ctx.state(name).get()`, `lookup`); the unit
-   * holding `update-state` writes them, and so does the flush, which drops a closed window.
+   * The unit holding `update-state` writes its service's states, and so does the flush, which
+   * drops a closed window. Any other unit reads the states its steps' code may name
+   * (`ctx.state(name).get()`, `lookup`): a state it reads is one a distributed operator keeps a
+   * replica of, polling the owner's table (ref-states.ts) — a cost with nothing to show for it
+   * in a unit whose functions never name the state (q5's filter, key and sink steps re-read the
+   * window counts four times a second).
    */
   private stateAccess(decls: readonly StateDecl[], u: Unit): PlanOperator['states'] {
     const writes = u.sites.some((s) => s.step.operator === 'update-state' || s.step.operator === 'flush');
-    return decls.map((d) =>
-      d.kind === 'owned'
-        ? { name: d.name, table: this.tables.get(stateKey(u.service, d.name)) ?? '', access: writes ? 'read-write' : 'read' }
-        : { name: d.name, table: this.tables.get(stateKey(d.fromService, d.fromState)) ?? '', access: 'read' },
-    );
+    return decls.flatMap((d): PlanOperator['states'] => {
+      if (d.kind === 'owned' && writes) return [{ name: d.name, table: this.tables.get(stateKey(u.service, d.name)) ?? '', access: 'read-write' }];
+      if (!u.sites.some((s) => mayNameState(s.step.fn.source, d.name))) return [];
+      const table = d.kind === 'owned' ? this.tables.get(stateKey(u.service, d.name)) : this.tables.get(stateKey(d.fromService, d.fromState));
+      return [{ name: d.name, table: table ?? '', access: 'read' }];
+    });
   }
 
   private streamAfter(u: Unit): StreamType {
