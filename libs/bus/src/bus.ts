@@ -20,6 +20,15 @@ export interface TopicConfig {
    * `<subjectPrefix>.topic.<name>.{partition}`. The in-memory adapter has no subjects.
    */
   subject?: string;
+  /**
+   * What a partition keeps: `all` (the default) every message, for readers still to come;
+   * `interest` only what a reader has not acked yet — a message every reader opened on the
+   * partition has acked is gone, and a reader opened later starts after it (JetStream's interest
+   * retention). The in-memory adapter honours it (an embedded run's internal topics, read only
+   * by their units, would otherwise hold every record of the run); the NATS adapter keeps its
+   * streams' own retention.
+   */
+  retention?: 'all' | 'interest';
 }
 
 export interface PublishMessage {

@@ -36,4 +36,36 @@ describe('bus - memory adapter', () => {
     // Created in the same millisecond, still told apart.
     expect((await b.streamIdentity('t')).created).not.toBe(first.created);
   });
+
+  it('bus - an interest topic keeps a message until every reader opened on its partition has acked it', async () => {
+    const bus = createMemoryBus();
+    const texts = (ms: Array<{ data: Uint8Array }>) => ms.map((m) => new TextDecoder().decode(m.data));
+    await bus.ensureTopic({ name: 'kept', partitions: 1 });
+    await bus.ensureTopic({ name: 'read', partitions: 1, retention: 'interest' });
+    for (const t of ['kept', 'read']) await bus.publish(t, 0, ['a', 'b', 'c'].map((x) => ({ data: bytes(x) })));
+    const fast = bus.read('read', 0);
+    const slow = bus.read('read', 0);
+    await fast.fetch(10, 0);
+    await slow.fetch(10, 0);
+    await fast.ack(3);
+    // `slow` has acked nothing yet: every message is still there.
+    const first = bus.read('read', 0);
+    expect(texts(await first.fetch(10, 0))).toEqual(['a', 'b', 'c']);
+    await first.ack(3);
+    // Acked by all three up to 'b' (a closed reader counts with what it acked): 'c' alone is kept,
+    // a reader opened now starts there, and sequences do not move.
+    await slow.ack(2);
+    await slow.close();
+    const late = await bus.read('read', 0).fetch(10, 0);
+    expect(late.map((m) => m.seq)).toEqual([3]);
+    expect(texts(late)).toEqual(['c']);
+    expect(await bus.lastSeq('read', 0)).toBe(3);
+    await bus.publish('read', 0, [{ data: bytes('d') }]);
+    expect((await fast.fetch(10, 0)).map((m) => m.seq)).toEqual([4]);
+    // A topic with the default retention keeps everything, whatever its readers acked.
+    const k = bus.read('kept', 0);
+    await k.fetch(10, 0);
+    await k.ack(3);
+    expect(texts(await bus.read('kept', 0).fetch(10, 0))).toEqual(['a', 'b', 'c']);
+  });
 });

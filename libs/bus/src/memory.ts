@@ -15,8 +15,17 @@ export interface MemoryBusOptions {
 }
 
 interface Partition {
-  messages: BusMessage[];
+  /** Message `seq` at index seq - 1; a message an `interest` topic no longer keeps is undefined. */
+  messages: Array<BusMessage | undefined>;
   waiters: Array<() => void>;
+  /**
+   * An `interest` topic's readers and the last sequence each acked (a closed reader's too: one
+   * that comes back from its committed offset finds what it had not acked). Undefined: every
+   * message is kept.
+   */
+  acked?: Map<object, number>;
+  /** Messages up to this sequence are gone (an `interest` topic). */
+  forgotten: number;
 }
 
 interface Topic {
@@ -46,7 +55,8 @@ class MemoryBus implements Bus {
   async ensureTopic(config: TopicConfig): Promise<TopicConfig> {
     const existing = this.topics.get(config.name);
     if (existing) return existing.config;
-    const partitions = Array.from({ length: config.partitions }, (): Partition => ({ messages: [], waiters: [] }));
+    const interest = config.retention === 'interest';
+    const partitions = Array.from({ length: config.partitions }, (): Partition => ({ messages: [], waiters: [], forgotten: 0, ...(interest ? { acked: new Map() } : {}) }));
     this.topics.set(config.name, { config: { ...config }, created: `${new Date(this.now()).toISOString()} memory ${randomUUID()}`, partitions, seen: new Map() });
     return config;
   }
@@ -81,9 +91,12 @@ class MemoryBus implements Bus {
 
   read(topic: string, partition: number, options: { afterSeq?: number } = {}): PartitionReader {
     const p = this.mustPartition(this.mustTopic(topic), partition);
-    let next = (options.afterSeq ?? 0) + 1;
+    // What an `interest` topic no longer keeps was acked by every reader before this one came.
+    let next = Math.max(options.afterSeq ?? 0, p.forgotten) + 1;
     let open = true;
     const isClosed = () => this.closed;
+    const reader = {};
+    p.acked?.set(reader, next - 1);
     return {
       async fetch(max: number, waitMs: number): Promise<BusMessage[]> {
         if (open && !isClosed() && p.messages.length < next && waitMs > 0) {
@@ -99,12 +112,19 @@ class MemoryBus implements Bus {
           });
         }
         if (!open) return [];
-        const out = p.messages.slice(next - 1, next - 1 + max);
+        const out = p.messages.slice(next - 1, next - 1 + max) as BusMessage[];
         next += out.length;
         return out;
       },
-      async ack(): Promise<void> {
-        // Memory holds everything until the process ends; the committed sequence is what counts.
+      async ack(seq: number): Promise<void> {
+        // A topic that keeps every message holds it until the process ends; the committed
+        // sequence is what counts. An `interest` topic lets go of what every reader has acked.
+        if (!p.acked) return;
+        p.acked.set(reader, Math.max(p.acked.get(reader) ?? 0, seq));
+        let upTo = Number.POSITIVE_INFINITY;
+        for (const s of p.acked.values()) if (s < upTo) upTo = s;
+        for (let i = p.forgotten; i < upTo; i++) p.messages[i] = undefined;
+        if (upTo > p.forgotten) p.forgotten = upTo;
       },
       async close(): Promise<void> {
         open = false;

@@ -103,7 +103,9 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
   // One process: records travel between units as values, not bytes (carried.ts).
   const bus = carryingBus(createMemoryBus());
   const checkpoints = o.checkpoints ?? memoryCheckpointStore();
-  for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+  // An internal topic is read by its units alone (no test, shell or output reads it): what they
+  // have all acked — committed — goes, instead of every record of the run staying in memory.
+  for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions, ...(t.kind === 'internal' ? { retention: 'interest' as const } : {}) });
   if (o.store) await migratePlanState(o.store, o.plan);
   const commits = o.store ? new EmbeddedCommits({ store: o.store, units: topology.units }) : undefined;
   await commits?.restoreOutputs(bus, [...topology.topics.values()], o.replayInputs ? 'replay' : o.keepOutputs ? 'keep' : 'forget');
