@@ -8,9 +8,10 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Bus } from '@ssdk/bus';
+import { afterAll, beforeAll } from 'vitest';
+import { createNatsBus, type Bus, type NatsBus } from '@ssdk/bus';
 import { decodeFrame, isFrame } from '@ssdk/records';
-import { freePort, until } from '@ssdk/testing';
+import { freePort, testNats, until, type TestNats } from '@ssdk/testing';
 
 const repo = new URL('../../../', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -27,6 +28,33 @@ export function scratch(name: string): { dir: string; write(file: string, text: 
     },
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+export type Scratch = ReturnType<typeof scratch>;
+
+/** What every connector test file runs against: NATS under a prefix of its own, a bus on it, a scratch folder. */
+export interface NatsSuite {
+  readonly nats: TestNats;
+  readonly bus: NatsBus;
+  readonly box: Scratch;
+}
+
+/**
+ * The file's `NatsSuite`, made before its tests and closed after them (`box` at once); a test
+ * file's other servers are its own hooks'. Read `nats` and `bus` inside the tests.
+ */
+export function natsSuite(name: string): NatsSuite {
+  const suite = { box: scratch(name) } as { nats: TestNats; bus: NatsBus; box: Scratch };
+  beforeAll(async () => {
+    suite.nats = await testNats();
+    suite.bus = await createNatsBus({ servers: suite.nats.url, subjectPrefix: suite.nats.prefix });
+  });
+  afterAll(async () => {
+    await suite.bus?.close();
+    await suite.nats?.cleanup();
+    suite.box.dispose();
+  });
+  return suite;
 }
 
 /** `ssdk connector run FILE` as a child process; its stderr is kept for waits and failures. */

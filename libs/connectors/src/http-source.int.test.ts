@@ -7,10 +7,9 @@
  * Each connector stays down SSDK_CONNECTOR_OUTAGE_MS once (2 s in CI, 10 s in the acceptance run).
  */
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNatsBus, type NatsBus } from '@ssdk/bus';
-import { freePort, testNats, uniqueName, until, type TestNats } from '@ssdk/testing';
-import { ConnectorProcess, OUTAGE_MS, readTopic, scratch, sleep } from './connectors.testkit.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freePort, uniqueName, until } from '@ssdk/testing';
+import { ConnectorProcess, OUTAGE_MS, readTopic, natsSuite, sleep } from './connectors.testkit.ts';
 
 // Ports the OS finds free, not fixed ones: a fixed port in the ephemeral range (32768–60999) was
 // taken by an outgoing connection once (EADDRINUSE, the test hung). A restarted webhook listens on
@@ -18,27 +17,17 @@ import { ConnectorProcess, OUTAGE_MS, readTopic, scratch, sleep } from './connec
 let HOOK_PORT = 0;
 let FEED_PORT = 0;
 
-let nats: TestNats;
-let bus: NatsBus;
-const box = scratch('http-source-test');
+const suite = natsSuite('http-source-test');
 
 beforeAll(async () => {
   HOOK_PORT = await freePort();
   FEED_PORT = await freePort();
-  nats = await testNats();
-  bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-});
-
-afterAll(async () => {
-  await bus?.close();
-  await nats?.cleanup();
-  box.dispose();
 });
 
 describe('http-source kill -9', () => {
   it('http-source webhook - kill -9 mid-stream while a sender retries with the same Idempotency-Key: every record on the topic exactly once', async () => {
     const name = uniqueName('h9-hook').replace(/_/g, '-');
-    const source = new ConnectorProcess(box.write(`${name}.yaml`, `apiVersion: 0.2.0
+    const source = new ConnectorProcess(suite.box.write(`${name}.yaml`, `apiVersion: 0.2.0
 meta: {version: latest, name: ${name}, type: http-source, topic: {meta: {name: ${name}}, partition: {count: 2}}}
 http:
   mode: webhook
@@ -46,7 +35,7 @@ http:
   path: /events
   split: lines
   output_type: json
-`), nats);
+`), suite.nats);
     source.start();
     await source.waitFor('webhook listening');
     let failures = 0;
@@ -77,7 +66,7 @@ http:
       await sent;
     }
     expect(failures).toBeGreaterThan(0);
-    const values = async () => ((await readTopic(bus, name)) as Array<{ n: number }>).map((v) => v.n);
+    const values = async () => ((await readTopic(suite.bus, name)) as Array<{ n: number }>).map((v) => v.n);
     await until('every record on the topic', async () => (await values()).length >= total, 30_000);
     await sleep(300);
     expect((await values()).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, n) => n));
@@ -97,14 +86,14 @@ http:
     });
     await new Promise<void>((resolve, reject) => feed.once('error', reject).listen(FEED_PORT, '127.0.0.1', () => resolve()));
     try {
-      const source = new ConnectorProcess(box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: http-source, topic: ${name}}
+      const source = new ConnectorProcess(suite.box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: http-source, topic: ${name}}
 http:
   endpoint: http://127.0.0.1:${FEED_PORT}/feed
   interval: 100ms
   output_type: json
   split: array
-`), nats);
-      const values = async () => ((await readTopic(bus, name)) as Array<{ n: number }>).map((v) => v.n);
+`), suite.nats);
+      const values = async () => ((await readTopic(suite.bus, name)) as Array<{ n: number }>).map((v) => v.n);
       source.start();
       await until('the first answers on the topic', async () => (await values()).length > 0, 30_000, () => source.output.slice(-1500));
       await sleep(300);

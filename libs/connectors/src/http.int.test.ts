@@ -6,25 +6,11 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNatsBus, type NatsBus } from '@ssdk/bus';
-import { freePort, testNats, uniqueName, until, type TestNats } from '@ssdk/testing';
-import { closeServer, ConnectorProcess, OUTAGE_MS, readTopic, scratch, sleep } from './connectors.testkit.ts';
+import { describe, expect, it } from 'vitest';
+import { freePort, uniqueName, until } from '@ssdk/testing';
+import { closeServer, ConnectorProcess, OUTAGE_MS, readTopic, natsSuite, sleep } from './connectors.testkit.ts';
 
-let nats: TestNats;
-let bus: NatsBus;
-const box = scratch('http-test');
-
-beforeAll(async () => {
-  nats = await testNats();
-  bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-});
-
-afterAll(async () => {
-  await bus?.close();
-  await nats?.cleanup();
-  box.dispose();
-});
+const suite = natsSuite('http-test');
 
 /** An HTTP endpoint of the test's own that can go down and come back on the same port. */
 class Endpoint {
@@ -73,7 +59,7 @@ describe('http connectors', () => {
       res.writeHead(200).end('{}');
     });
     await target.up();
-    const source = new ConnectorProcess(box.write(`${name}-in.yaml`, `apiVersion: 0.2.0
+    const source = new ConnectorProcess(suite.box.write(`${name}-in.yaml`, `apiVersion: 0.2.0
 meta:
   version: 0.1.0
   name: ${name}-in
@@ -87,14 +73,14 @@ http:
   token: {secret: {name: HOOK_TOKEN}}
   split: lines
   output_type: json
-`), nats, { HOOK_TOKEN: 'hunter22' });
-    const sink = new ConnectorProcess(box.write(`${name}-out.yaml`, `meta: {version: latest, name: ${name}-out, type: http-sink, topic: ${topic}}
+`), suite.nats, { HOOK_TOKEN: 'hunter22' });
+    const sink = new ConnectorProcess(suite.box.write(`${name}-out.yaml`, `meta: {version: latest, name: ${name}-out, type: http-sink, topic: ${topic}}
 http:
   endpoint: http://127.0.0.1:${target.port}/ingest
   body: array
   backoff_min: 100ms
   backoff_max: 1s
-`), nats);
+`), suite.nats);
     source.start();
     sink.start();
     await source.waitFor('webhook listening');
@@ -131,7 +117,7 @@ http:
     await sleep(500);
     expect(received().sort((a, b) => a - b)).toEqual([...Array.from({ length: total }, (_, n) => n), 1000]);
     expect(requests).toBeGreaterThanOrEqual(byKey.size);
-    const dead = (await readTopic(bus, `${name}-in.dead-letter`)) as Array<{ reason: string }>;
+    const dead = (await readTopic(suite.bus, `${name}-in.dead-letter`)) as Array<{ reason: string }>;
     expect(dead.map((d) => d.reason)).toEqual([expect.stringContaining('line 2 is not JSON')]);
     expect(source.output + sink.output).not.toContain('hunter22');
     expect(await source.stop()).toBe(0);
@@ -149,16 +135,16 @@ http:
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify([{ call: calls, a: 1 }, { call: calls, a: 2 }]));
     });
     await api.up();
-    const source = new ConnectorProcess(box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: http-source, topic: ${name}-facts}
+    const source = new ConnectorProcess(suite.box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: http-source, topic: ${name}-facts}
 http:
   endpoint: http://127.0.0.1:${api.port}/facts
   interval: 200ms
   headers: ["Authorization: Bearer \${{ secrets.API_TOKEN }}"]
   output_type: json
   split: array
-`), nats, { API_TOKEN: 'tok-123' });
+`), suite.nats, { API_TOKEN: 'tok-123' });
     source.start();
-    await until('three good polls', async () => (await readTopic(bus, `${name}-facts`)).length >= 6, 90_000, () => source.output.slice(-1500));
+    await until('three good polls', async () => (await readTopic(suite.bus, `${name}-facts`)).length >= 6, 90_000, () => source.output.slice(-1500));
     await api.down();
     await sleep(1000);
     await api.up();
@@ -166,9 +152,9 @@ http:
     await until('polling again after the outage', () => calls > before + 1, 60_000, () => source.output.slice(-1500));
     expect(auth).toBe('Bearer tok-123');
     expect(source.output).toContain('did not answer');
-    const dead = (await readTopic(bus, `${name}.dead-letter`)) as Array<{ reason: string; raw: string }>;
+    const dead = (await readTopic(suite.bus, `${name}.dead-letter`)) as Array<{ reason: string; raw: string }>;
     expect(dead).toEqual([expect.objectContaining({ reason: 'HTTP 404 Not Found', raw: 'gone' })]);
-    const values = (await readTopic(bus, `${name}-facts`)) as Array<{ call: number; a: number }>;
+    const values = (await readTopic(suite.bus, `${name}-facts`)) as Array<{ call: number; a: number }>;
     expect(values.filter((v) => v.call === 1).map((v) => v.a)).toEqual([1, 2]);
     expect(values.some((v) => v.call === 2)).toBe(false);
     expect(source.output).not.toContain('tok-123');

@@ -3,26 +3,12 @@
  * (`ssdk connector run --metrics-port`): records in and out, dead letters, retries, and a
  * sink's lag — read here by scraping, as Prometheus and the dashboard do.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNatsBus, type NatsBus } from '@ssdk/bus';
+import { describe, expect, it } from 'vitest';
 import { encodeRecords } from '@ssdk/records';
-import { freePort, testNats, uniqueName, until, type TestNats } from '@ssdk/testing';
-import { ConnectorProcess, scratch } from './connectors.testkit.ts';
+import { freePort, uniqueName, until } from '@ssdk/testing';
+import { ConnectorProcess, natsSuite } from './connectors.testkit.ts';
 
-let nats: TestNats;
-let bus: NatsBus;
-const box = scratch('metrics-test');
-
-beforeAll(async () => {
-  nats = await testNats();
-  bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-});
-
-afterAll(async () => {
-  await bus?.close();
-  await nats?.cleanup();
-  box.dispose();
-});
+const suite = natsSuite('metrics-test');
 
 /** `name{operator="x"} value` samples of one endpoint, by metric name. */
 async function scrape(port: number, operator: string): Promise<Record<string, number>> {
@@ -38,16 +24,16 @@ describe('connector metrics', () => {
     const hookPort = await freePort();
     const sourceMetrics = await freePort();
     const sinkMetrics = await freePort();
-    const source = new ConnectorProcess(box.write(`${name}-in.yaml`, `meta: {version: latest, name: ${name}-in, type: http-source, topic: ${name}}
+    const source = new ConnectorProcess(suite.box.write(`${name}-in.yaml`, `meta: {version: latest, name: ${name}-in, type: http-source, topic: ${name}}
 http: {mode: webhook, listen: "127.0.0.1:${hookPort}", split: lines, output_type: json}
-`), nats, {}, ['--metrics-port', String(sourceMetrics)]);
+`), suite.nats, {}, ['--metrics-port', String(sourceMetrics)]);
     // Nothing listens on the sink's endpoint: every delivery fails and is retried.
     const deadPort = await freePort();
-    const sink = new ConnectorProcess(box.write(`${name}-out.yaml`, `meta: {version: latest, name: ${name}-out, type: http-sink, topic: ${name}-backlog}
+    const sink = new ConnectorProcess(suite.box.write(`${name}-out.yaml`, `meta: {version: latest, name: ${name}-out, type: http-sink, topic: ${name}-backlog}
 http: {endpoint: "http://127.0.0.1:${deadPort}/x", backoff_min: 50ms, backoff_max: 200ms}
-`), nats, {}, ['--metrics-port', String(sinkMetrics)]);
-    await bus.ensureTopic({ name: `${name}-backlog`, partitions: 1 });
-    for (let i = 0; i < 5; i++) await bus.publish(`${name}-backlog`, 0, [{ data: encodeRecords([{ key: null, value: JSON.stringify({ i }), timestamp: i }]) }]);
+`), suite.nats, {}, ['--metrics-port', String(sinkMetrics)]);
+    await suite.bus.ensureTopic({ name: `${name}-backlog`, partitions: 1 });
+    for (let i = 0; i < 5; i++) await suite.bus.publish(`${name}-backlog`, 0, [{ data: encodeRecords([{ key: null, value: JSON.stringify({ i }), timestamp: i }]) }]);
     source.start();
     sink.start();
     try {

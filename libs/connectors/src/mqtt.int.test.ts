@@ -5,37 +5,30 @@
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, createNatsBus, type Bus, type NatsBus } from '@ssdk/bus';
+import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { encodeRecords } from '@ssdk/records';
-import { testNats, uniqueName, until, type TestNats } from '@ssdk/testing';
+import { uniqueName, until } from '@ssdk/testing';
 import { parseConnectorFile } from '@ssdk/spec';
-import { ConnectorProcess, OUTAGE_MS, PrivateMosquitto, readTopic, scratch, sleep } from './connectors.testkit.ts';
+import { ConnectorProcess, OUTAGE_MS, PrivateMosquitto, readTopic, natsSuite, sleep } from './connectors.testkit.ts';
 import { runConnector } from './run.ts';
 
-let nats: TestNats;
-let bus: NatsBus;
 let broker: PrivateMosquitto;
-const box = scratch('mqtt-test');
+const suite = natsSuite('mqtt-test');
 
 beforeAll(async () => {
-  nats = await testNats();
-  bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
   broker = new PrivateMosquitto();
   await broker.start();
 });
 
 afterAll(async () => {
-  await bus?.close();
   await broker?.dispose();
-  await nats?.cleanup();
-  box.dispose();
 });
 
 describe('mqtt connectors', () => {
   it('mqtt-source - kill -9 mid-stream and the broker down: every message on the topic exactly once, bad payloads dead-lettered', async () => {
     const name = uniqueName('mqttsrc').replace(/_/g, '-');
     const topic = `${name}-readings`;
-    const file = box.write(`${name}.yaml`, `apiVersion: 0.1.0
+    const file = suite.box.write(`${name}.yaml`, `apiVersion: 0.1.0
 meta: {version: 0.1.0, name: ${name}, type: mqtt-source, topic: ${topic}, secrets: [{name: BROKER_URL}]}
 mqtt:
   url: {secret: {name: BROKER_URL}}
@@ -44,7 +37,7 @@ mqtt:
   output: payload
 `);
     const env = { BROKER_URL: broker.url };
-    const connector = new ConnectorProcess(file, nats, env);
+    const connector = new ConnectorProcess(file, suite.nats, env);
     connector.start();
     await connector.waitFor('subscribed');
 
@@ -72,11 +65,11 @@ mqtt:
     await publisher.endAsync();
 
     const golden = Array.from({ length: total }, (_, n) => n).filter((n) => n !== 7);
-    await until('every message on the topic', async () => new Set((await readTopic(bus, topic)).map((v) => (v as { n: number }).n)).size === golden.length, 90_000, () => connector.output.split('\n').filter((l) => !/ 0 records/.test(l)).join('\n').slice(-3000));
+    await until('every message on the topic', async () => new Set((await readTopic(suite.bus, topic)).map((v) => (v as { n: number }).n)).size === golden.length, 90_000, () => connector.output.split('\n').filter((l) => !/ 0 records/.test(l)).join('\n').slice(-3000));
     await sleep(500);
-    const values = (await readTopic(bus, topic)) as Array<{ n: number; sensor: string }>;
+    const values = (await readTopic(suite.bus, topic)) as Array<{ n: number; sensor: string }>;
     expect(values.map((v) => v.n).sort((a, b) => a - b)).toEqual(golden);
-    const dead = (await readTopic(bus, `${name}.dead-letter`)) as Array<{ reason: string; raw?: string }>;
+    const dead = (await readTopic(suite.bus, `${name}.dead-letter`)) as Array<{ reason: string; raw?: string }>;
     expect(dead).toEqual([expect.objectContaining({ reason: expect.stringContaining('payload is not JSON'), raw: 'not json {' })]);
     expect(connector.output).not.toContain(broker.url.replace('mqtt://', ''));
     expect(await connector.stop()).toBe(0);
@@ -85,21 +78,21 @@ mqtt:
   it('mqtt-sink - every record of the topic published to the broker with QoS 1, across a kill -9 mid-stream and a broker outage', async () => {
     const name = uniqueName('mqttsink').replace(/_/g, '-');
     const topic = `${name}-out`;
-    await bus.ensureTopic({ name: topic, partitions: 2 });
-    const file = box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: mqtt-sink, topic: ${topic}}
+    await suite.bus.ensureTopic({ name: topic, partitions: 2 });
+    const file = suite.box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: mqtt-sink, topic: ${topic}}
 mqtt: {url: "${broker.url}", topic: "out/${name}", qos: 1}
 `);
     const received = new Set<number>();
     const subscriber = await mqtt.connectAsync(broker.url, { clientId: `${name}-sub`, clean: false, reconnectPeriod: 200 });
     subscriber.on('message', (_t, payload) => received.add((JSON.parse(payload.toString()) as { n: number }).n));
     await subscriber.subscribeAsync(`out/${name}`, { qos: 1 });
-    const connector = new ConnectorProcess(file, nats);
+    const connector = new ConnectorProcess(file, suite.nats);
     connector.start();
     const produce = async (from: number, to: number) => {
       for (let p = 0; p < 2; p++) {
         const records = [];
         for (let n = from + p; n < to; n += 2) records.push({ key: null, value: JSON.stringify({ n }), timestamp: n });
-        await bus.publish(topic, p, [{ data: encodeRecords(records) }]);
+        await suite.bus.publish(topic, p, [{ data: encodeRecords(records) }]);
       }
     };
     await produce(0, 100);
@@ -119,10 +112,10 @@ mqtt: {url: "${broker.url}", topic: "out/${name}", qos: 1}
     expect(await connector.stop()).toBe(0);
   }, 240_000);
 
-  it('mqtt-source - messages that arrive while a store is under way share the next store (PUBACKs held until stored): a slow bus takes few publishes, every message once', async () => {
-    // Stored one bus round trip at a time, the source fell behind a publisher, the broker's
+  it('mqtt-source - messages that arrive while a store is under way share the next store (PUBACKs held until stored): a slow suite.bus takes few publishes, every message once', async () => {
+    // Stored one suite.bus round trip at a time, the source fell behind a publisher, the broker's
     // queue (Mosquitto's max_queued_messages, 1000 by default) overflowed and it dropped the
-    // rest (npm run bench:connectors at its default 5000 records). A bus that takes 30 ms a
+    // rest (npm run bench:connectors at its default 5000 records). A suite.bus that takes 30 ms a
     // publish makes the difference plain: one message a publish would need 300 of them.
     const memory = createMemoryBus();
     let publishes = 0;

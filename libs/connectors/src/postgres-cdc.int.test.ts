@@ -5,20 +5,15 @@
  * repeats none; a server without logical decoding is a clear error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNatsBus, type NatsBus } from '@ssdk/bus';
 import { openPostgresDatabase, type SqlDatabase } from '@ssdk/state';
-import { testNats, testPostgres, uniqueName, until, type TestNats } from '@ssdk/testing';
-import { ConnectorProcess, PrivatePostgres, readTopic, scratch, sleep } from './connectors.testkit.ts';
+import { testPostgres, uniqueName, until } from '@ssdk/testing';
+import { ConnectorProcess, PrivatePostgres, readTopic, natsSuite, sleep } from './connectors.testkit.ts';
 
-let nats: TestNats;
-let bus: NatsBus;
 let pg: PrivatePostgres;
 let db: SqlDatabase;
-const box = scratch('cdc-test');
+const suite = natsSuite('cdc-test');
 
 beforeAll(async () => {
-  nats = await testNats();
-  bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
   pg = new PrivatePostgres();
   await pg.start();
   db = openPostgresDatabase({ connectionString: pg.url });
@@ -27,9 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.close();
   await pg?.dispose();
-  await bus?.close();
-  await nats?.cleanup();
-  box.dispose();
 });
 
 interface Change {
@@ -43,9 +35,9 @@ describe('postgres-source cdc', () => {
     const name = uniqueName('orders-cdc').replace(/_/g, '-');
     await db.query('CREATE TABLE orders (id bigint PRIMARY KEY, item text NOT NULL, qty int NOT NULL)');
     await db.query('CREATE TABLE other (id int)');
-    const source = new ConnectorProcess(box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: postgres-source, topic: ${name}}
+    const source = new ConnectorProcess(suite.box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: postgres-source, topic: ${name}}
 postgres: {url: "\${{ secrets.SOURCE_URL }}", mode: cdc, table: orders, column: id, interval: 50ms}
-`), nats, { SOURCE_URL: pg.url });
+`), suite.nats, { SOURCE_URL: pg.url });
     source.start();
     await source.waitFor('created replication slot');
     const expected: Change[] = [];
@@ -74,7 +66,7 @@ postgres: {url: "\${{ secrets.SOURCE_URL }}", mode: cdc, table: orders, column: 
         source.start();
       }
     }
-    const changes = async () => (await readTopic(bus, name)) as Change[];
+    const changes = async () => (await readTopic(suite.bus, name)) as Change[];
     await until('every change on the topic', async () => (await changes()).length >= expected.length, 90_000, () => source.output.slice(-1500));
     await sleep(1_000);
     const got = await changes();
@@ -96,9 +88,9 @@ postgres: {url: "\${{ secrets.SOURCE_URL }}", mode: cdc, table: orders, column: 
       const [level] = await openPostgresDatabase({ connectionString: shared.connectionString }).query<{ wal_level: string }>('SHOW wal_level');
       // The shared server of these machines runs with `replica` (hence the cluster of the test's own above).
       expect(level?.wal_level).toBe('replica');
-      const source = new ConnectorProcess(box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: postgres-source, topic: ${name}}
+      const source = new ConnectorProcess(suite.box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: postgres-source, topic: ${name}}
 postgres: {url: "\${{ secrets.SOURCE_URL }}", mode: cdc}
-`), nats, { SOURCE_URL: shared.connectionString });
+`), suite.nats, { SOURCE_URL: shared.connectionString });
       source.start();
       await source.waitFor('change data capture needs wal_level = logical');
       await source.stop();

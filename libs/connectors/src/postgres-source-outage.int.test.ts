@@ -4,34 +4,12 @@
  * new ones for SSDK_CONNECTOR_OUTAGE_MS while rows keep being written straight to the server.
  * Every change arrives, in order (one partition, so the topic's order is the whole order), none twice.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNatsBus, type NatsBus } from '@ssdk/bus';
+import { describe, expect, it } from 'vitest';
 import { openPostgresDatabase, type SqlDatabase } from '@ssdk/state';
-import { testNats, testPostgres, uniqueName, until, type TestNats, type TestPostgres } from '@ssdk/testing';
-import { ConnectorProcess, OUTAGE_MS, PrivatePostgres, readTopic, scratch, sleep, TcpProxy } from './connectors.testkit.ts';
+import { testPostgres, uniqueName, until, type TestPostgres } from '@ssdk/testing';
+import { ConnectorProcess, OUTAGE_MS, PrivatePostgres, readTopic, natsSuite, sleep, TcpProxy } from './connectors.testkit.ts';
 
-
-let nats: TestNats;
-let bus: NatsBus;
-const box = scratch('pg-source-outage-test');
-
-beforeAll(async () => {
-  nats = await testNats();
-  bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
-});
-
-afterAll(async () => {
-  await bus?.close();
-  await nats?.cleanup();
-  box.dispose();
-});
-
-/** `url` with its host replaced by the proxy's. */
-function through(proxy: TcpProxy, url: string): string {
-  const u = new URL(url);
-  u.host = `127.0.0.1:${proxy.port}`;
-  return u.toString();
-}
+const suite = natsSuite('pg-source-outage-test');
 
 describe('postgres-source, database out of reach', () => {
   it('postgres-source poll - PostgreSQL out of reach mid-stream: every row on the topic, in order, none twice', async () => {
@@ -43,12 +21,12 @@ describe('postgres-source, database out of reach', () => {
       const name = uniqueName('h9-pg-poll').replace(/_/g, '-');
       const table = `${pg.schema}.orders`;
       await db.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, item text NOT NULL)`);
-      const source = new ConnectorProcess(box.write(`${name}.yaml`, `apiVersion: 0.2.0
+      const source = new ConnectorProcess(suite.box.write(`${name}.yaml`, `apiVersion: 0.2.0
 meta: {version: latest, name: ${name}, type: postgres-source, topic: {meta: {name: ${name}}, partition: {count: 1}}}
 postgres: {url: "\${{ secrets.SOURCE_URL }}", table: ${table}, column: id, interval: 50ms}
-`), nats, { SOURCE_URL: through(proxy, pg.connectionString) });
+`), suite.nats, { SOURCE_URL: proxy.via(pg.connectionString) });
       source.start();
-      const ids = async () => ((await readTopic(bus, name)) as Array<{ id: number }>).map((r) => Number(r.id));
+      const ids = async () => ((await readTopic(suite.bus, name)) as Array<{ id: number }>).map((r) => Number(r.id));
       const total = 300;
       for (let id = 1; id <= total; id++) {
         await db.query(`INSERT INTO ${table} VALUES ($1, $2)`, [id, `item-${id}`]);
@@ -82,14 +60,14 @@ postgres: {url: "\${{ secrets.SOURCE_URL }}", table: ${table}, column: id, inter
     try {
       const name = uniqueName('h9-pg-cdc').replace(/_/g, '-');
       await db.query('CREATE TABLE orders (id bigint PRIMARY KEY, qty int NOT NULL)');
-      const source = new ConnectorProcess(box.write(`${name}.yaml`, `apiVersion: 0.2.0
+      const source = new ConnectorProcess(suite.box.write(`${name}.yaml`, `apiVersion: 0.2.0
 meta: {version: latest, name: ${name}, type: postgres-source, topic: {meta: {name: ${name}}, partition: {count: 1}}}
 postgres: {url: "\${{ secrets.SOURCE_URL }}", mode: cdc, table: orders, interval: 50ms}
-`), nats, { SOURCE_URL: through(proxy, pg.url) });
+`), suite.nats, { SOURCE_URL: proxy.via(pg.url) });
       source.start();
       await source.waitFor('created replication slot', 30_000);
       const expected: Array<{ op: string; id: number; qty?: number }> = [];
-      const changes = async () => ((await readTopic(bus, name)) as Array<{ op: string; row: { id: number; qty?: number } }>).map((c) => (c.op === 'delete' ? { op: c.op, id: Number(c.row.id) } : { op: c.op, id: Number(c.row.id), qty: c.row.qty }));
+      const changes = async () => ((await readTopic(suite.bus, name)) as Array<{ op: string; row: { id: number; qty?: number } }>).map((c) => (c.op === 'delete' ? { op: c.op, id: Number(c.row.id) } : { op: c.op, id: Number(c.row.id), qty: c.row.qty }));
       for (let batch = 0; batch < 30; batch++) {
         // One transaction: 5 inserts, an update of the first, and a delete of the previous batch's last row.
         await db.transaction(async (tx) => {

@@ -5,38 +5,30 @@
  * table with no key, where any repeat would show.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryBus, createNatsBus, type NatsBus } from '@ssdk/bus';
+import { createMemoryBus } from '@ssdk/bus';
 import { parseConnectorFile } from '@ssdk/spec';
 import { encodeRecords } from '@ssdk/records';
 import { openPostgresDatabase, type SqlDatabase } from '@ssdk/state';
-import { testNats, testPostgres, uniqueName, until, type TestNats, type TestPostgres } from '@ssdk/testing';
-import { ConnectorProcess, OUTAGE_MS, readTopic, scratch, sleep, TcpProxy } from './connectors.testkit.ts';
+import { testPostgres, uniqueName, until, type TestPostgres } from '@ssdk/testing';
+import { ConnectorProcess, OUTAGE_MS, readTopic, natsSuite, sleep, TcpProxy } from './connectors.testkit.ts';
 import { runConnector } from './run.ts';
 
-let nats: TestNats;
 let pg: TestPostgres;
-let bus: NatsBus;
 let db: SqlDatabase;
 let proxy: TcpProxy;
-const box = scratch('sql-test');
+const suite = natsSuite('sql-test');
 
 beforeAll(async () => {
-  nats = await testNats();
   pg = await testPostgres();
-  bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
   db = openPostgresDatabase({ connectionString: pg.connectionString });
-  const url = new URL(pg.connectionString);
-  proxy = new TcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+  proxy = TcpProxy.to(pg.connectionString);
   await proxy.up();
 });
 
 afterAll(async () => {
   await proxy?.down();
-  await bus?.close();
   await db?.close();
   await pg?.cleanup();
-  await nats?.cleanup();
-  box.dispose();
 });
 
 /** The test database, reached through the proxy. */
@@ -52,7 +44,7 @@ describe('sql-sink', () => {
     const topic = `${name}-readings`;
     const table = `${pg.schema}.readings`;
     await db.query(`CREATE TABLE ${table} (n int NOT NULL, sensor text NOT NULL, value double precision)`);
-    await bus.ensureTopic({ name: topic, partitions: 3 });
+    await suite.bus.ensureTopic({ name: topic, partitions: 3 });
     const total = 3000;
     const golden: number[] = [];
     for (let start = 0; start < total; start += 30) {
@@ -64,10 +56,10 @@ describe('sql-sink', () => {
           if (n !== 11 && n !== 13) golden.push(n);
           records.push({ key: null, value: JSON.stringify(value), timestamp: n });
         }
-        await bus.publish(topic, p, [{ data: encodeRecords(records) }]);
+        await suite.bus.publish(topic, p, [{ data: encodeRecords(records) }]);
       }
     }
-    const file = box.write(`${name}.yaml`, `apiVersion: 0.1.0
+    const file = suite.box.write(`${name}.yaml`, `apiVersion: 0.1.0
 meta:
   version: 0.1.0
   name: ${name}
@@ -80,7 +72,7 @@ sql:
   backoff-min: 100ms
   backoff-max: 1s
 `);
-    const connector = new ConnectorProcess(file, nats, { SINK_DATABASE_URL: proxiedUrl() });
+    const connector = new ConnectorProcess(file, suite.nats, { SINK_DATABASE_URL: proxiedUrl() });
     const count = async () => Number((await db.query<{ c: string }>(`SELECT count(*) AS c FROM ${table}`))[0]!.c);
     connector.start();
     await until('some rows', async () => (await count()) > 0, 90_000, () => connector.output.slice(-1500));
@@ -94,14 +86,14 @@ sql:
     await sleep(1000);
     const rows = await db.query<{ n: number }>(`SELECT n FROM ${table} ORDER BY n`);
     expect(rows.map((r) => r.n)).toEqual(golden.sort((a, b) => a - b));
-    const dead = (await readTopic(bus, `${name}.dead-letter`)) as Array<{ reason: string }>;
+    const dead = (await readTopic(suite.bus, `${name}.dead-letter`)) as Array<{ reason: string }>;
     expect(dead.map((d) => d.reason).sort()).toEqual([
       expect.stringContaining('PostgreSQL refused the row: null value in column "sensor"'),
       expect.stringContaining('a row must be a JSON object'),
     ]);
     const positions = await db.query<{ partition: number; seq: string }>('SELECT partition, seq FROM ssdk_connectors.sink_positions WHERE connector = $1 ORDER BY partition', [name]);
     expect(positions.map((p) => p.partition)).toEqual([0, 1, 2]);
-    for (const p of positions) expect(Number(p.seq)).toBe(await bus.lastSeq(topic, p.partition));
+    for (const p of positions) expect(Number(p.seq)).toBe(await suite.bus.lastSeq(topic, p.partition));
     expect(connector.output).not.toContain(proxiedUrl());
     expect(await connector.stop()).toBe(0);
   }, 300_000);
@@ -111,10 +103,10 @@ sql:
     const topic = `${name}-devices`;
     const table = `${pg.schema}.devices`;
     await db.query(`CREATE TABLE ${table} (device_id int PRIMARY KEY, record jsonb NOT NULL)`);
-    await bus.ensureTopic({ name: topic, partitions: 1 });
+    await suite.bus.ensureTopic({ name: topic, partitions: 1 });
     const values = [{ device: { device_id: 1 }, v: 'a' }, { device: { device_id: 2 }, v: 'b' }, { device: { device_id: 1 }, v: 'c' }, { v: 'no id' }];
-    await bus.publish(topic, 0, [{ data: encodeRecords(values.map((v, i) => ({ key: null, value: JSON.stringify(v), timestamp: i }))) }]);
-    const file = box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: sql-sink, topic: ${topic}}
+    await suite.bus.publish(topic, 0, [{ data: encodeRecords(values.map((v, i) => ({ key: null, value: JSON.stringify(v), timestamp: i }))) }]);
+    const file = suite.box.write(`${name}.yaml`, `meta: {version: latest, name: ${name}, type: sql-sink, topic: ${topic}}
 sql: {url: "${pg.connectionString}"}
 transforms:
   - uses: infinyon/json-sql@0.2.1
@@ -127,7 +119,7 @@ transforms:
           device_id: {json-key: device.device_id, value: {type: int, required: true}}
           record: {json-key: $, value: {type: jsonb, required: true}}
 `);
-    const connector = new ConnectorProcess(file, nats);
+    const connector = new ConnectorProcess(file, suite.nats);
     connector.start();
     await until('the rows', async () => (await db.query(`SELECT 1 FROM ${table}`)).length === 2, 90_000, () => connector.output.slice(-1500));
     await connector.waitFor('dead letter');
@@ -139,7 +131,7 @@ transforms:
 });
 
 describe('sql-sink positions belong to their stream', () => {
-  it('sql-sink - a position committed against another stream (a new in-memory bus) is dropped, not applied: every record of the new stream is a row', async () => {
+  it('sql-sink - a position committed against another stream (a new in-memory suite.bus) is dropped, not applied: every record of the new stream is a row', async () => {
     const name = uniqueName('streams').replace(/_/g, '-');
     const table = `${pg.schema}.stream_rows`;
     await db.query(`CREATE TABLE ${table} (n int NOT NULL)`);
@@ -147,7 +139,7 @@ describe('sql-sink positions belong to their stream', () => {
     expect(diagnostics).toEqual([]);
     const count = async () => Number((await db.query<{ c: string }>(`SELECT count(*) AS c FROM ${table}`))[0]!.c);
     const log: string[] = [];
-    // Two processes' runs of one dataflow: each its own in-memory bus, so its own `numbers` stream.
+    // Two processes' runs of one dataflow: each its own in-memory suite.bus, so its own `numbers` stream.
     const run = async (numbers: number[], rowsAfter: number) => {
       const memory = createMemoryBus();
       await memory.ensureTopic({ name: 'numbers', partitions: 1 });
