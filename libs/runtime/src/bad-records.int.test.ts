@@ -4,9 +4,9 @@
  * on; a record whose output is refused leaves no state change behind. The same harness runs the host loop on the two data paths: records carried in process (the
  * embedded runtime) and frames on NATS JetStream (operator services); both give the same verdict.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UNREADABLE_HEADER, type OutRecord } from '@ssdk/records';
-import { runOnBothPaths, type Cleanups } from './dataflow.testkit.ts';
+import { cleanupsAfterAll, runOnBothPaths } from './dataflow.testkit.ts';
 
 const SERVICES = `apiVersion: 0.5.0
 meta: {name: bad-records, namespace: test, version: 0.1.0}
@@ -50,10 +50,7 @@ services:
 
 const INPUT = ['a', 'seven', 'big', 'odd', 'b', 'a'];
 
-const cleanups: Cleanups = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 const words = (list: string[]): OutRecord[] => list.map((w) => ({ key: null, value: JSON.stringify(w), timestamp: 1_000 }));
 

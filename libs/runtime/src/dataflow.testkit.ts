@@ -5,6 +5,7 @@
  * test file wrote these again; a test now says only what differs (its text, its records, its
  * servers' prefix) and asserts on the same results.
  */
+import { afterAll } from 'vitest';
 import { createMemoryBus, createNatsBus, type Bus, type NatsBus } from '@ssdk/bus';
 import { MemoryState } from '@ssdk/engine';
 import { planOrThrow, type PlanOptions, type ServicesFilePlan } from '@ssdk/plan';
@@ -21,8 +22,17 @@ import { nativeTopology, type OperatorOptions } from './operator.ts';
 import type { PlanFunctions, RuntimeTopic, Topology } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
 
-/** What each test's `afterAll` undoes, last first. */
+/** What a test file's `afterAll` undoes, last first. */
 export type Cleanups = Array<() => Promise<void>>;
+
+/** The test file's cleanups: after its tests, each runs, last first, whether or not the others failed. */
+export function cleanupsAfterAll(): Cleanups {
+  const cleanups: Cleanups = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  });
+  return cleanups;
+}
 
 export interface NativeDataflow extends ServicesFilePlan {
   /** The folder of the services file (a test may put its inputs and state beside it). */

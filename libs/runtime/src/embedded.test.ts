@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import { testPostgres } from '@ssdk/testing';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { startEmbedded, type ProduceRecord } from './embedded.ts';
-import { planNative } from './dataflow.testkit.ts';
+import { cleanupsAfterAll, planNative } from './dataflow.testkit.ts';
 
 const SERVICES = `apiVersion: 0.5.0
 meta: {name: counts, namespace: test, version: 0.1.0}
@@ -83,10 +83,7 @@ services:
     sinks: [{type: topic, id: totals}]
 `;
 
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 /** Starts the dataflow on `checkpoints`, or committing to `store` at consistent cuts (`replayInputs`: a resumed run on the same input). */
 async function start(checkpoints: CheckpointStore = memoryCheckpointStore(), store?: { store: StateStore; replayInputs: boolean }) {

@@ -6,19 +6,16 @@
  * "away" without touching the real one.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeFrame, encodeRecords } from '@ssdk/records';
 import { freePort, TcpProxy, until } from '@ssdk/testing';
-import { bumpServices, operatorServers, readTopic, type Cleanups } from './dataflow.testkit.ts';
+import { bumpServices, cleanupsAfterAll, operatorServers, readTopic } from './dataflow.testkit.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
 import { runOperator } from './operator.ts';
 
 const SERVICES = bumpServices(`h1-failing-${randomBytes(3).toString('hex')}`);
 
-const cleanups: Cleanups = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 describe('runtime - an operator that cannot reach its state store', () => {
   it('runtime - PostgreSQL away: the operator is failing with the reason, then running once it can reach it, and processes every record', async () => {

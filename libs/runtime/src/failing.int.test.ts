@@ -6,14 +6,14 @@
  * commits. The same host loop on both data paths: records carried in process (embedded) and
  * frames on NATS JetStream (operator services).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { MemoryState } from '@ssdk/engine';
 import { encodeFrame, encodeRecords } from '@ssdk/records';
 import { testNats, until } from '@ssdk/testing';
 import { carryingBus } from './carried.ts';
 import { memoryCheckpointStore } from './checkpoint.ts';
-import { countWordsServices, nativeTopologyOf, natsBusOf, readTopic, type Cleanups } from './dataflow.testkit.ts';
+import { cleanupsAfterAll, countWordsServices, nativeTopologyOf, natsBusOf, readTopic } from './dataflow.testkit.ts';
 import { UnitStepError } from './failing.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
 import type { RuntimeUnit } from './topology.ts';
@@ -22,10 +22,7 @@ import { runUnitTask } from './unit-task.ts';
 const SERVICES = countWordsServices('h1-failing');
 const WORDS = ['a', 'b', 'a', 'c', 'a'];
 
-const cleanups: Cleanups = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 /** The dataflow's one unit (fused), whose logic throws outside any record on its first `failures` calls. */
 async function flakyUnit(subjectPrefix: string | undefined, failures: number, seen: UnitMetricsSnapshot[], metrics: () => UnitMetrics) {

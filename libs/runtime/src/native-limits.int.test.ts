@@ -6,8 +6,8 @@
  * paths, records carried in process (the embedded runtime) and frames on NATS JetStream
  * (operator services), as in bad-records.int.test.ts.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { runOnBothPaths, type Cleanups } from './dataflow.testkit.ts';
+import { describe, expect, it } from 'vitest';
+import { cleanupsAfterAll, runOnBothPaths } from './dataflow.testkit.ts';
 
 // Nothing listens on 40201 (h2's range): the request fails after the function returned.
 const SERVICES = `apiVersion: 0.5.0
@@ -55,10 +55,7 @@ services:
 
 const INPUT = ['a', 'spin', 'reject', 'b', 'fetch', 'a'];
 
-const cleanups: Cleanups = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 describe('runtime - native function limits', () => {
   it('runtime - a runaway function and a rejected fire-and-forget promise dead-letter their records, in process and on NATS alike', async () => {

@@ -4,12 +4,12 @@
  * receiver in the test collects the spans; the operators' Prometheus endpoints are scraped.
  */
 import { rm } from 'node:fs/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecordFrames, readUtf8 } from '@ssdk/records';
 import { operatorStatsOf, parsePrometheusText } from '@ssdk/telemetry';
 import { freePort, startOtlpReceiver, testNats, testPostgres, writeServicesFile, type OtlpSpan } from '@ssdk/testing';
-import { natsBusOf } from './dataflow.testkit.ts';
+import { cleanupsAfterAll, natsBusOf } from './dataflow.testkit.ts';
 import { ensurePlanTopics, runOperator } from './operator.ts';
 import { logTopicOf, type LogLine } from './observer.ts';
 import type { UnitMetrics } from './metrics.ts';
@@ -65,10 +65,7 @@ function attr(span: OtlpSpan, key: string): unknown {
   return v.intValue !== undefined ? Number(v.intValue) : (v.stringValue ?? v.boolValue);
 }
 
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 async function setup(partitions: number) {
   const nats = await testNats();

@@ -7,12 +7,12 @@
  * `max_payload: 64KB`, so the real one keeps its settings.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createNatsBus } from '@ssdk/bus';
 import { encodeFrame, encodeRecords } from '@ssdk/records';
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
 import { PrivateNatsServer, testPostgres } from '@ssdk/testing';
-import { planNative, readTopic, type Cleanups } from './dataflow.testkit.ts';
+import { cleanupsAfterAll, planNative, readTopic } from './dataflow.testkit.ts';
 import { runOperator } from './operator.ts';
 
 const NAME = `h1-limit-${randomBytes(3).toString('hex')}`;
@@ -49,10 +49,7 @@ services:
     sinks: [{type: topic, id: grown}]
 `;
 
-const cleanups: Cleanups = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 describe('runtime - publishing within the server limits', () => {
   it('runtime - a record over the server max_payload is dead-lettered with its offset, its state change not applied, and the rest goes on', async () => {

@@ -4,7 +4,7 @@
  * function that no longer throws), and a second redrive sends nothing twice. The same on both
  * data paths: records carried in process (the embedded runtime's bus) and frames on NATS.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { MemoryState } from '@ssdk/engine';
 import type { PhysicalPlan } from '@ssdk/plan';
@@ -13,7 +13,7 @@ import { encodeRecords } from '@ssdk/records';
 import { testNats, testPostgres, until } from '@ssdk/testing';
 import { carryingBus } from './carried.ts';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
-import { countWordsServices, nativeTopologyOf, natsBusOf, planNative, type Cleanups } from './dataflow.testkit.ts';
+import { cleanupsAfterAll, countWordsServices, nativeTopologyOf, natsBusOf, planNative } from './dataflow.testkit.ts';
 import { UnitMetrics } from './metrics.ts';
 import { redriveDeadLetters } from './redrive.ts';
 import { startEmbedded } from './embedded.ts';
@@ -24,10 +24,7 @@ import { runUnitTask } from './unit-task.ts';
 /** `broken` throws for the words it names; the fix throws for none. */
 const services = (broken: string[]) => countWordsServices('h1-redrive', broken);
 
-const cleanups: Cleanups = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 async function plannedOf(broken: string[]) {
   const { plan, functions } = await planNative(services(broken), { fuse: true });

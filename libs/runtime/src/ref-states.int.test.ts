@@ -3,19 +3,16 @@
  * real PostgreSQL: loaded whole at open, following commits, dropping deleted keys on a reload.
  */
 import { readFile } from 'node:fs/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { planOrThrow } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecordFrames, readUtf8 } from '@ssdk/records';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import { testNats, testPostgres } from '@ssdk/testing';
 import { ensurePlanTopics, runOperator } from './operator.ts';
 import { RefStateReplica } from './ref-states.ts';
-import { natsBusOf } from './dataflow.testkit.ts';
+import { cleanupsAfterAll, natsBusOf } from './dataflow.testkit.ts';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 async function store(): Promise<StateStore> {
   const pg = await testPostgres();

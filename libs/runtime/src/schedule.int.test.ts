@@ -6,16 +6,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import { testPostgres, until } from '@ssdk/testing';
+import { cleanupsAfterAll } from './dataflow.testkit.ts';
 
 const child = fileURLToPath(new URL('./testdata/schedule-child.ts', import.meta.url));
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 function start(connectionString: string, schema: string): ChildProcess {
   const p = spawn(process.execPath, ['--import', tsx, child, connectionString, schema], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -6,18 +6,15 @@
  * the stop the moment the operator's first lease statement goes by, so the window is hit every run.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeRecords } from '@ssdk/records';
 import { TcpProxy } from '@ssdk/testing';
-import { bumpServices, operatorServers, type Cleanups } from './dataflow.testkit.ts';
+import { bumpServices, cleanupsAfterAll, operatorServers } from './dataflow.testkit.ts';
 import { runOperator } from './operator.ts';
 
 const SERVICES = bumpServices(`h4-stop-${randomBytes(3).toString('hex')}`);
 
-const cleanups: Cleanups = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 describe('runtime - an operator stopped while it takes its partitions', () => {
   it('runtime - a stop asked for during the first lease statement ends the operator (it does not read on)', { timeout: 120_000 }, async () => {

@@ -5,12 +5,12 @@
  * operator with the reason and the ways on, until it is started with `resetOffsets`.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
 import { encodeFrame, encodeRecords } from '@ssdk/records';
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
 import { testNats, testPostgres } from '@ssdk/testing';
-import { bumpServices, planNative, readTopic, type Cleanups } from './dataflow.testkit.ts';
+import { bumpServices, cleanupsAfterAll, planNative, readTopic } from './dataflow.testkit.ts';
 import { runOperator } from './operator.ts';
 import { StreamMismatchError, streamsRowOf } from './stream-check.ts';
 
@@ -18,10 +18,7 @@ const NAME = `h6-streams-${randomBytes(3).toString('hex')}`;
 const SERVICES = bumpServices(NAME);
 const RECORDS = 1_450;
 
-const cleanups: Cleanups = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 async function produce(bus: NatsBus, n: number, from = 0): Promise<void> {
   await bus.ensureTopic({ name: 'nums', partitions: 1 });

@@ -3,12 +3,12 @@
  * (PostgreSQL), counted from their last write, across a restart (the clock of a loaded key is
  * its row's `updated_at`).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openPostgresStore, type StateStore } from '@ssdk/state';
 import { testPostgres, until } from '@ssdk/testing';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { startEmbedded } from './embedded.ts';
-import { planNative } from './dataflow.testkit.ts';
+import { cleanupsAfterAll, planNative } from './dataflow.testkit.ts';
 
 const SERVICES = `apiVersion: 0.6.0
 meta: {name: sessions, namespace: test, version: 0.1.0}
@@ -50,10 +50,7 @@ services:
           }
 `;
 
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 /** Starts the dataflow committing to `stored` (a state store, through the embedded runtime's cuts) or to a checkpoint store. */
 async function start(stored: () => Promise<CheckpointStore | StateStore>) {
