@@ -14,8 +14,8 @@ export const ROWS_PER_STATEMENT = 10_000;
 
 export interface TableWrites {
   table: CompiledTable;
-  /** Upsert parameters, chunked: [keys, partitions, (starts, ends,) ...value columns]. */
-  upserts: unknown[][][];
+  /** Upsert parameters, chunked: [keys, partitions, (starts, ends,) ...value columns] (a JSON value column: one JSON array's text). */
+  upserts: unknown[][];
   upserted: number;
   /** Delete parameters, chunked: [keys] or [keys, window starts]. */
   deletes: unknown[][][];
@@ -81,7 +81,7 @@ export function planCommit(commit: Commit, tableOf: (name: string) => CompiledTa
     tables.push({
       table,
       upserts: chunks(upserts).map((chunk) => {
-        const params: unknown[][] = [chunk.map((e) => e.key), chunk.map((e) => e.write.partition)];
+        const params: unknown[] = [chunk.map((e) => e.key), chunk.map((e) => e.write.partition)];
         if (table.spec.windowed) params.push(chunk.map((e) => e.write.window!.start), chunk.map((e) => e.write.window!.end));
         params.push(...table.encodeValues(chunk.map((e) => e.write.value)));
         return params;

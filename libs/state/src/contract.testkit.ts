@@ -155,7 +155,8 @@ export function describeStateStore(name: string, setup: ContractSetup): void {
 
     it('state - get and commit round-trip json and row values', async () => {
       await store.migrate([json('v_json'), row('v_row')]);
-      const values: unknown[] = [{ a: [1, 'two', { three: null }], 'b"c': true }, 'text', 12.5, null, [], 'quote " and \\'];
+      // Each value lands on its own key (they travel as one JSON array): a held row's JSON text, escapes and all, among them.
+      const values: unknown[] = [{ a: [1, 'two', { three: null }], 'b"c': true }, 'text', 12.5, null, [], 'quote " and \\', JSON.stringify({ held: 'row "quoted" \\ ünïcödé 🙂' }), false];
       await store.commit({ writes: values.map((value, i) => ({ table: 'v_json', key: `k${i}`, partition: 0, value })), offsets: [] });
       const got = await store.get('v_json', values.map((_, i) => `k${i}`));
       values.forEach((value, i) => expect(got.get(`k${i}`)).toEqual(value));

@@ -577,7 +577,7 @@ class RolledBack extends Error {
   }
 }
 
-async function write(tx: SqlRunner, table: CompiledTable, sql: string, params: unknown[][]): Promise<void> {
+async function write(tx: SqlRunner, table: CompiledTable, sql: string, params: unknown[]): Promise<void> {
   try {
     await tx.query(sql, params);
   } catch (error) {

@@ -3,7 +3,11 @@
  * arrays and expanded with `unnest`) and its value codec. Pure: no I/O.
  *
  * Every value column travels as a `text[]` parameter and is cast in SQL, so both drivers send the
- * same bytes and PostgreSQL alone decides what a valid bigint or timestamp is.
+ * same bytes and PostgreSQL alone decides what a valid bigint or timestamp is. JSON values are the
+ * exception: they travel as one JSON array (the values' texts joined), expanded in SQL. As a
+ * `text[]`, pg wrote each value into an array literal in JavaScript, escaping every quote and
+ * backslash of its JSON again (a session unit's rows are JSON texts of records: most of its
+ * commit's CPU, and the text grew with each escape).
  */
 import { StateWriteError } from './errors.ts';
 import { assertNever, encodeKey } from './keys.ts';
@@ -32,9 +36,12 @@ export class CompiledTable {
     // Parameters: $1 keys, $2 partitions, [$3 window starts, $4 window ends], then one per value column.
     const fixed = spec.windowed ? ['k text', 'p int', 'ws bigint', 'we bigint'] : ['k text', 'p int'];
     const valueCasts = spec.value.kind === 'json' ? ['jsonb'] : this.columns.map((c) => sqlType(c.type));
+    const json = spec.value.kind === 'json';
     const params = [
       ...fixed.map((f, i) => `$${i + 1}::${f.split(' ')[1]}[]`),
-      ...valueCasts.map((_, i) => `$${fixed.length + i + 1}::text[]`),
+      ...valueCasts.map((_, i) =>
+        json ? `ARRAY(SELECT e FROM jsonb_array_elements($${fixed.length + i + 1}::jsonb) WITH ORDINALITY AS a(e, n) ORDER BY n)` : `$${fixed.length + i + 1}::text[]`,
+      ),
     ];
     const aliases = [...fixed.map((f) => f.split(' ')[0]), ...valueCasts.map((_, i) => `v${i}`)];
     const selected = [
@@ -57,11 +64,12 @@ export class CompiledTable {
     this.dropWindowsSql = `DELETE FROM ${this.qualified} WHERE window_start = ANY($1::bigint[])`;
   }
 
-  /** The value parameters of an upsert: one text array per value column. */
-  encodeValues(values: readonly unknown[]): (string | null)[][] {
+  /** The value parameters of an upsert: one text array per value column, or the JSON values as one JSON array's text. */
+  encodeValues(values: readonly unknown[]): Array<(string | null)[] | string> {
     const { table } = this.spec;
     if (this.spec.value.kind === 'json') {
-      return [values.map((value) => encodeJson(value, table))];
+      // Each value checked and written on its own (`encodeJson` refuses what JSON cannot hold).
+      return [`[${values.map((value) => encodeJson(value, table)).join(',')}]`];
     }
     const arrays = this.columns.map(() => new Array<string | null>(values.length));
     values.forEach((value, row) => {
