@@ -81,11 +81,12 @@ export interface ManyHost {
   /** Once the section stands, before the `ctx.log` lines of message `i` are told. */
   logging(i: number): void;
   /**
-   * Message `i` ran, its records given these times (a unit with a timestamp step): whether the
-   * messages after it must wait until the loop has taken it in (its event-time progress would
-   * change what the logic does with them).
+   * Message `i` ran: `made` records came of it (outputs and what its steps passed on, held until
+   * the loop takes them in), `times` what its timestamp step gave (a unit with one). Whether the
+   * messages after it must wait for a call of their own: the loop bounds what a call holds, and
+   * the first retimed records of a channel change the logic's view of the rest (their bound).
    */
-  waits(i: number, times: OperatorEffects['times']): boolean;
+  waits(i: number, made: number, times: OperatorEffects['times']): boolean;
 }
 
 /**
@@ -184,7 +185,7 @@ export function chainLogic(chain: ChainExecutor, state: MemoryState, assignsTime
           const { records } = messages[i]!;
           const effects = effectsOf(records, calls.run(chain, records));
           all.push(effects);
-          if (host.waits(i, effects.times) || calls.limitUsed() >= SECTION_SHARE) break;
+          if (host.waits(i, effects.outputs.length, effects.times) || calls.limitUsed() >= SECTION_SHARE) break;
         }
         return all;
       });
@@ -355,7 +356,8 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
           const due = windowsToFlush([...stillOpen.values()], watermark);
           for (const w of due) stillOpen.delete(key(w));
           all.push({ before, assigned, r, due, flushed: opts.hasFlush ? due.map((w) => calls.flush(body, w)) : [] });
-          if (host.waits(i, opts.assignsTime && before ? timesOf(records, before.outputs) : undefined) || calls.limitUsed() >= SECTION_SHARE) break;
+          const made = (before?.outputs.length ?? 0) + assigned.inputs.length;
+          if (host.waits(i, made, opts.assignsTime && before ? timesOf(records, before.outputs) : undefined) || calls.limitUsed() >= SECTION_SHARE) break;
         }
         return { all, fresh };
       });

@@ -233,6 +233,20 @@ describe('runtime - native guarded calls per batch', () => {
     expect(r).toHaveLength(3);
     expect(told).toEqual(['message 0', 's.say: saw 1', 's.say: saw 2', 'message 1', 's.say: saw 3', 'message 2', 's.say: saw 4']);
   });
+
+  it('runtime - the host is told what each message made, and a message it makes wait goes to the next call', async () => {
+    const triple: ChainStep[] = [{ id: 's.triple', operator: 'flat-map', fn: (v) => [v, v, v] }];
+    const unit = chainLogic(nativeExecutor(triple), new MemoryState());
+    const messages = [[1, 2], [3], [4]].map((values) => ({ records: values.map((v) => rec('k', v)), channel: 'events/0', now: 0 }));
+    const told: Array<[number, number]> = [];
+    // The host bounds what one call holds: the second message takes it to 9 records made.
+    const r = await unit.processMany!(messages, host({ waits: (i, made) => (told.push([i, made]), i === 1) }));
+    expect(told).toEqual([
+      [0, 6],
+      [1, 3],
+    ]);
+    expect(r!.map((e) => e.outputs.length)).toEqual([6, 3]);
+  });
 });
 
 /** A host loop that takes no part: no undo marks, no log positions, nothing waits. */
