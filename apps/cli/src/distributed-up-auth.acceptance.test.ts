@@ -28,7 +28,6 @@ const cmdline = async (pid: number) => (await readFile(`/proc/${pid}/cmdline`, '
 describe('ssdk up with NATS credentials', () => {
   it('up - word-count equals golden with credentials from the environment; no password on any command line', async () => {
     const nats = new PrivateNatsServer('ssdk-up-auth', { config: `authorization { users: [ { user: app, password: "${NATS_PASSWORD}" } ] }\n` });
-    nats.port = 40620;
     await nats.start();
     cleanups.push(() => nats.dispose());
     const control = await testPostgres({ prefix: 'ssdk_up_auth' });

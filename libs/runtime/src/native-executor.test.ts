@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryState, type ChainStep, type EngineRecord, type FunctionContext } from '@ssdk/engine';
-import { startCalloutServer, type CalloutServer } from '@ssdk/testing';
+import { freePort, startCalloutServer, type CalloutServer } from '@ssdk/testing';
 import { nativeExecutor } from './native-executor.ts';
 
 // Native functions keep the sandbox's limits: a runaway function is stopped at function-timeout
@@ -105,7 +105,7 @@ describe('runtime - native function limits', () => {
 
   it("runtime - waiting for ctx.http is not the function's time", async () => {
     // On a thread of its own: ctx.http blocks this one.
-    const server = await startCalloutServer(40203);
+    const server = await startCalloutServer(await freePort());
     servers.push(server);
     const steps: ChainStep[] = [
       {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryState, type ChainStep, type EngineRecord, type FunctionContext, type SqlRow } from '@ssdk/engine';
-import { startCalloutServer } from '@ssdk/testing';
+import { freePort, startCalloutServer } from '@ssdk/testing';
 import { nativeExecutor } from './native-executor.ts';
 
 // A native function's ctx.sql: the batch runs again once the query's rows are in, with the
@@ -78,13 +78,15 @@ describe('runtime - ctx.sql in native functions', () => {
   });
 
   it('runtime - a round that runs again does not repeat the HTTP requests of the round before', async () => {
-    const server = await startCalloutServer(40812);
+    // A port the OS finds free: a fixed one in the ephemeral range can be taken by an outgoing connection.
+    const port = await freePort();
+    const server = await startCalloutServer(port);
     try {
       const steps: ChainStep[] = [
         {
           id: 's.both',
           operator: 'map',
-          grants: { http: ['127.0.0.1:40812'] },
+          grants: { http: [`127.0.0.1:${port}`] },
           fn: (v: unknown, ctx: unknown) => {
             const c = ctx as FunctionContext;
             const r = c.http(`${server.url}/echo`);
