@@ -101,7 +101,9 @@ function withoutDraft4Ids(node: unknown): unknown {
   return Object.fromEntries(Object.entries(node).filter(([k, v]) => !(k === 'id' && typeof v === 'string')).map(([k, v]) => [k, withoutDraft4Ids(v)]));
 }
 
-describe('ssdk compose', () => {
+// Up to 3 min a test: each runs `ssdk compose` and Compose v1 (a Python program) in child processes,
+// and at a load average of ~44 on 2 cores one `docker-compose config` took 30 s (the default limit).
+describe('ssdk compose', { timeout: 180_000 }, () => {
   it('compose - the committed docker-compose.yml is what `ssdk compose` generates for word-count', async () => {
     const dir = await repoLikeDir();
     const { code, out } = await compose(dir, FILE);
