@@ -100,6 +100,9 @@ export type SectionRunner = <R>(executors: ReadonlyArray<ChainExecutor | undefin
 /** No sections: every call on its own. */
 const oneByOne: SectionRunner = async () => undefined;
 
+/** `processMany` for one message (`process`): nothing to mark, nothing waits behind it. */
+const ONE_MESSAGE: ManyHost = { starting: () => undefined, logging: () => undefined, waits: () => false };
+
 export interface OperatorLogic {
   readonly kind: 'chain' | 'window' | 'session' | 'join' | 'passthrough';
   process(records: readonly EngineRecord[], channel: string, now: number): Promise<OperatorEffects>;
@@ -286,97 +289,78 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
     }
   };
 
+  /** What leaves the unit for one message: each window's flush (records inside a window feed its state). */
+  const effectsOf = (records: readonly EngineRecord[], before: ChainResult | undefined, assigned: ReturnType<typeof assignWindows>, r: ChainResult, closed: OperatorEffects): OperatorEffects => ({
+    outputs: [],
+    flushes: closed.flushes,
+    failures: [...(before?.failures ?? []), ...r.failures, ...closed.failures],
+    late: assigned.late,
+    ...(opts.assignsTime && before ? { times: timesOf(records, before.outputs) } : {}),
+  });
+
+  /**
+   * Messages in a row in one section (native functions: one guarded call for the steps before
+   * assignment, the windowed steps and the flushes of the windows they close), each seeing the
+   * watermark and the open windows the one before left. A window closes (its state dropped,
+   * `close`) once the section stands; no later message can reach it meanwhile, since the
+   * watermark passed its end and a record for it is late. Undefined: call by call.
+   */
+  const processMany = async (messages: readonly MessageIn[], host: ManyHost): Promise<OperatorEffects[] | undefined> => {
+    const section = await runSection([opts.pre, body], state, (calls) => {
+      let watermark = wm;
+      const stillOpen = new Map(open);
+      const fresh = new Map<number, WindowBounds>();
+      const all: Array<{ before: ChainResult | undefined; assigned: ReturnType<typeof assignWindows>; r: ChainResult; due: WindowBounds[]; flushed: FlushResult[] }> = [];
+      for (let i = 0; i < messages.length; i++) {
+        host.starting(i);
+        calls.beforeLines(() => host.logging(i));
+        const { records, channel, now } = messages[i]!;
+        const before = opts.pre ? calls.run(opts.pre, records) : undefined;
+        const assigned = assignWindows(before ? before.outputs : records, channel, now, config, watermark, before !== undefined);
+        watermark = assigned.state;
+        const known = fresh.size;
+        intern(assigned.inputs, fresh);
+        // The windows this message opened: the last ones in `fresh` (a Map keeps its order).
+        let n = 0;
+        if (fresh.size > known) for (const w of fresh.values()) if (n++ >= known) stillOpen.set(key(w), w);
+        const r = calls.run(body, assigned.inputs, { discardOutputs: true });
+        const due = windowsToFlush([...stillOpen.values()], watermark);
+        for (const w of due) stillOpen.delete(key(w));
+        all.push({ before, assigned, r, due, flushed: opts.hasFlush ? due.map((w) => calls.flush(body, w)) : [] });
+        const made = (before?.outputs.length ?? 0) + assigned.inputs.length;
+        if (host.waits(i, made, opts.assignsTime && before ? timesOf(records, before.outputs) : undefined) || calls.limitUsed() >= SECTION_SHARE) break;
+      }
+      return { all, fresh };
+    });
+    if (!section) return undefined;
+    opened(section.value.fresh);
+    return section.value.all.map(({ before, assigned, r, due, flushed }, i) => {
+      wm = assigned.state;
+      const closed = none();
+      close(due, flushed, closed);
+      return effectsOf(messages[i]!.records, before, assigned, r, closed);
+    });
+  };
+
   return {
     kind: 'window',
     async process(records, channel, now) {
-      // One guarded call for the batch: its steps before assignment, its windowed steps and the
-      // flushes of the windows it closes. The unit's own progress changes once the call stands.
-      const section = await runSection([opts.pre, body], state, (calls) => {
-        const before = opts.pre ? calls.run(opts.pre, records) : undefined;
-        const assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm, before !== undefined);
-        const fresh = new Map<number, WindowBounds>();
-        intern(assigned.inputs, fresh);
-        const r = calls.run(body, assigned.inputs, { discardOutputs: true });
-        const due = windowsToFlush([...open.values(), ...fresh.values()], assigned.state);
-        return { before, assigned, fresh, r, due, flushed: opts.hasFlush ? due.map((w) => calls.flush(body, w)) : [] };
-      });
-      let before: ChainResult | undefined;
-      let assigned: ReturnType<typeof assignWindows>;
-      let r: ChainResult;
-      const flushed = none();
-      if (section) {
-        ({ before, assigned, r } = section.value);
-        wm = assigned.state;
-        opened(section.value.fresh);
-        close(section.value.due, section.value.flushed, flushed);
-      } else {
-        // Call by call, each under its own limit (a batch past it is halved to its slow record).
-        before = opts.pre ? await opts.pre.run(records, state) : undefined;
-        assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm, before !== undefined);
-        wm = assigned.state;
-        const fresh = new Map<number, WindowBounds>();
-        intern(assigned.inputs, fresh);
-        opened(fresh);
-        r = await body.run(assigned.inputs, state, { discardOutputs: true });
-        const due = windowsToFlush([...open.values()], wm);
-        close(due, await flushAll(due), flushed);
-      }
-      // Records inside a window feed its state; what leaves the unit is each window's flush.
-      return {
-        outputs: [],
-        flushes: flushed.flushes,
-        failures: [...(before?.failures ?? []), ...r.failures, ...flushed.failures],
-        late: assigned.late,
-        ...(opts.assignsTime && before ? { times: timesOf(records, before.outputs) } : {}),
-      };
+      const one = await processMany([{ records, channel, now }], ONE_MESSAGE);
+      if (one) return one[0]!;
+      // Call by call, each under its own limit (a batch past it is halved to its slow record).
+      const before = opts.pre ? await opts.pre.run(records, state) : undefined;
+      const assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm, before !== undefined);
+      wm = assigned.state;
+      const fresh = new Map<number, WindowBounds>();
+      intern(assigned.inputs, fresh);
+      opened(fresh);
+      const r = await body.run(assigned.inputs, state, { discardOutputs: true });
+      const closed = none();
+      const due = windowsToFlush([...open.values()], wm);
+      close(due, await flushAll(due), closed);
+      return effectsOf(records, before, assigned, r, closed);
     },
-    async processMany(messages, host) {
-      // As `process`, message after message in one section: each sees the watermark and the
-      // open windows the one before left. A window closes (its state dropped, `close`) once the
-      // section stands; no later message can reach it meanwhile, since the watermark passed its
-      // end and a record for it is late.
-      const section = await runSection([opts.pre, body], state, (calls) => {
-        let watermark = wm;
-        const stillOpen = new Map(open);
-        const fresh = new Map<number, WindowBounds>();
-        const all: Array<{ before: ChainResult | undefined; assigned: ReturnType<typeof assignWindows>; r: ChainResult; due: WindowBounds[]; flushed: FlushResult[] }> = [];
-        for (let i = 0; i < messages.length; i++) {
-          host.starting(i);
-          calls.beforeLines(() => host.logging(i));
-          const { records, channel, now } = messages[i]!;
-          const before = opts.pre ? calls.run(opts.pre, records) : undefined;
-          const assigned = assignWindows(before ? before.outputs : records, channel, now, config, watermark, before !== undefined);
-          watermark = assigned.state;
-          const known = fresh.size;
-          intern(assigned.inputs, fresh);
-          // The windows this message opened: the last ones in `fresh` (a Map keeps its order).
-          let n = 0;
-          if (fresh.size > known) for (const w of fresh.values()) if (n++ >= known) stillOpen.set(key(w), w);
-          const r = calls.run(body, assigned.inputs, { discardOutputs: true });
-          const due = windowsToFlush([...stillOpen.values()], watermark);
-          for (const w of due) stillOpen.delete(key(w));
-          all.push({ before, assigned, r, due, flushed: opts.hasFlush ? due.map((w) => calls.flush(body, w)) : [] });
-          const made = (before?.outputs.length ?? 0) + assigned.inputs.length;
-          if (host.waits(i, made, opts.assignsTime && before ? timesOf(records, before.outputs) : undefined) || calls.limitUsed() >= SECTION_SHARE) break;
-        }
-        return { all, fresh };
-      });
-      if (!section) return undefined;
-      opened(section.value.fresh);
-      return section.value.all.map(({ before, assigned, r, due, flushed }, i) => {
-        wm = assigned.state;
-        const closed = none();
-        close(due, flushed, closed);
-        const { records } = messages[i]!;
-        return {
-          outputs: [],
-          flushes: closed.flushes,
-          failures: [...(before?.failures ?? []), ...r.failures, ...closed.failures],
-          late: assigned.late,
-          ...(opts.assignsTime && before ? { times: timesOf(records, before.outputs) } : {}),
-        };
-      });
-    },
+    processMany,
     bound(channel, bound, now) {
       wm = boundChannel(wm, channel, bound, now);
     },
