@@ -3,6 +3,7 @@
  * its help text once; unknown flags and missing arguments become `UsageError`s (exit 2).
  */
 import { parseArgs } from 'node:util';
+import { parseDuration } from '@ssdk/spec';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -90,4 +91,16 @@ export function renderHelp(spec: CommandSpec): string {
   for (const [flag, desc] of rows) lines.push(`  ${flag.padEnd(width)}${desc}`);
   lines.push('', 'Examples:', ...spec.examples.map((e) => `  ${e}`));
   return lines.join('\n') + '\n';
+}
+
+/**
+ * A duration option's value in ms (`5s`, `500ms`, `10m`): undefined when it is not given, a
+ * `UsageError` naming the option and an example when it does not read as one.
+ */
+export function durationOption(cmd: ParsedCommand, name: string, command: string, example: string): number | undefined {
+  const text = cmd.values[name];
+  if (text === undefined) return undefined;
+  const ms = typeof text === 'string' ? parseDuration(text) : undefined;
+  if (ms === undefined) throw new UsageError(`--${name} takes a duration such as ${example}, got \`${String(text)}\``, command);
+  return ms;
 }

@@ -19,8 +19,8 @@ import { planOrThrow } from '@ssdk/plan';
 import { type DeployReply, type DeployRequest } from '@ssdk/control-plane';
 import { buildComponents, isolationFromEnv, publicKeyOf, signingSeedFromEnv, stackSigningKey, trustedKeysFrom, unitRunsSandboxed, type IsolationChoice } from '@ssdk/runtime';
 import { scalingRefusal } from '@ssdk/connectors';
-import { inlineConnectors, loadServicesFile, parseDuration, type Connector, type Dataflow } from '@ssdk/spec';
-import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
+import { inlineConnectors, loadServicesFile, type Connector, type Dataflow } from '@ssdk/spec';
+import { durationOption, UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { isolationOf, isolationOptions, serverArgs, serverFlags, serverOptions, type ServerFlags } from '../distributed.ts';
 import { askPlanner, checkFunctions, controlSchemaOf, controlSchemaOption, postgresUrlOf, readServicesBundle, reportPlannerRefusal, shipArtifacts, signDeploy, spawnPlanner, waitForPlanner } from '../distributed-control.ts';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
@@ -156,9 +156,7 @@ function stackPath(cmd: ParsedCommand): string {
 }
 
 function graceMs(cmd: ParsedCommand, command: string): number {
-  const ms = parseDuration(String(cmd.values['grace']));
-  if (ms === undefined) throw new UsageError(`--grace takes a duration such as 10s, got \`${String(cmd.values['grace'])}\``, command);
-  return ms;
+  return durationOption(cmd, 'grace', command, '10s')!;
 }
 
 interface Supervised {
