@@ -192,11 +192,68 @@ async function wordCount() {
   }
 }
 
+/**
+ * The car-sensors dataflow by hand, the whole of it: drop invalid readings, convert each to a car
+ * event (mph, speeding), route it to the speeding or the normal output (kept, as sink topics are),
+ * count speeding events per car, and average mph per car over sliding 60 s / 20 s windows by the
+ * reading's own time, 5 s grace, each closed window's cars sorted. One conversion per reading where
+ * the dataflow converts in two services: the loop is what an engineer would write, not a copy of
+ * the plan. Returns the windows it closed and the two outputs' sizes.
+ */
+function sensorsByHand(input: ProduceRecord[]) {
+  const KPH_TO_MPH = 0.621371;
+  const windows = new Map<number, Map<string, { total: number; count: number }>>();
+  const speeding: unknown[] = [];
+  const normal: unknown[] = [];
+  const speedingPerCar = new Map<string, number>();
+  const closed: unknown[] = [];
+  let watermark = -Infinity;
+  const close = (upTo: number) => {
+    for (const [start, cars] of windows) {
+      if (start + 60_000 > upTo) continue;
+      windows.delete(start);
+      const averages = [...cars].map(([car, s]) => ({ car, avg: Math.round((s.total / s.count) * 100) / 100, readings: s.count }));
+      averages.sort((a, b) => (a.car < b.car ? -1 : a.car > b.car ? 1 : 0));
+      closed.push({ start, end: start + 60_000, cars: averages });
+    }
+  };
+  for (const r of input) {
+    const v = r.value as { car: string; time: number; kph: number; fuel: number };
+    if (!(v.car !== '' && Number.isFinite(v.kph) && v.kph >= 0 && v.kph <= 250 && Number.isFinite(v.fuel) && v.fuel >= 0 && v.fuel <= 100)) continue;
+    const mph = Math.round(v.kph * KPH_TO_MPH);
+    const event = { car: v.car, time: v.time, mph, fuel: v.fuel, speeding: mph > 70 };
+    if (event.speeding) {
+      speeding.push(event);
+      speedingPerCar.set(event.car, (speedingPerCar.get(event.car) ?? 0) + 1);
+    } else normal.push(event);
+    const last = Math.floor(event.time / 20_000) * 20_000;
+    for (let start = last - 40_000; start <= last; start += 20_000) {
+      if (start + 60_000 <= watermark) continue; // late for this window
+      let cars = windows.get(start);
+      if (!cars) windows.set(start, (cars = new Map()));
+      const s = cars.get(event.car);
+      if (s) {
+        s.total += event.mph;
+        s.count++;
+      } else cars.set(event.car, { total: event.mph, count: 1 });
+    }
+    if (event.time - 5_000 > watermark) {
+      watermark = event.time - 5_000;
+      close(watermark);
+    }
+  }
+  close(Infinity);
+  return { windows: closed.length, speeding: speeding.length, normal: normal.length, cars: speedingPerCar.size };
+}
+
 async function sensors() {
   const input = readings(N);
   console.log(`\nsensors: ${N.toLocaleString('en')} readings`);
   const rss = measureRss();
-  const base = baselineRuns(N, () => {
+  // The loop the issue's first figure (0.025×) was measured against: the windowed average of raw
+  // km/h alone — no validation, conversion, routing, outputs or speeding counter. Kept for that
+  // comparison; the target is judged against the whole dataflow by hand (sensorsByHand).
+  const windowOnly = baselineRuns(N, () => {
     const windows = new Map<number, Map<string, { sum: number; n: number }>>();
     let out = 0;
     let wm = -Infinity;
@@ -221,12 +278,16 @@ async function sensors() {
     }
     return out;
   });
-  report('baseline: hand-written loop', N, base.ms, rss(), `(${base.result} windows)`, base.baseline.firstCpuMs);
+  report('baseline: hand-written loop, windowed average only', N, windowOnly.ms, rss(), `(${windowOnly.result} windows)`, windowOnly.baseline.firstCpuMs);
+  const base = baselineRuns(N, () => sensorsByHand(input));
+  const b = base.result;
+  report('baseline: the whole dataflow by hand', N, base.ms, rss(), `(${b.windows} windows, ${b.speeding.toLocaleString('en')} speeding + ${b.normal.toLocaleString('en')} normal events, ${b.cars} cars)`, base.baseline.firstCpuMs);
   const baseline = base.baseline;
   const layout = fuse ? ', fused' : ', one unit per step';
   const r = await runEmbedded('car-sensors', 'car-readings', input, 'native');
   report(`ssdk embedded, native functions${layout}`, N, r.ms, r.rss, guarded(r), r.cpuMs);
   ratio('native', N, r.cpuMs, baseline, 0.25);
+  ratio('native, to the windowed average only', N, r.cpuMs, windowOnly.baseline, 0.25);
   unitLines(r.metrics);
   if (GUARD_BASELINE) {
     const u = await runEmbedded('car-sensors', 'car-readings', input, 'native', undefined, true);
