@@ -31,6 +31,8 @@ export interface ChainInput extends EngineRecord {
 export interface ChainOutput extends EngineRecord {
   /** Index of the input record this one came from. */
   input: number;
+  /** The branch of its operator it leaves by (`branchedChain`); absent: an operator without branches. */
+  route?: number;
 }
 
 export interface ChainFailure {
@@ -44,6 +46,8 @@ export interface ChainFailure {
   error?: unknown;
   /** The record as the failing step saw it. */
   record: EngineRecord;
+  /** The branch of its operator the record failed in (`branchedChain`); absent: before any branch. */
+  route?: number;
 }
 
 export interface ChainResult {
@@ -298,6 +302,8 @@ class Derived implements ChainOutput, ChainInput {
   input: number;
   /** Set by the window operator when the record goes on to a window's steps as it is (`assignWindows`). */
   window: WindowBounds | undefined;
+  /** Set by a branched operator on its branches' outputs (`branchedChain`). */
+  route: number | undefined;
   constructor(key: Key | null, value: unknown, timestamp: number, headers: Record<string, string> | undefined, input: number) {
     this.key = key;
     this.value = value;
@@ -305,6 +311,7 @@ class Derived implements ChainOutput, ChainInput {
     this.headers = headers;
     this.input = input;
     this.window = undefined;
+    this.route = undefined;
   }
 }
 

@@ -8,7 +8,7 @@
  * through a `ChainExecutor` the runtime makes (native, or a WebAssembly sandbox).
  */
 import { createHash } from 'node:crypto';
-import type { ChainFailure, ChainInput, ChainResult, EngineRecord, Key, StateAccess } from './chain.ts';
+import type { ChainFailure, ChainInput, ChainOutput, ChainResult, EngineRecord, Key, StateAccess } from './chain.ts';
 import { encodeKey, type MemoryState } from './memory-state.ts';
 import { assignSessions, restoreSessions, takeClosedSessions, takeSessionRows, type ClosedSession, type Session, type SessionConfig, type SessionsState } from './sessions.ts';
 import { addChannel, advance, boundChannel, type WatermarkState } from './watermark.ts';
@@ -165,28 +165,62 @@ export function passthroughLogic(): OperatorLogic {
   return operatorLogic({ kind: 'passthrough', process: async (records) => ({ ...none(), outputs: [...records] }) });
 }
 
+/**
+ * A chain whose trunk's records go on through branches, each to its own topics (a service's sink
+ * transforms folded into the operator that makes their trunk): `branches[b]` undefined is a
+ * branch without steps (the trunk's records as they are). `copy` gives a branch its own copy of a
+ * value, so no branch sees what another one's functions changed in place: every branch but the
+ * last run gets copies (a branch without steps runs last, its records written after the others ran).
+ */
+export interface BranchedChain {
+  trunk: ChainExecutor;
+  branches: ReadonlyArray<ChainExecutor | undefined>;
+  copy: (value: unknown) => unknown;
+}
+
 /** `assignsTime`: the chain has a timestamp step, so its effects report the times it gave. */
-export function chainLogic(chain: ChainExecutor, state: MemoryState, assignsTime = false): OperatorLogic {
-  const runSection = chain.section ?? oneByOne;
+export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemoryState, assignsTime = false): OperatorLogic {
+  const branched = 'trunk' in chain ? chain : undefined;
+  const executors = branched ? [branched.trunk, ...branched.branches] : [chain as ChainExecutor];
+  const runSection = executors.find((e) => e?.section)?.section ?? oneByOne;
   const effectsOf = (records: readonly EngineRecord[], r: ChainResult): OperatorEffects => ({
     ...none(),
     outputs: r.outputs,
     failures: r.failures,
     ...(assignsTime ? { times: timesOf(records, r.outputs) } : {}),
   });
+  // A branch's inputs: the trunk's outputs, copied for every branch but the last to run.
+  const order = branched ? branchOrder(branched.branches) : [];
+  const inputsOf = (i: number, trunk: ChainResult): readonly ChainInput[] =>
+    i === order.length - 1 ? trunk.outputs : trunk.outputs.map((o) => copied(o, branched!.copy));
+  const runAll = async (records: readonly EngineRecord[]): Promise<ChainResult> => {
+    const trunk = await branched!.trunk.run(records, state);
+    const results: Array<ChainResult | undefined> = [];
+    for (let i = 0; i < order.length; i++) results[order[i]!] = await branched!.branches[order[i]!]?.run(inputsOf(i, trunk), state);
+    return routed(trunk, results);
+  };
+  const runSync = (records: readonly EngineRecord[], calls: SectionCalls): ChainResult => {
+    const trunk = calls.run(branched!.trunk, records);
+    const results: Array<ChainResult | undefined> = [];
+    for (let i = 0; i < order.length; i++) {
+      const e = branched!.branches[order[i]!];
+      results[order[i]!] = e ? calls.run(e, inputsOf(i, trunk)) : undefined;
+    }
+    return routed(trunk, results);
+  };
   return operatorLogic({
     kind: 'chain',
     async process(records) {
-      return effectsOf(records, await chain.run(records, state));
+      return effectsOf(records, branched ? await runAll(records) : await (chain as ChainExecutor).run(records, state));
     },
     async processMany(messages, host) {
-      const section = await runSection([chain], state, (calls) => {
+      const section = await runSection(executors, state, (calls) => {
         const all: OperatorEffects[] = [];
         for (let i = 0; i < messages.length; i++) {
           host.starting(i);
           calls.beforeLines(() => host.logging(i));
           const { records } = messages[i]!;
-          const effects = effectsOf(records, calls.run(chain, records));
+          const effects = effectsOf(records, branched ? runSync(records, calls) : calls.run(chain as ChainExecutor, records));
           all.push(effects);
           if (host.waits(i, effects.outputs.length, effects.times) || calls.limitUsed() >= SECTION_SHARE) break;
         }
@@ -195,6 +229,51 @@ export function chainLogic(chain: ChainExecutor, state: MemoryState, assignsTime
       return section?.value;
     },
   });
+}
+
+/** The order branches run in: those with steps first, in order; one without steps last (its records are the trunk's, written once all ran). */
+function branchOrder(branches: ReadonlyArray<ChainExecutor | undefined>): number[] {
+  const order: number[] = [];
+  branches.forEach((e, b) => e && order.push(b));
+  branches.forEach((e, b) => !e && order.push(b));
+  return order;
+}
+
+/** A trunk's output with a value of its own, for a branch that runs before another one. */
+function copied(o: ChainOutput, copy: (value: unknown) => unknown): ChainOutput {
+  let value: unknown;
+  try {
+    value = typeof o.value === 'object' && o.value !== null ? copy(o.value) : o.value;
+  } catch {
+    // A value the copy cannot take (not JSON): the branch gets it as it is.
+    value = o.value;
+  }
+  return o.headers ? { key: o.key, value, timestamp: o.timestamp, headers: o.headers, input: o.input } : { key: o.key, value, timestamp: o.timestamp, input: o.input };
+}
+
+/**
+ * The records of a branched chain: each branch's outputs with the trunk's input they came from
+ * and their branch (`route`), branch after branch; the trunk's failures and the branches', each
+ * naming the trunk's input.
+ */
+function routed(trunk: ChainResult, results: ReadonlyArray<ChainResult | undefined>): ChainResult {
+  const outputs: ChainOutput[] = [];
+  const failures: ChainFailure[] = [...trunk.failures];
+  const t = trunk.outputs;
+  for (let b = 0; b < results.length; b++) {
+    const r = results[b];
+    if (!r) {
+      for (const o of t) outputs.push(o.headers ? { key: o.key, value: o.value, timestamp: o.timestamp, headers: o.headers, input: o.input, route: b } : { key: o.key, value: o.value, timestamp: o.timestamp, input: o.input, route: b });
+      continue;
+    }
+    for (const o of r.outputs) {
+      o.input = t[o.input]!.input;
+      o.route = b;
+      outputs.push(o);
+    }
+    for (const f of r.failures) failures.push({ ...f, input: f.input >= 0 ? t[f.input]!.input : f.input, route: b });
+  }
+  return { outputs, failures };
 }
 
 /** The times a timestamp step gave: the highest, and whether one differs from its record's own. */

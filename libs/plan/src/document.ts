@@ -169,8 +169,15 @@ export interface PlanOperator {
   kind: PlanOperatorKind;
   steps: PlanStep[];
   inputs: PlanInput[];
-  /** Topic ids. */
+  /** Topic ids: every topic the operator writes. */
   outputs: string[];
+  /**
+   * A service's sink transforms run in the operator that makes their trunk (`fuse`): the steps
+   * before the first branch's are the trunk, each of its records goes through every branch's steps
+   * (ids, in `steps` order) to that branch's `outputs`, and only there. A branch without steps
+   * writes the trunk's records as they are. Absent: every record goes to every output.
+   */
+  branches?: PlanBranch[];
   partitions: number;
   parallelism: number;
   states: PlanStateAccess[];
@@ -178,6 +185,11 @@ export interface PlanOperator {
   join?: PlanJoin;
   deadLetter: string;
   lateEvents: string;
+}
+
+export interface PlanBranch {
+  steps: string[];
+  outputs: string[];
 }
 
 export interface PlanState {
@@ -328,6 +340,7 @@ export const physicalPlanSchema = z.object({
       ),
       inputs: z.array(z.object({ topic: z.string(), edge: z.enum(['forward', 'shuffle']) })),
       outputs: z.array(z.string()),
+      branches: z.array(z.object({ steps: z.array(z.string()), outputs: z.array(z.string()).min(1) })).optional(),
       partitions: count,
       parallelism: count,
       states: z.array(z.object({ name: z.string(), table: z.string(), access: z.enum(['read-write', 'read']) })),

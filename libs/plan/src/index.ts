@@ -45,6 +45,7 @@ export {
   type PlanFunctionSource,
   type PlanInput,
   type PlanOperator,
+  type PlanBranch,
   type PlanOperatorKind,
   type PlanRecordType,
   type PlanState,

@@ -46,6 +46,11 @@ export interface RuntimeUnit {
   lateEvents: RuntimeTopic;
   /** The id of the unit's last step: a value that does not fit an output topic is its fault. */
   lastStep: string;
+  /**
+   * A unit with branches (`PlanOperator.branches`): where the records of each branch go (a
+   * record's `route`) and the step whose fault a value that does not fit them is.
+   */
+  routes?: ReadonlyArray<{ topics: RuntimeTopic[]; lastStep: string }>;
   makeLogic(state: MemoryState, channels: readonly string[]): OperatorLogic;
   /** Per state the unit writes: refuses a write its table could not store (`StateAccess.check`). */
   stateChecks: ReadonlyMap<string, StateWriteCheck>;
@@ -164,7 +169,7 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
       const timeoutMs = Math.max(...op.steps.filter((ps) => part.some((spec) => spec.id === ps.id)).map((ps) => ps.settings.functionTimeoutMs), 1);
       return nativeExecutor(steps, { log: (operator, record, args) => logs.sink?.(operator, record, args), ...(functions.sql ? { sql: unitSql(functions.sql, op) } : {}), timeoutMs });
     };
-    const logic = await logicFactory(op, specs, executor);
+    const logic = await logicFactory(op, specs, executor, types);
     units.push({
       id: op.id,
       service: op.service,
@@ -174,6 +179,7 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
       deadLetter: topic(op.deadLetter),
       lateEvents: topic(op.lateEvents),
       lastStep: op.steps.at(-1)?.id ?? op.id,
+      ...(op.branches ? { routes: op.branches.map((b) => ({ topics: b.outputs.map(topic), lastStep: b.steps.at(-1) ?? trunkOf(op).at(-1)?.id ?? op.id })) } : {}),
       makeLogic: logic,
       stateChecks: new Map(op.states.filter((s) => s.access === 'read-write' && tables.has(s.table)).map((s) => [s.name, stateWriteCheck(tables.get(s.table)!)])),
       logs,
@@ -246,6 +252,7 @@ async function logicFactory(
   op: PlanOperator,
   specs: StepSpec[],
   executor: (part: StepSpec[]) => Promise<ChainExecutor>,
+  types: TypeTable,
 ): Promise<(state: MemoryState, channels: readonly string[]) => OperatorLogic> {
   if (op.kind === 'passthrough') return () => passthroughLogic();
   if (op.join) {
@@ -282,9 +289,24 @@ async function logicFactory(
     };
     return (state, channels) => windowLogic({ config, ...(pre ? { pre } : {}), body, windowStates, hasFlush, state, channels, assignsTime });
   }
-  const chain = await executor(specs);
   const assignsTime = specs.some((s) => s.operator === 'assign-timestamp');
+  if (op.branches) {
+    const trunkIds = new Set(trunkOf(op).map((s) => s.id));
+    const trunk = await executor(specs.filter((s) => trunkIds.has(s.id)));
+    const branches = await Promise.all(op.branches.map((b) => (b.steps.length > 0 ? executor(specs.filter((s) => b.steps.includes(s.id))) : undefined)));
+    // What the trunk's records would have been copied with on an internal topic (its readers' own copies).
+    const last = trunkOf(op).at(-1);
+    const copy = compileCodec({ kind: 'unknown' }, types, 'json', last ? fromPlanType(last.output.schema.value) : undefined).copy;
+    return (state) => chainLogic({ trunk, branches, copy }, state, assignsTime);
+  }
+  const chain = await executor(specs);
   return (state) => chainLogic(chain, state, assignsTime);
+}
+
+/** A branched unit's trunk: the steps before its branches'. */
+function trunkOf(op: PlanOperator): PlanStep[] {
+  const inBranch = new Set(op.branches?.flatMap((b) => b.steps) ?? []);
+  return op.steps.filter((s) => !inBranch.has(s.id));
 }
 
 /** The `ttl` of the keyed (not windowed) states a unit writes, by the name its functions use. */

@@ -731,6 +731,8 @@ class Publisher {
   private progressFrame: { data: Uint8Array; topics: readonly string[] } | undefined;
   private readonly bus: Bus;
   private readonly unit: RuntimeUnit;
+  /** Where a record of a unit without branches goes. */
+  private readonly everyOutput: { topics: readonly RuntimeTopic[]; lastStep: string };
   private readonly maxFrameBytes: number;
   /** A value this long or shorter fits a frame without measuring. */
   private readonly quickBytes: number;
@@ -744,6 +746,7 @@ class Publisher {
   constructor(bus: Bus, unit: RuntimeUnit, maxFrameBytes: number, carry: boolean, msgIdScope?: string) {
     this.bus = bus;
     this.unit = unit;
+    this.everyOutput = { topics: unit.outputs, lastStep: unit.lastStep };
     this.idPrefix = msgIdScope ? `${unit.id}~${msgIdScope}` : unit.id;
     this.maxFrameBytes = maxFrameBytes;
     // A server whose max_payload is small leaves less room for the rest of a record.
@@ -762,6 +765,10 @@ class Publisher {
   tryEffects(e: OperatorEffects, origin: string, input: Input, wrote = true): Set<number> | undefined {
     // What came before (dead letters of undecodable records) stays whatever happens below.
     this.seal();
+    if (this.unit.routes && !wrote) {
+      this.routedEffects(e, origin, input);
+      return undefined;
+    }
     const outCount = this.outCount;
     const refused: ChainFailure[] = [];
     // Records that failed in a step, when the message wrote no state: nothing to take back but
@@ -805,6 +812,65 @@ class Publisher {
     }
     this.seal();
     return records;
+  }
+
+  /**
+   * `tryEffects` for a unit with branches that wrote no state: a record is a unit of work per
+   * branch, as it was in the sink's own unit before the branches were folded in. A record that
+   * failed in a branch, or whose output there cannot be written, is dead-lettered once and leaves
+   * that branch's topics alone; its other branches' outputs stand (one that failed in the trunk
+   * reached no branch). Nothing to take back, so nothing runs again.
+   */
+  private routedEffects(e: OperatorEffects, origin: string, input: Input): void {
+    const routes = this.unit.routes!.length;
+    // A record failed in the trunk loses all its outputs (as in any chain); in a branch, that branch's.
+    const inTrunk = new Set<number>();
+    const inBranch = new Set<number>();
+    const keyOf = (input: number, route: number) => input * routes + route;
+    // Each once: the first reason of a record in the trunk, or in a branch.
+    const dead: ChainFailure[] = [];
+    for (const f of e.failures) {
+      if (f.input >= 0 && f.route === undefined) {
+        if (inTrunk.has(f.input)) continue;
+        inTrunk.add(f.input);
+      } else if (f.input >= 0) {
+        const key = keyOf(f.input, f.route!);
+        if (inBranch.has(key)) continue;
+        inBranch.add(key);
+      }
+      dead.push(f);
+    }
+    const outCount = this.outCount;
+    for (;;) {
+      const refused: ChainFailure[] = [];
+      this.refused = refused;
+      try {
+        for (const r of e.outputs) {
+          const { input: i, route } = r as ChainOutput;
+          if (dead.length === 0 || !(inTrunk.has(i) || inBranch.has(keyOf(i, route!)))) this.output(r, origin, input);
+        }
+      } finally {
+        this.refused = undefined;
+      }
+      if (refused.length === 0) break;
+      // An output refused: its record leaves that branch, and the outputs are made again without it.
+      for (const f of refused) {
+        const key = keyOf(f.input, (f.record as ChainOutput).route!);
+        if (inBranch.has(key)) continue;
+        inBranch.add(key);
+        dead.push(f);
+      }
+      this.groups.delete(origin);
+      this.carried.delete(origin);
+      this.lastOrigin = undefined;
+      this.lastGroup = undefined;
+      this.outCount = outCount;
+    }
+    // In the order of their records (the trunk's come first in `failures`).
+    if (dead.length > 1) dead.sort((a, b) => a.input - b.input);
+    for (const f of dead) this.failure(f, origin, input);
+    for (const l of e.late) this.lateRecord(l, origin, input);
+    this.seal();
   }
 
   /** Outputs refused while `tryEffects` runs, collected instead of dead-lettered. */
@@ -878,12 +944,20 @@ class Publisher {
     });
   }
 
+  /** Where a record goes: its branch's topics (a unit with branches), else every output. */
+  private routeOf(r: EngineRecord): { topics: readonly RuntimeTopic[]; lastStep: string } {
+    const routes = this.unit.routes;
+    const route = routes ? (r as Partial<ChainOutput>).route : undefined;
+    return route !== undefined ? routes![route]! : this.everyOutput;
+  }
+
   private output(r: EngineRecord, origin: string, input: Input | undefined): void {
     const inputPartition = input?.ch.partition;
     if (this.carry) return this.outputCarried(r, origin, input);
     const from = (r as Partial<ChainOutput>).input;
     const raw = from === undefined ? undefined : input?.raws?.[from];
-    for (const topic of this.unit.outputs) {
+    const { topics, lastStep } = this.routeOf(r);
+    for (const topic of topics) {
       let value: string | Uint8Array;
       try {
         // A primitive value that went through unchanged (a filter, a key assignment) travels as
@@ -896,8 +970,8 @@ class Publisher {
             : topic.value.encodeText(r.value);
       } catch (err) {
         // The function returned something its declared output does not allow.
-        const reason = `${this.unit.lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
-        this.refuse({ input: from ?? -1, operator: this.unit.lastStep, reason, record: r }, origin, input);
+        const reason = `${lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
+        this.refuse({ input: from ?? -1, operator: lastStep, reason, record: r }, origin, input);
         continue;
       }
       const keyed = r.key === null ? undefined : wireKey(topic, r.key);
@@ -907,7 +981,7 @@ class Publisher {
       if ((typeof value === 'string' ? value.length * 3 : value.length) > this.quickBytes) {
         const size = frameBytesOf({ key, value, timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) });
         if (size > this.maxFrameBytes) {
-          this.refuse({ input: from ?? -1, operator: this.unit.lastStep, reason: oversized(this.unit.lastStep, topic, size, this.maxFrameBytes), record: r }, origin, input);
+          this.refuse({ input: from ?? -1, operator: lastStep, reason: oversized(lastStep, topic, size, this.maxFrameBytes), record: r }, origin, input);
           continue;
         }
       }
@@ -923,13 +997,14 @@ class Publisher {
   private outputCarried(r: EngineRecord, origin: string, input: Input | undefined): void {
     const inputPartition = input?.ch.partition;
     const from = (r as Partial<ChainOutput>).input;
-    for (const topic of this.unit.outputs) {
+    const { topics, lastStep } = this.routeOf(r);
+    for (const topic of topics) {
       let value: unknown;
       try {
         value = topic.value.snapshot(r.value);
       } catch (err) {
-        const reason = `${this.unit.lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
-        this.refuse({ input: from ?? -1, operator: this.unit.lastStep, reason, record: r }, origin, input);
+        const reason = `${lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
+        this.refuse({ input: from ?? -1, operator: lastStep, reason, record: r }, origin, input);
         continue;
       }
       const key = r.key === null ? null : topic.key.carry(r.key);
@@ -938,7 +1013,7 @@ class Publisher {
       if (!withinBytes(value, this.quickBytes)) {
         const size = frameBytesOf({ key: key === null ? null : topic.key.encode(key), value: topic.value.wire(value), timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) });
         if (size > this.maxFrameBytes) {
-          this.refuse({ input: from ?? -1, operator: this.unit.lastStep, reason: oversized(this.unit.lastStep, topic, size, this.maxFrameBytes), record: r }, origin, input);
+          this.refuse({ input: from ?? -1, operator: lastStep, reason: oversized(lastStep, topic, size, this.maxFrameBytes), record: r }, origin, input);
           continue;
         }
       }

@@ -160,7 +160,7 @@ describe('physical plan', () => {
     expect(physicalPlanSchema.safeParse(p).success).toBe(true);
   });
 
-  it('plan - fuse stops at merges, splits and stateful steps', () => {
+  it('plan - fuse stops at merges and stateful steps; a split into sinks becomes branches of one unit', () => {
     const b = modelBuilder();
     const df = b.dataflow({
       topics: { a: s, b: s, x: s, y: s },
@@ -176,11 +176,52 @@ describe('physical plan', () => {
     expect(p.operators.map((o) => [o.id, o.steps.length])).toEqual([
       ['svc.from-a', 1],
       ['svc.from-b', 1],
-      ['svc.clean', 2],
-      ['svc.to-x', 1],
+      ['svc.clean', 3],
     ]);
     expect(op(p, 'svc.clean').inputs.map((i) => i.topic)).toEqual(['svc.from-a.out', 'svc.from-b.out']);
-    expect(op(p, 'svc.clean').outputs).toEqual(['svc.clean.out', 'y']);
+    // The sink without transforms is a branch without steps; no internal topic is left.
+    expect(op(p, 'svc.clean').outputs).toEqual(['y', 'x']);
+    expect(op(p, 'svc.clean').branches).toEqual([
+      { steps: [], outputs: ['y'] },
+      { steps: ['svc.to-x'], outputs: ['x'] },
+    ]);
+    expect(p.topics.some((t) => t.id === 'svc.clean.out')).toBe(false);
+    expect(physicalPlanSchema.safeParse(p).success).toBe(true);
+  });
+
+  it('plan - with fuse, a trunk split into several sinks with transforms is one unit with a branch per sink; without fuse, a unit per step', () => {
+    const b = modelBuilder();
+    const df = b.dataflow({
+      topics: { a: s, x: s, y: s },
+      services: {
+        svc: {
+          sources: [b.source('a')],
+          transforms: [b.step('filter', 'valid', [s], t.bool()), b.step('map', 'clean', [s], s)],
+          sinks: [b.sink('x', [b.step('filter', 'isX', [s], t.bool())]), b.sink('y', [b.step('filter', 'isY', [s], t.bool()), b.step('map', 'toY', [s], s)])],
+        },
+      },
+    });
+    const fused = plan(df, { fuse: true });
+    expect(fused.operators.map((o) => [o.id, o.kind, o.steps.map((x) => x.id)])).toEqual([
+      ['svc.valid', 'fused', ['svc.valid', 'svc.clean', 'svc.is-x', 'svc.is-y', 'svc.to-y']],
+    ]);
+    expect(op(fused, 'svc.valid')).toMatchObject({
+      inputs: [{ topic: 'a', edge: 'forward' }],
+      outputs: ['x', 'y'],
+      branches: [
+        { steps: ['svc.is-x'], outputs: ['x'] },
+        { steps: ['svc.is-y', 'svc.to-y'], outputs: ['y'] },
+      ],
+    });
+    expect(fused.edges.filter((e) => e.kind !== 'state-ref').map((e) => [e.from.id, e.to.id])).toEqual([
+      ['a', 'svc.valid'],
+      ['svc.valid', 'x'],
+      ['svc.valid', 'y'],
+    ]);
+    expect(physicalPlanSchema.safeParse(fused).success).toBe(true);
+    const apart = plan(df);
+    expect(apart.operators.map((o) => o.id)).toEqual(['svc.valid', 'svc.clean', 'svc.is-x', 'svc.is-y', 'svc.to-y']);
+    expect(apart.operators.some((o) => o.branches)).toBe(false);
   });
 
   it('plan - merged sources feed the first trunk step, split sinks read the last', () => {

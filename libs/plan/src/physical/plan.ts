@@ -143,6 +143,7 @@ class PlanBuilder {
         steps: u.sites.map((s) => this.step(s)),
         inputs: u.inputs.map((i) => ({ topic: topicOf(i.from), edge: i.edge })),
         outputs: [...(own ? [own] : []), ...u.sinkTopics],
+        ...(u.branches ? { branches: u.branches.map((b) => ({ steps: b.sites.map((s) => s.id), outputs: b.sinkTopics })) } : {}),
         partitions: this.options.partitions,
         parallelism: DEFAULT_PARALLELISM,
         states: u.sites.length === 0 ? [] : this.stateAccess(node.service.states, u),

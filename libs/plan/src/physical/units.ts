@@ -24,10 +24,21 @@ export interface Unit {
   /** In pipeline order; empty for a passthrough. */
   sites: StepSite[];
   inputs: UnitInput[];
-  /** User topics this unit writes directly (its sinks without transforms). */
+  /** User topics this unit writes directly (its sinks without transforms); with `branches`, every topic its branches write. */
   sinkTopics: string[];
   /** Units reading this unit's output. */
   consumers: Unit[];
+  /**
+   * Sink transforms folded into the unit that makes their trunk (`foldSinkBranches`): the trunk's
+   * records go through each branch (its steps, the last of `sites`, in order) to that branch's
+   * topics, and nowhere else. A branch without steps is a sink without transforms.
+   */
+  branches?: UnitBranch[];
+}
+
+export interface UnitBranch {
+  sites: StepSite[];
+  sinkTopics: string[];
 }
 
 /** Where records stand while the pipeline is wired: the unit that produced them, or a topic. */
@@ -69,7 +80,7 @@ export function buildUnits(
   }
   if (copies.length > 0) units.push(passthrough(node.name, units, copies));
   const joined = joinWindowUnits(units);
-  return fuse ? fuseUnits(joined, partitions === 1) : joined;
+  return fuse ? foldSinkBranches(fuseUnits(joined, partitions === 1)) : joined;
 }
 
 /**
@@ -138,6 +149,33 @@ function fuseUnits(units: Unit[], onePartition: boolean): Unit[] {
     a.consumers = b.consumers;
     for (const c of b.consumers) for (const input of c.inputs) if ('unit' in input.from && input.from.unit === b) input.from = { unit: a };
     removed.add(b);
+  }
+  return units.filter((u) => !removed.has(u));
+}
+
+/**
+ * With `fuse`, a stateless unit whose every reader is a sink's stateless transforms (units that
+ * read only it and write only user topics) takes them in as branches: one unit where there were
+ * one per sink (a service that splits its stream into several sinks, car-sensors' route-readings).
+ * Its own sink topics become a branch without steps. No internal topic is left between them, so
+ * no hop: a record is read, run and written once. `fuseUnits` has already folded a lone reader.
+ */
+function foldSinkBranches(units: Unit[]): Unit[] {
+  const removed = new Set<Unit>();
+  for (const a of units) {
+    if (a.consumers.length === 0 || a.consumers.length + (a.sinkTopics.length > 0 ? 1 : 0) < 2 || !isStatelessUnit(a)) continue;
+    const foldable = (b: Unit): boolean =>
+      isStatelessUnit(b) && b.consumers.length === 0 && b.sinkTopics.length > 0 && b.inputs.length === 1 && b.inputs[0]!.edge === 'forward' && 'unit' in b.inputs[0]!.from && b.inputs[0]!.from.unit === a;
+    if (!a.consumers.every(foldable)) continue;
+    const branches: UnitBranch[] = [
+      ...(a.sinkTopics.length > 0 ? [{ sites: [], sinkTopics: a.sinkTopics }] : []),
+      ...a.consumers.map((b) => ({ sites: b.sites, sinkTopics: b.sinkTopics })),
+    ];
+    for (const b of a.consumers) removed.add(b);
+    a.sites = [...a.sites, ...branches.flatMap((b) => b.sites)];
+    a.sinkTopics = [...new Set(branches.flatMap((b) => b.sinkTopics))];
+    a.consumers = [];
+    a.branches = branches;
   }
   return units.filter((u) => !removed.has(u));
 }

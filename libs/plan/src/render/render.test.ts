@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PhysicalPlan } from '../document.ts';
 import { planDataflow } from '../physical/plan.ts';
-import { wordCount } from '../testing.ts';
+import { modelBuilder, t, wordCount } from '../testing.ts';
 import { renderPlanDot } from './dot.ts';
 import { renderPlanMermaid } from './mermaid.ts';
 import { renderPlanText } from './text.ts';
@@ -29,6 +29,24 @@ describe('renderers', () => {
     expect(renderPlanText(plan(true))).toContain(
       '    steps: word-count.split-sentence, word-count.to-lower, word-count.event-time, word-count.key-by-word',
     );
+  });
+
+  it('plan - text shows the branches of a unit: its caption, and the steps and topics of each', () => {
+    const b = modelBuilder();
+    const s = t.string();
+    const df = b.dataflow({
+      topics: { a: s, x: s, y: s },
+      services: {
+        svc: {
+          sources: [b.source('a')],
+          transforms: [b.step('map', 'clean', [s], s)],
+          sinks: [b.sink('x', [b.step('filter', 'isX', [s], t.bool())]), b.sink('y')],
+        },
+      },
+    });
+    const text = renderPlanText(planDataflow(df, { fuse: true }).plan!);
+    expect(text).toContain('  svc.clean  [fused: map → [— | filter]]  a → y, x\n');
+    expect(text).toContain('    branch: — → y\n    branch: svc.is-x → x\n');
   });
 
   it('plan - dot is a digraph with topics, clustered operators and styled edges', () => {

@@ -19,6 +19,7 @@ export function renderPlanText(plan: PhysicalPlan): string {
     const inputs = op.inputs.map((i) => (i.edge === 'shuffle' ? `${i.topic} (shuffle)` : i.topic)).join(', ') || '—';
     out.push(`  ${op.id}  [${operatorCaption(op)}]  ${inputs} → ${op.outputs.join(', ') || '—'}`);
     if (op.kind === 'fused' || op.kind === 'window' || op.kind === 'join') out.push(`    steps: ${op.steps.map((s) => s.id).join(', ')}`);
+    for (const b of op.branches ?? []) out.push(`    branch: ${b.steps.join(', ') || '—'} → ${b.outputs.join(', ')}`);
     if (op.states.length > 0) out.push(`    states: ${op.states.map((s) => `${s.name} (${s.table}, ${s.access})`).join(', ')}`);
     if (op.window) {
       const w = op.window;

@@ -22,6 +22,12 @@ export function graphView(plan: PhysicalPlan): GraphView {
 
 /** One line per operator: its id and what it runs. */
 export function operatorCaption(op: PlanOperator): string {
+  if (op.branches) {
+    const inBranch = new Set(op.branches.flatMap((b) => b.steps));
+    const kinds = (ids: readonly string[]) => ids.map((id) => op.steps.find((s) => s.id === id)?.operator ?? id).join(' → ') || '—';
+    const trunk = op.steps.filter((s) => !inBranch.has(s.id)).map((s) => s.id);
+    return `${op.kind}: ${kinds(trunk)} → [${op.branches.map((b) => kinds(b.steps)).join(' | ')}]`;
+  }
   if (op.kind === 'fused' || op.kind === 'window' || op.kind === 'join') return `${op.kind}: ${op.steps.map((s) => s.operator).join(' → ')}`;
   return op.kind;
 }
