@@ -368,3 +368,83 @@ describe('engine - values carried in process (snapshot, adopt)', () => {
     expect(bin.adopt(bin.snapshot('hi'))).toEqual(bytes('hi'));
   });
 });
+
+describe('engine - values passed on as they were read (keep, unchanged, writesAsIs)', () => {
+  const reading: TypeRef = {
+    kind: 'object',
+    properties: [
+      { name: 'car', type: prim('string'), optional: false, pos },
+      { name: 'kph', type: prim('u8'), optional: false, pos },
+    ],
+  };
+  const event: TypeRef = { kind: 'enum', tagging: 'externally-tagged', variants: [{ name: 'reading', type: reading, pos }] } as TypeRef;
+  const checked = compileCodec(reading, {});
+  const unchecked = compileCodec({ kind: 'unknown' }, {}, 'json', reading);
+
+  it.each([
+    ['a checked topic', checked],
+    ['an unchecked topic of that usual shape', unchecked],
+  ])('engine - %s keeps a copy of a value of its usual shape, and tells whether the value changed since', (_what, c) => {
+    const v = { car: 'a', kph: 5 };
+    const kept = c.keep(v);
+    expect(kept).toEqual(v);
+    expect(kept).not.toBe(v);
+    expect(c.unchanged(v, kept)).toBe(true);
+    v.kph = 6;
+    expect(c.unchanged(v, kept)).toBe(false);
+    v.kph = 5;
+    expect(c.unchanged({ ...v, extra: 1 }, kept)).toBe(false);
+    expect(c.unchanged({ kph: 5, car: 'a' }, kept)).toBe(false);
+    expect(c.unchanged({ car: 'a', kph: Number.NaN }, kept)).toBe(false);
+    expect(c.keep({ car: 'a', kph: Number.NaN })).toBeUndefined();
+    // Not of the usual shape: nothing kept (the value is written again).
+    expect(c.keep({ kph: 5, car: 'a' })).toBeUndefined();
+    expect(c.keep({ car: 'a', kph: { deep: 1 } })).toBeUndefined();
+    expect(c.keep('text')).toBeUndefined();
+  });
+
+  it('engine - an enum of scalar objects keeps its variant, and a value changed to another variant is not the same', () => {
+    const c = compileCodec(event, {});
+    const v: Record<string, unknown> = { reading: { car: 'a', kph: 5 } };
+    const kept = c.keep(v);
+    expect(kept).toEqual(v);
+    expect(c.unchanged(v, kept)).toBe(true);
+    (v['reading'] as { kph: number }).kph = 7;
+    expect(c.unchanged(v, kept)).toBe(false);
+    expect(c.unchanged({ other: { car: 'a', kph: 5 } }, kept)).toBe(false);
+  });
+
+  it('engine - writesAsIs only where the text is JSON.stringify\'s: the check passes, nothing renamed, nothing but scalars', () => {
+    expect(checked.writesAsIs({ car: 'a', kph: 5 })).toBe(true);
+    // u8 refuses it: the check decides (and words the error).
+    expect(checked.writesAsIs({ car: 'a', kph: 300 })).toBe(false);
+    expect(unchecked.writesAsIs({ car: 'a', kph: 300 })).toBe(true);
+    expect(unchecked.writesAsIs({ car: new Uint8Array([1]), kph: 1 })).toBe(false);
+    expect(compileCodec({ kind: 'named', name: 'CarEvent' }, types).writesAsIs({ car: 'a', speed: 1 })).toBe(false);
+    expect(compileCodec(reading, {}, 'raw').writesAsIs({ car: 'a', kph: 5 })).toBe(false);
+  });
+
+  it('engine - a value of the usual shape is written and read as the general way does', () => {
+    for (const c of [checked, unchecked, compileCodec(event, {})]) {
+      for (const v of [{ car: 'a\u2028"\\', kph: 0 }, { car: 'b', kph: -0 }, { reading: { car: 'c', kph: 255 } }, { car: 'd', kph: 1, more: new Uint8Array([1, 2]) }]) {
+        let general: string | undefined;
+        try {
+          general = JSON.stringify(JSON.parse(JSON.stringify(v, (_k, x) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x))));
+        } catch {
+          general = undefined;
+        }
+        let got: string | undefined;
+        try {
+          got = c.encodeText(v) as string;
+        } catch {
+          got = undefined;
+        }
+        if (got !== undefined) expect(got).toBe(general);
+      }
+    }
+    expect(checked.decode(bytes('{"car":"a","kph":5}'))).toEqual({ car: 'a', kph: 5 });
+    expect(() => checked.decode(bytes('{"car":"a","kph":500}'))).toThrow(/out of range/);
+    expect(checked.check({ car: 'a', kph: 5 })).toBeUndefined();
+    expect(checked.check({ car: 'a', kph: 500 })).toMatch(/out of range/);
+  });
+});

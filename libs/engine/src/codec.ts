@@ -31,6 +31,21 @@ export interface ValueCodec {
   wire(snapshot: unknown): string | Uint8Array;
   /** `toJsonValue(value)`, quicker for values of the topic's type (`compileCopy`); unchecked. */
   copy(value: unknown): unknown;
+  /**
+   * A copy of a value read from this topic, to tell later whether it is still what was read
+   * (`unchanged`): a unit that passes a record on as it came (a filter, an assign-key) can then
+   * forward the bytes it read instead of writing them again. Only for values of the topic's usual
+   * shape (an object of scalar fields, or an externally tagged enum of one); else undefined.
+   */
+  keep(value: unknown): unknown;
+  /** Whether `value` is still what `keep` copied: the same keys in the same order, each the same scalar. */
+  unchanged(value: unknown, kept: unknown): boolean;
+  /**
+   * Whether this topic writes `value` as `JSON.stringify(value)` would: a JSON topic whose check
+   * the value passes with nothing to rename and nothing but scalar fields (no bytes to write as
+   * base64). False says nothing (the general way decides).
+   */
+  writesAsIs(value: unknown): boolean;
 }
 
 export class SchemaError extends Error {
@@ -65,7 +80,9 @@ const utf8 = new TextEncoder();
  * are quicker, and exactly what they would be anyway; nothing is checked against it.
  */
 export function compileCodec(type: TypeRef, types: Types, converter: Converter = 'json', copyShape?: TypeRef): ValueCodec {
-  const copy = compileCopy(copyShape && resolveType(type, types).kind === 'unknown' ? copyShape : type, types);
+  const unchecked = resolveType(type, types).kind === 'unknown';
+  const copyType = copyShape && unchecked ? copyShape : type;
+  const copy = compileCopy(copyType, types);
   const incoming = compileWalker(type, types, 'in', 0);
   const outgoing = compileWalker(type, types, 'out', 0);
   const check = (value: unknown): string | undefined => {
@@ -102,21 +119,28 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
       },
       wire: (snapshot) => snapshot as string | Uint8Array,
       copy: toJsonValue,
+      keep: () => undefined,
+      unchanged: () => false,
+      writesAsIs: () => false,
       check: (value) => (typeof value === 'string' || (asBytes && value instanceof Uint8Array) ? undefined : `expected ${asBytes ? 'bytes' : 'a string'}, got ${kindOf(value)}`),
     };
   }
   // Values of the usual shape are checked and copied in one generated pass (`compileScalarObject`);
   // any other goes the general way, which also words the errors.
   const quick = compileScalarObject(type, types);
+  const kept = quickCopier(copyType, types);
+  // What JSON.stringify writes as it is: a checked type's fields pass its checks; an unchecked
+  // topic writes whatever it gets, and a value of scalars holds no bytes for the replacer.
+  const asIs = unchecked ? kept?.test : quick?.test;
   const snapshot = quick
     ? (value: unknown) => {
-        const out = quick(value);
+        const out = quick.copy(value);
         return out === MISS ? copy(outgoing(value, '')) : out;
       }
     : (value: unknown) => copy(outgoing(value, ''));
   const adopt = quick
     ? (snapshot: unknown) => {
-        const out = quick(snapshot);
+        const out = quick.copy(snapshot);
         return out === MISS ? incoming(copy(snapshot), '') : out;
       }
     : (snapshot: unknown) => incoming(copy(snapshot), '');
@@ -131,31 +155,53 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
       } catch (err) {
         throw new SchemaError(`not valid JSON: ${(err as Error).message}`);
       }
-      return incoming(parsed, '');
+      // A value of the usual shape passes the walker's checks as it is: one generated pass.
+      return quick?.test(parsed) ? parsed : incoming(parsed, '');
     },
     encode(value) {
-      return utf8.encode(toJsonText(outgoing(value, '')));
+      return utf8.encode(asIs?.(value) ? JSON.stringify(value) : toJsonText(outgoing(value, '')));
     },
+    // The replacer (bytes as base64) makes JSON.stringify call back per value written: a value
+    // of scalars has none to replace, and its text is the same without it.
     encodeText(value) {
-      return toJsonText(outgoing(value, ''));
+      return asIs?.(value) ? JSON.stringify(value) : toJsonText(outgoing(value, ''));
     },
-    check,
+    check: quick ? (value) => (quick.test(value) ? undefined : check(value)) : check,
     snapshot,
     adopt,
     wire: (snapshot) => JSON.stringify(snapshot),
     // A value that passes the quick check copies the same either way, and quicker.
     copy: quick
       ? (value: unknown) => {
-          const out = quick(value);
+          const out = quick.copy(value);
           return out === MISS ? copy(value) : out;
         }
       : copy,
+    keep: kept
+      ? (value) => {
+          const out = kept.copy(value);
+          return out === MISS ? undefined : out;
+        }
+      : () => undefined,
+    unchanged: kept ? kept.same : () => false,
+    writesAsIs: asIs ?? (() => false),
   };
 }
 
 /** What a type's quick copier returns for a value of another shape: `toJsonValue` decides. */
 const MISS = Symbol('miss');
 type Copier = (v: unknown) => unknown;
+
+/**
+ * A type's usual shape, as generated functions: `copy` (the copy, or `MISS`), `test` (whether
+ * `copy` would not miss, without copying) and `same` (whether a value still equals a copy `copy`
+ * made: the same keys in the same order, each the same scalar).
+ */
+interface Shape {
+  copy: Copier;
+  test: (v: unknown) => boolean;
+  same: (v: unknown, copy: unknown) => boolean;
+}
 
 /**
  * `toJsonValue` for values of one type, quicker for their usual shape: an object of scalar
@@ -166,7 +212,7 @@ type Copier = (v: unknown) => unknown;
  * goes through `toJsonValue`, so the result is always exactly what it gives.
  */
 export function compileCopy(type: TypeRef, types: Types): Copier {
-  const fast = quickCopier(type, types);
+  const fast = quickCopier(type, types)?.copy;
   if (!fast) return toJsonValue;
   return (v) => {
     const out = fast(v);
@@ -174,7 +220,7 @@ export function compileCopy(type: TypeRef, types: Types): Copier {
   };
 }
 
-function quickCopier(t: TypeRef, types: Types): Copier | undefined {
+function quickCopier(t: TypeRef, types: Types): Shape | undefined {
   const r = resolveType(t, types);
   if (r.kind === 'object') {
     const names = r.properties.map((p) => p.serializeAs ?? p.name);
@@ -192,21 +238,45 @@ function quickCopier(t: TypeRef, types: Types): Copier | undefined {
     return shapeCopier('quickCopy', names, tests, fields);
   }
   if (r.kind === 'enum' && r.tagging !== 'untagged') {
-    const variants = new Map<string, { copy: Copier; wrap: Copier }>();
+    const variants = new Map<string, Shape & { wrap: Copier }>();
     for (const variant of r.variants) {
-      const copy = variant.type ? quickCopier(variant.type, types) : undefined;
-      if (copy && variant.name !== '__proto__') variants.set(variant.name, { copy, wrap: new Function('p', `return {${JSON.stringify(variant.name)}: p};`) as Copier });
+      const shape = variant.type ? quickCopier(variant.type, types) : undefined;
+      if (shape && variant.name !== '__proto__') variants.set(variant.name, { ...shape, wrap: new Function('p', `return {${JSON.stringify(variant.name)}: p};`) as Copier });
     }
     if (variants.size === 0) return undefined;
-    return (v) => {
-      const only = onlyKeyOfPlainObject(v);
-      const variant = only === undefined ? undefined : variants.get(only);
-      if (!variant) return MISS;
-      const payload = variant.copy((v as Record<string, unknown>)[only!]);
-      return payload === MISS ? MISS : variant.wrap(payload);
-    };
+    return variantsShape(variants, (variant, payload) => variant.wrap(payload));
   }
   return undefined;
+}
+
+/**
+ * The shape of an enum whose values are `{variant: payload}` (one key), each variant's payload
+ * of its own shape; `wrap` makes the copy of a variant from its payload's copy.
+ */
+function variantsShape<V extends Shape>(variants: ReadonlyMap<string, V>, wrap: (variant: V, payload: unknown) => unknown): Shape {
+  const variantOf = (v: unknown): [V, unknown] | undefined => {
+    const only = onlyKeyOfPlainObject(v);
+    const variant = only === undefined ? undefined : variants.get(only);
+    return variant ? [variant, (v as Record<string, unknown>)[only!]] : undefined;
+  };
+  return {
+    copy(v) {
+      const found = variantOf(v);
+      if (!found) return MISS;
+      const payload = found[0].copy(found[1]);
+      return payload === MISS ? MISS : wrap(found[0], payload);
+    },
+    test(v) {
+      const found = variantOf(v);
+      return found !== undefined && found[0].test(found[1]);
+    },
+    same(v, copy) {
+      const found = variantOf(v);
+      if (!found) return false;
+      const only = onlyKeyOfPlainObject(copy);
+      return only !== undefined && variants.get(only) === found[0] && found[0].same(found[1], (copy as Record<string, unknown>)[only]);
+    },
+  };
 }
 
 /**
@@ -243,7 +313,7 @@ function scalarTest(t: TypeRef, types: Types, x: string): { test: string; numeri
  * way decides (and words the error). Per record it replaces two walks and a copy through
  * closures (~220 ns) with one monomorphic pass (~35 ns). Undefined for any other type.
  */
-function compileScalarObject(t: TypeRef, types: Types): Copier | undefined {
+function compileScalarObject(t: TypeRef, types: Types): Shape | undefined {
   const r = resolveType(t, types);
   if (r.kind === 'enum') return compileScalarVariants(r, types);
   if (r.kind !== 'object' || r.properties.length === 0 || r.properties.length > 64) return undefined;
@@ -270,21 +340,29 @@ function compileScalarObject(t: TypeRef, types: Types): Copier | undefined {
  * and the result is the literal `{fields}` — else `MISS`. The names come from the services file:
  * written as JSON string literals, they are only ever keys.
  */
-function shapeCopier(name: string, names: readonly string[], tests: readonly string[], fields: readonly string[]): Copier {
+function shapeCopier(name: string, names: readonly string[], tests: readonly string[], fields: readonly string[]): Shape {
   const reads = names.map((n, i) => `const a${i} = v[${JSON.stringify(n)}];`).join('\n');
-  const body = `
-    if (typeof v !== 'object' || v === null) return MISS;
+  const keys = (miss: string) => `
+    if (typeof v !== 'object' || v === null) return ${miss};
     const proto = Object.getPrototypeOf(v);
-    if (proto !== OBJECT_PROTO && proto !== null) return MISS;
+    if (proto !== OBJECT_PROTO && proto !== null) return ${miss};
     let i = 0;
     for (const k in v) {
-      if (k !== names[i]) return MISS;
+      if (k !== names[i]) return ${miss};
       i++;
     }
-    if (i !== ${names.length}) return MISS;
+    if (i !== ${names.length}) return ${miss};`;
+  const body = `${keys('MISS')}
     ${reads}
     if (!(${tests.join(' && ')})) return MISS;
     return { ${fields.join(', ')} };`;
+  const test = `${keys('false')}
+    ${reads}
+    return ${tests.join(' && ')};`;
+  // A copy holds exactly the names, each a scalar: the value is the same when its keys are the
+  // same in the same order and each field is the same (a NaN written since is not: it is written again).
+  const same = `${keys('false')}
+    return ${names.map((n) => `v[${JSON.stringify(n)}] === c[${JSON.stringify(n)}]`).join(' && ')};`;
   // V8 keeps a field that has only ever held numbers as a "double" field: every object made
   // with it gets a box of its own for each such number (a timestamp, a price), so a copy of a
   // reading {car, time, kph, fuel} was four allocations, each a survivor for the collector
@@ -293,7 +371,12 @@ function shapeCopier(name: string, names: readonly string[], tests: readonly str
   // belong to the keys' order, not to the literal that made the object): the copy then shares the
   // number objects it reads, one allocation per copy.
   (new Function(`return { ${names.map((n) => `${JSON.stringify(n)}: null`).join(', ')} };`) as () => unknown)();
-  return new Function('MISS', 'OBJECT_PROTO', 'names', `return function ${name}(v) {${body}\n};`)(MISS, OBJECT_PROTO, names) as Copier;
+  const make = <F>(text: string) => new Function('MISS', 'OBJECT_PROTO', 'names', `return ${text};`)(MISS, OBJECT_PROTO, names) as F;
+  return {
+    copy: make<Copier>(`function ${name}(v) {${body}\n}`),
+    test: make<Shape['test']>(`function ${name}Test(v) {${test}\n}`),
+    same: make<Shape['same']>(`function ${name}Same(v, c) {${same}\n}`),
+  };
 }
 
 /**
@@ -301,22 +384,16 @@ function shapeCopier(name: string, names: readonly string[], tests: readonly str
  * is one variant, not renamed, holding an object `compileScalarObject` takes, is checked and
  * copied as `{variant: copy}`, as the walker and the copier give it; anything else is `MISS`.
  */
-function compileScalarVariants(r: Extract<TypeRef, { kind: 'enum' }>, types: Types): Copier | undefined {
+function compileScalarVariants(r: Extract<TypeRef, { kind: 'enum' }>, types: Types): Shape | undefined {
   if (r.tagging !== 'externally-tagged') return undefined;
-  const variants = new Map<string, Copier>();
+  const variants = new Map<string, Shape & { name: string }>();
   for (const x of r.variants) {
     const renamed = (x.serializeAs !== undefined && x.serializeAs !== x.name) || (x.deserializeFrom !== undefined && x.deserializeFrom !== x.name);
     const payload = x.type ? compileScalarObject(x.type, types) : undefined;
-    if (!renamed && payload && x.name !== '__proto__') variants.set(x.name, payload);
+    if (!renamed && payload && x.name !== '__proto__') variants.set(x.name, { ...payload, name: x.name });
   }
   if (variants.size === 0) return undefined;
-  return (v) => {
-    const only = onlyKeyOfPlainObject(v);
-    const payload = only === undefined ? undefined : variants.get(only);
-    if (!payload) return MISS;
-    const out = payload((v as Record<string, unknown>)[only!]);
-    return out === MISS ? MISS : { [only!]: out };
-  };
+  return variantsShape(variants, (variant, payload) => ({ [variant.name]: payload }));
 }
 
 /**

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryBus, type Bus } from '@ssdk/bus';
-import { decodeFrame } from '@ssdk/records';
+import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
+import { memoryCheckpointStore } from './checkpoint.ts';
 import { nativeTopologyOf, runUnitsToEnd } from './dataflow.testkit.ts';
+import { UnitMetrics } from './metrics.ts';
+import { runUnitTask } from './unit-task.ts';
 
 const SERVICES = `apiVersion: 0.5.0
 meta: {name: bytes, namespace: test, version: 0.1.0}
@@ -51,4 +54,67 @@ describe('runtime - host loop', () => {
     expect(await values(bus, filter!.outputs[0]!.name)).toEqual([' "river" ', '"caf\\u00e9"']);
     expect(await values(bus, map!.outputs[0]!.name)).toEqual(['"RIVER"', '"CAFÉ"']);
   });
+
+  it('runtime - an object read from a topic of the dataflow\'s own and passed on unchanged travels as the bytes it came in; changed, of another shape, or refused by the topic, it is written anew', async () => {
+    const topology = await nativeTopologyOf(READINGS);
+    const bus = createMemoryBus();
+    for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+    const [, slow] = topology.units;
+    const internal = slow!.inputs[0]!.topic;
+    expect(internal.kind).toBe('internal');
+    // Bytes ssdk would not write (a space), as the copy it kept shows whether the value changed.
+    const input = ['{"car":"a", "kph":50}', '{"car":"b", "kph":60}', '{"kph":70, "car":"c"}', '{"car":"d", "kph":1.5}', '{"car":"e","kph":80}'];
+    await bus.publish(internal.name, 0, [{ data: encodeRecords(input.map((value) => ({ key: null, value, timestamp: 1 }))) }, { data: encodeFrame({ kind: 'end' }) }]);
+    await runUnitTask({ unit: slow!, bus, checkpoints: memoryCheckpointStore(), metrics: new UnitMetrics(slow!.id), resumeOffsets: false, signal: new AbortController().signal });
+    expect(await values(bus, slow!.outputs[0]!.name)).toEqual([
+      '{"car":"a", "kph":50}',
+      // changed in place by the function
+      '{"car":"b","kph":0}',
+      // not the type's key order: no kept copy
+      '{"kph":70,"car":"c"}',
+      '{"car":"e","kph":80}',
+    ]);
+    // Unchanged, but not an i32: the sink's check refuses it, as ever.
+    const dead = await values(bus, slow!.deadLetter.name);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toContain('does not fit topic');
+  });
+
+  it('runtime - an object read from a declared topic is written anew by the unit that passes it on', async () => {
+    const topology = await nativeTopologyOf(READINGS);
+    const bus = createMemoryBus();
+    await runUnitsToEnd(topology, bus, [{ key: null, value: '{"car":"a", "kph":50}', timestamp: 1 }], 'readings');
+    const [first, slow] = topology.units;
+    expect(await values(bus, first!.outputs[0]!.name)).toEqual(['{"car":"a","kph":50}']);
+    expect(await values(bus, slow!.outputs[0]!.name)).toEqual(['{"car":"a","kph":50}']);
+  });
 });
+
+const READINGS = `apiVersion: 0.5.0
+meta: {name: readings, namespace: test, version: 0.1.0}
+types:
+  reading:
+    type: object
+    properties:
+      car: {type: string}
+      kph: {type: i32}
+topics:
+  readings: {schema: {value: {type: reading}}}
+  slow: {schema: {value: {type: reading}}}
+services:
+  watch:
+    sources: [{type: topic, id: readings}]
+    transforms:
+      - operator: filter
+        run: |
+          function any(r: Reading): boolean {
+            return true;
+          }
+      - operator: filter
+        run: |
+          function slowDown(r: Reading): boolean {
+            if (r.car === 'b') r.kph = 0;
+            return r.kph < 200;
+          }
+    sinks: [{type: topic, id: slow}]
+`;

@@ -207,6 +207,9 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     }
   };
   const chain = logic.kind === 'chain';
+  // A chain (or a passthrough) may pass a record on as it came: what it reads from a topic of
+  // the dataflow's own (written by ssdk as JSON.stringify writes it) is kept to tell (`Publisher.output`).
+  const forwards = chain || logic.kind === 'passthrough';
   /**
    * Takes in one message with its effects (`first`: from `processMany`, with where its state
    * changes start and whether it made any), or runs it alone. A record that fails anywhere in a
@@ -251,7 +254,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
    */
   const takeIn = async (read: Waiting[], pending: Publisher): Promise<void> => {
     if (read.length === 0) return;
-    const waiting = read.map((w) => decodeWaiting(w, unit.id));
+    const waiting = read.map((w) => decodeWaiting(w, unit.id, forwards));
     read.length = 0;
     let from = 0;
     while (from < waiting.length) {
@@ -500,9 +503,10 @@ function safeDecode(data: Uint8Array) {
 }
 
 /** The records of a frame, and the bytes each came from (`raws[i]` for `records[i]`). */
-function decodeRecords(frame: readonly RawRecord[], ch: ChannelReader, seq: number, pending: DeadLetters, unitId: string): Decoded {
+function decodeRecords(frame: readonly RawRecord[], ch: ChannelReader, seq: number, pending: DeadLetters, unitId: string, keep: boolean): Decoded {
   const records: EngineRecord[] = [];
   const raws: RawRecord[] = [];
+  const kept: unknown[] | undefined = keep ? [] : undefined;
   let positions: number[] | undefined;
   for (let i = 0; i < frame.length; i++) {
     const raw = frame[i]!;
@@ -514,15 +518,24 @@ function decodeRecords(frame: readonly RawRecord[], ch: ChannelReader, seq: numb
       positions?.push(i);
       records.push(decoded);
       raws.push(raw);
+      kept?.push(ch.topic.value.keep(decoded.value));
     }
   }
-  return positions ? { records, raws, positions } : { records, raws };
+  const out: Decoded = positions ? { records, raws, positions } : { records, raws };
+  if (kept) out.kept = kept;
+  return out;
 }
 
 interface Decoded {
   records: EngineRecord[];
   /** The bytes of each record, when it arrived as bytes. */
   raws?: RawRecord[];
+  /**
+   * Per record, a copy of its value as read (`ValueCodec.keep`; undefined when not of its
+   * topic's usual shape), when its bytes are as ssdk writes them (a topic of the dataflow's own):
+   * a value passed on unchanged travels as those bytes.
+   */
+  kept?: unknown[];
   /** Each record's place in its message, when some before it were dead-lettered (else its index). */
   positions?: number[];
 }
@@ -580,10 +593,11 @@ class HeldDeadLetters {
   }
 }
 
-function decodeWaiting(w: Waiting, unitId: string): DecodedMessage {
+function decodeWaiting(w: Waiting, unitId: string, forwards: boolean): DecodedMessage {
   const { ch, seq, frame } = w;
   const later = new HeldDeadLetters();
-  const decoded = frame.kind === 'carried' ? adoptRecords(frame, ch, seq, later, unitId) : decodeRecords(frame.records, ch, seq, later, unitId);
+  const decoded =
+    frame.kind === 'carried' ? adoptRecords(frame, ch, seq, later, unitId) : decodeRecords(frame.records, ch, seq, later, unitId, forwards && ch.topic.kind === 'internal');
   return { input: { ch, seq, ...decoded }, undecodable: later.held, t0: w.t0, now: w.now };
 }
 
@@ -591,14 +605,18 @@ function decodeWaiting(w: Waiting, unitId: string): DecodedMessage {
 function without(input: Input, drop: ReadonlySet<number>): Input {
   const records: EngineRecord[] = [];
   const raws: RawRecord[] | undefined = input.raws ? [] : undefined;
+  const kept: unknown[] | undefined = input.kept ? [] : undefined;
   const positions: number[] = [];
   for (let i = 0; i < input.records.length; i++) {
     if (drop.has(i)) continue;
     records.push(input.records[i]!);
     raws?.push(input.raws![i]!);
+    kept?.push(input.kept![i]);
     positions.push(indexIn(input, i));
   }
-  return raws ? { ch: input.ch, seq: input.seq, records, raws, positions } : { ch: input.ch, seq: input.seq, records, positions };
+  const out: Input = raws ? { ch: input.ch, seq: input.seq, records, raws, positions } : { ch: input.ch, seq: input.seq, records, positions };
+  if (kept) out.kept = kept;
+  return out;
 }
 
 /** `decodeRecords` for records carried in process: the same values, checks and dead letters, without the bytes. */
@@ -691,6 +709,17 @@ function boundLeft(v: unknown, budget: number): number {
 /** Dead letters keep what arrived, even when it is not valid UTF-8. */
 function lenientUtf8(b: Uint8Array): string {
   return fromUtf8.decode(b);
+}
+
+/**
+ * Whether `value`, record `from` of `input` as it was read, may go to `topic` as the bytes it
+ * came in: a primitive that fits the topic, or an object still equal to its kept copy that the
+ * topic writes as JSON.stringify does (its bytes were written so, `Decoded.kept`).
+ */
+function passesAsRead(value: unknown, input: Input, from: number, topic: RuntimeTopic): boolean {
+  if (typeof value !== 'object') return topic.value.check(value) === undefined;
+  const kept = input.kept?.[from];
+  return kept !== undefined && input.ch.topic.value.unchanged(value, kept) && topic.value.writesAsIs(value);
 }
 
 /** Keys as written to a topic, and their partitions: keys repeat (words, sensors), their text and hash need not. */
@@ -960,14 +989,12 @@ class Publisher {
     for (const topic of topics) {
       let value: string | Uint8Array;
       try {
-        // A primitive value that went through unchanged (a filter, a key assignment) travels as
-        // the bytes it came in: they hold the same value, and writing it again is one of the
-        // larger costs per record of a hop. An object could have been changed in place, so it is
-        // written again.
-        value =
-          raw && typeof r.value !== 'object' && Object.is(r.value, input!.records[from!]!.value) && topic.converter === input!.ch.topic.converter && topic.value.check(r.value) === undefined
-            ? raw.value
-            : topic.value.encodeText(r.value);
+        // A value that went through unchanged (a filter, a key assignment) travels as the bytes
+        // it came in: writing it again is one of the larger costs per record of a hop. A
+        // primitive's bytes hold the same value. An object could have been changed in place: it
+        // goes as it came when it still equals the copy kept as it was read, its bytes are as
+        // ssdk writes them (`kept`) and this topic would write it the same way — the same bytes.
+        value = raw && Object.is(r.value, input!.records[from!]!.value) && topic.converter === input!.ch.topic.converter && passesAsRead(r.value, input!, from!, topic) ? raw.value : topic.value.encodeText(r.value);
       } catch (err) {
         // The function returned something its declared output does not allow.
         const reason = `${lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
