@@ -216,6 +216,9 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
         ...(o.msgIdScope ? { msgIdScope: o.msgIdScope } : {}),
         ...(o.maxFrameBytes !== undefined ? { maxFrameBytes: o.maxFrameBytes } : {}),
         pipeline: true,
+        // An operator process that reads one partition and has nothing to do waits on it up to
+        // 250 ms at a time, not 50: idle, it used ~15 ms of CPU a second on the waking alone.
+        quietMaxMs: 250,
         // A batch that fails for a reason not of a record is tried again in place, for as long
         // as the leg lasts (a lost lease or a stop ends it); the unit shows `failing` meanwhile.
         restart: { maxAttempts: Infinity, ...o.restart },

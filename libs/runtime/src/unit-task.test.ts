@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryBus, type Bus } from '@ssdk/bus';
+import { createMemoryBus, type Bus, type PartitionReader } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
 import { memoryCheckpointStore } from './checkpoint.ts';
 import { nativeTopologyOf, runUnitsToEnd } from './dataflow.testkit.ts';
@@ -87,6 +87,52 @@ describe('runtime - host loop', () => {
     const [first, slow] = topology.units;
     expect(await values(bus, first!.outputs[0]!.name)).toEqual(['{"car":"a","kph":50}']);
     expect(await values(bus, slow!.outputs[0]!.name)).toEqual(['{"car":"a","kph":50}']);
+  });
+});
+
+describe('runtime - host loop, quiet', () => {
+  /** The waits a task's fetches asked for, per partition, while it read an empty topic for `ms`. */
+  async function quietWaits(partitions: number, quietMaxMs: number | undefined, ms: number): Promise<number[][]> {
+    const topology = await nativeTopologyOf(READINGS, { partitions });
+    const memory = createMemoryBus();
+    const waits: number[][] = Array.from({ length: partitions }, () => []);
+    const bus: Bus = {
+      ...memory,
+      ensureTopic: (t) => memory.ensureTopic(t),
+      read: (topic, partition, options) => {
+        const inner = memory.read(topic, partition, options);
+        const reader: PartitionReader = {
+          fetch: (max, waitMs) => {
+            if (waitMs > 0) waits[partition]!.push(waitMs);
+            return inner.fetch(max, waitMs);
+          },
+          ack: (seq) => inner.ack(seq),
+          close: () => inner.close(),
+        };
+        return reader;
+      },
+    };
+    for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+    const unit = topology.units[0]!;
+    const stop = new AbortController();
+    const task = runUnitTask({ unit, bus, checkpoints: memoryCheckpointStore(), metrics: new UnitMetrics(unit.id), resumeOffsets: false, signal: stop.signal, ...(quietMaxMs !== undefined ? { quietMaxMs } : {}) });
+    await new Promise((r) => setTimeout(r, ms));
+    stop.abort();
+    await task;
+    return waits;
+  }
+
+  it('runtime - a task reading one channel waits on it longer while it stays quiet, up to quietMaxMs', async () => {
+    const [waits] = await quietWaits(1, 250, 2_000);
+    expect(waits!.slice(0, 4)).toEqual([50, 100, 200, 250]);
+  });
+
+  it('runtime - a task reading several channels polls them every pollMs, and so does one without quietMaxMs', async () => {
+    const several = await quietWaits(2, 250, 600);
+    expect(several.flat().length).toBeGreaterThan(3);
+    expect(new Set(several.flat())).toEqual(new Set([50]));
+    const [alone] = await quietWaits(1, undefined, 400);
+    expect(new Set(alone)).toEqual(new Set([50]));
   });
 });
 

@@ -33,6 +33,15 @@ export interface UnitTaskOptions {
   /** How long a fetch waits for the first message, ms. @default 50 */
   pollMs?: number;
   /**
+   * A task that reads one channel waits on it longer the longer it stays quiet (`pollMs`, then
+   * twice as long each time, up to this): a message ends the wait at once, so only the clock's
+   * work (idleness, `ttl` purges) comes up to this late, and a quiet process stops waking 20
+   * times a second. The first quiet poll after a batch is `pollMs` as ever, so the progress a
+   * batch left unpublished goes out as soon. Several channels are polled every `pollMs` (a wait
+   * on one would hold back a message on another), and so is a schedule. @default pollMs
+   */
+  quietMaxMs?: number;
+  /**
    * Which incarnation of the input streams this task reads (stream-check.ts): in the ids of the
    * messages it publishes, so the outputs of a stream made again are not dropped as duplicates
    * of the old one's (a replay of the same stream keeps its ids). @default none
@@ -105,6 +114,9 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   const batchMessages = o.batchMessages ?? 64;
   const maxFrameBytes = o.maxFrameBytes ?? 900_000;
   const pollMs = o.pollMs ?? 50;
+  const quietMaxMs = Math.max(pollMs, o.quietMaxMs ?? pollMs);
+  // Quiet polls in a row (`quietMaxMs`).
+  let quiet = 0;
   // How records travel is the bus's to say: carried as values to readers in this process
   // (carried.ts), else as frames. Reading follows each message as the bus hands it over
   // (`carriedBatchOf`), so a carried bus's byte frames (a producer's, an end) read as frames.
@@ -395,10 +407,14 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         if (channels.every((c) => c.ended)) break;
         const open = channels.find((c) => !c.ended && !held(c));
         if (open) {
-          const messages = await open.reader.fetch(batchMessages, pollMs);
+          const lone = open.topic.schedule === undefined && channels.every((c) => c === open || c.ended || held(c));
+          const wait = lone ? Math.min(quietMaxMs, pollMs * 2 ** Math.min(quiet, 16)) : pollMs;
+          quiet++;
+          const messages = await open.reader.fetch(batchMessages, wait);
           if (messages.length) batch = [{ ch: open, messages }];
         } else await sleep(pollMs);
       }
+      if (batch.length > 0) quiet = 0;
       // A batch that fails for a reason not of a record is tried again from where it started,
       // when the unit can go back there in place: a chain's state writes are in the undo log and
       // it keeps no other state (a window unit restarts from its checkpoint instead).
