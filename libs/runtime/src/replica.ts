@@ -219,6 +219,9 @@ export async function runReplica(o: ReplicaOptions): Promise<ReplicaResult> {
         // An operator process that reads one partition and has nothing to do waits on it up to
         // 250 ms at a time, not 50: idle, it used ~15 ms of CPU a second on the waking alone.
         quietMaxMs: 250,
+        // JetStream keeps what was acked: a batch that made nothing (progress frames) is acked
+        // and its offsets go with the next commit, up to a second later.
+        quietCommitMs: 1_000,
         // A batch that fails for a reason not of a record is tried again in place, for as long
         // as the leg lasts (a lost lease or a stop ends it); the unit shows `failing` meanwhile.
         restart: { maxAttempts: Infinity, ...o.restart },

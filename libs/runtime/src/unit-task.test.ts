@@ -136,6 +136,32 @@ describe('runtime - host loop, quiet', () => {
   });
 });
 
+describe('runtime - host loop, commits', () => {
+  it('runtime - pipelined with quietCommitMs, batches that make nothing (progress frames) are acked without a commit of their own, and their offsets go with the next', async () => {
+    const topology = await nativeTopologyOf(SERVICES);
+    const unit = topology.units[0]!;
+    const run = async (quietCommitMs: number | undefined) => {
+      const bus = createMemoryBus();
+      for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+      const progress = { data: encodeFrame({ kind: 'progress', entries: [{ origin: 'elsewhere', time: 5, idle: false }] }) };
+      const data = (value: string) => ({ data: encodeRecords([{ key: null, value, timestamp: 1 }]) });
+      await bus.publish(unit.inputs[0]!.topic.name, 0, [data('"river"'), progress, progress, progress, data('"ocean"'), { data: encodeFrame({ kind: 'end' }) }]);
+      const store = memoryCheckpointStore();
+      const commits: number[] = [];
+      const checkpoints = { ...store, commit: (u: string, states: Parameters<typeof store.commit>[1], c: Parameters<typeof store.commit>[2]) => (commits.push([...c.offsets.values()][0]!), store.commit(u, states, c)) };
+      await runUnitTask({ unit, bus, checkpoints, metrics: new UnitMetrics(unit.id), resumeOffsets: false, signal: new AbortController().signal, pipeline: true, batchMessages: 1, ...(quietCommitMs !== undefined ? { quietCommitMs } : {}) });
+      return { commits, offsets: [...(await store.load(unit.id)).offsets.values()], out: await values(bus, unit.outputs[0]!.name) };
+    };
+    const every = await run(undefined);
+    expect(every.commits).toEqual([1, 2, 3, 4, 5, 6]);
+    const quiet = await run(60_000);
+    // The data, then the next data with the progress frames' offsets, then the end.
+    expect(quiet.commits).toEqual([1, 5, 6]);
+    expect(quiet.offsets).toEqual(every.offsets);
+    expect(quiet.out).toEqual(every.out);
+  });
+});
+
 const READINGS = `apiVersion: 0.5.0
 meta: {name: readings, namespace: test, version: 0.1.0}
 types:

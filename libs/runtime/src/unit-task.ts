@@ -80,6 +80,14 @@ export interface UnitTaskOptions {
    * ever. @default false
    */
   pipeline?: boolean;
+  /**
+   * With `pipeline`: a batch that publishes nothing and changes no state (progress frames that
+   * moved no window, say) is acked without a commit of its own, its offsets going with the next
+   * commit, at most this long after the last one. Committed offsets are the truth (a restart
+   * reads on from them on a bus that keeps what was acked), so what such a batch read is read
+   * again after a crash and comes to the same. @default 0 (every batch commits)
+   */
+  quietCommitMs?: number;
   /** Topics that get the end-of-input frame. @default the unit's outputs */
   endTopics?: readonly RuntimeTopic[];
   /** Tracing, metrics and function logs (observer.ts); without one the loop runs on the bare parts. */
@@ -391,6 +399,10 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   metrics.setState('running');
   // The previous batch's publish + commit + ack, when pipelined.
   let inFlight: Promise<void> = Promise.resolve();
+  const quietCommitMs = o.quietCommitMs ?? 0;
+  let lastCommitAt = now();
+  // Batches were acked without a commit (`quietCommitMs`): their offsets wait for the next one.
+  let deferred = false;
 
   try {
     while (!o.signal.aborted) {
@@ -415,12 +427,14 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         } else await sleep(pollMs);
       }
       if (batch.length > 0) quiet = 0;
+      // What a quiet batch took to see that it changed nothing: committed with it after all.
+      let taken: { changes: StateChange[]; dropped: ReturnType<OperatorLogic['takeDroppedWindows']> } | undefined;
       // A batch that fails for a reason not of a record is tried again from where it started,
       // when the unit can go back there in place: a chain's state writes are in the undo log and
       // it keeps no other state (a window unit restarts from its checkpoint instead).
       const inPlace = restart.maxAttempts > 1 && (logic.kind === 'chain' || logic.kind === 'passthrough');
       const before = inPlace ? { offsets: new Map(offsets), ended: channels.map((c) => c.ended), wasEnded: ended } : undefined;
-      const pending = await retrying(
+      let pending = await retrying(
         restart,
         o.signal,
         metrics,
@@ -446,14 +460,35 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       if (pending === undefined) {
         // Quiet, and nothing failed: a unit that was failing is well again.
         metrics.recovered();
-        continue;
+        // What batches acked without a commit read is committed once the input is quiet.
+        if (!deferred) continue;
       }
+      if (pending !== undefined && batch.length > 0 && o.pipeline && quietCommitMs > 0 && !ended && pending.empty && now() - lastCommitAt < quietCommitMs) {
+        const changes = batchChanges();
+        const dropped = logic.takeDroppedWindows();
+        if (changes.length === 0 && dropped.length === 0) {
+          const acks = batch.map(({ ch, messages }) => ({ ch, seq: messages.at(-1)!.seq }));
+          const watermark = logicWatermark(logic);
+          await inFlight;
+          inFlight = (async () => {
+            for (const a of acks) await a.ch.reader.ack(a.seq);
+            metrics.watermark(watermark);
+          })();
+          inFlight.catch(() => {});
+          deferred = true;
+          continue;
+        }
+        taken = { changes, dropped };
+      }
+      deferred = false;
+      pending ??= new Publisher(bus, unit, maxFrameBytes, carryValues, o.msgIdScope);
       if (o.pipeline) {
+        lastCommitAt = now();
         // A snapshot of what this batch commits: the next batch changes state and progress in
         // place while this commit is on its way.
         const commit = structuredClone({
-          changes: batchChanges(),
-          dropped: logic.takeDroppedWindows(),
+          changes: taken?.changes ?? batchChanges(),
+          dropped: taken?.dropped ?? logic.takeDroppedWindows(),
           offsets,
           meta: logic.meta(),
           ended: channels.filter((c) => c.ended).map((c) => c.channel),
@@ -1119,6 +1154,11 @@ class Publisher {
     let p = this.messages.get(k);
     if (!p) this.messages.set(k, (p = { topic, partition, messages: [] }));
     return p;
+  }
+
+  /** Nothing to publish: no record, dead letter or late event, no progress, no end. */
+  get empty(): boolean {
+    return this.groups.size === 0 && this.messages.size === 0 && this.carried.size === 0 && this.ends.length === 0 && this.progressFrame === undefined && this.outCount + this.failed + this.late === 0;
   }
 
   /** Set once the batch's messages are made (`flush` may run again after a server came back). */
