@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryState } from './memory-state.ts';
-import { noEffects, operatorLogic, windowLogic, type ChainExecutor, type SectionRunner } from './operator-logic.ts';
+import type { ChainResult } from './chain.ts';
+import { noEffects, operatorLogic, windowLogic, type ChainExecutor, type ManyHost, type SectionRunner } from './operator-logic.ts';
 import type { WindowConfig } from './window-operator.ts';
 
 describe('engine - operator logic', () => {
@@ -62,4 +63,33 @@ describe('engine - operator logic', () => {
       expect(calls).toEqual(withSections ? ['section', 'in section run 3', 'in section flush 0', 'in section flush 1000'] : ['run 3', 'flush 0', 'flush 1000']);
     }
   });
+
+  it('engine - a window unit run over many messages holds only its late records and failures, not what its steps fed into windows', async () => {
+    // The steps before assignment pass every record on (as assign-timestamp does); the windowed steps keep nothing.
+    const pass: ChainResult = { outputs: [], failures: [] };
+    const executor: ChainExecutor = {
+      run: async () => pass,
+      flush: async () => ({}),
+      section: async (_executors, _state, job) => ({
+        value: job({
+          run: (e, inputs) => (e === pre ? { outputs: inputs.map((r, input) => ({ ...r, input })), failures: [] } : pass),
+          flush: () => ({}),
+          beforeLines: (f) => f(),
+          limitUsed: () => 0,
+        }),
+      }),
+    };
+    const pre: ChainExecutor = { ...executor };
+    const config: WindowConfig = { assigner: { kind: 'sliding', durationMs: 3_000, slideMs: 1_000, offsetMs: 0 }, watermark: { gracePeriodMs: 0 } };
+    const logic = windowLogic({ config, pre, body: executor, windowStates: [], hasFlush: false, state: new MemoryState(), channels: ['in/0'] });
+    const made: number[] = [];
+    const host: ManyHost = { starting: () => undefined, logging: () => undefined, waits: (_i, n) => (made.push(n), false) };
+    const at = (...times: number[]) => ({ records: times.map((timestamp) => ({ key: 'k', value: 1, timestamp })), channel: 'in/0', now: 0 });
+    // Five records, each in three sliding windows; then one late record (the watermark is at 9 000).
+    const effects = await logic.processMany!([at(1_000, 2_000, 3_000, 4_000, 10_000), at(500)], host);
+    expect(effects?.map((e) => e.late.length)).toEqual([0, 1]);
+    // What the loop bounds a group by: records it keeps until it takes the effects in.
+    expect(made).toEqual([0, 1]);
+  });
 });
+

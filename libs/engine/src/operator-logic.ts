@@ -368,13 +368,31 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
     }
   };
 
+  /**
+   * What one message left once its steps ran, and all that is kept of it until the section
+   * stands: the records its steps made went into window state (a window unit has no outputs), so
+   * a section of many messages holds only their failures and late records, not what they made.
+   */
+  interface MessageRun {
+    failures: ChainFailure[];
+    late: LateRecord[];
+    times: OperatorEffects['times'];
+    watermark: WatermarkState;
+  }
+  const runOf = (records: readonly EngineRecord[], before: ChainResult | undefined, assigned: ReturnType<typeof assignWindows>, r: ChainResult): MessageRun => ({
+    failures: [...(before?.failures ?? []), ...r.failures],
+    late: assigned.late,
+    times: opts.assignsTime && before ? timesOf(records, before.outputs) : undefined,
+    watermark: assigned.state,
+  });
+
   /** What leaves the unit for one message: each window's flush (records inside a window feed its state). */
-  const effectsOf = (records: readonly EngineRecord[], before: ChainResult | undefined, assigned: ReturnType<typeof assignWindows>, r: ChainResult, closed: OperatorEffects): OperatorEffects => ({
+  const effectsOf = (run: MessageRun, closed: OperatorEffects): OperatorEffects => ({
     outputs: [],
     flushes: closed.flushes,
-    failures: [...(before?.failures ?? []), ...r.failures, ...closed.failures],
-    late: assigned.late,
-    ...(opts.assignsTime && before ? { times: timesOf(records, before.outputs) } : {}),
+    failures: [...run.failures, ...closed.failures],
+    late: run.late,
+    ...(run.times ? { times: run.times } : {}),
   });
 
   /**
@@ -389,7 +407,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
       let watermark = wm;
       const stillOpen = new Map(open);
       const fresh = new Map<number, WindowBounds>();
-      const all: Array<{ before: ChainResult | undefined; assigned: ReturnType<typeof assignWindows>; r: ChainResult; due: WindowBounds[]; flushed: FlushResult[] }> = [];
+      const all: Array<{ run: MessageRun; due: WindowBounds[]; flushed: FlushResult[] }> = [];
       for (let i = 0; i < messages.length; i++) {
         host.starting(i);
         calls.beforeLines(() => host.logging(i));
@@ -405,19 +423,20 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
         const r = calls.run(body, assigned.inputs, { discardOutputs: true });
         const due = windowsToFlush([...stillOpen.values()], watermark);
         for (const w of due) stillOpen.delete(key(w));
-        all.push({ before, assigned, r, due, flushed: opts.hasFlush ? due.map((w) => calls.flush(body, w)) : [] });
-        const made = (before?.outputs.length ?? 0) + assigned.inputs.length;
-        if (host.waits(i, made, opts.assignsTime && before ? timesOf(records, before.outputs) : undefined) || calls.limitUsed() >= SECTION_SHARE) break;
+        const run = runOf(records, before, assigned, r);
+        all.push({ run, due, flushed: opts.hasFlush ? due.map((w) => calls.flush(body, w)) : [] });
+        // Held until the loop takes them in: late records and failures (what the steps made is in state).
+        if (host.waits(i, run.late.length + run.failures.length, run.times) || calls.limitUsed() >= SECTION_SHARE) break;
       }
       return { all, fresh };
     });
     if (!section) return undefined;
     opened(section.value.fresh);
-    return section.value.all.map(({ before, assigned, r, due, flushed }, i) => {
-      wm = assigned.state;
+    return section.value.all.map(({ run, due, flushed }) => {
+      wm = run.watermark;
       const closed = none();
       close(due, flushed, closed);
-      return effectsOf(messages[i]!.records, before, assigned, r, closed);
+      return effectsOf(run, closed);
     });
   };
 
@@ -437,7 +456,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
       const closed = none();
       const due = windowsToFlush([...open.values()], wm);
       close(due, await flushAll(due), closed);
-      return effectsOf(records, before, assigned, r, closed);
+      return effectsOf(runOf(records, before, assigned, r), closed);
     },
     processMany,
     bound(channel, bound, now) {
