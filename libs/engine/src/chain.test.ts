@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runChain, runFlush, type ChainStep, type FunctionContext } from './chain.ts';
+import { ownedRecord, recordAsMade, runChain, runFlush, timeMadeWith, type ChainStep, type FunctionContext } from './chain.ts';
 import { MemoryState } from './memory-state.ts';
 
 const step = (operator: ChainStep['operator'], fn: (...args: never[]) => unknown, extra: Partial<ChainStep> = {}): ChainStep => ({
@@ -9,6 +9,56 @@ const step = (operator: ChainStep['operator'], fn: (...args: never[]) => unknown
   ...extra,
 });
 const rec = (value: unknown, timestamp = 1000, key: string | null = null) => ({ key, value, timestamp });
+
+describe('engine - owned records', () => {
+  const later = step('assign-timestamp', (_v: string, t: number) => t + 5);
+  const byValue = step('assign-key', (v: string) => v);
+
+  it('engine - owned records change key and time in place, and every run starts from what they were made with', () => {
+    const inputs = [ownedRecord(null, 'a', 1000), ownedRecord('x', 'b', 2000)];
+    const first = runChain([later, byValue], inputs, { owned: true });
+    expect(first.outputs.map((o) => [o.key, o.value, o.timestamp, o.input])).toEqual([
+      ['a', 'a', 1005, 0],
+      ['b', 'b', 2005, 1],
+    ]);
+    // No record of the chain's own: the inputs leave as themselves.
+    expect(first.outputs[0]).toBe(inputs[0]);
+    // Run again (a batch halved past its limit, a message run again): the same, not 1010.
+    const again = runChain([later, byValue], inputs, { owned: true });
+    expect(again.outputs.map((o) => [o.key, o.timestamp])).toEqual([
+      ['a', 1005],
+      ['b', 2005],
+    ]);
+    expect(inputs.map(timeMadeWith)).toEqual([1000, 2000]);
+    expect(inputs.map((r) => [recordAsMade(r).key, recordAsMade(r).timestamp])).toEqual([
+      [null, 1000],
+      ['x', 2000],
+    ]);
+  });
+
+  it('engine - without owned, a chain changes none of its inputs (a later chain over owned records keeps what the first gave)', () => {
+    const inputs = [ownedRecord(null, 'a', 1000)];
+    const pre = runChain([later, byValue], inputs, { owned: true });
+    const body = runChain([later], pre.outputs);
+    expect(body.outputs.map((o) => [o.key, o.timestamp])).toEqual([['a', 1010]]);
+    expect([inputs[0]!.key, inputs[0]!.timestamp]).toEqual(['a', 1005]);
+    const plain = [rec('a', 1000)];
+    runChain([later, byValue], plain, { owned: true });
+    expect(plain[0]).toEqual(rec('a', 1000));
+  });
+
+  it('engine - a map on an owned record makes a record of its own (the input keeps its value), before or after its key changed', () => {
+    for (const steps of [[step('map', (v: string) => v.toUpperCase()), later], [byValue, step('map', (v: string) => v.toUpperCase()), later]]) {
+      const inputs = [ownedRecord('k', 'a', 1000)];
+      for (let run = 0; run < 2; run++) {
+        const r = runChain(steps, inputs, { owned: true });
+        expect(r.outputs.map((o) => [o.value, o.timestamp])).toEqual([['A', 1005]]);
+        expect(r.outputs[0]).not.toBe(inputs[0]);
+        expect(inputs[0]!.value).toBe('a');
+      }
+    }
+  });
+});
 
 describe('engine - chain of steps over a batch', () => {
   it('engine - filter keeps records whose function returns true', () => {

@@ -165,6 +165,14 @@ export interface ChainOptions {
   /** Makes `ctx.http` requests for steps granted them; without it, `ctx.http` fails the record. */
   http?: HttpAccess;
   /**
+   * The inputs are the caller's own records, made by `ownedRecord` (the host loop's, read from a
+   * topic, given to no one else): steps change their key and time in place instead of making a
+   * record of their own per input, and every run starts from the key and time each was made with
+   * (a run again — a batch halved past its limit, a message run again without a refused record —
+   * sees what the first run saw). A record with no more than key and time changed leaves as itself.
+   */
+  owned?: boolean;
+  /**
    * Set to the index of the input record whose functions are running (what the caller needs to
    * name the record a promise left behind by a function belongs to).
    */
@@ -182,13 +190,39 @@ export function runChain(steps: readonly ChainStep[], inputs: readonly ChainInpu
   const ctx = new RecordContext(options);
   const keep = options.discardOutputs ? undefined : outputs;
   const position = options.position;
+  const owned = options.owned === true;
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
     if (position) position.input = i;
+    const own = owned && input instanceof Derived && input.madeTime !== undefined;
+    if (own) {
+      input.key = input.madeKey!;
+      input.timestamp = input.madeTime!;
+      input.window = undefined;
+    }
     ctx.currentWindow = input.window;
-    runFrom(steps, 0, input, false, i, ctx, keep, failures);
+    runFrom(steps, 0, input, false, i, ctx, keep, failures, own);
   }
   return { outputs, failures };
+}
+
+/** A record its maker owns, for `ChainOptions.owned`: the chain may change its key and time in place. */
+export function ownedRecord(key: Key | null, value: unknown, timestamp: number, headers?: Record<string, string>): EngineRecord {
+  const r = new Derived(key, value, timestamp, headers, -1);
+  r.madeKey = key;
+  r.madeTime = timestamp;
+  return r;
+}
+
+/** A record as it came: for an `ownedRecord`, its key and time before any step changed them. */
+export function recordAsMade(r: EngineRecord): EngineRecord {
+  if (!(r instanceof Derived) || r.madeTime === undefined) return r;
+  return r.headers ? { key: r.madeKey!, value: r.value, timestamp: r.madeTime, headers: r.headers } : { key: r.madeKey!, value: r.value, timestamp: r.madeTime };
+}
+
+/** The time a record came with: for an `ownedRecord`, before any step changed it. */
+export function timeMadeWith(r: EngineRecord): number {
+  return r instanceof Derived && r.madeTime !== undefined ? r.madeTime : r.timestamp;
 }
 
 /** Calls a window's flush function: its result becomes the window's one output record. */
@@ -220,6 +254,7 @@ function runFrom(
   ctx: RecordContext,
   outputs: ChainOutput[] | undefined,
   failures: ChainFailure[],
+  own = false,
 ): void {
   let current = record;
   for (let s = at; s < steps.length; s++) {
@@ -254,17 +289,21 @@ function runFrom(
         }
         case 'assign-key':
           if (!isKey(result)) throw new FunctionContractError(`assign-key must return a string, number or boolean, got ${describeValue(result)}`);
-          if (mine) current.key = result;
-          else current = new Derived(result, current.value, current.timestamp, current.headers, -1);
-          mine = true;
+          if (mine || own) current.key = result;
+          else {
+            current = new Derived(result, current.value, current.timestamp, current.headers, -1);
+            mine = true;
+          }
           break;
         case 'assign-timestamp':
           if (typeof result !== 'number' || !Number.isFinite(result)) {
             throw new FunctionContractError(`assign-timestamp must return epoch milliseconds (a finite number), got ${describeValue(result)}`);
           }
-          if (mine) current.timestamp = Math.trunc(result);
-          else current = new Derived(current.key, current.value, Math.trunc(result), current.headers, -1);
-          mine = true;
+          if (mine || own) current.timestamp = Math.trunc(result);
+          else {
+            current = new Derived(current.key, current.value, Math.trunc(result), current.headers, -1);
+            mine = true;
+          }
           break;
         case 'update-state':
           // A side effect on the current key's state; the record goes on unchanged.
@@ -282,7 +321,7 @@ function runFrom(
     }
   }
   if (!outputs) return;
-  if (mine) {
+  if (mine || own) {
     (current as Derived).input = input;
     outputs.push(current as Derived);
   } else {
@@ -304,6 +343,9 @@ class Derived implements ChainOutput, ChainInput {
   window: WindowBounds | undefined;
   /** Set by a branched operator on its branches' outputs (`branchedChain`). */
   route: number | undefined;
+  /** An `ownedRecord`'s key and time as it was made (what each run starts from). */
+  madeKey: Key | null | undefined;
+  madeTime: number | undefined;
   constructor(key: Key | null, value: unknown, timestamp: number, headers: Record<string, string> | undefined, input: number) {
     this.key = key;
     this.value = value;
@@ -312,7 +354,18 @@ class Derived implements ChainOutput, ChainInput {
     this.input = input;
     this.window = undefined;
     this.route = undefined;
+    this.madeKey = undefined;
+    this.madeTime = undefined;
   }
+}
+
+// A field that has only held numbers is a "double" field in V8, with a box of its own per object:
+// an owned record's time and the time it was made with would be two. Once a field has held
+// something else it takes any value, and the two share the number they were given.
+{
+  const any = null as unknown as number;
+  const r = new Derived(null, null, any, undefined, -1);
+  r.madeTime = any;
 }
 
 /** A failing record as the step saw it: the record alone, without the chain's bookkeeping. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ownedRecord, runChain, type ChainResult, type ChainStep } from './chain.ts';
 import { MemoryState } from './memory-state.ts';
-import type { ChainResult } from './chain.ts';
-import { noEffects, operatorLogic, windowLogic, type ChainExecutor, type ManyHost, type SectionRunner } from './operator-logic.ts';
+import { chainLogic, noEffects, operatorLogic, windowLogic, type ChainExecutor, type ManyHost, type SectionRunner } from './operator-logic.ts';
 import type { WindowConfig } from './window-operator.ts';
 
 describe('engine - operator logic', () => {
@@ -21,6 +21,19 @@ describe('engine - operator logic', () => {
     // What it does give is kept over the defaults.
     const ticking = operatorLogic({ kind: 'passthrough', process: async () => noEffects(), watermark: () => 42 });
     expect(ticking.watermark()).toBe(42);
+  });
+
+  it('engine - a chain over owned records changes them in place and still tells which records its timestamp step retimed', async () => {
+    const stamp: ChainStep[] = [{ id: 's.stamp', operator: 'assign-timestamp', fn: (v, t) => (v === 'late' ? (t as number) - 500 : t) }];
+    const executor: ChainExecutor = { run: async (inputs, state, options) => runChain(stamp, inputs, { state, ...options }), flush: async () => ({}) };
+    const logic = chainLogic(executor, new MemoryState(), true);
+    const same = [ownedRecord(null, 'a', 1000)];
+    expect((await logic.process(same, 'in/0', 0)).times).toEqual({ max: 1000, retimed: false });
+    const records = [ownedRecord(null, 'a', 1000), ownedRecord(null, 'late', 2000)];
+    const effects = await logic.process(records, 'in/0', 0);
+    expect(effects.outputs[1]).toBe(records[1]);
+    expect(effects.outputs.map((o) => o.timestamp)).toEqual([1000, 1500]);
+    expect(effects.times).toEqual({ max: 1500, retimed: true });
   });
 
   it('engine - a window operator makes its calls one by one unless its executor offers sections', async () => {

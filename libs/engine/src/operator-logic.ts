@@ -8,7 +8,7 @@
  * through a `ChainExecutor` the runtime makes (native, or a WebAssembly sandbox).
  */
 import { createHash } from 'node:crypto';
-import type { ChainFailure, ChainInput, ChainOutput, ChainResult, EngineRecord, Key, StateAccess } from './chain.ts';
+import { timeMadeWith, type ChainFailure, type ChainInput, type ChainOutput, type ChainResult, type EngineRecord, type Key, type StateAccess } from './chain.ts';
 import { encodeKey, type MemoryState } from './memory-state.ts';
 import { assignSessions, restoreSessions, takeClosedSessions, takeSessionRows, type ClosedSession, type Session, type SessionConfig, type SessionsState } from './sessions.ts';
 import { addChannel, advance, boundChannel, type WatermarkState } from './watermark.ts';
@@ -32,6 +32,15 @@ export interface OperatorEffects {
   times?: { max: number; retimed: boolean };
 }
 
+/** `discardOutputs` and `owned` as `runChain` takes them (a sandbox makes its own records: it may ignore `owned`). */
+export interface RunOptions {
+  discardOutputs?: boolean;
+  owned?: boolean;
+}
+
+/** The host loop's records: the first steps of a unit change their key and time in place (`ChainOptions.owned`). */
+const OWNED: RunOptions = { owned: true };
+
 /**
  * Runs a unit's steps over a batch: natively (the engine's `runChain` on compiled functions) or
  * in a sandbox (a WebAssembly component running the same executor). Both see the unit's state
@@ -39,7 +48,7 @@ export interface OperatorEffects {
  */
 export interface ChainExecutor {
   /** Asynchronous: a sandboxed chain's `ctx.sql` queries run on this thread while its guest waits. */
-  run(inputs: readonly ChainInput[], state: StateAccess, options?: { discardOutputs?: boolean }): Promise<ChainResult>;
+  run(inputs: readonly ChainInput[], state: StateAccess, options?: RunOptions): Promise<ChainResult>;
   /** The chain's flush step over a closing window. */
   flush(window: WindowBounds, state: StateAccess): Promise<{ output?: EngineRecord; failure?: ChainFailure }>;
   close?(): void;
@@ -49,7 +58,7 @@ export interface ChainExecutor {
 
 /** The calls a section's job makes: an executor's `run` and `flush`, synchronous, with no guard of their own. */
 export interface SectionCalls {
-  run(executor: ChainExecutor, inputs: readonly ChainInput[], options?: { discardOutputs?: boolean }): ChainResult;
+  run(executor: ChainExecutor, inputs: readonly ChainInput[], options?: RunOptions): ChainResult;
   flush(executor: ChainExecutor, window: WindowBounds): { output?: EngineRecord; failure?: ChainFailure };
   /** `f` runs once the section stands, before the `ctx.log` lines made after this call are told: where they come from. */
   beforeLines(f: () => void): void;
@@ -194,13 +203,13 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
   const inputsOf = (i: number, trunk: ChainResult): readonly ChainInput[] =>
     i === order.length - 1 ? trunk.outputs : trunk.outputs.map((o) => copied(o, branched!.copy));
   const runAll = async (records: readonly EngineRecord[]): Promise<ChainResult> => {
-    const trunk = await branched!.trunk.run(records, state);
+    const trunk = await branched!.trunk.run(records, state, OWNED);
     const results: Array<ChainResult | undefined> = [];
     for (let i = 0; i < order.length; i++) results[order[i]!] = await branched!.branches[order[i]!]?.run(inputsOf(i, trunk), state);
     return routed(trunk, results);
   };
   const runSync = (records: readonly EngineRecord[], calls: SectionCalls): ChainResult => {
-    const trunk = calls.run(branched!.trunk, records);
+    const trunk = calls.run(branched!.trunk, records, OWNED);
     const results: Array<ChainResult | undefined> = [];
     for (let i = 0; i < order.length; i++) {
       const e = branched!.branches[order[i]!];
@@ -211,7 +220,7 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
   return operatorLogic({
     kind: 'chain',
     async process(records) {
-      return effectsOf(records, branched ? await runAll(records) : await (chain as ChainExecutor).run(records, state));
+      return effectsOf(records, branched ? await runAll(records) : await (chain as ChainExecutor).run(records, state, OWNED));
     },
     async processMany(messages, host) {
       const section = await runSection(executors, state, (calls) => {
@@ -220,7 +229,7 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
           host.starting(i);
           calls.beforeLines(() => host.logging(i));
           const { records } = messages[i]!;
-          const effects = effectsOf(records, branched ? runSync(records, calls) : calls.run(chain as ChainExecutor, records));
+          const effects = effectsOf(records, branched ? runSync(records, calls) : calls.run(chain as ChainExecutor, records, OWNED));
           all.push(effects);
           if (host.waits(i, effects.outputs.length, effects.times) || calls.limitUsed() >= SECTION_SHARE) break;
         }
@@ -283,7 +292,7 @@ function timesOf(inputs: readonly EngineRecord[], outputs: readonly EngineRecord
   for (const o of outputs) {
     if (o.timestamp > max) max = o.timestamp;
     const from = (o as { input?: number }).input;
-    if (!retimed && from !== undefined && inputs[from] !== undefined && inputs[from].timestamp !== o.timestamp) retimed = true;
+    if (!retimed && from !== undefined && inputs[from] !== undefined && timeMadeWith(inputs[from]) !== o.timestamp) retimed = true;
   }
   return { max, retimed };
 }
@@ -412,7 +421,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
         host.starting(i);
         calls.beforeLines(() => host.logging(i));
         const { records, channel, now } = messages[i]!;
-        const before = opts.pre ? calls.run(opts.pre, records) : undefined;
+        const before = opts.pre ? calls.run(opts.pre, records, OWNED) : undefined;
         const assigned = assignWindows(before ? before.outputs : records, channel, now, config, watermark, before !== undefined);
         watermark = assigned.state;
         const known = fresh.size;
@@ -446,7 +455,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
       const one = await processMany([{ records, channel, now }], ONE_MESSAGE);
       if (one) return one[0]!;
       // Call by call, each under its own limit (a batch past it is halved to its slow record).
-      const before = opts.pre ? await opts.pre.run(records, state) : undefined;
+      const before = opts.pre ? await opts.pre.run(records, state, OWNED) : undefined;
       const assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm, before !== undefined);
       wm = assigned.state;
       const fresh = new Map<number, WindowBounds>();

@@ -13,7 +13,7 @@
  * reader that wants bytes (`ssdk run`'s outputs, the shell's `consume`).
  */
 import type { Bus, BusMessage, PartitionReader } from '@ssdk/bus';
-import type { EngineRecord, Key } from '@ssdk/engine';
+import { ownedRecord, type EngineRecord, type Key } from '@ssdk/engine';
 import { encodeRecords, type OutRecord, type RawRecord } from '@ssdk/records';
 import type { RuntimeTopic } from './topology.ts';
 
@@ -87,7 +87,8 @@ export class CarriedBatch {
     const wire = this.wires?.[i];
     const value = wire ? this.topic.value.decode(wire) : this.topic.value.adopt(this.values[i]);
     const headers = this.headerList?.[i];
-    return headers ? { key: this.keys[i]!, value, timestamp: this.timestamps[i]!, headers: { ...headers } } : { key: this.keys[i]!, value, timestamp: this.timestamps[i]! };
+    // The reader's own record: its unit's first steps change its key and time in place.
+    return ownedRecord(this.keys[i]!, value, this.timestamps[i]!, headers ? { ...headers } : undefined);
   }
 
   private out(i: number): OutRecord {

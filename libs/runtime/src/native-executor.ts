@@ -25,6 +25,7 @@ import {
   MemoryState,
   runChain,
   runFlush,
+  recordAsMade,
   type Capabilities,
   type ChainFailure,
   type ChainInput,
@@ -98,15 +99,17 @@ export function nativeExecutor(steps: readonly ChainStep[], o: NativeExecutorOpt
   const late = (operator: string, record: EngineRecord, reason: unknown) =>
     o.log?.(operator, record, [`a promise this record's function left behind rejected after its batch was done (not dead-lettered): ${describeError(reason)}`]);
 
-  async function runSplit(inputs: readonly ChainInput[], offset: number, state: StateAccess, discard: boolean, into: ChainResult): Promise<void> {
+  async function runSplit(inputs: readonly ChainInput[], offset: number, state: StateAccess, discard: boolean, owned: boolean, into: ChainResult): Promise<void> {
     const position = { input: 0 };
-    const r = await guardedRun(state, timeoutMs, o, position, (x) => runChain(body, inputs, { ...common, ...x, position, ...(discard ? { discardOutputs: true } : {}) }));
+    // Owned records may have been changed in place by a run taken back: a record is told as it came.
+    const plain = owned ? (r: ChainInput) => plainRecord(recordAsMade(r)) : plainRecord;
+    const r = await guardedRun(state, timeoutMs, o, position, (x) => runChain(body, inputs, { ...common, ...x, position, ...(discard ? { discardOutputs: true } : {}), ...(owned ? { owned: true } : {}) }));
     if (r.ok) {
       const rejected = await r.owner.settle(performance.now() + Math.max(0, timeoutMs - r.ms), (input, reason) => late(unitOperator, plain(inputs[input] ?? inputs[0]!), reason));
       const failures = r.value.failures.filter((f) => !rejected.has(f.input));
       if (rejected.size > 0) {
         // In the records' order, whatever order the rejections came in.
-        for (const [input, reason] of rejected) failures.push(rejectedFailure(unitOperator, input, inputs[input]!, reason));
+        for (const [input, reason] of rejected) failures.push(rejectedFailure(unitOperator, input, plain(inputs[input]!), reason));
         failures.sort((a, b) => a.input - b.input);
       }
       for (const f of failures) into.failures.push(offset ? { ...f, input: f.input + offset } : f);
@@ -122,14 +125,14 @@ export function nativeExecutor(steps: readonly ChainStep[], o: NativeExecutorOpt
       return;
     }
     const mid = inputs.length >> 1;
-    await runSplit(inputs.slice(0, mid), offset, state, discard, into);
-    await runSplit(inputs.slice(mid), offset + mid, state, discard, into);
+    await runSplit(inputs.slice(0, mid), offset, state, discard, owned, into);
+    await runSplit(inputs.slice(mid), offset + mid, state, discard, owned, into);
   }
 
   const executor: ChainExecutor = {
     async run(inputs, state, options) {
       const into: ChainResult = { outputs: [], failures: [] };
-      if (inputs.length > 0) await runSplit(inputs, 0, state, options?.discardOutputs === true, into);
+      if (inputs.length > 0) await runSplit(inputs, 0, state, options?.discardOutputs === true, options?.owned === true, into);
       return into;
     },
     async flush(window, state) {
@@ -143,7 +146,7 @@ export function nativeExecutor(steps: readonly ChainStep[], o: NativeExecutorOpt
       }
       const rejected = await r.owner.settle(performance.now() + Math.max(0, timeoutMs - r.ms), (_input, reason) => late(flushStep.id, record, reason));
       const reason = rejected.get(-1);
-      return reason === undefined ? r.value : { failure: rejectedFailure(flushStep.id, -1, record, reason) };
+      return reason === undefined ? r.value : { failure: rejectedFailure(flushStep.id, -1, plainRecord(record), reason) };
     },
     // Window and session operators (@ssdk/engine) make a batch's calls through this: one guard.
     section: runSection,
@@ -208,7 +211,7 @@ export async function runSection<R>(executors: ReadonlyArray<ChainExecutor | und
         run(executor, inputs, options) {
           if (inputs.length === 0) return { outputs: [], failures: [] };
           const n = NATIVE.get(executor)!;
-          return runChain(n.body, inputs, { ...n.common, ...x, position, ...(options?.discardOutputs ? { discardOutputs: true } : {}) });
+          return runChain(n.body, inputs, { ...n.common, ...x, position, ...(options?.discardOutputs ? { discardOutputs: true } : {}), ...(options?.owned ? { owned: true } : {}) });
         },
         flush(executor, window) {
           const n = NATIVE.get(executor)!;
@@ -247,10 +250,10 @@ function windowStates(flushStep: ChainStep, window: WindowBounds, state: StateAc
 
 function rejectedFailure(operator: string, input: number, record: EngineRecord, reason: unknown): ChainFailure {
   const why = `unhandled rejection: ${describeError(reason)}`;
-  return { input, operator, reason: why, error: new NativeFunctionError('unhandled-rejection', `${operator}: ${why}`, { cause: reason }), record: plain(record) };
+  return { input, operator, reason: why, error: new NativeFunctionError('unhandled-rejection', `${operator}: ${why}`, { cause: reason }), record };
 }
 
-function plain(r: ChainInput): EngineRecord {
+function plainRecord(r: ChainInput): EngineRecord {
   return r.headers ? { key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers } : { key: r.key, value: r.value, timestamp: r.timestamp };
 }
 

@@ -5,7 +5,7 @@
  * one checkpoint, then ack. A replay after a crash recomputes the same outputs from the same
  * committed state, and their ids make the bus drop the copies (docs/architecture.md section 4).
  */
-import { MemoryState, type StateChange, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
+import { MemoryState, ownedRecord, type StateChange, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, frameBytesOf, frameTimestamp, partitionOfText, UNREADABLE_HEADER, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
 import { carriedBatchOf, carriesRecords, carry, CarriedBatch } from './carried.ts';
@@ -706,7 +706,7 @@ function decodeRecord(raw: RawRecord, topic: RuntimeTopic): EngineRecord | strin
   try {
     const value = topic.value.decode(raw.value);
     const key = raw.key ? topic.key.decode(raw.key) : null;
-    return raw.headers ? { key, value, timestamp: raw.timestamp, headers: raw.headers } : { key, value, timestamp: raw.timestamp };
+    return ownedRecord(key, value, raw.timestamp, raw.headers);
   } catch (err) {
     return mismatch(topic, err);
   }
