@@ -93,7 +93,7 @@ describe('engine - operator logic', () => {
       }),
     };
     const pre: ChainExecutor = { ...executor };
-    const config: WindowConfig = { assigner: { kind: 'sliding', durationMs: 3_000, slideMs: 1_000, offsetMs: 0 }, watermark: { gracePeriodMs: 0 } };
+    const config: WindowConfig = { assigner: { kind: 'sliding', durationMs: 3_000, slideMs: 1_000 }, watermark: { gracePeriodMs: 0 } };
     const logic = windowLogic({ config, pre, body: executor, windowStates: [], hasFlush: false, state: new MemoryState(), channels: ['in/0'] });
     const made: number[] = [];
     const host: ManyHost = { starting: () => undefined, logging: () => undefined, waits: (_i, n) => (made.push(n), false) };
