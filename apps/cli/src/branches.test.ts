@@ -8,6 +8,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BRANCHES_SERVICES } from '@ssdk/testing';
 import { describe, expect, it } from 'vitest';
 import { bufferIo } from './io.ts';
 import { main } from './main.ts';
@@ -15,59 +16,10 @@ import { main } from './main.ts';
 const repo = new URL('../../../', import.meta.url).pathname;
 process.env['SSDK_COMPONENT_CACHE'] ??= join(tmpdir(), 'ssdk-test-components');
 
-const SERVICES = `apiVersion: 0.5.0
-meta: {name: branches, namespace: test, version: 0.1.0}
-types:
-  item:
-    type: object
-    properties:
-      w: {type: string}
-topics:
-  words: {schema: {value: {type: string}}}
-  upper: {schema: {value: {type: item}}}
-  lengths: {schema: {value: {type: u32}}}
-  all: {schema: {value: {type: item}}}
-services:
-  split:
-    sources: [{type: topic, id: words}]
-    transforms:
-      - operator: flat-map
-        run: |
-          function parts(w: string): string[] {
-            return w === 'drop' ? [] : w.split('+');
-          }
-      - operator: map
-        run: |
-          function toItem(w: string): Item {
-            if (w === 'x') throw new Error('no x');
-            return { w };
-          }
-    sinks:
-      - type: topic
-        id: upper
-        transforms:
-          - operator: map
-            run: |
-              function shout(i: Item): Item {
-                if (i.w === 'boom') throw new Error('no boom');
-                i.w = i.w.toUpperCase();
-                return i;
-              }
-      - type: topic
-        id: lengths
-        transforms:
-          - operator: map
-            run: |
-              function lengthOf(i: Item): number {
-                return (i.w === 'bad' ? 'not a number' : i.w.length) as number;
-              }
-      - type: topic
-        id: all
-`;
 
 async function run(flag: '--native' | '--sandbox') {
   const dir = await mkdtemp(join(tmpdir(), 'ssdk-branches-'));
-  await writeFile(join(dir, 'services.yaml'), SERVICES);
+  await writeFile(join(dir, 'services.yaml'), BRANCHES_SERVICES);
   await writeFile(join(dir, 'words.jsonl'), ['a', 'drop', 'boom', 'hello', 'bad', 'ok+x'].map((w) => JSON.stringify(w)).join('\n') + '\n');
   const io = bufferIo(repo);
   const code = await main(['run', join(dir, 'services.yaml'), '-i', `words=${join(dir, 'words.jsonl')}`, '-o', join(dir, 'out'), '--until-idle', '--ephemeral', flag], io);

@@ -122,3 +122,59 @@ services:
     sinks: [{type: topic, id: stray-answers}]
 `;
 }
+
+/**
+ * A trunk (flat-map, then a map that throws on `x`) split into three sinks, two with a map of
+ * their own: `upper` changes its item in place and throws on `boom`, `lengths` makes a number
+ * its topic refuses for `bad`, `all` has no transforms. Fused, the trunk's unit runs the sinks'
+ * transforms as branches.
+ */
+export const BRANCHES_SERVICES = `apiVersion: 0.5.0
+meta: {name: branches, namespace: test, version: 0.1.0}
+types:
+  item:
+    type: object
+    properties:
+      w: {type: string}
+topics:
+  words: {schema: {value: {type: string}}}
+  upper: {schema: {value: {type: item}}}
+  lengths: {schema: {value: {type: u32}}}
+  all: {schema: {value: {type: item}}}
+services:
+  split:
+    sources: [{type: topic, id: words}]
+    transforms:
+      - operator: flat-map
+        run: |
+          function parts(w: string): string[] {
+            return w === 'drop' ? [] : w.split('+');
+          }
+      - operator: map
+        run: |
+          function toItem(w: string): Item {
+            if (w === 'x') throw new Error('no x');
+            return { w };
+          }
+    sinks:
+      - type: topic
+        id: upper
+        transforms:
+          - operator: map
+            run: |
+              function shout(i: Item): Item {
+                if (i.w === 'boom') throw new Error('no boom');
+                i.w = i.w.toUpperCase();
+                return i;
+              }
+      - type: topic
+        id: lengths
+        transforms:
+          - operator: map
+            run: |
+              function lengthOf(i: Item): number {
+                return (i.w === 'bad' ? 'not a number' : i.w.length) as number;
+              }
+      - type: topic
+        id: all
+`;

@@ -41,7 +41,7 @@ export {
 } from './nats.ts';
 export { freePort, PrivateNatsServer } from './private-nats.ts';
 export { TcpProxy } from './tcp-proxy.ts';
-export { CTX_SQL_SERVICES, ctxHttpServices } from './dataflows.ts';
+export { BRANCHES_SERVICES, CTX_SQL_SERVICES, ctxHttpServices } from './dataflows.ts';
 export { writeServicesFile } from './services-file.ts';
 export { startOtlpReceiver, type OtlpAttribute, type OtlpReceiver, type OtlpSpan } from './otlp-receiver.ts';
 export { until } from './wait.ts';
