@@ -879,11 +879,7 @@ class Publisher {
       this.seal();
       return undefined;
     }
-    this.groups.delete(origin);
-    this.carried.delete(origin);
-    this.lastOrigin = undefined;
-    this.lastGroup = undefined;
-    this.outCount = outCount;
+    this.unwrite(origin, outCount);
     const records = new Set<number>();
     for (const f of refused) {
       if (records.has(f.input)) continue;
@@ -940,17 +936,22 @@ class Publisher {
         inBranch.add(key);
         dead.push(f);
       }
-      this.groups.delete(origin);
-      this.carried.delete(origin);
-      this.lastOrigin = undefined;
-      this.lastGroup = undefined;
-      this.outCount = outCount;
+      this.unwrite(origin, outCount);
     }
     // In the order of their records (the trunk's come first in `failures`).
     if (dead.length > 1) dead.sort((a, b) => a.input - b.input);
     for (const f of dead) this.failure(f, origin, input);
     for (const l of e.late) this.lateRecord(l, origin, input);
     this.seal();
+  }
+
+  /** Drops the outputs `origin` has made so far (they are made again), back to `outCount` records out. */
+  private unwrite(origin: string, outCount: number): void {
+    this.groups.delete(origin);
+    this.carried.delete(origin);
+    this.lastOrigin = undefined;
+    this.lastGroup = undefined;
+    this.outCount = outCount;
   }
 
   /** Outputs refused while `tryEffects` runs, collected instead of dead-lettered. */
