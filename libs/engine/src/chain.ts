@@ -12,6 +12,7 @@
 import type { OperatorKind } from '@ssdk/spec';
 import { httpRequestOf, httpResponseOf, type HttpAccess, type HttpInit, type HttpResponse } from './http.ts';
 import type { WindowBounds } from './windows.ts';
+import { compileChain, type ChainRuntime, type CompiledChain } from './chain-compiler.ts';
 
 export type Key = string | number | boolean;
 
@@ -184,7 +185,20 @@ export class FunctionContractError extends Error {
   override name = 'FunctionContractError';
 }
 
+/**
+ * Runs the steps over a batch: as the chain's compiled function (chain-compiler.ts) where this
+ * setting makes code from strings, else with the interpreter (`runFrom`). Same results either way.
+ */
 export function runChain(steps: readonly ChainStep[], inputs: readonly ChainInput[], options: ChainOptions = {}): ChainResult {
+  return runBatch(steps, inputs, options, compiledFor(steps));
+}
+
+/** `runChain` with the interpreter alone: the reference compiled chains are tested against. */
+export function interpretChain(steps: readonly ChainStep[], inputs: readonly ChainInput[], options: ChainOptions = {}): ChainResult {
+  return runBatch(steps, inputs, options, undefined);
+}
+
+function runBatch(steps: readonly ChainStep[], inputs: readonly ChainInput[], options: ChainOptions, compiled: CompiledChain | undefined): ChainResult {
   const outputs: ChainOutput[] = [];
   const failures: ChainFailure[] = [];
   const ctx = new RecordContext(options);
@@ -201,7 +215,8 @@ export function runChain(steps: readonly ChainStep[], inputs: readonly ChainInpu
       input.window = undefined;
     }
     ctx.currentWindow = input.window;
-    runFrom(steps, 0, input, false, i, ctx, keep, failures, own);
+    if (compiled) compiled(input, i, ctx, keep, failures, own);
+    else runFrom(steps, 0, input, false, i, ctx, keep, failures, own);
   }
   return { outputs, failures };
 }
@@ -265,11 +280,11 @@ function runFrom(
       const result = step.operator === 'assign-timestamp' ? step.fn(current.value, current.timestamp, ctx) : step.fn(current.value, ctx);
       switch (step.operator) {
         case 'filter':
-          if (typeof result !== 'boolean') throw new FunctionContractError(`filter must return a boolean, got ${describeValue(result)}`);
+          if (typeof result !== 'boolean') throw notBoolean(result);
           if (!result) return;
           break;
         case 'map':
-          if (result === undefined) throw new FunctionContractError('map returned nothing (use filter-map to drop records)');
+          if (result === undefined) throw mapReturnedNothing();
           current = withResult(step, current, mine, result);
           mine = true;
           break;
@@ -279,7 +294,7 @@ function runFrom(
           mine = true;
           break;
         case 'flat-map': {
-          if (!Array.isArray(result)) throw new FunctionContractError(`flat-map must return an array, got ${describeValue(result)}`);
+          if (!Array.isArray(result)) throw notArray(result);
           // Every item is checked before any continues: a bad item fails the record as a whole.
           const items: EngineRecord[] = new Array(result.length);
           for (let i = 0; i < result.length; i++) items[i] = withResult(step, current, false, result[i]);
@@ -288,7 +303,7 @@ function runFrom(
           return;
         }
         case 'assign-key':
-          if (!isKey(result)) throw new FunctionContractError(`assign-key must return a string, number or boolean, got ${describeValue(result)}`);
+          if (!isKey(result)) throw notKey(result);
           if (mine || own) current.key = result;
           else {
             current = new Derived(result, current.value, current.timestamp, current.headers, -1);
@@ -296,9 +311,7 @@ function runFrom(
           }
           break;
         case 'assign-timestamp':
-          if (typeof result !== 'number' || !Number.isFinite(result)) {
-            throw new FunctionContractError(`assign-timestamp must return epoch milliseconds (a finite number), got ${describeValue(result)}`);
-          }
+          if (typeof result !== 'number' || !Number.isFinite(result)) throw notTime(result);
           if (mine || own) current.timestamp = Math.trunc(result);
           else {
             current = new Derived(current.key, current.value, Math.trunc(result), current.headers, -1);
@@ -309,7 +322,7 @@ function runFrom(
           // A side effect on the current key's state; the record goes on unchanged.
           break;
         case 'flush':
-          throw new FunctionContractError('flush runs when a window closes, not per record');
+          throw flushPerRecord();
         default: {
           const never: never = step.operator;
           return never;
@@ -327,6 +340,46 @@ function runFrom(
   } else {
     outputs.push(new Derived(current.key, current.value, current.timestamp, current.headers, input));
   }
+}
+
+// The contracts a step's result breaks, one place for both the interpreter and compiled chains.
+const notBoolean = (result: unknown) => new FunctionContractError(`filter must return a boolean, got ${describeValue(result)}`);
+const mapReturnedNothing = () => new FunctionContractError('map returned nothing (use filter-map to drop records)');
+const notArray = (result: unknown) => new FunctionContractError(`flat-map must return an array, got ${describeValue(result)}`);
+const notKey = (result: unknown) => new FunctionContractError(`assign-key must return a string, number or boolean, got ${describeValue(result)}`);
+const notTime = (result: unknown) => new FunctionContractError(`assign-timestamp must return epoch milliseconds (a finite number), got ${describeValue(result)}`);
+const flushPerRecord = () => new FunctionContractError('flush runs when a window closes, not per record');
+
+/**
+ * A chain's compiled function (chain-compiler.ts), made on its first batch and kept while its
+ * steps are the same objects with what the code was made from (a unit's executor keeps its steps
+ * for the run): a step whose function, operator, id or `setsKey` changed makes a new one.
+ */
+interface CompiledEntry {
+  run: CompiledChain | undefined;
+  steps: ChainStep[];
+  made: Array<Pick<ChainStep, 'fn' | 'operator' | 'id' | 'setsKey'>>;
+}
+const compiledChains = new WeakMap<readonly ChainStep[], CompiledEntry>();
+let chainRuntime: ChainRuntime | undefined;
+
+function compiledFor(steps: readonly ChainStep[]): CompiledChain | undefined {
+  const entry = compiledChains.get(steps);
+  if (entry && sameSteps(entry, steps)) return entry.run;
+  chainRuntime ??= { Derived, asRecord, describeError, withResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord };
+  const run = compileChain(steps, chainRuntime);
+  compiledChains.set(steps, { run, steps: steps.slice(), made: steps.map(({ fn, operator, id, setsKey }) => ({ fn, operator, id, setsKey })) });
+  return run;
+}
+
+function sameSteps(entry: CompiledEntry, steps: readonly ChainStep[]): boolean {
+  if (entry.steps.length !== steps.length) return false;
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    const made = entry.made[i]!;
+    if (step !== entry.steps[i] || step.fn !== made.fn || step.operator !== made.operator || step.id !== made.id || step.setsKey !== made.setsKey) return false;
+  }
+  return true;
 }
 
 /**

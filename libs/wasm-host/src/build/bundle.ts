@@ -52,10 +52,11 @@ export function guestFiles(): Record<string, string> {
     return Object.fromEntries(GUEST_FILES.map((name) => [name, join(here, 'guest', name)]));
   }
   const chain = require.resolve('@ssdk/engine/chain');
+  const compiler = require.resolve('@ssdk/engine/chain-compiler');
   const http = require.resolve('@ssdk/engine/http');
-  return { 'glue.ts': join(here, '..', 'guest', 'glue.ts'), 'layout.ts': join(here, '..', 'batch', 'layout.ts'), 'chain.ts': chain, 'http.ts': http };
+  return { 'glue.ts': join(here, '..', 'guest', 'glue.ts'), 'layout.ts': join(here, '..', 'batch', 'layout.ts'), 'chain.ts': chain, 'chain-compiler.ts': compiler, 'http.ts': http };
 }
-const GUEST_FILES = ['glue.ts', 'layout.ts', 'chain.ts', 'http.ts'] as const;
+const GUEST_FILES = ['glue.ts', 'layout.ts', 'chain.ts', 'chain-compiler.ts', 'http.ts'] as const;
 
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
