@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { StateSchemaError } from './errors.ts';
 import { indexName, normalizeSpec, quoteIdent, schemaDdl, specChange, tableDdl } from './schema.ts';
 import { firstKeyword } from './store.ts';
-import { CompiledTable } from './table.ts';
+import { CompiledTable, stateWriteCheck } from './table.ts';
 import type { StateTableSpec } from './types.ts';
 
 const rowSpec: StateTableSpec = {
@@ -51,8 +51,10 @@ describe('state - schema', () => {
     ]);
   });
 
-  it('state - checks a row write as encoding it would, refusing the same values with the same reason', () => {
-    const table = new CompiledTable('s', { ...rowSpec, value: { kind: 'row', columns: [...(rowSpec.value.kind === 'row' ? rowSpec.value.columns : []), { name: 'name', type: 'string' }] } });
+  it('state - checks a row write as encoding it would, refusing the same values with the same reason (also the generated write check)', () => {
+    const spec: StateTableSpec = { ...rowSpec, value: { kind: 'row', columns: [...(rowSpec.value.kind === 'row' ? rowSpec.value.columns : []), { name: 'name', type: 'string' }] } };
+    const table = new CompiledTable('s', spec);
+    const writeCheck = stateWriteCheck(spec);
     const refusal = (run: () => unknown): string | undefined => {
       try {
         run();
@@ -73,11 +75,22 @@ describe('state - schema', () => {
       [1],
       'x',
       null,
+      // What the generated check must not let through on its own: no keys to look at, a key
+      // from the prototype, a column holding what only the general way tells apart.
+      [],
+      Object.create({ colour: 'red' }, { count: { value: 1, enumerable: true } }),
+      Object.create({ count: 1 }),
+      {},
+      { count: 1n, lastSeen: Symbol('s') },
+      { count: () => 1 },
+      { lastSeen: new Date(Number.NaN) },
     ];
     const refused = values.map((v) => refusal(() => table.checkValue(v)));
     expect(refused).toEqual(values.map((v) => refusal(() => table.encodeValues([v]))));
-    expect(refused.filter((r) => r !== undefined)).toHaveLength(7);
+    expect(refused.filter((r) => r !== undefined)).toHaveLength(10);
     expect(refused[4]).toMatch(/no column "colour"/);
+    expect(values.map((v) => refusal(() => writeCheck('k', v)))).toEqual(refused);
+    expect(refusal(() => writeCheck(1, { count: 1 }))).toMatch(/key/);
   });
 
   it('state - refuses invalid specs', () => {
