@@ -158,6 +158,61 @@ describe('engine - memory state', () => {
     s.endUndo();
   });
 
+  // A sliding window's writes go round several windows, each record's read before its write:
+  // more windows and states than the slots MemoryState compares before its maps, windows
+  // dropped and checkpoints taken in between, each state with its own write check. Against a
+  // model of plain maps: the same values, the same changes, the same refusals, and a read never
+  // opens a window.
+  it.each([1, 2, 3])('engine - reads and writes going round many windows and states keep each apart (random run, seed %i)', (seed) => {
+    let x = seed * 104729;
+    const rand = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
+    const checks = new Map([
+      ['c', (_k: unknown, v: unknown) => { if (v === 'bad-c') throw new Error('c refuses'); }],
+      ['d', (_k: unknown, v: unknown) => { if (v === 'bad-d') throw new Error('d refuses'); }],
+    ]);
+    const s = new MemoryState(() => undefined, checks);
+    const windows = [undefined, ...Array.from({ length: 12 }, (_, i) => ({ start: i * 10, end: i * 10 + 30 }))];
+    const model = new Map<string, unknown>();
+    let changed = new Map<string, unknown>();
+    const opened = new Set<string>();
+    const byStart = (a: string, b: string) => Number(a.split('|')[1]!.split(':')[0]) - Number(b.split('|')[1]!.split(':')[0]);
+    const id = (state: string, w: (typeof windows)[number], key: string) => `${state}|${w ? `${w.start}:${w.end}` : ''}|${key}`;
+    for (let step = 0; step < 3000; step++) {
+      const state = rand(2) ? 'c' : 'd';
+      const w = windows[rand(windows.length)];
+      const key = `k${rand(3)}`;
+      const op = rand(20);
+      expect(s.get(state, key, w)).toBe(model.get(id(state, w, key)));
+      const window = w ? `${state}|${w.start}:${w.end}` : undefined;
+      if (op < 14) {
+        if (window) opened.add(window);
+        const value = rand(10) === 0 ? `bad-${state}` : step;
+        if (value === `bad-${state}`) expect(() => s.set(state, key, value, w)).toThrow(`${state} refuses`);
+        else {
+          s.set(state, key, value, w);
+          model.set(id(state, w, key), value);
+          changed.set(id(state, w, key), value);
+        }
+      } else if (op < 16) {
+        s.delete(state, key, w);
+        model.delete(id(state, w, key));
+        changed.set(id(state, w, key), undefined);
+      } else if (op < 18 && w) {
+        s.dropWindow(state, w);
+        opened.delete(window!);
+        for (const k of [...model.keys()]) if (k.startsWith(`${state}|${w.start}:${w.end}|`)) model.delete(k);
+        for (const k of [...changed.keys()]) if (k.startsWith(`${state}|${w.start}:${w.end}|`)) changed.delete(k);
+      } else if (op === 18) {
+        const changes = new Map(s.takeChanges().map((c) => [id(c.state, c.window, String(c.key)), c.value]));
+        expect(changes).toEqual(changed);
+        changed = new Map();
+      }
+      // A write opens its window (one refused too: it is checked in its bucket) until dropped; a
+      // read, or a delete in a window not open, opens none.
+      for (const st of ['c', 'd']) expect(s.openWindows(st).map((o) => `${st}|${o.start}:${o.end}`)).toEqual([...opened].filter((o) => o.startsWith(`${st}|`)).sort(byStart));
+    }
+  });
+
   // Random writes, deletes, marks, savepoints and undos over a few keys and windows, against a
   // model that copies the whole state at every mark: whatever the log leaves out, an undo to any
   // mark still held gives exactly the state of that moment.

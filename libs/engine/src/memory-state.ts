@@ -48,14 +48,24 @@ interface Dirty {
 
 /** What a state remembers of one window between checkpoints (see `remember`). */
 interface Slot {
-  bucket: Map<Key, unknown>;
-  dirty: Set<Key>;
+  readonly state: string;
+  readonly window: WindowBounds | undefined;
+  readonly bucket: Map<Key, unknown>;
+  readonly dirty: Set<Key>;
   /** key -> where in the undo log its value before a write was last put (see `logUndo`). */
-  logged: Map<Key, number>;
+  readonly logged: Map<Key, number>;
+  readonly check: StateWriteCheck | undefined;
 }
 
 /** Window objects whose bucket a state remembers between checkpoints (see `remember`). */
 const SLOTS_MAX = 4096;
+
+/**
+ * Slots looked for by comparison before the maps (see `recentSlot`): a sliding window's record
+ * counts for duration / slide windows in turn (three in the car-sensors example), and a unit
+ * rarely writes more than a state or two.
+ */
+const RECENT_SLOTS = 8;
 
 /** Throws when `key`/`value` cannot be stored in a state (see `StateAccess.check`). */
 export type StateWriteCheck = (key: Key, value: unknown) => void;
@@ -67,15 +77,13 @@ export class MemoryState implements StateAccess {
   /** state -> window id -> keys written since the last `takeChanges()` */
   private dirty = new Map<string, Map<string, Dirty>>();
   private readonly refs: (state: string, key: Key) => unknown;
-  // The bucket (and dirty set) of the last (state, window) touched.
-  private lastState: string | undefined;
-  private lastWindow: WindowBounds | undefined;
-  private lastBucket: Map<Key, unknown> | undefined;
-  private lastDirty: Set<Key> | undefined;
-  private lastLogged: Map<Key, number> | undefined;
-  private lastCheck: StateWriteCheck | undefined;
+  /** The slot of the last (state, window) touched: its bucket, dirty set, undo positions and check. */
+  private last: Slot | undefined;
   /** state -> window object -> its bucket, dirty set and undo positions (see `remember`); cleared with `forget`. */
   private readonly slots = new Map<string, Map<WindowBounds | undefined, Slot>>();
+  /** The slots touched last, in a ring (`recentSlot`); cleared with `forget`. */
+  private readonly recent: Array<Slot | undefined> = new Array<Slot | undefined>(RECENT_SLOTS).fill(undefined);
+  private recentNext = 0;
   private readonly checks: ReadonlyMap<string, StateWriteCheck> | undefined;
 
   private readonly loadedAt = new Map<string, Map<Key, number>>();
@@ -112,17 +120,25 @@ export class MemoryState implements StateAccess {
   }
 
   get(state: string, key: Key, window?: WindowBounds): unknown {
-    if (state === this.lastState && window === this.lastWindow) return this.lastBucket!.get(key);
-    const slot = this.slots.get(state)?.get(window);
-    return (slot ? slot.bucket : this.bucket(state, window, false))?.get(key);
+    const last = this.last;
+    if (last !== undefined && state === last.state && window === last.window) return last.bucket.get(key);
+    // A slot exists only for a bucket that does (a read must not make a window appear): it
+    // becomes the last one, so the write that mostly follows a read finds it at once.
+    const slot = this.recentSlot(state, window) ?? this.slots.get(state)?.get(window);
+    if (slot) {
+      this.last = slot;
+      return slot.bucket.get(key);
+    }
+    return this.bucket(state, window, false)?.get(key);
   }
 
   set(state: string, key: Key, value: unknown, window?: WindowBounds): void {
-    if (state !== this.lastState || window !== this.lastWindow) this.remember(state, window);
-    this.lastCheck?.(key, value);
-    if (this.undoing) this.logUndo(key);
-    this.lastBucket!.set(key, value);
-    this.lastDirty!.add(key);
+    let slot = this.last;
+    if (slot === undefined || state !== slot.state || window !== slot.window) slot = this.remember(state, window);
+    slot.check?.(key, value);
+    if (this.undoing) this.logUndo(slot, key);
+    slot.bucket.set(key, value);
+    slot.dirty.add(key);
   }
 
   delete(state: string, key: Key, window?: WindowBounds): void {
@@ -132,10 +148,11 @@ export class MemoryState implements StateAccess {
       this.dirtyOf(state, window).add(key);
       return;
     }
-    if (state !== this.lastState || window !== this.lastWindow) this.remember(state, window);
-    if (this.undoing) this.logUndo(key);
-    this.lastBucket!.delete(key);
-    this.lastDirty!.add(key);
+    let slot = this.last;
+    if (slot === undefined || state !== slot.state || window !== slot.window) slot = this.remember(state, window);
+    if (this.undoing) this.logUndo(slot, key);
+    slot.bucket.delete(key);
+    slot.dirty.add(key);
   }
 
   *entries(state: string, window?: WindowBounds): Iterable<[Key, unknown]> {
@@ -199,11 +216,11 @@ export class MemoryState implements StateAccess {
     return (this.undoFloor = this.undoLog.length);
   }
 
-  /** Logs the current bucket's `key` before a write, unless it was logged since the latest mark. */
-  private logUndo(key: Key): void {
+  /** Logs `slot`'s bucket's `key` before a write, unless it was logged since the latest mark. */
+  private logUndo(slot: Slot, key: Key): void {
     const log = this.undoLog;
-    const bucket = this.lastBucket!;
-    const logged = this.lastLogged!;
+    const bucket = slot.bucket;
+    const logged = slot.logged;
     const at = logged.get(key);
     // The position is checked against the log itself: it may have been cut back (`undo`) or begun again since.
     if (at !== undefined && at >= this.undoFloor && log[at] === bucket && log[at + 1] === key) return;
@@ -272,22 +289,39 @@ export class MemoryState implements StateAccess {
   }
 
   /** Points the remembered bucket at (state, window), creating its bucket and dirty set. */
-  private remember(state: string, window: WindowBounds | undefined): void {
+  private remember(state: string, window: WindowBounds | undefined): Slot {
     // A sliding window's record counts for several windows in turn, so the window changes on
     // every write: the (bucket, dirty set) of each window object is kept until the next
     // checkpoint or dropped window, saving the id and the two lookups per write.
-    let slots = this.slots.get(state);
-    if (!slots) this.slots.set(state, (slots = new Map()));
-    let slot = slots.get(window);
-    // Without checkpoints (a test's state) window objects would pile up: start over.
-    if (!slot && slots.size >= SLOTS_MAX) slots.clear();
-    if (!slot) slots.set(window, (slot = { bucket: this.bucket(state, window, true)!, dirty: this.dirtyOf(state, window), logged: new Map() }));
-    this.lastBucket = slot.bucket;
-    this.lastDirty = slot.dirty;
-    this.lastLogged = slot.logged;
-    this.lastCheck = this.checks?.get(state);
-    this.lastState = state;
-    this.lastWindow = window;
+    let slot = this.recentSlot(state, window);
+    if (!slot) {
+      let slots = this.slots.get(state);
+      if (!slots) this.slots.set(state, (slots = new Map()));
+      slot = slots.get(window);
+      // Without checkpoints (a test's state) window objects would pile up: start over.
+      if (!slot && slots.size >= SLOTS_MAX) slots.clear();
+      if (!slot) {
+        slot = { state, window, bucket: this.bucket(state, window, true)!, dirty: this.dirtyOf(state, window), logged: new Map(), check: this.checks?.get(state) };
+        slots.set(window, slot);
+      }
+      this.recent[this.recentNext] = slot;
+      this.recentNext = (this.recentNext + 1) % RECENT_SLOTS;
+    }
+    this.last = slot;
+    return slot;
+  }
+
+  /**
+   * The slot of (state, window) among those touched last, found by comparing: two map lookups
+   * (one keyed by an object) per switch of window cost more than the write itself.
+   */
+  private recentSlot(state: string, window: WindowBounds | undefined): Slot | undefined {
+    const recent = this.recent;
+    for (let i = 0; i < RECENT_SLOTS; i++) {
+      const slot = recent[i];
+      if (slot !== undefined && slot.window === window && slot.state === state) return slot;
+    }
+    return undefined;
   }
 
   private dirtyOf(state: string, window: WindowBounds | undefined): Set<Key> {
@@ -301,12 +335,8 @@ export class MemoryState implements StateAccess {
 
   private forget(): void {
     this.slots.clear();
-    this.lastState = undefined;
-    this.lastWindow = undefined;
-    this.lastBucket = undefined;
-    this.lastDirty = undefined;
-    this.lastLogged = undefined;
-    this.lastCheck = undefined;
+    this.recent.fill(undefined);
+    this.last = undefined;
   }
 
   private bucket(state: string, window: WindowBounds | undefined, create: boolean): Map<Key, unknown> | undefined {
