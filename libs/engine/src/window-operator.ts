@@ -42,9 +42,13 @@ export function initialWindowState(): WatermarkState {
  * timestamp) that every record of a tumbling window paid.
  */
 export function assignWindows(records: readonly EngineRecord[], channel: string, now: number, config: WindowConfig, state: WatermarkState, owned = false): AssignResult {
-  const inputs: ChainInput[] = [];
   const late: LateRecord[] = [];
-  if (records.length === 0) return { inputs, late, state };
+  if (records.length === 0) return { inputs: [], late, state };
+  // Made with room for every (record, window) of a batch on time, filled in place and cut to
+  // what came: grown input by input it was copied each time it filled, several times its size
+  // left to the collector per batch (a word count's window unit takes thousands of words a message).
+  const inputs: ChainInput[] = new Array<ChainInput>(Math.min(records.length * windowsPerRecord(config.assigner), MAX_ROOM));
+  let n = 0;
   const grace = config.watermark.gracePeriodMs;
   const idleness = config.watermark.idlenessMs;
   // The channels that hold the watermark back in this batch: every channel not idle at `now`
@@ -75,7 +79,7 @@ export function assignWindows(records: readonly EngineRecord[], channel: string,
       // One window per record; consecutive records mostly share it.
       if (!cached || t < cached.start || t >= cached.end) cached = windowsOf(t, tumbling)[0]!;
       if (isWindowClosed(cached, wm)) late.push({ record, reason: lateReason(t, wm, config) });
-      else inputs.push(owned ? inWindow(record, cached) : new WindowInput(record, cached));
+      else inputs[n++] = owned ? inWindow(record, cached) : new WindowInput(record, cached);
     } else {
       if (t < from || t >= until) {
         list = windowsOf(t, config.assigner);
@@ -84,7 +88,7 @@ export function assignWindows(records: readonly EngineRecord[], channel: string,
       let open = 0;
       for (const window of list) {
         if (isWindowClosed(window, wm)) continue;
-        inputs.push(owned && open === 0 ? inWindow(record, window) : new WindowInput(record, window));
+        inputs[n++] = owned && open === 0 ? inWindow(record, window) : new WindowInput(record, window);
         open++;
       }
       if (open === 0) late.push({ record, reason: lateReason(t, wm, config) });
@@ -95,8 +99,17 @@ export function assignWindows(records: readonly EngineRecord[], channel: string,
       if (candidate > wm) wm = candidate;
     }
   }
+  inputs.length = n;
   const channels = { ...state.channels, [channel]: bound === undefined ? { maxEventTime: max, lastActivity: now } : { maxEventTime: max, lastActivity: now, bound } };
   return { inputs, late, state: { ...state, channels, watermark: wm, lastActivity: Math.max(state.lastActivity, now) } };
+}
+
+/** The most room `assignWindows` makes ahead for a batch's window inputs: more comes by growing. */
+const MAX_ROOM = 65_536;
+
+/** How many windows a record counts for at most (`windowsOf`). */
+function windowsPerRecord(assigner: WindowAssigner): number {
+  return assigner.kind === 'sliding' ? Math.max(1, Math.ceil(assigner.durationMs / assigner.slideMs)) : 1;
 }
 
 /** An owned record as the input of `window`'s steps, as it is. */
