@@ -3,7 +3,7 @@ import { decodeFrame } from '@ssdk/records';
 import { startEmbedded } from './embedded.ts';
 import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { encodeFrame, encodeRecords } from '@ssdk/records';
-import { carriesRecords, carryingBus, wrapping } from './carried.ts';
+import { CarriedBatch, carriedBatchOf, carriesRecords, carry, carryingBus, wrapping } from './carried.ts';
 import { memoryCheckpointStore } from './checkpoint.ts';
 import { UnitMetrics } from './metrics.ts';
 import { buildTopology } from './topology.ts';
@@ -116,6 +116,37 @@ describe('runtime - records carried between units in process', () => {
       expect.objectContaining({ reason: expect.stringContaining('returned a value that does not fit topic `bumped`: value: 300 is out of range for u8') }),
     ]);
     await df.stop();
+  });
+
+  it.each([0, 1, 3, 5, 100])('runtime - a batch made with room for %i records holds exactly the records it was given, as a reader and a frame read them', async (room) => {
+    const { plan, functions } = await planned();
+    const topology = await buildTopology(plan, functions, { isolation: 'native' });
+    const topic = topology.topics.get('readings')!;
+    const batch = new CarriedBatch(topic, room);
+    const given = [
+      { key: 'a', value: { sensor: 'a', value: 1 }, timestamp: 1_736_154_000_000 },
+      { key: 'b', value: { sensor: 'b', value: 2 }, timestamp: 1_736_154_000_020, headers: { h: '1' } },
+      { key: null, value: { sensor: 'c', value: 3 }, timestamp: 7 },
+    ];
+    for (const r of given) batch.push(r.key, topic.value.snapshot(r.value), r.timestamp, r.headers);
+    const read = () => Array.from({ length: batch.length }, (_, i) => batch.adopt(i)).map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) }));
+    expect(read()).toEqual(given);
+    // Published, the room left over is given back; what it holds stays.
+    const bus = carryingBus(createMemoryBus());
+    await bus.ensureTopic({ name: topic.name, partitions: 1 });
+    await bus.publish(topic.name, 0, [{ data: carry(batch) }]);
+    const reader = bus.read(topic.name, 0);
+    const [message] = await reader.fetch(1, 0);
+    await reader.close();
+    expect(carriedBatchOf(message!)).toBe(batch);
+    expect(batch.length).toBe(3);
+    expect(read()).toEqual(given);
+    const frame = decodeFrame(message!.data);
+    expect(frame.kind === 'data' ? frame.records.map((r) => [r.key && new TextDecoder().decode(r.key), new TextDecoder().decode(r.value), r.timestamp, r.headers]) : []).toEqual([
+      ['"a"', '{"sensor":"a","value":1}', 1_736_154_000_000, undefined],
+      ['"b"', '{"sensor":"b","value":2}', 1_736_154_000_020, { h: '1' }],
+      [null, '{"sensor":"c","value":3}', 7, undefined],
+    ]);
   });
 
   it('runtime - how outputs travel is the bus\'s to say: carried on a carrying bus and on wrappers of it, frames on any other', async () => {

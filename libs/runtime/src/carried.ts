@@ -29,32 +29,51 @@ export class CarriedBatch {
   readonly kind = 'carried';
   readonly topic: RuntimeTopic;
   /** Each record's key, as the topic's key codec reads it back (`KeyCodec.carry`). */
-  readonly keys: Array<Key | null> = [];
+  private readonly keys: Array<Key | null>;
   /** Each record's value: its `snapshot`; unused where `wires` holds bytes. */
-  readonly values: unknown[] = [];
+  private readonly values: unknown[];
   /** As a frame carries them (`frameTimestamp`). */
-  readonly timestamps: number[] = [];
+  private readonly timestamps: number[];
+  private count = 0;
   /** The value's bytes as a producer gave them (not yet decoded or checked), where some record came so. */
   private wires: Array<Uint8Array | undefined> | undefined;
   private headerList: Array<Record<string, string> | undefined> | undefined;
   private frame: Uint8Array | undefined;
 
-  constructor(topic: RuntimeTopic) {
+  /**
+   * `expected`: about how many records the batch will hold (more or fewer is fine). Columns
+   * grown record by record are copied each time they fill (by half again): three columns made
+   * and left behind about twice over, ~50 bytes per record, most of a hop's allocation beside
+   * the records themselves. Room beyond what came is given back once the batch is published (`carry`).
+   */
+  constructor(topic: RuntimeTopic, expected = 0) {
     this.topic = topic;
+    const room = Math.min(Math.max(0, Math.floor(expected)), MAX_EXPECTED);
+    this.keys = new Array<Key | null>(room);
+    this.values = new Array<unknown>(room);
+    this.timestamps = new Array<number>(room);
   }
 
   get length(): number {
-    return this.timestamps.length;
+    return this.count;
   }
 
   /** Adds a record: `value` is its snapshot, or, with `wire`, unused (the bytes are decoded by each reader). */
   push(key: Key | null, value: unknown, timestamp: number, headers?: Record<string, string>, wire?: Uint8Array): void {
-    const i = this.timestamps.length;
-    this.keys.push(key);
-    this.values.push(value);
-    this.timestamps.push(timestamp);
+    const i = this.count++;
+    this.keys[i] = key;
+    this.values[i] = value;
+    this.timestamps[i] = timestamp;
     if (headers) (this.headerList ??= [])[i] = headers;
     if (wire) (this.wires ??= [])[i] = wire;
+  }
+
+  /** Gives back the room made for records that did not come (the batch is read from here on). */
+  fit(): void {
+    if (this.keys.length === this.count) return;
+    this.keys.length = this.count;
+    this.values.length = this.count;
+    this.timestamps.length = this.count;
   }
 
   headers(i: number): Record<string, string> | undefined {
@@ -105,6 +124,9 @@ export class CarriedBatch {
 
 const textBytes = new TextEncoder();
 
+/** The most room a batch makes ahead (`CarriedBatch`'s `expected`): more comes by growing. */
+const MAX_EXPECTED = 16_384;
+
 const batches = new WeakMap<Uint8Array, CarriedBatch>();
 // Bytes that no frame starts with: a placeholder that reached a reader outside `carryingBus`
 // is rejected as "not an ssdk frame", never read as an empty batch.
@@ -112,6 +134,7 @@ const PLACEHOLDER = Array.from('carried batch', (c) => c.charCodeAt(0));
 
 /** The `data` of a message that carries `batch`: publish it on a bus wrapped by `carryingBus`. */
 export function carry(batch: CarriedBatch): Uint8Array {
+  batch.fit();
   const data = Uint8Array.from(PLACEHOLDER);
   batches.set(data, batch);
   return data;

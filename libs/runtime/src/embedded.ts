@@ -187,7 +187,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
         let batches = byPartition.get(partition);
         if (!batches) byPartition.set(partition, (batches = []));
         let batch = batches.at(-1);
-        if (!batch || batch.length >= produceBatch) batches.push((batch = new CarriedBatch(t)));
+        if (!batch || batch.length >= produceBatch) batches.push((batch = new CarriedBatch(t, Math.min(produceBatch, records.length / t.partitions))));
         // Values are written as given (bytes as they are, raw strings as text, anything else as
         // JSON); the first operator checks them against the topic's type, so a bad input record
         // is dead-lettered there, with the reason, like any other. Headers are copied only when
