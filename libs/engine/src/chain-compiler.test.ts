@@ -158,5 +158,6 @@ describe('engine - compiled chains do what the interpreter does', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    // A node process with tsx: seconds on a loaded machine.
+  }, 60_000);
 });
