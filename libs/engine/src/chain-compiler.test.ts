@@ -83,6 +83,7 @@ const CASES: Case[] = [
   { name: 'owned: a flat-map first', steps: [words, byWord, later], inputs: () => [ownedRecord(null, 'a b', 1000)], options: { owned: true } },
   { name: 'owned: a failure after the key changed in place', steps: [byWord, wrong.time], inputs: () => [ownedRecord('k', 'bad', 1000), ownedRecord('k', 'ok', 1000)], options: { owned: true } },
   { name: 'owned records run without owned', steps: [byWord, later], inputs: () => [ownedRecord('k', 'a', 1000)] },
+  { name: 'a step without a function', steps: [upper, { id: 'svc.none', operator: 'map', fn: undefined as unknown as ChainStep['fn'] }], inputs: () => [rec('a')] },
 ];
 
 /** A run as data: outputs (and whether each is its input object), failures, state, what functions saw, the inputs after. */

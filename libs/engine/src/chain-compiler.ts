@@ -50,10 +50,11 @@ let chainsMade = 0;
 /**
  * The chain's steps as one function, or undefined when this setting refuses to make code from
  * strings (`--disallow-code-generation-from-strings`, a CSP) or a step is one this file does not
- * cover: the caller then runs the interpreter.
+ * cover (an unknown operator, no function): the caller then runs the interpreter.
  */
 export function compileChain(steps: readonly ChainStep[], runtime: ChainRuntime, makeFunction: FunctionConstructor = Function): CompiledChain | undefined {
-  if (steps.length === 0 || !steps.every((s) => COVERED.has(s.operator))) return undefined;
+  // A step without a function fails each record with the interpreter's own TypeError (`step.fn is not a function`).
+  if (steps.length === 0 || !steps.every((s) => COVERED.has(s.operator) && typeof s.fn === 'function')) return undefined;
   const source = chainSource(steps, ++chainsMade);
   let factory: (steps: readonly ChainStep[], runtime: ChainRuntime) => CompiledChain;
   try {
