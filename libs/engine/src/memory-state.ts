@@ -39,21 +39,27 @@ export interface StateChange {
   value: unknown;
 }
 
-/** The keys of one (state, window) written since the last checkpoint. */
+/**
+ * The keys of one (state, window) written since the last checkpoint, each with where in the
+ * undo log its value before a write was last put (`NOT_LOGGED`: nowhere; see `logUndo`). One map
+ * for both: a write looks its key up once to learn it is marked and whether it is logged.
+ */
 interface Dirty {
   state: string;
   window: WindowBounds | undefined;
-  keys: Set<Key>;
+  keys: Map<Key, number>;
 }
+
+/** A key written while no undo was kept, or deleted in a window with nothing in it. */
+const NOT_LOGGED = -1;
 
 /** What a state remembers of one window between checkpoints (see `remember`). */
 interface Slot {
   readonly state: string;
   readonly window: WindowBounds | undefined;
   readonly bucket: Map<Key, unknown>;
-  readonly dirty: Set<Key>;
-  /** key -> where in the undo log its value before a write was last put (see `logUndo`). */
-  readonly logged: Map<Key, number>;
+  /** The (state, window)'s `Dirty.keys`. */
+  readonly dirty: Map<Key, number>;
   readonly check: StateWriteCheck | undefined;
 }
 
@@ -77,9 +83,9 @@ export class MemoryState implements StateAccess {
   /** state -> window id -> keys written since the last `takeChanges()` */
   private dirty = new Map<string, Map<string, Dirty>>();
   private readonly refs: (state: string, key: Key) => unknown;
-  /** The slot of the last (state, window) touched: its bucket, dirty set, undo positions and check. */
+  /** The slot of the last (state, window) touched: its bucket, changed keys (with their undo positions) and check. */
   private last: Slot | undefined;
-  /** state -> window object -> its bucket, dirty set and undo positions (see `remember`); cleared with `forget`. */
+  /** state -> window object -> its bucket and changed keys (see `remember`); cleared with `forget`. */
   private readonly slots = new Map<string, Map<WindowBounds | undefined, Slot>>();
   /** The slots touched last, in a ring (`recentSlot`); cleared with `forget`. */
   private readonly recent: Array<Slot | undefined> = new Array<Slot | undefined>(RECENT_SLOTS).fill(undefined);
@@ -136,23 +142,29 @@ export class MemoryState implements StateAccess {
     let slot = this.last;
     if (slot === undefined || state !== slot.state || window !== slot.window) slot = this.remember(state, window);
     slot.check?.(key, value);
-    if (this.undoing) this.logUndo(slot, key);
+    this.written(slot, key);
     slot.bucket.set(key, value);
-    slot.dirty.add(key);
   }
 
   delete(state: string, key: Key, window?: WindowBounds): void {
     this.checks?.get(state)?.(key, undefined);
     // Deleting from a window that holds nothing must not make that window appear.
     if (!this.bucket(state, window, false)) {
-      this.dirtyOf(state, window).add(key);
+      const keys = this.dirtyOf(state, window);
+      if (!keys.has(key)) keys.set(key, NOT_LOGGED);
       return;
     }
     let slot = this.last;
     if (slot === undefined || state !== slot.state || window !== slot.window) slot = this.remember(state, window);
-    if (this.undoing) this.logUndo(slot, key);
+    this.written(slot, key);
     slot.bucket.delete(key);
-    slot.dirty.add(key);
+  }
+
+  /** Marks `key` of `slot` changed and, while writes may be taken back, logs what it held unless it is logged since the latest mark. */
+  private written(slot: Slot, key: Key): void {
+    const at = slot.dirty.get(key);
+    if (this.undoing) this.logUndo(slot, key, at);
+    else if (at === undefined) slot.dirty.set(key, NOT_LOGGED);
   }
 
   *entries(state: string, window?: WindowBounds): Iterable<[Key, unknown]> {
@@ -216,15 +228,13 @@ export class MemoryState implements StateAccess {
     return (this.undoFloor = this.undoLog.length);
   }
 
-  /** Logs `slot`'s bucket's `key` before a write, unless it was logged since the latest mark. */
-  private logUndo(slot: Slot, key: Key): void {
+  /** Logs `slot`'s bucket's `key` before a write, unless it was logged (at `at`) since the latest mark. */
+  private logUndo(slot: Slot, key: Key, at: number | undefined): void {
     const log = this.undoLog;
     const bucket = slot.bucket;
-    const logged = slot.logged;
-    const at = logged.get(key);
     // The position is checked against the log itself: it may have been cut back (`undo`) or begun again since.
     if (at !== undefined && at >= this.undoFloor && log[at] === bucket && log[at + 1] === key) return;
-    logged.set(key, log.length);
+    slot.dirty.set(key, log.length);
     log.push(bucket, key, bucket.get(key));
   }
 
@@ -277,7 +287,7 @@ export class MemoryState implements StateAccess {
     for (const byWindow of this.dirty.values()) {
       for (const d of byWindow.values()) {
         const values = this.data.get(d.state)?.get(windowId(d.window));
-        for (const key of d.keys) {
+        for (const key of d.keys.keys()) {
           const value = values?.get(key);
           out.push(d.window ? { state: d.state, key, value, window: d.window } : { state: d.state, key, value });
         }
@@ -301,7 +311,7 @@ export class MemoryState implements StateAccess {
       // Without checkpoints (a test's state) window objects would pile up: start over.
       if (!slot && slots.size >= SLOTS_MAX) slots.clear();
       if (!slot) {
-        slot = { state, window, bucket: this.bucket(state, window, true)!, dirty: this.dirtyOf(state, window), logged: new Map(), check: this.checks?.get(state) };
+        slot = { state, window, bucket: this.bucket(state, window, true)!, dirty: this.dirtyOf(state, window), check: this.checks?.get(state) };
         slots.set(window, slot);
       }
       this.recent[this.recentNext] = slot;
@@ -324,12 +334,12 @@ export class MemoryState implements StateAccess {
     return undefined;
   }
 
-  private dirtyOf(state: string, window: WindowBounds | undefined): Set<Key> {
+  private dirtyOf(state: string, window: WindowBounds | undefined): Map<Key, number> {
     let byWindow = this.dirty.get(state);
     if (!byWindow) this.dirty.set(state, (byWindow = new Map()));
     const id = windowId(window);
     let d = byWindow.get(id);
-    if (!d) byWindow.set(id, (d = { state, window, keys: new Set() }));
+    if (!d) byWindow.set(id, (d = { state, window, keys: new Map() }));
     return d.keys;
   }
 
