@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ownedRecord, runChain, type ChainResult, type ChainStep } from './chain.ts';
+import { ownedRecord, runChain, runFlush, type ChainResult, type ChainStep, type FunctionContext } from './chain.ts';
 import { MemoryState } from './memory-state.ts';
 import { chainLogic, noEffects, operatorLogic, windowLogic, type ChainExecutor, type ManyHost, type SectionRunner } from './operator-logic.ts';
 import type { WindowConfig } from './window-operator.ts';
@@ -75,6 +75,38 @@ describe('engine - operator logic', () => {
       expect(effects.flushes.map((f) => f.record.value)).toEqual([0, 1_000]);
       expect(calls).toEqual(withSections ? ['section', 'in section run 3', 'in section flush 0', 'in section flush 1000'] : ['run 3', 'flush 0', 'flush 1000']);
     }
+  });
+
+  it.each([false, true])('engine - sliding windows: each record counts once in each of its windows, every message\'s window objects the windows\' own (sections %s)', async (withSections) => {
+    // Records of two keys, in messages of several records, each counting for three windows.
+    const count: ChainStep = { id: 's.count', operator: 'update-state', fn: (_v, ctx) => (ctx as FunctionContext).state('n').increment() };
+    const total: ChainStep = { id: 's.total', operator: 'flush', fn: (ctx) => [...(ctx as FunctionContext).state<number>('n').entries()].map(([k, n]) => `${String(k)}=${n}`).sort().join(' ') };
+    const executor: ChainExecutor = {
+      run: async (inputs, state, options) => runChain([count], inputs, { state, ...options }),
+      flush: async (window, state) => runFlush(total, window, { state }),
+    };
+    if (withSections) {
+      executor.section = async (_executors, state, job) => ({
+        value: job({ run: (_e, inputs, options) => runChain([count], inputs, { state, ...options }), flush: (_e, window) => runFlush(total, window, { state }), beforeLines: (f) => f(), limitUsed: () => 0 }),
+      });
+    }
+    const config: WindowConfig = { assigner: { kind: 'sliding', durationMs: 3_000, slideMs: 1_000 }, watermark: { gracePeriodMs: 0 } };
+    const logic = windowLogic({ config, body: executor, windowStates: ['n'], hasFlush: true, state: new MemoryState(), channels: ['in/0'] });
+    const times = [100, 200, 1_100, 1_200, 1_300, 2_100, 3_100, 3_200, 4_500, 5_500, 7_000];
+    const flushed: string[] = [];
+    for (let i = 0; i < times.length; i += 4) {
+      const records = times.slice(i, i + 4).map((t, j) => ownedRecord(j % 2 ? 'b' : 'a', 1, t));
+      const effects = await logic.process(records, 'in/0', 0);
+      for (const f of effects.flushes) flushed.push(`${f.window.start}:${String(f.record.value)}`);
+    }
+    for (const f of (await logic.end()).flushes) flushed.push(`${f.window.start}:${String(f.record.value)}`);
+    // By hand: window [s, s + 3 000) holds the records with s <= t < s + 3 000.
+    const expected = [-2_000, -1_000, 0, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000].map((s) => {
+      const keys = new Map<string, number>();
+      for (let i = 0; i < times.length; i += 4) times.slice(i, i + 4).forEach((t, j) => t >= s && t < s + 3_000 && keys.set(j % 2 ? 'b' : 'a', (keys.get(j % 2 ? 'b' : 'a') ?? 0) + 1));
+      return `${s}:${[...keys].map(([k, n]) => `${k}=${n}`).sort().join(' ')}`;
+    });
+    expect(flushed).toEqual(expected.filter((e) => !e.endsWith(':')));
   });
 
   it('engine - a window unit run over many messages holds only its late records and failures, not what its steps fed into windows', async () => {

@@ -361,12 +361,32 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
     return effects;
   };
 
-  /** Gives each input the one object of its window, `fresh` holding the windows not open yet. */
+  /**
+   * Gives each input the one object of its window, `fresh` holding the windows not open yet.
+   * Inputs in a row mostly come with the same few window objects (`assignWindows` makes them
+   * once per run of records), so the last few are matched by identity before the two maps,
+   * whose number keys (epoch ms, beyond the small integers) are hashed per lookup.
+   */
   const intern = (inputs: readonly ChainInput[], fresh: Map<number, WindowBounds>): void => {
+    const made: Array<WindowBounds | undefined> = [undefined, undefined, undefined, undefined];
+    const shares: WindowBounds[] = [];
+    let next = 0;
     for (const input of inputs) {
       const w = input.window!;
-      let shared = interned.get(w.start) ?? fresh.get(w.start);
-      if (!shared) fresh.set(w.start, (shared = w));
+      let shared: WindowBounds | undefined;
+      for (let i = 0; i < made.length; i++) {
+        if (made[i] === w) {
+          shared = shares[i];
+          break;
+        }
+      }
+      if (!shared) {
+        shared = interned.get(w.start) ?? fresh.get(w.start);
+        if (!shared) fresh.set(w.start, (shared = w));
+        made[next] = w;
+        shares[next] = shared;
+        next = (next + 1) % made.length;
+      }
       input.window = shared;
     }
   };
