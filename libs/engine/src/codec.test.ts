@@ -1,6 +1,6 @@
 import type { NamedType, TypeRef } from '@ssdk/spec';
 import { describe, expect, it } from 'vitest';
-import { compileCodec, plainJsonString, SchemaError, toJsonValue } from './codec.ts';
+import { compileCodec, plainJsonString, SchemaError, toJsonValue, wellFormed } from './codec.ts';
 
 const pos = { file: 'f', line: 1, col: 1 };
 const prim = (name: 'u8' | 'u32' | 'i8' | 'f64' | 'string' | 'bool' | 'bytes' | 'u64'): TypeRef => ({ kind: 'primitive', name });
@@ -446,5 +446,11 @@ describe('engine - values passed on as they were read (keep, unchanged, writesAs
     expect(() => checked.decode(bytes('{"car":"a","kph":500}'))).toThrow(/out of range/);
     expect(checked.check({ car: 'a', kph: 5 })).toBeUndefined();
     expect(checked.check({ car: 'a', kph: 500 })).toMatch(/out of range/);
+  });
+
+  it('engine - a string reads back from UTF-8 as wellFormed gives it: pairs kept, lone surrogates U+FFFD, one-byte strings as they are', () => {
+    const cases = ['word', '', 'caf\u00e9', '\u{1F600} pair', 'lone \uD83D high', 'lone \uDE00 low', '\uDE00\uD83D reversed', 'end \uD83D', '\uD83D\uDE00\uD83D'];
+    for (const s of cases) expect(wellFormed(s)).toBe(new TextDecoder().decode(new TextEncoder().encode(s)));
+    expect(wellFormed('lone \uD83D high')).toBe('lone \uFFFD high');
   });
 });
