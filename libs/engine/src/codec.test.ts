@@ -1,6 +1,6 @@
 import type { NamedType, TypeRef } from '@ssdk/spec';
 import { describe, expect, it } from 'vitest';
-import { compileCodec, plainJsonString, SchemaError, toJsonValue, wellFormed } from './codec.ts';
+import { compileCodec, compileJsonReader, plainJsonString, SchemaError, toJsonValue, wellFormed } from './codec.ts';
 
 const pos = { file: 'f', line: 1, col: 1 };
 const prim = (name: 'u8' | 'u32' | 'i8' | 'f64' | 'string' | 'bool' | 'bytes' | 'u64'): TypeRef => ({ kind: 'primitive', name });
@@ -452,5 +452,87 @@ describe('engine - values passed on as they were read (keep, unchanged, writesAs
     const cases = ['word', '', 'caf\u00e9', '\u{1F600} pair', 'lone \uD83D high', 'lone \uDE00 low', '\uDE00\uD83D reversed', 'end \uD83D', '\uD83D\uDE00\uD83D'];
     for (const s of cases) expect(wellFormed(s)).toBe(new TextDecoder().decode(new TextEncoder().encode(s)));
     expect(wellFormed('lone \uD83D high')).toBe('lone \uFFFD high');
+  });
+});
+
+describe('engine - values of the usual shape read from their bytes (compileJsonReader)', () => {
+  const bid: TypeRef = {
+    kind: 'object',
+    properties: [
+      { name: 'auction', type: prim('u64'), optional: false, pos },
+      { name: 'price', type: prim('f64'), optional: false, pos },
+      { name: 'channel', type: prim('string'), optional: false, pos },
+      { name: 'live', type: prim('bool'), optional: false, pos },
+    ],
+  };
+  const event: TypeRef = { kind: 'enum', tagging: 'externally-tagged', variants: [{ name: 'bid', type: bid, pos }, { name: 'tick', type: null, pos }] } as TypeRef;
+  const readBid = compileJsonReader(bid, {})!;
+  const readEvent = compileJsonReader(event, {})!;
+  const canonical = [
+    '{"auction":1,"price":2,"channel":"web","live":true}',
+    '{"auction":0,"price":-0,"channel":"","live":false}',
+    '{"auction":999999999999999,"price":-123456789012345,"channel":" ~!#$%&()*+,-./:;<=>?@[]^_`{|}","live":true}',
+  ];
+  it.each(canonical)('engine - %s reads as JSON.parse reads it (the same keys in order, -0 kept)', (json) => {
+    const got = readBid(bytes(json));
+    expect(got).toStrictEqual(JSON.parse(json));
+    expect(Object.keys(got as object)).toEqual(['auction', 'price', 'channel', 'live']);
+    expect(Object.is((got as { price: number }).price, (JSON.parse(json) as { price: number }).price)).toBe(true);
+    expect(readEvent(bytes(`{"bid":${json}}`))).toStrictEqual({ bid: JSON.parse(json) });
+  });
+
+  it.each([
+    ['a fraction', '{"auction":1,"price":2.5,"channel":"web","live":true}'],
+    ['an exponent', '{"auction":1,"price":2e3,"channel":"web","live":true}'],
+    ['16 digits', '{"auction":1234567890123456,"price":2,"channel":"web","live":true}'],
+    ['a leading zero (not JSON)', '{"auction":01,"price":2,"channel":"web","live":true}'],
+    ['a lone minus (not JSON)', '{"auction":-,"price":2,"channel":"web","live":true}'],
+    ['an escape', '{"auction":1,"price":2,"channel":"w\\"b","live":true}'],
+    ['an escaped unicode', '{"auction":1,"price":2,"channel":"\\u0041","live":true}'],
+    ['non-ASCII', '{"auction":1,"price":2,"channel":"clé","live":true}'],
+    ['a raw tab (not JSON)', '{"auction":1,"price":2,"channel":"a\tb","live":true}'],
+    ['whitespace', '{"auction":1, "price":2,"channel":"web","live":true}'],
+    ['keys in another order', '{"price":2,"auction":1,"channel":"web","live":true}'],
+    ['a missing key', '{"auction":1,"price":2,"channel":"web"}'],
+    ['an extra key', '{"auction":1,"price":2,"channel":"web","live":true,"x":1}'],
+    ['null', '{"auction":null,"price":2,"channel":"web","live":true}'],
+    ['a string where a number belongs', '{"auction":"1","price":2,"channel":"web","live":true}'],
+    ['a number where a string belongs', '{"auction":1,"price":2,"channel":3,"live":true}'],
+    ['tru', '{"auction":1,"price":2,"channel":"web","live":tru}'],
+    ['trailing bytes', '{"auction":1,"price":2,"channel":"web","live":true} '],
+    ['a cut value', '{"auction":1,"price":2,"channel":"web'],
+    ['a cut number', '{"auction":12'],
+    ['nothing', ''],
+  ])('engine - %s is left to JSON.parse', (_what, json) => {
+    expect(typeof readBid(bytes(json))).toBe('symbol');
+    expect(typeof readEvent(bytes(`{"bid":${json}}`))).toBe('symbol');
+  });
+
+  it('engine - an enum reads only its variants of the usual shape, whole', () => {
+    const ok = canonical[0]!;
+    for (const json of [`{"tick":${ok}}`, `{"bid":${ok}`, `{"bid":${ok}}}`, `{"bid":${ok},"x":1}`, `{"bid" :${ok}}`, '"tick"', 'null']) expect(typeof readEvent(bytes(json))).toBe('symbol');
+    expect(compileJsonReader(prim('string'), {})).toBeUndefined();
+    expect(compileJsonReader({ kind: 'object', properties: [{ name: 'b', type: prim('bytes'), optional: false, pos }] }, {})).toBeUndefined();
+  });
+
+  it('engine - a codec decodes the same values and errors with the reader as without it (checked and unchecked)', () => {
+    const decoded = (c: ReturnType<typeof compileCodec>, b: Uint8Array) => {
+      try {
+        return { value: c.decode(b) };
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    };
+    const cases = [...canonical, '{"auction":1,"price":2.5,"channel":"web","live":true}', '{"auction":-1,"price":2,"channel":"web","live":true}', '{"auction":1,"price":2,"channel":"clé","live":true}', '{"auction":01}', '{"auction":1'];
+    for (const c of [compileCodec({ kind: 'unknown' }, {}, 'json', bid), compileCodec(bid, {}), compileCodec(event, {})]) {
+      for (const json of [...cases, ...cases.map((v) => `{"bid":${v}}`)]) {
+        // A space in front is JSON's own (JSON.parse skips it) but no reader's: the general way.
+        const general = decoded(c, bytes(` ${json}`));
+        if (general.error) general.error = general.error.replace(/position (\d+)/, (_m, at: string) => `position ${Number(at) - 1}`);
+        expect(decoded(c, bytes(json))).toStrictEqual(general);
+      }
+    }
+    // Read by the reader, checked as before: u64 refuses -1.
+    expect(decoded(compileCodec(bid, {}), bytes(cases[4]!)).error).toMatch(/auction/);
   });
 });

@@ -144,16 +144,20 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
         return out === MISS ? incoming(copy(snapshot), '') : out;
       }
     : (snapshot: unknown) => incoming(copy(snapshot), '');
+  // Bytes of the usual shape as JSON.stringify writes them are read without the text (`compileJsonReader`).
+  const read = compileJsonReader(copyType, types);
   return {
     decode(bytes) {
       const plain = plainJsonString(bytes);
       if (plain !== undefined) return incoming(plain, '');
-      const text = decodeUtf8(bytes);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (err) {
-        throw new SchemaError(`not valid JSON: ${(err as Error).message}`);
+      let parsed = read ? read(bytes) : MISS;
+      if (parsed === MISS) {
+        const text = decodeUtf8(bytes);
+        try {
+          parsed = JSON.parse(text);
+        } catch (err) {
+          throw new SchemaError(`not valid JSON: ${(err as Error).message}`);
+        }
       }
       // A value of the usual shape passes the walker's checks as it is: one generated pass.
       return quick?.test(parsed) ? parsed : incoming(parsed, '');
@@ -394,6 +398,102 @@ function compileScalarVariants(r: Extract<TypeRef, { kind: 'enum' }>, types: Typ
   }
   if (variants.size === 0) return undefined;
   return variantsShape(variants, (variant, payload) => ({ [variant.name]: payload }));
+}
+
+/** Reads a value's bytes as `JSON.parse` would, or gives `MISS` (then `JSON.parse` decides). */
+type JsonReader = (bytes: Uint8Array) => unknown;
+
+/** `Buffer`'s own latin1 slice, which works on any Uint8Array `this` (a view into a frame). */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+
+/**
+ * For a type of the usual shape (`quickCopier`'s: an object of scalar fields, or an externally
+ * tagged enum of such objects), a generated function that reads the bytes JSON.stringify writes
+ * for such a value — its keys exactly the fields in order, no whitespace, each string printable
+ * ASCII without escapes, each number an integer of at most 15 digits, each boolean `true` or
+ * `false` — straight from the bytes, without making the text first: the same value `JSON.parse`
+ * gives (the same keys in the same order, the same strings and numbers). Anything else (an escape,
+ * a non-ASCII byte, a fraction, `null`, another key, a byte out of place) is `MISS`, and the text
+ * goes to `JSON.parse` as before, which also words the error. Per Nexmark bid (~240 bytes) ~0.8 µs
+ * where the UTF-8 text and `JSON.parse` took ~1.2 µs: a hop between operators reads every value.
+ * Undefined for any other type. The names come from the services file: written as JSON string
+ * literals, they are only ever keys, and their bytes are compared as numbers.
+ */
+export function compileJsonReader(t: TypeRef, types: Types): JsonReader | undefined {
+  const r = resolveType(t, types);
+  if (r.kind === 'object') {
+    const body = objectReaderBody(r, types);
+    return body ? makeReader(`const end = b.length;\n${body.code}\nreturn ${body.result};`) : undefined;
+  }
+  if (r.kind !== 'enum' || r.tagging !== 'externally-tagged') return undefined;
+  // {"variant":payload}: the variant's key bytes, then its payload up to the closing brace.
+  const branches: string[] = [];
+  for (const variant of r.variants) {
+    const payload = variant.type ? resolveType(variant.type, types) : undefined;
+    const name = variant.serializeAs ?? variant.name;
+    if (!payload || payload.kind !== 'object' || name === '__proto__') continue;
+    const body = objectReaderBody(payload, types);
+    if (!body) continue;
+    const head = `{${JSON.stringify(name)}:`;
+    branches.push(`if (${bytesAt(head, '0')}) {
+      at = ${utf8.encode(head).length};
+      ${body.code}
+      if (b[at] !== 0x7d || at + 1 !== b.length) return MISS;
+      return { ${JSON.stringify(name)}: ${body.result} };
+    }`);
+  }
+  if (branches.length === 0) return undefined;
+  // The payload ends where the enum's closing brace starts.
+  return makeReader(`const end = b.length - 1;\n${branches.join('\n')}\nreturn MISS;`);
+}
+
+function makeReader(body: string): JsonReader {
+  const text = `return function jsonReader(b) {
+    let at = 0, c = 0, s = 0, n = 0, neg = false;
+    ${body}
+  };`;
+  return new Function('MISS', 'latin1Slice', text)(MISS, latin1Slice) as JsonReader;
+}
+
+/** The condition that the UTF-8 bytes of `text` stand at `at` in `b` (a loop of comparisons, unrolled). */
+function bytesAt(text: string, at: string): string {
+  return Array.from(utf8.encode(text), (byte, i) => `b[${at} + ${i}] === ${byte}`).join(' && ');
+}
+
+/**
+ * Reads the object `{...}` from `at` so that its closing brace is the byte before `end`: code that
+ * leaves each field in `f<i>` (or returns `MISS`), and the literal that makes the value. Undefined
+ * when a field is not a scalar the reader knows.
+ */
+function objectReaderBody(r: Extract<TypeRef, { kind: 'object' }>, types: Types): { code: string; result: string } | undefined {
+  const names = r.properties.map((p) => p.serializeAs ?? p.name);
+  if (names.length === 0 || names.length > 64 || names.includes('__proto__') || new Set(names).size !== names.length) return undefined;
+  const code: string[] = [];
+  for (const [i, prop] of r.properties.entries()) {
+    const k = resolveType(prop.type, types);
+    const kind = k.kind === 'number' ? 'number' : k.kind !== 'primitive' ? undefined : k.name === 'string' ? 'string' : k.name === 'bool' ? 'bool' : k.name === 'bytes' ? undefined : 'number';
+    if (!kind) return undefined;
+    const key = `${i === 0 ? '{' : ','}${JSON.stringify(names[i])}:`;
+    code.push(`if (!(${bytesAt(key, 'at')})) return MISS;`, `at += ${utf8.encode(key).length};`);
+    if (kind === 'string') {
+      // Printable ASCII up to the closing quote: no escape, no control character, no UTF-8 to check.
+      code.push(`if (b[at] !== 0x22) return MISS;`, `s = ++at;`, `for (;;) { c = b[at]; if (c === 0x22) break; if (!(c >= 0x20 && c <= 0x7e) || c === 0x5c) return MISS; at++; }`, `const f${i} = latin1Slice.call(b, s, at++);`);
+    } else if (kind === 'bool') {
+      code.push(`let f${i};`, `if (${bytesAt('true', 'at')}) { f${i} = true; at += 4; } else if (${bytesAt('false', 'at')}) { f${i} = false; at += 5; } else return MISS;`);
+    } else {
+      // An integer of at most 15 digits is exact as it is summed; "-0" is -0, as JSON.parse reads it.
+      // A fraction, an exponent or more digits: JSON.parse.
+      code.push(
+        `neg = b[at] === 0x2d; if (neg) at++;`,
+        `s = at; n = 0;`,
+        `for (c = b[at]; c >= 0x30 && c <= 0x39; c = b[++at]) n = n * 10 + (c - 0x30);`,
+        `if (at === s || at - s > 15 || (at - s > 1 && b[s] === 0x30) || c === 0x2e || c === 0x65 || c === 0x45) return MISS;`,
+        `const f${i} = neg ? -n : n;`,
+      );
+    }
+  }
+  code.push(`if (b[at] !== 0x7d || at + 1 !== end) return MISS;`, `at++;`);
+  return { code: code.join('\n'), result: `{ ${names.map((n, i) => `${JSON.stringify(n)}: f${i}`).join(', ')} }` };
 }
 
 /**
