@@ -177,6 +177,23 @@ describe('bus - nats adapter', () => {
     );
   });
 
+  it('bus - a fetch waits while more messages are known on the server (woken by each as it comes) until it has its count, and no longer than asked when none are', async () => {
+    await withBus(async (bus) => {
+      await bus.ensureTopic({ name: 't', partitions: 1 });
+      const all = Array.from({ length: 700 }, (_, i) => String(i));
+      await bus.publish('t', 0, all.map((v) => ({ data: bytes(v) })));
+      const r = bus.read('t', 0);
+      // Pulls of at most 256: the fetch takes in three of them before it has 700.
+      expect((await r.fetch(700, 0)).map((m) => text(m.data))).toEqual(all);
+      await bus.publish('t', 0, [{ data: bytes('700') }]);
+      expect((await r.fetch(5, 2_000)).map((m) => text(m.data))).toEqual(['700']);
+      const t0 = Date.now();
+      expect(await r.fetch(5, 300)).toEqual([]);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+      await r.close();
+    });
+  });
+
   it('bus - max_ack_pending holds a reader that does not ack, and acks release it', async () => {
     await withBus(
       async (bus) => {
