@@ -104,6 +104,92 @@ describe('runtime - records carried between units in process', () => {
     await df.stop();
   });
 
+  // A function that changes its input in place (bump: +100), and a message whose second record's
+  // output (300) does not fit `u8`: it is dead-lettered and the message runs again without it.
+  // The run again must see the first record as it was read, not as the first run left it.
+  it('runtime - a message run again without a refused record gives each function the values as they were read (carried records)', async () => {
+    const df = await start();
+    await df.produce('readings', [{ key: 'a', value: { sensor: 'a', value: 1 }, timestamp: 1 }, { key: 'b', value: { sensor: 'b', value: 200 }, timestamp: 2 }]);
+    await df.endInput();
+    await df.ended();
+    expect((await df.read('bumped')).map((r) => r.value)).toEqual([{ sensor: 'a', value: 101 }]);
+    expect((await df.read('bump.dead-letter')).map((r) => (r.value as { reason: string }).reason)).toEqual([expect.stringContaining('300 is out of range for u8')]);
+    await df.stop();
+  });
+
+  it('runtime - a message run again without a refused record gives each function the values as they were read (frames)', async () => {
+    const bus = createMemoryBus();
+    const { plan, functions } = await planned();
+    const topology = await buildTopology(plan, functions, { isolation: 'native' });
+    for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+    const unit = topology.units.find((u) => u.id.includes('bump'))!;
+    const source = topology.topics.get('readings')!;
+    const records = [{ key: '"a"', value: '{"sensor":"a","value":1}', timestamp: 1 }, { key: '"b"', value: '{"sensor":"b","value":200}', timestamp: 2 }];
+    await bus.publish(source.name, 0, [{ data: encodeRecords(records) }, { data: encodeFrame({ kind: 'end' }) }]);
+    await runUnitTask({ unit, bus, checkpoints: memoryCheckpointStore(), metrics: new UnitMetrics(unit.id), resumeOffsets: false, signal: new AbortController().signal });
+    const reader = bus.read(topology.topics.get('bumped')!.name, 0);
+    const frames = (await reader.fetch(10, 0)).map((m) => decodeFrame(m.data));
+    await reader.close();
+    expect(frames.flatMap((f) => (f.kind === 'data' ? f.records.map((r) => new TextDecoder().decode(r.value)) : []))).toEqual(['{"sensor":"a","value":101}']);
+  });
+
+  // Messages taken together into one guarded call, which is taken back (a function left a promise
+  // behind) and made again message by message: each message's records as they were read.
+  it('runtime - messages run again one by one after their call was taken back get the values as they were read', async () => {
+    const leaving = SERVICES.replace('r.value = r.value + 100;', 'r.value = r.value + 100;\n            void Promise.resolve().then(() => undefined);');
+    expect(leaving).not.toBe(SERVICES);
+    const df = await startEmbedded({ ...(await planNative(leaving)), isolation: 'native', produceBatch: 1 });
+    await df.produce('readings', [1, 2, 3].map((value) => ({ key: 'k', value: { sensor: 'k', value }, timestamp: value })));
+    await df.endInput();
+    await df.ended();
+    expect((await df.read('bumped')).map((r) => (r.value as { value: number }).value)).toEqual([101, 102, 103]);
+    await df.stop();
+  });
+
+  // A unit that writes state: a message run again takes back what the messages after it in the
+  // same call wrote, so they run again too — from the values as they were read. Its update-state
+  // step counts and changes the record it passes on in place.
+  it('runtime - messages after one run again without a refused record run again from the values as they were read', async () => {
+    const counting = `apiVersion: 0.5.0
+meta: {name: carried, namespace: test, version: 0.1.0}
+types:
+  reading:
+    type: object
+    properties:
+      sensor: {type: string}
+      value: {type: u8}
+topics:
+  readings: {schema: {key: {type: string}, value: {type: reading}}}
+  bumped: {schema: {key: {type: string}, value: {type: reading}}}
+services:
+  bump:
+    sources: [{type: topic, id: readings}]
+    states:
+      seen: {type: keyed-state, properties: {key: {type: string}, value: {type: u32}}}
+    partition:
+      assign-key:
+        run: |
+          function bySensor(r: Reading): string {
+            return r.sensor;
+          }
+      update-state:
+        run: |
+          function countAndBump(r: Reading, ctx: Ctx): void {
+            ctx.state('seen').increment();
+            r.value = r.value + 100;
+          }
+    sinks: [{type: topic, id: bumped}]
+`;
+    const { plan, functions } = await planNative(counting);
+    const df = await startEmbedded({ plan, functions, isolation: 'native', produceBatch: 2 });
+    // Two messages: [a 1, b 200] (b's 300 is refused) and [c 2].
+    await df.produce('readings', [{ key: 'a', value: { sensor: 'a', value: 1 }, timestamp: 1 }, { key: 'b', value: { sensor: 'b', value: 200 }, timestamp: 2 }, { key: 'c', value: { sensor: 'c', value: 2 }, timestamp: 3 }]);
+    await df.endInput();
+    await df.ended();
+    expect((await df.read('bumped')).map((r) => r.value)).toEqual([{ sensor: 'a', value: 101 }, { sensor: 'c', value: 102 }]);
+    await df.stop();
+  });
+
   it('runtime - a value that breaks its topic\'s type on the way in is dead-lettered with what arrived', async () => {
     const df = await start();
     await df.produce('readings', [{ key: 'a', value: { sensor: 'a', value: 200 }, timestamp: 1 }, { key: 'b', value: { sensor: 'b', value: 300 }, timestamp: 2 }]);

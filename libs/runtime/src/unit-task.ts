@@ -254,7 +254,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       for (let refused = pending.tryEffects(effects, origin, input, wrote); refused; refused = pending.tryEffects(effects, origin, input, wrote)) {
         if (undoable) state.undo(mark);
         ranAgain = true;
-        input = without(input, refused);
+        input = readAgain(w, without(input, refused), unit.id);
         effects = await step(() => logic.process(input.records, ch.channel, w.now));
         wrote = undoable && state.undoMark() > mark;
       }
@@ -282,6 +282,8 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       const marks: number[] = [];
       // Records a call holds: those read and those made of them (flat-map: six words a sentence).
       let held = 0;
+      // The last message the call started to run: it and those before it run again from fresh records.
+      let started = -1;
       const many =
         rest.length > 1 && logic.processMany
           ? await step(() =>
@@ -289,6 +291,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
                 rest.map((w) => ({ records: w.input.records, channel: w.input.ch.channel, now: w.now })),
                 {
                   starting: (i) => {
+                    if (i > started) started = i;
                     // The call may run again (ctx.sql rounds): it counts afresh.
                     if (i === 0) held = 0;
                     if (chain && undoable) marks[i] = state.undoMark();
@@ -305,7 +308,8 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
             )
           : undefined;
       if (!many) {
-        for (const w of rest) await takeInOne(w, pending);
+        // Taken back (or never made: sandboxed functions): one by one, each under its own limit.
+        for (let i = 0; i < rest.length; i++) await takeInOne(i <= started ? { ...rest[i]!, input: readAgain(rest[i]!, rest[i]!.input, unit.id) } : rest[i]!, pending);
         break;
       }
       marks[many.length] = chain && undoable ? state.undoMark() : 0;
@@ -318,6 +322,8 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
           break;
         }
       }
+      // The messages after one that ran again run again too (their state changes were taken back with it).
+      for (let i = taken; i < many.length; i++) waiting[from + i] = { ...rest[i]!, input: readAgain(rest[i]!, rest[i]!.input, unit.id) };
       from += taken;
     }
   };
@@ -634,6 +640,8 @@ interface DecodedMessage {
   undecodable: DeadLetterArgs[];
   t0: number;
   now: number;
+  /** What the records were made from (`readAgain`). */
+  frame: Waiting['frame'];
 }
 
 /** Dead letters kept for later. */
@@ -649,7 +657,23 @@ function decodeWaiting(w: Waiting, unitId: string, forwards: boolean): DecodedMe
   const later = new HeldDeadLetters();
   const decoded =
     frame.kind === 'carried' ? adoptRecords(frame, ch, seq, later, unitId) : decodeRecords(frame.records, ch, seq, later, unitId, forwards && ch.topic.kind === 'internal');
-  return { input: { ch, seq, ...decoded }, undecodable: later.held, t0: w.t0, now: w.now };
+  return { input: { ch, seq, ...decoded }, undecodable: later.held, t0: w.t0, now: w.now, frame };
+}
+
+/**
+ * `input` (the message's records, or some of them) with each record made again from what the
+ * message holds, for a run again: a function may have changed the value it was given in place,
+ * and a run again must see what the first run saw. The chain puts an owned record's key and time
+ * back itself (`ownedRecord`); a value can only be read again. Dead letters of records that do
+ * not decode were told the first time.
+ */
+function readAgain(m: DecodedMessage, input: Input, unitId: string): Input {
+  const { frame } = m;
+  const told = new HeldDeadLetters();
+  const again = frame.kind === 'carried' ? adoptRecords(frame, input.ch, input.seq, told, unitId) : decodeRecords(frame.records, input.ch, input.seq, told, unitId, false);
+  const byPosition = new Map<number, EngineRecord>();
+  again.records.forEach((r, i) => byPosition.set(indexIn(again, i), r));
+  return { ...input, records: input.records.map((_r, i) => byPosition.get(indexIn(input, i))!) };
 }
 
 /** The message's records less those at `drop` (indexes into `input.records`); each keeps its place in the message. */
