@@ -58,7 +58,7 @@ function boundaries(allow = []) {
         sourceTag: 'layer:control-plane',
         onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records', 'layer:bus', 'layer:state', 'layer:functions', 'layer:wasm-host', 'layer:runtime', 'layer:testing', 'layer:settings'],
       },
-      { sourceTag: 'layer:connectors', onlyDependOnLibsWithTags: ['layer:spec', 'layer:records', 'layer:bus', 'layer:state', 'layer:testing', 'layer:telemetry'] },
+      { sourceTag: 'layer:connectors', onlyDependOnLibsWithTags: ['layer:spec', 'layer:records', 'layer:nexmark', 'layer:bus', 'layer:state', 'layer:testing', 'layer:telemetry'] },
       { sourceTag: 'layer:engine', onlyDependOnLibsWithTags: ['layer:spec', 'layer:plan', 'layer:records'] },
     ],
   };

@@ -13,7 +13,7 @@ import { planServicesFile, type PhysicalPlan } from '@ssdk/plan';
 import type { JsonRecord } from '@ssdk/records';
 import { inputRecords, type InputFile } from './input-file.ts';
 import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
-import { runConnector, Secrets } from '@ssdk/connectors';
+import { endsOnItsOwn, runConnector, Secrets } from '@ssdk/connectors';
 import { committedCheckpoints, migratePlanState, openSandbox, sourceFunctions, startEmbedded, unitRunsSandboxed, type CheckpointStore, type EmbeddedDataflow, type IsolationChoice, type Sandbox, type UnitObserver } from '@ssdk/runtime';
 import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
 import { embeddedStateDir, stateDir } from './state-dir.ts';
@@ -75,6 +75,12 @@ export interface Session {
   /** The state database (absent with in-memory state): for SQL over state tables. */
   store?: StateStore;
   diagnostics: Diagnostic[];
+  /**
+   * Resolves once the inline source connectors that end by themselves (a nexmark-source) have
+   * published all they have and ended their topics' input: a run that ends the input waits for
+   * this first, or it would end it before them. At once without such connectors.
+   */
+  finiteSourcesDone(): Promise<void>;
   /** Stops the dataflow and releases what the session holds (the store, the sandbox's workers). */
   close(): Promise<void>;
 }
@@ -140,22 +146,29 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     await checkpoints.close();
     await sandbox?.close();
   };
-  return { file, replaying, dataflow, plan, df, checkpoints, ...(store ? { store } : {}), diagnostics: planned.diagnostics, close };
+  const finiteSourcesDone = async () => {
+    await connectors?.finiteSourcesDone;
+  };
+  return { file, replaying, dataflow, plan, df, checkpoints, ...(store ? { store } : {}), diagnostics: planned.diagnostics, finiteSourcesDone, close };
 }
 
 /**
  * The inline connectors of a dataflow, each on the dataflow's own (in-memory) bus under its
  * topic's runtime name. A connector that fails stops alone and says why; the dataflow goes on.
  */
-function startInlineConnectors(dataflow: Dataflow, df: EmbeddedDataflow, log: (line: string) => void): { stop(): Promise<void> } {
+function startInlineConnectors(dataflow: Dataflow, df: EmbeddedDataflow, log: (line: string) => void): { finiteSourcesDone: Promise<unknown>; stop(): Promise<void> } {
   const abort = new AbortController();
   const running: Promise<void>[] = [];
+  const finite: Promise<void>[] = [];
   for (const connector of inlineConnectors(dataflow)) {
     const say = (line: string) => log(`[${connector.name}] ${line}`);
     say(`${connector.type} ${connector.type.endsWith('-source') ? 'into' : 'from'} topic \`${connector.topic}\``);
-    running.push(runConnector(connector, { bus: df.bus, secrets: new Secrets(), signal: abort.signal, log: say }).catch((err: unknown) => say(`stopped: ${(err as Error).message}`)));
+    const run = runConnector(connector, { bus: df.bus, secrets: new Secrets(), signal: abort.signal, log: say }).catch((err: unknown) => say(`stopped: ${(err as Error).message}`));
+    running.push(run);
+    if (endsOnItsOwn(connector)) finite.push(run);
   }
   return {
+    finiteSourcesDone: Promise.all(finite),
     async stop() {
       abort.abort();
       await Promise.all(running);

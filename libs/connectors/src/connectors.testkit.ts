@@ -89,6 +89,19 @@ export class ConnectorProcess {
     await until(`connector output ${String(text)}`, () => (typeof text === 'string' ? this.output.includes(text) : text.test(this.output)), timeoutMs, () => this.output.slice(-2000));
   }
 
+  /** Waits for a connector that ends by itself (a finite source) to exit; its exit code. */
+  async exited(timeoutMs = 60_000): Promise<number | null> {
+    const child = this.child;
+    if (!child) return null;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      await Promise.race([exit, sleep(timeoutMs)]);
+    }
+    if (child.exitCode === null && child.signalCode === null) throw new Error(`the connector did not exit within ${timeoutMs} ms:\n${this.output.slice(-2000)}`);
+    this.child = undefined;
+    return child.exitCode;
+  }
+
   /** `kill -9`: nothing is flushed, nothing is acknowledged. */
   async kill9(): Promise<void> {
     const child = this.child;

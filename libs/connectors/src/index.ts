@@ -1,7 +1,8 @@
 /**
  * @ssdk/connectors — the outside world in and out of ssdk's topics: `http-source` (poll or
  * webhook), `http-sink`, `mqtt-source`, `mqtt-sink`, `sql-sink` (exactly-once rows in
- * PostgreSQL) and `postgres-source` (polling). A connector reads its settings from a connector
+ * PostgreSQL), `postgres-source` (polling, change data capture) and `nexmark-source` (the Nexmark
+ * benchmark's events, generated: a finite source). A connector reads its settings from a connector
  * file in Fluvio's format (`@ssdk/spec`'s `loadConnectorFile`) and runs against a `Bus`: NATS
  * JetStream as its own process (`ssdk connector run FILE`), or the in-memory bus embedded.
  *
@@ -21,7 +22,7 @@
  * process.once('SIGTERM', () => stop.abort());
  * await runConnector(connector!, { bus, secrets: new Secrets(), signal: stop.signal, log: console.error });
  */
-export { runConnector, scalingRefusal, type RunConnectorOptions } from './run.ts';
+export { endsOnItsOwn, runConnector, scalingRefusal, type RunConnectorOptions } from './run.ts';
 export { Secrets, readSecretsFile, type SecretSource } from './secrets.ts';
 export { ConnectorError, ConnectorConfigError, EndpointUnavailableError, BadRecordError } from './errors.ts';
 export { deadLetterTopic, type ConnectorStats } from './runtime.ts';

@@ -10,6 +10,7 @@ import { mqttSinkWriter, runMqttSource } from './mqtt.ts';
 import { busPositions, retrying, runSink, type ConnectorHost, type ConnectorStats, type SinkWriter } from './runtime.ts';
 import { ConnectorConfigError } from './errors.ts';
 import { Secrets } from './secrets.ts';
+import { runNexmarkSource } from './nexmark.ts';
 import { runPostgresCdc } from './postgres-cdc.ts';
 import { runPostgresPoll, sqlSinkWriter } from './sql.ts';
 
@@ -38,6 +39,7 @@ export interface RunConnectorOptions {
   replica?: { index: number; count: number };
 }
 
+/** Runs the connector until the signal aborts (or, for one that `endsOnItsOwn`, until its input is all published). */
 export async function runConnector(connector: Connector, options: RunConnectorOptions): Promise<void> {
   const signal = options.signal ?? new AbortController().signal;
   try {
@@ -77,6 +79,8 @@ async function run(connector: Connector, options: RunConnectorOptions & { signal
       case 'postgres-source':
         if (settings.mode === 'cdc') return runPostgresCdc(host, settings, topic);
         return runPostgresPoll(host, settings, topic, await busPositions(host, connector.consumer.id ?? connector.name, 1));
+      case 'nexmark-source':
+        return runNexmarkSource(host, settings, topic, await busPositions(host, connector.consumer.id ?? connector.name, 1));
     }
   }
   const consumerId = connector.consumer.id ?? connector.name;
@@ -123,9 +127,19 @@ export function scalingRefusal(connector: Connector): string | undefined {
   const s = connector.settings;
   if (s.type === 'http-source' && s.mode === 'poll') return 'each replica would poll the same endpoint; run one';
   if (s.type === 'postgres-source') return 'each replica would read the same rows; run one';
+  if (s.type === 'nexmark-source') return 'each replica would generate the same events; run one';
   if (s.type === 'mqtt-source' && s.sharedGroup === undefined) return 'each replica would receive every message; set `shared_group` so the broker divides them';
   if (s.type.endsWith('-sink') && connector.consumer.partition !== undefined) return 'it reads one partition (`meta.consumer.partition`); replicas divide the partitions among themselves';
   return undefined;
+}
+
+/**
+ * Whether the connector stops by itself once its input is all published and ended (a
+ * nexmark-source's `events`): `runConnector` then resolves without a stop, and a run that ends
+ * its input waits for it first. Every other connector runs until it is stopped.
+ */
+export function endsOnItsOwn(connector: Connector): boolean {
+  return connector.settings.type === 'nexmark-source';
 }
 
 function assertNever(value: { type: string }): never {

@@ -7,7 +7,7 @@
  */
 import type { Bus } from '@ssdk/bus';
 import type { ServiceTracer } from '@ssdk/telemetry';
-import { decodeFrame, encodeRecordFrames, encodeRecords, isFrame, partitionOfText, type OutRecord } from '@ssdk/records';
+import { decodeFrame, encodeFrame, encodeRecordFrames, encodeRecords, isFrame, partitionOfText, type OutRecord } from '@ssdk/records';
 import { withBackoff } from './backoff.ts';
 import { ConnectorError } from './errors.ts';
 import type { Secrets } from './secrets.ts';
@@ -198,6 +198,37 @@ export async function publishSourceRecords(host: ConnectorHost, topic: SourceTop
     span?.end();
   }
   host.stats.records += records.length;
+}
+
+/**
+ * Publishes records that arrive in deterministic groups (a generator's batch of events) to one
+ * partition under one id: the frames of the group carry `<connector>|<id>|<frame>`, so a group
+ * published again after a crash (the same records, split the same way) is stored once.
+ */
+export async function publishSourceGroup(host: ConnectorHost, topic: SourceTopic, partition: number, records: readonly SourceRecord[], id: string, frameBytes = DEFAULT_FRAME_BYTES): Promise<void> {
+  if (records.length === 0) return;
+  const out: OutRecord[] = records.map((r) => ({ key: r.key === undefined || r.key === null ? null : JSON.stringify(r.key), value: r.value, timestamp: r.timestamp ?? Date.now(), ...(r.headers ? { headers: r.headers } : {}) }));
+  const span = host.tracer?.startSend('connector.publish', { 'ssdk.connector': host.name, 'messaging.destination.name': topic.name, 'ssdk.records': records.length });
+  const messages = encodeRecordFrames(out, frameBytes).map((data, frame) => ({ data, msgId: `${host.name}|${id}|${frame}`, ...(span ? { headers: { ...span.headers } } : {}) }));
+  try {
+    await retrying(host, `publish to \`${topic.name}\``, () => host.bus.publish(topic.name, partition, messages));
+  } catch (error) {
+    span?.fail(error);
+    throw error;
+  } finally {
+    span?.end();
+  }
+  host.stats.records += records.length;
+}
+
+/**
+ * Marks the end of a finite source's input on every partition of its topic (as `ssdk produce
+ * --end` does), under ids of its own so a source that ends again after a crash marks it once.
+ */
+export async function endSourceInput(host: ConnectorHost, topic: SourceTopic, id: string): Promise<void> {
+  for (let p = 0; p < topic.partitions; p++) {
+    await retrying(host, `end of input on \`${topic.name}\``, () => host.bus.publish(topic.name, p, [{ data: encodeFrame({ kind: 'end' }), msgId: `${host.name}|${id}|end|${p}` }]));
+  }
 }
 
 /**

@@ -62,6 +62,8 @@ export async function runRun(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const progress = startProgress(io, progressScope(session.plan), () => session.df.metrics(), { enabled: progressWanted(cmd.values, io) });
   try {
     await feed(session, inputs);
+    // A finite inline source (a nexmark-source) publishes beside the inputs: all of it comes in before the end.
+    await session.finiteSourcesDone();
     if (!cmd.values['no-end']) {
       await session.df.endInput();
       await session.df.ended();

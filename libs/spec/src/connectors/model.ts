@@ -9,7 +9,7 @@
 import type { SourcePos } from '../model.ts';
 
 /** The connector types ssdk runs; the order is the order messages list them in. */
-export const CONNECTOR_TYPES = ['http-source', 'http-sink', 'mqtt-source', 'mqtt-sink', 'sql-sink', 'postgres-source'] as const;
+export const CONNECTOR_TYPES = ['http-source', 'http-sink', 'mqtt-source', 'mqtt-sink', 'sql-sink', 'postgres-source', 'nexmark-source'] as const;
 export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
 
 export function connectorDirection(type: ConnectorType): 'source' | 'sink' {
@@ -182,7 +182,29 @@ export interface PostgresSourceConfig {
   publication?: string;
 }
 
+/**
+ * The Nexmark benchmark's events generated in the connector (`@ssdk/nexmark`, what `ssdk nexmark`
+ * writes): a finite source for benchmarks without files. Event n is a pure function of the seed
+ * and n, so a restarted source regenerates exactly what it would have published.
+ */
+export interface NexmarkSourceConfig {
+  type: 'nexmark-source';
+  /** How many events; then the source marks the end of its topic's input and stops. */
+  events: number;
+  /** @default 0 */
+  seed: number;
+  /** Events per second of event time (not of wall-clock time: the source publishes as fast as the bus takes). @default 10000 */
+  rate: number;
+  /** The number of the first event (to continue a stream). @default 0 */
+  first: number;
+  /** Event time of event 0, epoch ms. @default `ssdk nexmark`'s (2025-01-01T00:00:00Z) */
+  baseTime?: number;
+  /** Events per publish (one bus message, or a few when they exceed a message's bytes). @default 1000 */
+  batch: number;
+}
+
 export type ConnectorSettings =
+  | NexmarkSourceConfig
   | HttpSourceConfig
   | HttpSinkConfig
   | MqttSourceConfig

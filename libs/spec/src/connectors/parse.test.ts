@@ -108,6 +108,25 @@ describe('connector files', () => {
     expect(brief(polling.diagnostics)).toEqual(['unsupported-setting 2:78 a replication `slot` is read by `mode: cdc`, not by polling']);
   });
 
+  it('connector file - `meta.consumer` without `offset`, and a 0.2.0 topic without `partition`, take the defaults', () => {
+    const { connector, diagnostics } = parseConnectorFile(
+      yaml`
+        apiVersion: 0.2.0
+        meta:
+          version: latest
+          name: out
+          type: http-sink
+          topic: {meta: {name: events}}
+          consumer: {id: out-a}
+        http: {endpoint: "http://127.0.0.1:1/x"}
+      `,
+      'c.yaml',
+    );
+    expect(brief(diagnostics)).toEqual([]);
+    expect(connector?.topic).toBe('events');
+    expect(connector?.consumer).toEqual({ id: 'out-a', start: 'beginning', strategy: 'auto' });
+  });
+
   it('connector file - apiVersion 0.2.0 takes the topic as a mapping with partitions', () => {
     const text = yaml`
       apiVersion: 0.2.0
@@ -245,6 +264,61 @@ ${sink}
     expect(brief(diagnostics)).toEqual([
       'connector-direction 12:40 a http-sink connector cannot be a source\'s connector',
       'conflicting-topic 18:57 the connector\'s topic `elsewhere` is not the sink\'s `rows`',
+    ]);
+  });
+});
+
+describe('nexmark-source connectors', () => {
+  it('nexmark-source - reads its settings with their defaults', () => {
+    const plain = parseConnectorFile(yaml`
+      meta: {version: latest, name: gen, type: nexmark-source, topic: events}
+      nexmark: {events: 2000}
+    `, 'c.yaml');
+    expect(brief(plain.diagnostics)).toEqual([]);
+    expect(plain.connector?.settings).toEqual({ type: 'nexmark-source', events: 2000, seed: 0, rate: 10_000, first: 0, batch: 1000 });
+    const full = parseConnectorFile(yaml`
+      meta: {version: latest, name: gen, type: nexmark-source, topic: events}
+      nexmark: {events: 5, seed: 7, rate: 50.5, first: 100, base-time: 1735718380000, batch: 2}
+    `, 'c.yaml');
+    expect(brief(full.diagnostics)).toEqual([]);
+    expect(full.connector?.settings).toEqual({ type: 'nexmark-source', events: 5, seed: 7, rate: 50.5, first: 100, baseTime: 1735718380000, batch: 2 });
+  });
+
+  it('nexmark-source - every bad setting at its line and column, `events` required, producer batching refused', () => {
+    const bad = parseConnectorFile(yaml`
+      meta: {version: latest, name: gen, type: nexmark-source, topic: events}
+      nexmark:
+        events: 0
+        seed: 1.5
+        rate: -3
+        first: -1
+        base-time: soon
+        batch: 20000
+        sede: 1
+    `, 'c.yaml');
+    expect(bad.connector).toBeUndefined();
+    expect(brief(bad.diagnostics)).toEqual([
+      'invalid-value 3:11 invalid value `0` for `events` in section `nexmark` of the nexmark-source connector',
+      'invalid-type 4:9 `seed` in section `nexmark` of the nexmark-source connector must be a whole number, found `1.5`',
+      'invalid-value 5:9 invalid value `-3` for `rate` in section `nexmark` of the nexmark-source connector',
+      'invalid-value 6:10 invalid value `-1` for `first` in section `nexmark` of the nexmark-source connector',
+      'invalid-type 7:14 `base-time` in section `nexmark` of the nexmark-source connector must be a number, found `soon`',
+      'invalid-value 8:10 invalid value `20000` for `batch` in section `nexmark` of the nexmark-source connector',
+      'unknown-key 9:3 unknown key `sede` in section `nexmark` of the nexmark-source connector',
+    ]);
+    const missing = parseConnectorFile(yaml`
+      meta: {version: latest, name: gen, type: nexmark-source, topic: events, producer: {linger: 10ms}}
+      nexmark: {seed: 1}
+    `, 'c.yaml');
+    expect(missing.connector).toBeUndefined();
+    expect(brief(missing.diagnostics).map((d) => d.split(' ').slice(0, 2).join(' '))).toEqual(['unsupported-setting 1:84', 'missing-key 2:10']);
+    const wrongSection = parseConnectorFile(yaml`
+      meta: {version: latest, name: gen, type: nexmark-source, topic: events}
+      http: {events: 10}
+    `, 'c.yaml');
+    expect(brief(wrongSection.diagnostics)).toEqual([
+      'missing-key 1:1 missing section `nexmark` for the nexmark-source connector',
+      'unexpected-section 2:1 section `http` does not configure a nexmark-source connector',
     ]);
   });
 });

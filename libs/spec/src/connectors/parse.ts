@@ -48,6 +48,7 @@ const SECTION_OF: Readonly<Record<ConnectorType, string>> = {
   'mqtt-sink': 'mqtt',
   'sql-sink': 'sql',
   'postgres-source': 'postgres',
+  'nexmark-source': 'nexmark',
 };
 
 export interface ConnectorParseResult {
@@ -216,7 +217,7 @@ function readTopic(ctx: ParseContext, meta: MapView<typeof META_SHAPE>, v2: bool
   const config = readMap(ctx, topicNode, { version: textLike.optional(), meta: node, partition: optionalNode, retention: optionalNode, compression: optionalNode }, '`topic` of `meta`');
   if (config === undefined) return undefined;
   const topicMeta = readMap(ctx, config.values.meta as Node | undefined, { name: text }, '`topic.meta`');
-  const partition = readMap(ctx, config.values.partition as Node | undefined, { count: z.int().min(1).max(1024).optional(), 'max-size': z.unknown().optional(), replication: z.int().optional(), 'ignore-rack-assignment': flag.optional() }, '`topic.partition`');
+  const partition = config.values.partition === undefined ? undefined : readMap(ctx, config.values.partition as Node, { count: z.int().min(1).max(1024).optional(), 'max-size': z.unknown().optional(), replication: z.int().optional(), 'ignore-rack-assignment': flag.optional() }, '`topic.partition`');
   for (const key of ['retention', 'compression'] as const) {
     if (config.has(key)) ctx.diagnostics.warning('ignored-setting', `\`topic.${key}\` is not applied: ssdk's topics are JetStream streams with the stack's settings`, config.keyPos(key));
   }
@@ -233,6 +234,7 @@ function readTopic(ctx: ParseContext, meta: MapView<typeof META_SHAPE>, v2: bool
 const PRODUCER_NOT_APPLIED: Partial<Record<ConnectorType, string>> = {
   'mqtt-source': 'an mqtt-source stores each MQTT message alone, under its own id, before it acknowledges it (so a repeat after a crash is dropped)',
   'postgres-source': 'a postgres-source publishes each polled row alone, under its position (so a repeat after a crash is dropped)',
+  'nexmark-source': 'a nexmark-source publishes `batch` events a message, under their event numbers (so a repeat after a crash is dropped); `batch` in `nexmark:` sets how many',
   'http-sink': 'a sink reads its topic; it produces nothing',
   'mqtt-sink': 'a sink reads its topic; it produces nothing',
   'sql-sink': 'a sink reads its topic; it produces nothing',
@@ -264,7 +266,7 @@ function readConsumer(ctx: ParseContext, input: Node | undefined): ConsumerSetti
   if (input === undefined) return defaults;
   const view = readMap(ctx, input, { id: text.optional(), partition: z.int().min(0).optional(), max_bytes: byteSize.optional(), 'max-bytes': byteSize.optional(), offset: optionalNode }, '`meta.consumer`');
   if (view === undefined) return defaults;
-  const offset = readMap(ctx, view.values.offset as Node | undefined, { strategy: z.enum(['auto', 'manual', 'none']).optional(), start: z.unknown().optional(), 'flush-period': fluvioDuration.optional() }, '`meta.consumer.offset`');
+  const offset = view.values.offset === undefined ? undefined : readMap(ctx, view.values.offset as Node, { strategy: z.enum(['auto', 'manual', 'none']).optional(), start: z.unknown().optional(), 'flush-period': fluvioDuration.optional() }, '`meta.consumer.offset`');
   let start: ConsumerSettings['start'] = 'beginning';
   const startNode = offset?.valueNode('start');
   if (startNode !== undefined) {
@@ -493,6 +495,20 @@ function readSettings(ctx: ParseContext, type: ConnectorType, section: Node, tra
       if (mapped && v.table !== undefined) ctx.diagnostics.error('conflicting-keys', '`table` and a json-sql transform both say where rows go', view.keyPos('table'), 'keep one: the json-sql mapping names its own table');
       return { type, url: v.url!, ...(v.table !== undefined ? { table: v.table } : {}), uniqueColumns: v['unique-columns'] ?? [], backoffMinMs: v['backoff-min'] ?? 1_000, backoffMaxMs: v['backoff-max'] ?? 60_000 };
     }
+    case 'nexmark-source': {
+      const view = readMap(ctx, section, NEXMARK_SOURCE_SHAPE, where);
+      if (view === undefined || view.values.events === undefined) return undefined;
+      const v = view.values;
+      return {
+        type,
+        events: v.events!,
+        seed: v.seed ?? 0,
+        rate: v.rate ?? 10_000,
+        first: v.first ?? 0,
+        ...(v['base-time'] !== undefined ? { baseTime: v['base-time'] } : {}),
+        batch: v.batch ?? 1_000,
+      };
+    }
     case 'postgres-source': {
       const view = readMap(ctx, section, POSTGRES_SOURCE_SHAPE, where);
       if (view === undefined || view.values.url === undefined) return undefined;
@@ -612,4 +628,17 @@ const POSTGRES_SOURCE_SHAPE = {
   interval: positiveDuration.optional(),
   slot: text.optional(),
   publication: text.optional(),
+};
+
+/** Whole numbers that stay exact as event numbers, ids and epoch milliseconds. */
+const safeInteger = z.int({ error: 'write a whole number' }).min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
+
+const NEXMARK_SOURCE_SHAPE = {
+  events: z.int({ error: 'write how many events, a whole number' }).min(1, { error: 'a nexmark-source generates at least one event' }).max(Number.MAX_SAFE_INTEGER),
+  seed: safeInteger.optional(),
+  rate: z.number({ error: 'write events per second of event time, a number' }).positive({ error: 'the rate is events per second of event time: more than zero' }).finite().optional(),
+  first: z.int({ error: 'write the number of the first event, a whole number' }).min(0, { error: 'events are numbered from 0' }).max(Number.MAX_SAFE_INTEGER).optional(),
+  'base-time': safeInteger.optional(),
+  // A message holds at most 900 kB; 10 000 auctions (~500 B each) would be split into several.
+  batch: z.int({ error: 'write events per publish, a whole number' }).min(1, { error: 'a batch holds at least one event' }).max(10_000, { error: 'at most 10 000 events a publish' }).optional(),
 };
