@@ -213,6 +213,11 @@ function runBatch(steps: readonly ChainStep[], inputs: readonly ChainInput[], op
       input.key = input.madeKey!;
       input.timestamp = input.madeTime!;
       input.window = undefined;
+      // A run again (a batch halved past its limit, a `ctx.sql` round, a section taken back and
+      // run message by message): a function may have changed the value it was given in place,
+      // and must see the value as it was read. A scalar cannot have changed.
+      if (!input.ran) input.ran = true;
+      else if (input.again && typeof input.value === 'object' && input.value !== null) input.value = input.again.valueAgain(input.againFrom);
     }
     ctx.currentWindow = input.window;
     if (compiled) compiled(input, i, ctx, keep, failures, own);
@@ -221,11 +226,26 @@ function runBatch(steps: readonly ChainStep[], inputs: readonly ChainInput[], op
   return { outputs, failures };
 }
 
-/** A record its maker owns, for `ChainOptions.owned`: the chain may change its key and time in place. */
-export function ownedRecord(key: Key | null, value: unknown, timestamp: number, headers?: Record<string, string>): EngineRecord {
+/**
+ * Where an owned record's value can be read again (`ownedRecord`'s `again`): the message it came
+ * in, given what `againFrom` says of the record's place in it.
+ */
+export interface ValueSource {
+  valueAgain(from: unknown): unknown;
+}
+
+/**
+ * A record its maker owns, for `ChainOptions.owned`: the chain may change its key and time in
+ * place. With `again`, every run after the first starts from its value read again from there.
+ */
+export function ownedRecord(key: Key | null, value: unknown, timestamp: number, headers?: Record<string, string>, again?: ValueSource, againFrom?: unknown): EngineRecord {
   const r = new Derived(key, value, timestamp, headers, -1);
   r.madeKey = key;
   r.madeTime = timestamp;
+  if (again) {
+    r.again = again;
+    r.againFrom = againFrom;
+  }
   return r;
 }
 
@@ -399,6 +419,10 @@ class Derived implements ChainOutput, ChainInput {
   /** An `ownedRecord`'s key and time as it was made (what each run starts from). */
   madeKey: Key | null | undefined;
   madeTime: number | undefined;
+  /** An `ownedRecord`'s message, to read its value again from for a run again, and whether it ran once. */
+  again: ValueSource | undefined;
+  againFrom: unknown;
+  ran: true | undefined;
   constructor(key: Key | null, value: unknown, timestamp: number, headers: Record<string, string> | undefined, input: number) {
     this.key = key;
     this.value = value;
@@ -409,6 +433,9 @@ class Derived implements ChainOutput, ChainInput {
     this.route = undefined;
     this.madeKey = undefined;
     this.madeTime = undefined;
+    this.again = undefined;
+    this.againFrom = undefined;
+    this.ran = undefined;
   }
 }
 

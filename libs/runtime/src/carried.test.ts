@@ -190,6 +190,56 @@ services:
     await df.stop();
   });
 
+  // Runs again inside the native executor: a batch past its limit is halved and its halves run
+  // again (a spinning record), in both data paths. Each run starts from the values as read.
+  const SPINNING = SERVICES.replace('services:\n  bump:', 'config: {function-timeout: 200ms}\nservices:\n  bump:').replace(
+    '            return r;\n          }\n    sinks: [{type: topic, id: bumped}]',
+    `            return r;
+          }
+      - operator: filter
+        run: |
+          function stopsSometimes(r: Reading): boolean {
+            if (r.sensor === 'spin') for (;;) {}
+            return true;
+          }
+    sinks: [{type: topic, id: bumped}]`,
+  );
+  const spinning = [
+    { key: 'a', value: { sensor: 'a', value: 1 }, timestamp: 1 },
+    { key: 'spin', value: { sensor: 'spin', value: 0 }, timestamp: 2 },
+    { key: 'b', value: { sensor: 'b', value: 7 }, timestamp: 3 },
+  ];
+
+  it('runtime - the halves of a batch run again past its limit see the values as they were read (carried records)', async () => {
+    expect(SPINNING).toContain('stopsSometimes');
+    expect(SPINNING).toContain('function-timeout: 200ms');
+    // Fused, as `ssdk run` plans it: both steps in one unit, so the halves run the bump again.
+    const df = await startEmbedded({ ...(await planNative(SPINNING, { fuse: true })), isolation: 'native' });
+    await df.produce('readings', spinning);
+    await df.endInput();
+    await df.ended();
+    expect((await df.read('bumped')).map((r) => r.value)).toEqual([{ sensor: 'a', value: 101 }, { sensor: 'b', value: 107 }]);
+    expect((await df.read('bump.dead-letter')).map((r) => (r.value as { reason: string }).reason)).toEqual([expect.stringContaining('timed out after 200 ms')]);
+    await df.stop();
+  });
+
+  it('runtime - the halves of a batch run again past its limit see the values as they were read (frames)', async () => {
+    const bus = createMemoryBus();
+    // Fused: both steps in the unit that reads the frames.
+    const { plan, functions } = await planNative(SPINNING, { fuse: true });
+    const topology = await buildTopology(plan, functions, { isolation: 'native' });
+    for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+    const unit = topology.units.find((u) => u.id.startsWith('bump'))!;
+    expect(unit.plan.steps.map((s) => s.id)).toEqual(['bump.bump-in-place', 'bump.stops-sometimes']);
+    const records = spinning.map((r) => ({ key: JSON.stringify(r.key), value: JSON.stringify(r.value), timestamp: r.timestamp }));
+    await bus.publish(topology.topics.get('readings')!.name, 0, [{ data: encodeRecords(records) }, { data: encodeFrame({ kind: 'end' }) }]);
+    await runUnitTask({ unit, bus, checkpoints: memoryCheckpointStore(), metrics: new UnitMetrics(unit.id), resumeOffsets: false, signal: new AbortController().signal });
+    const reader = bus.read(topology.topics.get('bumped')!.name, 0);
+    const frames = (await reader.fetch(10, 0)).map((m) => decodeFrame(m.data));
+    await reader.close();
+    expect(frames.flatMap((f) => (f.kind === 'data' ? f.records.map((r) => new TextDecoder().decode(r.value)) : []))).toEqual(['{"sensor":"a","value":101}', '{"sensor":"b","value":107}']);
+  });
+
   it('runtime - a value that breaks its topic\'s type on the way in is dead-lettered with what arrived', async () => {
     const df = await start();
     await df.produce('readings', [{ key: 'a', value: { sensor: 'a', value: 200 }, timestamp: 1 }, { key: 'b', value: { sensor: 'b', value: 300 }, timestamp: 2 }]);

@@ -13,7 +13,7 @@
  * reader that wants bytes (`ssdk run`'s outputs, the shell's `consume`).
  */
 import type { Bus, BusMessage, PartitionReader } from '@ssdk/bus';
-import { ownedRecord, type EngineRecord, type Key } from '@ssdk/engine';
+import { ownedRecord, type EngineRecord, type Key, type ValueSource } from '@ssdk/engine';
 import { encodeRecords, type OutRecord, type RawRecord } from '@ssdk/records';
 import type { RuntimeTopic } from './topology.ts';
 
@@ -25,7 +25,7 @@ import type { RuntimeTopic } from './topology.ts';
  * to copy out of the young generation. Columns leave the value alone (the timestamps sit
  * unboxed in one array of doubles).
  */
-export class CarriedBatch {
+export class CarriedBatch implements ValueSource {
   readonly kind = 'carried';
   readonly topic: RuntimeTopic;
   /** Each record's key, as the topic's key codec reads it back (`KeyCodec.carry`). */
@@ -103,11 +103,17 @@ export class CarriedBatch {
 
   /** The record a unit processes: the reader's own copy of the value, checked against the topic's type. Throws `SchemaError`. */
   adopt(i: number): EngineRecord {
-    const wire = this.wires?.[i];
-    const value = wire ? this.topic.value.decode(wire) : this.topic.value.adopt(this.values[i]);
     const headers = this.headerList?.[i];
-    // The reader's own record: its unit's first steps change its key and time in place.
-    return ownedRecord(this.keys[i]!, value, this.timestamps[i]!, headers ? { ...headers } : undefined);
+    // The reader's own record: its unit's first steps change its key and time in place, and a
+    // run again reads its value from here again (`valueAgain`).
+    return ownedRecord(this.keys[i]!, this.valueAgain(i), this.timestamps[i]!, headers ? { ...headers } : undefined, this, i);
+  }
+
+  /** Record `i`'s value, the reader's own copy, checked against the topic's type. Throws `SchemaError`. */
+  valueAgain(i: unknown): unknown {
+    const at = i as number;
+    const wire = this.wires?.[at];
+    return wire ? this.topic.value.decode(wire) : this.topic.value.adopt(this.values[at]);
   }
 
   private out(i: number): OutRecord {

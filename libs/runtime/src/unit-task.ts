@@ -5,7 +5,7 @@
  * one checkpoint, then ack. A replay after a crash recomputes the same outputs from the same
  * committed state, and their ids make the bus drop the copies (docs/architecture.md section 4).
  */
-import { MemoryState, ownedRecord, type StateChange, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type WindowBounds } from '@ssdk/engine';
+import { MemoryState, ownedRecord, type StateChange, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type ValueSource, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, frameBytesOf, frameTimestamp, partitionOfText, UNREADABLE_HEADER, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
 import { carriedBatchOf, carriesRecords, carry, CarriedBatch } from './carried.ts';
@@ -565,9 +565,10 @@ function decodeRecords(frame: readonly RawRecord[], ch: ChannelReader, seq: numb
   const raws: RawRecord[] = [];
   const kept: unknown[] | undefined = keep ? [] : undefined;
   let positions: number[] | undefined;
+  const again = framesOf(ch.topic);
   for (let i = 0; i < frame.length; i++) {
     const raw = frame[i]!;
-    const decoded = decodeRecord(raw, ch.topic);
+    const decoded = decodeRecord(raw, ch.topic, again);
     if (typeof decoded === 'string') {
       pending.deadLetter(unitId, decoded, ch, seq, i, undefined, raw.value, raw);
       positions ??= Array.from({ length: records.length }, (_, j) => j);
@@ -724,16 +725,25 @@ function mismatch(topic: RuntimeTopic, err: unknown): string {
   return `record does not match topic \`${topic.id}\`: ${(err as Error).message}`;
 }
 
-function decodeRecord(raw: RawRecord, topic: RuntimeTopic): EngineRecord | string {
+function decodeRecord(raw: RawRecord, topic: RuntimeTopic, again: ValueSource): EngineRecord | string {
   // An input line that was not a record reached its first reader: dead-lettered with why.
   if (raw.headers !== undefined && raw.headers[UNREADABLE_HEADER] !== undefined) return raw.headers[UNREADABLE_HEADER];
   try {
     const value = topic.value.decode(raw.value);
     const key = raw.key ? topic.key.decode(raw.key) : null;
-    return ownedRecord(key, value, raw.timestamp, raw.headers);
+    // A run again decodes the value from its bytes again.
+    return ownedRecord(key, value, raw.timestamp, raw.headers, again, raw);
   } catch (err) {
     return mismatch(topic, err);
   }
+}
+
+/** Per topic, the values of its frames' records read again from their bytes (`ownedRecord`'s `again`). */
+const frameValues = new WeakMap<RuntimeTopic, ValueSource>();
+function framesOf(topic: RuntimeTopic): ValueSource {
+  let source = frameValues.get(topic);
+  if (!source) frameValues.set(topic, (source = { valueAgain: (raw) => topic.value.decode((raw as RawRecord).value) }));
+  return source;
 }
 
 const fromUtf8 = new TextDecoder();
