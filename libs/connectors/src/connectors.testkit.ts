@@ -205,6 +205,8 @@ export async function readTopic(bus: Bus, topic: string): Promise<unknown[]> {
           const frame = decodeFrame(m.data);
           if (frame.kind === 'data') for (const r of frame.records) values.push(JSON.parse(Buffer.from(r.value).toString('utf8')));
         }
+        // Acknowledged as read: a reader stops delivering once `max_ack_pending` messages wait unacknowledged.
+        await reader.ack(seq);
       }
     } finally {
       await reader.close();

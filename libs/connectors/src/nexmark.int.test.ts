@@ -38,7 +38,7 @@ async function readWhole(bus: Bus, topic: string): Promise<{ records: Array<{ va
           if (frame.kind === 'end') ended[p] = true;
           else if (frame.kind === 'data') for (const r of frame.records) records.push({ value: Buffer.from(r.value).toString('utf8'), timestamp: r.timestamp });
         }
-        // Acknowledged as read, or the reader stops at the bus's limit of unacknowledged messages.
+        // Acknowledged as read: a reader stops delivering once `max_ack_pending` messages wait unacknowledged.
         await reader.ack(seq);
       }
     } finally {
