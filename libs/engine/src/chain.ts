@@ -215,9 +215,11 @@ function runBatch(steps: readonly ChainStep[], inputs: readonly ChainInput[], op
       input.window = undefined;
       // A run again (a batch halved past its limit, a `ctx.sql` round, a section taken back and
       // run message by message): a function may have changed the value it was given in place,
-      // and must see the value as it was read. A scalar cannot have changed.
-      if (!input.ran) input.ran = true;
-      else if (input.again && typeof input.value === 'object' && input.value !== null) input.value = input.again.valueAgain(input.againFrom);
+      // and must see the value as it was read.
+      if (input instanceof Rereadable) {
+        if (input.ran) input.value = input.again.valueAgain(input.againFrom);
+        else input.ran = true;
+      }
     }
     ctx.currentWindow = input.window;
     if (compiled) compiled(input, i, ctx, keep, failures, own);
@@ -239,13 +241,10 @@ export interface ValueSource {
  * place. With `again`, every run after the first starts from its value read again from there.
  */
 export function ownedRecord(key: Key | null, value: unknown, timestamp: number, headers?: Record<string, string>, again?: ValueSource, againFrom?: unknown): EngineRecord {
-  const r = new Derived(key, value, timestamp, headers, -1);
+  // A scalar cannot be changed in place: only an object needs the way back (and its fields).
+  const r = again && typeof value === 'object' && value !== null ? new Rereadable(key, value, timestamp, headers, again, againFrom) : new Derived(key, value, timestamp, headers, -1);
   r.madeKey = key;
   r.madeTime = timestamp;
-  if (again) {
-    r.again = again;
-    r.againFrom = againFrom;
-  }
   return r;
 }
 
@@ -419,10 +418,6 @@ class Derived implements ChainOutput, ChainInput {
   /** An `ownedRecord`'s key and time as it was made (what each run starts from). */
   madeKey: Key | null | undefined;
   madeTime: number | undefined;
-  /** An `ownedRecord`'s message, to read its value again from for a run again, and whether it ran once. */
-  again: ValueSource | undefined;
-  againFrom: unknown;
-  ran: true | undefined;
   constructor(key: Key | null, value: unknown, timestamp: number, headers: Record<string, string> | undefined, input: number) {
     this.key = key;
     this.value = value;
@@ -433,8 +428,22 @@ class Derived implements ChainOutput, ChainInput {
     this.route = undefined;
     this.madeKey = undefined;
     this.madeTime = undefined;
-    this.again = undefined;
-    this.againFrom = undefined;
+  }
+}
+
+/**
+ * An owned record whose value is an object a function could change in place: where to read the
+ * value again from, and whether it ran once. A class of its own, so the chain's other records
+ * (a flat-map's items, a word count's words) carry no more fields than they did.
+ */
+class Rereadable extends Derived {
+  readonly again: ValueSource;
+  readonly againFrom: unknown;
+  ran: true | undefined;
+  constructor(key: Key | null, value: unknown, timestamp: number, headers: Record<string, string> | undefined, again: ValueSource, againFrom: unknown) {
+    super(key, value, timestamp, headers, -1);
+    this.again = again;
+    this.againFrom = againFrom;
     this.ran = undefined;
   }
 }
@@ -446,6 +455,8 @@ class Derived implements ChainOutput, ChainInput {
   const any = null as unknown as number;
   const r = new Derived(null, null, any, undefined, -1);
   r.madeTime = any;
+  const again = new Rereadable(null, null, any, undefined, { valueAgain: () => null }, null);
+  again.madeTime = any;
 }
 
 /** A failing record as the step saw it: the record alone, without the chain's bookkeeping. */
