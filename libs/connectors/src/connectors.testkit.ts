@@ -185,11 +185,21 @@ export async function closeServer(server: { close(cb: () => void): unknown } | u
 
 /** Every record value of a topic (all partitions), parsed as JSON. */
 export async function readTopic(bus: Bus, topic: string): Promise<unknown[]> {
+  return (await readTopicWhole(bus, topic)).records.map((r) => JSON.parse(r.value) as unknown);
+}
+
+/**
+ * Every record of a topic, partition by partition (a message that is not a frame counts as one
+ * record, its text the value, time 0), and whether each partition's input ended.
+ */
+export async function readTopicWhole(bus: Bus, topic: string): Promise<{ records: Array<{ value: string; timestamp: number }>; ended: boolean[] }> {
   const config = await bus.topic(topic);
-  if (!config) return [];
-  const values: unknown[] = [];
+  if (!config) return { records: [], ended: [] };
+  const records: Array<{ value: string; timestamp: number }> = [];
+  const ended: boolean[] = [];
   for (let p = 0; p < config.partitions; p++) {
     const last = await bus.lastSeq(topic, p);
+    ended.push(false);
     if (last === 0) continue;
     const reader = bus.read(topic, p);
     try {
@@ -199,11 +209,12 @@ export async function readTopic(bus: Bus, topic: string): Promise<unknown[]> {
         for (const m of messages) {
           seq = m.seq;
           if (!isFrame(m.data)) {
-            values.push(JSON.parse(Buffer.from(m.data).toString('utf8')));
+            records.push({ value: Buffer.from(m.data).toString('utf8'), timestamp: 0 });
             continue;
           }
           const frame = decodeFrame(m.data);
-          if (frame.kind === 'data') for (const r of frame.records) values.push(JSON.parse(Buffer.from(r.value).toString('utf8')));
+          if (frame.kind === 'end') ended[p] = true;
+          else if (frame.kind === 'data') for (const r of frame.records) records.push({ value: Buffer.from(r.value).toString('utf8'), timestamp: r.timestamp });
         }
         // Acknowledged as read: a reader stops delivering once `max_ack_pending` messages wait unacknowledged.
         await reader.ack(seq);
@@ -212,7 +223,7 @@ export async function readTopic(bus: Bus, topic: string): Promise<unknown[]> {
       await reader.close();
     }
   }
-  return values;
+  return { records, ended };
 }
 
 /** How long an endpoint stays down in the outage tests: 10 s in the acceptance run, 2 s in CI. */

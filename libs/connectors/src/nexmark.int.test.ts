@@ -5,48 +5,15 @@
  * it publishes the same batches under the same ids, and the bus stores none of them twice.
  */
 import { describe, expect, it } from 'vitest';
-import type { Bus } from '@ssdk/bus';
 import { compileNexmarkOptions, nexmarkEvent, nexmarkEventTime } from '@ssdk/nexmark';
-import { decodeFrame } from '@ssdk/records';
 import { parseConnectorFile } from '@ssdk/spec';
 import { uniqueName, until } from '@ssdk/testing';
-import { ConnectorProcess, natsSuite } from './connectors.testkit.ts';
+import { ConnectorProcess, natsSuite, readTopicWhole } from './connectors.testkit.ts';
 import { runConnector } from './run.ts';
 import type { ConnectorStats } from './runtime.ts';
 
 const suite = natsSuite('nexmark-source-test');
 const repo = new URL('../../../', import.meta.url).pathname;
-
-/** Every record of a topic, partition by partition, and whether each partition's input ended. */
-async function readWhole(bus: Bus, topic: string): Promise<{ records: Array<{ value: string; timestamp: number }>; ended: boolean[] }> {
-  const config = await bus.topic(topic);
-  if (!config) return { records: [], ended: [] };
-  const records: Array<{ value: string; timestamp: number }> = [];
-  const ended: boolean[] = [];
-  for (let p = 0; p < config.partitions; p++) {
-    const last = await bus.lastSeq(topic, p);
-    ended.push(false);
-    if (last === 0) continue;
-    const reader = bus.read(topic, p);
-    try {
-      for (let seq = 0; seq < last; ) {
-        const messages = await reader.fetch(500, 2_000);
-        if (messages.length === 0) break;
-        for (const m of messages) {
-          seq = m.seq;
-          const frame = decodeFrame(m.data);
-          if (frame.kind === 'end') ended[p] = true;
-          else if (frame.kind === 'data') for (const r of frame.records) records.push({ value: Buffer.from(r.value).toString('utf8'), timestamp: r.timestamp });
-        }
-        // Acknowledged as read: a reader stops delivering once `max_ack_pending` messages wait unacknowledged.
-        await reader.ack(seq);
-      }
-    } finally {
-      await reader.close();
-    }
-  }
-  return { records, ended };
-}
 
 /** The events `ssdk nexmark` writes for these settings, as the source publishes them. */
 function expectedEvents(count: number, settings: { seed: number; rate?: number; baseTime?: number }): Array<{ value: string; timestamp: number }> {
@@ -65,7 +32,7 @@ describe('nexmark-source', () => {
     source.start();
     expect(await source.exited()).toBe(0);
     expect(source.output).toContain('the input of `events` ends here');
-    const { records, ended } = await readWhole(suite.bus, 'events');
+    const { records, ended } = await readTopicWhole(suite.bus, 'events');
     expect(ended).toEqual([true, true]);
     expect(records.length).toBe(2000);
     expect([...records].sort(byTime)).toEqual(expectedEvents(2000, { seed: 1, rate: 50, baseTime: 1735718380000 }).sort(byTime));
@@ -86,7 +53,7 @@ describe('nexmark-source', () => {
     second.start();
     expect(await second.exited(120_000)).toBe(0);
     expect(second.output).toMatch(/resuming at event [1-9]/);
-    const { records, ended } = await readWhole(suite.bus, name);
+    const { records, ended } = await readTopicWhole(suite.bus, name);
     expect(ended).toEqual([true, true, true]);
     expect(records.length).toBe(events);
     const expected = expectedEvents(events, { seed: 3 });
@@ -116,7 +83,7 @@ describe('nexmark-source', () => {
     // Another consumer id: no saved position, every batch again, under the ids it had.
     const other = parseConnectorFile(text(`${name}-b`), 'c.yaml').connector!;
     await runConnector(other, { bus: suite.bus });
-    const { records, ended } = await readWhole(suite.bus, name);
+    const { records, ended } = await readTopicWhole(suite.bus, name);
     expect(ended).toEqual([true, true]);
     expect(records.length).toBe(5000);
     expect([...records].sort(byTime)).toEqual(expectedEvents(5000, { seed: 9 }).sort(byTime));

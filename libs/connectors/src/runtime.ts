@@ -185,7 +185,16 @@ export async function publishSourceRecords(host: ConnectorHost, topic: SourceTop
     for (const data of encodeRecordFrames(list, frameBytes)) messages.push({ data });
     byPartition.set(partition, messages);
   }
-  const span = host.tracer?.startSend('connector.publish', { 'ssdk.connector': host.name, 'messaging.destination.name': topic.name, 'ssdk.records': records.length });
+  await publishTraced(host, topic, records.length, byPartition);
+}
+
+/**
+ * Publishes messages per partition (in parallel, each retried while the bus is away) under one
+ * `connector.publish` span whose headers every message carries, and counts the records once
+ * the bus has stored them all.
+ */
+async function publishTraced(host: ConnectorHost, topic: SourceTopic, records: number, byPartition: Iterable<[number, Array<{ data: Uint8Array; msgId?: string }>]>): Promise<void> {
+  const span = host.tracer?.startSend('connector.publish', { 'ssdk.connector': host.name, 'messaging.destination.name': topic.name, 'ssdk.records': records });
   const traced = span ? (messages: Array<{ data: Uint8Array; msgId?: string }>) => messages.map((m) => ({ ...m, headers: { ...span.headers } })) : (messages: Array<{ data: Uint8Array; msgId?: string }>) => messages;
   try {
     await Promise.all(
@@ -197,7 +206,7 @@ export async function publishSourceRecords(host: ConnectorHost, topic: SourceTop
   } finally {
     span?.end();
   }
-  host.stats.records += records.length;
+  host.stats.records += records;
 }
 
 /**
@@ -208,17 +217,8 @@ export async function publishSourceRecords(host: ConnectorHost, topic: SourceTop
 export async function publishSourceGroup(host: ConnectorHost, topic: SourceTopic, partition: number, records: readonly SourceRecord[], id: string, frameBytes = DEFAULT_FRAME_BYTES): Promise<void> {
   if (records.length === 0) return;
   const out: OutRecord[] = records.map((r) => ({ key: r.key === undefined || r.key === null ? null : JSON.stringify(r.key), value: r.value, timestamp: r.timestamp ?? Date.now(), ...(r.headers ? { headers: r.headers } : {}) }));
-  const span = host.tracer?.startSend('connector.publish', { 'ssdk.connector': host.name, 'messaging.destination.name': topic.name, 'ssdk.records': records.length });
-  const messages = encodeRecordFrames(out, frameBytes).map((data, frame) => ({ data, msgId: `${host.name}|${id}|${frame}`, ...(span ? { headers: { ...span.headers } } : {}) }));
-  try {
-    await retrying(host, `publish to \`${topic.name}\``, () => host.bus.publish(topic.name, partition, messages));
-  } catch (error) {
-    span?.fail(error);
-    throw error;
-  } finally {
-    span?.end();
-  }
-  host.stats.records += records.length;
+  const messages = encodeRecordFrames(out, frameBytes).map((data, frame) => ({ data, msgId: `${host.name}|${id}|${frame}` }));
+  await publishTraced(host, topic, records.length, [[partition, messages]]);
 }
 
 /**
