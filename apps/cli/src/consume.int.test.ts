@@ -51,6 +51,11 @@ describe('ssdk consume until the end of input', () => {
     expect(whole.err).not.toMatch(/had not delivered/);
     expect((await readJsonLines(out)).sort()).toEqual(['one', 'three', 'two']);
 
+    // Planned with another partition count than the stack's: said at once, with the flag to pass.
+    const otherCount = await ssdk(['consume', 'sentences', '--timeout', '30s', '--nats', nats.url, '--subject-prefix', nats.prefix, '--partitions', '8', FILE]);
+    expect(otherCount.code).toBe(2);
+    expect(otherCount.err).toMatch(/topic `sentences` has 3 partitions on NATS, and this command planned 8: pass --partitions 3/);
+
     const bad = await ssdk(['consume', 'sentences', '--timeout', 'soon', ...server, FILE]);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--timeout takes a duration such as 10m or 90s, got `soon`/);

@@ -106,6 +106,15 @@ export async function openTopic(file: string, topicName: string, flags: ServerFl
   const bus = await createNatsBus({ servers: flags.natsUrl, subjectPrefix: flags.subjectPrefix, name: `ssdk ${command}` });
   try {
     await ensurePlanTopics(bus, loaded.plan, [topic.id]);
+    // The topic as the stack made it wins: a reader of another partition count would ask for
+    // partitions that are not there, a writer would put keys where the operators do not look.
+    const stored = await bus.topic(topic.name);
+    if (stored && stored.partitions !== topic.partitions) {
+      throw new UsageError(
+        `topic \`${topic.id}\` has ${stored.partitions} partitions on NATS, and this command planned ${topic.partitions}: pass --partitions ${stored.partitions} (or set SSDK_PARTITIONS=${stored.partitions}), as the stack's other processes have it`,
+        command,
+      );
+    }
   } catch (err) {
     await bus.close();
     throw err;
