@@ -283,16 +283,13 @@ export class NatsPartitionReader implements PartitionReader {
     this.notify();
   }
 
-  private changed(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.listeners.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.listeners.add(done);
-    });
+  private async changed(ms: number): Promise<void> {
+    const wait = new Wakeup(this.listeners);
+    try {
+      await wait.until(Date.now() + ms);
+    } finally {
+      wait.stop();
+    }
   }
 
   private notify(): void {

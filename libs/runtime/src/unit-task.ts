@@ -664,9 +664,11 @@ function decodeWaiting(w: Waiting, unitId: string, forwards: boolean): DecodedMe
 /**
  * `input` (the message's records, or some of them) with each record made again from what the
  * message holds, for a run again: a function may have changed the value it was given in place,
- * and a run again must see what the first run saw. The chain puts an owned record's key and time
- * back itself (`ownedRecord`); a value can only be read again. Dead letters of records that do
- * not decode were told the first time.
+ * and a run again must see what the first run saw. A chain that runs an owned record again reads
+ * its value again itself (`ownedRecord`'s `again`), but a window unit with no step before its
+ * window hands the records to the window's steps as they are, never through such a chain: the
+ * loop's runs again make them afresh here. Dead letters of records that do not decode were told
+ * the first time.
  */
 function readAgain(m: DecodedMessage, input: Input, unitId: string): Input {
   const { frame } = m;
@@ -1144,8 +1146,7 @@ class Publisher {
       const partition =
         topic.partitions === 1 ? 0 : key !== null ? wireKey(topic, key).partition : inputPartition !== undefined ? inputPartition % topic.partitions : 0;
       this.outCount++;
-      const timestamp = r.timestamp;
-      this.carriedBatch(origin, topic, partition).push(key, value, Number.isSafeInteger(timestamp) ? timestamp : frameTimestamp(timestamp), r.headers);
+      this.carriedBatch(origin, topic, partition).push(key, value, frameTimestamp(r.timestamp), r.headers);
     }
   }
 

@@ -137,19 +137,17 @@ function encodeJson(value: unknown, table: string): string {
 }
 
 /** Whether `encodeColumn` gives text for a (present) value: the same cases, without the text. */
+/** Per column type, the `typeof` of a value it takes as it is (and PostgreSQL parses); a timestamp also takes a Date. */
+const ACCEPTED_KINDS: Readonly<Record<RowColumn['type'], readonly string[]>> = {
+  i64: ['number', 'bigint', 'boolean', 'string'],
+  f64: ['number', 'bigint', 'boolean', 'string'],
+  bool: ['number', 'bigint', 'boolean', 'string'],
+  string: ['number', 'bigint', 'boolean', 'string'],
+  timestamp: ['number', 'string'],
+};
+
 function columnAccepts(column: RowColumn, value: unknown): boolean {
-  const t = typeof value;
-  switch (column.type) {
-    case 'i64':
-    case 'f64':
-    case 'bool':
-    case 'string':
-      return t === 'number' || t === 'bigint' || t === 'boolean' || t === 'string';
-    case 'timestamp':
-      return t === 'number' || t === 'string' || value instanceof Date;
-    default:
-      return assertNever(column.type);
-  }
+  return ACCEPTED_KINDS[column.type].includes(typeof value) || (column.type === 'timestamp' && value instanceof Date);
 }
 
 /** Text for PostgreSQL to parse; a value it cannot parse fails the commit with StateWriteError. */
@@ -218,16 +216,17 @@ export function stateWriteCheck(spec: StateTableSpec): (key: StateKey, value: un
 function quickRowCheck(columns: readonly RowColumn[], slow: (value: unknown) => void): (value: unknown) => void {
   if (columns.length === 0 || columns.length > 64) return slow;
   const names = columns.map((c) => JSON.stringify(c.name));
-  // The same cases as `columnAccepts`; a Date (timestamp) or anything else is left to `slow`.
-  const accepts = (c: RowColumn, x: string) =>
-    c.type === 'timestamp' ? `(typeof ${x} === 'number' || typeof ${x} === 'string')` : `(typeof ${x} === 'number' || typeof ${x} === 'string' || typeof ${x} === 'boolean' || typeof ${x} === 'bigint')`;
+  // `columnAccepts`' kinds; a Date (timestamp) or anything else is left to `slow`.
+  const accepts = (c: RowColumn, x: string) => `(${ACCEPTED_KINDS[c.type].map((kind) => `typeof ${x} === '${kind}'`).join(' || ')})`;
   const body = `
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return slow(v);
     for (const k in v) if (${names.map((n) => `k !== ${n}`).join(' && ')}) return slow(v);
     ${columns.map((c, i) => `const a${i} = v[${names[i]}];\n    if (a${i} !== undefined && a${i} !== null && !${accepts(c, `a${i}`)}) return slow(v);`).join('\n    ')}`;
   try {
     return new Function('slow', `return function checkRow(v) {${body}\n};`)(slow) as (value: unknown) => void;
-  } catch {
-    return slow;
+  } catch (error) {
+    // Refused (an EvalError); anything else is a fault of this function's and must not hide behind `slow`.
+    if ((error as Error | undefined)?.name === 'EvalError') return slow;
+    throw error;
   }
 }
