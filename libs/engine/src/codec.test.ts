@@ -369,7 +369,7 @@ describe('engine - values carried in process (snapshot, adopt)', () => {
   });
 });
 
-describe('engine - values passed on as they were read (keep, unchanged, writesAsIs)', () => {
+describe('engine - values passed on as they were read (keep, asRead, writesAsIs)', () => {
   const reading: TypeRef = {
     kind: 'object',
     properties: [
@@ -384,34 +384,94 @@ describe('engine - values passed on as they were read (keep, unchanged, writesAs
   it.each([
     ['a checked topic', checked],
     ['an unchecked topic of that usual shape', unchecked],
-  ])('engine - %s keeps a copy of a value of its usual shape, and tells whether the value changed since', (_what, c) => {
+  ])('engine - %s keeps a copy of a value of its usual shape, and gives its bytes back only while the value is unchanged', (_what, c) => {
     const v = { car: 'a', kph: 5 };
+    const b = bytes(JSON.stringify(v));
     const kept = c.keep(v);
     expect(kept).toEqual(v);
     expect(kept).not.toBe(v);
-    expect(c.unchanged(v, kept)).toBe(true);
+    const asRead = (out: unknown, read: unknown = out) => c.asRead(out, read, kept, b);
+    expect(asRead(v)).toBe(b);
     v.kph = 6;
-    expect(c.unchanged(v, kept)).toBe(false);
+    expect(asRead(v)).toBeUndefined();
     v.kph = 5;
-    expect(c.unchanged({ ...v, extra: 1 }, kept)).toBe(false);
-    expect(c.unchanged({ kph: 5, car: 'a' }, kept)).toBe(false);
-    expect(c.unchanged({ car: 'a', kph: Number.NaN }, kept)).toBe(false);
+    expect(asRead({ ...v, extra: 1 })).toBeUndefined();
+    expect(asRead({ kph: 5, car: 'a' })).toBeUndefined();
+    expect(asRead({ car: 'a', kph: Number.NaN })).toBeUndefined();
+    // An equal value that is not the one read: not these bytes' value.
+    expect(asRead({ ...v }, v)).toBeUndefined();
     expect(c.keep({ car: 'a', kph: Number.NaN })).toBeUndefined();
+    expect(c.keep({ car: 'a', kph: -0 })).toBeUndefined();
     // Not of the usual shape: nothing kept (the value is written again).
     expect(c.keep({ kph: 5, car: 'a' })).toBeUndefined();
     expect(c.keep({ car: 'a', kph: { deep: 1 } })).toBeUndefined();
     expect(c.keep('text')).toBeUndefined();
   });
 
-  it('engine - an enum of scalar objects keeps its variant, and a value changed to another variant is not the same', () => {
+  it('engine - an enum of scalar objects keeps its variant: the value as read, or its payload as read, goes as its bytes or their slice while unchanged', () => {
     const c = compileCodec(event, {});
-    const v: Record<string, unknown> = { reading: { car: 'a', kph: 5 } };
-    const kept = c.keep(v);
+    const fresh = () => ({ reading: { car: 'a', kph: 5 } }) as Record<string, unknown> & { reading: { car: string; kph: number } };
+    const b = bytes('{"reading":{"car":"a","kph":5}}');
+    const sliceOf = (out: unknown, read: unknown, kept: unknown) => {
+      const got = c.asRead(out, read, kept, b);
+      return got === undefined ? undefined : text(got);
+    };
+    let v = fresh();
+    let kept = c.keep(v);
     expect(kept).toEqual(v);
-    expect(c.unchanged(v, kept)).toBe(true);
-    (v['reading'] as { kph: number }).kph = 7;
-    expect(c.unchanged(v, kept)).toBe(false);
-    expect(c.unchanged({ other: { car: 'a', kph: 5 } }, kept)).toBe(false);
+    expect(c.asRead(v, v, kept, b)).toBe(b);
+    expect(sliceOf(v.reading, v, kept)).toBe('{"car":"a","kph":5}');
+    // The wrapper changed, the payload not: the payload's bytes are still its text.
+    v['more'] = 1;
+    expect(sliceOf(v.reading, v, kept)).toBe('{"car":"a","kph":5}');
+    expect(sliceOf(v, v, kept)).toBeUndefined();
+    // The payload changed in place, grew a field, or is a copy, or another object under the variant.
+    v = fresh();
+    kept = c.keep(v);
+    v.reading.kph = 7;
+    expect(sliceOf(v.reading, v, kept)).toBeUndefined();
+    expect(sliceOf(v, v, kept)).toBeUndefined();
+    v = fresh();
+    kept = c.keep(v);
+    (v.reading as Record<string, unknown>)['extra'] = true;
+    expect(sliceOf(v.reading, v, kept)).toBeUndefined();
+    v = fresh();
+    kept = c.keep(v);
+    expect(sliceOf({ ...v.reading }, v, kept)).toBeUndefined();
+    const payload = v.reading;
+    v.reading = { car: 'a', kph: 5 };
+    expect(sliceOf(payload, v, kept)).toBeUndefined();
+    expect(sliceOf({ other: { car: 'a', kph: 5 } }, { other: { car: 'a', kph: 5 } }, kept)).toBeUndefined();
+    // A plain object type has no payload to give.
+    const r = { car: 'a', kph: 5 };
+    expect(checked.asRead(r, { reading: r }, checked.keep(r), bytes('{"car":"a","kph":5}'))).toBeUndefined();
+  });
+
+  it('engine - whatever a function did to the value, bytes given back are the text JSON.stringify writes for what goes out', () => {
+    const c = compileCodec(event, {});
+    const b = bytes('{"reading":{"car":"a","kph":5}}');
+    type Ev = { reading: Record<string, unknown> };
+    const edits: Array<(v: Ev) => unknown> = [
+      (v) => v,
+      (v) => v.reading,
+      (v) => ((v.reading['kph'] = 6), v.reading),
+      (v) => ((v.reading['kph'] = '5'), v.reading),
+      (v) => ((v.reading['kph'] = -0), v.reading),
+      (v) => ((v.reading['car'] = 'b'), v),
+      (v) => (delete v.reading['car'], (v.reading['car'] = 'a'), v.reading),
+      (v) => ((v.reading['x'] = undefined), v.reading),
+      (v) => (Object.defineProperty(v.reading, 'kph', { value: 5, enumerable: false }), v.reading),
+      (v) => (Object.setPrototypeOf(v.reading, { toJSON: () => 1 }), v.reading),
+      (v) => ({ ...v.reading }),
+      (v) => ({ reading: v.reading }),
+    ];
+    for (const edit of edits) {
+      const v = c.decode(b) as Ev;
+      const kept = c.keep(v);
+      const out = edit(v);
+      const got = c.asRead(out, v, kept, b);
+      if (got !== undefined) expect(text(got)).toBe(JSON.stringify(out));
+    }
   });
 
   it('engine - writesAsIs only where the text is JSON.stringify\'s: the check passes, nothing renamed, nothing but scalars', () => {
@@ -470,12 +530,13 @@ describe('engine - values of the usual shape read from their bytes (compileJsonR
   const readEvent = compileJsonReader(event, {})!;
   const canonical = [
     '{"auction":1,"price":2,"channel":"web","live":true}',
-    '{"auction":0,"price":-0,"channel":"","live":false}',
+    '{"auction":0,"price":0,"channel":"","live":false}',
     '{"auction":999999999999999,"price":-123456789012345,"channel":" ~!#$%&()*+,-./:;<=>?@[]^_`{|}","live":true}',
   ];
-  it.each(canonical)('engine - %s reads as JSON.parse reads it (the same keys in order, -0 kept)', (json) => {
+  it.each(canonical)('engine - %s reads as JSON.parse reads it (the same keys in order), and JSON.stringify writes it as these bytes', (json) => {
     const got = readBid(bytes(json));
     expect(got).toStrictEqual(JSON.parse(json));
+    expect(JSON.stringify(got)).toBe(json);
     expect(Object.keys(got as object)).toEqual(['auction', 'price', 'channel', 'live']);
     expect(Object.is((got as { price: number }).price, (JSON.parse(json) as { price: number }).price)).toBe(true);
     expect(readEvent(bytes(`{"bid":${json}}`))).toStrictEqual({ bid: JSON.parse(json) });
@@ -487,6 +548,7 @@ describe('engine - values of the usual shape read from their bytes (compileJsonR
     ['16 digits', '{"auction":1234567890123456,"price":2,"channel":"web","live":true}'],
     ['a leading zero (not JSON)', '{"auction":01,"price":2,"channel":"web","live":true}'],
     ['a lone minus (not JSON)', '{"auction":-,"price":2,"channel":"web","live":true}'],
+    ['-0 (JSON.stringify writes 0)', '{"auction":1,"price":-0,"channel":"web","live":true}'],
     ['an escape', '{"auction":1,"price":2,"channel":"w\\"b","live":true}'],
     ['an escaped unicode', '{"auction":1,"price":2,"channel":"\\u0041","live":true}'],
     ['non-ASCII', '{"auction":1,"price":2,"channel":"clé","live":true}'],
@@ -523,7 +585,7 @@ describe('engine - values of the usual shape read from their bytes (compileJsonR
         return { error: (err as Error).message };
       }
     };
-    const cases = [...canonical, '{"auction":1,"price":2.5,"channel":"web","live":true}', '{"auction":-1,"price":2,"channel":"web","live":true}', '{"auction":1,"price":2,"channel":"clé","live":true}', '{"auction":01}', '{"auction":1'];
+    const cases = [...canonical, '{"auction":1,"price":-0,"channel":"web","live":true}', '{"auction":1,"price":2.5,"channel":"web","live":true}', '{"auction":-1,"price":2,"channel":"web","live":true}', '{"auction":1,"price":2,"channel":"clé","live":true}', '{"auction":01}', '{"auction":1'];
     for (const c of [compileCodec({ kind: 'unknown' }, {}, 'json', bid), compileCodec(bid, {}), compileCodec(event, {})]) {
       for (const json of [...cases, ...cases.map((v) => `{"bid":${v}}`)]) {
         // A space in front is JSON's own (JSON.parse skips it) but no reader's: the general way.
@@ -533,6 +595,33 @@ describe('engine - values of the usual shape read from their bytes (compileJsonR
       }
     }
     // Read by the reader, checked as before: u64 refuses -1.
-    expect(decoded(compileCodec(bid, {}), bytes(cases[4]!)).error).toMatch(/auction/);
+    expect(decoded(compileCodec(bid, {}), bytes(cases[5]!)).error).toMatch(/auction/);
+    // -0 read by JSON.parse, as it was read before.
+    expect(Object.is((compileCodec(bid, {}).decode(bytes(cases[3]!)) as { price: number }).price, -0)).toBe(true);
+  });
+
+  it('engine - decode says the bytes are as JSON.stringify writes the value only when the reader read them and the value is what it read', () => {
+    const renamed: TypeRef = { kind: 'object', properties: [{ name: 'a', type: prim('u8'), optional: false, pos, serializeAs: 'b' }] };
+    const indexKey: TypeRef = { kind: 'object', properties: [{ name: 'z', type: prim('u8'), optional: false, pos }, { name: '1', type: prim('u8'), optional: false, pos }] };
+    const cases: Array<[TypeRef, string, boolean]> = [
+      [bid, canonical[0]!, true],
+      [event, `{"bid":${canonical[0]!}}`, true],
+      [{ kind: 'unknown' }, canonical[0]!, true],
+      [bid, ` ${canonical[0]!}`, false],
+      [bid, '{"auction":1,"price":-0,"channel":"web","live":true}', false],
+      [bid, '{"auction":1,"price":2,"channel":"\\u0041","live":true}', false],
+      // Read by the reader under its wire name, renamed by the walker: not these bytes' value.
+      [renamed, '{"b":1}', false],
+      // Objects list "1" first: JSON.stringify would write it first.
+      [indexKey, '{"z":1,"1":2}', false],
+      [prim('string'), '"word"', false],
+    ];
+    for (const [type, json, asWritten] of cases) {
+      const c = type.kind === 'unknown' ? compileCodec(type, {}, 'json', bid) : compileCodec(type, {});
+      const told = { asWritten: !asWritten };
+      const value = c.decode(bytes(json), told);
+      expect(told.asWritten, json).toBe(asWritten);
+      if (asWritten) expect(JSON.stringify(value)).toBe(json);
+    }
   });
 });

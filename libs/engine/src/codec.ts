@@ -10,8 +10,12 @@ import { readUtf8 } from '@ssdk/records';
 import { INTEGER_TYPES, type Converter, type IntegerTypeName, type NamedType, type TypeRef } from '@ssdk/spec';
 
 export interface ValueCodec {
-  /** Bytes to a checked value; throws `SchemaError`. */
-  decode(bytes: Uint8Array): unknown;
+  /**
+   * Bytes to a checked value; throws `SchemaError`. With `read`, also says whether `bytes` are
+   * exactly the text JSON.stringify writes for the value given (`read.asWritten`): what a
+   * producer wrote, with a space or an escape JSON.stringify would not write, is not.
+   */
+  decode(bytes: Uint8Array, read?: ReadAs): unknown;
   /** A value to bytes, checked against the type first; throws `SchemaError`. */
   encode(value: unknown): Uint8Array;
   /** A value to its wire form — text (JSON, or a raw string) or bytes — checked first; throws `SchemaError`. */
@@ -38,14 +42,26 @@ export interface ValueCodec {
    * shape (an object of scalar fields, or an externally tagged enum of one); else undefined.
    */
   keep(value: unknown): unknown;
-  /** Whether `value` is still what `keep` copied: the same keys in the same order, each the same scalar. */
-  unchanged(value: unknown, kept: unknown): boolean;
+  /**
+   * The bytes `out` goes out as, when it is what was read from `bytes` and unchanged since: `read`
+   * is the value read from them (as it is now: a function may have changed it), `kept` what `keep`
+   * copied of it then, and `bytes` exactly what JSON.stringify wrote for it. `out` must be `read`
+   * itself, or the payload `read` holds for an enum's variant, and equal its copy (the same keys in
+   * the same order, each the same scalar): then `bytes`, or the payload's slice of them — the text
+   * JSON.stringify writes for `out`. Undefined otherwise.
+   */
+  asRead(out: unknown, read: unknown, kept: unknown, bytes: Uint8Array): Uint8Array | undefined;
   /**
    * Whether this topic writes `value` as `JSON.stringify(value)` would: a JSON topic whose check
    * the value passes with nothing to rename and nothing but scalar fields (no bytes to write as
    * base64). False says nothing (the general way decides).
    */
   writesAsIs(value: unknown): boolean;
+}
+
+/** What `ValueCodec.decode` tells of the bytes it read, when asked. */
+export interface ReadAs {
+  asWritten: boolean;
 }
 
 export class SchemaError extends Error {
@@ -120,7 +136,7 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
       wire: (snapshot) => snapshot as string | Uint8Array,
       copy: toJsonValue,
       keep: () => undefined,
-      unchanged: () => false,
+      asRead: () => undefined,
       writesAsIs: () => false,
       check: (value) => (typeof value === 'string' || (asBytes && value instanceof Uint8Array) ? undefined : `expected ${asBytes ? 'bytes' : 'a string'}, got ${kindOf(value)}`),
     };
@@ -147,10 +163,13 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
   // Bytes of the usual shape as JSON.stringify writes them are read without the text (`compileJsonReader`).
   const read = compileJsonReader(copyType, types);
   return {
-    decode(bytes) {
+    decode(bytes, readAs) {
+      if (readAs) readAs.asWritten = false;
       const plain = plainJsonString(bytes);
       if (plain !== undefined) return incoming(plain, '');
       let parsed = read ? read(bytes) : MISS;
+      // The reader read only what JSON.stringify writes for the value it made.
+      const asWritten = parsed !== MISS;
       if (parsed === MISS) {
         const text = decodeUtf8(bytes);
         try {
@@ -160,7 +179,10 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
         }
       }
       // A value of the usual shape passes the walker's checks as it is: one generated pass.
-      return quick?.test(parsed) ? parsed : incoming(parsed, '');
+      const value = quick?.test(parsed) ? parsed : incoming(parsed, '');
+      // The walker may give another value (a rename): its text is not these bytes.
+      if (readAs && asWritten && value === parsed) readAs.asWritten = true;
+      return value;
     },
     encode(value) {
       return utf8.encode(asIs?.(value) ? JSON.stringify(value) : toJsonText(outgoing(value, '')));
@@ -187,7 +209,13 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
           return out === MISS ? undefined : out;
         }
       : () => undefined,
-    unchanged: kept ? kept.same : () => false,
+    asRead: kept
+      ? (out, read, copy, bytes) => {
+          if (out === read) return kept.same(out, copy) ? bytes : undefined;
+          const within = kept.within?.(out, read, copy);
+          return within === undefined ? undefined : bytes.subarray(within, bytes.length - 1);
+        }
+      : () => undefined,
     writesAsIs: asIs ?? (() => false),
   };
 }
@@ -199,12 +227,16 @@ type Copier = (v: unknown) => unknown;
 /**
  * A type's usual shape, as generated functions: `copy` (the copy, or `MISS`), `test` (whether
  * `copy` would not miss, without copying) and `same` (whether a value still equals a copy `copy`
- * made: the same keys in the same order, each the same scalar).
+ * made: the same keys in the same order, each the same scalar). An enum's also has `within`:
+ * whether `v` is the payload `value` holds under the variant its copy `copy` has and still equals
+ * the copy's payload — then where that payload's text starts in the text JSON.stringify writes for
+ * the copy (it ends before the last byte, the enum's closing brace).
  */
 interface Shape {
   copy: Copier;
   test: (v: unknown) => boolean;
   same: (v: unknown, copy: unknown) => boolean;
+  within?: (v: unknown, value: unknown, copy: unknown) => number | undefined;
 }
 
 /**
@@ -263,12 +295,22 @@ function variantsShape<V extends Shape>(variants: ReadonlyMap<string, V>, wrap: 
     const variant = only === undefined ? undefined : variants.get(only);
     return variant ? [variant, (v as Record<string, unknown>)[only!]] : undefined;
   };
+  // `{"name":` before a variant's payload, in UTF-8 bytes.
+  const heads = new Map<string, number>();
+  for (const name of variants.keys()) heads.set(name, utf8.encode(`{${JSON.stringify(name)}:`).length);
   return {
     copy(v) {
       const found = variantOf(v);
       if (!found) return MISS;
       const payload = found[0].copy(found[1]);
       return payload === MISS ? MISS : wrap(found[0], payload);
+    },
+    within(v, value, copy) {
+      // The variant as read is the copy's one key; `value` may have changed since.
+      const only = onlyKeyOfPlainObject(copy);
+      const variant = only === undefined ? undefined : variants.get(only);
+      if (!variant || typeof value !== 'object' || value === null || (value as Record<string, unknown>)[only!] !== v) return undefined;
+      return variant.same(v, (copy as Record<string, unknown>)[only!]) ? heads.get(only!) : undefined;
     },
     test(v) {
       const found = variantOf(v);
@@ -413,8 +455,9 @@ const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Arr
  * ASCII without escapes, each number an integer of at most 15 digits, each boolean `true` or
  * `false` — straight from the bytes, without making the text first: the same value `JSON.parse`
  * gives (the same keys in the same order, the same strings and numbers). Anything else (an escape,
- * a non-ASCII byte, a fraction, `null`, another key, a byte out of place) is `MISS`, and the text
- * goes to `JSON.parse` as before, which also words the error. A Nexmark bid (~240 bytes) decodes
+ * a non-ASCII byte, a fraction, `-0`, `null`, another key, a byte out of place) is `MISS`, and the
+ * text goes to `JSON.parse` as before, which also words the error. So what it reads, JSON.stringify
+ * writes again as exactly these bytes (`ValueCodec.decode`'s `asWritten`). A Nexmark bid (~240 bytes) decodes
  * in ~460 ns where the UTF-8 text and `JSON.parse` took ~800 ns: a hop between operators reads
  * every value. Undefined for any other type. The names come from the services file: written as JSON string
  * literals, they are only ever keys, and their bytes are compared as numbers.
@@ -455,6 +498,9 @@ function makeReader(body: string): JsonReader {
   return new Function('MISS', 'latin1Slice', text)(MISS, latin1Slice) as JsonReader;
 }
 
+/** A key JavaScript objects enumerate first, in numeric order (an array index). */
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]{0,9})$/;
+
 /** The condition that the UTF-8 bytes of `text` stand at `at` in `b` (a loop of comparisons, unrolled). */
 function bytesAt(text: string, at: string): string {
   return Array.from(utf8.encode(text), (byte, i) => `b[${at} + ${i}] === ${byte}`).join(' && ');
@@ -468,6 +514,9 @@ function bytesAt(text: string, at: string): string {
 function objectReaderBody(r: Extract<TypeRef, { kind: 'object' }>, types: Types): { code: string; result: string } | undefined {
   const names = r.properties.map((p) => p.serializeAs ?? p.name);
   if (names.length === 0 || names.length > 64 || names.includes('__proto__') || new Set(names).size !== names.length) return undefined;
+  // An object lists keys like "1" first, whatever the order they were written in: JSON.stringify
+  // would not write these bytes again.
+  if (names.some((n) => ARRAY_INDEX.test(n))) return undefined;
   const code: string[] = [];
   for (const [i, prop] of r.properties.entries()) {
     const k = resolveType(prop.type, types);
@@ -481,13 +530,13 @@ function objectReaderBody(r: Extract<TypeRef, { kind: 'object' }>, types: Types)
     } else if (kind === 'bool') {
       code.push(`let f${i};`, `if (${bytesAt('true', 'at')}) { f${i} = true; at += 4; } else if (${bytesAt('false', 'at')}) { f${i} = false; at += 5; } else return MISS;`);
     } else {
-      // An integer of at most 15 digits is exact as it is summed; "-0" is -0, as JSON.parse reads it.
-      // A fraction, an exponent or more digits: JSON.parse.
+      // An integer of at most 15 digits is exact as it is summed. "-0" (JSON.parse reads -0,
+      // JSON.stringify writes 0), a fraction, an exponent or more digits: JSON.parse.
       code.push(
         `neg = b[at] === 0x2d; if (neg) at++;`,
         `s = at; n = 0;`,
         `for (c = b[at]; c >= 0x30 && c <= 0x39; c = b[++at]) n = n * 10 + (c - 0x30);`,
-        `if (at === s || at - s > 15 || (at - s > 1 && b[s] === 0x30) || c === 0x2e || c === 0x65 || c === 0x45) return MISS;`,
+        `if (at === s || at - s > 15 || (at - s > 1 && b[s] === 0x30) || (neg && n === 0) || c === 0x2e || c === 0x65 || c === 0x45) return MISS;`,
         `const f${i} = neg ? -n : n;`,
       );
     }

@@ -90,6 +90,133 @@ describe('runtime - host loop', () => {
   });
 });
 
+const EVENTS = `apiVersion: 0.5.0
+meta: {name: events, namespace: test, version: 0.1.0}
+types:
+  bid:
+    type: object
+    properties:
+      auction: {type: i64}
+      price: {type: i64}
+      channel: {type: string}
+  tick:
+    type: object
+    properties:
+      at: {type: i64}
+  event:
+    type: enum
+    oneOf:
+      bid: {type: bid}
+      tick: {type: tick}
+topics:
+  events: {schema: {value: {type: event}}}
+  bids: {schema: {value: {type: bid}}}
+services:
+  only-bids:
+    sources: [{type: topic, id: events}]
+    transforms:
+      - operator: filter-map
+        run: |
+          function onlyBids(event: Event): Bid | undefined {
+            if (!('bid' in event)) return undefined;
+            const bid = event.bid as Bid & { extra?: string };
+            switch (bid.auction) {
+              case 2: bid.price = bid.price + 1; break;
+              case 3: bid.extra = 'x'; break;
+              case 4: return { ...bid };
+              case 5: { const { price } = bid; delete (bid as Partial<Bid>).price; bid.price = price; break; }
+              case 6: (event as Record<string, unknown>).more = 1; break;
+              case 7: event.bid = { ...bid }; return bid;
+            }
+            return bid;
+          }
+    sinks: [{type: topic, id: bids}]
+`;
+
+describe('runtime - host loop, values passed on as the bytes they came in', () => {
+  /** What the one unit of EVENTS wrote for each input, and how many values it wrote anew (`encodeText`). */
+  async function onlyBids(input: string[]): Promise<{ out: string[]; writtenAnew: number }> {
+    const topology = await nativeTopologyOf(EVENTS, { partitions: 1 });
+    const bus = createMemoryBus();
+    const [unit] = topology.units;
+    expect(topology.units).toHaveLength(1);
+    const bids = unit!.outputs[0]!;
+    const codec = bids.value;
+    let writtenAnew = 0;
+    (bids as { value: typeof codec }).value = { ...codec, encodeText: (v) => (writtenAnew++, codec.encodeText(v)) };
+    await runUnitsToEnd(topology, bus, input.map((value) => ({ key: null, value, timestamp: 1 })), 'events');
+    return { out: await values(bus, bids.name), writtenAnew };
+  }
+  const bid = (auction: number, price = 10) => `{"auction":${auction},"price":${price},"channel":"web"}`;
+
+  it('runtime - a source topic\'s variant payload passed on unchanged travels as its slice of the bytes read, as JSON.stringify would write it', async () => {
+    const { out, writtenAnew } = await onlyBids([`{"bid":${bid(1)}}`, '{"tick":{"at":3}}', `{"bid":${bid(6)}}`, `{"bid":${bid(1, 11)}}`]);
+    expect(out).toEqual([bid(1), bid(6), bid(1, 11)]);
+    expect(writtenAnew).toBe(0);
+  });
+
+  it('runtime - a payload changed in place, grown, copied, reordered, put back under a new one, or read from bytes JSON.stringify would not write, is written anew', async () => {
+    const input = [
+      `{"bid":${bid(2)}}`,
+      `{"bid":${bid(3)}}`,
+      `{"bid":${bid(4)}}`,
+      `{"bid":${bid(5)}}`,
+      `{"bid":${bid(7)}}`,
+      // bytes a producer may write: a space, an escape, -0
+      `{"bid": ${bid(8)}}`,
+      '{"bid":{"auction":9,"price":10,"channel":"w\\u0065b"}}',
+      '{"bid":{"auction":10,"price":-0,"channel":"web"}}',
+    ];
+    const { out, writtenAnew } = await onlyBids(input);
+    expect(out).toEqual([
+      bid(2, 11),
+      '{"auction":3,"price":10,"channel":"web","extra":"x"}',
+      bid(4),
+      '{"auction":5,"channel":"web","price":10}',
+      bid(7),
+      bid(8),
+      bid(9),
+      '{"auction":10,"price":0,"channel":"web"}',
+    ]);
+    expect(writtenAnew).toBe(input.length);
+  });
+});
+
+describe('runtime - host loop, values kept to pass on as read only while that pays', () => {
+  /** EVENTS' unit with `fn` as its function over 12 messages of 1 000 bids: how many values its input's codec kept. */
+  async function keptOf(fn: string): Promise<{ kept: number; out: string[] }> {
+    const topology = await nativeTopologyOf(EVENTS.replace(/function onlyBids[\s\S]*?\n {10}\}\n/, fn), { partitions: 1 });
+    const bus = createMemoryBus();
+    for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+    const [unit] = topology.units;
+    const events = unit!.inputs[0]!.topic;
+    const codec = events.value;
+    let kept = 0;
+    (events as { value: typeof codec }).value = { ...codec, keep: (v) => (kept++, codec.keep(v)) };
+    const frames = Array.from({ length: 12 }, (_, m) => ({
+      data: encodeRecords(Array.from({ length: 1000 }, (_, i) => ({ key: null, value: `{"bid":{"auction":${m * 1000 + i},"price":1,"channel":"web"}}`, timestamp: 1 }))),
+    }));
+    await bus.publish(events.name, 0, [...frames, { data: encodeFrame({ kind: 'end' }) }]);
+    await runUnitTask({ unit: unit!, bus, checkpoints: memoryCheckpointStore(), metrics: new UnitMetrics(unit!.id), resumeOffsets: false, signal: new AbortController().signal, batchMessages: 4 });
+    return { kept, out: await values(bus, unit!.outputs[0]!.name) };
+  }
+
+  it('runtime - a unit that makes a new value of each stops keeping after its trial; one that passes them on keeps every one', async () => {
+    const copies = await keptOf(`function onlyBids(event: Event): Bid | undefined {
+            return 'bid' in event ? { ...event.bid } : undefined;
+          }
+`);
+    expect(copies.kept).toBe(10_000);
+    const passed = await keptOf(`function onlyBids(event: Event): Bid | undefined {
+            return 'bid' in event ? event.bid : undefined;
+          }
+`);
+    expect(passed.kept).toBe(12_000);
+    expect(passed.out).toEqual(copies.out);
+    expect(passed.out[11_999]).toBe('{"auction":11999,"price":1,"channel":"web"}');
+  });
+});
+
 describe('runtime - host loop, quiet', () => {
   /** The waits a task's fetches asked for, per partition, while it read an empty topic for `ms`. */
   async function quietWaits(partitions: number, quietMaxMs: number | undefined, ms: number): Promise<number[][]> {

@@ -5,7 +5,7 @@
  * one checkpoint, then ack. A replay after a crash recomputes the same outputs from the same
  * committed state, and their ids make the bus drop the copies (docs/architecture.md section 4).
  */
-import { MemoryState, ownedRecord, type StateChange, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type ValueSource, type WindowBounds } from '@ssdk/engine';
+import { MemoryState, ownedRecord, type StateChange, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type ReadAs, type ValueSource, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, frameBytesOf, frameTimestamp, partitionOfText, UNREADABLE_HEADER, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
 import { carriedBatchOf, carriesRecords, carry, CarriedBatch } from './carried.ts';
@@ -110,6 +110,9 @@ interface ChannelReader {
   partition: number;
   reader: PartitionReader;
   ended: boolean;
+  /** Values read as JSON.stringify writes them and kept (`keepingOf`), and how many of those went on as read. */
+  keptAsWritten: number;
+  passedAsRead: number;
 }
 
 /** Runs until every input has ended (resolves), or until `signal` aborts (resolves after the batch in hand). */
@@ -168,7 +171,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       const reader = input.topic.schedule
         ? scheduleReader(input.topic.schedule, { afterSeq: committed.offsets.get(channel) ?? 0, now, control: bus.read(input.topic.name, p) })
         : bus.read(input.topic.name, p, { afterSeq });
-      channels.push({ channel, topic: input.topic, partition: p, reader, ended });
+      channels.push({ channel, topic: input.topic, partition: p, reader, ended, keptAsWritten: 0, passedAsRead: 0 });
     }
   }
   // Where reading starts counts as read (a resumed input with nothing new is caught up).
@@ -227,8 +230,8 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     }
   };
   const chain = logic.kind === 'chain';
-  // A chain (or a passthrough) may pass a record on as it came: what it reads from a topic of
-  // the dataflow's own (written by ssdk as JSON.stringify writes it) is kept to tell (`Publisher.output`).
+  // A chain (or a passthrough) may pass a record on as it came, or a variant's payload of it: a
+  // value whose bytes are what JSON.stringify writes for it is kept to tell (`Publisher.output`).
   const forwards = chain || logic.kind === 'passthrough';
   /**
    * Takes in one message with its effects (`first`: from `processMany`, with where its state
@@ -559,16 +562,44 @@ function safeDecode(data: Uint8Array) {
   }
 }
 
+/**
+ * Which values of a frame are kept to tell whether they pass on as read (`Decoded.kept`): none;
+ * those read as JSON.stringify writes them (`ValueCodec.decode`'s `asWritten`: any topic); or every
+ * one, for a topic of the dataflow's own, whose bytes ssdk wrote with JSON.stringify.
+ */
+type Keeping = 'none' | 'asWritten' | 'all';
+
+/**
+ * Values read as written a channel keeps before it gives up keeping them, when none went on as
+ * read: a unit that makes a new value of each (q0's `{auction, bidder, …}` of a bid) only pays for
+ * the copies, and the collector for keeping them alive until their group is published.
+ */
+const KEEP_TRIAL = 10_000;
+
+/**
+ * What a forwarding unit keeps of what it reads on `ch`: every value of its topic's usual shape
+ * for a topic of the dataflow's own (ssdk wrote its bytes with JSON.stringify); of another topic,
+ * the values read as JSON.stringify writes them, while that has ever paid (`KEEP_TRIAL`).
+ */
+function keepingOf(ch: ChannelReader): Keeping {
+  if (ch.topic.kind === 'internal') return 'all';
+  return ch.passedAsRead > 0 || ch.keptAsWritten < KEEP_TRIAL ? 'asWritten' : 'none';
+}
+
+/** What `decode` tells of each value's bytes: one for the process, read right after each decode. */
+const readAs: ReadAs = { asWritten: false };
+
 /** The records of a frame, and the bytes each came from (`raws[i]` for `records[i]`). */
-function decodeRecords(frame: readonly RawRecord[], ch: ChannelReader, seq: number, pending: DeadLetters, unitId: string, keep: boolean): Decoded {
+function decodeRecords(frame: readonly RawRecord[], ch: ChannelReader, seq: number, pending: DeadLetters, unitId: string, keeping: Keeping): Decoded {
   const records: EngineRecord[] = [];
   const raws: RawRecord[] = [];
-  const kept: unknown[] | undefined = keep ? [] : undefined;
+  const kept: unknown[] | undefined = keeping !== 'none' ? [] : undefined;
+  const told = keeping === 'asWritten' ? readAs : undefined;
   let positions: number[] | undefined;
   const again = framesOf(ch.topic);
   for (let i = 0; i < frame.length; i++) {
     const raw = frame[i]!;
-    const decoded = decodeRecord(raw, ch.topic, again);
+    const decoded = decodeRecord(raw, ch.topic, again, told);
     if (typeof decoded === 'string') {
       pending.deadLetter(unitId, decoded, ch, seq, i, undefined, raw.value, raw);
       positions ??= Array.from({ length: records.length }, (_, j) => j);
@@ -576,7 +607,12 @@ function decodeRecords(frame: readonly RawRecord[], ch: ChannelReader, seq: numb
       positions?.push(i);
       records.push(decoded);
       raws.push(raw);
-      kept?.push(ch.topic.value.keep(decoded.value));
+      if (!told) kept?.push(ch.topic.value.keep(decoded.value));
+      else if (!told.asWritten) kept!.push(undefined);
+      else {
+        ch.keptAsWritten++;
+        kept!.push(ch.topic.value.keep(decoded.value));
+      }
     }
   }
   const out: Decoded = positions ? { records, raws, positions } : { records, raws };
@@ -589,9 +625,10 @@ interface Decoded {
   /** The bytes of each record, when it arrived as bytes. */
   raws?: RawRecord[];
   /**
-   * Per record, a copy of its value as read (`ValueCodec.keep`; undefined when not of its
-   * topic's usual shape), when its bytes are as ssdk writes them (a topic of the dataflow's own):
-   * a value passed on unchanged travels as those bytes.
+   * Per record, a copy of its value as read (`ValueCodec.keep`), when its bytes are what
+   * JSON.stringify writes for it (a topic of the dataflow's own, or what the reader proved);
+   * undefined when not so or not of its topic's usual shape: a value (or a variant's payload)
+   * passed on unchanged travels as those bytes.
    */
   kept?: unknown[];
   /** Each record's place in its message, when some before it were dead-lettered (else its index). */
@@ -657,7 +694,7 @@ function decodeWaiting(w: Waiting, unitId: string, forwards: boolean): DecodedMe
   const { ch, seq, frame } = w;
   const later = new HeldDeadLetters();
   const decoded =
-    frame.kind === 'carried' ? adoptRecords(frame, ch, seq, later, unitId) : decodeRecords(frame.records, ch, seq, later, unitId, forwards && ch.topic.kind === 'internal');
+    frame.kind === 'carried' ? adoptRecords(frame, ch, seq, later, unitId) : decodeRecords(frame.records, ch, seq, later, unitId, forwards ? keepingOf(ch) : 'none');
   return { input: { ch, seq, ...decoded }, undecodable: later.held, t0: w.t0, now: w.now, frame };
 }
 
@@ -673,7 +710,7 @@ function decodeWaiting(w: Waiting, unitId: string, forwards: boolean): DecodedMe
 function readAgain(m: DecodedMessage, input: Input, unitId: string): Input {
   const { frame } = m;
   const told = new HeldDeadLetters();
-  const again = frame.kind === 'carried' ? adoptRecords(frame, input.ch, input.seq, told, unitId) : decodeRecords(frame.records, input.ch, input.seq, told, unitId, false);
+  const again = frame.kind === 'carried' ? adoptRecords(frame, input.ch, input.seq, told, unitId) : decodeRecords(frame.records, input.ch, input.seq, told, unitId, 'none');
   const byPosition = new Map<number, EngineRecord>();
   again.records.forEach((r, i) => byPosition.set(indexIn(again, i), r));
   return { ...input, records: input.records.map((_r, i) => byPosition.get(indexIn(input, i))!) };
@@ -727,11 +764,11 @@ function mismatch(topic: RuntimeTopic, err: unknown): string {
   return `record does not match topic \`${topic.id}\`: ${(err as Error).message}`;
 }
 
-function decodeRecord(raw: RawRecord, topic: RuntimeTopic, again: ValueSource): EngineRecord | string {
+function decodeRecord(raw: RawRecord, topic: RuntimeTopic, again: ValueSource, told: ReadAs | undefined): EngineRecord | string {
   // An input line that was not a record reached its first reader: dead-lettered with why.
   if (raw.headers !== undefined && raw.headers[UNREADABLE_HEADER] !== undefined) return raw.headers[UNREADABLE_HEADER];
   try {
-    const value = topic.value.decode(raw.value);
+    const value = topic.value.decode(raw.value, told);
     const key = raw.key ? topic.key.decode(raw.key) : null;
     // A run again decodes the value from its bytes again.
     return ownedRecord(key, value, raw.timestamp, raw.headers, again, raw);
@@ -799,14 +836,19 @@ function lenientUtf8(b: Uint8Array): string {
 }
 
 /**
- * Whether `value`, record `from` of `input` as it was read, may go to `topic` as the bytes it
- * came in: a primitive that fits the topic, or an object still equal to its kept copy that the
- * topic writes as JSON.stringify does (its bytes were written so, `Decoded.kept`).
+ * The bytes `value`, made of record `from` of `input`, may go to `topic` as: those it came in, for
+ * a primitive it returned as it was that fits the topic; for an object that is the value read, or
+ * a variant's payload of it, still equal to the copy kept as it was read (its bytes are what
+ * JSON.stringify writes, `Decoded.kept`), those bytes or the payload's slice of them, when the topic
+ * writes it as JSON.stringify does. Undefined: written anew.
  */
-function passesAsRead(value: unknown, input: Input, from: number, topic: RuntimeTopic): boolean {
-  if (typeof value !== 'object') return topic.value.check(value) === undefined;
+function bytesAsRead(value: unknown, input: Input, from: number, raw: RawRecord, topic: RuntimeTopic): Uint8Array | undefined {
+  const read = input.records[from]!.value;
+  if (typeof value !== 'object') return Object.is(value, read) && topic.value.check(value) === undefined ? raw.value : undefined;
   const kept = input.kept?.[from];
-  return kept !== undefined && input.ch.topic.value.unchanged(value, kept) && topic.value.writesAsIs(value);
+  if (kept === undefined) return undefined;
+  const bytes = input.ch.topic.value.asRead(value, read, kept, raw.value);
+  return bytes && topic.value.writesAsIs(value) ? bytes : undefined;
 }
 
 /** Keys as written to a topic, and their partitions: keys repeat (words, sensors), their text and hash need not. */
@@ -1086,12 +1128,15 @@ class Publisher {
     for (const topic of topics) {
       let value: string | Uint8Array;
       try {
-        // A value that went through unchanged (a filter, a key assignment) travels as the bytes
-        // it came in: writing it again is one of the larger costs per record of a hop. A
-        // primitive's bytes hold the same value. An object could have been changed in place: it
-        // goes as it came when it still equals the copy kept as it was read, its bytes are as
-        // ssdk writes them (`kept`) and this topic would write it the same way — the same bytes.
-        value = raw && Object.is(r.value, input!.records[from!]!.value) && topic.converter === input!.ch.topic.converter && passesAsRead(r.value, input!, from!, topic) ? raw.value : topic.value.encodeText(r.value);
+        // A value that went through unchanged (a filter, a key assignment), or the payload of
+        // the variant it held (`event.bid`), travels as the bytes it came in: writing it again is
+        // one of the larger costs per record of a hop. A primitive's bytes hold the same value.
+        // An object could have been changed in place: it goes as it came when it still equals the
+        // copy kept as it was read, its bytes are what JSON.stringify writes (`kept`) and this
+        // topic would write it the same way — the same bytes.
+        const asRead = raw && topic.converter === input!.ch.topic.converter ? bytesAsRead(r.value, input!, from!, raw, topic) : undefined;
+        if (asRead) input!.ch.passedAsRead++;
+        value = asRead ?? topic.value.encodeText(r.value);
       } catch (err) {
         // The function returned something its declared output does not allow.
         const reason = `${lastStep} returned a value that does not fit topic \`${topic.id}\`: ${(err as Error).message}`;
