@@ -103,6 +103,36 @@ describe('runtime - native function limits', () => {
     ]);
   });
 
+  it('runtime - a promise made later by the work a record left behind is that record’s: in a then callback, after an await, chained on it', async () => {
+    const steps: ChainStep[] = [
+      {
+        id: 's.later',
+        operator: 'map',
+        fn: (v: unknown) => {
+          // Made inside a reaction of the record's own promise, with no parent of its own.
+          if (v === 'then') void Promise.resolve().then(() => void Promise.reject(new Error('in a callback')));
+          if (v === 'await') void (async () => {
+            await new Promise((next) => setTimeout(next, 5));
+            void Promise.reject(new Error('after an await'));
+          })();
+          // A chain whose link rejects: the link is made once its parent settles, after the run.
+          if (v === 'chain') void new Promise((next) => setTimeout(next, 5)).then(() => Promise.reject(new Error('chained')));
+          return v;
+        },
+      },
+    ];
+    const r = await nativeExecutor(steps, { timeoutMs: 10_000 }).run(['a', 'then', 'await', 'chain', 'b'].map((v) => rec(v)), new MemoryState());
+    expect(r.outputs.map((o) => [o.input, o.value])).toEqual([
+      [0, 'a'],
+      [4, 'b'],
+    ]);
+    expect(r.failures.map((f) => [f.input, f.reason])).toEqual([
+      [1, 'unhandled rejection: in a callback'],
+      [2, 'unhandled rejection: after an await'],
+      [3, 'unhandled rejection: chained'],
+    ]);
+  });
+
   it("runtime - waiting for ctx.http is not the function's time", async () => {
     // On a thread of its own: ctx.http blocks this one.
     const server = await startCalloutServer(await freePort());

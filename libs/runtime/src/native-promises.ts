@@ -2,14 +2,20 @@
  * Promises native functions leave behind. A function is synchronous, but it may start work it
  * does not await (a fire-and-forget `fetch()`, an async helper); when that work fails, Node's
  * default is to end the process with the raw rejection. Instead, each promise made while a batch
- * runs is marked with the record whose functions made it (an `async_hooks` promise hook, on only
- * while batches run or wait), the batch waits for them (up to its time limit), and a rejection
- * no one handles becomes that record's failure: it is dead-lettered, the unit goes on.
+ * runs is marked with the record whose functions made it (V8's promise hooks, on only while
+ * batches run or wait), the batch waits for them (up to its time limit), and a rejection no one
+ * handles becomes that record's failure: it is dead-lettered, the unit goes on.
+ *
+ * A promise made later belongs to a record when it is chained on one of the record's promises or
+ * made while a reaction of one runs (an `await` resumed, a `then` callback): what `async_hooks`
+ * calls its trigger. V8's hooks hand over the promise and its parent themselves: no async id per
+ * promise, no trampoline, no disable deferred to a microtask, and a run that made no promise sets
+ * and unsets two hooks (`async_hooks`: ~1.5–3 µs a guarded call, these ~0.5–1 µs).
  *
  * A rejection that is no function's (the runtime's own) still ends the process, as before.
  */
-import { createHook } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
+import { promiseHooks } from 'node:v8';
 
 interface Mark {
   owner: Owner;
@@ -36,9 +42,8 @@ export interface PromiseOwner {
 
 class Owner implements PromiseOwner {
   readonly position: { input: number };
-  /** Promises made while the run ran (by async id); what made them later is theirs too. */
+  /** Promises made while the run ran; what they make later is theirs too. */
   readonly roots: Mark[] = [];
-  readonly ids: number[] = [];
   readonly rejected = new Map<number, unknown>();
   state: 'running' | 'waiting' | 'done' | 'dropped' = 'running';
   late: ((input: number, reason: unknown) => void) | undefined;
@@ -50,6 +55,7 @@ class Owner implements PromiseOwner {
   stop(): void {
     if (current === this) current = undefined;
     if (this.roots.length === 0) this.finish('done');
+    else hookReactions();
   }
 
   drop(): void {
@@ -78,38 +84,71 @@ class Owner implements PromiseOwner {
   finish(state: 'done' | 'dropped'): void {
     if (this.state === 'done' || this.state === 'dropped') return;
     this.state = state;
-    for (const id of this.ids) byId.delete(id);
-    if (--watching === 0) hook.disable();
+    if (--watching === 0) unhookAll();
+  }
+
+  /** Whether promises its own make are still its own (not once it is done or dropped). */
+  get watching(): boolean {
+    return this.state === 'running' || this.state === 'waiting';
   }
 }
 
 let current: Owner | undefined;
 let watching = 0;
-const byId = new Map<number, Mark>();
-const byPromise = new WeakMap<object, Mark>();
+const marks = new WeakMap<object, Mark>();
+/** The mark of the promise whose reaction runs now (an `await` resumed, a `then` callback). */
+let reacting: Mark | undefined;
 
-const hook = createHook({
-  init(id, type, trigger, resource) {
-    if (type !== 'PROMISE') return;
-    const parent = current ? undefined : byId.get(trigger);
-    const owner = current ?? parent?.owner;
-    if (!owner) return;
-    const mark: Mark = { owner, input: parent ? parent.input : owner.position.input, settled: false };
-    byId.set(id, mark);
-    byPromise.set(resource, mark);
-    owner.ids.push(id);
-    if (!parent) owner.roots.push(mark);
-  },
-  promiseResolve(id) {
-    const mark = byId.get(id);
-    if (mark) mark.settled = true;
-  },
-});
+function onInit(promise: Promise<unknown>, parent: Promise<unknown> | undefined): void {
+  const from = current ? undefined : parent !== undefined ? marks.get(parent) : reacting;
+  const owner = current ?? (from?.owner.watching ? from.owner : undefined);
+  if (!owner) return;
+  const mark: Mark = { owner, input: from ? from.input : owner.position.input, settled: false };
+  marks.set(promise, mark);
+  if (!from) owner.roots.push(mark);
+}
+
+function onSettled(promise: Promise<unknown>): void {
+  const mark = marks.get(promise);
+  if (mark) mark.settled = true;
+}
+
+/**
+ * While a run runs, every promise made is its own (`current`): init and settled are enough. Only
+ * an owner that made promises still needs to know whose reaction runs once it stopped: before and
+ * after are on from then until no owner waits (rare: word count makes no promise, two hooks fewer
+ * to set and unset per guarded call).
+ */
+// Node's types say `Function`: each is one hook's stop.
+type Stop = () => void;
+let unhook: Stop[] = [];
+let reactions = false;
+
+function hook(): void {
+  unhook.push(promiseHooks.onInit(onInit) as Stop, promiseHooks.onSettled(onSettled) as Stop);
+}
+
+function hookReactions(): void {
+  if (reactions) return;
+  reactions = true;
+  reacting = undefined;
+  unhook.push(
+    promiseHooks.onBefore((promise) => void (reacting = marks.get(promise))) as Stop,
+    promiseHooks.onAfter(() => void (reacting = undefined)) as Stop,
+  );
+}
+
+function unhookAll(): void {
+  for (const stop of unhook) stop();
+  unhook = [];
+  reactions = false;
+  reacting = undefined;
+}
 
 let listening = false;
 
 function onUnhandled(reason: unknown, promise: Promise<unknown>): void {
-  const mark = byPromise.get(promise);
+  const mark = marks.get(promise);
   if (!mark) {
     // Not a function's: what Node does with no listener (the process ends with the error).
     throw reason;
@@ -130,7 +169,7 @@ export function watchPromises(position: { input: number }): PromiseOwner {
     process.on('unhandledRejection', onUnhandled);
   }
   const owner = new Owner(position);
-  if (watching++ === 0) hook.enable();
+  if (watching++ === 0) hook();
   current = owner;
   return owner;
 }
