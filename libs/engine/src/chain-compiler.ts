@@ -33,6 +33,8 @@ export interface ChainRuntime {
   notKey(result: unknown): Error;
   notTime(result: unknown): Error;
   flushPerRecord(): Error;
+  /** An assigned time in whole milliseconds (the number given when it is whole). */
+  wholeMs(t: number): number;
 }
 
 /**
@@ -77,7 +79,7 @@ function chainSource(steps: readonly ChainStep[], serial: number): string {
   const lines: string[] = [];
   lines.push(`// ssdk chain #${serial}: ${steps.map((s) => s.id.replace(/[^\w.+-]/g, '_')).join(' > ')}`);
   lines.push(`'use strict';`);
-  lines.push(`const { Derived, asRecord, describeError, withResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord } = runtime;`);
+  lines.push(`const { Derived, asRecord, describeError, withResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs } = runtime;`);
   steps.forEach((_s, i) => lines.push(`const step${i} = steps[${i}], fn${i} = step${i}.fn, id${i} = step${i}.id;`));
   const starts = [0, ...steps.flatMap((s, i) => (s.operator === 'flat-map' ? [i + 1] : []))];
   for (const at of starts) lines.push(...fromSource(steps, at));
@@ -141,7 +143,7 @@ function fromSource(steps: readonly ChainStep[], at: number): string[] {
         const [check, field, value, made] =
           step.operator === 'assign-key'
             ? ['!isKey(result)', 'key', 'result', 'new Derived(result, current.value, current.timestamp, current.headers, -1)']
-            : [`typeof result !== 'number' || !Number.isFinite(result)`, 'timestamp', 'Math.trunc(result)', 'new Derived(current.key, current.value, Math.trunc(result), current.headers, -1)'];
+            : [`typeof result !== 'number' || !Number.isFinite(result)`, 'timestamp', 'wholeMs(result)', 'new Derived(current.key, current.value, wholeMs(result), current.headers, -1)'];
         out.push(`    if (${check}) throw ${step.operator === 'assign-key' ? 'notKey' : 'notTime'}(result);`);
         if (mineKnown) out.push(`    current.${field} = ${value};`);
         else out.push(`    if (mine || own) current.${field} = ${value};`, `    else {`, `      current = ${made};`, `      mine = true;`, `    }`);

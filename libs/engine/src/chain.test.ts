@@ -104,6 +104,14 @@ describe('engine - chain of steps over a batch', () => {
     expect(r.outputs[0]!.timestamp).toBe(1005);
   });
 
+  it('engine - an assigned time is whole milliseconds: a fraction cut toward zero, a whole time as given (owned records too)', () => {
+    const at = step('assign-timestamp', (v: number) => v);
+    const times = [1_736_154_000_000, 1_736_154_000_000.9, -0.5, 7.5, -7.5];
+    const plain = runChain([at], times.map((t) => rec(t)));
+    const owned = runChain([at], times.map((t) => ownedRecord(null, t, 0)), { owned: true });
+    for (const r of [plain, owned]) expect(r.outputs.map((o) => o.timestamp)).toEqual([1_736_154_000_000, 1_736_154_000_000, -0, 7, -7]);
+  });
+
   it('engine - update-state passes the record on unchanged', () => {
     const state = new MemoryState();
     const r = runChain([step('update-state', (v: number, ctx: FunctionContext) => void ctx.state<number>('sum').update((p) => (p ?? 0) + v))], [rec(2, 1, 'k'), rec(3, 2, 'k')], { state });
