@@ -41,7 +41,7 @@ export interface ChainRuntime {
  * Runs one input record through the chain (what `runFrom(steps, 0, record, false, input, ...)`
  * does): outputs and failures are pushed to the arrays given; no outputs are kept without them.
  */
-export type CompiledChain = (record: EngineRecord, input: number, ctx: { current: EngineRecord; step: ChainStep | undefined }, outputs: ChainOutput[] | undefined, failures: ChainFailure[], own: boolean) => void;
+export type CompiledChain = (record: EngineRecord, input: number, ctx: { current: EngineRecord; step: ChainStep | undefined; made: number }, outputs: ChainOutput[] | undefined, failures: ChainFailure[], own: boolean) => void;
 
 const COVERED = new Set<string>(['filter', 'map', 'filter-map', 'flat-map', 'assign-key', 'assign-timestamp', 'update-state', 'flush']);
 
@@ -159,8 +159,8 @@ function fromSource(steps: readonly ChainStep[], at: number): string[] {
     out.push(`  } catch (error) {`, ...failed(s), `  }`);
   }
   out.push(`  if (!outputs) return;`);
-  if (mineKnown) out.push(`  current.input = input;`, `  outputs.push(current);`);
-  else out.push(`  if (mine || own) {`, `    current.input = input;`, `    outputs.push(current);`, `  } else outputs.push(new Derived(current.key, current.value, current.timestamp, current.headers, input));`);
+  if (mineKnown) out.push(`  current.input = input;`, `  outputs[ctx.made++] = current;`);
+  else out.push(`  if (mine || own) {`, `    current.input = input;`, `    outputs[ctx.made++] = current;`, `  } else outputs[ctx.made++] = new Derived(current.key, current.value, current.timestamp, current.headers, input);`);
   out.push(`}`);
   return out;
 }

@@ -85,6 +85,19 @@ describe('engine - chain of steps over a batch', () => {
     expect(r.outputs.map((o) => [o.value, o.input])).toEqual([[2, 0], [3, 0], [2, 1]]);
   });
 
+  it('engine - a batch makes exactly its outputs, whatever the batch before made per input (more, none, fewer)', () => {
+    // One chain over batches of very different fan-out: its outputs array is made with room for
+    // what the batch before made, and holds exactly what this one made.
+    const fan = [step('flat-map', (n: number) => Array.from({ length: n }, (_, i) => i)), step('filter', (i: number) => i % 2 === 0)];
+    for (const sizes of [[40, 40, 40], [0, 0], [3, 1], [], [100], [1, 1, 1, 1, 1, 1, 1, 1]]) {
+      const r = runChain(fan, sizes.map((n) => rec(n)));
+      const expected = sizes.flatMap((n, input) => Array.from({ length: Math.ceil(n / 2) }, (_, k) => [k * 2, input]));
+      expect(r.outputs.length).toBe(expected.length);
+      expect(Object.keys(r.outputs).length).toBe(expected.length);
+      expect(r.outputs.map((o) => [o.value, o.input])).toEqual(expected);
+    }
+  });
+
   it('engine - assign-key sets the key that later steps and state see', () => {
     const state = new MemoryState();
     const r = runChain(
