@@ -24,7 +24,8 @@ import { testPostgres } from '@ssdk/testing';
 const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WORD_COUNT = `${ROOT}examples/word-count/services.yaml`;
-const UNITS = ['count-words.split-sentence', 'count-words.is-countable', 'count-words.key-by-word', 'count-words.add-to-total'];
+// count-words' units as the planner lays them out (one `ssdk operator` process each).
+const UNITS = (await planOrThrow(WORD_COUNT)).plan.operators.filter((o) => o.service === 'count-words').map((o) => o.id);
 const { values } = parseArgs({ options: { sentences: { type: 'string', default: '40000' }, rounds: { type: 'string', default: '3' }, partitions: { type: 'string', default: '2' }, 'embedded-only': { type: 'boolean', default: false } } });
 const SENTENCES = Number(values.sentences);
 const ROUNDS = Number(values.rounds);

@@ -64,6 +64,7 @@ export type { ServicePipeline, SinkBranch, SourceBranch, StepPlace, StepSite } f
 export { isKeyType, isNumeric, lookupType, resolveType, typesCompatible, typeToString, type TypeTable } from './type-system.ts';
 export { fromPlanType, planTypeTable } from './physical/types.ts';
 export { canonicalJson, planHash } from './hash.ts';
+export { lastValueStep } from './operators.ts';
 export { subjectToken } from './physical/naming.ts';
 export { renderPlanText } from './render/text.ts';
 export { renderPlanDot } from './render/dot.ts';

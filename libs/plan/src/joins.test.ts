@@ -38,15 +38,30 @@ async function lineOf(file: string, needle: string): Promise<number> {
 }
 
 describe('joins in the plan', () => {
-  it('plan - a stream-table join: a join unit after the key shuffle, its config in the plan, late events typed as what it reads', async () => {
+  it('plan - a stream-table join: a join unit after the key shuffle (the key step at the end of the unit before), its config in the plan, late events typed as what it reads', async () => {
     const { plan, diagnostics } = await planServicesFile(Q3);
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     const unit = plan!.operators.find((o) => o.kind === 'join')!;
     expect(unit).toMatchObject({ id: 'q3.local-item', join: { kind: 'table', left: 'person', right: 'auction', ttlMs: 600_000, at: 'q3.local-item' } });
-    expect(unit.inputs).toEqual([{ topic: 'q3.by-seller.out', edge: 'shuffle' }]);
+    expect(unit.inputs).toEqual([{ topic: 'q3.local-sellers-and-category10.out', edge: 'shuffle' }]);
+    // The join's key-by is the routing of the shuffle: it runs where the records are sent from.
+    expect(plan!.operators.map((o) => [o.id, o.steps.map((s) => s.id)])).toEqual([
+      ['q3.local-sellers-and-category10', ['q3.local-sellers-and-category10', 'q3.by-seller']],
+      ['q3.local-item', ['q3.local-item']],
+    ]);
     expect(plan!.topics.find((t) => t.id === 'q3.late-events')?.value.type).toBe('event');
     // The joined record's type is what the map after the join takes.
     expect(unit.steps[0]!.input.value).toBe('{person: person, auction: auction}');
+  });
+
+  it("plan - a join's key-by ends the unit before the join, which shuffles to the join", async () => {
+    const { plan } = await planServicesFile(Q9);
+    expect(plan!.operators.map((o) => [o.id, o.kind, o.steps.map((s) => s.id)])).toEqual([
+      ['q9.auctions-and-bids', 'fused', ['q9.auctions-and-bids', 'q9.by-auction']],
+      ['q9.winning-bid', 'join', ['q9.winning-bid']],
+    ]);
+    expect(plan!.operators[1]!.inputs).toEqual([{ topic: 'q9.auctions-and-bids.out', edge: 'shuffle' }]);
+    expect(plan!.topics.find((t) => t.id === 'q9.auctions-and-bids.out')?.key?.type).toBe('number');
   });
 
   it('plan - an interval join: the interval in the plan; one partition fuses the key step in before the join', async () => {

@@ -5,7 +5,7 @@
  * from the services file's sources, or fetched as deployed artifacts.
  */
 import { camelCase } from '@ssdk/spec';
-import { fromPlanType, planTypeTable, type PhysicalPlan, type TypeTable, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
+import { fromPlanType, lastValueStep, planTypeTable, type PhysicalPlan, type TypeTable, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
 import { partitionOfText, readUtf8 } from '@ssdk/records';
 import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig, type JoinConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
@@ -44,7 +44,10 @@ export interface RuntimeUnit {
   outputs: RuntimeTopic[];
   deadLetter: RuntimeTopic;
   lateEvents: RuntimeTopic;
-  /** The id of the unit's last step: a value that does not fit an output topic is its fault. */
+  /**
+   * The id of the unit's last step that makes values (`lastValueStep`: a key or time step at its
+   * end passes the value on): a value that does not fit an output topic is its fault.
+   */
   lastStep: string;
   /**
    * A unit with branches (`PlanOperator.branches`): where the records of each branch go (a
@@ -178,8 +181,8 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
       outputs: op.outputs.map(topic),
       deadLetter: topic(op.deadLetter),
       lateEvents: topic(op.lateEvents),
-      lastStep: op.steps.at(-1)?.id ?? op.id,
-      ...(op.branches ? { routes: op.branches.map((b) => ({ topics: b.outputs.map(topic), lastStep: b.steps.at(-1) ?? trunkOf(op).at(-1)?.id ?? op.id })) } : {}),
+      lastStep: lastValueStep(op.steps)?.id ?? op.id,
+      ...(op.branches ? { routes: op.branches.map((b) => ({ topics: b.outputs.map(topic), lastStep: b.steps.at(-1) ?? lastValueStep(trunkOf(op))?.id ?? op.id })) } : {}),
       makeLogic: logic,
       stateChecks: new Map(op.states.filter((s) => s.access === 'read-write' && tables.has(s.table)).map((s) => [s.name, stateWriteCheck(tables.get(s.table)!)])),
       logs,

@@ -21,16 +21,15 @@ const op = (p: PhysicalPlan, id: string) => {
 };
 
 describe('physical plan', () => {
-  it('plan - word count: one operator per step, in pipeline order', () => {
+  it('plan - word count: one operator per step, in pipeline order; the time and key steps in the unit before them', () => {
     const p = plan(wordCount());
     expect(p.operators.map((o) => [o.id, o.kind])).toEqual([
       ['word-count.split-sentence', 'flat-map'],
-      ['word-count.to-lower', 'map'],
-      ['word-count.event-time', 'assign-timestamp'],
-      ['word-count.key-by-word', 'assign-key'],
+      ['word-count.to-lower', 'fused'],
       ['word-count.increment-count', 'window'],
       ['word-stats.summarize', 'map'],
     ]);
+    expect(op(p, 'word-count.to-lower').steps.map((x) => x.id)).toEqual(['word-count.to-lower', 'word-count.event-time', 'word-count.key-by-word']);
     // The window operator: the keyed update-state and the flush that reads its state.
     expect(op(p, 'word-count.increment-count').steps.map((x) => x.operator)).toEqual(['update-state', 'flush']);
     expect(op(p, 'word-count.split-sentence')).toMatchObject({
@@ -50,17 +49,17 @@ describe('physical plan', () => {
 
   it('plan - the edge into the keyed update-state shuffles, the others forward', () => {
     const p = plan(wordCount());
-    expect(op(p, 'word-count.increment-count').inputs).toEqual([{ topic: 'word-count.key-by-word.out', edge: 'shuffle' }]);
+    expect(op(p, 'word-count.increment-count').inputs).toEqual([{ topic: 'word-count.to-lower.out', edge: 'shuffle' }]);
     const shuffles = p.edges.filter((e) => e.kind === 'shuffle');
     expect(shuffles).toEqual([
       {
-        from: { kind: 'operator', id: 'word-count.key-by-word' },
+        from: { kind: 'operator', id: 'word-count.to-lower' },
         to: { kind: 'operator', id: 'word-count.increment-count' },
         kind: 'shuffle',
-        topic: 'word-count.key-by-word.out',
+        topic: 'word-count.to-lower.out',
       },
     ]);
-    expect(p.edges.filter((e) => e.kind === 'forward')).toHaveLength(7);
+    expect(p.edges.filter((e) => e.kind === 'forward')).toHaveLength(5);
     expect(p.edges).toContainEqual({ from: { kind: 'topic', id: 'top-words' }, to: { kind: 'operator', id: 'word-stats.summarize' }, kind: 'forward', topic: 'top-words' });
     expect(p.edges).toContainEqual({ from: { kind: 'operator', id: 'word-count.increment-count' }, to: { kind: 'topic', id: 'top-words' }, kind: 'forward', topic: 'top-words' });
   });
@@ -108,8 +107,6 @@ describe('physical plan', () => {
       ['summaries', 'sink'],
       ['word-count.split-sentence.out', 'internal'],
       ['word-count.to-lower.out', 'internal'],
-      ['word-count.event-time.out', 'internal'],
-      ['word-count.key-by-word.out', 'internal'],
       ['word-count.dead-letter', 'dead-letter'],
       ['word-count.late-events', 'late-events'],
       ['word-stats.dead-letter', 'dead-letter'],
@@ -124,8 +121,8 @@ describe('physical plan', () => {
       value: { type: 'string', schema: { kind: 'primitive', name: 'string' }, converter: 'json' },
     });
     expect(topic('top-words')?.value.type).toBe('list<word-count>');
-    expect(topic('word-count.key-by-word.out')).toMatchObject({
-      subject: 'ssdk.examples.word-count.internal.word-count.key-by-word.{partition}',
+    expect(topic('word-count.to-lower.out')).toMatchObject({
+      subject: 'ssdk.examples.word-count.internal.word-count.to-lower.{partition}',
       key: { type: 'string' },
       value: { type: 'string' },
       service: 'word-count',
@@ -133,14 +130,14 @@ describe('physical plan', () => {
     expect(topic('word-count.dead-letter')?.subject).toBe('ssdk.examples.word-count.dead-letter.word-count.{partition}');
     // A dataflow's own topics are named on the bus with its namespace and name: never shared.
     expect(topic('word-count.dead-letter')?.name).toBe('examples.word-count.word-count.dead-letter');
-    expect(topic('word-count.key-by-word.out')?.name).toBe('examples.word-count.word-count.key-by-word.out');
+    expect(topic('word-count.to-lower.out')?.name).toBe('examples.word-count.word-count.to-lower.out');
     expect(topic('word-count.late-events')).toMatchObject({ subject: 'ssdk.examples.word-count.late-events.word-count.{partition}', value: { type: 'string' } });
   });
 
   it('plan - window operators carry the window', () => {
     const p = plan(wordCount());
     const windowed = p.operators.filter((o) => o.window).map((o) => o.id);
-    expect(windowed).toEqual(['word-count.event-time', 'word-count.key-by-word', 'word-count.increment-count']);
+    expect(windowed).toEqual(['word-count.to-lower', 'word-count.increment-count']);
     expect(op(p, 'word-count.increment-count').window).toEqual({ kind: 'tumbling', durationMs: 20_000, offsetMs: 0, watermark: { gracePeriodMs: 2_000 } });
   });
 
@@ -436,6 +433,121 @@ describe('physical plan', () => {
     (broken.operators[0] as { kind: string }).kind = 'teleport';
     expect(physicalPlanSchema.safeParse(broken).success).toBe(false);
     expect(physicalPlanSchema.parse(JSON.parse(JSON.stringify(p)))).toEqual(p);
+  });
+});
+
+/** Each unit's steps, by unit id, in plan order. */
+const layout = (p: PhysicalPlan) => p.operators.map((o) => [o.id, o.steps.map((x) => x.id)]);
+
+describe('plan - the steps that route records run in the unit that sends them', () => {
+  const windowed = (b: ReturnType<typeof modelBuilder>, init: { transforms?: ReturnType<typeof b.step>[] } = {}) =>
+    b.window({
+      assignTimestamp: b.step('assign-timestamp', 'eventTime', [s, t.number()], t.number()),
+      ...(init.transforms ? { transforms: init.transforms } : {}),
+      partition: b.partition({ assignKey: b.step('assign-key', 'byWord', [s], s), updateState: b.step('update-state', 'count', [s], t.void()) }),
+      flush: b.step('flush', 'counts', [], s),
+    });
+
+  it('plan - a window after a transform: its timestamp and key steps end the transform\'s unit, which carries the window; one hop to the window', () => {
+    const b = modelBuilder();
+    const df = b.dataflow({
+      topics: { in: s, out: s },
+      services: { svc: { sources: [b.source('in', [b.step('filter', 'valid', [s], t.bool())])], states: [b.owned('counts')], window: windowed(b), sinks: [b.sink('out')] } },
+    });
+    const p = plan(df);
+    expect(layout(p)).toEqual([
+      ['svc.valid', ['svc.valid', 'svc.event-time', 'svc.by-word']],
+      ['svc.count', ['svc.count', 'svc.counts']],
+    ]);
+    expect(op(p, 'svc.valid')).toMatchObject({ kind: 'fused', inputs: [{ topic: 'in', edge: 'forward' }], outputs: ['svc.valid.out'], states: [], deadLetter: 'svc.dead-letter', lateEvents: 'svc.late-events' });
+    expect(op(p, 'svc.valid').window).toEqual(op(p, 'svc.count').window);
+    expect(op(p, 'svc.count').inputs).toEqual([{ topic: 'svc.valid.out', edge: 'shuffle' }]);
+    // The one internal topic carries the keyed records the window reads; late events are what the timestamp step reads.
+    expect(p.topics.filter((x) => x.kind === 'internal').map((x) => [x.id, x.key?.type, x.value.type])).toEqual([['svc.valid.out', 'string', 'string']]);
+    expect(p.topics.find((x) => x.id === 'svc.late-events')?.value.type).toBe('string');
+    expect(physicalPlanSchema.safeParse(p).success).toBe(true);
+  });
+
+  it('plan - a window reading its source directly: the timestamp and key steps are one unit of their own', () => {
+    const b = modelBuilder();
+    const df = b.dataflow({ topics: { in: s, out: s }, services: { svc: { sources: [b.source('in')], states: [b.owned('counts')], window: windowed(b), sinks: [b.sink('out')] } } });
+    const p = plan(df);
+    expect(layout(p)).toEqual([
+      ['svc.event-time', ['svc.event-time', 'svc.by-word']],
+      ['svc.count', ['svc.count', 'svc.counts']],
+    ]);
+    expect(op(p, 'svc.event-time')).toMatchObject({ kind: 'fused', inputs: [{ topic: 'in', edge: 'forward' }], window: { kind: 'tumbling' } });
+    expect(op(p, 'svc.count').inputs).toEqual([{ topic: 'svc.event-time.out', edge: 'shuffle' }]);
+  });
+
+  it('plan - a window with transforms between its timestamp and key steps: each routing step ends the unit before it; the window\'s own transforms stay units of their own', () => {
+    const b = modelBuilder();
+    const df = b.dataflow({
+      topics: { in: s, out: s },
+      services: {
+        svc: { sources: [b.source('in')], states: [b.owned('counts')], window: windowed(b, { transforms: [b.step('map', 'clean', [s], s), b.step('filter', 'keep', [s], t.bool())] }), sinks: [b.sink('out')] },
+      },
+    });
+    expect(layout(plan(df))).toEqual([
+      ['svc.event-time', ['svc.event-time']],
+      ['svc.clean', ['svc.clean']],
+      ['svc.keep', ['svc.keep', 'svc.by-word']],
+      ['svc.count', ['svc.count', 'svc.counts']],
+    ]);
+  });
+
+  it('plan - a partition after a transform: its key step ends the transform\'s unit; the keyed steps after it are shuffled to as before', () => {
+    const b = modelBuilder();
+    const df = b.dataflow({
+      topics: { in: s, out: s },
+      services: {
+        svc: {
+          sources: [b.source('in')],
+          states: [b.owned('totals')],
+          transforms: [b.step('map', 'clean', [s], s)],
+          partition: b.partition({ assignKey: b.step('assign-key', 'byWord', [s], s), transforms: [b.step('map', 'tag', [s], s)], updateState: b.step('update-state', 'addToTotal', [s], t.void()) }),
+          sinks: [b.sink('out')],
+        },
+      },
+    });
+    const p = plan(df);
+    expect(layout(p)).toEqual([
+      ['svc.clean', ['svc.clean', 'svc.by-word']],
+      ['svc.tag', ['svc.tag']],
+      ['svc.add-to-total', ['svc.add-to-total']],
+    ]);
+    expect(p.operators.map((o) => o.inputs)).toEqual([[{ topic: 'in', edge: 'forward' }], [{ topic: 'svc.clean.out', edge: 'shuffle' }], [{ topic: 'svc.tag.out', edge: 'forward' }]]);
+    expect(p.topics.find((x) => x.id === 'svc.clean.out')?.key?.type).toBe('string');
+    expect(op(p, 'svc.clean').window).toBeUndefined();
+  });
+
+  it('plan - a key step fed by two sources is a unit of its own: no one unit sends it all its records', () => {
+    const b = modelBuilder();
+    const df = b.dataflow({
+      topics: { a: s, b: s, out: s },
+      services: {
+        svc: {
+          sources: [b.source('a', [b.step('map', 'fromA', [s], s)]), b.source('b')],
+          states: [b.owned('totals')],
+          partition: b.partition({ assignKey: b.step('assign-key', 'byWord', [s], s), updateState: b.step('update-state', 'addToTotal', [s], t.void()) }),
+          sinks: [b.sink('out')],
+        },
+      },
+    });
+    const p = plan(df);
+    expect(layout(p)).toEqual([
+      ['svc.from-a', ['svc.from-a']],
+      ['svc.by-word', ['svc.by-word']],
+      ['svc.add-to-total', ['svc.add-to-total']],
+    ]);
+    expect(op(p, 'svc.by-word').inputs).toEqual([
+      { topic: 'svc.from-a.out', edge: 'forward' },
+      { topic: 'b', edge: 'forward' },
+    ]);
+  });
+
+  it('plan - fused plans are as before: the routing steps were already in their run', () => {
+    expect(layout(plan(wordCount(), { fuse: true }))[0]).toEqual(['word-count.split-sentence', ['word-count.split-sentence', 'word-count.to-lower', 'word-count.event-time', 'word-count.key-by-word']]);
   });
 });
 

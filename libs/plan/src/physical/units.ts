@@ -1,7 +1,9 @@
 /**
  * Operator units of one service: which steps run together and how records flow between them.
- * By default every step is its own unit (the design card: one operator service per operator);
- * with `fuse`, each run of consecutive stateless steps joined by forward edges becomes one unit.
+ * By default every step the user wrote is its own unit (the design card: one operator service
+ * per operator), except the steps that route records into a stateful one (`routeInSender`) and
+ * the window operator's two halves (`joinWindowUnits`); with `fuse`, each run of consecutive
+ * stateless steps joined by forward edges becomes one unit.
  * Topics are not named here; `planDataflow` gives each unit that feeds another an internal topic.
  */
 import type { DataflowGraph, ServiceNode } from '../graph.ts';
@@ -79,8 +81,22 @@ export function buildUnits(
     }
   }
   if (copies.length > 0) units.push(passthrough(node.name, units, copies));
-  const joined = joinWindowUnits(units);
-  return fuse ? foldSinkBranches(fuseUnits(joined, partitions === 1)) : joined;
+  const laidOut = routeInSender(joinWindowUnits(units));
+  return fuse ? foldSinkBranches(fuseUnits(laidOut, partitions === 1)) : laidOut;
+}
+
+/**
+ * Steps that route records rather than make them — a window's `assign-timestamp` (which window)
+ * and an `assign-key` (which partition of the keyed step after it) — are the edge into the
+ * stateful step, not operators of their own: as Flink's KeySelector runs in the sending task and
+ * Kafka Streams' `selectKey` in the upstream sub-topology. Each runs at the end of the stateless
+ * unit before it when that unit sends its records to it alone by a forward edge; with no such unit
+ * (it reads topics directly, or more than one unit), it heads a unit of its own, and the routing
+ * step after it joins that one. Without this, every record crossed a topic (a NATS hop) for each
+ * of them: q7's 184 000 bids three times where the user wrote one stateless step before the window.
+ */
+function routeInSender(units: Unit[]): Unit[] {
+  return foldInto(units, (a, b) => b.sites.length === 1 && operatorTraits(b.sites[0]!.step.operator).routes && isStatelessUnit(a), { anyEdge: false });
 }
 
 /**
@@ -90,13 +106,22 @@ export function buildUnits(
  * unit folds into the update-state unit feeding it.
  */
 function joinWindowUnits(units: Unit[]): Unit[] {
+  return foldInto(units, (a, b) => b.sites.length === 1 && b.sites[0]!.place === 'window.flush' && a.sites.at(-1)?.place === 'window.partition.update-state', { anyEdge: false });
+}
+
+/**
+ * Folds each unit B into the unit A it reads when `accepts(a, b)`: B reads only A, over a forward
+ * edge (or any edge, with `anyEdge`), and A feeds only B and writes no sink of its own. Units are
+ * in pipeline order, so runs collapse left to right; B's sinks and readers become A's.
+ */
+function foldInto(units: Unit[], accepts: (a: Unit, b: Unit) => boolean, { anyEdge }: { anyEdge: boolean }): Unit[] {
   const removed = new Set<Unit>();
   for (const b of units) {
-    if (b.sites.length !== 1 || b.sites[0]!.place !== 'window.flush' || b.inputs.length !== 1) continue;
-    const only = b.inputs[0]!;
-    if (!('unit' in only.from)) continue;
+    const only = b.inputs.length === 1 ? b.inputs[0] : undefined;
+    if (!only || !('unit' in only.from)) continue;
+    if (only.edge !== 'forward' && !anyEdge) continue;
     const a = only.from.unit;
-    if (a.sites.at(-1)?.place !== 'window.partition.update-state' || a.consumers.length !== 1) continue;
+    if (a.consumers.length !== 1 || a.sinkTopics.length > 0 || !accepts(a, b)) continue;
     a.sites.push(...b.sites);
     a.sinkTopics = b.sinkTopics;
     a.consumers = b.consumers;
@@ -130,27 +155,11 @@ function isStatelessUnit(u: Unit): boolean {
 }
 
 /**
- * Folds B into A where A feeds only B, B reads only A over a forward edge, A writes no sink
- * of its own and both are stateless. Units are in pipeline order, so runs collapse left to right.
- * With one partition per topic a shuffle moves nothing, so a stateless run also folds into the
+ * With `fuse`, every run of stateless units joined by forward edges is one unit. With one partition per topic a shuffle moves nothing, so a stateless run also folds into the
  * stateful unit it feeds (a keyed update-state, a window operator): one unit per service part.
  */
 function fuseUnits(units: Unit[], onePartition: boolean): Unit[] {
-  const removed = new Set<Unit>();
-  for (const b of units) {
-    const only = b.inputs.length === 1 ? b.inputs[0] : undefined;
-    if (!only || !('unit' in only.from)) continue;
-    if (only.edge !== 'forward' && !onePartition) continue;
-    const a = only.from.unit;
-    if (a.consumers.length !== 1 || a.sinkTopics.length > 0 || !isStatelessUnit(a)) continue;
-    if (!isStatelessUnit(b) && !onePartition) continue;
-    a.sites.push(...b.sites);
-    a.sinkTopics = b.sinkTopics;
-    a.consumers = b.consumers;
-    for (const c of b.consumers) for (const input of c.inputs) if ('unit' in input.from && input.from.unit === b) input.from = { unit: a };
-    removed.add(b);
-  }
-  return units.filter((u) => !removed.has(u));
+  return foldInto(units, (a, b) => isStatelessUnit(a) && (onePartition || isStatelessUnit(b)), { anyEdge: onePartition });
 }
 
 /**

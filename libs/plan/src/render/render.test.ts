@@ -17,11 +17,12 @@ describe('renderers', () => {
     const text = renderPlanText(plan());
     expect(text).toMatch(/^plan examples\/word-count@0\.1\.0 \(apiVersion 0\.5\.0, dataflow\) · plan v2 · hash [0-9a-f]{12}\n/);
     expect(text).toContain('options: partitions 8, fuse off, subject prefix ssdk');
-    expect(text).toContain('topics (11)');
+    expect(text).toContain('topics (9)');
     expect(text).toMatch(/ {2}sentences +source +value string +ssdk\.topic\.sentences\.\{partition\}/);
-    expect(text).toContain('  word-count.increment-count  [window: update-state → flush]  word-count.key-by-word.out (shuffle) → top-words');
+    expect(text).toContain('  word-count.to-lower  [fused: map → assign-timestamp → assign-key]  word-count.split-sentence.out → word-count.to-lower.out');
+    expect(text).toContain('  word-count.increment-count  [window: update-state → flush]  word-count.to-lower.out (shuffle) → top-words');
     expect(text).toContain('    window: tumbling 20s, grace 2s');
-    expect(text).toMatch(/word-count\.key-by-word +→ +word-count\.increment-count +shuffle +via word-count\.key-by-word\.out/);
+    expect(text).toMatch(/word-count\.to-lower +→ +word-count\.increment-count +shuffle +via word-count\.to-lower\.out/);
     expect(text).toMatch(/count-per-word +owner word-count +table word_count_count_per_word +string → u32 +windowed/);
   });
 
@@ -55,7 +56,7 @@ describe('renderers', () => {
     expect(dot.trimEnd().endsWith('}')).toBe(true);
     expect(dot.split('{').length).toBe(dot.split('}').length);
     expect(dot).toContain('"topic:top-words" [shape=cylinder, label="top-words\\nlist<word-count>"];');
-    expect(dot).toContain('"operator:word-count.key-by-word" -> "operator:word-count.increment-count" [label="shuffle", style=bold];');
+    expect(dot).toContain('"operator:word-count.to-lower" -> "operator:word-count.increment-count" [label="shuffle", style=bold];');
     expect(dot).toContain('"operator:word-count.increment-count" -> "operator:word-stats.summarize" [label="state count-per-word", style=dashed, arrowhead=open];');
     expect(dot.match(/subgraph cluster_/g)).toHaveLength(2);
   });
