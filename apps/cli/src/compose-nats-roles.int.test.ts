@@ -86,7 +86,7 @@ describe('ssdk compose - the stack\'s NATS roles', () => {
     expect(asked).toEqual([plannerSubject('ssdk', 'deploy'), plannerSubject('ssdk', 'undeploy')]);
 
     const operators = Object.keys(services).filter((name) => services[name]!.command?.[1] === 'operator');
-    expect(operators).toHaveLength(7);
+    expect(operators).toHaveLength(5);
     const producer = { servers: server.url, user: 'producer', password: env[natsRolePasswordEnv('producer')], env: {}, connectTimeoutMs: 5_000 };
     for (const [who, credential] of [['producer (from .env)', producer], ['dashboard', as('dashboard')], ...operators.map((name) => [name, as(name)] as const)] as const) {
       const client = await connectControl(credential);

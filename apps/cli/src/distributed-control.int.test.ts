@@ -62,7 +62,7 @@ describe('control plane (planner + deploy/status/undeploy/state)', () => {
 
     let s = await status();
     expect(s).toMatchObject({ dataflow: 'examples/word-count', version: 1, stateSchema: state.schema, partitions: 1 });
-    expect(s.operators).toHaveLength(7);
+    expect(s.operators).toHaveLength(5);
     expect(s.operators.every((op) => op.processes === 0 && op.lag === 0)).toBe(true);
     const table = await ssdk(['status', ...server()]);
     expect(table.out).toMatch(/^count-words\.add-to-total\s+update-state\s+0\s+0\s+0\s+0/m);

@@ -2,7 +2,7 @@
  * `ssdk up` against a nats-server that requires credentials, given by environment only
  * (NATS_USER / NATS_PASSWORD; the PostgreSQL URL carries a password too): word-count runs end
  * to end and equals its golden output, and no process of the stack (supervisor, planner,
- * operators) has a password on its command line — what `ps` shows. Heavy (seven processes):
+ * operators) has a password on its command line — what `ps` shows. Heavy (five operator processes):
  * `npm run test:acceptance:distributed`.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -50,7 +50,7 @@ describe('ssdk up with NATS credentials', () => {
       cleanups,
     );
     const readStack = async () => JSON.parse(await readFile(join(stackDir, 'stack.json'), 'utf8')) as StackFile;
-    await until('7 operator processes', async () => Object.keys((await readStack().catch(() => ({ operators: {} }))).operators).length === 7, 180_000, () => log());
+    await until('5 operator processes', async () => Object.keys((await readStack().catch(() => ({ operators: {} }))).operators).length === 5, 180_000, () => log());
     const { planner, operators } = await readStack();
     for (const pid of [up.pid!, planner!, ...Object.values(operators)]) {
       const line = await cmdline(pid);

@@ -72,11 +72,11 @@ describe('runtime - native function limits', () => {
         'unhandled rejection: TypeError: fetch failed',
         'timed out after 200 ms (function-timeout)',
       ]);
-      // Each names its own record: 'reject' and 'fetch' in the source's message, 'spin' second of what the key step passed on.
+      // Each names its own record: 'reject' and 'fetch' in the source's message, 'spin' second of what the unit before the state (send and its key step) passed on.
       expect(r.dead.map((d) => [d.input.topic, d.input.seq, d.input.index])).toEqual([
         ['words', 1, 2],
         ['words', 1, 4],
-        ['count.by-word.out', 1, 1],
+        ['count.send.out', 1, 1],
       ]);
       // 'spin' counted itself before it looped: not kept.
       expect(r.state).toEqual({ a: 2, b: 1 });
@@ -94,7 +94,7 @@ describe('runtime - native function limits', () => {
       expect(r.dead.map((d) => [d.reason, d.input.topic, d.input.seq, d.input.index])).toEqual([
         ['unhandled rejection: boom', 'words', 3, 0],
         ['unhandled rejection: TypeError: fetch failed', 'words', 5, 0],
-        ['timed out after 200 ms (function-timeout)', 'count.by-word.out', 2, 0],
+        ['timed out after 200 ms (function-timeout)', 'count.send.out', 2, 0],
       ]);
       expect(r.state).toEqual({ a: 2, b: 1 });
     }
