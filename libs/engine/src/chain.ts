@@ -209,18 +209,12 @@ function runBatch(steps: readonly ChainStep[], inputs: readonly ChainInput[], op
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
     if (position) position.input = i;
-    const own = owned && input instanceof Derived && input.madeTime !== undefined;
-    if (own) {
-      input.key = input.madeKey!;
-      input.timestamp = input.madeTime!;
-      input.window = undefined;
-      // A run again (a batch halved past its limit, a `ctx.sql` round, a section taken back and
-      // run message by message): a function may have changed the value it was given in place,
-      // and must see the value as it was read.
-      if (input instanceof Rereadable) {
-        if (input.ran) input.value = input.again.valueAgain(input.againFrom);
-        else input.ran = true;
-      }
+    const own = owned && startRun(input);
+    // A later chain of the unit (a window's steps, a branch's) running a record again — a
+    // `ctx.sql` round, a batch halved past its limit — reads its value again as the first did.
+    if (!own && input instanceof Rereadable) {
+      if (input.ran & RAN_LATER) input.value = input.again.valueAgain(input.againFrom);
+      input.ran |= RAN_LATER;
     }
     ctx.currentWindow = input.window;
     if (compiled) compiled(input, i, ctx, keep, failures, own);
@@ -260,6 +254,27 @@ export interface ValueSource {
 }
 
 /**
+ * An owned record (`ownedRecord`) at the start of a run of the unit's first steps: its key and
+ * time as made, no window, and, on every run after its first, its value read again from where it
+ * came — a run again (a batch halved past its limit, a `ctx.sql` round, a section taken back and
+ * run message by message) must see the value as it was read, not as a function changed it in
+ * place. False for any other record (nothing to do). A chain does this for its owned inputs; a
+ * window, session or join unit with no step before its window does it for its records itself.
+ */
+export function startRun(input: EngineRecord): boolean {
+  if (!(input instanceof Derived) || input.madeTime === undefined) return false;
+  input.key = input.madeKey!;
+  input.timestamp = input.madeTime;
+  input.window = undefined;
+  if (input instanceof Rereadable) {
+    if (input.ran & RAN_FIRST) input.value = input.again.valueAgain(input.againFrom);
+    // A first run of the unit's first steps: the later steps' next run is their first again.
+    input.ran = RAN_FIRST;
+  }
+  return true;
+}
+
+/**
  * A record its maker owns, for `ChainOptions.owned`: the chain may change its key and time in
  * place. With `again`, every run after the first starts from its value read again from there.
  */
@@ -270,6 +285,39 @@ export function ownedRecord(key: Key | null, value: unknown, timestamp: number, 
   r.madeTime = timestamp;
   return r;
 }
+
+/**
+ * A record a unit keeps for the steps after its first (a session's held records, a window's
+ * inputs made by its steps before it when they run call by call): not owned (its key and time are
+ * what they are), but every run of those steps after the first reads its value again from its
+ * JSON text, made here — the value as it was kept, not as a function changed it in place.
+ */
+export function keptRecord(key: Key | null, value: unknown, timestamp: number, headers?: Record<string, string>): EngineRecord {
+  const plain: EngineRecord = headers ? { key, value, timestamp, headers } : { key, value, timestamp };
+  return new Rereadable(key, value, timestamp, headers, KEPT_TEXT, JSON.stringify(plain));
+}
+
+/**
+ * A copy of `r` to keep past its run (a session's held records): its key, value, time and headers,
+ * and, when `r` reads its value again (`ownedRecord`, `keptRecord`), the same source — every run of
+ * the copy after its first reads the value again from there. Any other record is copied plainly.
+ */
+export function keptCopy(r: EngineRecord): EngineRecord {
+  if (r instanceof Rereadable) return new Rereadable(r.key, r.value, r.timestamp, r.headers, r.again, r.againFrom);
+  return r.headers ? { key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers } : { key: r.key, value: r.value, timestamp: r.timestamp };
+}
+
+/** `keptRecord` with a source of the caller's: every run after the first reads the value again from `again`, given `againFrom`. */
+export function rereadableRecord(key: Key | null, value: unknown, timestamp: number, headers: Record<string, string> | undefined, again: ValueSource, againFrom: unknown): EngineRecord {
+  return new Rereadable(key, value, timestamp, headers, again, againFrom);
+}
+
+/** Whether a run of a unit's steps after the first reads `r`'s value again (an `ownedRecord` with its source, a `keptRecord`). */
+export function readsAgain(r: EngineRecord): boolean {
+  return r instanceof Rereadable;
+}
+
+const KEPT_TEXT: ValueSource = { valueAgain: (text) => (JSON.parse(text as string) as EngineRecord).value };
 
 /** A record as it came: for an `ownedRecord`, its key and time before any step changed them. */
 export function recordAsMade(r: EngineRecord): EngineRecord {
@@ -472,14 +520,28 @@ class Derived implements ChainOutput, ChainInput {
 class Rereadable extends Derived {
   readonly again: ValueSource;
   readonly againFrom: unknown;
-  ran: true | undefined;
+  /**
+   * Which of the unit's steps ran it since its first steps last did (`RAN_FIRST`, `RAN_LATER`):
+   * the record passes from the steps before a window to the window's steps as itself, and each
+   * reads it again only on a run of its own after the first.
+   */
+  ran: number;
   constructor(key: Key | null, value: unknown, timestamp: number, headers: Record<string, string> | undefined, again: ValueSource, againFrom: unknown) {
     super(key, value, timestamp, headers, -1);
     this.again = again;
     this.againFrom = againFrom;
-    this.ran = undefined;
+    this.ran = 0;
+  }
+
+  /** As JSON, the record alone (a session's held records are its checkpoint's rows). */
+  toJSON(): EngineRecord {
+    return asRecord(this);
   }
 }
+
+/** `Rereadable.ran`: the unit's first steps (an owned run), the steps after them (a window's, a branch's). */
+const RAN_FIRST = 1;
+const RAN_LATER = 2;
 
 // A field that has only held numbers is a "double" field in V8, with a box of its own per object:
 // an owned record's time and the time it was made with would be two. Once a field has held

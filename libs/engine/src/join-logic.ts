@@ -56,7 +56,8 @@ export function joinLogic(opts: {
   return {
     kind: 'join',
     async process(records, channel, now) {
-      const before = opts.pre ? await opts.pre.run(records, state) : undefined;
+      // The host loop's records: each run of the steps before the join starts from them as read (`startRun`).
+      const before = opts.pre ? await opts.pre.run(records, state, { owned: true }) : undefined;
       const inputs = before ? before.outputs : records;
       const r = joinBatch(inputs, channel, now, config, join);
       join = r.state;

@@ -8,7 +8,7 @@
  * through a `ChainExecutor` the runtime makes (native, or a WebAssembly sandbox).
  */
 import { createHash } from 'node:crypto';
-import { timeMadeWith, type ChainFailure, type ChainInput, type ChainOutput, type ChainResult, type EngineRecord, type Key, type StateAccess } from './chain.ts';
+import { keptRecord, readsAgain, rereadableRecord, startRun, timeMadeWith, type ChainFailure, type ChainInput, type ChainOutput, type ChainResult, type EngineRecord, type Key, type StateAccess, type ValueSource } from './chain.ts';
 import { encodeKey, type MemoryState } from './memory-state.ts';
 import { assignSessions, restoreSessions, takeClosedSessions, takeSessionRows, type ClosedSession, type Session, type SessionConfig, type SessionsState } from './sessions.ts';
 import { addChannel, advance, boundChannel, type WatermarkState } from './watermark.ts';
@@ -202,10 +202,23 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
   const order = branched ? branchOrder(branched.branches) : [];
   const inputsOf = (i: number, trunk: ChainResult): readonly ChainInput[] =>
     i === order.length - 1 ? trunk.outputs : trunk.outputs.map((o) => copied(o, branched!.copy));
+  /**
+   * Call by call (sandboxed functions, a section refused): a native branch's call runs its inputs
+   * again by itself (a `ctx.sql` round, halves past the limit), without the trunk. So each gets
+   * copies that read their values again from the trunk's outputs, which no branch changes (the
+   * branch without steps, run last, gets the outputs themselves). A sandboxed call copies every
+   * value it is given anyway.
+   */
+  const again: ValueSource = { valueAgain: (o) => copyOf((o as ChainOutput).value, branched!.copy) };
   const runAll = async (records: readonly EngineRecord[]): Promise<ChainResult> => {
     const trunk = await branched!.trunk.run(records, state, OWNED);
     const results: Array<ChainResult | undefined> = [];
-    for (let i = 0; i < order.length; i++) results[order[i]!] = await branched!.branches[order[i]!]?.run(inputsOf(i, trunk), state);
+    for (let i = 0; i < order.length; i++) {
+      const e = branched!.branches[order[i]!];
+      if (!e) continue;
+      const inputs = e.section ? trunk.outputs.map((o) => rereadableRecord(o.key, copyOf(o.value, branched!.copy), o.timestamp, o.headers, again, o)) : inputsOf(i, trunk);
+      results[order[i]!] = await e.run(inputs, state);
+    }
     return routed(trunk, results);
   };
   const runSync = (records: readonly EngineRecord[], calls: SectionCalls): ChainResult => {
@@ -217,26 +230,31 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
     }
     return routed(trunk, results);
   };
+  const processMany = async (messages: readonly MessageIn[], host: ManyHost): Promise<OperatorEffects[] | undefined> => {
+    const section = await runSection(executors, state, (calls) => {
+      const all: OperatorEffects[] = [];
+      for (let i = 0; i < messages.length; i++) {
+        host.starting(i);
+        calls.beforeLines(() => host.logging(i));
+        const { records } = messages[i]!;
+        const effects = effectsOf(records, branched ? runSync(records, calls) : calls.run(chain as ChainExecutor, records, OWNED));
+        all.push(effects);
+        if (host.waits(i, effects.outputs.length, effects.times) || calls.limitUsed() >= SECTION_SHARE) break;
+      }
+      return all;
+    });
+    return section?.value;
+  };
   return operatorLogic({
     kind: 'chain',
-    async process(records) {
-      return effectsOf(records, branched ? await runAll(records) : await (chain as ChainExecutor).run(records, state, OWNED));
+    async process(records, channel, now) {
+      if (!branched) return effectsOf(records, await (chain as ChainExecutor).run(records, state, OWNED));
+      // The trunk and its branches in one section where they can (native): a run again of it
+      // (a `ctx.sql` round) runs the trunk again too, over the records as read.
+      const one = await processMany([{ records, channel, now }], ONE_MESSAGE);
+      return one ? one[0]! : effectsOf(records, await runAll(records));
     },
-    async processMany(messages, host) {
-      const section = await runSection(executors, state, (calls) => {
-        const all: OperatorEffects[] = [];
-        for (let i = 0; i < messages.length; i++) {
-          host.starting(i);
-          calls.beforeLines(() => host.logging(i));
-          const { records } = messages[i]!;
-          const effects = effectsOf(records, branched ? runSync(records, calls) : calls.run(chain as ChainExecutor, records, OWNED));
-          all.push(effects);
-          if (host.waits(i, effects.outputs.length, effects.times) || calls.limitUsed() >= SECTION_SHARE) break;
-        }
-        return all;
-      });
-      return section?.value;
-    },
+    processMany,
   });
 }
 
@@ -250,14 +268,18 @@ function branchOrder(branches: ReadonlyArray<ChainExecutor | undefined>): number
 
 /** A trunk's output with a value of its own, for a branch that runs before another one. */
 function copied(o: ChainOutput, copy: (value: unknown) => unknown): ChainOutput {
-  let value: unknown;
+  const value = copyOf(o.value, copy);
+  return o.headers ? { key: o.key, value, timestamp: o.timestamp, headers: o.headers, input: o.input } : { key: o.key, value, timestamp: o.timestamp, input: o.input };
+}
+
+/** A value of a branch's own. */
+function copyOf(value: unknown, copy: (value: unknown) => unknown): unknown {
   try {
-    value = typeof o.value === 'object' && o.value !== null ? copy(o.value) : o.value;
+    return typeof value === 'object' && value !== null ? copy(value) : value;
   } catch {
     // A value the copy cannot take (not JSON): the branch gets it as it is.
-    value = o.value;
+    return value;
   }
-  return o.headers ? { key: o.key, value, timestamp: o.timestamp, headers: o.headers, input: o.input } : { key: o.key, value, timestamp: o.timestamp, input: o.input };
 }
 
 /**
@@ -442,7 +464,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
         calls.beforeLines(() => host.logging(i));
         const { records, channel, now } = messages[i]!;
         const before = opts.pre ? calls.run(opts.pre, records, OWNED) : undefined;
-        const assigned = assignWindows(before ? before.outputs : records, channel, now, config, watermark, before !== undefined);
+        const assigned = assignWindows(before ? before.outputs : records, channel, now, config, watermark, before !== undefined || startedAll(records));
         watermark = assigned.state;
         const known = fresh.size;
         intern(assigned.inputs, fresh);
@@ -476,7 +498,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
       if (one) return one[0]!;
       // Call by call, each under its own limit (a batch past it is halved to its slow record).
       const before = opts.pre ? await opts.pre.run(records, state, OWNED) : undefined;
-      const assigned = assignWindows(before ? before.outputs : records, channel, now, config, wm, before !== undefined);
+      const assigned = assignWindows(before ? keptForWindow(before.outputs, body) : records, channel, now, config, wm, before !== undefined || startedAll(records));
       wm = assigned.state;
       const fresh = new Map<number, WindowBounds>();
       intern(assigned.inputs, fresh);
@@ -524,6 +546,30 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
 
 type FlushResult = Awaited<ReturnType<ChainExecutor['flush']>>;
 
+/**
+ * The records the steps before a window made, for its steps called on their own: a native call
+ * runs them again by itself (a `ctx.sql` round, halves past the limit), without the steps that
+ * made their values, so a value they made is kept with its text to be read again from
+ * (`keptRecord`). A record the steps before passed on as it was read reads its value again from
+ * where it came (`startRun`); a sandboxed call gets a copy of every value anyway.
+ */
+function keptForWindow(outputs: readonly ChainOutput[], body: ChainExecutor): readonly EngineRecord[] {
+  if (!body.section) return outputs;
+  return outputs.map((o) => (typeof o.value !== 'object' || o.value === null || readsAgain(o) ? o : keptRecord(o.key, o.value, o.timestamp, o.headers)));
+}
+
+/**
+ * A window unit with no steps before its window starts each run of its records itself, as a
+ * chain does for its owned inputs (`startRun`): a run again of the section (a `ctx.sql` round)
+ * or of the message call by call sees each value as it was read. True when every record is the
+ * host's own (`ownedRecord`): each may then be the input of its first window as it is.
+ */
+function startedAll(records: readonly EngineRecord[]): boolean {
+  let all = true;
+  for (const r of records) if (!startRun(r)) all = false;
+  return all;
+}
+
 function key(w: WindowBounds): string {
   return `${w.start}:${w.end}`;
 }
@@ -546,8 +592,17 @@ export function sessionLogic(opts: WindowedLogicOptions<SessionConfig>): Operato
   const runSection = body.section ?? oneByOne;
   let sessions: SessionsState = { watermark: opts.channels.reduce((s, c) => addChannel(s, c, 0), initialWindowState()), sessions: new Map(), changes: { appended: new Map(), rewritten: new Set(), rows: new Map() } };
 
+  // A held record that reads its value again (`keptCopy`) is the input itself, in its session's
+  // window: a run of the session's steps after its first reads it again from where it came, a new
+  // object per run would not. Any other is given as a record of its own, as it was held.
   const inputsOf = (closed: ClosedSession): ChainInput[] =>
-    closed.records.map((record) => ({ key: record.key, value: record.value, timestamp: record.timestamp, ...(record.headers ? { headers: record.headers } : {}), window: closed.window }));
+    closed.records.map((record) => {
+      if (readsAgain(record)) {
+        (record as ChainInput).window = closed.window;
+        return record;
+      }
+      return { key: record.key, value: record.value, timestamp: record.timestamp, ...(record.headers ? { headers: record.headers } : {}), window: closed.window };
+    });
 
   /** A session's keyed steps and flush, with what they left: effects out, its state dropped. */
   const finish = (closed: ClosedSession, run: ChainResult, flush: FlushResult | undefined, effects: OperatorEffects): void => {
@@ -600,7 +655,7 @@ export function sessionLogic(opts: WindowedLogicOptions<SessionConfig>): Operato
   return {
     kind: 'session',
     async process(records, channel, now) {
-      const before = opts.pre ? await opts.pre.run(records, state) : undefined;
+      const before = opts.pre ? await opts.pre.run(records, state, OWNED) : undefined;
       const assigned = assignSessions(before ? before.outputs : records, channel, now, config, sessions);
       sessions = assigned.state;
       const flushed = await flushReady();
@@ -635,7 +690,8 @@ export function sessionLogic(opts: WindowedLogicOptions<SessionConfig>): Operato
       // A checkpoint from before rows holds the sessions in meta: written as rows at the next one.
       for (const s of m.sessions ?? []) {
         const id = s.key === null ? '' : encodeKey(s.key);
-        restored.sessions.set(id, [...(restored.sessions.get(id) ?? []), s]);
+        const held = { ...s, records: s.records.map((r) => keptRecord(r.key, r.value, r.timestamp, r.headers)) };
+        restored.sessions.set(id, [...(restored.sessions.get(id) ?? []), held]);
         restored.changes.rewritten.add(id);
       }
       sessions = { watermark: m.watermark, ...restored };

@@ -14,7 +14,7 @@
  * a session the watermark has already closed (even if it is not flushed yet), so what a session
  * holds depends only on the order of records on each channel, never on how they were batched.
  */
-import type { EngineRecord, Key } from './chain.ts';
+import { keptCopy, keptRecord, type EngineRecord, type Key } from './chain.ts';
 import { encodeKey } from './memory-state.ts';
 import { channelTime, type WatermarkOptions, type WatermarkState } from './watermark.ts';
 import type { LateRecord } from './window-operator.ts';
@@ -109,8 +109,10 @@ export function assignSessions(records: readonly EngineRecord[], channel: string
       late.push({ record, reason: lateReason(t, wm, grace) });
     } else {
       const held = merged.length === 1 ? merged[0]! : merged.flat();
-      // A copy: what a step's output carries besides the record is not the session's.
-      const copy: EngineRecord = record.headers ? { key: record.key, value: record.value, timestamp: t, headers: record.headers } : { key: record.key, value: record.value, timestamp: t };
+      // A copy (what a step's output carries besides the record is not the session's) that reads
+      // its value again from where the record came, if it can: the session's steps run its
+      // records when it closes, and again on a `ctx.sql` round, past the time limit, call by call.
+      const copy = keptCopy(record);
       held.push(copy);
       if (changes) {
         // Sessions that merge hold their records in a new order: the key is written again.
@@ -190,7 +192,8 @@ export function restoreSessions(rows: Iterable<readonly [string, unknown]>, gapM
     const id = rowId.slice(colon + 1);
     let parts = byKey.get(id);
     if (!parts) byKey.set(id, (parts = []));
-    parts[n] = value as EngineRecord[];
+    // Read from the row: each read again from its text (`keptRecord`), there being no message to read it from.
+    parts[n] = (value as EngineRecord[]).map((r) => keptRecord(r.key, r.value, r.timestamp, r.headers));
   }
   const sessions = new Map<string, Session[]>();
   const changes: SessionChanges = { appended: new Map(), rewritten: new Set(), rows: new Map() };

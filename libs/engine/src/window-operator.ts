@@ -118,19 +118,26 @@ function inWindow(record: EngineRecord, window: WindowBounds): ChainInput {
   return record;
 }
 
-/** A record as a window's steps see it: the record's fields and the window it counts for. */
+/**
+ * A record as a window's steps see it: the record's fields and the window it counts for. Its
+ * value is the record's, read through it: a run again of the window's steps that reads the
+ * record's value again (`startRun`, chain.ts) gives it to each of the record's windows.
+ */
 class WindowInput implements ChainInput {
   key: EngineRecord['key'];
-  value: unknown;
   timestamp: number;
   headers: Record<string, string> | undefined;
   window: WindowBounds;
+  private readonly of: EngineRecord;
   constructor(r: EngineRecord, window: WindowBounds) {
     this.key = r.key;
-    this.value = r.value;
+    this.of = r;
     this.timestamp = r.timestamp;
     this.headers = r.headers;
     this.window = window;
+  }
+  get value(): unknown {
+    return this.of.value;
   }
 }
 
