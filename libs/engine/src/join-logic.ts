@@ -11,7 +11,8 @@
  * the same ids.
  */
 import { createHash } from 'node:crypto';
-import type { ChainFailure, EngineRecord } from './chain.ts';
+import { rereadableRecord, type ChainFailure, type EngineRecord, type ValueSource } from './chain.ts';
+import { toJsonValue } from './codec.ts';
 import { advanceJoin, initialJoinState, joinBatch, joinMeta, restoreJoin, takeJoinRows, type JoinConfig, type JoinOutput, type JoinState } from './joins.ts';
 import { encodeKey, type MemoryState } from './memory-state.ts';
 import type { ChainExecutor, OperatorEffects, OperatorLogic } from './operator-logic.ts';
@@ -35,7 +36,7 @@ export function joinLogic(opts: {
   const shape = async (results: readonly JoinOutput[], effects: OperatorEffects): Promise<void> => {
     if (results.length === 0) return;
     const r = await body.run(
-      results.map((o) => o.record),
+      results.map((o) => joinedRecord(o.record)),
       state,
     );
     for (const out of r.outputs) {
@@ -85,6 +86,18 @@ export function joinLogic(opts: {
     takeDroppedWindows: () => [],
   };
 }
+
+/**
+ * A result as the steps after the join get it. Its value holds the join's own held values — a
+ * table entry joined to every later stream record, an interval's records — so each run of those
+ * steps gets a copy of its own (the first, and every run again: a `ctx.sql` round, a half past the
+ * limit): a native function that changes it in place reaches neither the join's rows (committed,
+ * and joined again) nor another result, nor its own next run. Sandboxed steps get copies anyway.
+ */
+function joinedRecord(r: EngineRecord): EngineRecord {
+  return rereadableRecord(r.key, toJsonValue(r.value), r.timestamp, r.headers, COPY_OF_HELD, r.value);
+}
+const COPY_OF_HELD: ValueSource = { valueAgain: (held) => toJsonValue(held) };
 
 /** A result's part of its message id: key and origin, plain when short, else a digest. */
 function resultId(o: JoinOutput): string {

@@ -277,6 +277,33 @@ describe('runtime - window, session and join units run again from the values as 
     expect(r).toEqual({ failures: [], results: ['2+11', '3+21'] });
     expect(queries.sort((a, b) => Number(a) - Number(b))).toEqual([2, 3, 11, 21]);
   });
+
+  it('runtime - a step after the join that changes the joined record in place and asks ctx.sql counts the change once, and changes neither the table nor later results', async () => {
+    const { sql, queries } = asked();
+    const bySeller: ChainStep = { id: 'j.by-seller', operator: 'assign-key', fn: (v: unknown) => Object.values(v as Record<string, { name?: string; seller?: string }>)[0]!.name ?? (v as { auction: { seller: string } }).auction.seller };
+    // The person is the table's held value, joined to each of ann's auctions.
+    const bumpPerson: ChainStep = {
+      id: 'j.item',
+      operator: 'map',
+      fn: (v: unknown, ctx: unknown) => {
+        const joined = v as { person: { n: number }; auction: { n: number } };
+        joined.person.n = joined.person.n + 1;
+        (ctx as FunctionContext).sql('SELECT $1::int AS n', [joined.person.n]);
+        return `${joined.person.n}+${joined.auction.n}`;
+      },
+    };
+    const j = joinLogic({ config: TABLE, pre: nativeExecutor([bySeller], { sql }), body: nativeExecutor([bumpPerson], { sql }), operator: 'j.item', state: new MemoryState(), channels: ['events/0'] });
+    const values = [person('ann', 1), auction('ann', 10), auction('ann', 20), auction('ann', 30)];
+    const records = values.map((v, i) => ownedRecord(null, JSON.parse(JSON.stringify(v)) as unknown, i * 1000, undefined, { valueAgain: (from) => JSON.parse(JSON.stringify(values[from as number])) as unknown }, i));
+    const processed = await j.process(records, 'events/0', 0);
+    // The table's row, committed as JSON after the results so far, is the person as read.
+    const rows = j.takeRows!().filter(([, v]) => v !== undefined);
+    expect((JSON.parse(JSON.stringify(rows)) as Array<[string, { value: unknown }]>).map(([, held]) => held.value)).toEqual([{ name: 'ann', n: 1 }]);
+    const r = flushed([processed, await j.end()]);
+    expect(r).toEqual({ failures: [], results: ['2+10', '2+20', '2+30'] });
+    // Every round asked with the person as held, bumped once (the same query, answered once a batch).
+    expect([...new Set(queries)]).toEqual([2]);
+  });
 });
 
 describe('runtime - a branched unit runs its branches again from the values as they were read', () => {
