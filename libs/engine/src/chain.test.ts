@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ownedRecord, recordAsMade, runChain, runFlush, timeMadeWith, type ChainStep, type FunctionContext } from './chain.ts';
+import { keptCopy, ownedRecord, recordAsMade, runChain, runFlush, timeMadeWith, type ChainStep, type FunctionContext, type ValueSource } from './chain.ts';
 import { MemoryState } from './memory-state.ts';
 
 const step = (operator: ChainStep['operator'], fn: (...args: never[]) => unknown, extra: Partial<ChainStep> = {}): ChainStep => ({
@@ -57,6 +57,31 @@ describe('engine - owned records', () => {
         expect(inputs[0]!.value).toBe('a');
       }
     }
+  });
+});
+
+describe('engine - records kept past their message', () => {
+  it('engine - a kept copy reads its value again from what its source detaches for it (its own bytes), not from the whole message', () => {
+    const message = ['{"n":1}', '{"n":2}'];
+    const reads: string[] = [];
+    const own: ValueSource = { valueAgain: (text) => (reads.push(`own:${text as string}`), JSON.parse(text as string)) };
+    const frame: ValueSource = {
+      valueAgain: (i) => (reads.push(`frame:${i as number}`), JSON.parse(message[i as number]!)),
+      detach: (i) => ({ again: own, from: message[i as number] }),
+    };
+    const bump = step('map', (v: { n: number }) => ((v.n += 10), v));
+    const kept = keptCopy(ownedRecord(null, JSON.parse(message[1]!), 5, undefined, frame, 1));
+    runChain([bump], [kept]);
+    const again = runChain([bump], [kept]);
+    // The second run reads the value as it came, from the detached place only.
+    expect(again.outputs.map((o) => o.value)).toEqual([{ n: 12 }]);
+    expect(reads).toEqual(['own:{"n":2}']);
+    // A source that cannot detach is kept as it is.
+    const plain: ValueSource = { valueAgain: (i) => (reads.push(`plain:${i as number}`), JSON.parse(message[i as number]!)) };
+    const keptPlain = keptCopy(ownedRecord(null, JSON.parse(message[0]!), 5, undefined, plain, 0));
+    runChain([bump], [keptPlain]);
+    runChain([bump], [keptPlain]);
+    expect(reads.at(-1)).toBe('plain:0');
   });
 });
 

@@ -251,6 +251,12 @@ const MAX_OUTPUTS_ROOM = 16_000;
  */
 export interface ValueSource {
   valueAgain(from: unknown): unknown;
+  /**
+   * For a record kept past its message (a session's held records, `keptCopy`): a source and place
+   * that hold this record's own bytes or snapshot alone. Without it the kept record holds `from`
+   * as it is, and with it the whole frame or batch it points into, until its session closes.
+   */
+  detach?(from: unknown): { again: ValueSource; from: unknown };
 }
 
 /**
@@ -303,7 +309,10 @@ export function keptRecord(key: Key | null, value: unknown, timestamp: number, h
  * the copy after its first reads the value again from there. Any other record is copied plainly.
  */
 export function keptCopy(r: EngineRecord): EngineRecord {
-  if (r instanceof Rereadable) return new Rereadable(r.key, r.value, r.timestamp, r.headers, r.again, r.againFrom);
+  if (r instanceof Rereadable) {
+    const own = r.again.detach?.(r.againFrom);
+    return own ? new Rereadable(r.key, r.value, r.timestamp, r.headers, own.again, own.from) : new Rereadable(r.key, r.value, r.timestamp, r.headers, r.again, r.againFrom);
+  }
   return r.headers ? { key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers } : { key: r.key, value: r.value, timestamp: r.timestamp };
 }
 

@@ -254,6 +254,22 @@ services:
     await df.stop();
   });
 
+  it('runtime - a record held past its message (a session) reads its value again from its own snapshot, not from its whole batch', async () => {
+    const { plan, functions } = await planned();
+    const topology = await buildTopology(plan, functions, { isolation: 'native' });
+    const topic = topology.topics.get('readings')!;
+    const batch = new CarriedBatch(topic, 2);
+    batch.push('a', topic.value.snapshot({ sensor: 'a', value: 1 }), 1, undefined);
+    batch.push('b', topic.value.snapshot({ sensor: 'b', value: 2 }), 2, undefined);
+    const own = batch.detach(1);
+    expect(own.again).not.toBe(batch);
+    expect(own.from).not.toBe(batch);
+    const value = own.again.valueAgain(own.from);
+    expect(value).toEqual({ sensor: 'b', value: 2 });
+    // Each read is the reader's own copy.
+    expect(own.again.valueAgain(own.from)).not.toBe(value);
+  });
+
   it.each([0, 1, 3, 5, 100])('runtime - a batch made with room for %i records holds exactly the records it was given, as a reader and a frame read them', async (room) => {
     const { plan, functions } = await planned();
     const topology = await buildTopology(plan, functions, { isolation: 'native' });

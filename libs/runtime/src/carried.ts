@@ -116,6 +116,13 @@ export class CarriedBatch implements ValueSource {
     return wire ? this.topic.value.decode(wire) : this.topic.value.adopt(this.values[at]);
   }
 
+  /** A held record keeps its own snapshot (never changed: readers adopt copies) or bytes, not the whole batch. */
+  detach(i: unknown): { again: ValueSource; from: unknown } {
+    const at = i as number;
+    const wire = this.wires?.[at];
+    return wire ? { again: bytesOf(this.topic), from: wire.slice() } : { again: snapshotsOf(this.topic), from: this.values[at] };
+  }
+
   private out(i: number): OutRecord {
     const key = this.keys[i]!;
     const headers = this.headerList?.[i];
@@ -231,3 +238,13 @@ export function carryingBus(inner: Bus): Bus {
   carrying.add(bus);
   return bus;
 }
+
+/** A held record's own value, read again: its snapshot adopted (`snapshotsOf`) or its bytes decoded (`bytesOf`), per topic. */
+const heldSources = new WeakMap<RuntimeTopic, { snapshots: ValueSource; bytes: ValueSource }>();
+function heldSourcesOf(topic: RuntimeTopic): { snapshots: ValueSource; bytes: ValueSource } {
+  let sources = heldSources.get(topic);
+  if (!sources) heldSources.set(topic, (sources = { snapshots: { valueAgain: (s) => topic.value.adopt(s) }, bytes: { valueAgain: (b) => topic.value.decode(b as Uint8Array) } }));
+  return sources;
+}
+const snapshotsOf = (topic: RuntimeTopic) => heldSourcesOf(topic).snapshots;
+const bytesOf = (topic: RuntimeTopic) => heldSourcesOf(topic).bytes;

@@ -781,7 +781,14 @@ function decodeRecord(raw: RawRecord, topic: RuntimeTopic, again: ValueSource, t
 const frameValues = new WeakMap<RuntimeTopic, ValueSource>();
 function framesOf(topic: RuntimeTopic): ValueSource {
   let source = frameValues.get(topic);
-  if (!source) frameValues.set(topic, (source = { valueAgain: (raw) => topic.value.decode((raw as RawRecord).value) }));
+  if (!source) {
+    const frames: ValueSource = {
+      valueAgain: (raw) => topic.value.decode((raw as RawRecord).value),
+      // A record's value is a view into its whole frame: a held record keeps a copy of its own bytes.
+      detach: (raw) => ({ again: frames, from: { value: (raw as RawRecord).value.slice() } }),
+    };
+    frameValues.set(topic, (source = frames));
+  }
   return source;
 }
 
