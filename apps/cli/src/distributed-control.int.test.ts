@@ -1,9 +1,10 @@
 /**
  * The control plane on real servers: a planner process (`apps/planner`, started as `ssdk
  * planner` starts it) and the client commands against it — deploy, status, a redeploy that is a
- * no-op, a compatible one that bumps the version, one that changes a state's type (refused, exit
- * 2, unless --reset-state), state queries, undeploy and --purge. Each run has its own subject
- * prefix (so its own planner), control schema and state schema.
+ * no-op, a compatible one that bumps the version, one that would strand messages between units
+ * (refused, exit 2), one that changes a state's type (refused, exit 2, unless --reset-state),
+ * state queries, undeploy and --purge. Each run has its own subject prefix (so its own planner),
+ * control schema and state schema.
  */
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -82,6 +83,23 @@ describe('control plane (planner + deploy/status/undeploy/state)', () => {
     expect(s.version).toBe(2);
     expect(s.hash).not.toBe(stored!.hash);
     expect(s.layoutFingerprint).toBe(stored!.layoutFingerprint);
+
+    // Messages between two units in a topic the new plan drops (the filter removed): refused,
+    // exit 2, naming the topic and how many; nothing changes.
+    const recodedText = await readFile(file, 'utf8');
+    const between = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+    await between.publish(stored!.plan.topics.find((t) => t.id === 'count-words.is-countable.out')!.name, 0, [{ data: new Uint8Array([1]) }]);
+    await between.close();
+    await edit(/\n      - operator: filter\n[\s\S]*?\n\n    partition:/, '\n\n    partition:');
+    const stranding = await deploy(file, '--partitions', '1');
+    expect(stranding.code).toBe(2);
+    expect(stranding.err).toContain('ssdk deploy: error: refusing to redeploy examples/word-count: the new plan does not read these internal topics as version 2 did');
+    expect(stranding.err).toContain('`count-words.is-countable.out`: no unit of the new plan reads it; 1 message in it not yet read by `count-words.add-to-total` would never be processed');
+    expect(stranding.err).toContain('hint: stop the producers and let the stack drain');
+    expect(stranding.err).not.toMatch(/^\s+at /m);
+    expect((await status()).version).toBe(2);
+    expect((await status()).operators.find((op) => op.id === 'count-words.add-to-total')!.lag).toBe(1);
+    await writeFile(file, recodedText);
 
     // A state's type changed: refused, exit 2, saying which state and how; nothing changes.
     await edit(/(word-totals:\n\s+type: keyed-state\n\s+properties:\n\s+key:\n\s+type: string\n\s+value:\n\s+type: )u32/, '$1u64');

@@ -7,6 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectControl, createNatsBus, RemoteError, type ControlConnection } from '@ssdk/bus';
 import { heartbeatSubject, openDeploymentRegistry, plannerSubject, readBundle, type DataflowStatus, type DeployReply, type Heartbeat, type ListedDataflow } from '@ssdk/control-plane';
+import { planDataflow } from '@ssdk/plan';
+import { encodeRecords } from '@ssdk/records';
+import { parseServicesFile } from '@ssdk/spec';
 import { FencedError, openPostgresStore } from '@ssdk/state';
 import { testNats, testPostgres, type TestNats, type TestPostgres } from '@ssdk/testing';
 import { startPlanner, type Planner } from './planner.ts';
@@ -140,4 +143,89 @@ describe('planner service', () => {
     await expect(ask('undeploy', { dataflow: 'nope' })).rejects.toMatchObject({ domain: 'user', code: 'bad-dataflow' });
     await expect(ask('status', { dataflow: 'examples/nope' })).rejects.toMatchObject({ domain: 'user', code: 'unknown-dataflow', message: expect.stringContaining('deployed are examples/word-count') });
   }, 30_000);
+
+  describe('a redeploy never strands the records between units', () => {
+    // Word count without its filter: the splitter keys the words itself and `add-to-total` reads
+    // them from the splitter's topic; `count-words.is-countable.out` is not in the plan any more.
+    const withoutFilter = (text: string) => text.replace(/\n      - operator: filter\n[\s\S]*?\n\n    partition:/, '\n\n    partition:');
+    const recoded = (text: string) => text.replace('word.length >= 3', 'word.length >= 4');
+
+    /** Word count under a name of its own (its own streams and state schema), deployed as version 1. */
+    async function deployed(name: string) {
+      const bundle = await readBundle(FILE);
+      const text = bundle.files[bundle.servicesFile]!.replace('name: word-count', `name: ${name}`);
+      const request = (edit: (t: string) => string = (t) => t) => ({ bundle: { ...bundle, files: { ...bundle.files, [bundle.servicesFile]: edit(text) } }, displayPath: 'services.yaml', partitions: 1 });
+      expect(await ask<DeployReply>('deploy', request())).toMatchObject({ version: 1 });
+      const parsed = parseServicesFile(text, FILE);
+      const plan = planDataflow(parsed.dataflow, { partitions: 1, subjectPrefix: nats.prefix }).plan!;
+      const topicName = (id: string) => plan.topics.find((t) => t.id === id)!.name;
+      const bus = await createNatsBus({ servers: nats.url, subjectPrefix: nats.prefix });
+      const store = await openPostgresStore({ connectionString: control.connectionString, schema: (await ask<DataflowStatus[]>('status', { dataflow: `examples/${name}` }))[0]!.stateSchema });
+      return {
+        request,
+        send: (topic: string, messages: number) => bus.publish(topicName(topic), 0, Array.from({ length: messages }, (_, i) => ({ data: encodeRecords([{ key: null, value: new TextEncoder().encode(`"w${i}"`), timestamp: 1_000 + i }]) }))),
+        commit: (operator: string, channels: Record<string, number>) => store.commit({ writes: [], offsets: [{ operator, partition: 0, seq: Math.max(...Object.values(channels)), meta: { channels } }] }),
+        close: async () => {
+          await ask('undeploy', { dataflow: `examples/${name}`, purge: true });
+          await store.close();
+          await bus.close();
+        },
+      };
+    }
+
+    it('planner - a redeploy that drops an internal topic holding unread messages is refused, naming it; drained, it proceeds', async () => {
+      const df = await deployed('wc-dropped');
+      try {
+        await df.send('count-words.is-countable.out', 3);
+        const refused = ask<DeployReply>('deploy', df.request(withoutFilter));
+        await expect(refused).rejects.toMatchObject({ domain: 'user', code: 'records-between-versions' });
+        const message = (await refused.catch((e: Error) => e.message)) as string;
+        expect(message).toContain('refusing to redeploy examples/wc-dropped');
+        expect(message).toContain('`count-words.is-countable.out`: no unit of the new plan reads it; 3 messages in it not yet read by `count-words.add-to-total` would never be processed');
+        expect(message).toContain('hint: stop the producers and let the stack drain (`ssdk status` shows lag 0), then deploy again; or deploy with --reset-state');
+        expect((await ask<DataflowStatus[]>('status', { dataflow: 'examples/wc-dropped' }))[0]!.version).toBe(1);
+
+        // Read and committed, but a sentence not yet split may still reach it: in doubt, refused.
+        await df.commit('count-words.add-to-total', { 'count-words.is-countable.out/0': 3 });
+        await df.send('sentences', 1);
+        await expect(ask<DeployReply>('deploy', df.request(withoutFilter))).rejects.toMatchObject({
+          message: expect.stringContaining('0 messages in it not yet read by `count-words.add-to-total` would never be processed; 1 message not yet read by the units before it (`count-words.split-sentence` 1) may still reach it'),
+        });
+
+        await df.commit('count-words.split-sentence', { 'sentences/0': 1 });
+        expect(await ask<DeployReply>('deploy', df.request(withoutFilter))).toMatchObject({ outcome: 'updated', version: 2 });
+      } finally {
+        await df.close();
+      }
+    }, 60_000);
+
+    it('planner - a topic read by another unit in the new plan is refused while that unit would read processed messages again, draining or not', async () => {
+      const df = await deployed('wc-reread');
+      try {
+        await df.send('count-words.split-sentence.out', 2);
+        await df.commit('count-words.is-countable', { 'count-words.split-sentence.out/0': 2 });
+        const refused = ask<DeployReply>('deploy', df.request(withoutFilter));
+        await expect(refused).rejects.toMatchObject({ domain: 'user', code: 'records-between-versions' });
+        const message = (await refused.catch((e: Error) => e.message)) as string;
+        expect(message).toContain("`count-words.split-sentence.out`: the new plan's `count-words.add-to-total` would read it from its own position (none: the first message), not `count-words.is-countable`'s: 2 messages,");
+        expect(message).toContain('2 of them already processed by `count-words.is-countable` (they would count twice) and 0 not yet read by it');
+        expect(message).toContain('only --reset-state starts over');
+        expect(await ask<DeployReply>('deploy', { ...df.request(withoutFilter), resetState: true })).toMatchObject({ outcome: 'reset', version: 2 });
+      } finally {
+        await df.close();
+      }
+    }, 60_000);
+
+    it('planner - a redeploy that keeps every unit reading its topics goes on over unread messages', async () => {
+      const df = await deployed('wc-kept');
+      try {
+        await df.send('count-words.split-sentence.out', 2);
+        await df.send('count-words.is-countable.out', 2);
+        await df.send('sentences', 2);
+        expect(await ask<DeployReply>('deploy', df.request(recoded))).toMatchObject({ outcome: 'updated', version: 2 });
+      } finally {
+        await df.close();
+      }
+    }, 60_000);
+  });
 });

@@ -19,6 +19,7 @@ import { ARTIFACTS_VERSION, bundleHash, checkBundle, deploymentHash, heartbeatSu
 import { checkDeploymentTrust, PlanNotTrustedError, shortKey, trustedKeysFrom, type DeploymentSignature, endedPartitions, migratePlanState, resetOffsets } from '@ssdk/runtime';
 import { dataflowSchema, openPostgresStore } from '@ssdk/state';
 import type { Diagnostic } from '@ssdk/spec';
+import { readsThatDoNotCarryOver, unitsUpstreamOf } from './handover.ts';
 import { layoutChanges, layoutFingerprint, stateLayout, type StateLayout } from './layout.ts';
 import { unitStatusState } from './unit-state.ts';
 
@@ -232,6 +233,17 @@ class PlannerService {
         changes = [`dropped schema ${existing.stateSchema}`, ...(await this.deleteOwnTopics(existing.plan)).map((s) => `deleted stream ${s}`)];
         await this.dropSchema(existing.stateSchema);
       } else {
+        const between = await this.messagesBetweenVersions(existing, plan);
+        if (between.problems.length > 0) {
+          throw new PlannerInputError(
+            'records-between-versions',
+            `refusing to redeploy ${id}: the new plan does not read these internal topics as version ${existing.version} did, and the messages in them would be lost or processed twice:\n` +
+              between.problems.map((p) => `  - ${p}`).join('\n') +
+              `\nhint: stop the producers and let the stack drain (\`ssdk status\` shows lag 0), then deploy again; or deploy with --reset-state to drop ${id}'s state and offsets and start it over.` +
+              (between.readAgain ? ' Messages a new reader would read again stay in their topic when the stack drains: for those, only --reset-state starts over.' : ''),
+            { changes: between.problems },
+          );
+        }
         changes = diff.compatible;
         const sameArtifacts = (existing.artifacts && deploymentHash(existing.artifacts)) === (artifacts && deploymentHash(artifacts));
         // An unsigned deploy of what is deployed changes nothing; a signature by another key (or a first one) is a new version.
@@ -471,23 +483,32 @@ class PlannerService {
     }
   }
 
-  /**
-   * Σ over the unit's input channels (`<topic>/<partition>`) of the partition's last stream
-   * sequence minus the committed one. Committed read positions are in `_offsets.meta.channels`
-   * (any row of the operator: one per replica or partition); a channel never committed counts
-   * from 0.
-   */
+  /** Σ over the unit's input topics of what it has not read (`unreadByTopic`). */
   private async lag(plan: PhysicalPlan, operatorId: string, offsets: Map<number, { seq: number; meta?: unknown }>): Promise<number> {
+    let lag = 0;
+    for (const n of (await this.unreadByTopic(plan, operatorId, offsets)).values()) lag += n;
+    return lag;
+  }
+
+  /**
+   * Per input topic of the unit, Σ over its channels (`<topic>/<partition>`) of the partition's
+   * last stream sequence minus the committed one. Committed read positions are in
+   * `_offsets.meta.channels` (any row of the operator: one per replica or partition); a channel
+   * never committed counts from 0, a stream that does not exist holds nothing. The one rule of
+   * `ssdk status`'s lag and of the redeploy check on records between units.
+   */
+  private async unreadByTopic(plan: PhysicalPlan, operatorId: string, offsets: Map<number, { seq: number; meta?: unknown }>): Promise<Map<string, number>> {
     const op = plan.operators.find((o) => o.id === operatorId)!;
     const committed = new Map<string, number>();
     for (const row of offsets.values()) {
       const channels = (row.meta as { channels?: Record<string, number> } | null | undefined)?.channels;
       for (const [ch, seq] of Object.entries(channels ?? {})) committed.set(ch, Math.max(committed.get(ch) ?? 0, Number(seq)));
     }
-    let lag = 0;
+    const unread = new Map<string, number>();
     for (const input of op.inputs) {
       const topic = plan.topics.find((t) => t.id === input.topic);
       if (!topic) continue;
+      let n = 0;
       for (let p = 0; p < topic.partitions; p++) {
         let last = 0;
         try {
@@ -495,11 +516,63 @@ class PlannerService {
         } catch (err) {
           if (!(err instanceof UnknownTopicError)) throw err;
         }
-        lag += Math.max(0, last - (committed.get(`${topic.id}/${p}`) ?? 0));
+        n += Math.max(0, last - (committed.get(`${topic.id}/${p}`) ?? 0));
       }
+      unread.set(topic.id, n);
     }
-    return lag;
+    return unread;
   }
+
+  /**
+   * What the deployed version's units hold between them that the new plan would lose or read
+   * twice (handover.ts): per read that does not carry over, one line naming the topic and the
+   * messages; none when the stack is drained and no new reader would start over a topic's messages.
+   */
+  private async messagesBetweenVersions(deployed: DeployedDataflow, next: PhysicalPlan): Promise<{ problems: string[]; readAgain: boolean }> {
+    const handovers = readsThatDoNotCarryOver(deployed.plan, next);
+    if (handovers.length === 0) return { problems: [], readAgain: false };
+    const store = await openPostgresStore({ connectionString: this.d.databaseUrl, schema: deployed.stateSchema, applicationName: 'ssdk-planner' });
+    try {
+      const unreadOf = async (plan: PhysicalPlan, unit: string) => this.unreadByTopic(plan, unit, await store.offsets(unit));
+      const problems: string[] = [];
+      let readAgain = false;
+      for (const h of handovers) {
+        const id = `\`${h.topic.id}\``;
+        const unread = (await unreadOf(deployed.plan, h.reader)).get(h.topic.id) ?? 0;
+        const upstream: string[] = [];
+        let onTheirWay = 0;
+        for (const unit of unitsUpstreamOf(deployed.plan, h.topic.id)) {
+          let n = 0;
+          for (const m of (await unreadOf(deployed.plan, unit)).values()) n += m;
+          if (n > 0) upstream.push(`\`${unit}\` ${n}`);
+          onTheirWay += n;
+        }
+        const mayStillCome = onTheirWay > 0 ? `; ${messages(onTheirWay)} not yet read by the units before it (${upstream.join(', ')}) may still reach it before they stop for the new version` : '';
+        if (h.newReaders.length === 0) {
+          if (unread + onTheirWay > 0) problems.push(`${id}: no unit of the new plan reads it; ${messages(unread)} in it not yet read by \`${h.reader}\` would never be processed${mayStillCome}`);
+          continue;
+        }
+        for (const reader of h.newReaders) {
+          const toRead = (await unreadOf(next, reader)).get(h.topic.id) ?? 0;
+          if (toRead + onTheirWay === 0) continue;
+          const processed = Math.max(0, toRead - unread);
+          if (processed > 0) readAgain = true;
+          problems.push(
+            `${id}: the new plan's \`${reader}\` would read it from its own position (none: the first message), not \`${h.reader}\`'s: ${messages(toRead)}, ` +
+              `${processed} of them already processed by \`${h.reader}\` (they would count twice) and ${unread} not yet read by it${mayStillCome}`,
+          );
+        }
+      }
+      return { problems, readAgain };
+    } finally {
+      await store.close();
+    }
+  }
+}
+
+/** Stream sequences, as `ssdk status` counts lag: a message holds one or more records. */
+function messages(n: number): string {
+  return `${n} message${n === 1 ? '' : 's'}`;
 }
 
 /**
