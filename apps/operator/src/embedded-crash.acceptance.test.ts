@@ -6,9 +6,9 @@
  * one-kill case in CI (embedded-crash.int.test.ts) and the distributed crash tests
  * (word-count.testkit.ts: `embeddedCrash`, `expectGolden`).
  *
- * Size: SSDK_CRASH_SENTENCES (default 20 000). Each kill falls within 400 ms of records flowing, so
- * every one of the three lands while there is work left (with 1.5 s, resumed runs of 100 000
- * sentences often ended first: one kill really happened, 2026-12-06); the harness checks each landed.
+ * Size: SSDK_CRASH_SENTENCES (default 20 000). Each kill falls within 400 ms of records flowing;
+ * a run that ends before its kill starts the scenario again from nothing with kills twice as early
+ * (`embeddedCrash`), so all three land while there is work left however quick the run is.
  */
 import { describe, it } from 'vitest';
 import { embeddedCrash } from './word-count.testkit.ts';
