@@ -466,7 +466,7 @@ async function main(): Promise<void> {
   };
   console.log('');
   ratio('(target ≥ 0.5)', '(c1)', '(a)');
-  ratio('(target ≥ 1; one process per step)', '(c2)', '(b)');
+  ratio('(target ≥ 1; one process per operator)', '(c2)', '(b)');
   ratio('(fused plan)', '(c3)', '(b)');
   console.log('latency: (a) and (c1) at 8× the sentence rate in records/s; (b) and (c2) sentences at the given rate, measured per output word');
 }

@@ -29,7 +29,8 @@ import type { ProduceRecord, UnitMetricsSnapshot } from '@ssdk/runtime';
 import { buildComponent, measureRss, repo, report, runEmbedded as runFile, unitLines } from './embedded-harness.ts';
 
 // Embedded mode runs fused (one partition: steps of a service part share a unit); --no-fuse
-// runs one unit per step, as the distributed runtime does by default.
+// runs the distributed runtime's default layout: one unit per step, but for key and time steps,
+// which run in the unit that sends them their records.
 const { values } = parseArgs({
   options: {
     records: { type: 'string', default: '1000000' },
@@ -173,7 +174,7 @@ async function wordCount() {
   report('baseline: hand-written loop (sentences)', N, base.ms, rss(), `(${words.toLocaleString('en')} words, ${windows} windows)`, base.baseline.firstCpuMs);
   report('  … per word', words, base.ms, rss());
   const baseline = base.baseline;
-  const layout = fuse ? ', fused' : ', one unit per step';
+  const layout = fuse ? ', fused' : ', unfused';
   const r = await runEmbedded('word-count', 'sentences', input, 'native');
   report(`ssdk embedded, native functions${layout} (sentences)`, N, r.ms, r.rss, guarded(r), r.cpuMs);
   report(`  … the map/count path (words)`, wordsOf(r.metrics), r.ms, r.rss, `(${Math.round((wordsOf(r.metrics) / r.cpuMs) * 1000).toLocaleString('en')} words per CPU second)`);
@@ -286,7 +287,7 @@ async function sensors() {
   const b = base.result;
   report('baseline: the whole dataflow by hand', N, base.ms, rss(), `(${b.windows} windows, ${b.speeding.toLocaleString('en')} speeding + ${b.normal.toLocaleString('en')} normal events, ${b.cars} cars)`, base.baseline.firstCpuMs);
   const baseline = base.baseline;
-  const layout = fuse ? ', fused' : ', one unit per step';
+  const layout = fuse ? ', fused' : ', unfused';
   const r = await runEmbedded('car-sensors', 'car-readings', input, 'native');
   report(`ssdk embedded, native functions${layout}`, N, r.ms, r.rss, guarded(r), r.cpuMs);
   ratio('native', N, r.cpuMs, baseline, 0.25);

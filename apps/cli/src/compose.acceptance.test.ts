@@ -221,7 +221,7 @@ describe('ssdk compose on a Docker engine', () => {
     // Jaeger shows one trace across every operator of a record's path: from the producer's span, each
     // operator's batch the child of the one upstream of it (the context rode in the NATS headers).
     const operatorServices = (await engine.compose(dir, ['config', '--services'])).trim().split('\n').filter((n) => !['nats', 'postgres', 'jaeger', 'planner', 'deploy-dataflow', 'dashboard'].includes(n));
-    expect(operatorServices).toHaveLength(7);
+    expect(operatorServices).toHaveLength(5);
     type JaegerTrace = { spans: Array<{ spanID: string; operationName: string; processID: string; references: Array<{ refType: string; spanID: string }> }>; processes: Record<string, { serviceName: string }> };
     const traces = ((await (await fetch(`${jaeger}/api/traces?service=ssdk-top-words-count-in-window&limit=10000`)).json()) as { data: JaegerTrace[] }).data;
     const whole = traces.find((t) => {
