@@ -533,7 +533,14 @@ class PlannerService {
     if (handovers.length === 0) return { problems: [], readAgain: false };
     const store = await openPostgresStore({ connectionString: this.d.databaseUrl, schema: deployed.stateSchema, applicationName: 'ssdk-planner' });
     try {
-      const unreadOf = async (plan: PhysicalPlan, unit: string) => this.unreadByTopic(plan, unit, await store.offsets(unit));
+      // Handovers share their upstream units (q7: three topics, one source reader): each unit's counts are read once.
+      const counted = new Map<string, Promise<Map<string, number>>>();
+      const unreadOf = (plan: PhysicalPlan, unit: string): Promise<Map<string, number>> => {
+        const key = `${plan === next ? 'next' : 'deployed'}:${unit}`;
+        let unread = counted.get(key);
+        if (!unread) counted.set(key, (unread = store.offsets(unit).then((offsets) => this.unreadByTopic(plan, unit, offsets))));
+        return unread;
+      };
       const problems: string[] = [];
       let readAgain = false;
       for (const h of handovers) {

@@ -310,8 +310,8 @@ export function keptRecord(key: Key | null, value: unknown, timestamp: number, h
  */
 export function keptCopy(r: EngineRecord): EngineRecord {
   if (r instanceof Rereadable) {
-    const own = r.again.detach?.(r.againFrom);
-    return own ? new Rereadable(r.key, r.value, r.timestamp, r.headers, own.again, own.from) : new Rereadable(r.key, r.value, r.timestamp, r.headers, r.again, r.againFrom);
+    const own = r.again.detach?.(r.againFrom) ?? { again: r.again, from: r.againFrom };
+    return new Rereadable(r.key, r.value, r.timestamp, r.headers, own.again, own.from);
   }
   return r.headers ? { key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers } : { key: r.key, value: r.value, timestamp: r.timestamp };
 }

@@ -120,7 +120,7 @@ export class CarriedBatch implements ValueSource {
   detach(i: unknown): { again: ValueSource; from: unknown } {
     const at = i as number;
     const wire = this.wires?.[at];
-    return wire ? { again: bytesOf(this.topic), from: wire.slice() } : { again: snapshotsOf(this.topic), from: this.values[at] };
+    return wire ? ownBytes(this.topic, wire) : { again: heldSourcesOf(this.topic).snapshots, from: this.values[at] };
   }
 
   private out(i: number): OutRecord {
@@ -239,12 +239,18 @@ export function carryingBus(inner: Bus): Bus {
   return bus;
 }
 
-/** A held record's own value, read again: its snapshot adopted (`snapshotsOf`) or its bytes decoded (`bytesOf`), per topic. */
+/** A held record's own value, read again: its snapshot adopted, or its bytes decoded; per topic. */
 const heldSources = new WeakMap<RuntimeTopic, { snapshots: ValueSource; bytes: ValueSource }>();
 function heldSourcesOf(topic: RuntimeTopic): { snapshots: ValueSource; bytes: ValueSource } {
   let sources = heldSources.get(topic);
   if (!sources) heldSources.set(topic, (sources = { snapshots: { valueAgain: (s) => topic.value.adopt(s) }, bytes: { valueAgain: (b) => topic.value.decode(b as Uint8Array) } }));
   return sources;
 }
-const snapshotsOf = (topic: RuntimeTopic) => heldSourcesOf(topic).snapshots;
-const bytesOf = (topic: RuntimeTopic) => heldSourcesOf(topic).bytes;
+
+/**
+ * Where a record held past its message reads its value again when it came as bytes (a view into
+ * its frame or batch): a copy of its own bytes, so the held record keeps nothing else alive.
+ */
+export function ownBytes(topic: RuntimeTopic, bytes: Uint8Array): { again: ValueSource; from: unknown } {
+  return { again: heldSourcesOf(topic).bytes, from: bytes.slice() };
+}

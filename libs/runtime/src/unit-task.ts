@@ -8,7 +8,7 @@
 import { MemoryState, ownedRecord, type StateChange, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type ReadAs, type ValueSource, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, frameBytesOf, frameTimestamp, partitionOfText, UNREADABLE_HEADER, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
-import { carriedBatchOf, carriesRecords, carry, CarriedBatch } from './carried.ts';
+import { carriedBatchOf, carriesRecords, carry, CarriedBatch, ownBytes } from './carried.ts';
 import { channelOf, type Channel } from './channel.ts';
 import type { CheckpointCommit, CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
@@ -782,12 +782,12 @@ const frameValues = new WeakMap<RuntimeTopic, ValueSource>();
 function framesOf(topic: RuntimeTopic): ValueSource {
   let source = frameValues.get(topic);
   if (!source) {
-    const frames: ValueSource = {
+    source = {
       valueAgain: (raw) => topic.value.decode((raw as RawRecord).value),
       // A record's value is a view into its whole frame: a held record keeps a copy of its own bytes.
-      detach: (raw) => ({ again: frames, from: { value: (raw as RawRecord).value.slice() } }),
+      detach: (raw) => ownBytes(topic, (raw as RawRecord).value),
     };
-    frameValues.set(topic, (source = frames));
+    frameValues.set(topic, source);
   }
   return source;
 }
