@@ -321,6 +321,19 @@ export function rereadableRecord(key: Key | null, value: unknown, timestamp: num
   return new Rereadable(key, value, timestamp, headers, again, againFrom);
 }
 
+/**
+ * The input of one more of `r`'s windows (a sliding window's after its first, its steps native),
+ * called by itself (call by call: it may run its inputs again on its own): `value`, a copy of
+ * `r`'s made before any window's steps ran, and on every run after its first the value read
+ * again as `r` reads it (from `r`'s source), or, for a record with no source, from `copies` given
+ * `r`'s value as it is then (such a record keeps the value its maker gave, as it does itself).
+ */
+export function windowCopy(r: EngineRecord, value: unknown, window: WindowBounds, copies: ValueSource): ChainInput {
+  const input = r instanceof Rereadable ? new Rereadable(r.key, value, r.timestamp, r.headers, r.again, r.againFrom) : new Rereadable(r.key, value, r.timestamp, r.headers, copies, r.value);
+  input.window = window;
+  return input;
+}
+
 /** Whether a run of a unit's steps after the first reads `r`'s value again (an `ownedRecord` with its source, a `keptRecord`). */
 export function readsAgain(r: EngineRecord): boolean {
   return r instanceof Rereadable;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ownedRecord, runChain, runFlush, type ChainResult, type ChainStep, type FunctionContext } from './chain.ts';
 import { MemoryState } from './memory-state.ts';
-import { chainLogic, noEffects, operatorLogic, windowLogic, type ChainExecutor, type ManyHost, type SectionRunner } from './operator-logic.ts';
+import { chainLogic, noEffects, operatorLogic, ownCopy, windowLogic, type ChainExecutor, type ManyHost, type SectionRunner } from './operator-logic.ts';
 import type { WindowConfig } from './window-operator.ts';
 
 describe('engine - operator logic', () => {
@@ -138,3 +138,28 @@ describe('engine - operator logic', () => {
   });
 });
 
+
+describe('engine - ownCopy: a value of its own for a native function', () => {
+  it('engine - copies plain objects and arrays at every depth, each field as it is, bytes sliced, other objects cloned', () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const v = { n: Number.NaN, z: -0, u: undefined, list: [{ a: 1 }], nested: { deeper: { x: 'y' } }, bytes, when: new Date(0), tags: new Map([['k', 1]]) };
+    const c = ownCopy(v) as typeof v;
+    expect(c).toEqual(v);
+    expect(Object.is(c.z, -0) && Number.isNaN(c.n) && 'u' in c).toBe(true);
+    expect(c.list).not.toBe(v.list);
+    expect(c.list[0]).not.toBe(v.list[0]);
+    expect(c.nested.deeper).not.toBe(v.nested.deeper);
+    expect(c.bytes).not.toBe(bytes);
+    expect(c.when).not.toBe(v.when);
+    expect(c.tags).not.toBe(v.tags);
+    expect(ownCopy('s')).toBe('s');
+  });
+
+  it('engine - a cycle is copied, not followed forever', () => {
+    const v: { self?: unknown; n: number } = { n: 1 };
+    v.self = v;
+    const c = ownCopy(v) as { self: { n: number } };
+    expect(c).not.toBe(v);
+    expect(c.self.n).toBe(1);
+  });
+});

@@ -8,11 +8,11 @@
  * through a `ChainExecutor` the runtime makes (native, or a WebAssembly sandbox).
  */
 import { createHash } from 'node:crypto';
-import { keptRecord, readsAgain, rereadableRecord, startRun, timeMadeWith, type ChainFailure, type ChainInput, type ChainOutput, type ChainResult, type EngineRecord, type Key, type StateAccess, type ValueSource } from './chain.ts';
+import { keptRecord, readsAgain, rereadableRecord, startRun, timeMadeWith, windowCopy, type ChainFailure, type ChainInput, type ChainOutput, type ChainResult, type EngineRecord, type Key, type StateAccess, type ValueSource } from './chain.ts';
 import { encodeKey, type MemoryState } from './memory-state.ts';
 import { assignSessions, restoreSessions, takeClosedSessions, takeSessionRows, type ClosedSession, type Session, type SessionConfig, type SessionsState } from './sessions.ts';
 import { addChannel, advance, boundChannel, type WatermarkState } from './watermark.ts';
-import { assignWindows, endWindows, initialWindowState, tickWatermark, windowsToFlush, type LateRecord, type WindowConfig } from './window-operator.ts';
+import { assignWindows, endWindows, initialWindowState, tickWatermark, windowInputWith, windowsToFlush, type LateRecord, type WindowConfig } from './window-operator.ts';
 import type { WindowBounds } from './windows.ts';
 
 export interface OperatorEffects {
@@ -342,10 +342,56 @@ export interface WindowedLogicOptions<Config> {
   assignsTime?: boolean;
 }
 
+/** A source that gives a copy of the value it holds (`ownCopy`) on each run again: the held value itself reaches no function. */
+const OWN_COPIES: ValueSource = { valueAgain: (held) => ownCopy(held) };
+
+/**
+ * A copy of a value for a native function of its own: plain objects and arrays copied field by
+ * field (each as it is: a native step may have made a value JSON would change, and the record's
+ * other windows see it as it is), bytes sliced, scalars as they are; anything else (a `Map`, a
+ * `Date`, a cycle, deeper than 64) through `structuredClone`, and as it is when that cannot take
+ * it (a function). A spread copies a plain object's own fields at once, the walk only looks for
+ * objects among them (an object of scalars, the usual value, allocates nothing else).
+ */
+export function ownCopy(v: unknown, depth = 0): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  if (depth > 64) return cloned(v);
+  if (Array.isArray(v)) {
+    const out: unknown[] = new Array(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = ownCopy(v[i], depth + 1);
+    return out;
+  }
+  if (v instanceof Uint8Array) return v.slice();
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return cloned(v);
+  const out: Record<string, unknown> = proto === null ? Object.assign(Object.create(null) as Record<string, unknown>, v) : { ...v };
+  for (const k in out) {
+    const field = out[k];
+    if (typeof field === 'object' && field !== null) out[k] = ownCopy(field, depth + 1);
+  }
+  return out;
+}
+
+function cloned(v: object): unknown {
+  try {
+    return structuredClone(v);
+  } catch {
+    return v;
+  }
+}
+
 export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorLogic {
   const { config, body, state } = opts;
   // Sections as the body's executor makes them (native: one time limit for all the calls).
   const runSection = body.section ?? oneByOne;
+  // A sliding window's record goes to several windows. Native steps would share its value among
+  // them, so a change one window's function made in place would reach the next (sandboxed, each
+  // input is decoded on its own): each window after the first gets a copy, made before any ran.
+  // In a section, a run again assigns the records again (new copies); call by call, the steps
+  // may run their inputs again by themselves, so each copy reads again as its record does.
+  const sharesValues = body.section !== undefined && config.assigner.kind === 'sliding';
+  const anotherInSection = sharesValues ? (r: EngineRecord, w: WindowBounds): ChainInput => windowInputWith(r, w, ownCopy(r.value)) : undefined;
+  const anotherCallByCall = sharesValues ? (r: EngineRecord, w: WindowBounds): ChainInput => windowCopy(r, ownCopy(r.value), w, OWN_COPIES) : undefined;
   let wm: WatermarkState = opts.channels.reduce((s, c) => addChannel(s, c, 0), initialWindowState());
   const open = new Map<string, WindowBounds>();
   // One object per window, shared by all its records (state caches key on it).
@@ -464,7 +510,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
         calls.beforeLines(() => host.logging(i));
         const { records, channel, now } = messages[i]!;
         const before = opts.pre ? calls.run(opts.pre, records, OWNED) : undefined;
-        const assigned = assignWindows(before ? before.outputs : records, channel, now, config, watermark, before !== undefined || startedAll(records));
+        const assigned = assignWindows(before ? before.outputs : records, channel, now, config, watermark, before !== undefined || startedAll(records), anotherInSection);
         watermark = assigned.state;
         const known = fresh.size;
         intern(assigned.inputs, fresh);
@@ -498,7 +544,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
       if (one) return one[0]!;
       // Call by call, each under its own limit (a batch past it is halved to its slow record).
       const before = opts.pre ? await opts.pre.run(records, state, OWNED) : undefined;
-      const assigned = assignWindows(before ? keptForWindow(before.outputs, body) : records, channel, now, config, wm, before !== undefined || startedAll(records));
+      const assigned = assignWindows(before ? keptForWindow(before.outputs, body) : records, channel, now, config, wm, before !== undefined || startedAll(records), anotherCallByCall);
       wm = assigned.state;
       const fresh = new Map<number, WindowBounds>();
       intern(assigned.inputs, fresh);
@@ -548,14 +594,15 @@ type FlushResult = Awaited<ReturnType<ChainExecutor['flush']>>;
 
 /**
  * The records the steps before a window made, for its steps called on their own: a native call
- * runs them again by itself (a `ctx.sql` round, halves past the limit), without the steps that
- * made their values, so a value they made is kept with its text to be read again from
- * (`keptRecord`). A record the steps before passed on as it was read reads its value again from
- * where it came (`startRun`); a sandboxed call gets a copy of every value anyway.
+ * runs them again by itself (a `ctx.sql` round, halves past the limit), without the steps before
+ * it, so each object value is held as those steps left it and the window's steps get copies of it
+ * (`OWN_COPIES`: a new one every run). That holds for a record they passed on as it was read too:
+ * read again from its message, it would lose what they changed in place (a filter writing into
+ * its record), which the first run saw.
  */
 function keptForWindow(outputs: readonly ChainOutput[], body: ChainExecutor): readonly EngineRecord[] {
   if (!body.section) return outputs;
-  return outputs.map((o) => (typeof o.value !== 'object' || o.value === null || readsAgain(o) ? o : keptRecord(o.key, o.value, o.timestamp, o.headers)));
+  return outputs.map((o) => (typeof o.value !== 'object' || o.value === null ? o : rereadableRecord(o.key, ownCopy(o.value), o.timestamp, o.headers, OWN_COPIES, o.value)));
 }
 
 /**
@@ -594,12 +641,20 @@ export function sessionLogic(opts: WindowedLogicOptions<SessionConfig>): Operato
 
   // A held record that reads its value again (`keptCopy`) is the input itself, in its session's
   // window: a run of the session's steps after its first reads it again from where it came, a new
-  // object per run would not. Any other is given as a record of its own, as it was held.
+  // object per run would not. Any other (a value a step before the session made, fused q11's
+  // `event.bid`) is given as a record of its own; native steps get a copy of its value, and a new
+  // copy on every run after the first (call by call: they run it again by themselves), so the held
+  // value stays as the steps before left it — a sandbox decodes one per run.
   const inputsOf = (closed: ClosedSession): ChainInput[] =>
     closed.records.map((record) => {
       if (readsAgain(record)) {
         (record as ChainInput).window = closed.window;
         return record;
+      }
+      if (body.section && typeof record.value === 'object' && record.value !== null) {
+        const input = rereadableRecord(record.key, ownCopy(record.value), record.timestamp, record.headers, OWN_COPIES, record.value) as ChainInput;
+        input.window = closed.window;
+        return input;
       }
       return { key: record.key, value: record.value, timestamp: record.timestamp, ...(record.headers ? { headers: record.headers } : {}), window: closed.window };
     });

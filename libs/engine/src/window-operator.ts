@@ -40,8 +40,21 @@ export function initialWindowState(): WatermarkState {
  * made, no one else holds them): each becomes the input of its first window as it is, its
  * `window` set, instead of being copied into one — a copy per record (and one more box for its
  * timestamp) that every record of a tumbling window paid.
+ *
+ * `another`: makes the input of a record's windows after its first (sliding) — a value of their
+ * own, for steps that would otherwise share the record's (native ones: a change one window's
+ * function makes in place must not reach the next window, as it cannot sandboxed). Without it,
+ * each reads the record's value through it.
  */
-export function assignWindows(records: readonly EngineRecord[], channel: string, now: number, config: WindowConfig, state: WatermarkState, owned = false): AssignResult {
+export function assignWindows(
+  records: readonly EngineRecord[],
+  channel: string,
+  now: number,
+  config: WindowConfig,
+  state: WatermarkState,
+  owned = false,
+  another?: (record: EngineRecord, window: WindowBounds) => ChainInput,
+): AssignResult {
   const late: LateRecord[] = [];
   if (records.length === 0) return { inputs: [], late, state };
   // Made with room for every (record, window) of a batch on time, filled in place and cut to
@@ -88,7 +101,7 @@ export function assignWindows(records: readonly EngineRecord[], channel: string,
       let open = 0;
       for (const window of list) {
         if (isWindowClosed(window, wm)) continue;
-        inputs[n++] = owned && open === 0 ? inWindow(record, window) : new WindowInput(record, window);
+        inputs[n++] = open === 0 ? (owned ? inWindow(record, window) : new WindowInput(record, window)) : another ? another(record, window) : new WindowInput(record, window);
         open++;
       }
       if (open === 0) late.push({ record, reason: lateReason(t, wm, config) });
@@ -138,6 +151,30 @@ class WindowInput implements ChainInput {
   }
   get value(): unknown {
     return this.of.value;
+  }
+}
+
+/**
+ * A record in one of its windows with a value of its own (`assignWindows`' `another`): `value`, a
+ * copy of the record's made before any window's steps ran. For steps run in a section: a run again
+ * of the section assigns the records to their windows again, so this is never run twice.
+ */
+export function windowInputWith(r: EngineRecord, window: WindowBounds, value: unknown): ChainInput {
+  return new WindowCopy(r, window, value);
+}
+
+class WindowCopy implements ChainInput {
+  key: EngineRecord['key'];
+  value: unknown;
+  timestamp: number;
+  headers: Record<string, string> | undefined;
+  window: WindowBounds;
+  constructor(r: EngineRecord, window: WindowBounds, value: unknown) {
+    this.key = r.key;
+    this.value = value;
+    this.timestamp = r.timestamp;
+    this.headers = r.headers;
+    this.window = window;
   }
 }
 

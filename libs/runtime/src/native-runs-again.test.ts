@@ -229,6 +229,49 @@ describe('runtime - window, session and join units run again from the values as 
     }
   });
 
+  it('runtime - a session whose values a step before it made (fused q11: event.bid) counts the change once, sectioned or call by call', async () => {
+    for (const promise of [false, true]) {
+      const { sql } = asked();
+      const s = sessionLogic({
+        config: { gapMs: 60_000, watermark: { gracePeriodMs: 0 } },
+        pre: nativeExecutor([onlyBids, byBidder], { sql }),
+        body: nativeExecutor([keep(bumpAndAsk, promise), list], { sql }),
+        windowStates: ['prices'],
+        hasFlush: true,
+        state: new MemoryState(),
+        channels: ['bids/0'],
+      });
+      const r = flushed([await s.process(bids(true), 'bids/0', 0), await s.end()]);
+      expect(r.failures).toEqual([]);
+      expect(r.results.flat().sort()).toEqual(['ann:11,31', 'bo:21']);
+    }
+  });
+
+  it('runtime - call by call, a window counts once the change a step before it made in place (a filter writing into its record)', async () => {
+    // The filter doubles the price in place and passes the record on as itself: a sandboxed
+    // window's steps get its output, doubled, on every run; so must a native run again.
+    const doubleInPlace: ChainStep = {
+      id: 'u.double',
+      operator: 'filter',
+      fn: (v: unknown) => {
+        (v as Bid).price *= 2;
+        return true;
+      },
+    };
+    const ask = (v: unknown, ctx: unknown): Bid => {
+      const bid = v as Bid;
+      const [row] = (ctx as FunctionContext).sql('SELECT $1::int AS price', [bid.price]);
+      return { bidder: bid.bidder, price: row!['price'] as number };
+    };
+    for (const promise of [false, true]) {
+      for (const pre of [[doubleInPlace], [doubleInPlace, byBidder]]) {
+        const { sql } = asked();
+        const w = windowed(pre, [keep(ask, promise), list], sql);
+        expect({ promise, pre: pre.length, ...flushed([await w.process(bids(), 'bids/0', 0), await w.end()]) }).toEqual({ promise, pre: pre.length, failures: [], results: [['ann:20,60', 'bo:40']] });
+      }
+    }
+  });
+
   it('runtime - a session whose records are restored from its rows runs them again from the values as held', async () => {
     const { sql } = asked();
     const make = () =>
