@@ -277,9 +277,8 @@ async function main(): Promise<void> {
       const hop = startProc('raw-hop', selfArgs('raw-hop', ['--in', inSubject, '--out', outSubject]), 'ready');
       await hop.running;
       t = performance.now();
-      const cpu0 = hop.cpuSeconds();
       await hop.exited;
-      const cpu = hop.cpuSeconds() - cpu0;
+      const cpu = hop.cpuSinceReady();
       const s = (performance.now() - t) / 1000;
       // Latency of the same hop at a moderate rate.
       const lin = await rawStream('raw_lin');
@@ -312,9 +311,8 @@ async function main(): Promise<void> {
       const op = startSsdk(file, 'upper.to-upper', prefix, schema, partitions);
       await op.running;
       const t = performance.now();
-      const cpu0 = op.cpuSeconds();
       await op.exited;
-      const cpu = op.cpuSeconds() - cpu0;
+      const cpu = op.cpuSinceReady();
       const s = (performance.now() - t) / 1000;
       // Latency: a fresh deployment of the same dataflow.
       const prefix2 = `${id}n`;
@@ -352,9 +350,8 @@ async function main(): Promise<void> {
       const hw = startProc('hand-written', selfArgs('hand-written', ['--in', inSubject, '--out', outSubject, '--schema', schema]), 'ready');
       await hw.running;
       const t = performance.now();
-      const cpu0 = hw.cpuSeconds();
       await hw.exited;
-      const cpu = hw.cpuSeconds() - cpu0;
+      const cpu = hw.cpuSinceReady();
       const s = (performance.now() - t) / 1000;
       const schemaL = `bench_${id}_hwl`;
       await db.query(`CREATE SCHEMA ${schemaL}`);
@@ -392,10 +389,9 @@ async function main(): Promise<void> {
             const op = startSsdk(WORD_COUNT, u, prefix, schema, partitions, env);
             await op.running;
             const t = performance.now();
-            const cpu0 = op.cpuSeconds();
             await op.exited;
             const unitS = (performance.now() - t) / 1000;
-            cpus.push(op.cpuSeconds() - cpu0);
+            cpus.push(op.cpuSinceReady());
             s += unitS;
             console.log(`  staged ${u}: ${unitS.toFixed(2)} s, ${cpus.at(-1)!.toFixed(2)} CPU s, peak RSS ${mb(op.peakRssKb())}`);
           }
@@ -404,10 +400,10 @@ async function main(): Promise<void> {
         const ops = units.map((u) => startSsdk(WORD_COUNT, u, prefix, schema, partitions, env));
         await Promise.all(ops.map((o) => o.running));
         const t = performance.now();
-        const cpu0 = ops.map((o) => o.cpuSeconds());
         const l = during ? await during(bus) : [];
         await Promise.all(ops.map((o) => o.exited));
-        const cpus = ops.map((o, i) => o.cpuSeconds() - cpu0[i]!);
+        // Each process from its own ready line: one that started first was at work before the last was ready.
+        const cpus = ops.map((o) => o.cpuSinceReady());
         const cpu = ops.length > 1 ? `${cpus.reduce((a, b) => a + b, 0).toFixed(1)} (${cpus.map((c) => c.toFixed(1)).join(' + ')})` : cpus[0]!.toFixed(1);
         return { s: (performance.now() - t) / 1000, l, rss: ops.map((o) => `${o.name.split('.')[1]} ${mb(o.peakRssKb())}`).join(', '), cpu };
       };

@@ -19,17 +19,20 @@
  * steps joined into the unit they feed), functions trusted as embedded native is. Throughput:
  * `--distributed-events` events (default: as many as `--events`) published as frames of 100
  * before the operators start, timed from all running to all exited (the end of input), with the
- * CPU seconds of every process and each one's peak RSS; the ratio to embedded native is of
- * events per CPU second, both over the same events: a run's warm-up (V8 compiling the loop, the
- * codecs, NATS and pg as they first run: ~0.2-0.4 CPU s a process) is a fixed cost, so a rate
- * grows with the events (q5 embedded: 162k events per CPU s over 100k events, 231k over 400k),
- * and the distributed run over 100k events against the embedded one over 500k measured the
- * volume as much as the runtime. `--no-latency` skips the latency runs. Latency: fresh
- * operators fed `--latency-rate` events/s for `--latency-seconds` with event time = send time,
+ * CPU seconds of every process from its own ready line (`: running`, after its start-up: loading
+ * the code, connecting, migrating) to its exit, and each one's peak RSS; the ratio to embedded
+ * native is of events per CPU second, both over the same events: a run's warm-up (V8 compiling
+ * the loop, the codecs, NATS and pg as they first run: ~0.2-0.4 CPU s a process) is a fixed cost,
+ * so a rate grows with the events (q5 embedded: 162k events per CPU s over 100k events, 231k over
+ * 400k), and the distributed run over 100k events against the embedded one over 500k measured
+ * the volume as much as the runtime. `--fixed-cost` also runs each layout over no events (the
+ * end marker only) and prints each process's CPU from ready to exit: the part of the figure that
+ * does not grow with the events (docs/decisions.md, issue 15). `--no-latency` skips the latency
+ * runs. Latency: fresh operators fed `--latency-rate` events/s for `--latency-seconds` with event time = send time,
  * p50/p99 of (arrival − output timestamp) at the output topic, records that arrived before the
  * end of input only. A window's result has the window's last millisecond as its time, so its
  * latency is how long after the window's end it came out (grace periods and watermark included).
- *   [--distributed-events N] [--latency-rate N] [--latency-seconds S] [--no-latency] [--prefix NAME] [--no-distributed]
+ *   [--distributed-events N] [--latency-rate N] [--latency-seconds S] [--no-latency] [--prefix NAME] [--no-distributed] [--fixed-cost]
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -55,6 +58,7 @@ const { values } = parseArgs({
     'build-component': { type: 'string' },
     'state-dir': { type: 'string' },
     'no-distributed': { type: 'boolean', default: false },
+    'fixed-cost': { type: 'boolean', default: false },
     'distributed-events': { type: 'string' },
     'latency-rate': { type: 'string', default: '2000' },
     'latency-seconds': { type: 'string', default: '15' },
@@ -331,6 +335,17 @@ async function distributed(query: string, file: string, events: NexmarkEvent[], 
           await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
         }
       };
+      if (values['fixed-cost']) {
+        // The same processes over no events (the end marker only): what each costs whatever the
+        // volume, inside the window the throughput run counts (lease, first reads, commits, end, close).
+        const fixed = await deployment('z', async (bus, start) => {
+          for (let p = 0; p < partitions; p++) await bus.publish('events', p, [{ data: encodeFrame({ kind: 'end' }) }]);
+          const ops = start();
+          await Promise.all(ops.map((o) => o.exited));
+          return ops.map((o) => o.cpuSinceReady());
+        });
+        console.log(`    ${layout}, no events: CPU s ${fixed.map((c) => c.toFixed(2)).join(' + ')} from each process's ready line to its exit`);
+      }
       const tp = await deployment('t', async (bus, start) => {
         // Frames of 100 events, round-robin over the partitions, then the end on each.
         const frames: Uint8Array[] = [];
@@ -346,10 +361,10 @@ async function distributed(query: string, file: string, events: NexmarkEvent[], 
         const ops = start();
         await Promise.all(ops.map((o) => o.running));
         const t0 = performance.now();
-        const cpu0 = ops.map((o) => o.cpuSeconds());
         await Promise.all(ops.map((o) => o.exited));
         const ms = performance.now() - t0;
-        const cpus = ops.map((o, i) => o.cpuSeconds() - cpu0[i]!);
+        // Each process from its own ready line: one that started first was at work before the last was ready.
+        const cpus = ops.map((o) => o.cpuSinceReady());
         return { ms, cpu: cpus.reduce((a, b) => a + b, 0), cpus, rss: ops.map((o) => o.peakRssKb()) };
       });
       const perCpuS = nd / tp.cpu;
