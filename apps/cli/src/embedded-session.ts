@@ -17,7 +17,7 @@ import { endsOnItsOwn, runConnector, Secrets } from '@ssdk/connectors';
 import { committedCheckpoints, migratePlanState, openSandbox, sourceFunctions, startEmbedded, unitRunsSandboxed, type CheckpointStore, type EmbeddedDataflow, type IsolationChoice, type Sandbox, type UnitObserver } from '@ssdk/runtime';
 import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
 import { embeddedStateDir, stateDir } from './state-dir.ts';
-import { inlineConnectors, type Dataflow, type Diagnostic } from '@ssdk/spec';
+import { inlineConnectors, type Connector, type Dataflow, type Diagnostic } from '@ssdk/spec';
 import type { ParsedCommand } from './args.ts';
 import { isolationOf } from './distributed.ts';
 import { timed, timedCheck } from './timings.ts';
@@ -51,8 +51,11 @@ export interface SessionOptions {
   onBuild?: (line: string) => void;
   /** Tracing, metrics and function logs of the run (`--trace`, `--ui`, `ssdk log`). */
   observer?: UnitObserver;
-  /** Runs the connectors written inline in sources and sinks, on the session's bus (`ssdk run`). @default false */
-  connectors?: { log: (line: string) => void };
+  /**
+   * Runs the connectors written inline in sources and sinks, on the session's bus (`ssdk run`);
+   * with `only`, those it accepts (`ssdk test`: the sources that end by themselves). @default false
+   */
+  connectors?: { log: (line: string) => void; only?: (connector: Connector) => boolean };
   /** The input files this run feeds (remembered beside the state, to tell a run given them again). */
   inputs?: readonly SessionInput[];
   /**
@@ -139,7 +142,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     await checkpoints.close();
     throw err;
   }
-  const connectors = o.connectors ? startInlineConnectors(dataflow, df, o.connectors.log) : undefined;
+  const connectors = o.connectors ? startInlineConnectors(dataflow, df, o.connectors.log, o.connectors.only) : undefined;
   const close = async () => {
     await connectors?.stop();
     await df.stop();
@@ -156,11 +159,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
  * The inline connectors of a dataflow, each on the dataflow's own (in-memory) bus under its
  * topic's runtime name. A connector that fails stops alone and says why; the dataflow goes on.
  */
-function startInlineConnectors(dataflow: Dataflow, df: EmbeddedDataflow, log: (line: string) => void): { finiteSourcesDone: Promise<unknown>; stop(): Promise<void> } {
+function startInlineConnectors(dataflow: Dataflow, df: EmbeddedDataflow, log: (line: string) => void, only: (connector: Connector) => boolean = () => true): { finiteSourcesDone: Promise<unknown>; stop(): Promise<void> } {
   const abort = new AbortController();
   const running: Promise<void>[] = [];
   const finite: Promise<void>[] = [];
-  for (const connector of inlineConnectors(dataflow)) {
+  for (const connector of inlineConnectors(dataflow).filter(only)) {
     const say = (line: string) => log(`[${connector.name}] ${line}`);
     say(`${connector.type} ${connector.type.endsWith('-source') ? 'into' : 'from'} topic \`${connector.topic}\``);
     const run = runConnector(connector, { bus: df.bus, secrets: new Secrets(), signal: abort.signal, log: say }).catch((err: unknown) => say(`stopped: ${(err as Error).message}`));

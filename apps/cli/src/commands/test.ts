@@ -2,14 +2,15 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { allSteps, loadServicesFile } from '@ssdk/spec';
+import { endsOnItsOwn } from '@ssdk/connectors';
+import { allSteps, inlineConnectors, loadServicesFile, type Dataflow } from '@ssdk/spec';
 import { memoryCheckpointStore, type IsolationChoice } from '@ssdk/runtime';
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
 import { collectOutputs, collectStates, feed, isolationFlag, openSession, SessionError, type Session, type SessionOptions } from '../embedded-session.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
-import { canonical, compareValues, loadTestFile, type Mismatch, type TestCase } from '../test-cases.ts';
+import { canonical, compareValues, loadTestFile, TestFileError, type Mismatch, type TestCase } from '../test-cases.ts';
 import { runTestFunction } from './test-function.ts';
 
 export const testSpec: CommandSpec = {
@@ -45,13 +46,15 @@ export async function runTest(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const cases = (await loadTestFile(casesPath)).filter((c) => !filter || c.name.includes(filter));
   // Build progress shows once (the first case builds; later ones find the component cached).
   let onBuild: ((line: string) => void) | undefined = (line) => void (/^(building|built) /.test(line) && io.err(`${line}\n`));
-  const sql = await usesSql(file);
+  const { dataflow } = await loadServicesFile(file);
+  const sql = usesSql(dataflow);
+  const connectors = testedConnectors(dataflow, casesPath, cases, io);
   let failed = 0;
   for (const c of cases) {
     const started = performance.now();
     let mismatches: Mismatch[];
     try {
-      mismatches = await runCase(file, c, isolation, onBuild, sql);
+      mismatches = await runCase(file, c, isolation, onBuild, sql, connectors);
       onBuild = undefined;
     } catch (err) {
       if (err instanceof SessionError) {
@@ -87,15 +90,34 @@ export function defaultCasesPath(servicesFile: string): string {
  * Whether a function of the file calls `ctx.sql`: its queries read state tables, which only a
  * database has, so its cases run on PGlite (a fresh one per case) rather than in memory.
  */
-async function usesSql(file: string): Promise<boolean> {
-  const { dataflow } = await loadServicesFile(file);
+function usesSql(dataflow: Dataflow): boolean {
   return allSteps(dataflow).some((step) => {
     const code = step.fn.source.code;
     return code !== undefined && /\bctx\s*\.\s*sql\s*\(/.test(code);
   });
 }
 
-async function runCase(file: string, c: TestCase, isolation: IsolationChoice, onBuild?: (line: string) => void, sql = false): Promise<Mismatch[]> {
+/**
+ * The inline connectors a case runs: the sources that end by themselves (a nexmark-source: its
+ * events are the same every run), beside the case's inputs, in every case. The others reach
+ * outside the test (a webhook, a broker, a database, an HTTP endpoint): not run, and said so once —
+ * a source's topic takes the cases' inputs, a sink's topic is what the cases check. A case with
+ * no inputs needs a source that runs: else the file is wrong (nothing would feed it).
+ */
+function testedConnectors(dataflow: Dataflow, casesPath: string, cases: readonly TestCase[], io: CliIo): SessionOptions['connectors'] {
+  const all = inlineConnectors(dataflow);
+  for (const c of all.filter((c) => !endsOnItsOwn(c))) {
+    const source = c.type.endsWith('-source');
+    io.err(`note: \`ssdk test\` does not run the inline connector \`${c.name}\` (${c.type}): it reaches outside the test; ${source ? `the cases' inputs feed topic \`${c.topic}\`` : `the cases check topic \`${c.topic}\``}\n`);
+  }
+  const runs = all.some(endsOnItsOwn);
+  const unfed = cases.find((c) => c.inputs.length === 0);
+  if (unfed && !runs) throw new TestFileError(`${casesPath}: case \`${unfed.name}\` has no inputs, and no inline source of this dataflow feeds it by itself (a nexmark-source): give it \`inputs\``);
+  // Quiet but for a connector that stops on an error (the case's outputs then say what is missing).
+  return runs ? { only: endsOnItsOwn, log: (line) => void (/\] stopped: /.test(line) && io.err(`${line}\n`)) } : undefined;
+}
+
+async function runCase(file: string, c: TestCase, isolation: IsolationChoice, onBuild?: (line: string) => void, sql = false, connectors?: SessionOptions['connectors']): Promise<Mismatch[]> {
   // Every case starts from nothing: fresh topics, fresh state.
   // In memory: a case never sees another's state, and needs no database start-up.
   const scratch = sql ? await mkdtemp(join(tmpdir(), 'ssdk-test-')) : undefined;
@@ -103,13 +125,15 @@ async function runCase(file: string, c: TestCase, isolation: IsolationChoice, on
     scratch === undefined ? { kind: 'memory', store: memoryCheckpointStore() } : { kind: 'pglite', stateDir: scratch, fresh: true };
   let session: Session;
   try {
-    session = await openSession({ file, checkpoints, isolation, ...(scratch ? { stateDir: scratch } : {}), ...(onBuild ? { onBuild } : {}) });
+    session = await openSession({ file, checkpoints, isolation, ...(scratch ? { stateDir: scratch } : {}), ...(onBuild ? { onBuild } : {}), ...(connectors ? { connectors } : {}) });
   } catch (err) {
     if (scratch) await rm(scratch, { recursive: true, force: true });
     throw err;
   }
   try {
     await feed(session, c.inputs);
+    // A finite inline source publishes beside the inputs: all of it comes in before the end.
+    await session.finiteSourcesDone();
     if (c.end) {
       await session.df.endInput();
       await session.df.ended();
