@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { decodeFrame } from '@ssdk/records';
 import { startEmbedded } from './embedded.ts';
 import { createMemoryBus, type Bus } from '@ssdk/bus';
@@ -6,7 +8,7 @@ import { encodeFrame, encodeRecords } from '@ssdk/records';
 import { CarriedBatch, carriedBatchOf, carriesRecords, carry, carryingBus, wrapping } from './carried.ts';
 import { memoryCheckpointStore } from './checkpoint.ts';
 import { UnitMetrics } from './metrics.ts';
-import { buildTopology } from './topology.ts';
+import { buildTopology, type RuntimeTopic } from './topology.ts';
 import { runUnitTask } from './unit-task.ts';
 import { planNative } from './dataflow.testkit.ts';
 
@@ -299,6 +301,32 @@ services:
       ['"b"', '{"sensor":"b","value":2}', 1_736_154_000_020, { h: '1' }],
       [null, '{"sensor":"c","value":3}', 7, undefined],
     ]);
+  });
+
+  it('runtime - a batch holds a text it carries again and again once per topic, not a copy per record', async () => {
+    const { plan, functions } = await planned();
+    const topology = await buildTopology(plan, functions, { isolation: 'native' });
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const value = topology.topics.get('readings')!.value.snapshot({ sensor: 'a', value: 1 });
+    const N = 200_000;
+    /** Heap bytes a batch of N records keyed `key(i)` holds (one shared value: the keys are what differ). */
+    const held = (topic: RuntimeTopic, key: (i: number) => string) => {
+      gc();
+      const before = v8.getHeapStatistics().used_heap_size;
+      const batch = new CarriedBatch(topic, N);
+      for (let i = 0; i < N; i++) batch.push(key(i), value, 1, undefined);
+      gc();
+      const bytes = v8.getHeapStatistics().used_heap_size - before;
+      expect(batch.adopt(N - 1).key).toBe(key(N - 1));
+      return bytes;
+    };
+    // A copy of its own of one text per record, as a function's split makes them (key `sensor-1`)…
+    const repeated = held(topology.topics.get('readings')!, (i) => `sensor-1~${i}`.slice(0, 8));
+    // …against a text of its own per record (`s-000001`…, the same length): a string each either way unpooled.
+    const distinct = held(topology.topics.get('kept')!, (i) => `s-${String(i).padStart(6, '0')}`);
+    // 200 000 strings of 8 characters are ~4.8 MB; the columns (~4.8 MB) are the same in both.
+    expect(distinct - repeated).toBeGreaterThan(3_000_000);
   });
 
   it('runtime - how outputs travel is the bus\'s to say: carried on a carrying bus and on wrappers of it, frames on any other', async () => {

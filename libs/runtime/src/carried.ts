@@ -15,6 +15,7 @@
 import type { Bus, BusMessage, PartitionReader } from '@ssdk/bus';
 import { ownedRecord, type EngineRecord, type Key, type ValueSource } from '@ssdk/engine';
 import { encodeRecords, type OutRecord, type RawRecord } from '@ssdk/records';
+import { StringPool } from './string-pool.ts';
 import type { RuntimeTopic } from './topology.ts';
 
 /**
@@ -39,6 +40,8 @@ export class CarriedBatch implements ValueSource {
   private wires: Array<Uint8Array | undefined> | undefined;
   private headerList: Array<Record<string, string> | undefined> | undefined;
   private frame: Uint8Array | undefined;
+  /** The topic's one copy of each short text it carries again and again (string-pool.ts). */
+  private readonly pool: StringPool;
 
   /**
    * `expected`: about how many records the batch will hold (more or fewer is fine). Columns
@@ -52,6 +55,7 @@ export class CarriedBatch implements ValueSource {
     this.keys = new Array<Key | null>(room);
     this.values = new Array<unknown>(room);
     this.timestamps = timeColumn(room);
+    this.pool = poolOf(topic);
   }
 
   get length(): number {
@@ -61,6 +65,14 @@ export class CarriedBatch implements ValueSource {
   /** Adds a record: `value` is its snapshot, or, with `wire`, unused (the bytes are decoded by each reader). */
   push(key: Key | null, value: unknown, timestamp: number, headers?: Record<string, string>, wire?: Uint8Array): void {
     const i = this.count++;
+    // The batch outlives its writer's and reader's batches: a text it holds is held once per topic.
+    if (typeof key === 'string') {
+      const given = key;
+      key = this.pool.canonical(key);
+      // A record keyed by its own text (a word count's word) looks it up once.
+      if (value === given) value = key;
+    }
+    if (typeof value === 'string' && value !== key) value = this.pool.canonical(value);
     this.keys[i] = key;
     this.values[i] = value;
     this.timestamps[i] = timestamp;
@@ -136,6 +148,14 @@ export class CarriedBatch implements ValueSource {
 }
 
 const textBytes = new TextEncoder();
+
+/** Each in-process topic's pool of texts: for the process, as the topic's records are. */
+const pools = new WeakMap<RuntimeTopic, StringPool>();
+function poolOf(topic: RuntimeTopic): StringPool {
+  let pool = pools.get(topic);
+  if (!pool) pools.set(topic, (pool = new StringPool()));
+  return pool;
+}
 
 /**
  * A column of times that holds each number as the record pushed held it. A time is beyond the
