@@ -28,11 +28,14 @@
  * the volume as much as the runtime. `--fixed-cost` also runs each layout over no events (the
  * end marker only) and prints each process's CPU from ready to exit: the part of the figure that
  * does not grow with the events (docs/decisions.md, issue 15). `--no-latency` skips the latency
- * runs. Latency: fresh operators fed `--latency-rate` events/s for `--latency-seconds` with event time = send time,
+ * runs. `--staged` runs the units one at a time over their whole input, upstream first (each
+ * unit's CPU without the others sharing the cores, nor it polling while they work; wall time is
+ * the units' sum), where the default runs them all at once as a stack does. Latency: fresh
+ * operators fed `--latency-rate` events/s for `--latency-seconds` with event time = send time,
  * p50/p99 of (arrival − output timestamp) at the output topic, records that arrived before the
  * end of input only. A window's result has the window's last millisecond as its time, so its
  * latency is how long after the window's end it came out (grace periods and watermark included).
- *   [--distributed-events N] [--latency-rate N] [--latency-seconds S] [--no-latency] [--prefix NAME] [--no-distributed] [--fixed-cost]
+ *   [--distributed-events N] [--latency-rate N] [--latency-seconds S] [--no-latency] [--prefix NAME] [--no-distributed] [--fixed-cost] [--staged]
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -43,7 +46,7 @@ import { planOrThrow } from '@ssdk/plan';
 import { encodeFrame, encodeRecordFrames } from '@ssdk/records';
 import type { ProduceRecord } from '@ssdk/runtime';
 import { buildComponent, mb, measureRss, repo, report, runEmbedded, unitLines } from './embedded-harness.ts';
-import { DATABASE_URL, drainTopic, NATS_URL, percentile, sleep, startOperator } from './operators.ts';
+import { DATABASE_URL, drainTopic, NATS_URL, percentile, sleep, startOperator, upstreamFirst } from './operators.ts';
 
 const { values } = parseArgs({
   options: {
@@ -59,6 +62,7 @@ const { values } = parseArgs({
     'state-dir': { type: 'string' },
     'no-distributed': { type: 'boolean', default: false },
     'fixed-cost': { type: 'boolean', default: false },
+    staged: { type: 'boolean', default: false },
     'distributed-events': { type: 'string' },
     'latency-rate': { type: 'string', default: '2000' },
     'latency-seconds': { type: 'string', default: '15' },
@@ -319,17 +323,19 @@ async function distributed(query: string, file: string, events: NexmarkEvent[], 
   const base = `${values.prefix ?? `nexmark${process.pid}`}${query}`;
   try {
     for (const fuse of [false, true]) {
-      const units = (await planOrThrow(file, { partitions, fuse })).plan.operators.map((op) => op.id);
+      const operators = (await planOrThrow(file, { partitions, fuse })).plan.operators;
+      const units = operators.map((op) => op.id);
       const env: Record<string, string> = { SSDK_ISOLATION: 'native', ...(fuse ? { SSDK_FUSE: '1' } : {}) };
-      const layout = fuse ? 'fused' : 'one process per operator';
+      const layout = `${fuse ? 'fused' : 'one process per operator'}${values.staged ? ', staged' : ''}`;
       // One deployment: operators on a prefix and schema of their own, torn down afterwards.
-      const deployment = async <T>(suffix: string, run: (bus: Awaited<ReturnType<typeof createNatsBus>>, start: () => ReturnType<typeof startAll>) => Promise<T>): Promise<T> => {
+      // `start()` starts every unit's process, `start([u])` only unit u's.
+      const deployment = async <T>(suffix: string, run: (bus: Awaited<ReturnType<typeof createNatsBus>>, start: (only?: readonly string[]) => ReturnType<typeof startAll>) => Promise<T>): Promise<T> => {
         const prefix = `${base}${fuse ? 'f' : 'd'}${suffix}`;
         const schema = `ssdk_bench_${prefix}`.toLowerCase();
         const bus = await createNatsBus({ servers: NATS_URL, subjectPrefix: prefix });
         try {
           await bus.ensureTopic({ name: 'events', partitions });
-          return await run(bus, () => startAll(file, units, prefix, schema, partitions, env));
+          return await run(bus, (only) => startAll(file, only ?? units, prefix, schema, partitions, env));
         } finally {
           await bus.destroy().catch(() => {});
           await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
@@ -357,6 +363,24 @@ async function distributed(query: string, file: string, events: NexmarkEvent[], 
           const mine = frames.filter((_, i) => i % partitions === p);
           for (let i = 0; i < mine.length; i += 512) await bus.publish('events', p, mine.slice(i, i + 512).map((data) => ({ data })));
           await bus.publish('events', p, [{ data: encodeFrame({ kind: 'end' }) }]);
+        }
+        if (values.staged) {
+          // One unit at a time over its whole input, upstream first: each unit's CPU without the
+          // others sharing the cores or it waiting for them. Wall time is the sum of the units'.
+          const ms: number[] = [];
+          const cpus = new Map<string, number>();
+          const rss = new Map<string, number>();
+          for (const u of upstreamFirst(operators)) {
+            const [op] = start([u]);
+            await op!.running;
+            const t = performance.now();
+            await op!.exited;
+            ms.push(performance.now() - t);
+            cpus.set(u, op!.cpuSinceReady());
+            rss.set(u, op!.peakRssKb());
+          }
+          // In the plan's order, as the concurrent run prints them.
+          return { ms: ms.reduce((a, b) => a + b, 0), cpu: [...cpus.values()].reduce((a, b) => a + b, 0), cpus: units.map((u) => cpus.get(u)!), rss: units.map((u) => rss.get(u)!) };
         }
         const ops = start();
         await Promise.all(ops.map((o) => o.running));
@@ -398,7 +422,7 @@ async function distributed(query: string, file: string, events: NexmarkEvent[], 
   }
 }
 
-function startAll(file: string, units: string[], prefix: string, schema: string, partitions: number, env: Record<string, string>) {
+function startAll(file: string, units: readonly string[], prefix: string, schema: string, partitions: number, env: Record<string, string>) {
   return units.map((u) => startOperator(file, u, prefix, schema, partitions, env));
 }
 

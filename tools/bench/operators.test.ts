@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startProc } from './operators.ts';
+import { startProc, upstreamFirst } from './operators.ts';
 
 // A child that uses `before` ms of CPU, says it is ready, uses `after` ms more and exits. CPU
 // time, not wall time: a busy box stretches the wall clock, not what the loops use.
@@ -30,5 +30,20 @@ describe('startProc', () => {
     await Promise.all([early.exited, late.exited]);
     expect(early.cpuSinceReady()).toBeGreaterThanOrEqual(0.45);
     expect(late.cpuSinceReady()).toBeLessThan(0.2);
+  });
+});
+
+describe('upstreamFirst', () => {
+  const unit = (id: string, inputs: string[], outputs: string[]) => ({ id, inputs: inputs.map((topic) => ({ topic })), outputs });
+
+  it('puts each unit after the units that write the topics it reads, whatever the order given', () => {
+    const window = unit('q7.keep-highest', ['q7.only-bids.out'], ['q7.keep-highest.out']);
+    const sink = unit('q7.each-bid', ['q7.keep-highest.out'], ['q7']);
+    const source = unit('q7.only-bids', ['events'], ['q7.only-bids.out']);
+    expect(upstreamFirst([sink, window, source])).toEqual(['q7.only-bids', 'q7.keep-highest', 'q7.each-bid']);
+  });
+
+  it('refuses units that read each other in a cycle', () => {
+    expect(() => upstreamFirst([unit('a', ['b.out'], ['a.out']), unit('b', ['a.out'], ['b.out'])])).toThrow(/cycle: a, b/);
   });
 });

@@ -128,3 +128,18 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The units' ids, each after every unit that writes a topic it reads. */
+export function upstreamFirst(operators: ReadonlyArray<{ id: string; inputs: ReadonlyArray<{ topic: string }>; outputs: readonly string[] }>): string[] {
+  const order: string[] = [];
+  const done = new Set<string>();
+  while (order.length < operators.length) {
+    const ready = operators.filter((u) => !done.has(u.id) && u.inputs.every((i) => operators.every((w) => w === u || done.has(w.id) || !w.outputs.includes(i.topic))));
+    if (ready.length === 0) throw new Error(`the units read each other's topics in a cycle: ${operators.filter((u) => !done.has(u.id)).map((u) => u.id).join(', ')}`);
+    for (const u of ready) {
+      order.push(u.id);
+      done.add(u.id);
+    }
+  }
+  return order;
+}
