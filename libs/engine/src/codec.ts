@@ -388,13 +388,21 @@ function compileScalarObject(t: TypeRef, types: Types): Shape | undefined {
  */
 function shapeCopier(name: string, names: readonly string[], tests: readonly string[], fields: readonly string[]): Shape {
   const reads = names.map((n, i) => `const a${i} = v[${JSON.stringify(n)}];`).join('\n');
+  // Each key is checked against its name written in the code, a constant: against an array of the
+  // names as the services file gave them (strings V8 had not interned) every key of every value
+  // copied was a call to compare two strings by their characters — a reader's adopted copy, a
+  // topic's snapshot and a branch's copy each check every key.
+  const keyAt = (miss: string) => names.map((n, i) => `case ${i}: if (k !== ${JSON.stringify(n)}) return ${miss}; break;`).join('\n        ');
   const keys = (miss: string) => `
     if (typeof v !== 'object' || v === null) return ${miss};
     const proto = Object.getPrototypeOf(v);
     if (proto !== OBJECT_PROTO && proto !== null) return ${miss};
     let i = 0;
     for (const k in v) {
-      if (k !== names[i]) return ${miss};
+      switch (i) {
+        ${keyAt(miss)}
+        default: return ${miss};
+      }
       i++;
     }
     if (i !== ${names.length}) return ${miss};`;
@@ -417,7 +425,7 @@ function shapeCopier(name: string, names: readonly string[], tests: readonly str
   // belong to the keys' order, not to the literal that made the object): the copy then shares the
   // number objects it reads, one allocation per copy.
   (new Function(`return { ${names.map((n) => `${JSON.stringify(n)}: null`).join(', ')} };`) as () => unknown)();
-  const make = <F>(text: string) => new Function('MISS', 'OBJECT_PROTO', 'names', `return ${text};`)(MISS, OBJECT_PROTO, names) as F;
+  const make = <F>(text: string) => new Function('MISS', 'OBJECT_PROTO', `return ${text};`)(MISS, OBJECT_PROTO) as F;
   return {
     copy: make<Copier>(`function ${name}(v) {${body}\n}`),
     test: make<Shape['test']>(`function ${name}Test(v) {${test}\n}`),
