@@ -3,7 +3,8 @@ import { openPostgresStore, type StateStore } from '@ssdk/state';
 import { testPostgres } from '@ssdk/testing';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { startEmbedded, type ProduceRecord } from './embedded.ts';
-import { cleanupsAfterAll, planNative } from './dataflow.testkit.ts';
+import { keyPartition } from './topology.ts';
+import { cleanupsAfterAll, planNative, readTopic } from './dataflow.testkit.ts';
 
 const SERVICES = `apiVersion: 0.5.0
 meta: {name: counts, namespace: test, version: 0.1.0}
@@ -121,6 +122,32 @@ describe('runtime - embedded', () => {
     expect((await df.read('checked')).length).toBe(8);
     const m = df.metrics().find((x) => x.operator === 'window-totals.sum-in-window')!;
     expect(m).toMatchObject({ recordsIn: 8, recordsOut: 4, late: 1, failed: 0, state: 'ended' });
+    await df.stop();
+  });
+
+  it('runtime - produce: keyless records go round the partitions from call to call, keyed ones by their key, each partition in order, in batches of produceBatch', async () => {
+    const { plan, functions } = await planNative(SERVICES, { partitions: 3 });
+    const df = await startEmbedded({ plan, functions, isolation: 'native', produceBatch: 2 });
+    const topic = df.topicOf('readings');
+    expect(topic.partitions).toBe(3);
+    const keyless = (value: number): ProduceRecord => ({ value: { sensor: 's', value }, timestamp: value });
+    // Keyed records in between take their key's partition and move no keyless record along.
+    await df.produce('readings', [keyless(0), keyless(1), { key: 'k', value: { sensor: 'k', value: 100 }, timestamp: 100 }, keyless(2), keyless(3), keyless(4), keyless(5), keyless(6)]);
+    await df.produce('readings', [keyless(7), { key: 'k', value: { sensor: 'k', value: 101 }, timestamp: 101 }, keyless(8), keyless(9)]);
+    const k = keyPartition(topic, 'k');
+    const held = await Promise.all([0, 1, 2].map(async (p) => (await readTopic(df.bus, topic, p)).map((v) => (v as { value: number }).value)));
+    const expected: number[][] = [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]];
+    expected[k] = [...expected[k]!, 100, 101].sort((a, b) => a - b);
+    // Order within a partition is the order given: the keyed record of each call falls where it was given.
+    const inOrder = (p: number) => [0, 1, 100, 2, 3, 4, 5, 6, 7, 101, 8, 9].filter((v) => expected[p]!.includes(v));
+    expect(held).toEqual([0, 1, 2].map(inOrder));
+    // Messages of at most produceBatch records: a call's records of a partition fill one message after another.
+    const messages = await Promise.all([0, 1, 2].map((p) => df.bus.lastSeq(topic.name, p)));
+    expect(messages).toEqual([0, 1, 2].map((p) => {
+      const first = inOrder(p).filter((v) => v <= 6 || v === 100).length;
+      const second = inOrder(p).length - first;
+      return Math.ceil(first / 2) + Math.ceil(second / 2);
+    }));
     await df.stop();
   });
 

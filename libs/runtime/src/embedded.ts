@@ -174,20 +174,24 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
     topicOf,
     async produce(topic, records) {
       const t = topicOf(topic);
-      // Per partition, the batches of up to `produceBatch` records made so far (the last one filling).
-      const byPartition = new Map<number, CarriedBatch[]>();
-      for (const r of records) {
+      // Per partition, the batches of up to `produceBatch` records made so far, and the one filling.
+      const byPartition: CarriedBatch[][] = [];
+      const filling: Array<CarriedBatch | undefined> = [];
+      // Keyless records go round the partitions from where the last call left off.
+      let next = rr.get(t.id) ?? 0;
+      // By index, not `for…of`: the first calls run before the loop is optimized, where an
+      // iterator makes an object per record (~12 MB of a 300 000-reading run).
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
         const key = r.key === undefined || r.key === null ? null : t.key.carry(r.key);
         let partition: number;
         if (key !== null) partition = keyPartition(t, key);
-        else {
-          partition = (rr.get(t.id) ?? 0) % t.partitions;
-          rr.set(t.id, partition + 1);
+        else partition = next++ % t.partitions;
+        let batch = filling[partition];
+        if (!batch || batch.length >= produceBatch) {
+          batch = filling[partition] = new CarriedBatch(t, Math.min(produceBatch, records.length / t.partitions));
+          (byPartition[partition] ??= []).push(batch);
         }
-        let batches = byPartition.get(partition);
-        if (!batches) byPartition.set(partition, (batches = []));
-        let batch = batches.at(-1);
-        if (!batch || batch.length >= produceBatch) batches.push((batch = new CarriedBatch(t, Math.min(produceBatch, records.length / t.partitions))));
         // Values are written as given (bytes as they are, raw strings as text, anything else as
         // JSON); the first operator checks them against the topic's type, so a bad input record
         // is dead-lettered there, with the reason, like any other. Headers are copied only when
@@ -198,7 +202,11 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
         else if (t.converter === 'raw') batch.push(key, typeof r.value === 'string' ? wellFormed(r.value) : JSON.stringify(r.value), timestamp, headers);
         else batch.push(key, t.value.copy(r.value), timestamp, headers);
       }
-      for (const [partition, batches] of byPartition) await bus.publish(t.name, partition, batches.map((b) => ({ data: carry(b) })));
+      rr.set(t.id, next);
+      for (let partition = 0; partition < byPartition.length; partition++) {
+        const batches = byPartition[partition];
+        if (batches) await bus.publish(t.name, partition, batches.map((b) => ({ data: carry(b) })));
+      }
     },
     async endInput(topics) {
       const ids = topics ?? [...topology.topics.values()].filter((t) => t.kind === 'source' || t.kind === 'schedule').map((t) => t.id);
