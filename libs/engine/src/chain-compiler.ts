@@ -38,10 +38,18 @@ export interface ChainRuntime {
 }
 
 /**
- * Runs one input record through the chain (what `runFrom(steps, 0, record, false, input, ...)`
+ * Runs one input record through the chain (what `runFrom(steps, 0, record, mine, input, ...)`
  * does): outputs and failures are pushed to the arrays given; no outputs are kept without them.
  */
-export type CompiledChain = (record: EngineRecord, input: number, ctx: { current: EngineRecord; step: ChainStep | undefined; made: number }, outputs: ChainOutput[] | undefined, failures: ChainFailure[], own: boolean) => void;
+export type CompiledChain = (
+  record: EngineRecord,
+  input: number,
+  ctx: { current: EngineRecord; step: ChainStep | undefined; made: number },
+  outputs: ChainOutput[] | undefined,
+  failures: ChainFailure[],
+  own: boolean,
+  mine: boolean,
+) => void;
 
 const COVERED = new Set<string>(['filter', 'map', 'filter-map', 'flat-map', 'assign-key', 'assign-timestamp', 'update-state', 'flush']);
 
@@ -94,8 +102,8 @@ function fromSource(steps: readonly ChainStep[], at: number): string[] {
   const out: string[] = [];
   // Only the chain's inputs can be owned, and they are never the chain's own at first; a
   // flat-map's items are always the chain's own.
-  out.push(top ? `function from0(current, input, ctx, outputs, failures, own) {` : `function from${at}(current, input, ctx, outputs, failures) {`);
-  if (top) out.push(`  let mine = false;`);
+  // The chain's inputs are its own from the start when handed over (`ChainOptions.handOver`).
+  out.push(top ? `function from0(current, input, ctx, outputs, failures, own, mine) {` : `function from${at}(current, input, ctx, outputs, failures) {`);
   let mineKnown = !top;
   for (let s = at; s < steps.length; s++) {
     const step = steps[s]!;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keptCopy, ownedRecord, recordAsMade, runChain, runFlush, timeMadeWith, type ChainStep, type FunctionContext, type ValueSource } from './chain.ts';
+import { interpretChain, keptCopy, ownedRecord, recordAsMade, runChain, runFlush, timeMadeWith, type ChainStep, type FunctionContext, type ValueSource } from './chain.ts';
 import { MemoryState } from './memory-state.ts';
 
 const step = (operator: ChainStep['operator'], fn: (...args: never[]) => unknown, extra: Partial<ChainStep> = {}): ChainStep => ({
@@ -58,6 +58,41 @@ describe('engine - owned records', () => {
       }
     }
   });
+});
+
+describe('engine - records handed over (a trunk\'s to the branch that runs last)', () => {
+  const upper = step('map', (v: string) => v.toUpperCase());
+  const later = step('assign-timestamp', (_v: string, t: number) => t + 5);
+  const keep = step('filter', (v: string) => v !== 'drop');
+  for (const [how, run] of [['compiled', runChain], ['interpreted', interpretChain]] as const) {
+    it(`engine - records a chain made leave the next chain as themselves, changed in place (${how})`, () => {
+      // What a trunk made: records of its own (a map's), one per input that passed.
+      const made = runChain([step('map', (v: string) => v)], [rec('a', 1000), rec('drop', 2000), rec('b', 3000)]).outputs;
+      const r = run([keep, upper, later], made, { handOver: true });
+      expect(r.outputs.map((o) => [o.value, o.timestamp, o.input])).toEqual([
+        ['A', 1005, 0],
+        ['B', 3005, 2],
+      ]);
+      expect(r.outputs[0]).toBe(made[0]);
+      expect(r.outputs[1]).toBe(made[2]);
+      // Not handed over, the same chain makes records of its own and leaves its inputs alone.
+      const again = runChain([step('map', (v: string) => v)], [rec('a', 1000)]).outputs;
+      const plain = run([upper, later], again);
+      expect(plain.outputs[0]).not.toBe(again[0]);
+      expect([again[0]!.value, again[0]!.timestamp]).toEqual(['a', 1000]);
+    });
+
+    it(`engine - handed over, an owned record or one of the caller's own is still not the chain's (${how})`, () => {
+      const owned = [ownedRecord(null, 'a', 1000)];
+      const plain = [rec('b', 2000)];
+      for (const inputs of [owned, plain]) {
+        const r = run([upper, later], inputs, { handOver: true });
+        expect(r.outputs[0]).not.toBe(inputs[0]);
+        expect(inputs[0]!.value).toBe(inputs === owned ? 'a' : 'b');
+        expect(inputs[0]!.timestamp).toBe(inputs === owned ? 1000 : 2000);
+      }
+    });
+  }
 });
 
 describe('engine - records kept past their message', () => {

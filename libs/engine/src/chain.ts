@@ -174,6 +174,13 @@ export interface ChainOptions {
    */
   owned?: boolean;
   /**
+   * The inputs are handed over: records the caller's own steps made (a branched unit's trunk, for
+   * the branch that runs last), which nothing else reads once this call is made. Such a record —
+   * one a chain made, not an owned or kept one — is this chain's own from its first step: it
+   * leaves as itself, changed in place, instead of as a record made for it per input.
+   */
+  handOver?: boolean;
+  /**
    * Set to the index of the input record whose functions are running (what the caller needs to
    * name the record a promise left behind by a function belongs to).
    */
@@ -206,6 +213,7 @@ function runBatch(steps: readonly ChainStep[], inputs: readonly ChainInput[], op
   const keep = options.discardOutputs ? undefined : outputs;
   const position = options.position;
   const owned = options.owned === true;
+  const handOver = options.handOver === true;
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
     if (position) position.input = i;
@@ -216,13 +224,23 @@ function runBatch(steps: readonly ChainStep[], inputs: readonly ChainInput[], op
       if (input.ran & RAN_LATER) input.value = input.again.valueAgain(input.againFrom);
       input.ran |= RAN_LATER;
     }
+    const mine = handOver && !own && madeByAChain(input);
     ctx.currentWindow = input.window;
-    if (compiled) compiled(input, i, ctx, keep, failures, own);
-    else runFrom(steps, 0, input, false, i, ctx, keep, failures, own);
+    if (compiled) compiled(input, i, ctx, keep, failures, own, mine);
+    else runFrom(steps, 0, input, mine, i, ctx, keep, failures, own);
   }
   outputs.length = ctx.made;
   if (keep && inputs.length > 0) madePerInput.set(steps, ctx.made / inputs.length);
   return { outputs, failures };
+}
+
+/**
+ * A record a chain's step made (`Derived`), not an owned record (its key and time are put back on
+ * every run) nor one that reads its value again (`Rereadable`): handed over, it is the next
+ * chain's own (`ChainOptions.handOver`).
+ */
+function madeByAChain(r: EngineRecord): boolean {
+  return r instanceof Derived && !(r instanceof Rereadable) && r.madeTime === undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ownedRecord, runChain, runFlush, type ChainResult, type ChainStep, type FunctionContext } from './chain.ts';
+import { ownedRecord, runChain, runFlush, type ChainOutput, type ChainResult, type ChainStep, type FunctionContext } from './chain.ts';
 import { MemoryState } from './memory-state.ts';
 import { chainLogic, noEffects, operatorLogic, ownCopy, windowLogic, type ChainExecutor, type ManyHost, type SectionRunner } from './operator-logic.ts';
 import type { WindowConfig } from './window-operator.ts';
@@ -34,6 +34,40 @@ describe('engine - operator logic', () => {
     expect(effects.outputs[1]).toBe(records[1]);
     expect(effects.outputs.map((o) => o.timestamp)).toEqual([1000, 1500]);
     expect(effects.times).toEqual({ max: 1500, retimed: true });
+  });
+
+  it('engine - a branched chain in a section: the branch that runs last takes the trunk\'s records as its own, each output still naming its input and branch', async () => {
+    // The trunk drops the odd numbers and makes a record of its own for the rest: its records are
+    // not where its inputs were. The first branch keeps multiples of four; the last one (which gets
+    // the trunk's records) doubles them and fails on 6.
+    const trunk = [{ id: 't.evens', operator: 'filter-map', fn: (v: unknown) => ((v as number) % 2 === 0 ? { n: v } : undefined) }] as ChainStep[];
+    const fours = [{ id: 'b.fours', operator: 'filter', fn: (v: unknown) => (v as { n: number }).n % 4 === 0 }] as ChainStep[];
+    const doubled = [{ id: 'c.double', operator: 'map', fn: (v: unknown) => { const { n } = v as { n: number }; if (n === 6) throw new Error('six'); return { n: n * 2 }; } }] as ChainStep[];
+    const given: boolean[] = [];
+    const section: SectionRunner = async (_executors, state, job) => ({
+      value: job({
+        run: (e, inputs, options) => {
+          given.push(options?.handOver === true);
+          return runChain((e as unknown as { steps: ChainStep[] }).steps, inputs, { state, ...options });
+        },
+        flush: () => ({}),
+        beforeLines: (f) => f(),
+        limitUsed: () => 0,
+      }),
+    });
+    const executor = (steps: ChainStep[]): ChainExecutor => Object.assign({ run: async () => ({ outputs: [], failures: [] }), flush: async () => ({}), section }, { steps });
+    const logic = chainLogic({ trunk: executor(trunk), branches: [executor(fours), executor(doubled)], copy: (v) => JSON.parse(JSON.stringify(v)) as unknown }, new MemoryState());
+    const records = [1, 2, 3, 4, 5, 6, 7, 8].map((n, i) => ownedRecord(null, n, i));
+    const effects = await logic.process(records, 'in/0', 0);
+    expect(given).toEqual([false, false, true]);
+    expect(effects.outputs.map((o) => [(o as ChainOutput).route, (o as ChainOutput).input, o.value])).toEqual([
+      [0, 3, { n: 4 }],
+      [0, 7, { n: 8 }],
+      [1, 1, { n: 4 }],
+      [1, 3, { n: 8 }],
+      [1, 7, { n: 16 }],
+    ]);
+    expect(effects.failures.map((f) => [f.route, f.input, f.operator])).toEqual([[1, 5, 'c.double']]);
   });
 
   it('engine - a window operator makes its calls one by one unless its executor offers sections', async () => {

@@ -32,14 +32,17 @@ export interface OperatorEffects {
   times?: { max: number; retimed: boolean };
 }
 
-/** `discardOutputs` and `owned` as `runChain` takes them (a sandbox makes its own records: it may ignore `owned`). */
+/** `discardOutputs`, `owned` and `handOver` as `runChain` takes them (a sandbox makes its own records: it may ignore `owned` and `handOver`). */
 export interface RunOptions {
   discardOutputs?: boolean;
   owned?: boolean;
+  handOver?: boolean;
 }
 
 /** The host loop's records: the first steps of a unit change their key and time in place (`ChainOptions.owned`). */
 const OWNED: RunOptions = { owned: true };
+/** A trunk's records for the branch that runs last, which takes those the trunk made as its own (`ChainOptions.handOver`). */
+const HANDED_OVER: RunOptions = { handOver: true };
 
 /**
  * Runs a unit's steps over a batch: natively (the engine's `runChain` on compiled functions) or
@@ -223,12 +226,16 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
   };
   const runSync = (records: readonly EngineRecord[], calls: SectionCalls): ChainResult => {
     const trunk = calls.run(branched!.trunk, records, OWNED);
+    // Which of the unit's inputs each of the trunk's records came from, read before the branch
+    // that runs last takes the records the trunk made as its outputs (each an output made per
+    // record of the trunk's: ~240 000 of the car-sensors' 300 000 readings leave by that branch).
+    const from = trunk.outputs.map((o) => o.input);
     const results: Array<ChainResult | undefined> = [];
     for (let i = 0; i < order.length; i++) {
       const e = branched!.branches[order[i]!];
-      results[order[i]!] = e ? calls.run(e, inputsOf(i, trunk)) : undefined;
+      results[order[i]!] = e ? calls.run(e, inputsOf(i, trunk), i === order.length - 1 ? HANDED_OVER : undefined) : undefined;
     }
-    return routed(trunk, results);
+    return routed(trunk, results, from);
   };
   const processMany = async (messages: readonly MessageIn[], host: ManyHost): Promise<OperatorEffects[] | undefined> => {
     const section = await runSection(executors, state, (calls) => {
@@ -285,24 +292,25 @@ function copyOf(value: unknown, copy: (value: unknown) => unknown): unknown {
 /**
  * The records of a branched chain: each branch's outputs with the trunk's input they came from
  * and their branch (`route`), branch after branch; the trunk's failures and the branches', each
- * naming the trunk's input.
+ * naming the trunk's input. `from`: the input each of the trunk's records came from, when a
+ * branch may have taken some of them as its own outputs (their `input` is then the branch's).
  */
-function routed(trunk: ChainResult, results: ReadonlyArray<ChainResult | undefined>): ChainResult {
+function routed(trunk: ChainResult, results: ReadonlyArray<ChainResult | undefined>, from: readonly number[] = trunk.outputs.map((o) => o.input)): ChainResult {
   const outputs: ChainOutput[] = [];
   const failures: ChainFailure[] = [...trunk.failures];
   const t = trunk.outputs;
   for (let b = 0; b < results.length; b++) {
     const r = results[b];
     if (!r) {
-      for (const o of t) outputs.push(o.headers ? { key: o.key, value: o.value, timestamp: o.timestamp, headers: o.headers, input: o.input, route: b } : { key: o.key, value: o.value, timestamp: o.timestamp, input: o.input, route: b });
+      t.forEach((o, i) => outputs.push(o.headers ? { key: o.key, value: o.value, timestamp: o.timestamp, headers: o.headers, input: from[i]!, route: b } : { key: o.key, value: o.value, timestamp: o.timestamp, input: from[i]!, route: b }));
       continue;
     }
     for (const o of r.outputs) {
-      o.input = t[o.input]!.input;
+      o.input = from[o.input]!;
       o.route = b;
       outputs.push(o);
     }
-    for (const f of r.failures) failures.push({ ...f, input: f.input >= 0 ? t[f.input]!.input : f.input, route: b });
+    for (const f of r.failures) failures.push({ ...f, input: f.input >= 0 ? from[f.input]! : f.input, route: b });
   }
   return { outputs, failures };
 }

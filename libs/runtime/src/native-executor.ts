@@ -211,7 +211,7 @@ export async function runSection<R>(executors: ReadonlyArray<ChainExecutor | und
         run(executor, inputs, options) {
           if (inputs.length === 0) return { outputs: [], failures: [] };
           const n = NATIVE.get(executor)!;
-          return runChain(n.body, inputs, { ...n.common, ...x, position, ...(options?.discardOutputs ? { discardOutputs: true } : {}), ...(options?.owned ? { owned: true } : {}) });
+          return runChain(n.body, inputs, { ...n.common, ...x, position, ...(options?.discardOutputs ? { discardOutputs: true } : {}), ...(options?.owned ? { owned: true } : {}), ...(options?.handOver ? { handOver: true } : {}) });
         },
         flush(executor, window) {
           const n = NATIVE.get(executor)!;
