@@ -253,6 +253,31 @@ describe('engine - values carried in process (snapshot, adopt)', () => {
   };
   const renamed: TypeRef = { kind: 'object', properties: [{ name: 'speed', type: prim('f64'), optional: false, pos, serializeAs: 'kmh', deserializeFrom: 'kmh' }] };
 
+  it('engine - a checked topic of objects of scalars has usual snapshots: the same copies snapshot gives, adopted unchecked as adopt would', () => {
+    const reading: TypeRef = { kind: 'object', properties: [{ name: 'car', type: prim('string'), optional: false, pos }, { name: 'kph', type: prim('f64'), optional: false, pos }, { name: 'n', type: prim('u8'), optional: false, pos }] };
+    const c = compileCodec(reading, {});
+    const usual = c.usual!;
+    for (const v of [{ car: 'a', kph: 12.5, n: 3 }, { car: '', kph: -0, n: 0 }]) {
+      const s = usual.snapshot(v);
+      expect(s).toEqual(c.snapshot(v));
+      expect(s).not.toBe(v);
+      expect(Object.keys(s as object)).toEqual(['car', 'kph', 'n']);
+      const adopted = usual.adopt(s);
+      expect(adopted).toEqual(c.adopt(s));
+      expect(adopted).not.toBe(s);
+      expect(Object.keys(adopted as object)).toEqual(['car', 'kph', 'n']);
+    }
+    // Anything else has none: the general way decides, and words the error.
+    for (const v of [{ car: 'a', kph: 1, n: 256 }, { car: 'a', kph: Number.NaN, n: 1 }, { kph: 1, car: 'a', n: 1 }, { car: 'a', kph: 1 }, { car: 'a', kph: 1, n: 1, more: 1 }, 'text', null]) {
+      expect(usual.snapshot(v)).toBeUndefined();
+    }
+    // Only checked topics of objects of scalar fields, nothing renamed.
+    expect(compileCodec({ kind: 'named', name: 'car-event' }, types).usual).toBeUndefined();
+    expect(compileCodec({ kind: 'unknown' } as TypeRef, {}, 'json', reading).usual).toBeUndefined();
+    expect(compileCodec(prim('string'), {}, 'raw').usual).toBeUndefined();
+    expect(compileCodec({ kind: 'enum', tagging: 'externally-tagged', variants: [{ name: 'r', type: reading, pos }] } as TypeRef, {}).usual).toBeUndefined();
+  });
+
   it('engine - a typed value adopted from its snapshot equals the value decoded from its bytes, renames and bytes included', () => {
     const withBytes: TypeRef = { kind: 'object', properties: [{ name: 'data', type: prim('bytes'), optional: false, pos }] };
     for (const [type, value] of [

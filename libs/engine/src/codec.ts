@@ -57,6 +57,14 @@ export interface ValueCodec {
    * base64). False says nothing (the general way decides).
    */
   writesAsIs(value: unknown): boolean;
+  /**
+   * For a checked topic of objects of scalar fields with no renames (a sensor reading, an event):
+   * `snapshot` gives what `snapshot` and `copy` give for a value of that usual shape that passes
+   * the check, undefined for any other (the general way then decides, and words the error);
+   * `adopt` gives what `adopt` gives for such a snapshot, without checking it again — it passed
+   * when it was made, and a snapshot is nobody's to change. Undefined for any other type.
+   */
+  usual?: { snapshot(value: unknown): unknown; adopt(snapshot: unknown): unknown };
 }
 
 /** What `ValueCodec.decode` tells of the bytes it read, when asked. */
@@ -217,6 +225,17 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
         }
       : () => undefined,
     writesAsIs: asIs ?? (() => false),
+    ...(quick?.plain
+      ? {
+          usual: {
+            snapshot: (value: unknown) => {
+              const out = quick.copy(value);
+              return out === MISS ? undefined : out;
+            },
+            adopt: quick.plain,
+          },
+        }
+      : {}),
   };
 }
 
@@ -237,6 +256,8 @@ interface Shape {
   test: (v: unknown) => boolean;
   same: (v: unknown, copy: unknown) => boolean;
   within?: (v: unknown, value: unknown, copy: unknown) => number | undefined;
+  /** An object's: a copy of a value `copy` made, field by field as it is (no check: it passed). */
+  plain?: Copier;
 }
 
 /**
@@ -430,6 +451,8 @@ function shapeCopier(name: string, names: readonly string[], tests: readonly str
     copy: make<Copier>(`function ${name}(v) {${body}\n}`),
     test: make<Shape['test']>(`function ${name}Test(v) {${test}\n}`),
     same: make<Shape['same']>(`function ${name}Same(v, c) {${same}\n}`),
+    // What `copy` made has exactly the names, each a scalar as `fields` wrote it: read as it is.
+    plain: make<Copier>(`function ${name}Plain(v) {\n    return { ${names.map((n) => `${JSON.stringify(n)}: v[${JSON.stringify(n)}]`).join(', ')} };\n}`),
   };
 }
 

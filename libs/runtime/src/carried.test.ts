@@ -256,6 +256,39 @@ services:
     await df.stop();
   });
 
+  it('runtime - a batch of snapshots checked as they were made is adopted without checking them again; one other value and every record is checked', async () => {
+    const { plan, functions } = await planned();
+    const topology = await buildTopology(plan, functions, { isolation: 'native' });
+    const source = topology.topics.get('readings')!;
+    const usual = source.value.usual!;
+    // The codec's checked adopt, counted: what a reader's copy costs when it is not skipped.
+    let checked = 0;
+    const topic: RuntimeTopic = { ...source, value: { ...source.value, adopt: (s: unknown) => (checked++, source.value.adopt(s)) } };
+    const values = [{ sensor: 'a', value: 1 }, { sensor: 'b', value: -0 }];
+    const made = new CarriedBatch(topic, 2);
+    for (const v of values) made.push('k', usual.snapshot(v), 1, undefined, undefined, true);
+    const read = (batch: CarriedBatch) => Array.from({ length: batch.length }, (_, i) => batch.adopt(i).value);
+    const first = read(made);
+    expect(first).toEqual([{ sensor: 'a', value: 1 }, { sensor: 'b', value: 0 }]);
+    expect(first.map((v) => Object.keys(v as object))).toEqual([['sensor', 'value'], ['sensor', 'value']]);
+    // Each read is the reader's own copy, equal to what the checked adopt gives.
+    expect(read(made)[0]).not.toBe(first[0]);
+    expect(first).toEqual(values.map((v) => source.value.adopt(source.value.snapshot(v))));
+    expect(checked).toBe(0);
+    // A value pushed as JSON gives it (a producer's, unchecked: it may not fit) makes every record of the batch go the checked way.
+    const mixed = new CarriedBatch(topic, 3);
+    mixed.push('k', usual.snapshot(values[0]), 1, undefined, undefined, true);
+    mixed.push('k', topic.value.copy({ sensor: 'c', value: 300 }), 2);
+    mixed.push('k', usual.snapshot(values[0]), 3, undefined, undefined, true);
+    expect(() => mixed.adopt(1)).toThrow(/out of range/);
+    expect(mixed.adopt(0).value).toEqual(values[0]);
+    expect(mixed.adopt(2).value).toEqual(values[0]);
+    expect(checked).toBe(3);
+    // The usual shape only: a value that does not pass has no usual snapshot (the general way words why).
+    expect(usual.snapshot({ sensor: 'c', value: 300 })).toBeUndefined();
+    expect(usual.snapshot({ value: 1, sensor: 'c' })).toBeUndefined();
+  });
+
   it('runtime - a record held past its message (a session) reads its value again from its own snapshot, not from its whole batch', async () => {
     const { plan, functions } = await planned();
     const topology = await buildTopology(plan, functions, { isolation: 'native' });

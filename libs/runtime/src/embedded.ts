@@ -200,7 +200,13 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
         const headers = r.headers ? { ...r.headers } : undefined;
         if (r.value instanceof Uint8Array) batch.push(key, undefined, timestamp, headers, r.value.slice());
         else if (t.converter === 'raw') batch.push(key, typeof r.value === 'string' ? wellFormed(r.value) : JSON.stringify(r.value), timestamp, headers);
-        else batch.push(key, t.value.copy(r.value), timestamp, headers);
+        else {
+          // A value of the topic's usual shape that passes its check goes as a checked snapshot
+          // (the same copy), which readers need not check again; any other, as JSON would give it.
+          const usual = t.value.usual?.snapshot(r.value);
+          if (usual !== undefined) batch.push(key, usual, timestamp, headers, undefined, true);
+          else batch.push(key, t.value.copy(r.value), timestamp, headers);
+        }
       }
       rr.set(t.id, next);
       for (let partition = 0; partition < byPartition.length; partition++) {
