@@ -7,7 +7,7 @@ import { encodeRecords, decodeFrame } from '@ssdk/records';
 import type { Bus, BusMessage } from './bus.ts';
 import { describeBus } from './contract.testkit.ts';
 import { BusUnavailableError, PayloadTooLargeError, TopicConflictError, UnknownTopicError } from './errors.ts';
-import { createNatsBus, type NatsBus } from './nats.ts';
+import { createNatsBus, PUBLISH_COALESCE_BYTES, type NatsBus } from './nats.ts';
 import type { NatsBusOptions } from './nats-options.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -107,6 +107,37 @@ describe('bus - nats adapter', () => {
         const frame = decodeFrame(got[f]!.data);
         expect(frame.kind === 'data' && frame.records.length).toBe(100);
       }
+    });
+  });
+
+  it('bus - one call\'s messages go to the socket in writes of up to 1 MiB, not a write each', async () => {
+    await withBus(async (bus) => {
+      await bus.ensureTopic({ name: 'many', partitions: 1 });
+      // 64 frames of ~28 kB, as a unit publishes one batch's frames (a Nats-Msg-Id each).
+      const value = 'v'.repeat(300);
+      const frames = Array.from({ length: 64 }, (_, f) => encodeRecords(Array.from({ length: 92 }, (_, i) => ({ key: null, value, timestamp: f * 100 + i }))));
+      // The client's socket (nats.js internals): its writes are counted while the call publishes.
+      const socket = (bus as unknown as { nc: { protocol: { transport: { socket: { write: (...args: unknown[]) => boolean } } } } }).nc.protocol.transport.socket;
+      const write = socket.write;
+      const sizes: number[] = [];
+      socket.write = (...args: unknown[]) => {
+        sizes.push((args[0] as Uint8Array).byteLength);
+        return write.apply(socket, args);
+      };
+      let acks;
+      try {
+        acks = await bus.publish('many', 0, frames.map((data, i) => ({ data, msgId: `many-${i}` })));
+      } finally {
+        socket.write = write;
+      }
+      expect(acks.every((a) => !a.duplicate)).toBe(true);
+      // 1.8 MB: two or three writes of the frames (and the odd small one: acks, pings); at
+      // nats.js's default of 32 KiB, a write per frame.
+      expect(sizes.filter((n) => n > 100_000).length).toBeGreaterThanOrEqual(1);
+      expect(sizes.length).toBeLessThanOrEqual(6);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(PUBLISH_COALESCE_BYTES + frames[0]!.byteLength + 200);
+      const got = await readAll(bus, 'many', 0, 0, frames.length);
+      expect(got.map((m, i) => Buffer.from(m.data).equals(Buffer.from(frames[i]!)))).toEqual(frames.map(() => true));
     });
   });
 

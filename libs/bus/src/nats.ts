@@ -29,7 +29,7 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { ClosedConnectionError, DrainingConnectionError, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { ClosedConnectionError, DrainingConnectionError, nanos, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import type { Bus, PartitionReader, PublishAck, PublishMessage, ReadOptions, StreamIdentity, TopicConfig } from './bus.ts';
 import {
   BusClosedError,
@@ -77,6 +77,18 @@ export interface NatsBus extends Bus {
  * await bus.ensureTopic({ name: 'sentences', partitions: 8 });
  * await bus.publish('sentences', 3, [{ data: frame, msgId: 'split:3:41:0' }]);
  */
+/**
+ * Bytes the client gathers before it writes them to the socket (nats.js's `pendingLimit`, an
+ * option its types leave out; 32 KiB by default). A batch's frames are published in one go
+ * (`pipelined`), each a message of tens of kB: at 32 KiB nearly every message was a write of
+ * its own — a syscall that wakes the server for each. Gathered up to 1 MiB, 184 000 bids in
+ * 2 000 frames (47 MB) cost 0.32 instead of 0.41 CPU s to publish (5 alternating pairs). What is
+ * gathered still goes out once the publishing code yields (the client flushes in a microtask),
+ * so no message waits longer; the client holds at most this much more before writing it.
+ */
+export const PUBLISH_COALESCE_BYTES = 1024 * 1024;
+const coalescedWrites: Partial<ConnectionOptions> & { pendingLimit: number } = { pendingLimit: PUBLISH_COALESCE_BYTES };
+
 export async function createNatsBus(options: NatsBusOptions = {}): Promise<NatsBus> {
   const o = compileNatsBusOptions(options);
   let reconnects = 0;
@@ -89,6 +101,7 @@ export async function createNatsBus(options: NatsBusOptions = {}): Promise<NatsB
     maxPingOut: 2,
     // A stack captured per request costs a third of a publish; our errors say where instead.
     noAsyncTraces: true,
+    ...coalescedWrites,
   });
   let jsm: JetStreamManager;
   try {
