@@ -146,16 +146,86 @@ describe('engine - memory state', () => {
     s.load('c', 'a', 0);
     s.beginUndo();
     for (let i = 1; i <= 1000; i++) s.set('c', 'a', i);
-    // A thousand writes of one key since the last mark: one entry (three slots).
+    // A thousand writes of one key since the last mark: one entry (two slots: its cell, its value before).
     const mark = s.undoMark();
-    expect(mark).toBe(3);
+    expect(mark).toBe(2);
     for (let i = 0; i < 1000; i++) s.set('c', i % 2 ? 'a' : 'b', i);
-    expect(s.undoMark()).toBe(9);
+    expect(s.undoMark()).toBe(6);
     s.undo(mark);
     expect([s.get('c', 'a'), s.get('c', 'b')]).toEqual([1000, undefined]);
     s.undo();
     expect(s.get('c', 'a')).toBe(0);
     s.endUndo();
+  });
+
+  // `increment` and `update` read a key and write it at once: every record of a keyed step does.
+  it('engine - a read then a write of the same key looks the key up once (with and without undo, in a window too)', () => {
+    const s = new MemoryState();
+    s.set('c', 'a', 1);
+    s.set('c', 'a', 1, w1);
+    s.takeChanges();
+    const counted = ['get', 'set', 'has'] as const;
+    const real = counted.map((m) => Map.prototype[m]);
+    let lookups = 0;
+    const countLookups = (run: () => void): number => {
+      lookups = 0;
+      counted.forEach((m, i) => {
+        (Map.prototype as unknown as Record<string, unknown>)[m] = function (this: Map<unknown, unknown>, ...args: unknown[]) {
+          lookups++;
+          return (real[i] as (...a: unknown[]) => unknown).apply(this, args);
+        };
+      });
+      try {
+        run();
+      } finally {
+        counted.forEach((m, i) => ((Map.prototype as unknown as Record<string, unknown>)[m] = real[i]));
+      }
+      return lookups;
+    };
+    const increment = (w?: typeof w1) => s.set('c', 'a', (s.get('c', 'a', w) as number) + 1, w);
+    // The first write of a checkpoint marks the key changed, the first after a mark logs it: count the ones after.
+    increment();
+    expect(countLookups(() => increment())).toBe(1);
+    increment(w1);
+    expect(countLookups(() => increment(w1))).toBe(1);
+    s.beginUndo();
+    increment();
+    expect(countLookups(() => increment())).toBe(1);
+    s.undoMark();
+    increment();
+    expect(countLookups(() => increment())).toBe(1);
+    s.endUndo();
+    expect([s.get('c', 'a'), s.get('c', 'a', w1)]).toEqual([7, 3]);
+    expect(s.takeChanges()).toEqual(expect.arrayContaining([{ state: 'c', key: 'a', value: 7 }, { state: 'c', key: 'a', value: 3, window: w1 }]));
+  });
+
+  it('engine - a deleted key is gone from reads, entries and lookup, is one delete at the checkpoint, and comes back when written', () => {
+    const s = new MemoryState();
+    s.load('c', 'a', 1);
+    s.load('c', 'b', 2);
+    s.get('c', 'a');
+    s.delete('c', 'a');
+    expect([s.get('c', 'a'), s.lookup('c', 'a'), [...s.entries('c')]]).toEqual([undefined, undefined, [['b', 2]]]);
+    s.delete('c', 'a');
+    expect(s.takeChanges()).toEqual([{ state: 'c', key: 'a', value: undefined }]);
+    expect(s.takeChanges()).toEqual([]);
+    expect([...s.entries('c')]).toEqual([['b', 2]]);
+    s.set('c', 'a', 3);
+    expect([s.get('c', 'a'), [...s.entries('c')]]).toEqual([3, [['b', 2], ['a', 3]]]);
+    expect(s.takeChanges()).toEqual([{ state: 'c', key: 'a', value: 3 }]);
+    // A key made and taken back is reported as none (it may have been committed by a writer before).
+    s.beginUndo();
+    s.set('c', 'new', 1);
+    s.undo();
+    s.endUndo();
+    expect([s.get('c', 'new'), [...s.entries('c')]]).toEqual([undefined, [['b', 2], ['a', 3]]]);
+    expect(s.takeChanges()).toEqual([{ state: 'c', key: 'new', value: undefined }]);
+    // Deleted where the window held nothing, then written: one change, the write.
+    s.delete('c', 'x', w2);
+    s.set('c', 'x', 5, w2);
+    s.delete('c', 'y', w1);
+    expect(s.takeChanges()).toEqual(expect.arrayContaining([{ state: 'c', key: 'x', value: 5, window: w2 }, { state: 'c', key: 'y', value: undefined, window: w1 }]));
+    expect(s.openWindows('c')).toEqual([w2]);
   });
 
   // A sliding window's writes go round several windows, each record's read before its write:

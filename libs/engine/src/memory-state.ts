@@ -5,7 +5,9 @@
  * Every get and set of a keyed step lands here, so it is built for that: keys are map keys as
  * they are (a `Map` already keeps `1`, `"1"` and `true` apart), the last (state, window) bucket
  * is remembered (consecutive records mostly share it), and a write only marks its key dirty —
- * the change list is read from the values when the checkpoint asks for it.
+ * the change list is read from the values when the checkpoint asks for it. A key's value and its
+ * change mark live in one cell, and the cell a read found is remembered: a read then a write of
+ * the same key (`increment`, `update`) looks the key up once, not three times.
  */
 import type { Key, StateAccess } from './chain.ts';
 import type { WindowBounds } from './windows.ts';
@@ -40,26 +42,45 @@ export interface StateChange {
 }
 
 /**
- * The keys of one (state, window) written since the last checkpoint, each with where in the
- * undo log its value before a write was last put (`NOT_LOGGED`: nowhere; see `logUndo`). One map
- * for both: a write looks its key up once to learn it is marked and whether it is logged.
+ * One key of a bucket: its value and whether (and where) it changed since the last checkpoint.
+ * A write reaches both through the one lookup that finds the cell (or none: see `lastCell`).
  */
+interface Cell {
+  readonly key: Key;
+  /**
+   * undefined: no value (deleted, or taken back to none). Such a cell stays in its bucket until
+   * the next checkpoint reports it (`takeChanges`); reads and `entries` see no key.
+   */
+  value: unknown;
+  /**
+   * `CLEAN`: unchanged since the last checkpoint; `NOT_LOGGED`: changed, its value before a write
+   * not in the undo log; else where in the undo log it was last put (see `logUndo`).
+   */
+  at: number;
+}
+
+/** A cell not written since the last checkpoint. */
+const CLEAN = -2;
+/** A cell written while no undo was kept. */
+const NOT_LOGGED = -1;
+
+/** The cells of one (state, window) written since the last checkpoint. */
 interface Dirty {
   state: string;
   window: WindowBounds | undefined;
-  keys: Map<Key, number>;
+  /** Each changed cell once (it is listed when it leaves `CLEAN`). */
+  cells: Cell[];
+  /** Keys deleted while the window held nothing (no cell is made: that would open the window). */
+  absent: Set<Key> | undefined;
 }
-
-/** A key written while no undo was kept, or deleted in a window with nothing in it. */
-const NOT_LOGGED = -1;
 
 /** What a state remembers of one window between checkpoints (see `remember`). */
 interface Slot {
   readonly state: string;
   readonly window: WindowBounds | undefined;
-  readonly bucket: Map<Key, unknown>;
-  /** The (state, window)'s `Dirty.keys`. */
-  readonly dirty: Map<Key, number>;
+  readonly bucket: Map<Key, Cell>;
+  /** The (state, window)'s changed cells. */
+  readonly dirty: Dirty;
   readonly check: StateWriteCheck | undefined;
 }
 
@@ -77,14 +98,21 @@ const RECENT_SLOTS = 8;
 export type StateWriteCheck = (key: Key, value: unknown) => void;
 
 export class MemoryState implements StateAccess {
-  /** state -> window id -> key -> value */
-  private readonly data = new Map<string, Map<string, Map<Key, unknown>>>();
+  /** state -> window id -> key -> its cell */
+  private readonly data = new Map<string, Map<string, Map<Key, Cell>>>();
   private readonly windows = new Map<string, WindowBounds>();
   /** state -> window id -> keys written since the last `takeChanges()` */
   private dirty = new Map<string, Map<string, Dirty>>();
   private readonly refs: (state: string, key: Key) => unknown;
   /** The slot of the last (state, window) touched: its bucket, changed keys (with their undo positions) and check. */
   private last: Slot | undefined;
+  /**
+   * The cell a read or write of `lastCellSlot` found last: the write that mostly follows a read
+   * of the same key takes it without a lookup. Valid while its cell is in its bucket (until
+   * `forget`: a checkpoint lets go of deleted cells, a dropped window of its bucket).
+   */
+  private lastCell: Cell | undefined;
+  private lastCellSlot: Slot | undefined;
   /** state -> window object -> its bucket and changed keys (see `remember`); cleared with `forget`. */
   private readonly slots = new Map<string, Map<WindowBounds | undefined, Slot>>();
   /** The slots touched last, in a ring (`recentSlot`); cleared with `forget`. */
@@ -94,9 +122,9 @@ export class MemoryState implements StateAccess {
 
   private readonly loadedAt = new Map<string, Map<Key, number>>();
   /**
-   * While writes may still be taken back (`beginUndo`): (bucket, key, value before) per write,
-   * flat and in order (undefined: no value), so `undo` puts them back newest first. Three pushes
-   * per write: this is on the path of every keyed write.
+   * While writes may still be taken back (`beginUndo`): (cell, value before) per write, flat and
+   * in order (undefined: no value), so `undo` puts them back newest first. Two pushes per logged
+   * write: this is on the path of every keyed write.
    */
   private readonly undoLog: unknown[] = [];
   private undoing = false;
@@ -104,7 +132,7 @@ export class MemoryState implements StateAccess {
    * The latest mark handed out (`undoMark`, `savepoint`; 0 from `beginUndo`). A key written
    * again after its value was logged at or past it is not logged again: an undo to that mark,
    * or to any before it, restores the older value anyway. A batch writes the same few keys over
-   * and over (20 words, 8 cars): without this the log grew by three slots per write, to a
+   * and over (20 words, 8 cars): without this the log grew by a few slots per write, to a
    * million entries per batch, and pushing to it was two thirds of a write's time.
    */
   private undoFloor = 0;
@@ -126,56 +154,71 @@ export class MemoryState implements StateAccess {
   }
 
   get(state: string, key: Key, window?: WindowBounds): unknown {
-    const last = this.last;
-    if (last !== undefined && state === last.state && window === last.window) return last.bucket.get(key);
-    // A slot exists only for a bucket that does (a read must not make a window appear): it
-    // becomes the last one, so the write that mostly follows a read finds it at once.
-    const slot = this.recentSlot(state, window) ?? this.slots.get(state)?.get(window);
-    if (slot) {
+    let slot = this.last;
+    if (slot === undefined || state !== slot.state || window !== slot.window) {
+      // A slot exists only for a bucket that does (a read must not make a window appear): it
+      // becomes the last one, so the write that mostly follows a read finds it at once.
+      slot = this.recentSlot(state, window) ?? this.slots.get(state)?.get(window);
+      if (slot === undefined) return this.bucket(state, window, false)?.get(key)?.value;
       this.last = slot;
-      return slot.bucket.get(key);
     }
-    return this.bucket(state, window, false)?.get(key);
+    // The cell is remembered for the write that mostly follows.
+    const cell = slot.bucket.get(key);
+    if (cell === undefined) return undefined;
+    this.lastCell = cell;
+    this.lastCellSlot = slot;
+    return cell.value;
   }
 
   set(state: string, key: Key, value: unknown, window?: WindowBounds): void {
     let slot = this.last;
     if (slot === undefined || state !== slot.state || window !== slot.window) slot = this.remember(state, window);
     slot.check?.(key, value);
-    this.written(slot, key);
-    slot.bucket.set(key, value);
+    this.write(slot, key, value);
   }
 
   delete(state: string, key: Key, window?: WindowBounds): void {
     this.checks?.get(state)?.(key, undefined);
     // Deleting from a window that holds nothing must not make that window appear.
     if (!this.bucket(state, window, false)) {
-      const keys = this.dirtyOf(state, window);
-      if (!keys.has(key)) keys.set(key, NOT_LOGGED);
+      const dirty = this.dirtyOf(state, window);
+      (dirty.absent ??= new Set()).add(key);
       return;
     }
     let slot = this.last;
     if (slot === undefined || state !== slot.state || window !== slot.window) slot = this.remember(state, window);
-    this.written(slot, key);
-    slot.bucket.delete(key);
+    this.write(slot, key, undefined);
   }
 
-  /** Marks `key` of `slot` changed and, while writes may be taken back, logs what it held unless it is logged since the latest mark. */
-  private written(slot: Slot, key: Key): void {
-    const at = slot.dirty.get(key);
-    if (this.undoing) this.logUndo(slot, key, at);
-    else if (at === undefined) slot.dirty.set(key, NOT_LOGGED);
+  /**
+   * Gives `key` of `slot` its `value` (undefined: none), marks it changed and, while writes may
+   * be taken back, logs what it held unless it is logged since the latest mark.
+   */
+  private write(slot: Slot, key: Key, value: unknown): void {
+    let cell = this.lastCell;
+    if (cell === undefined || cell.key !== key || this.lastCellSlot !== slot) {
+      cell = slot.bucket.get(key);
+      if (cell === undefined) slot.bucket.set(key, (cell = { key, value: undefined, at: CLEAN }));
+      this.lastCell = cell;
+      this.lastCellSlot = slot;
+    }
+    if (this.undoing) this.logUndo(slot, cell);
+    else if (cell.at === CLEAN) {
+      cell.at = NOT_LOGGED;
+      slot.dirty.cells.push(cell);
+    }
+    cell.value = value;
   }
 
   *entries(state: string, window?: WindowBounds): Iterable<[Key, unknown]> {
     const b = this.bucket(state, window, false);
     if (!b) return;
-    yield* b;
+    for (const cell of b.values()) if (cell.value !== undefined) yield [cell.key, cell.value];
   }
 
   lookup(state: string, key: Key): unknown {
     const own = this.data.get(state)?.get('');
-    return own ? own.get(key) : this.refs(state, key);
+    return own ? own.get(key)?.value : this.refs(state, key);
   }
 
   /**
@@ -183,7 +226,10 @@ export class MemoryState implements StateAccess {
    * states named `timed` at construction, is when the value was committed: a `ttl` counts from it.
    */
   load(state: string, key: Key, value: unknown, window?: WindowBounds, writtenAt?: number): void {
-    this.bucket(state, window, true)!.set(key, value);
+    const bucket = this.bucket(state, window, true)!;
+    const cell = bucket.get(key);
+    if (cell !== undefined) cell.value = value;
+    else bucket.set(key, { key, value, at: CLEAN });
     if (writtenAt !== undefined && window === undefined) this.loadedAt.get(state)?.set(key, writtenAt);
   }
 
@@ -228,14 +274,15 @@ export class MemoryState implements StateAccess {
     return (this.undoFloor = this.undoLog.length);
   }
 
-  /** Logs `slot`'s bucket's `key` before a write, unless it was logged (at `at`) since the latest mark. */
-  private logUndo(slot: Slot, key: Key, at: number | undefined): void {
+  /** Logs `cell`'s value before a write, unless it was logged (at `cell.at`) since the latest mark; marks it changed. */
+  private logUndo(slot: Slot, cell: Cell): void {
     const log = this.undoLog;
-    const bucket = slot.bucket;
+    const at = cell.at;
     // The position is checked against the log itself: it may have been cut back (`undo`) or begun again since.
-    if (at !== undefined && at >= this.undoFloor && log[at] === bucket && log[at + 1] === key) return;
-    slot.dirty.set(key, log.length);
-    log.push(bucket, key, bucket.get(key));
+    if (at >= this.undoFloor && log[at] === cell) return;
+    if (at === CLEAN) slot.dirty.cells.push(cell);
+    cell.at = log.length;
+    log.push(cell, cell.value);
   }
 
   /**
@@ -244,12 +291,7 @@ export class MemoryState implements StateAccess {
    */
   undo(mark = 0): void {
     const log = this.undoLog;
-    for (let i = log.length - 3; i >= mark; i -= 3) {
-      const bucket = log[i] as Map<Key, unknown>;
-      const value = log[i + 2];
-      if (value === undefined) bucket.delete(log[i + 1] as Key);
-      else bucket.set(log[i + 1] as Key, value);
-    }
+    for (let i = log.length - 2; i >= mark; i -= 2) (log[i] as Cell).value = log[i + 1];
     log.length = mark;
     // Marks past this one are gone with their entries.
     if (mark < this.undoFloor) this.undoFloor = mark;
@@ -284,12 +326,22 @@ export class MemoryState implements StateAccess {
   /** What changed since the last call, one entry per (state, window, key): the last write wins. */
   takeChanges(): StateChange[] {
     const out: StateChange[] = [];
+    const change = (d: Dirty, key: Key, value: unknown) => out.push(d.window ? { state: d.state, key, value, window: d.window } : { state: d.state, key, value });
     for (const byWindow of this.dirty.values()) {
       for (const d of byWindow.values()) {
-        const values = this.data.get(d.state)?.get(windowId(d.window));
-        for (const key of d.keys.keys()) {
-          const value = values?.get(key);
-          out.push(d.window ? { state: d.state, key, value, window: d.window } : { state: d.state, key, value });
+        const bucket = this.data.get(d.state)?.get(windowId(d.window));
+        // A key deleted while its window held nothing, unless a write to it later is listed below.
+        if (d.absent) {
+          for (const key of d.absent) {
+            const cell = bucket?.get(key);
+            if (cell === undefined || cell.at === CLEAN) change(d, key, cell?.value);
+          }
+        }
+        for (const cell of d.cells) {
+          change(d, cell.key, cell.value);
+          cell.at = CLEAN;
+          // Reported: a cell with no value goes (`forget` below lets go of `lastCell`).
+          if (cell.value === undefined && bucket?.get(cell.key) === cell) bucket.delete(cell.key);
         }
       }
     }
@@ -334,22 +386,24 @@ export class MemoryState implements StateAccess {
     return undefined;
   }
 
-  private dirtyOf(state: string, window: WindowBounds | undefined): Map<Key, number> {
+  private dirtyOf(state: string, window: WindowBounds | undefined): Dirty {
     let byWindow = this.dirty.get(state);
     if (!byWindow) this.dirty.set(state, (byWindow = new Map()));
     const id = windowId(window);
     let d = byWindow.get(id);
-    if (!d) byWindow.set(id, (d = { state, window, keys: new Map() }));
-    return d.keys;
+    if (!d) byWindow.set(id, (d = { state, window, cells: [], absent: undefined }));
+    return d;
   }
 
   private forget(): void {
     this.slots.clear();
     this.recent.fill(undefined);
     this.last = undefined;
+    this.lastCell = undefined;
+    this.lastCellSlot = undefined;
   }
 
-  private bucket(state: string, window: WindowBounds | undefined, create: boolean): Map<Key, unknown> | undefined {
+  private bucket(state: string, window: WindowBounds | undefined, create: boolean): Map<Key, Cell> | undefined {
     let byWindow = this.data.get(state);
     if (!byWindow) {
       if (!create) return undefined;
