@@ -79,6 +79,42 @@ describe('functions - the type check kept by content', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('functions - a step whose operator changed is checked again: the same module may change its input as a map, not as a filter', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-check-cache-'));
+    await mkdir(join(dir, 'functions'));
+    await writeFile(join(dir, 'functions', 'tag.ts'), "import type { Item } from './types.ts';\nexport function tag(item: Item): Item {\n  item.tags.push('seen');\n  return item;\n}\n");
+    const file = (operator: string) => `apiVersion: 0.5.0
+meta: {name: t, version: 0.1.0, namespace: t}
+types:
+  item: {type: object, properties: {tags: {type: list, items: {type: string}}}}
+topics:
+  in: {schema: {value: {type: item}}}
+  out: {schema: {value: {type: item}}}
+services:
+  s:
+    sources: [{type: topic, id: in}]
+    transforms:
+      - operator: ${operator}
+        uses: tag
+    sinks: [{type: topic, id: out}]
+`;
+    const cacheDir = join(dir, 'cache');
+    const check = async (operator: string) => {
+      await writeFile(join(dir, 'services.yaml'), file(operator));
+      const parsed = await loadServicesFile(join(dir, 'services.yaml'));
+      let hit: boolean | undefined;
+      const diagnostics = await checkFunctionCodeWith(parsed.dataflow, checkDataflow(parsed.dataflow).graph, { cacheDir, onCache: (h) => (hit = h) });
+      return { hit, codes: diagnostics.map((d) => `${d.pos.file.replace(dir, '.')}:${d.pos.line}:${d.pos.col}: ${d.code}`) };
+    };
+    expect(await check('map')).toEqual({ hit: false, codes: [] });
+    expect(await check('map')).toEqual({ hit: true, codes: [] });
+    // Only the operator changed (its function returns an Item, which a filter's boolean is not: a type error too).
+    const asFilter = await check('filter');
+    expect(asFilter.hit).toBe(false);
+    expect(asFilter.codes).toContain('./functions/tag.ts:3:3: input-changed-in-place');
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('functions - where the cache lives: SSDK_CHECK_CACHE, `off`, else the XDG cache folder', () => {
     expect(checkCacheDir({ SSDK_CHECK_CACHE: '/srv/checks' })).toBe('/srv/checks');
     expect(checkCacheDir({ SSDK_CHECK_CACHE: 'off' })).toBeUndefined();

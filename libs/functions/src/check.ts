@@ -7,17 +7,19 @@
  *
  * Besides the compiler's own errors: a `uses:` module that is missing, unreadable, outside the
  * dataflow's folder or without the export its step needs; several functions in one `run:`; a
- * `ctx.state('name')` naming a state its service does not have.
+ * `ctx.state('name')` naming a state its service does not have; a step that passes its record on
+ * changing the value it was given in place (`read-only-input.ts`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TypeScript from 'typescript';
-import { camelCase, snakeCase, type Dataflow, type Diagnostic, type SourcePos } from '@ssdk/spec';
+import { camelCase, snakeCase, type Dataflow, type Diagnostic, type OperatorKind, type SourcePos } from '@ssdk/spec';
 import type { DataflowGraph, ServicePipeline, StepSite } from '@ssdk/plan';
 import { generateCtxDeclarations, generateTypesTs, typeNamesIn } from '@ssdk/wit';
 import { checkCacheDir, contentHash, fileHash, readCheck, writeCheck, type CheckInputs } from './check-cache.ts';
+import { functionOfSymbol, inPlaceChanges, type StepFunction } from './read-only-input.ts';
 import { findModule } from './steps.ts';
 
 /** Every code the check reports, with what it means. */
@@ -30,6 +32,7 @@ export const FUNCTION_DIAGNOSTICS = {
   'function-outside-folder': 'a `uses:` reference that leads out of the dataflow\'s folder',
   'several-functions': 'a `run:` holding more than one function declaration',
   'unknown-state-name': '`ctx.state(name)` naming a state its service does not have',
+  'input-changed-in-place': 'a step that passes its record on (filter, assign-key, assign-timestamp, update-state) changing the value it was given',
 } as const;
 export type FunctionDiagnosticCode = keyof typeof FUNCTION_DIAGNOSTICS;
 
@@ -280,6 +283,9 @@ export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, 
       );
     }
     checkStateNames(file, [fn.service], df, checker, where, report);
+    const name = fn.site.step.fn.name;
+    const own = declarations.find((d) => d.name?.text === name) ?? declarations[0];
+    if (own) checkReadOnlyInput(fn.site, own, checker, where, report);
   }
 
   for (const [module, uses] of modules) {
@@ -294,6 +300,15 @@ export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, 
       const name = camelCase(src.pkg?.name ?? src.ref);
       const chosen = exports.find((e) => e.name === name) ?? exports.find((e) => e.name === 'default');
       const callable = chosen && checker.getTypeOfSymbolAtLocation(chosen, file).getCallSignatures().length > 0;
+      if (callable) {
+        const fn = functionOfSymbol(ts, checker, chosen);
+        // A module several steps use is reported once for each kind of step that may only read its value.
+        const kind = `${name}:${site.step.operator}`;
+        if (fn && !reported.has(kind)) {
+          reported.add(kind);
+          checkReadOnlyInput(site, fn, checker, where, report);
+        }
+      }
       if (callable || reported.has(src.ref)) continue;
       reported.add(src.ref);
       const others = exports.map((e) => `\`${e.name}\``);
@@ -321,15 +336,16 @@ function checkKey(df: Dataflow, virtual: Map<string, string>, inline: Map<string
   const compiler = (JSON.parse(readFileSync(join(compilerDir, 'package.json'), 'utf8')) as { version: string }).version;
   return contentHash(
     JSON.stringify({
-      scheme: 1,
+      scheme: 2,
       ownCode,
       compiler,
       // Positions of modules of a relative services file are shown relative to where ssdk runs.
       file: df.file,
       cwd: df.file.startsWith('/') ? '' : process.cwd(),
       virtual: [...virtual].sort(([a], [b]) => (a < b ? -1 : 1)),
-      inline: [...inline.values()].map((f) => [f.path, f.site.id, f.service, f.codePos, f.prefixLines]),
-      modules: [...modules].map(([path, uses]) => [path, uses.map((u) => [u.site.id, u.service, JSON.stringify(u.site.step.fn.source)])]),
+      // The operator decides whether a step may change its value (a filter may not, a map may).
+      inline: [...inline.values()].map((f) => [f.path, f.site.id, f.site.step.operator, f.service, f.codePos, f.prefixLines]),
+      modules: [...modules].map(([path, uses]) => [path, uses.map((u) => [u.site.id, u.site.step.operator, u.service, JSON.stringify(u.site.step.fn.source)])]),
       states: Object.entries(df.services).map(([name, s]) => [name, s.states.map((st) => st.name)]),
     }),
   );
@@ -337,6 +353,40 @@ function checkKey(df: Dataflow, virtual: Map<string, string>, inline: Map<string
 
 function stepsOf(p: ServicePipeline): StepSite[] {
   return [...p.sources.flatMap((b) => b.steps), ...p.trunk, ...p.sinks.flatMap((b) => b.steps)];
+}
+
+/** What a step that passes its record on does with it, for the error that refuses changing it in place. */
+const PASSES_ITS_RECORD_ON: Partial<Record<OperatorKind, string>> = {
+  filter: 'a filter passes the record on as it came',
+  'assign-key': 'an assign-key step passes the record on as it came, under the key it returns',
+  'assign-timestamp': 'an assign-timestamp step passes the record on as it came, at the time it returns',
+  'update-state': 'an update-state step passes the record on as it came',
+};
+
+/**
+ * A step that passes its record on gets a value it may only read: natively an in-place change
+ * would go on with the record, sandboxed the record goes on as it came, so both refuse it here.
+ */
+function checkReadOnlyInput(
+  site: StepSite,
+  fn: StepFunction,
+  checker: TypeScript.TypeChecker,
+  where: (file: TypeScript.SourceFile, start: number) => SourcePos,
+  report: (code: FunctionDiagnosticCode, pos: SourcePos, message: string, hint?: string) => void,
+): void {
+  const passesOn = PASSES_ITS_RECORD_ON[site.step.operator];
+  if (passesOn === undefined) return;
+  const file = fn.getSourceFile();
+  const param = fn.parameters[0];
+  const value = param && ts.isIdentifier(param.name) ? param.name.text : 'value';
+  for (const change of inPlaceChanges(ts, checker, fn)) {
+    report(
+      'input-changed-in-place',
+      where(file, change.node.getStart(file)),
+      `${site.step.operator} \`${site.id}\` changes its input in place (\`${change.what}\`): ${passesOn}; make the change in a map (or filter-map) step`,
+      `read \`${value}\` here and return a changed copy from a map before it (\`{ ...${value}, … }\`); a copy made here (\`const c = { ...${value} }\`) may be changed`,
+    );
+  }
 }
 
 /** `ctx.state('name')` calls with a literal name, against the states each using service has. */

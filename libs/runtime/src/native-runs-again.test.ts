@@ -247,14 +247,26 @@ describe('runtime - window, session and join units run again from the values as 
     }
   });
 
-  it('runtime - call by call, a window counts once the change a step before it made in place (a filter writing into its record)', async () => {
-    // The filter doubles the price in place and passes the record on as itself: a sandboxed
-    // window's steps get its output, doubled, on every run; so must a native run again.
-    const doubleInPlace: ChainStep = {
+  it('runtime - call by call, a window counts once the change a step before it made in place (a map returning its changed input; a filter changing it through an alias)', async () => {
+    // A map doubles the price in place and returns its input: a sandboxed window's steps get its
+    // output, doubled, on every run; so must a native run again. A filter may not do that (the
+    // function check refuses it where it is written), but an alias is more than the check sees:
+    // natively that change goes on, and a run again must see it as the first run did (the record
+    // was passed on as read: read again from its message, it would come back undoubled).
+    const mapDouble: ChainStep = {
       id: 'u.double',
-      operator: 'filter',
+      operator: 'map',
       fn: (v: unknown) => {
         (v as Bid).price *= 2;
+        return v;
+      },
+    };
+    const aliasDouble: ChainStep = {
+      id: 'u.double-alias',
+      operator: 'filter',
+      fn: (v: unknown) => {
+        const alias = v as Bid;
+        alias.price *= 2;
         return true;
       },
     };
@@ -264,10 +276,11 @@ describe('runtime - window, session and join units run again from the values as 
       return { bidder: bid.bidder, price: row!['price'] as number };
     };
     for (const promise of [false, true]) {
-      for (const pre of [[doubleInPlace], [doubleInPlace, byBidder]]) {
+      for (const pre of [[mapDouble], [mapDouble, byBidder], [aliasDouble], [aliasDouble, byBidder]]) {
         const { sql } = asked();
         const w = windowed(pre, [keep(ask, promise), list], sql);
-        expect({ promise, pre: pre.length, ...flushed([await w.process(bids(), 'bids/0', 0), await w.end()]) }).toEqual({ promise, pre: pre.length, failures: [], results: [['ann:20,60', 'bo:40']] });
+        const steps = pre.map((s) => s.id);
+        expect({ promise, steps, ...flushed([await w.process(bids(), 'bids/0', 0), await w.end()]) }).toEqual({ promise, steps, failures: [], results: [['ann:20,60', 'bo:40']] });
       }
     }
   });
