@@ -69,15 +69,6 @@ export interface NatsBus extends Bus {
 }
 
 /**
- * Connects to NATS and returns a bus over JetStream. Fails with a `BusUnavailableError` when no
- * server answers within `connectTimeoutMs`, and a `BusServerError` when JetStream is off.
- *
- * @example
- * const bus = await createNatsBus({ servers: process.env.NATS_URL, replicas: 3 });
- * await bus.ensureTopic({ name: 'sentences', partitions: 8 });
- * await bus.publish('sentences', 3, [{ data: frame, msgId: 'split:3:41:0' }]);
- */
-/**
  * Bytes the client gathers before it writes them to the socket (nats.js's `pendingLimit`, an
  * option its types leave out; 32 KiB by default). A batch's frames are published in one go
  * (`pipelined`), each a message of tens of kB: at 32 KiB nearly every message was a write of
@@ -89,6 +80,15 @@ export interface NatsBus extends Bus {
 export const PUBLISH_COALESCE_BYTES = 1024 * 1024;
 const coalescedWrites: Partial<ConnectionOptions> & { pendingLimit: number } = { pendingLimit: PUBLISH_COALESCE_BYTES };
 
+/**
+ * Connects to NATS and returns a bus over JetStream. Fails with a `BusUnavailableError` when no
+ * server answers within `connectTimeoutMs`, and a `BusServerError` when JetStream is off.
+ *
+ * @example
+ * const bus = await createNatsBus({ servers: process.env.NATS_URL, replicas: 3 });
+ * await bus.ensureTopic({ name: 'sentences', partitions: 8 });
+ * await bus.publish('sentences', 3, [{ data: frame, msgId: 'split:3:41:0' }]);
+ */
 export async function createNatsBus(options: NatsBusOptions = {}): Promise<NatsBus> {
   const o = compileNatsBusOptions(options);
   let reconnects = 0;
