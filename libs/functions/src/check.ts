@@ -294,6 +294,8 @@ export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, 
     const symbol = checker.getSymbolAtLocation(file);
     const exports = symbol ? checker.getExportsOfModule(symbol) : [];
     const reported = new Set<string>();
+    // (export, step kind) pairs whose in-place changes are reported: once each, however many steps share it.
+    const readOnlyChecked = new Set<string>();
     for (const { site } of uses) {
       const src = site.step.fn.source;
       if (src.kind !== 'uses') continue;
@@ -302,10 +304,9 @@ export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, 
       const callable = chosen && checker.getTypeOfSymbolAtLocation(chosen, file).getCallSignatures().length > 0;
       if (callable) {
         const fn = functionOfSymbol(ts, checker, chosen);
-        // A module several steps use is reported once for each kind of step that may only read its value.
         const kind = `${name}:${site.step.operator}`;
-        if (fn && !reported.has(kind)) {
-          reported.add(kind);
+        if (fn && !readOnlyChecked.has(kind)) {
+          readOnlyChecked.add(kind);
           checkReadOnlyInput(site, fn, checker, where, report);
         }
       }
