@@ -27,6 +27,7 @@ types:
       tags: {type: list, items: {type: string}}
       inner: {type: inner}
       note: {type: option, value: {type: string}}
+      raw: {type: bytes}
 topics:
   in: {schema: {value: {type: reading}}}
   out: {schema: {value: {type: reading}}}
@@ -66,6 +67,23 @@ for (const method of ['push', 'pop', 'shift', 'unshift', 'splice', 'sort', 'reve
   const args = { push: "'x'", unshift: "'x'", splice: '0, 1', fill: "'x'", copyWithin: '0, 1' }[method as 'push'] ?? '';
   REFUSED[`the array method ${method}`] = { fn: filter(`call${method[0]!.toUpperCase()}${method.slice(1)}`, `r.tags.${method}(${args});`), refused: `r.tags.${method}(…)`, at: 'r.tags' };
 }
+for (const [call, refused] of [
+  ["Object.defineProperty(r, 'at', { value: 1 })", 'Object.defineProperty(r, …)'],
+  ['Object.defineProperties(r.inner, { n: { value: 1 } })', 'Object.defineProperties(r.inner, …)'],
+  ['Object.setPrototypeOf(r, null)', 'Object.setPrototypeOf(r, …)'],
+  ['Object.freeze(r.tags)', 'Object.freeze(r.tags, …)'],
+  ['Object.seal(r)', 'Object.seal(r, …)'],
+  ['Object.preventExtensions(r.inner)', 'Object.preventExtensions(r.inner, …)'],
+  ["Reflect.set(r, 'at', 1)", 'Reflect.set(r, …)'],
+  ["Reflect.deleteProperty(r, 'note')", 'Reflect.deleteProperty(r, …)'],
+  ["Reflect.defineProperty(r.inner, 'n', { value: 2 })", 'Reflect.defineProperty(r.inner, …)'],
+  ['Reflect.setPrototypeOf(r, null)', 'Reflect.setPrototypeOf(r, …)'],
+  ['Reflect.preventExtensions(r)', 'Reflect.preventExtensions(r, …)'],
+] as const) {
+  const name = /\.(\w+)\(/.exec(call)![1]!;
+  REFUSED[`the global ${call.slice(0, call.indexOf('('))}`] = { fn: filter(`via${name[0]!.toUpperCase()}${name.slice(1)}${call.startsWith('Reflect') ? 'R' : 'O'}`, `${call};`), refused, at: call.slice(0, call.indexOf('.')) };
+}
+REFUSED['a copy into a bytes value'] = { fn: filter('overwrite', 'r.raw.set([1, 2], 0);'), refused: 'r.raw.set(…)', at: 'r.raw' };
 REFUSED['a mutating method of a nested list'] = { fn: filter('sortNested', 'r.inner.list.sort();'), refused: 'r.inner.list.sort(…)', at: 'r.inner' };
 
 const ALLOWED: Record<string, Case> = {
@@ -77,6 +95,9 @@ const ALLOWED: Record<string, Case> = {
   'a filter giving its parameter another value': { fn: filter('rebound', 'r = { ...r, at: 2 };', 'if (r.at < 0) return false;') },
   'a filter with a local of the same name': { fn: filter('shadowed', 'if (r.at > 0) {', '  const r = { at: 1, tags: [] as string[] };', '  r.at = 2;', "  r.tags.push('x');", '}') },
   'Object.assign onto a new object': { fn: filter('fresh', 'const o = Object.assign({}, r, { at: 1 });', 'if (o.at < 0) return false;') },
+  'reading through Object and Reflect, freezing a copy': { fn: filter('reflected', "if (Reflect.get(r, 'at') !== Object.keys(r).length) return false;", 'const frozen = Object.freeze({ ...r });', "if (!Reflect.has(frozen, 'at') || Object.isFrozen(r)) return false;") },
+  'a copy of a bytes value changed': { fn: filter('copiedBytes', 'const raw = r.raw.slice();', 'raw.set([1], 0);', 'new Uint8Array(r.raw).set([2], 0);', 'if (raw[0] === 0) return false;') },
+  'a local Reflect of its own': { fn: filter('ownReflect', 'const Reflect = { set: (o: unknown, k: string, v: number) => v > 0 };', "if (!Reflect.set(r, 'at', 1)) return false;") },
 };
 
 /** One service whose transforms are the cases' steps, and the file's text. */
@@ -164,7 +185,7 @@ ${indent(bump('stamp', 'number', ', eventTime: number'), '          ')}
             function note(r: Reading, ctx: Ctx): void { ctx.state('seen').increment(); }
       flush:
         run: |
-          function total(ctx: Ctx): Reading { return { sensor: '', at: 0, tags: [], inner: { n: 0, list: [] }, note: undefined }; }
+          function total(ctx: Ctx): Reading { return { sensor: '', at: 0, tags: [], inner: { n: 0, list: [] }, note: undefined, raw: new Uint8Array(0) }; }
     sinks: [{type: topic, id: out}]
 `;
     const { diagnostics } = await checked(text);

@@ -8,15 +8,26 @@
  * What it sees: an assignment to the value or to anything reached from it by property or index
  * (`r.n = …`, `r.a.b += …`, `r.list[0] = …`, a destructuring assignment's targets, a `for (r.x of
  * …)` target), `r.n++` / `--r.n`, `delete r.x`, an array's mutating methods on anything reached
- * from it (`r.tags.push(…)`) and `Object.assign(r, …)`. A destructured parameter's names are the
+ * from it (`r.tags.push(…)`, a `bytes` value's `set`) and the global functions that change their first
+ * argument (`Object.assign(r, …)`, `Object.defineProperty`, `Object.freeze`, `Reflect.set`, …). A destructured parameter's names are the
  * value's parts: `({ tags }) => tags.push(…)` changes it too. What it cannot see: an alias (`const
  * a = r; a.n = 1`), a callback's parameter (`r.items.forEach((i) => { i.n = 1 })`), a helper
  * function given the value — the documented difference that stays (docs/services-file.md).
  */
 import type * as TypeScript from 'typescript';
 
-/** The methods that change an array (or a typed array, `bytes`) in place. */
-const MUTATING_METHODS: ReadonlySet<string> = new Set(['push', 'pop', 'shift', 'unshift', 'splice', 'sort', 'reverse', 'fill', 'copyWithin']);
+/** The methods that change an array (or a typed array, `bytes`: `set` copies into it) in place. */
+const MUTATING_METHODS: ReadonlySet<string> = new Set(['push', 'pop', 'shift', 'unshift', 'splice', 'sort', 'reverse', 'fill', 'copyWithin', 'set']);
+
+/**
+ * The global functions that change their first argument: its properties, its prototype, or whether
+ * it may change at all (a frozen value would make a later step's own change throw natively, while
+ * sandboxed the next step gets a fresh copy).
+ */
+const MUTATING_GLOBALS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['Object', new Set(['assign', 'defineProperty', 'defineProperties', 'setPrototypeOf', 'freeze', 'seal', 'preventExtensions'])],
+  ['Reflect', new Set(['set', 'deleteProperty', 'defineProperty', 'setPrototypeOf', 'preventExtensions'])],
+]);
 
 export interface InPlaceChange {
   /** Where it is written: the start of the changing expression. */
@@ -126,19 +137,19 @@ export function inPlaceChanges(ts: typeof TypeScript, checker: TypeScript.TypeCh
       const callee = unwrap(node.expression);
       const method = ts.isPropertyAccessExpression(callee) ? callee.name.text : ts.isElementAccessExpression(callee) && ts.isStringLiteralLike(callee.argumentExpression) ? callee.argumentExpression.text : undefined;
       if (method !== undefined && (ts.isPropertyAccessExpression(callee) || ts.isElementAccessExpression(callee))) {
-        const receiver = callee.expression;
-        if (MUTATING_METHODS.has(method) && reached(receiver)) {
-          add(node, `${short(receiver)}.${method}(…)`);
-        } else if (method === 'assign' && isGlobalObject(unwrap(receiver)) && node.arguments[0] && reached(node.arguments[0])) {
-          add(node, `Object.assign(${short(node.arguments[0])}, …)`);
+        const receiver = unwrap(callee.expression);
+        const global = ts.isIdentifier(receiver) && MUTATING_GLOBALS.get(receiver.text)?.has(method) && isGlobal(receiver) ? receiver.text : undefined;
+        if (global !== undefined) {
+          if (node.arguments[0] && reached(node.arguments[0])) add(node, `${global}.${method}(${short(node.arguments[0])}, …)`);
+        } else if (MUTATING_METHODS.has(method) && reached(receiver)) {
+          add(node, `${short(callee.expression)}.${method}(…)`);
         }
       }
     }
     ts.forEachChild(node, visit);
   };
-  const isGlobalObject = (e: TypeScript.Expression): boolean => {
-    if (!ts.isIdentifier(e) || e.text !== 'Object') return false;
-    // The global `Object`, not a local of that name.
+  /** The global `Object` or `Reflect`, not a local of that name. */
+  const isGlobal = (e: TypeScript.Identifier): boolean => {
     const declarations = checker.getSymbolAtLocation(e)?.declarations ?? [];
     return declarations.every((d) => d.getSourceFile().isDeclarationFile);
   };
