@@ -671,6 +671,12 @@ class RecordContext implements FunctionContext {
   currentWindow: WindowBounds | undefined;
   step: ChainStep | undefined;
   readonly options: ChainOptions;
+  /**
+   * `options.state`, read once per batch: every keyed call reads it, and a chain's options are
+   * object literals of as many shapes as the calls that make them (spread, with or without
+   * `owned`, `discardOutputs`, `sql`...), so reading it from them per call was a megamorphic load.
+   */
+  readonly store: StateAccess | undefined;
   private readonly handles = new Map<string, StateHandle<unknown>>();
   // The handle the last `ctx.state(name)` call of a step returned: a keyed step asks for the
   // same state for every record.
@@ -680,6 +686,7 @@ class RecordContext implements FunctionContext {
 
   constructor(options: ChainOptions) {
     this.options = options;
+    this.store = options.state;
   }
 
   key(): Key | undefined {
@@ -805,7 +812,7 @@ class RecordStateHandle implements StateHandle<unknown> {
   }
 
   private store(): StateAccess {
-    const state = this.ctx.options.state;
+    const state = this.ctx.store;
     if (!state) throw new FunctionContractError('this operator has no state');
     return state;
   }
