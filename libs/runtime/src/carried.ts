@@ -24,7 +24,7 @@ import type { RuntimeTopic } from './topology.ts';
  * topics keep it for the run), and an object per record — with its timestamp, a number beyond
  * the small-integer range, boxed apart from it — was three objects per record for the collector
  * to copy out of the young generation. Columns leave the value alone, and each time as the
- * record that was pushed held it (`timeColumn`).
+ * record that was pushed held it (`column`).
  */
 export class CarriedBatch implements ValueSource {
   readonly kind = 'carried';
@@ -33,7 +33,7 @@ export class CarriedBatch implements ValueSource {
   private readonly keys: Array<Key | null>;
   /** Each record's value: its `snapshot`; unused where `wires` holds bytes. */
   private readonly values: unknown[];
-  /** As a frame carries them (`frameTimestamp`); see `timeColumn`. */
+  /** As a frame carries them (`frameTimestamp`); see `column`. */
   private readonly timestamps: number[];
   private count = 0;
   /** Every value pushed is a snapshot the topic's `usual.snapshot` made (`push`'s `usual`). */
@@ -54,9 +54,9 @@ export class CarriedBatch implements ValueSource {
   constructor(topic: RuntimeTopic, expected = 0) {
     this.topic = topic;
     const room = Math.min(Math.max(0, Math.floor(expected)), MAX_EXPECTED);
-    this.keys = new Array<Key | null>(room);
-    this.values = new Array<unknown>(room);
-    this.timestamps = timeColumn(room);
+    this.keys = column<Key | null>(room);
+    this.values = column<unknown>(room);
+    this.timestamps = column<number>(room);
     this.pool = poolOf(topic);
   }
 
@@ -168,18 +168,23 @@ function poolOf(topic: RuntimeTopic): StringPool {
 }
 
 /**
- * A column of times that holds each number as the record pushed held it. A time is beyond the
- * small-integer range, so a record holds it as a number object; a column of doubles (what V8
- * makes of an array that has only held numbers) stores it unboxed, and each reader's adopted
- * record then got a number object of its own (16 bytes per record per hop, ~3% of a word-count
- * run's allocation). Once an array has held something other than a number it holds references
- * for good: the records a reader adopts share their producer's number (numbers never change in place).
+ * A column that holds references from the start (V8's elements kind for any value), not an
+ * array that becomes one on its first store:
+ * - A column of times holds each number as the record pushed held it. A time is beyond the
+ *   small-integer range, so a record holds it as a number object; a column of doubles (what V8
+ *   makes of an array that has only held numbers) stores it unboxed, and each reader's adopted
+ *   record then got a number object of its own (16 bytes per record per hop, ~3% of a word-count
+ *   run's allocation). Once an array has held something other than a number it holds references
+ *   for good: the records a reader adopts share their producer's number (numbers never change in place).
+ * - Every column's store in `push` then sees arrays of one kind: fresh arrays of small integers
+ *   turning into arrays of references on their first store made those stores megamorphic (~1% of
+ *   a word count's CPU).
  */
-function timeColumn(room: number): number[] {
-  const column = new Array<number>(room);
-  (column as unknown[])[0] = null;
-  column.length = room;
-  return column;
+function column<T>(room: number): T[] {
+  const made = new Array<T>(room);
+  (made as unknown[])[0] = null;
+  made.length = room;
+  return made;
 }
 
 /** The most room a batch makes ahead (`CarriedBatch`'s `expected`): more comes by growing. */
