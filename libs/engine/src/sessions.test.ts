@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addChannel, initialWatermarkState } from './watermark.ts';
-import { assignSessions, restoreSessions, takeClosedSessions, takeSessionRows, type SessionConfig, type SessionsState } from './sessions.ts';
+import { assignSessions, restoreSessions, takeClosedSessions, takeSessionRows, type Session, type SessionConfig, type SessionsState } from './sessions.ts';
 
 const gap10: SessionConfig = { gapMs: 10_000, watermark: { gracePeriodMs: 0 } };
 const rec = (key: string | number | null, t: number) => ({ key, value: `${key}@${t}`, timestamp: t });
@@ -118,6 +118,67 @@ describe('engine - session windows', () => {
     const s = assignSessions([rec('b', 10_000)], 'p0', 0, gap10, r.state);
     expect(takeClosedSessions(s.state).map((c) => [c.key, c.window])).toEqual([['a', { start: 0, end: 10_000 }]]);
     expect([...s.state.sessions.keys()]).toEqual(['sb']);
+  });
+
+  it('engine - sessions: random runs — every session the watermark reached is taken, and no other', () => {
+    // Out of order within a grace period, few keys (sessions extend, merge and start before others)
+    // and batches of any size: after each take, what was taken ended at or before the watermark and
+    // what is left ends after it.
+    let seed = 7;
+    const random = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n);
+    const config: SessionConfig = { gapMs: 1_000, watermark: { gracePeriodMs: 3_000 } };
+    for (let runNo = 0; runNo < 40; runNo++) {
+      let state = fresh();
+      let t = 0;
+      let taken = 0;
+      let held = 0;
+      for (let b = 0; b < 60; b++) {
+        const batch = Array.from({ length: 1 + random(8) }, () => rec(`k${random(5)}`, (t += random(700)) - random(3_000)));
+        const r = assignSessions(batch, 'p0', 0, config, state);
+        state = r.state;
+        held += batch.length - r.late.length;
+        const wm = state.watermark.watermark;
+        for (const c of takeClosedSessions(state)) {
+          expect(c.window.end).toBeLessThanOrEqual(wm);
+          taken += c.records.length;
+        }
+        for (const list of state.sessions.values()) for (const s of list) expect(s.end).toBeGreaterThan(wm);
+      }
+      state = { ...state, watermark: { ...state.watermark, ended: true, watermark: Number.POSITIVE_INFINITY } };
+      for (const c of takeClosedSessions(state)) taken += c.records.length;
+      expect(state.sessions.size).toBe(0);
+      expect(taken).toBe(held);
+    }
+  });
+
+  it('engine - sessions: a batch looks only at the keys whose sessions the watermark may have closed', () => {
+    // 1 000 bidders with open sessions: closing one must not read the other 999 (q11 holds a couple
+    // of thousand open, and took them all in every batch).
+    class CountingMap<K, V> extends Map<K, V> {
+      reads = 0;
+      override get(key: K): V | undefined {
+        this.reads++;
+        return super.get(key);
+      }
+      override *[Symbol.iterator](): MapIterator<[K, V]> {
+        for (const entry of super.entries()) {
+          this.reads++;
+          yield entry;
+        }
+      }
+      override entries(): MapIterator<[K, V]> {
+        return this[Symbol.iterator]();
+      }
+    }
+    const sessions = new CountingMap<string, Session[]>();
+    let state: SessionsState = { ...fresh(), sessions };
+    state = assignSessions([rec('first', 0), ...Array.from({ length: 1_000 }, (_, i) => rec(`k${i}`, 20_000 + i))], 'p0', 0, gap10, state).state;
+    takeClosedSessions(state);
+    // The watermark reaches k0's end alone.
+    state = assignSessions([rec('new', 30_000)], 'p0', 0, gap10, state).state;
+    sessions.reads = 0;
+    expect(takeClosedSessions(state).map((c) => c.key)).toEqual(['k0']);
+    expect(sessions.reads).toBe(1);
   });
 
   it('engine - sessions: a silent channel holds the watermark back until it is idle', () => {
