@@ -192,15 +192,16 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     logic.restore(committed.meta, rows);
   } else logic.restore(committed.meta);
   /**
-   * What a batch commits of state: the states' changes and the logic's rows changed since the
-   * last commit, as changes of HELD_ROWS. A row is its JSON text: a copy (the next batch changes
-   * the rows in place), and a JSON value stored as jsonb would lose its key order, which results
-   * made of held records (a join's) carry.
+   * What a batch commits of state: the states' changes (`changes`, live values) and the logic's
+   * rows changed since the last commit (`heldRows`), as changes of HELD_ROWS. A row is its JSON
+   * text: a copy (the next batch changes the rows in place), and a JSON value stored as jsonb
+   * would lose its key order, which results made of held records (a join's) carry. A text is
+   * never changed in place, so a pipelined commit's snapshot need not copy it.
    */
-  const batchChanges = (): StateChange[] => {
-    const changes = takeChanges();
-    if (takeRows) for (const [id, value] of takeRows()) changes.push({ state: HELD_ROWS.name, key: heldRowKey(unit.id, id), value: value === undefined ? undefined : JSON.stringify(value) });
-    return changes;
+  const batchChanges = (): { changes: StateChange[]; heldRows: StateChange[] } => {
+    const heldRows: StateChange[] = [];
+    if (takeRows) for (const [id, value] of takeRows()) heldRows.push({ state: HELD_ROWS.name, key: heldRowKey(unit.id, id), value: value === undefined ? undefined : JSON.stringify(value) });
+    return { changes: takeChanges(), heldRows };
   };
   const progress = unit.progress
     ? new ProgressTracker(unit.id, unit.progress, channels.map((c) => ({ channel: c.channel, topic: c.topic.id })), committed.progress, now())
@@ -437,7 +438,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       }
       if (batch.length > 0) quiet = 0;
       // What a quiet batch took to see that it changed nothing: committed with it after all.
-      let taken: { changes: StateChange[]; dropped: ReturnType<OperatorLogic['takeDroppedWindows']> } | undefined;
+      let taken: { changes: ReturnType<typeof batchChanges>; dropped: ReturnType<OperatorLogic['takeDroppedWindows']> } | undefined;
       // A batch that fails for a reason not of a record is tried again from where it started,
       // when the unit can go back there in place: a chain's state writes are in the undo log and
       // it keeps no other state (a window unit restarts from its checkpoint instead).
@@ -475,7 +476,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       if (pending !== undefined && batch.length > 0 && o.pipeline && quietCommitMs > 0 && !ended && pending.empty && now() - lastCommitAt < quietCommitMs) {
         const changes = batchChanges();
         const dropped = logic.takeDroppedWindows();
-        if (changes.length === 0 && dropped.length === 0) {
+        if (changes.changes.length + changes.heldRows.length === 0 && dropped.length === 0) {
           const acks = batch.map(({ ch, messages }) => ({ ch, seq: messages.at(-1)!.seq }));
           const watermark = logicWatermark(logic);
           await inFlight;
@@ -494,15 +495,18 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       if (o.pipeline) {
         lastCommitAt = now();
         // A snapshot of what this batch commits: the next batch changes state and progress in
-        // place while this commit is on its way.
+        // place while this commit is on its way. Held rows are texts, taken as they are (a q11
+        // session unit's are nearly all of its commit's bytes: ~47 MB a run copied again).
+        const { changes, heldRows } = taken?.changes ?? batchChanges();
         const commit = structuredClone({
-          changes: taken?.changes ?? batchChanges(),
+          changes,
           dropped: taken?.dropped ?? logic.takeDroppedWindows(),
           offsets,
           meta: logic.meta(),
           ended: channels.filter((c) => c.ended).map((c) => c.channel),
           ...(progress ? { progress: progress.snapshot() } : {}),
         });
+        for (const row of heldRows) commit.changes.push(row);
         const acks = batch.map(({ ch, messages }) => ({ ch, seq: messages.at(-1)!.seq }));
         const watermark = logicWatermark(logic);
         await inFlight;
@@ -517,8 +521,9 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         if (ended) break;
         continue;
       }
+      const { changes, heldRows } = batchChanges();
       await settle(pending, {
-        changes: batchChanges(),
+        changes: heldRows.length === 0 ? changes : [...changes, ...heldRows],
         dropped: logic.takeDroppedWindows(),
         offsets,
         meta: logic.meta(),
