@@ -31,16 +31,30 @@ describe('state - commit planning', () => {
       tableOf,
     );
     const [kv, win] = plan.tables;
-    expect(kv!.upserts).toEqual([[['a'], [0], '[2]']]);
+    expect(kv!.upserts).toEqual([{ sql: kv!.table.upsertSql, params: [['a'], [0], '[2]'] }]);
     expect(kv!.deletes).toEqual([[['b']]]);
-    expect(win!.upserts).toEqual([[['1', '1'], [0, 0], [0, 10], [10, 20], '["w1 again","w2"]']]);
+    // Strings only: as one text, not escaped again inside a JSON array.
+    expect(win!.upserts).toEqual([{ sql: win!.table.upsertTextsSql, params: [['1', '1'], [0, 0], [0, 10], [10, 20], 'w1 again\u001ew2'] }]);
     expect(plan.empty).toBe(false);
+  });
+
+  it('state - JSON strings go as one text only when every value of the statement is a string that can be split back', () => {
+    const upsert = (values: unknown[]) => planCommit({ writes: values.map((value, i) => ({ table: 'kv', key: `k${i}`, partition: 0, value })), offsets: [] }, tableOf).tables[0]!.upserts[0]!;
+    const texts = upsert(['{"a":"b\\"c"}', 'x']);
+    expect(texts.params.at(-1)).toBe('{"a":"b\\"c"}\u001ex');
+    expect(texts.sql).toContain('string_to_table');
+    // A number among them, a string holding the separator, an empty string (no row from string_to_table): one JSON array.
+    for (const values of [['x', 1], ['x', 'a\u001eb'], ['']]) {
+      const u = upsert(values);
+      expect(u.sql).toBe(tableOf('kv').upsertSql);
+      expect(u.params.at(-1)).toBe(JSON.stringify(values));
+    }
   });
 
   it('state - splits very large checkpoints into several statements', () => {
     const n = ROWS_PER_STATEMENT * 2 + 5;
     const plan = planCommit({ writes: Array.from({ length: n }, (_, i) => ({ table: 'kv', key: `k${i}`, partition: 0, value: i })), offsets: [] }, tableOf);
-    expect(plan.tables[0]!.upserts.map((p) => (p[0] as unknown[]).length)).toEqual([ROWS_PER_STATEMENT, ROWS_PER_STATEMENT, 5]);
+    expect(plan.tables[0]!.upserts.map((u) => (u.params[0] as unknown[]).length)).toEqual([ROWS_PER_STATEMENT, ROWS_PER_STATEMENT, 5]);
     expect(plan.tables[0]!.upserted).toBe(n);
   });
 

@@ -14,8 +14,11 @@ export const ROWS_PER_STATEMENT = 10_000;
 
 export interface TableWrites {
   table: CompiledTable;
-  /** Upsert parameters, chunked: [keys, partitions, (starts, ends,) ...value columns] (a JSON value column: one JSON array's text). */
-  upserts: unknown[][];
+  /**
+   * Upserts, chunked: the statement and its parameters [keys, partitions, (starts, ends,) ...value
+   * columns] (a JSON value column: one JSON array's text, or its strings as one text: `textValues`).
+   */
+  upserts: Array<{ sql: string; params: unknown[] }>;
   upserted: number;
   /** Delete parameters, chunked: [keys] or [keys, window starts]. */
   deletes: unknown[][][];
@@ -83,8 +86,11 @@ export function planCommit(commit: Commit, tableOf: (name: string) => CompiledTa
       upserts: chunks(upserts).map((chunk) => {
         const params: unknown[] = [chunk.map((e) => e.key), chunk.map((e) => e.write.partition)];
         if (table.spec.windowed) params.push(chunk.map((e) => e.write.window!.start), chunk.map((e) => e.write.window!.end));
-        params.push(...table.encodeValues(chunk.map((e) => e.write.value)));
-        return params;
+        const values = chunk.map((e) => e.write.value);
+        const texts = table.textValues(values);
+        if (texts !== undefined) return { sql: table.upsertTextsSql!, params: [...params, texts] };
+        params.push(...table.encodeValues(values));
+        return { sql: table.upsertSql, params };
       }),
       upserted: upserts.length,
       deletes: chunks(deletes).map((chunk) =>

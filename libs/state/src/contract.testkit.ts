@@ -160,6 +160,13 @@ export function describeStateStore(name: string, setup: ContractSetup): void {
       await store.commit({ writes: values.map((value, i) => ({ table: 'v_json', key: `k${i}`, partition: 0, value })), offsets: [] });
       const got = await store.get('v_json', values.map((_, i) => `k${i}`));
       values.forEach((value, i) => expect(got.get(`k${i}`)).toEqual(value));
+      // Strings only (a unit's held rows): they travel as one text, split in SQL, stored as the same JSON strings.
+      const texts = ['text', 'quote " and \\', JSON.stringify({ held: 'row "quoted" \\ ünïcödé 🙂\n', tab: '\t' }), 'line\nbreak', ' ', '\u001f', 'x'.repeat(100_000)];
+      await store.commit({ writes: texts.map((value, i) => ({ table: 'v_json', key: `t${i}`, partition: 0, value })), offsets: [] });
+      const gotTexts = await store.get('v_json', texts.map((_, i) => `t${i}`));
+      texts.forEach((value, i) => expect(gotTexts.get(`t${i}`)).toEqual(value));
+      const stored = await store.query<{ key: string; kind: string }>(`SELECT key, jsonb_typeof(value) AS kind FROM v_json WHERE key LIKE 't%' ORDER BY key`);
+      expect(stored.map((r) => r.kind)).toEqual(texts.map(() => 'string'));
 
       const full = { count: 7, ratio: 0.1, seen: true, Label: 'Mixed Case "label"', at: 1_700_000_000_123 };
       const big = { count: 2n ** 62n, ratio: -1e300, seen: false, Label: '', at: 0 };

@@ -252,7 +252,7 @@ export class SqlStateStore implements StateStore {
         if (plan.fence.operators.length > 0) await this.#checkFence(tx, plan.fence);
         for (const writes of plan.tables) {
           for (const params of writes.deletes) await write(tx, writes.table, writes.table.deleteSql, params);
-          for (const params of writes.upserts) await write(tx, writes.table, writes.table.upsertSql, params);
+          for (const { sql, params } of writes.upserts) await write(tx, writes.table, sql, params);
         }
         result.droppedRows = 0;
         for (const drop of plan.drops) {
@@ -414,7 +414,7 @@ ON CONFLICT (operator, member) DO UPDATE SET expires_at = excluded.expires_at`,
           for (const drop of overlay.drops) await tx.query(drop.table.dropWindowsSql, [drop.starts]);
           for (const writes of overlay.tables) {
             for (const params of writes.deletes) await write(tx, writes.table, writes.table.deleteSql, params);
-            for (const params of writes.upserts) await write(tx, writes.table, writes.table.upsertSql, params);
+            for (const { sql, params } of writes.upserts) await write(tx, writes.table, sql, params);
           }
         }
         // Allowed after writes: PostgreSQL refuses only the way back to read-write.
