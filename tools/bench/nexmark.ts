@@ -17,7 +17,8 @@
  * Distributed (NATS + PostgreSQL, as bench:distributed; `--no-distributed` skips it): the query
  * as `ssdk operator` processes, one per operator unit, then planned with `--fuse` (stateless
  * steps joined into the unit they feed), functions trusted as embedded native is. Throughput:
- * `--distributed-events` events (default: as many as `--events`) published as frames of 100
+ * `--distributed-events` events (default: as many as `--events`) published `--source-batch`
+ * events a message (default: as a nexmark-source connector publishes them, its `batch`)
  * before the operators start, timed from all running to all exited (the end of input), with the
  * CPU seconds of every process from its own ready line (`: running`, after its start-up: loading
  * the code, connecting, migrating) to its exit, and each one's peak RSS; the ratio to embedded
@@ -35,7 +36,7 @@
  * p50/p99 of (arrival − output timestamp) at the output topic, records that arrived before the
  * end of input only. A window's result has the window's last millisecond as its time, so its
  * latency is how long after the window's end it came out (grace periods and watermark included).
- *   [--distributed-events N] [--latency-rate N] [--latency-seconds S] [--no-latency] [--prefix NAME] [--no-distributed] [--fixed-cost] [--staged]
+ *   [--distributed-events N] [--source-batch N] [--latency-rate N] [--latency-seconds S] [--no-latency] [--prefix NAME] [--no-distributed] [--fixed-cost] [--staged]
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -43,6 +44,7 @@ import pg from 'pg';
 import { createNatsBus } from '@ssdk/bus';
 import { compileNexmarkOptions, nexmarkEvent, nexmarkEventTime, type Auction, type Bid, type NexmarkEvent, type Person } from '@ssdk/nexmark';
 import { planOrThrow } from '@ssdk/plan';
+import { NEXMARK_SOURCE_BATCH } from '@ssdk/spec';
 import { encodeFrame, encodeRecordFrames } from '@ssdk/records';
 import type { ProduceRecord } from '@ssdk/runtime';
 import { buildComponent, mb, measureRss, repo, report, runEmbedded, unitLines } from './embedded-harness.ts';
@@ -64,6 +66,9 @@ const { values } = parseArgs({
     'fixed-cost': { type: 'boolean', default: false },
     staged: { type: 'boolean', default: false },
     'distributed-events': { type: 'string' },
+    // Events a message of the distributed runs' input. A hop keeps its input's messages (one
+    // frame an input message), so this sets how many messages every hop carries.
+    'source-batch': { type: 'string', default: String(NEXMARK_SOURCE_BATCH) },
     'latency-rate': { type: 'string', default: '2000' },
     'latency-seconds': { type: 'string', default: '15' },
     // Throughput only: the latency runs start fresh operators and take their seconds of wall time.
@@ -353,10 +358,12 @@ async function distributed(query: string, file: string, events: NexmarkEvent[], 
         console.log(`    ${layout}, no events: CPU s ${fixed.map((c) => c.toFixed(2)).join(' + ')} from each process's ready line to its exit`);
       }
       const tp = await deployment('t', async (bus, start) => {
-        // Frames of 100 events, round-robin over the partitions, then the end on each.
+        // `--source-batch` events a frame, round-robin over the partitions (a nexmark-source's
+        // batch k goes to partition k mod partitions), then the end on each.
         const frames: Uint8Array[] = [];
-        for (let i = 0; i < nd; i += 100) {
-          const records = events.slice(i, Math.min(nd, i + 100)).map((e) => ({ key: null, value: JSON.stringify(e), timestamp: nexmarkEventTime(e) }));
+        const perFrame = Number(values['source-batch']);
+        for (let i = 0; i < nd; i += perFrame) {
+          const records = events.slice(i, Math.min(nd, i + perFrame)).map((e) => ({ key: null, value: JSON.stringify(e), timestamp: nexmarkEventTime(e) }));
           frames.push(...encodeRecordFrames(records, 900_000));
         }
         for (let p = 0; p < partitions; p++) {

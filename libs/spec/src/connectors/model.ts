@@ -199,9 +199,12 @@ export interface NexmarkSourceConfig {
   first: number;
   /** Event time of event 0, epoch ms. @default `ssdk nexmark`'s (2025-01-01T00:00:00Z) */
   baseTime?: number;
-  /** Events per publish (one bus message, or a few when they exceed a message's bytes). @default 1000 */
+  /** Events per publish (one bus message, or a few when they exceed a message's bytes). @default NEXMARK_SOURCE_BATCH */
   batch: number;
 }
+
+/** A nexmark-source's events per publish when its file does not say (`batch`). */
+export const NEXMARK_SOURCE_BATCH = 1_000;
 
 export type ConnectorSettings =
   | NexmarkSourceConfig

@@ -19,6 +19,7 @@ import { listNames, suggestionHint } from '../suggest.ts';
 import { describeNode, toPlain } from '../yaml-nodes.ts';
 import {
   CONNECTOR_TYPES,
+  NEXMARK_SOURCE_BATCH,
   type Connector,
   type ConnectorSettings,
   type ConnectorTransform,
@@ -506,7 +507,7 @@ function readSettings(ctx: ParseContext, type: ConnectorType, section: Node, tra
         rate: v.rate ?? 10_000,
         first: v.first ?? 0,
         ...(v['base-time'] !== undefined ? { baseTime: v['base-time'] } : {}),
-        batch: v.batch ?? 1_000,
+        batch: v.batch ?? NEXMARK_SOURCE_BATCH,
       };
     }
     case 'postgres-source': {
