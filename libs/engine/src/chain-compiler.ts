@@ -25,6 +25,8 @@ export interface ChainRuntime {
   describeError(error: unknown): string;
   /** The record with a key-value step's result (a step with `setsKey`); in place when `mine`. */
   withResult(step: ChainStep, record: EngineRecord, mine: boolean, result: unknown): EngineRecord;
+  /** Whether an owned input not yet the chain's own takes a map's result in place (and is marked so). */
+  takesResult(record: EngineRecord): boolean;
   isKey(v: unknown): v is Key;
   /** The contract errors, by the rule they break. */
   notBoolean(result: unknown): Error;
@@ -87,7 +89,7 @@ function chainSource(steps: readonly ChainStep[], serial: number): string {
   const lines: string[] = [];
   lines.push(`// ssdk chain #${serial}: ${steps.map((s) => s.id.replace(/[^\w.+-]/g, '_')).join(' > ')}`);
   lines.push(`'use strict';`);
-  lines.push(`const { Derived, asRecord, describeError, withResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs } = runtime;`);
+  lines.push(`const { Derived, asRecord, describeError, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs } = runtime;`);
   steps.forEach((_s, i) => lines.push(`const step${i} = steps[${i}], fn${i} = step${i}.fn, id${i} = step${i}.id;`));
   const starts = [0, ...steps.flatMap((s, i) => (s.operator === 'flat-map' ? [i + 1] : []))];
   for (const at of starts) lines.push(...fromSource(steps, at));
@@ -112,10 +114,10 @@ function fromSource(steps: readonly ChainStep[], at: number): string[] {
     out.push(step.operator === 'assign-timestamp' ? `    const result = ${fn}(current.value, current.timestamp, ctx);` : `    const result = ${fn}(current.value, ctx);`);
     const withResult = (): string[] => {
       const lines = step.setsKey
-        ? [`    current = withResult(step${s}, current, ${mineKnown ? 'true' : 'mine'}, result);`]
+        ? [`    current = withResult(step${s}, current, ${mineKnown ? 'true' : 'mine || (own && takesResult(current))'}, result);`]
         : mineKnown
           ? [`    current.value = result;`]
-          : [`    if (mine) current.value = result;`, `    else current = new Derived(current.key, result, current.timestamp, current.headers, -1);`];
+          : [`    if (mine || (own && takesResult(current))) current.value = result;`, `    else current = new Derived(current.key, result, current.timestamp, current.headers, -1);`];
       if (!mineKnown) lines.push(`    mine = true;`);
       mineKnown = true;
       return lines;

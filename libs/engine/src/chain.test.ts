@@ -60,6 +60,56 @@ describe('engine - owned records', () => {
   });
 });
 
+describe('engine - a map over owned records read from their message', () => {
+  const later = step('assign-timestamp', (_v: unknown, t: number) => t + 5);
+  const message = [{ n: 1 }, { n: 2 }];
+  const reads: number[] = [];
+  const source: ValueSource = { valueAgain: (i) => (reads.push(i as number), { ...message[i as number]! }) };
+  const read = () => message.map((v, i) => ownedRecord('k', { ...v }, 1000 + i, undefined, source, i));
+  const tenfold = step('map', (v: { n: number }) => ({ n: v.n * 10 }));
+  for (const [how, run] of [['compiled', runChain], ['interpreted', interpretChain]] as const) {
+    it(`engine - a map's result goes into the owned record itself, and each run of the first steps starts from the value read (${how})`, () => {
+      const inputs = read();
+      for (const steps of [[tenfold, later], [step('filter-map', (v: { n: number }) => ({ n: v.n * 10 })), later]]) {
+        for (let again = 0; again < 2; again++) {
+          const r = run(steps, inputs, { owned: true });
+          expect(r.outputs.map((o) => [o.value, o.timestamp, o.input])).toEqual([
+            [{ n: 10 }, 1005, 0],
+            [{ n: 20 }, 1006, 1],
+          ]);
+          // No record made per input: the owned records leave holding the map's results.
+          expect(r.outputs[0]).toBe(inputs[0]);
+          expect(r.outputs[1]).toBe(inputs[1]);
+        }
+      }
+      // Told as it came (a dead letter of a batch taken back): the value read, not the map's.
+      expect(recordAsMade(inputs[0]!)).toEqual({ key: 'k', value: { n: 1 }, timestamp: 1000 });
+    });
+
+    it(`engine - the steps after the first take an owned record holding a map's result as one a step made: never read again from its message (${how})`, () => {
+      const made = run([tenfold], read(), { owned: true }).outputs;
+      reads.length = 0;
+      const seen: unknown[] = [];
+      const look = step('filter', (v: unknown) => (seen.push(v), true));
+      // A window's or a branch's steps, run twice (a ctx.sql round): the map's result both times.
+      run([look], made);
+      run([look], made);
+      expect(seen).toEqual([{ n: 10 }, { n: 20 }, { n: 10 }, { n: 20 }]);
+      // Kept past its message (a session's held records): the value as the map left it, run after run.
+      const kept = keptCopy(made[0]!);
+      seen.length = 0;
+      run([look], [kept]);
+      run([look], [kept]);
+      expect(seen).toEqual([{ n: 10 }, { n: 10 }]);
+      expect(reads).toEqual([]);
+      // Handed over to the branch that runs last, it is that chain's own (changed in place).
+      const r = run([later], made, { handOver: true });
+      expect(r.outputs[0]).toBe(made[0]);
+      expect(r.outputs.map((o) => o.timestamp)).toEqual([1005, 1006]);
+    });
+  }
+});
+
 describe('engine - records handed over (a trunk\'s to the branch that runs last)', () => {
   const upper = step('map', (v: string) => v.toUpperCase());
   const later = step('assign-timestamp', (_v: string, t: number) => t + 5);

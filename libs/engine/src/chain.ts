@@ -220,7 +220,7 @@ function runBatch(steps: readonly ChainStep[], inputs: readonly ChainInput[], op
     const own = owned && startRun(input);
     // A later chain of the unit (a window's steps, a branch's) running a record again — a
     // `ctx.sql` round, a batch halved past its limit — reads its value again as the first did.
-    if (!own && isRereadable(input)) {
+    if (!own && rereads(input)) {
       if (input.ran & RAN_LATER) input.value = input.again.valueAgain(input.againFrom);
       input.ran |= RAN_LATER;
     }
@@ -236,11 +236,38 @@ function runBatch(steps: readonly ChainStep[], inputs: readonly ChainInput[], op
 
 /**
  * A record a chain's step made (`Derived`), not an owned record (its key and time are put back on
- * every run) nor one that reads its value again (`Rereadable`): handed over, it is the next
- * chain's own (`ChainOptions.handOver`).
+ * every run) nor one that reads its value again (`Rereadable`), or an owned record that holds a
+ * map's result (`takesResult`: a run again of the unit's first steps puts back its key, time and
+ * value): handed over, it is the next chain's own (`ChainOptions.handOver`).
  */
 function madeByAChain(r: EngineRecord): boolean {
-  return recordClassOf(r) === DERIVED && (r as Derived).madeTime === undefined;
+  const c = recordClassOf(r);
+  if (c === DERIVED) return (r as Derived).madeTime === undefined;
+  return c === REREADABLE && (r as Rereadable).madeTime !== undefined && ((r as Rereadable).ran & RAN_MADE) !== 0;
+}
+
+/**
+ * Whether a step's run of `r` after its first reads its value again from where it came (an
+ * `ownedRecord` with its source, a `keptRecord`): not once it holds a value a step made in it
+ * (`takesResult`), which is then the value as that step left it, as for any record a step made.
+ */
+function rereads(r: EngineRecord): r is Rereadable {
+  return isRereadable(r) && (r.ran & RAN_MADE) === 0;
+}
+
+/**
+ * Whether a map's (or filter-map's) result may go into `r` itself, a record the chain was given
+ * as the unit's own (`own`) and does not own yet: an owned record whose value is read again from
+ * where it came (`ownedRecord` with a source; from then on marked as holding a value a step made).
+ * The record made per input instead (~600 000 a 300 000-reading sensors run) is not needed: every
+ * run of the unit's first steps starts from the value read again (`startRun`), and the steps after
+ * them, a window's or a branch's, take it as a record a step made (`rereads`, `madeByAChain`).
+ * An owned record with no source (a scalar value) cannot go back to its value: false.
+ */
+function takesResult(r: EngineRecord): boolean {
+  if (!isRereadable(r) || r.madeTime === undefined) return false;
+  r.ran |= RAN_MADE;
+  return true;
 }
 
 /**
@@ -292,7 +319,8 @@ export function startRun(input: EngineRecord): boolean {
   input.window = undefined;
   if (isRereadable(input)) {
     if (input.ran & RAN_FIRST) input.value = input.again.valueAgain(input.againFrom);
-    // A first run of the unit's first steps: the later steps' next run is their first again.
+    // A first run of the unit's first steps: the later steps' next run is their first again, and
+    // the value is the one read (a map's result taken in before is gone with it).
     input.ran = RAN_FIRST;
   }
   return true;
@@ -327,7 +355,7 @@ export function keptRecord(key: Key | null, value: unknown, timestamp: number, h
  * the copy after its first reads the value again from there. Any other record is copied plainly.
  */
 export function keptCopy(r: EngineRecord): EngineRecord {
-  if (isRereadable(r)) {
+  if (rereads(r)) {
     const own = r.again.detach?.(r.againFrom) ?? { again: r.again, from: r.againFrom };
     return new Rereadable(r.key, r.value, r.timestamp, r.headers, own.again, own.from);
   }
@@ -347,22 +375,23 @@ export function rereadableRecord(key: Key | null, value: unknown, timestamp: num
  * `r`'s value as it is then (such a record keeps the value its maker gave, as it does itself).
  */
 export function windowCopy(r: EngineRecord, value: unknown, window: WindowBounds, copies: ValueSource): ChainInput {
-  const input = isRereadable(r) ? new Rereadable(r.key, value, r.timestamp, r.headers, r.again, r.againFrom) : new Rereadable(r.key, value, r.timestamp, r.headers, copies, r.value);
+  const input = rereads(r) ? new Rereadable(r.key, value, r.timestamp, r.headers, r.again, r.againFrom) : new Rereadable(r.key, value, r.timestamp, r.headers, copies, r.value);
   input.window = window;
   return input;
 }
 
 /** Whether a run of a unit's steps after the first reads `r`'s value again (an `ownedRecord` with its source, a `keptRecord`). */
 export function readsAgain(r: EngineRecord): boolean {
-  return isRereadable(r);
+  return rereads(r);
 }
 
 const KEPT_TEXT: ValueSource = { valueAgain: (text) => (JSON.parse(text as string) as EngineRecord).value };
 
-/** A record as it came: for an `ownedRecord`, its key and time before any step changed them. */
+/** A record as it came: for an `ownedRecord`, its key and time before any step changed them (and its value, once a map's result went into it). */
 export function recordAsMade(r: EngineRecord): EngineRecord {
   if (!isDerived(r) || r.madeTime === undefined) return r;
-  return r.headers ? { key: r.madeKey!, value: r.value, timestamp: r.madeTime, headers: r.headers } : { key: r.madeKey!, value: r.value, timestamp: r.madeTime };
+  const value = isRereadable(r) && r.ran & RAN_MADE ? r.again.valueAgain(r.againFrom) : r.value;
+  return r.headers ? { key: r.madeKey!, value, timestamp: r.madeTime, headers: r.headers } : { key: r.madeKey!, value, timestamp: r.madeTime };
 }
 
 /** The time a record came with: for an `ownedRecord`, before any step changed it. */
@@ -415,12 +444,12 @@ function runFrom(
           break;
         case 'map':
           if (result === undefined) throw mapReturnedNothing();
-          current = withResult(step, current, mine, result);
+          current = withResult(step, current, mine || (own && takesResult(current)), result);
           mine = true;
           break;
         case 'filter-map':
           if (result === undefined || result === null) return;
-          current = withResult(step, current, mine, result);
+          current = withResult(step, current, mine || (own && takesResult(current)), result);
           mine = true;
           break;
         case 'flat-map': {
@@ -506,7 +535,7 @@ let chainRuntime: ChainRuntime | undefined;
 function compiledFor(steps: readonly ChainStep[]): CompiledChain | undefined {
   const entry = compiledChains.get(steps);
   if (entry && sameSteps(entry, steps)) return entry.run;
-  chainRuntime ??= { Derived, asRecord, describeError, withResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs };
+  chainRuntime ??= { Derived, asRecord, describeError, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs };
   const run = compileChain(steps, chainRuntime);
   compiledChains.set(steps, { run, steps: steps.slice(), made: steps.map(({ fn, operator, id, setsKey }) => ({ fn, operator, id, setsKey })) });
   return run;
@@ -563,7 +592,8 @@ class Rereadable extends Derived {
   /**
    * Which of the unit's steps ran it since its first steps last did (`RAN_FIRST`, `RAN_LATER`):
    * the record passes from the steps before a window to the window's steps as itself, and each
-   * reads it again only on a run of its own after the first.
+   * reads it again only on a run of its own after the first. `RAN_MADE`: it holds a map's result
+   * since (`takesResult`), and only a run of the first steps reads it again.
    */
   ran: number;
   constructor(key: Key | null, value: unknown, timestamp: number, headers: Record<string, string> | undefined, again: ValueSource, againFrom: unknown) {
@@ -603,9 +633,13 @@ function isRereadable(r: EngineRecord): r is Rereadable {
   return recordClassOf(r) === REREADABLE;
 }
 
-/** `Rereadable.ran`: the unit's first steps (an owned run), the steps after them (a window's, a branch's). */
+/**
+ * `Rereadable.ran`: the unit's first steps (an owned run), the steps after them (a window's, a
+ * branch's); and `RAN_MADE`, the record holds a map's result its first steps put in it (`takesResult`).
+ */
 const RAN_FIRST = 1;
 const RAN_LATER = 2;
+const RAN_MADE = 4;
 
 // A field that has only held numbers is a "double" field in V8, with a box of its own per object:
 // an owned record's time and the time it was made with would be two. Once a field has held

@@ -599,6 +599,7 @@ function decodeRecords(frame: readonly RawRecord[], ch: ChannelReader, seq: numb
   const records: EngineRecord[] = [];
   const raws: RawRecord[] = [];
   const kept: unknown[] | undefined = keeping !== 'none' ? [] : undefined;
+  const read: unknown[] | undefined = kept ? [] : undefined;
   const told = keeping === 'asWritten' ? readAs : undefined;
   let positions: number[] | undefined;
   const again = framesOf(ch.topic);
@@ -612,6 +613,7 @@ function decodeRecords(frame: readonly RawRecord[], ch: ChannelReader, seq: numb
       positions?.push(i);
       records.push(decoded);
       raws.push(raw);
+      read?.push(decoded.value);
       if (!told) kept?.push(ch.topic.value.keep(decoded.value));
       else if (!told.asWritten) kept!.push(undefined);
       else {
@@ -621,7 +623,10 @@ function decodeRecords(frame: readonly RawRecord[], ch: ChannelReader, seq: numb
     }
   }
   const out: Decoded = positions ? { records, raws, positions } : { records, raws };
-  if (kept) out.kept = kept;
+  if (kept) {
+    out.kept = kept;
+    out.read = read!;
+  }
   return out;
 }
 
@@ -636,6 +641,11 @@ interface Decoded {
    * passed on unchanged travels as those bytes.
    */
   kept?: unknown[];
+  /**
+   * With `kept`, each record's value as it was decoded: a map's result may go into the record
+   * itself (the engine's `takesResult`), so its `value` is no longer the value read.
+   */
+  read?: unknown[];
   /** Each record's place in its message, when some before it were dead-lettered (else its index). */
   positions?: number[];
 }
@@ -718,7 +728,8 @@ function readAgain(m: DecodedMessage, input: Input, unitId: string): Input {
   const again = frame.kind === 'carried' ? adoptRecords(frame, input.ch, input.seq, told, unitId) : decodeRecords(frame.records, input.ch, input.seq, told, unitId, 'none');
   const byPosition = new Map<number, EngineRecord>();
   again.records.forEach((r, i) => byPosition.set(indexIn(again, i), r));
-  return { ...input, records: input.records.map((_r, i) => byPosition.get(indexIn(input, i))!) };
+  const records = input.records.map((_r, i) => byPosition.get(indexIn(input, i))!);
+  return input.read ? { ...input, records, read: records.map((r) => r.value) } : { ...input, records };
 }
 
 /** The message's records less those at `drop` (indexes into `input.records`); each keeps its place in the message. */
@@ -726,16 +737,19 @@ function without(input: Input, drop: ReadonlySet<number>): Input {
   const records: EngineRecord[] = [];
   const raws: RawRecord[] | undefined = input.raws ? [] : undefined;
   const kept: unknown[] | undefined = input.kept ? [] : undefined;
+  const read: unknown[] | undefined = input.read ? [] : undefined;
   const positions: number[] = [];
   for (let i = 0; i < input.records.length; i++) {
     if (drop.has(i)) continue;
     records.push(input.records[i]!);
     raws?.push(input.raws![i]!);
     kept?.push(input.kept![i]);
+    read?.push(input.read![i]);
     positions.push(indexIn(input, i));
   }
   const out: Input = raws ? { ch: input.ch, seq: input.seq, records, raws, positions } : { ch: input.ch, seq: input.seq, records, positions };
   if (kept) out.kept = kept;
+  if (read) out.read = read;
   return out;
 }
 
@@ -855,7 +869,7 @@ function lenientUtf8(b: Uint8Array): string {
  * writes it as JSON.stringify does. Undefined: written anew.
  */
 function bytesAsRead(value: unknown, input: Input, from: number, raw: RawRecord, topic: RuntimeTopic): Uint8Array | undefined {
-  const read = input.records[from]!.value;
+  const read = input.read ? input.read[from] : input.records[from]!.value;
   if (typeof value !== 'object') return Object.is(value, read) && topic.value.check(value) === undefined ? raw.value : undefined;
   const kept = input.kept?.[from];
   if (kept === undefined) return undefined;
