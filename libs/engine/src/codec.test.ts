@@ -278,6 +278,26 @@ describe('engine - values carried in process (snapshot, adopt)', () => {
     expect(compileCodec({ kind: 'enum', tagging: 'externally-tagged', variants: [{ name: 'r', type: reading, pos }] } as TypeRef, {}).usual).toBeUndefined();
   });
 
+  it('engine - a checked JSON topic of strings has usual snapshots: the string itself, as snapshot and adopt give it, adopted as it is', () => {
+    const c = compileCodec(prim('string'), {});
+    const usual = c.usual!;
+    for (const v of ['river', '', 'é\u{1F600}', '\uD800 lone', '"quoted"\n']) {
+      expect(usual.snapshot(v)).toBe(c.snapshot(v));
+      expect(usual.adopt(usual.snapshot(v))).toBe(c.adopt(c.snapshot(v)));
+      // What the bytes would give back.
+      expect(c.decode(c.encode(v))).toBe(usual.adopt(usual.snapshot(v)));
+    }
+    // Anything else has none: the general way decides, and words the error.
+    for (const v of [1, null, undefined, true, ['a'], { a: 'b' }]) {
+      expect(usual.snapshot(v)).toBeUndefined();
+      expect(() => c.snapshot(v)).toThrow(SchemaError);
+    }
+    // Named strings too; not a raw topic's (its snapshot makes the text well-formed), nor an unchecked one.
+    expect(compileCodec({ kind: 'named', name: 'word' } as TypeRef, { word: named('word', prim('string')) }).usual).toBe(usual);
+    expect(compileCodec(prim('string'), {}, 'raw').usual).toBeUndefined();
+    expect(compileCodec({ kind: 'unknown' } as TypeRef, {}, 'json', prim('string')).usual).toBeUndefined();
+  });
+
   it('engine - a typed value adopted from its snapshot equals the value decoded from its bytes, renames and bytes included', () => {
     const withBytes: TypeRef = { kind: 'object', properties: [{ name: 'data', type: prim('bytes'), optional: false, pos }] };
     for (const [type, value] of [

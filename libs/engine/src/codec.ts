@@ -58,11 +58,12 @@ export interface ValueCodec {
    */
   writesAsIs(value: unknown): boolean;
   /**
-   * For a checked topic of objects of scalar fields with no renames (a sensor reading, an event):
-   * `snapshot` gives what `snapshot` and `copy` give for a value of that usual shape that passes
-   * the check, undefined for any other (the general way then decides, and words the error);
-   * `adopt` gives what `adopt` gives for such a snapshot, without checking it again — it passed
-   * when it was made, and a snapshot is nobody's to change. Undefined for any other type.
+   * For a checked topic of objects of scalar fields with no renames (a sensor reading, an event),
+   * or of strings (JSON; a word count's words): `snapshot` gives what `snapshot` and `copy` give
+   * for a value of that usual shape that passes the check, undefined for any other (the general
+   * way then decides, and words the error); `adopt` gives what `adopt` gives for such a snapshot,
+   * without checking it again — it passed when it was made, and a snapshot is nobody's to change.
+   * Undefined for any other type.
    */
   usual?: { snapshot(value: unknown): unknown; adopt(snapshot: unknown): unknown };
 }
@@ -235,8 +236,27 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
             adopt: quick.plain,
           },
         }
-      : {}),
+      : isStringType(type, types)
+        ? { usual: USUAL_STRINGS }
+        : {}),
   };
+}
+
+/**
+ * The usual snapshots of a checked JSON topic of strings: a string is its own snapshot and its
+ * own copy (texts never change in place; JSON gives back the same text, lone surrogates
+ * included), and the type's whole check is that it is one. Through the general way each word of
+ * a word count was walked and copied when it was written to the words topic and again when it
+ * was read from it.
+ */
+const USUAL_STRINGS = {
+  snapshot: (value: unknown) => (typeof value === 'string' ? value : undefined),
+  adopt: (snapshot: unknown) => snapshot,
+};
+
+function isStringType(type: TypeRef, types: Types): boolean {
+  const r = resolveType(type, types);
+  return r.kind === 'primitive' && r.name === 'string';
 }
 
 /** What a type's quick copier returns for a value of another shape: `toJsonValue` decides. */
