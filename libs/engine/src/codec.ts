@@ -289,11 +289,20 @@ interface Shape {
  * goes through `toJsonValue`, so the result is always exactly what it gives.
  */
 export function compileCopy(type: TypeRef, types: Types): Copier {
+  return quickerCopy(type, types, toJsonValue);
+}
+
+/**
+ * `copy`, quicker for values of the type's usual shape (`compileCopy`'s): a value of that shape
+ * goes through the type's literal, which makes what any copy of it field by field makes (the
+ * same keys in the same order, each the same scalar); any other value, or type, through `copy`.
+ */
+export function quickerCopy(type: TypeRef, types: Types, copy: Copier): Copier {
   const fast = quickCopier(type, types)?.copy;
-  if (!fast) return toJsonValue;
+  if (!fast) return copy;
   return (v) => {
     const out = fast(v);
-    return out === MISS ? toJsonValue(v) : out;
+    return out === MISS ? copy(v) : out;
   };
 }
 

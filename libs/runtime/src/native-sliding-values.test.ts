@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryState, ownedRecord, windowLogic, type ChainStep, type EngineRecord, type FunctionContext, type SqlRow } from '@ssdk/engine';
+import { MemoryState, ownCopy, ownedRecord, windowLogic, type ChainStep, type EngineRecord, type FunctionContext, type SqlRow } from '@ssdk/engine';
 import { nativeExecutor } from './native-executor.ts';
 
 // A sliding window gives a record to each of its windows. Sandboxed, each window's steps get a
@@ -56,8 +56,9 @@ const onlyReadings: ChainStep = { id: 'w.only-readings', operator: 'filter-map',
 const sql = async (_q: string, params: unknown[]): Promise<SqlRow[]> => [{ n: params[0] }];
 
 /** 30 s windows sliding by 10 s: each reading (25–27 s) is in the windows starting at 0, 10 and 20 s. */
-const sliding = (pre: ChainStep[], body: ChainStep[]) =>
+const sliding = (pre: ChainStep[], body: ChainStep[], copy?: (v: unknown) => unknown) =>
   windowLogic({
+    ...(copy ? { ownCopy: copy } : {}),
     config: { assigner: { kind: 'sliding', durationMs: 30_000, slideMs: 10_000 }, watermark: { gracePeriodMs: 0 } },
     ...(pre.length ? { pre: nativeExecutor(pre, { sql }) } : {}),
     body: nativeExecutor(body, { sql }),
@@ -90,4 +91,15 @@ describe('runtime - a sliding window gives each of a record its own value, nativ
       });
     }
   }
+});
+
+describe('runtime - the copies a sliding window makes for its record\'s later windows', () => {
+  it('runtime - they come from the copier the unit was given (the type\'s quicker one), one per later window, with the same results', async () => {
+    const copied: unknown[] = [];
+    const w = sliding([bySensor], [bumpAndKeep(false, false), list], (v) => (copied.push(v), ownCopy(v)));
+    const effects = [await w.process(readings(), 'readings/0', 0), await w.end()];
+    expect(effects.flatMap((e) => e.flushes.map((f) => f.record.value))).toEqual(eachOnce);
+    // Three readings, each in three windows: a copy for each of the two after its first.
+    expect(copied.length).toBe(6);
+  });
 });

@@ -7,7 +7,7 @@
 import { camelCase } from '@ssdk/spec';
 import { fromPlanType, lastValueStep, planTypeTable, type PhysicalPlan, type TypeTable, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
 import { partitionOfText, readUtf8 } from '@ssdk/records';
-import { compileCodec, plainJsonString, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig, type JoinConfig } from '@ssdk/engine';
+import { compileCodec, ownCopy, plainJsonString, quickerCopy, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig, type JoinConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
 import { chainLogic, joinLogic, passthroughLogic, sessionLogic, windowLogic, type ChainExecutor, type OperatorLogic } from '@ssdk/engine';
 import { nativeExecutor } from './native-executor.ts';
@@ -282,6 +282,9 @@ async function logicFactory(
     const body = await executor(keyedAt < 0 ? specs : specs.slice(keyedAt));
     const windowStates = op.states.filter((s) => s.access === 'read-write').map((s) => s.name);
     const assignsTime = specs.slice(0, Math.max(0, keyedAt)).some((s) => s.operator === 'assign-timestamp');
+    // The values the window's steps are given: what the steps before it made, of that step's type.
+    const lastPre = keyedAt > 0 ? op.steps.find((s) => s.id === specs[keyedAt - 1]!.id) : undefined;
+    const copy = lastPre ? quickerCopy(fromPlanType(lastPre.output.schema.value), types, ownCopy) : undefined;
     if (w.kind === 'session') {
       const config: SessionConfig = { gapMs: w.gapMs ?? w.durationMs, watermark };
       return (state, channels) => sessionLogic({ config, ...(pre ? { pre } : {}), body, windowStates, hasFlush, state, channels, assignsTime });
@@ -290,7 +293,7 @@ async function logicFactory(
       assigner: w.kind === 'tumbling' ? { kind: 'tumbling', durationMs: w.durationMs, offsetMs: w.offsetMs } : { kind: 'sliding', durationMs: w.durationMs, slideMs: w.slideMs ?? w.durationMs },
       watermark,
     };
-    return (state, channels) => windowLogic({ config, ...(pre ? { pre } : {}), body, windowStates, hasFlush, state, channels, assignsTime });
+    return (state, channels) => windowLogic({ config, ...(pre ? { pre } : {}), body, windowStates, hasFlush, state, channels, assignsTime, ...(copy ? { ownCopy: copy } : {}) });
   }
   const assignsTime = specs.some((s) => s.operator === 'assign-timestamp');
   if (op.branches) {
