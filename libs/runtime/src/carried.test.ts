@@ -5,7 +5,7 @@ import { decodeFrame } from '@ssdk/records';
 import { startEmbedded } from './embedded.ts';
 import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { encodeFrame, encodeRecords } from '@ssdk/records';
-import { CarriedBatch, carriedBatchOf, carriesRecords, carry, carryingBus, wrapping } from './carried.ts';
+import { CarriedBatch, carriedBatchOf, carriesRecords, carry, carryingBus, ownBytes, wrapping } from './carried.ts';
 import { memoryCheckpointStore } from './checkpoint.ts';
 import { UnitMetrics } from './metrics.ts';
 import { buildTopology, type RuntimeTopic } from './topology.ts';
@@ -303,6 +303,24 @@ services:
     expect(value).toEqual({ sensor: 'b', value: 2 });
     // Each read is the reader's own copy.
     expect(own.again.valueAgain(own.from)).not.toBe(value);
+  });
+
+  it('runtime - a record held past its frame keeps its value bytes as a string of its own, one character a byte, and reads the same value again from it', async () => {
+    const { plan, functions } = await planned();
+    const topology = await buildTopology(plan, functions, { isolation: 'native' });
+    const topic = topology.topics.get('readings')!;
+    const value = { sensor: 'ünï 🙂 "q"', value: 2 };
+    const bytes = new TextEncoder().encode(JSON.stringify(value));
+    // A view into a larger frame, as a reader hands it over.
+    const frame = new Uint8Array(bytes.length + 10);
+    frame.set(bytes, 5);
+    const own = ownBytes(topic, frame.subarray(5, 5 + bytes.length));
+    // Not a Uint8Array (an ArrayBuffer of its own per held record), and nothing of the frame.
+    expect(typeof own.from).toBe('string');
+    expect((own.from as string).length).toBe(bytes.length);
+    frame.fill(0);
+    expect(own.again.valueAgain(own.from)).toEqual(value);
+    expect(own.again.valueAgain(own.from)).not.toBe(own.again.valueAgain(own.from));
   });
 
   it.each([0, 1, 3, 5, 100])('runtime - a batch made with room for %i records holds exactly the records it was given, as a reader and a frame read them', async (room) => {

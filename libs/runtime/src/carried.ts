@@ -12,6 +12,7 @@
  * placeholder back into the batch, and into a real frame, encoded once on first use, for any
  * reader that wants bytes (`ssdk run`'s outputs, the shell's `consume`).
  */
+import { Buffer } from 'node:buffer';
 import type { Bus, BusMessage, PartitionReader } from '@ssdk/bus';
 import { ownedRecord, type EngineRecord, type Key, type ValueSource } from '@ssdk/engine';
 import { encodeRecords, type OutRecord, type RawRecord } from '@ssdk/records';
@@ -274,18 +275,27 @@ export function carryingBus(inner: Bus): Bus {
   return bus;
 }
 
-/** A held record's own value, read again: its snapshot adopted, or its bytes decoded; per topic. */
+/** A held record's own value, read again: its snapshot adopted, or its bytes (`ownBytes`) decoded; per topic. */
 const heldSources = new WeakMap<RuntimeTopic, { snapshots: ValueSource; bytes: ValueSource }>();
 function heldSourcesOf(topic: RuntimeTopic): { snapshots: ValueSource; bytes: ValueSource } {
   let sources = heldSources.get(topic);
-  if (!sources) heldSources.set(topic, (sources = { snapshots: { valueAgain: (s) => topic.value.adopt(s) }, bytes: { valueAgain: (b) => topic.value.decode(b as Uint8Array) } }));
+  if (!sources) {
+    const snapshots: ValueSource = { valueAgain: (s) => topic.value.adopt(s) };
+    const bytes: ValueSource = { valueAgain: (b) => topic.value.decode(Buffer.from(b as string, 'latin1')) };
+    heldSources.set(topic, (sources = { snapshots, bytes }));
+  }
   return sources;
 }
 
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+
 /**
  * Where a record held past its message reads its value again when it came as bytes (a view into
- * its frame or batch): a copy of its own bytes, so the held record keeps nothing else alive.
+ * its frame or batch): a copy of its own bytes, so the held record keeps nothing else alive. The
+ * copy is a string of one character per byte (latin1: every byte as it is, UTF-8 or not), not a
+ * Uint8Array: each of those is an ArrayBuffer of its own, made and later swept apart from the
+ * heap — q11's session unit holds ~184 000 records a run. Read again only on a run after the first.
  */
 export function ownBytes(topic: RuntimeTopic, bytes: Uint8Array): { again: ValueSource; from: unknown } {
-  return { again: heldSourcesOf(topic).bytes, from: bytes.slice() };
+  return { again: heldSourcesOf(topic).bytes, from: latin1Slice.call(bytes, 0, bytes.length) };
 }
