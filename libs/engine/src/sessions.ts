@@ -186,46 +186,55 @@ export function assignSessions(records: readonly EngineRecord[], channel: string
     let list = sessions.get(id);
     let start = t;
     let end = t + gap;
-    const merged: EngineRecord[][] = [];
-    let kept: Session[] | undefined;
+    // The open sessions the record's own window touches: usually one (a bidder bidding on), which
+    // takes the record in place; two or more merge into a new one.
+    let touched: Session | undefined;
+    let merged: Session[] | undefined;
     if (list) {
       for (const s of list) {
         // Closed sessions (end <= watermark) take no more records, flushed or not.
         if (s.end > wm && s.start <= end && s.end >= start) {
-          merged.push(s.records);
+          if (touched === undefined) touched = s;
+          else (merged ??= [touched]).push(s);
           if (s.start < start) start = s.start;
           if (s.end > end) end = s.end;
-        } else (kept ??= []).push(s);
+        }
       }
     }
-    if (merged.length === 0 && end <= wm) {
+    if (touched === undefined && end <= wm) {
       late.push({ record, reason: lateReason(t, wm, grace) });
     } else {
-      const held = merged.length === 1 ? merged[0]! : merged.flat();
       // A copy (what a step's output carries besides the record is not the session's) that reads
       // its value again from where the record came, if it can: the session's steps run its
       // records when it closes, and again on a `ctx.sql` round, past the time limit, call by call.
       const copy = keptCopy(record);
-      held.push(copy);
       if (changes) {
         // Sessions that merge hold their records in a new order: the key is written again.
-        if (merged.length > 1) changes.rewritten.add(id);
+        if (merged) changes.rewritten.add(id);
         else if (!changes.rewritten.has(id)) {
           const appended = changes.appended.get(id);
           if (appended) appended.push(copy);
           else changes.appended.set(id, [copy]);
         }
       }
-      const session: Session = { key: record.key, start, end, records: held };
-      if (merged.length === 0 && list) list.push(session);
-      else if (!list) sessions.set(id, (list = [session]));
-      else {
-        list = [...(kept ?? []), session];
+      if (merged) {
+        const session: Session = { key: record.key, start, end, records: merged.flatMap((s) => s.records) };
+        session.records.push(copy);
+        list = [...list!.filter((s) => !merged!.includes(s)), session];
         sessions.set(id, list);
+      } else if (touched) {
+        touched.records.push(copy);
+        touched.start = start;
+        touched.end = end;
+      } else {
+        const session: Session = { key: record.key, start, end, records: [copy] };
+        if (list) list.push(session);
+        else sessions.set(id, (list = [session]));
+        // A session of its own may end before the key's others: the key's entry comes nearer.
+        ends?.opened(id, end);
       }
-      if (list.length > 1) list.sort((a, b) => a.start - b.start);
       // Extended or merged sessions end later than before: their key's entry stays a lower bound.
-      if (merged.length === 0) ends?.opened(id, end);
+      if (list!.length > 1) list!.sort((a, b) => a.start - b.start);
     }
     if (t > max) max = t;
     if (!ended) {
