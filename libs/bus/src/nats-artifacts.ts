@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { ArtifactCorruptError, ArtifactMissingError, BusUnavailableError } from './errors.ts';
-import { compileNatsConnection, connectNats, type NatsConnectionOptions } from './nats-connection.ts';
+import { closeWithoutTrace, compileNatsConnection, connectNats, type NatsConnectionOptions } from './nats-connection.ts';
 import { isTransientNatsError } from './retry.ts';
 
 /** The connection (servers, credentials, TLS from the options or `NATS_*`, as every other NATS client of ssdk), then the store's own. */
@@ -50,7 +50,7 @@ export async function openArtifactStore(o: ArtifactStoreOptions = {}): Promise<A
   try {
     os = await new Objm(nc).create(bucket, { description: 'ssdk deployment artifacts by sha256' });
   } catch (err) {
-    await nc.close().catch(() => {});
+    await closeWithoutTrace(nc).catch(() => {});
     if (isTransientNatsError(err)) throw new BusUnavailableError(`the object store ${bucket} is not available: ${(err as Error).message}`, { cause: err });
     throw err;
   }
@@ -73,7 +73,7 @@ export async function openArtifactStore(o: ArtifactStoreOptions = {}): Promise<A
       return info !== null && !info.deleted;
     },
     async close() {
-      await nc.close().catch(() => {});
+      await closeWithoutTrace(nc).catch(() => {});
     },
   };
 }

@@ -168,6 +168,23 @@ export async function connectNats(c: CompiledNatsConnection, settings: Partial<C
   }
 }
 
+/**
+ * Closes a NATS connection without nats.js's close trace. Its `close()` keeps
+ * `new Error('close trace').stack` (where the connection was closed from, for its own messages);
+ * with source maps on (tsx, `--enable-source-maps`) formatting that stack parses the maps of the
+ * files on it: 10–20 ms of an operator process's CPU at its end, for a trace nothing here reads.
+ * The trace is made synchronously, before `close()` first waits, so no frames are taken then.
+ */
+export function closeWithoutTrace(nc: NatsConnection): Promise<void> {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return nc.close();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 const TLS_HINT = 'check NATS_CA (the CA that signed the server), and NATS_CERT / NATS_KEY when the server verifies clients';
 
 /** The server refused the credentials (or there were none and it wants some). */

@@ -6,7 +6,7 @@
  */
 import { PermissionViolationError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { BusAuthError, BusError, BusUnavailableError } from './errors.ts';
-import { compileNatsConnection, connectNats, type NatsConnectionOptions } from './nats-connection.ts';
+import { closeWithoutTrace, compileNatsConnection, connectNats, type NatsConnectionOptions } from './nats-connection.ts';
 import { isNoResponders, isTransientNatsError } from './retry.ts';
 import { errorText } from './nats-reader.ts';
 
@@ -195,6 +195,10 @@ class NatsControl implements ControlConnection {
 
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
-    await this.nc.drain().catch(() => this.nc.close());
+    // What `nc.drain()` does, but its close would keep nats.js's close trace (`closeWithoutTrace`):
+    // what this channel serves and hears finishes the messages it has, what was sent goes out.
+    await Promise.all([...this.subscriptions].map((sub) => sub.drain().catch(() => {})));
+    await this.nc.flush().catch(() => {});
+    await closeWithoutTrace(this.nc).catch(() => {});
   }
 }

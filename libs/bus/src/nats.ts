@@ -41,7 +41,7 @@ import {
   UnknownTopicError,
   type BusErrorOptions,
 } from './errors.ts';
-import { connectNats, describeServers } from './nats-connection.ts';
+import { closeWithoutTrace, connectNats, describeServers } from './nats-connection.ts';
 import { compileNatsBusOptions, type CompiledNatsBusOptions, type NatsBusOptions } from './nats-options.ts';
 import { describeTopic, parseDescription, partitionSubject, streamNameOf, streamNamePrefix, topicLayout, type TopicLayout } from './nats-names.ts';
 import { JetStreamPublisher } from './nats-publisher.ts';
@@ -107,7 +107,7 @@ export async function createNatsBus(options: NatsBusOptions = {}): Promise<NatsB
   try {
     jsm = await jetstreamManager(nc, { timeout: o.apiTimeoutMs });
   } catch (cause) {
-    await nc.close().catch(() => {});
+    await closeWithoutTrace(nc).catch(() => {});
     if (/not enabled/i.test(errorText(cause))) {
       throw new BusServerError(`the NATS server at ${describeServers(o.servers)} runs without JetStream: start it with -js`, { cause });
     }
@@ -271,7 +271,7 @@ class NatsJetStreamBus implements NatsBus, ReaderHost {
       // Acks and consumer deletes are plain publishes: let them reach the server.
       await waitAtMost(this.nc.flush().catch(() => {}), 1_000);
     }
-    await this.nc.close().catch(() => {});
+    await closeWithoutTrace(this.nc).catch(() => {});
   }
 
   // ---- NatsBus ----
