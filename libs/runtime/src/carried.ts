@@ -37,8 +37,15 @@ export class CarriedBatch implements ValueSource {
   /** As a frame carries them (`frameTimestamp`); see `column`. */
   private readonly timestamps: number[];
   private count = 0;
-  /** Every value pushed is a snapshot the topic's `usual.snapshot` made (`push`'s `usual`). */
-  private allUsual = true;
+  /**
+   * The values pushed that are snapshots the topic's `usual.snapshot` made (`push`'s `usual`): when
+   * all are, readers adopt them unchecked. A count, not a flag cleared by the first other value: a
+   * field V8 has seen keep its first value is compiled as a constant, and when the flag first
+   * changed (a word count's first top-three, mid-run) the code that relied on it — `produce`,
+   * every reader's `adopt` — was thrown away and compiled again. The count changes with the
+   * first usual value, while the run starts.
+   */
+  private usualCount = 0;
   /** The value's bytes as a producer gave them (not yet decoded or checked), where some record came so. */
   private wires: Array<Uint8Array | undefined> | undefined;
   private headerList: Array<Record<string, string> | undefined> | undefined;
@@ -71,7 +78,9 @@ export class CarriedBatch implements ValueSource {
    */
   push(key: Key | null, value: unknown, timestamp: number, headers?: Record<string, string>, wire?: Uint8Array, usual = false): void {
     const i = this.count++;
-    if (!usual) this.allUsual = false;
+    // A store on every push, never a branch to one: code compiled before the first other value
+    // had no feedback for it and was thrown away when it came.
+    this.usualCount += usual ? 1 : 0;
     // The batch outlives its writer's and reader's batches: a text it holds is held once per topic.
     if (typeof key === 'string') {
       const given = key;
@@ -136,7 +145,7 @@ export class CarriedBatch implements ValueSource {
     // Checked when they were made: each reader copies them as they are (two readers of a source
     // topic checked each of its 300 000 readings again, a getPrototypeOf, a walk of the keys and a
     // test per field each time).
-    return this.allUsual ? this.topic.value.usual!.adopt(this.values[at]) : this.topic.value.adopt(this.values[at]);
+    return this.usualCount === this.count ? this.topic.value.usual!.adopt(this.values[at]) : this.topic.value.adopt(this.values[at]);
   }
 
   /** A held record keeps its own snapshot (never changed: readers adopt copies) or bytes, not the whole batch. */
@@ -180,8 +189,10 @@ function poolOf(topic: RuntimeTopic): StringPool {
  * - Every column's store in `push` then sees arrays of one kind: fresh arrays of small integers
  *   turning into arrays of references on their first store made those stores megamorphic (~1% of
  *   a word count's CPU).
+ * - Optimised code that reads and writes such arrays is not thrown away when the next call's
+ *   arrays come of the other kind (embedded `produce`'s lists of batches).
  */
-function column<T>(room: number): T[] {
+export function column<T>(room: number): T[] {
   const made = new Array<T>(room);
   (made as unknown[])[0] = null;
   made.length = room;

@@ -16,31 +16,39 @@
  */
 export class StringPool {
   private readonly texts = new Map<string, string>();
+  /** Lookups so far, or `CLOSED` once the trial found too few. */
   private lookups = 0;
-  private found = 0;
-  private open = true;
+  /**
+   * Lookups that found nothing. Misses, not hits, are counted, and the pool stops by a number,
+   * not a flag of its own: a field V8 has seen hold one value since its object was made is
+   * compiled as a constant, and code that relied on it was thrown away (with everything it was
+   * inlined into: a carried batch's `push`, `produce`, a unit's `outputCarried`) when it first
+   * changed. A pool's first lookup always misses, so this one changes at once, while the
+   * run starts; the first hit, or a pool closing, came mid-run.
+   */
+  private missed = 0;
 
   /** `s`, or the copy of its text the pool holds. */
   canonical(s: string): string {
-    if (!this.open || s.length > MAX_LENGTH) return s;
+    if (this.lookups === CLOSED || s.length > MAX_LENGTH) return s;
     const held = this.texts.get(s);
-    this.lookups++;
-    if (held !== undefined) {
-      this.found++;
-      return held;
-    }
-    if (this.texts.size < MAX_ENTRIES) this.texts.set(s, s);
-    if (this.lookups >= TRIAL && this.found * 2 < this.lookups) {
-      // Mostly new texts: the pool would keep nothing worth its lookups.
-      this.open = false;
-      this.texts.clear();
-    }
+    // Found or not, the counts go one way: code compiled while the pools had only found (or only
+    // missed) had no feedback for the other way, and was thrown away when it came.
+    const lookups = this.lookups + 1;
+    const missed = this.missed + (held === undefined ? 1 : 0);
+    // Mostly new texts after the trial: the pool would keep nothing worth its lookups.
+    const stop = missed * 2 > lookups && lookups >= TRIAL;
+    this.missed = missed;
+    this.lookups = stop ? CLOSED : lookups;
+    if (held !== undefined) return held;
+    if (stop) this.texts.clear();
+    else if (this.texts.size < MAX_ENTRIES) this.texts.set(s, s);
     return s;
   }
 
   /** Whether the pool still looks strings up (it stops after a trial that found too few). */
   get pooling(): boolean {
-    return this.open;
+    return this.lookups !== CLOSED;
   }
 
   /** Texts held. */
@@ -48,6 +56,9 @@ export class StringPool {
     return this.texts.size;
   }
 }
+
+/** A closed pool's `lookups`. */
+const CLOSED = -1;
 
 /** Lookups a pool makes before it judges whether texts repeat enough to go on. */
 export const TRIAL = 10_000;
