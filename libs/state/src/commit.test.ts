@@ -42,8 +42,8 @@ describe('state - commit planning', () => {
     const upsert = (values: unknown[]) => planCommit({ writes: values.map((value, i) => ({ table: 'kv', key: `k${i}`, partition: 0, value })), offsets: [] }, tableOf).tables[0]!.upserts[0]!;
     const texts = upsert(['{"a":"b\\"c"}', 'x']);
     expect(texts.params.at(-1)).toBe('{"a":"b\\"c"}\u001ex');
-    expect(texts.sql).toContain('string_to_table');
-    // A number among them, a string holding the separator, an empty string (no row from string_to_table): one JSON array.
+    expect(texts.sql).toContain('string_to_array');
+    // A number among them, a string holding the separator, an empty string (no element from string_to_array): one JSON array.
     for (const values of [['x', 1], ['x', 'a\u001eb'], ['']]) {
       const u = upsert(values);
       expect(u.sql).toBe(tableOf('kv').upsertSql);

@@ -60,8 +60,9 @@ export class CompiledTable {
       `SELECT ${selected.join(', ')} FROM unnest(${params.join(', ')}) AS u(${aliases.join(', ')})\n` +
       `ON CONFLICT (${spec.windowed ? 'window_start, key' : 'key'}) DO UPDATE SET ${updates.join(', ')}`;
     this.upsertSql = upsert(params);
+    // string_to_array + unnest, not string_to_table: the same rows on PostgreSQL before 14 too.
     this.upsertTextsSql = json
-      ? upsert([...params.slice(0, -1), `ARRAY(SELECT to_jsonb(s) FROM string_to_table($${fixed.length + 1}::text, E'\\x1e') WITH ORDINALITY AS a(s, n) ORDER BY n)`])
+      ? upsert([...params.slice(0, -1), `ARRAY(SELECT to_jsonb(s) FROM unnest(string_to_array($${fixed.length + 1}::text, E'\\x1e')) WITH ORDINALITY AS a(s, n) ORDER BY n)`])
       : undefined;
 
     this.deleteSql = spec.windowed
@@ -93,7 +94,7 @@ export class CompiledTable {
    * each stored as the JSON string `encodeValues` writes. As one JSON array, each text was
    * escaped again (every quote of the JSON inside), in JavaScript, and parsed back in SQL: about
    * as much CPU as writing the texts, for a q11 session unit ~47 MB a run. Undefined for other
-   * values (an empty string too: `string_to_table` gives no row for '').
+   * values (an empty string too: `string_to_array` gives no element for '').
    */
   textValues(values: readonly unknown[]): string | undefined {
     if (this.upsertTextsSql === undefined) return undefined;
