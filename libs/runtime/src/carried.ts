@@ -298,7 +298,6 @@ function heldSourcesOf(topic: RuntimeTopic): { snapshots: ValueSource; bytes: Va
   return sources;
 }
 
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
 
 /**
  * Where a record held past its message reads its value again when it came as bytes (a view into
@@ -308,5 +307,6 @@ const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Arr
  * heap — q11's session unit holds ~184 000 records a run. Read again only on a run after the first.
  */
 export function ownBytes(topic: RuntimeTopic, bytes: Uint8Array): { again: ValueSource; from: unknown } {
-  return { again: heldSourcesOf(topic).bytes, from: latin1Slice.call(bytes, 0, bytes.length) };
+  // A Buffer view of the same bytes (no copy) for its documented latin1 decoding.
+  return { again: heldSourcesOf(topic).bytes, from: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1') };
 }
