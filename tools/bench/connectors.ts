@@ -16,15 +16,15 @@
  *   npx tsx tools/bench/connectors.ts [--records N] [--only mqtt|http|sql]
  */
 import { createServer } from 'node:http';
-import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
 import { runConnector, Secrets, type ConnectorStats } from '@ssdk/connectors';
 import { encodeRecords } from '@ssdk/records';
 import { parseConnectorFile } from '@ssdk/spec';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '5000' }, only: { type: 'string' } } });
+const { values } = benchArgs({ options: { records: { type: 'string', default: '5000' }, only: { type: 'string' } } });
 const N = Number(values.records);
 const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';

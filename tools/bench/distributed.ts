@@ -28,7 +28,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nanos } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -36,13 +35,14 @@ import { decodeFrame, encodeFrame, encodeRecordFrames, type OutRecord } from '@s
 import { createNatsBus, type NatsBus } from '@ssdk/bus';
 import { planOrThrow } from '@ssdk/plan';
 import { DATABASE_URL, drainTopic, NATS_URL, percentile, sleep, startOperator, startProc, type Proc } from './operators.ts';
+import { benchArgs } from './args.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 const WORD_COUNT = `${ROOT}examples/word-count/services.yaml`;
 const STOP_WORDS = /^(the|and|for|with|that|this|from|are|was|were|but|not|you|your|they|them|their|its|has|have|had|into|over|than|then|there|when|what|which|who|will|would|can|our|all|any)$/;
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     role: { type: 'string' },
     records: { type: 'string', default: '500000' },

@@ -23,9 +23,9 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, 'skip-cold': { type: 'boolean', default: false }, sources: { type: 'boolean', default: false } } });
+const { values } = benchArgs({ options: { reps: { type: 'string', default: '3' }, 'skip-cold': { type: 'boolean', default: false }, sources: { type: 'boolean', default: false } } });
 const REPS = Number(values.reps);
 const repo = new URL('../../', import.meta.url).pathname;
 const bin = join(repo, 'bin', 'ssdk.js');

@@ -24,14 +24,14 @@
  *     [--partitions N] [--batch-messages N] [--guest-workers N,M] (sandboxed runs, one per worker count; default: one per CPU)
  */
 import { spawnSync } from 'node:child_process';
-import { parseArgs } from 'node:util';
 import type { ProduceRecord, UnitMetricsSnapshot } from '@ssdk/runtime';
 import { buildComponent, measureRss, repo, report, runEmbedded as runFile, unitLines } from './embedded-harness.ts';
+import { benchArgs } from './args.ts';
 
 // Embedded mode runs fused (one partition: steps of a service part share a unit); --no-fuse
 // runs the distributed runtime's default layout: one unit per step, but for key and time steps,
 // which run in the unit that sends them their records.
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     records: { type: 'string', default: '1000000' },
     'sandbox-records': { type: 'string', default: '200000' },

@@ -39,7 +39,6 @@
  *   [--distributed-events N] [--source-batch N] [--latency-rate N] [--latency-seconds S] [--no-latency] [--prefix NAME] [--no-distributed] [--fixed-cost] [--staged]
  */
 import { spawnSync } from 'node:child_process';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createNatsBus } from '@ssdk/bus';
 import { compileNexmarkOptions, nexmarkEvent, nexmarkEventTime, type Auction, type Bid, type NexmarkEvent, type Person } from '@ssdk/nexmark';
@@ -49,8 +48,9 @@ import { encodeFrame, encodeRecordFrames } from '@ssdk/records';
 import type { ProduceRecord } from '@ssdk/runtime';
 import { buildComponent, mb, measureRss, repo, report, runEmbedded, unitLines } from './embedded-harness.ts';
 import { DATABASE_URL, drainTopic, NATS_URL, percentile, sleep, startOperator, upstreamFirst } from './operators.ts';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     events: { type: 'string', default: '500000' },
     'sandbox-events': { type: 'string', default: '100000' },

@@ -13,14 +13,14 @@
  *
  *   npx tsx tools/bench/security.ts [--queries N]
  */
-import { parseArgs } from 'node:util';
 import { nkeys } from '@nats-io/transport-node';
 import { planOrThrow } from '@ssdk/plan';
 import { checkDeploymentTrust, nativeSteps, signStatement, STATEMENT_VERSION } from '@ssdk/runtime';
 import { openPostgresDatabase, openPostgresStore } from '@ssdk/state';
+import { benchArgs } from './args.ts';
 
 const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const { values } = parseArgs({ options: { queries: { type: 'string', default: '500' } } });
+const { values } = benchArgs({ options: { queries: { type: 'string', default: '500' } } });
 const QUERIES = Number(values.queries);
 
 const timed = async (n: number, fn: (i: number) => unknown): Promise<number> => {

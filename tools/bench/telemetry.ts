@@ -14,19 +14,19 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createNatsBus } from '@ssdk/bus';
 import { encodeFrame, encodeRecordFrames } from '@ssdk/records';
 import { planOrThrow } from '@ssdk/plan';
 import { memoryCheckpointStore, RuntimeTelemetry, sourceFunctions, startEmbedded } from '@ssdk/runtime';
 import { testPostgres } from '@ssdk/testing';
+import { benchArgs } from './args.ts';
 
 const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WORD_COUNT = `${ROOT}examples/word-count/services.yaml`;
 // count-words' units as the planner lays them out (one `ssdk operator` process each).
 const UNITS = (await planOrThrow(WORD_COUNT)).plan.operators.filter((o) => o.service === 'count-words').map((o) => o.id);
-const { values } = parseArgs({ options: { sentences: { type: 'string', default: '40000' }, rounds: { type: 'string', default: '3' }, partitions: { type: 'string', default: '2' }, 'embedded-only': { type: 'boolean', default: false } } });
+const { values } = benchArgs({ options: { sentences: { type: 'string', default: '40000' }, rounds: { type: 'string', default: '3' }, partitions: { type: 'string', default: '2' }, 'embedded-only': { type: 'boolean', default: false } } });
 const SENTENCES = Number(values.sentences);
 const ROUNDS = Number(values.rounds);
 const PARTITIONS = Number(values.partitions);

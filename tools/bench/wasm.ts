@@ -18,14 +18,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { MemoryState, runChain, type ChainInput, type ChainStep } from '@ssdk/engine';
 import { loadNativeStep } from '@ssdk/functions';
 import { checkDataflow } from '@ssdk/plan';
 import { loadServicesFile, type Step } from '@ssdk/spec';
 import { encodeInput, instantiateInThread, openWasmHost, WindowTable } from '@ssdk/wasm-host';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({ options: { batches: { type: 'string', default: '100,1000' }, ms: { type: 'string', default: '2000' }, warm: { type: 'string', default: '8000' }, 'build-in': { type: 'string' } } });
+const { values } = benchArgs({ options: { batches: { type: 'string', default: '100,1000' }, ms: { type: 'string', default: '2000' }, warm: { type: 'string', default: '8000' }, 'build-in': { type: 'string' } } });
 const BATCHES = values.batches!.split(',').map(Number);
 const MIN_MS = Number(values.ms);
 const WARM_MS = Number(values.warm);
