@@ -226,19 +226,21 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
         }
       : () => undefined,
     writesAsIs: asIs ?? (() => false),
-    ...(quick?.plain
+    // There, undefined or not, on every topic's codec: with it only where a type has a usual
+    // shape, the codecs were objects of two shapes, and the code that reads it for any topic
+    // (`produce`, a unit's `outputCarried`) was compiled for one and thrown away at the first
+    // record of the other (a word count's first top three, mid-run).
+    usual: quick?.plain
       ? {
-          usual: {
-            snapshot: (value: unknown) => {
-              const out = quick.copy(value);
-              return out === MISS ? undefined : out;
-            },
-            adopt: quick.plain,
+          snapshot: (value: unknown) => {
+            const out = quick.copy(value);
+            return out === MISS ? undefined : out;
           },
+          adopt: quick.plain,
         }
       : isStringType(type, types)
-        ? { usual: USUAL_STRINGS }
-        : {}),
+        ? USUAL_STRINGS
+        : undefined,
   };
 }
 

@@ -84,6 +84,18 @@ interface Slot {
   readonly check: StateWriteCheck | undefined;
 }
 
+/**
+ * An empty list of cells that holds references from birth. An empty literal is an array of small
+ * integers until its first push: the optimised writes (`set`, `logUndo`, a step's inlined
+ * `increment`) compiled while the lists they pushed to were such arrays were thrown away when a
+ * cell came ("not a Smi"), at every checkpoint's new lists until V8 learnt the literal's kind.
+ */
+function cellList(): Cell[] {
+  const cells = [null] as unknown as Cell[];
+  cells.length = 0;
+  return cells;
+}
+
 /** Window objects whose bucket a state remembers between checkpoints (see `remember`). */
 const SLOTS_MAX = 4096;
 
@@ -278,8 +290,10 @@ export class MemoryState implements StateAccess {
   private logUndo(slot: Slot, cell: Cell): void {
     const log = this.undoLog;
     const at = cell.at;
-    // The position is checked against the log itself: it may have been cut back (`undo`) or begun again since.
-    if (at >= this.undoFloor && log[at] === cell) return;
+    // The position is checked against the log itself: it may have been cut back (`undo`) or begun
+    // again since. Within its length first: a read past the end, harmless, threw the compiled
+    // write away the first time a position was left beyond a log cut back.
+    if (at >= this.undoFloor && at < log.length && log[at] === cell) return;
     if (at === CLEAN) slot.dirty.cells.push(cell);
     cell.at = log.length;
     log.push(cell, cell.value);
@@ -391,7 +405,7 @@ export class MemoryState implements StateAccess {
     if (!byWindow) this.dirty.set(state, (byWindow = new Map()));
     const id = windowId(window);
     let d = byWindow.get(id);
-    if (!d) byWindow.set(id, (d = { state, window, cells: [], absent: undefined }));
+    if (!d) byWindow.set(id, (d = { state, window, cells: cellList(), absent: undefined }));
     return d;
   }
 

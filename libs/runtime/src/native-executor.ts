@@ -59,6 +59,28 @@ export const DEFAULT_FUNCTION_TIMEOUT_MS = 1000;
 /** Runs `ctx.sql` queries (read-only, over committed state), as the state store's `query()`. */
 export type NativeSql = (query: string, params: unknown[], options?: SqlCallOptions) => Promise<SqlRow[]>;
 
+/**
+ * A chain call's options: one object literal with every field there, set or not. They were
+ * spread together (`{ ...common, ...x, position, ...(discard ? { discardOutputs: true } : {}) }`),
+ * and V8 gave every such object a map of its own (1 782 in a cold word count, one per call), so
+ * each read of them in the engine's per-batch loop (`runChain`) went the megamorphic way, and the
+ * flags there only when set made shapes enough to throw its compiled code away mid-run.
+ */
+function chainOptions(common: ChainOptions, x: RunOptions, position: { input: number }, discardOutputs: boolean, owned: boolean, handOver: boolean): ChainOptions {
+  return {
+    capabilities: common.capabilities,
+    unavailableSqlReason: common.unavailableSqlReason,
+    state: x.state,
+    http: x.http,
+    log: x.log,
+    sql: x.sql,
+    position,
+    discardOutputs,
+    owned,
+    handOver,
+  };
+}
+
 /** A record's dead-letter reason when its functions ran past the limit (the sandbox's words too). */
 export function timedOutReason(ms: number): string {
   return `timed out after ${ms} ms (function-timeout)`;
@@ -103,7 +125,7 @@ export function nativeExecutor(steps: readonly ChainStep[], o: NativeExecutorOpt
     const position = { input: 0 };
     // Owned records may have been changed in place by a run taken back: a record is told as it came.
     const plain = owned ? (r: ChainInput) => plainRecord(recordAsMade(r)) : plainRecord;
-    const r = await guardedRun(state, timeoutMs, o, position, (x) => runChain(body, inputs, { ...common, ...x, position, ...(discard ? { discardOutputs: true } : {}), ...(owned ? { owned: true } : {}) }));
+    const r = await guardedRun(state, timeoutMs, o, position, (x) => runChain(body, inputs, chainOptions(common, x, position, discard, owned, false)));
     if (r.ok) {
       const rejected = await r.owner.settle(performance.now() + Math.max(0, timeoutMs - r.ms), (input, reason) => late(unitOperator, plain(inputs[input] ?? inputs[0]!), reason));
       const failures = r.value.failures.filter((f) => !rejected.has(f.input));
@@ -211,7 +233,7 @@ export async function runSection<R>(executors: ReadonlyArray<ChainExecutor | und
         run(executor, inputs, options) {
           if (inputs.length === 0) return { outputs: [], failures: [] };
           const n = NATIVE.get(executor)!;
-          return runChain(n.body, inputs, { ...n.common, ...x, position, ...(options?.discardOutputs ? { discardOutputs: true } : {}), ...(options?.owned ? { owned: true } : {}), ...(options?.handOver ? { handOver: true } : {}) });
+          return runChain(n.body, inputs, chainOptions(n.common, x, position, options?.discardOutputs === true, options?.owned === true, options?.handOver === true));
         },
         flush(executor, window) {
           const n = NATIVE.get(executor)!;

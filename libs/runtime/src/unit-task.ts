@@ -908,7 +908,9 @@ class Publisher {
   /** Frames made per `<unit>|<origin>|<topic>/<partition>`: an origin that gets more records after it was sealed goes on counting. */
   private readonly framesMade = new Map<string, number>();
   private readonly carried = new Map<string, Map<RuntimeTopic, CarriedBatch[]>>();
-  private lastOrigin: string | undefined;
+  // '' (no origin is empty) rather than undefined: the comparisons with it in `carriedBatch`
+  // were compiled for two strings and thrown away when one found it undefined.
+  private lastOrigin = '';
   private lastGroup: Map<RuntimeTopic, CarriedBatch[]> | undefined;
   /** The batch of (`lastOrigin`, its topic, `lastBatchPartition`), see `carriedBatch`. */
   private lastBatch: CarriedBatch | undefined;
@@ -1060,7 +1062,7 @@ class Publisher {
   private unwrite(origin: string, outCount: number): void {
     this.groups.delete(origin);
     this.carried.delete(origin);
-    this.lastOrigin = undefined;
+    this.lastOrigin = '';
     this.lastGroup = undefined;
     this.lastBatch = undefined;
     this.outCount = outCount;
