@@ -67,7 +67,9 @@ export type NativeSql = (query: string, params: unknown[], options?: SqlCallOpti
  * flags there only when set made shapes enough to throw its compiled code away mid-run.
  */
 function chainOptions(common: ChainOptions, x: RunOptions, position: { input: number }, discardOutputs: boolean, owned: boolean, handOver: boolean): ChainOptions {
-  return {
+  // Every field of ChainOptions, named: one added there is refused here until it is given (the
+  // spreads passed on whatever `common` and `x` held).
+  const options: { [K in keyof Required<ChainOptions>]: ChainOptions[K] } = {
     capabilities: common.capabilities,
     unavailableSqlReason: common.unavailableSqlReason,
     state: x.state,
@@ -79,6 +81,7 @@ function chainOptions(common: ChainOptions, x: RunOptions, position: { input: nu
     owned,
     handOver,
   };
+  return options;
 }
 
 /** A record's dead-letter reason when its functions ran past the limit (the sandbox's words too). */
