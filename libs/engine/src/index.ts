@@ -8,6 +8,7 @@
  * // [{start: 20000, end: 80000}, {start: 40000, end: 100000}, {start: 60000, end: 120000}]
  */
 export * from './windows.ts';
+export * from './arrays.ts';
 export * from './watermark.ts';
 export * from './chain.ts';
 export * from './http.ts';

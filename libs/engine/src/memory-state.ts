@@ -9,6 +9,7 @@
  * change mark live in one cell, and the cell a read found is remembered: a read then a write of
  * the same key (`increment`, `update`) looks the key up once, not three times.
  */
+import { referenceArray } from './arrays.ts';
 import type { Key, StateAccess } from './chain.ts';
 import type { WindowBounds } from './windows.ts';
 
@@ -82,18 +83,6 @@ interface Slot {
   /** The (state, window)'s changed cells. */
   readonly dirty: Dirty;
   readonly check: StateWriteCheck | undefined;
-}
-
-/**
- * An empty list of cells that holds references from birth. An empty literal is an array of small
- * integers until its first push: the optimised writes (`set`, `logUndo`, a step's inlined
- * `increment`) compiled while the lists they pushed to were such arrays were thrown away when a
- * cell came ("not a Smi"), at every checkpoint's new lists until V8 learnt the literal's kind.
- */
-function cellList(): Cell[] {
-  const cells = [null] as unknown as Cell[];
-  cells.length = 0;
-  return cells;
 }
 
 /** Window objects whose bucket a state remembers between checkpoints (see `remember`). */
@@ -405,7 +394,7 @@ export class MemoryState implements StateAccess {
     if (!byWindow) this.dirty.set(state, (byWindow = new Map()));
     const id = windowId(window);
     let d = byWindow.get(id);
-    if (!d) byWindow.set(id, (d = { state, window, cells: cellList(), absent: undefined }));
+    if (!d) byWindow.set(id, (d = { state, window, cells: referenceArray<Cell>(0), absent: undefined }));
     return d;
   }
 

@@ -14,7 +14,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Bus, BusMessage, PartitionReader } from '@ssdk/bus';
-import { ownedRecord, type EngineRecord, type Key, type ValueSource } from '@ssdk/engine';
+import { ownedRecord, referenceArray, type EngineRecord, type Key, type ValueSource } from '@ssdk/engine';
 import { encodeRecords, type OutRecord, type RawRecord } from '@ssdk/records';
 import { StringPool } from './string-pool.ts';
 import type { RuntimeTopic } from './topology.ts';
@@ -25,7 +25,7 @@ import type { RuntimeTopic } from './topology.ts';
  * topics keep it for the run), and an object per record — with its timestamp, a number beyond
  * the small-integer range, boxed apart from it — was three objects per record for the collector
  * to copy out of the young generation. Columns leave the value alone, and each time as the
- * record that was pushed held it (`column`).
+ * record that was pushed held it (`referenceArray`).
  */
 export class CarriedBatch implements ValueSource {
   readonly kind = 'carried';
@@ -34,7 +34,7 @@ export class CarriedBatch implements ValueSource {
   private readonly keys: Array<Key | null>;
   /** Each record's value: its `snapshot`; unused where `wires` holds bytes. */
   private readonly values: unknown[];
-  /** As a frame carries them (`frameTimestamp`); see `column`. */
+  /** As a frame carries them (`frameTimestamp`); see `referenceArray`. */
   private readonly timestamps: number[];
   private count = 0;
   /**
@@ -62,9 +62,9 @@ export class CarriedBatch implements ValueSource {
   constructor(topic: RuntimeTopic, expected = 0) {
     this.topic = topic;
     const room = Math.min(Math.max(0, Math.floor(expected)), MAX_EXPECTED);
-    this.keys = column<Key | null>(room);
-    this.values = column<unknown>(room);
-    this.timestamps = column<number>(room);
+    this.keys = referenceArray<Key | null>(room);
+    this.values = referenceArray<unknown>(room);
+    this.timestamps = referenceArray<number>(room);
     this.pool = poolOf(topic);
   }
 
@@ -175,28 +175,6 @@ function poolOf(topic: RuntimeTopic): StringPool {
   let pool = pools.get(topic);
   if (!pool) pools.set(topic, (pool = new StringPool()));
   return pool;
-}
-
-/**
- * A column that holds references from the start (V8's elements kind for any value), not an
- * array that becomes one on its first store:
- * - A column of times holds each number as the record pushed held it. A time is beyond the
- *   small-integer range, so a record holds it as a number object; a column of doubles (what V8
- *   makes of an array that has only held numbers) stores it unboxed, and each reader's adopted
- *   record then got a number object of its own (16 bytes per record per hop, ~3% of a word-count
- *   run's allocation). Once an array has held something other than a number it holds references
- *   for good: the records a reader adopts share their producer's number (numbers never change in place).
- * - Every column's store in `push` then sees arrays of one kind: fresh arrays of small integers
- *   turning into arrays of references on their first store made those stores megamorphic (~1% of
- *   a word count's CPU).
- * - Optimised code that reads and writes such arrays is not thrown away when the next call's
- *   arrays come of the other kind (embedded `produce`'s lists of batches).
- */
-export function column<T>(room: number): T[] {
-  const made = new Array<T>(room);
-  (made as unknown[])[0] = null;
-  made.length = room;
-  return made;
 }
 
 /** The most room a batch makes ahead (`CarriedBatch`'s `expected`): more comes by growing. */

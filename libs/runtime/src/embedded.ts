@@ -7,8 +7,8 @@ import { createMemoryBus, type Bus } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, frameTimestamp, type RawRecord } from '@ssdk/records';
 import type { StateStore } from '@ssdk/state';
 import type { PhysicalPlan } from '@ssdk/plan';
-import { wellFormed, type EngineRecord, type Key, type MemoryState } from '@ssdk/engine';
-import { CarriedBatch, carry, carryingBus, column } from './carried.ts';
+import { referenceArray, wellFormed, type EngineRecord, type Key, type MemoryState } from '@ssdk/engine';
+import { CarriedBatch, carry, carryingBus } from './carried.ts';
 import { channelOf } from './channel.ts';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { UnitMetrics, type UnitMetricsSnapshot } from './metrics.ts';
@@ -176,7 +176,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
     async produce(topic, records) {
       const t = topicOf(topic);
       // Per partition, the batches of up to `produceBatch` records.
-      const byPartition = Array.from({ length: t.partitions }, () => column<CarriedBatch>(0));
+      const byPartition = Array.from({ length: t.partitions }, () => referenceArray<CarriedBatch>(0));
       const room = Math.min(produceBatch, records.length / t.partitions);
       rr.set(t.id, batchesOf(t, records, produceBatch, room, rr.get(t.id) ?? 0, now, byPartition));
       for (let partition = 0; partition < byPartition.length; partition++) {
@@ -333,7 +333,7 @@ function batchesOf(t: RuntimeTopic, records: readonly ProduceRecord[], size: num
     if (key !== null) partition = keyPartition(t, key);
     else partition = next++ % t.partitions;
     // The partition's last batch is the one filling. Its list is there from the start, an array
-    // of references from birth (`column`): a read past an array's end, or the lists of the next
+    // of references from birth (`referenceArray`): a read past an array's end, or the lists of the next
     // call being arrays of another kind, threw the compiled loop away.
     const batches = byPartition[partition]!;
     let batch = batches.length === 0 ? undefined : batches[batches.length - 1]!;
