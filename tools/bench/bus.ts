@@ -7,16 +7,15 @@
  *   - pipeline: both at once, until the reader has every record;
  * and the process's peak RSS. Streams are made under a fresh prefix and deleted at the end.
  *
- *   npx tsx libs/bus/bench/nats.bench.ts [--url nats://127.0.0.1:4222] [--storage file|memory]
+ *   npm run bench:bus -- [--url nats://127.0.0.1:4222] [--storage file|memory]
  *     [--records1 100000] [--records100 1000000] [--value-bytes 100] [--json]
  */
 import { decodeFrame, encodeRecords } from '@ssdk/records';
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
-import type { PublishMessage } from '../src/bus.ts';
-import { createNatsBus, type NatsBus } from '../src/nats.ts';
+import { createNatsBus, type NatsBus, type PublishMessage } from '@ssdk/bus';
+import { benchArgs } from './args.ts';
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs({
   options: {
     url: { type: 'string' },
     storage: { type: 'string', default: 'file' },
@@ -33,9 +32,9 @@ interface Result {
   records: number;
   messages: number;
   messageBytes: number;
-  publish: { recordsPerSec: number; msgsPerSec: number; callP50Ms: number; callP99Ms: number; singleP50Ms: number; singleP99Ms: number };
-  consume: { recordsPerSec: number; msgsPerSec: number };
-  pipeline: { recordsPerSec: number; msgsPerSec: number };
+  publish: { recordsPerSec: number; msgsPerSec: number; cpuSeconds: number; callP50Ms: number; callP99Ms: number; singleP50Ms: number; singleP99Ms: number };
+  consume: { recordsPerSec: number; msgsPerSec: number; cpuSeconds: number };
+  pipeline: { recordsPerSec: number; msgsPerSec: number; cpuSeconds: number };
 }
 
 let peakRss = process.memoryUsage.rss();
@@ -56,6 +55,12 @@ function frames(recordsPerMessage: number, records: number, from = 0): Uint8Arra
     out.push(encodeRecords(batch));
   }
   return out;
+}
+
+/** This process's CPU (user + system) since `from`; the NATS server's is not counted. */
+function cpuSecondsSince(from: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1e6;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -100,11 +105,15 @@ async function run(bus: NatsBus, recordsPerMessage: number, records: number): Pr
   const topic = `rpm${recordsPerMessage}`;
   await bus.ensureTopic({ name: topic, partitions: 1 });
   let t0 = performance.now();
+  let cpu = process.cpuUsage();
   const calls = await publishAll(bus, topic, data, 'p');
   const publishSec = (performance.now() - t0) / 1000;
+  const publishCpu = cpuSecondsSince(cpu);
   t0 = performance.now();
+  cpu = process.cpuUsage();
   const consumed = await consumeAll(bus, topic, data.length);
   const consumeSec = (performance.now() - t0) / 1000;
+  const consumeCpu = cpuSecondsSince(cpu);
   if (consumed !== records) throw new Error(`consumed ${consumed} records, expected ${records}`);
 
   // Single-message publishes, one at a time: the round trip a lone publish pays.
@@ -119,8 +128,10 @@ async function run(bus: NatsBus, recordsPerMessage: number, records: number): Pr
   const live = `rpm${recordsPerMessage}-live`;
   await bus.ensureTopic({ name: live, partitions: 1 });
   t0 = performance.now();
+  cpu = process.cpuUsage();
   const [, pipelined] = await Promise.all([publishAll(bus, live, data, 'l'), consumeAll(bus, live, data.length)]);
   const pipelineSec = (performance.now() - t0) / 1000;
+  const pipelineCpu = cpuSecondsSince(cpu);
   if (pipelined !== records) throw new Error(`pipeline consumed ${pipelined} records, expected ${records}`);
   await bus.deleteTopic(topic);
   await bus.deleteTopic(live);
@@ -135,13 +146,14 @@ async function run(bus: NatsBus, recordsPerMessage: number, records: number): Pr
     publish: {
       recordsPerSec: records / publishSec,
       msgsPerSec: data.length / publishSec,
+      cpuSeconds: publishCpu,
       callP50Ms: percentile(calls, 50),
       callP99Ms: percentile(calls, 99),
       singleP50Ms: percentile(single, 50),
       singleP99Ms: percentile(single, 99),
     },
-    consume: { recordsPerSec: records / consumeSec, msgsPerSec: data.length / consumeSec },
-    pipeline: { recordsPerSec: records / pipelineSec, msgsPerSec: data.length / pipelineSec },
+    consume: { recordsPerSec: records / consumeSec, msgsPerSec: data.length / consumeSec, cpuSeconds: consumeCpu },
+    pipeline: { recordsPerSec: records / pipelineSec, msgsPerSec: data.length / pipelineSec, cpuSeconds: pipelineCpu },
   };
 }
 
@@ -159,11 +171,11 @@ try {
     console.log(`JetStream through @ssdk/bus (${storage} storage, ~${valueBytes}-byte values, ${callMessages} messages per publish call, 1 partition)`);
     for (const r of results) {
       console.log(`\n${r.recordsPerMessage} record(s)/message: ${fmt(r.records)} records in ${fmt(r.messages)} messages of ~${fmt(r.messageBytes)} B`);
-      console.log(`  publish   ${fmt(r.publish.recordsPerSec).padStart(10)} records/s ${fmt(r.publish.msgsPerSec).padStart(9)} msgs/s   call p50 ${ms(r.publish.callP50Ms)} ms p99 ${ms(r.publish.callP99Ms)} ms   single-message p50 ${ms(r.publish.singleP50Ms)} ms p99 ${ms(r.publish.singleP99Ms)} ms`);
-      console.log(`  consume   ${fmt(r.consume.recordsPerSec).padStart(10)} records/s ${fmt(r.consume.msgsPerSec).padStart(9)} msgs/s   (fetch, decode, ack)`);
-      console.log(`  pipeline  ${fmt(r.pipeline.recordsPerSec).padStart(10)} records/s ${fmt(r.pipeline.msgsPerSec).padStart(9)} msgs/s   (publish and consume at once)`);
+      console.log(`  publish   ${fmt(r.publish.recordsPerSec).padStart(10)} records/s ${fmt(r.publish.msgsPerSec).padStart(9)} msgs/s ${r.publish.cpuSeconds.toFixed(2).padStart(6)} CPU s   call p50 ${ms(r.publish.callP50Ms)} ms p99 ${ms(r.publish.callP99Ms)} ms   single-message p50 ${ms(r.publish.singleP50Ms)} ms p99 ${ms(r.publish.singleP99Ms)} ms`);
+      console.log(`  consume   ${fmt(r.consume.recordsPerSec).padStart(10)} records/s ${fmt(r.consume.msgsPerSec).padStart(9)} msgs/s ${r.consume.cpuSeconds.toFixed(2).padStart(6)} CPU s   (fetch, decode, ack)`);
+      console.log(`  pipeline  ${fmt(r.pipeline.recordsPerSec).padStart(10)} records/s ${fmt(r.pipeline.msgsPerSec).padStart(9)} msgs/s ${r.pipeline.cpuSeconds.toFixed(2).padStart(6)} CPU s   (publish and consume at once)`);
     }
-    console.log(`\npeak RSS ${peakRssMb.toFixed(0)} MB`);
+    console.log(`\nCPU s: this process (user + system); the NATS server's is not counted. Peak RSS ${peakRssMb.toFixed(0)} MB`);
   }
 } finally {
   clearInterval(rssTimer);

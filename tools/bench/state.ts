@@ -2,7 +2,7 @@
  * State store throughput: batched checkpoints (1000 coalesced rows per commit, one transaction,
  * multi-row statements) against the baseline of one row per transaction, for both adapters.
  *
- *   npx tsx libs/state/bench/state.bench.ts [--batches 100] [--single 2000] [--only pglite|postgres]
+ *   npm run bench:state -- [--batches 100] [--single 2000] [--only pglite|postgres]
  *
  * PostgreSQL comes from DATABASE_URL or the local server (via @ssdk/testing, in a throwaway
  * schema); it is skipped with a note when none answers. PGlite runs in a fresh temporary data
@@ -11,11 +11,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { testPostgres } from '@ssdk/testing';
-import { openPgliteStore, openPostgresStore, type StateStore, type StateWrite } from '../src/index.ts';
+import { openPgliteStore, openPostgresStore, type StateStore, type StateWrite } from '@ssdk/state';
+import { benchArgs } from './args.ts';
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs({
   options: {
     batches: { type: 'string', default: '100' },
     single: { type: 'string', default: '2000' },
@@ -33,6 +33,10 @@ interface Result {
   scenario: string;
   rows: number;
   seconds: number;
+  /** This process's CPU (user + system): all of PGlite's work, only the client's for PostgreSQL. */
+  cpuSeconds: number;
+  /** Each commit's round trip, milliseconds. */
+  commitMs: number[];
 }
 
 const results: Result[] = [];
@@ -46,6 +50,8 @@ async function run(adapter: string, store: StateStore): Promise<void> {
   await store.commit({ writes: [{ table: 'bench_kv', key: 'warm', partition: 0, value: 0 }], offsets: [] });
 
   let start = performance.now();
+  let cpu = process.cpuUsage();
+  let commitMs: number[] = [];
   let seq = 0;
   for (let b = 0; b < BATCHES; b++) {
     const writes: StateWrite[] = [];
@@ -55,7 +61,9 @@ async function run(adapter: string, store: StateStore): Promise<void> {
         writes.push({ table: 'bench_kv', key: `key-${k}`, partition: k % 8, value: { count: b * 10 + pass, word: `key-${k}` } });
       }
     }
+    const sent = performance.now();
     const result = await store.commit({ writes, offsets: [{ operator, partition: b % 8, seq: ++seq }] });
+    commitMs.push(performance.now() - sent);
     if (result.upserted !== ROWS_PER_BATCH) throw new Error(`expected ${ROWS_PER_BATCH} rows, got ${result.upserted}`);
   }
   results.push({
@@ -63,17 +71,40 @@ async function run(adapter: string, store: StateStore): Promise<void> {
     scenario: `batched: ${ROWS_PER_BATCH} rows/commit (${ROWS_PER_BATCH * COALESCE} writes coalesced)`,
     rows: BATCHES * ROWS_PER_BATCH,
     seconds: (performance.now() - start) / 1000,
+    cpuSeconds: cpuSecondsSince(cpu),
+    commitMs,
   });
 
   start = performance.now();
+  cpu = process.cpuUsage();
+  commitMs = [];
   for (let i = 0; i < SINGLE; i++) {
     const k = i % KEY_SPACE;
+    const sent = performance.now();
     await store.commit({
       writes: [{ table: 'bench_kv', key: `single-${k}`, partition: k % 8, value: { count: i } }],
       offsets: [{ operator, partition: k % 8, seq: ++seq }],
     });
+    commitMs.push(performance.now() - sent);
   }
-  results.push({ adapter, scenario: 'baseline: 1 row/commit', rows: SINGLE, seconds: (performance.now() - start) / 1000 });
+  results.push({
+    adapter,
+    scenario: 'baseline: 1 row/commit',
+    rows: SINGLE,
+    seconds: (performance.now() - start) / 1000,
+    cpuSeconds: cpuSecondsSince(cpu),
+    commitMs,
+  });
+}
+
+function cpuSecondsSince(from: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1e6;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 async function benchPglite(): Promise<void> {
@@ -114,8 +145,17 @@ async function benchPostgres(): Promise<void> {
 if (args.only !== 'postgres') await benchPglite();
 if (args.only !== 'pglite') await benchPostgres();
 
-const rows = results.map((r) => [r.adapter, r.scenario, String(r.rows), r.seconds.toFixed(2), Math.round(r.rows / r.seconds).toLocaleString('en-US')]);
-const header = ['adapter', 'scenario', 'rows', 'seconds', 'rows/s'];
+const rows = results.map((r) => [
+  r.adapter,
+  r.scenario,
+  String(r.rows),
+  r.seconds.toFixed(2),
+  Math.round(r.rows / r.seconds).toLocaleString('en-US'),
+  r.cpuSeconds.toFixed(2),
+  percentile(r.commitMs, 50).toFixed(2),
+  percentile(r.commitMs, 99).toFixed(2),
+]);
+const header = ['adapter', 'scenario', 'rows', 'seconds', 'rows/s', 'CPU s', 'commit p50 ms', 'p99 ms'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
 console.log();
@@ -125,4 +165,5 @@ for (const adapter of new Set(results.map((r) => r.adapter))) {
   const [batched, single] = results.filter((r) => r.adapter === adapter);
   if (batched && single) console.log(`${adapter}: batched is ${(batched.rows / batched.seconds / (single.rows / single.seconds)).toFixed(1)}x the per-row baseline`);
 }
+console.log('CPU s is this process only: all of PGlite (in-process), the client side of PostgreSQL (its server is not counted).');
 console.log(`peak RSS: ${mb(process.resourceUsage().maxRSS)}`);
