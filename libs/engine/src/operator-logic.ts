@@ -445,33 +445,15 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
   };
 
   /**
-   * Gives each input the one object of its window, `fresh` holding the windows not open yet.
-   * Inputs in a row mostly come with the same few window objects (`assignWindows` makes them
-   * once per run of records), so the last few are matched by identity before the two maps,
-   * whose number keys (epoch ms, beyond the small integers) are hashed per lookup.
+   * The one object of `w`'s window (`assignWindows`' `share`): the open window's, or the one a
+   * record of this call opened first, kept in `fresh` (the windows not open yet, in the order
+   * they opened). Asked once per window a run of records counts for: a pass over every input
+   * to put their windows' objects in was ~2% of a word count's main thread.
    */
-  const intern = (inputs: readonly ChainInput[], fresh: Map<number, WindowBounds>): void => {
-    const made: Array<WindowBounds | undefined> = [undefined, undefined, undefined, undefined];
-    const shares: WindowBounds[] = [];
-    let next = 0;
-    for (const input of inputs) {
-      const w = input.window!;
-      let shared: WindowBounds | undefined;
-      for (let i = 0; i < made.length; i++) {
-        if (made[i] === w) {
-          shared = shares[i];
-          break;
-        }
-      }
-      if (!shared) {
-        shared = interned.get(w.start) ?? fresh.get(w.start);
-        if (!shared) fresh.set(w.start, (shared = w));
-        made[next] = w;
-        shares[next] = shared;
-        next = (next + 1) % made.length;
-      }
-      input.window = shared;
-    }
+  const sharer = (fresh: Map<number, WindowBounds>) => (w: WindowBounds): WindowBounds => {
+    let shared = interned.get(w.start) ?? fresh.get(w.start);
+    if (!shared) fresh.set(w.start, (shared = w));
+    return shared;
   };
   const opened = (fresh: Map<number, WindowBounds>): void => {
     for (const w of fresh.values()) {
@@ -519,16 +501,16 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
       let watermark = wm;
       const stillOpen = new Map(open);
       const fresh = new Map<number, WindowBounds>();
+      const share = sharer(fresh);
       const all: Array<{ run: MessageRun; due: WindowBounds[]; flushed: FlushResult[] }> = [];
       for (let i = 0; i < messages.length; i++) {
         host.starting(i);
         calls.beforeLines(() => host.logging(i));
         const { records, channel, now } = messages[i]!;
         const before = opts.pre ? calls.run(opts.pre, records, OWNED) : undefined;
-        const assigned = assignWindows(before ? before.outputs : records, channel, now, config, watermark, before !== undefined || startedAll(records), anotherInSection);
-        watermark = assigned.state;
         const known = fresh.size;
-        intern(assigned.inputs, fresh);
+        const assigned = assignWindows(before ? before.outputs : records, channel, now, config, watermark, before !== undefined || startedAll(records), anotherInSection, share);
+        watermark = assigned.state;
         // The windows this message opened: the last ones in `fresh` (a Map keeps its order).
         let n = 0;
         if (fresh.size > known) for (const w of fresh.values()) if (n++ >= known) stillOpen.set(key(w), w);
@@ -559,10 +541,9 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
       if (one) return one[0]!;
       // Call by call, each under its own limit (a batch past it is halved to its slow record).
       const before = opts.pre ? await opts.pre.run(records, state, OWNED) : undefined;
-      const assigned = assignWindows(before ? keptForWindow(before.outputs, body) : records, channel, now, config, wm, before !== undefined || startedAll(records), anotherCallByCall);
-      wm = assigned.state;
       const fresh = new Map<number, WindowBounds>();
-      intern(assigned.inputs, fresh);
+      const assigned = assignWindows(before ? keptForWindow(before.outputs, body) : records, channel, now, config, wm, before !== undefined || startedAll(records), anotherCallByCall, sharer(fresh));
+      wm = assigned.state;
       opened(fresh);
       const r = await body.run(assigned.inputs, state, { discardOutputs: true });
       const closed = none();

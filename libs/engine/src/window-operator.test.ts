@@ -79,6 +79,31 @@ describe('engine - window operator', () => {
     expect(theirs[1]).not.toHaveProperty('window');
   });
 
+  it('engine - inputs get the caller\'s one object per window, asked once per run of records in it, never for a window a record is late for', () => {
+    const asked: number[] = [];
+    const held = new Map<number, { start: number; end: number }>();
+    const share = (w: { start: number; end: number }) => {
+      asked.push(w.start);
+      let one = held.get(w.start);
+      if (!one) held.set(w.start, (one = { ...w }));
+      return one;
+    };
+    // 9000 is late (13000 moved the watermark to 11000): its window [0,10000) is not asked for
+    // again; 11500 and 12000 are a new run of [10000,20000).
+    const tumbling = assignWindows([rec(1_000), rec(2_000), rec(13_000), rec(9_000), rec(11_500), rec(12_000)], 'p0', 0, tumbling10, initialWindowState(), false, undefined, share);
+    expect(asked).toEqual([0, 10_000, 10_000]);
+    expect(tumbling.inputs.map((i) => i.window)).toEqual([held.get(0), held.get(0), held.get(10_000), held.get(10_000), held.get(10_000)]);
+    expect(tumbling.inputs.every((i) => i.window === held.get(i.window!.start))).toBe(true);
+    // Sliding: each open window of a run of records once, in the order inputs are made; 45000 is a
+    // run of its own, and its window [0,60000) is closed (watermark 71000).
+    asked.length = 0;
+    held.clear();
+    const sliding: WindowConfig = { assigner: { kind: 'sliding', durationMs: 60_000, slideMs: 20_000 }, watermark: { gracePeriodMs: 0 } };
+    const r = assignWindows([rec(70_000), rec(71_000), rec(45_000)], 'p0', 0, sliding, initialWindowState(), true, undefined, share);
+    expect(asked).toEqual([20_000, 40_000, 60_000, 20_000, 40_000]);
+    expect(r.inputs.every((i) => i.window === held.get(i.window!.start))).toBe(true);
+  });
+
   it('engine - windows flush oldest first once the watermark passes their end; end of input flushes all', () => {
     const open = [{ start: 20_000, end: 30_000 }, { start: 0, end: 10_000 }, { start: 10_000, end: 20_000 }];
     const state = assignWindows([rec(22_500)], 'p0', 0, tumbling10, initialWindowState()).state; // watermark 20500

@@ -45,6 +45,10 @@ export function initialWindowState(): WatermarkState {
  * own, for steps that would otherwise share the record's (native ones: a change one window's
  * function makes in place must not reach the next window, as it cannot sandboxed). Without it,
  * each reads the record's value through it.
+ *
+ * `share`: the object the inputs of a window are given for it (the caller's one object per
+ * window: state caches key on it), asked once per window a run of records counts for, when its
+ * first input is made — never for a window a record is late for. Without it, the window as made here.
  */
 export function assignWindows(
   records: readonly EngineRecord[],
@@ -54,6 +58,7 @@ export function assignWindows(
   state: WatermarkState,
   owned = false,
   another?: (record: EngineRecord, window: WindowBounds) => ChainInput,
+  share: (window: WindowBounds) => WindowBounds = asMade,
 ): AssignResult {
   const late: LateRecord[] = [];
   if (records.length === 0) return { inputs: [], late, state };
@@ -81,26 +86,37 @@ export function assignWindows(
   const ended = state.ended;
   const tumbling = config.assigner.kind === 'tumbling' ? config.assigner : undefined;
   let cached: WindowBounds | undefined;
+  // `cached` as its inputs are given it (`share`), once one is made.
+  let cachedShared: WindowBounds | undefined;
   // Sliding: the windows of consecutive records are mostly the same list, valid for event
-  // times in [from, until).
+  // times in [from, until); `shared[i]` is `list[i]` as its inputs are given it, once one is made.
   let list: WindowBounds[] = [];
+  let shared: Array<WindowBounds | undefined> = [];
   let from = Number.POSITIVE_INFINITY;
   let until = Number.NEGATIVE_INFINITY;
   for (const record of records) {
     const t = record.timestamp;
     if (tumbling) {
       // One window per record; consecutive records mostly share it.
-      if (!cached || t < cached.start || t >= cached.end) cached = windowsOf(t, tumbling)[0]!;
+      if (!cached || t < cached.start || t >= cached.end) {
+        cached = windowsOf(t, tumbling)[0]!;
+        cachedShared = undefined;
+      }
       if (isWindowClosed(cached, wm)) late.push({ record, reason: lateReason(t, wm, config) });
-      else inputs[n++] = owned ? inWindow(record, cached) : new WindowInput(record, cached);
+      else {
+        const window = (cachedShared ??= share(cached));
+        inputs[n++] = owned ? inWindow(record, window) : new WindowInput(record, window);
+      }
     } else {
       if (t < from || t >= until) {
         list = windowsOf(t, config.assigner);
+        shared = new Array<WindowBounds | undefined>(list.length).fill(undefined);
         ({ from, until } = validity(t, list, config.assigner));
       }
       let open = 0;
-      for (const window of list) {
-        if (isWindowClosed(window, wm)) continue;
+      for (let i = 0; i < list.length; i++) {
+        if (isWindowClosed(list[i]!, wm)) continue;
+        const window = (shared[i] ??= share(list[i]!));
         inputs[n++] = open === 0 ? (owned ? inWindow(record, window) : new WindowInput(record, window)) : another ? another(record, window) : new WindowInput(record, window);
         open++;
       }
@@ -115,6 +131,11 @@ export function assignWindows(
   inputs.length = n;
   const channels = { ...state.channels, [channel]: bound === undefined ? { maxEventTime: max, lastActivity: now } : { maxEventTime: max, lastActivity: now, bound } };
   return { inputs, late, state: { ...state, channels, watermark: wm, lastActivity: Math.max(state.lastActivity, now) } };
+}
+
+/** `assignWindows`' window objects as it makes them. */
+function asMade(window: WindowBounds): WindowBounds {
+  return window;
 }
 
 /** The most room `assignWindows` makes ahead for a batch's window inputs: more comes by growing. */
