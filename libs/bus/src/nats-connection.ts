@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { AuthorizationError, UserAuthenticationExpiredError, connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { redact, redactedMessage } from '@ssdk/records';
 import { BusAuthError, BusConfigError, BusUnavailableError } from './errors.ts';
+import { parseSplitMessagesOnce } from './nats-parser.ts';
 
 export interface NatsConnectionOptions {
   /** Server URL(s), comma-separated or a list. @default process.env.NATS_URL, else 'nats://127.0.0.1:4222' */
@@ -147,10 +148,12 @@ export const NATS_AUTH_HINT =
 /**
  * Connects with the compiled connection plus the caller's own `connect()` settings (timeouts,
  * reconnects). A refusal of the credentials is a `BusAuthError` with the hint; no server is a
- * `BusUnavailableError`; both name the servers redacted.
+ * `BusUnavailableError`; both name the servers redacted. A message split over socket reads is
+ * copied once (nats-parser.ts).
  */
 export async function connectNats(c: CompiledNatsConnection, settings: Partial<ConnectionOptions>): Promise<NatsConnection> {
   const options = { ...settings, ...natsConnectOptions(c) };
+  parseSplitMessagesOnce();
   try {
     return await connect(options);
   } catch (cause) {
