@@ -37,6 +37,8 @@ export interface ChainRuntime {
   flushPerRecord(): Error;
   /** An assigned time in whole milliseconds (the number given when it is whole). */
   wholeMs(t: number): number;
+  /** A map's, filter-map's or flat-map's result as a value of the record's own (own-result.ts). */
+  ownResult(result: unknown, given: unknown): unknown;
 }
 
 /**
@@ -89,7 +91,7 @@ function chainSource(steps: readonly ChainStep[], serial: number): string {
   const lines: string[] = [];
   lines.push(`// ssdk chain #${serial}: ${steps.map((s) => s.id.replace(/[^\w.+-]/g, '_')).join(' > ')}`);
   lines.push(`'use strict';`);
-  lines.push(`const { Derived, asRecord, describeError, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs } = runtime;`);
+  lines.push(`const { Derived, asRecord, describeError, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs, ownResult } = runtime;`);
   steps.forEach((_s, i) => lines.push(`const step${i} = steps[${i}], fn${i} = step${i}.fn, id${i} = step${i}.id;`));
   const starts = [0, ...steps.flatMap((s, i) => (s.operator === 'flat-map' ? [i + 1] : []))];
   for (const at of starts) lines.push(...fromSource(steps, at));
@@ -116,8 +118,8 @@ function fromSource(steps: readonly ChainStep[], at: number): string[] {
       const lines = step.setsKey
         ? [`    current = withResult(step${s}, current, ${mineKnown ? 'true' : 'mine || (own && takesResult(current))'}, result);`]
         : mineKnown
-          ? [`    current.value = result;`]
-          : [`    if (mine || (own && takesResult(current))) current.value = result;`, `    else current = new Derived(current.key, result, current.timestamp, current.headers, -1);`];
+          ? [`    current.value = ownResult(result, current.value);`]
+          : [`    if (mine || (own && takesResult(current))) current.value = ownResult(result, current.value);`, `    else current = new Derived(current.key, ownResult(result, current.value), current.timestamp, current.headers, -1);`];
       if (!mineKnown) lines.push(`    mine = true;`);
       mineKnown = true;
       return lines;
@@ -134,7 +136,7 @@ function fromSource(steps: readonly ChainStep[], at: number): string[] {
         break;
       case 'flat-map': {
         // Every item is checked before any continues: a bad item fails the record as a whole.
-        const item = step.setsKey ? `withResult(step${s}, current, false, result[i])` : `new Derived(current.key, result[i], current.timestamp, current.headers, -1)`;
+        const item = step.setsKey ? `withResult(step${s}, current, false, result[i])` : `new Derived(current.key, ownResult(result[i], current.value), current.timestamp, current.headers, -1)`;
         out.push(
           `    if (!Array.isArray(result)) throw notArray(result);`,
           `    const items = new Array(result.length);`,

@@ -110,6 +110,71 @@ describe('engine - a map over owned records read from their message', () => {
   }
 });
 
+describe('engine - a step\'s result is a value of its own', () => {
+  for (const [how, run] of [['compiled', runChain], ['interpreted', interpretChain]] as const) {
+    it(`engine - a function that returns one object it fills again gives each record what its call returned (${how})`, () => {
+      // The outputs of a batch are written after the whole batch ran: sharing the function's one
+      // object, every record went out with the last call's fields.
+      const reused = { n: 0, label: '' };
+      const fill = (v: { n: number }) => {
+        reused.n = v.n * 10;
+        reused.label = `#${v.n}`;
+        return reused;
+      };
+      const byKey = step('map', (v: { n: number }) => ({ key: `k${v.n}`, value: fill(v) }), { setsKey: true });
+      const items = step('flat-map', (v: { n: number }) => [fill(v)]);
+      for (const steps of [[step('map', fill)], [step('filter-map', fill)], [byKey], [items]]) {
+        const r = run(steps, [rec({ n: 1 }), rec({ n: 2 })]);
+        expect(r.outputs.map((o) => o.value)).toEqual([
+          { n: 10, label: '#1' },
+          { n: 20, label: '#2' },
+        ]);
+        expect(r.outputs[0]!.value).not.toBe(reused);
+      }
+    });
+  }
+
+  it('engine - the copy is a plain object of the same keys in the same order, each the value read; other results are taken as they are', () => {
+    const nested = { deep: [1, 2] };
+    const returned: Record<string, unknown> = { b: 1, a: 'x', 2: true, 1: null, nested, get made() { return 'by a getter'; } };
+    Object.freeze(returned);
+    const r = runChain([step('map', () => returned)], [rec(0)]);
+    const value = r.outputs[0]!.value as Record<string, unknown>;
+    expect(value).not.toBe(returned);
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(Object.keys(value)).toEqual(Object.keys(returned));
+    expect(value).toEqual({ 1: null, 2: true, b: 1, a: 'x', nested, made: 'by a getter' });
+    expect(value['nested']).toBe(nested);
+    // A copy of its own: a later step may change it (the frozen object was the function's).
+    expect(Object.isFrozen(value)).toBe(false);
+    class Point {
+      constructor(readonly x: number) {}
+    }
+    const others: unknown[] = [new Point(1), [1, 2], 'text', 7, null, Object.create(null) as object, new Date(0)];
+    for (const other of others) expect(runChain([step('map', () => other)], [rec(0)]).outputs[0]!.value).toBe(other);
+    // The value given, or one of its fields (a variant's payload), is the record's own already:
+    // taken as it is, so the host can still pass it on as the bytes it was read from.
+    const input = { bid: { auction: 1 } };
+    for (const [how, run] of [['compiled', runChain], ['interpreted', interpretChain]] as const) {
+      expect(run([step('map', (v: typeof input) => v.bid)], [rec(input)]).outputs[0]!.value, how).toBe(input.bid);
+      expect(run([step('map', (v: typeof input) => v)], [rec(input)]).outputs[0]!.value, how).toBe(input);
+    }
+  });
+
+  it('engine - objects of many shapes, and of many keys, are copied too', () => {
+    const values = Array.from({ length: 700 }, (_, i) => ({ [`k${i}`]: i, n: i }));
+    const r = runChain([step('map', (i: number) => values[i])], values.map((_v, i) => rec(i)));
+    r.outputs.forEach((o, i) => {
+      expect(o.value).toEqual(values[i]);
+      expect(o.value).not.toBe(values[i]);
+    });
+    const wide = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`f${i}`, i]));
+    const w = runChain([step('map', () => wide)], [rec(0)]).outputs[0]!.value;
+    expect(w).toEqual(wide);
+    expect(w).not.toBe(wide);
+  });
+});
+
 describe('engine - records handed over (a trunk\'s to the branch that runs last)', () => {
   const upper = step('map', (v: string) => v.toUpperCase());
   const later = step('assign-timestamp', (_v: string, t: number) => t + 5);

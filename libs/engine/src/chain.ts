@@ -13,6 +13,7 @@ import type { OperatorKind } from '@ssdk/spec';
 import { httpRequestOf, httpResponseOf, type HttpAccess, type HttpInit, type HttpResponse } from './http.ts';
 import type { WindowBounds } from './windows.ts';
 import { compileChain, type ChainRuntime, type CompiledChain } from './chain-compiler.ts';
+import { ownResult } from './own-result.ts';
 
 export type Key = string | number | boolean;
 
@@ -535,7 +536,7 @@ let chainRuntime: ChainRuntime | undefined;
 function compiledFor(steps: readonly ChainStep[]): CompiledChain | undefined {
   const entry = compiledChains.get(steps);
   if (entry && sameSteps(entry, steps)) return entry.run;
-  chainRuntime ??= { Derived, asRecord, describeError, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs };
+  chainRuntime ??= { Derived, asRecord, describeError, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs, ownResult };
   const run = compileChain(steps, chainRuntime);
   compiledChains.set(steps, { run, steps: steps.slice(), made: steps.map(({ fn, operator, id, setsKey }) => ({ fn, operator, id, setsKey })) });
   return run;
@@ -670,6 +671,7 @@ function withResult(step: ChainStep, record: EngineRecord, mine: boolean, result
     key = kv.key as Key | null;
     value = kv.value;
   }
+  value = ownResult(value, record.value);
   if (!mine) return new Derived(key, value, record.timestamp, record.headers, -1);
   record.key = key;
   record.value = value;

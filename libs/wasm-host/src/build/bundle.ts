@@ -54,9 +54,17 @@ export function guestFiles(): Record<string, string> {
   const chain = require.resolve('@ssdk/engine/chain');
   const compiler = require.resolve('@ssdk/engine/chain-compiler');
   const http = require.resolve('@ssdk/engine/http');
-  return { 'glue.ts': join(here, '..', 'guest', 'glue.ts'), 'layout.ts': join(here, '..', 'batch', 'layout.ts'), 'chain.ts': chain, 'chain-compiler.ts': compiler, 'http.ts': http };
+  const ownResult = require.resolve('@ssdk/engine/own-result');
+  return {
+    'glue.ts': join(here, '..', 'guest', 'glue.ts'),
+    'layout.ts': join(here, '..', 'batch', 'layout.ts'),
+    'chain.ts': chain,
+    'chain-compiler.ts': compiler,
+    'http.ts': http,
+    'own-result.ts': ownResult,
+  };
 }
-const GUEST_FILES = ['glue.ts', 'layout.ts', 'chain.ts', 'chain-compiler.ts', 'http.ts'] as const;
+const GUEST_FILES = ['glue.ts', 'layout.ts', 'chain.ts', 'chain-compiler.ts', 'http.ts', 'own-result.ts'] as const;
 
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
