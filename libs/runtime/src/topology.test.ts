@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseServicesFile } from '@ssdk/spec';
-import { planDataflow } from '@ssdk/plan';
+import { planDataflow, planOrThrow, planTypeTable } from '@ssdk/plan';
+import { ownCopy } from '@ssdk/engine';
+import { fileURLToPath } from 'node:url';
 import { planNative } from './dataflow.testkit.ts';
-import { buildTopology, SandboxRequiredError, type IsolationChoice, type SandboxFactory, type StepSpec } from './topology.ts';
+import { buildTopology, SandboxRequiredError, windowValueCopier, type IsolationChoice, type SandboxFactory, type StepSpec } from './topology.ts';
 import { nativeExecutor } from './native-executor.ts';
 import { tableSpecs } from './state-tables.ts';
 
@@ -109,5 +111,29 @@ describe('runtime - the plan runs by itself', () => {
     expect(topology.topics.get('totals')!.value.check('x')).toBeDefined();
     expect(asked).toEqual(['sum.value-of']);
     expect(tableSpecs(stored)).toEqual([expect.objectContaining({ keyType: 'string', value: { kind: 'json' } })]);
+  });
+});
+
+describe('runtime - a window unit copies the values its steps are given by their type', () => {
+  it('runtime - also with no step before the window in its unit (the routing steps ran in the sender): q5 one process per operator', async () => {
+    const { plan } = await planOrThrow(fileURLToPath(new URL('../../../examples/nexmark/q5/services.yaml', import.meta.url)), { partitions: 1, fuse: false });
+    const windowUnit = plan.operators.find((op) => op.window !== undefined && op.steps.some((s) => s.operator === 'update-state'))!;
+    const specs = windowUnit.steps.map((s) => ({ id: s.id, operator: s.operator }) as StepSpec);
+    // The unit starts at its update-state: its timestamp and key steps end the filter's unit.
+    expect(specs[0]!.operator).toBe('update-state');
+    const copy = windowValueCopier(windowUnit, specs, 0, planTypeTable(plan))!;
+    // Not the generic copy (`ownCopy`, field by field) every value got before.
+    expect(copy).toBeDefined();
+    expect(copy).not.toBe(ownCopy);
+    const bid = { auction: 1, bidder: 2, price: 3, channel: 'c', url: 'u', dateTime: 4, extra: 'x' };
+    const copied = copy(bid) as typeof bid;
+    expect(copied).toEqual(bid);
+    expect(copied).not.toBe(bid);
+    expect(Object.keys(copied)).toEqual(Object.keys(bid));
+    // A value not of the type's usual shape is still copied, field by field as before.
+    const odd = { price: 3, auction: 1, nested: { a: [1] } };
+    const oddCopy = copy(odd) as typeof odd;
+    expect(oddCopy).toEqual(odd);
+    expect(oddCopy.nested).not.toBe(odd.nested);
   });
 });

@@ -282,9 +282,7 @@ async function logicFactory(
     const body = await executor(keyedAt < 0 ? specs : specs.slice(keyedAt));
     const windowStates = op.states.filter((s) => s.access === 'read-write').map((s) => s.name);
     const assignsTime = specs.slice(0, Math.max(0, keyedAt)).some((s) => s.operator === 'assign-timestamp');
-    // The values the window's steps are given: what the steps before it made, of that step's type.
-    const lastPre = keyedAt > 0 ? op.steps.find((s) => s.id === specs[keyedAt - 1]!.id) : undefined;
-    const copy = lastPre ? quickerCopy(fromPlanType(lastPre.output.schema.value), types, ownCopy) : undefined;
+    const copy = windowValueCopier(op, specs, keyedAt, types);
     if (w.kind === 'session') {
       const config: SessionConfig = { gapMs: w.gapMs ?? w.durationMs, watermark };
       return (state, channels) => sessionLogic({ config, ...(pre ? { pre } : {}), body, windowStates, hasFlush, state, channels, assignsTime });
@@ -307,6 +305,23 @@ async function logicFactory(
   }
   const chain = await executor(specs);
   return (state) => chainLogic(chain, state, assignsTime);
+}
+
+/**
+ * How a window unit copies the values its steps are given (a sliding window's record goes to
+ * several windows, each after the first with a copy): by the copier of their type, the output
+ * type of the last step before the window in the unit, or, with none (one process per operator:
+ * the steps that route records ran in the unit that sent them), the input type of the window's
+ * first step. A value not of the type's usual shape is copied by `ownCopy`, as every value was
+ * before: q5's window unit copied each bid four times field by field, generically.
+ */
+export function windowValueCopier(op: PlanOperator, specs: readonly StepSpec[], keyedAt: number, types: TypeTable): ((value: unknown) => unknown) | undefined {
+  if (keyedAt > 0) {
+    const lastPre = op.steps.find((s) => s.id === specs[keyedAt - 1]!.id);
+    return lastPre ? quickerCopy(fromPlanType(lastPre.output.schema.value), types, ownCopy) : undefined;
+  }
+  const first = specs[0] ? op.steps.find((s) => s.id === specs[0]!.id) : undefined;
+  return first ? quickerCopy(fromPlanType(first.input.schema.value), types, ownCopy) : undefined;
 }
 
 /** A branched unit's trunk: the steps before its branches'. */
