@@ -15,6 +15,7 @@ import { AuthorizationError, UserAuthenticationExpiredError, connect, credsAuthe
 import { redact, redactedMessage } from '@ssdk/records';
 import { BusAuthError, BusConfigError, BusUnavailableError } from './errors.ts';
 import { parseSplitMessagesOnce } from './nats-parser.ts';
+import { writeLargePayloadsAsTheyAre } from './nats-writes.ts';
 
 export interface NatsConnectionOptions {
   /** Server URL(s), comma-separated or a list. @default process.env.NATS_URL, else 'nats://127.0.0.1:4222' */
@@ -149,11 +150,12 @@ export const NATS_AUTH_HINT =
  * Connects with the compiled connection plus the caller's own `connect()` settings (timeouts,
  * reconnects). A refusal of the credentials is a `BusAuthError` with the hint; no server is a
  * `BusUnavailableError`; both name the servers redacted. A message split over socket reads is
- * copied once (nats-parser.ts).
+ * copied once (nats-parser.ts); a large payload goes to the socket without a copy (nats-writes.ts).
  */
 export async function connectNats(c: CompiledNatsConnection, settings: Partial<ConnectionOptions>): Promise<NatsConnection> {
   const options = { ...settings, ...natsConnectOptions(c) };
   parseSplitMessagesOnce();
+  writeLargePayloadsAsTheyAre();
   try {
     return await connect(options);
   } catch (cause) {

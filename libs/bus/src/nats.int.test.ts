@@ -4,11 +4,12 @@
 import { testNats } from '@ssdk/testing';
 import { describe, expect, it } from 'vitest';
 import { encodeRecords, decodeFrame } from '@ssdk/records';
-import type { Bus, BusMessage } from './bus.ts';
+import type { Bus, BusMessage, PublishAck } from './bus.ts';
 import { describeBus } from './contract.testkit.ts';
 import { BusUnavailableError, PayloadTooLargeError, TopicConflictError, UnknownTopicError } from './errors.ts';
 import { createNatsBus, PUBLISH_COALESCE_BYTES, type NatsBus } from './nats.ts';
 import type { NatsBusOptions } from './nats-options.ts';
+import { WRITE_AS_IS_BYTES } from './nats-writes.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -110,33 +111,69 @@ describe('bus - nats adapter', () => {
     });
   });
 
+  /**
+   * What one publish call hands to the client's socket (nats.js and Node internals): each write
+   * the socket makes to its handle (`_write` one buffer, `_writev` several, one syscall each), as
+   * the buffers it was given.
+   */
+  async function socketWrites(bus: NatsBus, publish: () => Promise<unknown>): Promise<Uint8Array[][]> {
+    type Chunk = { chunk: Uint8Array };
+    type Writes = { _write: (chunk: Uint8Array, ...rest: unknown[]) => void; _writev: (chunks: Chunk[], ...rest: unknown[]) => void };
+    const socket = (bus as unknown as { nc: { protocol: { transport: { socket: Writes } } } }).nc.protocol.transport.socket;
+    const writes: Uint8Array[][] = [];
+    const { _write, _writev } = socket;
+    socket._write = (chunk, ...rest) => {
+      writes.push([chunk]);
+      _write.call(socket, chunk, ...rest);
+    };
+    socket._writev = (chunks, ...rest) => {
+      writes.push(chunks.map((c) => c.chunk));
+      _writev.call(socket, chunks, ...rest);
+    };
+    try {
+      await publish();
+    } finally {
+      socket._write = _write;
+      socket._writev = _writev;
+    }
+    return writes;
+  }
+
   it('bus - one call\'s messages go to the socket in writes of up to 1 MiB, not a write each', async () => {
     await withBus(async (bus) => {
       await bus.ensureTopic({ name: 'many', partitions: 1 });
       // 64 frames of ~28 kB, as a unit publishes one batch's frames (a Nats-Msg-Id each).
       const value = 'v'.repeat(300);
       const frames = Array.from({ length: 64 }, (_, f) => encodeRecords(Array.from({ length: 92 }, (_, i) => ({ key: null, value, timestamp: f * 100 + i }))));
-      // The client's socket (nats.js internals): its writes are counted while the call publishes.
-      const socket = (bus as unknown as { nc: { protocol: { transport: { socket: { write: (...args: unknown[]) => boolean } } } } }).nc.protocol.transport.socket;
-      const write = socket.write;
-      const sizes: number[] = [];
-      socket.write = (...args: unknown[]) => {
-        sizes.push((args[0] as Uint8Array).byteLength);
-        return write.apply(socket, args);
-      };
-      let acks;
-      try {
-        acks = await bus.publish('many', 0, frames.map((data, i) => ({ data, msgId: `many-${i}` })));
-      } finally {
-        socket.write = write;
-      }
+      let acks: PublishAck[] = [];
+      const writes = await socketWrites(bus, async () => (acks = await bus.publish('many', 0, frames.map((data, i) => ({ data, msgId: `many-${i}` })))));
       expect(acks.every((a) => !a.duplicate)).toBe(true);
       // 1.8 MB: two or three writes of the frames (and the odd small one: acks, pings); at
       // nats.js's default of 32 KiB, a write per frame.
+      const sizes = writes.map((w) => w.reduce((n, b) => n + b.byteLength, 0));
       expect(sizes.filter((n) => n > 100_000).length).toBeGreaterThanOrEqual(1);
       expect(sizes.length).toBeLessThanOrEqual(6);
       expect(Math.max(...sizes)).toBeLessThanOrEqual(PUBLISH_COALESCE_BYTES + frames[0]!.byteLength + 200);
       const got = await readAll(bus, 'many', 0, 0, frames.length);
+      expect(got.map((m, i) => Buffer.from(m.data).equals(Buffer.from(frames[i]!)))).toEqual(frames.map(() => true));
+    });
+  });
+
+  it('bus - a large frame goes to the socket as the caller\'s own bytes, not copied into a buffer of the whole write first', async () => {
+    await withBus(async (bus) => {
+      await bus.ensureTopic({ name: 'hop', partitions: 1 });
+      // Frames of ~235 kB, as q7's hop carries them, with a small message between two of them.
+      const value = 'b'.repeat(250);
+      const frames = Array.from({ length: 12 }, (_, f) =>
+        f === 5 ? encodeRecords([{ key: null, value: 'small', timestamp: f }]) : encodeRecords(Array.from({ length: 920 }, (_, i) => ({ key: 'window', value, timestamp: f * 1000 + i }))),
+      );
+      const writes = await socketWrites(bus, () => bus.publish('hop', 0, frames.map((data, i) => ({ data, msgId: `hop-${i}` }))));
+      const handed = writes.flat();
+      // Without: each went into one buffer of the whole write (nats.js's pack), a copy.
+      expect(frames.filter((f) => f.byteLength >= WRITE_AS_IS_BYTES).map((f) => handed.some((b) => b.buffer === f.buffer))).toEqual(frames.filter((f) => f.byteLength >= WRITE_AS_IS_BYTES).map(() => true));
+      // Still few writes: 2.6 MB in a handful of writev calls, not a write per buffer.
+      expect(writes.length).toBeLessThanOrEqual(8);
+      const got = await readAll(bus, 'hop', 0, 0, frames.length);
       expect(got.map((m, i) => Buffer.from(m.data).equals(Buffer.from(frames[i]!)))).toEqual(frames.map(() => true));
     });
   });
