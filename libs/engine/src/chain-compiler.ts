@@ -24,7 +24,7 @@ export interface ChainRuntime {
   asRecord(r: EngineRecord): EngineRecord;
   describeError(error: unknown): string;
   /** The record with a key-value step's result (a step with `setsKey`); in place when `mine`. */
-  withResult(step: ChainStep, record: EngineRecord, mine: boolean, result: unknown): EngineRecord;
+  withResult(step: ChainStep, record: EngineRecord, mine: boolean, result: unknown, owner?: (result: unknown, given: unknown) => unknown): EngineRecord;
   /** Whether an owned input not yet the chain's own takes a map's result in place (and is marked so). */
   takesResult(record: EngineRecord): boolean;
   isKey(v: unknown): v is Key;
@@ -37,8 +37,8 @@ export interface ChainRuntime {
   flushPerRecord(): Error;
   /** An assigned time in whole milliseconds (the number given when it is whole). */
   wholeMs(t: number): number;
-  /** A map's, filter-map's or flat-map's result as a value of the record's own (own-result.ts). */
-  ownResult(result: unknown, given: unknown): unknown;
+  /** An owner of one step's results: each as a value of the record's own (own-result.ts). */
+  resultOwner(): (result: unknown, given: unknown) => unknown;
 }
 
 /**
@@ -91,8 +91,8 @@ function chainSource(steps: readonly ChainStep[], serial: number): string {
   const lines: string[] = [];
   lines.push(`// ssdk chain #${serial}: ${steps.map((s) => s.id.replace(/[^\w.+-]/g, '_')).join(' > ')}`);
   lines.push(`'use strict';`);
-  lines.push(`const { Derived, asRecord, describeError, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs, ownResult } = runtime;`);
-  steps.forEach((_s, i) => lines.push(`const step${i} = steps[${i}], fn${i} = step${i}.fn, id${i} = step${i}.id;`));
+  lines.push(`const { Derived, asRecord, describeError, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs, resultOwner } = runtime;`);
+  steps.forEach((_s, i) => lines.push(`const step${i} = steps[${i}], fn${i} = step${i}.fn, id${i} = step${i}.id, own${i} = resultOwner();`));
   const starts = [0, ...steps.flatMap((s, i) => (s.operator === 'flat-map' ? [i + 1] : []))];
   for (const at of starts) lines.push(...fromSource(steps, at));
   lines.push(`return from0;`);
@@ -116,10 +116,10 @@ function fromSource(steps: readonly ChainStep[], at: number): string[] {
     out.push(step.operator === 'assign-timestamp' ? `    const result = ${fn}(current.value, current.timestamp, ctx);` : `    const result = ${fn}(current.value, ctx);`);
     const withResult = (): string[] => {
       const lines = step.setsKey
-        ? [`    current = withResult(step${s}, current, ${mineKnown ? 'true' : 'mine || (own && takesResult(current))'}, result);`]
+        ? [`    current = withResult(step${s}, current, ${mineKnown ? 'true' : 'mine || (own && takesResult(current))'}, result, own${s});`]
         : mineKnown
-          ? [`    current.value = ownResult(result, current.value);`]
-          : [`    if (mine || (own && takesResult(current))) current.value = ownResult(result, current.value);`, `    else current = new Derived(current.key, ownResult(result, current.value), current.timestamp, current.headers, -1);`];
+          ? [`    current.value = own${s}(result, current.value);`]
+          : [`    if (mine || (own && takesResult(current))) current.value = own${s}(result, current.value);`, `    else current = new Derived(current.key, own${s}(result, current.value), current.timestamp, current.headers, -1);`];
       if (!mineKnown) lines.push(`    mine = true;`);
       mineKnown = true;
       return lines;
@@ -136,7 +136,7 @@ function fromSource(steps: readonly ChainStep[], at: number): string[] {
         break;
       case 'flat-map': {
         // Every item is checked before any continues: a bad item fails the record as a whole.
-        const item = step.setsKey ? `withResult(step${s}, current, false, result[i])` : `new Derived(current.key, ownResult(result[i], current.value), current.timestamp, current.headers, -1)`;
+        const item = step.setsKey ? `withResult(step${s}, current, false, result[i], own${s})` : `new Derived(current.key, own${s}(result[i], current.value), current.timestamp, current.headers, -1)`;
         out.push(
           `    if (!Array.isArray(result)) throw notArray(result);`,
           `    const items = new Array(result.length);`,

@@ -13,7 +13,7 @@ import type { OperatorKind } from '@ssdk/spec';
 import { httpRequestOf, httpResponseOf, type HttpAccess, type HttpInit, type HttpResponse } from './http.ts';
 import type { WindowBounds } from './windows.ts';
 import { compileChain, type ChainRuntime, type CompiledChain } from './chain-compiler.ts';
-import { ownResult } from './own-result.ts';
+import { ownResult, resultOwner, type ResultOwner } from './own-result.ts';
 
 export type Key = string | number | boolean;
 
@@ -536,7 +536,7 @@ let chainRuntime: ChainRuntime | undefined;
 function compiledFor(steps: readonly ChainStep[]): CompiledChain | undefined {
   const entry = compiledChains.get(steps);
   if (entry && sameSteps(entry, steps)) return entry.run;
-  chainRuntime ??= { Derived, asRecord, describeError, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs, ownResult };
+  chainRuntime ??= { Derived, asRecord, describeError, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs, resultOwner };
   const run = compileChain(steps, chainRuntime);
   compiledChains.set(steps, { run, steps: steps.slice(), made: steps.map(({ fn, operator, id, setsKey }) => ({ fn, operator, id, setsKey })) });
   return run;
@@ -659,8 +659,11 @@ function asRecord(r: EngineRecord): EngineRecord {
   return r.headers ? { key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers } : { key: r.key, value: r.value, timestamp: r.timestamp };
 }
 
-/** The record with a step's result as its value (and key, for a key-value result); in place when `mine`. */
-function withResult(step: ChainStep, record: EngineRecord, mine: boolean, result: unknown): EngineRecord {
+/**
+ * The record with a step's result as its value (and key, for a key-value result); in place when
+ * `mine`. `owner`: the step's own in a compiled chain, the interpreter's shared one otherwise.
+ */
+function withResult(step: ChainStep, record: EngineRecord, mine: boolean, result: unknown, owner: ResultOwner = ownResult): EngineRecord {
   let key = record.key;
   let value = result;
   if (step.setsKey && result !== null && typeof result === 'object' && 'key' in result && 'value' in result) {
@@ -671,7 +674,7 @@ function withResult(step: ChainStep, record: EngineRecord, mine: boolean, result
     key = kv.key as Key | null;
     value = kv.value;
   }
-  value = ownResult(value, record.value);
+  value = owner(value, record.value);
   if (!mine) return new Derived(key, value, record.timestamp, record.headers, -1);
   record.key = key;
   record.value = value;
