@@ -18,9 +18,10 @@ import { committedCheckpoints, migratePlanState, openSandbox, sourceFunctions, s
 import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
 import { embeddedStateDir, stateDir } from './state-dir.ts';
 import { inlineConnectors, type Connector, type Dataflow, type Diagnostic } from '@ssdk/spec';
-import type { ParsedCommand } from './args.ts';
+import { UsageError, type ParsedCommand } from './args.ts';
 import { isolationOf } from './distributed.ts';
 import { timed, timedCheck } from './timings.ts';
+import { closest } from './shell/words.ts';
 
 /** Embedded mode runs one partition per topic: one process gains no parallelism from more, and
  * one partition keeps records in exactly the order they were produced. */
@@ -104,6 +105,8 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   if (!planned.plan) throw new SessionError(`${o.file} has errors`, planned.diagnostics);
   const file = o.file;
   const { plan, dataflow } = planned;
+  // Before any state is opened or component built: a misspelt --input topic is the user's to fix.
+  for (const input of o.inputs ?? []) inputTopic(plan, input.topic);
   let checkpoints: CheckpointStore;
   let store: StateStore | undefined;
   if (o.checkpoints.kind === 'memory') checkpoints = o.checkpoints.store;
@@ -187,10 +190,20 @@ export function isolationFlag(cmd: ParsedCommand, command: string): IsolationCho
 /** Produces each input in turn, waiting until the dataflow is idle after each. */
 export async function feed(session: Session, inputs: readonly SessionInput[]): Promise<void> {
   for (const input of inputs) {
+    inputTopic(session.plan, input.topic);
     const records = Array.isArray(input.records) ? input.records : inputRecords(input.records, session.df.topicOf(input.topic));
     await session.df.produce(input.topic, records.map(toProduceRecord));
     await session.df.idle();
   }
+}
+
+/** The plan's topic an input names (by id or bus name); an unknown one is a user error naming the closest. */
+function inputTopic(plan: PhysicalPlan, name: string): PhysicalPlan['topics'][number] {
+  const topic = plan.topics.find((t) => t.id === name) ?? plan.topics.find((t) => t.name === name);
+  if (topic) return topic;
+  const close = closest(name, plan.topics.map((t) => t.id));
+  const readable = plan.topics.filter((t) => t.kind !== 'internal').map((t) => `\`${t.id}\``).join(', ');
+  throw new UsageError(`unknown topic \`${name}\` for input${close ? ` (did you mean \`${close}\`?)` : ''}; this dataflow's topics: ${readable}`);
 }
 
 /** The digest of an input file as `--input` reads it (`SessionInput.digest`). */

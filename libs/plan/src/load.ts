@@ -27,6 +27,11 @@ export interface CheckedServicesFile {
   dataflow: Dataflow;
   /** Errors and warnings of every stage that ran. */
   diagnostics: Diagnostic[];
+  /**
+   * The `checkCode` given did not run: the file's own errors come first (the functions' types
+   * come from the file). Said so the user knows more may follow once those are fixed.
+   */
+  codeUnchecked?: true;
 }
 
 export interface PlannedServicesFile extends CheckedServicesFile {
@@ -86,10 +91,12 @@ export async function planOrThrow(file: string, options: PlanFileOptions = {}): 
  */
 export async function checkServicesFile(file: string, options: { checkCode?: CodeCheck } = {}): Promise<CheckedServicesFile> {
   const parsed = await loadServicesFile(file);
-  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...parsed };
+  const codeUnchecked = options.checkCode ? ({ codeUnchecked: true } as const) : {};
+  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...parsed, ...codeUnchecked };
   const checked = checkDataflow(parsed.dataflow);
   const diagnostics = [...parsed.diagnostics, ...checked.diagnostics];
-  if (options.checkCode && !hasErrors(diagnostics)) diagnostics.push(...(await options.checkCode(parsed.dataflow, checked.graph)));
+  if (hasErrors(diagnostics)) return { file, dataflow: parsed.dataflow, diagnostics, ...codeUnchecked };
+  if (options.checkCode) diagnostics.push(...(await options.checkCode(parsed.dataflow, checked.graph)));
   return { file, dataflow: parsed.dataflow, diagnostics };
 }
 

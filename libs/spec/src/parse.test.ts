@@ -67,6 +67,26 @@ describe('parseServicesFile', () => {
     ]);
   });
 
+  test('spec - every YAML syntax error has a hint, the common slips one that names the fix', () => {
+    const hints = (text: string) => parseServicesFile(HEADER_05 + text, 'f.yaml').diagnostics.map((d) => [d.message, d.hint]);
+    // A value with `: ` in it, a key without its colon, a value starting with a reserved character, a bad escape.
+    expect(hints('services:\n  a:\n    description: note: x\n')[0]).toEqual([
+      'nested mappings are not allowed in compact mappings',
+      'quote a value that holds `: ` (`description: "note: …"`), or put the nested mapping on lines of its own, indented',
+    ]);
+    expect(hints('services:\n  a:\n    transforms:\n      - operator filter\n        run: x\n')[0]).toEqual([
+      'implicit keys need to be on a single line',
+      'a key ends with `: ` (a colon and a space): check this line and the one before for a missing colon or an unclosed quote',
+    ]);
+    expect(hints('services:\n  a: @b\n')[0]?.[1]).toBe('quote the value: a plain value cannot start with @ or `');
+    expect(hints('services:\n  a: "b\\qc"\n')[0]?.[1]).toMatch(/^inside double quotes a backslash starts an escape/);
+    for (const text of ['services: {a: [1, 2}\n', 'services:\n  a: - b\n', 'services:\n  a:\n - b\n  c: ]\n']) {
+      const diagnostics = parseServicesFile(HEADER_05 + text, 'f.yaml').diagnostics;
+      expect(diagnostics.length).toBeGreaterThan(0);
+      for (const d of diagnostics) expect(d.hint, `${d.message} (${JSON.stringify(text)})`).toBeTruthy();
+    }
+  });
+
   test('spec - a duplicate key is an error at the second one, and the rest of the file is still checked', () => {
     const { diagnostics } = parseServicesFile(
       HEADER_05 +

@@ -133,7 +133,25 @@ const YAML_HINTS: Readonly<Record<string, string>> = {
   TAB_AS_INDENT: 'indent with spaces; YAML does not allow tabs for indentation',
   BAD_INDENT: 'check the indentation (spaces, the same amount at each level) and that every `[` and `{` is closed',
   MULTIPLE_DOCS: 'a services file is one YAML document: remove the extra `---`',
+  // `name: a: b` — a value with `: ` in it reads as a second key on the line.
+  BLOCK_AS_IMPLICIT_KEY: 'quote a value that holds `: ` (`description: "note: …"`), or put the nested mapping on lines of its own, indented',
+  // `- operator filter` — a key without its colon runs into the next line.
+  MULTILINE_IMPLICIT_KEY: 'a key ends with `: ` (a colon and a space): check this line and the one before for a missing colon or an unclosed quote',
+  BAD_SCALAR_START: 'quote the value: a plain value cannot start with @ or `',
+  BAD_DQ_ESCAPE: 'inside double quotes a backslash starts an escape (\\n, \\", \\\\): write \\\\ for a backslash, or use single quotes',
+  MISSING_CHAR: 'close every `[`, `{` and quote the line opens',
+  UNEXPECTED_TOKEN: 'check this line: a stray character, a missing `: ` after a key, or an unclosed `[`, `{` or quote',
+  BLOCK_IN_FLOW: 'inside `[ ]` or `{ }` write items inline (`{a: 1, b: 2}`), or drop the brackets and use indented lines',
+  KEY_OVER_1024_CHARS: 'a key this long is usually a missing `: ` or an unclosed quote earlier on the line',
+  MULTIPLE_ANCHORS: 'give a node one `&anchor`',
+  MULTIPLE_TAGS: 'give a node one `!tag`',
+  BAD_PROP_ORDER: 'write the `&anchor` or `!tag` before the value',
+  NON_STRING_KEY: 'keys are plain names: quote the key or write it as a name',
+  TAG_RESOLVE_FAILED: 'remove the `!` tag: a services file needs no YAML tags',
 };
+
+/** For the yaml library's rarer codes: where to look when it has no hint of its own. */
+const YAML_HINT = 'the YAML here does not parse: check the indentation, the `: ` after each key and that quotes and brackets close';
 
 /** Messages of our own where the library's would point at its API. */
 const YAML_MESSAGES: Readonly<Record<string, string>> = {
@@ -171,11 +189,11 @@ function reportYamlProblems(doc: Document, text: string, positions: Positions, d
         `close it with ${quote}, or remove the ${quote} if the value is not meant to be quoted`,
       );
     } else {
-      diagnostics.error('yaml-syntax', YAML_MESSAGES[error.code] ?? yamlMessage(error), pos, YAML_HINTS[error.code]);
+      diagnostics.error('yaml-syntax', YAML_MESSAGES[error.code] ?? yamlMessage(error), pos, YAML_HINTS[error.code] ?? YAML_HINT);
     }
   }
   for (const warning of doc.warnings) {
-    diagnostics.warning('yaml-warning', yamlMessage(warning), positions.at(warning.pos[0]));
+    diagnostics.warning('yaml-warning', yamlMessage(warning), positions.at(warning.pos[0]), YAML_HINTS[warning.code]);
   }
 }
 

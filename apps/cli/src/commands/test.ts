@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { endsOnItsOwn } from '@ssdk/connectors';
 import { allSteps, inlineConnectors, loadServicesFile, type Dataflow } from '@ssdk/spec';
 import { memoryCheckpointStore, type IsolationChoice } from '@ssdk/runtime';
-import type { CommandSpec, ParsedCommand } from '../args.ts';
+import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
 import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
 import { collectOutputs, collectStates, feed, isolationFlag, openSession, SessionError, type Session, type SessionOptions } from '../embedded-session.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
@@ -43,7 +43,12 @@ export async function runTest(cmd: ParsedCommand, io: CliIo): Promise<number> {
   const casesPath = typeof cmd.values['cases'] === 'string' ? cmd.values['cases'] : defaultCasesPath(file);
   const filter = typeof cmd.values['filter'] === 'string' ? cmd.values['filter'] : undefined;
   const isolation = isolationFlag(cmd, 'test');
-  const cases = (await loadTestFile(casesPath)).filter((c) => !filter || c.name.includes(filter));
+  const all = await loadTestFile(casesPath);
+  const cases = all.filter((c) => !filter || c.name.includes(filter));
+  // A filter that matches nothing would pass with "0 passed": a typo must not look like a green run.
+  if (filter !== undefined && cases.length === 0) {
+    throw new UsageError(`no case of ${casesPath} has \`${filter}\` in its name; its cases: ${all.map((c) => `\`${c.name}\``).join(', ')}`, 'test');
+  }
   // Build progress shows once (the first case builds; later ones find the component cached).
   let onBuild: ((line: string) => void) | undefined = (line) => void (/^(building|built) /.test(line) && io.err(`${line}\n`));
   const { dataflow } = await loadServicesFile(file);

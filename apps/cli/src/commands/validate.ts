@@ -38,12 +38,13 @@ export async function runValidate(cmd: ParsedCommand, io: CliIo): Promise<number
       if (!(await validatePackage(file, cmd, io))) failed++;
       continue;
     }
-    const { dataflow, diagnostics } = await checkServicesFile(file, { checkCode: checkFunctionCode });
+    const { dataflow, diagnostics, codeUnchecked } = await checkServicesFile(file, { checkCode: checkFunctionCode });
     printDiagnostics(io, diagnostics);
     const { errors, warnings } = countBySeverity(diagnostics);
     if (errors > 0) {
       failed++;
-      io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}\n`);
+      const unchecked = codeUnchecked ? '; the functions are type-checked once these are fixed' : '';
+      io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}${unchecked}\n`);
       continue;
     }
     if (cmd.values['quiet']) continue;
