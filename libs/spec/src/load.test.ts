@@ -68,7 +68,7 @@ describe('loadServicesFile', () => {
         severity: 'error',
         code: 'file-not-found',
         message: `services file \`${missing}\` does not exist`,
-        hint: 'check the path; a relative path starts at the current directory',
+        hint: 'check the path (a relative path starts at the current directory), or start a dataflow there with `ssdk init`',
         pos: { file: missing, line: 1, col: 1 },
       },
     ]);

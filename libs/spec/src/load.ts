@@ -37,7 +37,7 @@ export function unreadable(path: string, what: string, error: unknown): Diagnost
     severity: 'error',
     code: 'file-not-found',
     message: missing ? `${what} \`${path}\` does not exist` : `cannot read ${what} \`${path}\``,
-    hint: missing ? 'check the path; a relative path starts at the current directory' : (error as Error).message,
+    hint: missing ? 'check the path (a relative path starts at the current directory), or start a dataflow there with `ssdk init`' : (error as Error).message,
     pos: { file: path, line: 1, col: 1 },
   };
 }
