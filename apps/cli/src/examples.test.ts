@@ -84,13 +84,17 @@ describe('examples', () => {
     expect(r.out).toContain('0 passed, 1 failed');
   });
 
-  it('examples - a bad test file is a user error with the path of the problem', async () => {
+  it('examples - a bad test file is a user error at FILE:LINE:COL with the path of the problem', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ssdk-test-'));
     const cases = join(dir, 'bad.test.yaml');
     await writeFile(cases, 'tests:\n  - name: x\n    inputs:\n      - topc: sentences\n');
     const r = await ssdk('test', join(repo, 'examples/word-count/services.yaml'), '--cases', cases);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('tests[0].inputs[0]');
+    expect(r.err).toContain(`${cases}:4:9: tests[0].inputs[0]: Unrecognized key: "topc"`);
+    await writeFile(cases, 'tests:\n  - name: x\n    inputs: [\n');
+    const yaml = await ssdk('test', join(repo, 'examples/word-count/services.yaml'), '--cases', cases);
+    expect(yaml.code).toBe(2);
+    expect(yaml.err).toContain(`${cases}:4:1: not valid YAML: `);
   });
 });
 

@@ -22,7 +22,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isCollection, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { parseJsonLines, type JsonRecord } from '@ssdk/records';
 
@@ -78,15 +78,22 @@ export async function loadTestFile(path: string): Promise<TestCase[]> {
   } catch {
     throw new TestFileError(`test file not found: ${path} (write one beside the services file, see \`ssdk test --help\`)`);
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (err) {
-    throw new TestFileError(`${path}: not valid YAML: ${(err as Error).message}`);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  // Each problem at its FILE:LINE:COL, as a services file's are: the editor jumps there.
+  const at = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `${path}:${line}:${col}`;
+  };
+  if (doc.errors.length > 0) {
+    throw new TestFileError(doc.errors.map((e) => `${at(e.pos[0])}: not valid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`).join('\n'));
   }
+  const raw: unknown = doc.toJS();
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${path}: ${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(top)'}: ${i.message}`);
+    const problems = parsed.error.issues.map(
+      (i) => `${at(deepestNode(doc, i.path)?.range?.[0] ?? 0)}: ${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(top)'}: ${i.message}`,
+    );
     throw new TestFileError(problems.join('\n'));
   }
   const dir = dirname(resolve(path));
@@ -158,4 +165,16 @@ export function canonical(v: unknown): string {
       ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : x,
   );
+}
+
+/** The node at `path`, or the deepest one on the way there (a missing key is reported at its mapping). */
+function deepestNode(doc: Document, path: readonly PropertyKey[]): Node | undefined {
+  let node: unknown = doc.contents;
+  for (const key of path) {
+    if (!isCollection(node)) break;
+    const next: unknown = node.get(typeof key === 'symbol' ? String(key) : key, true);
+    if (next === undefined || next === null) break;
+    node = next;
+  }
+  return node as Node | undefined;
 }
