@@ -41,3 +41,14 @@ export function countBySeverity(diags: Diagnostic[]): { errors: number; warnings
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${n} ${n === 1 ? word : many}`;
 }
+
+/**
+ * The line after a file's diagnostics, `FILE: N errors, N warnings`. `codeUnchecked`: the file's
+ * own errors kept its functions from being type-checked (their types come from it), so more may
+ * follow once these are fixed — said, so a fixed file's new errors are no surprise.
+ */
+export function printErrorSummary(io: CliIo, file: string, diags: Diagnostic[], o: { codeUnchecked?: boolean } = {}): void {
+  const { errors, warnings } = countBySeverity(diags);
+  const unchecked = o.codeUnchecked ? '; the functions are type-checked once these are fixed' : '';
+  io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}${unchecked}\n`);
+}

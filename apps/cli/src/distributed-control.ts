@@ -13,10 +13,10 @@ import { bundleHash, deploymentHash, plannerSubject, publishArtifacts, readBundl
 import { nativeSteps, signStatement, STATEMENT_VERSION, type DeploymentSignature, type IsolationChoice } from '@ssdk/runtime';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { UsageError, type OptionSpec } from './args.ts';
-import { countBySeverity, plural, printDiagnostics } from './diagnostics.ts';
+import { printDiagnostics, printErrorSummary } from './diagnostics.ts';
 import { EXIT_USER_ERROR } from './exit-codes.ts';
 import { plannerArgs } from './installation.ts';
-import { paint, type CliIo } from './io.ts';
+import type { CliIo } from './io.ts';
 import type { ServerFlags } from './distributed.ts';
 import { stateDir } from './state-dir.ts';
 
@@ -97,9 +97,9 @@ export function reportPlannerRefusal(err: unknown, io: CliIo, command: string): 
   const diagnostics = (err.details as { diagnostics?: Diagnostic[] } | undefined)?.diagnostics;
   if (diagnostics) {
     printDiagnostics(io, diagnostics);
-    const { errors, warnings } = countBySeverity(diagnostics);
     const file = err.message.slice(0, err.message.lastIndexOf(':'));
-    io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}\n`);
+    // The planner refuses a file for its own errors, and `checkFunctions` checks no code behind those.
+    printErrorSummary(io, file, diagnostics, { codeUnchecked: true });
     return EXIT_USER_ERROR;
   }
   io.err(`ssdk ${command}: error: ${err.message}\n`);
@@ -173,8 +173,7 @@ export async function checkFunctions(file: string, io: CliIo): Promise<{ dataflo
   const codeErrors = checked.diagnostics.some((d) => d.severity === 'error' && Object.hasOwn(FUNCTION_DIAGNOSTICS, d.code));
   if (!codeErrors) return hasErrors ? {} : { dataflow: checked.dataflow };
   printDiagnostics(io, checked.diagnostics);
-  const { errors, warnings } = countBySeverity(checked.diagnostics);
-  io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}\n`);
+  printErrorSummary(io, file, checked.diagnostics);
   return EXIT_USER_ERROR;
 }
 

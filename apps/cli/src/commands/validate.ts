@@ -3,7 +3,7 @@ import { loadConnectorFile, loadPackageFile, looksLikeConnectorFile, looksLikePa
 import type { CommandSpec, ParsedCommand } from '../args.ts';
 import { checkFunctionCode } from '@ssdk/functions';
 import { checkServicesFile } from '@ssdk/plan';
-import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
+import { countBySeverity, plural, printDiagnostics, printErrorSummary } from '../diagnostics.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
 
@@ -43,8 +43,7 @@ export async function runValidate(cmd: ParsedCommand, io: CliIo): Promise<number
     const { errors, warnings } = countBySeverity(diagnostics);
     if (errors > 0) {
       failed++;
-      const unchecked = codeUnchecked ? '; the functions are type-checked once these are fixed' : '';
-      io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}${unchecked}\n`);
+      printErrorSummary(io, file, diagnostics, { codeUnchecked: codeUnchecked === true });
       continue;
     }
     if (cmd.values['quiet']) continue;
