@@ -10,7 +10,8 @@ import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { startEmbedded } from './embedded.ts';
 import { cleanupsAfterAll, planNative } from './dataflow.testkit.ts';
 
-const SERVICES = `apiVersion: 0.6.0
+/** The dataflow, its `last-page` state expiring after `ttlMs`. */
+const services = (ttlMs: number) => `apiVersion: 0.6.0
 meta: {name: sessions, namespace: test, version: 0.1.0}
 types:
   visit:
@@ -30,7 +31,7 @@ services:
           key: {type: string}
           value:
             type: arrow-row
-            ttl: 1500ms
+            ttl: ${ttlMs}ms
             properties:
               page: {type: string}
       pages-ever:
@@ -53,9 +54,9 @@ services:
 const cleanups = cleanupsAfterAll();
 
 /** Starts the dataflow committing to `stored` (a state store, through the embedded runtime's cuts) or to a checkpoint store. */
-async function start(stored: () => Promise<CheckpointStore | StateStore>) {
-  const { plan, functions } = await planNative(SERVICES);
-  expect(plan.states.find((s) => s.name === 'last-page')?.ttlMs).toBe(1500);
+async function start(stored: () => Promise<CheckpointStore | StateStore>, ttlMs = 1500) {
+  const { plan, functions } = await planNative(services(ttlMs));
+  expect(plan.states.find((s) => s.name === 'last-page')?.ttlMs).toBe(ttlMs);
   const to = await stored();
   return startEmbedded({
     plan,
@@ -99,22 +100,25 @@ describe('runtime - state ttl', () => {
       stores.push(store);
       return store;
     };
-    const first = await start(open);
+    // A ttl long enough that a start on a loaded machine (seconds) cannot blur the two clocks.
+    const ttlMs = 3000;
+    const first = await start(open, ttlMs);
     await first.produce('visits', [visit('ada', '/home'), visit('bob', '/docs')]);
     await first.idle();
     await first.stop();
     const rows = async () => (await stores[0]!.scan('track_last_page')).map((e) => e.key);
     expect((await rows()).sort()).toEqual(['ada', 'bob']);
-    // A new process, 1.2 s later, loads both rows with their commit times: Ada's expires 1.5 s
-    // after hers (≈ 0.3 s after the restart), not 1.5 s after the restart. The bound is taken
-    // from the restart, so a slow machine (a late sleep, a slow start) only widens the margin.
-    await new Promise((r) => setTimeout(r, 1200));
+    // A new process, 2.7 s later, loads both rows with their commit times: Ada's expires 3 s
+    // after hers (≈ 0.3 s after the restart), not 3 s after the restart. The bound is taken from
+    // the restart, so a late sleep only widens the margin; the start itself and the first sweep
+    // have 2.7 s of it (a loaded CI box took 1.9 s where the ttl was 1.5 s and the margin 1.2 s).
+    await new Promise((r) => setTimeout(r, ttlMs - 300));
     const restarting = Date.now();
-    const second = await start(open);
+    const second = await start(open, ttlMs);
     await second.produce('visits', [visit('bob', '/again')]);
     await second.idle();
     await until('ada\'s row to expire', async () => (await rows()).length === 1, 10_000);
-    expect(Date.now() - restarting).toBeLessThan(1500);
+    expect(Date.now() - restarting).toBeLessThan(ttlMs);
     expect(await rows()).toEqual(['bob']);
     await until('bob\'s row to expire', async () => (await rows()).length === 0, 10_000);
     expect((await stores[0]!.scan('track_pages_ever')).map((e) => e.key).sort()).toEqual(['ada', 'bob']);
