@@ -148,7 +148,10 @@ describe('engine - a step\'s result is a value of its own', () => {
     // A copy of its own: a later step may change it (the frozen object was the function's).
     expect(Object.isFrozen(value)).toBe(false);
     class Point {
-      constructor(readonly x: number) {}
+      readonly x: number;
+      constructor(x: number) {
+        this.x = x;
+      }
     }
     const others: unknown[] = [new Point(1), [1, 2], 'text', 7, null, Object.create(null) as object, new Date(0)];
     for (const other of others) expect(runChain([step('map', () => other)], [rec(0)]).outputs[0]!.value).toBe(other);
