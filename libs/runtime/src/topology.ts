@@ -316,12 +316,8 @@ async function logicFactory(
  * before: q5's window unit copied each bid four times field by field, generically.
  */
 export function windowValueCopier(op: PlanOperator, specs: readonly StepSpec[], keyedAt: number, types: TypeTable): ((value: unknown) => unknown) | undefined {
-  if (keyedAt > 0) {
-    const lastPre = op.steps.find((s) => s.id === specs[keyedAt - 1]!.id);
-    return lastPre ? quickerCopy(fromPlanType(lastPre.output.schema.value), types, ownCopy) : undefined;
-  }
-  const first = specs[0] ? op.steps.find((s) => s.id === specs[0]!.id) : undefined;
-  return first ? quickerCopy(fromPlanType(first.input.schema.value), types, ownCopy) : undefined;
+  const given = keyedAt > 0 ? op.steps.find((s) => s.id === specs[keyedAt - 1]!.id)?.output : specs[0] ? op.steps.find((s) => s.id === specs[0]!.id)?.input : undefined;
+  return given ? quickerCopy(fromPlanType(given.schema.value), types, ownCopy) : undefined;
 }
 
 /** A branched unit's trunk: the steps before its branches'. */
