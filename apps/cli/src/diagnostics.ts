@@ -43,12 +43,27 @@ export function plural(n: number, word: string, many = `${word}s`): string {
 }
 
 /**
- * The line after a file's diagnostics, `FILE: N errors, N warnings`. `codeUnchecked`: the file's
- * own errors kept its functions from being type-checked (their types come from it), so more may
- * follow once these are fixed — said, so a fixed file's new errors are no surprise.
+ * The line after a file's diagnostics, `FILE: N errors, N warnings`, and `codeWaitingNote`.
  */
-export function printErrorSummary(io: CliIo, file: string, diags: Diagnostic[], o: { codeUnchecked?: boolean } = {}): void {
+export function printErrorSummary(io: CliIo, file: string, diags: Diagnostic[], o: CodeLeft = {}): void {
   const { errors, warnings } = countBySeverity(diags);
-  const unchecked = o.codeUnchecked ? '; the functions are type-checked once these are fixed' : '';
-  io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}${unchecked}\n`);
+  io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}${codeWaitingNote(o)}\n`);
+}
+
+/** What a check of a file with errors left of its functions (`@ssdk/plan`'s `CheckedServicesFile`). */
+export interface CodeLeft {
+  codeWaiting?: readonly string[] | undefined;
+  codeCut?: boolean | undefined;
+}
+
+/**
+ * The functions the file's errors kept from being type-checked: those that name a type with an
+ * error or read states the errors make uncertain (`codeWaiting`), and the steps the parser had to
+ * leave out (`codeCut`). More may follow once these are fixed — said, so a fixed file's new
+ * errors are no surprise. Empty when every function was checked.
+ */
+export function codeWaitingNote(left: CodeLeft): string {
+  const ids = (left.codeWaiting ?? []).map((id) => `\`${id}\``);
+  if (ids.length === 0) return left.codeCut ? '; the steps these errors leave out are type-checked once they are fixed' : '';
+  return `; type-checked once these are fixed: ${ids.join(', ')}${left.codeCut ? ', and the steps the errors leave out' : ''}`;
 }

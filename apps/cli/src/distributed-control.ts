@@ -13,7 +13,7 @@ import { bundleHash, deploymentHash, plannerSubject, publishArtifacts, readBundl
 import { nativeSteps, signStatement, STATEMENT_VERSION, type DeploymentSignature, type IsolationChoice } from '@ssdk/runtime';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { UsageError, type OptionSpec } from './args.ts';
-import { printDiagnostics, printErrorSummary } from './diagnostics.ts';
+import { printDiagnostics, printErrorSummary, type CodeLeft } from './diagnostics.ts';
 import { EXIT_USER_ERROR } from './exit-codes.ts';
 import { plannerArgs } from './installation.ts';
 import type { CliIo } from './io.ts';
@@ -90,16 +90,16 @@ export async function askPlanner<T>(natsUrl: string, subjectPrefix: string, verb
 /**
  * A refusal of the planner about the user's input: diagnostics of a bad services file are
  * printed as `ssdk validate` prints them; other refusals as one error. Returns the exit code,
- * or undefined when `err` is not such a refusal.
+ * or undefined when `err` is not such a refusal. `codeWaiting`: the functions `checkFunctions`
+ * left for when the file's errors are fixed (the planner checks no code).
  */
-export function reportPlannerRefusal(err: unknown, io: CliIo, command: string): number | undefined {
+export function reportPlannerRefusal(err: unknown, io: CliIo, command: string, o: CodeLeft = {}): number | undefined {
   if (!(err instanceof RemoteError) || err.domain !== 'user') return undefined;
   const diagnostics = (err.details as { diagnostics?: Diagnostic[] } | undefined)?.diagnostics;
   if (diagnostics) {
     printDiagnostics(io, diagnostics);
     const file = err.message.slice(0, err.message.lastIndexOf(':'));
-    // The planner refuses a file for its own errors, and `checkFunctions` checks no code behind those.
-    printErrorSummary(io, file, diagnostics, { codeUnchecked: true });
+    printErrorSummary(io, file, diagnostics, o);
     return EXIT_USER_ERROR;
   }
   io.err(`ssdk ${command}: error: ${err.message}\n`);
@@ -164,16 +164,18 @@ export async function readServicesBundle(file: string, command: string): Promise
 /**
  * The check `deploy` and `up` make before they deploy: the functions' code type-checks, by the
  * compiler, without running any of it (a module's top-level code never runs on the deploying
- * machine). Prints what does not and returns the exit code; else the parsed dataflow, or
- * undefined when the file itself has errors (the planner reports those, as `ssdk validate` would).
+ * machine). Prints what does not (with the file's own errors) and returns the exit code; else the
+ * parsed dataflow, or, when the file itself has errors (the planner reports those, as `ssdk
+ * validate` would), the functions its errors left unchecked.
  */
-export async function checkFunctions(file: string, io: CliIo): Promise<{ dataflow?: Dataflow } | number> {
+export async function checkFunctions(file: string, io: CliIo): Promise<{ dataflow?: Dataflow; left?: CodeLeft } | number> {
   const checked = await checkServicesFile(file, { checkCode: checkFunctionCode });
   const hasErrors = checked.diagnostics.some((d) => d.severity === 'error');
   const codeErrors = checked.diagnostics.some((d) => d.severity === 'error' && Object.hasOwn(FUNCTION_DIAGNOSTICS, d.code));
-  if (!codeErrors) return hasErrors ? {} : { dataflow: checked.dataflow };
+  const left = { codeWaiting: checked.codeWaiting, codeCut: checked.codeCut };
+  if (!codeErrors) return hasErrors ? { left } : { dataflow: checked.dataflow };
   printDiagnostics(io, checked.diagnostics);
-  printErrorSummary(io, file, checked.diagnostics);
+  printErrorSummary(io, file, checked.diagnostics, left);
   return EXIT_USER_ERROR;
 }
 

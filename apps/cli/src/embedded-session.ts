@@ -18,6 +18,7 @@ import { committedCheckpoints, migratePlanState, openSandbox, sourceFunctions, s
 import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
 import { embeddedStateDir, stateDir } from './state-dir.ts';
 import { inlineConnectors, type Connector, type Dataflow, type Diagnostic } from '@ssdk/spec';
+import type { CodeLeft } from './diagnostics.ts';
 import { UsageError, type ParsedCommand } from './args.ts';
 import { isolationOf } from './distributed.ts';
 import { timed, timedCheck } from './timings.ts';
@@ -93,16 +94,18 @@ export class SessionError extends Error {
   override name = 'SessionError';
   readonly domain = 'user';
   readonly diagnostics: Diagnostic[];
-  constructor(message: string, diagnostics: Diagnostic[] = []) {
+  /** The functions the file's errors left unchecked (`codeWaitingNote`). */
+  readonly left: CodeLeft;
+  constructor(message: string, diagnostics: Diagnostic[] = [], left: CodeLeft = {}) {
     super(message);
     this.diagnostics = diagnostics;
+    this.left = left;
   }
 }
 
 export async function openSession(o: SessionOptions): Promise<Session> {
-  // One process: no reason to hop through a topic between steps that can run together.
-  const planned = await timed('parse', () => planServicesFile(o.file, { partitions: o.partitions ?? EMBEDDED_PARTITIONS, fuse: true, checkCode: timedCheck(checkFunctionCode) }));
-  if (!planned.plan) throw new SessionError(`${o.file} has errors`, planned.diagnostics);
+  const planned = await timed('parse', () => planServicesFile(o.file, { ...embeddedPlanOptions(o.partitions), checkCode: timedCheck(checkFunctionCode) }));
+  if (!planned.plan) throw new SessionError(`${o.file} has errors`, planned.diagnostics, { codeWaiting: planned.codeWaiting, codeCut: planned.codeCut });
   const file = o.file;
   const { plan, dataflow } = planned;
   // Before any state is opened or component built: a misspelt --input topic is the user's to fix.
@@ -253,14 +256,24 @@ export async function collectStates(session: Session): Promise<Map<string, Recor
   const { checkpoints } = session;
   await session.df.checkpoint();
   const out = new Map<string, Record<string, unknown>>();
-  for (const s of session.plan.states) {
-    if (s.windowed) continue;
+  for (const s of collectedStates(session.plan)) {
     const cache = new MemoryState();
     await checkpoints.loadState('', [{ name: s.name, table: s.table, access: 'read' }], cache);
     const entries = [...cache.entries(s.name)].sort(([a], [b]) => compareKeys(a, b));
     out.set(s.name, Object.fromEntries(entries.map(([k, v]) => [String(k), v])));
   }
   return out;
+}
+
+/** The states `collectStates` reads: the keyed ones (a window's state ends with its window). */
+export function collectedStates(plan: PhysicalPlan): PhysicalPlan['states'] {
+  return plan.states.filter((s) => !s.windowed);
+}
+
+/** The plan options of an embedded session: what it runs is planned so, and what a test file names is checked against it. */
+export function embeddedPlanOptions(partitions = EMBEDDED_PARTITIONS): { partitions: number; fuse: true } {
+  // One process: no reason to hop through a topic between steps that can run together.
+  return { partitions, fuse: true };
 }
 
 function compareKeys(a: Key, b: Key): number {

@@ -22,9 +22,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { isCollection, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isCollection, isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
+import type { PhysicalPlan } from '@ssdk/plan';
 import { parseJsonLines, type JsonRecord } from '@ssdk/records';
+import { closest } from './shell/words.ts';
 
 const recordSchema = z
   .object({ key: z.union([z.string(), z.number(), z.boolean()]).optional(), value: z.unknown(), timestamp: z.number().optional(), headers: z.record(z.string(), z.string()).optional() })
@@ -64,6 +66,8 @@ export interface TestCase {
   end: boolean;
   expect: Map<string, { values: unknown[]; ordered: boolean }>;
   state: Map<string, Record<string, unknown>>;
+  /** Where each name the case uses is written (`FILE:LINE:COL`), for `checkCaseNames`. */
+  at: { inputs: string[]; expect: Map<string, string>; state: Map<string, string> };
 }
 
 export class TestFileError extends Error {
@@ -105,7 +109,17 @@ export async function loadTestFile(path: string): Promise<TestCase[]> {
     }
   };
   const cases: TestCase[] = [];
-  for (const c of parsed.data.tests) {
+  // Where a name is written: a topic's `topic:` value, an `expect:` or `state:` key.
+  const keyAt = (path: readonly (string | number)[], key: string) => {
+    const map = doc.getIn(path, true);
+    const pair = isMap(map) ? map.items.find((p) => isScalar(p.key) && p.key.value === key) : undefined;
+    return at((isScalar(pair?.key) ? pair.key.range?.[0] : undefined) ?? 0);
+  };
+  const valueAt = (path: readonly (string | number)[]) => {
+    const node = doc.getIn(path, true);
+    return at((isScalar(node) ? node.range?.[0] : undefined) ?? 0);
+  };
+  for (const [n, c] of parsed.data.tests.entries()) {
     const inputs = [];
     for (const i of c.inputs) inputs.push({ topic: i.topic, records: i.file !== undefined ? parseJsonLines(await read(i.file), true) : (i.records as JsonRecord[]) });
     const expect = new Map<string, { values: unknown[]; ordered: boolean }>();
@@ -115,9 +129,38 @@ export async function loadTestFile(path: string): Promise<TestCase[]> {
     }
     const state = new Map<string, Record<string, unknown>>();
     for (const [name, s] of Object.entries(c.state)) state.set(name, s.file !== undefined ? (JSON.parse(await read(s.file)) as Record<string, unknown>) : (s.entries ?? {}));
-    cases.push({ name: c.name, inputs, end: c.end ?? true, expect, state });
+    const where = {
+      inputs: c.inputs.map((_, i) => valueAt(['tests', n, 'inputs', i, 'topic'])),
+      expect: new Map(Object.keys(c.expect).map((topic) => [topic, keyAt(['tests', n, 'expect'], topic)])),
+      state: new Map(Object.keys(c.state).map((name) => [name, keyAt(['tests', n, 'state'], name)])),
+    };
+    cases.push({ name: c.name, inputs, end: c.end ?? true, expect, state, at: where });
   }
   return cases;
+}
+
+/**
+ * The topics and states the cases name, against the plan they run: a misspelt one is the test
+ * file's mistake (each at its FILE:LINE:COL, the closest name offered), found before any case
+ * runs — not a failing case after the others ran. `states`: the keyed states a case can check.
+ */
+export function checkCaseNames(cases: readonly TestCase[], plan: PhysicalPlan, states: readonly string[]): void {
+  const topics = plan.topics.map((t) => t.id);
+  const readable = plan.topics.filter((t) => t.kind !== 'internal').map((t) => t.id);
+  const problems: string[] = [];
+  const unknown = (where: string, c: TestCase, what: string, name: string, known: readonly string[], shown: readonly string[]) => {
+    const close = closest(name, known);
+    problems.push(`${where}: case \`${c.name}\`: no ${what} \`${name}\` in this dataflow${close ? ` (did you mean \`${close}\`?)` : ''}; its ${what}s: ${shown.map((t) => `\`${t}\``).join(', ') || 'none'}`);
+  };
+  for (const c of cases) {
+    // An input may name a topic by its id or its bus name, as `--input` does.
+    c.inputs.forEach((input, i) => {
+      if (!plan.topics.some((t) => t.id === input.topic || t.name === input.topic)) unknown(c.at.inputs[i]!, c, 'topic', input.topic, topics, readable);
+    });
+    for (const topic of c.expect.keys()) if (!topics.includes(topic)) unknown(c.at.expect.get(topic)!, c, 'topic', topic, topics, readable);
+    for (const name of c.state.keys()) if (!states.includes(name)) unknown(c.at.state.get(name)!, c, 'state', name, states, states);
+  }
+  if (problems.length > 0) throw new TestFileError(problems.join('\n'));
 }
 
 export interface Mismatch {

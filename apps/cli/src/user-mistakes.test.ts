@@ -38,21 +38,100 @@ describe('cli - a new user’s mistakes', () => {
     expect(r.out).not.toContain('0 passed');
   });
 
-  it('cli - `ssdk validate` says the functions are type-checked once the file’s own errors are fixed', async () => {
+  it('cli - `ssdk validate` type-checks the functions alongside the file’s own errors, and names those that wait for them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ssdk-mistakes-'));
     const text = (await readFile(WORD_COUNT, 'utf8'))
       .replace('- operator: filter', '- operator: filtr')
-      .replace('counts.push({ word: String(word), count });', 'counts.push({ wrd: String(word), count });');
+      .replace('counts.push({ word: String(word), count });', 'counts.push({ wrd: String(word), count });')
+      .replace('ctx.state(\'word-totals\').increment();', 'ctx.state(\'word-totals\').increment(\'1\');');
     await writeFile(join(dir, 'services.yaml'), text);
     const broken = await run(['validate', join(dir, 'services.yaml')]);
     expect(broken.code).toBe(2);
-    expect(broken.err).toContain('unknown operator `filtr`');
-    expect(broken.err).toContain('services.yaml: 1 error; the functions are type-checked once these are fixed');
-    // Once fixed, the function's own mistake shows, and the summary has nothing to add.
+    expect(broken.err).not.toMatch(/\n\s+at /);
+    // Both mistakes in one pass: the file's and the function's of another service, each at its line.
+    const line = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+    expect(broken.err).toContain(`services.yaml:${line('operator: filtr')}:19: error: unknown operator \`filtr\``);
+    expect(broken.err).toContain(`services.yaml:${line('wrd: String')}:29: error: top-words.top-three-words: Object literal may only specify known properties, but 'wrd' does not exist in type 'WordCount'`);
+    // The step before the dropped one, and the state of the service with the error, wait for it.
+    expect(broken.err).toContain(
+      'services.yaml: 2 errors; type-checked once these are fixed: `count-words.split-sentence`, `count-words.add-to-total`, and the steps the errors leave out\n',
+    );
+    // Once fixed, the functions that waited are checked: add-to-total's mistake shows.
     await writeFile(join(dir, 'services.yaml'), text.replace('- operator: filtr', '- operator: filter'));
     const next = await run(['validate', join(dir, 'services.yaml')]);
     expect(next.code).toBe(2);
     expect(next.err).toContain("'wrd' does not exist in type 'WordCount'");
-    expect(next.err).toMatch(/services\.yaml: 1 error\n$/);
+    expect(next.err).toContain('count-words.add-to-total: Argument of type \'string\' is not assignable to parameter of type \'number\'');
+    expect(next.err).toMatch(/services\.yaml: 2 errors\n$/);
+  });
+
+  it('cli - a type with an error is reported once: the functions that name it wait, the others are checked', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-mistakes-'));
+    const text = (await readFile(WORD_COUNT, 'utf8'))
+      .replace('count:\n        type: u32', 'count:\n        type: u33')
+      .replace('return word;\n          }\n\n      update-state', 'return wrd;\n          }\n\n      update-state');
+    await writeFile(join(dir, 'services.yaml'), text);
+    const r = await run(['validate', join(dir, 'services.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('error: unknown type `u33` in type `word-count`');
+    expect(r.err).toContain("count-words.key-by-word: Cannot find name 'wrd'");
+    // Not the compiler saying the type's error again (`'b.count' is of type 'unknown'`).
+    expect(r.err).not.toContain("of type 'unknown'");
+    expect(r.err).toContain('services.yaml: 2 errors; type-checked once these are fixed: `top-words.top-three-words`\n');
+  });
+
+  it('cli - `ssdk test` and `ssdk run` report the functions’ errors alongside the file’s, exit 2, nothing run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-mistakes-'));
+    const text = (await readFile(WORD_COUNT, 'utf8'))
+      .replace(/(sources:\n\s+- type: topic\n\s+id: )words/, '$1wrds')
+      .replace('.filter((word) => word.length > 0);', '.filter((word) => word.length > "0");');
+    await writeFile(join(dir, 'services.yaml'), text);
+    await writeFile(join(dir, 'sentences.jsonl'), '"the river flows"\n');
+    await writeFile(join(dir, 'services.test.yaml'), 'tests:\n  - name: one\n    inputs:\n      - topic: sentences\n        records:\n          - { value: "the river flows", timestamp: 1 }\n    expect:\n      words:\n        values: [river, flows]\n');
+    for (const argv of [
+      ['test', join(dir, 'services.yaml'), '--native'],
+      ['run', join(dir, 'services.yaml'), '--input', `sentences=${join(dir, 'sentences.jsonl')}`, '--output-dir', join(dir, 'out'), '--until-idle', '--ephemeral', '--native'],
+    ]) {
+      const r = await run(argv);
+      expect(r.code, argv[0]).toBe(2);
+      expect(r.err).not.toMatch(/\n\s+at /);
+      expect(r.err).toContain('error: unknown topic `wrds` in a source of service `top-words`');
+      expect(r.err).toContain("count-words.split-sentence: Operator '>' cannot be applied to types 'number' and 'string'");
+      expect(r.err).toMatch(/: 2 errors: (no test|nothing) was run; type-checked once these are fixed: `top-words.count-in-window`, `top-words.top-three-words`\n/);
+    }
+  });
+
+  it('cli - a test file’s misspelt topic or state names are exit 2 at their FILE:LINE:COL with the name meant, before any case runs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-mistakes-'));
+    await writeFile(join(dir, 'services.yaml'), await readFile(WORD_COUNT, 'utf8'));
+    const cases = [
+      'tests:',
+      '  - name: fine',
+      '    inputs:',
+      '      - topic: sentences',
+      '        records: [{ value: "the river", timestamp: 1 }]',
+      '    expect:',
+      '      words: { values: [river] }',
+      '  - name: misspelt',
+      '    inputs:',
+      '      - topic: sentence',
+      '        records: [{ value: "the river", timestamp: 1 }]',
+      '    expect:',
+      '      word: { values: [river] }',
+      '    state:',
+      '      word-total: { entries: { river: 1 } }',
+      '',
+    ].join('\n');
+    const testFile = join(dir, 'services.test.yaml');
+    await writeFile(testFile, cases);
+    const r = await run(['test', join(dir, 'services.yaml'), '--native']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${testFile}:10:16: case \`misspelt\`: no topic \`sentence\` in this dataflow (did you mean \`sentences\`?)`);
+    expect(r.err).toContain(`${testFile}:13:7: case \`misspelt\`: no topic \`word\` in this dataflow (did you mean \`words\`?)`);
+    expect(r.err).toContain(`${testFile}:15:7: case \`misspelt\`: no state \`word-total\` in this dataflow (did you mean \`word-totals\`?); its states: \`word-totals\``);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    // Before the first case: not one ran.
+    expect(r.out).not.toContain('fine');
+    expect(r.out).not.toContain('passed');
   });
 });

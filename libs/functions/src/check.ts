@@ -16,8 +16,8 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TypeScript from 'typescript';
 import { camelCase, snakeCase, type Dataflow, type Diagnostic, type OperatorKind, type SourcePos } from '@ssdk/spec';
-import type { DataflowGraph, ServicePipeline, StepSite } from '@ssdk/plan';
-import { generateCtxDeclarations, generateTypesTs, typeNamesIn } from '@ssdk/wit';
+import type { CodeScope, DataflowGraph, ServicePipeline, StepSite } from '@ssdk/plan';
+import { generateCtxDeclarations, generateTypesTs, tsTypeName, typeNamesIn } from '@ssdk/wit';
 import { checkCacheDir, contentHash, fileHash, readCheck, writeCheck, type CheckInputs } from './check-cache.ts';
 import { functionOfSymbol, inPlaceChanges, type StepFunction } from './read-only-input.ts';
 import { findModule } from './steps.ts';
@@ -88,13 +88,17 @@ interface ModuleUse {
 
 /**
  * The diagnostics of every TypeScript function of `df` (Rust bodies, prebuilt `.wasm`
- * components and imported package functions are left to their own checks).
+ * components and imported package functions are left to their own checks). With `scope` (the
+ * file has errors of its own) the functions those errors make uncertain wait, each told to
+ * `scope.waits`.
  */
-export async function checkFunctionCode(df: Dataflow, graph: DataflowGraph): Promise<Diagnostic[]> {
-  return checkFunctionCodeWith(df, graph, { cacheDir: checkCacheDir() });
+export async function checkFunctionCode(df: Dataflow, graph: DataflowGraph, scope?: CodeScope): Promise<Diagnostic[]> {
+  return checkFunctionCodeWith(df, graph, { cacheDir: checkCacheDir(), ...(scope ? { scope } : {}) });
 }
 
 export interface CheckCodeOptions {
+  /** The file's errors' scope (`codeScope` of `@ssdk/plan`); none: the file has no errors, every function is checked. */
+  scope?: CodeScope;
   /** Where results are kept by content (`check-cache.ts`); none: every call runs the compiler. */
   cacheDir?: string | undefined;
   /** Told whether a kept result answered (true) or the compiler ran (false); not called when there was no TypeScript to check. */
@@ -128,13 +132,23 @@ export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, 
   const inline = new Map<string, InlineFile>();
   const modules = new Map<string, ModuleUse[]>();
   const imported = importedFunctions(df);
+  const waits = options.scope ? waitsFor(options.scope) : () => false;
+  const waiting = new Set<string>();
 
   let n = 0;
   for (const node of graph.services) {
     for (const site of stepsOf(node.pipeline)) {
       const src = site.step.fn.source;
+      if (options.scope?.uncertainSteps.has(site.step)) {
+        waiting.add(site.id);
+        continue;
+      }
       if (src.kind === 'inline') {
         if (src.lang !== 'typescript') continue;
+        if (waits(src.code, node.service.name)) {
+          waiting.add(site.id);
+          continue;
+        }
         const declared = new Set([...src.code.matchAll(/\b(?:interface|type|class|enum|function|const|let|var)\s+([A-Z]\w*)/g)].map((m) => m[1]!));
         const used = new Set([...src.code.matchAll(/\b[A-Z]\w*\b/g)].map((m) => m[0]));
         const wanted = (names: Iterable<string>) => [...names].filter((t) => used.has(t) && !declared.has(t));
@@ -181,6 +195,14 @@ export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, 
       modules.set(module, uses);
     }
   }
+  // A module is checked as a whole: it waits when any step that uses it would.
+  for (const [module, uses] of modules) {
+    const text = readFileSync(module, 'utf8');
+    if (!uses.some((u) => waits(text, u.service))) continue;
+    for (const u of uses) waiting.add(u.site.id);
+    modules.delete(module);
+  }
+  for (const id of waiting) options.scope?.waits(id);
 
   const roots = [...inline.keys(), ...modules.keys()];
   if (roots.length === 0) return out;
@@ -351,6 +373,23 @@ function checkKey(df: Dataflow, virtual: Map<string, string>, inline: Map<string
     }),
   );
 }
+
+/**
+ * Whether a function's check waits for the file's errors to be fixed (`code-scope.ts` of
+ * `@ssdk/plan`): its code names a type with an error, or reads the states of a service whose
+ * states are uncertain. The names are read from the text, as the imports above the code are.
+ */
+function waitsFor(scope: CodeScope): (code: string, service: string) => boolean {
+  const unsound = new Set([...scope.unsoundTypes].map((name) => tsTypeName(name)));
+  return (code, service) => {
+    if (scope.everything) return true;
+    if ([...code.matchAll(/\b[A-Z]\w*\b/g)].some((m) => unsound.has(m[0]))) return true;
+    return scope.uncertainStates.has(service) && READS_STATE.test(code);
+  };
+}
+
+/** `ctx.state(…)`, or the generated types of states named in a function. */
+const READS_STATE = /\.state\s*\(|\bStates\b|\bStateKeys\b/;
 
 function stepsOf(p: ServicePipeline): StepSite[] {
   return [...p.sources.flatMap((b) => b.steps), ...p.trunk, ...p.sinks.flatMap((b) => b.steps)];

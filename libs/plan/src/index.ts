@@ -31,6 +31,7 @@ export {
   type PlannedServicesFile,
   type ServicesFilePlan,
 } from './load.ts';
+export type { CodeScope } from './code-scope.ts';
 export { compilePlanOptions, DEFAULT_PARTITIONS, MAX_PARTITIONS, type CompiledPlanOptions, type PlanOptions } from './options.ts';
 export { PlanError, PlanOptionsError } from './errors.ts';
 export { PLAN_DIAGNOSTICS, type PlanDiagnosticCode } from './diagnostics.ts';

@@ -65,22 +65,33 @@ describe('services file → plan', () => {
     expect(show.diagnostics.filter((d) => d.code === 'rust-function').every((d) => d.severity === 'warning')).toBe(true);
   });
 
-  it('plan file - the code check runs on a sound file only, and its error takes the plan away', async () => {
+  it('plan file - the code check runs on every function of a sound file, alongside a broken file’s errors with their scope; its error takes the plan away', async () => {
     const calls: string[] = [];
-    const failing: CodeCheck = async (df, graph) => {
-      calls.push(`${df.meta.name}:${graph.services.length}`);
+    const failing: CodeCheck = async (df, graph, scope) => {
+      calls.push(`${df.meta.name}:${graph.services.length}:${scope ? 'scoped' : 'all'}`);
+      scope?.waits('s.some-step');
       return [{ severity: 'error', code: 'function-type', message: 'does not type-check', pos: { file: df.file, line: 3, col: 7 } }];
     };
     const planned = await planServicesFile(WORD_COUNT, { checkCode: failing });
-    expect(calls).toEqual(['word-count:2']);
+    expect(calls).toEqual(['word-count:2:all']);
     expect(planned.plan).toBeUndefined();
     expect(planned.diagnostics.map(where)).toContain(`${WORD_COUNT}:3:7: error: function-type`);
+    expect(planned.codeWaiting).toBeUndefined();
     const broken = await servicesFile(`${HEAD}services:\n  s:\n    sourcse: []\n`);
-    await planServicesFile(broken, { checkCode: failing });
-    await checkServicesFile(broken, { checkCode: failing });
-    expect(calls).toEqual(['word-count:2']);
+    for (const checked of [await planServicesFile(broken, { checkCode: failing }), await checkServicesFile(broken, { checkCode: failing })]) {
+      expect(checked.diagnostics.map(where)).toEqual([`${broken}:8:5: error: unknown-key`, `${broken}:3:7: error: function-type`]);
+      expect(checked.codeWaiting).toEqual(['s.some-step']);
+      // The parser left `sourcse` out: what it held is checked once it is fixed.
+      expect(checked.codeCut).toBe(true);
+    }
+    expect(calls).toEqual(['word-count:2:all', 'x:1:scoped', 'x:1:scoped']);
     const checked = await checkServicesFile(WORD_COUNT, { checkCode: failing });
     expect(checked.diagnostics.map(where)).toContain(`${WORD_COUNT}:3:7: error: function-type`);
+    // Errors of the planner's checks (no structural one): scoped, and nothing was left out.
+    const unknownTopic = await servicesFile((await readFile(WORD_COUNT, 'utf8')).replace('id: sentences', 'id: sentencez'));
+    const scoped = await checkServicesFile(unknownTopic, { checkCode: failing });
+    expect(calls.at(-1)).toBe('word-count:2:scoped');
+    expect(scoped.codeCut).toBeUndefined();
   });
 
   it('plan file - planOrThrow gives the plan, or a user error carrying every diagnostic', async () => {

@@ -6,7 +6,8 @@
  * Stages report every problem of theirs at once. The checks run once the file's structure is
  * sound: on a model the parser had to cut short (a misspelt `sources`, a window with broken
  * bounds) they would report the same mistake again as something else ("has no sources", a sink
- * type mismatch) — noise that hides the cause.
+ * type mismatch) — noise that hides the cause. The functions' code is checked alongside the
+ * file's errors, each function whose check those errors leave certain (`code-scope.ts`).
  *
  * The only I/O of this lib, and it is the spec lib's: `loadServicesFile` reads the file and its
  * function stubs. The functions' code is type-checked by `@ssdk/functions`, which depends on this
@@ -14,13 +15,18 @@
  */
 import { hasErrors, loadServicesFile, SpecError, type Dataflow, type Diagnostic } from '@ssdk/spec';
 import { checkDataflow } from './check.ts';
+import { codeScope, type CodeScope } from './code-scope.ts';
 import type { PhysicalPlan } from './document.ts';
-import type { DataflowGraph } from './graph.ts';
+import { buildGraph, type DataflowGraph } from './graph.ts';
 import type { PlanOptions } from './options.ts';
 import { planDataflow } from './physical/plan.ts';
 
-/** A further check of a dataflow without errors, e.g. `checkFunctionCode` of `@ssdk/functions`. */
-export type CodeCheck = (dataflow: Dataflow, graph: DataflowGraph) => Promise<Diagnostic[]>;
+/**
+ * A further check of a dataflow, e.g. `checkFunctionCode` of `@ssdk/functions`. Without `scope`
+ * the dataflow has no errors; with one it has, and the check leaves the functions they make
+ * uncertain (telling `scope.waits` each one's operator id).
+ */
+export type CodeCheck = (dataflow: Dataflow, graph: DataflowGraph, scope?: CodeScope) => Promise<Diagnostic[]>;
 
 export interface CheckedServicesFile {
   file: string;
@@ -28,10 +34,15 @@ export interface CheckedServicesFile {
   /** Errors and warnings of every stage that ran. */
   diagnostics: Diagnostic[];
   /**
-   * The `checkCode` given did not run: the file's own errors come first (the functions' types
-   * come from the file). Said so the user knows more may follow once those are fixed.
+   * The operator ids of the functions `checkCode` left unchecked: the file's errors make their
+   * types uncertain (`code-scope.ts`). Said so the user knows more may follow once those are fixed.
    */
-  codeUnchecked?: true;
+  codeWaiting?: string[];
+  /**
+   * The parser had to leave parts of the file out (a step with an unknown operator, a window with
+   * broken bounds): their functions are not in the model, so not checked either.
+   */
+  codeCut?: true;
 }
 
 export interface PlannedServicesFile extends CheckedServicesFile {
@@ -51,7 +62,7 @@ export interface PlanFileOptions extends PlanOptions {
    * needs their signatures, not their bodies.
    */
   purpose?: 'run' | 'show';
-  /** Runs once the file plans without errors; its errors take the plan away. */
+  /** Runs on the functions the file's errors leave certain, all of them on a file without; its errors take the plan away. */
   checkCode?: CodeCheck;
 }
 
@@ -67,12 +78,11 @@ export interface PlanFileOptions extends PlanOptions {
 export async function planServicesFile(file: string, options: PlanFileOptions = {}): Promise<PlannedServicesFile> {
   const { purpose = 'run', checkCode, ...planOptions } = options;
   const parsed = await loadServicesFile(file);
-  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...parsed };
+  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...(await withCode(parsed.dataflow, buildGraph(parsed.dataflow), parsed.diagnostics, checkCode)), ...cut(checkCode) };
   const specDiagnostics = purpose === 'show' ? parsed.diagnostics.map(portingIsWarning) : parsed.diagnostics;
   const planned = planDataflow(parsed.dataflow, planOptions);
-  const diagnostics = [...specDiagnostics, ...planned.diagnostics];
-  if (checkCode && !hasErrors(diagnostics)) diagnostics.push(...(await checkCode(parsed.dataflow, planned.graph)));
-  return { file, dataflow: parsed.dataflow, diagnostics, ...(planned.plan && !hasErrors(diagnostics) ? { plan: planned.plan } : {}) };
+  const checked = await withCode(parsed.dataflow, planned.graph, [...specDiagnostics, ...planned.diagnostics], checkCode);
+  return { file, ...checked, ...(planned.plan && !hasErrors(checked.diagnostics) ? { plan: planned.plan } : {}) };
 }
 
 /**
@@ -86,18 +96,37 @@ export async function planOrThrow(file: string, options: PlanFileOptions = {}): 
 }
 
 /**
- * Reads the file and runs the planner's checks without planning (`ssdk validate`), then
- * `checkCode` when nothing was found. Diagnostics as `planServicesFile` gives them.
+ * Reads the file and runs the planner's checks without planning (`ssdk validate`), and
+ * `checkCode` alongside. Diagnostics as `planServicesFile` gives them.
  */
 export async function checkServicesFile(file: string, options: { checkCode?: CodeCheck } = {}): Promise<CheckedServicesFile> {
   const parsed = await loadServicesFile(file);
-  const codeUnchecked = options.checkCode ? ({ codeUnchecked: true } as const) : {};
-  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...parsed, ...codeUnchecked };
+  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...(await withCode(parsed.dataflow, buildGraph(parsed.dataflow), parsed.diagnostics, options.checkCode)), ...cut(options.checkCode) };
   const checked = checkDataflow(parsed.dataflow);
-  const diagnostics = [...parsed.diagnostics, ...checked.diagnostics];
-  if (hasErrors(diagnostics)) return { file, dataflow: parsed.dataflow, diagnostics, ...codeUnchecked };
-  if (options.checkCode) diagnostics.push(...(await options.checkCode(parsed.dataflow, checked.graph)));
-  return { file, dataflow: parsed.dataflow, diagnostics };
+  return { file, ...(await withCode(parsed.dataflow, checked.graph, [...parsed.diagnostics, ...checked.diagnostics], options.checkCode)) };
+}
+
+/**
+ * `diagnostics` and those of `checkCode`: of every function on a file without errors, else of
+ * those the errors leave certain, the others named in `codeWaiting`. On a file the parser cut
+ * short `graph` is its structure only: the functions' check reads its services and states.
+ */
+async function withCode(
+  dataflow: Dataflow,
+  graph: DataflowGraph,
+  diagnostics: Diagnostic[],
+  checkCode: CodeCheck | undefined,
+): Promise<Pick<CheckedServicesFile, 'dataflow' | 'diagnostics' | 'codeWaiting'>> {
+  if (!checkCode) return { dataflow, diagnostics };
+  if (!hasErrors(diagnostics)) return { dataflow, diagnostics: [...diagnostics, ...(await checkCode(dataflow, graph))] };
+  const waiting: string[] = [];
+  const code = await checkCode(dataflow, graph, codeScope(graph, diagnostics, (id) => waiting.push(id)));
+  return { dataflow, diagnostics: [...diagnostics, ...code], ...(waiting.length > 0 ? { codeWaiting: waiting } : {}) };
+}
+
+/** `codeCut` of a file with structural errors, when its code is checked. */
+function cut(checkCode: CodeCheck | undefined): { codeCut?: true } {
+  return checkCode ? { codeCut: true } : {};
 }
 
 /** Errors in the file's structure (anything but a function body still to port from Rust). */

@@ -64,7 +64,7 @@ export async function runDeploy(cmd: ParsedCommand, io: CliIo): Promise<number> 
   try {
     reply = await askPlanner<DeployReply>(flags.natsUrl, flags.subjectPrefix, 'deploy', request);
   } catch (err) {
-    const code = reportPlannerRefusal(err, io, 'deploy');
+    const code = reportPlannerRefusal(err, io, 'deploy', checked.left);
     if (code !== undefined) return code;
     throw err;
   }

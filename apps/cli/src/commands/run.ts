@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { formatJsonLine } from '@ssdk/records';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
-import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
+import { codeWaitingNote, countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
 import { collectOutputs, collectStates, feed, inputDigest, isolationFlag, openSession, SessionError, type Session, type SessionInput } from '../embedded-session.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
@@ -182,7 +182,7 @@ async function openRunSession(cmd: ParsedCommand, io: CliIo, o: { fresh: boolean
     if (err instanceof SessionError) {
       printDiagnostics(io, err.diagnostics);
       const { errors } = countBySeverity(err.diagnostics);
-      io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}: nothing was run\n`);
+      io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}: nothing was run${codeWaitingNote(err.left)}\n`);
       return undefined;
     }
     throw err;

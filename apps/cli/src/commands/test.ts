@@ -3,14 +3,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { endsOnItsOwn } from '@ssdk/connectors';
+import { planServicesFile } from '@ssdk/plan';
 import { allSteps, inlineConnectors, loadServicesFile, type Dataflow } from '@ssdk/spec';
 import { memoryCheckpointStore, type IsolationChoice } from '@ssdk/runtime';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../args.ts';
-import { countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
-import { collectOutputs, collectStates, feed, isolationFlag, openSession, SessionError, type Session, type SessionOptions } from '../embedded-session.ts';
+import { codeWaitingNote, countBySeverity, plural, printDiagnostics } from '../diagnostics.ts';
+import { collectedStates, collectOutputs, collectStates, embeddedPlanOptions, feed, isolationFlag, openSession, SessionError, type Session, type SessionOptions } from '../embedded-session.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USER_ERROR } from '../exit-codes.ts';
 import { paint, type CliIo } from '../io.ts';
-import { canonical, compareValues, loadTestFile, TestFileError, type Mismatch, type TestCase } from '../test-cases.ts';
+import { canonical, checkCaseNames, compareValues, loadTestFile, TestFileError, type Mismatch, type TestCase } from '../test-cases.ts';
 import { runTestFunction } from './test-function.ts';
 
 export const testSpec: CommandSpec = {
@@ -52,6 +53,9 @@ export async function runTest(cmd: ParsedCommand, io: CliIo): Promise<number> {
   // Build progress shows once (the first case builds; later ones find the component cached).
   let onBuild: ((line: string) => void) | undefined = (line) => void (/^(building|built) /.test(line) && io.err(`${line}\n`));
   const { dataflow } = await loadServicesFile(file);
+  // The names the cases use, against the plan the cases run (a file with errors: the first case's session reports those).
+  const { plan } = await planServicesFile(file, embeddedPlanOptions());
+  if (plan) checkCaseNames(cases, plan, collectedStates(plan).map((s) => s.name));
   const sql = usesSql(dataflow);
   const connectors = testedConnectors(dataflow, casesPath, cases, io);
   let failed = 0;
@@ -64,7 +68,7 @@ export async function runTest(cmd: ParsedCommand, io: CliIo): Promise<number> {
     } catch (err) {
       if (err instanceof SessionError) {
         printDiagnostics(io, err.diagnostics);
-        io.err(`${file}: ${plural(countBySeverity(err.diagnostics).errors, 'error')}: no test was run\n`);
+        io.err(`${file}: ${plural(countBySeverity(err.diagnostics).errors, 'error')}: no test was run${codeWaitingNote(err.left)}\n`);
         return EXIT_USER_ERROR;
       }
       throw err;
@@ -147,11 +151,8 @@ async function runCase(file: string, c: TestCase, isolation: IsolationChoice, on
     }
     const outputs = await collectOutputs(session);
     const mismatches: Mismatch[] = [];
+    // The names were checked against the plan before the first case (`checkCaseNames`).
     for (const [topic, e] of c.expect) {
-      if (!session.plan.topics.some((t) => t.id === topic)) {
-        mismatches.push({ what: `topic ${topic}`, lines: [`no such topic in this dataflow (it has ${session.plan.topics.map((t) => t.id).join(', ')})`] });
-        continue;
-      }
       const actual = (outputs.get(topic) ?? (await session.df.read(topic))).map((r) => r.value);
       const m = compareValues(`topic ${topic}`, e.values, actual, e.ordered);
       if (m) mismatches.push(m);
@@ -167,12 +168,7 @@ async function runCase(file: string, c: TestCase, isolation: IsolationChoice, on
     if (c.state.size > 0) {
       const states = await collectStates(session);
       for (const [name, expected] of c.state) {
-        const actual = states.get(name);
-        if (!actual) {
-          mismatches.push({ what: `state ${name}`, lines: [`no such keyed state (this dataflow has ${[...states.keys()].join(', ') || 'none'})`] });
-          continue;
-        }
-        const m = compareValues(`state ${name}`, Object.entries(expected), Object.entries(actual), false);
+        const m = compareValues(`state ${name}`, Object.entries(expected), Object.entries(states.get(name) ?? {}), false);
         if (m) mismatches.push(m);
       }
     }

@@ -29,6 +29,7 @@ import { SSDK_BIN } from '../installation.ts';
 import { readStackFile, stackFileWriter, type StackFile } from '../stack-file.ts';
 import { stateDir } from '../state-dir.ts';
 import { reportBuildError } from './build.ts';
+import type { CodeLeft } from '../diagnostics.ts';
 
 const stackOptions = {
   'state-dir': { type: 'string', valueName: 'DIR', description: 'where stack.json and the build are kept (default: .ssdk/ beside the services file, or $SSDK_HOME)' },
@@ -269,7 +270,7 @@ export async function runUp(cmd: ParsedCommand, io: CliIo): Promise<number> {
     }
     const artifacts = checked.dataflow ? await shipArtifacts(file, checked.dataflow, flags, { isolation, componentCache, onBuild: (line) => io.err(`${line}\n`) }) : undefined;
     const signature = await signDeploy(seed, file, flags, bundle, artifacts);
-    const deployed = await deploy({ bundle, ...(artifacts ? { artifacts } : {}), signature }, file, cmd, flags, io);
+    const deployed = await deploy({ bundle, ...(artifacts ? { artifacts } : {}), signature }, file, cmd, flags, io, checked.left);
     if (typeof deployed === 'number') {
       stopping = true;
       return deployed;
@@ -357,7 +358,14 @@ async function buildOnce(file: string, dataflow: Dataflow, o: { isolation: Isola
   }
 }
 
-async function deploy(what: Pick<DeployRequest, 'bundle' | 'artifacts' | 'signature'>, file: string, cmd: ParsedCommand, flags: ServerFlags, io: CliIo): Promise<DeployReply | number> {
+async function deploy(
+  what: Pick<DeployRequest, 'bundle' | 'artifacts' | 'signature'>,
+  file: string,
+  cmd: ParsedCommand,
+  flags: ServerFlags,
+  io: CliIo,
+  left?: CodeLeft,
+): Promise<DeployReply | number> {
   const request: DeployRequest = {
     ...what,
     displayPath: cmd.positionals[0]!,
@@ -371,7 +379,7 @@ async function deploy(what: Pick<DeployRequest, 'bundle' | 'artifacts' | 'signat
     io.err(`${reply.dataflow}: ${reply.outcome} (version ${reply.version}, plan ${reply.hash.slice(0, 12)}) from ${file}\n`);
     return reply;
   } catch (err) {
-    const code = reportPlannerRefusal(err, io, 'up');
+    const code = reportPlannerRefusal(err, io, 'up', left);
     if (code !== undefined) return code;
     throw err;
   }

@@ -38,12 +38,12 @@ export async function runValidate(cmd: ParsedCommand, io: CliIo): Promise<number
       if (!(await validatePackage(file, cmd, io))) failed++;
       continue;
     }
-    const { dataflow, diagnostics, codeUnchecked } = await checkServicesFile(file, { checkCode: checkFunctionCode });
+    const { dataflow, diagnostics, codeWaiting, codeCut } = await checkServicesFile(file, { checkCode: checkFunctionCode });
     printDiagnostics(io, diagnostics);
     const { errors, warnings } = countBySeverity(diagnostics);
     if (errors > 0) {
       failed++;
-      printErrorSummary(io, file, diagnostics, { codeUnchecked: codeUnchecked === true });
+      printErrorSummary(io, file, diagnostics, { codeWaiting, codeCut });
       continue;
     }
     if (cmd.values['quiet']) continue;
