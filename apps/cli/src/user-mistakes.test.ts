@@ -134,4 +134,54 @@ describe('cli - a new user’s mistakes', () => {
     expect(r.out).not.toContain('fine');
     expect(r.out).not.toContain('passed');
   });
+
+  it('cli - a function that throws: its dead letter, and what `ssdk test` and `ssdk run` print, name the services-file line of the throw (native)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-mistakes-'));
+    const file = join(dir, 'services.yaml');
+    await writeFile(file, THROWS);
+    await writeFile(join(dir, 'services.test.yaml'), 'tests:\n  - name: one boom\n    inputs:\n      - topic: words\n        records: [{ value: hi, timestamp: 1 }, { value: boom, timestamp: 2 }]\n    expect:\n      loud: { values: [HI] }\n');
+    await writeFile(join(dir, 'words.jsonl'), '"hi"\n"boom"\n');
+    // The `throw new Error(…)` line of the `run:` block, at its `new`.
+    const line = THROWS.split('\n').findIndex((l) => l.includes('throw new Error')) + 1;
+    const site = `(at ${file}:${line}:40)`;
+    const tested = await run(['test', file, '--native']);
+    expect(tested.code).toBe(1);
+    expect(tested.out).toContain(`"reason":"cannot shout boom ${site}"`);
+    const ran = await run(['run', file, '--input', `words=${join(dir, 'words.jsonl')}`, '--output-dir', join(dir, 'out'), '--until-idle', '--ephemeral', '--native']);
+    expect(ran.code).toBe(0);
+    expect(ran.err).toContain(`1 record went to dead-letter topics (see ${join(dir, 'out')}/*.dead-letter.jsonl); the first: shout.shout: cannot shout boom ${site}`);
+    const letter = JSON.parse(await readFile(join(dir, 'out', 'shout.dead-letter.jsonl'), 'utf8')) as { reason: string };
+    expect(letter.reason).toBe(`cannot shout boom ${site}`);
+  });
 });
+
+const THROWS = `apiVersion: 0.5.0
+meta:
+  name: throws
+  version: 0.1.0
+  namespace: examples
+topics:
+  words:
+    schema:
+      value:
+        type: string
+  loud:
+    schema:
+      value:
+        type: string
+services:
+  shout:
+    sources:
+      - type: topic
+        id: words
+    transforms:
+      - operator: map
+        run: |
+          function shout(word: string): string {
+            if (word === 'boom') throw new Error(\`cannot shout \${word}\`);
+            return word.toUpperCase();
+          }
+    sinks:
+      - type: topic
+        id: loud
+`;

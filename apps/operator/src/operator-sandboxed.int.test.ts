@@ -29,7 +29,7 @@ describe('operator sandboxed (WebAssembly components)', () => {
     const stream = await WordCountStream.open(s);
     const home = await mkdtemp(join(tmpdir(), 'ssdk-operator-sandboxed-'));
     cleanups.push(() => stream.close(), () => pg.cleanup(), () => rm(home, { recursive: true, force: true }));
-    // The machine's component cache of the other tests: a cold one costs one build (10-30 s).
+    // The machine's component cache of the other tests: a cold one costs one build (15–20 s of CPU).
     const cache = process.env['SSDK_COMPONENT_CACHE'] ?? join(tmpdir(), 'ssdk-test-components');
     const input = generateInput(300, 3);
     const golden = reference(input);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { interpretChain, ownedRecord, recordAsMade, runChain, type ChainInput, type ChainOptions, type ChainResult, type ChainStep, type FunctionContext } from './chain.ts';
+import { interpretChain, ownedRecord, recordAsMade, runChain, runFlush, type ChainInput, type ChainOptions, type ChainResult, type ChainStep, type FunctionContext } from './chain.ts';
 import { MemoryState } from './memory-state.ts';
 
 const step = (id: string, operator: ChainStep['operator'], fn: (...args: never[]) => unknown, extra: Partial<ChainStep> = {}): ChainStep => ({
@@ -162,3 +162,35 @@ describe('engine - compiled chains do what the interpreter does', () => {
     // A node process with tsx: seconds on a loaded machine.
   }, 60_000);
 });
+
+describe('engine - a throw’s dead-letter reason names its place in the user’s code', () => {
+  const site = { file: 'services.yaml', line: 24, col: 40 };
+  const located = (id: string, operator: ChainStep['operator'], fn: (...args: never[]) => unknown) =>
+    step(id, operator, fn, { locate: (error) => (error instanceof Error && error.message === 'no boom' ? site : undefined) });
+  const thrower = located('shout', 'map', (v: string) => {
+    if (v === 'boom') throw new Error(`no ${v}`);
+    if (v === 'other') throw new Error('elsewhere');
+    return v;
+  });
+
+  it.each([
+    ['compiled', runChain],
+    ['interpreted', interpretChain],
+  ] as const)('engine - %s: the reason ends with (at FILE:LINE:COL) when the step locates the throw, as it was without', (_how, run) => {
+    const r = run([thrower], [rec('ok'), rec('boom'), rec('other')]);
+    expect(r.failures.map((f) => [f.input, f.operator, f.reason])).toEqual([
+      [1, 'svc.shout', 'no boom (at services.yaml:24:40)'],
+      [2, 'svc.shout', 'elsewhere'],
+    ]);
+    // Without a `locate` the reason is the error alone.
+    expect(run([boom], [rec('boom')]).failures[0]!.reason).toBe('no boom');
+  });
+
+  it('engine - a flush that throws is located the same way', () => {
+    const flush = located('top', 'flush', () => {
+      throw new Error('no boom');
+    });
+    expect(runFlush(flush, { start: 0, end: 10 }, {}).failure?.reason).toBe('no boom (at services.yaml:24:40)');
+  });
+});
+

@@ -22,7 +22,8 @@ export interface ChainRuntime {
   Derived: new (key: Key | null, value: unknown, timestamp: number, headers: Record<string, string> | undefined, input: number) => EngineRecord;
   /** A failing record as the step saw it. */
   asRecord(r: EngineRecord): EngineRecord;
-  describeError(error: unknown): string;
+  /** A throw's dead-letter reason: the error, and where the step's code threw it when known (`failureReason`). */
+  failureReason(step: ChainStep, error: unknown): string;
   /** The record with a key-value step's result (a step with `setsKey`); in place when `mine`. */
   withResult(step: ChainStep, record: EngineRecord, mine: boolean, result: unknown, owner?: (result: unknown, given: unknown) => unknown): EngineRecord;
   /** Whether an owned input not yet the chain's own takes a map's result in place (and is marked so). */
@@ -91,7 +92,7 @@ function chainSource(steps: readonly ChainStep[], serial: number): string {
   const lines: string[] = [];
   lines.push(`// ssdk chain #${serial}: ${steps.map((s) => s.id.replace(/[^\w.+-]/g, '_')).join(' > ')}`);
   lines.push(`'use strict';`);
-  lines.push(`const { Derived, asRecord, describeError, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs, resultOwner } = runtime;`);
+  lines.push(`const { Derived, asRecord, failureReason, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs, resultOwner } = runtime;`);
   steps.forEach((_s, i) => lines.push(`const step${i} = steps[${i}], fn${i} = step${i}.fn, id${i} = step${i}.id, own${i} = resultOwner();`));
   const starts = [0, ...steps.flatMap((s, i) => (s.operator === 'flat-map' ? [i + 1] : []))];
   for (const at of starts) lines.push(...fromSource(steps, at));
@@ -178,5 +179,5 @@ function fromSource(steps: readonly ChainStep[], at: number): string[] {
 }
 
 function failed(s: number): string[] {
-  return [`    failures.push({ input, operator: id${s}, reason: describeError(error), error, record: asRecord(current) });`, `    return;`];
+  return [`    failures.push({ input, operator: id${s}, reason: failureReason(step${s}, error), error, record: asRecord(current) });`, `    return;`];
 }

@@ -148,6 +148,8 @@ export interface ChainStep {
   /** The function's declared output is a `key-value`: `{key, value}` results set the record key. */
   setsKey?: boolean;
   params?: Record<string, string>;
+  /** Where in the user's code an error `fn` threw comes from (its deepest frame in the function's code); none: the reason has no place. */
+  locate?: (error: unknown) => ThrowSite | undefined;
   /** States the function may name in `ctx.state()`; others are an error. */
   states?: readonly string[];
   grants?: StepGrants;
@@ -411,7 +413,7 @@ export function runFlush(step: ChainStep, window: WindowBounds, options: ChainOp
     if (value === undefined) throw new FunctionContractError(`flush returned nothing`);
     return { output: { key: null, value, timestamp: window.end - 1 } };
   } catch (error) {
-    return { failure: { input: -1, operator: step.id, reason: describeError(error), error, record: ctx.current } };
+    return { failure: { input: -1, operator: step.id, reason: failureReason(step, error), error, record: ctx.current } };
   }
 }
 
@@ -489,7 +491,7 @@ function runFrom(
         }
       }
     } catch (error) {
-      failures.push({ input, operator: step.id, reason: describeError(error), error, record: asRecord(current) });
+      failures.push({ input, operator: step.id, reason: failureReason(step, error), error, record: asRecord(current) });
       return;
     }
   }
@@ -536,7 +538,7 @@ let chainRuntime: ChainRuntime | undefined;
 function compiledFor(steps: readonly ChainStep[]): CompiledChain | undefined {
   const entry = compiledChains.get(steps);
   if (entry && sameSteps(entry, steps)) return entry.run;
-  chainRuntime ??= { Derived, asRecord, describeError, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs, resultOwner };
+  chainRuntime ??= { Derived, asRecord, failureReason, withResult, takesResult, isKey, notBoolean, mapReturnedNothing, notArray, notKey, notTime, flushPerRecord, wholeMs, resultOwner };
   const run = compileChain(steps, chainRuntime);
   compiledChains.set(steps, { run, steps: steps.slice(), made: steps.map(({ fn, operator, id, setsKey }) => ({ fn, operator, id, setsKey })) });
   return run;
@@ -683,6 +685,24 @@ function withResult(step: ChainStep, record: EngineRecord, mine: boolean, result
 
 function isKey(v: unknown): v is Key {
   return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/** Where a function's code threw, in the user's files: the services file's line for inline `run:` code. */
+export interface ThrowSite {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** A record's dead-letter reason when its step threw: the error, and where the step's code threw it, when known. */
+export function failureReason(step: ChainStep, error: unknown): string {
+  const site = step.locate?.(error);
+  return site ? withThrowSite(describeError(error), site) : describeError(error);
+}
+
+/** `reason (at FILE:LINE:COL)`: a throw's reason with its place, native and sandboxed alike. */
+export function withThrowSite(reason: string, site: ThrowSite): string {
+  return `${reason} (at ${site.file}:${site.line}:${site.col})`;
 }
 
 export function describeError(error: unknown): string {

@@ -64,7 +64,7 @@ export async function buildComponents(o: Omit<SandboxOptions, 'sql'>): Promise<B
       onProgress: (p) =>
         o.onBuild?.(
           p.status === 'building'
-            ? `building ssdk's WebAssembly engine (${p.hash}): once per ssdk version on this machine, 10–30 s; a dataflow's edits then need no build`
+            ? `building ssdk's WebAssembly engine (${p.hash}): once per ssdk version on this machine, 15–20 s of CPU; a dataflow's edits then need no build`
             : `${p.status} component ${p.hash} for ${p.services.join(', ')} (${Math.round(p.ms)} ms)`,
         ),
     });
@@ -125,7 +125,7 @@ export async function openBuiltSandbox(buildDir: string, o: Pick<SandboxOptions,
 /** Tells this process's locks from those of an earlier process with the same host and pid (a restarted container's pid 1). */
 const INCARNATION = randomBytes(6).toString('hex');
 
-/** How long a lock whose holder cannot be checked (another host, e.g. a container) lives at most: a cold build takes 10–30 s. */
+/** How long a lock whose holder cannot be checked (another host, e.g. a container) lives at most: a cold build takes 15–20 s of CPU. */
 const FOREIGN_LOCK_TTL_MS = 10 * 60_000;
 
 /**

@@ -6,6 +6,7 @@
  */
 import { camelCase } from '@ssdk/spec';
 import { fromPlanType, lastValueStep, planTypeTable, type PhysicalPlan, type TypeTable, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
+import { throwSiteLocator } from '@ssdk/functions';
 import { partitionOfText, readUtf8 } from '@ssdk/records';
 import { compileCodec, ownCopy, plainJsonString, quickerCopy, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig, type JoinConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
@@ -167,7 +168,12 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
         );
       }
       const steps: ChainStep[] = [];
-      for (const spec of part) steps.push({ ...spec, fn: await functions.native(op.steps.find((ps) => ps.id === spec.id)!) });
+      for (const spec of part) {
+        const fn = await functions.native(op.steps.find((ps) => ps.id === spec.id)!);
+        // A throw's dead letter names its line in the user's code (the services file's, for `run:` code).
+        const locate = throwSiteLocator(fn);
+        steps.push({ ...spec, fn, ...(locate ? { locate } : {}) });
+      }
       // The longest limit of the part's steps, per batch: as the sandbox does (sandbox.ts).
       const timeoutMs = Math.max(...op.steps.filter((ps) => part.some((spec) => spec.id === ps.id)).map((ps) => ps.settings.functionTimeoutMs), 1);
       return nativeExecutor(steps, { log: (operator, record, args) => logs.sink?.(operator, record, args), ...(functions.sql ? { sql: unitSql(functions.sql, op) } : {}), timeoutMs });

@@ -79,7 +79,7 @@ interface Where {
 }
 
 function progressLine(io: CliIo, p: BuildProgress): string {
-  if (p.status === 'building') return `${paint(io, 'dim', 'building')} ${p.hash}  ssdk's engine component (once per ssdk version on this machine, 10–30 s; edits then need no build)\n`;
+  if (p.status === 'building') return `${paint(io, 'dim', 'building')} ${p.hash}  ssdk's engine component (once per ssdk version on this machine, 15–20 s of CPU; edits then need no build)\n`;
   const status = p.status === 'built' ? paint(io, 'green', 'built ') : paint(io, 'dim', 'cached');
   return `${status} ${p.hash}  ${(p.bytes / 1e6).toFixed(1).padStart(5)} MB  ${seconds(p.ms).padStart(6)}  ${p.kind}: ${p.services.join(', ')} (${plural(p.functions.length, 'function')})\n`;
 }

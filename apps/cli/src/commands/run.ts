@@ -84,7 +84,8 @@ export async function runRun(cmd: ParsedCommand, io: CliIo): Promise<number> {
         await writeFile(join(outputDir, 'state', `${name}.json`), JSON.stringify(entries, null, 2) + '\n');
       }
     }
-    summarize(io, session.df.metrics(), outputs, outputDir, performance.now() - started);
+    const deadLetters = session.plan.topics.filter((t) => t.kind === 'dead-letter').map((t) => t.id);
+    summarize(io, session.df.metrics(), outputs, outputDir, performance.now() - started, deadLetters);
     return EXIT_OK;
   } finally {
     progress.stop();
@@ -210,18 +211,28 @@ async function readInputs(cmd: ParsedCommand): Promise<SessionInput[]> {
   return out;
 }
 
+/** `; the first: OPERATOR: REASON`: a throw's reason names its line in the user's code (the services file's for `run:` code). */
+function firstDeadLetter(outputs: Map<string, unknown[]>, deadLetters: readonly string[]): string {
+  for (const topic of deadLetters) {
+    const letter = (outputs.get(topic)?.[0] as { value?: { operator?: unknown; reason?: unknown } } | undefined)?.value;
+    if (typeof letter?.reason === 'string') return `; the first: ${String(letter.operator)}: ${letter.reason}`;
+  }
+  return '';
+}
+
 function summarize(
   io: CliIo,
   metrics: UnitMetricsSnapshot[],
   outputs: Map<string, unknown[]>,
   dir: string,
   ms: number,
+  deadLetters: readonly string[],
 ): void {
   const recordsIn = metrics.reduce((n, m) => n + m.recordsIn, 0);
   const failed = metrics.reduce((n, m) => n + m.failed, 0);
   const late = metrics.reduce((n, m) => n + m.late, 0);
   const written = [...outputs].map(([t, r]) => `${t} (${r.length})`).join(', ');
   io.err(`ran ${plural(metrics.length, 'operator')} in ${Math.round(ms)} ms: ${recordsIn} records in; wrote ${written || 'nothing'} to ${dir}\n`);
-  if (failed) io.err(`${paint(io, 'yellow', plural(failed, 'record'))} went to dead-letter topics (see ${dir}/*.dead-letter.jsonl)\n`);
+  if (failed) io.err(`${paint(io, 'yellow', plural(failed, 'record'))} went to dead-letter topics (see ${dir}/*.dead-letter.jsonl)${firstDeadLetter(outputs, deadLetters)}\n`);
   if (late) io.err(`${paint(io, 'yellow', plural(late, 'late record'))} went to late-events topics (see ${dir}/*.late-events.jsonl)\n`);
 }

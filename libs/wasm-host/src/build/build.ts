@@ -230,7 +230,7 @@ async function removeStale(buildDir: string, manifest: BuildManifest): Promise<v
 
 /**
  * ssdk's engine component for a world, from the build folder, the shared cache, or compiled
- * now (10–30 s, once per ssdk version and world on a machine that shares its cache).
+ * now (15–20 s of CPU, once per ssdk version and world on a machine that shares its cache).
  */
 async function engineComponent(
   o: { windowed: boolean; buildDir: string; witDir: string; cache?: string },

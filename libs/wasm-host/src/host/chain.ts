@@ -11,6 +11,7 @@
 import {
   describeError,
   httpHostAllowed,
+  withThrowSite,
   type HttpRequest,
   type ChainFailure,
   type ChainInput,
@@ -25,7 +26,7 @@ import {
 } from '@ssdk/engine';
 import { decodeOutput, encodeInput, encodeJson, WindowTable, type DecodedOutput } from '../batch/host-codec.ts';
 import type { SnapshotEntry, StepConfig } from '../batch/layout.ts';
-import { formatLocation, GuestFunctionError } from './errors.ts';
+import { GuestFunctionError } from './errors.ts';
 import { performHttp } from './http-client.mjs';
 import type { StackMapper } from './source-map.ts';
 import type { TranspiledComponent } from './transpile.ts';
@@ -224,9 +225,9 @@ export function createChainExecutor(ctx: ChainContext, opts: WasmChainOptions): 
 
   function failure(input: number, operator: string, reason: string, stack: string | null, record: EngineRecord): ChainFailure {
     const location = stack ? ctx.mapper?.locate(stack) : undefined;
-    const where = location ? ` (at ${formatLocation(location)})` : '';
-    const error = new GuestFunctionError('function-threw', `${operator}: ${reason}${where}`, { operator, input, location, guestStack: stack ?? undefined });
-    return { input, operator, reason: `${reason}${where}`, error, record };
+    const located = location ? withThrowSite(reason, location) : reason;
+    const error = new GuestFunctionError('function-threw', `${operator}: ${located}`, { operator, input, location, guestStack: stack ?? undefined });
+    return { input, operator, reason: located, error, record };
   }
 
   function emitLogs(d: DecodedOutput, inputs: readonly ChainInput[]): void {
