@@ -62,6 +62,11 @@ export interface RuntimeUnit {
   logs?: UnitLogs;
   /** How the unit takes part in in-band event-time progress (progress.ts); none: it does not. */
   progress?: UnitProgressPlan;
+  /**
+   * A window's watermark only the unit's input messages move (`watermarkByMessages`): each
+   * message closes the same sessions on every run, so their results may share its frames.
+   */
+  watermarkByMessages?: boolean;
   /** Time-to-live, ms, of the keyed states it writes that have one (ttl.ts), by state name. */
   ttl?: ReadonlyMap<string, number>;
 }
@@ -231,6 +236,7 @@ export function planProgress(units: RuntimeUnit[]): void {
       if (w) originsByTopic.set(i.topic.id, w.flatMap(originsOf));
     }
     const idlenessMs = idlenessOf(u);
+    if (watermarkByMessages(u, originsByTopic)) u.watermarkByMessages = true;
     u.progress = {
       originsByTopic,
       ...(idlenessMs !== undefined ? { idlenessMs } : {}),
@@ -238,6 +244,20 @@ export function planProgress(units: RuntimeUnit[]): void {
       publishTo: u.outputs.filter((t) => readers.has(t.id)).map((t) => t.id),
     };
   }
+}
+
+/**
+ * Whether a unit's window watermark moves only as its records come and at the end of input:
+ * never by the clock (no idleness timeout) nor by a writer's in-band progress (a channel of one
+ * writer origin, or none, has no progress bound: `ProgressTracker.bound`), and over one channel
+ * (the watermark of several is their least, which follows how their batches interleave). Then
+ * the watermark after each message follows from the topic's log alone, and a replay after a crash
+ * closes each session at the same message as the first run did.
+ */
+function watermarkByMessages(u: RuntimeUnit, originsByTopic: ReadonlyMap<string, readonly string[]>): boolean {
+  if (u.plan.window === undefined || u.plan.window.watermark.idlenessMs !== undefined || u.inputs.length !== 1) return false;
+  const { topic } = u.inputs[0]!;
+  return topic.partitions === 1 && topic.schedule === undefined && (originsByTopic.get(topic.id)?.length ?? 0) <= 1;
 }
 
 /** Where a chain of a unit runs: sandboxed if any of its steps asks for it (or every one must). */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryBus, type Bus, type PartitionReader } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
 import { memoryCheckpointStore } from './checkpoint.ts';
-import { nativeTopologyOf, runUnitsToEnd } from './dataflow.testkit.ts';
+import { nativeTopologyOf, readTopic, runUnitsToEnd } from './dataflow.testkit.ts';
 import { UnitMetrics } from './metrics.ts';
 import { runUnitTask } from './unit-task.ts';
 
@@ -287,6 +287,61 @@ describe('runtime - host loop, commits', () => {
     expect(quiet.offsets).toEqual(every.offsets);
     expect(quiet.out).toEqual(every.out);
   });
+
+  it('runtime - a session unit reading one channel publishes the results of the sessions a message closes as one frame under that message\'s id, the same on a replay batched otherwise; reading several, one frame a session', async () => {
+    /** What the session unit published to its output: each message's id (the origin's part) and records. */
+    const run = async (partitions: number, batches: number[]) => {
+      const topology = await nativeTopologyOf(SESSIONS, { partitions });
+      const session = topology.units.find((u) => u.plan.steps.some((s) => s.operator === 'flush'))!;
+      const input = session.inputs[0]!.topic;
+      const output = session.outputs[0]!;
+      const inner = createMemoryBus();
+      const published: Array<[origin: string, records: number]> = [];
+      const publish: Bus['publish'] = async (topic, partition, messages) => {
+          if (topic === output.name) {
+            for (const m of messages) {
+              const frame = decodeFrame(m.data);
+              if (frame.kind === 'data') published.push([m.msgId!.split('|')[1]!, frame.records.length]);
+            }
+          }
+          return inner.publish(topic, partition, messages);
+      };
+      const bus = new Proxy(inner, { get: (target, name) => (name === 'publish' ? publish : (Reflect.get(target, name) as unknown)) });
+      for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+      // One reading a message, all on partition 0: a@0, b@1 s and c@2 s open sessions that d@30 s
+      // closes at once; d's and e's close at the end.
+      const readings: Array<[string, number]> = [['a', 0], ['b', 1_000], ['c', 2_000], ['d', 30_000], ['e', 31_000]];
+      await inner.publish(input.name, 0, [...readings.map(([sensor, t]) => ({ data: encodeRecords([{ key: JSON.stringify(sensor), value: JSON.stringify({ sensor, n: 1 }), timestamp: t }]) })), { data: encodeFrame({ kind: 'end' }) }]);
+      for (let p = 1; p < partitions; p++) await inner.publish(input.name, p, [{ data: encodeFrame({ kind: 'end' }) }]);
+      // Each run from the start of the input, as a restart that committed nothing: `batches` messages a fetch.
+      for (const batchMessages of batches) {
+        await runUnitTask({ unit: session, bus, checkpoints: memoryCheckpointStore(), metrics: new UnitMetrics(session.id), resumeOffsets: false, batchMessages, signal: new AbortController().signal });
+      }
+      return { session, published, totals: await readTopic(bus, output) };
+    };
+    const one = await run(1, [1, 64]);
+    expect(one.session.watermarkByMessages).toBe(true);
+    const closedBy = `${one.session.inputs[0]!.topic.id}/0:4`;
+    // Fetched one message at a time, then all at once: the same frames, so the replay's are duplicates.
+    expect(one.published).toEqual([
+      [closedBy, 3],
+      ['end', 2],
+      [closedBy, 3],
+      ['end', 2],
+    ]);
+    expect(one.totals).toEqual([
+      { sensor: 'a', n: 1, start: 0 },
+      { sensor: 'b', n: 1, start: 1_000 },
+      { sensor: 'c', n: 1, start: 2_000 },
+      { sensor: 'd', n: 1, start: 30_000 },
+      { sensor: 'e', n: 1, start: 31_000 },
+    ]);
+    // Two channels: the watermark is their least, which follows how their batches interleave.
+    const two = await run(2, [64]);
+    expect(two.session.watermarkByMessages).toBeUndefined();
+    expect(two.published.map(([origin, records]) => [origin.split(':')[0], records])).toEqual(Array.from({ length: 5 }, () => ['session', 1]));
+    expect(two.totals).toEqual(one.totals);
+  });
 });
 
 const READINGS = `apiVersion: 0.5.0
@@ -316,4 +371,58 @@ services:
             return r.kph < 200;
           }
     sinks: [{type: topic, id: slow}]
+`;
+
+/** A session per sensor (gap 10 s), its readings summed; the result names the session's start. */
+const SESSIONS = `apiVersion: 0.5.0
+meta: {name: sessions, namespace: test, version: 0.1.0}
+types:
+  reading:
+    type: object
+    properties:
+      sensor: {type: string}
+      n: {type: i64}
+  total:
+    type: object
+    properties:
+      sensor: {type: string}
+      n: {type: i64}
+      start: {type: i64}
+topics:
+  readings: {schema: {value: {type: reading}}}
+  totals: {schema: {value: {type: total}}}
+services:
+  sessions:
+    sources: [{type: topic, id: readings}]
+    states:
+      sums:
+        type: keyed-state
+        properties:
+          key: {type: string}
+          value: {type: i64}
+    window:
+      session: {gap: 10s}
+      assign-timestamp:
+        run: |
+          function at(r: Reading, eventTime: number): number {
+            return eventTime;
+          }
+      partition:
+        assign-key:
+          run: |
+            function bySensor(r: Reading): string {
+              return r.sensor;
+            }
+        update-state:
+          run: |
+            function add(r: Reading, ctx: Ctx): void {
+              ctx.state('sums').increment(r.n);
+            }
+      flush:
+        run: |
+          function total(ctx: Ctx): Total {
+            const [[sensor, n]] = [...ctx.state('sums').entries()];
+            return { sensor, n, start: ctx.window().start };
+          }
+    sinks: [{type: topic, id: totals}]
 `;

@@ -342,7 +342,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       const effects = await step(() => logic.tick(now()));
       const entries = progress?.due(now(), true, logic.watermark());
       if (isEmpty(effects) && !entries && !purged) return undefined;
-      pending.effects(effects, `tick`, undefined);
+      pending.effects(effects, TICK, undefined);
       if (entries) pending.progress(entries, unit.progress!.publishTo);
     }
     // Data messages in a row wait here to be run together (`logic.processMany`): one guarded
@@ -672,6 +672,9 @@ interface Input extends Decoded {
  * a CPU second more than one call per message.
  */
 const GROUP_RECORDS = 4096;
+
+/** The origin of what a quiet batch's tick makes (the clock's: no message). */
+const TICK = 'tick';
 
 /** Where dead letters of records that do not decode go. */
 type DeadLetters = Pick<Publisher, 'deadLetter'>;
@@ -1080,7 +1083,14 @@ class Publisher {
   effects(e: OperatorEffects, origin: string, input: Input | undefined): void {
     this.outputsMade = e.outputs.length;
     for (const r of e.outputs) this.output(r, origin, input);
-    for (const f of e.flushes) this.output(f.record, f.session === undefined ? `window:${f.window.start}:${f.window.end}` : `session:${f.window.start}:${f.window.end}:${f.session}`, undefined);
+    // A window's result is its own origin: a replay that closes it in another batch makes the same
+    // frame. So is a session's, unless only the unit's input messages move its watermark
+    // (`watermarkByMessages`): then a replay closes each session at the same message, and the
+    // results of those a message (or the end) closes share its frames — one message where there
+    // was one a session (q11: 3 925 one-record messages for the next unit to read, publish again
+    // and ack). A tick's (the clock's) keep their own.
+    const bySession = this.unit.watermarkByMessages !== true || origin === TICK;
+    for (const f of e.flushes) this.output(f.record, f.session === undefined ? `window:${f.window.start}:${f.window.end}` : bySession ? `session:${f.window.start}:${f.window.end}:${f.session}` : origin, undefined);
     for (const f of e.failures) this.failure(f, origin, input);
     for (const l of e.late) this.lateRecord(l, origin, input);
     this.seal();
