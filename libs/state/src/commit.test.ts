@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planCommit, ROWS_PER_STATEMENT } from './commit.ts';
+import { arrayText, planCommit, ROWS_PER_STATEMENT, sqlParams } from './commit.ts';
 import { StateUsageError, StateWriteError } from './errors.ts';
 import { CompiledTable } from './table.ts';
 import type { StateTableSpec } from './types.ts';
@@ -73,6 +73,15 @@ describe('state - commit planning', () => {
     );
     expect(plan.offsets).toEqual([['op', 'op'], [0, 1], [2, 9], [4, 0], ['{"wm":1}', null]]);
     expect(plan.fence).toEqual({ operators: ['op'], partitions: [0], epochs: [4] });
+  });
+
+  it('state - array parameters go as PostgreSQL array text: numbers bare, strings quoted and escaped, null as NULL; other parameters as they are', () => {
+    expect(arrayText([])).toBe('{}');
+    expect(arrayText([0, -12, 1_700_000_000_000])).toBe('{0,-12,1700000000000}');
+    expect(arrayText(['plain', '', 'NULL', 'a,b {c}', 'say "hi"', 'back\\slash', 'ünï 🙂', null, undefined])).toBe(
+      '{"plain","","NULL","a,b {c}","say \\"hi\\"","back\\\\slash","ünï 🙂",NULL,NULL}',
+    );
+    expect(sqlParams([['k'], [3], 'one text', null])).toEqual(['{"k"}', '{3}', 'one text', null]);
   });
 
   it('state - an empty commit does nothing', () => {

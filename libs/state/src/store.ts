@@ -3,7 +3,7 @@
  * and transactions. All SQL lives here and in `schema.ts` / `table.ts`.
  */
 import { backticksToDoubleQuotes } from './backticks.ts';
-import { checkWindow, commitTables, planCommit, type CommitPlan } from './commit.ts';
+import { checkWindow, commitTables, planCommit, sqlParams, type CommitPlan } from './commit.ts';
 import { commonError, sqlState, type SqlDriver, type SqlRunner } from './driver.ts';
 import {
   FencedError,
@@ -258,7 +258,7 @@ export class SqlStateStore implements StateStore {
         for (const drop of plan.drops) {
           const [row] = await tx.query<{ n: number }>(
             `WITH d AS (${drop.table.dropWindowsSql} RETURNING 1) SELECT count(*)::int AS n FROM d`,
-            [drop.starts],
+            sqlParams([drop.starts]),
           );
           result.droppedRows += row?.n ?? 0;
         }
@@ -269,7 +269,7 @@ SELECT u.op, u.p, u.seq, u.epoch, u.meta::jsonb, now()
 FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::text[]) AS u(op, p, seq, epoch, meta)
 ON CONFLICT (operator, partition) DO UPDATE
 SET seq = excluded.seq, epoch = excluded.epoch, meta = COALESCE(excluded.meta, o.meta), updated_at = excluded.updated_at`,
-            plan.offsets,
+            sqlParams(plan.offsets),
           );
         }
         return result;
@@ -411,7 +411,7 @@ ON CONFLICT (operator, member) DO UPDATE SET expires_at = excluded.expires_at`,
         if (overlay) {
           // The windows as the caller holds them: their committed rows out, the held ones in, as
           // the table owner (before the role); then read only, and rolled back below.
-          for (const drop of overlay.drops) await tx.query(drop.table.dropWindowsSql, [drop.starts]);
+          for (const drop of overlay.drops) await tx.query(drop.table.dropWindowsSql, sqlParams([drop.starts]));
           for (const writes of overlay.tables) {
             for (const params of writes.deletes) await write(tx, writes.table, writes.table.deleteSql, params);
             for (const { sql, params } of writes.upserts) await write(tx, writes.table, sql, params);
@@ -509,7 +509,7 @@ ON CONFLICT (operator, member) DO UPDATE SET expires_at = excluded.expires_at`,
       `SELECT l.operator, l.partition, l.owner, l.epoch FROM ${this.#q('_leases')} AS l
 JOIN unnest($1::text[], $2::int[]) AS f(operator, partition) ON l.operator = f.operator AND l.partition = f.partition
 FOR SHARE OF l`,
-      [fence.operators, fence.partitions],
+      sqlParams([fence.operators, fence.partitions]),
     );
     const current = new Map(rows.map((r) => [`${r.operator}\0${r.partition}`, r]));
     const lost: string[] = [];
@@ -579,7 +579,7 @@ class RolledBack extends Error {
 
 async function write(tx: SqlRunner, table: CompiledTable, sql: string, params: unknown[]): Promise<void> {
   try {
-    await tx.query(sql, params);
+    await tx.query(sql, sqlParams(params));
   } catch (error) {
     const state = sqlState(error);
     if (state !== undefined && (state.startsWith('22') || state.startsWith('23'))) {
