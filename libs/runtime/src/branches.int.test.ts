@@ -38,7 +38,8 @@ describe('runtime - branches', () => {
       expect(run.topics.upper).toEqual([{ w: 'A' }, { w: 'HELLO' }, { w: 'BAD' }]);
       expect(run.topics.lengths).toEqual([1, 4, 5]);
       expect(run.topics.all).toEqual([{ w: 'a' }, { w: 'boom' }, { w: 'hello' }, { w: 'bad' }]);
-      expect(run.dead.map((d) => [d.reason.split(':')[0], d.input.topic, oneRecordPerMessage ? d.input.seq : d.input.index])).toEqual(
+      // A throw's reason ends with its place (\` (at FILE:LINE:COL)\`); a refusal's has none.
+      expect(run.dead.map((d) => [d.reason.split(' (at ')[0]!.split(':')[0], d.input.topic, oneRecordPerMessage ? d.input.seq : d.input.index])).toEqual(
         oneRecordPerMessage
           ? [
               ['no boom', 'words', 3],

@@ -168,7 +168,8 @@ describe('runtime - embedded', () => {
       'record does not match topic `readings`: value: 300 is out of range for u8 (0 to 255)',
       'record does not match topic `readings`: value: missing required field',
       expect.stringMatching(/^record does not match topic `readings`: not valid JSON/),
-      'sensor is broken',
+      // The throw's place: the services file's line of the \`throw\` in the function's \`run:\` block.
+      expect.stringMatching(/^sensor is broken \(at .*services\.yaml:29:\d+\)$/),
     ]);
     expect(dead[3]!.operator).toBe('check.validate');
     expect((await df.read('checked')).map((r) => (r.value as { sensor: string }).sensor).sort()).toEqual(['a', 'b']);
