@@ -80,6 +80,16 @@ describe('cli - a new user’s mistakes', () => {
     expect(r.err).toContain('services.yaml: 2 errors; type-checked once these are fixed: `top-words.top-three-words`\n');
   });
 
+  it('cli - a misspelt `types:` is reported once: the functions naming its types wait, not `Cannot find name` each', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-mistakes-'));
+    await writeFile(join(dir, 'services.yaml'), (await readFile(WORD_COUNT, 'utf8')).replace(/^types:/m, 'tyeps:'));
+    const r = await run(['validate', join(dir, 'services.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('error: unknown key `tyeps` in the services file');
+    expect(r.err).not.toContain('Cannot find name');
+    expect(r.err).toContain('services.yaml: 1 error; type-checked once these are fixed: `top-words.top-three-words`, and the steps the errors leave out\n');
+  });
+
   it('cli - `ssdk test` and `ssdk run` report the functions’ errors alongside the file’s, exit 2, nothing run', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ssdk-mistakes-'));
     const text = (await readFile(WORD_COUNT, 'utf8'))

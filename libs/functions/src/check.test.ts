@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadServicesFile } from '@ssdk/spec';
-import { checkDataflow } from '@ssdk/plan';
+import { checkDataflow, checkServicesFile } from '@ssdk/plan';
 import { checkFunctionCode } from './check.ts';
 
 const FILE = (uses: string) => `apiVersion: 0.5.0
@@ -66,4 +66,20 @@ describe('functions - checking user code without running it', () => {
       './services.yaml:17:15: function-export-missing: `functions/is-recent.ts` exports `isRecent`, but not as a function',
     ]);
   });
+
+  it('functions - alongside the file’s errors, a module naming a type with an error waits as a whole; a module with no such name is checked', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-check-'));
+    await mkdir(join(dir, 'functions'));
+    // The type has an error (u65): `Reading` would be `{ at: unknown }` to the compiler.
+    await writeFile(join(dir, 'services.yaml'), FILE('is-recent').replace('at: {type: u64}', 'at: {type: u65}'));
+    await writeFile(join(dir, 'functions', 'is-recent.ts'), "import type { Reading } from './types.js';\nexport function isRecent(r: Reading): boolean {\n  return r.at > 0;\n}\n");
+    const waiting: string[] = [];
+    const checked = await checkServicesFile(join(dir, 'services.yaml'), { checkCode: (df, graph, scope) => checkFunctionCode(df, graph, scope && { ...scope, waits: (id) => (waiting.push(id), scope.waits(id)) }) });
+    expect(checked.diagnostics.map((d) => d.code)).toEqual(['unknown-type']);
+    expect(waiting).toEqual(['s.keep', 's.is-recent']);
+    // Unscoped (the compiler on the broken types), the module and the map both say the type's error again.
+    const all = await checkFunctionCode(checked.dataflow, checkDataflow(checked.dataflow).graph);
+    expect(all.map((d) => d.message)).toEqual(expect.arrayContaining([expect.stringContaining("'value.at' is of type 'unknown'")]));
+  });
 });
+

@@ -139,13 +139,11 @@ export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, 
   for (const node of graph.services) {
     for (const site of stepsOf(node.pipeline)) {
       const src = site.step.fn.source;
-      if (options.scope?.uncertainSteps.has(site.step)) {
-        waiting.add(site.id);
-        continue;
-      }
+      // A step with an error of its own waits whatever its code: its reference may be the same typo again.
+      const stepWaits = options.scope?.uncertainSteps.has(site.step) === true;
       if (src.kind === 'inline') {
         if (src.lang !== 'typescript') continue;
-        if (waits(src.code, node.service.name)) {
+        if (stepWaits || waits(src.code, node.service.name)) {
           waiting.add(site.id);
           continue;
         }
@@ -165,6 +163,10 @@ export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, 
       }
       // An imported package's body is its own module; one without a body was reported with the imports.
       if (src.module === undefined && (imported.has(src.ref) || prebuilt(dir, src.ref))) continue;
+      if (stepWaits) {
+        waiting.add(site.id);
+        continue;
+      }
       const outside = src.module === undefined && leavesFolder(dir, src.ref);
       if (outside) {
         report(
@@ -206,7 +208,8 @@ export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, 
 
   const roots = [...inline.keys(), ...modules.keys()];
   if (roots.length === 0) return out;
-  const cacheDir = options.cacheDir;
+  // A file with errors is checked afresh: what waits depends on them, and the edit loop's files have none.
+  const cacheDir = options.scope ? undefined : options.cacheDir;
   const key = cacheDir ? checkKey(df, virtual, inline, modules) : undefined;
   if (cacheDir && key) {
     const kept = readCheck(cacheDir, key);
@@ -270,9 +273,26 @@ export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, 
   };
   const isUserFile = (f: TypeScript.SourceFile) => inline.has(f.fileName) || modules.has(f.fileName) || (!virtual.has(f.fileName) && !f.fileName.startsWith(libDir) && !f.fileName.includes(`${sep}node_modules${sep}`));
 
+  const found = [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics()];
+  // The file's errors may have taken types away (a misspelt `types:`): a function the compiler
+  // finds naming a type that is not there waits, all its diagnostics with it.
+  const typeless = new Set<string>();
+  if (options.scope?.typesMayBeMissing) {
+    for (const d of found) {
+      const name = /'([A-Z]\w*)'/.exec(ts.flattenDiagnosticMessageText(d.messageText, ' '))?.[1];
+      if (!d.file || (d.code !== 2304 && d.code !== 2552) || name === undefined) continue;
+      typeless.add(d.file.fileName);
+      const ids = inline.has(d.file.fileName) ? [inline.get(d.file.fileName)!.site.id] : (modules.get(d.file.fileName) ?? []).map((u) => u.site.id);
+      for (const id of ids) options.scope.waits(id);
+    }
+    for (const f of typeless) {
+      inline.delete(f);
+      modules.delete(f);
+    }
+  }
   const seen = new Set<string>();
-  for (const d of [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics()]) {
-    if (!d.file || d.start === undefined || !isUserFile(d.file)) continue;
+  for (const d of found) {
+    if (!d.file || d.start === undefined || !isUserFile(d.file) || typeless.has(d.file.fileName)) continue;
     const message = ts.flattenDiagnosticMessageText(d.messageText, ' ');
     // A Node.js module has no types here; whether a function may import one depends on its
     // isolation, which the bundler decides and explains (a sandboxed function has no file system).

@@ -10,8 +10,9 @@
  * are its own annotations, and whether they fit the chain is the planner's check, which runs on
  * a file without structural errors. So a function waits when its step has an error of its own
  * (its reference, its settings: a missing module may be the same typo again), when its code
- * names a type with an error, when it reads state in a service with an error of its own, or
- * when the file's imports have one.
+ * names a type with an error, when it reads state in a service with an error of its own, when
+ * the file's imports have one, or — with an error elsewhere that may have taken a type away —
+ * when the compiler finds it naming a type that is not there.
  */
 import type { Diagnostic, SourcePos, Step, TypeRef } from '@ssdk/spec';
 import type { DataflowGraph } from './graph.ts';
@@ -28,6 +29,12 @@ export interface CodeScope {
   uncertainStates: ReadonlySet<string>;
   /** An error in the imports, or in another file: what the packages bring is not known, so every function waits. */
   everything: boolean;
+  /**
+   * An error outside the services and the named types (a misspelt `types:`, an entry the parser
+   * dropped): a type a function names may be missing, so a function the compiler finds naming a
+   * type that is not there waits (`Cannot find name 'CarEvent'` would be the same mistake again).
+   */
+  typesMayBeMissing: boolean;
   /** Told the operator id of each function the check leaves for when the errors are fixed. */
   waits(id: string): void;
 }
@@ -42,18 +49,23 @@ export function codeScope(graph: DataflowGraph, diagnostics: readonly Diagnostic
   const regions = regionsOf(graph);
   const erroneous = { services: new Set<string>(), types: new Set<string>(), steps: new Set<Step>(), functions: new Set<string>() };
   let everything = false;
+  let typesMayBeMissing = false;
   for (const d of diagnostics) {
     if (d.severity !== 'error') continue;
     const region = d.pos.file === df.file ? regionAt(regions, d.pos.line) : { line: 0, kind: 'import' as const };
     if (region?.kind === 'service') erroneous.services.add(region.name);
-    else if (region?.kind === 'type') erroneous.types.add(region.name);
+    else if (region?.kind === 'type') {
+      // An entry of `types:` with an error may be a type cut in two (a deleted key line).
+      erroneous.types.add(region.name);
+      typesMayBeMissing = true;
+    }
     else if (region?.kind === 'import') everything = true;
     else if (region?.kind === 'function') erroneous.functions.add(region.name);
     else if (region?.kind === 'step') {
       // What follows a step in the file (its service's sinks, states written last) falls in it too.
       erroneous.steps.add(region.step);
       erroneous.services.add(region.service);
-    }
+    } else typesMayBeMissing = true;
   }
   // A step that uses a seed `functions:` declaration with an error has that error too.
   for (const node of graph.services) {
@@ -73,7 +85,11 @@ export function codeScope(graph: DataflowGraph, diagnostics: readonly Diagnostic
     });
     if (erroneous.services.has(service.name) || !statesSound) uncertainStates.add(service.name);
   }
-  return { uncertainSteps: erroneous.steps, unsoundTypes, uncertainStates, everything, waits };
+  // Functions see a state's type by its name (`States` in ctx.ts), whichever service declares it:
+  // a name an uncertain service has is uncertain in every service that has it.
+  const uncertainNames = new Set([...uncertainStates].flatMap((name) => df.services[name]?.states.map((st) => st.name) ?? []));
+  for (const service of Object.values(df.services)) if (service.states.some((st) => uncertainNames.has(st.name))) uncertainStates.add(service.name);
+  return { uncertainSteps: erroneous.steps, unsoundTypes, uncertainStates, everything, typesMayBeMissing, waits };
 }
 
 /**

@@ -111,5 +111,9 @@ describe('services file → plan', () => {
   it('plan file - a missing file is one diagnostic at its path', async () => {
     const planned = await planServicesFile('/no/such/services.yaml');
     expect(planned.diagnostics.map(where)).toEqual(['/no/such/services.yaml:1:1: error: file-not-found']);
+    // A file with nothing in it has no steps left out: nothing to say about its functions.
+    const none: CodeCheck = async () => [];
+    expect((await checkServicesFile('/no/such/services.yaml', { checkCode: none })).codeCut).toBeUndefined();
+    expect((await checkServicesFile(await servicesFile(''), { checkCode: none })).codeCut).toBeUndefined();
   });
 });

@@ -78,7 +78,7 @@ export interface PlanFileOptions extends PlanOptions {
 export async function planServicesFile(file: string, options: PlanFileOptions = {}): Promise<PlannedServicesFile> {
   const { purpose = 'run', checkCode, ...planOptions } = options;
   const parsed = await loadServicesFile(file);
-  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...(await withCode(parsed.dataflow, buildGraph(parsed.dataflow), parsed.diagnostics, checkCode)), ...cut(checkCode) };
+  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...(await withCode(parsed.dataflow, buildGraph(parsed.dataflow), parsed.diagnostics, checkCode)), ...cut(parsed.diagnostics, checkCode) };
   const specDiagnostics = purpose === 'show' ? parsed.diagnostics.map(portingIsWarning) : parsed.diagnostics;
   const planned = planDataflow(parsed.dataflow, planOptions);
   const checked = await withCode(parsed.dataflow, planned.graph, [...specDiagnostics, ...planned.diagnostics], checkCode);
@@ -101,7 +101,7 @@ export async function planOrThrow(file: string, options: PlanFileOptions = {}): 
  */
 export async function checkServicesFile(file: string, options: { checkCode?: CodeCheck } = {}): Promise<CheckedServicesFile> {
   const parsed = await loadServicesFile(file);
-  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...(await withCode(parsed.dataflow, buildGraph(parsed.dataflow), parsed.diagnostics, options.checkCode)), ...cut(options.checkCode) };
+  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...(await withCode(parsed.dataflow, buildGraph(parsed.dataflow), parsed.diagnostics, options.checkCode)), ...cut(parsed.diagnostics, options.checkCode) };
   const checked = checkDataflow(parsed.dataflow);
   return { file, ...(await withCode(parsed.dataflow, checked.graph, [...parsed.diagnostics, ...checked.diagnostics], options.checkCode)) };
 }
@@ -119,14 +119,15 @@ async function withCode(
 ): Promise<Pick<CheckedServicesFile, 'dataflow' | 'diagnostics' | 'codeWaiting'>> {
   if (!checkCode) return { dataflow, diagnostics };
   if (!hasErrors(diagnostics)) return { dataflow, diagnostics: [...diagnostics, ...(await checkCode(dataflow, graph))] };
-  const waiting: string[] = [];
-  const code = await checkCode(dataflow, graph, codeScope(graph, diagnostics, (id) => waiting.push(id)));
-  return { dataflow, diagnostics: [...diagnostics, ...code], ...(waiting.length > 0 ? { codeWaiting: waiting } : {}) };
+  const waiting = new Set<string>();
+  const code = await checkCode(dataflow, graph, codeScope(graph, diagnostics, (id) => waiting.add(id)));
+  return { dataflow, diagnostics: [...diagnostics, ...code], ...(waiting.size > 0 ? { codeWaiting: [...waiting] } : {}) };
 }
 
-/** `codeCut` of a file with structural errors, when its code is checked. */
-function cut(checkCode: CodeCheck | undefined): { codeCut?: true } {
-  return checkCode ? { codeCut: true } : {};
+/** `codeCut` of a file with structural errors, when its code is checked and the file has any (one missing or empty has none). */
+function cut(diagnostics: readonly Diagnostic[], checkCode: CodeCheck | undefined): { codeCut?: true } {
+  const nothing = diagnostics.some((d) => d.code === 'file-not-found' || d.code === 'empty-file');
+  return checkCode && !nothing ? { codeCut: true } : {};
 }
 
 /** Errors in the file's structure (anything but a function body still to port from Rust). */
