@@ -16,26 +16,39 @@ import { Buffer } from 'node:buffer';
 import type { Bus, BusMessage, PartitionReader } from '@ssdk/bus';
 import { ownedRecord, referenceArray, type EngineRecord, type Key, type ValueSource } from '@ssdk/engine';
 import { encodeRecords, type OutRecord, type RawRecord } from '@ssdk/records';
-import { StringPool } from './string-pool.ts';
+import { NO_TEXT, StringPool } from './string-pool.ts';
 import type { RuntimeTopic } from './topology.ts';
 
 /**
  * Records for one partition of one topic, from one origin: what one frame would hold. Kept as
  * columns, not an object per record: a batch lives until every reader has read it (in-memory
- * topics keep it for the run), and an object per record — with its timestamp, a number beyond
- * the small-integer range, boxed apart from it — was three objects per record for the collector
- * to copy out of the young generation. Columns leave the value alone, and each time as the
- * record that was pushed held it (`referenceArray`).
+ * topics keep it for the run), past several of V8's young-generation collections, and whatever
+ * it holds on the heap is copied by each and then moved to the old generation. So a record's
+ * time is a number in a `Float64Array` and its key and a string value are, where the topic's pool
+ * holds their text (string-pool.ts), that text's id in an `Int32Array`: typed arrays keep their
+ * elements off the heap, nothing there for the collector to copy (a word count's `words` topic:
+ * 1.9 million records, of ~24 bytes each in arrays of references and a number object per time).
+ * Any other key or value (an object, a number, a text the pool does not hold) goes in a list of
+ * its own, and the id column says where.
  */
 export class CarriedBatch implements ValueSource {
   readonly kind = 'carried';
   readonly topic: RuntimeTopic;
-  /** Each record's key, as the topic's key codec reads it back (`KeyCodec.carry`). */
-  private readonly keys: Array<Key | null>;
-  /** Each record's value: its `snapshot`; unused where `wires` holds bytes. */
-  private readonly values: unknown[];
-  /** As a frame carries them (`frameTimestamp`); see `referenceArray`. */
-  private readonly timestamps: number[];
+  /** Records the columns have room for. */
+  private room: number;
+  /** Each record's key, as the topic's key codec reads it back (`KeyCodec.carry`): see `textAt`. */
+  private keyIds: Int32Array;
+  /** Each record's value, its `snapshot` (unused where `wires` holds bytes): see `textAt`. */
+  private valueIds: Int32Array;
+  /** As a frame carries them (`frameTimestamp`). */
+  private times: Float64Array;
+  /** Keys and values that are no text of `texts`, in the order pushed: `OTHER - id` is their place. */
+  private others: unknown[] | undefined;
+  private otherCount = 0;
+  /** The pool's texts when the batch was made: every id the pool gives it is in this list (`StringPool.texts`). */
+  private readonly texts: readonly string[];
+  /** The last time read, as one number object for all the records of the run of records that share it (`timeAt`). */
+  private readonly lastTime = referenceArray<number>(1);
   private count = 0;
   /**
    * The values pushed that are snapshots the topic's `usual.snapshot` made (`push`'s `usual`): when
@@ -55,17 +68,21 @@ export class CarriedBatch implements ValueSource {
 
   /**
    * `expected`: about how many records the batch will hold (more or fewer is fine). Columns
-   * grown record by record are copied each time they fill (by half again): three columns made
-   * and left behind about twice over, ~50 bytes per record, most of a hop's allocation beside
-   * the records themselves. Room beyond what came is given back once the batch is published (`carry`).
+   * grown record by record are copied each time they fill: made with room for what is expected,
+   * they are grown only when more comes.
    */
   constructor(topic: RuntimeTopic, expected = 0) {
     this.topic = topic;
-    const room = Math.min(Math.max(0, Math.floor(expected)), MAX_EXPECTED);
-    this.keys = referenceArray<Key | null>(room);
-    this.values = referenceArray<unknown>(room);
-    this.timestamps = referenceArray<number>(room);
+    const room = Math.max(MIN_ROOM, Math.min(Math.floor(expected) || 0, MAX_EXPECTED));
+    this.room = room;
+    // One buffer for the three columns: each typed array made with a buffer of its own is an
+    // allocation outside the heap, and its bookkeeping, of its own.
+    const buffer = new ArrayBuffer(room * BYTES_PER_RECORD);
+    this.times = new Float64Array(buffer, 0, room);
+    this.keyIds = new Int32Array(buffer, room * 8, room);
+    this.valueIds = new Int32Array(buffer, room * 12, room);
     this.pool = poolOf(topic);
+    this.texts = this.pool.texts;
   }
 
   get length(): number {
@@ -78,30 +95,79 @@ export class CarriedBatch implements ValueSource {
    */
   push(key: Key | null, value: unknown, timestamp: number, headers?: Record<string, string>, wire?: Uint8Array, usual = false): void {
     const i = this.count++;
+    if (i === this.room) this.grow();
     // A store on every push, never a branch to one: code compiled before the first other value
     // had no feedback for it and was thrown away when it came.
     this.usualCount += usual ? 1 : 0;
-    // The batch outlives its writer's and reader's batches: a text it holds is held once per topic.
-    if (typeof key === 'string') {
-      const given = key;
-      key = this.pool.canonical(key);
-      // A record keyed by its own text (a word count's word) looks it up once.
-      if (value === given) value = key;
-    }
-    if (typeof value === 'string' && value !== key) value = this.pool.canonical(value);
-    this.keys[i] = key;
-    this.values[i] = value;
-    this.timestamps[i] = timestamp;
+    // The batch outlives its writer's and reader's batches: a text it holds is held once per
+    // topic, by its id. A record keyed by its own text (a word count's word) looks it up once.
+    const keyId = key === null ? NULL_KEY : typeof key === 'string' ? this.pool.idOf(key) : NO_TEXT;
+    this.keyIds[i] = keyId === NO_TEXT ? this.other(key) : keyId;
+    const valueId = value === key && keyId !== NULL_KEY ? keyId : typeof value === 'string' ? this.pool.idOf(value) : NO_TEXT;
+    this.valueIds[i] = valueId === NO_TEXT ? this.other(value) : valueId;
+    this.times[i] = timestamp;
     if (headers) (this.headerList ??= [])[i] = headers;
     if (wire) (this.wires ??= [])[i] = wire;
   }
 
+  /** Keeps `v` in `others`: the id that says where. */
+  private other(v: unknown): number {
+    const at = this.otherCount++;
+    // Made with room for the rest of the batch (a batch of objects has every value here).
+    (this.others ??= referenceArray<unknown>(this.room - this.count + 1))[at] = v;
+    return OTHER - at;
+  }
+
+  /** The key or value of id `id` (`keyIds`, `valueIds`). */
+  private textAt(id: number): unknown {
+    return id >= 0 ? this.texts[id] : id === NULL_KEY ? null : this.others![OTHER - id];
+  }
+
+  private keyAt(i: number): Key | null {
+    return this.textAt(this.keyIds[i]!) as Key | null;
+  }
+
+  private valueAt(i: number): unknown {
+    return this.textAt(this.valueIds[i]!);
+  }
+
+  /**
+   * Record `i`'s time: a run of records with one time (a sentence's words) shares one number object,
+   * as they shared it when pushed (a time beyond the small integers read from a `Float64Array` is
+   * a number object made per read otherwise, 16 bytes for every record adopted).
+   */
+  private timeAt(i: number): number {
+    const t = this.times[i]!;
+    const last = this.lastTime;
+    if (last[0] !== t) last[0] = t;
+    return last[0]!;
+  }
+
+  private grow(): void {
+    this.resize(this.room * 2);
+  }
+
   /** Gives back the room made for records that did not come (the batch is read from here on). */
   fit(): void {
-    if (this.keys.length === this.count) return;
-    this.keys.length = this.count;
-    this.values.length = this.count;
-    this.timestamps.length = this.count;
+    if (this.others && this.others.length > this.otherCount) this.others.length = this.otherCount;
+    // Off the heap, but counted by V8 as memory held outside it: kept no larger than a quarter over.
+    if (this.room - this.count > this.room >> 2) this.resize(Math.max(this.count, 1));
+  }
+
+  /** The columns with room for `room` records, those pushed copied. */
+  private resize(room: number): void {
+    const buffer = new ArrayBuffer(room * BYTES_PER_RECORD);
+    const times = new Float64Array(buffer, 0, room);
+    const keyIds = new Int32Array(buffer, room * 8, room);
+    const valueIds = new Int32Array(buffer, room * 12, room);
+    const n = this.count;
+    times.set(this.times.subarray(0, n));
+    keyIds.set(this.keyIds.subarray(0, n));
+    valueIds.set(this.valueIds.subarray(0, n));
+    this.times = times;
+    this.keyIds = keyIds;
+    this.valueIds = valueIds;
+    this.room = room;
   }
 
   headers(i: number): Record<string, string> | undefined {
@@ -134,7 +200,7 @@ export class CarriedBatch implements ValueSource {
     const headers = this.headerList?.[i];
     // The reader's own record: its unit's first steps change its key and time in place, and a
     // run again reads its value from here again (`valueAgain`).
-    return ownedRecord(this.keys[i]!, this.valueAgain(i), this.timestamps[i]!, headers ? { ...headers } : undefined, this, i);
+    return ownedRecord(this.keyAt(i), this.valueAgain(i), this.timeAt(i), headers ? { ...headers } : undefined, this, i);
   }
 
   /** Record `i`'s value, the reader's own copy, checked against the topic's type. Throws `SchemaError`. */
@@ -145,23 +211,23 @@ export class CarriedBatch implements ValueSource {
     // Checked when they were made: each reader copies them as they are (two readers of a source
     // topic checked each of its 300 000 readings again, a getPrototypeOf, a walk of the keys and a
     // test per field each time).
-    return this.usualCount === this.count ? this.topic.value.usual!.adopt(this.values[at]) : this.topic.value.adopt(this.values[at]);
+    return this.usualCount === this.count ? this.topic.value.usual!.adopt(this.valueAt(at)) : this.topic.value.adopt(this.valueAt(at));
   }
 
   /** A held record keeps its own snapshot (never changed: readers adopt copies) or bytes, not the whole batch. */
   detach(i: unknown): { again: ValueSource; from: unknown } {
     const at = i as number;
     const wire = this.wires?.[at];
-    return wire ? ownBytes(this.topic, wire) : { again: heldSourcesOf(this.topic).snapshots, from: this.values[at] };
+    return wire ? ownBytes(this.topic, wire) : { again: heldSourcesOf(this.topic).snapshots, from: this.valueAt(at) };
   }
 
   private out(i: number): OutRecord {
-    const key = this.keys[i]!;
+    const key = this.keyAt(i);
     const headers = this.headerList?.[i];
     return {
       key: key === null ? null : this.topic.key.encode(key),
-      value: this.wires?.[i] ?? this.topic.value.wire(this.values[i]),
-      timestamp: this.timestamps[i]!,
+      value: this.wires?.[i] ?? this.topic.value.wire(this.valueAt(i)),
+      timestamp: this.times[i]!,
       ...(headers ? { headers } : {}),
     };
   }
@@ -179,6 +245,14 @@ function poolOf(topic: RuntimeTopic): StringPool {
 
 /** The most room a batch makes ahead (`CarriedBatch`'s `expected`): more comes by growing. */
 const MAX_EXPECTED = 16_384;
+/** The least: a batch of a record or two grows no more than a few times. */
+const MIN_ROOM = 8;
+/** A record's bytes in a batch's columns: its time (8), key id (4) and value id (4). */
+const BYTES_PER_RECORD = 16;
+/** `keyIds`' id of a null key. */
+const NULL_KEY = -2;
+/** Ids at and below this are places in `CarriedBatch.others`. */
+const OTHER = -3;
 
 const batches = new WeakMap<Uint8Array, CarriedBatch>();
 // Bytes that no frame starts with: a placeholder that reached a reader outside `carryingBus`

@@ -15,7 +15,14 @@
  * anything). It holds at most `MAX_ENTRIES` texts of at most `MAX_LENGTH` characters.
  */
 export class StringPool {
-  private readonly texts = new Map<string, string>();
+  /** Each held text's id: its place in `texts`. */
+  private readonly ids = new Map<string, number>();
+  /**
+   * The held texts by id (`idOf`). Only ever appended to, so an id given out names its text for
+   * as long as whoever holds it keeps this list (a carried batch takes it when made); a pool that
+   * stops looking starts a list of its own, the old one left to those batches.
+   */
+  texts: string[] = [];
   /** Lookups so far, or `CLOSED` once the trial found too few. */
   private lookups = 0;
   /**
@@ -30,8 +37,14 @@ export class StringPool {
 
   /** `s`, or the copy of its text the pool holds. */
   canonical(s: string): string {
-    if (this.lookups === CLOSED || s.length > MAX_LENGTH) return s;
-    const held = this.texts.get(s);
+    const id = this.idOf(s);
+    return id === NO_TEXT ? s : this.texts[id]!;
+  }
+
+  /** The id of `s`'s text in `texts` (held from now on if new), or `NO_TEXT` where the pool holds no copy of it. */
+  idOf(s: string): number {
+    if (this.lookups === CLOSED || s.length > MAX_LENGTH) return NO_TEXT;
+    const held = this.ids.get(s);
     // Found or not, the counts go one way: code compiled while the pools had only found (or only
     // missed) had no feedback for the other way, and was thrown away when it came.
     const lookups = this.lookups + 1;
@@ -40,10 +53,17 @@ export class StringPool {
     const stop = missed * 2 > lookups && lookups >= TRIAL;
     this.missed = missed;
     this.lookups = stop ? CLOSED : lookups;
+    if (stop) {
+      this.ids.clear();
+      this.texts = [];
+      return NO_TEXT;
+    }
     if (held !== undefined) return held;
-    if (stop) this.texts.clear();
-    else if (this.texts.size < MAX_ENTRIES) this.texts.set(s, s);
-    return s;
+    if (this.ids.size >= MAX_ENTRIES) return NO_TEXT;
+    const id = this.texts.length;
+    this.texts.push(s);
+    this.ids.set(s, id);
+    return id;
   }
 
   /** Whether the pool still looks strings up (it stops after a trial that found too few). */
@@ -53,9 +73,12 @@ export class StringPool {
 
   /** Texts held. */
   get size(): number {
-    return this.texts.size;
+    return this.ids.size;
   }
 }
+
+/** `idOf` of a text the pool holds no copy of. */
+export const NO_TEXT = -1;
 
 /** A closed pool's `lookups`. */
 const CLOSED = -1;
