@@ -90,6 +90,30 @@ describe('cli - a new user’s mistakes', () => {
     expect(r.err).toContain('services.yaml: 1 error; type-checked once these are fixed: `top-words.top-three-words`, and the steps the errors leave out\n');
   });
 
+  it('cli - a state name the file does not declare is reported at each `ctx.state` call, not again by the compiler where its value is used', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-mistakes-'));
+    await writeFile(join(dir, 'services.yaml'), (await readFile(WORD_COUNT, 'utf8')).replace(/^ {6}window-counts:/m, '      iwndow-counts:'));
+    const r = await run(['validate', join(dir, 'services.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.err.match(/error: service `top-words` has no state `window-counts`/g)).toHaveLength(2);
+    // Was also `Type 'unknown' is not assignable to type 'number'` where the count is used.
+    expect(r.err).not.toContain('(TS');
+    expect(r.err).toMatch(/services\.yaml: 2 errors\n$/);
+  });
+
+  it('cli - a function naming a state whose declaration another service got wrong waits, whichever service it is in', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-mistakes-'));
+    // count-words' own state misspelt: lookup-word's ref-state to it fails, and `count-per-word`
+    // is typed from that broken ref (ctx.ts types states by name).
+    const probe = await readFile(join(repo, 'examples/word-probe/services.yaml'), 'utf8');
+    await writeFile(join(dir, 'services.yaml'), probe.replace(/^ {6}count-per-word:/m, '      ocunt-per-word:'));
+    const r = await run(['validate', join(dir, 'services.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('service `count-words` owns no state `count-per-word`');
+    expect(r.err).not.toContain('(TS');
+    expect(r.err).toContain('type-checked once these are fixed: `count-words.increment-word-count`, `lookup-word.lookup-word-count`\n');
+  });
+
   it('cli - `ssdk test` and `ssdk run` report the functions’ errors alongside the file’s, exit 2, nothing run', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ssdk-mistakes-'));
     const text = (await readFile(WORD_COUNT, 'utf8'))

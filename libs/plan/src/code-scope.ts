@@ -27,6 +27,8 @@ export interface CodeScope {
   unsoundTypes: ReadonlySet<string>;
   /** Services with an error of their own, or a state of a type with an error: their functions that read state wait. */
   uncertainStates: ReadonlySet<string>;
+  /** The state names those services have: a function naming one (`ctx.state('…')`) in any service waits too. */
+  uncertainStateNames: ReadonlySet<string>;
   /** An error in the imports, or in another file: what the packages bring is not known, so every function waits. */
   everything: boolean;
   /**
@@ -89,7 +91,7 @@ export function codeScope(graph: DataflowGraph, diagnostics: readonly Diagnostic
   // a name an uncertain service has is uncertain in every service that has it.
   const uncertainNames = new Set([...uncertainStates].flatMap((name) => df.services[name]?.states.map((st) => st.name) ?? []));
   for (const service of Object.values(df.services)) if (service.states.some((st) => uncertainNames.has(st.name))) uncertainStates.add(service.name);
-  return { uncertainSteps: erroneous.steps, unsoundTypes, uncertainStates, everything, typesMayBeMissing, waits };
+  return { uncertainSteps: erroneous.steps, unsoundTypes, uncertainStates, uncertainStateNames: uncertainNames, everything, typesMayBeMissing, waits };
 }
 
 /**
