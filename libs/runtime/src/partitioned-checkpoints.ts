@@ -77,11 +77,9 @@ export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): Par
   }
   const fence: Fence[] = o.leases.map((l) => ({ operator: unit.id, partitions: [l.partition], epoch: l.epoch }));
   // The key's partition as the unit's input computes it (a shuffle sends a key to this partition).
-  const keyPartition = (key: unknown): number => {
-    const input = unit.inputs[0]?.topic;
-    if (!input) return 0;
-    return partitionOfKey(input, key as Key, unitPartitions(unit));
-  };
+  const input = unit.inputs[0]?.topic;
+  const keyPartitions = unitPartitions(unit);
+  const keyPartition = (key: unknown): number => (input ? partitionOfKey(input, key as Key, keyPartitions) : 0);
   return {
     async load(unitId) {
       const rows = await store.offsets(unitId);
@@ -111,7 +109,8 @@ export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): Par
       const writes = c.changes.map((ch) => {
         const table = tableOf.get(ch.state);
         if (!table) throw new Error(`operator \`${unitId}\` changed state \`${ch.state}\`, which it does not own`);
-        return { table, key: ch.key, partition: keyPartition(ch.key), ...(ch.window ? { window: ch.window } : {}), value: ch.value };
+        const partition = keyPartition(ch.key);
+        return ch.window ? { table, key: ch.key, partition, window: ch.window, value: ch.value } : { table, key: ch.key, partition, value: ch.value };
       });
       const endedSet = new Set(c.ended ?? []);
       const offsets = partitions.map((p) => {

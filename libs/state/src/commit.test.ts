@@ -82,6 +82,12 @@ describe('state - commit planning', () => {
       '{"plain","","NULL","a,b {c}","say \\"hi\\"","back\\\\slash","ünï 🙂",NULL,NULL}',
     );
     expect(sqlParams([['k'], [3], 'one text', null])).toEqual(['{"k"}', '{3}', 'one text', null]);
+    // All plain strings or all numbers are joined at once; a quote or backslash anywhere, or a mix, element by element.
+    expect(arrayText(['1001', '', 'NULL', 'a,b {c}', 'ünï'])).toBe('{"1001","","NULL","a,b {c}","ünï"}');
+    expect(arrayText(['plain', 'x"'])).toBe('{"plain","x\\""}');
+    expect(arrayText(['plain', 'x\\'])).toBe('{"plain","x\\\\"}');
+    expect(arrayText([1, 'a', -0, Number.MAX_SAFE_INTEGER])).toBe('{1,"a",0,9007199254740991}');
+    expect(arrayText([-0, 2.5])).toBe('{0,2.5}');
   });
 
   it('state - an empty commit does nothing', () => {

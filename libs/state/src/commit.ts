@@ -64,39 +64,55 @@ export function planCommit(commit: Commit, tableOf: (name: string) => CompiledTa
     }
   }
 
-  const byTable = new Map<string, Map<string, { write: StateWrite; key: string }>>();
+  // Per table, per window start (undefined: not windowed), per encoded key: its last write. A
+  // state's changes come window by window, so the window's map is looked up once per run of
+  // writes and no id is made per row.
+  const byTable = new Map<string, { table: CompiledTable; windows: Map<number | undefined, Map<string, StateWrite>> }>();
+  let lastName: string | undefined;
+  let last: { table: CompiledTable; windows: Map<number | undefined, Map<string, StateWrite>> } | undefined;
+  let lastStart: number | undefined;
+  let lastWindow: Map<string, StateWrite> | undefined;
   for (const write of commit.writes) {
-    const table = tableOf(write.table);
+    if (write.table !== lastName || last === undefined) {
+      lastName = write.table;
+      last = byTable.get(write.table);
+      if (last === undefined) byTable.set(write.table, (last = { table: tableOf(write.table), windows: new Map() }));
+      lastWindow = undefined;
+    }
+    const { table } = last;
     checkPartition(write.partition);
     checkWindow(table, write.window);
     const key = encodeKey(table.spec.keyType, write.key, table.spec.table);
-    let writes = byTable.get(write.table);
-    if (!writes) byTable.set(write.table, (writes = new Map()));
-    writes.set(table.spec.windowed ? `${write.window!.start}\0${key}` : key, { write, key });
+    const start = write.window?.start;
+    if (lastWindow === undefined || start !== lastStart) {
+      lastStart = start;
+      lastWindow = last.windows.get(start);
+      if (lastWindow === undefined) last.windows.set(start, (lastWindow = new Map()));
+    }
+    lastWindow.set(key, write);
   }
 
   const tables: TableWrites[] = [];
-  for (const [name, writes] of byTable) {
-    const table = tableOf(name);
-    const upserts: { write: StateWrite; key: string }[] = [];
-    const deletes: { write: StateWrite; key: string }[] = [];
-    for (const entry of writes.values()) (entry.write.value === undefined ? deletes : upserts).push(entry);
+  for (const { table, windows } of byTable.values()) {
+    const { windowed } = table.spec;
+    const upserts = new Rows(windowed);
+    const deletes = new Rows(windowed);
+    for (const writes of windows.values()) {
+      for (const [key, write] of writes) (write.value === undefined ? deletes : upserts).add(key, write);
+    }
     tables.push({
       table,
-      upserts: chunks(upserts).map((chunk) => {
-        const params: unknown[] = [chunk.map((e) => e.key), chunk.map((e) => e.write.partition)];
-        if (table.spec.windowed) params.push(chunk.map((e) => e.write.window!.start), chunk.map((e) => e.write.window!.end));
-        const values = chunk.map((e) => e.write.value);
-        const texts = table.textValues(values);
+      upserts: upserts.chunks().map((chunk) => {
+        const params: unknown[] = [chunk.keys, chunk.partitions];
+        if (windowed) params.push(chunk.starts, chunk.ends);
+        const texts = table.textValues(chunk.values);
         if (texts !== undefined) return { sql: table.upsertTextsSql!, params: [...params, texts] };
-        params.push(...table.encodeValues(values));
+        params.push(...table.encodeValues(chunk.values));
         return { sql: table.upsertSql, params };
       }),
-      upserted: upserts.length,
-      deletes: chunks(deletes).map((chunk) =>
-        table.spec.windowed ? [chunk.map((e) => e.key), chunk.map((e) => e.write.window!.start)] : [chunk.map((e) => e.key)],
-      ),
-      deleted: deletes.length,
+      upserted: upserts.keys.length,
+      deletes: deletes.chunks().map((chunk) => (windowed ? [chunk.keys, chunk.starts] : [chunk.keys])),
+      deleted: deletes.keys.length,
     });
   }
 
@@ -162,6 +178,11 @@ type ArrayElement = string | number | null | undefined;
  * five arrays a run, ~4× the time of writing them here (an in-process measurement).
  */
 export function arrayText(values: readonly ArrayElement[]): string {
+  // All numbers, or all strings without a quote or backslash (a window unit's keys, partitions
+  // and bounds): joined in one call of the engine's, not concatenated element by element — a
+  // commit runs a few times a process, mostly before the loop below is optimised.
+  if (values.every(isNumber)) return `{${values.join(',')}}`;
+  if (values.every(isString) && !QUOTE_OR_BACKSLASH.test(values.join(''))) return `{"${values.join('","')}"}`;
   let text = '{';
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -173,10 +194,49 @@ export function arrayText(values: readonly ArrayElement[]): string {
   return `${text}}`;
 }
 
-function chunks<T>(items: T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += ROWS_PER_STATEMENT) out.push(items.slice(i, i + ROWS_PER_STATEMENT));
-  return out;
+const isNumber = (v: ArrayElement): v is number => typeof v === 'number';
+const isString = (v: ArrayElement): v is string => typeof v === 'string';
+const QUOTE_OR_BACKSLASH = /["\\]/;
+
+/** The rows of a table's upserts or deletes, column by column, as their statements take them. */
+class Rows {
+  readonly keys: string[] = [];
+  readonly partitions: number[] = [];
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  readonly values: unknown[] = [];
+  readonly #windowed: boolean;
+
+  constructor(windowed: boolean) {
+    this.#windowed = windowed;
+  }
+
+  add(key: string, write: StateWrite): void {
+    this.keys.push(key);
+    this.partitions.push(write.partition);
+    if (this.#windowed) {
+      this.starts.push(write.window!.start);
+      this.ends.push(write.window!.end);
+    }
+    if (write.value !== undefined) this.values.push(write.value);
+  }
+
+  /** The rows in statements of at most ROWS_PER_STATEMENT (the arrays themselves when they fit in one). */
+  chunks(): Array<Pick<Rows, 'keys' | 'partitions' | 'starts' | 'ends' | 'values'>> {
+    if (this.keys.length <= ROWS_PER_STATEMENT) return this.keys.length === 0 ? [] : [this];
+    const out: Array<Pick<Rows, 'keys' | 'partitions' | 'starts' | 'ends' | 'values'>> = [];
+    for (let i = 0; i < this.keys.length; i += ROWS_PER_STATEMENT) {
+      const end = i + ROWS_PER_STATEMENT;
+      out.push({
+        keys: this.keys.slice(i, end),
+        partitions: this.partitions.slice(i, end),
+        starts: this.starts.slice(i, end),
+        ends: this.ends.slice(i, end),
+        values: this.values.slice(i, end),
+      });
+    }
+    return out;
+  }
 }
 
 export function checkWindow(table: CompiledTable, window: StateWindow | undefined): void {

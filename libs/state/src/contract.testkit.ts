@@ -224,28 +224,40 @@ export function describeStateStore(name: string, setup: ContractSetup): void {
     });
 
     it('state - deletes keys', async () => {
-      await store.migrate([json('d_kv'), json('d_win', 'number', true)]);
+      await store.migrate([json('d_kv'), json('d_win', 'number', true), json('d_win_s', 'string', true)]);
       const w = { start: 100, end: 200 };
+      // Keys PostgreSQL's array literals quote or escape: each is deleted as itself, the others stay.
+      const odd = ['say "hi"', 'back\\slash', '\\"', 'NULL', '', '{a,b}', ' '];
       await store.commit({
         writes: [
           { table: 'd_kv', key: 'a', partition: 0, value: 1 },
           { table: 'd_kv', key: 'b', partition: 0, value: 2 },
           { table: 'd_win', key: 1, partition: 0, window: w, value: 1 },
           { table: 'd_win', key: 2, partition: 0, window: w, value: 2 },
+          ...odd.flatMap((key, i) => [
+            { table: 'd_kv', key, partition: 0, value: i },
+            { table: 'd_win_s', key, partition: 0, window: w, value: i },
+          ]),
         ],
         offsets: [],
       });
+      expect(await store.get('d_win_s', odd, w)).toEqual(new Map(odd.map((key, i) => [key, i])));
       const result = await store.commit({
         writes: [
           { table: 'd_kv', key: 'a', partition: 0, value: undefined },
           { table: 'd_kv', key: 'never-there', partition: 0, value: undefined },
           { table: 'd_win', key: 2, partition: 0, window: w, value: undefined },
+          ...odd.slice(0, 4).flatMap((key) => [
+            { table: 'd_kv', key, partition: 0, value: undefined },
+            { table: 'd_win_s', key, partition: 0, window: w, value: undefined },
+          ]),
         ],
         offsets: [],
       });
-      expect(result).toMatchObject({ upserted: 0, deleted: 3 });
-      expect(await store.get('d_kv', ['a', 'b'])).toEqual(new Map([['b', 2]]));
+      expect(result).toMatchObject({ upserted: 0, deleted: 11 });
+      expect(await store.get('d_kv', ['a', 'b', ...odd])).toEqual(new Map([['b', 2], ...odd.slice(4).map((key, i): [string, number] => [key, i + 4])]));
       expect(await store.get('d_win', [1, 2], w)).toEqual(new Map([[1, 1]]));
+      expect(await store.get('d_win_s', odd, w)).toEqual(new Map(odd.slice(4).map((key, i) => [key, i + 4])));
     });
 
     it('state - windowed state: scan by window, and dropWindows removes one window only', async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { StateSchemaError } from './errors.ts';
 import { indexName, normalizeSpec, quoteIdent, schemaDdl, specChange, tableDdl } from './schema.ts';
 import { firstKeyword } from './store.ts';
@@ -117,6 +117,48 @@ describe('state - schema', () => {
       kind: 'conflict',
       reason: 'its column "count" changed from i64 to f64',
     });
+  });
+
+  it('state - a JSON table writes its values in one JSON.stringify when each is written there as alone, else each on its own, alike', () => {
+    const table = new CompiledTable('s', { table: 'j', keyType: 'string', windowed: true, value: { kind: 'json' } });
+    const alone = (values: unknown[]) => `[${values.map((v) => JSON.stringify(v)).join(',')}]`;
+    const outcome = (run: () => unknown): unknown => {
+      try {
+        return run();
+      } catch (err) {
+        return `${(err as Error).name}: ${(err as Error).message}`;
+      }
+    };
+    const counts = Array.from({ length: 1_000 }, (_, i) => i % 37);
+    const stringify = vi.spyOn(JSON, 'stringify');
+    let text: unknown;
+    try {
+      text = table.encodeValues(counts);
+      // One call for the array, not one a value (a window unit's commit of ~10 000 counts).
+      expect(stringify).toHaveBeenCalledTimes(1);
+    } finally {
+      stringify.mockRestore();
+    }
+    expect(text).toEqual([alone(counts)]);
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    const cases: unknown[][] = [
+      [1, -0, 2.5, Number.NaN, null, true, 'q"\\', { a: [1, { b: null }], c: undefined, d: () => 1 }, [], {}],
+      // A Date has a toJSON: written each on its own, the same text.
+      [new Date(0), 1],
+      // Written alone as nothing, or possibly so, or not at all: refused, in the words of the value's own.
+      [1, () => 1],
+      [1, Symbol('s')],
+      [{ toJSON: () => undefined }],
+      [1, 2n],
+      [1, cyclic],
+    ];
+    for (const values of cases.slice(0, 2)) expect(table.encodeValues(values)).toEqual([alone(values)]);
+    for (const values of cases.slice(2)) {
+      const refused = outcome(() => table.encodeValues(values));
+      expect(refused).toMatch(/^StateWriteError: state table "j" stores JSON values/);
+      expect(refused).toEqual(outcome(() => table.encodeValues([values.at(-1)])));
+    }
   });
 
   it('state - keeps index names within 63 bytes', () => {
