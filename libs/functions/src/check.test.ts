@@ -43,6 +43,16 @@ async function check(uses: string, modules: Record<string, string>) {
 }
 
 describe('functions - checking user code without running it', () => {
+  it('functions - a `uses:` with no module, nearly the name of an imported function, is told that function', async () => {
+    // Upstream's own slip (Fluvio's split-sentence at 3005255, fixed at 72f80f1): `word_length` for the import's `word-length`.
+    const file = new URL('../../../fixtures/fluvio-corpus/infinyon/stateful-dataflows-examples/dataflow/split-sentence/package-variant/dataflow@3005255.yaml', import.meta.url).pathname;
+    const parsed = await loadServicesFile(file);
+    const missing = (await checkFunctionCode(parsed.dataflow, checkDataflow(parsed.dataflow).graph)).filter((d) => d.code === 'function-module-missing');
+    expect(missing.map((d) => [d.pos.line, d.message, d.hint])).toEqual([
+      [47, 'no code for `word_length`: functions/word_length.ts does not exist', 'the imports bring `word-length`: `uses: word-length`, or write functions/word_length.ts beside the services file'],
+    ]);
+  });
+
   it('functions - a module whose top level would hang or throw is checked, never run', async () => {
     const { lines } = await check('is-recent', {
       'is-recent.ts': "import type { Reading } from './types.js';\nwhile (true) {}\nthrow new Error('ran');\nexport function isRecent(r: Reading): boolean {\n  return r.at > 0;\n}\n",

@@ -15,7 +15,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TypeScript from 'typescript';
-import { camelCase, snakeCase, type Dataflow, type Diagnostic, type OperatorKind, type SourcePos } from '@ssdk/spec';
+import { camelCase, closest, snakeCase, type Dataflow, type Diagnostic, type OperatorKind, type SourcePos } from '@ssdk/spec';
 import type { CodeScope, DataflowGraph, ServicePipeline, StepSite } from '@ssdk/plan';
 import { generateCtxDeclarations, generateTypesTs, stateTypes, tsTypeName, typeNamesIn } from '@ssdk/wit';
 import { checkCacheDir, contentHash, fileHash, readCheck, writeCheck, type CheckInputs } from './check-cache.ts';
@@ -183,7 +183,7 @@ export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, 
           'function-module-missing',
           src.refPos,
           `no code for \`${src.ref}\`: functions/${src.ref}.ts does not exist`,
-          `write it beside the services file, exporting \`${camelCase(src.ref)}\`; \`ssdk generate\` writes a stub`,
+          missingModuleHint(src.ref, imported),
         );
         continue;
       }
@@ -535,6 +535,16 @@ function importFrom(names: string[], from: string): string {
 function importLine(names: string[], typesText: string): string {
   const exported = new Set([...typesText.matchAll(/^export (?:interface|type) (\w+)/gm)].map((m) => m[1]!));
   return importFrom(names.filter((n) => exported.has(n)), './types.ts');
+}
+
+/**
+ * What to do about a `uses:` with no module: an imported function of nearly that name is the
+ * likelier meaning (`word_length` for an import's `word-length`) than a module still to write.
+ */
+function missingModuleHint(ref: string, imported: ReadonlySet<string>): string {
+  const meant = closest(ref, imported);
+  if (meant !== undefined) return `the imports bring \`${meant}\`: \`uses: ${meant}\`, or write functions/${ref}.ts beside the services file`;
+  return `write it beside the services file, exporting \`${camelCase(ref)}\`; \`ssdk generate\` writes a stub`;
 }
 
 /** The functions imported from packages (`imports:`), by the name steps use. */
