@@ -30,6 +30,19 @@ describe('cli - a new user’s mistakes', () => {
     await expect(readFile(join(dir, 'out', 'words.jsonl'))).rejects.toThrow();
   });
 
+  it('cli - `ssdk test` given the test file runs it against the services file beside it; without one, exit 2 saying so', async () => {
+    const r = await run(['test', WORD_COUNT.replace(/\.yaml$/, '.test.yaml'), '--filter', 'golden run', '--native']);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^✓ golden run .*\n1 passed, 0 failed\n$/);
+    expect(r.code).toBe(0);
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-mistakes-'));
+    const lone = join(dir, 'flow.test.yaml');
+    await writeFile(lone, 'tests: []\n');
+    const alone = await run(['test', lone]);
+    expect(alone.code).toBe(2);
+    expect(alone.err).toContain(`${lone} is a test file, and no flow.yaml is beside it`);
+  });
+
   it('cli - `ssdk test --filter` that matches no case is exit 2 listing the cases, not "0 passed"', async () => {
     const r = await run(['test', WORD_COUNT, '--filter', 'golden rn', '--native']);
     expect(r.code).toBe(2);

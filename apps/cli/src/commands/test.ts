@@ -32,6 +32,7 @@ export const testSpec: CommandSpec = {
   maxPositionals: 1,
   examples: [
     'ssdk test examples/word-count/services.yaml',
+    'ssdk test examples/word-count/services.test.yaml   # the same: a test file runs against the services file beside it',
     'ssdk test dataflow.yaml --cases tests/windows.test.yaml --filter late',
     `ssdk test examples/word-count/services.yaml --function add-to-total --value '"river"' --key river --state 'word-totals={"river": 2}'`,
   ],
@@ -40,8 +41,7 @@ export const testSpec: CommandSpec = {
 /** Exit 0 when every case passes, 1 when one fails, 2 when the files themselves are wrong. */
 export async function runTest(cmd: ParsedCommand, io: CliIo): Promise<number> {
   if (typeof cmd.values['function'] === 'string') return runTestFunction(cmd, io);
-  const file = cmd.positionals[0]!;
-  const casesPath = typeof cmd.values['cases'] === 'string' ? cmd.values['cases'] : defaultCasesPath(file);
+  const { file, casesPath } = testFiles(cmd.positionals[0]!, typeof cmd.values['cases'] === 'string' ? cmd.values['cases'] : undefined);
   const filter = typeof cmd.values['filter'] === 'string' ? cmd.values['filter'] : undefined;
   const isolation = isolationFlag(cmd, 'test');
   const all = await loadTestFile(casesPath);
@@ -87,6 +87,21 @@ export async function runTest(cmd: ParsedCommand, io: CliIo): Promise<number> {
   }
   io.out(`${cases.length - failed} passed, ${failed} failed\n`);
   return failed > 0 ? EXIT_FAILURE : EXIT_OK;
+}
+
+/**
+ * The services file and the test file a `ssdk test FILE` means. FILE may be the test file itself
+ * (`services.test.yaml`, as a test runner is given its tests): its services file is the one
+ * beside it without `.test`. Else the test file is FILE's own (`defaultCasesPath`) or `--cases`.
+ */
+export function testFiles(given: string, cases: string | undefined): { file: string; casesPath: string } {
+  const testFile = cases === undefined ? /^(.*)\.test\.ya?ml$/.exec(given) : null;
+  if (!testFile) return { file: given, casesPath: cases ?? defaultCasesPath(given) };
+  const file = [`${testFile[1]}.yaml`, `${testFile[1]}.yml`].find((f) => existsSync(f));
+  if (file === undefined) {
+    throw new UsageError(`${given} is a test file, and no ${basename(testFile[1]!)}.yaml is beside it: name its services file, \`ssdk test SERVICES.yaml --cases ${given}\``, 'test');
+  }
+  return { file, casesPath: given };
 }
 
 export function defaultCasesPath(servicesFile: string): string {
