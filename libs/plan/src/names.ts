@@ -1,19 +1,5 @@
 /** "Did you mean" suggestions and name lists for messages. */
-import { kebabCase } from '@ssdk/spec';
-
-/** Levenshtein distance (insert, delete, substitute), for suggestions. */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
-}
+import { editDistance, kebabCase } from '@ssdk/spec';
 
 /**
  * The candidate closest to `name` (compared in kebab-case, so `CarEvnt` finds `car-event`), if it

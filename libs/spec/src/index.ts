@@ -26,7 +26,7 @@ export { loadServicesFile } from './load.ts';
 export { formatDiagnostic, hasErrors, SpecError } from './diagnostics.ts';
 export { parseDuration } from './durations.ts';
 export { camelCase, kebabCase, pascalCase, snakeCase } from './names.ts';
-export { closest } from './suggest.ts';
+export { closest, editDistance } from './suggest.ts';
 export { typeToString } from './type-format.ts';
 export { allSteps } from './steps-walk.ts';
 export * from './connectors/model.ts';

@@ -2,8 +2,11 @@
  * "Did you mean" suggestions for misspelt keys, operators and enum values.
  */
 
-/** Optimal string alignment distance: Levenshtein plus adjacent transpositions (`sourcse` → `sources` is 1). */
-function editDistance(a: string, b: string): number {
+/**
+ * Optimal string alignment distance: Levenshtein plus adjacent transpositions (`sourcse` →
+ * `sources` is 1). Every "did you mean" of ssdk measures with this one.
+ */
+export function editDistance(a: string, b: string): number {
   const rows = a.length + 1;
   const cols = b.length + 1;
   const d: number[] = new Array<number>(rows * cols).fill(0);

@@ -3,6 +3,7 @@
  * so a command can take "the rest of the line" verbatim — a JSON value, a SQL query), flags,
  * times, and the closest name for a typo.
  */
+import { editDistance } from '@ssdk/spec';
 
 /** A mistake in a shell command: printed as one `error:` line with its hint; the shell goes on. */
 export class ShellError extends Error {
@@ -183,14 +184,3 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }
 
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
