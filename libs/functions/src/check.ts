@@ -197,14 +197,17 @@ export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, 
       modules.set(module, uses);
     }
   }
-  // A module is checked as a whole: it waits when any step that uses it would.
-  for (const [module, uses] of modules) {
-    const text = readFileSync(module, 'utf8');
-    if (!uses.some((u) => waits(text, u.service))) continue;
-    for (const u of uses) waiting.add(u.site.id);
-    modules.delete(module);
+  // A module is checked as a whole: it waits when any step that uses it would. Only a file with
+  // errors has a scope; without one nothing waits, and no module is read for it.
+  if (options.scope) {
+    for (const [module, uses] of modules) {
+      const text = readFileSync(module, 'utf8');
+      if (!uses.some((u) => waits(text, u.service))) continue;
+      for (const u of uses) waiting.add(u.site.id);
+      modules.delete(module);
+    }
+    for (const id of waiting) options.scope.waits(id);
   }
-  for (const id of waiting) options.scope?.waits(id);
 
   const roots = [...inline.keys(), ...modules.keys()];
   if (roots.length === 0) return out;

@@ -75,12 +75,7 @@ export class CarriedBatch implements ValueSource {
     this.topic = topic;
     const room = Math.max(MIN_ROOM, Math.min(Math.floor(expected) || 0, MAX_EXPECTED));
     this.room = room;
-    // One buffer for the three columns: each typed array made with a buffer of its own is an
-    // allocation outside the heap, and its bookkeeping, of its own.
-    const buffer = new ArrayBuffer(room * BYTES_PER_RECORD);
-    this.times = new Float64Array(buffer, 0, room);
-    this.keyIds = new Int32Array(buffer, room * 8, room);
-    this.valueIds = new Int32Array(buffer, room * 12, room);
+    ({ times: this.times, keyIds: this.keyIds, valueIds: this.valueIds } = columns(room));
     this.pool = poolOf(topic);
     this.texts = this.pool.texts;
   }
@@ -156,10 +151,7 @@ export class CarriedBatch implements ValueSource {
 
   /** The columns with room for `room` records, those pushed copied. */
   private resize(room: number): void {
-    const buffer = new ArrayBuffer(room * BYTES_PER_RECORD);
-    const times = new Float64Array(buffer, 0, room);
-    const keyIds = new Int32Array(buffer, room * 8, room);
-    const valueIds = new Int32Array(buffer, room * 12, room);
+    const { times, keyIds, valueIds } = columns(room);
     const n = this.count;
     times.set(this.times.subarray(0, n));
     keyIds.set(this.keyIds.subarray(0, n));
@@ -241,6 +233,15 @@ function poolOf(topic: RuntimeTopic): StringPool {
   let pool = pools.get(topic);
   if (!pool) pools.set(topic, (pool = new StringPool()));
   return pool;
+}
+
+/**
+ * A batch's three columns with room for `room` records, in one buffer: each typed array made
+ * with a buffer of its own is an allocation outside the heap, and its bookkeeping, of its own.
+ */
+function columns(room: number): { times: Float64Array; keyIds: Int32Array; valueIds: Int32Array } {
+  const buffer = new ArrayBuffer(room * BYTES_PER_RECORD);
+  return { times: new Float64Array(buffer, 0, room), keyIds: new Int32Array(buffer, room * 8, room), valueIds: new Int32Array(buffer, room * 12, room) };
 }
 
 /** The most room a batch makes ahead (`CarriedBatch`'s `expected`): more comes by growing. */
