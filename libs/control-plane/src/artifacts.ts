@@ -171,7 +171,7 @@ export function artifactUnitFunctions(a: FetchedArtifacts): UnitFunctionSource {
     const sandboxed = unitRunsSandboxed(o.op, o.isolation);
     if (sandboxed && !a.hasBuild) throw new Error(`operator \`${o.op.id}\` runs sandboxed but the deployment carries no component: deploy it again with a plan that sandboxes it`);
     const sandbox = sandboxed ? await openBuiltSandbox(join(a.dir, 'build'), o.sql ? { sql: o.sql } : {}) : undefined;
-    const native: FunctionLoader = async (ps) => (await loadNativeBundle(JSON.parse(await readFile(nativeArtifactPath(a.dir, ps.id), 'utf8')) as NativeBundle)).fn;
+    const native: FunctionLoader = async (ps) => loadNativeBundle(JSON.parse(await readFile(nativeArtifactPath(a.dir, ps.id), 'utf8')) as NativeBundle);
     return { functions: unitOnlyFunctions(o.op, native, sandbox, o.sql), ...(sandbox ? { sandbox } : {}) };
   };
 }

@@ -110,20 +110,7 @@ export async function loadNativeBundle(b: NativeBundle): Promise<CompiledFunctio
     throw new FunctionCompileError(`${b.id}: \`${b.exportName}\` is not an exported function`, b.origin && { ...b.origin, col: b.origin.col ?? 1 });
   }
   const where = { id: b.id, resolveDir: b.resolveDir, ...(b.origin ? { origin: b.origin } : {}) };
-  const compiled: CompiledFunction = { id: b.id, fn: fn as CompiledFunction['fn'], locate: (err) => locate(err, [url, dataUrl], map, where) };
-  locators.set(compiled.fn, compiled.locate);
-  return compiled;
-}
-
-/** Every function loaded here, with its `locate`: whoever runs it has only the function (a `FunctionLoader`'s answer). */
-const locators = new WeakMap<CompiledFunction['fn'], CompiledFunction['locate']>();
-
-/**
- * The `locate` of a function `loadNativeBundle` loaded (where in the user's code an error it
- * threw comes from), or undefined for any other function.
- */
-export function throwSiteLocator(fn: unknown): CompiledFunction['locate'] | undefined {
-  return typeof fn === 'function' ? locators.get(fn as CompiledFunction['fn']) : undefined;
+  return { id: b.id, fn: fn as CompiledFunction['fn'], locate: (err) => locate(err, [url, dataUrl], map, where) };
 }
 
 // A stack names the module by its sourceURL, or — where a runner rewrites stacks (vitest) —

@@ -17,7 +17,7 @@ export function sourceFunctions(file: string, dataflow: Dataflow): FunctionLoade
     steps ??= planSteps(dataflow);
     const step = steps.get(ps.id);
     if (!step) throw new Error(`plan step \`${ps.id}\` is not in ${file}`);
-    return (await loadNativeStep(ps.id, step, file)).fn;
+    return loadNativeStep(ps.id, step, file);
   };
 }
 
@@ -71,7 +71,7 @@ export function unitOnlyFunctions(op: PlanOperator, native: FunctionLoader, sand
   const mine = new Set(op.steps.map((s) => s.id));
   return {
     ...(sql ? { sql } : {}),
-    native: async (ps: PlanStep) => (mine.has(ps.id) ? native(ps) : elsewhere(ps.id)),
+    native: async (ps: PlanStep) => (mine.has(ps.id) ? native(ps) : { fn: elsewhere(ps.id) }),
     sandbox: async (unit, steps, log) => (unit.id === op.id ? sandbox?.factory(unit, steps, log) : elsewhere(unit.id)),
   };
 }

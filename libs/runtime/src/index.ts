@@ -18,7 +18,7 @@
 export { decodeLoose, startEmbedded, type EmbeddedDataflow, type EmbeddedOptions, type ProduceRecord } from './embedded.ts';
 export { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 export { tableSpecs } from './state-tables.ts';
-export type { FunctionLoader, IsolationChoice, RuntimeTopic, SandboxFactory, Topology } from './topology.ts';
+export type { FunctionLoader, IsolationChoice, LoadedFunction, RuntimeTopic, SandboxFactory, Topology } from './topology.ts';
 // Benchmarks only: counts guarded calls and prices the limit against a baseline (see its comment).
 export { guardForBenchmarks } from './native-executor.ts';
 

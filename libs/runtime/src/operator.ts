@@ -127,7 +127,7 @@ export function nativeTopology(file: string, plan: PhysicalPlan, dataflow: Dataf
 
 /** A plan's topics and codecs, for tools that produce and consume (no function is compiled: every unit refuses to run). */
 export function planTopology(plan: PhysicalPlan): Promise<Topology> {
-  return buildTopology(plan, { native: async (ps) => elsewhere(ps.id) }, { isolation: 'native' });
+  return buildTopology(plan, { native: async (ps) => ({ fn: elsewhere(ps.id) }) }, { isolation: 'native' });
 }
 
 /** `SSDK_ISOLATION` (`plan`, `native` or `sandbox`); unset: `plan`. */

@@ -103,7 +103,7 @@ describe('runtime - the plan runs by itself', () => {
     // What an operator has: the document as stored, and functions that do not come from a file.
     const stored = JSON.parse(JSON.stringify(plan)) as typeof plan;
     const asked: string[] = [];
-    const topology = await buildTopology(stored, { native: async (ps) => (asked.push(ps.id), (r: unknown) => (r as { value: number }).value) }, { isolation: 'native' });
+    const topology = await buildTopology(stored, { native: async (ps) => (asked.push(ps.id), { fn: (r: unknown) => (r as { value: number }).value }) }, { isolation: 'native' });
     const readings = topology.topics.get('readings')!;
     expect(readings.value.check({ sensor: 's1', value: 1.5 })).toBeUndefined();
     expect(readings.value.check({ sensor: 's1', value: 'high' })).toMatch(/value/);

@@ -6,7 +6,6 @@
  */
 import { camelCase } from '@ssdk/spec';
 import { fromPlanType, lastValueStep, planTypeTable, type PhysicalPlan, type TypeTable, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
-import { throwSiteLocator } from '@ssdk/functions';
 import { partitionOfText, readUtf8 } from '@ssdk/records';
 import { compileCodec, ownCopy, plainJsonString, quickerCopy, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig, type JoinConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
@@ -78,7 +77,10 @@ export interface Topology {
 }
 
 /** Turns one step of the plan into a callable function, run in V8 (trusted). */
-export type FunctionLoader = (step: PlanStep) => Promise<(...args: unknown[]) => unknown>;
+export type FunctionLoader = (step: PlanStep) => Promise<LoadedFunction>;
+
+/** A step's function as loaded, and where in the user's code an error it threw comes from (a compiled function's `locate`). */
+export type LoadedFunction = Pick<ChainStep, 'fn' | 'locate'>;
 
 /** What runs a plan's functions: each step natively, and (optionally) units in a sandbox. */
 export interface PlanFunctions {
@@ -174,9 +176,8 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
       }
       const steps: ChainStep[] = [];
       for (const spec of part) {
-        const fn = await functions.native(op.steps.find((ps) => ps.id === spec.id)!);
         // A throw's dead letter names its line in the user's code (the services file's, for `run:` code).
-        const locate = throwSiteLocator(fn);
+        const { fn, locate } = await functions.native(op.steps.find((ps) => ps.id === spec.id)!);
         steps.push({ ...spec, fn, ...(locate ? { locate } : {}) });
       }
       // The longest limit of the part's steps, per batch: as the sandbox does (sandbox.ts).
