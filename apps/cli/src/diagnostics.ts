@@ -3,6 +3,7 @@
  * sorted by position, each problem once. Paths are shown as the user typed them.
  */
 import type { Diagnostic } from '@ssdk/spec';
+import type { CodeLeft } from '@ssdk/plan';
 import { paint, type CliIo } from './io.ts';
 
 export function sortDiagnostics(diags: Diagnostic[]): Diagnostic[] {
@@ -48,12 +49,6 @@ export function plural(n: number, word: string, many = `${word}s`): string {
 export function printErrorSummary(io: CliIo, file: string, diags: Diagnostic[], o: CodeLeft = {}): void {
   const { errors, warnings } = countBySeverity(diags);
   io.err(`${file}: ${paint(io, 'red', plural(errors, 'error'))}${warnings ? `, ${plural(warnings, 'warning')}` : ''}${codeWaitingNote(o)}\n`);
-}
-
-/** What a check of a file with errors left of its functions (`@ssdk/plan`'s `CheckedServicesFile`). */
-export interface CodeLeft {
-  codeWaiting?: readonly string[] | undefined;
-  codeCut?: boolean | undefined;
 }
 
 /**

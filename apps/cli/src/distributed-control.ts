@@ -7,13 +7,13 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { connectControl, describeServers, NoResponderError, openArtifactStore, RemoteError } from '@ssdk/bus';
 import { checkFunctionCode, FUNCTION_DIAGNOSTICS } from '@ssdk/functions';
-import { checkServicesFile, planOrThrow, planServicesFile } from '@ssdk/plan';
+import { checkServicesFile, planOrThrow, planServicesFile, type CodeLeft } from '@ssdk/plan';
 import { compileStackSettings } from '@ssdk/settings';
 import { bundleHash, deploymentHash, plannerSubject, publishArtifacts, readBundle, type DeploymentArtifacts, type DeploymentBundle, type PlannerVerb } from '@ssdk/control-plane';
 import { nativeSteps, signStatement, STATEMENT_VERSION, type DeploymentSignature, type IsolationChoice } from '@ssdk/runtime';
 import type { Dataflow, Diagnostic } from '@ssdk/spec';
 import { UsageError, type OptionSpec } from './args.ts';
-import { printDiagnostics, printErrorSummary, type CodeLeft } from './diagnostics.ts';
+import { printDiagnostics, printErrorSummary } from './diagnostics.ts';
 import { EXIT_USER_ERROR } from './exit-codes.ts';
 import { plannerArgs } from './installation.ts';
 import type { CliIo } from './io.ts';
@@ -172,7 +172,7 @@ export async function checkFunctions(file: string, io: CliIo): Promise<{ dataflo
   const checked = await checkServicesFile(file, { checkCode: checkFunctionCode });
   const hasErrors = checked.diagnostics.some((d) => d.severity === 'error');
   const codeErrors = checked.diagnostics.some((d) => d.severity === 'error' && Object.hasOwn(FUNCTION_DIAGNOSTICS, d.code));
-  const left = { codeWaiting: checked.codeWaiting, codeCut: checked.codeCut };
+  const left: CodeLeft = { codeWaiting: checked.codeWaiting, codeCut: checked.codeCut };
   if (!codeErrors) return hasErrors ? { left } : { dataflow: checked.dataflow };
   printDiagnostics(io, checked.diagnostics);
   printErrorSummary(io, file, checked.diagnostics, left);

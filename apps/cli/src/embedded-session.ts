@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { checkFunctionCode } from '@ssdk/functions';
-import { planServicesFile, type PhysicalPlan } from '@ssdk/plan';
+import { planServicesFile, type CodeLeft, type PhysicalPlan } from '@ssdk/plan';
 import type { JsonRecord } from '@ssdk/records';
 import { inputRecords, type InputFile } from './input-file.ts';
 import { MemoryState, type EngineRecord, type Key } from '@ssdk/engine';
@@ -18,7 +18,6 @@ import { committedCheckpoints, migratePlanState, openSandbox, sourceFunctions, s
 import { dataflowSchema, openPgliteStore, type StateStore } from '@ssdk/state';
 import { embeddedStateDir, stateDir } from './state-dir.ts';
 import { inlineConnectors, type Connector, type Dataflow, type Diagnostic } from '@ssdk/spec';
-import type { CodeLeft } from './diagnostics.ts';
 import { UsageError, type ParsedCommand } from './args.ts';
 import { isolationOf } from './distributed.ts';
 import { timed, timedCheck } from './timings.ts';

@@ -27,6 +27,7 @@ export {
   planServicesFile,
   type CheckedServicesFile,
   type CodeCheck,
+  type CodeLeft,
   type PlanFileOptions,
   type PlannedServicesFile,
   type ServicesFilePlan,

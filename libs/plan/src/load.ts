@@ -28,16 +28,20 @@ import { planDataflow } from './physical/plan.ts';
  */
 export type CodeCheck = (dataflow: Dataflow, graph: DataflowGraph, scope?: CodeScope) => Promise<Diagnostic[]>;
 
-export interface CheckedServicesFile {
+export interface CheckedServicesFile extends CodeLeft {
   file: string;
   dataflow: Dataflow;
   /** Errors and warnings of every stage that ran. */
   diagnostics: Diagnostic[];
+}
+
+/** What a check of a file with errors left of its functions: said so the user knows more may follow once those are fixed. */
+export interface CodeLeft {
   /**
    * The operator ids of the functions `checkCode` left unchecked: the file's errors make their
-   * types uncertain (`code-scope.ts`). Said so the user knows more may follow once those are fixed.
+   * types uncertain (`code-scope.ts`).
    */
-  codeWaiting?: string[];
+  codeWaiting?: readonly string[];
   /**
    * The parser had to leave parts of the file out (a step with an unknown operator, a window with
    * broken bounds): their functions are not in the model, so not checked either.

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { planOrThrow } from '@ssdk/plan';
+import { planOrThrow, type CodeLeft } from '@ssdk/plan';
 import { type DeployReply, type DeployRequest } from '@ssdk/control-plane';
 import { buildComponents, isolationFromEnv, publicKeyOf, signingSeedFromEnv, stackSigningKey, trustedKeysFrom, unitRunsSandboxed, type IsolationChoice } from '@ssdk/runtime';
 import { scalingRefusal } from '@ssdk/connectors';
@@ -29,7 +29,6 @@ import { SSDK_BIN } from '../installation.ts';
 import { readStackFile, stackFileWriter, type StackFile } from '../stack-file.ts';
 import { stateDir } from '../state-dir.ts';
 import { reportBuildError } from './build.ts';
-import type { CodeLeft } from '../diagnostics.ts';
 
 const stackOptions = {
   'state-dir': { type: 'string', valueName: 'DIR', description: 'where stack.json and the build are kept (default: .ssdk/ beside the services file, or $SSDK_HOME)' },
