@@ -127,6 +127,32 @@ describe('cli - a new user’s mistakes', () => {
     expect(r.err).toContain('type-checked once these are fixed: `count-words.increment-word-count`, `lookup-word.lookup-word-count`\n');
   });
 
+  it('cli - a structural error in one service and a type mismatch in another: both at once, each at its line, from `validate`, `test` and `run`', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ssdk-mistakes-'));
+    const text = (await readFile(WORD_COUNT, 'utf8'))
+      .replace('- operator: flat-map', '- operator: flatmap')
+      .replace('function keyWindowWord(word: string)', 'function keyWindowWord(word: number)');
+    await writeFile(join(dir, 'services.yaml'), text);
+    await writeFile(join(dir, 'sentences.jsonl'), '"the river flows"\n');
+    await writeFile(join(dir, 'services.test.yaml'), 'tests:\n  - name: one\n    inputs:\n      - topic: sentences\n        records:\n          - { value: "the river flows", timestamp: 1 }\n    expect:\n      words:\n        values: [river, flows]\n');
+    const line = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+    const file = join(dir, 'services.yaml');
+    for (const argv of [
+      ['validate', file],
+      ['test', file, '--native'],
+      ['run', file, '--input', `sentences=${join(dir, 'sentences.jsonl')}`, '--output-dir', join(dir, 'out'), '--until-idle', '--ephemeral', '--native'],
+    ]) {
+      const r = await run(argv);
+      expect(r.code, argv[0]).toBe(2);
+      expect(r.err).not.toMatch(/\n\s+at /);
+      const errors = r.err.split('\n').filter((l) => l.includes(': error: '));
+      expect(errors, argv[0]).toEqual([
+        `${file}:${line('operator: flatmap')}:19: error: unknown operator \`flatmap\` in step 1 of \`transforms\` of service \`count-words\``,
+        `${file}:${line('function keyWindowWord') - 1}:11: error: \`assign-key\` step \`keyWindowWord\` in service \`top-words\` takes \`number\`, but receives \`word\` from step \`useRecordTime\``,
+      ]);
+    }
+  });
+
   it('cli - `ssdk test` and `ssdk run` report the functions’ errors alongside the file’s, exit 2, nothing run', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ssdk-mistakes-'));
     const text = (await readFile(WORD_COUNT, 'utf8'))

@@ -41,41 +41,71 @@ export interface CodeScope {
   waits(id: string): void;
 }
 
-/** A part of the file: a service, a named type, the imports, or another part (topics, meta). */
-type Part = { kind: 'service' | 'type' | 'function'; name: string } | { kind: 'step'; step: Step; service: string } | { kind: 'import' } | { kind: 'other' };
+/** A part of the file: a service, a step, a named type, a topic, a seed function, the imports, or another part (meta). */
+type Part =
+  | { kind: 'service' | 'type' | 'function' | 'topic'; name: string }
+  | { kind: 'step'; step: Step; service: string }
+  | { kind: 'import' }
+  | { kind: 'other' };
 type Region = Part & { line: number };
 
-/** The scope of a check of the functions of `graph` alongside `diagnostics` (the file's errors so far). */
-export function codeScope(graph: DataflowGraph, diagnostics: readonly Diagnostic[], waits: (id: string) => void): CodeScope {
+/** The parts of the file its errors lie in (`regionsOf`): each error belongs to the part it lies in. */
+interface ErroneousParts {
+  /** Services with an error of their own, or in one of their steps. */
+  services: Set<string>;
+  types: Set<string>;
+  steps: Set<Step>;
+  functions: Set<string>;
+  topics: Set<string>;
+  /** An error in the imports, or in another file. */
+  imports: boolean;
+  /** An error outside the services and the named types: a type may have been taken away. */
+  typesMayBeMissing: boolean;
+}
+
+function erroneousParts(graph: DataflowGraph, diagnostics: readonly Diagnostic[]): ErroneousParts {
   const df = graph.dataflow;
   const regions = regionsOf(graph);
-  const erroneous = { services: new Set<string>(), types: new Set<string>(), steps: new Set<Step>(), functions: new Set<string>() };
-  let everything = false;
-  let typesMayBeMissing = false;
+  const parts: ErroneousParts = { services: new Set(), types: new Set(), steps: new Set(), functions: new Set(), topics: new Set(), imports: false, typesMayBeMissing: false };
   for (const d of diagnostics) {
     if (d.severity !== 'error') continue;
     const region = d.pos.file === df.file ? regionAt(regions, d.pos.line) : { line: 0, kind: 'import' as const };
-    if (region?.kind === 'service') erroneous.services.add(region.name);
+    if (region?.kind === 'service') parts.services.add(region.name);
     else if (region?.kind === 'type') {
       // An entry of `types:` with an error may be a type cut in two (a deleted key line).
-      erroneous.types.add(region.name);
-      typesMayBeMissing = true;
-    }
-    else if (region?.kind === 'import') everything = true;
-    else if (region?.kind === 'function') erroneous.functions.add(region.name);
+      parts.types.add(region.name);
+      parts.typesMayBeMissing = true;
+    } else if (region?.kind === 'import') parts.imports = true;
+    else if (region?.kind === 'function') parts.functions.add(region.name);
     else if (region?.kind === 'step') {
       // What follows a step in the file (its service's sinks, states written last) falls in it too.
-      erroneous.steps.add(region.step);
-      erroneous.services.add(region.service);
-    } else typesMayBeMissing = true;
+      parts.steps.add(region.step);
+      parts.services.add(region.service);
+    } else {
+      if (region?.kind === 'topic') parts.topics.add(region.name);
+      parts.typesMayBeMissing = true;
+    }
+  }
+  // A seed topic takes its type from the operation naming it first: one with an error leaves it uncertain.
+  for (const t of Object.values(df.topics)) {
+    if (t.origin !== 'implicit' || t.pos.file !== df.file) continue;
+    const region = regionAt(regions, t.pos.line);
+    if ((region?.kind === 'service' && parts.services.has(region.name)) || (region?.kind === 'step' && parts.steps.has(region.step))) parts.topics.add(t.id);
   }
   // A step that uses a seed `functions:` declaration with an error has that error too.
   for (const node of graph.services) {
     for (const site of pipelineSteps(node.pipeline)) {
       const src = site.step.fn.source;
-      if (src.kind === 'uses' && erroneous.functions.has(src.ref)) erroneous.steps.add(site.step);
+      if (src.kind === 'uses' && parts.functions.has(src.ref)) parts.steps.add(site.step);
     }
   }
+  return parts;
+}
+
+/** The scope of a check of the functions of `graph` alongside `diagnostics` (the file's errors so far). */
+export function codeScope(graph: DataflowGraph, diagnostics: readonly Diagnostic[], waits: (id: string) => void): CodeScope {
+  const df = graph.dataflow;
+  const erroneous = erroneousParts(graph, diagnostics);
   const sound = soundness(df.types, erroneous.types);
   const unsoundTypes = new Set(Object.keys(df.types).filter((name) => !sound({ kind: 'named', name })));
   const uncertainStates = new Set<string>();
@@ -91,7 +121,40 @@ export function codeScope(graph: DataflowGraph, diagnostics: readonly Diagnostic
   // a name an uncertain service has is uncertain in every service that has it.
   const uncertainNames = new Set([...uncertainStates].flatMap((name) => df.services[name]?.states.map((st) => st.name) ?? []));
   for (const service of Object.values(df.services)) if (service.states.some((st) => uncertainNames.has(st.name))) uncertainStates.add(service.name);
-  return { uncertainSteps: erroneous.steps, unsoundTypes, uncertainStates, uncertainStateNames: uncertainNames, everything, typesMayBeMissing, waits };
+  return {
+    uncertainSteps: erroneous.steps,
+    unsoundTypes,
+    uncertainStates,
+    uncertainStateNames: uncertainNames,
+    everything: erroneous.imports,
+    typesMayBeMissing: erroneous.typesMayBeMissing,
+    waits,
+  };
+}
+
+/**
+ * What a file's structural errors leave for the planner's checks (`checkIntact`): the services
+ * with no error of their own, in any of their steps or in a seed function they use — their
+ * sources, steps, states and sinks are as written. What they name may not be: a named type with
+ * an error (or naming one), and a topic with one, stand as `unknown` there (compatible with
+ * anything), so no mistake is reported again as a mismatch; a type or topic the parser dropped
+ * is not found, which the checks already take as unknown.
+ */
+export interface IntactScope {
+  services: ReadonlySet<string>;
+  unsoundTypes: ReadonlySet<string>;
+  uncertainTopics: ReadonlySet<string>;
+}
+
+export function intactScope(graph: DataflowGraph, diagnostics: readonly Diagnostic[]): IntactScope {
+  const df = graph.dataflow;
+  const erroneous = erroneousParts(graph, diagnostics);
+  const sound = soundness(df.types, erroneous.types);
+  return {
+    services: new Set(graph.services.filter((s) => !erroneous.services.has(s.name) && !pipelineSteps(s.pipeline).some((site) => erroneous.steps.has(site.step))).map((s) => s.name)),
+    unsoundTypes: new Set(Object.keys(df.types).filter((name) => !sound({ kind: 'named', name }))),
+    uncertainTopics: erroneous.topics,
+  };
 }
 
 /**
@@ -109,7 +172,8 @@ function regionsOf(graph: DataflowGraph): Region[] {
   for (const s of Object.values(df.services)) at(s.pos, { kind: 'service', name: s.name });
   for (const node of graph.services) for (const site of pipelineSteps(node.pipeline)) at(site.step.pos, { kind: 'step', step: site.step, service: node.name });
   for (const t of Object.values(df.types)) at(t.pos, { kind: 'type', name: t.name });
-  for (const t of [...Object.values(df.topics), ...Object.values(df.dev.topics)]) at(t.pos, { kind: 'other' });
+  // A seed topic named only by an operation is part of that operation.
+  for (const t of [...Object.values(df.topics), ...Object.values(df.dev.topics)]) if (t.origin !== 'implicit') at(t.pos, { kind: 'topic', name: t.id });
   for (const f of Object.values(df.functions)) at(f.pos, { kind: 'function', name: f.name });
   for (const i of [...df.imports, ...df.dev.imports]) at(i.pos, { kind: 'import' });
   return regions.sort((a, b) => a.line - b.line);

@@ -44,6 +44,58 @@ describe('services file → plan', () => {
     expect(planned.diagnostics.map(where)).toEqual([`${file}:8:5: error: unknown-key`]);
   });
 
+  it('plan file - the services a structural error leaves intact have their chains checked beside it; the broken parts, and what names them, do not', async () => {
+    const text = await readFile(WORD_COUNT, 'utf8');
+    const lines = text.split('\n');
+    const lineOf = (needle: string) => lines.findIndex((l) => l.includes(needle)) + 1;
+    // A type mismatch in `top-words`: its window's key function takes a number where words arrive.
+    const mismatched = text.replace('function keyWindowWord(word: string)', 'function keyWindowWord(word: number)');
+    const errorsOf = async (edited: string) => {
+      const file = await servicesFile(edited);
+      // `validate` and every command that plans say the same.
+      expect((await planServicesFile(file)).diagnostics).toEqual((await checkServicesFile(file)).diagnostics);
+      return (await checkServicesFile(file)).diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.pos.line}:${d.pos.col}: ${d.code}`);
+    };
+    const mismatch = `${lineOf('function keyWindowWord') - 1}:11: type-mismatch`;
+    // A structural error in the other service (`count-words`): both, each at its line.
+    expect(await errorsOf(mismatched.replace('- operator: flat-map', '- operator: flatmap'))).toEqual([`${lineOf('- operator: flat-map')}:19: unknown-operator`, mismatch]);
+    expect(await errorsOf(mismatched.replace('    partition:\n      assign-key:', '    pratition:\n      assign-key:'))).toEqual([`${lineOf('    partition:')}:5: unknown-key`, mismatch]);
+    // In the same service the chain may be what the parser cut: the error alone.
+    expect(await errorsOf(mismatched.replace('grace-period: 2s', 'grace-perod: 2s'))).toEqual([`${lineOf('grace-period')}:9: unknown-key`]);
+    // A type or a topic with an error of its own stands as unknown: no mismatch said of what it may have been.
+    expect(await errorsOf(mismatched.replace('  word:\n    type: string', '  word:\n    tpye: string'))).toEqual([`${lineOf('  word:') + 1}:5: missing-key`]);
+    expect(await errorsOf(mismatched.replace('      value:\n        type: word', '      vlaue:\n        type: word'))).toEqual([`${lines.indexOf('        type: word')}:7: unknown-key`]);
+    // Without the structural error the planner says the same of the chain.
+    expect(await errorsOf(mismatched)).toEqual([mismatch]);
+  });
+
+  it('plan file - a topic or a type the parser read short (`propreties`) stands as unknown beside its error, not as the empty object it reads as', async () => {
+    const points = (topic: string, types = '') =>
+      `${HEAD}${types}topics:\n  points:\n    schema:\n      value:\n${topic}  sums:\n    schema:\n      value:\n        type: f64\n` +
+      `services:\n  add:\n    sources:\n      - type: topic\n        id: points\n    transforms:\n      - operator: map\n        run: |\n` +
+      `          function add(p: { x: number; y: number }): number {\n            return p.x + p.y;\n          }\n    sinks:\n      - type: topic\n        id: sums\n`;
+    const inline = (properties: string) => `        type: object\n        ${properties}:\n          x:\n            type: f64\n          y:\n            type: f64\n`;
+    const named = (properties: string) => `types:\n  point:\n    type: object\n    ${properties}:\n      x:\n        type: f64\n      y:\n        type: f64\n`;
+    const codes = async (text: string) => (await checkServicesFile(await servicesFile(text))).diagnostics.filter((d) => d.severity === 'error').map((d) => d.code);
+    // As written, both fit the code's `{x, y}`.
+    expect(await codes(points(inline('properties')))).toEqual([]);
+    expect(await codes(points('        type: point\n', named('properties')))).toEqual([]);
+    expect(await codes(points(inline('propreties')))).toEqual(['unknown-key']);
+    expect(await codes(points('        type: point\n', named('propreties')))).toEqual(['unknown-key']);
+  });
+
+  it('plan file - beside a structural error, a ref-state to the broken service is left; the intact service’s own states are checked', async () => {
+    const probe = await readFile(join(repo, 'examples/word-probe/services.yaml'), 'utf8');
+    const file = await servicesFile(
+      probe
+        .replace('    states:\n      count-per-word:\n        type: keyed-state', '    statse:\n      count-per-word:\n        type: keyed-state')
+        .replace('    states:\n      count-per-word:\n        from: count-words.count-per-word', '    states:\n      count-per-word:\n        from: count-words.count-per-word\n      seen:\n        type: WordCount'),
+    );
+    const checked = await checkServicesFile(file);
+    // `count-words` owns no state now as the parser read it: `lookup-word`'s ref-state is not said to name nothing.
+    expect(checked.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code)).toEqual(['unknown-key', 'state-not-keyed']);
+  });
+
   it('plan file - every error of the checks at once, each at FILE:LINE:COL', async () => {
     const text = (await readFile(WORD_COUNT, 'utf8')).replace('id: sentences', 'id: sentencez').replace(/(type: topic\n\s+id: )top-words/, '$1top-wordz');
     const file = await servicesFile(text);

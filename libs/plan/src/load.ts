@@ -3,19 +3,20 @@
  * checks, then the plan document. Every caller — the CLI, the planner service, the runtime and
  * its tests — goes through here, so a file plans, and fails, the same way everywhere.
  *
- * Stages report every problem of theirs at once. The checks run once the file's structure is
- * sound: on a model the parser had to cut short (a misspelt `sources`, a window with broken
- * bounds) they would report the same mistake again as something else ("has no sources", a sink
- * type mismatch) — noise that hides the cause. The functions' code is checked alongside the
- * file's errors, each function whose check those errors leave certain (`code-scope.ts`).
+ * Stages report every problem of theirs at once. On a model the parser had to cut short (a
+ * misspelt `sources`, a window with broken bounds) the checks would report the same mistake
+ * again as something else ("has no sources", a sink type mismatch) — noise that hides the cause;
+ * so there they check only the services the errors leave intact, each service's own chain
+ * (`checkIntact`). The functions' code is checked alongside the file's errors, each function
+ * whose check those errors leave certain (`code-scope.ts`).
  *
  * The only I/O of this lib, and it is the spec lib's: `loadServicesFile` reads the file and its
  * function stubs. The functions' code is type-checked by `@ssdk/functions`, which depends on this
  * lib: callers that run what they plan pass it as `checkCode`.
  */
 import { hasErrors, loadServicesFile, SpecError, type Dataflow, type Diagnostic } from '@ssdk/spec';
-import { checkDataflow } from './check.ts';
-import { codeScope, type CodeScope } from './code-scope.ts';
+import { checkDataflow, checkIntact } from './check.ts';
+import { codeScope, intactScope, type CodeScope } from './code-scope.ts';
 import type { PhysicalPlan } from './document.ts';
 import { buildGraph, type DataflowGraph } from './graph.ts';
 import type { PlanOptions } from './options.ts';
@@ -82,7 +83,7 @@ export interface PlanFileOptions extends PlanOptions {
 export async function planServicesFile(file: string, options: PlanFileOptions = {}): Promise<PlannedServicesFile> {
   const { purpose = 'run', checkCode, ...planOptions } = options;
   const parsed = await loadServicesFile(file);
-  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...(await withCode(parsed.dataflow, buildGraph(parsed.dataflow), parsed.diagnostics, checkCode)), ...cut(parsed.diagnostics, checkCode) };
+  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...(await withCode(parsed.dataflow, ...alongsideStructuralErrors(parsed.dataflow, parsed.diagnostics), checkCode)), ...cut(parsed.diagnostics, checkCode) };
   const specDiagnostics = purpose === 'show' ? parsed.diagnostics.map(portingIsWarning) : parsed.diagnostics;
   const planned = planDataflow(parsed.dataflow, planOptions);
   const checked = await withCode(parsed.dataflow, planned.graph, [...specDiagnostics, ...planned.diagnostics], checkCode);
@@ -105,7 +106,7 @@ export async function planOrThrow(file: string, options: PlanFileOptions = {}): 
  */
 export async function checkServicesFile(file: string, options: { checkCode?: CodeCheck } = {}): Promise<CheckedServicesFile> {
   const parsed = await loadServicesFile(file);
-  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...(await withCode(parsed.dataflow, buildGraph(parsed.dataflow), parsed.diagnostics, options.checkCode)), ...cut(parsed.diagnostics, options.checkCode) };
+  if (hasStructuralErrors(parsed.diagnostics)) return { file, ...(await withCode(parsed.dataflow, ...alongsideStructuralErrors(parsed.dataflow, parsed.diagnostics), options.checkCode)), ...cut(parsed.diagnostics, options.checkCode) };
   const checked = checkDataflow(parsed.dataflow);
   return { file, ...(await withCode(parsed.dataflow, checked.graph, [...parsed.diagnostics, ...checked.diagnostics], options.checkCode)) };
 }
@@ -126,6 +127,16 @@ async function withCode(
   const waiting = new Set<string>();
   const code = await checkCode(dataflow, graph, codeScope(graph, diagnostics, (id) => waiting.add(id)));
   return { dataflow, diagnostics: [...diagnostics, ...code], ...(waiting.size > 0 ? { codeWaiting: [...waiting] } : {}) };
+}
+
+/**
+ * A file the parser had to cut short: its structure (the functions' check reads its services and
+ * states), and the parser's diagnostics with those of the planner's checks on the services the
+ * errors leave intact (`checkIntact`).
+ */
+function alongsideStructuralErrors(dataflow: Dataflow, diagnostics: Diagnostic[]): [DataflowGraph, Diagnostic[]] {
+  const graph = buildGraph(dataflow);
+  return [graph, [...diagnostics, ...checkIntact(graph, intactScope(graph, diagnostics))]];
 }
 
 /** `codeCut` of a file with structural errors, when its code is checked and the file has any (one missing or empty has none). */
