@@ -2,7 +2,7 @@
 import type { Dataflow, Diagnostic, Service, Topic } from '@ssdk/spec';
 import { checkConfig } from './checks/config.ts';
 import { checkTopicCycles } from './checks/cycles.ts';
-import { checkReferences } from './checks/references.ts';
+import { checkNames, checkReferences } from './checks/references.ts';
 import { checkStates } from './checks/states.ts';
 import { checkStructure } from './checks/structure.ts';
 import type { IntactScope } from './code-scope.ts';
@@ -36,8 +36,10 @@ export function checkDataflow(df: Dataflow): CheckResult {
  * states — on the services a file's structural errors leave intact (`intactScope`), so they are
  * reported alongside those errors rather than once they are fixed. What reaches beyond an intact
  * service is left: a ref-state to a service with an error, a named type or topic with one (they
- * stand as `unknown`), and the checks between services and of names (topics unused or unknown,
- * cycles), which a part the parser dropped would make report what is not there.
+ * stand as `unknown`), and the checks between services (topics no service uses, cycles), which a
+ * part the parser dropped would make report what is not there. The names an intact service gives
+ * (topics, types, seed functions) are checked when every error lies in a service: then nothing
+ * it names can have been dropped.
  */
 export function checkIntact(graph: DataflowGraph, scope: IntactScope): Diagnostic[] {
   if (scope.services.size === 0) return [];
@@ -53,7 +55,7 @@ export function checkIntact(graph: DataflowGraph, scope: IntactScope): Diagnosti
   const partial: Dataflow = { ...df, types, topics: topics(df.topics), dev: { ...df.dev, topics: topics(df.dev.topics) }, services };
   const whole = buildGraph(partial);
   const intact: DataflowGraph = { ...whole, services: whole.services.filter((s) => scope.services.has(s.name)) };
-  const diagnostics = [...checkStates(intact), ...checkStructure(intact), ...checkTypes(intact).diagnostics];
+  const diagnostics = [...(scope.namesCertain ? checkNames(intact) : []), ...checkStates(intact), ...checkStructure(intact), ...checkTypes(intact).diagnostics];
   return sortDiagnostics(df.dialect === 'seed' ? diagnostics.map(inSeedWords) : diagnostics);
 }
 

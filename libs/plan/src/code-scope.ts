@@ -61,15 +61,21 @@ interface ErroneousParts {
   imports: boolean;
   /** An error outside the services and the named types: a type may have been taken away. */
   typesMayBeMissing: boolean;
+  /**
+   * Every error lies inside a service: none outside the services, and none on a top-level key (a
+   * misspelt `topics:` after `services:` falls in the last service by its line).
+   */
+  onlyInServices: boolean;
 }
 
 function erroneousParts(graph: DataflowGraph, diagnostics: readonly Diagnostic[]): ErroneousParts {
   const df = graph.dataflow;
   const regions = regionsOf(graph);
-  const parts: ErroneousParts = { services: new Set(), types: new Set(), steps: new Set(), functions: new Set(), topics: new Set(), imports: false, typesMayBeMissing: false };
+  const parts: ErroneousParts = { services: new Set(), types: new Set(), steps: new Set(), functions: new Set(), topics: new Set(), imports: false, typesMayBeMissing: false, onlyInServices: true };
   for (const d of diagnostics) {
     if (d.severity !== 'error') continue;
     const region = d.pos.file === df.file ? regionAt(regions, d.pos.line) : { line: 0, kind: 'import' as const };
+    if ((region?.kind !== 'service' && region?.kind !== 'step') || d.pos.col === 1) parts.onlyInServices = false;
     if (region?.kind === 'service') parts.services.add(region.name);
     else if (region?.kind === 'type') {
       // An entry of `types:` with an error may be a type cut in two (a deleted key line).
@@ -144,6 +150,11 @@ export interface IntactScope {
   services: ReadonlySet<string>;
   unsoundTypes: ReadonlySet<string>;
   uncertainTopics: ReadonlySet<string>;
+  /**
+   * Every error lies in a service: the file's topics, types, seed functions and imports are as
+   * written, so a name an intact service gives that is not declared is a mistake of its own.
+   */
+  namesCertain: boolean;
 }
 
 export function intactScope(graph: DataflowGraph, diagnostics: readonly Diagnostic[]): IntactScope {
@@ -154,6 +165,7 @@ export function intactScope(graph: DataflowGraph, diagnostics: readonly Diagnost
     services: new Set(graph.services.filter((s) => !erroneous.services.has(s.name) && !pipelineSteps(s.pipeline).some((site) => erroneous.steps.has(site.step))).map((s) => s.name)),
     unsoundTypes: new Set(Object.keys(df.types).filter((name) => !sound({ kind: 'named', name }))),
     uncertainTopics: erroneous.topics,
+    namesCertain: erroneous.onlyInServices,
   };
 }
 

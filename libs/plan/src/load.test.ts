@@ -65,6 +65,18 @@ describe('services file → plan', () => {
     // A type or a topic with an error of its own stands as unknown: no mismatch said of what it may have been.
     expect(await errorsOf(mismatched.replace('  word:\n    type: string', '  word:\n    tpye: string'))).toEqual([`${lineOf('  word:') + 1}:5: missing-key`]);
     expect(await errorsOf(mismatched.replace('      value:\n        type: word', '      vlaue:\n        type: word'))).toEqual([`${lines.indexOf('        type: word')}:7: unknown-key`]);
+    // A name the intact service gives that is not declared, when every error lies in a service: nothing it names was dropped.
+    const misnamed = mismatched.replace(/(sinks:\n\s+- type: topic\n\s+id: )top-words/, '$1top-wordz').replace('- operator: flat-map', '- operator: flatmap');
+    const unknownSink = `${lineOf('id: top-words') - 1}:9: unknown-topic`;
+    expect(await errorsOf(misnamed)).toEqual([`${lineOf('- operator: flat-map')}:19: unknown-operator`, mismatch, unknownSink]);
+    // With an error among the topics (or types) a topic may have been dropped: the name waits.
+    expect(await errorsOf(misnamed.replace('- operator: flatmap', '- operator: flat-map').replace('  sentences:\n    schema:', '  sentences:\n    shcema:'))).toEqual([
+      `${lineOf('  sentences:') + 1}:5: unknown-key`,
+      mismatch,
+    ]);
+    // A misspelt section after `services:` lies in the last service by its line, but is no error of a service: the names wait.
+    const topicsLast = text.replace(/topics:\n[\s\S]*?(?=services:\n)/, '') + text.slice(text.indexOf('topics:\n'), text.indexOf('services:\n')).replace('topics:', 'topcis:');
+    expect(await errorsOf(topicsLast)).toEqual([`${topicsLast.split('\n').indexOf('topcis:') + 1}:1: unknown-key`]);
     // Without the structural error the planner says the same of the chain.
     expect(await errorsOf(mismatched)).toEqual([mismatch]);
   });

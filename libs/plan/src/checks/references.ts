@@ -13,14 +13,12 @@ import { cyclicComponents } from '../scc.ts';
 import { lookupType, namedRefs } from '../type-system.ts';
 
 export function checkReferences(graph: DataflowGraph): Diagnostic[] {
-  return [
-    ...unknownTopics(graph),
-    ...unknownTypes(graph),
-    ...recursiveTypes(graph),
-    ...unknownFunctions(graph),
-    ...reservedTopicIds(graph),
-    ...unusedTopics(graph),
-  ];
+  return [...checkNames(graph), ...unusedTopics(graph)];
+}
+
+/** The names `graph`'s services give, and the file's types: what `checkReferences` says but for the topics no service uses. */
+export function checkNames(graph: DataflowGraph): Diagnostic[] {
+  return [...unknownTopics(graph), ...unknownTypes(graph), ...recursiveTypes(graph), ...unknownFunctions(graph), ...reservedTopicIds(graph)];
 }
 
 function unknownTopics({ dataflow: df, services }: DataflowGraph): Diagnostic[] {
