@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type * as TypeScript from 'typescript';
 import { camelCase, closest, snakeCase, type Dataflow, type Diagnostic, type OperatorKind, type SourcePos } from '@ssdk/spec';
 import type { CodeScope, DataflowGraph, ServicePipeline, StepSite } from '@ssdk/plan';
-import { generateCtxDeclarations, generateTypesTs, stateTypes, tsTypeName, typeNamesIn } from '@ssdk/wit';
+import { generateCtxDeclarations, generateTypesTs, tsTypeName, typeNamesIn } from '@ssdk/wit';
 import { checkCacheDir, contentHash, fileHash, readCheck, writeCheck, type CheckInputs } from './check-cache.ts';
 import { functionOfSymbol, inPlaceChanges, type StepFunction } from './read-only-input.ts';
 import { findModule } from './steps.ts';
@@ -114,7 +114,7 @@ export async function checkFunctionCodeWith(df: Dataflow, graph: DataflowGraph, 
     out.push({ severity: 'error', code, message, ...(hint !== undefined ? { hint } : {}), pos });
 
   const typesText = generateTypesTs(df);
-  const ctxDeclarations = withUndeclaredStates(generateCtxDeclarations(df, graph), df, graph);
+  const ctxDeclarations = generateCtxDeclarations(df, graph, statesNamed(graph));
   const ctxText = `${importLine(typeNamesIn(ctxDeclarations).filter((t) => !CTX_NAMES.includes(t)), typesText)}\n${ctxDeclarations}`;
   const typesPath = join(fnDir, 'types.ts');
   const ctxPath = join(fnDir, 'ctx.ts');
@@ -413,22 +413,16 @@ function waitsFor(scope: CodeScope): (code: string, service: string) => boolean 
 }
 
 /**
- * The check's `ctx` declarations with each state name the functions pass to `ctx.state('…')` but
- * no service declares typed `any`: such a name is reported once, as `unknown-state-name` at the
- * call, not again by the compiler wherever its `State<unknown>` is used. (The ctx.ts `ssdk
- * generate` writes for the user's editor is left as it is.)
+ * Each state name the functions pass to `ctx.state('…')`: one no service declares is reported
+ * once, as `unknown-state-name` at the call, and typed `any` in the check's `ctx` declarations
+ * (not in the ctx.ts `ssdk generate` writes for the user's editor).
  */
-function withUndeclaredStates(declarations: string, df: Dataflow, graph: DataflowGraph): string {
-  const declared = stateTypes(df, graph);
+function statesNamed(graph: DataflowGraph): Set<string> {
   const named = new Set<string>();
   for (const node of graph.services) {
-    for (const site of stepsOf(node.pipeline)) {
-      for (const m of (site.step.fn.source.code ?? '').matchAll(STATE_NAMED)) if (!declared.has(m[2]!)) named.add(m[2]!);
-    }
+    for (const site of stepsOf(node.pipeline)) for (const m of (site.step.fn.source.code ?? '').matchAll(STATE_NAMED)) named.add(m[2]!);
   }
-  if (named.size === 0) return declarations;
-  const entries = (type: string) => [...named].map((name) => `\n  ${JSON.stringify(name)}: ${type};`).join('');
-  return declarations.replace('export interface States {', `export interface States {${entries('any')}`).replace('export interface StateKeys {', `export interface StateKeys {${entries('Key')}`);
+  return named;
 }
 
 /** `ctx.state('name')`: the name is the 2nd group. */

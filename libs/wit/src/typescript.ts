@@ -128,10 +128,18 @@ function stateTypesBy(df: Dataflow, graph: DataflowGraph, part: (t: TypeRef) => 
 /**
  * The type part of `ctx.ts` (no imports, no code): `Key`, `Window`, `State`, `Row`, `States`,
  * `StateKeys` and `Ctx`, each exported. `ssdk validate` checks functions against these.
+ * `undeclared`: state names the functions use that no service may declare; each one not declared
+ * is typed `any` (its key `Key`), so the check reports such a name once, where it is named, not
+ * again wherever its state is used.
  */
-export function generateCtxDeclarations(df: Dataflow, graph: DataflowGraph): string {
+export function generateCtxDeclarations(df: Dataflow, graph: DataflowGraph, undeclared: Iterable<string> = []): string {
   const states = stateTypes(df, graph);
   const keys = stateKeyTypes(df, graph);
+  for (const name of undeclared) {
+    if (states.has(name)) continue;
+    states.set(name, 'any');
+    keys.set(name, 'Key');
+  }
   const stateLines = [...states].map(([name, t]) => `  ${JSON.stringify(name)}: ${t};`);
   const keyLines = [...keys].map(([name, t]) => `  ${JSON.stringify(name)}: ${t};`);
   return `export type Key = string | number | boolean;
