@@ -50,6 +50,12 @@ export interface ChainFailure {
   record: EngineRecord;
   /** The branch of its operator the record failed in (`branchedChain`); absent: before any branch. */
   route?: number;
+  /**
+   * A sole reader's step failed (`BranchedChain.tails`): the index of the record among its
+   * branch's outputs, which are its place in the topic the branch writes (-1: not a record's). Such a
+   * failure is the reader's, not the unit's: the branch's record stays written.
+   */
+  tailIndex?: number;
 }
 
 export interface ChainResult {

@@ -70,6 +70,70 @@ describe('engine - operator logic', () => {
     expect(effects.failures.map((f) => [f.route, f.input, f.operator])).toEqual([[1, 5, 'c.double']]);
   });
 
+  it('engine - a sole reader\'s steps after a branch (tails): over copies of that branch\'s records, in the section or call by call alike; its failures name their place among them; run again without some; over records read', async () => {
+    // The trunk doubles; branch 0 keeps multiples of four (its records go to the reader), branch 1
+    // takes the rest. The reader notes what it sees, changes its value in place (which the
+    // branch's records must not see) and fails on 8.
+    const seen: number[] = [];
+    const trunk = [{ id: 't.double', operator: 'map', fn: (v: unknown) => ({ n: (v as number) * 2 }) }] as ChainStep[];
+    const fours = [{ id: 'b.fours', operator: 'filter', fn: (v: unknown) => (v as { n: number }).n % 4 === 0 }] as ChainStep[];
+    const rest = [{ id: 'b.rest', operator: 'filter', fn: (v: unknown) => (v as { n: number }).n % 4 !== 0 }] as ChainStep[];
+    const reader = [
+      {
+        id: 'r.count',
+        operator: 'map',
+        fn: (v: unknown) => {
+          const n = v as { n: number; seen?: boolean };
+          seen.push(n.n);
+          n.seen = true;
+          if (n.n === 8) throw new Error('eight');
+          return n;
+        },
+      },
+    ] as unknown as ChainStep[];
+    const section: SectionRunner = async (_executors, state, job) => ({
+      value: job({
+        run: (e, inputs, options) => runChain((e as unknown as { steps: ChainStep[] }).steps, inputs, { state, ...options }),
+        flush: () => ({}),
+        beforeLines: (f) => f(),
+        limitUsed: () => 0,
+      }),
+    });
+    for (const sections of [true, false]) {
+      seen.length = 0;
+      const executor = (steps: ChainStep[]): ChainExecutor =>
+        Object.assign({ run: async (inputs: never, state: never, options: never) => runChain(steps, inputs, { state, ...(options as object) }), flush: async () => ({}) }, sections ? { section } : {}, { steps });
+      const state = new MemoryState();
+      const copies: unknown[] = [];
+      const logic = chainLogic(
+        { trunk: executor(trunk), branches: [executor(fours), executor(rest)], copy: (v) => JSON.parse(JSON.stringify(v)) as unknown, tails: [executor(reader), undefined], tailCopy: (v, route) => (copies.push(route), JSON.parse(JSON.stringify(v)) as unknown) },
+        state,
+      );
+      const records = [1, 2, 3, 4, 5, 6].map((n, i) => ownedRecord(null, n, i));
+      const effects = await logic.process(records, 'in/0', 0);
+      // The branch's records as it made them: the reader's change in place is on its own copies.
+      expect(effects.outputs.map((o) => [(o as ChainOutput).route, (o as ChainOutput).input, o.value])).toEqual([
+        [0, 1, { n: 4 }],
+        [0, 3, { n: 8 }],
+        [0, 5, { n: 12 }],
+        [1, 0, { n: 2 }],
+        [1, 2, { n: 6 }],
+        [1, 4, { n: 10 }],
+      ]);
+      expect(copies).toEqual([0, 0, 0]);
+      // The reader's failure: its record's place among branch 0's records, and the unit's input it came from.
+      expect(effects.failures.map((f) => [f.route, f.tailIndex, f.input, f.operator])).toEqual([[0, 1, 3, 'r.count']]);
+      expect(seen).toEqual([4, 8, 12]);
+      // Run again without the failed record (the caller took the state back): no failure.
+      const again = await logic.tailAgain!(effects.outputs as ChainOutput[], new Map([[0, new Set([1])]]));
+      expect(again).toEqual([]);
+      expect(seen.slice(3)).toEqual([4, 12]);
+      // Over records read from the branch's topic (a redrive): failures name their index there.
+      const read = await logic.tailRead!([ownedRecord(null, { n: 16 }, 0), ownedRecord(null, { n: 8 }, 1)], 0);
+      expect(read.map((f) => [f.input, f.operator])).toEqual([[1, 'r.count']]);
+    }
+  });
+
   it('engine - a window operator makes its calls one by one unless its executor offers sections', async () => {
     const calls: string[] = [];
     const executor = (withSections: boolean): ChainExecutor => {

@@ -43,6 +43,8 @@ export interface RunOptions {
 const OWNED: RunOptions = { owned: true };
 /** A trunk's records for the branch that runs last, which takes those the trunk made as its own (`ChainOptions.handOver`). */
 const HANDED_OVER: RunOptions = { handOver: true };
+/** A sole reader's steps after a branch: what they make goes nowhere (`BranchedChain.tails`). */
+const DISCARDED: RunOptions = { discardOutputs: true };
 
 /**
  * Runs a unit's steps over a batch: natively (the engine's `runChain` on compiled functions) or
@@ -147,6 +149,14 @@ export interface OperatorLogic {
   bound(channel: string, bound: number | undefined, now: number): void;
   /** A window unit's watermark (what it forwards as its progress); undefined for other units. */
   watermark(): number | undefined;
+  /**
+   * A sole reader's steps after a branch (`BranchedChain.tails`) run again over a message's
+   * outputs, leaving out per branch the records (indices among that branch's outputs) in `skip`:
+   * the reader's failures, `tailIndex` set.
+   */
+  tailAgain?(outputs: readonly ChainOutput[], skip: ReadonlyMap<number, ReadonlySet<number>>): Promise<ChainFailure[]>;
+  /** A sole reader's steps over records read from branch `route`'s topic (a redrive put them there): failures name `input` in `records`. */
+  tailRead?(records: readonly EngineRecord[], route: number): Promise<ChainFailure[]>;
 }
 
 /** Effects with nothing in them. */
@@ -188,13 +198,59 @@ export interface BranchedChain {
   trunk: ChainExecutor;
   branches: ReadonlyArray<ChainExecutor | undefined>;
   copy: (value: unknown) => unknown;
+  /**
+   * A sole reader's steps after a branch (the embedded runtime, sole-reader.ts): `tails[b]` runs
+   * over copies (`tailCopy`) of branch b's outputs, in the same section, after every branch ran;
+   * it makes no outputs, and its failures carry `tailIndex`. A reader's record is its own unit of
+   * work: `tailAgain` runs the tails again over a message's outputs without some of them.
+   */
+  tails?: ReadonlyArray<ChainExecutor | undefined>;
+  /** A value of branch `route`'s records as its reader gets it (its topic's copy). */
+  tailCopy?: (value: unknown, route: number) => unknown;
 }
 
 /** `assignsTime`: the chain has a timestamp step, so its effects report the times it gave. */
 export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemoryState, assignsTime = false): OperatorLogic {
   const branched = 'trunk' in chain ? chain : undefined;
-  const executors = branched ? [branched.trunk, ...branched.branches] : [chain as ChainExecutor];
+  const executors = branched ? [branched.trunk, ...branched.branches, ...(branched.tails ?? [])] : [chain as ChainExecutor];
   const runSection = executors.find((e) => e?.section)?.section ?? oneByOne;
+  const tails = branched?.tails;
+  const tailCopy = branched?.tailCopy ?? ((v: unknown) => v);
+  const copyFor = (value: unknown, b: number) => (typeof value === 'object' && value !== null ? tailCopy(value, b) : value);
+  /** The tails' inputs: copies of each tailed branch's outputs (`skip`: indices among them left out). */
+  const tailInputs = (outputs: readonly ChainOutput[], b: number, skip?: ReadonlySet<number>): { inputs: ChainInput[]; index: number[] } => {
+    const inputs: ChainInput[] = [];
+    const index: number[] = [];
+    let k = 0;
+    for (const o of outputs) {
+      if (o.route !== b) continue;
+      if (!skip?.has(k)) {
+        inputs.push(o.headers ? { key: o.key, value: copyFor(o.value, b), timestamp: o.timestamp, headers: o.headers } : { key: o.key, value: copyFor(o.value, b), timestamp: o.timestamp });
+        index.push(k);
+      }
+      k++;
+    }
+    return { inputs, index };
+  };
+  /** A tail's failures as the reader's: its record's place among the branch's outputs, the unit's input it came from. */
+  const tailFailures = (r: ChainResult, outputs: readonly ChainOutput[], b: number, index: readonly number[], into: ChainFailure[]) => {
+    if (r.failures.length === 0) return;
+    const ofRoute = outputs.filter((o) => o.route === b);
+    for (const f of r.failures) {
+      const k = f.input >= 0 ? index[f.input]! : -1;
+      into.push({ ...f, input: k >= 0 ? ofRoute[k]!.input : -1, route: b, tailIndex: k });
+    }
+  };
+  const withTails = (r: ChainResult, run: (e: ChainExecutor, inputs: readonly ChainInput[]) => ChainResult): ChainResult => {
+    if (!tails) return r;
+    for (let b = 0; b < tails.length; b++) {
+      const e = tails[b];
+      if (!e) continue;
+      const { inputs, index } = tailInputs(r.outputs, b);
+      tailFailures(run(e, inputs), r.outputs, b, index, r.failures);
+    }
+    return r;
+  };
   const effectsOf = (records: readonly EngineRecord[], r: ChainResult): OperatorEffects => ({
     ...none(),
     outputs: r.outputs,
@@ -222,7 +278,16 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
       const inputs = e.section ? trunk.outputs.map((o) => rereadableRecord(o.key, copyOf(o.value, branched!.copy), o.timestamp, o.headers, again, o)) : inputsOf(i, trunk);
       results[order[i]!] = await e.run(inputs, state);
     }
-    return routed(trunk, results);
+    const r = routed(trunk, results);
+    if (tails) {
+      for (let b = 0; b < tails.length; b++) {
+        const e = tails[b];
+        if (!e) continue;
+        const { inputs, index } = tailInputs(r.outputs, b);
+        tailFailures(await e.run(inputs, state), r.outputs, b, index, r.failures);
+      }
+    }
+    return r;
   };
   const runSync = (records: readonly EngineRecord[], calls: SectionCalls): ChainResult => {
     const trunk = calls.run(branched!.trunk, records, OWNED);
@@ -235,7 +300,7 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
       const e = branched!.branches[order[i]!];
       results[order[i]!] = e ? calls.run(e, inputsOf(i, trunk), i === order.length - 1 ? HANDED_OVER : undefined) : undefined;
     }
-    return routed(trunk, results, from);
+    return withTails(routed(trunk, results, from), (e, inputs) => calls.run(e, inputs, DISCARDED));
   };
   const processMany = async (messages: readonly MessageIn[], host: ManyHost): Promise<OperatorEffects[] | undefined> => {
     const section = await runSection(executors, state, (calls) => {
@@ -262,6 +327,26 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
       return one ? one[0]! : effectsOf(records, await runAll(records));
     },
     processMany,
+    ...(tails
+      ? {
+          async tailAgain(outputs: readonly ChainOutput[], skip: ReadonlyMap<number, ReadonlySet<number>>): Promise<ChainFailure[]> {
+            const failures: ChainFailure[] = [];
+            for (let b = 0; b < tails.length; b++) {
+              const e = tails[b];
+              if (!e) continue;
+              const { inputs, index } = tailInputs(outputs, b, skip.get(b));
+              tailFailures(await e.run(inputs, state), outputs, b, index, failures);
+            }
+            return failures;
+          },
+          async tailRead(records: readonly EngineRecord[], route: number): Promise<ChainFailure[]> {
+            const e = tails[route];
+            if (!e) return [];
+            const inputs = records.map((o) => (o.headers ? { key: o.key, value: copyFor(o.value, route), timestamp: o.timestamp, headers: o.headers } : { key: o.key, value: copyFor(o.value, route), timestamp: o.timestamp }));
+            return (await e.run(inputs, state)).failures;
+          },
+        }
+      : {}),
   });
 }
 

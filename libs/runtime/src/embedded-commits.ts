@@ -81,12 +81,13 @@ export class EmbeddedCommits {
     this.written = new Set(o.units.flatMap((u) => u.outputs.map((t) => t.name)));
     this.inner = o.units.flatMap((u) =>
       u.inputs
-        .filter((i) => this.written.has(i.topic.name))
+        // A sole reader's topic: the unit wrote it and ran its reader's steps already (a redrive's records wait on their own, `commitOnceRead`).
+        .filter((i) => this.written.has(i.topic.name) && !i.tail)
         .flatMap((i) => Array.from({ length: i.topic.partitions }, (_, p) => ({ unit: u.id, channel: channelOf(i.topic.id, p), at: `${i.topic.name}/${p}` }))),
     );
     const read = new Set(o.units.flatMap((u) => u.inputs.map((i) => i.topic.name)));
     // Dead letters and late events are written too, and read by no operator.
-    const sinks = o.units.flatMap((u) => [...u.outputs, u.deadLetter, u.lateEvents].map((t) => t.name));
+    const sinks = o.units.flatMap((u) => [...u.outputs, u.deadLetter, u.lateEvents, ...(u.soleReaders ?? []).flatMap((p) => [p.deadLetter, p.lateEvents])].map((t) => t.name));
     this.sinks = new Set(sinks.filter((t) => !read.has(t)));
     for (const unit of o.units) {
       const all = Array.from({ length: unitPartitions(unit) }, (_, p) => p);

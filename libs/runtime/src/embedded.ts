@@ -47,6 +47,12 @@ export interface EmbeddedOptions {
    * @default false
    */
   keepOutputs?: boolean;
+  /**
+   * A unit that alone reads a topic one branch of another unit alone writes runs its steps in
+   * that unit (`TopologyOptions.soleReaders`, sole-reader.ts): what users see stays the same.
+   * Off: every unit of the plan runs on its own (tests compare the two). @default true
+   */
+  soleReaders?: boolean;
   /** Messages per fetch per channel. @default 64 */
   batchMessages?: number;
   /** Records per frame when producing. @default 500 */
@@ -99,7 +105,7 @@ export interface EmbeddedDataflow {
 }
 
 export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflow> {
-  const topology = await buildTopology(o.plan, o.functions, o.isolation ? { isolation: o.isolation } : {});
+  const topology = await buildTopology(o.plan, o.functions, { ...(o.isolation ? { isolation: o.isolation } : {}), soleReaders: o.soleReaders ?? true });
   // One process: records travel between units as values, not bytes (carried.ts).
   const bus = carryingBus(createMemoryBus());
   const checkpoints = o.checkpoints ?? memoryCheckpointStore();
@@ -111,6 +117,15 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
   await commits?.restoreOutputs(bus, [...topology.topics.values()], o.replayInputs ? 'replay' : o.keepOutputs ? 'keep' : 'forget');
   const abort = new AbortController();
   const metrics = new Map(topology.units.map((u) => [u.id, new UnitMetrics(u.id)]));
+  // A sole reader run in its writer's unit keeps its own metrics (records in, dead letters, state).
+  const readerMetrics = new Map<string, Map<string, UnitMetrics>>();
+  for (const u of topology.units) {
+    if (!u.soleReaders) continue;
+    const own = new Map(u.soleReaders.map((p) => [p.id, new UnitMetrics(p.id)]));
+    for (const m of own.values()) m.setState('running');
+    readerMetrics.set(u.id, own);
+    for (const [id, m] of own) metrics.set(id, m);
+  }
   let failure: unknown;
   // One process: a reader of another unit's state reads that unit's cache, as of its last batch.
   const owners = new Map<string, { name: string; state: MemoryState }>();
@@ -127,6 +142,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
       bus: commits ? commits.bus(unit, bus) : bus,
       checkpoints: commits ? commits.checkpoints(unit) : checkpoints,
       metrics: metrics.get(unit.id)!,
+      ...(readerMetrics.has(unit.id) ? { readerMetrics: readerMetrics.get(unit.id)! } : {}),
       // The in-memory bus starts empty in every process: committed offsets point into a log
       // that no longer exists, so reading starts at its beginning; state and progress resume.
       // Sources given the same input again resume where the last run committed.
@@ -139,11 +155,16 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
       ...(o.observer ? { observer: o.observer } : {}),
       restart: { maxAttempts: 5, ...o.restart },
       signal: abort.signal,
-    }).catch((err: unknown) => {
-      failure ??= err;
-      metrics.get(unit.id)!.failed(failingReason(err));
-      abort.abort();
-    }),
+    })
+      .then(() => {
+        for (const m of readerMetrics.get(unit.id)?.values() ?? []) m.setState(metrics.get(unit.id)!.snapshot().state);
+      })
+      .catch((err: unknown) => {
+        failure ??= err;
+        metrics.get(unit.id)!.failed(failingReason(err));
+        for (const m of readerMetrics.get(unit.id)?.values() ?? []) m.failed(failingReason(err));
+        abort.abort();
+      }),
   );
   const allDone = Promise.all(tasks);
   const topicOf = (idOrName: string): RuntimeTopic => {
@@ -235,7 +256,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
     metrics: () => [...metrics.values()].map((m) => m.snapshot()),
     async redrive(service, ro = {}) {
       if (!commits || !o.keepOutputs) throw new Error('redrive: the embedded runtime needs a store and keepOutputs (the dead letters are what earlier runs stored)');
-      const dlq = serviceUnit(topology, service).deadLetter;
+      // A sole reader's letters are its own still (run in its writer's unit, it reads the same topic).
+      const dlq = topology.units.flatMap((u) => u.soleReaders ?? []).find((p) => p.service === service)?.deadLetter ?? serviceUnit(topology, service).deadLetter;
       const result = emptyResult();
       for (let p = 0; p < dlq.partitions; p++) {
         const mark = await redrivenThrough(o.store!, dlq, p);

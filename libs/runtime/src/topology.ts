@@ -15,6 +15,7 @@ import type { UnitProgressPlan } from './progress.ts';
 import { channelOf } from './channel.ts';
 import { tableSpecs } from './state-tables.ts';
 import { unitSql, type StoreSql } from './unit-sql.ts';
+import { soleReaderDecisions } from './sole-reader.ts';
 
 export interface KeyCodec {
   /** The key's wire text (written into frames as UTF-8). */
@@ -40,7 +41,11 @@ export interface RuntimeUnit {
   id: string;
   service: string;
   plan: PlanOperator;
-  inputs: Array<{ topic: RuntimeTopic; edge: 'forward' | 'shuffle' }>;
+  /**
+   * `tail`: the topic a sole reader run in this unit reads (`soleReaders`), read only for what
+   * the unit did not write itself (a redrive's records); it takes no part in progress or the end.
+   */
+  inputs: Array<{ topic: RuntimeTopic; edge: 'forward' | 'shuffle'; tail?: SoleReaderPart }>;
   outputs: RuntimeTopic[];
   deadLetter: RuntimeTopic;
   lateEvents: RuntimeTopic;
@@ -68,6 +73,23 @@ export interface RuntimeUnit {
   watermarkByMessages?: boolean;
   /** Time-to-live, ms, of the keyed states it writes that have one (ttl.ts), by state name. */
   ttl?: ReadonlyMap<string, number>;
+  /**
+   * Units whose steps run in this one, after a branch (embedded, `TopologyOptions.soleReaders`):
+   * each keeps its own dead letters, metrics and name; its states are in this unit's `plan.states`.
+   */
+  soleReaders?: SoleReaderPart[];
+}
+
+/** A sole reader run in its writer's unit: what of it users still see as its own. */
+export interface SoleReaderPart {
+  id: string;
+  service: string;
+  plan: PlanOperator;
+  /** The writer's branch whose records it reads, and the topic that branch writes. */
+  route: number;
+  topic: RuntimeTopic;
+  deadLetter: RuntimeTopic;
+  lateEvents: RuntimeTopic;
 }
 
 export interface Topology {
@@ -132,6 +154,12 @@ export interface TopologyOptions {
    * @default 'plan'
    */
   isolation?: IsolationChoice;
+  /**
+   * One process, one partition (the embedded runtime): a unit that alone reads a topic one
+   * branch of another unit alone writes runs its steps in that unit, after the branch
+   * (sole-reader.ts decides which). @default false
+   */
+  soleReaders?: boolean;
 }
 
 export type IsolationChoice = 'plan' | 'native' | 'sandbox';
@@ -154,7 +182,13 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
     return t;
   };
   const units: RuntimeUnit[] = [];
+  // Readers run in their writer's unit: by writer, and the readers that are no unit of their own.
+  const merges = options.soleReaders ? soleReaderDecisions(plan).filter((d) => d.mergeable === 'branch-tail') : [];
+  const absorbed = new Set(merges.map((d) => d.reader));
+  const specsOf = (op: PlanOperator): StepSpec[] =>
+    op.steps.map((ps) => ({ id: ps.id, operator: ps.operator, setsKey: ps.setsKey, params: ps.params, states: op.states.map((s) => s.name), ...stepGrants(ps) }));
   for (const op of plan.operators) {
+    if (absorbed.has(op.id)) continue;
     const specs: StepSpec[] = op.steps.map((ps) => ({
       id: ps.id,
       operator: ps.operator,
@@ -166,7 +200,7 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
     // A chain runs sandboxed when one of its steps is `isolation: wasm` (the default), unless
     // the caller trusts every function (`native`).
     const logs: UnitLogs = {};
-    const executor = async (part: StepSpec[]): Promise<ChainExecutor> => {
+    const executorOf = (op: PlanOperator) => async (part: StepSpec[]): Promise<ChainExecutor> => {
       if (chainIsolation(op, part, options.isolation ?? 'plan') === 'wasm') {
         const sandboxed = await functions.sandbox?.(op, part, (operator, record, args) => logs.sink?.(operator, record, args));
         if (sandboxed) return sandboxed;
@@ -184,21 +218,44 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
       const timeoutMs = Math.max(...op.steps.filter((ps) => part.some((spec) => spec.id === ps.id)).map((ps) => ps.settings.functionTimeoutMs), 1);
       return nativeExecutor(steps, { log: (operator, record, args) => logs.sink?.(operator, record, args), ...(functions.sql ? { sql: unitSql(functions.sql, op) } : {}), timeoutMs });
     };
-    const logic = await logicFactory(op, specs, executor, types);
+    const executor = executorOf(op);
+    const readers = merges.filter((d) => d.writer === op.id).map((d) => ({ d, reader: plan.operators.find((o) => o.id === d.reader)! }));
+    const parts: SoleReaderPart[] = readers.map(({ d, reader }) => ({
+      id: reader.id,
+      service: reader.service,
+      plan: reader,
+      route: d.route!,
+      topic: topic(d.topic),
+      deadLetter: topic(reader.deadLetter),
+      lateEvents: topic(reader.lateEvents),
+    }));
+    // Each reader's steps, in the writer's section after its branch, over copies of the branch's
+    // records as its topic's type copies them (a reader's own copy, as reading the topic gave it).
+    const tails =
+      parts.length > 0
+        ? {
+            tails: await Promise.all((op.branches ?? []).map((_, b) => { const p = parts.find((x) => x.route === b); return p ? executorOf(p.plan)(specsOf(p.plan)) : undefined; })),
+            tailCopy: (v: unknown, b: number) => parts.find((x) => x.route === b)!.topic.value.copy(v),
+          }
+        : undefined;
+    const logic = await logicFactory(op, specs, executor, types, tails);
+    const merged: PlanOperator = parts.length === 0 ? op : { ...op, states: [...op.states, ...parts.flatMap((p) => p.plan.states)] };
+    const checksOf = (o: PlanOperator) => o.states.filter((s) => s.access === 'read-write' && tables.has(s.table)).map((s) => [s.name, stateWriteCheck(tables.get(s.table)!)] as const);
     units.push({
       id: op.id,
       service: op.service,
-      plan: op,
-      inputs: op.inputs.map((i) => ({ topic: topic(i.topic), edge: i.edge })),
+      plan: merged,
+      inputs: [...op.inputs.map((i) => ({ topic: topic(i.topic), edge: i.edge })), ...parts.map((p) => ({ topic: p.topic, edge: 'forward' as const, tail: p }))],
+      ...(parts.length > 0 ? { soleReaders: parts } : {}),
       outputs: op.outputs.map(topic),
       deadLetter: topic(op.deadLetter),
       lateEvents: topic(op.lateEvents),
       lastStep: lastValueStep(op.steps)?.id ?? op.id,
       ...(op.branches ? { routes: op.branches.map((b) => ({ topics: b.outputs.map(topic), lastStep: b.steps.at(-1) ?? lastValueStep(trunkOf(op))?.id ?? op.id })) } : {}),
       makeLogic: logic,
-      stateChecks: new Map(op.states.filter((s) => s.access === 'read-write' && tables.has(s.table)).map((s) => [s.name, stateWriteCheck(tables.get(s.table)!)])),
+      stateChecks: new Map([op, ...parts.map((p) => p.plan)].flatMap(checksOf)),
       logs,
-      ttl: statesTtl(plan, op),
+      ttl: new Map([op, ...parts.map((p) => p.plan)].flatMap((o) => [...statesTtl(plan, o)])),
     });
   }
   planProgress(units);
@@ -211,9 +268,9 @@ export function planProgress(units: RuntimeUnit[]): void {
   const readers = new Map<string, RuntimeUnit[]>();
   for (const u of units) {
     for (const t of u.outputs) writers.set(t.id, [...(writers.get(t.id) ?? []), u]);
-    for (const i of u.inputs) readers.set(i.topic.id, [...(readers.get(i.topic.id) ?? []), u]);
+    for (const i of u.inputs) if (!i.tail) readers.set(i.topic.id, [...(readers.get(i.topic.id) ?? []), u]);
   }
-  const originsOf = (u: RuntimeUnit) => u.inputs.flatMap((i) => Array.from({ length: i.topic.partitions }, (_, p) => `${u.id}|${channelOf(i.topic.id, p)}`));
+  const originsOf = (u: RuntimeUnit) => u.inputs.filter((i) => !i.tail).flatMap((i) => Array.from({ length: i.topic.partitions }, (_, p) => `${u.id}|${channelOf(i.topic.id, p)}`));
   // The windows a unit feeds, directly or through other units: their smallest idleness timeout
   // is when a quiet source of this unit stops holding them back.
   const idlenessOf = (start: RuntimeUnit): number | undefined => {
@@ -233,6 +290,7 @@ export function planProgress(units: RuntimeUnit[]): void {
   for (const u of units) {
     const originsByTopic = new Map<string, string[]>();
     for (const i of u.inputs) {
+      if (i.tail) continue;
       const w = writers.get(i.topic.id);
       if (w) originsByTopic.set(i.topic.id, w.flatMap(originsOf));
     }
@@ -242,7 +300,8 @@ export function planProgress(units: RuntimeUnit[]): void {
       originsByTopic,
       ...(idlenessMs !== undefined ? { idlenessMs } : {}),
       assignsTime: u.plan.steps.some((s) => s.operator === 'assign-timestamp'),
-      publishTo: u.outputs.filter((t) => readers.has(t.id)).map((t) => t.id),
+      // A sole reader's topic gets the same frames as when its reader read it (their places there are what its dead letters name).
+      publishTo: u.outputs.filter((t) => readers.has(t.id) || u.soleReaders?.some((p) => p.topic === t)).map((t) => t.id),
     };
   }
 }
@@ -283,6 +342,7 @@ async function logicFactory(
   specs: StepSpec[],
   executor: (part: StepSpec[]) => Promise<ChainExecutor>,
   types: TypeTable,
+  tails?: { tails: ReadonlyArray<ChainExecutor | undefined>; tailCopy: (value: unknown, route: number) => unknown },
 ): Promise<(state: MemoryState, channels: readonly string[]) => OperatorLogic> {
   if (op.kind === 'passthrough') return () => passthroughLogic();
   if (op.join) {
@@ -328,7 +388,7 @@ async function logicFactory(
     // What the trunk's records would have been copied with on an internal topic (its readers' own copies).
     const last = trunkOf(op).at(-1);
     const copy = compileCodec({ kind: 'unknown' }, types, 'json', last ? fromPlanType(last.output.schema.value) : undefined).copy;
-    return (state) => chainLogic({ trunk, branches, copy }, state, assignsTime);
+    return (state) => chainLogic({ trunk, branches, copy, ...tails }, state, assignsTime);
   }
   const chain = await executor(specs);
   return (state) => chainLogic(chain, state, assignsTime);

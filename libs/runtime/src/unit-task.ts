@@ -13,7 +13,7 @@ import { channelOf, type Channel } from './channel.ts';
 import type { CheckpointCommit, CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
 import type { UnitObserver } from './observer.ts';
-import type { RuntimeTopic, RuntimeUnit } from './topology.ts';
+import type { RuntimeTopic, RuntimeUnit, SoleReaderPart } from './topology.ts';
 import type { OperatorEffects, OperatorLogic } from '@ssdk/engine';
 import { maxTimestamp, ProgressTracker } from './progress.ts';
 import { scheduleReader } from './schedule.ts';
@@ -99,6 +99,8 @@ export interface UnitTaskOptions {
    * batch again from where it started (failing.ts). @default one attempt: the error ends the task
    */
   restart?: RestartOptions;
+  /** The metrics of the units whose steps run in this one (`RuntimeUnit.soleReaders`), by id: their records in and dead letters. */
+  readerMetrics?: ReadonlyMap<string, UnitMetrics>;
   /** Called once the unit's own state is loaded, so readers elsewhere can look into it. */
   onStateReady?: (owned: ReadonlyArray<{ table: string; name: string }>, state: MemoryState) => void;
   signal: AbortSignal;
@@ -113,6 +115,8 @@ interface ChannelReader {
   /** Values read as JSON.stringify writes them and kept (`keepingOf`), and how many of those went on as read. */
   keptAsWritten: number;
   passedAsRead: number;
+  /** A sole reader's topic (`RuntimeUnit.inputs`' `tail`): only what the unit did not write itself is read from it. */
+  tail?: SoleReaderPart;
 }
 
 /** Runs until every input has ended (resolves), or until `signal` aborts (resolves after the batch in hand). */
@@ -171,12 +175,16 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       const reader = input.topic.schedule
         ? scheduleReader(input.topic.schedule, { afterSeq: committed.offsets.get(channel) ?? 0, now, control: bus.read(input.topic.name, p) })
         : bus.read(input.topic.name, p, { afterSeq });
-      channels.push({ channel, topic: input.topic, partition: p, reader, ended, keptAsWritten: 0, passedAsRead: 0 });
+      channels.push({ channel, topic: input.topic, partition: p, reader, ended, keptAsWritten: 0, passedAsRead: 0, ...(input.tail ? { tail: input.tail } : {}) });
     }
   }
   // Where reading starts counts as read (a resumed input with nothing new is caught up).
   metrics.commit(offsets);
-  const made: OperatorLogic = unit.makeLogic(state, channels.map((c) => c.channel));
+  // The channels the unit's own input comes by: a sole reader's topic is none of them (it is this unit's output).
+  const live = channels.filter((c) => !c.tail);
+  // What this unit published to its sole readers' topics: not read back (`Publisher.ownSeqs`).
+  const ownSeqs = new Set<number>();
+  const made: OperatorLogic = unit.makeLogic(state, live.map((c) => c.channel));
   const logic = observed ? observed.logic(made) : made;
   // Rows the logic keeps for itself are committed as a state of the unit's (HELD_ROWS).
   const takeRows = logic.takeRows?.bind(logic);
@@ -204,20 +212,20 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     return { changes: takeChanges(), heldRows };
   };
   const progress = unit.progress
-    ? new ProgressTracker(unit.id, unit.progress, channels.map((c) => ({ channel: c.channel, topic: c.topic.id })), committed.progress, now())
+    ? new ProgressTracker(unit.id, unit.progress, live.map((c) => ({ channel: c.channel, topic: c.topic.id })), committed.progress, now())
     : undefined;
-  if (progress) for (const c of channels) logic.bound(c.channel, progress.bound(c.channel), now());
+  if (progress) for (const c of live) logic.bound(c.channel, progress.bound(c.channel), now());
   const held = (c: ChannelReader) => o.hold?.(c.topic) === true;
   // A chain unit that writes state can take back a record's state changes (`MemoryState.beginUndo`).
   const undoable = owned.length > 0;
   let ended = false;
-  if (channels.length > 0 && channels.every((c) => c.ended)) {
+  if (live.length > 0 && live.every((c) => c.ended)) {
     // Every input ended before a restart: the readers of this unit's outputs may be reading a
     // new log (an embedded run resumed), so the end goes out again (a repeat is a duplicate id).
     if (o.forwardEnd !== false) {
       await publishEnds(bus, unit.id, o.endTopics ?? unit.outputs);
       // Published, so committed too (nothing changed): the embedded runtime cuts only after a publisher's commit.
-      const ends = channels.map((c) => c.channel);
+      const ends = live.map((c) => c.channel);
       await checkpoints.commit(unit.id, committing, { changes: [], dropped: [], offsets, meta: committed.meta, ended: ends, ...(progress ? { progress: progress.snapshot() } : {}) });
     }
     ended = true;
@@ -251,7 +259,8 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     const mark = first ? first.mark : chain && undoable ? state.undoMark() : 0;
     let effects = first ? first.effects : await step(() => logic.process(input.records, ch.channel, w.now));
     let ranAgain = false;
-    if (chain) {
+    if (chain && unit.soleReaders) ranAgain = await takeInWithReaders(w, effects, mark, first ? first.wrote : undoable && state.undoMark() > mark, origin, pending);
+    else if (chain) {
       // Whether the message wrote state: if not, a failed record's other outputs are simply
       // dropped (no run again, so no call a function made — ctx.http — is made twice).
       let wrote = first ? first.wrote : undoable && state.undoMark() > mark;
@@ -269,6 +278,97 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     }
     metrics.batchLatency(performance.now() - w.t0);
     return ranAgain;
+  };
+  /**
+   * `takeInOne`'s run again for a unit with sole readers (`RuntimeUnit.soleReaders`): the unit's
+   * own records are a unit of work per branch and run nothing again (it writes no state,
+   * sole-reader.ts); a reader's record is a unit of work of the reader's, as when it read the
+   * topic: one its steps failed is dead-lettered on the reader's topic, naming its place in the
+   * topic, and when the reader wrote state in the message, the state goes back to before it and
+   * the reader's steps run again without that record. A record the topic refused never reached
+   * the reader: its steps run again without it. True when they ran again (the state of the
+   * messages after this one was taken back with it).
+   */
+  const takeInWithReaders = async (w: DecodedMessage, effects: OperatorEffects, mark: number, wroteFirst: boolean, origin: string, pending: Publisher): Promise<boolean> => {
+    const { input } = w;
+    const readerFailures = effects.failures.filter((f) => f.tailIndex !== undefined);
+    const own = readerFailures.length === 0 ? effects : { ...effects, failures: effects.failures.filter((f) => f.tailIndex === undefined) };
+    const stands = pending.routedEffects(own, origin, input);
+    // Per route, the records that went to its topic (their place there) and those that did not.
+    const placed = new Map<number, number[]>();
+    const notWritten = new Map<number, Set<number>>();
+    const counts = new Map<number, number>();
+    const written = new Map<number, number>();
+    for (const r of effects.outputs as ChainOutput[]) {
+      const b = r.route!;
+      if (!unit.soleReaders!.some((p) => p.route === b)) continue;
+      const k = counts.get(b) ?? 0;
+      counts.set(b, k + 1);
+      let at = placed.get(b);
+      if (!at) placed.set(b, (at = []));
+      if (stands(r)) {
+        const n = written.get(b) ?? 0;
+        at[k] = n;
+        written.set(b, n + 1);
+      } else {
+        let n = notWritten.get(b);
+        if (!n) notWritten.set(b, (n = new Set()));
+        n.add(k);
+      }
+    }
+    for (const p of unit.soleReaders!) o.readerMetrics?.get(p.id)?.recordsIn((counts.get(p.route) ?? 0) - (notWritten.get(p.route)?.size ?? 0));
+    let failures = readerFailures;
+    let ranAgain = false;
+    const skip = new Map<number, Set<number>>();
+    for (const [b, n] of notWritten) skip.set(b, new Set(n));
+    const dead = new Set<string>();
+    for (;;) {
+      // A record the topic refused, or a reader's failure of it: neither is the reader's to keep.
+      let again = [...notWritten.values()].some((n) => n.size > 0) && !ranAgain;
+      for (const f of failures) {
+        const b = f.route!;
+        if (f.tailIndex! >= 0 && notWritten.get(b)?.has(f.tailIndex!)) continue;
+        const id = `${b}:${f.tailIndex}`;
+        if (f.tailIndex! >= 0 && dead.has(id)) continue;
+        dead.add(id);
+        const part = unit.soleReaders!.find((p) => p.route === b)!;
+        pending.readerFailure(part, f, origin, f.tailIndex! >= 0 ? placed.get(b)![f.tailIndex!]! : -1);
+        o.readerMetrics?.get(part.id)?.deadLettered(1);
+        if (f.tailIndex! >= 0) {
+          let sk = skip.get(b);
+          if (!sk) skip.set(b, (sk = new Set()));
+          sk.add(f.tailIndex!);
+          again = true;
+        }
+      }
+      // Nothing of the reader's to take back: its failed records leave nothing behind.
+      if (!again || !undoable || !(ranAgain ? state.undoMark() > mark : wroteFirst)) break;
+      state.undo(mark);
+      ranAgain = true;
+      failures = (await step(() => made.tailAgain!(effects.outputs as ChainOutput[], skip))).filter((f) => !(f.tailIndex! >= 0 && skip.get(f.route!)?.has(f.tailIndex!)));
+      if (failures.length === 0) break;
+    }
+    return ranAgain;
+  };
+  /** A message on a sole reader's topic this unit did not write (a redrive's): the reader's steps over it, a unit of work per record as the reader's own unit ran it. */
+  const takeInTail = async (ch: ChannelReader, seq: number, frame: Waiting['frame'], pending: Publisher): Promise<void> => {
+    const part = ch.tail!;
+    const { input, undecodable } = decodeWaiting({ ch, seq, frame, t0: performance.now(), now: now() }, unit.id, false);
+    for (const args of undecodable) pending.deadLetter(...args);
+    o.readerMetrics?.get(part.id)?.recordsIn(input.records.length);
+    const mark = undoable ? state.undoMark() : 0;
+    let keep = input.records.map((_, i) => i);
+    for (;;) {
+      const failures = await step(() => made.tailRead!(keep.map((i) => input.records[i]!), part.route));
+      const failed = new Set(failures.filter((f) => f.input >= 0).map((f) => keep[f.input]!));
+      for (const f of failures) {
+        pending.readerFailure(part, f, `${ch.channel}:${seq}`, f.input >= 0 ? indexIn(input, keep[f.input]!) : -1, seq);
+        o.readerMetrics?.get(part.id)?.deadLettered(1);
+      }
+      if (failed.size === 0 || !undoable || state.undoMark() === mark) break;
+      state.undo(mark);
+      keep = keep.filter((i) => !failed.has(i));
+    }
   };
   /**
    * Takes in data messages read in a row: as many as fit in one call of the logic
@@ -333,7 +433,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   };
   /** Reads nothing: what a batch of messages makes (what to publish), its state in `state`; undefined when a quiet tick made nothing. */
   const computeBatch = async (batch: Array<{ ch: ChannelReader; messages: BusMessage[] }>): Promise<Publisher | undefined> => {
-  const pending = new Publisher(bus, unit, maxFrameBytes, carryValues, o.msgIdScope);
+  const pending = new Publisher(bus, unit, maxFrameBytes, carryValues, o.msgIdScope, ownSeqs);
   let recordsIn = 0;
     // Keys past their `ttl` are deleted in this batch's checkpoint.
     const purged = purger.active && purger.purge(now());
@@ -352,6 +452,18 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     let waitingRecords = 0;
     for (const { ch, messages } of batch) {
       for (const m of messages) {
+        if (ch.tail) {
+          // A sole reader's topic: this unit's own records were its reader's already; the rest
+          // (a redrive's) go through the reader's steps. Its progress and end are this unit's own.
+          offsets.set(ch.channel, m.seq);
+          if (ownSeqs.delete(m.seq)) continue;
+          const frame = carriedBatchOf(m) ?? safeDecode(m.data);
+          if (frame === undefined || (frame.kind !== 'data' && frame.kind !== 'carried')) continue;
+          waitingRecords = 0;
+          await takeIn(waiting, pending);
+          await takeInTail(ch, m.seq, frame, pending);
+          continue;
+        }
         const frame = carriedBatchOf(m) ?? safeDecode(m.data);
         if (frame !== undefined && (frame.kind === 'data' || frame.kind === 'carried')) {
           const records = frame.kind === 'carried' ? frame.length : frame.records.length;
@@ -383,7 +495,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       }
     }
     await takeIn(waiting, pending);
-    if (!ended && channels.every((c) => c.ended)) {
+    if (!ended && live.every((c) => c.ended)) {
       ended = true;
       pending.effects(await step(() => logic.end()), 'end', undefined);
       if (o.forwardEnd !== false) pending.endOfInput(o.endTopics ?? unit.outputs);
@@ -426,7 +538,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       }
       rr = (rr + 1) % Math.max(1, channels.length);
       if (batch.length === 0) {
-        if (channels.every((c) => c.ended)) break;
+        if (live.every((c) => c.ended)) break;
         const open = channels.find((c) => !c.ended && !held(c));
         if (open) {
           const lone = open.topic.schedule === undefined && channels.every((c) => c === open || c.ended || held(c));
@@ -491,7 +603,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         taken = { changes, dropped };
       }
       deferred = false;
-      pending ??= new Publisher(bus, unit, maxFrameBytes, carryValues, o.msgIdScope);
+      pending ??= new Publisher(bus, unit, maxFrameBytes, carryValues, o.msgIdScope, ownSeqs);
       if (o.pipeline) {
         lastCommitAt = now();
         // A snapshot of what this batch commits: the next batch changes state and progress in
@@ -513,6 +625,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         inFlight = (async () => {
           await settle(pending, commit);
           metrics.commit(commit.offsets);
+          for (const m of o.readerMetrics?.values() ?? []) m.commit(commit.offsets);
           for (const a of acks) await a.ch.reader.ack(a.seq);
           metrics.watermark(watermark);
         })();
@@ -531,6 +644,8 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         ...(progress ? { progress: progress.snapshot() } : {}),
       });
       metrics.commit(offsets);
+      // The sole readers' progress is committed with this unit's.
+      for (const m of o.readerMetrics?.values() ?? []) m.commit(offsets);
       for (const { ch, messages } of batch) await ch.reader.ack(messages.at(-1)!.seq);
       metrics.watermark(logicWatermark(logic));
       if (ended) break;
@@ -937,8 +1052,9 @@ class Publisher {
   /** What message ids start with: the unit, and the incarnation of its inputs when given. */
   private readonly idPrefix: string;
 
-  constructor(bus: Bus, unit: RuntimeUnit, maxFrameBytes: number, carry: boolean, msgIdScope?: string) {
+  constructor(bus: Bus, unit: RuntimeUnit, maxFrameBytes: number, carry: boolean, msgIdScope?: string, ownSeqs?: Set<number>) {
     this.bus = bus;
+    this.ownSeqs = ownSeqs;
     this.unit = unit;
     this.everyOutput = { topics: unit.outputs, lastStep: unit.lastStep };
     this.idPrefix = msgIdScope ? `${unit.id}~${msgIdScope}` : unit.id;
@@ -1012,7 +1128,7 @@ class Publisher {
    * that branch's topics alone; its other branches' outputs stand (one that failed in the trunk
    * reached no branch). Nothing to take back, so nothing runs again.
    */
-  private routedEffects(e: OperatorEffects, origin: string, input: Input): void {
+  routedEffects(e: OperatorEffects, origin: string, input: Input): (r: ChainOutput) => boolean {
     const routes = this.unit.routes!.length;
     // A record failed in the trunk loses all its outputs (as in any chain); in a branch, that branch's.
     const inTrunk = new Set<number>();
@@ -1058,6 +1174,40 @@ class Publisher {
     if (dead.length > 1) dead.sort((a, b) => a.input - b.input);
     for (const f of dead) this.failure(f, origin, input);
     for (const l of e.late) this.lateRecord(l, origin, input);
+    this.seal();
+    // Whether an output was written (its record failed in neither the trunk nor its branch, nor was it refused).
+    return (r) => dead.length === 0 || !(inTrunk.has(r.input) || inBranch.has(keyOf(r.input, r.route!)));
+  }
+
+  /**
+   * A sole reader's record failed in its steps (`RuntimeUnit.soleReaders`): a dead letter on the
+   * reader's topic naming the record's place in the topic it read — `index` in the message
+   * `origin` made there (its sequence known once that is published, `flush`), or in the message
+   * `seq` read from it — so `ssdk redrive` puts it back there.
+   */
+  readerFailure(part: SoleReaderPart, f: ChainFailure, origin: string, index: number, seq?: number): void {
+    this.readerLetters.push({ part, f, origin, index, ...(seq !== undefined ? { seq } : {}) });
+  }
+
+  private readerLetters: Array<{ part: SoleReaderPart; f: ChainFailure; origin: string; index: number; seq?: number }> = [];
+  /** The origin each message to a sole reader's topic was made for (`make`). */
+  private readonly originOf = new WeakMap<PublishMessage, string>();
+  private readonly ownSeqs: Set<number> | undefined;
+
+  /** The sole readers' dead letters, once their topics' messages are published (`bySeq`: origin → sequence there). */
+  private makeReaderLetters(bySeq: ReadonlyMap<string, number>): void {
+    for (const { part, f, origin, index, seq: known } of this.readerLetters) {
+      const seq = known ?? bySeq.get(`${part.topic.id}|${origin}`);
+      const where = seq !== undefined ? { topic: part.topic.id, partition: 0, seq, ...(index >= 0 ? { index } : {}) } : undefined;
+      const value = { reason: f.reason, operator: f.operator, ...(where ? { input: where } : {}), ...(f.record.key !== null ? { key: f.record.key } : {}), value: f.record.value, timestamp: f.record.timestamp };
+      this.push(part.deadLetter, 0, `${part.topic.id}/0:${seq ?? origin}`, {
+        key: null,
+        value: this.deadLetterText(value),
+        timestamp: f.record.timestamp,
+        headers: { 'ssdk-reason': f.reason.slice(0, 1000), 'ssdk-operator': f.operator },
+      });
+    }
+    this.readerLetters = [];
     this.seal();
   }
 
@@ -1306,17 +1456,34 @@ class Publisher {
 
   /** Nothing to publish: no record, dead letter or late event, no progress, no end. */
   get empty(): boolean {
-    return this.groups.size === 0 && this.messages.size === 0 && this.carried.size === 0 && this.ends.length === 0 && this.progressFrame === undefined && this.outCount + this.failed + this.late === 0;
+    return this.groups.size === 0 && this.messages.size === 0 && this.carried.size === 0 && this.readerLetters.length === 0 && this.ends.length === 0 && this.progressFrame === undefined && this.outCount + this.failed + this.late === 0;
   }
 
   /** Set once the batch's messages are made (`flush` may run again after a server came back). */
   private made = false;
   private counted = false;
+  private readersPublished = false;
 
   async flush(metrics: UnitMetrics): Promise<void> {
     const byPartition = this.messages;
     if (!this.made) this.make();
-    await Promise.all([...byPartition.values()].map((p) => this.bus.publish(p.topic.name, p.partition, p.messages)));
+    const readers = this.unit.soleReaders;
+    if (readers && !this.readersPublished) {
+      // The sole readers' topics first: their readers' dead letters name their records' places there.
+      const bySeq = new Map<string, number>();
+      for (const p of byPartition.values()) {
+        if (!readers.some((r) => r.topic === p.topic)) continue;
+        const acks = await this.bus.publish(p.topic.name, p.partition, p.messages);
+        acks.forEach((a, i) => {
+          this.ownSeqs?.add(a.seq);
+          const origin = this.originOf.get(p.messages[i]!);
+          if (origin !== undefined) bySeq.set(`${p.topic.id}|${origin}`, a.seq);
+        });
+      }
+      this.readersPublished = true;
+      this.makeReaderLetters(bySeq);
+    }
+    await Promise.all([...byPartition.values()].filter((p) => !(readers && readers.some((r) => r.topic === p.topic))).map((p) => this.bus.publish(p.topic.name, p.partition, p.messages)));
     // The end goes out once everything before it is stored: a reader that stops at the end of a
     // topic (a dead-letter or late-events topic other units write too) misses nothing.
     await publishEnds(this.bus, this.unit.id, this.ends);
@@ -1334,7 +1501,9 @@ class Publisher {
     for (const [origin, byTopic] of this.carried) {
       for (const [topic, parts] of byTopic) {
         parts.forEach((batch, partition) => {
-          this.partitionMessages(topic, partition).messages.push({ data: carry(batch), msgId: `${this.idPrefix}|${origin}|${topic.id}/${partition}|0` });
+          const m = { data: carry(batch), msgId: `${this.idPrefix}|${origin}|${topic.id}/${partition}|0` };
+          if (this.unit.soleReaders) this.originOf.set(m, origin);
+          this.partitionMessages(topic, partition).messages.push(m);
         });
       }
     }
