@@ -189,6 +189,21 @@ export class EmbeddedCommits {
     if (forget.offsets.length > 0) await this.store.commit(forget);
   }
 
+  /**
+   * Which run of the dataflow this is, for the ids of the messages its units publish
+   * (`UnitTaskOptions.msgIdScope`), once `restoreOutputs` has run: undefined while no cut has
+   * stored any output, then the number of output rows stored so far. An in-memory topic starts
+   * again at sequence 1 in every process, so an output made from its records would otherwise take
+   * the id of one an earlier run stored — published again on a resume — and be dropped as its
+   * copy. The count grows with every row a run stores; a run that stored none makes no
+   * message that could be taken for another's, so the next may have its number.
+   */
+  incarnation(): string | undefined {
+    let rows = 0;
+    for (const last of this.outputRows.values()) rows += last;
+    return rows > 0 ? `r${rows}` : undefined;
+  }
+
   /** What the cuts stored for a sink partition (`<topic name>/<partition>`) and still counts, row by row. */
   async storedOutputs(at: string): Promise<Array<{ row: number; messages: PublishMessage[] }>> {
     return (await this.outputRowsOf(at)).rows;

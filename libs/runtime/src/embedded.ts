@@ -115,6 +115,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
   if (o.store) await migratePlanState(o.store, o.plan);
   const commits = o.store ? new EmbeddedCommits({ store: o.store, units: topology.units }) : undefined;
   await commits?.restoreOutputs(bus, [...topology.topics.values()], o.replayInputs ? 'replay' : o.keepOutputs ? 'keep' : 'forget');
+  const msgIdScope = commits?.incarnation();
   const abort = new AbortController();
   const metrics = new Map(topology.units.map((u) => [u.id, new UnitMetrics(u.id)]));
   // A sole reader run in its writer's unit keeps its own metrics (records in, dead letters, state).
@@ -147,6 +148,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflo
       // that no longer exists, so reading starts at its beginning; state and progress resume.
       // Sources given the same input again resume where the last run committed.
       resumeOffsets: commits && o.replayInputs ? (t) => !commits.inProcess(t) : false,
+      ...(msgIdScope ? { msgIdScope } : {}),
       ...(commits ? { hold: (t: RuntimeTopic) => !commits.inProcess(t) && commits.holdSources() } : {}),
       lookupRef,
       onStateReady,
