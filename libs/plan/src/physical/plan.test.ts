@@ -89,6 +89,11 @@ describe('physical plan', () => {
     { code: `function f(bid: Bid, ctx: Ctx): number { return ctx.state(\`count${'s'}\`).get(); }`, may: true },
     { code: `import { tally } from 'tally';\nfunction f(bid: Bid, ctx: Ctx): number { return tally(ctx); }`, may: true },
     { code: `fn f(bid: Bid, ctx: &Ctx) -> u64 { ctx.state("counts").get() }`, may: true },
+    // Type-only imports are erased before the code runs; any other import or re-export brings code.
+    { code: `import type { Ctx } from './ctx.js';\nimport type * as T from "./types.js";\nimport type Bid from './bid.js'\nfunction f(bid: T.Bid, ctx: Ctx): number { return bid.price; }`, may: false },
+    { code: `import type { Ctx } from './ctx.js'\nimport { tally } from './tally.js';\nfunction f(bid: Bid, ctx: Ctx): number { return tally(ctx); }`, may: true },
+    { code: `import type { Ctx } from './ctx.js';\nimport { type Bid, tally } from './tally.js';\nfunction f(bid: Bid, ctx: Ctx): number { return tally(ctx); }`, may: true },
+    { code: `export { f } from './tally.js';`, may: true },
     { code: `function f(bid: Bid): Bid { return { ...bid, price: bid.price * 0.908 }; }`, may: false },
     { code: `function f(bid: Bid, ctx: Ctx): number { return ctx.window().start; }`, may: false },
     { code: undefined, may: true },

@@ -40,8 +40,13 @@ import { buildUnits, type Unit, type UnitSource } from './units.ts';
 export function mayNameState(source: FunctionSource, name: string): boolean {
   const code = source.code;
   if (code === undefined) return true;
-  return code.includes(name) || /\bstate\s*\(\s*[^'"\s]/.test(code) || /\bimport\b|\brequire\s*\(|\buse\s+\w|\bmod\s+\w/.test(code);
+  // An `import type` is erased before the code runs: it brings in no code that could name a state.
+  const running = code.replace(TYPE_ONLY_IMPORT, '');
+  return code.includes(name) || /\bstate\s*\(\s*[^'"\s]/.test(code) || /\bimport\b|\bfrom\s*['"]|\brequire\s*\(|\buse\s+\w|\bmod\s+\w/.test(running);
 }
+
+/** `import type { A, B } from '…'`, `import type * as T from '…'`, `import type T from '…'`, whole. */
+const TYPE_ONLY_IMPORT = /\bimport\s+type\s+(?:\{[^}]*\}|\*\s+as\s+[\w$]+|[\w$]+)\s+from\s+(['"])[^'"\n]*\1\s*;?/g;
 
 export interface PlanResult {
   /** Present when the dataflow has no errors. */
