@@ -217,6 +217,9 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
   const tails = branched?.tails;
   const tailCopy = branched?.tailCopy ?? ((v: unknown) => v);
   const copyFor = (value: unknown, b: number) => (typeof value === 'object' && value !== null ? tailCopy(value, b) : value);
+  /** A record as branch `b`'s reader gets it: its own copy of the value. */
+  const tailInput = (o: EngineRecord, b: number): ChainInput =>
+    o.headers ? { key: o.key, value: copyFor(o.value, b), timestamp: o.timestamp, headers: o.headers } : { key: o.key, value: copyFor(o.value, b), timestamp: o.timestamp };
   /** The tails' inputs: copies of each tailed branch's outputs (`skip`: indices among them left out). */
   const tailInputs = (outputs: readonly ChainOutput[], b: number, skip?: ReadonlySet<number>): { inputs: ChainInput[]; index: number[] } => {
     const inputs: ChainInput[] = [];
@@ -225,7 +228,7 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
     for (const o of outputs) {
       if (o.route !== b) continue;
       if (!skip?.has(k)) {
-        inputs.push(o.headers ? { key: o.key, value: copyFor(o.value, b), timestamp: o.timestamp, headers: o.headers } : { key: o.key, value: copyFor(o.value, b), timestamp: o.timestamp });
+        inputs.push(tailInput(o, b));
         index.push(k);
       }
       k++;
@@ -241,14 +244,11 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
       into.push({ ...f, input: k >= 0 ? ofRoute[k]!.input : -1, route: b, tailIndex: k });
     }
   };
+  /** Each tail's run over a message's outputs: its executor, branch, inputs and their places. */
+  const tailRuns = (outputs: readonly ChainOutput[], skip?: ReadonlyMap<number, ReadonlySet<number>>) =>
+    (tails ?? []).flatMap((e, b) => (e ? [{ e, b, ...tailInputs(outputs, b, skip?.get(b)) }] : []));
   const withTails = (r: ChainResult, run: (e: ChainExecutor, inputs: readonly ChainInput[]) => ChainResult): ChainResult => {
-    if (!tails) return r;
-    for (let b = 0; b < tails.length; b++) {
-      const e = tails[b];
-      if (!e) continue;
-      const { inputs, index } = tailInputs(r.outputs, b);
-      tailFailures(run(e, inputs), r.outputs, b, index, r.failures);
-    }
+    for (const t of tailRuns(r.outputs)) tailFailures(run(t.e, t.inputs), r.outputs, t.b, t.index, r.failures);
     return r;
   };
   const effectsOf = (records: readonly EngineRecord[], r: ChainResult): OperatorEffects => ({
@@ -279,14 +279,7 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
       results[order[i]!] = await e.run(inputs, state);
     }
     const r = routed(trunk, results);
-    if (tails) {
-      for (let b = 0; b < tails.length; b++) {
-        const e = tails[b];
-        if (!e) continue;
-        const { inputs, index } = tailInputs(r.outputs, b);
-        tailFailures(await e.run(inputs, state), r.outputs, b, index, r.failures);
-      }
-    }
+    for (const t of tailRuns(r.outputs)) tailFailures(await t.e.run(t.inputs, state), r.outputs, t.b, t.index, r.failures);
     return r;
   };
   const runSync = (records: readonly EngineRecord[], calls: SectionCalls): ChainResult => {
@@ -331,19 +324,13 @@ export function chainLogic(chain: ChainExecutor | BranchedChain, state: MemorySt
       ? {
           async tailAgain(outputs: readonly ChainOutput[], skip: ReadonlyMap<number, ReadonlySet<number>>): Promise<ChainFailure[]> {
             const failures: ChainFailure[] = [];
-            for (let b = 0; b < tails.length; b++) {
-              const e = tails[b];
-              if (!e) continue;
-              const { inputs, index } = tailInputs(outputs, b, skip.get(b));
-              tailFailures(await e.run(inputs, state), outputs, b, index, failures);
-            }
+            for (const t of tailRuns(outputs, skip)) tailFailures(await t.e.run(t.inputs, state), outputs, t.b, t.index, failures);
             return failures;
           },
           async tailRead(records: readonly EngineRecord[], route: number): Promise<ChainFailure[]> {
             const e = tails[route];
             if (!e) return [];
-            const inputs = records.map((o) => (o.headers ? { key: o.key, value: copyFor(o.value, route), timestamp: o.timestamp, headers: o.headers } : { key: o.key, value: copyFor(o.value, route), timestamp: o.timestamp }));
-            return (await e.run(inputs, state)).failures;
+            return (await e.run(records.map((o) => tailInput(o, route)), state)).failures;
           },
         }
       : {}),

@@ -189,14 +189,7 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
     op.steps.map((ps) => ({ id: ps.id, operator: ps.operator, setsKey: ps.setsKey, params: ps.params, states: op.states.map((s) => s.name), ...stepGrants(ps) }));
   for (const op of plan.operators) {
     if (absorbed.has(op.id)) continue;
-    const specs: StepSpec[] = op.steps.map((ps) => ({
-      id: ps.id,
-      operator: ps.operator,
-      setsKey: ps.setsKey,
-      params: ps.params,
-      states: op.states.map((s) => s.name),
-      ...stepGrants(ps),
-    }));
+    const specs = specsOf(op);
     // A chain runs sandboxed when one of its steps is `isolation: wasm` (the default), unless
     // the caller trusts every function (`native`).
     const logs: UnitLogs = {};
@@ -231,11 +224,12 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
     }));
     // Each reader's steps, in the writer's section after its branch, over copies of the branch's
     // records as its topic's type copies them (a reader's own copy, as reading the topic gave it).
+    const byRoute = (op.branches ?? []).map((_, b) => parts.find((x) => x.route === b));
     const tails =
       parts.length > 0
         ? {
-            tails: await Promise.all((op.branches ?? []).map((_, b) => { const p = parts.find((x) => x.route === b); return p ? executorOf(p.plan)(specsOf(p.plan)) : undefined; })),
-            tailCopy: (v: unknown, b: number) => parts.find((x) => x.route === b)!.topic.value.copy(v),
+            tails: await Promise.all(byRoute.map((p) => (p ? executorOf(p.plan)(specsOf(p.plan)) : undefined))),
+            tailCopy: (v: unknown, b: number) => byRoute[b]!.topic.value.copy(v),
           }
         : undefined;
     const logic = await logicFactory(op, specs, executor, types, tails);

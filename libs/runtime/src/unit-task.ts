@@ -289,6 +289,8 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
    * the reader: its steps run again without it. True when they ran again (the state of the
    * messages after this one was taken back with it).
    */
+  // The sole reader of each route that has one (looked up per record).
+  const readerOf = new Map((unit.soleReaders ?? []).map((p) => [p.route, p]));
   const takeInWithReaders = async (w: DecodedMessage, effects: OperatorEffects, mark: number, wroteFirst: boolean, origin: string, pending: Publisher): Promise<boolean> => {
     const { input } = w;
     const readerFailures = effects.failures.filter((f) => f.tailIndex !== undefined);
@@ -301,7 +303,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     const written = new Map<number, number>();
     for (const r of effects.outputs as ChainOutput[]) {
       const b = r.route!;
-      if (!unit.soleReaders!.some((p) => p.route === b)) continue;
+      if (!readerOf.has(b)) continue;
       const k = counts.get(b) ?? 0;
       counts.set(b, k + 1);
       let at = placed.get(b);
@@ -331,7 +333,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         const id = `${b}:${f.tailIndex}`;
         if (f.tailIndex! >= 0 && dead.has(id)) continue;
         dead.add(id);
-        const part = unit.soleReaders!.find((p) => p.route === b)!;
+        const part = readerOf.get(b)!;
         pending.readerFailure(part, f, origin, f.tailIndex! >= 0 ? placed.get(b)![f.tailIndex!]! : -1);
         o.readerMetrics?.get(part.id)?.deadLettered(1);
         if (f.tailIndex! >= 0) {
