@@ -255,6 +255,36 @@ export class MemoryState implements StateAccess {
   }
 
   /**
+   * `dropWindow`, keeping what the window held: a window logic that may take a message back
+   * (`OperatorLogic.rewind`) puts it back with `restoreWindow` when the message that closed it
+   * runs again. The undo log's cells are the kept ones, so an `undo` before or after reaches them.
+   */
+  takeWindow(state: string, window: WindowBounds): unknown {
+    const id = windowId(window);
+    const kept = { data: this.data.get(state)?.get(id), dirty: this.dirty.get(state)?.get(id) };
+    this.dropWindow(state, window);
+    return kept;
+  }
+
+  /** Puts back a window `takeWindow` took. */
+  restoreWindow(state: string, window: WindowBounds, kept: unknown): void {
+    const { data, dirty } = kept as { data?: Map<Key, Cell>; dirty?: Dirty };
+    const id = windowId(window);
+    if (data) {
+      let byWindow = this.data.get(state);
+      if (!byWindow) this.data.set(state, (byWindow = new Map()));
+      byWindow.set(id, data);
+      this.windows.set(id, window);
+    }
+    if (dirty) {
+      let byWindow = this.dirty.get(state);
+      if (!byWindow) this.dirty.set(state, (byWindow = new Map()));
+      byWindow.set(id, dirty);
+    }
+    this.forget();
+  }
+
+  /**
    * Remembers what the writes from here on replace, until `undo` puts it back or `endUndo`
    * forgets it: the host loop's way to drop the state changes of records whose outputs it
    * refuses afterwards (an output that does not fit its topic or any frame). Window drops are

@@ -30,6 +30,20 @@ export interface OperatorEffects {
    * the highest, and whether any differs from the time its record came with.
    */
   times?: { max: number; retimed: boolean };
+  /**
+   * A window reader run in this unit after its writer (`WindowedLogicOptions.writer`): what its
+   * window made — its flushes, its late records and its failures (a record's `input`: its index
+   * among the message's records on the writer's topic; -1 for a flush's). The rest of the effects
+   * are the writer's, as its own unit's.
+   */
+  reader?: ReaderEffects;
+}
+
+/** What a window reader run in its writer's unit made (`OperatorEffects.reader`). */
+export interface ReaderEffects {
+  flushes: OperatorEffects['flushes'];
+  failures: ChainFailure[];
+  late: LateRecord[];
 }
 
 /** `discardOutputs`, `owned` and `handOver` as `runChain` takes them (a sandbox makes its own records: it may ignore `owned` and `handOver`). */
@@ -157,6 +171,15 @@ export interface OperatorLogic {
   tailAgain?(outputs: readonly ChainOutput[], skip: ReadonlyMap<number, ReadonlySet<number>>): Promise<ChainFailure[]>;
   /** A sole reader's steps over records read from branch `route`'s topic (a redrive put them there): failures name `input` in `records`. */
   tailRead?(records: readonly EngineRecord[], route: number): Promise<ChainFailure[]>;
+  /**
+   * A window run after its writer (`WindowedLogicOptions.writer`): message `message` of the last
+   * `process`/`processMany` call runs again (the host refused the writer's part of it), so the
+   * window goes back to before it — its watermark, its open windows and the windows it and the
+   * messages after it closed (their state; the host undoes the state's writes).
+   */
+  rewind?(message: number): void;
+  /** A window run after its writer: records read from the writer's topic that the writer did not make (a redrive's), through the window alone; its effects as `reader`. */
+  windowRead?(records: readonly EngineRecord[], now: number): Promise<OperatorEffects>;
 }
 
 /** Effects with nothing in them. */
@@ -426,6 +449,23 @@ export interface WindowedLogicOptions<Config> {
    * @default ownCopy
    */
   ownCopy?: (value: unknown) => unknown;
+  /**
+   * The unit that alone writes the window's one input topic, run first in this unit (the embedded
+   * runtime, sole-reader.ts): each message goes through its chain, whose outputs are the unit's
+   * outputs (that topic still written), and the window reads them as reading the topic gave them.
+   */
+  writer?: WindowWriter;
+}
+
+/** A window's writer run in its unit (`WindowedLogicOptions.writer`). */
+export interface WindowWriter {
+  chain: ChainExecutor;
+  /** The chain has a timestamp step: effects report the times it gave. */
+  assignsTime: boolean;
+  /** The topic's channel: the window's one channel, as when it read the topic. */
+  channel: string;
+  /** An output of the chain as the window's record: what reading it from the topic gave (the topic's copy of the value, its key and time as the topic carries them). */
+  toReader: (output: ChainOutput) => EngineRecord;
 }
 
 /** A source that gives a copy of the value it holds (`ownCopy`) on each run again: the held value itself reaches no function. */
@@ -467,9 +507,10 @@ function cloned(v: object): unknown {
 }
 
 export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorLogic {
-  const { config, body, state } = opts;
+  const { config, body, state, writer } = opts;
   // Sections as the body's executor makes them (native: one time limit for all the calls).
   const runSection = body.section ?? oneByOne;
+  const sectionOf = writer ? [writer.chain, opts.pre, body] : [opts.pre, body];
   // A sliding window's record goes to several windows. Native steps would share its value among
   // them, so a change one window's function made in place would reach the next (sandboxed, each
   // input is decoded on its own): each window after the first gets a copy, made before any ran.
@@ -479,11 +520,21 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
   const copy = opts.ownCopy ?? ownCopy;
   const anotherInSection = sharesValues ? (r: EngineRecord, w: WindowBounds): ChainInput => windowInputWith(r, w, copy(r.value)) : undefined;
   const anotherCallByCall = sharesValues ? (r: EngineRecord, w: WindowBounds): ChainInput => windowCopy(r, copy(r.value), w, OWN_COPIES) : undefined;
-  let wm: WatermarkState = opts.channels.reduce((s, c) => addChannel(s, c, 0), initialWindowState());
+  // With a writer, the window's one channel is the writer's topic's, as when it read that topic.
+  let wm: WatermarkState = (writer ? [writer.channel] : opts.channels).reduce((s, c) => addChannel(s, c, 0), initialWindowState());
   const open = new Map<string, WindowBounds>();
   // One object per window, shared by all its records (state caches key on it).
   const interned = new Map<number, WindowBounds>();
   let dropped: WindowBounds[] = [];
+  /**
+   * With a writer, per message of the last `process`/`processMany` call: the window's progress
+   * before it and the windows it closed with what they held, so `rewind` can take it back (the
+   * host runs a message again when the writer's part of it is refused).
+   */
+  let marks: Array<{ wm: WatermarkState; open: Map<string, WindowBounds>; interned: Map<number, WindowBounds>; dropped: number; closed: Array<{ w: WindowBounds; kept: unknown[] }> }> = [];
+  const markBefore = (): void => {
+    if (writer) marks.push({ wm, open: new Map(open), interned: new Map(interned), dropped: dropped.length, closed: [] });
+  };
 
   /** The flushes of `due` (each window's result or failure, in order), in as few guarded calls as they fit. */
   const flushAll = async (due: readonly WindowBounds[]): Promise<FlushResult[]> => {
@@ -496,13 +547,14 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
     return [...(await flushAll(due.slice(0, mid))), ...(await flushAll(due.slice(mid)))];
   };
 
-  /** Closes the windows `due` with their flushes' results: effects out, window state dropped. */
-  const close = (due: readonly WindowBounds[], results: readonly FlushResult[], effects: OperatorEffects): void => {
+  /** Closes the windows `due` with their flushes' results: effects out, window state dropped (`keep`: kept for `rewind`). */
+  const close = (due: readonly WindowBounds[], results: readonly FlushResult[], effects: OperatorEffects, keep?: Array<{ w: WindowBounds; kept: unknown[] }>): void => {
     due.forEach((w, i) => {
       const r = results[i];
       if (r?.output) effects.flushes.push({ window: w, record: r.output });
       if (r?.failure) effects.failures.push(r.failure);
-      for (const name of opts.windowStates) state.dropWindow(name, w);
+      if (keep) keep.push({ w, kept: opts.windowStates.map((name) => state.takeWindow(name, w)) });
+      else for (const name of opts.windowStates) state.dropWindow(name, w);
       open.delete(key(w));
       interned.delete(w.start);
       dropped.push(w);
@@ -510,11 +562,16 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
   };
 
   const flushReady = async (): Promise<OperatorEffects> => {
+    marks = [];
     const effects = none();
     const due = windowsToFlush([...open.values()], wm);
     close(due, await flushAll(due), effects);
-    return effects;
+    return asReader(effects);
   };
+
+  /** With a writer, what the window made goes out as its reader's (`OperatorEffects.reader`). */
+  const asReader = (e: OperatorEffects): OperatorEffects =>
+    writer ? { ...none(), ...(e.flushes.length + e.failures.length + e.late.length > 0 ? { reader: { flushes: e.flushes, failures: e.failures, late: e.late } } : {}) } : e;
 
   /**
    * The one object of `w`'s window (`assignWindows`' `share`): the open window's, or the one a
@@ -527,8 +584,8 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
     if (!shared) fresh.set(w.start, (shared = w));
     return shared;
   };
-  const opened = (fresh: Map<number, WindowBounds>): void => {
-    for (const w of fresh.values()) {
+  const opened = (fresh: Iterable<WindowBounds>): void => {
+    for (const w of fresh) {
       interned.set(w.start, w);
       open.set(key(w), w);
     }
@@ -537,94 +594,151 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
   /**
    * What one message left once its steps ran, and all that is kept of it until the section
    * stands: the records its steps made went into window state (a window unit has no outputs), so
-   * a section of many messages holds only their failures and late records, not what they made.
+   * a section of many messages holds only their failures and late records, not what they made —
+   * and, with a writer, the writer's outputs (the unit's own, as a chain's).
    */
   interface MessageRun {
     failures: ChainFailure[];
     late: LateRecord[];
     times: OperatorEffects['times'];
     watermark: WatermarkState;
+    written: ChainResult | undefined;
   }
-  const runOf = (records: readonly EngineRecord[], before: ChainResult | undefined, assigned: ReturnType<typeof assignWindows>, r: ChainResult): MessageRun => ({
-    failures: [...(before?.failures ?? []), ...r.failures],
+  const runOf = (records: readonly EngineRecord[], own: readonly EngineRecord[], written: ChainResult | undefined, before: ChainResult | undefined, given: readonly EngineRecord[], assigned: ReturnType<typeof assignWindows>, r: ChainResult): MessageRun => ({
+    failures: [...(before?.failures ?? []), ...placed(r.failures, assigned.inputs, given, before)],
     late: assigned.late,
-    times: opts.assignsTime && before ? timesOf(records, before.outputs) : undefined,
+    times: written ? (writer!.assignsTime ? timesOf(records, written.outputs) : undefined) : opts.assignsTime && before ? timesOf(own, before.outputs) : undefined,
     watermark: assigned.state,
+    written,
   });
 
-  /** What leaves the unit for one message: each window's flush (records inside a window feed its state). */
-  const effectsOf = (run: MessageRun, closed: OperatorEffects): OperatorEffects => ({
-    outputs: [],
-    flushes: closed.flushes,
-    failures: [...run.failures, ...closed.failures],
-    late: run.late,
-    ...(run.times ? { times: run.times } : {}),
-  });
+  /** What leaves the unit for one message: each window's flush (records inside a window feed its state); with a writer, its outputs and the window's part as its reader's. */
+  const effectsOf = (run: MessageRun, closed: OperatorEffects): OperatorEffects => {
+    const failures = [...run.failures, ...closed.failures];
+    if (run.written)
+      return {
+        outputs: run.written.outputs,
+        flushes: [],
+        failures: run.written.failures,
+        late: [],
+        ...(run.times ? { times: run.times } : {}),
+        ...(closed.flushes.length + failures.length + run.late.length > 0 ? { reader: { flushes: closed.flushes, failures, late: run.late } } : {}),
+      };
+    return { outputs: [], flushes: closed.flushes, failures, late: run.late, ...(run.times ? { times: run.times } : {}) };
+  };
+
+  /** The window's records of a message: its own, or with a writer, the writer's outputs as read from its topic. */
+  const readerRecords = (written: ChainResult): EngineRecord[] => {
+    const out: EngineRecord[] = new Array<EngineRecord>(written.outputs.length);
+    for (let i = 0; i < out.length; i++) out[i] = writer!.toReader(written.outputs[i]!);
+    return out;
+  };
 
   /**
    * Messages in a row in one section (native functions: one guarded call for the steps before
    * assignment, the windowed steps and the flushes of the windows they close), each seeing the
    * watermark and the open windows the one before left. A window closes (its state dropped,
    * `close`) once the section stands; no later message can reach it meanwhile, since the
-   * watermark passed its end and a record for it is late. Undefined: call by call.
+   * watermark passed its end and a record for it is late. Undefined: call by call. `viaWriter`:
+   * each message goes through the writer first (a redrive's records on the writer's topic do not).
    */
-  const processMany = async (messages: readonly MessageIn[], host: ManyHost): Promise<OperatorEffects[] | undefined> => {
-    const section = await runSection([opts.pre, body], state, (calls) => {
+  const many = async (messages: readonly MessageIn[], host: ManyHost, viaWriter: boolean): Promise<OperatorEffects[] | undefined> => {
+    const section = await runSection(sectionOf, state, (calls) => {
       let watermark = wm;
       const stillOpen = new Map(open);
       const fresh = new Map<number, WindowBounds>();
       const share = sharer(fresh);
-      const all: Array<{ run: MessageRun; due: WindowBounds[]; flushed: FlushResult[] }> = [];
+      const all: Array<{ run: MessageRun; due: WindowBounds[]; flushed: FlushResult[]; opens: WindowBounds[] }> = [];
       for (let i = 0; i < messages.length; i++) {
         host.starting(i);
         calls.beforeLines(() => host.logging(i));
-        const { records, channel, now } = messages[i]!;
-        const before = opts.pre ? calls.run(opts.pre, records, OWNED) : undefined;
+        const { records, now } = messages[i]!;
+        const channel = writer ? writer.channel : messages[i]!.channel;
+        const written = viaWriter ? calls.run(writer!.chain, records, OWNED) : undefined;
+        const own = written ? readerRecords(written) : records;
+        const before = opts.pre ? calls.run(opts.pre, own, OWNED) : undefined;
         const known = fresh.size;
-        const assigned = assignWindows(before ? before.outputs : records, channel, now, config, watermark, before !== undefined || startedAll(records), anotherInSection, share);
+        const assigned = assignWindows(before ? before.outputs : own, channel, now, config, watermark, before !== undefined || startedAll(own), anotherInSection, share);
         watermark = assigned.state;
         // The windows this message opened: the last ones in `fresh` (a Map keeps its order).
+        const opens: WindowBounds[] = [];
         let n = 0;
-        if (fresh.size > known) for (const w of fresh.values()) if (n++ >= known) stillOpen.set(key(w), w);
+        if (fresh.size > known)
+          for (const w of fresh.values())
+            if (n++ >= known) {
+              stillOpen.set(key(w), w);
+              opens.push(w);
+            }
         const r = calls.run(body, assigned.inputs, { discardOutputs: true });
         const due = windowsToFlush([...stillOpen.values()], watermark);
         for (const w of due) stillOpen.delete(key(w));
-        const run = runOf(records, before, assigned, r);
-        all.push({ run, due, flushed: opts.hasFlush ? due.map((w) => calls.flush(body, w)) : [] });
-        // Held until the loop takes them in: late records and failures (what the steps made is in state).
-        if (host.waits(i, run.late.length + run.failures.length, run.times) || calls.limitUsed() >= SECTION_SHARE) break;
+        const run = runOf(records, own, written, before, before ? before.outputs : own, assigned, r);
+        all.push({ run, due, flushed: opts.hasFlush ? due.map((w) => calls.flush(body, w)) : [], opens });
+        // Held until the loop takes them in: late records and failures (what the steps made is in state), and the writer's outputs.
+        if (host.waits(i, run.late.length + run.failures.length + (written ? written.outputs.length : 0), run.times) || calls.limitUsed() >= SECTION_SHARE) break;
       }
-      return { all, fresh };
+      return all;
     });
     if (!section) return undefined;
-    opened(section.value.fresh);
-    return section.value.all.map(({ run, due, flushed }) => {
+    marks = [];
+    return section.value.map(({ run, due, flushed, opens }) => {
+      markBefore();
+      opened(opens);
       wm = run.watermark;
       const closed = none();
-      close(due, flushed, closed);
+      close(due, flushed, closed, writer ? marks.at(-1)!.closed : undefined);
       return effectsOf(run, closed);
     });
   };
 
+  /** One message (`process`), or a redrive's records on the writer's topic (`windowRead`: not through the writer). */
+  const one = async (records: readonly EngineRecord[], channel: string, now: number, viaWriter: boolean): Promise<OperatorEffects> => {
+    // Records read from the writer's topic: what the window made of them is its reader's.
+    const as = (e: OperatorEffects): OperatorEffects => (writer && !viaWriter ? asReader(e) : e);
+    const inSection = await many([{ records, channel, now }], ONE_MESSAGE, viaWriter);
+    if (inSection) return as(inSection[0]!);
+    // Call by call, each under its own limit (a batch past it is halved to its slow record).
+    marks = [];
+    markBefore();
+    const written = viaWriter ? await writer!.chain.run(records, state, OWNED) : undefined;
+    const own = written ? readerRecords(written) : records;
+    const before = opts.pre ? await opts.pre.run(own, state, OWNED) : undefined;
+    const fresh = new Map<number, WindowBounds>();
+    const given = before ? keptForWindow(before.outputs, body) : own;
+    const assigned = assignWindows(given, writer ? writer.channel : channel, now, config, wm, before !== undefined || startedAll(own), anotherCallByCall, sharer(fresh));
+    wm = assigned.state;
+    opened(fresh.values());
+    const r = await body.run(assigned.inputs, state, { discardOutputs: true });
+    const closed = none();
+    const due = windowsToFlush([...open.values()], wm);
+    close(due, await flushAll(due), closed, writer ? marks.at(-1)!.closed : undefined);
+    return as(effectsOf(runOf(records, own, written, before, given, assigned, r), closed));
+  };
+
   return {
     kind: 'window',
-    async process(records, channel, now) {
-      const one = await processMany([{ records, channel, now }], ONE_MESSAGE);
-      if (one) return one[0]!;
-      // Call by call, each under its own limit (a batch past it is halved to its slow record).
-      const before = opts.pre ? await opts.pre.run(records, state, OWNED) : undefined;
-      const fresh = new Map<number, WindowBounds>();
-      const assigned = assignWindows(before ? keptForWindow(before.outputs, body) : records, channel, now, config, wm, before !== undefined || startedAll(records), anotherCallByCall, sharer(fresh));
-      wm = assigned.state;
-      opened(fresh);
-      const r = await body.run(assigned.inputs, state, { discardOutputs: true });
-      const closed = none();
-      const due = windowsToFlush([...open.values()], wm);
-      close(due, await flushAll(due), closed);
-      return effectsOf(runOf(records, before, assigned, r), closed);
-    },
-    processMany,
+    process: (records, channel, now) => one(records, channel, now, writer !== undefined),
+    processMany: (messages, host) => many(messages, host, writer !== undefined),
+    ...(writer
+      ? {
+          windowRead: (records: readonly EngineRecord[], now: number) => one(records, writer.channel, now, false),
+          rewind(message: number): void {
+            const m = marks[message];
+            if (!m) throw new Error(`window: no message ${message} to take back`);
+            for (let k = marks.length - 1; k >= message; k--) for (const { w, kept } of marks[k]!.closed) opts.windowStates.forEach((name, s) => state.restoreWindow(name, w, kept[s]));
+            wm = m.wm;
+            open.clear();
+            for (const [k, w] of m.open) open.set(k, w);
+            interned.clear();
+            for (const [k, w] of m.interned) interned.set(k, w);
+            dropped.length = m.dropped;
+            marks.length = message;
+          },
+        }
+      : {}),
     bound(channel, bound, now) {
+      // With a writer, the window's channel is the writer's topic's: the writer's own inputs' bounds are not its.
+      if (writer && channel !== writer.channel) return;
       wm = boundChannel(wm, channel, bound, now);
     },
     watermark: () => wm.watermark,
@@ -651,6 +765,8 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
       }
     },
     takeDroppedWindows() {
+      // Committed: no message before this can be taken back.
+      marks = [];
       const out = dropped;
       dropped = [];
       return out;
@@ -659,6 +775,24 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
 }
 
 type FlushResult = Awaited<ReturnType<ChainExecutor['flush']>>;
+
+/**
+ * A window's keyed steps' failures, each naming its record's place in the message (`input`), as
+ * a dead letter must for `ssdk redrive`: the steps were given the window's inputs, which leave
+ * late records out and hold a sliding window's record once per window. `given`: the records the
+ * windows were assigned from, made by `before` (the steps before the window) when there are some.
+ * A failure whose record is not found names none (-1).
+ */
+function placed(failures: readonly ChainFailure[], inputs: readonly ChainInput[], given: readonly EngineRecord[], before: ChainResult | undefined): ChainFailure[] {
+  if (failures.length === 0) return failures as ChainFailure[];
+  const at = new Map<unknown, number>();
+  given.forEach((r, i) => at.set(r, before ? (before.outputs[i] as ChainOutput).input : i));
+  return failures.map((f) => {
+    if (f.input < 0) return f;
+    const x = inputs[f.input] as (ChainInput & { source?: EngineRecord }) | undefined;
+    return { ...f, input: at.get(x?.source ?? x) ?? -1 };
+  });
+}
 
 /**
  * The records the steps before a window made, for its steps called on their own: a native call

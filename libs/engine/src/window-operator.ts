@@ -173,6 +173,10 @@ class WindowInput implements ChainInput {
   get value(): unknown {
     return this.of.value;
   }
+  /** The record this is in a window (a failure names its place). */
+  get source(): EngineRecord {
+    return this.of;
+  }
 }
 
 /**
@@ -190,7 +194,10 @@ class WindowCopy implements ChainInput {
   timestamp: number;
   headers: Record<string, string> | undefined;
   window: WindowBounds;
+  /** The record this is in a window (a failure names its place). */
+  readonly source: EngineRecord;
   constructor(r: EngineRecord, window: WindowBounds, value: unknown) {
+    this.source = r;
     this.key = r.key;
     this.value = value;
     this.timestamp = r.timestamp;

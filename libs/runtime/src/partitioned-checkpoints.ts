@@ -132,7 +132,13 @@ export function partitionedCheckpointStore(o: PartitionedCheckpointOptions): Par
         if (Object.keys(progress).length > 0) meta.progress = encodeMeta(progress);
         return { operator: unitId, partition: p, seq, meta };
       });
-      return { writes, dropWindows: c.dropped.flatMap((window) => states.map((s) => ({ table: s.table, window }))), offsets, ...(fence.length > 0 ? { fence } : {}) };
+      // A window run in this unit after its chain (embedded, `RuntimeUnit.windowReader`): its
+      // progress also under its own unit, where a run with it apart resumes it.
+      const reader = unit.windowReader;
+      if (reader && c.meta !== null && c.meta !== undefined) offsets.push({ operator: reader.id, partition: 0, seq: 0, meta: { channels: {}, logic: encodeMeta(c.meta) } });
+      // Its windows are its states' (the chain's are not windowed).
+      const windowed = reader ? states.filter((s) => reader.plan.states.some((r) => r.table === s.table)) : states;
+      return { writes, dropWindows: c.dropped.flatMap((window) => windowed.map((s) => ({ table: s.table, window }))), offsets, ...(fence.length > 0 ? { fence } : {}) };
     },
     close: async () => {},
   };

@@ -68,11 +68,10 @@ describe('runtime - a sole reader in its writer unit: the decision per pair (iss
     ]);
   });
 
-  it('sole reader - word count: top-words is a window, not built, so it stays a unit', async () => {
+  it('sole reader - word count: top-words is a window after count-words\' chain, so it runs in its writer\'s unit', async () => {
     const { plan } = await planOrThrow(example('word-count'), { partitions: 1, fuse: true });
     const top = soleReaderDecisions(plan).find((d) => d.reader.startsWith('top-words'));
-    expect(top).toMatchObject({ topic: 'words', writer: 'count-words.split-sentence', refused: expect.stringContaining('window') });
-    expect(top?.mergeable).toBeUndefined();
+    expect(top).toEqual({ reader: expect.stringMatching(/^top-words/), topic: 'words', writer: 'count-words.split-sentence', mergeable: 'window-after-chain' });
   });
 
   it('sole reader - a branch with the counter after it merges; two partitions, a second reader, a writer without branches do not', () => {
@@ -99,5 +98,69 @@ describe('runtime - a sole reader in its writer unit: the decision per pair (iss
 `;
     const noBranch = soleReaderDecisions(planOf(TOPICS + plain + counter('b')));
     expect(noBranch.find((d) => d.reader.startsWith('counter'))).toMatchObject({ writer: expect.stringMatching(/^plain/), refused: expect.stringContaining('no branches') });
+  });
+
+  it('sole reader - a window after a chain that writes state merges; with an idleness timeout, a session, an output another unit reads or a writer without state it does not', () => {
+    const plain = `
+  plain:
+    sources: [{type: topic, id: a}]
+    transforms:
+      - operator: map
+        run: |
+          function up(v: string): string { return v.toUpperCase(); }
+    sinks: [{type: topic, id: b}]
+`;
+    const tally = `
+  tally:
+    sources: [{type: topic, id: a}]
+    states:
+      seen:
+        type: keyed-state
+        properties:
+          key: {type: string}
+          value: {type: u32}
+    partition:
+      assign-key:
+        run: |
+          function k(v: string): string { return v; }
+      update-state:
+        run: |
+          function up(v: string, ctx: Ctx): void { ctx.state('seen').increment(); }
+    sinks: [{type: topic, id: b}]
+`;
+    const win = (o: { idle?: boolean; session?: boolean } = {}) => `
+  win:
+    sources: [{type: topic, id: b}]
+    states:
+      per-window:
+        type: keyed-state
+        properties:
+          key: {type: string}
+          value: {type: u32}
+    window:
+      ${o.session ? 'session: {gap: 5s}' : 'tumbling: {duration: 10s}'}
+      watermark:
+        grace-period: 1s${o.idle ? '\n        idleness: 5s' : ''}
+      assign-timestamp:
+        run: |
+          function t(v: string, eventTime: number): number { return eventTime; }
+      partition:
+        assign-key:
+          run: |
+            function k(v: string): string { return v; }
+        update-state:
+          run: |
+            function up(v: string, ctx: Ctx): void { ctx.state('per-window').increment(); }
+      flush:
+        run: |
+          function f(ctx: Ctx): string { return 'x'; }
+    sinks: [{type: topic, id: c}]
+`;
+    const decision = (yaml: string) => soleReaderDecisions(planOf(yaml)).find((d) => d.reader.startsWith('win'));
+    expect(decision(TOPICS + tally + win())).toMatchObject({ writer: expect.stringMatching(/^tally/), mergeable: 'window-after-chain' });
+    expect(decision(TOPICS + tally + win({ idle: true }))).toMatchObject({ refused: expect.stringContaining('idleness') });
+    expect(decision(TOPICS + tally + win({ session: true }))).toMatchObject({ refused: expect.stringContaining('session') });
+    expect(decision(TOPICS + tally + win() + counter('c'))).toMatchObject({ refused: expect.stringContaining('reads its outputs') });
+    expect(decision(TOPICS + plain + win())).toMatchObject({ writer: expect.stringMatching(/^plain/), refused: expect.stringContaining('writes no state') });
   });
 });

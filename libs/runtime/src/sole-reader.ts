@@ -5,12 +5,13 @@
  * other unit with one input, why not. Decided per pair, from the plan the embedded runtime is
  * given (`TopologyOptions.soleReaders`); the plan itself (`ssdk plan`, its hash) is not changed.
  *
- * Only the case whose semantics are simplest is `mergeable`: B a keyed chain with no outputs
- * after a branch of A that writes no state (car-sensors: speeding-counter after route-readings'
- * `is-speeding` branch). What users see stays B's (topology.ts `SoleReaderPart`, unit-task.ts
- * `takeInWithReaders`): its dead letters on its topic naming the record's place in T, a record's
- * work taken back per service, its state committed with A's at each cut, its metrics. Every
- * other shape is refused with its reason, the window case (word count's top-words) among them.
+ * Two shapes are `mergeable`: B a keyed chain with no outputs after a branch of A that writes no
+ * state (`branch-tail`; car-sensors: speeding-counter after route-readings' `is-speeding` branch),
+ * and B a tumbling or sliding window after A's chain (`window-after-chain`, `windowRefusal`; word
+ * count: top-words after count-words). What users see stays B's (topology.ts `SoleReaderPart`,
+ * unit-task.ts `takeInWithReaders`, `takeInWriter`): its dead letters on its topic naming the
+ * record's place in T, a record's work taken back per service, its state (and a window's
+ * progress) committed with A's at each cut, its metrics. Every other shape is refused with its reason.
  */
 import type { PhysicalPlan, PlanOperator } from '@ssdk/plan';
 
@@ -23,8 +24,11 @@ export interface SoleReaderDecision {
   writer?: string;
   /** A's branch whose outputs include T, when A has branches. */
   route?: number;
-  /** The shape B would take in A: a chain after A's branch. Absent: refused. */
-  mergeable?: 'branch-tail';
+  /**
+   * The shape B would take in A: a chain after A's branch (`branch-tail`), or a window run after
+   * A's chain in A's unit (`window-after-chain`). Absent: refused.
+   */
+  mergeable?: 'branch-tail' | 'window-after-chain';
   /** Why B stays a unit of its own. */
   refused?: string;
 }
@@ -70,8 +74,14 @@ export function soleReaderDecisions(plan: PhysicalPlan): SoleReaderDecision[] {
       refuse('its topic is a schedule');
       continue;
     }
-    if (b.window || b.join || b.kind === 'window' || b.kind === 'join') {
-      refuse(b.window ? 'a window (the window case is not built)' : 'a join');
+    if (b.join || b.kind === 'join') {
+      refuse('a join');
+      continue;
+    }
+    if (b.window || b.kind === 'window') {
+      const why = windowRefusal(plan, a, b, t, readers);
+      if (why) refuse(why);
+      else out.push({ ...d, mergeable: 'window-after-chain' });
       continue;
     }
     if (b.kind === 'passthrough' || b.steps.length === 0) {
@@ -121,4 +131,35 @@ export function soleReaderDecisions(plan: PhysicalPlan): SoleReaderDecision[] {
     out.push({ ...d, route, mergeable: 'branch-tail' });
   }
   return out;
+}
+
+/**
+ * Why a window B may not run after its writer A's chain in A's unit (`window-after-chain`), or
+ * undefined when it may: A a chain without branches whose one output is T, reading one channel;
+ * B a tumbling or sliding window with keyed steps or a flush, no idleness timeout, whose outputs
+ * no unit reads. So B's watermark is made by T's records alone, as when it read T: T's one
+ * writer origin gives it no in-band bound (progress.ts), and no clock moves it; and B forwards
+ * no progress of its own. A's records are a unit of work of A's, B's window taken back with them
+ * when A's part of a message is refused (`OperatorLogic.rewind`): the message runs again, as A's
+ * own unit runs it when A writes state — so A must.
+ */
+function windowRefusal(plan: PhysicalPlan, a: PlanOperator, b: PlanOperator, t: string, readers: ReadonlyMap<string, PlanOperator[]>): string | undefined {
+  const w = b.window;
+  if (!w || w.kind === 'session') return w ? 'a session window (only tumbling and sliding windows are built)' : 'a window unit without its window';
+  if (!b.steps.some((s) => s.operator === 'update-state' || s.operator === 'flush')) return 'a window without keyed steps or a flush';
+  if (w.watermark.idlenessMs !== undefined) return 'its window has an idleness timeout (the clock moving a merged window is not built)';
+  if (b.outputs.some((o) => (readers.get(o) ?? []).length > 0)) return 'a unit reads its outputs (its progress to them is not built)';
+  if (a.window || a.join || a.kind === 'passthrough' || a.steps.length === 0) return 'its writer is not a chain';
+  if (a.branches) return 'its writer has branches (a window after a branch is not built)';
+  if (a.outputs.length !== 1 || a.outputs[0] !== t) return 'its writer writes other topics';
+  if (a.inputs.length !== 1) return 'its writer reads several topics (their in-band progress would bound the window)';
+  // Its own unit drops a failed record's other outputs without running the message again when it
+  // writes no state (no ctx.http call made twice); here the message runs again, the window with it.
+  if (!a.states.some((s) => s.access === 'read-write')) return 'its writer writes no state (a failed record would run its message again)';
+  const input = plan.topics.find((x) => x.id === a.inputs[0]!.topic);
+  if (!input || input.partitions !== 1 || input.schedule !== undefined) return "its writer's input is not one partition of a topic";
+  const aTables = new Set(a.states.map((s) => s.table));
+  if (b.states.some((s) => aTables.has(s.table))) return 'it and its writer share a state';
+  if (a.states.some((s) => b.states.some((r) => r.name === s.name))) return 'a state name both use';
+  return undefined;
 }

@@ -6,8 +6,8 @@
  */
 import { camelCase } from '@ssdk/spec';
 import { fromPlanType, lastValueStep, planTypeTable, type PhysicalPlan, type TypeTable, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
-import { partitionOfText, readUtf8 } from '@ssdk/records';
-import { compileCodec, ownCopy, plainJsonString, quickerCopy, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig, type JoinConfig } from '@ssdk/engine';
+import { frameTimestamp, partitionOfText, readUtf8 } from '@ssdk/records';
+import { compileCodec, ownCopy, ownedRecord, type ChainOutput, type ValueSource, type WindowWriter, plainJsonString, quickerCopy, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig, type JoinConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
 import { chainLogic, joinLogic, passthroughLogic, sessionLogic, windowLogic, type ChainExecutor, type OperatorLogic } from '@ssdk/engine';
 import { nativeExecutor } from './native-executor.ts';
@@ -78,6 +78,12 @@ export interface RuntimeUnit {
    * each keeps its own dead letters, metrics and name; its states are in this unit's `plan.states`.
    */
   soleReaders?: SoleReaderPart[];
+  /**
+   * A window whose steps run after this unit's chain (`window-after-chain`, sole-reader.ts): its
+   * part among `soleReaders` too. The unit's logic is the window's with this unit's chain as its
+   * writer (`WindowedLogicOptions.writer`); its outputs are this unit's and the window's.
+   */
+  windowReader?: SoleReaderPart;
 }
 
 /** A sole reader run in its writer's unit: what of it users still see as its own. */
@@ -90,6 +96,9 @@ export interface SoleReaderPart {
   topic: RuntimeTopic;
   deadLetter: RuntimeTopic;
   lateEvents: RuntimeTopic;
+  /** A window reader (`RuntimeUnit.windowReader`): the topics its results go to, and the step whose fault a result they refuse is. */
+  outputs?: RuntimeTopic[];
+  lastStep?: string;
 }
 
 export interface Topology {
@@ -156,7 +165,8 @@ export interface TopologyOptions {
   isolation?: IsolationChoice;
   /**
    * One process, one partition (the embedded runtime): a unit that alone reads a topic one
-   * branch of another unit alone writes runs its steps in that unit, after the branch
+   * branch of another unit alone writes runs its steps in that unit, after the branch; a window
+   * that alone reads a topic one chain alone writes runs after that chain in its unit
    * (sole-reader.ts decides which). @default false
    */
   soleReaders?: boolean;
@@ -183,8 +193,10 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
   };
   const units: RuntimeUnit[] = [];
   // Readers run in their writer's unit: by writer, and the readers that are no unit of their own.
-  const merges = options.soleReaders ? soleReaderDecisions(plan).filter((d) => d.mergeable === 'branch-tail') : [];
-  const absorbed = new Set(merges.map((d) => d.reader));
+  const decisions = options.soleReaders ? soleReaderDecisions(plan) : [];
+  const merges = decisions.filter((d) => d.mergeable === 'branch-tail');
+  const windowMerges = decisions.filter((d) => d.mergeable === 'window-after-chain');
+  const absorbed = new Set([...merges, ...windowMerges].map((d) => d.reader));
   const specsOf = (op: PlanOperator): StepSpec[] =>
     op.steps.map((ps) => ({ id: ps.id, operator: ps.operator, setsKey: ps.setsKey, params: ps.params, states: op.states.map((s) => s.name), ...stepGrants(ps) }));
   for (const op of plan.operators) {
@@ -232,7 +244,31 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
             tailCopy: (v: unknown, b: number) => byRoute[b]!.topic.value.copy(v),
           }
         : undefined;
-    const logic = await logicFactory(op, specs, executor, types, tails);
+    // A window after this unit's chain: the window's logic, this unit's chain its writer.
+    const windowMerge = windowMerges.find((d) => d.writer === op.id);
+    const windowPlan = windowMerge ? plan.operators.find((o) => o.id === windowMerge.reader)! : undefined;
+    const windowPart: SoleReaderPart | undefined = windowPlan
+      ? {
+          id: windowPlan.id,
+          service: windowPlan.service,
+          plan: windowPlan,
+          route: 0,
+          topic: topic(windowMerge!.topic),
+          deadLetter: topic(windowPlan.deadLetter),
+          lateEvents: topic(windowPlan.lateEvents),
+          outputs: windowPlan.outputs.map(topic),
+          lastStep: lastValueStep(windowPlan.steps)?.id ?? windowPlan.id,
+        }
+      : undefined;
+    if (windowPart) parts.push(windowPart);
+    const logic = windowPart
+      ? await logicFactory(windowPart.plan, specsOf(windowPart.plan), executorOf(windowPart.plan), types, undefined, {
+          chain: await executor(specs),
+          assignsTime: specs.some((s) => s.operator === 'assign-timestamp'),
+          channel: channelOf(windowPart.topic.id, 0),
+          toReader: readerRecordOf(windowPart.topic),
+        })
+      : await logicFactory(op, specs, executor, types, tails);
     const merged: PlanOperator = parts.length === 0 ? op : { ...op, states: [...op.states, ...parts.flatMap((p) => p.plan.states)] };
     const checksOf = (o: PlanOperator) => o.states.filter((s) => s.access === 'read-write' && tables.has(s.table)).map((s) => [s.name, stateWriteCheck(tables.get(s.table)!)] as const);
     units.push({
@@ -241,7 +277,8 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
       plan: merged,
       inputs: [...op.inputs.map((i) => ({ topic: topic(i.topic), edge: i.edge })), ...parts.map((p) => ({ topic: p.topic, edge: 'forward' as const, tail: p }))],
       ...(parts.length > 0 ? { soleReaders: parts } : {}),
-      outputs: op.outputs.map(topic),
+      ...(windowPart ? { windowReader: windowPart } : {}),
+      outputs: [...op.outputs, ...(windowPart?.plan.outputs ?? [])].map(topic),
       deadLetter: topic(op.deadLetter),
       lateEvents: topic(op.lateEvents),
       lastStep: lastValueStep(op.steps)?.id ?? op.id,
@@ -337,6 +374,7 @@ async function logicFactory(
   executor: (part: StepSpec[]) => Promise<ChainExecutor>,
   types: TypeTable,
   tails?: { tails: ReadonlyArray<ChainExecutor | undefined>; tailCopy: (value: unknown, route: number) => unknown },
+  writer?: WindowWriter,
 ): Promise<(state: MemoryState, channels: readonly string[]) => OperatorLogic> {
   if (op.kind === 'passthrough') return () => passthroughLogic();
   if (op.join) {
@@ -372,7 +410,7 @@ async function logicFactory(
       assigner: w.kind === 'tumbling' ? { kind: 'tumbling', durationMs: w.durationMs, offsetMs: w.offsetMs } : { kind: 'sliding', durationMs: w.durationMs, slideMs: w.slideMs ?? w.durationMs },
       watermark,
     };
-    return (state, channels) => windowLogic({ config, ...(pre ? { pre } : {}), body, windowStates, hasFlush, state, channels, assignsTime, ...(copy ? { ownCopy: copy } : {}) });
+    return (state, channels) => windowLogic({ config, ...(pre ? { pre } : {}), body, windowStates, hasFlush, state, channels, assignsTime, ...(copy ? { ownCopy: copy } : {}), ...(writer ? { writer } : {}) });
   }
   const assignsTime = specs.some((s) => s.operator === 'assign-timestamp');
   if (op.branches) {
@@ -386,6 +424,21 @@ async function logicFactory(
   }
   const chain = await executor(specs);
   return (state) => chainLogic(chain, state, assignsTime);
+}
+
+/**
+ * A writer's output as its window reader gets it from `topic` (`WindowWriter.toReader`): as the
+ * reader's own unit adopted it from the carried batch — the topic's copy of the value, the key as
+ * the topic carries it, the time as a frame holds it, its own headers; a run again reads the value
+ * again from the output (which the reader's steps never change).
+ */
+function readerRecordOf(topic: RuntimeTopic): (o: ChainOutput) => EngineRecord {
+  const again: ValueSource = { valueAgain: (o) => topic.value.copy((o as ChainOutput).value) };
+  return (o) => {
+    const v = o.value;
+    const value = typeof v === 'object' && v !== null ? topic.value.copy(v) : v;
+    return ownedRecord(o.key === null ? null : topic.key.carry(o.key), value, frameTimestamp(o.timestamp), o.headers ? { ...o.headers } : undefined, again, o);
+  };
 }
 
 /**

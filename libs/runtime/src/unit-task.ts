@@ -14,7 +14,7 @@ import type { CheckpointCommit, CheckpointStore } from './checkpoint.ts';
 import type { UnitMetrics } from './metrics.ts';
 import type { UnitObserver } from './observer.ts';
 import type { RuntimeTopic, RuntimeUnit, SoleReaderPart } from './topology.ts';
-import type { OperatorEffects, OperatorLogic } from '@ssdk/engine';
+import type { OperatorEffects, OperatorLogic, ReaderEffects } from '@ssdk/engine';
 import { maxTimestamp, ProgressTracker } from './progress.ts';
 import { scheduleReader } from './schedule.ts';
 import { TtlPurger } from './ttl.ts';
@@ -198,6 +198,9 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       if (id !== undefined) rows.push([id, JSON.parse(value as string)]);
     }
     logic.restore(committed.meta, rows);
+  } else if (unit.windowReader && (committed.meta === null || committed.meta === undefined)) {
+    // A window run after this unit's chain that ran apart before (`RuntimeUnit.windowReader`): its progress is under its own unit.
+    logic.restore((await checkpoints.load(unit.windowReader.id)).meta);
   } else logic.restore(committed.meta);
   /**
    * What a batch commits of state: the states' changes (`changes`, live values) and the logic's
@@ -238,7 +241,11 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       throw err instanceof UnitStepError || isTransientUnitError(err) ? err : new UnitStepError(unit.id, err);
     }
   };
-  const chain = logic.kind === 'chain';
+  // A window run after this unit's chain (`RuntimeUnit.windowReader`): the unit's records are its
+  // chain's, taken in as a chain's (a refused one runs the message again, the window taken back with it).
+  const part = unit.windowReader;
+  const readerMetrics = part ? o.readerMetrics?.get(part.id) : undefined;
+  const chain = logic.kind === 'chain' || part !== undefined;
   // A chain (or a passthrough) may pass a record on as it came, or a variant's payload of it: a
   // value whose bytes are what JSON.stringify writes for it is kept to tell (`Publisher.output`).
   const forwards = chain || logic.kind === 'passthrough';
@@ -250,7 +257,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
    * (a later record of the message must not see what the failed one wrote). True when it ran
    * again: the state changes of the messages after it were taken back with its own.
    */
-  const takeInOne = async (w: DecodedMessage, pending: Publisher, first?: { effects: OperatorEffects; mark: number; wrote: boolean }): Promise<boolean> => {
+  const takeInOne = async (w: DecodedMessage, pending: Publisher, first?: { effects: OperatorEffects; mark: number; wrote: boolean; at: number }): Promise<boolean> => {
     const { ch, seq } = w.input;
     for (const args of w.undecodable) pending.deadLetter(...args);
     observed?.at(ch.partition, seq);
@@ -259,7 +266,8 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     const mark = first ? first.mark : chain && undoable ? state.undoMark() : 0;
     let effects = first ? first.effects : await step(() => logic.process(input.records, ch.channel, w.now));
     let ranAgain = false;
-    if (chain && unit.soleReaders) ranAgain = await takeInWithReaders(w, effects, mark, first ? first.wrote : undoable && state.undoMark() > mark, origin, pending);
+    if (part) ranAgain = await takeInWriter(w, effects, mark, first?.at ?? 0, origin, pending);
+    else if (chain && unit.soleReaders) ranAgain = await takeInWithReaders(w, effects, mark, first ? first.wrote : undoable && state.undoMark() > mark, origin, pending);
     else if (chain) {
       // Whether the message wrote state: if not, a failed record's other outputs are simply
       // dropped (no run again, so no call a function made — ctx.http — is made twice).
@@ -352,6 +360,44 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     }
     return ranAgain;
   };
+  /**
+   * `takeInOne` for a unit whose window runs after its chain (`RuntimeUnit.windowReader`): the
+   * chain's records are a unit of work as in any chain — one that failed, or whose output the
+   * topic refuses, is dead-lettered and the message runs again without it, from the state it found
+   * — and the window saw none of them: it goes back to before the message (`rewind`; its state's
+   * writes undone with the chain's) and sees the message again as its topic now has it. What the
+   * window made of the message as it stands goes out as its own unit's (`Publisher.readerEffects`):
+   * its failures naming their records' places in the topic. True when the message ran again.
+   */
+  const takeInWriter = async (w: DecodedMessage, first: OperatorEffects, mark: number, at: number, origin: string, pending: Publisher): Promise<boolean> => {
+    const { ch } = w.input;
+    let input = w.input;
+    let effects = first;
+    let ranAgain = false;
+    for (let refused = pending.tryEffects(effects, origin, input, true); refused; refused = pending.tryEffects(effects, origin, input, true)) {
+      state.undo(mark);
+      made.rewind!(ranAgain ? 0 : at);
+      ranAgain = true;
+      input = readAgain(w, without(input, refused), unit.id);
+      effects = await step(() => logic.process(input.records, ch.channel, w.now));
+    }
+    readerMetrics?.recordsIn(effects.outputs.length);
+    if (effects.reader) takeReader(effects.reader, origin, pending);
+    return ranAgain;
+  };
+  /** What the window reader made (`OperatorEffects.reader`), out as its own unit's; `read`: the message read from its topic it came of (a redrive's). */
+  const takeReader = (r: ReaderEffects, origin: string, pending: Publisher, read?: Input): void => {
+    pending.readerEffects(part!, r, origin, read ? { seq: read.seq, index: (i) => indexIn(read, i) } : undefined);
+  };
+  /** A message on the window reader's topic this unit did not write (a redrive's): through the window alone, as its own unit read it. */
+  const takeInWindowTail = async (ch: ChannelReader, seq: number, frame: Waiting['frame'], pending: Publisher): Promise<void> => {
+    const { input, undecodable } = decodeWaiting({ ch, seq, frame, t0: performance.now(), now: now() }, part!.id, false);
+    // What does not decode is the reader's, as when its own unit read it.
+    for (const args of undecodable) pending.readerDeadLetter(part!, ...args);
+    readerMetrics?.recordsIn(input.records.length);
+    const effects = await step(() => made.windowRead!(input.records, now()));
+    if (effects.reader) takeReader(effects.reader, `${ch.channel}:${seq}`, pending, input);
+  };
   /** A message on a sole reader's topic this unit did not write (a redrive's): the reader's steps over it, a unit of work per record as the reader's own unit ran it. */
   const takeInTail = async (ch: ChannelReader, seq: number, frame: Waiting['frame'], pending: Publisher): Promise<void> => {
     const part = ch.tail!;
@@ -423,7 +469,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       for (let i = 0; i < many.length; i++) {
         const wrote = chain && undoable && marks[i + 1]! > marks[i]!;
         // A message run again took back what the messages after it wrote: they run again too.
-        if ((await takeInOne(rest[i]!, pending, { effects: many[i]!, mark: marks[i] ?? 0, wrote })) && undoable) {
+        if ((await takeInOne(rest[i]!, pending, { effects: many[i]!, mark: marks[i] ?? 0, wrote, at: i })) && undoable) {
           taken = i + 1;
           break;
         }
@@ -442,7 +488,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
     if (batch.length === 0) {
       // Quiet: the clock may still close windows (idleness), and sources turn idle.
       const effects = await step(() => logic.tick(now()));
-      const entries = progress?.due(now(), true, logic.watermark());
+      const entries = progress?.due(now(), true, part ? undefined : logic.watermark());
       if (isEmpty(effects) && !entries && !purged) return undefined;
       pending.effects(effects, TICK, undefined);
       if (entries) pending.progress(entries, unit.progress!.publishTo);
@@ -463,7 +509,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
           if (frame === undefined || (frame.kind !== 'data' && frame.kind !== 'carried')) continue;
           waitingRecords = 0;
           await takeIn(waiting, pending);
-          await takeInTail(ch, m.seq, frame, pending);
+          await (ch.tail.outputs ? takeInWindowTail : takeInTail)(ch, m.seq, frame, pending);
           continue;
         }
         const frame = carriedBatchOf(m) ?? safeDecode(m.data);
@@ -502,7 +548,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       pending.effects(await step(() => logic.end()), 'end', undefined);
       if (o.forwardEnd !== false) pending.endOfInput(o.endTopics ?? unit.outputs);
     } else if (batch.length > 0) {
-      const entries = progress?.due(now(), false, logic.watermark());
+      const entries = progress?.due(now(), false, part ? undefined : logic.watermark());
       if (entries) pending.progress(entries, unit.progress!.publishTo);
     }
   metrics.recordsIn(recordsIn);
@@ -517,7 +563,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
    */
   const settle = (pending: Publisher, commit: CheckpointCommit) =>
     retrying(restart, o.signal, metrics, isTransientUnitError, async () => {
-      await pending.flush(metrics);
+      await pending.flush(metrics, readerMetrics);
       await checkpoints.commit(unit.id, committing, commit);
     });
   metrics.setState('running');
@@ -564,12 +610,12 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
         metrics,
         (err) => inPlace && (err instanceof UnitStepError || isTransientUnitError(err)),
         async () => {
-          if (undoable && logic.kind === 'chain') state.beginUndo();
+          if (undoable && chain) state.beginUndo();
           try {
             return await computeBatch(batch);
           } catch (err) {
             if (before) {
-              if (undoable && logic.kind === 'chain') state.undo();
+              if (undoable && chain) state.undo();
               offsets.clear();
               for (const [k, v] of before.offsets) offsets.set(k, v);
               channels.forEach((c, i) => (c.ended = before.ended[i]!));
@@ -577,7 +623,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
             }
             throw err;
           } finally {
-            if (undoable && logic.kind === 'chain') state.endUndo();
+            if (undoable && chain) state.endUndo();
           }
         },
       );
@@ -596,7 +642,8 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
           await inFlight;
           inFlight = (async () => {
             for (const a of acks) await a.ch.reader.ack(a.seq);
-            metrics.watermark(watermark);
+            metrics.watermark(part ? undefined : watermark);
+            readerMetrics?.watermark(watermark);
           })();
           inFlight.catch(() => {});
           deferred = true;
@@ -629,7 +676,8 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
           metrics.commit(commit.offsets);
           for (const m of o.readerMetrics?.values() ?? []) m.commit(commit.offsets);
           for (const a of acks) await a.ch.reader.ack(a.seq);
-          metrics.watermark(watermark);
+          metrics.watermark(part ? undefined : watermark);
+          readerMetrics?.watermark(watermark);
         })();
         // Awaited before the next batch's commit, or below; not an unhandled rejection meanwhile.
         inFlight.catch(() => {});
@@ -649,7 +697,8 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       // The sole readers' progress is committed with this unit's.
       for (const m of o.readerMetrics?.values() ?? []) m.commit(offsets);
       for (const { ch, messages } of batch) await ch.reader.ack(messages.at(-1)!.seq);
-      metrics.watermark(logicWatermark(logic));
+      metrics.watermark(part ? undefined : logicWatermark(logic));
+      readerMetrics?.watermark(logicWatermark(logic));
       if (ended) break;
     }
     await inFlight;
@@ -1058,7 +1107,9 @@ class Publisher {
     this.bus = bus;
     this.ownSeqs = ownSeqs;
     this.unit = unit;
-    this.everyOutput = { topics: unit.outputs, lastStep: unit.lastStep };
+    // A window run after the unit's chain writes its own outputs (`readerEffects`).
+    const readerOutputs = unit.windowReader?.outputs;
+    this.everyOutput = { topics: readerOutputs ? unit.outputs.filter((t) => !readerOutputs.includes(t)) : unit.outputs, lastStep: unit.lastStep };
     this.idPrefix = msgIdScope ? `${unit.id}~${msgIdScope}` : unit.id;
     this.maxFrameBytes = maxFrameBytes;
     // A server whose max_payload is small leaves less room for the rest of a record.
@@ -1213,6 +1264,36 @@ class Publisher {
     this.seal();
   }
 
+  /**
+   * What a window run after the unit's chain made (`RuntimeUnit.windowReader`), as its own unit
+   * published it: its results to its outputs (a result they refuse dead-lettered as its), its late
+   * records on its late-events topic, its failures on its dead-letter topic naming the record's
+   * place in the topic it reads — in the message `origin` made there, or (`read`) the message read
+   * from it at `seq`, `index` giving a record's place in it.
+   */
+  readerEffects(part: SoleReaderPart, r: ReaderEffects, origin: string, read?: { seq: number; index: (record: number) => number }): void {
+    this.seal();
+    const outCount = this.outCount;
+    this.readerTo = part;
+    try {
+      for (const f of r.flushes) this.output(f.record, `window:${f.window.start}:${f.window.end}`, undefined);
+    } finally {
+      this.readerTo = undefined;
+    }
+    this.readerOut += this.outCount - outCount;
+    this.readerFailed += r.failures.length;
+    for (const f of r.failures) this.readerFailure(part, f, origin, f.input >= 0 ? (read ? read.index(f.input) : f.input) : -1, read?.seq);
+    for (const l of r.late) this.lateRecord(l, origin, undefined, part.lateEvents);
+    this.seal();
+  }
+
+  /** While `readerEffects` writes a window reader's results: where they go, whose fault a refused one is. */
+  private readerTo: SoleReaderPart | undefined;
+  /** Of `outCount` and `late`, the window reader's (its unit's metrics count them). */
+  private readerOut = 0;
+  private readerLate = 0;
+  private readerFailed = 0;
+
   /** Drops the outputs `origin` has made so far (they are made again), back to `outCount` records out. */
   private unwrite(origin: string, outCount: number): void {
     this.groups.delete(origin);
@@ -1228,7 +1309,10 @@ class Publisher {
 
   /** An output that cannot be written: its record is dead-lettered (by `tryEffects` once the message is settled). */
   private refuse(f: ChainFailure, origin: string, input: Input | undefined): void {
-    if (this.refused && f.input >= 0) this.refused.push(f);
+    if (this.readerTo) {
+      this.readerFailed++;
+      this.readerFailure(this.readerTo, f, origin, -1);
+    } else if (this.refused && f.input >= 0) this.refused.push(f);
     else this.failure(f, origin, input);
   }
 
@@ -1246,6 +1330,7 @@ class Publisher {
     for (const f of e.failures) this.failure(f, origin, input);
     for (const l of e.late) this.lateRecord(l, origin, input);
     this.seal();
+    if (e.reader) this.readerEffects(this.unit.windowReader!, e.reader, origin);
   }
 
   deadLetter(operator: string, reason: string, ch: ChannelReader, seq: number, index: number, record: EngineRecord | undefined, rawValue?: Uint8Array, raw?: RawRecord): void {
@@ -1257,14 +1342,28 @@ class Publisher {
       ...(record ? { value: record.value } : rawValue ? { raw: lenientUtf8(rawValue) } : {}),
       ...(raw ? { timestamp: raw.timestamp } : record ? { timestamp: record.timestamp } : {}),
     };
-    this.failed++;
-    this.push(this.unit.deadLetter, ch.partition % this.unit.deadLetter.partitions, `${ch.channel}:${seq}`, {
+    const to = this.letterTo ?? this.unit.deadLetter;
+    if (this.letterTo) this.readerFailed++;
+    else this.failed++;
+    this.push(to, ch.partition % to.partitions, `${ch.channel}:${seq}`, {
       key: null,
       value: this.deadLetterText(value),
       timestamp: raw?.timestamp ?? record?.timestamp ?? 0,
       headers: { 'ssdk-reason': reason.slice(0, 1000), 'ssdk-operator': operator },
     });
   }
+
+  /** `deadLetter` for a record a sole reader could not read from its topic (a redrive's): on its dead-letter topic. */
+  readerDeadLetter(part: SoleReaderPart, ...args: DeadLetterArgs): void {
+    this.letterTo = part.deadLetter;
+    try {
+      this.deadLetter(...args);
+    } finally {
+      this.letterTo = undefined;
+    }
+  }
+
+  private letterTo: RuntimeTopic | undefined;
 
   private failure(f: ChainFailure, origin: string, input: Input | undefined): void {
     const where = input ? { topic: input.ch.topic.id, partition: input.ch.partition, seq: input.seq, ...(f.input >= 0 ? { index: indexIn(input, f.input) } : {}) } : undefined;
@@ -1291,9 +1390,9 @@ class Publisher {
     return JSON.stringify({ ...rest, truncated: { bytes: utf8.encode(shown).length, preview: shown.slice(0, DEAD_LETTER_PREVIEW) } });
   }
 
-  private lateRecord(l: LateRecord, origin: string, input: { ch: ChannelReader; seq: number } | undefined): void {
-    this.late++;
-    const t = this.unit.lateEvents;
+  private lateRecord(l: LateRecord, origin: string, input: { ch: ChannelReader; seq: number } | undefined, t = this.unit.lateEvents): void {
+    if (t === this.unit.lateEvents) this.late++;
+    else this.readerLate++;
     this.push(t, (input?.ch.partition ?? 0) % t.partitions, origin, {
       key: l.record.key === null ? null : t.key.encode(l.record.key),
       value: JSON.stringify(l.record.value),
@@ -1304,6 +1403,7 @@ class Publisher {
 
   /** Where a record goes: its branch's topics (a unit with branches), else every output. */
   private routeOf(r: EngineRecord): { topics: readonly RuntimeTopic[]; lastStep: string } {
+    if (this.readerTo) return { topics: this.readerTo.outputs!, lastStep: this.readerTo.lastStep! };
     const routes = this.unit.routes;
     const route = routes ? (r as Partial<ChainOutput>).route : undefined;
     return route !== undefined ? routes![route]! : this.everyOutput;
@@ -1458,7 +1558,7 @@ class Publisher {
 
   /** Nothing to publish: no record, dead letter or late event, no progress, no end. */
   get empty(): boolean {
-    return this.groups.size === 0 && this.messages.size === 0 && this.carried.size === 0 && this.readerLetters.length === 0 && this.ends.length === 0 && this.progressFrame === undefined && this.outCount + this.failed + this.late === 0;
+    return this.groups.size === 0 && this.messages.size === 0 && this.carried.size === 0 && this.readerLetters.length === 0 && this.ends.length === 0 && this.progressFrame === undefined && this.outCount + this.failed + this.late + this.readerLate === 0;
   }
 
   /** Set once the batch's messages are made (`flush` may run again after a server came back). */
@@ -1466,7 +1566,7 @@ class Publisher {
   private counted = false;
   private readersPublished = false;
 
-  async flush(metrics: UnitMetrics): Promise<void> {
+  async flush(metrics: UnitMetrics, readerMetrics?: UnitMetrics): Promise<void> {
     const byPartition = this.messages;
     if (!this.made) this.make();
     const readers = this.unit.soleReaders;
@@ -1491,9 +1591,12 @@ class Publisher {
     await publishEnds(this.bus, this.unit.id, this.ends);
     if (this.counted) return;
     this.counted = true;
-    metrics.recordsOut(this.outCount);
+    metrics.recordsOut(this.outCount - this.readerOut);
     metrics.deadLettered(this.failed);
     metrics.late(this.late);
+    readerMetrics?.recordsOut(this.readerOut);
+    readerMetrics?.late(this.readerLate);
+    readerMetrics?.deadLettered(this.readerFailed);
   }
 
   /** The batch's messages, in the order they go out: frames, carried records, then progress. */
