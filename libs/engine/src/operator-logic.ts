@@ -466,6 +466,12 @@ export interface WindowWriter {
   channel: string;
   /** An output of the chain as the window's record: what reading it from the topic gave (the topic's copy of the value, its key and time as the topic carries them). */
   toReader: (output: ChainOutput) => EngineRecord;
+  /**
+   * Whether an output may be lent to the window's steps before its keyed ones as it is: set when
+   * those steps only set a key and a time; true for an output the topic would give back the same
+   * (`toReader` would make an equal record). Absent: the window always gets `toReader`'s records.
+   */
+  lendable?: (output: ChainOutput) => boolean;
 }
 
 /** A source that gives a copy of the value it holds (`ownCopy`) on each run again: the held value itself reaches no function. */
@@ -627,6 +633,41 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
     return { outputs: [], flushes: closed.flushes, failures, late: run.late, ...(run.times ? { times: run.times } : {}) };
   };
 
+  /**
+   * The writer's records as they are, lent to the window's steps before its keyed ones (in a
+   * section: a run again makes them afresh), when those steps only set a key and a time
+   * (`WindowWriter.lendable`) and each record is what reading the topic would give (a scalar value
+   * no function can change, no headers): their key, time and place are kept here and put back
+   * (`giveBack`) before the writer's records go to its topic. Saves the window's copy of each.
+   */
+  const lend = (outputs: readonly ChainOutput[]): { keys: Array<Key | null>; times: number[]; from: number[] } | undefined => {
+    const lendable = writer!.lendable;
+    if (!lendable) return undefined;
+    const n = outputs.length;
+    const keys = new Array<Key | null>(n);
+    const times = new Array<number>(n);
+    const from = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const o = outputs[i]!;
+      if (!lendable(o)) return undefined;
+      keys[i] = o.key;
+      times[i] = o.timestamp;
+      from[i] = o.input;
+    }
+    return { keys, times, from };
+  };
+  /** Puts back what `lend` kept; what the window holds on to of them (late records, failures) keeps its own copy as the window saw it. */
+  const giveBack = (lent: { keys: Array<Key | null>; times: number[]; from: number[] }, outputs: readonly ChainOutput[], run: MessageRun): void => {
+    if (run.late.length > 0) run.late = run.late.map((l) => ({ ...l, record: plainCopy(l.record) }));
+    if (run.failures.length > 0) run.failures = run.failures.map((f) => ({ ...f, record: plainCopy(f.record) }));
+    for (let i = 0; i < outputs.length; i++) {
+      const o = outputs[i]!;
+      o.key = lent.keys[i]!;
+      o.timestamp = lent.times[i]!;
+      o.input = lent.from[i]!;
+    }
+  };
+
   /** The window's records of a message: its own, or with a writer, the writer's outputs as read from its topic. */
   const readerRecords = (written: ChainResult): EngineRecord[] => {
     const out: EngineRecord[] = new Array<EngineRecord>(written.outputs.length);
@@ -655,8 +696,10 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
         const { records, now } = messages[i]!;
         const channel = writer ? writer.channel : messages[i]!.channel;
         const written = viaWriter ? calls.run(writer!.chain, records, OWNED) : undefined;
-        const own = written ? readerRecords(written) : records;
-        const before = opts.pre ? calls.run(opts.pre, own, OWNED) : undefined;
+        // The writer's records lent to the window's key and time steps, or the window's own copies.
+        const lent = written && opts.pre ? lend(written.outputs) : undefined;
+        const own = written ? (lent ? written.outputs : readerRecords(written)) : records;
+        const before = opts.pre ? calls.run(opts.pre, own, lent ? HANDED_OVER : OWNED) : undefined;
         const known = fresh.size;
         const assigned = assignWindows(before ? before.outputs : own, channel, now, config, watermark, before !== undefined || startedAll(own), anotherInSection, share);
         watermark = assigned.state;
@@ -673,6 +716,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
         const due = windowsToFlush([...stillOpen.values()], watermark);
         for (const w of due) stillOpen.delete(key(w));
         const run = runOf(records, own, written, before, before ? before.outputs : own, assigned, r);
+        if (lent) giveBack(lent, written!.outputs, run);
         all.push({ run, due, flushed: opts.hasFlush ? due.map((w) => calls.flush(body, w)) : [], opens });
         // Held until the loop takes them in: late records and failures (what the steps made is in state), and the writer's outputs.
         if (host.waits(i, run.late.length + run.failures.length + (written ? written.outputs.length : 0), run.times) || calls.limitUsed() >= SECTION_SHARE) break;
@@ -775,6 +819,11 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
 }
 
 type FlushResult = Awaited<ReturnType<ChainExecutor['flush']>>;
+
+/** A record's fields as they are now, in a record of its own. */
+function plainCopy(r: EngineRecord): EngineRecord {
+  return r.headers ? { key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers } : { key: r.key, value: r.value, timestamp: r.timestamp };
+}
 
 /**
  * A window's keyed steps' failures, each naming its record's place in the message (`input`), as

@@ -267,6 +267,7 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
           assignsTime: specs.some((s) => s.operator === 'assign-timestamp'),
           channel: channelOf(windowPart.topic.id, 0),
           toReader: readerRecordOf(windowPart.topic),
+          ...(keyAndTimeBeforeWindow(windowPart.plan) ? { lendable: lendableTo(windowPart.topic) } : {}),
         })
       : await logicFactory(op, specs, executor, types, tails);
     const merged: PlanOperator = parts.length === 0 ? op : { ...op, states: [...op.states, ...parts.flatMap((p) => p.plan.states)] };
@@ -439,6 +440,18 @@ function readerRecordOf(topic: RuntimeTopic): (o: ChainOutput) => EngineRecord {
     const value = typeof v === 'object' && v !== null ? topic.value.copy(v) : v;
     return ownedRecord(o.key === null ? null : topic.key.carry(o.key), value, frameTimestamp(o.timestamp), o.headers ? { ...o.headers } : undefined, again, o);
   };
+}
+
+/** Whether a window unit's steps before its keyed ones only set a key and a time (a function there cannot change what it is given: `lendableTo`). */
+function keyAndTimeBeforeWindow(op: PlanOperator): boolean {
+  const keyedAt = op.steps.findIndex((s) => s.operator === 'update-state');
+  const pre = op.steps.slice(0, Math.max(0, keyedAt));
+  return pre.length > 0 && pre.every((s) => s.operator === 'assign-timestamp' || s.operator === 'assign-key');
+}
+
+/** A writer's output `topic` would give its reader back as it is (`WindowWriter.lendable`): a scalar value, no headers, a key and time the topic carries unchanged. */
+function lendableTo(topic: RuntimeTopic): (o: ChainOutput) => boolean {
+  return (o) => (typeof o.value !== 'object' || o.value === null) && o.headers === undefined && Number.isSafeInteger(o.timestamp) && (o.key === null || topic.key.carry(o.key) === o.key);
 }
 
 /**

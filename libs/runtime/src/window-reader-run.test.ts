@@ -99,6 +99,22 @@ services:
         id: tops
 `;
 
+// The same with words as strings, as word count has them: the splitter's records are lent to the
+// window's key and time steps as they are (\`WindowWriter.lendable\`); a word that is no string
+// (a number) is what \`words\` refuses.
+const SCALAR_SERVICES = SERVICES.replace('  words: {schema: {key: {type: string}, value: {type: word}}}', '  words: {schema: {key: {type: string}, value: {type: string}}}')
+  .replace(
+    "return s.split(' ').filter((t) => t.length > 0).map((t) => ({ text: t, weight: t.length * 20 }));",
+    "return s.split(' ').filter((t) => t.length > 0).map((t) => (t.length * 20 > 255 ? (t.length as unknown as string) : t));",
+  )
+  .replace('function split(s: string): Word[]', 'function split(s: string): string[]')
+  .replace(/\(w: Word/g, '(w: string')
+  .replace(/w\.text/g, 'w')
+  .replace('function byText(w: string): string {\n            return w;', 'function byText(w: string): string {\n            return String(w);')
+  // The window keys its words otherwise than the splitter: \`words\` keeps the splitter's keys.
+  .replace('function keyOf(w: string): string {\n              return w;', 'function keyOf(w: string): string {\n              return w.toUpperCase();')
+  .replace("t.text === 'flushboom'", "t.text === 'FLUSHBOOM'");
+
 const cleanups = cleanupsAfterAll();
 const T0 = 1_736_154_000_000;
 
@@ -165,14 +181,14 @@ async function storeOf(): Promise<StateStore> {
   return store;
 }
 
-async function start(store: StateStore, soleReaders: boolean, o: { replayInputs?: boolean; keepOutputs?: boolean } = {}) {
-  const { plan, functions } = await planNative(SERVICES, { fuse: true });
+async function start(store: StateStore, soleReaders: boolean, o: { replayInputs?: boolean; keepOutputs?: boolean } = {}, services = SERVICES) {
+  const { plan, functions } = await planNative(services, { fuse: true });
   return startEmbedded({ plan, functions, isolation: 'native', store, soleReaders, ...o, batchMessages: 4, produceBatch: 5 });
 }
 
-async function runWhole(soleReaders: boolean, input: ProduceRecord[]): Promise<Seen> {
+async function runWhole(soleReaders: boolean, input: ProduceRecord[], services = SERVICES): Promise<Seen> {
   const store = await storeOf();
-  const df = await start(store, soleReaders);
+  const df = await start(store, soleReaders, {}, services);
   // Merged, the window is no unit of its own: it runs after the splitter's chain in its unit.
   expect(df.topology.units.map((u) => [u.service, u.windowReader?.service])).toEqual(soleReaders ? [['splitter', 'windows']] : [['splitter', undefined], ['windows', undefined]]);
   await df.produce('sentences', input);
@@ -198,6 +214,22 @@ describe('runtime - a window run after its writer\'s chain in its unit (issue 15
     expect(windowLetters.some((d) => d.value.reason.includes('flush broke'))).toBe(true);
     expect(unmerged.topics['windows.late-events']!.length).toBeGreaterThan(0);
     expect(unmerged.topics['tops']!.length).toBeGreaterThan(3);
+    expect(merged).toEqual(unmerged);
+  });
+
+  it('window reader - words as strings, lent to the window as they are: merged and unmerged give the same topics, dead letters, late events, state and metrics', async () => {
+    const input = sentences(90);
+    const unmerged = await runWhole(false, input, SCALAR_SERVICES);
+    const merged = await runWhole(true, input, SCALAR_SERVICES);
+    const splitterLetters = JSON.stringify(unmerged.topics['splitter.dead-letter']);
+    expect(splitterLetters).toContain('splitter broke on crash');
+    expect(splitterLetters).toContain('does not fit topic');
+    const windowLetters = unmerged.topics['windows.dead-letter'] as Array<{ value: { reason: string; input?: { index?: number } } }>;
+    expect(windowLetters.some((d) => d.value.reason.includes('window broke on boom') && d.value.input?.index !== undefined)).toBe(true);
+    expect(windowLetters.some((d) => d.value.reason.includes('flush broke'))).toBe(true);
+    expect(unmerged.topics['windows.late-events']!.length).toBeGreaterThan(0);
+    expect((unmerged.topics['words'] as Array<{ key: string }>).every((r) => r.key === r.key.toLowerCase())).toBe(true);
+    expect((unmerged.topics['windows.late-events'] as Array<{ key: string }>).every((r) => r.key === r.key.toUpperCase())).toBe(true);
     expect(merged).toEqual(unmerged);
   });
 
