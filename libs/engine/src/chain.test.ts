@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interpretChain, keptCopy, ownedRecord, recordAsMade, runChain, runFlush, timeMadeWith, type ChainStep, type FunctionContext, type ValueSource } from './chain.ts';
+import { heldRecordsJson, interpretChain, keptCopy, ownedRecord, recordAsMade, recordValue, runChain, runFlush, timeMadeWith, unreadRecord, type ChainStep, type FunctionContext, type ValueSource } from './chain.ts';
 import { MemoryState } from './memory-state.ts';
 
 const step = (operator: ChainStep['operator'], fn: (...args: never[]) => unknown, extra: Partial<ChainStep> = {}): ChainStep => ({
@@ -235,6 +235,44 @@ describe('engine - records kept past their message', () => {
     runChain([bump], [keptPlain]);
     runChain([bump], [keptPlain]);
     expect(reads.at(-1)).toBe('plain:0');
+  });
+
+  it('engine - an unread record reads its value only when a step runs it (each run anew) or something asks for it; kept, it stays unread, and a held row writes the text its source keeps', () => {
+    // Bytes as a producer may write them, not as JSON.stringify would: a space, an escape.
+    const message = ['{"n": 1}', '{"n":2,"s":"caf\\u00e9"}'];
+    const reads: string[] = [];
+    const own: ValueSource = { valueAgain: (text) => (reads.push(`own:${text as string}`), JSON.parse(text as string)), json: (text) => text as string };
+    const frame: ValueSource = {
+      valueAgain: (i) => (reads.push(`frame:${i as number}`), JSON.parse(message[i as number]!)),
+      detach: (i) => ({ again: own, from: message[i as number] }),
+    };
+    const arrived = message.map((_m, i) => unreadRecord(i, 5 + i, i === 1 ? { h: 'x' } : undefined, frame, i));
+    expect(arrived.map((r) => r.value)).toEqual([undefined, undefined]);
+    // A late event's value, say: read, not kept in the record.
+    expect(recordValue(arrived[0]!)).toEqual({ n: 1 });
+    expect(arrived[0]!.value).toBeUndefined();
+    const kept = arrived.map(keptCopy);
+    expect(reads).toEqual(['frame:0']);
+    // Not read, the value is written as its source keeps it; the rest of the record as JSON.stringify writes it.
+    const row = heldRecordsJson(kept);
+    expect(row).toBe(`[{"key":0,"value":{"n": 1},"timestamp":5},{"key":1,"value":{"n":2,"s":"caf\\u00e9"},"timestamp":6,"headers":{"h":"x"}}]`);
+    expect(JSON.parse(row)).toEqual(JSON.parse(JSON.stringify(kept.map((r) => ({ key: r.key, value: recordValue(r), timestamp: r.timestamp, ...(r.headers ? { headers: r.headers } : {}) })))));
+    // A session's steps at close: each run reads the value as it came, the first too.
+    reads.length = 0;
+    const bump = step('update-state', (v: { n: number }) => void (v.n += 10));
+    const seen: number[] = [];
+    const look = step('update-state', (v: { n: number }) => void seen.push(v.n));
+    runChain([bump, look], kept, { discardOutputs: true });
+    runChain([bump, look], kept, { discardOutputs: true });
+    expect(seen).toEqual([11, 12, 11, 12]);
+    expect(reads).toEqual(['own:{"n": 1}', 'own:{"n":2,"s":"caf\\u00e9"}', 'own:{"n": 1}', 'own:{"n":2,"s":"caf\\u00e9"}']);
+    // Read once, a record is written as its value is: a source's text no longer stands for it.
+    expect(JSON.parse(heldRecordsJson(kept))[0].value).toEqual({ n: 11 });
+    // The first steps of an owned run read it too.
+    const owned = unreadRecord(null, 7, undefined, frame, 0);
+    const out = runChain([step('map', (v: { n: number }) => v.n)], [owned], { owned: true });
+    expect(out.outputs.map((o) => o.value)).toEqual([1]);
+    expect(recordAsMade(unreadRecord(null, 7, undefined, frame, 1)).value).toEqual({ n: 2, s: 'café' });
   });
 });
 

@@ -230,8 +230,8 @@ function runBatch(steps: readonly ChainStep[], inputs: readonly ChainInput[], op
     // A later chain of the unit (a window's steps, a branch's) running a record again — a
     // `ctx.sql` round, a batch halved past its limit — reads its value again as the first did.
     if (!own && rereads(input)) {
-      if (input.ran & RAN_LATER) input.value = input.again.valueAgain(input.againFrom);
-      input.ran |= RAN_LATER;
+      if (input.ran & (RAN_LATER | RAN_UNREAD)) input.value = input.again.valueAgain(input.againFrom);
+      input.ran = (input.ran & ~RAN_UNREAD) | RAN_LATER;
     }
     const mine = handOver && !own && madeByAChain(input);
     ctx.currentWindow = input.window;
@@ -311,6 +311,12 @@ export interface ValueSource {
    * as it is, and with it the whole frame or batch it points into, until its session closes.
    */
   detach?(from: unknown): { again: ValueSource; from: unknown };
+  /**
+   * The value's JSON text as `from` holds it, when `JSON.parse` of it gives what `valueAgain`
+   * does (a topic of the dataflow's own, its values of the usual shape): a held row of a value
+   * never read is written from it (`heldRecordsJson`). Undefined: write the value read.
+   */
+  json?(from: unknown): string | undefined;
 }
 
 /**
@@ -327,7 +333,7 @@ export function startRun(input: EngineRecord): boolean {
   input.timestamp = input.madeTime;
   input.window = undefined;
   if (isRereadable(input)) {
-    if (input.ran & RAN_FIRST) input.value = input.again.valueAgain(input.againFrom);
+    if (input.ran & (RAN_FIRST | RAN_UNREAD)) input.value = input.again.valueAgain(input.againFrom);
     // A first run of the unit's first steps: the later steps' next run is their first again, and
     // the value is the one read (a map's result taken in before is gone with it).
     input.ran = RAN_FIRST;
@@ -366,9 +372,55 @@ export function keptRecord(key: Key | null, value: unknown, timestamp: number, h
 export function keptCopy(r: EngineRecord): EngineRecord {
   if (rereads(r)) {
     const own = r.again.detach?.(r.againFrom) ?? { again: r.again, from: r.againFrom };
-    return new Rereadable(r.key, r.value, r.timestamp, r.headers, own.again, own.from);
+    const copy = new Rereadable(r.key, r.value, r.timestamp, r.headers, own.again, own.from);
+    // A value not read yet stays so: the copy reads it from its own source when it is needed.
+    copy.ran = r.ran & RAN_UNREAD;
+    return copy;
   }
   return r.headers ? { key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers } : { key: r.key, value: r.value, timestamp: r.timestamp };
+}
+
+/**
+ * An owned record (`ownedRecord`) whose value is not read yet: a step's run reads it from `again`
+ * first (`startRun`, or as a later chain's input), and so does anything else that needs it
+ * (`recordValue`: a late event, a failure's record). A session unit with no step before its
+ * window reads its records this way: its steps run them only when their session closes, so a value
+ * read as the record came would be held until then — ~184 000 Nexmark bids in q11's session unit,
+ * each an object and three strings that outlive the young generation, beside the bytes the
+ * record keeps anyway (`ValueSource.detach`). Read at close, each value is garbage right after its
+ * run; a held row writes the value's text as it came (`heldRecordsJson`).
+ */
+export function unreadRecord(key: Key | null, timestamp: number, headers: Record<string, string> | undefined, again: ValueSource, againFrom: unknown): EngineRecord {
+  const r = new Rereadable(key, undefined, timestamp, headers, again, againFrom);
+  r.madeKey = key;
+  r.madeTime = timestamp;
+  r.ran = RAN_UNREAD;
+  return r;
+}
+
+/** A record's value: read from its source for a record whose value is not read yet (`unreadRecord`), without keeping it there. */
+export function recordValue(r: EngineRecord): unknown {
+  return isRereadable(r) && r.ran & RAN_UNREAD ? r.again.valueAgain(r.againFrom) : r.value;
+}
+
+/**
+ * `JSON.stringify(records)` (a session's held row), each record whose value was never read
+ * (`unreadRecord`) written with its value's text as its source holds it (`ValueSource.json`)
+ * instead of read and written again: the same text but for how JSON.stringify would space and
+ * escape the value, which `JSON.parse` reads back alike.
+ */
+export function heldRecordsJson(records: readonly EngineRecord[]): string {
+  const parts: string[] = new Array<string>(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    const text = isRereadable(r) && r.ran & RAN_UNREAD ? r.again.json?.(r.againFrom) : undefined;
+    // The fields in `asRecord`'s order, as JSON.stringify writes the record.
+    parts[i] =
+      text === undefined
+        ? JSON.stringify(r)
+        : `{"key":${JSON.stringify(r.key)},"value":${text},"timestamp":${JSON.stringify(r.timestamp)}${r.headers ? `,"headers":${JSON.stringify(r.headers)}` : ''}}`;
+  }
+  return `[${parts.join(',')}]`;
 }
 
 /** `keptRecord` with a source of the caller's: every run after the first reads the value again from `again`, given `againFrom`. */
@@ -399,7 +451,7 @@ const KEPT_TEXT: ValueSource = { valueAgain: (text) => (JSON.parse(text as strin
 /** A record as it came: for an `ownedRecord`, its key and time before any step changed them (and its value, once a map's result went into it). */
 export function recordAsMade(r: EngineRecord): EngineRecord {
   if (!isDerived(r) || r.madeTime === undefined) return r;
-  const value = isRereadable(r) && r.ran & RAN_MADE ? r.again.valueAgain(r.againFrom) : r.value;
+  const value = isRereadable(r) && r.ran & (RAN_MADE | RAN_UNREAD) ? r.again.valueAgain(r.againFrom) : r.value;
   return r.headers ? { key: r.madeKey!, value, timestamp: r.madeTime, headers: r.headers } : { key: r.madeKey!, value, timestamp: r.madeTime };
 }
 
@@ -649,6 +701,8 @@ function isRereadable(r: EngineRecord): r is Rereadable {
 const RAN_FIRST = 1;
 const RAN_LATER = 2;
 const RAN_MADE = 4;
+/** Its value is not read yet (`unreadRecord`): read from its source before any use. */
+const RAN_UNREAD = 8;
 
 // A field that has only held numbers is a "double" field in V8, with a box of its own per object:
 // an owned record's time and the time it was made with would be two. Once a field has held
@@ -664,7 +718,8 @@ const RAN_MADE = 4;
 /** A failing record as the step saw it: the record alone, without the chain's bookkeeping. */
 function asRecord(r: EngineRecord): EngineRecord {
   if (!isDerived(r)) return r;
-  return r.headers ? { key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers } : { key: r.key, value: r.value, timestamp: r.timestamp };
+  const value = recordValue(r);
+  return r.headers ? { key: r.key, value, timestamp: r.timestamp, headers: r.headers } : { key: r.key, value, timestamp: r.timestamp };
 }
 
 /**

@@ -66,6 +66,12 @@ export interface ValueCodec {
    * Undefined for any other type.
    */
   usual?: { snapshot(value: unknown): unknown; adopt(snapshot: unknown): unknown };
+  /**
+   * Whether `decode` gives what `JSON.parse` makes of the bytes' text and refuses nothing else: a
+   * JSON topic whose values are not checked (the dataflow's own topics), so nothing is renamed.
+   * Such a value may be kept as its text and read when needed (a session's held records).
+   */
+  readonly asJsonText: boolean;
 }
 
 /** What `ValueCodec.decode` tells of the bytes it read, when asked. */
@@ -127,6 +133,7 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
       throw new SchemaError(`a raw topic carries ${asBytes ? 'bytes' : 'strings'}, got ${kindOf(value)}`);
     };
     return {
+      asJsonText: false,
       decode: (bytes) => (asBytes ? bytes : decodeUtf8(bytes)),
       encode(value) {
         const out = encodeText(value);
@@ -172,6 +179,7 @@ export function compileCodec(type: TypeRef, types: Types, converter: Converter =
   // Bytes of the usual shape as JSON.stringify writes them are read without the text (`compileJsonReader`).
   const read = compileJsonReader(copyType, types);
   return {
+    asJsonText: unchecked,
     decode(bytes, readAs) {
       if (readAs) readAs.asWritten = false;
       const plain = plainJsonString(bytes);

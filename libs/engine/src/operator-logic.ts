@@ -133,6 +133,12 @@ const ONE_MESSAGE: ManyHost = { starting: () => undefined, logging: () => undefi
 
 export interface OperatorLogic {
   readonly kind: 'chain' | 'window' | 'session' | 'join' | 'passthrough';
+  /**
+   * Its records may come with their values not read yet (`unreadRecord`): nothing reads a value
+   * before the steps run its record, and those are native (a sandboxed call is given the value
+   * itself). Its rows (`takeRows`) are then held records, written by `heldRecordsJson`.
+   */
+  readonly takesUnread?: boolean;
   process(records: readonly EngineRecord[], channel: string, now: number): Promise<OperatorEffects>;
   /**
    * `process` for several messages in a row as one call (native functions: under one time
@@ -960,6 +966,8 @@ export function sessionLogic(opts: WindowedLogicOptions<SessionConfig>): Operato
 
   return {
     kind: 'session',
+    // A session reads only its records' keys and times until it closes (`assignSessions`).
+    takesUnread: !opts.pre && body.section !== undefined,
     async process(records, channel, now) {
       const before = opts.pre ? await opts.pre.run(records, state, OWNED) : undefined;
       const assigned = assignSessions(before ? before.outputs : records, channel, now, config, sessions);

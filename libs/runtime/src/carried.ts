@@ -346,11 +346,19 @@ function heldSourcesOf(topic: RuntimeTopic): { snapshots: ValueSource; bytes: Va
   if (!sources) {
     const snapshots: ValueSource = { valueAgain: (s) => topic.value.adopt(s) };
     const bytes: ValueSource = { valueAgain: (b) => topic.value.decode(Buffer.from(b as string, 'latin1')) };
+    // Its values are what JSON.parse makes of their bytes: those are their text for a held row.
+    if (topic.value.asJsonText) bytes.json = (b) => utf8Text(b as string);
     heldSources.set(topic, (sources = { snapshots, bytes }));
   }
   return sources;
 }
 
+
+/** UTF-8 bytes held one character a byte (`ownBytes`) as the text they encode: ASCII, the usual case, as it is. */
+function utf8Text(bytes: string): string {
+  return NOT_ASCII.test(bytes) ? Buffer.from(bytes, 'latin1').toString('utf8') : bytes;
+}
+const NOT_ASCII = /[\x80-\xff]/;
 
 /**
  * Where a record held past its message reads its value again when it came as bytes (a view into

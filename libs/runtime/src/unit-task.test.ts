@@ -4,6 +4,7 @@ import { decodeFrame, encodeFrame, encodeRecords } from '@ssdk/records';
 import { memoryCheckpointStore } from './checkpoint.ts';
 import { nativeTopologyOf, readTopic, runUnitsToEnd } from './dataflow.testkit.ts';
 import { UnitMetrics } from './metrics.ts';
+import { HELD_ROWS } from './state-tables.ts';
 import { runUnitTask } from './unit-task.ts';
 
 const SERVICES = `apiVersion: 0.5.0
@@ -341,6 +342,49 @@ describe('runtime - host loop, commits', () => {
     expect(two.session.watermarkByMessages).toBeUndefined();
     expect(two.published.map(([origin, records]) => [origin.split(':')[0], records])).toEqual(Array.from({ length: 5 }, () => ['session', 1]));
     expect(two.totals).toEqual(one.totals);
+  });
+
+  it('runtime - a session unit reading a topic of the dataflow\'s own holds its records unread until their session closes: a held row carries each value\'s text as it came, a restart from the rows gives the same totals, a late record goes out whole', async () => {
+    const topology = await nativeTopologyOf(SESSIONS, { partitions: 1 });
+    const session = topology.units.find((u) => u.plan.steps.some((s) => s.operator === 'flush'))!;
+    const input = session.inputs[0]!.topic;
+    expect(input.kind).toBe('internal');
+    const bus = createMemoryBus();
+    for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+    const store = memoryCheckpointStore();
+    const rows: string[] = [];
+    let committed = (): void => undefined;
+    const checkpoints: typeof store = {
+      ...store,
+      async commit(unit, states, c) {
+        for (const ch of c.changes) if (ch.state === HELD_ROWS.name && typeof ch.value === 'string') rows.push(ch.value);
+        await store.commit(unit, states, c);
+        committed();
+      },
+    };
+    const reading = (sensor: string, n: number, t: number, text = JSON.stringify({ sensor, n })) => ({ data: encodeRecords([{ key: JSON.stringify(sensor), value: text, timestamp: t }]) });
+    // Bytes the sender's JSON.stringify would not write (a space), which a held row keeps as they are.
+    await bus.publish(input.name, 0, [reading('a', 2, 0, '{"sensor":"a", "n":2}'), reading('b', 3, 1_000)]);
+    const first = new AbortController();
+    committed = () => {
+      if (rows.length > 0) first.abort();
+    };
+    await runUnitTask({ unit: session, bus, checkpoints, metrics: new UnitMetrics(session.id), signal: first.signal });
+    expect(rows.join('\n')).toContain('"value":{"sensor":"a", "n":2}');
+    expect(rows.map((r) => (JSON.parse(r) as Array<{ value: unknown }>).map((h) => h.value)).flat()).toEqual([
+      { sensor: 'a', n: 2 },
+      { sensor: 'b', n: 3 },
+    ]);
+    // A restart reads the open sessions back from the rows; c@30 s closes them, a@5 s is late.
+    committed = () => undefined;
+    await bus.publish(input.name, 0, [reading('c', 4, 30_000), reading('a', 5, 5_000), { data: encodeFrame({ kind: 'end' }) }]);
+    await runUnitTask({ unit: session, bus, checkpoints, metrics: new UnitMetrics(session.id), signal: new AbortController().signal });
+    expect(await readTopic(bus, session.outputs[0]!)).toEqual([
+      { sensor: 'a', n: 2, start: 0 },
+      { sensor: 'b', n: 3, start: 1_000 },
+      { sensor: 'c', n: 4, start: 30_000 },
+    ]);
+    expect(await readTopic(bus, session.lateEvents)).toEqual([{ sensor: 'a', n: 5 }]);
   });
 });
 

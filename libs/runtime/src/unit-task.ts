@@ -5,7 +5,7 @@
  * one checkpoint, then ack. A replay after a crash recomputes the same outputs from the same
  * committed state, and their ids make the bus drop the copies (docs/architecture.md section 4).
  */
-import { MemoryState, ownedRecord, type StateChange, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type ReadAs, type ValueSource, type WindowBounds } from '@ssdk/engine';
+import { heldRecordsJson, MemoryState, ownedRecord, recordValue, unreadRecord, type StateChange, type ChainFailure, type ChainOutput, type EngineRecord, type Key, type LateRecord, type ReadAs, type ValueSource, type WindowBounds } from '@ssdk/engine';
 import type { Bus, BusMessage, PartitionReader, PublishMessage } from '@ssdk/bus';
 import { decodeFrame, encodeFrame, encodeRecordFrames, frameBytesOf, frameTimestamp, partitionOfText, UNREADABLE_HEADER, type OutRecord, type ProgressEntry, type RawRecord } from '@ssdk/records';
 import { carriedBatchOf, carriesRecords, carry, CarriedBatch, ownBytes } from './carried.ts';
@@ -117,6 +117,8 @@ interface ChannelReader {
   passedAsRead: number;
   /** A sole reader's topic (`RuntimeUnit.inputs`' `tail`): only what the unit did not write itself is read from it. */
   tail?: SoleReaderPart;
+  /** Its records' values are read when the unit's steps run them (`unreadRecord`), not as they come. */
+  unread?: boolean;
 }
 
 /** Runs until every input has ended (resolves), or until `signal` aborts (resolves after the batch in hand). */
@@ -188,6 +190,11 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   const logic = observed ? observed.logic(made) : made;
   // Rows the logic keeps for itself are committed as a state of the unit's (HELD_ROWS).
   const takeRows = logic.takeRows?.bind(logic);
+  const writeRow = made.takesUnread ? (value: unknown) => heldRecordsJson(value as EngineRecord[]) : (value: unknown) => JSON.stringify(value);
+  // A topic of the dataflow's own holds JSON ssdk wrote, which its reader does not check
+  // (`ValueCodec.asJsonText`): a value read only when the unit's steps run it cannot fail to
+  // decode then, and its text is what a held row writes (`heldSourcesOf`).
+  if (made.takesUnread) for (const c of live) c.unread = c.topic.kind === 'internal' && c.topic.value.asJsonText;
   const committing = takeRows ? [...owned, HELD_ROWS] : owned;
   if (takeRows) {
     const held = new MemoryState();
@@ -211,7 +218,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
    */
   const batchChanges = (): { changes: StateChange[]; heldRows: StateChange[] } => {
     const heldRows: StateChange[] = [];
-    if (takeRows) for (const [id, value] of takeRows()) heldRows.push({ state: HELD_ROWS.name, key: heldRowKey(unit.id, id), value: value === undefined ? undefined : JSON.stringify(value) });
+    if (takeRows) for (const [id, value] of takeRows()) heldRows.push({ state: HELD_ROWS.name, key: heldRowKey(unit.id, id), value: value === undefined ? undefined : writeRow(value) });
     return { changes: takeChanges(), heldRows };
   };
   const progress = unit.progress
@@ -771,7 +778,7 @@ function decodeRecords(frame: readonly RawRecord[], ch: ChannelReader, seq: numb
   const again = framesOf(ch.topic);
   for (let i = 0; i < frame.length; i++) {
     const raw = frame[i]!;
-    const decoded = decodeRecord(raw, ch.topic, again, told);
+    const decoded = decodeRecord(raw, ch.topic, again, told, ch.unread === true);
     if (typeof decoded === 'string') {
       pending.deadLetter(unitId, decoded, ch, seq, i, undefined, raw.value, raw);
       positions ??= Array.from({ length: records.length }, (_, j) => j);
@@ -952,10 +959,11 @@ function mismatch(topic: RuntimeTopic, err: unknown): string {
   return `record does not match topic \`${topic.id}\`: ${(err as Error).message}`;
 }
 
-function decodeRecord(raw: RawRecord, topic: RuntimeTopic, again: ValueSource, told: ReadAs | undefined): EngineRecord | string {
+function decodeRecord(raw: RawRecord, topic: RuntimeTopic, again: ValueSource, told: ReadAs | undefined, unread: boolean): EngineRecord | string {
   // An input line that was not a record reached its first reader: dead-lettered with why.
   if (raw.headers !== undefined && raw.headers[UNREADABLE_HEADER] !== undefined) return raw.headers[UNREADABLE_HEADER];
   try {
+    if (unread) return unreadRecord(raw.key ? topic.key.decode(raw.key) : null, raw.timestamp, raw.headers, again, raw);
     const value = topic.value.decode(raw.value, told);
     const key = raw.key ? topic.key.decode(raw.key) : null;
     // A run again decodes the value from its bytes again.
@@ -1395,7 +1403,7 @@ class Publisher {
     else this.readerLate++;
     this.push(t, (input?.ch.partition ?? 0) % t.partitions, origin, {
       key: l.record.key === null ? null : t.key.encode(l.record.key),
-      value: JSON.stringify(l.record.value),
+      value: JSON.stringify(recordValue(l.record)),
       timestamp: l.record.timestamp,
       headers: { 'ssdk-reason': l.reason },
     });
