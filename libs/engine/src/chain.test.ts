@@ -274,6 +274,31 @@ describe('engine - records kept past their message', () => {
     expect(out.outputs.map((o) => o.value)).toEqual([1]);
     expect(recordAsMade(unreadRecord(null, 7, undefined, frame, 1)).value).toEqual({ n: 2, s: 'café' });
   });
+
+  it('engine - steps that cannot read a value run an unread record unread when they keep no outputs; a failure\'s record carries the value read then', () => {
+    const reads: number[] = [];
+    const source: ValueSource = { valueAgain: (i) => (reads.push(i as number), { n: i as number }) };
+    const state = new MemoryState();
+    const count = step('update-state', (_v: unknown, ctx: FunctionContext) => void ctx.state('c').increment(), { ignoresValue: true, states: ['c'] });
+    const fail = step('update-state', () => {
+      throw new Error('no');
+    }, { ignoresValue: true });
+    const records = [unreadRecord('k', 1, undefined, source, 1), unreadRecord('k', 2, undefined, source, 2)];
+    runChain([count], records, { discardOutputs: true, state });
+    runChain([count], records, { discardOutputs: true, state });
+    expect(reads).toEqual([]);
+    expect(state.get('c', 'k')).toBe(4);
+    const failed = runChain([fail], records.slice(0, 1), { discardOutputs: true, state });
+    expect(failed.failures.map((f) => f.record.value)).toEqual([{ n: 1 }]);
+    expect(reads).toEqual([1]);
+    // Outputs kept: the record goes on, with its value.
+    const kept = runChain([count], records.slice(1), { state });
+    expect(kept.outputs.map((o) => o.value)).toEqual([{ n: 2 }]);
+    // A step that may read the value gets it.
+    const seen: unknown[] = [];
+    runChain([count, step('update-state', (v: unknown) => void seen.push(v))], [unreadRecord('k', 3, undefined, source, 3)], { discardOutputs: true, state });
+    expect(seen).toEqual([{ n: 3 }]);
+  });
 });
 
 describe('engine - chain of steps over a batch', () => {

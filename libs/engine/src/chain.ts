@@ -159,6 +159,12 @@ export interface ChainStep {
   /** States the function may name in `ctx.state()`; others are an error. */
   states?: readonly string[];
   grants?: StepGrants;
+  /**
+   * The function cannot read the value it is given (`ignoresFirstArgument`): a record whose value
+   * is not read yet (`unreadRecord`) runs through a chain of such steps that keeps no outputs as
+   * it is, unread.
+   */
+  ignoresValue?: boolean;
 }
 
 export interface ChainOptions {
@@ -223,13 +229,16 @@ function runBatch(steps: readonly ChainStep[], inputs: readonly ChainInput[], op
   const position = options.position;
   const owned = options.owned === true;
   const handOver = options.handOver === true;
+  // Steps that cannot read a value, whose records go nowhere after them (a session's at its close):
+  // a value not read yet stays so (a failure's record reads it: `asRecord`).
+  const leavesUnread = options.discardOutputs === true && ignoreValues(steps);
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
     if (position) position.input = i;
     const own = owned && startRun(input);
     // A later chain of the unit (a window's steps, a branch's) running a record again — a
     // `ctx.sql` round, a batch halved past its limit — reads its value again as the first did.
-    if (!own && rereads(input)) {
+    if (!own && rereads(input) && !(leavesUnread && input.ran & RAN_UNREAD)) {
       if (input.ran & (RAN_LATER | RAN_UNREAD)) input.value = input.again.valueAgain(input.againFrom);
       input.ran = (input.ran & ~RAN_UNREAD) | RAN_LATER;
     }
@@ -241,6 +250,11 @@ function runBatch(steps: readonly ChainStep[], inputs: readonly ChainInput[], op
   outputs.length = ctx.made;
   if (keep && inputs.length > 0) madePerInput.set(steps, ctx.made / inputs.length);
   return { outputs, failures };
+}
+
+function ignoreValues(steps: readonly ChainStep[]): boolean {
+  for (const s of steps) if (s.ignoresValue !== true) return false;
+  return steps.length > 0;
 }
 
 /**
@@ -313,8 +327,8 @@ export interface ValueSource {
   detach?(from: unknown): { again: ValueSource; from: unknown };
   /**
    * The value's JSON text as `from` holds it, when `JSON.parse` of it gives what `valueAgain`
-   * does (a topic of the dataflow's own, its values of the usual shape): a held row of a value
-   * never read is written from it (`heldRecordsJson`). Undefined: write the value read.
+   * does (a topic of the dataflow's own: `ValueCodec.asJsonText`): a held row of a value never
+   * read is written from it (`heldRecordsJson`). Undefined: write the value read.
    */
   json?(from: unknown): string | undefined;
 }
@@ -388,7 +402,8 @@ export function keptCopy(r: EngineRecord): EngineRecord {
  * read as the record came would be held until then — ~184 000 Nexmark bids in q11's session unit,
  * each an object and three strings that outlive the young generation, beside the bytes the
  * record keeps anyway (`ValueSource.detach`). Read at close, each value is garbage right after its
- * run; a held row writes the value's text as it came (`heldRecordsJson`).
+ * run, and steps that cannot read it (`ChainStep.ignoresValue`, q11's count) never read it; a held
+ * row writes the value's text as it came (`heldRecordsJson`).
  */
 export function unreadRecord(key: Key | null, timestamp: number, headers: Record<string, string> | undefined, again: ValueSource, againFrom: unknown): EngineRecord {
   const r = new Rereadable(key, undefined, timestamp, headers, again, againFrom);

@@ -11,6 +11,7 @@ export * from './windows.ts';
 export * from './arrays.ts';
 export * from './watermark.ts';
 export * from './chain.ts';
+export * from './first-argument.ts';
 export * from './http.ts';
 export * from './memory-state.ts';
 export * from './codec.ts';

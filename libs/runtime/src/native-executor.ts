@@ -26,6 +26,7 @@ import {
   runChain,
   runFlush,
   recordAsMade,
+  recordValue,
   type Capabilities,
   type ChainFailure,
   type ChainInput,
@@ -279,7 +280,9 @@ function rejectedFailure(operator: string, input: number, record: EngineRecord, 
 }
 
 function plainRecord(r: ChainInput): EngineRecord {
-  return r.headers ? { key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers } : { key: r.key, value: r.value, timestamp: r.timestamp };
+  // A record steps that cannot read it ran unread (`unreadRecord`): its dead letter carries the value.
+  const value = recordValue(r);
+  return r.headers ? { key: r.key, value, timestamp: r.timestamp, headers: r.headers } : { key: r.key, value, timestamp: r.timestamp };
 }
 
 // The function a guarded run calls, set just before: a script has no arguments.

@@ -7,7 +7,7 @@
 import { camelCase } from '@ssdk/spec';
 import { fromPlanType, lastValueStep, planTypeTable, type PhysicalPlan, type TypeTable, type PlanOperator, type PlanTopic, type PlanStep } from '@ssdk/plan';
 import { frameTimestamp, partitionOfText, readUtf8 } from '@ssdk/records';
-import { compileCodec, ownCopy, ownedRecord, type ChainOutput, type ValueSource, type WindowWriter, plainJsonString, quickerCopy, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig, type JoinConfig } from '@ssdk/engine';
+import { compileCodec, ignoresFirstArgument, ownCopy, ownedRecord, type ChainOutput, type ValueSource, type WindowWriter, plainJsonString, quickerCopy, wellFormed, type ChainStep, type EngineRecord, type Key, type MemoryState, type StateWriteCheck, type StepGrants, type ValueCodec, type SessionConfig, type WindowConfig, type JoinConfig } from '@ssdk/engine';
 import { stateWriteCheck } from '@ssdk/state';
 import { chainLogic, joinLogic, passthroughLogic, sessionLogic, windowLogic, type ChainExecutor, type OperatorLogic } from '@ssdk/engine';
 import { nativeExecutor } from './native-executor.ts';
@@ -217,7 +217,7 @@ export async function buildTopology(plan: PhysicalPlan, functions: PlanFunctions
       for (const spec of part) {
         // A throw's dead letter names its line in the user's code (the services file's, for `run:` code).
         const { fn, locate } = await functions.native(op.steps.find((ps) => ps.id === spec.id)!);
-        steps.push({ ...spec, fn, ...(locate ? { locate } : {}) });
+        steps.push({ ...spec, fn, ...(locate ? { locate } : {}), ...(ignoresFirstArgument(fn) ? { ignoresValue: true } : {}) });
       }
       // The longest limit of the part's steps, per batch: as the sandbox does (sandbox.ts).
       const timeoutMs = Math.max(...op.steps.filter((ps) => part.some((spec) => spec.id === ps.id)).map((ps) => ps.settings.functionTimeoutMs), 1);
