@@ -408,8 +408,9 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   /** A message on a sole reader's topic this unit did not write (a redrive's): the reader's steps over it, a unit of work per record as the reader's own unit ran it. */
   const takeInTail = async (ch: ChannelReader, seq: number, frame: Waiting['frame'], pending: Publisher): Promise<void> => {
     const part = ch.tail!;
-    const { input, undecodable } = decodeWaiting({ ch, seq, frame, t0: performance.now(), now: now() }, unit.id, false);
-    for (const args of undecodable) pending.deadLetter(...args);
+    const { input, undecodable } = decodeWaiting({ ch, seq, frame, t0: performance.now(), now: now() }, part.id, false);
+    // What does not decode is the reader's, as when its own unit read it.
+    for (const args of undecodable) pending.readerDeadLetter(part, ...args);
     o.readerMetrics?.get(part.id)?.recordsIn(input.records.length);
     const mark = undoable ? state.undoMark() : 0;
     let keep = input.records.map((_, i) => i);
@@ -570,7 +571,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
    */
   const settle = (pending: Publisher, commit: CheckpointCommit) =>
     retrying(restart, o.signal, metrics, isTransientUnitError, async () => {
-      await pending.flush(metrics, readerMetrics);
+      await pending.flush(metrics, o.readerMetrics);
       await checkpoints.commit(unit.id, committing, commit);
     });
   metrics.setState('running');
@@ -1288,8 +1289,10 @@ class Publisher {
     } finally {
       this.readerTo = undefined;
     }
-    this.readerOut += this.outCount - outCount;
-    this.readerFailed += r.failures.length;
+    const counts = this.countsOf(part);
+    counts.out += this.outCount - outCount;
+    counts.failed += r.failures.length;
+    counts.late += r.late.length;
     for (const f of r.failures) this.readerFailure(part, f, origin, f.input >= 0 ? (read ? read.index(f.input) : f.input) : -1, read?.seq);
     for (const l of r.late) this.lateRecord(l, origin, undefined, part.lateEvents);
     this.seal();
@@ -1297,10 +1300,13 @@ class Publisher {
 
   /** While `readerEffects` writes a window reader's results: where they go, whose fault a refused one is. */
   private readerTo: SoleReaderPart | undefined;
-  /** Of `outCount` and `late`, the window reader's (its unit's metrics count them). */
-  private readerOut = 0;
-  private readerLate = 0;
-  private readerFailed = 0;
+  /** What went out as a sole reader's own unit's, by its id (its unit's metrics count it; `outCount` holds its records out too). */
+  private readonly readerCounts = new Map<string, { out: number; failed: number; late: number }>();
+  private countsOf(part: SoleReaderPart): { out: number; failed: number; late: number } {
+    let c = this.readerCounts.get(part.id);
+    if (!c) this.readerCounts.set(part.id, (c = { out: 0, failed: 0, late: 0 }));
+    return c;
+  }
 
   /** Drops the outputs `origin` has made so far (they are made again), back to `outCount` records out. */
   private unwrite(origin: string, outCount: number): void {
@@ -1318,7 +1324,7 @@ class Publisher {
   /** An output that cannot be written: its record is dead-lettered (by `tryEffects` once the message is settled). */
   private refuse(f: ChainFailure, origin: string, input: Input | undefined): void {
     if (this.readerTo) {
-      this.readerFailed++;
+      this.countsOf(this.readerTo).failed++;
       this.readerFailure(this.readerTo, f, origin, -1);
     } else if (this.refused && f.input >= 0) this.refused.push(f);
     else this.failure(f, origin, input);
@@ -1351,8 +1357,7 @@ class Publisher {
       ...(raw ? { timestamp: raw.timestamp } : record ? { timestamp: record.timestamp } : {}),
     };
     const to = this.letterTo ?? this.unit.deadLetter;
-    if (this.letterTo) this.readerFailed++;
-    else this.failed++;
+    if (!this.letterTo) this.failed++;
     this.push(to, ch.partition % to.partitions, `${ch.channel}:${seq}`, {
       key: null,
       value: this.deadLetterText(value),
@@ -1363,6 +1368,7 @@ class Publisher {
 
   /** `deadLetter` for a record a sole reader could not read from its topic (a redrive's): on its dead-letter topic. */
   readerDeadLetter(part: SoleReaderPart, ...args: DeadLetterArgs): void {
+    this.countsOf(part).failed++;
     this.letterTo = part.deadLetter;
     try {
       this.deadLetter(...args);
@@ -1400,7 +1406,6 @@ class Publisher {
 
   private lateRecord(l: LateRecord, origin: string, input: { ch: ChannelReader; seq: number } | undefined, t = this.unit.lateEvents): void {
     if (t === this.unit.lateEvents) this.late++;
-    else this.readerLate++;
     this.push(t, (input?.ch.partition ?? 0) % t.partitions, origin, {
       key: l.record.key === null ? null : t.key.encode(l.record.key),
       value: JSON.stringify(recordValue(l.record)),
@@ -1566,7 +1571,7 @@ class Publisher {
 
   /** Nothing to publish: no record, dead letter or late event, no progress, no end. */
   get empty(): boolean {
-    return this.groups.size === 0 && this.messages.size === 0 && this.carried.size === 0 && this.readerLetters.length === 0 && this.ends.length === 0 && this.progressFrame === undefined && this.outCount + this.failed + this.late + this.readerLate === 0;
+    return this.groups.size === 0 && this.messages.size === 0 && this.carried.size === 0 && this.readerLetters.length === 0 && this.ends.length === 0 && this.progressFrame === undefined && this.outCount + this.failed + this.late === 0 && this.readerCounts.size === 0;
   }
 
   /** Set once the batch's messages are made (`flush` may run again after a server came back). */
@@ -1574,7 +1579,7 @@ class Publisher {
   private counted = false;
   private readersPublished = false;
 
-  async flush(metrics: UnitMetrics, readerMetrics?: UnitMetrics): Promise<void> {
+  async flush(metrics: UnitMetrics, readerMetrics?: ReadonlyMap<string, UnitMetrics>): Promise<void> {
     const byPartition = this.messages;
     if (!this.made) this.make();
     const readers = this.unit.soleReaders;
@@ -1599,12 +1604,17 @@ class Publisher {
     await publishEnds(this.bus, this.unit.id, this.ends);
     if (this.counted) return;
     this.counted = true;
-    metrics.recordsOut(this.outCount - this.readerOut);
+    let readersOut = 0;
+    for (const [id, c] of this.readerCounts) {
+      readersOut += c.out;
+      const m = readerMetrics?.get(id);
+      m?.recordsOut(c.out);
+      m?.deadLettered(c.failed);
+      m?.late(c.late);
+    }
+    metrics.recordsOut(this.outCount - readersOut);
     metrics.deadLettered(this.failed);
     metrics.late(this.late);
-    readerMetrics?.recordsOut(this.readerOut);
-    readerMetrics?.late(this.readerLate);
-    readerMetrics?.deadLettered(this.readerFailed);
   }
 
   /** The batch's messages, in the order they go out: frames, carried records, then progress. */
