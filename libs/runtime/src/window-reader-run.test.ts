@@ -115,6 +115,13 @@ const SCALAR_SERVICES = SERVICES.replace('  words: {schema: {key: {type: string}
   .replace('function keyOf(w: string): string {\n              return w;', 'function keyOf(w: string): string {\n              return w.toUpperCase();')
   .replace("t.text === 'flushboom'", "t.text === 'FLUSHBOOM'");
 
+// The same with the splitter's keyed step leaving a promise behind for one word: its unit makes
+// no sections from then on, and the chain and the window run call by call (taken back the same way).
+const CALL_BY_CALL_SERVICES = SERVICES.replace(
+  "            ctx.state('totals').increment();\n",
+  "            ctx.state('totals').increment();\n            if (w.text === 'gamma') void Promise.resolve();\n",
+);
+
 const cleanups = cleanupsAfterAll();
 const T0 = 1_736_154_000_000;
 
@@ -230,6 +237,16 @@ describe('runtime - a window run after its writer\'s chain in its unit (issue 15
     expect(unmerged.topics['windows.late-events']!.length).toBeGreaterThan(0);
     expect((unmerged.topics['words'] as Array<{ key: string }>).every((r) => r.key === r.key.toLowerCase())).toBe(true);
     expect((unmerged.topics['windows.late-events'] as Array<{ key: string }>).every((r) => r.key === r.key.toUpperCase())).toBe(true);
+    expect(merged).toEqual(unmerged);
+  });
+
+  it('window reader - call by call (a function left a promise behind): merged and unmerged give the same topics, dead letters, late events, state and metrics', async () => {
+    expect(CALL_BY_CALL_SERVICES).not.toEqual(SERVICES);
+    const input = sentences(90);
+    const unmerged = await runWhole(false, input, CALL_BY_CALL_SERVICES);
+    const merged = await runWhole(true, input, CALL_BY_CALL_SERVICES);
+    expect(JSON.stringify(unmerged.topics['splitter.dead-letter'])).toContain('does not fit topic');
+    expect(unmerged.topics['windows.late-events']!.length).toBeGreaterThan(0);
     expect(merged).toEqual(unmerged);
   });
 
