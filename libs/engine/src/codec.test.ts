@@ -202,6 +202,13 @@ describe('engine - values carried in process (snapshot, adopt)', () => {
     x = 1;
     y = 2;
   }
+  // Own keys exactly a type's fields, so only the prototype tells it from a plain object (JSON
+  // writes what its toJSON gives).
+  class Written {
+    toJSON() {
+      return 'written';
+    }
+  }
   const cyclic: Record<string, unknown> = { a: 1 };
   cyclic['self'] = cyclic;
 
@@ -247,6 +254,7 @@ describe('engine - values carried in process (snapshot, adopt)', () => {
     ['an object where a scalar belongs', bidType, bid({ channel: { a: [1, undefined] } })],
     ['bytes where a scalar belongs', bidType, bid({ channel: new Uint8Array([1, 2]) })],
     ['a class instance', bidType, Object.assign(new Point(), bid())],
+    ['a class instance of exactly the fields, with a toJSON', bidType, Object.assign(new Written(), bid())],
     ['a null-prototype object', bidType, Object.assign(Object.create(null) as object, bid())],
     ['an array', bidType, [bid()]],
     ['an enum variant', eventType, { bid: bid() }],
@@ -300,7 +308,14 @@ describe('engine - values carried in process (snapshot, adopt)', () => {
       expect(Object.keys(adopted as object)).toEqual(['car', 'kph', 'n']);
     }
     // Anything else has none: the general way decides, and words the error.
-    for (const v of [{ car: 'a', kph: 1, n: 256 }, { car: 'a', kph: Number.NaN, n: 1 }, { kph: 1, car: 'a', n: 1 }, { car: 'a', kph: 1 }, { car: 'a', kph: 1, n: 1, more: 1 }, 'text', null]) {
+    // (A class instance whose own keys are exactly the fields: only its prototype tells.)
+    class Reading {
+      toJSON() {
+        return 'reading';
+      }
+    }
+    const instance = Object.assign(new Reading(), { car: 'a', kph: 1, n: 1 });
+    for (const v of [{ car: 'a', kph: 1, n: 256 }, { car: 'a', kph: Number.NaN, n: 1 }, { kph: 1, car: 'a', n: 1 }, { car: 'a', kph: 1 }, { car: 'a', kph: 1, n: 1, more: 1 }, instance, 'text', null]) {
       expect(usual.snapshot(v)).toBeUndefined();
     }
     // Only checked topics of objects of scalar fields, nothing renamed.

@@ -455,8 +455,6 @@ function shapeCopier(name: string, names: readonly string[], tests: readonly str
   const keyAt = (miss: string) => names.map((n, i) => `case ${i}: if (k !== ${JSON.stringify(n)}) return ${miss}; break;`).join('\n        ');
   const keys = (miss: string) => `
     if (typeof v !== 'object' || v === null) return ${miss};
-    const proto = Object.getPrototypeOf(v);
-    if (proto !== OBJECT_PROTO && proto !== null) return ${miss};
     let i = 0;
     for (const k in v) {
       switch (i) {
@@ -466,17 +464,30 @@ function shapeCopier(name: string, names: readonly string[], tests: readonly str
       i++;
     }
     if (i !== ${names.length}) return ${miss};`;
+  // The prototype is checked after the fields are read, not before: a read with its feedback
+  // tells optimised code the value's map, and V8 then folds Object.getPrototypeOf into a constant
+  // (before any read it is a call into the runtime, ~20 ns of a ~50 ns copy; ~5 copies a sensors
+  // reading). A value that is not a plain object is still refused; only its own enumerable
+  // properties (exactly the names, by the loop above) were read first, as the general way that
+  // then decides (JSON's) reads them too.
+  const plain = (miss: string) => `
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== OBJECT_PROTO && proto !== null) return ${miss};`;
   const body = `${keys('MISS')}
     ${reads}
+    ${plain('MISS')}
     if (!(${tests.join(' && ')})) return MISS;
     return { ${fields.join(', ')} };`;
   const test = `${keys('false')}
     ${reads}
+    ${plain('false')}
     return ${tests.join(' && ')};`;
   // A copy holds exactly the names, each a scalar: the value is the same when its keys are the
   // same in the same order and each field is the same (a NaN written since is not: it is written again).
   const same = `${keys('false')}
-    return ${names.map((n) => `v[${JSON.stringify(n)}] === c[${JSON.stringify(n)}]`).join(' && ')};`;
+    if (!(${names.map((n) => `v[${JSON.stringify(n)}] === c[${JSON.stringify(n)}]`).join(' && ')})) return false;
+    ${plain('false')}
+    return true;`;
   // V8 keeps a field that has only ever held numbers as a "double" field: every object made
   // with it gets a box of its own for each such number (a timestamp, a price), so a copy of a
   // reading {car, time, kph, fuel} was four allocations, each a survivor for the collector
