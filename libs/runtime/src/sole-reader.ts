@@ -136,18 +136,17 @@ export function soleReaderDecisions(plan: PhysicalPlan): SoleReaderDecision[] {
 /**
  * Why a window B may not run after its writer A's chain in A's unit (`window-after-chain`), or
  * undefined when it may: A a chain without branches whose one output is T, reading one channel;
- * B a tumbling or sliding window with keyed steps or a flush, no idleness timeout, whose outputs
- * no unit reads. So B's watermark is made by T's records alone, as when it read T: T's one
- * writer origin gives it no in-band bound (progress.ts), and no clock moves it; and B forwards
- * no progress of its own. A's records are a unit of work of A's, B's window taken back with them
- * when A's part of a message is refused (`OperatorLogic.rewind`): the message runs again, as A's
- * own unit runs it when A writes state — so A must.
+ * B a tumbling or sliding window with keyed steps or a flush, whose outputs no unit reads. So
+ * B's watermark is made by T's records as when it read T: T's one writer origin gives it no
+ * in-band bound (progress.ts), an idleness timeout moves it by A's unit's quiet polls as by its
+ * own unit's, and B forwards no progress of its own. A's records are a unit of work of A's, B's
+ * window taken back with them when A's part of a message is refused (`OperatorLogic.rewind`):
+ * the message runs again, as A's own unit runs it when A writes state — so A must.
  */
 function windowRefusal(plan: PhysicalPlan, a: PlanOperator, b: PlanOperator, t: string, readers: ReadonlyMap<string, PlanOperator[]>): string | undefined {
   const w = b.window;
   if (!w || w.kind === 'session') return w ? 'a session window (only tumbling and sliding windows are built)' : 'a window unit without its window';
   if (!b.steps.some((s) => s.operator === 'update-state' || s.operator === 'flush')) return 'a window without keyed steps or a flush';
-  if (w.watermark.idlenessMs !== undefined) return 'its window has an idleness timeout (the clock moving a merged window is not built)';
   if (b.outputs.some((o) => (readers.get(o) ?? []).length > 0)) return 'a unit reads its outputs (its progress to them is not built)';
   if (a.window || a.join || a.kind === 'passthrough' || a.steps.length === 0) return 'its writer is not a chain';
   if (a.branches) return 'its writer has branches (a window after a branch is not built)';

@@ -313,8 +313,8 @@ export function planProgress(units: RuntimeUnit[]): void {
       const u = queue.pop()!;
       if (seen.has(u)) continue;
       seen.add(u);
-      const idle = u.plan.window?.watermark.idlenessMs;
-      if (idle !== undefined) least = Math.min(least ?? idle, idle);
+      // A window run after the unit's chain (`windowReader`) is fed by it as when it read its topic.
+      for (const idle of [u.plan.window?.watermark.idlenessMs, u.windowReader?.plan.window?.watermark.idlenessMs]) if (idle !== undefined) least = Math.min(least ?? idle, idle);
       for (const t of u.outputs) queue.push(...(readers.get(t.id) ?? []));
     }
     return least;

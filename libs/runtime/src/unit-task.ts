@@ -730,7 +730,7 @@ function logicWatermark(logic: OperatorLogic): number | undefined {
 }
 
 function isEmpty(e: OperatorEffects): boolean {
-  return e.outputs.length + e.flushes.length + e.failures.length + e.late.length === 0;
+  return e.outputs.length + e.flushes.length + e.failures.length + e.late.length === 0 && e.reader === undefined;
 }
 
 function safeDecode(data: Uint8Array) {

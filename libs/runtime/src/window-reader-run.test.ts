@@ -122,6 +122,10 @@ const CALL_BY_CALL_SERVICES = SERVICES.replace(
   "            ctx.state('totals').increment();\n            if (w.text === 'gamma') void Promise.resolve();\n",
 );
 
+// The same with an idleness timeout and short windows: once the source is quiet, the clock moves
+// the window's watermark on (by its unit's quiet polls, merged or not) until every window closed.
+const IDLE_SERVICES = SERVICES.replace('      tumbling: {duration: 10s}\n      watermark: {grace-period: 1s}', '      tumbling: {duration: 2s}\n      watermark: {grace-period: 500ms, idleness: 200ms}');
+
 const cleanups = cleanupsAfterAll();
 const T0 = 1_736_154_000_000;
 
@@ -268,6 +272,34 @@ describe('runtime - a window run after its writer\'s chain in its unit (issue 15
     }
     expect((quiet[0] as { tops: unknown[] }).tops.length).toBeGreaterThan(0);
     expect((quiet[0] as { watermark?: number }).watermark).toBeGreaterThan(T0);
+    expect(quiet[1]).toEqual(quiet[0]);
+  });
+
+  it('window reader - with an idleness timeout and the source quiet, merged and unmerged close every window with the same results', async () => {
+    expect(IDLE_SERVICES).not.toEqual(SERVICES);
+    const input = sentences(40);
+    const quiet: unknown[] = [];
+    for (const soleReaders of [false, true]) {
+      const store = await storeOf();
+      const df = await start(store, soleReaders, {}, IDLE_SERVICES);
+      await df.produce('sentences', input);
+      await df.idle();
+      // Until the clock has moved the watermark past the last word's window (2 s windows, 200 ms idleness).
+      const lastWord = Math.max(...(await df.read('words')).map((r) => r.timestamp));
+      const lastEnd = Math.floor(lastWord / 2000) * 2000 + 2000;
+      for (let i = 0; i < 100; i++) {
+        const w = df.metrics().find((m) => m.operator.startsWith('windows'))?.watermark ?? 0;
+        if (w >= lastEnd) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await df.idle();
+      const tops = (await df.read('tops')).map((r) => ({ value: r.value, timestamp: r.timestamp }));
+      quiet.push({ tops, late: (await df.read('windows.late-events')).length, lastWord });
+      await df.stop();
+    }
+    // Every window closed: the last word's window too (its records alone would leave it open).
+    const unmerged = quiet[0] as { tops: Array<{ timestamp: number }>; lastWord: number };
+    expect(unmerged.tops.at(-1)!.timestamp).toBeGreaterThanOrEqual(unmerged.lastWord);
     expect(quiet[1]).toEqual(quiet[0]);
   });
 
