@@ -522,7 +522,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
   const { config, body, state, writer } = opts;
   // Sections as the body's executor makes them (native: one time limit for all the calls).
   const runSection = body.section ?? oneByOne;
-  const sectionOf = writer ? [writer.chain, opts.pre, body] : [opts.pre, body];
+  const sectionExecutors = writer ? [writer.chain, opts.pre, body] : [opts.pre, body];
   // A sliding window's record goes to several windows. Native steps would share its value among
   // them, so a change one window's function made in place would reach the next (sandboxed, each
   // input is decoded on its own): each window after the first gets a copy, made before any ran.
@@ -690,7 +690,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
    * each message goes through the writer first (a redrive's records on the writer's topic do not).
    */
   const many = async (messages: readonly MessageIn[], host: ManyHost, viaWriter: boolean): Promise<OperatorEffects[] | undefined> => {
-    const section = await runSection(sectionOf, state, (calls) => {
+    const section = await runSection(sectionExecutors, state, (calls) => {
       let watermark = wm;
       const stillOpen = new Map(open);
       const fresh = new Map<number, WindowBounds>();
@@ -744,9 +744,9 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
   /** One message (`process`), or a redrive's records on the writer's topic (`windowRead`: not through the writer). */
   const one = async (records: readonly EngineRecord[], channel: string, now: number, viaWriter: boolean): Promise<OperatorEffects> => {
     // Records read from the writer's topic: what the window made of them is its reader's.
-    const as = (e: OperatorEffects): OperatorEffects => (writer && !viaWriter ? asReader(e) : e);
+    const readerIfRead = (e: OperatorEffects): OperatorEffects => (writer && !viaWriter ? asReader(e) : e);
     const inSection = await many([{ records, channel, now }], ONE_MESSAGE, viaWriter);
-    if (inSection) return as(inSection[0]!);
+    if (inSection) return readerIfRead(inSection[0]!);
     // Call by call, each under its own limit (a batch past it is halved to its slow record).
     marks = [];
     markBefore();
@@ -762,7 +762,7 @@ export function windowLogic(opts: WindowedLogicOptions<WindowConfig>): OperatorL
     const closed = none();
     const due = windowsToFlush([...open.values()], wm);
     close(due, await flushAll(due), closed, writer ? marks.at(-1)!.closed : undefined);
-    return as(effectsOf(runOf(records, own, written, before, given, assigned, r), closed));
+    return readerIfRead(effectsOf(runOf(records, own, written, before, given, assigned, r), closed));
   };
 
   return {
