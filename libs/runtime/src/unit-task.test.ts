@@ -386,6 +386,33 @@ describe('runtime - host loop, commits', () => {
     ]);
     expect(await readTopic(bus, session.lateEvents)).toEqual([{ sensor: 'a', n: 5 }]);
   });
+
+  it('runtime - a session\'s step that cannot read its value runs its records unread; a record it fails carries its value, read back from its bytes, to the dead letters', async () => {
+    // Counts per sensor without naming the reading (it runs the records unread); sensor `x`'s records fail.
+    const counts = SESSIONS.replace(
+      `function add(r: Reading, ctx: Ctx): void {
+              ctx.state('sums').increment(r.n);
+            }`,
+      `function add(r: Reading, ctx: Ctx): void {
+              if (ctx.key() === 'x') throw new Error('no x');
+              ctx.state('sums').increment();
+            }`,
+    );
+    expect(counts).not.toBe(SESSIONS);
+    const topology = await nativeTopologyOf(counts, { partitions: 1 });
+    const session = topology.units.find((u) => u.plan.steps.some((s) => s.operator === 'flush'))!;
+    const input = session.inputs[0]!.topic;
+    const bus = createMemoryBus();
+    for (const t of topology.topics.values()) await bus.ensureTopic({ name: t.name, partitions: t.partitions });
+    const reading = (sensor: string, n: number, t: number, text = JSON.stringify({ sensor, n })) => ({ data: encodeRecords([{ key: JSON.stringify(sensor), value: text, timestamp: t }]) });
+    await bus.publish(input.name, 0, [reading('a', 2, 0), reading('x', 7, 500, '{"sensor":"x", "n":7}'), reading('a', 3, 1_000), { data: encodeFrame({ kind: 'end' }) }]);
+    await runUnitTask({ unit: session, bus, checkpoints: memoryCheckpointStore(), metrics: new UnitMetrics(session.id), resumeOffsets: false, signal: new AbortController().signal });
+    expect(await readTopic(bus, session.outputs[0]!)).toEqual([{ sensor: 'a', n: 2, start: 0 }]);
+    const dead = (await readTopic(bus, session.deadLetter.name)) as Array<{ value: unknown; reason: string }>;
+    // The record's, and the flush's of its session (which counted nothing).
+    expect(dead.filter((d) => d.reason.includes('no x')).map((d) => d.value)).toEqual([{ sensor: 'x', n: 7 }]);
+    expect(dead).toHaveLength(2);
+  });
 });
 
 const READINGS = `apiVersion: 0.5.0
