@@ -363,17 +363,19 @@ describe('runtime - host loop, commits', () => {
       },
     };
     const reading = (sensor: string, n: number, t: number, text = JSON.stringify({ sensor, n })) => ({ data: encodeRecords([{ key: JSON.stringify(sensor), value: text, timestamp: t }]) });
-    // Bytes the sender's JSON.stringify would not write (a space), which a held row keeps as they are.
-    await bus.publish(input.name, 0, [reading('a', 2, 0, '{"sensor":"a", "n":2}'), reading('b', 3, 1_000)]);
+    // Bytes the sender's JSON.stringify would not write (a space), which a held row keeps as they
+    // are, and UTF-8 beyond ASCII, which it keeps as the text they encode.
+    await bus.publish(input.name, 0, [reading('a', 2, 0, '{"sensor":"a", "n":2}'), reading('é', 3, 1_000)]);
     const first = new AbortController();
     committed = () => {
       if (rows.length > 0) first.abort();
     };
     await runUnitTask({ unit: session, bus, checkpoints, metrics: new UnitMetrics(session.id), signal: first.signal });
     expect(rows.join('\n')).toContain('"value":{"sensor":"a", "n":2}');
+    expect(rows.join('\n')).toContain('"value":{"sensor":"é","n":3}');
     expect(rows.map((r) => (JSON.parse(r) as Array<{ value: unknown }>).map((h) => h.value)).flat()).toEqual([
       { sensor: 'a', n: 2 },
-      { sensor: 'b', n: 3 },
+      { sensor: 'é', n: 3 },
     ]);
     // A restart reads the open sessions back from the rows; c@30 s closes them, a@5 s is late.
     committed = () => undefined;
@@ -381,7 +383,7 @@ describe('runtime - host loop, commits', () => {
     await runUnitTask({ unit: session, bus, checkpoints, metrics: new UnitMetrics(session.id), signal: new AbortController().signal });
     expect(await readTopic(bus, session.outputs[0]!)).toEqual([
       { sensor: 'a', n: 2, start: 0 },
-      { sensor: 'b', n: 3, start: 1_000 },
+      { sensor: 'é', n: 3, start: 1_000 },
       { sensor: 'c', n: 4, start: 30_000 },
     ]);
     expect(await readTopic(bus, session.lateEvents)).toEqual([{ sensor: 'a', n: 5 }]);
