@@ -10,11 +10,11 @@ import { createMemoryBus, createNatsBus, type Bus, type NatsBus } from '@ssdk/bu
 import { MemoryState } from '@ssdk/engine';
 import { planOrThrow, type PlanOptions, type ServicesFilePlan } from '@ssdk/plan';
 import { decodeFrame, encodeFrame, encodeRecords, type OutRecord } from '@ssdk/records';
-import { dataflowSchema, openPostgresStore } from '@ssdk/state';
+import { dataflowSchema, openPostgresStore, type StateStore } from '@ssdk/state';
 import { testNats, testPostgres, writeServicesFile, type TestNats, type TestPostgres } from '@ssdk/testing';
 import { carryingBus } from './carried.ts';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
-import { decodeLoose } from './embedded.ts';
+import { decodeLoose, type EmbeddedDataflow } from './embedded.ts';
 import { sourceFunctions } from './functions.ts';
 import { UnitMetrics } from './metrics.ts';
 import { guardForBenchmarks } from './native-executor.ts';
@@ -95,6 +95,47 @@ export async function readTopic(bus: Bus, topic: RuntimeTopic | string, partitio
     await reader.close();
   }
   return values;
+}
+
+/** A state store in its own schema of the test PostgreSQL; `cleanups` drops the schema and closes it. */
+export async function postgresStoreOf(cleanups: Cleanups): Promise<StateStore> {
+  const pg = await testPostgres();
+  const store = await openPostgresStore({ connectionString: pg.connectionString, schema: pg.schema });
+  cleanups.push(() => pg.cleanup(), () => store.close());
+  return store;
+}
+
+/**
+ * Every record of the embedded run's `topics` now, as JSON would carry it; the services file's
+ * temporary folder is cut out of the text (dead letters' reasons name the file, written afresh
+ * for each run), so two runs of one dataflow compare equal.
+ */
+export async function embeddedTopics(df: EmbeddedDataflow, topics: readonly string[]): Promise<Record<string, unknown[]>> {
+  const text = (v: unknown) => JSON.parse(JSON.stringify(v ?? null).replace(/\/tmp\/ssdk-services-[^/]+\//g, '')) as unknown;
+  const out: Record<string, unknown[]> = {};
+  for (const t of topics) out[t] = (await df.read(t)).map((r) => ({ key: r.key, value: text(r.value), timestamp: r.timestamp, headers: text(r.headers) }));
+  return out;
+}
+
+/** The embedded run's metrics by service (the part of a unit's name before its first dot). */
+export function metricsByService(df: EmbeddedDataflow): Record<string, { state: string; recordsIn: number; recordsOut: number; failed: number; late: number }> {
+  const out: Record<string, { state: string; recordsIn: number; recordsOut: number; failed: number; late: number }> = {};
+  for (const m of df.metrics()) out[m.operator.split('.')[0]!] = { state: m.state, recordsIn: m.recordsIn, recordsOut: m.recordsOut, failed: m.failed, late: m.late };
+  return out;
+}
+
+/** The value of the record at (seq, index) of partition 0 of an embedded run's topic: undefined when that message is not there. */
+export async function embeddedRecordAt(df: EmbeddedDataflow, topic: string, seq: number, index: number): Promise<unknown> {
+  const t = df.topicOf(topic);
+  const reader = df.bus.read(t.name, 0, { afterSeq: seq - 1 });
+  try {
+    const [m] = await reader.fetch(1, 0);
+    if (m?.seq !== seq) return undefined;
+    const f = decodeFrame(m.data);
+    return f.kind === 'data' ? t.value.decode(f.records[index]!.value) : undefined;
+  } finally {
+    await reader.close();
+  }
 }
 
 /** A dead letter as the runtime writes it (the fields these tests read). */

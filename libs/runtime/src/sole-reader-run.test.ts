@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { openPostgresStore, type StateStore } from '@ssdk/state';
-import { testPostgres } from '@ssdk/testing';
-import { decodeFrame } from '@ssdk/records';
+import type { StateStore } from '@ssdk/state';
 import { startEmbedded, type EmbeddedDataflow, type ProduceRecord } from './embedded.ts';
-import { cleanupsAfterAll, planNative } from './dataflow.testkit.ts';
+import { cleanupsAfterAll, embeddedRecordAt, embeddedTopics, metricsByService, planNative, postgresStoreOf } from './dataflow.testkit.ts';
 
 // car-sensors' shape: a router with two branches, a counter (keyed state, no outputs) alone
 // reading the speeding branch's topic. The counter throws for some cars after counting (its
@@ -116,47 +114,21 @@ const TOPICS = ['speeding', 'normal', 'router.dead-letter', 'counter.dead-letter
  * first run's topic).
  */
 async function seen(df: EmbeddedDataflow, store: StateStore, places: 'check' | 'strip' = 'check'): Promise<Seen> {
-  const topics: Record<string, unknown[]> = {};
-  // Dead letters' reasons name the services file, written afresh for each run.
-  const text = (v: unknown) => JSON.parse(JSON.stringify(v ?? null).replace(/\/tmp\/ssdk-services-[^/]+\//g, '')) as unknown;
-  for (const t of TOPICS) topics[t] = (await df.read(t)).map((r) => ({ key: r.key, value: text(r.value), timestamp: r.timestamp, headers: text(r.headers) }));
+  const topics = await embeddedTopics(df, TOPICS);
   // A counter's dead letter names its record's place in \`speeding\`: the record is there. The
   // sequence itself depends on the progress frames between (made by the clock), so it is not compared.
   for (const d of topics['counter.dead-letter'] as Array<{ value: { input?: { seq?: number; index: number }; value: unknown } }>) {
     const at = d.value.input!;
-    if (places === 'check') expect(await recordAt(df, 'speeding', at.seq!, at.index)).toEqual(d.value.value);
+    if (places === 'check') expect(await embeddedRecordAt(df, 'speeding', at.seq!, at.index)).toEqual(d.value.value);
     delete at.seq;
   }
   const table = (await store.tables()).find((t) => t.table.includes('per_car'))!.table;
   const state = (await store.scan(table)).map((e) => ({ key: e.key, value: e.value }));
-  const metrics: Seen['metrics'] = {};
-  for (const m of df.metrics()) metrics[m.operator.split('.')[0]!] = { state: m.state, recordsIn: m.recordsIn, recordsOut: m.recordsOut, failed: m.failed, late: m.late };
-  return { topics, state, metrics };
+  return { topics, state, metrics: metricsByService(df) };
 }
 
 /** A dead letter's record as it was: what a resumed run's letter has whatever message carried it. */
 const valueOf = (letter: unknown) => (letter as { value: { value: unknown } }).value.value;
-
-/** The value of the record at (seq, index) of a topic's partition 0. */
-async function recordAt(df: EmbeddedDataflow, topic: string, seq: number, index: number): Promise<unknown> {
-  const t = df.topicOf(topic);
-  const reader = df.bus.read(t.name, 0, { afterSeq: seq - 1 });
-  try {
-    const [m] = await reader.fetch(1, 0);
-    if (m?.seq !== seq) return undefined;
-    const f = decodeFrame(m.data);
-    return f.kind === 'data' ? t.value.decode(f.records[index]!.value) : undefined;
-  } finally {
-    await reader.close();
-  }
-}
-
-async function storeOf(): Promise<StateStore> {
-  const pg = await testPostgres();
-  const store = await openPostgresStore({ connectionString: pg.connectionString, schema: pg.schema });
-  cleanups.push(() => pg.cleanup(), () => store.close());
-  return store;
-}
 
 async function start(store: StateStore, soleReaders: boolean, o: { replayInputs?: boolean; keepOutputs?: boolean } = {}) {
   const { plan, functions } = await planNative(SERVICES, { fuse: true });
@@ -164,7 +136,7 @@ async function start(store: StateStore, soleReaders: boolean, o: { replayInputs?
 }
 
 async function runWhole(soleReaders: boolean, input: ProduceRecord[]): Promise<Seen> {
-  const store = await storeOf();
+  const store = await postgresStoreOf(cleanups);
   const df = await start(store, soleReaders);
   // Merged, the counter is no unit of its own: its steps run in the router's.
   expect(df.topology.units.map((u) => [u.service, u.soleReaders?.map((p) => p.service)])).toEqual(soleReaders ? [['router', ['counter']]] : [['router', undefined], ['counter', undefined]]);
@@ -190,7 +162,7 @@ describe('runtime - a sole reader run in its writer unit (issue 15)', () => {
   it('sole reader - stopped mid-run and resumed on the same input, merged ends as unmerged does, across the change too', async () => {
     const input = readings(120);
     const resumed = async (first: boolean, second: boolean): Promise<Seen> => {
-      const store = await storeOf();
+      const store = await postgresStoreOf(cleanups);
       const a = await start(store, first);
       await a.produce('readings', input.slice(0, 50));
       await a.idle();
@@ -226,7 +198,7 @@ describe('runtime - a sole reader run in its writer unit (issue 15)', () => {
   it('sole reader - redrive puts the counter\'s dead letters back on the speeding topic and the counter, in its writer unit, runs them', async () => {
     const results: unknown[] = [];
     for (const soleReaders of [false, true]) {
-      const store = await storeOf();
+      const store = await postgresStoreOf(cleanups);
       const a = await start(store, soleReaders);
       await a.produce('readings', readings(64));
       await a.idle();

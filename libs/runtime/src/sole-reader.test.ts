@@ -13,7 +13,8 @@ const planOf = (yaml: string, partitions = 1): PhysicalPlan => {
   return plan;
 };
 
-const counter = (input: string, name = 'counter') => `
+/** A keyed counter reading `input` (writing `sink` when given). */
+const counter = (input: string, name = 'counter', sink?: string) => `
   ${name}:
     sources: [{type: topic, id: ${input}}]
     states:
@@ -29,7 +30,7 @@ const counter = (input: string, name = 'counter') => `
       update-state:
         run: |
           function up(v: string, ctx: Ctx): void { ctx.state('${name}-seen').increment(); }
-`;
+${sink ? `    sinks: [{type: topic, id: ${sink}}]\n` : ''}`;
 
 const TOPICS = `apiVersion: 0.5.0
 meta: {name: sole, namespace: test, version: 0.1.0}
@@ -110,24 +111,7 @@ describe('runtime - a sole reader in its writer unit: the decision per pair (iss
           function up(v: string): string { return v.toUpperCase(); }
     sinks: [{type: topic, id: b}]
 `;
-    const tally = `
-  tally:
-    sources: [{type: topic, id: a}]
-    states:
-      seen:
-        type: keyed-state
-        properties:
-          key: {type: string}
-          value: {type: u32}
-    partition:
-      assign-key:
-        run: |
-          function k(v: string): string { return v; }
-      update-state:
-        run: |
-          function up(v: string, ctx: Ctx): void { ctx.state('seen').increment(); }
-    sinks: [{type: topic, id: b}]
-`;
+    const tally = counter('a', 'tally', 'b');
     const win = (o: { idle?: boolean; session?: boolean } = {}) => `
   win:
     sources: [{type: topic, id: b}]

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { openPostgresStore, type StateStore } from '@ssdk/state';
-import { testPostgres } from '@ssdk/testing';
-import { decodeFrame } from '@ssdk/records';
+import type { StateStore } from '@ssdk/state';
 import { startEmbedded, type EmbeddedDataflow, type ProduceRecord } from './embedded.ts';
-import { cleanupsAfterAll, planNative } from './dataflow.testkit.ts';
+import { cleanupsAfterAll, embeddedRecordAt, embeddedTopics, metricsByService, planNative, postgresStoreOf } from './dataflow.testkit.ts';
 
 // Word count's shape: a chain that writes state (a total per word) alone writes `words`, and a
 // window alone reads it. The chain throws for some words after counting them (its count must be
@@ -151,13 +149,11 @@ const TOPICS = ['words', 'tops', 'splitter.dead-letter', 'windows.dead-letter', 
 
 /** What a run left: every topic, the state tables, the metrics. `places`: each window dead letter's record is checked at its place in this run's `words`, whose sequence is then left out (`strip`: left out unchecked). */
 async function seen(df: EmbeddedDataflow, store: StateStore, places: 'check' | 'strip' = 'check'): Promise<Seen> {
-  const topics: Record<string, unknown[]> = {};
-  const text = (v: unknown) => JSON.parse(JSON.stringify(v ?? null).replace(/\/tmp\/ssdk-services-[^/]+\//g, '')) as unknown;
-  for (const t of TOPICS) topics[t] = (await df.read(t)).map((r) => ({ key: r.key, value: text(r.value), timestamp: r.timestamp, headers: text(r.headers) }));
+  const topics = await embeddedTopics(df, TOPICS);
   for (const d of topics['windows.dead-letter'] as Array<{ value: { input?: { seq?: number; index?: number }; value?: unknown; raw?: string } }>) {
     const at = d.value.input;
     // A record the window could not read (a flush's letter redriven: no record of \`words\`) names its place as read.
-    if (at?.index !== undefined && places === 'check' && d.value.raw === undefined) expect(await recordAt(df, 'words', at.seq!, at.index)).toEqual(d.value.value);
+    if (at?.index !== undefined && places === 'check' && d.value.raw === undefined) expect(await embeddedRecordAt(df, 'words', at.seq!, at.index)).toEqual(d.value.value);
     if (at) delete at.seq;
   }
   const state: Seen['state'] = {};
@@ -165,32 +161,10 @@ async function seen(df: EmbeddedDataflow, store: StateStore, places: 'check' | '
     const entries = await store.scan(t.table);
     state[t.table.replace(/^.*?(totals|in_window).*$/, '$1')] = entries.map((e) => ({ key: e.key, value: e.value, ...(e.window ? { window: e.window } : {}) }));
   }
-  const metrics: Seen['metrics'] = {};
-  for (const m of df.metrics()) metrics[m.operator.split('.')[0]!] = { state: m.state, recordsIn: m.recordsIn, recordsOut: m.recordsOut, failed: m.failed, late: m.late };
-  return { topics, state, metrics };
+  return { topics, state, metrics: metricsByService(df) };
 }
 
 const valueOf = (letter: unknown) => (letter as { value: { value: unknown } }).value.value;
-
-async function recordAt(df: EmbeddedDataflow, topic: string, seq: number, index: number): Promise<unknown> {
-  const t = df.topicOf(topic);
-  const reader = df.bus.read(t.name, 0, { afterSeq: seq - 1 });
-  try {
-    const [m] = await reader.fetch(1, 0);
-    if (m?.seq !== seq) return undefined;
-    const f = decodeFrame(m.data);
-    return f.kind === 'data' ? t.value.decode(f.records[index]!.value) : undefined;
-  } finally {
-    await reader.close();
-  }
-}
-
-async function storeOf(): Promise<StateStore> {
-  const pg = await testPostgres();
-  const store = await openPostgresStore({ connectionString: pg.connectionString, schema: pg.schema });
-  cleanups.push(() => pg.cleanup(), () => store.close());
-  return store;
-}
 
 async function start(store: StateStore, soleReaders: boolean, o: { replayInputs?: boolean; keepOutputs?: boolean } = {}, services = SERVICES) {
   const { plan, functions } = await planNative(services, { fuse: true });
@@ -198,7 +172,7 @@ async function start(store: StateStore, soleReaders: boolean, o: { replayInputs?
 }
 
 async function runWhole(soleReaders: boolean, input: ProduceRecord[], services = SERVICES): Promise<Seen> {
-  const store = await storeOf();
+  const store = await postgresStoreOf(cleanups);
   const df = await start(store, soleReaders, {}, services);
   // Merged, the window is no unit of its own: it runs after the splitter's chain in its unit.
   expect(df.topology.units.map((u) => [u.service, u.windowReader?.service])).toEqual(soleReaders ? [['splitter', 'windows']] : [['splitter', undefined], ['windows', undefined]]);
@@ -258,7 +232,7 @@ describe('runtime - a window run after its writer\'s chain in its unit (issue 15
     const input = sentences(60);
     const quiet: unknown[] = [];
     for (const soleReaders of [false, true]) {
-      const store = await storeOf();
+      const store = await postgresStoreOf(cleanups);
       const df = await start(store, soleReaders);
       await df.produce('sentences', input);
       await df.idle();
@@ -280,7 +254,7 @@ describe('runtime - a window run after its writer\'s chain in its unit (issue 15
     const input = sentences(40);
     const quiet: unknown[] = [];
     for (const soleReaders of [false, true]) {
-      const store = await storeOf();
+      const store = await postgresStoreOf(cleanups);
       const df = await start(store, soleReaders, {}, IDLE_SERVICES);
       await df.produce('sentences', input);
       await df.idle();
@@ -306,7 +280,7 @@ describe('runtime - a window run after its writer\'s chain in its unit (issue 15
   it('window reader - stopped mid-run and resumed on the same input, merged ends as unmerged does, across the change too', async () => {
     const input = sentences(80);
     const resumed = async (first: boolean, second: boolean): Promise<Seen> => {
-      const store = await storeOf();
+      const store = await postgresStoreOf(cleanups);
       const a = await start(store, first);
       await a.produce('sentences', input.slice(0, 35));
       await a.idle();
@@ -338,7 +312,7 @@ describe('runtime - a window run after its writer\'s chain in its unit (issue 15
   it('window reader - redrive puts the window\'s dead letters back on `words` and the window, in its writer\'s unit, runs them', async () => {
     const results: unknown[] = [];
     for (const soleReaders of [false, true]) {
-      const store = await storeOf();
+      const store = await postgresStoreOf(cleanups);
       const a = await start(store, soleReaders);
       await a.produce('sentences', sentences(60));
       await a.idle();
