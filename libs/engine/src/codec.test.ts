@@ -278,6 +278,44 @@ describe('engine - values carried in process (snapshot, adopt)', () => {
     }
   });
 
+  it('engine - a checked topic checks what JSON writes: a toJSON giving what the type cannot read is refused where it is written; one giving the fields, and a Buffer for bytes, go as JSON writes them and read back', () => {
+    const reading: TypeRef = { kind: 'object', properties: [{ name: 'car', type: prim('string'), optional: false, pos }, { name: 'kph', type: prim('f64'), optional: false, pos }] };
+    const c = compileCodec(reading, {});
+    // Own keys exactly the fields: only its toJSON tells what is written.
+    class Label {
+      toJSON() {
+        return 'label';
+      }
+    }
+    const label = Object.assign(new Label(), { car: 'a', kph: 1 });
+    expect(c.check(label)).toBe('expected an object, got a string ("label") (what its toJSON gives)');
+    expect(() => c.encode(label)).toThrow(SchemaError);
+    expect(() => c.snapshot(label)).toThrow(SchemaError);
+    // A model class, its toJSON giving its fields (its secret is not written).
+    class Model {
+      readonly car: string;
+      readonly kph: number;
+      readonly secret = 'not written';
+      constructor(car: string, kph: number) {
+        this.car = car;
+        this.kph = kph;
+      }
+      toJSON() {
+        return { car: this.car, kph: this.kph };
+      }
+    }
+    const model = new Model('b', 2);
+    expect(c.check(model)).toBeUndefined();
+    expect(c.decode(c.encode(model))).toEqual({ car: 'b', kph: 2 });
+    expect(c.adopt(c.snapshot(model))).toEqual({ car: 'b', kph: 2 });
+    const blob = compileCodec({ kind: 'object', properties: [{ name: 'b', type: prim('bytes'), optional: false, pos }] }, {});
+    const buffer = { b: Buffer.from('hi') };
+    expect(new TextDecoder().decode(blob.encode(buffer))).toBe('{"b":"aGk="}');
+    expect(blob.decode(blob.encode(buffer))).toEqual({ b: new Uint8Array([104, 105]) });
+    expect(blob.adopt(blob.snapshot(buffer))).toEqual({ b: new Uint8Array([104, 105]) });
+    expect(buffer.b).toBeInstanceOf(Buffer);
+  });
+
   it('engine - toJsonValue fails where JSON fails', () => {
     expect(() => toJsonValue(cyclic)).toThrow(TypeError);
     expect(() => toJsonValue({ n: 1n })).toThrow(TypeError);

@@ -825,7 +825,9 @@ function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: numbe
         case 'bytes':
           return dir === 'in'
             ? (v, p) => (typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'base64')) : fail(p, `expected bytes (base64), got ${kindOf(v)}`))
-            : (v, p) => (v instanceof Uint8Array ? v : fail(p, `expected bytes (a Uint8Array), got ${kindOf(v)}`));
+            : // A subclass (a Buffer) goes on as a plain view of its bytes: JSON would write what its
+              // own toJSON gives (\`{type: 'Buffer', data}\`), which no reader takes for bytes.
+              (v, p) => (v instanceof Uint8Array ? (v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) : fail(p, `expected bytes (a Uint8Array), got ${kindOf(v)}`));
         default:
           return ANY;
       }
@@ -846,8 +848,12 @@ function compileWalker(t: TypeRef, types: Types, dir: 'in' | 'out', depth: numbe
         // A scalar's walker uses its path only to fail: its path is made then, not per record.
         leaf: isLeaf(prop.type, types),
       }));
-      return (v, p) => {
-        if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail(p, `expected an object, got ${kindOf(v)}`);
+      return (given, p) => {
+        // Written, a value with a toJSON is what that gives (JSON.stringify calls it, with the
+        // value's key): that is what is checked, so a value the topic could not read back is
+        // refused here, where it was made, not by its first reader.
+        const v = dir === 'out' && given !== null && typeof given === 'object' && typeof (given as { toJSON?: unknown }).toJSON === 'function' ? (given as { toJSON(key: string): unknown }).toJSON(p.slice(p.lastIndexOf('.') + 1)) : given;
+        if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail(p, `expected an object, got ${kindOf(v)}${v === given ? '' : ' (what its toJSON gives)'}`);
         const src = v as Record<string, unknown>;
         // Without renames a value is only checked and goes on as it is: no copy per record,
         // unless a nested value changes (bytes decoded, a nested rename).
