@@ -50,7 +50,8 @@ export interface EmbeddedOptions {
   /**
    * A unit that alone reads a topic one branch of another unit alone writes runs its steps in
    * that unit (`TopologyOptions.soleReaders`, sole-reader.ts): what users see stays the same.
-   * Off: every unit of the plan runs on its own (tests compare the two). @default true
+   * Off: every unit of the plan runs on its own (tests compare the two). @default true, but
+   * false with an observer that reports per operator (traces, metric series: `UnitObserver.perOperator`)
    */
   soleReaders?: boolean;
   /** Messages per fetch per channel. @default 64 */
@@ -105,7 +106,7 @@ export interface EmbeddedDataflow {
 }
 
 export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedDataflow> {
-  const topology = await buildTopology(o.plan, o.functions, { ...(o.isolation ? { isolation: o.isolation } : {}), soleReaders: o.soleReaders ?? true });
+  const topology = await buildTopology(o.plan, o.functions, { ...(o.isolation ? { isolation: o.isolation } : {}), soleReaders: o.soleReaders ?? o.observer?.perOperator !== true });
   // One process: records travel between units as values, not bytes (carried.ts).
   const bus = carryingBus(createMemoryBus());
   const checkpoints = o.checkpoints ?? memoryCheckpointStore();

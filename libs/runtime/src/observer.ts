@@ -47,6 +47,12 @@ export interface ObservedTask {
 
 export interface UnitObserver {
   observe(parts: ObservedParts): ObservedTask;
+  /**
+   * It reports per unit what users read per operator (trace services, metric series): an
+   * embedded run then keeps every operator of the plan a unit of its own (no sole reader run in
+   * its writer's unit, `StartEmbeddedOptions.soleReaders`), so each still has its traces and series.
+   */
+  perOperator?: boolean;
 }
 
 /** A function's `ctx.log` line, where it was written. */
@@ -111,7 +117,7 @@ export class RuntimeTelemetry {
   }
 
   observer(): UnitObserver {
-    return { observe: (parts) => this.observe(parts) };
+    return { observe: (parts) => this.observe(parts), perOperator: this.tracing !== undefined || this.metrics !== undefined };
   }
 
   async close(): Promise<void> {
