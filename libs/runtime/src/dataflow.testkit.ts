@@ -14,7 +14,7 @@ import { dataflowSchema, openPostgresStore, type StateStore } from '@ssdk/state'
 import { testNats, testPostgres, writeServicesFile, type TestNats, type TestPostgres } from '@ssdk/testing';
 import { carryingBus } from './carried.ts';
 import { memoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
-import { decodeLoose, type EmbeddedDataflow } from './embedded.ts';
+import { decodeLoose, type EmbeddedDataflow, type ProduceRecord } from './embedded.ts';
 import { sourceFunctions } from './functions.ts';
 import { UnitMetrics } from './metrics.ts';
 import { guardForBenchmarks } from './native-executor.ts';
@@ -122,6 +122,24 @@ export function metricsByService(df: EmbeddedDataflow): Record<string, { state: 
   const out: Record<string, { state: string; recordsIn: number; recordsOut: number; failed: number; late: number }> = {};
   for (const m of df.metrics()) out[m.operator.split('.')[0]!] = { state: m.state, recordsIn: m.recordsIn, recordsOut: m.recordsOut, failed: m.failed, late: m.late };
   return out;
+}
+
+/**
+ * An embedded run stopped mid-input and resumed: `first` takes `input`'s first `cut` records on
+ * `topic` and stops once idle; `second` (on the same store, replaying its inputs) is given them
+ * again, then the rest, and runs to the end. The second run, ended, for the caller to read and stop.
+ */
+export async function resumedMidInput(first: () => Promise<EmbeddedDataflow>, second: () => Promise<EmbeddedDataflow>, topic: string, input: ProduceRecord[], cut: number): Promise<EmbeddedDataflow> {
+  const a = await first();
+  await a.produce(topic, input.slice(0, cut));
+  await a.idle();
+  await a.stop();
+  const b = await second();
+  await b.produce(topic, input.slice(0, cut));
+  await b.produce(topic, input.slice(cut));
+  await b.endInput();
+  await b.ended();
+  return b;
 }
 
 /** The value of the record at (seq, index) of partition 0 of an embedded run's topic: undefined when that message is not there. */

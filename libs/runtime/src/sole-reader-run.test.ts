@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StateStore } from '@ssdk/state';
 import { startEmbedded, type EmbeddedDataflow, type ProduceRecord } from './embedded.ts';
-import { cleanupsAfterAll, embeddedRecordAt, embeddedTopics, metricsByService, planNative, postgresStoreOf } from './dataflow.testkit.ts';
+import { cleanupsAfterAll, embeddedRecordAt, embeddedTopics, metricsByService, planNative, postgresStoreOf, resumedMidInput } from './dataflow.testkit.ts';
 
 // car-sensors' shape: a router with two branches, a counter (keyed state, no outputs) alone
 // reading the speeding branch's topic. The counter throws for some cars after counting (its
@@ -163,15 +163,7 @@ describe('runtime - a sole reader run in its writer unit (issue 15)', () => {
     const input = readings(120);
     const resumed = async (first: boolean, second: boolean): Promise<Seen> => {
       const store = await postgresStoreOf(cleanups);
-      const a = await start(store, first);
-      await a.produce('readings', input.slice(0, 50));
-      await a.idle();
-      await a.stop();
-      const b = await start(store, second, { replayInputs: true });
-      await b.produce('readings', input.slice(0, 50));
-      await b.produce('readings', input.slice(50));
-      await b.endInput();
-      await b.ended();
+      const b = await resumedMidInput(() => start(store, first), () => start(store, second, { replayInputs: true }), 'readings', input, 50);
       const s = await seen(b, store, 'strip');
       await b.stop();
       return s;

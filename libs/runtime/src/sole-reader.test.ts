@@ -41,6 +41,17 @@ topics:
 services:
 `;
 
+/** A stateless chain without branches, writing `b`. */
+const plain = `
+  plain:
+    sources: [{type: topic, id: a}]
+    transforms:
+      - operator: map
+        run: |
+          function up(v: string): string { return v.toUpperCase(); }
+    sinks: [{type: topic, id: b}]
+`;
+
 const router = `
   router:
     sources: [{type: topic, id: a}]
@@ -88,29 +99,11 @@ describe('runtime - a sole reader in its writer unit: the decision per pair (iss
     const secondReader = TOPICS + router + counter('b') + counter('b', 'other');
     for (const d of soleReaderDecisions(planOf(secondReader)).filter((x) => x.topic === 'b')) expect(d).toMatchObject({ refused: expect.stringContaining('2 readers') });
 
-    const plain = `
-  plain:
-    sources: [{type: topic, id: a}]
-    transforms:
-      - operator: map
-        run: |
-          function up(v: string): string { return v.toUpperCase(); }
-    sinks: [{type: topic, id: b}]
-`;
     const noBranch = soleReaderDecisions(planOf(TOPICS + plain + counter('b')));
     expect(noBranch.find((d) => d.reader.startsWith('counter'))).toMatchObject({ writer: expect.stringMatching(/^plain/), refused: expect.stringContaining('no branches') });
   });
 
   it('sole reader - a window after a chain that writes state merges, with an idleness timeout too; a session, an output another unit reads or a writer without state does not', () => {
-    const plain = `
-  plain:
-    sources: [{type: topic, id: a}]
-    transforms:
-      - operator: map
-        run: |
-          function up(v: string): string { return v.toUpperCase(); }
-    sinks: [{type: topic, id: b}]
-`;
     const tally = counter('a', 'tally', 'b');
     const win = (o: { idle?: boolean; session?: boolean } = {}) => `
   win:

@@ -253,6 +253,11 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   const part = unit.windowReader;
   const readerMetrics = part ? o.readerMetrics?.get(part.id) : undefined;
   const chain = logic.kind === 'chain' || part !== undefined;
+  // The logic's watermark is the window reader's when it runs here: shown as the reader's, not the unit's.
+  const showWatermark = (watermark: number | undefined): void => {
+    metrics.watermark(part ? undefined : watermark);
+    readerMetrics?.watermark(watermark);
+  };
   // A chain (or a passthrough) may pass a record on as it came, or a variant's payload of it: a
   // value whose bytes are what JSON.stringify writes for it is kept to tell (`Publisher.output`).
   const forwards = chain || logic.kind === 'passthrough';
@@ -396,22 +401,23 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
   const takeReader = (r: ReaderEffects, origin: string, pending: Publisher, read?: Input): void => {
     pending.readerEffects(part!, r, origin, read ? { seq: read.seq, index: (i) => indexIn(read, i) } : undefined);
   };
+  /** A message read from a sole reader's topic, counted as the reader's records in; what does not decode is the reader's dead letter, as when its own unit read it. */
+  const readTail = (reader: SoleReaderPart, ch: ChannelReader, seq: number, frame: Waiting['frame'], pending: Publisher): Input => {
+    const { input, undecodable } = decodeWaiting({ ch, seq, frame, t0: performance.now(), now: now() }, reader.id, false);
+    for (const args of undecodable) pending.readerDeadLetter(reader, ...args);
+    o.readerMetrics?.get(reader.id)?.recordsIn(input.records.length);
+    return input;
+  };
   /** A message on the window reader's topic this unit did not write (a redrive's): through the window alone, as its own unit read it. */
   const takeInWindowTail = async (ch: ChannelReader, seq: number, frame: Waiting['frame'], pending: Publisher): Promise<void> => {
-    const { input, undecodable } = decodeWaiting({ ch, seq, frame, t0: performance.now(), now: now() }, part!.id, false);
-    // What does not decode is the reader's, as when its own unit read it.
-    for (const args of undecodable) pending.readerDeadLetter(part!, ...args);
-    readerMetrics?.recordsIn(input.records.length);
+    const input = readTail(part!, ch, seq, frame, pending);
     const effects = await step(() => made.windowRead!(input.records, now()));
     if (effects.reader) takeReader(effects.reader, `${ch.channel}:${seq}`, pending, input);
   };
   /** A message on a sole reader's topic this unit did not write (a redrive's): the reader's steps over it, a unit of work per record as the reader's own unit ran it. */
   const takeInTail = async (ch: ChannelReader, seq: number, frame: Waiting['frame'], pending: Publisher): Promise<void> => {
     const part = ch.tail!;
-    const { input, undecodable } = decodeWaiting({ ch, seq, frame, t0: performance.now(), now: now() }, part.id, false);
-    // What does not decode is the reader's, as when its own unit read it.
-    for (const args of undecodable) pending.readerDeadLetter(part, ...args);
-    o.readerMetrics?.get(part.id)?.recordsIn(input.records.length);
+    const input = readTail(part, ch, seq, frame, pending);
     const mark = undoable ? state.undoMark() : 0;
     let keep = input.records.map((_, i) => i);
     for (;;) {
@@ -650,8 +656,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
           await inFlight;
           inFlight = (async () => {
             for (const a of acks) await a.ch.reader.ack(a.seq);
-            metrics.watermark(part ? undefined : watermark);
-            readerMetrics?.watermark(watermark);
+            showWatermark(watermark);
           })();
           inFlight.catch(() => {});
           deferred = true;
@@ -684,8 +689,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
           metrics.commit(commit.offsets);
           for (const m of o.readerMetrics?.values() ?? []) m.commit(commit.offsets);
           for (const a of acks) await a.ch.reader.ack(a.seq);
-          metrics.watermark(part ? undefined : watermark);
-          readerMetrics?.watermark(watermark);
+          showWatermark(watermark);
         })();
         // Awaited before the next batch's commit, or below; not an unhandled rejection meanwhile.
         inFlight.catch(() => {});
@@ -705,8 +709,7 @@ export async function runUnitTask(o: UnitTaskOptions): Promise<void> {
       // The sole readers' progress is committed with this unit's.
       for (const m of o.readerMetrics?.values() ?? []) m.commit(offsets);
       for (const { ch, messages } of batch) await ch.reader.ack(messages.at(-1)!.seq);
-      metrics.watermark(part ? undefined : logicWatermark(logic));
-      readerMetrics?.watermark(logicWatermark(logic));
+      showWatermark(logicWatermark(logic));
       if (ended) break;
     }
     await inFlight;

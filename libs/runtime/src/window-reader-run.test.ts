@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StateStore } from '@ssdk/state';
 import { startEmbedded, type EmbeddedDataflow, type ProduceRecord } from './embedded.ts';
-import { cleanupsAfterAll, embeddedRecordAt, embeddedTopics, metricsByService, planNative, postgresStoreOf } from './dataflow.testkit.ts';
+import { cleanupsAfterAll, embeddedRecordAt, embeddedTopics, metricsByService, planNative, postgresStoreOf, resumedMidInput } from './dataflow.testkit.ts';
 
 // Word count's shape: a chain that writes state (a total per word) alone writes `words`, and a
 // window alone reads it. The chain throws for some words after counting them (its count must be
@@ -281,15 +281,7 @@ describe('runtime - a window run after its writer\'s chain in its unit (issue 15
     const input = sentences(80);
     const resumed = async (first: boolean, second: boolean): Promise<Seen> => {
       const store = await postgresStoreOf(cleanups);
-      const a = await start(store, first);
-      await a.produce('sentences', input.slice(0, 35));
-      await a.idle();
-      await a.stop();
-      const b = await start(store, second, { replayInputs: true });
-      await b.produce('sentences', input.slice(0, 35));
-      await b.produce('sentences', input.slice(35));
-      await b.endInput();
-      await b.ended();
+      const b = await resumedMidInput(() => start(store, first), () => start(store, second, { replayInputs: true }), 'sentences', input, 35);
       const s = await seen(b, store, 'strip');
       await b.stop();
       return s;
